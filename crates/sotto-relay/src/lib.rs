@@ -1,0 +1,1 @@
+//! The Sotto relay: anonymous simplex queues of fixed-size blocks, stored durably.

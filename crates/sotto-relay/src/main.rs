@@ -1,0 +1,3 @@
+//! `sotto-relay`: the relay server binary.
+
+fn main() {}

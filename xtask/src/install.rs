@@ -1,0 +1,113 @@
+//! Installs what the tests need on a fresh machine. Every step checks first and
+//! does nothing when the tool is already there.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::steps::{announce, cargo, run_checked};
+
+/// The Rust targets the sans-IO crates must build for.
+pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// cargo-fuzz, pinned so that every machine builds the same fuzz harness.
+const CARGO_FUZZ_VERSION: &str = "0.13.1";
+
+/// Installs everything the test pipeline uses.
+pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
+    wasm_target()?;
+    if want_fuzz {
+        cargo_fuzz()?;
+    }
+    Ok(())
+}
+
+fn wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running `rustup target list --installed`")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    announce(&format!("installing the {WASM_TARGET} target"));
+    run_checked(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn cargo_fuzz() -> Result<()> {
+    let present = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
+    if present {
+        return Ok(());
+    }
+    announce(&format!(
+        "installing cargo-fuzz {CARGO_FUZZ_VERSION} (one-time, a few minutes)"
+    ));
+    let mut install = cargo();
+    install.args([
+        "install",
+        "--locked",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ]);
+    // Installed binaries do not belong in the project's target directory.
+    install.env_remove("CARGO_TARGET_DIR");
+    run_checked(&mut install)
+}
+
+/// The toolchain that builds fuzz targets: nightly when rustup has it, else the
+/// stable toolchain with its unstable flags unlocked.
+pub(crate) fn fuzz_toolchain() -> Result<FuzzToolchain> {
+    let nightly = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
+    if nightly {
+        return Ok(FuzzToolchain::Nightly);
+    }
+    let stable = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .context("running rustc")?;
+    if !stable.status.success() {
+        bail!("no Rust toolchain found to build the fuzz targets");
+    }
+    Ok(FuzzToolchain::StableBootstrap)
+}
+
+/// How `cargo fuzz` gets the unstable compiler flags it needs.
+#[derive(Clone, Copy)]
+pub(crate) enum FuzzToolchain {
+    /// `cargo +nightly fuzz`.
+    Nightly,
+    /// `RUSTC_BOOTSTRAP=1 cargo fuzz` on the stable toolchain.
+    StableBootstrap,
+}
+
+impl FuzzToolchain {
+    /// A `cargo` command set up for `cargo fuzz`.
+    pub(crate) fn cargo(self) -> Command {
+        match self {
+            FuzzToolchain::Nightly => {
+                // `+nightly` is understood by rustup's `cargo` proxy, not by the
+                // toolchain's own cargo binary that runs this xtask.
+                let mut command = Command::new("cargo");
+                command.env_remove("RUSTUP_TOOLCHAIN").arg("+nightly");
+                command
+            }
+            FuzzToolchain::StableBootstrap => {
+                let mut command = cargo();
+                command.env("RUSTC_BOOTSTRAP", "1");
+                command
+            }
+        }
+    }
+}

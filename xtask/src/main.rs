@@ -1,0 +1,70 @@
+//! Project automation: `cargo xtask run` starts a local relay, `cargo xtask test`
+//! runs every test after installing what the tests need.
+//!
+//! Modules: `install` (prerequisites on a fresh machine), `steps` (the test
+//! pipeline), `run` (a local relay for development).
+
+mod install;
+mod run;
+mod steps;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask — Sotto's development commands
+
+USAGE:
+    cargo xtask run [--release] [-- RELAY-OPTIONS...]
+        Build and start a relay with embedded storage on 127.0.0.1 that serves
+        the web client. Prints the relay address (with its fingerprint) and URL.
+        Data lives in ./relay-data unless RELAY-OPTIONS set --data.
+
+    cargo xtask test [--no-install] [--skip-lint] [--skip-fuzz]
+        Run every test: formatting, clippy, unit and integration tests against
+        real relay processes, the wasm32 build and a short run of every fuzz
+        target. Installs what is missing first (wasm32 target, cargo-fuzz)
+        unless --no-install is given.
+
+    cargo xtask fuzz [TARGET] [--seconds N]
+        Run one fuzz target (or all of them) for N seconds each (default 10).
+
+    cargo xtask bench [relay|crypto|all]
+        Run the release-mode benchmarks (see docs/benchmarks.md).
+
+    cargo xtask help
+        Show this help.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run::run(&args[1..]),
+        Some("test") => steps::test(&args[1..]),
+        Some("fuzz") => steps::fuzz_command(&args[1..]),
+        Some("bench") => steps::bench(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!(
+            "unknown command `{other}`; `cargo xtask help` lists the commands"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}
