@@ -11,7 +11,7 @@ use crate::steps::{announce, cargo, run_checked};
 pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// cargo-fuzz, pinned so that every machine builds the same fuzz harness.
-const CARGO_FUZZ_VERSION: &str = "0.13.1";
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Installs everything the test pipeline uses.
 pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
