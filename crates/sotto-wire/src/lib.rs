@@ -1,3 +1,59 @@
-//! Sotto's relay wire protocol: fixed-size blocks, the relay handshake and the
-//! queue commands, as a sans-IO codec (no sockets, no clock, no RNG calls).
+//! Sotto's relay wire protocol, as a sans-IO codec: no sockets, no clock, no RNG
+//! calls (randomness comes in as byte arrays). `docs/protocol.md` specifies it to
+//! the byte.
+//!
+//! Modules, in the order a connection meets them:
+//! - `address`: relay addresses (`sotto://<fingerprint>@host[:port]`) and
+//!   fingerprints.
+//! - `version`: protocol versions and their negotiation.
+//! - `block`: fixed-size [`Block`]s and the [`InnerBlock`] that batches
+//!   transmissions.
+//! - `hello`: the two plaintext hello blocks.
+//! - `identity`: the relay's long-term Ed25519 key.
+//! - `handshake`: client and relay handshake states, consumed on transition.
+//! - `transport`: per-direction block encryption after the handshake.
+//! - `transmission`: one signed or unsigned command or response frame.
+//! - `ids`: recipient, sender, message and correlation ids.
+//! - `command`: what clients send; `response`: what relays answer and push.
+//! - `queue_message`: the relay's per-queue sealing of delivered messages.
+//! - `error`: the crate's error type, grouped by fault.
 
+mod address;
+mod block;
+mod codec;
+mod command;
+mod error;
+mod handshake;
+mod hello;
+mod identity;
+mod ids;
+mod queue_message;
+mod response;
+mod transmission;
+mod transport;
+mod version;
+
+pub use address::{
+    FINGERPRINT_TEXT_LEN, MAX_ADDRESS_LEN, RelayAddress, RelayFingerprint, RelayHost, RelayScheme,
+};
+pub use block::{
+    BLOCK_SIZE, Block, INNER_SIZE, InnerBlock, MAX_TRANSMISSION_LEN, MAX_TRANSMISSIONS, TAG_SIZE,
+};
+pub use command::{Command, MAX_MESSAGE_BODY, MAX_PASSWORD_LEN, MessageBody, ServerPassword};
+pub use error::WireError;
+pub use handshake::{ClientHandshake, ServerHandshake, ServerHandshakeOutcome};
+pub use hello::{ClientHello, HELLO_MAGIC, ServerHello, ServerReply, VersionReject};
+pub use identity::RelayIdentity;
+pub use ids::{CORR_ID_LEN, CorrId, EntityId, ID_LEN, MessageId, RecipientId, SenderId};
+pub use queue_message::{
+    MAX_SEALED_LEN, MIN_SEALED_LEN, MessageContent, QueueKey, QueueMessage, SealedMessage,
+};
+pub use response::{ErrorCode, Response};
+pub use transmission::{SIGNATURE_LEN, Transmission};
+pub use transport::{BlockOpener, BlockSealer, SessionId, Transport};
+pub use version::{Version, VersionRange};
+
+/// The Ed25519 crate whose key and signature types this API uses.
+pub use ed25519_dalek;
+/// The X25519 crate whose key types this API uses.
+pub use x25519_dalek;

@@ -1,0 +1,634 @@
+//! Commands a client sends to a relay, and the bounded values they carry.
+
+use std::fmt;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use subtle::ConstantTimeEq;
+use x25519_dalek::PublicKey as DhPublicKey;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::WireError;
+use crate::codec::Reader;
+use crate::ids::{CorrId, EntityId, MessageId, RecipientId, SenderId};
+use crate::transmission::Transmission;
+use crate::transport::SessionId;
+
+/// Largest message body a SEND may carry. The end-to-end layer must fit every
+/// encrypted message, headers included, in this many bytes.
+pub const MAX_MESSAGE_BODY: usize = 16000;
+
+/// Longest server password.
+pub const MAX_PASSWORD_LEN: usize = 128;
+
+const TAG_NEW: u8 = 0x01;
+const TAG_KEY: u8 = 0x02;
+const TAG_SUB: u8 = 0x03;
+const TAG_SEND: u8 = 0x04;
+const TAG_ACK: u8 = 0x05;
+const TAG_GET: u8 = 0x06;
+const TAG_OFF: u8 = 0x07;
+const TAG_DEL: u8 = 0x08;
+const TAG_PING: u8 = 0x09;
+
+/// A message body: 1 to [`MAX_MESSAGE_BODY`] opaque bytes (end-to-end ciphertext).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MessageBody(Vec<u8>);
+
+impl MessageBody {
+    /// A body of 1 to [`MAX_MESSAGE_BODY`] bytes.
+    pub fn new(bytes: Vec<u8>) -> Result<MessageBody, WireError> {
+        if bytes.is_empty() || bytes.len() > MAX_MESSAGE_BODY {
+            return Err(WireError::LengthOutOfRange {
+                field: "message body",
+            });
+        }
+        Ok(MessageBody(bytes))
+    }
+
+    /// The body's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The body's bytes.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The body's length (1 to [`MAX_MESSAGE_BODY`]).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: a body is never empty. Present for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Writes `body_len u16 | body`.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        // A body is at most MAX_MESSAGE_BODY bytes, which fits in u16.
+        out.extend_from_slice(&(self.0.len() as u16).to_be_bytes());
+        out.extend_from_slice(&self.0);
+    }
+
+    /// Reads `body_len u16 | body`.
+    pub(crate) fn decode(reader: &mut Reader<'_>) -> Result<MessageBody, WireError> {
+        let len = usize::from(reader.u16()?);
+        if len == 0 || len > MAX_MESSAGE_BODY {
+            return Err(WireError::LengthOutOfRange { field: "body_len" });
+        }
+        MessageBody::new(reader.take(len)?.to_vec())
+    }
+}
+
+impl fmt::Debug for MessageBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageBody({} bytes)", self.0.len())
+    }
+}
+
+/// The password an operator may require to create queues: 1 to
+/// [`MAX_PASSWORD_LEN`] bytes. Zeroized on drop, compared in constant time, never
+/// printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ServerPassword(Vec<u8>);
+
+impl ServerPassword {
+    /// A password of 1 to [`MAX_PASSWORD_LEN`] bytes.
+    pub fn new(bytes: Vec<u8>) -> Result<ServerPassword, WireError> {
+        if bytes.is_empty() || bytes.len() > MAX_PASSWORD_LEN {
+            let mut bytes = bytes;
+            bytes.zeroize();
+            return Err(WireError::LengthOutOfRange { field: "password" });
+        }
+        Ok(ServerPassword(bytes))
+    }
+
+    /// The password's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl ConstantTimeEq for ServerPassword {
+    /// Constant-time in the contents; the lengths may leak.
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.as_slice().ct_eq(other.0.as_slice())
+    }
+}
+
+impl PartialEq for ServerPassword {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for ServerPassword {}
+
+impl fmt::Debug for ServerPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerPassword(..)")
+    }
+}
+
+/// A command from a client to a relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// NEW (0x01): create a queue. Signed by `recipient_auth_key`; answered by IDS.
+    New {
+        /// The key that will sign the recipient's commands on this queue.
+        recipient_auth_key: VerifyingKey,
+        /// The recipient's X25519 key for the per-queue key that seals delivered
+        /// messages.
+        recipient_dh_key: DhPublicKey,
+        /// The operator's password, if the relay requires one.
+        password: Option<ServerPassword>,
+    },
+    /// KEY (0x02): secure the queue with the sender's key. Signed by the recipient
+    /// key; idempotent for the same key, AUTH for a different one.
+    Key {
+        /// The queue.
+        recipient_id: RecipientId,
+        /// The key that must sign every SEND from now on.
+        sender_auth_key: VerifyingKey,
+    },
+    /// SUB (0x03): subscribe; the relay pushes the pending message, if any.
+    Sub {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+    /// SEND (0x04): add a message to a queue. Signed by the sender key once the
+    /// queue is secured; unsigned before. OK means the message is on disk.
+    Send {
+        /// The queue, by its sender id.
+        sender_id: SenderId,
+        /// The message (end-to-end ciphertext).
+        body: MessageBody,
+    },
+    /// ACK (0x05): delete the delivered message; the next one follows.
+    Ack {
+        /// The queue.
+        recipient_id: RecipientId,
+        /// The message delivered last.
+        message_id: MessageId,
+    },
+    /// GET (0x06): fetch the pending message without subscribing.
+    Get {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+    /// OFF (0x07): suspend the queue; sends fail with AUTH, pending messages can
+    /// still be read.
+    Off {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+    /// DEL (0x08): delete the queue and its messages.
+    Del {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+    /// PING (0x09): keep-alive, unsigned; answered by PONG.
+    Ping,
+}
+
+impl Command {
+    /// The command's tag byte.
+    pub fn tag(&self) -> u8 {
+        match self {
+            Command::New { .. } => TAG_NEW,
+            Command::Key { .. } => TAG_KEY,
+            Command::Sub { .. } => TAG_SUB,
+            Command::Send { .. } => TAG_SEND,
+            Command::Ack { .. } => TAG_ACK,
+            Command::Get { .. } => TAG_GET,
+            Command::Off { .. } => TAG_OFF,
+            Command::Del { .. } => TAG_DEL,
+            Command::Ping => TAG_PING,
+        }
+    }
+
+    /// The entity id the command carries: the recipient id, the sender id (SEND),
+    /// or none (NEW, PING).
+    pub fn entity(&self) -> Option<EntityId> {
+        match self {
+            Command::New { .. } | Command::Ping => None,
+            Command::Send { sender_id, .. } => Some((*sender_id).into()),
+            Command::Key { recipient_id, .. }
+            | Command::Sub { recipient_id }
+            | Command::Ack { recipient_id, .. }
+            | Command::Get { recipient_id }
+            | Command::Off { recipient_id }
+            | Command::Del { recipient_id } => Some((*recipient_id).into()),
+        }
+    }
+
+    /// The tag-specific body.
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Command::New {
+                recipient_auth_key,
+                recipient_dh_key,
+                password,
+            } => {
+                out.extend_from_slice(recipient_auth_key.as_bytes());
+                out.extend_from_slice(recipient_dh_key.as_bytes());
+                match password {
+                    // At most MAX_PASSWORD_LEN bytes, which fits in u8.
+                    Some(password) => {
+                        out.push(password.0.len() as u8);
+                        out.extend_from_slice(&password.0);
+                    }
+                    None => out.push(0),
+                }
+            }
+            Command::Key {
+                sender_auth_key, ..
+            } => out.extend_from_slice(sender_auth_key.as_bytes()),
+            Command::Send { body, .. } => {
+                out.push(0);
+                body.encode(&mut out);
+            }
+            Command::Ack { message_id, .. } => out.extend_from_slice(message_id.as_bytes()),
+            Command::Sub { .. }
+            | Command::Get { .. }
+            | Command::Off { .. }
+            | Command::Del { .. }
+            | Command::Ping => {}
+        }
+        out
+    }
+
+    /// An unsigned transmission of this command.
+    pub fn to_transmission(&self, corr_id: CorrId) -> Transmission {
+        Transmission {
+            signature: None,
+            corr_id,
+            entity: self.entity(),
+            tag: self.tag(),
+            body: self.encode_body(),
+        }
+    }
+
+    /// A transmission of this command signed with a queue key for this session.
+    pub fn to_signed_transmission(
+        &self,
+        corr_id: CorrId,
+        session_id: &SessionId,
+        key: &SigningKey,
+    ) -> Transmission {
+        let mut transmission = self.to_transmission(corr_id);
+        transmission.sign(session_id, key);
+        transmission
+    }
+
+    /// Reads the command a transmission carries. The signature is not checked
+    /// here: see [`Transmission::verify`].
+    pub fn from_transmission(transmission: &Transmission) -> Result<Command, WireError> {
+        let mut reader = Reader::new(&transmission.body);
+        let entity = transmission.entity;
+        let recipient_id = || {
+            entity
+                .map(RecipientId::from)
+                .ok_or(WireError::EntityMismatch)
+        };
+        let no_entity = || match entity {
+            None => Ok(()),
+            Some(_) => Err(WireError::EntityMismatch),
+        };
+        let command = match transmission.tag {
+            TAG_NEW => {
+                no_entity()?;
+                let recipient_auth_key = auth_key(&mut reader)?;
+                let recipient_dh_key = DhPublicKey::from(reader.array::<32>()?);
+                let len = usize::from(reader.u8()?);
+                if len > MAX_PASSWORD_LEN {
+                    return Err(WireError::LengthOutOfRange {
+                        field: "password_len",
+                    });
+                }
+                let password = match len {
+                    0 => None,
+                    _ => Some(ServerPassword::new(reader.take(len)?.to_vec())?),
+                };
+                Command::New {
+                    recipient_auth_key,
+                    recipient_dh_key,
+                    password,
+                }
+            }
+            TAG_KEY => Command::Key {
+                recipient_id: recipient_id()?,
+                sender_auth_key: auth_key(&mut reader)?,
+            },
+            TAG_SUB => Command::Sub {
+                recipient_id: recipient_id()?,
+            },
+            TAG_SEND => {
+                let sender_id = entity
+                    .map(SenderId::from)
+                    .ok_or(WireError::EntityMismatch)?;
+                if reader.u8()? != 0 {
+                    return Err(WireError::ReservedFlags);
+                }
+                Command::Send {
+                    sender_id,
+                    body: MessageBody::decode(&mut reader)?,
+                }
+            }
+            TAG_ACK => Command::Ack {
+                recipient_id: recipient_id()?,
+                message_id: MessageId::from_bytes(reader.array()?),
+            },
+            TAG_GET => Command::Get {
+                recipient_id: recipient_id()?,
+            },
+            TAG_OFF => Command::Off {
+                recipient_id: recipient_id()?,
+            },
+            TAG_DEL => Command::Del {
+                recipient_id: recipient_id()?,
+            },
+            TAG_PING => {
+                no_entity()?;
+                Command::Ping
+            }
+            tag => return Err(WireError::UnknownCommand(tag)),
+        };
+        reader.finish()?;
+        Ok(command)
+    }
+}
+
+/// Reads an Ed25519 public key, refusing invalid and weak (small-order) keys.
+fn auth_key(reader: &mut Reader<'_>) -> Result<VerifyingKey, WireError> {
+    let key = VerifyingKey::from_bytes(&reader.array()?).map_err(|_| WireError::InvalidKey)?;
+    if key.is_weak() {
+        return Err(WireError::InvalidKey);
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    pub(crate) fn arb_auth_key() -> impl Strategy<Value = VerifyingKey> {
+        any::<[u8; 32]>().prop_map(|seed| SigningKey::from_bytes(&seed).verifying_key())
+    }
+
+    pub(crate) fn arb_body() -> impl Strategy<Value = MessageBody> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 1..64),
+            prop::collection::vec(any::<u8>(), MAX_MESSAGE_BODY..=MAX_MESSAGE_BODY),
+        ]
+        .prop_map(|bytes| MessageBody::new(bytes).unwrap())
+    }
+
+    pub(crate) fn arb_command() -> impl Strategy<Value = Command> {
+        let recipient = any::<[u8; 24]>().prop_map(RecipientId::from_bytes);
+        prop_oneof![
+            (
+                arb_auth_key(),
+                any::<[u8; 32]>(),
+                proptest::option::of(prop::collection::vec(any::<u8>(), 1..=MAX_PASSWORD_LEN))
+            )
+                .prop_map(|(recipient_auth_key, dh, password)| Command::New {
+                    recipient_auth_key,
+                    recipient_dh_key: DhPublicKey::from(dh),
+                    password: password.map(|p| ServerPassword::new(p).unwrap()),
+                }),
+            (recipient.clone(), arb_auth_key()).prop_map(|(recipient_id, sender_auth_key)| {
+                Command::Key {
+                    recipient_id,
+                    sender_auth_key,
+                }
+            }),
+            recipient
+                .clone()
+                .prop_map(|recipient_id| Command::Sub { recipient_id }),
+            (any::<[u8; 24]>(), arb_body()).prop_map(|(id, body)| Command::Send {
+                sender_id: SenderId::from_bytes(id),
+                body,
+            }),
+            (recipient.clone(), any::<[u8; 24]>()).prop_map(|(recipient_id, id)| Command::Ack {
+                recipient_id,
+                message_id: MessageId::from_bytes(id),
+            }),
+            recipient
+                .clone()
+                .prop_map(|recipient_id| Command::Get { recipient_id }),
+            recipient
+                .clone()
+                .prop_map(|recipient_id| Command::Off { recipient_id }),
+            recipient.prop_map(|recipient_id| Command::Del { recipient_id }),
+            Just(Command::Ping),
+        ]
+    }
+
+    fn key() -> VerifyingKey {
+        SigningKey::from_bytes(&[3; 32]).verifying_key()
+    }
+
+    #[test]
+    fn new_layout() {
+        let command = Command::New {
+            recipient_auth_key: key(),
+            recipient_dh_key: DhPublicKey::from([4; 32]),
+            password: Some(ServerPassword::new(b"pw".to_vec()).unwrap()),
+        };
+        let body = command.encode_body();
+        assert_eq!(&body[..32], key().as_bytes());
+        assert_eq!(&body[32..64], &[4; 32]);
+        assert_eq!(&body[64..], &[2, b'p', b'w']);
+        assert_eq!(command.entity(), None);
+        assert_eq!(command.tag(), 0x01);
+    }
+
+    #[test]
+    fn send_layout() {
+        let command = Command::Send {
+            sender_id: SenderId::from_bytes([5; 24]),
+            body: MessageBody::new(vec![0xee; 3]).unwrap(),
+        };
+        assert_eq!(command.encode_body(), vec![0, 0, 3, 0xee, 0xee, 0xee]);
+        assert_eq!(command.entity(), Some(EntityId::from_bytes([5; 24])));
+    }
+
+    #[test]
+    fn bounded_values_refuse_out_of_range_lengths() {
+        assert!(MessageBody::new(vec![]).is_err());
+        assert!(MessageBody::new(vec![0; MAX_MESSAGE_BODY + 1]).is_err());
+        assert!(MessageBody::new(vec![0; MAX_MESSAGE_BODY]).is_ok());
+        assert!(ServerPassword::new(vec![]).is_err());
+        assert!(ServerPassword::new(vec![0; MAX_PASSWORD_LEN + 1]).is_err());
+        assert!(ServerPassword::new(vec![0; MAX_PASSWORD_LEN]).is_ok());
+    }
+
+    #[test]
+    fn secrets_and_bodies_do_not_print() {
+        let password = ServerPassword::new(b"hunter2".to_vec()).unwrap();
+        assert_eq!(format!("{password:?}"), "ServerPassword(..)");
+        let command = Command::New {
+            recipient_auth_key: key(),
+            recipient_dh_key: DhPublicKey::from([4; 32]),
+            password: Some(password),
+        };
+        assert!(!format!("{command:?}").contains("hunter2"));
+        assert!(!format!("{:?}", command.to_transmission(CorrId::PUSH)).contains("104"));
+        let body = MessageBody::new(b"secret".to_vec()).unwrap();
+        assert_eq!(format!("{body:?}"), "MessageBody(6 bytes)");
+    }
+
+    fn transmission(tag: u8, entity: Option<[u8; 24]>, body: Vec<u8>) -> Transmission {
+        Transmission {
+            signature: None,
+            corr_id: CorrId::from_bytes([1; 8]),
+            entity: entity.map(EntityId::from_bytes),
+            tag,
+            body,
+        }
+    }
+
+    #[test]
+    fn malformed_commands_are_refused() {
+        let id = Some([1; 24]);
+        let cases = [
+            (transmission(0x00, id, vec![]), WireError::UnknownCommand(0)),
+            (
+                transmission(0x0a, id, vec![]),
+                WireError::UnknownCommand(0x0a),
+            ),
+            (
+                transmission(0x81, None, vec![]),
+                WireError::UnknownCommand(0x81),
+            ),
+            (transmission(0x03, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x09, id, vec![]), WireError::EntityMismatch),
+            (transmission(0x03, id, vec![0]), WireError::TrailingBytes),
+            (transmission(0x09, None, vec![0]), WireError::TrailingBytes),
+            (transmission(0x05, id, vec![0; 23]), WireError::Truncated),
+            (
+                transmission(0x05, id, vec![0; 25]),
+                WireError::TrailingBytes,
+            ),
+            (
+                transmission(0x04, id, vec![1, 0, 1, 0]),
+                WireError::ReservedFlags,
+            ),
+            (
+                transmission(0x04, id, vec![0, 0, 0]),
+                WireError::LengthOutOfRange { field: "body_len" },
+            ),
+            (
+                transmission(0x04, id, vec![0, 0, 2, 0]),
+                WireError::Truncated,
+            ),
+            (
+                transmission(0x04, id, vec![0, 0, 1, 0, 0]),
+                WireError::TrailingBytes,
+            ),
+            (
+                transmission(0x04, id, {
+                    let mut body = vec![0];
+                    body.extend_from_slice(&16001u16.to_be_bytes());
+                    body.extend_from_slice(&[0; 16001]);
+                    body
+                }),
+                WireError::LengthOutOfRange { field: "body_len" },
+            ),
+            // A weak (small-order) Ed25519 key: the identity point.
+            (
+                transmission(0x02, id, {
+                    let mut key = [0; 32];
+                    key[0] = 1;
+                    key.to_vec()
+                }),
+                WireError::InvalidKey,
+            ),
+        ];
+        for (transmission, error) in cases {
+            assert_eq!(
+                Command::from_transmission(&transmission),
+                Err(error),
+                "{transmission:?}"
+            );
+        }
+
+        let mut new = Command::New {
+            recipient_auth_key: key(),
+            recipient_dh_key: DhPublicKey::from([4; 32]),
+            password: None,
+        }
+        .to_transmission(CorrId::PUSH);
+        let good = new.body.clone();
+        new.body[64] = 129;
+        assert!(Command::from_transmission(&new).is_err());
+        new.body[64] = 1;
+        assert_eq!(Command::from_transmission(&new), Err(WireError::Truncated));
+        for len in 0..good.len() {
+            new.body = good[..len].to_vec();
+            assert!(Command::from_transmission(&new).is_err());
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_every_command_fails() {
+        let commands = [
+            Command::Key {
+                recipient_id: RecipientId::from_bytes([1; 24]),
+                sender_auth_key: key(),
+            },
+            Command::Send {
+                sender_id: SenderId::from_bytes([1; 24]),
+                body: MessageBody::new(vec![7; 10]).unwrap(),
+            },
+            Command::Ack {
+                recipient_id: RecipientId::from_bytes([1; 24]),
+                message_id: MessageId::from_bytes([2; 24]),
+            },
+        ];
+        for command in commands {
+            let mut transmission = command.to_transmission(CorrId::PUSH);
+            let body = transmission.body.clone();
+            for len in 0..body.len() {
+                transmission.body = body[..len].to_vec();
+                assert!(Command::from_transmission(&transmission).is_err());
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn commands_round_trip(command in arb_command(), corr_id in any::<[u8; 8]>()) {
+            let transmission = command.to_transmission(CorrId::from_bytes(corr_id));
+            let decoded = Transmission::decode(&transmission.encode()).unwrap();
+            prop_assert_eq!(Command::from_transmission(&decoded), Ok(command));
+        }
+
+        #[test]
+        fn signed_commands_verify(command in arb_command(), seed in any::<[u8; 32]>()) {
+            let key = SigningKey::from_bytes(&seed);
+            let session = SessionId::from_bytes([9; 32]);
+            let transmission = command.to_signed_transmission(CorrId::PUSH, &session, &key);
+            let decoded = Transmission::decode(&transmission.encode()).unwrap();
+            prop_assert_eq!(decoded.verify(&session, &key.verifying_key()), Ok(()));
+        }
+
+        #[test]
+        fn decoding_arbitrary_bodies_never_panics(
+            tag in 0u8..12,
+            entity in proptest::option::of(any::<[u8; 24]>()),
+            body in prop::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let transmission = transmission(tag, entity, body);
+            if let Ok(command) = Command::from_transmission(&transmission) {
+                prop_assert_eq!(command.to_transmission(transmission.corr_id), transmission);
+            }
+        }
+    }
+}

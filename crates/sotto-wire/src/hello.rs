@@ -1,0 +1,300 @@
+//! The two plaintext hello blocks that open a connection.
+//!
+//! Every hello starts with `"SOTTOREL"` and a kind byte and is zero-padded to a
+//! full block:
+//! - ClientHello (kind 1): `min_version u16 | max_version u16 | client ephemeral X25519 (32)`
+//! - ServerHello (kind 2): `version u16 | identity Ed25519 (32) | session X25519 (32) | signature (64)`
+//! - VersionReject (kind 3): `relay min u16 | relay max u16`
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use x25519_dalek::PublicKey as DhPublicKey;
+
+use crate::WireError;
+use crate::block::Block;
+use crate::codec::Reader;
+use crate::version::{Version, VersionRange};
+
+/// The first 8 bytes of every hello.
+pub const HELLO_MAGIC: [u8; 8] = *b"SOTTOREL";
+
+const KIND_CLIENT_HELLO: u8 = 1;
+const KIND_SERVER_HELLO: u8 = 2;
+const KIND_VERSION_REJECT: u8 = 3;
+
+/// The client's first block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHello {
+    /// The versions the client speaks.
+    pub versions: VersionRange,
+    /// The client's fresh X25519 public key.
+    pub ephemeral_key: DhPublicKey,
+}
+
+impl ClientHello {
+    /// The hello block.
+    pub fn encode(&self) -> Block {
+        let mut block = Block::zeroed();
+        let mut out = Vec::with_capacity(45);
+        out.extend_from_slice(&HELLO_MAGIC);
+        out.push(KIND_CLIENT_HELLO);
+        out.extend_from_slice(&self.versions.min().number().to_be_bytes());
+        out.extend_from_slice(&self.versions.max().number().to_be_bytes());
+        out.extend_from_slice(self.ephemeral_key.as_bytes());
+        write_head(&mut block, &out);
+        block
+    }
+
+    /// Parses a hello block from a client.
+    pub fn decode(block: &Block) -> Result<ClientHello, WireError> {
+        let mut reader = Reader::new(block.as_bytes());
+        expect_kind(&mut reader, KIND_CLIENT_HELLO)?;
+        let versions = VersionRange::new(reader.u16()?, reader.u16()?)?;
+        let ephemeral_key = DhPublicKey::from(reader.array::<32>()?);
+        reader.finish_padding()?;
+        Ok(ClientHello {
+            versions,
+            ephemeral_key,
+        })
+    }
+}
+
+/// The relay's answer when the versions overlap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHello {
+    /// The version both sides use from now on.
+    pub version: Version,
+    /// The relay's long-term identity key.
+    pub identity_key: VerifyingKey,
+    /// The relay's fresh X25519 session key.
+    pub session_key: DhPublicKey,
+    /// The identity key's signature over the handshake (see
+    /// [`ServerHello::signing_input`]).
+    pub signature: Signature,
+}
+
+impl ServerHello {
+    /// `"sotto-relay-handshake-v1" || SHA-256(ClientHello block) || version u16 ||
+    /// session public key`.
+    pub fn signing_input(
+        client_hello_hash: &[u8; 32],
+        version: Version,
+        session_key: &DhPublicKey,
+    ) -> Vec<u8> {
+        let mut input = Vec::with_capacity(24 + 32 + 2 + 32);
+        input.extend_from_slice(b"sotto-relay-handshake-v1");
+        input.extend_from_slice(client_hello_hash);
+        input.extend_from_slice(&version.number().to_be_bytes());
+        input.extend_from_slice(session_key.as_bytes());
+        input
+    }
+
+    /// The hello block.
+    pub fn encode(&self) -> Block {
+        let mut block = Block::zeroed();
+        let mut out = Vec::with_capacity(139);
+        out.extend_from_slice(&HELLO_MAGIC);
+        out.push(KIND_SERVER_HELLO);
+        out.extend_from_slice(&self.version.number().to_be_bytes());
+        out.extend_from_slice(self.identity_key.as_bytes());
+        out.extend_from_slice(self.session_key.as_bytes());
+        out.extend_from_slice(&self.signature.to_bytes());
+        write_head(&mut block, &out);
+        block
+    }
+}
+
+/// The relay's answer when the versions do not overlap; the relay closes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionReject {
+    /// The versions the relay speaks.
+    pub relay_versions: VersionRange,
+}
+
+impl VersionReject {
+    /// The reject block.
+    pub fn encode(&self) -> Block {
+        let mut block = Block::zeroed();
+        let mut out = Vec::with_capacity(13);
+        out.extend_from_slice(&HELLO_MAGIC);
+        out.push(KIND_VERSION_REJECT);
+        out.extend_from_slice(&self.relay_versions.min().number().to_be_bytes());
+        out.extend_from_slice(&self.relay_versions.max().number().to_be_bytes());
+        write_head(&mut block, &out);
+        block
+    }
+}
+
+/// What a relay answers a ClientHello with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerReply {
+    /// The handshake goes on.
+    Hello(Box<ServerHello>),
+    /// No common version.
+    Reject(VersionReject),
+}
+
+impl ServerReply {
+    /// The reply block.
+    pub fn encode(&self) -> Block {
+        match self {
+            ServerReply::Hello(hello) => hello.encode(),
+            ServerReply::Reject(reject) => reject.encode(),
+        }
+    }
+
+    /// Parses the relay's answer block.
+    pub fn decode(block: &Block) -> Result<ServerReply, WireError> {
+        let mut reader = Reader::new(block.as_bytes());
+        if reader.array::<8>()? != HELLO_MAGIC {
+            return Err(WireError::BadMagic);
+        }
+        let reply = match reader.u8()? {
+            KIND_SERVER_HELLO => {
+                let version = Version::new(reader.u16()?)?;
+                let identity_key = VerifyingKey::from_bytes(&reader.array()?)
+                    .map_err(|_| WireError::InvalidKey)?;
+                let session_key = DhPublicKey::from(reader.array::<32>()?);
+                let signature = Signature::from_bytes(&reader.array()?);
+                ServerReply::Hello(Box::new(ServerHello {
+                    version,
+                    identity_key,
+                    session_key,
+                    signature,
+                }))
+            }
+            KIND_VERSION_REJECT => ServerReply::Reject(VersionReject {
+                relay_versions: VersionRange::new(reader.u16()?, reader.u16()?)?,
+            }),
+            kind => return Err(WireError::UnexpectedHelloKind(kind)),
+        };
+        reader.finish_padding()?;
+        Ok(reply)
+    }
+}
+
+fn expect_kind(reader: &mut Reader<'_>, expected: u8) -> Result<(), WireError> {
+    if reader.array::<8>()? != HELLO_MAGIC {
+        return Err(WireError::BadMagic);
+    }
+    match reader.u8()? {
+        kind if kind == expected => Ok(()),
+        kind => Err(WireError::UnexpectedHelloKind(kind)),
+    }
+}
+
+/// Writes a hello's fields at the start of a zeroed block.
+fn write_head(block: &mut Block, head: &[u8]) {
+    if let Some(start) = block.as_mut_bytes().get_mut(..head.len()) {
+        start.copy_from_slice(head);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::block::BLOCK_SIZE;
+
+    fn client_hello() -> ClientHello {
+        ClientHello {
+            versions: VersionRange::new(1, 3).unwrap(),
+            ephemeral_key: DhPublicKey::from([7; 32]),
+        }
+    }
+
+    fn server_hello() -> ServerHello {
+        ServerHello {
+            version: Version::V1,
+            identity_key: SigningKey::from_bytes(&[1; 32]).verifying_key(),
+            session_key: DhPublicKey::from([2; 32]),
+            signature: Signature::from_bytes(&[3; 64]),
+        }
+    }
+
+    #[test]
+    fn client_hello_layout() {
+        let block = client_hello().encode();
+        let bytes = block.as_bytes();
+        assert_eq!(bytes.len(), BLOCK_SIZE);
+        assert_eq!(&bytes[..8], b"SOTTOREL");
+        assert_eq!(&bytes[8..13], &[1, 0, 1, 0, 3]);
+        assert_eq!(&bytes[13..45], &[7; 32]);
+        assert!(bytes[45..].iter().all(|&b| b == 0));
+        assert_eq!(ClientHello::decode(&block), Ok(client_hello()));
+    }
+
+    #[test]
+    fn server_replies_round_trip() {
+        let hello = ServerReply::Hello(Box::new(server_hello()));
+        let block = hello.encode();
+        assert_eq!(block.as_bytes()[8], 2);
+        assert_eq!(&block.as_bytes()[75..139], &[3; 64]);
+        assert!(block.as_bytes()[139..].iter().all(|&b| b == 0));
+        assert_eq!(ServerReply::decode(&block), Ok(hello));
+
+        let reject = ServerReply::Reject(VersionReject {
+            relay_versions: VersionRange::new(2, 4).unwrap(),
+        });
+        let block = reject.encode();
+        assert_eq!(&block.as_bytes()[8..13], &[3, 0, 2, 0, 4]);
+        assert_eq!(ServerReply::decode(&block), Ok(reject));
+    }
+
+    #[test]
+    fn malformed_hellos_are_refused() {
+        let good = client_hello().encode().into_vec();
+        let with = |index: usize, value: u8| {
+            let mut bytes = good.clone();
+            bytes[index] = value;
+            Block::from_vec(bytes).unwrap()
+        };
+        assert_eq!(
+            ClientHello::decode(&with(0, b's')),
+            Err(WireError::BadMagic)
+        );
+        assert_eq!(
+            ClientHello::decode(&with(8, 2)),
+            Err(WireError::UnexpectedHelloKind(2))
+        );
+        assert_eq!(
+            ClientHello::decode(&with(10, 0)),
+            Err(WireError::InvalidVersion)
+        );
+        assert_eq!(
+            ClientHello::decode(&with(10, 9)),
+            Err(WireError::InvalidVersion)
+        );
+        assert_eq!(
+            ClientHello::decode(&with(BLOCK_SIZE - 1, 1)),
+            Err(WireError::NonZeroPadding)
+        );
+        assert_eq!(
+            ServerReply::decode(&client_hello().encode()),
+            Err(WireError::UnexpectedHelloKind(1))
+        );
+
+        let good = server_hello().encode().into_vec();
+        let with = |index: usize, value: u8| {
+            let mut bytes = good.clone();
+            bytes[index] = value;
+            Block::from_vec(bytes).unwrap()
+        };
+        assert_eq!(
+            ServerReply::decode(&with(10, 0)),
+            Err(WireError::InvalidVersion)
+        );
+        assert_eq!(
+            ServerReply::decode(&with(139, 1)),
+            Err(WireError::NonZeroPadding)
+        );
+        assert_eq!(
+            ServerReply::decode(&with(8, 4)),
+            Err(WireError::UnexpectedHelloKind(4))
+        );
+        assert_eq!(
+            ServerReply::decode(&Block::from_vec(vec![0; BLOCK_SIZE]).unwrap()),
+            Err(WireError::BadMagic)
+        );
+    }
+}

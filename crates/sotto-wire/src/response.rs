@@ -1,0 +1,399 @@
+//! Responses and pushes a relay sends to a client.
+
+use x25519_dalek::PublicKey as DhPublicKey;
+
+use crate::WireError;
+use crate::codec::Reader;
+use crate::ids::{CorrId, EntityId, MessageId, RecipientId, SenderId};
+use crate::queue_message::SealedMessage;
+use crate::transmission::Transmission;
+
+const TAG_IDS: u8 = 0x81;
+const TAG_OK: u8 = 0x82;
+const TAG_ERR: u8 = 0x83;
+const TAG_MSG: u8 = 0x84;
+const TAG_END: u8 = 0x85;
+const TAG_PONG: u8 = 0x86;
+
+/// Why the relay refused a command (the code byte of ERR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ErrorCode {
+    /// 1: the block decrypted but its inner block is malformed.
+    Block = 1,
+    /// 2: a transmission does not parse, or its command is unknown.
+    Cmd = 2,
+    /// 3: no such queue, bad or missing signature, wrong password, or a suspended
+    /// queue: deliberately indistinguishable.
+    Auth = 3,
+    /// 4: the queue holds as many messages as its quota allows; retry later.
+    Quota = 4,
+    /// 5: no message to deliver (GET), or ACK of a message that is not the one
+    /// delivered.
+    NoMsg = 5,
+    /// 6: the message body is too large.
+    LargeMsg = 6,
+    /// 7: the relay failed internally (for instance its storage); retry later.
+    Internal = 7,
+    /// 8: the connection exceeded a rate limit; slow down.
+    Limit = 8,
+}
+
+impl ErrorCode {
+    /// The code's byte.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The error code with this byte.
+    pub const fn from_code(code: u8) -> Result<ErrorCode, WireError> {
+        Ok(match code {
+            1 => ErrorCode::Block,
+            2 => ErrorCode::Cmd,
+            3 => ErrorCode::Auth,
+            4 => ErrorCode::Quota,
+            5 => ErrorCode::NoMsg,
+            6 => ErrorCode::LargeMsg,
+            7 => ErrorCode::Internal,
+            8 => ErrorCode::Limit,
+            other => return Err(WireError::UnknownErrorCode(other)),
+        })
+    }
+}
+
+/// A response (or push) from a relay to a client. Responses are never signed:
+/// the encrypted transport already authenticates the relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// IDS (0x81): the queue NEW created.
+    Ids {
+        /// The id the recipient uses.
+        recipient_id: RecipientId,
+        /// The id to give to the sender.
+        sender_id: SenderId,
+        /// The relay's X25519 key for this queue; with the recipient's DH key it
+        /// gives the key that seals delivered messages.
+        queue_dh_key: DhPublicKey,
+    },
+    /// OK (0x82): the command succeeded. Echoes the command's entity id.
+    Ok {
+        /// The command's entity id.
+        entity: Option<EntityId>,
+    },
+    /// ERR (0x83): the command failed. Echoes the command's entity id.
+    Err {
+        /// The command's entity id.
+        entity: Option<EntityId>,
+        /// Why.
+        code: ErrorCode,
+    },
+    /// MSG (0x84): a message, pushed to a subscriber (corr id all zero) or
+    /// answering GET (the GET's corr id).
+    Msg {
+        /// The queue.
+        recipient_id: RecipientId,
+        /// The message's id; ACK it to receive the next one.
+        message_id: MessageId,
+        /// The message sealed with the queue key.
+        sealed: SealedMessage,
+    },
+    /// END (0x85): another connection subscribed this queue; this one no longer
+    /// receives it.
+    End {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+    /// PONG (0x86): answers PING.
+    Pong,
+}
+
+impl Response {
+    /// The response's tag byte.
+    pub fn tag(&self) -> u8 {
+        match self {
+            Response::Ids { .. } => TAG_IDS,
+            Response::Ok { .. } => TAG_OK,
+            Response::Err { .. } => TAG_ERR,
+            Response::Msg { .. } => TAG_MSG,
+            Response::End { .. } => TAG_END,
+            Response::Pong => TAG_PONG,
+        }
+    }
+
+    /// The entity id the response carries.
+    pub fn entity(&self) -> Option<EntityId> {
+        match self {
+            Response::Ids { .. } | Response::Pong => None,
+            Response::Ok { entity } | Response::Err { entity, .. } => *entity,
+            Response::Msg { recipient_id, .. } | Response::End { recipient_id } => {
+                Some((*recipient_id).into())
+            }
+        }
+    }
+
+    /// The tag-specific body.
+    pub fn encode_body(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Response::Ids {
+                recipient_id,
+                sender_id,
+                queue_dh_key,
+            } => {
+                out.extend_from_slice(recipient_id.as_bytes());
+                out.extend_from_slice(sender_id.as_bytes());
+                out.extend_from_slice(queue_dh_key.as_bytes());
+            }
+            Response::Err { code, .. } => out.push(code.code()),
+            Response::Msg {
+                message_id, sealed, ..
+            } => {
+                out.extend_from_slice(message_id.as_bytes());
+                sealed.encode(&mut out);
+            }
+            Response::Ok { .. } | Response::End { .. } | Response::Pong => {}
+        }
+        out
+    }
+
+    /// The transmission of this response (never signed).
+    pub fn to_transmission(&self, corr_id: CorrId) -> Transmission {
+        Transmission {
+            signature: None,
+            corr_id,
+            entity: self.entity(),
+            tag: self.tag(),
+            body: self.encode_body(),
+        }
+    }
+
+    /// Reads the response a transmission carries; refuses signed transmissions.
+    pub fn from_transmission(transmission: &Transmission) -> Result<Response, WireError> {
+        if transmission.signature.is_some() {
+            return Err(WireError::UnexpectedSignature);
+        }
+        let mut reader = Reader::new(&transmission.body);
+        let entity = transmission.entity;
+        let recipient_id = || {
+            entity
+                .map(RecipientId::from)
+                .ok_or(WireError::EntityMismatch)
+        };
+        let no_entity = || match entity {
+            None => Ok(()),
+            Some(_) => Err(WireError::EntityMismatch),
+        };
+        let response = match transmission.tag {
+            TAG_IDS => {
+                no_entity()?;
+                Response::Ids {
+                    recipient_id: RecipientId::from_bytes(reader.array()?),
+                    sender_id: SenderId::from_bytes(reader.array()?),
+                    queue_dh_key: DhPublicKey::from(reader.array::<32>()?),
+                }
+            }
+            TAG_OK => Response::Ok { entity },
+            TAG_ERR => Response::Err {
+                entity,
+                code: ErrorCode::from_code(reader.u8()?)?,
+            },
+            TAG_MSG => Response::Msg {
+                recipient_id: recipient_id()?,
+                message_id: MessageId::from_bytes(reader.array()?),
+                sealed: SealedMessage::decode(&mut reader)?,
+            },
+            TAG_END => Response::End {
+                recipient_id: recipient_id()?,
+            },
+            TAG_PONG => {
+                no_entity()?;
+                Response::Pong
+            }
+            tag => return Err(WireError::UnknownResponse(tag)),
+        };
+        reader.finish()?;
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::queue_message::{MAX_SEALED_LEN, MIN_SEALED_LEN};
+
+    pub(crate) fn arb_response() -> impl Strategy<Value = Response> {
+        let entity = proptest::option::of(any::<[u8; 24]>().prop_map(EntityId::from_bytes));
+        let recipient = any::<[u8; 24]>().prop_map(RecipientId::from_bytes);
+        prop_oneof![
+            (any::<[u8; 24]>(), any::<[u8; 24]>(), any::<[u8; 32]>()).prop_map(|(r, s, k)| {
+                Response::Ids {
+                    recipient_id: RecipientId::from_bytes(r),
+                    sender_id: SenderId::from_bytes(s),
+                    queue_dh_key: DhPublicKey::from(k),
+                }
+            }),
+            entity.clone().prop_map(|entity| Response::Ok { entity }),
+            (entity, 1u8..=8).prop_map(|(entity, code)| Response::Err {
+                entity,
+                code: ErrorCode::from_code(code).unwrap(),
+            }),
+            (
+                recipient.clone(),
+                any::<[u8; 24]>(),
+                prop_oneof![
+                    prop::collection::vec(any::<u8>(), MIN_SEALED_LEN..100),
+                    prop::collection::vec(any::<u8>(), MAX_SEALED_LEN..=MAX_SEALED_LEN),
+                ]
+            )
+                .prop_map(|(recipient_id, id, sealed)| Response::Msg {
+                    recipient_id,
+                    message_id: MessageId::from_bytes(id),
+                    sealed: SealedMessage::from_vec(sealed).unwrap(),
+                }),
+            recipient.prop_map(|recipient_id| Response::End { recipient_id }),
+            Just(Response::Pong),
+        ]
+    }
+
+    fn transmission(tag: u8, entity: Option<[u8; 24]>, body: Vec<u8>) -> Transmission {
+        Transmission {
+            signature: None,
+            corr_id: CorrId::PUSH,
+            entity: entity.map(EntityId::from_bytes),
+            tag,
+            body,
+        }
+    }
+
+    #[test]
+    fn error_codes_round_trip_and_unknown_codes_fail() {
+        for code in 1..=8 {
+            assert_eq!(ErrorCode::from_code(code).unwrap().code(), code);
+        }
+        assert_eq!(ErrorCode::from_code(0), Err(WireError::UnknownErrorCode(0)));
+        assert_eq!(ErrorCode::from_code(9), Err(WireError::UnknownErrorCode(9)));
+    }
+
+    #[test]
+    fn err_layout_echoes_the_entity() {
+        let response = Response::Err {
+            entity: Some(EntityId::from_bytes([6; 24])),
+            code: ErrorCode::Auth,
+        };
+        let bytes = response
+            .to_transmission(CorrId::from_bytes([1; 8]))
+            .encode();
+        let mut expected = vec![0];
+        expected.extend_from_slice(&[1; 8]);
+        expected.push(24);
+        expected.extend_from_slice(&[6; 24]);
+        expected.extend_from_slice(&[0x83, 3]);
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn malformed_responses_are_refused() {
+        let id = Some([1; 24]);
+        let cases = [
+            (
+                transmission(0x01, None, vec![]),
+                WireError::UnknownResponse(1),
+            ),
+            (
+                transmission(0x87, None, vec![]),
+                WireError::UnknownResponse(0x87),
+            ),
+            (
+                transmission(0x81, id, vec![0; 80]),
+                WireError::EntityMismatch,
+            ),
+            (transmission(0x81, None, vec![0; 79]), WireError::Truncated),
+            (
+                transmission(0x81, None, vec![0; 81]),
+                WireError::TrailingBytes,
+            ),
+            (transmission(0x82, id, vec![0]), WireError::TrailingBytes),
+            (transmission(0x83, id, vec![]), WireError::Truncated),
+            (
+                transmission(0x83, id, vec![9]),
+                WireError::UnknownErrorCode(9),
+            ),
+            (transmission(0x84, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x85, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x86, id, vec![]), WireError::EntityMismatch),
+            (transmission(0x86, None, vec![1]), WireError::TrailingBytes),
+        ];
+        for (transmission, error) in cases {
+            assert_eq!(Response::from_transmission(&transmission), Err(error));
+        }
+        let mut signed = transmission(0x86, None, vec![]);
+        signed.signature = Some(ed25519_dalek::Signature::from_bytes(&[0; 64]));
+        assert_eq!(
+            Response::from_transmission(&signed),
+            Err(WireError::UnexpectedSignature)
+        );
+    }
+
+    #[test]
+    fn msg_sealed_length_is_bounded() {
+        let mut body = vec![0; 24];
+        body.extend_from_slice(&((MIN_SEALED_LEN - 1) as u16).to_be_bytes());
+        body.extend_from_slice(&[0; MIN_SEALED_LEN - 1]);
+        assert!(Response::from_transmission(&transmission(0x84, Some([1; 24]), body)).is_err());
+        let mut body = vec![0; 24];
+        body.extend_from_slice(&((MAX_SEALED_LEN + 1) as u16).to_be_bytes());
+        body.extend_from_slice(&[0; MAX_SEALED_LEN + 1]);
+        assert!(Response::from_transmission(&transmission(0x84, Some([1; 24]), body)).is_err());
+    }
+
+    #[test]
+    fn every_truncation_of_every_response_fails() {
+        let responses = [
+            Response::Ids {
+                recipient_id: RecipientId::from_bytes([1; 24]),
+                sender_id: SenderId::from_bytes([2; 24]),
+                queue_dh_key: DhPublicKey::from([3; 32]),
+            },
+            Response::Err {
+                entity: None,
+                code: ErrorCode::Quota,
+            },
+            Response::Msg {
+                recipient_id: RecipientId::from_bytes([1; 24]),
+                message_id: MessageId::from_bytes([2; 24]),
+                sealed: SealedMessage::from_vec(vec![5; 40]).unwrap(),
+            },
+        ];
+        for response in responses {
+            let mut transmission = response.to_transmission(CorrId::PUSH);
+            let body = transmission.body.clone();
+            for len in 0..body.len() {
+                transmission.body = body[..len].to_vec();
+                assert!(Response::from_transmission(&transmission).is_err());
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn responses_round_trip(response in arb_response(), corr_id in any::<[u8; 8]>()) {
+            let transmission = response.to_transmission(CorrId::from_bytes(corr_id));
+            let decoded = Transmission::decode(&transmission.encode()).unwrap();
+            prop_assert_eq!(Response::from_transmission(&decoded), Ok(response));
+        }
+
+        #[test]
+        fn decoding_arbitrary_bodies_never_panics(
+            tag in 0x80u8..0x88,
+            entity in proptest::option::of(any::<[u8; 24]>()),
+            body in prop::collection::vec(any::<u8>(), 0..120),
+        ) {
+            let transmission = transmission(tag, entity, body);
+            if let Ok(response) = Response::from_transmission(&transmission) {
+                prop_assert_eq!(response.to_transmission(CorrId::PUSH), transmission);
+            }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The encrypted transport that follows the handshake.
+//!
+//! Each direction has its own ChaCha20-Poly1305 key and a block counter that
+//! starts at 0: block `n` is sealed with nonce `0u32 || n as u64` (big-endian) and
+//! empty associated data, so a dropped, replayed, reordered or altered block fails
+//! to open and breaks the connection.
+
+use std::fmt;
+
+use chacha20poly1305::aead::AeadInPlace;
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
+
+use crate::WireError;
+use crate::block::{Block, INNER_SIZE, InnerBlock};
+use crate::version::Version;
+
+/// Identifies one connection: SHA-256 over both hello blocks. Transmission
+/// signatures cover it, so a signed command is good on its connection only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId([u8; 32]);
+
+impl SessionId {
+    /// The session id with these bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> SessionId {
+        SessionId(bytes)
+    }
+
+    /// The session id's bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// Seals outgoing blocks for one direction. The key is zeroized on drop.
+pub struct BlockSealer {
+    cipher: ChaCha20Poly1305,
+    counter: u64,
+}
+
+impl BlockSealer {
+    pub(crate) fn new(key: &[u8; 32]) -> BlockSealer {
+        BlockSealer {
+            cipher: ChaCha20Poly1305::new(key.into()),
+            counter: 0,
+        }
+    }
+
+    /// Encrypts the next outgoing block.
+    pub fn seal(&mut self, inner: &InnerBlock) -> Result<Block, WireError> {
+        let next = self
+            .counter
+            .checked_add(1)
+            .ok_or(WireError::CounterExhausted)?;
+        let mut block = Block::zeroed();
+        let bytes = block.as_mut_bytes();
+        let (plaintext, tag_out) = bytes.split_at_mut(INNER_SIZE);
+        inner.encode_into(plaintext)?;
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(&nonce(self.counter), &[], plaintext)
+            .map_err(|_| WireError::LengthOutOfRange { field: "block" })?;
+        tag_out.copy_from_slice(&tag);
+        self.counter = next;
+        Ok(block)
+    }
+}
+
+impl fmt::Debug for BlockSealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockSealer")
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens incoming blocks for one direction. The key is zeroized on drop.
+pub struct BlockOpener {
+    cipher: ChaCha20Poly1305,
+    counter: u64,
+    broken: bool,
+}
+
+impl BlockOpener {
+    pub(crate) fn new(key: &[u8; 32]) -> BlockOpener {
+        BlockOpener {
+            cipher: ChaCha20Poly1305::new(key.into()),
+            counter: 0,
+            broken: false,
+        }
+    }
+
+    /// Decrypts the next incoming block and parses its inner block.
+    ///
+    /// [`WireError::DecryptFailed`] (and every later call, which fails with
+    /// [`WireError::TransportBroken`]) means the stream is broken: close the
+    /// connection without a reply. Any other error means the block was authentic
+    /// but its inner block is malformed: the relay answers ERR BLOCK and goes on.
+    pub fn open(&mut self, block: Block) -> Result<InnerBlock, WireError> {
+        if self.broken {
+            return Err(WireError::TransportBroken);
+        }
+        let next = self
+            .counter
+            .checked_add(1)
+            .ok_or(WireError::CounterExhausted)?;
+        let mut bytes = block.into_vec();
+        let (ciphertext, tag) = bytes.split_at_mut(INNER_SIZE);
+        let tag = Tag::from_slice(tag);
+        if self
+            .cipher
+            .decrypt_in_place_detached(&nonce(self.counter), &[], ciphertext, tag)
+            .is_err()
+        {
+            self.broken = true;
+            return Err(WireError::DecryptFailed);
+        }
+        self.counter = next;
+        InnerBlock::decode(ciphertext)
+    }
+}
+
+impl fmt::Debug for BlockOpener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockOpener")
+            .field("counter", &self.counter)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+fn nonce(counter: u64) -> Nonce {
+    let mut nonce = Nonce::default();
+    nonce[4..].copy_from_slice(&counter.to_be_bytes());
+    nonce
+}
+
+/// Both directions of an established connection, on either end.
+#[derive(Debug)]
+pub struct Transport {
+    session_id: SessionId,
+    version: Version,
+    sealer: BlockSealer,
+    opener: BlockOpener,
+}
+
+impl Transport {
+    pub(crate) fn new(
+        session_id: SessionId,
+        version: Version,
+        sealer: BlockSealer,
+        opener: BlockOpener,
+    ) -> Transport {
+        Transport {
+            session_id,
+            version,
+            sealer,
+            opener,
+        }
+    }
+
+    /// The connection's session id, which transmission signatures cover.
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+
+    /// The negotiated protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Encrypts the next outgoing block. See [`BlockSealer::seal`].
+    pub fn seal(&mut self, inner: &InnerBlock) -> Result<Block, WireError> {
+        self.sealer.seal(inner)
+    }
+
+    /// Decrypts the next incoming block. See [`BlockOpener::open`].
+    pub fn open(&mut self, block: Block) -> Result<InnerBlock, WireError> {
+        self.opener.open(block)
+    }
+
+    /// Splits the transport so that a reading task and a writing task can each
+    /// own one direction.
+    pub fn into_split(self) -> (BlockSealer, BlockOpener) {
+        (self.sealer, self.opener)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::BLOCK_SIZE;
+
+    fn pair() -> (BlockSealer, BlockOpener) {
+        (BlockSealer::new(&[1; 32]), BlockOpener::new(&[1; 32]))
+    }
+
+    fn batch(byte: u8) -> InnerBlock {
+        let mut batch = InnerBlock::new();
+        batch.push_encoded(vec![byte; 10]).unwrap();
+        batch
+    }
+
+    #[test]
+    fn blocks_round_trip_in_order() {
+        let (mut sealer, mut opener) = pair();
+        for byte in 0..5 {
+            let block = sealer.seal(&batch(byte)).unwrap();
+            assert_eq!(block.as_bytes().len(), BLOCK_SIZE);
+            assert_eq!(opener.open(block).unwrap(), batch(byte));
+        }
+    }
+
+    #[test]
+    fn the_nonce_is_the_counter_after_four_zero_bytes() {
+        let nonce = nonce(0x0102);
+        assert_eq!(nonce.as_slice(), &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn same_batch_twice_gives_different_blocks() {
+        let (mut sealer, _) = pair();
+        assert_ne!(
+            sealer.seal(&batch(1)).unwrap(),
+            sealer.seal(&batch(1)).unwrap()
+        );
+    }
+
+    #[test]
+    fn tampered_blocks_break_the_transport() {
+        let (mut sealer, mut opener) = pair();
+        let mut bytes = sealer.seal(&batch(1)).unwrap().into_vec();
+        bytes[100] ^= 1;
+        assert_eq!(
+            opener.open(Block::from_vec(bytes).unwrap()),
+            Err(WireError::DecryptFailed)
+        );
+        // Even a good block is refused afterwards.
+        let good = sealer.seal(&batch(2)).unwrap();
+        assert_eq!(opener.open(good), Err(WireError::TransportBroken));
+    }
+
+    #[test]
+    fn tampered_tags_fail() {
+        let (mut sealer, mut opener) = pair();
+        let mut bytes = sealer.seal(&batch(1)).unwrap().into_vec();
+        bytes[BLOCK_SIZE - 1] ^= 0x80;
+        assert_eq!(
+            opener.open(Block::from_vec(bytes).unwrap()),
+            Err(WireError::DecryptFailed)
+        );
+    }
+
+    #[test]
+    fn replayed_blocks_fail() {
+        let (mut sealer, mut opener) = pair();
+        let block = sealer.seal(&batch(1)).unwrap();
+        assert!(opener.open(block.clone()).is_ok());
+        assert_eq!(opener.open(block), Err(WireError::DecryptFailed));
+    }
+
+    #[test]
+    fn reordered_or_dropped_blocks_fail() {
+        let (mut sealer, mut opener) = pair();
+        let first = sealer.seal(&batch(1)).unwrap();
+        let second = sealer.seal(&batch(2)).unwrap();
+        drop(first);
+        assert_eq!(opener.open(second), Err(WireError::DecryptFailed));
+    }
+
+    #[test]
+    fn a_wrong_key_fails() {
+        let (mut sealer, _) = pair();
+        let mut opener = BlockOpener::new(&[2; 32]);
+        assert_eq!(
+            opener.open(sealer.seal(&batch(1)).unwrap()),
+            Err(WireError::DecryptFailed)
+        );
+    }
+
+    #[test]
+    fn authentic_but_malformed_inner_blocks_do_not_break_the_transport() {
+        let (mut sealer, mut opener) = pair();
+        // Seal a plaintext with a zero count by hand.
+        let mut bytes = vec![0; BLOCK_SIZE];
+        let (plaintext, tag_out) = bytes.split_at_mut(INNER_SIZE);
+        let tag = sealer
+            .cipher
+            .encrypt_in_place_detached(&nonce(0), &[], plaintext)
+            .unwrap();
+        tag_out.copy_from_slice(&tag);
+        sealer.counter = 1;
+        assert_eq!(
+            opener.open(Block::from_vec(bytes).unwrap()),
+            Err(WireError::EmptyBlock)
+        );
+        assert_eq!(
+            opener.open(sealer.seal(&batch(3)).unwrap()).unwrap(),
+            batch(3)
+        );
+    }
+
+    #[test]
+    fn empty_batches_are_not_sealed() {
+        let (mut sealer, mut opener) = pair();
+        assert_eq!(sealer.seal(&InnerBlock::new()), Err(WireError::EmptyBlock));
+        // The failed seal did not use up a counter value.
+        assert!(opener.open(sealer.seal(&batch(1)).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn an_exhausted_counter_refuses_to_seal() {
+        let (mut sealer, _) = pair();
+        sealer.counter = u64::MAX;
+        assert_eq!(sealer.seal(&batch(1)), Err(WireError::CounterExhausted));
+    }
+
+    #[test]
+    fn keys_do_not_print() {
+        let (sealer, opener) = pair();
+        assert_eq!(format!("{sealer:?}"), "BlockSealer { counter: 0, .. }");
+        assert_eq!(
+            format!("{opener:?}"),
+            "BlockOpener { counter: 0, broken: false, .. }"
+        );
+    }
+}
