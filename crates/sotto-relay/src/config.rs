@@ -1,0 +1,589 @@
+//! The relay's configuration: command-line options, an optional TOML file with the
+//! same options, and the resolved [`Config`] the rest of the relay reads.
+//!
+//! Precedence: command line (and environment) over the file over the defaults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::Error;
+
+/// The default listen address: loopback, so plain WebSocket is allowed.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7000";
+/// The default data directory, relative to the working directory.
+pub const DEFAULT_DATA: &str = "relay-data";
+/// How long an unacknowledged message is kept by default: 21 days.
+pub const DEFAULT_MESSAGE_TTL: Duration = Duration::from_secs(21 * 24 * 60 * 60);
+/// Pending messages per queue before a send is refused with QUOTA.
+pub const DEFAULT_QUEUE_QUOTA: u32 = 128;
+/// Simultaneous client connections.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8192;
+/// Transmissions per second a connection may sustain.
+pub const DEFAULT_RATE_LIMIT: u32 = 20_000;
+/// Transmissions a connection may send in one burst.
+pub const DEFAULT_RATE_BURST: u32 = 40_000;
+/// Longest a password may be (the NEW command carries at most 128 bytes).
+pub const MAX_PASSWORD_LEN: usize = 128;
+
+/// `sotto-relay`: a relay of anonymous simplex queues for Sotto clients.
+///
+/// Every option may also be set in a TOML file given with `--config`, under the
+/// same name without the leading dashes (`queue-quota = 64`). The command line wins
+/// over the file.
+#[derive(Debug, Default, Parser)]
+#[command(name = "sotto-relay", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML file with any of the options below (keys named like the options, e.g.
+    /// `listen = "0.0.0.0:443"`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on. Port 0 picks a free port; the address
+    /// printed on start shows the port actually bound.
+    /// [default: 127.0.0.1:7000]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directory holding the relay's identity key and its database; created if
+    /// missing. [default: ./relay-data]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// TLS certificate chain (PEM). With --tls-key, the relay serves wss and its
+    /// address is `sotto://…`.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve plain WebSocket on a non-loopback address. Without TLS the relay
+    /// refuses to listen anywhere but loopback unless this flag is given (for a
+    /// relay behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub insecure_plain: bool,
+
+    /// How long an unacknowledged message is kept, e.g. `21d`, `12h`, `90m`,
+    /// `30s` (units s, m, h, d, w). [default: 21d]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub message_ttl: Option<Duration>,
+
+    /// Pending messages a queue may hold; a send beyond it gets ERR QUOTA.
+    /// [default: 128]
+    #[arg(long, value_name = "N")]
+    pub queue_quota: Option<u32>,
+
+    /// Password required to create queues (at most 128 bytes). Prefer the
+    /// environment variable so that it does not show in the process list.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "SOTTO_RELAY_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Directory of static files served at `/` (the web client).
+    #[arg(long, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or tracing
+    /// directives such as `sotto_relay=debug`. Logs go to stderr.
+    /// [default: info]
+    #[arg(long, value_name = "FILTER", env = "SOTTO_RELAY_LOG")]
+    pub log_level: Option<String>,
+
+    /// Simultaneous client connections; further connections wait to be accepted.
+    /// [default: 8192]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u32>,
+
+    /// Transmissions per second one connection may sustain; beyond it commands
+    /// get ERR LIMIT. [default: 20000]
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+
+    /// Transmissions one connection may send in a burst above --rate-limit.
+    /// [default: 40000]
+    #[arg(long, value_name = "N")]
+    pub rate_burst: Option<u32>,
+
+    /// Time a client has to complete the handshake. [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub handshake_timeout: Option<Duration>,
+
+    /// A connection that sends nothing for this long is closed (clients PING to
+    /// stay connected). [default: 10m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Blocks queued for one slow client before the relay stops reading from it.
+    /// [default: 64]
+    #[arg(long, value_name = "N")]
+    pub outgoing_blocks: Option<u32>,
+
+    /// Most writes committed together with one fsync (group commit).
+    /// [default: 4096]
+    #[arg(long, value_name = "N")]
+    pub max_batch: Option<u32>,
+
+    /// How often expired messages are deleted. [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expiry_interval: Option<Duration>,
+}
+
+/// The same options as [`Cli`], read from a TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileOptions {
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    insecure_plain: Option<bool>,
+    message_ttl: Option<String>,
+    queue_quota: Option<u32>,
+    password: Option<String>,
+    web_dir: Option<PathBuf>,
+    log_level: Option<String>,
+    max_connections: Option<u32>,
+    rate_limit: Option<u32>,
+    rate_burst: Option<u32>,
+    handshake_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    outgoing_blocks: Option<u32>,
+    max_batch: Option<u32>,
+    expiry_interval: Option<String>,
+}
+
+/// The relay's resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The data directory.
+    pub data: PathBuf,
+    /// TLS certificate and key files, if wss is served.
+    pub tls: Option<TlsFiles>,
+    /// How long an unacknowledged message is kept.
+    pub message_ttl: Duration,
+    /// Pending messages per queue.
+    pub queue_quota: u32,
+    /// The password gating queue creation, if any.
+    pub password: Option<Password>,
+    /// Static files served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// The tracing filter.
+    pub log_level: String,
+    /// Simultaneous connections.
+    pub max_connections: u32,
+    /// Transmissions per second per connection.
+    pub rate_limit: u32,
+    /// Burst of transmissions per connection.
+    pub rate_burst: u32,
+    /// Time allowed for the handshake.
+    pub handshake_timeout: Duration,
+    /// Time without input before a connection is closed.
+    pub idle_timeout: Duration,
+    /// Outgoing blocks queued per connection.
+    pub outgoing_blocks: u32,
+    /// Writes per group commit.
+    pub max_batch: u32,
+    /// Period of the expiry sweep.
+    pub expiry_interval: Duration,
+}
+
+/// The TLS certificate chain and key files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// The server password: compared in constant time, never printed, zeroized.
+#[derive(Clone)]
+pub struct Password(Zeroizing<Vec<u8>>);
+
+impl Config {
+    /// Parses the command line (and environment), reads the `--config` file if
+    /// given, and resolves the configuration.
+    pub fn load() -> Result<Self, Error> {
+        Self::from_cli(Cli::parse())
+    }
+
+    /// Resolves a parsed command line, reading its `--config` file if any.
+    pub fn from_cli(cli: Cli) -> Result<Self, Error> {
+        let file = match &cli.config {
+            Some(path) => read_file_options(path)?,
+            None => FileOptions::default(),
+        };
+        Self::merge(cli, file)
+    }
+
+    fn merge(cli: Cli, file: FileOptions) -> Result<Self, Error> {
+        let file_duration = |value: Option<String>, name: &str| {
+            value
+                .map(|text| {
+                    parse_duration(&text).map_err(|reason| {
+                        Error::Config(format!("{name} in the config file: {reason}"))
+                    })
+                })
+                .transpose()
+        };
+        let listen = match (cli.listen, file.listen) {
+            (Some(addr), _) | (None, Some(addr)) => addr,
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 7000)),
+        };
+        let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Config(
+                    "--tls-cert and --tls-key must be given together".into(),
+                ));
+            }
+        };
+        let insecure_plain = cli.insecure_plain || file.insecure_plain.unwrap_or(false);
+        if tls.is_none() && !listen.ip().is_loopback() && !insecure_plain {
+            return Err(Error::Config(format!(
+                "refusing plain WebSocket on the non-loopback address {listen}: \
+                 give --tls-cert and --tls-key, or --insecure-plain behind a TLS proxy"
+            )));
+        }
+        let password = match cli.password.or(file.password) {
+            Some(text) if text.is_empty() => None,
+            Some(text) if text.len() > MAX_PASSWORD_LEN => {
+                return Err(Error::Config(format!(
+                    "the password is longer than {MAX_PASSWORD_LEN} bytes"
+                )));
+            }
+            Some(text) => Some(Password::new(text)),
+            None => None,
+        };
+        let message_ttl = match cli.message_ttl {
+            Some(ttl) => ttl,
+            None => file_duration(file.message_ttl, "message-ttl")?.unwrap_or(DEFAULT_MESSAGE_TTL),
+        };
+        let config = Self {
+            listen,
+            data: cli
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| DEFAULT_DATA.into()),
+            tls,
+            message_ttl,
+            queue_quota: cli
+                .queue_quota
+                .or(file.queue_quota)
+                .unwrap_or(DEFAULT_QUEUE_QUOTA),
+            password,
+            web_dir: cli.web_dir.or(file.web_dir),
+            log_level: cli
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            max_connections: cli
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            rate_limit: cli
+                .rate_limit
+                .or(file.rate_limit)
+                .unwrap_or(DEFAULT_RATE_LIMIT),
+            rate_burst: cli
+                .rate_burst
+                .or(file.rate_burst)
+                .unwrap_or(DEFAULT_RATE_BURST),
+            handshake_timeout: match cli.handshake_timeout {
+                Some(value) => value,
+                None => file_duration(file.handshake_timeout, "handshake-timeout")?
+                    .unwrap_or(Duration::from_secs(10)),
+            },
+            idle_timeout: match cli.idle_timeout {
+                Some(value) => value,
+                None => file_duration(file.idle_timeout, "idle-timeout")?
+                    .unwrap_or(Duration::from_secs(600)),
+            },
+            outgoing_blocks: cli.outgoing_blocks.or(file.outgoing_blocks).unwrap_or(64),
+            max_batch: cli.max_batch.or(file.max_batch).unwrap_or(4096),
+            expiry_interval: match cli.expiry_interval {
+                Some(value) => value,
+                None => file_duration(file.expiry_interval, "expiry-interval")?
+                    .unwrap_or(Duration::from_secs(60)),
+            },
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let positive = [
+            ("queue-quota", self.queue_quota),
+            ("max-connections", self.max_connections),
+            ("rate-limit", self.rate_limit),
+            ("rate-burst", self.rate_burst),
+            ("outgoing-blocks", self.outgoing_blocks),
+            ("max-batch", self.max_batch),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+        }
+        let durations = [
+            ("message-ttl", self.message_ttl),
+            ("handshake-timeout", self.handshake_timeout),
+            ("idle-timeout", self.idle_timeout),
+            ("expiry-interval", self.expiry_interval),
+        ];
+        for (name, value) in durations {
+            if value.is_zero() {
+                return Err(Error::Config(format!("{name} must be longer than zero")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_file_options(path: &Path) -> Result<FileOptions, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text)
+        .map_err(|error| Error::Config(format!("{}: {}", path.display(), error.message())))
+}
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(text: String) -> Self {
+        Self(Zeroizing::new(text.into_bytes()))
+    }
+
+    /// Whether `candidate` is this password, in time independent of where they
+    /// differ and of their lengths (both are hashed first).
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        let expected = Sha256::digest(self.0.as_slice());
+        let given = Sha256::digest(candidate);
+        bool::from(expected.as_slice().ct_eq(given.as_slice()))
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Parses a duration such as `30s`, `90m`, `12h`, `21d`, `2w` or a sum of them
+/// (`1d12h`). A bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            if chars.peek().is_none() {
+                // A bare trailing number counts as seconds.
+                total = add_part(total, &digits, 1, text)?;
+                digits.clear();
+            }
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 60 * 60,
+            'd' => 24 * 60 * 60,
+            'w' => 7 * 24 * 60 * 60,
+            _ => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{c}` (use s, m, h, d or w)"
+                ));
+            }
+        };
+        if digits.is_empty() {
+            return Err(format!("`{text}`: a unit must follow a number"));
+        }
+        total = add_part(total, &digits, unit, text)?;
+        digits.clear();
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn add_part(total: u64, digits: &str, unit: u64, text: &str) -> Result<u64, String> {
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|value| value.checked_mul(unit))
+        .and_then(|seconds| total.checked_add(seconds))
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["sotto-relay"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::merge(cli(&[]), FileOptions::default()).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.data, PathBuf::from(DEFAULT_DATA));
+        assert_eq!(config.message_ttl, DEFAULT_MESSAGE_TTL);
+        assert_eq!(config.queue_quota, 128);
+        assert!(config.tls.is_none());
+        assert!(config.password.is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("21d"), Ok(DEFAULT_MESSAGE_TTL));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86400)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("3y").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+        assert!(parse_duration("999999999999999999w").is_err());
+    }
+
+    #[test]
+    fn file_options_apply_and_command_line_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nqueue-quota = 5\nmessage-ttl = \"2h\"\nweb-dir = \"web\"\n",
+        )
+        .unwrap();
+        let path_text = path.to_str().unwrap();
+        let config = Config::from_cli(cli(&["--config", path_text, "--queue-quota", "7"])).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.queue_quota, 7);
+        assert_eq!(config.message_ttl, Duration::from_secs(7200));
+        assert_eq!(config.web_dir, Some(PathBuf::from("web")));
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let error = Config::from_cli(cli(&["--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let error = Config::from_cli(cli(&["--config", "/nonexistent/relay.toml"])).unwrap_err();
+        assert!(matches!(error, Error::ReadFile { .. }));
+    }
+
+    #[test]
+    fn plain_websocket_only_on_loopback() {
+        let refused = Config::merge(cli(&["--listen", "0.0.0.0:7000"]), FileOptions::default());
+        assert!(matches!(refused, Err(Error::Config(_))));
+        let allowed = Config::merge(
+            cli(&["--listen", "0.0.0.0:7000", "--insecure-plain"]),
+            FileOptions::default(),
+        );
+        assert!(allowed.is_ok());
+        let ipv6 = Config::merge(cli(&["--listen", "[::1]:7000"]), FileOptions::default());
+        assert!(ipv6.is_ok());
+        let tls = Config::merge(
+            cli(&[
+                "--listen",
+                "0.0.0.0:443",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ]),
+            FileOptions::default(),
+        )
+        .unwrap();
+        assert!(tls.tls.is_some());
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        assert!(Cli::try_parse_from(["sotto-relay", "--tls-cert", "c.pem"]).is_err());
+        let file = FileOptions {
+            tls_cert: Some("c.pem".into()),
+            ..FileOptions::default()
+        };
+        assert!(Config::merge(cli(&[]), file).is_err());
+    }
+
+    #[test]
+    fn zero_limits_are_refused() {
+        assert!(Config::merge(cli(&["--queue-quota", "0"]), FileOptions::default()).is_err());
+        assert!(Config::merge(cli(&["--message-ttl", "0s"]), FileOptions::default()).is_err());
+    }
+
+    #[test]
+    fn password_is_compared_and_never_printed() {
+        let config =
+            Config::merge(cli(&["--password", "hunter2"]), FileOptions::default()).unwrap();
+        let password = config.password.unwrap();
+        assert!(password.matches(b"hunter2"));
+        assert!(!password.matches(b"hunter3"));
+        assert!(!password.matches(b""));
+        assert!(!format!("{password:?}").contains("hunter2"));
+        let long = "x".repeat(MAX_PASSWORD_LEN + 1);
+        assert!(Config::merge(cli(&["--password", &long]), FileOptions::default()).is_err());
+    }
+
+    #[test]
+    fn help_documents_every_option() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for option in [
+            "--config",
+            "--listen",
+            "--data",
+            "--tls-cert",
+            "--tls-key",
+            "--insecure-plain",
+            "--message-ttl",
+            "--queue-quota",
+            "--password",
+            "--web-dir",
+            "--log-level",
+            "--max-connections",
+            "--rate-limit",
+            "--rate-burst",
+            "--handshake-timeout",
+            "--idle-timeout",
+            "--outgoing-blocks",
+            "--max-batch",
+            "--expiry-interval",
+        ] {
+            assert!(help.contains(option), "{option} missing from --help");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Aggregate counters, served at `/metrics` in the Prometheus text format.
+//!
+//! Counts only: no queue id, key, address or anything per client.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sotto_wire::ErrorCode;
+
+/// Upper bounds of the group-commit batch size histogram.
+const BATCH_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+/// Error codes in the order of the `errors` counters (wire codes 1..=8).
+const ERROR_NAMES: [&str; 8] = [
+    "BLOCK",
+    "CMD",
+    "AUTH",
+    "QUOTA",
+    "NO_MSG",
+    "LARGE_MSG",
+    "INTERNAL",
+    "LIMIT",
+];
+
+/// The relay's counters. Relaxed atomics: each is independent.
+#[derive(Default)]
+pub struct Metrics {
+    connections_accepted: AtomicU64,
+    connections_open: AtomicU64,
+    handshakes_failed: AtomicU64,
+    queues_created: AtomicU64,
+    queues_deleted: AtomicU64,
+    messages_sent: AtomicU64,
+    messages_delivered: AtomicU64,
+    messages_acked: AtomicU64,
+    messages_expired: AtomicU64,
+    quota_markers: AtomicU64,
+    errors: [AtomicU64; 8],
+    commits: AtomicU64,
+    committed_ops: AtomicU64,
+    batch_buckets: [AtomicU64; BATCH_BUCKETS.len()],
+}
+
+/// One event the relay counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A WebSocket connection was accepted.
+    ConnectionOpened,
+    /// A WebSocket connection ended.
+    ConnectionClosed,
+    /// A handshake failed or timed out.
+    HandshakeFailed,
+    /// NEW created a queue.
+    QueueCreated,
+    /// DEL deleted a queue.
+    QueueDeleted,
+    /// SEND stored a message.
+    MessageSent,
+    /// A message was pushed or fetched.
+    MessageDelivered,
+    /// ACK deleted a message.
+    MessageAcked,
+    /// A QUOTA_REACHED marker was appended.
+    QuotaMarker,
+}
+
+impl Metrics {
+    /// Counts one event.
+    pub fn count(&self, event: Event) {
+        let counter = match event {
+            Event::ConnectionOpened => {
+                self.connections_open.fetch_add(1, Ordering::Relaxed);
+                &self.connections_accepted
+            }
+            Event::ConnectionClosed => {
+                // Saturating: never wraps even if close were counted twice.
+                let _ = self.connections_open.fetch_update(
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                    |open| open.checked_sub(1),
+                );
+                return;
+            }
+            Event::HandshakeFailed => &self.handshakes_failed,
+            Event::QueueCreated => &self.queues_created,
+            Event::QueueDeleted => &self.queues_deleted,
+            Event::MessageSent => &self.messages_sent,
+            Event::MessageDelivered => &self.messages_delivered,
+            Event::MessageAcked => &self.messages_acked,
+            Event::QuotaMarker => &self.quota_markers,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an error answered to a client.
+    pub fn count_error(&self, code: ErrorCode) {
+        let index = usize::from(code.code()).saturating_sub(1);
+        if let Some(counter) = self.errors.get(index) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts messages deleted by the expiry sweep.
+    pub fn count_expired(&self, messages: u64) {
+        self.messages_expired.fetch_add(messages, Ordering::Relaxed);
+    }
+
+    /// Counts one group commit of `ops` writes.
+    pub fn record_commit(&self, ops: usize) {
+        let ops = ops as u64;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.committed_ops.fetch_add(ops, Ordering::Relaxed);
+        if let Some(bucket) = BATCH_BUCKETS.iter().position(|&bound| ops <= bound) {
+            self.batch_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Group commits so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// The counters in the Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(4096);
+        let counters = [
+            (
+                "sotto_connections_accepted_total",
+                "WebSocket connections accepted.",
+                &self.connections_accepted,
+            ),
+            (
+                "sotto_handshakes_failed_total",
+                "Handshakes that failed or timed out.",
+                &self.handshakes_failed,
+            ),
+            (
+                "sotto_queues_created_total",
+                "Queues created.",
+                &self.queues_created,
+            ),
+            (
+                "sotto_queues_deleted_total",
+                "Queues deleted.",
+                &self.queues_deleted,
+            ),
+            (
+                "sotto_messages_sent_total",
+                "Messages accepted and stored.",
+                &self.messages_sent,
+            ),
+            (
+                "sotto_messages_delivered_total",
+                "Messages pushed or fetched.",
+                &self.messages_delivered,
+            ),
+            (
+                "sotto_messages_acked_total",
+                "Messages acknowledged and deleted.",
+                &self.messages_acked,
+            ),
+            (
+                "sotto_messages_expired_total",
+                "Messages deleted by expiry.",
+                &self.messages_expired,
+            ),
+            (
+                "sotto_quota_markers_total",
+                "QUOTA_REACHED markers appended.",
+                &self.quota_markers,
+            ),
+            (
+                "sotto_fsync_batches_total",
+                "Group commits (one fsync each).",
+                &self.commits,
+            ),
+        ];
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "# HELP sotto_connections_open Open WebSocket connections."
+        );
+        let _ = writeln!(out, "# TYPE sotto_connections_open gauge");
+        let _ = writeln!(
+            out,
+            "sotto_connections_open {}",
+            load(&self.connections_open)
+        );
+        for (name, help, counter) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", load(counter));
+        }
+        let _ = writeln!(out, "# HELP sotto_errors_total Errors answered, by code.");
+        let _ = writeln!(out, "# TYPE sotto_errors_total counter");
+        for (name, counter) in ERROR_NAMES.iter().zip(&self.errors) {
+            let _ = writeln!(
+                out,
+                "sotto_errors_total{{code=\"{name}\"}} {}",
+                load(counter)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP sotto_fsync_batch_size Writes per group commit."
+        );
+        let _ = writeln!(out, "# TYPE sotto_fsync_batch_size histogram");
+        let mut cumulative = 0;
+        for (bound, bucket) in BATCH_BUCKETS.iter().zip(&self.batch_buckets) {
+            cumulative += load(bucket);
+            let _ = writeln!(
+                out,
+                "sotto_fsync_batch_size_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "sotto_fsync_batch_size_bucket{{le=\"+Inf\"}} {}",
+            load(&self.commits)
+        );
+        let _ = writeln!(
+            out,
+            "sotto_fsync_batch_size_sum {}",
+            load(&self.committed_ops)
+        );
+        let _ = writeln!(out, "sotto_fsync_batch_size_count {}", load(&self.commits));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_histogram() {
+        let metrics = Metrics::default();
+        metrics.count(Event::ConnectionOpened);
+        metrics.count(Event::ConnectionOpened);
+        metrics.count(Event::ConnectionClosed);
+        metrics.count(Event::MessageSent);
+        metrics.count_error(ErrorCode::Auth);
+        metrics.record_commit(1);
+        metrics.record_commit(3);
+        metrics.record_commit(100_000);
+        let text = metrics.render();
+        assert!(text.contains("sotto_connections_open 1\n"), "{text}");
+        assert!(text.contains("sotto_connections_accepted_total 2\n"));
+        assert!(text.contains("sotto_messages_sent_total 1\n"));
+        assert!(text.contains("sotto_errors_total{code=\"AUTH\"} 1\n"));
+        assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"1\"} 1\n"));
+        assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"4\"} 2\n"));
+        assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"4096\"} 2\n"));
+        assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"+Inf\"} 3\n"));
+        assert!(text.contains("sotto_fsync_batch_size_sum 100004\n"));
+    }
+
+    #[test]
+    fn open_connections_never_wrap() {
+        let metrics = Metrics::default();
+        metrics.count(Event::ConnectionClosed);
+        assert!(metrics.render().contains("sotto_connections_open 0\n"));
+    }
+}

@@ -1,0 +1,862 @@
+//! The embedded backend: one redb file in the data directory.
+//!
+//! Tables (all keys fixed-size byte arrays, so the order is the byte order):
+//! - `queues`: recipient id → queue record (fixed layout, versioned)
+//! - `senders`: sender id → recipient id
+//! - `messages`: recipient id ‖ sequence (u64 BE) → id ‖ accepted_at ‖ flags ‖ body
+//! - `expiry`: accepted_at (u64 BE) ‖ recipient id ‖ sequence → (), so the sweep
+//!   reads only what has expired, whatever TTL the relay restarted with.
+
+use std::path::Path;
+
+use ed25519_dalek::VerifyingKey;
+use redb::{Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction};
+use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+
+use super::{
+    FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage, WriteOp,
+    WriteOutcome,
+};
+use crate::Error;
+
+type Id = [u8; 24];
+type MessageKey = [u8; 32];
+type ExpiryKey = [u8; 40];
+
+const QUEUES: TableDefinition<'_, Id, &[u8]> = TableDefinition::new("queues");
+const SENDERS: TableDefinition<'_, Id, Id> = TableDefinition::new("senders");
+const MESSAGES: TableDefinition<'_, MessageKey, &[u8]> = TableDefinition::new("messages");
+const EXPIRY: TableDefinition<'_, ExpiryKey, ()> = TableDefinition::new("expiry");
+
+/// The database file's name in the data directory.
+pub const DATABASE_FILE: &str = "relay.redb";
+
+/// The redb-backed [`Storage`].
+pub struct EmbeddedStore {
+    db: Database,
+    policy: Policy,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path, policy: Policy) -> Result<Self, Error> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            // Creating the tables up front lets read transactions assume them.
+            txn.open_table(QUEUES)?;
+            txn.open_table(SENDERS)?;
+            txn.open_table(MESSAGES)?;
+            txn.open_table(EXPIRY)?;
+        }
+        txn.commit()?;
+        Ok(Self { db, policy })
+    }
+
+    fn durable_write(&self) -> Result<WriteTransaction, Error> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate);
+        Ok(txn)
+    }
+}
+
+impl Storage for EmbeddedStore {
+    fn queue(&self, recipient_id: &RecipientId) -> Result<Option<QueueRecord>, Error> {
+        let txn = self.db.begin_read()?;
+        let queues = txn.open_table(QUEUES)?;
+        let record = queues.get(recipient_id.as_bytes())?;
+        record.map(|bytes| decode_queue(bytes.value())).transpose()
+    }
+
+    fn queue_by_sender(
+        &self,
+        sender_id: &SenderId,
+    ) -> Result<Option<(RecipientId, QueueRecord)>, Error> {
+        let txn = self.db.begin_read()?;
+        let senders = txn.open_table(SENDERS)?;
+        let Some(recipient) = senders.get(sender_id.as_bytes())? else {
+            return Ok(None);
+        };
+        let recipient_id = RecipientId::from_bytes(recipient.value());
+        let queues = txn.open_table(QUEUES)?;
+        let record = queues.get(recipient_id.as_bytes())?;
+        Ok(match record {
+            Some(bytes) => Some((recipient_id, decode_queue(bytes.value())?)),
+            None => None,
+        })
+    }
+
+    fn first_message(
+        &self,
+        recipient_id: &RecipientId,
+        now: u64,
+    ) -> Result<Option<StoredMessage>, Error> {
+        let txn = self.db.begin_read()?;
+        let messages = txn.open_table(MESSAGES)?;
+        for entry in messages.range(queue_range(recipient_id))? {
+            let (_, value) = entry?;
+            let message = decode_message(value.value())?;
+            if !self.policy.is_expired(message.accepted_at, now) {
+                return Ok(Some(message));
+            }
+        }
+        Ok(None)
+    }
+
+    fn apply(&self, ops: &[WriteOp], now: u64) -> Result<Vec<WriteOutcome>, Error> {
+        let txn = self.durable_write()?;
+        let outcomes = {
+            let mut tables = Tables::open(&txn, self.policy)?;
+            ops.iter()
+                .map(|op| tables.apply(op, now))
+                .collect::<Result<Vec<_>, Error>>()?
+        };
+        txn.commit()?;
+        Ok(outcomes)
+    }
+
+    fn expire(&self, now: u64, limit: usize) -> Result<u64, Error> {
+        let cutoff = self.policy.expiry_cutoff(now);
+        let mut end: ExpiryKey = [0; 40];
+        end[..8].copy_from_slice(&cutoff.to_be_bytes());
+        let txn = self.durable_write()?;
+        let mut expired = 0;
+        {
+            let mut tables = Tables::open(&txn, self.policy)?;
+            let keys = tables
+                .expiry
+                .range(..end)?
+                .take(limit)
+                .map(|entry| entry.map(|(key, _)| key.value()))
+                .collect::<Result<Vec<ExpiryKey>, _>>()?;
+            for key in keys {
+                tables.expiry.remove(key)?;
+                let mut recipient = [0; 24];
+                recipient.copy_from_slice(&key[8..32]);
+                let mut seq = [0; 8];
+                seq.copy_from_slice(&key[32..]);
+                let recipient_id = RecipientId::from_bytes(recipient);
+                if tables.remove_message(&recipient_id, u64::from_be_bytes(seq))? {
+                    expired += 1;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(expired)
+    }
+}
+
+/// The open tables of one write transaction.
+struct Tables<'txn> {
+    queues: Table<'txn, Id, &'static [u8]>,
+    senders: Table<'txn, Id, Id>,
+    messages: Table<'txn, MessageKey, &'static [u8]>,
+    expiry: Table<'txn, ExpiryKey, ()>,
+    policy: Policy,
+}
+
+impl<'txn> Tables<'txn> {
+    fn open(txn: &'txn WriteTransaction, policy: Policy) -> Result<Self, Error> {
+        Ok(Self {
+            queues: txn.open_table(QUEUES)?,
+            senders: txn.open_table(SENDERS)?,
+            messages: txn.open_table(MESSAGES)?,
+            expiry: txn.open_table(EXPIRY)?,
+            policy,
+        })
+    }
+
+    fn apply(&mut self, op: &WriteOp, now: u64) -> Result<WriteOutcome, Error> {
+        match op {
+            WriteOp::CreateQueue {
+                recipient_id,
+                record,
+            } => self.create(recipient_id, record),
+            WriteOp::SecureQueue {
+                recipient_id,
+                sender_key,
+            } => self.secure(recipient_id, sender_key),
+            WriteOp::Send {
+                sender_id,
+                message,
+                marker_id,
+            } => self.send(sender_id, message, marker_id),
+            WriteOp::Ack {
+                recipient_id,
+                message_id,
+            } => self.ack(recipient_id, message_id, now),
+            WriteOp::Suspend { recipient_id } => {
+                let Some(mut record) = self.queue(recipient_id)? else {
+                    return Ok(WriteOutcome::Refused);
+                };
+                record.status = QueueStatus::Suspended;
+                self.put_queue(recipient_id, &record)?;
+                Ok(WriteOutcome::Done)
+            }
+            WriteOp::Delete { recipient_id } => self.delete(recipient_id),
+        }
+    }
+
+    fn queue(&self, recipient_id: &RecipientId) -> Result<Option<QueueRecord>, Error> {
+        let record = self.queues.get(recipient_id.as_bytes())?;
+        record.map(|bytes| decode_queue(bytes.value())).transpose()
+    }
+
+    fn put_queue(&mut self, recipient_id: &RecipientId, record: &QueueRecord) -> Result<(), Error> {
+        self.queues
+            .insert(recipient_id.as_bytes(), encode_queue(record).as_slice())?;
+        Ok(())
+    }
+
+    fn create(
+        &mut self,
+        recipient_id: &RecipientId,
+        record: &QueueRecord,
+    ) -> Result<WriteOutcome, Error> {
+        if self.queues.get(recipient_id.as_bytes())?.is_some()
+            || self.senders.get(record.sender_id.as_bytes())?.is_some()
+        {
+            return Ok(WriteOutcome::IdTaken);
+        }
+        self.put_queue(recipient_id, record)?;
+        self.senders
+            .insert(record.sender_id.as_bytes(), recipient_id.as_bytes())?;
+        Ok(WriteOutcome::Done)
+    }
+
+    fn secure(
+        &mut self,
+        recipient_id: &RecipientId,
+        sender_key: &VerifyingKey,
+    ) -> Result<WriteOutcome, Error> {
+        let Some(mut record) = self.queue(recipient_id)? else {
+            return Ok(WriteOutcome::Refused);
+        };
+        match record.sender_key {
+            Some(existing) if existing == *sender_key => Ok(WriteOutcome::Done),
+            Some(_) => Ok(WriteOutcome::Refused),
+            None => {
+                record.sender_key = Some(*sender_key);
+                self.put_queue(recipient_id, &record)?;
+                Ok(WriteOutcome::Done)
+            }
+        }
+    }
+
+    fn send(
+        &mut self,
+        sender_id: &SenderId,
+        message: &StoredMessage,
+        marker_id: &MessageId,
+    ) -> Result<WriteOutcome, Error> {
+        let Some(recipient) = self.senders.get(sender_id.as_bytes())?.map(|id| id.value()) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let recipient_id = RecipientId::from_bytes(recipient);
+        let Some(mut record) = self.queue(&recipient_id)? else {
+            return Ok(WriteOutcome::Refused);
+        };
+        if record.status != QueueStatus::Active {
+            return Ok(WriteOutcome::Refused);
+        }
+        if record.pending >= self.policy.queue_quota {
+            let marker_added = !record.quota_marker;
+            if marker_added {
+                let marker = StoredMessage {
+                    id: *marker_id,
+                    accepted_at: message.accepted_at,
+                    flags: FLAG_QUOTA_REACHED,
+                    body: Vec::new(),
+                };
+                self.append(&recipient_id, &mut record, &marker)?;
+                record.quota_marker = true;
+                self.put_queue(&recipient_id, &record)?;
+            }
+            return Ok(WriteOutcome::QuotaExceeded {
+                recipient_id,
+                marker_added,
+            });
+        }
+        self.append(&recipient_id, &mut record, message)?;
+        record.pending = record.pending.saturating_add(1);
+        self.put_queue(&recipient_id, &record)?;
+        Ok(WriteOutcome::Sent(recipient_id))
+    }
+
+    fn append(
+        &mut self,
+        recipient_id: &RecipientId,
+        record: &mut QueueRecord,
+        message: &StoredMessage,
+    ) -> Result<(), Error> {
+        let seq = record.next_seq;
+        record.next_seq = seq.saturating_add(1);
+        self.messages.insert(
+            message_key(recipient_id, seq),
+            encode_message(message).as_slice(),
+        )?;
+        self.expiry
+            .insert(expiry_key(message.accepted_at, recipient_id, seq), ())?;
+        Ok(())
+    }
+
+    fn ack(
+        &mut self,
+        recipient_id: &RecipientId,
+        message_id: &MessageId,
+        now: u64,
+    ) -> Result<WriteOutcome, Error> {
+        if self.queues.get(recipient_id.as_bytes())?.is_none() {
+            return Ok(WriteOutcome::Refused);
+        }
+        let mut first = None;
+        for entry in self.messages.range(queue_range(recipient_id))? {
+            let (key, value) = entry?;
+            let message = decode_message(value.value())?;
+            if !self.policy.is_expired(message.accepted_at, now) {
+                first = Some((key.value(), message));
+                break;
+            }
+        }
+        let Some((key, message)) = first else {
+            return Ok(WriteOutcome::NoMessage);
+        };
+        if message.id != *message_id {
+            return Ok(WriteOutcome::NoMessage);
+        }
+        let seq = seq_of(&key);
+        self.expiry
+            .remove(expiry_key(message.accepted_at, recipient_id, seq))?;
+        self.remove_message(recipient_id, seq)?;
+        Ok(WriteOutcome::Done)
+    }
+
+    /// Removes one message and updates its queue's counters; `false` if it was
+    /// already gone. The caller removes the expiry entry.
+    fn remove_message(&mut self, recipient_id: &RecipientId, seq: u64) -> Result<bool, Error> {
+        let Some(removed) = self.messages.remove(message_key(recipient_id, seq))? else {
+            return Ok(false);
+        };
+        let message = decode_message(removed.value())?;
+        drop(removed);
+        if let Some(mut record) = self.queue(recipient_id)? {
+            if message.flags & FLAG_QUOTA_REACHED != 0 {
+                record.quota_marker = false;
+            } else {
+                record.pending = record.pending.saturating_sub(1);
+            }
+            self.put_queue(recipient_id, &record)?;
+        }
+        Ok(true)
+    }
+
+    fn delete(&mut self, recipient_id: &RecipientId) -> Result<WriteOutcome, Error> {
+        let Some(record) = self.queue(recipient_id)? else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let stored = self
+            .messages
+            .range(queue_range(recipient_id))?
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((
+                    seq_of(&key.value()),
+                    decode_message(value.value())?.accepted_at,
+                ))
+            })
+            .collect::<Result<Vec<(u64, u64)>, Error>>()?;
+        for (seq, accepted_at) in stored {
+            self.messages.remove(message_key(recipient_id, seq))?;
+            self.expiry
+                .remove(expiry_key(accepted_at, recipient_id, seq))?;
+        }
+        self.senders.remove(record.sender_id.as_bytes())?;
+        self.queues.remove(recipient_id.as_bytes())?;
+        Ok(WriteOutcome::Done)
+    }
+}
+
+fn message_key(recipient_id: &RecipientId, seq: u64) -> MessageKey {
+    let mut key = [0; 32];
+    key[..24].copy_from_slice(recipient_id.as_bytes());
+    key[24..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn seq_of(key: &MessageKey) -> u64 {
+    let mut seq = [0; 8];
+    seq.copy_from_slice(&key[24..]);
+    u64::from_be_bytes(seq)
+}
+
+fn queue_range(recipient_id: &RecipientId) -> std::ops::RangeInclusive<MessageKey> {
+    message_key(recipient_id, 0)..=message_key(recipient_id, u64::MAX)
+}
+
+fn expiry_key(accepted_at: u64, recipient_id: &RecipientId, seq: u64) -> ExpiryKey {
+    let mut key = [0; 40];
+    key[..8].copy_from_slice(&accepted_at.to_be_bytes());
+    key[8..32].copy_from_slice(recipient_id.as_bytes());
+    key[32..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+const QUEUE_RECORD_VERSION: u8 = 1;
+const QUEUE_RECORD_LEN: usize = 1 + 32 + 24 + 1 + 32 + 1 + 32 + 4 + 1 + 8;
+
+fn encode_queue(record: &QueueRecord) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(QUEUE_RECORD_LEN);
+    bytes.push(QUEUE_RECORD_VERSION);
+    bytes.extend_from_slice(record.recipient_key.as_bytes());
+    bytes.extend_from_slice(record.sender_id.as_bytes());
+    match &record.sender_key {
+        Some(key) => {
+            bytes.push(1);
+            bytes.extend_from_slice(key.as_bytes());
+        }
+        None => {
+            bytes.push(0);
+            bytes.extend_from_slice(&[0; 32]);
+        }
+    }
+    bytes.push(match record.status {
+        QueueStatus::Active => 0,
+        QueueStatus::Suspended => 1,
+    });
+    bytes.extend_from_slice(record.queue_key.as_bytes());
+    bytes.extend_from_slice(&record.pending.to_be_bytes());
+    bytes.push(u8::from(record.quota_marker));
+    bytes.extend_from_slice(&record.next_seq.to_be_bytes());
+    bytes
+}
+
+fn decode_queue(bytes: &[u8]) -> Result<QueueRecord, Error> {
+    let corrupt = || Error::CorruptRecord { table: "queues" };
+    if bytes.len() != QUEUE_RECORD_LEN || bytes[0] != QUEUE_RECORD_VERSION {
+        return Err(corrupt());
+    }
+    let mut rest = &bytes[1..];
+    let recipient_key = VerifyingKey::from_bytes(&take::<32>(&mut rest)).map_err(|_| corrupt())?;
+    let sender_id = SenderId::from_bytes(take::<24>(&mut rest));
+    let [has_sender_key] = take::<1>(&mut rest);
+    let sender_key_bytes = take::<32>(&mut rest);
+    let sender_key = match has_sender_key {
+        0 => None,
+        1 => Some(VerifyingKey::from_bytes(&sender_key_bytes).map_err(|_| corrupt())?),
+        _ => return Err(corrupt()),
+    };
+    let status = match take::<1>(&mut rest) {
+        [0] => QueueStatus::Active,
+        [1] => QueueStatus::Suspended,
+        _ => return Err(corrupt()),
+    };
+    let queue_key = QueueKey::from_bytes(take::<32>(&mut rest));
+    let pending = u32::from_be_bytes(take::<4>(&mut rest));
+    let quota_marker = match take::<1>(&mut rest) {
+        [0] => false,
+        [1] => true,
+        _ => return Err(corrupt()),
+    };
+    let next_seq = u64::from_be_bytes(take::<8>(&mut rest));
+    Ok(QueueRecord {
+        recipient_key,
+        sender_id,
+        sender_key,
+        status,
+        queue_key,
+        pending,
+        quota_marker,
+        next_seq,
+    })
+}
+
+const MESSAGE_HEADER_LEN: usize = 24 + 8 + 1;
+
+fn encode_message(message: &StoredMessage) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(MESSAGE_HEADER_LEN + message.body.len());
+    bytes.extend_from_slice(message.id.as_bytes());
+    bytes.extend_from_slice(&message.accepted_at.to_be_bytes());
+    bytes.push(message.flags);
+    bytes.extend_from_slice(&message.body);
+    bytes
+}
+
+fn decode_message(bytes: &[u8]) -> Result<StoredMessage, Error> {
+    if bytes.len() < MESSAGE_HEADER_LEN {
+        return Err(Error::CorruptRecord { table: "messages" });
+    }
+    let mut rest = bytes;
+    let id = MessageId::from_bytes(take::<24>(&mut rest));
+    let accepted_at = u64::from_be_bytes(take::<8>(&mut rest));
+    let [flags] = take::<1>(&mut rest);
+    Ok(StoredMessage {
+        id,
+        accepted_at,
+        flags,
+        body: rest.to_vec(),
+    })
+}
+
+/// Takes `N` bytes off the front of `rest`. Callers check the total length first,
+/// so a short slice here is a bug; it yields zeros rather than a panic.
+fn take<const N: usize>(rest: &mut &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    if let Some((head, tail)) = rest.split_first_chunk::<N>() {
+        out = *head;
+        *rest = tail;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn policy() -> Policy {
+        Policy {
+            queue_quota: 3,
+            message_ttl_secs: 100,
+        }
+    }
+
+    fn id(seed: u8) -> [u8; 24] {
+        [seed; 24]
+    }
+
+    fn record(sender: u8) -> Box<QueueRecord> {
+        Box::new(QueueRecord {
+            recipient_key: SigningKey::from_bytes(&[1; 32]).verifying_key(),
+            sender_id: SenderId::from_bytes(id(sender)),
+            sender_key: None,
+            status: QueueStatus::Active,
+            queue_key: QueueKey::from_bytes([9; 32]),
+            pending: 0,
+            quota_marker: false,
+            next_seq: 0,
+        })
+    }
+
+    fn message(seed: u8, accepted_at: u64) -> StoredMessage {
+        StoredMessage {
+            id: MessageId::from_bytes(id(seed)),
+            accepted_at,
+            flags: 0,
+            body: vec![seed; 100],
+        }
+    }
+
+    fn send(seed: u8, accepted_at: u64) -> WriteOp {
+        WriteOp::Send {
+            sender_id: SenderId::from_bytes(id(2)),
+            message: message(seed, accepted_at),
+            marker_id: MessageId::from_bytes(id(seed.wrapping_add(100))),
+        }
+    }
+
+    fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
+        EmbeddedStore::open(&dir.path().join(DATABASE_FILE), policy()).unwrap()
+    }
+
+    fn with_queue(dir: &tempfile::TempDir) -> (EmbeddedStore, RecipientId) {
+        let store = open(dir);
+        let recipient_id = RecipientId::from_bytes(id(1));
+        let created = store
+            .apply(
+                &[WriteOp::CreateQueue {
+                    recipient_id,
+                    record: record(2),
+                }],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(created, [WriteOutcome::Done]);
+        (store, recipient_id)
+    }
+
+    fn ack(recipient_id: RecipientId, seed: u8) -> WriteOp {
+        WriteOp::Ack {
+            recipient_id,
+            message_id: MessageId::from_bytes(id(seed)),
+        }
+    }
+
+    #[test]
+    fn queue_record_round_trips() {
+        let mut queue = record(2);
+        queue.sender_key = Some(SigningKey::from_bytes(&[3; 32]).verifying_key());
+        queue.status = QueueStatus::Suspended;
+        queue.pending = 77;
+        queue.quota_marker = true;
+        queue.next_seq = 1 << 40;
+        let decoded = decode_queue(&encode_queue(&queue)).unwrap();
+        assert_eq!(encode_queue(&decoded), encode_queue(&queue));
+        assert!(decode_queue(&encode_queue(&queue)[1..]).is_err());
+        let mut bad_status = encode_queue(&queue);
+        bad_status[1 + 32 + 24 + 1 + 32] = 9;
+        assert!(decode_queue(&bad_status).is_err());
+        assert!(decode_message(&[0; 10]).is_err());
+    }
+
+    #[test]
+    fn send_then_ack_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        let sent = store.apply(&[send(10, NOW), send(11, NOW)], NOW).unwrap();
+        assert_eq!(sent, [WriteOutcome::Sent(recipient_id); 2]);
+        assert_eq!(
+            store.first_message(&recipient_id, NOW).unwrap(),
+            Some(message(10, NOW))
+        );
+        // Only the first message can be acknowledged.
+        assert_eq!(
+            store.apply(&[ack(recipient_id, 11)], NOW).unwrap(),
+            [WriteOutcome::NoMessage]
+        );
+        assert_eq!(
+            store.apply(&[ack(recipient_id, 10)], NOW).unwrap(),
+            [WriteOutcome::Done]
+        );
+        assert_eq!(
+            store.first_message(&recipient_id, NOW).unwrap(),
+            Some(message(11, NOW))
+        );
+        assert_eq!(
+            store.apply(&[ack(recipient_id, 11)], NOW).unwrap(),
+            [WriteOutcome::Done]
+        );
+        assert_eq!(store.first_message(&recipient_id, NOW).unwrap(), None);
+        assert_eq!(store.queue(&recipient_id).unwrap().unwrap().pending, 0);
+    }
+
+    #[test]
+    fn unknown_queues_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let nobody = RecipientId::from_bytes(id(42));
+        let outcomes = store
+            .apply(
+                &[
+                    send(10, NOW),
+                    ack(nobody, 1),
+                    WriteOp::Suspend {
+                        recipient_id: nobody,
+                    },
+                    WriteOp::Delete {
+                        recipient_id: nobody,
+                    },
+                    WriteOp::SecureQueue {
+                        recipient_id: nobody,
+                        sender_key: SigningKey::from_bytes(&[3; 32]).verifying_key(),
+                    },
+                ],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(outcomes, [WriteOutcome::Refused; 5]);
+        assert!(store.queue(&nobody).unwrap().is_none());
+        assert!(
+            store
+                .queue_by_sender(&SenderId::from_bytes(id(2)))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        let again = store
+            .apply(
+                &[WriteOp::CreateQueue {
+                    recipient_id,
+                    record: record(5),
+                }],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(again, [WriteOutcome::IdTaken]);
+    }
+
+    #[test]
+    fn secure_is_idempotent_for_one_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        let key = SigningKey::from_bytes(&[3; 32]).verifying_key();
+        let other = SigningKey::from_bytes(&[4; 32]).verifying_key();
+        let secure = |sender_key| WriteOp::SecureQueue {
+            recipient_id,
+            sender_key,
+        };
+        let outcomes = store
+            .apply(&[secure(key), secure(key), secure(other)], NOW)
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                WriteOutcome::Done,
+                WriteOutcome::Done,
+                WriteOutcome::Refused
+            ]
+        );
+        let (found, queue) = store
+            .queue_by_sender(&SenderId::from_bytes(id(2)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, recipient_id);
+        assert_eq!(queue.sender_key, Some(key));
+    }
+
+    #[test]
+    fn quota_appends_one_marker_until_it_is_acked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        let outcomes = store
+            .apply(
+                &[
+                    send(1, NOW),
+                    send(2, NOW),
+                    send(3, NOW),
+                    send(4, NOW),
+                    send(5, NOW),
+                ],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(
+            outcomes[3..],
+            [
+                WriteOutcome::QuotaExceeded {
+                    recipient_id,
+                    marker_added: true
+                },
+                WriteOutcome::QuotaExceeded {
+                    recipient_id,
+                    marker_added: false
+                },
+            ]
+        );
+        for seed in 1..=3 {
+            assert_eq!(
+                store.apply(&[ack(recipient_id, seed)], NOW).unwrap(),
+                [WriteOutcome::Done]
+            );
+        }
+        let marker = store.first_message(&recipient_id, NOW).unwrap().unwrap();
+        assert_eq!(marker.flags, FLAG_QUOTA_REACHED);
+        assert!(marker.body.is_empty());
+        assert_eq!(marker.id, MessageId::from_bytes(id(104)));
+        // Room again once the recipient acknowledged.
+        assert_eq!(
+            store.apply(&[send(6, NOW)], NOW).unwrap(),
+            [WriteOutcome::Sent(recipient_id)]
+        );
+        assert_eq!(
+            store.apply(&[ack(recipient_id, 104)], NOW).unwrap(),
+            [WriteOutcome::Done]
+        );
+        let queue = store.queue(&recipient_id).unwrap().unwrap();
+        assert!(!queue.quota_marker);
+        assert_eq!(queue.pending, 1);
+    }
+
+    #[test]
+    fn suspended_queue_refuses_sends_but_keeps_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        let outcomes = store
+            .apply(
+                &[
+                    send(1, NOW),
+                    WriteOp::Suspend { recipient_id },
+                    send(2, NOW),
+                ],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                WriteOutcome::Sent(recipient_id),
+                WriteOutcome::Done,
+                WriteOutcome::Refused
+            ]
+        );
+        assert_eq!(
+            store.first_message(&recipient_id, NOW).unwrap(),
+            Some(message(1, NOW))
+        );
+    }
+
+    #[test]
+    fn delete_removes_queue_and_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        store.apply(&[send(1, NOW), send(2, NOW)], NOW).unwrap();
+        assert_eq!(
+            store
+                .apply(&[WriteOp::Delete { recipient_id }], NOW)
+                .unwrap(),
+            [WriteOutcome::Done]
+        );
+        assert!(store.queue(&recipient_id).unwrap().is_none());
+        assert!(store.first_message(&recipient_id, NOW).unwrap().is_none());
+        assert_eq!(
+            store.apply(&[send(3, NOW)], NOW).unwrap(),
+            [WriteOutcome::Refused]
+        );
+        // Nothing is left for the sweep either.
+        assert_eq!(store.expire(NOW + 1_000, 100).unwrap(), 0);
+    }
+
+    #[test]
+    fn expired_messages_are_hidden_then_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, recipient_id) = with_queue(&dir);
+        store
+            .apply(&[send(1, NOW - 100), send(2, NOW - 99), send(3, NOW)], NOW)
+            .unwrap();
+        // Message 1 expired exactly at NOW (TTL 100): reads skip it.
+        assert_eq!(
+            store.first_message(&recipient_id, NOW).unwrap(),
+            Some(message(2, NOW - 99))
+        );
+        assert_eq!(
+            store.apply(&[ack(recipient_id, 1)], NOW).unwrap(),
+            [WriteOutcome::NoMessage]
+        );
+        assert_eq!(store.expire(NOW, 100).unwrap(), 1);
+        assert_eq!(store.queue(&recipient_id).unwrap().unwrap().pending, 2);
+        // The sweep is bounded per call.
+        assert_eq!(store.expire(NOW + 200, 1).unwrap(), 1);
+        assert_eq!(store.expire(NOW + 200, 100).unwrap(), 1);
+        assert_eq!(store.queue(&recipient_id).unwrap().unwrap().pending, 0);
+        assert_eq!(store.first_message(&recipient_id, NOW + 200).unwrap(), None);
+    }
+
+    #[test]
+    fn data_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipient_id = {
+            let (store, recipient_id) = with_queue(&dir);
+            store.apply(&[send(1, NOW), send(2, NOW)], NOW).unwrap();
+            store.apply(&[ack(recipient_id, 1)], NOW).unwrap();
+            recipient_id
+        };
+        let store = open(&dir);
+        let queue = store.queue(&recipient_id).unwrap().unwrap();
+        assert_eq!(queue.pending, 1);
+        assert_eq!(queue.next_seq, 2);
+        assert_eq!(
+            store.first_message(&recipient_id, NOW).unwrap(),
+            Some(message(2, NOW))
+        );
+        // Expiry also works after a restart, with the entries written before it.
+        assert_eq!(store.expire(NOW + 100, 100).unwrap(), 1);
+        assert_eq!(store.first_message(&recipient_id, NOW).unwrap(), None);
+    }
+}

@@ -1,0 +1,179 @@
+//! Durable storage of queues and their messages.
+//!
+//! - [`Storage`]: the trait every backend implements (redb today; PostgreSQL fits
+//!   behind the same trait later). Reads are direct; all writes go through
+//!   [`Storage::apply`], one durable transaction per batch.
+//! - [`embedded`]: the redb backend, one file in the data directory.
+//! - [`group_commit`]: the single writer task that batches concurrent writes into
+//!   one transaction and one fsync.
+//!
+//! Time is passed in as unix seconds, so expiry is testable without a clock.
+
+pub mod embedded;
+pub mod group_commit;
+
+use ed25519_dalek::VerifyingKey;
+use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+
+use crate::Error;
+
+/// A queue's stored state.
+#[derive(Clone)]
+pub struct QueueRecord {
+    /// Key that signs the recipient's commands.
+    pub recipient_key: VerifyingKey,
+    /// The id senders use for this queue.
+    pub sender_id: SenderId,
+    /// Key that signs sends once the queue is secured (KEY).
+    pub sender_key: Option<VerifyingKey>,
+    /// Whether sends are accepted.
+    pub status: QueueStatus,
+    /// Key that seals delivered messages to the recipient.
+    pub queue_key: QueueKey,
+    /// Messages waiting, not counting a QUOTA_REACHED marker.
+    pub pending: u32,
+    /// A QUOTA_REACHED marker is waiting in the queue (at most one at a time).
+    pub quota_marker: bool,
+    /// Sequence number of the next message, which orders the queue.
+    pub next_seq: u64,
+}
+
+/// Whether a queue accepts messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueStatus {
+    /// Sends are accepted.
+    Active,
+    /// Suspended by its recipient (OFF): sends fail, pending messages can be read.
+    Suspended,
+}
+
+/// One stored message, as the relay accepted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Random id, also the sealing nonce.
+    pub id: MessageId,
+    /// When the relay accepted it, unix seconds.
+    pub accepted_at: u64,
+    /// Message flags (bit 0: QUOTA_REACHED marker).
+    pub flags: u8,
+    /// The sender's opaque body (empty for a marker).
+    pub body: Vec<u8>,
+}
+
+/// The flag of a QUOTA_REACHED marker message.
+pub const FLAG_QUOTA_REACHED: u8 = 0x01;
+
+/// A change to the store. Ops of one batch apply in order, in one transaction.
+pub enum WriteOp {
+    /// Creates a queue (NEW).
+    CreateQueue {
+        /// The new queue's recipient id.
+        recipient_id: RecipientId,
+        /// Its initial record.
+        record: Box<QueueRecord>,
+    },
+    /// Sets the sender key (KEY); idempotent for the same key.
+    SecureQueue {
+        /// The queue.
+        recipient_id: RecipientId,
+        /// The sender's key.
+        sender_key: VerifyingKey,
+    },
+    /// Appends a message (SEND).
+    Send {
+        /// The queue, as the sender names it.
+        sender_id: SenderId,
+        /// The message to append.
+        message: StoredMessage,
+        /// The id of the QUOTA_REACHED marker, should the send exceed the quota.
+        marker_id: MessageId,
+    },
+    /// Deletes the queue's first message if it has this id (ACK).
+    Ack {
+        /// The queue.
+        recipient_id: RecipientId,
+        /// The message delivered.
+        message_id: MessageId,
+    },
+    /// Suspends the queue (OFF).
+    Suspend {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+    /// Deletes the queue and its messages (DEL).
+    Delete {
+        /// The queue.
+        recipient_id: RecipientId,
+    },
+}
+
+/// What one [`WriteOp`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Done (for SEND: the message is durable).
+    Done,
+    /// The message was stored in the queue of this recipient id.
+    Sent(RecipientId),
+    /// No such queue, a suspended queue for a send, or a different sender key
+    /// for KEY: all answered AUTH.
+    Refused,
+    /// The queue is full; a marker may have been appended.
+    QuotaExceeded {
+        /// The queue that is full.
+        recipient_id: RecipientId,
+        /// Whether this send appended the QUOTA_REACHED marker.
+        marker_added: bool,
+    },
+    /// The message id is not the queue's first message.
+    NoMessage,
+    /// The new queue's ids are already taken (astronomically unlikely).
+    IdTaken,
+}
+
+/// Limits a store enforces.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Pending messages per queue.
+    pub queue_quota: u32,
+    /// Seconds a message is kept.
+    pub message_ttl_secs: u64,
+}
+
+impl Policy {
+    /// Whether a message accepted at `accepted_at` has expired at `now`.
+    pub fn is_expired(&self, accepted_at: u64, now: u64) -> bool {
+        accepted_at.saturating_add(self.message_ttl_secs) <= now
+    }
+
+    /// Messages accepted before this instant have expired at `now`.
+    pub fn expiry_cutoff(&self, now: u64) -> u64 {
+        now.saturating_sub(self.message_ttl_secs).saturating_add(1)
+    }
+}
+
+/// A queue store. Implementations are shared between connection tasks (reads) and
+/// the single group-commit writer (writes).
+pub trait Storage: Send + Sync + 'static {
+    /// The queue with this recipient id.
+    fn queue(&self, recipient_id: &RecipientId) -> Result<Option<QueueRecord>, Error>;
+
+    /// The queue with this sender id, with its recipient id.
+    fn queue_by_sender(
+        &self,
+        sender_id: &SenderId,
+    ) -> Result<Option<(RecipientId, QueueRecord)>, Error>;
+
+    /// The queue's oldest message that has not expired at `now`.
+    fn first_message(
+        &self,
+        recipient_id: &RecipientId,
+        now: u64,
+    ) -> Result<Option<StoredMessage>, Error>;
+
+    /// Applies `ops` in order in one transaction and makes it durable (fsync)
+    /// before returning. One outcome per op; an `Err` means nothing was applied.
+    fn apply(&self, ops: &[WriteOp], now: u64) -> Result<Vec<WriteOutcome>, Error>;
+
+    /// Deletes up to `limit` messages expired at `now`; returns how many.
+    fn expire(&self, now: u64, limit: usize) -> Result<u64, Error>;
+}
