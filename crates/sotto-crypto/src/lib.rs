@@ -1,2 +1,56 @@
 //! Sotto's end-to-end cryptography: the post-quantum hybrid key agreement and the
 //! header-encrypted double ratchet (sans-IO: time and randomness are passed in).
+//!
+//! Randomness is always a caller-supplied byte array of a documented length (e.g.
+//! [`ENCRYPT_RANDOMNESS_LEN`]): the crate never calls an RNG, so it runs unchanged in the
+//! browser (wasm32) and under test with fixed seeds.
+//!
+//! Map of the modules:
+//! - [`primitives`]: wrappers over the audited crates (X25519 with low-order rejection,
+//!   Ed25519, ML-KEM-768, XChaCha20-Poly1305, HKDF/HMAC-SHA-256).
+//! - `identity`: long-term identity keys.
+//! - `key_agreement`: invitations and answers (PQXDH-style: three DHs and one KEM).
+//! - `root_key`, `chain_key`, `message_key`, `header_key`, `ratchet_key`: the keys of
+//!   the double ratchet, each with its KDF step.
+//! - `sender_chain`, `receiver_chain`, `double_ratchet`: the ratchet state machine with
+//!   bounded skipped keys.
+//! - `message`, `padding`: byte layouts of headers and messages, fixed-size padding.
+//! - `session`: the public session type tying it together.
+//! - `pickle`: encrypted, versioned storage of sessions and pending invitations.
+//! - `security_code`: digits and QR payload to verify a contact.
+//!
+//! The wire format and every constant are specified in `docs/e2e-protocol.md`.
+
+mod chain_key;
+mod codec;
+mod double_ratchet;
+mod error;
+mod header_key;
+mod identity;
+mod key_agreement;
+mod message;
+mod message_key;
+mod padding;
+mod pickle;
+pub mod primitives;
+mod ratchet_key;
+mod receiver_chain;
+mod root_key;
+mod security_code;
+mod sender_chain;
+mod session;
+
+pub use error::Error;
+pub use identity::{IDENTITY_KEY_LEN, IdentityKeyPair, IdentityPublicKey};
+pub use key_agreement::{
+    ANSWER_KEY_AGREEMENT_LEN, ANSWER_LEN, INVITATION_LEN, INVITATION_RANDOMNESS_LEN, Invitation,
+    JOIN_RANDOMNESS_LEN, MAX_MESSAGE_BODY, PendingInvitation, join,
+};
+pub use message::{ENCRYPTED_HEADER_LEN, ENCRYPTED_MESSAGE_LEN, HEADER_LEN};
+pub use padding::{MAX_PLAINTEXT_LEN, PADDED_PLAINTEXT_LEN};
+pub use pickle::{PASSPHRASE_SALT_LEN, PICKLE_KEY_LEN, PICKLE_NONCE_LEN, PickleKey};
+pub use receiver_chain::{MAX_RECEIVING_CHAINS, MAX_SKIP_PER_CHAIN, MAX_STORED_SKIPPED_KEYS};
+pub use security_code::{
+    SECURITY_CODE_GROUP_DIGITS, SECURITY_CODE_GROUPS, SECURITY_CODE_QR_LEN, SecurityCode,
+};
+pub use session::{ENCRYPT_RANDOMNESS_LEN, Session};

@@ -1,0 +1,361 @@
+//! The double ratchet with header encryption and a KEM step in every DH step.
+//!
+//! Every mutation is computed first and committed only once the message authenticates,
+//! so a rejected message (forged, over a limit, duplicated) leaves the state unchanged.
+
+use std::collections::VecDeque;
+
+use crate::Error;
+use crate::codec::Entropy;
+use crate::header_key::HeaderKey;
+use crate::message::{ENCRYPTED_MESSAGE_LEN, EncryptedMessage, Header, MESSAGE_PREFIX};
+use crate::message_key::MessageKey;
+use crate::padding::{pad, unpad};
+use crate::primitives::aead::AEAD_NONCE_LEN;
+use crate::primitives::kem::KemPublicKey;
+use crate::ratchet_key::{PeerRatchetKey, RatchetKeyPair};
+use crate::receiver_chain::{MAX_RECEIVING_CHAINS, MAX_STORED_SKIPPED_KEYS, ReceiverChain};
+use crate::root_key::RootKey;
+use crate::sender_chain::{SenderChain, Sending};
+
+/// Length of the session associated data: inviter identity key || joiner identity key.
+pub(crate) const ASSOCIATED_DATA_LEN: usize = 64;
+
+/// Which side of the key agreement a party was; also the direction byte of the AD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Inviter,
+    Joiner,
+}
+
+impl Role {
+    pub(crate) fn byte(self) -> u8 {
+        match self {
+            Role::Inviter => 0,
+            Role::Joiner => 1,
+        }
+    }
+
+    pub(crate) fn from_byte(byte: u8) -> Option<Self> {
+        match byte {
+            0 => Some(Role::Inviter),
+            1 => Some(Role::Joiner),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn peer(self) -> Self {
+        match self {
+            Role::Inviter => Role::Joiner,
+            Role::Joiner => Role::Inviter,
+        }
+    }
+}
+
+/// The full ratchet state of one session.
+#[derive(Clone, Debug)]
+pub(crate) struct DoubleRatchet {
+    pub(crate) role: Role,
+    pub(crate) associated_data: [u8; ASSOCIATED_DATA_LEN],
+    pub(crate) root_key: RootKey,
+    pub(crate) own: RatchetKeyPair,
+    pub(crate) peer: Option<PeerRatchetKey>,
+    pub(crate) sending: Sending,
+    pub(crate) next_sending_header_key: HeaderKey,
+    pub(crate) receivers: VecDeque<ReceiverChain>,
+    pub(crate) next_receiving_header_key: HeaderKey,
+}
+
+/// The outcome of a sending step, committed by the caller.
+struct SendingStep {
+    own: RatchetKeyPair,
+    root_key: RootKey,
+    chain: SenderChain,
+    next_header_key: HeaderKey,
+}
+
+/// New own ratchet keys; DH with the peer's ratchet key and encapsulation to its KEM key
+/// go through the root KDF together.
+fn sending_step(
+    root_key: &RootKey,
+    peer: &PeerRatchetKey,
+    header_key: HeaderKey,
+    previous_chain_length: u32,
+    entropy: &mut Entropy<'_>,
+) -> Result<SendingStep, Error> {
+    let own = RatchetKeyPair::generate(entropy)?;
+    let dh = own.dh.diffie_hellman(&peer.dh)?;
+    let (kem_ciphertext, kem_secret) = peer.kem.encapsulate(&*entropy.take::<32>()?);
+    let (root_key, chain_key, next_header_key) = root_key.advance(&dh, &kem_secret);
+    Ok(SendingStep {
+        own,
+        root_key,
+        chain: SenderChain {
+            header_key,
+            chain_key,
+            next_message_number: 0,
+            previous_chain_length,
+            kem_ciphertext,
+        },
+        next_header_key,
+    })
+}
+
+impl DoubleRatchet {
+    /// The joiner starts with a sending chain towards the invitation's keys.
+    pub(crate) fn new_joiner(
+        associated_data: [u8; ASSOCIATED_DATA_LEN],
+        root_key: RootKey,
+        peer: PeerRatchetKey,
+        first_header_key: HeaderKey,
+        next_receiving_header_key: HeaderKey,
+        entropy: &mut Entropy<'_>,
+    ) -> Result<Self, Error> {
+        let step = sending_step(&root_key, &peer, first_header_key, 0, entropy)?;
+        Ok(Self {
+            role: Role::Joiner,
+            associated_data,
+            root_key: step.root_key,
+            own: step.own,
+            peer: Some(peer),
+            sending: Sending::Active(step.chain),
+            next_sending_header_key: step.next_header_key,
+            receivers: VecDeque::new(),
+            next_receiving_header_key,
+        })
+    }
+
+    /// The inviter's invitation keys are its first ratchet keys; it waits for the joiner.
+    pub(crate) fn new_inviter(
+        associated_data: [u8; ASSOCIATED_DATA_LEN],
+        root_key: RootKey,
+        own: RatchetKeyPair,
+        first_sending_header_key: HeaderKey,
+        first_receiving_header_key: HeaderKey,
+    ) -> Self {
+        Self {
+            role: Role::Inviter,
+            associated_data,
+            root_key,
+            own,
+            peer: None,
+            sending: Sending::StepPending {
+                header_key: first_sending_header_key.clone(),
+                previous_chain_length: 0,
+            },
+            next_sending_header_key: first_sending_header_key,
+            receivers: VecDeque::new(),
+            next_receiving_header_key: first_receiving_header_key,
+        }
+    }
+
+    /// AD of a header: session AD || sender's role || version || kind.
+    fn header_associated_data(&self, sender: Role) -> Vec<u8> {
+        let mut ad = Vec::with_capacity(ASSOCIATED_DATA_LEN + 3);
+        ad.extend_from_slice(&self.associated_data);
+        ad.push(sender.byte());
+        ad.extend_from_slice(&MESSAGE_PREFIX);
+        ad
+    }
+
+    /// AD of a body: session AD || sender's role || everything before the body.
+    fn body_associated_data(&self, sender: Role, prefix: &[u8]) -> Vec<u8> {
+        let mut ad = Vec::with_capacity(ASSOCIATED_DATA_LEN + 1 + prefix.len());
+        ad.extend_from_slice(&self.associated_data);
+        ad.push(sender.byte());
+        ad.extend_from_slice(prefix);
+        ad
+    }
+
+    /// Pads, encrypts and frames one message. Takes the header nonce from `entropy`, then,
+    /// if a ratchet step is pending, the new ratchet keys and the KEM randomness.
+    pub(crate) fn encrypt(
+        &mut self,
+        plaintext: &[u8],
+        entropy: &mut Entropy<'_>,
+    ) -> Result<Vec<u8>, Error> {
+        let padded = pad(plaintext)?;
+        let header_nonce = entropy.take::<AEAD_NONCE_LEN>()?;
+        let (chain, stepped) = match &self.sending {
+            Sending::Active(chain) => (chain.clone(), None),
+            Sending::StepPending {
+                header_key,
+                previous_chain_length,
+            } => {
+                let peer = self.peer.as_ref().ok_or(Error::NotEstablished)?;
+                let step = sending_step(
+                    &self.root_key,
+                    peer,
+                    header_key.clone(),
+                    *previous_chain_length,
+                    entropy,
+                )?;
+                (step.chain.clone(), Some(step))
+            }
+        };
+        let own = stepped.as_ref().map_or(&self.own, |step| &step.own);
+        let message_number = chain.next_message_number;
+        let next_message_number = message_number.checked_add(1).ok_or(Error::ChainExhausted)?;
+        let header = Header {
+            ratchet_key: own.public_dh(),
+            kem_key: Box::new(*own.kem.public_key().as_bytes()),
+            kem_ciphertext: chain.kem_ciphertext.clone(),
+            previous_chain_length: chain.previous_chain_length,
+            message_number,
+        };
+        let (message_key, next_chain_key) = chain.chain_key.step();
+
+        let mut out = Vec::with_capacity(ENCRYPTED_MESSAGE_LEN);
+        out.extend_from_slice(&MESSAGE_PREFIX);
+        out.extend_from_slice(header_nonce.as_ref());
+        let header_ad = self.header_associated_data(self.role);
+        out.extend_from_slice(&chain.header_key.seal(
+            &header_nonce,
+            &header_ad,
+            &header.encode(),
+        )?);
+        let body_ad = self.body_associated_data(self.role, &out);
+        out.extend_from_slice(&message_key.seal(&body_ad, &padded)?);
+
+        if let Some(step) = stepped {
+            self.own = step.own;
+            self.root_key = step.root_key;
+            self.next_sending_header_key = step.next_header_key;
+        }
+        self.sending = Sending::Active(SenderChain {
+            chain_key: next_chain_key,
+            next_message_number,
+            ..chain
+        });
+        Ok(out)
+    }
+
+    /// Decrypts one message. `Error::Duplicate` means it was already decrypted.
+    pub(crate) fn decrypt(&mut self, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+        let message = EncryptedMessage::parse(bytes)?;
+        let sender = self.role.peer();
+        let header_ad = self.header_associated_data(sender);
+        let body_ad = self.body_associated_data(sender, message.authenticated_prefix);
+        let body = Body {
+            associated_data: &body_ad,
+            ciphertext: message.encrypted_body,
+        };
+        for (index, chain) in self.receivers.iter().enumerate().rev() {
+            if let Some(plain) =
+                chain
+                    .header_key
+                    .open(&message.header_nonce, &header_ad, message.encrypted_header)
+            {
+                let header = Header::decode(&plain)?;
+                return self.decrypt_in_chain(index, &header, &body);
+            }
+        }
+        if let Some(plain) = self.next_receiving_header_key.open(
+            &message.header_nonce,
+            &header_ad,
+            message.encrypted_header,
+        ) {
+            let header = Header::decode(&plain)?;
+            return self.decrypt_in_new_chain(&header, &body);
+        }
+        Err(Error::UnknownHeaderKey)
+    }
+
+    fn decrypt_in_chain(
+        &mut self,
+        index: usize,
+        header: &Header,
+        body: &Body<'_>,
+    ) -> Result<Vec<u8>, Error> {
+        let chain = self
+            .receivers
+            .get_mut(index)
+            .ok_or(Error::UnknownHeaderKey)?;
+        if header.ratchet_key != chain.ratchet_key {
+            return Err(Error::InconsistentHeader);
+        }
+        let number = header.message_number;
+        if number < chain.next_message_number {
+            let position = chain.skipped_position(number).ok_or(Error::Duplicate)?;
+            let plaintext = match chain.skipped.get(position) {
+                Some((_, key)) => body.open(key)?,
+                None => return Err(Error::Duplicate),
+            };
+            chain.skipped.remove(position);
+            return Ok(plaintext);
+        }
+        let advance = chain.advance(number, true)?;
+        let plaintext = body.open_with(advance.message_key.as_ref())?;
+        chain.apply(advance);
+        self.enforce_skipped_limit();
+        Ok(plaintext)
+    }
+
+    fn decrypt_in_new_chain(&mut self, header: &Header, body: &Body<'_>) -> Result<Vec<u8>, Error> {
+        let closing = match self.receivers.back() {
+            Some(newest) if newest.chain_key.is_some() => {
+                Some(newest.advance(header.previous_chain_length, false)?)
+            }
+            _ => None,
+        };
+        let peer_kem = KemPublicKey::from_bytes(&header.kem_key)?;
+        let dh = self.own.dh.diffie_hellman(&header.ratchet_key)?;
+        let kem_secret = self.own.kem.decapsulate(&header.kem_ciphertext);
+        let (root_key, chain_key, next_header_key) = self.root_key.advance(&dh, &kem_secret);
+        let mut chain = ReceiverChain::new(
+            header.ratchet_key,
+            self.next_receiving_header_key.clone(),
+            chain_key,
+        );
+        let advance = chain.advance(header.message_number, true)?;
+        let plaintext = body.open_with(advance.message_key.as_ref())?;
+
+        if let (Some(closing), Some(newest)) = (closing, self.receivers.back_mut()) {
+            newest.close(closing);
+        }
+        chain.apply(advance);
+        self.receivers.push_back(chain);
+        while self.receivers.len() > MAX_RECEIVING_CHAINS {
+            self.receivers.pop_front();
+        }
+        self.enforce_skipped_limit();
+        self.root_key = root_key;
+        self.next_receiving_header_key = next_header_key;
+        self.peer = Some(PeerRatchetKey {
+            dh: header.ratchet_key,
+            kem: peer_kem,
+        });
+        self.sending = Sending::StepPending {
+            header_key: self.next_sending_header_key.clone(),
+            previous_chain_length: self.sending.chain_length(),
+        };
+        Ok(plaintext)
+    }
+
+    /// Evicts the oldest skipped keys beyond [`MAX_STORED_SKIPPED_KEYS`].
+    fn enforce_skipped_limit(&mut self) {
+        let mut stored: usize = self.receivers.iter().map(|chain| chain.skipped.len()).sum();
+        for chain in &mut self.receivers {
+            while stored > MAX_STORED_SKIPPED_KEYS && chain.skipped.pop_front().is_some() {
+                stored -= 1;
+            }
+        }
+    }
+}
+
+/// A message body with its associated data, opened with a message key.
+struct Body<'a> {
+    associated_data: &'a [u8],
+    ciphertext: &'a [u8],
+}
+
+impl Body<'_> {
+    fn open(&self, key: &MessageKey) -> Result<Vec<u8>, Error> {
+        let padded = key.open(self.associated_data, self.ciphertext)?;
+        unpad(&padded)
+    }
+
+    fn open_with(&self, key: Option<&MessageKey>) -> Result<Vec<u8>, Error> {
+        self.open(key.ok_or(Error::AuthenticationFailed)?)
+    }
+}

@@ -1,0 +1,53 @@
+//! One-time message keys and the body encryption they drive.
+
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::Error;
+use crate::primitives::aead::{self, AEAD_KEY_LEN, AEAD_NONCE_LEN};
+use crate::primitives::kdf::{hkdf, label};
+
+/// A message key: used for exactly one message body, then erased.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct MessageKey([u8; 32]);
+
+impl MessageKey {
+    pub(crate) fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// HKDF(salt = 32 zero bytes, ikm = message key, info = "Sotto v1 message") gives the
+    /// AEAD key and nonce; a key is used once, so a derived nonce never repeats.
+    fn expand(&self) -> (Zeroizing<[u8; AEAD_KEY_LEN]>, [u8; AEAD_NONCE_LEN]) {
+        let okm = hkdf::<{ AEAD_KEY_LEN + AEAD_NONCE_LEN }>(&[0u8; 32], &self.0, label::MESSAGE);
+        let mut key = Zeroizing::new([0u8; AEAD_KEY_LEN]);
+        let mut nonce = [0u8; AEAD_NONCE_LEN];
+        let (key_part, nonce_part) = okm.split_at(AEAD_KEY_LEN);
+        key.copy_from_slice(key_part);
+        nonce.copy_from_slice(nonce_part);
+        (key, nonce)
+    }
+
+    pub(crate) fn seal(&self, associated_data: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let (key, nonce) = self.expand();
+        aead::seal(&key, &nonce, associated_data, plaintext)
+    }
+
+    pub(crate) fn open(
+        &self,
+        associated_data: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let (key, nonce) = self.expand();
+        aead::open(&key, &nonce, associated_data, ciphertext)
+    }
+}
+
+impl core::fmt::Debug for MessageKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("MessageKey(<redacted>)")
+    }
+}

@@ -1,0 +1,36 @@
+//! A party's ratchet key pair: one X25519 key and one ML-KEM-768 key, always renewed
+//! together, so that every DH ratchet step is also a KEM step.
+
+use crate::Error;
+use crate::codec::Entropy;
+use crate::primitives::kem::{KemKeyPair, KemPublicKey};
+use crate::primitives::x25519::{X25519Public, X25519Secret};
+
+/// Randomness consumed to generate one ratchet key pair.
+pub(crate) const RATCHET_KEY_RANDOMNESS_LEN: usize = 32 + 64;
+
+/// Our current ratchet key pair (secrets zeroized on drop).
+#[derive(Clone, Debug)]
+pub(crate) struct RatchetKeyPair {
+    pub(crate) dh: X25519Secret,
+    pub(crate) kem: KemKeyPair,
+}
+
+impl RatchetKeyPair {
+    pub(crate) fn generate(entropy: &mut Entropy<'_>) -> Result<Self, Error> {
+        let dh = X25519Secret::from_bytes(&*entropy.take::<32>()?);
+        let kem = KemKeyPair::generate(&*entropy.take::<64>()?);
+        Ok(Self { dh, kem })
+    }
+
+    pub(crate) fn public_dh(&self) -> X25519Public {
+        self.dh.public_key()
+    }
+}
+
+/// The peer's current ratchet public keys, as read from its latest chain's headers.
+#[derive(Clone, Debug)]
+pub(crate) struct PeerRatchetKey {
+    pub(crate) dh: X25519Public,
+    pub(crate) kem: KemPublicKey,
+}

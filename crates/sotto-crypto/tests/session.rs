@@ -1,0 +1,260 @@
+//! End-to-end behaviour of two sessions: key agreement, ratchet turns, limits, errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{TestRng, connect};
+use sotto_crypto::{
+    ANSWER_LEN, ENCRYPTED_MESSAGE_LEN, Error, IdentityKeyPair, Invitation, MAX_MESSAGE_BODY,
+    MAX_PLAINTEXT_LEN, MAX_SKIP_PER_CHAIN, PendingInvitation, join,
+};
+
+#[test]
+fn conversation_with_ratchet_turns() {
+    let mut rng = TestRng::new(1);
+    let mut pair = connect(&mut rng);
+    for round in 0..4u8 {
+        let to_joiner = pair
+            .inviter
+            .encrypt(&[round; 10], &rng.encrypt_randomness())
+            .unwrap();
+        assert_eq!(to_joiner.len(), ENCRYPTED_MESSAGE_LEN);
+        assert_eq!(pair.joiner.decrypt(&to_joiner).unwrap(), [round; 10]);
+        let to_inviter = pair
+            .joiner
+            .encrypt(&[round + 100; 3], &rng.encrypt_randomness())
+            .unwrap();
+        assert_eq!(pair.inviter.decrypt(&to_inviter).unwrap(), [round + 100; 3]);
+    }
+}
+
+#[test]
+fn sizes_fit_the_relay_limit() {
+    let mut rng = TestRng::new(2);
+    let pair = connect(&mut rng);
+    assert_eq!(pair.answer.len(), ANSWER_LEN);
+    const { assert!(ANSWER_LEN <= MAX_MESSAGE_BODY) };
+    const { assert!(ENCRYPTED_MESSAGE_LEN <= MAX_MESSAGE_BODY) };
+}
+
+#[test]
+fn full_size_plaintext_round_trips_and_longer_is_refused() {
+    let mut rng = TestRng::new(3);
+    let mut pair = connect(&mut rng);
+    let big = vec![0x42; MAX_PLAINTEXT_LEN];
+    let message = pair
+        .joiner
+        .encrypt(&big, &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(message.len(), ENCRYPTED_MESSAGE_LEN);
+    assert_eq!(pair.inviter.decrypt(&message).unwrap(), big);
+    let too_big = vec![0; MAX_PLAINTEXT_LEN + 1];
+    assert!(matches!(
+        pair.joiner.encrypt(&too_big, &rng.encrypt_randomness()),
+        Err(Error::PlaintextTooLong { .. })
+    ));
+}
+
+#[test]
+fn out_of_order_and_duplicates() {
+    let mut rng = TestRng::new(4);
+    let mut pair = connect(&mut rng);
+    let messages: Vec<_> = (0..5u8)
+        .map(|i| {
+            pair.inviter
+                .encrypt(&[i], &rng.encrypt_randomness())
+                .unwrap()
+        })
+        .collect();
+    for i in [3usize, 0, 4, 1, 2] {
+        assert_eq!(pair.joiner.decrypt(&messages[i]).unwrap(), [i as u8]);
+    }
+    for message in &messages {
+        assert_eq!(pair.joiner.decrypt(message), Err(Error::Duplicate));
+    }
+}
+
+#[test]
+fn late_message_from_a_previous_chain() {
+    let mut rng = TestRng::new(5);
+    let mut pair = connect(&mut rng);
+    let early = pair
+        .inviter
+        .encrypt(b"early", &rng.encrypt_randomness())
+        .unwrap();
+    let seen = pair
+        .inviter
+        .encrypt(b"seen", &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(pair.joiner.decrypt(&seen).unwrap(), b"seen");
+    let reply = pair
+        .joiner
+        .encrypt(b"reply", &rng.encrypt_randomness())
+        .unwrap();
+    pair.inviter.decrypt(&reply).unwrap();
+    let next_chain = pair
+        .inviter
+        .encrypt(b"next", &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(pair.joiner.decrypt(&next_chain).unwrap(), b"next");
+    assert_eq!(pair.joiner.decrypt(&early).unwrap(), b"early");
+    assert_eq!(pair.joiner.decrypt(&early), Err(Error::Duplicate));
+}
+
+#[test]
+fn gap_over_the_limit_is_rejected_without_changing_the_session() {
+    let mut rng = TestRng::new(6);
+    let mut pair = connect(&mut rng);
+    let mut messages = Vec::new();
+    for _ in 0..=MAX_SKIP_PER_CHAIN + 1 {
+        messages.push(
+            pair.joiner
+                .encrypt(b"x", &rng.encrypt_randomness())
+                .unwrap(),
+        );
+    }
+    // The inviter consumed message 0 with the answer; message 2002 would skip 2001 keys.
+    let last = messages.last().unwrap();
+    assert_eq!(pair.inviter.decrypt(last), Err(Error::TooManySkipped));
+    // The session is unchanged: the next message in order still decrypts, and then the
+    // far message is within the limit.
+    assert_eq!(pair.inviter.decrypt(&messages[1]).unwrap(), b"x");
+    assert_eq!(pair.inviter.decrypt(last).unwrap(), b"x");
+    assert_eq!(pair.inviter.decrypt(&messages[5]).unwrap(), b"x");
+}
+
+#[test]
+fn tampered_messages_fail_cleanly() {
+    let mut rng = TestRng::new(7);
+    let mut pair = connect(&mut rng);
+    let message = pair
+        .joiner
+        .encrypt(b"intact", &rng.encrypt_randomness())
+        .unwrap();
+    for position in [0, 1, 2, 30, 2400, ENCRYPTED_MESSAGE_LEN - 1] {
+        let mut tampered = message.clone();
+        tampered[position] ^= 0x01;
+        assert!(pair.inviter.decrypt(&tampered).is_err(), "byte {position}");
+    }
+    assert!(pair.inviter.decrypt(&message[..100]).is_err());
+    assert_eq!(pair.inviter.decrypt(&message).unwrap(), b"intact");
+}
+
+#[test]
+fn reflected_message_fails() {
+    let mut rng = TestRng::new(8);
+    let mut pair = connect(&mut rng);
+    let message = pair
+        .joiner
+        .encrypt(b"mine", &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(pair.joiner.decrypt(&message), Err(Error::UnknownHeaderKey));
+    let reply = pair
+        .inviter
+        .encrypt(b"theirs", &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(pair.inviter.decrypt(&reply), Err(Error::UnknownHeaderKey));
+    assert_eq!(pair.joiner.decrypt(&reply).unwrap(), b"theirs");
+}
+
+#[test]
+fn replayed_answer_is_a_duplicate_and_foreign_answers_are_refused() {
+    let mut rng = TestRng::new(9);
+    let mut pair = connect(&mut rng);
+    assert_eq!(pair.inviter.decrypt(&pair.answer), Err(Error::Duplicate));
+    let other = connect(&mut rng);
+    assert_eq!(
+        pair.inviter.decrypt(&other.answer),
+        Err(Error::UnexpectedAnswer)
+    );
+    assert_eq!(
+        pair.joiner.decrypt(&pair.answer),
+        Err(Error::UnexpectedAnswer)
+    );
+}
+
+#[test]
+fn answer_to_another_invitation_fails() {
+    let mut rng = TestRng::new(10);
+    let pair = connect(&mut rng);
+    let identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
+    let pending = PendingInvitation::new(&identity, &rng.bytes()).unwrap();
+    assert!(pending.accept(&identity, &pair.answer).is_err());
+}
+
+#[test]
+fn wrong_kinds_and_weak_keys_are_refused() {
+    let mut rng = TestRng::new(11);
+    let identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
+    let pending = PendingInvitation::new(&identity, &rng.bytes()).unwrap();
+    let invitation = pending.invitation().to_bytes();
+    assert_eq!(
+        Invitation::from_bytes(&invitation).unwrap(),
+        pending.invitation()
+    );
+    // An invitation handed in as an answer.
+    assert!(matches!(
+        pending.accept(&identity, &invitation),
+        Err(Error::WrongKind { .. })
+    ));
+    // An answer with a low-order identity key.
+    let pair = connect(&mut rng);
+    let pending = PendingInvitation::new(&identity, &rng.bytes()).unwrap();
+    let (_, mut answer) = join(
+        &pair.joiner_identity,
+        &pending.invitation(),
+        b"x",
+        &rng.bytes(),
+    )
+    .unwrap();
+    answer[2..34].copy_from_slice(&[0; 32]);
+    assert_eq!(
+        pending.accept(&identity, &answer).err(),
+        Some(Error::LowOrderPublicKey)
+    );
+    // An invitation with a low-order one-time key, or an invalid ML-KEM key.
+    let mut weak = invitation.clone();
+    weak[34..66].copy_from_slice(&[0; 32]);
+    let weak = Invitation::from_bytes(&weak).unwrap();
+    assert_eq!(
+        join(&pair.joiner_identity, &weak, b"x", &rng.bytes()).err(),
+        Some(Error::LowOrderPublicKey)
+    );
+    let mut bad_kem = invitation;
+    bad_kem[66..100].copy_from_slice(&[0xff; 34]);
+    assert_eq!(
+        Invitation::from_bytes(&bad_kem).err(),
+        Some(Error::InvalidKemKey)
+    );
+}
+
+#[test]
+fn security_codes_match_on_both_sides() {
+    let mut rng = TestRng::new(12);
+    let pair = connect(&mut rng);
+    assert_eq!(pair.inviter.security_code(), pair.joiner.security_code());
+    assert_eq!(
+        pair.inviter.peer_identity(),
+        pair.joiner_identity.public_key()
+    );
+    assert_eq!(
+        pair.joiner.peer_identity(),
+        pair.inviter_identity.public_key()
+    );
+}
+
+#[test]
+fn debug_prints_no_secret() {
+    let mut rng = TestRng::new(13);
+    let pair = connect(&mut rng);
+    let secret = pair.inviter_identity.to_secret_bytes();
+    let printed = format!(
+        "{:?} {:?} {:?}",
+        pair.inviter, pair.joiner, pair.inviter_identity
+    );
+    assert!(printed.contains("redacted"));
+    let secret_decimal = format!("{:?}", &secret[..4]).replace(['[', ']'], "");
+    assert!(!printed.contains(&secret_decimal));
+    assert!(!printed.contains(&hex::encode(&secret[..4])));
+}
