@@ -573,6 +573,54 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_secrets_and_ranges_agree_or_reject_cleanly(
+            client_secret in proptest::prelude::any::<[u8; 32]>(),
+            relay_secret in proptest::prelude::any::<[u8; 32]>(),
+            client_range in (1u16..6, 0u16..4),
+            relay_range in (1u16..6, 0u16..4),
+        ) {
+            let identity = identity();
+            let client_versions =
+                VersionRange::new(client_range.0, client_range.0 + client_range.1).unwrap();
+            let relay_versions =
+                VersionRange::new(relay_range.0, relay_range.0 + relay_range.1).unwrap();
+            let (client, hello) = ClientHandshake::start(client_secret, client_versions);
+            let outcome = ServerHandshake::new(relay_secret, relay_versions)
+                .handle_client_hello(&hello, &identity)
+                .unwrap();
+            let result = match outcome {
+                ServerHandshakeOutcome::Accepted { server_hello, transport: mut relay } => {
+                    let mut client = client
+                        .handle_server_hello(&server_hello, &identity.fingerprint())
+                        .unwrap();
+                    proptest::prop_assert_eq!(client.session_id(), relay.session_id());
+                    proptest::prop_assert_eq!(client.version(), relay.version());
+                    proptest::prop_assert_eq!(
+                        relay.open(client.seal(&batch(1)).unwrap()).unwrap(),
+                        batch(1)
+                    );
+                    proptest::prop_assert_eq!(
+                        client.open(relay.seal(&batch(2)).unwrap()).unwrap(),
+                        batch(2)
+                    );
+                    Some(client.version())
+                }
+                ServerHandshakeOutcome::Rejected { version_reject } => {
+                    let refused = client.handle_server_hello(&version_reject, &identity.fingerprint());
+                    let is_rejected = matches!(refused, Err(WireError::VersionRejected { .. }));
+                    proptest::prop_assert!(is_rejected);
+                    None
+                }
+            };
+            proptest::prop_assert_eq!(
+                result,
+                VersionRange::negotiate(client_versions, relay_versions)
+            );
+        }
+    }
+
     #[test]
     fn handshake_states_do_not_print_secrets() {
         let (client, _) = ClientHandshake::start([0xab; 32], VersionRange::SUPPORTED);
