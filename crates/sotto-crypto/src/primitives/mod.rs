@@ -6,3 +6,6 @@ pub mod ed25519;
 pub(crate) mod kdf;
 pub(crate) mod kem;
 pub(crate) mod x25519;
+
+#[cfg(test)]
+mod wycheproof;
