@@ -611,6 +611,27 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn every_prefix_and_every_extension_of_a_command_fails(
+            command in arb_command(),
+            extra in any::<u8>(),
+        ) {
+            let bytes = command.to_transmission(CorrId::PUSH).encode();
+            let decodes = |bytes: &[u8]| {
+                Transmission::decode(bytes)
+                    .and_then(|transmission| Command::from_transmission(&transmission))
+            };
+            prop_assert_eq!(decodes(&bytes), Ok(command));
+            // Long bodies: check the cuts near each field boundary, not all 16000.
+            let cuts = (0..bytes.len()).filter(|len| *len < 200 || bytes.len() - len < 200);
+            for len in cuts {
+                prop_assert!(decodes(&bytes[..len]).is_err(), "prefix of {} bytes", len);
+            }
+            let mut longer = bytes.clone();
+            longer.push(extra);
+            prop_assert!(decodes(&longer).is_err());
+        }
+
+        #[test]
         fn signed_commands_verify(command in arb_command(), seed in any::<[u8; 32]>()) {
             let key = SigningKey::from_bytes(&seed);
             let session = SessionId::from_bytes([9; 32]);

@@ -241,6 +241,52 @@ mod tests {
         assert_eq!(ServerReply::decode(&block), Ok(reject));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn hellos_round_trip(
+            min in 1u16..,
+            span in 0u16..10,
+            key in proptest::prelude::any::<[u8; 32]>(),
+            seed in proptest::prelude::any::<[u8; 32]>(),
+            signature in proptest::prelude::any::<[u8; 32]>(),
+        ) {
+            let versions = VersionRange::new(min, min.saturating_add(span)).unwrap();
+            let hello = ClientHello { versions, ephemeral_key: DhPublicKey::from(key) };
+            proptest::prop_assert_eq!(ClientHello::decode(&hello.encode()), Ok(hello));
+
+            let mut signature_bytes = [0; 64];
+            signature_bytes[..32].copy_from_slice(&signature);
+            let reply = ServerReply::Hello(Box::new(ServerHello {
+                version: versions.max(),
+                identity_key: SigningKey::from_bytes(&seed).verifying_key(),
+                session_key: DhPublicKey::from(key),
+                signature: Signature::from_bytes(&signature_bytes),
+            }));
+            proptest::prop_assert_eq!(ServerReply::decode(&reply.encode()), Ok(reply));
+            let reject = ServerReply::Reject(VersionReject { relay_versions: versions });
+            proptest::prop_assert_eq!(ServerReply::decode(&reject.encode()), Ok(reject));
+        }
+
+        #[test]
+        fn decoding_arbitrary_heads_never_panics(
+            head in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..160),
+            magic in proptest::prelude::any::<bool>(),
+        ) {
+            let mut bytes = vec![0; BLOCK_SIZE];
+            bytes[..head.len()].copy_from_slice(&head);
+            if magic {
+                bytes[..8].copy_from_slice(&HELLO_MAGIC);
+            }
+            let block = Block::from_vec(bytes).unwrap();
+            if let Ok(hello) = ClientHello::decode(&block) {
+                proptest::prop_assert_eq!(hello.encode(), block.clone());
+            }
+            if let Ok(reply) = ServerReply::decode(&block) {
+                proptest::prop_assert_eq!(reply.encode(), block);
+            }
+        }
+    }
+
     #[test]
     fn malformed_hellos_are_refused() {
         let good = client_hello().encode().into_vec();

@@ -385,6 +385,26 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn every_prefix_and_every_extension_of_a_response_fails(
+            response in arb_response(),
+            extra in any::<u8>(),
+        ) {
+            let bytes = response.to_transmission(CorrId::PUSH).encode();
+            let decodes = |bytes: &[u8]| {
+                Transmission::decode(bytes)
+                    .and_then(|transmission| Response::from_transmission(&transmission))
+            };
+            prop_assert_eq!(decodes(&bytes), Ok(response));
+            let cuts = (0..bytes.len()).filter(|len| *len < 200 || bytes.len() - len < 200);
+            for len in cuts {
+                prop_assert!(decodes(&bytes[..len]).is_err(), "prefix of {} bytes", len);
+            }
+            let mut longer = bytes.clone();
+            longer.push(extra);
+            prop_assert!(decodes(&longer).is_err());
+        }
+
+        #[test]
         fn decoding_arbitrary_bodies_never_panics(
             tag in 0x80u8..0x88,
             entity in proptest::option::of(any::<[u8; 24]>()),
