@@ -45,7 +45,8 @@ pub struct ClientHandshake {
 impl ClientHandshake {
     /// Starts a handshake with a fresh random X25519 secret (32 bytes from the
     /// caller's RNG, used for this connection only) and the versions the client
-    /// speaks. Send the returned block first.
+    /// speaks ([`VersionRange::SUPPORTED`]; wider ranges only make sense for
+    /// testing negotiation). Send the returned block first.
     pub fn start(ephemeral_secret: [u8; 32], versions: VersionRange) -> (ClientHandshake, Block) {
         let ephemeral = StaticSecret::from(ephemeral_secret);
         let hello = ClientHello {
@@ -151,7 +152,8 @@ pub enum ServerHandshakeOutcome {
 impl ServerHandshake {
     /// A handshake with a fresh random X25519 session secret (32 bytes from the
     /// relay's RNG, used for this connection only) and the versions the relay
-    /// speaks.
+    /// speaks ([`VersionRange::SUPPORTED`]; wider ranges only make sense for
+    /// testing negotiation).
     pub fn new(session_secret: [u8; 32], versions: VersionRange) -> ServerHandshake {
         ServerHandshake {
             session_secret: StaticSecret::from(session_secret),
