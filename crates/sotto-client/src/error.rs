@@ -1,0 +1,58 @@
+//! The crate's one error type, grouped by who is at fault.
+
+use sotto_wire::{ErrorCode, WireError};
+
+/// Everything that can go wrong while talking to a relay. `Display` carries no
+/// key, queue id or message content, so it is safe to log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    // ---- The relay refused a command ---------------------------------------------
+    /// The relay answered ERR with this code.
+    #[error("relay refused the command: {0:?}")]
+    Refused(ErrorCode),
+
+    // ---- Misbehaving or impostor relay --------------------------------------------
+    /// The relay's identity key does not match the fingerprint in its address: it
+    /// is not the relay the address names, and nothing was sent to it.
+    #[error("relay identity does not match the fingerprint in its address; refused")]
+    WrongRelayIdentity,
+    /// The relay broke the protocol (a malformed block, a bad handshake, …).
+    #[error("relay protocol violation: {0}")]
+    Protocol(#[from] WireError),
+    /// The relay answered with a response that does not fit the command.
+    #[error("unexpected response from the relay to {command}")]
+    UnexpectedResponse {
+        /// The command, by its protocol name.
+        command: &'static str,
+    },
+
+    // ---- The connection -----------------------------------------------------------
+    /// The TCP connection failed.
+    #[error("connection to the relay failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The WebSocket layer failed.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] Box<tokio_tungstenite::tungstenite::Error>),
+    /// The connection is closed; commands in flight get this error.
+    #[error("connection to the relay is closed")]
+    Closed,
+    /// The relay did not answer in time.
+    #[error("the relay did not answer in time")]
+    Timeout,
+
+    // ---- Local policy and misuse --------------------------------------------------
+    /// Plain WebSocket (`sotto+ws://`) is allowed only to loopback hosts unless the
+    /// caller opts in.
+    #[error("plain WebSocket is allowed only to a loopback relay")]
+    InsecureTransport,
+    /// TLS relays (`sotto://`) are not supported by this runtime yet.
+    #[error("TLS relay addresses (sotto://) are not supported yet")]
+    TlsUnsupported,
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for ClientError {
+    fn from(error: tokio_tungstenite::tungstenite::Error) -> Self {
+        ClientError::WebSocket(Box::new(error))
+    }
+}

@@ -1,0 +1,15 @@
+//! Sotto's client runtime: drives the sans-IO protocol crates over real sockets
+//! with tokio. Randomness is drawn here (from the operating system), never in the
+//! sans-IO crates.
+//!
+//! Modules:
+//! - `relay`: one encrypted connection to a relay — the handshake with its
+//!   fingerprint check, a writer that batches commands into blocks, a reader that
+//!   routes responses to their callers and pushes to a channel, and typed queue
+//!   commands.
+//! - `error`: the crate's [`ClientError`], grouped by fault.
+
+mod error;
+pub mod relay;
+
+pub use error::ClientError;

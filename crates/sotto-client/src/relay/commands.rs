@@ -1,0 +1,215 @@
+//! Typed queue commands on a [`RelayConnection`], signed with the queue keys.
+
+use ed25519_dalek::VerifyingKey;
+use sotto_wire::{Command, ErrorCode, MessageBody, MessageId, Response, ServerPassword};
+use x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
+
+use crate::ClientError;
+use crate::relay::queue::{random_bytes, random_signing_key};
+use crate::relay::{Delivery, PendingResponse, RecipientQueue, RelayConnection, SenderQueue};
+
+impl RelayConnection {
+    /// NEW: creates a queue with fresh random keys; `password` when the relay
+    /// requires one.
+    pub async fn create_queue(
+        &self,
+        password: Option<&ServerPassword>,
+    ) -> Result<RecipientQueue, ClientError> {
+        let auth_key = random_signing_key();
+        let dh_secret = StaticSecret::from(*random_bytes());
+        let command = Command::New {
+            recipient_auth_key: auth_key.verifying_key(),
+            recipient_dh_key: DhPublicKey::from(&dh_secret),
+            password: password.cloned(),
+        };
+        match self.request(&command, Some(&auth_key)).await? {
+            Response::Ids {
+                recipient_id,
+                sender_id,
+                queue_dh_key,
+            } => RecipientQueue::from_ids(
+                recipient_id,
+                sender_id,
+                auth_key,
+                &dh_secret,
+                &queue_dh_key,
+            ),
+            other => Err(refusal(other, "NEW")),
+        }
+    }
+
+    /// KEY: secures the queue with the sender's key; from now on only SENDs
+    /// signed with it are accepted.
+    pub async fn secure(
+        &self,
+        queue: &RecipientQueue,
+        sender_key: &VerifyingKey,
+    ) -> Result<(), ClientError> {
+        let command = Command::Key {
+            recipient_id: queue.recipient_id(),
+            sender_auth_key: *sender_key,
+        };
+        expect_ok(self.request(&command, Some(queue.auth_key())).await?, "KEY")
+    }
+
+    /// SUB on every queue, batched into as few blocks as fit; one result per
+    /// queue, in order. Pending messages arrive as pushes.
+    pub async fn subscribe<'a>(
+        &self,
+        queues: impl IntoIterator<Item = &'a RecipientQueue>,
+    ) -> Vec<Result<(), ClientError>> {
+        let mut pending = Vec::new();
+        for queue in queues {
+            let command = Command::Sub {
+                recipient_id: queue.recipient_id(),
+            };
+            pending.push(self.submit(&command, Some(queue.auth_key())).await);
+        }
+        let mut results = Vec::with_capacity(pending.len());
+        for submitted in pending {
+            results.push(match submitted {
+                Ok(response) => expect_ok_pending(response, "SUB").await,
+                Err(error) => Err(error),
+            });
+        }
+        results
+    }
+
+    /// SEND: returns once the relay has the message on disk.
+    pub async fn send(&self, queue: &SenderQueue, body: MessageBody) -> Result<(), ClientError> {
+        self.submit_send(queue, body).await?.ok("SEND").await
+    }
+
+    /// SEND without waiting: await [`PendingOk::ok`] later (for pipelining).
+    pub async fn submit_send(
+        &self,
+        queue: &SenderQueue,
+        body: MessageBody,
+    ) -> Result<PendingOk, ClientError> {
+        let command = Command::Send {
+            sender_id: queue.sender_id(),
+            body,
+        };
+        Ok(PendingOk(self.submit(&command, queue.auth_key()).await?))
+    }
+
+    /// ACK: deletes the delivered message; the relay pushes the next one.
+    pub async fn ack(
+        &self,
+        queue: &RecipientQueue,
+        message_id: MessageId,
+    ) -> Result<(), ClientError> {
+        let command = Command::Ack {
+            recipient_id: queue.recipient_id(),
+            message_id,
+        };
+        expect_ok(self.request(&command, Some(queue.auth_key())).await?, "ACK")
+    }
+
+    /// GET: the pending message without subscribing; `None` when there is none.
+    pub async fn get(&self, queue: &RecipientQueue) -> Result<Option<Delivery>, ClientError> {
+        let command = Command::Get {
+            recipient_id: queue.recipient_id(),
+        };
+        match self.request(&command, Some(queue.auth_key())).await? {
+            Response::Msg {
+                recipient_id,
+                message_id,
+                sealed,
+            } => Ok(Some(Delivery {
+                recipient_id,
+                message_id,
+                sealed,
+            })),
+            Response::Err {
+                code: ErrorCode::NoMsg,
+                ..
+            } => Ok(None),
+            other => Err(refusal(other, "GET")),
+        }
+    }
+
+    /// OFF: suspends the queue; sends fail, pending messages stay readable.
+    pub async fn suspend(&self, queue: &RecipientQueue) -> Result<(), ClientError> {
+        let command = Command::Off {
+            recipient_id: queue.recipient_id(),
+        };
+        expect_ok(self.request(&command, Some(queue.auth_key())).await?, "OFF")
+    }
+
+    /// DEL: deletes the queue and its messages.
+    pub async fn delete(&self, queue: &RecipientQueue) -> Result<(), ClientError> {
+        let command = Command::Del {
+            recipient_id: queue.recipient_id(),
+        };
+        expect_ok(self.request(&command, Some(queue.auth_key())).await?, "DEL")
+    }
+
+    /// PING: checks the connection; the relay answers PONG.
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        match self.request(&Command::Ping, None).await? {
+            Response::Pong => Ok(()),
+            other => Err(refusal(other, "PING")),
+        }
+    }
+}
+
+/// A submitted command whose answer must be OK.
+#[derive(Debug)]
+pub struct PendingOk(PendingResponse);
+
+impl PendingOk {
+    /// Waits for the answer: `Ok(())` for OK, [`ClientError::Refused`] for ERR.
+    pub async fn ok(self, command: &'static str) -> Result<(), ClientError> {
+        expect_ok_pending(self.0, command).await
+    }
+}
+
+async fn expect_ok_pending(
+    pending: PendingResponse,
+    command: &'static str,
+) -> Result<(), ClientError> {
+    expect_ok(pending.response().await?, command)
+}
+
+fn expect_ok(response: Response, command: &'static str) -> Result<(), ClientError> {
+    match response {
+        Response::Ok { .. } => Ok(()),
+        other => Err(refusal(other, command)),
+    }
+}
+
+/// ERR becomes [`ClientError::Refused`]; anything else does not fit the command.
+fn refusal(response: Response, command: &'static str) -> ClientError {
+    match response {
+        Response::Err { code, .. } => ClientError::Refused(code),
+        _ => ClientError::UnexpectedResponse { command },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sotto_wire::EntityId;
+
+    use super::*;
+
+    #[test]
+    fn answers_map_to_results() {
+        assert!(expect_ok(Response::Ok { entity: None }, "SUB").is_ok());
+        let entity = Some(EntityId::from_bytes([1; 24]));
+        assert!(matches!(
+            expect_ok(
+                Response::Err {
+                    entity,
+                    code: ErrorCode::Auth
+                },
+                "SUB"
+            ),
+            Err(ClientError::Refused(ErrorCode::Auth))
+        ));
+        assert!(matches!(
+            expect_ok(Response::Pong, "ACK"),
+            Err(ClientError::UnexpectedResponse { command: "ACK" })
+        ));
+    }
+}

@@ -1,0 +1,109 @@
+//! Opening a connection: TCP (optionally from a chosen local address), the
+//! WebSocket upgrade on `/ws`, and the relay handshake with its fingerprint check.
+
+use std::net::{IpAddr, SocketAddr};
+
+use futures_util::{SinkExt, StreamExt};
+use sotto_wire::{
+    Block, ClientHandshake, RelayAddress, RelayScheme, Transport, VersionRange, WireError,
+};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::ClientError;
+use crate::relay::ConnectOptions;
+use crate::relay::queue::random_bytes;
+
+/// A WebSocket to a relay over plain TCP.
+pub(crate) type RelaySocket = WebSocketStream<TcpStream>;
+
+/// Largest frame accepted from the relay: a block, plus room for a close frame's
+/// reason. Anything larger is refused before it is buffered.
+const MAX_FRAME: usize = sotto_wire::BLOCK_SIZE + 1024;
+
+/// Connects and runs the handshake; on success the socket speaks encrypted blocks.
+pub(crate) async fn connect(
+    address: &RelayAddress,
+    options: &ConnectOptions,
+) -> Result<(RelaySocket, Transport), ClientError> {
+    match address.scheme {
+        RelayScheme::Secure => return Err(ClientError::TlsUnsupported),
+        RelayScheme::Plain if !address.is_loopback() && !options.allow_plain_remote => {
+            return Err(ClientError::InsecureTransport);
+        }
+        RelayScheme::Plain => {}
+    }
+    let stream = tokio::time::timeout(options.connect_timeout, tcp(address, options.local_address))
+        .await
+        .map_err(|_| ClientError::Timeout)??;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(options.read_buffer_size)
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME));
+    let upgrade =
+        tokio_tungstenite::client_async_with_config(address.websocket_url(), stream, Some(config));
+    let (mut socket, _) = tokio::time::timeout(options.connect_timeout, upgrade)
+        .await
+        .map_err(|_| ClientError::Timeout)??;
+    let result = tokio::time::timeout(options.connect_timeout, handshake(&mut socket, address))
+        .await
+        .map_err(|_| ClientError::Timeout)
+        .and_then(|result| result);
+    match result {
+        Ok(transport) => Ok((socket, transport)),
+        Err(error) => {
+            // Refused relay: say goodbye without sending it anything else.
+            let _ = socket.close(None).await;
+            Err(error)
+        }
+    }
+}
+
+async fn tcp(address: &RelayAddress, local: Option<IpAddr>) -> Result<TcpStream, ClientError> {
+    let host = address.host.to_string();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let mut last_error = None;
+    for remote in tokio::net::lookup_host((host, address.port)).await? {
+        let socket = match remote {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        if let Some(local) = local {
+            socket.bind(SocketAddr::new(local, 0))?;
+        }
+        match socket.connect(remote).await {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| std::io::Error::other("relay host resolves to no address"))
+        .into())
+}
+
+async fn handshake(
+    socket: &mut RelaySocket,
+    address: &RelayAddress,
+) -> Result<Transport, ClientError> {
+    let (handshake, hello) = ClientHandshake::start(*random_bytes(), VersionRange::SUPPORTED);
+    socket.send(Message::binary(hello.into_vec())).await?;
+    let reply = loop {
+        match socket.next().await.ok_or(ClientError::Closed)?? {
+            Message::Binary(bytes) => break Block::from_slice(&bytes)?,
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+            Message::Close(_) => return Err(ClientError::Closed),
+            Message::Text(_) => return Err(ClientError::UnexpectedResponse { command: "hello" }),
+        }
+    };
+    handshake
+        .handle_server_hello(&reply, &address.fingerprint)
+        .map_err(|error| match error {
+            WireError::FingerprintMismatch => ClientError::WrongRelayIdentity,
+            other => ClientError::Protocol(other),
+        })
+}
