@@ -5,18 +5,31 @@
 //! - `identity`: the relay's Ed25519 identity file in the data directory.
 //! - `store`: the [`store::Storage`] trait, its redb backend and the group-commit
 //!   writer that makes every acknowledged write durable.
+//! - `server`: binds the listener, routes `/ws`, `/metrics` and static files, and
+//!   shuts down gracefully; `listener` caps connections and terminates TLS.
+//! - `connection`: one client connection (handshake, blocks, back-pressure);
+//!   `commands`: what each command does; `subscriptions`: which connection
+//!   receives each queue; `relay`: the state connections share.
+//! - `expiry`: the periodic TTL sweep.
 //! - `limits`: the per-connection token bucket.
 //! - `metrics`: aggregate counters served at `/metrics`.
 //! - `clock`: unix time.
 //! - `error`: the crate's [`Error`], grouped by fault.
 
 pub mod clock;
+pub mod commands;
 pub mod config;
+pub mod connection;
 mod error;
+pub mod expiry;
 pub mod identity;
 pub mod limits;
+pub mod listener;
 pub mod metrics;
+pub mod relay;
+pub mod server;
 pub mod store;
+pub mod subscriptions;
 
 pub use config::Config;
 pub use error::Error;

@@ -7,8 +7,8 @@
 //! transaction, commits it with fsync, and only then answers each waiter. Under
 //! load the batch grows by itself: while one fsync runs, the next batch queues up.
 //!
-//! Shutdown: when every [`Committer`] clone is dropped the channel closes; the
-//! writer commits what is left and exits, and [`WriterHandle::join`] waits for it.
+//! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
+//! far; the writer commits them, answers their waiters and exits.
 
 use std::sync::Arc;
 use std::thread;
@@ -28,10 +28,18 @@ struct Request {
     reply: oneshot::Sender<Result<WriteOutcome, Error>>,
 }
 
+// Jobs live only in the channel; boxing writes would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Write(Request),
+    /// Commit what came before, then stop.
+    Stop,
+}
+
 /// Submits writes to the group-commit writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Committer {
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Job>,
 }
 
 /// A write handed to the writer; await its outcome with [`PendingWrite::outcome`].
@@ -43,12 +51,13 @@ pub struct PendingWrite {
 /// The writer thread, to wait for at shutdown.
 pub struct WriterHandle {
     thread: thread::JoinHandle<()>,
+    requests: mpsc::Sender<Job>,
 }
 
 /// Starts the writer thread over `storage`, committing at most `max_batch` ops
 /// per transaction.
-pub fn start<S: Storage>(
-    storage: Arc<S>,
+pub fn start(
+    storage: Arc<dyn Storage>,
     max_batch: usize,
     metrics: Arc<Metrics>,
 ) -> Result<(Committer, WriterHandle), Error> {
@@ -57,7 +66,12 @@ pub fn start<S: Storage>(
         .name("sotto-writer".into())
         .spawn(move || run_writer(storage.as_ref(), receiver, max_batch.max(1), &metrics))
         .map_err(Error::io("starting the storage writer"))?;
-    Ok((Committer { requests }, WriterHandle { thread }))
+    Ok((
+        Committer {
+            requests: requests.clone(),
+        },
+        WriterHandle { thread, requests },
+    ))
 }
 
 impl Committer {
@@ -65,7 +79,7 @@ impl Committer {
     pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, Error> {
         let (reply, receiver) = oneshot::channel();
         self.requests
-            .send(Request { op, reply })
+            .send(Job::Write(Request { op, reply }))
             .await
             .map_err(|_| Error::WriterStopped)?;
         Ok(PendingWrite { reply: receiver })
@@ -85,28 +99,41 @@ impl PendingWrite {
 }
 
 impl WriterHandle {
-    /// Waits for the writer to commit what is left and stop. Call it after every
-    /// [`Committer`] has been dropped.
-    pub fn join(self) {
-        if self.thread.join().is_err() {
-            tracing::error!("the storage writer panicked");
+    /// Waits for the writer to commit what was enqueued so far and stop; later
+    /// writes fail with [`Error::WriterStopped`].
+    pub async fn stop(self) {
+        // Fails only if the writer is gone already.
+        let _ = self.requests.send(Job::Stop).await;
+        drop(self.requests);
+        let thread = self.thread;
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(())) => {}
+            _ => tracing::error!("the storage writer panicked"),
         }
     }
 }
 
-fn run_writer<S: Storage>(
-    storage: &S,
-    mut receiver: mpsc::Receiver<Request>,
+fn run_writer(
+    storage: &dyn Storage,
+    mut receiver: mpsc::Receiver<Job>,
     max_batch: usize,
     metrics: &Metrics,
 ) {
     let mut batch: Vec<Request> = Vec::with_capacity(max_batch);
     let mut ops: Vec<WriteOp> = Vec::with_capacity(max_batch);
-    while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
+    let mut stopping = false;
+    while !stopping {
+        match receiver.blocking_recv() {
+            Some(Job::Write(first)) => batch.push(first),
+            Some(Job::Stop) | None => break,
+        }
         while batch.len() < max_batch {
             match receiver.try_recv() {
-                Ok(request) => batch.push(request),
+                Ok(Job::Write(request)) => batch.push(request),
+                Ok(Job::Stop) => {
+                    stopping = true;
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -210,7 +237,7 @@ mod tests {
             assert_eq!(task.await.unwrap().unwrap(), WriteOutcome::Done);
         }
         drop(committer);
-        writer.join();
+        writer.stop().await;
         let batches = store.batches.lock().unwrap();
         assert_eq!(batches.iter().sum::<usize>(), 200);
         assert!(batches.len() < 200, "no batching happened: {batches:?}");
@@ -226,11 +253,16 @@ mod tests {
         for seed in 0..20 {
             pending.push(committer.enqueue(suspend(seed)).await.unwrap());
         }
-        drop(committer);
+        let stopped = tokio::spawn(writer.stop());
         for write in pending {
             assert_eq!(write.outcome().await.unwrap(), WriteOutcome::Done);
         }
-        writer.join();
+        stopped.await.unwrap();
+        // Writes after the stop fail instead of hanging.
+        assert!(matches!(
+            committer.write(suspend(99)).await,
+            Err(Error::WriterStopped)
+        ));
         assert_eq!(store.batches.lock().unwrap().iter().sum::<usize>(), 20);
     }
 
@@ -269,6 +301,6 @@ mod tests {
         let result = runtime.block_on(committer.write(suspend(1)));
         assert!(matches!(result, Err(Error::Storage(_))));
         drop(committer);
-        writer.join();
+        runtime.block_on(writer.stop());
     }
 }

@@ -1,0 +1,676 @@
+//! The commands of one connection: authorisation, storage and replies.
+//!
+//! A [`Session`] takes the transmissions of one decrypted block and returns the
+//! transmissions to send back, in order. Writes are handed to the group-commit
+//! writer as they come and awaited together at the end of the block, so the SENDs
+//! of one block share one fsync; a command that reads a queue with a write pending
+//! in the same block waits for that write first.
+//!
+//! Unknown queues and bad signatures give the same ERR AUTH after the same work: a
+//! signature is always verified, against a dummy key when the queue does not exist.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ed25519_dalek::VerifyingKey;
+use rand::RngCore;
+use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
+use sotto_wire::{
+    Command, CorrId, EntityId, ErrorCode, InnerBlock, MAX_MESSAGE_BODY, MessageBody,
+    MessageContent, MessageId, QueueKey, QueueMessage, RecipientId, Response, SenderId, SessionId,
+    Transmission, WireError,
+};
+use zeroize::Zeroize;
+
+use crate::clock::unix_now;
+use crate::limits::TokenBucket;
+use crate::metrics::Event;
+use crate::relay::Relay;
+use crate::store::group_commit::PendingWrite;
+use crate::store::{
+    FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
+};
+use crate::subscriptions::Subscriber;
+
+/// The SEND tag, to tell an oversized body (LARGE_MSG) from other syntax errors.
+const TAG_SEND: u8 = 0x04;
+
+/// One connection's command state.
+pub struct Session {
+    relay: Arc<Relay>,
+    session_id: SessionId,
+    subscriber: Arc<Subscriber>,
+    subscribed: HashMap<RecipientId, Delivery>,
+    bucket: TokenBucket,
+}
+
+/// Where delivery stands on a subscribed queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivery {
+    /// Nothing delivered and unacknowledged: the next message may be pushed.
+    Idle,
+    /// This message was pushed; the next follows its ACK.
+    Awaiting(MessageId),
+}
+
+/// The replies of one transmission, ready or waiting for a durable write.
+enum Slot {
+    Ready(Vec<Transmission>),
+    Write {
+        corr_id: CorrId,
+        entity: Option<EntityId>,
+        write: PendingWrite,
+        then: AfterWrite,
+    },
+}
+
+/// What to answer once a write is durable.
+enum AfterWrite {
+    Ids {
+        recipient_id: RecipientId,
+        sender_id: SenderId,
+        queue_dh_key: DhPublicKey,
+    },
+    Ok,
+    Send,
+    Ack(RecipientId),
+    Del(RecipientId),
+}
+
+/// Queues with writes pending in the current block.
+#[derive(Default)]
+struct PendingQueues {
+    /// Recipient id → whether every pending write on it is a SEND.
+    queues: HashMap<RecipientId, bool>,
+}
+
+impl PendingQueues {
+    fn must_wait(&self, recipient_id: &RecipientId, is_send: bool) -> bool {
+        match self.queues.get(recipient_id) {
+            None => false,
+            // SENDs to one queue commute with each other.
+            Some(&only_sends) => !(is_send && only_sends),
+        }
+    }
+
+    fn add(&mut self, recipient_id: RecipientId, is_send: bool) {
+        let only_sends = self.queues.entry(recipient_id).or_insert(true);
+        *only_sends &= is_send;
+    }
+}
+
+impl Session {
+    /// A session for a connection whose handshake produced `session_id`.
+    pub fn new(relay: Arc<Relay>, session_id: SessionId, subscriber: Arc<Subscriber>) -> Self {
+        let limits = relay.limits;
+        Self {
+            relay,
+            session_id,
+            subscriber,
+            subscribed: HashMap::new(),
+            bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, Instant::now()),
+        }
+    }
+
+    /// Runs the transmissions of one block; returns the replies in order.
+    pub async fn handle_block(&mut self, block: InnerBlock) -> Vec<Transmission> {
+        let mut slots = Vec::with_capacity(block.len());
+        let mut pending = PendingQueues::default();
+        for bytes in block.into_transmissions() {
+            let slot = self
+                .handle_transmission(&bytes, &mut slots, &mut pending)
+                .await;
+            slots.push(slot);
+        }
+        self.settle(slots).await
+    }
+
+    /// An ERR BLOCK reply for an authentic block whose inner block is malformed.
+    pub fn block_error(&self) -> Transmission {
+        self.error(CorrId::PUSH, None, ErrorCode::Block)
+    }
+
+    async fn handle_transmission(
+        &mut self,
+        bytes: &[u8],
+        slots: &mut Vec<Slot>,
+        pending: &mut PendingQueues,
+    ) -> Slot {
+        let transmission = match Transmission::decode(bytes) {
+            Ok(transmission) => transmission,
+            Err(_) => return self.ready_error(CorrId::PUSH, None, ErrorCode::Cmd),
+        };
+        let corr_id = transmission.corr_id;
+        let entity = transmission.entity;
+        if !self.bucket.try_take(Instant::now()) {
+            return self.ready_error(corr_id, entity, ErrorCode::Limit);
+        }
+        let command = match Command::from_transmission(&transmission) {
+            Ok(command) => command,
+            Err(error) => {
+                let code = if is_oversized_send(&transmission, error) {
+                    ErrorCode::LargeMsg
+                } else {
+                    ErrorCode::Cmd
+                };
+                return self.ready_error(corr_id, entity, code);
+            }
+        };
+        // A command on a queue with a write pending in this block sees that write.
+        let touched = match &command {
+            Command::Key { recipient_id, .. }
+            | Command::Sub { recipient_id }
+            | Command::Ack { recipient_id, .. }
+            | Command::Get { recipient_id }
+            | Command::Off { recipient_id }
+            | Command::Del { recipient_id } => Some(*recipient_id),
+            Command::New { .. } | Command::Send { .. } | Command::Ping => None,
+        };
+        if touched.is_some_and(|id| pending.must_wait(&id, false)) {
+            self.settle_in_place(slots).await;
+            *pending = PendingQueues::default();
+        }
+        match self.execute(command, &transmission, slots, pending).await {
+            Ok(slot) => slot,
+            Err(error) => {
+                tracing::warn!(%error, "command failed");
+                self.ready_error(corr_id, entity, ErrorCode::Internal)
+            }
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        command: Command,
+        transmission: &Transmission,
+        slots: &mut Vec<Slot>,
+        pending: &mut PendingQueues,
+    ) -> Result<Slot, crate::Error> {
+        let corr_id = transmission.corr_id;
+        let entity = transmission.entity;
+        let relay = Arc::clone(&self.relay);
+        match command {
+            Command::Ping => Ok(Slot::Ready(vec![Response::Pong.to_transmission(corr_id)])),
+            Command::New {
+                recipient_auth_key,
+                recipient_dh_key,
+                password,
+            } => {
+                let signed = self.verify(transmission, Some(&recipient_auth_key));
+                let allowed = match &relay.password {
+                    Some(expected) => password
+                        .as_ref()
+                        .is_some_and(|given| expected.matches(given.as_bytes())),
+                    None => true,
+                };
+                if !(signed && allowed) {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                self.create_queue(corr_id, recipient_auth_key, &recipient_dh_key)
+                    .await
+            }
+            Command::Send { sender_id, body } => {
+                let mut found = relay.storage.queue_by_sender(&sender_id)?;
+                let must_wait = found
+                    .as_ref()
+                    .is_some_and(|(recipient_id, _)| pending.must_wait(recipient_id, true));
+                if must_wait {
+                    self.settle_in_place(slots).await;
+                    *pending = PendingQueues::default();
+                    found = relay.storage.queue_by_sender(&sender_id)?;
+                }
+                let authorised = match &found {
+                    Some((_, record)) => match &record.sender_key {
+                        Some(key) => self.verify(transmission, Some(key)),
+                        // Unsecured queue: anyone holding the sender id may send.
+                        None => {
+                            self.verify(transmission, None);
+                            true
+                        }
+                    },
+                    None => {
+                        self.verify(transmission, None);
+                        false
+                    }
+                };
+                let Some((recipient_id, record)) = found.filter(|_| authorised) else {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                };
+                if record.status != QueueStatus::Active {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                let accepted_at = unix_now();
+                let op = WriteOp::Send {
+                    sender_id,
+                    message: StoredMessage {
+                        id: random_message_id(),
+                        accepted_at,
+                        flags: 0,
+                        body: body.into_vec(),
+                    },
+                    marker_id: random_message_id(),
+                };
+                pending.add(recipient_id, true);
+                self.write(corr_id, entity, op, AfterWrite::Send).await
+            }
+            Command::Key {
+                recipient_id,
+                sender_auth_key,
+            } => {
+                if self
+                    .authorise_recipient(transmission, &recipient_id)?
+                    .is_none()
+                {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                let op = WriteOp::SecureQueue {
+                    recipient_id,
+                    sender_key: sender_auth_key,
+                };
+                pending.add(recipient_id, false);
+                self.write(corr_id, entity, op, AfterWrite::Ok).await
+            }
+            Command::Sub { recipient_id } => {
+                if self
+                    .authorise_recipient(transmission, &recipient_id)?
+                    .is_none()
+                {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                if !self.subscribed.contains_key(&recipient_id)
+                    && self.subscribed.len() >= relay.limits.max_subscriptions
+                {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Limit));
+                }
+                relay
+                    .subscriptions
+                    .subscribe(recipient_id, &self.subscriber);
+                // A repeated SUB pushes the pending message again (at-least-once).
+                self.subscribed.insert(recipient_id, Delivery::Idle);
+                let mut replies = vec![Response::Ok { entity }.to_transmission(corr_id)];
+                replies.extend(self.deliver(&recipient_id)?);
+                Ok(Slot::Ready(replies))
+            }
+            Command::Ack {
+                recipient_id,
+                message_id,
+            } => {
+                if self
+                    .authorise_recipient(transmission, &recipient_id)?
+                    .is_none()
+                {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                let op = WriteOp::Ack {
+                    recipient_id,
+                    message_id,
+                };
+                pending.add(recipient_id, false);
+                self.write(corr_id, entity, op, AfterWrite::Ack(recipient_id))
+                    .await
+            }
+            Command::Get { recipient_id } => {
+                let Some(record) = self.authorise_recipient(transmission, &recipient_id)? else {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                };
+                match relay.storage.first_message(&recipient_id, unix_now())? {
+                    Some(message) => {
+                        let reply = self.seal(&recipient_id, &record, &message)?;
+                        Ok(Slot::Ready(vec![reply.to_transmission(corr_id)]))
+                    }
+                    None => Ok(self.ready_error(corr_id, entity, ErrorCode::NoMsg)),
+                }
+            }
+            Command::Off { recipient_id } => {
+                if self
+                    .authorise_recipient(transmission, &recipient_id)?
+                    .is_none()
+                {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                pending.add(recipient_id, false);
+                let op = WriteOp::Suspend { recipient_id };
+                self.write(corr_id, entity, op, AfterWrite::Ok).await
+            }
+            Command::Del { recipient_id } => {
+                if self
+                    .authorise_recipient(transmission, &recipient_id)?
+                    .is_none()
+                {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                pending.add(recipient_id, false);
+                let op = WriteOp::Delete { recipient_id };
+                self.write(corr_id, entity, op, AfterWrite::Del(recipient_id))
+                    .await
+            }
+        }
+    }
+
+    async fn create_queue(
+        &mut self,
+        corr_id: CorrId,
+        recipient_key: VerifyingKey,
+        recipient_dh_key: &DhPublicKey,
+    ) -> Result<Slot, crate::Error> {
+        let mut secret_bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret_bytes);
+        // StaticSecret zeroizes itself on drop; the byte copy is wiped here.
+        let queue_secret = StaticSecret::from(secret_bytes);
+        secret_bytes.zeroize();
+        let queue_key = match QueueKey::derive(&queue_secret, recipient_dh_key) {
+            Ok(key) => key,
+            Err(_) => return Ok(self.ready_error(corr_id, None, ErrorCode::Cmd)),
+        };
+        let queue_dh_key = DhPublicKey::from(&queue_secret);
+        let recipient_id = RecipientId::from_bytes(random_id());
+        let sender_id = SenderId::from_bytes(random_id());
+        let record = QueueRecord {
+            recipient_key,
+            sender_id,
+            sender_key: None,
+            status: QueueStatus::Active,
+            queue_key,
+            pending: 0,
+            quota_marker: false,
+            next_seq: 0,
+        };
+        let op = WriteOp::CreateQueue {
+            recipient_id,
+            record: Box::new(record),
+        };
+        let then = AfterWrite::Ids {
+            recipient_id,
+            sender_id,
+            queue_dh_key,
+        };
+        self.write(corr_id, None, op, then).await
+    }
+
+    async fn write(
+        &self,
+        corr_id: CorrId,
+        entity: Option<EntityId>,
+        op: WriteOp,
+        then: AfterWrite,
+    ) -> Result<Slot, crate::Error> {
+        let write = self.relay.committer.enqueue(op).await?;
+        Ok(Slot::Write {
+            corr_id,
+            entity,
+            write,
+            then,
+        })
+    }
+
+    /// Verifies the transmission's signature with `key`, or with the dummy key
+    /// when there is none, so that both take the same time.
+    fn verify(&self, transmission: &Transmission, key: Option<&VerifyingKey>) -> bool {
+        let key = key.unwrap_or(&self.relay.dummy_key);
+        transmission.verify(&self.session_id, key).is_ok()
+    }
+
+    /// The queue if it exists and the transmission is signed by its recipient key.
+    fn authorise_recipient(
+        &self,
+        transmission: &Transmission,
+        recipient_id: &RecipientId,
+    ) -> Result<Option<QueueRecord>, crate::Error> {
+        let record = self.relay.storage.queue(recipient_id)?;
+        let valid = self.verify(
+            transmission,
+            record.as_ref().map(|queue| &queue.recipient_key),
+        );
+        Ok(record.filter(|_| valid))
+    }
+
+    /// Awaits every pending write in `slots`, turning it into ready replies.
+    async fn settle_in_place(&mut self, slots: &mut Vec<Slot>) {
+        let taken = std::mem::take(slots);
+        let replies = self.settle(taken).await;
+        slots.push(Slot::Ready(replies));
+    }
+
+    /// Awaits the writes in order and returns every reply in order.
+    async fn settle(&mut self, slots: Vec<Slot>) -> Vec<Transmission> {
+        let mut replies = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match slot {
+                Slot::Ready(ready) => replies.extend(ready),
+                Slot::Write {
+                    corr_id,
+                    entity,
+                    write,
+                    then,
+                } => {
+                    let outcome = write.outcome().await;
+                    match self.after_write(corr_id, entity, outcome, then) {
+                        Ok(ready) => replies.extend(ready),
+                        Err(error) => {
+                            tracing::warn!(%error, "write failed");
+                            replies.push(self.error(corr_id, entity, ErrorCode::Internal));
+                        }
+                    }
+                }
+            }
+        }
+        replies
+    }
+
+    fn after_write(
+        &mut self,
+        corr_id: CorrId,
+        entity: Option<EntityId>,
+        outcome: Result<WriteOutcome, crate::Error>,
+        then: AfterWrite,
+    ) -> Result<Vec<Transmission>, crate::Error> {
+        let relay = Arc::clone(&self.relay);
+        let ok = || vec![Response::Ok { entity }.to_transmission(corr_id)];
+        let error = |code| vec![self.error(corr_id, entity, code)];
+        Ok(match (outcome?, then) {
+            (
+                WriteOutcome::Done,
+                AfterWrite::Ids {
+                    recipient_id,
+                    sender_id,
+                    queue_dh_key,
+                },
+            ) => {
+                relay.metrics.count(Event::QueueCreated);
+                let ids = Response::Ids {
+                    recipient_id,
+                    sender_id,
+                    queue_dh_key,
+                };
+                vec![ids.to_transmission(corr_id)]
+            }
+            (WriteOutcome::Sent(recipient_id), AfterWrite::Send) => {
+                relay.metrics.count(Event::MessageSent);
+                relay.subscriptions.message_arrived(&recipient_id);
+                ok()
+            }
+            (
+                WriteOutcome::QuotaExceeded {
+                    recipient_id,
+                    marker_added,
+                },
+                AfterWrite::Send,
+            ) => {
+                if marker_added {
+                    relay.metrics.count(Event::QuotaMarker);
+                    relay.subscriptions.message_arrived(&recipient_id);
+                }
+                error(ErrorCode::Quota)
+            }
+            (WriteOutcome::Done, AfterWrite::Ack(recipient_id)) => {
+                relay.metrics.count(Event::MessageAcked);
+                let mut replies = ok();
+                replies.extend(self.deliver_next(&recipient_id)?);
+                replies
+            }
+            (WriteOutcome::NoMessage, AfterWrite::Ack(recipient_id)) => {
+                let mut replies = error(ErrorCode::NoMsg);
+                replies.extend(self.redeliver_if_gone(&recipient_id)?);
+                replies
+            }
+            (WriteOutcome::Done, AfterWrite::Del(recipient_id)) => {
+                relay.metrics.count(Event::QueueDeleted);
+                self.subscribed.remove(&recipient_id);
+                relay.subscriptions.remove(&recipient_id);
+                ok()
+            }
+            (WriteOutcome::Done, AfterWrite::Ok) => ok(),
+            (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
+            (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),
+            (outcome, _) => {
+                tracing::warn!(?outcome, "unexpected write outcome");
+                error(ErrorCode::Internal)
+            }
+        })
+    }
+
+    /// After an ACK: the next message, if this connection subscribes the queue.
+    fn deliver_next(
+        &mut self,
+        recipient_id: &RecipientId,
+    ) -> Result<Vec<Transmission>, crate::Error> {
+        match self.subscribed.get_mut(recipient_id) {
+            Some(delivery) => *delivery = Delivery::Idle,
+            None => return Ok(Vec::new()),
+        }
+        self.deliver(recipient_id)
+    }
+
+    /// After an ACK that matched nothing: if the message awaiting its ACK is gone
+    /// (it expired), delivery would stall, so push what is first now.
+    fn redeliver_if_gone(
+        &mut self,
+        recipient_id: &RecipientId,
+    ) -> Result<Vec<Transmission>, crate::Error> {
+        let Some(Delivery::Awaiting(awaited)) = self.subscribed.get(recipient_id).copied() else {
+            return Ok(Vec::new());
+        };
+        let first = self.relay.storage.first_message(recipient_id, unix_now())?;
+        if first.is_some_and(|message| message.id == awaited) {
+            return Ok(Vec::new());
+        }
+        self.deliver_next(recipient_id)
+    }
+
+    /// Pushes the queue's first message if the queue is subscribed here and no
+    /// message is awaiting its ACK.
+    fn deliver(&mut self, recipient_id: &RecipientId) -> Result<Vec<Transmission>, crate::Error> {
+        if self.subscribed.get(recipient_id) != Some(&Delivery::Idle) {
+            return Ok(Vec::new());
+        }
+        let Some(record) = self.relay.storage.queue(recipient_id)? else {
+            return Ok(Vec::new());
+        };
+        let Some(message) = self.relay.storage.first_message(recipient_id, unix_now())? else {
+            return Ok(Vec::new());
+        };
+        let push = self.seal(recipient_id, &record, &message)?;
+        self.subscribed
+            .insert(*recipient_id, Delivery::Awaiting(message.id));
+        Ok(vec![push.to_transmission(CorrId::PUSH)])
+    }
+
+    /// Handles what other connections did to this one's subscriptions: pushes
+    /// new messages and END for queues taken over.
+    pub fn handle_events(&mut self) -> Vec<Transmission> {
+        let events = self.subscriber.take();
+        let mut replies = Vec::new();
+        for recipient_id in events.ended {
+            // Ignore a stale END if this connection subscribed again since.
+            if self.subscribed.contains_key(&recipient_id)
+                && !self
+                    .relay
+                    .subscriptions
+                    .is_subscriber(&recipient_id, &self.subscriber)
+            {
+                self.subscribed.remove(&recipient_id);
+                replies.push(Response::End { recipient_id }.to_transmission(CorrId::PUSH));
+            }
+        }
+        for recipient_id in events.arrived {
+            match self.deliver(&recipient_id) {
+                Ok(pushes) => replies.extend(pushes),
+                Err(error) => tracing::warn!(%error, "delivery failed"),
+            }
+        }
+        replies
+    }
+
+    fn seal(
+        &self,
+        recipient_id: &RecipientId,
+        record: &QueueRecord,
+        message: &StoredMessage,
+    ) -> Result<Response, crate::Error> {
+        let content = if message.flags & FLAG_QUOTA_REACHED != 0 {
+            MessageContent::QuotaReached
+        } else {
+            let body = MessageBody::new(message.body.clone())
+                .map_err(|_| crate::Error::CorruptRecord { table: "messages" })?;
+            MessageContent::Body(body)
+        };
+        let sealed = record
+            .queue_key
+            .seal(
+                &message.id,
+                &QueueMessage {
+                    timestamp: message.accepted_at,
+                    content,
+                },
+            )
+            .map_err(|_| crate::Error::CorruptRecord { table: "messages" })?;
+        self.relay.metrics.count(Event::MessageDelivered);
+        Ok(Response::Msg {
+            recipient_id: *recipient_id,
+            message_id: message.id,
+            sealed,
+        })
+    }
+
+    fn error(&self, corr_id: CorrId, entity: Option<EntityId>, code: ErrorCode) -> Transmission {
+        self.relay.metrics.count_error(code);
+        Response::Err { entity, code }.to_transmission(corr_id)
+    }
+
+    fn ready_error(&self, corr_id: CorrId, entity: Option<EntityId>, code: ErrorCode) -> Slot {
+        Slot::Ready(vec![self.error(corr_id, entity, code)])
+    }
+
+    /// Drops this connection's subscriptions from the registry (it is closing).
+    pub fn unsubscribe_all(&mut self) {
+        for recipient_id in self.subscribed.keys() {
+            self.relay
+                .subscriptions
+                .unsubscribe(recipient_id, &self.subscriber);
+        }
+        self.subscribed.clear();
+    }
+}
+
+/// Whether a SEND failed to parse only because its body is longer than allowed.
+fn is_oversized_send(transmission: &Transmission, error: WireError) -> bool {
+    if transmission.tag != TAG_SEND || !matches!(error, WireError::LengthOutOfRange { .. }) {
+        return false;
+    }
+    // SEND body: flags u8 | body_len u16 | body.
+    match transmission.body.get(1..3) {
+        Some(&[high, low]) => usize::from(u16::from_be_bytes([high, low])) > MAX_MESSAGE_BODY,
+        _ => false,
+    }
+}
+
+fn random_id() -> [u8; 24] {
+    let mut id = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    id
+}
+
+fn random_message_id() -> MessageId {
+    MessageId::from_bytes(random_id())
+}

@@ -1,0 +1,95 @@
+//! The state every connection shares: identity, storage, subscriptions, limits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand::RngCore;
+use sotto_wire::RelayIdentity;
+
+use crate::config::{Config, Password};
+use crate::metrics::Metrics;
+use crate::store::Storage;
+use crate::store::group_commit::Committer;
+use crate::subscriptions::Subscriptions;
+
+/// What a connection needs from the relay.
+pub struct Relay {
+    /// The relay's long-term identity.
+    pub identity: RelayIdentity,
+    /// Reads.
+    pub storage: Arc<dyn Storage>,
+    /// Durable writes.
+    pub committer: Committer,
+    /// Who receives each queue.
+    pub subscriptions: Subscriptions,
+    /// Aggregate counters.
+    pub metrics: Arc<Metrics>,
+    /// Per-connection limits.
+    pub limits: ConnectionLimits,
+    /// The password gating NEW, if any.
+    pub password: Option<Password>,
+    /// Verifies signatures for queues that do not exist, so that the answer takes
+    /// as long as a real check.
+    pub dummy_key: VerifyingKey,
+    next_connection: AtomicU64,
+}
+
+/// Limits that apply to each connection.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Transmissions per second.
+    pub rate_limit: u32,
+    /// Transmissions in a burst.
+    pub rate_burst: u32,
+    /// Time to complete the handshake.
+    pub handshake_timeout: Duration,
+    /// Time without input before closing.
+    pub idle_timeout: Duration,
+    /// Outgoing blocks queued before the relay stops reading.
+    pub outgoing_blocks: usize,
+    /// Queues one connection may subscribe.
+    pub max_subscriptions: usize,
+}
+
+/// Queues one connection may subscribe to at once.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 65_536;
+
+impl Relay {
+    /// Assembles the shared state.
+    pub fn new(
+        config: &Config,
+        identity: RelayIdentity,
+        storage: Arc<dyn Storage>,
+        committer: Committer,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let mut dummy_secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut dummy_secret);
+        let dummy_key = SigningKey::from_bytes(&dummy_secret).verifying_key();
+        Self {
+            identity,
+            storage,
+            committer,
+            subscriptions: Subscriptions::default(),
+            metrics,
+            limits: ConnectionLimits {
+                rate_limit: config.rate_limit,
+                rate_burst: config.rate_burst,
+                handshake_timeout: config.handshake_timeout,
+                idle_timeout: config.idle_timeout,
+                outgoing_blocks: usize::try_from(config.outgoing_blocks).unwrap_or(usize::MAX),
+                max_subscriptions: MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            },
+            password: config.password.clone(),
+            dummy_key,
+            next_connection: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh local connection number for log spans (never sent anywhere).
+    pub fn next_connection_number(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,259 @@
+//! The relay server: opens the data directory, binds the listener, serves HTTP
+//! (`/ws`, `/metrics`, static files at `/`) and shuts down gracefully.
+//!
+//! Shutdown order: stop accepting; tell every connection to close (they send a
+//! close frame and drop their subscriptions); wait for them; stop the expiry
+//! sweep; let the group-commit writer commit what was queued; close the database.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sotto_wire::{BLOCK_SIZE, RelayAddress, RelayHost, RelayIdentity, RelayScheme};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tower_http::services::ServeDir;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::listener::{RelayListener, tls_acceptor};
+use crate::metrics::Metrics;
+use crate::relay::Relay;
+use crate::store::embedded::{DATABASE_FILE, EmbeddedStore};
+use crate::store::group_commit::{self, WriterHandle};
+use crate::store::{Policy, Storage};
+use crate::{Error, connection, expiry, identity};
+
+/// Longest the relay waits for connections to close at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A bound relay, ready to [`run`](Server::run).
+pub struct Server {
+    relay: Arc<Relay>,
+    storage: Arc<dyn Storage>,
+    metrics: Arc<Metrics>,
+    writer: WriterHandle,
+    listener: RelayListener,
+    address: RelayAddress,
+    web_url: String,
+    web_dir: Option<PathBuf>,
+    expiry_interval: Duration,
+    shutdown: watch::Sender<bool>,
+}
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+struct AppState {
+    relay: Arc<Relay>,
+    shutdown: watch::Receiver<bool>,
+    /// Held by every WebSocket task; all dropped means all connections ended.
+    connections: mpsc::Sender<()>,
+}
+
+impl Server {
+    /// Opens the data directory (creating the identity on first start), the
+    /// database and the listener.
+    pub async fn bind(config: &Config) -> Result<Self, Error> {
+        create_data_dir(&config.data)?;
+        let secret = identity::load_or_create(&config.data)?;
+        let identity = RelayIdentity::from_secret_bytes(*secret);
+        drop(secret);
+        let policy = Policy {
+            queue_quota: config.queue_quota,
+            message_ttl_secs: config.message_ttl.as_secs(),
+        };
+        let path = config.data.join(DATABASE_FILE);
+        let storage: Arc<dyn Storage> = Arc::new(
+            tokio::task::spawn_blocking(move || EmbeddedStore::open(&path, policy))
+                .await
+                .map_err(|_| Error::Storage("opening the database was interrupted".into()))??,
+        );
+        let metrics = Arc::new(Metrics::default());
+        let max_batch = usize::try_from(config.max_batch).unwrap_or(usize::MAX);
+        let (committer, writer) =
+            group_commit::start(Arc::clone(&storage), max_batch, Arc::clone(&metrics))?;
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+        let scheme = if tls.is_some() {
+            RelayScheme::Secure
+        } else {
+            RelayScheme::Plain
+        };
+        let tcp = TcpListener::bind(config.listen)
+            .await
+            .map_err(Error::io("binding the listen address"))?;
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let listener = RelayListener::start(
+            tcp,
+            tls,
+            usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            config.handshake_timeout,
+            shutdown_receiver,
+        )?;
+        let bound = axum::serve::Listener::local_addr(&listener)
+            .map_err(Error::io("reading the bound address"))?;
+        let address = RelayAddress {
+            scheme,
+            fingerprint: identity.fingerprint(),
+            host: RelayHost::from(display_ip(bound)),
+            port: bound.port(),
+        };
+        let web_url = format!(
+            "{}://{}/",
+            if scheme == RelayScheme::Secure {
+                "https"
+            } else {
+                "http"
+            },
+            SocketAddr::new(display_ip(bound), bound.port())
+        );
+        let relay = Arc::new(Relay::new(
+            config,
+            identity,
+            Arc::clone(&storage),
+            committer,
+            Arc::clone(&metrics),
+        ));
+        Ok(Self {
+            relay,
+            storage,
+            metrics,
+            writer,
+            listener,
+            address,
+            web_url,
+            web_dir: config.web_dir.clone(),
+            expiry_interval: config.expiry_interval,
+            shutdown,
+        })
+    }
+
+    /// The relay's address, with its fingerprint and the port actually bound.
+    pub fn relay_address(&self) -> &RelayAddress {
+        &self.address
+    }
+
+    /// The URL of the web client.
+    pub fn web_url(&self) -> &str {
+        &self.web_url
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        let Self {
+            relay,
+            storage,
+            metrics,
+            writer,
+            listener,
+            web_dir,
+            expiry_interval,
+            shutdown,
+            ..
+        } = self;
+        let (connections, mut connections_done) = mpsc::channel::<()>(1);
+        let state = AppState {
+            relay: Arc::clone(&relay),
+            shutdown: shutdown.subscribe(),
+            connections,
+        };
+        let app = router(state, web_dir.as_deref());
+        let expiry = tokio::spawn(expiry::run(
+            storage,
+            Arc::clone(&metrics),
+            expiry_interval,
+            shutdown.subscribe(),
+        ));
+        let stop = async move {
+            signal.await;
+            tracing::info!("shutting down");
+            let _ = shutdown.send(true);
+        };
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+            .map_err(Error::io("serving HTTP"));
+        // The router (and its sender) is gone; wait for the WebSocket tasks.
+        if tokio::time::timeout(DRAIN_TIMEOUT, connections_done.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+        let _ = expiry.await;
+        drop(relay);
+        writer.stop().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+fn router(state: AppState, web_dir: Option<&Path>) -> Router {
+    let router = Router::new()
+        .route("/ws", get(websocket))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    match web_dir {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router
+            .route(
+                "/",
+                get(|| async { "Sotto relay. Clients connect to /ws.\n" }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND }),
+    }
+}
+
+async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    let number = state.relay.next_connection_number();
+    upgrade
+        .max_message_size(BLOCK_SIZE)
+        .max_frame_size(BLOCK_SIZE)
+        .on_upgrade(move |socket| {
+            let span = tracing::info_span!("connection", n = number);
+            async move {
+                let _alive = state.connections;
+                connection::serve(socket, state.relay, state.shutdown).await;
+            }
+            .instrument(span)
+        })
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.relay.metrics.render(),
+    )
+}
+
+/// The address to print: the bound one, or loopback when bound to all addresses.
+fn display_ip(bound: SocketAddr) -> IpAddr {
+    match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    }
+}
+
+fn create_data_dir(path: &Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(path)
+        .map_err(Error::io("creating the data directory"))
+}

@@ -1,0 +1,478 @@
+//! End-to-end tests against the real `sotto-relay` binary over real WebSockets.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    Client, ConnectError, QueueOwner, RelayProcess, body_of, new_queue_command, open_socket,
+    send_command, signing_key,
+};
+use sotto_wire::{
+    Command, ErrorCode, MessageContent, RelayAddress, RelayFingerprint, Response, VersionRange,
+    WireError,
+};
+use tokio_tungstenite::tungstenite::Message;
+
+fn ok(response: &Response) {
+    assert!(
+        matches!(response, Response::Ok { .. }),
+        "expected OK, got {response:?}"
+    );
+}
+
+#[allow(clippy::panic)] // a test helper
+fn err(response: &Response) -> ErrorCode {
+    match response {
+        Response::Err { code, .. } => *code,
+        other => panic!("expected ERR, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn new_key_send_sub_msg_ack() {
+    let mut relay = RelayProcess::start(&[]);
+    assert!(relay.address.to_string().starts_with("sotto+ws://"));
+    assert!(relay.web_url.starts_with("http://127.0.0.1:"));
+
+    let mut recipient = Client::connect(&relay.address).await.unwrap();
+    let mut sender = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut recipient).await;
+    assert_ne!(queue.recipient_id.as_bytes(), queue.sender_id.as_bytes());
+
+    // Secure the queue with the sender's key.
+    let sender_key = signing_key();
+    let key = Command::Key {
+        recipient_id: queue.recipient_id,
+        sender_auth_key: sender_key.verifying_key(),
+    };
+    ok(&queue.request(&mut recipient, &key).await);
+    ok(&queue.request(&mut recipient, &key).await);
+
+    // Now an unsigned SEND is refused and a signed one accepted.
+    let first = send_command(queue.sender_id, b"hello");
+    assert_eq!(err(&sender.request(&first, None).await), ErrorCode::Auth);
+    ok(&sender.request(&first, Some(&sender_key)).await);
+
+    // SUB: OK, then the pending message is pushed, sealed with the queue key.
+    let sub = Command::Sub {
+        recipient_id: queue.recipient_id,
+    };
+    ok(&queue.request(&mut recipient, &sub).await);
+    let (first_id, message) = queue.open(&recipient.next_push().await);
+    assert_eq!(body_of(&message), b"hello");
+    assert!(message.timestamp > 1_700_000_000);
+
+    // A message sent while the first is unacknowledged waits for the ACK.
+    let second = send_command(queue.sender_id, b"world");
+    ok(&sender.request(&second, Some(&sender_key)).await);
+    assert!(
+        recipient
+            .push_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    let ack = Command::Ack {
+        recipient_id: queue.recipient_id,
+        message_id: first_id,
+    };
+    ok(&queue.request(&mut recipient, &ack).await);
+    let (second_id, message) = queue.open(&recipient.next_push().await);
+    assert_eq!(body_of(&message), b"world");
+    assert_ne!(first_id, second_id);
+
+    // Acking the same message twice: NO_MSG.
+    assert_eq!(
+        err(&queue.request(&mut recipient, &ack).await),
+        ErrorCode::NoMsg
+    );
+    ok(&queue
+        .request(
+            &mut recipient,
+            &Command::Ack {
+                recipient_id: queue.recipient_id,
+                message_id: second_id,
+            },
+        )
+        .await);
+
+    // Live delivery: a message sent now is pushed at once.
+    ok(&sender
+        .request(&send_command(queue.sender_id, b"live"), Some(&sender_key))
+        .await);
+    let (_, message) = queue.open(&recipient.next_push().await);
+    assert_eq!(body_of(&message), b"live");
+
+    let metrics = relay.metrics().await;
+    assert!(metrics.contains("sotto_messages_sent_total 3"), "{metrics}");
+    assert!(
+        metrics.contains("sotto_queues_created_total 1"),
+        "{metrics}"
+    );
+
+    let status = relay.terminate();
+    assert!(status.success(), "{status:?}: {}", relay.log());
+}
+
+#[tokio::test]
+async fn sends_in_one_block_and_get() {
+    let relay = RelayProcess::start(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    // An unsecured queue accepts unsigned sends; 50 in one block share commits.
+    let transmissions: Vec<_> = (0..50u8)
+        .map(|n| client.transmission(&send_command(queue.sender_id, &[n; 100]), None))
+        .collect();
+    let corr_ids: Vec<_> = transmissions.iter().map(|t| t.corr_id).collect();
+    client.send_batch(&transmissions).await;
+    for corr_id in corr_ids {
+        ok(&client.reply_to(corr_id).await);
+    }
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    for n in 0..50u8 {
+        let (id, message) = queue.open(&queue.request(&mut client, &get).await);
+        assert_eq!(body_of(&message), vec![n; 100]);
+        let ack = Command::Ack {
+            recipient_id: queue.recipient_id,
+            message_id: id,
+        };
+        ok(&queue.request(&mut client, &ack).await);
+    }
+    assert_eq!(
+        err(&queue.request(&mut client, &get).await),
+        ErrorCode::NoMsg
+    );
+}
+
+#[tokio::test]
+async fn unknown_queue_and_bad_signature_look_the_same() {
+    let relay = RelayProcess::start(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    let sub = Command::Sub {
+        recipient_id: queue.recipient_id,
+    };
+    let wrong_key = signing_key();
+    let bad_signature = client.request(&sub, Some(&wrong_key)).await;
+    let unknown = Command::Sub {
+        recipient_id: sotto_wire::RecipientId::from_bytes([7; 24]),
+    };
+    let unknown_queue = client.request(&unknown, Some(&wrong_key)).await;
+    assert_eq!(err(&bad_signature), ErrorCode::Auth);
+    assert_eq!(err(&unknown_queue), ErrorCode::Auth);
+    let unsigned = client.request(&sub, None).await;
+    assert_eq!(err(&unsigned), ErrorCode::Auth);
+}
+
+#[tokio::test]
+async fn quota_marker_and_recovery() {
+    let relay = RelayProcess::start(&["--queue-quota", "2"]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    for n in 0..2u8 {
+        ok(&client
+            .request(&send_command(queue.sender_id, &[n]), None)
+            .await);
+    }
+    let over = send_command(queue.sender_id, b"over");
+    assert_eq!(err(&client.request(&over, None).await), ErrorCode::Quota);
+    assert_eq!(err(&client.request(&over, None).await), ErrorCode::Quota);
+    let sub = Command::Sub {
+        recipient_id: queue.recipient_id,
+    };
+    ok(&queue.request(&mut client, &sub).await);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (id, message) = queue.open(&client.next_push().await);
+        seen.push(message.content.clone());
+        let ack = Command::Ack {
+            recipient_id: queue.recipient_id,
+            message_id: id,
+        };
+        ok(&queue.request(&mut client, &ack).await);
+    }
+    assert!(matches!(seen[0], MessageContent::Body(_)));
+    assert!(matches!(seen[1], MessageContent::Body(_)));
+    assert_eq!(seen[2], MessageContent::QuotaReached);
+    // Room again.
+    ok(&client.request(&over, None).await);
+}
+
+#[tokio::test]
+async fn second_subscriber_takes_over() {
+    let relay = RelayProcess::start(&[]);
+    let mut first = Client::connect(&relay.address).await.unwrap();
+    let mut second = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut first).await;
+    let sub = Command::Sub {
+        recipient_id: queue.recipient_id,
+    };
+    ok(&queue.request(&mut first, &sub).await);
+    ok(&queue.request(&mut second, &sub).await);
+    match first.next_push().await {
+        Response::End { recipient_id } => assert_eq!(recipient_id, queue.recipient_id),
+        other => panic!("expected END, got {other:?}"),
+    }
+    ok(&first
+        .request(&send_command(queue.sender_id, b"x"), None)
+        .await);
+    let (_, message) = queue.open(&second.next_push().await);
+    assert_eq!(body_of(&message), b"x");
+    assert!(
+        first
+            .push_within(Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn suspend_and_delete() {
+    let relay = RelayProcess::start(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    ok(&client
+        .request(&send_command(queue.sender_id, b"kept"), None)
+        .await);
+    let off = Command::Off {
+        recipient_id: queue.recipient_id,
+    };
+    ok(&queue.request(&mut client, &off).await);
+    let send = send_command(queue.sender_id, b"refused");
+    assert_eq!(err(&client.request(&send, None).await), ErrorCode::Auth);
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    let (_, message) = queue.open(&queue.request(&mut client, &get).await);
+    assert_eq!(body_of(&message), b"kept");
+    let del = Command::Del {
+        recipient_id: queue.recipient_id,
+    };
+    ok(&queue.request(&mut client, &del).await);
+    assert_eq!(
+        err(&queue.request(&mut client, &get).await),
+        ErrorCode::Auth
+    );
+}
+
+#[tokio::test]
+async fn password_gates_queue_creation() {
+    let temp = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::try_start_in(
+        &temp.path().join("data"),
+        &[],
+        &[("SOTTO_RELAY_PASSWORD", "open sesame")],
+    )
+    .unwrap();
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    for wrong in [None, Some(&b"open sesam"[..]), Some(&b"open sesame!"[..])] {
+        let refused = QueueOwner::create_with_password(&mut client, wrong).await;
+        assert_eq!(err(&refused.err().unwrap()), ErrorCode::Auth);
+    }
+    assert!(
+        QueueOwner::create_with_password(&mut client, Some(b"open sesame"))
+            .await
+            .is_ok()
+    );
+    // The password is not in the command line.
+    let (command, key, _) = new_queue_command(None);
+    assert_eq!(
+        err(&client.request(&command, Some(&key)).await),
+        ErrorCode::Auth
+    );
+}
+
+#[tokio::test]
+async fn messages_survive_restart_and_kill() {
+    let mut relay = RelayProcess::start(&[]);
+    let fingerprint = relay.address.fingerprint;
+    let queue = {
+        let mut client = Client::connect(&relay.address).await.unwrap();
+        let queue = QueueOwner::create(&mut client).await;
+        ok(&client
+            .request(&send_command(queue.sender_id, b"one"), None)
+            .await);
+        ok(&client
+            .request(&send_command(queue.sender_id, b"two"), None)
+            .await);
+        queue
+    };
+    assert!(relay.terminate().success());
+    relay.restart(&[]);
+    assert_eq!(relay.address.fingerprint, fingerprint);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    let (first, message) = queue.open(&queue.request(&mut client, &get).await);
+    assert_eq!(body_of(&message), b"one");
+    let ack = Command::Ack {
+        recipient_id: queue.recipient_id,
+        message_id: first,
+    };
+    ok(&queue.request(&mut client, &ack).await);
+    drop(client);
+    // SIGKILL right after the OK: the ACK and the message are both durable.
+    relay.kill();
+    relay.restart(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let (_, message) = queue.open(&queue.request(&mut client, &get).await);
+    assert_eq!(body_of(&message), b"two");
+}
+
+#[tokio::test]
+async fn short_ttl_expires_messages() {
+    let relay = RelayProcess::start(&["--message-ttl", "1s", "--expiry-interval", "1s"]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    ok(&client
+        .request(&send_command(queue.sender_id, b"soon gone"), None)
+        .await);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    assert_eq!(
+        err(&queue.request(&mut client, &get).await),
+        ErrorCode::NoMsg
+    );
+    let metrics = relay.metrics().await;
+    assert!(
+        metrics.contains("sotto_messages_expired_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_fingerprint_is_refused() {
+    let relay = RelayProcess::start(&[]);
+    let mut address: RelayAddress = relay.address.clone();
+    address.fingerprint = RelayFingerprint::from_bytes([1; 32]);
+    match Client::connect(&address).await {
+        Err(ConnectError::Refused(WireError::FingerprintMismatch)) => {}
+        Err(other) => panic!("unexpected error {other:?}"),
+        Ok(_) => panic!("connected to a relay with the wrong fingerprint"),
+    }
+}
+
+#[tokio::test]
+async fn unsupported_version_is_rejected() {
+    let relay = RelayProcess::start(&[]);
+    let versions = VersionRange::new(2, 3).unwrap();
+    match Client::connect_with(&relay.address, versions).await {
+        Err(ConnectError::Refused(WireError::VersionRejected { .. })) => {}
+        Err(other) => panic!("unexpected error {other:?}"),
+        Ok(_) => panic!("connected with an unsupported version"),
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_their_connection() {
+    let relay = RelayProcess::start(&[]);
+    let mut bystander = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut bystander).await;
+
+    // Before the handshake: a short frame, a text frame, an oversized frame.
+    let bad_frames = [
+        Message::Binary(vec![0u8; 100].into()),
+        Message::Text("hello".into()),
+        Message::Binary(vec![0u8; 16385].into()),
+        Message::Binary(vec![0u8; 16384].into()),
+    ];
+    for frame in bad_frames {
+        let mut socket = open_socket(&relay.address).await;
+        use futures_util::SinkExt;
+        socket.send(frame).await.unwrap();
+        common::closed(&mut socket).await;
+    }
+
+    // After the handshake: a block that does not decrypt, and a wrong-size frame.
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    client
+        .send_raw(Message::Binary(vec![0u8; 16384].into()))
+        .await;
+    client.closed().await;
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    client.send_raw(Message::Binary(vec![1u8; 20].into())).await;
+    assert_eq!(client.closed().await, Some(1002));
+
+    // Unknown command tag and a garbled SEND, in a valid block: ERR CMD.
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let mut unknown = client.transmission(&Command::Ping, None);
+    unknown.tag = 0x7f;
+    let mut garbled = client.transmission(&send_command(queue.sender_id, b"x"), None);
+    garbled.body.push(0);
+    let mut oversized = client.transmission(&send_command(queue.sender_id, b"x"), None);
+    oversized.body = [&[0u8][..], &16001u16.to_be_bytes(), &vec![0u8; 16001]].concat();
+    let (unknown_id, garbled_id, oversized_id) =
+        (unknown.corr_id, garbled.corr_id, oversized.corr_id);
+    client.send_batch(&[unknown, garbled]).await;
+    assert_eq!(err(&client.reply_to(unknown_id).await), ErrorCode::Cmd);
+    assert_eq!(err(&client.reply_to(garbled_id).await), ErrorCode::Cmd);
+    client.send_batch(&[oversized]).await;
+    assert_eq!(
+        err(&client.reply_to(oversized_id).await),
+        ErrorCode::LargeMsg
+    );
+
+    // The bystander is unaffected.
+    assert!(matches!(
+        bystander.request(&Command::Ping, None).await,
+        Response::Pong
+    ));
+    ok(&bystander
+        .request(&send_command(queue.sender_id, b"still here"), None)
+        .await);
+}
+
+#[tokio::test]
+async fn rate_limit_answers_limit() {
+    let relay = RelayProcess::start(&["--rate-limit", "1", "--rate-burst", "3"]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let pings: Vec<_> = (0..6)
+        .map(|_| client.transmission(&Command::Ping, None))
+        .collect();
+    let ids: Vec<_> = pings.iter().map(|t| t.corr_id).collect();
+    client.send_batch(&pings).await;
+    let mut limited = 0;
+    for id in ids {
+        match client.reply_to(id).await {
+            Response::Pong => {}
+            Response::Err {
+                code: ErrorCode::Limit,
+                ..
+            } => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(limited, 3);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_connections() {
+    let mut relay = RelayProcess::start(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let pid_closed = tokio::spawn(async move { client.closed().await });
+    let status = tokio::task::spawn_blocking(move || {
+        let status = relay.terminate();
+        (status, relay.log())
+    })
+    .await
+    .unwrap();
+    assert!(status.0.success(), "{:?}: {}", status.0, status.1);
+    assert_eq!(pid_closed.await.unwrap(), Some(1001));
+}
+
+#[test]
+fn refuses_plain_websocket_off_loopback() {
+    let temp = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sotto-relay"))
+        .args(["--listen", "0.0.0.0:0", "--data"])
+        .arg(temp.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("TLS"));
+}
