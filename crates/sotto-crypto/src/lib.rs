@@ -25,6 +25,9 @@ mod chain_key;
 mod codec;
 mod double_ratchet;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod header_key;
 mod identity;
 mod key_agreement;

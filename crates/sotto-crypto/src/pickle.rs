@@ -150,7 +150,7 @@ impl PendingInvitation {
     }
 }
 
-fn encode_session(session: &Session) -> Zeroizing<Vec<u8>> {
+pub(crate) fn encode_session(session: &Session) -> Zeroizing<Vec<u8>> {
     let ratchet = &session.ratchet;
     let skipped: usize = ratchet.receivers.iter().map(|c| c.skipped.len()).sum();
     let mut out = Zeroizing::new(Vec::with_capacity(8192 + skipped * 36));
@@ -226,7 +226,7 @@ fn flag(reader: &mut Reader<'_>) -> Result<bool, Error> {
     }
 }
 
-fn decode_session(state: &[u8]) -> Result<Session, Error> {
+pub(crate) fn decode_session(state: &[u8]) -> Result<Session, Error> {
     const MALFORMED: Error = Error::Malformed("session pickle");
     let mut reader = Reader::new(state, "session pickle");
     let role = Role::from_byte(reader.u8()?).ok_or(MALFORMED)?;

@@ -1,0 +1,248 @@
+//! sotto-crypto's session beside vodozemac's Olm (version 1, the libolm-compatible
+//! default): session setup on each side, steady-state encrypt and decrypt, and the first message after a ratchet turn,
+//! for a 1 KiB and a full-size plaintext.
+//!
+//! Run with `cargo bench -p sotto-crypto --bench ratchet`.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use sha2::{Digest, Sha256};
+use sotto_crypto::{
+    ENCRYPT_RANDOMNESS_LEN, IdentityKeyPair, MAX_PLAINTEXT_LEN, PendingInvitation, Session, join,
+};
+use vodozemac::olm::{Account, OlmMessage, Session as OlmSession, SessionConfig};
+
+/// Deterministic filler standing in for the caller's RNG (same cost as copying bytes).
+struct Randomness(u64);
+
+impl Randomness {
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        for chunk in out.chunks_mut(32) {
+            self.0 += 1;
+            let block = Sha256::digest(self.0.to_be_bytes());
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+        out
+    }
+}
+
+const SIZES: [(&str, usize); 2] = [("1KiB", 1024), ("full", MAX_PLAINTEXT_LEN)];
+
+/// A connected sotto pair after one full round trip (both sides have sending chains).
+fn sotto_pair(rng: &mut Randomness) -> (Session, Session) {
+    let inviter_identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
+    let joiner_identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
+    let pending = PendingInvitation::new(&inviter_identity, &rng.bytes()).unwrap();
+    let (mut joiner, answer) =
+        join(&joiner_identity, &pending.invitation(), b"hi", &rng.bytes()).unwrap();
+    let (mut inviter, _) = pending.accept(&inviter_identity, &answer).unwrap();
+    let reply = inviter.encrypt(b"reply", &rng.bytes()).unwrap();
+    joiner.decrypt(&reply).unwrap();
+    (inviter, joiner)
+}
+
+/// A connected Olm pair after one full round trip.
+fn olm_pair() -> (OlmSession, OlmSession) {
+    let alice = Account::new();
+    let mut bob = Account::new();
+    bob.generate_one_time_keys(1);
+    let one_time_key = *bob.one_time_keys().values().next().unwrap();
+    bob.mark_keys_as_published();
+    let mut alice_session = alice
+        .create_outbound_session(
+            SessionConfig::version_1(),
+            bob.curve25519_key(),
+            one_time_key,
+        )
+        .unwrap();
+    let OlmMessage::PreKey(first) = alice_session.encrypt("hi").unwrap() else {
+        panic!("first Olm message is a pre-key message");
+    };
+    let mut bob_session = bob
+        .create_inbound_session(SessionConfig::version_1(), alice.curve25519_key(), &first)
+        .unwrap()
+        .session;
+    let reply = bob_session.encrypt("reply").unwrap();
+    alice_session.decrypt(&reply).unwrap();
+    (alice_session, bob_session)
+}
+
+fn setup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("setup");
+    let mut rng = Randomness(1);
+    let inviter_identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
+    let joiner_identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
+    group.bench_function("sotto/inviter: create invitation", |b| {
+        b.iter(|| PendingInvitation::new(&inviter_identity, &rng.bytes()).unwrap())
+    });
+    let pending = PendingInvitation::new(&inviter_identity, &rng.bytes()).unwrap();
+    let invitation = pending.invitation();
+    group.bench_function("sotto/joiner: join + first message", |b| {
+        b.iter(|| join(&joiner_identity, &invitation, b"hi", &rng.bytes()).unwrap())
+    });
+    let (_, answer) = join(&joiner_identity, &invitation, b"hi", &rng.bytes()).unwrap();
+    group.bench_function("sotto/inviter: accept + first decrypt", |b| {
+        b.iter(|| pending.accept(&inviter_identity, &answer).unwrap())
+    });
+
+    let alice = Account::new();
+    group.bench_function("olm/outbound: create + first message", |b| {
+        b.iter_batched(
+            || {
+                let mut bob = Account::new();
+                bob.generate_one_time_keys(1);
+                (
+                    bob.curve25519_key(),
+                    *bob.one_time_keys().values().next().unwrap(),
+                )
+            },
+            |(identity, one_time_key)| {
+                let mut session = alice
+                    .create_outbound_session(SessionConfig::version_1(), identity, one_time_key)
+                    .unwrap();
+                session.encrypt("hi").unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("olm/inbound: create + first decrypt", |b| {
+        b.iter_batched(
+            || {
+                let mut bob = Account::new();
+                bob.generate_one_time_keys(1);
+                let one_time_key = *bob.one_time_keys().values().next().unwrap();
+                let mut session = alice
+                    .create_outbound_session(
+                        SessionConfig::version_1(),
+                        bob.curve25519_key(),
+                        one_time_key,
+                    )
+                    .unwrap();
+                let OlmMessage::PreKey(first) = session.encrypt("hi").unwrap() else {
+                    panic!("pre-key message expected");
+                };
+                (bob, first)
+            },
+            |(mut bob, first)| {
+                bob.create_inbound_session(
+                    SessionConfig::version_1(),
+                    alice.curve25519_key(),
+                    &first,
+                )
+                .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn steady_state(c: &mut Criterion) {
+    let mut group = c.benchmark_group("steady");
+    let mut rng = Randomness(2);
+    for (label, size) in SIZES {
+        let plaintext = vec![0x61u8; size];
+        let (mut inviter, mut joiner) = sotto_pair(&mut rng);
+        group.bench_with_input(
+            BenchmarkId::new("sotto/encrypt", label),
+            &plaintext,
+            |b, p| {
+                let randomness: [u8; ENCRYPT_RANDOMNESS_LEN] = rng.bytes();
+                b.iter(|| inviter.encrypt(p, &randomness).unwrap())
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("sotto/decrypt", label),
+            &plaintext,
+            |b, p| {
+                b.iter_batched(
+                    || inviter.encrypt(p, &rng.bytes()).unwrap(),
+                    |message| joiner.decrypt(&message).unwrap(),
+                    BatchSize::SmallInput,
+                )
+            },
+        );
+        let (mut alice, mut bob) = olm_pair();
+        group.bench_with_input(
+            BenchmarkId::new("olm/encrypt", label),
+            &plaintext,
+            |b, p| b.iter(|| bob.encrypt(p).unwrap()),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("olm/decrypt", label),
+            &plaintext,
+            |b, p| {
+                b.iter_batched(
+                    || bob.encrypt(p).unwrap(),
+                    |message| alice.decrypt(&message).unwrap(),
+                    BatchSize::SmallInput,
+                )
+            },
+        );
+    }
+    group.finish();
+}
+
+fn ratchet_turn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("turn");
+    let mut rng = Randomness(3);
+    for (label, size) in SIZES {
+        let plaintext = vec![0x62u8; size];
+        // The inviter has just received the joiner's new chain: its next encryption runs
+        // the sending step (new X25519 + ML-KEM keys, encapsulation), and the joiner's
+        // first decryption of it runs the receiving step (DH + decapsulation).
+        let (mut inviter, mut joiner) = sotto_pair(&mut rng);
+        let turn = joiner.encrypt(b"turn", &rng.bytes()).unwrap();
+        inviter.decrypt(&turn).unwrap();
+        group.bench_with_input(
+            BenchmarkId::new("sotto/encrypt", label),
+            &plaintext,
+            |b, p| {
+                b.iter_batched(
+                    || (inviter.clone(), rng.bytes::<ENCRYPT_RANDOMNESS_LEN>()),
+                    |(mut session, randomness)| session.encrypt(p, &randomness).unwrap(),
+                    BatchSize::SmallInput,
+                )
+            },
+        );
+        let first_of_chain = inviter.clone().encrypt(&plaintext, &rng.bytes()).unwrap();
+        group.bench_function(BenchmarkId::new("sotto/first decrypt", label), |b| {
+            b.iter_batched(
+                || joiner.clone(),
+                |mut session| session.decrypt(&first_of_chain).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+
+        let (mut alice, mut bob) = olm_pair();
+        let turn = alice.encrypt("turn").unwrap();
+        bob.decrypt(&turn).unwrap();
+        group.bench_with_input(
+            BenchmarkId::new("olm/encrypt", label),
+            &plaintext,
+            |b, p| {
+                b.iter_batched(
+                    || OlmSession::from_pickle(bob.pickle()),
+                    |mut session| session.encrypt(p).unwrap(),
+                    BatchSize::SmallInput,
+                )
+            },
+        );
+        let first_of_chain = OlmSession::from_pickle(bob.pickle())
+            .encrypt(&plaintext)
+            .unwrap();
+        group.bench_function(BenchmarkId::new("olm/first decrypt", label), |b| {
+            b.iter_batched(
+                || OlmSession::from_pickle(alice.pickle()),
+                |mut session| session.decrypt(&first_of_chain).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, setup, steady_state, ratchet_turn);
+criterion_main!(benches);
