@@ -29,7 +29,7 @@ use crate::metrics::Event;
 use crate::relay::Relay;
 use crate::store::group_commit::PendingWrite;
 use crate::store::{
-    FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
+    AuthKey, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::subscriptions::Subscriber;
 
@@ -197,7 +197,7 @@ impl Session {
                 recipient_dh_key,
                 password,
             } => {
-                let signed = self.verify(transmission, Some(&recipient_auth_key));
+                let signed = self.verify(transmission, Some(recipient_auth_key.into()));
                 let allowed = match &relay.password {
                     Some(expected) => password
                         .as_ref()
@@ -222,7 +222,7 @@ impl Session {
                 }
                 let authorised = match &found {
                     Some((_, record)) => match &record.sender_key {
-                        Some(key) => self.verify(transmission, Some(key)),
+                        Some(key) => self.verify(transmission, Some(*key)),
                         // Unsecured queue: anyone holding the sender id may send.
                         None => {
                             self.verify(transmission, None);
@@ -266,7 +266,7 @@ impl Session {
                 }
                 let op = WriteOp::SecureQueue {
                     recipient_id,
-                    sender_key: sender_auth_key,
+                    sender_key: sender_auth_key.into(),
                 };
                 pending.add(recipient_id, false);
                 self.write(corr_id, entity, op, AfterWrite::Ok).await
@@ -316,7 +316,7 @@ impl Session {
                 };
                 match relay.storage.first_message(&recipient_id, unix_now())? {
                     Some(message) => {
-                        let reply = self.seal(&recipient_id, &record, &message)?;
+                        let reply = self.seal(&recipient_id, &record.queue_key, &message)?;
                         Ok(Slot::Ready(vec![reply.to_transmission(corr_id)]))
                     }
                     None => Ok(self.ready_error(corr_id, entity, ErrorCode::NoMsg)),
@@ -367,7 +367,7 @@ impl Session {
         let recipient_id = RecipientId::from_bytes(random_id());
         let sender_id = SenderId::from_bytes(random_id());
         let record = QueueRecord {
-            recipient_key,
+            recipient_key: recipient_key.into(),
             sender_id,
             sender_key: None,
             status: QueueStatus::Active,
@@ -406,9 +406,16 @@ impl Session {
 
     /// Verifies the transmission's signature with `key`, or with the dummy key
     /// when there is none, so that both take the same time.
-    fn verify(&self, transmission: &Transmission, key: Option<&VerifyingKey>) -> bool {
-        let key = key.unwrap_or(&self.relay.dummy_key);
-        transmission.verify(&self.session_id, key).is_ok()
+    fn verify(&self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
+        let (key, real) = match key {
+            Some(key) => (key, true),
+            None => (self.relay.dummy_key, false),
+        };
+        // The dummy key is decoded like a stored one, so both paths do the same work.
+        let valid = key
+            .verifying_key()
+            .is_some_and(|key| transmission.verify(&self.session_id, &key).is_ok());
+        valid && real
     }
 
     /// The queue if it exists and the transmission is signed by its recipient key.
@@ -420,7 +427,7 @@ impl Session {
         let record = self.relay.storage.queue(recipient_id)?;
         let valid = self.verify(
             transmission,
-            record.as_ref().map(|queue| &queue.recipient_key),
+            record.as_ref().map(|queue| queue.recipient_key),
         );
         Ok(record.filter(|_| valid))
     }
@@ -564,13 +571,11 @@ impl Session {
         if self.subscribed.get(recipient_id) != Some(&Delivery::Idle) {
             return Ok(Vec::new());
         }
-        let Some(record) = self.relay.storage.queue(recipient_id)? else {
+        let Some((queue_key, message)) = self.relay.storage.delivery(recipient_id, unix_now())?
+        else {
             return Ok(Vec::new());
         };
-        let Some(message) = self.relay.storage.first_message(recipient_id, unix_now())? else {
-            return Ok(Vec::new());
-        };
-        let push = self.seal(recipient_id, &record, &message)?;
+        let push = self.seal(recipient_id, &queue_key, &message)?;
         self.subscribed
             .insert(*recipient_id, Delivery::Awaiting(message.id));
         Ok(vec![push.to_transmission(CorrId::PUSH)])
@@ -605,7 +610,7 @@ impl Session {
     fn seal(
         &self,
         recipient_id: &RecipientId,
-        record: &QueueRecord,
+        queue_key: &QueueKey,
         message: &StoredMessage,
     ) -> Result<Response, crate::Error> {
         let content = if message.flags & FLAG_QUOTA_REACHED != 0 {
@@ -615,8 +620,7 @@ impl Session {
                 .map_err(|_| crate::Error::CorruptRecord { table: "messages" })?;
             MessageContent::Body(body)
         };
-        let sealed = record
-            .queue_key
+        let sealed = queue_key
             .seal(
                 &message.id,
                 &QueueMessage {

@@ -127,7 +127,7 @@ pub struct Cli {
     pub idle_timeout: Option<Duration>,
 
     /// Blocks queued for one slow client before the relay stops reading from it.
-    /// [default: 64]
+    /// [default: 16]
     #[arg(long, value_name = "N")]
     pub outgoing_blocks: Option<u32>,
 
@@ -139,6 +139,10 @@ pub struct Cli {
     /// How often expired messages are deleted. [default: 60s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub expiry_interval: Option<Duration>,
+
+    /// Memory the database may use as a page cache, in MiB. [default: 64]
+    #[arg(long, value_name = "MIB")]
+    pub db_cache_mib: Option<u32>,
 }
 
 /// The same options as [`Cli`], read from a TOML file.
@@ -163,6 +167,7 @@ struct FileOptions {
     outgoing_blocks: Option<u32>,
     max_batch: Option<u32>,
     expiry_interval: Option<String>,
+    db_cache_mib: Option<u32>,
 }
 
 /// The relay's resolved configuration.
@@ -200,6 +205,8 @@ pub struct Config {
     pub max_batch: u32,
     /// Period of the expiry sweep.
     pub expiry_interval: Duration,
+    /// Database page cache, MiB.
+    pub db_cache_mib: u32,
 }
 
 /// The TLS certificate chain and key files.
@@ -315,13 +322,14 @@ impl Config {
                 None => file_duration(file.idle_timeout, "idle-timeout")?
                     .unwrap_or(Duration::from_secs(600)),
             },
-            outgoing_blocks: cli.outgoing_blocks.or(file.outgoing_blocks).unwrap_or(64),
+            outgoing_blocks: cli.outgoing_blocks.or(file.outgoing_blocks).unwrap_or(16),
             max_batch: cli.max_batch.or(file.max_batch).unwrap_or(4096),
             expiry_interval: match cli.expiry_interval {
                 Some(value) => value,
                 None => file_duration(file.expiry_interval, "expiry-interval")?
                     .unwrap_or(Duration::from_secs(60)),
             },
+            db_cache_mib: cli.db_cache_mib.or(file.db_cache_mib).unwrap_or(64),
         };
         config.check()?;
         Ok(config)
@@ -335,6 +343,7 @@ impl Config {
             ("rate-burst", self.rate_burst),
             ("outgoing-blocks", self.outgoing_blocks),
             ("max-batch", self.max_batch),
+            ("db-cache-mib", self.db_cache_mib),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -582,6 +591,7 @@ mod tests {
             "--outgoing-blocks",
             "--max-batch",
             "--expiry-interval",
+            "--db-cache-mib",
         ] {
             assert!(help.contains(option), "{option} missing from --help");
         }

@@ -211,22 +211,44 @@ impl Outbox {
     }
 }
 
+/// Blocks fed to the WebSocket before one flush.
+const WRITE_BATCH: usize = 8;
+
 async fn write_blocks(
     mut sink: SplitSink<WebSocket, Message>,
     mut outgoing: mpsc::Receiver<Outgoing>,
 ) {
-    while let Some(item) = outgoing.recv().await {
-        match item {
-            Outgoing::Block(block) => {
-                if sink.send(binary(block)).await.is_err() {
-                    return;
+    let mut closing = None;
+    'blocks: while let Some(item) = outgoing.recv().await {
+        // Feed what is already queued, then flush once: fewer writes under load.
+        let mut next = Some(item);
+        let mut fed = 0;
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Block(block) => {
+                    if sink.feed(binary(block)).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Close(frame) => {
+                    closing = Some(frame);
+                    break;
                 }
             }
-            Outgoing::Close(frame) => {
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                break;
+            fed += 1;
+            if fed < WRITE_BATCH {
+                next = outgoing.try_recv().ok();
             }
         }
+        if sink.flush().await.is_err() {
+            return;
+        }
+        if closing.is_some() {
+            break 'blocks;
+        }
+    }
+    if let Some(frame) = closing {
+        let _ = sink.send(Message::Close(Some(frame))).await;
     }
     let _ = sink.close().await;
 }

@@ -4,14 +4,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use rand::RngCore;
 use sotto_wire::RelayIdentity;
 
 use crate::config::{Config, Password};
 use crate::metrics::Metrics;
-use crate::store::Storage;
 use crate::store::group_commit::Committer;
+use crate::store::{AuthKey, Storage};
 use crate::subscriptions::Subscriptions;
 
 /// What a connection needs from the relay.
@@ -32,7 +32,7 @@ pub struct Relay {
     pub password: Option<Password>,
     /// Verifies signatures for queues that do not exist, so that the answer takes
     /// as long as a real check.
-    pub dummy_key: VerifyingKey,
+    pub dummy_key: AuthKey,
     next_connection: AtomicU64,
 }
 
@@ -67,7 +67,7 @@ impl Relay {
     ) -> Self {
         let mut dummy_secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut dummy_secret);
-        let dummy_key = SigningKey::from_bytes(&dummy_secret).verifying_key();
+        let dummy_key = AuthKey::from(SigningKey::from_bytes(&dummy_secret).verifying_key());
         Self {
             identity,
             storage,

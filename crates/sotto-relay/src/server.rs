@@ -32,6 +32,12 @@ use crate::store::group_commit::{self, WriterHandle};
 use crate::store::{Policy, Storage};
 use crate::{Error, connection, expiry, identity};
 
+/// WebSocket read buffer per connection: two blocks and their frame headers.
+const READ_BUFFER: usize = 2 * BLOCK_SIZE + 64;
+/// Bytes the WebSocket buffers before writing to the socket (flushes write
+/// sooner).
+const WRITE_BUFFER: usize = 4 * BLOCK_SIZE;
+
 /// Longest the relay waits for connections to close at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -71,8 +77,11 @@ impl Server {
             message_ttl_secs: config.message_ttl.as_secs(),
         };
         let path = config.data.join(DATABASE_FILE);
+        let cache_bytes = usize::try_from(config.db_cache_mib)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1024 * 1024);
         let storage: Arc<dyn Storage> = Arc::new(
-            tokio::task::spawn_blocking(move || EmbeddedStore::open(&path, policy))
+            tokio::task::spawn_blocking(move || EmbeddedStore::open(&path, policy, cache_bytes))
                 .await
                 .map_err(|_| Error::Storage("opening the database was interrupted".into()))??,
         );
@@ -216,6 +225,10 @@ async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> 
     upgrade
         .max_message_size(BLOCK_SIZE)
         .max_frame_size(BLOCK_SIZE)
+        // Small buffers keep idle connections cheap; blocks are written in
+        // batches of a few (see the connection's writer).
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let span = tracing::info_span!("connection", n = number);
             async move {

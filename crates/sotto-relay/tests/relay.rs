@@ -476,3 +476,47 @@ fn refuses_plain_websocket_off_loopback() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("TLS"));
 }
+
+#[tokio::test]
+async fn serves_wss_with_certificate_files() {
+    let (cert, key) = common::test_tls_files();
+    let relay = RelayProcess::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(
+        relay.address.to_string().starts_with("sotto://"),
+        "{}",
+        relay.address
+    );
+    assert!(relay.web_url.starts_with("https://127.0.0.1:"));
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    ok(&client
+        .request(&send_command(queue.sender_id, b"over tls"), None)
+        .await);
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    let (_, message) = queue.open(&queue.request(&mut client, &get).await);
+    assert_eq!(body_of(&message), b"over tls");
+}
+
+#[test]
+fn refuses_unreadable_tls_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let missing = temp.path().join("missing.pem");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sotto-relay"))
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(temp.path().join("data"))
+        .arg("--tls-cert")
+        .arg(&missing)
+        .arg("--tls-key")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("missing.pem"));
+}

@@ -9,12 +9,13 @@
 
 use std::path::Path;
 
-use ed25519_dalek::VerifyingKey;
-use redb::{Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{
+    Builder, Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction,
+};
 use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
 
 use super::{
-    FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage, WriteOp,
+    AuthKey, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage, WriteOp,
     WriteOutcome,
 };
 use crate::Error;
@@ -38,9 +39,10 @@ pub struct EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the database at `path`.
-    pub fn open(path: &Path, policy: Policy) -> Result<Self, Error> {
-        let db = Database::create(path)?;
+    /// Opens (or creates) the database at `path`, caching at most `cache_bytes`
+    /// of it in memory.
+    pub fn open(path: &Path, policy: Policy, cache_bytes: usize) -> Result<Self, Error> {
+        let db = Builder::new().set_cache_size(cache_bytes).create(path)?;
         let txn = db.begin_write()?;
         {
             // Creating the tables up front lets read transactions assume them.
@@ -86,21 +88,31 @@ impl Storage for EmbeddedStore {
         })
     }
 
+    fn delivery(
+        &self,
+        recipient_id: &RecipientId,
+        now: u64,
+    ) -> Result<Option<(QueueKey, StoredMessage)>, Error> {
+        let txn = self.db.begin_read()?;
+        let Some(message) =
+            first_unexpired(&txn.open_table(MESSAGES)?, recipient_id, self.policy, now)?
+        else {
+            return Ok(None);
+        };
+        let queues = txn.open_table(QUEUES)?;
+        let Some(record) = queues.get(recipient_id.as_bytes())? else {
+            return Ok(None);
+        };
+        Ok(Some((decode_queue(record.value())?.queue_key, message)))
+    }
+
     fn first_message(
         &self,
         recipient_id: &RecipientId,
         now: u64,
     ) -> Result<Option<StoredMessage>, Error> {
         let txn = self.db.begin_read()?;
-        let messages = txn.open_table(MESSAGES)?;
-        for entry in messages.range(queue_range(recipient_id))? {
-            let (_, value) = entry?;
-            let message = decode_message(value.value())?;
-            if !self.policy.is_expired(message.accepted_at, now) {
-                return Ok(Some(message));
-            }
-        }
-        Ok(None)
+        first_unexpired(&txn.open_table(MESSAGES)?, recipient_id, self.policy, now)
     }
 
     fn apply(&self, ops: &[WriteOp], now: u64) -> Result<Vec<WriteOutcome>, Error> {
@@ -227,7 +239,7 @@ impl<'txn> Tables<'txn> {
     fn secure(
         &mut self,
         recipient_id: &RecipientId,
-        sender_key: &VerifyingKey,
+        sender_key: &AuthKey,
     ) -> Result<WriteOutcome, Error> {
         let Some(mut record) = self.queue(recipient_id)? else {
             return Ok(WriteOutcome::Refused);
@@ -376,6 +388,22 @@ impl<'txn> Tables<'txn> {
     }
 }
 
+fn first_unexpired(
+    messages: &impl ReadableTable<MessageKey, &'static [u8]>,
+    recipient_id: &RecipientId,
+    policy: Policy,
+    now: u64,
+) -> Result<Option<StoredMessage>, Error> {
+    for entry in messages.range(queue_range(recipient_id))? {
+        let (_, value) = entry?;
+        let message = decode_message(value.value())?;
+        if !policy.is_expired(message.accepted_at, now) {
+            return Ok(Some(message));
+        }
+    }
+    Ok(None)
+}
+
 fn message_key(recipient_id: &RecipientId, seq: u64) -> MessageKey {
     let mut key = [0; 32];
     key[..24].copy_from_slice(recipient_id.as_bytes());
@@ -436,13 +464,13 @@ fn decode_queue(bytes: &[u8]) -> Result<QueueRecord, Error> {
         return Err(corrupt());
     }
     let mut rest = &bytes[1..];
-    let recipient_key = VerifyingKey::from_bytes(&take::<32>(&mut rest)).map_err(|_| corrupt())?;
+    let recipient_key = AuthKey::from_bytes(take::<32>(&mut rest));
     let sender_id = SenderId::from_bytes(take::<24>(&mut rest));
     let [has_sender_key] = take::<1>(&mut rest);
     let sender_key_bytes = take::<32>(&mut rest);
     let sender_key = match has_sender_key {
         0 => None,
-        1 => Some(VerifyingKey::from_bytes(&sender_key_bytes).map_err(|_| corrupt())?),
+        1 => Some(AuthKey::from_bytes(sender_key_bytes)),
         _ => return Err(corrupt()),
     };
     let status = match take::<1>(&mut rest) {
@@ -529,7 +557,7 @@ mod tests {
 
     fn record(sender: u8) -> Box<QueueRecord> {
         Box::new(QueueRecord {
-            recipient_key: SigningKey::from_bytes(&[1; 32]).verifying_key(),
+            recipient_key: SigningKey::from_bytes(&[1; 32]).verifying_key().into(),
             sender_id: SenderId::from_bytes(id(sender)),
             sender_key: None,
             status: QueueStatus::Active,
@@ -558,7 +586,7 @@ mod tests {
     }
 
     fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
-        EmbeddedStore::open(&dir.path().join(DATABASE_FILE), policy()).unwrap()
+        EmbeddedStore::open(&dir.path().join(DATABASE_FILE), policy(), 1 << 20).unwrap()
     }
 
     fn with_queue(dir: &tempfile::TempDir) -> (EmbeddedStore, RecipientId) {
@@ -587,7 +615,7 @@ mod tests {
     #[test]
     fn queue_record_round_trips() {
         let mut queue = record(2);
-        queue.sender_key = Some(SigningKey::from_bytes(&[3; 32]).verifying_key());
+        queue.sender_key = Some(SigningKey::from_bytes(&[3; 32]).verifying_key().into());
         queue.status = QueueStatus::Suspended;
         queue.pending = 77;
         queue.quota_marker = true;
@@ -650,7 +678,7 @@ mod tests {
                     },
                     WriteOp::SecureQueue {
                         recipient_id: nobody,
-                        sender_key: SigningKey::from_bytes(&[3; 32]).verifying_key(),
+                        sender_key: SigningKey::from_bytes(&[3; 32]).verifying_key().into(),
                     },
                 ],
                 NOW,
@@ -686,8 +714,8 @@ mod tests {
     fn secure_is_idempotent_for_one_key_only() {
         let dir = tempfile::tempdir().unwrap();
         let (store, recipient_id) = with_queue(&dir);
-        let key = SigningKey::from_bytes(&[3; 32]).verifying_key();
-        let other = SigningKey::from_bytes(&[4; 32]).verifying_key();
+        let key = AuthKey::from(SigningKey::from_bytes(&[3; 32]).verifying_key());
+        let other = AuthKey::from(SigningKey::from_bytes(&[4; 32]).verifying_key());
         let secure = |sender_key| WriteOp::SecureQueue {
             recipient_id,
             sender_key,

@@ -199,6 +199,14 @@ mod tests {
             Ok(None)
         }
 
+        fn delivery(
+            &self,
+            _: &RecipientId,
+            _: u64,
+        ) -> Result<Option<(sotto_wire::QueueKey, StoredMessage)>, Error> {
+            Ok(None)
+        }
+
         fn first_message(&self, _: &RecipientId, _: u64) -> Result<Option<StoredMessage>, Error> {
             Ok(None)
         }
@@ -277,6 +285,13 @@ mod tests {
                 &self,
                 _: &sotto_wire::SenderId,
             ) -> Result<Option<(RecipientId, QueueRecord)>, Error> {
+                Ok(None)
+            }
+            fn delivery(
+                &self,
+                _: &RecipientId,
+                _: u64,
+            ) -> Result<Option<(sotto_wire::QueueKey, StoredMessage)>, Error> {
                 Ok(None)
             }
             fn first_message(

@@ -17,15 +17,50 @@ use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
 
 use crate::Error;
 
+/// An Ed25519 public key as stored. Decoding a point costs as much as a quarter
+/// of a signature check, so it is decoded only when a signature is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AuthKey([u8; 32]);
+
+impl AuthKey {
+    /// The key with these bytes (not checked until [`AuthKey::verifying_key`]).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key's bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The decoded key; `None` if the bytes are not a valid point.
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.0).ok()
+    }
+}
+
+impl From<VerifyingKey> for AuthKey {
+    fn from(key: VerifyingKey) -> Self {
+        Self(key.to_bytes())
+    }
+}
+
+impl std::fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys stay out of logs.
+        f.write_str("AuthKey(..)")
+    }
+}
+
 /// A queue's stored state.
 #[derive(Clone)]
 pub struct QueueRecord {
     /// Key that signs the recipient's commands.
-    pub recipient_key: VerifyingKey,
+    pub recipient_key: AuthKey,
     /// The id senders use for this queue.
     pub sender_id: SenderId,
     /// Key that signs sends once the queue is secured (KEY).
-    pub sender_key: Option<VerifyingKey>,
+    pub sender_key: Option<AuthKey>,
     /// Whether sends are accepted.
     pub status: QueueStatus,
     /// Key that seals delivered messages to the recipient.
@@ -77,7 +112,7 @@ pub enum WriteOp {
         /// The queue.
         recipient_id: RecipientId,
         /// The sender's key.
-        sender_key: VerifyingKey,
+        sender_key: AuthKey,
     },
     /// Appends a message (SEND).
     Send {
@@ -162,6 +197,14 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         sender_id: &SenderId,
     ) -> Result<Option<(RecipientId, QueueRecord)>, Error>;
+
+    /// The queue's oldest message that has not expired at `now`, with the key
+    /// that seals it, read together.
+    fn delivery(
+        &self,
+        recipient_id: &RecipientId,
+        now: u64,
+    ) -> Result<Option<(QueueKey, StoredMessage)>, Error>;
 
     /// The queue's oldest message that has not expired at `now`.
     fn first_message(

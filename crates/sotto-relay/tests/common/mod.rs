@@ -33,12 +33,12 @@ use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
     Block, ClientHandshake, Command, CorrId, InnerBlock, MessageBody, QueueKey, QueueMessage,
-    RecipientId, RelayAddress, Response, SenderId, SessionId, Transmission, Transport,
+    RecipientId, RelayAddress, RelayScheme, Response, SenderId, SessionId, Transmission, Transport,
     VersionRange, WireError,
 };
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long a test waits for anything from the relay.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,6 +131,11 @@ impl RelayProcess {
         })
     }
 
+    /// The process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().unwrap();
@@ -193,12 +198,54 @@ pub async fn http_get(url: &str) -> String {
     response
 }
 
-/// The raw WebSocket to a relay.
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// Any byte stream a WebSocket can run over (plain TCP or TLS).
+pub trait ByteStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ByteStream for T {}
 
-/// Opens a WebSocket to the relay without any handshake.
+/// The raw WebSocket to a relay.
+pub type Socket = WebSocketStream<Box<dyn ByteStream>>;
+
+/// The test certificate (self-signed for 127.0.0.1 and localhost, used only by
+/// tests) and its key, for `--tls-cert` and `--tls-key`.
+pub fn test_tls_files() -> (PathBuf, PathBuf) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    (
+        fixtures.join("test-cert.pem"),
+        fixtures.join("test-key.pem"),
+    )
+}
+
+/// A TLS connector that trusts the test certificate only.
+fn test_tls_connector() -> tokio_rustls::TlsConnector {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+    let (cert, _) = test_tls_files();
+    let mut reader = BufReader::new(std::fs::File::open(cert).unwrap());
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut reader) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// Opens a WebSocket to the relay (over TLS for a `sotto://` address, trusting
+/// the test certificate) without any relay handshake.
 pub async fn open_socket(address: &RelayAddress) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(address.websocket_url())
+    let authority = format!("{}:{}", address.host, address.port);
+    let tcp = TcpStream::connect(&authority).await.unwrap();
+    let stream: Box<dyn ByteStream> = match address.scheme {
+        RelayScheme::Plain => Box::new(tcp),
+        RelayScheme::Secure => {
+            let host = address.host.to_string();
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.as_str())
+                .unwrap()
+                .to_owned();
+            Box::new(test_tls_connector().connect(name, tcp).await.unwrap())
+        }
+    };
+    let (socket, _) = tokio_tungstenite::client_async(address.websocket_url(), stream)
         .await
         .unwrap();
     socket
@@ -345,6 +392,16 @@ impl Client {
             }
         }
         Some(())
+    }
+
+    /// Takes every reply received so far (corr id and response), in order.
+    pub fn take_replies(&mut self) -> Vec<(CorrId, Response)> {
+        self.replies.drain(..).collect()
+    }
+
+    /// Takes every push received so far, in order.
+    pub fn take_pushes(&mut self) -> Vec<Response> {
+        self.pushes.drain(..).collect()
     }
 
     /// Waits until the relay closes the connection; returns the close code.
