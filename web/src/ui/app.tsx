@@ -1,0 +1,63 @@
+// The top level: which screen the profile's state calls for, and an
+// invitation link the page was opened with (kept in memory only).
+
+import { useCallback, useEffect, useState } from "preact/hooks";
+import type { Backend } from "../backend";
+import { errorMessage } from "../errors";
+import type { ParsedLink } from "../invite-link";
+import { Main } from "./main";
+import { Unlock } from "./unlock";
+import { Welcome } from "./welcome";
+
+type Phase = { name: "loading" } | { name: "welcome" } | { name: "locked" } | { name: "unlocked" } | { name: "error"; message: string };
+
+export interface AppProps {
+  backend: Backend;
+  /** The invitation in the page's address, if it was opened with one. */
+  initialInvite?: ParsedLink | null;
+}
+
+export function App({ backend, initialInvite = null }: AppProps) {
+  const [phase, setPhase] = useState<Phase>({ name: "loading" });
+  const [invite, setInvite] = useState<ParsedLink | null>(initialInvite);
+
+  useEffect(() => {
+    backend.profileState().then(
+      (state) => setPhase(state === "none" ? { name: "welcome" } : state === "locked" ? { name: "locked" } : { name: "unlocked" }),
+      (error: unknown) => setPhase({ name: "error", message: errorMessage(error) }),
+    );
+    return backend.subscribe((event) => {
+      if (event.type === "locked") setPhase({ name: "locked" });
+    });
+  }, [backend]);
+
+  const lock = useCallback(() => {
+    // Drop the UI's copies of chat data at once, whatever the core says.
+    setPhase({ name: "locked" });
+    backend.lock().catch(() => undefined);
+  }, [backend]);
+
+  switch (phase.name) {
+    case "loading":
+      return (
+        <div class="center-screen" role="status">
+          <p>Opening Sotto…</p>
+        </div>
+      );
+    case "error":
+      return (
+        <div class="center-screen">
+          <div class="card" role="alert">
+            <h1>Sotto cannot start</h1>
+            <p>{phase.message}</p>
+          </div>
+        </div>
+      );
+    case "welcome":
+      return <Welcome backend={backend} onReady={() => setPhase({ name: "unlocked" })} />;
+    case "locked":
+      return <Unlock backend={backend} onUnlocked={() => setPhase({ name: "unlocked" })} />;
+    case "unlocked":
+      return <Main backend={backend} onLock={lock} invite={invite} onInviteHandled={() => setInvite(null)} />;
+  }
+}

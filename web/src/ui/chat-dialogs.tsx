@@ -1,0 +1,125 @@
+// Per-chat dialogs: the security code, and the chat's settings (disappearing
+// timer, mute, read receipts).
+
+import { useEffect, useState } from "preact/hooks";
+import { TIMER_CHOICES, type Backend, type ChatReadReceipts, type ChatSummary, type SecurityCode } from "../backend";
+import { errorMessage } from "../errors";
+import { groupDigits, timerLabel } from "../format";
+import { Dialog } from "./dialog";
+import { QrCode } from "./qr-code";
+
+export function SecurityCodeDialog({ backend, chat, onClose }: { backend: Backend; chat: ChatSummary; onClose: () => void }) {
+  const [code, setCode] = useState<SecurityCode | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    backend.securityCode(chat.id).then(setCode, (caught: unknown) => setError(errorMessage(caught)));
+  }, [backend, chat.id, chat.verified]);
+
+  async function toggle() {
+    if (!code) return;
+    try {
+      await backend.setVerified(chat.id, !code.verified);
+      setCode({ ...code, verified: !code.verified });
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  }
+
+  return (
+    <Dialog title={`Security code with ${chat.displayName}`} onClose={onClose}>
+      <div class="stack">
+        <p class="muted">
+          Compare these numbers with {chat.displayName}, in person or on a call, or scan each other's code. If they match, no
+          one is in the middle of your conversation.
+        </p>
+        {code && (
+          <>
+            <p class="security-code mono" aria-label={`Security code: ${groupDigits(code.digits).join(" ")}`}>
+              {groupDigits(code.digits).map((group, index) => (
+                <span key={index}>{group}</span>
+              ))}
+            </p>
+            <QrCode text={code.qrPayload} label="Security code QR code" />
+            <p role="status">{code.verified ? `${chat.displayName} is verified.` : `${chat.displayName} is not verified.`}</p>
+            <button type="button" class={code.verified ? "" : "primary"} onClick={toggle}>
+              {code.verified ? "Clear verification" : "Mark as verified"}
+            </button>
+          </>
+        )}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </Dialog>
+  );
+}
+
+export function ChatSettingsDialog({
+  backend,
+  chat,
+  onClose,
+  onOpenSecurity,
+}: {
+  backend: Backend;
+  chat: ChatSummary;
+  onClose: () => void;
+  onOpenSecurity: () => void;
+}) {
+  const [error, setError] = useState("");
+  async function run(task: Promise<void>) {
+    setError("");
+    try {
+      await task;
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  }
+  return (
+    <Dialog title={`Chat with ${chat.displayName}`} onClose={onClose}>
+      <div class="stack">
+        <fieldset>
+          <legend>Disappearing messages</legend>
+          <p class="muted small">New messages in this chat disappear for both of you this long after they are sent.</p>
+          <div class="choices">
+            {TIMER_CHOICES.map((seconds) => (
+              <label key={String(seconds)} class="choice">
+                <input
+                  type="radio"
+                  name="timer"
+                  checked={chat.timerSeconds === seconds}
+                  onChange={() => run(backend.setTimer(chat.id, seconds))}
+                />
+                {timerLabel(seconds)}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <label class="switch">
+          <input type="checkbox" checked={chat.muted} onChange={(e) => run(backend.setMuted(chat.id, e.currentTarget.checked))} />
+          Mute notifications
+        </label>
+        <label>
+          Read receipts in this chat
+          <select
+            value={chat.readReceipts}
+            onChange={(e) => run(backend.setChatReadReceipts(chat.id, e.currentTarget.value as ChatReadReceipts))}
+          >
+            <option value="default">As in settings</option>
+            <option value="on">On</option>
+            <option value="off">Off</option>
+          </select>
+        </label>
+        <button type="button" onClick={onOpenSecurity}>
+          Security code{chat.verified ? " (verified)" : ""}
+        </button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </Dialog>
+  );
+}

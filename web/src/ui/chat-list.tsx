@@ -1,0 +1,131 @@
+// The chat list: search, then one row per chat with its last message, stamp,
+// unread count, mute and timer marks. Arrow keys move between rows.
+
+import type { RefObject } from "preact";
+import { useMemo, useState } from "preact/hooks";
+import type { ChatId, ChatSummary } from "../backend";
+import { listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
+import { Avatar } from "./avatar";
+import { IconMuted, IconSearch, IconShield, IconTimer, ReceiptTick } from "./icons";
+
+export function filterChats(chats: readonly ChatSummary[], query: string): ChatSummary[] {
+  return chats.filter(
+    (chat) => matchesSearch(chat.displayName, query) || matchesSearch(previewText(chat.lastItem, chat.displayName), query),
+  );
+}
+
+export function ChatList({
+  chats,
+  selected,
+  onSelect,
+  searchRef,
+}: {
+  chats: readonly ChatSummary[];
+  selected: ChatId | null;
+  onSelect: (chat: ChatId) => void;
+  searchRef: RefObject<HTMLInputElement | null>;
+}) {
+  const [query, setQuery] = useState("");
+  const shown = useMemo(() => filterChats(chats, query), [chats, query]);
+  const now = Date.now();
+
+  function onListKeyDown(event: KeyboardEvent) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll<HTMLElement>(".chat-row")];
+    const index = buttons.indexOf(document.activeElement as HTMLElement);
+    const next = buttons[Math.max(0, Math.min(buttons.length - 1, index + (event.key === "ArrowDown" ? 1 : -1)))];
+    if (next) {
+      event.preventDefault();
+      next.focus();
+    }
+  }
+
+  return (
+    <>
+      <div class="search" role="search">
+        <IconSearch />
+        <input
+          ref={searchRef}
+          type="search"
+          placeholder="Search chats (Ctrl+K)"
+          aria-label="Search chats"
+          value={query}
+          onInput={(e) => setQuery(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Escape" && query !== "") {
+              e.preventDefault();
+              setQuery("");
+            } else if (e.key === "ArrowDown") {
+              e.preventDefault();
+              document.querySelector<HTMLElement>(".chat-row")?.focus();
+            } else if (e.key === "Enter" && shown[0]) {
+              onSelect(shown[0].id);
+            }
+          }}
+        />
+      </div>
+      {shown.length === 0 ? (
+        <p class="muted list-empty">{chats.length === 0 ? "No chats yet. Invite someone with the + button." : "No chat matches."}</p>
+      ) : (
+        <ul class="chat-list" aria-label="Chats" onKeyDown={onListKeyDown}>
+          {shown.map((chat) => (
+            <li key={chat.id}>
+              <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+function ChatRow({
+  chat,
+  now,
+  selected,
+  onSelect,
+}: {
+  chat: ChatSummary;
+  now: number;
+  selected: boolean;
+  onSelect: (chat: ChatId) => void;
+}) {
+  const last = chat.lastItem;
+  const at = last ? (last.kind === "message" ? last.sentAt : last.at) : null;
+  const preview = chat.typing ? "typing…" : previewText(last, chat.displayName);
+  const outgoing = !chat.typing && last?.kind === "message" && last.direction === "out" && !last.deleted ? last.status : null;
+  return (
+    <button
+      type="button"
+      class={`chat-row${selected ? " selected" : ""}`}
+      aria-current={selected ? "true" : undefined}
+      onClick={() => onSelect(chat.id)}
+    >
+      <Avatar name={chat.displayName} />
+      <span class="chat-row-main">
+        <span class="chat-row-top">
+          <span class="chat-name private">{chat.displayName}</span>
+          {chat.verified && <IconShield label="Verified" />}
+          {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}
+        </span>
+        <span class="chat-row-bottom">
+          {outgoing && <ReceiptTick status={outgoing} />}
+          <span class={`preview private${chat.typing ? " typing" : ""}`}>{preview}</span>
+          {chat.timerSeconds !== null && (
+            <span class="timer-mark" title={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`}>
+              <IconTimer label={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`} />
+              <span aria-hidden="true">{timerBadge(chat.timerSeconds)}</span>
+            </span>
+          )}
+          {chat.muted && <IconMuted />}
+          {chat.unread > 0 && (
+            <span class={`unread-count${chat.muted ? " muted" : ""}`}>
+              <span aria-hidden="true">{chat.unread > 999 ? "999+" : chat.unread}</span>
+              <span class="visually-hidden">{`${chat.unread} unread`}</span>
+            </span>
+          )}
+        </span>
+      </span>
+    </button>
+  );
+}

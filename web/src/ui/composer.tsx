@@ -1,0 +1,136 @@
+// The compose box: Enter sends, Shift+Enter starts a new line, Esc cancels a
+// reply or an edit, Up in an empty box edits the last message sent.
+
+import type { RefObject } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { MessageItem } from "../backend";
+import { IconClose, IconReply, IconSend } from "./icons";
+
+export type ComposerMode = { type: "new" } | { type: "reply"; item: MessageItem } | { type: "edit"; item: MessageItem };
+
+/** Stop "typing" this long after the last key. */
+const TYPING_IDLE_MS = 4000;
+const MAX_ROWS = 8;
+
+/** Whether a key press in the compose box sends the message. */
+export function sendsMessage(event: Pick<KeyboardEvent, "key" | "shiftKey" | "isComposing" | "altKey" | "ctrlKey" | "metaKey">): boolean {
+  return event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey;
+}
+
+export function Composer({
+  inputRef,
+  mode,
+  contact,
+  onCancel,
+  onSend,
+  onEditLast,
+  onTyping,
+}: {
+  inputRef: RefObject<HTMLTextAreaElement | null>;
+  mode: ComposerMode;
+  contact: string;
+  onCancel: () => void;
+  onSend: (text: string) => Promise<void>;
+  onEditLast: () => void;
+  onTyping: (typing: boolean) => void;
+}) {
+  const [text, setText] = useState("");
+  const typing = useRef<number | null>(null);
+
+  useEffect(() => {
+    if (mode.type === "edit") setText(mode.item.text);
+    inputRef.current?.focus();
+  }, [mode, inputRef]);
+
+  useEffect(() => () => stopTyping(), []);
+
+  function stopTyping() {
+    if (typing.current !== null) {
+      window.clearTimeout(typing.current);
+      typing.current = null;
+      onTyping(false);
+    }
+  }
+
+  function onInput(value: string) {
+    setText(value);
+    if (value === "") return stopTyping();
+    if (typing.current === null) onTyping(true);
+    else window.clearTimeout(typing.current);
+    typing.current = window.setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  async function submit() {
+    const message = text.trim();
+    if (message === "") return;
+    stopTyping();
+    const before = text;
+    setText("");
+    try {
+      await onSend(message);
+    } catch {
+      setText(before);
+    }
+  }
+
+  function onKeyDown(event: KeyboardEvent) {
+    if (sendsMessage(event)) {
+      event.preventDefault();
+      void submit();
+    } else if (event.key === "Escape" && mode.type !== "new") {
+      event.preventDefault();
+      setText("");
+      onCancel();
+    } else if (event.key === "ArrowUp" && text === "" && mode.type === "new") {
+      event.preventDefault();
+      onEditLast();
+    }
+  }
+
+  const rows = Math.min(MAX_ROWS, Math.max(1, text.split("\n").length));
+  return (
+    <form
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void submit();
+      }}
+    >
+      {mode.type !== "new" && (
+        <div class="composer-context">
+          <IconReply />
+          <div class="composer-context-text">
+            <strong>{mode.type === "reply" ? `Replying to ${mode.item.direction === "out" ? "yourself" : contact}` : "Editing"}</strong>
+            <span class="private">{mode.item.text}</span>
+          </div>
+          <button
+            type="button"
+            class="icon-button"
+            aria-label={mode.type === "reply" ? "Cancel reply" : "Cancel edit"}
+            onClick={() => {
+              setText("");
+              onCancel();
+            }}
+          >
+            <IconClose />
+          </button>
+        </div>
+      )}
+      <div class="composer-row">
+        <textarea
+          ref={inputRef}
+          rows={rows}
+          value={text}
+          placeholder="Type a message"
+          aria-label={`Message to ${contact}`}
+          aria-keyshortcuts="Enter"
+          onInput={(event) => onInput(event.currentTarget.value)}
+          onKeyDown={onKeyDown}
+        />
+        <button class="icon-button send" type="submit" aria-label={mode.type === "edit" ? "Save edit" : "Send"} disabled={text.trim() === ""}>
+          <IconSend />
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,256 @@
+// Making contact: a one-time invitation (QR + link), connecting with a link,
+// the long-term contact address and the requests it received.
+
+import { useEffect, useState } from "preact/hooks";
+import type { Backend, ChatId, ContactAddress, ContactRequest, Invitation } from "../backend";
+import { errorMessage } from "../errors";
+import { listStamp } from "../format";
+import { parseInviteLink, type ParsedLink } from "../invite-link";
+import { CopyButton } from "./copy-button";
+import { Dialog } from "./dialog";
+import { QrCode } from "./qr-code";
+
+export function InviteDialog({
+  backend,
+  onClose,
+  onConnected,
+}: {
+  backend: Backend;
+  onClose: () => void;
+  onConnected: (chat: ChatId) => void;
+}) {
+  const [invitation, setInvitation] = useState<Invitation | null>(null);
+  const [error, setError] = useState("");
+
+  useEffect(() => {
+    backend.createInvitation().then(setInvitation, (caught: unknown) => setError(errorMessage(caught)));
+  }, [backend]);
+
+  return (
+    <Dialog title="New chat" onClose={onClose} wide>
+      <section class="stack" aria-labelledby="invite-heading">
+        <h3 id="invite-heading">Invite someone</h3>
+        <p class="muted">
+          Show this QR code or send the link over a channel you trust. It works once; the keys in it let only the person
+          who uses it reach you.
+        </p>
+        {invitation ? (
+          <>
+            <QrCode text={invitation.qrPayload} label="Invitation QR code" />
+            <div class="link-row">
+              <input readOnly value={invitation.link} aria-label="Invitation link" class="mono" onFocus={(e) => e.currentTarget.select()} />
+              <CopyButton text={invitation.link} />
+            </div>
+          </>
+        ) : (
+          !error && <p role="status">Creating an invitation…</p>
+        )}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+      </section>
+      <hr />
+      <ConnectForm backend={backend} onConnected={onConnected} />
+    </Dialog>
+  );
+}
+
+function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: (chat: ChatId) => void }) {
+  const [link, setLink] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  async function submit(event: Event) {
+    event.preventDefault();
+    const parsed = parseInviteLink(link);
+    if (!parsed) return setError("This is not a Sotto invitation or contact address link.");
+    setBusy(true);
+    setError("");
+    try {
+      onConnected(await backend.connect(parsed.link));
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  }
+  return (
+    <form class="stack" onSubmit={submit} aria-labelledby="connect-heading">
+      <h3 id="connect-heading">Connect with a link you received</h3>
+      <label>
+        Invitation or contact address link
+        <input value={link} onInput={(e) => setLink(e.currentTarget.value)} placeholder="https://…/invite#…" class="mono" />
+      </label>
+      <p class="error" role="alert">
+        {error}
+      </p>
+      <button type="submit" class="primary" disabled={busy || link.trim() === ""}>
+        {busy ? "Connecting…" : "Connect"}
+      </button>
+    </form>
+  );
+}
+
+/** Offered when the page was opened with `/invite#…` or `/contact#…`. */
+export function ConnectInvitation({
+  backend,
+  invite,
+  onClose,
+  onConnected,
+}: {
+  backend: Backend;
+  invite: ParsedLink;
+  onClose: () => void;
+  onConnected: (chat: ChatId) => void;
+}) {
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  async function connect() {
+    setBusy(true);
+    setError("");
+    try {
+      onConnected(await backend.connect(invite.link));
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  }
+  return (
+    <Dialog title={invite.kind === "invite" ? "Connect with this invitation?" : "Send a contact request?"} onClose={onClose}>
+      <div class="stack">
+        <p>
+          {invite.kind === "invite"
+            ? "You opened a one-time Sotto invitation. Connecting creates an end-to-end encrypted chat with the person who made it."
+            : "You opened a Sotto contact address. Its owner will see your name and can accept or reject the request."}
+        </p>
+        <p class="error" role="alert">
+          {error}
+        </p>
+        <div class="buttons">
+          <button type="button" onClick={onClose}>
+            Not now
+          </button>
+          <button type="button" class="primary" onClick={connect} disabled={busy} autoFocus>
+            {busy ? "Connecting…" : "Connect"}
+          </button>
+        </div>
+      </div>
+    </Dialog>
+  );
+}
+
+export function ContactAddressDialog({
+  backend,
+  requests,
+  onRequestsChange,
+  onClose,
+  onAccepted,
+}: {
+  backend: Backend;
+  requests: ContactRequest[];
+  onRequestsChange: (requests: ContactRequest[]) => void;
+  onClose: () => void;
+  onAccepted: (chat: ChatId) => void;
+}) {
+  const [address, setAddress] = useState<ContactAddress | null | undefined>(undefined);
+  const [error, setError] = useState("");
+
+  useEffect(() => {
+    backend.contactAddress().then(setAddress, (caught: unknown) => setError(errorMessage(caught)));
+  }, [backend]);
+
+  async function run(task: () => Promise<void>) {
+    setError("");
+    try {
+      await task();
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  }
+
+  const now = Date.now();
+  return (
+    <Dialog title="Contact address and requests" onClose={onClose} wide>
+      <section class="stack" aria-labelledby="requests-heading">
+        <h3 id="requests-heading">Contact requests</h3>
+        {requests.length === 0 ? (
+          <p class="muted">No requests waiting.</p>
+        ) : (
+          <ul class="requests">
+            {requests.map((request) => (
+              <li key={request.id}>
+                <span class="private">{request.displayName}</span>
+                <span class="muted small">{listStamp(request.receivedAt, now)}</span>
+                <button
+                  type="button"
+                  onClick={() =>
+                    run(async () => {
+                      await backend.rejectRequest(request.id);
+                      onRequestsChange(requests.filter((other) => other.id !== request.id));
+                    })
+                  }
+                  aria-label={`Reject ${request.displayName}`}
+                >
+                  Reject
+                </button>
+                <button
+                  type="button"
+                  class="primary"
+                  onClick={() =>
+                    run(async () => {
+                      const chat = await backend.acceptRequest(request.id);
+                      onRequestsChange(requests.filter((other) => other.id !== request.id));
+                      onAccepted(chat);
+                    })
+                  }
+                  aria-label={`Accept ${request.displayName}`}
+                >
+                  Accept
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <hr />
+      <section class="stack" aria-labelledby="address-heading">
+        <h3 id="address-heading">Your contact address</h3>
+        <p class="muted">
+          A long-term link anyone can use to send you a contact request. Share it where you like; delete it to stop new
+          requests, and make a new one whenever you want.
+        </p>
+        {address === undefined ? null : address === null ? (
+          <button type="button" class="primary" onClick={() => run(async () => setAddress(await backend.createContactAddress()))}>
+            Create a contact address
+          </button>
+        ) : (
+          <>
+            <QrCode text={address.qrPayload} label="Contact address QR code" />
+            <div class="link-row">
+              <input readOnly value={address.link} aria-label="Contact address link" class="mono" onFocus={(e) => e.currentTarget.select()} />
+              <CopyButton text={address.link} />
+            </div>
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                window.confirm("Delete this contact address? Nobody will be able to send a request to it again.") &&
+                run(async () => {
+                  await backend.deleteContactAddress();
+                  setAddress(null);
+                })
+              }
+            >
+              Delete address
+            </button>
+          </>
+        )}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+      </section>
+    </Dialog>
+  );
+}

@@ -1,0 +1,274 @@
+// The unlocked app: the chat list beside the open conversation (one or the
+// other on a phone), the dialogs, notifications, shortcuts and the app lock.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type { Backend, ChatId, ChatSummary, ConnectionState, ContactRequest, Settings } from "../backend";
+import { DEFAULT_SETTINGS } from "../backend";
+import type { ParsedLink } from "../invite-link";
+import { LockTimer } from "../lock-timer";
+import { notificationContent, notify } from "../notifications";
+import { ChatList } from "./chat-list";
+import { Conversation } from "./conversation";
+import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
+import { IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
+import { ChatSettingsDialog, SecurityCodeDialog } from "./chat-dialogs";
+import { SettingsDialog } from "./settings";
+
+type DialogState =
+  | { name: "invite" }
+  | { name: "address" }
+  | { name: "settings" }
+  | { name: "security"; chat: ChatId }
+  | { name: "chat-settings"; chat: ChatId }
+  | null;
+
+export interface MainProps {
+  backend: Backend;
+  onLock: () => void;
+  invite: ParsedLink | null;
+  onInviteHandled: () => void;
+}
+
+/** Newest activity first; chats without messages last. */
+export function sortChats(chats: Iterable<ChatSummary>): ChatSummary[] {
+  const time = (chat: ChatSummary) =>
+    chat.lastItem ? (chat.lastItem.kind === "message" ? chat.lastItem.sentAt : chat.lastItem.at) : 0;
+  return [...chats].sort((a, b) => time(b) - time(a) || a.displayName.localeCompare(b.displayName));
+}
+
+export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
+  const [chats, setChats] = useState<Map<ChatId, ChatSummary>>(new Map());
+  const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
+  const [requests, setRequests] = useState<ContactRequest[]>([]);
+  const [selected, setSelected] = useState<ChatId | null>(null);
+  const [dialog, setDialog] = useState<DialogState>(null);
+  const [connection, setConnection] = useState<ConnectionState>("connecting");
+  const [announcement, setAnnouncement] = useState("");
+  const search = useRef<HTMLInputElement>(null);
+  // Event handlers read the latest values without resubscribing.
+  const latest = useRef({ chats, settings, selected });
+  latest.current = { chats, settings, selected };
+
+  const updateChat = useCallback((chat: ChatSummary) => {
+    setChats((previous) => new Map(previous).set(chat.id, chat));
+  }, []);
+
+  useEffect(() => {
+    let alive = true;
+    Promise.all([backend.chats(), backend.settings(), backend.contactRequests()]).then(
+      ([list, loaded, pending]) => {
+        if (!alive) return;
+        setChats(new Map(list.map((chat) => [chat.id, chat])));
+        setSettings(loaded);
+        setRequests(pending);
+      },
+      () => undefined,
+    );
+    const unsubscribe = backend.subscribe((event) => {
+      switch (event.type) {
+        case "chat-updated":
+          updateChat(event.chat);
+          break;
+        case "chat-removed":
+          setChats((previous) => {
+            const next = new Map(previous);
+            next.delete(event.chat);
+            return next;
+          });
+          break;
+        case "request-received":
+          setRequests((previous) => [...previous, event.request]);
+          setAnnouncement(`New contact request from ${event.request.displayName}`);
+          break;
+        case "connection":
+          setConnection(event.state);
+          break;
+        case "item-added": {
+          const item = event.item;
+          if (item.kind !== "message" || item.direction !== "in") break;
+          const chat = latest.current.chats.get(item.chat);
+          const name = chat?.displayName ?? "A contact";
+          if (!chat?.muted) {
+            notify(notificationContent(latest.current.settings.notificationPreview, name, item.text), item.chat, () =>
+              setSelected(item.chat),
+            );
+          }
+          if (latest.current.selected !== item.chat) setAnnouncement(`New message from ${name}`);
+          break;
+        }
+        default:
+          break;
+      }
+    });
+    return () => {
+      alive = false;
+      unsubscribe();
+    };
+  }, [backend, updateChat]);
+
+  // The app lock after inactivity.
+  const lockTimer = useRef<LockTimer | null>(null);
+  useEffect(() => {
+    const timer = new LockTimer(settings.lockAfterSeconds, onLock);
+    lockTimer.current = timer;
+    const activity = () => timer.activity();
+    const events = ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"] as const;
+    for (const name of events) document.addEventListener(name, activity, { passive: true });
+    return () => {
+      timer.stop();
+      for (const name of events) document.removeEventListener(name, activity);
+    };
+  }, [settings.lockAfterSeconds, onLock]);
+
+  // An invitation link the page was opened with: offer to connect.
+  const [offer, setOffer] = useState<ParsedLink | null>(invite);
+
+  // Global shortcuts.
+  useEffect(() => {
+    function onKeyDown(event: KeyboardEvent) {
+      const mod = event.ctrlKey || event.metaKey;
+      if (mod && !event.shiftKey && event.key.toLowerCase() === "k") {
+        event.preventDefault();
+        search.current?.focus();
+        search.current?.select();
+      } else if (mod && event.shiftKey && event.key.toLowerCase() === "l") {
+        event.preventDefault();
+        onLock();
+      } else if (event.altKey && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+        event.preventDefault();
+        const ordered = sortChats(latest.current.chats.values());
+        const index = ordered.findIndex((chat) => chat.id === latest.current.selected);
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        const next = ordered[Math.max(0, Math.min(ordered.length - 1, index + step))];
+        if (next) setSelected(next.id);
+      } else if (event.key === "Escape" && !event.defaultPrevented && latest.current.selected !== null) {
+        setSelected(null);
+      }
+    }
+    document.addEventListener("keydown", onKeyDown);
+    return () => document.removeEventListener("keydown", onKeyDown);
+  }, [onLock]);
+
+  const ordered = useMemo(() => sortChats(chats.values()), [chats]);
+  const current = selected ? (chats.get(selected) ?? null) : null;
+
+  const saveSettings = useCallback(
+    async (patch: Partial<Settings>) => {
+      setSettings((previous) => ({ ...previous, ...patch }));
+      setSettings(await backend.updateSettings(patch));
+    },
+    [backend],
+  );
+
+  return (
+    <div class={`app${settings.privacyBlur ? " blur-on" : ""}${current ? " has-chat" : ""}`}>
+      <aside class="sidebar" aria-label="Chats">
+        <header class="sidebar-header">
+          <h1 class="app-title">Sotto</h1>
+          <span class={`connection ${connection}`} role="status">
+            {connection === "online" ? "" : connection === "connecting" ? "Connecting…" : "Offline"}
+          </span>
+          <div class="toolbar">
+            <button class="icon-button" type="button" aria-label="New chat: invite someone" title="New chat" onClick={() => setDialog({ name: "invite" })}>
+              <IconPlus />
+            </button>
+            <button
+              class="icon-button badge-host"
+              type="button"
+              aria-label={`Contact address and requests${requests.length ? `, ${requests.length} waiting` : ""}`}
+              title="Contact address and requests"
+              onClick={() => setDialog({ name: "address" })}
+            >
+              <IconPeople />
+              {requests.length > 0 && (
+                <span class="dot" aria-hidden="true">
+                  {requests.length}
+                </span>
+              )}
+            </button>
+            <button class="icon-button" type="button" aria-label="Settings" title="Settings" onClick={() => setDialog({ name: "settings" })}>
+              <IconSettings />
+            </button>
+            <button class="icon-button" type="button" aria-label="Lock Sotto" title="Lock (Ctrl+Shift+L)" onClick={onLock}>
+              <IconLock />
+            </button>
+          </div>
+        </header>
+        <ChatList chats={ordered} selected={selected} onSelect={setSelected} searchRef={search} />
+      </aside>
+      <main class="pane" aria-label={current ? `Chat with ${current.displayName}` : "No chat open"}>
+        {current ? (
+          <Conversation
+            key={current.id}
+            backend={backend}
+            chat={current}
+            settings={settings}
+            onBack={() => setSelected(null)}
+            onOpenSecurity={() => setDialog({ name: "security", chat: current.id })}
+            onOpenChatSettings={() => setDialog({ name: "chat-settings", chat: current.id })}
+          />
+        ) : (
+          <div class="empty-pane">
+            <h2>Sotto</h2>
+            <p class="muted">Choose a chat, or start one with an invitation (the + button).</p>
+            <p class="muted small">Ctrl+K searches · Alt+↑/↓ switches chats · Ctrl+Shift+L locks</p>
+          </div>
+        )}
+      </main>
+      <div class="visually-hidden" role="status" aria-live="polite">
+        {announcement}
+      </div>
+      {dialog?.name === "invite" && (
+        <InviteDialog
+          backend={backend}
+          onClose={() => setDialog(null)}
+          onConnected={(chat) => {
+            setDialog(null);
+            setSelected(chat);
+          }}
+        />
+      )}
+      {dialog?.name === "address" && (
+        <ContactAddressDialog
+          backend={backend}
+          requests={requests}
+          onRequestsChange={setRequests}
+          onClose={() => setDialog(null)}
+          onAccepted={(chat) => {
+            setDialog(null);
+            setSelected(chat);
+          }}
+        />
+      )}
+      {dialog?.name === "settings" && (
+        <SettingsDialog backend={backend} settings={settings} onChange={saveSettings} onClose={() => setDialog(null)} />
+      )}
+      {dialog?.name === "security" && chats.get(dialog.chat) && (
+        <SecurityCodeDialog backend={backend} chat={chats.get(dialog.chat)!} onClose={() => setDialog(null)} />
+      )}
+      {dialog?.name === "chat-settings" && chats.get(dialog.chat) && (
+        <ChatSettingsDialog
+          backend={backend}
+          chat={chats.get(dialog.chat)!}
+          onClose={() => setDialog(null)}
+          onOpenSecurity={() => setDialog({ name: "security", chat: dialog.chat })}
+        />
+      )}
+      {offer && (
+        <ConnectInvitation
+          backend={backend}
+          invite={offer}
+          onClose={() => {
+            setOffer(null);
+            onInviteHandled();
+          }}
+          onConnected={(chat) => {
+            setOffer(null);
+            onInviteHandled();
+            setSelected(chat);
+          }}
+        />
+      )}
+    </div>
+  );
+}

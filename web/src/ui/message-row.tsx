@@ -1,0 +1,235 @@
+// A row of the timeline: a day separator when the day changes, then a message
+// bubble (quote, text, reactions, time, receipt) or a notice.
+
+import { useEffect, useRef } from "preact/hooks";
+import type { ItemId, MessageItem, TimelineItem } from "../backend";
+import { clockTime, dayLabel, noticeText, timerLabel } from "../format";
+import { IconMore, IconTimer, IconWarning, ReceiptTick } from "./icons";
+
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
+
+type Action = (action: "reply" | "edit" | "delete" | "react" | "copy", item: MessageItem, emoji?: string) => void;
+
+function itemTime(item: TimelineItem): number {
+  return item.kind === "message" ? item.sentAt : item.at;
+}
+
+export function TimelineRow({
+  item,
+  previous,
+  contact,
+  onMenu,
+  onAction,
+  onJump,
+  onOpenSecurity,
+}: {
+  item: TimelineItem;
+  previous: TimelineItem | undefined;
+  contact: string;
+  onMenu: (item: MessageItem, anchor: HTMLElement) => void;
+  onAction: Action;
+  onJump: (id: ItemId) => void;
+  onOpenSecurity: () => void;
+}) {
+  const now = Date.now();
+  const day = dayLabel(itemTime(item), now);
+  const showDay = !previous || dayLabel(itemTime(previous), now) !== day;
+  return (
+    <>
+      {showDay && (
+        <div class="day" role="separator">
+          <span>{day}</span>
+        </div>
+      )}
+      {item.kind === "notice" ? (
+        <div class={`notice ${item.notice.type}`}>
+          {(item.notice.type === "integrity" || item.notice.type === "key-change") && <IconWarning />}
+          {item.notice.type === "timer" && <IconTimer />}
+          <span>{noticeText(item.notice, contact)}</span>
+          {item.notice.type === "key-change" && (
+            <button type="button" class="link" onClick={onOpenSecurity}>
+              Compare the code
+            </button>
+          )}
+        </div>
+      ) : (
+        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} />
+      )}
+    </>
+  );
+}
+
+function Bubble({
+  item,
+  contact,
+  onMenu,
+  onAction,
+  onJump,
+}: {
+  item: MessageItem;
+  contact: string;
+  onMenu: (item: MessageItem, anchor: HTMLElement) => void;
+  onAction: Action;
+  onJump: (id: ItemId) => void;
+}) {
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const who = item.direction === "out" ? "You" : contact;
+  // Keys on a focused row: Enter opens the actions, R replies, E edits.
+  function onKeyDown(event: KeyboardEvent) {
+    const row = (event.currentTarget as HTMLElement).closest(".row");
+    if (event.target !== row || item.deleted) return;
+    if (event.key === "Enter" || (event.key === "F10" && event.shiftKey) || event.key === "ContextMenu") {
+      event.preventDefault();
+      if (menuButton.current) onMenu(item, menuButton.current);
+    } else if (event.key.toLowerCase() === "r" && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      onAction("reply", item);
+    } else if (event.key.toLowerCase() === "e" && item.direction === "out" && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      onAction("edit", item);
+    }
+  }
+  useEffect(() => {
+    const row = menuButton.current?.closest<HTMLElement>(".row");
+    if (!row) return;
+    row.addEventListener("keydown", onKeyDown);
+    return () => row.removeEventListener("keydown", onKeyDown);
+  });
+
+  const reactions = new Map<string, number>();
+  for (const reaction of item.reactions) reactions.set(reaction.emoji, (reactions.get(reaction.emoji) ?? 0) + 1);
+  const mine = item.reactions.find((reaction) => reaction.from === "out")?.emoji;
+
+  return (
+    <div class={`message ${item.direction}`}>
+      <div class="bubble">
+        <span class="visually-hidden">{`${who}:`}</span>
+        {item.replyTo && (
+          <button type="button" class="quote" tabIndex={-1} onClick={() => item.replyTo && onJump(item.replyTo.id)}>
+            <span class="quote-author">{item.replyTo.direction === "out" ? "You" : contact}</span>
+            <span class="quote-text private">{item.replyTo.deleted ? "Deleted message" : item.replyTo.text}</span>
+          </button>
+        )}
+        {item.deleted ? (
+          <p class="text deleted">{item.direction === "out" ? "You deleted this message." : "This message was deleted."}</p>
+        ) : (
+          <p class="text private">{item.text}</p>
+        )}
+        <span class="meta">
+          {item.expiresAt !== null && <IconTimer label={`Disappears ${timerLabel(Math.max(1, Math.round((item.expiresAt - item.sentAt) / 1000)))} after sending`} />}
+          {item.editedAt !== null && !item.deleted && <span class="edited">edited</span>}
+          <time dateTime={new Date(item.sentAt).toISOString()}>{clockTime(item.sentAt)}</time>
+          {item.status && <ReceiptTick status={item.status} />}
+        </span>
+        {!item.deleted && (
+          <button
+            ref={menuButton}
+            type="button"
+            class="icon-button message-menu"
+            tabIndex={-1}
+            aria-label="Message actions"
+            aria-haspopup="menu"
+            onClick={(event) => onMenu(item, event.currentTarget)}
+          >
+            <IconMore />
+          </button>
+        )}
+      </div>
+      {reactions.size > 0 && (
+        <div class="reactions" aria-label="Reactions">
+          {[...reactions].map(([emoji, count]) => (
+            <button
+              key={emoji}
+              type="button"
+              tabIndex={-1}
+              class={`reaction${emoji === mine ? " mine" : ""}`}
+              aria-pressed={emoji === mine}
+              aria-label={`${emoji} ${count}${emoji === mine ? ", yours: remove" : ""}`}
+              onClick={() => onAction("react", item, emoji)}
+            >
+              {emoji}
+              {count > 1 && <span>{count}</span>}
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The actions of one message, as a menu; arrow keys move, Esc closes. */
+export function MessageActions({
+  item,
+  anchor,
+  onAction,
+  onClose,
+}: {
+  item: MessageItem;
+  anchor: HTMLElement;
+  onAction: Action;
+  onClose: () => void;
+}) {
+  const menu = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    menu.current?.querySelector<HTMLElement>("[role=menuitem]")?.focus();
+    const row = anchor.closest<HTMLElement>(".row");
+    function outside(event: MouseEvent) {
+      if (!menu.current?.contains(event.target as Node)) onClose();
+    }
+    document.addEventListener("mousedown", outside);
+    return () => {
+      document.removeEventListener("mousedown", outside);
+      row?.focus({ preventScroll: true });
+    };
+  }, [anchor, onClose]);
+
+  const rect = anchor.getBoundingClientRect();
+  const top = Math.min(rect.bottom + 4, window.innerHeight - 280);
+  const left = Math.max(8, Math.min(rect.right - 240, window.innerWidth - 248));
+
+  function onKeyDown(event: KeyboardEvent) {
+    const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
+    const index = items.indexOf(document.activeElement as HTMLElement);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      onClose();
+    } else if (event.key === "ArrowDown" || event.key === "ArrowRight") {
+      event.preventDefault();
+      items[(index + 1) % items.length]?.focus();
+    } else if (event.key === "ArrowUp" || event.key === "ArrowLeft") {
+      event.preventDefault();
+      items[(index - 1 + items.length) % items.length]?.focus();
+    } else if (event.key === "Tab") {
+      event.preventDefault();
+    }
+  }
+
+  return (
+    <div ref={menu} class="menu" role="menu" aria-label="Message actions" style={{ top: `${top}px`, left: `${left}px` }} onKeyDown={onKeyDown}>
+      <div class="menu-reactions" role="group" aria-label="React">
+        {QUICK_REACTIONS.map((emoji) => (
+          <button key={emoji} type="button" role="menuitem" tabIndex={-1} aria-label={`React with ${emoji}`} onClick={() => onAction("react", item, emoji)}>
+            {emoji}
+          </button>
+        ))}
+      </div>
+      <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("reply", item)}>
+        Reply
+      </button>
+      <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("copy", item)}>
+        Copy text
+      </button>
+      {item.direction === "out" && (
+        <>
+          <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("edit", item)}>
+            Edit
+          </button>
+          <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => onAction("delete", item)}>
+            Delete for everyone
+          </button>
+        </>
+      )}
+    </div>
+  );
+}

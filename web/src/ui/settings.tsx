@@ -1,0 +1,185 @@
+// Global settings, the profile, notifications, passphrase and the archive.
+
+import { useState } from "preact/hooks";
+import type { Backend, NotificationPreview, Settings } from "../backend";
+import { errorMessage } from "../errors";
+import { notificationsSupported } from "../notifications";
+import { Dialog } from "./dialog";
+import { MIN_PASSPHRASE } from "./welcome";
+
+const LOCK_CHOICES: [number, string][] = [
+  [60, "1 minute"],
+  [5 * 60, "5 minutes"],
+  [15 * 60, "15 minutes"],
+  [60 * 60, "1 hour"],
+  [0, "Never"],
+];
+
+const PREVIEWS: [NotificationPreview, string][] = [
+  ["name-and-text", "Name and message"],
+  ["name-only", "Name only"],
+  ["nothing", "No name or message"],
+];
+
+export function SettingsDialog({
+  backend,
+  settings,
+  onChange,
+  onClose,
+}: {
+  backend: Backend;
+  settings: Settings;
+  onChange: (patch: Partial<Settings>) => Promise<void>;
+  onClose: () => void;
+}) {
+  const [error, setError] = useState("");
+  const [permission, setPermission] = useState(notificationsSupported() ? Notification.permission : "denied");
+
+  function change(patch: Partial<Settings>) {
+    setError("");
+    onChange(patch).catch((caught: unknown) => setError(errorMessage(caught)));
+  }
+
+  async function exportArchive() {
+    setError("");
+    try {
+      const archive = await backend.exportArchive();
+      const url = URL.createObjectURL(new Blob([archive as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `sotto-${new Date().toISOString().slice(0, 10)}.sotto`;
+      link.click();
+      window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  }
+
+  return (
+    <Dialog title="Settings" onClose={onClose} wide>
+      <div class="stack">
+        <section class="stack" aria-labelledby="privacy-heading">
+          <h3 id="privacy-heading">Privacy</h3>
+          <label class="switch">
+            <input type="checkbox" checked={settings.readReceipts} onChange={(e) => change({ readReceipts: e.currentTarget.checked })} />
+            Send read receipts
+          </label>
+          <label class="switch">
+            <input type="checkbox" checked={settings.typingIndicator} onChange={(e) => change({ typingIndicator: e.currentTarget.checked })} />
+            Send and show typing indicators
+          </label>
+          <label class="switch">
+            <input type="checkbox" checked={settings.privacyBlur} onChange={(e) => change({ privacyBlur: e.currentTarget.checked })} />
+            Blur names and messages until hovered or focused
+          </label>
+        </section>
+        <section class="stack" aria-labelledby="notifications-heading">
+          <h3 id="notifications-heading">Notifications</h3>
+          <p class="muted small">Shown while this tab is hidden. Muted chats never notify.</p>
+          {permission !== "granted" && notificationsSupported() && (
+            <button type="button" onClick={() => Notification.requestPermission().then(setPermission)} disabled={permission === "denied"}>
+              {permission === "denied" ? "Notifications are blocked in this browser" : "Allow notifications"}
+            </button>
+          )}
+          <fieldset>
+            <legend>Notifications show</legend>
+            {PREVIEWS.map(([value, label]) => (
+              <label key={value} class="choice">
+                <input type="radio" name="preview" checked={settings.notificationPreview === value} onChange={() => change({ notificationPreview: value })} />
+                {label}
+              </label>
+            ))}
+          </fieldset>
+        </section>
+        <section class="stack" aria-labelledby="lock-heading">
+          <h3 id="lock-heading">App lock</h3>
+          <label>
+            Lock after inactivity
+            <select value={String(settings.lockAfterSeconds)} onChange={(e) => change({ lockAfterSeconds: Number(e.currentTarget.value) })}>
+              {LOCK_CHOICES.map(([seconds, label]) => (
+                <option key={seconds} value={String(seconds)}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <ChangePassphrase backend={backend} />
+        </section>
+        <section class="stack" aria-labelledby="archive-heading">
+          <h3 id="archive-heading">Archive</h3>
+          <p class="muted small">
+            The whole profile as one encrypted file, sealed with your passphrase. Import it in another browser or in the
+            <code> sotto</code> command to continue there; do not use this copy afterwards.
+          </p>
+          <button type="button" onClick={exportArchive}>
+            Export archive
+          </button>
+        </section>
+        <section class="stack" aria-labelledby="keys-heading">
+          <h3 id="keys-heading">Keyboard</h3>
+          <dl class="shortcuts">
+            <dt>Ctrl+K</dt>
+            <dd>Search chats</dd>
+            <dt>Alt+↑ / Alt+↓</dt>
+            <dd>Previous / next chat</dd>
+            <dt>Enter / Shift+Enter</dt>
+            <dd>Send / new line</dd>
+            <dt>↑ in an empty message box</dt>
+            <dd>Edit your last message</dd>
+            <dt>↑ / ↓ in the messages</dt>
+            <dd>Move between messages; Enter opens a message's actions, R replies, E edits</dd>
+            <dt>Esc</dt>
+            <dd>Close, cancel, or leave the chat</dd>
+            <dt>Ctrl+Shift+L</dt>
+            <dd>Lock</dd>
+          </dl>
+        </section>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </Dialog>
+  );
+}
+
+function ChangePassphrase({ backend }: { backend: Backend }) {
+  const [open, setOpen] = useState(false);
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [message, setMessage] = useState("");
+  if (!open) {
+    return (
+      <button type="button" onClick={() => setOpen(true)}>
+        Change passphrase
+      </button>
+    );
+  }
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (next.length < MIN_PASSPHRASE) return setMessage(`The new passphrase needs at least ${MIN_PASSPHRASE} characters.`);
+    try {
+      await backend.changePassphrase(current, next);
+      setMessage("Passphrase changed.");
+      setCurrent("");
+      setNext("");
+    } catch (caught) {
+      setMessage(errorMessage(caught));
+    }
+  }
+  return (
+    <form class="stack" onSubmit={submit}>
+      <label>
+        Current passphrase
+        <input type="password" value={current} onInput={(e) => setCurrent(e.currentTarget.value)} autocomplete="current-password" required />
+      </label>
+      <label>
+        New passphrase
+        <input type="password" value={next} onInput={(e) => setNext(e.currentTarget.value)} autocomplete="new-password" required />
+      </label>
+      <p role="status">{message}</p>
+      <button type="submit">Change passphrase</button>
+    </form>
+  );
+}

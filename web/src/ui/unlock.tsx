@@ -1,0 +1,65 @@
+// The lock screen: the passphrase re-derives the database key.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { isBackendError, type Backend } from "../backend";
+import { errorMessage } from "../errors";
+import { Logo } from "./icons";
+
+export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: () => void }) {
+  const [passphrase, setPassphrase] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => input.current?.focus(), []);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError("");
+    try {
+      await backend.unlock(passphrase);
+      setPassphrase("");
+      onUnlocked();
+    } catch (caught) {
+      setError(
+        isBackendError(caught) && caught.kind === "wrong-passphrase"
+          ? "Wrong passphrase. Check it and try again."
+          : errorMessage(caught),
+      );
+      setBusy(false);
+      setPassphrase("");
+      input.current?.focus();
+    }
+  }
+
+  return (
+    <div class="center-screen">
+      <main class="card unlock" aria-labelledby="unlock-title">
+        <Logo />
+        <h1 id="unlock-title">Sotto is locked</h1>
+        <form class="stack" onSubmit={submit}>
+          <label>
+            Passphrase
+            <input
+              ref={input}
+              type="password"
+              value={passphrase}
+              onInput={(e) => setPassphrase(e.currentTarget.value)}
+              autocomplete="current-password"
+              aria-invalid={error !== ""}
+              aria-describedby="unlock-error"
+              required
+            />
+          </label>
+          <p class="error" id="unlock-error" role="alert">
+            {error}
+          </p>
+          <button class="primary" type="submit" disabled={busy}>
+            {busy ? "Unlocking…" : "Unlock"}
+          </button>
+        </form>
+      </main>
+    </div>
+  );
+}

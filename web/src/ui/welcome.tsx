@@ -1,0 +1,173 @@
+// First visit: create a profile, or import an exported archive.
+
+import { useState } from "preact/hooks";
+import type { Backend } from "../backend";
+import { errorMessage } from "../errors";
+import { Logo } from "./icons";
+
+/** Shorter passphrases are refused: the whole database rests on this one secret. */
+export const MIN_PASSPHRASE = 8;
+
+export function Welcome({ backend, onReady }: { backend: Backend; onReady: () => void }) {
+  const [mode, setMode] = useState<"create" | "import">("create");
+  return (
+    <div class="center-screen">
+      <main class="card welcome" aria-labelledby="welcome-title">
+        <Logo />
+        <h1 id="welcome-title">Welcome to Sotto</h1>
+        <p class="muted">
+          Private messages, end-to-end encrypted in this browser. No phone number, no account: your profile and its keys
+          stay here, sealed with your passphrase.
+        </p>
+        <div class="tabs" role="tablist" aria-label="How to start">
+          <button
+            role="tab"
+            id="tab-create"
+            aria-selected={mode === "create"}
+            aria-controls="panel-create"
+            onClick={() => setMode("create")}
+          >
+            New profile
+          </button>
+          <button
+            role="tab"
+            id="tab-import"
+            aria-selected={mode === "import"}
+            aria-controls="panel-import"
+            onClick={() => setMode("import")}
+          >
+            Import an archive
+          </button>
+        </div>
+        {mode === "create" ? (
+          <CreateProfile backend={backend} onReady={onReady} />
+        ) : (
+          <ImportArchive backend={backend} onReady={onReady} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => void }) {
+  const [name, setName] = useState("");
+  const [passphrase, setPassphrase] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (name.trim() === "") return setError("Choose a name your contacts will see.");
+    if (passphrase.length < MIN_PASSPHRASE) return setError(`The passphrase needs at least ${MIN_PASSPHRASE} characters.`);
+    if (passphrase !== confirm) return setError("The two passphrases differ.");
+    setBusy(true);
+    setError("");
+    try {
+      await backend.createProfile({ displayName: name.trim(), passphrase });
+      onReady();
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div id="panel-create" role="tabpanel" aria-labelledby="tab-create">
+    <form class="stack" onSubmit={submit}>
+      <label>
+        Your name
+        <input
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          autocomplete="nickname"
+          maxLength={64}
+          required
+          autoFocus
+        />
+        <span class="hint">Only your contacts see it, end to end.</span>
+      </label>
+      <label>
+        Passphrase
+        <input
+          type="password"
+          value={passphrase}
+          onInput={(e) => setPassphrase(e.currentTarget.value)}
+          autocomplete="new-password"
+          required
+        />
+        <span class="hint">It cannot be recovered. Without it, the profile in this browser is unreadable.</span>
+      </label>
+      <label>
+        Passphrase again
+        <input
+          type="password"
+          value={confirm}
+          onInput={(e) => setConfirm(e.currentTarget.value)}
+          autocomplete="new-password"
+          required
+        />
+      </label>
+      <p class="error" role="alert">
+        {error}
+      </p>
+      <button class="primary" type="submit" disabled={busy}>
+        {busy ? "Creating…" : "Create profile"}
+      </button>
+    </form>
+    </div>
+  );
+}
+
+function ImportArchive({ backend, onReady }: { backend: Backend; onReady: () => void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [passphrase, setPassphrase] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (!file) return setError("Choose the archive file first.");
+    setBusy(true);
+    setError("");
+    try {
+      const archive = new Uint8Array(await file.arrayBuffer());
+      await backend.importArchive(archive, passphrase);
+      onReady();
+    } catch (caught) {
+      setError(errorMessage(caught));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div id="panel-import" role="tabpanel" aria-labelledby="tab-import">
+    <form class="stack" onSubmit={submit}>
+      <p class="muted">
+        An archive exported from Sotto in another browser or from the <code>sotto</code> command continues every
+        conversation here. The old copy must not be used again.
+      </p>
+      <label>
+        Archive file
+        <input type="file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+      </label>
+      <label>
+        The archive's passphrase
+        <input
+          type="password"
+          value={passphrase}
+          onInput={(e) => setPassphrase(e.currentTarget.value)}
+          autocomplete="current-password"
+          required
+        />
+      </label>
+      <p class="error" role="alert">
+        {error}
+      </p>
+      <button class="primary" type="submit" disabled={busy}>
+        {busy ? "Importing…" : "Import"}
+      </button>
+    </form>
+    </div>
+  );
+}

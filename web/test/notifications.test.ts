@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { notificationContent } from "../src/notifications";
+import { qrPath } from "../src/qr";
+import { sendsMessage } from "../src/ui/composer";
+
+describe("notification previews", () => {
+  it("shows name and text, name only, or nothing", () => {
+    expect(notificationContent("name-and-text", "Ada", "hi")).toEqual({ title: "Ada", body: "hi" });
+    expect(notificationContent("name-only", "Ada", "secret")).toEqual({ title: "Ada", body: "New message" });
+    expect(notificationContent("nothing", "Ada", "secret")).toEqual({ title: "Sotto", body: "New message" });
+    expect(notificationContent("name-and-text", "Ada", "x".repeat(500)).body.length).toBe(200);
+  });
+});
+
+describe("compose keys", () => {
+  const key = (patch: Partial<KeyboardEvent>) =>
+    sendsMessage({ key: "Enter", shiftKey: false, isComposing: false, altKey: false, ctrlKey: false, metaKey: false, ...patch });
+  it("sends on Enter, not on Shift+Enter or while composing", () => {
+    expect(key({})).toBe(true);
+    expect(key({ shiftKey: true })).toBe(false);
+    expect(key({ isComposing: true })).toBe(false);
+    expect(key({ key: "a" })).toBe(false);
+  });
+});
+
+describe("QR codes", () => {
+  it("encodes a link as squares inside the quiet zone", () => {
+    const { size, path } = qrPath("https://relay.example/invite#i1.abcdef");
+    expect(size).toBeGreaterThanOrEqual(21);
+    expect((size - 17) % 4).toBe(0);
+    // The top-left finder pattern starts at the quiet zone.
+    expect(path.startsWith("M4 4h1v1h-1z")).toBe(true);
+  });
+});

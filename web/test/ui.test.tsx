@@ -1,0 +1,325 @@
+// UI flows against the in-memory fake backend, rendered into happy-dom.
+
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeBackend } from "../src/fake-backend";
+import { App } from "../src/ui/app";
+import type { ParsedLink } from "../src/invite-link";
+
+let root: HTMLElement;
+
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.append(root);
+});
+
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+async function settle(rounds = 5): Promise<void> {
+  for (let round = 0; round < rounds; round += 1) {
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+  }
+}
+
+async function mount(backend: FakeBackend, invite: ParsedLink | null = null): Promise<void> {
+  await act(() => render(<App backend={backend} initialInvite={invite} />, root));
+  await settle();
+}
+
+function byLabel<T extends HTMLElement>(label: string): T {
+  const element = root.querySelector<T>(`[aria-label="${label}"]`);
+  if (element) return element;
+  for (const candidate of root.querySelectorAll("label")) {
+    if (candidate.textContent?.trim().startsWith(label)) {
+      const control = candidate.querySelector<T>("input, select, textarea");
+      if (control) return control;
+    }
+  }
+  throw new Error(`no element labelled "${label}"`);
+}
+
+function button(text: string): HTMLButtonElement {
+  const found = [...root.querySelectorAll<HTMLButtonElement>("button")].find(
+    (candidate) => candidate.textContent?.trim() === text || candidate.getAttribute("aria-label") === text,
+  );
+  if (!found) throw new Error(`no button "${text}"`);
+  return found;
+}
+
+async function type(element: HTMLInputElement | HTMLTextAreaElement, value: string): Promise<void> {
+  await act(() => {
+    element.value = value;
+    element.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}
+
+async function click(element: HTMLElement): Promise<void> {
+  await act(() => element.click());
+  await settle();
+}
+
+async function key(element: HTMLElement, init: KeyboardEventInit): Promise<void> {
+  await act(() => {
+    element.dispatchEvent(new KeyboardEvent("keydown", { bubbles: true, cancelable: true, ...init }));
+  });
+  await settle();
+}
+
+function text(): string {
+  return root.textContent ?? "";
+}
+
+describe("first visit", () => {
+  it("creates a profile with a passphrase", async () => {
+    const backend = new FakeBackend();
+    await mount(backend);
+    expect(text()).toContain("Welcome to Sotto");
+    await type(byLabel("Your name"), "Alice");
+    await type(byLabel("Passphrase"), "correct horse");
+    await type(byLabel("Passphrase again"), "correct horse");
+    await click(button("Create profile"));
+    expect(await backend.profileState()).toBe("unlocked");
+    expect(text()).toContain("No chats yet");
+  });
+
+  it("refuses two different passphrases", async () => {
+    const backend = new FakeBackend();
+    await mount(backend);
+    await type(byLabel("Your name"), "Alice");
+    await type(byLabel("Passphrase"), "correct horse");
+    await type(byLabel("Passphrase again"), "correct hose");
+    await click(button("Create profile"));
+    expect(root.querySelector("[role=alert]")?.textContent).toBe("The two passphrases differ.");
+    expect(await backend.profileState()).toBe("none");
+  });
+
+  it("imports an archive", async () => {
+    const source = FakeBackend.withProfile("archive pass");
+    source.addChat("Grace", 3);
+    const archive = await source.exportArchive();
+    const backend = new FakeBackend();
+    await mount(backend);
+    await click(button("Import an archive"));
+    const input = root.querySelector<HTMLInputElement>("input[type=file]")!;
+    Object.defineProperty(input, "files", { value: [new File([archive as Uint8Array<ArrayBuffer>], "profile.sotto")] });
+    await act(() => {
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    await type(byLabel("The archive's passphrase"), "archive pass");
+    await click(button("Import"));
+    await settle();
+    expect(text()).toContain("Grace");
+  });
+});
+
+describe("lock", () => {
+  it("says clearly when the passphrase is wrong, then unlocks", async () => {
+    const backend = FakeBackend.withProfile("correct horse");
+    backend.addChat("Grace", 2);
+    await backend.lock();
+    await mount(backend);
+    expect(text()).toContain("Sotto is locked");
+    await type(byLabel("Passphrase"), "wrong");
+    await click(button("Unlock"));
+    expect(root.querySelector("[role=alert]")?.textContent).toBe("Wrong passphrase. Check it and try again.");
+    await type(byLabel("Passphrase"), "correct horse");
+    await click(button("Unlock"));
+    expect(text()).toContain("Grace");
+  });
+
+  it("locks by button and drops the chats from the page", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Grace", 2);
+    await mount(backend);
+    expect(text()).toContain("Grace");
+    await click(button("Lock Sotto"));
+    expect(await backend.profileState()).toBe("locked");
+    expect(text()).toContain("Sotto is locked");
+    expect(text()).not.toContain("Grace");
+  });
+});
+
+describe("chats", () => {
+  it("lists chats with last message and unread count, and searches them", async () => {
+    const backend = FakeBackend.withProfile();
+    const grace = backend.addChat("Grace Hopper", 1);
+    backend.addChat("Alan Turing", 1);
+    backend.receive(grace, "see you at the harbour");
+    backend.receive(grace, "bring the tapes");
+    await mount(backend);
+    const rows = root.querySelectorAll(".chat-row");
+    expect(rows.length).toBe(2);
+    expect(rows[0]?.textContent).toContain("Grace Hopper");
+    expect(rows[0]?.textContent).toContain("bring the tapes");
+    expect(rows[0]?.textContent).toContain("2 unread");
+    await type(byLabel("Search chats"), "alan");
+    expect(root.querySelectorAll(".chat-row").length).toBe(1);
+    await type(byLabel("Search chats"), "harbour");
+    expect(root.querySelectorAll(".chat-row").length).toBe(0);
+    await type(byLabel("Search chats"), "tapes");
+    expect(root.querySelectorAll(".chat-row").length).toBe(1);
+  });
+
+  it("focuses search with Ctrl+K", async () => {
+    const backend = FakeBackend.withProfile();
+    await mount(backend);
+    await key(document.body, { key: "k", ctrlKey: true });
+    expect(document.activeElement).toBe(byLabel("Search chats"));
+  });
+
+  it("opens a chat of 10,000 messages rendering only a window of rows, and marks it read", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 10_000);
+    backend.receive(chat, "newest");
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    const rows = root.querySelectorAll("[role=listitem]");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(60);
+    expect(rows[rows.length - 1]?.textContent).toContain("newest");
+    expect(backend.calls.some((call) => call.method === "markRead")).toBe(true);
+    expect(root.querySelector(".chat-row")?.textContent).not.toContain("unread");
+  });
+
+  it("sends with Enter, makes a newline with Shift+Enter, and shows incoming messages", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 3);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    const box = byLabel<HTMLTextAreaElement>("Message to Ada");
+    await type(box, "first line");
+    await key(box, { key: "Enter", shiftKey: true });
+    expect(backend.calls.filter((call) => call.method === "sendText")).toHaveLength(0);
+    await type(box, "hello there");
+    await key(box, { key: "Enter" });
+    expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({ text: "hello there" });
+    expect(text()).toContain("hello there");
+    expect(root.querySelector('[aria-label="Read"], [aria-label="Sent"]')).not.toBeNull();
+    await act(() => {
+      backend.receive(chat, "an answer");
+    });
+    await settle();
+    expect(text()).toContain("an answer");
+  });
+
+  it("replies, reacts, edits and deletes through the message menu", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 0);
+    const incoming = backend.receive(chat, "question?");
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+
+    await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    await click(button("Reply"));
+    expect(text()).toContain("Replying to Ada");
+    const box = byLabel<HTMLTextAreaElement>("Message to Ada");
+    await type(box, "answer!");
+    await key(box, { key: "Enter" });
+    expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({ text: "answer!", replyTo: incoming.id });
+    expect(root.querySelector(".quote")?.textContent).toContain("question?");
+
+    await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    await click(button("React with 👍"));
+    expect(root.querySelector(".reaction")?.textContent).toContain("👍");
+
+    // Up in the empty box edits the last message sent.
+    await key(box, { key: "ArrowUp" });
+    expect(text()).toContain("Editing");
+    await type(box, "answer, edited");
+    await key(box, { key: "Enter" });
+    expect(text()).toContain("answer, edited");
+    expect(text()).toContain("edited");
+
+    const own = [...root.querySelectorAll<HTMLElement>(".message.out")].pop()!;
+    await click(own.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    window.confirm = () => true;
+    await click(button("Delete for everyone"));
+    expect(text()).toContain("You deleted this message.");
+  });
+
+  it("shows integrity and key-change notices", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 2);
+    backend.notice(chat, { type: "integrity", problem: "gap", count: 2 });
+    backend.notice(chat, { type: "key-change" });
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    expect(text()).toContain("2 messages from Ada did not arrive");
+    expect(text()).toContain("Ada's security code changed");
+    await click(button("Compare the code"));
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Security code with Ada");
+    await click(button("Mark as verified"));
+    expect(text()).toContain("Ada is verified.");
+  });
+
+  it("sets the disappearing timer and mutes a chat", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await click(button("Chat settings"));
+    const fiveMinutes = [...root.querySelectorAll("label.choice")].find((label) => label.textContent === "5 minutes");
+    await click(fiveMinutes!.querySelector("input")!);
+    expect(backend.calls.find((call) => call.method === "setTimer")?.args[1]).toBe(300);
+    const mute = byLabel<HTMLInputElement>("Mute notifications");
+    await click(mute);
+    await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(text()).toContain("Messages disappear after 5 minutes");
+    expect(root.querySelector('.chat-row [aria-label="Muted"]')).not.toBeNull();
+  });
+});
+
+describe("connections", () => {
+  it("shows an invitation as a QR code and a link", async () => {
+    const backend = FakeBackend.withProfile();
+    await mount(backend);
+    await click(button("New chat: invite someone"));
+    expect(root.querySelector('svg[aria-label="Invitation QR code"] path')).not.toBeNull();
+    expect(byLabel<HTMLInputElement>("Invitation link").value).toContain("/invite#");
+  });
+
+  it("offers to connect when opened with an invitation link", async () => {
+    const backend = FakeBackend.withProfile();
+    const link = "https://relay.example/invite#i1.abc";
+    await mount(backend, { kind: "invite", payload: "i1.abc", link });
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Connect with this invitation?");
+    await click(button("Connect"));
+    expect(backend.calls.find((call) => call.method === "connect")?.args[0]).toBe(link);
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(text()).toContain("You are connected with");
+  });
+
+  it("accepts and rejects contact requests", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.request("Barbara");
+    backend.request("Mallory");
+    await mount(backend);
+    await click(button("Contact address and requests, 2 waiting"));
+    await click(button("Reject Mallory"));
+    expect(await backend.contactRequests()).toHaveLength(1);
+    await click(button("Accept Barbara"));
+    expect(await backend.contactRequests()).toHaveLength(0);
+    expect(root.querySelector(".conversation")?.textContent).toContain("Barbara");
+  });
+});
+
+describe("settings", () => {
+  it("changes the notification preview and the privacy blur", async () => {
+    const backend = FakeBackend.withProfile();
+    await mount(backend);
+    await click(button("Settings"));
+    const nameOnly = [...root.querySelectorAll("label.choice")].find((label) => label.textContent === "Name only");
+    await click(nameOnly!.querySelector("input")!);
+    expect((await backend.settings()).notificationPreview).toBe("name-only");
+    await click(byLabel("Blur names and messages until hovered or focused"));
+    expect((await backend.settings()).privacyBlur).toBe(true);
+    expect(root.querySelector(".app.blur-on")).not.toBeNull();
+  });
+});
