@@ -520,3 +520,95 @@ fn refuses_unreadable_tls_files() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("missing.pem"));
 }
+
+#[tokio::test]
+async fn serves_static_files_and_reads_a_config_file() {
+    let temp = tempfile::tempdir().unwrap();
+    let web = temp.path().join("web");
+    std::fs::create_dir(&web).unwrap();
+    std::fs::write(web.join("index.html"), "<h1>sotto web</h1>").unwrap();
+    let config = temp.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!("web-dir = {:?}\nqueue-quota = 1\n", web.to_str().unwrap()),
+    )
+    .unwrap();
+    let relay = RelayProcess::start(&["--config", config.to_str().unwrap()]);
+    let index = common::http_get(&relay.web_url).await;
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(index.contains("<h1>sotto web</h1>"));
+    let missing = common::http_get(&format!("{}nothing-here", relay.web_url)).await;
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    // The quota from the file applies.
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    ok(&client
+        .request(&send_command(queue.sender_id, b"1"), None)
+        .await);
+    let second = send_command(queue.sender_id, b"2");
+    assert_eq!(err(&client.request(&second, None).await), ErrorCode::Quota);
+}
+
+#[tokio::test]
+async fn connection_cap_makes_new_connections_wait() {
+    let relay = RelayProcess::start(&["--max-connections", "1"]);
+    let first = Client::connect(&relay.address).await.unwrap();
+    let address = relay.address.clone();
+    let mut second = tokio::spawn(async move { Client::connect(&address).await.is_ok() });
+    let waited = tokio::time::timeout(Duration::from_millis(500), &mut second).await;
+    assert!(
+        waited.is_err(),
+        "a connection past the cap was served at once"
+    );
+    drop(first);
+    let connected = tokio::time::timeout(common::TIMEOUT, second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(connected);
+}
+
+#[tokio::test]
+async fn silent_and_idle_clients_are_closed() {
+    let relay = RelayProcess::start(&["--handshake-timeout", "1s", "--idle-timeout", "2s"]);
+    // No hello at all.
+    let mut silent = open_socket(&relay.address).await;
+    let started = std::time::Instant::now();
+    common::closed(&mut silent).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A connection that says nothing after the handshake.
+    let mut idle = Client::connect(&relay.address).await.unwrap();
+    let started = std::time::Instant::now();
+    idle.closed().await;
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // PINGs keep a connection open.
+    let mut busy = Client::connect(&relay.address).await.unwrap();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(matches!(
+            busy.request(&Command::Ping, None).await,
+            Response::Pong
+        ));
+    }
+}
+
+#[tokio::test]
+async fn random_hellos_are_refused_without_harm() {
+    use futures_util::SinkExt;
+    let relay = RelayProcess::start(&[]);
+    for seed in 0..20u8 {
+        let mut frame = vec![seed; 16384];
+        if seed % 2 == 0 {
+            // A valid magic with garbage after it.
+            frame[..8].copy_from_slice(b"SOTTOREL");
+        }
+        let mut socket = open_socket(&relay.address).await;
+        socket.send(Message::Binary(frame.into())).await.unwrap();
+        common::closed(&mut socket).await;
+    }
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    assert!(matches!(
+        client.request(&Command::Ping, None).await,
+        Response::Pong
+    ));
+}
