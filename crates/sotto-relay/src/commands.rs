@@ -139,7 +139,7 @@ impl Session {
     ) -> Slot {
         let transmission = match Transmission::decode(bytes) {
             Ok(transmission) => transmission,
-            Err(_) => return self.ready_error(CorrId::PUSH, None, ErrorCode::Cmd),
+            Err(_) => return self.ready_error(readable_corr_id(bytes), None, ErrorCode::Cmd),
         };
         let corr_id = transmission.corr_id;
         let entity = transmission.entity;
@@ -669,6 +669,23 @@ fn is_oversized_send(transmission: &Transmission, error: WireError) -> bool {
     }
 }
 
+/// The corr id of a transmission that does not parse, if its first fields can be
+/// read (`auth_len` 0 or 64, then the corr id); all zero otherwise.
+fn readable_corr_id(bytes: &[u8]) -> CorrId {
+    let start = match bytes.first() {
+        Some(0) => 1,
+        Some(64) => 65,
+        _ => return CorrId::PUSH,
+    };
+    match bytes
+        .get(start..start + 8)
+        .and_then(|id| <[u8; 8]>::try_from(id).ok())
+    {
+        Some(id) => CorrId::from_bytes(id),
+        None => CorrId::PUSH,
+    }
+}
+
 fn random_id() -> [u8; 24] {
     let mut id = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut id);
@@ -677,4 +694,69 @@ fn random_id() -> [u8; 24] {
 
 fn random_message_id() -> MessageId {
     MessageId::from_bytes(random_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_transmission(body: Vec<u8>) -> Transmission {
+        Transmission {
+            signature: None,
+            corr_id: CorrId::from_bytes([1; 8]),
+            entity: Some(EntityId::from_bytes([2; 24])),
+            tag: TAG_SEND,
+            body,
+        }
+    }
+
+    #[test]
+    fn oversized_send_bodies_are_large_msg() {
+        let length = WireError::LengthOutOfRange { field: "body_len" };
+        let mut body = vec![0];
+        body.extend_from_slice(&16001u16.to_be_bytes());
+        assert!(is_oversized_send(&send_transmission(body.clone()), length));
+        // The same bytes under another tag, or another error, are plain syntax errors.
+        let mut other = send_transmission(body.clone());
+        other.tag = 0x06;
+        assert!(!is_oversized_send(&other, length));
+        assert!(!is_oversized_send(
+            &send_transmission(body),
+            WireError::Truncated
+        ));
+        let mut empty = vec![0];
+        empty.extend_from_slice(&0u16.to_be_bytes());
+        assert!(!is_oversized_send(&send_transmission(empty), length));
+        assert!(!is_oversized_send(&send_transmission(vec![0]), length));
+    }
+
+    #[test]
+    fn corr_id_is_echoed_when_readable() {
+        let mut unsigned = vec![0];
+        unsigned.extend_from_slice(&[9; 8]);
+        assert_eq!(readable_corr_id(&unsigned), CorrId::from_bytes([9; 8]));
+        let mut signed = vec![64];
+        signed.extend_from_slice(&[0; 64]);
+        signed.extend_from_slice(&[5; 8]);
+        signed.push(99);
+        assert_eq!(readable_corr_id(&signed), CorrId::from_bytes([5; 8]));
+        assert_eq!(readable_corr_id(&[7, 1, 2, 3]), CorrId::PUSH);
+        assert_eq!(readable_corr_id(&[0, 1, 2]), CorrId::PUSH);
+        assert_eq!(readable_corr_id(&[]), CorrId::PUSH);
+    }
+
+    #[test]
+    fn pending_writes_order_commands_on_one_queue() {
+        let queue = RecipientId::from_bytes([1; 24]);
+        let other = RecipientId::from_bytes([2; 24]);
+        let mut pending = PendingQueues::default();
+        assert!(!pending.must_wait(&queue, false));
+        pending.add(queue, true);
+        // SENDs to one queue commute; anything else waits for them.
+        assert!(!pending.must_wait(&queue, true));
+        assert!(pending.must_wait(&queue, false));
+        assert!(!pending.must_wait(&other, false));
+        pending.add(queue, false);
+        assert!(pending.must_wait(&queue, true));
+    }
 }
