@@ -91,3 +91,74 @@ impl Session {
         IdentityPublicKey::from_bytes(&key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::IdentityKeyPair;
+    use crate::key_agreement::{PendingInvitation, join};
+    use crate::sender_chain::Sending;
+
+    /// Renders bytes the two ways a careless `Debug` would: as a list and as hex.
+    fn renderings(bytes: &[u8]) -> [String; 2] {
+        let list = format!("{:?}", &bytes[..8]);
+        let hex: String = bytes[..8].iter().map(|b| format!("{b:02x}")).collect();
+        [list.trim_end_matches(']').to_owned(), hex]
+    }
+
+    #[test]
+    fn debug_prints_no_secret_of_the_state() {
+        let inviter_identity = IdentityKeyPair::from_secret_bytes(&[0x11; 32]);
+        let joiner_identity = IdentityKeyPair::from_secret_bytes(&[0x22; 32]);
+        let randomness: Vec<u8> = (0..=255u8).cycle().skip(7).take(216).collect();
+        let pending =
+            PendingInvitation::new(&inviter_identity, randomness[..96].try_into().unwrap())
+                .unwrap();
+        let (mut joiner, answer) = join(
+            &joiner_identity,
+            &pending.invitation(),
+            b"hi",
+            randomness[..216].try_into().unwrap(),
+        )
+        .unwrap();
+        let (mut inviter, _) = pending.accept(&inviter_identity, &answer).unwrap();
+        let randomness: [u8; ENCRYPT_RANDOMNESS_LEN] = [0x5a; ENCRYPT_RANDOMNESS_LEN];
+        let skipped = inviter.encrypt(b"skipped", &randomness).unwrap();
+        let _ = skipped;
+        let second = inviter.encrypt(b"second", &randomness).unwrap();
+        joiner.decrypt(&second).unwrap();
+
+        for session in [&inviter, &joiner] {
+            let printed = format!("{session:?} {pending:?} {inviter_identity:?}");
+            let ratchet = &session.ratchet;
+            let mut secrets: Vec<Vec<u8>> = vec![
+                ratchet.root_key.as_bytes().to_vec(),
+                ratchet.own.dh.to_bytes().to_vec(),
+                ratchet.own.kem.secret_bytes().to_vec(),
+                ratchet.next_sending_header_key.as_bytes().to_vec(),
+                ratchet.next_receiving_header_key.as_bytes().to_vec(),
+                inviter_identity.to_secret_bytes().to_vec(),
+                pending.one_time_key.to_bytes().to_vec(),
+            ];
+            if let Sending::Active(chain) = &ratchet.sending {
+                secrets.push(chain.chain_key.as_bytes().to_vec());
+                secrets.push(chain.header_key.as_bytes().to_vec());
+            }
+            for chain in &ratchet.receivers {
+                secrets.push(chain.header_key.as_bytes().to_vec());
+                if let Some(key) = &chain.chain_key {
+                    secrets.push(key.as_bytes().to_vec());
+                }
+                for (_, key) in &chain.skipped {
+                    secrets.push(key.as_bytes().to_vec());
+                }
+            }
+            for secret in &secrets {
+                for rendering in renderings(secret) {
+                    assert!(!printed.contains(&rendering), "{rendering} printed");
+                }
+            }
+            assert!(printed.contains("redacted"));
+        }
+    }
+}
