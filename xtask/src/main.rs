@@ -2,11 +2,13 @@
 //! runs every test after installing what the tests need.
 //!
 //! Modules: `install` (prerequisites on a fresh machine), `steps` (the test
-//! pipeline), `run` (a local relay for development).
+//! pipeline), `run` (a local relay for development), `web` (the web client's
+//! npm build and tests).
 
 mod install;
 mod run;
 mod steps;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,9 +24,10 @@ USAGE:
 
     cargo xtask test [--no-install] [--skip-lint] [--skip-fuzz]
         Run every test: formatting, clippy, unit and integration tests against
-        real relay processes, the wasm32 build and a short run of every fuzz
-        target. Installs what is missing first (wasm32 target, cargo-fuzz)
-        unless --no-install is given.
+        real relay processes, the web client's type check, unit tests and
+        build (npm), the wasm32 build and a short run of every fuzz target.
+        Installs what is missing first (wasm32 target, cargo-fuzz) unless
+        --no-install is given.
 
     cargo xtask fuzz [TARGET] [--seconds N]
         Run one fuzz target (or all of them) for N seconds each (default 10).

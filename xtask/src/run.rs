@@ -26,6 +26,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let data = workspace_root().join("relay-data");
         relay_args.extend(["--data".into(), data.to_string_lossy().into_owned()]);
     }
+    if !relay_args.iter().any(|arg| arg == "--web-dir") {
+        announce("building the web client (npm run build)");
+        crate::web::build()?;
+        let dist = crate::web::dist();
+        relay_args.extend(["--web-dir".into(), dist.to_string_lossy().into_owned()]);
+    }
     announce("building and starting sotto-relay (Ctrl-C stops it)");
     let mut command = cargo();
     command.args(["run", "--package", "sotto-relay", "--bin", "sotto-relay"]);

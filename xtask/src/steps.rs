@@ -66,6 +66,9 @@ pub(crate) fn test(args: &[String]) -> Result<()> {
     announce("unit, property and integration tests (cargo test --workspace)");
     run_checked(cargo().args(["test", "--workspace", "--locked"]))?;
 
+    announce("web client: type check, unit tests and production build (npm)");
+    crate::web::test()?;
+
     announce(&format!("building the sans-IO crates for {WASM_TARGET}"));
     let mut wasm = cargo();
     wasm.args(["build", "--locked", "--target", WASM_TARGET]);

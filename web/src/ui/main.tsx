@@ -107,10 +107,8 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   }, [backend, updateChat]);
 
   // The app lock after inactivity.
-  const lockTimer = useRef<LockTimer | null>(null);
   useEffect(() => {
     const timer = new LockTimer(settings.lockAfterSeconds, onLock);
-    lockTimer.current = timer;
     const activity = () => timer.activity();
     const events = ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"] as const;
     for (const name of events) document.addEventListener(name, activity, { passive: true });

@@ -1,6 +1,7 @@
 // A row of the timeline: a day separator when the day changes, then a message
 // bubble (quote, text, reactions, time, receipt) or a notice.
 
+import { memo } from "./memo";
 import { useEffect, useRef } from "preact/hooks";
 import type { ItemId, MessageItem, TimelineItem } from "../backend";
 import { clockTime, dayLabel, noticeText, timerLabel } from "../format";
@@ -14,7 +15,14 @@ function itemTime(item: TimelineItem): number {
   return item.kind === "message" ? item.sentAt : item.at;
 }
 
-export function TimelineRow({
+function sameDay(a: number, b: number): boolean {
+  const x = new Date(a);
+  const y = new Date(b);
+  return x.getDate() === y.getDate() && x.getMonth() === y.getMonth() && x.getFullYear() === y.getFullYear();
+}
+
+// Memoized: while scrolling, only the rows that enter the window render.
+export const TimelineRow = memo(function TimelineRow({
   item,
   previous,
   contact,
@@ -31,14 +39,12 @@ export function TimelineRow({
   onJump: (id: ItemId) => void;
   onOpenSecurity: () => void;
 }) {
-  const now = Date.now();
-  const day = dayLabel(itemTime(item), now);
-  const showDay = !previous || dayLabel(itemTime(previous), now) !== day;
+  const showDay = !previous || !sameDay(itemTime(previous), itemTime(item));
   return (
     <>
       {showDay && (
         <div class="day" role="separator">
-          <span>{day}</span>
+          <span>{dayLabel(itemTime(item), Date.now())}</span>
         </div>
       )}
       {item.kind === "notice" ? (
@@ -57,7 +63,7 @@ export function TimelineRow({
       )}
     </>
   );
-}
+});
 
 function Bubble({
   item,
@@ -185,7 +191,8 @@ export function MessageActions({
 
   const rect = anchor.getBoundingClientRect();
   const top = Math.min(rect.bottom + 4, window.innerHeight - 280);
-  const left = Math.max(8, Math.min(rect.right - 240, window.innerWidth - 248));
+  // Beside the button, on the side of the bubble, kept inside the window.
+  const left = Math.max(8, Math.min(item.direction === "out" ? rect.left - 200 : rect.left, window.innerWidth - 248));
 
   function onKeyDown(event: KeyboardEvent) {
     const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];

@@ -1,0 +1,63 @@
+//! The web client in `web/`: its npm dependencies, type check, unit tests and
+//! production build (`web/dist`, which the relay serves with `--web-dir`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::steps::{announce, run_checked};
+use crate::workspace_root;
+
+/// Where `npm ci` leaves a copy of the lock file it installed, so that the
+/// next run installs again only when the lock file changed.
+const INSTALLED_LOCK: &str = "node_modules/.sotto-installed-lock.json";
+
+/// The web client's directory.
+pub(crate) fn dir() -> PathBuf {
+    workspace_root().join("web")
+}
+
+/// The production build that the relay serves.
+pub(crate) fn dist() -> PathBuf {
+    dir().join("dist")
+}
+
+/// Type check, unit tests and production build, installing dependencies first
+/// when needed.
+pub(crate) fn test() -> Result<()> {
+    let web = dir();
+    install_dependencies(&web)?;
+    run_checked(npm(&web).args(["run", "typecheck"]))?;
+    run_checked(npm(&web).args(["test"]))?;
+    run_checked(npm(&web).args(["run", "build"]))
+}
+
+/// The production build alone, installing dependencies first when needed.
+pub(crate) fn build() -> Result<()> {
+    let web = dir();
+    install_dependencies(&web)?;
+    run_checked(npm(&web).args(["run", "build"]))
+}
+
+/// `npm ci` when `node_modules` is missing or `package-lock.json` differs
+/// from the one last installed.
+fn install_dependencies(web: &Path) -> Result<()> {
+    let lock_path = web.join("package-lock.json");
+    let lock =
+        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    let installed = web.join(INSTALLED_LOCK);
+    if std::fs::read(&installed).is_ok_and(|previous| previous == lock) {
+        return Ok(());
+    }
+    announce("installing the web client's npm dependencies (npm ci)");
+    run_checked(npm(web).args(["ci", "--no-audit", "--no-fund"]))?;
+    std::fs::write(&installed, &lock).with_context(|| format!("writing {}", installed.display()))
+}
+
+fn npm(web: &Path) -> Command {
+    let program = if cfg!(windows) { "npm.cmd" } else { "npm" };
+    let mut command = Command::new(program);
+    command.current_dir(web);
+    command
+}
