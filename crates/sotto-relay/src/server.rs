@@ -32,8 +32,9 @@ use crate::store::group_commit::{self, WriterHandle};
 use crate::store::{Policy, Storage};
 use crate::{Error, connection, expiry, identity};
 
-/// WebSocket read buffer per connection: two blocks and their frame headers.
-const READ_BUFFER: usize = 2 * BLOCK_SIZE + 64;
+/// WebSocket read chunk per connection. The buffer still grows to hold a whole
+/// block; a small chunk only keeps idle connections cheap.
+const READ_BUFFER: usize = 4096;
 /// Bytes the WebSocket buffers before writing to the socket (flushes write
 /// sooner).
 const WRITE_BUFFER: usize = 4 * BLOCK_SIZE;
