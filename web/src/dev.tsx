@@ -34,3 +34,6 @@ if (root) {
     root,
   );
 }
+
+// For poking at the preview from the browser console.
+(window as unknown as { sottoDev: FakeBackend }).sottoDev = backend;

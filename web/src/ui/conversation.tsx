@@ -163,19 +163,23 @@ export function Conversation({
 
   const jumpTo = useCallback((id: ItemId) => list.current?.scrollToKey(id), []);
 
+  const openMenu = useCallback((item: MessageItem, anchor: HTMLElement) => setMenu({ item, anchor }), []);
+
+  // Every prop but `previous` is stable, so memoized rows skip re-rendering
+  // when a page of history is prepended or a message arrives.
   const renderRow = useCallback(
     (item: TimelineItem, index: number) => (
       <TimelineRow
         item={item}
         previous={items[index - 1]}
         contact={chat.displayName}
-        onMenu={(message, anchor) => setMenu({ item: message, anchor })}
+        onMenu={openMenu}
         onAction={act}
         onJump={jumpTo}
         onOpenSecurity={onOpenSecurity}
       />
     ),
-    [items, chat.displayName, act, jumpTo, onOpenSecurity],
+    [items, chat.displayName, openMenu, act, jumpTo, onOpenSecurity],
   );
 
   const lastOwn = [...items].reverse().find((item): item is MessageItem => item.kind === "message" && item.direction === "out" && !item.deleted);

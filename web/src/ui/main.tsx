@@ -148,7 +148,27 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   }, [onLock]);
 
   const ordered = useMemo(() => sortChats(chats.values()), [chats]);
+
+  // The unread total in the tab title; no names or text.
+  const unread = useMemo(() => [...chats.values()].reduce((sum, chat) => sum + (chat.muted ? 0 : chat.unread), 0), [chats]);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Sotto` : "Sotto";
+    return () => {
+      document.title = "Sotto";
+    };
+  }, [unread]);
   const current = selected ? (chats.get(selected) ?? null) : null;
+
+  // Stable callbacks keep the conversation's memoized rows from re-rendering.
+  const closeChat = useCallback(() => setSelected(null), []);
+  const openSecurity = useCallback(() => {
+    const chat = latest.current.selected;
+    if (chat !== null) setDialog({ name: "security", chat });
+  }, []);
+  const openChatSettings = useCallback(() => {
+    const chat = latest.current.selected;
+    if (chat !== null) setDialog({ name: "chat-settings", chat });
+  }, []);
 
   const saveSettings = useCallback(
     async (patch: Partial<Settings>) => {
@@ -201,9 +221,9 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             backend={backend}
             chat={current}
             settings={settings}
-            onBack={() => setSelected(null)}
-            onOpenSecurity={() => setDialog({ name: "security", chat: current.id })}
-            onOpenChatSettings={() => setDialog({ name: "chat-settings", chat: current.id })}
+            onBack={closeChat}
+            onOpenSecurity={openSecurity}
+            onOpenChatSettings={openChatSettings}
           />
         ) : (
           <div class="empty-pane">
