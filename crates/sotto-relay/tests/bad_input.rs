@@ -1,0 +1,458 @@
+//! Hostile and broken clients: malformed, truncated, oversized and wrong-size
+//! frames, text frames, garbage after valid transmissions, unknown versions,
+//! unauthorized commands, bad block MACs and floods. Each gets a clear error or
+//! a clean close; the relay never crashes and keeps serving a well-behaved
+//! client meanwhile.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use sotto_client::relay::SenderQueue;
+use sotto_wire::{
+    BLOCK_SIZE, Block, ClientHandshake, Command, CorrId, ErrorCode, InnerBlock, Response,
+    VersionRange, WireError,
+};
+use support::{
+    Client, RawSession, Relay, body, closed, dh_public, next_frame, open_body, random, raw_socket,
+    within,
+};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A well-behaved client that must keep working while others misbehave.
+struct Bystander {
+    client: Client,
+    queue: sotto_client::relay::RecipientQueue,
+    sender: SenderQueue,
+    round: u32,
+}
+
+impl Bystander {
+    async fn new(relay: &Relay) -> Bystander {
+        let client = relay.connect().await;
+        let (queue, sender) = client.secured_queue().await;
+        Bystander {
+            client,
+            queue,
+            sender,
+            round: 0,
+        }
+    }
+
+    /// A full round trip: PING, SEND, GET, ACK.
+    async fn still_served(&mut self, relay: &mut Relay) {
+        assert!(relay.is_running(), "the relay died");
+        self.round += 1;
+        let tag = self.round.to_be_bytes();
+        within("the bystander", async {
+            self.client.connection.ping().await.unwrap();
+            self.client
+                .connection
+                .send(&self.sender, body(&tag, 32))
+                .await
+                .unwrap();
+            let delivery = self
+                .client
+                .connection
+                .get(&self.queue)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(open_body(&self.queue, &delivery)[..4], tag);
+            self.client
+                .connection
+                .ack(&self.queue, delivery.message_id)
+                .await
+                .unwrap();
+        })
+        .await;
+    }
+}
+
+/// A close code the relay may use for a frame it refuses, or a dropped socket.
+fn clean_close(code: Option<u16>) {
+    if let Some(code) = code {
+        assert!(
+            matches!(code, 1000 | 1002 | 1003 | 1008 | 1009),
+            "unexpected close code {code}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn frames_of_the_wrong_size_or_type_close_the_connection() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+    let frames = [
+        Message::binary(vec![0; BLOCK_SIZE - 1]),
+        Message::binary(vec![0; BLOCK_SIZE + 1]),
+        Message::binary(vec![0; 1]),
+        Message::binary(Vec::new()),
+        Message::binary(vec![0; 4 * BLOCK_SIZE]),
+        Message::text("SOTTOREL hello"),
+    ];
+    // Before the handshake.
+    for frame in frames.clone() {
+        let mut socket = raw_socket(&relay.address).await;
+        let _ = socket.send(frame).await;
+        clean_close(closed(&mut socket).await);
+    }
+    // After the handshake.
+    for frame in frames {
+        let mut session = RawSession::open(&relay.address).await;
+        session.send_frame(frame).await;
+        clean_close(closed(&mut session.socket).await);
+    }
+    bystander.still_served(&mut relay).await;
+}
+
+#[tokio::test]
+async fn an_oversized_frame_is_refused_before_it_is_buffered() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+    let mut session = RawSession::open(&relay.address).await;
+    session
+        .send_frame(Message::binary(vec![0x11; 8 * 1024 * 1024]))
+        .await;
+    clean_close(closed(&mut session.socket).await);
+    bystander.still_served(&mut relay).await;
+}
+
+#[tokio::test]
+async fn truncated_frames_and_dropped_connections_are_harmless() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+    for (handshake_first, sent) in [(false, 100), (true, 100), (true, 16_383), (false, 0)] {
+        let mut session_socket = if handshake_first {
+            RawSession::open(&relay.address).await.socket
+        } else {
+            raw_socket(&relay.address).await
+        };
+        // A masked binary frame header announcing a whole block, then only
+        // part of it, then the end of the TCP stream.
+        let mut frame = vec![0x82, 0x80 | 126];
+        frame.extend_from_slice(&u16::try_from(BLOCK_SIZE).unwrap().to_be_bytes());
+        frame.extend_from_slice(&[1, 2, 3, 4]);
+        frame.resize(frame.len() + sent, 0x55);
+        let MaybeTlsStream::Plain(tcp) = session_socket.get_mut() else {
+            panic!("plain socket expected");
+        };
+        tcp.write_all(&frame).await.unwrap();
+        tcp.shutdown().await.unwrap();
+        // The relay must close its side; reading then ends.
+        let _ = next_frame(&mut session_socket).await;
+    }
+    // A client that vanishes in the middle of the handshake.
+    for _ in 0..20 {
+        drop(raw_socket(&relay.address).await);
+    }
+    bystander.still_served(&mut relay).await;
+}
+
+#[tokio::test]
+async fn malformed_hellos_and_unknown_versions_are_refused() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+
+    // Not a hello at all.
+    for garbage in [vec![0; BLOCK_SIZE], random::<32>().repeat(BLOCK_SIZE / 32)] {
+        let mut socket = raw_socket(&relay.address).await;
+        socket.send(Message::binary(garbage)).await.unwrap();
+        clean_close(closed(&mut socket).await);
+    }
+    // A hello with a non-zero byte in its padding.
+    let (_, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
+    let mut bytes = hello.into_vec();
+    bytes[BLOCK_SIZE - 1] = 1;
+    let mut socket = raw_socket(&relay.address).await;
+    socket.send(Message::binary(bytes)).await.unwrap();
+    clean_close(closed(&mut socket).await);
+
+    // Versions the relay does not speak: it answers with its own range.
+    for (min, max) in [(2, 3), (7, 9)] {
+        let (handshake, hello) =
+            ClientHandshake::start(random(), VersionRange::new(min, max).unwrap());
+        let mut socket = raw_socket(&relay.address).await;
+        socket
+            .send(Message::binary(hello.into_vec()))
+            .await
+            .unwrap();
+        let reply = match next_frame(&mut socket).await {
+            Some(Message::Binary(bytes)) => Block::from_slice(&bytes).unwrap(),
+            other => panic!("expected a version reject, got {other:?}"),
+        };
+        assert_eq!(
+            handshake
+                .handle_server_hello(&reply, &relay.address.fingerprint)
+                .map(|_| ()),
+            Err(WireError::VersionRejected {
+                relay_min: 1,
+                relay_max: 1
+            })
+        );
+        clean_close(closed(&mut socket).await);
+    }
+    // A range that includes version 1 is accepted.
+    let (handshake, hello) = ClientHandshake::start(random(), VersionRange::new(1, 5).unwrap());
+    let mut socket = raw_socket(&relay.address).await;
+    socket
+        .send(Message::binary(hello.into_vec()))
+        .await
+        .unwrap();
+    let Some(Message::Binary(reply)) = next_frame(&mut socket).await else {
+        panic!("no server hello");
+    };
+    let transport = handshake
+        .handle_server_hello(
+            &Block::from_slice(&reply).unwrap(),
+            &relay.address.fingerprint,
+        )
+        .unwrap();
+    assert_eq!(transport.version().number(), 1);
+
+    // A second hello after the handshake is not a valid encrypted block.
+    let mut session = RawSession::open(&relay.address).await;
+    let (_, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
+    session.send_frame(Message::binary(hello.into_vec())).await;
+    clean_close(closed(&mut session.socket).await);
+
+    bystander.still_served(&mut relay).await;
+}
+
+#[tokio::test]
+async fn blocks_with_a_bad_mac_or_replayed_close_the_connection_silently() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+    let ping = Command::Ping.to_transmission(CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]));
+    let mut batch = InnerBlock::new();
+    batch.push(&ping).unwrap();
+
+    for index in [0, 5000, BLOCK_SIZE - 1] {
+        let mut session = RawSession::open(&relay.address).await;
+        let mut bytes = session.transport.seal(&batch).unwrap().into_vec();
+        bytes[index] ^= 0x80;
+        session.send_frame(Message::binary(bytes)).await;
+        clean_close(closed(&mut session.socket).await);
+    }
+
+    // The same block twice: the second is sealed under another counter.
+    let mut session = RawSession::open(&relay.address).await;
+    let block = session.transport.seal(&batch).unwrap().into_vec();
+    session.send_frame(Message::binary(block.clone())).await;
+    assert_eq!(session.responses().await[0].1, Response::Pong);
+    session.send_frame(Message::binary(block)).await;
+    clean_close(closed(&mut session.socket).await);
+
+    // A block sealed for another connection.
+    let mut first = RawSession::open(&relay.address).await;
+    let mut second = RawSession::open(&relay.address).await;
+    let block = first.transport.seal(&batch).unwrap().into_vec();
+    second.send_frame(Message::binary(block)).await;
+    clean_close(closed(&mut second.socket).await);
+
+    bystander.still_served(&mut relay).await;
+}
+
+#[tokio::test]
+async fn garbage_after_valid_transmissions_gets_an_error_for_that_part_only() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+    let mut session = RawSession::open(&relay.address).await;
+    let corr = |n: u8| CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, n]);
+    let ping = |n| Command::Ping.to_transmission(corr(n)).encode();
+
+    // Valid, garbage, valid, trailing bytes on a valid command, bad auth_len.
+    let mut trailing = ping(4);
+    trailing.push(0);
+    let mut bad_auth_len = ping(5);
+    bad_auth_len[0] = 63;
+    session
+        .send_encoded(&[
+            ping(1),
+            random::<32>().repeat(3),
+            ping(3),
+            trailing,
+            bad_auth_len,
+        ])
+        .await;
+    let mut responses = Vec::new();
+    while responses.len() < 3 {
+        responses.extend(session.responses().await);
+    }
+    let pongs: Vec<_> = responses
+        .iter()
+        .filter(|(_, response)| *response == Response::Pong)
+        .map(|(corr_id, _)| *corr_id)
+        .collect();
+    assert!(
+        pongs.contains(&corr(1)) && pongs.contains(&corr(3)),
+        "{responses:?}"
+    );
+    assert!(!pongs.contains(&corr(4)));
+    for (_, response) in &responses {
+        assert!(
+            matches!(
+                response,
+                Response::Pong
+                    | Response::Err {
+                        code: ErrorCode::Cmd | ErrorCode::Block,
+                        ..
+                    }
+            ),
+            "{response:?}"
+        );
+    }
+
+    // An inner block holding a zero-length transmission is malformed as a whole.
+    let mut session = RawSession::open(&relay.address).await;
+    session.send_encoded(&[ping(1), Vec::new()]).await;
+    match next_frame(&mut session.socket).await {
+        Some(Message::Binary(bytes)) => {
+            let inner = session
+                .transport
+                .open(Block::from_slice(&bytes).unwrap())
+                .unwrap();
+            let transmission = sotto_wire::Transmission::decode(&inner.transmissions()[0]).unwrap();
+            assert!(matches!(
+                Response::from_transmission(&transmission).unwrap(),
+                Response::Err {
+                    code: ErrorCode::Block,
+                    ..
+                }
+            ));
+        }
+        Some(Message::Close(_)) | None => {}
+        Some(other) => panic!("unexpected {other:?}"),
+    }
+    bystander.still_served(&mut relay).await;
+}
+
+#[tokio::test]
+async fn unauthorized_commands_are_refused_with_auth() {
+    let mut relay = Relay::start(&["--password", "operator"]);
+    let mut session = RawSession::open(&relay.address).await;
+    let key = sotto_client::relay::random_signing_key();
+    let other = sotto_client::relay::random_signing_key();
+    let new = |password: Option<&[u8]>| Command::New {
+        recipient_auth_key: key.verifying_key(),
+        recipient_dh_key: dh_public(),
+        password: password.map(|bytes| sotto_wire::ServerPassword::new(bytes.to_vec()).unwrap()),
+    };
+    let session_id = session.transport.session_id();
+    let corr = |n: u8| CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, n]);
+    let transmissions = [
+        // Right password, but unsigned or signed by another key than the body's.
+        new(Some(b"operator")).to_transmission(corr(1)),
+        new(Some(b"operator")).to_signed_transmission(corr(2), &session_id, &other),
+        // Signed, wrong or missing password.
+        new(Some(b"operator!")).to_signed_transmission(corr(3), &session_id, &key),
+        new(None).to_signed_transmission(corr(4), &session_id, &key),
+        // Everything right.
+        new(Some(b"operator")).to_signed_transmission(corr(5), &session_id, &key),
+    ];
+    session
+        .send_encoded(&transmissions.iter().map(|t| t.encode()).collect::<Vec<_>>())
+        .await;
+    let mut responses = Vec::new();
+    while responses.len() < transmissions.len() {
+        responses.extend(session.responses().await);
+    }
+    responses.sort_by_key(|(corr_id, _)| *corr_id);
+    for (corr_id, response) in &responses[..4] {
+        assert!(
+            matches!(
+                response,
+                Response::Err {
+                    code: ErrorCode::Auth,
+                    ..
+                }
+            ),
+            "{corr_id:?}: {response:?}"
+        );
+    }
+    assert!(matches!(responses[4].1, Response::Ids { .. }));
+    assert!(relay.is_running());
+    // Still serving.
+    let mut bystander_relay_check = Client::connect(&relay.address).await;
+    bystander_relay_check.connection.ping().await.unwrap();
+    assert!(
+        bystander_relay_check
+            .push_within(Duration::from_millis(10))
+            .await
+            .is_none()
+    );
+    assert!(relay.is_running());
+}
+
+#[tokio::test]
+async fn floods_are_limited_and_do_not_starve_others() {
+    let mut relay = Relay::start(&["--rate-limit", "200", "--rate-burst", "300"]);
+    let mut bystander = Bystander::new(&relay).await;
+
+    // One connection sends blocks of 255 PINGs as fast as it can, never reading.
+    let mut flooder = RawSession::open(&relay.address).await;
+    let mut batch = InnerBlock::new();
+    for n in 0..255u64 {
+        batch
+            .push(&Command::Ping.to_transmission(CorrId::from_bytes((n + 1).to_be_bytes())))
+            .unwrap();
+    }
+    let flood = async {
+        for _ in 0..200 {
+            let block = flooder.transport.seal(&batch).unwrap();
+            if flooder
+                .socket
+                .send(Message::binary(block.into_vec()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    // The flood may block on back-pressure: that is the relay protecting itself.
+    let _ = tokio::time::timeout(Duration::from_secs(5), flood).await;
+    bystander.still_served(&mut relay).await;
+
+    // What the flooder gets back: PONGs within its burst, then ERR LIMIT.
+    let mut limited = 0;
+    let mut pongs = 0;
+    for _ in 0..10 {
+        match tokio::time::timeout(Duration::from_secs(2), next_frame(&mut flooder.socket)).await {
+            Ok(Some(Message::Binary(bytes))) => {
+                let inner = flooder
+                    .transport
+                    .open(Block::from_slice(&bytes).unwrap())
+                    .unwrap();
+                for encoded in inner.transmissions() {
+                    let transmission = sotto_wire::Transmission::decode(encoded).unwrap();
+                    match Response::from_transmission(&transmission).unwrap() {
+                        Response::Pong => pongs += 1,
+                        Response::Err {
+                            code: ErrorCode::Limit,
+                            ..
+                        } => limited += 1,
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    assert!(pongs > 0 && limited > 0, "pongs {pongs}, limited {limited}");
+
+    // Many connections at once, most never finishing the handshake.
+    let mut sockets = Vec::new();
+    for _ in 0..300 {
+        sockets.push(raw_socket(&relay.address).await);
+    }
+    bystander.still_served(&mut relay).await;
+    drop(sockets);
+    drop(flooder);
+    bystander.still_served(&mut relay).await;
+}
