@@ -215,7 +215,7 @@ impl DoubleRatchet {
             &header.encode(),
         )?);
         let body_ad = self.body_associated_data(self.role, &out);
-        out.extend_from_slice(&message_key.seal(&body_ad, &padded)?);
+        out.extend_from_slice(&message_key.seal(&header_nonce, &body_ad, &padded)?);
 
         if let Some(step) = stepped {
             self.own = step.own;
@@ -237,6 +237,7 @@ impl DoubleRatchet {
         let header_ad = self.header_associated_data(sender);
         let body_ad = self.body_associated_data(sender, message.authenticated_prefix);
         let body = Body {
+            header_nonce: &message.header_nonce,
             associated_data: &body_ad,
             ciphertext: message.encrypted_body,
         };
@@ -345,13 +346,14 @@ impl DoubleRatchet {
 
 /// A message body with its associated data, opened with a message key.
 struct Body<'a> {
+    header_nonce: &'a [u8; AEAD_NONCE_LEN],
     associated_data: &'a [u8],
     ciphertext: &'a [u8],
 }
 
 impl Body<'_> {
     fn open(&self, key: &MessageKey) -> Result<Vec<u8>, Error> {
-        let padded = key.open(self.associated_data, self.ciphertext)?;
+        let padded = key.open(self.header_nonce, self.associated_data, self.ciphertext)?;
         unpad(&padded)
     }
 

@@ -19,10 +19,14 @@ impl MessageKey {
         &self.0
     }
 
-    /// HKDF(salt = 32 zero bytes, ikm = message key, info = "Sotto v1 message") gives the
-    /// AEAD key and nonce; a key is used once, so a derived nonce never repeats.
-    fn expand(&self) -> (Zeroizing<[u8; AEAD_KEY_LEN]>, [u8; AEAD_NONCE_LEN]) {
-        let okm = hkdf::<{ AEAD_KEY_LEN + AEAD_NONCE_LEN }>(&[0u8; 32], &self.0, label::MESSAGE);
+    /// HKDF(salt = header nonce, ikm = message key, info = "Sotto v1 message") gives the
+    /// AEAD key and nonce. Salting with the header's random nonce keeps key and nonce
+    /// fresh even if a state rolled back (a crash before saving) reuses a message key.
+    fn expand(
+        &self,
+        header_nonce: &[u8; AEAD_NONCE_LEN],
+    ) -> (Zeroizing<[u8; AEAD_KEY_LEN]>, [u8; AEAD_NONCE_LEN]) {
+        let okm = hkdf::<{ AEAD_KEY_LEN + AEAD_NONCE_LEN }>(header_nonce, &self.0, label::MESSAGE);
         let mut key = Zeroizing::new([0u8; AEAD_KEY_LEN]);
         let mut nonce = [0u8; AEAD_NONCE_LEN];
         let (key_part, nonce_part) = okm.split_at(AEAD_KEY_LEN);
@@ -31,17 +35,23 @@ impl MessageKey {
         (key, nonce)
     }
 
-    pub(crate) fn seal(&self, associated_data: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
-        let (key, nonce) = self.expand();
+    pub(crate) fn seal(
+        &self,
+        header_nonce: &[u8; AEAD_NONCE_LEN],
+        associated_data: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let (key, nonce) = self.expand(header_nonce);
         aead::seal(&key, &nonce, associated_data, plaintext)
     }
 
     pub(crate) fn open(
         &self,
+        header_nonce: &[u8; AEAD_NONCE_LEN],
         associated_data: &[u8],
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let (key, nonce) = self.expand();
+        let (key, nonce) = self.expand(header_nonce);
         aead::open(&key, &nonce, associated_data, ciphertext)
     }
 }

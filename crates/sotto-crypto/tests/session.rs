@@ -258,3 +258,33 @@ fn debug_prints_no_secret() {
     assert!(!printed.contains(&secret_decimal));
     assert!(!printed.contains(&hex::encode(&secret[..4])));
 }
+
+#[test]
+fn rolled_back_state_does_not_reuse_a_keystream() {
+    let mut rng = TestRng::new(14);
+    let mut pair = connect(&mut rng);
+    // A crash before the state was saved: the same chain position encrypts twice.
+    let mut rolled_back = pair.joiner.clone();
+    let first = pair
+        .joiner
+        .encrypt(b"first text", &rng.encrypt_randomness())
+        .unwrap();
+    let second = rolled_back
+        .encrypt(b"other text", &rng.encrypt_randomness())
+        .unwrap();
+    let body = sotto_crypto::ENCRYPTED_MESSAGE_LEN - sotto_crypto::PADDED_PLAINTEXT_LEN - 16;
+    let xored: Vec<u8> = (0..12)
+        .map(|i| first[body + i] ^ second[body + i])
+        .collect();
+    let mut padded_xor = vec![0u8; 12];
+    for (i, (a, b)) in b"\0\x0afirst text"
+        .iter()
+        .zip(b"\0\x0aother text")
+        .enumerate()
+    {
+        padded_xor[i] = a ^ b;
+    }
+    assert_ne!(xored, padded_xor);
+    assert_eq!(pair.inviter.decrypt(&first).unwrap(), b"first text");
+    assert_eq!(pair.inviter.decrypt(&second), Err(Error::Duplicate));
+}
