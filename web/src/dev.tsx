@@ -29,7 +29,9 @@ if (root) {
   render(
     <App
       backend={backend}
-      initialInvite={params.has("invite") ? { kind: "invite", payload: "i1.AAAA", link: `${location.origin}/invite#i1.AAAA` } : null}
+      initialInvite={
+        params.has("invite") ? { kind: "invite", payload: "i1.AAAA", link: `${location.origin}/invite#i1.AAAA` } : null
+      }
     />,
     root,
   );

@@ -73,9 +73,9 @@ describe("format", () => {
     expect(previewText(message({ text: "two\nlines" }), "Ada")).toBe("two lines");
     expect(previewText(message({ direction: "out" }), "Ada")).toBe("You: hello");
     expect(previewText(message({ deleted: true, text: "" }), "Ada")).toBe("This message was deleted");
-    expect(previewText({ kind: "notice", id: "n", chat: "c", at: noon, notice: { type: "key-change" } }, "Ada")).toContain(
-      "Ada's security code changed",
-    );
+    expect(
+      previewText({ kind: "notice", id: "n", chat: "c", at: noon, notice: { type: "key-change" } }, "Ada"),
+    ).toContain("Ada's security code changed");
   });
 
   it("words integrity notices", () => {
@@ -86,7 +86,9 @@ describe("format", () => {
     expect(noticeText({ type: "timer", seconds: 300, by: "in" }, "Ada")).toBe(
       "Ada set messages to disappear after 5 minutes.",
     );
-    expect(noticeText({ type: "timer", seconds: null, by: "out" }, "Ada")).toBe("You turned off disappearing messages.");
+    expect(noticeText({ type: "timer", seconds: null, by: "out" }, "Ada")).toBe(
+      "You turned off disappearing messages.",
+    );
   });
 
   it("makes initials and searches without case or accents", () => {

@@ -30,7 +30,9 @@ describe("invitation links", () => {
   });
 
   it("parses pasted links, ignoring the query and refusing other schemes", () => {
-    expect(parseInviteLink("  https://other.relay:8443/invite#i1.abc \n")?.link).toBe("https://other.relay:8443/invite#i1.abc");
+    expect(parseInviteLink("  https://other.relay:8443/invite#i1.abc \n")?.link).toBe(
+      "https://other.relay:8443/invite#i1.abc",
+    );
     expect(parseInviteLink("https://relay.example/invite?x=1#i1.abc")).toBeNull();
     expect(parseInviteLink("javascript:alert(1)//invite#abc")).toBeNull();
     expect(parseInviteLink("not a link")).toBeNull();

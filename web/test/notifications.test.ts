@@ -14,7 +14,15 @@ describe("notification previews", () => {
 
 describe("compose keys", () => {
   const key = (patch: Partial<KeyboardEvent>) =>
-    sendsMessage({ key: "Enter", shiftKey: false, isComposing: false, altKey: false, ctrlKey: false, metaKey: false, ...patch });
+    sendsMessage({
+      key: "Enter",
+      shiftKey: false,
+      isComposing: false,
+      altKey: false,
+      ctrlKey: false,
+      metaKey: false,
+      ...patch,
+    });
   it("sends on Enter, not on Shift+Enter or while composing", () => {
     expect(key({})).toBe(true);
     expect(key({ shiftKey: true })).toBe(false);

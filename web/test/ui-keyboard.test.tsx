@@ -125,27 +125,25 @@ describe("keyboard", () => {
   });
 });
 
+async function advance(ms: number): Promise<void> {
+  await act(async () => {
+    await vi.advanceTimersByTimeAsync(ms);
+  });
+}
+
 describe("app lock", () => {
   it("locks after the inactivity timeout", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const backend = FakeBackend.withProfile();
     await backend.updateSettings({ lockAfterSeconds: 60 });
     await act(() => render(<App backend={backend} />, root));
-    for (let round = 0; round < 5; round += 1) await act(async () => {
-      await vi.advanceTimersByTimeAsync(0);
-    });
+    for (let round = 0; round < 5; round += 1) await advance(0);
     expect(root.textContent).not.toContain("Sotto is locked");
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(30_000);
-    });
+    await advance(30_000);
     document.dispatchEvent(new Event("pointerdown"));
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(45_000);
-    });
+    await advance(45_000);
     expect(root.textContent).not.toContain("Sotto is locked");
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(20_000);
-    });
+    await advance(20_000);
     expect(root.textContent).toContain("Sotto is locked");
     expect(await backend.profileState()).toBe("locked");
   });

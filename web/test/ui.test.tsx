@@ -221,7 +221,10 @@ describe("chats", () => {
     const box = byLabel<HTMLTextAreaElement>("Message to Ada");
     await type(box, "answer!");
     await key(box, { key: "Enter" });
-    expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({ text: "answer!", replyTo: incoming.id });
+    expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({
+      text: "answer!",
+      replyTo: incoming.id,
+    });
     expect(root.querySelector(".quote")?.textContent).toContain("question?");
 
     await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);

@@ -23,12 +23,13 @@ pub(crate) fn dist() -> PathBuf {
     dir().join("dist")
 }
 
-/// Type check, unit tests and production build, installing dependencies first
-/// when needed.
+/// Type check, formatting check, unit tests and production build, installing
+/// dependencies first when needed.
 pub(crate) fn test() -> Result<()> {
     let web = dir();
     install_dependencies(&web)?;
     run_checked(npm(&web).args(["run", "typecheck"]))?;
+    run_checked(npm(&web).args(["run", "format:check"]))?;
     run_checked(npm(&web).args(["test"]))?;
     run_checked(npm(&web).args(["run", "build"]))
 }

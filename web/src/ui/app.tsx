@@ -9,7 +9,12 @@ import { Main } from "./main";
 import { Unlock } from "./unlock";
 import { Welcome } from "./welcome";
 
-type Phase = { name: "loading" } | { name: "welcome" } | { name: "locked" } | { name: "unlocked" } | { name: "error"; message: string };
+type Phase =
+  | { name: "loading" }
+  | { name: "welcome" }
+  | { name: "locked" }
+  | { name: "unlocked" }
+  | { name: "error"; message: string };
 
 export interface AppProps {
   backend: Backend;
@@ -23,7 +28,10 @@ export function App({ backend, initialInvite = null }: AppProps) {
 
   useEffect(() => {
     backend.profileState().then(
-      (state) => setPhase(state === "none" ? { name: "welcome" } : state === "locked" ? { name: "locked" } : { name: "unlocked" }),
+      (state) =>
+        setPhase(
+          state === "none" ? { name: "welcome" } : state === "locked" ? { name: "locked" } : { name: "unlocked" },
+        ),
       (error: unknown) => setPhase({ name: "error", message: errorMessage(error) }),
     );
     return backend.subscribe((event) => {

@@ -8,7 +8,15 @@ import { groupDigits, timerLabel } from "../format";
 import { Dialog } from "./dialog";
 import { QrCode } from "./qr-code";
 
-export function SecurityCodeDialog({ backend, chat, onClose }: { backend: Backend; chat: ChatSummary; onClose: () => void }) {
+export function SecurityCodeDialog({
+  backend,
+  chat,
+  onClose,
+}: {
+  backend: Backend;
+  chat: ChatSummary;
+  onClose: () => void;
+}) {
   const [code, setCode] = useState<SecurityCode | null>(null);
   const [error, setError] = useState("");
   useEffect(() => {
@@ -29,8 +37,8 @@ export function SecurityCodeDialog({ backend, chat, onClose }: { backend: Backen
     <Dialog title={`Security code with ${chat.displayName}`} onClose={onClose}>
       <div class="stack">
         <p class="muted">
-          Compare these numbers with {chat.displayName}, in person or on a call, or scan each other's code. If they match, no
-          one is in the middle of your conversation.
+          Compare these numbers with {chat.displayName}, in person or on a call, or scan each other's code. If they
+          match, no one is in the middle of your conversation.
         </p>
         {code && (
           <>
@@ -40,7 +48,9 @@ export function SecurityCodeDialog({ backend, chat, onClose }: { backend: Backen
               ))}
             </p>
             <QrCode text={code.qrPayload} label="Security code QR code" />
-            <p role="status">{code.verified ? `${chat.displayName} is verified.` : `${chat.displayName} is not verified.`}</p>
+            <p role="status">
+              {code.verified ? `${chat.displayName} is verified.` : `${chat.displayName} is not verified.`}
+            </p>
             <button type="button" class={code.verified ? "" : "primary"} onClick={toggle}>
               {code.verified ? "Clear verification" : "Mark as verified"}
             </button>
@@ -97,7 +107,11 @@ export function ChatSettingsDialog({
           </div>
         </fieldset>
         <label class="switch">
-          <input type="checkbox" checked={chat.muted} onChange={(e) => run(backend.setMuted(chat.id, e.currentTarget.checked))} />
+          <input
+            type="checkbox"
+            checked={chat.muted}
+            onChange={(e) => run(backend.setMuted(chat.id, e.currentTarget.checked))}
+          />
           Mute notifications
         </label>
         <label>

@@ -10,7 +10,8 @@ import { IconMuted, IconSearch, IconShield, IconTimer, ReceiptTick } from "./ico
 
 export function filterChats(chats: readonly ChatSummary[], query: string): ChatSummary[] {
   return chats.filter(
-    (chat) => matchesSearch(chat.displayName, query) || matchesSearch(previewText(chat.lastItem, chat.displayName), query),
+    (chat) =>
+      matchesSearch(chat.displayName, query) || matchesSearch(previewText(chat.lastItem, chat.displayName), query),
   );
 }
 
@@ -65,7 +66,9 @@ export function ChatList({
         />
       </div>
       {shown.length === 0 ? (
-        <p class="muted list-empty">{chats.length === 0 ? "No chats yet. Invite someone with the + button." : "No chat matches."}</p>
+        <p class="muted list-empty">
+          {chats.length === 0 ? "No chats yet. Invite someone with the + button." : "No chat matches."}
+        </p>
       ) : (
         <ul class="chat-list" aria-label="Chats" onKeyDown={onListKeyDown}>
           {shown.map((chat) => (
@@ -93,7 +96,8 @@ function ChatRow({
   const last = chat.lastItem;
   const at = last ? (last.kind === "message" ? last.sentAt : last.at) : null;
   const preview = chat.typing ? "typing…" : previewText(last, chat.displayName);
-  const outgoing = !chat.typing && last?.kind === "message" && last.direction === "out" && !last.deleted ? last.status : null;
+  const outgoing =
+    !chat.typing && last?.kind === "message" && last.direction === "out" && !last.deleted ? last.status : null;
   return (
     <button
       type="button"

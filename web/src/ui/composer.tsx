@@ -13,7 +13,9 @@ const TYPING_IDLE_MS = 4000;
 const MAX_ROWS = 8;
 
 /** Whether a key press in the compose box sends the message. */
-export function sendsMessage(event: Pick<KeyboardEvent, "key" | "shiftKey" | "isComposing" | "altKey" | "ctrlKey" | "metaKey">): boolean {
+export function sendsMessage(
+  event: Pick<KeyboardEvent, "key" | "shiftKey" | "isComposing" | "altKey" | "ctrlKey" | "metaKey">,
+): boolean {
   return event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey;
 }
 
@@ -100,7 +102,11 @@ export function Composer({
         <div class="composer-context">
           <IconReply />
           <div class="composer-context-text">
-            <strong>{mode.type === "reply" ? `Replying to ${mode.item.direction === "out" ? "yourself" : contact}` : "Editing"}</strong>
+            <strong>
+              {mode.type === "reply"
+                ? `Replying to ${mode.item.direction === "out" ? "yourself" : contact}`
+                : "Editing"}
+            </strong>
             <span class="private">{mode.item.text}</span>
           </div>
           <button
@@ -127,7 +133,12 @@ export function Composer({
           onInput={(event) => onInput(event.currentTarget.value)}
           onKeyDown={onKeyDown}
         />
-        <button class="icon-button send" type="submit" aria-label={mode.type === "edit" ? "Save edit" : "Send"} disabled={text.trim() === ""}>
+        <button
+          class="icon-button send"
+          type="submit"
+          aria-label={mode.type === "edit" ? "Save edit" : "Send"}
+          disabled={text.trim() === ""}
+        >
           <IconSend />
         </button>
       </div>

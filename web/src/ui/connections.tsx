@@ -38,7 +38,13 @@ export function InviteDialog({
           <>
             <QrCode text={invitation.qrPayload} label="Invitation QR code" />
             <div class="link-row">
-              <input readOnly value={invitation.link} aria-label="Invitation link" class="mono" onFocus={(e) => e.currentTarget.select()} />
+              <input
+                readOnly
+                value={invitation.link}
+                aria-label="Invitation link"
+                class="mono"
+                onFocus={(e) => e.currentTarget.select()}
+              />
               <CopyButton text={invitation.link} />
             </div>
           </>
@@ -79,7 +85,12 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
       <h3 id="connect-heading">Connect with a link you received</h3>
       <label>
         Invitation or contact address link
-        <input value={link} onInput={(e) => setLink(e.currentTarget.value)} placeholder="https://…/invite#…" class="mono" />
+        <input
+          value={link}
+          onInput={(e) => setLink(e.currentTarget.value)}
+          placeholder="https://…/invite#…"
+          class="mono"
+        />
       </label>
       <p class="error" role="alert">
         {error}
@@ -116,7 +127,10 @@ export function ConnectInvitation({
     }
   }
   return (
-    <Dialog title={invite.kind === "invite" ? "Connect with this invitation?" : "Send a contact request?"} onClose={onClose}>
+    <Dialog
+      title={invite.kind === "invite" ? "Connect with this invitation?" : "Send a contact request?"}
+      onClose={onClose}
+    >
       <div class="stack">
         <p>
           {invite.kind === "invite"
@@ -220,14 +234,24 @@ export function ContactAddressDialog({
           requests, and make a new one whenever you want.
         </p>
         {address === undefined ? null : address === null ? (
-          <button type="button" class="primary" onClick={() => run(async () => setAddress(await backend.createContactAddress()))}>
+          <button
+            type="button"
+            class="primary"
+            onClick={() => run(async () => setAddress(await backend.createContactAddress()))}
+          >
             Create a contact address
           </button>
         ) : (
           <>
             <QrCode text={address.qrPayload} label="Contact address QR code" />
             <div class="link-row">
-              <input readOnly value={address.link} aria-label="Contact address link" class="mono" onFocus={(e) => e.currentTarget.select()} />
+              <input
+                readOnly
+                value={address.link}
+                aria-label="Contact address link"
+                class="mono"
+                onFocus={(e) => e.currentTarget.select()}
+              />
               <CopyButton text={address.link} />
             </div>
             <button

@@ -112,7 +112,9 @@ export function Conversation({
       if (mode.type === "edit") {
         await backend.edit(chat.id, mode.item.id, text);
         setItems((previous) =>
-          previous.map((item) => (item.id === mode.item.id && item.kind === "message" ? { ...item, text, editedAt: Date.now() } : item)),
+          previous.map((item) =>
+            item.id === mode.item.id && item.kind === "message" ? { ...item, text, editedAt: Date.now() } : item,
+          ),
         );
       } else {
         const sent = await backend.sendText(chat.id, {
@@ -182,7 +184,9 @@ export function Conversation({
     [items, chat.displayName, openMenu, act, jumpTo, onOpenSecurity],
   );
 
-  const lastOwn = [...items].reverse().find((item): item is MessageItem => item.kind === "message" && item.direction === "out" && !item.deleted);
+  const lastOwn = [...items]
+    .reverse()
+    .find((item): item is MessageItem => item.kind === "message" && item.direction === "out" && !item.deleted);
 
   return (
     <section class="conversation" aria-labelledby="conversation-title">
@@ -197,19 +201,40 @@ export function Conversation({
             {chat.verified && <IconShield label="Verified" />}
           </h2>
           <p class="subtitle" aria-live="polite">
-            {chat.typing ? "typing…" : chat.timerSeconds !== null ? `Messages disappear after ${timerLabel(chat.timerSeconds)}` : ""}
+            {chat.typing
+              ? "typing…"
+              : chat.timerSeconds !== null
+                ? `Messages disappear after ${timerLabel(chat.timerSeconds)}`
+                : ""}
           </p>
         </div>
         {chat.timerSeconds !== null && (
-          <button class="timer-chip" type="button" onClick={onOpenChatSettings} aria-label={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`}>
+          <button
+            class="timer-chip"
+            type="button"
+            onClick={onOpenChatSettings}
+            aria-label={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`}
+          >
             <IconTimer />
             {timerBadge(chat.timerSeconds)}
           </button>
         )}
-        <button class="icon-button" type="button" aria-label="Security code" title="Security code" onClick={onOpenSecurity}>
+        <button
+          class="icon-button"
+          type="button"
+          aria-label="Security code"
+          title="Security code"
+          onClick={onOpenSecurity}
+        >
           <IconShield />
         </button>
-        <button class="icon-button" type="button" aria-label="Chat settings" title="Chat settings" onClick={onOpenChatSettings}>
+        <button
+          class="icon-button"
+          type="button"
+          aria-label="Chat settings"
+          title="Chat settings"
+          onClick={onOpenChatSettings}
+        >
           <IconMore />
         </button>
       </header>

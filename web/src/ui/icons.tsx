@@ -30,7 +30,13 @@ export function Logo() {
   return (
     <svg class="logo" viewBox="0 0 48 48" width="48" height="48" aria-hidden="true" focusable="false">
       <rect x="2" y="2" width="44" height="44" rx="14" fill="var(--accent)" />
-      <path d="M15 30c2 3 5 4 9 4 5 0 9-2 9-6s-4-5-9-6-8-2-8-5 3-5 8-5c3 0 6 1 8 3" fill="none" stroke="#fff" stroke-width="3.5" stroke-linecap="round" />
+      <path
+        d="M15 30c2 3 5 4 9 4 5 0 9-2 9-6s-4-5-9-6-8-2-8-5 3-5 8-5c3 0 6 1 8 3"
+        fill="none"
+        stroke="#fff"
+        stroke-width="3.5"
+        stroke-linecap="round"
+      />
     </svg>
   );
 }

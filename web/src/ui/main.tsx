@@ -150,7 +150,10 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   const ordered = useMemo(() => sortChats(chats.values()), [chats]);
 
   // The unread total in the tab title; no names or text.
-  const unread = useMemo(() => [...chats.values()].reduce((sum, chat) => sum + (chat.muted ? 0 : chat.unread), 0), [chats]);
+  const unread = useMemo(
+    () => [...chats.values()].reduce((sum, chat) => sum + (chat.muted ? 0 : chat.unread), 0),
+    [chats],
+  );
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Sotto` : "Sotto";
     return () => {
@@ -187,7 +190,13 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             {connection === "online" ? "" : connection === "connecting" ? "Connecting…" : "Offline"}
           </span>
           <div class="toolbar">
-            <button class="icon-button" type="button" aria-label="New chat: invite someone" title="New chat" onClick={() => setDialog({ name: "invite" })}>
+            <button
+              class="icon-button"
+              type="button"
+              aria-label="New chat: invite someone"
+              title="New chat"
+              onClick={() => setDialog({ name: "invite" })}
+            >
               <IconPlus />
             </button>
             <button
@@ -204,10 +213,22 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
                 </span>
               )}
             </button>
-            <button class="icon-button" type="button" aria-label="Settings" title="Settings" onClick={() => setDialog({ name: "settings" })}>
+            <button
+              class="icon-button"
+              type="button"
+              aria-label="Settings"
+              title="Settings"
+              onClick={() => setDialog({ name: "settings" })}
+            >
               <IconSettings />
             </button>
-            <button class="icon-button" type="button" aria-label="Lock Sotto" title="Lock (Ctrl+Shift+L)" onClick={onLock}>
+            <button
+              class="icon-button"
+              type="button"
+              aria-label="Lock Sotto"
+              title="Lock (Ctrl+Shift+L)"
+              onClick={onLock}
+            >
               <IconLock />
             </button>
           </div>

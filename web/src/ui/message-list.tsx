@@ -163,7 +163,11 @@ export function MessageList<T>({
     const step = keysToSteps[event.key];
     if (step === undefined || (target !== event.currentTarget && target !== row)) return;
     event.preventDefault();
-    const from = row ? Number(row.dataset.index) : step > 0 ? layout.indexAt(viewport.top) - 1 : layout.indexAt(viewport.top + viewport.height) + 1;
+    const from = row
+      ? Number(row.dataset.index)
+      : step > 0
+        ? layout.indexAt(viewport.top) - 1
+        : layout.indexAt(viewport.top + viewport.height) + 1;
     const next = Math.max(0, Math.min(items.length - 1, from + step));
     const element = scroller.current;
     const nextRow = element?.querySelector<HTMLElement>(`[data-index="${next}"]`);
@@ -201,7 +205,14 @@ export function MessageList<T>({
   }
 
   return (
-    <div ref={scroller} class="message-scroller" onScroll={onScroll} tabIndex={0} aria-label={label} onKeyDown={onKeyDown}>
+    <div
+      ref={scroller}
+      class="message-scroller"
+      onScroll={onScroll}
+      tabIndex={0}
+      aria-label={label}
+      onKeyDown={onKeyDown}
+    >
       <div class="message-spacer" role="list" aria-label={label} style={{ height: `${layout.totalHeight()}px` }}>
         {rows}
       </div>

@@ -117,12 +117,18 @@ function Bubble({
           </button>
         )}
         {item.deleted ? (
-          <p class="text deleted">{item.direction === "out" ? "You deleted this message." : "This message was deleted."}</p>
+          <p class="text deleted">
+            {item.direction === "out" ? "You deleted this message." : "This message was deleted."}
+          </p>
         ) : (
           <p class="text private">{item.text}</p>
         )}
         <span class="meta">
-          {item.expiresAt !== null && <IconTimer label={`Disappears ${timerLabel(Math.max(1, Math.round((item.expiresAt - item.sentAt) / 1000)))} after sending`} />}
+          {item.expiresAt !== null && (
+            <IconTimer
+              label={`Disappears ${timerLabel(Math.max(1, Math.round((item.expiresAt - item.sentAt) / 1000)))} after sending`}
+            />
+          )}
           {item.editedAt !== null && !item.deleted && <span class="edited">edited</span>}
           <time dateTime={new Date(item.sentAt).toISOString()}>{clockTime(item.sentAt)}</time>
           {item.status && <ReceiptTick status={item.status} />}
@@ -213,10 +219,24 @@ export function MessageActions({
   }
 
   return (
-    <div ref={menu} class="menu" role="menu" aria-label="Message actions" style={{ top: `${top}px`, left: `${left}px` }} onKeyDown={onKeyDown}>
+    <div
+      ref={menu}
+      class="menu"
+      role="menu"
+      aria-label="Message actions"
+      style={{ top: `${top}px`, left: `${left}px` }}
+      onKeyDown={onKeyDown}
+    >
       <div class="menu-reactions" role="group" aria-label="React">
         {QUICK_REACTIONS.map((emoji) => (
-          <button key={emoji} type="button" role="menuitem" tabIndex={-1} aria-label={`React with ${emoji}`} onClick={() => onAction("react", item, emoji)}>
+          <button
+            key={emoji}
+            type="button"
+            role="menuitem"
+            tabIndex={-1}
+            aria-label={`React with ${emoji}`}
+            onClick={() => onAction("react", item, emoji)}
+          >
             {emoji}
           </button>
         ))}

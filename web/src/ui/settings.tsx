@@ -44,7 +44,9 @@ export function SettingsDialog({
     setError("");
     try {
       const archive = await backend.exportArchive();
-      const url = URL.createObjectURL(new Blob([archive as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+      const url = URL.createObjectURL(
+        new Blob([archive as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }),
+      );
       const link = document.createElement("a");
       link.href = url;
       link.download = `sotto-${new Date().toISOString().slice(0, 10)}.sotto`;
@@ -61,15 +63,27 @@ export function SettingsDialog({
         <section class="stack" aria-labelledby="privacy-heading">
           <h3 id="privacy-heading">Privacy</h3>
           <label class="switch">
-            <input type="checkbox" checked={settings.readReceipts} onChange={(e) => change({ readReceipts: e.currentTarget.checked })} />
+            <input
+              type="checkbox"
+              checked={settings.readReceipts}
+              onChange={(e) => change({ readReceipts: e.currentTarget.checked })}
+            />
             Send read receipts
           </label>
           <label class="switch">
-            <input type="checkbox" checked={settings.typingIndicator} onChange={(e) => change({ typingIndicator: e.currentTarget.checked })} />
+            <input
+              type="checkbox"
+              checked={settings.typingIndicator}
+              onChange={(e) => change({ typingIndicator: e.currentTarget.checked })}
+            />
             Send and show typing indicators
           </label>
           <label class="switch">
-            <input type="checkbox" checked={settings.privacyBlur} onChange={(e) => change({ privacyBlur: e.currentTarget.checked })} />
+            <input
+              type="checkbox"
+              checked={settings.privacyBlur}
+              onChange={(e) => change({ privacyBlur: e.currentTarget.checked })}
+            />
             Blur names and messages until hovered or focused
           </label>
         </section>
@@ -77,7 +91,11 @@ export function SettingsDialog({
           <h3 id="notifications-heading">Notifications</h3>
           <p class="muted small">Shown while this tab is hidden. Muted chats never notify.</p>
           {permission !== "granted" && notificationsSupported() && (
-            <button type="button" onClick={() => Notification.requestPermission().then(setPermission)} disabled={permission === "denied"}>
+            <button
+              type="button"
+              onClick={() => Notification.requestPermission().then(setPermission)}
+              disabled={permission === "denied"}
+            >
               {permission === "denied" ? "Notifications are blocked in this browser" : "Allow notifications"}
             </button>
           )}
@@ -85,7 +103,12 @@ export function SettingsDialog({
             <legend>Notifications show</legend>
             {PREVIEWS.map(([value, label]) => (
               <label key={value} class="choice">
-                <input type="radio" name="preview" checked={settings.notificationPreview === value} onChange={() => change({ notificationPreview: value })} />
+                <input
+                  type="radio"
+                  name="preview"
+                  checked={settings.notificationPreview === value}
+                  onChange={() => change({ notificationPreview: value })}
+                />
                 {label}
               </label>
             ))}
@@ -95,7 +118,10 @@ export function SettingsDialog({
           <h3 id="lock-heading">App lock</h3>
           <label>
             Lock after inactivity
-            <select value={String(settings.lockAfterSeconds)} onChange={(e) => change({ lockAfterSeconds: Number(e.currentTarget.value) })}>
+            <select
+              value={String(settings.lockAfterSeconds)}
+              onChange={(e) => change({ lockAfterSeconds: Number(e.currentTarget.value) })}
+            >
               {LOCK_CHOICES.map(([seconds, label]) => (
                 <option key={seconds} value={String(seconds)}>
                   {label}
@@ -158,7 +184,8 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
   }
   async function submit(event: Event) {
     event.preventDefault();
-    if (next.length < MIN_PASSPHRASE) return setMessage(`The new passphrase needs at least ${MIN_PASSPHRASE} characters.`);
+    if (next.length < MIN_PASSPHRASE)
+      return setMessage(`The new passphrase needs at least ${MIN_PASSPHRASE} characters.`);
     try {
       await backend.changePassphrase(current, next);
       setMessage("Passphrase changed.");
@@ -172,11 +199,23 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
     <form class="stack" onSubmit={submit}>
       <label>
         Current passphrase
-        <input type="password" value={current} onInput={(e) => setCurrent(e.currentTarget.value)} autocomplete="current-password" required />
+        <input
+          type="password"
+          value={current}
+          onInput={(e) => setCurrent(e.currentTarget.value)}
+          autocomplete="current-password"
+          required
+        />
       </label>
       <label>
         New passphrase
-        <input type="password" value={next} onInput={(e) => setNext(e.currentTarget.value)} autocomplete="new-password" required />
+        <input
+          type="password"
+          value={next}
+          onInput={(e) => setNext(e.currentTarget.value)}
+          autocomplete="new-password"
+          required
+        />
       </label>
       <p role="status">{message}</p>
       <button type="submit">Change passphrase</button>

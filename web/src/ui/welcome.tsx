@@ -59,7 +59,8 @@ function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => 
   async function submit(event: Event) {
     event.preventDefault();
     if (name.trim() === "") return setError("Choose a name your contacts will see.");
-    if (passphrase.length < MIN_PASSPHRASE) return setError(`The passphrase needs at least ${MIN_PASSPHRASE} characters.`);
+    if (passphrase.length < MIN_PASSPHRASE)
+      return setError(`The passphrase needs at least ${MIN_PASSPHRASE} characters.`);
     if (passphrase !== confirm) return setError("The two passphrases differ.");
     setBusy(true);
     setError("");
@@ -74,47 +75,47 @@ function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => 
 
   return (
     <div id="panel-create" role="tabpanel" aria-labelledby="tab-create">
-    <form class="stack" onSubmit={submit}>
-      <label>
-        Your name
-        <input
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-          autocomplete="nickname"
-          maxLength={64}
-          required
-          autoFocus
-        />
-        <span class="hint">Only your contacts see it, end to end.</span>
-      </label>
-      <label>
-        Passphrase
-        <input
-          type="password"
-          value={passphrase}
-          onInput={(e) => setPassphrase(e.currentTarget.value)}
-          autocomplete="new-password"
-          required
-        />
-        <span class="hint">It cannot be recovered. Without it, the profile in this browser is unreadable.</span>
-      </label>
-      <label>
-        Passphrase again
-        <input
-          type="password"
-          value={confirm}
-          onInput={(e) => setConfirm(e.currentTarget.value)}
-          autocomplete="new-password"
-          required
-        />
-      </label>
-      <p class="error" role="alert">
-        {error}
-      </p>
-      <button class="primary" type="submit" disabled={busy}>
-        {busy ? "Creating…" : "Create profile"}
-      </button>
-    </form>
+      <form class="stack" onSubmit={submit}>
+        <label>
+          Your name
+          <input
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+            autocomplete="nickname"
+            maxLength={64}
+            required
+            autoFocus
+          />
+          <span class="hint">Only your contacts see it, end to end.</span>
+        </label>
+        <label>
+          Passphrase
+          <input
+            type="password"
+            value={passphrase}
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+            autocomplete="new-password"
+            required
+          />
+          <span class="hint">It cannot be recovered. Without it, the profile in this browser is unreadable.</span>
+        </label>
+        <label>
+          Passphrase again
+          <input
+            type="password"
+            value={confirm}
+            onInput={(e) => setConfirm(e.currentTarget.value)}
+            autocomplete="new-password"
+            required
+          />
+        </label>
+        <p class="error" role="alert">
+          {error}
+        </p>
+        <button class="primary" type="submit" disabled={busy}>
+          {busy ? "Creating…" : "Create profile"}
+        </button>
+      </form>
     </div>
   );
 }
@@ -142,32 +143,32 @@ function ImportArchive({ backend, onReady }: { backend: Backend; onReady: () => 
 
   return (
     <div id="panel-import" role="tabpanel" aria-labelledby="tab-import">
-    <form class="stack" onSubmit={submit}>
-      <p class="muted">
-        An archive exported from Sotto in another browser or from the <code>sotto</code> command continues every
-        conversation here. The old copy must not be used again.
-      </p>
-      <label>
-        Archive file
-        <input type="file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
-      </label>
-      <label>
-        The archive's passphrase
-        <input
-          type="password"
-          value={passphrase}
-          onInput={(e) => setPassphrase(e.currentTarget.value)}
-          autocomplete="current-password"
-          required
-        />
-      </label>
-      <p class="error" role="alert">
-        {error}
-      </p>
-      <button class="primary" type="submit" disabled={busy}>
-        {busy ? "Importing…" : "Import"}
-      </button>
-    </form>
+      <form class="stack" onSubmit={submit}>
+        <p class="muted">
+          An archive exported from Sotto in another browser or from the <code>sotto</code> command continues every
+          conversation here. The old copy must not be used again.
+        </p>
+        <label>
+          Archive file
+          <input type="file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+        </label>
+        <label>
+          The archive's passphrase
+          <input
+            type="password"
+            value={passphrase}
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+            autocomplete="current-password"
+            required
+          />
+        </label>
+        <p class="error" role="alert">
+          {error}
+        </p>
+        <button class="primary" type="submit" disabled={busy}>
+          {busy ? "Importing…" : "Import"}
+        </button>
+      </form>
     </div>
   );
 }
