@@ -16,6 +16,7 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Installs everything the test pipeline uses.
 pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
     wasm_target()?;
+    libcrypto()?;
     if want_fuzz {
         cargo_fuzz()?;
     }
@@ -35,6 +36,25 @@ fn wasm_target() -> Result<()> {
     }
     announce(&format!("installing the {WASM_TARGET} target"));
     run_checked(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// OpenSSL's libcrypto, which the SQLCipher bundled into `sotto-store` links.
+fn libcrypto() -> Result<()> {
+    let present = Command::new("pkg-config")
+        .args(["--exists", "libcrypto"])
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if present {
+        return Ok(());
+    }
+    announce("installing libssl-dev and pkg-config (for SQLCipher)");
+    run_checked(Command::new("apt-get").arg("update"))?;
+    run_checked(
+        Command::new("apt-get")
+            .args(["install", "-y", "libssl-dev", "pkg-config"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }
 
 fn cargo_fuzz() -> Result<()> {
