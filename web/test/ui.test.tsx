@@ -2,7 +2,7 @@
 
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeBackend } from "../src/fake-backend";
 import { App } from "../src/ui/app";
 import type { ParsedLink } from "../src/invite-link";
@@ -326,3 +326,39 @@ describe("settings", () => {
     expect(root.querySelector(".app.blur-on")).not.toBeNull();
   });
 });
+
+describe("disappearing messages", () => {
+  it("hides a message when its timer runs out", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const backend = FakeBackend.withProfile();
+      const chat = backend.addChat("Ada", 1);
+      await backend.setTimer(chat, 30);
+      await act(() => render(<App backend={backend} />, root));
+      for (let round = 0; round < 5; round += 1) await advance(0);
+      await act(() => root.querySelector<HTMLElement>(".chat-row")!.click());
+      for (let round = 0; round < 5; round += 1) await advance(0);
+      const box = byLabel<HTMLTextAreaElement>("Message to Ada");
+      await type(box, "gone soon");
+      await act(() => {
+        box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+      });
+      for (let round = 0; round < 5; round += 1) await advance(0);
+      expect(text()).toContain("gone soon");
+      expect(root.querySelector('[aria-label="Disappears 30 seconds after sending"]')).not.toBeNull();
+      const timeline = () => root.querySelector(".message-scroller")?.textContent ?? "";
+      await advance(29_000);
+      expect(timeline()).toContain("gone soon");
+      await advance(1_500);
+      expect(timeline()).not.toContain("gone soon");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+async function advance(ms: number): Promise<void> {
+  await act(async () => {
+    await vi.advanceTimersByTimeAsync(ms);
+  });
+}

@@ -25,6 +25,26 @@ export function applyItem(items: readonly TimelineItem[], item: TimelineItem): T
   return [...items, item];
 }
 
+/** The earliest expiry among the items, or null. */
+export function nextExpiry(items: readonly TimelineItem[]): number | null {
+  let next: number | null = null;
+  for (const item of items) {
+    if (item.kind === "message" && item.expiresAt !== null && (next === null || item.expiresAt < next)) {
+      next = item.expiresAt;
+    }
+  }
+  return next;
+}
+
+/** The items without the messages expired at `now` (the same array when none is). */
+export function withoutExpired(items: TimelineItem[], now: number): TimelineItem[] {
+  const kept = items.filter((item) => item.kind !== "message" || item.expiresAt === null || item.expiresAt > now);
+  return kept.length === items.length ? items : kept;
+}
+
+/** Browsers run longer timeouts at once; a far expiry is checked again later. */
+const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
+
 const keyOf = (item: TimelineItem) => item.id;
 
 export function Conversation({
@@ -76,6 +96,18 @@ export function Conversation({
       unsubscribe();
     };
   }, [backend, chat.id]);
+
+  // Hide disappearing messages at their deadline, without waiting for the
+  // core's removal event.
+  useEffect(() => {
+    const next = nextExpiry(items);
+    if (next === null) return;
+    const timer = window.setTimeout(
+      () => setItems((previous) => withoutExpired(previous, Date.now())),
+      Math.min(MAX_TIMER_MS, Math.max(0, next - Date.now())),
+    );
+    return () => window.clearTimeout(timer);
+  }, [items]);
 
   // Mark as read what is shown while the page is visible.
   const newest = items[items.length - 1];

@@ -93,7 +93,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
               setSelected(item.chat),
             );
           }
-          if (latest.current.selected !== item.chat) setAnnouncement(`New message from ${name}`);
+          setAnnouncement(latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`);
           break;
         }
         default:

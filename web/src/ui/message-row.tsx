@@ -51,7 +51,7 @@ export const TimelineRow = memo(function TimelineRow({
         <div class={`notice ${item.notice.type}`}>
           {(item.notice.type === "integrity" || item.notice.type === "key-change") && <IconWarning />}
           {item.notice.type === "timer" && <IconTimer />}
-          <span>{noticeText(item.notice, contact)}</span>
+          <span class="private">{noticeText(item.notice, contact)}</span>
           {item.notice.type === "key-change" && (
             <button type="button" class="link" onClick={onOpenSecurity}>
               Compare the code
