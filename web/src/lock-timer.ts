@@ -34,6 +34,14 @@ export class LockTimer {
     this.lastActivity = this.timers.now();
   }
 
+  /** Locks now if the deadline passed while timers were throttled (a hidden tab, a sleeping laptop). */
+  check(): void {
+    if (this.fired || this.remaining() !== 0) return;
+    this.stop();
+    this.fired = true;
+    this.onLock();
+  }
+
   setTimeout(seconds: number): void {
     this.seconds = seconds;
     this.lastActivity = this.timers.now();

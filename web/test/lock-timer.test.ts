@@ -82,3 +82,25 @@ describe("LockTimer", () => {
     expect(locks).toBe(0);
   });
 });
+
+describe("LockTimer.check", () => {
+  it("locks at once when the deadline passed while the timer was throttled", () => {
+    let time = 0;
+    const timers: TimerFunctions = {
+      now: () => time,
+      // A throttled browser: the timer never fires on its own.
+      setTimeout: () => 1,
+      clearTimeout: () => undefined,
+    };
+    let locks = 0;
+    const timer = new LockTimer(60, () => (locks += 1), timers);
+    time = 30_000;
+    timer.check();
+    expect(locks).toBe(0);
+    time = 10 * 60_000;
+    timer.check();
+    timer.activity();
+    timer.check();
+    expect(locks).toBe(1);
+  });
+});

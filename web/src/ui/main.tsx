@@ -109,12 +109,22 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   // The app lock after inactivity.
   useEffect(() => {
     const timer = new LockTimer(settings.lockAfterSeconds, onLock);
-    const activity = () => timer.activity();
+    // Check before counting input as activity: input after a long absence
+    // must not postpone an overdue lock.
+    const activity = () => {
+      timer.check();
+      timer.activity();
+    };
+    const check = () => timer.check();
     const events = ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"] as const;
     for (const name of events) document.addEventListener(name, activity, { passive: true });
+    document.addEventListener("visibilitychange", check);
+    window.addEventListener("focus", check);
     return () => {
       timer.stop();
       for (const name of events) document.removeEventListener(name, activity);
+      document.removeEventListener("visibilitychange", check);
+      window.removeEventListener("focus", check);
     };
   }, [settings.lockAfterSeconds, onLock]);
 
