@@ -10,7 +10,7 @@ import { Avatar } from "./avatar";
 import { Composer, type ComposerMode } from "./composer";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
 import { MessageList, type MessageListHandle } from "./message-list";
-import { MessageActions, TimelineRow } from "./message-row";
+import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
 
 export const PAGE_SIZE = 100;
 
@@ -195,9 +195,14 @@ export function Conversation({
     [backend, chat.id],
   );
 
-  const jumpTo = useCallback((id: ItemId) => list.current?.scrollToKey(id), []);
-
   const openMenu = useCallback((item: MessageItem, anchor: HTMLElement) => setMenu({ item, anchor }), []);
+
+  const onRowKeyDown = useCallback(
+    (item: TimelineItem, row: HTMLElement, event: KeyboardEvent) => messageRowKey(item, row, event, openMenu, act),
+    [openMenu, act],
+  );
+
+  const jumpTo = useCallback((id: ItemId) => list.current?.scrollToKey(id), []);
 
   // Every prop but `previous` is stable, so memoized rows skip re-rendering
   // when a page of history is prepended or a message arrives.
@@ -283,6 +288,7 @@ export function Conversation({
           onLoadOlder={loadOlder}
           handle={list}
           label={`Messages with ${chat.displayName}`}
+          onRowKeyDown={onRowKeyDown}
         />
       )}
       {error && (

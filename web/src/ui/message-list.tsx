@@ -27,6 +27,7 @@ export function MessageList<T>({
   onLoadOlder,
   handle,
   label,
+  onRowKeyDown,
 }: {
   items: readonly T[];
   keyOf: (item: T) => string;
@@ -35,6 +36,8 @@ export function MessageList<T>({
   onLoadOlder: () => void;
   handle?: { current: MessageListHandle | null };
   label: string;
+  /** Keys other than navigation pressed on a focused row. */
+  onRowKeyDown?: (item: T, row: HTMLElement, event: KeyboardEvent) => void;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const layout = useRef(new VirtualLayout(ESTIMATED_ROW)).current;
@@ -161,6 +164,11 @@ export function MessageList<T>({
       return;
     }
     const step = keysToSteps[event.key];
+    if (step === undefined && row && target === row) {
+      const item = items[Number(row.dataset.index)];
+      if (item !== undefined) onRowKeyDown?.(item, row, event);
+      return;
+    }
     if (step === undefined || (target !== event.currentTarget && target !== row)) return;
     event.preventDefault();
     const from = row

@@ -78,29 +78,7 @@ function Bubble({
   onAction: Action;
   onJump: (id: ItemId) => void;
 }) {
-  const menuButton = useRef<HTMLButtonElement>(null);
   const who = item.direction === "out" ? "You" : contact;
-  // Keys on a focused row: Enter opens the actions, R replies, E edits.
-  function onKeyDown(event: KeyboardEvent) {
-    const row = (event.currentTarget as HTMLElement).closest(".row");
-    if (event.target !== row || item.deleted) return;
-    if (event.key === "Enter" || (event.key === "F10" && event.shiftKey) || event.key === "ContextMenu") {
-      event.preventDefault();
-      if (menuButton.current) onMenu(item, menuButton.current);
-    } else if (event.key.toLowerCase() === "r" && !event.ctrlKey && !event.metaKey) {
-      event.preventDefault();
-      onAction("reply", item);
-    } else if (event.key.toLowerCase() === "e" && item.direction === "out" && !event.ctrlKey && !event.metaKey) {
-      event.preventDefault();
-      onAction("edit", item);
-    }
-  }
-  useEffect(() => {
-    const row = menuButton.current?.closest<HTMLElement>(".row");
-    if (!row) return;
-    row.addEventListener("keydown", onKeyDown);
-    return () => row.removeEventListener("keydown", onKeyDown);
-  });
 
   const reactions = new Map<string, number>();
   for (const reaction of item.reactions) reactions.set(reaction.emoji, (reactions.get(reaction.emoji) ?? 0) + 1);
@@ -135,7 +113,6 @@ function Bubble({
         </span>
         {!item.deleted && (
           <button
-            ref={menuButton}
             type="button"
             class="icon-button message-menu"
             tabIndex={-1}
@@ -167,6 +144,31 @@ function Bubble({
       )}
     </div>
   );
+}
+
+/**
+ * Keys on a focused message row: Enter (or the context-menu key) opens its
+ * actions, R replies, E edits one's own message.
+ */
+export function messageRowKey(
+  item: TimelineItem,
+  row: HTMLElement,
+  event: KeyboardEvent,
+  onMenu: (item: MessageItem, anchor: HTMLElement) => void,
+  onAction: Action,
+): void {
+  if (item.kind !== "message" || item.deleted || event.ctrlKey || event.metaKey || event.altKey) return;
+  const key = event.key.toLowerCase();
+  if (key === "enter" || key === "contextmenu" || (key === "f10" && event.shiftKey)) {
+    event.preventDefault();
+    onMenu(item, row.querySelector<HTMLElement>(".message-menu") ?? row);
+  } else if (key === "r") {
+    event.preventDefault();
+    onAction("reply", item);
+  } else if (key === "e" && item.direction === "out") {
+    event.preventDefault();
+    onAction("edit", item);
+  }
 }
 
 /** The actions of one message, as a menu; arrow keys move, Esc closes. */
