@@ -143,6 +143,12 @@ pub struct Cli {
     /// Memory the database may use as a page cache, in MiB. [default: 64]
     #[arg(long, value_name = "MIB")]
     pub db_cache_mib: Option<u32>,
+
+    /// Answer ACKs before their deletion is on disk (it is within 100 ms). Faster
+    /// delivery; after a crash a message acknowledged just before may be delivered
+    /// again (at-least-once, same message id). SENDs are always on disk before OK.
+    #[arg(long)]
+    pub defer_ack_sync: bool,
 }
 
 /// The same options as [`Cli`], read from a TOML file.
@@ -168,6 +174,7 @@ struct FileOptions {
     max_batch: Option<u32>,
     expiry_interval: Option<String>,
     db_cache_mib: Option<u32>,
+    defer_ack_sync: Option<bool>,
 }
 
 /// The relay's resolved configuration.
@@ -207,6 +214,8 @@ pub struct Config {
     pub expiry_interval: Duration,
     /// Database page cache, MiB.
     pub db_cache_mib: u32,
+    /// Commit ACK-only batches without waiting for fsync.
+    pub defer_ack_sync: bool,
 }
 
 /// The TLS certificate chain and key files.
@@ -330,6 +339,7 @@ impl Config {
                     .unwrap_or(Duration::from_secs(60)),
             },
             db_cache_mib: cli.db_cache_mib.or(file.db_cache_mib).unwrap_or(64),
+            defer_ack_sync: cli.defer_ack_sync || file.defer_ack_sync.unwrap_or(false),
         };
         config.check()?;
         Ok(config)
@@ -592,6 +602,7 @@ mod tests {
             "--max-batch",
             "--expiry-interval",
             "--db-cache-mib",
+            "--defer-ack-sync",
         ] {
             assert!(help.contains(option), "{option} missing from --help");
         }

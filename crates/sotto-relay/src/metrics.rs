@@ -37,6 +37,7 @@ pub struct Metrics {
     quota_markers: AtomicU64,
     errors: [AtomicU64; 8],
     commits: AtomicU64,
+    deferred_commits: AtomicU64,
     committed_ops: AtomicU64,
     batch_buckets: [AtomicU64; BATCH_BUCKETS.len()],
 }
@@ -115,6 +116,11 @@ impl Metrics {
         }
     }
 
+    /// Counts one commit made without fsync (ACKs only).
+    pub fn record_deferred_commit(&self) {
+        self.deferred_commits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Group commits so far.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
@@ -169,6 +175,11 @@ impl Metrics {
                 "sotto_quota_markers_total",
                 "QUOTA_REACHED markers appended.",
                 &self.quota_markers,
+            ),
+            (
+                "sotto_deferred_commits_total",
+                "Commits of ACKs only, made durable by the next fsync.",
+                &self.deferred_commits,
             ),
             (
                 "sotto_fsync_batches_total",

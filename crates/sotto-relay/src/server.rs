@@ -28,7 +28,7 @@ use crate::listener::{RelayListener, tls_acceptor};
 use crate::metrics::Metrics;
 use crate::relay::Relay;
 use crate::store::embedded::{DATABASE_FILE, EmbeddedStore};
-use crate::store::group_commit::{self, WriterHandle};
+use crate::store::group_commit::{self, WriterConfig, WriterHandle};
 use crate::store::{Policy, Storage};
 use crate::{Error, connection, expiry, identity};
 
@@ -87,9 +87,12 @@ impl Server {
                 .map_err(|_| Error::Storage("opening the database was interrupted".into()))??,
         );
         let metrics = Arc::new(Metrics::default());
-        let max_batch = usize::try_from(config.max_batch).unwrap_or(usize::MAX);
+        let writer_config = WriterConfig {
+            max_batch: usize::try_from(config.max_batch).unwrap_or(usize::MAX),
+            defer_acks: config.defer_ack_sync,
+        };
         let (committer, writer) =
-            group_commit::start(Arc::clone(&storage), max_batch, Arc::clone(&metrics))?;
+            group_commit::start(Arc::clone(&storage), writer_config, Arc::clone(&metrics))?;
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         let scheme = if tls.is_some() {
             RelayScheme::Secure

@@ -612,3 +612,45 @@ async fn random_hellos_are_refused_without_harm() {
         Response::Pong
     ));
 }
+
+#[tokio::test]
+async fn deferred_ack_sync_delivers_and_keeps_acks_over_a_clean_restart() {
+    let mut relay = RelayProcess::start(&["--defer-ack-sync"]);
+    let queue = {
+        let mut client = Client::connect(&relay.address).await.unwrap();
+        let queue = QueueOwner::create(&mut client).await;
+        for body in [&b"one"[..], b"two", b"three"] {
+            ok(&client
+                .request(&send_command(queue.sender_id, body), None)
+                .await);
+        }
+        let sub = Command::Sub {
+            recipient_id: queue.recipient_id,
+        };
+        ok(&queue.request(&mut client, &sub).await);
+        for expected in [&b"one"[..], b"two"] {
+            let (id, message) = queue.open(&client.next_push().await);
+            assert_eq!(body_of(&message), expected);
+            let ack = Command::Ack {
+                recipient_id: queue.recipient_id,
+                message_id: id,
+            };
+            ok(&queue.request(&mut client, &ack).await);
+        }
+        queue
+    };
+    let metrics = relay.metrics().await;
+    assert!(
+        !metrics.contains("sotto_deferred_commits_total 0\n"),
+        "{metrics}"
+    );
+    // SIGTERM syncs what was deferred.
+    assert!(relay.terminate().success());
+    relay.restart(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    let (_, message) = queue.open(&queue.request(&mut client, &get).await);
+    assert_eq!(body_of(&message), b"three");
+}

@@ -15,8 +15,8 @@ use redb::{
 use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
 
 use super::{
-    AuthKey, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage, WriteOp,
-    WriteOutcome,
+    AuthKey, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage,
+    WriteOp, WriteOutcome,
 };
 use crate::Error;
 
@@ -55,9 +55,12 @@ impl EmbeddedStore {
         Ok(Self { db, policy })
     }
 
-    fn durable_write(&self) -> Result<WriteTransaction, Error> {
+    fn write(&self, commit: Commit) -> Result<WriteTransaction, Error> {
         let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate);
+        txn.set_durability(match commit {
+            Commit::Durable => Durability::Immediate,
+            Commit::Deferred => Durability::None,
+        });
         Ok(txn)
     }
 }
@@ -115,8 +118,8 @@ impl Storage for EmbeddedStore {
         first_unexpired(&txn.open_table(MESSAGES)?, recipient_id, self.policy, now)
     }
 
-    fn apply(&self, ops: &[WriteOp], now: u64) -> Result<Vec<WriteOutcome>, Error> {
-        let txn = self.durable_write()?;
+    fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error> {
+        let txn = self.write(commit)?;
         let outcomes = {
             let mut tables = Tables::open(&txn, self.policy)?;
             ops.iter()
@@ -127,11 +130,17 @@ impl Storage for EmbeddedStore {
         Ok(outcomes)
     }
 
+    fn sync(&self) -> Result<(), Error> {
+        // An empty durable commit persists every deferred one before it.
+        self.write(Commit::Durable)?.commit()?;
+        Ok(())
+    }
+
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error> {
         let cutoff = self.policy.expiry_cutoff(now);
         let mut end: ExpiryKey = [0; 40];
         end[..8].copy_from_slice(&cutoff.to_be_bytes());
-        let txn = self.durable_write()?;
+        let txn = self.write(Commit::Durable)?;
         let mut expired = 0;
         {
             let mut tables = Tables::open(&txn, self.policy)?;
@@ -599,6 +608,7 @@ mod tests {
                     record: record(2),
                 }],
                 NOW,
+                Commit::Durable,
             )
             .unwrap();
         assert_eq!(created, [WriteOutcome::Done]);
@@ -633,7 +643,9 @@ mod tests {
     fn send_then_ack_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let (store, recipient_id) = with_queue(&dir);
-        let sent = store.apply(&[send(10, NOW), send(11, NOW)], NOW).unwrap();
+        let sent = store
+            .apply(&[send(10, NOW), send(11, NOW)], NOW, Commit::Durable)
+            .unwrap();
         assert_eq!(sent, [WriteOutcome::Sent(recipient_id); 2]);
         assert_eq!(
             store.first_message(&recipient_id, NOW).unwrap(),
@@ -641,11 +653,15 @@ mod tests {
         );
         // Only the first message can be acknowledged.
         assert_eq!(
-            store.apply(&[ack(recipient_id, 11)], NOW).unwrap(),
+            store
+                .apply(&[ack(recipient_id, 11)], NOW, Commit::Durable)
+                .unwrap(),
             [WriteOutcome::NoMessage]
         );
         assert_eq!(
-            store.apply(&[ack(recipient_id, 10)], NOW).unwrap(),
+            store
+                .apply(&[ack(recipient_id, 10)], NOW, Commit::Durable)
+                .unwrap(),
             [WriteOutcome::Done]
         );
         assert_eq!(
@@ -653,7 +669,9 @@ mod tests {
             Some(message(11, NOW))
         );
         assert_eq!(
-            store.apply(&[ack(recipient_id, 11)], NOW).unwrap(),
+            store
+                .apply(&[ack(recipient_id, 11)], NOW, Commit::Durable)
+                .unwrap(),
             [WriteOutcome::Done]
         );
         assert_eq!(store.first_message(&recipient_id, NOW).unwrap(), None);
@@ -682,6 +700,7 @@ mod tests {
                     },
                 ],
                 NOW,
+                Commit::Durable,
             )
             .unwrap();
         assert_eq!(outcomes, [WriteOutcome::Refused; 5]);
@@ -705,6 +724,7 @@ mod tests {
                     record: record(5),
                 }],
                 NOW,
+                Commit::Durable,
             )
             .unwrap();
         assert_eq!(again, [WriteOutcome::IdTaken]);
@@ -721,7 +741,11 @@ mod tests {
             sender_key,
         };
         let outcomes = store
-            .apply(&[secure(key), secure(key), secure(other)], NOW)
+            .apply(
+                &[secure(key), secure(key), secure(other)],
+                NOW,
+                Commit::Durable,
+            )
             .unwrap();
         assert_eq!(
             outcomes,
@@ -753,6 +777,7 @@ mod tests {
                     send(5, NOW),
                 ],
                 NOW,
+                Commit::Durable,
             )
             .unwrap();
         assert_eq!(
@@ -770,7 +795,9 @@ mod tests {
         );
         for seed in 1..=3 {
             assert_eq!(
-                store.apply(&[ack(recipient_id, seed)], NOW).unwrap(),
+                store
+                    .apply(&[ack(recipient_id, seed)], NOW, Commit::Durable)
+                    .unwrap(),
                 [WriteOutcome::Done]
             );
         }
@@ -780,11 +807,13 @@ mod tests {
         assert_eq!(marker.id, MessageId::from_bytes(id(104)));
         // Room again once the recipient acknowledged.
         assert_eq!(
-            store.apply(&[send(6, NOW)], NOW).unwrap(),
+            store.apply(&[send(6, NOW)], NOW, Commit::Durable).unwrap(),
             [WriteOutcome::Sent(recipient_id)]
         );
         assert_eq!(
-            store.apply(&[ack(recipient_id, 104)], NOW).unwrap(),
+            store
+                .apply(&[ack(recipient_id, 104)], NOW, Commit::Durable)
+                .unwrap(),
             [WriteOutcome::Done]
         );
         let queue = store.queue(&recipient_id).unwrap().unwrap();
@@ -804,6 +833,7 @@ mod tests {
                     send(2, NOW),
                 ],
                 NOW,
+                Commit::Durable,
             )
             .unwrap();
         assert_eq!(
@@ -824,17 +854,19 @@ mod tests {
     fn delete_removes_queue_and_messages() {
         let dir = tempfile::tempdir().unwrap();
         let (store, recipient_id) = with_queue(&dir);
-        store.apply(&[send(1, NOW), send(2, NOW)], NOW).unwrap();
+        store
+            .apply(&[send(1, NOW), send(2, NOW)], NOW, Commit::Durable)
+            .unwrap();
         assert_eq!(
             store
-                .apply(&[WriteOp::Delete { recipient_id }], NOW)
+                .apply(&[WriteOp::Delete { recipient_id }], NOW, Commit::Durable)
                 .unwrap(),
             [WriteOutcome::Done]
         );
         assert!(store.queue(&recipient_id).unwrap().is_none());
         assert!(store.first_message(&recipient_id, NOW).unwrap().is_none());
         assert_eq!(
-            store.apply(&[send(3, NOW)], NOW).unwrap(),
+            store.apply(&[send(3, NOW)], NOW, Commit::Durable).unwrap(),
             [WriteOutcome::Refused]
         );
         // Nothing is left for the sweep either.
@@ -846,7 +878,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, recipient_id) = with_queue(&dir);
         store
-            .apply(&[send(1, NOW - 100), send(2, NOW - 99), send(3, NOW)], NOW)
+            .apply(
+                &[send(1, NOW - 100), send(2, NOW - 99), send(3, NOW)],
+                NOW,
+                Commit::Durable,
+            )
             .unwrap();
         // Message 1 expired exactly at NOW (TTL 100): reads skip it.
         assert_eq!(
@@ -854,7 +890,9 @@ mod tests {
             Some(message(2, NOW - 99))
         );
         assert_eq!(
-            store.apply(&[ack(recipient_id, 1)], NOW).unwrap(),
+            store
+                .apply(&[ack(recipient_id, 1)], NOW, Commit::Durable)
+                .unwrap(),
             [WriteOutcome::NoMessage]
         );
         assert_eq!(store.expire(NOW, 100).unwrap(), 1);
@@ -871,8 +909,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let recipient_id = {
             let (store, recipient_id) = with_queue(&dir);
-            store.apply(&[send(1, NOW), send(2, NOW)], NOW).unwrap();
-            store.apply(&[ack(recipient_id, 1)], NOW).unwrap();
+            store
+                .apply(&[send(1, NOW), send(2, NOW)], NOW, Commit::Durable)
+                .unwrap();
+            store
+                .apply(&[ack(recipient_id, 1)], NOW, Commit::Durable)
+                .unwrap();
             recipient_id
         };
         let store = open(&dir);
@@ -886,5 +928,38 @@ mod tests {
         // Expiry also works after a restart, with the entries written before it.
         assert_eq!(store.expire(NOW + 100, 100).unwrap(), 1);
         assert_eq!(store.first_message(&recipient_id, NOW).unwrap(), None);
+    }
+
+    #[test]
+    fn deferred_commits_are_visible_and_durable_after_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipient_id = {
+            let (store, recipient_id) = with_queue(&dir);
+            store
+                .apply(&[send(1, NOW), send(2, NOW)], NOW, Commit::Durable)
+                .unwrap();
+            let acked = store
+                .apply(&[ack(recipient_id, 1)], NOW, Commit::Deferred)
+                .unwrap();
+            assert_eq!(acked, [WriteOutcome::Done]);
+            // Visible at once to readers.
+            assert_eq!(
+                store.first_message(&recipient_id, NOW).unwrap(),
+                Some(message(2, NOW))
+            );
+            store.sync().unwrap();
+            recipient_id
+        };
+        let store = open(&dir);
+        assert_eq!(
+            store.first_message(&recipient_id, NOW).unwrap(),
+            Some(message(2, NOW))
+        );
+        let (_, message_found) = store
+            .delivery(&recipient_id, NOW)
+            .unwrap()
+            .map(|(key, message)| (key.as_bytes().to_vec(), message))
+            .unwrap();
+        assert_eq!(message_found, message(2, NOW));
     }
 }

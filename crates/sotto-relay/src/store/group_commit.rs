@@ -2,26 +2,38 @@
 //! transaction and one fsync.
 //!
 //! Connection tasks [`Committer::enqueue`] a [`WriteOp`] and get a [`PendingWrite`]
-//! to await. The writer blocks for the first pending op, then takes every op
+//! to await. The writer waits for the first pending op, then takes every op
 //! already waiting (up to the batch limit), applies them in arrival order in one
 //! transaction, commits it with fsync, and only then answers each waiter. Under
 //! load the batch grows by itself: while one fsync runs, the next batch queues up.
+//!
+//! Optionally ([`WriterConfig::defer_acks`], off by default), a batch of ACKs
+//! only is committed without fsync ([`Commit::Deferred`]): losing an ACK in a
+//! crash only means the message is delivered again, which at-least-once delivery
+//! allows, and the next message is pushed one fsync sooner. The next durable
+//! commit makes deferred ones durable too, and the writer makes one at most
+//! [`SYNC_DELAY`] after a deferred commit if nothing else does.
 //!
 //! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
 //! far; the writer commits them, answers their waiters and exits.
 
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use super::{Storage, WriteOp, WriteOutcome};
+use super::{Commit, Storage, WriteOp, WriteOutcome};
 use crate::Error;
 use crate::clock::unix_now;
 use crate::metrics::Metrics;
 
 /// Ops waiting for the writer before `enqueue` waits for room (back-pressure).
 const QUEUE_CAPACITY: usize = 16_384;
+
+/// Longest a deferred (ACK-only) commit stays without fsync.
+pub const SYNC_DELAY: Duration = Duration::from_millis(100);
 
 struct Request {
     op: WriteOp,
@@ -54,17 +66,29 @@ pub struct WriterHandle {
     requests: mpsc::Sender<Job>,
 }
 
-/// Starts the writer thread over `storage`, committing at most `max_batch` ops
-/// per transaction.
+/// How the writer commits.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterConfig {
+    /// Most ops in one transaction.
+    pub max_batch: usize,
+    /// Commit ACK-only batches without fsync (see the module docs).
+    pub defer_acks: bool,
+}
+
+/// Starts the writer thread over `storage`.
 pub fn start(
     storage: Arc<dyn Storage>,
-    max_batch: usize,
+    config: WriterConfig,
     metrics: Arc<Metrics>,
 ) -> Result<(Committer, WriterHandle), Error> {
     let (requests, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    let config = WriterConfig {
+        max_batch: config.max_batch.max(1),
+        ..config
+    };
     let thread = thread::Builder::new()
         .name("sotto-writer".into())
-        .spawn(move || run_writer(storage.as_ref(), receiver, max_batch.max(1), &metrics))
+        .spawn(move || run_writer(storage.as_ref(), receiver, config, &metrics))
         .map_err(Error::io("starting the storage writer"))?;
     Ok((
         Committer {
@@ -115,15 +139,51 @@ impl WriterHandle {
 
 fn run_writer(
     storage: &dyn Storage,
-    mut receiver: mpsc::Receiver<Job>,
-    max_batch: usize,
+    receiver: mpsc::Receiver<Job>,
+    config: WriterConfig,
     metrics: &Metrics,
 ) {
+    // A runtime of its own, only for the timer of the deferred sync: blocking in
+    // it on storage is fine, nothing else runs there.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the storage writer");
+            return;
+        }
+    };
+    runtime.block_on(write_batches(storage, receiver, config, metrics));
+}
+
+async fn write_batches(
+    storage: &dyn Storage,
+    mut receiver: mpsc::Receiver<Job>,
+    config: WriterConfig,
+    metrics: &Metrics,
+) {
+    let max_batch = config.max_batch;
     let mut batch: Vec<Request> = Vec::with_capacity(max_batch);
     let mut ops: Vec<WriteOp> = Vec::with_capacity(max_batch);
+    // When the oldest commit that is not yet durable was made.
+    let mut unsynced_since: Option<Instant> = None;
     let mut stopping = false;
     while !stopping {
-        match receiver.blocking_recv() {
+        let job = match unsynced_since {
+            None => receiver.recv().await,
+            Some(since) => match tokio::time::timeout_at(since + SYNC_DELAY, receiver.recv()).await
+            {
+                Ok(job) => job,
+                Err(_) => {
+                    sync(storage, metrics);
+                    unsynced_since = None;
+                    continue;
+                }
+            },
+        };
+        match job {
             Some(Job::Write(first)) => batch.push(first),
             Some(Job::Stop) | None => break,
         }
@@ -144,11 +204,24 @@ fn run_writer(
                 request.reply
             })
             .collect();
-        let result = storage.apply(&ops, unix_now());
-        metrics.record_commit(ops.len());
+        let overdue = unsynced_since.is_some_and(|since| since.elapsed() >= SYNC_DELAY);
+        let commit = if !config.defer_acks || overdue || ops.iter().any(WriteOp::needs_fsync) {
+            Commit::Durable
+        } else {
+            Commit::Deferred
+        };
+        let result = storage.apply(&ops, unix_now(), commit);
+        match commit {
+            Commit::Durable => metrics.record_commit(ops.len()),
+            Commit::Deferred => metrics.record_deferred_commit(),
+        }
         ops.clear();
         match result {
             Ok(outcomes) if outcomes.len() == replies.len() => {
+                unsynced_since = match commit {
+                    Commit::Durable => None,
+                    Commit::Deferred => unsynced_since.or_else(|| Some(Instant::now())),
+                };
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A waiter that went away (its client left) needs no answer.
                     let _ = reply.send(Ok(outcome));
@@ -163,6 +236,17 @@ fn run_writer(
                 fail_all(replies, &error.to_string());
             }
         }
+    }
+    if unsynced_since.is_some() {
+        sync(storage, metrics);
+    }
+}
+
+/// Makes every deferred commit durable.
+fn sync(storage: &dyn Storage, metrics: &Metrics) {
+    match storage.sync() {
+        Ok(()) => metrics.record_commit(0),
+        Err(error) => tracing::error!(%error, "syncing deferred commits failed"),
     }
 }
 
@@ -181,10 +265,12 @@ mod tests {
     use super::*;
     use crate::store::{QueueRecord, StoredMessage};
 
-    /// Records the size of every batch; answers every op with `Done`.
+    /// Records the size and kind of every batch; answers every op with `Done`.
     #[derive(Default)]
     struct CountingStore {
         batches: Mutex<Vec<usize>>,
+        commits: Mutex<Vec<Commit>>,
+        syncs: std::sync::atomic::AtomicUsize,
     }
 
     impl Storage for CountingStore {
@@ -211,7 +297,13 @@ mod tests {
             Ok(None)
         }
 
-        fn apply(&self, ops: &[WriteOp], _: u64) -> Result<Vec<WriteOutcome>, Error> {
+        fn apply(
+            &self,
+            ops: &[WriteOp],
+            _: u64,
+            commit: Commit,
+        ) -> Result<Vec<WriteOutcome>, Error> {
+            self.commits.lock().unwrap().push(commit);
             // Slow enough that concurrent writers pile up behind one commit.
             thread::sleep(std::time::Duration::from_millis(20));
             self.batches.lock().unwrap().push(ops.len());
@@ -220,6 +312,18 @@ mod tests {
 
         fn expire(&self, _: u64, _: usize) -> Result<u64, Error> {
             Ok(0)
+        }
+
+        fn sync(&self) -> Result<(), Error> {
+            self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn batching(max_batch: usize) -> WriterConfig {
+        WriterConfig {
+            max_batch,
+            defer_acks: false,
         }
     }
 
@@ -233,7 +337,7 @@ mod tests {
     async fn concurrent_writes_share_commits() {
         let store = Arc::new(CountingStore::default());
         let metrics = Arc::new(Metrics::default());
-        let (committer, writer) = start(store.clone(), 64, metrics.clone()).unwrap();
+        let (committer, writer) = start(store.clone(), batching(64), metrics.clone()).unwrap();
         let mut tasks = Vec::new();
         for seed in 0..200u8 {
             let committer = committer.clone();
@@ -256,7 +360,8 @@ mod tests {
     #[tokio::test]
     async fn writes_enqueued_before_shutdown_are_committed() {
         let store = Arc::new(CountingStore::default());
-        let (committer, writer) = start(store.clone(), 8, Arc::new(Metrics::default())).unwrap();
+        let (committer, writer) =
+            start(store.clone(), batching(8), Arc::new(Metrics::default())).unwrap();
         let mut pending = Vec::new();
         for seed in 0..20 {
             pending.push(committer.enqueue(suspend(seed)).await.unwrap());
@@ -272,6 +377,47 @@ mod tests {
             Err(Error::WriterStopped)
         ));
         assert_eq!(store.batches.lock().unwrap().iter().sum::<usize>(), 20);
+    }
+
+    fn ack(seed: u8) -> WriteOp {
+        WriteOp::Ack {
+            recipient_id: RecipientId::from_bytes([seed; 24]),
+            message_id: sotto_wire::MessageId::from_bytes([seed; 24]),
+        }
+    }
+
+    #[tokio::test]
+    async fn ack_only_batches_are_deferred_then_synced() {
+        let store = Arc::new(CountingStore::default());
+        let config = WriterConfig {
+            max_batch: 64,
+            defer_acks: true,
+        };
+        let (committer, writer) =
+            start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
+        assert_eq!(committer.write(ack(1)).await.unwrap(), WriteOutcome::Done);
+        assert_eq!(store.commits.lock().unwrap().as_slice(), [Commit::Deferred]);
+        // Nothing else comes: the writer syncs on its own soon after.
+        tokio::time::sleep(SYNC_DELAY * 3).await;
+        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Anything but an ACK is durable at once.
+        committer.write(suspend(1)).await.unwrap();
+        assert_eq!(store.commits.lock().unwrap().last(), Some(&Commit::Durable));
+        // A deferred commit left at shutdown is synced before the writer stops.
+        committer.write(ack(2)).await.unwrap();
+        writer.stop().await;
+        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn acks_are_durable_unless_deferral_is_asked_for() {
+        let store = Arc::new(CountingStore::default());
+        let (committer, writer) =
+            start(store.clone(), batching(64), Arc::new(Metrics::default())).unwrap();
+        committer.write(ack(1)).await.unwrap();
+        writer.stop().await;
+        assert_eq!(store.commits.lock().unwrap().as_slice(), [Commit::Durable]);
+        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[test]
@@ -301,8 +447,11 @@ mod tests {
             ) -> Result<Option<StoredMessage>, Error> {
                 Ok(None)
             }
-            fn apply(&self, _: &[WriteOp], _: u64) -> Result<Vec<WriteOutcome>, Error> {
+            fn apply(&self, _: &[WriteOp], _: u64, _: Commit) -> Result<Vec<WriteOutcome>, Error> {
                 Err(Error::Storage("disk full".into()))
+            }
+            fn sync(&self) -> Result<(), Error> {
+                Ok(())
             }
             fn expire(&self, _: u64, _: usize) -> Result<u64, Error> {
                 Ok(0)
@@ -311,8 +460,12 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let (committer, writer) =
-            start(Arc::new(FailingStore), 8, Arc::new(Metrics::default())).unwrap();
+        let (committer, writer) = start(
+            Arc::new(FailingStore),
+            batching(8),
+            Arc::new(Metrics::default()),
+        )
+        .unwrap();
         let result = runtime.block_on(committer.write(suspend(1)));
         assert!(matches!(result, Err(Error::Storage(_))));
         drop(committer);

@@ -142,6 +142,23 @@ pub enum WriteOp {
     },
 }
 
+impl WriteOp {
+    /// Whether the op must be on disk before it is answered. An ACK need not: if
+    /// it is lost in a crash the message is delivered again (at-least-once).
+    pub fn needs_fsync(&self) -> bool {
+        !matches!(self, WriteOp::Ack { .. })
+    }
+}
+
+/// How a batch of writes is committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// On disk (fsync) before [`Storage::apply`] returns.
+    Durable,
+    /// Visible at once, on disk with the next durable commit or [`Storage::sync`].
+    Deferred,
+}
+
 /// What one [`WriteOp`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -213,9 +230,13 @@ pub trait Storage: Send + Sync + 'static {
         now: u64,
     ) -> Result<Option<StoredMessage>, Error>;
 
-    /// Applies `ops` in order in one transaction and makes it durable (fsync)
-    /// before returning. One outcome per op; an `Err` means nothing was applied.
-    fn apply(&self, ops: &[WriteOp], now: u64) -> Result<Vec<WriteOutcome>, Error>;
+    /// Applies `ops` in order in one transaction, durable (fsync) before returning
+    /// if `commit` says so. One outcome per op; an `Err` means nothing was
+    /// applied.
+    fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error>;
+
+    /// Makes every deferred commit durable.
+    fn sync(&self) -> Result<(), Error>;
 
     /// Deletes up to `limit` messages expired at `now`; returns how many.
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error>;
