@@ -133,6 +133,28 @@ describe("lock", () => {
     expect(text()).toContain("Grace");
   });
 
+  it("imports an archive instead of unlocking", async () => {
+    const source = FakeBackend.withProfile("archive pass");
+    source.addChat("Grace", 1);
+    const archive = await source.exportArchive();
+    const backend = FakeBackend.withProfile("old pass");
+    await backend.lock();
+    await mount(backend);
+    await click(button("Import an archive instead"));
+    expect(text()).toContain("replaces the profile in this browser");
+    const input = root.querySelector<HTMLInputElement>("input[type=file]")!;
+    Object.defineProperty(input, "files", { value: [new File([archive as Uint8Array<ArrayBuffer>], "profile.sotto")] });
+    await act(() => {
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    await type(byLabel("The archive's passphrase"), "wrong");
+    await click(button("Import"));
+    expect(root.querySelector("[role=alert]")?.textContent).toBe("Wrong passphrase.");
+    await type(byLabel("The archive's passphrase"), "archive pass");
+    await click(button("Import"));
+    expect(text()).toContain("Grace");
+  });
+
   it("locks by button and drops the chats from the page", async () => {
     const backend = FakeBackend.withProfile();
     backend.addChat("Grace", 2);

@@ -4,11 +4,13 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { isBackendError, type Backend } from "../backend";
 import { errorMessage } from "../errors";
 import { Logo } from "./icons";
+import { ImportArchive } from "./welcome";
 
 export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: () => void }) {
   const [passphrase, setPassphrase] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [importing, setImporting] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => input.current?.focus(), []);
@@ -31,6 +33,22 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
       setPassphrase("");
       input.current?.focus();
     }
+  }
+
+  if (importing) {
+    return (
+      <div class="center-screen">
+        <main class="card unlock" aria-labelledby="import-title">
+          <Logo />
+          <h1 id="import-title">Import an archive</h1>
+          <p class="warning">The archive replaces the profile in this browser. Export that one first if you need it.</p>
+          <ImportArchive backend={backend} onReady={onUnlocked} />
+          <button type="button" onClick={() => setImporting(false)}>
+            Back to unlock
+          </button>
+        </main>
+      </div>
+    );
   }
 
   return (
@@ -59,6 +77,9 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
             {busy ? "Unlocking…" : "Unlock"}
           </button>
         </form>
+        <button type="button" class="link" onClick={() => setImporting(true)}>
+          Import an archive instead
+        </button>
       </main>
     </div>
   );

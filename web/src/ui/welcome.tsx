@@ -24,7 +24,7 @@ export function Welcome({ backend, onReady }: { backend: Backend; onReady: () =>
             role="tab"
             id="tab-create"
             aria-selected={mode === "create"}
-            aria-controls="panel-create"
+            aria-controls="welcome-panel"
             onClick={() => setMode("create")}
           >
             New profile
@@ -33,17 +33,19 @@ export function Welcome({ backend, onReady }: { backend: Backend; onReady: () =>
             role="tab"
             id="tab-import"
             aria-selected={mode === "import"}
-            aria-controls="panel-import"
+            aria-controls="welcome-panel"
             onClick={() => setMode("import")}
           >
             Import an archive
           </button>
         </div>
-        {mode === "create" ? (
-          <CreateProfile backend={backend} onReady={onReady} />
-        ) : (
-          <ImportArchive backend={backend} onReady={onReady} />
-        )}
+        <div id="welcome-panel" role="tabpanel" aria-labelledby={`tab-${mode}`}>
+          {mode === "create" ? (
+            <CreateProfile backend={backend} onReady={onReady} />
+          ) : (
+            <ImportArchive backend={backend} onReady={onReady} />
+          )}
+        </div>
       </main>
     </div>
   );
@@ -74,53 +76,51 @@ function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => 
   }
 
   return (
-    <div id="panel-create" role="tabpanel" aria-labelledby="tab-create">
-      <form class="stack" onSubmit={submit}>
-        <label>
-          Your name
-          <input
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-            autocomplete="nickname"
-            maxLength={64}
-            required
-            autoFocus
-          />
-          <span class="hint">Only your contacts see it, end to end.</span>
-        </label>
-        <label>
-          Passphrase
-          <input
-            type="password"
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-            autocomplete="new-password"
-            required
-          />
-          <span class="hint">It cannot be recovered. Without it, the profile in this browser is unreadable.</span>
-        </label>
-        <label>
-          Passphrase again
-          <input
-            type="password"
-            value={confirm}
-            onInput={(e) => setConfirm(e.currentTarget.value)}
-            autocomplete="new-password"
-            required
-          />
-        </label>
-        <p class="error" role="alert">
-          {error}
-        </p>
-        <button class="primary" type="submit" disabled={busy}>
-          {busy ? "Creating…" : "Create profile"}
-        </button>
-      </form>
-    </div>
+    <form class="stack" onSubmit={submit}>
+      <label>
+        Your name
+        <input
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          autocomplete="nickname"
+          maxLength={64}
+          required
+          autoFocus
+        />
+        <span class="hint">Only your contacts see it, end to end.</span>
+      </label>
+      <label>
+        Passphrase
+        <input
+          type="password"
+          value={passphrase}
+          onInput={(e) => setPassphrase(e.currentTarget.value)}
+          autocomplete="new-password"
+          required
+        />
+        <span class="hint">It cannot be recovered. Without it, the profile in this browser is unreadable.</span>
+      </label>
+      <label>
+        Passphrase again
+        <input
+          type="password"
+          value={confirm}
+          onInput={(e) => setConfirm(e.currentTarget.value)}
+          autocomplete="new-password"
+          required
+        />
+      </label>
+      <p class="error" role="alert">
+        {error}
+      </p>
+      <button class="primary" type="submit" disabled={busy}>
+        {busy ? "Creating…" : "Create profile"}
+      </button>
+    </form>
   );
 }
 
-function ImportArchive({ backend, onReady }: { backend: Backend; onReady: () => void }) {
+export function ImportArchive({ backend, onReady }: { backend: Backend; onReady: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [passphrase, setPassphrase] = useState("");
   const [error, setError] = useState("");
@@ -142,33 +142,31 @@ function ImportArchive({ backend, onReady }: { backend: Backend; onReady: () => 
   }
 
   return (
-    <div id="panel-import" role="tabpanel" aria-labelledby="tab-import">
-      <form class="stack" onSubmit={submit}>
-        <p class="muted">
-          An archive exported from Sotto in another browser or from the <code>sotto</code> command continues every
-          conversation here. The old copy must not be used again.
-        </p>
-        <label>
-          Archive file
-          <input type="file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
-        </label>
-        <label>
-          The archive's passphrase
-          <input
-            type="password"
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-            autocomplete="current-password"
-            required
-          />
-        </label>
-        <p class="error" role="alert">
-          {error}
-        </p>
-        <button class="primary" type="submit" disabled={busy}>
-          {busy ? "Importing…" : "Import"}
-        </button>
-      </form>
-    </div>
+    <form class="stack" onSubmit={submit}>
+      <p class="muted">
+        An archive exported from Sotto in another browser or from the <code>sotto</code> command continues every
+        conversation here. The old copy must not be used again.
+      </p>
+      <label>
+        Archive file
+        <input type="file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+      </label>
+      <label>
+        The archive's passphrase
+        <input
+          type="password"
+          value={passphrase}
+          onInput={(e) => setPassphrase(e.currentTarget.value)}
+          autocomplete="current-password"
+          required
+        />
+      </label>
+      <p class="error" role="alert">
+        {error}
+      </p>
+      <button class="primary" type="submit" disabled={busy}>
+        {busy ? "Importing…" : "Import"}
+      </button>
+    </form>
   );
 }
