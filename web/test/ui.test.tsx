@@ -268,6 +268,20 @@ describe("chats", () => {
     expect(text()).toContain("You deleted this message.");
   });
 
+  it("jumps to a quoted message, loading older history until it is there", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 450);
+    const first = (await backend.history(chat, { limit: 1000 })).items[0]!;
+    backend.receive(chat, "about your very first message", first.id);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    expect(root.querySelector('[aria-posinset="1"]')).toBeNull();
+    await click(root.querySelector<HTMLElement>(".quote")!);
+    await settle(10);
+    expect(document.activeElement?.getAttribute("aria-posinset")).toBe("1");
+    expect(document.activeElement?.textContent).toContain("Message 0");
+  });
+
   it("shows integrity and key-change notices", async () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 2);

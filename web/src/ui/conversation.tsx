@@ -202,7 +202,25 @@ export function Conversation({
     [openMenu, act],
   );
 
-  const jumpTo = useCallback((id: ItemId) => list.current?.scrollToKey(id), []);
+  // Jumping to a quoted message pages older history in until it is loaded.
+  const pendingJump = useRef<ItemId | null>(null);
+  const [jumpRequest, setJumpRequest] = useState(0);
+  const jumpTo = useCallback((id: ItemId) => {
+    pendingJump.current = id;
+    setJumpRequest((count) => count + 1);
+  }, []);
+  useEffect(() => {
+    const id = pendingJump.current;
+    if (id === null) return;
+    if (items.some((item) => item.id === id)) {
+      pendingJump.current = null;
+      list.current?.scrollToKey(id);
+    } else if (hasMore) {
+      loadOlder();
+    } else {
+      pendingJump.current = null;
+    }
+  }, [items, hasMore, jumpRequest, loadOlder]);
 
   // Every prop but `previous` is stable, so memoized rows skip re-rendering
   // when a page of history is prepended or a message arrives.

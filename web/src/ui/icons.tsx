@@ -75,6 +75,11 @@ export const IconBack = () => (
     <path d="M15 18l-6-6 6-6" />
   </Svg>
 );
+export const IconDown = () => (
+  <Svg>
+    <path d="m6 9 6 6 6-6" />
+  </Svg>
+);
 export const IconClose = () => (
   <Svg>
     <path d="M18 6 6 18M6 6l12 12" />

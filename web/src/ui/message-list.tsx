@@ -7,6 +7,7 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { VirtualLayout } from "../virtual-layout";
+import { IconDown } from "./icons";
 
 const ESTIMATED_ROW = 64;
 const OVERSCAN = 6;
@@ -47,6 +48,7 @@ export function MessageList<T>({
   const anchor = useRef<{ key: string; delta: number } | null>(null);
   const width = useRef(0);
   const focusKey = useRef<string | null>(null);
+  const [farFromBottom, setFarFromBottom] = useState(false);
 
   const keys = useMemo(() => items.map(keyOf), [items, keyOf]);
   const indexOfKey = useMemo(() => {
@@ -70,6 +72,7 @@ export function MessageList<T>({
     if (!element) return;
     rememberAnchor();
     setViewport({ top: element.scrollTop, height: element.clientHeight });
+    setFarFromBottom(element.scrollHeight - element.scrollTop - element.clientHeight > element.clientHeight);
     if (hasMore && element.scrollTop < LOAD_THRESHOLD) onLoadOlder();
   }, [rememberAnchor, hasMore, onLoadOlder]);
 
@@ -213,17 +216,34 @@ export function MessageList<T>({
   }
 
   return (
-    <div
-      ref={scroller}
-      class="message-scroller"
-      onScroll={onScroll}
-      tabIndex={0}
-      aria-label={label}
-      onKeyDown={onKeyDown}
-    >
-      <div class="message-spacer" role="list" aria-label={label} style={{ height: `${layout.totalHeight()}px` }}>
-        {rows}
+    <div class="message-viewport">
+      <div
+        ref={scroller}
+        class="message-scroller"
+        onScroll={onScroll}
+        tabIndex={0}
+        aria-label={label}
+        onKeyDown={onKeyDown}
+      >
+        <div class="message-spacer" role="list" style={{ height: `${layout.totalHeight()}px` }}>
+          {rows}
+        </div>
       </div>
+      {farFromBottom && (
+        <button
+          type="button"
+          class="jump-latest"
+          aria-label="Jump to the latest message"
+          title="Latest message"
+          onClick={() => {
+            pinned.current = true;
+            setFarFromBottom(false);
+            setVersion((version) => version + 1);
+          }}
+        >
+          <IconDown />
+        </button>
+      )}
     </div>
   );
 }
