@@ -197,48 +197,71 @@ async fn write_batches(
                 Err(_) => break,
             }
         }
-        let replies: Vec<_> = batch
-            .drain(..)
-            .map(|request| {
-                ops.push(request.op);
-                request.reply
-            })
-            .collect();
         let overdue = unsynced_since.is_some_and(|since| since.elapsed() >= SYNC_DELAY);
-        let commit = if !config.defer_acks || overdue || ops.iter().any(WriteOp::needs_fsync) {
-            Commit::Durable
-        } else {
-            Commit::Deferred
-        };
-        let result = storage.apply(&ops, unix_now(), commit);
-        match commit {
-            Commit::Durable => metrics.record_commit(ops.len()),
-            Commit::Deferred => metrics.record_deferred_commit(),
+        if config.defer_acks && !overdue {
+            // ACKs first, without fsync, so that they are answered at once instead
+            // of after the fsync of the SENDs beside them. ACKs commute with the
+            // other writes: they only delete a queue's first message.
+            let (mut acks, others): (Vec<_>, Vec<_>) = batch
+                .drain(..)
+                .partition(|request| !request.op.needs_fsync());
+            if !acks.is_empty() {
+                commit_batch(storage, &mut acks, &mut ops, Commit::Deferred, metrics);
+                unsynced_since = unsynced_since.or_else(|| Some(Instant::now()));
+            }
+            batch = others;
         }
-        ops.clear();
-        match result {
-            Ok(outcomes) if outcomes.len() == replies.len() => {
-                unsynced_since = match commit {
-                    Commit::Durable => None,
-                    Commit::Deferred => unsynced_since.or_else(|| Some(Instant::now())),
-                };
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    // A waiter that went away (its client left) needs no answer.
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Ok(_) => {
-                tracing::error!("storage returned the wrong number of outcomes");
-                fail_all(replies, "storage returned the wrong number of outcomes");
-            }
-            Err(error) => {
-                tracing::error!(%error, "group commit failed");
-                fail_all(replies, &error.to_string());
-            }
+        if !batch.is_empty()
+            && commit_batch(storage, &mut batch, &mut ops, Commit::Durable, metrics)
+        {
+            unsynced_since = None;
         }
     }
     if unsynced_since.is_some() {
         sync(storage, metrics);
+    }
+}
+
+/// Applies one batch (emptying it) and answers its waiters; whether the commit
+/// succeeded.
+fn commit_batch(
+    storage: &dyn Storage,
+    batch: &mut Vec<Request>,
+    ops: &mut Vec<WriteOp>,
+    commit: Commit,
+    metrics: &Metrics,
+) -> bool {
+    let replies: Vec<_> = batch
+        .drain(..)
+        .map(|request| {
+            ops.push(request.op);
+            request.reply
+        })
+        .collect();
+    let result = storage.apply(ops, unix_now(), commit);
+    match commit {
+        Commit::Durable => metrics.record_commit(ops.len()),
+        Commit::Deferred => metrics.record_deferred_commit(),
+    }
+    ops.clear();
+    match result {
+        Ok(outcomes) if outcomes.len() == replies.len() => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // A waiter that went away (its client left) needs no answer.
+                let _ = reply.send(Ok(outcome));
+            }
+            true
+        }
+        Ok(_) => {
+            tracing::error!("storage returned the wrong number of outcomes");
+            fail_all(replies, "storage returned the wrong number of outcomes");
+            false
+        }
+        Err(error) => {
+            tracing::error!(%error, "group commit failed");
+            fail_all(replies, &error.to_string());
+            false
+        }
     }
 }
 
@@ -407,6 +430,31 @@ mod tests {
         committer.write(ack(2)).await.unwrap();
         writer.stop().await;
         assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn acks_beside_other_writes_are_committed_first_without_fsync() {
+        let store = Arc::new(CountingStore::default());
+        let config = WriterConfig {
+            max_batch: 64,
+            defer_acks: true,
+        };
+        let (committer, writer) =
+            start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
+        // The first write keeps the writer busy while the next two queue up.
+        let busy = committer.enqueue(suspend(1)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let other = committer.enqueue(suspend(2)).await.unwrap();
+        let acked = committer.enqueue(ack(3)).await.unwrap();
+        for write in [busy, other, acked] {
+            assert_eq!(write.outcome().await.unwrap(), WriteOutcome::Done);
+        }
+        writer.stop().await;
+        assert_eq!(
+            store.commits.lock().unwrap().as_slice(),
+            [Commit::Durable, Commit::Deferred, Commit::Durable]
+        );
+        assert_eq!(store.batches.lock().unwrap().as_slice(), [1, 1, 1]);
     }
 
     #[tokio::test]
