@@ -288,3 +288,70 @@ fn rolled_back_state_does_not_reuse_a_keystream() {
     assert_eq!(pair.inviter.decrypt(&first).unwrap(), b"first text");
     assert_eq!(pair.inviter.decrypt(&second), Err(Error::Duplicate));
 }
+
+#[test]
+fn stored_skipped_keys_are_bounded_oldest_first() {
+    let mut rng = TestRng::new(15);
+    let mut pair = connect(&mut rng);
+    // Chain 1 of the joiner: messages 1..=1500 sent, only the last delivered (1499 skipped).
+    let first_chain: Vec<_> = (0..1500)
+        .map(|_| {
+            pair.joiner
+                .encrypt(b"a", &rng.encrypt_randomness())
+                .unwrap()
+        })
+        .collect();
+    pair.inviter.decrypt(first_chain.last().unwrap()).unwrap();
+    let turn = pair
+        .inviter
+        .encrypt(b"turn", &rng.encrypt_randomness())
+        .unwrap();
+    pair.joiner.decrypt(&turn).unwrap();
+    // Chain 2: 1001 messages, the last delivered (1000 more skipped: 2499 in all).
+    let second_chain: Vec<_> = (0..1001)
+        .map(|_| {
+            pair.joiner
+                .encrypt(b"b", &rng.encrypt_randomness())
+                .unwrap()
+        })
+        .collect();
+    pair.inviter.decrypt(second_chain.last().unwrap()).unwrap();
+    // The 499 oldest skipped keys (chain 1, messages 1..=499) were evicted.
+    assert_eq!(pair.inviter.decrypt(&first_chain[0]), Err(Error::Duplicate));
+    assert_eq!(
+        pair.inviter.decrypt(&first_chain[498]),
+        Err(Error::Duplicate)
+    );
+    assert_eq!(pair.inviter.decrypt(&first_chain[499]).unwrap(), b"a");
+    assert_eq!(pair.inviter.decrypt(&second_chain[0]).unwrap(), b"b");
+}
+
+#[test]
+fn only_the_newest_receiving_chains_are_kept() {
+    for (turns, late_readable) in [(3, true), (6, false)] {
+        let mut rng = TestRng::new(16);
+        let mut pair = connect(&mut rng);
+        let late = pair
+            .joiner
+            .encrypt(b"late", &rng.encrypt_randomness())
+            .unwrap();
+        for _ in 0..turns {
+            let to_joiner = pair
+                .inviter
+                .encrypt(b"x", &rng.encrypt_randomness())
+                .unwrap();
+            pair.joiner.decrypt(&to_joiner).unwrap();
+            let to_inviter = pair
+                .joiner
+                .encrypt(b"y", &rng.encrypt_randomness())
+                .unwrap();
+            pair.inviter.decrypt(&to_inviter).unwrap();
+        }
+        let result = pair.inviter.decrypt(&late);
+        if late_readable {
+            assert_eq!(result.unwrap(), b"late");
+        } else {
+            assert_eq!(result, Err(Error::UnknownHeaderKey));
+        }
+    }
+}
