@@ -42,7 +42,14 @@ export function MessageList<T>({
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const layout = useRef(new VirtualLayout(ESTIMATED_ROW)).current;
-  const [viewport, setViewport] = useState({ top: 0, height: 600 });
+  const [viewport, setViewportState] = useState({ top: 0, height: 600 });
+  // Re-render only when the window actually moved: restoring the scroll
+  // position fires a scroll event that would otherwise render once more.
+  const setViewport = useCallback((next: { top: number; height: number }) => {
+    setViewportState((previous) =>
+      Math.abs(previous.top - next.top) < 0.5 && previous.height === next.height ? previous : next,
+    );
+  }, []);
   const [, setVersion] = useState(0);
   const pinned = useRef(true);
   const anchor = useRef<{ key: string; delta: number } | null>(null);
@@ -61,7 +68,8 @@ export function MessageList<T>({
   const rememberAnchor = useCallback(() => {
     const element = scroller.current;
     if (!element) return;
-    pinned.current = element.scrollTop + element.clientHeight >= element.scrollHeight - BOTTOM_SLACK;
+    // The model's total height, not scrollHeight: reading that would force a layout.
+    pinned.current = element.scrollTop + element.clientHeight >= layout.totalHeight() - BOTTOM_SLACK;
     const index = layout.indexAt(element.scrollTop);
     const key = keys[index];
     anchor.current = key === undefined ? null : { key, delta: element.scrollTop - layout.offset(index) };
@@ -72,7 +80,7 @@ export function MessageList<T>({
     if (!element) return;
     rememberAnchor();
     setViewport({ top: element.scrollTop, height: element.clientHeight });
-    setFarFromBottom(element.scrollHeight - element.scrollTop - element.clientHeight > element.clientHeight);
+    setFarFromBottom(layout.totalHeight() - element.scrollTop - element.clientHeight > element.clientHeight);
     if (hasMore && element.scrollTop < LOAD_THRESHOLD) onLoadOlder();
   }, [rememberAnchor, hasMore, onLoadOlder]);
 
