@@ -20,6 +20,40 @@
 //! - `security_code`: digits and QR payload to verify a contact.
 //!
 //! The wire format and every constant are specified in `docs/e2e-protocol.md`.
+//!
+//! ```
+//! use sotto_crypto::{IdentityKeyPair, PendingInvitation, PickleKey, Session, join};
+//!
+//! # fn main() -> Result<(), sotto_crypto::Error> {
+//! // Randomness comes from the caller (fixed bytes here; a CSPRNG in a client).
+//! let alice = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+//! let bob = IdentityKeyPair::from_secret_bytes(&[2; 32]);
+//!
+//! // Alice invites; the invitation travels out of band (link or QR code).
+//! let pending = PendingInvitation::new(&alice, &[3; sotto_crypto::INVITATION_RANDOMNESS_LEN])?;
+//! let invitation = pending.invitation().to_bytes();
+//!
+//! // Bob answers, with a first message inside the answer.
+//! let invitation = sotto_crypto::Invitation::from_bytes(&invitation)?;
+//! let (mut bob_session, answer) =
+//!     join(&bob, &invitation, b"my reply queue", &[4; sotto_crypto::JOIN_RANDOMNESS_LEN])?;
+//!
+//! // Alice accepts and reads it; from now on both sides encrypt and decrypt.
+//! let (mut alice_session, first) = pending.accept(&alice, &answer)?;
+//! assert_eq!(first, b"my reply queue");
+//! let message = alice_session.encrypt(b"hello", &[5; sotto_crypto::ENCRYPT_RANDOMNESS_LEN])?;
+//! assert_eq!(message.len(), sotto_crypto::ENCRYPTED_MESSAGE_LEN);
+//! assert_eq!(bob_session.decrypt(&message)?, b"hello");
+//! assert_eq!(bob_session.decrypt(&message), Err(sotto_crypto::Error::Duplicate));
+//!
+//! // Both see the same security code; sessions are stored as encrypted pickles.
+//! assert_eq!(alice_session.security_code(), bob_session.security_code());
+//! let key = PickleKey::from_bytes(&[6; 32]);
+//! let pickle = bob_session.pickle(&key, &[7; sotto_crypto::PICKLE_NONCE_LEN]);
+//! let _restored = Session::from_pickle(&key, &pickle)?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod chain_key;
 mod codec;
