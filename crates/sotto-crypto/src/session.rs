@@ -14,6 +14,10 @@ use crate::security_code::SecurityCode;
 pub const ENCRYPT_RANDOMNESS_LEN: usize = 24 + RATCHET_KEY_RANDOMNESS_LEN + 32;
 
 /// An end-to-end encrypted session with one contact.
+///
+/// `Clone` copies the secrets: like restoring an older pickle, encrypting from two copies
+/// reuses chain positions (never a key and nonce, see `docs/e2e-protocol.md` 6.1), and
+/// the peer then reads the second message at a position as a duplicate.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub(crate) ratchet: DoubleRatchet,
