@@ -1,13 +1,64 @@
 //! Sotto's client core: contacts, invitations, messages and their storage, as
 //! sans-IO state machines (no sockets, no clock, no RNG calls: time and
 //! randomness are passed in). The tokio runtime (`sotto-client`) and the browser
-//! bridge (`sotto-wasm`) drive it.
+//! bridge (`sotto-wasm`) drive it. `docs/client-protocol.md` specifies every
+//! encoding.
 //!
 //! Modules:
 //! - `store`: the one storage trait ([`Store`]) and an in-memory backend.
+//! - `core`: [`Core`], the state machine: `handle_*` inputs, `poll_*` outputs,
+//!   jobs and deliveries; `connect`, `chat` and `queries` add its operations.
+//! - `connect`: invitations, the contact address, requests and the handshake.
+//! - `chat`: sending and receiving chat messages.
+//! - `queries`: contact list, history, requests, settings, security codes.
+//! - `link`: invitation links; `queue_address`: queue addresses.
+//! - `chat_message`: the end-to-end chat message encoding.
+//! - `integrity`: sequence numbers and the hash chain.
+//! - `account`, `contact`, `chat_item`, `job`, `queue_record`,
+//!   `connection_records`: the records the core keeps in the store.
+//! - `relay_request`, `event`: what the core hands out.
+//! - `profile`, `ids`, `time`, `codec`, `error`: small shared types.
 
+mod account;
+mod chat;
+mod chat_item;
+mod chat_message;
+mod codec;
+mod connect;
+mod connection_records;
+mod contact;
+mod core;
+mod error;
+mod event;
+mod ids;
+mod integrity;
+mod job;
+mod link;
+mod profile;
+mod queries;
+mod queue_address;
+mod queue_record;
+mod relay_request;
 mod store;
+mod time;
 
+pub use account::Settings;
+pub use chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus, Reaction};
+pub use chat_message::{
+    MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MAX_TEXT_LEN, MAX_TIMER_SECS, MIN_TIMER_SECS, ReceiptKind,
+};
+pub use contact::{ContactState, ReceiptSetting};
+pub use core::Core;
+pub use error::CoreError;
+pub use event::Event;
+pub use ids::{ContactId, InvitationId, JobId, MessageNumber, RequestId};
+pub use integrity::IntegrityNotice;
+pub use link::{InvitationLink, LinkKind, MAX_LINK_LEN};
+pub use profile::{MAX_BIO_LEN, MAX_DISPLAY_NAME_LEN, Profile};
+pub use queries::{ContactRequestSummary, ContactSummary};
+pub use queue_address::QueueAddress;
+pub use relay_request::{RelayRequest, RequestToken};
 pub use store::{
     Direction, KeyRange, MemoryStore, Record, Store, StoreError, Table, Write, WriteBatch,
 };
+pub use time::UnixMillis;

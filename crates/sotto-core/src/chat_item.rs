@@ -1,0 +1,435 @@
+//! The history of a chat: messages and notices, in the order this device saw
+//! them, with an index from the author's sequence numbers to local numbers
+//! (for replies, reactions, edits, deletes and receipts) and an index of
+//! expiry times (disappearing messages).
+//!
+//! ```text
+//! table "messages", key contact id u64 || message number u64:
+//!   version (1) = 0x01 || direction u8 (0 incoming, 1 outgoing, 2 notice) || seq u64
+//!   || sent_at u64 || at u64 || status u8 || body || edited u8 || deleted u8
+//!   || reactions count u8 (..=2) × (mine u8 || emoji_len u16 || emoji)
+//!   || option(expires_at u64)
+//!   body = 0x01 || option(reply to: message number u64) || text_len u16 || text
+//!        | 0x02 || notice
+//! table "message_seqs", key contact id u64 || author u8 (0 me, 1 contact) || seq u64:
+//!   message number u64
+//! table "expiry", key expires_at u64 || contact id u64 || message number u64: empty
+//! ```
+
+use zeroize::Zeroizing;
+
+use crate::chat_message::{MAX_REACTION_LEN, MAX_TEXT_LEN};
+use crate::codec::{Reader, Writer, corrupt};
+use crate::ids::{ContactId, MessageNumber};
+use crate::integrity::IntegrityNotice;
+use crate::store::Table;
+use crate::time::UnixMillis;
+use crate::{CoreError, Store, WriteBatch};
+
+pub(crate) const MESSAGES: Table = Table::new("messages");
+pub(crate) const MESSAGE_SEQS: Table = Table::new("message_seqs");
+pub(crate) const EXPIRY: Table = Table::new("expiry");
+const VERSION: u8 = 1;
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageDirection {
+    /// The contact.
+    Incoming,
+    /// This profile.
+    Outgoing,
+    /// Neither: a notice the core adds to the chat.
+    Notice,
+}
+
+/// Where a message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MessageStatus {
+    /// Outgoing: encrypted and queued, not yet accepted by the relay.
+    Pending,
+    /// Outgoing: the contact's relay holds it.
+    Sent,
+    /// Outgoing: the contact's device has it. Incoming: not read yet.
+    Delivered,
+    /// The contact read it (outgoing), or this user did (incoming).
+    Read,
+    /// Outgoing: the relay refused it for good (the queue is gone).
+    Failed,
+}
+
+impl MessageStatus {
+    fn byte(self) -> u8 {
+        match self {
+            MessageStatus::Pending => 0,
+            MessageStatus::Sent => 1,
+            MessageStatus::Delivered => 2,
+            MessageStatus::Read => 3,
+            MessageStatus::Failed => 4,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Option<MessageStatus> {
+        Some(match byte {
+            0 => MessageStatus::Pending,
+            1 => MessageStatus::Sent,
+            2 => MessageStatus::Delivered,
+            3 => MessageStatus::Read,
+            4 => MessageStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A notice the core adds to a chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatNotice {
+    /// The relay dropped, duplicated or reordered messages.
+    Integrity(IntegrityNotice),
+    /// The disappearing-message timer changed.
+    TimerChanged {
+        /// Whether this user changed it.
+        by_me: bool,
+        /// The new timer in seconds, `None` when turned off.
+        seconds: Option<u32>,
+    },
+    /// The connection is established.
+    Connected,
+}
+
+impl ChatNotice {
+    fn encode(&self, w: &mut Writer) {
+        match self {
+            ChatNotice::Integrity(notice) => {
+                let (kind, a, b) = match *notice {
+                    IntegrityNotice::Skipped { first, last } => (1, first, last),
+                    IntegrityNotice::OutOfOrder { seq } => (2, seq, 0),
+                    IntegrityNotice::Duplicate { seq } => (3, seq, 0),
+                    IntegrityNotice::BrokenChain { seq } => (4, seq, 0),
+                    IntegrityNotice::Replayed => (7, 0, 0),
+                };
+                w.u8(kind).u64(a).u64(b);
+            }
+            ChatNotice::TimerChanged { by_me, seconds } => {
+                w.u8(5).bool(*by_me).u32(seconds.unwrap_or(0));
+            }
+            ChatNotice::Connected => {
+                w.u8(6);
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<ChatNotice, CoreError> {
+        let kind = r.u8()?;
+        Ok(match kind {
+            1..=4 => {
+                let (a, b) = (r.u64()?, r.u64()?);
+                ChatNotice::Integrity(match kind {
+                    1 => IntegrityNotice::Skipped { first: a, last: b },
+                    2 => IntegrityNotice::OutOfOrder { seq: a },
+                    3 => IntegrityNotice::Duplicate { seq: a },
+                    _ => IntegrityNotice::BrokenChain { seq: a },
+                })
+            }
+            5 => ChatNotice::TimerChanged {
+                by_me: r.bool()?,
+                seconds: Some(r.u32()?).filter(|&s| s != 0),
+            },
+            6 => ChatNotice::Connected,
+            7 => {
+                let (_, _) = (r.u64()?, r.u64()?);
+                ChatNotice::Integrity(IntegrityNotice::Replayed)
+            }
+            _ => return Err(CoreError::Malformed("notice")),
+        })
+    }
+}
+
+/// What a chat item holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemContent {
+    /// A text message.
+    Text {
+        /// The text (the latest edit; empty once deleted).
+        text: String,
+        /// The message it replies to, if that is still in the history.
+        reply_to: Option<MessageNumber>,
+    },
+    /// A notice.
+    Notice(ChatNotice),
+}
+
+/// A reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    /// Whether this user reacted (else the contact).
+    pub mine: bool,
+    /// The reaction, e.g. an emoji.
+    pub emoji: String,
+}
+
+/// One message or notice of a chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatItem {
+    /// The chat.
+    pub contact: ContactId,
+    /// Its position in the chat.
+    pub number: MessageNumber,
+    /// Who wrote it.
+    pub direction: MessageDirection,
+    /// The author's sequence number (0 for notices).
+    pub seq: u64,
+    /// When the author sent it (the author's clock).
+    pub sent_at: UnixMillis,
+    /// When this device created or received it.
+    pub at: UnixMillis,
+    /// Delivery state.
+    pub status: MessageStatus,
+    /// The text or notice.
+    pub content: ItemContent,
+    /// Whether the text was edited.
+    pub edited: bool,
+    /// Whether it was deleted for everyone.
+    pub deleted: bool,
+    /// Reactions (at most one per side).
+    pub reactions: Vec<Reaction>,
+    /// When it disappears, if a timer applies.
+    pub expires_at: Option<UnixMillis>,
+}
+
+impl ChatItem {
+    pub(crate) fn key(contact: ContactId, number: MessageNumber) -> Vec<u8> {
+        let mut key = contact.0.to_be_bytes().to_vec();
+        key.extend_from_slice(&number.0.to_be_bytes());
+        key
+    }
+
+    pub(crate) fn seq_key(contact: ContactId, mine: bool, seq: u64) -> Vec<u8> {
+        let mut key = contact.0.to_be_bytes().to_vec();
+        key.push(if mine { 0 } else { 1 });
+        key.extend_from_slice(&seq.to_be_bytes());
+        key
+    }
+
+    pub(crate) fn expiry_key(at: UnixMillis, contact: ContactId, number: MessageNumber) -> Vec<u8> {
+        let mut key = at.0.to_be_bytes().to_vec();
+        key.extend_from_slice(&contact.0.to_be_bytes());
+        key.extend_from_slice(&number.0.to_be_bytes());
+        key
+    }
+
+    pub(crate) fn load(
+        store: &impl Store,
+        contact: ContactId,
+        number: MessageNumber,
+    ) -> Result<Option<ChatItem>, CoreError> {
+        store
+            .get(MESSAGES, &ChatItem::key(contact, number))?
+            .map(|bytes| ChatItem::decode(contact, number, &bytes).map_err(corrupt("message")))
+            .transpose()
+    }
+
+    /// The local number of the message `seq` written by `mine ? me : contact`.
+    pub(crate) fn find_by_seq(
+        store: &impl Store,
+        contact: ContactId,
+        mine: bool,
+        seq: u64,
+    ) -> Result<Option<MessageNumber>, CoreError> {
+        let Some(bytes) = store.get(MESSAGE_SEQS, &ChatItem::seq_key(contact, mine, seq))? else {
+            return Ok(None);
+        };
+        let number =
+            <[u8; 8]>::try_from(bytes.as_slice()).map_err(|_| CoreError::CorruptRecord("index"))?;
+        Ok(Some(MessageNumber(u64::from_be_bytes(number))))
+    }
+
+    /// Writes the item, its sequence index and its expiry entry.
+    pub(crate) fn put(&self, batch: &mut WriteBatch) {
+        batch.put(
+            MESSAGES,
+            ChatItem::key(self.contact, self.number),
+            Zeroizing::new(self.encode()).to_vec(),
+        );
+        if self.direction != MessageDirection::Notice {
+            batch.put(
+                MESSAGE_SEQS,
+                ChatItem::seq_key(
+                    self.contact,
+                    self.direction == MessageDirection::Outgoing,
+                    self.seq,
+                ),
+                self.number.0.to_be_bytes().to_vec(),
+            );
+        }
+        if let Some(at) = self.expires_at {
+            batch.put(
+                EXPIRY,
+                ChatItem::expiry_key(at, self.contact, self.number),
+                Vec::new(),
+            );
+        }
+    }
+
+    /// Removes the item and its index entries.
+    pub(crate) fn delete(&self, batch: &mut WriteBatch) {
+        batch.delete(MESSAGES, ChatItem::key(self.contact, self.number));
+        if self.direction != MessageDirection::Notice {
+            batch.delete(
+                MESSAGE_SEQS,
+                ChatItem::seq_key(
+                    self.contact,
+                    self.direction == MessageDirection::Outgoing,
+                    self.seq,
+                ),
+            );
+        }
+        if let Some(at) = self.expires_at {
+            batch.delete(EXPIRY, ChatItem::expiry_key(at, self.contact, self.number));
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(VERSION)
+            .u8(match self.direction {
+                MessageDirection::Incoming => 0,
+                MessageDirection::Outgoing => 1,
+                MessageDirection::Notice => 2,
+            })
+            .u64(self.seq)
+            .u64(self.sent_at.0)
+            .u64(self.at.0)
+            .u8(self.status.byte());
+        match &self.content {
+            ItemContent::Text { text, reply_to } => {
+                w.u8(1);
+                w.option(reply_to.as_ref(), |w, n| {
+                    w.u64(n.0);
+                });
+                w.bytes16(text.as_bytes());
+            }
+            ItemContent::Notice(notice) => {
+                w.u8(2);
+                notice.encode(&mut w);
+            }
+        }
+        w.bool(self.edited).bool(self.deleted);
+        let count = self.reactions.len().min(2);
+        w.u8(u8::try_from(count).unwrap_or(0));
+        for reaction in self.reactions.iter().take(count) {
+            w.bool(reaction.mine).bytes16(reaction.emoji.as_bytes());
+        }
+        w.option(self.expires_at.as_ref(), |w, at| {
+            w.u64(at.0);
+        });
+        w.finish()
+    }
+
+    pub(crate) fn decode(
+        contact: ContactId,
+        number: MessageNumber,
+        bytes: &[u8],
+    ) -> Result<ChatItem, CoreError> {
+        const BAD: CoreError = CoreError::Malformed("message");
+        let mut r = Reader::new(bytes, "message");
+        if r.u8()? != VERSION {
+            return Err(BAD);
+        }
+        let direction = match r.u8()? {
+            0 => MessageDirection::Incoming,
+            1 => MessageDirection::Outgoing,
+            2 => MessageDirection::Notice,
+            _ => return Err(BAD),
+        };
+        let seq = r.u64()?;
+        let sent_at = UnixMillis(r.u64()?);
+        let at = UnixMillis(r.u64()?);
+        let status = MessageStatus::from_byte(r.u8()?).ok_or(BAD)?;
+        let content = match r.u8()? {
+            1 => {
+                let reply_to = r.option(|r| Ok(MessageNumber(r.u64()?)))?;
+                ItemContent::Text {
+                    reply_to,
+                    text: r.text(MAX_TEXT_LEN)?,
+                }
+            }
+            2 => ItemContent::Notice(ChatNotice::decode(&mut r)?),
+            _ => return Err(BAD),
+        };
+        let edited = r.bool()?;
+        let deleted = r.bool()?;
+        let count = r.u8()?;
+        if count > 2 {
+            return Err(BAD);
+        }
+        let mut reactions = Vec::new();
+        for _ in 0..count {
+            reactions.push(Reaction {
+                mine: r.bool()?,
+                emoji: r.text(MAX_REACTION_LEN)?,
+            });
+        }
+        let expires_at = r.option(|r| Ok(UnixMillis(r.u64()?)))?;
+        r.finish()?;
+        Ok(ChatItem {
+            contact,
+            number,
+            direction,
+            seq,
+            sent_at,
+            at,
+            status,
+            content,
+            edited,
+            deleted,
+            reactions,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    #[test]
+    fn round_trip_with_indexes() {
+        let item = ChatItem {
+            contact: ContactId(3),
+            number: MessageNumber(9),
+            direction: MessageDirection::Outgoing,
+            seq: 4,
+            sent_at: UnixMillis(10),
+            at: UnixMillis(11),
+            status: MessageStatus::Delivered,
+            content: ItemContent::Text {
+                text: "hi".into(),
+                reply_to: Some(MessageNumber(2)),
+            },
+            edited: true,
+            deleted: false,
+            reactions: vec![Reaction {
+                mine: false,
+                emoji: "👍".into(),
+            }],
+            expires_at: Some(UnixMillis(99)),
+        };
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        item.put(&mut batch);
+        store.apply(batch).unwrap();
+        assert_eq!(
+            ChatItem::load(&store, ContactId(3), MessageNumber(9)).unwrap(),
+            Some(item.clone())
+        );
+        assert_eq!(
+            ChatItem::find_by_seq(&store, ContactId(3), true, 4).unwrap(),
+            Some(MessageNumber(9))
+        );
+        let mut batch = WriteBatch::new();
+        item.delete(&mut batch);
+        store.apply(batch).unwrap();
+        assert!(store.tables().unwrap().is_empty());
+    }
+}

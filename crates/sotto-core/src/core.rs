@@ -1,0 +1,678 @@
+//! The core: one profile's state machine, driven by the runtime.
+//!
+//! Inputs come in through `handle_*` (with the current time and a random number
+//! generator), outputs go out through `poll_*`:
+//!
+//! - [`Core::poll_relay_request`]: commands to send to relays; their answers go
+//!   back through [`Core::handle_relay_response`] (or
+//!   [`Core::handle_relay_failure`] when no answer came).
+//! - [`Core::handle_delivery`]: a message a relay pushed on a subscribed queue.
+//! - [`Core::handle_relay_connected`]: a (re)connection to a relay; the core
+//!   subscribes its queues there and resends what waits for that relay.
+//! - [`Core::poll_timeout`] / [`Core::handle_timeout`]: retries and
+//!   disappearing messages.
+//! - [`Core::poll_event`]: what to show.
+//!
+//! Every change is written to the store in one atomic batch before any command
+//! that depends on it is handed out (a message is acknowledged only once its
+//! effects are stored), so the process may stop after any call and a core
+//! opened again on the same store carries on.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use rand_core::CryptoRngCore;
+use sotto_crypto::{PICKLE_NONCE_LEN, Session};
+use sotto_wire::x25519_dalek::StaticSecret;
+use sotto_wire::{
+    Command, ErrorCode, MessageContent, MessageId, QueueKey, RecipientId, RelayAddress, Response,
+    SealedMessage,
+};
+use zeroize::Zeroizing;
+
+use crate::account::Account;
+use crate::chat_item::{EXPIRY, MESSAGES};
+use crate::contact::ContactRecord;
+use crate::event::Event;
+use crate::ids::{JobId, MessageNumber};
+use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
+use crate::profile::Profile;
+use crate::queue_record::{QueueOwner, QueueRecord};
+use crate::relay_request::{RelayRequest, RequestToken};
+use crate::time::UnixMillis;
+use crate::{ChatItem, CoreError, KeyRange, MessageStatus, Store, WriteBatch};
+
+/// A request the core waits on.
+#[derive(Clone, Debug)]
+enum InFlight {
+    Job(JobId),
+    Subscribe,
+    Get(RecipientId),
+    Ack {
+        recipient_id: RecipientId,
+        then_get: bool,
+    },
+}
+
+/// The schedule of one stored job.
+#[derive(Clone, Debug)]
+struct JobSlot {
+    relay: RelayAddress,
+    lane: Vec<u8>,
+    not_before: UnixMillis,
+    in_flight: bool,
+}
+
+/// One Sotto profile: contacts, chats and the connections being made, kept in
+/// a [`Store`]. See the module documentation for how to drive it.
+pub struct Core<S: Store> {
+    pub(crate) store: S,
+    pub(crate) account: Account,
+    jobs: BTreeMap<JobId, JobSlot>,
+    ready: VecDeque<RelayRequest>,
+    in_flight: HashMap<RequestToken, InFlight>,
+    pub(crate) events: VecDeque<Event>,
+    next_token: u64,
+    next_expiry: Option<UnixMillis>,
+}
+
+impl<S: Store> Core<S> {
+    /// Creates a new profile in an empty store: a fresh identity key and the
+    /// user's profile (name and bio, sent only to contacts).
+    pub fn create(
+        mut store: S,
+        rng: &mut impl CryptoRngCore,
+        profile: Profile,
+    ) -> Result<Core<S>, CoreError> {
+        if Account::load(&store)?.is_some() {
+            return Err(CoreError::ProfileExists);
+        }
+        let identity = random_secret(rng);
+        let pickle_key = random_secret(rng);
+        let account = Account::new(*identity, *pickle_key, profile);
+        let mut batch = WriteBatch::new();
+        account.put(&mut batch);
+        store.apply(batch)?;
+        Core::open(store)
+    }
+
+    /// Opens the profile in `store` and schedules the jobs it left pending.
+    pub fn open(store: S) -> Result<Core<S>, CoreError> {
+        let account = Account::load(&store)?.ok_or(CoreError::NoProfile)?;
+        let mut core = Core {
+            store,
+            account,
+            jobs: BTreeMap::new(),
+            ready: VecDeque::new(),
+            in_flight: HashMap::new(),
+            events: VecDeque::new(),
+            next_token: 1,
+            next_expiry: None,
+        };
+        for job in JobRecord::load_all(&core.store)? {
+            core.schedule(&job);
+        }
+        core.refresh_expiry()?;
+        Ok(core)
+    }
+
+    /// The store, for export and tests.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    // --- Outputs ---------------------------------------------------------------
+
+    /// The next command to send to a relay.
+    pub fn poll_relay_request(&mut self) -> Option<RelayRequest> {
+        self.ready.pop_front()
+    }
+
+    /// The next event for the user interface.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Core::handle_timeout`] should be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<UnixMillis> {
+        let mut busy = HashSet::new();
+        let mut earliest = self.next_expiry;
+        for slot in self.jobs.values() {
+            let free = slot.lane.is_empty() || busy.insert(slot.lane.clone());
+            if free && !slot.in_flight {
+                earliest = Some(earliest.map_or(slot.not_before, |e| e.min(slot.not_before)));
+            }
+        }
+        earliest
+    }
+
+    /// Whether nothing waits: no command to hand out or answer to wait for, and
+    /// no job due. A command-line `receive` stops when this holds.
+    pub fn is_idle(&self, now: UnixMillis) -> bool {
+        self.ready.is_empty()
+            && self.in_flight.is_empty()
+            && self.poll_timeout().is_none_or(|at| at > now)
+    }
+
+    // --- Inputs ----------------------------------------------------------------
+
+    /// Time passed: retries fall due and disappearing messages expire.
+    pub fn handle_timeout(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        self.expire_messages(now)?;
+        self.promote_jobs(now)
+    }
+
+    /// The runtime is connected to `relay` (again): subscribe every queue there,
+    /// and send what waits for it now instead of after its backoff.
+    pub fn handle_relay_connected(
+        &mut self,
+        now: UnixMillis,
+        relay: &RelayAddress,
+    ) -> Result<(), CoreError> {
+        for queue in QueueRecord::load_all(&self.store)? {
+            if &queue.relay == relay {
+                let command = Command::Sub {
+                    recipient_id: queue.recipient_id,
+                };
+                self.request(relay.clone(), command, Some(&queue), InFlight::Subscribe);
+            }
+        }
+        for slot in self.jobs.values_mut() {
+            if &slot.relay == relay && !slot.in_flight {
+                slot.not_before = slot.not_before.min(now);
+            }
+        }
+        self.promote_jobs(now)
+    }
+
+    /// Fetches what waits on every queue with GET (no subscription), for a
+    /// command-line `receive`: each message is processed and acknowledged,
+    /// then the next one is fetched until the relay has none.
+    pub fn fetch_all(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        for queue in QueueRecord::load_all(&self.store)? {
+            self.request_get(&queue);
+        }
+        self.promote_jobs(now)
+    }
+
+    /// The relay answered the request `token`.
+    pub fn handle_relay_response(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        token: RequestToken,
+        response: Response,
+    ) -> Result<(), CoreError> {
+        let Some(waiting) = self.in_flight.remove(&token) else {
+            return Ok(());
+        };
+        let result = match waiting {
+            InFlight::Job(id) => self.job_answered(now, rng, id, response),
+            InFlight::Subscribe => Ok(()),
+            InFlight::Get(recipient_id) => match response {
+                Response::Msg {
+                    recipient_id: delivered,
+                    message_id,
+                    sealed,
+                } if delivered == recipient_id => {
+                    self.deliver(now, rng, None, recipient_id, message_id, &sealed, true)
+                }
+                _ => Ok(()),
+            },
+            InFlight::Ack {
+                recipient_id,
+                then_get,
+            } => {
+                if then_get
+                    && matches!(response, Response::Ok { .. })
+                    && let Some(queue) = QueueRecord::load(&self.store, &recipient_id)?
+                {
+                    self.request_get(&queue);
+                }
+                Ok(())
+            }
+        };
+        self.promote_jobs(now)?;
+        result
+    }
+
+    /// No answer came for `token` (connection lost, timeout): jobs are retried
+    /// after their backoff; subscriptions are renewed by
+    /// [`Core::handle_relay_connected`].
+    pub fn handle_relay_failure(
+        &mut self,
+        now: UnixMillis,
+        token: RequestToken,
+    ) -> Result<(), CoreError> {
+        if let Some(InFlight::Job(id)) = self.in_flight.remove(&token) {
+            self.retry_job(now, id)?;
+        }
+        self.promote_jobs(now)
+    }
+
+    /// A relay pushed a message on a subscribed queue (MSG). The core opens it
+    /// with the queue's key, stores its effects, then asks for its ACK.
+    pub fn handle_delivery(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        relay: &RelayAddress,
+        recipient_id: RecipientId,
+        message_id: MessageId,
+        sealed: &SealedMessage,
+    ) -> Result<(), CoreError> {
+        let result = self.deliver(
+            now,
+            rng,
+            Some(relay),
+            recipient_id,
+            message_id,
+            sealed,
+            false,
+        );
+        self.promote_jobs(now)?;
+        result
+    }
+
+    // --- Deliveries ------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        relay: Option<&RelayAddress>,
+        recipient_id: RecipientId,
+        message_id: MessageId,
+        sealed: &SealedMessage,
+        fetched: bool,
+    ) -> Result<(), CoreError> {
+        let Some(mut queue) = QueueRecord::load(&self.store, &recipient_id)? else {
+            return Ok(());
+        };
+        if relay.is_some_and(|relay| relay != &queue.relay) {
+            return Ok(());
+        }
+        if queue.last_message == Some(message_id) {
+            // Redelivered after a lost ACK: its effects are stored already.
+            self.request_ack(&queue, message_id, fetched);
+            return Ok(());
+        }
+        let message = match queue.queue_key.open(&message_id, sealed) {
+            Ok(message) => message,
+            Err(error) => {
+                // Not sealed for us: a relay fault. Not acknowledged.
+                self.events.push_back(Event::RelayFault {
+                    relay: queue.relay.clone(),
+                    reason: error.to_string(),
+                });
+                return Err(error.into());
+            }
+        };
+        let mut batch = WriteBatch::new();
+        queue.last_message = Some(message_id);
+        if let MessageContent::Body(body) = message.content {
+            let outcome = match queue.owner {
+                QueueOwner::Contact(contact) => {
+                    self.receive_chat(now, rng, contact, body.as_bytes(), &mut batch)
+                }
+                QueueOwner::Invitation(invitation) => self.receive_answer(
+                    now,
+                    rng,
+                    invitation,
+                    &mut queue,
+                    body.as_bytes(),
+                    &mut batch,
+                ),
+                QueueOwner::Address => self.receive_request(now, rng, body.as_bytes(), &mut batch),
+            };
+            if let Err(error) = outcome {
+                // Whatever a sender put in the queue, it must not block it:
+                // the message is dropped (and acknowledged), the reason shown.
+                if !error.is_remote_fault() {
+                    return Err(error);
+                }
+                batch = WriteBatch::new();
+                self.events.push_back(Event::RelayFault {
+                    relay: queue.relay.clone(),
+                    reason: error.to_string(),
+                });
+            }
+        }
+        queue.put(&mut batch);
+        self.commit(batch)?;
+        self.request_ack(&queue, message_id, fetched);
+        Ok(())
+    }
+
+    // --- Jobs ------------------------------------------------------------------
+
+    /// Adds a job to `batch` and to the schedule.
+    pub(crate) fn add_job(
+        &mut self,
+        batch: &mut WriteBatch,
+        now: UnixMillis,
+        relay: RelayAddress,
+        command: JobCommand,
+        purpose: JobPurpose,
+    ) {
+        let id = JobId(self.account.allocate_id());
+        let job = JobRecord::new(id, relay, command, purpose, now);
+        job.put(batch);
+        self.schedule(&job);
+    }
+
+    fn schedule(&mut self, job: &JobRecord) {
+        self.jobs.insert(
+            job.id,
+            JobSlot {
+                relay: job.relay.clone(),
+                lane: job.lane.clone(),
+                not_before: job.not_before,
+                in_flight: false,
+            },
+        );
+    }
+
+    /// Hands out every due job that heads its lane.
+    fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        let mut busy = HashSet::new();
+        let mut due = Vec::new();
+        for (id, slot) in &self.jobs {
+            let free = slot.lane.is_empty() || busy.insert(slot.lane.clone());
+            if free && !slot.in_flight && slot.not_before <= now {
+                due.push(*id);
+            }
+        }
+        for id in due {
+            let Some(job) = JobRecord::load(&self.store, id)? else {
+                // Its batch never committed.
+                self.jobs.remove(&id);
+                continue;
+            };
+            let (command, signing_key) = job.command.to_command()?;
+            if let Some(slot) = self.jobs.get_mut(&id) {
+                slot.in_flight = true;
+            }
+            let token = self.token(InFlight::Job(id));
+            self.ready.push_back(RelayRequest {
+                token,
+                relay: job.relay,
+                command,
+                signing_key,
+            });
+        }
+        Ok(())
+    }
+
+    fn retry_job(&mut self, now: UnixMillis, id: JobId) -> Result<(), CoreError> {
+        let Some(mut job) = JobRecord::load(&self.store, id)? else {
+            self.jobs.remove(&id);
+            return Ok(());
+        };
+        job.attempts = job.attempts.saturating_add(1);
+        job.not_before = now.after(backoff(job.attempts));
+        let mut batch = WriteBatch::new();
+        job.put(&mut batch);
+        self.store.apply(batch)?;
+        if let Some(slot) = self.jobs.get_mut(&id) {
+            slot.in_flight = false;
+            slot.not_before = job.not_before;
+        }
+        Ok(())
+    }
+
+    fn job_answered(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        id: JobId,
+        response: Response,
+    ) -> Result<(), CoreError> {
+        let Some(job) = JobRecord::load(&self.store, id)? else {
+            self.jobs.remove(&id);
+            return Ok(());
+        };
+        match response {
+            Response::Ok { .. } => self.job_done(job, true),
+            Response::Ids {
+                recipient_id,
+                sender_id,
+                queue_dh_key,
+            } => {
+                let (
+                    JobCommand::New {
+                        auth_secret,
+                        dh_secret,
+                    },
+                    JobPurpose::NewQueue(owner),
+                ) = (&job.command, job.purpose)
+                else {
+                    return self.job_done(job, false);
+                };
+                let queue_key = QueueKey::derive(&StaticSecret::from(**dh_secret), &queue_dh_key)?;
+                let queue = QueueRecord {
+                    relay: job.relay.clone(),
+                    recipient_id,
+                    sender_id,
+                    auth_secret: auth_secret.clone(),
+                    queue_key,
+                    owner,
+                    last_message: None,
+                };
+                let mut batch = WriteBatch::new();
+                JobRecord::delete(id, &mut batch);
+                self.queue_created(now, rng, &queue, &mut batch)?;
+                queue.put(&mut batch);
+                self.commit(batch)?;
+                self.jobs.remove(&id);
+                let command = Command::Sub { recipient_id };
+                self.request(
+                    queue.relay.clone(),
+                    command,
+                    Some(&queue),
+                    InFlight::Subscribe,
+                );
+                Ok(())
+            }
+            Response::Err {
+                code: ErrorCode::Quota | ErrorCode::Internal | ErrorCode::Limit | ErrorCode::Block,
+                ..
+            } => self.retry_job(now, id),
+            // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
+            Response::Err { .. } => self.job_done(job, false),
+            Response::Msg { .. } | Response::End { .. } | Response::Pong => self.retry_job(now, id),
+        }
+    }
+
+    /// Removes a finished job and applies what its success or failure means.
+    fn job_done(&mut self, job: JobRecord, ok: bool) -> Result<(), CoreError> {
+        let mut batch = WriteBatch::new();
+        JobRecord::delete(job.id, &mut batch);
+        let mut status_event = None;
+        if let JobPurpose::ChatMessage { contact, number } = job.purpose
+            && let Some(mut item) = ChatItem::load(&self.store, contact, number)?
+            && item.status == MessageStatus::Pending
+        {
+            let status = if ok {
+                MessageStatus::Sent
+            } else {
+                MessageStatus::Failed
+            };
+            item.status = status;
+            item.put(&mut batch);
+            status_event = Some(Event::MessageStatus {
+                contact,
+                message: number,
+                status,
+            });
+        }
+        self.store.apply(batch)?;
+        self.jobs.remove(&job.id);
+        self.events.extend(status_event);
+        Ok(())
+    }
+
+    // --- Transient requests ----------------------------------------------------
+
+    fn token(&mut self, waiting: InFlight) -> RequestToken {
+        let token = RequestToken(self.next_token);
+        self.next_token += 1;
+        self.in_flight.insert(token, waiting);
+        token
+    }
+
+    fn request(
+        &mut self,
+        relay: RelayAddress,
+        command: Command,
+        queue: Option<&QueueRecord>,
+        waiting: InFlight,
+    ) {
+        let token = self.token(waiting);
+        self.ready.push_back(RelayRequest {
+            token,
+            relay,
+            command,
+            signing_key: queue.map(QueueRecord::signing_key),
+        });
+    }
+
+    fn request_get(&mut self, queue: &QueueRecord) {
+        let command = Command::Get {
+            recipient_id: queue.recipient_id,
+        };
+        self.request(
+            queue.relay.clone(),
+            command,
+            Some(queue),
+            InFlight::Get(queue.recipient_id),
+        );
+    }
+
+    fn request_ack(&mut self, queue: &QueueRecord, message_id: MessageId, then_get: bool) {
+        let command = Command::Ack {
+            recipient_id: queue.recipient_id,
+            message_id,
+        };
+        self.request(
+            queue.relay.clone(),
+            command,
+            Some(queue),
+            InFlight::Ack {
+                recipient_id: queue.recipient_id,
+                then_get,
+            },
+        );
+    }
+
+    // --- Storage helpers -------------------------------------------------------
+
+    /// Applies `batch` together with the account record (its id counter).
+    pub(crate) fn commit(&mut self, mut batch: WriteBatch) -> Result<(), CoreError> {
+        self.account.put(&mut batch);
+        self.store.apply(batch)?;
+        Ok(())
+    }
+
+    pub(crate) fn load_session(&self, contact: &ContactRecord) -> Result<Session, CoreError> {
+        let bytes = contact.session.as_ref().ok_or(CoreError::NotConnected)?;
+        Session::from_pickle(&self.account.pickle_key, bytes)
+            .map_err(|_| CoreError::CorruptRecord("session"))
+    }
+
+    pub(crate) fn pickle_session(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        session: &Session,
+    ) -> Vec<u8> {
+        let mut nonce = [0u8; PICKLE_NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        session.pickle(&self.account.pickle_key, &nonce)
+    }
+
+    /// Deletes every message whose timer ran out.
+    fn expire_messages(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        loop {
+            let due = self.store.range(
+                EXPIRY,
+                &KeyRange {
+                    start: Vec::new(),
+                    end: Some((now.0.saturating_add(1)).to_be_bytes().to_vec()),
+                },
+                crate::Direction::Forward,
+                256,
+            )?;
+            if due.is_empty() {
+                break;
+            }
+            let mut batch = WriteBatch::new();
+            let mut expired: BTreeMap<crate::ContactId, Vec<MessageNumber>> = BTreeMap::new();
+            for record in &due {
+                batch.delete(EXPIRY, record.key.clone());
+                let (Some(contact), Some(number)) = (
+                    record
+                        .key
+                        .get(8..16)
+                        .and_then(|b| <[u8; 8]>::try_from(b).ok()),
+                    record
+                        .key
+                        .get(16..24)
+                        .and_then(|b| <[u8; 8]>::try_from(b).ok()),
+                ) else {
+                    continue;
+                };
+                let contact = crate::ContactId(u64::from_be_bytes(contact));
+                let number = MessageNumber(u64::from_be_bytes(number));
+                if let Some(item) = ChatItem::load(&self.store, contact, number)? {
+                    item.delete(&mut batch);
+                }
+                batch.delete(MESSAGES, ChatItem::key(contact, number));
+                expired.entry(contact).or_default().push(number);
+            }
+            self.store.apply(batch)?;
+            for (contact, messages) in expired {
+                self.events
+                    .push_back(Event::MessagesExpired { contact, messages });
+            }
+        }
+        self.refresh_expiry()
+    }
+
+    pub(crate) fn refresh_expiry(&mut self) -> Result<(), CoreError> {
+        let first = self
+            .store
+            .range(EXPIRY, &KeyRange::all(), crate::Direction::Forward, 1)?;
+        self.next_expiry = first
+            .first()
+            .and_then(|record| record.key.get(..8))
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+            .map(|bytes| UnixMillis(u64::from_be_bytes(bytes)));
+        Ok(())
+    }
+
+    /// Notes a new expiry time written by a batch.
+    pub(crate) fn note_expiry(&mut self, at: UnixMillis) {
+        self.next_expiry = Some(self.next_expiry.map_or(at, |e| e.min(at)));
+    }
+
+    /// A message number's item must exist and be of this direction.
+    pub(crate) fn item(
+        &self,
+        contact: crate::ContactId,
+        number: MessageNumber,
+    ) -> Result<ChatItem, CoreError> {
+        ChatItem::load(&self.store, contact, number)?.ok_or(CoreError::UnknownMessage)
+    }
+}
+
+/// 32 random bytes from the caller's generator.
+pub(crate) fn random_secret(rng: &mut impl CryptoRngCore) -> Zeroizing<[u8; 32]> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(bytes.as_mut());
+    bytes
+}

@@ -1,0 +1,463 @@
+//! Two and three cores, one or two in-memory relays and a fake clock: every
+//! flow of the core end to end, with a relay that misbehaves.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod util;
+
+use std::time::Duration;
+
+use sotto_core::{
+    ChatNotice, ContactState, Event, IntegrityNotice, ItemContent, MessageDirection, MessageStatus,
+};
+use sotto_wire::{ErrorCode, MessageBody, Response};
+use util::World;
+
+#[test]
+fn one_time_invitation_connects_and_secures_both_queues() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    for (client, contact, name) in [(0, alice_bob, "Bob"), (1, bob_alice, "Alice")] {
+        let summary = world.clients[client].core.contact(contact).unwrap();
+        assert_eq!(summary.state, ContactState::Connected);
+        assert_eq!(summary.profile.unwrap().display_name(), name);
+        assert!(
+            world.clients[client]
+                .events
+                .contains(&Event::ContactConnected { contact })
+        );
+    }
+    // Both queues are secured with a key only the other side holds.
+    let relay = &world.relays[0];
+    assert_eq!(relay.queues.len(), 2);
+    assert!(
+        relay
+            .queues
+            .values()
+            .all(|queue| queue.sender_key.is_some())
+    );
+    // The invitation is used up.
+    assert!(world.clients[0].core.invitations().unwrap().is_empty());
+    // Both sides see the same security code.
+    let a = world.clients[0].core.security_code(alice_bob).unwrap();
+    let b = world.clients[1].core.security_code(bob_alice).unwrap();
+    assert_eq!(a.digits(), b.digits());
+}
+
+#[test]
+fn texts_flow_both_ways_with_statuses_across_two_relays() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 1]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let hello = world.send_text(0, alice_bob, "hello Bob");
+    world.run();
+    let sent = world.clients[0].core.message(alice_bob, hello).unwrap();
+    assert_eq!(sent.status, MessageStatus::Delivered);
+    world.send_text(1, bob_alice, "hi Alice");
+    world.run();
+    assert_eq!(
+        world.texts(1, bob_alice),
+        ["[Connected]", "hello Bob", "hi Alice"]
+    );
+    assert_eq!(
+        world.texts(0, alice_bob),
+        ["[Connected]", "hello Bob", "hi Alice"]
+    );
+    assert_eq!(world.clients[1].core.contact(bob_alice).unwrap().unread, 1);
+    let now = world.now;
+    let bob = &mut world.clients[1];
+    bob.core.mark_read(now, &mut bob.rng, bob_alice).unwrap();
+    world.run();
+    assert_eq!(world.clients[1].core.contact(bob_alice).unwrap().unread, 0);
+    let sent = world.clients[0].core.message(alice_bob, hello).unwrap();
+    assert_eq!(sent.status, MessageStatus::Read);
+    let statuses: Vec<_> = world.clients[0]
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::MessageStatus {
+                message, status, ..
+            } if *message == hello => Some(*status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            MessageStatus::Sent,
+            MessageStatus::Delivered,
+            MessageStatus::Read
+        ]
+    );
+}
+
+#[test]
+fn messages_wait_in_the_queue_while_offline_and_survive_restarts() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.go_offline(1);
+    for i in 0..5 {
+        world.send_text(0, alice_bob, &format!("message {i}"));
+    }
+    world.run();
+    world.restart(0);
+    world.clients[1].restart();
+    world.go_online(1);
+    let texts = world.texts(1, bob_alice);
+    assert_eq!(texts.len(), 6, "{texts:?}");
+    // Alice restarts with messages still in her outbox.
+    world.go_offline(0);
+    let now = world.now;
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .send_text(now, &mut alice.rng, alice_bob, "queued while offline", None)
+        .unwrap();
+    alice.restart();
+    world.go_online(0);
+    assert_eq!(
+        world.texts(1, bob_alice).last().unwrap(),
+        "queued while offline"
+    );
+}
+
+#[test]
+fn lost_answers_are_retried_with_backoff_without_duplicates() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.drop_responses = true;
+    world.send_text(0, alice_bob, "sent twice, shown once");
+    world.run();
+    world.drop_responses = false;
+    world.advance(Duration::from_secs(10));
+    assert!(world.relays[0].sends >= 2);
+    let texts = world.texts(1, bob_alice);
+    assert_eq!(
+        texts,
+        [
+            "[Connected]",
+            "sent twice, shown once",
+            "[Integrity(Replayed)]"
+        ]
+    );
+    let item = world.clients[0]
+        .core
+        .history(alice_bob, None, 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(item.status, MessageStatus::Delivered);
+}
+
+#[test]
+fn a_misbehaving_relay_shows_gaps_reorders_and_replays_and_never_a_message_twice() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.go_offline(1);
+    for i in 1..=5 {
+        world.send_text(0, alice_bob, &format!("m{i}"));
+    }
+    world.run();
+    // The relay holds Bob's queue: m1..m5 (seq 2..6, after the Confirm).
+    // Reorder m2 after m3, drop m4,
+    // replay m1 at the end with a new message id.
+    let relay = &mut world.relays[0];
+    let queue = relay
+        .queues
+        .values_mut()
+        .find(|queue| queue.messages.len() == 5)
+        .unwrap();
+    let mut messages: Vec<_> = queue.messages.drain(..).collect();
+    messages.swap(1, 2);
+    messages.remove(3);
+    let mut replay = messages[0].clone();
+    queue.messages.extend(messages);
+    replay.id = relay.new_message_id();
+    let queue = relay
+        .queues
+        .values_mut()
+        .find(|queue| queue.messages.len() == 4)
+        .unwrap();
+    queue.messages.push_back(replay);
+    world.go_online(1);
+    let texts = world.texts(1, bob_alice);
+    assert_eq!(
+        texts,
+        [
+            "[Connected]",
+            "m1",
+            "[Integrity(Skipped { first: 3, last: 3 })]",
+            "m3",
+            "[Integrity(OutOfOrder { seq: 3 })]",
+            "m2",
+            "[Integrity(Skipped { first: 5, last: 5 })]",
+            "m5",
+            "[Integrity(Replayed)]",
+        ],
+    );
+}
+
+#[test]
+fn quota_blocks_the_sender_without_loss_or_duplication() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.relays[0].quota = 3;
+    world.go_offline(1);
+    for i in 0..6 {
+        world.send_text(0, alice_bob, &format!("q{i}"));
+    }
+    world.run();
+    world.advance(Duration::from_secs(20));
+    world.go_online(1);
+    world.advance(Duration::from_secs(600));
+    let texts: Vec<_> = world
+        .texts(1, bob_alice)
+        .into_iter()
+        .filter(|text| text.starts_with('q'))
+        .collect();
+    assert_eq!(texts, ["q0", "q1", "q2", "q3", "q4", "q5"]);
+    assert!(
+        world
+            .texts(1, bob_alice)
+            .iter()
+            .all(|t| !t.contains("Integrity"))
+    );
+}
+
+#[test]
+fn replies_reactions_edits_and_deletes() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let original = world.send_text(0, alice_bob, "original");
+    world.run();
+    let at_bob = world.clients[1].core.history(bob_alice, None, 1).unwrap()[0].number;
+    let now = world.now;
+    let bob = &mut world.clients[1];
+    let reply = bob
+        .core
+        .send_text(now, &mut bob.rng, bob_alice, "a reply", Some(at_bob))
+        .unwrap();
+    bob.core
+        .react(now, &mut bob.rng, bob_alice, at_bob, "👍")
+        .unwrap();
+    world.run();
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .edit(now, &mut alice.rng, alice_bob, original, "edited")
+        .unwrap();
+    world.run();
+    let item = world.clients[1].core.message(bob_alice, at_bob).unwrap();
+    assert_eq!(
+        item.content,
+        ItemContent::Text {
+            text: "edited".into(),
+            reply_to: None
+        }
+    );
+    assert!(item.edited);
+    let at_alice = world.clients[0].core.message(alice_bob, original).unwrap();
+    assert_eq!(at_alice.reactions.len(), 1);
+    assert!(!at_alice.reactions[0].mine);
+    let reply_at_alice = world.clients[0]
+        .core
+        .history(alice_bob, None, 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        reply_at_alice.content,
+        ItemContent::Text {
+            text: "a reply".into(),
+            reply_to: Some(original)
+        }
+    );
+    let _ = reply;
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .delete_for_everyone(now, &mut alice.rng, alice_bob, original)
+        .unwrap();
+    world.run();
+    let item = world.clients[1].core.message(bob_alice, at_bob).unwrap();
+    assert!(item.deleted);
+    assert_eq!(
+        item.content,
+        ItemContent::Text {
+            text: String::new(),
+            reply_to: None
+        }
+    );
+}
+
+#[test]
+fn disappearing_messages_expire_on_both_sides() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let kept = world.send_text(0, alice_bob, "before the timer");
+    let now = world.now;
+    let bob = &mut world.clients[1];
+    bob.core
+        .set_timer(now, &mut bob.rng, bob_alice, Some(30))
+        .unwrap();
+    world.run();
+    assert_eq!(
+        world.clients[0].core.contact(alice_bob).unwrap().timer_secs,
+        Some(30)
+    );
+    let gone = world.send_text(0, alice_bob, "disappears");
+    world.run();
+    world.advance(Duration::from_secs(10));
+    assert!(
+        world
+            .texts(1, bob_alice)
+            .contains(&"disappears".to_string())
+    );
+    world.advance(Duration::from_secs(31));
+    assert!(
+        !world
+            .texts(1, bob_alice)
+            .contains(&"disappears".to_string())
+    );
+    assert!(
+        !world
+            .texts(0, alice_bob)
+            .contains(&"disappears".to_string())
+    );
+    assert!(world.clients[0].core.message(alice_bob, gone).is_err());
+    assert!(world.clients[0].core.message(alice_bob, kept).is_ok());
+    let notices: Vec<_> = world.clients[0]
+        .core
+        .history(alice_bob, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|item| item.direction == MessageDirection::Notice)
+        .map(|item| item.content)
+        .collect();
+    assert!(
+        notices.contains(&ItemContent::Notice(ChatNotice::TimerChanged {
+            by_me: false,
+            seconds: Some(30)
+        }))
+    );
+}
+
+#[test]
+fn contact_address_requests_are_accepted_or_rejected() {
+    let mut world = World::new(&["Alice", "Bob", "Carol"], &[0, 1, 0]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .create_address(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[0].core.address_link().unwrap().unwrap();
+    for joiner in [1, 2] {
+        let relay = world.clients[joiner].relay.clone();
+        let client = &mut world.clients[joiner];
+        client
+            .core
+            .connect(now, &mut client.rng, &link, &relay)
+            .unwrap();
+    }
+    world.run();
+    let requests = world.clients[0].core.requests().unwrap();
+    assert_eq!(requests.len(), 2);
+    let bob = requests
+        .iter()
+        .find(|r| r.profile.display_name() == "Bob")
+        .unwrap()
+        .id;
+    let carol = requests
+        .iter()
+        .find(|r| r.profile.display_name() == "Carol")
+        .unwrap()
+        .id;
+    let alice = &mut world.clients[0];
+    let alice_bob = alice
+        .core
+        .accept_request(now, &mut alice.rng, bob, &relay)
+        .unwrap();
+    alice.core.reject_request(carol).unwrap();
+    world.run();
+    assert!(world.clients[0].core.requests().unwrap().is_empty());
+    assert_eq!(world.clients[0].core.contacts().unwrap().len(), 1);
+    let bob_alice = world.clients[1].core.contacts().unwrap()[0].id;
+    assert_eq!(
+        world.clients[1].core.contact(bob_alice).unwrap().state,
+        ContactState::Connected
+    );
+    assert_eq!(
+        world.clients[2].core.contacts().unwrap()[0].state,
+        ContactState::AwaitingConfirmation
+    );
+    world.send_text(1, bob_alice, "thanks for accepting");
+    world.send_text(0, alice_bob, "welcome");
+    world.run();
+    assert_eq!(
+        world.texts(0, alice_bob),
+        ["[Connected]", "welcome", "thanks for accepting"]
+    );
+    // The address can be replaced: the old queue is deleted on the relay.
+    let queues_before = world.relays[0].queues.len();
+    let alice = &mut world.clients[0];
+    let relay = alice.relay.clone();
+    alice
+        .core
+        .create_address(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    assert_eq!(world.relays[0].queues.len(), queues_before);
+    assert_ne!(world.clients[0].core.address_link().unwrap().unwrap(), link);
+}
+
+#[test]
+fn a_stranger_cannot_send_to_a_secured_queue() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    world.connect(0, 1);
+    let now = world.now;
+    let relay = &mut world.relays[0];
+    let sender_ids: Vec<_> = relay.by_sender.keys().copied().collect();
+    let stranger = sotto_wire::ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+    for sender_id in sender_ids {
+        let command = sotto_wire::Command::Send {
+            sender_id,
+            body: MessageBody::new(vec![1; 10]).unwrap(),
+        };
+        for signer in [None, Some(stranger)] {
+            let response = relay.handle_command(9, &command, signer, now, &mut Vec::new());
+            assert!(matches!(
+                response,
+                Response::Err {
+                    code: ErrorCode::Auth,
+                    ..
+                }
+            ));
+        }
+    }
+}
+
+#[test]
+fn integrity_notices_are_events_too() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, _) = world.connect(0, 1);
+    world.go_offline(1);
+    world.send_text(0, alice_bob, "a");
+    world.send_text(0, alice_bob, "b");
+    world.run();
+    let queue = world.relays[0]
+        .queues
+        .values_mut()
+        .find(|q| q.messages.len() == 2)
+        .unwrap();
+    queue.messages.pop_front();
+    world.go_online(1);
+    assert!(world.clients[1].events.iter().any(|event| matches!(
+        event,
+        Event::Notice {
+            notice: ChatNotice::Integrity(IntegrityNotice::Skipped { first: 2, last: 2 }),
+            ..
+        }
+    )));
+}
