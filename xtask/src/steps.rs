@@ -178,16 +178,31 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         run_checked(cargo().args(["bench", "--package", "sotto-crypto"]))?;
     }
     if matches!(which, "relay" | "all") {
-        announce("relay benchmark (release)");
+        announce("relay benchmark (release): building sotto-relay and sotto-relay-bench");
         run_checked(cargo().args([
-            "run",
+            "build",
             "--release",
             "--package",
             "sotto-relay",
-            "--bin",
-            "sotto-relay-bench",
-            "--",
+            "--package",
+            "sotto-bench",
         ]))?;
+        // The bench finds the relay next to itself; options after `relay` go to
+        // the bench (`cargo xtask bench relay --seconds 5`, see its --help).
+        announce("relay benchmark (release): running");
+        run_checked(
+            cargo()
+                .args([
+                    "run",
+                    "--release",
+                    "--package",
+                    "sotto-bench",
+                    "--bin",
+                    "sotto-relay-bench",
+                    "--",
+                ])
+                .args(args.iter().skip(1)),
+        )?;
     }
     Ok(())
 }

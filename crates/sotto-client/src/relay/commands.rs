@@ -1,6 +1,8 @@
 //! Typed queue commands on a [`RelayConnection`], signed with the queue keys.
 
-use ed25519_dalek::VerifyingKey;
+use std::fmt;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use sotto_wire::{Command, ErrorCode, MessageBody, MessageId, Response, ServerPassword};
 use x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 
@@ -15,6 +17,15 @@ impl RelayConnection {
         &self,
         password: Option<&ServerPassword>,
     ) -> Result<RecipientQueue, ClientError> {
+        self.submit_create_queue(password).await?.queue().await
+    }
+
+    /// NEW without waiting: await [`PendingQueue::queue`] later (for creating
+    /// many queues at once).
+    pub async fn submit_create_queue(
+        &self,
+        password: Option<&ServerPassword>,
+    ) -> Result<PendingQueue, ClientError> {
         let auth_key = random_signing_key();
         let dh_secret = StaticSecret::from(*random_bytes());
         let command = Command::New {
@@ -22,20 +33,12 @@ impl RelayConnection {
             recipient_dh_key: DhPublicKey::from(&dh_secret),
             password: password.cloned(),
         };
-        match self.request(&command, Some(&auth_key)).await? {
-            Response::Ids {
-                recipient_id,
-                sender_id,
-                queue_dh_key,
-            } => RecipientQueue::from_ids(
-                recipient_id,
-                sender_id,
-                auth_key,
-                &dh_secret,
-                &queue_dh_key,
-            ),
-            other => Err(refusal(other, "NEW")),
-        }
+        let pending = self.submit(&command, Some(&auth_key)).await?;
+        Ok(PendingQueue {
+            pending,
+            auth_key,
+            dh_secret,
+        })
     }
 
     /// KEY: secures the queue with the sender's key; from now on only SENDs
@@ -151,6 +154,39 @@ impl RelayConnection {
             Response::Pong => Ok(()),
             other => Err(refusal(other, "PING")),
         }
+    }
+}
+
+/// A submitted NEW: the keys wait here for the relay's IDS.
+pub struct PendingQueue {
+    pending: PendingResponse,
+    auth_key: SigningKey,
+    dh_secret: StaticSecret,
+}
+
+impl PendingQueue {
+    /// Waits for IDS and derives the queue key.
+    pub async fn queue(self) -> Result<RecipientQueue, ClientError> {
+        match self.pending.response().await? {
+            Response::Ids {
+                recipient_id,
+                sender_id,
+                queue_dh_key,
+            } => RecipientQueue::from_ids(
+                recipient_id,
+                sender_id,
+                self.auth_key,
+                &self.dh_secret,
+                &queue_dh_key,
+            ),
+            other => Err(refusal(other, "NEW")),
+        }
+    }
+}
+
+impl fmt::Debug for PendingQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PendingQueue(..)")
     }
 }
 

@@ -24,7 +24,7 @@ use sotto_wire::{Command, CorrId, RelayAddress, Response, SessionId, Transmissio
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use commands::PendingOk;
+pub use commands::{PendingOk, PendingQueue};
 pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_signing_key};
 
 use crate::ClientError;

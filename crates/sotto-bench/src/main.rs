@@ -1,0 +1,340 @@
+//! `sotto-relay-bench`: end-to-end benchmarks of a release `sotto-relay`.
+//!
+//! Modules:
+//! - `relay_process`: the relay under test and its resident memory.
+//! - `disk`: the disk's own ceiling for 16 KiB records with batched fsync.
+//! - `delivery`: senders → relay (durable) → subscribed recipients → ACK;
+//!   throughput and latency.
+//! - `memory`: stored and subscribed queues, and idle connections spread over
+//!   child processes.
+
+mod delivery;
+mod disk;
+mod memory;
+mod relay_process;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use sotto_wire::RelayAddress;
+
+use delivery::{Fleet, Outcome, Shape};
+use relay_process::{RelayProcess, cpu_time, default_relay_binary, load_average, mib};
+
+/// Benchmarks a release `sotto-relay` on this machine: end-to-end delivery
+/// (messages/s, p50/p99 latency, relay RSS), the disk's own fsync ceiling, a
+/// latency run at half the maximum rate, memory with many stored and subscribed
+/// queues, and memory per idle connection. Progress goes to stderr, the summary
+/// to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "sotto-relay-bench", version)]
+struct Cli {
+    /// The relay binary to benchmark. [default: `sotto-relay` next to this
+    /// executable]
+    #[arg(long, value_name = "PATH")]
+    relay: Option<PathBuf>,
+
+    /// Sender connections, and as many recipient connections.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    connections: usize,
+
+    /// Queues the messages are spread over.
+    #[arg(long, value_name = "M", default_value_t = 64)]
+    queues: usize,
+
+    /// Message body size in bytes (at most 16000; every frame is a 16 KiB block
+    /// whatever the body size).
+    #[arg(long, value_name = "BYTES", default_value_t = 16_000)]
+    body_size: usize,
+
+    /// Sends each sender connection keeps in flight in the maximum-rate run.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    window: usize,
+
+    /// Seconds of warm-up before each delivery measurement.
+    #[arg(long, value_name = "S", default_value_t = 2)]
+    warmup: u64,
+
+    /// Seconds each delivery run is measured.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    seconds: u64,
+
+    /// Records per fsync in the disk ceiling run (several sizes are measured;
+    /// this one is the reference for the ratio).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    disk_batch: usize,
+
+    /// Queues stored in the memory run.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    stored_queues: usize,
+
+    /// Of those, queues subscribed in the memory run.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    subscribed_queues: usize,
+
+    /// Idle connections in the connection-memory run.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    idle_connections: usize,
+
+    /// Child processes the idle connections are spread over (each from its own
+    /// 127.0.0.x address).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    idle_processes: usize,
+
+    /// Runs to skip: disk, delivery, latency, memory, idle (comma-separated).
+    #[arg(long, value_name = "RUNS", value_delimiter = ',')]
+    skip: Vec<String>,
+
+    #[command(subcommand)]
+    internal: Option<Internal>,
+}
+
+/// Subcommands the bench runs in its child processes.
+#[derive(Debug, Subcommand)]
+enum Internal {
+    /// Holds idle connections until stdin closes.
+    #[command(hide = true)]
+    IdleClients {
+        #[arg(long)]
+        address: RelayAddress,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        local: IpAddr,
+    },
+}
+
+/// Options every relay under test gets: limits out of the way of the
+/// measurement (rate limits are per connection and the bench opens few).
+const RELAY_ARGS: &[&str] = &[
+    "--rate-limit",
+    "10000000",
+    "--rate-burst",
+    "10000000",
+    "--max-connections",
+    "20000",
+    "--queue-quota",
+    "100000",
+];
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(Internal::IdleClients {
+        address,
+        count,
+        local,
+    }) = &cli.internal
+    {
+        return memory::hold_idle_connections(address, *count, *local).await;
+    }
+    let relay_binary = match &cli.relay {
+        Some(path) => path.clone(),
+        None => default_relay_binary()?,
+    };
+    let scratch = tempfile::tempdir().context("creating a temporary directory")?;
+    let skip = |run: &str| cli.skip.iter().any(|name| name == run);
+    let relay_args: Vec<String> = RELAY_ARGS.iter().map(|arg| (*arg).to_owned()).collect();
+    let mut summary = Vec::new();
+    summary.push(format!(
+        "relay: {}; {} sender + {} recipient connections, {} queues, {}-byte bodies",
+        relay_binary.display(),
+        cli.connections,
+        cli.connections,
+        cli.queues,
+        cli.body_size
+    ));
+
+    summary.push(format!("load average at start: {}", load_average()));
+    let mut ceiling = None;
+    if !skip("disk") {
+        eprintln!("disk ceiling: 16 KiB records, one fsync per batch");
+        for batch in [16, cli.disk_batch, 256] {
+            let rate = disk::ceiling(scratch.path(), batch, Duration::from_secs(3))?;
+            eprintln!("  batch {batch:>4}: {rate:>9.0} records/s");
+            summary.push(format!(
+                "disk ceiling, {batch} records of 16 KiB per fsync: {rate:.0} records/s"
+            ));
+            if batch == cli.disk_batch {
+                ceiling = Some(rate);
+            }
+        }
+    }
+
+    let shape = Shape {
+        connections: cli.connections.max(1),
+        queues: cli.queues.max(cli.connections.max(1)),
+        body_size: cli.body_size,
+        window: cli.window.max(1),
+    };
+    let warmup = Duration::from_secs(cli.warmup);
+    let measure = Duration::from_secs(cli.seconds.max(1));
+    let mut max_rate = None;
+    if !skip("delivery") || !skip("latency") {
+        let relay =
+            RelayProcess::start(&relay_binary, &scratch.path().join("delivery"), &relay_args)?;
+        if !skip("delivery") {
+            eprintln!("delivery at the maximum rate ({} s)", cli.seconds);
+            let fleet = Fleet::connect(&relay.address, shape).await?;
+            let cpu = CpuMeter::start(&relay).await?;
+            let outcome = fleet.run(None, warmup, measure).await?;
+            let rss = relay.rss()?;
+            report("maximum rate", &outcome, &mut summary);
+            cpu.report(&relay, &outcome, &mut summary).await?;
+            summary.push(format!(
+                "  relay RSS after the run: {:.1} MiB (peak {:.1} MiB)",
+                mib(rss),
+                mib(relay.peak_rss()?)
+            ));
+            if let Some(ceiling) = ceiling {
+                summary.push(format!(
+                    "  delivered / disk ceiling (batch {}): {:.2}",
+                    cli.disk_batch,
+                    outcome.delivered_per_second / ceiling
+                ));
+            }
+            max_rate = Some(outcome.delivered_per_second);
+        }
+        if !skip("latency") {
+            let rate = max_rate.map_or(10_000.0, |rate| rate / 2.0);
+            eprintln!("delivery at {rate:.0} messages/s ({} s)", cli.seconds);
+            let fleet = Fleet::connect(
+                &relay.address,
+                Shape {
+                    window: 100_000,
+                    ..shape
+                },
+            )
+            .await?;
+            let cpu = CpuMeter::start(&relay).await?;
+            let outcome = fleet.run(Some(rate), warmup, measure).await?;
+            report(&format!("paced at {rate:.0}/s"), &outcome, &mut summary);
+            cpu.report(&relay, &outcome, &mut summary).await?;
+        }
+    }
+
+    if !skip("memory") {
+        eprintln!(
+            "memory: {} queues stored, {} subscribed",
+            cli.stored_queues, cli.subscribed_queues
+        );
+        let relay =
+            RelayProcess::start(&relay_binary, &scratch.path().join("memory"), &relay_args)?;
+        let idle = relay.rss()?;
+        let holders =
+            memory::fill_queues(&relay.address, cli.stored_queues, cli.subscribed_queues, 10)
+                .await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss = relay.rss()?;
+        summary.push(format!(
+            "memory: relay RSS {:.1} MiB with {} queues stored and {} subscribed \
+             (peak {:.1} MiB, {:.1} MiB at start)",
+            mib(rss),
+            cli.stored_queues,
+            cli.subscribed_queues,
+            mib(relay.peak_rss()?),
+            mib(idle)
+        ));
+        drop(holders);
+    }
+
+    if !skip("idle") {
+        eprintln!(
+            "idle connections: {} over {} processes",
+            cli.idle_connections, cli.idle_processes
+        );
+        let relay = RelayProcess::start(&relay_binary, &scratch.path().join("idle"), &relay_args)?;
+        let (per_connection, before, after) =
+            memory::idle_connections(&relay, cli.idle_connections, cli.idle_processes)?;
+        summary.push(format!(
+            "idle connections: {} → relay RSS {:.1} MiB → {:.1} MiB, {:.1} KiB per connection",
+            cli.idle_connections,
+            mib(before),
+            mib(after),
+            per_connection / 1024.0
+        ));
+    }
+
+    println!("\nsotto-relay-bench summary");
+    for line in summary {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Relay metrics: durable commits, and writes committed.
+const FSYNC_BATCHES: &str = "sotto_fsync_batches_total";
+const FSYNC_WRITES: &str = "sotto_fsync_batch_size_sum";
+
+/// CPU time of the relay and of this process over a delivery run: where the
+/// time goes, whatever else the machine is doing.
+struct CpuMeter {
+    commits: f64,
+    writes: f64,
+    relay: Duration,
+    bench: Duration,
+    started: std::time::Instant,
+}
+
+impl CpuMeter {
+    async fn start(relay: &RelayProcess) -> Result<CpuMeter> {
+        Ok(CpuMeter {
+            commits: relay.metric(FSYNC_BATCHES).await?,
+            writes: relay.metric(FSYNC_WRITES).await?,
+            relay: relay.cpu_time()?,
+            bench: cpu_time("self")?,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    async fn report(
+        self,
+        relay: &RelayProcess,
+        outcome: &Outcome,
+        summary: &mut Vec<String>,
+    ) -> Result<()> {
+        let commits = relay.metric(FSYNC_BATCHES).await? - self.commits;
+        let writes = relay.metric(FSYNC_WRITES).await? - self.writes;
+        let wall = self.started.elapsed().as_secs_f64();
+        let relay_cpu = (relay.cpu_time()? - self.relay).as_secs_f64();
+        let bench_cpu = (cpu_time("self")? - self.bench).as_secs_f64();
+        let messages = outcome.delivered_per_second * wall;
+        let line = format!(
+            "  CPU over the run: relay {:.2} cores ({:.0} µs per message), clients {:.2} cores \
+             ({:.0} µs per message)",
+            relay_cpu / wall,
+            relay_cpu * 1e6 / messages.max(1.0),
+            bench_cpu / wall,
+            bench_cpu * 1e6 / messages.max(1.0),
+        );
+        eprintln!("{line}");
+        summary.push(line);
+        let line = format!(
+            "  group commit: {:.0} durable commits/s, {:.1} writes per commit, {:.2} ms per commit",
+            commits / wall,
+            writes / commits.max(1.0),
+            wall * 1e3 / commits.max(1.0),
+        );
+        eprintln!("{line}");
+        summary.push(line);
+        Ok(())
+    }
+}
+
+fn report(label: &str, outcome: &Outcome, summary: &mut Vec<String>) {
+    let line = format!(
+        "delivery, {label}: {:.0} delivered/s ({:.0} sends OK/s), latency p50 {:.2} ms, \
+         p99 {:.2} ms, max {:.2} ms, {} send errors",
+        outcome.delivered_per_second,
+        outcome.sent_per_second,
+        outcome.p50.as_secs_f64() * 1e3,
+        outcome.p99.as_secs_f64() * 1e3,
+        outcome.max.as_secs_f64() * 1e3,
+        outcome.send_errors
+    );
+    eprintln!("  {line}");
+    summary.push(line);
+}
