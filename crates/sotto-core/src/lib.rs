@@ -6,6 +6,8 @@
 //!
 //! Modules:
 //! - `store`: the one storage trait ([`Store`]) and an in-memory backend.
+//! - `passphrase`: storage keys from the user's passphrase (Argon2id).
+//! - `archive`: the encrypted export archive of a whole profile.
 //! - `core`: [`Core`], the state machine: `handle_*` inputs, `poll_*` outputs,
 //!   jobs and deliveries; `connect`, `chat` and `queries` add its operations.
 //! - `connect`: invitations, the contact address, requests and the handshake.
@@ -20,6 +22,7 @@
 //! - `profile`, `ids`, `time`, `codec`, `error`: small shared types.
 
 mod account;
+mod archive;
 mod chat;
 mod chat_item;
 mod chat_message;
@@ -34,6 +37,7 @@ mod ids;
 mod integrity;
 mod job;
 mod link;
+mod passphrase;
 mod profile;
 mod queries;
 mod queue_address;
@@ -43,6 +47,11 @@ mod store;
 mod time;
 
 pub use account::Settings;
+pub use archive::{
+    ArchiveError, ArchiveId, ArchiveReader, ArchiveSummary, ExportRandomness, ExportReceipt,
+    Exporter, ImportedRecord, MAX_KEY_LEN, MAX_VALUE_LEN, MOVED_TABLE, ProfileMoved,
+    ensure_not_moved, export_archive, import_archive, mark_moved, moved,
+};
 pub use chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus, Reaction};
 pub use chat_message::{
     MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MAX_TEXT_LEN, MAX_TIMER_SECS, MIN_TIMER_SECS, ReceiptKind,
@@ -54,6 +63,10 @@ pub use event::Event;
 pub use ids::{ContactId, InvitationId, JobId, MessageNumber, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, LinkKind, MAX_LINK_LEN};
+pub use passphrase::{
+    Argon2Params, KeyDerivation, PASSPHRASE_SALT_LEN, Passphrase, PassphraseError, STORAGE_KEY_LEN,
+    Salt, StorageKey,
+};
 pub use profile::{MAX_BIO_LEN, MAX_DISPLAY_NAME_LEN, Profile};
 pub use queries::{ContactRequestSummary, ContactSummary};
 pub use queue_address::QueueAddress;

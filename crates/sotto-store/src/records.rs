@@ -1,0 +1,223 @@
+//! The core's tables in one SQL table:
+//!
+//! ```sql
+//! CREATE TABLE records (tbl TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+//!                       PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+//! ```
+//! SQLite orders BLOBs bytewise (memcmp, then length), the order the trait
+//! promises. Each batch is one transaction. Records are bounded like the archive's
+//! (`MAX_KEY_LEN`, `MAX_VALUE_LEN`), so every stored profile can be exported.
+
+use rusqlite::{Transaction, params};
+use sotto_core::{
+    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, Record, Store, StoreError, Table, Write,
+    WriteBatch,
+};
+
+use crate::database::{SqlCipherStore, sql_error};
+
+/// `PRAGMA user_version` of the schema above.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+pub(crate) fn create_schema(connection: &rusqlite::Connection) -> Result<(), StoreError> {
+    connection
+        .execute_batch(
+            "BEGIN;
+             CREATE TABLE records (
+                 tbl TEXT NOT NULL,
+                 key BLOB NOT NULL,
+                 value BLOB NOT NULL,
+                 PRIMARY KEY (tbl, key)
+             ) WITHOUT ROWID;
+             PRAGMA user_version = 1; -- SCHEMA_VERSION
+             COMMIT;",
+        )
+        .map_err(sql_error)
+}
+
+pub(crate) fn check_schema(connection: &rusqlite::Connection) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sql_error)?;
+    if version == SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "database schema version {version} is not supported"
+        )))
+    }
+}
+
+/// Inserts or replaces one record inside a transaction.
+pub(crate) fn put(
+    transaction: &Transaction<'_>,
+    table: &str,
+    record: &Record,
+) -> Result<(), StoreError> {
+    check_size(&record.key, &record.value)?;
+    transaction
+        .prepare_cached("INSERT OR REPLACE INTO records (tbl, key, value) VALUES (?1, ?2, ?3)")
+        .and_then(|mut statement| statement.execute(params![table, record.key, record.value]))
+        .map_err(sql_error)?;
+    Ok(())
+}
+
+fn check_size(key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+    if key.len() > MAX_KEY_LEN || value.len() > MAX_VALUE_LEN {
+        return Err(StoreError::Unavailable("record too large to store".into()));
+    }
+    Ok(())
+}
+
+fn limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn collect(
+    statement: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Record>, StoreError> {
+    statement
+        .query_map(params, |row| {
+            Ok(Record {
+                key: row.get(0)?,
+                value: row.get(1)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(sql_error)
+}
+
+impl Store for SqlCipherStore {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT value FROM records WHERE tbl = ?1 AND key = ?2")
+            .map_err(sql_error)?;
+        let mut rows = statement
+            .query(params![table.name(), key])
+            .map_err(sql_error)?;
+        match rows.next().map_err(sql_error)? {
+            Some(row) => Ok(Some(row.get(0).map_err(sql_error)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn range(
+        &self,
+        table: Table,
+        range: &KeyRange,
+        direction: Direction,
+        count: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let order = match direction {
+            Direction::Forward => "ASC",
+            Direction::Backward => "DESC",
+        };
+        let mut statement;
+        match &range.end {
+            Some(end) => {
+                statement = self
+                    .connection
+                    .prepare_cached(&format!(
+                        "SELECT key, value FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3
+                         ORDER BY key {order} LIMIT ?4"
+                    ))
+                    .map_err(sql_error)?;
+                collect(
+                    &mut statement,
+                    params![table.name(), range.start, end, limit(count)],
+                )
+            }
+            None => {
+                statement = self
+                    .connection
+                    .prepare_cached(&format!(
+                        "SELECT key, value FROM records WHERE tbl = ?1 AND key >= ?2
+                         ORDER BY key {order} LIMIT ?3"
+                    ))
+                    .map_err(sql_error)?;
+                collect(
+                    &mut statement,
+                    params![table.name(), range.start, limit(count)],
+                )
+            }
+        }
+    }
+
+    fn apply(&mut self, mut batch: WriteBatch) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction().map_err(sql_error)?;
+        for write in batch.take() {
+            match write {
+                Write::Put { table, record } => put(&transaction, table.name(), &record)?,
+                Write::Delete { table, key } => {
+                    transaction
+                        .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key = ?2")
+                        .and_then(|mut statement| statement.execute(params![table.name(), key]))
+                        .map_err(sql_error)?;
+                }
+                Write::DeleteRange { table, range } => {
+                    let deleted = match &range.end {
+                        Some(end) => transaction
+                            .prepare_cached(
+                                "DELETE FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3",
+                            )
+                            .and_then(|mut s| s.execute(params![table.name(), range.start, end])),
+                        None => transaction
+                            .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key >= ?2")
+                            .and_then(|mut s| s.execute(params![table.name(), range.start])),
+                    };
+                    deleted.map_err(sql_error)?;
+                }
+            }
+        }
+        // Dropping the transaction on an error above rolls everything back.
+        transaction.commit().map_err(sql_error)
+    }
+
+    fn tables(&self) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT DISTINCT tbl FROM records ORDER BY tbl")
+            .map_err(sql_error)?;
+        statement
+            .query_map([], |row| row.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(sql_error)
+    }
+
+    fn records_after(
+        &self,
+        table: &str,
+        after: Option<&[u8]>,
+        count: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        match after {
+            Some(after) => {
+                let mut statement = self
+                    .connection
+                    .prepare_cached(
+                        "SELECT key, value FROM records WHERE tbl = ?1 AND key > ?2
+                         ORDER BY key LIMIT ?3",
+                    )
+                    .map_err(sql_error)?;
+                collect(&mut statement, params![table, after, limit(count)])
+            }
+            None => {
+                let mut statement = self
+                    .connection
+                    .prepare_cached(
+                        "SELECT key, value FROM records WHERE tbl = ?1 ORDER BY key LIMIT ?2",
+                    )
+                    .map_err(sql_error)?;
+                collect(&mut statement, params![table, limit(count)])
+            }
+        }
+    }
+
+    fn import_record(&mut self, table: &str, record: Record) -> Result<(), StoreError> {
+        let transaction = self.connection.transaction().map_err(sql_error)?;
+        put(&transaction, table, &record)?;
+        transaction.commit().map_err(sql_error)
+    }
+}
