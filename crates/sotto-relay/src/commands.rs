@@ -211,48 +211,8 @@ impl Session {
                     .await
             }
             Command::Send { sender_id, body } => {
-                let mut found = relay.storage.queue_by_sender(&sender_id)?;
-                let must_wait = found
-                    .as_ref()
-                    .is_some_and(|(recipient_id, _)| pending.must_wait(recipient_id, true));
-                if must_wait {
-                    self.settle_in_place(slots).await;
-                    *pending = PendingQueues::default();
-                    found = relay.storage.queue_by_sender(&sender_id)?;
-                }
-                let authorised = match &found {
-                    Some((_, record)) => match &record.sender_key {
-                        Some(key) => self.verify(transmission, Some(*key)),
-                        // Unsecured queue: anyone holding the sender id may send.
-                        None => {
-                            self.verify(transmission, None);
-                            true
-                        }
-                    },
-                    None => {
-                        self.verify(transmission, None);
-                        false
-                    }
-                };
-                let Some((recipient_id, record)) = found.filter(|_| authorised) else {
-                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
-                };
-                if record.status != QueueStatus::Active {
-                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
-                }
-                let accepted_at = unix_now();
-                let op = WriteOp::Send {
-                    sender_id,
-                    message: StoredMessage {
-                        id: random_message_id(),
-                        accepted_at,
-                        flags: 0,
-                        body: body.into_vec(),
-                    },
-                    marker_id: random_message_id(),
-                };
-                pending.add(recipient_id, true);
-                self.write(corr_id, entity, op, AfterWrite::Send).await
+                self.send(transmission, sender_id, body, slots, pending)
+                    .await
             }
             Command::Key {
                 recipient_id,
@@ -346,6 +306,55 @@ impl Session {
                     .await
             }
         }
+    }
+
+    async fn send(
+        &mut self,
+        transmission: &Transmission,
+        sender_id: SenderId,
+        body: MessageBody,
+        slots: &mut Vec<Slot>,
+        pending: &mut PendingQueues,
+    ) -> Result<Slot, crate::Error> {
+        let corr_id = transmission.corr_id;
+        let entity = transmission.entity;
+        let storage = Arc::clone(&self.relay.storage);
+        let mut found = storage.queue_by_sender(&sender_id)?;
+        let must_wait = found
+            .as_ref()
+            .is_some_and(|(recipient_id, _)| pending.must_wait(recipient_id, true));
+        if must_wait {
+            self.settle_in_place(slots).await;
+            *pending = PendingQueues::default();
+            found = storage.queue_by_sender(&sender_id)?;
+        }
+        let authorised = match &found {
+            Some((_, record)) => match record.sender_key {
+                Some(key) => self.verify(transmission, Some(key)),
+                // Unsecured: anyone holding the sender id may send. (Its OK tells
+                // that the queue exists anyway, so no dummy check for timing.)
+                None => true,
+            },
+            None => self.verify(transmission, None),
+        };
+        let Some((recipient_id, record)) = found.filter(|_| authorised) else {
+            return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+        };
+        if record.status != QueueStatus::Active {
+            return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+        }
+        let op = WriteOp::Send {
+            sender_id,
+            message: StoredMessage {
+                id: random_message_id(),
+                accepted_at: unix_now(),
+                flags: 0,
+                body: body.into_vec(),
+            },
+            marker_id: random_message_id(),
+        };
+        pending.add(recipient_id, true);
+        self.write(corr_id, entity, op, AfterWrite::Send).await
     }
 
     async fn create_queue(
