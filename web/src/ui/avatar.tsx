@@ -1,12 +1,8 @@
 import { avatarHue, initials } from "../format";
 
-export function Avatar({ name, large = false }: { name: string; large?: boolean }) {
+export function Avatar({ name }: { name: string }) {
   return (
-    <span
-      class={`avatar private${large ? " large" : ""}`}
-      aria-hidden="true"
-      style={{ "--hue": String(avatarHue(name)) }}
-    >
+    <span class="avatar private" aria-hidden="true" style={{ "--hue": String(avatarHue(name)) }}>
       {initials(name)}
     </span>
   );

@@ -124,12 +124,6 @@ export const IconReply = () => (
     <path d="M9 17 4 12l5-5M20 18v-2a4 4 0 0 0-4-4H4" />
   </Svg>
 );
-export const IconEye = () => (
-  <Svg>
-    <path d="M1 12s4-8 11-8 11 8 11 8-4 8-11 8S1 12 1 12z" />
-    <circle cx="12" cy="12" r="3" />
-  </Svg>
-);
 
 /** The receipt tick of an outgoing message, named for screen readers. */
 export function ReceiptTick({ status }: { status: ReceiptStatus }) {
