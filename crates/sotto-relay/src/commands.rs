@@ -577,7 +577,13 @@ impl Session {
     /// Pushes the queue's first message if the queue is subscribed here and no
     /// message is awaiting its ACK.
     fn deliver(&mut self, recipient_id: &RecipientId) -> Result<Vec<Transmission>, crate::Error> {
-        if self.subscribed.get(recipient_id) != Some(&Delivery::Idle) {
+        if self.subscribed.get(recipient_id) != Some(&Delivery::Idle)
+            // Taken over by another connection (its END is on the way).
+            || !self
+                .relay
+                .subscriptions
+                .is_subscriber(recipient_id, &self.subscriber)
+        {
             return Ok(Vec::new());
         }
         let Some((queue_key, message)) = self.relay.storage.delivery(recipient_id, unix_now())?
