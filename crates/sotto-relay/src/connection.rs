@@ -270,7 +270,9 @@ type Frame = Result<Option<Result<Message, axum::Error>>, tokio::time::error::El
 fn read_frame(frame: Frame) -> Result<Option<Block>, Ending> {
     match frame {
         Err(_) => Err(Ending::Idle),
-        Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => Err(Ending::ClientLeft),
+        Ok(None) | Ok(Some(Ok(Message::Close(_)))) => Err(Ending::ClientLeft),
+        // A frame over the size limit, a malformed frame, or a broken socket.
+        Ok(Some(Err(_))) => Err(Ending::Violation(close_code::PROTOCOL, "unreadable frame")),
         Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => Ok(None),
         Ok(Some(Ok(Message::Text(_)))) => Err(Ending::Violation(
             close_code::PROTOCOL,

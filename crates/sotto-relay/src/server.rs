@@ -32,6 +32,9 @@ use crate::store::group_commit::{self, WriterConfig, WriterHandle};
 use crate::store::{Policy, Storage};
 use crate::{Error, connection, expiry, identity};
 
+/// Largest frame the WebSocket layer reads.
+const MAX_FRAME: usize = 2 * BLOCK_SIZE;
+
 /// WebSocket read chunk per connection. The buffer still grows to hold a whole
 /// block; a small chunk only keeps idle connections cheap.
 const READ_BUFFER: usize = 4096;
@@ -227,8 +230,10 @@ fn router(state: AppState, web_dir: Option<&Path>) -> Router {
 async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     let number = state.relay.next_connection_number();
     upgrade
-        .max_message_size(BLOCK_SIZE)
-        .max_frame_size(BLOCK_SIZE)
+        // Frames up to twice a block are read and refused with 1009 by the
+        // connection; larger ones fail in the WebSocket layer and close with 1002.
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
         // Small buffers keep idle connections cheap; blocks are written in
         // batches of a few (see the connection's writer).
         .read_buffer_size(READ_BUFFER)

@@ -376,16 +376,20 @@ async fn bad_frames_close_only_their_connection() {
 
     // Before the handshake: a short frame, a text frame, an oversized frame.
     let bad_frames = [
-        Message::Binary(vec![0u8; 100].into()),
-        Message::Text("hello".into()),
-        Message::Binary(vec![0u8; 16385].into()),
-        Message::Binary(vec![0u8; 16384].into()),
+        (Message::Binary(vec![0u8; 100].into()), Some(1002)),
+        (Message::Text("hello".into()), Some(1002)),
+        (Message::Binary(vec![0u8; 16385].into()), Some(1009)),
+        (Message::Binary(vec![0u8; 100_000].into()), None),
+        (Message::Binary(vec![0u8; 16384].into()), Some(1002)),
     ];
-    for frame in bad_frames {
+    for (frame, code) in bad_frames {
         let mut socket = open_socket(&relay.address).await;
         use futures_util::SinkExt;
         socket.send(frame).await.unwrap();
-        common::closed(&mut socket).await;
+        let closed_with = common::closed(&mut socket).await;
+        if code.is_some() {
+            assert_eq!(closed_with, code);
+        }
     }
 
     // After the handshake: a block that does not decrypt, and a wrong-size frame.
