@@ -107,6 +107,48 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
+    /// Deletes a contact: its receiving queue is deleted on the relay, its
+    /// chat and everything queued for it are forgotten.
+    pub fn delete_contact(&mut self, now: UnixMillis, contact: ContactId) -> Result<(), CoreError> {
+        let record = ContactRecord::load(&self.store, contact)?;
+        let mut batch = WriteBatch::new();
+        if let Some(recipient_id) = record.receive_queue
+            && let Some(queue) = QueueRecord::load(&self.store, &recipient_id)?
+        {
+            QueueRecord::delete(&recipient_id, &mut batch);
+            let command = JobCommand::Del {
+                recipient_id,
+                auth_secret: queue.auth_secret.clone(),
+            };
+            self.add_job(
+                &mut batch,
+                now,
+                queue.relay.clone(),
+                command,
+                JobPurpose::None,
+            );
+        }
+        if let Some(send_queue) = &record.send_queue {
+            self.drop_lane(send_queue.address.sender_id.as_bytes(), &mut batch);
+        }
+        let mut before = None;
+        loop {
+            let page = self.history(contact, before, 256)?;
+            let Some(first) = page.first() else { break };
+            before = Some(first.number);
+            for item in &page {
+                item.delete(&mut batch);
+            }
+        }
+        batch.delete(
+            crate::contact::CONTACTS,
+            ContactRecord::key(contact).to_vec(),
+        );
+        self.commit(batch)?;
+        self.refresh_expiry()?;
+        self.handle_timeout(now)
+    }
+
     /// Connects through an invitation or contact-address link, receiving on a
     /// new queue on `relay` (this user's relay, maybe not the inviter's).
     pub fn connect(

@@ -125,6 +125,45 @@ impl<S: Store> Core<S> {
         self.store
     }
 
+    /// Every relay the core talks to: where its queues are, where its
+    /// contacts' queues are and where its jobs go. The runtime connects to
+    /// each and reports it with [`Core::handle_relay_connected`].
+    pub fn relays(&self) -> Result<Vec<RelayAddress>, CoreError> {
+        let mut relays: Vec<RelayAddress> = Vec::new();
+        let queues = QueueRecord::load_all(&self.store)?;
+        let contacts = ContactRecord::load_all(&self.store)?;
+        let wanted = queues
+            .iter()
+            .map(|queue| &queue.relay)
+            .chain(
+                contacts
+                    .iter()
+                    .filter_map(|contact| contact.send_queue.as_ref())
+                    .map(|queue| &queue.address.relay),
+            )
+            .chain(self.jobs.values().map(|slot| &slot.relay));
+        for relay in wanted {
+            if !relays.contains(relay) {
+                relays.push(relay.clone());
+            }
+        }
+        Ok(relays)
+    }
+
+    /// Forgets the jobs on `lane` (the queue of a deleted contact).
+    pub(crate) fn drop_lane(&mut self, lane: &[u8], batch: &mut WriteBatch) {
+        let dropped: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|(_, slot)| slot.lane == lane)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dropped {
+            JobRecord::delete(id, batch);
+            self.jobs.remove(&id);
+        }
+    }
+
     // --- Outputs ---------------------------------------------------------------
 
     /// The next command to send to a relay.

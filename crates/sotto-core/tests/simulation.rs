@@ -461,3 +461,247 @@ fn integrity_notices_are_events_too() {
         }
     )));
 }
+
+#[test]
+fn restarts_in_the_middle_of_the_handshake() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 1]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    let invitation = alice
+        .core
+        .create_invitation(now, &mut alice.rng, &relay)
+        .unwrap();
+    // Alice stops before the relay answered NEW: the job is redone on restart.
+    world.clients[0].restart();
+    world.go_online(0);
+    let link = world.clients[0]
+        .core
+        .invitation_link(invitation)
+        .unwrap()
+        .unwrap();
+    // Bob stops right after connecting, then again after sending his answer.
+    let relay = world.clients[1].relay.clone();
+    let bob = &mut world.clients[1];
+    let bob_alice = bob.core.connect(now, &mut bob.rng, &link, &relay).unwrap();
+    world.restart(1);
+    world.go_offline(0);
+    world.run();
+    world.restart(1);
+    world.restart(0);
+    world.run();
+    assert_eq!(
+        world.clients[1].core.contact(bob_alice).unwrap().state,
+        ContactState::Connected
+    );
+    world.send_text(1, bob_alice, "made it");
+    world.run();
+    let alice_bob = world.clients[0].core.contacts().unwrap()[0].id;
+    assert_eq!(world.texts(0, alice_bob), ["[Connected]", "made it"]);
+}
+
+#[test]
+fn three_users_on_two_relays_keep_their_chats_apart() {
+    let mut world = World::new(&["Alice", "Bob", "Carol"], &[0, 1, 1]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let (carol_alice, alice_carol) = world.connect(2, 0);
+    let (bob_carol, carol_bob) = world.connect(1, 2);
+    world.send_text(0, alice_bob, "to Bob");
+    world.send_text(0, alice_carol, "to Carol");
+    world.send_text(1, bob_carol, "Bob to Carol");
+    world.run();
+    assert_eq!(world.texts(1, bob_alice), ["[Connected]", "to Bob"]);
+    assert_eq!(world.texts(2, carol_alice), ["[Connected]", "to Carol"]);
+    assert_eq!(world.texts(2, carol_bob), ["[Connected]", "Bob to Carol"]);
+    assert_eq!(world.clients[0].core.contacts().unwrap().len(), 2);
+    // Contacts are listed most recently active first.
+    let order: Vec<_> = world.clients[0]
+        .core
+        .contacts()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(order.contains(&alice_bob) && order.contains(&alice_carol));
+}
+
+#[test]
+fn fetching_without_a_subscription_drains_every_queue() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.go_offline(1);
+    for i in 0..3 {
+        world.send_text(0, alice_bob, &format!("f{i}"));
+    }
+    world.run();
+    // Bob comes back for a command-line `receive`: GET, no SUB.
+    world.clients[1].online = true;
+    let now = world.now;
+    world.clients[1].core.fetch_all(now).unwrap();
+    world.run();
+    assert!(world.clients[1].core.is_idle(world.now));
+    assert_eq!(world.texts(1, bob_alice), ["[Connected]", "f0", "f1", "f2"]);
+    assert!(
+        world.relays[0]
+            .queues
+            .values()
+            .all(|q| q.messages.is_empty() || q.subscriber == Some(0))
+    );
+}
+
+#[test]
+fn a_replayed_contact_request_makes_no_second_request() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .create_address(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[0].core.address_link().unwrap().unwrap();
+    world.go_offline(0);
+    let bob = &mut world.clients[1];
+    bob.core.connect(now, &mut bob.rng, &link, &relay).unwrap();
+    world.run();
+    // The relay replays Bob's answer under a new message id.
+    let relay = &mut world.relays[0];
+    let id = relay.new_message_id();
+    let queue = relay
+        .queues
+        .values_mut()
+        .find(|q| q.messages.len() == 1)
+        .unwrap();
+    let mut copy = queue.messages[0].clone();
+    copy.id = id;
+    queue.messages.push_back(copy);
+    world.go_online(0);
+    assert_eq!(world.clients[0].core.requests().unwrap().len(), 1);
+    assert!(
+        world.clients[0]
+            .events
+            .iter()
+            .any(|event| matches!(event, Event::RelayFault { .. }))
+    );
+}
+
+#[test]
+fn settings_typing_profiles_and_receipts_off() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let now = world.now;
+    // Typing is off by default: nothing is sent.
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .set_typing(now, &mut alice.rng, alice_bob, true)
+        .unwrap();
+    let mut settings = alice.core.settings();
+    assert!(!settings.typing_indicators && settings.read_receipts);
+    settings.typing_indicators = true;
+    alice.core.set_settings(settings).unwrap();
+    alice
+        .core
+        .set_typing(now, &mut alice.rng, alice_bob, true)
+        .unwrap();
+    let profile = sotto_core::Profile::new("Alice L.", Some("hello")).unwrap();
+    alice
+        .core
+        .update_profile(now, &mut alice.rng, profile)
+        .unwrap();
+    world.run();
+    let typing: Vec<_> = world.clients[1]
+        .events
+        .iter()
+        .filter(|event| matches!(event, Event::Typing { .. }))
+        .collect();
+    assert_eq!(typing.len(), 1);
+    let summary = world.clients[1].core.contact(bob_alice).unwrap();
+    assert_eq!(summary.profile.unwrap().bio(), Some("hello"));
+    // Bob turns read receipts off for this chat.
+    world.clients[1]
+        .core
+        .set_read_receipts(bob_alice, sotto_core::ReceiptSetting::Off)
+        .unwrap();
+    let message = world.send_text(0, alice_bob, "read quietly");
+    world.run();
+    let bob = &mut world.clients[1];
+    bob.core.mark_read(now, &mut bob.rng, bob_alice).unwrap();
+    world.run();
+    assert_eq!(
+        world.clients[0]
+            .core
+            .message(alice_bob, message)
+            .unwrap()
+            .status,
+        MessageStatus::Delivered
+    );
+    // Verification is local.
+    world.clients[0].core.set_verified(alice_bob, true).unwrap();
+    assert!(world.clients[0].core.contact(alice_bob).unwrap().verified);
+    assert!(!world.clients[1].core.contact(bob_alice).unwrap().verified);
+}
+
+#[test]
+fn history_pages_backwards() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, _) = world.connect(0, 1);
+    for i in 0..10 {
+        world.send_text(0, alice_bob, &format!("p{i}"));
+    }
+    world.run();
+    let core = &world.clients[0].core;
+    let last = core.history(alice_bob, None, 4).unwrap();
+    assert_eq!(last.len(), 4);
+    let before = core.history(alice_bob, Some(last[0].number), 4).unwrap();
+    let texts: Vec<_> = before
+        .iter()
+        .chain(&last)
+        .map(|item| match &item.content {
+            ItemContent::Text { text, .. } => text.clone(),
+            ItemContent::Notice(_) => String::new(),
+        })
+        .collect();
+    assert_eq!(texts, ["p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"]);
+    let summary = core.contact(alice_bob).unwrap();
+    assert_eq!(summary.last_message.unwrap().number, last[3].number);
+}
+
+#[test]
+fn deleting_a_contact_removes_its_queue_and_chat() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 1]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.send_text(1, bob_alice, "soon gone");
+    world.run();
+    assert_eq!(world.clients[0].core.relays().unwrap().len(), 2);
+    world.go_offline(1);
+    world.send_text(0, alice_bob, "never sent");
+    let now = world.now;
+    world.clients[0]
+        .core
+        .delete_contact(now, alice_bob)
+        .unwrap();
+    world.run();
+    assert!(world.clients[0].core.contacts().unwrap().is_empty());
+    assert!(
+        world.clients[0]
+            .core
+            .history(alice_bob, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(world.relays[0].queues.len(), 0);
+    // Bob's messages to Alice now fail: her queue is gone.
+    world.go_online(1);
+    let message = world.send_text(1, bob_alice, "anyone there?");
+    world.run();
+    assert_eq!(
+        world.clients[1]
+            .core
+            .message(bob_alice, message)
+            .unwrap()
+            .status,
+        MessageStatus::Failed
+    );
+}
