@@ -178,15 +178,21 @@ impl<S: Store> Core<S> {
 
     /// When [`Core::handle_timeout`] should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<UnixMillis> {
-        let mut busy = HashSet::new();
         let mut earliest = self.next_expiry;
-        for slot in self.jobs.values() {
-            let free = slot.lane.is_empty() || busy.insert(slot.lane.clone());
-            if free && !slot.in_flight {
+        for slot in self.lane_heads() {
+            if !slot.in_flight {
                 earliest = Some(earliest.map_or(slot.not_before, |e| e.min(slot.not_before)));
             }
         }
         earliest
+    }
+
+    /// The jobs that may run: the first of each lane, and every job without one.
+    fn lane_heads(&self) -> impl Iterator<Item = &JobSlot> {
+        let mut busy: HashSet<&[u8]> = HashSet::new();
+        self.jobs
+            .values()
+            .filter(move |slot| slot.lane.is_empty() || busy.insert(slot.lane.as_slice()))
     }
 
     /// Whether nothing waits: no command to hand out or answer to wait for, and
@@ -250,7 +256,19 @@ impl<S: Store> Core<S> {
             return Ok(());
         };
         let result = match waiting {
-            InFlight::Job(id) => self.job_answered(now, rng, id, response),
+            InFlight::Job(id) => {
+                let result = self.job_answered(now, rng, id, response);
+                if result.is_err()
+                    && let Some(slot) = self.jobs.get_mut(&id)
+                    && slot.in_flight
+                {
+                    // The answer could not be applied (storage failed, or the
+                    // relay's IDS was unusable): the job runs again later.
+                    slot.in_flight = false;
+                    slot.not_before = now.after(backoff(1));
+                }
+                result
+            }
             InFlight::Subscribe => Ok(()),
             InFlight::Get(recipient_id) => match response {
                 Response::Msg {
@@ -419,10 +437,10 @@ impl<S: Store> Core<S> {
 
     /// Hands out every due job that heads its lane.
     fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
-        let mut busy = HashSet::new();
+        let mut busy: HashSet<&[u8]> = HashSet::new();
         let mut due = Vec::new();
         for (id, slot) in &self.jobs {
-            let free = slot.lane.is_empty() || busy.insert(slot.lane.clone());
+            let free = slot.lane.is_empty() || busy.insert(slot.lane.as_slice());
             if free && !slot.in_flight && slot.not_before <= now {
                 due.push(*id);
             }
@@ -433,7 +451,14 @@ impl<S: Store> Core<S> {
                 self.jobs.remove(&id);
                 continue;
             };
-            let (command, signing_key) = job.command.to_command()?;
+            let Ok((command, signing_key)) = job.command.to_command() else {
+                // A damaged job can never be sent: drop it rather than retry forever.
+                let mut batch = WriteBatch::new();
+                JobRecord::delete(id, &mut batch);
+                self.store.apply(batch)?;
+                self.jobs.remove(&id);
+                continue;
+            };
             if let Some(slot) = self.jobs.get_mut(&id) {
                 slot.in_flight = true;
             }
