@@ -18,14 +18,12 @@
 //! effects are stored), so the process may stop after any call and a core
 //! opened again on the same store carries on.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use rand_core::CryptoRngCore;
 use sotto_crypto::{PICKLE_NONCE_LEN, Session};
-use sotto_wire::x25519_dalek::StaticSecret;
 use sotto_wire::{
-    Command, ErrorCode, MessageContent, MessageId, QueueKey, RecipientId, RelayAddress, Response,
-    SealedMessage,
+    Command, MessageContent, MessageId, RecipientId, RelayAddress, Response, SealedMessage,
 };
 use zeroize::Zeroizing;
 
@@ -34,16 +32,17 @@ use crate::chat_item::{EXPIRY, MESSAGES};
 use crate::contact::ContactRecord;
 use crate::event::Event;
 use crate::ids::{JobId, MessageNumber};
-use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
+use crate::job::{JobRecord, backoff};
+use crate::outbox::JobSlot;
 use crate::profile::Profile;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::relay_request::{RelayRequest, RequestToken};
 use crate::time::UnixMillis;
-use crate::{ChatItem, CoreError, KeyRange, MessageStatus, Store, WriteBatch};
+use crate::{ChatItem, CoreError, KeyRange, Store, WriteBatch};
 
 /// A request the core waits on.
 #[derive(Clone, Debug)]
-enum InFlight {
+pub(crate) enum InFlight {
     Job(JobId),
     Subscribe,
     Get(RecipientId),
@@ -53,22 +52,13 @@ enum InFlight {
     },
 }
 
-/// The schedule of one stored job.
-#[derive(Clone, Debug)]
-struct JobSlot {
-    relay: RelayAddress,
-    lane: Vec<u8>,
-    not_before: UnixMillis,
-    in_flight: bool,
-}
-
 /// One Sotto profile: contacts, chats and the connections being made, kept in
 /// a [`Store`]. See the module documentation for how to drive it.
 pub struct Core<S: Store> {
     pub(crate) store: S,
     pub(crate) account: Account,
-    jobs: BTreeMap<JobId, JobSlot>,
-    ready: VecDeque<RelayRequest>,
+    pub(crate) jobs: BTreeMap<JobId, JobSlot>,
+    pub(crate) ready: VecDeque<RelayRequest>,
     in_flight: HashMap<RequestToken, InFlight>,
     pub(crate) events: VecDeque<Event>,
     next_token: u64,
@@ -150,20 +140,6 @@ impl<S: Store> Core<S> {
         Ok(relays)
     }
 
-    /// Forgets the jobs on `lane` (the queue of a deleted contact).
-    pub(crate) fn drop_lane(&mut self, lane: &[u8], batch: &mut WriteBatch) {
-        let dropped: Vec<JobId> = self
-            .jobs
-            .iter()
-            .filter(|(_, slot)| slot.lane == lane)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in dropped {
-            JobRecord::delete(id, batch);
-            self.jobs.remove(&id);
-        }
-    }
-
     // --- Outputs ---------------------------------------------------------------
 
     /// The next command to send to a relay.
@@ -185,14 +161,6 @@ impl<S: Store> Core<S> {
             }
         }
         earliest
-    }
-
-    /// The jobs that may run: the first of each lane, and every job without one.
-    fn lane_heads(&self) -> impl Iterator<Item = &JobSlot> {
-        let mut busy: HashSet<&[u8]> = HashSet::new();
-        self.jobs
-            .values()
-            .filter(move |slot| slot.lane.is_empty() || busy.insert(slot.lane.as_slice()))
     }
 
     /// Whether nothing waits: no command to hand out or answer to wait for, and
@@ -406,191 +374,16 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
-    // --- Jobs ------------------------------------------------------------------
-
-    /// Adds a job to `batch` and to the schedule.
-    pub(crate) fn add_job(
-        &mut self,
-        batch: &mut WriteBatch,
-        now: UnixMillis,
-        relay: RelayAddress,
-        command: JobCommand,
-        purpose: JobPurpose,
-    ) {
-        let id = JobId(self.account.allocate_id());
-        let job = JobRecord::new(id, relay, command, purpose, now);
-        job.put(batch);
-        self.schedule(&job);
-    }
-
-    fn schedule(&mut self, job: &JobRecord) {
-        self.jobs.insert(
-            job.id,
-            JobSlot {
-                relay: job.relay.clone(),
-                lane: job.lane.clone(),
-                not_before: job.not_before,
-                in_flight: false,
-            },
-        );
-    }
-
-    /// Hands out every due job that heads its lane.
-    fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
-        let mut busy: HashSet<&[u8]> = HashSet::new();
-        let mut due = Vec::new();
-        for (id, slot) in &self.jobs {
-            let free = slot.lane.is_empty() || busy.insert(slot.lane.as_slice());
-            if free && !slot.in_flight && slot.not_before <= now {
-                due.push(*id);
-            }
-        }
-        for id in due {
-            let Some(job) = JobRecord::load(&self.store, id)? else {
-                // Its batch never committed.
-                self.jobs.remove(&id);
-                continue;
-            };
-            let Ok((command, signing_key)) = job.command.to_command() else {
-                // A damaged job can never be sent: drop it rather than retry forever.
-                let mut batch = WriteBatch::new();
-                JobRecord::delete(id, &mut batch);
-                self.store.apply(batch)?;
-                self.jobs.remove(&id);
-                continue;
-            };
-            if let Some(slot) = self.jobs.get_mut(&id) {
-                slot.in_flight = true;
-            }
-            let token = self.token(InFlight::Job(id));
-            self.ready.push_back(RelayRequest {
-                token,
-                relay: job.relay,
-                command,
-                signing_key,
-            });
-        }
-        Ok(())
-    }
-
-    fn retry_job(&mut self, now: UnixMillis, id: JobId) -> Result<(), CoreError> {
-        let Some(mut job) = JobRecord::load(&self.store, id)? else {
-            self.jobs.remove(&id);
-            return Ok(());
-        };
-        job.attempts = job.attempts.saturating_add(1);
-        job.not_before = now.after(backoff(job.attempts));
-        let mut batch = WriteBatch::new();
-        job.put(&mut batch);
-        self.store.apply(batch)?;
-        if let Some(slot) = self.jobs.get_mut(&id) {
-            slot.in_flight = false;
-            slot.not_before = job.not_before;
-        }
-        Ok(())
-    }
-
-    fn job_answered(
-        &mut self,
-        now: UnixMillis,
-        rng: &mut impl CryptoRngCore,
-        id: JobId,
-        response: Response,
-    ) -> Result<(), CoreError> {
-        let Some(job) = JobRecord::load(&self.store, id)? else {
-            self.jobs.remove(&id);
-            return Ok(());
-        };
-        match response {
-            Response::Ok { .. } => self.job_done(job, true),
-            Response::Ids {
-                recipient_id,
-                sender_id,
-                queue_dh_key,
-            } => {
-                let (
-                    JobCommand::New {
-                        auth_secret,
-                        dh_secret,
-                    },
-                    JobPurpose::NewQueue(owner),
-                ) = (&job.command, job.purpose)
-                else {
-                    return self.job_done(job, false);
-                };
-                let queue_key = QueueKey::derive(&StaticSecret::from(**dh_secret), &queue_dh_key)?;
-                let queue = QueueRecord {
-                    relay: job.relay.clone(),
-                    recipient_id,
-                    sender_id,
-                    auth_secret: auth_secret.clone(),
-                    queue_key,
-                    owner,
-                    last_message: None,
-                };
-                let mut batch = WriteBatch::new();
-                JobRecord::delete(id, &mut batch);
-                self.queue_created(now, rng, &queue, &mut batch)?;
-                queue.put(&mut batch);
-                self.commit(batch)?;
-                self.jobs.remove(&id);
-                let command = Command::Sub { recipient_id };
-                self.request(
-                    queue.relay.clone(),
-                    command,
-                    Some(&queue),
-                    InFlight::Subscribe,
-                );
-                Ok(())
-            }
-            Response::Err {
-                code: ErrorCode::Quota | ErrorCode::Internal | ErrorCode::Limit | ErrorCode::Block,
-                ..
-            } => self.retry_job(now, id),
-            // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
-            Response::Err { .. } => self.job_done(job, false),
-            Response::Msg { .. } | Response::End { .. } | Response::Pong => self.retry_job(now, id),
-        }
-    }
-
-    /// Removes a finished job and applies what its success or failure means.
-    fn job_done(&mut self, job: JobRecord, ok: bool) -> Result<(), CoreError> {
-        let mut batch = WriteBatch::new();
-        JobRecord::delete(job.id, &mut batch);
-        let mut status_event = None;
-        if let JobPurpose::ChatMessage { contact, number } = job.purpose
-            && let Some(mut item) = ChatItem::load(&self.store, contact, number)?
-            && item.status == MessageStatus::Pending
-        {
-            let status = if ok {
-                MessageStatus::Sent
-            } else {
-                MessageStatus::Failed
-            };
-            item.status = status;
-            item.put(&mut batch);
-            status_event = Some(Event::MessageStatus {
-                contact,
-                message: number,
-                status,
-            });
-        }
-        self.store.apply(batch)?;
-        self.jobs.remove(&job.id);
-        self.events.extend(status_event);
-        Ok(())
-    }
-
     // --- Transient requests ----------------------------------------------------
 
-    fn token(&mut self, waiting: InFlight) -> RequestToken {
+    pub(crate) fn token(&mut self, waiting: InFlight) -> RequestToken {
         let token = RequestToken(self.next_token);
         self.next_token += 1;
         self.in_flight.insert(token, waiting);
         token
     }
 
-    fn request(
+    pub(crate) fn request(
         &mut self,
         relay: RelayAddress,
         command: Command,

@@ -12,6 +12,7 @@
 //!   jobs and deliveries; `connect`, `chat` and `queries` add its operations.
 //! - `connect`: invitations, the contact address, requests and the handshake.
 //! - `chat`: sending and receiving chat messages.
+//! - `outbox`: the schedule of durable relay jobs and their answers.
 //! - `queries`: contact list, history, requests, settings, security codes.
 //! - `link`: invitation links; `queue_address`: queue addresses.
 //! - `chat_message`: the end-to-end chat message encoding.
@@ -37,6 +38,7 @@ mod ids;
 mod integrity;
 mod job;
 mod link;
+mod outbox;
 mod passphrase;
 mod profile;
 mod queries;

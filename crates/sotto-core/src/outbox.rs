@@ -1,0 +1,225 @@
+//! The outbox: durable relay jobs (see `job` for the record), their schedule
+//! and what their answers mean. Jobs on one lane (one destination queue) run
+//! one at a time, in the order they were made; a failed attempt waits for its
+//! backoff; an answer is applied and the job deleted in one batch.
+
+use std::collections::HashSet;
+
+use rand_core::CryptoRngCore;
+use sotto_wire::x25519_dalek::StaticSecret;
+use sotto_wire::{Command, ErrorCode, QueueKey, RelayAddress, Response};
+
+use crate::core::{Core, InFlight};
+use crate::event::Event;
+use crate::ids::JobId;
+use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
+use crate::queue_record::QueueRecord;
+use crate::relay_request::RelayRequest;
+use crate::time::UnixMillis;
+use crate::{ChatItem, CoreError, MessageStatus, Store, WriteBatch};
+
+/// The schedule of one stored job.
+#[derive(Clone, Debug)]
+pub(crate) struct JobSlot {
+    pub(crate) relay: RelayAddress,
+    pub(crate) lane: Vec<u8>,
+    pub(crate) not_before: UnixMillis,
+    pub(crate) in_flight: bool,
+}
+
+impl<S: Store> Core<S> {
+    /// Adds a job to `batch` and to the schedule.
+    pub(crate) fn add_job(
+        &mut self,
+        batch: &mut WriteBatch,
+        now: UnixMillis,
+        relay: RelayAddress,
+        command: JobCommand,
+        purpose: JobPurpose,
+    ) {
+        let id = JobId(self.account.allocate_id());
+        let job = JobRecord::new(id, relay, command, purpose, now);
+        job.put(batch);
+        self.schedule(&job);
+    }
+
+    pub(crate) fn schedule(&mut self, job: &JobRecord) {
+        self.jobs.insert(
+            job.id,
+            JobSlot {
+                relay: job.relay.clone(),
+                lane: job.lane.clone(),
+                not_before: job.not_before,
+                in_flight: false,
+            },
+        );
+    }
+
+    /// Hands out every due job that heads its lane.
+    pub(crate) fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        let mut busy: HashSet<&[u8]> = HashSet::new();
+        let mut due = Vec::new();
+        for (id, slot) in &self.jobs {
+            let free = slot.lane.is_empty() || busy.insert(slot.lane.as_slice());
+            if free && !slot.in_flight && slot.not_before <= now {
+                due.push(*id);
+            }
+        }
+        for id in due {
+            let Some(job) = JobRecord::load(&self.store, id)? else {
+                // Its batch never committed.
+                self.jobs.remove(&id);
+                continue;
+            };
+            let Ok((command, signing_key)) = job.command.to_command() else {
+                // A damaged job can never be sent: drop it rather than retry forever.
+                let mut batch = WriteBatch::new();
+                JobRecord::delete(id, &mut batch);
+                self.store.apply(batch)?;
+                self.jobs.remove(&id);
+                continue;
+            };
+            if let Some(slot) = self.jobs.get_mut(&id) {
+                slot.in_flight = true;
+            }
+            let token = self.token(InFlight::Job(id));
+            self.ready.push_back(RelayRequest {
+                token,
+                relay: job.relay,
+                command,
+                signing_key,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn retry_job(&mut self, now: UnixMillis, id: JobId) -> Result<(), CoreError> {
+        let Some(mut job) = JobRecord::load(&self.store, id)? else {
+            self.jobs.remove(&id);
+            return Ok(());
+        };
+        job.attempts = job.attempts.saturating_add(1);
+        job.not_before = now.after(backoff(job.attempts));
+        let mut batch = WriteBatch::new();
+        job.put(&mut batch);
+        self.store.apply(batch)?;
+        if let Some(slot) = self.jobs.get_mut(&id) {
+            slot.in_flight = false;
+            slot.not_before = job.not_before;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn job_answered(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        id: JobId,
+        response: Response,
+    ) -> Result<(), CoreError> {
+        let Some(job) = JobRecord::load(&self.store, id)? else {
+            self.jobs.remove(&id);
+            return Ok(());
+        };
+        match response {
+            Response::Ok { .. } => self.job_done(job, true),
+            Response::Ids {
+                recipient_id,
+                sender_id,
+                queue_dh_key,
+            } => {
+                let (
+                    JobCommand::New {
+                        auth_secret,
+                        dh_secret,
+                    },
+                    JobPurpose::NewQueue(owner),
+                ) = (&job.command, job.purpose)
+                else {
+                    return self.job_done(job, false);
+                };
+                let queue_key = QueueKey::derive(&StaticSecret::from(**dh_secret), &queue_dh_key)?;
+                let queue = QueueRecord {
+                    relay: job.relay.clone(),
+                    recipient_id,
+                    sender_id,
+                    auth_secret: auth_secret.clone(),
+                    queue_key,
+                    owner,
+                    last_message: None,
+                };
+                let mut batch = WriteBatch::new();
+                JobRecord::delete(id, &mut batch);
+                self.queue_created(now, rng, &queue, &mut batch)?;
+                queue.put(&mut batch);
+                self.commit(batch)?;
+                self.jobs.remove(&id);
+                let command = Command::Sub { recipient_id };
+                self.request(
+                    queue.relay.clone(),
+                    command,
+                    Some(&queue),
+                    InFlight::Subscribe,
+                );
+                Ok(())
+            }
+            Response::Err {
+                code: ErrorCode::Quota | ErrorCode::Internal | ErrorCode::Limit | ErrorCode::Block,
+                ..
+            } => self.retry_job(now, id),
+            // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
+            Response::Err { .. } => self.job_done(job, false),
+            Response::Msg { .. } | Response::End { .. } | Response::Pong => self.retry_job(now, id),
+        }
+    }
+
+    /// Removes a finished job and applies what its success or failure means.
+    fn job_done(&mut self, job: JobRecord, ok: bool) -> Result<(), CoreError> {
+        let mut batch = WriteBatch::new();
+        JobRecord::delete(job.id, &mut batch);
+        let mut status_event = None;
+        if let JobPurpose::ChatMessage { contact, number } = job.purpose
+            && let Some(mut item) = ChatItem::load(&self.store, contact, number)?
+            && item.status == MessageStatus::Pending
+        {
+            let status = if ok {
+                MessageStatus::Sent
+            } else {
+                MessageStatus::Failed
+            };
+            item.status = status;
+            item.put(&mut batch);
+            status_event = Some(Event::MessageStatus {
+                contact,
+                message: number,
+                status,
+            });
+        }
+        self.store.apply(batch)?;
+        self.jobs.remove(&job.id);
+        self.events.extend(status_event);
+        Ok(())
+    }
+
+    /// Forgets the jobs on `lane` (the queue of a deleted contact).
+    pub(crate) fn drop_lane(&mut self, lane: &[u8], batch: &mut WriteBatch) {
+        let dropped: Vec<JobId> = self
+            .jobs
+            .iter()
+            .filter(|(_, slot)| slot.lane == lane)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dropped {
+            JobRecord::delete(id, batch);
+            self.jobs.remove(&id);
+        }
+    }
+
+    /// The jobs that may run: the first of each lane, and every job without one.
+    pub(crate) fn lane_heads(&self) -> impl Iterator<Item = &JobSlot> {
+        let mut busy: HashSet<&[u8]> = HashSet::new();
+        self.jobs
+            .values()
+            .filter(move |slot| slot.lane.is_empty() || busy.insert(slot.lane.as_slice()))
+    }
+}
