@@ -84,6 +84,11 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 4)]
     idle_processes: usize,
 
+    /// An extra option for every relay started (repeat it), e.g.
+    /// `--relay-arg=--defer-ack-sync`.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    relay_arg: Vec<String>,
+
     /// Runs to skip: disk, delivery, latency, memory, idle (comma-separated).
     #[arg(long, value_name = "RUNS", value_delimiter = ',')]
     skip: Vec<String>,
@@ -137,7 +142,8 @@ async fn main() -> Result<()> {
     };
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let skip = |run: &str| cli.skip.iter().any(|name| name == run);
-    let relay_args: Vec<String> = RELAY_ARGS.iter().map(|arg| (*arg).to_owned()).collect();
+    let mut relay_args: Vec<String> = RELAY_ARGS.iter().map(|arg| (*arg).to_owned()).collect();
+    relay_args.extend(cli.relay_arg.iter().cloned());
     let mut summary = Vec::new();
     summary.push(format!(
         "relay: {}; {} sender + {} recipient connections, {} queues, {}-byte bodies",
@@ -148,16 +154,25 @@ async fn main() -> Result<()> {
         cli.body_size
     ));
 
+    if !cli.relay_arg.is_empty() {
+        summary.push(format!("extra relay options: {}", cli.relay_arg.join(" ")));
+    }
     summary.push(format!("load average at start: {}", load_average()));
     let mut ceiling = None;
     if !skip("disk") {
         eprintln!("disk ceiling: 16 KiB records, one fsync per batch");
         for batch in [16, cli.disk_batch, 256] {
-            let rate = disk::ceiling(scratch.path(), batch, Duration::from_secs(3))?;
-            eprintln!("  batch {batch:>4}: {rate:>9.0} records/s");
-            summary.push(format!(
-                "disk ceiling, {batch} records of 16 KiB per fsync: {rate:.0} records/s"
-            ));
+            let measured = disk::ceiling(scratch.path(), batch, Duration::from_secs(3))?;
+            let rate = measured.records_per_second;
+            let line = format!(
+                "disk ceiling, {batch} records of 16 KiB per fsync: {rate:.0} records/s \
+                 (fsync p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms)",
+                measured.fsync_p50.as_secs_f64() * 1e3,
+                measured.fsync_p99.as_secs_f64() * 1e3,
+                measured.fsync_max.as_secs_f64() * 1e3,
+            );
+            eprintln!("  {line}");
+            summary.push(line);
             if batch == cli.disk_batch {
                 ceiling = Some(rate);
             }
