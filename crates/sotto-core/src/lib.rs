@@ -11,7 +11,7 @@
 //! - `core`: [`Core`], the state machine: `handle_*` inputs, `poll_*` outputs,
 //!   jobs and deliveries; `connect`, `chat` and `queries` add its operations.
 //! - `connect`: invitations, the contact address, requests and the handshake.
-//! - `chat`: sending and receiving chat messages.
+//! - `chat`: sending chat messages; `receive`: applying what contacts send.
 //! - `outbox`: the schedule of durable relay jobs and their answers.
 //! - `queries`: contact list, history, requests, settings, security codes.
 //! - `link`: invitation links; `queue_address`: queue addresses.
@@ -44,6 +44,7 @@ mod profile;
 mod queries;
 mod queue_address;
 mod queue_record;
+mod receive;
 mod relay_request;
 mod store;
 mod time;
