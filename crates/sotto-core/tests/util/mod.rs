@@ -448,6 +448,32 @@ impl World {
         }
     }
 
+    /// Ends client `index`'s subscriptions (messages wait in its queues) while
+    /// it stays connected for sending.
+    pub fn unsubscribe(&mut self, index: usize) {
+        for relay in &mut self.relays {
+            for queue in relay.queues.values_mut() {
+                if queue.subscriber == Some(index) {
+                    queue.subscriber = None;
+                    queue.delivered = None;
+                }
+            }
+        }
+    }
+
+    /// Subscribes client `index` again and lets everything waiting flow.
+    pub fn resubscribe(&mut self, index: usize) {
+        let now = self.now;
+        let addresses: Vec<_> = self.relays.iter().map(|r| r.address.clone()).collect();
+        for address in addresses {
+            self.clients[index]
+                .core
+                .handle_relay_connected(now, &address)
+                .unwrap();
+        }
+        self.run();
+    }
+
     /// Brings client `index` back: it reconnects to every relay.
     pub fn go_online(&mut self, index: usize) {
         self.clients[index].online = true;
