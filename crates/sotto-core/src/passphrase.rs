@@ -29,13 +29,14 @@ pub const STORAGE_KEY_LEN: usize = 32;
 /// The one KDF identifier of this version: Argon2id, algorithm version 0x13.
 const KDF_ARGON2ID_V13: u8 = 0x01;
 
-/// The largest memory cost accepted from stored parameters: 1 GiB. A browser tab
-/// cannot go much higher; a hostile file must not make us try.
-const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+/// The largest memory cost accepted from stored parameters: 256 MiB, what a
+/// browser tab can reliably allocate. A hostile file must not make a client try
+/// more, nor spend minutes on passes.
+const MAX_MEMORY_KIB: u32 = 256 * 1024;
 /// The most passes accepted from stored parameters.
-const MAX_ITERATIONS: u32 = 64;
+const MAX_ITERATIONS: u32 = 16;
 /// The most lanes accepted from stored parameters.
-const MAX_LANES: u32 = 16;
+const MAX_LANES: u32 = 8;
 
 /// A passphrase typed by the user. Zeroized on drop; `Debug` prints nothing of it.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
@@ -298,6 +299,10 @@ mod tests {
                 ..FAST
             },
             Argon2Params {
+                memory_kib: MAX_MEMORY_KIB + 1,
+                ..FAST
+            },
+            Argon2Params {
                 memory_kib: 4,
                 ..FAST
             },
@@ -306,13 +311,13 @@ mod tests {
                 ..FAST
             },
             Argon2Params {
-                iterations: 1000,
+                iterations: MAX_ITERATIONS + 1,
                 ..FAST
             },
             Argon2Params { lanes: 0, ..FAST },
             Argon2Params {
-                lanes: 1 << 20,
-                memory_kib: 1 << 20,
+                lanes: MAX_LANES + 1,
+                memory_kib: 1 << 16,
                 ..FAST
             },
         ] {

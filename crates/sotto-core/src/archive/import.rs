@@ -15,8 +15,8 @@ use crate::store::Store;
 pub struct ArchiveReader {
     passphrase: Passphrase,
     state: State,
-    /// Bytes received but not yet used: at most one header or one chunk, plus
-    /// whatever the last push carried.
+    /// The incomplete tail of the bytes pushed so far: less than a header or
+    /// one chunk.
     pending: Vec<u8>,
     entries: EntryParser,
 }
