@@ -41,7 +41,7 @@ enum Inner {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// Accepted connections, for `axum::serve`.
+/// Accepted connections, ready for HTTP.
 pub struct RelayListener {
     ready: mpsc::Receiver<(RelayStream, SocketAddr)>,
     local_addr: SocketAddr,
@@ -108,6 +108,16 @@ impl RelayListener {
         ));
         Ok(Self { ready, local_addr })
     }
+
+    /// The address bound (with the actual port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The next accepted connection; `None` once accepting has stopped.
+    pub async fn next(&mut self) -> Option<RelayStream> {
+        self.ready.recv().await.map(|(stream, _)| stream)
+    }
 }
 
 async fn accept_loop(
@@ -167,24 +177,6 @@ async fn accept_loop(
                 });
             }
         }
-    }
-}
-
-impl axum::serve::Listener for RelayListener {
-    type Io = RelayStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accept task stopped (shutdown): accept nothing more. axum stops
-            // calling accept once its shutdown signal fires.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local_addr)
     }
 }
 

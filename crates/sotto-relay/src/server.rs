@@ -17,6 +17,9 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use sotto_wire::{BLOCK_SIZE, RelayAddress, RelayHost, RelayIdentity, RelayScheme};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -56,6 +59,7 @@ pub struct Server {
     web_url: String,
     web_dir: Option<PathBuf>,
     expiry_interval: Duration,
+    header_timeout: Duration,
     shutdown: watch::Sender<bool>,
 }
 
@@ -113,8 +117,7 @@ impl Server {
             config.handshake_timeout,
             shutdown_receiver,
         )?;
-        let bound = axum::serve::Listener::local_addr(&listener)
-            .map_err(Error::io("reading the bound address"))?;
+        let bound = listener.local_addr();
         let address = RelayAddress {
             scheme,
             fingerprint: identity.fingerprint(),
@@ -147,6 +150,7 @@ impl Server {
             web_url,
             web_dir: config.web_dir.clone(),
             expiry_interval: config.expiry_interval,
+            header_timeout: config.handshake_timeout,
             shutdown,
         })
     }
@@ -163,6 +167,7 @@ impl Server {
 
     /// Serves until `signal` completes, then shuts down gracefully.
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        let header_timeout = self.header_timeout;
         let Self {
             relay,
             storage,
@@ -187,15 +192,13 @@ impl Server {
             expiry_interval,
             shutdown.subscribe(),
         ));
+        let shutdown_receiver = shutdown.subscribe();
         let stop = async move {
             signal.await;
             tracing::info!("shutting down");
             let _ = shutdown.send(true);
         };
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-            .map_err(Error::io("serving HTTP"));
+        serve_http(listener, app, header_timeout, stop, shutdown_receiver).await;
         // The router (and its sender) is gone; wait for the WebSocket tasks.
         if tokio::time::timeout(DRAIN_TIMEOUT, connections_done.recv())
             .await
@@ -207,8 +210,55 @@ impl Server {
         drop(relay);
         writer.stop().await;
         tracing::info!("stopped");
-        served
+        Ok(())
     }
+}
+
+/// Serves HTTP/1.1 on every accepted connection until `stop` completes, then
+/// lets requests in progress finish. Request headers (also the wait for the next
+/// request on a kept-alive connection) must arrive within `header_timeout`, so
+/// that silent clients do not hold connection slots.
+async fn serve_http(
+    mut listener: RelayListener,
+    app: Router,
+    header_timeout: Duration,
+    stop: impl Future<Output = ()>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let (alive, mut all_closed) = mpsc::channel::<()>(1);
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            () = &mut stop => break,
+            stream = listener.next() => match stream {
+                Some(stream) => stream,
+                None => break,
+            },
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut shutdown = shutdown.clone();
+        let alive = alive.clone();
+        tokio::spawn(async move {
+            let _alive = alive;
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = shutdown.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(DRAIN_TIMEOUT, connection).await;
+                }
+            }
+        });
+    }
+    drop(alive);
+    // Upgraded WebSocket connections are tracked separately; this waits for
+    // plain HTTP requests in progress.
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, all_closed.recv()).await;
 }
 
 fn router(state: AppState, web_dir: Option<&Path>) -> Router {

@@ -658,3 +658,28 @@ async fn deferred_ack_sync_delivers_and_keeps_acks_over_a_clean_restart() {
     let (_, message) = queue.open(&queue.request(&mut client, &get).await);
     assert_eq!(body_of(&message), b"three");
 }
+
+#[tokio::test]
+async fn silent_http_connections_do_not_hold_slots() {
+    use tokio::io::AsyncReadExt;
+    let relay = RelayProcess::start(&["--handshake-timeout", "1s", "--max-connections", "2"]);
+    let authority = format!("{}:{}", relay.address.host, relay.address.port);
+    // Two silent TCP connections take every slot, until the header timeout.
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        silent.push(tokio::net::TcpStream::connect(&authority).await.unwrap());
+    }
+    for stream in &mut silent {
+        let mut buffer = [0u8; 64];
+        let read = tokio::time::timeout(common::TIMEOUT, stream.read(&mut buffer))
+            .await
+            .unwrap();
+        // Closed by the relay (EOF or reset), without an answer.
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    assert!(matches!(
+        client.request(&Command::Ping, None).await,
+        Response::Pong
+    ));
+}
