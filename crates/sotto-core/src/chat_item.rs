@@ -432,4 +432,13 @@ mod tests {
         store.apply(batch).unwrap();
         assert!(store.tables().unwrap().is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_records_are_errors_not_panics(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+        ) {
+            let _ = ChatItem::decode(ContactId(1), MessageNumber(1), &bytes);
+        }
+    }
 }

@@ -267,3 +267,64 @@ impl ContactRecord {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+    use proptest::prelude::*;
+    use sotto_wire::SenderId;
+
+    fn sample() -> ContactRecord {
+        let mut contact = ContactRecord::new(ContactId(7), ContactState::Connected, 5, [1; 32]);
+        contact.profile = Some(Profile::new("Bob", Some("bio")).unwrap());
+        contact.session = Some(vec![2; 300]);
+        contact.link_payload = Some(vec![3; 40]);
+        contact.send_queue = Some(SendQueue {
+            address: QueueAddress {
+                relay: "sotto://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@relay.example"
+                    .parse()
+                    .unwrap(),
+                sender_id: SenderId::from_bytes([4; 24]),
+            },
+            signing_key: Zeroizing::new([5; 32]),
+        });
+        contact.receive_queue = Some(RecipientId::from_bytes([6; 24]));
+        contact.peer_sender_key = Some([7; 32]);
+        contact.incoming.receive(3, &[0; 32], [8; 32]);
+        contact.outgoing.next_seq = 9;
+        contact.timer_secs = Some(30);
+        contact.read_receipts = ReceiptSetting::Off;
+        contact.unread = 2;
+        contact
+    }
+
+    #[test]
+    fn round_trip_through_a_store() {
+        let contact = sample();
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        contact.put(&mut batch);
+        store.apply(batch).unwrap();
+        let loaded = ContactRecord::load(&store, ContactId(7)).unwrap();
+        assert_eq!(loaded.encode(), contact.encode());
+        assert_eq!(ContactRecord::load_all(&store).unwrap().len(), 1);
+        assert!(matches!(
+            ContactRecord::load(&store, ContactId(8)),
+            Err(CoreError::UnknownContact)
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn damaged_records_are_errors_not_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..400),
+            cut in 0usize..2000,
+        ) {
+            let _ = ContactRecord::decode(ContactId(1), &bytes);
+            let encoded = sample().encode();
+            let cut = cut % encoded.len();
+            prop_assert!(ContactRecord::decode(ContactId(1), &encoded[..cut]).is_err());
+        }
+    }
+}

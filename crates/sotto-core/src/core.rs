@@ -13,6 +13,28 @@
 //!   disappearing messages.
 //! - [`Core::poll_event`]: what to show.
 //!
+//! A runtime's loop, in outline:
+//!
+//! ```text
+//! for relay in core.relays()?        { connect; core.handle_relay_connected(now, &relay)? }
+//! loop {
+//!     while let Some(request) = core.poll_relay_request() {
+//!         match connection(request.relay).request(&request.command, request.signing_key.as_ref()) {
+//!             Ok(response) => core.handle_relay_response(now, rng, request.token, response)?,
+//!             Err(_)       => core.handle_relay_failure(now, request.token)?,
+//!         }
+//!     }
+//!     while let Some(event) = core.poll_event() { show(event) }
+//!     wait for: a pushed MSG  -> core.handle_delivery(now, rng, &relay, id, message_id, &sealed)?
+//!               a reconnection -> core.handle_relay_connected(now, &relay)?
+//!               core.poll_timeout() -> core.handle_timeout(now)?
+//!               a user action  -> core.send_text(now, rng, contact, text, None)? …
+//! }
+//! ```
+//!
+//! Requests may be sent concurrently and answered in any order; the core keeps
+//! the order that matters (one SEND at a time per destination queue).
+//!
 //! Every change is written to the store in one atomic batch before any command
 //! that depends on it is handed out (a message is acknowledged only once its
 //! effects are stored), so the process may stop after any call and a core

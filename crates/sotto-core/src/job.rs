@@ -382,4 +382,13 @@ mod tests {
         assert!(matches!(command, Command::New { .. }));
         assert!(key.is_some());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_records_are_errors_not_panics(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+        ) {
+            let _ = JobRecord::decode(JobId(1), &bytes);
+        }
+    }
 }
