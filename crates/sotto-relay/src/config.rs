@@ -117,7 +117,9 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub rate_burst: Option<u32>,
 
-    /// Time a client has to complete the handshake. [default: 10s]
+    /// Time a client has to send each HTTP request's headers (also the next
+    /// request on a kept-alive connection) and, separately, to complete the TLS and
+    /// the relay handshakes. [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub handshake_timeout: Option<Duration>,
 
