@@ -10,7 +10,7 @@ use crate::install::{self, WASM_TARGET};
 use crate::workspace_root;
 
 /// Crates that must build for the browser (sans-IO, no threads, no file system).
-const WASM_CRATES: &[&str] = &["sotto-wire", "sotto-crypto"];
+const WASM_CRATES: &[&str] = &["sotto-wire", "sotto-crypto", "sotto-core"];
 
 /// Seconds each fuzz target runs in the test pipeline: enough to catch a broken
 /// harness or a shallow crash, short enough for CI.
