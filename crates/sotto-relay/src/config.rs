@@ -99,7 +99,12 @@ pub struct Cli {
     /// Log filter: a level (error, warn, info, debug, trace) or tracing
     /// directives such as `sotto_relay=debug`. Logs go to stderr.
     /// [default: info]
-    #[arg(long, value_name = "FILTER", env = "SOTTO_RELAY_LOG")]
+    #[arg(
+        long,
+        value_name = "FILTER",
+        env = "SOTTO_RELAY_LOG",
+        hide_env_values = true
+    )]
     pub log_level: Option<String>,
 
     /// Simultaneous client connections; further connections wait to be accepted.
