@@ -42,6 +42,16 @@ pub struct Exporter<'s, S: Store + ?Sized> {
     done: bool,
 }
 
+impl<S: Store + ?Sized> std::fmt::Debug for Exporter<'_, S> {
+    // The exporter holds the chunk key and plaintext: show only its progress.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter")
+            .field("records", &self.archive.records)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
 impl<'s, S: Store + ?Sized> Exporter<'s, S> {
     /// Starts an export of `store` under `passphrase` (runs Argon2id once).
     pub fn new(

@@ -21,6 +21,21 @@ pub struct ArchiveReader {
     entries: EntryParser,
 }
 
+impl std::fmt::Debug for ArchiveReader {
+    // The reader holds the passphrase and the chunk key: show only its stage.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stage = match self.state {
+            State::Header => "header",
+            State::Chunks { .. } => "chunks",
+            State::Done { .. } => "done",
+            State::Failed => "failed",
+        };
+        f.debug_struct("ArchiveReader")
+            .field("stage", &stage)
+            .finish()
+    }
+}
+
 enum State {
     Header,
     Chunks {

@@ -344,6 +344,20 @@ fn a_damaged_mark_still_means_moved() {
 }
 
 #[test]
+fn debug_prints_no_secret() {
+    let store = profile();
+    let mut exporter = Exporter::new(&store, &passphrase(), FAST, RANDOMNESS).unwrap();
+    let header = exporter.next_bytes().unwrap().unwrap();
+    let mut reader = ArchiveReader::new(passphrase());
+    reader.push(&header).unwrap();
+    let printed = format!("{exporter:?} {reader:?}");
+    assert_eq!(
+        printed,
+        "Exporter { records: 0, done: false } ArchiveReader { stage: \"chunks\" }"
+    );
+}
+
+#[test]
 fn the_reader_is_unusable_after_an_error() {
     let mut reader = ArchiveReader::new(passphrase());
     assert!(reader.push(b"not an archive").is_err());
