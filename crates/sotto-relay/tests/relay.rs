@@ -683,3 +683,43 @@ async fn silent_http_connections_do_not_hold_slots() {
         Response::Pong
     ));
 }
+
+#[tokio::test]
+async fn commands_in_one_block_see_earlier_writes() {
+    let relay = RelayProcess::start(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    // Clients should not mix a queue's two ids in one block; the relay still
+    // runs the commands in order.
+    let send = client.transmission(&send_command(queue.sender_id, b"first"), None);
+    let sub = client.transmission(
+        &Command::Sub {
+            recipient_id: queue.recipient_id,
+        },
+        Some(&queue.auth_key),
+    );
+    let (send_id, sub_id) = (send.corr_id, sub.corr_id);
+    client.send_batch(&[send, sub]).await;
+    ok(&client.reply_to(send_id).await);
+    ok(&client.reply_to(sub_id).await);
+    let (id, message) = queue.open(&client.next_push().await);
+    assert_eq!(body_of(&message), b"first");
+    // ACK then GET in one block: GET sees the queue after the ACK.
+    let ack = client.transmission(
+        &Command::Ack {
+            recipient_id: queue.recipient_id,
+            message_id: id,
+        },
+        Some(&queue.auth_key),
+    );
+    let get = client.transmission(
+        &Command::Get {
+            recipient_id: queue.recipient_id,
+        },
+        Some(&queue.auth_key),
+    );
+    let (ack_id, get_id) = (ack.corr_id, get.corr_id);
+    client.send_batch(&[ack, get]).await;
+    ok(&client.reply_to(ack_id).await);
+    assert_eq!(err(&client.reply_to(get_id).await), ErrorCode::NoMsg);
+}
