@@ -300,6 +300,11 @@ impl Store for MemoryStore {
         let Some(records) = self.table(table.name()) else {
             return Ok(Vec::new());
         };
+        // An empty range (end at or before start) selects nothing; BTreeMap would
+        // refuse it.
+        if range.end.as_ref().is_some_and(|end| *end <= range.start) {
+            return Ok(Vec::new());
+        }
         let end = match &range.end {
             Some(end) => Bound::Excluded(end.clone()),
             None => Bound::Unbounded,
@@ -445,6 +450,26 @@ mod tests {
             seen.extend(page.into_iter().map(|r| r.key[0]));
         }
         assert_eq!(seen, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn inverted_ranges_select_nothing() {
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        batch.put(CHATS, vec![5], vec![5]);
+        store.apply(batch).unwrap();
+        let inverted = KeyRange {
+            start: vec![9],
+            end: Some(vec![1]),
+        };
+        for direction in [Direction::Forward, Direction::Backward] {
+            assert!(
+                store
+                    .range(CHATS, &inverted, direction, 10)
+                    .unwrap()
+                    .is_empty()
+            );
+        }
     }
 
     #[test]
