@@ -108,7 +108,11 @@ impl<S: Store> Core<S> {
     }
 
     /// Opens the profile in `store` and schedules the jobs it left pending.
+    /// A profile marked as moved (exported to another device) is refused.
     pub fn open(store: S) -> Result<Core<S>, CoreError> {
+        if crate::archive::moved(&store)?.is_some() {
+            return Err(CoreError::ProfileMoved);
+        }
         let account = Account::load(&store)?.ok_or(CoreError::NoProfile)?;
         let mut core = Core {
             store,

@@ -46,6 +46,10 @@ pub enum CoreError {
     /// No profile exists in this store yet ([`crate::Core::create`] makes one).
     #[error("no profile in this store")]
     NoProfile,
+    /// The profile was exported to another device and must not be used here
+    /// again (two live copies would reuse ratchet keys).
+    #[error("this profile was moved to another device")]
+    ProfileMoved,
     /// The store already holds a profile.
     #[error("a profile already exists in this store")]
     ProfileExists,

@@ -705,3 +705,16 @@ fn deleting_a_contact_removes_its_queue_and_chat() {
         MessageStatus::Failed
     );
 }
+
+#[test]
+fn a_moved_profile_is_not_opened_again() {
+    let world = World::new(&["Alice"], &[0]);
+    let mut store = world.clients[0].core.store().clone();
+    let mut batch = sotto_core::WriteBatch::new();
+    batch.put(sotto_core::MOVED_TABLE, b"moved".to_vec(), vec![1; 41]);
+    sotto_core::Store::apply(&mut store, batch).unwrap();
+    assert!(matches!(
+        sotto_core::Core::open(store),
+        Err(sotto_core::CoreError::ProfileMoved)
+    ));
+}
