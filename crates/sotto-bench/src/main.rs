@@ -54,6 +54,11 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 128)]
     window: usize,
 
+    /// Total rate of the paced latency run, in messages/s. [default: half the
+    /// rate the maximum-rate run delivered]
+    #[arg(long, value_name = "PER_SECOND")]
+    paced_rate: Option<f64>,
+
     /// Seconds of warm-up before each delivery measurement.
     #[arg(long, value_name = "S", default_value_t = 2)]
     warmup: u64,
@@ -214,7 +219,10 @@ async fn main() -> Result<()> {
             max_rate = Some(outcome.delivered_per_second);
         }
         if !skip("latency") {
-            let rate = max_rate.map_or(10_000.0, |rate| rate / 2.0);
+            let rate = cli
+                .paced_rate
+                .or(max_rate.map(|rate| rate / 2.0))
+                .unwrap_or(10_000.0);
             eprintln!("delivery at {rate:.0} messages/s ({} s)", cli.seconds);
             let fleet = Fleet::connect(
                 &relay.address,
