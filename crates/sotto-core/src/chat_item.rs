@@ -94,6 +94,9 @@ pub enum ChatNotice {
     },
     /// The connection is established.
     Connected,
+    /// The contact connected again with a different identity key: the
+    /// security code changed and the contact is no longer verified.
+    KeysChanged,
 }
 
 impl ChatNotice {
@@ -115,6 +118,9 @@ impl ChatNotice {
             ChatNotice::Connected => {
                 w.u8(6);
             }
+            ChatNotice::KeysChanged => {
+                w.u8(8);
+            }
         }
     }
 
@@ -135,6 +141,7 @@ impl ChatNotice {
                 seconds: Some(r.u32()?).filter(|&s| s != 0),
             },
             6 => ChatNotice::Connected,
+            8 => ChatNotice::KeysChanged,
             7 => {
                 let (_, _) = (r.u64()?, r.u64()?);
                 ChatNotice::Integrity(IntegrityNotice::Replayed)
@@ -271,9 +278,17 @@ impl ChatItem {
     }
 
     /// Removes the item and its index entries.
-    pub(crate) fn delete(&self, batch: &mut WriteBatch) {
+    pub(crate) fn delete(
+        &self,
+        store: &impl Store,
+        batch: &mut WriteBatch,
+    ) -> Result<(), CoreError> {
         batch.delete(MESSAGES, ChatItem::key(self.contact, self.number));
-        if self.direction != MessageDirection::Notice {
+        let mine = self.direction == MessageDirection::Outgoing;
+        // After a reconnection a new session numbers from 1 again: the index
+        // entry may name a newer message by now.
+        let indexed = ChatItem::find_by_seq(store, self.contact, mine, self.seq)?;
+        if self.direction != MessageDirection::Notice && indexed == Some(self.number) {
             batch.delete(
                 MESSAGE_SEQS,
                 ChatItem::seq_key(
@@ -286,6 +301,7 @@ impl ChatItem {
         if let Some(at) = self.expires_at {
             batch.delete(EXPIRY, ChatItem::expiry_key(at, self.contact, self.number));
         }
+        Ok(())
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -428,7 +444,7 @@ mod tests {
             Some(MessageNumber(9))
         );
         let mut batch = WriteBatch::new();
-        item.delete(&mut batch);
+        item.delete(&store, &mut batch).unwrap();
         store.apply(batch).unwrap();
         assert!(store.tables().unwrap().is_empty());
     }

@@ -112,32 +112,14 @@ impl<S: Store> Core<S> {
     pub fn delete_contact(&mut self, now: UnixMillis, contact: ContactId) -> Result<(), CoreError> {
         let record = ContactRecord::load(&self.store, contact)?;
         let mut batch = WriteBatch::new();
-        if let Some(recipient_id) = record.receive_queue
-            && let Some(queue) = QueueRecord::load(&self.store, &recipient_id)?
-        {
-            QueueRecord::delete(&recipient_id, &mut batch);
-            let command = JobCommand::Del {
-                recipient_id,
-                auth_secret: queue.auth_secret.clone(),
-            };
-            self.add_job(
-                &mut batch,
-                now,
-                queue.relay.clone(),
-                command,
-                JobPurpose::None,
-            );
-        }
-        if let Some(send_queue) = &record.send_queue {
-            self.drop_lane(send_queue.address.sender_id.as_bytes(), &mut batch);
-        }
+        self.delete_queues_of(now, &record, &mut batch)?;
         let mut before = None;
         loop {
             let page = self.history(contact, before, 256)?;
             let Some(first) = page.first() else { break };
             before = Some(first.number);
             for item in &page {
-                item.delete(&mut batch);
+                item.delete(&self.store, &mut batch)?;
             }
         }
         batch.delete(
@@ -182,8 +164,45 @@ impl<S: Store> Core<S> {
     ) -> Result<ContactId, CoreError> {
         let record = RequestRecord::load(&self.store, request)?;
         let id = ContactId(self.account.allocate_id());
-        let mut contact =
-            ContactRecord::new(id, ContactState::Accepting, now.0, record.peer_identity);
+        let contact = ContactRecord::new(id, ContactState::Accepting, now.0, record.peer_identity);
+        self.accept_into(now, rng, request, record, contact, relay)
+    }
+
+    /// Accepts a contact request as a new connection of an existing contact
+    /// (who lost their device, say): the chat is kept, the old queues are
+    /// deleted, and if the identity key differs the chat shows
+    /// [`ChatNotice::KeysChanged`] and the contact is no longer verified.
+    pub fn accept_request_into(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        request: RequestId,
+        contact: ContactId,
+        relay: &RelayAddress,
+    ) -> Result<ContactId, CoreError> {
+        let record = RequestRecord::load(&self.store, request)?;
+        let mut batch = WriteBatch::new();
+        let contact = self.reset_contact(
+            now,
+            contact,
+            record.peer_identity,
+            ContactState::Accepting,
+            &mut batch,
+        )?;
+        self.commit(batch)?;
+        self.accept_into(now, rng, request, record, contact, relay)
+    }
+
+    fn accept_into(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        request: RequestId,
+        record: RequestRecord,
+        mut contact: ContactRecord,
+        relay: &RelayAddress,
+    ) -> Result<ContactId, CoreError> {
+        let id = contact.id;
         contact.profile = Some(record.profile.clone());
         contact.session = Some(record.session.clone());
         contact.peer_sender_key = Some(record.sender_key);
@@ -199,6 +218,85 @@ impl<S: Store> Core<S> {
         self.commit(batch)?;
         self.handle_timeout(now)?;
         Ok(id)
+    }
+
+    /// Connects an existing contact again through a new link (the contact
+    /// lost their device, say): like [`Core::connect`], but the chat is kept,
+    /// the old queues are deleted, and if the identity key differs the chat
+    /// shows [`ChatNotice::KeysChanged`] and the contact is no longer verified.
+    pub fn reconnect(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        contact: ContactId,
+        link: &str,
+        relay: &RelayAddress,
+    ) -> Result<(), CoreError> {
+        let link = InvitationLink::parse(link)?;
+        let peer = link.invitation.identity().to_bytes();
+        let mut batch = WriteBatch::new();
+        let mut record =
+            self.reset_contact(now, contact, peer, ContactState::Joining, &mut batch)?;
+        record.link_payload = Some(link.payload());
+        record.put(&mut batch);
+        self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(contact));
+        self.commit(batch)?;
+        self.handle_timeout(now)
+    }
+
+    /// Forgets a contact's connection (queues, session, sequence numbers, jobs)
+    /// but keeps its chat, ready for a new connection with `peer`.
+    fn reset_contact(
+        &mut self,
+        now: UnixMillis,
+        contact: ContactId,
+        peer: [u8; 32],
+        state: ContactState,
+        batch: &mut WriteBatch,
+    ) -> Result<ContactRecord, CoreError> {
+        let old = ContactRecord::load(&self.store, contact)?;
+        self.delete_queues_of(now, &old, batch)?;
+        batch.delete_range(
+            crate::chat_item::MESSAGE_SEQS,
+            crate::KeyRange::prefix(&contact.0.to_be_bytes()),
+        );
+        let mut record = ContactRecord::new(contact, state, old.created_at, peer);
+        record.next_number = old.next_number;
+        record.timer_secs = old.timer_secs;
+        record.read_receipts = old.read_receipts;
+        record.profile = old.profile.clone();
+        record.unread = old.unread;
+        record.last_activity = now.0;
+        record.verified = old.verified && old.peer_identity == peer;
+        if old.peer_identity != peer {
+            self.add_notice(now, &mut record, ChatNotice::KeysChanged, batch);
+        }
+        record.put(batch);
+        Ok(record)
+    }
+
+    /// Deletes a contact's receiving queue (DEL on the relay) and drops the
+    /// jobs still waiting for its sending queue.
+    fn delete_queues_of(
+        &mut self,
+        now: UnixMillis,
+        record: &ContactRecord,
+        batch: &mut WriteBatch,
+    ) -> Result<(), CoreError> {
+        if let Some(recipient_id) = record.receive_queue
+            && let Some(queue) = QueueRecord::load(&self.store, &recipient_id)?
+        {
+            QueueRecord::delete(&recipient_id, batch);
+            let command = JobCommand::Del {
+                recipient_id,
+                auth_secret: queue.auth_secret.clone(),
+            };
+            self.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
+        }
+        if let Some(send_queue) = &record.send_queue {
+            self.drop_lane(send_queue.address.sender_id.as_bytes(), batch);
+        }
+        Ok(())
     }
 
     /// Rejects a contact request: it is deleted and leaves nothing behind.

@@ -512,7 +512,7 @@ impl<S: Store> Core<S> {
                 let contact = crate::ContactId(u64::from_be_bytes(contact));
                 let number = MessageNumber(u64::from_be_bytes(number));
                 if let Some(item) = ChatItem::load(&self.store, contact, number)? {
-                    item.delete(&mut batch);
+                    item.delete(&self.store, &mut batch)?;
                 }
                 batch.delete(MESSAGES, ChatItem::key(contact, number));
                 expired.entry(contact).or_default().push(number);

@@ -210,6 +210,15 @@ impl<S: Store> Core<S> {
             .map(|(id, _)| *id)
             .collect();
         for id in dropped {
+            // A message that will never be sent is failed, not pending forever.
+            if let Ok(Some(job)) = JobRecord::load(&self.store, id)
+                && let JobPurpose::ChatMessage { contact, number } = job.purpose
+                && let Ok(Some(mut item)) = ChatItem::load(&self.store, contact, number)
+                && item.status == MessageStatus::Pending
+            {
+                item.status = MessageStatus::Failed;
+                item.put(batch);
+            }
             JobRecord::delete(id, batch);
             self.jobs.remove(&id);
         }

@@ -718,3 +718,114 @@ fn a_moved_profile_is_not_opened_again() {
         Err(sotto_core::CoreError::ProfileMoved)
     ));
 }
+
+#[test]
+fn a_contact_on_a_new_device_shows_a_key_change() {
+    // Client 2 is Bob again, on a new device with a new identity.
+    let mut world = World::new(&["Alice", "Bob", "Bob"], &[0, 1, 1]);
+    let (alice_bob, _) = world.connect(0, 1);
+    world.send_text(0, alice_bob, "before");
+    world.run();
+    world.clients[0].core.set_verified(alice_bob, true).unwrap();
+    let code_before = world.clients[0].core.security_code(alice_bob).unwrap();
+    world.go_offline(1);
+    // New Bob invites Alice; Alice connects the existing chat through it.
+    let now = world.now;
+    let relay = world.clients[2].relay.clone();
+    let bob2 = &mut world.clients[2];
+    let invitation = bob2
+        .core
+        .create_invitation(now, &mut bob2.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[2]
+        .core
+        .invitation_link(invitation)
+        .unwrap()
+        .unwrap();
+    // A message still in Alice's outbox is failed by the reconnection.
+    world.go_offline(0);
+    let pending = world.send_text(0, alice_bob, "to the lost device");
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .reconnect(now, &mut alice.rng, alice_bob, &link, &relay)
+        .unwrap();
+    world.go_online(0);
+    let summary = world.clients[0].core.contact(alice_bob).unwrap();
+    assert_eq!(summary.state, ContactState::Connected);
+    assert!(!summary.verified);
+    assert_ne!(
+        world.clients[0]
+            .core
+            .security_code(alice_bob)
+            .unwrap()
+            .digits(),
+        code_before.digits()
+    );
+    assert_eq!(
+        world.clients[0]
+            .core
+            .message(alice_bob, pending)
+            .unwrap()
+            .status,
+        MessageStatus::Failed
+    );
+    world.send_text(0, alice_bob, "after");
+    world.run();
+    let texts = world.texts(0, alice_bob);
+    assert_eq!(
+        texts,
+        [
+            "[Connected]",
+            "before",
+            "to the lost device",
+            "[KeysChanged]",
+            "[Connected]",
+            "after"
+        ]
+    );
+    let bob2_alice = world.clients[2].core.contacts().unwrap()[0].id;
+    assert_eq!(world.texts(2, bob2_alice), ["[Connected]", "after"]);
+    // Alice's old queue was deleted: only the new one is left on her relay.
+    assert_eq!(world.relays[0].queues.len(), 1);
+}
+
+#[test]
+fn a_request_can_be_accepted_into_an_existing_chat() {
+    let mut world = World::new(&["Alice", "Bob", "Bob"], &[0, 1, 1]);
+    let (alice_bob, _) = world.connect(0, 1);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .create_address(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[0].core.address_link().unwrap().unwrap();
+    let bob2 = &mut world.clients[2];
+    let relay2 = bob2.relay.clone();
+    bob2.core
+        .connect(now, &mut bob2.rng, &link, &relay2)
+        .unwrap();
+    world.run();
+    let request = world.clients[0].core.requests().unwrap()[0].id;
+    let alice = &mut world.clients[0];
+    let id = alice
+        .core
+        .accept_request_into(now, &mut alice.rng, request, alice_bob, &relay)
+        .unwrap();
+    assert_eq!(id, alice_bob);
+    world.run();
+    world.send_text(0, alice_bob, "hello again");
+    world.run();
+    assert!(
+        world
+            .texts(0, alice_bob)
+            .contains(&"[KeysChanged]".to_string())
+    );
+    let bob2_alice = world.clients[2].core.contacts().unwrap()[0].id;
+    assert_eq!(world.texts(2, bob2_alice), ["[Connected]", "hello again"]);
+}
