@@ -141,6 +141,7 @@ impl<S: Store> Core<S> {
         relay: &RelayAddress,
     ) -> Result<ContactId, CoreError> {
         let link = InvitationLink::parse(link)?;
+        self.refuse_own(&link)?;
         let id = ContactId(self.account.allocate_id());
         let peer = link.invitation.identity().to_bytes();
         let mut contact = ContactRecord::new(id, ContactState::Joining, now.0, peer);
@@ -233,6 +234,7 @@ impl<S: Store> Core<S> {
         relay: &RelayAddress,
     ) -> Result<(), CoreError> {
         let link = InvitationLink::parse(link)?;
+        self.refuse_own(&link)?;
         let peer = link.invitation.identity().to_bytes();
         let mut batch = WriteBatch::new();
         let mut record =
@@ -242,6 +244,13 @@ impl<S: Store> Core<S> {
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(contact));
         self.commit(batch)?;
         self.handle_timeout(now)
+    }
+
+    fn refuse_own(&self, link: &InvitationLink) -> Result<(), CoreError> {
+        if link.invitation.identity() == self.account.identity.public_key() {
+            return Err(CoreError::InvalidValue("link: it is this profile's own"));
+        }
+        Ok(())
     }
 
     /// Forgets a contact's connection (queues, session, sequence numbers, jobs)

@@ -66,7 +66,7 @@ use crate::{ChatItem, CoreError, KeyRange, Store, WriteBatch};
 #[derive(Clone, Debug)]
 pub(crate) enum InFlight {
     Job(JobId),
-    Subscribe,
+    Subscribe(RelayAddress),
     Get(RecipientId),
     Ack {
         recipient_id: RecipientId,
@@ -217,7 +217,12 @@ impl<S: Store> Core<S> {
                 let command = Command::Sub {
                     recipient_id: queue.recipient_id,
                 };
-                self.request(relay.clone(), command, Some(&queue), InFlight::Subscribe);
+                self.request(
+                    relay.clone(),
+                    command,
+                    Some(&queue),
+                    InFlight::Subscribe(relay.clone()),
+                );
             }
         }
         for slot in self.jobs.values_mut() {
@@ -263,7 +268,17 @@ impl<S: Store> Core<S> {
                 }
                 result
             }
-            InFlight::Subscribe => Ok(()),
+            InFlight::Subscribe(relay) => {
+                if let Response::Err { code, .. } = response {
+                    // The relay no longer knows the queue (or refuses us): the
+                    // chat on it is cut off; say so rather than wait forever.
+                    self.events.push_back(Event::RelayFault {
+                        relay,
+                        reason: format!("subscription refused ({code:?})"),
+                    });
+                }
+                Ok(())
+            }
             InFlight::Get(recipient_id) => match response {
                 Response::Msg {
                     recipient_id: delivered,

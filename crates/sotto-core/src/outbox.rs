@@ -159,7 +159,7 @@ impl<S: Store> Core<S> {
                     queue.relay.clone(),
                     command,
                     Some(&queue),
-                    InFlight::Subscribe,
+                    InFlight::Subscribe(queue.relay.clone()),
                 );
                 Ok(())
             }

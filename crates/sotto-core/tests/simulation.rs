@@ -829,3 +829,37 @@ fn a_request_can_be_accepted_into_an_existing_chat() {
     let bob2_alice = world.clients[2].core.contacts().unwrap()[0].id;
     assert_eq!(world.texts(2, bob2_alice), ["[Connected]", "hello again"]);
 }
+
+#[test]
+fn ones_own_link_is_refused_and_a_lost_queue_is_reported() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    let invitation = alice
+        .core
+        .create_invitation(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[0]
+        .core
+        .invitation_link(invitation)
+        .unwrap()
+        .unwrap();
+    let alice = &mut world.clients[0];
+    assert!(
+        alice
+            .core
+            .connect(now, &mut alice.rng, &link, &relay)
+            .is_err()
+    );
+    // The relay forgets Alice's queue: subscribing again reports it.
+    world.relays[0].queues.clear();
+    world.restart(0);
+    assert!(
+        world.clients[0]
+            .events
+            .iter()
+            .any(|event| matches!(event, Event::RelayFault { .. }))
+    );
+}
