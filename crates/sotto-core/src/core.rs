@@ -180,13 +180,15 @@ impl<S: Store> Core<S> {
 
     /// When [`Core::handle_timeout`] should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<UnixMillis> {
-        let mut earliest = self.next_expiry;
-        for slot in self.lane_heads() {
-            if !slot.in_flight {
-                earliest = Some(earliest.map_or(slot.not_before, |e| e.min(slot.not_before)));
-            }
-        }
-        earliest
+        // Walking at time zero: what could go out is "due" only if it was due
+        // from the start; the rest tells when the first backoff ends.
+        let (due, next) = self.walk_jobs(UnixMillis(0));
+        let due = due
+            .iter()
+            .filter_map(|id| self.jobs.get(id))
+            .map(|slot| slot.not_before)
+            .min();
+        [self.next_expiry, due, next].into_iter().flatten().min()
     }
 
     /// Whether nothing waits: no command to hand out or answer to wait for, and
@@ -264,7 +266,8 @@ impl<S: Store> Core<S> {
                     // The answer could not be applied (storage failed, or the
                     // relay's IDS was unusable): the job runs again later.
                     slot.in_flight = false;
-                    slot.not_before = now.after(backoff(1));
+                    slot.attempts = slot.attempts.saturating_add(1);
+                    slot.not_before = now.after(backoff(slot.attempts));
                 }
                 result
             }

@@ -1,9 +1,11 @@
 //! The outbox: durable relay jobs (see `job` for the record), their schedule
-//! and what their answers mean. Jobs on one lane (one destination queue) run
-//! one at a time, in the order they were made; a failed attempt waits for its
-//! backoff; an answer is applied and the job deleted in one batch.
+//! and what their answers mean. Jobs on one lane (one destination queue) go
+//! out in the order they were made, up to [`SEND_WINDOW`] at a time so the
+//! relay can commit them together; after a failure the failed job goes alone,
+//! after its backoff, until it succeeds, and nothing overtakes it. An answer is
+//! applied and its job deleted in one batch.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use rand_core::CryptoRngCore;
 use sotto_wire::x25519_dalek::StaticSecret;
@@ -18,12 +20,16 @@ use crate::relay_request::RelayRequest;
 use crate::time::UnixMillis;
 use crate::{ChatItem, CoreError, MessageStatus, Store, WriteBatch};
 
+/// How many SENDs to one queue may wait for their answers at once.
+pub(crate) const SEND_WINDOW: usize = 16;
+
 /// The schedule of one stored job.
 #[derive(Clone, Debug)]
 pub(crate) struct JobSlot {
     pub(crate) relay: RelayAddress,
     pub(crate) lane: Vec<u8>,
     pub(crate) not_before: UnixMillis,
+    pub(crate) attempts: u32,
     pub(crate) in_flight: bool,
 }
 
@@ -50,21 +56,15 @@ impl<S: Store> Core<S> {
                 relay: job.relay.clone(),
                 lane: job.lane.clone(),
                 not_before: job.not_before,
+                attempts: job.attempts,
                 in_flight: false,
             },
         );
     }
 
-    /// Hands out every due job that heads its lane.
+    /// Hands out every job that may run now.
     pub(crate) fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
-        let mut busy: HashSet<&[u8]> = HashSet::new();
-        let mut due = Vec::new();
-        for (id, slot) in &self.jobs {
-            let free = slot.lane.is_empty() || busy.insert(slot.lane.as_slice());
-            if free && !slot.in_flight && slot.not_before <= now {
-                due.push(*id);
-            }
-        }
+        let (due, _) = self.walk_jobs(now);
         for id in due {
             let Some(job) = JobRecord::load(&self.store, id)? else {
                 // Its batch never committed.
@@ -106,6 +106,7 @@ impl<S: Store> Core<S> {
         if let Some(slot) = self.jobs.get_mut(&id) {
             slot.in_flight = false;
             slot.not_before = job.not_before;
+            slot.attempts = job.attempts;
         }
         Ok(())
     }
@@ -224,11 +225,52 @@ impl<S: Store> Core<S> {
         }
     }
 
-    /// The jobs that may run: the first of each lane, and every job without one.
-    pub(crate) fn lane_heads(&self) -> impl Iterator<Item = &JobSlot> {
-        let mut busy: HashSet<&[u8]> = HashSet::new();
-        self.jobs
-            .values()
-            .filter(move |slot| slot.lane.is_empty() || busy.insert(slot.lane.as_slice()))
+    /// The jobs that may go out at `now`, in order, and the earliest time a job
+    /// held back only by its backoff falls due.
+    pub(crate) fn walk_jobs(&self, now: UnixMillis) -> (Vec<JobId>, Option<UnixMillis>) {
+        #[derive(Default)]
+        struct Lane {
+            in_flight: usize,
+            closed: bool,
+        }
+        let mut lanes: HashMap<&[u8], Lane> = HashMap::new();
+        let mut due = Vec::new();
+        let mut next: Option<UnixMillis> = None;
+        let mut wait = |at: UnixMillis| next = Some(next.map_or(at, |n: UnixMillis| n.min(at)));
+        for (id, slot) in &self.jobs {
+            if slot.lane.is_empty() {
+                if !slot.in_flight {
+                    if slot.not_before <= now {
+                        due.push(*id);
+                    } else {
+                        wait(slot.not_before);
+                    }
+                }
+                continue;
+            }
+            let lane = lanes.entry(slot.lane.as_slice()).or_default();
+            if lane.closed {
+                continue;
+            }
+            if slot.in_flight {
+                lane.in_flight += 1;
+                // A retry in flight goes alone: nothing may overtake it.
+                lane.closed = slot.attempts > 0;
+                continue;
+            }
+            if lane.in_flight >= SEND_WINDOW {
+                lane.closed = true;
+                continue;
+            }
+            if slot.not_before > now {
+                wait(slot.not_before);
+                lane.closed = true;
+                continue;
+            }
+            due.push(*id);
+            lane.in_flight += 1;
+            lane.closed = slot.attempts > 0;
+        }
+        (due, next)
     }
 }

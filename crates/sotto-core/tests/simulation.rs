@@ -863,3 +863,45 @@ fn ones_own_link_is_refused_and_a_lost_queue_is_reported() {
             .any(|event| matches!(event, Event::RelayFault { .. }))
     );
 }
+
+#[test]
+fn sends_to_one_queue_are_pipelined_in_a_bounded_window() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.go_offline(0);
+    for i in 0..20 {
+        world.send_text(0, alice_bob, &format!("w{i}"));
+    }
+    let mut handed_out = Vec::new();
+    while let Some(request) = world.clients[0].core.poll_relay_request() {
+        handed_out.push(request);
+    }
+    let sends = handed_out
+        .iter()
+        .filter(|r| matches!(r.command, sotto_wire::Command::Send { .. }))
+        .count();
+    assert_eq!(sends, 16);
+    // The connection drops: every one of them is retried, in order, once.
+    let now = world.now;
+    for request in handed_out {
+        world.clients[0]
+            .core
+            .handle_relay_failure(now, request.token)
+            .unwrap();
+    }
+    world.go_online(0);
+    world.advance(Duration::from_secs(60));
+    let texts: Vec<_> = world
+        .texts(1, bob_alice)
+        .into_iter()
+        .filter(|t| t.starts_with('w'))
+        .collect();
+    let expected: Vec<_> = (0..20).map(|i| format!("w{i}")).collect();
+    assert_eq!(texts, expected);
+    assert!(
+        !world
+            .texts(1, bob_alice)
+            .iter()
+            .any(|t| t.contains("Integrity"))
+    );
+}
