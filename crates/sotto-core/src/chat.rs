@@ -318,7 +318,7 @@ impl<S: Store> Core<S> {
         contact.session = Some(self.pickle_session(rng, &session));
         contact.put(&mut batch);
         self.commit(batch)?;
-        self.handle_timeout(now)?;
+        self.tick(now)?;
         Ok(value)
     }
 

@@ -54,7 +54,7 @@ impl<S: Store> Core<S> {
         self.new_pending_invitation(now, rng)?.put(id, &mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Invitation(id));
         self.commit(batch)?;
-        self.handle_timeout(now)?;
+        self.tick(now)?;
         Ok(id)
     }
 
@@ -72,7 +72,7 @@ impl<S: Store> Core<S> {
             .put_address(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Address);
         self.commit(batch)?;
-        self.handle_timeout(now)
+        self.tick(now)
     }
 
     /// Deletes the contact address: its queue is deleted on the relay and
@@ -84,7 +84,7 @@ impl<S: Store> Core<S> {
         let mut batch = WriteBatch::new();
         self.delete_address_into(&mut batch, now)?;
         self.commit(batch)?;
-        self.handle_timeout(now)
+        self.tick(now)
     }
 
     fn delete_address_into(
@@ -128,7 +128,7 @@ impl<S: Store> Core<S> {
         );
         self.commit(batch)?;
         self.refresh_expiry()?;
-        self.handle_timeout(now)
+        self.tick(now)
     }
 
     /// Connects through an invitation or contact-address link, receiving on a
@@ -150,7 +150,7 @@ impl<S: Store> Core<S> {
         contact.put(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(id));
         self.commit(batch)?;
-        self.handle_timeout(now)?;
+        self.tick(now)?;
         Ok(id)
     }
 
@@ -217,7 +217,7 @@ impl<S: Store> Core<S> {
         contact.put(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(id));
         self.commit(batch)?;
-        self.handle_timeout(now)?;
+        self.tick(now)?;
         Ok(id)
     }
 
@@ -243,7 +243,7 @@ impl<S: Store> Core<S> {
         record.put(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(contact));
         self.commit(batch)?;
-        self.handle_timeout(now)
+        self.tick(now)
     }
 
     fn refuse_own(&self, link: &InvitationLink) -> Result<(), CoreError> {

@@ -13,11 +13,13 @@
 //! || incoming chain (next seq u64 || last hash 32 || count u16 || seq u64 × count)
 //! || next message number u64 || unread u32 || timer secs u32 (0 = off)
 //! || read receipts u8 (0 global, 1 on, 2 off) || last activity u64
+//! || count u8 (..=64) || seq u64 × count     delivery receipts not sent yet
 //! ```
 
 use sotto_wire::RecipientId;
 use zeroize::Zeroizing;
 
+use crate::chat_message::MAX_RECEIPT_SEQS;
 use crate::codec::{Reader, Writer, corrupt};
 use crate::ids::ContactId;
 use crate::integrity::{IncomingChain, OutgoingChain};
@@ -103,6 +105,8 @@ pub(crate) struct ContactRecord {
     pub(crate) timer_secs: Option<u32>,
     pub(crate) read_receipts: ReceiptSetting,
     pub(crate) last_activity: u64,
+    /// Numbers of received texts whose delivery receipt is not sent yet.
+    pub(crate) pending_receipts: Vec<u64>,
 }
 
 impl ContactRecord {
@@ -126,6 +130,7 @@ impl ContactRecord {
             timer_secs: None,
             read_receipts: ReceiptSetting::Default,
             last_activity: now,
+            pending_receipts: Vec::new(),
         }
     }
 
@@ -208,6 +213,11 @@ impl ContactRecord {
                 ReceiptSetting::Off => 2,
             })
             .u64(self.last_activity);
+        let count = self.pending_receipts.len().min(MAX_RECEIPT_SEQS);
+        w.u8(u8::try_from(count).unwrap_or(0));
+        for seq in self.pending_receipts.iter().take(count) {
+            w.u64(*seq);
+        }
         w.finish()
     }
 
@@ -244,6 +254,14 @@ impl ContactRecord {
             _ => return Err(BAD),
         };
         let last_activity = r.u64()?;
+        let count = usize::from(r.u8()?);
+        if count > MAX_RECEIPT_SEQS {
+            return Err(BAD);
+        }
+        let mut pending_receipts = Vec::with_capacity(count);
+        for _ in 0..count {
+            pending_receipts.push(r.u64()?);
+        }
         r.finish()?;
         Ok(ContactRecord {
             id,
@@ -264,6 +282,7 @@ impl ContactRecord {
             timer_secs,
             read_receipts,
             last_activity,
+            pending_receipts,
         })
     }
 }
@@ -296,6 +315,7 @@ mod tests {
         contact.timer_secs = Some(30);
         contact.read_receipts = ReceiptSetting::Off;
         contact.unread = 2;
+        contact.pending_receipts = vec![4, 5];
         contact
     }
 

@@ -27,7 +27,7 @@
 //!     while let Some(event) = core.poll_event() { show(event) }
 //!     wait for: a pushed MSG  -> core.handle_delivery(now, rng, &relay, id, message_id, &sealed)?
 //!               a reconnection -> core.handle_relay_connected(now, &relay)?
-//!               core.poll_timeout() -> core.handle_timeout(now)?
+//!               core.poll_timeout() -> core.handle_timeout(now, rng)?
 //!               a user action  -> core.send_text(now, rng, contact, text, None)? …
 //! }
 //! ```
@@ -83,6 +83,8 @@ pub struct Core<S: Store> {
     pub(crate) ready: VecDeque<RelayRequest>,
     in_flight: HashMap<RequestToken, InFlight>,
     pub(crate) events: VecDeque<Event>,
+    /// Contacts with delivery receipts waiting, and when they go out.
+    pub(crate) receipts_due: BTreeMap<crate::ContactId, UnixMillis>,
     next_token: u64,
     next_expiry: Option<UnixMillis>,
 }
@@ -121,11 +123,17 @@ impl<S: Store> Core<S> {
             ready: VecDeque::new(),
             in_flight: HashMap::new(),
             events: VecDeque::new(),
+            receipts_due: BTreeMap::new(),
             next_token: 1,
             next_expiry: None,
         };
         for job in JobRecord::load_all(&core.store)? {
             core.schedule(&job);
+        }
+        for contact in ContactRecord::load_all(&core.store)? {
+            if !contact.pending_receipts.is_empty() {
+                core.receipts_due.insert(contact.id, UnixMillis(0));
+            }
         }
         core.refresh_expiry()?;
         Ok(core)
@@ -188,7 +196,11 @@ impl<S: Store> Core<S> {
             .filter_map(|id| self.jobs.get(id))
             .map(|slot| slot.not_before)
             .min();
-        [self.next_expiry, due, next].into_iter().flatten().min()
+        let receipts = self.receipts_due.values().min().copied();
+        [self.next_expiry, due, next, receipts]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Whether nothing waits: no command to hand out or answer to wait for, and
@@ -196,13 +208,25 @@ impl<S: Store> Core<S> {
     pub fn is_idle(&self, now: UnixMillis) -> bool {
         self.ready.is_empty()
             && self.in_flight.is_empty()
+            && self.receipts_due.is_empty()
             && self.poll_timeout().is_none_or(|at| at > now)
     }
 
     // --- Inputs ----------------------------------------------------------------
 
-    /// Time passed: retries fall due and disappearing messages expire.
-    pub fn handle_timeout(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+    /// Time passed: retries fall due, delivery receipts go out and
+    /// disappearing messages expire.
+    pub fn handle_timeout(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), CoreError> {
+        self.flush_receipts(now, rng)?;
+        self.tick(now)
+    }
+
+    /// Expires messages and hands out the jobs that are due.
+    pub(crate) fn tick(&mut self, now: UnixMillis) -> Result<(), CoreError> {
         self.expire_messages(now)?;
         self.promote_jobs(now)
     }

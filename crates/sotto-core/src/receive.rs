@@ -7,7 +7,9 @@ use zeroize::Zeroizing;
 
 use crate::chat::{mark_deleted, set_reaction};
 use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus};
-use crate::chat_message::{Author, Content, Envelope, MessageRef, ReceiptKind, envelope_hash};
+use crate::chat_message::{
+    Author, Content, Envelope, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind, envelope_hash,
+};
 use crate::contact::{ContactRecord, ContactState};
 use crate::core::Core;
 use crate::event::Event;
@@ -16,7 +18,62 @@ use crate::integrity::IntegrityNotice;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
 
+/// How long a delivery receipt waits for others to go out with.
+pub(crate) const RECEIPT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl<S: Store> Core<S> {
+    /// Sends the contact's pending delivery receipts in one envelope.
+    pub(crate) fn send_receipts(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        contact: &mut ContactRecord,
+        session: &mut Session,
+        batch: &mut WriteBatch,
+    ) -> Result<(), CoreError> {
+        self.receipts_due.remove(&contact.id);
+        if contact.pending_receipts.is_empty() || contact.state != ContactState::Connected {
+            contact.pending_receipts.clear();
+            return Ok(());
+        }
+        let receipt = Content::Receipt {
+            kind: ReceiptKind::Delivered,
+            seqs: std::mem::take(&mut contact.pending_receipts),
+        };
+        self.send_envelope(now, rng, contact, session, receipt, true, None, batch)?;
+        Ok(())
+    }
+
+    /// Sends every delivery receipt whose wait is over.
+    pub(crate) fn flush_receipts(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), CoreError> {
+        let due: Vec<ContactId> = self
+            .receipts_due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.receipts_due.remove(&id);
+            let Ok(mut contact) = ContactRecord::load(&self.store, id) else {
+                continue;
+            };
+            if contact.state != ContactState::Connected {
+                continue;
+            }
+            let mut session = self.load_session(&contact)?;
+            let mut batch = WriteBatch::new();
+            self.send_receipts(now, rng, &mut contact, &mut session, &mut batch)?;
+            contact.session = Some(self.pickle_session(rng, &session));
+            contact.put(&mut batch);
+            self.commit(batch)?;
+        }
+        Ok(())
+    }
+
     /// A message arrived on a contact's queue.
     pub(crate) fn receive_chat(
         &mut self,
@@ -117,11 +174,15 @@ impl<S: Store> Core<S> {
                     message: number,
                 });
                 if contact.state == ContactState::Connected {
-                    let receipt = Content::Receipt {
-                        kind: ReceiptKind::Delivered,
-                        seqs: vec![envelope.seq],
-                    };
-                    self.send_envelope(now, rng, contact, session, receipt, true, None, batch)?;
+                    // Delivery receipts wait a moment to go out together.
+                    contact.pending_receipts.push(envelope.seq);
+                    if contact.pending_receipts.len() >= MAX_RECEIPT_SEQS {
+                        self.send_receipts(now, rng, contact, session, batch)?;
+                    } else {
+                        self.receipts_due
+                            .entry(id)
+                            .or_insert(now.after(RECEIPT_DELAY));
+                    }
                 }
             }
             Content::Reaction { target, emoji } => {

@@ -51,6 +51,10 @@ fn texts_flow_both_ways_with_statuses_across_two_relays() {
     let hello = world.send_text(0, alice_bob, "hello Bob");
     world.run();
     let sent = world.clients[0].core.message(alice_bob, hello).unwrap();
+    assert_eq!(sent.status, MessageStatus::Sent);
+    // Delivery receipts wait half a second to go out together.
+    world.advance(Duration::from_secs(1));
+    let sent = world.clients[0].core.message(alice_bob, hello).unwrap();
     assert_eq!(sent.status, MessageStatus::Delivered);
     world.send_text(1, bob_alice, "hi Alice");
     world.run();
@@ -539,6 +543,9 @@ fn fetching_without_a_subscription_drains_every_queue() {
     let now = world.now;
     world.clients[1].core.fetch_all(now).unwrap();
     world.run();
+    // Only the delivery receipts wait, for a moment.
+    assert!(!world.clients[1].core.is_idle(world.now));
+    world.advance(Duration::from_secs(1));
     assert!(world.clients[1].core.is_idle(world.now));
     assert_eq!(world.texts(1, bob_alice), ["[Connected]", "f0", "f1", "f2"]);
     assert!(
@@ -628,7 +635,7 @@ fn settings_typing_profiles_and_receipts_off() {
     world.run();
     let bob = &mut world.clients[1];
     bob.core.mark_read(now, &mut bob.rng, bob_alice).unwrap();
-    world.run();
+    world.advance(Duration::from_secs(1));
     assert_eq!(
         world.clients[0]
             .core
@@ -904,4 +911,30 @@ fn sends_to_one_queue_are_pipelined_in_a_bounded_window() {
             .iter()
             .any(|t| t.contains("Integrity"))
     );
+}
+
+#[test]
+fn delivery_receipts_go_out_together_and_survive_a_restart() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, _) = world.connect(0, 1);
+    world.advance(Duration::from_secs(1));
+    let before = world.relays[0].sends;
+    let messages: Vec<_> = (0..10)
+        .map(|i| world.send_text(0, alice_bob, &format!("r{i}")))
+        .collect();
+    world.run();
+    // Bob stops before his receipts went out; they go after the restart.
+    world.restart(1);
+    world.advance(Duration::from_secs(1));
+    assert_eq!(world.relays[0].sends - before, 11, "ten texts, one receipt");
+    for message in messages {
+        assert_eq!(
+            world.clients[0]
+                .core
+                .message(alice_bob, message)
+                .unwrap()
+                .status,
+            MessageStatus::Delivered
+        );
+    }
 }

@@ -425,12 +425,18 @@ impl World {
             let Some(at) = next else { break };
             self.now = self.now.max(at);
             for client in &mut self.clients {
-                client.core.handle_timeout(self.now).unwrap();
+                client
+                    .core
+                    .handle_timeout(self.now, &mut client.rng)
+                    .unwrap();
             }
         }
         self.now = end;
         for client in &mut self.clients {
-            client.core.handle_timeout(self.now).unwrap();
+            client
+                .core
+                .handle_timeout(self.now, &mut client.rng)
+                .unwrap();
         }
         self.run();
     }
