@@ -126,8 +126,9 @@ impl Metrics {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// The counters in the Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    /// The counters in the Prometheus text exposition format, with the number of
+    /// subscribed queues (a gauge the caller reads from the registry).
+    pub fn render(&self, subscribed_queues: usize) -> String {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut out = String::with_capacity(4096);
         let counters = [
@@ -198,6 +199,12 @@ impl Metrics {
             "sotto_connections_open {}",
             load(&self.connections_open)
         );
+        let _ = writeln!(
+            out,
+            "# HELP sotto_subscribed_queues Queues with a subscriber."
+        );
+        let _ = writeln!(out, "# TYPE sotto_subscribed_queues gauge");
+        let _ = writeln!(out, "sotto_subscribed_queues {subscribed_queues}");
         for (name, help, counter) in counters {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} counter");
@@ -255,7 +262,8 @@ mod tests {
         metrics.record_commit(1);
         metrics.record_commit(3);
         metrics.record_commit(100_000);
-        let text = metrics.render();
+        let text = metrics.render(7);
+        assert!(text.contains("sotto_subscribed_queues 7\n"), "{text}");
         assert!(text.contains("sotto_connections_open 1\n"), "{text}");
         assert!(text.contains("sotto_connections_accepted_total 2\n"));
         assert!(text.contains("sotto_messages_sent_total 1\n"));
@@ -271,6 +279,6 @@ mod tests {
     fn open_connections_never_wrap() {
         let metrics = Metrics::default();
         metrics.count(Event::ConnectionClosed);
-        assert!(metrics.render().contains("sotto_connections_open 0\n"));
+        assert!(metrics.render(0).contains("sotto_connections_open 0\n"));
     }
 }

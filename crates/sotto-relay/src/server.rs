@@ -304,7 +304,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.relay.metrics.render(),
+        state.relay.metrics.render(state.relay.subscriptions.len()),
     )
 }
 
