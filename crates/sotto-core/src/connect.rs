@@ -58,6 +58,38 @@ impl<S: Store> Core<S> {
         Ok(id)
     }
 
+    /// Withdraws a one-time invitation that was not answered: its queue is
+    /// deleted on the relay and its keys forgotten.
+    pub fn delete_invitation(
+        &mut self,
+        now: UnixMillis,
+        invitation: InvitationId,
+    ) -> Result<(), CoreError> {
+        if InvitationRecord::load(&self.store, invitation)?.is_none() {
+            return Err(CoreError::InvalidValue("invitation"));
+        }
+        let mut batch = WriteBatch::new();
+        batch.delete(INVITATIONS, invitation.0.to_be_bytes().to_vec());
+        for queue in QueueRecord::load_all(&self.store)? {
+            if queue.owner == QueueOwner::Invitation(invitation) {
+                QueueRecord::delete(&queue.recipient_id, &mut batch);
+                let command = JobCommand::Del {
+                    recipient_id: queue.recipient_id,
+                    auth_secret: queue.auth_secret.clone(),
+                };
+                self.add_job(
+                    &mut batch,
+                    now,
+                    queue.relay.clone(),
+                    command,
+                    JobPurpose::None,
+                );
+            }
+        }
+        self.commit(batch)?;
+        self.tick(now)
+    }
+
     /// Creates (or replaces) the long-term contact address on `relay`. The link
     /// comes with [`Event::AddressReady`].
     pub fn create_address(
@@ -455,13 +487,10 @@ impl<S: Store> Core<S> {
             auth_secret: None,
             body: answer,
         };
-        self.add_job(
-            batch,
-            now,
-            link.queue.relay.clone(),
-            command,
-            JobPurpose::None,
-        );
+        let purpose = JobPurpose::Answer {
+            contact: contact.id,
+        };
+        self.add_job(batch, now, link.queue.relay.clone(), command, purpose);
         contact.send_queue = Some(SendQueue {
             address: link.queue,
             signing_key: sender_secret,

@@ -31,6 +31,12 @@ pub enum Event {
         /// The contact.
         contact: ContactId,
     },
+    /// The relay refused the answer to an invitation (it was withdrawn or
+    /// already used): this connection will not complete; delete the contact.
+    ConnectionFailed {
+        /// The contact that was being connected.
+        contact: ContactId,
+    },
     /// A message arrived.
     MessageReceived {
         /// The chat.

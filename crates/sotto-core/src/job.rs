@@ -16,7 +16,7 @@
 //!         | 0x03 SEND || sender id (24) || option(sender auth secret (32)) || body_len u16 || body
 //!         | 0x04 DEL  || recipient id (24) || recipient auth secret (32)
 //! purpose = 0x00 none | 0x01 chat message || contact u64 || number u64
-//!         | 0x02 new queue || owner
+//!         | 0x02 new queue || owner | 0x03 answer || contact u64
 //! ```
 
 use std::time::Duration;
@@ -138,6 +138,10 @@ pub(crate) enum JobPurpose {
         number: MessageNumber,
     },
     NewQueue(QueueOwner),
+    /// The joiner's answer: if it is refused, the connection failed.
+    Answer {
+        contact: ContactId,
+    },
 }
 
 #[derive(Clone)]
@@ -267,6 +271,9 @@ impl JobRecord {
                 w.u8(2);
                 owner.encode(&mut w);
             }
+            JobPurpose::Answer { contact } => {
+                w.u8(3).u64(contact.0);
+            }
         }
         w.u32(self.attempts).u64(self.not_before.0);
         w.finish()
@@ -308,6 +315,9 @@ impl JobRecord {
                 number: MessageNumber(r.u64()?),
             },
             2 => JobPurpose::NewQueue(QueueOwner::decode(&mut r)?),
+            3 => JobPurpose::Answer {
+                contact: ContactId(r.u64()?),
+            },
             _ => return Err(BAD),
         };
         let attempts = r.u32()?;

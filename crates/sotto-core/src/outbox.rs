@@ -196,6 +196,10 @@ impl<S: Store> Core<S> {
                 status,
             });
         }
+        if let (JobPurpose::Answer { contact }, false) = (job.purpose, ok) {
+            // The invitation's queue is gone (withdrawn, used, or never was).
+            status_event = Some(Event::ConnectionFailed { contact });
+        }
         self.store.apply(batch)?;
         self.jobs.remove(&job.id);
         self.events.extend(status_event);

@@ -938,3 +938,49 @@ fn delivery_receipts_go_out_together_and_survive_a_restart() {
         );
     }
 }
+
+#[test]
+fn an_unanswered_invitation_can_be_withdrawn() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    let invitation = alice
+        .core
+        .create_invitation(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[0]
+        .core
+        .invitation_link(invitation)
+        .unwrap()
+        .unwrap();
+    world.clients[0]
+        .core
+        .delete_invitation(now, invitation)
+        .unwrap();
+    world.run();
+    assert!(world.relays[0].queues.is_empty());
+    assert!(world.clients[0].core.invitations().unwrap().is_empty());
+    // Bob's answer now goes nowhere: the relay refuses it, he never connects.
+    let bob = &mut world.clients[1];
+    let contact = bob.core.connect(now, &mut bob.rng, &link, &relay).unwrap();
+    world.advance(Duration::from_secs(5));
+    assert_eq!(
+        world.clients[1].core.contact(contact).unwrap().state,
+        ContactState::AwaitingConfirmation
+    );
+    assert!(
+        world.clients[1]
+            .events
+            .contains(&Event::ConnectionFailed { contact })
+    );
+}
+
+#[test]
+fn the_core_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<sotto_core::Core<sotto_core::MemoryStore>>();
+    assert_send::<sotto_core::RelayRequest>();
+    assert_send::<Event>();
+}
