@@ -585,7 +585,7 @@ impl<S: Store> Core<S> {
         self.next_expiry = Some(self.next_expiry.map_or(at, |e| e.min(at)));
     }
 
-    /// A message number's item must exist and be of this direction.
+    /// Item `number` of a chat, or [`CoreError::UnknownMessage`].
     pub(crate) fn item(
         &self,
         contact: crate::ContactId,
