@@ -71,7 +71,7 @@ impl Account {
             .map_err(corrupt("account"))
     }
 
-    fn decode(bytes: &[u8]) -> Result<Account, CoreError> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Account, CoreError> {
         let mut r = Reader::new(bytes, "account");
         if r.u8()? != VERSION {
             return Err(CoreError::Malformed("account"));

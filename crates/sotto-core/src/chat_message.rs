@@ -435,7 +435,9 @@ mod tests {
     proptest! {
         #[test]
         fn hostile_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let _ = Envelope::decode(&bytes);
+            if let Ok(envelope) = Envelope::decode(&bytes) {
+                prop_assert_eq!(envelope.encode(), bytes);
+            }
         }
 
         #[test]

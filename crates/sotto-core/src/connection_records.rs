@@ -53,7 +53,7 @@ impl InvitationRecord {
         w.finish()
     }
 
-    fn decode(bytes: &[u8]) -> Result<InvitationRecord, CoreError> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<InvitationRecord, CoreError> {
         let mut r = Reader::new(bytes, "invitation");
         if r.u8()? != VERSION {
             return Err(CoreError::Malformed("invitation"));

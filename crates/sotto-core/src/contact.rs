@@ -221,7 +221,7 @@ impl ContactRecord {
         w.finish()
     }
 
-    fn decode(id: ContactId, bytes: &[u8]) -> Result<ContactRecord, CoreError> {
+    pub(crate) fn decode(id: ContactId, bytes: &[u8]) -> Result<ContactRecord, CoreError> {
         const BAD: CoreError = CoreError::Malformed("contact");
         let mut r = Reader::new(bytes, "contact");
         if r.u8()? != VERSION {

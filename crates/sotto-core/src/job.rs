@@ -279,7 +279,7 @@ impl JobRecord {
         w.finish()
     }
 
-    fn decode(id: JobId, bytes: &[u8]) -> Result<JobRecord, CoreError> {
+    pub(crate) fn decode(id: JobId, bytes: &[u8]) -> Result<JobRecord, CoreError> {
         const BAD: CoreError = CoreError::Malformed("job");
         let mut r = Reader::new(bytes, "job");
         if r.u8()? != VERSION {

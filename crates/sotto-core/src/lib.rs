@@ -34,6 +34,9 @@ mod contact;
 mod core;
 mod error;
 mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod integrity;
 mod job;

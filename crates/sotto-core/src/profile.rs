@@ -64,10 +64,17 @@ impl Profile {
         });
     }
 
+    /// Decodes a profile; names and bios must be as [`Profile::new`] leaves
+    /// them (trimmed, a bio not empty), so every profile has one encoding.
     pub(crate) fn decode(reader: &mut Reader<'_>) -> Result<Profile, CoreError> {
         let name = reader.text(MAX_DISPLAY_NAME_LEN)?;
         let bio = reader.option(|r| r.text(MAX_BIO_LEN))?;
-        Profile::new(&name, bio.as_deref()).map_err(|_| CoreError::Malformed("profile"))
+        let profile =
+            Profile::new(&name, bio.as_deref()).map_err(|_| CoreError::Malformed("profile"))?;
+        if profile.display_name != name || profile.bio != bio {
+            return Err(CoreError::Malformed("profile"));
+        }
+        Ok(profile)
     }
 }
 

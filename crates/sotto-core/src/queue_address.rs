@@ -4,6 +4,9 @@
 //! ```text
 //! queue address = relay_len u16 (1..=512) || relay address text || sender id (24)
 //! ```
+//!
+//! The relay address must be in its canonical text (Part I §2: lower-case host,
+//! no default port), so each queue address has one encoding.
 
 use sotto_wire::{MAX_ADDRESS_LEN, RelayAddress, SenderId};
 
@@ -40,7 +43,12 @@ pub(crate) fn encode_relay(writer: &mut Writer, relay: &RelayAddress) {
 pub(crate) fn decode_relay(reader: &mut Reader<'_>) -> Result<RelayAddress, CoreError> {
     let text = reader.bytes16(MAX_ADDRESS_LEN)?;
     let text = std::str::from_utf8(text).map_err(|_| CoreError::Malformed("relay address"))?;
-    Ok(text.parse::<RelayAddress>()?)
+    let relay = text.parse::<RelayAddress>()?;
+    // Only the canonical spelling: one address, one encoding.
+    if relay.to_string() != text {
+        return Err(CoreError::Malformed("relay address"));
+    }
+    Ok(relay)
 }
 
 #[cfg(test)]
@@ -62,5 +70,18 @@ mod tests {
         assert_eq!(QueueAddress::decode(&mut reader).unwrap(), address);
         reader.finish().unwrap();
         assert!(QueueAddress::decode(&mut Reader::new(&bytes[..bytes.len() - 1], "q")).is_err());
+    }
+
+    #[test]
+    fn only_the_canonical_relay_text_is_accepted() {
+        for text in [
+            "sotto+ws://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@LOCALHOST:7000",
+            "sotto://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@relay.example:443",
+        ] {
+            let mut writer = Writer::new();
+            writer.bytes16(text.as_bytes()).array(&[1; 24]);
+            let bytes = writer.finish();
+            assert!(QueueAddress::decode(&mut Reader::new(&bytes, "q")).is_err());
+        }
     }
 }

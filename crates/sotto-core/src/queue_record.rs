@@ -130,7 +130,10 @@ impl QueueRecord {
         batch.delete(QUEUES, recipient_id.as_bytes().to_vec());
     }
 
-    fn decode(recipient_id: RecipientId, bytes: &[u8]) -> Result<QueueRecord, CoreError> {
+    pub(crate) fn decode(
+        recipient_id: RecipientId,
+        bytes: &[u8],
+    ) -> Result<QueueRecord, CoreError> {
         let mut r = Reader::new(bytes, "queue");
         if r.u8()? != VERSION {
             return Err(CoreError::Malformed("queue"));

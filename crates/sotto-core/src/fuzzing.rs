@@ -1,0 +1,37 @@
+//! Entry points for the fuzz targets into decoders that end-to-end encryption
+//! and the store keep away from outside input. Compiled only with the
+//! `fuzzing` feature; not API.
+
+use sotto_wire::RecipientId;
+
+use crate::account::Account;
+use crate::chat_item::ChatItem;
+use crate::chat_message::Envelope;
+use crate::connection_records::{InvitationRecord, RequestRecord};
+use crate::contact::ContactRecord;
+use crate::ids::{ContactId, JobId, MessageNumber};
+use crate::job::JobRecord;
+use crate::queue_record::QueueRecord;
+
+/// Decodes a chat message envelope; re-encodes it if it parsed.
+pub fn decode_envelope(bytes: &[u8]) -> Option<Vec<u8>> {
+    Envelope::decode(bytes)
+        .ok()
+        .map(|envelope| envelope.encode())
+}
+
+/// Decodes the bytes as every kind of stored record; how many accepted them.
+pub fn decode_records(bytes: &[u8]) -> usize {
+    [
+        Account::decode(bytes).is_ok(),
+        ContactRecord::decode(ContactId(1), bytes).is_ok(),
+        ChatItem::decode(ContactId(1), MessageNumber(1), bytes).is_ok(),
+        JobRecord::decode(JobId(1), bytes).is_ok(),
+        QueueRecord::decode(RecipientId::from_bytes([0; 24]), bytes).is_ok(),
+        InvitationRecord::decode(bytes).is_ok(),
+        RequestRecord::decode(bytes).is_ok(),
+    ]
+    .into_iter()
+    .filter(|ok| *ok)
+    .count()
+}
