@@ -1,15 +1,17 @@
 //! The commands of one connection: authorisation, storage and replies.
 //!
-//! A [`Session`] takes the transmissions of one decrypted block and returns the
-//! transmissions to send back, in order. Writes are handed to the group-commit
-//! writer as they come and awaited together at the end of the block, so the SENDs
-//! of one block share one fsync; a command that reads a queue with a write pending
-//! in the same block waits for that write first.
+//! A [`Session`] takes the transmissions of each decrypted block and gives back
+//! the transmissions to send, in order. Writes are handed to the group-commit
+//! writer as they come; a block whose writes are not committed yet waits in a
+//! short pipeline while the next blocks are read, so a connection keeps several
+//! blocks' writes in one fsync. Replies leave in the order of the commands. A
+//! command that reads a queue with a write still pending (in its block or an
+//! earlier one) first waits for every pending write.
 //!
 //! Unknown queues and bad signatures give the same ERR AUTH after the same work: a
 //! signature is always verified, against a dummy key when the queue does not exist.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,6 +45,19 @@ pub struct Session {
     subscriber: Arc<Subscriber>,
     subscribed: HashMap<RecipientId, Delivery>,
     bucket: TokenBucket,
+    /// Blocks whose replies wait for their writes (or for an earlier block).
+    in_flight: VecDeque<BlockInFlight>,
+}
+
+/// Blocks a connection may have waiting for their writes before the relay stops
+/// reading from it.
+pub const MAX_BLOCKS_IN_FLIGHT: usize = 8;
+
+/// The replies of one block, some waiting for their writes.
+#[derive(Default)]
+struct BlockInFlight {
+    slots: Vec<Slot>,
+    pending: PendingQueues,
 }
 
 /// Where delivery stands on a subscribed queue.
@@ -61,6 +76,8 @@ enum Slot {
         corr_id: CorrId,
         entity: Option<EntityId>,
         write: PendingWrite,
+        /// The outcome, once received.
+        outcome: Option<Result<WriteOutcome, crate::Error>>,
         then: AfterWrite,
     },
 }
@@ -78,7 +95,7 @@ enum AfterWrite {
     Del(RecipientId),
 }
 
-/// Queues with writes pending in the current block.
+/// Queues with writes pending in a block.
 #[derive(Default)]
 struct PendingQueues {
     /// Recipient id → whether every pending write on it is a SEND.
@@ -110,20 +127,147 @@ impl Session {
             subscriber,
             subscribed: HashMap::new(),
             bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, Instant::now()),
+            in_flight: VecDeque::new(),
         }
     }
 
-    /// Runs the transmissions of one block; returns the replies in order.
-    pub async fn handle_block(&mut self, block: InnerBlock) -> Vec<Transmission> {
-        let mut slots = Vec::with_capacity(block.len());
-        let mut pending = PendingQueues::default();
+    /// Runs the transmissions of one block. Its replies come out of
+    /// [`Session::ready_replies`] or [`Session::finish_oldest`], after those of
+    /// earlier blocks.
+    pub async fn handle_block(&mut self, block: InnerBlock) {
+        let mut current = BlockInFlight {
+            slots: Vec::with_capacity(block.len()),
+            pending: PendingQueues::default(),
+        };
         for bytes in block.into_transmissions() {
-            let slot = self
-                .handle_transmission(&bytes, &mut slots, &mut pending)
-                .await;
-            slots.push(slot);
+            let slot = self.handle_transmission(&bytes, &mut current).await;
+            current.slots.push(slot);
         }
-        self.settle(slots).await
+        self.in_flight.push_back(current);
+    }
+
+    /// Queues replies that need no write (pushes, ERR BLOCK) behind the blocks
+    /// in flight, so that everything leaves in order.
+    pub fn queue_replies(&mut self, replies: Vec<Transmission>) {
+        if !replies.is_empty() {
+            self.in_flight.push_back(BlockInFlight {
+                slots: vec![Slot::Ready(replies)],
+                pending: PendingQueues::default(),
+            });
+        }
+    }
+
+    /// Blocks waiting for their writes or for an earlier block.
+    pub fn blocks_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The replies of the oldest blocks whose writes are all committed, without
+    /// waiting.
+    pub fn ready_replies(&mut self) -> Vec<Transmission> {
+        let mut replies = Vec::new();
+        while let Some(front) = self.in_flight.front_mut() {
+            let mut done = true;
+            for slot in &mut front.slots {
+                if let Slot::Write {
+                    write,
+                    outcome: outcome @ None,
+                    ..
+                } = slot
+                {
+                    *outcome = write.try_outcome();
+                    done &= outcome.is_some();
+                }
+            }
+            if !done {
+                break;
+            }
+            replies.extend(self.finish_oldest());
+        }
+        replies
+    }
+
+    /// Waits until the oldest block's writes are all committed (forever if no
+    /// block is in flight). Cancel-safe.
+    pub async fn oldest_committed(&mut self) {
+        let Some(front) = self.in_flight.front_mut() else {
+            return std::future::pending().await;
+        };
+        for slot in &mut front.slots {
+            if let Slot::Write {
+                write,
+                outcome: outcome @ None,
+                ..
+            } = slot
+            {
+                *outcome = Some(write.wait().await);
+            }
+        }
+    }
+
+    /// The replies of the oldest block; its writes must be committed (see
+    /// [`Session::oldest_committed`]), else they are awaited here.
+    pub async fn finish_oldest_waiting(&mut self) -> Vec<Transmission> {
+        match self.in_flight.pop_front() {
+            Some(block) => self.settle(block.slots).await,
+            None => Vec::new(),
+        }
+    }
+
+    /// The replies of every block in flight, waiting for their writes.
+    pub async fn finish_all(&mut self) -> Vec<Transmission> {
+        let mut replies = Vec::new();
+        while !self.in_flight.is_empty() {
+            replies.extend(self.finish_oldest_waiting().await);
+        }
+        replies
+    }
+
+    fn finish_oldest(&mut self) -> Vec<Transmission> {
+        let Some(block) = self.in_flight.pop_front() else {
+            return Vec::new();
+        };
+        let mut replies = Vec::with_capacity(block.slots.len());
+        for slot in block.slots {
+            match slot {
+                Slot::Ready(ready) => replies.extend(ready),
+                Slot::Write {
+                    corr_id,
+                    entity,
+                    outcome,
+                    then,
+                    ..
+                } => {
+                    let outcome = outcome.unwrap_or(Err(crate::Error::WriterStopped));
+                    replies.extend(self.reply_after_write(corr_id, entity, outcome, then));
+                }
+            }
+        }
+        replies
+    }
+
+    /// Whether a command on `recipient_id` must wait for pending writes.
+    fn must_wait(
+        &self,
+        current: &BlockInFlight,
+        recipient_id: &RecipientId,
+        is_send: bool,
+    ) -> bool {
+        current.pending.must_wait(recipient_id, is_send)
+            || self
+                .in_flight
+                .iter()
+                .any(|block| block.pending.must_wait(recipient_id, is_send))
+    }
+
+    /// Waits for every pending write, of earlier blocks and of `current` so far;
+    /// their replies become the first slot of `current`.
+    async fn settle_all(&mut self, current: &mut BlockInFlight) {
+        let mut replies = self.finish_all().await;
+        let slots = std::mem::take(&mut current.slots);
+        replies.extend(self.settle(slots).await);
+        current.slots.push(Slot::Ready(replies));
+        current.pending = PendingQueues::default();
     }
 
     /// An ERR BLOCK reply for an authentic block whose inner block is malformed.
@@ -131,12 +275,7 @@ impl Session {
         self.error(CorrId::PUSH, None, ErrorCode::Block)
     }
 
-    async fn handle_transmission(
-        &mut self,
-        bytes: &[u8],
-        slots: &mut Vec<Slot>,
-        pending: &mut PendingQueues,
-    ) -> Slot {
+    async fn handle_transmission(&mut self, bytes: &[u8], current: &mut BlockInFlight) -> Slot {
         let transmission = match Transmission::decode(bytes) {
             Ok(transmission) => transmission,
             Err(_) => return self.ready_error(readable_corr_id(bytes), None, ErrorCode::Cmd),
@@ -167,11 +306,10 @@ impl Session {
             | Command::Del { recipient_id } => Some(*recipient_id),
             Command::New { .. } | Command::Send { .. } | Command::Ping => None,
         };
-        if touched.is_some_and(|id| pending.must_wait(&id, false)) {
-            self.settle_in_place(slots).await;
-            *pending = PendingQueues::default();
+        if touched.is_some_and(|id| self.must_wait(current, &id, false)) {
+            self.settle_all(current).await;
         }
-        match self.execute(command, &transmission, slots, pending).await {
+        match self.execute(command, &transmission, current).await {
             Ok(slot) => slot,
             Err(error) => {
                 tracing::warn!(%error, "command failed");
@@ -184,8 +322,7 @@ impl Session {
         &mut self,
         command: Command,
         transmission: &Transmission,
-        slots: &mut Vec<Slot>,
-        pending: &mut PendingQueues,
+        current: &mut BlockInFlight,
     ) -> Result<Slot, crate::Error> {
         let corr_id = transmission.corr_id;
         let entity = transmission.entity;
@@ -211,8 +348,7 @@ impl Session {
                     .await
             }
             Command::Send { sender_id, body } => {
-                self.send(transmission, sender_id, body, slots, pending)
-                    .await
+                self.send(transmission, sender_id, body, current).await
             }
             Command::Key {
                 recipient_id,
@@ -228,7 +364,7 @@ impl Session {
                     recipient_id,
                     sender_key: sender_auth_key.into(),
                 };
-                pending.add(recipient_id, false);
+                current.pending.add(recipient_id, false);
                 self.write(corr_id, entity, op, AfterWrite::Ok).await
             }
             Command::Sub { recipient_id } => {
@@ -266,7 +402,7 @@ impl Session {
                     recipient_id,
                     message_id,
                 };
-                pending.add(recipient_id, false);
+                current.pending.add(recipient_id, false);
                 self.write(corr_id, entity, op, AfterWrite::Ack(recipient_id))
                     .await
             }
@@ -289,7 +425,7 @@ impl Session {
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
-                pending.add(recipient_id, false);
+                current.pending.add(recipient_id, false);
                 let op = WriteOp::Suspend { recipient_id };
                 self.write(corr_id, entity, op, AfterWrite::Ok).await
             }
@@ -300,7 +436,7 @@ impl Session {
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
-                pending.add(recipient_id, false);
+                current.pending.add(recipient_id, false);
                 let op = WriteOp::Delete { recipient_id };
                 self.write(corr_id, entity, op, AfterWrite::Del(recipient_id))
                     .await
@@ -313,8 +449,7 @@ impl Session {
         transmission: &Transmission,
         sender_id: SenderId,
         body: MessageBody,
-        slots: &mut Vec<Slot>,
-        pending: &mut PendingQueues,
+        current: &mut BlockInFlight,
     ) -> Result<Slot, crate::Error> {
         let corr_id = transmission.corr_id;
         let entity = transmission.entity;
@@ -322,10 +457,9 @@ impl Session {
         let mut found = storage.queue_by_sender(&sender_id)?;
         let must_wait = found
             .as_ref()
-            .is_some_and(|(recipient_id, _)| pending.must_wait(recipient_id, true));
+            .is_some_and(|(recipient_id, _)| self.must_wait(current, recipient_id, true));
         if must_wait {
-            self.settle_in_place(slots).await;
-            *pending = PendingQueues::default();
+            self.settle_all(current).await;
             found = storage.queue_by_sender(&sender_id)?;
         }
         let authorised = match &found {
@@ -353,7 +487,7 @@ impl Session {
             },
             marker_id: random_message_id(),
         };
-        pending.add(recipient_id, true);
+        current.pending.add(recipient_id, true);
         self.write(corr_id, entity, op, AfterWrite::Send).await
     }
 
@@ -409,6 +543,7 @@ impl Session {
             corr_id,
             entity,
             write,
+            outcome: None,
             then,
         })
     }
@@ -441,13 +576,6 @@ impl Session {
         Ok(record.filter(|_| valid))
     }
 
-    /// Awaits every pending write in `slots`, turning it into ready replies.
-    async fn settle_in_place(&mut self, slots: &mut Vec<Slot>) {
-        let taken = std::mem::take(slots);
-        let replies = self.settle(taken).await;
-        slots.push(Slot::Ready(replies));
-    }
-
     /// Awaits the writes in order and returns every reply in order.
     async fn settle(&mut self, slots: Vec<Slot>) -> Vec<Transmission> {
         let mut replies = Vec::with_capacity(slots.len());
@@ -458,20 +586,34 @@ impl Session {
                     corr_id,
                     entity,
                     write,
+                    outcome,
                     then,
                 } => {
-                    let outcome = write.outcome().await;
-                    match self.after_write(corr_id, entity, outcome, then) {
-                        Ok(ready) => replies.extend(ready),
-                        Err(error) => {
-                            tracing::warn!(%error, "write failed");
-                            replies.push(self.error(corr_id, entity, ErrorCode::Internal));
-                        }
-                    }
+                    let outcome = match outcome {
+                        Some(outcome) => outcome,
+                        None => write.outcome().await,
+                    };
+                    replies.extend(self.reply_after_write(corr_id, entity, outcome, then));
                 }
             }
         }
         replies
+    }
+
+    fn reply_after_write(
+        &mut self,
+        corr_id: CorrId,
+        entity: Option<EntityId>,
+        outcome: Result<WriteOutcome, crate::Error>,
+        then: AfterWrite,
+    ) -> Vec<Transmission> {
+        match self.after_write(corr_id, entity, outcome, then) {
+            Ok(ready) => ready,
+            Err(error) => {
+                tracing::warn!(%error, "write failed");
+                vec![self.error(corr_id, entity, ErrorCode::Internal)]
+            }
+        }
     }
 
     fn after_write(

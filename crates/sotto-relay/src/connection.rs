@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::timeout;
 use zeroize::Zeroize;
 
-use crate::commands::Session;
+use crate::commands::{MAX_BLOCKS_IN_FLIGHT, Session};
 use crate::metrics::Event;
 use crate::relay::Relay;
 use crate::subscriptions::Subscriber;
@@ -125,10 +125,16 @@ async fn drive(
     let mut session = Session::new(Arc::clone(relay), session_id, Arc::clone(&subscriber));
 
     let ending = loop {
-        let replies = tokio::select! {
+        tokio::select! {
             _ = shutdown.changed() => break Ending::Shutdown,
-            () = subscriber.changed() => session.handle_events(),
-            frame = timeout(limits.idle_timeout, stream.next()) => {
+            () = session.oldest_committed(), if session.blocks_in_flight() > 0 => {}
+            () = subscriber.changed() => {
+                let pushes = session.handle_events();
+                session.queue_replies(pushes);
+            }
+            frame = timeout(limits.idle_timeout, stream.next()),
+                if session.blocks_in_flight() < MAX_BLOCKS_IN_FLIGHT =>
+            {
                 let block = match read_frame(frame) {
                     Ok(Some(block)) => block,
                     Ok(None) => continue,
@@ -141,14 +147,23 @@ async fn drive(
                         | WireError::TransportBroken
                         | WireError::CounterExhausted,
                     ) => break Ending::Violation(close_code::PROTOCOL, "block does not decrypt"),
-                    Err(_) => vec![session.block_error()],
+                    Err(_) => {
+                        let error = session.block_error();
+                        session.queue_replies(vec![error]);
+                    }
                 }
             }
         };
+        let replies = session.ready_replies();
         if let Err(ending) = outbox.send(replies, &mut shutdown).await {
             break ending;
         }
     };
+    if matches!(ending, Ending::Shutdown | Ending::Idle) {
+        // Answer what was accepted: the writes are committed either way.
+        let replies = session.finish_all().await;
+        outbox.send_now(replies);
+    }
     session.unsubscribe_all();
     let frame = close_frame(&ending);
     // The writer may be stuck on a client that does not read: do not wait for room.
@@ -189,6 +204,29 @@ impl Outbox {
             self.send_block(&current, shutdown).await?;
         }
         Ok(())
+    }
+
+    /// Seals replies and queues them without waiting; those that do not fit in
+    /// the queue are dropped (the connection is closing).
+    fn send_now(&mut self, replies: Vec<Transmission>) {
+        let mut current = InnerBlock::new();
+        for reply in replies {
+            let encoded = reply.encode();
+            if !current.fits(encoded.len()) {
+                let full = std::mem::replace(&mut current, InnerBlock::new());
+                self.try_send_block(&full);
+            }
+            let _ = current.push_encoded(encoded);
+        }
+        if !current.is_empty() {
+            self.try_send_block(&current);
+        }
+    }
+
+    fn try_send_block(&mut self, inner: &InnerBlock) {
+        if let Ok(block) = self.sealer.seal(inner) {
+            let _ = self.queue.try_send(Outgoing::Block(block));
+        }
     }
 
     async fn send_block(

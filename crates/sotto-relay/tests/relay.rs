@@ -723,3 +723,51 @@ async fn commands_in_one_block_see_earlier_writes() {
     ok(&client.reply_to(ack_id).await);
     assert_eq!(err(&client.reply_to(get_id).await), ErrorCode::NoMsg);
 }
+
+#[tokio::test]
+async fn pipelined_blocks_are_answered_in_order() {
+    let relay = RelayProcess::start(&[]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    let mut expected = Vec::new();
+    for block in 0..12u8 {
+        let mut batch = Vec::new();
+        for n in 0..10u8 {
+            let transmission = if n == 5 {
+                client.transmission(&Command::Ping, None)
+            } else {
+                client.transmission(&send_command(queue.sender_id, &[block, n]), None)
+            };
+            expected.push(transmission.corr_id);
+            batch.push(transmission);
+        }
+        client.send_batch(&batch).await;
+    }
+    let mut received = Vec::new();
+    while received.len() < expected.len() {
+        client.receive().await.unwrap();
+        received.extend(client.take_replies().into_iter().map(|(id, response)| {
+            assert!(
+                matches!(response, Response::Ok { .. } | Response::Pong),
+                "{response:?}"
+            );
+            id
+        }));
+    }
+    assert_eq!(received, expected);
+    // And the messages are stored in the order they were sent.
+    let get = Command::Get {
+        recipient_id: queue.recipient_id,
+    };
+    for block in 0..12u8 {
+        for n in (0..10u8).filter(|&n| n != 5) {
+            let (id, message) = queue.open(&queue.request(&mut client, &get).await);
+            assert_eq!(body_of(&message), [block, n]);
+            let ack = Command::Ack {
+                recipient_id: queue.recipient_id,
+                message_id: id,
+            };
+            ok(&queue.request(&mut client, &ack).await);
+        }
+    }
+}

@@ -117,8 +117,24 @@ impl Committer {
 
 impl PendingWrite {
     /// Waits until the op's transaction is durable (or failed).
-    pub async fn outcome(self) -> Result<WriteOutcome, Error> {
-        self.reply.await.map_err(|_| Error::WriterStopped)?
+    pub async fn outcome(mut self) -> Result<WriteOutcome, Error> {
+        self.wait().await
+    }
+
+    /// Waits until the op's transaction is durable (or failed). Cancel-safe: if
+    /// the wait is dropped, waiting again later gets the outcome. Call it once
+    /// it returned no more.
+    pub async fn wait(&mut self) -> Result<WriteOutcome, Error> {
+        (&mut self.reply).await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// The outcome if the transaction is done, without waiting.
+    pub fn try_outcome(&mut self) -> Option<Result<WriteOutcome, Error>> {
+        match self.reply.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(Error::WriterStopped)),
+        }
     }
 }
 
