@@ -984,3 +984,63 @@ fn the_core_can_move_between_threads() {
     assert_send::<sotto_core::RelayRequest>();
     assert_send::<Event>();
 }
+
+#[test]
+fn an_exported_profile_keeps_chatting_on_another_device() {
+    use sotto_core::{
+        Argon2Params, Core, ExportRandomness, MemoryStore, Passphrase, export_archive,
+        import_archive, mark_moved,
+    };
+    let mut world = World::new(&["Alice", "Bob"], &[0, 1]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.send_text(0, alice_bob, "from the old device");
+    world.advance(Duration::from_secs(1));
+    let old = world.clients[0].core.store().clone();
+    let cheap = Argon2Params {
+        memory_kib: 8,
+        iterations: 1,
+        lanes: 1,
+    };
+    let randomness = ExportRandomness {
+        salt: [1; 16],
+        nonce_prefix: [2; 16],
+    };
+    let (archive, receipt) =
+        export_archive(&old, &Passphrase::new("pass"), cheap, randomness).unwrap();
+    let mut old = old;
+    mark_moved(&mut old, &receipt, 0).unwrap();
+    assert!(Core::open(old).is_err());
+    let mut new = MemoryStore::new();
+    import_archive(&archive, Passphrase::new("pass"), &mut new).unwrap();
+    // The new device takes over: its subscriptions replace the old ones.
+    world.go_offline(0);
+    world.clients[0].core = Core::open(new).unwrap();
+    world.go_online(0);
+    world.send_text(0, alice_bob, "from the new device");
+    world.send_text(1, bob_alice, "welcome back");
+    world.advance(Duration::from_secs(1));
+    assert_eq!(
+        world.texts(1, bob_alice),
+        [
+            "[Connected]",
+            "from the old device",
+            "welcome back",
+            "from the new device"
+        ]
+    );
+    assert_eq!(
+        world.texts(0, alice_bob),
+        [
+            "[Connected]",
+            "from the old device",
+            "from the new device",
+            "welcome back"
+        ]
+    );
+    assert!(
+        !world
+            .texts(1, bob_alice)
+            .iter()
+            .any(|t| t.contains("Integrity"))
+    );
+}
