@@ -3,7 +3,7 @@
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::message_key::MessageKey;
-use crate::primitives::kdf::hmac;
+use crate::primitives::kdf::hmac_pair;
 
 /// HMAC input byte that derives a message key.
 const MESSAGE_KEY_SEED: u8 = 0x01;
@@ -25,9 +25,8 @@ impl ChainKey {
 
     /// KDF_CK: message key = HMAC(ck, 0x01), next chain key = HMAC(ck, 0x02).
     pub(crate) fn step(&self) -> (MessageKey, ChainKey) {
-        let message_key = MessageKey::new(*hmac(&self.0, MESSAGE_KEY_SEED));
-        let next = ChainKey(*hmac(&self.0, CHAIN_KEY_SEED));
-        (message_key, next)
+        let [message_key, next] = hmac_pair(&self.0, [MESSAGE_KEY_SEED, CHAIN_KEY_SEED]);
+        (MessageKey::new(*message_key), ChainKey(*next))
     }
 }
 

@@ -46,15 +46,6 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    pub(crate) fn slice(&mut self, len: usize) -> Result<&'a [u8], Error> {
-        if self.bytes.len() < len {
-            return Err(Error::Malformed(self.what));
-        }
-        let (head, tail) = self.bytes.split_at(len);
-        self.bytes = tail;
-        Ok(head)
-    }
-
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
         let (head, tail) = self
             .bytes
@@ -62,6 +53,16 @@ impl<'a> Reader<'a> {
             .ok_or(Error::Malformed(self.what))?;
         self.bytes = tail;
         Ok(*head)
+    }
+
+    /// Like [`Reader::array`], borrowing the bytes instead of copying them.
+    pub(crate) fn array_ref<const N: usize>(&mut self) -> Result<&'a [u8; N], Error> {
+        let (head, tail) = self
+            .bytes
+            .split_first_chunk::<N>()
+            .ok_or(Error::Malformed(self.what))?;
+        self.bytes = tail;
+        Ok(head)
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, Error> {

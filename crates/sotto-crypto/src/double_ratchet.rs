@@ -5,13 +5,17 @@
 
 use std::collections::VecDeque;
 
+use zeroize::Zeroize;
+
 use crate::Error;
 use crate::codec::Entropy;
 use crate::header_key::HeaderKey;
-use crate::message::{ENCRYPTED_MESSAGE_LEN, EncryptedMessage, Header, MESSAGE_PREFIX};
+use crate::message::{
+    BODY_OFFSET, ENCRYPTED_MESSAGE_LEN, EncryptedMessage, HEADER_RANGE, Header, MESSAGE_PREFIX,
+};
 use crate::message_key::MessageKey;
-use crate::padding::{pad, unpad};
-use crate::primitives::aead::AEAD_NONCE_LEN;
+use crate::padding::{LENGTH_PREFIX_LEN, PADDED_PLAINTEXT_LEN, checked_len, pad_onto, unpad};
+use crate::primitives::aead::{AEAD_NONCE_LEN, AEAD_TAG_LEN};
 use crate::primitives::kem::KemPublicKey;
 use crate::ratchet_key::{PeerRatchetKey, RatchetKeyPair};
 use crate::receiver_chain::{MAX_RECEIVING_CHAINS, MAX_STORED_SKIPPED_KEYS, ReceiverChain};
@@ -20,6 +24,10 @@ use crate::sender_chain::{SenderChain, Sending};
 
 /// Length of the session associated data: inviter identity key || joiner identity key.
 pub(crate) const ASSOCIATED_DATA_LEN: usize = 64;
+/// Length of a header's AD: session AD || sender's role || version || kind.
+const HEADER_AD_LEN: usize = ASSOCIATED_DATA_LEN + 1 + MESSAGE_PREFIX.len();
+/// Length of a body's AD: session AD || sender's role || the message up to the body.
+const BODY_AD_LEN: usize = ASSOCIATED_DATA_LEN + 1 + BODY_OFFSET;
 
 /// Which side of the key agreement a party was; also the direction byte of the AD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,56 +158,65 @@ impl DoubleRatchet {
     }
 
     /// AD of a header: session AD || sender's role || version || kind.
-    fn header_associated_data(&self, sender: Role) -> Vec<u8> {
-        let mut ad = Vec::with_capacity(ASSOCIATED_DATA_LEN + 3);
-        ad.extend_from_slice(&self.associated_data);
-        ad.push(sender.byte());
-        ad.extend_from_slice(&MESSAGE_PREFIX);
+    fn header_associated_data(&self, sender: Role) -> [u8; HEADER_AD_LEN] {
+        let mut ad = [0u8; HEADER_AD_LEN];
+        let (session, rest) = ad.split_at_mut(ASSOCIATED_DATA_LEN);
+        session.copy_from_slice(&self.associated_data);
+        rest[0] = sender.byte();
+        rest[1..].copy_from_slice(&MESSAGE_PREFIX);
         ad
     }
 
     /// AD of a body: session AD || sender's role || everything before the body.
-    fn body_associated_data(&self, sender: Role, prefix: &[u8]) -> Vec<u8> {
-        let mut ad = Vec::with_capacity(ASSOCIATED_DATA_LEN + 1 + prefix.len());
-        ad.extend_from_slice(&self.associated_data);
-        ad.push(sender.byte());
-        ad.extend_from_slice(prefix);
+    fn body_associated_data(&self, sender: Role, prefix: &[u8; BODY_OFFSET]) -> [u8; BODY_AD_LEN] {
+        let mut ad = [0u8; BODY_AD_LEN];
+        let (session, rest) = ad.split_at_mut(ASSOCIATED_DATA_LEN);
+        session.copy_from_slice(&self.associated_data);
+        rest[0] = sender.byte();
+        rest[1..].copy_from_slice(prefix);
         ad
     }
 
     /// Pads, encrypts and frames one message. Takes the header nonce from `entropy`, then,
     /// if a ratchet step is pending, the new ratchet keys and the KEM randomness.
+    ///
+    /// The message is written once, front to back: the header and the padded plaintext go
+    /// straight to their places in the output and are encrypted there.
     pub(crate) fn encrypt(
         &mut self,
         plaintext: &[u8],
         entropy: &mut Entropy<'_>,
     ) -> Result<Vec<u8>, Error> {
-        let padded = pad(plaintext)?;
+        checked_len(plaintext)?;
         let header_nonce = entropy.take::<AEAD_NONCE_LEN>()?;
-        let (chain, stepped) = match &self.sending {
-            Sending::Active(chain) => (chain.clone(), None),
+        let stepped = match &self.sending {
+            Sending::Active(_) => None,
             Sending::StepPending {
                 header_key,
                 previous_chain_length,
             } => {
                 let peer = self.peer.as_ref().ok_or(Error::NotEstablished)?;
-                let step = sending_step(
+                Some(sending_step(
                     &self.root_key,
                     peer,
                     header_key.clone(),
                     *previous_chain_length,
                     entropy,
-                )?;
-                (step.chain.clone(), Some(step))
+                )?)
             }
         };
-        let own = stepped.as_ref().map_or(&self.own, |step| &step.own);
+        let (own, chain) = match (&stepped, &self.sending) {
+            (Some(step), _) => (&step.own, &step.chain),
+            (None, Sending::Active(chain)) => (&self.own, chain),
+            // A pending step always produced `stepped` above.
+            (None, Sending::StepPending { .. }) => return Err(Error::NotEstablished),
+        };
         let message_number = chain.next_message_number;
         let next_message_number = message_number.checked_add(1).ok_or(Error::ChainExhausted)?;
         let header = Header {
             ratchet_key: own.public_dh(),
-            kem_key: Box::new(*own.kem.public_key().as_bytes()),
-            kem_ciphertext: chain.kem_ciphertext.clone(),
+            kem_key: own.kem.public_key().as_bytes(),
+            kem_ciphertext: &chain.kem_ciphertext.0,
             previous_chain_length: chain.previous_chain_length,
             message_number,
         };
@@ -208,25 +225,38 @@ impl DoubleRatchet {
         let mut out = Vec::with_capacity(ENCRYPTED_MESSAGE_LEN);
         out.extend_from_slice(&MESSAGE_PREFIX);
         out.extend_from_slice(header_nonce.as_ref());
+        header.write(&mut out);
         let header_ad = self.header_associated_data(self.role);
-        out.extend_from_slice(&chain.header_key.seal(
-            &header_nonce,
-            &header_ad,
-            &header.encode(),
-        )?);
-        let body_ad = self.body_associated_data(self.role, &out);
-        out.extend_from_slice(&message_key.seal(&header_nonce, &body_ad, &padded)?);
+        let tag = chain
+            .header_key
+            .seal(&header_nonce, &header_ad, &mut out[HEADER_RANGE])?;
+        out.extend_from_slice(&tag);
+        pad_onto(plaintext, &mut out)?;
+        let (prefix, body) = out.split_at_mut(BODY_OFFSET);
+        let prefix =
+            <&[u8; BODY_OFFSET]>::try_from(&*prefix).map_err(|_| Error::Malformed("message"))?;
+        let body_ad = self.body_associated_data(self.role, prefix);
+        let tag = message_key.seal(&header_nonce, &body_ad, body)?;
+        out.extend_from_slice(&tag);
 
-        if let Some(step) = stepped {
-            self.own = step.own;
-            self.root_key = step.root_key;
-            self.next_sending_header_key = step.next_header_key;
+        match stepped {
+            Some(step) => {
+                self.own = step.own;
+                self.root_key = step.root_key;
+                self.next_sending_header_key = step.next_header_key;
+                self.sending = Sending::Active(SenderChain {
+                    chain_key: next_chain_key,
+                    next_message_number,
+                    ..step.chain
+                });
+            }
+            None => {
+                if let Sending::Active(chain) = &mut self.sending {
+                    chain.chain_key = next_chain_key;
+                    chain.next_message_number = next_message_number;
+                }
+            }
         }
-        self.sending = Sending::Active(SenderChain {
-            chain_key: next_chain_key,
-            next_message_number,
-            ..chain
-        });
         Ok(out)
     }
 
@@ -235,37 +265,45 @@ impl DoubleRatchet {
         let message = EncryptedMessage::parse(bytes)?;
         let sender = self.role.peer();
         let header_ad = self.header_associated_data(sender);
-        let body_ad = self.body_associated_data(sender, message.authenticated_prefix);
-        let body = Body {
-            header_nonce: &message.header_nonce,
-            associated_data: &body_ad,
-            ciphertext: message.encrypted_body,
+        // The header holds public keys and counters, no secret: it is decrypted into a
+        // stack buffer that needs no erasing.
+        let mut header = *message.encrypted_header;
+        let mut opens = |key: &HeaderKey| {
+            header = *message.encrypted_header;
+            key.open(
+                message.header_nonce,
+                &header_ad,
+                &mut header,
+                message.header_tag,
+            )
         };
-        for (index, chain) in self.receivers.iter().enumerate().rev() {
-            if let Some(plain) =
-                chain
-                    .header_key
-                    .open(&message.header_nonce, &header_ad, message.encrypted_header)
-            {
-                let header = Header::decode(&plain)?;
-                return self.decrypt_in_chain(index, &header, &body);
-            }
+        // Newest chain first: in steady state the first key tried is the right one.
+        let chain = match self
+            .receivers
+            .iter()
+            .rposition(|chain| opens(&chain.header_key))
+        {
+            Some(index) => Some(index),
+            None if opens(&self.next_receiving_header_key) => None,
+            None => return Err(Error::UnknownHeaderKey),
+        };
+        let header = Header::decode(&header)?;
+        let body = Body {
+            header_nonce: message.header_nonce,
+            associated_data: self.body_associated_data(sender, message.authenticated_prefix),
+            ciphertext: message.encrypted_body,
+            tag: message.body_tag,
+        };
+        match chain {
+            Some(index) => self.decrypt_in_chain(index, &header, &body),
+            None => self.decrypt_in_new_chain(&header, &body),
         }
-        if let Some(plain) = self.next_receiving_header_key.open(
-            &message.header_nonce,
-            &header_ad,
-            message.encrypted_header,
-        ) {
-            let header = Header::decode(&plain)?;
-            return self.decrypt_in_new_chain(&header, &body);
-        }
-        Err(Error::UnknownHeaderKey)
     }
 
     fn decrypt_in_chain(
         &mut self,
         index: usize,
-        header: &Header,
+        header: &Header<'_>,
         body: &Body<'_>,
     ) -> Result<Vec<u8>, Error> {
         let chain = self
@@ -292,16 +330,20 @@ impl DoubleRatchet {
         Ok(plaintext)
     }
 
-    fn decrypt_in_new_chain(&mut self, header: &Header, body: &Body<'_>) -> Result<Vec<u8>, Error> {
+    fn decrypt_in_new_chain(
+        &mut self,
+        header: &Header<'_>,
+        body: &Body<'_>,
+    ) -> Result<Vec<u8>, Error> {
         let closing = match self.receivers.back() {
             Some(newest) if newest.chain_key.is_some() => {
                 Some(newest.advance(header.previous_chain_length, false)?)
             }
             _ => None,
         };
-        let peer_kem = KemPublicKey::from_bytes(&header.kem_key)?;
+        let peer_kem = KemPublicKey::from_bytes(header.kem_key)?;
         let dh = self.own.dh.diffie_hellman(&header.ratchet_key)?;
-        let kem_secret = self.own.kem.decapsulate(&header.kem_ciphertext);
+        let kem_secret = self.own.kem.decapsulate(header.kem_ciphertext);
         let (root_key, chain_key, next_header_key) = self.root_key.advance(&dh, &kem_secret);
         let mut chain = ReceiverChain::new(
             header.ratchet_key,
@@ -347,14 +389,33 @@ impl DoubleRatchet {
 /// A message body with its associated data, opened with a message key.
 struct Body<'a> {
     header_nonce: &'a [u8; AEAD_NONCE_LEN],
-    associated_data: &'a [u8],
-    ciphertext: &'a [u8],
+    associated_data: [u8; BODY_AD_LEN],
+    ciphertext: &'a [u8; PADDED_PLAINTEXT_LEN],
+    tag: &'a [u8; AEAD_TAG_LEN],
 }
 
 impl Body<'_> {
+    /// Authenticates and decrypts into a stack buffer, returns the unpadded plaintext,
+    /// and erases the buffer: after a successful unpad only its first bytes are not zero,
+    /// so the erasure costs what the plaintext is long, not what the padding is.
     fn open(&self, key: &MessageKey) -> Result<Vec<u8>, Error> {
-        let padded = key.open(self.header_nonce, self.associated_data, self.ciphertext)?;
-        unpad(&padded)
+        let mut padded = *self.ciphertext;
+        let plaintext = key
+            .open(
+                self.header_nonce,
+                &self.associated_data,
+                &mut padded,
+                self.tag,
+            )
+            .and_then(|()| unpad(&padded).map(<[u8]>::to_vec));
+        let used = match &plaintext {
+            Ok(plaintext) => LENGTH_PREFIX_LEN + plaintext.len(),
+            Err(_) => PADDED_PLAINTEXT_LEN,
+        };
+        if let Some(used) = padded.get_mut(..used) {
+            used.zeroize();
+        }
+        plaintext
     }
 
     fn open_with(&self, key: Option<&MessageKey>) -> Result<Vec<u8>, Error> {

@@ -1,9 +1,9 @@
 //! Header keys: encrypt the ratchet header so a relay sees no key, counter or length.
 
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::Error;
-use crate::primitives::aead::{self, AEAD_NONCE_LEN};
+use crate::primitives::aead::{self, AEAD_NONCE_LEN, AEAD_TAG_LEN};
 
 /// A header key, shared by every message of one chain.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
@@ -18,23 +18,26 @@ impl HeaderKey {
         &self.0
     }
 
-    /// Header keys are reused within a chain, so every header gets a fresh random nonce.
+    /// Encrypts a header in place and returns its tag. Header keys are reused within a
+    /// chain, so every header gets a fresh random nonce.
     pub(crate) fn seal(
         &self,
         nonce: &[u8; AEAD_NONCE_LEN],
         associated_data: &[u8],
-        header: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        aead::seal(&self.0, nonce, associated_data, header)
+        header: &mut [u8],
+    ) -> Result<[u8; AEAD_TAG_LEN], Error> {
+        aead::seal_in_place(&self.0, nonce, associated_data, header)
     }
 
+    /// Authenticates and decrypts a header in place; `false` if this key does not open it.
     pub(crate) fn open(
         &self,
         nonce: &[u8; AEAD_NONCE_LEN],
         associated_data: &[u8],
-        ciphertext: &[u8],
-    ) -> Option<Zeroizing<Vec<u8>>> {
-        aead::open(&self.0, nonce, associated_data, ciphertext).ok()
+        header: &mut [u8],
+        tag: &[u8; AEAD_TAG_LEN],
+    ) -> bool {
+        aead::open_in_place(&self.0, nonce, associated_data, header, tag).is_ok()
     }
 }
 

@@ -127,17 +127,14 @@ impl PendingInvitation {
         let dh1 = self.one_time_key.diffie_hellman(&answer.identity.0)?;
         let dh2 = identity.secret().diffie_hellman(&answer.ephemeral)?;
         let dh3 = self.one_time_key.diffie_hellman(&answer.ephemeral)?;
-        let kem_secret = self.kem.decapsulate(&answer.kem_ciphertext);
+        let kem_secret = self.kem.decapsulate(&answer.kem_ciphertext.0);
         let keys = AgreedKeys::derive(
             [&dh1, &dh2, &dh3],
             &kem_secret,
             &transcript_hash(&self.invitation(), answer.key_agreement),
         );
         let associated_data = associated_data(self.identity, answer.identity);
-        let own = RatchetKeyPair {
-            dh: self.one_time_key.clone(),
-            kem: self.kem.clone(),
-        };
+        let own = RatchetKeyPair::new(self.one_time_key.clone(), self.kem.clone());
         let ratchet = DoubleRatchet::new_inviter(
             associated_data,
             keys.root_key,

@@ -3,7 +3,7 @@
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::Error;
-use crate::primitives::aead::{self, AEAD_KEY_LEN, AEAD_NONCE_LEN};
+use crate::primitives::aead::{self, AEAD_KEY_LEN, AEAD_NONCE_LEN, AEAD_TAG_LEN};
 use crate::primitives::kdf::{hkdf, label};
 
 /// A message key: used for exactly one message body, then erased.
@@ -35,24 +35,27 @@ impl MessageKey {
         (key, nonce)
     }
 
+    /// Encrypts a padded body in place and returns its tag.
     pub(crate) fn seal(
         &self,
         header_nonce: &[u8; AEAD_NONCE_LEN],
         associated_data: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, Error> {
+        body: &mut [u8],
+    ) -> Result<[u8; AEAD_TAG_LEN], Error> {
         let (key, nonce) = self.expand(header_nonce);
-        aead::seal(&key, &nonce, associated_data, plaintext)
+        aead::seal_in_place(&key, &nonce, associated_data, body)
     }
 
+    /// Authenticates and decrypts a body in place.
     pub(crate) fn open(
         &self,
         header_nonce: &[u8; AEAD_NONCE_LEN],
         associated_data: &[u8],
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        body: &mut [u8],
+        tag: &[u8; AEAD_TAG_LEN],
+    ) -> Result<(), Error> {
         let (key, nonce) = self.expand(header_nonce);
-        aead::open(&key, &nonce, associated_data, ciphertext)
+        aead::open_in_place(&key, &nonce, associated_data, body, tag)
     }
 }
 

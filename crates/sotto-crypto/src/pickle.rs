@@ -237,10 +237,10 @@ pub(crate) fn decode_session(state: &[u8]) -> Result<Session, Error> {
         None
     };
     let root_key = RootKey::new(reader.array()?);
-    let own = RatchetKeyPair {
-        dh: X25519Secret::from_bytes(&Zeroizing::new(reader.array()?)),
-        kem: KemKeyPair::from_secret_bytes(&Zeroizing::new(reader.array()?))?,
-    };
+    let own = RatchetKeyPair::new(
+        X25519Secret::from_bytes(&Zeroizing::new(reader.array()?)),
+        KemKeyPair::from_secret_bytes(&Zeroizing::new(reader.array()?))?,
+    );
     let peer = if flag(&mut reader)? {
         Some(PeerRatchetKey {
             dh: X25519Public(reader.array()?),

@@ -14,17 +14,25 @@ pub(crate) const RATCHET_KEY_RANDOMNESS_LEN: usize = 32 + 64;
 pub(crate) struct RatchetKeyPair {
     pub(crate) dh: X25519Secret,
     pub(crate) kem: KemKeyPair,
+    /// Every header carries the X25519 public key: computing it is a base-point
+    /// multiplication, so it is done once per key pair, not once per message.
+    public_dh: X25519Public,
 }
 
 impl RatchetKeyPair {
+    pub(crate) fn new(dh: X25519Secret, kem: KemKeyPair) -> Self {
+        let public_dh = dh.public_key();
+        Self { dh, kem, public_dh }
+    }
+
     pub(crate) fn generate(entropy: &mut Entropy<'_>) -> Result<Self, Error> {
         let dh = X25519Secret::from_bytes(&*entropy.take::<32>()?);
         let kem = KemKeyPair::generate(&*entropy.take::<64>()?);
-        Ok(Self { dh, kem })
+        Ok(Self::new(dh, kem))
     }
 
     pub(crate) fn public_dh(&self) -> X25519Public {
-        self.dh.public_key()
+        self.public_dh
     }
 }
 

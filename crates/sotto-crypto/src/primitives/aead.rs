@@ -1,7 +1,7 @@
 //! XChaCha20-Poly1305, the one AEAD of the protocol.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
 use crate::Error;
@@ -51,6 +51,40 @@ pub(crate) fn open(
         .map_err(|_| Error::AuthenticationFailed)
 }
 
+/// Encrypts `buffer` in place and returns the tag: for fixed layouts that reserve the
+/// ciphertext's place in the output and put the tag after it (no copy of the plaintext).
+pub(crate) fn seal_in_place(
+    key: &[u8; AEAD_KEY_LEN],
+    nonce: &[u8; AEAD_NONCE_LEN],
+    associated_data: &[u8],
+    buffer: &mut [u8],
+) -> Result<[u8; AEAD_TAG_LEN], Error> {
+    XChaCha20Poly1305::new(key.into())
+        .encrypt_in_place_detached(XNonce::from_slice(nonce), associated_data, buffer)
+        .map(Into::into)
+        // Only reachable for plaintexts beyond 256 GiB, which no caller can build.
+        .map_err(|_| Error::Malformed("plaintext"))
+}
+
+/// Authenticates `buffer` with `tag`, then decrypts it in place. On failure the contents
+/// of `buffer` are unspecified (callers re-copy before trying another key).
+pub(crate) fn open_in_place(
+    key: &[u8; AEAD_KEY_LEN],
+    nonce: &[u8; AEAD_NONCE_LEN],
+    associated_data: &[u8],
+    buffer: &mut [u8],
+    tag: &[u8; AEAD_TAG_LEN],
+) -> Result<(), Error> {
+    XChaCha20Poly1305::new(key.into())
+        .decrypt_in_place_detached(
+            XNonce::from_slice(nonce),
+            associated_data,
+            buffer,
+            Tag::from_slice(tag),
+        )
+        .map_err(|_| Error::AuthenticationFailed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +102,23 @@ mod tests {
         );
         sealed[0] ^= 1;
         assert!(open(&key, &nonce, b"ad", &sealed).is_err());
+    }
+
+    #[test]
+    fn in_place_matches_the_appended_form() {
+        let key = [3; 32];
+        let nonce = [4; 24];
+        let sealed = seal(&key, &nonce, b"ad", b"hello").unwrap();
+        let mut buffer = *b"hello";
+        let tag = seal_in_place(&key, &nonce, b"ad", &mut buffer).unwrap();
+        assert_eq!([&buffer[..], &tag[..]].concat(), sealed);
+        let mut forged = buffer;
+        forged[4] ^= 1;
+        assert_eq!(
+            open_in_place(&key, &nonce, b"ad", &mut forged, &tag),
+            Err(Error::AuthenticationFailed)
+        );
+        open_in_place(&key, &nonce, b"ad", &mut buffer, &tag).unwrap();
+        assert_eq!(&buffer, b"hello");
     }
 }

@@ -28,13 +28,17 @@ pub(crate) fn hkdf<const N: usize>(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zero
     okm
 }
 
-/// HMAC-SHA-256 of a one-byte message, for the symmetric chain step.
-pub(crate) fn hmac(key: &[u8; 32], byte: u8) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
+/// HMAC-SHA-256 of two one-byte messages under one key, for the symmetric chain step:
+/// the key's inner and outer pads are hashed once and shared by both MACs.
+pub(crate) fn hmac_pair(key: &[u8; 32], bytes: [u8; 2]) -> [Zeroizing<[u8; 32]>; 2] {
+    let mut out = [Zeroizing::new([0u8; 32]), Zeroizing::new([0u8; 32])];
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) {
-        mac.update(&[byte]);
-        out.copy_from_slice(&mac.finalize().into_bytes());
+    if let Ok(keyed) = Hmac::<Sha256>::new_from_slice(key) {
+        for (out, byte) in out.iter_mut().zip(bytes) {
+            let mut mac = keyed.clone();
+            mac.update(&[byte]);
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
     }
     out
 }
@@ -54,6 +58,18 @@ mod tests {
 
     #[test]
     fn chain_bytes_differ() {
-        assert_ne!(*hmac(&[3; 32], 1), *hmac(&[3; 32], 2));
+        let [first, second] = hmac_pair(&[3; 32], [1, 2]);
+        assert_ne!(*first, *second);
+    }
+
+    #[test]
+    fn hmac_pair_equals_two_separate_hmacs() {
+        let key = [0x0b; 32];
+        let [first, second] = hmac_pair(&key, [0x01, 0x02]);
+        for (byte, got) in [(0x01u8, first), (0x02, second)] {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            mac.update(&[byte]);
+            assert_eq!(&got[..], &mac.finalize().into_bytes()[..]);
+        }
     }
 }

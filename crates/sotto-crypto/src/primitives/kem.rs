@@ -59,9 +59,9 @@ impl KemKeyPair {
 
     /// Decapsulates. ML-KEM's implicit rejection turns a forged ciphertext into an
     /// unrelated secret, which then fails authentication downstream.
-    pub(crate) fn decapsulate(&self, ciphertext: &KemCiphertext) -> KemSharedSecret {
+    pub(crate) fn decapsulate(&self, ciphertext: &[u8; KEM_CIPHERTEXT_LEN]) -> KemSharedSecret {
         let mut secret_key = mlkem768::MlKem768PrivateKey::from(&**self.secret);
-        let ciphertext = mlkem768::MlKem768Ciphertext::from(&*ciphertext.0);
+        let ciphertext = mlkem768::MlKem768Ciphertext::from(ciphertext);
         let shared = KemSharedSecret(Zeroizing::new(mlkem768::decapsulate(
             &secret_key,
             &ciphertext,
@@ -153,7 +153,7 @@ mod tests {
         let pair = KemKeyPair::generate(&[4; 64]);
         let public = KemPublicKey::from_bytes(pair.public_key().as_bytes()).unwrap();
         let (ciphertext, sent) = public.encapsulate(&[5; 32]);
-        assert_eq!(pair.decapsulate(&ciphertext).as_bytes(), sent.as_bytes());
+        assert_eq!(pair.decapsulate(&ciphertext.0).as_bytes(), sent.as_bytes());
     }
 
     #[test]
@@ -176,6 +176,6 @@ mod tests {
         let pair = KemKeyPair::generate(&[7; 64]);
         let (mut ciphertext, sent) = pair.public_key().encapsulate(&[8; 32]);
         ciphertext.0[0] ^= 1;
-        assert_ne!(pair.decapsulate(&ciphertext).as_bytes(), sent.as_bytes());
+        assert_ne!(pair.decapsulate(&ciphertext.0).as_bytes(), sent.as_bytes());
     }
 }

@@ -96,7 +96,17 @@ fn xchacha20_poly1305() {
             continue;
         };
         let opened = aead::open(&key, &nonce, &aad, &sealed);
+        // The in-place form, as the ratchet uses it, must agree on every vector.
+        let mut in_place = field(test, "ct");
+        let opened_in_place = <[u8; aead::AEAD_TAG_LEN]>::try_from(field(test, "tag"))
+            .map_err(|_| Error::AuthenticationFailed)
+            .and_then(|tag| aead::open_in_place(&key, &nonce, &aad, &mut in_place, &tag));
+        assert_eq!(opened_in_place.is_ok(), valid, "tcId {id}");
         if valid {
+            assert_eq!(in_place, msg, "tcId {id}");
+            let mut buffer = msg.clone();
+            let tag = aead::seal_in_place(&key, &nonce, &aad, &mut buffer).unwrap();
+            assert_eq!([&buffer[..], &tag[..]].concat(), sealed, "tcId {id}");
             assert_eq!(
                 aead::seal(&key, &nonce, &aad, &msg).unwrap(),
                 sealed,
