@@ -453,9 +453,10 @@ impl<S: Store> Core<S> {
         queue: &QueueRecord,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
+        // The link stays until the confirmation, which must match its kind.
         let payload = contact
             .link_payload
-            .take()
+            .clone()
             .ok_or(CoreError::CorruptRecord("contact link"))?;
         let link = InvitationLink::from_payload(&payload)?;
         let sender_secret = random_secret(rng);
@@ -651,6 +652,15 @@ impl<S: Store> Core<S> {
     ) -> Result<(), CoreError> {
         if contact.state != ContactState::AwaitingConfirmation {
             return Err(CoreError::UnexpectedMessage("confirmation"));
+        }
+        // Only a contact address's owner moves us to a new queue; a one-time
+        // inviter keeps the queue of its link.
+        let kind = match contact.link_payload.take() {
+            Some(payload) => Some(InvitationLink::from_payload(&payload)?.kind),
+            None => None,
+        };
+        if kind == Some(LinkKind::OneTime) && reply_queue.is_some() {
+            return Err(CoreError::UnexpectedMessage("reply queue"));
         }
         let recipient_id = contact
             .receive_queue
