@@ -5,7 +5,7 @@
 //! table "contacts", key contact id u64:
 //! version (1) = 0x01 || state u8 || created_at u64 || peer identity (32) || verified u8
 //! || option(profile) || option(session pickle: len u32 || bytes)
-//! || option(link payload: len u16 || bytes)          joiner, before its queue exists
+//! || option(link payload: len u16 || bytes)          joiner, until confirmed
 //! || option(send queue: queue address || signing key (32) || signs u8)
 //! || option(receive queue: recipient id (24))
 //! || option(peer sender key (32))                    inviter, before KEY
