@@ -46,8 +46,9 @@ pub enum ClientError {
     /// caller opts in.
     #[error("plain WebSocket is allowed only to a loopback relay")]
     InsecureTransport,
-    /// TLS relays (`sotto://`) are not supported by this runtime yet.
-    #[error("TLS relay addresses (sotto://) are not supported yet")]
+    /// A TLS relay (`sotto://`) was given without TLS settings (trusted roots),
+    /// or its host is not a valid TLS server name.
+    #[error("TLS relay address (sotto://) without TLS settings or with an invalid host name")]
     TlsUnsupported,
 }
 

@@ -548,3 +548,58 @@ async fn a_relay_with_another_fingerprint_is_refused() {
     let client: Client = relay.connect().await;
     client.connection.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_tls_relay_is_reached_over_wss_with_its_certificate_trusted() {
+    use sotto_client::relay::rustls::{ClientConfig, RootCertStore};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cert = fixtures.join("test-cert.pem");
+    let key = fixtures.join("test-key.pem");
+    let relay = Relay::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(relay.address.scheme, sotto_wire::RelayScheme::Secure);
+
+    // Without trusted roots a sotto:// address is refused before connecting.
+    let refused = sotto_client::relay::RelayConnection::connect(
+        &relay.address,
+        &sotto_client::relay::ConnectOptions::default(),
+    )
+    .await;
+    assert!(matches!(refused, Err(ClientError::TlsUnsupported)));
+
+    let mut roots = RootCertStore::empty();
+    let pem = std::fs::read(&cert).unwrap();
+    for der in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(der.unwrap()).unwrap();
+    }
+    let options = sotto_client::relay::ConnectOptions {
+        tls: Some(std::sync::Arc::new(
+            ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )),
+        ..sotto_client::relay::ConnectOptions::default()
+    };
+    let mut client = Client::connect_with(&relay.address, &options).await;
+    let (queue, sender) = client.secured_queue().await;
+    client
+        .connection
+        .send(&sender, body(b"tls", 10))
+        .await
+        .unwrap();
+    client.connection.subscribe([&queue]).await[0]
+        .as_ref()
+        .unwrap();
+    let delivery = client.next_message().await;
+    assert_eq!(&open_body(&queue, &delivery)[..3], b"tls");
+
+    // The fingerprint is still checked inside the TLS tunnel.
+    let mut impostor = relay.address.clone();
+    impostor.fingerprint = RelayFingerprint::from_bytes(random());
+    let result = sotto_client::relay::RelayConnection::connect(&impostor, &options).await;
+    assert!(matches!(result, Err(ClientError::WrongRelayIdentity)));
+}

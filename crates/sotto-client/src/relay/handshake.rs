@@ -1,5 +1,6 @@
-//! Opening a connection: TCP (optionally from a chosen local address), the
-//! WebSocket upgrade on `/ws`, and the relay handshake with its fingerprint check.
+//! Opening a connection: TCP (optionally from a chosen local address), TLS for
+//! `sotto://` relays, the WebSocket upgrade on `/ws`, and the relay handshake with
+//! its fingerprint check.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -7,7 +8,11 @@ use futures_util::{SinkExt, StreamExt};
 use sotto_wire::{
     Block, ClientHandshake, RelayAddress, RelayScheme, Transport, VersionRange, WireError,
 };
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -16,8 +21,13 @@ use crate::ClientError;
 use crate::relay::ConnectOptions;
 use crate::relay::queue::random_bytes;
 
-/// A WebSocket to a relay over plain TCP.
-pub(crate) type RelaySocket = WebSocketStream<TcpStream>;
+/// A WebSocket to a relay over plain TCP or TLS.
+pub(crate) enum RelaySocket {
+    /// `sotto+ws://`.
+    Plain(Box<WebSocketStream<TcpStream>>),
+    /// `sotto://`.
+    Tls(Box<WebSocketStream<TlsStream<TcpStream>>>),
+}
 
 /// Largest frame accepted from the relay: a block, plus room for a close frame's
 /// reason. Anything larger is refused before it is buffered.
@@ -28,16 +38,49 @@ pub(crate) async fn connect(
     address: &RelayAddress,
     options: &ConnectOptions,
 ) -> Result<(RelaySocket, Transport), ClientError> {
-    match address.scheme {
-        RelayScheme::Secure => return Err(ClientError::TlsUnsupported),
+    let tls = match address.scheme {
+        RelayScheme::Secure => Some(options.tls.clone().ok_or(ClientError::TlsUnsupported)?),
         RelayScheme::Plain if !address.is_loopback() && !options.allow_plain_remote => {
             return Err(ClientError::InsecureTransport);
         }
-        RelayScheme::Plain => {}
-    }
+        RelayScheme::Plain => None,
+    };
     let stream = tokio::time::timeout(options.connect_timeout, tcp(address, options.local_address))
         .await
         .map_err(|_| ClientError::Timeout)??;
+    match tls {
+        None => Ok({
+            let (socket, transport) = upgrade(stream, address, options).await?;
+            (RelaySocket::Plain(Box::new(socket)), transport)
+        }),
+        Some(config) => {
+            let host = address.host.to_string();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            let name = ServerName::try_from(host).map_err(|_| ClientError::TlsUnsupported)?;
+            let stream = tokio::time::timeout(
+                options.connect_timeout,
+                TlsConnector::from(config).connect(name, stream),
+            )
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+            let (socket, transport) = upgrade(stream, address, options).await?;
+            Ok((RelaySocket::Tls(Box::new(socket)), transport))
+        }
+    }
+}
+
+/// The WebSocket upgrade and the relay handshake over an open stream.
+async fn upgrade<S>(
+    stream: S,
+    address: &RelayAddress,
+    options: &ConnectOptions,
+) -> Result<(WebSocketStream<S>, Transport), ClientError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let config = WebSocketConfig::default()
         .read_buffer_size(options.read_buffer_size)
         .max_message_size(Some(MAX_FRAME))
@@ -86,10 +129,13 @@ async fn tcp(address: &RelayAddress, local: Option<IpAddr>) -> Result<TcpStream,
         .into())
 }
 
-async fn handshake(
-    socket: &mut RelaySocket,
+async fn handshake<S>(
+    socket: &mut WebSocketStream<S>,
     address: &RelayAddress,
-) -> Result<Transport, ClientError> {
+) -> Result<Transport, ClientError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let (handshake, hello) = ClientHandshake::start(*random_bytes(), VersionRange::SUPPORTED);
     socket.send(Message::binary(hello.into_vec())).await?;
     let reply = loop {

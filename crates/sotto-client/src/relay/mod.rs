@@ -15,19 +15,28 @@ mod reader;
 mod writer;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use futures_util::StreamExt;
-use sotto_wire::{Command, CorrId, RelayAddress, Response, SessionId, Transmission};
+use sotto_wire::{
+    BlockOpener, BlockSealer, Command, CorrId, RelayAddress, Response, SessionId, Transmission,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_tungstenite::WebSocketStream;
 
 pub use commands::{PendingOk, PendingQueue};
 pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_signing_key};
+/// The TLS library whose client configuration [`ConnectOptions::tls`] takes.
+pub use tokio_rustls::rustls;
 
 use crate::ClientError;
+use handshake::RelaySocket;
 use reader::Waiters;
 use writer::{Outgoing, Side};
 
@@ -53,6 +62,10 @@ pub struct ConnectOptions {
     pub send_capacity: usize,
     /// The WebSocket read buffer, allocated per connection.
     pub read_buffer_size: usize,
+    /// TLS settings (trusted roots) for `sotto://` relays; without them such an
+    /// address is refused with [`ClientError::TlsUnsupported`]. The relay's
+    /// fingerprint is checked inside the TLS tunnel either way.
+    pub tls: Option<Arc<ClientConfig>>,
 }
 
 impl Default for ConnectOptions {
@@ -65,6 +78,7 @@ impl Default for ConnectOptions {
             push_capacity: 1024,
             send_capacity: 1024,
             read_buffer_size: 2 * sotto_wire::BLOCK_SIZE,
+            tls: None,
         }
     }
 }
@@ -93,18 +107,17 @@ impl RelayConnection {
         let (socket, transport) = handshake::connect(address, options).await?;
         let session_id = transport.session_id();
         let (sealer, opener) = transport.into_split();
-        let (sink, stream) = socket.split();
         let (outgoing, queue) = mpsc::channel(options.send_capacity.max(1));
         let (pushes, pushed) = mpsc::channel(options.push_capacity.max(1));
         let waiters = Waiters::new();
-        let writer_waiters = waiters.clone();
-        tokio::spawn(async move {
-            if let Err(error) = writer::run(sink, sealer, queue).await {
-                tracing::debug!(%error, "relay connection writer stopped");
+        let reader = match socket {
+            RelaySocket::Plain(socket) => {
+                spawn_tasks(*socket, (sealer, opener), queue, waiters.clone(), pushes)
             }
-            writer_waiters.close();
-        });
-        let reader = tokio::spawn(reader::run(stream, opener, waiters.clone(), pushes));
+            RelaySocket::Tls(socket) => {
+                spawn_tasks(*socket, (sealer, opener), queue, waiters.clone(), pushes)
+            }
+        };
         let connection = RelayConnection {
             outgoing,
             waiters,
@@ -198,6 +211,28 @@ impl RelayConnection {
         let number = self.next_corr_id.fetch_add(1, Ordering::Relaxed);
         CorrId::from_bytes(number.to_be_bytes())
     }
+}
+
+/// Starts the writer and the reader over a connected socket; returns the reader.
+fn spawn_tasks<S>(
+    socket: WebSocketStream<S>,
+    (sealer, opener): (BlockSealer, BlockOpener),
+    queue: mpsc::Receiver<Outgoing>,
+    waiters: Waiters,
+    pushes: mpsc::Sender<Push>,
+) -> JoinHandle<Result<(), ClientError>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sink, stream) = socket.split();
+    let writer_waiters = waiters.clone();
+    tokio::spawn(async move {
+        if let Err(error) = writer::run(sink, sealer, queue).await {
+            tracing::debug!(%error, "relay connection writer stopped");
+        }
+        writer_waiters.close();
+    });
+    tokio::spawn(reader::run(stream, opener, waiters, pushes))
 }
 
 impl Drop for RelayConnection {
