@@ -4,11 +4,12 @@
 //! - `config`: command-line options and the TOML file, resolved into a [`Config`].
 //! - `identity`: the relay's Ed25519 identity file in the data directory.
 //! - `store`: the [`store::Storage`] trait, its redb backend and the group-commit
-//!   writer that makes every acknowledged write durable.
+//!   writer (one fsync for many writes, before they are answered).
 //! - `server`: binds the listener, routes `/ws`, `/metrics` and static files, and
 //!   shuts down gracefully; `listener` caps connections and terminates TLS.
 //! - `connection`: one client connection (handshake, blocks, back-pressure);
-//!   `commands`: what each command does; `subscriptions`: which connection
+//!   `commands`: what each command does, blocks pipelined while their writes
+//!   commit; `subscriptions`: which connection
 //!   receives each queue; `relay`: the state connections share.
 //! - `expiry`: the periodic TTL sweep.
 //! - `limits`: the per-connection token bucket.
