@@ -18,6 +18,9 @@ use crate::integrity::IntegrityNotice;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
 
+/// How old a typing indicator may be (by the sender's clock) to be shown.
+const TYPING_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long a delivery receipt waits for others to go out with.
 pub(crate) const RECEIPT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -235,10 +238,14 @@ impl<S: Store> Core<S> {
                 }
             }
             Content::Typing { typing } => {
-                self.events.push_back(Event::Typing {
-                    contact: id,
-                    typing,
-                });
+                // A typing indicator that waited in a queue is old news.
+                let age = now.since(UnixMillis(envelope.sent_at));
+                if age <= TYPING_FRESHNESS {
+                    self.events.push_back(Event::Typing {
+                        contact: id,
+                        typing,
+                    });
+                }
             }
             Content::Timer { seconds } => {
                 contact.timer_secs = seconds;

@@ -1044,3 +1044,28 @@ fn an_exported_profile_keeps_chatting_on_another_device() {
             .any(|t| t.contains("Integrity"))
     );
 }
+
+#[test]
+fn stale_typing_indicators_are_not_shown() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, _) = world.connect(0, 1);
+    let mut settings = world.clients[0].core.settings();
+    settings.typing_indicators = true;
+    world.clients[0].core.set_settings(settings).unwrap();
+    world.go_offline(1);
+    let now = world.now;
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .set_typing(now, &mut alice.rng, alice_bob, true)
+        .unwrap();
+    world.run();
+    world.advance(Duration::from_secs(120));
+    world.go_online(1);
+    assert!(
+        !world.clients[1]
+            .events
+            .iter()
+            .any(|event| matches!(event, Event::Typing { .. }))
+    );
+}
