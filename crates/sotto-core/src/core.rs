@@ -349,6 +349,13 @@ impl<S: Store> Core<S> {
 
     /// A relay pushed a message on a subscribed queue (MSG). The core opens it
     /// with the queue's key, stores its effects, then asks for its ACK.
+    ///
+    /// A message that opens but is bad (not for this chat, tampered end to end,
+    /// malformed) is dropped, acknowledged and reported as
+    /// [`Event::RelayFault`]; that is `Ok`. An `Err` means the message was not
+    /// acknowledged (it does not open with the queue key, or storage failed):
+    /// log it and carry on — the core stays usable and the relay will deliver
+    /// the message again.
     pub fn handle_delivery(
         &mut self,
         now: UnixMillis,
