@@ -42,3 +42,17 @@ pub(crate) struct PeerRatchetKey {
     pub(crate) dh: X25519Public,
     pub(crate) kem: KemPublicKey,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_public_key_matches_the_secret() {
+        let randomness = [9u8; RATCHET_KEY_RANDOMNESS_LEN];
+        let pair = RatchetKeyPair::generate(&mut Entropy::new(&randomness)).unwrap();
+        assert_eq!(pair.public_dh(), pair.dh.public_key());
+        let rebuilt = RatchetKeyPair::new(pair.dh.clone(), pair.kem.clone());
+        assert_eq!(rebuilt.public_dh(), pair.public_dh());
+    }
+}
