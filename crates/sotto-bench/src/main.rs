@@ -295,6 +295,7 @@ const FSYNC_WRITES: &str = "sotto_fsync_batch_size_sum";
 /// CPU time of the relay and of this process over a delivery run: where the
 /// time goes, whatever else the machine is doing.
 struct CpuMeter {
+    disk_writes: u64,
     commits: f64,
     writes: f64,
     relay: Duration,
@@ -305,6 +306,7 @@ struct CpuMeter {
 impl CpuMeter {
     async fn start(relay: &RelayProcess) -> Result<CpuMeter> {
         Ok(CpuMeter {
+            disk_writes: relay.disk_writes()?,
             commits: relay.metric(FSYNC_BATCHES).await?,
             writes: relay.metric(FSYNC_WRITES).await?,
             relay: relay.cpu_time()?,
@@ -321,6 +323,7 @@ impl CpuMeter {
     ) -> Result<()> {
         let commits = relay.metric(FSYNC_BATCHES).await? - self.commits;
         let writes = relay.metric(FSYNC_WRITES).await? - self.writes;
+        let written = relay.disk_writes()?.saturating_sub(self.disk_writes) as f64;
         let wall = self.started.elapsed().as_secs_f64();
         let relay_cpu = (relay.cpu_time()? - self.relay).as_secs_f64();
         let bench_cpu = (cpu_time("self")? - self.bench).as_secs_f64();
@@ -340,6 +343,13 @@ impl CpuMeter {
             commits / wall,
             writes / commits.max(1.0),
             wall * 1e3 / commits.max(1.0),
+        );
+        eprintln!("{line}");
+        summary.push(line);
+        let line = format!(
+            "  storage writes: {:.1} MB/s, {:.1} KiB per delivered message",
+            written / wall / 1e6,
+            written / 1024.0 / (outcome.delivered_per_second * wall).max(1.0),
         );
         eprintln!("{line}");
         summary.push(line);

@@ -97,6 +97,19 @@ impl RelayProcess {
             .unwrap_or(0.0))
     }
 
+    /// Bytes the relay has caused to be written to storage (`write_bytes` of
+    /// `/proc/PID/io`).
+    pub(crate) fn disk_writes(&self) -> Result<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))
+            .context("reading /proc/PID/io")?;
+        io.lines()
+            .find_map(|line| line.strip_prefix("write_bytes:"))
+            .context("write_bytes missing from /proc/PID/io")?
+            .trim()
+            .parse()
+            .context("parsing write_bytes")
+    }
+
     /// CPU time the relay has used so far.
     pub(crate) fn cpu_time(&self) -> Result<Duration> {
         cpu_time(&self.child.id().to_string())
