@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -77,14 +77,13 @@ impl QueueKey {
         message_id: &MessageId,
         message: &QueueMessage,
     ) -> Result<SealedMessage, WireError> {
-        let plaintext = Zeroizing::new(message.encode());
-        let sealed = XChaCha20Poly1305::new(&self.0.into())
-            .encrypt(
-                XNonce::from_slice(message_id.as_bytes()),
-                plaintext.as_slice(),
-            )
+        // Sealed in place: the encoding has room for the tag, so a 16 KB body is
+        // neither copied nor reallocated, and nothing but ciphertext is left.
+        let mut buffer = Zeroizing::new(message.encode());
+        XChaCha20Poly1305::new(&self.0.into())
+            .encrypt_in_place(XNonce::from_slice(message_id.as_bytes()), b"", &mut *buffer)
             .map_err(|_| WireError::LengthOutOfRange { field: "sealed" })?;
-        SealedMessage::from_vec(sealed)
+        SealedMessage::from_vec(std::mem::take(&mut *buffer))
     }
 
     /// Opens a delivered message; [`WireError::DecryptFailed`] if it was not
