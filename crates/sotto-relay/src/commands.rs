@@ -34,6 +34,7 @@ use crate::store::{
     AuthKey, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::subscriptions::Subscriber;
+use crate::verified_keys::VerifiedKeys;
 
 /// The SEND tag, to tell an oversized body (LARGE_MSG) from other syntax errors.
 const TAG_SEND: u8 = 0x04;
@@ -45,6 +46,8 @@ pub struct Session {
     subscriber: Arc<Subscriber>,
     subscribed: HashMap<RecipientId, Delivery>,
     bucket: TokenBucket,
+    /// Decoded keys that signed commands here, so they are not decoded again.
+    verified_keys: VerifiedKeys,
     /// Blocks whose replies wait for their writes (or for an earlier block).
     in_flight: VecDeque<BlockInFlight>,
 }
@@ -127,6 +130,7 @@ impl Session {
             subscriber,
             subscribed: HashMap::new(),
             bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, Instant::now()),
+            verified_keys: VerifiedKeys::default(),
             in_flight: VecDeque::new(),
         }
     }
@@ -412,7 +416,7 @@ impl Session {
                 };
                 match relay.storage.first_message(&recipient_id, unix_now())? {
                     Some(message) => {
-                        let reply = self.seal(&recipient_id, &record.queue_key, &message)?;
+                        let reply = self.seal(&recipient_id, &record.queue_key, message)?;
                         Ok(Slot::Ready(vec![reply.to_transmission(corr_id)]))
                     }
                     None => Ok(self.ready_error(corr_id, entity, ErrorCode::NoMsg)),
@@ -550,21 +554,30 @@ impl Session {
 
     /// Verifies the transmission's signature with `key`, or with the dummy key
     /// when there is none, so that both take the same time.
-    fn verify(&self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
+    fn verify(&mut self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
         let (key, real) = match key {
             Some(key) => (key, true),
             None => (self.relay.dummy_key, false),
         };
-        // The dummy key is decoded like a stored one, so both paths do the same work.
-        let valid = key
-            .verifying_key()
-            .is_some_and(|key| transmission.verify(&self.session_id, &key).is_ok());
+        // Only a key that signed here before is kept decoded (see `verified_keys`);
+        // any other, the dummy key too, is decoded first, so that a queue that
+        // does not exist and a key not held take the same work.
+        if real && let Some(decoded) = self.verified_keys.get(&key) {
+            return transmission.verify(&self.session_id, decoded).is_ok();
+        }
+        let Some(decoded) = key.verifying_key() else {
+            return false;
+        };
+        let valid = transmission.verify(&self.session_id, &decoded).is_ok();
+        if valid && real {
+            self.verified_keys.insert(decoded);
+        }
         valid && real
     }
 
     /// The queue if it exists and the transmission is signed by its recipient key.
     fn authorise_recipient(
-        &self,
+        &mut self,
         transmission: &Transmission,
         recipient_id: &RecipientId,
     ) -> Result<Option<QueueRecord>, crate::Error> {
@@ -732,9 +745,10 @@ impl Session {
         else {
             return Ok(Vec::new());
         };
-        let push = self.seal(recipient_id, &queue_key, &message)?;
+        let message_id = message.id;
+        let push = self.seal(recipient_id, &queue_key, message)?;
         self.subscribed
-            .insert(*recipient_id, Delivery::Awaiting(message.id));
+            .insert(*recipient_id, Delivery::Awaiting(message_id));
         Ok(vec![push.to_transmission(CorrId::PUSH)])
     }
 
@@ -768,12 +782,13 @@ impl Session {
         &self,
         recipient_id: &RecipientId,
         queue_key: &QueueKey,
-        message: &StoredMessage,
+        message: StoredMessage,
     ) -> Result<Response, crate::Error> {
         let content = if message.flags & FLAG_QUOTA_REACHED != 0 {
             MessageContent::QuotaReached
         } else {
-            let body = MessageBody::new(message.body.clone())
+            // The stored body moves into the sealed message: no copy of 16 KB.
+            let body = MessageBody::new(message.body)
                 .map_err(|_| crate::Error::CorruptRecord { table: "messages" })?;
             MessageContent::Body(body)
         };

@@ -12,7 +12,8 @@
 //!   commit; `subscriptions`: which connection
 //!   receives each queue; `relay`: the state connections share.
 //! - `expiry`: the periodic TTL sweep.
-//! - `limits`: the per-connection token bucket.
+//! - `limits`: the per-connection token bucket; `verified_keys`: the decoded
+//!   queue keys a connection keeps for its signature checks.
 //! - `metrics`: aggregate counters served at `/metrics`.
 //! - `clock`: unix time.
 //! - `error`: the crate's [`Error`], grouped by fault.
@@ -31,6 +32,7 @@ pub mod relay;
 pub mod server;
 pub mod store;
 pub mod subscriptions;
+pub mod verified_keys;
 
 pub use config::Config;
 pub use error::Error;

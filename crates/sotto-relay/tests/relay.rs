@@ -164,6 +164,15 @@ async fn unknown_queue_and_bad_signature_look_the_same() {
     assert_eq!(err(&unknown_queue), ErrorCode::Auth);
     let unsigned = client.request(&sub, None).await;
     assert_eq!(err(&unsigned), ErrorCode::Auth);
+    // Once the queue's key has signed on this connection (the relay keeps it
+    // decoded), the same forgeries are still refused and the key still works.
+    ok(&client.request(&sub, Some(&queue.auth_key)).await);
+    assert_eq!(
+        err(&client.request(&sub, Some(&wrong_key)).await),
+        ErrorCode::Auth
+    );
+    assert_eq!(err(&client.request(&sub, None).await), ErrorCode::Auth);
+    ok(&client.request(&sub, Some(&queue.auth_key)).await);
 }
 
 #[tokio::test]
