@@ -6,7 +6,8 @@
 //! - `store`: the [`store::Storage`] trait, its redb backend and the group-commit
 //!   writer (one fsync for many writes, before they are answered).
 //! - `server`: binds the listener, routes `/ws`, `/metrics` and static files, and
-//!   shuts down gracefully; `listener` caps connections and terminates TLS.
+//!   shuts down gracefully; `listener` caps connections and terminates TLS;
+//!   `web`: the web client's static files and their headers.
 //! - `connection`: one client connection (handshake, blocks, back-pressure);
 //!   `commands`: what each command does, blocks pipelined while their writes
 //!   commit; `subscriptions`: which connection
@@ -33,6 +34,7 @@ pub mod server;
 pub mod store;
 pub mod subscriptions;
 pub mod verified_keys;
+pub mod web;
 
 pub use config::Config;
 pub use error::Error;

@@ -23,7 +23,6 @@ use hyper_util::service::TowerToHyperService;
 use sotto_wire::{BLOCK_SIZE, RelayAddress, RelayHost, RelayIdentity, RelayScheme};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use tower_http::services::ServeDir;
 use tracing::Instrument;
 
 use crate::config::Config;
@@ -33,7 +32,7 @@ use crate::relay::Relay;
 use crate::store::embedded::{DATABASE_FILE, EmbeddedStore};
 use crate::store::group_commit::{self, WriterConfig, WriterHandle};
 use crate::store::{Policy, Storage};
-use crate::{Error, connection, expiry, identity};
+use crate::{Error, connection, expiry, identity, web};
 
 /// Largest frame the WebSocket layer reads.
 const MAX_FRAME: usize = 2 * BLOCK_SIZE;
@@ -267,7 +266,7 @@ fn router(state: AppState, web_dir: Option<&Path>) -> Router {
         .route("/metrics", get(metrics))
         .with_state(state);
     match web_dir {
-        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        Some(dir) => router.fallback_service(web::router(dir)),
         None => router
             .route(
                 "/",

@@ -546,12 +546,55 @@ async fn serves_static_files_and_reads_a_config_file() {
         format!("web-dir = {:?}\nqueue-quota = 1\n", web.to_str().unwrap()),
     )
     .unwrap();
+    std::fs::write(web.join("index.html.gz"), "gzipped index").unwrap();
+    std::fs::write(web.join("app.js"), "plain app").unwrap();
+    std::fs::write(web.join("app.js.br"), "brotli app").unwrap();
     let relay = RelayProcess::start(&["--config", config.to_str().unwrap()]);
     let index = common::http_get(&relay.web_url).await;
     assert!(index.starts_with("HTTP/1.1 200"), "{index}");
     assert!(index.contains("<h1>sotto web</h1>"));
+    assert_security_headers(&index);
     let missing = common::http_get(&format!("{}nothing-here", relay.web_url)).await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    assert_security_headers(&missing);
+    // The client's own routes, and any page that is no file, are index.html for
+    // a browser; other requests for missing files stay 404.
+    let html = "accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n";
+    for path in ["invite", "contact", "contact/", "some/deep/page"] {
+        let page = http_request(&relay.web_url, "GET", path, html).await;
+        assert!(page.starts_with("HTTP/1.1 200"), "{path}: {page}");
+        assert!(page.contains("<h1>sotto web</h1>"), "{path}: {page}");
+        assert_security_headers(&page);
+    }
+    let plain = http_request(&relay.web_url, "GET", "invite", "").await;
+    assert!(plain.contains("<h1>sotto web</h1>"), "{plain}");
+    let script = http_request(&relay.web_url, "GET", "missing.js", "accept: */*\r\n").await;
+    assert!(script.starts_with("HTTP/1.1 404"), "{script}");
+    let post = http_request(&relay.web_url, "POST", "elsewhere", html).await;
+    assert!(!post.starts_with("HTTP/1.1 200"), "{post}");
+    let metrics = http_request(&relay.web_url, "GET", "metrics", html).await;
+    assert!(metrics.contains("sotto_"), "{metrics}");
+    // Precompressed copies go to clients that accept them.
+    let brotli = http_request(&relay.web_url, "GET", "app.js", "accept-encoding: br\r\n").await;
+    assert!(
+        brotli.to_lowercase().contains("content-encoding: br"),
+        "{brotli}"
+    );
+    assert!(brotli.contains("brotli app"), "{brotli}");
+    let gzip = http_request(
+        &relay.web_url,
+        "GET",
+        "invite",
+        &format!("{html}accept-encoding: gzip\r\n"),
+    )
+    .await;
+    assert!(
+        gzip.to_lowercase().contains("content-encoding: gzip"),
+        "{gzip}"
+    );
+    assert!(gzip.contains("gzipped index"), "{gzip}");
+    let identity = http_request(&relay.web_url, "GET", "app.js", "").await;
+    assert!(identity.contains("plain app"), "{identity}");
     // The quota from the file applies.
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
@@ -560,6 +603,37 @@ async fn serves_static_files_and_reads_a_config_file() {
         .await);
     let second = send_command(queue.sender_id, b"2");
     assert_eq!(err(&client.request(&second, None).await), ErrorCode::Quota);
+}
+
+/// One HTTP/1.1 request with extra header lines (each ending in CRLF); the whole
+/// response.
+#[allow(clippy::unwrap_used)] // a test helper
+async fn http_request(base: &str, method: &str, path: &str, headers: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.strip_prefix("http://").unwrap().trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!(
+        "{method} /{path} HTTP/1.1\r\nhost: {authority}\r\n{headers}content-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(common::TIMEOUT, stream.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+fn assert_security_headers(response: &str) {
+    let lower = response.to_lowercase();
+    for header in [
+        "content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval';",
+        "x-content-type-options: nosniff",
+        "referrer-policy: no-referrer",
+        "cross-origin-opener-policy: same-origin",
+    ] {
+        assert!(lower.contains(header), "no {header} in {response}");
+    }
 }
 
 #[tokio::test]
