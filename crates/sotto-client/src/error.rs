@@ -41,6 +41,11 @@ pub enum ClientError {
     #[error("the relay did not answer in time")]
     Timeout,
 
+    // ---- The client core ---------------------------------------------------------
+    /// The core failed on something local (its storage, a damaged record).
+    #[error(transparent)]
+    Core(#[from] sotto_core::CoreError),
+
     // ---- Local policy and misuse --------------------------------------------------
     /// Plain WebSocket (`sotto+ws://`) is allowed only to loopback hosts unless the
     /// caller opts in.

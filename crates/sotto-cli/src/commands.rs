@@ -1,0 +1,744 @@
+//! What each command does: open the profile, act on the core, let the
+//! one-shot runtime send what that queued (and fetch what waits, for
+//! `receive`), then print the result.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::rngs::OsRng;
+use serde_json::{Value, json};
+use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
+use sotto_core::{
+    ContactId, Core, Event, ItemContent, MessageNumber, Passphrase, ReceiptSetting, RequestId,
+};
+use sotto_store::SqlCipherStore;
+use sotto_wire::RelayAddress;
+
+use crate::failure::Failure;
+use crate::profile::{self, PassphraseSource, core_failure};
+use crate::{AddressAction, Cli, Command, RequestsAction, json};
+
+/// Prints a command's result as text or as one JSON object.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn emit(&self, value: Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        if self.json {
+            writeln!(stdout, "{value}")?;
+        } else {
+            let text = text();
+            if !text.is_empty() {
+                writeln!(stdout, "{text}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Progress for people, on stderr, only when it is a terminal.
+fn progress(message: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("sotto: {message}");
+    }
+}
+
+/// An open profile and its one-shot runtime.
+struct Session {
+    runtime: Runtime<SqlCipherStore>,
+    relay: RelayAddress,
+    timeout: Duration,
+}
+
+impl Session {
+    fn core(&mut self) -> &mut Core<SqlCipherStore> {
+        self.runtime.core_mut()
+    }
+
+    /// Sends what is queued (and processes what comes back) until the core is
+    /// idle or the timeout passes; returns the events.
+    async fn settle(&mut self) -> anyhow::Result<(Vec<Event>, bool)> {
+        progress("talking to the relays…");
+        let finished = self.runtime.run_until_idle(self.timeout).await?;
+        if finished == Finished::TimedOut {
+            progress("timed out: what was not sent stays queued for the next command");
+        }
+        Ok((self.runtime.take_events(), finished == Finished::Idle))
+    }
+
+    /// A contact by id or by display name.
+    fn contact(&self, name_or_id: &str) -> anyhow::Result<ContactId> {
+        let contacts = self.runtime.core().contacts().map_err(core_failure)?;
+        if let Ok(id) = name_or_id.parse::<u64>()
+            && let Some(contact) = contacts.iter().find(|c| c.id.0 == id)
+        {
+            return Ok(contact.id);
+        }
+        let matching: Vec<ContactId> = contacts
+            .iter()
+            .filter(|c| {
+                c.profile
+                    .as_ref()
+                    .is_some_and(|p| p.display_name().eq_ignore_ascii_case(name_or_id))
+            })
+            .map(|c| c.id)
+            .collect();
+        match matching.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Failure::new(
+                "unknown_contact",
+                format!("no contact named or numbered {name_or_id:?} (see `sotto contacts`)"),
+            )
+            .into()),
+            _ => Err(Failure::new(
+                "ambiguous_contact",
+                format!("several contacts are named {name_or_id:?}: use the id"),
+            )
+            .into()),
+        }
+    }
+}
+
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let output = Output { json: cli.json };
+    let source = PassphraseSource {
+        file: cli.passphrase_file.clone(),
+    };
+    let timeout = Duration::from_secs(cli.timeout);
+    let mut options = RuntimeOptions::new(Mode::OneShot);
+    if let Some(proxy) = &cli.socks5 {
+        options.socks5 = Some(Socks5Proxy::parse(proxy).ok_or_else(|| {
+            Failure::new("usage", format!("--socks5 wants HOST:PORT, not {proxy:?}"))
+        })?);
+    }
+    let dir = cli.profile.as_path();
+    match cli.command {
+        Command::Init { name, bio, relay } => {
+            let relay: RelayAddress = relay.parse().map_err(|error| {
+                Failure::new("usage", format!("--relay is not a relay address: {error}"))
+            })?;
+            let passphrase = source.read("New passphrase for the profile", true)?;
+            progress("deriving the database key…");
+            let core = profile::init(dir, &passphrase, &name, bio.as_deref(), &relay)?;
+            let name = core.profile().display_name().to_owned();
+            output.emit(
+                json!({ "profile": dir.display().to_string(), "name": name, "relay": relay.to_string() }),
+                || format!("Created the profile of {name} in {} (relay {relay})", dir.display()),
+            )
+        }
+        Command::Import { file } => import(dir, &file, &source, &output),
+        Command::Export { file } => export(dir, &file, &source, &output),
+        Command::Passphrase {
+            new_passphrase_file,
+        } => {
+            let old = source.read("Current passphrase", false)?;
+            let mut store = profile::open_store(dir, &old)?;
+            let new = match new_passphrase_file {
+                Some(file) => PassphraseSource { file: Some(file) }.read("", false)?,
+                None => {
+                    let first = rpassword::prompt_password("New passphrase: ")?;
+                    let second = rpassword::prompt_password("New passphrase (again): ")?;
+                    if first != second {
+                        return Err(Failure::new("usage", "the two passphrases differ").into());
+                    }
+                    Passphrase::new(first)
+                }
+            };
+            progress("re-encrypting the database…");
+            store
+                .change_passphrase(&old, &new)
+                .map_err(|error| profile::store_failure(error, dir))?;
+            output.emit(json!({ "changed": true }), || {
+                "Passphrase changed.".to_owned()
+            })
+        }
+        command => {
+            let passphrase = source.read("Passphrase", false)?;
+            progress("opening the profile…");
+            let (core, relay) = profile::open_core(dir, &passphrase)?;
+            let mut session = Session {
+                runtime: Runtime::new(core, options),
+                relay,
+                timeout,
+            };
+            profile_command(&mut session, command, &output).await
+        }
+    }
+}
+
+async fn profile_command(
+    session: &mut Session,
+    command: Command,
+    output: &Output,
+) -> anyhow::Result<()> {
+    let now = sotto_client::runtime::now_millis;
+    match command {
+        Command::Init { .. }
+        | Command::Import { .. }
+        | Command::Export { .. }
+        | Command::Passphrase { .. } => Ok(()),
+        Command::Invite { no_qr } => {
+            let relay = session.relay.clone();
+            let invitation = session
+                .core()
+                .create_invitation(now(), &mut OsRng, &relay)
+                .map_err(core_failure)?;
+            session.settle().await?;
+            let link = session
+                .runtime
+                .core()
+                .invitation_link(invitation)
+                .map_err(core_failure)?
+                .ok_or_else(|| {
+                    Failure::new(
+                        "relay",
+                        "the relay did not create the invitation queue in time",
+                    )
+                })?;
+            output.emit(json!({ "invitation": invitation.0, "link": link }), || {
+                if no_qr {
+                    link.clone()
+                } else {
+                    format!("{link}\n\n{}", qr(&link))
+                }
+            })
+        }
+        Command::Connect { link } => {
+            let relay = session.relay.clone();
+            let contact = session
+                .core()
+                .connect(now(), &mut OsRng, link.trim(), &relay)
+                .map_err(core_failure)?;
+            let (_, idle) = session.settle().await?;
+            let summary = session
+                .runtime
+                .core()
+                .contact(contact)
+                .map_err(core_failure)?;
+            let state = json::state(summary.state);
+            output.emit(
+                json!({ "contact": contact.0, "state": state, "complete": idle }),
+                || format!("Contact {} is {}: the inviter completes the connection at its next `receive`.", contact.0, state.replace('_', " ")),
+            )
+        }
+        Command::Contacts => {
+            let contacts = session.runtime.core().contacts().map_err(core_failure)?;
+            let values: Vec<Value> = contacts.iter().map(json::contact).collect();
+            output.emit(json!({ "contacts": values }), || {
+                contacts
+                    .iter()
+                    .map(|c| {
+                        let name = c
+                            .profile
+                            .as_ref()
+                            .map_or("(no profile yet)", |p| p.display_name());
+                        let verified = if c.verified { ", verified" } else { "" };
+                        format!(
+                            "{:>4}  {name}  [{}{verified}]  {} unread",
+                            c.id.0,
+                            json::state(c.state).replace('_', " "),
+                            c.unread
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Send { contact, text } => send(session, output, &contact, &text, None).await,
+        Command::Reply {
+            contact,
+            message,
+            text,
+        } => {
+            send(
+                session,
+                output,
+                &contact,
+                &text,
+                Some(MessageNumber(message)),
+            )
+            .await
+        }
+        Command::React {
+            contact,
+            message,
+            emoji,
+        } => {
+            let id = session.contact(&contact)?;
+            session
+                .core()
+                .react(now(), &mut OsRng, id, MessageNumber(message), &emoji)
+                .map_err(core_failure)?;
+            let (_, sent) = session.settle().await?;
+            output.emit(
+                json!({ "contact": id.0, "message": message, "emoji": emoji, "sent": sent }),
+                || format!("Reacted {emoji} to message {message}."),
+            )
+        }
+        Command::Edit {
+            contact,
+            message,
+            text,
+        } => {
+            let id = session.contact(&contact)?;
+            session
+                .core()
+                .edit(now(), &mut OsRng, id, MessageNumber(message), &text)
+                .map_err(core_failure)?;
+            let (_, sent) = session.settle().await?;
+            output.emit(
+                json!({ "contact": id.0, "message": message, "sent": sent }),
+                || format!("Edited message {message}."),
+            )
+        }
+        Command::Delete { contact, message } => {
+            let id = session.contact(&contact)?;
+            session
+                .core()
+                .delete_for_everyone(now(), &mut OsRng, id, MessageNumber(message))
+                .map_err(core_failure)?;
+            let (_, sent) = session.settle().await?;
+            output.emit(
+                json!({ "contact": id.0, "message": message, "sent": sent }),
+                || format!("Deleted message {message} for everyone."),
+            )
+        }
+        Command::Receive => receive(session, output).await,
+        Command::History {
+            contact,
+            limit,
+            mark_read,
+        } => {
+            let id = session.contact(&contact)?;
+            let items = session
+                .runtime
+                .core()
+                .history(id, None, limit)
+                .map_err(core_failure)?;
+            if mark_read {
+                session
+                    .core()
+                    .mark_read(now(), &mut OsRng, id)
+                    .map_err(core_failure)?;
+                session.settle().await?;
+            }
+            let values: Vec<Value> = items.iter().map(json::item).collect();
+            output.emit(json!({ "contact": id.0, "messages": values }), || {
+                items.iter().map(item_line).collect::<Vec<_>>().join("\n")
+            })
+        }
+        Command::Timer { contact, seconds } => {
+            let id = session.contact(&contact)?;
+            let seconds = match seconds.as_str() {
+                "off" => None,
+                text => Some(text.parse::<u32>().map_err(|_| {
+                    Failure::new("usage", "the timer is a number of seconds or `off`")
+                })?),
+            };
+            session
+                .core()
+                .set_timer(now(), &mut OsRng, id, seconds)
+                .map_err(core_failure)?;
+            let (_, sent) = session.settle().await?;
+            output.emit(
+                json!({ "contact": id.0, "timer_secs": seconds, "sent": sent }),
+                || match seconds {
+                    Some(secs) => format!("Messages now disappear after {secs} s."),
+                    None => "Disappearing messages are off.".to_owned(),
+                },
+            )
+        }
+        Command::Receipts { setting, contact } => receipts(session, output, setting, contact),
+        Command::Verify {
+            contact,
+            mark,
+            unmark,
+        } => {
+            let id = session.contact(&contact)?;
+            if mark || unmark {
+                session
+                    .core()
+                    .set_verified(id, mark)
+                    .map_err(core_failure)?;
+            }
+            let code = session
+                .runtime
+                .core()
+                .security_code(id)
+                .map_err(core_failure)?
+                .digits();
+            let verified = session
+                .runtime
+                .core()
+                .contact(id)
+                .map_err(core_failure)?
+                .verified;
+            output.emit(
+                json!({ "contact": id.0, "security_code": code, "verified": verified }),
+                || {
+                    let state = if verified { "verified" } else { "not verified" };
+                    format!("Security code: {code}\n({state}; compare it with your contact, then `sotto verify {contact} --mark`)")
+                },
+            )
+        }
+        Command::Address { action } => address(session, output, action).await,
+        Command::Requests { action } => requests(session, output, action).await,
+    }
+}
+
+async fn send(
+    session: &mut Session,
+    output: &Output,
+    contact: &str,
+    text: &str,
+    reply_to: Option<MessageNumber>,
+) -> anyhow::Result<()> {
+    let id = session.contact(contact)?;
+    let number = session
+        .core()
+        .send_text(
+            sotto_client::runtime::now_millis(),
+            &mut OsRng,
+            id,
+            text,
+            reply_to,
+        )
+        .map_err(core_failure)?;
+    session.settle().await?;
+    let status = session
+        .runtime
+        .core()
+        .message(id, number)
+        .map_err(core_failure)?
+        .status;
+    let status = json::status(status);
+    output.emit(
+        json!({ "contact": id.0, "message": number.0, "status": status }),
+        || format!("Message {} to {contact}: {status}.", number.0),
+    )
+}
+
+async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
+    session
+        .core()
+        .fetch_all(sotto_client::runtime::now_millis())
+        .map_err(core_failure)?;
+    let (events, _) = session.settle().await?;
+    let mut messages = Vec::new();
+    let mut lines = Vec::new();
+    for event in &events {
+        match event {
+            Event::MessageReceived { contact, message } => {
+                if let Ok(item) = session.runtime.core().message(*contact, *message) {
+                    lines.push(format!(
+                        "{}: {}",
+                        contact_name(session, *contact),
+                        item_line(&item)
+                    ));
+                    messages.push(json::item(&item));
+                }
+            }
+            Event::ContactConnected { contact } => {
+                lines.push(format!("{} is connected.", contact_name(session, *contact)));
+            }
+            Event::ContactRequest { request } => {
+                lines.push(format!(
+                    "Contact request {} (see `sotto requests`).",
+                    request.0
+                ));
+            }
+            Event::Notice {
+                contact, notice, ..
+            } => {
+                lines.push(format!(
+                    "{}: [{}]",
+                    contact_name(session, *contact),
+                    json::notice_text(notice)
+                ));
+            }
+            Event::RelayFault { reason, .. } => lines.push(format!("relay fault: {reason}")),
+            _ => {}
+        }
+    }
+    let values: Vec<Value> = events.iter().map(json::event).collect();
+    output.emit(json!({ "messages": messages, "events": values }), || {
+        lines.join("\n")
+    })
+}
+
+fn receipts(
+    session: &mut Session,
+    output: &Output,
+    setting: Option<String>,
+    contact: Option<String>,
+) -> anyhow::Result<()> {
+    match contact {
+        Some(contact) => {
+            let id = session.contact(&contact)?;
+            if let Some(setting) = setting {
+                let setting = match setting.as_str() {
+                    "on" => ReceiptSetting::On,
+                    "off" => ReceiptSetting::Off,
+                    "default" => ReceiptSetting::Default,
+                    _ => return Err(Failure::new("usage", "on, off or default").into()),
+                };
+                session
+                    .core()
+                    .set_read_receipts(id, setting)
+                    .map_err(core_failure)?;
+            }
+            let setting = json::receipts(
+                session
+                    .runtime
+                    .core()
+                    .contact(id)
+                    .map_err(core_failure)?
+                    .read_receipts,
+            );
+            output.emit(json!({ "contact": id.0, "read_receipts": setting }), || {
+                format!("Read receipts in this chat: {setting}")
+            })
+        }
+        None => {
+            let mut settings = session.runtime.core().settings();
+            if let Some(setting) = setting {
+                settings.read_receipts = match setting.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(Failure::new("usage", "on or off").into()),
+                };
+                session
+                    .core()
+                    .set_settings(settings)
+                    .map_err(core_failure)?;
+            }
+            let on = settings.read_receipts;
+            output.emit(
+                json!({ "read_receipts": if on { "on" } else { "off" } }),
+                || format!("Read receipts: {}", if on { "on" } else { "off" }),
+            )
+        }
+    }
+}
+
+async fn address(
+    session: &mut Session,
+    output: &Output,
+    action: AddressAction,
+) -> anyhow::Result<()> {
+    let now = sotto_client::runtime::now_millis;
+    match action {
+        AddressAction::Create => {
+            let relay = session.relay.clone();
+            session
+                .core()
+                .create_address(now(), &mut OsRng, &relay)
+                .map_err(core_failure)?;
+            session.settle().await?;
+        }
+        AddressAction::Delete => {
+            session
+                .core()
+                .delete_address(now())
+                .map_err(|error| match error {
+                    sotto_core::CoreError::NoAddress => {
+                        Failure::new("no_address", "there is no contact address").into()
+                    }
+                    other => core_failure(other),
+                })?;
+            session.settle().await?;
+            return output.emit(json!({ "link": Value::Null, "deleted": true }), || {
+                "The contact address is deleted.".to_owned()
+            });
+        }
+        AddressAction::Show => {}
+    }
+    let link = session
+        .runtime
+        .core()
+        .address_link()
+        .map_err(core_failure)?;
+    output.emit(json!({ "link": link, "deleted": false }), || match &link {
+        Some(link) => format!("{link}\n\n{}", qr(link)),
+        None => "No contact address (create one with `sotto address create`).".to_owned(),
+    })
+}
+
+async fn requests(
+    session: &mut Session,
+    output: &Output,
+    action: Option<RequestsAction>,
+) -> anyhow::Result<()> {
+    let now = sotto_client::runtime::now_millis;
+    match action.unwrap_or(RequestsAction::List) {
+        RequestsAction::List => {
+            let requests = session.runtime.core().requests().map_err(core_failure)?;
+            let values: Vec<Value> = requests.iter().map(json::request).collect();
+            output.emit(json!({ "requests": values }), || {
+                if requests.is_empty() {
+                    return "No contact requests.".to_owned();
+                }
+                requests
+                    .iter()
+                    .map(|r| format!("{:>4}  {}", r.id.0, r.profile.display_name()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        RequestsAction::Accept { request } => {
+            let relay = session.relay.clone();
+            let contact = session
+                .core()
+                .accept_request(now(), &mut OsRng, RequestId(request), &relay)
+                .map_err(core_failure)?;
+            session.settle().await?;
+            output.emit(json!({ "request": request, "contact": contact.0 }), || {
+                format!("Accepted: contact {}.", contact.0)
+            })
+        }
+        RequestsAction::Reject { request } => {
+            session
+                .core()
+                .reject_request(RequestId(request))
+                .map_err(core_failure)?;
+            output.emit(json!({ "request": request, "rejected": true }), || {
+                "Rejected.".to_owned()
+            })
+        }
+    }
+}
+
+fn export(
+    dir: &Path,
+    file: &Path,
+    source: &PassphraseSource,
+    output: &Output,
+) -> anyhow::Result<()> {
+    if file.exists() {
+        return Err(Failure::new("usage", format!("{} exists already", file.display())).into());
+    }
+    let passphrase = source.read("Passphrase", false)?;
+    // Opening the core refuses a profile that was moved already.
+    let (core, _) = profile::open_core(dir, &passphrase)?;
+    let mut store = core.into_store();
+    progress("writing the archive…");
+    let receipt = {
+        let mut out = std::fs::File::create_new(file)
+            .with_context(|| format!("creating {}", file.display()))?;
+        let receipt = store.export_archive(&mut out, &passphrase)?;
+        out.sync_all()
+            .with_context(|| format!("writing {}", file.display()))?;
+        receipt
+    };
+    // The archive is on disk: retire this copy so that it never reuses keys.
+    let moved_at = sotto_client::runtime::now_millis().0 / 1000;
+    sotto_core::mark_moved(&mut store, &receipt, moved_at)
+        .map_err(|error| profile::store_failure(error, dir))?;
+    output.emit(
+        json!({ "file": file.display().to_string(), "tables": receipt.tables, "records": receipt.records }),
+        || format!("Exported to {}. This profile directory is now retired: import the archive elsewhere.", file.display()),
+    )
+}
+
+fn import(
+    dir: &Path,
+    file: &Path,
+    source: &PassphraseSource,
+    output: &Output,
+) -> anyhow::Result<()> {
+    let passphrase = source.read("Passphrase of the archive", false)?;
+    let mut archive =
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    progress("deriving the database key…");
+    let mut store = profile::create_store(dir, &passphrase)?;
+    progress("importing the archive…");
+    let summary = match store.import_archive(
+        &mut std::io::BufReader::new(&mut archive),
+        passphrase.clone(),
+    ) {
+        Ok(summary) => summary,
+        Err(error) => {
+            drop(store);
+            // Leave nothing half-made that would block the next attempt.
+            let database = profile::database_path(dir);
+            let _ = std::fs::remove_file(sotto_store::key_file_path(&database));
+            let _ = std::fs::remove_file(&database);
+            return Err(error.into());
+        }
+    };
+    let relay = profile::relay(&store)?;
+    let core = Core::open(store).map_err(core_failure)?;
+    let name = core.profile().display_name().to_owned();
+    output.emit(
+        json!({ "profile": dir.display().to_string(), "name": name, "relay": relay.to_string(), "tables": summary.tables, "records": summary.records }),
+        || format!("Imported the profile of {name} into {}.", dir.display()),
+    )
+}
+
+/// A chat item as one line of text.
+fn item_line(item: &sotto_core::ChatItem) -> String {
+    let arrow = match item.direction {
+        sotto_core::MessageDirection::Incoming => "<",
+        sotto_core::MessageDirection::Outgoing => ">",
+        sotto_core::MessageDirection::Notice => "-",
+    };
+    let body = match &item.content {
+        ItemContent::Text { text, reply_to } => {
+            let mut line = String::new();
+            if let Some(reply_to) = reply_to {
+                line.push_str(&format!("(reply to {}) ", reply_to.0));
+            }
+            if item.deleted {
+                line.push_str("(deleted)");
+            } else {
+                line.push_str(text);
+            }
+            if item.edited {
+                line.push_str(" (edited)");
+            }
+            line
+        }
+        ItemContent::Notice(notice) => format!("[{}]", json::notice_text(notice)),
+    };
+    let reactions: String = item
+        .reactions
+        .iter()
+        .map(|r| r.emoji.as_str())
+        .collect::<Vec<_>>()
+        .join("");
+    let reactions = if reactions.is_empty() {
+        String::new()
+    } else {
+        format!("  {reactions}")
+    };
+    let status = match item.direction {
+        sotto_core::MessageDirection::Outgoing => format!("  [{}]", json::status(item.status)),
+        _ => String::new(),
+    };
+    format!("{:>4} {arrow} {body}{reactions}{status}", item.number.0)
+}
+
+fn contact_name(session: &Session, contact: ContactId) -> String {
+    session
+        .runtime
+        .core()
+        .contact(contact)
+        .ok()
+        .and_then(|c| c.profile.map(|p| p.display_name().to_owned()))
+        .unwrap_or_else(|| format!("contact {}", contact.0))
+}
+
+/// A QR code for a terminal, two rows of modules per line.
+fn qr(link: &str) -> String {
+    match qrcode::QrCode::new(link.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build(),
+        Err(_) => "(the link is too long for a QR code)".to_owned(),
+    }
+}

@@ -1,0 +1,243 @@
+//! `sotto`: Sotto's command line. Every operation is one command on a profile
+//! directory, with text output for people and `--json` for scripts
+//! (docs/cli.md documents both).
+//!
+//! Modules:
+//! - `commands`: what each command does, over the client runtime.
+//! - `profile`: the profile directory, its database and passphrase.
+//! - `json`: the `--json` shapes.
+//! - `failure`: errors with a stable kind.
+
+mod commands;
+mod failure;
+mod json;
+mod profile;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sotto: an end-to-end encrypted messenger whose relays know no user.
+///
+/// Each command opens the profile, does its work with the relays (connecting
+/// only as long as needed) and exits. The passphrase comes from
+/// --passphrase-file, the SOTTO_PASSPHRASE variable, or a prompt.
+#[derive(Debug, Parser)]
+#[command(name = "sotto", version)]
+struct Cli {
+    /// The profile directory.
+    #[arg(
+        long,
+        global = true,
+        env = "SOTTO_PROFILE",
+        default_value = "sotto-profile"
+    )]
+    profile: PathBuf,
+    /// Read the passphrase from this file (its first line).
+    #[arg(long, global = true, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of text (shapes in docs/cli.md).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Connect to relays through this SOCKS5 proxy (for instance Tor at 127.0.0.1:9050).
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    socks5: Option<String>,
+    /// Seconds to wait for relays before giving up (what is not sent stays queued).
+    #[arg(long, global = true, default_value_t = 30)]
+    timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a profile in the profile directory.
+    Init {
+        /// Your display name, sent only to your contacts.
+        #[arg(long)]
+        name: String,
+        /// A short bio, sent only to your contacts.
+        #[arg(long)]
+        bio: Option<String>,
+        /// Your relay: where your receiving queues are (sotto://FINGERPRINT@HOST:PORT).
+        #[arg(long)]
+        relay: String,
+    },
+    /// Create a one-time invitation: prints its link and a QR code.
+    Invite {
+        /// Print only the link, no QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Connect to someone through their invitation or contact-address link.
+    Connect {
+        /// The link.
+        link: String,
+    },
+    /// List contacts, most recently active first.
+    Contacts,
+    /// Send a text.
+    Send {
+        /// The contact's name or id.
+        contact: String,
+        /// The text.
+        text: String,
+    },
+    /// Reply to a message.
+    Reply {
+        /// The contact's name or id.
+        contact: String,
+        /// The number of the message replied to (see `history`).
+        message: u64,
+        /// The text.
+        text: String,
+    },
+    /// React to a message (an empty emoji removes your reaction).
+    React {
+        /// The contact's name or id.
+        contact: String,
+        /// The message's number.
+        message: u64,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Edit one of your messages.
+    Edit {
+        /// The contact's name or id.
+        contact: String,
+        /// The message's number.
+        message: u64,
+        /// The new text.
+        text: String,
+    },
+    /// Delete one of your messages for everyone.
+    Delete {
+        /// The contact's name or id.
+        contact: String,
+        /// The message's number.
+        message: u64,
+    },
+    /// Fetch and process what waits on the relays, then exit.
+    Receive,
+    /// Show a chat's messages, oldest first.
+    History {
+        /// The contact's name or id.
+        contact: String,
+        /// At most this many of the newest items.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Mark the chat as read (sends read receipts if they are on).
+        #[arg(long)]
+        mark_read: bool,
+    },
+    /// Set a chat's disappearing-message timer: 30 to 2419200 seconds, or `off`.
+    Timer {
+        /// The contact's name or id.
+        contact: String,
+        /// Seconds, or `off`.
+        seconds: String,
+    },
+    /// Read receipts: globally, or for one chat with --contact.
+    Receipts {
+        /// `on` or `off` (or `default` for a chat: follow the global setting);
+        /// without it, show the setting.
+        setting: Option<String>,
+        /// The chat (name or id).
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Show a contact's security code, or mark it verified.
+    Verify {
+        /// The contact's name or id.
+        contact: String,
+        /// Mark the code as verified (after comparing it with the contact).
+        #[arg(long, conflicts_with = "unmark")]
+        mark: bool,
+        /// Mark the code as not verified.
+        #[arg(long)]
+        unmark: bool,
+    },
+    /// The long-term contact address.
+    Address {
+        #[command(subcommand)]
+        action: AddressAction,
+    },
+    /// Contact requests that came through the contact address.
+    Requests {
+        #[command(subcommand)]
+        action: Option<RequestsAction>,
+    },
+    /// Write an encrypted archive of the whole profile (under its passphrase);
+    /// this copy is then retired.
+    Export {
+        /// The archive file to write.
+        file: PathBuf,
+    },
+    /// Create this profile from an archive (the passphrase is the archive's).
+    Import {
+        /// The archive file.
+        file: PathBuf,
+    },
+    /// Change the profile's passphrase.
+    Passphrase {
+        /// Read the new passphrase from this file instead of a prompt.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AddressAction {
+    /// Create (or replace) the contact address and print its link.
+    Create,
+    /// Print the contact address link.
+    Show,
+    /// Delete the contact address: no more requests can arrive through it.
+    Delete,
+}
+
+#[derive(Debug, Subcommand)]
+enum RequestsAction {
+    /// List the requests waiting (the default).
+    List,
+    /// Accept a request: the requester becomes a contact.
+    Accept {
+        /// The request's id.
+        request: u64,
+    },
+    /// Reject a request: nothing of it is kept.
+    Reject {
+        /// The request's id.
+        request: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sotto: starting the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let kind = failure::kind(&error);
+            if json {
+                let value = serde_json::json!({
+                    "error": { "kind": kind, "message": format!("{error:#}") }
+                });
+                println!("{value}");
+            }
+            eprintln!("sotto: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

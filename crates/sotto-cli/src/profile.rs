@@ -1,0 +1,185 @@
+//! A profile directory: its encrypted database, the passphrase that opens it,
+//! and the relay the user chose at `init` (kept inside the database).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sotto_core::{Core, CoreError, Passphrase, Profile, Store, StoreError, Table, WriteBatch};
+use sotto_store::SqlCipherStore;
+use sotto_wire::RelayAddress;
+
+use crate::failure::Failure;
+
+/// The database's file name inside the profile directory.
+const DATABASE: &str = "profile.db";
+
+/// The command line's own records, exported and imported with the profile.
+const CLI_SETTINGS: Table = Table::new("cli_settings");
+const RELAY_KEY: &[u8] = b"relay";
+
+/// Where the passphrase comes from.
+#[derive(Debug, Clone)]
+pub(crate) struct PassphraseSource {
+    pub(crate) file: Option<PathBuf>,
+}
+
+impl PassphraseSource {
+    /// The passphrase from `--passphrase-file`, `SOTTO_PASSPHRASE`, or a prompt
+    /// without echo (asked twice when `confirm`).
+    pub(crate) fn read(&self, prompt: &str, confirm: bool) -> anyhow::Result<Passphrase> {
+        if let Some(file) = &self.file {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the passphrase file {}", file.display()))?;
+            return Ok(Passphrase::new(text.trim_end_matches(['\r', '\n'])));
+        }
+        if let Ok(text) = std::env::var("SOTTO_PASSPHRASE") {
+            return Ok(Passphrase::new(text));
+        }
+        let first = rpassword::prompt_password(format!("{prompt}: "))
+            .context("reading the passphrase from the terminal")?;
+        if confirm {
+            let second = rpassword::prompt_password(format!("{prompt} (again): "))
+                .context("reading the passphrase from the terminal")?;
+            if first != second {
+                return Err(Failure::new("usage", "the two passphrases differ").into());
+            }
+        }
+        Ok(Passphrase::new(first))
+    }
+}
+
+/// The path of the database in `dir`.
+pub(crate) fn database_path(dir: &Path) -> PathBuf {
+    dir.join(DATABASE)
+}
+
+/// Creates the directory and an empty database in it.
+pub(crate) fn create_store(dir: &Path, passphrase: &Passphrase) -> anyhow::Result<SqlCipherStore> {
+    let path = database_path(dir);
+    if path.exists() {
+        return Err(Failure::new(
+            "profile_exists",
+            format!("a profile already exists in {}", dir.display()),
+        )
+        .into());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the profile directory {}", dir.display()))?;
+    SqlCipherStore::create(&path, passphrase).map_err(|error| store_failure(error, dir))
+}
+
+/// Opens the database in `dir`.
+pub(crate) fn open_store(dir: &Path, passphrase: &Passphrase) -> anyhow::Result<SqlCipherStore> {
+    let path = database_path(dir);
+    if !path.exists() {
+        return Err(Failure::new(
+            "no_profile",
+            format!(
+                "no profile in {} (create one with `sotto --profile {} init`)",
+                dir.display(),
+                dir.display()
+            ),
+        )
+        .into());
+    }
+    SqlCipherStore::open(&path, passphrase).map_err(|error| store_failure(error, dir))
+}
+
+/// Opens the profile's core.
+pub(crate) fn open_core(
+    dir: &Path,
+    passphrase: &Passphrase,
+) -> anyhow::Result<(Core<SqlCipherStore>, RelayAddress)> {
+    let store = open_store(dir, passphrase)?;
+    let relay = relay(&store)?;
+    let core = Core::open(store).map_err(core_failure)?;
+    Ok((core, relay))
+}
+
+/// Records the user's relay.
+pub(crate) fn set_relay(store: &mut SqlCipherStore, relay: &RelayAddress) -> anyhow::Result<()> {
+    let mut batch = WriteBatch::new();
+    batch.put(
+        CLI_SETTINGS,
+        RELAY_KEY.to_vec(),
+        relay.to_string().into_bytes(),
+    );
+    store.apply(batch).context("saving the relay address")?;
+    Ok(())
+}
+
+/// The user's relay, as recorded at `init`.
+pub(crate) fn relay(store: &SqlCipherStore) -> anyhow::Result<RelayAddress> {
+    let Some(bytes) = store.get(CLI_SETTINGS, RELAY_KEY)? else {
+        return Err(Failure::new("no_profile", "the profile has no relay address").into());
+    };
+    let text = String::from_utf8(bytes).context("the stored relay address")?;
+    text.parse()
+        .map_err(|error| anyhow::anyhow!("the stored relay address does not parse: {error}"))
+}
+
+/// A storage error in the words a user needs.
+pub(crate) fn store_failure(error: StoreError, dir: &Path) -> anyhow::Error {
+    match &error {
+        StoreError::WrongPassphrase => {
+            Failure::new("wrong_passphrase", "wrong passphrase for this profile").into()
+        }
+        StoreError::Unavailable(reason) if reason.contains("locked") || reason.contains("busy") => {
+            Failure::new(
+                "profile_in_use",
+                format!(
+                    "the profile in {} is in use by another sotto process",
+                    dir.display()
+                ),
+            )
+            .into()
+        }
+        _ => anyhow::Error::new(error),
+    }
+}
+
+/// A core error in the words a user needs.
+pub(crate) fn core_failure(error: CoreError) -> anyhow::Error {
+    match error {
+        CoreError::ProfileMoved => Failure::new(
+            "profile_moved",
+            "this profile was exported and moved to another device; use the imported copy",
+        )
+        .into(),
+        CoreError::Store(StoreError::WrongPassphrase) => {
+            Failure::new("wrong_passphrase", "wrong passphrase for this profile").into()
+        }
+        CoreError::Store(StoreError::Unavailable(reason))
+            if reason.contains("locked") || reason.contains("busy") =>
+        {
+            Failure::new(
+                "profile_in_use",
+                "the profile is in use by another sotto process",
+            )
+            .into()
+        }
+        CoreError::UnknownContact => Failure::new("unknown_contact", "no such contact").into(),
+        CoreError::UnknownMessage => Failure::new("unknown_message", "no such message").into(),
+        CoreError::UnknownRequest => {
+            Failure::new("unknown_request", "no such contact request").into()
+        }
+        CoreError::NotConnected => {
+            Failure::new("not_connected", "the contact is not connected yet").into()
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Creates a profile: the database, the relay and the core's account.
+pub(crate) fn init(
+    dir: &Path,
+    passphrase: &Passphrase,
+    name: &str,
+    bio: Option<&str>,
+    relay: &RelayAddress,
+) -> anyhow::Result<Core<SqlCipherStore>> {
+    let profile = Profile::new(name, bio).map_err(core_failure)?;
+    let mut store = create_store(dir, passphrase)?;
+    set_relay(&mut store, relay)?;
+    Core::create(store, &mut rand::rngs::OsRng, profile).map_err(core_failure)
+}

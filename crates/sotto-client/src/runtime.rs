@@ -1,0 +1,517 @@
+//! The tokio driver of a [`Core`]: one [`RelayConnection`] per relay the core
+//! names, its requests forwarded and answered, pushes delivered, timers fired
+//! and connections renewed with backoff.
+//!
+//! Two ways to run it:
+//! - live ([`Mode::Live`]): every relay is connected and its queues subscribed;
+//!   [`Runtime::next_event`] drives everything until the core has something to
+//!   show. A lost connection is renewed after a backoff (0.5 s doubling up to
+//!   30 s) and the core subscribes again.
+//! - one-shot ([`Mode::OneShot`]), for scripts: relays are connected when a
+//!   request needs them, nothing is subscribed, and
+//!   [`Runtime::run_until_idle`] processes what is queued (and, after
+//!   [`Core::fetch_all`], what waits on the relays) until the core is idle or
+//!   the time is up. A relay that cannot be reached is not tried again: its
+//!   requests fail and the core keeps them for a later run.
+//!
+//! Everything that touches the core runs on the caller's task; only relay I/O
+//! runs in spawned tasks, which report back through one channel.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::rngs::OsRng;
+use sotto_core::{Core, CoreError, Event, RelayRequest, RequestToken, Store, UnixMillis};
+use sotto_wire::{RelayAddress, Response};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::ClientError;
+use crate::relay::{ConnectOptions, Push, RelayConnection};
+use crate::socks::Socks5Proxy;
+
+/// First wait before connecting again to a relay that was lost.
+const FIRST_RECONNECT: Duration = Duration::from_millis(500);
+/// Longest wait between two connection attempts.
+const MAX_RECONNECT: Duration = Duration::from_secs(30);
+
+/// How the runtime treats relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Connect every relay, subscribe every queue, reconnect when lost.
+    Live,
+    /// Connect on demand, subscribe nothing, never reconnect (for scripts).
+    OneShot,
+}
+
+/// How to connect to relays.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Live or one-shot.
+    pub mode: Mode,
+    /// Connection settings for every relay.
+    pub connect: ConnectOptions,
+    /// Every relay connection goes through this SOCKS5 proxy when set.
+    pub socks5: Option<Socks5Proxy>,
+}
+
+impl RuntimeOptions {
+    /// Default connection settings, no proxy.
+    pub fn new(mode: Mode) -> RuntimeOptions {
+        RuntimeOptions {
+            mode,
+            connect: ConnectOptions::default(),
+            socks5: None,
+        }
+    }
+}
+
+/// How [`Runtime::run_until_idle`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Nothing is left to send or to wait for (jobs in backoff may remain).
+    Idle,
+    /// The time ran out first.
+    TimedOut,
+}
+
+/// What the relay I/O tasks report.
+enum Input {
+    Answer {
+        token: RequestToken,
+        result: Result<Response, ClientError>,
+    },
+    Connected {
+        relay: String,
+        connection: Arc<RelayConnection>,
+        pushes: mpsc::Receiver<Push>,
+    },
+    ConnectFailed {
+        relay: String,
+        error: ClientError,
+    },
+    Pushed {
+        relay: String,
+        push: Push,
+    },
+    Closed {
+        relay: String,
+        generation: u64,
+    },
+}
+
+/// One relay as the runtime knows it.
+struct Link {
+    address: RelayAddress,
+    state: LinkState,
+    /// Connection attempts since the last success.
+    failures: u32,
+    /// Counts connections, so that a stale connection's end is ignored.
+    generation: u64,
+}
+
+enum LinkState {
+    /// An attempt is under way; requests wait for it.
+    Connecting(Vec<RelayRequest>),
+    Up(Arc<RelayConnection>),
+    /// Unreachable; tried again at the instant (live mode), or never.
+    Down(Option<Instant>),
+}
+
+/// Drives one [`Core`] against its relays. See the module documentation.
+pub struct Runtime<S: Store> {
+    core: Core<S>,
+    options: RuntimeOptions,
+    links: HashMap<String, Link>,
+    events: VecDeque<Event>,
+    inputs: mpsc::UnboundedReceiver<Input>,
+    reports: mpsc::UnboundedSender<Input>,
+}
+
+impl<S: Store> Runtime<S> {
+    /// A runtime for `core`. Nothing is connected until it runs (live mode
+    /// connects every relay at the first [`Runtime::next_event`]).
+    pub fn new(core: Core<S>, options: RuntimeOptions) -> Runtime<S> {
+        let (reports, inputs) = mpsc::unbounded_channel();
+        Runtime {
+            core,
+            options,
+            links: HashMap::new(),
+            events: VecDeque::new(),
+            inputs,
+            reports,
+        }
+    }
+
+    /// The core, to read from.
+    pub fn core(&self) -> &Core<S> {
+        &self.core
+    }
+
+    /// The core, for user actions (send, react, …). What they queue goes out
+    /// at the next call that runs the runtime.
+    pub fn core_mut(&mut self) -> &mut Core<S> {
+        &mut self.core
+    }
+
+    /// Stops driving and gives the core back; relay connections close.
+    pub fn into_core(self) -> Core<S> {
+        self.core
+    }
+
+    /// Events the core reported and nobody took yet.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.collect_events();
+        self.events.drain(..).collect()
+    }
+
+    /// Runs until the core reports an event, and returns it.
+    pub async fn next_event(&mut self) -> Result<Event, ClientError> {
+        if self.options.mode == Mode::Live {
+            for relay in self.core.relays()? {
+                self.link(&relay);
+            }
+        }
+        loop {
+            self.pump()?;
+            if let Some(event) = self.events.pop_front() {
+                return Ok(event);
+            }
+            self.step(None).await?;
+        }
+    }
+
+    /// Runs until the core is idle (see [`Core::is_idle`]) or `timeout` has
+    /// passed. Events are kept for [`Runtime::take_events`].
+    pub async fn run_until_idle(&mut self, timeout: Duration) -> Result<Finished, ClientError> {
+        let deadline = Instant::now() + timeout;
+        let now = now();
+        self.core.handle_timeout(now, &mut OsRng).or_else(local)?;
+        loop {
+            self.pump()?;
+            if self.core.is_idle(now_millis()) {
+                return Ok(Finished::Idle);
+            }
+            if Instant::now() >= deadline {
+                return Ok(Finished::TimedOut);
+            }
+            self.step(Some(deadline)).await?;
+        }
+    }
+
+    /// Hands out what the core queued and collects its events.
+    fn pump(&mut self) -> Result<(), ClientError> {
+        while let Some(request) = self.core.poll_relay_request() {
+            self.dispatch(request)?;
+        }
+        self.collect_events();
+        Ok(())
+    }
+
+    fn collect_events(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            self.events.push_back(event);
+        }
+    }
+
+    /// Sends `request` on its relay's connection, or keeps it for the
+    /// connection being made, or fails it at once if the relay is down.
+    fn dispatch(&mut self, request: RelayRequest) -> Result<(), ClientError> {
+        let key = self.link(&request.relay);
+        let Some(link) = self.links.get_mut(&key) else {
+            return Ok(());
+        };
+        match &mut link.state {
+            LinkState::Up(connection) => {
+                spawn_request(connection.clone(), request, self.reports.clone());
+                Ok(())
+            }
+            LinkState::Connecting(waiting) => {
+                waiting.push(request);
+                Ok(())
+            }
+            LinkState::Down(_) => self
+                .core
+                .handle_relay_failure(now(), request.token)
+                .or_else(local),
+        }
+    }
+
+    /// The link to `relay`, started if it is new. Returns its key.
+    fn link(&mut self, relay: &RelayAddress) -> String {
+        let key = relay.to_string();
+        if !self.links.contains_key(&key) {
+            self.links.insert(
+                key.clone(),
+                Link {
+                    address: relay.clone(),
+                    state: LinkState::Connecting(Vec::new()),
+                    failures: 0,
+                    generation: 0,
+                },
+            );
+            self.spawn_connect(relay.clone());
+        }
+        key
+    }
+
+    fn spawn_connect(&self, relay: RelayAddress) {
+        let reports = self.reports.clone();
+        let options = self.options.connect.clone();
+        let socks5 = self.options.socks5.clone();
+        tokio::spawn(async move {
+            let key = relay.to_string();
+            let input = match connect(&relay, &options, socks5.as_ref()).await {
+                Ok((connection, pushes)) => Input::Connected {
+                    relay: key,
+                    connection: Arc::new(connection),
+                    pushes,
+                },
+                Err(error) => Input::ConnectFailed { relay: key, error },
+            };
+            let _ = reports.send(input);
+        });
+    }
+
+    /// Waits for one input or timer (or `deadline`) and handles it.
+    async fn step(&mut self, deadline: Option<Instant>) -> Result<(), ClientError> {
+        let core_wake = self.core.poll_timeout().map(instant_of);
+        let relink = self
+            .links
+            .values()
+            .filter_map(|link| match link.state {
+                LinkState::Down(at) => at,
+                _ => None,
+            })
+            .min();
+        let wake = [core_wake, relink, deadline].into_iter().flatten().min();
+        let input = match wake {
+            Some(wake) => tokio::select! {
+                input = self.inputs.recv() => input,
+                () = tokio::time::sleep_until(wake) => None,
+            },
+            None => self.inputs.recv().await,
+        };
+        match input {
+            Some(input) => self.handle(input)?,
+            None => self.timers()?,
+        }
+        self.pump()
+    }
+
+    /// Core timers and reconnections that fell due.
+    fn timers(&mut self) -> Result<(), ClientError> {
+        let now = now();
+        if self.core.poll_timeout().is_some_and(|at| at <= now) {
+            self.core.handle_timeout(now, &mut OsRng).or_else(local)?;
+        }
+        let instant = Instant::now();
+        let due: Vec<RelayAddress> = self
+            .links
+            .values_mut()
+            .filter_map(|link| match link.state {
+                LinkState::Down(Some(at)) if at <= instant => {
+                    link.state = LinkState::Connecting(Vec::new());
+                    Some(link.address.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for relay in due {
+            self.spawn_connect(relay);
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, input: Input) -> Result<(), ClientError> {
+        match input {
+            Input::Answer { token, result } => match result {
+                Ok(response) => self
+                    .core
+                    .handle_relay_response(now(), &mut OsRng, token, response)
+                    .or_else(local),
+                Err(error) => {
+                    tracing::debug!(%error, "relay request failed");
+                    self.core.handle_relay_failure(now(), token).or_else(local)
+                }
+            },
+            Input::Connected {
+                relay,
+                connection,
+                pushes,
+            } => self.connected(relay, connection, pushes),
+            Input::ConnectFailed { relay, error } => {
+                tracing::debug!(%error, "relay connection failed");
+                self.lost(&relay)
+            }
+            Input::Pushed { relay, push } => {
+                let Some(link) = self.links.get(&relay) else {
+                    return Ok(());
+                };
+                match push {
+                    Push::Message(delivery) => {
+                        let address = link.address.clone();
+                        if let Err(error) = self.core.handle_delivery(
+                            now(),
+                            &mut OsRng,
+                            &address,
+                            delivery.recipient_id,
+                            delivery.message_id,
+                            &delivery.sealed,
+                        ) {
+                            // Not acknowledged: the relay delivers it again.
+                            tracing::debug!(%error, "delivery not processed");
+                        }
+                    }
+                    Push::End(_) => {
+                        tracing::debug!("another connection took a subscription over");
+                    }
+                }
+                Ok(())
+            }
+            Input::Closed { relay, generation } => {
+                let current = self
+                    .links
+                    .get(&relay)
+                    .is_some_and(|link| link.generation == generation);
+                if current { self.lost(&relay) } else { Ok(()) }
+            }
+        }
+    }
+
+    fn connected(
+        &mut self,
+        relay: String,
+        connection: Arc<RelayConnection>,
+        mut pushes: mpsc::Receiver<Push>,
+    ) -> Result<(), ClientError> {
+        let Some(link) = self.links.get_mut(&relay) else {
+            return Ok(());
+        };
+        link.generation += 1;
+        link.failures = 0;
+        let generation = link.generation;
+        let waiting = match std::mem::replace(&mut link.state, LinkState::Up(connection.clone())) {
+            LinkState::Connecting(waiting) => waiting,
+            _ => Vec::new(),
+        };
+        let address = link.address.clone();
+        let reports = self.reports.clone();
+        let key = relay.clone();
+        tokio::spawn(async move {
+            while let Some(push) = pushes.recv().await {
+                let input = Input::Pushed {
+                    relay: key.clone(),
+                    push,
+                };
+                if reports.send(input).is_err() {
+                    return;
+                }
+            }
+            let _ = reports.send(Input::Closed {
+                relay: key,
+                generation,
+            });
+        });
+        for request in waiting {
+            spawn_request(connection.clone(), request, self.reports.clone());
+        }
+        if self.options.mode == Mode::Live {
+            self.core
+                .handle_relay_connected(now(), &address)
+                .or_else(local)?;
+        }
+        Ok(())
+    }
+
+    /// The relay could not be reached or the connection ended: what waited
+    /// for it fails, and live mode tries again after a backoff.
+    fn lost(&mut self, relay: &str) -> Result<(), ClientError> {
+        let Some(link) = self.links.get_mut(relay) else {
+            return Ok(());
+        };
+        let retry = match self.options.mode {
+            Mode::Live => {
+                let wait = FIRST_RECONNECT
+                    .saturating_mul(1 << link.failures.min(6))
+                    .min(MAX_RECONNECT);
+                Some(Instant::now() + wait)
+            }
+            Mode::OneShot => None,
+        };
+        link.failures = link.failures.saturating_add(1);
+        let waiting = match std::mem::replace(&mut link.state, LinkState::Down(retry)) {
+            LinkState::Connecting(waiting) => waiting,
+            _ => Vec::new(),
+        };
+        for request in waiting {
+            self.core
+                .handle_relay_failure(now(), request.token)
+                .or_else(local)?;
+        }
+        Ok(())
+    }
+}
+
+/// Connects to `relay`, through the proxy when there is one.
+async fn connect(
+    relay: &RelayAddress,
+    options: &ConnectOptions,
+    socks5: Option<&Socks5Proxy>,
+) -> Result<(RelayConnection, mpsc::Receiver<Push>), ClientError> {
+    match socks5 {
+        None => RelayConnection::connect(relay, options).await,
+        Some(proxy) => {
+            let local = proxy.forward(relay, options).await?;
+            RelayConnection::connect(&local, options).await
+        }
+    }
+}
+
+fn spawn_request(
+    connection: Arc<RelayConnection>,
+    request: RelayRequest,
+    reports: mpsc::UnboundedSender<Input>,
+) {
+    tokio::spawn(async move {
+        let result = connection
+            .request(&request.command, request.signing_key.as_ref())
+            .await;
+        let _ = reports.send(Input::Answer {
+            token: request.token,
+            result,
+        });
+    });
+}
+
+/// Errors caused by a relay or a contact are logged and the runtime carries
+/// on; local ones (storage) stop it.
+fn local(error: CoreError) -> Result<(), ClientError> {
+    if error.is_remote_fault() {
+        tracing::debug!(%error, "remote fault");
+        Ok(())
+    } else {
+        Err(ClientError::Core(error))
+    }
+}
+
+/// The wall clock in milliseconds since the Unix epoch.
+pub fn now_millis() -> UnixMillis {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis())
+        .unwrap_or(0);
+    UnixMillis(u64::try_from(millis).unwrap_or(u64::MAX))
+}
+
+fn now() -> UnixMillis {
+    now_millis()
+}
+
+/// The monotonic instant at which the wall clock reads `at`.
+fn instant_of(at: UnixMillis) -> Instant {
+    // Capped: a timer weeks away is looked at again after a day.
+    let wait = at.0.saturating_sub(now_millis().0).min(86_400_000);
+    Instant::now() + Duration::from_millis(wait)
+}
