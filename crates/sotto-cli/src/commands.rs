@@ -160,6 +160,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
             let (core, relay) = profile::open_core(dir, &passphrase)?;
+            if matches!(command, Command::Listen) {
+                options.mode = Mode::Live;
+            }
             let mut session = Session {
                 runtime: Runtime::new(core, options),
                 relay,
@@ -308,6 +311,7 @@ async fn profile_command(
             )
         }
         Command::Receive => receive(session, output).await,
+        Command::Listen => listen(session, output).await,
         Command::History {
             contact,
             limit,
@@ -420,6 +424,30 @@ async fn send(
         json!({ "contact": id.0, "message": number.0, "status": status }),
         || format!("Message {} to {contact}: {status}.", number.0),
     )
+}
+
+/// Live mode: one line per event (a JSON object with `--json`).
+async fn listen(session: &mut Session, output: &Output) -> anyhow::Result<()> {
+    progress("listening; Ctrl-C stops");
+    loop {
+        let event = tokio::select! {
+            event = session.runtime.next_event() => event?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let mut value = json::event(&event);
+        let mut line = None;
+        if let Event::MessageReceived { contact, message } = &event
+            && let Ok(item) = session.runtime.core().message(*contact, *message)
+        {
+            line = Some(format!(
+                "{}: {}",
+                contact_name(session, *contact),
+                item_line(&item)
+            ));
+            value["item"] = json::item(&item);
+        }
+        output.emit(value, || line.unwrap_or_default())?;
+    }
 }
 
 async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {

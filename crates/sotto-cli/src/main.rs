@@ -120,6 +120,9 @@ enum Command {
     },
     /// Fetch and process what waits on the relays, then exit.
     Receive,
+    /// Stay connected (every queue subscribed, reconnecting when a relay is
+    /// lost) and print each event as it happens, until interrupted.
+    Listen,
     /// Show a chat's messages, oldest first.
     History {
         /// The contact's name or id.

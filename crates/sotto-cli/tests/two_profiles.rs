@@ -36,44 +36,59 @@ fn relay_binary() -> PathBuf {
 struct Relay {
     child: Child,
     address: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Relay {
-    // The child is waited for in `Drop`.
-    #[allow(clippy::zombie_processes)]
     fn start() -> Relay {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(relay_binary())
-            .args(["--listen", "127.0.0.1:0", "--data"])
-            .arg(data.path().join("relay"))
-            .args(["--log-level", "warn"])
-            .env_remove("SOTTO_RELAY_PASSWORD")
-            .env_remove("SOTTO_RELAY_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = lines.send(line);
-            }
-        });
-        loop {
-            let line = received
-                .recv_timeout(Duration::from_secs(20))
-                .expect("the relay did not print its address");
-            if let Some(address) = line.strip_prefix("relay address: ") {
-                return Relay {
-                    child,
-                    address: address.trim().to_owned(),
-                    _data: data,
-                };
-            }
+        let (child, address) = spawn_relay(data.path(), "127.0.0.1:0");
+        Relay {
+            child,
+            address,
+            data,
+        }
+    }
+
+    /// Kills the relay and starts it again on the same port and data.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = self.address.rsplit(':').next().unwrap().to_owned();
+        let (child, address) = spawn_relay(self.data.path(), &format!("127.0.0.1:{port}"));
+        assert_eq!(address, self.address);
+        self.child = child;
+    }
+}
+
+// The child is waited for by `Relay`.
+#[allow(clippy::zombie_processes)]
+fn spawn_relay(data: &Path, listen: &str) -> (Child, String) {
+    let mut child = Command::new(relay_binary())
+        .args(["--listen", listen, "--data"])
+        .arg(data.join("relay"))
+        .args(["--log-level", "warn"])
+        .env_remove("SOTTO_RELAY_PASSWORD")
+        .env_remove("SOTTO_RELAY_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = lines.send(line);
+        }
+    });
+    loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the relay did not print its address");
+        if let Some(address) = line.strip_prefix("relay address: ") {
+            return (child, address.trim().to_owned());
         }
     }
 }
@@ -88,24 +103,33 @@ impl Drop for Relay {
 /// One profile directory driven through the `sotto` binary.
 struct Profile {
     dir: PathBuf,
+    passphrase: String,
 }
 
 impl Profile {
     fn new(root: &Path, name: &str) -> Profile {
         Profile {
             dir: root.join(name),
+            passphrase: "correct horse".to_owned(),
         }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(SOTTO);
+        command
+            .arg("--profile")
+            .arg(&self.dir)
+            .args(["--json", "--timeout", "20"])
+            .env("SOTTO_PASSPHRASE", &self.passphrase);
+        command
     }
 
     /// Runs `sotto --json …` and returns its JSON, or the error object on
     /// failure (with `ok == false`).
     fn try_run(&self, args: &[&str]) -> (bool, Value) {
-        let output = Command::new(SOTTO)
-            .arg("--profile")
-            .arg(&self.dir)
-            .args(["--json", "--timeout", "20"])
+        let output = self
+            .command()
             .args(args)
-            .env("SOTTO_PASSPHRASE", "correct horse")
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -235,4 +259,172 @@ fn two_profiles_connect_chat_and_move_by_export_and_import() {
     assert!(!output.status.success());
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["error"]["kind"], "wrong_passphrase");
+}
+
+/// `sotto listen`: its JSON lines as they come.
+struct Listener {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Listener {
+    // The child is waited for in `Drop`.
+    #[allow(clippy::zombie_processes)]
+    fn start(profile: &Profile) -> Listener {
+        let mut child = profile
+            .command()
+            .arg("listen")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line).unwrap();
+                if sender.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Listener { child, lines }
+    }
+
+    /// Waits for an event that `wanted` accepts.
+    fn wait_for(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(value) if wanted(&value) => return value,
+                Ok(_) => {}
+                Err(_) => panic!("`sotto listen` did not report {what}"),
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
+    let mut relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::new(root.path(), "alice");
+    let bob = Profile::new(root.path(), "bob");
+    alice.run(&["init", "--name", "Alice", "--relay", &relay.address]);
+    bob.run(&["init", "--name", "Bob", "--relay", &relay.address]);
+
+    // A contact request through Alice's long-term address.
+    let address = alice.run(&["address", "create"]);
+    let link = address["link"].as_str().unwrap().to_owned();
+    assert_eq!(alice.run(&["address", "show"])["link"], link.as_str());
+    bob.run(&["connect", &link]);
+    alice.run(&["receive"]);
+    let requests = alice.run(&["requests"]);
+    assert_eq!(requests["requests"][0]["name"], "Bob");
+    let request = requests["requests"][0]["id"].as_u64().unwrap().to_string();
+    let accepted = alice.run(&["requests", "accept", &request]);
+    assert!(accepted["contact"].is_u64());
+    assert_eq!(alice.run(&["requests"])["requests"], serde_json::json!([]));
+    for _ in 0..3 {
+        bob.run(&["receive"]);
+        alice.run(&["receive"]);
+    }
+    assert_eq!(bob.run(&["contacts"])["contacts"][0]["state"], "connected");
+    assert_eq!(
+        alice.run(&["contacts"])["contacts"][0]["state"],
+        "connected"
+    );
+
+    // Bob listens live; the profile is then in use.
+    let listener = Listener::start(&bob);
+    alice.run(&["send", "Bob", "one"]);
+    listener.wait_for("the first message", |event| event["item"]["text"] == "one");
+    let (ok, busy) = bob.try_run(&["contacts"]);
+    assert!(!ok);
+    assert_eq!(busy["error"]["kind"], "profile_in_use");
+
+    // The relay restarts: the listener reconnects and subscribes again.
+    relay.restart();
+    alice.run(&["send", "Bob", "two"]);
+    listener.wait_for("a message after the restart", |event| {
+        event["item"]["text"] == "two"
+    });
+
+    // Edit, delete for everyone, timer, all seen live.
+    let three = alice.run(&["send", "Bob", "three"]);
+    let three = three["message"].as_u64().unwrap().to_string();
+    listener.wait_for("the third message", |event| {
+        event["item"]["text"] == "three"
+    });
+    alice.run(&["edit", "Bob", &three, "three, edited"]);
+    listener.wait_for("the edit", |event| event["type"] == "message_changed");
+    let timer = alice.run(&["timer", "Bob", "3600"]);
+    assert_eq!(timer["timer_secs"], 3600);
+    listener.wait_for("the timer notice", |event| {
+        event["type"] == "notice" && event["notice"]["type"] == "timer_changed"
+    });
+    drop(listener);
+    let history = bob.run(&["history", "Alice"]);
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["one", "two", "three, edited"]);
+    assert_eq!(bob.run(&["contacts"])["contacts"][0]["timer_secs"], 3600);
+    alice.run(&["delete", "Bob", &three]);
+    bob.run(&["receive"]);
+    let history = bob.run(&["history", "Alice"]);
+    let last = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|item| item["direction"] == "incoming")
+        .unwrap()
+        .clone();
+    assert_eq!(last["deleted"], true);
+
+    // Settings and verification.
+    assert_eq!(alice.run(&["receipts", "off"])["read_receipts"], "off");
+    assert_eq!(
+        alice.run(&["receipts", "on", "--contact", "Bob"])["read_receipts"],
+        "on"
+    );
+    let code = alice.run(&["verify", "Bob"]);
+    assert_eq!(code["verified"], false);
+    let marked = alice.run(&["verify", "Bob", "--mark"]);
+    assert_eq!(marked["verified"], true);
+    assert_eq!(
+        bob.run(&["verify", "Alice"])["security_code"],
+        code["security_code"]
+    );
+
+    // A new passphrase.
+    let new = root.path().join("new-passphrase");
+    std::fs::write(&new, "battery staple\n").unwrap();
+    alice.run(&["passphrase", "--new-passphrase-file", new.to_str().unwrap()]);
+    let (ok, refused) = alice.try_run(&["contacts"]);
+    assert!(!ok);
+    assert_eq!(refused["error"]["kind"], "wrong_passphrase");
+    let alice = Profile {
+        passphrase: "battery staple".to_owned(),
+        ..alice
+    };
+    assert_eq!(alice.run(&["contacts"])["contacts"][0]["verified"], true);
+
+    // Deleting the address.
+    assert_eq!(alice.run(&["address", "delete"])["deleted"], true);
+    assert_eq!(alice.run(&["address", "show"])["link"], Value::Null);
 }
