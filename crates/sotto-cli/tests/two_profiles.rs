@@ -5,9 +5,12 @@
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -104,6 +107,7 @@ impl Drop for Relay {
 struct Profile {
     dir: PathBuf,
     passphrase: String,
+    socks5: Option<String>,
 }
 
 impl Profile {
@@ -111,6 +115,7 @@ impl Profile {
         Profile {
             dir: root.join(name),
             passphrase: "correct horse".to_owned(),
+            socks5: None,
         }
     }
 
@@ -121,6 +126,9 @@ impl Profile {
             .arg(&self.dir)
             .args(["--json", "--timeout", "20"])
             .env("SOTTO_PASSPHRASE", &self.passphrase);
+        if let Some(proxy) = &self.socks5 {
+            command.args(["--socks5", proxy]);
+        }
         command
     }
 
@@ -427,4 +435,100 @@ fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
     // Deleting the address.
     assert_eq!(alice.run(&["address", "delete"])["deleted"], true);
     assert_eq!(alice.run(&["address", "show"])["link"], Value::Null);
+}
+
+/// A minimal SOCKS5 proxy (no authentication, CONNECT only) on loopback that
+/// counts the connections it made.
+fn socks5_proxy() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                if let Some(relay) = socks5_handshake(&client) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    pipe(client, relay);
+                }
+            });
+        }
+    });
+    (address, connections)
+}
+
+fn socks5_handshake(mut client: &TcpStream) -> Option<TcpStream> {
+    let mut head = [0u8; 2];
+    client.read_exact(&mut head).ok()?;
+    let mut methods = vec![0u8; usize::from(head[1])];
+    client.read_exact(&mut methods).ok()?;
+    client.write_all(&[5, 0]).ok()?;
+    let mut request = [0u8; 4];
+    client.read_exact(&mut request).ok()?;
+    assert_eq!(request[1], 1, "CONNECT");
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).ok()?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            client.read_exact(&mut len).ok()?;
+            let mut name = vec![0u8; usize::from(len[0])];
+            client.read_exact(&mut name).ok()?;
+            String::from_utf8(name).ok()?
+        }
+        other => panic!("address type {other}"),
+    };
+    let mut port = [0u8; 2];
+    client.read_exact(&mut port).ok()?;
+    let relay = TcpStream::connect((host.as_str(), u16::from_be_bytes(port))).ok()?;
+    client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).ok()?;
+    Some(relay)
+}
+
+fn pipe(client: TcpStream, relay: TcpStream) {
+    let (mut client_read, mut relay_write) =
+        (client.try_clone().unwrap(), relay.try_clone().unwrap());
+    let upstream = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_read, &mut relay_write);
+        let _ = relay_write.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut relay_read, mut client_write) = (relay, client);
+    let _ = std::io::copy(&mut relay_read, &mut client_write);
+    let _ = client_write.shutdown(std::net::Shutdown::Write);
+    let _ = upstream.join();
+}
+
+#[test]
+fn every_relay_connection_of_a_profile_can_go_through_a_socks5_proxy() {
+    let relay = Relay::start();
+    let (proxy, connections) = socks5_proxy();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile {
+        socks5: Some(proxy),
+        ..Profile::new(root.path(), "alice")
+    };
+    let bob = Profile::new(root.path(), "bob");
+    alice.run(&["init", "--name", "Alice", "--relay", &relay.address]);
+    bob.run(&["init", "--name", "Bob", "--relay", &relay.address]);
+    let invitation = alice.run(&["invite"]);
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    bob.run(&["connect", invitation["link"].as_str().unwrap()]);
+    alice.run(&["receive"]);
+    bob.run(&["receive"]);
+    alice.run(&["send", "Bob", "through the proxy"]);
+    let received = bob.run(&["receive"]);
+    assert_eq!(received["messages"][0]["text"], "through the proxy");
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    // A proxy that is not there: the command says so instead of going direct.
+    let nowhere = Profile {
+        socks5: Some("127.0.0.1:1".to_owned()),
+        ..Profile::new(root.path(), "alice")
+    };
+    let sent = nowhere.run(&["send", "Bob", "not sent"]);
+    assert_eq!(sent["status"], "pending");
 }
