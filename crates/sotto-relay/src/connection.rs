@@ -87,7 +87,10 @@ async fn drive(
     rand::rngs::OsRng.fill_bytes(&mut session_secret);
     let handshake = ServerHandshake::new(session_secret, VersionRange::SUPPORTED);
     session_secret.zeroize();
-    let transport = match handshake.handle_client_hello(&block, &relay.identity) {
+    let accepted = handshake.handle_client_hello(&block, &relay.identity);
+    // The hello is a whole block: do not keep it for the connection's lifetime.
+    drop(block);
+    let transport = match accepted {
         Ok(ServerHandshakeOutcome::Accepted {
             server_hello,
             transport,

@@ -37,12 +37,17 @@ use crate::{Error, connection, expiry, identity, web};
 /// Largest frame the WebSocket layer reads.
 const MAX_FRAME: usize = 2 * BLOCK_SIZE;
 
-/// WebSocket read chunk per connection. The buffer still grows to hold a whole
-/// block; a small chunk only keeps idle connections cheap.
+/// WebSocket read chunk per connection (the most one read takes from the socket).
+/// The buffer grows to this much plus a block with the hello and keeps that size:
+/// tungstenite reserves a whole frame on top of what it has read, so a larger
+/// chunk costs memory on every connection (a chunk of a whole block doubles the
+/// buffer), a smaller one read calls on every block.
 const READ_BUFFER: usize = 4096;
-/// Bytes the WebSocket buffers before writing to the socket (flushes write
-/// sooner).
-const WRITE_BUFFER: usize = 4 * BLOCK_SIZE;
+/// Bytes the WebSocket buffers before writing to the socket: none, each block
+/// is written as it is fed. The buffer keeps the largest size it ever reached
+/// for the connection's lifetime, so letting blocks pile up in it would leave
+/// every connection that once had a burst of pushes holding several blocks.
+const WRITE_BUFFER: usize = 0;
 
 /// Longest the relay waits for connections to close at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -283,8 +288,7 @@ async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> 
         // connection; larger ones fail in the WebSocket layer and close with 1002.
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
-        // Small buffers keep idle connections cheap; blocks are written in
-        // batches of a few (see the connection's writer).
+        // Buffers of at most one block keep idle connections cheap.
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {

@@ -636,6 +636,43 @@ fn assert_security_headers(response: &str) {
     }
 }
 
+/// The relay's resident memory in KiB (Linux only).
+#[allow(clippy::unwrap_used)] // a test helper
+fn resident_kib(relay: &RelayProcess) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.pid()?)).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn idle_connections_stay_small() {
+    const CONNECTIONS: u64 = 400;
+    let relay = RelayProcess::start(&[]);
+    let Some(before) = resident_kib(&relay) else {
+        return; // no /proc here
+    };
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        clients.push(Client::connect(&relay.address).await.unwrap());
+    }
+    // Every connection has been through its handshake (two 16 KiB blocks).
+    let client = clients.last_mut().unwrap();
+    assert!(matches!(
+        client.request(&Command::Ping, None).await,
+        Response::Pong
+    ));
+    let after = resident_kib(&relay).unwrap();
+    let per_connection = after.saturating_sub(before) / CONNECTIONS;
+    // About 45 KiB in a release build: a read buffer of a block and a read
+    // chunk, a write buffer of a block, the connection's tasks. The hello block
+    // kept for the connection's lifetime, or blocks piling up in the write
+    // buffer, would add 16 KiB or more.
+    assert!(
+        per_connection <= 56,
+        "{per_connection} KiB per idle connection"
+    );
+}
+
 #[tokio::test]
 async fn connection_cap_makes_new_connections_wait() {
     let relay = RelayProcess::start(&["--max-connections", "1"]);
