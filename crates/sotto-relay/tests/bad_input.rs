@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use sotto_client::relay::SenderQueue;
 use sotto_wire::{
-    BLOCK_SIZE, Block, ClientHandshake, Command, CorrId, ErrorCode, InnerBlock, Response,
-    VersionRange, WireError,
+    BLOCK_SIZE, Block, ClientHandshake, Command, CorrId, ErrorCode, INNER_SIZE, InnerBlock,
+    Response, VersionRange, WireError,
 };
 use support::{
     Client, RawSession, Relay, body, closed, dh_public, next_frame, open_body, random, raw_socket,
@@ -308,32 +308,33 @@ async fn garbage_after_valid_transmissions_gets_an_error_for_that_part_only() {
         );
     }
 
-    // An inner block holding a zero-length transmission is malformed as a whole.
-    // The codec lets a sender build one (`InnerBlock::push_encoded` accepts an
-    // empty transmission that `InnerBlock::decode` refuses); while it does, the
-    // relay's answer to it is checked here.
-    if InnerBlock::new().push_encoded(Vec::new()).is_ok() {
-        let mut session = RawSession::open(&relay.address).await;
-        session.send_encoded(&[ping(1), Vec::new()]).await;
-        match next_frame(&mut session.socket).await {
-            Some(Message::Binary(bytes)) => {
-                let inner = session
-                    .transport
-                    .open(Block::from_slice(&bytes).unwrap())
-                    .unwrap();
-                let transmission =
-                    sotto_wire::Transmission::decode(&inner.transmissions()[0]).unwrap();
-                assert!(matches!(
-                    Response::from_transmission(&transmission).unwrap(),
-                    Response::Err {
-                        code: ErrorCode::Block,
-                        ..
-                    }
-                ));
-            }
-            Some(Message::Close(_)) | None => {}
-            Some(other) => panic!("unexpected {other:?}"),
+    // An inner block holding a zero-length transmission is malformed as a whole:
+    // count 2, a PING, then a zero length. The codec refuses to build one, so it
+    // is sealed raw.
+    let mut session = RawSession::open(&relay.address).await;
+    let ping = ping(1);
+    let mut inner = vec![0u8; INNER_SIZE];
+    inner[0] = 2;
+    inner[1..3].copy_from_slice(&u16::try_from(ping.len()).unwrap().to_be_bytes());
+    inner[3..3 + ping.len()].copy_from_slice(&ping);
+    let block = session.transport.dangerous_seal_unchecked(&inner).unwrap();
+    session.send_frame(Message::binary(block.into_vec())).await;
+    match next_frame(&mut session.socket).await {
+        Some(Message::Binary(bytes)) => {
+            let inner = session
+                .transport
+                .open(Block::from_slice(&bytes).unwrap())
+                .unwrap();
+            let transmission = sotto_wire::Transmission::decode(&inner.transmissions()[0]).unwrap();
+            assert!(matches!(
+                Response::from_transmission(&transmission).unwrap(),
+                Response::Err {
+                    code: ErrorCode::Block,
+                    ..
+                }
+            ));
         }
+        other => panic!("expected ERR BLOCK, got {other:?}"),
     }
     bystander.still_served(&mut relay).await;
 }

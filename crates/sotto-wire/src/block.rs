@@ -109,8 +109,14 @@ impl InnerBlock {
     }
 
     /// Adds an already encoded transmission; [`WireError::BatchFull`] when it does
-    /// not fit.
+    /// not fit, and [`WireError::LengthOutOfRange`] for an empty one (which no
+    /// block may carry).
     pub fn push_encoded(&mut self, transmission: Vec<u8>) -> Result<(), WireError> {
+        if transmission.is_empty() {
+            return Err(WireError::LengthOutOfRange {
+                field: "transmission",
+            });
+        }
         if !self.fits(transmission.len()) {
             return Err(WireError::BatchFull);
         }
@@ -180,11 +186,6 @@ impl InnerBlock {
         let mut batch = InnerBlock::new();
         for _ in 0..count {
             let len = usize::from(reader.u16()?);
-            if len == 0 {
-                return Err(WireError::LengthOutOfRange {
-                    field: "transmission",
-                });
-            }
             batch.push_encoded(reader.take(len)?.to_vec())?;
         }
         reader.finish_padding()?;
@@ -206,6 +207,20 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn an_empty_transmission_is_refused_when_built_and_when_read() {
+        let mut batch = InnerBlock::new();
+        let refused = WireError::LengthOutOfRange {
+            field: "transmission",
+        };
+        assert_eq!(batch.push_encoded(Vec::new()), Err(refused));
+        assert!(batch.is_empty());
+        // count 1, length 0: what a peer that skipped the check would send.
+        let mut bytes = vec![0; INNER_SIZE];
+        bytes[0] = 1;
+        assert_eq!(InnerBlock::decode(&bytes), Err(refused));
+    }
 
     #[test]
     fn blocks_of_the_wrong_size_are_refused() {

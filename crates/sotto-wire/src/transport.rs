@@ -47,6 +47,29 @@ impl BlockSealer {
 
     /// Encrypts the next outgoing block.
     pub fn seal(&mut self, inner: &InnerBlock) -> Result<Block, WireError> {
+        self.seal_with(|plaintext| inner.encode_into(plaintext))
+    }
+
+    /// Encrypts `inner` as the next block's plaintext WITHOUT checking that it is
+    /// a well-formed inner block: for tests that must send a malformed block
+    /// through an authentic channel. Fails only if `inner` is not exactly
+    /// [`INNER_SIZE`] bytes or the counter is exhausted.
+    pub fn dangerous_seal_unchecked(&mut self, inner: &[u8]) -> Result<Block, WireError> {
+        self.seal_with(|plaintext| {
+            if inner.len() != INNER_SIZE {
+                return Err(WireError::LengthOutOfRange {
+                    field: "inner block",
+                });
+            }
+            plaintext.copy_from_slice(inner);
+            Ok(())
+        })
+    }
+
+    fn seal_with(
+        &mut self,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), WireError>,
+    ) -> Result<Block, WireError> {
         let next = self
             .counter
             .checked_add(1)
@@ -54,7 +77,7 @@ impl BlockSealer {
         let mut block = Block::zeroed();
         let bytes = block.as_mut_bytes();
         let (plaintext, tag_out) = bytes.split_at_mut(INNER_SIZE);
-        inner.encode_into(plaintext)?;
+        fill(plaintext)?;
         let tag = self
             .cipher
             .encrypt_in_place_detached(&nonce(self.counter), &[], plaintext)
@@ -171,6 +194,11 @@ impl Transport {
     /// Encrypts the next outgoing block. See [`BlockSealer::seal`].
     pub fn seal(&mut self, inner: &InnerBlock) -> Result<Block, WireError> {
         self.sealer.seal(inner)
+    }
+
+    /// See [`BlockSealer::dangerous_seal_unchecked`].
+    pub fn dangerous_seal_unchecked(&mut self, inner: &[u8]) -> Result<Block, WireError> {
+        self.sealer.dangerous_seal_unchecked(inner)
     }
 
     /// Decrypts the next incoming block. See [`BlockOpener::open`].
