@@ -1,0 +1,161 @@
+//! The IndexedDB database of one browser profile: `meta` holds the key
+//! derivation (not secret), `records` holds sealed records under their opaque
+//! indexes ([`crate::sealed_record`]).
+
+use js_sys::{Array, Promise, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+const DATABASE: &str = "sotto";
+const VERSION: u32 = 1;
+const META: &str = "meta";
+const RECORDS: &str = "records";
+
+/// One write to the `records` store: a sealed value, or a delete.
+pub(crate) struct SealedWrite {
+    pub(crate) index: Vec<u8>,
+    pub(crate) sealed: Option<Vec<u8>>,
+}
+
+/// The open database.
+pub(crate) struct Database(IdbDatabase);
+
+impl Database {
+    /// Opens (creating on first use) this origin's Sotto database.
+    pub(crate) async fn open() -> Result<Database, JsValue> {
+        let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+        let factory = window
+            .indexed_db()?
+            .ok_or_else(|| JsValue::from_str("IndexedDB is unavailable"))?;
+        let request = factory.open_with_u32(DATABASE, VERSION)?;
+        let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let database = event
+                .target()
+                .and_then(|target| target.dyn_into::<IdbRequest>().ok())
+                .and_then(|request| request.result().ok())
+                .and_then(|result| result.dyn_into::<IdbDatabase>().ok());
+            if let Some(database) = database {
+                for name in [META, RECORDS] {
+                    if !database.object_store_names().contains(name) {
+                        let _ = database.create_object_store(name);
+                    }
+                }
+            }
+        });
+        request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+        let result = finished(request.clone().into()).await;
+        request.set_onupgradeneeded(None);
+        drop(upgrade);
+        Ok(Database(result?.dyn_into::<IdbDatabase>()?))
+    }
+
+    /// A value of `meta`.
+    pub(crate) async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, JsValue> {
+        let (_, store) = self.store(META, IdbTransactionMode::Readonly)?;
+        let value = finished(store.get(&JsValue::from_str(name))?).await?;
+        Ok(value
+            .dyn_into::<Uint8Array>()
+            .ok()
+            .map(|bytes| bytes.to_vec()))
+    }
+
+    /// Every sealed record: `(index, sealed)`.
+    pub(crate) async fn records(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, JsValue> {
+        let (_, store) = self.store(RECORDS, IdbTransactionMode::Readonly)?;
+        // Both requests are watched before either is awaited: their success
+        // events may fire back to back.
+        let keys = finished(store.get_all_keys()?);
+        let values = finished(store.get_all()?);
+        let keys: Array = keys.await?.dyn_into()?;
+        let values: Array = values.await?.dyn_into()?;
+        let mut records = Vec::with_capacity(keys.length() as usize);
+        for (key, value) in keys.iter().zip(values.iter()) {
+            let key = binary(&key)?;
+            let value = binary(&value)?;
+            records.push((key, value));
+        }
+        Ok(records)
+    }
+
+    /// Writes `meta` values and sealed records in one transaction and waits
+    /// until IndexedDB has committed it.
+    pub(crate) async fn write(
+        &self,
+        meta: &[(&str, &[u8])],
+        writes: Vec<SealedWrite>,
+        clear_first: bool,
+    ) -> Result<(), JsValue> {
+        let names = Array::of2(&JsValue::from_str(META), &JsValue::from_str(RECORDS));
+        let transaction = self
+            .0
+            .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)?;
+        let done = committed(&transaction);
+        let meta_store = transaction.object_store(META)?;
+        let records = transaction.object_store(RECORDS)?;
+        if clear_first {
+            meta_store.clear()?;
+            records.clear()?;
+        }
+        for (name, value) in meta {
+            meta_store.put_with_key(&Uint8Array::from(*value), &JsValue::from_str(name))?;
+        }
+        for write in writes {
+            let key = Uint8Array::from(write.index.as_slice());
+            match write.sealed {
+                Some(sealed) => {
+                    records.put_with_key(&Uint8Array::from(sealed.as_slice()), &key)?;
+                }
+                None => {
+                    records.delete(&key)?;
+                }
+            }
+        }
+        JsFuture::from(done).await.map(|_| ())
+    }
+
+    fn store(
+        &self,
+        name: &str,
+        mode: IdbTransactionMode,
+    ) -> Result<(IdbTransaction, IdbObjectStore), JsValue> {
+        let transaction = self.0.transaction_with_str_and_mode(name, mode)?;
+        let store = transaction.object_store(name)?;
+        Ok((transaction, store))
+    }
+}
+
+/// The bytes of a key or value read back (stored as `Uint8Array`, read back as
+/// `ArrayBuffer` for keys).
+fn binary(value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        return Ok(bytes.to_vec());
+    }
+    if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(Uint8Array::new(buffer).to_vec());
+    }
+    Err(JsValue::from_str("a stored record is not binary"))
+}
+
+/// Resolves with the request's result when it succeeds. The handlers are set
+/// at once, before the returned future is first polled.
+fn finished(request: IdbRequest) -> impl std::future::Future<Output = Result<JsValue, JsValue>> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    async move {
+        JsFuture::from(promise).await?;
+        request.result()
+    }
+}
+
+/// Resolves when the transaction commits, rejects when it fails or aborts.
+fn committed(transaction: &IdbTransaction) -> Promise {
+    Promise::new(&mut |resolve, reject| {
+        transaction.set_oncomplete(Some(&resolve));
+        transaction.set_onerror(Some(&reject));
+        transaction.set_onabort(Some(&reject));
+    })
+}

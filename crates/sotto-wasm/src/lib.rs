@@ -1,0 +1,27 @@
+//! Sotto's browser bridge: the client core ([`sotto_core::Core`]) under
+//! wasm-bindgen. Glue, not logic, and not an API: the TypeScript UI
+//! (`web/src/bridge.ts`) is its only caller.
+//!
+//! Modules:
+//! - `sealed_record`: how a record is sealed for IndexedDB (XChaCha20-Poly1305
+//!   under a key from the passphrase) and where it goes (an opaque index).
+//! - `mirror`: the core's store in the browser: records in memory, every
+//!   change queued for IndexedDB.
+//! - `client` (wasm32 only): `SottoClient`, the class the UI calls.
+//! - `idb` (wasm32 only): the IndexedDB database of sealed records.
+//! - `relay_link` (wasm32 only): one relay connection over the browser's
+//!   WebSocket, with the relay handshake and encrypted blocks.
+//! - `rng` (wasm32 only): the browser's `crypto.getRandomValues` as the
+//!   generator the core is given.
+
+pub mod mirror;
+pub mod sealed_record;
+
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod idb;
+#[cfg(target_arch = "wasm32")]
+mod relay_link;
+#[cfg(target_arch = "wasm32")]
+mod rng;
