@@ -160,7 +160,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
             let (core, relay) = profile::open_core(dir, &passphrase)?;
-            if matches!(command, Command::Listen) {
+            if matches!(command, Command::Listen | Command::Chat) {
                 options.mode = Mode::Live;
             }
             let mut session = Session {
@@ -312,6 +312,7 @@ async fn profile_command(
         }
         Command::Receive => receive(session, output).await,
         Command::Listen => listen(session, output).await,
+        Command::Chat => crate::chat::run(&mut session.runtime).await,
         Command::History {
             contact,
             limit,
@@ -708,7 +709,7 @@ fn import(
 }
 
 /// A chat item as one line of text.
-fn item_line(item: &sotto_core::ChatItem) -> String {
+pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
     let arrow = match item.direction {
         sotto_core::MessageDirection::Incoming => "<",
         sotto_core::MessageDirection::Outgoing => ">",

@@ -4,10 +4,12 @@
 //!
 //! Modules:
 //! - `commands`: what each command does, over the client runtime.
+//! - `chat`: the interactive terminal UI (`sotto chat`).
 //! - `profile`: the profile directory, its database and passphrase.
 //! - `json`: the `--json` shapes.
 //! - `failure`: errors with a stable kind.
 
+mod chat;
 mod commands;
 mod failure;
 mod json;
@@ -123,6 +125,8 @@ enum Command {
     /// Stay connected (every queue subscribed, reconnecting when a relay is
     /// lost) and print each event as it happens, until interrupted.
     Listen,
+    /// The interactive terminal UI: chats, conversations and compose.
+    Chat,
     /// Show a chat's messages, oldest first.
     History {
         /// The contact's name or id.
