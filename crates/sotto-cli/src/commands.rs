@@ -1,24 +1,29 @@
 //! What each command does: open the profile, act on the core, let the
 //! one-shot runtime send what that queued (and fetch what waits, for
-//! `receive`), then print the result.
+//! `receive`), then print the result. `contact_address` holds `address` and
+//! `requests`, `moving` holds `export` and `import`, `text` the text output.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
-use sotto_core::{
-    ContactId, Core, Event, ItemContent, MessageNumber, Passphrase, ReceiptSetting, RequestId,
-};
+use sotto_core::{ContactId, Core, Event, MessageNumber, Passphrase, ReceiptSetting};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 
+mod contact_address;
+mod moving;
+mod text;
+
 use crate::failure::Failure;
 use crate::profile::{self, PassphraseSource, core_failure};
-use crate::{AddressAction, Cli, Command, RequestsAction, json};
+use crate::{Cli, Command, json};
+use contact_address::{address, requests};
+use moving::{export, import};
+pub(crate) use text::item_line;
+use text::{contact_name, qr};
 
 /// Prints a command's result as text or as one JSON object.
 struct Output {
@@ -551,223 +556,5 @@ fn receipts(
                 || format!("Read receipts: {}", if on { "on" } else { "off" }),
             )
         }
-    }
-}
-
-async fn address(
-    session: &mut Session,
-    output: &Output,
-    action: AddressAction,
-) -> anyhow::Result<()> {
-    let now = sotto_client::runtime::now_millis;
-    match action {
-        AddressAction::Create => {
-            let relay = session.relay.clone();
-            session
-                .core()
-                .create_address(now(), &mut OsRng, &relay)
-                .map_err(core_failure)?;
-            session.settle().await?;
-        }
-        AddressAction::Delete => {
-            session
-                .core()
-                .delete_address(now())
-                .map_err(|error| match error {
-                    sotto_core::CoreError::NoAddress => {
-                        Failure::new("no_address", "there is no contact address").into()
-                    }
-                    other => core_failure(other),
-                })?;
-            session.settle().await?;
-            return output.emit(json!({ "link": Value::Null, "deleted": true }), || {
-                "The contact address is deleted.".to_owned()
-            });
-        }
-        AddressAction::Show => {}
-    }
-    let link = session
-        .runtime
-        .core()
-        .address_link()
-        .map_err(core_failure)?;
-    output.emit(json!({ "link": link, "deleted": false }), || match &link {
-        Some(link) => format!("{link}\n\n{}", qr(link)),
-        None => "No contact address (create one with `sotto address create`).".to_owned(),
-    })
-}
-
-async fn requests(
-    session: &mut Session,
-    output: &Output,
-    action: Option<RequestsAction>,
-) -> anyhow::Result<()> {
-    let now = sotto_client::runtime::now_millis;
-    match action.unwrap_or(RequestsAction::List) {
-        RequestsAction::List => {
-            let requests = session.runtime.core().requests().map_err(core_failure)?;
-            let values: Vec<Value> = requests.iter().map(json::request).collect();
-            output.emit(json!({ "requests": values }), || {
-                if requests.is_empty() {
-                    return "No contact requests.".to_owned();
-                }
-                requests
-                    .iter()
-                    .map(|r| format!("{:>4}  {}", r.id.0, r.profile.display_name()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        }
-        RequestsAction::Accept { request } => {
-            let relay = session.relay.clone();
-            let contact = session
-                .core()
-                .accept_request(now(), &mut OsRng, RequestId(request), &relay)
-                .map_err(core_failure)?;
-            session.settle().await?;
-            output.emit(json!({ "request": request, "contact": contact.0 }), || {
-                format!("Accepted: contact {}.", contact.0)
-            })
-        }
-        RequestsAction::Reject { request } => {
-            session
-                .core()
-                .reject_request(RequestId(request))
-                .map_err(core_failure)?;
-            output.emit(json!({ "request": request, "rejected": true }), || {
-                "Rejected.".to_owned()
-            })
-        }
-    }
-}
-
-fn export(
-    dir: &Path,
-    file: &Path,
-    source: &PassphraseSource,
-    output: &Output,
-) -> anyhow::Result<()> {
-    if file.exists() {
-        return Err(Failure::new("usage", format!("{} exists already", file.display())).into());
-    }
-    let passphrase = source.read("Passphrase", false)?;
-    // Opening the core refuses a profile that was moved already.
-    let (core, _) = profile::open_core(dir, &passphrase)?;
-    let mut store = core.into_store();
-    progress("writing the archive…");
-    let receipt = {
-        let mut out = std::fs::File::create_new(file)
-            .with_context(|| format!("creating {}", file.display()))?;
-        let receipt = store.export_archive(&mut out, &passphrase)?;
-        out.sync_all()
-            .with_context(|| format!("writing {}", file.display()))?;
-        receipt
-    };
-    // The archive is on disk: retire this copy so that it never reuses keys.
-    let moved_at = sotto_client::runtime::now_millis().0 / 1000;
-    sotto_core::mark_moved(&mut store, &receipt, moved_at)
-        .map_err(|error| profile::store_failure(error, dir))?;
-    output.emit(
-        json!({ "file": file.display().to_string(), "tables": receipt.tables, "records": receipt.records }),
-        || format!("Exported to {}. This profile directory is now retired: import the archive elsewhere.", file.display()),
-    )
-}
-
-fn import(
-    dir: &Path,
-    file: &Path,
-    source: &PassphraseSource,
-    output: &Output,
-) -> anyhow::Result<()> {
-    let passphrase = source.read("Passphrase of the archive", false)?;
-    let mut archive =
-        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    progress("deriving the database key…");
-    let mut store = profile::create_store(dir, &passphrase)?;
-    progress("importing the archive…");
-    let summary = match store.import_archive(
-        &mut std::io::BufReader::new(&mut archive),
-        passphrase.clone(),
-    ) {
-        Ok(summary) => summary,
-        Err(error) => {
-            drop(store);
-            // Leave nothing half-made that would block the next attempt.
-            let database = profile::database_path(dir);
-            let _ = std::fs::remove_file(sotto_store::key_file_path(&database));
-            let _ = std::fs::remove_file(&database);
-            return Err(error.into());
-        }
-    };
-    let relay = profile::relay(&store)?;
-    let core = Core::open(store).map_err(core_failure)?;
-    let name = core.profile().display_name().to_owned();
-    output.emit(
-        json!({ "profile": dir.display().to_string(), "name": name, "relay": relay.to_string(), "tables": summary.tables, "records": summary.records }),
-        || format!("Imported the profile of {name} into {}.", dir.display()),
-    )
-}
-
-/// A chat item as one line of text.
-pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
-    let arrow = match item.direction {
-        sotto_core::MessageDirection::Incoming => "<",
-        sotto_core::MessageDirection::Outgoing => ">",
-        sotto_core::MessageDirection::Notice => "-",
-    };
-    let body = match &item.content {
-        ItemContent::Text { text, reply_to } => {
-            let mut line = String::new();
-            if let Some(reply_to) = reply_to {
-                line.push_str(&format!("(reply to {}) ", reply_to.0));
-            }
-            if item.deleted {
-                line.push_str("(deleted)");
-            } else {
-                line.push_str(text);
-            }
-            if item.edited {
-                line.push_str(" (edited)");
-            }
-            line
-        }
-        ItemContent::Notice(notice) => format!("[{}]", json::notice_text(notice)),
-    };
-    let reactions: String = item
-        .reactions
-        .iter()
-        .map(|r| r.emoji.as_str())
-        .collect::<Vec<_>>()
-        .join("");
-    let reactions = if reactions.is_empty() {
-        String::new()
-    } else {
-        format!("  {reactions}")
-    };
-    let status = match item.direction {
-        sotto_core::MessageDirection::Outgoing => format!("  [{}]", json::status(item.status)),
-        _ => String::new(),
-    };
-    format!("{:>4} {arrow} {body}{reactions}{status}", item.number.0)
-}
-
-fn contact_name(session: &Session, contact: ContactId) -> String {
-    session
-        .runtime
-        .core()
-        .contact(contact)
-        .ok()
-        .and_then(|c| c.profile.map(|p| p.display_name().to_owned()))
-        .unwrap_or_else(|| format!("contact {}", contact.0))
-}
-
-/// A QR code for a terminal, two rows of modules per line.
-fn qr(link: &str) -> String {
-    match qrcode::QrCode::new(link.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::unicode::Dense1x2>()
-            .quiet_zone(true)
-            .build(),
-        Err(_) => "(the link is too long for a QR code)".to_owned(),
     }
 }

@@ -1,0 +1,70 @@
+//! Text output for people: chat items, contact names and QR codes.
+
+use sotto_core::{ContactId, ItemContent};
+
+use super::Session;
+use crate::json;
+
+/// A chat item as one line of text.
+pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
+    let arrow = match item.direction {
+        sotto_core::MessageDirection::Incoming => "<",
+        sotto_core::MessageDirection::Outgoing => ">",
+        sotto_core::MessageDirection::Notice => "-",
+    };
+    let body = match &item.content {
+        ItemContent::Text { text, reply_to } => {
+            let mut line = String::new();
+            if let Some(reply_to) = reply_to {
+                line.push_str(&format!("(reply to {}) ", reply_to.0));
+            }
+            if item.deleted {
+                line.push_str("(deleted)");
+            } else {
+                line.push_str(text);
+            }
+            if item.edited {
+                line.push_str(" (edited)");
+            }
+            line
+        }
+        ItemContent::Notice(notice) => format!("[{}]", json::notice_text(notice)),
+    };
+    let reactions: String = item
+        .reactions
+        .iter()
+        .map(|r| r.emoji.as_str())
+        .collect::<Vec<_>>()
+        .join("");
+    let reactions = if reactions.is_empty() {
+        String::new()
+    } else {
+        format!("  {reactions}")
+    };
+    let status = match item.direction {
+        sotto_core::MessageDirection::Outgoing => format!("  [{}]", json::status(item.status)),
+        _ => String::new(),
+    };
+    format!("{:>4} {arrow} {body}{reactions}{status}", item.number.0)
+}
+
+pub(super) fn contact_name(session: &Session, contact: ContactId) -> String {
+    session
+        .runtime
+        .core()
+        .contact(contact)
+        .ok()
+        .and_then(|c| c.profile.map(|p| p.display_name().to_owned()))
+        .unwrap_or_else(|| format!("contact {}", contact.0))
+}
+
+/// A QR code for a terminal, two rows of modules per line.
+pub(super) fn qr(link: &str) -> String {
+    match qrcode::QrCode::new(link.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build(),
+        Err(_) => "(the link is too long for a QR code)".to_owned(),
+    }
+}
