@@ -13,9 +13,14 @@ pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// cargo-fuzz, pinned so that every machine builds the same fuzz harness.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
+/// wasm-bindgen-cli: exactly the `wasm-bindgen` version pinned in the root
+/// `Cargo.toml`, or the generated glue does not match the wasm module.
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
 /// Installs everything the test pipeline uses.
 pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
     wasm_target()?;
+    wasm_bindgen_cli()?;
     libcrypto()?;
     if want_fuzz {
         cargo_fuzz()?;
@@ -36,6 +41,40 @@ fn wasm_target() -> Result<()> {
     }
     announce(&format!("installing the {WASM_TARGET} target"));
     run_checked(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// `wasm-bindgen` of [`WASM_BINDGEN_VERSION`], which turns the `sotto-wasm`
+/// module into what the web client imports.
+pub(crate) fn wasm_bindgen_cli() -> Result<()> {
+    let version = Command::new("wasm-bindgen").arg("--version").output();
+    if version.is_ok_and(|output| {
+        String::from_utf8_lossy(&output.stdout).trim()
+            == format!("wasm-bindgen {WASM_BINDGEN_VERSION}")
+    }) {
+        return Ok(());
+    }
+    announce(&format!(
+        "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (one-time, a few minutes)"
+    ));
+    let install = |locked: bool| {
+        let mut install = cargo();
+        install.args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            WASM_BINDGEN_VERSION,
+            "--force",
+        ]);
+        if locked {
+            install.arg("--locked");
+        }
+        // Installed binaries do not belong in the project's target directory.
+        install.env_remove("CARGO_TARGET_DIR");
+        run_checked(&mut install)
+    };
+    // The published lock file can name a dependency version that a registry
+    // mirror lacks; the tool's own version is pinned either way.
+    install(true).or_else(|_| install(false))
 }
 
 /// OpenSSL's libcrypto, which the SQLCipher bundled into `sotto-store` links.

@@ -1,12 +1,14 @@
-//! The web client in `web/`: its npm dependencies, type check, unit tests and
-//! production build (`web/dist`, which the relay serves with `--web-dir`).
+//! The web client in `web/`: the `sotto-wasm` module it imports
+//! (`web/src/wasm-pkg`, generated), its npm dependencies, type check, unit tests
+//! and production build (`web/dist`, which the relay serves with `--web-dir`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::steps::{announce, run_checked};
+use crate::install::{WASM_TARGET, wasm_bindgen_cli};
+use crate::steps::{announce, cargo, run_checked};
 use crate::workspace_root;
 
 /// Where `npm ci` leaves a copy of the lock file it installed, so that the
@@ -27,6 +29,7 @@ pub(crate) fn dist() -> PathBuf {
 /// dependencies first when needed.
 pub(crate) fn test() -> Result<()> {
     let web = dir();
+    wasm_package()?;
     install_dependencies(&web)?;
     run_checked(npm(&web).args(["run", "typecheck"]))?;
     run_checked(npm(&web).args(["run", "format:check"]))?;
@@ -37,8 +40,40 @@ pub(crate) fn test() -> Result<()> {
 /// The production build alone, installing dependencies first when needed.
 pub(crate) fn build() -> Result<()> {
     let web = dir();
+    wasm_package()?;
     install_dependencies(&web)?;
     run_checked(npm(&web).args(["run", "build"]))
+}
+
+/// Builds `sotto-wasm` for the browser (release) and generates its JavaScript
+/// glue into `web/src/wasm-pkg` with wasm-bindgen, installing it when missing.
+fn wasm_package() -> Result<()> {
+    wasm_bindgen_cli()?;
+    announce("building the browser bridge (sotto-wasm, wasm-bindgen)");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "sotto-wasm",
+        "--target",
+        WASM_TARGET,
+    ]))?;
+    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("target"),
+    };
+    let module = target_dir
+        .join(WASM_TARGET)
+        .join("release")
+        .join("sotto_wasm.wasm");
+    let out_dir = dir().join("src").join("wasm-pkg");
+    run_checked(
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-dir"])
+            .arg(&out_dir)
+            .arg(&module),
+    )
 }
 
 /// `npm ci` when `node_modules` is missing or `package-lock.json` differs
