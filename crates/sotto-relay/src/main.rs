@@ -49,6 +49,9 @@ fn run(config: Config) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let server = Server::bind(&config).await.context("starting the relay")?;
+        // The handlers are in place before the address is printed: whoever waits
+        // for that line may send SIGTERM at once, and it must shut down cleanly.
+        let shutdown = shutdown_signal().context("installing signal handlers")?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "relay address: {}", server.relay_address())?;
         writeln!(stdout, "web: {}", server.web_url())?;
@@ -58,30 +61,30 @@ fn run(config: Config) -> anyhow::Result<()> {
             listen = %server.relay_address(),
             "relay started"
         );
-        server.run(shutdown_signal()).await.context("serving")?;
+        server.run(shutdown).await.context("serving")?;
         Ok(())
     })
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Installs the SIGTERM and SIGINT (Ctrl-C) handlers now and returns a future
+/// that completes on the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+/// Returns a future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
