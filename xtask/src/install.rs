@@ -77,6 +77,23 @@ pub(crate) fn wasm_bindgen_cli() -> Result<()> {
     install(true).or_else(|_| install(false))
 }
 
+/// The browser of the web client's browser test (Debian's package).
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Debian's chromium, for the browser test.
+pub(crate) fn chromium() -> Result<()> {
+    if std::path::Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    announce("installing chromium (for the browser test)");
+    run_checked(Command::new("apt-get").arg("update"))?;
+    run_checked(
+        Command::new("apt-get")
+            .args(["install", "-y", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
 /// OpenSSL's libcrypto, which the SQLCipher bundled into `sotto-store` links.
 fn libcrypto() -> Result<()> {
     let present = Command::new("pkg-config")

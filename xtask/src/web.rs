@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::install::{WASM_TARGET, wasm_bindgen_cli};
+use crate::install::{CHROMIUM, WASM_TARGET, chromium, wasm_bindgen_cli};
 use crate::steps::{announce, cargo, run_checked};
 use crate::workspace_root;
 
@@ -34,7 +34,33 @@ pub(crate) fn test() -> Result<()> {
     run_checked(npm(&web).args(["run", "typecheck"]))?;
     run_checked(npm(&web).args(["run", "format:check"]))?;
     run_checked(npm(&web).args(["test"]))?;
-    run_checked(npm(&web).args(["run", "build"]))
+    run_checked(npm(&web).args(["run", "build"]))?;
+    browser_test(&web)
+}
+
+/// Two headless Chromium contexts chat through a real relay
+/// (`web/e2e/two-browsers.mjs`), installing Debian's chromium when missing.
+fn browser_test(web: &Path) -> Result<()> {
+    chromium()?;
+    announce("building sotto-relay for the browser test");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--package",
+        "sotto-relay",
+        "--bin",
+        "sotto-relay",
+    ]))?;
+    announce("browser test: two Chromium profiles through a real relay");
+    let relay = target_dir().join("debug").join("sotto-relay");
+    run_checked(
+        Command::new("node")
+            .current_dir(web)
+            .arg("e2e/two-browsers.mjs")
+            .env("SOTTO_RELAY", relay)
+            .env("SOTTO_WEB", dist())
+            .env("CHROMIUM", CHROMIUM),
+    )
 }
 
 /// The production build alone, installing dependencies first when needed.
@@ -59,11 +85,7 @@ fn wasm_package() -> Result<()> {
         "--target",
         WASM_TARGET,
     ]))?;
-    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => workspace_root().join("target"),
-    };
-    let module = target_dir
+    let module = target_dir()
         .join(WASM_TARGET)
         .join("release")
         .join("sotto_wasm.wasm");
@@ -74,6 +96,14 @@ fn wasm_package() -> Result<()> {
             .arg(&out_dir)
             .arg(&module),
     )
+}
+
+/// Cargo's target directory.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("target"),
+    }
 }
 
 /// `npm ci` when `node_modules` is missing or `package-lock.json` differs
