@@ -3,7 +3,11 @@
 //! notices, and a compose line.
 //!
 //! Keys: Up/Down choose a chat, typing and Backspace edit the message, Enter
-//! sends it, Esc or Ctrl-C quits. Viewing a chat marks it read.
+//! sends it, Esc or Ctrl-C quits. Viewing a chat marks it read. After a time
+//! without a key press the screen locks: it shows no name and no message
+//! until the passphrase is typed again (messages keep arriving meanwhile).
+
+use std::time::{Duration, Instant};
 
 use rand::rngs::OsRng;
 use ratatui::DefaultTerminal;
@@ -14,7 +18,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
-use sotto_core::{ContactId, ContactSummary, Event};
+use sotto_core::{ContactId, ContactSummary, Event, Passphrase};
 use sotto_store::SqlCipherStore;
 use tokio::sync::mpsc;
 
@@ -28,10 +32,16 @@ struct View {
     selected: usize,
     compose: String,
     status: String,
+    /// Locked: what has been typed towards the passphrase.
+    locked: Option<String>,
 }
 
 /// Runs the UI until the user quits; the terminal is restored either way.
-pub(crate) async fn run(runtime: &mut Runtime<SqlCipherStore>) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    runtime: &mut Runtime<SqlCipherStore>,
+    passphrase: &Passphrase,
+    lock_after: Option<Duration>,
+) -> anyhow::Result<()> {
     let (keys, mut pressed) = mpsc::unbounded_channel();
     // crossterm's reader blocks: it gets its own thread, which ends with the
     // process.
@@ -43,7 +53,7 @@ pub(crate) async fn run(runtime: &mut Runtime<SqlCipherStore>) -> anyhow::Result
         }
     });
     let mut terminal = ratatui::init();
-    let result = run_loop(&mut terminal, runtime, &mut pressed).await;
+    let result = run_loop(&mut terminal, runtime, &mut pressed, passphrase, lock_after).await;
     ratatui::restore();
     result
 }
@@ -52,14 +62,36 @@ async fn run_loop(
     terminal: &mut DefaultTerminal,
     runtime: &mut Runtime<SqlCipherStore>,
     pressed: &mut mpsc::UnboundedReceiver<TermEvent>,
+    passphrase: &Passphrase,
+    lock_after: Option<Duration>,
 ) -> anyhow::Result<()> {
     let mut view = View {
         selected: 0,
         compose: String::new(),
         status: "Up/Down: chat · Enter: send · Esc: quit".to_owned(),
+        locked: None,
     };
     let mut read_marked = None;
+    let mut last_key = Instant::now();
     loop {
+        if view.locked.is_some() {
+            draw_locked(terminal)?;
+            tokio::select! {
+                event = runtime.next_event() => { event?; }
+                key = pressed.recv() => {
+                    let Some(key) = key else { return Ok(()) };
+                    if quits(&key) {
+                        return Ok(());
+                    }
+                    if unlock_key(&mut view, key, passphrase) {
+                        last_key = Instant::now();
+                        read_marked = None;
+                    }
+                }
+            }
+            continue;
+        }
+        let lock_at = lock_after.map(|after| last_key + after);
         let contacts = runtime.core().contacts()?;
         view.selected = view.selected.min(contacts.len().saturating_sub(1));
         let current = contacts.get(view.selected).map(|c| c.id);
@@ -82,7 +114,11 @@ async fn run_loop(
                     view.status = format!("relay fault: {reason}");
                 }
             }
+            () = lock_timer(lock_at) => {
+                view.locked = Some(String::new());
+            }
             key = pressed.recv() => {
+                last_key = Instant::now();
                 let Some(TermEvent::Key(key)) = key else {
                     if key.is_none() { return Ok(()) }
                     continue;
@@ -90,11 +126,10 @@ async fn run_loop(
                 if key.kind != KeyEventKind::Press {
                     continue;
                 }
+                if quits(&TermEvent::Key(key)) {
+                    return Ok(());
+                }
                 match key.code {
-                    KeyCode::Esc => return Ok(()),
-                    KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        return Ok(());
-                    }
                     KeyCode::Up => view.selected = view.selected.saturating_sub(1),
                     KeyCode::Down => view.selected = view.selected.saturating_add(1),
                     KeyCode::Backspace => {
@@ -107,6 +142,61 @@ async fn run_loop(
             }
         }
     }
+}
+
+/// Esc or Ctrl-C: leave (also from the lock screen, which reveals nothing).
+fn quits(event: &TermEvent) -> bool {
+    let TermEvent::Key(key) = event else {
+        return false;
+    };
+    key.kind == KeyEventKind::Press
+        && (key.code == KeyCode::Esc
+            || (key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)))
+}
+
+/// Sleeps until `at`, or forever.
+async fn lock_timer(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A key while locked; true once the passphrase unlocked the screen.
+fn unlock_key(view: &mut View, key: TermEvent, passphrase: &Passphrase) -> bool {
+    let (TermEvent::Key(key), Some(typed)) = (key, view.locked.as_mut()) else {
+        return false;
+    };
+    if key.kind != KeyEventKind::Press {
+        return false;
+    }
+    match key.code {
+        KeyCode::Char(c) => typed.push(c),
+        KeyCode::Backspace => {
+            typed.pop();
+        }
+        KeyCode::Enter => {
+            let unlocked = typed.as_bytes() == passphrase.as_bytes();
+            typed.clear();
+            if unlocked {
+                view.locked = None;
+                return true;
+            }
+        }
+        _ => {}
+    }
+    false
+}
+
+fn draw_locked(terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
+    terminal.draw(|frame| {
+        frame.render_widget(
+            Paragraph::new("Locked. Type the passphrase and press Enter.")
+                .block(Block::bordered().title("Sotto")),
+            frame.area(),
+        );
+    })?;
+    Ok(())
 }
 
 fn send(runtime: &mut Runtime<SqlCipherStore>, contact: Option<ContactId>, view: &mut View) {

@@ -165,7 +165,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
             let (core, relay) = profile::open_core(dir, &passphrase)?;
-            if matches!(command, Command::Listen | Command::Chat) {
+            if matches!(command, Command::Listen | Command::Chat { .. }) {
                 options.mode = Mode::Live;
             }
             let mut session = Session {
@@ -173,6 +173,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 relay,
                 timeout,
             };
+            if let Command::Chat { lock_after } = command {
+                let lock_after = (lock_after > 0).then(|| Duration::from_secs(lock_after));
+                return crate::chat::run(&mut session.runtime, &passphrase, lock_after).await;
+            }
             profile_command(&mut session, command, &output).await
         }
     }
@@ -188,6 +192,7 @@ async fn profile_command(
         Command::Init { .. }
         | Command::Import { .. }
         | Command::Export { .. }
+        | Command::Chat { .. }
         | Command::Passphrase { .. } => Ok(()),
         Command::Invite { no_qr } => {
             let relay = session.relay.clone();
@@ -317,7 +322,6 @@ async fn profile_command(
         }
         Command::Receive => receive(session, output).await,
         Command::Listen => listen(session, output).await,
-        Command::Chat => crate::chat::run(&mut session.runtime).await,
         Command::History {
             contact,
             limit,

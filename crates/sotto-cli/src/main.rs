@@ -36,7 +36,7 @@ struct Cli {
         default_value = "sotto-profile"
     )]
     profile: PathBuf,
-    /// Read the passphrase from this file (its first line).
+    /// Read the passphrase from this file (a trailing newline is dropped).
     #[arg(long, global = true, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
     /// Print one JSON object on stdout instead of text (shapes in docs/cli.md).
@@ -126,7 +126,12 @@ enum Command {
     /// lost) and print each event as it happens, until interrupted.
     Listen,
     /// The interactive terminal UI: chats, conversations and compose.
-    Chat,
+    Chat {
+        /// Lock the screen after this many seconds without a key press
+        /// (unlock with the passphrase); 0 never locks.
+        #[arg(long, default_value_t = 300)]
+        lock_after: u64,
+    },
     /// Show a chat's messages, oldest first.
     History {
         /// The contact's name or id.
