@@ -60,16 +60,38 @@ function backendError(kind: BackendError["kind"], message: string): BackendError
   return { kind, message };
 }
 
-/** The relay address: `?relay=` once (remembered), else the remembered one. */
-function relayAddress(): string {
+/** Where the relay that serves this page publishes its identity's fingerprint. */
+const FINGERPRINT_PATH = "/.well-known/sotto-relay-fingerprint";
+
+/**
+ * The relay address: `?relay=` once (remembered); else the relay that served this
+ * page, whose fingerprint it publishes beside the page; else the remembered one.
+ */
+async function relayAddress(): Promise<string> {
   const fromQuery = new URLSearchParams(window.location.search).get("relay");
   if (fromQuery) {
     window.localStorage.setItem(RELAY_KEY, fromQuery);
     return fromQuery;
   }
+  const served = await servingRelayAddress();
+  if (served) return served;
   const stored = window.localStorage.getItem(RELAY_KEY);
   if (stored) return stored;
   throw backendError("network", "Open this page with ?relay=<the relay address the relay printed at start>.");
+}
+
+/** The address of the relay this page came from, or null when it publishes none. */
+async function servingRelayAddress(): Promise<string | null> {
+  try {
+    const response = await fetch(FINGERPRINT_PATH, { cache: "no-store" });
+    if (!response.ok) return null;
+    const fingerprint = (await response.text()).trim();
+    if (!/^[A-Za-z0-9_-]{43}$/.test(fingerprint)) return null;
+    const scheme = window.location.protocol === "https:" ? "sotto" : "sotto+ws";
+    return `${scheme}://${fingerprint}@${window.location.host}`;
+  } catch {
+    return null;
+  }
 }
 
 function toItem(raw: RawItem): TimelineItem {
@@ -118,7 +140,8 @@ async function call<T>(run: () => T | Promise<T>): Promise<T> {
 
 export async function loadBackend(): Promise<Backend> {
   await init();
-  const client = await call(() => SottoClient.open(relayAddress()));
+  const address = await relayAddress();
+  const client = await call(() => SottoClient.open(address));
   const listeners = new Set<(event: BackendEvent) => void>();
   const invitations = new Map<string, (link: string) => void>();
 

@@ -269,6 +269,7 @@ fn router(state: AppState, web_dir: Option<&Path>) -> Router {
     let router = Router::new()
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))
+        .route(FINGERPRINT_PATH, get(fingerprint))
         .with_state(state);
     match web_dir {
         Some(dir) => router.fallback_service(web::router(dir)),
@@ -279,6 +280,15 @@ fn router(state: AppState, web_dir: Option<&Path>) -> Router {
             )
             .fallback(|| async { StatusCode::NOT_FOUND }),
     }
+}
+
+/// Where the web client served by this relay reads the relay's fingerprint, to
+/// build the relay address from the host it was loaded from. It is no weaker than
+/// the page itself, which comes from the same origin.
+const FINGERPRINT_PATH: &str = "/.well-known/sotto-relay-fingerprint";
+
+async fn fingerprint(State(state): State<AppState>) -> String {
+    state.relay.identity.fingerprint().to_string()
 }
 
 async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {

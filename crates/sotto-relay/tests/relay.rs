@@ -574,6 +574,17 @@ async fn serves_static_files_and_reads_a_config_file() {
     assert!(!post.starts_with("HTTP/1.1 200"), "{post}");
     let metrics = http_request(&relay.web_url, "GET", "metrics", html).await;
     assert!(metrics.contains("sotto_"), "{metrics}");
+    // The web client learns the relay's fingerprint from the relay itself.
+    let fingerprint = common::http_get(&format!(
+        "{}.well-known/sotto-relay-fingerprint",
+        relay.web_url
+    ))
+    .await;
+    assert!(fingerprint.starts_with("HTTP/1.1 200"), "{fingerprint}");
+    assert!(
+        fingerprint.ends_with(&format!("\r\n\r\n{}", relay.address.fingerprint)),
+        "{fingerprint}"
+    );
     // Precompressed copies go to clients that accept them.
     let brotli = http_request(&relay.web_url, "GET", "app.js", "accept-encoding: br\r\n").await;
     assert!(
