@@ -189,6 +189,30 @@ pub(crate) fn corrupt(what: &'static str) -> impl Fn(CoreError) -> CoreError {
     move |_| CoreError::CorruptRecord(what)
 }
 
+/// Every record of a table whose keys are big-endian `u64` ids, decoded in key
+/// order; `what` names the record in a [`CoreError::CorruptRecord`].
+pub(crate) fn load_table<T>(
+    store: &impl crate::Store,
+    table: crate::Table,
+    what: &'static str,
+    decode: impl Fn(u64, &[u8]) -> Result<T, CoreError>,
+) -> Result<Vec<T>, CoreError> {
+    store
+        .range(
+            table,
+            &crate::KeyRange::all(),
+            crate::Direction::Forward,
+            usize::MAX,
+        )?
+        .iter()
+        .map(|record| {
+            let id = <[u8; 8]>::try_from(record.key.as_slice())
+                .map_err(|_| CoreError::CorruptRecord(what))?;
+            decode(u64::from_be_bytes(id), &record.value).map_err(corrupt(what))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

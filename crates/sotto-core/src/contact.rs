@@ -146,21 +146,9 @@ impl ContactRecord {
     }
 
     pub(crate) fn load_all(store: &impl Store) -> Result<Vec<ContactRecord>, CoreError> {
-        let records = store.range(
-            CONTACTS,
-            &crate::KeyRange::all(),
-            crate::Direction::Forward,
-            usize::MAX,
-        )?;
-        records
-            .iter()
-            .map(|record| {
-                let id = <[u8; 8]>::try_from(record.key.as_slice())
-                    .map_err(|_| CoreError::CorruptRecord("contact key"))?;
-                ContactRecord::decode(ContactId(u64::from_be_bytes(id)), &record.value)
-                    .map_err(corrupt("contact"))
-            })
-            .collect()
+        crate::codec::load_table(store, CONTACTS, "contact", |id, bytes| {
+            ContactRecord::decode(ContactId(id), bytes)
+        })
     }
 
     pub(crate) fn put(&self, batch: &mut WriteBatch) {

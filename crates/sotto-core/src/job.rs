@@ -187,21 +187,9 @@ impl JobRecord {
     }
 
     pub(crate) fn load_all(store: &impl Store) -> Result<Vec<JobRecord>, CoreError> {
-        let records = store.range(
-            JOBS,
-            &crate::KeyRange::all(),
-            crate::Direction::Forward,
-            usize::MAX,
-        )?;
-        records
-            .iter()
-            .map(|record| {
-                let id = <[u8; 8]>::try_from(record.key.as_slice())
-                    .map_err(|_| CoreError::CorruptRecord("job key"))?;
-                JobRecord::decode(JobId(u64::from_be_bytes(id)), &record.value)
-                    .map_err(corrupt("job"))
-            })
-            .collect()
+        crate::codec::load_table(store, JOBS, "job", |id, bytes| {
+            JobRecord::decode(JobId(id), bytes)
+        })
     }
 
     pub(crate) fn put(&self, batch: &mut WriteBatch) {

@@ -124,23 +124,14 @@ impl<S: Store> Core<S> {
 
     /// Contact requests waiting for a decision, oldest first.
     pub fn requests(&self) -> Result<Vec<ContactRequestSummary>, CoreError> {
-        let records =
-            self.store
-                .range(REQUESTS, &KeyRange::all(), Direction::Forward, usize::MAX)?;
-        records
-            .iter()
-            .map(|record| {
-                let id = <[u8; 8]>::try_from(record.key.as_slice())
-                    .map_err(|_| CoreError::CorruptRecord("request key"))?;
-                let request = RequestRecord::decode(&record.value)
-                    .map_err(|_| CoreError::CorruptRecord("request"))?;
-                Ok(ContactRequestSummary {
-                    id: RequestId(u64::from_be_bytes(id)),
-                    profile: request.profile,
-                    received_at: UnixMillis(request.received_at),
-                })
+        crate::codec::load_table(&self.store, REQUESTS, "request", |id, bytes| {
+            let request = RequestRecord::decode(bytes)?;
+            Ok(ContactRequestSummary {
+                id: RequestId(id),
+                profile: request.profile,
+                received_at: UnixMillis(request.received_at),
             })
-            .collect()
+        })
     }
 
     /// The link of a one-time invitation, once its queue exists.
