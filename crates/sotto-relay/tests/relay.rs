@@ -1,17 +1,15 @@
 //! End-to-end tests against the real `sotto-relay` binary over real WebSockets.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::{
-    Client, ConnectError, QueueOwner, RelayProcess, body_of, new_queue_command, open_socket,
-    send_command, signing_key,
-};
 use sotto_wire::{
     Command, ErrorCode, MessageContent, RelayAddress, RelayFingerprint, Response, VersionRange,
     WireError,
 };
+use support::wire::{Client, ConnectError, QueueOwner, body_of, new_queue_command, send_command};
+use support::{Relay, open_socket, signing_key};
 use tokio_tungstenite::tungstenite::Message;
 
 fn ok(response: &Response) {
@@ -31,7 +29,7 @@ fn err(response: &Response) -> ErrorCode {
 
 #[tokio::test]
 async fn new_key_send_sub_msg_ack() {
-    let mut relay = RelayProcess::start(&[]);
+    let mut relay = Relay::start(&[]);
     assert!(relay.address.to_string().starts_with("sotto+ws://"));
     assert!(relay.web_url.starts_with("http://127.0.0.1:"));
 
@@ -116,7 +114,7 @@ async fn new_key_send_sub_msg_ack() {
 
 #[tokio::test]
 async fn sends_in_one_block_and_get() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     // An unsecured queue accepts unsigned sends; 50 in one block share commits.
@@ -148,7 +146,7 @@ async fn sends_in_one_block_and_get() {
 
 #[tokio::test]
 async fn unknown_queue_and_bad_signature_look_the_same() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     let sub = Command::Sub {
@@ -177,7 +175,7 @@ async fn unknown_queue_and_bad_signature_look_the_same() {
 
 #[tokio::test]
 async fn quota_marker_and_recovery() {
-    let relay = RelayProcess::start(&["--queue-quota", "2"]);
+    let relay = Relay::start(&["--queue-quota", "2"]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     for n in 0..2u8 {
@@ -211,7 +209,7 @@ async fn quota_marker_and_recovery() {
 
 #[tokio::test]
 async fn second_subscriber_takes_over() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut first = Client::connect(&relay.address).await.unwrap();
     let mut second = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut first).await;
@@ -239,7 +237,7 @@ async fn second_subscriber_takes_over() {
 
 #[tokio::test]
 async fn suspend_and_delete() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     ok(&client
@@ -269,7 +267,7 @@ async fn suspend_and_delete() {
 #[tokio::test]
 async fn password_gates_queue_creation() {
     let temp = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::try_start_in(
+    let relay = Relay::try_start_in(
         &temp.path().join("data"),
         &[],
         &[("SOTTO_RELAY_PASSWORD", "open sesame")],
@@ -295,7 +293,7 @@ async fn password_gates_queue_creation() {
 
 #[tokio::test]
 async fn messages_survive_restart_and_kill() {
-    let mut relay = RelayProcess::start(&[]);
+    let mut relay = Relay::start(&[]);
     let fingerprint = relay.address.fingerprint;
     let queue = {
         let mut client = Client::connect(&relay.address).await.unwrap();
@@ -309,7 +307,7 @@ async fn messages_survive_restart_and_kill() {
         queue
     };
     assert!(relay.terminate().success());
-    relay.restart(&[]);
+    relay.restart();
     assert_eq!(relay.address.fingerprint, fingerprint);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let get = Command::Get {
@@ -325,7 +323,7 @@ async fn messages_survive_restart_and_kill() {
     drop(client);
     // SIGKILL right after the OK: the ACK and the message are both durable.
     relay.kill();
-    relay.restart(&[]);
+    relay.restart();
     let mut client = Client::connect(&relay.address).await.unwrap();
     let (_, message) = queue.open(&queue.request(&mut client, &get).await);
     assert_eq!(body_of(&message), b"two");
@@ -333,7 +331,7 @@ async fn messages_survive_restart_and_kill() {
 
 #[tokio::test]
 async fn short_ttl_expires_messages() {
-    let relay = RelayProcess::start(&["--message-ttl", "1s", "--expiry-interval", "1s"]);
+    let relay = Relay::start(&["--message-ttl", "1s", "--expiry-interval", "1s"]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     ok(&client
@@ -356,7 +354,7 @@ async fn short_ttl_expires_messages() {
 
 #[tokio::test]
 async fn wrong_fingerprint_is_refused() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut address: RelayAddress = relay.address.clone();
     address.fingerprint = RelayFingerprint::from_bytes([1; 32]);
     match Client::connect(&address).await {
@@ -368,7 +366,7 @@ async fn wrong_fingerprint_is_refused() {
 
 #[tokio::test]
 async fn unsupported_version_is_rejected() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let versions = VersionRange::new(2, 3).unwrap();
     match Client::connect_with(&relay.address, versions).await {
         Err(ConnectError::Refused(WireError::VersionRejected { .. })) => {}
@@ -379,7 +377,7 @@ async fn unsupported_version_is_rejected() {
 
 #[tokio::test]
 async fn bad_frames_close_only_their_connection() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut bystander = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut bystander).await;
 
@@ -395,7 +393,7 @@ async fn bad_frames_close_only_their_connection() {
         let mut socket = open_socket(&relay.address).await;
         use futures_util::SinkExt;
         socket.send(frame).await.unwrap();
-        let closed_with = common::closed(&mut socket).await;
+        let closed_with = support::closed(&mut socket).await;
         if code.is_some() {
             assert_eq!(closed_with, code);
         }
@@ -442,7 +440,7 @@ async fn bad_frames_close_only_their_connection() {
 
 #[tokio::test]
 async fn rate_limit_answers_limit() {
-    let relay = RelayProcess::start(&["--rate-limit", "1", "--rate-burst", "3"]);
+    let relay = Relay::start(&["--rate-limit", "1", "--rate-burst", "3"]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let pings: Vec<_> = (0..6)
         .map(|_| client.transmission(&Command::Ping, None))
@@ -465,7 +463,7 @@ async fn rate_limit_answers_limit() {
 
 #[tokio::test]
 async fn graceful_shutdown_closes_connections() {
-    let mut relay = RelayProcess::start(&[]);
+    let mut relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let pid_closed = tokio::spawn(async move { client.closed().await });
     let status = tokio::task::spawn_blocking(move || {
@@ -492,8 +490,8 @@ fn refuses_plain_websocket_off_loopback() {
 
 #[tokio::test]
 async fn serves_wss_with_certificate_files() {
-    let (cert, key) = common::test_tls_files();
-    let relay = RelayProcess::start(&[
+    let (cert, key) = support::test_tls_files();
+    let relay = Relay::start(&[
         "--tls-cert",
         cert.to_str().unwrap(),
         "--tls-key",
@@ -549,12 +547,12 @@ async fn serves_static_files_and_reads_a_config_file() {
     std::fs::write(web.join("index.html.gz"), "gzipped index").unwrap();
     std::fs::write(web.join("app.js"), "plain app").unwrap();
     std::fs::write(web.join("app.js.br"), "brotli app").unwrap();
-    let relay = RelayProcess::start(&["--config", config.to_str().unwrap()]);
-    let index = common::http_get(&relay.web_url).await;
+    let relay = Relay::start(&["--config", config.to_str().unwrap()]);
+    let index = support::http_get(&relay.web_url).await;
     assert!(index.starts_with("HTTP/1.1 200"), "{index}");
     assert!(index.contains("<h1>sotto web</h1>"));
     assert_security_headers(&index);
-    let missing = common::http_get(&format!("{}nothing-here", relay.web_url)).await;
+    let missing = support::http_get(&format!("{}nothing-here", relay.web_url)).await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
     assert_security_headers(&missing);
     // The client's own routes, and any page that is no file, are index.html for
@@ -575,7 +573,7 @@ async fn serves_static_files_and_reads_a_config_file() {
     let metrics = http_request(&relay.web_url, "GET", "metrics", html).await;
     assert!(metrics.contains("sotto_"), "{metrics}");
     // The web client learns the relay's fingerprint from the relay itself.
-    let fingerprint = common::http_get(&format!(
+    let fingerprint = support::http_get(&format!(
         "{}.well-known/sotto-relay-fingerprint",
         relay.web_url
     ))
@@ -628,7 +626,7 @@ async fn http_request(base: &str, method: &str, path: &str, headers: &str) -> St
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
-    tokio::time::timeout(common::TIMEOUT, stream.read_to_end(&mut response))
+    tokio::time::timeout(support::WAIT, stream.read_to_end(&mut response))
         .await
         .unwrap()
         .unwrap();
@@ -647,19 +645,11 @@ fn assert_security_headers(response: &str) {
     }
 }
 
-/// The relay's resident memory in KiB (Linux only).
-#[allow(clippy::unwrap_used)] // a test helper
-fn resident_kib(relay: &RelayProcess) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.pid()?)).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[tokio::test]
 async fn idle_connections_stay_small() {
     const CONNECTIONS: u64 = 400;
-    let relay = RelayProcess::start(&[]);
-    let Some(before) = resident_kib(&relay) else {
+    let relay = Relay::start(&[]);
+    let Some(before) = relay.resident_kib() else {
         return; // no /proc here
     };
     let mut clients = Vec::new();
@@ -672,7 +662,7 @@ async fn idle_connections_stay_small() {
         client.request(&Command::Ping, None).await,
         Response::Pong
     ));
-    let after = resident_kib(&relay).unwrap();
+    let after = relay.resident_kib().unwrap();
     let per_connection = after.saturating_sub(before) / CONNECTIONS;
     // About 45 KiB in a release build: a read buffer of a block and a read
     // chunk, a write buffer of a block, the connection's tasks. The hello block
@@ -686,7 +676,7 @@ async fn idle_connections_stay_small() {
 
 #[tokio::test]
 async fn connection_cap_makes_new_connections_wait() {
-    let relay = RelayProcess::start(&["--max-connections", "1"]);
+    let relay = Relay::start(&["--max-connections", "1"]);
     let first = Client::connect(&relay.address).await.unwrap();
     let address = relay.address.clone();
     let mut second = tokio::spawn(async move { Client::connect(&address).await.is_ok() });
@@ -696,7 +686,7 @@ async fn connection_cap_makes_new_connections_wait() {
         "a connection past the cap was served at once"
     );
     drop(first);
-    let connected = tokio::time::timeout(common::TIMEOUT, second)
+    let connected = tokio::time::timeout(support::WAIT, second)
         .await
         .unwrap()
         .unwrap();
@@ -705,11 +695,11 @@ async fn connection_cap_makes_new_connections_wait() {
 
 #[tokio::test]
 async fn silent_and_idle_clients_are_closed() {
-    let relay = RelayProcess::start(&["--handshake-timeout", "1s", "--idle-timeout", "2s"]);
+    let relay = Relay::start(&["--handshake-timeout", "1s", "--idle-timeout", "2s"]);
     // No hello at all.
     let mut silent = open_socket(&relay.address).await;
     let started = std::time::Instant::now();
-    common::closed(&mut silent).await;
+    support::closed(&mut silent).await;
     assert!(started.elapsed() < Duration::from_secs(5));
     // A connection that says nothing after the handshake.
     let mut idle = Client::connect(&relay.address).await.unwrap();
@@ -730,7 +720,7 @@ async fn silent_and_idle_clients_are_closed() {
 #[tokio::test]
 async fn random_hellos_are_refused_without_harm() {
     use futures_util::SinkExt;
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     for seed in 0..20u8 {
         let mut frame = vec![seed; 16384];
         if seed % 2 == 0 {
@@ -739,7 +729,7 @@ async fn random_hellos_are_refused_without_harm() {
         }
         let mut socket = open_socket(&relay.address).await;
         socket.send(Message::Binary(frame.into())).await.unwrap();
-        common::closed(&mut socket).await;
+        support::closed(&mut socket).await;
     }
     let mut client = Client::connect(&relay.address).await.unwrap();
     assert!(matches!(
@@ -750,7 +740,7 @@ async fn random_hellos_are_refused_without_harm() {
 
 #[tokio::test]
 async fn deferred_ack_sync_delivers_and_keeps_acks_over_a_clean_restart() {
-    let mut relay = RelayProcess::start(&["--defer-ack-sync"]);
+    let mut relay = Relay::start(&["--defer-ack-sync"]);
     let queue = {
         let mut client = Client::connect(&relay.address).await.unwrap();
         let queue = QueueOwner::create(&mut client).await;
@@ -781,7 +771,7 @@ async fn deferred_ack_sync_delivers_and_keeps_acks_over_a_clean_restart() {
     );
     // SIGTERM syncs what was deferred.
     assert!(relay.terminate().success());
-    relay.restart(&[]);
+    relay.restart();
     let mut client = Client::connect(&relay.address).await.unwrap();
     let get = Command::Get {
         recipient_id: queue.recipient_id,
@@ -793,7 +783,7 @@ async fn deferred_ack_sync_delivers_and_keeps_acks_over_a_clean_restart() {
 #[tokio::test]
 async fn silent_http_connections_do_not_hold_slots() {
     use tokio::io::AsyncReadExt;
-    let relay = RelayProcess::start(&["--handshake-timeout", "1s", "--max-connections", "2"]);
+    let relay = Relay::start(&["--handshake-timeout", "1s", "--max-connections", "2"]);
     let authority = format!("{}:{}", relay.address.host, relay.address.port);
     // Two silent TCP connections take every slot, until the header timeout.
     let mut silent = Vec::new();
@@ -802,7 +792,7 @@ async fn silent_http_connections_do_not_hold_slots() {
     }
     for stream in &mut silent {
         let mut buffer = [0u8; 64];
-        let read = tokio::time::timeout(common::TIMEOUT, stream.read(&mut buffer))
+        let read = tokio::time::timeout(support::WAIT, stream.read(&mut buffer))
             .await
             .unwrap();
         // Closed by the relay (EOF or reset), without an answer.
@@ -817,7 +807,7 @@ async fn silent_http_connections_do_not_hold_slots() {
 
 #[tokio::test]
 async fn commands_in_one_block_see_earlier_writes() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     // Clients should not mix a queue's two ids in one block; the relay still
@@ -857,7 +847,7 @@ async fn commands_in_one_block_see_earlier_writes() {
 
 #[tokio::test]
 async fn pipelined_blocks_are_answered_in_order() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     let mut expected = Vec::new();

@@ -1,11 +1,20 @@
-//! Shared glue for the integration tests built on `sotto-client`: a real
-//! `sotto-relay` process on a temporary data directory, client connections to
-//! it, and a raw encrypted socket for sending what a well-behaved client never
-//! would.
+//! Test glue shared by the integration tests: the real `sotto-relay` binary on a
+//! temporary data directory, and clients that talk to it over real WebSockets.
+//!
+//! - [`Relay`]: the relay process; reads the `relay address:` and `web:` lines
+//!   it prints, stops it with SIGTERM or SIGKILL, restarts it on the same data,
+//!   and reads its log, `/metrics` and resident memory.
+//! - [`Client`] (in `client`): a `sotto-client` connection with its pushes.
+//! - `wire`: clients built on `sotto-wire` alone, for what a well-behaved client
+//!   never sends: [`wire::Client`] sorts replies by corr id and pushes,
+//!   [`RawSession`] seals whatever transmissions a test likes.
+//! - Raw sockets before any handshake ([`open_socket`], [`raw_socket`]) and the
+//!   frames that come back ([`next_frame`], [`closed`]).
 
 // Test glue: failing loudly is the point, and not every test uses every helper.
 #![allow(
     dead_code,
+    unused_imports,
     unreachable_pub,
     missing_docs,
     clippy::unwrap_used,
@@ -13,28 +22,28 @@
     clippy::panic
 )]
 
+mod client;
+pub mod wire;
+
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Child, Command as Process, ExitStatus, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use rand::RngCore;
-use sotto_client::relay::{
-    ConnectOptions, Delivery, Push, RecipientQueue, RelayConnection, SenderQueue,
-};
+use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
-use sotto_wire::{
-    Block, ClientHandshake, CorrId, InnerBlock, MessageBody, MessageContent, RelayAddress,
-    Response, Transmission, Transport, VersionRange,
-};
+use sotto_wire::{MessageBody, MessageContent, RelayAddress, RelayScheme};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use client::{Client, open_body};
+pub use wire::RawSession;
 
 /// How long a test waits for any one thing from the relay.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -47,30 +56,71 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     }
 }
 
-/// A running `sotto-relay` with its own data directory.
+/// A running `sotto-relay` process with its own data directory.
 pub struct Relay {
     child: Option<Child>,
+    /// The address it printed (with the port actually bound).
     pub address: RelayAddress,
+    /// The web URL it printed.
+    pub web_url: String,
+    /// Its data directory.
     pub data: PathBuf,
     args: Vec<String>,
-    _dir: tempfile::TempDir,
+    log: PathBuf,
+    /// Owns the data directory when the test did not give one.
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl Relay {
     /// Starts a relay on 127.0.0.1, any port, a fresh data directory, and
     /// `args` (e.g. `--queue-quota 4`).
     pub fn start(args: &[&str]) -> Relay {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
+        let temp = tempfile::tempdir().unwrap();
+        let data = temp.path().join("data");
+        let mut relay = Relay::try_start_in(&data, args, &[]).unwrap();
+        relay._temp = Some(temp);
+        relay
+    }
+
+    /// Starts a relay; `Err` carries its exit status and log if it does not
+    /// print its address.
+    pub fn try_start_in(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Relay, String> {
         let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-        let (child, address) = spawn(&data, &args);
-        Relay {
+        let log = data.with_extension("log");
+        let (child, address, web_url) = spawn(data, &args, env, &log)?;
+        Ok(Relay {
             child: Some(child),
             address,
-            data,
+            web_url,
+            data: data.to_path_buf(),
             args,
-            _dir: dir,
+            log,
+            _temp: None,
+        })
+    }
+
+    /// The process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still running (it never should exit by itself).
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => child.try_wait().unwrap().is_none(),
+            None => false,
         }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let status = Process::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait().unwrap()
     }
 
     /// SIGKILL: the relay dies wherever it is, like a crash or power loss of
@@ -83,23 +133,53 @@ impl Relay {
     }
 
     /// Kills the relay (if running) and starts it again on the same data
-    /// directory (new port, same identity).
+    /// directory with the same options (new port, same identity).
     pub fn restart(&mut self) {
         self.kill();
-        let (child, address) = spawn(&self.data, &self.args);
+        let (child, address, web_url) = spawn(&self.data, &self.args, &[], &self.log).unwrap();
         self.child = Some(child);
         self.address = address;
+        self.web_url = web_url;
     }
 
-    /// Whether the process is still running (it never should exit by itself).
-    pub fn is_running(&mut self) -> bool {
-        match &mut self.child {
-            Some(child) => child.try_wait().unwrap().is_none(),
-            None => false,
-        }
+    /// What the relay logged on stderr (since its last start).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A client connection to this relay.
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        http_get(&format!("{}metrics", self.web_url)).await
+    }
+
+    /// One counter or gauge from `/metrics` (0 if absent).
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(' ')?;
+                (key == name).then(|| value.trim().parse::<f64>().ok())?
+            })
+            .map_or(0, |value| value as u64)
+    }
+
+    /// The relay's resident memory in KiB (`None` without /proc).
+    pub fn resident_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmRSS:")
+    }
+
+    /// The relay's peak resident memory in KiB (`None` without /proc).
+    pub fn peak_resident_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmHWM:")
+    }
+
+    fn proc_status_kib(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// A `sotto-client` connection to this relay.
     pub async fn connect(&self) -> Client {
         Client::connect(&self.address).await
     }
@@ -108,20 +188,30 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            eprintln!("relay log:\n{}", self.log());
+        }
     }
 }
 
-fn spawn(data: &Path, args: &[String]) -> (Child, RelayAddress) {
+/// Starts the relay process and waits for the address and web URL it prints.
+fn spawn(
+    data: &Path,
+    args: &[String],
+    env: &[(&str, &str)],
+    log: &Path,
+) -> Result<(Child, RelayAddress, String), String> {
+    let stderr = std::fs::File::create(log).unwrap();
     let mut child = Process::new(env!("CARGO_BIN_EXE_sotto-relay"))
         .args(["--listen", "127.0.0.1:0", "--data"])
         .arg(data)
-        .args(["--log-level", "warn"])
         .args(args)
         .env_remove("SOTTO_RELAY_PASSWORD")
         .env_remove("SOTTO_RELAY_LOG")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -133,167 +223,99 @@ fn spawn(data: &Path, args: &[String]) -> (Child, RelayAddress) {
             let _ = lines.send(line);
         }
     });
-    loop {
+    let mut address = None;
+    let mut web_url = None;
+    while address.is_none() || web_url.is_none() {
         match received.recv_timeout(WAIT) {
             Ok(line) => {
                 if let Some(text) = line.strip_prefix("relay address: ") {
-                    return (child, text.trim().parse().unwrap());
+                    address = Some(text.trim().parse::<RelayAddress>().unwrap());
+                } else if let Some(text) = line.strip_prefix("web: ") {
+                    web_url = Some(text.trim().to_owned());
                 }
             }
             Err(_) => {
                 let _ = child.kill();
-                panic!("the relay did not print its address: {:?}", child.wait());
+                let status = child.wait().ok();
+                let log = std::fs::read_to_string(log).unwrap_or_default();
+                return Err(format!("relay did not start ({status:?}): {log}"));
             }
         }
     }
+    Ok((child, address.unwrap(), web_url.unwrap()))
 }
 
-/// A `sotto-client` connection with its pushes.
-pub struct Client {
-    pub connection: RelayConnection,
-    pub pushes: mpsc::Receiver<Push>,
+/// A minimal HTTP/1.1 GET over a fresh TCP connection; returns the response.
+pub async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let mut stream = TcpStream::connect(authority).await.unwrap();
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    within("an HTTP response", stream.read_to_string(&mut response))
+        .await
+        .unwrap();
+    response
 }
 
-impl Client {
-    pub async fn connect(address: &RelayAddress) -> Client {
-        Client::connect_with(address, &ConnectOptions::default()).await
-    }
+/// Any byte stream a WebSocket can run over (plain TCP or TLS).
+pub trait ByteStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ByteStream for T {}
 
-    pub async fn connect_with(address: &RelayAddress, options: &ConnectOptions) -> Client {
-        let (connection, pushes) = within("connect", RelayConnection::connect(address, options))
-            .await
-            .unwrap();
-        Client { connection, pushes }
-    }
+/// The raw WebSocket to a relay.
+pub type Socket = WebSocketStream<Box<dyn ByteStream>>;
 
-    /// A fresh queue, secured with a fresh sender key; returns both ends.
-    pub async fn secured_queue(&self) -> (RecipientQueue, SenderQueue) {
-        let queue = self.connection.create_queue(None).await.unwrap();
-        let sender = SenderQueue::with_new_key(queue.sender_id());
-        let key = sender.verifying_key().unwrap();
-        self.connection.secure(&queue, &key).await.unwrap();
-        (queue, sender)
-    }
-
-    /// The next push; fails the test after [`WAIT`].
-    pub async fn next_push(&mut self) -> Push {
-        within("a push", self.pushes.recv())
-            .await
-            .expect("connection closed")
-    }
-
-    /// The next push, which must be a message.
-    pub async fn next_message(&mut self) -> Delivery {
-        match self.next_push().await {
-            Push::Message(delivery) => delivery,
-            other => panic!("expected MSG, got {other:?}"),
-        }
-    }
-
-    /// Whether a push arrives within `duration`.
-    pub async fn push_within(&mut self, duration: Duration) -> Option<Push> {
-        tokio::time::timeout(duration, self.pushes.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-}
-
-/// A message body of `len` bytes starting with `tag`.
-pub fn body(tag: &[u8], len: usize) -> MessageBody {
-    let mut bytes = tag.to_vec();
-    bytes.resize(len.max(tag.len()), 0x5a);
-    MessageBody::new(bytes).unwrap()
-}
-
-/// Opens a delivery and returns its body bytes (panics on the quota marker).
-pub fn open_body(queue: &RecipientQueue, delivery: &Delivery) -> Vec<u8> {
-    match queue.open(delivery).unwrap().content {
-        MessageContent::Body(body) => body.into_vec(),
-        MessageContent::QuotaReached => panic!("expected a message, got the quota marker"),
-    }
-}
-
-/// Random bytes from the test's generator.
-pub fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0; N];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes
-}
-
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A raw WebSocket to the relay, before any handshake.
-pub async fn raw_socket(address: &RelayAddress) -> Socket {
-    let (socket, _) = within(
-        "websocket",
-        tokio_tungstenite::connect_async(address.websocket_url()),
+/// The test certificate (self-signed for 127.0.0.1 and localhost, used only by
+/// tests) and its key, for `--tls-cert` and `--tls-key`.
+pub fn test_tls_files() -> (PathBuf, PathBuf) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    (
+        fixtures.join("test-cert.pem"),
+        fixtures.join("test-key.pem"),
     )
-    .await
-    .unwrap();
+}
+
+/// A TLS connector that trusts the test certificate only.
+fn test_tls_connector() -> tokio_rustls::TlsConnector {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+    let (cert, _) = test_tls_files();
+    let mut reader = BufReader::new(std::fs::File::open(cert).unwrap());
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut reader) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// Opens a WebSocket to the relay (over TLS for a `sotto://` address, trusting
+/// the test certificate) without any relay handshake.
+pub async fn open_socket(address: &RelayAddress) -> Socket {
+    let authority = format!("{}:{}", address.host, address.port);
+    let tcp = TcpStream::connect(&authority).await.unwrap();
+    let stream: Box<dyn ByteStream> = match address.scheme {
+        RelayScheme::Plain => Box::new(tcp),
+        RelayScheme::Secure => {
+            let host = address.host.to_string();
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.as_str())
+                .unwrap()
+                .to_owned();
+            Box::new(test_tls_connector().connect(name, tcp).await.unwrap())
+        }
+    };
+    let (socket, _) = tokio_tungstenite::client_async(address.websocket_url(), stream)
+        .await
+        .unwrap();
     socket
 }
 
-/// A raw socket after a correct handshake: the test seals what it likes.
-pub struct RawSession {
-    pub socket: Socket,
-    pub transport: Transport,
-}
-
-impl RawSession {
-    pub async fn open(address: &RelayAddress) -> RawSession {
-        let mut socket = raw_socket(address).await;
-        let (handshake, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
-        socket
-            .send(Message::binary(hello.into_vec()))
-            .await
-            .unwrap();
-        let reply = match next_frame(&mut socket).await {
-            Some(Message::Binary(bytes)) => Block::from_slice(&bytes).unwrap(),
-            other => panic!("expected the server hello, got {other:?}"),
-        };
-        let transport = handshake
-            .handle_server_hello(&reply, &address.fingerprint)
-            .unwrap();
-        RawSession { socket, transport }
-    }
-
-    /// Seals these encoded transmissions into one block and sends it.
-    pub async fn send_encoded(&mut self, transmissions: &[Vec<u8>]) {
-        let mut batch = InnerBlock::new();
-        for transmission in transmissions {
-            batch.push_encoded(transmission.clone()).unwrap();
-        }
-        let block = self.transport.seal(&batch).unwrap();
-        self.send_frame(Message::binary(block.into_vec())).await;
-    }
-
-    pub async fn send_frame(&mut self, message: Message) {
-        // The relay may already have closed; the caller checks for that.
-        let _ = self.socket.send(message).await;
-    }
-
-    /// The responses in the next block from the relay.
-    pub async fn responses(&mut self) -> Vec<(CorrId, Response)> {
-        match next_frame(&mut self.socket).await {
-            Some(Message::Binary(bytes)) => {
-                let inner = self
-                    .transport
-                    .open(Block::from_slice(&bytes).unwrap())
-                    .unwrap();
-                inner
-                    .transmissions()
-                    .iter()
-                    .map(|bytes| {
-                        let transmission = Transmission::decode(bytes).unwrap();
-                        let response = Response::from_transmission(&transmission).unwrap();
-                        (transmission.corr_id, response)
-                    })
-                    .collect()
-            }
-            other => panic!("expected a block, got {other:?}"),
-        }
-    }
+/// [`open_socket`], failing the test after [`WAIT`].
+pub async fn raw_socket(address: &RelayAddress) -> Socket {
+    within("websocket", open_socket(address)).await
 }
 
 /// The next data or close frame, skipping pings; `None` when the stream ends
@@ -318,7 +340,34 @@ pub async fn closed(socket: &mut Socket) -> Option<u16> {
     }
 }
 
+/// Random bytes from the operating system.
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0; N];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// A fresh Ed25519 key.
+pub fn signing_key() -> SigningKey {
+    SigningKey::from_bytes(&random())
+}
+
 /// A DH public key for NEW commands built by hand.
 pub fn dh_public() -> DhPublicKey {
     DhPublicKey::from(&StaticSecret::from(random::<32>()))
+}
+
+/// A message body of `len` bytes starting with `tag`.
+pub fn body(tag: &[u8], len: usize) -> MessageBody {
+    let mut bytes = tag.to_vec();
+    bytes.resize(len.max(tag.len()), 0x5a);
+    MessageBody::new(bytes).unwrap()
+}
+
+/// The bytes of a message's content (panics on the quota marker).
+pub fn content_bytes(content: MessageContent) -> Vec<u8> {
+    match content {
+        MessageContent::Body(body) => body.into_vec(),
+        MessageContent::QuotaReached => panic!("expected a message, got the quota marker"),
+    }
 }
