@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
+use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
 use sotto_core::{ContactId, Core, Event, MessageNumber, Passphrase, ReceiptSetting};
 use sotto_store::SqlCipherStore;
@@ -115,8 +116,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let timeout = Duration::from_secs(cli.timeout);
     let mut options = RuntimeOptions::new(Mode::OneShot);
+    options.connect.tls = Some(ConnectOptions::platform_tls());
     if let Some(proxy) = &cli.socks5 {
-        options.socks5 = Some(Socks5Proxy::parse(proxy).ok_or_else(|| {
+        options.connect.socks5 = Some(Socks5Proxy::parse(proxy).ok_or_else(|| {
             Failure::new("usage", format!("--socks5 wants HOST:PORT, not {proxy:?}"))
         })?);
     }
@@ -207,9 +209,14 @@ async fn profile_command(
                 .invitation_link(invitation)
                 .map_err(core_failure)?
                 .ok_or_else(|| {
+                    let why = session
+                        .runtime
+                        .connect_failure()
+                        .map(|error| format!(" ({error})"))
+                        .unwrap_or_default();
                     Failure::new(
                         "relay",
-                        "the relay did not create the invitation queue in time",
+                        format!("the relay did not create the invitation queue in time{why}"),
                     )
                 })?;
             output.emit(json!({ "invitation": invitation.0, "link": link }), || {

@@ -29,7 +29,6 @@ use tokio::time::Instant;
 
 use crate::ClientError;
 use crate::relay::{ConnectOptions, Push, RelayConnection};
-use crate::socks::Socks5Proxy;
 
 /// First wait before connecting again to a relay that was lost.
 const FIRST_RECONNECT: Duration = Duration::from_millis(500);
@@ -50,19 +49,16 @@ pub enum Mode {
 pub struct RuntimeOptions {
     /// Live or one-shot.
     pub mode: Mode,
-    /// Connection settings for every relay.
+    /// Connection settings for every relay (TLS roots, SOCKS5 proxy, …).
     pub connect: ConnectOptions,
-    /// Every relay connection goes through this SOCKS5 proxy when set.
-    pub socks5: Option<Socks5Proxy>,
 }
 
 impl RuntimeOptions {
-    /// Default connection settings, no proxy.
+    /// Default connection settings: no proxy, no TLS roots.
     pub fn new(mode: Mode) -> RuntimeOptions {
         RuntimeOptions {
             mode,
             connect: ConnectOptions::default(),
-            socks5: None,
         }
     }
 }
@@ -127,6 +123,8 @@ pub struct Runtime<S: Store> {
     events: VecDeque<Event>,
     inputs: mpsc::UnboundedReceiver<Input>,
     reports: mpsc::UnboundedSender<Input>,
+    /// Why the last connection attempt failed, until one succeeds.
+    connect_failure: Option<ClientError>,
 }
 
 impl<S: Store> Runtime<S> {
@@ -141,7 +139,14 @@ impl<S: Store> Runtime<S> {
             events: VecDeque::new(),
             inputs,
             reports,
+            connect_failure: None,
         }
+    }
+
+    /// Why the latest attempt to connect to a relay failed (a refused
+    /// certificate, an unreachable proxy, …), until an attempt succeeds.
+    pub fn connect_failure(&self) -> Option<&ClientError> {
+        self.connect_failure.as_ref()
     }
 
     /// The core, to read from.
@@ -259,10 +264,9 @@ impl<S: Store> Runtime<S> {
     fn spawn_connect(&self, relay: RelayAddress) {
         let reports = self.reports.clone();
         let options = self.options.connect.clone();
-        let socks5 = self.options.socks5.clone();
         tokio::spawn(async move {
             let key = relay.to_string();
-            let input = match connect(&relay, &options, socks5.as_ref()).await {
+            let input = match RelayConnection::connect(&relay, &options).await {
                 Ok((connection, pushes)) => Input::Connected {
                     relay: key,
                     connection: Arc::new(connection),
@@ -340,9 +344,13 @@ impl<S: Store> Runtime<S> {
                 relay,
                 connection,
                 pushes,
-            } => self.connected(relay, connection, pushes),
+            } => {
+                self.connect_failure = None;
+                self.connected(relay, connection, pushes)
+            }
             Input::ConnectFailed { relay, error } => {
                 tracing::debug!(%error, "relay connection failed");
+                self.connect_failure = Some(error);
                 self.lost(&relay)
             }
             Input::Pushed { relay, push } => {
@@ -451,21 +459,6 @@ impl<S: Store> Runtime<S> {
                 .or_else(local)?;
         }
         Ok(())
-    }
-}
-
-/// Connects to `relay`, through the proxy when there is one.
-async fn connect(
-    relay: &RelayAddress,
-    options: &ConnectOptions,
-    socks5: Option<&Socks5Proxy>,
-) -> Result<(RelayConnection, mpsc::Receiver<Push>), ClientError> {
-    match socks5 {
-        None => RelayConnection::connect(relay, options).await,
-        Some(proxy) => {
-            let local = proxy.forward(relay, options).await?;
-            RelayConnection::connect(&local, options).await
-        }
     }
 }
 

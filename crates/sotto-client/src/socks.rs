@@ -1,21 +1,19 @@
 //! Relay connections through a SOCKS5 proxy (for instance a local Tor at
 //! 127.0.0.1:9050).
 //!
-//! The proxy is asked to connect to the relay's host name (so a `.onion` host
-//! or a name only the proxy can resolve works, and no DNS query leaves this
-//! machine); a loopback forwarder hands that stream to the ordinary
-//! [`RelayConnection`](crate::relay::RelayConnection), whose handshake still
-//! checks the relay's fingerprint end to end. TLS relays (`sotto://`) are not
-//! yet supported through the proxy.
+//! The proxy is asked to connect to the relay's host name (SOCKS5 domain
+//! address type, so a `.onion` host or a name only the proxy can resolve works,
+//! and no DNS query leaves this machine). The stream it opens then carries
+//! everything a direct TCP connection would: TLS for `sotto://` relays (with the
+//! same certificate checks, for the relay's host name), the WebSocket upgrade,
+//! and the relay handshake with its fingerprint check.
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
 
-use sotto_wire::{RelayAddress, RelayHost, RelayScheme};
-use tokio::net::TcpListener;
+use sotto_wire::RelayAddress;
+use tokio::net::TcpStream;
 
 use crate::ClientError;
-use crate::relay::ConnectOptions;
 
 /// A SOCKS5 proxy: `host:port`.
 #[derive(Clone, PartialEq, Eq)]
@@ -36,48 +34,20 @@ impl Socks5Proxy {
         })
     }
 
-    /// Opens a connection to `relay` through the proxy and returns a loopback
-    /// address that forwards to it (one connection, then the forwarder ends).
-    pub(crate) async fn forward(
-        &self,
-        relay: &RelayAddress,
-        options: &ConnectOptions,
-    ) -> Result<RelayAddress, ClientError> {
-        match relay.scheme {
-            RelayScheme::Secure => return Err(ClientError::TlsUnsupported),
-            RelayScheme::Plain if !relay.is_loopback() && !options.allow_plain_remote => {
-                return Err(ClientError::InsecureTransport);
-            }
-            RelayScheme::Plain => {}
-        }
+    /// Opens a TCP stream to `relay` through the proxy; once the proxy has
+    /// connected, the stream speaks to the relay as a direct one would.
+    pub(crate) async fn connect(&self, relay: &RelayAddress) -> Result<TcpStream, ClientError> {
         let target = relay.host.to_string();
         let target = target.trim_start_matches('[').trim_end_matches(']');
-        let proxied = tokio::time::timeout(
-            options.connect_timeout,
-            tokio_socks::tcp::Socks5Stream::connect(
-                (self.host.as_str(), self.port),
-                (target, relay.port),
-            ),
+        let proxied = tokio_socks::tcp::Socks5Stream::connect(
+            (self.host.as_str(), self.port),
+            (target, relay.port),
         )
         .await
-        .map_err(|_| ClientError::Timeout)?
         .map_err(|error| ClientError::Io(std::io::Error::other(error)))?;
-        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        let port = listener.local_addr()?.port();
-        tokio::spawn(async move {
-            let Ok((mut local, _)) = listener.accept().await else {
-                return;
-            };
-            drop(listener);
-            let mut proxied = proxied;
-            let _ = tokio::io::copy_bidirectional(&mut local, &mut proxied).await;
-        });
-        Ok(RelayAddress {
-            scheme: RelayScheme::Plain,
-            fingerprint: relay.fingerprint,
-            host: "127.0.0.1".parse::<RelayHost>()?,
-            port,
-        })
+        let stream = proxied.into_inner();
+        stream.set_nodelay(true)?;
+        Ok(stream)
     }
 }
 

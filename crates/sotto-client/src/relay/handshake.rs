@@ -1,5 +1,5 @@
-//! Opening a connection: TCP (optionally from a chosen local address), TLS for
-//! `sotto://` relays, the WebSocket upgrade on `/ws`, and the relay handshake with
+//! Opening a connection: TCP (optionally from a chosen local address, or
+//! through a SOCKS5 proxy), TLS for `sotto://` relays, the WebSocket upgrade on `/ws`, and the relay handshake with
 //! its fingerprint check.
 
 use std::net::{IpAddr, SocketAddr};
@@ -45,9 +45,14 @@ pub(crate) async fn connect(
         }
         RelayScheme::Plain => None,
     };
-    let stream = tokio::time::timeout(options.connect_timeout, tcp(address, options.local_address))
-        .await
-        .map_err(|_| ClientError::Timeout)??;
+    let stream = match &options.socks5 {
+        None => tokio::time::timeout(options.connect_timeout, tcp(address, options.local_address))
+            .await
+            .map_err(|_| ClientError::Timeout)??,
+        Some(proxy) => tokio::time::timeout(options.connect_timeout, proxy.connect(address))
+            .await
+            .map_err(|_| ClientError::Timeout)??,
+    };
     match tls {
         None => Ok({
             let (socket, transport) = upgrade(stream, address, options).await?;

@@ -36,6 +36,7 @@ pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_signing_key}
 pub use tokio_rustls::rustls;
 
 use crate::ClientError;
+use crate::socks::Socks5Proxy;
 use handshake::RelaySocket;
 use reader::Waiters;
 use writer::{Outgoing, Side};
@@ -66,6 +67,10 @@ pub struct ConnectOptions {
     /// address is refused with [`ClientError::TlsUnsupported`]. The relay's
     /// fingerprint is checked inside the TLS tunnel either way.
     pub tls: Option<Arc<ClientConfig>>,
+    /// Open the TCP stream through this SOCKS5 proxy (which resolves the
+    /// relay's host name) instead of directly; TLS and the handshake then run
+    /// over the proxied stream unchanged.
+    pub socks5: Option<Socks5Proxy>,
 }
 
 impl Default for ConnectOptions {
@@ -79,7 +84,26 @@ impl Default for ConnectOptions {
             send_capacity: 1024,
             read_buffer_size: 2 * sotto_wire::BLOCK_SIZE,
             tls: None,
+            socks5: None,
         }
+    }
+}
+
+impl ConnectOptions {
+    /// TLS settings that trust the platform's certificate authorities (or,
+    /// when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, the PEM certificates
+    /// found there instead), for `sotto://` relays. Certificates that cannot
+    /// be read are skipped; with none at all, every TLS relay is refused for an
+    /// unknown issuer.
+    pub fn platform_tls() -> Arc<ClientConfig> {
+        let found = rustls_native_certs::load_native_certs();
+        let mut roots = rustls::RootCertStore::empty();
+        let (_added, _skipped) = roots.add_parsable_certificates(found.certs);
+        Arc::new(
+            ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
     }
 }
 
