@@ -259,6 +259,19 @@ impl<S: Store> Core<S> {
         self.promote_jobs(now)
     }
 
+    /// The user acted again (a new command, a "retry" button): everything
+    /// that waits in the outbox for the end of its backoff goes out now. The
+    /// backoff spaces automatic retries; it must not make a user's next
+    /// command skip what the last one could not send.
+    pub fn retry_now(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        for slot in self.jobs.values_mut() {
+            if !slot.in_flight {
+                slot.not_before = slot.not_before.min(now);
+            }
+        }
+        self.promote_jobs(now)
+    }
+
     /// Fetches what waits on every queue with GET (no subscription), for a
     /// command-line `receive`: each message is processed and acknowledged,
     /// then the next one is fetched until the relay has none.

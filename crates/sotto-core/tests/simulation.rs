@@ -153,6 +153,28 @@ fn lost_answers_are_retried_with_backoff_without_duplicates() {
 }
 
 #[test]
+fn a_new_command_sends_the_outbox_at_once_whatever_its_backoff() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    world.drop_responses = true;
+    world.send_text(0, alice_bob, "waits for its backoff");
+    world.run();
+    world.drop_responses = false;
+    let now = world.now;
+    let alice = &mut world.clients[0].core;
+    assert!(alice.is_idle(now), "the retry waits for its backoff");
+    alice.retry_now(now).unwrap();
+    assert!(!alice.is_idle(now));
+    assert!(alice.poll_relay_request().is_some());
+    world.run();
+    assert!(
+        world
+            .texts(1, bob_alice)
+            .contains(&"waits for its backoff".to_owned())
+    );
+}
+
+#[test]
 fn a_misbehaving_relay_shows_gaps_reorders_and_replays_and_never_a_message_twice() {
     let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
     let (alice_bob, bob_alice) = world.connect(0, 1);
