@@ -166,7 +166,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         command => {
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
-            let (core, relay) = profile::open_core(dir, &passphrase)?;
+            let (mut core, relay) = profile::open_core(dir, &passphrase)?;
+            // What an earlier command could not send goes out with this one,
+            // whatever is left of its backoff.
+            core.retry_now(sotto_client::runtime::now_millis())
+                .map_err(core_failure)?;
             if matches!(command, Command::Listen | Command::Chat { .. }) {
                 options.mode = Mode::Live;
             }
@@ -227,12 +231,22 @@ async fn profile_command(
                 }
             })
         }
-        Command::Connect { link } => {
+        Command::Connect { link, contact } => {
             let relay = session.relay.clone();
-            let contact = session
-                .core()
-                .connect(now(), &mut OsRng, link.trim(), &relay)
-                .map_err(core_failure)?;
+            let contact = match contact {
+                Some(contact) => {
+                    let id = session.contact(&contact)?;
+                    session
+                        .core()
+                        .reconnect(now(), &mut OsRng, id, link.trim(), &relay)
+                        .map_err(core_failure)?;
+                    id
+                }
+                None => session
+                    .core()
+                    .connect(now(), &mut OsRng, link.trim(), &relay)
+                    .map_err(core_failure)?,
+            };
             let (_, idle) = session.settle().await?;
             let summary = session
                 .runtime
@@ -374,6 +388,70 @@ async fn profile_command(
             )
         }
         Command::Receipts { setting, contact } => receipts(session, output, setting, contact),
+        Command::TypingIndicators { setting } => {
+            let mut settings = session.runtime.core().settings();
+            if let Some(setting) = setting {
+                settings.typing_indicators = match setting.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(Failure::new("usage", "on or off").into()),
+                };
+                session
+                    .core()
+                    .set_settings(settings)
+                    .map_err(core_failure)?;
+            }
+            let on = if settings.typing_indicators {
+                "on"
+            } else {
+                "off"
+            };
+            output.emit(json!({ "typing_indicators": on }), || {
+                format!("Typing indicators: {on}")
+            })
+        }
+        Command::Typing { contact, stop } => {
+            let id = session.contact(&contact)?;
+            let enabled = session.runtime.core().settings().typing_indicators;
+            session
+                .core()
+                .set_typing(now(), &mut OsRng, id, !stop)
+                .map_err(core_failure)?;
+            let sent = enabled && session.settle().await?.1;
+            output.emit(
+                json!({ "contact": id.0, "typing": !stop, "sent": sent }),
+                || match (enabled, stop) {
+                    (false, _) => "Typing indicators are off: nothing sent.".to_owned(),
+                    (true, false) => "Told the contact that you are typing.".to_owned(),
+                    (true, true) => "Told the contact that you stopped typing.".to_owned(),
+                },
+            )
+        }
+        Command::Profile { name, bio } => {
+            let current = session.runtime.core().profile().clone();
+            if name.is_some() || bio.is_some() {
+                let name = name.as_deref().unwrap_or(current.display_name());
+                let bio = match &bio {
+                    Some(bio) => Some(bio.as_str()),
+                    None => current.bio(),
+                };
+                let profile = sotto_core::Profile::new(name, bio).map_err(core_failure)?;
+                session
+                    .core()
+                    .update_profile(now(), &mut OsRng, profile)
+                    .map_err(core_failure)?;
+                session.settle().await?;
+            }
+            let profile = session.runtime.core().profile();
+            let (name, bio) = (
+                profile.display_name().to_owned(),
+                profile.bio().map(str::to_owned),
+            );
+            output.emit(json!({ "name": name, "bio": bio }), || match &bio {
+                Some(bio) => format!("{name}\n{bio}"),
+                None => name.clone(),
+            })
+        }
         Command::Verify {
             contact,
             mark,

@@ -76,6 +76,10 @@ enum Command {
     Connect {
         /// The link.
         link: String,
+        /// Connect this existing contact again (who lost their device, say):
+        /// the chat is kept, and if their keys changed it says so.
+        #[arg(long, value_name = "CONTACT")]
+        contact: Option<String>,
     },
     /// List contacts, most recently active first.
     Contacts,
@@ -158,6 +162,30 @@ enum Command {
         /// The chat (name or id).
         #[arg(long)]
         contact: Option<String>,
+    },
+    /// Typing indicators (off by default): without a setting, show it.
+    TypingIndicators {
+        /// `on` or `off`.
+        setting: Option<String>,
+    },
+    /// Tell a contact that you are typing (or, with --stop, that you stopped);
+    /// nothing is sent while typing indicators are off.
+    Typing {
+        /// The contact's name or id.
+        contact: String,
+        /// Say that you stopped typing.
+        #[arg(long)]
+        stop: bool,
+    },
+    /// Show your profile, or change it: the change goes to every connected
+    /// contact (and only to them).
+    Profile {
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new bio (an empty one removes it).
+        #[arg(long)]
+        bio: Option<String>,
     },
     /// Show a contact's security code, or mark it verified.
     Verify {

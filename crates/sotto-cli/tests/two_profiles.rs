@@ -5,168 +5,17 @@
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::Value;
 
-const SOTTO: &str = env!("CARGO_BIN_EXE_sotto");
-
-/// The relay binary beside `sotto`, built first if it is not there.
-fn relay_binary() -> PathBuf {
-    let dir = Path::new(SOTTO).parent().unwrap();
-    let relay = dir.join("sotto-relay");
-    if !relay.exists() {
-        let target = dir.parent().unwrap();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "sotto-relay"])
-            .env("CARGO_TARGET_DIR", target)
-            .status()
-            .unwrap();
-        assert!(status.success(), "building sotto-relay failed");
-    }
-    relay
-}
-
-/// A running relay, killed on drop.
-struct Relay {
-    child: Child,
-    address: String,
-    data: tempfile::TempDir,
-}
-
-impl Relay {
-    fn start() -> Relay {
-        let data = tempfile::tempdir().unwrap();
-        let (child, address) = spawn_relay(data.path(), "127.0.0.1:0");
-        Relay {
-            child,
-            address,
-            data,
-        }
-    }
-
-    /// Kills the relay and starts it again on the same port and data.
-    fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let port = self.address.rsplit(':').next().unwrap().to_owned();
-        let (child, address) = spawn_relay(self.data.path(), &format!("127.0.0.1:{port}"));
-        assert_eq!(address, self.address);
-        self.child = child;
-    }
-}
-
-// The child is waited for by `Relay`.
-#[allow(clippy::zombie_processes)]
-fn spawn_relay(data: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(relay_binary())
-        .args(["--listen", listen, "--data"])
-        .arg(data.join("relay"))
-        .args(["--log-level", "warn"])
-        .env_remove("SOTTO_RELAY_PASSWORD")
-        .env_remove("SOTTO_RELAY_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = lines.send(line);
-        }
-    });
-    loop {
-        let line = received
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the relay did not print its address");
-        if let Some(address) = line.strip_prefix("relay address: ") {
-            return (child, address.trim().to_owned());
-        }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One profile directory driven through the `sotto` binary.
-struct Profile {
-    dir: PathBuf,
-    passphrase: String,
-    socks5: Option<String>,
-}
-
-impl Profile {
-    fn new(root: &Path, name: &str) -> Profile {
-        Profile {
-            dir: root.join(name),
-            passphrase: "correct horse".to_owned(),
-            socks5: None,
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(SOTTO);
-        command
-            .arg("--profile")
-            .arg(&self.dir)
-            .args(["--json", "--timeout", "20"])
-            .env("SOTTO_PASSPHRASE", &self.passphrase);
-        if let Some(proxy) = &self.socks5 {
-            command.args(["--socks5", proxy]);
-        }
-        command
-    }
-
-    /// Runs `sotto --json …` and returns its JSON, or the error object on
-    /// failure (with `ok == false`).
-    fn try_run(&self, args: &[&str]) -> (bool, Value) {
-        let output = self
-            .command()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        let value = serde_json::from_str(stdout.trim()).unwrap_or_else(|error| {
-            panic!(
-                "sotto {args:?}: not one JSON object ({error}): {stdout}\nstderr: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        (output.status.success(), value)
-    }
-
-    fn run(&self, args: &[&str]) -> Value {
-        let (ok, value) = self.try_run(args);
-        assert!(ok, "sotto {args:?} failed: {value}");
-        value
-    }
-
-    fn texts(&self, contact: &str) -> Vec<String> {
-        let history = self.run(&["history", contact]);
-        history["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|item| item["text"].as_str().map(str::to_owned))
-            .collect()
-    }
-}
+use common::{Listener, Profile, Relay, SOTTO};
 
 #[test]
 fn two_profiles_connect_chat_and_move_by_export_and_import() {
@@ -267,59 +116,6 @@ fn two_profiles_connect_chat_and_move_by_export_and_import() {
     assert!(!output.status.success());
     let value: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(value["error"]["kind"], "wrong_passphrase");
-}
-
-/// `sotto listen`: its JSON lines as they come.
-struct Listener {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
-
-impl Listener {
-    // The child is waited for in `Drop`.
-    #[allow(clippy::zombie_processes)]
-    fn start(profile: &Profile) -> Listener {
-        let mut child = profile
-            .command()
-            .arg("listen")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line).unwrap();
-                if sender.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        Listener { child, lines }
-    }
-
-    /// Waits for an event that `wanted` accepts.
-    fn wait_for(&self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(value) if wanted(&value) => return value,
-                Ok(_) => {}
-                Err(_) => panic!("`sotto listen` did not report {what}"),
-            }
-        }
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
