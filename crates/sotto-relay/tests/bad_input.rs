@@ -393,6 +393,124 @@ async fn unauthorized_commands_are_refused_with_auth() {
     assert!(relay.is_running());
 }
 
+/// ERR AUTH for a queue that exists (wrong key, forged signature) and for one
+/// that does not: the same bytes, so that nothing in the answer tells them
+/// apart. (That they take the same time is measured by `sotto-relay-bench`
+/// `--only auth`, not asserted here.)
+#[tokio::test]
+async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
+    let relay = Relay::start(&[]);
+    let mut session = RawSession::open(&relay.address).await;
+    let session_id = session.transport.session_id();
+    let corr_id = CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, 7]);
+    let recipient_key = sotto_client::relay::random_signing_key();
+    let sender_key = sotto_client::relay::random_signing_key();
+    let wrong_key = sotto_client::relay::random_signing_key();
+    let new = Command::New {
+        recipient_auth_key: recipient_key.verifying_key(),
+        recipient_dh_key: dh_public(),
+        password: None,
+    };
+    let reply = session
+        .exchange(&new.to_signed_transmission(corr_id, &session_id, &recipient_key))
+        .await;
+    let (recipient_id, sender_id) = match decode_reply(&reply[0]) {
+        Response::Ids {
+            recipient_id,
+            sender_id,
+            ..
+        } => (recipient_id, sender_id),
+        other => panic!("expected IDS, got {other:?}"),
+    };
+    let key = Command::Key {
+        recipient_id,
+        sender_auth_key: sender_key.verifying_key(),
+    };
+    let reply = session
+        .exchange(&key.to_signed_transmission(corr_id, &session_id, &recipient_key))
+        .await;
+    assert!(matches!(decode_reply(&reply[0]), Response::Ok { .. }));
+
+    // Each command with the key that would be right if the queue exists.
+    let commands = [
+        (Command::Sub { recipient_id }, &recipient_key),
+        (Command::Get { recipient_id }, &recipient_key),
+        (
+            Command::Ack {
+                recipient_id,
+                message_id: sotto_wire::MessageId::from_bytes([1; 24]),
+            },
+            &recipient_key,
+        ),
+        (Command::Off { recipient_id }, &recipient_key),
+        (Command::Del { recipient_id }, &recipient_key),
+        (
+            Command::Key {
+                recipient_id,
+                sender_auth_key: wrong_key.verifying_key(),
+            },
+            &recipient_key,
+        ),
+        (
+            Command::Send {
+                sender_id,
+                body: body(b"x", 16_000),
+            },
+            &sender_key,
+        ),
+    ];
+    let mut existing = Vec::new();
+    for (command, _) in &commands {
+        let signed_by_another_key =
+            command.to_signed_transmission(corr_id, &session_id, &wrong_key);
+        existing.push(session.exchange(&signed_by_another_key).await);
+    }
+    for (command, right_key) in &commands {
+        let mut forged = command.to_signed_transmission(corr_id, &session_id, right_key);
+        let mut signature = forged.signature.unwrap().to_bytes();
+        signature[40] ^= 1;
+        forged.signature = Some(sotto_wire::ed25519_dalek::Signature::from_bytes(&signature));
+        existing.push(session.exchange(&forged).await);
+    }
+    // The queue goes; the same commands, signed with its keys, find nothing.
+    let del = Command::Del { recipient_id };
+    let reply = session
+        .exchange(&del.to_signed_transmission(corr_id, &session_id, &recipient_key))
+        .await;
+    assert!(matches!(decode_reply(&reply[0]), Response::Ok { .. }));
+    let mut missing = Vec::new();
+    for (command, right_key) in &commands {
+        let signed = command.to_signed_transmission(corr_id, &session_id, right_key);
+        missing.push(session.exchange(&signed).await);
+    }
+
+    for (index, (command, _)) in commands.iter().enumerate() {
+        let [reply] = missing[index].as_slice() else {
+            panic!("one reply per block: {command:?}");
+        };
+        assert!(
+            matches!(
+                decode_reply(reply),
+                Response::Err {
+                    code: ErrorCode::Auth,
+                    ..
+                }
+            ),
+            "{command:?}"
+        );
+        // Every ERR AUTH has the same length (the entity is echoed, the rest fixed).
+        assert_eq!(reply.len(), missing[0][0].len(), "{command:?}");
+        assert_eq!(existing[index], missing[index], "another key: {command:?}");
+        let forged = &existing[index + commands.len()];
+        assert_eq!(forged, &missing[index], "forged signature: {command:?}");
+    }
+    assert!(relay.log().lines().all(|line| !line.contains("WARN")));
+}
+
+fn decode_reply(bytes: &[u8]) -> Response {
+    Response::from_transmission(&sotto_wire::Transmission::decode(bytes).unwrap()).unwrap()
+}
+
 #[tokio::test]
 async fn floods_are_limited_and_do_not_starve_others() {
     let mut relay = Relay::start(&["--rate-limit", "200", "--rate-burst", "300"]);

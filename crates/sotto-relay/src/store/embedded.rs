@@ -79,11 +79,15 @@ impl Storage for EmbeddedStore {
     ) -> Result<Option<(RecipientId, QueueRecord)>, Error> {
         let txn = self.db.begin_read()?;
         let senders = txn.open_table(SENDERS)?;
-        let Some(recipient) = senders.get(sender_id.as_bytes())? else {
+        let recipient = senders.get(sender_id.as_bytes())?;
+        let queues = txn.open_table(QUEUES)?;
+        let Some(recipient) = recipient else {
+            // An unknown sender id costs the same two lookups as a known one
+            // (the answer, ERR AUTH, must not tell them apart by its timing).
+            queues.get(sender_id.as_bytes())?;
             return Ok(None);
         };
         let recipient_id = RecipientId::from_bytes(recipient.value());
-        let queues = txn.open_table(QUEUES)?;
         let record = queues.get(recipient_id.as_bytes())?;
         Ok(match record {
             Some(bytes) => Some((recipient_id, decode_queue(bytes.value())?)),

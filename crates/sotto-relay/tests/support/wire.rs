@@ -244,6 +244,20 @@ impl RawSession {
         let _ = self.socket.send(message).await;
     }
 
+    /// Sends one transmission alone in a block and returns the encoded
+    /// transmissions of the block that comes back, as the relay wrote them.
+    pub async fn exchange(&mut self, transmission: &Transmission) -> Vec<Vec<u8>> {
+        self.send_encoded(&[transmission.encode()]).await;
+        match next_frame(&mut self.socket).await {
+            Some(Message::Binary(bytes)) => self
+                .transport
+                .open(Block::from_slice(&bytes).unwrap())
+                .unwrap()
+                .into_transmissions(),
+            other => panic!("expected a block, got {other:?}"),
+        }
+    }
+
     /// The responses in the next block from the relay.
     pub async fn responses(&mut self) -> Vec<(CorrId, Response)> {
         match next_frame(&mut self.socket).await {
