@@ -7,9 +7,15 @@
 //!   throughput and latency.
 //! - `memory`: stored and subscribed queues, and idle connections spread over
 //!   child processes.
+//! - `auth`: ERR AUTH for queues that exist and for queues that do not, timed
+//!   side by side.
+//! - `floor`: the cost of each step a delivered message cannot avoid (signatures,
+//!   block and body encryption, WebSocket frames), measured in isolation.
 
+mod auth;
 mod delivery;
 mod disk;
+mod floor;
 mod memory;
 mod relay_process;
 
@@ -94,9 +100,19 @@ struct Cli {
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     relay_arg: Vec<String>,
 
-    /// Runs to skip: disk, delivery, latency, memory, idle (comma-separated).
+    /// Refusals timed per case (queue exists, queue does not) and command in
+    /// the ERR AUTH run.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    auth_requests: usize,
+
+    /// Runs to skip: floor, disk, delivery, latency, memory, idle, auth
+    /// (comma-separated).
     #[arg(long, value_name = "RUNS", value_delimiter = ',')]
     skip: Vec<String>,
+
+    /// Only these runs (comma-separated, same names as `--skip`).
+    #[arg(long, value_name = "RUNS", value_delimiter = ',')]
+    only: Vec<String>,
 
     #[command(subcommand)]
     internal: Option<Internal>,
@@ -146,7 +162,10 @@ async fn main() -> Result<()> {
         None => default_relay_binary()?,
     };
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
-    let skip = |run: &str| cli.skip.iter().any(|name| name == run);
+    let skip = |run: &str| {
+        cli.skip.iter().any(|name| name == run)
+            || (!cli.only.is_empty() && !cli.only.iter().any(|name| name == run))
+    };
     let mut relay_args: Vec<String> = RELAY_ARGS.iter().map(|arg| (*arg).to_owned()).collect();
     relay_args.extend(cli.relay_arg.iter().cloned());
     let mut summary = Vec::new();
@@ -164,24 +183,37 @@ async fn main() -> Result<()> {
     }
     summary.push(format!("load average at start: {}", load_average()));
     let mut ceiling = None;
+    let mut durable_write_cpu = None;
     if !skip("disk") {
         eprintln!("disk ceiling: 16 KiB records, one fsync per batch");
         for batch in [16, cli.disk_batch, 256] {
+            let cpu_before = cpu_time("self")?;
+            let started = std::time::Instant::now();
             let measured = disk::ceiling(scratch.path(), batch, Duration::from_secs(3))?;
+            let records = measured.records_per_second * started.elapsed().as_secs_f64();
+            let cpu = (cpu_time("self")? - cpu_before).as_secs_f64() / records.max(1.0);
             let rate = measured.records_per_second;
             let line = format!(
                 "disk ceiling, {batch} records of 16 KiB per fsync: {rate:.0} records/s \
-                 (fsync p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms)",
+                 (fsync p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.1} µs of CPU per record)",
                 measured.fsync_p50.as_secs_f64() * 1e3,
                 measured.fsync_p99.as_secs_f64() * 1e3,
                 measured.fsync_max.as_secs_f64() * 1e3,
+                cpu * 1e6,
             );
             eprintln!("  {line}");
             summary.push(line);
             if batch == cli.disk_batch {
                 ceiling = Some(rate);
+                durable_write_cpu = Some(Duration::from_secs_f64(cpu));
             }
         }
+    }
+
+    if !skip("floor") {
+        eprintln!("floor: each unavoidable step of a delivered message, in isolation");
+        let steps = floor::measure().await?;
+        summary.extend(floor_summary(&steps, durable_write_cpu));
     }
 
     let shape = Shape {
@@ -281,6 +313,15 @@ async fn main() -> Result<()> {
         ));
     }
 
+    if !skip("auth") {
+        eprintln!(
+            "ERR AUTH timing: {} refusals per case and command",
+            cli.auth_requests
+        );
+        let relay = RelayProcess::start(&relay_binary, &scratch.path().join("auth"), &relay_args)?;
+        summary.extend(auth::measure(&relay, cli.auth_requests.max(1)).await?);
+    }
+
     println!("\nsotto-relay-bench summary");
     for line in summary {
         println!("{line}");
@@ -370,4 +411,45 @@ fn report(label: &str, outcome: &Outcome, summary: &mut Vec<String>) {
     );
     eprintln!("  {line}");
     summary.push(line);
+}
+
+/// The floor's lines: each step, then the sums per delivered message on each
+/// side and the rate two cores could reach at best.
+fn floor_summary(steps: &[floor::Step], durable_write_cpu: Option<Duration>) -> Vec<String> {
+    let mut lines: Vec<String> = steps
+        .iter()
+        .map(|step| format!("floor: {}", step.line()))
+        .collect();
+    let cost = |name: &str| {
+        steps
+            .iter()
+            .find(|step| step.name.starts_with(name))
+            .map_or(0.0, |step| step.fastest.as_secs_f64() * 1e6)
+    };
+    let storage = durable_write_cpu.map_or(0.0, |cpu| cpu.as_secs_f64() * 1e6);
+    // Per delivered message, small commands (ACK, OK) batched many to a block:
+    // only SEND in and MSG out take a block each.
+    let relay = cost("WebSocket read of a 16 KiB frame, client → relay")
+        + cost("block open")
+        + cost("Ed25519 verify, SEND")
+        + storage
+        + cost("re-seal")
+        + cost("block seal")
+        + cost("WebSocket write of a 16 KiB frame, relay → client")
+        + cost("Ed25519 verify, ACK");
+    let client = cost("Ed25519 sign, SEND")
+        + cost("block seal")
+        + cost("WebSocket write of a 16 KiB frame, client → relay")
+        + cost("WebSocket read of a 16 KiB frame, relay → client")
+        + cost("block open")
+        + cost("open the re-sealed body")
+        + cost("Ed25519 sign, ACK");
+    lines.push(format!(
+        "floor per delivered message: relay {relay:.0} µs (with {storage:.1} µs of CPU \
+         for the durable write, from the disk run), clients {client:.0} µs; at best \
+         {:.0} messages/s on 2 cores, {:.0}/s for the relay alone on one core",
+        2e6 / (relay + client),
+        1e6 / relay,
+    ));
+    lines
 }

@@ -114,6 +114,29 @@ impl RelayProcess {
     pub(crate) fn cpu_time(&self) -> Result<Duration> {
         cpu_time(&self.child.id().to_string())
     }
+
+    /// CPU time the relay's live threads have used so far, to the nanosecond
+    /// (the first field of each `/proc/PID/task/TID/schedstat`): for short
+    /// windows, where clock ticks are too coarse.
+    pub(crate) fn thread_cpu_time(&self) -> Result<Duration> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+            .context("reading /proc/PID/task")?;
+        let mut total = 0u64;
+        for task in tasks {
+            let path = task?.path().join("schedstat");
+            // A thread that ended since the listing has nothing left to count.
+            let Ok(schedstat) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            total += schedstat
+                .split_whitespace()
+                .next()
+                .context("empty schedstat")?
+                .parse::<u64>()
+                .context("parsing schedstat")?;
+        }
+        Ok(Duration::from_nanos(total))
+    }
 }
 
 impl Drop for RelayProcess {
