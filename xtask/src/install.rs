@@ -22,6 +22,7 @@ pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
     wasm_target()?;
     wasm_bindgen_cli()?;
     libcrypto()?;
+    tmux()?;
     if want_fuzz {
         cargo_fuzz()?;
     }
@@ -109,6 +110,25 @@ fn libcrypto() -> Result<()> {
     run_checked(
         Command::new("apt-get")
             .args(["install", "-y", "libssl-dev", "pkg-config"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// tmux, the terminal that the test of `sotto chat` types into and reads.
+fn tmux() -> Result<()> {
+    let present = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
+    if present {
+        return Ok(());
+    }
+    announce("installing tmux (for the terminal UI test)");
+    run_checked(Command::new("apt-get").arg("update"))?;
+    run_checked(
+        Command::new("apt-get")
+            .args(["install", "-y", "tmux"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }

@@ -1,47 +1,56 @@
-//! `sotto chat`: the interactive terminal UI (ratatui) over the live runtime:
-//! the chat list with unread counts, the selected conversation with its
-//! notices, and a compose line.
+//! `sotto chat`: the interactive terminal UI (ratatui) over the live runtime.
 //!
-//! Keys: Up/Down choose a chat, typing and Backspace edit the message, Enter
-//! sends it, Esc or Ctrl-C quits. Viewing a chat marks it read. After a time
-//! without a key press the screen locks: it shows no name and no message
-//! until the passphrase is typed again (messages keep arriving meanwhile).
+//! Screens: the chats (list with unread counts, the open conversation with
+//! replies, reactions, edits, deletions, receipts and notices, the compose
+//! line), a one-time invitation (QR code beside the link), the contact
+//! requests, and the contact address. Every screen ends in a line of its keys
+//! (docs/cli.md lists them). After a time without a key press the screen
+//! locks: it shows no name and no message until the passphrase is typed again
+//! (messages keep arriving meanwhile).
+//!
+//! Modules:
+//! - `app`: the UI's state, what each key does, and the actions for the core.
+//! - `render`: drawing each screen from that state and a snapshot of the store.
+//!
+//! This file runs them: it reads the snapshot, draws, waits for a key, an
+//! event of the runtime or a timer, and applies the actions to the core.
+
+mod app;
+#[cfg(test)]
+mod fixtures;
+mod render;
 
 use std::time::{Duration, Instant};
 
 use rand::rngs::OsRng;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
-use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Style, Stylize};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
-use sotto_core::{ContactId, ContactSummary, Event, Passphrase};
+use sotto_core::{ChatNotice, CoreError, Event, Passphrase};
 use sotto_store::SqlCipherStore;
+use sotto_wire::RelayAddress;
+use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
+use zeroize::Zeroizing;
 
-use crate::commands::item_line;
+use app::{Action, App, Screen, ShownInvitation, Snapshot, TYPING_SHOWN_FOR};
 
-/// Items of the open conversation kept on screen.
+/// Items of the open conversation read for the screen.
 const HISTORY_LIMIT: usize = 500;
 
-/// What the screen shows besides the store's contents.
-struct View {
-    selected: usize,
-    compose: String,
-    status: String,
-    /// Locked: what has been typed towards the passphrase.
-    locked: Option<String>,
+/// What the UI works with besides the terminal.
+pub(crate) struct Chat<'a> {
+    pub(crate) runtime: &'a mut Runtime<SqlCipherStore>,
+    pub(crate) passphrase: &'a Passphrase,
+    /// The profile's relay: new invitations and the contact address go there.
+    pub(crate) relay: RelayAddress,
+    /// Lock after this long without a key press.
+    pub(crate) lock_after: Option<Duration>,
 }
 
 /// Runs the UI until the user quits; the terminal is restored either way.
-pub(crate) async fn run(
-    runtime: &mut Runtime<SqlCipherStore>,
-    passphrase: &Passphrase,
-    lock_after: Option<Duration>,
-) -> anyhow::Result<()> {
+pub(crate) async fn run(chat: Chat<'_>) -> anyhow::Result<()> {
     let (keys, mut pressed) = mpsc::unbounded_channel();
     // crossterm's reader blocks: it gets its own thread, which ends with the
     // process.
@@ -53,37 +62,37 @@ pub(crate) async fn run(
         }
     });
     let mut terminal = ratatui::init();
-    let result = run_loop(&mut terminal, runtime, &mut pressed, passphrase, lock_after).await;
+    let result = run_loop(&mut terminal, chat, &mut pressed).await;
     ratatui::restore();
     result
 }
 
 async fn run_loop(
     terminal: &mut DefaultTerminal,
-    runtime: &mut Runtime<SqlCipherStore>,
+    chat: Chat<'_>,
     pressed: &mut mpsc::UnboundedReceiver<TermEvent>,
-    passphrase: &Passphrase,
-    lock_after: Option<Duration>,
 ) -> anyhow::Result<()> {
-    let mut view = View {
-        selected: 0,
-        compose: String::new(),
-        status: "Up/Down: chat · Enter: send · Esc: quit".to_owned(),
-        locked: None,
-    };
+    let Chat {
+        runtime,
+        passphrase,
+        relay,
+        lock_after,
+    } = chat;
+    let mut app = App::new();
     let mut read_marked = None;
     let mut last_key = Instant::now();
     loop {
-        if view.locked.is_some() {
-            draw_locked(terminal)?;
+        let now = Instant::now();
+        if app.locked.is_some() {
+            terminal.draw(|frame| render::draw(frame, &app, &Snapshot::default(), now))?;
             tokio::select! {
-                event = runtime.next_event() => { event?; }
+                event = runtime.next_event() => on_event(&mut app, runtime, event?),
                 key = pressed.recv() => {
                     let Some(key) = key else { return Ok(()) };
                     if quits(&key) {
                         return Ok(());
                     }
-                    if unlock_key(&mut view, key, passphrase) {
+                    if unlock_key(&mut app, key, passphrase) {
                         last_key = Instant::now();
                         read_marked = None;
                     }
@@ -91,60 +100,187 @@ async fn run_loop(
             }
             continue;
         }
-        let lock_at = lock_after.map(|after| last_key + after);
-        let contacts = runtime.core().contacts()?;
-        view.selected = view.selected.min(contacts.len().saturating_sub(1));
-        let current = contacts.get(view.selected).map(|c| c.id);
-        if let Some(contact) = current
-            && (read_marked != Some(contact) || contacts[view.selected].unread > 0)
+        let snapshot = snapshot(runtime, &mut app)?;
+        if app.screen == Screen::Chats
+            && let Some(contact) = app.current(&snapshot)
+            && (read_marked != Some(contact.id) || contact.unread > 0)
         {
             // Viewing a chat reads it (read receipts go out if they are on).
             if runtime
                 .core_mut()
-                .mark_read(now_millis(), &mut OsRng, contact)
+                .mark_read(now_millis(), &mut OsRng, contact.id)
                 .is_ok()
             {
-                read_marked = Some(contact);
+                read_marked = Some(contact.id);
             }
         }
-        draw(terminal, runtime, &contacts, current, &view)?;
+        terminal.draw(|frame| render::draw(frame, &app, &snapshot, now))?;
+        let lock_at = lock_after.map(|after| last_key + after);
+        // Redraw when a typing indicator fades.
+        let fade_at = app
+            .typing
+            .values()
+            .map(|since| *since + TYPING_SHOWN_FOR)
+            .min();
         tokio::select! {
-            event = runtime.next_event() => {
-                if let Event::RelayFault { reason, .. } = event? {
-                    view.status = format!("relay fault: {reason}");
-                }
-            }
-            () = lock_timer(lock_at) => {
-                view.locked = Some(String::new());
-            }
+            event = runtime.next_event() => on_event(&mut app, runtime, event?),
+            () = sleep_until(lock_at) => app.locked = Some(Zeroizing::new(String::new())),
+            () = sleep_until(fade_at) => app.typing.retain(|_, since| since.elapsed() < TYPING_SHOWN_FOR),
             key = pressed.recv() => {
                 last_key = Instant::now();
-                let Some(TermEvent::Key(key)) = key else {
-                    if key.is_none() { return Ok(()) }
-                    continue;
-                };
-                if key.kind != KeyEventKind::Press {
-                    continue;
-                }
-                if quits(&TermEvent::Key(key)) {
-                    return Ok(());
-                }
-                match key.code {
-                    KeyCode::Up => view.selected = view.selected.saturating_sub(1),
-                    KeyCode::Down => view.selected = view.selected.saturating_add(1),
-                    KeyCode::Backspace => {
-                        view.compose.pop();
+                let Some(key) = key else { return Ok(()) };
+                let TermEvent::Key(key) = key else { continue };
+                app.status.clear();
+                for action in app.handle_key(key, &snapshot) {
+                    if action == Action::Quit {
+                        return Ok(());
                     }
-                    KeyCode::Enter => send(runtime, current, &mut view),
-                    KeyCode::Char(c) => view.compose.push(c),
-                    _ => {}
+                    apply(&mut app, runtime, &relay, action);
                 }
             }
         }
     }
 }
 
-/// Esc or Ctrl-C: leave (also from the lock screen, which reveals nothing).
+/// Reads what the screens show from the store.
+fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot, CoreError> {
+    let core = runtime.core();
+    let mut snapshot = Snapshot {
+        contacts: core.contacts()?,
+        history: Vec::new(),
+        requests: core.requests()?,
+        address: core.address_link()?,
+        typing_indicators: core.settings().typing_indicators,
+        relay_problem: runtime.connect_failure().map(ToString::to_string),
+    };
+    app.settle(&snapshot);
+    if let Some(contact) = app.chat {
+        snapshot.history = core.history(contact, None, HISTORY_LIMIT)?;
+    }
+    app.settle_message(&snapshot.history);
+    Ok(snapshot)
+}
+
+/// What an event of the runtime changes on screen; the rest is read from
+/// the store at the next frame.
+fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
+    let now = Instant::now();
+    let name = |contact| {
+        runtime
+            .core()
+            .contact(contact)
+            .ok()
+            .and_then(|c| c.profile.map(|p| p.display_name().to_owned()))
+            .unwrap_or_else(|| "the contact".to_owned())
+    };
+    match event {
+        Event::Typing { contact, typing } => app.contact_typing(contact, typing, now),
+        Event::MessageReceived { contact, .. } => app.contact_typing(contact, false, now),
+        Event::InvitationReady { invitation, link } => app.invitation_ready(invitation, link),
+        Event::AddressReady { .. } => app.status = "The contact address is ready.".to_owned(),
+        Event::ContactRequest { .. } => {
+            app.status = "New contact request: Ctrl-R shows it.".to_owned();
+        }
+        Event::ContactConnected { contact } => {
+            app.status = format!("Connected with {}.", name(contact));
+            if app.screen == Screen::Invitation {
+                // The invitation is used: show the new chat.
+                app.screen = Screen::Chats;
+                app.chat = Some(contact);
+            }
+        }
+        Event::ConnectionFailed { .. } => {
+            app.status =
+                "A connection failed: the invitation was already used or withdrawn.".to_owned();
+        }
+        Event::Notice {
+            contact,
+            notice: ChatNotice::KeysChanged,
+            ..
+        } => {
+            app.status = format!(
+                "{}'s keys changed: compare the security code again.",
+                name(contact)
+            );
+        }
+        Event::RelayFault { reason, .. } => app.status = format!("relay fault: {reason}"),
+        Event::MessageStatus { .. }
+        | Event::MessageChanged { .. }
+        | Event::MessagesExpired { .. }
+        | Event::Notice { .. }
+        | Event::ProfileUpdated { .. } => {}
+    }
+}
+
+/// Does what a key asked of the core; a refusal shows in the status line.
+fn apply(
+    app: &mut App,
+    runtime: &mut Runtime<SqlCipherStore>,
+    relay: &RelayAddress,
+    action: Action,
+) {
+    let now = now_millis();
+    let core = runtime.core_mut();
+    let result = match action {
+        Action::Quit => Ok(()),
+        Action::Send {
+            contact,
+            text,
+            reply_to,
+        } => core
+            .send_text(now, &mut OsRng, contact, &text, reply_to)
+            .map(|_| ()),
+        Action::Edit {
+            contact,
+            message,
+            text,
+        } => core.edit(now, &mut OsRng, contact, message, &text),
+        Action::React {
+            contact,
+            message,
+            emoji,
+        } => core.react(now, &mut OsRng, contact, message, &emoji),
+        Action::Delete { contact, message } => core
+            .delete_for_everyone(now, &mut OsRng, contact, message)
+            .map(|()| app.status = format!("Message {} deleted for everyone.", message.0)),
+        Action::Typing { contact, typing } => core.set_typing(now, &mut OsRng, contact, typing),
+        Action::ToggleTypingIndicators => {
+            let mut settings = core.settings();
+            settings.typing_indicators = !settings.typing_indicators;
+            core.set_settings(settings).map(|()| {
+                app.status = if settings.typing_indicators {
+                    "Typing indicators on: your contacts see when you type.".to_owned()
+                } else {
+                    "Typing indicators off.".to_owned()
+                };
+            })
+        }
+        Action::CreateInvitation => core
+            .create_invitation(now, &mut OsRng, relay)
+            .and_then(|id| {
+                let link = core.invitation_link(id)?;
+                app.invitation = Some(ShownInvitation { id, link });
+                Ok(())
+            }),
+        Action::CreateAddress => core
+            .create_address(now, &mut OsRng, relay)
+            .map(|()| app.status = "Creating the contact address on your relay…".to_owned()),
+        Action::DeleteAddress => core
+            .delete_address(now)
+            .map(|()| app.status = "The contact address is deleted.".to_owned()),
+        Action::Accept(request) => core
+            .accept_request(now, &mut OsRng, request, relay)
+            .map(|_| app.status = "Accepted: connecting…".to_owned()),
+        Action::Reject(request) => core
+            .reject_request(request)
+            .map(|()| app.status = "Rejected: nothing of the request is kept.".to_owned()),
+    };
+    if let Err(error) = result {
+        app.status = format!("Refused: {error}");
+    }
+}
+
+/// Esc or Ctrl-C on the lock screen: leave (it reveals nothing).
 fn quits(event: &TermEvent) -> bool {
     let TermEvent::Key(key) = event else {
         return false;
@@ -155,7 +291,7 @@ fn quits(event: &TermEvent) -> bool {
 }
 
 /// Sleeps until `at`, or forever.
-async fn lock_timer(at: Option<Instant>) {
+async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
@@ -163,8 +299,8 @@ async fn lock_timer(at: Option<Instant>) {
 }
 
 /// A key while locked; true once the passphrase unlocked the screen.
-fn unlock_key(view: &mut View, key: TermEvent, passphrase: &Passphrase) -> bool {
-    let (TermEvent::Key(key), Some(typed)) = (key, view.locked.as_mut()) else {
+fn unlock_key(app: &mut App, key: TermEvent, passphrase: &Passphrase) -> bool {
+    let (TermEvent::Key(key), Some(typed)) = (key, app.locked.as_mut()) else {
         return false;
     };
     if key.kind != KeyEventKind::Press {
@@ -176,118 +312,14 @@ fn unlock_key(view: &mut View, key: TermEvent, passphrase: &Passphrase) -> bool 
             typed.pop();
         }
         KeyCode::Enter => {
-            let unlocked = typed.as_bytes() == passphrase.as_bytes();
+            let unlocked: bool = typed.as_bytes().ct_eq(passphrase.as_bytes()).into();
             typed.clear();
             if unlocked {
-                view.locked = None;
+                app.locked = None;
                 return true;
             }
         }
         _ => {}
     }
     false
-}
-
-fn draw_locked(terminal: &mut DefaultTerminal) -> anyhow::Result<()> {
-    terminal.draw(|frame| {
-        frame.render_widget(
-            Paragraph::new("Locked. Type the passphrase and press Enter.")
-                .block(Block::bordered().title("Sotto")),
-            frame.area(),
-        );
-    })?;
-    Ok(())
-}
-
-fn send(runtime: &mut Runtime<SqlCipherStore>, contact: Option<ContactId>, view: &mut View) {
-    let text = view.compose.trim().to_owned();
-    let Some(contact) = contact else { return };
-    if text.is_empty() {
-        return;
-    }
-    match runtime
-        .core_mut()
-        .send_text(now_millis(), &mut OsRng, contact, &text, None)
-    {
-        Ok(_) => view.compose.clear(),
-        Err(error) => view.status = format!("not sent: {error}"),
-    }
-}
-
-fn draw(
-    terminal: &mut DefaultTerminal,
-    runtime: &Runtime<SqlCipherStore>,
-    contacts: &[ContactSummary],
-    current: Option<ContactId>,
-    view: &View,
-) -> anyhow::Result<()> {
-    let history = match current {
-        Some(contact) => runtime.core().history(contact, None, HISTORY_LIMIT)?,
-        None => Vec::new(),
-    };
-    let title = contacts
-        .get(view.selected)
-        .map_or_else(|| "No chats yet".to_owned(), chat_title);
-    terminal.draw(|frame| {
-        let [main, compose, status] = Layout::vertical([
-            Constraint::Min(3),
-            Constraint::Length(3),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-        let [list, conversation] =
-            Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(main);
-        let items: Vec<ListItem<'_>> = contacts
-            .iter()
-            .map(|contact| {
-                let name = contact
-                    .profile
-                    .as_ref()
-                    .map_or("(connecting)", |profile| profile.display_name());
-                let unread = if contact.unread > 0 {
-                    format!(" ({})", contact.unread)
-                } else {
-                    String::new()
-                };
-                ListItem::new(format!("{name}{unread}"))
-            })
-            .collect();
-        let mut state = ListState::default().with_selected(current.map(|_| view.selected));
-        frame.render_stateful_widget(
-            List::new(items)
-                .block(Block::bordered().title("Chats"))
-                .highlight_style(Style::new().reversed()),
-            list,
-            &mut state,
-        );
-        let height = usize::from(conversation.height.saturating_sub(2));
-        let lines: Vec<Line<'_>> = history
-            .iter()
-            .skip(history.len().saturating_sub(height))
-            .map(|item| Line::from(item_line(item)))
-            .collect();
-        frame.render_widget(
-            Paragraph::new(lines).block(Block::bordered().title(title)),
-            conversation,
-        );
-        frame.render_widget(
-            Paragraph::new(view.compose.as_str()).block(Block::bordered().title("Message")),
-            compose,
-        );
-        frame.render_widget(Paragraph::new(view.status.as_str()).dim(), status);
-    })?;
-    Ok(())
-}
-
-fn chat_title(contact: &ContactSummary) -> String {
-    let name = contact
-        .profile
-        .as_ref()
-        .map_or("(connecting)", |profile| profile.display_name());
-    let verified = if contact.verified { " · verified" } else { "" };
-    let timer = contact
-        .timer_secs
-        .map(|secs| format!(" · disappearing after {secs} s"))
-        .unwrap_or_default();
-    format!("{name}{verified}{timer}")
 }

@@ -23,8 +23,8 @@ use crate::profile::{self, PassphraseSource, core_failure};
 use crate::{Cli, Command, json};
 use contact_address::{address, requests};
 use moving::{export, import};
-pub(crate) use text::item_line;
-use text::{contact_name, qr};
+pub(crate) use text::qr;
+use text::{contact_name, item_line};
 
 /// Prints a command's result as text or as one JSON object.
 struct Output {
@@ -181,7 +181,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             if let Command::Chat { lock_after } = command {
                 let lock_after = (lock_after > 0).then(|| Duration::from_secs(lock_after));
-                return crate::chat::run(&mut session.runtime, &passphrase, lock_after).await;
+                return crate::chat::run(crate::chat::Chat {
+                    runtime: &mut session.runtime,
+                    passphrase: &passphrase,
+                    relay: session.relay.clone(),
+                    lock_after,
+                })
+                .await;
             }
             profile_command(&mut session, command, &output).await
         }

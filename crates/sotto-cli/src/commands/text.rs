@@ -59,7 +59,7 @@ pub(super) fn contact_name(session: &Session, contact: ContactId) -> String {
 }
 
 /// A QR code for a terminal, two rows of modules per line.
-pub(super) fn qr(link: &str) -> String {
+pub(crate) fn qr(link: &str) -> String {
     match qrcode::QrCode::new(link.as_bytes()) {
         Ok(code) => code
             .render::<qrcode::render::unicode::Dense1x2>()

@@ -1,0 +1,758 @@
+//! The state of the terminal UI and what each key does to it.
+//!
+//! [`App::handle_key`] changes only the UI's own state and returns the
+//! [`Action`]s that reach the core (send, react, accept a request, …); the
+//! runner applies them. What the store holds comes in as a [`Snapshot`], read
+//! afresh before each frame, so keys and drawing can be tested without a
+//! profile or a terminal.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use sotto_core::{
+    ChatItem, ContactId, ContactRequestSummary, ContactSummary, InvitationId, ItemContent,
+    MessageDirection, MessageNumber, RequestId,
+};
+use zeroize::Zeroizing;
+
+/// A contact's typing indicator is dropped after this long without news (a
+/// contact that quit while typing sends no "stopped").
+pub(crate) const TYPING_SHOWN_FOR: Duration = Duration::from_secs(30);
+
+/// What the store holds, as the screens need it.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Snapshot {
+    /// Every contact, most recently active first.
+    pub(crate) contacts: Vec<ContactSummary>,
+    /// The open chat's newest items, oldest first.
+    pub(crate) history: Vec<ChatItem>,
+    /// Contact requests waiting for a decision.
+    pub(crate) requests: Vec<ContactRequestSummary>,
+    /// The contact address's link, if there is one.
+    pub(crate) address: Option<String>,
+    /// Whether this profile sends typing indicators.
+    pub(crate) typing_indicators: bool,
+    /// Why the last attempt to reach a relay failed, until one succeeds.
+    pub(crate) relay_problem: Option<String>,
+}
+
+/// The screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Screen {
+    /// Chat list, conversation and compose.
+    Chats,
+    /// A one-time invitation: its QR code and link.
+    Invitation,
+    /// Contact requests from the contact address.
+    Requests,
+    /// The contact address: its QR code and link.
+    Address,
+}
+
+/// Where keys go on the chats screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Focus {
+    /// Typing a message; Up/Down choose the chat.
+    Compose,
+    /// Choosing a message of the conversation to act on.
+    Messages,
+}
+
+/// What Enter does with the compose line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Draft {
+    /// A new message.
+    Message,
+    /// A reply to this message.
+    Reply(MessageNumber),
+    /// The new text of this (own) message.
+    Edit(MessageNumber),
+    /// A reaction to this message (empty removes it).
+    React(MessageNumber),
+}
+
+/// Something for the core to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Leave the UI.
+    Quit,
+    /// Send a text, as a reply when `reply_to` is set.
+    Send {
+        contact: ContactId,
+        text: String,
+        reply_to: Option<MessageNumber>,
+    },
+    /// Replace the text of an own message.
+    Edit {
+        contact: ContactId,
+        message: MessageNumber,
+        text: String,
+    },
+    /// React to a message (an empty emoji removes the reaction).
+    React {
+        contact: ContactId,
+        message: MessageNumber,
+        emoji: String,
+    },
+    /// Delete an own message for everyone.
+    Delete {
+        contact: ContactId,
+        message: MessageNumber,
+    },
+    /// Tell the contact this user started or stopped typing (the core sends
+    /// it only when typing indicators are on).
+    Typing { contact: ContactId, typing: bool },
+    /// Turn sending typing indicators on or off.
+    ToggleTypingIndicators,
+    /// Create a one-time invitation.
+    CreateInvitation,
+    /// Create (or replace) the contact address.
+    CreateAddress,
+    /// Delete the contact address.
+    DeleteAddress,
+    /// Accept a contact request.
+    Accept(RequestId),
+    /// Reject a contact request.
+    Reject(RequestId),
+}
+
+/// The invitation the invitation screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShownInvitation {
+    pub(crate) id: InvitationId,
+    /// Set once the relay created its queue.
+    pub(crate) link: Option<String>,
+}
+
+/// The UI's own state (no `Debug`: it holds what is typed to unlock).
+pub(crate) struct App {
+    pub(crate) screen: Screen,
+    /// The open chat.
+    pub(crate) chat: Option<ContactId>,
+    pub(crate) focus: Focus,
+    /// The chosen message while [`Focus::Messages`].
+    pub(crate) message: Option<MessageNumber>,
+    pub(crate) compose: String,
+    pub(crate) draft: Draft,
+    /// A delete waiting for `y`.
+    pub(crate) confirm_delete: Option<MessageNumber>,
+    /// A contact-address deletion waiting for `y`.
+    pub(crate) confirm_address_delete: bool,
+    /// The chosen request on the requests screen.
+    pub(crate) request: usize,
+    pub(crate) invitation: Option<ShownInvitation>,
+    /// The last outcome or error, shown above the help line.
+    pub(crate) status: String,
+    /// Contacts typing, since when they said so.
+    pub(crate) typing: HashMap<ContactId, Instant>,
+    /// The chat this user was last announced as typing in.
+    typing_announced: Option<ContactId>,
+    /// Locked: what has been typed towards the passphrase.
+    pub(crate) locked: Option<Zeroizing<String>>,
+}
+
+impl App {
+    pub(crate) fn new() -> App {
+        App {
+            screen: Screen::Chats,
+            chat: None,
+            focus: Focus::Compose,
+            message: None,
+            compose: String::new(),
+            draft: Draft::Message,
+            confirm_delete: None,
+            confirm_address_delete: false,
+            request: 0,
+            invitation: None,
+            status: String::new(),
+            typing: HashMap::new(),
+            typing_announced: None,
+            locked: None,
+        }
+    }
+
+    /// Keeps the open chat one that exists (the first when none is chosen)
+    /// and the chosen message one of its items.
+    pub(crate) fn settle(&mut self, snapshot: &Snapshot) {
+        let exists = |id| snapshot.contacts.iter().any(|c| c.id == id);
+        if !self.chat.is_some_and(exists) {
+            self.chat = snapshot.contacts.first().map(|c| c.id);
+        }
+        self.request = self.request.min(snapshot.requests.len().saturating_sub(1));
+    }
+
+    /// Keeps the chosen message one of the open chat's items (the newest
+    /// message when it went away).
+    pub(crate) fn settle_message(&mut self, history: &[ChatItem]) {
+        if self.focus != Focus::Messages {
+            return;
+        }
+        if !self
+            .message
+            .is_some_and(|n| history.iter().any(|item| item.number == n))
+        {
+            self.message = history
+                .iter()
+                .rev()
+                .find(|i| is_message(i))
+                .map(|i| i.number);
+        }
+    }
+
+    /// The open chat's summary.
+    pub(crate) fn current<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s ContactSummary> {
+        let chat = self.chat?;
+        snapshot.contacts.iter().find(|c| c.id == chat)
+    }
+
+    /// Whether the contact told us they are typing (recently enough).
+    pub(crate) fn is_typing(&self, contact: ContactId, now: Instant) -> bool {
+        self.typing
+            .get(&contact)
+            .is_some_and(|since| now.saturating_duration_since(*since) < TYPING_SHOWN_FOR)
+    }
+
+    /// A Typing event from the core.
+    pub(crate) fn contact_typing(&mut self, contact: ContactId, typing: bool, now: Instant) {
+        if typing {
+            self.typing.insert(contact, now);
+        } else {
+            self.typing.remove(&contact);
+        }
+    }
+
+    /// The invitation's queue exists.
+    pub(crate) fn invitation_ready(&mut self, id: InvitationId, link: String) {
+        if let Some(shown) = self.invitation.as_mut()
+            && shown.id == id
+        {
+            shown.link = Some(link);
+        }
+    }
+
+    /// Handles one key; returns what the core should do.
+    pub(crate) fn handle_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        if key.kind != KeyEventKind::Press {
+            return Vec::new();
+        }
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+        if control {
+            self.confirm_delete = None;
+            match key.code {
+                KeyCode::Char('c') => return vec![Action::Quit],
+                KeyCode::Char('n') => {
+                    self.screen = Screen::Invitation;
+                    self.invitation = None;
+                    return self.leave_chat(vec![Action::CreateInvitation]);
+                }
+                KeyCode::Char('r') => {
+                    self.screen = Screen::Requests;
+                    return self.leave_chat(Vec::new());
+                }
+                KeyCode::Char('a') => {
+                    self.screen = Screen::Address;
+                    self.confirm_address_delete = false;
+                    return self.leave_chat(Vec::new());
+                }
+                KeyCode::Char('t') => return vec![Action::ToggleTypingIndicators],
+                _ => return Vec::new(),
+            }
+        }
+        match self.screen {
+            Screen::Chats => self.chats_key(key, snapshot),
+            Screen::Invitation => match key.code {
+                KeyCode::Esc => self.back(),
+                KeyCode::Char('n') => {
+                    self.invitation = None;
+                    vec![Action::CreateInvitation]
+                }
+                _ => Vec::new(),
+            },
+            Screen::Requests => self.requests_key(key, snapshot),
+            Screen::Address => self.address_key(key, snapshot),
+        }
+    }
+
+    /// Back to the chats screen.
+    fn back(&mut self) -> Vec<Action> {
+        self.screen = Screen::Chats;
+        self.confirm_address_delete = false;
+        Vec::new()
+    }
+
+    /// Leaving the chats screen stops the typing indicator.
+    fn leave_chat(&mut self, mut actions: Vec<Action>) -> Vec<Action> {
+        if let Some(contact) = self.typing_announced.take() {
+            actions.insert(
+                0,
+                Action::Typing {
+                    contact,
+                    typing: false,
+                },
+            );
+        }
+        actions
+    }
+
+    fn chats_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        if let Some(message) = self.confirm_delete.take() {
+            return match (key.code, self.chat) {
+                (KeyCode::Char('y'), Some(contact)) => vec![Action::Delete { contact, message }],
+                _ => {
+                    self.status = "Not deleted.".to_owned();
+                    Vec::new()
+                }
+            };
+        }
+        match self.focus {
+            Focus::Compose => self.compose_key(key, snapshot),
+            Focus::Messages => self.messages_key(key, snapshot),
+        }
+    }
+
+    fn compose_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        match key.code {
+            KeyCode::Esc if self.draft != Draft::Message => {
+                self.draft = Draft::Message;
+                self.compose.clear();
+                self.typing_changed()
+            }
+            KeyCode::Esc => vec![Action::Quit],
+            KeyCode::Up | KeyCode::Down => {
+                let actions = self.leave_chat(Vec::new());
+                self.move_chat(snapshot, key.code == KeyCode::Up);
+                self.draft = Draft::Message;
+                self.compose.clear();
+                actions
+            }
+            KeyCode::Tab => {
+                self.focus = Focus::Messages;
+                self.message = None;
+                self.settle_message(&snapshot.history);
+                Vec::new()
+            }
+            KeyCode::Backspace => {
+                self.compose.pop();
+                self.typing_changed()
+            }
+            KeyCode::Enter => self.submit(),
+            KeyCode::Char(c) => {
+                self.compose.push(c);
+                self.typing_changed()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Announces typing when the compose line of a new message or reply
+    /// becomes non-empty, and its end when it becomes empty again.
+    fn typing_changed(&mut self) -> Vec<Action> {
+        let typing = !self.compose.is_empty()
+            && matches!(self.draft, Draft::Message | Draft::Reply(_))
+            && self.chat.is_some();
+        match (typing, self.typing_announced, self.chat) {
+            (true, None, Some(contact)) => {
+                self.typing_announced = Some(contact);
+                vec![Action::Typing {
+                    contact,
+                    typing: true,
+                }]
+            }
+            (false, Some(contact), _) => {
+                self.typing_announced = None;
+                vec![Action::Typing {
+                    contact,
+                    typing: false,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn submit(&mut self) -> Vec<Action> {
+        let Some(contact) = self.chat else {
+            self.status = "No chat yet: Ctrl-N creates an invitation.".to_owned();
+            return Vec::new();
+        };
+        let text = self.compose.trim().to_owned();
+        let action = match self.draft {
+            Draft::Message | Draft::Reply(_) if text.is_empty() => return Vec::new(),
+            Draft::Edit(_) if text.is_empty() => return Vec::new(),
+            Draft::Message => Action::Send {
+                contact,
+                text,
+                reply_to: None,
+            },
+            Draft::Reply(message) => Action::Send {
+                contact,
+                text,
+                reply_to: Some(message),
+            },
+            Draft::Edit(message) => Action::Edit {
+                contact,
+                message,
+                text,
+            },
+            Draft::React(message) => Action::React {
+                contact,
+                message,
+                emoji: text,
+            },
+        };
+        self.compose.clear();
+        self.draft = Draft::Message;
+        // Sending ends typing on the other side by itself.
+        self.typing_announced = None;
+        vec![action]
+    }
+
+    fn move_chat(&mut self, snapshot: &Snapshot, up: bool) {
+        let position = self
+            .chat
+            .and_then(|chat| snapshot.contacts.iter().position(|c| c.id == chat))
+            .unwrap_or(0);
+        let next = if up {
+            position.saturating_sub(1)
+        } else {
+            (position + 1).min(snapshot.contacts.len().saturating_sub(1))
+        };
+        self.chat = snapshot.contacts.get(next).map(|c| c.id).or(self.chat);
+    }
+
+    fn messages_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        let messages: Vec<&ChatItem> = snapshot
+            .history
+            .iter()
+            .filter(|item| is_message(item))
+            .collect();
+        let position = self
+            .message
+            .and_then(|n| messages.iter().position(|item| item.number == n));
+        let chosen = position.and_then(|p| messages.get(p).copied());
+        match key.code {
+            KeyCode::Esc | KeyCode::Tab => {
+                self.focus = Focus::Compose;
+                self.message = None;
+            }
+            KeyCode::Up => {
+                let p = position.map_or(0, |p| p.saturating_sub(1));
+                self.message = messages.get(p).map(|item| item.number).or(self.message);
+            }
+            KeyCode::Down => {
+                let p = position.map_or(0, |p| (p + 1).min(messages.len().saturating_sub(1)));
+                self.message = messages.get(p).map(|item| item.number).or(self.message);
+            }
+            KeyCode::Char('r') => {
+                if let Some(item) = chosen.filter(|item| !item.deleted) {
+                    self.draft = Draft::Reply(item.number);
+                    self.compose.clear();
+                    self.focus = Focus::Compose;
+                }
+            }
+            KeyCode::Char('+') => {
+                if let Some(item) = chosen.filter(|item| !item.deleted) {
+                    self.draft = Draft::React(item.number);
+                    self.compose = "👍".to_owned();
+                    self.focus = Focus::Compose;
+                }
+            }
+            KeyCode::Char('e') => match chosen {
+                Some(item) if own_live(item) => {
+                    self.draft = Draft::Edit(item.number);
+                    self.compose = match &item.content {
+                        ItemContent::Text { text, .. } => text.clone(),
+                        ItemContent::Notice(_) => String::new(),
+                    };
+                    self.focus = Focus::Compose;
+                }
+                Some(_) => self.status = "Only your own messages can be edited.".to_owned(),
+                None => {}
+            },
+            KeyCode::Char('d') => match chosen {
+                Some(item) if own_live(item) => {
+                    self.confirm_delete = Some(item.number);
+                    self.status = format!("Delete message {} for everyone? y/n", item.number.0);
+                }
+                Some(_) => self.status = "Only your own messages can be deleted.".to_owned(),
+                None => {}
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn requests_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        let chosen = snapshot.requests.get(self.request).map(|r| r.id);
+        match key.code {
+            KeyCode::Esc => return self.back(),
+            KeyCode::Up => self.request = self.request.saturating_sub(1),
+            KeyCode::Down => {
+                self.request = (self.request + 1).min(snapshot.requests.len().saturating_sub(1));
+            }
+            KeyCode::Char('a') | KeyCode::Enter => {
+                if let Some(request) = chosen {
+                    return vec![Action::Accept(request)];
+                }
+            }
+            KeyCode::Char('x') | KeyCode::Delete => {
+                if let Some(request) = chosen {
+                    return vec![Action::Reject(request)];
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn address_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        if self.confirm_address_delete {
+            self.confirm_address_delete = false;
+            if key.code == KeyCode::Char('y') {
+                return vec![Action::DeleteAddress];
+            }
+            self.status = "The contact address stays.".to_owned();
+            return Vec::new();
+        }
+        match key.code {
+            KeyCode::Esc => self.back(),
+            KeyCode::Char('c') => vec![Action::CreateAddress],
+            KeyCode::Char('d') if snapshot.address.is_some() => {
+                self.confirm_address_delete = true;
+                self.status =
+                    "Delete the contact address? No request can come through it then. y/n"
+                        .to_owned();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A message (not a notice).
+pub(crate) fn is_message(item: &ChatItem) -> bool {
+    item.direction != MessageDirection::Notice
+}
+
+/// An own message that is not deleted.
+fn own_live(item: &ChatItem) -> bool {
+    item.direction == MessageDirection::Outgoing && !item.deleted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::fixtures::snapshot;
+
+    fn press(app: &mut App, snapshot: &Snapshot, code: KeyCode) -> Vec<Action> {
+        app.handle_key(KeyEvent::from(code), snapshot)
+    }
+
+    fn control(app: &mut App, snapshot: &Snapshot, c: char) -> Vec<Action> {
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            snapshot,
+        )
+    }
+
+    fn type_text(app: &mut App, snapshot: &Snapshot, text: &str) -> Vec<Action> {
+        text.chars()
+            .flat_map(|c| press(app, snapshot, KeyCode::Char(c)))
+            .collect()
+    }
+
+    #[test]
+    fn typing_a_message_announces_typing_once_and_enter_sends_it() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        let bob = ContactId(1);
+        assert_eq!(
+            type_text(&mut app, &snapshot, "hi"),
+            vec![Action::Typing {
+                contact: bob,
+                typing: true
+            }]
+        );
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::Send {
+                contact: bob,
+                text: "hi".into(),
+                reply_to: None
+            }]
+        );
+        assert!(app.compose.is_empty());
+        // Erasing what was typed says the typing stopped.
+        type_text(&mut app, &snapshot, "x");
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Backspace),
+            vec![Action::Typing {
+                contact: bob,
+                typing: false
+            }]
+        );
+    }
+
+    #[test]
+    fn up_and_down_choose_the_chat() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        assert_eq!(app.chat, Some(ContactId(1)));
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.chat, Some(ContactId(2)));
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.chat, Some(ContactId(2)));
+        press(&mut app, &snapshot, KeyCode::Up);
+        assert_eq!(app.chat, Some(ContactId(1)));
+    }
+
+    #[test]
+    fn reply_react_edit_and_delete_act_on_the_chosen_message() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        let bob = ContactId(1);
+        // Tab chooses the newest message (own message 4); Up goes to 3.
+        press(&mut app, &snapshot, KeyCode::Tab);
+        assert_eq!(app.message, Some(MessageNumber(4)));
+        press(&mut app, &snapshot, KeyCode::Up);
+        assert_eq!(app.message, Some(MessageNumber(3)));
+        press(&mut app, &snapshot, KeyCode::Char('r'));
+        assert_eq!(app.draft, Draft::Reply(MessageNumber(3)));
+        assert_eq!(app.focus, Focus::Compose);
+        type_text(&mut app, &snapshot, "yes");
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::Send {
+                contact: bob,
+                text: "yes".into(),
+                reply_to: Some(MessageNumber(3))
+            }]
+        );
+
+        press(&mut app, &snapshot, KeyCode::Tab);
+        press(&mut app, &snapshot, KeyCode::Up);
+        press(&mut app, &snapshot, KeyCode::Char('+'));
+        assert_eq!(app.draft, Draft::React(MessageNumber(3)));
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::React {
+                contact: bob,
+                message: MessageNumber(3),
+                emoji: "👍".into()
+            }]
+        );
+
+        // An incoming message cannot be edited or deleted.
+        press(&mut app, &snapshot, KeyCode::Tab);
+        press(&mut app, &snapshot, KeyCode::Up);
+        press(&mut app, &snapshot, KeyCode::Char('e'));
+        assert_eq!(app.draft, Draft::Message);
+        assert!(app.status.contains("own"), "{}", app.status);
+
+        press(&mut app, &snapshot, KeyCode::Down);
+        press(&mut app, &snapshot, KeyCode::Char('e'));
+        assert_eq!(app.draft, Draft::Edit(MessageNumber(4)));
+        assert_eq!(app.compose, "see you at 6");
+        press(&mut app, &snapshot, KeyCode::Backspace);
+        type_text(&mut app, &snapshot, "7");
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::Edit {
+                contact: bob,
+                message: MessageNumber(4),
+                text: "see you at 7".into()
+            }]
+        );
+
+        press(&mut app, &snapshot, KeyCode::Tab);
+        assert!(press(&mut app, &snapshot, KeyCode::Char('d')).is_empty());
+        assert!(app.status.contains("y/n"));
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('y')),
+            vec![Action::Delete {
+                contact: bob,
+                message: MessageNumber(4)
+            }]
+        );
+        // Any other key than y keeps the message.
+        press(&mut app, &snapshot, KeyCode::Char('d'));
+        assert!(press(&mut app, &snapshot, KeyCode::Char('n')).is_empty());
+    }
+
+    #[test]
+    fn screens_open_with_control_keys_and_esc_goes_back() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        type_text(&mut app, &snapshot, "draft");
+        // Leaving the chat while typing says the typing stopped.
+        assert_eq!(
+            control(&mut app, &snapshot, 'n'),
+            vec![
+                Action::Typing {
+                    contact: ContactId(1),
+                    typing: false
+                },
+                Action::CreateInvitation
+            ]
+        );
+        assert_eq!(app.screen, Screen::Invitation);
+        press(&mut app, &snapshot, KeyCode::Esc);
+        assert_eq!(app.screen, Screen::Chats);
+
+        control(&mut app, &snapshot, 'r');
+        assert_eq!(app.screen, Screen::Requests);
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('a')),
+            vec![Action::Accept(RequestId(8))]
+        );
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('x')),
+            vec![Action::Reject(RequestId(8))]
+        );
+        press(&mut app, &snapshot, KeyCode::Esc);
+
+        control(&mut app, &snapshot, 'a');
+        assert_eq!(app.screen, Screen::Address);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('c')),
+            vec![Action::CreateAddress]
+        );
+        press(&mut app, &snapshot, KeyCode::Char('d'));
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('y')),
+            vec![Action::DeleteAddress]
+        );
+        assert_eq!(
+            control(&mut app, &snapshot, 't'),
+            vec![Action::ToggleTypingIndicators]
+        );
+        assert_eq!(control(&mut app, &snapshot, 'c'), vec![Action::Quit]);
+    }
+
+    #[test]
+    fn esc_cancels_a_reply_before_it_quits() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        app.draft = Draft::Reply(MessageNumber(3));
+        press(&mut app, &snapshot, KeyCode::Esc);
+        assert_eq!(app.draft, Draft::Message);
+        assert_eq!(press(&mut app, &snapshot, KeyCode::Esc), vec![Action::Quit]);
+    }
+
+    #[test]
+    fn a_typing_indicator_fades_without_news() {
+        let mut app = App::new();
+        let start = Instant::now();
+        app.contact_typing(ContactId(1), true, start);
+        assert!(app.is_typing(ContactId(1), start));
+        assert!(!app.is_typing(ContactId(1), start + TYPING_SHOWN_FOR));
+        app.contact_typing(ContactId(1), false, start);
+        assert!(!app.is_typing(ContactId(1), start));
+    }
+}

@@ -1,0 +1,131 @@
+//! What the screens' tests show: two contacts, a conversation with every
+//! kind of item, two contact requests and a contact address.
+
+use sotto_core::{
+    ChatItem, ChatNotice, ContactId, ContactRequestSummary, ContactState, ContactSummary,
+    IntegrityNotice, ItemContent, MessageDirection, MessageNumber, MessageStatus, Profile,
+    Reaction, ReceiptSetting, RequestId, UnixMillis,
+};
+
+use super::app::Snapshot;
+
+pub(crate) const ADDRESS: &str = "https://relay.example/contact#AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdo";
+
+fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ContactSummary {
+    ContactSummary {
+        id: ContactId(id),
+        state: ContactState::Connected,
+        profile: Some(Profile::new(name, None).unwrap()),
+        verified: id == 1,
+        unread,
+        last_message: None,
+        timer_secs,
+        read_receipts: ReceiptSetting::Default,
+        last_activity: UnixMillis(1_000 - id),
+    }
+}
+
+/// A message (`text`) or notice of Bob's chat.
+pub(crate) fn item(
+    number: u64,
+    direction: MessageDirection,
+    status: MessageStatus,
+    content: ItemContent,
+) -> ChatItem {
+    ChatItem {
+        contact: ContactId(1),
+        number: MessageNumber(number),
+        direction,
+        seq: number,
+        sent_at: UnixMillis(number),
+        at: UnixMillis(number),
+        status,
+        content,
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
+        expires_at: None,
+    }
+}
+
+pub(crate) fn text(text: &str, reply_to: Option<u64>) -> ItemContent {
+    ItemContent::Text {
+        text: text.to_owned(),
+        reply_to: reply_to.map(MessageNumber),
+    }
+}
+
+fn notice(number: u64, notice: ChatNotice) -> ChatItem {
+    item(
+        number,
+        MessageDirection::Notice,
+        MessageStatus::Read,
+        ItemContent::Notice(notice),
+    )
+}
+
+/// Bob (open, verified, 5-minute timer) and Carol (2 unread); Bob's chat.
+pub(crate) fn snapshot() -> Snapshot {
+    use MessageDirection::{Incoming, Outgoing};
+    let mut first = item(2, Outgoing, MessageStatus::Read, text("first!", None));
+    first.reactions.push(Reaction {
+        mine: false,
+        emoji: "😂".into(),
+    });
+    let mut question = item(
+        3,
+        Incoming,
+        MessageStatus::Read,
+        text("are we still on for tonight?", None),
+    );
+    question.reactions.push(Reaction {
+        mine: true,
+        emoji: "👍".into(),
+    });
+    let mut answer = item(
+        4,
+        Outgoing,
+        MessageStatus::Delivered,
+        text("see you at 6", Some(3)),
+    );
+    answer.edited = true;
+    Snapshot {
+        contacts: vec![
+            contact(1, "Bob", 0, Some(300)),
+            contact(2, "Carol", 2, None),
+        ],
+        history: vec![
+            notice(1, ChatNotice::Connected),
+            first,
+            question,
+            answer,
+            notice(
+                5,
+                ChatNotice::Integrity(IntegrityNotice::Skipped { first: 4, last: 5 }),
+            ),
+            notice(6, ChatNotice::KeysChanged),
+            notice(
+                7,
+                ChatNotice::TimerChanged {
+                    by_me: false,
+                    seconds: Some(300),
+                },
+            ),
+        ],
+        requests: vec![
+            ContactRequestSummary {
+                id: RequestId(7),
+                profile: Profile::new("Dave", None).unwrap(),
+                received_at: UnixMillis(5),
+            },
+            ContactRequestSummary {
+                id: RequestId(8),
+                profile: Profile::new("Erin", Some("from the conference")).unwrap(),
+                received_at: UnixMillis(6),
+            },
+        ],
+        address: Some(ADDRESS.to_owned()),
+        typing_indicators: false,
+        relay_problem: None,
+    }
+}

@@ -1,0 +1,701 @@
+//! Drawing the screens from the UI's state and a [`Snapshot`]: pure functions
+//! of what they are given, so tests draw them on ratatui's `TestBackend`.
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
+use sotto_core::{
+    ChatItem, ChatNotice, ContactSummary, ItemContent, MessageDirection, MessageStatus,
+};
+
+use super::app::{App, Draft, Focus, Screen, Snapshot};
+use crate::commands::qr;
+use crate::json::notice_text;
+
+/// The narrowest column for a link beside its QR code.
+const LINK_COLUMN: u16 = 30;
+
+/// Draws the whole screen.
+pub(crate) fn draw(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, now: Instant) {
+    if app.locked.is_some() {
+        draw_locked(frame);
+        return;
+    }
+    let [main, status, help] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    match app.screen {
+        Screen::Chats => draw_chats(frame, main, app, snapshot, now),
+        Screen::Invitation => {
+            let (link, waiting) = match app.invitation.as_ref().and_then(|i| i.link.as_deref()) {
+                Some(link) => (Some(link), ""),
+                None => (None, "Creating the invitation on your relay…"),
+            };
+            draw_link(
+                frame,
+                main,
+                "One-time invitation",
+                link,
+                "Share this link, or let the other person scan the code with their Sotto. \
+                 It works once: the first person to use it becomes your contact.",
+                waiting,
+            );
+        }
+        Screen::Requests => draw_requests(frame, main, app, snapshot),
+        Screen::Address => draw_link(
+            frame,
+            main,
+            "Contact address",
+            snapshot.address.as_deref(),
+            "Anyone with this address can send you a contact request (Ctrl-R lists them). \
+             Delete or replace it to stop new requests.",
+            "No contact address yet. Press c to create one.",
+        ),
+    }
+    let status_line = match (&snapshot.relay_problem, app.status.is_empty()) {
+        (Some(problem), true) => Line::from(format!("Relay unreachable: {problem}")).fg(Color::Red),
+        _ => Line::from(app.status.as_str()).bold(),
+    };
+    frame.render_widget(Paragraph::new(status_line), status);
+    frame.render_widget(Paragraph::new(help_line(app, snapshot)).dim(), help);
+}
+
+/// The keys of the current screen.
+pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
+    match app.screen {
+        Screen::Chats if app.focus == Focus::Messages => {
+            "Up/Down message · r reply · + react · e edit · d delete · Tab/Esc back · Ctrl-C quit"
+                .to_owned()
+        }
+        Screen::Chats => {
+            let requests = match snapshot.requests.len() {
+                0 => String::new(),
+                n => format!(" ({n})"),
+            };
+            let typing = if snapshot.typing_indicators {
+                "on"
+            } else {
+                "off"
+            };
+            format!(
+                "Enter send · Up/Down chat · Tab pick message · Ctrl-N invite · \
+                 Ctrl-R requests{requests} · Ctrl-A address · Ctrl-T typing: {typing} · Esc quit"
+            )
+        }
+        Screen::Invitation => "n new invitation · Esc back · Ctrl-C quit".to_owned(),
+        Screen::Requests => {
+            "Up/Down choose · a/Enter accept · x reject · Esc back · Ctrl-C quit".to_owned()
+        }
+        Screen::Address => "c create (or replace) · d delete · Esc back · Ctrl-C quit".to_owned(),
+    }
+}
+
+fn draw_locked(frame: &mut Frame<'_>) {
+    frame.render_widget(
+        Paragraph::new("Locked. Type the passphrase and press Enter (Esc quits).")
+            .block(Block::bordered().title("Sotto")),
+        frame.area(),
+    );
+}
+
+fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot, now: Instant) {
+    let [main, compose] = Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(area);
+    let [list, conversation] =
+        Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(main);
+    let items: Vec<ListItem<'_>> = snapshot
+        .contacts
+        .iter()
+        .map(|contact| {
+            let unread = if contact.unread > 0 {
+                format!(" ({})", contact.unread)
+            } else {
+                String::new()
+            };
+            let typing = if app.is_typing(contact.id, now) {
+                " ✎"
+            } else {
+                ""
+            };
+            ListItem::new(format!("{}{unread}{typing}", name(contact)))
+        })
+        .collect();
+    let selected = app
+        .chat
+        .and_then(|chat| snapshot.contacts.iter().position(|c| c.id == chat));
+    let mut state = ListState::default().with_selected(selected);
+    let list_title = match snapshot.requests.len() {
+        0 => "Chats".to_owned(),
+        n => format!("Chats · {n} request{}", if n == 1 { "" } else { "s" }),
+    };
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(Block::bordered().title(list_title))
+            .highlight_style(Style::new().reversed()),
+        list,
+        &mut state,
+    );
+
+    let current = app.current(snapshot);
+    let mut block = Block::bordered().title(current.map_or_else(
+        || "No chats yet: Ctrl-N creates an invitation".to_owned(),
+        chat_header,
+    ));
+    if let Some(contact) = current
+        && app.is_typing(contact.id, now)
+    {
+        block = block.title_bottom(Line::from(format!(" {} is typing… ", name(contact))).italic());
+    }
+    let (lines, chosen) = conversation_lines(app, snapshot, current);
+    let height = usize::from(conversation.height.saturating_sub(2));
+    // The newest lines, or enough of the older ones to show the chosen message.
+    let mut top = lines.len().saturating_sub(height);
+    if let Some(chosen) = chosen {
+        top = top.min(chosen);
+    }
+    let shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(height).collect();
+    frame.render_widget(Paragraph::new(shown).block(block), conversation);
+
+    let compose_title = match app.draft {
+        Draft::Message => "Message".to_owned(),
+        Draft::Reply(n) => format!("Reply to {} (Esc cancels)", n.0),
+        Draft::Edit(n) => format!("Edit {} (Esc cancels)", n.0),
+        Draft::React(n) => format!("Reaction to {} (empty removes; Esc cancels)", n.0),
+    };
+    let compose_style = if app.focus == Focus::Compose {
+        Style::new()
+    } else {
+        Style::new().dim()
+    };
+    frame.render_widget(
+        Paragraph::new(app.compose.as_str())
+            .style(compose_style)
+            .block(Block::bordered().title(compose_title)),
+        compose,
+    );
+}
+
+/// The conversation as lines, and the first line of the chosen message.
+fn conversation_lines<'a>(
+    app: &App,
+    snapshot: &'a Snapshot,
+    current: Option<&'a ContactSummary>,
+) -> (Vec<Line<'a>>, Option<usize>) {
+    let contact_name = current.map_or("them", name);
+    let mut lines = Vec::new();
+    let mut chosen = None;
+    for item in &snapshot.history {
+        let is_chosen = app.focus == Focus::Messages && app.message == Some(item.number);
+        if is_chosen {
+            chosen = Some(lines.len());
+        }
+        let first = lines.len();
+        match &item.content {
+            ItemContent::Notice(notice) => lines.push(notice_line(notice, contact_name)),
+            ItemContent::Text { text, reply_to } => {
+                if let Some(quoted) = reply_to {
+                    let quote = snapshot
+                        .history
+                        .iter()
+                        .find(|other| other.number == *quoted)
+                        .map_or_else(
+                            || format!("message {}", quoted.0),
+                            |other| {
+                                format!("{}: {}", author(other, contact_name), snippet(other, 40))
+                            },
+                        );
+                    lines.push(Line::from(format!("      ↪ {quote}")).dim().italic());
+                }
+                lines.push(message_line(item, text, contact_name));
+            }
+        }
+        if is_chosen {
+            for line in &mut lines[first..] {
+                *line = std::mem::take(line).reversed();
+            }
+        }
+    }
+    (lines, chosen)
+}
+
+fn message_line<'a>(item: &'a ChatItem, text: &'a str, contact_name: &'a str) -> Line<'a> {
+    let mut spans = vec![Span::from(format!("{:>4} ", item.number.0)).dim()];
+    let who = author(item, contact_name);
+    spans.push(match item.direction {
+        MessageDirection::Outgoing => Span::from(format!("{who}: ")).bold().fg(Color::Cyan),
+        _ => Span::from(format!("{who}: ")).bold().fg(Color::Magenta),
+    });
+    if item.deleted {
+        spans.push(Span::from("message deleted").dim().italic());
+    } else {
+        spans.push(Span::from(text));
+    }
+    if item.edited && !item.deleted {
+        spans.push(Span::from(" (edited)").dim());
+    }
+    for reaction in &item.reactions {
+        let by = if reaction.mine { "you" } else { contact_name };
+        spans.push(Span::from(format!("  {} {by}", reaction.emoji)));
+    }
+    if item.direction == MessageDirection::Outgoing {
+        spans.push(receipt(item.status));
+    }
+    Line::from(spans)
+}
+
+/// An outgoing message's state: pending, sent, delivered, read or failed.
+pub(crate) fn receipt(status: MessageStatus) -> Span<'static> {
+    match status {
+        MessageStatus::Pending => Span::from("  … pending").dim(),
+        MessageStatus::Sent => Span::from("  ✓ sent").dim(),
+        MessageStatus::Delivered => Span::from("  ✓✓ delivered").dim(),
+        MessageStatus::Read => Span::from("  ✓✓ read").fg(Color::Green),
+        MessageStatus::Failed => Span::from("  ✗ failed").fg(Color::Red).bold(),
+    }
+}
+
+/// Notices stand apart from messages: integrity problems in yellow, a key
+/// change in red, the rest dimmed.
+fn notice_line(notice: &ChatNotice, contact_name: &str) -> Line<'static> {
+    match notice {
+        ChatNotice::Integrity(_) => Line::from(format!("  ⚠ integrity: {}", notice_text(notice)))
+            .style(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+        ChatNotice::KeysChanged => Line::from(format!(
+            "  ⚠ {contact_name}'s keys changed: the security code is new and no longer \
+             verified; compare it again (sotto verify)"
+        ))
+        .style(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
+        ChatNotice::Connected | ChatNotice::TimerChanged { .. } => {
+            Line::from(format!("  · {} ·", notice_text(notice))).dim()
+        }
+    }
+}
+
+fn author<'a>(item: &ChatItem, contact_name: &'a str) -> &'a str {
+    match item.direction {
+        MessageDirection::Outgoing => "you",
+        _ => contact_name,
+    }
+}
+
+/// The start of a message's text, for a quote.
+fn snippet(item: &ChatItem, chars: usize) -> String {
+    match &item.content {
+        _ if item.deleted => "message deleted".to_owned(),
+        ItemContent::Text { text, .. } if text.chars().count() > chars => {
+            let cut: String = text.chars().take(chars).collect();
+            format!("{cut}…")
+        }
+        ItemContent::Text { text, .. } => text.clone(),
+        ItemContent::Notice(notice) => notice_text(notice),
+    }
+}
+
+fn name(contact: &ContactSummary) -> &str {
+    contact
+        .profile
+        .as_ref()
+        .map_or("(connecting)", |profile| profile.display_name())
+}
+
+/// The conversation's title: the name, verification and the timer.
+pub(crate) fn chat_header(contact: &ContactSummary) -> String {
+    let verified = if contact.verified { " · verified" } else { "" };
+    let timer = contact
+        .timer_secs
+        .map(|secs| format!(" · ⏱ disappearing after {}", duration_text(secs)))
+        .unwrap_or_default();
+    format!("{}{verified}{timer}", name(contact))
+}
+
+/// Seconds in the largest whole unit (a timer is 30 s to 4 weeks).
+pub(crate) fn duration_text(secs: u32) -> String {
+    const UNITS: [(u32, &str, &str); 5] = [
+        (7 * 86_400, "week", "weeks"),
+        (86_400, "day", "days"),
+        (3_600, "hour", "hours"),
+        (60, "min", "min"),
+        (1, "s", "s"),
+    ];
+    for (size, one, many) in UNITS {
+        if secs >= size && secs.is_multiple_of(size) {
+            let count = secs / size;
+            return format!("{count} {}", if count == 1 { one } else { many });
+        }
+    }
+    format!("{secs} s")
+}
+
+fn draw_requests(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot) {
+    let block = Block::bordered().title(format!("Contact requests ({})", snapshot.requests.len()));
+    if snapshot.requests.is_empty() {
+        frame.render_widget(
+            Paragraph::new(
+                "No contact requests. People send them through your contact address (Ctrl-A).",
+            )
+            .wrap(Wrap { trim: true })
+            .block(block),
+            area,
+        );
+        return;
+    }
+    let items: Vec<ListItem<'_>> = snapshot
+        .requests
+        .iter()
+        .map(|request| {
+            let bio = request
+                .profile
+                .bio()
+                .map(|bio| format!(" — {bio}"))
+                .unwrap_or_default();
+            ListItem::new(format!(
+                "{:>4}  {}{bio}",
+                request.id.0,
+                request.profile.display_name()
+            ))
+        })
+        .collect();
+    let mut state = ListState::default().with_selected(Some(app.request));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(block)
+            .highlight_style(Style::new().reversed()),
+        area,
+        &mut state,
+    );
+}
+
+/// A link with its QR code on the left (when there is a link).
+fn draw_link(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    link: Option<&str>,
+    explanation: &str,
+    without: &str,
+) {
+    let block = Block::bordered().title(title.to_owned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(link) = link else {
+        frame.render_widget(Paragraph::new(without).wrap(Wrap { trim: true }), inner);
+        return;
+    };
+    let code = qr(link);
+    let code_width = code.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let code_width = u16::try_from(code_width).unwrap_or(u16::MAX);
+    let code_height = u16::try_from(code.lines().count()).unwrap_or(u16::MAX);
+    let mut text = vec![
+        Line::from(link.to_owned()).bold(),
+        Line::from(""),
+        Line::from(explanation.to_owned()),
+    ];
+    let fits =
+        code_height <= inner.height && code_width.saturating_add(2 + LINK_COLUMN) <= inner.width;
+    if !fits {
+        // A cut code does not scan: say how large the terminal must be.
+        text.push(Line::from(""));
+        text.push(
+            Line::from(format!(
+                "The QR code needs a terminal of at least {}×{} (this one is {}×{}).",
+                code_width.saturating_add(4 + LINK_COLUMN),
+                code_height.saturating_add(4),
+                inner.width.saturating_add(2),
+                inner.height.saturating_add(4),
+            ))
+            .dim(),
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), inner);
+        return;
+    }
+    let [code_area, text_area] =
+        Layout::horizontal([Constraint::Length(code_width), Constraint::Min(LINK_COLUMN)])
+            .spacing(2)
+            .areas(inner);
+    frame.render_widget(Paragraph::new(code), code_area);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), text_area);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use sotto_core::{ContactId, InvitationId};
+
+    use super::*;
+    use crate::chat::app::ShownInvitation;
+    use crate::chat::fixtures::{ADDRESS, item, snapshot, text};
+
+    fn render(app: &App, snapshot: &Snapshot, width: u16, height: u16) -> Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| draw(frame, app, snapshot, Instant::now()))
+            .unwrap();
+        terminal.backend().buffer().clone()
+    }
+
+    /// The visible cells of row `y` (a wide character hides the cell after it).
+    fn cells(buffer: &Buffer, y: u16) -> Vec<(u16, &str)> {
+        let mut cells = Vec::new();
+        let mut x = 0;
+        while x < buffer.area.width {
+            let symbol = buffer[(x, y)].symbol();
+            cells.push((x, symbol));
+            let width = u16::try_from(Span::raw(symbol).width()).unwrap();
+            x += width.max(1);
+        }
+        cells
+    }
+
+    fn rows(buffer: &Buffer) -> Vec<String> {
+        (0..buffer.area.height)
+            .map(|y| cells(buffer, y).into_iter().map(|(_, s)| s).collect())
+            .collect()
+    }
+
+    /// The row that contains `text`, with its index.
+    fn row_with(buffer: &Buffer, text: &str) -> (u16, String) {
+        let rows = rows(buffer);
+        let found = rows.iter().position(|row| row.contains(text));
+        let y = found.unwrap_or_else(|| panic!("{text:?} is not on screen:\n{}", rows.join("\n")));
+        (u16::try_from(y).unwrap(), rows[y].clone())
+    }
+
+    /// The style of the cell where `text` starts on row `y`.
+    fn style_at(buffer: &Buffer, y: u16, text: &str) -> Style {
+        let cells = cells(buffer, y);
+        let start = (0..cells.len())
+            .find(|&i| {
+                cells[i..]
+                    .iter()
+                    .map(|(_, s)| *s)
+                    .collect::<String>()
+                    .starts_with(text)
+            })
+            .unwrap();
+        buffer[(cells[start].0, y)].style()
+    }
+
+    /// The QR code of `link` is drawn on the rows from the link's down, and
+    /// to its left.
+    fn assert_code_beside(buffer: &Buffer, link: &str) {
+        // A long link wraps: its start is on the first row.
+        let start = &link[..40];
+        let (y_link, row) = row_with(buffer, start);
+        let link_column = row[..row.find(start).unwrap()].chars().count();
+        let code = qr(link);
+        // Past the quiet zone, a row of modules.
+        let modules = code.lines().nth(3).unwrap();
+        let (y_code, code_row) = row_with(buffer, modules);
+        let code_column = code_row[..code_row.find(modules).unwrap()].chars().count();
+        assert!(y_code > y_link && y_code < y_link + 5, "{y_link} {y_code}");
+        assert!(code_column + modules.chars().count() < link_column, "{row}");
+        // The whole code fits: its last row with modules is on screen too.
+        row_with(buffer, code.lines().rev().nth(2).unwrap());
+    }
+
+    fn app_for(snapshot: &Snapshot) -> App {
+        let mut app = App::new();
+        app.settle(snapshot);
+        app
+    }
+
+    #[test]
+    fn the_chats_screen_shows_the_list_the_header_and_every_kind_of_item() {
+        let snapshot = snapshot();
+        let app = app_for(&snapshot);
+        let buffer = render(&app, &snapshot, 150, 24);
+        let (_, row) = row_with(&buffer, "Bob · verified · ⏱ disappearing after 5 min");
+        assert!(row.contains("Chats · 2 requests"), "{row}");
+        row_with(&buffer, "Carol (2)");
+        // Receipts per outgoing message, reactions, edits and the quote of a reply.
+        let (_, first) = row_with(&buffer, "you: first!");
+        assert!(first.contains("😂 Bob"), "{first}");
+        assert!(first.contains("✓✓ read"), "{first}");
+        let (_, question) = row_with(&buffer, "Bob: are we still on for tonight?");
+        assert!(question.contains("👍 you"), "{question}");
+        row_with(&buffer, "↪ Bob: are we still on for tonight?");
+        let (_, answer) = row_with(&buffer, "you: see you at 6 (edited)");
+        assert!(answer.contains("✓✓ delivered"), "{answer}");
+        // Notices stand out: integrity in yellow, a key change in red.
+        let (y, _) = row_with(&buffer, "⚠ integrity: messages 4 to 5 are missing");
+        assert_eq!(style_at(&buffer, y, "⚠ integrity").fg, Some(Color::Yellow));
+        let (y, _) = row_with(&buffer, "⚠ Bob's keys changed");
+        assert_eq!(style_at(&buffer, y, "⚠ Bob's keys").fg, Some(Color::Red));
+        row_with(
+            &buffer,
+            "· the contact set disappearing messages to 300 s ·",
+        );
+        let (_, help) = row_with(&buffer, "Enter send");
+        for key in [
+            "Ctrl-N invite",
+            "Ctrl-R requests (2)",
+            "Ctrl-A address",
+            "Esc quit",
+        ] {
+            assert!(help.contains(key), "{help}");
+        }
+        assert!(help.contains("Ctrl-T typing: off"), "{help}");
+    }
+
+    #[test]
+    fn pending_sent_failed_and_deleted_messages_read_as_such() {
+        let mut snapshot = snapshot();
+        let mut deleted = item(
+            8,
+            MessageDirection::Outgoing,
+            MessageStatus::Sent,
+            text("", None),
+        );
+        deleted.deleted = true;
+        snapshot.history = vec![
+            item(
+                6,
+                MessageDirection::Outgoing,
+                MessageStatus::Pending,
+                text("queued", None),
+            ),
+            item(
+                7,
+                MessageDirection::Outgoing,
+                MessageStatus::Failed,
+                text("refused", None),
+            ),
+            deleted,
+        ];
+        let buffer = render(&app_for(&snapshot), &snapshot, 120, 20);
+        assert!(row_with(&buffer, "you: queued").1.contains("… pending"));
+        assert!(row_with(&buffer, "you: refused").1.contains("✗ failed"));
+        assert!(
+            row_with(&buffer, "you: message deleted")
+                .1
+                .contains("✓ sent")
+        );
+    }
+
+    #[test]
+    fn the_typing_contact_and_the_chosen_message_show() {
+        let snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.contact_typing(ContactId(1), true, Instant::now());
+        app.handle_key(KeyEvent::from(KeyCode::Tab), &snapshot);
+        app.handle_key(KeyEvent::from(KeyCode::Up), &snapshot);
+        app.handle_key(KeyEvent::from(KeyCode::Char('r')), &snapshot);
+        let buffer = render(&app, &snapshot, 150, 24);
+        row_with(&buffer, "Bob is typing…");
+        row_with(&buffer, "Bob ✎");
+        row_with(&buffer, "Reply to 3 (Esc cancels)");
+
+        app.handle_key(KeyEvent::from(KeyCode::Tab), &snapshot);
+        let buffer = render(&app, &snapshot, 150, 24);
+        let (y, _) = row_with(&buffer, "you: see you at 6");
+        assert!(
+            style_at(&buffer, y, "see you at 6")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        let (_, help) = row_with(&buffer, "r reply");
+        for key in ["+ react", "e edit", "d delete"] {
+            assert!(help.contains(key), "{help}");
+        }
+    }
+
+    #[test]
+    fn the_invitation_screen_shows_the_qr_code_beside_the_link() {
+        let snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL),
+            &snapshot,
+        );
+        let buffer = render(&app, &snapshot, 150, 50);
+        row_with(&buffer, "Creating the invitation on your relay…");
+
+        let link = "https://relay.example/invite#AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
+        app.invitation = Some(ShownInvitation {
+            id: InvitationId(3),
+            link: None,
+        });
+        app.invitation_ready(InvitationId(3), link.to_owned());
+        let buffer = render(&app, &snapshot, 150, 50);
+        assert_code_beside(&buffer, link);
+        row_with(&buffer, "n new invitation");
+    }
+
+    #[test]
+    fn the_requests_screen_lists_the_requests_with_keys_to_accept_or_reject() {
+        let mut snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL),
+            &snapshot,
+        );
+        app.handle_key(KeyEvent::from(KeyCode::Down), &snapshot);
+        let buffer = render(&app, &snapshot, 100, 12);
+        row_with(&buffer, "Contact requests (2)");
+        row_with(&buffer, "7  Dave");
+        let (y, _) = row_with(&buffer, "8  Erin — from the conference");
+        assert!(
+            style_at(&buffer, y, "Erin")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(&buffer, "a/Enter accept · x reject");
+        snapshot.requests.clear();
+        let buffer = render(&app, &snapshot, 100, 12);
+        row_with(&buffer, "No contact requests.");
+    }
+
+    #[test]
+    fn the_address_screen_shows_the_address_or_how_to_create_one() {
+        let mut snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL),
+            &snapshot,
+        );
+        let buffer = render(&app, &snapshot, 200, 60);
+        assert_code_beside(&buffer, ADDRESS);
+        row_with(&buffer, "c create (or replace) · d delete");
+        // Where the code does not fit, the link stays and the size is named.
+        let buffer = render(&app, &snapshot, 100, 20);
+        row_with(&buffer, &ADDRESS[..40]);
+        row_with(&buffer, "The QR code needs a terminal of at least");
+        assert!(!rows(&buffer).join("").contains('█'));
+        snapshot.address = None;
+        let buffer = render(&app, &snapshot, 100, 12);
+        row_with(&buffer, "No contact address yet. Press c to create one.");
+    }
+
+    #[test]
+    fn the_lock_screen_shows_no_name_and_no_message() {
+        let snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.locked = Some(zeroize::Zeroizing::new(String::new()));
+        let screen = rows(&render(&app, &snapshot, 120, 20)).join("\n");
+        assert!(screen.contains("Locked"), "{screen}");
+        for secret in ["Bob", "Carol", "see you", "Dave"] {
+            assert!(!screen.contains(secret), "{screen}");
+        }
+    }
+
+    #[test]
+    fn timers_read_in_their_largest_unit() {
+        assert_eq!(duration_text(30), "30 s");
+        assert_eq!(duration_text(90), "90 s");
+        assert_eq!(duration_text(300), "5 min");
+        assert_eq!(duration_text(3_600), "1 hour");
+        assert_eq!(duration_text(86_400), "1 day");
+        assert_eq!(duration_text(28 * 86_400), "4 weeks");
+    }
+}

@@ -1,0 +1,179 @@
+//! `sotto chat` as a person uses it: the real binary in a terminal (tmux),
+//! against a real relay, with a second profile driven through commands. The
+//! test reads the screen and types keys.
+
+// Test glue: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{Profile, Relay, SOTTO, connect_by_invitation, wait_until};
+
+/// A terminal of 250×100 (room for an invitation's QR code) in a tmux server
+/// of its own, running one command.
+struct Terminal {
+    socket: PathBuf,
+}
+
+impl Terminal {
+    fn start(dir: &Path, command: &str) -> Terminal {
+        let terminal = Terminal {
+            socket: dir.join("tmux.sock"),
+        };
+        // The shell stays after the command so that its exit status can be read.
+        let shell = format!("{command}; echo \"exited with $?\"; sleep 600");
+        terminal.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "chat",
+            "-x",
+            "250",
+            "-y",
+            "100",
+            &shell,
+        ]);
+        terminal
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        let output = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux is needed for this test (apt-get install tmux; `cargo xtask test` installs it)");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn screen(&self) -> String {
+        let output = self.tmux(&["capture-pane", "-p", "-t", "chat"]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows every one of `texts`; returns the screen.
+    fn wait_for(&self, texts: &[&str]) -> String {
+        let mut last = String::new();
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_until(&format!("the screen to show {texts:?}"), || {
+                last = self.screen();
+                texts.iter().all(|t| last.contains(t)).then(|| last.clone())
+            })
+        }));
+        found.unwrap_or_else(|_| panic!("the screen never showed {texts:?}:\n{last}"))
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "chat", "-l", text]);
+    }
+
+    /// Presses keys by tmux's names (`Enter`, `Tab`, `Up`, `C-n`, …).
+    fn press(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "chat"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// Quotes a path for the shell.
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn the_terminal_ui_shows_what_arrives_and_sends_replies_and_reactions() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    bob.run(&["send", "Alice", "before the chat"]);
+    bob.run(&["typing-indicators", "on"]);
+
+    let terminal = Terminal::start(
+        root.path(),
+        &format!(
+            "SOTTO_PASSPHRASE={} {} --profile {} chat --lock-after 0",
+            alice.passphrase.replace(' ', "\\ "),
+            quoted(Path::new(SOTTO)),
+            quoted(&alice.dir),
+        ),
+    );
+    let screen = terminal.wait_for(&["Chats", "Bob", "Bob: before the chat", "Enter send"]);
+    assert!(screen.contains("Ctrl-N invite"), "{screen}");
+
+    // The contact types, then sends: both show while the UI runs.
+    bob.run(&["typing", "Alice"]);
+    terminal.wait_for(&["Bob is typing…"]);
+    bob.run(&["send", "Alice", "are you there?"]);
+    let screen = terminal.wait_for(&["Bob: are you there?"]);
+    assert!(!screen.contains("Bob is typing…"), "{screen}");
+
+    // Alice answers from the UI; Bob receives it, and its receipts come back.
+    terminal.type_text("yes, in the terminal");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["you: yes, in the terminal"]);
+    bob.receive_until("the answer", |outputs| {
+        common::received_messages(outputs)
+            .iter()
+            .any(|m| m["text"] == "yes, in the terminal")
+    });
+    bob.run(&["history", "Alice", "--mark-read"]);
+    terminal.wait_for(&["you: yes, in the terminal  ✓✓ read"]);
+
+    // A reply and a reaction to Bob's question, chosen with Tab and Up.
+    terminal.press(&["Tab", "Up", "r"]);
+    terminal.wait_for(&["Reply to"]);
+    terminal.type_text("always");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["↪ Bob: are you there?", "you: always"]);
+    terminal.press(&["Tab", "Up", "Up", "+"]);
+    terminal.wait_for(&["Reaction to"]);
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["Bob: are you there?  👍 you"]);
+    bob.receive_until("the reply and the reaction", |_| {
+        let history = bob.history("Alice");
+        let question = history.iter().find(|m| m["text"] == "are you there?");
+        let reply = history.iter().find(|m| m["text"] == "always");
+        match (question, reply) {
+            (Some(question), Some(reply)) => {
+                reply["reply_to"] == question["number"]
+                    && question["reactions"]
+                        .as_array()
+                        .is_some_and(|r| !r.is_empty())
+            }
+            _ => false,
+        }
+    });
+
+    // The invitation screen: a new one-time link with its QR code.
+    terminal.press(&["C-n"]);
+    let screen = terminal.wait_for(&["One-time invitation", "/invite#", "█"]);
+    assert!(screen.contains("n new invitation · Esc back"), "{screen}");
+    assert!(!screen.contains("The QR code needs"), "{screen}");
+    terminal.press(&["Escape"]);
+    terminal.wait_for(&["Enter send"]);
+
+    terminal.press(&["C-c"]);
+    terminal.wait_for(&["exited with 0"]);
+}
