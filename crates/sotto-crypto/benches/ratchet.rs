@@ -1,6 +1,7 @@
 //! sotto-crypto's session beside vodozemac's Olm (version 1, the libolm-compatible
-//! default): session setup on each side, steady-state encrypt and decrypt, and the first message after a ratchet turn,
-//! for a 1 KiB and a full-size plaintext.
+//! default): session setup on each side, steady-state encrypt and decrypt, and the first
+//! message after a ratchet turn, for a 1 KiB and a full-size plaintext; and the ways to
+//! produce a message's filler.
 //!
 //! Run with `cargo bench -p sotto-crypto --bench ratchet`.
 
@@ -248,5 +249,49 @@ fn ratchet_turn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, setup, steady_state, ratchet_turn);
+/// Ways to produce the filler of a message with a 1 KiB plaintext (the rest of the fixed
+/// size after header and payload), from a 32-byte seed of caller randomness: the choice
+/// made in docs/e2e-protocol.md (rand's ChaCha12) beside the alternatives.
+fn filler(c: &mut Criterion) {
+    use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+
+    const LEN: usize = sotto_crypto::ENCRYPTED_MESSAGE_LEN
+        - (2 + 24 + sotto_crypto::ENCRYPTED_HEADER_LEN + 1184 + 1024 + 16);
+    let mut group = c.benchmark_group("filler");
+    let seed = [7u8; 32];
+    let mut out = vec![0u8; LEN];
+    group.bench_function("xchacha20poly1305 over zeros", |b| {
+        b.iter(|| {
+            out.fill(0);
+            let cipher = XChaCha20Poly1305::new(&seed.into());
+            let tag = cipher
+                .encrypt_in_place_detached(XNonce::from_slice(&[0; 24]), b"", &mut out)
+                .unwrap();
+            std::hint::black_box((&out, tag));
+        })
+    });
+    group.bench_function("rand_chacha ChaCha20", |b| {
+        b.iter(|| {
+            rand_chacha::ChaCha20Rng::from_seed(seed).fill_bytes(&mut out);
+            std::hint::black_box(&out);
+        })
+    });
+    group.bench_function("rand_chacha ChaCha12", |b| {
+        b.iter(|| {
+            rand_chacha::ChaCha12Rng::from_seed(seed).fill_bytes(&mut out);
+            std::hint::black_box(&out);
+        })
+    });
+    group.bench_function("rand_chacha ChaCha8", |b| {
+        b.iter(|| {
+            rand_chacha::ChaCha8Rng::from_seed(seed).fill_bytes(&mut out);
+            std::hint::black_box(&out);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, setup, steady_state, ratchet_turn, filler);
 criterion_main!(benches);

@@ -12,6 +12,12 @@
 //! batches of 20). Only the loop is inside the `round_trips` methods, so the toggle
 //! leaves setup out of the count. Without valgrind it prints the time per round trip of
 //! the fastest and of the median batch.
+//!
+//! `steady_state filler OPTION COUNT` instead produces the filler of a message with a
+//! 1 KiB plaintext COUNT times, by one of the ways considered for it (`xchacha`:
+//! XChaCha20-Poly1305 over zeros under a one-time key; `chacha20`, `chacha12`, `chacha8`:
+//! rand's ChaCha generators seeded with 32 bytes); count it with
+//! `--toggle-collect='*fillers*'`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -100,8 +106,61 @@ impl Pair for (OlmSession, OlmSession) {
     }
 }
 
+/// Length of the filler after a 1 KiB plaintext (docs/e2e-protocol.md, 4.3).
+const FILLER_LEN: usize = sotto_crypto::ENCRYPTED_MESSAGE_LEN
+    - (2 + 24 + sotto_crypto::ENCRYPTED_HEADER_LEN + 1184 + 1024 + 16);
+
+#[inline(never)]
+fn fillers(option: &str, out: &mut [u8], count: u32) {
+    use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    for round in 0..count {
+        let seed: [u8; 32] = filled(round as u8);
+        match option {
+            "xchacha" => {
+                out.fill(0);
+                let cipher = XChaCha20Poly1305::new(&seed.into());
+                let tag = cipher
+                    .encrypt_in_place_detached(XNonce::from_slice(&[0; 24]), b"", out)
+                    .unwrap();
+                black_box(tag);
+            }
+            "chacha20" => rand_chacha::ChaCha20Rng::from_seed(seed).fill_bytes(out),
+            "chacha12" => rand_chacha::ChaCha12Rng::from_seed(seed).fill_bytes(out),
+            "chacha8" => rand_chacha::ChaCha8Rng::from_seed(seed).fill_bytes(out),
+            _ => panic!("filler options: xchacha, chacha20, chacha12, chacha8"),
+        }
+        black_box(&*out);
+    }
+}
+
+/// Fastest and median batch of 20 filler productions.
+fn time_fillers(option: &str, count: u32) {
+    let mut out = vec![0u8; FILLER_LEN];
+    let mut batches: Vec<f64> = (0..count.div_ceil(20))
+        .map(|_| {
+            let start = std::time::Instant::now();
+            fillers(option, &mut out, 20);
+            start.elapsed().as_secs_f64() * 1e6 / 20.0
+        })
+        .collect();
+    batches.sort_by(f64::total_cmp);
+    println!(
+        "filler {option}, {FILLER_LEN} bytes: {:.2} µs (fastest batch), {:.2} µs (median)",
+        batches[0],
+        batches[batches.len() / 2]
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, option, count] = args.as_slice()
+        && mode == "filler"
+    {
+        time_fillers(option, count.parse().expect("a count"));
+        return;
+    }
     let usage = "usage: steady_state sotto|olm 1k|full ROUND_TRIPS";
     let (library, size, count) = match args.as_slice() {
         [_, library, size, count] => (library.as_str(), size.as_str(), count),

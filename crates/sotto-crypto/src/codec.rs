@@ -3,8 +3,24 @@
 
 use crate::Error;
 
-/// Every encoding starts with this version byte.
+/// The version byte of invitations, answers and pickles (their layouts are those of
+/// version 1).
 pub(crate) const FORMAT_VERSION: u8 = 1;
+/// The version byte of the messages this implementation writes (format version 2: a
+/// small header, a variable-length payload and filler).
+pub(crate) const MESSAGE_VERSION: u8 = 2;
+/// The previous message format, still read so that messages in flight across an
+/// upgrade are not lost.
+pub(crate) const MESSAGE_VERSION_1: u8 = 1;
+
+/// The version byte an encoding of `kind` is written with.
+pub(crate) fn version_of(kind: u8) -> u8 {
+    if kind == kind::MESSAGE {
+        MESSAGE_VERSION
+    } else {
+        FORMAT_VERSION
+    }
+}
 
 /// Kind bytes: the second byte of every encoding.
 pub(crate) mod kind {
@@ -33,8 +49,17 @@ impl<'a> Reader<'a> {
 
     /// Checks the version and kind bytes that open every encoding.
     pub(crate) fn prefix(&mut self, expected_kind: u8) -> Result<(), Error> {
+        self.versioned_prefix(version_of(expected_kind), expected_kind)
+    }
+
+    /// Checks the version and kind bytes against an explicit version.
+    pub(crate) fn versioned_prefix(
+        &mut self,
+        expected_version: u8,
+        expected_kind: u8,
+    ) -> Result<(), Error> {
         let [version, found] = self.array::<2>()?;
-        if version != FORMAT_VERSION {
+        if version != expected_version {
             return Err(Error::UnsupportedVersion(version));
         }
         if found != expected_kind {
@@ -91,7 +116,7 @@ impl<'a> Reader<'a> {
 
 /// Writes the version and kind bytes that open every encoding.
 pub(crate) fn write_prefix(out: &mut Vec<u8>, kind: u8) {
-    out.push(FORMAT_VERSION);
+    out.push(version_of(kind));
     out.push(kind);
 }
 
@@ -128,9 +153,14 @@ mod tests {
 
     #[test]
     fn prefix_distinguishes_version_and_kind() {
-        let mut reader = Reader::new(&[2, kind::MESSAGE], "test");
+        let mut reader = Reader::new(&[3, kind::MESSAGE], "test");
         assert_eq!(
             reader.prefix(kind::MESSAGE),
+            Err(Error::UnsupportedVersion(3))
+        );
+        let mut reader = Reader::new(&[2, kind::INVITATION], "test");
+        assert_eq!(
+            reader.prefix(kind::INVITATION),
             Err(Error::UnsupportedVersion(2))
         );
         let mut reader = Reader::new(&[1, kind::INVITATION], "test");

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::codec::{Entropy, Reader, kind, write_prefix};
-use crate::double_ratchet::{ASSOCIATED_DATA_LEN, DoubleRatchet};
+use crate::double_ratchet::{ASSOCIATED_DATA_LEN, DoubleRatchet, FILLER_SEED_LEN};
 use crate::header_key::HeaderKey;
 use crate::identity::{IdentityKeyPair, IdentityPublicKey};
 use crate::message::ENCRYPTED_MESSAGE_LEN;
@@ -37,8 +37,9 @@ pub const ANSWER_LEN: usize = ANSWER_KEY_AGREEMENT_LEN + ENCRYPTED_MESSAGE_LEN;
 /// Randomness for [`PendingInvitation::new`]: one-time X25519 key (32), ML-KEM seed (64).
 pub const INVITATION_RANDOMNESS_LEN: usize = X25519_LEN + 64;
 /// Randomness for [`join`]: ephemeral key (32), PQXDH encapsulation (32), first ratchet
-/// keys (96), their encapsulation (32), first header nonce (24).
-pub const JOIN_RANDOMNESS_LEN: usize = X25519_LEN + 32 + RATCHET_KEY_RANDOMNESS_LEN + 32 + 24;
+/// keys (96), their encapsulation (32), first header nonce (24), first filler seed (32).
+pub const JOIN_RANDOMNESS_LEN: usize =
+    X25519_LEN + 32 + RATCHET_KEY_RANDOMNESS_LEN + 32 + 24 + FILLER_SEED_LEN;
 
 const _: () = assert!(ANSWER_LEN <= MAX_MESSAGE_BODY);
 

@@ -14,7 +14,8 @@
 //!   the double ratchet, each with its KDF step.
 //! - `sender_chain`, `receiver_chain`, `double_ratchet`: the ratchet state machine with
 //!   bounded skipped keys.
-//! - `message`, `padding`: byte layouts of headers and messages, fixed-size padding.
+//! - `message`: byte layouts of headers and messages (format version 2, and version 1
+//!   read only): a fixed-size header, a variable-length payload, filler to a fixed size.
 //! - `session`: the public session type tying it together.
 //! - `pickle`: encrypted, versioned storage of sessions and pending invitations.
 //! - `security_code`: digits and QR payload to verify a contact.
@@ -67,7 +68,6 @@ mod identity;
 mod key_agreement;
 mod message;
 mod message_key;
-mod padding;
 mod pickle;
 pub mod primitives;
 mod ratchet_key;
@@ -83,8 +83,7 @@ pub use key_agreement::{
     ANSWER_KEY_AGREEMENT_LEN, ANSWER_LEN, INVITATION_LEN, INVITATION_RANDOMNESS_LEN, Invitation,
     JOIN_RANDOMNESS_LEN, MAX_MESSAGE_BODY, PendingInvitation, join,
 };
-pub use message::{ENCRYPTED_HEADER_LEN, ENCRYPTED_MESSAGE_LEN, HEADER_LEN};
-pub use padding::{MAX_PLAINTEXT_LEN, PADDED_PLAINTEXT_LEN};
+pub use message::{ENCRYPTED_HEADER_LEN, ENCRYPTED_MESSAGE_LEN, HEADER_LEN, MAX_PLAINTEXT_LEN};
 pub use pickle::{PASSPHRASE_SALT_LEN, PICKLE_KEY_LEN, PICKLE_NONCE_LEN, PickleKey};
 pub use receiver_chain::{MAX_RECEIVING_CHAINS, MAX_SKIP_PER_CHAIN, MAX_STORED_SKIPPED_KEYS};
 pub use security_code::{

@@ -2,6 +2,7 @@
 
 use crate::Error;
 use crate::codec::{Entropy, kind};
+use crate::double_ratchet::FILLER_SEED_LEN;
 use crate::double_ratchet::{DoubleRatchet, Role};
 use crate::identity::IdentityPublicKey;
 use crate::key_agreement::Answer;
@@ -9,9 +10,10 @@ use crate::primitives::x25519::X25519Public;
 use crate::ratchet_key::RATCHET_KEY_RANDOMNESS_LEN;
 use crate::security_code::SecurityCode;
 
-/// Randomness for one [`Session::encrypt`]: header nonce (24), then, used only when a
-/// ratchet step is due, new ratchet keys (96) and the KEM encapsulation (32).
-pub const ENCRYPT_RANDOMNESS_LEN: usize = 24 + RATCHET_KEY_RANDOMNESS_LEN + 32;
+/// Randomness for one [`Session::encrypt`]: header nonce (24), filler seed (32), then,
+/// used only when a ratchet step is due, new ratchet keys (96) and the KEM encapsulation
+/// (32).
+pub const ENCRYPT_RANDOMNESS_LEN: usize = 24 + FILLER_SEED_LEN + RATCHET_KEY_RANDOMNESS_LEN + 32;
 
 /// An end-to-end encrypted session with one contact.
 ///
@@ -100,7 +102,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::identity::IdentityKeyPair;
-    use crate::key_agreement::{PendingInvitation, join};
+    use crate::key_agreement::{JOIN_RANDOMNESS_LEN, PendingInvitation, join};
     use crate::sender_chain::Sending;
 
     /// Renders bytes the two ways a careless `Debug` would: as a list and as hex.
@@ -114,7 +116,11 @@ mod tests {
     fn debug_prints_no_secret_of_the_state() {
         let inviter_identity = IdentityKeyPair::from_secret_bytes(&[0x11; 32]);
         let joiner_identity = IdentityKeyPair::from_secret_bytes(&[0x22; 32]);
-        let randomness: Vec<u8> = (0..=255u8).cycle().skip(7).take(216).collect();
+        let randomness: Vec<u8> = (0..=255u8)
+            .cycle()
+            .skip(7)
+            .take(JOIN_RANDOMNESS_LEN)
+            .collect();
         let pending =
             PendingInvitation::new(&inviter_identity, randomness[..96].try_into().unwrap())
                 .unwrap();
@@ -122,7 +128,7 @@ mod tests {
             &joiner_identity,
             &pending.invitation(),
             b"hi",
-            randomness[..216].try_into().unwrap(),
+            randomness[..JOIN_RANDOMNESS_LEN].try_into().unwrap(),
         )
         .unwrap();
         let (mut inviter, _) = pending.accept(&inviter_identity, &answer).unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestRng, connect};
+use common::{TestRng, authenticated_len, connect};
 use proptest::prelude::*;
 use sotto_crypto::{ENCRYPTED_MESSAGE_LEN, Error, MAX_RECEIVING_CHAINS, PickleKey, Session};
 
@@ -108,11 +108,13 @@ proptest! {
         }
     }
 
-    /// Flipping any bits of a message makes it fail cleanly; the session is unharmed.
+    /// Flipping any bits of an authenticated byte of a message (header or payload) makes
+    /// it fail cleanly; the session is unharmed.
     #[test]
     fn tampering_fails_cleanly(
         seed in any::<u64>(),
-        position in 0..ENCRYPTED_MESSAGE_LEN,
+        len in 0..3000usize,
+        position in any::<prop::sample::Index>(),
         mask in 1..=255u8,
         from_inviter in any::<bool>(),
     ) {
@@ -123,12 +125,40 @@ proptest! {
         } else {
             (pair.joiner, pair.inviter)
         };
-        let message = from.encrypt(b"payload", &rng.encrypt_randomness()).unwrap();
+        let plaintext = vec![0x70; len];
+        let message = from.encrypt(&plaintext, &rng.encrypt_randomness()).unwrap();
+        let position = position.index(authenticated_len(len));
         let mut tampered = message.clone();
         tampered[position] ^= mask;
         prop_assert!(to.decrypt(&tampered).is_err());
         prop_assert!(to.decrypt(&tampered[..position]).is_err());
-        prop_assert_eq!(to.decrypt(&message).unwrap(), b"payload".to_vec());
+        prop_assert_eq!(to.decrypt(&message).unwrap(), plaintext);
+    }
+
+    /// Filler carries nothing: changing any of its bytes changes nothing about the
+    /// decrypted result, and the session goes on as if the message were intact.
+    #[test]
+    fn filler_is_ignored(
+        seed in any::<u64>(),
+        len in 0..3000usize,
+        start in any::<prop::sample::Index>(),
+        masks in prop::collection::vec(any::<u8>(), 1..64),
+    ) {
+        let mut rng = TestRng::new(seed);
+        let pair = connect(&mut rng);
+        let (mut inviter, mut joiner) = (pair.inviter, pair.joiner);
+        let plaintext = vec![0x71; len];
+        let message = joiner.encrypt(&plaintext, &rng.encrypt_randomness()).unwrap();
+        let filler = authenticated_len(len)..ENCRYPTED_MESSAGE_LEN;
+        let start = filler.start + start.index(filler.len());
+        let mut altered = message.clone();
+        for (byte, mask) in altered[start..].iter_mut().zip(&masks) {
+            *byte ^= mask;
+        }
+        prop_assert_eq!(inviter.decrypt(&altered).unwrap(), plaintext);
+        prop_assert_eq!(inviter.decrypt(&message), Err(Error::Duplicate));
+        let reply = inviter.encrypt(b"reply", &rng.encrypt_randomness()).unwrap();
+        prop_assert_eq!(joiner.decrypt(&reply).unwrap(), b"reply".to_vec());
     }
 
     /// A message reflected back to its sender never decrypts.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestRng, connect};
+use common::{TestRng, authenticated_len, connect};
 use sotto_crypto::{
     ANSWER_LEN, ENCRYPTED_MESSAGE_LEN, Error, IdentityKeyPair, Invitation, MAX_MESSAGE_BODY,
     MAX_PLAINTEXT_LEN, MAX_SKIP_PER_CHAIN, PendingInvitation, join,
@@ -132,13 +132,119 @@ fn tampered_messages_fail_cleanly() {
         .joiner
         .encrypt(b"intact", &rng.encrypt_randomness())
         .unwrap();
-    for position in [0, 1, 2, 30, 2400, ENCRYPTED_MESSAGE_LEN - 1] {
+    let authenticated = authenticated_len(b"intact".len());
+    let payload = 2 + 24 + sotto_crypto::ENCRYPTED_HEADER_LEN;
+    for position in [
+        0,
+        1,
+        2,
+        30,
+        payload - 1,
+        payload,
+        payload + 1184,
+        authenticated - 1,
+    ] {
         let mut tampered = message.clone();
         tampered[position] ^= 0x01;
         assert!(pair.inviter.decrypt(&tampered).is_err(), "byte {position}");
     }
     assert!(pair.inviter.decrypt(&message[..100]).is_err());
+    assert!(pair.inviter.decrypt(&message[..authenticated]).is_err());
     assert_eq!(pair.inviter.decrypt(&message).unwrap(), b"intact");
+}
+
+#[test]
+fn filler_changes_nothing_about_the_result() {
+    let mut rng = TestRng::new(27);
+    let mut pair = connect(&mut rng);
+    for plaintext in [
+        &b""[..],
+        b"some text",
+        &[0x61; 1024],
+        &[0x62; MAX_PLAINTEXT_LEN - 1],
+    ] {
+        let message = pair
+            .joiner
+            .encrypt(plaintext, &rng.encrypt_randomness())
+            .unwrap();
+        let filler = authenticated_len(plaintext.len())..ENCRYPTED_MESSAGE_LEN;
+        assert!(!filler.is_empty());
+        // Any filler at all: inverted, all zero, another message's.
+        let mut inverted = message.clone();
+        inverted[filler.clone()]
+            .iter_mut()
+            .for_each(|byte| *byte ^= 0xff);
+        let mut zeroed = message.clone();
+        zeroed[filler.clone()].fill(0);
+        let other = pair
+            .joiner
+            .clone()
+            .encrypt(b"other", &rng.encrypt_randomness())
+            .unwrap();
+        let mut borrowed = message.clone();
+        borrowed[filler.clone()].copy_from_slice(&other[filler.clone()]);
+
+        let mut reader = pair.inviter.clone();
+        assert_eq!(reader.decrypt(&inverted).unwrap(), plaintext);
+        for variant in [&message, &zeroed, &borrowed, &inverted] {
+            assert_eq!(reader.decrypt(variant), Err(Error::Duplicate));
+        }
+        for variant in [&zeroed, &borrowed, &message] {
+            let mut fresh = pair.inviter.clone();
+            assert_eq!(fresh.decrypt(variant).unwrap(), plaintext);
+        }
+        assert_eq!(pair.inviter.decrypt(&message).unwrap(), plaintext);
+    }
+    // The sessions are in step: a reply still decrypts.
+    let reply = pair
+        .inviter
+        .encrypt(b"reply", &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(pair.joiner.decrypt(&reply).unwrap(), b"reply");
+}
+
+#[test]
+fn a_plaintext_of_the_largest_size_leaves_no_filler() {
+    let mut rng = TestRng::new(28);
+    let mut pair = connect(&mut rng);
+    let plaintext = vec![0x63; MAX_PLAINTEXT_LEN];
+    assert_eq!(authenticated_len(plaintext.len()), ENCRYPTED_MESSAGE_LEN);
+    let message = pair
+        .joiner
+        .encrypt(&plaintext, &rng.encrypt_randomness())
+        .unwrap();
+    let mut tampered = message.clone();
+    tampered[ENCRYPTED_MESSAGE_LEN - 1] ^= 1;
+    assert_eq!(
+        pair.inviter.decrypt(&tampered),
+        Err(Error::AuthenticationFailed)
+    );
+    assert_eq!(pair.inviter.decrypt(&message).unwrap(), plaintext);
+}
+
+#[test]
+fn messages_of_another_version_fail_cleanly() {
+    let mut rng = TestRng::new(29);
+    let mut pair = connect(&mut rng);
+    let message = pair
+        .joiner
+        .encrypt(b"versioned", &rng.encrypt_randomness())
+        .unwrap();
+    assert_eq!(message[0], 2);
+    for version in [0, 3, 0xff] {
+        let mut other = message.clone();
+        other[0] = version;
+        assert_eq!(
+            pair.inviter.decrypt(&other),
+            Err(Error::UnsupportedVersion(version))
+        );
+    }
+    // A version-2 message relabelled as version 1 is read with the version-1 layout
+    // and fails to authenticate.
+    let mut relabelled = message.clone();
+    relabelled[0] = 1;
+    assert!(pair.inviter.decrypt(&relabelled).is_err());
+    assert_eq!(pair.inviter.decrypt(&message).unwrap(), b"versioned");
 }
 
 #[test]
@@ -272,19 +378,23 @@ fn rolled_back_state_does_not_reuse_a_keystream() {
     let second = rolled_back
         .encrypt(b"other text", &rng.encrypt_randomness())
         .unwrap();
-    let body = sotto_crypto::ENCRYPTED_MESSAGE_LEN - sotto_crypto::PADDED_PLAINTEXT_LEN - 16;
-    let xored: Vec<u8> = (0..12)
-        .map(|i| first[body + i] ^ second[body + i])
+    // Payload (docs/e2e-protocol.md 4.3): after the version, kind, nonce and encrypted
+    // header; it opens with the sender's ML-KEM key (the same in both), then the text.
+    let payload = 2 + 24 + sotto_crypto::ENCRYPTED_HEADER_LEN;
+    let kem_key_xor: Vec<u8> = (payload..payload + 1184)
+        .map(|i| first[i] ^ second[i])
         .collect();
-    let mut padded_xor = vec![0u8; 12];
-    for (i, (a, b)) in b"\0\x0afirst text"
+    assert!(kem_key_xor.iter().any(|&byte| byte != 0));
+    let text = payload + 1184;
+    let xored: Vec<u8> = (0..10)
+        .map(|i| first[text + i] ^ second[text + i])
+        .collect();
+    let plaintext_xor: Vec<u8> = b"first text"
         .iter()
-        .zip(b"\0\x0aother text")
-        .enumerate()
-    {
-        padded_xor[i] = a ^ b;
-    }
-    assert_ne!(xored, padded_xor);
+        .zip(b"other text")
+        .map(|(a, b)| a ^ b)
+        .collect();
+    assert_ne!(xored, plaintext_xor);
     assert_eq!(pair.inviter.decrypt(&first).unwrap(), b"first text");
     assert_eq!(pair.inviter.decrypt(&second), Err(Error::Duplicate));
 }

@@ -11,8 +11,10 @@ pub(crate) mod label {
     pub(crate) const PQXDH: &[u8] = b"Sotto v1 PQXDH";
     /// Root-key step of the double ratchet.
     pub(crate) const ROOT: &[u8] = b"Sotto v1 root";
-    /// Message key expansion into AEAD key and nonce.
+    /// Message key expansion into AEAD key and nonce for a version-1 body.
     pub(crate) const MESSAGE: &[u8] = b"Sotto v1 message";
+    /// Message key expansion into AEAD key and nonce for a version-2 payload.
+    pub(crate) const PAYLOAD: &[u8] = b"Sotto v2 payload";
     /// Security code.
     pub(crate) const SECURITY_CODE: &[u8] = b"Sotto v1 security code";
     /// Associated data of an encrypted pickle.

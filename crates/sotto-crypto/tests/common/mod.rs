@@ -36,6 +36,14 @@ impl TestRng {
     }
 }
 
+/// Length of the part of a message its receiver authenticates (docs/e2e-protocol.md,
+/// 4.3): version, kind, header nonce, encrypted header, then the payload (the sender's
+/// ML-KEM key, which every version-2 message carries, and the plaintext) and its tag.
+/// Everything after it is filler.
+pub fn authenticated_len(plaintext_len: usize) -> usize {
+    2 + 24 + sotto_crypto::ENCRYPTED_HEADER_LEN + 1184 + plaintext_len + 16
+}
+
 /// Two connected sessions: (inviter, joiner), after the answer was accepted.
 pub struct Pair {
     pub inviter_identity: IdentityKeyPair,
