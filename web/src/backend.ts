@@ -13,8 +13,12 @@ export type ItemId = string;
 /** A pending contact request received on the contact address. */
 export type RequestId = string;
 
-/** Whether a profile exists in this browser and whether its keys are in memory. */
-export type ProfileState = "none" | "locked" | "unlocked";
+/**
+ * Whether a profile exists in this browser and whether its keys are in memory;
+ * `moved`: it was exported to another device and may only be exported again or
+ * replaced (by a new profile or an import).
+ */
+export type ProfileState = "none" | "locked" | "unlocked" | "moved";
 
 export interface Profile {
   displayName: string;
@@ -106,7 +110,7 @@ export interface MessageItem {
 /** Something the chat shows between messages. */
 export type Notice =
   /** The relay dropped, replayed, reordered or duplicated messages. */
-  | { type: "integrity"; problem: "gap" | "replay" | "reorder" | "duplicate"; count: number }
+  | { type: "integrity"; problem: "gap" | "replay" | "reorder" | "duplicate" | "broken-chain"; count: number }
   /** The contact's keys changed: the security code must be compared again. */
   | { type: "key-change" }
   | { type: "timer"; seconds: number | null; by: Direction }
@@ -178,7 +182,11 @@ export type BackendEvent =
   | { type: "request-received"; request: ContactRequest }
   | { type: "connection"; state: ConnectionState }
   /** The profile was locked (by another tab, or by the core itself). */
-  | { type: "locked" };
+  | { type: "locked" }
+  /** The profile was exported and stopped here (see `exportArchive`). */
+  | { type: "moved" }
+  /** Something failed outside any call, e.g. the browser's storage refused a write. */
+  | { type: "error"; error: BackendError };
 
 export type BackendErrorKind =
   | "wrong-passphrase"
@@ -187,7 +195,10 @@ export type BackendErrorKind =
   | "locked"
   | "invalid-invitation"
   | "invalid-archive"
+  | "moved"
   | "not-found"
+  | "not-connected"
+  | "invalid-input"
   | "network"
   | "internal";
 
@@ -217,9 +228,19 @@ export interface Backend {
   changePassphrase(current: string, next: string): Promise<void>;
   profile(): Promise<Profile>;
   updateProfile(profile: Profile): Promise<void>;
-  /** The portable encrypted archive of the whole profile. */
-  exportArchive(): Promise<Uint8Array>;
-  /** Replaces this browser's profile with the archive's; rejects with `invalid-archive` or `wrong-passphrase`. */
+  /**
+   * The portable encrypted archive of the whole profile (the format the `sotto`
+   * command writes), sealed under the profile's passphrase, which the user
+   * types again; rejects with `wrong-passphrase`. The profile is then moved:
+   * it stops here (state `moved`, event `moved`) so that two live copies never
+   * reuse keys. A moved profile can be exported again.
+   */
+  exportArchive(passphrase: string): Promise<Uint8Array>;
+  /**
+   * Replaces this browser's profile (which must not be unlocked) with the
+   * archive's, protected by the archive's passphrase; rejects with
+   * `invalid-archive` or `wrong-passphrase` and then changes nothing.
+   */
   importArchive(archive: Uint8Array, passphrase: string): Promise<void>;
 
   // Connections.

@@ -62,6 +62,7 @@ export class FakeBackend implements Backend {
   /** The clock; tests replace it. */
   now: () => number = () => Date.now();
   private stored: FakeProfile | null = null;
+  private moved = false;
   private unlocked = false;
   private listeners = new Set<(event: BackendEvent) => void>();
   private nextId = 1;
@@ -168,12 +169,14 @@ export class FakeBackend implements Backend {
 
   async profileState(): Promise<ProfileState> {
     if (!this.stored) return "none";
+    if (this.moved) return "moved";
     return this.unlocked ? "unlocked" : "locked";
   }
 
   async createProfile(request: CreateProfile): Promise<void> {
     this.record("createProfile", request.displayName);
-    if (this.stored) throw fail("profile-exists", "A profile already exists in this browser.");
+    if (this.stored && !this.moved) throw fail("profile-exists", "A profile already exists in this browser.");
+    this.moved = false;
     this.stored = {
       passphrase: request.passphrase,
       profile: { displayName: request.displayName, bio: "" },
@@ -211,8 +214,14 @@ export class FakeBackend implements Backend {
     this.requireProfile().profile = { ...profile };
   }
 
-  async exportArchive(): Promise<Uint8Array> {
+  async exportArchive(passphrase: string): Promise<Uint8Array> {
     const profile = this.requireProfile();
+    if (passphrase !== profile.passphrase) throw fail("wrong-passphrase", "Wrong passphrase.");
+    if (!this.moved) {
+      this.moved = true;
+      this.unlocked = false;
+      this.emit({ type: "moved" });
+    }
     const plain = {
       passphrase: profile.passphrase,
       profile: profile.profile,
@@ -234,6 +243,8 @@ export class FakeBackend implements Backend {
       chats: FakeChat[];
     };
     if (plain.passphrase !== passphrase) throw fail("wrong-passphrase", "Wrong passphrase.");
+    if (this.unlocked) throw fail("profile-exists", "Lock the profile in use before replacing it.");
+    this.moved = false;
     this.stored = {
       passphrase,
       profile: plain.profile,

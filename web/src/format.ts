@@ -113,6 +113,8 @@ export function noticeText(notice: Notice, contact: string): string {
           return `${messages} arrived out of order.`;
         case "duplicate":
           return `The relay delivered ${messages} twice; the copies were ignored.`;
+        case "broken-chain":
+          return `A message from ${contact} does not follow the one before it: the relay may have dropped or altered messages.`;
       }
       break;
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { notificationContent } from "../src/notifications";
+import { messageNotification, notificationContent } from "../src/notifications";
+import { parsePrefs } from "../src/prefs";
 import { qrPath } from "../src/qr";
 import { sendsMessage } from "../src/ui/composer";
 
@@ -9,6 +10,32 @@ describe("notification previews", () => {
     expect(notificationContent("name-only", "Ada", "secret")).toEqual({ title: "Ada", body: "New message" });
     expect(notificationContent("nothing", "Ada", "secret")).toEqual({ title: "Sotto", body: "New message" });
     expect(notificationContent("name-and-text", "Ada", "x".repeat(500)).body.length).toBe(200);
+  });
+
+  it("never notifies for a muted chat", () => {
+    expect(messageNotification("name-and-text", { displayName: "Ada", muted: true }, "hi")).toBeNull();
+    expect(messageNotification("name-only", { displayName: "Ada", muted: false }, "hi")).toEqual({
+      title: "Ada",
+      body: "New message",
+    });
+  });
+});
+
+describe("stored preferences", () => {
+  it("round-trips and keeps defaults for anything missing or malformed", () => {
+    const stored = { muted: ["3"], notificationPreview: "nothing", lockAfterSeconds: 60, privacyBlur: true };
+    expect(parsePrefs(JSON.stringify(stored))).toEqual(stored);
+    expect(parsePrefs("")).toEqual({
+      muted: [],
+      notificationPreview: "name-and-text",
+      lockAfterSeconds: 900,
+      privacyBlur: false,
+    });
+    const hostile = parsePrefs('{"muted":[1,"2"],"notificationPreview":"all","lockAfterSeconds":-5}');
+    expect(hostile.muted).toEqual(["2"]);
+    expect(hostile.notificationPreview).toBe("name-and-text");
+    expect(hostile.lockAfterSeconds).toBe(0);
+    expect(parsePrefs("{not json").muted).toEqual([]);
   });
 });
 

@@ -102,7 +102,7 @@ describe("first visit", () => {
   it("imports an archive", async () => {
     const source = FakeBackend.withProfile("archive pass");
     source.addChat("Grace", 3);
-    const archive = await source.exportArchive();
+    const archive = await source.exportArchive("archive pass");
     const backend = new FakeBackend();
     await mount(backend);
     await click(button("Import an archive"));
@@ -136,7 +136,7 @@ describe("lock", () => {
   it("imports an archive instead of unlocking", async () => {
     const source = FakeBackend.withProfile("archive pass");
     source.addChat("Grace", 1);
-    const archive = await source.exportArchive();
+    const archive = await source.exportArchive("archive pass");
     const backend = FakeBackend.withProfile("old pass");
     await backend.lock();
     await mount(backend);

@@ -1,60 +1,229 @@
 //! `SottoClient`, the class the web UI calls: one profile in IndexedDB, its
-//! [`Core`] when unlocked, and the relay links the core needs.
+//! [`Core`] when unlocked, and the relay links the core needs. The calls on
+//! chats live in `crate::chat_calls`, those on the profile as a whole
+//! (passphrase, archive, settings) in `crate::profile_calls`.
 //!
 //! After every call into the core, [`pump`] takes the core's store changes and
 //! relay requests together, seals the changes, and sends the requests only once
 //! IndexedDB has committed the changes: what the relay is told never runs ahead
 //! of what is on disk. Events go to the UI's listener at once.
+//!
+//! A write IndexedDB refuses is reported to the listener (`storage-failed`)
+//! and loses nothing: the requests that waited on it are handed back to the
+//! core as failed (it retries them later), and the next write is a snapshot
+//! of every record instead of the changes, which also repairs what the failed
+//! write left out.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::Promise;
 use rand_core::RngCore;
 use sotto_core::{
-    ChatItem, ContactId, Core, CoreError, Event, ItemContent, KeyDerivation, MessageDirection,
-    MessageNumber, MessageStatus, Passphrase, Profile, Record, UnixMillis,
+    ContactId, Core, CoreError, KeyDerivation, Passphrase, Profile, Record, Store, UnixMillis,
 };
 use sotto_wire::RelayAddress;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
 
 use crate::idb::{Database, SealedWrite};
+use crate::js_object::{event_object, object};
 use crate::mirror::{MirrorChange, MirrorStore};
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
-use crate::sealed_record::{RecordIndex, RecordSealer, SealError};
+use crate::sealed_record::{INDEX_LEN, RecordIndex, RecordSealer, SealError};
 
 /// `meta` entry: the encoded [`KeyDerivation`].
-const META_KDF: &str = "kdf";
+pub(crate) const META_KDF: &str = "kdf";
 /// `meta` entry: a sealed record that opens only with the right passphrase.
-const META_CHECK: &str = "check";
+pub(crate) const META_CHECK: &str = "check";
+/// `meta` entry: the UI's preferences, sealed (see [`PREFS_TABLE`]).
+pub(crate) const META_PREFS: &str = "prefs";
+/// `meta` entry, present once the profile was exported and moved away.
+pub(crate) const META_MOVED: &str = "moved";
 /// The table name the passphrase check is sealed under (never a core table).
 const CHECK_TABLE: &str = "passphrase_check";
+/// The table name the UI's preferences are sealed under (never a core table).
+const PREFS_TABLE: &str = "web_prefs";
 /// Wait before connecting again to a relay that was lost.
 const RECONNECT_MS: i32 = 2000;
+/// Records read per step when every record is sealed again.
+const SNAPSHOT_PAGE: usize = 256;
 
 /// The profile in this browser. See the module documentation.
 #[wasm_bindgen]
 pub struct SottoClient {
-    shared: Rc<RefCell<Shared>>,
+    pub(crate) shared: Rc<RefCell<Shared>>,
 }
 
-struct Shared {
-    database: Rc<Database>,
-    home_relay: RelayAddress,
-    has_profile: bool,
-    unlocked: Option<Unlocked>,
+pub(crate) struct Shared {
+    pub(crate) database: Rc<Database>,
+    pub(crate) home_relay: RelayAddress,
+    pub(crate) has_profile: bool,
+    /// The profile was exported: it opens only to be exported again.
+    pub(crate) moved: bool,
+    pub(crate) unlocked: Option<Unlocked>,
     listener: Option<js_sys::Function>,
     links: HashMap<String, RelayLink>,
     timer: Option<(i32, Closure<dyn FnMut()>)>,
+    /// A write failed: the next one rewrites every record.
+    pub(crate) resync: bool,
 }
 
-struct Unlocked {
-    core: Core<MirrorStore>,
-    sealer: RecordSealer,
+pub(crate) struct Unlocked {
+    pub(crate) core: Core<MirrorStore>,
+    pub(crate) sealer: RecordSealer,
+    pub(crate) derivation: KeyDerivation,
+    /// The UI's preferences (its own JSON), sealed in `meta`.
+    pub(crate) prefs: Zeroizing<Vec<u8>>,
+}
+
+/// Everything IndexedDB holds for one profile, sealed: written in one
+/// transaction that first clears the database.
+pub(crate) struct Snapshot {
+    pub(crate) meta: Vec<(&'static str, Vec<u8>)>,
+    pub(crate) records: Vec<SealedWrite>,
+}
+
+impl Snapshot {
+    /// Seals every record of `store`, the passphrase check and `prefs`.
+    pub(crate) fn seal(
+        store: &MirrorStore,
+        sealer: &RecordSealer,
+        derivation: &KeyDerivation,
+        prefs: &[u8],
+    ) -> Result<Snapshot, JsValue> {
+        // Whatever waited to be written is in the snapshot.
+        drop(store.take_changes());
+        let mut rng = BrowserRng;
+        let mut records = Vec::new();
+        for table in store.tables().map_err(store_error)? {
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = store
+                    .records_after(&table, after.as_deref(), SNAPSHOT_PAGE)
+                    .map_err(store_error)?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.key.clone());
+                for record in &page {
+                    let (index, sealed) = sealer
+                        .seal(&mut rng, &table, &record.key, &record.value)
+                        .map_err(seal_error)?;
+                    records.push(SealedWrite {
+                        index: index.0.to_vec(),
+                        sealed: Some(sealed),
+                    });
+                }
+            }
+        }
+        let (_, check) = sealer
+            .seal(&mut rng, CHECK_TABLE, &[], &[])
+            .map_err(seal_error)?;
+        let mut meta = vec![
+            (META_KDF, derivation.encode().to_vec()),
+            (META_CHECK, check),
+        ];
+        if !prefs.is_empty() {
+            meta.push((META_PREFS, seal_prefs(sealer, prefs)?));
+        }
+        Ok(Snapshot { meta, records })
+    }
+
+    /// Writes it, replacing everything the database held.
+    pub(crate) async fn write(self, database: &Database) -> Result<(), JsValue> {
+        let meta: Vec<(&str, &[u8])> = self
+            .meta
+            .iter()
+            .map(|(name, value)| (*name, value.as_slice()))
+            .collect();
+        database.write(&meta, self.records, true).await
+    }
+}
+
+pub(crate) fn seal_prefs(sealer: &RecordSealer, prefs: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let (_, sealed) = sealer
+        .seal(&mut BrowserRng, PREFS_TABLE, &[], prefs)
+        .map_err(seal_error)?;
+    Ok(sealed)
+}
+
+/// Derives the key from `passphrase` with the stored derivation; rejects with
+/// `wrong-passphrase` unless it opens the passphrase check.
+pub(crate) async fn open_key(
+    database: &Database,
+    passphrase: &str,
+) -> Result<(KeyDerivation, RecordSealer), JsValue> {
+    let kdf = database
+        .meta(META_KDF)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| error("no-profile", "there is no profile in this browser"))?;
+    let kdf: [u8; KeyDerivation::ENCODED_LEN] = kdf
+        .as_slice()
+        .try_into()
+        .map_err(|_| error("internal", "the stored key derivation is damaged"))?;
+    let derivation = KeyDerivation::decode(&kdf).map_err(|e| error("internal", &e.to_string()))?;
+    let key = derivation
+        .derive(&Passphrase::new(passphrase))
+        .map_err(|e| error("internal", &e.to_string()))?;
+    let sealer = RecordSealer::new(&key);
+    let check = database
+        .meta(META_CHECK)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    let check_index = sealer.index(CHECK_TABLE, &[]).map_err(seal_error)?;
+    if sealer.open(&check_index, &check).is_err() {
+        return Err(error("wrong-passphrase", "wrong passphrase"));
+    }
+    Ok((derivation, sealer))
+}
+
+/// A new key derivation (fresh salt) for `passphrase`, and its sealer.
+pub(crate) fn new_key(passphrase: &str) -> Result<(KeyDerivation, RecordSealer), JsValue> {
+    let mut salt = [0u8; sotto_core::PASSPHRASE_SALT_LEN];
+    BrowserRng.fill_bytes(&mut salt);
+    let derivation = KeyDerivation::new(salt);
+    let key = derivation
+        .derive(&Passphrase::new(passphrase))
+        .map_err(|e| error("internal", &e.to_string()))?;
+    Ok((derivation, RecordSealer::new(&key)))
+}
+
+/// Opens every stored record and the preferences with `sealer`.
+pub(crate) async fn load_records(
+    database: &Database,
+    sealer: &RecordSealer,
+) -> Result<(MirrorStore, Zeroizing<Vec<u8>>), JsValue> {
+    let mut records = Vec::new();
+    for (index, sealed) in database.records().await.map_err(internal)? {
+        let index: [u8; INDEX_LEN] = index
+            .as_slice()
+            .try_into()
+            .map_err(|_| error("internal", "a stored record is damaged"))?;
+        let opened = sealer
+            .open(&RecordIndex(index), &sealed)
+            .map_err(seal_error)?;
+        records.push((
+            opened.table,
+            Record {
+                key: opened.key,
+                value: opened.value,
+            },
+        ));
+    }
+    let store = MirrorStore::loaded(records).map_err(store_error)?;
+    let prefs = match database.meta(META_PREFS).await.map_err(internal)? {
+        Some(sealed) => {
+            let index = sealer.index(PREFS_TABLE, &[]).map_err(seal_error)?;
+            Zeroizing::new(sealer.open(&index, &sealed).map_err(seal_error)?.value)
+        }
+        None => Zeroizing::new(Vec::new()),
+    };
+    Ok((store, prefs))
 }
 
 #[wasm_bindgen]
@@ -67,27 +236,32 @@ impl SottoClient {
             .map_err(|_| error("invalid-invitation", "the relay address is not valid"))?;
         let database = Database::open().await.map_err(internal)?;
         let has_profile = database.meta(META_KDF).await.map_err(internal)?.is_some();
+        let moved = database.meta(META_MOVED).await.map_err(internal)?.is_some();
         Ok(SottoClient {
             shared: Rc::new(RefCell::new(Shared {
                 database: Rc::new(database),
                 home_relay,
                 has_profile,
+                moved,
                 unlocked: None,
                 listener: None,
                 links: HashMap::new(),
                 timer: None,
+                resync: false,
             })),
         })
     }
 
-    /// `"none"`, `"locked"` or `"unlocked"`.
+    /// `"none"`, `"locked"`, `"unlocked"` or `"moved"` (exported to another
+    /// device: it may only be exported again or replaced).
     #[wasm_bindgen(js_name = profileState)]
     pub fn profile_state(&self) -> String {
         let shared = self.shared.borrow();
-        match (shared.has_profile, shared.unlocked.is_some()) {
-            (_, true) => "unlocked",
-            (true, false) => "locked",
-            (false, false) => "none",
+        match (shared.has_profile, shared.moved, shared.unlocked.is_some()) {
+            (_, _, true) => "unlocked",
+            (true, true, false) => "moved",
+            (true, false, false) => "locked",
+            (false, _, false) => "none",
         }
         .to_owned()
     }
@@ -98,43 +272,28 @@ impl SottoClient {
         self.shared.borrow_mut().listener = listener;
     }
 
-    /// Creates the profile and unlocks it.
+    /// Creates the profile and unlocks it (replacing a moved one).
     #[wasm_bindgen(js_name = createProfile)]
     pub fn create_profile(&self, display_name: String, passphrase: String) -> Promise {
         let shared = Rc::clone(&self.shared);
         future_to_promise(async move {
-            if shared.borrow().has_profile {
-                return Err(error("profile-exists", "a profile exists in this browser"));
-            }
+            ensure_replaceable(&shared)?;
             let profile = Profile::new(&display_name, None).map_err(core_error)?;
-            let mut rng = BrowserRng;
-            let mut salt = [0u8; sotto_core::PASSPHRASE_SALT_LEN];
-            rng.fill_bytes(&mut salt);
-            let derivation = KeyDerivation::new(salt);
-            let key = derivation
-                .derive(&Passphrase::new(passphrase))
-                .map_err(|e| error("internal", &e.to_string()))?;
-            let sealer = RecordSealer::new(&key);
-            let (check_index, check) = sealer
-                .seal(&mut rng, CHECK_TABLE, &[], &[])
-                .map_err(seal_error)?;
-            let core = Core::create(MirrorStore::new(), &mut rng, profile).map_err(core_error)?;
-            let mut unlocked = Unlocked { core, sealer };
-            let writes = seal_changes(&mut unlocked)?;
+            let (derivation, sealer) = new_key(&passphrase)?;
+            let core =
+                Core::create(MirrorStore::new(), &mut BrowserRng, profile).map_err(core_error)?;
+            let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
             let database = Rc::clone(&shared.borrow().database);
-            let kdf = derivation.encode();
-            database
-                .write(&[(META_KDF, &kdf), (META_CHECK, &check)], writes, true)
-                .await
-                .map_err(internal)?;
-            let _ = check_index;
-            {
-                let mut state = shared.borrow_mut();
-                state.has_profile = true;
-                state.unlocked = Some(unlocked);
-            }
-            start(&shared)?;
-            Ok(JsValue::UNDEFINED)
+            snapshot.write(&database).await.map_err(internal)?;
+            adopt(
+                &shared,
+                Unlocked {
+                    core,
+                    sealer,
+                    derivation,
+                    prefs: Zeroizing::new(Vec::new()),
+                },
+            )
         })
     }
 
@@ -147,173 +306,35 @@ impl SottoClient {
                 return Ok(JsValue::UNDEFINED);
             }
             let database = Rc::clone(&shared.borrow().database);
-            let kdf = database
-                .meta(META_KDF)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| error("no-profile", "there is no profile in this browser"))?;
-            let kdf: [u8; KeyDerivation::ENCODED_LEN] = kdf
-                .as_slice()
-                .try_into()
-                .map_err(|_| error("internal", "the stored key derivation is damaged"))?;
-            let derivation =
-                KeyDerivation::decode(&kdf).map_err(|e| error("internal", &e.to_string()))?;
-            let key = derivation
-                .derive(&Passphrase::new(passphrase))
-                .map_err(|e| error("internal", &e.to_string()))?;
-            let sealer = RecordSealer::new(&key);
-            let check = database
-                .meta(META_CHECK)
-                .await
-                .map_err(internal)?
-                .unwrap_or_default();
-            let check_index = sealer.index(CHECK_TABLE, &[]).map_err(seal_error)?;
-            if sealer.open(&check_index, &check).is_err() {
-                return Err(error("wrong-passphrase", "wrong passphrase"));
-            }
-            let mut records = Vec::new();
-            for (index, sealed) in database.records().await.map_err(internal)? {
-                let index: [u8; crate::sealed_record::INDEX_LEN] = index
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| error("internal", "a stored record is damaged"))?;
-                let opened = sealer
-                    .open(&RecordIndex(index), &sealed)
-                    .map_err(seal_error)?;
-                records.push((
-                    opened.table,
-                    Record {
-                        key: opened.key,
-                        value: opened.value,
-                    },
+            let (derivation, sealer) = open_key(&database, &passphrase).await?;
+            if shared.borrow().moved {
+                return Err(error(
+                    "moved",
+                    "this profile was exported and moved to another device",
                 ));
             }
-            let store =
-                MirrorStore::loaded(records).map_err(|e| error("internal", &e.to_string()))?;
+            let (store, prefs) = load_records(&database, &sealer).await?;
             let core = Core::open(store).map_err(core_error)?;
-            shared.borrow_mut().unlocked = Some(Unlocked { core, sealer });
-            start(&shared)?;
-            Ok(JsValue::UNDEFINED)
+            adopt(
+                &shared,
+                Unlocked {
+                    core,
+                    sealer,
+                    derivation,
+                    prefs,
+                },
+            )
         })
     }
 
     /// Drops the core and its keys, and closes every relay link.
     pub fn lock(&self) {
-        let mut shared = self.shared.borrow_mut();
-        shared.unlocked = None;
-        shared.timer = None;
-        for (_, link) in shared.links.drain() {
-            link.close();
-        }
-    }
-
-    /// The display name.
-    #[wasm_bindgen(js_name = displayName)]
-    pub fn display_name(&self) -> Result<String, JsValue> {
-        self.with_core(|core| Ok(core.profile().display_name().to_owned()))
-    }
-
-    /// Asks the home relay for a queue; the link comes as an
-    /// `invitation-ready` event with this id.
-    #[wasm_bindgen(js_name = createInvitation)]
-    pub fn create_invitation(&self) -> Result<String, JsValue> {
-        let relay = self.shared.borrow().home_relay.clone();
-        let id = self.with_core(|core| {
-            core.create_invitation(now(), &mut BrowserRng, &relay)
-                .map_err(core_error)
-        })?;
-        pump(&self.shared);
-        Ok(id.0.to_string())
-    }
-
-    /// Connects with an invitation link; returns the new chat's id.
-    pub fn connect(&self, link: String) -> Result<String, JsValue> {
-        let relay = self.shared.borrow().home_relay.clone();
-        let contact = self.with_core(|core| {
-            core.connect(now(), &mut BrowserRng, &link, &relay)
-                .map_err(core_error)
-        })?;
-        pump(&self.shared);
-        Ok(contact.0.to_string())
-    }
-
-    /// Sends a text; returns the new item.
-    #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(&self, chat: String, text: String) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
-        let item = self.with_core(|core| {
-            let number = core
-                .send_text(now(), &mut BrowserRng, contact, &text, None)
-                .map_err(core_error)?;
-            core.message(contact, number).map_err(core_error)
-        })?;
-        pump(&self.shared);
-        Ok(item_object(&item))
-    }
-
-    /// Every chat: `{id, displayName, unread, connected, verified, timerSeconds, lastItem}`.
-    pub fn chats(&self) -> Result<JsValue, JsValue> {
-        self.with_core(|core| {
-            let chats = Array::new();
-            for contact in core.contacts().map_err(core_error)? {
-                let name = contact
-                    .profile
-                    .as_ref()
-                    .map(|profile| profile.display_name().to_owned())
-                    .unwrap_or_else(|| "(connecting)".to_owned());
-                chats.push(&object(&[
-                    ("id", contact.id.0.to_string().into()),
-                    ("displayName", name.into()),
-                    ("unread", contact.unread.into()),
-                    ("verified", contact.verified.into()),
-                    (
-                        "timerSeconds",
-                        contact.timer_secs.map_or(JsValue::NULL, JsValue::from),
-                    ),
-                    (
-                        "lastItem",
-                        contact
-                            .last_message
-                            .as_ref()
-                            .map_or(JsValue::NULL, item_object),
-                    ),
-                ]));
-            }
-            Ok(chats.into())
-        })
-    }
-
-    /// Items of a chat, newest `limit` before `before` (an item id), oldest first.
-    pub fn history(
-        &self,
-        chat: String,
-        before: Option<String>,
-        limit: u32,
-    ) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
-        let before = match before {
-            Some(before) => Some(MessageNumber(
-                before
-                    .parse()
-                    .map_err(|_| error("not-found", "no such message"))?,
-            )),
-            None => None,
-        };
-        self.with_core(|core| {
-            let items = Array::new();
-            for item in core
-                .history(contact, before, limit as usize)
-                .map_err(core_error)?
-            {
-                items.push(&item_object(&item));
-            }
-            Ok(items.into())
-        })
+        stop(&self.shared);
     }
 }
 
 impl SottoClient {
-    fn with_core<T>(
+    pub(crate) fn with_core<T>(
         &self,
         call: impl FnOnce(&mut Core<MirrorStore>) -> Result<T, JsValue>,
     ) -> Result<T, JsValue> {
@@ -324,6 +345,52 @@ impl SottoClient {
             .ok_or_else(|| error("locked", "the profile is locked"))?;
         call(&mut unlocked.core)
     }
+
+    /// Calls the core, then writes and sends what the call produced.
+    pub(crate) fn change<T>(
+        &self,
+        call: impl FnOnce(&mut Core<MirrorStore>) -> Result<T, JsValue>,
+    ) -> Result<T, JsValue> {
+        let result = self.with_core(call);
+        pump(&self.shared);
+        result
+    }
+}
+
+/// Refuses to replace a live profile; a moved one (or none) may be replaced.
+pub(crate) fn ensure_replaceable(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
+    let state = shared.borrow();
+    if state.unlocked.is_some() || (state.has_profile && !state.moved) {
+        return Err(error("profile-exists", "a profile exists in this browser"));
+    }
+    Ok(())
+}
+
+/// Makes `unlocked` the profile in use (its records are on disk) and starts it.
+pub(crate) fn adopt(shared: &Rc<RefCell<Shared>>, unlocked: Unlocked) -> Result<JsValue, JsValue> {
+    {
+        let mut state = shared.borrow_mut();
+        state.has_profile = true;
+        state.moved = false;
+        state.resync = false;
+        state.unlocked = Some(unlocked);
+    }
+    start(shared)?;
+    Ok(JsValue::UNDEFINED)
+}
+
+/// Drops the core, its keys and timer, and closes every relay link; returns
+/// what was unlocked.
+pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
+    let mut state = shared.borrow_mut();
+    let unlocked = state.unlocked.take();
+    if let (Some((id, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
+        window.clear_timeout_with_handle(id);
+    }
+    for (_, link) in state.links.drain() {
+        link.close();
+    }
+    unlocked
 }
 
 /// Connects every relay the core needs, then pumps.
@@ -494,18 +561,32 @@ fn schedule_reconnect(shared: &Rc<RefCell<Shared>>) {
     }
 }
 
+/// What one pump writes: the changes, or every record after a failed write.
+enum PendingWrite {
+    Changes(Vec<SealedWrite>),
+    Snapshot(Snapshot),
+}
+
 /// Writes the core's changes, then sends the requests made with them; hands
 /// events to the listener; arms the timer. See the module documentation.
-fn pump(shared: &Rc<RefCell<Shared>>) {
-    let (writes, requests, events, timeout, database) = {
+pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
+    let (write, requests, events, timeout, database) = {
         let mut state = shared.borrow_mut();
         let database = Rc::clone(&state.database);
+        let resync = state.resync;
         let Some(unlocked) = state.unlocked.as_mut() else {
             return;
         };
-        let writes = match seal_changes(unlocked) {
-            Ok(writes) => writes,
-            Err(_) => return,
+        let write = if resync {
+            Snapshot::seal(
+                unlocked.core.store(),
+                &unlocked.sealer,
+                &unlocked.derivation,
+                &unlocked.prefs,
+            )
+            .map(PendingWrite::Snapshot)
+        } else {
+            seal_changes(unlocked).map(PendingWrite::Changes)
         };
         let mut requests = Vec::new();
         while let Some(request) = unlocked.core.poll_relay_request() {
@@ -516,7 +597,8 @@ fn pump(shared: &Rc<RefCell<Shared>>) {
             events.push(event);
         }
         let timeout = unlocked.core.poll_timeout();
-        (writes, requests, events, timeout, database)
+        state.resync = false;
+        (write, requests, events, timeout, database)
     };
     for event in &events {
         emit(shared, &event_object(event));
@@ -524,8 +606,20 @@ fn pump(shared: &Rc<RefCell<Shared>>) {
     arm_timer(shared, timeout);
     let shared = Rc::clone(shared);
     wasm_bindgen_futures::spawn_local(async move {
-        if !writes.is_empty() && database.write(&[], writes, false).await.is_err() {
-            emit(&shared, &object(&[("type", "storage-failed".into())]));
+        let written = match write {
+            Ok(PendingWrite::Changes(writes)) if writes.is_empty() => Ok(()),
+            Ok(PendingWrite::Changes(writes)) => database.write(&[], writes, false).await,
+            Ok(PendingWrite::Snapshot(snapshot)) => snapshot.write(&database).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            storage_failed(&shared, &error);
+            let tokens = requests.into_iter().map(|request| request.token);
+            fail_requests(&shared, tokens);
+            return;
+        }
+        if shared.borrow().unlocked.is_none() {
+            // Locked meanwhile: the core that made these requests is gone.
             return;
         }
         let mut failed = Vec::new();
@@ -550,6 +644,40 @@ fn pump(shared: &Rc<RefCell<Shared>>) {
             pump(&shared);
         }
     });
+}
+
+/// IndexedDB refused a write: the UI hears of it and the next write is a
+/// snapshot.
+pub(crate) fn storage_failed(shared: &Rc<RefCell<Shared>>, cause: &JsValue) {
+    shared.borrow_mut().resync = true;
+    let message = storage_message(cause);
+    emit(
+        shared,
+        &object(&[
+            ("type", "storage-failed".into()),
+            ("message", message.into()),
+        ]),
+    );
+}
+
+/// Hands requests that were never sent back to the core, which retries them
+/// on its own schedule; only the timer is armed, so that a storage that keeps
+/// failing is not retried in a loop.
+fn fail_requests(
+    shared: &Rc<RefCell<Shared>>,
+    tokens: impl IntoIterator<Item = sotto_core::RequestToken>,
+) {
+    let timeout = {
+        let mut state = shared.borrow_mut();
+        let Some(unlocked) = state.unlocked.as_mut() else {
+            return;
+        };
+        for token in tokens {
+            let _ = unlocked.core.handle_relay_failure(now(), token);
+        }
+        unlocked.core.poll_timeout()
+    };
+    arm_timer(shared, timeout);
 }
 
 fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
@@ -615,148 +743,67 @@ fn seal_changes(unlocked: &mut Unlocked) -> Result<Vec<SealedWrite>, JsValue> {
     Ok(writes)
 }
 
-fn emit(shared: &Rc<RefCell<Shared>>, event: &JsValue) {
+pub(crate) fn emit(shared: &Rc<RefCell<Shared>>, event: &JsValue) {
     let listener = shared.borrow().listener.clone();
     if let Some(listener) = listener {
         let _ = listener.call1(&JsValue::NULL, event);
     }
 }
 
-fn now() -> UnixMillis {
+pub(crate) fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as u64)
 }
 
-fn contact_id(chat: &str) -> Result<ContactId, JsValue> {
+pub(crate) fn contact_id(chat: &str) -> Result<ContactId, JsValue> {
     chat.parse()
         .map(ContactId)
         .map_err(|_| error("not-found", "no such chat"))
 }
 
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (name, value) in fields {
-        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
-    }
-    object.into()
-}
-
-fn event_object(event: &Event) -> JsValue {
-    let chat = |contact: &ContactId| JsValue::from(contact.0.to_string());
-    match event {
-        Event::InvitationReady { invitation, link } => object(&[
-            ("type", "invitation-ready".into()),
-            ("invitation", invitation.0.to_string().into()),
-            ("link", link.clone().into()),
-        ]),
-        Event::ContactConnected { contact } => {
-            object(&[("type", "chat-changed".into()), ("chat", chat(contact))])
-        }
-        Event::ProfileUpdated { contact } | Event::ConnectionFailed { contact } => {
-            object(&[("type", "chat-changed".into()), ("chat", chat(contact))])
-        }
-        Event::MessageReceived { contact, message }
-        | Event::Notice {
-            contact, message, ..
-        } => object(&[
-            ("type", "item-added".into()),
-            ("chat", chat(contact)),
-            ("item", message.0.to_string().into()),
-        ]),
-        Event::MessageStatus {
-            contact, message, ..
-        }
-        | Event::MessageChanged { contact, message } => object(&[
-            ("type", "item-updated".into()),
-            ("chat", chat(contact)),
-            ("item", message.0.to_string().into()),
-        ]),
-        Event::MessagesExpired { contact, messages } => object(&[
-            ("type", "items-removed".into()),
-            ("chat", chat(contact)),
-            (
-                "items",
-                messages
-                    .iter()
-                    .map(|number| JsValue::from(number.0.to_string()))
-                    .collect::<Array>()
-                    .into(),
-            ),
-        ]),
-        Event::RelayFault { reason, .. } => object(&[
-            ("type", "relay-fault".into()),
-            ("reason", reason.clone().into()),
-        ]),
-        Event::Typing { contact, typing } => object(&[
-            ("type", "typing".into()),
-            ("chat", chat(contact)),
-            ("typing", (*typing).into()),
-        ]),
-        Event::AddressReady { .. } | Event::ContactRequest { .. } => {
-            object(&[("type", "other".into())])
-        }
-    }
-}
-
-/// A chat item as the UI's `TimelineItem` (replies, reactions and notices in
-/// outline; the TypeScript side fills in the rest).
-fn item_object(item: &ChatItem) -> JsValue {
-    let direction = match item.direction {
-        MessageDirection::Incoming => "in",
-        MessageDirection::Outgoing | MessageDirection::Notice => "out",
-    };
-    let status = match (item.direction, item.status) {
-        (MessageDirection::Outgoing, MessageStatus::Pending) => "pending".into(),
-        (MessageDirection::Outgoing, MessageStatus::Sent) => "sent".into(),
-        (MessageDirection::Outgoing, MessageStatus::Delivered) => "delivered".into(),
-        (MessageDirection::Outgoing, MessageStatus::Read) => "read".into(),
-        (MessageDirection::Outgoing, MessageStatus::Failed) => "failed".into(),
-        _ => JsValue::NULL,
-    };
-    let (kind, text) = match &item.content {
-        ItemContent::Text { text, .. } => ("message", text.clone()),
-        ItemContent::Notice(_) => ("notice", String::new()),
-    };
-    object(&[
-        ("kind", kind.into()),
-        ("id", item.number.0.to_string().into()),
-        ("chat", item.contact.0.to_string().into()),
-        ("direction", direction.into()),
-        ("text", text.into()),
-        ("deleted", item.deleted.into()),
-        ("edited", item.edited.into()),
-        ("sentAt", (item.sent_at.0 as f64).into()),
-        ("at", (item.at.0 as f64).into()),
-        ("status", status),
-        (
-            "expiresAt",
-            item.expires_at
-                .map_or(JsValue::NULL, |at| JsValue::from(at.0 as f64)),
-        ),
-    ])
-}
-
 /// A `{ kind, message }` error for the UI.
-fn error(kind: &str, message: &str) -> JsValue {
+pub(crate) fn error(kind: &str, message: &str) -> JsValue {
     object(&[("kind", kind.into()), ("message", message.into())])
 }
 
-fn internal(value: JsValue) -> JsValue {
-    let message = value
-        .as_string()
-        .unwrap_or_else(|| "the browser's storage failed".to_owned());
-    error("internal", &message)
+/// What a browser error says, for the UI (a `DOMException`'s message).
+fn storage_message(value: &JsValue) -> String {
+    let detail = value.as_string().or_else(|| {
+        js_sys::Reflect::get(value, &JsValue::from_str("message"))
+            .ok()
+            .and_then(|message| message.as_string())
+    });
+    match detail {
+        Some(detail) if !detail.is_empty() => {
+            format!("the browser's storage refused a write ({detail})")
+        }
+        _ => "the browser's storage refused a write".to_owned(),
+    }
 }
 
-fn seal_error(seal: SealError) -> JsValue {
+pub(crate) fn internal(value: JsValue) -> JsValue {
+    error("internal", &storage_message(&value))
+}
+
+pub(crate) fn seal_error(seal: SealError) -> JsValue {
     error("internal", &seal.to_string())
 }
 
-fn core_error(core: CoreError) -> JsValue {
+pub(crate) fn store_error(store: sotto_core::StoreError) -> JsValue {
+    error("internal", &store.to_string())
+}
+
+pub(crate) fn core_error(core: CoreError) -> JsValue {
     let kind = match &core {
         CoreError::InvalidLink(_) => "invalid-invitation",
         CoreError::NoProfile => "no-profile",
         CoreError::ProfileExists => "profile-exists",
-        CoreError::UnknownContact | CoreError::UnknownMessage => "not-found",
+        CoreError::ProfileMoved => "moved",
+        CoreError::UnknownContact
+        | CoreError::UnknownMessage
+        | CoreError::UnknownRequest
+        | CoreError::NoAddress => "not-found",
+        CoreError::NotConnected => "not-connected",
+        CoreError::TooLong { .. } | CoreError::InvalidValue(_) => "invalid-input",
         _ => "internal",
     };
     error(kind, &core.to_string())

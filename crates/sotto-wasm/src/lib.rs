@@ -7,7 +7,11 @@
 //!   under a key from the passphrase) and where it goes (an opaque index).
 //! - `mirror`: the core's store in the browser: records in memory, every
 //!   change queued for IndexedDB.
-//! - `client` (wasm32 only): `SottoClient`, the class the UI calls.
+//! - `client` (wasm32 only): `SottoClient`, the class the UI calls: the
+//!   profile's lifecycle, the relay links and the pump to IndexedDB.
+//! - `chat_calls`, `profile_calls` (wasm32 only): its calls on chats, and on
+//!   the profile as a whole (passphrase, archive, settings).
+//! - `js_object` (wasm32 only): the plain objects handed to the UI.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
 //! - `relay_link` (wasm32 only): one relay connection over the browser's
 //!   WebSocket, with the relay handshake and encrypted blocks.
@@ -18,9 +22,15 @@ pub mod mirror;
 pub mod sealed_record;
 
 #[cfg(target_arch = "wasm32")]
+mod chat_calls;
+#[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod idb;
+#[cfg(target_arch = "wasm32")]
+mod js_object;
+#[cfg(target_arch = "wasm32")]
+mod profile_calls;
 #[cfg(target_arch = "wasm32")]
 mod relay_link;
 #[cfg(target_arch = "wasm32")]

@@ -6,6 +6,7 @@ import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
 import type { ParsedLink } from "../invite-link";
 import { Main } from "./main";
+import { Moved } from "./moved";
 import { Unlock } from "./unlock";
 import { Welcome } from "./welcome";
 
@@ -14,6 +15,7 @@ type Phase =
   | { name: "welcome" }
   | { name: "locked" }
   | { name: "unlocked" }
+  | { name: "moved" }
   | { name: "error"; message: string };
 
 export interface AppProps {
@@ -28,14 +30,12 @@ export function App({ backend, initialInvite = null }: AppProps) {
 
   useEffect(() => {
     backend.profileState().then(
-      (state) =>
-        setPhase(
-          state === "none" ? { name: "welcome" } : state === "locked" ? { name: "locked" } : { name: "unlocked" },
-        ),
+      (state) => setPhase({ name: state === "none" ? "welcome" : state } as Phase),
       (error: unknown) => setPhase({ name: "error", message: errorMessage(error) }),
     );
     return backend.subscribe((event) => {
       if (event.type === "locked") setPhase({ name: "locked" });
+      if (event.type === "moved") setPhase({ name: "moved" });
     });
   }, [backend]);
 
@@ -63,6 +63,8 @@ export function App({ backend, initialInvite = null }: AppProps) {
       );
     case "welcome":
       return <Welcome backend={backend} onReady={() => setPhase({ name: "unlocked" })} />;
+    case "moved":
+      return <Moved backend={backend} onStartOver={() => setPhase({ name: "welcome" })} />;
     case "locked":
       return <Unlock backend={backend} onUnlocked={() => setPhase({ name: "unlocked" })} />;
     case "unlocked":

@@ -6,7 +6,7 @@ import type { Backend, ChatId, ChatSummary, ConnectionState, ContactRequest, Set
 import { DEFAULT_SETTINGS } from "../backend";
 import type { ParsedLink } from "../invite-link";
 import { LockTimer } from "../lock-timer";
-import { notificationContent, notify } from "../notifications";
+import { messageNotification, notify } from "../notifications";
 import { ChatList } from "./chat-list";
 import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
@@ -44,6 +44,8 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   const [dialog, setDialog] = useState<DialogState>(null);
   const [connection, setConnection] = useState<ConnectionState>("connecting");
   const [announcement, setAnnouncement] = useState("");
+  /** A failure outside any call (the browser's storage refused a write). */
+  const [failure, setFailure] = useState("");
   const search = useRef<HTMLInputElement>(null);
   // Event handlers read the latest values without resubscribing.
   const latest = useRef({ chats, settings, selected });
@@ -83,16 +85,16 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
         case "connection":
           setConnection(event.state);
           break;
+        case "error":
+          setFailure(event.error.message);
+          break;
         case "item-added": {
           const item = event.item;
           if (item.kind !== "message" || item.direction !== "in") break;
           const chat = latest.current.chats.get(item.chat);
           const name = chat?.displayName ?? "A contact";
-          if (!chat?.muted) {
-            notify(notificationContent(latest.current.settings.notificationPreview, name, item.text), item.chat, () =>
-              setSelected(item.chat),
-            );
-          }
+          const content = messageNotification(latest.current.settings.notificationPreview, chat, item.text);
+          if (content) notify(content, item.chat, () => setSelected(item.chat));
           setAnnouncement(latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`);
           break;
         }
@@ -243,6 +245,14 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             </button>
           </div>
         </header>
+        {failure && (
+          <p class="error banner" role="alert">
+            {failure}{" "}
+            <button type="button" class="link" onClick={() => setFailure("")}>
+              Dismiss
+            </button>
+          </p>
+        )}
         <ChatList chats={ordered} selected={selected} onSelect={setSelected} searchRef={search} />
       </aside>
       <main class="pane" aria-label={current ? `Chat with ${current.displayName}` : "No chat open"}>

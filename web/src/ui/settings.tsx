@@ -5,6 +5,7 @@ import type { Backend, NotificationPreview, Settings } from "../backend";
 import { errorMessage } from "../errors";
 import { notificationsSupported } from "../notifications";
 import { Dialog } from "./dialog";
+import { downloadArchive } from "./moved";
 import { MIN_PASSPHRASE } from "./welcome";
 
 const LOCK_CHOICES: [number, string][] = [
@@ -40,21 +41,17 @@ export function SettingsDialog({
     onChange(patch).catch((caught: unknown) => setError(errorMessage(caught)));
   }
 
-  async function exportArchive() {
+  const [exportPassphrase, setExportPassphrase] = useState("");
+
+  async function exportArchive(event: Event) {
+    event.preventDefault();
     setError("");
     try {
-      const archive = await backend.exportArchive();
-      const url = URL.createObjectURL(
-        new Blob([archive as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }),
-      );
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = `sotto-${new Date().toISOString().slice(0, 10)}.sotto`;
-      link.click();
-      window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+      downloadArchive(await backend.exportArchive(exportPassphrase));
     } catch (caught) {
       setError(errorMessage(caught));
     }
+    setExportPassphrase("");
   }
 
   return (
@@ -135,11 +132,21 @@ export function SettingsDialog({
           <h3 id="archive-heading">Archive</h3>
           <p class="muted small">
             The whole profile as one encrypted file, sealed with your passphrase. Import it in another browser or in the
-            <code> sotto</code> command to continue there; do not use this copy afterwards.
+            <code> sotto</code> command to continue there. This copy then stops: two copies would reuse the same keys.
           </p>
-          <button type="button" onClick={exportArchive}>
-            Export archive
-          </button>
+          <form class="stack" onSubmit={exportArchive}>
+            <label>
+              Passphrase for the archive
+              <input
+                type="password"
+                value={exportPassphrase}
+                onInput={(e) => setExportPassphrase(e.currentTarget.value)}
+                autocomplete="current-password"
+                required
+              />
+            </label>
+            <button type="submit">Export archive</button>
+          </form>
         </section>
         <section class="stack" aria-labelledby="keys-heading">
           <h3 id="keys-heading">Keyboard</h3>

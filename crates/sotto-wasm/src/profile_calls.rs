@@ -1,0 +1,252 @@
+//! `SottoClient` calls on the profile as a whole: the passphrase, the archive
+//! shared with the `sotto` command (export and import), the core's settings
+//! and the UI's preferences.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Promise, Uint8Array};
+use rand_core::RngCore;
+use sotto_core::{
+    ArchiveError, Argon2Params, Core, ExportRandomness, Passphrase, Settings, export_archive,
+    import_archive, mark_moved,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
+
+use crate::client::{
+    META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, Unlocked, adopt, core_error, emit,
+    error, internal, load_records, new_key, now, open_key, seal_prefs, stop, storage_failed,
+};
+use crate::js_object::object;
+use crate::mirror::MirrorStore;
+use crate::rng::BrowserRng;
+
+/// Largest preferences record the UI may store.
+const MAX_PREFS_LEN: usize = 64 * 1024;
+
+#[wasm_bindgen]
+impl SottoClient {
+    /// Seals everything under a key from `next` (fresh salt), in one
+    /// transaction that replaces the old records; rejects with
+    /// `wrong-passphrase` unless `current` is the passphrase.
+    #[wasm_bindgen(js_name = changePassphrase)]
+    pub fn change_passphrase(&self, current: String, next: String) -> Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            if shared.borrow().unlocked.is_none() {
+                return Err(error("locked", "the profile is locked"));
+            }
+            let database = Rc::clone(&shared.borrow().database);
+            open_key(&database, &current).await?;
+            let (derivation, sealer) = new_key(&next)?;
+            // From here on every write (this snapshot and the changes after
+            // it, in IndexedDB's transaction order) is sealed with the new key.
+            let (snapshot, old) = {
+                let mut state = shared.borrow_mut();
+                let Some(unlocked) = state.unlocked.as_mut() else {
+                    return Err(error("locked", "the profile is locked"));
+                };
+                let snapshot =
+                    Snapshot::seal(unlocked.core.store(), &sealer, &derivation, &unlocked.prefs)?;
+                let old = (
+                    std::mem::replace(&mut unlocked.sealer, sealer),
+                    std::mem::replace(&mut unlocked.derivation, derivation),
+                );
+                state.resync = false;
+                (snapshot, old)
+            };
+            if let Err(cause) = snapshot.write(&database).await {
+                // Back to the old key, which the database still holds; the
+                // next write rewrites everything under it.
+                if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
+                    unlocked.sealer = old.0;
+                    unlocked.derivation = old.1;
+                }
+                storage_failed(&shared, &cause);
+                return Err(error(
+                    "internal",
+                    "the browser's storage refused the change; the passphrase is unchanged",
+                ));
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The whole profile as the archive `sotto export` writes, sealed under
+    /// `passphrase` (which must be the profile's). A live profile is then
+    /// marked as moved and stops, as the command's does: two live copies
+    /// would reuse keys. A moved profile can be exported again.
+    #[wasm_bindgen(js_name = exportArchive)]
+    pub fn export_archive(&self, passphrase: String) -> Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            let database = Rc::clone(&shared.borrow().database);
+            let (derivation, sealer) = open_key(&database, &passphrase).await?;
+            let passphrase = Passphrase::new(passphrase);
+            if shared.borrow().moved {
+                let (store, _) = load_records(&database, &sealer).await?;
+                let (archive, _) = write_archive(&store, &passphrase)?;
+                return Ok(Uint8Array::from(archive.as_slice()).into());
+            }
+            let (archive, receipt) = {
+                let state = shared.borrow();
+                let Some(unlocked) = state.unlocked.as_ref() else {
+                    return Err(error("locked", "the profile is locked"));
+                };
+                write_archive(unlocked.core.store(), &passphrase)?
+            };
+            let Some(unlocked) = stop(&shared) else {
+                return Err(error("locked", "the profile is locked"));
+            };
+            let prefs = unlocked.prefs;
+            let mut store = unlocked.core.into_store();
+            let moved_at = now().0 / 1000;
+            mark_moved(&mut store, &receipt, moved_at)
+                .map_err(|e| error("internal", &e.to_string()))?;
+            let mut snapshot = Snapshot::seal(&store, &sealer, &derivation, &prefs)?;
+            snapshot.meta.push((META_MOVED, vec![1]));
+            if let Err(cause) = snapshot.write(&database).await {
+                storage_failed(&shared, &cause);
+                return Err(error(
+                    "internal",
+                    "the browser's storage refused a write; nothing was exported (unlock to go on here)",
+                ));
+            }
+            shared.borrow_mut().moved = true;
+            emit(&shared, &object(&[("type", "moved".into())]));
+            Ok(Uint8Array::from(archive.as_slice()).into())
+        })
+    }
+
+    /// Replaces this browser's profile, unless it is unlocked, with the
+    /// archive's, which `passphrase` opens and which then protects it here
+    /// too. Rejects with `wrong-passphrase` or `invalid-archive`; a failed
+    /// import leaves the browser as it was.
+    #[wasm_bindgen(js_name = importArchive)]
+    pub fn import_archive(&self, archive: Vec<u8>, passphrase: String) -> Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            ensure_locked(&shared)?;
+            let mut store = MirrorStore::new();
+            import_archive(&archive, Passphrase::new(passphrase.clone()), &mut store)
+                .map_err(archive_error)?;
+            let core = Core::open(store).map_err(core_error)?;
+            let (derivation, sealer) = new_key(&passphrase)?;
+            let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
+            let database = Rc::clone(&shared.borrow().database);
+            ensure_locked(&shared)?;
+            snapshot.write(&database).await.map_err(internal)?;
+            adopt(
+                &shared,
+                Unlocked {
+                    core,
+                    sealer,
+                    derivation,
+                    prefs: Zeroizing::new(Vec::new()),
+                },
+            )
+        })
+    }
+
+    /// The core's settings: `{readReceipts, typingIndicators}`.
+    #[wasm_bindgen(js_name = coreSettings)]
+    pub fn core_settings(&self) -> Result<JsValue, JsValue> {
+        self.with_core(|core| {
+            let settings = core.settings();
+            Ok(object(&[
+                ("readReceipts", settings.read_receipts.into()),
+                ("typingIndicators", settings.typing_indicators.into()),
+            ]))
+        })
+    }
+
+    /// Changes the core's settings.
+    #[wasm_bindgen(js_name = setCoreSettings)]
+    pub fn set_core_settings(
+        &self,
+        read_receipts: bool,
+        typing_indicators: bool,
+    ) -> Result<(), JsValue> {
+        self.change(|core| {
+            core.set_settings(Settings {
+                read_receipts,
+                typing_indicators,
+            })
+            .map_err(core_error)
+        })
+    }
+
+    /// The UI's preferences as it last stored them (its own JSON; empty when
+    /// never stored).
+    pub fn prefs(&self) -> Result<String, JsValue> {
+        let shared = self.shared.borrow();
+        let unlocked = shared
+            .unlocked
+            .as_ref()
+            .ok_or_else(|| error("locked", "the profile is locked"))?;
+        Ok(String::from_utf8_lossy(&unlocked.prefs).into_owned())
+    }
+
+    /// Stores the UI's preferences, sealed; resolves once IndexedDB has them.
+    #[wasm_bindgen(js_name = setPrefs)]
+    pub fn set_prefs(&self, prefs: String) -> Promise {
+        let shared = Rc::clone(&self.shared);
+        future_to_promise(async move {
+            if prefs.len() > MAX_PREFS_LEN {
+                return Err(error("invalid-input", "the preferences are too large"));
+            }
+            let sealed = {
+                let mut state = shared.borrow_mut();
+                let Some(unlocked) = state.unlocked.as_mut() else {
+                    return Err(error("locked", "the profile is locked"));
+                };
+                unlocked.prefs = Zeroizing::new(prefs.into_bytes());
+                seal_prefs(&unlocked.sealer, &unlocked.prefs)?
+            };
+            let database = Rc::clone(&shared.borrow().database);
+            if let Err(cause) = database
+                .write(&[(META_PREFS, &sealed)], Vec::new(), false)
+                .await
+            {
+                storage_failed(&shared, &cause);
+                return Err(internal(cause));
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+fn ensure_locked(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
+    if shared.borrow().unlocked.is_some() {
+        return Err(error(
+            "profile-exists",
+            "lock the profile in use before replacing it",
+        ));
+    }
+    Ok(())
+}
+
+/// The archive of `store` under `passphrase`, with fresh randomness.
+fn write_archive(
+    store: &MirrorStore,
+    passphrase: &Passphrase,
+) -> Result<(Vec<u8>, sotto_core::ExportReceipt), JsValue> {
+    let mut randomness = ExportRandomness {
+        salt: [0; sotto_core::PASSPHRASE_SALT_LEN],
+        nonce_prefix: Default::default(),
+    };
+    BrowserRng.fill_bytes(&mut randomness.salt);
+    BrowserRng.fill_bytes(&mut randomness.nonce_prefix);
+    export_archive(store, passphrase, Argon2Params::DEFAULT, randomness).map_err(archive_error)
+}
+
+fn archive_error(archive: ArchiveError) -> JsValue {
+    let kind = match &archive {
+        ArchiveError::WrongPassphrase => "wrong-passphrase",
+        ArchiveError::Store(_) => "internal",
+        _ => "invalid-archive",
+    };
+    error(kind, &archive.to_string())
+}
