@@ -101,7 +101,7 @@ fn quoted(path: &Path) -> String {
 }
 
 #[test]
-fn the_terminal_ui_shows_what_arrives_and_sends_replies_and_reactions() {
+fn the_terminal_ui_chats_answers_contact_requests_and_invites_over_a_real_relay() {
     let relay = Relay::start();
     let root = tempfile::tempdir().unwrap();
     let alice = Profile::init(root.path(), "Alice", &relay);
@@ -109,6 +109,10 @@ fn the_terminal_ui_shows_what_arrives_and_sends_replies_and_reactions() {
     connect_by_invitation(&alice, "Alice", &bob, "Bob");
     bob.run(&["send", "Alice", "before the chat"]);
     bob.run(&["typing-indicators", "on"]);
+    let address = alice.run(&["address", "create"])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let terminal = Terminal::start(
         root.path(),
@@ -166,6 +170,61 @@ fn the_terminal_ui_shows_what_arrives_and_sends_replies_and_reactions() {
         }
     });
 
+    // Typing indicators: off by default, Ctrl-T turns them on.
+    terminal.press(&["C-t"]);
+    terminal.wait_for(&["Typing indicators on", "Ctrl-T typing: on"]);
+    terminal.type_text("h");
+    let typing = |on: bool| {
+        move |outputs: &[serde_json::Value]| {
+            common::received_events(outputs)
+                .iter()
+                .any(|e| e["type"] == "typing" && e["typing"] == on)
+        }
+    };
+    bob.receive_until("Alice typing", typing(true));
+    terminal.press(&["BSpace"]);
+    bob.receive_until("Alice no longer typing", typing(false));
+
+    // Contact requests through the contact address: one accepted, one rejected.
+    let carol = Profile::init(root.path(), "Carol", &relay);
+    let dave = Profile::init(root.path(), "Dave", &relay);
+    carol.run(&["connect", &address]);
+    terminal.wait_for(&["Chats · 1 request", "Ctrl-R requests (1)"]);
+    dave.run(&["connect", &address]);
+    terminal.wait_for(&["Chats · 2 requests"]);
+    terminal.press(&["C-r"]);
+    let screen = terminal.wait_for(&["Contact requests (2)", "Carol", "Dave"]);
+    assert!(screen.find("Carol") < screen.find("Dave"), "{screen}");
+    terminal.press(&["a"]);
+    let screen = terminal.wait_for(&["Contact requests (1)", "Dave"]);
+    let listed = |name: &str| {
+        screen
+            .lines()
+            .any(|l| l.starts_with('│') && l.contains(name))
+    };
+    assert!(!listed("Carol"), "{screen}");
+    terminal.press(&["x"]);
+    terminal.wait_for(&["No contact requests."]);
+    terminal.press(&["Escape"]);
+    wait_until("Carol connected to Alice", || {
+        carol.run(&["receive"]);
+        let contacts = carol.run(&["contacts"]);
+        (contacts["contacts"][0]["name"] == "Alice"
+            && contacts["contacts"][0]["state"] == "connected")
+            .then_some(())
+    });
+    carol.run(&["send", "Alice", "thanks for accepting"]);
+    let screen = terminal.wait_for(&["Carol (1)"]);
+    assert!(!screen.contains("Dave"), "{screen}");
+    // Carol's chat is the most recently active: first in the list.
+    terminal.press(&["Up"]);
+    terminal.wait_for(&["Carol: thanks for accepting"]);
+
+    // The contact address screen shows the address.
+    terminal.press(&["C-a"]);
+    terminal.wait_for(&["Contact address", &address[..40], "c create (or replace)"]);
+    terminal.press(&["Escape"]);
+
     // The invitation screen: a new one-time link with its QR code.
     terminal.press(&["C-n"]);
     let screen = terminal.wait_for(&["One-time invitation", "/invite#", "█"]);
@@ -175,5 +234,40 @@ fn the_terminal_ui_shows_what_arrives_and_sends_replies_and_reactions() {
     terminal.wait_for(&["Enter send"]);
 
     terminal.press(&["C-c"]);
+    terminal.wait_for(&["exited with 0"]);
+}
+
+#[test]
+fn the_screen_locks_without_keys_and_unlocks_with_the_passphrase() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let terminal = Terminal::start(
+        root.path(),
+        &format!(
+            "SOTTO_PASSPHRASE={} {} --profile {} chat --lock-after 1",
+            alice.passphrase.replace(' ', "\\ "),
+            quoted(Path::new(SOTTO)),
+            quoted(&alice.dir),
+        ),
+    );
+    let screen = terminal.wait_for(&["Locked. Type the passphrase"]);
+    assert!(!screen.contains("Bob"), "{screen}");
+    // Messages keep arriving while locked, unseen.
+    bob.run(&["send", "Alice", "while you were away"]);
+    terminal.type_text("wrong horse");
+    terminal.press(&["Enter"]);
+    terminal.type_text(&alice.passphrase);
+    terminal.press(&["Enter"]);
+    let screen = terminal.wait_for(&["Bob: while you were away"]);
+    // The wrong passphrase did not unlock (or the right one would now be in
+    // the compose line), and neither was shown.
+    assert!(!screen.contains(&alice.passphrase), "{screen}");
+    assert!(!screen.contains("wrong horse"), "{screen}");
+    let screen = terminal.wait_for(&["Locked. Type the passphrase"]);
+    assert!(!screen.contains("while you were away"), "{screen}");
+    terminal.press(&["Escape"]);
     terminal.wait_for(&["exited with 0"]);
 }
