@@ -255,7 +255,15 @@ fn apply(
                 };
             })
         }
-        Action::CreateInvitation => core
+        Action::ShowInvitation
+            if app.invitation.as_ref().is_some_and(|shown| {
+                core.invitations()
+                    .is_ok_and(|pending| pending.contains(&shown.id))
+            }) =>
+        {
+            Ok(())
+        }
+        Action::ShowInvitation | Action::CreateInvitation => core
             .create_invitation(now, &mut OsRng, relay)
             .and_then(|id| {
                 let link = core.invitation_link(id)?;

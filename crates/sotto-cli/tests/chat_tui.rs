@@ -230,6 +230,25 @@ fn the_terminal_ui_chats_answers_contact_requests_and_invites_over_a_real_relay(
     let screen = terminal.wait_for(&["One-time invitation", "/invite#", "█"]);
     assert!(screen.contains("n new invitation · Esc back"), "{screen}");
     assert!(!screen.contains("The QR code needs"), "{screen}");
+    let code = |screen: &str| -> Vec<String> {
+        screen
+            .lines()
+            .filter(|l| l.contains('█'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let first = code(&screen);
+    terminal.press(&["Escape"]);
+    terminal.wait_for(&["Enter send"]);
+    // Unanswered, the same invitation shows again; `n` makes a new one.
+    terminal.press(&["C-n"]);
+    let again = terminal.wait_for(&["One-time invitation", "█"]);
+    assert_eq!(code(&again), first);
+    terminal.press(&["n"]);
+    wait_until("a new invitation's code", || {
+        let shown = code(&terminal.screen());
+        (!shown.is_empty() && shown != first).then_some(())
+    });
     terminal.press(&["Escape"]);
     terminal.wait_for(&["Enter send"]);
 

@@ -105,6 +105,9 @@ pub(crate) enum Action {
     Typing { contact: ContactId, typing: bool },
     /// Turn sending typing indicators on or off.
     ToggleTypingIndicators,
+    /// Show the invitation made earlier in this session while it is still
+    /// unanswered, else create one.
+    ShowInvitation,
     /// Create a one-time invitation.
     CreateInvitation,
     /// Create (or replace) the contact address.
@@ -243,8 +246,7 @@ impl App {
                 KeyCode::Char('c') => return vec![Action::Quit],
                 KeyCode::Char('n') => {
                     self.screen = Screen::Invitation;
-                    self.invitation = None;
-                    return self.leave_chat(vec![Action::CreateInvitation]);
+                    return self.leave_chat(vec![Action::ShowInvitation]);
                 }
                 KeyCode::Char('r') => {
                     self.screen = Screen::Requests;
@@ -696,10 +698,14 @@ mod tests {
                     contact: ContactId(1),
                     typing: false
                 },
-                Action::CreateInvitation
+                Action::ShowInvitation
             ]
         );
         assert_eq!(app.screen, Screen::Invitation);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('n')),
+            vec![Action::CreateInvitation]
+        );
         press(&mut app, &snapshot, KeyCode::Esc);
         assert_eq!(app.screen, Screen::Chats);
 
