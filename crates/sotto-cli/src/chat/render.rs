@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
@@ -65,6 +66,23 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, now: I
     };
     frame.render_widget(Paragraph::new(status_line), status);
     frame.render_widget(Paragraph::new(help_line(app, snapshot)).dim(), help);
+    drop_hidden_characters(frame.buffer_mut());
+}
+
+/// Whatever a contact or a relay sent, no control character (the start of an
+/// escape sequence) and no bidirectional override reaches the terminal: they
+/// are dropped from every cell (ratatui keeps zero-width characters).
+fn drop_hidden_characters(buffer: &mut Buffer) {
+    for cell in &mut buffer.content {
+        if cell.symbol().chars().any(hidden) {
+            let shown: String = cell.symbol().chars().filter(|c| !hidden(*c)).collect();
+            cell.set_symbol(if shown.is_empty() { " " } else { &shown });
+        }
+    }
+}
+
+fn hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The keys of the current screen.
@@ -234,7 +252,8 @@ fn message_line<'a>(item: &'a ChatItem, text: &'a str, contact_name: &'a str) ->
     if item.deleted {
         spans.push(Span::from("message deleted").dim().italic());
     } else {
-        spans.push(Span::from(text));
+        // Lines of a message read as one line, with spaces between.
+        spans.push(Span::from(text.replace(['\n', '\r', '\t'], " ")));
     }
     if item.edited && !item.deleted {
         spans.push(Span::from(" (edited)").dim());
@@ -428,7 +447,6 @@ mod tests {
 
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use ratatui::buffer::Buffer;
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use sotto_core::{ContactId, InvitationId};
 
@@ -686,6 +704,31 @@ mod tests {
         assert!(screen.contains("Locked"), "{screen}");
         for secret in ["Bob", "Carol", "see you", "Dave"] {
             assert!(!screen.contains(secret), "{screen}");
+        }
+    }
+
+    #[test]
+    fn escape_sequences_and_bidi_overrides_from_a_contact_never_reach_the_terminal() {
+        let mut snapshot = snapshot();
+        snapshot.contacts[0].profile =
+            Some(sotto_core::Profile::new("Eve\x1b[2J\u{202E}", None).unwrap());
+        snapshot.history = vec![item(
+            9,
+            MessageDirection::Incoming,
+            MessageStatus::Delivered,
+            text("\x1b]0;owned\x07hi\nthere\x1b[31m", None),
+        )];
+        let app = app_for(&snapshot);
+        let buffer = render(&app, &snapshot, 120, 20);
+        // What surrounds them still shows (a dropped character may leave a blank).
+        let (_, row) = row_with(&buffer, "]0;owned");
+        assert!(row.contains("Eve") && row.contains("hi there"), "{row}");
+        for cell in &buffer.content {
+            assert!(
+                !cell.symbol().chars().any(hidden),
+                "{:?} reached the terminal",
+                cell.symbol()
+            );
         }
     }
 
