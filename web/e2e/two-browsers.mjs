@@ -1,111 +1,218 @@
 // Two browser profiles talk through a real relay: each creates a profile in
-// its own browser context, one invites, the other connects, a message goes
-// across; then a reload keeps everything and a wrong passphrase is refused.
+// its own browser context, one invites, the other connects; then every message
+// type (text, reply, reaction, edit, delete for everyone), delivery and read
+// ticks, a disappearing-message timer on both sides, the security code, settings
+// and mute that survive a reload, lock and unlock, a passphrase change, a
+// storage failure that is reported and repaired, and a reload that keeps
+// everything. Screenshots of the main screens go to the printed directory.
 //
-// Run by `cargo xtask test` (after the production build) with
-//   SOTTO_RELAY  the sotto-relay binary
-//   SOTTO_WEB    the built web client (web/dist)
-//   CHROMIUM     the browser (default /usr/bin/chromium)
+// Run by `cargo xtask test` after the production build (see harness.mjs).
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import {
+  artifactsDir,
+  connectWith,
+  createProfile,
+  invitationLink,
+  launchBrowser,
+  messageAction,
+  openChat,
+  openPage,
+  row,
+  send,
+  startRelay,
+  timeout,
+  unlock,
+} from "./harness.mjs";
 
-const relayBinary = required("SOTTO_RELAY");
-const webDir = required("SOTTO_WEB");
-const timeout = 30_000;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-/** Starts a relay on a free port; resolves with its address and page URL. */
-function startRelay(dataDir) {
-  const relay = spawn(relayBinary, ["--listen", "127.0.0.1:0", "--data", dataDir, "--web-dir", webDir], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    relay.on("exit", (code) => reject(new Error(`the relay exited (${code})`)));
-    relay.stdout.on("data", (chunk) => {
-      out += chunk;
-      const address = out.match(/relay address: (\S+)/)?.[1];
-      const web = out.match(/web: (\S+)/)?.[1];
-      if (address && web) resolve({ relay, address, web });
-    });
-  });
-}
-
-async function createProfile(page, name) {
-  await page.getByLabel("Your name").fill(name);
-  const passphrases = page.locator('input[autocomplete="new-password"]');
-  await passphrases.nth(0).fill(`passphrase of ${name}`);
-  await passphrases.nth(1).fill(`passphrase of ${name}`);
-  await page.getByRole("button", { name: "Create profile" }).click();
-  await page.getByRole("button", { name: "New chat: invite someone" }).waitFor({ timeout });
-}
+const shots = artifactsDir("two-browsers");
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) });
+const step = (what) => console.log(`two browsers: ${what}: ok`);
 
 const dataDir = mkdtempSync(join(tmpdir(), "sotto-e2e-"));
 const { relay, web } = await startRelay(dataDir);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launchBrowser();
 try {
   // No ?relay=: the page finds its relay (and the fingerprint it checks) itself.
-  const url = web;
-  const open = async () => {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(url);
-    return page;
-  };
-  const alice = await open();
-  const bob = await open();
+  const alice = await openPage(browser, web);
+  const bob = await openPage(browser, web);
+  for (const page of [alice, bob]) page.on("dialog", (dialog) => dialog.accept());
   await createProfile(alice, "Alice");
   await createProfile(bob, "Bob");
 
-  await alice.getByRole("button", { name: "New chat: invite someone" }).click();
-  const linkInput = alice.getByLabel("Invitation link");
-  await linkInput.waitFor({ timeout });
-  const link = await linkInput.inputValue();
-  await alice.keyboard.press("Escape");
-
-  await bob.getByRole("button", { name: "New chat: invite someone" }).click();
-  await bob.getByLabel("Invitation or contact address link").fill(link);
-  await bob.getByRole("button", { name: "Connect", exact: true }).click();
-  await bob.keyboard.press("Escape");
+  const link = await invitationLink(alice, join(shots, "invite.png"));
+  await connectWith(bob, link);
   await alice.getByText("Bob").first().waitFor({ timeout });
   await bob.getByText("Alice").first().waitFor({ timeout });
+  step("invitation and connection");
 
-  await alice.getByText("Bob").first().click();
-  const compose = alice.getByLabel("Message to Bob");
-  await compose.fill("hello from Alice");
+  // Text, with delivery then read ticks.
+  const aliceChat = await openChat(alice, "Bob");
+  await send(aliceChat, "Bob", "hello from Alice");
+  await row(aliceChat, "hello from Alice").getByRole("img", { name: "Delivered" }).waitFor({ timeout });
+  await shot(bob, "chat-list");
+  const bobChat = await openChat(bob, "Alice");
+  await row(bobChat, "hello from Alice").waitFor({ timeout });
+  await row(aliceChat, "hello from Alice").getByRole("img", { name: "Read" }).waitFor({ timeout });
+  step("text, delivered and read ticks");
+
+  // Reply.
+  await messageAction(bob, bobChat, "hello from Alice", "Reply");
+  await send(bobChat, "Alice", "a reply from Bob");
+  const reply = row(aliceChat, "a reply from Bob");
+  await reply.waitFor({ timeout });
+  await reply.locator(".quote").getByText("hello from Alice").waitFor({ timeout });
+  step("reply with its quote");
+
+  // Reaction.
+  await messageAction(alice, aliceChat, "a reply from Bob", "React with 👍");
+  await row(bobChat, "a reply from Bob").getByRole("button", { name: "👍 1" }).waitFor({ timeout });
+  step("reaction");
+
+  // Edit.
+  await send(aliceChat, "Bob", "a typo hree");
+  await row(bobChat, "a typo hree").waitFor({ timeout });
+  await messageAction(alice, aliceChat, "a typo hree", "Edit");
+  const compose = aliceChat.getByLabel("Message to Bob");
+  await compose.fill("fixed: here");
   await compose.press("Enter");
-  await bob.getByText("Alice").first().click();
-  await bob.getByRole("main", { name: "Chat with Alice" }).getByText("hello from Alice").waitFor({ timeout });
+  const edited = row(bobChat, "fixed: here");
+  await edited.waitFor({ timeout });
+  await edited.getByText("edited").waitFor({ timeout });
+  step("edit");
 
-  await bob.reload();
-  const passphrase = bob.locator('input[type="password"]');
-  await passphrase.fill("not the passphrase");
-  await bob.getByRole("button", { name: "Unlock" }).click();
+  // Delete for everyone.
+  await send(aliceChat, "Bob", "regrettable words");
+  await row(bobChat, "regrettable words").waitFor({ timeout });
+  await messageAction(alice, aliceChat, "regrettable words", "Delete for everyone");
+  await bobChat.getByText("This message was deleted.").waitFor({ timeout });
+  await aliceChat.getByText("You deleted this message.").waitFor({ timeout });
+  step("delete for everyone");
+  await shot(alice, "conversation");
+
+  // Disappearing messages: 30 seconds, set by Alice, applied by both.
+  await aliceChat.getByRole("button", { name: "Chat settings" }).click();
+  await alice.getByRole("radio", { name: "30 seconds" }).check();
+  await alice.keyboard.press("Escape");
+  await bobChat.getByText("Alice set messages to disappear after 30 seconds.").waitFor({ timeout });
+  await send(bobChat, "Alice", "this will vanish");
+  await row(aliceChat, "this will vanish").waitFor({ timeout });
+  await Promise.all(
+    [aliceChat, bobChat].map((chat) =>
+      chat.getByText("this will vanish").waitFor({ state: "detached", timeout: 90_000 }),
+    ),
+  );
+  await aliceChat.getByRole("button", { name: "Chat settings" }).click();
+  await alice.getByRole("radio", { name: "Off" }).check();
+  await alice.keyboard.press("Escape");
+  await bobChat.getByText("Alice turned off disappearing messages.").waitFor({ timeout });
+  step("disappearing messages vanish on both sides");
+
+  // Security code: the same digits on both sides; verification sticks.
+  const codeOf = async (page, chat, contact) => {
+    await chat.getByRole("button", { name: "Security code", exact: true }).click();
+    const code = page.getByLabel(/^Security code: /);
+    await code.waitFor({ timeout });
+    const label = await code.getAttribute("aria-label");
+    return { label, dialog: page.getByRole("dialog", { name: `Security code with ${contact}` }) };
+  };
+  const aliceCode = await codeOf(alice, aliceChat, "Bob");
+  const bobCode = await codeOf(bob, bobChat, "Alice");
+  if (aliceCode.label !== bobCode.label || !/^Security code: (\d{5} )+\d{5}$/.test(aliceCode.label)) {
+    throw new Error(`security codes differ or are malformed: ${aliceCode.label} / ${bobCode.label}`);
+  }
+  await shot(alice, "security-code");
+  await alice.getByRole("button", { name: "Mark as verified" }).click();
+  await alice.getByText("Bob is verified.").waitFor({ timeout });
+  await alice.keyboard.press("Escape");
+  await bob.keyboard.press("Escape");
+  step("security code matches and verification is kept");
+
+  // Settings and mute, stored sealed in the profile.
+  await alice.getByRole("button", { name: "Settings", exact: true }).click();
+  await alice.getByRole("radio", { name: "Name only" }).check();
+  await alice.getByRole("dialog", { name: "Settings" }).waitFor({ timeout });
+  await shot(alice, "settings");
+  await alice.keyboard.press("Escape");
+  await aliceChat.getByRole("button", { name: "Chat settings" }).click();
+  await alice.getByRole("checkbox", { name: "Mute notifications" }).check();
+  await alice.keyboard.press("Escape");
+
+  // Lock by the button, then unlock.
+  await alice.getByRole("button", { name: "Lock Sotto" }).click();
+  await alice.getByRole("heading", { name: "Sotto is locked" }).waitFor({ timeout });
+  if ((await alice.getByText("hello from Alice").count()) !== 0) throw new Error("chat data visible while locked");
+  await shot(alice, "lock-screen");
+  await unlock(alice, "passphrase of Alice");
+  await openChat(alice, "Bob");
+  step("lock and unlock");
+
+  // Reload: everything is still there, settings and mute included.
+  await alice.reload();
+  await unlock(alice, "passphrase of Alice");
+  const reloaded = await openChat(alice, "Bob");
+  for (const text of ["hello from Alice", "a reply from Bob", "fixed: here", "You deleted this message."]) {
+    await reloaded.getByText(text).first().waitFor({ timeout });
+  }
+  await row(reloaded, "a reply from Bob").getByRole("button", { name: /^👍 1/ }).waitFor({ timeout });
+  if ((await reloaded.getByText("this will vanish").count()) !== 0) throw new Error("an expired message came back");
+  await reloaded.getByRole("button", { name: "Chat settings" }).click();
+  if (!(await alice.getByRole("checkbox", { name: "Mute notifications" }).isChecked())) {
+    throw new Error("mute did not survive the reload");
+  }
+  await alice.keyboard.press("Escape");
+  await alice.getByRole("button", { name: "Settings", exact: true }).click();
+  if (!(await alice.getByRole("radio", { name: "Name only" }).isChecked())) {
+    throw new Error("the notification preview did not survive the reload");
+  }
+  await alice.keyboard.press("Escape");
+  step("reload keeps messages, reactions, edits, deletes, mute and the preview setting");
+
+  // Passphrase change: the old one stops working, the new one opens everything.
+  await bob.getByRole("button", { name: "Settings", exact: true }).click();
+  await bob.getByRole("button", { name: "Change passphrase" }).click();
+  await bob.getByLabel("Current passphrase").fill("not it");
+  await bob.getByLabel("New passphrase").fill("a new passphrase for Bob");
+  await bob.getByRole("button", { name: "Change passphrase" }).click();
   await bob.getByText("wrong passphrase", { exact: false }).waitFor({ timeout });
-  await passphrase.fill("passphrase of Bob");
+  await bob.getByLabel("Current passphrase").fill("passphrase of Bob");
+  await bob.getByLabel("New passphrase").fill("a new passphrase for Bob");
+  await bob.getByRole("button", { name: "Change passphrase" }).click();
+  await bob.getByText("Passphrase changed.").waitFor({ timeout });
+  await bob.reload();
+  await bob.locator('input[type="password"]').fill("passphrase of Bob");
   await bob.getByRole("button", { name: "Unlock" }).click();
-  await bob.getByText("Alice").first().click();
-  await bob.getByRole("main", { name: "Chat with Alice" }).getByText("hello from Alice").waitFor({ timeout });
-  console.log("two browsers: profiles, invitation, message, reload and wrong passphrase: ok");
+  await bob.getByText("Wrong passphrase", { exact: false }).waitFor({ timeout });
+  await unlock(bob, "a new passphrase for Bob");
+  const bobAgain = await openChat(bob, "Alice");
+  await bobAgain.getByText("fixed: here").waitFor({ timeout });
+  step("passphrase change (wrong current refused, old refused after, new opens everything)");
+
+  // A write IndexedDB refuses is reported, retried, and loses nothing.
+  const aliceNow = await openChat(alice, "Bob");
+  await alice.evaluate(() => {
+    const put = IDBObjectStore.prototype.put;
+    window.__restorePut = () => (IDBObjectStore.prototype.put = put);
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException("simulated: the disk is full", "QuotaExceededError");
+    };
+  });
+  const compose2 = aliceNow.getByLabel("Message to Bob");
+  await compose2.fill("written while the disk was full");
+  await compose2.press("Enter");
+  await alice.getByRole("alert").filter({ hasText: "the disk is full" }).waitFor({ timeout });
+  await alice.evaluate(() => window.__restorePut());
+  await send(aliceNow, "Bob", "written after the disk recovered");
+  await bobAgain.getByText("written while the disk was full").waitFor({ timeout });
+  await bobAgain.getByText("written after the disk recovered").waitFor({ timeout });
+  await alice.reload();
+  await unlock(alice, "passphrase of Alice");
+  const afterFailure = await openChat(alice, "Bob");
+  await afterFailure.getByText("written while the disk was full").waitFor({ timeout });
+  step("a refused IndexedDB write is reported and repaired");
+  console.log("two browsers: ok");
 } finally {
   await browser.close();
   relay.kill();

@@ -39,7 +39,8 @@ pub(crate) fn test() -> Result<()> {
 }
 
 /// Two headless Chromium contexts chat through a real relay
-/// (`web/e2e/two-browsers.mjs`), installing Debian's chromium when missing.
+/// (`web/e2e/two-browsers.mjs`), installing Debian's chromium when missing;
+/// screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
     announce("building sotto-relay for the browser test");
@@ -59,6 +60,7 @@ fn browser_test(web: &Path) -> Result<()> {
             .arg("e2e/two-browsers.mjs")
             .env("SOTTO_RELAY", relay)
             .env("SOTTO_WEB", dist())
+            .env("SOTTO_ARTIFACTS", target_dir().join("e2e-artifacts"))
             .env("CHROMIUM", CHROMIUM),
     )
 }

@@ -80,7 +80,8 @@ impl Database {
     }
 
     /// Writes `meta` values and sealed records in one transaction and waits
-    /// until IndexedDB has committed it.
+    /// until IndexedDB has committed it. A request the browser refuses aborts
+    /// the whole transaction: nothing of a failed write is kept.
     pub(crate) async fn write(
         &self,
         meta: &[(&str, &[u8])],
@@ -92,6 +93,21 @@ impl Database {
             .0
             .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)?;
         let done = committed(&transaction);
+        if let Err(error) = Self::fill(&transaction, meta, writes, clear_first) {
+            let _ = transaction.abort();
+            // The abort rejects `done`; the request's error says more.
+            let _ = JsFuture::from(done).await;
+            return Err(error);
+        }
+        JsFuture::from(done).await.map(|_| ())
+    }
+
+    fn fill(
+        transaction: &IdbTransaction,
+        meta: &[(&str, &[u8])],
+        writes: Vec<SealedWrite>,
+        clear_first: bool,
+    ) -> Result<(), JsValue> {
         let meta_store = transaction.object_store(META)?;
         let records = transaction.object_store(RECORDS)?;
         if clear_first {
@@ -112,7 +128,7 @@ impl Database {
                 }
             }
         }
-        JsFuture::from(done).await.map(|_| ())
+        Ok(())
     }
 
     fn store(
