@@ -350,6 +350,31 @@ describe("connections", () => {
 });
 
 describe("settings", () => {
+  it("exports with the passphrase, then shows the profile as moved and can start over", async () => {
+    const backend = FakeBackend.withProfile("correct horse");
+    backend.addChat("Grace", 1);
+    URL.createObjectURL = vi.fn(() => "blob:archive");
+    URL.revokeObjectURL = vi.fn();
+    await mount(backend);
+    await click(button("Settings"));
+    await type(byLabel("Passphrase for the archive"), "wrong");
+    await click(button("Export archive"));
+    expect(text()).toContain("Wrong passphrase");
+    expect(await backend.profileState()).toBe("unlocked");
+    await type(byLabel("Passphrase for the archive"), "correct horse");
+    await click(button("Export archive"));
+    await settle();
+    expect(URL.createObjectURL).toHaveBeenCalledTimes(1);
+    expect(await backend.profileState()).toBe("moved");
+    expect(text()).toContain("This profile was exported");
+    expect(text()).not.toContain("Grace");
+    await type(byLabel("Passphrase"), "correct horse");
+    await click(button("Download the archive again"));
+    expect(URL.createObjectURL).toHaveBeenCalledTimes(2);
+    await click(button("Start over: a new profile or another archive"));
+    expect(text()).toContain("Welcome to Sotto");
+  });
+
   it("changes the notification preview and the privacy blur", async () => {
     const backend = FakeBackend.withProfile();
     await mount(backend);

@@ -38,12 +38,14 @@ pub(crate) fn test() -> Result<()> {
     browser_test(&web)
 }
 
-/// Two headless Chromium contexts chat through a real relay
-/// (`web/e2e/two-browsers.mjs`), installing Debian's chromium when missing;
-/// screenshots of the main screens go to `<target>/e2e-artifacts`.
+/// The browser tests against a real relay, installing Debian's chromium when
+/// missing: two headless Chromium contexts chat (`web/e2e/two-browsers.mjs`),
+/// then a browser and the `sotto` command chat and move a profile between them
+/// by archive (`web/e2e/browser-cli.mjs`). Screenshots of the main screens go
+/// to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
-    announce("building sotto-relay for the browser test");
+    announce("building sotto-relay and sotto for the browser tests");
     run_checked(cargo().args([
         "build",
         "--locked",
@@ -51,18 +53,35 @@ fn browser_test(web: &Path) -> Result<()> {
         "sotto-relay",
         "--bin",
         "sotto-relay",
+        "--package",
+        "sotto-cli",
+        "--bin",
+        "sotto",
     ]))?;
-    announce("browser test: two Chromium profiles through a real relay");
-    let relay = target_dir().join("debug").join("sotto-relay");
-    run_checked(
-        Command::new("node")
-            .current_dir(web)
-            .arg("e2e/two-browsers.mjs")
-            .env("SOTTO_RELAY", relay)
-            .env("SOTTO_WEB", dist())
-            .env("SOTTO_ARTIFACTS", target_dir().join("e2e-artifacts"))
-            .env("CHROMIUM", CHROMIUM),
-    )
+    let binaries = target_dir().join("debug");
+    for (title, script) in [
+        (
+            "browser test: two Chromium profiles through a real relay",
+            "e2e/two-browsers.mjs",
+        ),
+        (
+            "browser test: a browser and the sotto command, and archives between them",
+            "e2e/browser-cli.mjs",
+        ),
+    ] {
+        announce(title);
+        run_checked(
+            Command::new("node")
+                .current_dir(web)
+                .arg(script)
+                .env("SOTTO_RELAY", binaries.join("sotto-relay"))
+                .env("SOTTO_CLI", binaries.join("sotto"))
+                .env("SOTTO_WEB", dist())
+                .env("SOTTO_ARTIFACTS", target_dir().join("e2e-artifacts"))
+                .env("CHROMIUM", CHROMIUM),
+        )?;
+    }
+    Ok(())
 }
 
 /// The production build alone, installing dependencies first when needed.
