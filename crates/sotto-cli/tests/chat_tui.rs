@@ -60,13 +60,14 @@ impl Terminal {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// Waits until the screen shows every one of `texts`; returns the screen.
+    /// Waits until the screen shows every one of `texts`; returns the screen
+    /// once two captures in a row agree (not one caught mid-redraw).
     fn wait_for(&self, texts: &[&str]) -> String {
         let mut last = String::new();
         let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             wait_until(&format!("the screen to show {texts:?}"), || {
-                last = self.screen();
-                texts.iter().all(|t| last.contains(t)).then(|| last.clone())
+                let previous = std::mem::replace(&mut last, self.screen());
+                (previous == last && texts.iter().all(|t| last.contains(t))).then(|| last.clone())
             })
         }));
         found.unwrap_or_else(|_| panic!("the screen never showed {texts:?}:\n{last}"))
@@ -168,6 +169,29 @@ fn the_terminal_ui_chats_answers_contact_requests_and_invites_over_a_real_relay(
             }
             _ => false,
         }
+    });
+
+    // Edit, then delete for everyone, Alice's newest message.
+    terminal.press(&["Tab", "e"]);
+    terminal.wait_for(&["Edit 5 (Esc cancels)"]);
+    terminal.type_text(" and forever");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["you: always and forever (edited)"]);
+    bob.receive_until("the edit", |_| {
+        bob.history("Alice")
+            .iter()
+            .any(|m| m["text"] == "always and forever" && m["edited"] == true)
+    });
+    terminal.press(&["Tab", "d"]);
+    terminal.wait_for(&["Delete message 5 for everyone? y/n"]);
+    terminal.press(&["y"]);
+    terminal.wait_for(&["you: message deleted", "Message 5 deleted for everyone."]);
+    bob.receive_until("the deletion", |_| {
+        let history = bob.history("Alice");
+        history
+            .iter()
+            .any(|m| m["direction"] == "incoming" && m["deleted"] == true)
+            && history.iter().all(|m| m["text"] != "always and forever")
     });
 
     // Typing indicators: off by default, Ctrl-T turns them on.

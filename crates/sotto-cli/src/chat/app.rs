@@ -300,7 +300,11 @@ impl App {
     fn chats_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
         if let Some(message) = self.confirm_delete.take() {
             return match (key.code, self.chat) {
-                (KeyCode::Char('y'), Some(contact)) => vec![Action::Delete { contact, message }],
+                (KeyCode::Char('y'), Some(contact)) => {
+                    self.focus = Focus::Compose;
+                    self.message = None;
+                    vec![Action::Delete { contact, message }]
+                }
                 _ => {
                     self.status = "Not deleted.".to_owned();
                     Vec::new()
@@ -679,7 +683,9 @@ mod tests {
                 message: MessageNumber(4)
             }]
         );
+        assert_eq!(app.focus, Focus::Compose);
         // Any other key than y keeps the message.
+        press(&mut app, &snapshot, KeyCode::Tab);
         press(&mut app, &snapshot, KeyCode::Char('d'));
         assert!(press(&mut app, &snapshot, KeyCode::Char('n')).is_empty());
     }
