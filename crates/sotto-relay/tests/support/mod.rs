@@ -297,6 +297,8 @@ fn test_tls_connector() -> tokio_rustls::TlsConnector {
 pub async fn open_socket(address: &RelayAddress) -> Socket {
     let authority = format!("{}:{}", address.host, address.port);
     let tcp = TcpStream::connect(&authority).await.unwrap();
+    // As clients do: a block's last segment must not wait for an ACK.
+    tcp.set_nodelay(true).unwrap();
     let stream: Box<dyn ByteStream> = match address.scheme {
         RelayScheme::Plain => Box::new(tcp),
         RelayScheme::Secure => {

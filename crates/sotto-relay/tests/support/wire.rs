@@ -5,13 +5,14 @@
 
 use std::collections::VecDeque;
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, ClientHandshake, Command, CorrId, InnerBlock, MessageBody, QueueKey, QueueMessage,
-    RecipientId, RelayAddress, Response, SenderId, SessionId, Transmission, Transport,
-    VersionRange, WireError,
+    Block, BlockOpener, BlockSealer, ClientHandshake, Command, CorrId, InnerBlock, MessageBody,
+    QueueKey, QueueMessage, RecipientId, RelayAddress, Response, SenderId, SessionId, Transmission,
+    Transport, VersionRange, WireError,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -205,6 +206,11 @@ pub fn binary(block: Block) -> Message {
     Message::Binary(block.into_vec().into())
 }
 
+/// The sending half of a [`RawSession`].
+pub type RawSender = (SplitSink<Socket, Message>, BlockSealer);
+/// The receiving half of a [`RawSession`].
+pub type RawReceiver = (SplitStream<Socket>, BlockOpener);
+
 /// A raw socket after a correct handshake: the test seals what it likes.
 pub struct RawSession {
     pub socket: Socket,
@@ -227,6 +233,13 @@ impl RawSession {
             .handle_server_hello(&reply, &address.fingerprint)
             .unwrap();
         RawSession { socket, transport }
+    }
+
+    /// The two halves, to send from one task while another reads (or not).
+    pub fn into_split(self) -> (RawSender, RawReceiver) {
+        let (sink, stream) = self.socket.split();
+        let (sealer, opener) = self.transport.into_split();
+        ((sink, sealer), (stream, opener))
     }
 
     /// Seals these encoded transmissions into one block and sends it.
