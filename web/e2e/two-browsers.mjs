@@ -1,10 +1,11 @@
 // Two browser profiles talk through a real relay: each creates a profile in
 // its own browser context, one invites, the other connects; then every message
 // type (text, reply, reaction, edit, delete for everyone), delivery and read
-// ticks, a disappearing-message timer on both sides, the security code, settings
+// ticks (and none when read receipts are off), typing, the contact address and
+// its requests, a disappearing-message timer on both sides, the security code, settings
 // and mute that survive a reload, lock and unlock, a passphrase change, a
-// storage failure that is reported and repaired, and a reload that keeps
-// everything. Screenshots of the main screens go to the printed directory.
+// storage failure that is reported and repaired, a reload that keeps
+// everything, and a profile change that reaches the contact. Screenshots of the main screens go to the printed directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs).
 
@@ -130,6 +131,57 @@ try {
   await bob.keyboard.press("Escape");
   step("security code matches and verification is kept");
 
+  // Typing indicators, once both turn them on.
+  for (const page of [alice, bob]) {
+    await page.getByRole("button", { name: "Settings", exact: true }).click();
+    await page.getByRole("checkbox", { name: "Send and show typing indicators" }).check();
+    await page.keyboard.press("Escape");
+  }
+  await aliceChat.getByLabel("Message to Bob").pressSequentially("still typ", { delay: 20 });
+  await bobChat.getByText("typing…").waitFor({ timeout });
+  await aliceChat.getByLabel("Message to Bob").fill("");
+  step("typing indicator");
+
+  // Read receipts turned off: Bob reads, Alice's tick stays at delivered. Bob's
+  // next message travels behind any receipt, so its arrival settles the question.
+  await bob.getByRole("button", { name: "Settings", exact: true }).click();
+  await bob.getByRole("checkbox", { name: "Send read receipts" }).uncheck();
+  await bob.keyboard.press("Escape");
+  await send(aliceChat, "Bob", "read quietly");
+  await row(bobChat, "read quietly").waitFor({ timeout });
+  await send(bobChat, "Alice", "got it");
+  await row(aliceChat, "got it").waitFor({ timeout });
+  await row(aliceChat, "read quietly").getByRole("img", { name: "Delivered" }).waitFor({ timeout });
+  step("no read receipt when read receipts are off");
+
+  // The contact address: a request is rejected, the next one accepted.
+  const carol = await openPage(browser, web);
+  await createProfile(carol, "Carol");
+  const requestsButton = bob.getByRole("button", { name: /^Contact address and requests/ });
+  await requestsButton.click();
+  await bob.getByRole("button", { name: "Create a contact address" }).click();
+  const addressInput = bob.getByLabel("Contact address link");
+  await addressInput.waitFor({ timeout });
+  const address = await addressInput.inputValue();
+  await bob.keyboard.press("Escape");
+  await connectWith(carol, address);
+  await bob.getByRole("button", { name: "Contact address and requests, 1 waiting" }).waitFor({ timeout });
+  await requestsButton.click();
+  await bob.getByRole("button", { name: "Reject Carol" }).click();
+  await bob.getByText("No requests waiting.").waitFor({ timeout });
+  await bob.keyboard.press("Escape");
+  await connectWith(carol, address);
+  await bob.getByRole("button", { name: "Contact address and requests, 1 waiting" }).waitFor({ timeout });
+  await requestsButton.click();
+  await bob.getByRole("button", { name: "Accept Carol" }).click();
+  await bob.keyboard.press("Escape");
+  const carolChat = await openChat(carol, "Bob");
+  await send(carolChat, "Bob", "hi Bob, through your address");
+  const bobWithCarol = await openChat(bob, "Carol");
+  await row(bobWithCarol, "hi Bob, through your address").waitFor({ timeout });
+  await openChat(bob, "Alice");
+  step("contact address: a request rejected, the next accepted");
+
   // Settings and mute, stored sealed in the profile.
   await alice.getByRole("button", { name: "Settings", exact: true }).click();
   await alice.getByRole("radio", { name: "Name only" }).check();
@@ -212,7 +264,21 @@ try {
   const afterFailure = await openChat(alice, "Bob");
   await afterFailure.getByText("written while the disk was full").waitFor({ timeout });
   step("a refused IndexedDB write is reported and repaired");
+
+  // A profile change reaches the contact.
+  await alice.getByRole("button", { name: "Settings", exact: true }).click();
+  await alice.getByLabel("Name", { exact: true }).fill("Alice Lovelace");
+  await alice.getByRole("button", { name: "Save profile" }).click();
+  await alice.getByText("Profile saved and sent to your contacts.").waitFor({ timeout });
+  await alice.keyboard.press("Escape");
+  await bob.getByRole("complementary", { name: "Chats" }).getByText("Alice Lovelace").waitFor({ timeout });
+  step("profile change reaches the contact");
   console.log("two browsers: ok");
+} catch (error) {
+  for (const [index, context] of browser.contexts().entries()) {
+    for (const page of context.pages()) await page.screenshot({ path: join(shots, `failure-${index}.png`) });
+  }
+  throw error;
 } finally {
   await browser.close();
   relay.kill();

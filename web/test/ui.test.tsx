@@ -343,6 +343,14 @@ describe("connections", () => {
     await click(button("Contact address and requests, 2 waiting"));
     await click(button("Reject Mallory"));
     expect(await backend.contactRequests()).toHaveLength(1);
+    // The focused button is gone: Esc still closes the dialog, Tab comes back in.
+    (document.activeElement as HTMLElement | null)?.blur();
+    await key(document.body, { key: "Tab" });
+    expect(root.querySelector("[role=dialog]")?.contains(document.activeElement)).toBe(true);
+    (document.activeElement as HTMLElement | null)?.blur();
+    await key(document.body, { key: "Escape" });
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    await click(button("Contact address and requests, 1 waiting"));
     await click(button("Accept Barbara"));
     expect(await backend.contactRequests()).toHaveLength(0);
     expect(root.querySelector(".conversation")?.textContent).toContain("Barbara");
@@ -350,6 +358,17 @@ describe("connections", () => {
 });
 
 describe("settings", () => {
+  it("edits the profile", async () => {
+    const backend = FakeBackend.withProfile();
+    await mount(backend);
+    await click(button("Settings"));
+    await type(byLabel("Name"), "Ada L.");
+    await type(byLabel("Bio"), "counting engines");
+    await click(button("Save profile"));
+    expect(await backend.profile()).toEqual({ displayName: "Ada L.", bio: "counting engines" });
+    expect(text()).toContain("Profile saved");
+  });
+
   it("exports with the passphrase, then shows the profile as moved and can start over", async () => {
     const backend = FakeBackend.withProfile("correct horse");
     backend.addChat("Grace", 1);

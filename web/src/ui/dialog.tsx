@@ -1,5 +1,5 @@
-// A modal dialog: labelled, traps Tab, closes on Esc or a click outside, and
-// gives focus back to what had it.
+// A modal dialog: labelled, traps Tab, closes on Esc (even when the focused
+// control was removed) or a click outside, and gives focus back to what had it.
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
@@ -28,6 +28,30 @@ export function Dialog({
     (first ?? root)?.focus();
     return () => previous?.focus?.();
   }, []);
+
+  // Focus may be outside the dialog: its control went away (a request
+  // accepted, say) and focus fell to the page, or a key came before the dialog
+  // took focus. Esc must still close it and Tab must come back in. Only the
+  // topmost dialog answers, in the capture phase, before the page's shortcuts.
+  useEffect(() => {
+    function onStrayKey(event: KeyboardEvent) {
+      const root = panel.current;
+      if (!root || root.contains(document.activeElement)) return;
+      const dialogs = document.querySelectorAll('[role="dialog"]');
+      if (dialogs[dialogs.length - 1] !== root) return;
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        onClose();
+      } else if (event.key === "Tab") {
+        event.preventDefault();
+        event.stopPropagation();
+        (root.querySelector<HTMLElement>(FOCUSABLE) ?? root).focus();
+      }
+    }
+    document.addEventListener("keydown", onStrayKey, true);
+    return () => document.removeEventListener("keydown", onStrayKey, true);
+  }, [onClose]);
 
   function onKeyDown(event: KeyboardEvent) {
     if (event.key === "Escape") {

@@ -1,7 +1,7 @@
 // Global settings, the profile, notifications, passphrase and the archive.
 
-import { useState } from "preact/hooks";
-import type { Backend, NotificationPreview, Settings } from "../backend";
+import { useEffect, useState } from "preact/hooks";
+import type { Backend, NotificationPreview, Profile, Settings } from "../backend";
 import { errorMessage } from "../errors";
 import { notificationsSupported } from "../notifications";
 import { Dialog } from "./dialog";
@@ -57,6 +57,7 @@ export function SettingsDialog({
   return (
     <Dialog title="Settings" onClose={onClose} wide>
       <div class="stack">
+        <ProfileEditor backend={backend} />
         <section class="stack" aria-labelledby="privacy-heading">
           <h3 id="privacy-heading">Privacy</h3>
           <label class="switch">
@@ -174,6 +175,55 @@ export function SettingsDialog({
         )}
       </div>
     </Dialog>
+  );
+}
+
+/** The name and bio contacts see; a change goes to every contact. */
+function ProfileEditor({ backend }: { backend: Backend }) {
+  const [profile, setProfile] = useState<Profile | null>(null);
+  const [message, setMessage] = useState("");
+  useEffect(() => {
+    backend.profile().then(setProfile, (caught: unknown) => setMessage(errorMessage(caught)));
+  }, [backend]);
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (!profile) return;
+    setMessage("");
+    try {
+      await backend.updateProfile({ displayName: profile.displayName.trim(), bio: profile.bio.trim() });
+      setMessage("Profile saved and sent to your contacts.");
+    } catch (caught) {
+      setMessage(errorMessage(caught));
+    }
+  }
+  return (
+    <section class="stack" aria-labelledby="profile-heading">
+      <h3 id="profile-heading">Profile</h3>
+      <p class="muted small">Only your contacts see it, end to end.</p>
+      {profile && (
+        <form class="stack" onSubmit={submit}>
+          <label>
+            Name
+            <input
+              value={profile.displayName}
+              onInput={(e) => setProfile({ ...profile, displayName: e.currentTarget.value })}
+              maxLength={64}
+              required
+            />
+          </label>
+          <label>
+            Bio
+            <input
+              value={profile.bio}
+              onInput={(e) => setProfile({ ...profile, bio: e.currentTarget.value })}
+              maxLength={280}
+            />
+          </label>
+          <button type="submit">Save profile</button>
+        </form>
+      )}
+      <p role="status">{message}</p>
+    </section>
   );
 }
 
