@@ -167,11 +167,11 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|crypto|all]`.
+/// `cargo xtask bench [relay|crypto|web|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    if !matches!(which, "relay" | "crypto" | "all") {
-        bail!("unknown benchmark `{which}`: choose relay, crypto or all");
+    if !matches!(which, "relay" | "crypto" | "web" | "all") {
+        bail!("unknown benchmark `{which}`: choose relay, crypto, web or all");
     }
     if matches!(which, "crypto" | "all") {
         announce("crypto benchmarks (criterion, release)");
@@ -203,6 +203,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
                 ])
                 .args(args.iter().skip(1)),
         )?;
+    }
+    if which == "web" {
+        // Options after `web` go to the web bench (`--runs N`).
+        crate::web::bench(&args[1..])?;
+    } else if which == "all" {
+        crate::web::bench(&[])?;
     }
     Ok(())
 }

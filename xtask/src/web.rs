@@ -148,3 +148,73 @@ fn npm(web: &Path) -> Command {
     command.current_dir(web);
     command
 }
+
+/// The profile the web benchmark imports: chats and messages, and the
+/// contact whose chat is the long one (the first contact sotto-seed-profile
+/// creates).
+const BENCH_CHATS: &str = "50";
+const BENCH_BIG_CHAT: &str = "10000";
+const BENCH_BIG_CHAT_NAME: &str = "Ada";
+const BENCH_PASSPHRASE: &str = "benchmark passphrase";
+
+/// `cargo xtask bench web [--runs N]`: the production build, a release relay,
+/// a profile built by `sotto-seed-profile`, then `web/e2e/bench.mjs` in
+/// headless Chromium (see docs/benchmarks.md).
+pub(crate) fn bench(args: &[String]) -> Result<()> {
+    let mut runs = String::from("5");
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--runs" => {
+                runs = rest
+                    .next()
+                    .filter(|value| value.parse::<u32>().is_ok_and(|n| n > 0))
+                    .context("--runs needs a positive number")?
+                    .clone();
+            }
+            other => anyhow::bail!("unknown option `{other}` for `cargo xtask bench web`"),
+        }
+    }
+    build()?;
+    chromium()?;
+    announce("web benchmark (release): building sotto-relay and sotto-seed-profile");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "sotto-relay",
+        "--bin",
+        "sotto-relay",
+        "--package",
+        "sotto-bench",
+        "--bin",
+        "sotto-seed-profile",
+    ]))?;
+    let binaries = target_dir().join("release");
+    let work = target_dir().join("web-bench");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let archive = work.join("profile.sotto");
+    announce("web benchmark: building the profile (50 chats, 10,000 messages in one)");
+    run_checked(
+        Command::new(binaries.join("sotto-seed-profile"))
+            .arg("--out")
+            .arg(&archive)
+            .args(["--passphrase", BENCH_PASSPHRASE])
+            .args(["--chats", BENCH_CHATS, "--big-chat", BENCH_BIG_CHAT]),
+    )?;
+    announce("web benchmark: headless Chromium");
+    run_checked(
+        Command::new("node")
+            .current_dir(dir())
+            .arg("e2e/bench.mjs")
+            .env("SOTTO_RELAY", binaries.join("sotto-relay"))
+            .env("SOTTO_WEB", dist())
+            .env("SOTTO_ARCHIVE", &archive)
+            .env("SOTTO_PASSPHRASE", BENCH_PASSPHRASE)
+            .env("SOTTO_BIG_CHAT", BENCH_BIG_CHAT_NAME)
+            .env("SOTTO_CHATS", BENCH_CHATS)
+            .env("SOTTO_RUNS", runs)
+            .env("CHROMIUM", CHROMIUM),
+    )
+}

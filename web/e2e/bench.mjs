@@ -1,0 +1,321 @@
+// The web client's benchmark (run by `cargo xtask bench web`, see
+// docs/benchmarks.md): what a page load transfers, how long a stored profile
+// takes from page load to its chat list, and frame times while a long
+// conversation scrolls. Figures go to stdout; nothing here asserts a time.
+//
+// Environment (set by `cargo xtask bench web`):
+//   SOTTO_RELAY       the sotto-relay binary (release)
+//   SOTTO_WEB         the production build of the web client (web/dist)
+//   SOTTO_ARCHIVE     the profile to import (from sotto-seed-profile)
+//   SOTTO_PASSPHRASE  its passphrase
+//   SOTTO_BIG_CHAT    the name of the contact whose chat is scrolled
+//   SOTTO_CHATS       the chats in the profile (default 50)
+//   SOTTO_RUNS        page loads measured (default 5)
+//   CHROMIUM          the browser (default /usr/bin/chromium)
+
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, relative } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { launchBrowser, required, startRelay } from "./harness.mjs";
+
+const webDir = required("SOTTO_WEB");
+const archive = required("SOTTO_ARCHIVE");
+const passphrase = required("SOTTO_PASSPHRASE");
+const bigChat = required("SOTTO_BIG_CHAT");
+const runs = Number(process.env.SOTTO_RUNS ?? 5);
+const chats = Number(process.env.SOTTO_CHATS ?? 50);
+const long = 300_000;
+
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+const ms = (value) => `${value.toFixed(0)} ms`;
+const log = (line) => console.error(`web bench: ${line}`);
+
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+const median = (values) => quantile(values, 0.5);
+const worst = (values) => Math.max(...values);
+
+// 1. The production build's assets: raw, gzip -9 and the precompressed files
+//    the relay serves (.gz, .br) beside them.
+function assetSizes() {
+  const walk = (dir) =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? walk(path) : [path];
+    });
+  const kinds = { ".wasm": "wasm", ".js": "JS", ".css": "CSS", ".html": "HTML" };
+  const rows = [];
+  for (const path of walk(webDir)) {
+    const kind = kinds[extname(path)];
+    // The invitation pages are copies of index.html: a page load fetches one.
+    if (!kind || /(^|\/)(invite|contact)\//.test(relative(webDir, path))) continue;
+    const bytes = readFileSync(path);
+    const precompressed = (suffix) => {
+      try {
+        return statSync(`${path}${suffix}`).size;
+      } catch {
+        return null;
+      }
+    };
+    rows.push({
+      file: relative(webDir, path),
+      kind,
+      raw: bytes.length,
+      gzip: gzipSync(bytes, { level: 9 }).length,
+      brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+      servedGz: precompressed(".gz"),
+      servedBr: precompressed(".br"),
+    });
+  }
+  return rows;
+}
+
+const sizes = assetSizes();
+const code = sizes.filter((row) => row.kind !== "HTML");
+const sum = (rows, field) => rows.reduce((total, row) => total + (row[field] ?? 0), 0);
+
+const work = mkdtempSync(join(tmpdir(), "sotto-web-bench-"));
+const { relay, web } = await startRelay(join(work, "relay"));
+const browser = await launchBrowser();
+const results = { sizes, loads: [], coldLoads: [] };
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  // Marks taken inside the page, on its own clock (performance.now(), from
+  // navigation start): the lock screen and the chat list as they enter the
+  // DOM and as the next frame starts, and the unlock form's submission.
+  await context.addInitScript((chats) => {
+    const marks = {};
+    window.__sottoMarks = marks;
+    const frame = (name) => requestAnimationFrame(() => (marks[`${name}Frame`] ??= performance.now()));
+    new MutationObserver(() => {
+      if (marks.lock === undefined && document.querySelector("main.unlock input[type=password]")) {
+        marks.lock = performance.now();
+        frame("lock");
+      }
+      if (marks.list === undefined && document.querySelectorAll("ul.chat-list > li").length >= chats) {
+        marks.list = performance.now();
+        frame("list");
+      }
+    }).observe(document, { childList: true, subtree: true });
+    document.addEventListener("submit", () => (marks.submit ??= performance.now()), true);
+  }, chats);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => {
+    console.error(`page error: ${error.message}`);
+    process.exitCode = 1;
+  });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+
+  // Bytes on the wire per response, as the browser counts them (headers and
+  // encoded body), for the current navigation.
+  let transfers = [];
+  const pending = new Map();
+  cdp.on("Network.responseReceived", ({ requestId, response, type }) =>
+    pending.set(requestId, {
+      url: response.url,
+      type,
+      encoding: response.headers["content-encoding"] ?? response.headers["Content-Encoding"] ?? "",
+      fromCache: response.fromDiskCache || response.fromServiceWorker || response.fromPrefetchCache,
+    }),
+  );
+  cdp.on("Network.loadingFinished", ({ requestId, encodedDataLength }) => {
+    const response = pending.get(requestId);
+    if (response) transfers.push({ ...response, bytes: encodedDataLength });
+  });
+
+  // First visit: import the profile (the archive's Argon2id, then every record
+  // sealed into IndexedDB).
+  transfers = [];
+  await page.goto(web);
+  await page.getByRole("tab", { name: "Import an archive" }).click();
+  await page.locator('input[type="file"]').setInputFiles(archive);
+  await page.getByLabel("The archive's passphrase").fill(passphrase);
+  const importStart = Date.now();
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await page
+    .locator("ul.chat-list > li")
+    .nth(chats - 1)
+    .waitFor({ timeout: long });
+  results.importMs = Date.now() - importStart;
+  results.firstVisit = transfers;
+  log(`imported the profile in ${ms(results.importMs)}`);
+
+  async function measuredLoad() {
+    transfers = [];
+    await page.reload();
+    await page.locator("main.unlock input[type=password]").waitFor({ timeout: long });
+    await page.locator("main.unlock input[type=password]").fill(passphrase);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page
+      .locator("ul.chat-list > li")
+      .nth(chats - 1)
+      .waitFor({ timeout: long });
+    await page.waitForFunction(() => window.__sottoMarks.listFrame !== undefined);
+    const marks = await page.evaluate(() => window.__sottoMarks);
+    return { ...marks, transfers };
+  }
+
+  // Reloads with the browser's cache as a returning visitor has it, then with
+  // the cache disabled (every asset fetched again).
+  for (let run = 0; run < runs; run += 1) {
+    const load = await measuredLoad();
+    results.loads.push(load);
+    log(`reload ${run + 1}: lock screen ${ms(load.lockFrame)}, unlock → chat list ${ms(load.listFrame - load.submit)}`);
+  }
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  for (let run = 0; run < runs; run += 1) {
+    const load = await measuredLoad();
+    results.coldLoads.push(load);
+    log(
+      `reload without cache ${run + 1}: lock screen ${ms(load.lockFrame)}, unlock → chat list ${ms(load.listFrame - load.submit)}`,
+    );
+  }
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: false });
+
+  // 3. The conversation with the long history, scrolled from its latest
+  //    message to its first by wheel events, as fast as they are dispatched.
+  await page.locator("ul.chat-list").getByText(bigChat, { exact: true }).first().click();
+  const scroller = page.locator(".message-scroller");
+  await scroller.locator(".row").first().waitFor({ timeout: long });
+  await scroller.hover();
+  await page.evaluate(() => {
+    const watch = { deltas: [], longTasks: [], rows: 0, listNodes: 0, documentNodes: 0, running: true };
+    window.__sottoScroll = watch;
+    let last = performance.now();
+    const tick = (now) => {
+      watch.deltas.push(now - last);
+      last = now;
+      const list = document.querySelector(".message-scroller");
+      if (list) {
+        watch.rows = Math.max(watch.rows, list.querySelectorAll(".row").length);
+        watch.listNodes = Math.max(watch.listNodes, list.getElementsByTagName("*").length);
+      }
+      watch.documentNodes = Math.max(watch.documentNodes, document.getElementsByTagName("*").length);
+      if (watch.running) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    new PerformanceObserver((entries) => {
+      for (const entry of entries.getEntries()) watch.longTasks.push(entry.duration);
+    }).observe({ type: "longtask" });
+  });
+  const scrollStart = Date.now();
+  const atTop = () =>
+    page.evaluate(() => {
+      const list = document.querySelector(".message-scroller");
+      return {
+        top: list.scrollTop,
+        height: list.scrollHeight,
+        first: list.querySelector('.row[aria-posinset="1"]') !== null && list.scrollTop < 1,
+      };
+    });
+  let wheels = 0;
+  let state = await atTop();
+  const startHeight = state.height;
+  while (!state.first && Date.now() - scrollStart < long) {
+    for (let burst = 0; burst < 10; burst += 1) {
+      await page.mouse.wheel(0, -500);
+      wheels += 1;
+    }
+    state = await atTop();
+  }
+  const scrollMs = Date.now() - scrollStart;
+  const watch = await page.evaluate(() => {
+    window.__sottoScroll.running = false;
+    return window.__sottoScroll;
+  });
+  const loadedItems = await page.evaluate(
+    () => document.querySelector(".message-scroller .row")?.getAttribute("aria-setsize") ?? "?",
+  );
+  results.scroll = {
+    reachedFirst: state.first,
+    ms: scrollMs,
+    wheels,
+    startHeight,
+    endHeight: state.height,
+    items: loadedItems,
+    ...watch,
+    deltas: watch.deltas.slice(1),
+  };
+  await context.close();
+} finally {
+  await browser.close();
+  relay.kill();
+  rmSync(work, { recursive: true, force: true });
+}
+
+// The summary, on stdout.
+const out = (line = "") => console.log(line);
+out("== Web client benchmark ==");
+out("");
+out("Assets of the production build (wasm + JS + CSS; HTML apart):");
+for (const row of sizes) {
+  out(
+    `  ${row.file.padEnd(40)} ${row.kind.padEnd(5)} raw ${kib(row.raw).padStart(11)}  gzip -9 ${kib(row.gzip).padStart(10)}  brotli ${kib(row.brotli).padStart(10)}  served .gz ${row.servedGz === null ? "-" : kib(row.servedGz)}  .br ${row.servedBr === null ? "-" : kib(row.servedBr)}`,
+  );
+}
+out(
+  `  total wasm + JS + CSS: raw ${kib(sum(code, "raw"))}, gzip ${kib(sum(code, "gzip"))} (target ≤ 1536 KiB), brotli ${kib(sum(code, "brotli"))}; served precompressed: .gz ${kib(sum(code, "servedGz"))}, .br ${kib(sum(code, "servedBr"))}`,
+);
+const wire = (list) => {
+  const fresh = list.filter((entry) => !entry.fromCache);
+  const codeBytes = fresh
+    .filter((entry) => /\.(wasm|js|css)$/.test(new URL(entry.url).pathname))
+    .reduce((total, entry) => total + entry.bytes, 0);
+  const all = fresh.reduce((total, entry) => total + entry.bytes, 0);
+  return {
+    codeBytes,
+    all,
+    count: list.length,
+    encodings: [...new Set(fresh.map((entry) => entry.encoding || "identity"))],
+  };
+};
+const first = wire(results.firstVisit);
+out(
+  `Transferred on the first visit (Chromium's encodedDataLength, headers included): ${kib(first.all)} in ${first.count} responses, of which wasm + JS + CSS ${kib(first.codeBytes)}; content encodings: ${first.encodings.join(", ")}`,
+);
+for (const entry of results.firstVisit)
+  out(
+    `    ${entry.type.padEnd(10)} ${entry.encoding.padEnd(4) || "-   "} ${kib(entry.bytes).padStart(10)}  ${new URL(entry.url).pathname}`,
+  );
+const warm = wire(results.loads.at(-1).transfers);
+const cold = wire(results.coldLoads.at(-1).transfers);
+out(`Transferred on a reload with the cache: ${kib(warm.all)}; with the cache disabled: ${kib(cold.all)}`);
+out("");
+out(`Stored profile: ${bigChat}'s chat and the others, imported in ${ms(results.importMs)}`);
+for (const [title, loads] of [
+  ["reload, browser cache kept", results.loads],
+  ["reload, cache disabled", results.coldLoads],
+]) {
+  const lock = loads.map((load) => load.lockFrame);
+  const unlock = loads.map((load) => load.listFrame - load.submit);
+  const listDom = loads.map((load) => load.list - load.submit);
+  out(`Page load (${title}), ${loads.length} runs:`);
+  out(`  navigation start → lock screen painted: median ${ms(median(lock))}, worst ${ms(worst(lock))}`);
+  out(
+    `  passphrase submitted → chat list of ${chats} painted (Argon2id, open, list): median ${ms(median(unlock))}, worst ${ms(worst(unlock))} (in the DOM: median ${ms(median(listDom))})`,
+  );
+  const total = loads.map((load) => load.lockFrame + (load.listFrame - load.submit));
+  out(
+    `  both together (typing time left out): median ${ms(median(total))}, worst ${ms(worst(total))} (target ≤ 1000 ms)`,
+  );
+}
+out("");
+const scroll = results.scroll;
+const deltas = scroll.deltas;
+out(
+  `Scrolling ${bigChat}'s chat from the latest message to the first (${scroll.reachedFirst ? "reached" : "NOT reached"}): ${scroll.wheels} wheel events of 500 px in ${ms(scroll.ms)}, ${scroll.items} items, list height ${scroll.startHeight} → ${scroll.endHeight} px`,
+);
+out(
+  `  frame time (requestAnimationFrame deltas, ${deltas.length} frames): p50 ${deltas.length ? quantile(deltas, 0.5).toFixed(1) : "-"} ms, p95 ${deltas.length ? quantile(deltas, 0.95).toFixed(1) : "-"} ms, max ${deltas.length ? worst(deltas).toFixed(1) : "-"} ms; frames over 50 ms: ${deltas.filter((delta) => delta > 50).length}`,
+);
+out(
+  `  long tasks (> 50 ms): ${scroll.longTasks.length}, longest ${scroll.longTasks.length ? worst(scroll.longTasks).toFixed(0) : 0} ms, total ${scroll.longTasks.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
+);
+out(
+  `  DOM: at most ${scroll.rows} rows and ${scroll.listNodes} elements in the list, ${scroll.documentNodes} elements in the page`,
+);
