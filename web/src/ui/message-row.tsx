@@ -99,7 +99,11 @@ function Bubble({
             {item.direction === "out" ? "You deleted this message." : "This message was deleted."}
           </p>
         ) : (
-          <p class="text private">{item.text}</p>
+          <p
+            class={`text private${item.editedAt !== null ? " meta-edited" : ""}${item.expiresAt !== null ? " meta-timed" : ""}`}
+          >
+            {item.text}
+          </p>
         )}
         <span class="meta">
           {item.expiresAt !== null && (
