@@ -201,6 +201,15 @@ try {
   await openChat(alice, "Bob");
   step("lock and unlock");
 
+  // A second tab of the same browser may not run the profile at the same time.
+  const secondTab = await alice.context().newPage();
+  await secondTab.goto(web);
+  await secondTab.locator('input[type="password"]').fill("passphrase of Alice");
+  await secondTab.getByRole("button", { name: "Unlock" }).click();
+  await secondTab.getByText("Sotto is open in another tab of this browser.", { exact: false }).waitFor({ timeout });
+  await secondTab.close();
+  step("a second tab is refused while the first has the profile unlocked");
+
   // Reload: everything is still there, settings and mute included.
   await alice.reload();
   await unlock(alice, "passphrase of Alice");

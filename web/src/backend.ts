@@ -196,6 +196,7 @@ export type BackendErrorKind =
   | "invalid-invitation"
   | "invalid-archive"
   | "moved"
+  | "in-use"
   | "not-found"
   | "not-connected"
   | "invalid-input"
@@ -221,7 +222,11 @@ export interface Backend {
   // Profile and its encrypted database.
   profileState(): Promise<ProfileState>;
   createProfile(request: CreateProfile): Promise<void>;
-  /** Derives the database key from the passphrase; rejects with `wrong-passphrase`. */
+  /**
+   * Derives the database key from the passphrase; rejects with `wrong-passphrase`,
+   * or `in-use` while another tab of this browser has the profile unlocked
+   * (create and import too: one tab at a time runs the profile).
+   */
   unlock(passphrase: string): Promise<void>;
   /** Drops every key from memory; the UI must drop its own copies of chat data. */
   lock(): Promise<void>;

@@ -28,6 +28,8 @@ const RELAY_KEY = "sotto.relay";
 const RELAY_TIMEOUT_MS = 15_000;
 /** A typing indicator that is not renewed goes away after this long. */
 const TYPING_TIMEOUT_MS = 10_000;
+/** The Web Lock held by the one tab whose core runs the profile. */
+const TAB_LOCK = "sotto-profile";
 
 interface RawChat {
   id: string;
@@ -104,6 +106,33 @@ function toItem(raw: RawItem): TimelineItem {
   };
 }
 
+/**
+ * Claims the profile for this tab: two tabs running the same profile would
+ * reuse ratchet keys and overwrite each other's records. Resolves with the
+ * function that gives the claim back; rejects with `in-use` when another tab
+ * holds it.
+ */
+function claimProfile(): Promise<() => void> {
+  if (typeof navigator === "undefined" || !("locks" in navigator)) return Promise.resolve(() => undefined);
+  return new Promise((resolve, reject) => {
+    navigator.locks
+      .request(TAB_LOCK, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          reject(
+            backendError(
+              "in-use",
+              "Sotto is open in another tab of this browser. Lock it there or close that tab, then try again.",
+            ),
+          );
+          return undefined;
+        }
+        // Held until the returned function is called.
+        return new Promise<void>((release) => resolve(release));
+      })
+      .catch(reject);
+  });
+}
+
 /** Calls into the class, turning thrown values into BackendErrors. */
 async function call<T>(run: () => T | Promise<T>): Promise<T> {
   try {
@@ -139,6 +168,22 @@ export async function loadBackend(): Promise<Backend> {
   const addressWaiters = new Set<(link: string) => void>();
   const typing = new Map<string, number>();
   let prefs = parsePrefs("");
+  let releaseClaim: (() => void) | null = null;
+  /** Runs `open` (which leaves the profile unlocked) holding this tab's claim on the profile. */
+  const claimed = async (open: () => Promise<void>): Promise<void> => {
+    const fresh = releaseClaim === null;
+    if (fresh) releaseClaim = await claimProfile();
+    try {
+      await open();
+    } catch (error) {
+      if (fresh && client.profileState() !== "unlocked") giveBackClaim();
+      throw error;
+    }
+  };
+  const giveBackClaim = (): void => {
+    releaseClaim?.();
+    releaseClaim = null;
+  };
 
   const emit = (event: BackendEvent): void => listeners.forEach((listener) => listener(event));
   const toChat = (raw: RawChat): ChatSummary => ({
@@ -185,6 +230,7 @@ export async function loadBackend(): Promise<Backend> {
     };
   };
   const afterLock = (): void => {
+    giveBackClaim();
     typing.forEach((timer) => window.clearTimeout(timer));
     typing.clear();
     prefs = parsePrefs("");
@@ -238,15 +284,19 @@ export async function loadBackend(): Promise<Backend> {
   const backend: Backend = {
     profileState: () => call(() => client.profileState() as ProfileState),
     createProfile: (request) =>
-      call(async () => {
-        await client.createProfile(request.displayName, request.passphrase);
-        loadPrefs();
-      }),
+      call(() =>
+        claimed(async () => {
+          await client.createProfile(request.displayName, request.passphrase);
+          loadPrefs();
+        }),
+      ),
     unlock: (passphrase) =>
-      call(async () => {
-        await client.unlock(passphrase);
-        loadPrefs();
-      }),
+      call(() =>
+        claimed(async () => {
+          await client.unlock(passphrase);
+          loadPrefs();
+        }),
+      ),
     lock: () =>
       call(() => {
         client.lock();
@@ -269,10 +319,12 @@ export async function loadBackend(): Promise<Backend> {
         }
       }),
     importArchive: (archive, passphrase) =>
-      call(async () => {
-        await client.importArchive(archive, passphrase);
-        loadPrefs();
-      }),
+      call(() =>
+        claimed(async () => {
+          await client.importArchive(archive, passphrase);
+          loadPrefs();
+        }),
+      ),
     createInvitation: () =>
       call(() =>
         awaitRelay<Invitation>((resolve) => {
