@@ -25,7 +25,10 @@ USAGE:
     cargo xtask test [--no-install] [--skip-lint] [--skip-fuzz]
         Run every test: formatting, clippy, unit and integration tests against
         real relay processes, the web client's type check, unit tests and
-        build (npm), the wasm32 build and a short run of every fuzz target.
+        build (npm) and its browser tests (headless Chromium against a real
+        relay, and with the sotto command; screenshots in
+        <target>/e2e-artifacts), the wasm32 build and a short run of every
+        fuzz target.
         Installs what is missing first (wasm32 target, cargo-fuzz) unless
         --no-install is given.
 
