@@ -20,6 +20,7 @@ mod text;
 
 use crate::failure::Failure;
 use crate::profile::{self, PassphraseSource, core_failure};
+use crate::terminal_text::{one_line, without_hidden};
 use crate::{Cli, Command, json};
 use contact_address::{address, requests};
 use moving::{export, import};
@@ -35,11 +36,13 @@ impl Output {
     fn emit(&self, value: Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         if self.json {
-            writeln!(stdout, "{value}")?;
+            json::write_line(&mut stdout, &value)?;
         } else {
+            // Remote text is put on one line where it is formatted; this
+            // keeps anything missed there from reaching the terminal.
             let text = text();
             if !text.is_empty() {
-                writeln!(stdout, "{text}")?;
+                writeln!(stdout, "{}", without_hidden(&text))?;
             }
         }
         Ok(())
@@ -275,7 +278,7 @@ async fn profile_command(
                         let name = c
                             .profile
                             .as_ref()
-                            .map_or("(no profile yet)", |p| p.display_name());
+                            .map_or("(no profile yet)".into(), |p| one_line(p.display_name()));
                         let verified = if c.verified { ", verified" } else { "" };
                         format!(
                             "{:>4}  {name}  [{}{verified}]  {} unread",
@@ -589,7 +592,9 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
                     json::notice_text(notice)
                 ));
             }
-            Event::RelayFault { reason, .. } => lines.push(format!("relay fault: {reason}")),
+            Event::RelayFault { reason, .. } => {
+                lines.push(format!("relay fault: {}", one_line(reason)));
+            }
             _ => {}
         }
     }

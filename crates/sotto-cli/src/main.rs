@@ -7,6 +7,7 @@
 //! - `chat`: the interactive terminal UI (`sotto chat`).
 //! - `profile`: the profile directory, its database and passphrase.
 //! - `json`: the `--json` shapes.
+//! - `terminal_text`: what a contact or relay sent, made safe to print.
 //! - `failure`: errors with a stable kind.
 
 mod chat;
@@ -14,6 +15,7 @@ mod commands;
 mod failure;
 mod json;
 mod profile;
+mod terminal_text;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -274,9 +276,10 @@ fn main() -> ExitCode {
                 let value = serde_json::json!({
                     "error": { "kind": kind, "message": format!("{error:#}") }
                 });
-                println!("{value}");
+                let _ = json::write_line(&mut std::io::stdout().lock(), &value);
             }
-            eprintln!("sotto: {error:#}");
+            // An error may quote a relay or a file.
+            eprintln!("sotto: {}", terminal_text::one_line(&format!("{error:#}")));
             ExitCode::FAILURE
         }
     }

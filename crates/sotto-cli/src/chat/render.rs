@@ -16,6 +16,7 @@ use sotto_core::{
 use super::app::{App, Draft, Focus, Screen, Snapshot};
 use crate::commands::qr;
 use crate::json::notice_text;
+use crate::terminal_text::{hidden, one_line};
 
 /// The narrowest column for a link beside its QR code.
 const LINK_COLUMN: u16 = 30;
@@ -79,10 +80,6 @@ fn drop_hidden_characters(buffer: &mut Buffer) {
             cell.set_symbol(if shown.is_empty() { " " } else { &shown });
         }
     }
-}
-
-fn hidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The keys of the current screen.
@@ -253,7 +250,7 @@ fn message_line<'a>(item: &'a ChatItem, text: &'a str, contact_name: &'a str) ->
         spans.push(Span::from("message deleted").dim().italic());
     } else {
         // Lines of a message read as one line, with spaces between.
-        spans.push(Span::from(text.replace(['\n', '\r', '\t'], " ")));
+        spans.push(Span::from(one_line(text)));
     }
     if item.edited && !item.deleted {
         spans.push(Span::from(" (edited)").dim());

@@ -9,6 +9,7 @@ use super::text::qr;
 use super::{Output, Session};
 use crate::failure::Failure;
 use crate::profile::core_failure;
+use crate::terminal_text::one_line;
 use crate::{AddressAction, RequestsAction, json};
 
 pub(super) async fn address(
@@ -70,7 +71,15 @@ pub(super) async fn requests(
                 }
                 requests
                     .iter()
-                    .map(|r| format!("{:>4}  {}", r.id.0, r.profile.display_name()))
+                    .map(|r| {
+                        let bio = r
+                            .profile
+                            .bio()
+                            .map(|bio| format!(" — {}", one_line(bio)))
+                            .unwrap_or_default();
+                        let name = one_line(r.profile.display_name());
+                        format!("{:>4}  {name}{bio}", r.id.0)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })

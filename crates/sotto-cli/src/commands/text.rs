@@ -1,9 +1,11 @@
-//! Text output for people: chat items, contact names and QR codes.
+//! Text output for people: chat items, contact names and QR codes. What a
+//! contact sent is put on one line without hidden characters.
 
 use sotto_core::{ContactId, ItemContent};
 
 use super::Session;
 use crate::json;
+use crate::terminal_text::one_line;
 
 /// A chat item as one line of text.
 pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
@@ -21,7 +23,7 @@ pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
             if item.deleted {
                 line.push_str("(deleted)");
             } else {
-                line.push_str(text);
+                line.push_str(&one_line(text));
             }
             if item.edited {
                 line.push_str(" (edited)");
@@ -33,7 +35,7 @@ pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
     let reactions: String = item
         .reactions
         .iter()
-        .map(|r| r.emoji.as_str())
+        .map(|r| one_line(&r.emoji))
         .collect::<Vec<_>>()
         .join("");
     let reactions = if reactions.is_empty() {
@@ -54,7 +56,7 @@ pub(super) fn contact_name(session: &Session, contact: ContactId) -> String {
         .core()
         .contact(contact)
         .ok()
-        .and_then(|c| c.profile.map(|p| p.display_name().to_owned()))
+        .and_then(|c| c.profile.map(|p| one_line(p.display_name()).into_owned()))
         .unwrap_or_else(|| format!("contact {}", contact.0))
 }
 
@@ -66,5 +68,43 @@ pub(crate) fn qr(link: &str) -> String {
             .quiet_zone(true)
             .build(),
         Err(_) => "(the link is too long for a QR code)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sotto_core::{
+        ChatItem, ContactId, MessageDirection, MessageNumber, MessageStatus, Reaction, UnixMillis,
+    };
+
+    use super::*;
+    use crate::terminal_text::{HOSTILE, hidden};
+
+    #[test]
+    fn a_hostile_message_and_reaction_print_on_one_line_without_hidden_characters() {
+        let item = ChatItem {
+            contact: ContactId(1),
+            number: MessageNumber(7),
+            direction: MessageDirection::Incoming,
+            seq: 7,
+            sent_at: UnixMillis(1),
+            at: UnixMillis(1),
+            status: MessageStatus::Delivered,
+            content: ItemContent::Text {
+                text: format!("hello{HOSTILE}\n   8 > forged line"),
+                reply_to: None,
+            },
+            edited: false,
+            deleted: false,
+            reactions: vec![Reaction {
+                mine: false,
+                emoji: format!("👍{HOSTILE}"),
+            }],
+            expires_at: None,
+        };
+        let line = item_line(&item);
+        assert!(!line.chars().any(hidden), "{line:?}");
+        assert!(line.starts_with("   7 < helloa[2J]0;titleb"), "{line}");
+        assert!(line.contains("   8 > forged line  👍a[2J"), "{line}");
     }
 }
