@@ -2,10 +2,12 @@
 // its own browser context, one invites, the other connects; then every message
 // type (text, reply, reaction, edit, delete for everyone), delivery and read
 // ticks (and none when read receipts are off), typing, the contact address and
-// its requests, a disappearing-message timer on both sides, the security code, settings
-// and mute that survive a reload, lock and unlock, a passphrase change, a
-// storage failure that is reported and repaired, a reload that keeps
-// everything, and a profile change that reaches the contact. Screenshots of the main screens go to the printed directory.
+// its requests, a disappearing-message timer on both sides, the security code,
+// settings and mute that survive a reload, lock and unlock, a second tab
+// refused, a passphrase change, a storage failure that is reported and
+// repaired, a reload that keeps everything, a profile change that reaches the
+// contact, and notifications that follow the preview setting and mute.
+// Screenshots of the main screens go to the printed directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs).
 
@@ -282,6 +284,48 @@ try {
   await alice.keyboard.press("Escape");
   await bob.getByRole("complementary", { name: "Chats" }).getByText("Alice Lovelace").waitFor({ timeout });
   step("profile change reaches the contact");
+
+  // Notifications while the tab is hidden follow the preview setting and mute.
+  await bob.evaluate(() => {
+    window.__notifications = [];
+    window.Notification = class {
+      static permission = "granted";
+      constructor(title, options) {
+        window.__notifications.push({ title, body: options?.body });
+      }
+      close() {}
+    };
+    Object.defineProperty(document, "visibilityState", { get: () => "hidden", configurable: true });
+  });
+  const notified = () => bob.evaluate(() => window.__notifications);
+  const expectNotified = async (expected) => {
+    const deadline = Date.now() + timeout;
+    while (JSON.stringify(await notified()) !== JSON.stringify(expected)) {
+      if (Date.now() > deadline) throw new Error(`notifications: ${JSON.stringify(await notified())}`);
+      await bob.waitForTimeout(100);
+    }
+  };
+  const bobWithAlice = await openChat(bob, "Alice Lovelace");
+  await send(afterFailure, "Bob", "ping one");
+  await expectNotified([{ title: "Alice Lovelace", body: "ping one" }]);
+  await bob.getByRole("button", { name: "Settings", exact: true }).click();
+  await bob.getByRole("radio", { name: "No name or message" }).check();
+  await bob.keyboard.press("Escape");
+  await send(afterFailure, "Bob", "ping two");
+  await expectNotified([
+    { title: "Alice Lovelace", body: "ping one" },
+    { title: "Sotto", body: "New message" },
+  ]);
+  await bobWithAlice.getByRole("button", { name: "Chat settings" }).click();
+  await bob.getByRole("checkbox", { name: "Mute notifications" }).check();
+  await bob.keyboard.press("Escape");
+  await send(afterFailure, "Bob", "ping three");
+  await row(bobWithAlice, "ping three").waitFor({ timeout });
+  await expectNotified([
+    { title: "Alice Lovelace", body: "ping one" },
+    { title: "Sotto", body: "New message" },
+  ]);
+  step("notifications follow the preview setting and mute");
   console.log("two browsers: ok");
 } catch (error) {
   for (const [index, context] of browser.contexts().entries()) {
