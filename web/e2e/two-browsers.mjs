@@ -1,13 +1,14 @@
 // Two browser profiles talk through a real relay: each creates a profile in
 // its own browser context, one invites, the other connects; then every message
 // type (text, reply, reaction, edit, delete for everyone), delivery and read
-// ticks (and none when read receipts are off), typing, the contact address and
-// its requests, a disappearing-message timer on both sides, the security code,
-// settings and mute that survive a reload, lock and unlock, a second tab
-// refused, a passphrase change, a storage failure that is reported and
-// repaired, a reload that keeps everything, a profile change that reaches the
-// contact, and notifications that follow the preview setting and mute.
-// Screenshots of the main screens go to the printed directory.
+// ticks (none when read receipts are off, unless the chat turns them on),
+// typing, the contact address and its requests, a disappearing-message timer
+// on both sides, the security code, settings and mute that survive a reload,
+// lock and unlock, a second tab refused, a passphrase change, a storage
+// failure that is reported and repaired, a reload that keeps everything, a
+// profile change that reaches the contact, and notifications that follow the
+// preview setting and mute. Screenshots of the main screens go to the printed
+// directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs).
 
@@ -155,6 +156,15 @@ try {
   await row(aliceChat, "got it").waitFor({ timeout });
   await row(aliceChat, "read quietly").getByRole("img", { name: "Delivered" }).waitFor({ timeout });
   step("no read receipt when read receipts are off");
+
+  // The chat's own setting overrides the global one.
+  await bobChat.getByRole("button", { name: "Chat settings" }).click();
+  await bob.getByLabel("Read receipts in this chat").selectOption("on");
+  await bob.keyboard.press("Escape");
+  await send(aliceChat, "Bob", "read loudly");
+  await row(bobChat, "read loudly").waitFor({ timeout });
+  await row(aliceChat, "read loudly").getByRole("img", { name: "Read" }).waitFor({ timeout });
+  step("a chat's read receipt setting overrides the global one");
 
   // The contact address: a request is rejected, the next one accepted.
   const carol = await openPage(browser, web);
