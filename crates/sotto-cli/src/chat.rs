@@ -3,7 +3,8 @@
 //! Screens: the chats (list with unread counts, the open conversation with
 //! replies, reactions, edits, deletions, receipts and notices, the compose
 //! line), a one-time invitation (QR code beside the link), the contact
-//! requests, and the contact address. Every screen ends in a line of its keys
+//! requests, the contact address, and the open chat's security code (to mark
+//! it verified). Every screen ends in a line of its keys
 //! (docs/cli.md lists them). After a time without a key press the screen
 //! locks: it shows no name and no message until the passphrase is typed again
 //! (messages keep arriving meanwhile).
@@ -34,7 +35,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
-use app::{Action, App, Screen, ShownInvitation, Snapshot, TYPING_SHOWN_FOR};
+use app::{Action, App, Screen, ShownCode, ShownInvitation, Snapshot, TYPING_SHOWN_FOR};
 
 /// Items of the open conversation read for the screen.
 const HISTORY_LIMIT: usize = 500;
@@ -152,10 +153,18 @@ fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot
         address: core.address_link()?,
         typing_indicators: core.settings().typing_indicators,
         relay_problem: runtime.connect_failure().map(ToString::to_string),
+        security_code: None,
     };
     app.settle(&snapshot);
     if let Some(contact) = app.chat {
         snapshot.history = core.history(contact, None, HISTORY_LIMIT)?;
+        if app.screen == Screen::Verify {
+            // A contact still connecting has no code yet: the screen says so.
+            snapshot.security_code = core.security_code(contact).ok().map(|code| ShownCode {
+                digits: code.digits(),
+                qr_payload: code.qr_payload().to_vec(),
+            });
+        }
     }
     app.settle_message(&snapshot.history);
     Ok(snapshot)
@@ -199,7 +208,7 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
             ..
         } => {
             app.status = format!(
-                "{}'s keys changed: compare the security code again.",
+                "{}'s keys changed: compare the security code again (Ctrl-K).",
                 name(contact)
             );
         }
@@ -282,6 +291,26 @@ fn apply(
         Action::Reject(request) => core
             .reject_request(request)
             .map(|()| app.status = "Rejected: nothing of the request is kept.".to_owned()),
+        Action::SetTimer { contact, seconds } => {
+            core.set_timer(now, &mut OsRng, contact, seconds).map(|()| {
+                app.status = match seconds {
+                    Some(secs) => format!(
+                        "Messages in this chat now disappear after {}.",
+                        render::duration_text(secs)
+                    ),
+                    None => "Disappearing messages are off in this chat.".to_owned(),
+                };
+            })
+        }
+        Action::SetVerified { contact, verified } => {
+            core.set_verified(contact, verified).map(|()| {
+                app.status = if verified {
+                    "Marked as verified.".to_owned()
+                } else {
+                    "No longer marked as verified.".to_owned()
+                };
+            })
+        }
     };
     if let Err(error) = result {
         app.status = format!("Refused: {error}");

@@ -194,6 +194,35 @@ fn the_terminal_ui_chats_answers_contact_requests_and_invites_over_a_real_relay(
             && history.iter().all(|m| m["text"] != "always and forever")
     });
 
+    // The chat's disappearing timer, set from the UI: Bob applies it too.
+    terminal.press(&["C-d"]);
+    terminal.wait_for(&["Disappearing messages in this chat", "Enter set it"]);
+    terminal.press(&["Right", "Right", "Enter"]);
+    terminal.wait_for(&[
+        "Bob · ⏱ disappearing after 5 min",
+        "Messages in this chat now disappear after 5 min.",
+    ]);
+    bob.receive_until("the timer", |_| bob.contact("Alice")["timer_secs"] == 300);
+
+    // The security code, the same on both sides, marked verified.
+    let code = bob.run(&["verify", "Alice"])["security_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    terminal.press(&["C-k"]);
+    terminal.wait_for(&[
+        "Security code with Bob",
+        &code[..17],
+        &code[18..],
+        "not verified",
+        "█",
+        "v mark as verified",
+    ]);
+    terminal.press(&["v"]);
+    terminal.wait_for(&["✓ verified", "Marked as verified."]);
+    terminal.press(&["Escape"]);
+    terminal.wait_for(&["Bob · verified · ⏱ disappearing after 5 min"]);
+
     // Typing indicators: off by default, Ctrl-T turns them on.
     terminal.press(&["C-t"]);
     terminal.wait_for(&["Typing indicators on", "Ctrl-T typing: on"]);

@@ -20,6 +20,26 @@ use zeroize::Zeroizing;
 /// contact that quit while typing sends no "stopped").
 pub(crate) const TYPING_SHOWN_FOR: Duration = Duration::from_secs(30);
 
+/// The disappearing-message timers to choose from (seconds; `None` is off).
+pub(crate) const TIMER_CHOICES: [Option<u32>; 7] = [
+    None,
+    Some(30),
+    Some(300),
+    Some(3_600),
+    Some(86_400),
+    Some(7 * 86_400),
+    Some(28 * 86_400),
+];
+
+/// The open chat's security code, as the verification screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShownCode {
+    /// Thirty digits in groups of five.
+    pub(crate) digits: String,
+    /// What its QR code carries.
+    pub(crate) qr_payload: Vec<u8>,
+}
+
 /// What the store holds, as the screens need it.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Snapshot {
@@ -35,6 +55,8 @@ pub(crate) struct Snapshot {
     pub(crate) typing_indicators: bool,
     /// Why the last attempt to reach a relay failed, until one succeeds.
     pub(crate) relay_problem: Option<String>,
+    /// The open chat's security code, read for the verification screen.
+    pub(crate) security_code: Option<ShownCode>,
 }
 
 /// The screens.
@@ -48,6 +70,9 @@ pub(crate) enum Screen {
     Requests,
     /// The contact address: its QR code and link.
     Address,
+    /// The open chat's security code (digits and QR code), to mark it
+    /// verified.
+    Verify,
 }
 
 /// Where keys go on the chats screen.
@@ -118,6 +143,13 @@ pub(crate) enum Action {
     Accept(RequestId),
     /// Reject a contact request.
     Reject(RequestId),
+    /// Set the chat's disappearing-message timer (`None` turns it off).
+    SetTimer {
+        contact: ContactId,
+        seconds: Option<u32>,
+    },
+    /// Mark the contact's security code as verified, or not.
+    SetVerified { contact: ContactId, verified: bool },
 }
 
 /// The invitation the invitation screen shows.
@@ -142,6 +174,8 @@ pub(crate) struct App {
     pub(crate) confirm_delete: Option<MessageNumber>,
     /// A contact-address deletion waiting for `y`.
     pub(crate) confirm_address_delete: bool,
+    /// Choosing the open chat's timer: the index in [`TIMER_CHOICES`].
+    pub(crate) timer_choice: Option<usize>,
     /// The chosen request on the requests screen.
     pub(crate) request: usize,
     pub(crate) invitation: Option<ShownInvitation>,
@@ -166,6 +200,7 @@ impl App {
             draft: Draft::Message,
             confirm_delete: None,
             confirm_address_delete: false,
+            timer_choice: None,
             request: 0,
             invitation: None,
             status: String::new(),
@@ -242,6 +277,7 @@ impl App {
         let control = key.modifiers.contains(KeyModifiers::CONTROL);
         if control {
             self.confirm_delete = None;
+            self.timer_choice = None;
             match key.code {
                 KeyCode::Char('c') => return vec![Action::Quit],
                 KeyCode::Char('n') => {
@@ -258,6 +294,28 @@ impl App {
                     return self.leave_chat(Vec::new());
                 }
                 KeyCode::Char('t') => return vec![Action::ToggleTypingIndicators],
+                KeyCode::Char('d') => {
+                    let Some(contact) = self.current(snapshot) else {
+                        self.status = "No chat to set a timer for.".to_owned();
+                        return Vec::new();
+                    };
+                    let current = TIMER_CHOICES
+                        .iter()
+                        .position(|choice| *choice == contact.timer_secs);
+                    self.timer_choice = Some(current.unwrap_or(0));
+                    self.screen = Screen::Chats;
+                    self.focus = Focus::Compose;
+                    self.confirm_address_delete = false;
+                    return Vec::new();
+                }
+                KeyCode::Char('k') => {
+                    if self.chat.is_none() {
+                        self.status = "No chat: no security code to compare.".to_owned();
+                        return Vec::new();
+                    }
+                    self.screen = Screen::Verify;
+                    return self.leave_chat(Vec::new());
+                }
                 _ => return Vec::new(),
             }
         }
@@ -273,6 +331,14 @@ impl App {
             },
             Screen::Requests => self.requests_key(key, snapshot),
             Screen::Address => self.address_key(key, snapshot),
+            Screen::Verify => match (key.code, self.chat) {
+                (KeyCode::Esc, _) => self.back(),
+                (KeyCode::Char(c @ ('v' | 'u')), Some(contact)) => vec![Action::SetVerified {
+                    contact,
+                    verified: c == 'v',
+                }],
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -298,6 +364,9 @@ impl App {
     }
 
     fn chats_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        if let Some(choice) = self.timer_choice {
+            return self.timer_key(key, choice);
+        }
         if let Some(message) = self.confirm_delete.take() {
             return match (key.code, self.chat) {
                 (KeyCode::Char('y'), Some(contact)) => {
@@ -483,6 +552,27 @@ impl App {
                 Some(_) => self.status = "Only your own messages can be deleted.".to_owned(),
                 None => {}
             },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Left/Right (or Up/Down) choose a timer, Enter sets it, Esc cancels.
+    fn timer_key(&mut self, key: KeyEvent, choice: usize) -> Vec<Action> {
+        let last = TIMER_CHOICES.len() - 1;
+        match key.code {
+            KeyCode::Left | KeyCode::Up => self.timer_choice = Some(choice.saturating_sub(1)),
+            KeyCode::Right | KeyCode::Down => self.timer_choice = Some((choice + 1).min(last)),
+            KeyCode::Esc => self.timer_choice = None,
+            KeyCode::Enter => {
+                self.timer_choice = None;
+                if let (Some(contact), Some(seconds)) = (self.chat, TIMER_CHOICES.get(choice)) {
+                    return vec![Action::SetTimer {
+                        contact,
+                        seconds: *seconds,
+                    }];
+                }
+            }
             _ => {}
         }
         Vec::new()
@@ -744,6 +834,86 @@ mod tests {
             vec![Action::ToggleTypingIndicators]
         );
         assert_eq!(control(&mut app, &snapshot, 'c'), vec![Action::Quit]);
+    }
+
+    #[test]
+    fn ctrl_d_sets_the_open_chats_timer_and_ctrl_k_marks_it_verified() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        let bob = ContactId(1);
+        // Bob's chat disappears after 5 min: the chooser starts there.
+        control(&mut app, &snapshot, 'd');
+        assert_eq!(app.timer_choice, Some(2));
+        press(&mut app, &snapshot, KeyCode::Right);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::SetTimer {
+                contact: bob,
+                seconds: Some(3_600)
+            }]
+        );
+        assert_eq!(app.timer_choice, None);
+        control(&mut app, &snapshot, 'd');
+        for _ in 0..5 {
+            press(&mut app, &snapshot, KeyCode::Left);
+        }
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::SetTimer {
+                contact: bob,
+                seconds: None
+            }]
+        );
+        // Esc leaves the chooser without a change (and does not quit).
+        control(&mut app, &snapshot, 'd');
+        for _ in 0..9 {
+            press(&mut app, &snapshot, KeyCode::Down);
+        }
+        assert_eq!(app.timer_choice, Some(TIMER_CHOICES.len() - 1));
+        assert_eq!(app.chat, Some(bob));
+        assert!(press(&mut app, &snapshot, KeyCode::Esc).is_empty());
+        assert_eq!(app.timer_choice, None);
+        // Typing goes to the compose line again.
+        type_text(&mut app, &snapshot, "x");
+        assert_eq!(app.compose, "x");
+
+        // The security code screen: v marks, u unmarks, Esc goes back.
+        let actions = control(&mut app, &snapshot, 'k');
+        assert_eq!(
+            actions,
+            vec![Action::Typing {
+                contact: bob,
+                typing: false
+            }]
+        );
+        assert_eq!(app.screen, Screen::Verify);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('v')),
+            vec![Action::SetVerified {
+                contact: bob,
+                verified: true
+            }]
+        );
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('u')),
+            vec![Action::SetVerified {
+                contact: bob,
+                verified: false
+            }]
+        );
+        press(&mut app, &snapshot, KeyCode::Esc);
+        assert_eq!(app.screen, Screen::Chats);
+
+        // Without a chat there is no timer and no code.
+        let empty = Snapshot::default();
+        let mut app = App::new();
+        app.settle(&empty);
+        assert!(control(&mut app, &empty, 'd').is_empty());
+        assert_eq!(app.timer_choice, None);
+        control(&mut app, &empty, 'k');
+        assert_eq!(app.screen, Screen::Chats);
+        assert!(app.status.contains("No chat"), "{}", app.status);
     }
 
     #[test]

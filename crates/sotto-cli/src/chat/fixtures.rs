@@ -1,5 +1,6 @@
 //! What the screens' tests show: two contacts, a conversation with every
-//! kind of item, two contact requests and a contact address.
+//! kind of item, two contact requests, a contact address and Bob's security
+//! code.
 
 use sotto_core::{
     ChatItem, ChatNotice, ContactId, ContactRequestSummary, ContactState, ContactSummary,
@@ -7,9 +8,12 @@ use sotto_core::{
     Reaction, ReceiptSetting, RequestId, UnixMillis,
 };
 
-use super::app::Snapshot;
+use super::app::{ShownCode, Snapshot};
 
 pub(crate) const ADDRESS: &str = "https://relay.example/contact#AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdo";
+
+/// Bob's security code.
+pub(crate) const CODE: &str = "01234 56789 13579 24680 11111 22222";
 
 fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ContactSummary {
     ContactSummary {
@@ -127,5 +131,9 @@ pub(crate) fn snapshot() -> Snapshot {
         address: Some(ADDRESS.to_owned()),
         typing_indicators: false,
         relay_problem: None,
+        security_code: Some(ShownCode {
+            digits: CODE.to_owned(),
+            qr_payload: [1; 33].to_vec(),
+        }),
     }
 }

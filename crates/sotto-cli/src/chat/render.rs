@@ -13,7 +13,7 @@ use sotto_core::{
     ChatItem, ChatNotice, ContactSummary, ItemContent, MessageDirection, MessageStatus,
 };
 
-use super::app::{App, Draft, Focus, Screen, Snapshot};
+use super::app::{App, Draft, Focus, Screen, Snapshot, TIMER_CHOICES};
 use crate::commands::qr;
 use crate::json::notice_text;
 use crate::terminal_text::{hidden, one_line};
@@ -27,10 +27,12 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, now: I
         draw_locked(frame);
         return;
     }
+    let help_text = help_rows(&help_line(app, snapshot), frame.area().width);
+    let help_height = u16::try_from(help_text.len()).unwrap_or(1);
     let [main, status, help] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(help_height),
     ])
     .areas(frame.area());
     match app.screen {
@@ -60,13 +62,15 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, now: I
              Delete or replace it to stop new requests.",
             "No contact address yet. Press c to create one.",
         ),
+        Screen::Verify => draw_verify(frame, main, app, snapshot),
     }
     let status_line = match (&snapshot.relay_problem, app.status.is_empty()) {
         (Some(problem), true) => Line::from(format!("Relay unreachable: {problem}")).fg(Color::Red),
         _ => Line::from(app.status.as_str()).bold(),
     };
     frame.render_widget(Paragraph::new(status_line), status);
-    frame.render_widget(Paragraph::new(help_line(app, snapshot)).dim(), help);
+    let help_text: Vec<Line<'_>> = help_text.into_iter().map(Line::from).collect();
+    frame.render_widget(Paragraph::new(help_text).dim(), help);
     drop_hidden_characters(frame.buffer_mut());
 }
 
@@ -82,9 +86,38 @@ fn drop_hidden_characters(buffer: &mut Buffer) {
     }
 }
 
+/// The keys on one row, or two where one is too narrow (broken between
+/// keys, never inside one).
+fn help_rows(help: &str, width: u16) -> Vec<String> {
+    let mut first = String::new();
+    let mut second = String::new();
+    for key in help.split(" · ") {
+        let row = if second.is_empty()
+            && (first.is_empty()
+                || Line::from(format!("{first} · {key}")).width() <= usize::from(width))
+        {
+            &mut first
+        } else {
+            &mut second
+        };
+        if !row.is_empty() {
+            row.push_str(" · ");
+        }
+        row.push_str(key);
+    }
+    if second.is_empty() {
+        vec![first]
+    } else {
+        vec![first, second]
+    }
+}
+
 /// The keys of the current screen.
 pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
     match app.screen {
+        Screen::Chats if app.timer_choice.is_some() => {
+            "Left/Right choose the timer · Enter set it · Esc cancel · Ctrl-C quit".to_owned()
+        }
         Screen::Chats if app.focus == Focus::Messages => {
             "Up/Down message · r reply · + react · e edit · d delete · Tab/Esc back · Ctrl-C quit"
                 .to_owned()
@@ -100,8 +133,9 @@ pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
                 "off"
             };
             format!(
-                "Enter send · Up/Down chat · Tab pick message · Ctrl-N invite · \
-                 Ctrl-R requests{requests} · Ctrl-A address · Ctrl-T typing: {typing} · Esc quit"
+                "Enter send · Up/Down chat · Tab pick message · Ctrl-D timer · \
+                 Ctrl-K verify · Ctrl-N invite · Ctrl-R requests{requests} · Ctrl-A address · \
+                 Ctrl-T typing: {typing} · Esc quit"
             )
         }
         Screen::Invitation => "n new invitation · Esc back · Ctrl-C quit".to_owned(),
@@ -109,6 +143,7 @@ pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
             "Up/Down choose · a/Enter accept · x reject · Esc back · Ctrl-C quit".to_owned()
         }
         Screen::Address => "c create (or replace) · d delete · Esc back · Ctrl-C quit".to_owned(),
+        Screen::Verify => "v mark as verified · u unmark · Esc back · Ctrl-C quit".to_owned(),
     }
 }
 
@@ -168,14 +203,29 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
         block = block.title_bottom(Line::from(format!(" {} is typing… ", name(contact))).italic());
     }
     let (lines, chosen) = conversation_lines(app, snapshot, current);
-    let height = usize::from(conversation.height.saturating_sub(2));
-    // The newest lines, or enough of the older ones to show the chosen message.
-    let mut top = lines.len().saturating_sub(height);
+    let inner = block.inner(conversation);
+    // Long messages wrap: count rows, not lines.
+    let rows = |lines: &[Line<'_>]| {
+        Paragraph::new(lines.to_vec())
+            .wrap(Wrap { trim: false })
+            .line_count(inner.width)
+    };
+    // The newest rows, or enough of the older ones to show the chosen message.
+    let mut top = rows(&lines).saturating_sub(usize::from(inner.height));
     if let Some(chosen) = chosen {
-        top = top.min(chosen);
+        top = top.min(if chosen == 0 {
+            0
+        } else {
+            rows(&lines[..chosen])
+        });
     }
-    let shown: Vec<Line<'_>> = lines.into_iter().skip(top).take(height).collect();
-    frame.render_widget(Paragraph::new(shown).block(block), conversation);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
+            .block(block),
+        conversation,
+    );
 
     let compose_title = match app.draft {
         Draft::Message => "Message".to_owned(),
@@ -188,6 +238,28 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
     } else {
         Style::new().dim()
     };
+    if let Some(choice) = app.timer_choice {
+        let choices: Vec<Span<'_>> = TIMER_CHOICES
+            .iter()
+            .enumerate()
+            .flat_map(|(i, secs)| {
+                let label = Span::from(format!(
+                    " {} ",
+                    secs.map_or_else(|| "off".to_owned(), duration_text)
+                ));
+                [
+                    if i == choice { label.reversed() } else { label },
+                    Span::from(" "),
+                ]
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(Line::from(choices))
+                .block(Block::bordered().title("Disappearing messages in this chat")),
+            compose,
+        );
+        return;
+    }
     frame.render_widget(
         Paragraph::new(app.compose.as_str())
             .style(compose_style)
@@ -284,7 +356,7 @@ fn notice_line(notice: &ChatNotice, contact_name: &str) -> Line<'static> {
             .style(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
         ChatNotice::KeysChanged => Line::from(format!(
             "  ⚠ {contact_name}'s keys changed: the security code is new and no longer \
-             verified; compare it again (sotto verify)"
+             verified; compare it again (Ctrl-K)"
         ))
         .style(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
         ChatNotice::Connected | ChatNotice::TimerChanged { .. } => {
@@ -387,6 +459,40 @@ fn draw_requests(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapsh
     );
 }
 
+/// The open chat's security code: its digits and QR code, and whether it is
+/// marked verified.
+fn draw_verify(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot) {
+    let contact = app.current(snapshot);
+    let title = format!("Security code with {}", contact.map_or("them", name));
+    let Some(code) = &snapshot.security_code else {
+        let text = vec![Line::from(
+            "No security code yet: the contact is still connecting.",
+        )];
+        draw_beside(frame, area, &title, None, text);
+        return;
+    };
+    let groups: Vec<&str> = code.digits.split(' ').collect();
+    let half = groups.len().div_ceil(2);
+    let state = if contact.is_some_and(|c| c.verified) {
+        Line::from("✓ verified").fg(Color::Green).bold()
+    } else {
+        Line::from("not verified").fg(Color::Yellow)
+    };
+    let text = vec![
+        Line::from(groups[..half].join(" ")).bold(),
+        Line::from(groups[half..].join(" ")).bold(),
+        Line::from(""),
+        state,
+        Line::from(""),
+        Line::from(
+            "Compare these digits with the ones your contact sees (in person, or on a \
+             call you trust), or let them scan the code. Mark the contact verified only \
+             if they match: a different code means someone may be in between.",
+        ),
+    ];
+    draw_beside(frame, area, &title, Some(&qr(&code.qr_payload)), text);
+}
+
 /// A link with its QR code on the left (when there is a link).
 fn draw_link(
     frame: &mut Frame<'_>,
@@ -396,26 +502,47 @@ fn draw_link(
     explanation: &str,
     without: &str,
 ) {
-    let block = Block::bordered().title(title.to_owned());
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let Some(link) = link else {
-        frame.render_widget(Paragraph::new(without).wrap(Wrap { trim: true }), inner);
+        draw_beside(
+            frame,
+            area,
+            title,
+            None,
+            vec![Line::from(without.to_owned())],
+        );
         return;
     };
-    let code = qr(link);
-    let code_width = code.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-    let code_width = u16::try_from(code_width).unwrap_or(u16::MAX);
-    let code_height = u16::try_from(code.lines().count()).unwrap_or(u16::MAX);
-    let mut text = vec![
+    let text = vec![
         Line::from(link.to_owned()).bold(),
         Line::from(""),
         Line::from(explanation.to_owned()),
     ];
+    draw_beside(frame, area, title, Some(&qr(link)), text);
+}
+
+/// Text in a bordered block, with a QR code on its left when there is one;
+/// a terminal too small for the whole code gets the size it needs instead
+/// (a cut code does not scan).
+fn draw_beside(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    code: Option<&str>,
+    mut text: Vec<Line<'_>>,
+) {
+    let block = Block::bordered().title(title.to_owned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(code) = code else {
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    };
+    let code_width = code.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let code_width = u16::try_from(code_width).unwrap_or(u16::MAX);
+    let code_height = u16::try_from(code.lines().count()).unwrap_or(u16::MAX);
     let fits =
         code_height <= inner.height && code_width.saturating_add(2 + LINK_COLUMN) <= inner.width;
     if !fits {
-        // A cut code does not scan: say how large the terminal must be.
         text.push(Line::from(""));
         text.push(
             Line::from(format!(
@@ -434,7 +561,7 @@ fn draw_link(
         Layout::horizontal([Constraint::Length(code_width), Constraint::Min(LINK_COLUMN)])
             .spacing(2)
             .areas(inner);
-    frame.render_widget(Paragraph::new(code), code_area);
+    frame.render_widget(Paragraph::new(code.to_owned()), code_area);
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), text_area);
 }
 
@@ -551,8 +678,13 @@ mod tests {
             &buffer,
             "· the contact set disappearing messages to 300 s ·",
         );
-        let (_, help) = row_with(&buffer, "Enter send");
+        // The keys take the last two rows where one is too narrow.
+        let (y, _) = row_with(&buffer, "Enter send");
+        assert_eq!(y, 22);
+        let help = rows(&buffer)[22..].join(" ");
         for key in [
+            "Ctrl-D timer",
+            "Ctrl-K verify",
             "Ctrl-N invite",
             "Ctrl-R requests (2)",
             "Ctrl-A address",
@@ -727,6 +859,118 @@ mod tests {
                 cell.symbol()
             );
         }
+    }
+
+    #[test]
+    fn the_timer_chooser_shows_every_timer_with_the_current_one_chosen() {
+        let snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
+            &snapshot,
+        );
+        let buffer = render(&app, &snapshot, 120, 24);
+        row_with(&buffer, "Disappearing messages in this chat");
+        let (y, _) = row_with(
+            &buffer,
+            " off   30 s   5 min   1 hour   1 day   1 week   4 weeks ",
+        );
+        assert!(
+            style_at(&buffer, y, " 5 min ")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        assert!(
+            !style_at(&buffer, y, " off ")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(
+            &buffer,
+            "Left/Right choose the timer · Enter set it · Esc cancel",
+        );
+    }
+
+    #[test]
+    fn the_security_code_screen_shows_the_digits_the_qr_code_and_the_state() {
+        let mut snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL),
+            &snapshot,
+        );
+        let buffer = render(&app, &snapshot, 120, 30);
+        row_with(&buffer, "Security code with Bob");
+        let (y_digits, row) = row_with(&buffer, "01234 56789 13579");
+        row_with(&buffer, "24680 11111 22222");
+        row_with(&buffer, "✓ verified");
+        row_with(&buffer, "v mark as verified · u unmark · Esc back");
+        // The QR code of the payload, whole, left of the digits.
+        let code = qr([1u8; 33]);
+        let digits_column = row[..row.find("01234").unwrap()].chars().count();
+        let modules = code.lines().nth(3).unwrap();
+        let (y_code, code_row) = row_with(&buffer, modules);
+        let code_column = code_row[..code_row.find(modules).unwrap()].chars().count();
+        assert!(y_code > y_digits.saturating_sub(5) && y_code < y_digits + 5);
+        assert!(
+            code_column + modules.chars().count() < digits_column,
+            "{row}"
+        );
+        row_with(&buffer, code.lines().rev().nth(2).unwrap());
+
+        // Not verified; a terminal too small for the code keeps the digits.
+        snapshot.contacts[0].verified = false;
+        let buffer = render(&app, &snapshot, 80, 14);
+        row_with(&buffer, "01234 56789 13579");
+        row_with(&buffer, "not verified");
+        row_with(&buffer, "The QR code needs a terminal of at least");
+        assert!(!rows(&buffer).join("").contains('█'));
+        // A contact still connecting has no code yet.
+        snapshot.security_code = None;
+        let buffer = render(&app, &snapshot, 80, 14);
+        row_with(&buffer, "No security code yet");
+    }
+
+    #[test]
+    fn long_messages_wrap_and_the_newest_or_chosen_one_stays_in_view() {
+        let mut snapshot = snapshot();
+        let words = |from: u32| -> String {
+            (from..from + 40)
+                .map(|n| format!("w{n:03}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        snapshot.history = (0..6)
+            .map(|n| {
+                item(
+                    u64::from(n) + 1,
+                    MessageDirection::Incoming,
+                    MessageStatus::Read,
+                    text(&words(n * 100), None),
+                )
+            })
+            .collect();
+        let mut app = app_for(&snapshot);
+        let buffer = render(&app, &snapshot, 100, 24);
+        let screen = rows(&buffer).join("\n");
+        // Every word of the newest message shows, none cut.
+        for n in 500..540 {
+            assert!(screen.contains(&format!("w{n:03}")), "w{n:03}:\n{screen}");
+        }
+        // Its last row is the conversation's last (above its border, the
+        // compose box, the status line and two rows of keys).
+        let (y, _) = row_with(&buffer, "w539");
+        assert_eq!(y, 24 - 1 - 3 - 1 - 2 - 1);
+
+        // Choosing the oldest message scrolls back to it.
+        app.handle_key(KeyEvent::from(KeyCode::Tab), &snapshot);
+        for _ in 0..5 {
+            app.handle_key(KeyEvent::from(KeyCode::Up), &snapshot);
+        }
+        let buffer = render(&app, &snapshot, 100, 24);
+        let (y, row) = row_with(&buffer, "Bob: w000 w001");
+        assert_eq!(y, 1, "{row}");
+        row_with(&buffer, "w039");
     }
 
     #[test]

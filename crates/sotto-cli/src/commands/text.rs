@@ -61,8 +61,8 @@ pub(super) fn contact_name(session: &Session, contact: ContactId) -> String {
 }
 
 /// A QR code for a terminal, two rows of modules per line.
-pub(crate) fn qr(link: &str) -> String {
-    match qrcode::QrCode::new(link.as_bytes()) {
+pub(crate) fn qr(data: impl AsRef<[u8]>) -> String {
+    match qrcode::QrCode::new(data.as_ref()) {
         Ok(code) => code
             .render::<qrcode::render::unicode::Dense1x2>()
             .quiet_zone(true)
