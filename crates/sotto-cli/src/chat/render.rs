@@ -1,6 +1,7 @@
 //! Drawing the screens from the UI's state and a [`Snapshot`]: pure functions
 //! of what they are given, so tests draw them on ratatui's `TestBackend`.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use ratatui::Frame;
@@ -261,11 +262,30 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
         return;
     }
     frame.render_widget(
-        Paragraph::new(app.compose.as_str())
+        Paragraph::new(draft_tail(&app.compose, compose.width.saturating_sub(2)))
             .style(compose_style)
             .block(Block::bordered().title(compose_title)),
         compose,
     );
+}
+
+/// The end of what is being typed, where it is wider than the compose line:
+/// `…` and as much of its end as fits, so that the typing shows.
+fn draft_tail(draft: &str, width: u16) -> Cow<'_, str> {
+    let width = usize::from(width);
+    if Span::raw(draft).width() <= width {
+        return Cow::Borrowed(draft);
+    }
+    let mut start = draft.len();
+    let mut used = 1;
+    for (at, c) in draft.char_indices().rev() {
+        used += Span::raw(&draft[at..at + c.len_utf8()]).width();
+        if used > width {
+            break;
+        }
+        start = at;
+    }
+    Cow::Owned(format!("…{}", &draft[start..]))
 }
 
 /// The conversation as lines, and the first line of the chosen message.
@@ -971,6 +991,19 @@ mod tests {
         let (y, row) = row_with(&buffer, "Bob: w000 w001");
         assert_eq!(y, 1, "{row}");
         row_with(&buffer, "w039");
+    }
+
+    #[test]
+    fn a_draft_wider_than_the_compose_line_shows_its_end() {
+        let snapshot = snapshot();
+        let mut app = app_for(&snapshot);
+        app.compose = format!("start {}the end", "word ".repeat(40));
+        let buffer = render(&app, &snapshot, 100, 24);
+        let (_, row) = row_with(&buffer, "word the end│");
+        assert!(row.contains("│…"), "{row}");
+        assert!(!row.contains("start"), "{row}");
+        assert_eq!(draft_tail("short", 10), "short");
+        assert_eq!(draft_tail("日本語のテキスト", 7), "…キスト");
     }
 
     #[test]
