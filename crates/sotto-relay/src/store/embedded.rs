@@ -316,10 +316,14 @@ impl<'txn> Tables<'txn> {
     ) -> Result<(), Error> {
         let seq = record.next_seq;
         record.next_seq = seq.saturating_add(1);
-        self.messages.insert(
-            message_key(recipient_id, seq),
-            encode_message(message).as_slice(),
-        )?;
+        // Written in place in the page: no intermediate copy of the 16 KB body.
+        let len = u32::try_from(MESSAGE_HEADER_LEN + message.body.len())
+            .map_err(|_| Error::CorruptRecord { table: "messages" })?;
+        let mut value = self
+            .messages
+            .insert_reserve(message_key(recipient_id, seq), len)?;
+        encode_message_into(message, value.as_mut());
+        drop(value);
         self.expiry
             .insert(expiry_key(message.accepted_at, recipient_id, seq), ())?;
         Ok(())
@@ -337,7 +341,7 @@ impl<'txn> Tables<'txn> {
         let mut first = None;
         for entry in self.messages.range(queue_range(recipient_id))? {
             let (key, value) = entry?;
-            let message = decode_message(value.value())?;
+            let message = decode_header(value.value())?;
             if !self.policy.is_expired(message.accepted_at, now) {
                 first = Some((key.value(), message));
                 break;
@@ -362,7 +366,7 @@ impl<'txn> Tables<'txn> {
         let Some(removed) = self.messages.remove(message_key(recipient_id, seq))? else {
             return Ok(false);
         };
-        let message = decode_message(removed.value())?;
+        let message = decode_header(removed.value())?;
         drop(removed);
         if let Some(mut record) = self.queue(recipient_id)? {
             if message.flags & FLAG_QUOTA_REACHED != 0 {
@@ -386,7 +390,7 @@ impl<'txn> Tables<'txn> {
                 let (key, value) = entry?;
                 Ok((
                     seq_of(&key.value()),
-                    decode_message(value.value())?.accepted_at,
+                    decode_header(value.value())?.accepted_at,
                 ))
             })
             .collect::<Result<Vec<(u64, u64)>, Error>>()?;
@@ -513,16 +517,37 @@ fn decode_queue(bytes: &[u8]) -> Result<QueueRecord, Error> {
 
 const MESSAGE_HEADER_LEN: usize = 24 + 8 + 1;
 
-fn encode_message(message: &StoredMessage) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(MESSAGE_HEADER_LEN + message.body.len());
-    bytes.extend_from_slice(message.id.as_bytes());
-    bytes.extend_from_slice(&message.accepted_at.to_be_bytes());
-    bytes.push(message.flags);
-    bytes.extend_from_slice(&message.body);
-    bytes
+/// Writes `message` into `out`, reserved in its page at exactly
+/// `MESSAGE_HEADER_LEN` plus the body's length (so neither copy can panic).
+fn encode_message_into(message: &StoredMessage, out: &mut [u8]) {
+    let mut header = [0u8; MESSAGE_HEADER_LEN];
+    header[..24].copy_from_slice(message.id.as_bytes());
+    header[24..32].copy_from_slice(&message.accepted_at.to_be_bytes());
+    header[32] = message.flags;
+    let (head, body) = out.split_at_mut(MESSAGE_HEADER_LEN);
+    head.copy_from_slice(&header);
+    body.copy_from_slice(&message.body);
 }
 
 fn decode_message(bytes: &[u8]) -> Result<StoredMessage, Error> {
+    let header = decode_header(bytes)?;
+    Ok(StoredMessage {
+        id: header.id,
+        accepted_at: header.accepted_at,
+        flags: header.flags,
+        body: bytes.get(MESSAGE_HEADER_LEN..).unwrap_or_default().to_vec(),
+    })
+}
+
+/// What a stored message says about itself, without its body: what ACK,
+/// removal and deletion need, so that they do not copy 16 KB bodies.
+struct MessageHeader {
+    id: MessageId,
+    accepted_at: u64,
+    flags: u8,
+}
+
+fn decode_header(bytes: &[u8]) -> Result<MessageHeader, Error> {
     if bytes.len() < MESSAGE_HEADER_LEN {
         return Err(Error::CorruptRecord { table: "messages" });
     }
@@ -530,11 +555,10 @@ fn decode_message(bytes: &[u8]) -> Result<StoredMessage, Error> {
     let id = MessageId::from_bytes(take::<24>(&mut rest));
     let accepted_at = u64::from_be_bytes(take::<8>(&mut rest));
     let [flags] = take::<1>(&mut rest);
-    Ok(StoredMessage {
+    Ok(MessageHeader {
         id,
         accepted_at,
         flags,
-        body: rest.to_vec(),
     })
 }
 
