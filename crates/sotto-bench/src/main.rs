@@ -340,6 +340,7 @@ struct CpuMeter {
     commits: f64,
     writes: f64,
     relay: Duration,
+    writer: Duration,
     bench: Duration,
     started: std::time::Instant,
 }
@@ -351,6 +352,7 @@ impl CpuMeter {
             commits: relay.metric(FSYNC_BATCHES).await?,
             writes: relay.metric(FSYNC_WRITES).await?,
             relay: relay.cpu_time()?,
+            writer: relay.writer_cpu_time()?,
             bench: cpu_time("self")?,
             started: std::time::Instant::now(),
         })
@@ -379,11 +381,14 @@ impl CpuMeter {
         );
         eprintln!("{line}");
         summary.push(line);
+        let writer_cpu = relay.writer_cpu_time()?.saturating_sub(self.writer);
         let line = format!(
-            "  group commit: {:.0} durable commits/s, {:.1} writes per commit, {:.2} ms per commit",
+            "  group commit: {:.0} durable commits/s, {:.1} writes per commit, {:.2} ms between \
+             commits; writer thread {:.1} µs of CPU per write",
             commits / wall,
             writes / commits.max(1.0),
             wall * 1e3 / commits.max(1.0),
+            writer_cpu.as_secs_f64() * 1e6 / writes.max(1.0),
         );
         eprintln!("{line}");
         summary.push(line);

@@ -115,6 +115,32 @@ impl RelayProcess {
         cpu_time(&self.child.id().to_string())
     }
 
+    /// CPU time the relay's group-commit writer thread (`sotto-writer`) has
+    /// used so far, to the nanosecond; zero if there is no such thread.
+    pub(crate) fn writer_cpu_time(&self) -> Result<Duration> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+            .context("reading /proc/PID/task")?;
+        for task in tasks {
+            let path = task?.path();
+            let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
+                continue;
+            };
+            if name.trim() != "sotto-writer" {
+                continue;
+            }
+            let schedstat =
+                std::fs::read_to_string(path.join("schedstat")).context("reading schedstat")?;
+            let nanos = schedstat
+                .split_whitespace()
+                .next()
+                .context("empty schedstat")?
+                .parse::<u64>()
+                .context("parsing schedstat")?;
+            return Ok(Duration::from_nanos(nanos));
+        }
+        Ok(Duration::ZERO)
+    }
+
     /// CPU time the relay's live threads have used so far, to the nanosecond
     /// (the first field of each `/proc/PID/task/TID/schedstat`): for short
     /// windows, where clock ticks are too coarse.
