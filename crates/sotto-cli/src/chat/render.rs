@@ -396,11 +396,15 @@ fn author<'a>(item: &ChatItem, contact_name: &'a str) -> &'a str {
 fn snippet(item: &ChatItem, chars: usize) -> String {
     match &item.content {
         _ if item.deleted => "message deleted".to_owned(),
-        ItemContent::Text { text, .. } if text.chars().count() > chars => {
-            let cut: String = text.chars().take(chars).collect();
-            format!("{cut}…")
+        ItemContent::Text { text, .. } => {
+            let text = one_line(text);
+            if text.chars().count() > chars {
+                let cut: String = text.chars().take(chars).collect();
+                format!("{cut}…")
+            } else {
+                text.into_owned()
+            }
         }
-        ItemContent::Text { text, .. } => text.clone(),
         ItemContent::Notice(notice) => notice_text(notice),
     }
 }
@@ -867,11 +871,20 @@ mod tests {
             MessageStatus::Delivered,
             text("\x1b]0;owned\x07hi\nthere\x1b[31m", None),
         )];
+        // A reply quotes it on one line too.
+        snapshot.history.push(item(
+            10,
+            MessageDirection::Outgoing,
+            MessageStatus::Sent,
+            text("answer", Some(9)),
+        ));
         let app = app_for(&snapshot);
         let buffer = render(&app, &snapshot, 120, 20);
         // What surrounds them still shows (a dropped character may leave a blank).
-        let (_, row) = row_with(&buffer, "]0;owned");
-        assert!(row.contains("Eve") && row.contains("hi there"), "{row}");
+        let (_, row) = row_with(&buffer, "   9 Eve");
+        assert!(row.contains(": ]0;ownedhi there[31m"), "{row}");
+        let (_, quote) = row_with(&buffer, "↪ Eve");
+        assert!(quote.contains(": ]0;ownedhi there[31m"), "{quote}");
         for cell in &buffer.content {
             assert!(
                 !cell.symbol().chars().any(hidden),
