@@ -12,9 +12,13 @@
 //   SOTTO_CHATS       the chats in the profile (default 50)
 //   SOTTO_RUNS        page loads measured (default 5)
 //   CHROMIUM          the browser (default /usr/bin/chromium)
+//   SOTTO_PROFILE     optional: a path prefix for CPU profiles of the last
+//                     unlock and of the scroll (PREFIX-unlock.cpuprofile,
+//                     PREFIX-scroll.cpuprofile, for Chromium's DevTools);
+//                     the functions with the most self time go to stderr
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { extname, join, relative } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { launchBrowser, required, startRelay } from "./harness.mjs";
@@ -36,6 +40,22 @@ function quantile(values, q) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
+/** Self time per function of a CDP CPU profile, the top 25 on stderr. */
+function summarizeProfile(what, { nodes, samples, timeDeltas }) {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  samples.forEach((id, index) => {
+    const { functionName, url, lineNumber, columnNumber } = byId.get(id).callFrame;
+    const name = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}:${columnNumber + 1}`;
+    self.set(name, (self.get(name) ?? 0) + (timeDeltas[index] ?? 0) / 1000);
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  log(`CPU profile of the ${what}: ${ms(total)} sampled`);
+  for (const [name, time] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    log(`  ${ms(time).padStart(8)} ${((100 * time) / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
+
 const median = (values) => quantile(values, 0.5);
 const worst = (values) => Math.max(...values);
 
@@ -74,6 +94,7 @@ function assetSizes() {
   return rows;
 }
 
+const startLoad = loadavg();
 const sizes = assetSizes();
 const code = sizes.filter((row) => row.kind !== "HTML");
 const sum = (rows, field) => rows.reduce((total, row) => total + (row[field] ?? 0), 0);
@@ -145,16 +166,30 @@ try {
   results.firstVisit = transfers;
   log(`imported the profile in ${ms(results.importMs)}`);
 
-  async function measuredLoad() {
+  const profile = process.env.SOTTO_PROFILE;
+  async function startProfile() {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+    await cdp.send("Profiler.start");
+  }
+  async function stopProfile(what) {
+    const { profile: samples } = await cdp.send("Profiler.stop");
+    writeFileSync(`${profile}-${what}.cpuprofile`, JSON.stringify(samples));
+    summarizeProfile(what, samples);
+  }
+
+  async function measuredLoad(profiled = false) {
     transfers = [];
     await page.reload();
     await page.locator("main.unlock input[type=password]").waitFor({ timeout: long });
     await page.locator("main.unlock input[type=password]").fill(passphrase);
+    if (profiled) await startProfile();
     await page.getByRole("button", { name: "Unlock" }).click();
     await page
       .locator("ul.chat-list > li")
       .nth(chats - 1)
       .waitFor({ timeout: long });
+    if (profiled) await stopProfile("unlock");
     await page.waitForFunction(() => window.__sottoMarks.listFrame !== undefined);
     const marks = await page.evaluate(() => window.__sottoMarks);
     return { ...marks, transfers };
@@ -163,7 +198,7 @@ try {
   // Reloads with the browser's cache as a returning visitor has it, then with
   // the cache disabled (every asset fetched again).
   for (let run = 0; run < runs; run += 1) {
-    const load = await measuredLoad();
+    const load = await measuredLoad(profile !== undefined && run === runs - 1);
     results.loads.push(load);
     log(`reload ${run + 1}: lock screen ${ms(load.lockFrame)}, unlock → chat list ${ms(load.listFrame - load.submit)}`);
   }
@@ -183,6 +218,23 @@ try {
   const scroller = page.locator(".message-scroller");
   await scroller.locator(".row").first().waitFor({ timeout: long });
   await scroller.hover();
+  // The floor: frame times of the same page left alone for 5 s, which show
+  // what the machine's other load alone does to frames.
+  results.idleDeltas = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const deltas = [];
+        let last = performance.now();
+        const end = last + 5000;
+        const tick = (now) => {
+          deltas.push(now - last);
+          last = now;
+          if (now < end) requestAnimationFrame(tick);
+          else resolve(deltas.slice(1));
+        };
+        requestAnimationFrame(tick);
+      }),
+  );
   await page.evaluate(() => {
     const watch = { deltas: [], longTasks: [], rows: 0, listNodes: 0, documentNodes: 0, running: true };
     window.__sottoScroll = watch;
@@ -203,6 +255,7 @@ try {
       for (const entry of entries.getEntries()) watch.longTasks.push(entry.duration);
     }).observe({ type: "longtask" });
   });
+  if (profile) await startProfile();
   const scrollStart = Date.now();
   const atTop = () =>
     page.evaluate(() => {
@@ -228,6 +281,7 @@ try {
     window.__sottoScroll.running = false;
     return window.__sottoScroll;
   });
+  if (profile) await stopProfile("scroll");
   const loadedItems = await page.evaluate(
     () => document.querySelector(".message-scroller .row")?.getAttribute("aria-setsize") ?? "?",
   );
@@ -251,6 +305,11 @@ try {
 // The summary, on stdout.
 const out = (line = "") => console.log(line);
 out("== Web client benchmark ==");
+out(
+  `Load average at the start: ${startLoad.map((load) => load.toFixed(2)).join(", ")}; at the end: ${loadavg()
+    .map((load) => load.toFixed(2))
+    .join(", ")}`,
+);
 out("");
 out("Assets of the production build (wasm + JS + CSS; HTML apart):");
 for (const row of sizes) {
@@ -312,6 +371,10 @@ out(
 );
 out(
   `  frame time (requestAnimationFrame deltas, ${deltas.length} frames): p50 ${deltas.length ? quantile(deltas, 0.5).toFixed(1) : "-"} ms, p95 ${deltas.length ? quantile(deltas, 0.95).toFixed(1) : "-"} ms, max ${deltas.length ? worst(deltas).toFixed(1) : "-"} ms; frames over 50 ms: ${deltas.filter((delta) => delta > 50).length}`,
+);
+const idle = results.idleDeltas;
+out(
+  `  the same page idle for 5 s (the floor the machine's load sets): p50 ${quantile(idle, 0.5).toFixed(1)} ms, p95 ${quantile(idle, 0.95).toFixed(1)} ms, max ${worst(idle).toFixed(1)} ms`,
 );
 out(
   `  long tasks (> 50 ms): ${scroll.longTasks.length}, longest ${scroll.longTasks.length ? worst(scroll.longTasks).toFixed(0) : 0} ms, total ${scroll.longTasks.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
