@@ -16,6 +16,9 @@
 //                     unlock and of the scroll (PREFIX-unlock.cpuprofile,
 //                     PREFIX-scroll.cpuprofile, for Chromium's DevTools);
 //                     the functions with the most self time go to stderr
+//   SOTTO_TRACE       optional: a file for a Chromium trace of the scroll
+//                     (devtools.timeline, for DevTools' Performance panel);
+//                     the main thread's time per kind of work goes to stderr
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -30,6 +33,7 @@ const bigChat = required("SOTTO_BIG_CHAT");
 const runs = Number(process.env.SOTTO_RUNS ?? 5);
 const chats = Number(process.env.SOTTO_CHATS ?? 50);
 const long = 300_000;
+const trace = process.env.SOTTO_TRACE;
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value) => `${value.toFixed(0)} ms`;
@@ -53,6 +57,20 @@ function summarizeProfile(what, { nodes, samples, timeDeltas }) {
   log(`CPU profile of the ${what}: ${ms(total)} sampled`);
   for (const [name, time] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
     log(`  ${ms(time).padStart(8)} ${((100 * time) / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
+
+/** Time of the renderer's main thread per kind of work in a trace, on stderr. */
+function summarizeTrace({ traceEvents }) {
+  const main = traceEvents.find((event) => event.name === "thread_name" && event.args?.name === "CrRendererMain");
+  const events = traceEvents.filter((event) => event.ph === "X" && event.pid === main?.pid && event.tid === main?.tid);
+  const kinds = new Map();
+  for (const event of events) kinds.set(event.name, (kinds.get(event.name) ?? 0) + (event.dur ?? 0) / 1000);
+  const start = Math.min(...events.map((event) => event.ts));
+  const end = Math.max(...events.map((event) => event.ts + (event.dur ?? 0)));
+  log(`trace of the scroll: main thread over ${ms((end - start) / 1000)} (times include nested work)`);
+  for (const [name, time] of [...kinds.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    log(`  ${ms(time).padStart(8)}  ${name}`);
   }
 }
 
@@ -256,6 +274,7 @@ try {
     }).observe({ type: "longtask" });
   });
   if (profile) await startProfile();
+  if (trace) await browser.startTracing(page, { path: trace, categories: ["devtools.timeline"] });
   const scrollStart = Date.now();
   const atTop = () =>
     page.evaluate(() => {
@@ -282,6 +301,7 @@ try {
     return window.__sottoScroll;
   });
   if (profile) await stopProfile("scroll");
+  if (trace) summarizeTrace(JSON.parse(await browser.stopTracing()));
   const loadedItems = await page.evaluate(
     () => document.querySelector(".message-scroller .row")?.getAttribute("aria-setsize") ?? "?",
   );
