@@ -191,8 +191,13 @@ try {
   await send(carolChat, "Bob", "hi Bob, through your address");
   const bobWithCarol = await openChat(bob, "Carol");
   await row(bobWithCarol, "hi Bob, through your address").waitFor({ timeout });
+  await requestsButton.click();
+  await bob.getByLabel("Contact address link").waitFor({ timeout });
+  await bob.getByRole("button", { name: "Delete address" }).click();
+  await bob.getByRole("button", { name: "Create a contact address" }).waitFor({ timeout });
+  await bob.keyboard.press("Escape");
   await openChat(bob, "Alice");
-  step("contact address: a request rejected, the next accepted");
+  step("contact address: a request rejected, the next accepted, the address deleted");
 
   // Settings and mute, stored sealed in the profile.
   await alice.getByRole("button", { name: "Settings", exact: true }).click();

@@ -2,7 +2,7 @@
 // control was removed) or a click outside, and gives focus back to what had it.
 
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { IconClose } from "./icons";
 
 const FOCUSABLE =
@@ -21,7 +21,9 @@ export function Dialog({
 }) {
   const panel = useRef<HTMLDivElement>(null);
 
-  useEffect(() => {
+  // Layout effects: focus moves in and keys are caught as soon as the dialog
+  // is in the page, before a key can reach what is behind it.
+  useLayoutEffect(() => {
     const previous = document.activeElement as HTMLElement | null;
     const root = panel.current;
     const first = root?.querySelector<HTMLElement>("[autofocus]") ?? root?.querySelector<HTMLElement>(FOCUSABLE);
@@ -33,7 +35,7 @@ export function Dialog({
   // accepted, say) and focus fell to the page, or a key came before the dialog
   // took focus. Esc must still close it and Tab must come back in. Only the
   // topmost dialog answers, in the capture phase, before the page's shortcuts.
-  useEffect(() => {
+  useLayoutEffect(() => {
     function onStrayKey(event: KeyboardEvent) {
       const root = panel.current;
       if (!root || root.contains(document.activeElement)) return;
