@@ -170,10 +170,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
             let (mut core, relay) = profile::open_core(dir, &passphrase)?;
-            // What an earlier command could not send goes out with this one,
-            // whatever is left of its backoff.
-            core.retry_now(sotto_client::runtime::now_millis())
-                .map_err(core_failure)?;
+            // Time passed since the last command: disappearing messages that
+            // expired meanwhile go before anything is shown, and what an
+            // earlier command could not send goes out with this one, whatever
+            // is left of its backoff.
+            let now = sotto_client::runtime::now_millis();
+            core.handle_timeout(now, &mut OsRng).map_err(core_failure)?;
+            core.retry_now(now).map_err(core_failure)?;
             if matches!(command, Command::Listen | Command::Chat { .. }) {
                 options.mode = Mode::Live;
             }

@@ -186,6 +186,8 @@ pub(crate) struct Profile {
     pub(crate) dir: PathBuf,
     pub(crate) passphrase: String,
     pub(crate) socks5: Option<String>,
+    /// `--timeout`: how long a command waits for relays.
+    pub(crate) timeout_secs: u64,
 }
 
 impl Profile {
@@ -194,6 +196,7 @@ impl Profile {
             dir: root.join(name),
             passphrase: "correct horse".to_owned(),
             socks5: None,
+            timeout_secs: 30,
         }
     }
 
@@ -210,12 +213,21 @@ impl Profile {
         command
             .arg("--profile")
             .arg(&self.dir)
-            .args(["--json", "--timeout", "30"])
+            .args(["--json", "--timeout", &self.timeout_secs.to_string()])
             .env("SOTTO_PASSPHRASE", &self.passphrase);
         if let Some(proxy) = &self.socks5 {
             command.args(["--socks5", proxy]);
         }
         command
+    }
+
+    /// The same profile, with commands that give up on relays after
+    /// `seconds`.
+    pub(crate) fn impatient(&self, seconds: u64) -> Profile {
+        Profile {
+            timeout_secs: seconds,
+            ..self.clone()
+        }
     }
 
     /// Runs `sotto --json …` and returns its JSON, or the error object on
