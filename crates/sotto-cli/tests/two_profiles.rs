@@ -7,14 +7,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
+use common::proxy::socks5_proxy;
 use common::{Listener, Profile, Relay, SOTTO};
 
 #[test]
@@ -231,72 +229,6 @@ fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
     // Deleting the address.
     assert_eq!(alice.run(&["address", "delete"])["deleted"], true);
     assert_eq!(alice.run(&["address", "show"])["link"], Value::Null);
-}
-
-/// A minimal SOCKS5 proxy (no authentication, CONNECT only) on loopback that
-/// counts the connections it made.
-fn socks5_proxy() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { break };
-            let counter = counter.clone();
-            std::thread::spawn(move || {
-                if let Some(relay) = socks5_handshake(&client) {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    pipe(client, relay);
-                }
-            });
-        }
-    });
-    (address, connections)
-}
-
-fn socks5_handshake(mut client: &TcpStream) -> Option<TcpStream> {
-    let mut head = [0u8; 2];
-    client.read_exact(&mut head).ok()?;
-    let mut methods = vec![0u8; usize::from(head[1])];
-    client.read_exact(&mut methods).ok()?;
-    client.write_all(&[5, 0]).ok()?;
-    let mut request = [0u8; 4];
-    client.read_exact(&mut request).ok()?;
-    assert_eq!(request[1], 1, "CONNECT");
-    let host = match request[3] {
-        1 => {
-            let mut ip = [0u8; 4];
-            client.read_exact(&mut ip).ok()?;
-            std::net::Ipv4Addr::from(ip).to_string()
-        }
-        3 => {
-            let mut len = [0u8; 1];
-            client.read_exact(&mut len).ok()?;
-            let mut name = vec![0u8; usize::from(len[0])];
-            client.read_exact(&mut name).ok()?;
-            String::from_utf8(name).ok()?
-        }
-        other => panic!("address type {other}"),
-    };
-    let mut port = [0u8; 2];
-    client.read_exact(&mut port).ok()?;
-    let relay = TcpStream::connect((host.as_str(), u16::from_be_bytes(port))).ok()?;
-    client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).ok()?;
-    Some(relay)
-}
-
-fn pipe(client: TcpStream, relay: TcpStream) {
-    let (mut client_read, mut relay_write) =
-        (client.try_clone().unwrap(), relay.try_clone().unwrap());
-    let upstream = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut client_read, &mut relay_write);
-        let _ = relay_write.shutdown(std::net::Shutdown::Write);
-    });
-    let (mut relay_read, mut client_write) = (relay, client);
-    let _ = std::io::copy(&mut relay_read, &mut client_write);
-    let _ = client_write.shutdown(std::net::Shutdown::Write);
-    let _ = upstream.join();
 }
 
 #[test]

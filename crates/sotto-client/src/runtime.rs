@@ -6,7 +6,8 @@
 //! - live ([`Mode::Live`]): every relay is connected and its queues subscribed;
 //!   [`Runtime::next_event`] drives everything until the core has something to
 //!   show. A lost connection is renewed after a backoff (0.5 s doubling up to
-//!   30 s) and the core subscribes again.
+//!   30 s) and the core subscribes again; a PING every 20 s finds connections
+//!   that stalled.
 //! - one-shot ([`Mode::OneShot`]), for scripts: relays are connected when a
 //!   request needs them, nothing is subscribed, and
 //!   [`Runtime::run_until_idle`] processes what is queued (and, after
@@ -34,6 +35,11 @@ use crate::relay::{ConnectOptions, Push, RelayConnection};
 const FIRST_RECONNECT: Duration = Duration::from_millis(500);
 /// Longest wait between two connection attempts.
 const MAX_RECONNECT: Duration = Duration::from_secs(30);
+/// How often live mode checks each connection with a PING. A connection that
+/// stalls (a lost block, a peer gone without a word) would otherwise wait
+/// forever: the PING's answer shows it broken, or never comes and the request
+/// times out, and the connection is renewed.
+const KEEPALIVE: Duration = Duration::from_secs(20);
 
 /// How the runtime treats relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +131,8 @@ pub struct Runtime<S: Store> {
     reports: mpsc::UnboundedSender<Input>,
     /// Why the last connection attempt failed, until one succeeds.
     connect_failure: Option<ClientError>,
+    /// When live mode next checks its connections.
+    next_keepalive: Instant,
 }
 
 impl<S: Store> Runtime<S> {
@@ -140,6 +148,7 @@ impl<S: Store> Runtime<S> {
             inputs,
             reports,
             connect_failure: None,
+            next_keepalive: Instant::now() + KEEPALIVE,
         }
     }
 
@@ -289,7 +298,11 @@ impl<S: Store> Runtime<S> {
                 _ => None,
             })
             .min();
-        let wake = [core_wake, relink, deadline].into_iter().flatten().min();
+        let keepalive = (self.options.mode == Mode::Live).then_some(self.next_keepalive);
+        let wake = [core_wake, relink, keepalive, deadline]
+            .into_iter()
+            .flatten()
+            .min();
         let input = match wake {
             Some(wake) => tokio::select! {
                 input = self.inputs.recv() => input,
@@ -324,6 +337,19 @@ impl<S: Store> Runtime<S> {
             .collect();
         for relay in due {
             self.spawn_connect(relay);
+        }
+        if self.options.mode == Mode::Live && self.next_keepalive <= instant {
+            self.next_keepalive = instant + KEEPALIVE;
+            for (key, link) in &self.links {
+                if let LinkState::Up(connection) = &link.state {
+                    spawn_keepalive(
+                        connection.clone(),
+                        key.clone(),
+                        link.generation,
+                        self.reports.clone(),
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -379,10 +405,9 @@ impl<S: Store> Runtime<S> {
                 Ok(())
             }
             Input::Closed { relay, generation } => {
-                let current = self
-                    .links
-                    .get(&relay)
-                    .is_some_and(|link| link.generation == generation);
+                let current = self.links.get(&relay).is_some_and(|link| {
+                    link.generation == generation && matches!(link.state, LinkState::Up(_))
+                });
                 if current { self.lost(&relay) } else { Ok(()) }
             }
         }
@@ -475,6 +500,22 @@ fn spawn_request(
             token: request.token,
             result,
         });
+    });
+}
+
+/// PINGs `connection`; if that fails, the connection is reported closed (and
+/// renewed).
+fn spawn_keepalive(
+    connection: Arc<RelayConnection>,
+    relay: String,
+    generation: u64,
+    reports: mpsc::UnboundedSender<Input>,
+) {
+    tokio::spawn(async move {
+        if let Err(error) = connection.ping().await {
+            tracing::debug!(%error, "relay connection failed its keepalive");
+            let _ = reports.send(Input::Closed { relay, generation });
+        }
     });
 }
 
