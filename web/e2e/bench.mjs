@@ -253,26 +253,74 @@ try {
         requestAnimationFrame(tick);
       }),
   );
-  await page.evaluate(() => {
-    const watch = { deltas: [], longTasks: [], rows: 0, listNodes: 0, documentNodes: 0, running: true };
-    window.__sottoScroll = watch;
-    let last = performance.now();
-    const tick = (now) => {
-      watch.deltas.push(now - last);
-      last = now;
-      const list = document.querySelector(".message-scroller");
-      if (list) {
-        watch.rows = Math.max(watch.rows, list.querySelectorAll(".row").length);
-        watch.listNodes = Math.max(watch.listNodes, list.getElementsByTagName("*").length);
-      }
-      watch.documentNodes = Math.max(watch.documentNodes, document.getElementsByTagName("*").length);
-      if (watch.running) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-    new PerformanceObserver((entries) => {
-      for (const entry of entries.getEntries()) watch.longTasks.push(entry.duration);
-    }).observe({ type: "longtask" });
-  });
+  // Frame deltas, long tasks and the list's size from `watchFrames()` to
+  // `collectFrames()`.
+  const watchFrames = () =>
+    page.evaluate(() => {
+      const watch = {
+        deltas: [],
+        longTasks: [],
+        rows: 0,
+        listNodes: 0,
+        documentNodes: 0,
+        pages: 0,
+        longFramesWithPage: 0,
+        running: true,
+      };
+      window.__sottoScroll = watch;
+      let last = performance.now();
+      const tick = (now) => {
+        const delta = now - last;
+        watch.deltas.push(delta);
+        last = now;
+        const list = document.querySelector(".message-scroller");
+        // A page of older history arrived: the rows on screen moved down
+        // the list by the page's length (while scrolling up, they move up).
+        const position = Number(list?.querySelector(".row:last-child")?.getAttribute("aria-posinset") ?? 0);
+        if (watch.position !== undefined && position >= watch.position + 50) {
+          watch.pages += 1;
+          if (delta > 50) watch.longFramesWithPage += 1;
+        }
+        watch.position = position;
+        if (list) {
+          watch.rows = Math.max(watch.rows, list.querySelectorAll(".row").length);
+          watch.listNodes = Math.max(watch.listNodes, list.getElementsByTagName("*").length);
+        }
+        watch.documentNodes = Math.max(watch.documentNodes, document.getElementsByTagName("*").length);
+        if (watch.running) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+      watch.observer = new PerformanceObserver((entries) => {
+        for (const entry of entries.getEntries()) watch.longTasks.push(entry.duration);
+      });
+      watch.observer.observe({ type: "longtask" });
+    });
+  const collectFrames = async () => {
+    const watch = await page.evaluate(() => {
+      const { observer, ...watch } = window.__sottoScroll;
+      watch.running = false;
+      window.__sottoScroll.running = false;
+      observer.disconnect();
+      return watch;
+    });
+    return { ...watch, deltas: watch.deltas.slice(1) };
+  };
+
+  // First at a person's pace for 15 s: one 100 px wheel step (a mouse wheel's
+  // notch) every 16 ms at most.
+  await watchFrames();
+  const pacedStart = Date.now();
+  let pacedWheels = 0;
+  while (Date.now() - pacedStart < 15_000) {
+    await page.mouse.wheel(0, -100);
+    pacedWheels += 1;
+    await page.waitForTimeout(16);
+  }
+  const pacedMs = Date.now() - pacedStart;
+  results.paced = { ms: pacedMs, wheels: pacedWheels, ...(await collectFrames()) };
+
+  // Then as fast as wheel events go, to the first message.
+  await watchFrames();
   if (profile) await startProfile();
   if (trace) await browser.startTracing(page, { path: trace, categories: ["devtools.timeline"] });
   const scrollStart = Date.now();
@@ -296,10 +344,7 @@ try {
     state = await atTop();
   }
   const scrollMs = Date.now() - scrollStart;
-  const watch = await page.evaluate(() => {
-    window.__sottoScroll.running = false;
-    return window.__sottoScroll;
-  });
+  const watch = await collectFrames();
   if (profile) await stopProfile("scroll");
   if (trace) summarizeTrace(JSON.parse(await browser.stopTracing()));
   const loadedItems = await page.evaluate(
@@ -313,7 +358,6 @@ try {
     endHeight: state.height,
     items: loadedItems,
     ...watch,
-    deltas: watch.deltas.slice(1),
   };
   await context.close();
 } finally {
@@ -386,11 +430,16 @@ for (const [title, loads] of [
 out("");
 const scroll = results.scroll;
 const deltas = scroll.deltas;
+const paced = results.paced;
+out(`Scrolling ${bigChat}'s chat (${scroll.items} items once all loaded) up from its latest message:`);
 out(
-  `Scrolling ${bigChat}'s chat from the latest message to the first (${scroll.reachedFirst ? "reached" : "NOT reached"}): ${scroll.wheels} wheel events of 500 px in ${ms(scroll.ms)}, ${scroll.items} items, list height ${scroll.startHeight} → ${scroll.endHeight} px`,
+  `  at a person's pace, ${paced.wheels} wheel events of 100 px in ${ms(paced.ms)} (${((paced.wheels * 100) / (paced.ms / 1000)).toFixed(0)} px/s): frame time p50 ${quantile(paced.deltas, 0.5).toFixed(1)} ms, p95 ${quantile(paced.deltas, 0.95).toFixed(1)} ms, max ${worst(paced.deltas).toFixed(1)} ms; frames over 50 ms: ${paced.deltas.filter((delta) => delta > 50).length} of ${paced.deltas.length}; long tasks: ${paced.longTasks.length}; pages of older history loaded: ${paced.pages}, during ${paced.longFramesWithPage} of the frames over 50 ms`,
 );
 out(
-  `  frame time (requestAnimationFrame deltas, ${deltas.length} frames): p50 ${deltas.length ? quantile(deltas, 0.5).toFixed(1) : "-"} ms, p95 ${deltas.length ? quantile(deltas, 0.95).toFixed(1) : "-"} ms, max ${deltas.length ? worst(deltas).toFixed(1) : "-"} ms; frames over 50 ms: ${deltas.filter((delta) => delta > 50).length}`,
+  `  then as fast as wheel events go, to the first message (${scroll.reachedFirst ? "reached" : "NOT reached"}): ${scroll.wheels} wheel events of 500 px in ${ms(scroll.ms)} (${((scroll.wheels * 500) / (scroll.ms / 1000)).toFixed(0)} px/s), list height ${scroll.startHeight} → ${scroll.endHeight} px`,
+);
+out(
+  `  frame time (requestAnimationFrame deltas, ${deltas.length} frames): p50 ${deltas.length ? quantile(deltas, 0.5).toFixed(1) : "-"} ms, p95 ${deltas.length ? quantile(deltas, 0.95).toFixed(1) : "-"} ms, max ${deltas.length ? worst(deltas).toFixed(1) : "-"} ms; frames over 50 ms: ${deltas.filter((delta) => delta > 50).length}, ${scroll.longFramesWithPage} of them as a page of older history arrived (${scroll.pages} pages)`,
 );
 const idle = results.idleDeltas;
 out(
