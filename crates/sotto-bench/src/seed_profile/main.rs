@@ -216,6 +216,35 @@ fn text(rng: &mut ChaCha20Rng) -> String {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    let started = Instant::now();
+    let (archive, built) = build(&cli)?;
+    std::fs::write(&cli.out, &archive).with_context(|| format!("writing {}", cli.out.display()))?;
+    println!(
+        "profile: {} chats, {} messages ({} in the first chat), {} unread; archive {} bytes, {} records in {} tables; built in {:.1?}",
+        built.chats,
+        built.messages,
+        cli.big_chat,
+        built.unread,
+        archive.len(),
+        built.records,
+        built.tables,
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// What [`build`] made.
+#[derive(Debug)]
+struct Built {
+    chats: usize,
+    messages: usize,
+    unread: u64,
+    records: u64,
+    tables: u32,
+}
+
+/// Builds the profile `cli` describes; returns its archive.
+fn build(cli: &Cli) -> Result<(Vec<u8>, Built)> {
     if cli.chats == 0 || cli.unread_chats > cli.chats {
         bail!("--chats must be at least 1 and at least --unread-chats");
     }
@@ -313,8 +342,7 @@ fn main() -> Result<()> {
             world.cores[core].react(world.now, &mut world.rngs[core], contact, number, "👍")?;
         }
         chat.messages += 1;
-        // A few minutes between messages; the reader reads as they come, except
-        // in the chats left unread at the end.
+        // A few minutes between messages (receipts go out on the way).
         let minutes = 1 + script.next_u64() % 6;
         world.advance(Duration::from_secs(60 * minutes))?;
         if sent % 1000 == 999 {
@@ -325,6 +353,7 @@ fn main() -> Result<()> {
             );
         }
     }
+    // Both sides read every chat but the last few (Bench's unread counts).
     let unread_from = chats.len() - cli.unread_chats;
     for chat in &chats[..unread_from] {
         world.cores[0].mark_read(world.now, &mut world.rngs[0], chat.ours)?;
@@ -340,24 +369,83 @@ fn main() -> Result<()> {
     script.fill_bytes(&mut randomness.nonce_prefix);
     let (archive, receipt) = export_archive(
         world.cores[0].store(),
-        &Passphrase::new(cli.passphrase.into_bytes()),
+        &Passphrase::new(cli.passphrase.clone().into_bytes()),
         Argon2Params::DEFAULT,
         randomness,
     )?;
-    std::fs::write(&cli.out, &archive).with_context(|| format!("writing {}", cli.out.display()))?;
     let contacts = world.cores[0].contacts()?;
-    let unread: u64 = contacts
-        .iter()
-        .map(|contact| u64::from(contact.unread))
-        .sum();
-    println!(
-        "profile: {} chats, {total} messages ({} in the first chat), {unread} unread; archive {} bytes, {} records in {} tables; built in {:.1?}",
-        contacts.len(),
-        cli.big_chat,
-        archive.len(),
-        receipt.records,
-        receipt.tables,
-        started.elapsed()
-    );
-    Ok(())
+    let built = Built {
+        chats: contacts.len(),
+        messages: total,
+        unread: contacts
+            .iter()
+            .map(|contact| u64::from(contact.unread))
+            .sum(),
+        records: receipt.records,
+        tables: receipt.tables,
+    };
+    Ok((archive, built))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sotto_core::{ItemContent, import_archive};
+
+    use super::*;
+
+    #[test]
+    fn the_archive_imports_into_a_profile_with_every_chat_and_message() {
+        let cli = Cli::parse_from([
+            "sotto-seed-profile",
+            "--out",
+            "unused",
+            "--chats",
+            "4",
+            "--big-chat",
+            "60",
+            "--per-chat",
+            "5",
+            "--unread-chats",
+            "1",
+        ]);
+        let (archive, built) = build(&cli).unwrap();
+        assert_eq!((built.chats, built.messages), (4, 75));
+
+        let mut store = MemoryStore::new();
+        import_archive(
+            &archive,
+            Passphrase::new(b"benchmark passphrase".to_vec()),
+            &mut store,
+        )
+        .unwrap();
+        let core = Core::open(store).unwrap();
+        assert_eq!(core.profile().display_name(), "Bench");
+        let contacts = core.contacts().unwrap();
+        let mut names: Vec<_> = contacts
+            .iter()
+            .map(|contact| contact.profile.as_ref().unwrap().display_name().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["Ada", "Bruno", "Chiara", "Dmitri"]);
+        for contact in &contacts {
+            let name = contact.profile.as_ref().unwrap().display_name();
+            let texts = core
+                .history(contact.id, None, 1000)
+                .unwrap()
+                .into_iter()
+                .filter(|item| matches!(item.content, ItemContent::Text { .. }))
+                .count();
+            assert_eq!(texts, if name == "Ada" { 60 } else { 5 }, "{name}");
+            // Only the last chat is left with unread messages, at most the 5 it has.
+            let unread = usize::try_from(contact.unread).unwrap();
+            assert_eq!(unread > 0, name == "Dmitri", "{name}");
+            assert!(unread <= 5, "{name}");
+        }
+        assert_eq!(
+            built.unread,
+            contacts.iter().map(|c| u64::from(c.unread)).sum::<u64>()
+        );
+    }
 }
