@@ -124,7 +124,8 @@ async fn a_subscriber_that_stops_reading_is_held_back_and_loses_nothing() {
             );
             if now == last {
                 unchanged += 1;
-                if unchanged == 8 {
+                // Four seconds without progress: held back, not merely slow.
+                if unchanged == 16 {
                     return now;
                 }
             } else {
