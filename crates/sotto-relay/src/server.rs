@@ -80,6 +80,15 @@ impl Server {
     /// Opens the data directory (creating the identity on first start), the
     /// database and the listener.
     pub async fn bind(config: &Config) -> Result<Self, Error> {
+        Server::bind_with_storage(config, |storage| storage).await
+    }
+
+    /// Like [`Server::bind`], with the store seen through `wrap`: tests put a
+    /// store there that misbehaves like a hostile relay operator would.
+    pub async fn bind_with_storage(
+        config: &Config,
+        wrap: impl FnOnce(Arc<dyn Storage>) -> Arc<dyn Storage>,
+    ) -> Result<Self, Error> {
         create_data_dir(&config.data)?;
         let secret = identity::load_or_create(&config.data)?;
         let identity = RelayIdentity::from_secret_bytes(*secret);
@@ -97,6 +106,7 @@ impl Server {
                 .await
                 .map_err(|_| Error::Storage("opening the database was interrupted".into()))??,
         );
+        let storage = wrap(storage);
         let metrics = Arc::new(Metrics::default());
         let writer_config = WriterConfig {
             max_batch: usize::try_from(config.max_batch).unwrap_or(usize::MAX),

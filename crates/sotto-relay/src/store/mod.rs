@@ -99,6 +99,7 @@ pub struct StoredMessage {
 pub const FLAG_QUOTA_REACHED: u8 = 0x01;
 
 /// A change to the store. Ops of one batch apply in order, in one transaction.
+#[derive(Clone)]
 pub enum WriteOp {
     /// Creates a queue (NEW).
     CreateQueue {

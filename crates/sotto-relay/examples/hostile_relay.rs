@@ -1,0 +1,205 @@
+//! A hostile relay, for end-to-end tests of the clients: the real relay
+//! server (same options, same output as `sotto-relay`) over a store that
+//! misbehaves like a malicious operator could, once the file `armed` exists in
+//! its data directory. Counting the SENDs after that:
+//!
+//! - the 2nd is answered OK and never stored (a message dropped);
+//! - the 4th is held back and stored after the 5th (reordered);
+//! - the 6th is stored twice (duplicated);
+//! - the 8th is followed by a copy of the 1st (an old message replayed).
+//!
+//! It is not a mode of `sotto-relay`: nothing in the production binary can
+//! behave like this.
+
+// Test tooling: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sotto_relay::server::Server;
+use sotto_relay::store::{Commit, QueueRecord, Storage, StoredMessage, WriteOp, WriteOutcome};
+use sotto_relay::{Config, Error as StoreError};
+use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+
+/// What the hostile store remembers.
+#[derive(Default)]
+struct Mischief {
+    /// SENDs seen since it was armed.
+    sends: u64,
+    /// The 4th SEND, until the 5th comes.
+    held: Option<(SenderId, StoredMessage)>,
+    /// The 1st SEND, to replay.
+    first: Option<(SenderId, StoredMessage)>,
+}
+
+struct HostileStore {
+    inner: Arc<dyn Storage>,
+    armed: PathBuf,
+    mischief: Mutex<Mischief>,
+}
+
+/// A fresh message id (the relay's own are random too).
+fn fresh_id() -> MessageId {
+    MessageId::from_bytes(rand::random())
+}
+
+fn send(sender_id: SenderId, message: StoredMessage) -> WriteOp {
+    WriteOp::Send {
+        sender_id,
+        message,
+        marker_id: fresh_id(),
+    }
+}
+
+impl Storage for HostileStore {
+    fn queue(&self, recipient_id: &RecipientId) -> Result<Option<QueueRecord>, StoreError> {
+        self.inner.queue(recipient_id)
+    }
+
+    fn queue_by_sender(
+        &self,
+        sender_id: &SenderId,
+    ) -> Result<Option<(RecipientId, QueueRecord)>, StoreError> {
+        self.inner.queue_by_sender(sender_id)
+    }
+
+    fn delivery(
+        &self,
+        recipient_id: &RecipientId,
+        now: u64,
+    ) -> Result<Option<(QueueKey, StoredMessage)>, StoreError> {
+        self.inner.delivery(recipient_id, now)
+    }
+
+    fn first_message(
+        &self,
+        recipient_id: &RecipientId,
+        now: u64,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.inner.first_message(recipient_id, now)
+    }
+
+    fn apply(
+        &self,
+        ops: &[WriteOp],
+        now: u64,
+        commit: Commit,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        if !self.armed.exists() {
+            return self.inner.apply(ops, now, commit);
+        }
+        let mut mischief = self.mischief.lock().unwrap();
+        // The ops really applied, and for each op asked for either the index
+        // of its own outcome among them or the outcome to fake.
+        let mut applied = Vec::new();
+        let mut answers: Vec<Result<usize, WriteOutcome>> = Vec::new();
+        for op in ops {
+            let WriteOp::Send {
+                sender_id, message, ..
+            } = op
+            else {
+                answers.push(Ok(applied.len()));
+                applied.push(op.clone());
+                continue;
+            };
+            mischief.sends += 1;
+            let faked = || -> Result<WriteOutcome, StoreError> {
+                Ok(match self.inner.queue_by_sender(sender_id)? {
+                    Some((recipient_id, _)) => WriteOutcome::Sent(recipient_id),
+                    None => WriteOutcome::Refused,
+                })
+            };
+            match mischief.sends {
+                1 => {
+                    mischief.first = Some((*sender_id, message.clone()));
+                    answers.push(Ok(applied.len()));
+                    applied.push(op.clone());
+                }
+                2 => answers.push(Err(faked()?)),
+                4 => {
+                    mischief.held = Some((*sender_id, message.clone()));
+                    answers.push(Err(faked()?));
+                }
+                5 => {
+                    answers.push(Ok(applied.len()));
+                    applied.push(op.clone());
+                    if let Some((sender, held)) = mischief.held.take() {
+                        applied.push(send(sender, held));
+                    }
+                }
+                6 => {
+                    answers.push(Ok(applied.len()));
+                    applied.push(op.clone());
+                    let copy = StoredMessage {
+                        id: fresh_id(),
+                        ..message.clone()
+                    };
+                    applied.push(send(*sender_id, copy));
+                }
+                8 => {
+                    answers.push(Ok(applied.len()));
+                    applied.push(op.clone());
+                    if let Some((sender, first)) = mischief.first.clone() {
+                        let old = StoredMessage {
+                            id: fresh_id(),
+                            ..first
+                        };
+                        applied.push(send(sender, old));
+                    }
+                }
+                _ => {
+                    answers.push(Ok(applied.len()));
+                    applied.push(op.clone());
+                }
+            }
+        }
+        drop(mischief);
+        let outcomes = self.inner.apply(&applied, now, commit)?;
+        Ok(answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(index) => outcomes[index],
+                Err(fake) => fake,
+            })
+            .collect())
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.inner.sync()
+    }
+
+    fn expire(&self, now: u64, limit: usize) -> Result<u64, StoreError> {
+        self.inner.expire(now, limit)
+    }
+}
+
+fn main() {
+    let config = Config::load().unwrap_or_else(|error| {
+        eprintln!("hostile_relay: {error}");
+        std::process::exit(2);
+    });
+    let armed = config.data.join("armed");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let server = Server::bind_with_storage(&config, |inner| {
+            Arc::new(HostileStore {
+                inner,
+                armed,
+                mischief: Mutex::new(Mischief::default()),
+            })
+        })
+        .await
+        .unwrap();
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "relay address: {}", server.relay_address()).unwrap();
+        writeln!(stdout, "web: {}", server.web_url()).unwrap();
+        stdout.flush().unwrap();
+        drop(stdout);
+        server.run(std::future::pending()).await.unwrap();
+    });
+}
