@@ -35,10 +35,11 @@ USAGE:
     cargo xtask fuzz [TARGET] [--seconds N]
         Run one fuzz target (or all of them) for N seconds each (default 10).
 
-    cargo xtask bench [relay|crypto|web|all] [OPTIONS...]
+    cargo xtask bench [relay|client|crypto|web|all] [OPTIONS...]
         Run the release-mode benchmarks (see docs/benchmarks.md). Options
-        after `relay` go to sotto-relay-bench; `web --runs N` sets the page
-        loads measured (default 5).
+        after `relay` go to sotto-relay-bench, after `client` to
+        sotto-client-bench; `web --runs N` sets the page loads measured
+        (default 5).
 
     cargo xtask help
         Show this help.

@@ -167,11 +167,11 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|crypto|web|all]`.
+/// `cargo xtask bench [relay|client|crypto|web|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    if !matches!(which, "relay" | "crypto" | "web" | "all") {
-        bail!("unknown benchmark `{which}`: choose relay, crypto, web or all");
+    if !matches!(which, "relay" | "client" | "crypto" | "web" | "all") {
+        bail!("unknown benchmark `{which}`: choose relay, client, crypto, web or all");
     }
     if matches!(which, "crypto" | "all") {
         announce("crypto benchmarks (criterion, release)");
@@ -199,6 +199,32 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
                     "sotto-bench",
                     "--bin",
                     "sotto-relay-bench",
+                    "--",
+                ])
+                .args(args.iter().skip(1)),
+        )?;
+    }
+    if matches!(which, "client" | "all") {
+        announce("client benchmark (release): building sotto-relay and sotto-client-bench");
+        run_checked(cargo().args([
+            "build",
+            "--release",
+            "--package",
+            "sotto-relay",
+            "--package",
+            "sotto-bench",
+        ]))?;
+        // Options after `client` go to the bench (see `sotto-client-bench --help`).
+        announce("client benchmark (release): running");
+        run_checked(
+            cargo()
+                .args([
+                    "run",
+                    "--release",
+                    "--package",
+                    "sotto-bench",
+                    "--bin",
+                    "sotto-client-bench",
                     "--",
                 ])
                 .args(args.iter().skip(1)),
