@@ -29,10 +29,10 @@ mod moved;
 
 pub use entry::{MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use export::{ExportRandomness, Exporter};
-pub use import::{ArchiveReader, import_archive};
+pub use import::{ArchiveReader, import_archive, import_archive_with_key};
 pub use moved::{MOVED_TABLE, ProfileMoved, ensure_not_moved, mark_moved, moved};
 
-use crate::passphrase::{Argon2Params, Passphrase, PassphraseError};
+use crate::passphrase::{Argon2Params, KeyDerivation, Passphrase, PassphraseError, StorageKey};
 use crate::store::{Record, Store, StoreError};
 
 /// An archive's identity: the SHA-256 of its header (unique per export, since the
@@ -79,7 +79,46 @@ pub fn export_archive<S: Store + ?Sized>(
     params: Argon2Params,
     randomness: ExportRandomness,
 ) -> Result<(Vec<u8>, ExportReceipt), ArchiveError> {
-    let mut exporter = Exporter::new(store, passphrase, params, randomness)?;
+    finish_export(Exporter::new(store, passphrase, params, randomness)?)
+}
+
+/// [`export_archive`] under a key that `derivation` gave for the passphrase
+/// already (see [`Exporter::with_derived_key`]).
+pub fn export_archive_with_key<S: Store + ?Sized>(
+    store: &S,
+    derivation: &KeyDerivation,
+    key: &StorageKey,
+    nonce_prefix: [u8; header::NONCE_PREFIX_LEN],
+) -> Result<(Vec<u8>, ExportReceipt), ArchiveError> {
+    finish_export(Exporter::with_derived_key(
+        store,
+        derivation,
+        key,
+        nonce_prefix,
+    )?)
+}
+
+/// The key derivation an archive was written with, from its first
+/// [`ARCHIVE_DERIVATION_LEN`] bytes: what a caller that derives the key
+/// itself (the browser, in a worker) runs before
+/// [`import_archive_with_key`].
+pub fn archive_key_derivation(archive: &[u8]) -> Result<KeyDerivation, ArchiveError> {
+    let seen = archive.len().min(header::MAGIC.len());
+    if archive[..seen] != header::MAGIC[..seen] {
+        return Err(ArchiveError::NotAnArchive);
+    }
+    let start = archive
+        .first_chunk::<ARCHIVE_DERIVATION_LEN>()
+        .ok_or(ArchiveError::Truncated)?;
+    header::Header::derivation(start)
+}
+
+/// Bytes of an archive's start that [`archive_key_derivation`] reads.
+pub const ARCHIVE_DERIVATION_LEN: usize = header::DERIVATION_END;
+
+fn finish_export<S: Store + ?Sized>(
+    mut exporter: Exporter<'_, S>,
+) -> Result<(Vec<u8>, ExportReceipt), ArchiveError> {
     let mut archive = Vec::new();
     while let Some(piece) = exporter.next_bytes()? {
         archive.extend_from_slice(&piece);

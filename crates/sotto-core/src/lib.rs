@@ -54,9 +54,10 @@ mod time;
 
 pub use account::Settings;
 pub use archive::{
-    ArchiveError, ArchiveId, ArchiveReader, ArchiveSummary, ExportRandomness, ExportReceipt,
-    Exporter, ImportedRecord, MAX_KEY_LEN, MAX_VALUE_LEN, MOVED_TABLE, ProfileMoved,
-    ensure_not_moved, export_archive, import_archive, mark_moved, moved,
+    ARCHIVE_DERIVATION_LEN, ArchiveError, ArchiveId, ArchiveReader, ArchiveSummary,
+    ExportRandomness, ExportReceipt, Exporter, ImportedRecord, MAX_KEY_LEN, MAX_VALUE_LEN,
+    MOVED_TABLE, ProfileMoved, archive_key_derivation, ensure_not_moved, export_archive,
+    export_archive_with_key, import_archive, import_archive_with_key, mark_moved, moved,
 };
 pub use chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus, Reaction};
 pub use chat_message::{

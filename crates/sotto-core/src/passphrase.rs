@@ -66,6 +66,15 @@ impl fmt::Debug for Passphrase {
 pub struct StorageKey([u8; STORAGE_KEY_LEN]);
 
 impl StorageKey {
+    /// A key that [`KeyDerivation::derive`] produced elsewhere (the browser
+    /// derives in a worker, off the page's thread) and handed over as bytes.
+    /// Copies them and zeroizes `bytes`.
+    pub fn take_derived(bytes: &mut [u8; STORAGE_KEY_LEN]) -> StorageKey {
+        let key = StorageKey(*bytes);
+        bytes.zeroize();
+        key
+    }
+
     /// The key's bytes, to hand to a cipher. Never log or store them in the clear.
     pub fn as_bytes(&self) -> &[u8; STORAGE_KEY_LEN] {
         &self.0

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
 
+use zeroize::Zeroize;
+
 /// A table name: lower-case ASCII letters, digits and `_`, 1 to 32 characters.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Table(&'static str);
@@ -265,7 +267,10 @@ pub trait Store {
     fn import_record(&mut self, table: &str, record: Record) -> Result<(), StoreError>;
 }
 
-/// Records in memory: the backend of unit tests.
+/// Records in memory: the backend of unit tests, and the browser's working
+/// copy of its records. The records hold keys in the clear, so a value that is
+/// replaced or deleted, and every record when the store is dropped (the
+/// browser's lock), is zeroized.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
     tables: BTreeMap<String, BTreeMap<Vec<u8>, Vec<u8>>>,
@@ -279,6 +284,17 @@ impl MemoryStore {
 
     fn table(&self, name: &str) -> Option<&BTreeMap<Vec<u8>, Vec<u8>>> {
         self.tables.get(name)
+    }
+}
+
+impl Drop for MemoryStore {
+    fn drop(&mut self) {
+        for (_, records) in std::mem::take(&mut self.tables) {
+            for (mut key, mut value) in records {
+                key.zeroize();
+                value.zeroize();
+            }
+        }
     }
 }
 
@@ -324,19 +340,31 @@ impl Store for MemoryStore {
         for write in batch.take() {
             match write {
                 Write::Put { table, record } => {
-                    self.tables
+                    let replaced = self
+                        .tables
                         .entry(table.name().to_owned())
                         .or_default()
                         .insert(record.key, record.value);
+                    if let Some(mut old) = replaced {
+                        old.zeroize();
+                    }
                 }
                 Write::Delete { table, key } => {
-                    if let Some(records) = self.tables.get_mut(table.name()) {
-                        records.remove(&key);
+                    if let Some(records) = self.tables.get_mut(table.name())
+                        && let Some(mut old) = records.remove(&key)
+                    {
+                        old.zeroize();
                     }
                 }
                 Write::DeleteRange { table, range } => {
                     if let Some(records) = self.tables.get_mut(table.name()) {
-                        records.retain(|key, _| !range.contains(key));
+                        records.retain(|key, value| {
+                            let keep = !range.contains(key);
+                            if !keep {
+                                value.zeroize();
+                            }
+                            keep
+                        });
                     }
                 }
             }

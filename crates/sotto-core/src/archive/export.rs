@@ -8,7 +8,9 @@ use super::chunk::{CHUNK_LEN, ChunkCipher};
 use super::header::{Header, NONCE_PREFIX_LEN};
 use super::moved::MOVED_TABLE;
 use super::{ArchiveError, ExportReceipt, entry};
-use crate::passphrase::{Argon2Params, KeyDerivation, PASSPHRASE_SALT_LEN, Passphrase, Salt};
+use crate::passphrase::{
+    Argon2Params, KeyDerivation, PASSPHRASE_SALT_LEN, Passphrase, Salt, StorageKey,
+};
 use crate::store::Store;
 
 /// Records read from the store at a time: few, since a value may be as large as
@@ -65,6 +67,22 @@ impl<'s, S: Store + ?Sized> Exporter<'s, S> {
             salt: Salt(randomness.salt),
         };
         let (header, bytes) = Header::create(passphrase, &derivation, randomness.nonce_prefix)?;
+        Self::start(store, header, bytes)
+    }
+
+    /// Starts an export of `store` under `key`, which `derivation` gave for the
+    /// passphrase already (the browser derives in a worker).
+    pub fn with_derived_key(
+        store: &'s S,
+        derivation: &KeyDerivation,
+        key: &StorageKey,
+        nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Result<Self, ArchiveError> {
+        let (header, bytes) = Header::create_with_key(key, derivation, nonce_prefix)?;
+        Self::start(store, header, bytes)
+    }
+
+    fn start(store: &'s S, header: Header, bytes: Vec<u8>) -> Result<Self, ArchiveError> {
         let mut tables = store.tables()?;
         tables.retain(|name| name != MOVED_TABLE.name());
         tables.sort();

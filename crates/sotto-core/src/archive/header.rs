@@ -21,6 +21,16 @@ pub(super) const PREAMBLE_LEN: usize = MAGIC.len() + 2;
 pub(super) const HEADER_LEN: usize =
     PREAMBLE_LEN + KeyDerivation::ENCODED_LEN + NONCE_PREFIX_LEN + KEY_CHECK_LEN;
 
+/// Where the key derivation ends in a header: what
+/// [`super::archive_key_derivation`] needs.
+pub(crate) const DERIVATION_END: usize = PREAMBLE_LEN + KeyDerivation::ENCODED_LEN;
+
+/// What opens an archive: the passphrase, or the key derived from it already.
+pub(super) enum Credential {
+    Passphrase(Passphrase),
+    DerivedKey(StorageKey),
+}
+
 /// HKDF salt: separates archive keys from every other use of a passphrase key.
 const HKDF_SALT: &[u8] = b"Sotto archive v1";
 const CHUNK_KEY_INFO: &[u8] = b"chunk key";
@@ -41,8 +51,17 @@ impl Header {
         derivation: &KeyDerivation,
         nonce_prefix: [u8; NONCE_PREFIX_LEN],
     ) -> Result<(Header, Vec<u8>), ArchiveError> {
-        let master = derivation.derive(passphrase)?;
-        let (chunk_key, key_check) = expand(&master, &nonce_prefix)?;
+        Self::create_with_key(&derivation.derive(passphrase)?, derivation, nonce_prefix)
+    }
+
+    /// [`Header::create`] with the key `derivation` gives for the passphrase,
+    /// derived already.
+    pub(super) fn create_with_key(
+        master: &StorageKey,
+        derivation: &KeyDerivation,
+        nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Result<(Header, Vec<u8>), ArchiveError> {
+        let (chunk_key, key_check) = expand(master, &nonce_prefix)?;
         let mut bytes = Vec::with_capacity(HEADER_LEN);
         bytes.extend_from_slice(&MAGIC);
         bytes.extend_from_slice(&VERSION.to_be_bytes());
@@ -73,10 +92,20 @@ impl Header {
         Ok(())
     }
 
-    /// Parses a complete version-1 header and derives its keys (one Argon2id run).
+    /// The key derivation recorded in a version-1 header (needs its first
+    /// [`DERIVATION_END`] bytes).
+    pub(super) fn derivation(bytes: &[u8; DERIVATION_END]) -> Result<KeyDerivation, ArchiveError> {
+        Self::check_preamble(bytes)?;
+        let mut derivation = [0u8; KeyDerivation::ENCODED_LEN];
+        derivation.copy_from_slice(&bytes[PREAMBLE_LEN..]);
+        Ok(KeyDerivation::decode(&derivation)?)
+    }
+
+    /// Parses a complete version-1 header and derives its keys (one Argon2id
+    /// run, unless the key comes derived already).
     pub(super) fn open(
         bytes: &[u8; HEADER_LEN],
-        passphrase: &Passphrase,
+        credential: &Credential,
     ) -> Result<Header, ArchiveError> {
         Self::check_preamble(bytes)?;
         let mut at = PREAMBLE_LEN;
@@ -91,8 +120,17 @@ impl Header {
         nonce_prefix.copy_from_slice(take(NONCE_PREFIX_LEN));
         let stored_check = take(KEY_CHECK_LEN);
 
-        let master = KeyDerivation::decode(&derivation)?.derive(passphrase)?;
-        let (chunk_key, key_check) = expand(&master, &nonce_prefix)?;
+        let derived;
+        let master = match credential {
+            Credential::Passphrase(passphrase) => {
+                derived = KeyDerivation::decode(&derivation)?.derive(passphrase)?;
+                &derived
+            }
+            // A key derived under other parameters or salt fails the check
+            // below like a wrong passphrase.
+            Credential::DerivedKey(key) => key,
+        };
+        let (chunk_key, key_check) = expand(master, &nonce_prefix)?;
         // The check value is public (it is in the file): no need for a
         // constant-time comparison.
         if key_check.as_slice() != stored_check {

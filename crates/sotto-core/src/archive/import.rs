@@ -3,9 +3,9 @@
 
 use super::chunk::{ChunkCipher, FINAL, FRAME_HEADER_LEN, MAX_SEALED_LEN, MORE, TAG_LEN};
 use super::entry::EntryParser;
-use super::header::{HEADER_LEN, Header, MAGIC, PREAMBLE_LEN};
+use super::header::{Credential, HEADER_LEN, Header, MAGIC, PREAMBLE_LEN};
 use super::{ArchiveError, ArchiveId, ArchiveSummary, ImportedRecord};
-use crate::passphrase::Passphrase;
+use crate::passphrase::{Passphrase, StorageKey};
 use crate::store::Store;
 
 /// Reads one archive. Records come out chunk by chunk, each from an authenticated
@@ -13,7 +13,7 @@ use crate::store::Store;
 /// [`ArchiveReader::finish`] succeeds: import into a staging store and adopt it
 /// only then (or use [`import_archive`], which verifies everything first).
 pub struct ArchiveReader {
-    passphrase: Passphrase,
+    credential: Credential,
     state: State,
     /// The incomplete tail of the bytes pushed so far: less than a header or
     /// one chunk.
@@ -53,8 +53,19 @@ enum State {
 impl ArchiveReader {
     /// A reader for an archive written under `passphrase`.
     pub fn new(passphrase: Passphrase) -> ArchiveReader {
+        Self::opened_by(Credential::Passphrase(passphrase))
+    }
+
+    /// A reader for an archive whose key was derived already: `key` is what
+    /// the archive's [`super::archive_key_derivation`] gives for its
+    /// passphrase. Any other key reads as a wrong passphrase.
+    pub fn with_derived_key(key: StorageKey) -> ArchiveReader {
+        Self::opened_by(Credential::DerivedKey(key))
+    }
+
+    fn opened_by(credential: Credential) -> ArchiveReader {
         ArchiveReader {
-            passphrase,
+            credential,
             state: State::Header,
             pending: Vec::new(),
             entries: EntryParser::default(),
@@ -142,7 +153,7 @@ impl ArchiveReader {
                     let Some(header) = rest.first_chunk::<HEADER_LEN>() else {
                         return Ok(at);
                     };
-                    let header = Header::open(header, &self.passphrase)?;
+                    let header = Header::open(header, &self.credential)?;
                     self.state = State::Chunks {
                         cipher: ChunkCipher::new(&header),
                         id: header.id(),
@@ -194,10 +205,27 @@ pub fn import_archive<S: Store + ?Sized>(
     passphrase: Passphrase,
     target: &mut S,
 ) -> Result<ArchiveSummary, ArchiveError> {
+    import_with(archive, ArchiveReader::new(passphrase), target)
+}
+
+/// [`import_archive`] with the key derived already (see
+/// [`ArchiveReader::with_derived_key`]).
+pub fn import_archive_with_key<S: Store + ?Sized>(
+    archive: &[u8],
+    key: StorageKey,
+    target: &mut S,
+) -> Result<ArchiveSummary, ArchiveError> {
+    import_with(archive, ArchiveReader::with_derived_key(key), target)
+}
+
+fn import_with<S: Store + ?Sized>(
+    archive: &[u8],
+    mut reader: ArchiveReader,
+    target: &mut S,
+) -> Result<ArchiveSummary, ArchiveError> {
     if !target.tables()?.is_empty() {
         return Err(ArchiveError::TargetNotEmpty);
     }
-    let mut reader = ArchiveReader::new(passphrase);
     let records = reader.push(archive)?;
     let summary = reader.finish()?;
     for imported in records {

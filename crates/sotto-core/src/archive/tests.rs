@@ -103,6 +103,69 @@ fn round_trip_keeps_every_record_of_every_table() {
 }
 
 #[test]
+fn a_key_derived_elsewhere_reads_and_writes_the_same_archives() {
+    let store = profile();
+    let archive = export(&store);
+    let derivation = archive_key_derivation(&archive[..ARCHIVE_DERIVATION_LEN]).unwrap();
+    assert_eq!(
+        derivation,
+        KeyDerivation {
+            params: FAST,
+            salt: crate::passphrase::Salt(RANDOMNESS.salt),
+        }
+    );
+    let mut key_bytes = *derivation.derive(&passphrase()).unwrap().as_bytes();
+    let key = StorageKey::take_derived(&mut key_bytes);
+    assert_eq!(key_bytes, [0; 32], "the handed-over bytes are zeroized");
+
+    let mut imported = MemoryStore::new();
+    import_archive_with_key(&archive, key.clone(), &mut imported).unwrap();
+    assert_eq!(all_records(&imported), all_records(&store));
+
+    // Written with the derived key, the archive is the one the passphrase writes.
+    let (again, _) =
+        export_archive_with_key(&store, &derivation, &key, RANDOMNESS.nonce_prefix).unwrap();
+    assert_eq!(again, archive);
+
+    // A key from another passphrase reads as a wrong passphrase.
+    let mut other = *derivation
+        .derive(&Passphrase::new("another passphrase"))
+        .unwrap()
+        .as_bytes();
+    let mut target = MemoryStore::new();
+    assert!(matches!(
+        import_archive_with_key(&archive, StorageKey::take_derived(&mut other), &mut target),
+        Err(ArchiveError::WrongPassphrase)
+    ));
+    assert!(target.tables().unwrap().is_empty());
+}
+
+#[test]
+fn the_key_derivation_of_a_hostile_start_is_refused() {
+    let archive = export(&profile());
+    assert!(matches!(
+        archive_key_derivation(b"not an archive at all, but long enough"),
+        Err(ArchiveError::NotAnArchive)
+    ));
+    assert!(matches!(
+        archive_key_derivation(&archive[..ARCHIVE_DERIVATION_LEN - 1]),
+        Err(ArchiveError::Truncated)
+    ));
+    let mut costly = archive[..ARCHIVE_DERIVATION_LEN].to_vec();
+    costly[10 + 1..10 + 5].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert!(matches!(
+        archive_key_derivation(&costly),
+        Err(ArchiveError::KeyDerivation(_))
+    ));
+    let mut newer = archive[..ARCHIVE_DERIVATION_LEN].to_vec();
+    newer[9] = 2;
+    assert!(matches!(
+        archive_key_derivation(&newer),
+        Err(ArchiveError::UnsupportedVersion(2))
+    ));
+}
+
+#[test]
 fn empty_profile_round_trips() {
     let archive = export(&MemoryStore::new());
     assert_eq!(chunk_offsets(&archive).len(), 1);
