@@ -21,6 +21,10 @@ export default defineConfig({
       plugins: [rejectFakeBackend(), invitePage(), precompress()],
     },
   },
+  // The key derivation's worker (src/kdf-worker.ts) is an ES module like the page.
+  worker: {
+    format: "es",
+  },
   server: {
     host: "127.0.0.1",
   },

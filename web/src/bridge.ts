@@ -20,7 +20,9 @@ import type {
   TimelineItem,
 } from "./backend";
 import { parsePrefs, type Prefs } from "./prefs";
+import type { DeriveReply, DeriveRequest } from "./kdf-worker";
 import init, { SottoClient } from "./wasm-pkg/sotto_wasm.js";
+import wasmUrl from "./wasm-pkg/sotto_wasm_bg.wasm?url";
 
 /** Where the page finds its relay's address (with the fingerprint). */
 const RELAY_KEY = "sotto.relay";
@@ -159,10 +161,49 @@ function awaitRelay<T>(register: (resolve: (value: T) => void) => () => void): P
   });
 }
 
+/** The core, compiled once: the page instantiates it, and so does each key derivation's worker. */
+async function compileCore(): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compileStreaming(fetch(wasmUrl));
+  } catch {
+    // A server that does not say `application/wasm`.
+    const response = await fetch(wasmUrl);
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+}
+
+/**
+ * Runs the core's Argon2id in a new worker and ends it once the key is back,
+ * so that neither the passphrase nor the key stays there. The page's thread
+ * stays free meanwhile.
+ */
+function deriveInWorker(
+  module: WebAssembly.Module,
+): (derivation: Uint8Array, passphrase: string) => Promise<Uint8Array> {
+  return (derivation, passphrase) =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(new URL("./kdf-worker.ts", import.meta.url), { type: "module", name: "sotto-kdf" });
+      const end = (): void => worker.terminate();
+      worker.addEventListener("message", (event: MessageEvent<DeriveReply>) => {
+        end();
+        if ("key" in event.data) resolve(event.data.key);
+        else reject(event.data.error);
+      });
+      worker.addEventListener("error", (event) => {
+        end();
+        event.preventDefault();
+        reject(backendError("internal", "The key derivation failed to start."));
+      });
+      const request: DeriveRequest = { module, derivation, passphrase };
+      worker.postMessage(request);
+    });
+}
+
 export async function loadBackend(): Promise<Backend> {
-  await init();
+  const module = await compileCore();
+  await init({ module_or_path: module });
   const address = await relayAddress();
-  const client = await call(() => SottoClient.open(address));
+  const client = await call(() => SottoClient.open(address, deriveInWorker(module)));
   const listeners = new Set<(event: BackendEvent) => void>();
   const invitations = new Map<string, (link: string) => void>();
   const addressWaiters = new Set<(link: string) => void>();

@@ -20,17 +20,16 @@ use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
 use rand_core::RngCore;
-use sotto_core::{
-    ContactId, Core, CoreError, KeyDerivation, Passphrase, Profile, Record, Store, UnixMillis,
-};
+use sotto_core::{ContactId, Core, CoreError, KeyDerivation, Profile, Record, Store, UnixMillis};
 use sotto_wire::RelayAddress;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::idb::{Database, SealedWrite};
 use crate::js_object::{event_object, object};
+use crate::key_deriver::KeyDeriver;
 use crate::mirror::{MirrorChange, MirrorStore};
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
@@ -61,6 +60,8 @@ pub struct SottoClient {
 
 pub(crate) struct Shared {
     pub(crate) database: Rc<Database>,
+    /// Runs Argon2id in a worker (see `crate::key_deriver`).
+    pub(crate) deriver: Rc<KeyDeriver>,
     pub(crate) home_relay: RelayAddress,
     pub(crate) has_profile: bool,
     /// The profile was exported: it opens only to be exported again.
@@ -97,7 +98,7 @@ impl Snapshot {
         prefs: &[u8],
     ) -> Result<Snapshot, JsValue> {
         // Whatever waited to be written is in the snapshot.
-        drop(store.take_changes());
+        zeroize_changes(store.take_changes());
         let mut rng = BrowserRng;
         let mut records = Vec::new();
         for table in store.tables().map_err(store_error)? {
@@ -108,10 +109,10 @@ impl Snapshot {
                     .map_err(store_error)?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.key.clone());
-                for record in &page {
-                    let (index, sealed) = sealer
-                        .seal(&mut rng, &table, &record.key, &record.value)
-                        .map_err(seal_error)?;
+                for mut record in page {
+                    let sealed = sealer.seal(&mut rng, &table, &record.key, &record.value);
+                    record.value.zeroize();
+                    let (index, sealed) = sealed.map_err(seal_error)?;
                     records.push(SealedWrite {
                         index: index.0.to_vec(),
                         sealed: Some(sealed),
@@ -153,9 +154,13 @@ pub(crate) fn seal_prefs(sealer: &RecordSealer, prefs: &[u8]) -> Result<Vec<u8>,
 /// Derives the key from `passphrase` with the stored derivation; rejects with
 /// `wrong-passphrase` unless it opens the passphrase check.
 pub(crate) async fn open_key(
-    database: &Database,
+    shared: &Rc<RefCell<Shared>>,
     passphrase: &str,
 ) -> Result<(KeyDerivation, RecordSealer), JsValue> {
+    let (database, deriver) = {
+        let state = shared.borrow();
+        (Rc::clone(&state.database), Rc::clone(&state.deriver))
+    };
     let kdf = database
         .meta(META_KDF)
         .await
@@ -166,9 +171,7 @@ pub(crate) async fn open_key(
         .try_into()
         .map_err(|_| error("internal", "the stored key derivation is damaged"))?;
     let derivation = KeyDerivation::decode(&kdf).map_err(|e| error("internal", &e.to_string()))?;
-    let key = derivation
-        .derive(&Passphrase::new(passphrase))
-        .map_err(|e| error("internal", &e.to_string()))?;
+    let key = deriver.derive(&derivation, passphrase).await?;
     let sealer = RecordSealer::new(&key);
     let check = database
         .meta(META_CHECK)
@@ -183,14 +186,21 @@ pub(crate) async fn open_key(
 }
 
 /// A new key derivation (fresh salt) for `passphrase`, and its sealer.
-pub(crate) fn new_key(passphrase: &str) -> Result<(KeyDerivation, RecordSealer), JsValue> {
+pub(crate) async fn new_key(
+    shared: &Rc<RefCell<Shared>>,
+    passphrase: &str,
+) -> Result<(KeyDerivation, RecordSealer), JsValue> {
+    let derivation = new_derivation();
+    let deriver = Rc::clone(&shared.borrow().deriver);
+    let key = deriver.derive(&derivation, passphrase).await?;
+    Ok((derivation, RecordSealer::new(&key)))
+}
+
+/// The default parameters with a fresh salt.
+pub(crate) fn new_derivation() -> KeyDerivation {
     let mut salt = [0u8; sotto_core::PASSPHRASE_SALT_LEN];
     BrowserRng.fill_bytes(&mut salt);
-    let derivation = KeyDerivation::new(salt);
-    let key = derivation
-        .derive(&Passphrase::new(passphrase))
-        .map_err(|e| error("internal", &e.to_string()))?;
-    Ok((derivation, RecordSealer::new(&key)))
+    KeyDerivation::new(salt)
 }
 
 /// Opens every stored record and the preferences with `sealer`.
@@ -229,8 +239,13 @@ pub(crate) async fn load_records(
 #[wasm_bindgen]
 impl SottoClient {
     /// Opens this browser's database; `home_relay` (a `sotto+ws://` or
-    /// `sotto://` address) is where new queues are made.
-    pub async fn open(home_relay: String) -> Result<SottoClient, JsValue> {
+    /// `sotto://` address) is where new queues are made; `derive(derivation,
+    /// passphrase)` runs [`crate::key_deriver::derive_storage_key`] off the
+    /// page's thread and resolves with the key's bytes.
+    pub async fn open(
+        home_relay: String,
+        derive: js_sys::Function,
+    ) -> Result<SottoClient, JsValue> {
         let home_relay: RelayAddress = home_relay
             .parse()
             .map_err(|_| error("invalid-invitation", "the relay address is not valid"))?;
@@ -240,6 +255,7 @@ impl SottoClient {
         Ok(SottoClient {
             shared: Rc::new(RefCell::new(Shared {
                 database: Rc::new(database),
+                deriver: Rc::new(KeyDeriver::new(derive)),
                 home_relay,
                 has_profile,
                 moved,
@@ -276,10 +292,12 @@ impl SottoClient {
     #[wasm_bindgen(js_name = createProfile)]
     pub fn create_profile(&self, display_name: String, passphrase: String) -> Promise {
         let shared = Rc::clone(&self.shared);
+        let passphrase = Zeroizing::new(passphrase);
         future_to_promise(async move {
             ensure_replaceable(&shared)?;
             let profile = Profile::new(&display_name, None).map_err(core_error)?;
-            let (derivation, sealer) = new_key(&passphrase)?;
+            let (derivation, sealer) = new_key(&shared, &passphrase).await?;
+            ensure_replaceable(&shared)?;
             let core =
                 Core::create(MirrorStore::new(), &mut BrowserRng, profile).map_err(core_error)?;
             let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
@@ -301,12 +319,13 @@ impl SottoClient {
     /// rejects with `wrong-passphrase`.
     pub fn unlock(&self, passphrase: String) -> Promise {
         let shared = Rc::clone(&self.shared);
+        let passphrase = Zeroizing::new(passphrase);
         future_to_promise(async move {
             if shared.borrow().unlocked.is_some() {
                 return Ok(JsValue::UNDEFINED);
             }
             let database = Rc::clone(&shared.borrow().database);
-            let (derivation, sealer) = open_key(&database, &passphrase).await?;
+            let (derivation, sealer) = open_key(&shared, &passphrase).await?;
             if shared.borrow().moved {
                 return Err(error(
                     "moved",
@@ -314,6 +333,10 @@ impl SottoClient {
                 ));
             }
             let (store, prefs) = load_records(&database, &sealer).await?;
+            if shared.borrow().unlocked.is_some() {
+                // Another unlock finished while this one derived its key.
+                return Ok(JsValue::UNDEFINED);
+            }
             let core = Core::open(store).map_err(core_error)?;
             adopt(
                 &shared,
@@ -712,6 +735,16 @@ fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
     }
 }
 
+/// Drops changes that will not be written one by one, zeroizing the records
+/// (they hold keys in the clear).
+fn zeroize_changes(changes: Vec<MirrorChange>) {
+    for change in changes {
+        if let MirrorChange::Put { mut record, .. } = change {
+            record.value.zeroize();
+        }
+    }
+}
+
 /// The store's changes since the last call, sealed for IndexedDB.
 fn seal_changes(unlocked: &mut Unlocked) -> Result<Vec<SealedWrite>, JsValue> {
     let changes = unlocked.core.store().take_changes();
@@ -719,11 +752,12 @@ fn seal_changes(unlocked: &mut Unlocked) -> Result<Vec<SealedWrite>, JsValue> {
     let mut writes = Vec::with_capacity(changes.len());
     for change in changes {
         writes.push(match change {
-            MirrorChange::Put { table, record } => {
-                let (index, sealed) = unlocked
+            MirrorChange::Put { table, mut record } => {
+                let sealed = unlocked
                     .sealer
-                    .seal(&mut rng, &table, &record.key, &record.value)
-                    .map_err(seal_error)?;
+                    .seal(&mut rng, &table, &record.key, &record.value);
+                record.value.zeroize();
+                let (index, sealed) = sealed.map_err(seal_error)?;
                 SealedWrite {
                     index: index.0.to_vec(),
                     sealed: Some(sealed),

@@ -11,6 +11,8 @@
 //!   profile's lifecycle, the relay links and the pump to IndexedDB.
 //! - `chat_calls`, `profile_calls` (wasm32 only): its calls on chats, and on
 //!   the profile as a whole (passphrase, archive, settings).
+//! - `key_deriver` (wasm32 only): Argon2id off the page's thread, through
+//!   the UI's Web Worker, which runs this module's `deriveStorageKey`.
 //! - `js_object` (wasm32 only): the plain objects handed to the UI.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
 //! - `relay_link` (wasm32 only): one relay connection over the browser's
@@ -30,8 +32,13 @@ mod idb;
 #[cfg(target_arch = "wasm32")]
 mod js_object;
 #[cfg(target_arch = "wasm32")]
+mod key_deriver;
+#[cfg(target_arch = "wasm32")]
 mod profile_calls;
 #[cfg(target_arch = "wasm32")]
 mod relay_link;
 #[cfg(target_arch = "wasm32")]
 mod rng;
+
+#[cfg(target_arch = "wasm32")]
+pub use key_deriver::derive_storage_key;

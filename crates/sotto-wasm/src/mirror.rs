@@ -13,6 +13,8 @@
 
 use std::cell::RefCell;
 
+use zeroize::Zeroize;
+
 use sotto_core::{
     Direction, KeyRange, MemoryStore, Record, Store, StoreError, Table, Write, WriteBatch,
 };
@@ -53,6 +55,18 @@ pub struct MirrorStore {
     records: MemoryStore,
     // Taken through `&self`: the core lends its store out only shared.
     changes: RefCell<Vec<MirrorChange>>,
+}
+
+impl Drop for MirrorStore {
+    // The records zeroize themselves (`MemoryStore`); the changes not yet
+    // written hold the same plaintext.
+    fn drop(&mut self) {
+        for change in self.changes.get_mut().drain(..) {
+            if let MirrorChange::Put { mut record, .. } = change {
+                record.value.zeroize();
+            }
+        }
+    }
 }
 
 impl MirrorStore {

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use js_sys::{Promise, Uint8Array};
 use rand_core::RngCore;
 use sotto_core::{
-    ArchiveError, Argon2Params, Core, ExportRandomness, Passphrase, Settings, export_archive,
-    import_archive, mark_moved,
+    ArchiveError, Core, KeyDerivation, Settings, StorageKey, archive_key_derivation,
+    export_archive_with_key, import_archive_with_key, mark_moved,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -17,7 +17,8 @@ use zeroize::Zeroizing;
 
 use crate::client::{
     META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, Unlocked, adopt, core_error, emit,
-    error, internal, load_records, new_key, now, open_key, seal_prefs, stop, storage_failed,
+    error, internal, load_records, new_derivation, new_key, now, open_key, seal_prefs, stop,
+    storage_failed,
 };
 use crate::js_object::object;
 use crate::mirror::MirrorStore;
@@ -34,13 +35,14 @@ impl SottoClient {
     #[wasm_bindgen(js_name = changePassphrase)]
     pub fn change_passphrase(&self, current: String, next: String) -> Promise {
         let shared = Rc::clone(&self.shared);
+        let (current, next) = (Zeroizing::new(current), Zeroizing::new(next));
         future_to_promise(async move {
             if shared.borrow().unlocked.is_none() {
                 return Err(error("locked", "the profile is locked"));
             }
             let database = Rc::clone(&shared.borrow().database);
-            open_key(&database, &current).await?;
-            let (derivation, sealer) = new_key(&next)?;
+            open_key(&shared, &current).await?;
+            let (derivation, sealer) = new_key(&shared, &next).await?;
             // From here on every write (this snapshot and the changes after
             // it, in IndexedDB's transaction order) is sealed with the new key.
             let (snapshot, old) = {
@@ -81,13 +83,14 @@ impl SottoClient {
     #[wasm_bindgen(js_name = exportArchive)]
     pub fn export_archive(&self, passphrase: String) -> Promise {
         let shared = Rc::clone(&self.shared);
+        let passphrase = Zeroizing::new(passphrase);
         future_to_promise(async move {
             let database = Rc::clone(&shared.borrow().database);
-            let (derivation, sealer) = open_key(&database, &passphrase).await?;
-            let passphrase = Passphrase::new(passphrase);
+            let (derivation, sealer) = open_key(&shared, &passphrase).await?;
+            let archive_key = ArchiveKey::derive(&shared, &passphrase).await?;
             if shared.borrow().moved {
                 let (store, _) = load_records(&database, &sealer).await?;
-                let (archive, _) = write_archive(&store, &passphrase)?;
+                let (archive, _) = archive_key.write(&store)?;
                 return Ok(Uint8Array::from(archive.as_slice()).into());
             }
             let (archive, receipt) = {
@@ -95,7 +98,7 @@ impl SottoClient {
                 let Some(unlocked) = state.unlocked.as_ref() else {
                     return Err(error("locked", "the profile is locked"));
                 };
-                write_archive(unlocked.core.store(), &passphrase)?
+                archive_key.write(unlocked.core.store())?
             };
             let Some(unlocked) = stop(&shared) else {
                 return Err(error("locked", "the profile is locked"));
@@ -127,13 +130,16 @@ impl SottoClient {
     #[wasm_bindgen(js_name = importArchive)]
     pub fn import_archive(&self, archive: Vec<u8>, passphrase: String) -> Promise {
         let shared = Rc::clone(&self.shared);
+        let passphrase = Zeroizing::new(passphrase);
         future_to_promise(async move {
             ensure_locked(&shared)?;
+            let archive_derivation = archive_key_derivation(&archive).map_err(archive_error)?;
+            let deriver = Rc::clone(&shared.borrow().deriver);
+            let archive_key = deriver.derive(&archive_derivation, &passphrase).await?;
             let mut store = MirrorStore::new();
-            import_archive(&archive, Passphrase::new(passphrase.clone()), &mut store)
-                .map_err(archive_error)?;
+            import_archive_with_key(&archive, archive_key, &mut store).map_err(archive_error)?;
             let core = Core::open(store).map_err(core_error)?;
-            let (derivation, sealer) = new_key(&passphrase)?;
+            let (derivation, sealer) = new_key(&shared, &passphrase).await?;
             let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
             let database = Rc::clone(&shared.borrow().database);
             ensure_locked(&shared)?;
@@ -228,18 +234,27 @@ fn ensure_locked(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// The archive of `store` under `passphrase`, with fresh randomness.
-fn write_archive(
-    store: &MirrorStore,
-    passphrase: &Passphrase,
-) -> Result<(Vec<u8>, sotto_core::ExportReceipt), JsValue> {
-    let mut randomness = ExportRandomness {
-        salt: [0; sotto_core::PASSPHRASE_SALT_LEN],
-        nonce_prefix: Default::default(),
-    };
-    BrowserRng.fill_bytes(&mut randomness.salt);
-    BrowserRng.fill_bytes(&mut randomness.nonce_prefix);
-    export_archive(store, passphrase, Argon2Params::DEFAULT, randomness).map_err(archive_error)
+/// The key of a new archive (fresh salt), derived in the worker.
+struct ArchiveKey {
+    derivation: KeyDerivation,
+    key: StorageKey,
+}
+
+impl ArchiveKey {
+    async fn derive(shared: &Rc<RefCell<Shared>>, passphrase: &str) -> Result<ArchiveKey, JsValue> {
+        let derivation = new_derivation();
+        let deriver = Rc::clone(&shared.borrow().deriver);
+        let key = deriver.derive(&derivation, passphrase).await?;
+        Ok(ArchiveKey { derivation, key })
+    }
+
+    /// The archive of `store` under this key, with a fresh nonce prefix.
+    fn write(&self, store: &MirrorStore) -> Result<(Vec<u8>, sotto_core::ExportReceipt), JsValue> {
+        let mut nonce_prefix = [0u8; 16];
+        BrowserRng.fill_bytes(&mut nonce_prefix);
+        export_archive_with_key(store, &self.derivation, &self.key, nonce_prefix)
+            .map_err(archive_error)
+    }
 }
 
 fn archive_error(archive: ArchiveError) -> JsValue {

@@ -4,6 +4,7 @@
 import { useState } from "preact/hooks";
 import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
+import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
 
 /** Offers `archive` as a file download. */
@@ -57,8 +58,8 @@ export function Moved({ backend, onStartOver }: { backend: Backend; onStartOver:
           <p class="error" role="alert">
             {error}
           </p>
-          <button type="submit" disabled={busy}>
-            {busy ? "Exporting…" : "Download the archive again"}
+          <button type="submit" disabled={busy} aria-busy={busy}>
+            <BusyLabel busy={busy} label="Download the archive again" busyLabel="Exporting…" />
           </button>
         </form>
         <button type="button" class="link" onClick={onStartOver}>

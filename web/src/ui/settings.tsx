@@ -6,6 +6,7 @@ import { errorMessage } from "../errors";
 import { notificationsSupported } from "../notifications";
 import { Dialog } from "./dialog";
 import { downloadArchive } from "./moved";
+import { BusyLabel } from "./busy";
 import { MIN_PASSPHRASE } from "./welcome";
 
 const LOCK_CHOICES: [number, string][] = [
@@ -42,15 +43,18 @@ export function SettingsDialog({
   }
 
   const [exportPassphrase, setExportPassphrase] = useState("");
+  const [exporting, setExporting] = useState(false);
 
   async function exportArchive(event: Event) {
     event.preventDefault();
     setError("");
+    setExporting(true);
     try {
       downloadArchive(await backend.exportArchive(exportPassphrase));
     } catch (caught) {
       setError(errorMessage(caught));
     }
+    setExporting(false);
     setExportPassphrase("");
   }
 
@@ -146,7 +150,9 @@ export function SettingsDialog({
                 required
               />
             </label>
-            <button type="submit">Export archive</button>
+            <button type="submit" disabled={exporting} aria-busy={exporting}>
+              <BusyLabel busy={exporting} label="Export archive" busyLabel="Exporting…" />
+            </button>
           </form>
         </section>
         <section class="stack" aria-labelledby="keys-heading">
@@ -232,6 +238,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [message, setMessage] = useState("");
+  const [busy, setBusy] = useState(false);
   if (!open) {
     return (
       <button type="button" onClick={() => setOpen(true)}>
@@ -243,6 +250,8 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
     event.preventDefault();
     if (next.length < MIN_PASSPHRASE)
       return setMessage(`The new passphrase needs at least ${MIN_PASSPHRASE} characters.`);
+    setBusy(true);
+    setMessage("");
     try {
       await backend.changePassphrase(current, next);
       setMessage("Passphrase changed.");
@@ -251,6 +260,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
     } catch (caught) {
       setMessage(errorMessage(caught));
     }
+    setBusy(false);
   }
   return (
     <form class="stack" onSubmit={submit}>
@@ -275,7 +285,9 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
         />
       </label>
       <p role="status">{message}</p>
-      <button type="submit">Change passphrase</button>
+      <button type="submit" disabled={busy} aria-busy={busy}>
+        <BusyLabel busy={busy} label="Change passphrase" busyLabel="Changing…" />
+      </button>
     </form>
   );
 }

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { isBackendError, type Backend } from "../backend";
 import { errorMessage } from "../errors";
+import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
 import { ImportArchive } from "./welcome";
 
@@ -73,8 +74,8 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
           <p class="error" id="unlock-error" role="alert">
             {error}
           </p>
-          <button class="primary" type="submit" disabled={busy}>
-            {busy ? "Unlocking…" : "Unlock"}
+          <button class="primary" type="submit" disabled={busy} aria-busy={busy}>
+            <BusyLabel busy={busy} label="Unlock" busyLabel="Unlocking…" />
           </button>
         </form>
         <button type="button" class="link" onClick={() => setImporting(true)}>

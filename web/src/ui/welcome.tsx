@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
+import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
 
 /** Shorter passphrases are refused: the whole database rests on this one secret. */
@@ -113,8 +114,8 @@ function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => 
       <p class="error" role="alert">
         {error}
       </p>
-      <button class="primary" type="submit" disabled={busy}>
-        {busy ? "Creating…" : "Create profile"}
+      <button class="primary" type="submit" disabled={busy} aria-busy={busy}>
+        <BusyLabel busy={busy} label="Create profile" busyLabel="Creating…" />
       </button>
     </form>
   );
@@ -164,8 +165,8 @@ export function ImportArchive({ backend, onReady }: { backend: Backend; onReady:
       <p class="error" role="alert">
         {error}
       </p>
-      <button class="primary" type="submit" disabled={busy}>
-        {busy ? "Importing…" : "Import"}
+      <button class="primary" type="submit" disabled={busy} aria-busy={busy}>
+        <BusyLabel busy={busy} label="Import" busyLabel="Importing…" />
       </button>
     </form>
   );
