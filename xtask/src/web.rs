@@ -41,8 +41,10 @@ pub(crate) fn test() -> Result<()> {
 /// The browser tests against a real relay, installing Debian's chromium when
 /// missing: two headless Chromium contexts chat (`web/e2e/two-browsers.mjs`),
 /// then a browser and the `sotto` command chat and move a profile between them
-/// by archive (`web/e2e/browser-cli.mjs`). Screenshots of the main screens go
-/// to `<target>/e2e-artifacts`.
+/// by archive (`web/e2e/browser-cli.mjs`), then the page at a phone's size,
+/// with the keyboard alone, with the privacy blur, its requests and the app
+/// lock (`web/e2e/layout.mjs`). Screenshots of the main screens go to
+/// `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
     announce("building sotto-relay and sotto for the browser tests");
@@ -67,6 +69,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: a browser and the sotto command, and archives between them",
             "e2e/browser-cli.mjs",
+        ),
+        (
+            "browser test: phone size, keyboard alone, privacy blur, requests, app lock",
+            "e2e/layout.mjs",
         ),
     ] {
         announce(title);
