@@ -1,6 +1,6 @@
 // The lock screen: the passphrase re-derives the database key.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { isBackendError, type Backend } from "../backend";
 import { errorMessage } from "../errors";
 import { BusyLabel } from "./busy";
@@ -14,7 +14,9 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
   const [importing, setImporting] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
-  useEffect(() => input.current?.focus(), []);
+  // Before the first paint: keys typed as soon as the lock screen shows go
+  // into the passphrase field, not to the page.
+  useLayoutEffect(() => input.current?.focus(), []);
 
   async function submit(event: Event) {
     event.preventDefault();
