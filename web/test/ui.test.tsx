@@ -133,6 +133,30 @@ describe("lock", () => {
     expect(text()).toContain("Grace");
   });
 
+  it("shows that it is unlocking while the key is derived", async () => {
+    const backend = FakeBackend.withProfile("correct horse");
+    backend.addChat("Grace", 1);
+    await backend.lock();
+    let derived = (): void => undefined;
+    const derivation = new Promise<void>((resolve) => (derived = resolve));
+    const unlock = backend.unlock.bind(backend);
+    backend.unlock = async (passphrase) => {
+      await derivation;
+      return unlock(passphrase);
+    };
+    await mount(backend);
+    await type(byLabel("Passphrase"), "correct horse");
+    await click(button("Unlock"));
+    const submit = root.querySelector<HTMLButtonElement>('button[type="submit"]');
+    expect(submit?.textContent).toBe("Unlocking…");
+    expect(submit?.getAttribute("aria-busy")).toBe("true");
+    expect(submit?.disabled).toBe(true);
+    expect(submit?.querySelector(".spinner")).not.toBeNull();
+    derived();
+    await settle();
+    expect(text()).toContain("Grace");
+  });
+
   it("imports an archive instead of unlocking", async () => {
     const source = FakeBackend.withProfile("archive pass");
     source.addChat("Grace", 1);
