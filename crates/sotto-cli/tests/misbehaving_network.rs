@@ -42,8 +42,9 @@ fn exactly(profile: &Profile, contact: &str, expected: &[String]) {
         .map(|item| item["text"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(incoming, expected);
-    // A message whose acknowledgement was lost with its connection comes
-    // again: the chat may say so ("replayed"), but nothing was skipped.
+    // A SEND whose OK was lost with its connection goes again, the same
+    // bytes: if both copies were stored, the receiver says so ("replayed", as
+    // for any copy) and shows it once; nothing is skipped.
     let notices = profile.notices(contact);
     assert!(
         notices
