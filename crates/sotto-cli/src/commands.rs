@@ -10,7 +10,7 @@ use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
-use sotto_core::{ContactId, Core, Event, MessageNumber, Passphrase, ReceiptSetting};
+use sotto_core::{ContactId, Core, Event, MessageNumber, Passphrase, ReceiptSetting, Settings};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 
@@ -400,28 +400,14 @@ async fn profile_command(
             )
         }
         Command::Receipts { setting, contact } => receipts(session, output, setting, contact),
-        Command::TypingIndicators { setting } => {
-            let mut settings = session.runtime.core().settings();
-            if let Some(setting) = setting {
-                settings.typing_indicators = match setting.as_str() {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err(Failure::new("usage", "on or off").into()),
-                };
-                session
-                    .core()
-                    .set_settings(settings)
-                    .map_err(core_failure)?;
-            }
-            let on = if settings.typing_indicators {
-                "on"
-            } else {
-                "off"
-            };
-            output.emit(json!({ "typing_indicators": on }), || {
-                format!("Typing indicators: {on}")
-            })
-        }
+        Command::TypingIndicators { setting } => on_off_setting(
+            session,
+            output,
+            setting,
+            "typing_indicators",
+            "Typing indicators",
+            |settings| &mut settings.typing_indicators,
+        ),
         Command::Typing { contact, stop } => {
             let id = session.contact(&contact)?;
             let enabled = session.runtime.core().settings().typing_indicators;
@@ -640,24 +626,39 @@ fn receipts(
                 format!("Read receipts in this chat: {setting}")
             })
         }
-        None => {
-            let mut settings = session.runtime.core().settings();
-            if let Some(setting) = setting {
-                settings.read_receipts = match setting.as_str() {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err(Failure::new("usage", "on or off").into()),
-                };
-                session
-                    .core()
-                    .set_settings(settings)
-                    .map_err(core_failure)?;
-            }
-            let on = settings.read_receipts;
-            output.emit(
-                json!({ "read_receipts": if on { "on" } else { "off" } }),
-                || format!("Read receipts: {}", if on { "on" } else { "off" }),
-            )
-        }
+        None => on_off_setting(
+            session,
+            output,
+            setting,
+            "read_receipts",
+            "Read receipts",
+            |settings| &mut settings.read_receipts,
+        ),
     }
+}
+
+/// An account-wide setting that is on or off: turned to `setting` if given,
+/// then shown as `{ key: "on" | "off" }`, or as "label: on" in text.
+fn on_off_setting(
+    session: &mut Session,
+    output: &Output,
+    setting: Option<String>,
+    key: &str,
+    label: &str,
+    flag: fn(&mut Settings) -> &mut bool,
+) -> anyhow::Result<()> {
+    let mut settings = session.runtime.core().settings();
+    if let Some(setting) = setting {
+        *flag(&mut settings) = match setting.as_str() {
+            "on" => true,
+            "off" => false,
+            _ => return Err(Failure::new("usage", "on or off").into()),
+        };
+        session
+            .core()
+            .set_settings(settings)
+            .map_err(core_failure)?;
+    }
+    let on = if *flag(&mut settings) { "on" } else { "off" };
+    output.emit(json!({ key: on }), || format!("{label}: {on}"))
 }
