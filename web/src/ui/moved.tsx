@@ -6,6 +6,7 @@ import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
 import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
+import { PassphraseField } from "./passphrase";
 
 /** Offers `archive` as a file download. */
 export function downloadArchive(archive: Uint8Array): void {
@@ -45,16 +46,12 @@ export function Moved({ backend, onStartOver }: { backend: Backend; onStartOver:
           same keys.
         </p>
         <form class="stack" onSubmit={exportAgain}>
-          <label>
-            Passphrase
-            <input
-              type="password"
-              value={passphrase}
-              onInput={(e) => setPassphrase(e.currentTarget.value)}
-              autocomplete="current-password"
-              required
-            />
-          </label>
+          <PassphraseField
+            label="Passphrase"
+            value={passphrase}
+            onInput={setPassphrase}
+            autocomplete="current-password"
+          />
           <p class="error" role="alert">
             {error}
           </p>

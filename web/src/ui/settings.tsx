@@ -7,7 +7,7 @@ import { notificationsSupported } from "../notifications";
 import { Dialog } from "./dialog";
 import { downloadArchive } from "./moved";
 import { BusyLabel } from "./busy";
-import { MIN_PASSPHRASE } from "./welcome";
+import { MIN_PASSPHRASE, PassphraseField } from "./passphrase";
 
 const LOCK_CHOICES: [number, string][] = [
   [60, "1 minute"],
@@ -140,16 +140,12 @@ export function SettingsDialog({
             <code> sotto</code> command to continue there. This copy then stops: two copies would reuse the same keys.
           </p>
           <form class="stack" onSubmit={exportArchive}>
-            <label>
-              Passphrase for the archive
-              <input
-                type="password"
-                value={exportPassphrase}
-                onInput={(e) => setExportPassphrase(e.currentTarget.value)}
-                autocomplete="current-password"
-                required
-              />
-            </label>
+            <PassphraseField
+              label="Passphrase for the archive"
+              value={exportPassphrase}
+              onInput={setExportPassphrase}
+              autocomplete="current-password"
+            />
             <button type="submit" disabled={exporting} aria-busy={exporting}>
               <BusyLabel busy={exporting} label="Export archive" busyLabel="Exporting…" />
             </button>
@@ -264,26 +260,13 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
   }
   return (
     <form class="stack" onSubmit={submit}>
-      <label>
-        Current passphrase
-        <input
-          type="password"
-          value={current}
-          onInput={(e) => setCurrent(e.currentTarget.value)}
-          autocomplete="current-password"
-          required
-        />
-      </label>
-      <label>
-        New passphrase
-        <input
-          type="password"
-          value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-          autocomplete="new-password"
-          required
-        />
-      </label>
+      <PassphraseField
+        label="Current passphrase"
+        value={current}
+        onInput={setCurrent}
+        autocomplete="current-password"
+      />
+      <PassphraseField label="New passphrase" value={next} onInput={setNext} autocomplete="new-password" />
       <p role="status">{message}</p>
       <button type="submit" disabled={busy} aria-busy={busy}>
         <BusyLabel busy={busy} label="Change passphrase" busyLabel="Changing…" />

@@ -5,9 +5,7 @@ import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
 import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
-
-/** Shorter passphrases are refused: the whole database rests on this one secret. */
-export const MIN_PASSPHRASE = 8;
+import { MIN_PASSPHRASE, PassphraseField } from "./passphrase";
 
 export function Welcome({ backend, onReady }: { backend: Backend; onReady: () => void }) {
   const [mode, setMode] = useState<"create" | "import">("create");
@@ -90,27 +88,14 @@ function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => 
         />
         <span class="hint">Only your contacts see it, end to end.</span>
       </label>
-      <label>
-        Passphrase
-        <input
-          type="password"
-          value={passphrase}
-          onInput={(e) => setPassphrase(e.currentTarget.value)}
-          autocomplete="new-password"
-          required
-        />
-        <span class="hint">It cannot be recovered. Without it, the profile in this browser is unreadable.</span>
-      </label>
-      <label>
-        Passphrase again
-        <input
-          type="password"
-          value={confirm}
-          onInput={(e) => setConfirm(e.currentTarget.value)}
-          autocomplete="new-password"
-          required
-        />
-      </label>
+      <PassphraseField
+        label="Passphrase"
+        value={passphrase}
+        onInput={setPassphrase}
+        autocomplete="new-password"
+        hint="It cannot be recovered. Without it, the profile in this browser is unreadable."
+      />
+      <PassphraseField label="Passphrase again" value={confirm} onInput={setConfirm} autocomplete="new-password" />
       <p class="error" role="alert">
         {error}
       </p>
@@ -152,16 +137,12 @@ export function ImportArchive({ backend, onReady }: { backend: Backend; onReady:
         Archive file
         <input type="file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
       </label>
-      <label>
-        The archive's passphrase
-        <input
-          type="password"
-          value={passphrase}
-          onInput={(e) => setPassphrase(e.currentTarget.value)}
-          autocomplete="current-password"
-          required
-        />
-      </label>
+      <PassphraseField
+        label="The archive's passphrase"
+        value={passphrase}
+        onInput={setPassphrase}
+        autocomplete="current-password"
+      />
       <p class="error" role="alert">
         {error}
       </p>
