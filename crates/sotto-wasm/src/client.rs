@@ -300,18 +300,7 @@ impl SottoClient {
             ensure_replaceable(&shared)?;
             let core =
                 Core::create(MirrorStore::new(), &mut BrowserRng, profile).map_err(core_error)?;
-            let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
-            let database = Rc::clone(&shared.borrow().database);
-            snapshot.write(&database).await.map_err(internal)?;
-            adopt(
-                &shared,
-                Unlocked {
-                    core,
-                    sealer,
-                    derivation,
-                    prefs: Zeroizing::new(Vec::new()),
-                },
-            )
+            adopt_new(&shared, core, derivation, sealer).await
         })
     }
 
@@ -400,6 +389,28 @@ pub(crate) fn adopt(shared: &Rc<RefCell<Shared>>, unlocked: Unlocked) -> Result<
     }
     start(shared)?;
     Ok(JsValue::UNDEFINED)
+}
+
+/// Writes a new profile's records (under a fresh key, no preferences yet) in
+/// place of everything the database held, then adopts it.
+pub(crate) async fn adopt_new(
+    shared: &Rc<RefCell<Shared>>,
+    core: Core<MirrorStore>,
+    derivation: KeyDerivation,
+    sealer: RecordSealer,
+) -> Result<JsValue, JsValue> {
+    let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
+    let database = Rc::clone(&shared.borrow().database);
+    snapshot.write(&database).await.map_err(internal)?;
+    adopt(
+        shared,
+        Unlocked {
+            core,
+            sealer,
+            derivation,
+            prefs: Zeroizing::new(Vec::new()),
+        },
+    )
 }
 
 /// Drops the core, its keys and timer, and closes every relay link; returns

@@ -16,8 +16,8 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::client::{
-    META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, Unlocked, adopt, core_error, emit,
-    error, internal, load_records, new_derivation, new_key, now, open_key, seal_prefs, stop,
+    META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, adopt_new, core_error, emit, error,
+    internal, load_records, new_derivation, new_key, now, open_key, seal_prefs, stop,
     storage_failed,
 };
 use crate::js_object::object;
@@ -140,19 +140,8 @@ impl SottoClient {
             import_archive_with_key(&archive, archive_key, &mut store).map_err(archive_error)?;
             let core = Core::open(store).map_err(core_error)?;
             let (derivation, sealer) = new_key(&shared, &passphrase).await?;
-            let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
-            let database = Rc::clone(&shared.borrow().database);
             ensure_locked(&shared)?;
-            snapshot.write(&database).await.map_err(internal)?;
-            adopt(
-                &shared,
-                Unlocked {
-                    core,
-                    sealer,
-                    derivation,
-                    prefs: Zeroizing::new(Vec::new()),
-                },
-            )
+            adopt_new(&shared, core, derivation, sealer).await
         })
     }
 
