@@ -101,6 +101,13 @@ impl Relay {
         self.address.rsplit(':').next().unwrap().parse().unwrap()
     }
 
+    /// The certificate fingerprint in a TLS relay's address
+    /// (`sotto://FINGERPRINT@host:port`).
+    pub(crate) fn fingerprint(&self) -> &str {
+        let rest = self.address.strip_prefix("sotto://").unwrap();
+        rest.split('@').next().unwrap()
+    }
+
     /// Kills the relay process (its data stays).
     pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -188,6 +195,9 @@ pub(crate) struct Profile {
     pub(crate) dir: PathBuf,
     pub(crate) passphrase: String,
     pub(crate) socks5: Option<String>,
+    /// A PEM file of the only certificates the client trusts
+    /// (`SSL_CERT_FILE`), instead of the system's.
+    pub(crate) trusted_certificates: Option<PathBuf>,
     /// `--timeout`: how long a command waits for relays.
     pub(crate) timeout_secs: u64,
 }
@@ -198,6 +208,7 @@ impl Profile {
             dir: root.join(name),
             passphrase: "correct horse".to_owned(),
             socks5: None,
+            trusted_certificates: None,
             timeout_secs: 30,
         }
     }
@@ -219,6 +230,11 @@ impl Profile {
             .env("SOTTO_PASSPHRASE", &self.passphrase);
         if let Some(proxy) = &self.socks5 {
             command.args(["--socks5", proxy]);
+        }
+        if let Some(certificates) = &self.trusted_certificates {
+            command
+                .env("SSL_CERT_FILE", certificates)
+                .env_remove("SSL_CERT_DIR");
         }
         command
     }

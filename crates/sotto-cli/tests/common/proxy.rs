@@ -101,6 +101,33 @@ impl TamperingProxy {
 }
 
 fn socks5_handshake(mut client: &TcpStream) -> Option<TcpStream> {
+    let request = read_request(client)?;
+    assert_eq!(request.command, 1, "CONNECT");
+    let relay = TcpStream::connect((request.host.as_str(), request.port)).ok()?;
+    client.write_all(&SUCCEEDED).ok()?;
+    Some(relay)
+}
+
+/// A client's SOCKS5 request, as it sent it.
+pub(crate) struct Request {
+    /// 1: CONNECT.
+    pub(crate) command: u8,
+    /// 1: an IPv4 address, 3: a domain name (for the proxy to resolve).
+    pub(crate) address_type: u8,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+/// The reply that lets the client's stream through to its target.
+pub(crate) const SUCCEEDED: [u8; 10] = [5, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+
+/// The reply refusing a request ("connection not allowed by ruleset").
+pub(crate) const NOT_ALLOWED: [u8; 10] = [5, 2, 0, 1, 0, 0, 0, 0, 0, 0];
+
+/// Reads the client's greeting, accepts it without authentication, and reads
+/// its request; `None` if the client goes away or names its target other
+/// than by IPv4 address or domain name.
+pub(crate) fn read_request(mut client: &TcpStream) -> Option<Request> {
     let mut head = [0u8; 2];
     client.read_exact(&mut head).ok()?;
     let mut methods = vec![0u8; usize::from(head[1])];
@@ -108,7 +135,6 @@ fn socks5_handshake(mut client: &TcpStream) -> Option<TcpStream> {
     client.write_all(&[5, 0]).ok()?;
     let mut request = [0u8; 4];
     client.read_exact(&mut request).ok()?;
-    assert_eq!(request[1], 1, "CONNECT");
     let host = match request[3] {
         1 => {
             let mut ip = [0u8; 4];
@@ -122,13 +148,16 @@ fn socks5_handshake(mut client: &TcpStream) -> Option<TcpStream> {
             client.read_exact(&mut name).ok()?;
             String::from_utf8(name).ok()?
         }
-        other => panic!("address type {other}"),
+        _ => return None,
     };
     let mut port = [0u8; 2];
     client.read_exact(&mut port).ok()?;
-    let relay = TcpStream::connect((host.as_str(), u16::from_be_bytes(port))).ok()?;
-    client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).ok()?;
-    Some(relay)
+    Some(Request {
+        command: request[1],
+        address_type: request[3],
+        host,
+        port: u16::from_be_bytes(port),
+    })
 }
 
 fn pipe(client: TcpStream, relay: TcpStream, plan: Option<Plan>, applied: &Arc<AtomicUsize>) {
