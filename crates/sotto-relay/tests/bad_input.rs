@@ -18,7 +18,7 @@ use sotto_wire::{
 };
 use support::{
     Client, RawSession, Relay, body, closed, dh_public, next_frame, open_body, random, raw_socket,
-    within,
+    say_hello, within,
 };
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -172,17 +172,8 @@ async fn malformed_hellos_and_unknown_versions_are_refused() {
 
     // Versions the relay does not speak: it answers with its own range.
     for (min, max) in [(2, 3), (7, 9)] {
-        let (handshake, hello) =
-            ClientHandshake::start(random(), VersionRange::new(min, max).unwrap());
-        let mut socket = raw_socket(&relay.address).await;
-        socket
-            .send(Message::binary(hello.into_vec()))
-            .await
-            .unwrap();
-        let reply = match next_frame(&mut socket).await {
-            Some(Message::Binary(bytes)) => Block::from_slice(&bytes).unwrap(),
-            other => panic!("expected a version reject, got {other:?}"),
-        };
+        let (mut socket, handshake, reply) =
+            say_hello(&relay.address, VersionRange::new(min, max).unwrap()).await;
         assert_eq!(
             handshake
                 .handle_server_hello(&reply, &relay.address.fingerprint)
@@ -195,20 +186,9 @@ async fn malformed_hellos_and_unknown_versions_are_refused() {
         clean_close(closed(&mut socket).await);
     }
     // A range that includes version 1 is accepted.
-    let (handshake, hello) = ClientHandshake::start(random(), VersionRange::new(1, 5).unwrap());
-    let mut socket = raw_socket(&relay.address).await;
-    socket
-        .send(Message::binary(hello.into_vec()))
-        .await
-        .unwrap();
-    let Some(Message::Binary(reply)) = next_frame(&mut socket).await else {
-        panic!("no server hello");
-    };
+    let (_, handshake, reply) = say_hello(&relay.address, VersionRange::new(1, 5).unwrap()).await;
     let transport = handshake
-        .handle_server_hello(
-            &Block::from_slice(&reply).unwrap(),
-            &relay.address.fingerprint,
-        )
+        .handle_server_hello(&reply, &relay.address.fingerprint)
         .unwrap();
     assert_eq!(transport.version().number(), 1);
 

@@ -7,7 +7,8 @@
 //! - [`Client`] (in `client`): a `sotto-client` connection with its pushes.
 //! - `wire`: clients built on `sotto-wire` alone, for what a well-behaved client
 //!   never sends: [`wire::Client`] sorts replies by corr id and pushes,
-//!   [`RawSession`] seals whatever transmissions a test likes.
+//!   [`RawSession`] seals whatever transmissions a test likes, [`say_hello`]
+//!   stops after the relay answers the hello.
 //! - Raw sockets before any handshake ([`open_socket`], [`raw_socket`]) and the
 //!   frames that come back ([`next_frame`], [`closed`]).
 
@@ -43,7 +44,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 pub use client::{Client, open_body};
-pub use wire::RawSession;
+pub use wire::{RawSession, say_hello};
 
 /// How long a test waits for any one thing from the relay.
 pub const WAIT: Duration = Duration::from_secs(15);

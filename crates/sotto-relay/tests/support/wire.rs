@@ -206,6 +206,22 @@ pub fn binary(block: Block) -> Message {
     Message::Binary(block.into_vec().into())
 }
 
+/// Opens a raw socket, sends a client hello offering `versions` and reads the
+/// relay's reply, which the test then accepts or expects refused.
+pub async fn say_hello(
+    address: &RelayAddress,
+    versions: VersionRange,
+) -> (Socket, ClientHandshake, Block) {
+    let mut socket = raw_socket(address).await;
+    let (handshake, hello) = ClientHandshake::start(random(), versions);
+    socket.send(binary(hello)).await.unwrap();
+    let reply = match next_frame(&mut socket).await {
+        Some(Message::Binary(bytes)) => Block::from_slice(&bytes).unwrap(),
+        other => panic!("expected the server hello, got {other:?}"),
+    };
+    (socket, handshake, reply)
+}
+
 /// The sending half of a [`RawSession`].
 pub type RawSender = (SplitSink<Socket, Message>, BlockSealer);
 /// The receiving half of a [`RawSession`].
@@ -219,16 +235,7 @@ pub struct RawSession {
 
 impl RawSession {
     pub async fn open(address: &RelayAddress) -> RawSession {
-        let mut socket = raw_socket(address).await;
-        let (handshake, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
-        socket
-            .send(Message::binary(hello.into_vec()))
-            .await
-            .unwrap();
-        let reply = match next_frame(&mut socket).await {
-            Some(Message::Binary(bytes)) => Block::from_slice(&bytes).unwrap(),
-            other => panic!("expected the server hello, got {other:?}"),
-        };
+        let (socket, handshake, reply) = say_hello(address, VersionRange::SUPPORTED).await;
         let transport = handshake
             .handle_server_hello(&reply, &address.fingerprint)
             .unwrap();
