@@ -177,58 +177,13 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         announce("crypto benchmarks (criterion, release)");
         run_checked(cargo().args(["bench", "--package", "sotto-crypto"]))?;
     }
+    // Options after `relay` or `client` go to that bench (see its --help).
+    let options = args.get(1..).unwrap_or_default();
     if matches!(which, "relay" | "all") {
-        announce("relay benchmark (release): building sotto-relay and sotto-relay-bench");
-        run_checked(cargo().args([
-            "build",
-            "--release",
-            "--package",
-            "sotto-relay",
-            "--package",
-            "sotto-bench",
-        ]))?;
-        // The bench finds the relay next to itself; options after `relay` go to
-        // the bench (`cargo xtask bench relay --seconds 5`, see its --help).
-        announce("relay benchmark (release): running");
-        run_checked(
-            cargo()
-                .args([
-                    "run",
-                    "--release",
-                    "--package",
-                    "sotto-bench",
-                    "--bin",
-                    "sotto-relay-bench",
-                    "--",
-                ])
-                .args(args.iter().skip(1)),
-        )?;
+        live_bench("relay", "sotto-relay-bench", options)?;
     }
     if matches!(which, "client" | "all") {
-        announce("client benchmark (release): building sotto-relay and sotto-client-bench");
-        run_checked(cargo().args([
-            "build",
-            "--release",
-            "--package",
-            "sotto-relay",
-            "--package",
-            "sotto-bench",
-        ]))?;
-        // Options after `client` go to the bench (see `sotto-client-bench --help`).
-        announce("client benchmark (release): running");
-        run_checked(
-            cargo()
-                .args([
-                    "run",
-                    "--release",
-                    "--package",
-                    "sotto-bench",
-                    "--bin",
-                    "sotto-client-bench",
-                    "--",
-                ])
-                .args(args.iter().skip(1)),
-        )?;
+        live_bench("client", "sotto-client-bench", options)?;
     }
     if which == "web" {
         // Options after `web` go to the web bench (`--runs N`).
@@ -237,6 +192,36 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         crate::web::bench(&[])?;
     }
     Ok(())
+}
+
+/// Builds sotto-relay and `bin` (from sotto-bench) in release, then runs
+/// `bin` with `options`; it finds the relay next to itself.
+fn live_bench(name: &str, bin: &str, options: &[String]) -> Result<()> {
+    announce(&format!(
+        "{name} benchmark (release): building sotto-relay and {bin}"
+    ));
+    run_checked(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "sotto-relay",
+        "--package",
+        "sotto-bench",
+    ]))?;
+    announce(&format!("{name} benchmark (release): running"));
+    run_checked(
+        cargo()
+            .args([
+                "run",
+                "--release",
+                "--package",
+                "sotto-bench",
+                "--bin",
+                bin,
+                "--",
+            ])
+            .args(options),
+    )
 }
 
 /// A `cargo` command of the toolchain that runs this xtask.
