@@ -81,16 +81,19 @@ pub(crate) fn wasm_bindgen_cli() -> Result<()> {
 /// The browser of the web client's browser test (Debian's package).
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Debian's chromium, for the browser test.
+/// The colour emoji font, so that reactions show in the browser tests' screenshots.
+const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
+
+/// Debian's chromium and an emoji font, for the browser tests.
 pub(crate) fn chromium() -> Result<()> {
-    if std::path::Path::new(CHROMIUM).exists() {
+    if std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(EMOJI_FONT).exists() {
         return Ok(());
     }
-    announce("installing chromium (for the browser test)");
+    announce("installing chromium and fonts-noto-color-emoji (for the browser tests)");
     run_checked(Command::new("apt-get").arg("update"))?;
     run_checked(
         Command::new("apt-get")
-            .args(["install", "-y", "chromium"])
+            .args(["install", "-y", "chromium", "fonts-noto-color-emoji"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
