@@ -43,8 +43,9 @@ pub(crate) fn test() -> Result<()> {
 /// then a browser and the `sotto` command chat and move a profile between them
 /// by archive (`web/e2e/browser-cli.mjs`), then the page at a phone's size,
 /// with the keyboard alone, with the privacy blur, its requests and the app
-/// lock (`web/e2e/layout.mjs`). Screenshots of the main screens go to
-/// `<target>/e2e-artifacts`.
+/// lock (`web/e2e/layout.mjs`), then invitation and contact-address links
+/// opened in a browser (`web/e2e/invite-link.mjs`). Screenshots of the main
+/// screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
     announce("building sotto-relay and sotto for the browser tests");
@@ -73,6 +74,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: phone size, keyboard alone, privacy blur, requests, app lock",
             "e2e/layout.mjs",
+        ),
+        (
+            "browser test: invitation and contact-address links opened in a browser",
+            "e2e/invite-link.mjs",
         ),
     ] {
         announce(title);
