@@ -402,7 +402,8 @@ describe("settings", () => {
     await click(button("Settings"));
     await type(byLabel("Passphrase for the archive"), "wrong");
     await click(button("Export archive"));
-    expect(text()).toContain("Wrong passphrase");
+    expect(byLabel("Passphrase for the archive").closest("form")!.textContent).toContain("Wrong passphrase");
+    expect(byLabel<HTMLInputElement>("Passphrase for the archive").value).toBe("wrong");
     expect(await backend.profileState()).toBe("unlocked");
     await type(byLabel("Passphrase for the archive"), "correct horse");
     await click(button("Export archive"));

@@ -5,7 +5,7 @@ import type { Backend, NotificationPreview, Profile, Settings } from "../backend
 import { errorMessage } from "../errors";
 import { notificationsSupported } from "../notifications";
 import { Dialog } from "./dialog";
-import { downloadArchive } from "./moved";
+import { ExportArchiveForm } from "./export-archive";
 import { BusyLabel } from "./busy";
 import { MIN_PASSPHRASE, PassphraseField } from "./passphrase";
 
@@ -40,22 +40,6 @@ export function SettingsDialog({
   function change(patch: Partial<Settings>) {
     setError("");
     onChange(patch).catch((caught: unknown) => setError(errorMessage(caught)));
-  }
-
-  const [exportPassphrase, setExportPassphrase] = useState("");
-  const [exporting, setExporting] = useState(false);
-
-  async function exportArchive(event: Event) {
-    event.preventDefault();
-    setError("");
-    setExporting(true);
-    try {
-      downloadArchive(await backend.exportArchive(exportPassphrase));
-    } catch (caught) {
-      setError(errorMessage(caught));
-    }
-    setExporting(false);
-    setExportPassphrase("");
   }
 
   return (
@@ -139,17 +123,7 @@ export function SettingsDialog({
             The whole profile as one encrypted file, sealed with your passphrase. Import it in another browser or in the
             <code> sotto</code> command to continue there. This copy then stops: two copies would reuse the same keys.
           </p>
-          <form class="stack" onSubmit={exportArchive}>
-            <PassphraseField
-              label="Passphrase for the archive"
-              value={exportPassphrase}
-              onInput={setExportPassphrase}
-              autocomplete="current-password"
-            />
-            <button type="submit" disabled={exporting} aria-busy={exporting}>
-              <BusyLabel busy={exporting} label="Export archive" busyLabel="Exporting…" />
-            </button>
-          </form>
+          <ExportArchiveForm backend={backend} label="Passphrase for the archive" submitLabel="Export archive" />
         </section>
         <section class="stack" aria-labelledby="keys-heading">
           <h3 id="keys-heading">Keyboard</h3>
