@@ -7,68 +7,16 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{Randomness, olm_pair, sotto_pair};
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use sha2::{Digest, Sha256};
 use sotto_crypto::{
-    ENCRYPT_RANDOMNESS_LEN, IdentityKeyPair, MAX_PLAINTEXT_LEN, PendingInvitation, Session, join,
+    ENCRYPT_RANDOMNESS_LEN, IdentityKeyPair, MAX_PLAINTEXT_LEN, PendingInvitation, join,
 };
 use vodozemac::olm::{Account, OlmMessage, Session as OlmSession, SessionConfig};
 
-/// Deterministic filler standing in for the caller's RNG (same cost as copying bytes).
-struct Randomness(u64);
-
-impl Randomness {
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        for chunk in out.chunks_mut(32) {
-            self.0 += 1;
-            let block = Sha256::digest(self.0.to_be_bytes());
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-        out
-    }
-}
-
 const SIZES: [(&str, usize); 2] = [("1KiB", 1024), ("full", MAX_PLAINTEXT_LEN)];
-
-/// A connected sotto pair after one full round trip (both sides have sending chains).
-fn sotto_pair(rng: &mut Randomness) -> (Session, Session) {
-    let inviter_identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
-    let joiner_identity = IdentityKeyPair::from_secret_bytes(&rng.bytes());
-    let pending = PendingInvitation::new(&inviter_identity, &rng.bytes()).unwrap();
-    let (mut joiner, answer) =
-        join(&joiner_identity, &pending.invitation(), b"hi", &rng.bytes()).unwrap();
-    let (mut inviter, _) = pending.accept(&inviter_identity, &answer).unwrap();
-    let reply = inviter.encrypt(b"reply", &rng.bytes()).unwrap();
-    joiner.decrypt(&reply).unwrap();
-    (inviter, joiner)
-}
-
-/// A connected Olm pair after one full round trip.
-fn olm_pair() -> (OlmSession, OlmSession) {
-    let alice = Account::new();
-    let mut bob = Account::new();
-    bob.generate_one_time_keys(1);
-    let one_time_key = *bob.one_time_keys().values().next().unwrap();
-    bob.mark_keys_as_published();
-    let mut alice_session = alice
-        .create_outbound_session(
-            SessionConfig::version_1(),
-            bob.curve25519_key(),
-            one_time_key,
-        )
-        .unwrap();
-    let OlmMessage::PreKey(first) = alice_session.encrypt("hi").unwrap() else {
-        panic!("first Olm message is a pre-key message");
-    };
-    let mut bob_session = bob
-        .create_inbound_session(SessionConfig::version_1(), alice.curve25519_key(), &first)
-        .unwrap()
-        .session;
-    let reply = bob_session.encrypt("reply").unwrap();
-    alice_session.decrypt(&reply).unwrap();
-    (alice_session, bob_session)
-}
 
 fn setup(c: &mut Criterion) {
     let mut group = c.benchmark_group("setup");

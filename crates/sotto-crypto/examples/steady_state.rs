@@ -21,12 +21,15 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 
-use sotto_crypto::{
-    ENCRYPT_RANDOMNESS_LEN, IdentityKeyPair, MAX_PLAINTEXT_LEN, PendingInvitation, Session, join,
-};
-use vodozemac::olm::{Account, OlmMessage, Session as OlmSession, SessionConfig};
+use common::{Randomness, olm_pair, sotto_pair};
+
+use sotto_crypto::{ENCRYPT_RANDOMNESS_LEN, MAX_PLAINTEXT_LEN, Session};
+use vodozemac::olm::Session as OlmSession;
 
 /// Cheap deterministic bytes standing in for the caller's RNG.
 fn filled<const N: usize>(seed: u8) -> [u8; N] {
@@ -35,45 +38,6 @@ fn filled<const N: usize>(seed: u8) -> [u8; N] {
         *byte = seed.wrapping_mul(31).wrapping_add(i as u8);
     }
     out
-}
-
-/// A connected sotto pair after one round trip: the inviter has an active sending chain.
-fn sotto_pair() -> (Session, Session) {
-    let inviter_identity = IdentityKeyPair::from_secret_bytes(&filled(1));
-    let joiner_identity = IdentityKeyPair::from_secret_bytes(&filled(2));
-    let pending = PendingInvitation::new(&inviter_identity, &filled(3)).unwrap();
-    let (mut joiner, answer) =
-        join(&joiner_identity, &pending.invitation(), b"hi", &filled(4)).unwrap();
-    let (mut inviter, _) = pending.accept(&inviter_identity, &answer).unwrap();
-    let reply = inviter.encrypt(b"reply", &filled(5)).unwrap();
-    joiner.decrypt(&reply).unwrap();
-    (inviter, joiner)
-}
-
-/// A connected Olm pair after one round trip.
-fn olm_pair() -> (OlmSession, OlmSession) {
-    let alice = Account::new();
-    let mut bob = Account::new();
-    bob.generate_one_time_keys(1);
-    let one_time_key = *bob.one_time_keys().values().next().unwrap();
-    bob.mark_keys_as_published();
-    let mut alice_session = alice
-        .create_outbound_session(
-            SessionConfig::version_1(),
-            bob.curve25519_key(),
-            one_time_key,
-        )
-        .unwrap();
-    let OlmMessage::PreKey(first) = alice_session.encrypt("hi").unwrap() else {
-        panic!("the first Olm message is a pre-key message");
-    };
-    let mut bob_session = bob
-        .create_inbound_session(SessionConfig::version_1(), alice.curve25519_key(), &first)
-        .unwrap()
-        .session;
-    let reply = bob_session.encrypt("reply").unwrap();
-    alice_session.decrypt(&reply).unwrap();
-    (alice_session, bob_session)
 }
 
 /// One side sends, the other receives: `count` steady-state round trips.
@@ -173,7 +137,7 @@ fn main() {
     };
     let count: u32 = count.parse().expect(usage);
     let mut pair: Box<dyn Pair> = match library {
-        "sotto" => Box::new(sotto_pair()),
+        "sotto" => Box::new(sotto_pair(&mut Randomness(1))),
         "olm" => Box::new(olm_pair()),
         _ => panic!("{usage}"),
     };
