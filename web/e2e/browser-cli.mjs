@@ -40,12 +40,12 @@ async function sotto(profile, ...args) {
   return JSON.parse(stdout);
 }
 
-/** Runs `sotto receive` until `done(output)` holds. */
+/** Runs `sotto receive` until `done(output)` (which may be async) holds. */
 async function receiveUntil(profile, what, done) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const received = await sotto(profile, "receive");
-    if (done(received)) return received;
+    if (await done(received)) return received;
     if (Date.now() > deadline) throw new Error(`the command never received ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
