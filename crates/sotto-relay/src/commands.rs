@@ -8,24 +8,27 @@
 //! command that reads a queue with a write still pending (in its block or an
 //! earlier one) first waits for every pending write.
 //!
-//! Unknown queues and bad signatures give the same ERR AUTH after the same work: a
-//! signature is always verified, against a dummy key when the queue does not exist.
+//! Unknown queues and bad authenticators give the same ERR AUTH after the same
+//! work: a command key is always derived and an authenticator always checked,
+//! with a dummy key when the queue does not exist. Failed checks are counted: a
+//! connection that keeps failing them is closed, so that probing costs the
+//! prober a connection (and its handshake) every few attempts.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ed25519_dalek::VerifyingKey;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Command, CorrId, EntityId, ErrorCode, InnerBlock, MAX_MESSAGE_BODY, MessageBody,
-    MessageContent, MessageId, QueueKey, QueueMessage, RecipientId, Response, SenderId, SessionId,
-    Transmission, WireError,
+    CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock, MAX_MESSAGE_BODY, MessageBody,
+    MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId,
+    RelaySessionAuth, Response, SenderId, Transmission, WireError,
 };
 use zeroize::Zeroize;
 
 use crate::clock::unix_now;
+use crate::command_keys::CommandKeys;
 use crate::limits::TokenBucket;
 use crate::metrics::Event;
 use crate::relay::Relay;
@@ -34,20 +37,29 @@ use crate::store::{
     AuthKey, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::subscriptions::Subscriber;
-use crate::verified_keys::VerifiedKeys;
 
 /// The SEND tag, to tell an oversized body (LARGE_MSG) from other syntax errors.
 const TAG_SEND: u8 = 0x04;
 
+/// Failed authorizations a connection may make in a burst before it is closed.
+pub const AUTH_FAILURE_BURST: u32 = 16;
+
+/// Failed authorizations per second a connection may make in the long run.
+pub const AUTH_FAILURES_PER_SECOND: u32 = 1;
+
 /// One connection's command state.
 pub struct Session {
     relay: Arc<Relay>,
-    session_id: SessionId,
+    auth: RelaySessionAuth,
+    suite: CipherSuite,
     subscriber: Arc<Subscriber>,
     subscribed: HashMap<RecipientId, Delivery>,
     bucket: TokenBucket,
-    /// Decoded keys that signed commands here, so they are not decoded again.
-    verified_keys: VerifiedKeys,
+    /// Failed authorizations: when it runs dry the connection is closed.
+    failure_budget: TokenBucket,
+    failures_exhausted: bool,
+    /// Command keys that checked valid commands here, so they are not derived again.
+    command_keys: CommandKeys,
     /// Blocks whose replies wait for their writes (or for an earlier block).
     in_flight: VecDeque<BlockInFlight>,
 }
@@ -121,18 +133,33 @@ impl PendingQueues {
 }
 
 impl Session {
-    /// A session for a connection whose handshake produced `session_id`.
-    pub fn new(relay: Arc<Relay>, session_id: SessionId, subscriber: Arc<Subscriber>) -> Self {
+    /// A session for a connection whose handshake produced `auth` and chose
+    /// `suite`.
+    pub fn new(
+        relay: Arc<Relay>,
+        auth: RelaySessionAuth,
+        suite: CipherSuite,
+        subscriber: Arc<Subscriber>,
+    ) -> Self {
         let limits = relay.limits;
+        let now = Instant::now();
         Self {
             relay,
-            session_id,
+            auth,
+            suite,
             subscriber,
             subscribed: HashMap::new(),
-            bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, Instant::now()),
-            verified_keys: VerifiedKeys::default(),
+            bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, now),
+            failure_budget: TokenBucket::new(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST, now),
+            failures_exhausted: false,
+            command_keys: CommandKeys::default(),
             in_flight: VecDeque::new(),
         }
+    }
+
+    /// Whether the connection failed so many authorizations that it must close.
+    pub fn failures_exhausted(&self) -> bool {
+        self.failures_exhausted
     }
 
     /// Runs the transmissions of one block. Its replies come out of
@@ -338,14 +365,14 @@ impl Session {
                 recipient_dh_key,
                 password,
             } => {
-                let signed = self.verify(transmission, Some(recipient_auth_key.into()));
+                let authorised = self.verify(transmission, Some(recipient_auth_key.into()));
                 let allowed = match &relay.password {
                     Some(expected) => password
                         .as_ref()
                         .is_some_and(|given| expected.matches(given.as_bytes())),
                     None => true,
                 };
-                if !(signed && allowed) {
+                if !(authorised && allowed) {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
                 self.create_queue(corr_id, recipient_auth_key, &recipient_dh_key)
@@ -363,6 +390,9 @@ impl Session {
                     .is_none()
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                if !self.is_usable_key(&sender_auth_key) {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Cmd));
                 }
                 let op = WriteOp::SecureQueue {
                     recipient_id,
@@ -498,7 +528,7 @@ impl Session {
     async fn create_queue(
         &mut self,
         corr_id: CorrId,
-        recipient_key: VerifyingKey,
+        recipient_key: QueueAuthKey,
         recipient_dh_key: &DhPublicKey,
     ) -> Result<Slot, crate::Error> {
         let mut secret_bytes = [0u8; 32];
@@ -552,30 +582,45 @@ impl Session {
         })
     }
 
-    /// Verifies the transmission's signature with `key`, or with the dummy key
-    /// when there is none, so that both take the same time.
+    /// Checks the transmission's authenticator with the command key of `key`,
+    /// or of the dummy key when there is none, so that both take the same time.
+    /// Counts a failure against the connection's budget.
     fn verify(&mut self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
+        let valid = self.check_authenticator(transmission, key);
+        if !valid && !self.failure_budget.try_take(Instant::now()) {
+            self.failures_exhausted = true;
+        }
+        valid
+    }
+
+    fn check_authenticator(&mut self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
         let (key, real) = match key {
             Some(key) => (key, true),
             None => (self.relay.dummy_key, false),
         };
-        // Only a key that signed here before is kept decoded (see `verified_keys`);
-        // any other, the dummy key too, is decoded first, so that a queue that
-        // does not exist and a key not held take the same work.
-        if real && let Some(decoded) = self.verified_keys.get(&key) {
-            return transmission.verify(&self.session_id, decoded).is_ok();
+        // Only a key that authorized a command here before has its command key
+        // kept (see `command_keys`); for any other, the dummy key too, it is
+        // derived first, so that a queue that does not exist and a key not held
+        // take the same work.
+        if real && let Some(command_key) = self.command_keys.get(&key) {
+            return transmission.verify(command_key);
         }
-        let Some(decoded) = key.verifying_key() else {
+        let Ok(command_key) = self.auth.command_key(&key.queue_auth_key()) else {
             return false;
         };
-        let valid = transmission.verify(&self.session_id, &decoded).is_ok();
+        let valid = transmission.verify(&command_key);
         if valid && real {
-            self.verified_keys.insert(decoded);
+            self.command_keys.insert(&key, command_key);
         }
         valid && real
     }
 
-    /// The queue if it exists and the transmission is signed by its recipient key.
+    /// Whether a sender auth key can authorize commands (not a low-order point).
+    fn is_usable_key(&self, key: &QueueAuthKey) -> bool {
+        self.auth.command_key(key).is_ok()
+    }
+
+    /// The queue if it exists and the transmission is authorized by its recipient key.
     fn authorise_recipient(
         &mut self,
         transmission: &Transmission,
@@ -794,6 +839,7 @@ impl Session {
         };
         let sealed = queue_key
             .seal(
+                self.suite,
                 &message.id,
                 &QueueMessage {
                     timestamp: message.accepted_at,
@@ -842,11 +888,11 @@ fn is_oversized_send(transmission: &Transmission, error: WireError) -> bool {
 }
 
 /// The corr id of a transmission that does not parse, if its first fields can be
-/// read (`auth_len` 0 or 64, then the corr id); all zero otherwise.
+/// read (`auth_len` 0 or 32, then the corr id); all zero otherwise.
 fn readable_corr_id(bytes: &[u8]) -> CorrId {
     let start = match bytes.first() {
         Some(0) => 1,
-        Some(64) => 65,
+        Some(32) => 33,
         _ => return CorrId::PUSH,
     };
     match bytes
@@ -874,7 +920,7 @@ mod tests {
 
     fn send_transmission(body: Vec<u8>) -> Transmission {
         Transmission {
-            signature: None,
+            authenticator: None,
             corr_id: CorrId::from_bytes([1; 8]),
             entity: Some(EntityId::from_bytes([2; 24])),
             tag: TAG_SEND,
@@ -907,11 +953,11 @@ mod tests {
         let mut unsigned = vec![0];
         unsigned.extend_from_slice(&[9; 8]);
         assert_eq!(readable_corr_id(&unsigned), CorrId::from_bytes([9; 8]));
-        let mut signed = vec![64];
-        signed.extend_from_slice(&[0; 64]);
-        signed.extend_from_slice(&[5; 8]);
-        signed.push(99);
-        assert_eq!(readable_corr_id(&signed), CorrId::from_bytes([5; 8]));
+        let mut authorized = vec![32];
+        authorized.extend_from_slice(&[0; 32]);
+        authorized.extend_from_slice(&[5; 8]);
+        authorized.push(99);
+        assert_eq!(readable_corr_id(&authorized), CorrId::from_bytes([5; 8]));
         assert_eq!(readable_corr_id(&[7, 1, 2, 3]), CorrId::PUSH);
         assert_eq!(readable_corr_id(&[0, 1, 2]), CorrId::PUSH);
         assert_eq!(readable_corr_id(&[]), CorrId::PUSH);

@@ -90,15 +90,16 @@ async fn drive(
     let accepted = handshake.handle_client_hello(&block, &relay.identity);
     // The hello is a whole block: do not keep it for the connection's lifetime.
     drop(block);
-    let transport = match accepted {
+    let (transport, auth) = match accepted {
         Ok(ServerHandshakeOutcome::Accepted {
             server_hello,
             transport,
+            auth,
         }) => {
             if socket.send(binary(server_hello)).await.is_err() {
                 return Ending::ClientLeft;
             }
-            transport
+            (transport, auth)
         }
         Ok(ServerHandshakeOutcome::Rejected { version_reject }) => {
             let _ = socket.send(binary(version_reject)).await;
@@ -112,9 +113,13 @@ async fn drive(
             return Ending::Handshake("bad hello");
         }
     };
-    tracing::debug!(version = transport.version().number(), "handshake done");
+    tracing::debug!(
+        version = transport.version().number(),
+        suite = transport.suite().name(),
+        "handshake done"
+    );
 
-    let session_id = transport.session_id();
+    let suite = transport.suite();
     let (sealer, mut opener) = transport.into_split();
     let (sink, mut stream) = socket.split();
     let (queue, outgoing) = mpsc::channel(limits.outgoing_blocks.max(1));
@@ -125,7 +130,7 @@ async fn drive(
         stall_timeout: limits.idle_timeout,
     };
     let subscriber = Arc::new(Subscriber::default());
-    let mut session = Session::new(Arc::clone(relay), session_id, Arc::clone(&subscriber));
+    let mut session = Session::new(Arc::clone(relay), auth, suite, Arc::clone(&subscriber));
 
     let ending = loop {
         tokio::select! {
@@ -160,6 +165,9 @@ async fn drive(
         let replies = session.ready_replies();
         if let Err(ending) = outbox.send(replies, &mut shutdown).await {
             break ending;
+        }
+        if session.failures_exhausted() {
+            break Ending::Violation(close_code::POLICY, "too many failed authorizations");
         }
     };
     if matches!(ending, Ending::Shutdown | Ending::Idle) {

@@ -13,13 +13,14 @@
 //!   commit; `subscriptions`: which connection
 //!   receives each queue; `relay`: the state connections share.
 //! - `expiry`: the periodic TTL sweep.
-//! - `limits`: the per-connection token bucket; `verified_keys`: the decoded
-//!   queue keys a connection keeps for its signature checks.
+//! - `limits`: the per-connection token bucket; `command_keys`: the command
+//!   keys a connection keeps for its authenticator checks.
 //! - `metrics`: aggregate counters served at `/metrics`.
 //! - `clock`: unix time.
 //! - `error`: the crate's [`Error`], grouped by fault.
 
 pub mod clock;
+pub mod command_keys;
 pub mod commands;
 pub mod config;
 pub mod connection;
@@ -33,7 +34,6 @@ pub mod relay;
 pub mod server;
 pub mod store;
 pub mod subscriptions;
-pub mod verified_keys;
 pub mod web;
 
 pub use config::Config;

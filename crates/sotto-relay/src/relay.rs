@@ -4,9 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
 use rand::RngCore;
-use sotto_wire::RelayIdentity;
+use sotto_wire::{QueueAuthSecret, RelayIdentity};
 
 use crate::config::{Config, Password};
 use crate::metrics::Metrics;
@@ -30,8 +29,8 @@ pub struct Relay {
     pub limits: ConnectionLimits,
     /// The password gating NEW, if any.
     pub password: Option<Password>,
-    /// Verifies signatures for queues that do not exist, so that the answer takes
-    /// as long as a real check.
+    /// Stands in for the auth key of a queue that does not exist, so that the
+    /// answer takes as long as a real check.
     pub dummy_key: AuthKey,
     next_connection: AtomicU64,
 }
@@ -67,7 +66,7 @@ impl Relay {
     ) -> Self {
         let mut dummy_secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut dummy_secret);
-        let dummy_key = AuthKey::from(SigningKey::from_bytes(&dummy_secret).verifying_key());
+        let dummy_key = AuthKey::from(QueueAuthSecret::from_bytes(dummy_secret).public_key());
         Self {
             identity,
             storage,

@@ -2,16 +2,15 @@
 
 use std::fmt;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
 use subtle::ConstantTimeEq;
 use x25519_dalek::PublicKey as DhPublicKey;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::WireError;
+use crate::auth::{CommandKey, QueueAuthKey};
 use crate::codec::Reader;
 use crate::ids::{CorrId, EntityId, MessageId, RecipientId, SenderId};
 use crate::transmission::Transmission;
-use crate::transport::SessionId;
 
 /// Largest message body a SEND may carry. The end-to-end layer must fit every
 /// encrypted message, headers included, in this many bytes.
@@ -135,31 +134,32 @@ impl fmt::Debug for ServerPassword {
 /// A command from a client to a relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// NEW (0x01): create a queue. Signed by `recipient_auth_key`; answered by IDS.
+    /// NEW (0x01): create a queue. Authenticated with `recipient_auth_key`;
+    /// answered by IDS.
     New {
-        /// The key that will sign the recipient's commands on this queue.
-        recipient_auth_key: VerifyingKey,
+        /// The key that will authorize the recipient's commands on this queue.
+        recipient_auth_key: QueueAuthKey,
         /// The recipient's X25519 key for the per-queue key that seals delivered
         /// messages.
         recipient_dh_key: DhPublicKey,
         /// The operator's password, if the relay requires one.
         password: Option<ServerPassword>,
     },
-    /// KEY (0x02): secure the queue with the sender's key. Signed by the recipient
-    /// key; idempotent for the same key, AUTH for a different one.
+    /// KEY (0x02): secure the queue with the sender's key. Authenticated with the
+    /// recipient key; idempotent for the same key, AUTH for a different one.
     Key {
         /// The queue.
         recipient_id: RecipientId,
-        /// The key that must sign every SEND from now on.
-        sender_auth_key: VerifyingKey,
+        /// The key that must authorize every SEND from now on.
+        sender_auth_key: QueueAuthKey,
     },
     /// SUB (0x03): subscribe; the relay pushes the pending message, if any.
     Sub {
         /// The queue.
         recipient_id: RecipientId,
     },
-    /// SEND (0x04): add a message to a queue. Signed by the sender key once the
-    /// queue is secured; unsigned before. OK means the message is on disk.
+    /// SEND (0x04): add a message to a queue. Authenticated with the sender key
+    /// once the queue is secured; without before. OK means the message is on disk.
     Send {
         /// The queue, by its sender id.
         sender_id: SenderId,
@@ -189,7 +189,7 @@ pub enum Command {
         /// The queue.
         recipient_id: RecipientId,
     },
-    /// PING (0x09): keep-alive, unsigned; answered by PONG.
+    /// PING (0x09): keep-alive, without authenticator; answered by PONG.
     Ping,
 }
 
@@ -222,6 +222,30 @@ impl Command {
             | Command::Off { recipient_id }
             | Command::Del { recipient_id } => Some((*recipient_id).into()),
         }
+    }
+
+    /// The length of the command's transmission without authenticator,
+    /// computed without encoding it.
+    pub fn transmission_len(&self) -> usize {
+        let entity = if self.entity().is_some() {
+            crate::ids::ID_LEN
+        } else {
+            0
+        };
+        let body = match self {
+            Command::New { password, .. } => {
+                32 + 32 + 1 + password.as_ref().map_or(0, |password| password.0.len())
+            }
+            Command::Key { .. } => 32,
+            Command::Send { body, .. } => 1 + 2 + body.len(),
+            Command::Ack { .. } => crate::ids::ID_LEN,
+            Command::Sub { .. }
+            | Command::Get { .. }
+            | Command::Off { .. }
+            | Command::Del { .. }
+            | Command::Ping => 0,
+        };
+        1 + crate::ids::CORR_ID_LEN + 1 + entity + 1 + body
     }
 
     /// The tag-specific body.
@@ -261,10 +285,10 @@ impl Command {
         out
     }
 
-    /// An unsigned transmission of this command.
+    /// A transmission of this command without authenticator.
     pub fn to_transmission(&self, corr_id: CorrId) -> Transmission {
         Transmission {
-            signature: None,
+            authenticator: None,
             corr_id,
             entity: self.entity(),
             tag: self.tag(),
@@ -272,20 +296,16 @@ impl Command {
         }
     }
 
-    /// A transmission of this command signed with a queue key for this session.
-    pub fn to_signed_transmission(
-        &self,
-        corr_id: CorrId,
-        session_id: &SessionId,
-        key: &SigningKey,
-    ) -> Transmission {
+    /// A transmission of this command authenticated with a queue's command key
+    /// for this connection.
+    pub fn to_authorized_transmission(&self, corr_id: CorrId, key: &CommandKey) -> Transmission {
         let mut transmission = self.to_transmission(corr_id);
-        transmission.sign(session_id, key);
+        transmission.authenticate(key);
         transmission
     }
 
-    /// Reads the command a transmission carries. The signature is not checked
-    /// here: see [`Transmission::verify`].
+    /// Reads the command a transmission carries. The authenticator is not
+    /// checked here: see [`Transmission::verify`].
     pub fn from_transmission(transmission: &Transmission) -> Result<Command, WireError> {
         let mut reader = Reader::new(&transmission.body);
         let entity = transmission.entity;
@@ -362,13 +382,10 @@ impl Command {
     }
 }
 
-/// Reads an Ed25519 public key, refusing invalid and weak (small-order) keys.
-fn auth_key(reader: &mut Reader<'_>) -> Result<VerifyingKey, WireError> {
-    let key = VerifyingKey::from_bytes(&reader.array()?).map_err(|_| WireError::InvalidKey)?;
-    if key.is_weak() {
-        return Err(WireError::InvalidKey);
-    }
-    Ok(key)
+/// Reads an X25519 queue auth key. Every 32 bytes decode; the relay refuses a
+/// low-order key when it derives the key's command key.
+fn auth_key(reader: &mut Reader<'_>) -> Result<QueueAuthKey, WireError> {
+    Ok(QueueAuthKey::from_bytes(reader.array()?))
 }
 
 #[cfg(test)]
@@ -377,8 +394,8 @@ pub(crate) mod tests {
 
     use super::*;
 
-    pub(crate) fn arb_auth_key() -> impl Strategy<Value = VerifyingKey> {
-        any::<[u8; 32]>().prop_map(|seed| SigningKey::from_bytes(&seed).verifying_key())
+    pub(crate) fn arb_auth_key() -> impl Strategy<Value = QueueAuthKey> {
+        any::<[u8; 32]>().prop_map(|seed| crate::QueueAuthSecret::from_bytes(seed).public_key())
     }
 
     pub(crate) fn arb_body() -> impl Strategy<Value = MessageBody> {
@@ -430,8 +447,8 @@ pub(crate) mod tests {
         ]
     }
 
-    fn key() -> VerifyingKey {
-        SigningKey::from_bytes(&[3; 32]).verifying_key()
+    fn key() -> QueueAuthKey {
+        crate::QueueAuthSecret::from_bytes([3; 32]).public_key()
     }
 
     #[test]
@@ -486,7 +503,7 @@ pub(crate) mod tests {
 
     fn transmission(tag: u8, entity: Option<[u8; 24]>, body: Vec<u8>) -> Transmission {
         Transmission {
-            signature: None,
+            authenticator: None,
             corr_id: CorrId::from_bytes([1; 8]),
             entity: entity.map(EntityId::from_bytes),
             tag,
@@ -540,15 +557,6 @@ pub(crate) mod tests {
                     body
                 }),
                 WireError::LengthOutOfRange { field: "body_len" },
-            ),
-            // A weak (small-order) Ed25519 key: the identity point.
-            (
-                transmission(0x02, id, {
-                    let mut key = [0; 32];
-                    key[0] = 1;
-                    key.to_vec()
-                }),
-                WireError::InvalidKey,
             ),
         ];
         for (transmission, error) in cases {
@@ -604,6 +612,14 @@ pub(crate) mod tests {
 
     proptest! {
         #[test]
+        fn transmission_len_is_the_encoded_length(command in arb_command()) {
+            prop_assert_eq!(
+                command.transmission_len(),
+                command.to_transmission(CorrId::PUSH).encoded_len()
+            );
+        }
+
+        #[test]
         fn commands_round_trip(command in arb_command(), corr_id in any::<[u8; 8]>()) {
             let transmission = command.to_transmission(CorrId::from_bytes(corr_id));
             let decoded = Transmission::decode(&transmission.encode()).unwrap();
@@ -632,12 +648,18 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn signed_commands_verify(command in arb_command(), seed in any::<[u8; 32]>()) {
-            let key = SigningKey::from_bytes(&seed);
-            let session = SessionId::from_bytes([9; 32]);
-            let transmission = command.to_signed_transmission(CorrId::PUSH, &session, &key);
+        fn authorized_commands_verify(command in arb_command(), seed in any::<[u8; 32]>()) {
+            let relay = x25519_dalek::StaticSecret::from([2; 32]);
+            let key = CommandKey::for_client(
+                &crate::QueueAuthSecret::from_bytes(seed),
+                &DhPublicKey::from(&relay),
+                &crate::SessionId::from_bytes([9; 32]),
+            );
+            // A low-order secret is astronomically unlikely from random bytes.
+            let Ok(key) = key else { return Ok(()) };
+            let transmission = command.to_authorized_transmission(CorrId::PUSH, &key);
             let decoded = Transmission::decode(&transmission.encode()).unwrap();
-            prop_assert_eq!(decoded.verify(&session, &key.verifying_key()), Ok(()));
+            prop_assert!(decoded.verify(&key));
         }
 
         #[test]

@@ -56,12 +56,12 @@ pub enum WireError {
     /// Reserved flag bits are set.
     #[error("reserved flag bits are set")]
     ReservedFlags,
-    /// Bytes that must be a public key are not a valid (or are a weak) key.
-    #[error("not a valid public key")]
-    InvalidKey,
-    /// A response carries a signature; relay responses are never signed.
-    #[error("response carries a signature")]
-    UnexpectedSignature,
+    /// A response carries an authenticator; relay responses never do.
+    #[error("response carries an authenticator")]
+    UnexpectedAuthenticator,
+    /// A hello offers no cipher suite, or one suite twice.
+    #[error("invalid cipher suite list")]
+    InvalidSuites,
     /// A protocol version number is zero, or a version range has min > max.
     #[error("invalid protocol version or version range")]
     InvalidVersion,
@@ -80,9 +80,12 @@ pub enum WireError {
     /// this means the stream is broken: close it without a reply.
     #[error("decryption failed")]
     DecryptFailed,
-    /// A signature is missing or does not verify.
-    #[error("signature missing or invalid")]
+    /// A signature (the relay's, in the handshake) does not verify.
+    #[error("signature invalid")]
     BadSignature,
+    /// The relay chose a cipher suite the client did not offer.
+    #[error("relay chose a cipher suite that was not offered")]
+    SuiteNotOffered,
     /// The relay's identity key does not match the fingerprint in its address.
     #[error("relay identity does not match the fingerprint in its address")]
     FingerprintMismatch,
@@ -106,7 +109,15 @@ pub enum WireError {
         relay_max: u16,
     },
 
+    /// No cipher suite is both offered by the client and supported by the relay.
+    #[error("no common cipher suite")]
+    NoCommonSuite,
+
     // ---- Local limits and API misuse -------------------------------------------------
+    /// This build does not implement the cipher suite (the browser build has no
+    /// AES-256-GCM).
+    #[error("cipher suite not available in this build")]
+    SuiteUnavailable,
     /// A transmission does not fit in the remaining space of an inner block, or the
     /// block already holds 255 transmissions.
     #[error("transmission does not fit in the block")]

@@ -8,11 +8,13 @@
 //!         ═════════ encrypted blocks (Transport) ═════════
 //! ```
 //!
-//! Key schedule: `session_id = SHA-256("sotto-relay-session-v1" || ClientHello
+//! Key schedule: `session_id = SHA-256("sotto-relay-session-v2" || ClientHello
 //! block || ServerHello block)`, `shared = X25519(client ephemeral, relay
 //! session key)`, and each direction's key is `HKDF-SHA256(salt = session_id,
-//! ikm = shared, info = "sotto-relay-v1 client-to-relay" or
-//! "sotto-relay-v1 relay-to-client")`.
+//! ikm = shared, info = "sotto-relay-v2 client-to-relay" or
+//! "sotto-relay-v2 relay-to-client")` for the suite the relay chose from the
+//! client's list. The relay keeps its session secret for the connection's
+//! lifetime: command keys are derived from it (see `auth`).
 
 use std::fmt;
 
@@ -23,20 +25,23 @@ use zeroize::Zeroizing;
 
 use crate::WireError;
 use crate::address::RelayFingerprint;
+use crate::auth::RelaySessionAuth;
 use crate::block::Block;
 use crate::hello::{ClientHello, ServerHello, ServerReply, VersionReject};
 use crate::identity::RelayIdentity;
-use crate::transport::{BlockOpener, BlockSealer, SessionId, Transport};
+use crate::suite::CipherSuite;
+use crate::transport::{BlockOpener, BlockSealer, SessionId, SessionParameters, Transport};
 use crate::version::VersionRange;
 
-const SESSION_LABEL: &[u8] = b"sotto-relay-session-v1";
-const CLIENT_TO_RELAY: &[u8] = b"sotto-relay-v1 client-to-relay";
-const RELAY_TO_CLIENT: &[u8] = b"sotto-relay-v1 relay-to-client";
+const SESSION_LABEL: &[u8] = b"sotto-relay-session-v2";
+const CLIENT_TO_RELAY: &[u8] = b"sotto-relay-v2 client-to-relay";
+const RELAY_TO_CLIENT: &[u8] = b"sotto-relay-v2 relay-to-client";
 
 /// A client that sent its ClientHello and waits for the relay's reply.
 pub struct ClientHandshake {
     ephemeral: StaticSecret,
     versions: VersionRange,
+    suites: Vec<CipherSuite>,
     client_hello_hash: [u8; 32],
     /// The session transcript so far: label and ClientHello.
     transcript: Sha256,
@@ -46,12 +51,33 @@ impl ClientHandshake {
     /// Starts a handshake with a fresh random X25519 secret (32 bytes from the
     /// caller's RNG, used for this connection only) and the versions the client
     /// speaks ([`VersionRange::SUPPORTED`]; wider ranges only make sense for
-    /// testing negotiation). Send the returned block first.
+    /// testing negotiation), offering the suites this build prefers
+    /// ([`CipherSuite::offered`]). Send the returned block first.
     pub fn start(ephemeral_secret: [u8; 32], versions: VersionRange) -> (ClientHandshake, Block) {
+        ClientHandshake::start_with_suites(ephemeral_secret, versions, CipherSuite::offered())
+    }
+
+    /// [`ClientHandshake::start`] offering `suites`, preferred first (one at
+    /// least; only suites this build has).
+    pub fn start_with_suites(
+        ephemeral_secret: [u8; 32],
+        versions: VersionRange,
+        suites: &[CipherSuite],
+    ) -> (ClientHandshake, Block) {
         let ephemeral = StaticSecret::from(ephemeral_secret);
+        let mut offered: Vec<CipherSuite> = Vec::with_capacity(suites.len());
+        for &suite in suites {
+            if suite.is_available() && !offered.contains(&suite) {
+                offered.push(suite);
+            }
+        }
+        if offered.is_empty() {
+            offered.push(CipherSuite::ChaCha20Poly1305);
+        }
         let hello = ClientHello {
             versions,
             ephemeral_key: DhPublicKey::from(&ephemeral),
+            suites: offered.clone(),
         }
         .encode();
         let mut transcript = Sha256::new();
@@ -60,6 +86,7 @@ impl ClientHandshake {
         let handshake = ClientHandshake {
             ephemeral,
             versions,
+            suites: offered,
             client_hello_hash: Sha256::digest(hello.as_bytes()).into(),
             transcript,
         };
@@ -95,8 +122,15 @@ impl ClientHandshake {
                 version: hello.version.number(),
             });
         }
-        let signed =
-            ServerHello::signing_input(&self.client_hello_hash, hello.version, &hello.session_key);
+        if !self.suites.contains(&hello.suite) {
+            return Err(WireError::SuiteNotOffered);
+        }
+        let signed = ServerHello::signing_input(
+            &self.client_hello_hash,
+            hello.version,
+            &hello.session_key,
+            hello.suite,
+        );
         hello
             .identity_key
             .verify_strict(&signed, &hello.signature)
@@ -109,11 +143,16 @@ impl ClientHandshake {
         transcript.update(block.as_bytes());
         let session_id = SessionId::from_bytes(transcript.finalize().into());
         let keys = DirectionKeys::derive(&shared, &session_id)?;
-        Ok(Transport::new(
+        let parameters = SessionParameters {
             session_id,
-            hello.version,
-            BlockSealer::new(&keys.client_to_relay),
-            BlockOpener::new(&keys.relay_to_client),
+            version: hello.version,
+            suite: hello.suite,
+            relay_session_key: hello.session_key,
+        };
+        Ok(Transport::new(
+            parameters,
+            BlockSealer::new(hello.suite, &keys.client_to_relay)?,
+            BlockOpener::new(hello.suite, &keys.relay_to_client)?,
         ))
     }
 }
@@ -141,6 +180,8 @@ pub enum ServerHandshakeOutcome {
         server_hello: Block,
         /// The established transport.
         transport: Transport,
+        /// Derives the command keys that check this connection's commands.
+        auth: RelaySessionAuth,
     },
     /// No common version: send `version_reject`, then close.
     Rejected {
@@ -161,8 +202,8 @@ impl ServerHandshake {
         }
     }
 
-    /// Answers a ClientHello. An error (malformed hello, or a low-order client
-    /// key) means: close without a reply.
+    /// Answers a ClientHello. An error (malformed hello, no common cipher
+    /// suite, or a low-order client key) means: close without a reply.
     pub fn handle_client_hello(
         self,
         block: &Block,
@@ -177,6 +218,12 @@ impl ServerHandshake {
                 .encode(),
             });
         };
+        let suite = client_hello
+            .suites
+            .iter()
+            .copied()
+            .find(|suite| suite.is_available())
+            .ok_or(WireError::NoCommonSuite)?;
         let shared = self
             .session_secret
             .diffie_hellman(&client_hello.ephemeral_key);
@@ -189,12 +236,14 @@ impl ServerHandshake {
             &client_hello_hash,
             version,
             &session_key,
+            suite,
         ));
         let server_hello = ServerHello {
             version,
             identity_key: identity.public_key(),
             session_key,
             signature,
+            suite,
         }
         .encode();
         let mut transcript = Sha256::new();
@@ -203,14 +252,20 @@ impl ServerHandshake {
         transcript.update(server_hello.as_bytes());
         let session_id = SessionId::from_bytes(transcript.finalize().into());
         let keys = DirectionKeys::derive(&shared, &session_id)?;
+        let parameters = SessionParameters {
+            session_id,
+            version,
+            suite,
+            relay_session_key: session_key,
+        };
         Ok(ServerHandshakeOutcome::Accepted {
             server_hello,
             transport: Transport::new(
-                session_id,
-                version,
-                BlockSealer::new(&keys.relay_to_client),
-                BlockOpener::new(&keys.client_to_relay),
+                parameters,
+                BlockSealer::new(suite, &keys.relay_to_client)?,
+                BlockOpener::new(suite, &keys.client_to_relay)?,
             ),
+            auth: RelaySessionAuth::new(self.session_secret, session_id),
         })
     }
 }
@@ -264,6 +319,7 @@ mod tests {
             ServerHandshakeOutcome::Accepted {
                 server_hello,
                 transport,
+                ..
             } => (server_hello, transport),
             ServerHandshakeOutcome::Rejected { .. } => panic!("rejected"),
         }
@@ -294,8 +350,10 @@ mod tests {
     fn both_ends_agree_and_talk_both_ways() {
         let (mut client, mut server) = connect();
         assert_eq!(client.session_id(), server.session_id());
-        assert_eq!(client.version(), Version::V1);
-        assert_eq!(server.version(), Version::V1);
+        assert_eq!(client.version(), Version::V2);
+        assert_eq!(server.version(), Version::V2);
+        assert_eq!(client.suite(), CipherSuite::offered()[0]);
+        assert_eq!(client.suite(), server.suite());
         for byte in 0..3 {
             let block = client.seal(&batch(byte)).unwrap();
             assert_eq!(server.open(block).unwrap(), batch(byte));
@@ -401,14 +459,16 @@ mod tests {
         let session_key = DhPublicKey::from(session_key);
         let hash: [u8; 32] = Sha256::digest(client_hello.as_bytes()).into();
         ServerHello {
-            version: Version::V1,
+            version: Version::V2,
             identity_key: identity.public_key(),
             session_key,
             signature: identity.sign(&ServerHello::signing_input(
                 &hash,
-                Version::V1,
+                Version::V2,
                 &session_key,
+                CipherSuite::ChaCha20Poly1305,
             )),
+            suite: CipherSuite::ChaCha20Poly1305,
         }
         .encode()
     }
@@ -434,6 +494,7 @@ mod tests {
         let hello = ClientHello {
             versions: VersionRange::SUPPORTED,
             ephemeral_key: DhPublicKey::from([0; 32]),
+            suites: vec![CipherSuite::ChaCha20Poly1305],
         }
         .encode();
         let server = ServerHandshake::new([2; 32], VersionRange::SUPPORTED);
@@ -462,7 +523,7 @@ mod tests {
     #[test]
     fn disjoint_versions_are_rejected_with_the_relay_range() {
         let identity = identity();
-        let (client, hello) = ClientHandshake::start([1; 32], VersionRange::new(2, 3).unwrap());
+        let (client, hello) = ClientHandshake::start([1; 32], VersionRange::new(3, 4).unwrap());
         let server = ServerHandshake::new([2; 32], VersionRange::SUPPORTED);
         let outcome = server.handle_client_hello(&hello, &identity).unwrap();
         let ServerHandshakeOutcome::Rejected { version_reject } = outcome else {
@@ -474,8 +535,8 @@ mod tests {
                 .handle_server_hello(&version_reject, &identity.fingerprint())
                 .map(|_| ()),
             Err(WireError::VersionRejected {
-                relay_min: 1,
-                relay_max: 1
+                relay_min: 2,
+                relay_max: 2
             })
         );
     }
@@ -489,13 +550,63 @@ mod tests {
         let ServerReply::Hello(mut hello) = ServerReply::decode(&reply).unwrap() else {
             panic!("not a hello");
         };
-        hello.version = Version::new(2).unwrap();
+        hello.version = Version::new(3).unwrap();
         assert_eq!(
             client
                 .handle_server_hello(&hello.encode(), &identity.fingerprint())
                 .map(|_| ()),
-            Err(WireError::VersionNotOffered { version: 2 })
+            Err(WireError::VersionNotOffered { version: 3 })
         );
+    }
+
+    #[test]
+    fn the_relay_takes_the_clients_first_suite_and_the_client_checks_it() {
+        let identity = identity();
+        for suites in [
+            [CipherSuite::ChaCha20Poly1305, CipherSuite::Aes256Gcm],
+            [CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305],
+        ] {
+            let (client, hello) =
+                ClientHandshake::start_with_suites([1; 32], VersionRange::SUPPORTED, &suites);
+            let server = ServerHandshake::new([2; 32], VersionRange::SUPPORTED);
+            let (reply, relay) = accept(server.handle_client_hello(&hello, &identity).unwrap());
+            assert_eq!(relay.suite(), suites[0]);
+            let transport = client
+                .handle_server_hello(&reply, &identity.fingerprint())
+                .unwrap();
+            assert_eq!(transport.suite(), suites[0]);
+        }
+        // A relay that picks a suite the client did not offer (signed, so only a
+        // relay could do it) is refused.
+        let (client, hello) = ClientHandshake::start_with_suites(
+            [1; 32],
+            VersionRange::SUPPORTED,
+            &[CipherSuite::Aes256Gcm],
+        );
+        let mut one = [0; 32];
+        one[0] = 9;
+        let reply = signed_hello(&hello, one);
+        assert_eq!(
+            client
+                .handle_server_hello(&reply, &identity.fingerprint())
+                .map(|_| ()),
+            Err(WireError::SuiteNotOffered)
+        );
+    }
+
+    #[test]
+    fn an_older_client_gets_a_version_reject() {
+        let old = ClientHello {
+            versions: VersionRange::new(1, 1).unwrap(),
+            ephemeral_key: DhPublicKey::from([9; 32]),
+            suites: Vec::new(),
+        }
+        .encode();
+        let server = ServerHandshake::new([2; 32], VersionRange::SUPPORTED);
+        assert!(matches!(
+            server.handle_client_hello(&old, &identity()),
+            Ok(ServerHandshakeOutcome::Rejected { .. })
+        ));
     }
 
     #[test]
@@ -531,10 +642,11 @@ mod tests {
         let server = ServerHandshake::new([2; 32], VersionRange::SUPPORTED);
         let (reply, _) = accept(server.handle_client_hello(&hello, &identity).unwrap());
         let bytes = reply.as_bytes();
-        let mut input = b"sotto-relay-handshake-v1".to_vec();
+        let mut input = b"sotto-relay-handshake-v2".to_vec();
         input.extend_from_slice(&Sha256::digest(hello.as_bytes()));
         input.extend_from_slice(&bytes[9..11]);
         input.extend_from_slice(&bytes[43..75]);
+        input.push(bytes[139]);
         let signature = Signature::from_bytes(bytes[75..139].try_into().unwrap());
         assert!(
             identity
@@ -556,7 +668,7 @@ mod tests {
             .unwrap();
 
         let mut session = Sha256::new();
-        session.update(b"sotto-relay-session-v1");
+        session.update(b"sotto-relay-session-v2");
         session.update(hello.as_bytes());
         session.update(reply.as_bytes());
         let session_id: [u8; 32] = session.finalize().into();
@@ -566,9 +678,9 @@ mod tests {
             .diffie_hellman(&DhPublicKey::from(&StaticSecret::from([2; 32])));
         let hkdf = hkdf::Hkdf::<Sha256>::new(Some(&session_id), shared.as_bytes());
         let mut key = [0; 32];
-        hkdf.expand(b"sotto-relay-v1 client-to-relay", &mut key)
+        hkdf.expand(b"sotto-relay-v2 client-to-relay", &mut key)
             .unwrap();
-        let mut opener = BlockOpener::new(&key);
+        let mut opener = BlockOpener::new(transport.suite(), &key).unwrap();
         assert_eq!(
             opener.open(transport.seal(&batch(9)).unwrap()).unwrap(),
             batch(9)
@@ -580,8 +692,8 @@ mod tests {
         fn any_secrets_and_ranges_agree_or_reject_cleanly(
             client_secret in proptest::prelude::any::<[u8; 32]>(),
             relay_secret in proptest::prelude::any::<[u8; 32]>(),
-            client_range in (1u16..6, 0u16..4),
-            relay_range in (1u16..6, 0u16..4),
+            client_range in (2u16..6, 0u16..4),
+            relay_range in (2u16..6, 0u16..4),
         ) {
             let identity = identity();
             let client_versions =
@@ -593,7 +705,7 @@ mod tests {
                 .handle_client_hello(&hello, &identity)
                 .unwrap();
             let result = match outcome {
-                ServerHandshakeOutcome::Accepted { server_hello, transport: mut relay } => {
+                ServerHandshakeOutcome::Accepted { server_hello, transport: mut relay, .. } => {
                     let mut client = client
                         .handle_server_hello(&server_hello, &identity.fingerprint())
                         .unwrap();

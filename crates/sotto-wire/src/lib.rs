@@ -10,18 +10,27 @@
 //!   transmissions.
 //! - `hello`: the two plaintext hello blocks.
 //! - `identity`: the relay's long-term Ed25519 key.
+//! - `suite`: the negotiated AEAD (AES-256-GCM or ChaCha20-Poly1305).
 //! - `handshake`: client and relay handshake states, consumed on transition.
 //! - `transport`: per-direction block encryption after the handshake.
-//! - `transmission`: one signed or unsigned command or response frame.
+//! - `auth`: queue auth keys and the per-command authenticators keyed per
+//!   (session, queue).
+//! - `transmission`: one command or response frame, with or without an
+//!   authenticator.
 //! - `ids`: recipient, sender, message and correlation ids.
 //! - `command`: what clients send; `response`: what relays answer and push.
 //! - `queue_message`: the relay's per-queue sealing of delivered messages.
+//! - `connection`: a client's whole connection to a relay as a sans-IO state
+//!   machine (handshake, authenticators, batching, keep-alive, timeouts), for
+//!   every driver.
 //! - `error`: the crate's error type, grouped by fault.
 
 mod address;
+mod auth;
 mod block;
 mod codec;
 mod command;
+mod connection;
 mod error;
 mod handshake;
 mod hello;
@@ -29,15 +38,22 @@ mod identity;
 mod ids;
 mod queue_message;
 mod response;
+mod suite;
 mod transmission;
 mod transport;
 mod version;
 
+pub use auth::{
+    AUTHENTICATOR_LEN, Authenticator, CommandKey, QueueAuthKey, QueueAuthSecret, RelaySessionAuth,
+};
 pub use address::{
     FINGERPRINT_TEXT_LEN, MAX_ADDRESS_LEN, RelayAddress, RelayFingerprint, RelayHost, RelayScheme,
 };
 pub use block::{
     BLOCK_SIZE, Block, INNER_SIZE, InnerBlock, MAX_TRANSMISSION_LEN, MAX_TRANSMISSIONS, TAG_SIZE,
+};
+pub use connection::{
+    ClientConnection, ConnectionConfig, ConnectionEnd, Event, Request, RequestFailure, RequestId,
 };
 pub use command::{Command, MAX_MESSAGE_BODY, MAX_PASSWORD_LEN, MessageBody, ServerPassword};
 pub use error::WireError;
@@ -49,8 +65,9 @@ pub use queue_message::{
     MAX_SEALED_LEN, MIN_SEALED_LEN, MessageContent, QueueKey, QueueMessage, SealedMessage,
 };
 pub use response::{ErrorCode, Response};
-pub use transmission::{SIGNATURE_LEN, Transmission};
-pub use transport::{BlockOpener, BlockSealer, SessionId, Transport};
+pub use suite::{AEAD_TAG_LEN, CipherSuite};
+pub use transmission::Transmission;
+pub use transport::{BlockOpener, BlockSealer, SessionId, SessionParameters, Transport};
 pub use version::{Version, VersionRange};
 
 /// The Ed25519 crate whose key and signature types this API uses.

@@ -2,14 +2,16 @@
 //!
 //! At NEW the relay draws an X25519 key pair for the queue; the queue key is
 //! `HKDF-SHA256(salt = none, ikm = X25519(relay queue secret, recipient DH key),
-//! info = "sotto-relay-v1 queue-message")`. At delivery the relay seals
-//! `timestamp u64 | flags u8 | body_len u16 | body` with XChaCha20-Poly1305 under
-//! that key, the message id as nonce, so the bytes a sender sent and the bytes a
-//! recipient receives share nothing.
+//! info = "sotto-relay-v2 queue-message")`. At delivery the relay seals
+//! `timestamp u64 | flags u8 | body_len u16 | body` with the AEAD of the
+//! recipient's connection, under a key expanded from the queue key for that
+//! suite, with the message id as nonce (AES-256-GCM: its first 12 bytes;
+//! otherwise XChaCha20-Poly1305 with all 24), so the bytes a sender sent and
+//! the bytes a recipient receives share nothing.
 
 use std::fmt;
 
-use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit};
+use chacha20poly1305::aead::{Aead as _, AeadInPlace, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -20,8 +22,11 @@ use crate::WireError;
 use crate::codec::Reader;
 use crate::command::{MAX_MESSAGE_BODY, MessageBody};
 use crate::ids::MessageId;
+use crate::suite::{Aead, CipherSuite};
 
-const QUEUE_KEY_INFO: &[u8] = b"sotto-relay-v1 queue-message";
+const QUEUE_KEY_INFO: &[u8] = b"sotto-relay-v2 queue-message";
+const AES_KEY_INFO: &[u8] = b"sotto-relay-v2 seal aes-256-gcm";
+const XCHACHA_KEY_INFO: &[u8] = b"sotto-relay-v2 seal xchacha20-poly1305";
 
 /// Bytes the sealed form adds to a body: timestamp, flags, body length and tag.
 const SEAL_OVERHEAD: usize = 8 + 1 + 2 + 16;
@@ -68,41 +73,82 @@ impl QueueKey {
         &self.0
     }
 
-    /// Seals a message for the recipient, with its message id as nonce. Sealing
-    /// the same message with the same id gives the same bytes, so redelivery
-    /// after a crash reveals nothing; a message id must never seal two different
-    /// messages.
+    /// The key that seals with `suite`, expanded from the queue key.
+    fn suite_key(&self, suite: CipherSuite) -> Result<Zeroizing<[u8; 32]>, WireError> {
+        let info = match suite {
+            CipherSuite::Aes256Gcm => AES_KEY_INFO,
+            CipherSuite::ChaCha20Poly1305 => XCHACHA_KEY_INFO,
+        };
+        let mut key = Zeroizing::new([0; 32]);
+        Hkdf::<Sha256>::from_prk(&self.0)
+            .and_then(|hkdf| hkdf.expand(info, key.as_mut()).map_err(|_| hkdf::InvalidPrkLength))
+            .map_err(|_| WireError::LengthOutOfRange { field: "queue key" })?;
+        Ok(key)
+    }
+
+    /// Seals a message for the recipient with the suite of its connection and
+    /// the message id as nonce. Sealing the same message with the same id and
+    /// suite gives the same bytes, so redelivery after a crash reveals nothing;
+    /// a message id must never seal two different messages.
     pub fn seal(
         &self,
+        suite: CipherSuite,
         message_id: &MessageId,
         message: &QueueMessage,
     ) -> Result<SealedMessage, WireError> {
         // Sealed in place: the encoding has room for the tag, so a 16 KB body is
         // neither copied nor reallocated, and nothing but ciphertext is left.
         let mut buffer = Zeroizing::new(message.encode());
-        XChaCha20Poly1305::new(&self.0.into())
-            .encrypt_in_place(XNonce::from_slice(message_id.as_bytes()), b"", &mut *buffer)
-            .map_err(|_| WireError::LengthOutOfRange { field: "sealed" })?;
+        let key = self.suite_key(suite)?;
+        match suite {
+            CipherSuite::Aes256Gcm => {
+                let tag = Aead::new(suite, &key)?.seal(aes_nonce(message_id), &mut buffer)?;
+                buffer.extend_from_slice(&tag);
+            }
+            CipherSuite::ChaCha20Poly1305 => {
+                XChaCha20Poly1305::new(key.as_ref().into())
+                    .encrypt_in_place(XNonce::from_slice(message_id.as_bytes()), b"", &mut *buffer)
+                    .map_err(|_| WireError::LengthOutOfRange { field: "sealed" })?;
+            }
+        }
         SealedMessage::from_vec(std::mem::take(&mut *buffer))
     }
 
     /// Opens a delivered message; [`WireError::DecryptFailed`] if it was not
-    /// sealed with this key and message id.
+    /// sealed with this key, suite and message id.
     pub fn open(
         &self,
+        suite: CipherSuite,
         message_id: &MessageId,
         sealed: &SealedMessage,
     ) -> Result<QueueMessage, WireError> {
-        let plaintext = Zeroizing::new(
-            XChaCha20Poly1305::new(&self.0.into())
-                .decrypt(
-                    XNonce::from_slice(message_id.as_bytes()),
-                    sealed.0.as_slice(),
-                )
-                .map_err(|_| WireError::DecryptFailed)?,
-        );
+        let key = self.suite_key(suite)?;
+        let plaintext = match suite {
+            CipherSuite::Aes256Gcm => {
+                let mut buffer = Zeroizing::new(sealed.0.clone());
+                let len = Aead::new(suite, &key)?.open(aes_nonce(message_id), &mut buffer)?;
+                buffer.truncate(len);
+                buffer
+            }
+            CipherSuite::ChaCha20Poly1305 => Zeroizing::new(
+                XChaCha20Poly1305::new(key.as_ref().into())
+                    .decrypt(
+                        XNonce::from_slice(message_id.as_bytes()),
+                        sealed.0.as_slice(),
+                    )
+                    .map_err(|_| WireError::DecryptFailed)?,
+            ),
+        };
         QueueMessage::decode(&plaintext)
     }
+}
+
+/// AES-256-GCM's nonce for a message: the first 12 of the id's 24 random bytes
+/// (random 96-bit nonces are safe for far more messages than a queue holds).
+fn aes_nonce(message_id: &MessageId) -> [u8; 12] {
+    let mut nonce = [0; 12];
+    nonce.copy_from_slice(&message_id.as_bytes()[..12]);
+    nonce
 }
 
 impl fmt::Debug for QueueKey {
@@ -218,6 +264,8 @@ mod tests {
     use super::*;
     use crate::command::tests::arb_body;
 
+    const SUITE: CipherSuite = CipherSuite::Aes256Gcm;
+
     fn keys() -> (QueueKey, QueueKey) {
         let relay = StaticSecret::from([1; 32]);
         let recipient = StaticSecret::from([2; 32]);
@@ -243,11 +291,35 @@ mod tests {
     fn sealed_messages_open_for_the_recipient() {
         let (relay, recipient) = keys();
         let id = MessageId::from_bytes([3; 24]);
-        let sealed = relay.seal(&id, &message()).unwrap();
+        let sealed = relay.seal(SUITE, &id, &message()).unwrap();
         assert_eq!(sealed.as_bytes().len(), 5 + SEAL_OVERHEAD);
-        assert_eq!(recipient.open(&id, &sealed), Ok(message()));
+        assert_eq!(recipient.open(SUITE, &id, &sealed), Ok(message()));
         // Deterministic: redelivery gives the same bytes.
-        assert_eq!(relay.seal(&id, &message()).unwrap(), sealed);
+        assert_eq!(relay.seal(SUITE, &id, &message()).unwrap(), sealed);
+    }
+
+    #[test]
+    fn each_suite_seals_differently_and_opens_only_its_own() {
+        let (relay, recipient) = keys();
+        let id = MessageId::from_bytes([3; 24]);
+        let aes = relay.seal(CipherSuite::Aes256Gcm, &id, &message()).unwrap();
+        let chacha = relay
+            .seal(CipherSuite::ChaCha20Poly1305, &id, &message())
+            .unwrap();
+        assert_eq!(aes.as_bytes().len(), chacha.as_bytes().len());
+        assert_ne!(aes, chacha);
+        assert_eq!(
+            recipient.open(CipherSuite::ChaCha20Poly1305, &id, &chacha),
+            Ok(message())
+        );
+        assert_eq!(
+            recipient.open(CipherSuite::ChaCha20Poly1305, &id, &aes),
+            Err(WireError::DecryptFailed)
+        );
+        assert_eq!(
+            recipient.open(CipherSuite::Aes256Gcm, &id, &chacha),
+            Err(WireError::DecryptFailed)
+        );
     }
 
     #[test]
@@ -258,29 +330,29 @@ mod tests {
             timestamp: 5,
             content: MessageContent::QuotaReached,
         };
-        let sealed = relay.seal(&id, &marker).unwrap();
+        let sealed = relay.seal(SUITE, &id, &marker).unwrap();
         assert_eq!(sealed.as_bytes().len(), MIN_SEALED_LEN);
-        assert_eq!(recipient.open(&id, &sealed), Ok(marker));
+        assert_eq!(recipient.open(SUITE, &id, &sealed), Ok(marker));
     }
 
     #[test]
     fn tampering_or_wrong_id_or_key_fails() {
         let (relay, recipient) = keys();
         let id = MessageId::from_bytes([3; 24]);
-        let sealed = relay.seal(&id, &message()).unwrap();
+        let sealed = relay.seal(SUITE, &id, &message()).unwrap();
         let mut tampered = sealed.as_bytes().to_vec();
         tampered[0] ^= 1;
         let tampered = SealedMessage::from_vec(tampered).unwrap();
         assert_eq!(
-            recipient.open(&id, &tampered),
+            recipient.open(SUITE, &id, &tampered),
             Err(WireError::DecryptFailed)
         );
         assert_eq!(
-            recipient.open(&MessageId::from_bytes([4; 24]), &sealed),
+            recipient.open(SUITE, &MessageId::from_bytes([4; 24]), &sealed),
             Err(WireError::DecryptFailed)
         );
         assert_eq!(
-            QueueKey::from_bytes([9; 32]).open(&id, &sealed),
+            QueueKey::from_bytes([9; 32]).open(SUITE, &id, &sealed),
             Err(WireError::DecryptFailed)
         );
     }
@@ -339,8 +411,8 @@ mod tests {
             let (relay, recipient) = keys();
             let id = MessageId::from_bytes(id);
             let message = QueueMessage { timestamp, content: MessageContent::Body(body) };
-            let sealed = relay.seal(&id, &message).unwrap();
-            prop_assert_eq!(recipient.open(&id, &sealed), Ok(message));
+            let sealed = relay.seal(SUITE, &id, &message).unwrap();
+            prop_assert_eq!(recipient.open(SUITE, &id, &sealed), Ok(message));
         }
     }
 }

@@ -159,7 +159,7 @@ impl Response {
     /// The transmission of this response (never signed).
     pub fn to_transmission(&self, corr_id: CorrId) -> Transmission {
         Transmission {
-            signature: None,
+            authenticator: None,
             corr_id,
             entity: self.entity(),
             tag: self.tag(),
@@ -167,10 +167,11 @@ impl Response {
         }
     }
 
-    /// Reads the response a transmission carries; refuses signed transmissions.
+    /// Reads the response a transmission carries; refuses one with an
+    /// authenticator (relay responses never carry one).
     pub fn from_transmission(transmission: &Transmission) -> Result<Response, WireError> {
-        if transmission.signature.is_some() {
-            return Err(WireError::UnexpectedSignature);
+        if transmission.authenticator.is_some() {
+            return Err(WireError::UnexpectedAuthenticator);
         }
         let mut reader = Reader::new(&transmission.body);
         let entity = transmission.entity;
@@ -259,7 +260,7 @@ pub(crate) mod tests {
 
     fn transmission(tag: u8, entity: Option<[u8; 24]>, body: Vec<u8>) -> Transmission {
         Transmission {
-            signature: None,
+            authenticator: None,
             corr_id: CorrId::PUSH,
             entity: entity.map(EntityId::from_bytes),
             tag,
@@ -328,11 +329,11 @@ pub(crate) mod tests {
         for (transmission, error) in cases {
             assert_eq!(Response::from_transmission(&transmission), Err(error));
         }
-        let mut signed = transmission(0x86, None, vec![]);
-        signed.signature = Some(ed25519_dalek::Signature::from_bytes(&[0; 64]));
+        let mut authenticated = transmission(0x86, None, vec![]);
+        authenticated.authenticator = Some(crate::Authenticator::from_bytes([0; 32]));
         assert_eq!(
-            Response::from_transmission(&signed),
-            Err(WireError::UnexpectedSignature)
+            Response::from_transmission(&authenticated),
+            Err(WireError::UnexpectedAuthenticator)
         );
     }
 

@@ -1,33 +1,27 @@
-//! Transmissions: one command or response with its signature, correlation id and
-//! entity id.
+//! Transmissions: one command or response with its authenticator, correlation
+//! id and entity id.
 //!
-//! `auth_len u8 (0 or 64) | signature | corr_id (8) | entity_len u8 (0 or 24) |
-//! entity_id | tag u8 | body`. The signature covers
-//! `"sotto-relay-auth-v1" || session_id || <bytes from corr_id to the end>`, so a
-//! command replayed on another connection fails to verify.
+//! `auth_len u8 (0 or 32) | authenticator | corr_id (8) | entity_len u8 (0 or 24)
+//! | entity_id | tag u8 | body`. The authenticator is keyed by the connection's
+//! [`CommandKey`] for the queue and covers the bytes from corr_id to the end, so
+//! a command replayed on another connection fails to verify (see `auth`).
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use subtle::ConstantTimeEq;
 
 use crate::WireError;
+use crate::auth::{AUTHENTICATOR_LEN, Authenticator, CommandKey};
 use crate::block::MAX_TRANSMISSION_LEN;
 use crate::codec::Reader;
 use crate::ids::{CORR_ID_LEN, CorrId, EntityId, ID_LEN};
-use crate::transport::SessionId;
-
-/// Length of an Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
-
-/// Domain separation for transmission signatures.
-const AUTH_LABEL: &[u8] = b"sotto-relay-auth-v1";
 
 /// One command or response as framed on the wire; [`Command`](crate::Command) and
 /// [`Response`](crate::Response) give the tag and body their meaning.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Transmission {
-    /// Signature by the queue key that authorizes the command, if any.
-    pub signature: Option<Signature>,
+    /// Authenticator by the queue's command key that authorizes the command, if any.
+    pub authenticator: Option<Authenticator>,
     /// Chosen by the client, echoed by the relay; [`CorrId::PUSH`] in pushes.
     pub corr_id: CorrId,
     /// The queue the transmission is about, if any.
@@ -41,15 +35,15 @@ pub struct Transmission {
 impl Transmission {
     /// Length of the encoding.
     pub fn encoded_len(&self) -> usize {
-        let signature = if self.signature.is_some() {
-            SIGNATURE_LEN
+        let auth = if self.authenticator.is_some() {
+            AUTHENTICATOR_LEN
         } else {
             0
         };
-        1 + signature + self.signed_len()
+        1 + auth + self.authenticated_len()
     }
 
-    fn signed_len(&self) -> usize {
+    fn authenticated_len(&self) -> usize {
         let entity = if self.entity.is_some() { ID_LEN } else { 0 };
         CORR_ID_LEN + 1 + entity + 1 + self.body.len()
     }
@@ -57,19 +51,22 @@ impl Transmission {
     /// The wire encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
-        match &self.signature {
-            Some(signature) => {
-                out.push(SIGNATURE_LEN as u8);
-                out.extend_from_slice(&signature.to_bytes());
+        match &self.authenticator {
+            Some(authenticator) => {
+                out.push(AUTHENTICATOR_LEN as u8);
+                out.extend_from_slice(authenticator.as_bytes());
             }
             None => out.push(0),
         }
-        self.encode_signed_part(&mut out);
+        out.extend_from_slice(&self.header());
+        out.extend_from_slice(&self.body);
         out
     }
 
-    /// Appends the bytes from corr_id to the end: the part the signature covers.
-    fn encode_signed_part(&self, out: &mut Vec<u8>) {
+    /// `corr_id | entity_len | entity | tag`: the authenticated part before the
+    /// body, at most 34 bytes.
+    fn header(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(CORR_ID_LEN + 2 + ID_LEN);
         out.extend_from_slice(self.corr_id.as_bytes());
         match &self.entity {
             Some(entity) => {
@@ -79,7 +76,7 @@ impl Transmission {
             None => out.push(0),
         }
         out.push(self.tag);
-        out.extend_from_slice(&self.body);
+        out
     }
 
     /// Parses one transmission (the bytes one length prefix of an inner block
@@ -92,9 +89,9 @@ impl Transmission {
             });
         }
         let mut reader = Reader::new(bytes);
-        let signature = match reader.u8()? {
+        let authenticator = match reader.u8()? {
             0 => None,
-            64 => Some(Signature::from_bytes(&reader.array()?)),
+            32 => Some(Authenticator::from_bytes(reader.array()?)),
             _ => {
                 return Err(WireError::LengthOutOfRange { field: "auth_len" });
             }
@@ -112,7 +109,7 @@ impl Transmission {
         let tag = reader.u8()?;
         let body = reader.rest().to_vec();
         Ok(Transmission {
-            signature,
+            authenticator,
             corr_id,
             entity,
             tag,
@@ -120,29 +117,28 @@ impl Transmission {
         })
     }
 
-    /// The bytes a queue key signs: `"sotto-relay-auth-v1" || session_id ||` the
-    /// transmission from corr_id to its end.
-    pub fn signing_input(&self, session_id: &SessionId) -> Vec<u8> {
-        let mut input = Vec::with_capacity(AUTH_LABEL.len() + 32 + self.signed_len());
-        input.extend_from_slice(AUTH_LABEL);
-        input.extend_from_slice(session_id.as_bytes());
-        self.encode_signed_part(&mut input);
-        input
+    /// The authenticator of this transmission under `key`.
+    fn expected_authenticator(&self, key: &CommandKey) -> Authenticator {
+        key.authenticate(&[&self.header(), &self.body])
     }
 
-    /// Signs the transmission for this session with a queue key (replacing any
-    /// earlier signature).
-    pub fn sign(&mut self, session_id: &SessionId, key: &SigningKey) {
-        self.signature = Some(key.sign(&self.signing_input(session_id)));
+    /// Authenticates the transmission with a queue's command key for this
+    /// connection (replacing any earlier authenticator).
+    pub fn authenticate(&mut self, key: &CommandKey) {
+        self.authenticator = Some(self.expected_authenticator(key));
     }
 
-    /// Checks the signature against a queue key; [`WireError::BadSignature`] when it
-    /// is missing or wrong. Uses strict verification (no weak keys, canonical
-    /// signatures).
-    pub fn verify(&self, session_id: &SessionId, key: &VerifyingKey) -> Result<(), WireError> {
-        let signature = self.signature.as_ref().ok_or(WireError::BadSignature)?;
-        key.verify_strict(&self.signing_input(session_id), signature)
-            .map_err(|_| WireError::BadSignature)
+    /// Whether the transmission carries the right authenticator for `key`, in
+    /// constant time. A missing authenticator takes the same work and fails.
+    pub fn verify(&self, key: &CommandKey) -> bool {
+        let expected = self.expected_authenticator(key);
+        match &self.authenticator {
+            Some(given) => bool::from(given.as_bytes().ct_eq(expected.as_bytes())),
+            None => {
+                let _ = bool::from([0u8; AUTHENTICATOR_LEN].ct_eq(expected.as_bytes()));
+                false
+            }
+        }
     }
 }
 
@@ -150,7 +146,7 @@ impl fmt::Debug for Transmission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The body may hold a server password: print its size only.
         f.debug_struct("Transmission")
-            .field("signed", &self.signature.is_some())
+            .field("authenticated", &self.authenticator.is_some())
             .field("corr_id", &self.corr_id)
             .field("entity", &self.entity)
             .field("tag", &format_args!("{:#04x}", self.tag))
@@ -165,13 +161,19 @@ mod tests {
 
     use super::*;
 
-    fn session(byte: u8) -> SessionId {
-        SessionId::from_bytes([byte; 32])
+    fn key(byte: u8) -> CommandKey {
+        let relay = x25519_dalek::StaticSecret::from([2; 32]);
+        CommandKey::for_client(
+            &crate::QueueAuthSecret::from_bytes([byte; 32]),
+            &x25519_dalek::PublicKey::from(&relay),
+            &crate::SessionId::from_bytes([1; 32]),
+        )
+        .unwrap()
     }
 
     fn sample() -> Transmission {
         Transmission {
-            signature: None,
+            authenticator: None,
             corr_id: CorrId::from_bytes([1; 8]),
             entity: Some(EntityId::from_bytes([2; 24])),
             tag: 0x03,
@@ -192,48 +194,28 @@ mod tests {
     }
 
     #[test]
-    fn signatures_bind_the_session_and_every_signed_byte() {
-        let key = SigningKey::from_bytes(&[9; 32]);
+    fn authenticators_bind_the_key_and_every_authenticated_byte() {
         let mut transmission = sample();
-        assert_eq!(
-            transmission.verify(&session(1), &key.verifying_key()),
-            Err(WireError::BadSignature)
-        );
-        transmission.sign(&session(1), &key);
+        assert!(!transmission.verify(&key(9)));
+        transmission.authenticate(&key(9));
         assert_eq!(transmission.encode().len(), transmission.encoded_len());
-        assert_eq!(
-            transmission.verify(&session(1), &key.verifying_key()),
-            Ok(())
-        );
-        // Replayed on another connection.
-        assert_eq!(
-            transmission.verify(&session(2), &key.verifying_key()),
-            Err(WireError::BadSignature)
-        );
-        // Another key.
-        let other = SigningKey::from_bytes(&[8; 32]).verifying_key();
-        assert!(transmission.verify(&session(1), &other).is_err());
-        // Any change to the signed part.
+        assert_eq!(transmission.encoded_len(), 1 + 32 + 8 + 1 + 24 + 1);
+        assert!(transmission.verify(&key(9)));
+        // Another queue key (or the same queue on another connection: another key).
+        assert!(!transmission.verify(&key(8)));
+        // Any change to the authenticated part.
         let mut changed = transmission.clone();
         changed.corr_id = CorrId::from_bytes([3; 8]);
-        assert!(changed.verify(&session(1), &key.verifying_key()).is_err());
+        assert!(!changed.verify(&key(9)));
         let mut changed = transmission.clone();
         changed.entity = None;
-        assert!(changed.verify(&session(1), &key.verifying_key()).is_err());
+        assert!(!changed.verify(&key(9)));
         let mut changed = transmission.clone();
         changed.tag = 0x06;
-        assert!(changed.verify(&session(1), &key.verifying_key()).is_err());
+        assert!(!changed.verify(&key(9)));
         let mut changed = transmission;
         changed.body.push(0);
-        assert!(changed.verify(&session(1), &key.verifying_key()).is_err());
-    }
-
-    #[test]
-    fn signing_input_starts_with_label_and_session() {
-        let input = sample().signing_input(&session(5));
-        assert!(input.starts_with(b"sotto-relay-auth-v1"));
-        assert_eq!(&input[19..51], &[5; 32]);
-        assert_eq!(&input[51..], &sample().encode()[1..]);
+        assert!(!changed.verify(&key(9)));
     }
 
     #[test]
@@ -246,7 +228,7 @@ mod tests {
             }
         }
         let mut bad_auth = bytes.clone();
-        bad_auth[0] = 63;
+        bad_auth[0] = 64;
         assert!(Transmission::decode(&bad_auth).is_err());
         let mut bad_entity = bytes.clone();
         bad_entity[9] = 23;
@@ -262,13 +244,8 @@ mod tests {
             any::<u8>(),
             prop::collection::vec(any::<u8>(), 0..200),
         )
-            .prop_map(|(signature, corr_id, entity, tag, body)| Transmission {
-                signature: signature.map(|half| {
-                    let mut bytes = [0; 64];
-                    bytes[..32].copy_from_slice(&half);
-                    bytes[32..].copy_from_slice(&half);
-                    Signature::from_bytes(&bytes)
-                }),
+            .prop_map(|(authenticator, corr_id, entity, tag, body)| Transmission {
+                authenticator: authenticator.map(Authenticator::from_bytes),
                 corr_id: CorrId::from_bytes(corr_id),
                 entity: entity.map(EntityId::from_bytes),
                 tag,

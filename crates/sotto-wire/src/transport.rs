@@ -1,21 +1,21 @@
 //! The encrypted transport that follows the handshake.
 //!
-//! Each direction has its own ChaCha20-Poly1305 key and a block counter that
-//! starts at 0: block `n` is sealed with nonce `0u32 || n as u64` (big-endian) and
-//! empty associated data, so a dropped, replayed, reordered or altered block fails
-//! to open and breaks the connection.
+//! Each direction has its own key for the negotiated cipher suite and a block
+//! counter that starts at 0: block `n` is sealed with nonce `0u32 || n as u64`
+//! (big-endian) and empty associated data, so a dropped, replayed, reordered or
+//! altered block fails to open and breaks the connection.
 
 use std::fmt;
 
-use chacha20poly1305::aead::AeadInPlace;
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce, Tag};
+use x25519_dalek::PublicKey as DhPublicKey;
 
 use crate::WireError;
 use crate::block::{Block, INNER_SIZE, InnerBlock};
+use crate::suite::{Aead, CipherSuite};
 use crate::version::Version;
 
-/// Identifies one connection: SHA-256 over both hello blocks. Transmission
-/// signatures cover it, so a signed command is good on its connection only.
+/// Identifies one connection: SHA-256 over both hello blocks. Command keys are
+/// derived from it, so an authorized command is good on its connection only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId([u8; 32]);
 
@@ -33,16 +33,16 @@ impl SessionId {
 
 /// Seals outgoing blocks for one direction. The key is zeroized on drop.
 pub struct BlockSealer {
-    cipher: ChaCha20Poly1305,
+    cipher: Aead,
     counter: u64,
 }
 
 impl BlockSealer {
-    pub(crate) fn new(key: &[u8; 32]) -> BlockSealer {
-        BlockSealer {
-            cipher: ChaCha20Poly1305::new(key.into()),
+    pub(crate) fn new(suite: CipherSuite, key: &[u8; 32]) -> Result<BlockSealer, WireError> {
+        Ok(BlockSealer {
+            cipher: Aead::new(suite, key)?,
             counter: 0,
-        }
+        })
     }
 
     /// Encrypts the next outgoing block.
@@ -78,10 +78,7 @@ impl BlockSealer {
         let bytes = block.as_mut_bytes();
         let (plaintext, tag_out) = bytes.split_at_mut(INNER_SIZE);
         fill(plaintext)?;
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(&nonce(self.counter), &[], plaintext)
-            .map_err(|_| WireError::LengthOutOfRange { field: "block" })?;
+        let tag = self.cipher.seal(nonce(self.counter), plaintext)?;
         tag_out.copy_from_slice(&tag);
         self.counter = next;
         Ok(block)
@@ -98,18 +95,18 @@ impl fmt::Debug for BlockSealer {
 
 /// Opens incoming blocks for one direction. The key is zeroized on drop.
 pub struct BlockOpener {
-    cipher: ChaCha20Poly1305,
+    cipher: Aead,
     counter: u64,
     broken: bool,
 }
 
 impl BlockOpener {
-    pub(crate) fn new(key: &[u8; 32]) -> BlockOpener {
-        BlockOpener {
-            cipher: ChaCha20Poly1305::new(key.into()),
+    pub(crate) fn new(suite: CipherSuite, key: &[u8; 32]) -> Result<BlockOpener, WireError> {
+        Ok(BlockOpener {
+            cipher: Aead::new(suite, key)?,
             counter: 0,
             broken: false,
-        }
+        })
     }
 
     /// Decrypts the next incoming block and parses its inner block.
@@ -127,18 +124,12 @@ impl BlockOpener {
             .checked_add(1)
             .ok_or(WireError::CounterExhausted)?;
         let mut bytes = block.into_vec();
-        let (ciphertext, tag) = bytes.split_at_mut(INNER_SIZE);
-        let tag = Tag::from_slice(tag);
-        if self
-            .cipher
-            .decrypt_in_place_detached(&nonce(self.counter), &[], ciphertext, tag)
-            .is_err()
-        {
+        if self.cipher.open(nonce(self.counter), &mut bytes).is_err() {
             self.broken = true;
             return Err(WireError::DecryptFailed);
         }
         self.counter = next;
-        InnerBlock::decode(ciphertext)
+        InnerBlock::decode(&bytes[..INNER_SIZE])
     }
 }
 
@@ -151,44 +142,69 @@ impl fmt::Debug for BlockOpener {
     }
 }
 
-fn nonce(counter: u64) -> Nonce {
-    let mut nonce = Nonce::default();
+fn nonce(counter: u64) -> [u8; 12] {
+    let mut nonce = [0; 12];
     nonce[4..].copy_from_slice(&counter.to_be_bytes());
     nonce
+}
+
+/// What the handshake settled for a connection, on either end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionParameters {
+    /// The connection's session id.
+    pub session_id: SessionId,
+    /// The negotiated protocol version.
+    pub version: Version,
+    /// The negotiated cipher suite, also used for delivered messages.
+    pub suite: CipherSuite,
+    /// The relay's X25519 session key, from which clients derive command keys.
+    pub relay_session_key: DhPublicKey,
 }
 
 /// Both directions of an established connection, on either end.
 #[derive(Debug)]
 pub struct Transport {
-    session_id: SessionId,
-    version: Version,
+    parameters: SessionParameters,
     sealer: BlockSealer,
     opener: BlockOpener,
 }
 
 impl Transport {
     pub(crate) fn new(
-        session_id: SessionId,
-        version: Version,
+        parameters: SessionParameters,
         sealer: BlockSealer,
         opener: BlockOpener,
     ) -> Transport {
         Transport {
-            session_id,
-            version,
+            parameters,
             sealer,
             opener,
         }
     }
 
-    /// The connection's session id, which transmission signatures cover.
+    /// The connection's session id, which command keys are derived from.
     pub fn session_id(&self) -> SessionId {
-        self.session_id
+        self.parameters.session_id
     }
 
     /// The negotiated protocol version.
     pub fn version(&self) -> Version {
-        self.version
+        self.parameters.version
+    }
+
+    /// The negotiated cipher suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.parameters.suite
+    }
+
+    /// The relay's session key, for [`crate::CommandKey::for_client`].
+    pub fn relay_session_key(&self) -> DhPublicKey {
+        self.parameters.relay_session_key
+    }
+
+    /// Everything the handshake settled.
+    pub fn parameters(&self) -> SessionParameters {
+        self.parameters
     }
 
     /// Encrypts the next outgoing block. See [`BlockSealer::seal`].
@@ -218,8 +234,15 @@ mod tests {
     use super::*;
     use crate::block::BLOCK_SIZE;
 
+    fn pair_for(suite: CipherSuite) -> (BlockSealer, BlockOpener) {
+        (
+            BlockSealer::new(suite, &[1; 32]).unwrap(),
+            BlockOpener::new(suite, &[1; 32]).unwrap(),
+        )
+    }
+
     fn pair() -> (BlockSealer, BlockOpener) {
-        (BlockSealer::new(&[1; 32]), BlockOpener::new(&[1; 32]))
+        pair_for(CipherSuite::Aes256Gcm)
     }
 
     fn batch(byte: u8) -> InnerBlock {
@@ -229,13 +252,25 @@ mod tests {
     }
 
     #[test]
-    fn blocks_round_trip_in_order() {
-        let (mut sealer, mut opener) = pair();
-        for byte in 0..5 {
-            let block = sealer.seal(&batch(byte)).unwrap();
-            assert_eq!(block.as_bytes().len(), BLOCK_SIZE);
-            assert_eq!(opener.open(block).unwrap(), batch(byte));
+    fn blocks_round_trip_in_order_with_each_suite() {
+        for &suite in CipherSuite::offered() {
+            let (mut sealer, mut opener) = pair_for(suite);
+            for byte in 0..5 {
+                let block = sealer.seal(&batch(byte)).unwrap();
+                assert_eq!(block.as_bytes().len(), BLOCK_SIZE);
+                assert_eq!(opener.open(block).unwrap(), batch(byte));
+            }
         }
+    }
+
+    #[test]
+    fn suites_do_not_open_each_others_blocks() {
+        let (mut sealer, _) = pair_for(CipherSuite::Aes256Gcm);
+        let (_, mut opener) = pair_for(CipherSuite::ChaCha20Poly1305);
+        assert_eq!(
+            opener.open(sealer.seal(&batch(1)).unwrap()),
+            Err(WireError::DecryptFailed)
+        );
     }
 
     #[test]
@@ -298,7 +333,7 @@ mod tests {
     #[test]
     fn a_wrong_key_fails() {
         let (mut sealer, _) = pair();
-        let mut opener = BlockOpener::new(&[2; 32]);
+        let mut opener = BlockOpener::new(CipherSuite::Aes256Gcm, &[2; 32]).unwrap();
         assert_eq!(
             opener.open(sealer.seal(&batch(1)).unwrap()),
             Err(WireError::DecryptFailed)
@@ -309,18 +344,10 @@ mod tests {
     fn authentic_but_malformed_inner_blocks_do_not_break_the_transport() {
         let (mut sealer, mut opener) = pair();
         // Seal a plaintext with a zero count by hand.
-        let mut bytes = vec![0; BLOCK_SIZE];
-        let (plaintext, tag_out) = bytes.split_at_mut(INNER_SIZE);
-        let tag = sealer
-            .cipher
-            .encrypt_in_place_detached(&nonce(0), &[], plaintext)
+        let block = sealer
+            .dangerous_seal_unchecked(&vec![0; INNER_SIZE])
             .unwrap();
-        tag_out.copy_from_slice(&tag);
-        sealer.counter = 1;
-        assert_eq!(
-            opener.open(Block::from_vec(bytes).unwrap()),
-            Err(WireError::EmptyBlock)
-        );
+        assert_eq!(opener.open(block), Err(WireError::EmptyBlock));
         assert_eq!(
             opener.open(sealer.seal(&batch(3)).unwrap()).unwrap(),
             batch(3)

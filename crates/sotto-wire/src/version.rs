@@ -7,8 +7,12 @@ use crate::WireError;
 pub struct Version(u16);
 
 impl Version {
-    /// Version 1, the only version defined today.
+    /// Version 1: Ed25519 command signatures, ChaCha20-Poly1305 blocks. No
+    /// longer spoken; its clients get a VersionReject.
     pub const V1: Version = Version(1);
+
+    /// Version 2: command authenticators, negotiated cipher suites.
+    pub const V2: Version = Version(2);
 
     /// The version numbered `number`, or an error for zero.
     pub const fn new(number: u16) -> Result<Version, WireError> {
@@ -32,10 +36,10 @@ pub struct VersionRange {
 }
 
 impl VersionRange {
-    /// The versions this implementation speaks: `[1, 1]`.
+    /// The versions this implementation speaks: `[2, 2]`.
     pub const SUPPORTED: VersionRange = VersionRange {
-        min: Version::V1,
-        max: Version::V1,
+        min: Version::V2,
+        max: Version::V2,
     };
 
     /// The range `[min, max]`; both must be non-zero and `min <= max`.

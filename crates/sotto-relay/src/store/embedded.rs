@@ -575,7 +575,6 @@ fn take<const N: usize>(rest: &mut &[u8]) -> [u8; N] {
 
 #[cfg(test)]
 mod tests {
-    use ed25519_dalek::SigningKey;
 
     use super::*;
 
@@ -594,7 +593,7 @@ mod tests {
 
     fn record(sender: u8) -> Box<QueueRecord> {
         Box::new(QueueRecord {
-            recipient_key: SigningKey::from_bytes(&[1; 32]).verifying_key().into(),
+            recipient_key: AuthKey::from_bytes([1; 32]),
             sender_id: SenderId::from_bytes(id(sender)),
             sender_key: None,
             status: QueueStatus::Active,
@@ -653,7 +652,7 @@ mod tests {
     #[test]
     fn queue_record_round_trips() {
         let mut queue = record(2);
-        queue.sender_key = Some(SigningKey::from_bytes(&[3; 32]).verifying_key().into());
+        queue.sender_key = Some(AuthKey::from_bytes([3; 32]));
         queue.status = QueueStatus::Suspended;
         queue.pending = 77;
         queue.quota_marker = true;
@@ -724,7 +723,7 @@ mod tests {
                     },
                     WriteOp::SecureQueue {
                         recipient_id: nobody,
-                        sender_key: SigningKey::from_bytes(&[3; 32]).verifying_key().into(),
+                        sender_key: AuthKey::from_bytes([3; 32]),
                     },
                 ],
                 NOW,
@@ -762,8 +761,8 @@ mod tests {
     fn secure_is_idempotent_for_one_key_only() {
         let dir = tempfile::tempdir().unwrap();
         let (store, recipient_id) = with_queue(&dir);
-        let key = AuthKey::from(SigningKey::from_bytes(&[3; 32]).verifying_key());
-        let other = AuthKey::from(SigningKey::from_bytes(&[4; 32]).verifying_key());
+        let key = AuthKey::from_bytes([3; 32]);
+        let other = AuthKey::from_bytes([4; 32]);
         let secure = |sender_key| WriteOp::SecureQueue {
             recipient_id,
             sender_key,

@@ -12,18 +12,16 @@
 pub mod embedded;
 pub mod group_commit;
 
-use ed25519_dalek::VerifyingKey;
-use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+use sotto_wire::{MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId};
 
 use crate::Error;
 
-/// An Ed25519 public key as stored. Decoding a point costs as much as a quarter
-/// of a signature check, so it is decoded only when a signature is checked.
+/// A queue's X25519 auth key as stored (opaque 32 bytes).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct AuthKey([u8; 32]);
 
 impl AuthKey {
-    /// The key with these bytes (not checked until [`AuthKey::verifying_key`]).
+    /// The key with these bytes.
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
@@ -33,15 +31,15 @@ impl AuthKey {
         &self.0
     }
 
-    /// The decoded key; `None` if the bytes are not a valid point.
-    pub fn verifying_key(&self) -> Option<VerifyingKey> {
-        VerifyingKey::from_bytes(&self.0).ok()
+    /// The key as the wire protocol names it.
+    pub const fn queue_auth_key(&self) -> QueueAuthKey {
+        QueueAuthKey::from_bytes(self.0)
     }
 }
 
-impl From<VerifyingKey> for AuthKey {
-    fn from(key: VerifyingKey) -> Self {
-        Self(key.to_bytes())
+impl From<QueueAuthKey> for AuthKey {
+    fn from(key: QueueAuthKey) -> Self {
+        Self(*key.as_bytes())
     }
 }
 
@@ -55,11 +53,11 @@ impl std::fmt::Debug for AuthKey {
 /// A queue's stored state.
 #[derive(Clone)]
 pub struct QueueRecord {
-    /// Key that signs the recipient's commands.
+    /// Key that authorizes the recipient's commands.
     pub recipient_key: AuthKey,
     /// The id senders use for this queue.
     pub sender_id: SenderId,
-    /// Key that signs sends once the queue is secured (KEY).
+    /// Key that authorizes sends once the queue is secured (KEY).
     pub sender_key: Option<AuthKey>,
     /// Whether sends are accepted.
     pub status: QueueStatus,
