@@ -1,18 +1,25 @@
 //! ERR AUTH timing: the relay's refusals for queues that exist (a command
-//! signed by another key) and for queues that do not, measured side by side.
+//! authorized by another key) and for queues that do not, measured side by side.
 //!
-//! One connection sends one command at a time (signed before the clock starts)
-//! and times each round trip; the two cases alternate in chunks so that the
-//! machine's drift falls on both alike, and the relay's CPU time is read around
-//! each chunk (per thread, to the nanosecond). SUB (a small signed transmission) and SEND (a 16,000-byte body,
-//! so the signature covers a whole block) are measured separately.
+//! One connection sends one command at a time (authorized before the clock
+//! starts) and times each round trip; the two cases alternate in chunks so that
+//! the machine's drift falls on both alike, and the relay's CPU time is read
+//! around each chunk (per thread, to the nanosecond). SUB (a small transmission)
+//! and SEND (a 16,000-byte body, so the authenticator covers a whole block) are
+//! measured separately. The relay under test allows unlimited failed
+//! authorizations per connection (`--auth-failure-burst`), or it would close the
+//! connection after a few.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use sotto_client::relay::{ConnectOptions, RecipientQueue, RelayConnection, SenderQueue};
-use sotto_wire::ed25519_dalek::SigningKey;
-use sotto_wire::{Command, ErrorCode, MessageBody, RecipientId, Response, SenderId};
+use sotto_client::relay::{
+    ConnectOptions, RecipientQueue, RelayConnection, SenderQueue, random_auth_secret,
+};
+use sotto_wire::{
+    Command, CommandKey, CorrId, ErrorCode, MessageBody, QueueAuthSecret, RecipientId, Response,
+    SenderId,
+};
 
 use crate::relay_process::RelayProcess;
 
@@ -89,19 +96,19 @@ pub(crate) async fn measure(relay: &RelayProcess, requests: usize) -> Result<Vec
     for _ in 0..QUEUES {
         let queue = owner.create_queue(None).await?;
         let sender = SenderQueue::with_new_key(queue.sender_id());
-        if let Some(key) = sender.verifying_key() {
+        if let Some(key) = sender.public_key() {
             owner.secure(&queue, &key).await?;
         }
         queues.push((queue, sender));
     }
     let (connection, _pushes) = RelayConnection::connect(&relay.address, &options).await?;
-    // Never a key that signed anything on this connection (the relay keeps
-    // those decoded), like an attacker's.
-    let wrong_key = SigningKey::from_bytes(&random());
+    // Never a key that authorized anything on this connection (the relay keeps
+    // those command keys), like an attacker's.
+    let wrong_key = random_auth_secret();
     let body = MessageBody::new(vec![0x5a; 16_000])?;
     let mut lines = Vec::new();
     for kind in ["SUB", "SEND"] {
-        let command = |index: usize, exists: bool| -> (Command, SigningKey) {
+        let command = |index: usize, exists: bool| -> (Command, QueueAuthSecret) {
             let (queue, _): &(RecipientQueue, SenderQueue) = &queues[index % QUEUES];
             match (kind, exists) {
                 ("SUB", true) => (
@@ -173,13 +180,19 @@ async fn run_chunk(
     connection: &RelayConnection,
     relay: &RelayProcess,
     timings: &mut Timings,
-    command: impl Fn(usize) -> (Command, SigningKey),
+    command: impl Fn(usize) -> (Command, QueueAuthSecret),
 ) -> Result<()> {
+    let parameters = connection.parameters();
     let cpu_before = relay.thread_cpu_time()?;
     for index in 0..CHUNK {
-        let (command, key) = command(index);
-        let corr_id = connection.corr_id();
-        let transmission = command.to_signed_transmission(corr_id, &connection.session_id(), &key);
+        let (command, secret) = command(index);
+        let key = CommandKey::for_client(
+            &secret,
+            &parameters.relay_session_key,
+            &parameters.session_id,
+        )?;
+        // The connection draws a fresh random correlation id for the push id.
+        let transmission = command.to_authorized_transmission(CorrId::PUSH, &key);
         let started = Instant::now();
         let response = connection
             .submit_transmission(transmission)

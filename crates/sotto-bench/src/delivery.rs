@@ -65,7 +65,7 @@ impl Fleet {
             let recipient = &recipients[slot].0;
             let queue = recipient.create_queue(None).await?;
             let sender = SenderQueue::with_new_key(queue.sender_id());
-            let key = sender.verifying_key().context("sender key")?;
+            let key = sender.public_key().context("sender key")?;
             recipient.secure(&queue, &key).await?;
             senders[slot].1.push(sender);
             recipients[slot].2.push(queue);

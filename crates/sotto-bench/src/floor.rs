@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
-use sotto_client::relay::random_signing_key;
+use sotto_client::relay::random_auth_secret;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, ClientHandshake, Command, CorrId, InnerBlock, MessageBody, MessageContent, MessageId,
-    QueueKey, QueueMessage, RecipientId, RelayIdentity, SenderId, ServerHandshake,
-    ServerHandshakeOutcome, Transport, VersionRange,
+    Block, ClientHandshake, Command, CommandKey, CorrId, InnerBlock, MessageBody, MessageContent,
+    MessageId, QueueKey, QueueMessage, RecipientId, RelayIdentity, RelaySessionAuth, SenderId,
+    ServerHandshake, ServerHandshakeOutcome, Transport, VersionRange,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -68,29 +68,34 @@ fn time(name: &'static str, mut operation: impl FnMut()) -> Step {
     Step::from_batches(name, batches)
 }
 
-/// A client and a relay transport after a real handshake.
-fn transports() -> Result<(Transport, Transport)> {
+/// A client and a relay transport after a real handshake, and the relay's
+/// command-key derivation.
+fn transports() -> Result<(Transport, Transport, RelaySessionAuth)> {
     let identity = RelayIdentity::from_secret_bytes(random());
     let (client, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
     let ServerHandshakeOutcome::Accepted {
         server_hello,
         transport: relay,
+        auth,
     } = ServerHandshake::new(random(), VersionRange::SUPPORTED)
         .handle_client_hello(&hello, &identity)?
     else {
         bail!("handshake rejected");
     };
     let client = client.handle_server_hello(&server_hello, &identity.fingerprint())?;
-    Ok((client, relay))
+    Ok((client, relay, auth))
 }
 
 /// Measures every step; the caller adds the storage step from the disk run.
 pub(crate) async fn measure() -> Result<Vec<Step>> {
     let mut steps = Vec::new();
-    let (mut client, mut relay) = transports()?;
+    let (mut client, mut relay, relay_auth) = transports()?;
     let session_id = client.session_id();
-    let sender_key = random_signing_key();
-    let recipient_key = random_signing_key();
+    let suite = client.suite();
+    let sender_secret = random_auth_secret();
+    let sender_key = CommandKey::for_client(&sender_secret, &client.relay_session_key(), &session_id)?;
+    let recipient_key =
+        CommandKey::for_client(&random_auth_secret(), &client.relay_session_key(), &session_id)?;
     let send = Command::Send {
         sender_id: SenderId::from_bytes(random()),
         body: MessageBody::new(vec![0x5a; 16_000])?,
@@ -101,31 +106,37 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
     };
     let corr_id = CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, 1]);
 
-    // Signatures: the sender signs each SEND (16 KB), the recipient each ACK.
+    // Authenticators: one command key per (connection, queue), derived once
+    // and cached by both ends; then a keyed BLAKE3 per command.
+    let sender_public = sender_secret.public_key();
     steps.push(time(
-        "Ed25519 sign, SEND with a 16,000-byte body (client)",
+        "command key derivation, X25519 + HKDF (once per connection and queue)",
         || {
-            std::hint::black_box(send.to_signed_transmission(corr_id, &session_id, &sender_key));
+            std::hint::black_box(relay_auth.command_key(&sender_public).is_ok());
         },
     ));
-    steps.push(time("Ed25519 sign, ACK (client)", || {
-        std::hint::black_box(ack.to_signed_transmission(corr_id, &session_id, &recipient_key));
+    steps.push(time(
+        "authenticate a SEND with a 16,000-byte body (client)",
+        || {
+            std::hint::black_box(send.to_authorized_transmission(corr_id, &sender_key));
+        },
+    ));
+    steps.push(time("authenticate an ACK (client)", || {
+        std::hint::black_box(ack.to_authorized_transmission(corr_id, &recipient_key));
     }));
-    let signed_send = send.to_signed_transmission(corr_id, &session_id, &sender_key);
-    let signed_ack = ack.to_signed_transmission(corr_id, &session_id, &recipient_key);
-    let sender_public = sender_key.verifying_key();
-    let recipient_public = recipient_key.verifying_key();
+    let signed_send = send.to_authorized_transmission(corr_id, &sender_key);
+    let signed_ack = ack.to_authorized_transmission(corr_id, &recipient_key);
     steps.push(time(
-        "Ed25519 verify, SEND with a 16,000-byte body (relay)",
+        "check the authenticator of a SEND with a 16,000-byte body (relay)",
         || {
-            std::hint::black_box(signed_send.verify(&session_id, &sender_public).is_ok());
+            std::hint::black_box(signed_send.verify(&sender_key));
         },
     ));
-    steps.push(time("Ed25519 verify, ACK (relay)", || {
-        std::hint::black_box(signed_ack.verify(&session_id, &recipient_public).is_ok());
+    steps.push(time("check the authenticator of an ACK (relay)", || {
+        std::hint::black_box(signed_ack.verify(&recipient_key));
     }));
 
-    // Blocks: ChaCha20-Poly1305 over 16 KiB, with the inner block's encoding.
+    // Blocks: the negotiated AEAD over 16 KiB, with the inner block's encoding.
     let mut inner = InnerBlock::new();
     inner.push(&signed_send)?;
     let mut sealed: Vec<Block> = Vec::with_capacity(BATCH * BATCHES);
@@ -162,16 +173,16 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
         content: MessageContent::Body(MessageBody::new(vec![0x5a; 16_000])?),
     };
     steps.push(time(
-        "re-seal, XChaCha20-Poly1305 of a 16,000-byte body (relay)",
+        "re-seal of a 16,000-byte body with the negotiated suite (relay)",
         || {
-            std::hint::black_box(relay_queue_key.seal(&message_id, &message).is_ok());
+            std::hint::black_box(relay_queue_key.seal(suite, &message_id, &message).is_ok());
         },
     ));
-    let delivered = relay_queue_key.seal(&message_id, &message)?;
+    let delivered = relay_queue_key.seal(suite, &message_id, &message)?;
     steps.push(time(
-        "open the re-sealed body, XChaCha20-Poly1305 (client)",
+        "open the re-sealed body (client)",
         || {
-            std::hint::black_box(recipient_queue_key.open(&message_id, &delivered).is_ok());
+            std::hint::black_box(recipient_queue_key.open(suite, &message_id, &delivered).is_ok());
         },
     ));
 

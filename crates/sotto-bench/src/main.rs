@@ -140,6 +140,8 @@ const RELAY_ARGS: &[&str] = &[
     "10000000",
     "--rate-burst",
     "10000000",
+    "--auth-failure-burst",
+    "10000000",
     "--max-connections",
     "20000",
     "--queue-quota",

@@ -6,8 +6,8 @@
 //! - live ([`Mode::Live`]): every relay is connected and its queues subscribed;
 //!   [`Runtime::next_event`] drives everything until the core has something to
 //!   show. A lost connection is renewed after a backoff (0.5 s doubling up to
-//!   30 s) and the core subscribes again; a PING every 20 s finds connections
-//!   that stalled.
+//!   30 s) and the core subscribes again; each connection's own keep-alive
+//!   (`sotto_wire::ClientConnection`) ends one that stalled.
 //! - one-shot ([`Mode::OneShot`]), for scripts: relays are connected when a
 //!   request needs them, nothing is subscribed, and
 //!   [`Runtime::run_until_idle`] processes what is queued (and, after
@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::rngs::OsRng;
 use sotto_core::{Core, CoreError, Event, RelayRequest, RequestToken, Store, UnixMillis};
-use sotto_wire::{RelayAddress, Response};
+use sotto_wire::{CipherSuite, RelayAddress, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -35,11 +35,6 @@ use crate::relay::{ConnectOptions, Push, RelayConnection};
 const FIRST_RECONNECT: Duration = Duration::from_millis(500);
 /// Longest wait between two connection attempts.
 const MAX_RECONNECT: Duration = Duration::from_secs(30);
-/// How often live mode checks each connection with a PING. A connection that
-/// stalls (a lost block, a peer gone without a word) would otherwise wait
-/// forever: the PING's answer shows it broken, or never comes and the request
-/// times out, and the connection is renewed.
-const KEEPALIVE: Duration = Duration::from_secs(20);
 
 /// How the runtime treats relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +78,8 @@ enum Input {
     Answer {
         token: RequestToken,
         result: Result<Response, ClientError>,
+        /// The cipher suite of the connection that answered (it seals MSG).
+        suite: CipherSuite,
     },
     Connected {
         relay: String,
@@ -131,8 +128,6 @@ pub struct Runtime<S: Store> {
     reports: mpsc::UnboundedSender<Input>,
     /// Why the last connection attempt failed, until one succeeds.
     connect_failure: Option<ClientError>,
-    /// When live mode next checks its connections.
-    next_keepalive: Instant,
 }
 
 impl<S: Store> Runtime<S> {
@@ -148,7 +143,6 @@ impl<S: Store> Runtime<S> {
             inputs,
             reports,
             connect_failure: None,
-            next_keepalive: Instant::now() + KEEPALIVE,
         }
     }
 
@@ -298,8 +292,7 @@ impl<S: Store> Runtime<S> {
                 _ => None,
             })
             .min();
-        let keepalive = (self.options.mode == Mode::Live).then_some(self.next_keepalive);
-        let wake = [core_wake, relink, keepalive, deadline]
+        let wake = [core_wake, relink, deadline]
             .into_iter()
             .flatten()
             .min();
@@ -338,28 +331,19 @@ impl<S: Store> Runtime<S> {
         for relay in due {
             self.spawn_connect(relay);
         }
-        if self.options.mode == Mode::Live && self.next_keepalive <= instant {
-            self.next_keepalive = instant + KEEPALIVE;
-            for (key, link) in &self.links {
-                if let LinkState::Up(connection) = &link.state {
-                    spawn_keepalive(
-                        connection.clone(),
-                        key.clone(),
-                        link.generation,
-                        self.reports.clone(),
-                    );
-                }
-            }
-        }
         Ok(())
     }
 
     fn handle(&mut self, input: Input) -> Result<(), ClientError> {
         match input {
-            Input::Answer { token, result } => match result {
+            Input::Answer {
+                token,
+                result,
+                suite,
+            } => match result {
                 Ok(response) => self
                     .core
-                    .handle_relay_response(now(), &mut OsRng, token, response)
+                    .handle_relay_response(now(), &mut OsRng, token, response, suite)
                     .or_else(local),
                 Err(error) => {
                     tracing::debug!(%error, "relay request failed");
@@ -393,6 +377,7 @@ impl<S: Store> Runtime<S> {
                             delivery.recipient_id,
                             delivery.message_id,
                             &delivery.sealed,
+                            delivery.suite,
                         ) {
                             // Not acknowledged: the relay delivers it again.
                             tracing::debug!(%error, "delivery not processed");
@@ -494,28 +479,13 @@ fn spawn_request(
 ) {
     tokio::spawn(async move {
         let result = connection
-            .request(&request.command, request.signing_key.as_ref())
+            .request(&request.command, request.auth_key.as_ref())
             .await;
         let _ = reports.send(Input::Answer {
             token: request.token,
             result,
+            suite: connection.parameters().suite,
         });
-    });
-}
-
-/// PINGs `connection`; if that fails, the connection is reported closed (and
-/// renewed).
-fn spawn_keepalive(
-    connection: Arc<RelayConnection>,
-    relay: String,
-    generation: u64,
-    reports: mpsc::UnboundedSender<Input>,
-) {
-    tokio::spawn(async move {
-        if let Err(error) = connection.ping().await {
-            tracing::debug!(%error, "relay connection failed its keepalive");
-            let _ = reports.send(Input::Closed { relay, generation });
-        }
     });
 }
 

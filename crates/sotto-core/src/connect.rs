@@ -21,8 +21,7 @@ use sotto_crypto::{
     ANSWER_KEY_AGREEMENT_LEN, INVITATION_RANDOMNESS_LEN, JOIN_RANDOMNESS_LEN, PendingInvitation,
     join,
 };
-use sotto_wire::RelayAddress;
-use sotto_wire::ed25519_dalek::SigningKey;
+use sotto_wire::{QueueAuthSecret, RelayAddress};
 use zeroize::Zeroizing;
 
 use crate::chat_item::ChatNotice;
@@ -460,14 +459,14 @@ impl<S: Store> Core<S> {
             .ok_or(CoreError::CorruptRecord("contact link"))?;
         let link = InvitationLink::from_payload(&payload)?;
         let sender_secret = random_secret(rng);
-        let sender_key = SigningKey::from_bytes(&sender_secret).verifying_key();
+        let sender_key = QueueAuthSecret::from_bytes(*sender_secret).public_key();
         let hello = Envelope {
             seq: contact.outgoing.next_seq,
             prev_hash: contact.outgoing.last_hash,
             sent_at: now.0,
             content: Content::Hello {
                 queue: queue.address(),
-                sender_key: sender_key.to_bytes(),
+                sender_key: *sender_key.as_bytes(),
                 profile: self.account.profile.clone(),
             },
         };
@@ -525,9 +524,9 @@ impl<S: Store> Core<S> {
             .send_queue
             .as_ref()
             .ok_or(CoreError::CorruptRecord("contact send queue"))?;
-        let our_key = SigningKey::from_bytes(&send_queue.signing_key).verifying_key();
+        let our_key = QueueAuthSecret::from_bytes(*send_queue.signing_key).public_key();
         let content = Content::Confirm {
-            sender_key: our_key.to_bytes(),
+            sender_key: *our_key.as_bytes(),
             profile: self.account.profile.clone(),
             reply_queue: reply_queue.map(QueueRecord::address),
         };

@@ -19,13 +19,13 @@
 //! for relay in core.relays()?        { connect; core.handle_relay_connected(now, &relay)? }
 //! loop {
 //!     while let Some(request) = core.poll_relay_request() {
-//!         match connection(request.relay).request(&request.command, request.signing_key.as_ref()) {
-//!             Ok(response) => core.handle_relay_response(now, rng, request.token, response)?,
+//!         match connection(request.relay).request(&request.command, request.auth_key.as_ref()) {
+//!             Ok(response) => core.handle_relay_response(now, rng, request.token, response, suite)?,
 //!             Err(_)       => core.handle_relay_failure(now, request.token)?,
 //!         }
 //!     }
 //!     while let Some(event) = core.poll_event() { show(event) }
-//!     wait for: a pushed MSG  -> core.handle_delivery(now, rng, &relay, id, message_id, &sealed)?
+//!     wait for: a pushed MSG  -> core.handle_delivery(now, rng, &relay, id, message_id, &sealed, suite)?
 //!               a reconnection -> core.handle_relay_connected(now, &relay)?
 //!               core.poll_timeout() -> core.handle_timeout(now, rng)?
 //!               a user action  -> core.send_text(now, rng, contact, text, None)? …
@@ -45,6 +45,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rand_core::CryptoRngCore;
 use sotto_crypto::{PICKLE_NONCE_LEN, Session};
 use sotto_wire::{
+    CipherSuite,
     Command, MessageContent, MessageId, RecipientId, RelayAddress, Response, SealedMessage,
 };
 use zeroize::Zeroizing;
@@ -289,6 +290,7 @@ impl<S: Store> Core<S> {
         rng: &mut impl CryptoRngCore,
         token: RequestToken,
         response: Response,
+        suite: CipherSuite,
     ) -> Result<(), CoreError> {
         let Some(waiting) = self.in_flight.remove(&token) else {
             return Ok(());
@@ -325,7 +327,7 @@ impl<S: Store> Core<S> {
                     message_id,
                     sealed,
                 } if delivered == recipient_id => {
-                    self.deliver(now, rng, None, recipient_id, message_id, &sealed, true)
+                    self.deliver(now, rng, None, recipient_id, message_id, &sealed, suite, true)
                 }
                 _ => Ok(()),
             },
@@ -377,6 +379,7 @@ impl<S: Store> Core<S> {
         recipient_id: RecipientId,
         message_id: MessageId,
         sealed: &SealedMessage,
+        suite: CipherSuite,
     ) -> Result<(), CoreError> {
         let result = self.deliver(
             now,
@@ -385,6 +388,7 @@ impl<S: Store> Core<S> {
             recipient_id,
             message_id,
             sealed,
+            suite,
             false,
         );
         self.promote_jobs(now)?;
@@ -402,6 +406,7 @@ impl<S: Store> Core<S> {
         recipient_id: RecipientId,
         message_id: MessageId,
         sealed: &SealedMessage,
+        suite: CipherSuite,
         fetched: bool,
     ) -> Result<(), CoreError> {
         let Some(mut queue) = QueueRecord::load(&self.store, &recipient_id)? else {
@@ -415,7 +420,7 @@ impl<S: Store> Core<S> {
             self.request_ack(&queue, message_id, fetched);
             return Ok(());
         }
-        let message = match queue.queue_key.open(&message_id, sealed) {
+        let message = match queue.queue_key.open(suite, &message_id, sealed) {
             Ok(message) => message,
             Err(error) => {
                 // Not sealed for us: a relay fault. Not acknowledged.
@@ -483,7 +488,7 @@ impl<S: Store> Core<S> {
             token,
             relay,
             command,
-            signing_key: queue.map(QueueRecord::signing_key),
+            auth_key: queue.map(QueueRecord::auth_key),
         });
     }
 

@@ -21,9 +21,8 @@
 
 use std::time::Duration;
 
-use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
-use sotto_wire::{Command, MAX_MESSAGE_BODY, MessageBody, RecipientId, RelayAddress, SenderId};
+use sotto_wire::{QueueAuthKey, QueueAuthSecret, Command, MAX_MESSAGE_BODY, MessageBody, RecipientId, RelayAddress, SenderId};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
@@ -71,18 +70,18 @@ pub(crate) enum JobCommand {
 }
 
 impl JobCommand {
-    /// The wire command and the key that signs it.
-    pub(crate) fn to_command(&self) -> Result<(Command, Option<SigningKey>), CoreError> {
+    /// The wire command and the queue secret that authorizes it.
+    pub(crate) fn to_command(&self) -> Result<(Command, Option<QueueAuthSecret>), CoreError> {
         Ok(match self {
             JobCommand::New {
                 auth_secret,
                 dh_secret,
             } => {
-                let key = SigningKey::from_bytes(auth_secret);
+                let key = QueueAuthSecret::from_bytes(**auth_secret);
                 let dh = StaticSecret::from(**dh_secret);
                 (
                     Command::New {
-                        recipient_auth_key: key.verifying_key(),
+                        recipient_auth_key: key.public_key(),
                         recipient_dh_key: DhPublicKey::from(&dh),
                         password: None,
                     },
@@ -96,12 +95,9 @@ impl JobCommand {
             } => (
                 Command::Key {
                     recipient_id: *recipient_id,
-                    sender_auth_key: sotto_wire::ed25519_dalek::VerifyingKey::from_bytes(
-                        sender_key,
-                    )
-                    .map_err(|_| CoreError::Malformed("sender auth key"))?,
+                    sender_auth_key: QueueAuthKey::from_bytes(*sender_key),
                 },
-                Some(SigningKey::from_bytes(auth_secret)),
+                Some(QueueAuthSecret::from_bytes(**auth_secret)),
             ),
             JobCommand::Send {
                 sender_id,
@@ -114,7 +110,7 @@ impl JobCommand {
                 },
                 auth_secret
                     .as_ref()
-                    .map(|secret| SigningKey::from_bytes(secret)),
+                    .map(|secret| QueueAuthSecret::from_bytes(**secret)),
             ),
             JobCommand::Del {
                 recipient_id,
@@ -123,7 +119,7 @@ impl JobCommand {
                 Command::Del {
                     recipient_id: *recipient_id,
                 },
-                Some(SigningKey::from_bytes(auth_secret)),
+                Some(QueueAuthSecret::from_bytes(**auth_secret)),
             ),
         })
     }

@@ -71,7 +71,7 @@ impl<S: Store> Core<S> {
                 self.jobs.remove(&id);
                 continue;
             };
-            let Ok((command, signing_key)) = job.command.to_command() else {
+            let Ok((command, auth_key)) = job.command.to_command() else {
                 // A damaged job can never be sent: drop it rather than retry forever.
                 let mut batch = WriteBatch::new();
                 JobRecord::delete(id, &mut batch);
@@ -87,7 +87,7 @@ impl<S: Store> Core<S> {
                 token,
                 relay: job.relay,
                 command,
-                signing_key,
+                auth_key,
             });
         }
         Ok(())

@@ -7,8 +7,7 @@
 //! owner = 0x01 invitation id u64 | 0x02 (the contact address) | 0x03 contact id u64
 //! ```
 
-use sotto_wire::ed25519_dalek::SigningKey;
-use sotto_wire::{MessageId, QueueKey, RecipientId, RelayAddress, SenderId};
+use sotto_wire::{MessageId, QueueAuthSecret, QueueKey, RecipientId, RelayAddress, SenderId};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
@@ -76,8 +75,9 @@ impl QueueRecord {
         }
     }
 
-    pub(crate) fn signing_key(&self) -> SigningKey {
-        SigningKey::from_bytes(&self.auth_secret)
+    /// The secret that authorizes the recipient's commands on this queue.
+    pub(crate) fn auth_key(&self) -> QueueAuthSecret {
+        QueueAuthSecret::from_bytes(*self.auth_secret)
     }
 
     pub(crate) fn load(

@@ -2,16 +2,15 @@
 
 use std::fmt;
 
-use sotto_wire::ed25519_dalek::SigningKey;
-use sotto_wire::{Command, RelayAddress};
+use sotto_wire::{Command, QueueAuthSecret, RelayAddress};
 
 /// Names one request until its response comes back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestToken(pub(crate) u64);
 
-/// One command to send to one relay. The runtime signs it with `signing_key`
-/// over its connection's session id (for instance with
-/// `RelayConnection::request(&command, signing_key.as_ref())`), then hands the
+/// One command to send to one relay. The runtime authorizes it with
+/// `auth_key` on its connection (for instance with
+/// `RelayConnection::request(&command, auth_key.as_ref())`), then hands the
 /// relay's answer to [`crate::Core::handle_relay_response`] with `token`, or
 /// reports [`crate::Core::handle_relay_failure`] if no answer came.
 pub struct RelayRequest {
@@ -21,8 +20,8 @@ pub struct RelayRequest {
     pub relay: RelayAddress,
     /// The command.
     pub command: Command,
-    /// The queue key that signs it; `None`: send unsigned.
-    pub signing_key: Option<SigningKey>,
+    /// The queue secret that authorizes it; `None`: send without authenticator.
+    pub auth_key: Option<QueueAuthSecret>,
 }
 
 impl fmt::Debug for RelayRequest {
@@ -31,7 +30,7 @@ impl fmt::Debug for RelayRequest {
             .field("token", &self.token)
             .field("relay", &self.relay.to_string())
             .field("command", &self.command.tag())
-            .field("signed", &self.signing_key.is_some())
+            .field("authorized", &self.auth_key.is_some())
             .finish()
     }
 }

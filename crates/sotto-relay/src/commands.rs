@@ -41,9 +41,6 @@ use crate::subscriptions::Subscriber;
 /// The SEND tag, to tell an oversized body (LARGE_MSG) from other syntax errors.
 const TAG_SEND: u8 = 0x04;
 
-/// Failed authorizations a connection may make in a burst before it is closed.
-pub const AUTH_FAILURE_BURST: u32 = 16;
-
 /// Failed authorizations per second a connection may make in the long run.
 pub const AUTH_FAILURES_PER_SECOND: u32 = 1;
 
@@ -150,7 +147,11 @@ impl Session {
             subscriber,
             subscribed: HashMap::new(),
             bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, now),
-            failure_budget: TokenBucket::new(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST, now),
+            failure_budget: TokenBucket::new(
+                AUTH_FAILURES_PER_SECOND,
+                limits.auth_failure_burst,
+                now,
+            ),
             failures_exhausted: false,
             command_keys: CommandKeys::default(),
             in_flight: VecDeque::new(),

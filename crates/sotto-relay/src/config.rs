@@ -30,6 +30,8 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8192;
 pub const DEFAULT_RATE_LIMIT: u32 = 20_000;
 /// Transmissions a connection may send in one burst.
 pub const DEFAULT_RATE_BURST: u32 = 40_000;
+/// Default burst of failed authorizations before a connection is closed.
+pub const DEFAULT_AUTH_FAILURE_BURST: u32 = 16;
 /// Longest a password may be (the NEW command carries at most 128 bytes).
 pub const MAX_PASSWORD_LEN: usize = 128;
 
@@ -122,6 +124,13 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub rate_burst: Option<u32>,
 
+    /// Failed authorizations (ERR AUTH) one connection may make in a burst;
+    /// one more per second is allowed after it, and beyond that the connection
+    /// is closed, so that probing for queues costs a new connection every few
+    /// attempts. [default: 16]
+    #[arg(long, value_name = "N")]
+    pub auth_failure_burst: Option<u32>,
+
     /// Time a client has to send each HTTP request's headers (also the next
     /// request on a kept-alive connection) and, separately, to complete the TLS and
     /// the relay handshakes. [default: 10s]
@@ -175,6 +184,7 @@ struct FileOptions {
     max_connections: Option<u32>,
     rate_limit: Option<u32>,
     rate_burst: Option<u32>,
+    auth_failure_burst: Option<u32>,
     handshake_timeout: Option<String>,
     idle_timeout: Option<String>,
     outgoing_blocks: Option<u32>,
@@ -209,6 +219,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// Burst of transmissions per connection.
     pub rate_burst: u32,
+    /// Burst of failed authorizations per connection before it is closed.
+    pub auth_failure_burst: u32,
     /// Time allowed for the handshake.
     pub handshake_timeout: Duration,
     /// Time without input before a connection is closed.
@@ -328,6 +340,10 @@ impl Config {
                 .rate_burst
                 .or(file.rate_burst)
                 .unwrap_or(DEFAULT_RATE_BURST),
+            auth_failure_burst: cli
+                .auth_failure_burst
+                .or(file.auth_failure_burst)
+                .unwrap_or(DEFAULT_AUTH_FAILURE_BURST),
             handshake_timeout: match cli.handshake_timeout {
                 Some(value) => value,
                 None => file_duration(file.handshake_timeout, "handshake-timeout")?
@@ -358,6 +374,7 @@ impl Config {
             ("max-connections", self.max_connections),
             ("rate-limit", self.rate_limit),
             ("rate-burst", self.rate_burst),
+            ("auth-failure-burst", self.auth_failure_burst),
             ("outgoing-blocks", self.outgoing_blocks),
             ("max-batch", self.max_batch),
             ("db-cache-mib", self.db_cache_mib),
@@ -603,6 +620,7 @@ mod tests {
             "--max-connections",
             "--rate-limit",
             "--rate-burst",
+            "--auth-failure-burst",
             "--handshake-timeout",
             "--idle-timeout",
             "--outgoing-blocks",

@@ -42,6 +42,8 @@ pub struct ConnectionLimits {
     pub rate_limit: u32,
     /// Transmissions in a burst.
     pub rate_burst: u32,
+    /// Failed authorizations in a burst before the connection is closed.
+    pub auth_failure_burst: u32,
     /// Time to complete the handshake.
     pub handshake_timeout: Duration,
     /// Time without input before closing.
@@ -76,6 +78,7 @@ impl Relay {
             limits: ConnectionLimits {
                 rate_limit: config.rate_limit,
                 rate_burst: config.rate_burst,
+                auth_failure_burst: config.auth_failure_burst,
                 handshake_timeout: config.handshake_timeout,
                 idle_timeout: config.idle_timeout,
                 outgoing_blocks: usize::try_from(config.outgoing_blocks).unwrap_or(usize::MAX),

@@ -1,13 +1,15 @@
-//! Typed queue commands on a [`RelayConnection`], signed with the queue keys.
+//! Typed queue commands on a [`RelayConnection`], authorized with the queue keys.
 
 use std::fmt;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
-use sotto_wire::{Command, ErrorCode, MessageBody, MessageId, Response, ServerPassword};
+use sotto_wire::{
+    Command, ErrorCode, MessageBody, MessageId, QueueAuthKey, QueueAuthSecret, Response,
+    ServerPassword,
+};
 use x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 
 use crate::ClientError;
-use crate::relay::queue::{random_bytes, random_signing_key};
+use crate::relay::queue::{random_auth_secret, random_bytes};
 use crate::relay::{Delivery, PendingResponse, RecipientQueue, RelayConnection, SenderQueue};
 
 impl RelayConnection {
@@ -26,10 +28,10 @@ impl RelayConnection {
         &self,
         password: Option<&ServerPassword>,
     ) -> Result<PendingQueue, ClientError> {
-        let auth_key = random_signing_key();
+        let auth_key = random_auth_secret();
         let dh_secret = StaticSecret::from(*random_bytes());
         let command = Command::New {
-            recipient_auth_key: auth_key.verifying_key(),
+            recipient_auth_key: auth_key.public_key(),
             recipient_dh_key: DhPublicKey::from(&dh_secret),
             password: password.cloned(),
         };
@@ -42,11 +44,11 @@ impl RelayConnection {
     }
 
     /// KEY: secures the queue with the sender's key; from now on only SENDs
-    /// signed with it are accepted.
+    /// authorized with it are accepted.
     pub async fn secure(
         &self,
         queue: &RecipientQueue,
-        sender_key: &VerifyingKey,
+        sender_key: &QueueAuthKey,
     ) -> Result<(), ClientError> {
         let command = Command::Key {
             recipient_id: queue.recipient_id(),
@@ -123,6 +125,7 @@ impl RelayConnection {
                 recipient_id,
                 message_id,
                 sealed,
+                suite: self.parameters().suite,
             })),
             Response::Err {
                 code: ErrorCode::NoMsg,
@@ -160,7 +163,7 @@ impl RelayConnection {
 /// A submitted NEW: the keys wait here for the relay's IDS.
 pub struct PendingQueue {
     pending: PendingResponse,
-    auth_key: SigningKey,
+    auth_key: QueueAuthSecret,
     dh_secret: StaticSecret,
 }
 

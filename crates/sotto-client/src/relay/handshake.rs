@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
 use sotto_wire::{
-    Block, ClientHandshake, RelayAddress, RelayScheme, Transport, VersionRange, WireError,
+    ClientConnection, ConnectionEnd, Event, RelayAddress, RelayScheme, SessionParameters,
+    WireError,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
@@ -18,8 +19,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::ClientError;
-use crate::relay::ConnectOptions;
 use crate::relay::queue::random_bytes;
+use crate::relay::{Clock, ConnectOptions};
 
 /// A WebSocket to a relay over plain TCP or TLS.
 pub(crate) enum RelaySocket {
@@ -33,11 +34,18 @@ pub(crate) enum RelaySocket {
 /// reason. Anything larger is refused before it is buffered.
 const MAX_FRAME: usize = sotto_wire::BLOCK_SIZE + 1024;
 
+/// A connection whose handshake is done, and what it settled.
+pub(crate) struct Connected {
+    pub(crate) connection: ClientConnection,
+    pub(crate) parameters: SessionParameters,
+}
+
 /// Connects and runs the handshake; on success the socket speaks encrypted blocks.
 pub(crate) async fn connect(
     address: &RelayAddress,
     options: &ConnectOptions,
-) -> Result<(RelaySocket, Transport), ClientError> {
+    clock: &Clock,
+) -> Result<(RelaySocket, Connected), ClientError> {
     let tls = match address.scheme {
         RelayScheme::Secure => Some(options.tls.clone().ok_or(ClientError::TlsUnsupported)?),
         RelayScheme::Plain if !address.is_loopback() && !options.allow_plain_remote => {
@@ -55,8 +63,8 @@ pub(crate) async fn connect(
     };
     match tls {
         None => Ok({
-            let (socket, transport) = upgrade(stream, address, options).await?;
-            (RelaySocket::Plain(Box::new(socket)), transport)
+            let (socket, connected) = upgrade(stream, address, options, clock).await?;
+            (RelaySocket::Plain(Box::new(socket)), connected)
         }),
         Some(config) => {
             let host = address.host.to_string();
@@ -71,8 +79,8 @@ pub(crate) async fn connect(
             )
             .await
             .map_err(|_| ClientError::Timeout)??;
-            let (socket, transport) = upgrade(stream, address, options).await?;
-            Ok((RelaySocket::Tls(Box::new(socket)), transport))
+            let (socket, connected) = upgrade(stream, address, options, clock).await?;
+            Ok((RelaySocket::Tls(Box::new(socket)), connected))
         }
     }
 }
@@ -82,7 +90,8 @@ async fn upgrade<S>(
     stream: S,
     address: &RelayAddress,
     options: &ConnectOptions,
-) -> Result<(WebSocketStream<S>, Transport), ClientError>
+    clock: &Clock,
+) -> Result<(WebSocketStream<S>, Connected), ClientError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -95,12 +104,13 @@ where
     let (mut socket, _) = tokio::time::timeout(options.connect_timeout, upgrade)
         .await
         .map_err(|_| ClientError::Timeout)??;
-    let result = tokio::time::timeout(options.connect_timeout, handshake(&mut socket, address))
+    let handshake = handshake(&mut socket, address, options, clock);
+    let result = tokio::time::timeout(options.connect_timeout, handshake)
         .await
         .map_err(|_| ClientError::Timeout)
         .and_then(|result| result);
     match result {
-        Ok(transport) => Ok((socket, transport)),
+        Ok(connected) => Ok((socket, connected)),
         Err(error) => {
             // Refused relay: say goodbye without sending it anything else.
             let _ = socket.close(None).await;
@@ -134,27 +144,50 @@ async fn tcp(address: &RelayAddress, local: Option<IpAddr>) -> Result<TcpStream,
         .into())
 }
 
+/// Runs the sans-IO connection's handshake over the socket.
 async fn handshake<S>(
     socket: &mut WebSocketStream<S>,
     address: &RelayAddress,
-) -> Result<Transport, ClientError>
+    options: &ConnectOptions,
+    clock: &Clock,
+) -> Result<Connected, ClientError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (handshake, hello) = ClientHandshake::start(*random_bytes(), VersionRange::SUPPORTED);
-    socket.send(Message::binary(hello.into_vec())).await?;
-    let reply = loop {
+    let mut connection = ClientConnection::with_suites(
+        address.fingerprint,
+        options.connection,
+        *random_bytes(),
+        clock.now(),
+        &options.suites,
+    );
+    while let Some(hello) = connection.poll_transmit(clock.now()) {
+        socket.send(Message::binary(hello.into_vec())).await?;
+    }
+    loop {
+        match connection.poll_event() {
+            Some(Event::Connected(parameters)) => {
+                return Ok(Connected {
+                    connection,
+                    parameters,
+                });
+            }
+            Some(Event::Ended(ConnectionEnd::Handshake(WireError::FingerprintMismatch))) => {
+                return Err(ClientError::WrongRelayIdentity);
+            }
+            Some(Event::Ended(ConnectionEnd::Handshake(error) | ConnectionEnd::Protocol(error))) => {
+                return Err(ClientError::Protocol(error));
+            }
+            Some(Event::Ended(ConnectionEnd::TimedOut)) => return Err(ClientError::Timeout),
+            Some(Event::Ended(ConnectionEnd::Closed)) => return Err(ClientError::Closed),
+            Some(_) => continue,
+            None => {}
+        }
         match socket.next().await.ok_or(ClientError::Closed)?? {
-            Message::Binary(bytes) => break Block::from_slice(&bytes)?,
+            Message::Binary(bytes) => connection.handle_frame(clock.now(), &bytes),
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
             Message::Close(_) => return Err(ClientError::Closed),
             Message::Text(_) => return Err(ClientError::UnexpectedResponse { command: "hello" }),
         }
-    };
-    handshake
-        .handle_server_hello(&reply, &address.fingerprint)
-        .map_err(|error| match error {
-            WireError::FingerprintMismatch => ClientError::WrongRelayIdentity,
-            other => ClientError::Protocol(other),
-        })
+    }
 }

@@ -1,48 +1,42 @@
 //! One encrypted connection to a relay.
 //!
-//! [`RelayConnection::connect`] opens the WebSocket, runs the handshake (refusing
-//! a relay whose identity does not match the fingerprint in its address) and
-//! starts two tasks: a writer that batches transmissions into blocks, and a
-//! reader that routes responses to their callers by correlation id and delivers
-//! pushes to the [`Push`] channel returned with the connection. Typed commands
-//! (create a queue, secure, subscribe, send, ack, get, suspend, delete, ping) are
-//! in `commands`.
+//! The protocol itself (handshake, authenticators, batching, correlation,
+//! keep-alive, request timeouts) is `sotto_wire::ClientConnection`, the same
+//! sans-IO state machine the browser drives. This module is its tokio driver:
+//! [`RelayConnection::connect`] opens the WebSocket, runs the handshake
+//! (refusing a relay whose identity does not match the fingerprint in its
+//! address) and starts one task that owns the socket and the state machine,
+//! takes commands from the [`RelayConnection`] handles, writes the blocks the
+//! machine fills, answers each caller and delivers pushes to the [`Push`]
+//! channel returned with the connection. Typed commands (create a queue,
+//! secure, subscribe, send, ack, get, suspend, delete, ping) are in `commands`.
 
 mod commands;
+mod driver;
 mod handshake;
 mod queue;
-mod reader;
-mod writer;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
-use futures_util::StreamExt;
 use sotto_wire::{
-    BlockOpener, BlockSealer, Command, CorrId, RelayAddress, Response, SessionId, Transmission,
+    CipherSuite, Command, ConnectionConfig, QueueAuthSecret, RelayAddress, Request, Response,
+    SessionParameters, Transmission,
 };
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ClientConfig;
-use tokio_tungstenite::WebSocketStream;
 
 pub use commands::{PendingOk, PendingQueue};
-pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_signing_key};
+pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_auth_secret};
 /// The TLS library whose client configuration [`ConnectOptions::tls`] takes.
 pub use tokio_rustls::rustls;
 
 use crate::ClientError;
 use crate::socks::Socks5Proxy;
+use driver::Submission;
 use handshake::RelaySocket;
-use reader::Waiters;
-use writer::{Outgoing, Side};
-
-/// The tag of SEND, the one command that carries a sender id.
-const SEND_TAG: u8 = 0x04;
 
 /// How to connect. `Default` suits a client on one connection.
 #[derive(Debug, Clone)]
@@ -55,12 +49,17 @@ pub struct ConnectOptions {
     pub allow_plain_remote: bool,
     /// Time for TCP, the WebSocket upgrade and the handshake, each.
     pub connect_timeout: Duration,
-    /// Time the relay has to answer a command.
-    pub request_timeout: Duration,
-    /// Pushes buffered before the reader stops reading (back-pressure).
+    /// Request timeout and keep-alive of the protocol connection.
+    pub connection: ConnectionConfig,
+    /// The cipher suites to offer, preferred first.
+    pub suites: Vec<CipherSuite>,
+    /// Pushes buffered before the connection stops reading (back-pressure).
     pub push_capacity: usize,
-    /// Transmissions queued for the writer before callers wait.
+    /// Commands queued for the connection before callers wait.
     pub send_capacity: usize,
+    /// Bytes of encoded commands the connection holds before it takes no more
+    /// from callers (back-pressure in bytes).
+    pub max_queued_bytes: usize,
     /// The WebSocket read buffer, allocated per connection.
     pub read_buffer_size: usize,
     /// TLS settings (trusted roots) for `sotto://` relays; without them such an
@@ -79,9 +78,11 @@ impl Default for ConnectOptions {
             local_address: None,
             allow_plain_remote: false,
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            connection: ConnectionConfig::default(),
+            suites: CipherSuite::offered().to_vec(),
             push_capacity: 1024,
             send_capacity: 1024,
+            max_queued_bytes: 1 << 20,
             read_buffer_size: 2 * sotto_wire::BLOCK_SIZE,
             tls: None,
             socks5: None,
@@ -112,12 +113,9 @@ impl ConnectOptions {
 /// Dropping it closes the connection.
 #[derive(Debug)]
 pub struct RelayConnection {
-    outgoing: mpsc::Sender<Outgoing>,
-    waiters: Waiters,
-    session_id: SessionId,
-    next_corr_id: AtomicU64,
-    request_timeout: Duration,
-    reader: JoinHandle<Result<(), ClientError>>,
+    submissions: mpsc::Sender<Submission>,
+    parameters: SessionParameters,
+    driver: JoinHandle<Result<(), ClientError>>,
 }
 
 impl RelayConnection {
@@ -128,48 +126,58 @@ impl RelayConnection {
         address: &RelayAddress,
         options: &ConnectOptions,
     ) -> Result<(RelayConnection, mpsc::Receiver<Push>), ClientError> {
-        let (socket, transport) = handshake::connect(address, options).await?;
-        let session_id = transport.session_id();
-        let (sealer, opener) = transport.into_split();
-        let (outgoing, queue) = mpsc::channel(options.send_capacity.max(1));
+        let clock = Clock::start();
+        let (socket, connected) = handshake::connect(address, options, &clock).await?;
+        let parameters = connected.parameters;
+        let (submissions, queue) = mpsc::channel(options.send_capacity.max(1));
         let (pushes, pushed) = mpsc::channel(options.push_capacity.max(1));
-        let waiters = Waiters::new();
-        let reader = match socket {
-            RelaySocket::Plain(socket) => {
-                spawn_tasks(*socket, (sealer, opener), queue, waiters.clone(), pushes)
-            }
-            RelaySocket::Tls(socket) => {
-                spawn_tasks(*socket, (sealer, opener), queue, waiters.clone(), pushes)
-            }
+        let limits = driver::Limits {
+            max_queued_bytes: options.max_queued_bytes.max(sotto_wire::BLOCK_SIZE),
+            push_capacity: options.push_capacity.max(1),
+        };
+        let driver = match socket {
+            RelaySocket::Plain(socket) => tokio::spawn(driver::run(
+                *socket,
+                connected.connection,
+                clock,
+                queue,
+                pushes,
+                limits,
+            )),
+            RelaySocket::Tls(socket) => tokio::spawn(driver::run(
+                *socket,
+                connected.connection,
+                clock,
+                queue,
+                pushes,
+                limits,
+            )),
         };
         let connection = RelayConnection {
-            outgoing,
-            waiters,
-            session_id,
-            // Correlation ids only need to be unique on this connection and
-            // never zero; they travel inside the encrypted transport.
-            next_corr_id: AtomicU64::new(1),
-            request_timeout: options.request_timeout,
-            reader,
+            submissions,
+            parameters,
+            driver,
         };
         Ok((connection, pushed))
     }
 
-    /// The session id both ends derived; queue-key signatures are bound to it.
-    pub fn session_id(&self) -> SessionId {
-        self.session_id
+    /// What the handshake settled: session id, version, cipher suite, the
+    /// relay's session key.
+    pub fn parameters(&self) -> SessionParameters {
+        self.parameters
     }
 
     /// Whether the relay has closed the connection (or broken it).
     pub fn is_closed(&self) -> bool {
-        self.reader.is_finished()
+        self.driver.is_finished()
     }
 
-    /// Sends `command`, signed with `key` when given, and waits for its response.
+    /// Sends `command`, authorized with the queue secret `key` when given, and
+    /// waits for its response.
     pub async fn request(
         &self,
         command: &Command,
-        key: Option<&SigningKey>,
+        key: Option<&QueueAuthSecret>,
     ) -> Result<Response, ClientError> {
         self.submit(command, key).await?.response().await
     }
@@ -179,114 +187,74 @@ impl RelayConnection {
     pub async fn submit(
         &self,
         command: &Command,
-        key: Option<&SigningKey>,
+        key: Option<&QueueAuthSecret>,
     ) -> Result<PendingResponse, ClientError> {
-        let corr_id = self.corr_id();
-        let transmission = match key {
-            Some(key) => command.to_signed_transmission(corr_id, &self.session_id, key),
-            None => command.to_transmission(corr_id),
+        let request = Request {
+            command: command.clone(),
+            auth: key.cloned(),
         };
-        self.submit_transmission(transmission).await
+        self.hand_over(|reply| Submission::Request { request, reply })
+            .await
     }
 
-    /// Queues a transmission as it is (its correlation id is replaced by a fresh
-    /// one; any signature must then be made with [`RelayConnection::corr_id`]
-    /// first, or be meant to fail). For tests of the relay's refusals.
+    /// Queues a transmission exactly as given (its correlation id is kept
+    /// unless it is the push id); for tests of the relay's refusals.
     pub async fn submit_transmission(
         &self,
         transmission: Transmission,
     ) -> Result<PendingResponse, ClientError> {
-        let corr_id = if transmission.corr_id.is_push() {
-            self.corr_id()
-        } else {
-            transmission.corr_id
-        };
-        let transmission = Transmission {
-            corr_id,
-            ..transmission
-        };
-        let side = match (transmission.tag, transmission.entity) {
-            (_, None) => Side::Neutral,
-            (SEND_TAG, Some(_)) => Side::Sender,
-            (_, Some(_)) => Side::Recipient,
-        };
-        let outgoing = Outgoing {
-            bytes: transmission.encode(),
-            side,
-        };
-        if !outgoing.fits_a_block() {
-            return Err(ClientError::Protocol(sotto_wire::WireError::BatchFull));
-        }
-        let receiver = self.waiters.insert(corr_id).ok_or(ClientError::Closed)?;
-        if self.outgoing.send(outgoing).await.is_err() {
-            self.waiters.remove(&corr_id);
-            return Err(ClientError::Closed);
-        }
-        Ok(PendingResponse {
-            corr_id,
-            receiver,
-            waiters: self.waiters.clone(),
-            timeout: self.request_timeout,
+        self.hand_over(|reply| Submission::Raw {
+            transmission,
+            reply,
         })
+        .await
     }
 
-    /// A fresh correlation id for this connection.
-    pub fn corr_id(&self) -> CorrId {
-        let number = self.next_corr_id.fetch_add(1, Ordering::Relaxed);
-        CorrId::from_bytes(number.to_be_bytes())
-    }
-}
-
-/// Starts the writer and the reader over a connected socket; returns the reader.
-fn spawn_tasks<S>(
-    socket: WebSocketStream<S>,
-    (sealer, opener): (BlockSealer, BlockOpener),
-    queue: mpsc::Receiver<Outgoing>,
-    waiters: Waiters,
-    pushes: mpsc::Sender<Push>,
-) -> JoinHandle<Result<(), ClientError>>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sink, stream) = socket.split();
-    let writer_waiters = waiters.clone();
-    tokio::spawn(async move {
-        if let Err(error) = writer::run(sink, sealer, queue).await {
-            tracing::debug!(%error, "relay connection writer stopped");
-        }
-        writer_waiters.close();
-    });
-    tokio::spawn(reader::run(stream, opener, waiters, pushes))
-}
-
-impl Drop for RelayConnection {
-    fn drop(&mut self) {
-        // The writer closes the WebSocket when its queue closes; the reader ends
-        // when the relay answers the close.
-        self.waiters.close();
+    async fn hand_over(
+        &self,
+        submission: impl FnOnce(oneshot::Sender<Result<Response, ClientError>>) -> Submission,
+    ) -> Result<PendingResponse, ClientError> {
+        let (reply, receiver) = oneshot::channel();
+        self.submissions
+            .send(submission(reply))
+            .await
+            .map_err(|_| ClientError::Closed)?;
+        Ok(PendingResponse { receiver })
     }
 }
 
 /// The response to a submitted command, to await later.
 #[derive(Debug)]
 pub struct PendingResponse {
-    corr_id: CorrId,
-    receiver: oneshot::Receiver<Response>,
-    waiters: Waiters,
-    timeout: Duration,
+    receiver: oneshot::Receiver<Result<Response, ClientError>>,
 }
 
 impl PendingResponse {
-    /// Waits for the response: [`ClientError::Timeout`] after the request timeout,
-    /// [`ClientError::Closed`] if the connection ends first.
+    /// Waits for the response: [`ClientError::Timeout`] after the request
+    /// timeout, [`ClientError::Closed`] if the connection ends first.
     pub async fn response(self) -> Result<Response, ClientError> {
-        match tokio::time::timeout(self.timeout, self.receiver).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(_)) => Err(ClientError::Closed),
-            Err(_) => {
-                self.waiters.remove(&self.corr_id);
-                Err(ClientError::Timeout)
-            }
+        self.receiver.await.unwrap_or(Err(ClientError::Closed))
+    }
+}
+
+/// Time since the connection started, the sans-IO machine's clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock {
+            origin: tokio::time::Instant::now(),
         }
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    pub(crate) fn instant(&self, at: Duration) -> tokio::time::Instant {
+        self.origin + at
     }
 }

@@ -3,22 +3,24 @@
 
 use std::fmt;
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::RngCore;
 use rand::rngs::OsRng;
-use sotto_wire::{MessageId, QueueKey, QueueMessage, RecipientId, SealedMessage, SenderId};
+use sotto_wire::{
+    CipherSuite, MessageId, QueueAuthKey, QueueAuthSecret, QueueKey, QueueMessage, RecipientId,
+    SealedMessage, SenderId,
+};
 use x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 use crate::ClientError;
 
-/// A queue as its recipient holds it: both ids, the key that signs the
+/// A queue as its recipient holds it: both ids, the key that authorizes the
 /// recipient's commands, and the queue key that opens delivered messages.
 /// `Debug` prints no id or key.
 pub struct RecipientQueue {
     recipient_id: RecipientId,
     sender_id: SenderId,
-    auth_key: SigningKey,
+    auth_key: QueueAuthSecret,
     queue_key: QueueKey,
 }
 
@@ -28,7 +30,7 @@ impl RecipientQueue {
     pub fn from_ids(
         recipient_id: RecipientId,
         sender_id: SenderId,
-        auth_key: SigningKey,
+        auth_key: QueueAuthSecret,
         dh_secret: &StaticSecret,
         queue_dh_key: &DhPublicKey,
     ) -> Result<RecipientQueue, ClientError> {
@@ -50,8 +52,8 @@ impl RecipientQueue {
         self.sender_id
     }
 
-    /// The key that signs the recipient's commands on this queue.
-    pub fn auth_key(&self) -> &SigningKey {
+    /// The secret that authorizes the recipient's commands on this queue.
+    pub fn auth_key(&self) -> &QueueAuthSecret {
         &self.auth_key
     }
 
@@ -63,7 +65,7 @@ impl RecipientQueue {
         }
         Ok(self
             .queue_key
-            .open(&delivery.message_id, &delivery.sealed)?)
+            .open(delivery.suite, &delivery.message_id, &delivery.sealed)?)
     }
 }
 
@@ -74,14 +76,15 @@ impl fmt::Debug for RecipientQueue {
 }
 
 /// A queue as its sender holds it: the sender id and, once the recipient has
-/// secured the queue with it, the key that signs every SEND.
+/// secured the queue with it, the key that authorizes every SEND.
 pub struct SenderQueue {
     sender_id: SenderId,
-    auth_key: Option<SigningKey>,
+    auth_key: Option<QueueAuthSecret>,
 }
 
 impl SenderQueue {
-    /// A sender on a queue that is not secured yet: SENDs go unsigned.
+    /// A sender on a queue that is not secured yet: SENDs go without
+    /// authenticator.
     pub fn unsecured(sender_id: SenderId) -> SenderQueue {
         SenderQueue {
             sender_id,
@@ -90,13 +93,13 @@ impl SenderQueue {
     }
 
     /// A sender with a fresh random key; the recipient secures the queue with
-    /// [`SenderQueue::verifying_key`] (KEY), then every SEND is signed.
+    /// [`SenderQueue::public_key`] (KEY), then every SEND is authorized.
     pub fn with_new_key(sender_id: SenderId) -> SenderQueue {
-        SenderQueue::with_key(sender_id, random_signing_key())
+        SenderQueue::with_key(sender_id, random_auth_secret())
     }
 
-    /// A sender signing with this key.
-    pub fn with_key(sender_id: SenderId, auth_key: SigningKey) -> SenderQueue {
+    /// A sender authorizing with this key.
+    pub fn with_key(sender_id: SenderId, auth_key: QueueAuthSecret) -> SenderQueue {
         SenderQueue {
             sender_id,
             auth_key: Some(auth_key),
@@ -108,14 +111,14 @@ impl SenderQueue {
         self.sender_id
     }
 
-    /// The key that signs SENDs, if any.
-    pub fn auth_key(&self) -> Option<&SigningKey> {
+    /// The secret that authorizes SENDs, if any.
+    pub fn auth_key(&self) -> Option<&QueueAuthSecret> {
         self.auth_key.as_ref()
     }
 
     /// The public half of the sender key, for the recipient's KEY command.
-    pub fn verifying_key(&self) -> Option<VerifyingKey> {
-        self.auth_key.as_ref().map(SigningKey::verifying_key)
+    pub fn public_key(&self) -> Option<QueueAuthKey> {
+        self.auth_key.as_ref().map(QueueAuthSecret::public_key)
     }
 }
 
@@ -136,6 +139,8 @@ pub struct Delivery {
     pub message_id: MessageId,
     /// The message sealed with the queue key; open with [`RecipientQueue::open`].
     pub sealed: SealedMessage,
+    /// The cipher suite of the connection it came on, which sealed it.
+    pub suite: CipherSuite,
 }
 
 /// What the relay pushes without being asked.
@@ -154,9 +159,9 @@ pub(crate) fn random_bytes() -> Zeroizing<[u8; 32]> {
     bytes
 }
 
-/// A fresh Ed25519 queue key.
-pub fn random_signing_key() -> SigningKey {
-    SigningKey::from_bytes(&random_bytes())
+/// A fresh X25519 queue auth secret.
+pub fn random_auth_secret() -> QueueAuthSecret {
+    QueueAuthSecret::from_bytes(*random_bytes())
 }
 
 #[cfg(test)]
@@ -171,7 +176,7 @@ mod tests {
         let queue = RecipientQueue::from_ids(
             RecipientId::from_bytes([1; 24]),
             SenderId::from_bytes([2; 24]),
-            random_signing_key(),
+            random_auth_secret(),
             &recipient_secret,
             &DhPublicKey::from(&relay_secret),
         )
@@ -189,7 +194,10 @@ mod tests {
         Delivery {
             recipient_id: RecipientId::from_bytes(recipient),
             message_id,
-            sealed: relay_key.seal(&message_id, &message).unwrap(),
+            sealed: relay_key
+                .seal(CipherSuite::Aes256Gcm, &message_id, &message)
+                .unwrap(),
+            suite: CipherSuite::Aes256Gcm,
         }
     }
 
@@ -227,7 +235,7 @@ mod tests {
         assert!(!text.contains('5'));
         assert!(
             SenderQueue::unsecured(SenderId::from_bytes([5; 24]))
-                .verifying_key()
+                .public_key()
                 .is_none()
         );
     }
@@ -236,8 +244,8 @@ mod tests {
     fn keys_are_random() {
         assert_ne!(*random_bytes(), *random_bytes());
         assert_ne!(
-            random_signing_key().verifying_key(),
-            random_signing_key().verifying_key()
+            random_auth_secret().public_key(),
+            random_auth_secret().public_key()
         );
     }
 }
