@@ -200,7 +200,9 @@ impl From<Ipv6Addr> for RelayHost {
 }
 
 impl fmt::Display for RelayHost {
-    /// The host as written in a URL (IPv6 addresses in brackets).
+    /// The host as written in a URL: a DNS name in lower case, dotted IPv4, or
+    /// IPv6 in RFC 5952 form (lower case, longest run of zero groups as `::`)
+    /// in brackets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Host::Domain(name) => f.write_str(name),
@@ -213,12 +215,20 @@ impl fmt::Display for RelayHost {
 impl FromStr for RelayHost {
     type Err = WireError;
 
-    /// A host as written in a URL: `[v6]`, dotted IPv4, or a DNS name.
+    /// A host as written in a URL: `[v6]`, dotted IPv4, or a DNS name. An IPv6
+    /// address may be in any RFC 4291 text form (it is written back in RFC 5952
+    /// form) but carries no zone id: `fe80::1%eth0` names an interface of the
+    /// machine that wrote it, which means nothing to whoever reads the address.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         if let Some(inner) = text.strip_prefix('[') {
             let inner = inner.strip_suffix(']').ok_or(WireError::InvalidAddress {
                 reason: "unclosed '['",
             })?;
+            if inner.contains('%') {
+                return Err(WireError::InvalidAddress {
+                    reason: "IPv6 zone id",
+                });
+            }
             let ip = inner
                 .parse::<Ipv6Addr>()
                 .map_err(|_| WireError::InvalidAddress {
@@ -337,9 +347,15 @@ fn split_port(authority: &str) -> Result<(&str, Option<&str>), WireError> {
     })
 }
 
+/// A port in decimal, 1 to 65535, without sign or leading zeros: one spelling
+/// per port.
 fn parse_port(text: &str) -> Result<u16, WireError> {
     let bad = WireError::InvalidAddress { reason: "bad port" };
-    if text.is_empty() || text.len() > 5 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+    if text.is_empty()
+        || text.len() > 5
+        || text.starts_with('0')
+        || !text.bytes().all(|byte| byte.is_ascii_digit())
+    {
         return Err(bad);
     }
     match text.parse::<u16>() {
@@ -451,6 +467,84 @@ mod tests {
             format!("sotto://{fp}@{}", "a.".repeat(300)),
         ] {
             assert!(bad.parse::<RelayAddress>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_hosts_are_written_in_rfc_5952_form() {
+        let fp = fingerprint();
+        for (given, canonical) in [
+            ("[::1]", "[::1]"),
+            ("[0:0:0:0:0:0:0:1]", "[::1]"),
+            ("[::]", "[::]"),
+            ("[2001:DB8::1]", "[2001:db8::1]"),
+            ("[2001:0db8:0000:0000:0000:0000:0000:0001]", "[2001:db8::1]"),
+            // Only the first of two equally long runs of zeros is compressed.
+            ("[2001:db8:0:0:1:0:0:1]", "[2001:db8::1:0:0:1]"),
+            // The longest run wins.
+            ("[2001:0:0:1:0:0:0:1]", "[2001:0:0:1::1]"),
+            // A single zero group is not compressed.
+            ("[2001:db8:0:1:1:1:1:1]", "[2001:db8:0:1:1:1:1:1]"),
+            ("[2001:db8::0:1]", "[2001:db8::1]"),
+            // IPv4-mapped addresses keep their dotted tail (RFC 5952 section 5).
+            ("[::FFFF:192.0.2.1]", "[::ffff:192.0.2.1]"),
+            // No other address keeps a dotted tail.
+            ("[::192.0.2.1]", "[::c000:201]"),
+            ("[64:ff9b::192.0.2.1]", "[64:ff9b::c000:201]"),
+        ] {
+            let host: RelayHost = given.parse().unwrap();
+            assert_eq!(host.to_string(), canonical, "{given}");
+            let address: RelayAddress = format!("sotto://{fp}@{given}:8443").parse().unwrap();
+            assert_eq!(
+                address.to_string(),
+                format!("sotto://{fp}@{canonical}:8443"),
+                "{given}"
+            );
+            assert_eq!(
+                address.websocket_url(),
+                format!("wss://{canonical}:8443/ws")
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_zone_ids_are_refused() {
+        let fp = fingerprint();
+        for host in [
+            "[fe80::1%eth0]",
+            "[fe80::1%25eth0]",
+            "[fe80::1%1]",
+            "[::1%]",
+        ] {
+            assert_eq!(
+                host.parse::<RelayHost>(),
+                Err(WireError::InvalidAddress {
+                    reason: "IPv6 zone id"
+                }),
+                "{host}"
+            );
+            let address = format!("sotto+ws://{fp}@{host}:7000");
+            assert!(address.parse::<RelayAddress>().is_err(), "{address}");
+        }
+    }
+
+    #[test]
+    fn ports_have_one_spelling() {
+        let fp = fingerprint();
+        for port in ["080", "0443", "00001", "0", "00", "065535"] {
+            let address = format!("sotto://{fp}@relay.example:{port}");
+            assert_eq!(
+                address.parse::<RelayAddress>(),
+                Err(WireError::InvalidAddress { reason: "bad port" }),
+                "{address}"
+            );
+            let address = format!("sotto://{fp}@[::1]:{port}");
+            assert!(address.parse::<RelayAddress>().is_err(), "{address}");
+        }
+        for (port, value) in [("1", 1), ("80", 80), ("7000", 7000), ("65535", 65535)] {
+            let address: RelayAddress =
+                format!("sotto+ws://{fp}@localhost:{port}").parse().unwrap();
+            assert_eq!(address.port, value);
         }
     }
 
