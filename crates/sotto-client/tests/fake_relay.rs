@@ -38,6 +38,7 @@ async fn fake_relay(identity_seed: u8) -> (u16, mpsc::UnboundedReceiver<usize>) 
         let ServerHandshakeOutcome::Accepted {
             server_hello,
             mut transport,
+            ..
         } = outcome
         else {
             panic!("rejected");

@@ -371,6 +371,8 @@ impl<S: Store> Core<S> {
     /// acknowledged (it does not open with the queue key, or storage failed):
     /// log it and carry on — the core stays usable and the relay will deliver
     /// the message again.
+    // The parts of one pushed MSG, as the runtime has them.
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_delivery(
         &mut self,
         now: UnixMillis,

@@ -22,8 +22,8 @@ use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
     CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock, MAX_MESSAGE_BODY, MessageBody,
-    MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId,
-    RelaySessionAuth, Response, SenderId, Transmission, WireError,
+    MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId, RelaySessionAuth,
+    Response, SenderId, Transmission, WireError,
 };
 use zeroize::Zeroize;
 

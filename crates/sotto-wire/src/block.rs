@@ -13,7 +13,7 @@ use crate::transmission::Transmission;
 /// Size of every frame on the wire, in both directions.
 pub const BLOCK_SIZE: usize = 16384;
 
-/// Size of the Poly1305 tag that ends every encrypted block.
+/// Size of the AEAD tag that ends every encrypted block (either suite).
 pub const TAG_SIZE: usize = 16;
 
 /// Size of an inner block: the plaintext of an encrypted block.

@@ -149,19 +149,33 @@ enum Side {
     Recipient,
 }
 
-impl Side {
-    fn of(command: &Command) -> Side {
-        match command {
-            Command::New { .. } | Command::Ping => Side::Neutral,
-            Command::Send { .. } => Side::Sender,
-            _ => Side::Recipient,
+/// The SEND tag: the one command whose entity is a sender id.
+const TAG_SEND: u8 = 0x04;
+
+/// What waits in the queue to go out.
+enum Outgoing {
+    Command(Request),
+    /// A transmission sent as it is (tests of a relay's refusals).
+    Raw(Transmission),
+}
+
+impl Outgoing {
+    fn side(&self) -> Side {
+        let (tag, has_entity) = match self {
+            Outgoing::Command(request) => (request.command.tag(), request.command.entity().is_some()),
+            Outgoing::Raw(transmission) => (transmission.tag, transmission.entity.is_some()),
+        };
+        match (tag, has_entity) {
+            (_, false) => Side::Neutral,
+            (TAG_SEND, true) => Side::Sender,
+            (_, true) => Side::Recipient,
         }
     }
 }
 
 enum State {
     Handshaking {
-        handshake: ClientHandshake,
+        handshake: Box<ClientHandshake>,
         hello: Option<Block>,
         deadline: Duration,
     },
@@ -183,7 +197,7 @@ pub struct ClientConnection {
     rng: ChaCha20Rng,
     next_request: u64,
     /// Commands not sent yet, in order, with their encoded length.
-    queue: VecDeque<(RequestId, Request, usize)>,
+    queue: VecDeque<(RequestId, Outgoing, usize)>,
     queued_bytes: usize,
     /// Requests sent and not answered, by correlation id.
     waiting: HashMap<CorrId, Waiting>,
@@ -230,7 +244,7 @@ impl ClientConnection {
             config,
             fingerprint,
             state: State::Handshaking {
-                handshake,
+                handshake: Box::new(handshake),
                 hello: Some(hello),
                 deadline: now.saturating_add(config.handshake_timeout),
             },
@@ -284,6 +298,24 @@ impl ClientConnection {
         if len > MAX_TRANSMISSION_LEN {
             return Err(WireError::BatchFull);
         }
+        Ok(self.enqueue(Outgoing::Command(request), len))
+    }
+
+    /// Queues a transmission exactly as given (authenticator and all), for
+    /// tests of a relay's refusals. Its correlation id is kept unless it is the
+    /// push id or already in use, then a fresh one replaces it.
+    pub fn dangerous_submit_transmission(
+        &mut self,
+        transmission: Transmission,
+    ) -> Result<RequestId, WireError> {
+        let len = transmission.encoded_len();
+        if len > MAX_TRANSMISSION_LEN {
+            return Err(WireError::BatchFull);
+        }
+        Ok(self.enqueue(Outgoing::Raw(transmission), len))
+    }
+
+    fn enqueue(&mut self, outgoing: Outgoing, len: usize) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
         if self.is_ended() {
@@ -291,11 +323,11 @@ impl ClientConnection {
                 id,
                 reason: RequestFailure::Closed,
             });
-            return Ok(id);
+            return id;
         }
         self.queued_bytes += len;
-        self.queue.push_back((id, request, len));
-        Ok(id)
+        self.queue.push_back((id, outgoing, len));
+        id
     }
 
     /// The next frame to write to the socket, if any.
@@ -433,7 +465,7 @@ impl ClientConnection {
                     let len = request_len(&request);
                     self.queued_bytes += len;
                     // Keep-alives jump the queue: they test the line, not the backlog.
-                    self.queue.push_front((KEEPALIVE, request, len));
+                    self.queue.push_front((KEEPALIVE, Outgoing::Command(request), len));
                 }
             }
         }
@@ -489,8 +521,8 @@ impl ClientConnection {
         let mut inner = InnerBlock::new();
         let mut block_side = Side::Neutral;
         let mut sent = Vec::new();
-        while let Some((_, request, len)) = self.queue.front() {
-            let side = Side::of(&request.command);
+        while let Some((_, outgoing, len)) = self.queue.front() {
+            let side = outgoing.side();
             let conflict = match (block_side, side) {
                 (Side::Neutral, _) | (_, Side::Neutral) => false,
                 (ours, theirs) => ours != theirs,
@@ -498,15 +530,28 @@ impl ClientConnection {
             if conflict || !inner.fits(*len) {
                 break;
             }
-            let Some((id, request, len)) = self.queue.pop_front() else {
+            let Some((id, outgoing, len)) = self.queue.pop_front() else {
                 break;
             };
             self.queued_bytes = self.queued_bytes.saturating_sub(len);
             if side != Side::Neutral {
                 block_side = side;
             }
-            let corr_id = self.fresh_corr_id();
-            let transmission = match self.encode(&request, corr_id) {
+            let encoded = match outgoing {
+                Outgoing::Command(request) => {
+                    let corr_id = self.fresh_corr_id();
+                    self.encode(&request, corr_id)
+                }
+                Outgoing::Raw(mut transmission) => {
+                    if transmission.corr_id.is_push()
+                        || self.waiting.contains_key(&transmission.corr_id)
+                    {
+                        transmission.corr_id = self.fresh_corr_id();
+                    }
+                    Ok(transmission)
+                }
+            };
+            let transmission = match encoded {
                 Ok(transmission) => transmission,
                 Err(_) => {
                     // A queue key that is a low-order point cannot authorize
@@ -518,6 +563,7 @@ impl ClientConnection {
                     continue;
                 }
             };
+            let corr_id = transmission.corr_id;
             if inner.push_encoded(transmission.encode()).is_err() {
                 break;
             }

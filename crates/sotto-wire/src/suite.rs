@@ -73,8 +73,8 @@ impl CipherSuite {
 /// implementations.
 pub(crate) enum Aead {
     #[cfg(not(target_arch = "wasm32"))]
-    Aes(ring::aead::LessSafeKey),
-    ChaCha(Box<ChaCha20Poly1305>),
+    Aes(Box<ring::aead::LessSafeKey>),
+    ChaCha(ChaCha20Poly1305),
 }
 
 impl Aead {
@@ -86,12 +86,12 @@ impl Aead {
             CipherSuite::Aes256Gcm => {
                 let key = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key)
                     .map_err(|_| WireError::SuiteUnavailable)?;
-                Ok(Aead::Aes(ring::aead::LessSafeKey::new(key)))
+                Ok(Aead::Aes(Box::new(ring::aead::LessSafeKey::new(key))))
             }
             #[cfg(target_arch = "wasm32")]
             CipherSuite::Aes256Gcm => Err(WireError::SuiteUnavailable),
             CipherSuite::ChaCha20Poly1305 => {
-                Ok(Aead::ChaCha(Box::new(ChaCha20Poly1305::new(key.into()))))
+                Ok(Aead::ChaCha(ChaCha20Poly1305::new(key.into())))
             }
         }
     }

@@ -2,6 +2,9 @@
 //! under a fake clock: handshake, authenticators, batching, random correlation
 //! ids, timeouts, keep-alive and the end of a connection.
 
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::time::Duration;
 
 use sotto_wire::{

@@ -5,17 +5,18 @@
 // Test helpers outside #[test] functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, ClientHandshake, Command, CorrId, ErrorCode, InnerBlock, MessageBody, MessageContent,
-    MessageId, QueueKey, QueueMessage, RecipientId, RelayAddress, RelayIdentity, Response,
-    SenderId, ServerHandshake, ServerHandshakeOutcome, Transmission, Transport, VersionRange,
+    Block, ClientHandshake, Command, CommandKey, CorrId, ErrorCode, InnerBlock, MessageBody,
+    MessageContent, MessageId, QueueAuthSecret, QueueKey, QueueMessage, RecipientId, RelayAddress,
+    RelayIdentity, RelaySessionAuth, Response, SenderId, ServerHandshake, ServerHandshakeOutcome,
+    Transmission, Transport, VersionRange,
 };
 
 struct Connection {
     client: Transport,
     relay: Transport,
+    auth: RelaySessionAuth,
 }
 
 fn connect(identity: &RelayIdentity, address: &RelayAddress, seed: u8) -> Connection {
@@ -26,6 +27,7 @@ fn connect(identity: &RelayIdentity, address: &RelayAddress, seed: u8) -> Connec
     let ServerHandshakeOutcome::Accepted {
         server_hello,
         transport: relay,
+        auth,
     } = relay.handle_client_hello(&hello, identity).unwrap()
     else {
         panic!("versions did not negotiate");
@@ -33,10 +35,29 @@ fn connect(identity: &RelayIdentity, address: &RelayAddress, seed: u8) -> Connec
     let client = client
         .handle_server_hello(&server_hello, &address.fingerprint)
         .unwrap();
-    Connection { client, relay }
+    Connection {
+        client,
+        relay,
+        auth,
+    }
 }
 
 impl Connection {
+    /// The client's command key for a queue secret on this connection.
+    fn command_key(&self, secret: &QueueAuthSecret) -> CommandKey {
+        CommandKey::for_client(
+            secret,
+            &self.client.relay_session_key(),
+            &self.client.session_id(),
+        )
+        .unwrap()
+    }
+
+    /// The relay's command key for a queue auth key on this connection.
+    fn relay_key(&self, key: &sotto_wire::QueueAuthKey) -> CommandKey {
+        self.auth.command_key(key).unwrap()
+    }
+
     /// Client → relay: one block of transmissions, decoded on the relay side.
     fn client_sends(&mut self, transmissions: &[Transmission]) -> Vec<Transmission> {
         let mut batch = InnerBlock::new();
@@ -86,17 +107,16 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
 
     // The recipient creates a queue.
     let mut recipient = connect(&identity, &address, 1);
-    let recipient_key = SigningKey::from_bytes(&[10; 32]);
+    let recipient_secret = QueueAuthSecret::from_bytes([10; 32]);
+    let recipient_key = recipient.command_key(&recipient_secret);
     let recipient_dh = StaticSecret::from([11; 32]);
     let new = Command::New {
-        recipient_auth_key: recipient_key.verifying_key(),
+        recipient_auth_key: recipient_secret.public_key(),
         recipient_dh_key: DhPublicKey::from(&recipient_dh),
         password: None,
     };
     let corr = CorrId::from_bytes([1; 8]);
-    let session = recipient.client.session_id();
-    let received =
-        recipient.client_sends(&[new.to_signed_transmission(corr, &session, &recipient_key)]);
+    let received = recipient.client_sends(&[new.to_authorized_transmission(corr, &recipient_key)]);
 
     // The relay checks NEW with the key it carries, then answers IDS.
     let Command::New {
@@ -107,9 +127,7 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
     else {
         panic!("not NEW");
     };
-    received[0]
-        .verify(&recipient.relay.session_id(), &recipient_auth_key)
-        .unwrap();
+    assert!(received[0].verify(&recipient.relay_key(&recipient_auth_key)));
     let queue_secret = StaticSecret::from([12; 32]);
     let relay_queue_key = QueueKey::derive(&queue_secret, &recipient_dh_key).unwrap();
     let recipient_id = RecipientId::from_bytes([20; 24]);
@@ -127,24 +145,20 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
     let recipient_queue_key = QueueKey::derive(&recipient_dh, &queue_dh_key).unwrap();
 
     // The recipient secures the queue with the sender's key and subscribes, in one block.
-    let sender_key = SigningKey::from_bytes(&[30; 32]);
+    let sender_secret = QueueAuthSecret::from_bytes([30; 32]);
     let key = Command::Key {
         recipient_id,
-        sender_auth_key: sender_key.verifying_key(),
+        sender_auth_key: sender_secret.public_key(),
     };
     let sub = Command::Sub { recipient_id };
     let received = recipient.client_sends(&[
-        key.to_signed_transmission(CorrId::from_bytes([2; 8]), &session, &recipient_key),
-        sub.to_signed_transmission(CorrId::from_bytes([3; 8]), &session, &recipient_key),
+        key.to_authorized_transmission(CorrId::from_bytes([2; 8]), &recipient_key),
+        sub.to_authorized_transmission(CorrId::from_bytes([3; 8]), &recipient_key),
     ]);
     assert_eq!(received.len(), 2);
+    let relay_recipient_key = recipient.relay_key(&recipient_secret.public_key());
     for transmission in &received {
-        transmission
-            .verify(
-                &recipient.relay.session_id(),
-                &recipient_key.verifying_key(),
-            )
-            .unwrap();
+        assert!(transmission.verify(&relay_recipient_key));
     }
     assert_eq!(Command::from_transmission(&received[0]).unwrap(), key);
     assert_eq!(Command::from_transmission(&received[1]).unwrap(), sub);
@@ -156,21 +170,12 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
         sender_id,
         body: body.clone(),
     };
-    let signed = send.to_signed_transmission(
-        CorrId::from_bytes([4; 8]),
-        &sender.client.session_id(),
-        &sender_key,
-    );
+    let sender_key = sender.command_key(&sender_secret);
+    let signed = send.to_authorized_transmission(CorrId::from_bytes([4; 8]), &sender_key);
     let received = sender.client_sends(std::slice::from_ref(&signed));
-    received[0]
-        .verify(&sender.relay.session_id(), &sender_key.verifying_key())
-        .unwrap();
-    // The same signed SEND replayed on the recipient's connection does not verify.
-    assert!(
-        signed
-            .verify(&recipient.relay.session_id(), &sender_key.verifying_key())
-            .is_err()
-    );
+    assert!(received[0].verify(&sender.relay_key(&sender_secret.public_key())));
+    // The same authorized SEND replayed on the recipient's connection does not verify.
+    assert!(!signed.verify(&recipient.relay_key(&sender_secret.public_key())));
     let Command::Send { body: stored, .. } = Command::from_transmission(&received[0]).unwrap()
     else {
         panic!("not SEND");
@@ -185,8 +190,10 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
 
     // The relay pushes the message, re-sealed with the queue key.
     let message_id = MessageId::from_bytes([40; 24]);
+    let suite = recipient.relay.suite();
     let sealed = relay_queue_key
         .seal(
+            suite,
             &message_id,
             &QueueMessage {
                 timestamp: 1_800_000_000,
@@ -215,7 +222,7 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
     else {
         panic!("not MSG");
     };
-    let opened = recipient_queue_key.open(pushed_id, sealed).unwrap();
+    let opened = recipient_queue_key.open(suite, pushed_id, sealed).unwrap();
     assert_eq!(opened.content, MessageContent::Body(body));
     assert_eq!(opened.timestamp, 1_800_000_000);
 
@@ -224,11 +231,8 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
         recipient_id,
         message_id: *pushed_id,
     };
-    let received = recipient.client_sends(&[ack.to_signed_transmission(
-        CorrId::from_bytes([5; 8]),
-        &session,
-        &recipient_key,
-    )]);
+    let received = recipient
+        .client_sends(&[ack.to_authorized_transmission(CorrId::from_bytes([5; 8]), &recipient_key)]);
     assert_eq!(Command::from_transmission(&received[0]).unwrap(), ack);
     let err = Response::Err {
         entity: Some(recipient_id.into()),

@@ -115,6 +115,7 @@ impl World {
                         &mut self.rngs[index],
                         request.token,
                         response,
+                        relay::SUITE,
                     )?;
                     self.deliver(pushes)?;
                 }
@@ -134,6 +135,7 @@ impl World {
                 recipient_id,
                 message_id,
                 &sealed,
+                relay::SUITE,
             )?;
         }
         Ok(())

@@ -1,8 +1,10 @@
 //! A relay in memory for building profiles: the queue semantics of
 //! docs/protocol.md (NEW, KEY, SUB, SEND, ACK, GET, DEL; one message in flight
 //! per queue) without a network, so that thousands of messages between real
-//! cores settle in seconds. It checks signatures as the relay does; it has no
-//! quota, since the builder settles every message before the next.
+//! cores settle in seconds. It checks which queue key authorizes each command
+//! as the relay does (by the key itself: there is no connection to derive
+//! command keys for); it has no quota, since the builder settles every message
+//! before the next. Delivered messages are sealed with [`SUITE`].
 
 use std::collections::{HashMap, VecDeque};
 
@@ -10,17 +12,19 @@ use anyhow::{Result, bail};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sotto_core::RelayRequest;
-use sotto_wire::ed25519_dalek::VerifyingKey;
 use sotto_wire::x25519_dalek::{PublicKey, StaticSecret};
 use sotto_wire::{
-    Command, ErrorCode, MessageContent, MessageId, QueueKey, QueueMessage, RecipientId, Response,
-    SealedMessage, SenderId,
+    CipherSuite, Command, ErrorCode, MessageContent, MessageId, QueueAuthKey, QueueKey,
+    QueueMessage, RecipientId, Response, SealedMessage, SenderId,
 };
+
+/// The cipher suite of the builder's pretend connections.
+pub(crate) const SUITE: CipherSuite = CipherSuite::ChaCha20Poly1305;
 
 struct Queue {
     sender_id: SenderId,
-    recipient_key: VerifyingKey,
-    sender_key: Option<VerifyingKey>,
+    recipient_key: QueueAuthKey,
+    sender_key: Option<QueueAuthKey>,
     queue_key: QueueKey,
     messages: VecDeque<(MessageId, QueueMessage)>,
     in_flight: bool,
@@ -60,7 +64,7 @@ impl MemoryRelay {
         now_secs: u64,
         pushes: &mut Vec<Push>,
     ) -> Result<Response> {
-        let signer = request.signing_key.as_ref().map(|key| key.verifying_key());
+        let signer = request.auth_key.as_ref().map(|key| key.public_key());
         let entity = request.command.entity();
         let auth = Response::Err {
             entity,
@@ -168,7 +172,7 @@ impl MemoryRelay {
                             });
                         };
                         queue.in_flight = true;
-                        let Ok(sealed) = queue.queue_key.seal(message_id, message) else {
+                        let Ok(sealed) = queue.queue_key.seal(SUITE, message_id, message) else {
                             bail!("sealing a queued message failed");
                         };
                         return Ok(Response::Msg {
@@ -200,7 +204,7 @@ impl MemoryRelay {
         if let (Some(client), Some((message_id, message))) =
             (queue.subscriber, queue.messages.front())
         {
-            let Ok(sealed) = queue.queue_key.seal(message_id, message) else {
+            let Ok(sealed) = queue.queue_key.seal(SUITE, message_id, message) else {
                 bail!("sealing a queued message failed");
             };
             queue.in_flight = true;
