@@ -734,7 +734,7 @@ impl Session {
             (WriteOutcome::Done, AfterWrite::Del(recipient_id)) => {
                 relay.metrics.count(Event::QueueDeleted);
                 self.subscribed.remove(&recipient_id);
-                relay.subscriptions.remove(&recipient_id);
+                relay.subscriptions.remove(&recipient_id, &self.subscriber);
                 ok()
             }
             (WriteOutcome::Done, AfterWrite::Ok) => ok(),

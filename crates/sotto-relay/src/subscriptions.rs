@@ -68,9 +68,20 @@ impl Subscriptions {
         }
     }
 
-    /// Removes whatever subscription `recipient_id` has (the queue was deleted).
-    pub fn remove(&self, recipient_id: &RecipientId) {
-        lock(&self.queues).remove(recipient_id);
+    /// Removes whatever subscription `recipient_id` has: the queue was deleted
+    /// by the connection of `deleter`. A subscriber on another connection is
+    /// told its subscription ended (it sends END), so that it neither waits for
+    /// the queue nor keeps counting it against its subscription limit.
+    pub fn remove(&self, recipient_id: &RecipientId, deleter: &Arc<Subscriber>) {
+        let previous = lock(&self.queues).remove(recipient_id);
+        if let Some(previous) = previous
+            && !Arc::ptr_eq(&previous, deleter)
+        {
+            previous.push(|events| {
+                events.arrived.remove(recipient_id);
+                events.ended.insert(*recipient_id);
+            });
+        }
     }
 
     /// Tells the subscriber of `recipient_id`, if any, that a message arrived.
@@ -169,8 +180,24 @@ mod tests {
         registry.unsubscribe(&queue(1), &new);
         assert!(registry.is_empty());
         registry.subscribe(queue(2), &new);
-        registry.remove(&queue(2));
+        registry.remove(&queue(2), &new);
         assert!(registry.is_empty());
+        assert_eq!(new.take(), Events::default());
+    }
+
+    #[test]
+    fn deleting_a_queue_ends_another_connections_subscription() {
+        let registry = Subscriptions::default();
+        let subscriber = Arc::new(Subscriber::default());
+        let deleter = Arc::new(Subscriber::default());
+        registry.subscribe(queue(3), &subscriber);
+        registry.message_arrived(&queue(3));
+        registry.remove(&queue(3), &deleter);
+        assert!(registry.is_empty());
+        let events = subscriber.take();
+        assert!(events.arrived.is_empty());
+        assert_eq!(events.ended, [queue(3)].into_iter().collect());
+        assert_eq!(deleter.take(), Events::default());
     }
 
     #[tokio::test]

@@ -61,12 +61,11 @@ async fn a_subscriber_that_stops_reading_is_held_back_and_loses_nothing() {
     // The slow subscriber: subscribes to every queue, then asks for each
     // queue's first message thousands of times without reading anything.
     let slow = RawSession::open(&relay.address).await;
-    let session_id = slow.transport.session_id();
-    let ((mut sink, mut sealer), (mut stream, mut opener)) = slow.into_split();
     let keys: Vec<_> = queues
         .iter()
-        .map(|(queue, _)| queue.auth_key().clone())
+        .map(|(queue, _)| slow.command_key(queue.auth_key()))
         .collect();
+    let ((mut sink, mut sealer), (mut stream, mut opener)) = slow.into_split();
     let recipient_ids: Vec<_> = queues
         .iter()
         .map(|(queue, _)| queue.recipient_id())
@@ -78,7 +77,7 @@ async fn a_subscriber_that_stops_reading_is_held_back_and_loses_nothing() {
             recipient_id: *recipient_id,
         };
         subscribe
-            .push(&command.to_signed_transmission(corr_id, &session_id, &keys[index]))
+            .push(&command.to_authorized_transmission(corr_id, &keys[index]))
             .unwrap();
     }
     let block = sealer.seal(&subscribe).unwrap();
@@ -99,7 +98,7 @@ async fn a_subscriber_that_stops_reading_is_held_back_and_loses_nothing() {
                         recipient_id: recipient_ids[index],
                     };
                     let corr_id = CorrId::from_bytes(corr.to_be_bytes());
-                    gets.push(&command.to_signed_transmission(corr_id, &session_id, &keys[index]))
+                    gets.push(&command.to_authorized_transmission(corr_id, &keys[index]))
                         .unwrap();
                 }
                 let block = sealer.seal(&gets).unwrap();

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use sotto_client::relay::SenderQueue;
+use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    BLOCK_SIZE, Block, ClientHandshake, Command, CorrId, ErrorCode, INNER_SIZE, InnerBlock,
-    Response, VersionRange, WireError,
+    BLOCK_SIZE, Block, ClientHandshake, ClientHello, Command, CorrId, ErrorCode, INNER_SIZE,
+    InnerBlock, Response, ServerReply, Version, VersionRange, VersionReject, WireError,
 };
 use support::{
     Client, RawSession, Relay, body, closed, dh_public, next_frame, open_body, random, raw_socket,
@@ -171,7 +172,7 @@ async fn malformed_hellos_and_unknown_versions_are_refused() {
     clean_close(closed(&mut socket).await);
 
     // Versions the relay does not speak: it answers with its own range.
-    for (min, max) in [(2, 3), (7, 9)] {
+    for (min, max) in [(3, 4), (7, 9)] {
         let (mut socket, handshake, reply) =
             say_hello(&relay.address, VersionRange::new(min, max).unwrap()).await;
         assert_eq!(
@@ -179,24 +180,66 @@ async fn malformed_hellos_and_unknown_versions_are_refused() {
                 .handle_server_hello(&reply, &relay.address.fingerprint)
                 .map(|_| ()),
             Err(WireError::VersionRejected {
-                relay_min: 1,
-                relay_max: 1
+                relay_min: 2,
+                relay_max: 2
             })
         );
         clean_close(closed(&mut socket).await);
     }
-    // A range that includes version 1 is accepted.
+    // A range that includes version 2 is accepted.
     let (_, handshake, reply) = say_hello(&relay.address, VersionRange::new(1, 5).unwrap()).await;
     let transport = handshake
         .handle_server_hello(&reply, &relay.address.fingerprint)
         .unwrap();
-    assert_eq!(transport.version().number(), 1);
+    assert_eq!(transport.version(), Version::V2);
 
     // A second hello after the handshake is not a valid encrypted block.
     let mut session = RawSession::open(&relay.address).await;
     let (_, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
     session.send_frame(Message::binary(hello.into_vec())).await;
     clean_close(closed(&mut session.socket).await);
+
+    bystander.still_served(&mut relay).await;
+}
+
+/// A version-1 client (no suite list in its hello) learns the relay's range
+/// from a VersionReject, then the relay closes; a v2 hello without a suite
+/// list is malformed and closes without a reply.
+#[tokio::test]
+async fn a_version_1_hello_gets_a_version_reject() {
+    let mut relay = Relay::start(&[]);
+    let mut bystander = Bystander::new(&relay).await;
+    let ephemeral_key = DhPublicKey::from(&StaticSecret::from(random::<32>()));
+    let hello = |min, max| ClientHello {
+        versions: VersionRange::new(min, max).unwrap(),
+        ephemeral_key,
+        suites: Vec::new(),
+    };
+
+    let mut socket = raw_socket(&relay.address).await;
+    socket
+        .send(Message::binary(hello(1, 1).encode().into_vec()))
+        .await
+        .unwrap();
+    let reply = match next_frame(&mut socket).await {
+        Some(Message::Binary(bytes)) => Block::from_slice(&bytes).unwrap(),
+        other => panic!("expected a version reject, got {other:?}"),
+    };
+    assert_eq!(
+        ServerReply::decode(&reply).unwrap(),
+        ServerReply::Reject(VersionReject {
+            relay_versions: VersionRange::SUPPORTED
+        })
+    );
+    assert_eq!(VersionRange::SUPPORTED, VersionRange::new(2, 2).unwrap());
+    clean_close(closed(&mut socket).await);
+
+    let mut socket = raw_socket(&relay.address).await;
+    socket
+        .send(Message::binary(hello(1, 2).encode().into_vec()))
+        .await
+        .unwrap();
+    clean_close(closed(&mut socket).await);
 
     bystander.still_served(&mut relay).await;
 }
@@ -317,24 +360,25 @@ async fn garbage_after_valid_transmissions_gets_an_error_for_that_part_only() {
 async fn unauthorized_commands_are_refused_with_auth() {
     let mut relay = Relay::start(&["--password", "operator"]);
     let mut session = RawSession::open(&relay.address).await;
-    let key = sotto_client::relay::random_signing_key();
-    let other = sotto_client::relay::random_signing_key();
+    let key = sotto_client::relay::random_auth_secret();
+    let other = sotto_client::relay::random_auth_secret();
     let new = |password: Option<&[u8]>| Command::New {
-        recipient_auth_key: key.verifying_key(),
+        recipient_auth_key: key.public_key(),
         recipient_dh_key: dh_public(),
         password: password.map(|bytes| sotto_wire::ServerPassword::new(bytes.to_vec()).unwrap()),
     };
-    let session_id = session.transport.session_id();
+    let right = session.command_key(&key);
+    let wrong = session.command_key(&other);
     let corr = |n: u8| CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, n]);
     let transmissions = [
-        // Right password, but unsigned or signed by another key than the body's.
+        // Right password, but unauthorized or authorized by another key than the body's.
         new(Some(b"operator")).to_transmission(corr(1)),
-        new(Some(b"operator")).to_signed_transmission(corr(2), &session_id, &other),
-        // Signed, wrong or missing password.
-        new(Some(b"operator!")).to_signed_transmission(corr(3), &session_id, &key),
-        new(None).to_signed_transmission(corr(4), &session_id, &key),
+        new(Some(b"operator")).to_authorized_transmission(corr(2), &wrong),
+        // Authorized, wrong or missing password.
+        new(Some(b"operator!")).to_authorized_transmission(corr(3), &right),
+        new(None).to_authorized_transmission(corr(4), &right),
         // Everything right.
-        new(Some(b"operator")).to_signed_transmission(corr(5), &session_id, &key),
+        new(Some(b"operator")).to_authorized_transmission(corr(5), &right),
     ];
     session
         .send_encoded(&transmissions.iter().map(|t| t.encode()).collect::<Vec<_>>())
@@ -370,26 +414,30 @@ async fn unauthorized_commands_are_refused_with_auth() {
     assert!(relay.is_running());
 }
 
-/// ERR AUTH for a queue that exists (wrong key, forged signature) and for one
+/// ERR AUTH for a queue that exists (wrong key, forged or missing
+/// authenticator) and for one
 /// that does not: the same bytes, so that nothing in the answer tells them
 /// apart. (That they take the same time is measured by `sotto-relay-bench`
 /// `--only auth`, not asserted here.)
 #[tokio::test]
 async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
-    let relay = Relay::start(&[]);
+    // 7 commands x 4 ways to fail: more than the default failure burst.
+    let relay = Relay::start(&["--auth-failure-burst", "64"]);
     let mut session = RawSession::open(&relay.address).await;
-    let session_id = session.transport.session_id();
     let corr_id = CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, 7]);
-    let recipient_key = sotto_client::relay::random_signing_key();
-    let sender_key = sotto_client::relay::random_signing_key();
-    let wrong_key = sotto_client::relay::random_signing_key();
+    let recipient_secret = sotto_client::relay::random_auth_secret();
+    let sender_secret = sotto_client::relay::random_auth_secret();
+    let wrong_secret = sotto_client::relay::random_auth_secret();
+    let recipient_key = session.command_key(&recipient_secret);
+    let sender_key = session.command_key(&sender_secret);
+    let wrong_key = session.command_key(&wrong_secret);
     let new = Command::New {
-        recipient_auth_key: recipient_key.verifying_key(),
+        recipient_auth_key: recipient_secret.public_key(),
         recipient_dh_key: dh_public(),
         password: None,
     };
     let reply = session
-        .exchange(&new.to_signed_transmission(corr_id, &session_id, &recipient_key))
+        .exchange(&new.to_authorized_transmission(corr_id, &recipient_key))
         .await;
     let (recipient_id, sender_id) = match decode_reply(&reply[0]) {
         Response::Ids {
@@ -401,10 +449,10 @@ async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
     };
     let key = Command::Key {
         recipient_id,
-        sender_auth_key: sender_key.verifying_key(),
+        sender_auth_key: sender_secret.public_key(),
     };
     let reply = session
-        .exchange(&key.to_signed_transmission(corr_id, &session_id, &recipient_key))
+        .exchange(&key.to_authorized_transmission(corr_id, &recipient_key))
         .await;
     assert!(matches!(decode_reply(&reply[0]), Response::Ok { .. }));
 
@@ -424,7 +472,7 @@ async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
         (
             Command::Key {
                 recipient_id,
-                sender_auth_key: wrong_key.verifying_key(),
+                sender_auth_key: wrong_secret.public_key(),
             },
             &recipient_key,
         ),
@@ -438,27 +486,31 @@ async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
     ];
     let mut existing = Vec::new();
     for (command, _) in &commands {
-        let signed_by_another_key =
-            command.to_signed_transmission(corr_id, &session_id, &wrong_key);
-        existing.push(session.exchange(&signed_by_another_key).await);
+        let by_another_key = command.to_authorized_transmission(corr_id, &wrong_key);
+        existing.push(session.exchange(&by_another_key).await);
     }
     for (command, right_key) in &commands {
-        let mut forged = command.to_signed_transmission(corr_id, &session_id, right_key);
-        let mut signature = forged.signature.unwrap().to_bytes();
-        signature[40] ^= 1;
-        forged.signature = Some(sotto_wire::ed25519_dalek::Signature::from_bytes(&signature));
+        let mut forged = command.to_authorized_transmission(corr_id, right_key);
+        let mut authenticator = *forged.authenticator.unwrap().as_bytes();
+        authenticator[20] ^= 1;
+        forged.authenticator = Some(sotto_wire::Authenticator::from_bytes(authenticator));
+        assert!(!forged.verify(right_key));
         existing.push(session.exchange(&forged).await);
     }
-    // The queue goes; the same commands, signed with its keys, find nothing.
+    for (command, _) in &commands {
+        let unauthorized = command.to_transmission(corr_id);
+        existing.push(session.exchange(&unauthorized).await);
+    }
+    // The queue goes; the same commands, authorized with its keys, find nothing.
     let del = Command::Del { recipient_id };
     let reply = session
-        .exchange(&del.to_signed_transmission(corr_id, &session_id, &recipient_key))
+        .exchange(&del.to_authorized_transmission(corr_id, &recipient_key))
         .await;
     assert!(matches!(decode_reply(&reply[0]), Response::Ok { .. }));
     let mut missing = Vec::new();
     for (command, right_key) in &commands {
-        let signed = command.to_signed_transmission(corr_id, &session_id, right_key);
-        missing.push(session.exchange(&signed).await);
+        let authorized = command.to_authorized_transmission(corr_id, right_key);
+        missing.push(session.exchange(&authorized).await);
     }
 
     for (index, (command, _)) in commands.iter().enumerate() {
@@ -479,7 +531,12 @@ async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
         assert_eq!(reply.len(), missing[0][0].len(), "{command:?}");
         assert_eq!(existing[index], missing[index], "another key: {command:?}");
         let forged = &existing[index + commands.len()];
-        assert_eq!(forged, &missing[index], "forged signature: {command:?}");
+        assert_eq!(forged, &missing[index], "forged authenticator: {command:?}");
+        let unauthorized = &existing[index + 2 * commands.len()];
+        assert_eq!(
+            unauthorized, &missing[index],
+            "no authenticator: {command:?}"
+        );
     }
     assert!(relay.log().lines().all(|line| !line.contains("WARN")));
 }

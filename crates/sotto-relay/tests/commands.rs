@@ -8,12 +8,15 @@ mod support;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sotto_client::ClientError;
-use sotto_client::relay::{Push, RecipientQueue, SenderQueue, random_signing_key};
+use sotto_client::relay::{
+    ConnectOptions, Delivery, Push, RecipientQueue, SenderQueue, random_auth_secret,
+};
 use sotto_wire::x25519_dalek::StaticSecret;
 use sotto_wire::{
-    Command, CorrId, ErrorCode, MessageId, RecipientId, RelayFingerprint, Response, SenderId,
+    Authenticator, CipherSuite, Command, CommandKey, CorrId, ErrorCode, MessageId, QueueAuthSecret,
+    RecipientId, RelayFingerprint, Response, SenderId, Transmission,
 };
-use support::{Client, Relay, body, dh_public, open_body, random, within};
+use support::{Client, RawSession, Relay, body, dh_public, open_body, random, within};
 
 fn refused(result: Result<impl std::fmt::Debug, ClientError>) -> ErrorCode {
     match result {
@@ -28,7 +31,7 @@ fn unknown_queue() -> RecipientQueue {
     RecipientQueue::from_ids(
         RecipientId::from_bytes(random()),
         SenderId::from_bytes(random()),
-        random_signing_key(),
+        random_auth_secret(),
         &secret,
         &dh_public(),
     )
@@ -47,7 +50,7 @@ async fn a_message_goes_new_key_send_sub_msg_ack() {
         queue.sender_id().as_bytes()
     );
     let sender_queue = SenderQueue::with_new_key(queue.sender_id());
-    let sender_key = sender_queue.verifying_key().unwrap();
+    let sender_key = sender_queue.public_key().unwrap();
     recipient
         .connection
         .secure(&queue, &sender_key)
@@ -116,12 +119,12 @@ async fn a_message_goes_new_key_send_sub_msg_ack() {
 }
 
 #[tokio::test]
-async fn key_is_idempotent_and_sends_must_then_be_signed_by_it() {
+async fn key_is_idempotent_and_sends_must_then_be_authorized_by_it() {
     let relay = Relay::start(&[]);
     let client = relay.connect().await;
     let queue = client.connection.create_queue(None).await.unwrap();
 
-    // Before KEY, an unsigned SEND is accepted.
+    // Before KEY, an unauthorized SEND is accepted.
     let unsigned = SenderQueue::unsecured(queue.sender_id());
     client
         .connection
@@ -130,10 +133,10 @@ async fn key_is_idempotent_and_sends_must_then_be_signed_by_it() {
         .unwrap();
 
     let sender = SenderQueue::with_new_key(queue.sender_id());
-    let key = sender.verifying_key().unwrap();
+    let key = sender.public_key().unwrap();
     client.connection.secure(&queue, &key).await.unwrap();
     client.connection.secure(&queue, &key).await.unwrap();
-    let other = random_signing_key().verifying_key();
+    let other = random_auth_secret().public_key();
     assert_eq!(
         refused(client.connection.secure(&queue, &other).await),
         ErrorCode::Auth
@@ -150,18 +153,18 @@ async fn key_is_idempotent_and_sends_must_then_be_signed_by_it() {
     );
     client
         .connection
-        .send(&sender, body(b"signed", 10))
+        .send(&sender, body(b"authorized", 10))
         .await
         .unwrap();
 
-    // KEY signed by someone else than the recipient is refused too.
+    // KEY authorized by someone else than the recipient is refused too.
     let command = Command::Key {
         recipient_id: queue.recipient_id(),
         sender_auth_key: key,
     };
     let response = client
         .connection
-        .request(&command, Some(&random_signing_key()))
+        .request(&command, Some(&random_auth_secret()))
         .await
         .unwrap();
     assert!(matches!(
@@ -238,12 +241,13 @@ async fn get_fetches_without_subscribing_and_ack_checks_the_id() {
 }
 
 #[tokio::test]
-async fn unknown_queues_and_bad_signatures_both_get_auth() {
-    let relay = Relay::start(&[]);
+async fn unknown_queues_and_bad_authenticators_both_get_auth() {
+    // 6 commands x 3 failures and a SEND: more than the default failure burst.
+    let relay = Relay::start(&["--auth-failure-burst", "64"]);
     let client = relay.connect().await;
     let (queue, _sender) = client.secured_queue().await;
     let unknown = unknown_queue();
-    let wrong_key = random_signing_key();
+    let wrong_key = random_auth_secret();
 
     let commands = |recipient_id| {
         vec![
@@ -257,7 +261,7 @@ async fn unknown_queues_and_bad_signatures_both_get_auth() {
             Command::Del { recipient_id },
             Command::Key {
                 recipient_id,
-                sender_auth_key: random_signing_key().verifying_key(),
+                sender_auth_key: random_auth_secret().public_key(),
             },
         ]
     };
@@ -265,18 +269,18 @@ async fn unknown_queues_and_bad_signatures_both_get_auth() {
         .into_iter()
         .zip(commands(unknown.recipient_id()))
     {
-        let bad_signature = client
+        let bad_authenticator = client
             .connection
             .request(&real, Some(&wrong_key))
             .await
             .unwrap();
-        let unsigned = client.connection.request(&real, None).await.unwrap();
+        let unauthorized = client.connection.request(&real, None).await.unwrap();
         let no_queue = client
             .connection
             .request(&missing, Some(unknown.auth_key()))
             .await
             .unwrap();
-        for response in [&bad_signature, &unsigned, &no_queue] {
+        for response in [&bad_authenticator, &unauthorized, &no_queue] {
             assert!(
                 matches!(
                     response,
@@ -289,8 +293,8 @@ async fn unknown_queues_and_bad_signatures_both_get_auth() {
             );
         }
         // Same response, entity aside: nothing tells the two cases apart.
-        assert_eq!(bad_signature.tag(), no_queue.tag());
-        assert_eq!(bad_signature.encode_body(), no_queue.encode_body());
+        assert_eq!(bad_authenticator.tag(), no_queue.tag());
+        assert_eq!(bad_authenticator.encode_body(), no_queue.encode_body());
     }
 
     // A SEND to a sender id that does not exist.
@@ -305,51 +309,240 @@ async fn unknown_queues_and_bad_signatures_both_get_auth() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_command_signed_for_one_connection_fails_on_another() {
-    let relay = Relay::start(&[]);
-    let first = relay.connect().await;
-    let second = relay.connect().await;
-    let (queue, _sender) = first.secured_queue().await;
+/// A random correlation id that is not the push id, for hand-made
+/// transmissions (the connection keeps it).
+fn random_corr_id() -> CorrId {
+    loop {
+        let id = CorrId::from_bytes(random());
+        if id != CorrId::PUSH {
+            return id;
+        }
+    }
+}
 
-    let corr_id = second.connection.corr_id();
-    let command = Command::Get {
-        recipient_id: queue.recipient_id(),
-    };
-    let replayed =
-        command.to_signed_transmission(corr_id, &first.connection.session_id(), queue.auth_key());
-    let response = second
+/// The command key of `secret` on `client`'s connection.
+fn command_key(client: &Client, secret: &QueueAuthSecret) -> CommandKey {
+    let parameters = client.connection.parameters();
+    CommandKey::for_client(
+        secret,
+        &parameters.relay_session_key,
+        &parameters.session_id,
+    )
+    .unwrap()
+}
+
+/// Sends a hand-made transmission and waits for its response.
+async fn exchange(client: &Client, transmission: Transmission) -> Response {
+    client
         .connection
-        .submit_transmission(replayed)
+        .submit_transmission(transmission)
         .await
         .unwrap()
         .response()
         .await
-        .unwrap();
-    assert!(matches!(
+        .unwrap()
+}
+
+fn is_auth_error(response: &Response) -> bool {
+    matches!(
         response,
         Response::Err {
             code: ErrorCode::Auth,
             ..
         }
-    ));
-    let fresh =
-        command.to_signed_transmission(corr_id, &second.connection.session_id(), queue.auth_key());
-    let response = second
-        .connection
-        .submit_transmission(fresh)
-        .await
-        .unwrap()
-        .response()
-        .await
+    )
+}
+
+#[tokio::test]
+async fn a_command_authorized_for_one_connection_fails_on_another() {
+    let relay = Relay::start(&[]);
+    let first = relay.connect().await;
+    let second = relay.connect().await;
+    let (queue, _sender) = first.secured_queue().await;
+    assert_ne!(
+        first.connection.parameters().session_id,
+        second.connection.parameters().session_id
+    );
+
+    let command = Command::Get {
+        recipient_id: queue.recipient_id(),
+    };
+    // The command key is per session: the first connection's authenticator,
+    // replayed byte for byte on the second, fails there.
+    let first_key = command_key(&first, queue.auth_key());
+    let second_key = command_key(&second, queue.auth_key());
+    let corr_id = random_corr_id();
+    let replayed = command.to_authorized_transmission(corr_id, &first_key);
+    assert!(replayed.verify(&first_key) && !replayed.verify(&second_key));
+    let response = exchange(&second, replayed.clone()).await;
+    assert!(is_auth_error(&response), "{response:?}");
+    // It was a valid command where it was made.
+    let response = exchange(&first, replayed).await;
+    assert!(
+        matches!(
+            response,
+            Response::Err {
+                code: ErrorCode::NoMsg,
+                ..
+            }
+        ),
+        "{response:?}"
+    );
+
+    // A forged authenticator (one bit off) and a missing one fail too.
+    let mut forged = command.to_authorized_transmission(random_corr_id(), &second_key);
+    let mut authenticator = *forged.authenticator.unwrap().as_bytes();
+    authenticator[0] ^= 1;
+    forged.authenticator = Some(Authenticator::from_bytes(authenticator));
+    let response = exchange(&second, forged).await;
+    assert!(is_auth_error(&response), "{response:?}");
+    let response = exchange(&second, command.to_transmission(random_corr_id())).await;
+    assert!(is_auth_error(&response), "{response:?}");
+
+    // Authorized for the second connection, it works there.
+    let fresh = command.to_authorized_transmission(random_corr_id(), &second_key);
+    let response = exchange(&second, fresh).await;
+    assert!(
+        matches!(
+            response,
+            Response::Err {
+                code: ErrorCode::NoMsg,
+                ..
+            }
+        ),
+        "{response:?}"
+    );
+}
+
+/// After a burst of failed authorizations the relay answers each with ERR
+/// AUTH, then closes the connection with 1008 (policy violation); other
+/// connections are not affected.
+#[tokio::test]
+async fn a_burst_of_failed_authorizations_closes_the_connection() {
+    let relay = Relay::start(&["--auth-failure-burst", "4"]);
+    let bystander = relay.connect().await;
+    let (queue, _sender) = bystander.secured_queue().await;
+    let mut session = RawSession::open(&relay.address).await;
+    let command = Command::Sub {
+        recipient_id: queue.recipient_id(),
+    };
+    let wrong_key = session.command_key(&random_auth_secret());
+    // Within the burst: ERR AUTH each time, and the connection stays.
+    for n in 1..=4u8 {
+        let corr = CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, n]);
+        let responses = session
+            .exchange(&command.to_authorized_transmission(corr, &wrong_key))
+            .await;
+        let [reply] = responses.as_slice() else {
+            panic!("one reply: {responses:?}");
+        };
+        let transmission = Transmission::decode(reply).unwrap();
+        assert_eq!(transmission.corr_id, corr);
+        let response = Response::from_transmission(&transmission).unwrap();
+        assert!(is_auth_error(&response), "{response:?}");
+    }
+    // Past the burst, in one block: failures (three, so that what the bucket
+    // refills at one a second while this test runs cannot cover them) and a
+    // PING. All are answered, then the relay closes.
+    let corr = |n: u8| CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, n]);
+    let unknown = Command::Sub {
+        recipient_id: RecipientId::from_bytes(random()),
+    };
+    session
+        .send_encoded(&[
+            command.to_transmission(corr(5)).encode(),
+            command
+                .to_authorized_transmission(corr(6), &wrong_key)
+                .encode(),
+            unknown
+                .to_authorized_transmission(corr(7), &wrong_key)
+                .encode(),
+            Command::Ping.to_transmission(corr(8)).encode(),
+        ])
+        .await;
+    let mut responses = Vec::new();
+    while responses.len() < 4 {
+        responses.extend(session.responses().await);
+    }
+    assert_eq!(responses.len(), 4, "{responses:?}");
+    for (index, (corr_id, response)) in responses[..3].iter().enumerate() {
+        assert_eq!(*corr_id, corr(5 + index as u8));
+        assert!(is_auth_error(response), "{responses:?}");
+    }
+    assert_eq!(responses[3], (corr(8), Response::Pong));
+    assert_eq!(support::closed(&mut session.socket).await, Some(1008));
+
+    // A well-behaved connection is still served, the queue untouched.
+    bystander.connection.ping().await.unwrap();
+    bystander.connection.subscribe([&queue]).await[0]
+        .as_ref()
         .unwrap();
-    assert!(matches!(
-        response,
-        Response::Err {
-            code: ErrorCode::NoMsg,
-            ..
-        }
-    ));
+}
+
+/// Each cipher suite works end to end: a recipient that offers only that suite
+/// gets it, and what the relay pushes to it is sealed with it (and opens with
+/// no other), whatever suite the sender's connection uses.
+#[tokio::test]
+async fn both_cipher_suites_work_end_to_end() {
+    let relay = Relay::start(&[]);
+    for (suite, other) in [
+        (CipherSuite::ChaCha20Poly1305, CipherSuite::Aes256Gcm),
+        (CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305),
+    ] {
+        let options = ConnectOptions {
+            suites: vec![suite],
+            ..ConnectOptions::default()
+        };
+        let mut recipient = Client::connect_with(&relay.address, &options).await;
+        assert_eq!(recipient.connection.parameters().suite, suite);
+        let sender_options = ConnectOptions {
+            suites: vec![other],
+            ..ConnectOptions::default()
+        };
+        let sender = Client::connect_with(&relay.address, &sender_options).await;
+        assert_eq!(sender.connection.parameters().suite, other);
+
+        let (queue, sender_queue) = recipient.secured_queue().await;
+        let tag = suite.name().as_bytes();
+        sender
+            .connection
+            .send(&sender_queue, body(tag, 1000))
+            .await
+            .unwrap();
+        let subscribed = recipient.connection.subscribe([&queue]).await;
+        assert!(subscribed.iter().all(Result::is_ok), "{subscribed:?}");
+        let delivery = recipient.next_message().await;
+        assert_eq!(delivery.suite, suite);
+        let bytes = open_body(&queue, &delivery);
+        assert_eq!(&bytes[..tag.len()], tag);
+        assert_eq!(bytes.len(), 1000);
+        let mislabelled = Delivery {
+            suite: other,
+            ..delivery.clone()
+        };
+        assert!(queue.open(&mislabelled).is_err());
+        recipient
+            .connection
+            .ack(&queue, delivery.message_id)
+            .await
+            .unwrap();
+
+        // The same message, fetched with GET on the sender's connection, comes
+        // sealed with that connection's suite instead.
+        sender
+            .connection
+            .send(&sender_queue, body(b"second", 10))
+            .await
+            .unwrap();
+        let pushed = recipient.next_message().await;
+        assert_eq!(pushed.suite, suite);
+        assert_eq!(&open_body(&queue, &pushed)[..6], b"second");
+        let fetched = sender.connection.get(&queue).await.unwrap().unwrap();
+        assert_eq!(fetched.suite, other);
+        assert_eq!(fetched.message_id, pushed.message_id);
+        assert_ne!(fetched.sealed, pushed.sealed);
+        assert_eq!(&open_body(&queue, &fetched)[..6], b"second");
+    }
 }
 
 #[tokio::test]
@@ -458,7 +651,7 @@ async fn a_second_subscriber_takes_the_queue_over_with_end() {
     let sender_queue = SenderQueue::with_new_key(queue.sender_id());
     first
         .connection
-        .secure(&queue, &sender_queue.verifying_key().unwrap())
+        .secure(&queue, &sender_queue.public_key().unwrap())
         .await
         .unwrap();
 

@@ -9,7 +9,7 @@ use sotto_wire::{
     WireError,
 };
 use support::wire::{Client, ConnectError, QueueOwner, body_of, new_queue_command, send_command};
-use support::{Relay, open_socket, signing_key};
+use support::{Relay, auth_secret, open_socket};
 use tokio_tungstenite::tungstenite::Message;
 
 fn ok(response: &Response) {
@@ -39,15 +39,15 @@ async fn new_key_send_sub_msg_ack() {
     assert_ne!(queue.recipient_id.as_bytes(), queue.sender_id.as_bytes());
 
     // Secure the queue with the sender's key.
-    let sender_key = signing_key();
+    let sender_key = auth_secret();
     let key = Command::Key {
         recipient_id: queue.recipient_id,
-        sender_auth_key: sender_key.verifying_key(),
+        sender_auth_key: sender_key.public_key(),
     };
     ok(&queue.request(&mut recipient, &key).await);
     ok(&queue.request(&mut recipient, &key).await);
 
-    // Now an unsigned SEND is refused and a signed one accepted.
+    // Now an unauthorized SEND is refused and an authorized one accepted.
     let first = send_command(queue.sender_id, b"hello");
     assert_eq!(err(&sender.request(&first, None).await), ErrorCode::Auth);
     ok(&sender.request(&first, Some(&sender_key)).await);
@@ -117,7 +117,7 @@ async fn sends_in_one_block_and_get() {
     let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
-    // An unsecured queue accepts unsigned sends; 50 in one block share commits.
+    // An unsecured queue accepts unauthorized sends; 50 in one block share commits.
     let transmissions: Vec<_> = (0..50u8)
         .map(|n| client.transmission(&send_command(queue.sender_id, &[n; 100]), None))
         .collect();
@@ -145,25 +145,26 @@ async fn sends_in_one_block_and_get() {
 }
 
 #[tokio::test]
-async fn unknown_queue_and_bad_signature_look_the_same() {
+async fn unknown_queue_and_bad_authenticator_look_the_same() {
     let relay = Relay::start(&[]);
     let mut client = Client::connect(&relay.address).await.unwrap();
     let queue = QueueOwner::create(&mut client).await;
     let sub = Command::Sub {
         recipient_id: queue.recipient_id,
     };
-    let wrong_key = signing_key();
-    let bad_signature = client.request(&sub, Some(&wrong_key)).await;
+    let wrong_key = auth_secret();
+    let bad_authenticator = client.request(&sub, Some(&wrong_key)).await;
     let unknown = Command::Sub {
         recipient_id: sotto_wire::RecipientId::from_bytes([7; 24]),
     };
     let unknown_queue = client.request(&unknown, Some(&wrong_key)).await;
-    assert_eq!(err(&bad_signature), ErrorCode::Auth);
+    assert_eq!(err(&bad_authenticator), ErrorCode::Auth);
     assert_eq!(err(&unknown_queue), ErrorCode::Auth);
-    let unsigned = client.request(&sub, None).await;
-    assert_eq!(err(&unsigned), ErrorCode::Auth);
-    // Once the queue's key has signed on this connection (the relay keeps it
-    // decoded), the same forgeries are still refused and the key still works.
+    let unauthorized = client.request(&sub, None).await;
+    assert_eq!(err(&unauthorized), ErrorCode::Auth);
+    // Once the queue's key has authorized a command on this connection (the
+    // relay keeps its command key), the same forgeries are still refused and
+    // the key still works.
     ok(&client.request(&sub, Some(&queue.auth_key)).await);
     assert_eq!(
         err(&client.request(&sub, Some(&wrong_key)).await),
@@ -367,9 +368,12 @@ async fn wrong_fingerprint_is_refused() {
 #[tokio::test]
 async fn unsupported_version_is_rejected() {
     let relay = Relay::start(&[]);
-    let versions = VersionRange::new(2, 3).unwrap();
+    let versions = VersionRange::new(3, 4).unwrap();
     match Client::connect_with(&relay.address, versions).await {
-        Err(ConnectError::Refused(WireError::VersionRejected { .. })) => {}
+        Err(ConnectError::Refused(WireError::VersionRejected {
+            relay_min: 2,
+            relay_max: 2,
+        })) => {}
         Err(other) => panic!("unexpected error {other:?}"),
         Ok(_) => panic!("connected with an unsupported version"),
     }
