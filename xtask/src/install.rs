@@ -23,6 +23,7 @@ pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
     wasm_bindgen_cli()?;
     libcrypto()?;
     tmux()?;
+    redis_server()?;
     if want_fuzz {
         cargo_fuzz()?;
     }
@@ -132,6 +133,26 @@ fn tmux() -> Result<()> {
     run_checked(
         Command::new("apt-get")
             .args(["install", "-y", "tmux"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// Debian's Redis 7, the durable peer that `cargo xtask bench relay`
+/// measures the relay against (its versus-redis run).
+pub(crate) fn redis_server() -> Result<()> {
+    let present = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .map(|output| output.status.success())
+        .unwrap_or(false);
+    if present {
+        return Ok(());
+    }
+    announce("installing redis-server (the relay benchmark's durable Redis)");
+    run_checked(Command::new("apt-get").arg("update"))?;
+    run_checked(
+        Command::new("apt-get")
+            .args(["install", "-y", "redis-server"])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }

@@ -29,7 +29,8 @@ USAGE:
         relay, and with the sotto command; screenshots in
         <target>/e2e-artifacts), the wasm32 build and a short run of every
         fuzz target.
-        Installs what is missing first (wasm32 target, cargo-fuzz) unless
+        Installs what is missing first (wasm32 target, cargo-fuzz, Debian
+        packages, among them redis-server for the relay benchmark) unless
         --no-install is given.
 
     cargo xtask fuzz [TARGET] [--seconds N]
@@ -39,7 +40,8 @@ USAGE:
         Run the release-mode benchmarks (see docs/benchmarks.md). Options
         after `relay` go to sotto-relay-bench, after `client` to
         sotto-client-bench; `web --runs N` sets the page loads measured
-        (default 5).
+        (default 5). `relay` installs redis-server when missing (its
+        versus-redis run measures the relay against a durable Redis).
 
     cargo xtask help
         Show this help.

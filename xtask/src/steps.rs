@@ -180,6 +180,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     // Options after `relay` or `client` go to that bench (see its --help).
     let options = args.get(1..).unwrap_or_default();
     if matches!(which, "relay" | "all") {
+        install::redis_server()?;
         live_bench("relay", "sotto-relay-bench", options)?;
     }
     if matches!(which, "client" | "all") {

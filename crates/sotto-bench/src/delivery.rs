@@ -8,30 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use sotto_client::relay::{ConnectOptions, Push, RecipientQueue, RelayConnection, SenderQueue};
 use sotto_wire::{Command, MessageBody, MessageContent, RecipientId, RelayAddress};
 use tokio::sync::{Semaphore, mpsc, watch};
 
-/// The shape of a delivery run.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Shape {
-    pub(crate) connections: usize,
-    pub(crate) queues: usize,
-    pub(crate) body_size: usize,
-    pub(crate) window: usize,
-}
-
-/// What one run measured.
-#[derive(Debug, Clone)]
-pub(crate) struct Outcome {
-    pub(crate) delivered_per_second: f64,
-    pub(crate) sent_per_second: f64,
-    pub(crate) p50: Duration,
-    pub(crate) p99: Duration,
-    pub(crate) max: Duration,
-    pub(crate) send_errors: u64,
-}
+use crate::load::{self, Outcome, Shape};
 
 /// Connected senders and recipients over `shape.queues` secured, subscribed queues.
 pub(crate) struct Fleet {
@@ -142,23 +124,12 @@ impl Fleet {
         for task in receiving {
             latencies.extend(task.await?);
         }
-        if latencies.is_empty() {
-            bail!("nothing was delivered");
-        }
-        latencies.sort_unstable();
-        let seconds = measure.as_secs_f64();
-        let percentile = |p: f64| {
-            let index = ((latencies.len() as f64 * p) as usize).min(latencies.len() - 1);
-            Duration::from_nanos(latencies[index])
-        };
-        Ok(Outcome {
-            delivered_per_second: latencies.len() as f64 / seconds,
-            sent_per_second: sent.load(Ordering::Relaxed) as f64 / seconds,
-            p50: percentile(0.50),
-            p99: percentile(0.99),
-            max: percentile(1.0),
-            send_errors: errors.load(Ordering::Relaxed),
-        })
+        Outcome::measured(
+            latencies,
+            sent.load(Ordering::Relaxed),
+            errors.load(Ordering::Relaxed),
+            measure,
+        )
     }
 }
 
@@ -190,8 +161,7 @@ async fn send(
         }
         let queue = &queues[(count as usize) % queues.len()];
         let now = Instant::now();
-        let stamp = u64::try_from(now.duration_since(epoch).as_nanos()).unwrap_or(u64::MAX);
-        filler[..8].copy_from_slice(&stamp.to_be_bytes());
+        filler[..load::STAMP_LEN].copy_from_slice(&load::stamp(epoch, now));
         let Ok(body) = MessageBody::new(filler.clone()) else {
             break;
         };
@@ -249,14 +219,10 @@ async fn receive(
         };
         if let Ok(message) = queue.open(&delivery)
             && let MessageContent::Body(body) = message.content
-            && let Some(stamp) = body.as_bytes().get(..8)
             && (window_start..window_end).contains(&now)
+            && let Some(latency) = load::latency(epoch, body.as_bytes(), now)
         {
-            let mut bytes = [0; 8];
-            bytes.copy_from_slice(stamp);
-            let sent_at = u64::from_be_bytes(bytes);
-            let at = u64::try_from(now.duration_since(epoch).as_nanos()).unwrap_or(u64::MAX);
-            latencies.push(at.saturating_sub(sent_at));
+            latencies.push(latency);
         }
         let ack = Command::Ack {
             recipient_id: delivery.recipient_id,

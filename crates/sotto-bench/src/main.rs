@@ -11,13 +11,26 @@
 //!   side by side.
 //! - `floor`: the cost of each step a delivered message cannot avoid (signatures,
 //!   block and body encryption, WebSocket frames), measured in isolation.
+//! - `versus_redis`: the delivery run side by side with a durable Redis in
+//!   rounds, and their ratio; with `redis_process` (the server), `resp` (its
+//!   protocol), `redis_delivery` (the same workload through Redis), `pinning`
+//!   (servers and load driver on their own CPUs) and `usage` (a server's CPU
+//!   and writes per message).
+//! - `load`: what the Sotto and Redis delivery drivers share.
 
 mod auth;
 mod delivery;
 mod disk;
 mod floor;
+mod load;
 mod memory;
+mod pinning;
+mod redis_delivery;
+mod redis_process;
 mod relay_process;
+mod resp;
+mod usage;
+mod versus_redis;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -27,14 +40,15 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sotto_wire::RelayAddress;
 
-use delivery::{Fleet, Outcome, Shape};
+use delivery::Fleet;
+use load::{Outcome, Shape};
 use relay_process::{RelayProcess, cpu_time, default_relay_binary, load_average, mib};
 
 /// Benchmarks a release `sotto-relay` on this machine: end-to-end delivery
-/// (messages/s, p50/p99 latency, relay RSS), the disk's own fsync ceiling, a
-/// latency run at half the maximum rate, memory with many stored and subscribed
-/// queues, and memory per idle connection. Progress goes to stderr, the summary
-/// to stdout.
+/// (messages/s, p50/p99 latency, relay RSS), the same delivery side by side
+/// with a durable Redis, the disk's own fsync ceiling, a latency run at half
+/// the maximum rate, memory with many stored and subscribed queues, and memory
+/// per idle connection. Progress goes to stderr, the summary to stdout.
 #[derive(Debug, Parser)]
 #[command(name = "sotto-relay-bench", version)]
 struct Cli {
@@ -105,14 +119,31 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     auth_requests: usize,
 
-    /// Runs to skip: floor, disk, delivery, latency, memory, idle, auth
-    /// (comma-separated).
+    /// Runs to skip: floor, disk, delivery, latency, versus-redis, memory,
+    /// idle, auth (comma-separated).
     #[arg(long, value_name = "RUNS", value_delimiter = ',')]
     skip: Vec<String>,
 
     /// Only these runs (comma-separated, same names as `--skip`).
     #[arg(long, value_name = "RUNS", value_delimiter = ',')]
     only: Vec<String>,
+
+    /// The Redis server of the versus-redis run.
+    #[arg(long, value_name = "PATH", default_value = "redis-server")]
+    redis: PathBuf,
+
+    /// Rounds of the versus-redis run, each measuring Sotto and Redis.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    rounds: usize,
+
+    /// In the versus-redis run, pin each server to CPU 0 and this process to
+    /// CPU 1 (with taskset). [default: when there are at least 2 CPUs]
+    #[arg(long, overrides_with = "no_pin")]
+    pin: bool,
+
+    /// Do not pin (see `--pin`).
+    #[arg(long, overrides_with = "pin")]
+    no_pin: bool,
 
     #[command(subcommand)]
     internal: Option<Internal>,
@@ -271,6 +302,31 @@ async fn main() -> Result<()> {
             report(&format!("paced at {rate:.0}/s"), &outcome, &mut summary);
             cpu.report(&relay, &outcome, &mut summary).await?;
         }
+    }
+
+    if !skip("versus-redis") {
+        eprintln!(
+            "delivery side by side with a durable Redis ({} s per run)",
+            cli.seconds
+        );
+        let setup = versus_redis::Setup {
+            relay_binary: &relay_binary,
+            relay_args: &relay_args,
+            redis_binary: &cli.redis,
+            scratch: scratch.path(),
+            shape,
+            warmup,
+            measure,
+            rounds: cli.rounds,
+            pin: if cli.pin {
+                true
+            } else if cli.no_pin {
+                false
+            } else {
+                pinning::default_on()
+            },
+        };
+        summary.extend(versus_redis::measure(&setup).await?);
     }
 
     if !skip("memory") {

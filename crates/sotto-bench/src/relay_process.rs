@@ -21,7 +21,17 @@ pub(crate) struct RelayProcess {
 impl RelayProcess {
     /// Starts `binary` on 127.0.0.1 (any port) over `data` with `args`.
     pub(crate) fn start(binary: &Path, data: &Path, args: &[String]) -> Result<RelayProcess> {
-        let mut child = Command::new(binary)
+        RelayProcess::start_command(Command::new(binary), data, args)
+    }
+
+    /// Like [`RelayProcess::start`], with `command` running the relay binary
+    /// (e.g. under `taskset`).
+    pub(crate) fn start_command(
+        mut command: Command,
+        data: &Path,
+        args: &[String],
+    ) -> Result<RelayProcess> {
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(["--log-level", "warn"])
@@ -31,7 +41,7 @@ impl RelayProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
+            .with_context(|| format!("starting {:?}", command.get_program()))?;
         let stdout = child.stdout.take().context("relay stdout")?;
         let (lines, received) = mpsc::channel();
         std::thread::spawn(move || {
@@ -69,6 +79,11 @@ impl RelayProcess {
         }
     }
 
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Resident memory now, in bytes (VmRSS).
     pub(crate) fn rss(&self) -> Result<u64> {
         status_field(self.child.id(), "VmRSS:")
@@ -100,14 +115,7 @@ impl RelayProcess {
     /// Bytes the relay has caused to be written to storage (`write_bytes` of
     /// `/proc/PID/io`).
     pub(crate) fn disk_writes(&self) -> Result<u64> {
-        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))
-            .context("reading /proc/PID/io")?;
-        io.lines()
-            .find_map(|line| line.strip_prefix("write_bytes:"))
-            .context("write_bytes missing from /proc/PID/io")?
-            .trim()
-            .parse()
-            .context("parsing write_bytes")
+        write_bytes(self.child.id())
     }
 
     /// CPU time the relay has used so far.
@@ -175,21 +183,45 @@ impl Drop for RelayProcess {
 /// CPU time (user + system) a process has used so far: `/proc/PID/stat`
 /// fields 14 and 15, in clock ticks of 1/100 s (Linux's USER_HZ).
 pub(crate) fn cpu_time(pid: &str) -> Result<Duration> {
+    // Fields 14 and 15 overall are the 12th and 13th after the name.
+    stat_ticks(pid, &[11, 12])
+}
+
+/// [`cpu_time`] with that of the children the process has waited for
+/// (fields 16 and 17): a Redis AOF rewrite runs in a forked child.
+pub(crate) fn cpu_time_with_children(pid: u32) -> Result<Duration> {
+    stat_ticks(&pid.to_string(), &[11, 12, 13, 14])
+}
+
+/// The sum of fields of `/proc/PID/stat`, counted after the command name, as
+/// a duration of clock ticks.
+fn stat_ticks(pid: &str, indices: &[usize]) -> Result<Duration> {
     let stat =
         std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc/PID/stat")?;
     // The command name may hold spaces; fields are counted after its ')'.
     let after = stat.rsplit_once(')').context("malformed /proc/PID/stat")?.1;
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |index: usize| -> Result<u64> {
-        fields
+    let mut total = 0u64;
+    for &index in indices {
+        total += fields
             .get(index)
             .context("short /proc/PID/stat")?
             .parse::<u64>()
-            .context("parsing /proc/PID/stat")
-    };
-    // Fields 14 and 15 overall are the 12th and 13th after the name.
-    let total = ticks(11)? + ticks(12)?;
+            .context("parsing /proc/PID/stat")?;
+    }
     Ok(Duration::from_millis(total * 10))
+}
+
+/// Bytes a process has caused to be written to storage: `write_bytes` of
+/// `/proc/PID/io`, which also counts the children it has waited for.
+pub(crate) fn write_bytes(pid: u32) -> Result<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).context("reading /proc/PID/io")?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .context("write_bytes missing from /proc/PID/io")?
+        .trim()
+        .parse()
+        .context("parsing write_bytes")
 }
 
 /// The one-minute load average, to tell a quiet machine from a busy one.

@@ -106,6 +106,9 @@ impl Server {
                 .await
                 .map_err(|_| Error::Storage("opening the database was interrupted".into()))??,
         );
+        // A database file created just now is on disk only once the directory
+        // entry that names it is.
+        identity::sync_dir(&config.data)?;
         let storage = wrap(storage);
         let metrics = Arc::new(Metrics::default());
         let writer_config = WriterConfig {
@@ -350,5 +353,11 @@ fn create_data_dir(path: &Path) -> Result<(), Error> {
     }
     builder
         .create(path)
-        .map_err(Error::io("creating the data directory"))
+        .map_err(Error::io("creating the data directory"))?;
+    // The directory survives a power cut only once its parent's entry for it is
+    // on disk (a relative path's parent is the working directory).
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => identity::sync_dir(parent),
+        _ => identity::sync_dir(Path::new(".")),
+    }
 }

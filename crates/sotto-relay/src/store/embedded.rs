@@ -42,6 +42,18 @@ impl EmbeddedStore {
     /// Opens (or creates) the database at `path`, caching at most `cache_bytes`
     /// of it in memory.
     pub fn open(path: &Path, policy: Policy, cache_bytes: usize) -> Result<Self, Error> {
+        // redb would create the file with the umask's mode (often 0644); the
+        // messages it holds are for the relay's eyes only.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options
+            .open(path)
+            .map_err(Error::io("creating the database file"))?;
         let db = Builder::new().set_cache_size(cache_bytes).create(path)?;
         let txn = db.begin_write()?;
         {

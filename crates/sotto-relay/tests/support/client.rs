@@ -1,11 +1,13 @@
 //! A `sotto-client` connection with its pushes.
 
+use std::future::Future;
 use std::time::Duration;
 
+use sotto_client::ClientError;
 use sotto_client::relay::{
     ConnectOptions, Delivery, Push, RecipientQueue, RelayConnection, SenderQueue,
 };
-use sotto_wire::RelayAddress;
+use sotto_wire::{Command, MessageId, RelayAddress, Response};
 use tokio::sync::mpsc;
 
 use super::{content_bytes, within};
@@ -35,6 +37,30 @@ impl Client {
         let key = sender.public_key().unwrap();
         self.connection.secure(&queue, &key).await.unwrap();
         (queue, sender)
+    }
+
+    /// ACK without waiting for the answer: the returned future resolves to
+    /// `Ok(())` once the relay answers OK (for pipelining many ACKs).
+    pub async fn submit_ack(
+        &self,
+        queue: &RecipientQueue,
+        message_id: MessageId,
+    ) -> Result<impl Future<Output = Result<(), ClientError>> + use<>, ClientError> {
+        let command = Command::Ack {
+            recipient_id: queue.recipient_id(),
+            message_id,
+        };
+        let pending = self
+            .connection
+            .submit(&command, Some(queue.auth_key()))
+            .await?;
+        Ok(async move {
+            match pending.response().await? {
+                Response::Ok { .. } => Ok(()),
+                Response::Err { code, .. } => Err(ClientError::Refused(code)),
+                _ => Err(ClientError::UnexpectedResponse { command: "ACK" }),
+            }
+        })
     }
 
     /// The next push; fails the test after [`super::WAIT`].

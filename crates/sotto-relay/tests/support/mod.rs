@@ -9,6 +9,8 @@
 //!   never sends: [`wire::Client`] sorts replies by corr id and pushes,
 //!   [`RawSession`] seals whatever transmissions a test likes, [`say_hello`]
 //!   stops after the relay answers the hello.
+//! - `power_cut_fs`: a FUSE filesystem that loses what was not fsynced when
+//!   the test cuts its power.
 //! - Raw sockets before any handshake ([`open_socket`], [`raw_socket`]) and the
 //!   frames that come back ([`next_frame`], [`closed`]).
 
@@ -24,6 +26,7 @@
 )]
 
 mod client;
+pub mod power_cut_fs;
 pub mod wire;
 
 use std::future::Future;
@@ -85,8 +88,19 @@ impl Relay {
     /// Starts a relay; `Err` carries its exit status and log if it does not
     /// print its address.
     pub fn try_start_in(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Relay, String> {
+        Relay::try_start_logging_to(data, &data.with_extension("log"), args, env)
+    }
+
+    /// Like [`Relay::try_start_in`], with the log in a file of the test's
+    /// choosing (kept off a filesystem whose power the test cuts).
+    pub fn try_start_logging_to(
+        data: &Path,
+        log: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Relay, String> {
         let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-        let log = data.with_extension("log");
+        let log = log.to_path_buf();
         let (child, address, web_url) = spawn(data, &args, env, &log)?;
         Ok(Relay {
             child: Some(child),
@@ -135,11 +149,18 @@ impl Relay {
     /// Kills the relay (if running) and starts it again on the same data
     /// directory with the same options (new port, same identity).
     pub fn restart(&mut self) {
+        self.try_restart().unwrap();
+    }
+
+    /// [`Relay::restart`]; `Err` carries the exit status and log if the relay
+    /// does not come up.
+    pub fn try_restart(&mut self) -> Result<(), String> {
         self.kill();
-        let (child, address, web_url) = spawn(&self.data, &self.args, &[], &self.log).unwrap();
+        let (child, address, web_url) = spawn(&self.data, &self.args, &[], &self.log)?;
         self.child = Some(child);
         self.address = address;
         self.web_url = web_url;
+        Ok(())
     }
 
     /// What the relay logged on stderr (since its last start).
