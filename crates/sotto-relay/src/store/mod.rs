@@ -11,6 +11,10 @@
 
 pub mod embedded;
 pub mod group_commit;
+pub mod log;
+
+#[cfg(test)]
+mod conformance;
 
 use ed25519_dalek::VerifyingKey;
 use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
@@ -181,6 +185,9 @@ pub enum WriteOutcome {
     NoMessage,
     /// The new queue's ids are already taken (astronomically unlikely).
     IdTaken,
+    /// The relay's storage budget (`--max-storage`) is used up: no new queue or
+    /// message until space is reclaimed.
+    StorageFull,
 }
 
 /// Limits a store enforces.
