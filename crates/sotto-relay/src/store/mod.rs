@@ -1,9 +1,12 @@
 //! Durable storage of queues and their messages.
 //!
-//! - [`Storage`]: the trait every backend implements (redb today; PostgreSQL fits
-//!   behind the same trait later). Reads are direct; all writes go through
+//! - [`Storage`]: the trait every backend implements (PostgreSQL fits behind the
+//!   same trait later). Reads are direct; all writes go through
 //!   [`Storage::apply`], one durable transaction per batch.
-//! - [`embedded`]: the redb backend, one file in the data directory.
+//! - [`log`]: the default backend, append-only segment files and an index in
+//!   memory (one write and one fdatasync per batch).
+//! - [`embedded`]: the redb backend, one file in the data directory, kept to
+//!   compare the two.
 //! - [`group_commit`]: the single writer task that batches concurrent writes into
 //!   one transaction and one fsync.
 //!
