@@ -145,7 +145,8 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub max_batch: Option<u32>,
 
-    /// How often expired messages are deleted. [default: 60s]
+    /// How often expired messages (and, with log storage, unused queues) are
+    /// deleted and log space is reclaimed. [default: 60s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub expiry_interval: Option<Duration>,
 

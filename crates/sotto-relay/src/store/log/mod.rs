@@ -14,7 +14,8 @@
 //! sweep). The index lock is taken for writing only while a batch is decided
 //! and encoded, in memory; the write and the fsync happen after it is released.
 //! Records not yet durable are already in the index, so readers see messages
-//! only before [`LogStore::visible_end`], which moves once the batch is on disk.
+//! only before a log position (`visible_end`) that moves once the batch is on
+//! disk.
 //!
 //! A failed write or fsync stops the store: after an fsync error the kernel
 //! may have dropped the pages it could not write, so neither the index nor the
