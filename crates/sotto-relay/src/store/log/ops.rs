@@ -2,7 +2,7 @@
 //! gives, decided against the index, each record applied to the index as soon
 //! as it is encoded so that later ops of the batch see it.
 
-use sotto_wire::{MessageId, RecipientId, SenderId};
+use sotto_wire::{MAX_MESSAGE_BODY, MessageId, RecipientId, SenderId};
 
 use super::index::{Index, Location, day_of};
 use super::record::{MessageRecord, QueueState, Record};
@@ -193,6 +193,11 @@ impl<S: RecordSink> Ops<'_, S> {
         let Some(recipient_id) = self.index.senders.get(sender_id).copied() else {
             return Ok(WriteOutcome::Refused);
         };
+        if message.body.len() > MAX_MESSAGE_BODY {
+            // The wire's decoder never lets one through; written, it would be
+            // taken for damage at replay, so it is refused instead.
+            return Ok(WriteOutcome::Refused);
+        }
         let Some(entry) = self.index.queues.get(&recipient_id) else {
             return Ok(WriteOutcome::Refused);
         };

@@ -387,6 +387,77 @@ fn queues_nobody_uses_expire_and_a_read_counts_as_use() {
 }
 
 #[test]
+fn a_power_loss_keeps_every_durable_write_and_a_prefix_of_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        policy: Policy {
+            queue_quota: 1000,
+            message_ttl_secs: 100 * DAY,
+        },
+        ..config()
+    };
+    let store = open_with(dir.path(), small, NOW);
+    apply(&store, &[create(1)], NOW);
+    for n in 0..8 {
+        apply(&store, &[send(1, n, 10_000, NOW)], NOW);
+    }
+    // Then writes that are never synced, across two new segments: only the
+    // segments sealed on the way are synced (at each rollover).
+    for n in 8..20 {
+        store
+            .apply(&[send(1, n, 10_000, NOW)], NOW, Commit::Deferred)
+            .unwrap();
+    }
+    let segments = store.segments().unwrap();
+    assert!(segments.len() >= 3, "{segments:?}");
+    drop(store);
+    // The machine loses what the last segment held past its synced header.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(last_segment(dir.path()))
+        .unwrap()
+        .set_len(segment::HEADER_LEN)
+        .unwrap();
+    let store = open_with(dir.path(), small, NOW);
+    let queue = store.queue(&recipient(1)).unwrap().unwrap();
+    assert!((8..20).contains(&queue.pending), "{}", queue.pending);
+    let ids: Vec<MessageId> = store.index.read().unwrap().queues[&recipient(1)]
+        .messages
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    let expected: Vec<MessageId> = (0..queue.pending).map(|n| message_id(1, n)).collect();
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn a_body_longer_than_the_protocol_allows_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(&store, &[create(1)], NOW);
+    assert_eq!(
+        apply(
+            &store,
+            &[send(1, 1, sotto_wire::MAX_MESSAGE_BODY + 1, NOW)],
+            NOW
+        ),
+        [WriteOutcome::Refused]
+    );
+    assert_eq!(
+        apply(
+            &store,
+            &[send(1, 2, sotto_wire::MAX_MESSAGE_BODY, NOW)],
+            NOW
+        ),
+        [WriteOutcome::Sent(recipient(1))]
+    );
+    drop(store);
+    let store = open_with(dir.path(), config(), NOW);
+    assert_eq!(store.queue(&recipient(1)).unwrap().unwrap().pending, 1);
+}
+
+#[test]
 fn a_failed_store_answers_nothing_more() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with(dir.path(), config(), NOW);
