@@ -240,6 +240,13 @@ async fn open_storage(config: &Config, policy: Policy) -> Result<Arc<dyn Storage
     let data = config.data.clone();
     let opened: Result<Arc<dyn Storage>, Error> = match config.storage {
         StorageBackend::Log => {
+            if data.join(DATABASE_FILE).exists() {
+                // Earlier versions stored queues there; the log does not read it.
+                tracing::warn!(
+                    "the data directory holds a redb database that the log storage does not \
+                     read; its queues are served only with --storage redb"
+                );
+            }
             let log_config = LogConfig {
                 policy,
                 segment_bytes: LogConfig::segment_bytes_for(config.max_storage),
