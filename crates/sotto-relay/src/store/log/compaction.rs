@@ -168,7 +168,10 @@ impl LogStore {
         let mut bodies = Vec::with_capacity(still_live.len());
         for record in &still_live {
             bodies.push(match record {
-                LiveRecord::Message { message, .. } => self.read_body(message.at)?,
+                // Under the writer lock, the segment cannot go meanwhile.
+                LiveRecord::Message { message, .. } => {
+                    Self::read_body(&*self.file(message.at.segment)?, message.at)?
+                }
                 LiveRecord::Queue { .. } => Vec::new(),
             });
         }

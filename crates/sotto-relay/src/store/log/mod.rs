@@ -230,9 +230,8 @@ impl LogStore {
             .ok_or_else(|| Error::Storage("a record points to a deleted segment".into()))
     }
 
-    /// Reads the body of the message at `at` from its segment.
-    fn read_body(&self, at: Location) -> Result<Vec<u8>, Error> {
-        let file = self.file(at.segment)?;
+    /// Reads the body of the message at `at` from its segment's `file`.
+    fn read_body(file: &File, at: Location) -> Result<Vec<u8>, Error> {
         // The record was checked when it was written or replayed, so its length
         // is bounded by the largest record.
         let len = (at.len as usize).saturating_sub(MESSAGE_BODY_OFFSET);
@@ -242,11 +241,15 @@ impl LogStore {
         Ok(body)
     }
 
+    /// The queue's first message readers may see, its queue key, and its
+    /// segment's file, taken under the index lock: compaction may move the
+    /// message and delete that file as soon as the lock is released, and the
+    /// open file still reads.
     fn first_visible(
         &self,
         recipient_id: &RecipientId,
         now: u64,
-    ) -> Result<Option<(QueueKey, MessageEntry)>, Error> {
+    ) -> Result<Option<(QueueKey, MessageEntry, Arc<File>)>, Error> {
         let index = self.read_index()?;
         let Some(entry) = index.queues.get(recipient_id) else {
             return Ok(None);
@@ -258,15 +261,16 @@ impl LogStore {
         ) else {
             return Ok(None);
         };
-        Ok(Some((state.queue_key.clone(), message.clone())))
+        let file = self.file(message.at.segment)?;
+        Ok(Some((state.queue_key.clone(), message.clone(), file)))
     }
 
-    fn stored(&self, entry: MessageEntry) -> Result<StoredMessage, Error> {
+    fn stored(entry: MessageEntry, file: &File) -> Result<StoredMessage, Error> {
         Ok(StoredMessage {
             id: entry.id,
             accepted_at: entry.accepted_at,
             flags: entry.flags,
-            body: self.read_body(entry.at)?,
+            body: Self::read_body(file, entry.at)?,
         })
     }
 
@@ -350,7 +354,7 @@ impl Storage for LogStore {
         now: u64,
     ) -> Result<Option<(QueueKey, StoredMessage)>, Error> {
         match self.first_visible(recipient_id, now)? {
-            Some((queue_key, entry)) => Ok(Some((queue_key, self.stored(entry)?))),
+            Some((queue_key, entry, file)) => Ok(Some((queue_key, Self::stored(entry, &file)?))),
             None => Ok(None),
         }
     }
@@ -361,7 +365,7 @@ impl Storage for LogStore {
         now: u64,
     ) -> Result<Option<StoredMessage>, Error> {
         match self.first_visible(recipient_id, now)? {
-            Some((_, entry)) => Ok(Some(self.stored(entry)?)),
+            Some((_, entry, file)) => Ok(Some(Self::stored(entry, &file)?)),
             None => Ok(None),
         }
     }

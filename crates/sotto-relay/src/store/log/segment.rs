@@ -1,7 +1,7 @@
 //! Segment files: naming, creation with the permissions and directory syncs that
 //! make them survive a power loss, and reading one back record by record.
 //!
-//! A segment is `NNNNNNNN.seg` (its number, 8 decimal digits) in the log
+//! A segment is `NNNNNNNNNN.seg` (its number, 10 decimal digits: any u32) in the log
 //! directory, and starts with a 16-byte header:
 //!
 //! ```text
@@ -37,7 +37,7 @@ fn header(number: u32) -> [u8; HEADER_LEN as usize] {
 
 /// The path of segment `number` in `dir`.
 pub(super) fn path(dir: &Path, number: u32) -> PathBuf {
-    dir.join(format!("{number:08}{SUFFIX}"))
+    dir.join(format!("{number:010}{SUFFIX}"))
 }
 
 /// Creates the log directory (mode 0700) if it is missing, syncing its parent.
@@ -72,7 +72,7 @@ pub(super) fn list(dir: &Path) -> Result<Vec<u32>, Error> {
         let number = name
             .to_str()
             .and_then(|name| name.strip_suffix(SUFFIX))
-            .filter(|digits| digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|digits| digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|digits| digits.parse::<u32>().ok())
             .ok_or(Error::CorruptLog {
                 segment: 0,

@@ -107,7 +107,10 @@ fn snapshot(store: &LogStore) -> Vec<QueueSnapshot> {
             let messages = entry
                 .messages
                 .iter()
-                .map(|m| (m.seq, store.stored(m.clone()).unwrap()))
+                .map(|m| {
+                    let file = store.file(m.at.segment).unwrap();
+                    (m.seq, LogStore::stored(m.clone(), &file).unwrap())
+                })
                 .collect();
             (described, messages)
         })
