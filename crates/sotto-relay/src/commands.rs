@@ -740,6 +740,9 @@ impl Session {
             (WriteOutcome::Done, AfterWrite::Ok) => ok(),
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
             (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),
+            // The storage budget is used up. To be answered with its own error
+            // code once the wire protocol has one; INTERNAL until then.
+            (WriteOutcome::StorageFull, _) => error(ErrorCode::Internal),
             (outcome, _) => {
                 tracing::warn!(?outcome, "unexpected write outcome");
                 error(ErrorCode::Internal)

@@ -32,6 +32,8 @@ pub const DEFAULT_RATE_LIMIT: u32 = 20_000;
 pub const DEFAULT_RATE_BURST: u32 = 40_000;
 /// Default burst of failed authorizations before a connection is closed.
 pub const DEFAULT_AUTH_FAILURE_BURST: u32 = 16;
+/// The smallest storage budget: room for a few segments.
+pub const MIN_MAX_STORAGE: u64 = 16 << 20;
 /// Longest a password may be (the NEW command carries at most 128 bytes).
 pub const MAX_PASSWORD_LEN: usize = 128;
 
@@ -152,11 +154,33 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub max_batch: Option<u32>,
 
-    /// How often expired messages are deleted. [default: 60s]
+    /// How often expired messages (and, with log storage, unused queues) are
+    /// deleted and log space is reclaimed. [default: 60s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub expiry_interval: Option<Duration>,
 
-    /// Memory the database may use as a page cache, in MiB. [default: 64]
+    /// Storage backend: `log` (append-only segment files in DIR/log, an index
+    /// in memory) or `redb` (one database file, DIR/relay.redb; kept to compare
+    /// the two). [default: log]
+    #[arg(long, value_name = "BACKEND", value_parser = parse_backend)]
+    pub storage: Option<StorageBackend>,
+
+    /// Disk space the stored queues and messages may take, e.g. `10GiB`,
+    /// `500MiB` (units B, KiB, MiB, GiB, TiB; KB, MB, GB, TB are powers of ten).
+    /// Beyond it new queues and messages are refused (ERR INTERNAL) until
+    /// space is reclaimed; leave at least 128 MiB free on the disk beyond it
+    /// for reclaiming. Log storage only. [default: no limit]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_storage: Option<u64>,
+
+    /// A queue no command used for this long is deleted with its messages
+    /// (use is recorded by the day, so deletion comes up to a day later).
+    /// Log storage only. [default: the message TTL]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_queue_ttl: Option<Duration>,
+
+    /// Memory the database may use as a page cache, in MiB (redb storage
+    /// only). [default: 64]
     #[arg(long, value_name = "MIB")]
     pub db_cache_mib: Option<u32>,
 
@@ -190,6 +214,9 @@ struct FileOptions {
     outgoing_blocks: Option<u32>,
     max_batch: Option<u32>,
     expiry_interval: Option<String>,
+    storage: Option<String>,
+    max_storage: Option<String>,
+    idle_queue_ttl: Option<String>,
     db_cache_mib: Option<u32>,
     defer_ack_sync: Option<bool>,
 }
@@ -231,10 +258,25 @@ pub struct Config {
     pub max_batch: u32,
     /// Period of the expiry sweep.
     pub expiry_interval: Duration,
-    /// Database page cache, MiB.
+    /// Which storage backend holds queues and messages.
+    pub storage: StorageBackend,
+    /// Bytes of storage beyond which new queues and messages are refused.
+    pub max_storage: Option<u64>,
+    /// Time after which an unused queue is deleted.
+    pub idle_queue_ttl: Duration,
+    /// Database page cache, MiB (redb).
     pub db_cache_mib: u32,
     /// Commit ACK-only batches without waiting for fsync.
     pub defer_ack_sync: bool,
+}
+
+/// Where queues and messages are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageBackend {
+    /// Append-only segment files and an index in memory.
+    Log,
+    /// One redb database file.
+    Redb,
 }
 
 /// The TLS certificate chain and key files.
@@ -310,6 +352,23 @@ impl Config {
             Some(ttl) => ttl,
             None => file_duration(file.message_ttl, "message-ttl")?.unwrap_or(DEFAULT_MESSAGE_TTL),
         };
+        let storage = match (cli.storage, file.storage) {
+            (Some(backend), _) => backend,
+            (None, Some(text)) => parse_backend(&text)
+                .map_err(|reason| Error::Config(format!("storage in the config file: {reason}")))?,
+            (None, None) => StorageBackend::Log,
+        };
+        let max_storage = match (cli.max_storage, file.max_storage) {
+            (Some(size), _) => Some(size),
+            (None, Some(text)) => Some(parse_size(&text).map_err(|reason| {
+                Error::Config(format!("max-storage in the config file: {reason}"))
+            })?),
+            (None, None) => None,
+        };
+        let idle_queue_ttl = match cli.idle_queue_ttl {
+            Some(value) => value,
+            None => file_duration(file.idle_queue_ttl, "idle-queue-ttl")?.unwrap_or(message_ttl),
+        };
         let config = Self {
             listen,
             data: cli
@@ -361,6 +420,9 @@ impl Config {
                 None => file_duration(file.expiry_interval, "expiry-interval")?
                     .unwrap_or(Duration::from_secs(60)),
             },
+            storage,
+            max_storage,
+            idle_queue_ttl,
             db_cache_mib: cli.db_cache_mib.or(file.db_cache_mib).unwrap_or(64),
             defer_ack_sync: cli.defer_ack_sync || file.defer_ack_sync.unwrap_or(false),
         };
@@ -389,10 +451,22 @@ impl Config {
             ("handshake-timeout", self.handshake_timeout),
             ("idle-timeout", self.idle_timeout),
             ("expiry-interval", self.expiry_interval),
+            ("idle-queue-ttl", self.idle_queue_ttl),
         ];
         for (name, value) in durations {
             if value.is_zero() {
                 return Err(Error::Config(format!("{name} must be longer than zero")));
+            }
+        }
+        if let Some(max) = self.max_storage {
+            if self.storage != StorageBackend::Log {
+                return Err(Error::Config("max-storage needs the log storage".into()));
+            }
+            if max < MIN_MAX_STORAGE {
+                return Err(Error::Config(format!(
+                    "max-storage must be at least {} MiB",
+                    MIN_MAX_STORAGE >> 20
+                )));
             }
         }
         Ok(())
@@ -468,6 +542,45 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         digits.clear();
     }
     Ok(Duration::from_secs(total))
+}
+
+/// Parses a storage backend's name.
+pub fn parse_backend(text: &str) -> Result<StorageBackend, String> {
+    match text.trim() {
+        "log" => Ok(StorageBackend::Log),
+        "redb" => Ok(StorageBackend::Redb),
+        other => Err(format!("`{other}`: unknown storage (use log or redb)")),
+    }
+}
+
+/// Parses a size such as `10GiB`, `500MiB`, `2GB` or a bare number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let unit_bytes: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "k" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "TiB" | "T" => 1 << 40,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "`{text}`: unknown unit `{other}` (use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .map_err(|_| format!("`{text}` is not a size"))?
+        .checked_mul(unit_bytes)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 fn add_part(total: u64, digits: &str, unit: u64, text: &str) -> Result<u64, String> {
@@ -583,6 +696,51 @@ mod tests {
     }
 
     #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1 TiB"), Ok(1 << 40));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("GiB").is_err());
+        assert!(parse_size("3PiB").is_err());
+        assert!(parse_size("99999999999TiB").is_err());
+    }
+
+    #[test]
+    fn storage_options() {
+        let config = Config::merge(cli(&[]), FileOptions::default()).unwrap();
+        assert_eq!(config.storage, StorageBackend::Log);
+        assert_eq!(config.max_storage, None);
+        assert_eq!(config.idle_queue_ttl, DEFAULT_MESSAGE_TTL);
+        let config = Config::merge(
+            cli(&["--message-ttl", "2d", "--max-storage", "1GiB"]),
+            FileOptions {
+                storage: Some("log".into()),
+                idle_queue_ttl: Some("30d".into()),
+                ..FileOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.max_storage, Some(1 << 30));
+        assert_eq!(config.idle_queue_ttl, Duration::from_secs(30 * 86400));
+        let config = Config::merge(cli(&["--message-ttl", "2d"]), FileOptions::default()).unwrap();
+        assert_eq!(config.idle_queue_ttl, Duration::from_secs(2 * 86400));
+        let redb = Config::merge(cli(&["--storage", "redb"]), FileOptions::default()).unwrap();
+        assert_eq!(redb.storage, StorageBackend::Redb);
+        assert!(
+            Config::merge(
+                cli(&["--storage", "redb", "--max-storage", "1GiB"]),
+                FileOptions::default()
+            )
+            .is_err()
+        );
+        assert!(Config::merge(cli(&["--max-storage", "1MiB"]), FileOptions::default()).is_err());
+        assert!(Cli::try_parse_from(["sotto-relay", "--storage", "sqlite"]).is_err());
+    }
+
+    #[test]
     fn zero_limits_are_refused() {
         assert!(Config::merge(cli(&["--queue-quota", "0"]), FileOptions::default()).is_err());
         assert!(Config::merge(cli(&["--message-ttl", "0s"]), FileOptions::default()).is_err());
@@ -628,6 +786,9 @@ mod tests {
             "--expiry-interval",
             "--db-cache-mib",
             "--defer-ack-sync",
+            "--storage",
+            "--max-storage",
+            "--idle-queue-ttl",
         ] {
             assert!(help.contains(option), "{option} missing from --help");
         }

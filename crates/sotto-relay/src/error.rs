@@ -53,12 +53,34 @@ pub enum Error {
         /// The table holding the record.
         table: &'static str,
     },
+    /// A segment of the relay's log is damaged where no torn write can be (before
+    /// its last segment's tail), or one is missing.
+    #[error("log segment {segment} is damaged at byte {offset}: {reason}")]
+    CorruptLog {
+        /// The segment's number.
+        segment: u32,
+        /// Where the damage starts.
+        offset: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A write or fsync of the log failed earlier: what reached the disk is
+    /// unknown, so the store answers nothing more until the relay is restarted
+    /// and replays its log.
+    #[error("the store stopped after a failed write; restart the relay to recover from its log")]
+    StoreFailed,
     /// The storage writer has stopped (the relay is shutting down).
     #[error("the storage writer has stopped")]
     WriterStopped,
 }
 
 impl Error {
+    /// Whether the relay cannot go on after this error: the store it came from
+    /// no longer answers, and the relay must stop so that a restart recovers.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Self::StoreFailed)
+    }
+
     /// Wraps an I/O error with what the relay was doing.
     pub(crate) fn io(context: &'static str) -> impl FnOnce(io::Error) -> Self {
         move |source| Self::Io { context, source }

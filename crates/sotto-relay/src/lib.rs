@@ -3,7 +3,8 @@
 //! Modules, from the outside in:
 //! - `config`: command-line options and the TOML file, resolved into a [`Config`].
 //! - `identity`: the relay's Ed25519 identity file in the data directory.
-//! - `store`: the [`store::Storage`] trait, its redb backend and the group-commit
+//! - `store`: the [`store::Storage`] trait, its log-structured and redb backends
+//!   and the group-commit
 //!   writer (one fsync for many writes, before they are answered).
 //! - `server`: binds the listener, routes `/ws`, `/metrics` and static files, and
 //!   shuts down gracefully; `listener` caps connections and terminates TLS;

@@ -25,12 +25,15 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use crate::clock::unix_now;
 use crate::config::Config;
+use crate::config::StorageBackend;
 use crate::listener::{RelayListener, tls_acceptor};
 use crate::metrics::Metrics;
 use crate::relay::Relay;
 use crate::store::embedded::{DATABASE_FILE, EmbeddedStore};
 use crate::store::group_commit::{self, WriterConfig, WriterHandle};
+use crate::store::log::{LogConfig, LogStore};
 use crate::store::{Policy, Storage};
 use crate::{Error, connection, expiry, identity, web};
 
@@ -97,19 +100,7 @@ impl Server {
             queue_quota: config.queue_quota,
             message_ttl_secs: config.message_ttl.as_secs(),
         };
-        let path = config.data.join(DATABASE_FILE);
-        let cache_bytes = usize::try_from(config.db_cache_mib)
-            .unwrap_or(usize::MAX)
-            .saturating_mul(1024 * 1024);
-        let storage: Arc<dyn Storage> = Arc::new(
-            tokio::task::spawn_blocking(move || EmbeddedStore::open(&path, policy, cache_bytes))
-                .await
-                .map_err(|_| Error::Storage("opening the database was interrupted".into()))??,
-        );
-        // A database file created just now is on disk only once the directory
-        // entry that names it is.
-        identity::sync_dir(&config.data)?;
-        let storage = wrap(storage);
+        let storage = wrap(open_storage(config, policy).await?);
         let metrics = Arc::new(Metrics::default());
         let writer_config = WriterConfig {
             max_batch: usize::try_from(config.max_batch).unwrap_or(usize::MAX),
@@ -208,11 +199,19 @@ impl Server {
             Arc::clone(&metrics),
             expiry_interval,
             shutdown.subscribe(),
+            writer.failure_signal(),
         ));
         let shutdown_receiver = shutdown.subscribe();
+        let store_failed = writer.failed();
+        let (failed_sender, mut failed_receiver) = watch::channel(false);
         let stop = async move {
-            signal.await;
-            tracing::info!("shutting down");
+            tokio::select! {
+                () = signal => tracing::info!("shutting down"),
+                () = store_failed => {
+                    tracing::error!("the store failed: shutting down");
+                    failed_sender.send_replace(true);
+                }
+            }
             let _ = shutdown.send(true);
         };
         serve_http(listener, app, header_timeout, stop, shutdown_receiver).await;
@@ -227,8 +226,54 @@ impl Server {
         drop(relay);
         writer.stop().await;
         tracing::info!("stopped");
+        if *failed_receiver.borrow_and_update() {
+            // The relay exits with an error so that a supervisor restarts it,
+            // and the restart replays the log.
+            return Err(Error::StoreFailed);
+        }
         Ok(())
     }
+}
+
+/// Opens the configured storage backend in the data directory.
+async fn open_storage(config: &Config, policy: Policy) -> Result<Arc<dyn Storage>, Error> {
+    let data = config.data.clone();
+    let opened: Result<Arc<dyn Storage>, Error> = match config.storage {
+        StorageBackend::Log => {
+            if data.join(DATABASE_FILE).exists() {
+                // Earlier versions stored queues there; the log does not read it.
+                tracing::warn!(
+                    "the data directory holds a redb database that the log storage does not \
+                     read; its queues are served only with --storage redb"
+                );
+            }
+            let log_config = LogConfig {
+                policy,
+                segment_bytes: LogConfig::segment_bytes_for(config.max_storage),
+                max_bytes: config.max_storage,
+                idle_queue_secs: config.idle_queue_ttl.as_secs(),
+            };
+            tokio::task::spawn_blocking(move || {
+                LogStore::open(&data, log_config, unix_now())
+                    .map(|store| Arc::new(store) as Arc<dyn Storage>)
+            })
+            .await
+            .map_err(|_| Error::Storage("opening the log was interrupted".into()))?
+        }
+        StorageBackend::Redb => {
+            let path = data.join(DATABASE_FILE);
+            let cache_bytes = usize::try_from(config.db_cache_mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024 * 1024);
+            tokio::task::spawn_blocking(move || {
+                EmbeddedStore::open(&path, policy, cache_bytes)
+                    .map(|store| Arc::new(store) as Arc<dyn Storage>)
+            })
+            .await
+            .map_err(|_| Error::Storage("opening the database was interrupted".into()))?
+        }
+    };
+    opened
 }
 
 /// Serves HTTP/1.1 on every accepted connection until `stop` completes, then

@@ -86,6 +86,41 @@ async fn quota_refuses_then_marks_the_queue_and_accepts_again_after_acks() {
 }
 
 #[tokio::test]
+async fn the_storage_budget_refuses_sends_before_the_disk_is_full() {
+    let relay = Relay::start(&["--max-storage", "16MiB", "--queue-quota", "100000"]);
+    let mut recipient = relay.connect().await;
+    let sender = relay.connect().await;
+    let (queue, sender_queue) = recipient.secured_queue().await;
+    let mut sent = 0u32;
+    let code = loop {
+        match sender
+            .connection
+            .send(&sender_queue, body(b"fill", 15_000))
+            .await
+        {
+            Ok(_) => sent += 1,
+            Err(ClientError::Refused(code)) => break code,
+            Err(other) => panic!("send failed: {other:?}"),
+        }
+        assert!(sent < 1_200, "16 MiB took more than {sent} messages");
+    };
+    // The budget's own error code is still to come in the protocol.
+    assert_eq!(code, ErrorCode::Internal);
+    assert!(sent > 1_000, "refused after {sent} messages");
+    // Reading and acknowledging go on.
+    recipient.connection.subscribe([&queue]).await[0]
+        .as_ref()
+        .unwrap();
+    let delivery = recipient.next_message().await;
+    assert_eq!(&open_body(&queue, &delivery)[..4], b"fill");
+    recipient
+        .connection
+        .ack(&queue, delivery.message_id)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn the_quota_marker_does_not_count_against_the_quota() {
     let relay = Relay::start(&["--queue-quota", "2"]);
     let client = relay.connect().await;

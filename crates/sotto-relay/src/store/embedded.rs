@@ -587,88 +587,31 @@ fn take<const N: usize>(rest: &mut &[u8]) -> [u8; N] {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
 
     use super::*;
+    use crate::store::conformance::{self, suite};
 
-    const NOW: u64 = 1_800_000_000;
-
-    fn policy() -> Policy {
-        Policy {
-            queue_quota: 3,
-            message_ttl_secs: 100,
-        }
+    fn open(dir: &Path) -> Box<dyn Storage> {
+        Box::new(
+            EmbeddedStore::open(&dir.join(DATABASE_FILE), conformance::policy(), 1 << 20).unwrap(),
+        )
     }
 
-    fn id(seed: u8) -> [u8; 24] {
-        [seed; 24]
-    }
-
-    fn record(sender: u8) -> Box<QueueRecord> {
-        Box::new(QueueRecord {
-            recipient_key: AuthKey::from_bytes([1; 32]),
-            sender_id: SenderId::from_bytes(id(sender)),
-            sender_key: None,
-            status: QueueStatus::Active,
-            queue_key: QueueKey::from_bytes([9; 32]),
-            pending: 0,
-            quota_marker: false,
-            next_seq: 0,
-        })
-    }
-
-    fn message(seed: u8, accepted_at: u64) -> StoredMessage {
-        StoredMessage {
-            id: MessageId::from_bytes(id(seed)),
-            accepted_at,
-            flags: 0,
-            body: vec![seed; 100],
-        }
-    }
-
-    fn send(seed: u8, accepted_at: u64) -> WriteOp {
-        WriteOp::Send {
-            sender_id: SenderId::from_bytes(id(2)),
-            message: message(seed, accepted_at),
-            marker_id: MessageId::from_bytes(id(seed.wrapping_add(100))),
-        }
-    }
-
-    fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
-        EmbeddedStore::open(&dir.path().join(DATABASE_FILE), policy(), 1 << 20).unwrap()
-    }
-
-    fn with_queue(dir: &tempfile::TempDir) -> (EmbeddedStore, RecipientId) {
-        let store = open(dir);
-        let recipient_id = RecipientId::from_bytes(id(1));
-        let created = store
-            .apply(
-                &[WriteOp::CreateQueue {
-                    recipient_id,
-                    record: record(2),
-                }],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        assert_eq!(created, [WriteOutcome::Done]);
-        (store, recipient_id)
-    }
-
-    fn ack(recipient_id: RecipientId, seed: u8) -> WriteOp {
-        WriteOp::Ack {
-            recipient_id,
-            message_id: MessageId::from_bytes(id(seed)),
-        }
-    }
+    suite!(open);
 
     #[test]
     fn queue_record_round_trips() {
-        let mut queue = record(2);
-        queue.sender_key = Some(AuthKey::from_bytes([3; 32]));
-        queue.status = QueueStatus::Suspended;
-        queue.pending = 77;
-        queue.quota_marker = true;
-        queue.next_seq = 1 << 40;
+        let mut queue = QueueRecord {
+            recipient_key: AuthKey::from_bytes([1; 32]),
+            sender_id: SenderId::from_bytes([2; 24]),
+            sender_key: Some(AuthKey::from_bytes([3; 32])),
+            status: QueueStatus::Suspended,
+            queue_key: QueueKey::from_bytes([9; 32]),
+            pending: 77,
+            quota_marker: true,
+            next_seq: 1 << 40,
+        };
         let decoded = decode_queue(&encode_queue(&queue)).unwrap();
         assert_eq!(encode_queue(&decoded), encode_queue(&queue));
         assert!(decode_queue(&encode_queue(&queue)[1..]).is_err());
@@ -676,329 +619,12 @@ mod tests {
         bad_status[1 + 32 + 24 + 1 + 32] = 9;
         assert!(decode_queue(&bad_status).is_err());
         assert!(decode_message(&[0; 10]).is_err());
-    }
-
-    #[test]
-    fn send_then_ack_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        let sent = store
-            .apply(&[send(10, NOW), send(11, NOW)], NOW, Commit::Durable)
-            .unwrap();
-        assert_eq!(sent, [WriteOutcome::Sent(recipient_id); 2]);
-        assert_eq!(
-            store.first_message(&recipient_id, NOW).unwrap(),
-            Some(message(10, NOW))
-        );
-        // Only the first message can be acknowledged.
-        assert_eq!(
-            store
-                .apply(&[ack(recipient_id, 11)], NOW, Commit::Durable)
-                .unwrap(),
-            [WriteOutcome::NoMessage]
-        );
-        assert_eq!(
-            store
-                .apply(&[ack(recipient_id, 10)], NOW, Commit::Durable)
-                .unwrap(),
-            [WriteOutcome::Done]
-        );
-        assert_eq!(
-            store.first_message(&recipient_id, NOW).unwrap(),
-            Some(message(11, NOW))
-        );
-        assert_eq!(
-            store
-                .apply(&[ack(recipient_id, 11)], NOW, Commit::Durable)
-                .unwrap(),
-            [WriteOutcome::Done]
-        );
-        assert_eq!(store.first_message(&recipient_id, NOW).unwrap(), None);
-        assert_eq!(store.queue(&recipient_id).unwrap().unwrap().pending, 0);
-    }
-
-    #[test]
-    fn unknown_queues_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(&dir);
-        let nobody = RecipientId::from_bytes(id(42));
-        let outcomes = store
-            .apply(
-                &[
-                    send(10, NOW),
-                    ack(nobody, 1),
-                    WriteOp::Suspend {
-                        recipient_id: nobody,
-                    },
-                    WriteOp::Delete {
-                        recipient_id: nobody,
-                    },
-                    WriteOp::SecureQueue {
-                        recipient_id: nobody,
-                        sender_key: AuthKey::from_bytes([3; 32]),
-                    },
-                ],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        assert_eq!(outcomes, [WriteOutcome::Refused; 5]);
-        assert!(store.queue(&nobody).unwrap().is_none());
+        queue.sender_key = None;
         assert!(
-            store
-                .queue_by_sender(&SenderId::from_bytes(id(2)))
+            decode_queue(&encode_queue(&queue))
                 .unwrap()
+                .sender_key
                 .is_none()
         );
-    }
-
-    #[test]
-    fn ids_are_never_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        let again = store
-            .apply(
-                &[WriteOp::CreateQueue {
-                    recipient_id,
-                    record: record(5),
-                }],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        assert_eq!(again, [WriteOutcome::IdTaken]);
-    }
-
-    #[test]
-    fn secure_is_idempotent_for_one_key_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        let key = AuthKey::from_bytes([3; 32]);
-        let other = AuthKey::from_bytes([4; 32]);
-        let secure = |sender_key| WriteOp::SecureQueue {
-            recipient_id,
-            sender_key,
-        };
-        let outcomes = store
-            .apply(
-                &[secure(key), secure(key), secure(other)],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        assert_eq!(
-            outcomes,
-            [
-                WriteOutcome::Done,
-                WriteOutcome::Done,
-                WriteOutcome::Refused
-            ]
-        );
-        let (found, queue) = store
-            .queue_by_sender(&SenderId::from_bytes(id(2)))
-            .unwrap()
-            .unwrap();
-        assert_eq!(found, recipient_id);
-        assert_eq!(queue.sender_key, Some(key));
-    }
-
-    #[test]
-    fn quota_appends_one_marker_until_it_is_acked() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        let outcomes = store
-            .apply(
-                &[
-                    send(1, NOW),
-                    send(2, NOW),
-                    send(3, NOW),
-                    send(4, NOW),
-                    send(5, NOW),
-                ],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        assert_eq!(
-            outcomes[3..],
-            [
-                WriteOutcome::QuotaExceeded {
-                    recipient_id,
-                    marker_added: true
-                },
-                WriteOutcome::QuotaExceeded {
-                    recipient_id,
-                    marker_added: false
-                },
-            ]
-        );
-        for seed in 1..=3 {
-            assert_eq!(
-                store
-                    .apply(&[ack(recipient_id, seed)], NOW, Commit::Durable)
-                    .unwrap(),
-                [WriteOutcome::Done]
-            );
-        }
-        let marker = store.first_message(&recipient_id, NOW).unwrap().unwrap();
-        assert_eq!(marker.flags, FLAG_QUOTA_REACHED);
-        assert!(marker.body.is_empty());
-        assert_eq!(marker.id, MessageId::from_bytes(id(104)));
-        // Room again once the recipient acknowledged.
-        assert_eq!(
-            store.apply(&[send(6, NOW)], NOW, Commit::Durable).unwrap(),
-            [WriteOutcome::Sent(recipient_id)]
-        );
-        assert_eq!(
-            store
-                .apply(&[ack(recipient_id, 104)], NOW, Commit::Durable)
-                .unwrap(),
-            [WriteOutcome::Done]
-        );
-        let queue = store.queue(&recipient_id).unwrap().unwrap();
-        assert!(!queue.quota_marker);
-        assert_eq!(queue.pending, 1);
-    }
-
-    #[test]
-    fn suspended_queue_refuses_sends_but_keeps_messages() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        let outcomes = store
-            .apply(
-                &[
-                    send(1, NOW),
-                    WriteOp::Suspend { recipient_id },
-                    send(2, NOW),
-                ],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        assert_eq!(
-            outcomes,
-            [
-                WriteOutcome::Sent(recipient_id),
-                WriteOutcome::Done,
-                WriteOutcome::Refused
-            ]
-        );
-        assert_eq!(
-            store.first_message(&recipient_id, NOW).unwrap(),
-            Some(message(1, NOW))
-        );
-    }
-
-    #[test]
-    fn delete_removes_queue_and_messages() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        store
-            .apply(&[send(1, NOW), send(2, NOW)], NOW, Commit::Durable)
-            .unwrap();
-        assert_eq!(
-            store
-                .apply(&[WriteOp::Delete { recipient_id }], NOW, Commit::Durable)
-                .unwrap(),
-            [WriteOutcome::Done]
-        );
-        assert!(store.queue(&recipient_id).unwrap().is_none());
-        assert!(store.first_message(&recipient_id, NOW).unwrap().is_none());
-        assert_eq!(
-            store.apply(&[send(3, NOW)], NOW, Commit::Durable).unwrap(),
-            [WriteOutcome::Refused]
-        );
-        // Nothing is left for the sweep either.
-        assert_eq!(store.expire(NOW + 1_000, 100).unwrap(), 0);
-    }
-
-    #[test]
-    fn expired_messages_are_hidden_then_swept() {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, recipient_id) = with_queue(&dir);
-        store
-            .apply(
-                &[send(1, NOW - 100), send(2, NOW - 99), send(3, NOW)],
-                NOW,
-                Commit::Durable,
-            )
-            .unwrap();
-        // Message 1 expired exactly at NOW (TTL 100): reads skip it.
-        assert_eq!(
-            store.first_message(&recipient_id, NOW).unwrap(),
-            Some(message(2, NOW - 99))
-        );
-        assert_eq!(
-            store
-                .apply(&[ack(recipient_id, 1)], NOW, Commit::Durable)
-                .unwrap(),
-            [WriteOutcome::NoMessage]
-        );
-        assert_eq!(store.expire(NOW, 100).unwrap(), 1);
-        assert_eq!(store.queue(&recipient_id).unwrap().unwrap().pending, 2);
-        // The sweep is bounded per call.
-        assert_eq!(store.expire(NOW + 200, 1).unwrap(), 1);
-        assert_eq!(store.expire(NOW + 200, 100).unwrap(), 1);
-        assert_eq!(store.queue(&recipient_id).unwrap().unwrap().pending, 0);
-        assert_eq!(store.first_message(&recipient_id, NOW + 200).unwrap(), None);
-    }
-
-    #[test]
-    fn data_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let recipient_id = {
-            let (store, recipient_id) = with_queue(&dir);
-            store
-                .apply(&[send(1, NOW), send(2, NOW)], NOW, Commit::Durable)
-                .unwrap();
-            store
-                .apply(&[ack(recipient_id, 1)], NOW, Commit::Durable)
-                .unwrap();
-            recipient_id
-        };
-        let store = open(&dir);
-        let queue = store.queue(&recipient_id).unwrap().unwrap();
-        assert_eq!(queue.pending, 1);
-        assert_eq!(queue.next_seq, 2);
-        assert_eq!(
-            store.first_message(&recipient_id, NOW).unwrap(),
-            Some(message(2, NOW))
-        );
-        // Expiry also works after a restart, with the entries written before it.
-        assert_eq!(store.expire(NOW + 100, 100).unwrap(), 1);
-        assert_eq!(store.first_message(&recipient_id, NOW).unwrap(), None);
-    }
-
-    #[test]
-    fn deferred_commits_are_visible_and_durable_after_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        let recipient_id = {
-            let (store, recipient_id) = with_queue(&dir);
-            store
-                .apply(&[send(1, NOW), send(2, NOW)], NOW, Commit::Durable)
-                .unwrap();
-            let acked = store
-                .apply(&[ack(recipient_id, 1)], NOW, Commit::Deferred)
-                .unwrap();
-            assert_eq!(acked, [WriteOutcome::Done]);
-            // Visible at once to readers.
-            assert_eq!(
-                store.first_message(&recipient_id, NOW).unwrap(),
-                Some(message(2, NOW))
-            );
-            store.sync().unwrap();
-            recipient_id
-        };
-        let store = open(&dir);
-        assert_eq!(
-            store.first_message(&recipient_id, NOW).unwrap(),
-            Some(message(2, NOW))
-        );
-        let (_, message_found) = store
-            .delivery(&recipient_id, NOW)
-            .unwrap()
-            .map(|(key, message)| (key.as_bytes().to_vec(), message))
-            .unwrap();
-        assert_eq!(message_found, message(2, NOW));
     }
 }

@@ -16,12 +16,17 @@
 //!
 //! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
 //! far; the writer commits them, answers their waiters and exits.
+//!
+//! A fatal storage error ([`Error::is_fatal`]: the store can no longer tell
+//! what is on disk) stops the writer at once and raises
+//! [`WriterHandle::failed`], so that the relay stops instead of answering from
+//! a store that fails every write; a restart recovers from what was synced.
 
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::{Commit, Storage, WriteOp, WriteOutcome};
@@ -64,6 +69,7 @@ pub struct PendingWrite {
 pub struct WriterHandle {
     thread: thread::JoinHandle<()>,
     requests: mpsc::Sender<Job>,
+    failure: watch::Sender<bool>,
 }
 
 /// How the writer commits.
@@ -86,15 +92,26 @@ pub fn start(
         max_batch: config.max_batch.max(1),
         ..config
     };
+    let failure = watch::Sender::new(false);
+    let writer = Writer {
+        storage,
+        config,
+        metrics,
+        failure: failure.clone(),
+    };
     let thread = thread::Builder::new()
         .name("sotto-writer".into())
-        .spawn(move || run_writer(storage.as_ref(), receiver, config, &metrics))
+        .spawn(move || run_writer(&writer, receiver))
         .map_err(Error::io("starting the storage writer"))?;
     Ok((
         Committer {
             requests: requests.clone(),
         },
-        WriterHandle { thread, requests },
+        WriterHandle {
+            thread,
+            requests,
+            failure,
+        },
     ))
 }
 
@@ -139,6 +156,22 @@ impl PendingWrite {
 }
 
 impl WriterHandle {
+    /// Completes once the store failed fatally (see the module docs).
+    pub fn failed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut failed = self.failure.subscribe();
+        async move {
+            // An error means the writer is gone, which only a stop does.
+            if failed.wait_for(|failed| *failed).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Raises [`WriterHandle::failed`] from elsewhere (the expiry sweep).
+    pub fn failure_signal(&self) -> watch::Sender<bool> {
+        self.failure.clone()
+    }
+
     /// Waits for the writer to commit what was enqueued so far and stop; later
     /// writes fail with [`Error::WriterStopped`].
     pub async fn stop(self) {
@@ -153,12 +186,27 @@ impl WriterHandle {
     }
 }
 
-fn run_writer(
-    storage: &dyn Storage,
-    receiver: mpsc::Receiver<Job>,
+/// What the writer thread owns.
+struct Writer {
+    storage: Arc<dyn Storage>,
     config: WriterConfig,
-    metrics: &Metrics,
-) {
+    metrics: Arc<Metrics>,
+    failure: watch::Sender<bool>,
+}
+
+impl Writer {
+    /// Notes a fatal error: the writer stops taking writes.
+    fn check(&self, error: &Error) -> bool {
+        if error.is_fatal() {
+            tracing::error!(%error, "stopping the relay: the store failed");
+            self.failure.send_replace(true);
+            return false;
+        }
+        true
+    }
+}
+
+fn run_writer(writer: &Writer, receiver: mpsc::Receiver<Job>) {
     // A runtime of its own, only for the timer of the deferred sync: blocking in
     // it on storage is fine, nothing else runs there.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -171,15 +219,11 @@ fn run_writer(
             return;
         }
     };
-    runtime.block_on(write_batches(storage, receiver, config, metrics));
+    runtime.block_on(write_batches(writer, receiver));
 }
 
-async fn write_batches(
-    storage: &dyn Storage,
-    mut receiver: mpsc::Receiver<Job>,
-    config: WriterConfig,
-    metrics: &Metrics,
-) {
+async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
+    let config = writer.config;
     let max_batch = config.max_batch;
     let mut batch: Vec<Request> = Vec::with_capacity(max_batch);
     let mut ops: Vec<WriteOp> = Vec::with_capacity(max_batch);
@@ -193,7 +237,9 @@ async fn write_batches(
             {
                 Ok(job) => job,
                 Err(_) => {
-                    sync(storage, metrics);
+                    if !sync(writer) {
+                        return;
+                    }
                     unsynced_since = None;
                     continue;
                 }
@@ -222,31 +268,43 @@ async fn write_batches(
                 .drain(..)
                 .partition(|request| !request.op.needs_fsync());
             if !acks.is_empty() {
-                commit_batch(storage, &mut acks, &mut ops, Commit::Deferred, metrics);
+                match commit_batch(writer, &mut acks, &mut ops, Commit::Deferred) {
+                    Committed::Fatal => return,
+                    Committed::Yes | Committed::No => {}
+                }
                 unsynced_since = unsynced_since.or_else(|| Some(Instant::now()));
             }
             batch = others;
         }
-        if !batch.is_empty()
-            && commit_batch(storage, &mut batch, &mut ops, Commit::Durable, metrics)
-        {
-            unsynced_since = None;
+        if !batch.is_empty() {
+            match commit_batch(writer, &mut batch, &mut ops, Commit::Durable) {
+                Committed::Yes => unsynced_since = None,
+                Committed::No => {}
+                Committed::Fatal => return,
+            }
         }
     }
     if unsynced_since.is_some() {
-        sync(storage, metrics);
+        sync(writer);
     }
 }
 
-/// Applies one batch (emptying it) and answers its waiters; whether the commit
-/// succeeded.
+/// How a batch went.
+enum Committed {
+    Yes,
+    No,
+    /// The store failed fatally: the writer stops.
+    Fatal,
+}
+
+/// Applies one batch (emptying it) and answers its waiters.
 fn commit_batch(
-    storage: &dyn Storage,
+    writer: &Writer,
     batch: &mut Vec<Request>,
     ops: &mut Vec<WriteOp>,
     commit: Commit,
-    metrics: &Metrics,
-) -> bool {
+) -> Committed {
+    let metrics = &writer.metrics;
     let replies: Vec<_> = batch
         .drain(..)
         .map(|request| {
@@ -254,7 +312,7 @@ fn commit_batch(
             request.reply
         })
         .collect();
-    let result = storage.apply(ops, unix_now(), commit);
+    let result = writer.storage.apply(ops, unix_now(), commit);
     match commit {
         Commit::Durable => metrics.record_commit(ops.len()),
         Commit::Deferred => metrics.record_deferred_commit(),
@@ -266,26 +324,36 @@ fn commit_batch(
                 // A waiter that went away (its client left) needs no answer.
                 let _ = reply.send(Ok(outcome));
             }
-            true
+            Committed::Yes
         }
         Ok(_) => {
             tracing::error!("storage returned the wrong number of outcomes");
             fail_all(replies, "storage returned the wrong number of outcomes");
-            false
+            Committed::No
         }
         Err(error) => {
             tracing::error!(%error, "group commit failed");
             fail_all(replies, &error.to_string());
-            false
+            if writer.check(&error) {
+                Committed::No
+            } else {
+                Committed::Fatal
+            }
         }
     }
 }
 
-/// Makes every deferred commit durable.
-fn sync(storage: &dyn Storage, metrics: &Metrics) {
-    match storage.sync() {
-        Ok(()) => metrics.record_commit(0),
-        Err(error) => tracing::error!(%error, "syncing deferred commits failed"),
+/// Makes every deferred commit durable; `false` if the store failed fatally.
+fn sync(writer: &Writer) -> bool {
+    match writer.storage.sync() {
+        Ok(()) => {
+            writer.metrics.record_commit(0);
+            true
+        }
+        Err(error) => {
+            tracing::error!(%error, "syncing deferred commits failed");
+            writer.check(&error)
+        }
     }
 }
 
@@ -534,5 +602,58 @@ mod tests {
         assert!(matches!(result, Err(Error::Storage(_))));
         drop(committer);
         runtime.block_on(writer.stop());
+    }
+
+    #[tokio::test]
+    async fn a_fatal_store_error_stops_the_writer_and_raises_failed() {
+        struct BrokenStore;
+        impl Storage for BrokenStore {
+            fn queue(&self, _: &RecipientId) -> Result<Option<QueueRecord>, Error> {
+                Ok(None)
+            }
+            fn queue_by_sender(
+                &self,
+                _: &sotto_wire::SenderId,
+            ) -> Result<Option<(RecipientId, QueueRecord)>, Error> {
+                Ok(None)
+            }
+            fn delivery(
+                &self,
+                _: &RecipientId,
+                _: u64,
+            ) -> Result<Option<(sotto_wire::QueueKey, StoredMessage)>, Error> {
+                Ok(None)
+            }
+            fn first_message(
+                &self,
+                _: &RecipientId,
+                _: u64,
+            ) -> Result<Option<StoredMessage>, Error> {
+                Ok(None)
+            }
+            fn apply(&self, _: &[WriteOp], _: u64, _: Commit) -> Result<Vec<WriteOutcome>, Error> {
+                Err(Error::StoreFailed)
+            }
+            fn sync(&self) -> Result<(), Error> {
+                Err(Error::StoreFailed)
+            }
+            fn expire(&self, _: u64, _: usize) -> Result<u64, Error> {
+                Err(Error::StoreFailed)
+            }
+        }
+        let (committer, writer) = start(
+            Arc::new(BrokenStore),
+            batching(8),
+            Arc::new(Metrics::default()),
+        )
+        .unwrap();
+        let failed = writer.failed();
+        assert!(committer.write(suspend(1)).await.is_err());
+        tokio::time::timeout(std::time::Duration::from_secs(5), failed)
+            .await
+            .unwrap();
+        // Nothing more is taken.
+        assert!(committer.write(suspend(2)).await.is_err());
+        writer.stop().await;
     }
 }

@@ -1,9 +1,12 @@
 //! Durable storage of queues and their messages.
 //!
-//! - [`Storage`]: the trait every backend implements (redb today; PostgreSQL fits
-//!   behind the same trait later). Reads are direct; all writes go through
+//! - [`Storage`]: the trait every backend implements (PostgreSQL fits behind the
+//!   same trait later). Reads are direct; all writes go through
 //!   [`Storage::apply`], one durable transaction per batch.
-//! - [`embedded`]: the redb backend, one file in the data directory.
+//! - [`log`]: the default backend, append-only segment files and an index in
+//!   memory (one write and one fdatasync per batch).
+//! - [`embedded`]: the redb backend, one file in the data directory, kept to
+//!   compare the two.
 //! - [`group_commit`]: the single writer task that batches concurrent writes into
 //!   one transaction and one fsync.
 //!
@@ -11,6 +14,10 @@
 
 pub mod embedded;
 pub mod group_commit;
+pub mod log;
+
+#[cfg(test)]
+mod conformance;
 
 use sotto_wire::{MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId};
 
@@ -179,6 +186,9 @@ pub enum WriteOutcome {
     NoMessage,
     /// The new queue's ids are already taken (astronomically unlikely).
     IdTaken,
+    /// The relay's storage budget (`--max-storage`) is used up: no new queue or
+    /// message until space is reclaimed.
+    StorageFull,
 }
 
 /// Limits a store enforces.

@@ -1,0 +1,501 @@
+use std::path::Path;
+
+use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+
+use super::*;
+use crate::store::conformance::{self, NOW, suite};
+use crate::store::{AuthKey, QueueStatus};
+
+const DAY: u64 = index::DAY_SECS;
+
+fn config() -> LogConfig {
+    LogConfig {
+        policy: conformance::policy(),
+        segment_bytes: DEFAULT_SEGMENT_BYTES,
+        max_bytes: None,
+        idle_queue_secs: 1000 * DAY,
+    }
+}
+
+fn open_with(dir: &Path, config: LogConfig, now: u64) -> LogStore {
+    LogStore::open(dir, config, now).unwrap()
+}
+
+fn open(dir: &Path) -> Box<dyn Storage> {
+    Box::new(open_with(dir, config(), NOW))
+}
+
+suite!(open);
+
+fn recipient(seed: u8) -> RecipientId {
+    RecipientId::from_bytes([seed; 24])
+}
+
+fn create(seed: u8) -> WriteOp {
+    WriteOp::CreateQueue {
+        recipient_id: recipient(seed),
+        record: Box::new(QueueRecord {
+            recipient_key: AuthKey::from_bytes([seed; 32]),
+            sender_id: SenderId::from_bytes([seed.wrapping_add(128); 24]),
+            sender_key: None,
+            status: QueueStatus::Active,
+            queue_key: QueueKey::from_bytes([seed; 32]),
+            pending: 0,
+            quota_marker: false,
+            next_seq: 0,
+        }),
+    }
+}
+
+fn message_id(queue: u8, n: u32) -> MessageId {
+    let mut id = [queue; 24];
+    id[..4].copy_from_slice(&n.to_be_bytes());
+    MessageId::from_bytes(id)
+}
+
+fn send(queue: u8, n: u32, body_len: usize, accepted_at: u64) -> WriteOp {
+    WriteOp::Send {
+        sender_id: SenderId::from_bytes([queue.wrapping_add(128); 24]),
+        message: StoredMessage {
+            id: message_id(queue, n),
+            accepted_at,
+            flags: 0,
+            body: vec![n as u8; body_len],
+        },
+        marker_id: message_id(queue, n | 1 << 31),
+    }
+}
+
+fn ack(queue: u8, n: u32) -> WriteOp {
+    WriteOp::Ack {
+        recipient_id: recipient(queue),
+        message_id: message_id(queue, n),
+    }
+}
+
+fn apply(store: &LogStore, ops: &[WriteOp], now: u64) -> Vec<WriteOutcome> {
+    store.apply(ops, now, Commit::Durable).unwrap()
+}
+
+/// A queue's record, flattened to bytes, and its messages by sequence number.
+type QueueSnapshot = (Vec<u8>, Vec<(u64, StoredMessage)>);
+
+/// Everything a store holds that anyone can observe, in a comparable form:
+/// per queue its record and every live message with its body.
+fn snapshot(store: &LogStore) -> Vec<QueueSnapshot> {
+    let index = store.index.read().unwrap();
+    let mut queues: Vec<_> = index
+        .queues
+        .iter()
+        .map(|(recipient_id, entry)| {
+            let record = entry.to_record().unwrap();
+            let mut described = recipient_id.as_bytes().to_vec();
+            described.extend_from_slice(record.recipient_key.as_bytes());
+            described.extend_from_slice(record.sender_id.as_bytes());
+            described.extend_from_slice(
+                record
+                    .sender_key
+                    .map(|k| *k.as_bytes())
+                    .unwrap_or_default()
+                    .as_slice(),
+            );
+            described.push(record.status as u8);
+            described.extend_from_slice(record.queue_key.as_bytes());
+            described.extend_from_slice(&record.pending.to_be_bytes());
+            described.push(u8::from(record.quota_marker));
+            described.extend_from_slice(&record.next_seq.to_be_bytes());
+            let messages = entry
+                .messages
+                .iter()
+                .map(|m| {
+                    let file = store.file(m.at.segment).unwrap();
+                    (m.seq, LogStore::stored(m.clone(), &file).unwrap())
+                })
+                .collect();
+            (described, messages)
+        })
+        .collect();
+    queues.sort_by(|a, b| a.0.cmp(&b.0));
+    queues
+}
+
+fn last_segment(dir: &Path) -> std::path::PathBuf {
+    let log = dir.join(LOG_DIR);
+    let last = segment::list(&log).unwrap().into_iter().last().unwrap();
+    segment::path(&log, last)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let log = to.join(LOG_DIR);
+    std::fs::create_dir_all(&log).unwrap();
+    for entry in std::fs::read_dir(from.join(LOG_DIR)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), log.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_torn_last_record_is_cut_off_at_every_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, after, kept) = {
+        let store = open_with(dir.path(), config(), NOW);
+        apply(&store, &[create(1), send(1, 1, 300, NOW)], NOW);
+        let kept = snapshot(&store);
+        let before = std::fs::metadata(last_segment(dir.path())).unwrap().len();
+        apply(&store, &[send(1, 2, 300, NOW)], NOW);
+        let after = std::fs::metadata(last_segment(dir.path())).unwrap().len();
+        (before, after, kept)
+    };
+    let whole = std::fs::read(last_segment(dir.path())).unwrap();
+    for cut in before..after {
+        for garbage in [None, Some(0x00), Some(0xa5)] {
+            let copy = tempfile::tempdir().unwrap();
+            copy_dir(dir.path(), copy.path());
+            let mut bytes = whole[..cut as usize].to_vec();
+            if let Some(fill) = garbage {
+                // The power went after the file grew but before its pages came.
+                bytes.resize(whole.len(), fill);
+            }
+            std::fs::write(last_segment(copy.path()), &bytes).unwrap();
+            let store = open_with(copy.path(), config(), NOW);
+            assert_eq!(snapshot(&store), kept, "cut at {cut}, fill {garbage:?}");
+            assert_eq!(
+                std::fs::metadata(last_segment(copy.path())).unwrap().len(),
+                before
+            );
+            // The log goes on from there, and what follows survives a reopen.
+            assert_eq!(
+                apply(&store, &[send(1, 3, 10, NOW)], NOW),
+                [WriteOutcome::Sent(recipient(1))]
+            );
+            let expected = snapshot(&store);
+            drop(store);
+            assert_eq!(snapshot(&open_with(copy.path(), config(), NOW)), expected);
+        }
+    }
+}
+
+#[test]
+fn a_new_segment_without_its_header_is_started_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        ..config()
+    };
+    let kept = {
+        let store = open_with(dir.path(), small, NOW);
+        apply(&store, &[create(1)], NOW);
+        for n in 0..3 {
+            apply(&store, &[send(1, n, 10_000, NOW)], NOW);
+        }
+        snapshot(&store)
+    };
+    // A segment created just before the power went: on disk, empty.
+    let log = dir.path().join(LOG_DIR);
+    let next = segment::list(&log).unwrap().last().unwrap() + 1;
+    std::fs::write(segment::path(&log, next), b"").unwrap();
+    let store = open_with(dir.path(), small, NOW);
+    assert_eq!(snapshot(&store), kept);
+    apply(&store, &[send(1, 9, 10, NOW)], NOW);
+    drop(store);
+    let store = open_with(dir.path(), small, NOW);
+    assert_eq!(
+        store.first_message(&recipient(1), NOW).unwrap().unwrap().id,
+        message_id(1, 0)
+    );
+}
+
+#[test]
+fn damage_before_the_last_segment_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        policy: Policy {
+            queue_quota: 1000,
+            message_ttl_secs: 100 * DAY,
+        },
+        ..config()
+    };
+    {
+        let store = open_with(dir.path(), small, NOW);
+        apply(&store, &[create(1)], NOW);
+        for n in 0..10 {
+            apply(&store, &[send(1, n, 10_000, NOW)], NOW);
+        }
+    }
+    let log = dir.path().join(LOG_DIR);
+    let numbers = segment::list(&log).unwrap();
+    assert!(numbers.len() > 1, "{numbers:?}");
+    let first = segment::path(&log, numbers[0]);
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&first, bytes).unwrap();
+    assert!(matches!(
+        LogStore::open(dir.path(), small, NOW),
+        Err(Error::CorruptLog { .. })
+    ));
+}
+
+#[test]
+fn compaction_copies_live_records_forward_and_keeps_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        policy: Policy {
+            queue_quota: 1000,
+            message_ttl_secs: 100 * DAY,
+        },
+        ..config()
+    };
+    let store = open_with(dir.path(), small, NOW);
+    apply(&store, &[create(1), create(2), create(3)], NOW);
+    apply(
+        &store,
+        &[WriteOp::SecureQueue {
+            recipient_id: recipient(2),
+            sender_key: AuthKey::from_bytes([7; 32]),
+        }],
+        NOW,
+    );
+    // Queue 1 is read at once, queue 2 keeps its first messages, queue 3 is
+    // deleted: old segments end up mostly dead but not all.
+    for n in 0..40 {
+        let accepted_at = NOW + u64::from(n);
+        apply(
+            &store,
+            &[
+                send(1, n, 3000, accepted_at),
+                send(2, n, 3000, accepted_at),
+                send(3, n, 500, accepted_at),
+            ],
+            accepted_at,
+        );
+        apply(&store, &[ack(1, n)], accepted_at);
+    }
+    for n in 0..35 {
+        apply(&store, &[ack(2, n)], NOW + 100);
+    }
+    apply(
+        &store,
+        &[WriteOp::Delete {
+            recipient_id: recipient(3),
+        }],
+        NOW + 100,
+    );
+    apply(
+        &store,
+        &[WriteOp::Suspend {
+            recipient_id: recipient(2),
+        }],
+        NOW + 100,
+    );
+    let before = snapshot(&store);
+    let segments_before = store.segments().unwrap();
+    let (total_before, live) = store.usage().unwrap();
+    store.reclaim().unwrap();
+    let segments_after = store.segments().unwrap();
+    let (total_after, live_after) = store.usage().unwrap();
+    assert!(
+        segments_after.len() < segments_before.len(),
+        "{segments_before:?} → {segments_after:?}"
+    );
+    assert!(segments_after[0] > segments_before[0]);
+    assert!(total_after < total_before);
+    assert!(live_after <= live + 10_000, "{live} → {live_after}");
+    assert_eq!(snapshot(&store), before);
+    // Writes go on, and the compacted log replays to the same state.
+    apply(&store, &[send(1, 99, 100, NOW + 200)], NOW + 200);
+    let expected = snapshot(&store);
+    drop(store);
+    let store = open_with(dir.path(), small, NOW + 200);
+    assert_eq!(snapshot(&store), expected);
+    assert_eq!(store.segments().unwrap(), segments_after);
+    // A crash after the copies were synced but before the old segment went:
+    // originals and copies both replay, to the same state.
+    drop(store);
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    let store = open_with(copy.path(), small, NOW + 200);
+    store.reclaim().unwrap();
+    assert_eq!(snapshot(&store), expected);
+}
+
+#[test]
+fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = LogConfig {
+        max_bytes: Some(64 * 1024),
+        policy: Policy {
+            queue_quota: 1000,
+            message_ttl_secs: 100 * DAY,
+        },
+        ..config()
+    };
+    let store = open_with(dir.path(), budget, NOW);
+    apply(&store, &[create(1)], NOW);
+    let mut sent = 0;
+    loop {
+        match apply(&store, &[send(1, sent, 10_000, NOW)], NOW)[..] {
+            [WriteOutcome::Sent(_)] => sent += 1,
+            [WriteOutcome::StorageFull] => break,
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(sent, 6);
+    // What is left still takes a new queue, then empty messages until the
+    // budget cannot take even one more.
+    assert_eq!(apply(&store, &[create(2)], NOW), [WriteOutcome::Done]);
+    while apply(&store, &[send(1, sent, 0, NOW)], NOW) == [WriteOutcome::Sent(recipient(1))] {
+        sent += 1;
+    }
+    assert_eq!(
+        apply(&store, &[create(3)], NOW),
+        [WriteOutcome::StorageFull]
+    );
+    assert_eq!(apply(&store, &[ack(1, 0)], NOW), [WriteOutcome::Done]);
+    // Only the ACK's few bytes went past the budget.
+    assert!(store.usage().unwrap().0 <= 64 * 1024 + 64);
+}
+
+#[test]
+fn queues_nobody_uses_expire_and_a_read_counts_as_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let idle = LogConfig {
+        idle_queue_secs: 2 * DAY,
+        ..config()
+    };
+    let start = NOW - NOW % DAY;
+    let store = open_with(dir.path(), idle, start);
+    apply(&store, &[create(1), create(2), create(3)], start);
+    // A day later queue 2 is read (a SUB, say), queue 3 written to.
+    apply(&store, &[send(3, 1, 10, start + DAY)], start + DAY);
+    assert!(store.queue(&recipient(2)).unwrap().is_some());
+    assert_eq!(store.expire(start + DAY, 100).unwrap(), 0);
+    // Two whole days after its last use, queue 1 is still there...
+    store.expire(start + 3 * DAY - 1, 100).unwrap();
+    assert!(store.queue(&recipient(1)).unwrap().is_some());
+    drop(store);
+    // ...and gone on the day after, by the sweep or at replay.
+    let store = open_with(dir.path(), idle, start + 3 * DAY);
+    assert!(store.queue(&recipient(1)).unwrap().is_none());
+    assert!(store.queue(&recipient(2)).unwrap().is_some());
+    store.expire(start + 3 * DAY, 100).unwrap();
+    drop(store);
+    let store = open_with(dir.path(), idle, start + 3 * DAY);
+    assert!(store.queue(&recipient(1)).unwrap().is_none());
+    assert!(store.queue(&recipient(3)).unwrap().is_some());
+    assert_eq!(store.expire(start + 6 * DAY, 100).unwrap(), 0);
+    assert!(store.queue(&recipient(2)).unwrap().is_none());
+    assert!(store.queue(&recipient(3)).unwrap().is_none());
+}
+
+#[test]
+fn a_power_loss_keeps_every_durable_write_and_a_prefix_of_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        policy: Policy {
+            queue_quota: 1000,
+            message_ttl_secs: 100 * DAY,
+        },
+        ..config()
+    };
+    let store = open_with(dir.path(), small, NOW);
+    apply(&store, &[create(1)], NOW);
+    for n in 0..8 {
+        apply(&store, &[send(1, n, 10_000, NOW)], NOW);
+    }
+    // Then writes that are never synced, across two new segments: only the
+    // segments sealed on the way are synced (at each rollover).
+    for n in 8..20 {
+        store
+            .apply(&[send(1, n, 10_000, NOW)], NOW, Commit::Deferred)
+            .unwrap();
+    }
+    let segments = store.segments().unwrap();
+    assert!(segments.len() >= 3, "{segments:?}");
+    drop(store);
+    // The machine loses what the last segment held past its synced header.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(last_segment(dir.path()))
+        .unwrap()
+        .set_len(segment::HEADER_LEN)
+        .unwrap();
+    let store = open_with(dir.path(), small, NOW);
+    let queue = store.queue(&recipient(1)).unwrap().unwrap();
+    assert!((8..20).contains(&queue.pending), "{}", queue.pending);
+    let ids: Vec<MessageId> = store.index.read().unwrap().queues[&recipient(1)]
+        .messages
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    let expected: Vec<MessageId> = (0..queue.pending).map(|n| message_id(1, n)).collect();
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn a_body_longer_than_the_protocol_allows_is_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(&store, &[create(1)], NOW);
+    assert_eq!(
+        apply(
+            &store,
+            &[send(1, 1, sotto_wire::MAX_MESSAGE_BODY + 1, NOW)],
+            NOW
+        ),
+        [WriteOutcome::Refused]
+    );
+    assert_eq!(
+        apply(
+            &store,
+            &[send(1, 2, sotto_wire::MAX_MESSAGE_BODY, NOW)],
+            NOW
+        ),
+        [WriteOutcome::Sent(recipient(1))]
+    );
+    drop(store);
+    let store = open_with(dir.path(), config(), NOW);
+    assert_eq!(store.queue(&recipient(1)).unwrap().unwrap().pending, 1);
+}
+
+#[test]
+fn a_failed_store_answers_nothing_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(&store, &[create(1)], NOW);
+    let _ = store.fail(Error::Storage("fsync failed".into()));
+    assert!(matches!(
+        store.apply(&[create(2)], NOW, Commit::Durable),
+        Err(Error::StoreFailed)
+    ));
+    assert!(matches!(
+        store.queue(&recipient(1)),
+        Err(Error::StoreFailed)
+    ));
+    assert!(matches!(store.sync(), Err(Error::StoreFailed)));
+    assert!(
+        store
+            .apply(&[create(2)], NOW, Commit::Durable)
+            .unwrap_err()
+            .is_fatal()
+    );
+}
+
+#[test]
+fn messages_are_read_only_once_their_batch_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(&store, &[create(1), send(1, 1, 100, NOW)], NOW);
+    // Hide everything written after this point, as during a batch's fsync.
+    let end = store.visible_end.load(Ordering::Acquire);
+    apply(&store, &[ack(1, 1), send(1, 2, 100, NOW)], NOW);
+    store.visible_end.store(end, Ordering::Release);
+    assert_eq!(store.first_message(&recipient(1), NOW).unwrap(), None);
+    apply(&store, &[], NOW);
+    assert_eq!(
+        store.first_message(&recipient(1), NOW).unwrap().unwrap().id,
+        message_id(1, 2)
+    );
+}
