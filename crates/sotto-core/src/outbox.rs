@@ -165,7 +165,12 @@ impl<S: Store> Core<S> {
                 Ok(())
             }
             Response::Err {
-                code: ErrorCode::Quota | ErrorCode::Internal | ErrorCode::Limit | ErrorCode::Block,
+                code:
+                    ErrorCode::Quota
+                    | ErrorCode::Internal
+                    | ErrorCode::Limit
+                    | ErrorCode::Block
+                    | ErrorCode::Full,
                 ..
             } => self.retry_job(now, id),
             // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.

@@ -740,9 +740,8 @@ impl Session {
             (WriteOutcome::Done, AfterWrite::Ok) => ok(),
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
             (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),
-            // The storage budget is used up. To be answered with its own error
-            // code once the wire protocol has one; INTERNAL until then.
-            (WriteOutcome::StorageFull, _) => error(ErrorCode::Internal),
+            // The storage budget is used up: nothing new until space is freed.
+            (WriteOutcome::StorageFull, _) => error(ErrorCode::Full),
             (outcome, _) => {
                 tracing::warn!(?outcome, "unexpected write outcome");
                 error(ErrorCode::Internal)

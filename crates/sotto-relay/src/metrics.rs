@@ -11,7 +11,7 @@ use sotto_wire::ErrorCode;
 const BATCH_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
 /// Error codes in the order of the `errors` counters (wire codes 1..=8).
-const ERROR_NAMES: [&str; 8] = [
+const ERROR_NAMES: [&str; 9] = [
     "BLOCK",
     "CMD",
     "AUTH",
@@ -20,6 +20,7 @@ const ERROR_NAMES: [&str; 8] = [
     "LARGE_MSG",
     "INTERNAL",
     "LIMIT",
+    "FULL",
 ];
 
 /// The relay's counters. Relaxed atomics: each is independent.
@@ -35,7 +36,7 @@ pub struct Metrics {
     messages_acked: AtomicU64,
     messages_expired: AtomicU64,
     quota_markers: AtomicU64,
-    errors: [AtomicU64; 8],
+    errors: [AtomicU64; 9],
     commits: AtomicU64,
     deferred_commits: AtomicU64,
     committed_ops: AtomicU64,

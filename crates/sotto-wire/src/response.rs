@@ -23,8 +23,8 @@ pub enum ErrorCode {
     Block = 1,
     /// 2: a transmission does not parse, or its command is unknown.
     Cmd = 2,
-    /// 3: no such queue, bad or missing signature, wrong password, or a suspended
-    /// queue: deliberately indistinguishable.
+    /// 3: no such queue, bad or missing authenticator, wrong password, or a
+    /// suspended queue: deliberately indistinguishable.
     Auth = 3,
     /// 4: the queue holds as many messages as its quota allows; retry later.
     Quota = 4,
@@ -37,6 +37,9 @@ pub enum ErrorCode {
     Internal = 7,
     /// 8: the connection exceeded a rate limit; slow down.
     Limit = 8,
+    /// 9: the relay is at its storage budget and takes no new queue or message;
+    /// retry later (or use another relay).
+    Full = 9,
 }
 
 impl ErrorCode {
@@ -56,6 +59,7 @@ impl ErrorCode {
             6 => ErrorCode::LargeMsg,
             7 => ErrorCode::Internal,
             8 => ErrorCode::Limit,
+            9 => ErrorCode::Full,
             other => return Err(WireError::UnknownErrorCode(other)),
         })
     }
