@@ -62,6 +62,21 @@ pub(crate) fn test(args: &[String]) -> Result<()> {
             "-D",
             "warnings",
         ]))?;
+        // The browser bridge builds only for wasm32: the workspace lint skips it.
+        announce(&format!(
+            "linting the browser bridge for {WASM_TARGET} (cargo clippy -D warnings)"
+        ));
+        run_checked(cargo().args([
+            "clippy",
+            "--locked",
+            "--target",
+            WASM_TARGET,
+            "--package",
+            "sotto-wasm",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
     }
     announce("unit, property and integration tests (cargo test --workspace)");
     run_checked(cargo().args(["test", "--workspace", "--locked"]))?;

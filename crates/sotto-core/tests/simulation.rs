@@ -445,7 +445,7 @@ fn a_stranger_cannot_send_to_a_secured_queue() {
     let now = world.now;
     let relay = &mut world.relays[0];
     let sender_ids: Vec<_> = relay.by_sender.keys().copied().collect();
-    let stranger = sotto_wire::ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+    let stranger = sotto_wire::QueueAuthSecret::from_bytes([7; 32]).public_key();
     for sender_id in sender_ids {
         let command = sotto_wire::Command::Send {
             sender_id,

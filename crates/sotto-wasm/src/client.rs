@@ -21,7 +21,7 @@ use std::rc::{Rc, Weak};
 use js_sys::Promise;
 use rand_core::RngCore;
 use sotto_core::{ContactId, Core, CoreError, KeyDerivation, Profile, Record, Store, UnixMillis};
-use sotto_wire::RelayAddress;
+use sotto_wire::{ConnectionEnd, RelayAddress};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -47,8 +47,10 @@ pub(crate) const META_MOVED: &str = "moved";
 const CHECK_TABLE: &str = "passphrase_check";
 /// The table name the UI's preferences are sealed under (never a core table).
 const PREFS_TABLE: &str = "web_prefs";
-/// Wait before connecting again to a relay that was lost.
-const RECONNECT_MS: i32 = 2000;
+/// Wait before connecting again to a relay that was lost (doubled after each
+/// failure in a row, up to [`RECONNECT_MAX_MS`]).
+const RECONNECT_MS: u32 = 2000;
+const RECONNECT_MAX_MS: u32 = 120_000;
 /// Records read per step when every record is sealed again.
 const SNAPSHOT_PAGE: usize = 256;
 
@@ -69,9 +71,19 @@ pub(crate) struct Shared {
     pub(crate) unlocked: Option<Unlocked>,
     listener: Option<js_sys::Function>,
     links: HashMap<String, RelayLink>,
+    /// Relays that failed lately, by address: when to try again.
+    backoff: HashMap<String, Backoff>,
     timer: Option<(i32, Closure<dyn FnMut()>)>,
     /// A write failed: the next one rewrites every record.
     pub(crate) resync: bool,
+}
+
+/// Failures in a row to reach one relay.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+    /// `Date.now()` before which no new connection is opened.
+    retry_at: f64,
 }
 
 pub(crate) struct Unlocked {
@@ -262,6 +274,7 @@ impl SottoClient {
                 unlocked: None,
                 listener: None,
                 links: HashMap::new(),
+                backoff: HashMap::new(),
                 timer: None,
                 resync: false,
             })),
@@ -424,6 +437,7 @@ pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
     for (_, link) in state.links.drain() {
         link.close();
     }
+    state.backoff.clear();
     unlocked
 }
 
@@ -447,11 +461,22 @@ fn start(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// The link to `relay`, opened if there is none.
-fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) {
+/// The link to `relay`, opened if there is none and the relay is not in its
+/// backoff; whether there is one now.
+fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
     let key = relay.to_string();
-    if shared.borrow().links.contains_key(&key) {
-        return;
+    {
+        let state = shared.borrow();
+        if state.links.contains_key(&key) {
+            return true;
+        }
+        if state
+            .backoff
+            .get(&key)
+            .is_some_and(|backoff| js_sys::Date::now() < backoff.retry_at)
+        {
+            return false;
+        }
     }
     let weak = Rc::downgrade(shared);
     let name = key.clone();
@@ -466,121 +491,146 @@ fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) {
             }
         });
     });
-    let mut secret = [0u8; 32];
-    BrowserRng.fill_bytes(&mut secret);
-    match RelayLink::connect(relay.clone(), secret, notify) {
+    match RelayLink::connect(relay.clone(), notify) {
         Ok(link) => {
             shared.borrow_mut().links.insert(key, link);
+            true
         }
-        Err(_) => schedule_reconnect(shared),
+        Err(_) => {
+            back_off(shared, &key);
+            false
+        }
     }
 }
 
 fn on_signal(shared: &Rc<RefCell<Shared>>, name: &str, signal: Signal) {
-    match signal {
-        Signal::Open => {
-            let mut state = shared.borrow_mut();
-            let failed = match state.links.get_mut(name) {
-                Some(link) => link.opened().is_err(),
-                None => false,
-            };
-            drop(state);
-            if failed {
-                link_lost(shared, name);
-            }
-        }
-        Signal::Frame(bytes) => {
-            let result = {
-                let mut state = shared.borrow_mut();
-                match state.links.get_mut(name) {
-                    Some(link) => link
-                        .frame(&bytes)
-                        .map(|incoming| (link.address.clone(), incoming)),
-                    None => return,
-                }
-            };
-            match result {
-                Ok((relay, incoming)) => {
-                    handle_incoming(shared, &relay, incoming);
-                    pump(shared);
-                }
-                Err(reason) => {
-                    emit(
-                        shared,
-                        &object(&[("type", "relay-fault".into()), ("reason", reason.into())]),
-                    );
-                    link_lost(shared, name);
-                }
-            }
-        }
-        Signal::Closed => link_lost(shared, name),
-    }
+    let (relay, incoming) = {
+        let mut state = shared.borrow_mut();
+        let Some(link) = state.links.get_mut(name) else {
+            return;
+        };
+        (link.address.clone(), link.handle(signal))
+    };
+    handle_incoming(shared, name, &relay, incoming);
+    pump(shared);
 }
 
-fn handle_incoming(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress, incoming: Vec<Incoming>) {
-    let mut state = shared.borrow_mut();
-    let Some(unlocked) = state.unlocked.as_mut() else {
-        return;
-    };
-    let core = &mut unlocked.core;
+/// Tells the core what a link reported; drops the link if it ended.
+fn handle_incoming(
+    shared: &Rc<RefCell<Shared>>,
+    name: &str,
+    relay: &RelayAddress,
+    incoming: Vec<Incoming>,
+) {
     let mut connected = false;
-    for item in incoming {
-        // An error leaves the core usable (see `Core::handle_delivery`): the
-        // relay delivers again or the job is retried.
-        let _ = match item {
-            Incoming::Connected => {
+    let mut ended = None;
+    {
+        let mut state = shared.borrow_mut();
+        let mut unlocked = state.unlocked.as_mut();
+        for item in incoming {
+            if let Incoming::Ended(end) = item {
+                ended = Some(end);
+                continue;
+            }
+            if let Incoming::Connected = item {
                 connected = true;
-                core.handle_relay_connected(now(), relay)
             }
-            Incoming::Answer(token, response) => {
-                core.handle_relay_response(now(), &mut BrowserRng, token, response)
-            }
-            Incoming::Delivery {
-                recipient_id,
-                message_id,
-                sealed,
-            } => core.handle_delivery(
-                now(),
-                &mut BrowserRng,
-                relay,
-                recipient_id,
-                message_id,
-                &sealed,
-            ),
-        };
+            let Some(unlocked) = unlocked.as_deref_mut() else {
+                continue;
+            };
+            let core = &mut unlocked.core;
+            // An error leaves the core usable (see `Core::handle_delivery`): the
+            // relay delivers again or the job is retried.
+            let _ = match item {
+                Incoming::Connected => core.handle_relay_connected(now(), relay),
+                Incoming::Answer {
+                    token,
+                    response,
+                    suite,
+                } => core.handle_relay_response(now(), &mut BrowserRng, token, response, suite),
+                Incoming::Delivery {
+                    recipient_id,
+                    message_id,
+                    sealed,
+                    suite,
+                } => core.handle_delivery(
+                    now(),
+                    &mut BrowserRng,
+                    relay,
+                    recipient_id,
+                    message_id,
+                    &sealed,
+                    suite,
+                ),
+                Incoming::Failed(token) => core.handle_relay_failure(now(), token),
+                Incoming::Ended(_) => Ok(()),
+            };
+        }
+        if connected {
+            state.backoff.remove(name);
+        }
     }
-    drop(state);
     if connected {
         emit(
             shared,
             &object(&[("type", "connection".into()), ("state", "online".into())]),
         );
     }
+    if let Some(end) = ended {
+        link_lost(shared, name, end);
+    }
 }
 
-fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str) {
+/// The link ended: drop it, tell the UI, and connect again after a backoff.
+fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
     let link = shared.borrow_mut().links.remove(name);
     let Some(link) = link else {
         return;
     };
+    // The connection failed its requests already (reported with `Ended`).
     let tokens = link.close();
-    {
-        let mut state = shared.borrow_mut();
-        if let Some(unlocked) = state.unlocked.as_mut() {
-            for token in tokens {
-                let _ = unlocked.core.handle_relay_failure(now(), token);
-            }
+    if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
+        for token in tokens {
+            let _ = unlocked.core.handle_relay_failure(now(), token);
         }
+    }
+    let fault = match end {
+        ConnectionEnd::Handshake(error) | ConnectionEnd::Protocol(error) => Some(error.to_string()),
+        ConnectionEnd::TimedOut | ConnectionEnd::Closed => None,
+    };
+    if let Some(reason) = fault {
+        emit(
+            shared,
+            &object(&[("type", "relay-fault".into()), ("reason", reason.into())]),
+        );
     }
     emit(
         shared,
         &object(&[("type", "connection".into()), ("state", "offline".into())]),
     );
-    schedule_reconnect(shared);
-    pump(shared);
+    back_off(shared, name);
 }
 
-fn schedule_reconnect(shared: &Rc<RefCell<Shared>>) {
+/// Counts a failure to reach relay `name` and schedules the next attempt:
+/// the wait doubles with each failure in a row, with jitter so that browsers
+/// that lost the same relay do not all return at once.
+fn back_off(shared: &Rc<RefCell<Shared>>, name: &str) {
+    let delay = {
+        let mut state = shared.borrow_mut();
+        let backoff = state.backoff.entry(name.to_owned()).or_default();
+        let doubled = RECONNECT_MS.saturating_mul(1 << backoff.failures.min(8));
+        backoff.failures = backoff.failures.saturating_add(1);
+        let base = doubled.min(RECONNECT_MAX_MS);
+        // Between half the wait and the whole of it.
+        let jitter = BrowserRng.next_u32() % (base / 2 + 1);
+        let delay = base / 2 + jitter;
+        backoff.retry_at = js_sys::Date::now() + f64::from(delay);
+        delay
+    };
+    schedule_reconnect(shared, delay);
+}
+
+fn schedule_reconnect(shared: &Rc<RefCell<Shared>>, delay_ms: u32) {
     let weak = Rc::downgrade(shared);
     let again = Closure::once_into_js(move || {
         if let Some(shared) = weak.upgrade() {
@@ -590,7 +640,7 @@ fn schedule_reconnect(shared: &Rc<RefCell<Shared>>) {
     if let Some(window) = web_sys::window() {
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
             again.unchecked_ref(),
-            RECONNECT_MS,
+            i32::try_from(delay_ms).unwrap_or(i32::MAX),
         );
     }
 }
@@ -656,20 +706,42 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             // Locked meanwhile: the core that made these requests is gone.
             return;
         }
+        // Every request is queued first and the links write after, so that
+        // requests to one relay share blocks.
         let mut failed = Vec::new();
+        let mut touched = Vec::new();
         for request in requests {
-            ensure_link(&shared, &request.relay);
             let key = request.relay.to_string();
             let token = request.token;
-            let sent = match shared.borrow_mut().links.get_mut(&key) {
-                Some(link) => link.send(request).is_ok(),
-                None => false,
-            };
-            if !sent {
+            let queued = ensure_link(&shared, &request.relay)
+                && match shared.borrow_mut().links.get_mut(&key) {
+                    Some(link) => link.submit(request).is_ok(),
+                    None => false,
+                };
+            if !queued {
                 failed.push(token);
             }
+            if queued && !touched.contains(&key) {
+                touched.push(key);
+            }
         }
-        if !failed.is_empty() {
+        let mut reported = false;
+        for key in touched {
+            let flushed = {
+                let mut state = shared.borrow_mut();
+                state
+                    .links
+                    .get_mut(&key)
+                    .map(|link| (link.address.clone(), link.flush()))
+            };
+            if let Some((relay, incoming)) = flushed
+                && !incoming.is_empty()
+            {
+                handle_incoming(&shared, &key, &relay, incoming);
+                reported = true;
+            }
+        }
+        if !failed.is_empty() || reported {
             if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
                 for token in failed {
                     let _ = unlocked.core.handle_relay_failure(now(), token);

@@ -16,7 +16,8 @@
 //! - `js_object` (wasm32 only): the plain objects handed to the UI.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
 //! - `relay_link` (wasm32 only): one relay connection over the browser's
-//!   WebSocket, with the relay handshake and encrypted blocks.
+//!   WebSocket, a thin driver of `sotto_wire::ClientConnection` (which does
+//!   the protocol: handshake, batching, keep-alive, request timeouts).
 //! - `rng` (wasm32 only): the browser's `crypto.getRandomValues` as the
 //!   generator the core is given.
 

@@ -1,199 +1,308 @@
-//! One relay connection over the browser's WebSocket: the relay handshake
-//! (refusing a relay whose key does not match the address's fingerprint),
-//! then one encrypted block of 16384 bytes per frame each way.
+//! One relay connection over the browser's WebSocket: a thin driver of
+//! [`ClientConnection`], which does the whole protocol (handshake, command
+//! keys, batching, correlation, keep-alive, request timeouts).
 //!
-//! The link only speaks the wire protocol; what the answers mean is the
-//! core's business. Each command goes in a block of its own, so sender and
-//! recipient commands never share one.
-//
-// The native runtime (`sotto-client`'s `relay` module) does the same over
-// tokio; a sans-IO connection state machine in `sotto-wire` or `sotto-core`
-// could serve both.
+//! The link owns the socket, the connection's timer and the map from the
+//! connection's request ids to the core's tokens; it writes what the
+//! connection has ready after every input and turns the connection's events
+//! into what the core is told ([`Incoming`]). Commands handed over with
+//! [`RelayLink::submit`] go out together at the next [`RelayLink::flush`], so
+//! that they share blocks.
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
+use rand_core::RngCore;
 use sotto_core::{RelayRequest, RequestToken};
 use sotto_wire::{
-    Block, ClientHandshake, CorrId, InnerBlock, MessageId, RecipientId, RelayAddress, Response,
-    SealedMessage, SessionId, Transmission, Transport, VersionRange,
+    CipherSuite, ClientConnection, ConnectionConfig, ConnectionEnd, Event, MessageId, RecipientId,
+    RelayAddress, Request, RequestId, Response, SealedMessage,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-/// What the socket reports to the link's owner.
+use crate::rng::BrowserRng;
+
+/// Bytes of commands a link holds before it refuses more (the core retries
+/// refused requests on its own schedule).
+const MAX_QUEUED_BYTES: usize = 1 << 20;
+
+/// What the socket and the timer report to the link's owner.
 pub(crate) enum Signal {
     Open,
     Frame(Vec<u8>),
     Closed,
+    Timer,
 }
 
-/// What a frame from the relay means for the core.
+/// What the connection's events mean for the core.
 pub(crate) enum Incoming {
     /// The handshake is done: subscribe and send what waits.
     Connected,
-    Answer(RequestToken, Response),
+    Answer {
+        token: RequestToken,
+        response: Response,
+        suite: CipherSuite,
+    },
     Delivery {
         recipient_id: RecipientId,
         message_id: MessageId,
         sealed: SealedMessage,
+        suite: CipherSuite,
     },
+    /// The request got no answer (timeout or the connection ended).
+    Failed(RequestToken),
+    /// The connection is over; every open request was failed before this.
+    Ended(ConnectionEnd),
 }
 
-enum Phase {
-    Opening(Option<ClientHandshake>, Option<Block>),
-    Ready(Transport, SessionId),
-}
-
-/// One relay connection. Dropping it closes the socket.
+/// One relay connection. [`RelayLink::close`] closes the socket.
 pub(crate) struct RelayLink {
     pub(crate) address: RelayAddress,
     socket: WebSocket,
-    phase: Phase,
-    /// Requests made before the handshake finished.
-    pending: Vec<RelayRequest>,
-    waiting: HashMap<CorrId, RequestToken>,
-    next_corr_id: u64,
-    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    connection: ClientConnection,
+    /// The socket is open: frames may be written.
+    open: bool,
+    /// The cipher suite settled by the handshake (answers and deliveries
+    /// are opened by the core with it).
+    suite: Option<CipherSuite>,
+    tokens: HashMap<RequestId, RequestToken>,
+    timer: Option<i32>,
+    /// Kept for the link's life, then leaked (see [`RelayLink::detach`]).
+    on_timer: Option<Closure<dyn FnMut(JsValue)>>,
+    _handlers: [Closure<dyn FnMut(JsValue)>; 3],
 }
 
 impl RelayLink {
-    /// Opens the socket; `notify` hears of its opening, frames and end.
+    /// Opens the socket; `notify` hears of its opening, frames and end, and
+    /// of the connection's timer.
     pub(crate) fn connect(
         address: RelayAddress,
-        ephemeral_secret: [u8; 32],
         notify: Rc<dyn Fn(Signal)>,
     ) -> Result<RelayLink, JsValue> {
         let socket = WebSocket::new(&address.websocket_url())?;
         socket.set_binary_type(BinaryType::Arraybuffer);
-        let (handshake, hello) = ClientHandshake::start(ephemeral_secret, VersionRange::SUPPORTED);
-        let on_open = {
+        let mut seed = [0u8; 32];
+        BrowserRng.fill_bytes(&mut seed);
+        let connection = ClientConnection::new(
+            address.fingerprint,
+            ConnectionConfig::default(),
+            seed,
+            now(),
+        );
+        let handler = |signal: fn() -> Signal| {
             let notify = Rc::clone(&notify);
-            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| notify(Signal::Open))
+            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| notify(signal()))
         };
-        let on_message = {
-            let notify = Rc::clone(&notify);
-            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                let bytes = event
-                    .dyn_into::<MessageEvent>()
-                    .ok()
-                    .and_then(|event| event.data().dyn_into::<js_sys::ArrayBuffer>().ok())
-                    .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec());
-                match bytes {
-                    Some(bytes) => notify(Signal::Frame(bytes)),
-                    // A text frame is not the protocol.
-                    None => notify(Signal::Closed),
-                }
-            })
-        };
-        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| notify(Signal::Closed));
+        let on_open = handler(|| Signal::Open);
+        let on_close = handler(|| Signal::Closed);
+        let on_timer = handler(|| Signal::Timer);
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let bytes = event
+                .dyn_into::<MessageEvent>()
+                .ok()
+                .and_then(|event| event.data().dyn_into::<js_sys::ArrayBuffer>().ok())
+                .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec());
+            match bytes {
+                Some(bytes) => notify(Signal::Frame(bytes)),
+                // A text frame is not the protocol.
+                None => notify(Signal::Closed),
+            }
+        });
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         socket.set_onerror(Some(on_close.as_ref().unchecked_ref()));
-        Ok(RelayLink {
+        let mut link = RelayLink {
             address,
             socket,
-            phase: Phase::Opening(Some(handshake), Some(hello)),
-            pending: Vec::new(),
-            waiting: HashMap::new(),
-            next_corr_id: 1,
-            _handlers: vec![on_open, on_message, on_close],
-        })
+            connection,
+            open: false,
+            suite: None,
+            tokens: HashMap::new(),
+            timer: None,
+            on_timer: Some(on_timer),
+            _handlers: [on_open, on_message, on_close],
+        };
+        // The handshake's deadline runs from now, opening the socket included.
+        link.arm_timer();
+        Ok(link)
     }
 
-    /// The socket is open: say hello.
-    pub(crate) fn opened(&mut self) -> Result<(), JsValue> {
-        if let Phase::Opening(_, hello) = &mut self.phase
-            && let Some(hello) = hello.take()
-        {
-            self.socket.send_with_u8_array(hello.as_bytes())?;
+    /// Feeds one signal to the connection, writes what it has ready and
+    /// returns what the core must hear.
+    pub(crate) fn handle(&mut self, signal: Signal) -> Vec<Incoming> {
+        match signal {
+            Signal::Open => self.open = true,
+            Signal::Frame(bytes) => self.connection.handle_frame(now(), &bytes),
+            Signal::Closed => self.connection.close(),
+            // The timer's id stays: another may have been armed since this one
+            // fired, and it must still be cleared when the link closes.
+            Signal::Timer => self.connection.handle_timeout(now()),
         }
+        self.flush()
+    }
+
+    /// Queues a request for the next [`RelayLink::flush`]; refuses it (with
+    /// its token) when the link holds too much already.
+    pub(crate) fn submit(&mut self, request: RelayRequest) -> Result<(), RequestToken> {
+        if self.connection.queued_bytes() >= MAX_QUEUED_BYTES {
+            return Err(request.token);
+        }
+        let id = self
+            .connection
+            .submit(Request {
+                command: request.command,
+                auth: request.auth_key,
+            })
+            .map_err(|_| request.token)?;
+        self.tokens.insert(id, request.token);
         Ok(())
     }
 
-    /// A frame from the relay.
-    pub(crate) fn frame(&mut self, bytes: &[u8]) -> Result<Vec<Incoming>, String> {
-        let block = Block::from_slice(bytes).map_err(|error| error.to_string())?;
-        match &mut self.phase {
-            Phase::Opening(handshake, _) => {
-                let handshake = handshake.take().ok_or("a second hello")?;
-                let transport = handshake
-                    .handle_server_hello(&block, &self.address.fingerprint)
-                    .map_err(|error| error.to_string())?;
-                let session_id = transport.session_id();
-                self.phase = Phase::Ready(transport, session_id);
-                for request in std::mem::take(&mut self.pending) {
-                    self.send(request)?;
+    /// Writes every block the connection has ready, arms its timer, and
+    /// returns its events.
+    pub(crate) fn flush(&mut self) -> Vec<Incoming> {
+        if self.open {
+            while let Some(block) = self.connection.poll_transmit(now()) {
+                if self.socket.send_with_u8_array(block.as_bytes()).is_err() {
+                    self.connection.close();
+                    break;
                 }
-                Ok(vec![Incoming::Connected])
-            }
-            Phase::Ready(transport, _) => {
-                let inner = transport.open(block).map_err(|error| error.to_string())?;
-                let mut incoming = Vec::new();
-                for encoded in inner.transmissions() {
-                    let transmission =
-                        Transmission::decode(encoded).map_err(|error| error.to_string())?;
-                    let response = Response::from_transmission(&transmission)
-                        .map_err(|error| error.to_string())?;
-                    if !transmission.corr_id.is_push() {
-                        if let Some(token) = self.waiting.remove(&transmission.corr_id) {
-                            incoming.push(Incoming::Answer(token, response));
-                        }
-                    } else if let Response::Msg {
-                        recipient_id,
-                        message_id,
-                        sealed,
-                    } = response
-                    {
-                        incoming.push(Incoming::Delivery {
-                            recipient_id,
-                            message_id,
-                            sealed,
-                        });
-                    }
-                }
-                Ok(incoming)
             }
         }
+        self.arm_timer();
+        self.events()
     }
 
-    /// Sends a request now, or once the handshake is done.
-    pub(crate) fn send(&mut self, request: RelayRequest) -> Result<(), String> {
-        let Phase::Ready(transport, session_id) = &mut self.phase else {
-            self.pending.push(request);
-            return Ok(());
-        };
-        let corr_id = CorrId::from_bytes(self.next_corr_id.to_be_bytes());
-        self.next_corr_id += 1;
-        let transmission = match &request.signing_key {
-            Some(key) => request
-                .command
-                .to_signed_transmission(corr_id, session_id, key),
-            None => request.command.to_transmission(corr_id),
-        };
-        let mut inner = InnerBlock::new();
-        inner
-            .push_encoded(transmission.encode())
-            .map_err(|error| error.to_string())?;
-        let block = transport.seal(&inner).map_err(|error| error.to_string())?;
-        self.socket
-            .send_with_u8_array(block.as_bytes())
-            .map_err(|_| "the relay connection is closed".to_owned())?;
-        self.waiting.insert(corr_id, request.token);
-        Ok(())
-    }
-
-    /// The link is gone: every request it held, to report as failed.
+    /// Closes the socket and the connection; returns the requests it held.
     pub(crate) fn close(mut self) -> Vec<RequestToken> {
-        let _ = self.socket.close();
+        self.detach();
+        self.connection.close();
+        self.events()
+            .into_iter()
+            .filter_map(|incoming| match incoming {
+                Incoming::Failed(token) => Some(token),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Stops the socket and the timer from calling handlers that are about to
+    /// be dropped (calling a dropped closure throws in the page).
+    fn detach(&mut self) {
+        self.clear_timer();
+        // A timer that fired already may still be queued in a page whose
+        // clock was moved (a cleared id does not always stop it): the few
+        // bytes of the timer's handler are leaked rather than freed under it.
+        if let Some(on_timer) = self.on_timer.take() {
+            on_timer.forget();
+        }
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         self.socket.set_onerror(None);
-        let mut tokens: Vec<RequestToken> = self.waiting.drain().map(|(_, token)| token).collect();
-        tokens.extend(self.pending.drain(..).map(|request| request.token));
-        tokens
+        let _ = self.socket.close();
     }
+
+    fn events(&mut self) -> Vec<Incoming> {
+        let mut incoming = Vec::new();
+        while let Some(event) = self.connection.poll_event() {
+            let suite = self.suite;
+            match event {
+                Event::Connected(parameters) => {
+                    self.suite = Some(parameters.suite);
+                    incoming.push(Incoming::Connected);
+                }
+                Event::Answer { id, response } => {
+                    if let (Some(token), Some(suite)) = (self.tokens.remove(&id), suite) {
+                        incoming.push(Incoming::Answer {
+                            token,
+                            response,
+                            suite,
+                        });
+                    }
+                }
+                Event::Failed { id, .. } => {
+                    if let Some(token) = self.tokens.remove(&id) {
+                        incoming.push(Incoming::Failed(token));
+                    }
+                }
+                Event::Push(Response::Msg {
+                    recipient_id,
+                    message_id,
+                    sealed,
+                }) => {
+                    if let Some(suite) = suite {
+                        incoming.push(Incoming::Delivery {
+                            recipient_id,
+                            message_id,
+                            sealed,
+                            suite,
+                        });
+                    }
+                }
+                // END and ERR pushes: the core learns of a lost subscription
+                // when it next subscribes.
+                Event::Push(_) => {}
+                Event::Ended(end) => {
+                    self.clear_timer();
+                    // The connection failed every open request before this;
+                    // nothing may stay unanswered.
+                    incoming.extend(
+                        self.tokens
+                            .drain()
+                            .map(|(_, token)| Incoming::Failed(token)),
+                    );
+                    incoming.push(Incoming::Ended(end));
+                }
+            }
+        }
+        incoming
+    }
+
+    fn arm_timer(&mut self) {
+        self.clear_timer();
+        let Some(at) = self.connection.poll_timeout() else {
+            return;
+        };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let delay = at.saturating_sub(now()).as_millis().min(i32::MAX as u128);
+        // Lossless: bounded by i32::MAX just above.
+        let delay = delay as i32;
+        let Some(on_timer) = &self.on_timer else {
+            return;
+        };
+        if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            on_timer.as_ref().unchecked_ref(),
+            delay.saturating_add(1),
+        ) {
+            self.timer = Some(id);
+        }
+    }
+
+    fn clear_timer(&mut self) {
+        if let (Some(id), Some(window)) = (self.timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(id);
+        }
+    }
+}
+
+impl Drop for RelayLink {
+    fn drop(&mut self) {
+        // Also when the whole client goes away without closing its links.
+        self.detach();
+    }
+}
+
+/// The connection's clock: the page's monotonic time.
+fn now() -> Duration {
+    let millis = web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or_else(js_sys::Date::now, |performance| performance.now());
+    Duration::from_secs_f64(millis.max(0.0) / 1000.0)
 }

@@ -102,7 +102,6 @@ impl Aead {
         nonce: [u8; 12],
         buffer: &mut [u8],
     ) -> Result<[u8; AEAD_TAG_LEN], WireError> {
-        let failed = |_| WireError::LengthOutOfRange { field: "sealed" };
         let mut tag_out = [0; AEAD_TAG_LEN];
         match self {
             #[cfg(not(target_arch = "wasm32"))]
@@ -113,7 +112,7 @@ impl Aead {
                         ring::aead::Aad::empty(),
                         buffer,
                     )
-                    .map_err(failed)?;
+                    .map_err(|_| WireError::LengthOutOfRange { field: "sealed" })?;
                 tag_out.copy_from_slice(tag.as_ref());
             }
             Aead::ChaCha(cipher) => {

@@ -17,11 +17,10 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sotto_core::{ContactId, Core, Event, MemoryStore, RelayRequest, UnixMillis};
-use sotto_wire::ed25519_dalek::VerifyingKey;
 use sotto_wire::x25519_dalek::{PublicKey, StaticSecret};
 use sotto_wire::{
-    Command, ErrorCode, MessageContent, MessageId, QueueKey, QueueMessage, RecipientId,
-    RelayAddress, Response, SenderId,
+    CipherSuite, Command, ErrorCode, MessageContent, MessageId, QueueAuthKey, QueueKey,
+    QueueMessage, RecipientId, RelayAddress, Response, SenderId,
 };
 
 pub const FINGERPRINTS: [&str; 2] = [
@@ -48,8 +47,8 @@ pub struct Stored {
 
 pub struct SimQueue {
     pub sender_id: SenderId,
-    pub recipient_key: VerifyingKey,
-    pub sender_key: Option<VerifyingKey>,
+    pub recipient_key: QueueAuthKey,
+    pub sender_key: Option<QueueAuthKey>,
     pub queue_key: QueueKey,
     pub messages: VecDeque<Stored>,
     pub delivered: Option<MessageId>,
@@ -65,6 +64,17 @@ pub struct SimRelay {
     pub quota: usize,
     rng: ChaCha20Rng,
     pub sends: usize,
+}
+
+/// The cipher suite of client `client`'s connection to relay `relay`: both
+/// suites are in use in every world with two clients, and a client that uses
+/// two relays speaks both.
+pub fn suite(relay: usize, client: usize) -> CipherSuite {
+    if (relay + client) % 2 == 0 {
+        CipherSuite::Aes256Gcm
+    } else {
+        CipherSuite::ChaCha20Poly1305
+    }
 }
 
 impl SimRelay {
@@ -97,19 +107,28 @@ impl SimRelay {
         now: UnixMillis,
         pushes: &mut Vec<(usize, RecipientId, MessageId, QueueMessage)>,
     ) -> Response {
-        let signer = request.signing_key.as_ref().map(|key| key.verifying_key());
+        // The real relay checks an authenticator made with a key derived
+        // from this secret; here the secret's public key stands for it.
+        let signer = request.auth_key.as_ref().map(|secret| secret.public_key());
         self.handle_command(client, &request.command, signer, now, pushes)
     }
 
-    /// Answers `command` signed by `signer`.
+    /// The index of this relay (its port's offset).
+    fn index(&self) -> usize {
+        (self.address.port - 7000) as usize
+    }
+
+    /// Answers `command` authorized by the queue key `signer`, from client
+    /// `client` (whose connection's suite seals what GET returns).
     pub fn handle_command(
         &mut self,
         client: usize,
         command: &Command,
-        signer: Option<VerifyingKey>,
+        signer: Option<QueueAuthKey>,
         now: UnixMillis,
         pushes: &mut Vec<(usize, RecipientId, MessageId, QueueMessage)>,
     ) -> Response {
+        let index = self.index();
         let err = |entity, code| Response::Err { entity, code };
         let entity = command.entity();
         match command {
@@ -232,7 +251,10 @@ impl SimRelay {
                             Response::Msg {
                                 recipient_id,
                                 message_id: stored.id,
-                                sealed: queue.queue_key.seal(&stored.id, &stored.message).unwrap(),
+                                sealed: queue
+                                    .queue_key
+                                    .seal(suite(index, client), &stored.id, &stored.message)
+                                    .unwrap(),
                             }
                         }
                         None => err(entity, ErrorCode::NoMsg),
@@ -365,7 +387,13 @@ impl World {
                 } else {
                     client
                         .core
-                        .handle_relay_response(now, &mut client.rng, request.token, response)
+                        .handle_relay_response(
+                            now,
+                            &mut client.rng,
+                            request.token,
+                            response,
+                            suite(relay, index),
+                        )
                         .unwrap();
                 }
                 self.deliver(relay, pushes);
@@ -383,9 +411,10 @@ impl World {
             if !self.clients[client].online {
                 continue;
             }
+            let suite = suite(relay, client);
             let sealed = self.relays[relay].queues[&recipient_id]
                 .queue_key
-                .seal(&message_id, &message)
+                .seal(suite, &message_id, &message)
                 .unwrap();
             let now = self.now;
             let address = self.relays[relay].address.clone();
@@ -399,6 +428,7 @@ impl World {
                     recipient_id,
                     message_id,
                     &sealed,
+                    suite,
                 )
                 .unwrap();
         }
