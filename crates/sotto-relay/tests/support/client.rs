@@ -32,7 +32,7 @@ impl Client {
     pub async fn secured_queue(&self) -> (RecipientQueue, SenderQueue) {
         let queue = self.connection.create_queue(None).await.unwrap();
         let sender = SenderQueue::with_new_key(queue.sender_id());
-        let key = sender.verifying_key().unwrap();
+        let key = sender.public_key().unwrap();
         self.connection.secure(&queue, &key).await.unwrap();
         (queue, sender)
     }

@@ -35,9 +35,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use rand::RngCore;
-use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
-use sotto_wire::{MessageBody, MessageContent, RelayAddress, RelayScheme};
+use sotto_wire::{MessageBody, MessageContent, QueueAuthSecret, RelayAddress, RelayScheme};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -350,9 +349,9 @@ pub fn random<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// A fresh Ed25519 key.
-pub fn signing_key() -> SigningKey {
-    SigningKey::from_bytes(&random())
+/// A fresh X25519 queue auth secret.
+pub fn auth_secret() -> QueueAuthSecret {
+    QueueAuthSecret::from_bytes(random())
 }
 
 /// A DH public key for NEW commands built by hand.

@@ -1,5 +1,5 @@
 //! Clients built on `sotto-wire` alone, for what a well-behaved client never
-//! sends: [`Client`] signs and batches commands and sorts what comes back into
+//! sends: [`Client`] authorizes and batches commands and sorts what comes back into
 //! replies (by corr id) and pushes; [`RawSession`] seals any encoded
 //! transmissions; [`QueueOwner`] holds a recipient's keys for one queue.
 
@@ -7,12 +7,11 @@ use std::collections::VecDeque;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use sotto_wire::ed25519_dalek::SigningKey;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, BlockOpener, BlockSealer, ClientHandshake, Command, CorrId, InnerBlock, MessageBody,
-    QueueKey, QueueMessage, RecipientId, RelayAddress, Response, SenderId, SessionId, Transmission,
-    Transport, VersionRange, WireError,
+    Block, BlockOpener, BlockSealer, CipherSuite, ClientHandshake, Command, CommandKey, CorrId,
+    InnerBlock, MessageBody, QueueAuthSecret, QueueKey, QueueMessage, RecipientId, RelayAddress,
+    Response, SenderId, SessionId, Transmission, Transport, VersionRange, WireError,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -63,9 +62,19 @@ impl Client {
         })
     }
 
-    /// The session id that signatures bind to.
+    /// The session id that command keys bind to.
     pub fn session_id(&self) -> SessionId {
         self.transport.session_id()
+    }
+
+    /// The cipher suite the handshake chose (it seals delivered messages too).
+    pub fn suite(&self) -> CipherSuite {
+        self.transport.suite()
+    }
+
+    /// The command key of the queue auth secret `secret` on this connection.
+    pub fn command_key(&self, secret: &QueueAuthSecret) -> CommandKey {
+        command_key(&self.transport, secret)
     }
 
     /// A fresh correlation id.
@@ -75,11 +84,15 @@ impl Client {
         id
     }
 
-    /// The transmission of `command`, signed with `key` if given.
-    pub fn transmission(&mut self, command: &Command, key: Option<&SigningKey>) -> Transmission {
+    /// The transmission of `command`, authorized with `key` if given.
+    pub fn transmission(
+        &mut self,
+        command: &Command,
+        key: Option<&QueueAuthSecret>,
+    ) -> Transmission {
         let corr_id = self.corr_id();
         match key {
-            Some(key) => command.to_signed_transmission(corr_id, &self.session_id(), key),
+            Some(key) => command.to_authorized_transmission(corr_id, &self.command_key(key)),
             None => command.to_transmission(corr_id),
         }
     }
@@ -101,7 +114,7 @@ impl Client {
 
     /// Sends one command and waits for its reply (pushes that come first are
     /// kept for [`Client::next_push`]).
-    pub async fn request(&mut self, command: &Command, key: Option<&SigningKey>) -> Response {
+    pub async fn request(&mut self, command: &Command, key: Option<&QueueAuthSecret>) -> Response {
         let transmission = self.transmission(command, key);
         let corr_id = transmission.corr_id;
         self.send_batch(&[transmission]).await;
@@ -222,6 +235,17 @@ pub async fn say_hello(
     (socket, handshake, reply)
 }
 
+/// The command key of the queue auth secret `secret` on the connection of
+/// `transport`.
+pub fn command_key(transport: &Transport, secret: &QueueAuthSecret) -> CommandKey {
+    CommandKey::for_client(
+        secret,
+        &transport.relay_session_key(),
+        &transport.session_id(),
+    )
+    .unwrap()
+}
+
 /// The sending half of a [`RawSession`].
 pub type RawSender = (SplitSink<Socket, Message>, BlockSealer);
 /// The receiving half of a [`RawSession`].
@@ -234,6 +258,11 @@ pub struct RawSession {
 }
 
 impl RawSession {
+    /// The command key of the queue auth secret `secret` on this connection.
+    pub fn command_key(&self, secret: &QueueAuthSecret) -> CommandKey {
+        command_key(&self.transport, secret)
+    }
+
     pub async fn open(address: &RelayAddress) -> RawSession {
         let (socket, handshake, reply) = say_hello(address, VersionRange::SUPPORTED).await;
         let transport = handshake
@@ -303,18 +332,22 @@ impl RawSession {
 
 /// A recipient's keys and what NEW returned for one queue.
 pub struct QueueOwner {
-    pub auth_key: SigningKey,
+    pub auth_key: QueueAuthSecret,
     pub recipient_id: RecipientId,
     pub sender_id: SenderId,
     pub queue_key: QueueKey,
+    /// The suite of the connection that created the queue; [`QueueOwner::open`]
+    /// expects deliveries sealed with it (every test connection offers the
+    /// same suites, so they all agree).
+    pub suite: CipherSuite,
 }
 
 /// The NEW command for fresh keys; returns it with the keys to keep.
-pub fn new_queue_command(password: Option<&[u8]>) -> (Command, SigningKey, StaticSecret) {
-    let auth_key = super::signing_key();
+pub fn new_queue_command(password: Option<&[u8]>) -> (Command, QueueAuthSecret, StaticSecret) {
+    let auth_key = super::auth_secret();
     let dh_secret = StaticSecret::from(random::<32>());
     let command = Command::New {
-        recipient_auth_key: auth_key.verifying_key(),
+        recipient_auth_key: auth_key.public_key(),
         recipient_dh_key: DhPublicKey::from(&dh_secret),
         password: password.map(|bytes| sotto_wire::ServerPassword::new(bytes.to_vec()).unwrap()),
     };
@@ -345,12 +378,13 @@ impl QueueOwner {
                 recipient_id,
                 sender_id,
                 queue_key: QueueKey::derive(&dh_secret, &queue_dh_key).unwrap(),
+                suite: client.suite(),
             }),
             other => Err(other),
         }
     }
 
-    /// Sends a recipient command signed with this queue's key.
+    /// Sends a recipient command authorized with this queue's key.
     pub async fn request(&self, client: &mut Client, command: &Command) -> Response {
         client.request(command, Some(&self.auth_key)).await
     }
@@ -366,7 +400,7 @@ impl QueueOwner {
                 assert_eq!(*recipient_id, self.recipient_id);
                 (
                     *message_id,
-                    self.queue_key.open(message_id, sealed).unwrap(),
+                    self.queue_key.open(self.suite, message_id, sealed).unwrap(),
                 )
             }
             other => panic!("expected MSG, got {other:?}"),
