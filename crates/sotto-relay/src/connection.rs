@@ -250,8 +250,22 @@ async fn drive(
     let _ = outbox.queue.try_send(Outgoing::Close(frame));
     drop(outbox);
     let abort = writer.abort_handle();
-    if timeout(CLOSE_TIMEOUT, writer).await.is_err() {
-        tracing::debug!("writer did not finish in time");
+    let closed = timeout(CLOSE_TIMEOUT, async {
+        let _ = writer.await;
+        if !matches!(ending, Ending::ClientLeft) {
+            // The client answers the close frame once it has read everything
+            // before it; until then the kernel still holds what it has not read.
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    if closed.is_err() {
+        // A client that does not read: drop what the kernel holds for it.
+        tracing::debug!("the client did not answer the close in time");
         reset.request();
         abort.abort();
     }

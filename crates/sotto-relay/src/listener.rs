@@ -12,6 +12,9 @@
 //! live in memory only, for as long as connections are open, and are never
 //! logged.
 //!
+//! Each socket's kernel send buffer is set to the connection's reply bound, so
+//! that what the kernel holds for a client is bounded in bytes as well.
+//!
 //! A stream closes with a TCP reset (SO_LINGER 0) when the connection asks for
 //! it ([`ResetOnClose`]): the kernel then drops the unsent bytes of a client
 //! that stopped reading instead of keeping them, up to a full socket buffer,
@@ -220,6 +223,7 @@ impl RelayListener {
         tls: Option<TlsAcceptor>,
         max_connections: usize,
         max_per_source: u32,
+        send_buffer: usize,
         handshake_timeout: Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, Error> {
@@ -232,12 +236,16 @@ impl RelayListener {
             max_per_source,
             open: Mutex::new(HashMap::new()),
         });
+        let admission = Admission {
+            permits,
+            sources,
+            send_buffer,
+            handshake_timeout,
+        };
         tokio::spawn(accept_loop(
             listener,
             tls,
-            permits,
-            sources,
-            handshake_timeout,
+            admission,
             ready_sender,
             shutdown,
         ));
@@ -255,15 +263,27 @@ impl RelayListener {
     }
 }
 
+/// What a connection must get past to be accepted, and how its socket is set.
+struct Admission {
+    permits: Arc<Semaphore>,
+    sources: Arc<SourceCounts>,
+    send_buffer: usize,
+    handshake_timeout: Duration,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    permits: Arc<Semaphore>,
-    sources: Arc<SourceCounts>,
-    handshake_timeout: Duration,
+    admission: Admission,
     ready: mpsc::Sender<(RelayStream, SocketAddr)>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Admission {
+        permits,
+        sources,
+        send_buffer,
+        handshake_timeout,
+    } = admission;
     loop {
         let permit = tokio::select! {
             _ = shutdown.changed() => return,
@@ -290,6 +310,9 @@ async fn accept_loop(
         };
         // Blocks are small and latency matters more than packet count.
         let _ = tcp.set_nodelay(true);
+        // The kernel's send buffer is memory the connection holds too: left to
+        // autotuning it grows to megabytes for a client that does not read.
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(send_buffer);
         match &tls {
             None => {
                 let stream = RelayStream {

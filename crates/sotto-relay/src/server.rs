@@ -153,6 +153,9 @@ impl Server {
             tls,
             usize::try_from(config.max_connections).unwrap_or(usize::MAX),
             config.max_connections_per_ip,
+            usize::try_from(config.outgoing_blocks)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(BLOCK_SIZE),
             config.handshake_timeout,
             shutdown_receiver,
         )?;
