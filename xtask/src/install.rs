@@ -19,8 +19,7 @@ const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// Installs everything the test pipeline uses.
 pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
-    wasm_target()?;
-    wasm_bindgen_cli()?;
+    web_build_tools()?;
     libcrypto()?;
     tmux()?;
     redis_server()?;
@@ -28,6 +27,14 @@ pub(crate) fn prerequisites(want_fuzz: bool) -> Result<()> {
         cargo_fuzz()?;
     }
     Ok(())
+}
+
+/// What building the web client needs from the Rust side: the wasm32 target
+/// and wasm-bindgen-cli. Every command that builds the web client calls this
+/// (`cargo xtask run` too), not only the test pipeline.
+pub(crate) fn web_build_tools() -> Result<()> {
+    wasm_target()?;
+    wasm_bindgen_cli()
 }
 
 fn wasm_target() -> Result<()> {
@@ -47,7 +54,7 @@ fn wasm_target() -> Result<()> {
 
 /// `wasm-bindgen` of [`WASM_BINDGEN_VERSION`], which turns the `sotto-wasm`
 /// module into what the web client imports.
-pub(crate) fn wasm_bindgen_cli() -> Result<()> {
+fn wasm_bindgen_cli() -> Result<()> {
     let version = Command::new("wasm-bindgen").arg("--version").output();
     if version.is_ok_and(|output| {
         String::from_utf8_lossy(&output.stdout).trim()

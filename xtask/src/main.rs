@@ -20,7 +20,9 @@ USAGE:
     cargo xtask run [--release] [-- RELAY-OPTIONS...]
         Build and start a relay with embedded storage on 127.0.0.1 that serves
         the web client. Prints the relay address (with its fingerprint) and URL.
-        Data lives in ./relay-data unless RELAY-OPTIONS set --data.
+        Data lives in ./relay-data unless RELAY-OPTIONS set --data. Installs
+        what building the web client needs first (wasm32 target,
+        wasm-bindgen-cli) when missing.
 
     cargo xtask test [--no-install] [--skip-lint] [--skip-fuzz]
         Run every test: formatting, clippy, unit and integration tests against

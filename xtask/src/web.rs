@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::install::{CHROMIUM, WASM_TARGET, chromium, wasm_bindgen_cli};
+use crate::install::{CHROMIUM, WASM_TARGET, chromium, web_build_tools};
 use crate::steps::{announce, cargo, run_checked};
 use crate::workspace_root;
 
@@ -104,9 +104,10 @@ pub(crate) fn build() -> Result<()> {
 }
 
 /// Builds `sotto-wasm` for the browser (release) and generates its JavaScript
-/// glue into `web/src/wasm-pkg` with wasm-bindgen, installing it when missing.
+/// glue into `web/src/wasm-pkg` with wasm-bindgen, installing the wasm32 target
+/// and wasm-bindgen-cli first when missing.
 fn wasm_package() -> Result<()> {
-    wasm_bindgen_cli()?;
+    web_build_tools()?;
     announce("building the browser bridge (sotto-wasm, wasm-bindgen)");
     run_checked(cargo().args([
         "build",

@@ -93,9 +93,13 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
     let session_id = client.session_id();
     let suite = client.suite();
     let sender_secret = random_auth_secret();
-    let sender_key = CommandKey::for_client(&sender_secret, &client.relay_session_key(), &session_id)?;
-    let recipient_key =
-        CommandKey::for_client(&random_auth_secret(), &client.relay_session_key(), &session_id)?;
+    let sender_key =
+        CommandKey::for_client(&sender_secret, &client.relay_session_key(), &session_id)?;
+    let recipient_key = CommandKey::for_client(
+        &random_auth_secret(),
+        &client.relay_session_key(),
+        &session_id,
+    )?;
     let send = Command::Send {
         sender_id: SenderId::from_bytes(random()),
         body: MessageBody::new(vec![0x5a; 16_000])?,
@@ -179,12 +183,13 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
         },
     ));
     let delivered = relay_queue_key.seal(suite, &message_id, &message)?;
-    steps.push(time(
-        "open the re-sealed body (client)",
-        || {
-            std::hint::black_box(recipient_queue_key.open(suite, &message_id, &delivered).is_ok());
-        },
-    ));
+    steps.push(time("open the re-sealed body (client)", || {
+        std::hint::black_box(
+            recipient_queue_key
+                .open(suite, &message_id, &delivered)
+                .is_ok(),
+        );
+    }));
 
     steps.extend(websocket_steps().await?);
     Ok(steps)

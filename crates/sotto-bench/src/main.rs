@@ -177,6 +177,12 @@ const RELAY_ARGS: &[&str] = &[
     "20000",
     "--queue-quota",
     "100000",
+    // The idle run opens 2,500 connections per source address that stay idle
+    // without authorizing any command.
+    "--max-connections-per-ip",
+    "20000",
+    "--unauthorized-timeout",
+    "1h",
 ];
 
 #[tokio::main]

@@ -14,8 +14,8 @@ use sotto_wire::RelayAddress;
 pub(crate) struct RelayProcess {
     child: Child,
     pub(crate) address: RelayAddress,
-    /// `host:port` of the relay's HTTP side (metrics).
-    web: String,
+    /// `host:port` of the relay's metrics listener (`--metrics-listen`).
+    metrics: String,
 }
 
 impl RelayProcess {
@@ -35,6 +35,7 @@ impl RelayProcess {
             .args(["--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(["--log-level", "warn"])
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("SOTTO_RELAY_PASSWORD")
             .stdin(Stdio::null())
@@ -51,23 +52,27 @@ impl RelayProcess {
             }
         });
         let mut address = None;
+        let mut metrics = None;
         loop {
             match received.recv_timeout(Duration::from_secs(20)) {
                 Ok(line) => {
                     if let Some(text) = line.strip_prefix("relay address: ") {
                         address = Some(text.trim().parse().context("parsing the relay address")?);
-                    } else if let Some(text) = line.strip_prefix("web: ")
+                    } else if let Some(text) = line.strip_prefix("metrics: ") {
+                        metrics = Some(
+                            text.trim()
+                                .trim_start_matches("http://")
+                                .trim_end_matches("/metrics")
+                                .to_owned(),
+                        );
+                    } else if line.starts_with("web: ")
                         && let Some(address) = address.take()
+                        && let Some(metrics) = metrics.take()
                     {
-                        let web = text
-                            .trim()
-                            .trim_start_matches("http://")
-                            .trim_end_matches('/')
-                            .to_owned();
                         return Ok(RelayProcess {
                             child,
                             address,
-                            web,
+                            metrics,
                         });
                     }
                 }
@@ -97,7 +102,7 @@ impl RelayProcess {
     /// A counter from the relay's `/metrics` (0 when absent).
     pub(crate) async fn metric(&self, name: &str) -> Result<f64> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(&self.web).await?;
+        let mut stream = tokio::net::TcpStream::connect(&self.metrics).await?;
         stream
             .write_all(b"GET /metrics HTTP/1.0\r\nHost: relay\r\n\r\n")
             .await?;

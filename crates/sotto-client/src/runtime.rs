@@ -292,10 +292,7 @@ impl<S: Store> Runtime<S> {
                 _ => None,
             })
             .min();
-        let wake = [core_wake, relink, deadline]
-            .into_iter()
-            .flatten()
-            .min();
+        let wake = [core_wake, relink, deadline].into_iter().flatten().min();
         let input = match wake {
             Some(wake) => tokio::select! {
                 input = self.inputs.recv() => input,

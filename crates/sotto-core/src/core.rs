@@ -45,8 +45,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rand_core::CryptoRngCore;
 use sotto_crypto::{PICKLE_NONCE_LEN, Session};
 use sotto_wire::{
-    CipherSuite,
-    Command, MessageContent, MessageId, RecipientId, RelayAddress, Response, SealedMessage,
+    CipherSuite, Command, MessageContent, MessageId, RecipientId, RelayAddress, Response,
+    SealedMessage,
 };
 use zeroize::Zeroizing;
 
@@ -326,9 +326,16 @@ impl<S: Store> Core<S> {
                     recipient_id: delivered,
                     message_id,
                     sealed,
-                } if delivered == recipient_id => {
-                    self.deliver(now, rng, None, recipient_id, message_id, &sealed, suite, true)
-                }
+                } if delivered == recipient_id => self.deliver(
+                    now,
+                    rng,
+                    None,
+                    recipient_id,
+                    message_id,
+                    &sealed,
+                    suite,
+                    true,
+                ),
                 _ => Ok(()),
             },
             InFlight::Ack {

@@ -22,7 +22,10 @@
 use std::time::Duration;
 
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
-use sotto_wire::{QueueAuthKey, QueueAuthSecret, Command, MAX_MESSAGE_BODY, MessageBody, RecipientId, RelayAddress, SenderId};
+use sotto_wire::{
+    Command, MAX_MESSAGE_BODY, MessageBody, QueueAuthKey, QueueAuthSecret, RecipientId,
+    RelayAddress, SenderId,
+};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};

@@ -21,9 +21,9 @@ use std::time::Instant;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock, MAX_MESSAGE_BODY, MessageBody,
-    MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId, RelaySessionAuth,
-    Response, SenderId, Transmission, WireError,
+    BLOCK_SIZE, CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock, MAX_MESSAGE_BODY,
+    MessageBody, MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId,
+    RelaySessionAuth, Response, SenderId, Transmission, WireError,
 };
 use zeroize::Zeroize;
 
@@ -55,6 +55,8 @@ pub struct Session {
     /// Failed authorizations: when it runs dry the connection is closed.
     failure_budget: TokenBucket,
     failures_exhausted: bool,
+    /// Whether a command passed an authenticator check (or found its queue).
+    authorized: bool,
     /// Command keys that checked valid commands here, so they are not derived again.
     command_keys: CommandKeys,
     /// Blocks whose replies wait for their writes (or for an earlier block).
@@ -70,6 +72,8 @@ pub const MAX_BLOCKS_IN_FLIGHT: usize = 8;
 struct BlockInFlight {
     slots: Vec<Slot>,
     pending: PendingQueues,
+    /// What its replies may take, in bytes (see [`Slot::reply_bytes`]).
+    reply_bytes: usize,
 }
 
 /// Where delivery stands on a subscribed queue.
@@ -93,6 +97,24 @@ enum Slot {
         then: AfterWrite,
     },
 }
+
+impl Slot {
+    /// The bytes its replies take, or may take once its write is done: an ACK
+    /// may bring the queue's next message, a whole block.
+    fn reply_bytes(&self) -> usize {
+        match self {
+            Slot::Ready(replies) => replies.iter().map(Transmission::encoded_len).sum(),
+            Slot::Write {
+                then: AfterWrite::Ack(_),
+                ..
+            } => BLOCK_SIZE,
+            Slot::Write { .. } => SMALL_REPLY_BYTES,
+        }
+    }
+}
+
+/// A generous bound on a reply that carries no message (OK, IDS, ERR).
+const SMALL_REPLY_BYTES: usize = 256;
 
 /// What to answer once a write is durable.
 enum AfterWrite {
@@ -153,9 +175,17 @@ impl Session {
                 now,
             ),
             failures_exhausted: false,
+            authorized: false,
             command_keys: CommandKeys::default(),
             in_flight: VecDeque::new(),
         }
+    }
+
+    /// Whether a command of this connection passed an authenticator check, or
+    /// was a SEND to an unsecured queue it found: until then the connection
+    /// has shown no right to any queue and holds its slot on a short deadline.
+    pub fn has_authorized(&self) -> bool {
+        self.authorized
     }
 
     /// Whether the connection failed so many authorizations that it must close.
@@ -167,23 +197,46 @@ impl Session {
     /// [`Session::ready_replies`] or [`Session::finish_oldest`], after those of
     /// earlier blocks.
     pub async fn handle_block(&mut self, block: InnerBlock) {
-        let mut current = BlockInFlight {
-            slots: Vec::with_capacity(block.len()),
-            pending: PendingQueues::default(),
-        };
-        for bytes in block.into_transmissions() {
+        let mut input = VecDeque::from(block.into_transmissions());
+        self.handle_transmissions(&mut input, usize::MAX).await;
+    }
+
+    /// Runs transmissions from the front of `input` (what is left of a block)
+    /// until their replies may take `room` bytes or more, so that a block of
+    /// commands each answered with a whole message (GETs) does not produce a
+    /// hundred messages at once: the rest waits in `input` until the replies
+    /// before have been written. At least one transmission runs. Their replies
+    /// come out like those of [`Session::handle_block`].
+    pub async fn handle_transmissions(&mut self, input: &mut VecDeque<Vec<u8>>, room: usize) {
+        let mut current = BlockInFlight::default();
+        while let Some(bytes) = input.pop_front() {
             let slot = self.handle_transmission(&bytes, &mut current).await;
             current.slots.push(slot);
+            // `settle_all` may have merged earlier slots into one: count them all.
+            current.reply_bytes = current.slots.iter().map(Slot::reply_bytes).sum();
+            if current.reply_bytes >= room {
+                break;
+            }
         }
-        self.in_flight.push_back(current);
+        if !current.slots.is_empty() {
+            self.in_flight.push_back(current);
+        }
+    }
+
+    /// Bytes that the replies of the blocks in flight take or may take, not yet
+    /// handed out by [`Session::ready_replies`].
+    pub fn reply_bytes_held(&self) -> usize {
+        self.in_flight.iter().map(|block| block.reply_bytes).sum()
     }
 
     /// Queues replies that need no write (pushes, ERR BLOCK) behind the blocks
     /// in flight, so that everything leaves in order.
     pub fn queue_replies(&mut self, replies: Vec<Transmission>) {
         if !replies.is_empty() {
+            let slot = Slot::Ready(replies);
             self.in_flight.push_back(BlockInFlight {
-                slots: vec![Slot::Ready(replies)],
+                reply_bytes: slot.reply_bytes(),
+                slots: vec![slot],
                 pending: PendingQueues::default(),
             });
         }
@@ -376,6 +429,7 @@ impl Session {
                 if !(authorised && allowed) {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
+                self.authorized = true;
                 self.create_queue(corr_id, recipient_auth_key, &recipient_dh_key)
                     .await
             }
@@ -499,10 +553,17 @@ impl Session {
         }
         let authorised = match &found {
             Some((_, record)) => match record.sender_key {
-                Some(key) => self.verify(transmission, Some(key)),
+                Some(key) => {
+                    let valid = self.verify(transmission, Some(key));
+                    self.authorized |= valid;
+                    valid
+                }
                 // Unsecured: anyone holding the sender id may send. (Its OK tells
                 // that the queue exists anyway, so no dummy check for timing.)
-                None => true,
+                None => {
+                    self.authorized = true;
+                    true
+                }
             },
             None => self.verify(transmission, None),
         };
@@ -632,6 +693,7 @@ impl Session {
             transmission,
             record.as_ref().map(|queue| queue.recipient_key),
         );
+        self.authorized |= valid;
         Ok(record.filter(|_| valid))
     }
 

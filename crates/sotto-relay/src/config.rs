@@ -34,6 +34,12 @@ pub const DEFAULT_RATE_BURST: u32 = 40_000;
 pub const DEFAULT_AUTH_FAILURE_BURST: u32 = 16;
 /// The smallest storage budget: room for a few segments.
 pub const MIN_MAX_STORAGE: u64 = 16 << 20;
+/// Simultaneous connections from one source address (an IPv6 /64).
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u32 = 64;
+/// Time a connection has to send its first authorized command.
+pub const DEFAULT_UNAUTHORIZED_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a client may leave replies unread before the relay resets the connection.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a password may be (the NEW command carries at most 128 bytes).
 pub const MAX_PASSWORD_LEN: usize = 128;
 
@@ -139,15 +145,35 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub handshake_timeout: Option<Duration>,
 
-    /// A connection that sends nothing for this long is closed (clients PING to
-    /// stay connected). [default: 10m]
+    /// A connection that sends no block for this long is closed (clients PING
+    /// to stay connected; WebSocket pings do not count). [default: 10m]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
 
-    /// Blocks queued for one slow client before the relay stops reading from it.
-    /// [default: 16]
+    /// Bytes of replies, in blocks of 16 KiB, one connection may have waiting
+    /// to be written (produced, sealed or queued for its socket) before the
+    /// relay stops reading from it. [default: 16]
     #[arg(long, value_name = "N")]
     pub outgoing_blocks: Option<u32>,
+
+    /// A client that leaves replies unread this long (the relay cannot write
+    /// any of them) is cut off with a TCP reset, which also frees the kernel's
+    /// socket buffers at once. [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stall_timeout: Option<Duration>,
+
+    /// Time a connection has, from its first byte, to send a command that
+    /// passes an authenticator check (or a NEW); it is closed when it passes
+    /// without one. WebSocket pings and PINGs do not count, so idle
+    /// connections cannot hold the connection slots. [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub unauthorized_timeout: Option<Duration>,
+
+    /// Simultaneous connections from one IP address (one /64 for IPv6); more
+    /// are closed at once. The counts are kept in memory only and never
+    /// logged. [default: 64]
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<u32>,
 
     /// Most writes committed together with one fsync (group commit).
     /// [default: 4096]
@@ -184,6 +210,17 @@ pub struct Cli {
     #[arg(long, value_name = "MIB")]
     pub db_cache_mib: Option<u32>,
 
+    /// Serve the aggregate counters at `/metrics` on this address (its own
+    /// listener; the public listener never serves them). Loopback only unless
+    /// --metrics-public is given. Without it, there is no `/metrics`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Allow --metrics-listen on a non-loopback address. The counters tick
+    /// with every delivery: whoever reads them learns when queues are busy.
+    #[arg(long)]
+    pub metrics_public: bool,
+
     /// Answer ACKs before their deletion is on disk (it is within 100 ms). Faster
     /// delivery; after a crash a message acknowledged just before may be delivered
     /// again (at-least-once, same message id). SENDs are always on disk before OK.
@@ -212,6 +249,9 @@ struct FileOptions {
     handshake_timeout: Option<String>,
     idle_timeout: Option<String>,
     outgoing_blocks: Option<u32>,
+    stall_timeout: Option<String>,
+    unauthorized_timeout: Option<String>,
+    max_connections_per_ip: Option<u32>,
     max_batch: Option<u32>,
     expiry_interval: Option<String>,
     storage: Option<String>,
@@ -219,6 +259,8 @@ struct FileOptions {
     idle_queue_ttl: Option<String>,
     db_cache_mib: Option<u32>,
     defer_ack_sync: Option<bool>,
+    metrics_listen: Option<SocketAddr>,
+    metrics_public: Option<bool>,
 }
 
 /// The relay's resolved configuration.
@@ -252,8 +294,14 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Time without input before a connection is closed.
     pub idle_timeout: Duration,
-    /// Outgoing blocks queued per connection.
+    /// Bytes of replies (in blocks) a connection may have waiting.
     pub outgoing_blocks: u32,
+    /// Time replies may wait unwritten before the connection is reset.
+    pub stall_timeout: Duration,
+    /// Time a connection has to send its first authorized command.
+    pub unauthorized_timeout: Duration,
+    /// Simultaneous connections per source address.
+    pub max_connections_per_ip: u32,
     /// Writes per group commit.
     pub max_batch: u32,
     /// Period of the expiry sweep.
@@ -268,6 +316,8 @@ pub struct Config {
     pub db_cache_mib: u32,
     /// Commit ACK-only batches without waiting for fsync.
     pub defer_ack_sync: bool,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Where queues and messages are stored.
@@ -336,6 +386,17 @@ impl Config {
             return Err(Error::Config(format!(
                 "refusing plain WebSocket on the non-loopback address {listen}: \
                  give --tls-cert and --tls-key, or --insecure-plain behind a TLS proxy"
+            )));
+        }
+        let metrics_listen = cli.metrics_listen.or(file.metrics_listen);
+        let metrics_public = cli.metrics_public || file.metrics_public.unwrap_or(false);
+        if let Some(addr) = metrics_listen
+            && !addr.ip().is_loopback()
+            && !metrics_public
+        {
+            return Err(Error::Config(format!(
+                "refusing /metrics on the non-loopback address {addr}: \
+                 give --metrics-public to serve it there"
             )));
         }
         let password = match cli.password.or(file.password) {
@@ -414,6 +475,20 @@ impl Config {
                     .unwrap_or(Duration::from_secs(600)),
             },
             outgoing_blocks: cli.outgoing_blocks.or(file.outgoing_blocks).unwrap_or(16),
+            stall_timeout: match cli.stall_timeout {
+                Some(value) => value,
+                None => file_duration(file.stall_timeout, "stall-timeout")?
+                    .unwrap_or(DEFAULT_STALL_TIMEOUT),
+            },
+            unauthorized_timeout: match cli.unauthorized_timeout {
+                Some(value) => value,
+                None => file_duration(file.unauthorized_timeout, "unauthorized-timeout")?
+                    .unwrap_or(DEFAULT_UNAUTHORIZED_TIMEOUT),
+            },
+            max_connections_per_ip: cli
+                .max_connections_per_ip
+                .or(file.max_connections_per_ip)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP),
             max_batch: cli.max_batch.or(file.max_batch).unwrap_or(4096),
             expiry_interval: match cli.expiry_interval {
                 Some(value) => value,
@@ -425,6 +500,7 @@ impl Config {
             idle_queue_ttl,
             db_cache_mib: cli.db_cache_mib.or(file.db_cache_mib).unwrap_or(64),
             defer_ack_sync: cli.defer_ack_sync || file.defer_ack_sync.unwrap_or(false),
+            metrics_listen,
         };
         config.check()?;
         Ok(config)
@@ -438,6 +514,7 @@ impl Config {
             ("rate-burst", self.rate_burst),
             ("auth-failure-burst", self.auth_failure_burst),
             ("outgoing-blocks", self.outgoing_blocks),
+            ("max-connections-per-ip", self.max_connections_per_ip),
             ("max-batch", self.max_batch),
             ("db-cache-mib", self.db_cache_mib),
         ];
@@ -452,6 +529,8 @@ impl Config {
             ("idle-timeout", self.idle_timeout),
             ("expiry-interval", self.expiry_interval),
             ("idle-queue-ttl", self.idle_queue_ttl),
+            ("stall-timeout", self.stall_timeout),
+            ("unauthorized-timeout", self.unauthorized_timeout),
         ];
         for (name, value) in durations {
             if value.is_zero() {
@@ -686,6 +765,29 @@ mod tests {
     }
 
     #[test]
+    fn metrics_only_on_loopback_unless_public() {
+        let none = Config::merge(cli(&[]), FileOptions::default()).unwrap();
+        assert!(none.metrics_listen.is_none());
+        let local = Config::merge(
+            cli(&["--metrics-listen", "127.0.0.1:9100"]),
+            FileOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(local.metrics_listen.unwrap().port(), 9100);
+        let refused = Config::merge(
+            cli(&["--metrics-listen", "0.0.0.0:9100"]),
+            FileOptions::default(),
+        );
+        assert!(matches!(refused, Err(Error::Config(_))));
+        let file = FileOptions {
+            metrics_listen: Some("0.0.0.0:9100".parse().unwrap()),
+            metrics_public: Some(true),
+            ..FileOptions::default()
+        };
+        assert!(Config::merge(cli(&[]), file).is_ok());
+    }
+
+    #[test]
     fn tls_needs_both_files() {
         assert!(Cli::try_parse_from(["sotto-relay", "--tls-cert", "c.pem"]).is_err());
         let file = FileOptions {
@@ -789,6 +891,11 @@ mod tests {
             "--storage",
             "--max-storage",
             "--idle-queue-ttl",
+            "--metrics-listen",
+            "--metrics-public",
+            "--stall-timeout",
+            "--unauthorized-timeout",
+            "--max-connections-per-ip",
         ] {
             assert!(help.contains(option), "{option} missing from --help");
         }

@@ -1,12 +1,21 @@
 //! One client connection: handshake, then decrypt, dispatch and answer blocks.
 //!
 //! The connection task reads frames, runs their commands through a [`Session`] and
-//! seals the replies into blocks. A separate writer task sends the blocks; the
-//! channel between them is bounded, so a client that does not read fills it and
-//! the connection task stops reading from that client (back-pressure) instead of
-//! buffering without bound. Nothing a client sends can end anything but its own
-//! connection.
+//! seals the replies into blocks. A separate writer task sends the blocks.
+//!
+//! Memory is bounded in bytes: the replies a connection has waiting (held by the
+//! session, sealed or not, or handed to the writer and not yet written) may take
+//! `outgoing_blocks` blocks. Past that the connection task runs no more of the
+//! client's commands and stops reading from it (back-pressure); the commands of
+//! a block it has read wait their turn, so one block of GETs cannot produce a
+//! hundred messages at once. A client that leaves replies unwritten for the
+//! stall timeout is cut off with a TCP reset, which drops what the kernel still
+//! buffers for it. Only blocks count as activity: WebSocket pings keep nothing
+//! alive, and a connection that has not authorized a command within the
+//! unauthorized timeout is closed, so idle connections cannot hold the slots.
+//! Nothing a client sends can end anything but its own connection.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,10 +28,11 @@ use sotto_wire::{
     Transmission, VersionRange, WireError,
 };
 use tokio::sync::{mpsc, watch};
-use tokio::time::timeout;
+use tokio::time::{Instant, sleep_until, timeout};
 use zeroize::Zeroize;
 
 use crate::commands::{MAX_BLOCKS_IN_FLIGHT, Session};
+use crate::listener::ResetOnClose;
 use crate::metrics::Event;
 use crate::relay::Relay;
 use crate::subscriptions::Subscriber;
@@ -40,8 +50,12 @@ enum Ending {
     ClientLeft,
     /// The relay is shutting down.
     Shutdown,
-    /// No input within the idle timeout, or the client stopped reading.
+    /// No block within the idle timeout.
     Idle,
+    /// Replies waited unwritten for the stall timeout: the client stopped reading.
+    Stalled,
+    /// No authorized command within the unauthorized timeout.
+    Unauthorized,
     /// The handshake did not complete.
     Handshake(&'static str),
     /// The client broke the protocol; close with this code.
@@ -55,9 +69,14 @@ enum Outgoing {
 }
 
 /// Serves one upgraded WebSocket until it closes or the relay shuts down.
-pub async fn serve(socket: WebSocket, relay: Arc<Relay>, shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    socket: WebSocket,
+    relay: Arc<Relay>,
+    shutdown: watch::Receiver<bool>,
+    reset: ResetOnClose,
+) {
     relay.metrics.count(Event::ConnectionOpened);
-    let ending = drive(socket, &relay, shutdown).await;
+    let ending = drive(socket, &relay, shutdown, &reset).await;
     if matches!(ending, Ending::Handshake(_)) {
         relay.metrics.count(Event::HandshakeFailed);
     }
@@ -69,8 +88,10 @@ async fn drive(
     mut socket: WebSocket,
     relay: &Arc<Relay>,
     mut shutdown: watch::Receiver<bool>,
+    reset: &ResetOnClose,
 ) -> Ending {
     let limits = relay.limits;
+    let unauthorized_deadline = Instant::now() + limits.unauthorized_timeout;
     let hello = tokio::select! {
         _ = shutdown.changed() => return Ending::Shutdown,
         hello = timeout(limits.handshake_timeout, next_block(&mut socket)) => hello,
@@ -122,48 +143,88 @@ async fn drive(
     let suite = transport.suite();
     let (sealer, mut opener) = transport.into_split();
     let (sink, mut stream) = socket.split();
-    let (queue, outgoing) = mpsc::channel(limits.outgoing_blocks.max(1));
-    let writer = tokio::spawn(write_blocks(sink, outgoing));
+    let capacity = limits.outgoing_blocks.max(1);
+    // One more than the bound, for the close frame.
+    let (queue, outgoing) = mpsc::channel(capacity + 1);
+    let (written_sender, mut written) = watch::channel(0u64);
+    let writer = tokio::spawn(write_blocks(sink, outgoing, written_sender));
     let mut outbox = Outbox {
         sealer,
         queue,
-        stall_timeout: limits.idle_timeout,
+        unsealed: VecDeque::new(),
+        unsealed_bytes: 0,
+        queued: 0,
+        capacity: u64::try_from(capacity).unwrap_or(u64::MAX),
     };
+    let reply_bound = capacity.saturating_mul(BLOCK_SIZE);
     let subscriber = Arc::new(Subscriber::default());
     let mut session = Session::new(Arc::clone(relay), auth, suite, Arc::clone(&subscriber));
+    // What is left of the last block read: its commands run as replies make room.
+    let mut input: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut idle_deadline = Instant::now() + limits.idle_timeout;
+    // Since when the writer has had blocks to write and written none.
+    let mut stall_deadline = Instant::now() + limits.stall_timeout;
 
     let ending = loop {
-        tokio::select! {
-            _ = shutdown.changed() => break Ending::Shutdown,
-            () = session.oldest_committed(), if session.blocks_in_flight() > 0 => {}
-            () = subscriber.changed() => {
-                let pushes = session.handle_events();
-                session.queue_replies(pushes);
-            }
-            frame = timeout(limits.idle_timeout, stream.next()),
-                if session.blocks_in_flight() < MAX_BLOCKS_IN_FLIGHT =>
-            {
-                let block = match read_frame(frame) {
-                    Ok(Some(block)) => block,
-                    Ok(None) => continue,
-                    Err(ending) => break ending,
-                };
-                match opener.open(block) {
-                    Ok(inner) => session.handle_block(inner).await,
-                    Err(
-                        WireError::DecryptFailed
-                        | WireError::TransportBroken
-                        | WireError::CounterExhausted,
-                    ) => break Ending::Violation(close_code::PROTOCOL, "block does not decrypt"),
-                    Err(_) => {
-                        let error = session.block_error();
-                        session.queue_replies(vec![error]);
+        let done = *written.borrow();
+        let waiting = outbox.waiting_bytes(done) + session.reply_bytes_held();
+        let room = reply_bound.saturating_sub(waiting);
+        let may_run = room > 0 && session.blocks_in_flight() < MAX_BLOCKS_IN_FLIGHT;
+        let stalled = outbox.queued > done;
+        if may_run && !input.is_empty() {
+            session.handle_transmissions(&mut input, room).await;
+        } else {
+            let may_read = may_run && input.is_empty();
+            tokio::select! {
+                _ = shutdown.changed() => break Ending::Shutdown,
+                () = session.oldest_committed(), if session.blocks_in_flight() > 0 => {}
+                () = subscriber.changed(), if room > 0 => {
+                    let pushes = session.handle_events();
+                    session.queue_replies(pushes);
+                }
+                changed = written.changed() => {
+                    if changed.is_err() {
+                        break Ending::ClientLeft;
+                    }
+                    // The client reads: it is neither stalled nor idle.
+                    stall_deadline = Instant::now() + limits.stall_timeout;
+                    idle_deadline = Instant::now() + limits.idle_timeout;
+                }
+                () = sleep_until(stall_deadline), if stalled => break Ending::Stalled,
+                () = sleep_until(idle_deadline), if may_read => break Ending::Idle,
+                () = sleep_until(unauthorized_deadline), if !session.has_authorized() => {
+                    break Ending::Unauthorized;
+                }
+                frame = stream.next(), if may_read => {
+                    let block = match read_frame(Ok(frame)) {
+                        Ok(Some(block)) => block,
+                        // WebSocket pings and pongs: no activity.
+                        Ok(None) => continue,
+                        Err(ending) => break ending,
+                    };
+                    idle_deadline = Instant::now() + limits.idle_timeout;
+                    match opener.open(block) {
+                        Ok(inner) => input.extend(inner.into_transmissions()),
+                        Err(
+                            WireError::DecryptFailed
+                            | WireError::TransportBroken
+                            | WireError::CounterExhausted,
+                        ) => break Ending::Violation(close_code::PROTOCOL, "block does not decrypt"),
+                        Err(_) => {
+                            let error = session.block_error();
+                            session.queue_replies(vec![error]);
+                        }
                     }
                 }
-            }
-        };
-        let replies = session.ready_replies();
-        if let Err(ending) = outbox.send(replies, &mut shutdown).await {
+            };
+        }
+        outbox.push(session.ready_replies());
+        let done = *written.borrow();
+        if outbox.queued == done && outbox.has_unsealed() {
+            // The writer was idle: the stall clock starts now.
+            stall_deadline = Instant::now() + limits.stall_timeout;
+        }
+        if let Err(ending) = outbox.pump(done) {
             break ending;
         }
         if session.failures_exhausted() {
@@ -173,99 +234,137 @@ async fn drive(
     if matches!(ending, Ending::Shutdown | Ending::Idle) {
         // Answer what was accepted: the writes are committed either way.
         let replies = session.finish_all().await;
-        outbox.send_now(replies);
+        outbox.push(replies);
+        outbox.pump_now();
     }
     session.unsubscribe_all();
+    if matches!(ending, Ending::Stalled) {
+        // The client does not read: no close frame, and a reset rather than a
+        // close, so that the kernel drops the bytes still queued for it.
+        reset.request();
+        writer.abort();
+        return ending;
+    }
     let frame = close_frame(&ending);
     // The writer may be stuck on a client that does not read: do not wait for room.
     let _ = outbox.queue.try_send(Outgoing::Close(frame));
     drop(outbox);
-    if timeout(CLOSE_TIMEOUT, writer).await.is_err() {
-        tracing::debug!("writer did not finish in time");
+    let abort = writer.abort_handle();
+    let closed = timeout(CLOSE_TIMEOUT, async {
+        let _ = writer.await;
+        if !matches!(ending, Ending::ClientLeft) {
+            // The client answers the close frame once it has read everything
+            // before it; until then the kernel still holds what it has not read.
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    if closed.is_err() {
+        // A client that does not read: drop what the kernel holds for it.
+        tracing::debug!("the client did not answer the close in time");
+        reset.request();
+        abort.abort();
     }
     ending
 }
 
-/// Seals replies into blocks and queues them for the writer.
+/// Seals replies into blocks and queues them for the writer, at most
+/// `capacity` blocks not yet written.
 struct Outbox {
     sealer: BlockSealer,
     queue: mpsc::Sender<Outgoing>,
-    stall_timeout: Duration,
+    /// Replies not sealed yet, in order, and their encoded size.
+    unsealed: VecDeque<Transmission>,
+    unsealed_bytes: usize,
+    /// Blocks handed to the writer so far.
+    queued: u64,
+    capacity: u64,
 }
 
 impl Outbox {
-    async fn send(
-        &mut self,
-        replies: Vec<Transmission>,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), Ending> {
-        let mut current = InnerBlock::new();
+    fn push(&mut self, replies: Vec<Transmission>) {
         for reply in replies {
-            let encoded = reply.encode();
-            if !current.fits(encoded.len()) {
-                let full = std::mem::replace(&mut current, InnerBlock::new());
-                self.send_block(&full, shutdown).await?;
-            }
-            if current.push_encoded(encoded).is_err() {
-                // A reply never exceeds a block; a bug if it does. Drop it, keep going.
-                tracing::error!("a reply does not fit in a block");
-            }
+            self.unsealed_bytes += reply.encoded_len();
+            self.unsealed.push_back(reply);
         }
-        if !current.is_empty() {
-            self.send_block(&current, shutdown).await?;
+    }
+
+    fn has_unsealed(&self) -> bool {
+        !self.unsealed.is_empty()
+    }
+
+    /// Bytes of replies waiting: unsealed, or sealed and not yet written (the
+    /// writer has written `written` blocks).
+    fn waiting_bytes(&self, written: u64) -> usize {
+        let blocks = usize::try_from(self.queued.saturating_sub(written)).unwrap_or(usize::MAX);
+        blocks
+            .saturating_mul(BLOCK_SIZE)
+            .saturating_add(self.unsealed_bytes)
+    }
+
+    /// Seals and queues replies while fewer than `capacity` blocks wait.
+    fn pump(&mut self, written: u64) -> Result<(), Ending> {
+        while self.has_unsealed() && self.queued.saturating_sub(written) < self.capacity {
+            let block = self.seal_next()?;
+            match self.queue.try_send(Outgoing::Block(block)) {
+                Ok(()) => self.queued += 1,
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(Ending::ClientLeft),
+                // Cannot happen while the count above holds; the writer reports
+                // progress only after taking blocks off the channel.
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    return Err(Ending::Violation(close_code::ERROR, "outgoing queue full"));
+                }
+            }
         }
         Ok(())
     }
 
-    /// Seals replies and queues them without waiting; those that do not fit in
-    /// the queue are dropped (the connection is closing).
-    fn send_now(&mut self, replies: Vec<Transmission>) {
-        let mut current = InnerBlock::new();
-        for reply in replies {
-            let encoded = reply.encode();
-            if !current.fits(encoded.len()) {
-                let full = std::mem::replace(&mut current, InnerBlock::new());
-                self.try_send_block(&full);
+    /// Seals and queues what fits in the channel now, dropping the rest (the
+    /// connection is closing).
+    fn pump_now(&mut self) {
+        while self.has_unsealed() {
+            let Ok(block) = self.seal_next() else { return };
+            if self.queue.try_send(Outgoing::Block(block)).is_err() {
+                return;
             }
-            let _ = current.push_encoded(encoded);
-        }
-        if !current.is_empty() {
-            self.try_send_block(&current);
         }
     }
 
-    fn try_send_block(&mut self, inner: &InnerBlock) {
-        if let Ok(block) = self.sealer.seal(inner) {
-            let _ = self.queue.try_send(Outgoing::Block(block));
+    /// The next block of unsealed replies, as many as fit.
+    fn seal_next(&mut self) -> Result<Block, Ending> {
+        let mut current = InnerBlock::new();
+        while let Some(reply) = self.unsealed.front() {
+            let len = reply.encoded_len();
+            if !current.fits(len) && !current.is_empty() {
+                break;
+            }
+            let Some(reply) = self.unsealed.pop_front() else {
+                break;
+            };
+            self.unsealed_bytes = self.unsealed_bytes.saturating_sub(len);
+            if current.push_encoded(reply.encode()).is_err() {
+                // A reply never exceeds a block; a bug if it does. Drop it, keep going.
+                tracing::error!("a reply does not fit in a block");
+            }
         }
-    }
-
-    async fn send_block(
-        &mut self,
-        inner: &InnerBlock,
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), Ending> {
-        let block = self
-            .sealer
-            .seal(inner)
-            .map_err(|_| Ending::Violation(close_code::ERROR, "cannot seal"))?;
-        tokio::select! {
-            _ = shutdown.changed() => Err(Ending::Shutdown),
-            sent = timeout(self.stall_timeout, self.queue.send(Outgoing::Block(block))) => match sent {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(Ending::ClientLeft),
-                Err(_) => Err(Ending::Idle),
-            },
-        }
+        self.sealer
+            .seal(&current)
+            .map_err(|_| Ending::Violation(close_code::ERROR, "cannot seal"))
     }
 }
 
 /// Blocks fed to the WebSocket before one flush.
 const WRITE_BATCH: usize = 8;
 
+/// Writes blocks until the close frame; counts the blocks written in `written`.
 async fn write_blocks(
     mut sink: SplitSink<WebSocket, Message>,
     mut outgoing: mpsc::Receiver<Outgoing>,
+    written: watch::Sender<u64>,
 ) {
     let mut closing = None;
     'blocks: while let Some(item) = outgoing.recv().await {
@@ -292,6 +391,8 @@ async fn write_blocks(
         if sink.flush().await.is_err() {
             return;
         }
+        let blocks = u64::try_from(fed).unwrap_or(u64::MAX);
+        written.send_modify(|count| *count += blocks);
         if closing.is_some() {
             break 'blocks;
         }
@@ -345,6 +446,8 @@ fn close_frame(ending: &Ending) -> CloseFrame {
         Ending::Violation(code, reason) => (*code, *reason),
         Ending::Shutdown => (close_code::AWAY, "relay shutting down"),
         Ending::Idle => (close_code::NORMAL, "idle"),
+        Ending::Stalled => (close_code::POLICY, "replies left unread"),
+        Ending::Unauthorized => (close_code::POLICY, "no authorized command"),
         Ending::Handshake(reason) => (close_code::PROTOCOL, *reason),
         Ending::ClientLeft => (close_code::NORMAL, ""),
     };

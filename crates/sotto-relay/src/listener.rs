@@ -5,12 +5,28 @@
 //! connections wait in the kernel's backlog. TLS handshakes run in their own tasks
 //! with a timeout, so a slow client cannot hold up the others. Each accepted
 //! stream carries its permit and gives it back when it is dropped.
+//!
+//! Connections are also counted per source address (an IPv4 address, or the
+//! /64 of an IPv6 one): past `max_per_source`, a new connection from that
+//! source is reset at once, so that one host cannot take every slot. The counts
+//! live in memory only, for as long as connections are open, and are never
+//! logged.
+//!
+//! Each socket's kernel send buffer is set to the connection's reply bound, so
+//! that what the kernel holds for a client is bounded in bytes as well.
+//!
+//! A stream closes with a TCP reset (SO_LINGER 0) when the connection asks for
+//! it ([`ResetOnClose`]): the kernel then drops the unsent bytes of a client
+//! that stopped reading instead of keeping them, up to a full socket buffer,
+//! long after the connection and its slot are gone.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -30,10 +46,126 @@ const READY_QUEUE: usize = 64;
 /// Pause after an accept error (e.g. too many open files) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// An accepted connection, plain or TLS, holding its connection permit.
+/// An accepted connection, plain or TLS, holding its connection permit and
+/// its place in the count of its source address.
 pub struct RelayStream {
     inner: Inner,
+    reset: ResetOnClose,
+    _source: SourceSlot,
     _permit: OwnedSemaphorePermit,
+}
+
+/// Set by the connection to have its stream closed with a TCP reset.
+#[derive(Clone, Debug, Default)]
+pub struct ResetOnClose(Arc<AtomicBool>);
+
+impl ResetOnClose {
+    /// Close with a reset (SO_LINGER 0) when the stream is dropped.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_requested(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl RelayStream {
+    /// The switch that makes this stream close with a reset.
+    pub fn reset_on_close(&self) -> ResetOnClose {
+        self.reset.clone()
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        match &self.inner {
+            Inner::Plain(stream) => stream,
+            Inner::Tls(stream) => stream.get_ref().0,
+        }
+    }
+}
+
+impl Drop for RelayStream {
+    fn drop(&mut self) {
+        if self.reset.is_requested() {
+            reset(self.tcp());
+        }
+    }
+}
+
+/// Makes the coming close of `tcp` a reset, which discards unsent data.
+fn reset(tcp: &TcpStream) {
+    let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+}
+
+/// Open connections per source address.
+#[derive(Debug)]
+struct SourceCounts {
+    max_per_source: u32,
+    open: Mutex<HashMap<Source, u32>>,
+}
+
+/// Where connections come from, as far as the per-source cap sees: an IPv4
+/// address, or the /64 prefix of an IPv6 one (a host usually has a whole /64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Source {
+    V4(u32),
+    V6Prefix(u64),
+}
+
+impl Source {
+    fn of(ip: IpAddr) -> Source {
+        match ip {
+            IpAddr::V4(ip) => Source::V4(u32::from(ip)),
+            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+                Some(ip) => Source::V4(u32::from(ip)),
+                None => {
+                    let bits = u128::from(ip) >> 64;
+                    Source::V6Prefix(u64::try_from(bits).unwrap_or(u64::MAX))
+                }
+            },
+        }
+    }
+}
+
+/// One connection's place in its source's count; gives it back when dropped.
+#[derive(Debug)]
+struct SourceSlot {
+    counts: Arc<SourceCounts>,
+    source: Source,
+}
+
+impl SourceCounts {
+    /// A slot for one more connection from `ip`, unless its source is at the cap.
+    fn take(self: &Arc<Self>, ip: IpAddr) -> Option<SourceSlot> {
+        let source = Source::of(ip);
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(source).or_insert(0);
+        if *count >= self.max_per_source {
+            return None;
+        }
+        *count += 1;
+        Some(SourceSlot {
+            counts: Arc::clone(self),
+            source,
+        })
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .counts
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.source) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                // Forget the address as soon as it has no connection.
+                open.remove(&self.source);
+            }
+        }
+    }
 }
 
 enum Inner {
@@ -90,6 +222,8 @@ impl RelayListener {
         listener: TcpListener,
         tls: Option<TlsAcceptor>,
         max_connections: usize,
+        max_per_source: u32,
+        send_buffer: usize,
         handshake_timeout: Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, Error> {
@@ -98,11 +232,20 @@ impl RelayListener {
             .map_err(Error::io("reading the bound address"))?;
         let (ready_sender, ready) = mpsc::channel(READY_QUEUE);
         let permits = Arc::new(Semaphore::new(max_connections));
+        let sources = Arc::new(SourceCounts {
+            max_per_source,
+            open: Mutex::new(HashMap::new()),
+        });
+        let admission = Admission {
+            permits,
+            sources,
+            send_buffer,
+            handshake_timeout,
+        };
         tokio::spawn(accept_loop(
             listener,
             tls,
-            permits,
-            handshake_timeout,
+            admission,
             ready_sender,
             shutdown,
         ));
@@ -120,14 +263,27 @@ impl RelayListener {
     }
 }
 
+/// What a connection must get past to be accepted, and how its socket is set.
+struct Admission {
+    permits: Arc<Semaphore>,
+    sources: Arc<SourceCounts>,
+    send_buffer: usize,
+    handshake_timeout: Duration,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    permits: Arc<Semaphore>,
-    handshake_timeout: Duration,
+    admission: Admission,
     ready: mpsc::Sender<(RelayStream, SocketAddr)>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Admission {
+        permits,
+        sources,
+        send_buffer,
+        handshake_timeout,
+    } = admission;
     loop {
         let permit = tokio::select! {
             _ = shutdown.changed() => return,
@@ -147,12 +303,22 @@ async fn accept_loop(
                 }
             },
         };
+        let Some(source) = sources.take(addr.ip()) else {
+            // Over its source's cap: reset now, keeping no state for it.
+            reset(&tcp);
+            continue;
+        };
         // Blocks are small and latency matters more than packet count.
         let _ = tcp.set_nodelay(true);
+        // The kernel's send buffer is memory the connection holds too: left to
+        // autotuning it grows to megabytes for a client that does not read.
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(send_buffer);
         match &tls {
             None => {
                 let stream = RelayStream {
                     inner: Inner::Plain(tcp),
+                    reset: ResetOnClose::default(),
+                    _source: source,
                     _permit: permit,
                 };
                 if ready.send((stream, addr)).await.is_err() {
@@ -167,6 +333,8 @@ async fn accept_loop(
                         Ok(Ok(tls)) => {
                             let stream = RelayStream {
                                 inner: Inner::Tls(Box::new(tls)),
+                                reset: ResetOnClose::default(),
+                                _source: source,
                                 _permit: permit,
                             };
                             let _ = ready.send((stream, addr)).await;
@@ -235,5 +403,42 @@ impl AsyncWrite for RelayStream {
             Inner::Plain(stream) => stream.is_write_vectored(),
             Inner::Tls(stream) => stream.is_write_vectored(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(max_per_source: u32) -> Arc<SourceCounts> {
+        Arc::new(SourceCounts {
+            max_per_source,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    #[test]
+    fn each_source_is_capped_and_forgotten_when_its_connections_close() {
+        let counts = counts(2);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = counts.take(ip).unwrap();
+        let second = counts.take(ip).unwrap();
+        assert!(counts.take(ip).is_none());
+        assert!(counts.take("192.0.2.2".parse().unwrap()).is_some());
+        drop(first);
+        let third = counts.take(ip).unwrap();
+        drop((second, third));
+        assert!(counts.open.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ipv6_hosts_count_by_their_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(Source::of(a), Source::of(b));
+        assert_ne!(Source::of(a), Source::of(c));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(Source::of(mapped), Source::of("192.0.2.1".parse().unwrap()));
     }
 }

@@ -1,6 +1,7 @@
 //! `sotto-relay`: the relay server binary.
 //!
-//! Prints `relay address: …` and `web: …` on stdout once it listens, logs to
+//! Prints `relay address: …`, `metrics: …` (with `--metrics-listen`) and
+//! `web: …` on stdout once it listens, logs to
 //! stderr, and exits 0 after a graceful shutdown (SIGTERM or SIGINT), 1 when the
 //! relay fails, 2 for an invalid command line or configuration.
 
@@ -54,6 +55,9 @@ fn run(config: Config) -> anyhow::Result<()> {
         let shutdown = shutdown_signal().context("installing signal handlers")?;
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "relay address: {}", server.relay_address())?;
+        if let Some(url) = server.metrics_url() {
+            writeln!(stdout, "metrics: {url}")?;
+        }
         writeln!(stdout, "web: {}", server.web_url())?;
         stdout.flush()?;
         drop(stdout);

@@ -48,8 +48,12 @@ pub struct ConnectionLimits {
     pub handshake_timeout: Duration,
     /// Time without input before closing.
     pub idle_timeout: Duration,
-    /// Outgoing blocks queued before the relay stops reading.
+    /// Bytes of replies (in blocks) waiting before the relay stops reading.
     pub outgoing_blocks: usize,
+    /// Time replies may wait unwritten before the connection is reset.
+    pub stall_timeout: Duration,
+    /// Time to send a first authorized command.
+    pub unauthorized_timeout: Duration,
     /// Queues one connection may subscribe.
     pub max_subscriptions: usize,
 }
@@ -82,6 +86,8 @@ impl Relay {
                 handshake_timeout: config.handshake_timeout,
                 idle_timeout: config.idle_timeout,
                 outgoing_blocks: usize::try_from(config.outgoing_blocks).unwrap_or(usize::MAX),
+                stall_timeout: config.stall_timeout,
+                unauthorized_timeout: config.unauthorized_timeout,
                 max_subscriptions: MAX_SUBSCRIPTIONS_PER_CONNECTION,
             },
             password: config.password.clone(),

@@ -1,5 +1,8 @@
 //! The relay server: opens the data directory, binds the listener, serves HTTP
-//! (`/ws`, `/metrics`, static files at `/`) and shuts down gracefully.
+//! (`/ws`, static files at `/`) and shuts down gracefully. `/metrics` has a
+//! listener of its own (`--metrics-listen`, loopback by default) and is never
+//! served on the public one: its counters tick with each delivery, so whoever
+//! can read them learns when a recipient comes online.
 //!
 //! Shutdown order: stop accepting; tell every connection to close (they send a
 //! close frame and drop their subscriptions); wait for them; stop the expiry
@@ -11,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -28,7 +31,7 @@ use tracing::Instrument;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::config::StorageBackend;
-use crate::listener::{RelayListener, tls_acceptor};
+use crate::listener::{RelayListener, ResetOnClose, tls_acceptor};
 use crate::metrics::Metrics;
 use crate::relay::Relay;
 use crate::store::embedded::{DATABASE_FILE, EmbeddedStore};
@@ -67,6 +70,8 @@ pub struct Server {
     web_dir: Option<PathBuf>,
     expiry_interval: Duration,
     header_timeout: Duration,
+    metrics_listener: Option<TcpListener>,
+    metrics_url: Option<String>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -117,11 +122,34 @@ impl Server {
         let tcp = TcpListener::bind(config.listen)
             .await
             .map_err(Error::io("binding the listen address"))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(Error::io("binding the metrics address"))?,
+            ),
+            None => None,
+        };
+        let metrics_url = metrics_listener
+            .as_ref()
+            .map(|listener| listener.local_addr())
+            .transpose()
+            .map_err(Error::io("reading the metrics address"))?
+            .map(|bound| {
+                format!(
+                    "http://{}/metrics",
+                    SocketAddr::new(display_ip(bound), bound.port())
+                )
+            });
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let listener = RelayListener::start(
             tcp,
             tls,
             usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            config.max_connections_per_ip,
+            usize::try_from(config.outgoing_blocks)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(BLOCK_SIZE),
             config.handshake_timeout,
             shutdown_receiver,
         )?;
@@ -159,6 +187,8 @@ impl Server {
             web_dir: config.web_dir.clone(),
             expiry_interval: config.expiry_interval,
             header_timeout: config.handshake_timeout,
+            metrics_listener,
+            metrics_url,
             shutdown,
         })
     }
@@ -173,6 +203,11 @@ impl Server {
         &self.web_url
     }
 
+    /// Where `/metrics` is served (`--metrics-listen`), if anywhere.
+    pub fn metrics_url(&self) -> Option<&str> {
+        self.metrics_url.as_deref()
+    }
+
     /// Serves until `signal` completes, then shuts down gracefully.
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let header_timeout = self.header_timeout;
@@ -184,9 +219,17 @@ impl Server {
             listener,
             web_dir,
             expiry_interval,
+            metrics_listener,
             shutdown,
             ..
         } = self;
+        let metrics_server = metrics_listener.map(|listener| {
+            tokio::spawn(serve_metrics(
+                listener,
+                Arc::clone(&relay),
+                shutdown.subscribe(),
+            ))
+        });
         let (connections, mut connections_done) = mpsc::channel::<()>(1);
         let state = AppState {
             relay: Arc::clone(&relay),
@@ -223,6 +266,9 @@ impl Server {
             tracing::warn!("some connections did not close in time");
         }
         let _ = expiry.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         drop(relay);
         writer.stop().await;
         tracing::info!("stopped");
@@ -297,7 +343,9 @@ async fn serve_http(
                 None => break,
             },
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The WebSocket handler can have its stream closed with a reset.
+        let reset = stream.reset_on_close();
+        let service = TowerToHyperService::new(app.clone().layer(Extension(reset)));
         let mut shutdown = shutdown.clone();
         let alive = alive.clone();
         tokio::spawn(async move {
@@ -326,7 +374,6 @@ async fn serve_http(
 fn router(state: AppState, web_dir: Option<&Path>) -> Router {
     let router = Router::new()
         .route("/ws", get(websocket))
-        .route("/metrics", get(metrics))
         .route(FINGERPRINT_PATH, get(fingerprint))
         .with_state(state);
     match web_dir {
@@ -349,7 +396,11 @@ async fn fingerprint(State(state): State<AppState>) -> String {
     state.relay.identity.fingerprint().to_string()
 }
 
-async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+async fn websocket(
+    State(state): State<AppState>,
+    Extension(reset): Extension<ResetOnClose>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let number = state.relay.next_connection_number();
     upgrade
         // Frames up to twice a block are read and refused with 1009 by the
@@ -363,19 +414,40 @@ async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> 
             let span = tracing::info_span!("connection", n = number);
             async move {
                 let _alive = state.connections;
-                connection::serve(socket, state.relay, state.shutdown).await;
+                connection::serve(socket, state.relay, state.shutdown, reset).await;
             }
             .instrument(span)
         })
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Serves `/metrics` (and nothing else) on its own listener until shutdown.
+async fn serve_metrics(
+    listener: TcpListener,
+    relay: Arc<Relay>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .with_state(relay);
+    let stop = async move {
+        let _ = shutdown.changed().await;
+    };
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::warn!(%error, "the metrics listener failed");
+    }
+}
+
+async fn metrics(State(relay): State<Arc<Relay>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.relay.metrics.render(state.relay.subscriptions.len()),
+        relay.metrics.render(relay.subscriptions.len()),
     )
 }
 

@@ -230,9 +230,12 @@ mod tests {
 
     #[test]
     fn low_order_keys_are_refused() {
-        let relay = RelaySessionAuth::new(StaticSecret::from([2; 32]), SessionId::from_bytes([0; 32]));
+        let relay =
+            RelaySessionAuth::new(StaticSecret::from([2; 32]), SessionId::from_bytes([0; 32]));
         assert_eq!(
-            relay.command_key(&QueueAuthKey::from_bytes([0; 32])).unwrap_err(),
+            relay
+                .command_key(&QueueAuthKey::from_bytes([0; 32]))
+                .unwrap_err(),
             WireError::LowOrderKey
         );
     }

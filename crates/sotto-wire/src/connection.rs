@@ -162,7 +162,9 @@ enum Outgoing {
 impl Outgoing {
     fn side(&self) -> Side {
         let (tag, has_entity) = match self {
-            Outgoing::Command(request) => (request.command.tag(), request.command.entity().is_some()),
+            Outgoing::Command(request) => {
+                (request.command.tag(), request.command.entity().is_some())
+            }
             Outgoing::Raw(transmission) => (transmission.tag, transmission.entity.is_some()),
         };
         match (tag, has_entity) {
@@ -288,7 +290,10 @@ impl ClientConnection {
 
     /// Requests sent and not answered yet.
     pub fn requests_in_flight(&self) -> usize {
-        self.waiting.values().filter(|waiting| !waiting.keepalive).count()
+        self.waiting
+            .values()
+            .filter(|waiting| !waiting.keepalive)
+            .count()
     }
 
     /// Queues a command. [`WireError::BatchFull`] if it could never fit in a
@@ -465,7 +470,8 @@ impl ClientConnection {
                     let len = request_len(&request);
                     self.queued_bytes += len;
                     // Keep-alives jump the queue: they test the line, not the backlog.
-                    self.queue.push_front((KEEPALIVE, Outgoing::Command(request), len));
+                    self.queue
+                        .push_front((KEEPALIVE, Outgoing::Command(request), len));
                 }
             }
         }

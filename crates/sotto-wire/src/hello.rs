@@ -286,7 +286,10 @@ mod tests {
         };
         // Empty, unknown id, a repeat, a count past the ids.
         for (index, value) in [(45, 0), (46, 3), (47, 2), (45, 3)] {
-            assert!(ClientHello::decode(&with(index, value)).is_err(), "{index}={value}");
+            assert!(
+                ClientHello::decode(&with(index, value)).is_err(),
+                "{index}={value}"
+            );
         }
         assert_eq!(
             ClientHello::decode(&with(46, 9)),

@@ -43,19 +43,19 @@ mod transmission;
 mod transport;
 mod version;
 
-pub use auth::{
-    AUTHENTICATOR_LEN, Authenticator, CommandKey, QueueAuthKey, QueueAuthSecret, RelaySessionAuth,
-};
 pub use address::{
     FINGERPRINT_TEXT_LEN, MAX_ADDRESS_LEN, RelayAddress, RelayFingerprint, RelayHost, RelayScheme,
+};
+pub use auth::{
+    AUTHENTICATOR_LEN, Authenticator, CommandKey, QueueAuthKey, QueueAuthSecret, RelaySessionAuth,
 };
 pub use block::{
     BLOCK_SIZE, Block, INNER_SIZE, InnerBlock, MAX_TRANSMISSION_LEN, MAX_TRANSMISSIONS, TAG_SIZE,
 };
+pub use command::{Command, MAX_MESSAGE_BODY, MAX_PASSWORD_LEN, MessageBody, ServerPassword};
 pub use connection::{
     ClientConnection, ConnectionConfig, ConnectionEnd, Event, Request, RequestFailure, RequestId,
 };
-pub use command::{Command, MAX_MESSAGE_BODY, MAX_PASSWORD_LEN, MessageBody, ServerPassword};
 pub use error::WireError;
 pub use handshake::{ClientHandshake, ServerHandshake, ServerHandshakeOutcome};
 pub use hello::{ClientHello, HELLO_MAGIC, ServerHello, ServerReply, VersionReject};

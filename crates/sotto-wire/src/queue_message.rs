@@ -81,7 +81,10 @@ impl QueueKey {
         };
         let mut key = Zeroizing::new([0; 32]);
         Hkdf::<Sha256>::from_prk(&self.0)
-            .and_then(|hkdf| hkdf.expand(info, key.as_mut()).map_err(|_| hkdf::InvalidPrkLength))
+            .and_then(|hkdf| {
+                hkdf.expand(info, key.as_mut())
+                    .map_err(|_| hkdf::InvalidPrkLength)
+            })
             .map_err(|_| WireError::LengthOutOfRange { field: "queue key" })?;
         Ok(key)
     }

@@ -90,9 +90,7 @@ impl Aead {
             }
             #[cfg(target_arch = "wasm32")]
             CipherSuite::Aes256Gcm => Err(WireError::SuiteUnavailable),
-            CipherSuite::ChaCha20Poly1305 => {
-                Ok(Aead::ChaCha(ChaCha20Poly1305::new(key.into())))
-            }
+            CipherSuite::ChaCha20Poly1305 => Ok(Aead::ChaCha(ChaCha20Poly1305::new(key.into()))),
         }
     }
 
@@ -209,9 +207,7 @@ mod tests {
         // 128-bit plaintext set): key, IV, plaintext, ciphertext, tag.
         let key: [u8; 32] =
             hex32("31bdadd96698c204aa9ce1448ea94ae1fb4a9a0b3c9d773b51bb1822666b8f22");
-        let nonce: [u8; 12] = hex_bytes("0d18e06c7c725ac9e362e1ce")
-            .try_into()
-            .unwrap();
+        let nonce: [u8; 12] = hex_bytes("0d18e06c7c725ac9e362e1ce").try_into().unwrap();
         let mut buffer = hex_bytes("2db5168e932556f8089a0622981d017d");
         let tag = Aead::new(CipherSuite::Aes256Gcm, &key)
             .unwrap()

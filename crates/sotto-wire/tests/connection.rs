@@ -204,7 +204,10 @@ fn late_answers_time_out_and_are_then_ignored() {
     // Well before the first keep-alive is due.
     let id = client.submit(send(1)).unwrap();
     let sent = relay.receive(client.poll_transmit(at(0)).unwrap());
-    client.handle_frame(at(15), &relay.send(&[Response::Pong.to_transmission(CorrId::PUSH)]));
+    client.handle_frame(
+        at(15),
+        &relay.send(&[Response::Pong.to_transmission(CorrId::PUSH)]),
+    );
     assert!(matches!(client.poll_event(), Some(Event::Push(_))));
     let deadline = client.poll_timeout().unwrap();
     assert_eq!(deadline, ConnectionConfig::default().request_timeout);

@@ -231,8 +231,9 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
         recipient_id,
         message_id: *pushed_id,
     };
-    let received = recipient
-        .client_sends(&[ack.to_authorized_transmission(CorrId::from_bytes([5; 8]), &recipient_key)]);
+    let received = recipient.client_sends(&[
+        ack.to_authorized_transmission(CorrId::from_bytes([5; 8]), &recipient_key)
+    ]);
     assert_eq!(Command::from_transmission(&received[0]).unwrap(), ack);
     let err = Response::Err {
         entity: Some(recipient_id.into()),

@@ -30,8 +30,14 @@ type Reply = oneshot::Sender<Result<Response, ClientError>>;
 /// What a [`super::RelayConnection`] hands the driver.
 #[derive(Debug)]
 pub(crate) enum Submission {
-    Request { request: Request, reply: Reply },
-    Raw { transmission: Transmission, reply: Reply },
+    Request {
+        request: Request,
+        reply: Reply,
+    },
+    Raw {
+        transmission: Transmission,
+        reply: Reply,
+    },
 }
 
 /// Bounds of what the driver holds.

@@ -6,8 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
 use sotto_wire::{
-    ClientConnection, ConnectionEnd, Event, RelayAddress, RelayScheme, SessionParameters,
-    WireError,
+    ClientConnection, ConnectionEnd, Event, RelayAddress, RelayScheme, SessionParameters, WireError,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
@@ -175,7 +174,9 @@ where
             Some(Event::Ended(ConnectionEnd::Handshake(WireError::FingerprintMismatch))) => {
                 return Err(ClientError::WrongRelayIdentity);
             }
-            Some(Event::Ended(ConnectionEnd::Handshake(error) | ConnectionEnd::Protocol(error))) => {
+            Some(Event::Ended(
+                ConnectionEnd::Handshake(error) | ConnectionEnd::Protocol(error),
+            )) => {
                 return Err(ClientError::Protocol(error));
             }
             Some(Event::Ended(ConnectionEnd::TimedOut)) => return Err(ClientError::Timeout),

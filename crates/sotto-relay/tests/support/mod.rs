@@ -66,6 +66,9 @@ pub struct Relay {
     pub address: RelayAddress,
     /// The web URL it printed.
     pub web_url: String,
+    /// The `/metrics` URL it printed (tests serve metrics on a loopback port
+    /// of their own, never on the public listener).
+    pub metrics_url: String,
     /// Its data directory.
     pub data: PathBuf,
     args: Vec<String>,
@@ -101,11 +104,12 @@ impl Relay {
     ) -> Result<Relay, String> {
         let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
         let log = log.to_path_buf();
-        let (child, address, web_url) = spawn(data, &args, env, &log)?;
+        let (child, address, web_url, metrics_url) = spawn(data, &args, env, &log)?;
         Ok(Relay {
             child: Some(child),
             address,
             web_url,
+            metrics_url,
             data: data.to_path_buf(),
             args,
             log,
@@ -156,10 +160,11 @@ impl Relay {
     /// does not come up.
     pub fn try_restart(&mut self) -> Result<(), String> {
         self.kill();
-        let (child, address, web_url) = spawn(&self.data, &self.args, &[], &self.log)?;
+        let (child, address, web_url, metrics_url) = spawn(&self.data, &self.args, &[], &self.log)?;
         self.child = Some(child);
         self.address = address;
         self.web_url = web_url;
+        self.metrics_url = metrics_url;
         Ok(())
     }
 
@@ -170,7 +175,7 @@ impl Relay {
 
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
-        http_get(&format!("{}metrics", self.web_url)).await
+        http_get(&self.metrics_url).await
     }
 
     /// One counter or gauge from `/metrics` (0 if absent).
@@ -215,17 +220,19 @@ impl Drop for Relay {
     }
 }
 
-/// Starts the relay process and waits for the address and web URL it prints.
+/// Starts the relay process and waits for the address, metrics and web URLs it
+/// prints.
 fn spawn(
     data: &Path,
     args: &[String],
     env: &[(&str, &str)],
     log: &Path,
-) -> Result<(Child, RelayAddress, String), String> {
+) -> Result<(Child, RelayAddress, String, String), String> {
     let stderr = std::fs::File::create(log).unwrap();
     let mut child = Process::new(env!("CARGO_BIN_EXE_sotto-relay"))
         .args(["--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .args(args)
         .env_remove("SOTTO_RELAY_PASSWORD")
         .env_remove("SOTTO_RELAY_LOG")
@@ -246,13 +253,16 @@ fn spawn(
     });
     let mut address = None;
     let mut web_url = None;
-    while address.is_none() || web_url.is_none() {
+    let mut metrics_url = None;
+    while address.is_none() || web_url.is_none() || metrics_url.is_none() {
         match received.recv_timeout(WAIT) {
             Ok(line) => {
                 if let Some(text) = line.strip_prefix("relay address: ") {
                     address = Some(text.trim().parse::<RelayAddress>().unwrap());
                 } else if let Some(text) = line.strip_prefix("web: ") {
                     web_url = Some(text.trim().to_owned());
+                } else if let Some(text) = line.strip_prefix("metrics: ") {
+                    metrics_url = Some(text.trim().to_owned());
                 }
             }
             Err(_) => {
@@ -263,7 +273,12 @@ fn spawn(
             }
         }
     }
-    Ok((child, address.unwrap(), web_url.unwrap()))
+    Ok((
+        child,
+        address.unwrap(),
+        web_url.unwrap(),
+        metrics_url.unwrap(),
+    ))
 }
 
 /// A minimal HTTP/1.1 GET over a fresh TCP connection; returns the response.
