@@ -70,7 +70,7 @@ pub struct SimRelay {
 /// suites are in use in every world with two clients, and a client that uses
 /// two relays speaks both.
 pub fn suite(relay: usize, client: usize) -> CipherSuite {
-    if (relay + client) % 2 == 0 {
+    if (relay + client).is_multiple_of(2) {
         CipherSuite::Aes256Gcm
     } else {
         CipherSuite::ChaCha20Poly1305
