@@ -110,7 +110,7 @@ struct Cli {
     idle_processes: usize,
 
     /// An extra option for every relay started (repeat it), e.g.
-    /// `--relay-arg=--defer-ack-sync`.
+    /// `--relay-arg=--sync-acks`.
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     relay_arg: Vec<String>,
 

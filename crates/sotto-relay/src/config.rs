@@ -221,11 +221,14 @@ pub struct Cli {
     #[arg(long)]
     pub metrics_public: bool,
 
-    /// Answer ACKs before their deletion is on disk (it is within 100 ms). Faster
-    /// delivery; after a crash a message acknowledged just before may be delivered
-    /// again (at-least-once, same message id). SENDs are always on disk before OK.
+    /// Make each ACK's deletion durable (fsync) before answering it. Without
+    /// it, an ACK is answered, and the queue's next message pushed, as soon as
+    /// its deletion is written; the deletion reaches the disk with the next
+    /// fsync, within 100 ms, so after a crash a message acknowledged just before
+    /// may be delivered again (at-least-once, same message id). SENDs are always
+    /// on disk before OK either way.
     #[arg(long)]
-    pub defer_ack_sync: bool,
+    pub sync_acks: bool,
 }
 
 /// The same options as [`Cli`], read from a TOML file.
@@ -258,7 +261,7 @@ struct FileOptions {
     max_storage: Option<String>,
     idle_queue_ttl: Option<String>,
     db_cache_mib: Option<u32>,
-    defer_ack_sync: Option<bool>,
+    sync_acks: Option<bool>,
     metrics_listen: Option<SocketAddr>,
     metrics_public: Option<bool>,
 }
@@ -314,8 +317,8 @@ pub struct Config {
     pub idle_queue_ttl: Duration,
     /// Database page cache, MiB (redb).
     pub db_cache_mib: u32,
-    /// Commit ACK-only batches without waiting for fsync.
-    pub defer_ack_sync: bool,
+    /// Commit ACK-only batches with fsync, as SENDs are (off: without).
+    pub sync_acks: bool,
     /// Where `/metrics` is served, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
 }
@@ -499,7 +502,7 @@ impl Config {
             max_storage,
             idle_queue_ttl,
             db_cache_mib: cli.db_cache_mib.or(file.db_cache_mib).unwrap_or(64),
-            defer_ack_sync: cli.defer_ack_sync || file.defer_ack_sync.unwrap_or(false),
+            sync_acks: cli.sync_acks || file.sync_acks.unwrap_or(false),
             metrics_listen,
         };
         config.check()?;
@@ -887,7 +890,7 @@ mod tests {
             "--max-batch",
             "--expiry-interval",
             "--db-cache-mib",
-            "--defer-ack-sync",
+            "--sync-acks",
             "--storage",
             "--max-storage",
             "--idle-queue-ttl",

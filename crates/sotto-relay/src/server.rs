@@ -109,7 +109,7 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let writer_config = WriterConfig {
             max_batch: usize::try_from(config.max_batch).unwrap_or(usize::MAX),
-            defer_acks: config.defer_ack_sync,
+            defer_acks: !config.sync_acks,
         };
         let (committer, writer) =
             group_commit::start(Arc::clone(&storage), writer_config, Arc::clone(&metrics))?;

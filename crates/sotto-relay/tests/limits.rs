@@ -104,8 +104,7 @@ async fn the_storage_budget_refuses_sends_before_the_disk_is_full() {
         }
         assert!(sent < 1_200, "16 MiB took more than {sent} messages");
     };
-    // The budget's own error code is still to come in the protocol.
-    assert_eq!(code, ErrorCode::Internal);
+    assert_eq!(code, ErrorCode::Full);
     assert!(sent > 1_000, "refused after {sent} messages");
     // Reading and acknowledging go on.
     recipient.connection.subscribe([&queue]).await[0]

@@ -116,7 +116,7 @@ async fn the_first_start_survives_a_power_cut() {
     assert_eq!(support::open_body(&queue, &delivery), bytes);
 }
 
-/// The relay's data directory is 0700 and every file in it 0600.
+/// The relay's data directory and every directory in it are 0700, every file 0600.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_keeps_its_files_private() {
     let temp = tempfile::tempdir().unwrap();
@@ -126,11 +126,14 @@ async fn the_relay_keeps_its_files_private() {
     client.secured_queue().await;
     let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(&relay.data), 0o700, "the data directory");
-    let loose: Vec<_> = data_files(&relay.data)
+    let loose: Vec<_> = data_tree(&relay.data)
         .into_iter()
-        .map(|name| (mode(&relay.data.join(&name)), name))
-        .filter(|(mode, _)| *mode != 0o600)
-        .map(|(mode, name)| format!("{name} is {mode:o}"))
+        .filter_map(|path| {
+            let want = if path.is_dir() { 0o700 } else { 0o600 };
+            let mode = mode(&path);
+            let name = path.strip_prefix(&relay.data).unwrap_or(&path).display();
+            (mode != want).then(|| format!("{name} is {mode:o}"))
+        })
         .collect();
     assert!(
         loose.is_empty(),
@@ -140,6 +143,19 @@ async fn the_relay_keeps_its_files_private() {
 }
 
 /// The names in the relay's data directory.
+/// Every file and directory under `data`, depth first.
+fn data_tree(data: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(data_tree(&path));
+        }
+        found.push(path);
+    }
+    found
+}
+
 fn data_files(data: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(data)
         .unwrap()

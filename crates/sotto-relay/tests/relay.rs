@@ -574,8 +574,10 @@ async fn serves_static_files_and_reads_a_config_file() {
     assert!(script.starts_with("HTTP/1.1 404"), "{script}");
     let post = http_request(&relay.web_url, "POST", "elsewhere", html).await;
     assert!(!post.starts_with("HTTP/1.1 200"), "{post}");
+    // Metrics are not on the public listener, only on their own.
     let metrics = http_request(&relay.web_url, "GET", "metrics", html).await;
-    assert!(metrics.contains("sotto_"), "{metrics}");
+    assert!(!metrics.contains("sotto_"), "{metrics}");
+    assert!(relay.metrics().await.contains("sotto_"));
     // The web client learns the relay's fingerprint from the relay itself.
     let fingerprint = support::http_get(&format!(
         "{}.well-known/sotto-relay-fingerprint",
@@ -652,7 +654,8 @@ fn assert_security_headers(response: &str) {
 #[tokio::test]
 async fn idle_connections_stay_small() {
     const CONNECTIONS: u64 = 400;
-    let relay = Relay::start(&[]);
+    // All from 127.0.0.1: the per-address cap is raised out of the way.
+    let relay = Relay::start(&["--max-connections-per-ip", "1000"]);
     let Some(before) = relay.resident_kib() else {
         return; // no /proc here
     };
@@ -743,8 +746,33 @@ async fn random_hellos_are_refused_without_harm() {
 }
 
 #[tokio::test]
-async fn deferred_ack_sync_delivers_and_keeps_acks_over_a_clean_restart() {
-    let mut relay = Relay::start(&["--defer-ack-sync"]);
+async fn with_sync_acks_every_ack_waits_for_its_fsync() {
+    let relay = Relay::start(&["--sync-acks"]);
+    let mut client = Client::connect(&relay.address).await.unwrap();
+    let queue = QueueOwner::create(&mut client).await;
+    ok(&client
+        .request(&send_command(queue.sender_id, b"one"), None)
+        .await);
+    let sub = Command::Sub {
+        recipient_id: queue.recipient_id,
+    };
+    ok(&queue.request(&mut client, &sub).await);
+    let (id, _) = queue.open(&client.next_push().await);
+    let ack = Command::Ack {
+        recipient_id: queue.recipient_id,
+        message_id: id,
+    };
+    ok(&queue.request(&mut client, &ack).await);
+    let metrics = relay.metrics().await;
+    assert!(
+        metrics.contains("sotto_deferred_commits_total 0\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn acks_are_deferred_by_default_and_kept_over_a_clean_restart() {
+    let mut relay = Relay::start(&[]);
     let queue = {
         let mut client = Client::connect(&relay.address).await.unwrap();
         let queue = QueueOwner::create(&mut client).await;

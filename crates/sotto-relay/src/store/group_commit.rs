@@ -7,7 +7,8 @@
 //! transaction, commits it with fsync, and only then answers each waiter. Under
 //! load the batch grows by itself: while one fsync runs, the next batch queues up.
 //!
-//! Optionally ([`WriterConfig::defer_acks`], off by default), a batch of ACKs
+//! With [`WriterConfig::defer_acks`] (the relay's default; `--sync-acks` turns it
+//! off), a batch of ACKs
 //! only is committed without fsync ([`Commit::Deferred`]): losing an ACK in a
 //! crash only means the message is delivered again, which at-least-once delivery
 //! allows, and the next message is pushed one fsync sooner. The next durable
