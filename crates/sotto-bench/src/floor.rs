@@ -13,9 +13,9 @@ use futures_util::{SinkExt, StreamExt};
 use sotto_client::relay::random_auth_secret;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, ClientHandshake, Command, CommandKey, CorrId, InnerBlock, MessageBody, MessageContent,
-    MessageId, QueueKey, QueueMessage, RecipientId, RelayIdentity, RelaySessionAuth, SenderId,
-    ServerHandshake, ServerHandshakeOutcome, Transport, VersionRange,
+    Block, CipherSuite, ClientHandshake, Command, CommandKey, CorrId, InnerBlock, MessageBody,
+    MessageContent, MessageId, QueueKey, QueueMessage, RecipientId, RelayIdentity,
+    RelaySessionAuth, SenderId, ServerHandshake, ServerHandshakeOutcome, Transport, VersionRange,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -66,6 +66,24 @@ fn time(name: &'static str, mut operation: impl FnMut()) -> Step {
         })
         .collect();
     Step::from_batches(name, batches)
+}
+
+/// A client and a relay transport after a real handshake offering `suites`.
+fn transports_with(suites: &[CipherSuite]) -> Result<(Transport, Transport)> {
+    let identity = RelayIdentity::from_secret_bytes(random());
+    let (client, hello) =
+        ClientHandshake::start_with_suites(random(), VersionRange::SUPPORTED, suites);
+    let ServerHandshakeOutcome::Accepted {
+        server_hello,
+        transport: relay,
+        ..
+    } = ServerHandshake::new(random(), VersionRange::SUPPORTED)
+        .handle_client_hello(&hello, &identity)?
+    else {
+        bail!("handshake rejected");
+    };
+    let client = client.handle_server_hello(&server_hello, &identity.fingerprint())?;
+    Ok((client, relay))
 }
 
 /// A client and a relay transport after a real handshake, and the relay's
@@ -161,6 +179,27 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
         || {
             if let Some(block) = blocks.next() {
                 std::hint::black_box(relay.open(block).is_ok());
+            }
+        },
+    ));
+
+    // The other suite, as a browser negotiates it, for comparison (not summed).
+    let (mut chacha_client, mut chacha_relay) = transports_with(&[CipherSuite::ChaCha20Poly1305])?;
+    let mut sealed: Vec<Block> = Vec::with_capacity(BATCH * BATCHES);
+    steps.push(time(
+        "ChaCha20-Poly1305 (the browser's suite): block seal, 16 KiB",
+        || {
+            if let Ok(block) = chacha_client.seal(&inner) {
+                sealed.push(block);
+            }
+        },
+    ));
+    let mut blocks = sealed.into_iter();
+    steps.push(time(
+        "ChaCha20-Poly1305 (the browser's suite): block open, 16 KiB",
+        || {
+            if let Some(block) = blocks.next() {
+                std::hint::black_box(chacha_relay.open(block).is_ok());
             }
         },
     ));

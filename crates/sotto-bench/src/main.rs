@@ -500,19 +500,19 @@ fn floor_summary(steps: &[floor::Step], durable_write_cpu: Option<Duration>) -> 
     // only SEND in and MSG out take a block each.
     let relay = cost("WebSocket read of a 16 KiB frame, client → relay")
         + cost("block open")
-        + cost("Ed25519 verify, SEND")
+        + cost("check the authenticator of a SEND")
         + storage
         + cost("re-seal")
         + cost("block seal")
         + cost("WebSocket write of a 16 KiB frame, relay → client")
-        + cost("Ed25519 verify, ACK");
-    let client = cost("Ed25519 sign, SEND")
+        + cost("check the authenticator of an ACK");
+    let client = cost("authenticate a SEND")
         + cost("block seal")
         + cost("WebSocket write of a 16 KiB frame, client → relay")
         + cost("WebSocket read of a 16 KiB frame, relay → client")
         + cost("block open")
         + cost("open the re-sealed body")
-        + cost("Ed25519 sign, ACK");
+        + cost("authenticate an ACK");
     lines.push(format!(
         "floor per delivered message: relay {relay:.0} µs (with {storage:.1} µs of CPU \
          for the durable write, from the disk run), clients {client:.0} µs; at best \

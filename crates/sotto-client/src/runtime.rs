@@ -22,19 +22,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rand::RngCore;
 use rand::rngs::OsRng;
 use sotto_core::{Core, CoreError, Event, RelayRequest, RequestToken, Store, UnixMillis};
-use sotto_wire::{CipherSuite, RelayAddress, Response};
+use sotto_wire::{CipherSuite, ReconnectBackoff, RelayAddress, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::ClientError;
 use crate::relay::{ConnectOptions, Push, RelayConnection};
-
-/// First wait before connecting again to a relay that was lost.
-const FIRST_RECONNECT: Duration = Duration::from_millis(500);
-/// Longest wait between two connection attempts.
-const MAX_RECONNECT: Duration = Duration::from_secs(30);
 
 /// How the runtime treats relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,8 +100,8 @@ enum Input {
 struct Link {
     address: RelayAddress,
     state: LinkState,
-    /// Connection attempts since the last success.
-    failures: u32,
+    /// Connection attempts since the last success, and the wait they call for.
+    backoff: ReconnectBackoff,
     /// Counts connections, so that a stale connection's end is ignored.
     generation: u64,
 }
@@ -255,7 +251,7 @@ impl<S: Store> Runtime<S> {
                 Link {
                     address: relay.clone(),
                     state: LinkState::Connecting(Vec::new()),
-                    failures: 0,
+                    backoff: ReconnectBackoff::default(),
                     generation: 0,
                 },
             );
@@ -405,7 +401,7 @@ impl<S: Store> Runtime<S> {
             return Ok(());
         };
         link.generation += 1;
-        link.failures = 0;
+        link.backoff.succeeded();
         let generation = link.generation;
         let waiting = match std::mem::replace(&mut link.state, LinkState::Up(connection.clone())) {
             LinkState::Connecting(waiting) => waiting,
@@ -447,15 +443,9 @@ impl<S: Store> Runtime<S> {
             return Ok(());
         };
         let retry = match self.options.mode {
-            Mode::Live => {
-                let wait = FIRST_RECONNECT
-                    .saturating_mul(1 << link.failures.min(6))
-                    .min(MAX_RECONNECT);
-                Some(Instant::now() + wait)
-            }
+            Mode::Live => Some(Instant::now() + link.backoff.failed(OsRng.next_u32())),
             Mode::OneShot => None,
         };
-        link.failures = link.failures.saturating_add(1);
         let waiting = match std::mem::replace(&mut link.state, LinkState::Down(retry)) {
             LinkState::Connecting(waiting) => waiting,
             _ => Vec::new(),

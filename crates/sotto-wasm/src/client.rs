@@ -21,7 +21,7 @@ use std::rc::{Rc, Weak};
 use js_sys::Promise;
 use rand_core::RngCore;
 use sotto_core::{ContactId, Core, CoreError, KeyDerivation, Profile, Record, Store, UnixMillis};
-use sotto_wire::{ConnectionEnd, RelayAddress};
+use sotto_wire::{ConnectionEnd, ReconnectBackoff, RelayAddress};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -47,10 +47,6 @@ pub(crate) const META_MOVED: &str = "moved";
 const CHECK_TABLE: &str = "passphrase_check";
 /// The table name the UI's preferences are sealed under (never a core table).
 const PREFS_TABLE: &str = "web_prefs";
-/// Wait before connecting again to a relay that was lost (doubled after each
-/// failure in a row, up to [`RECONNECT_MAX_MS`]).
-const RECONNECT_MS: u32 = 2000;
-const RECONNECT_MAX_MS: u32 = 120_000;
 /// Records read per step when every record is sealed again.
 const SNAPSHOT_PAGE: usize = 256;
 
@@ -81,7 +77,7 @@ pub(crate) struct Shared {
 /// Failures in a row to reach one relay.
 #[derive(Default)]
 struct Backoff {
-    failures: u32,
+    failures: ReconnectBackoff,
     /// `Date.now()` before which no new connection is opened.
     retry_at: f64,
 }
@@ -611,19 +607,14 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
     back_off(shared, name);
 }
 
-/// Counts a failure to reach relay `name` and schedules the next attempt:
-/// the wait doubles with each failure in a row, with jitter so that browsers
-/// that lost the same relay do not all return at once.
+/// Counts a failure to reach relay `name` and schedules the next attempt
+/// ([`ReconnectBackoff`], as the native client does).
 fn back_off(shared: &Rc<RefCell<Shared>>, name: &str) {
     let delay = {
         let mut state = shared.borrow_mut();
         let backoff = state.backoff.entry(name.to_owned()).or_default();
-        let doubled = RECONNECT_MS.saturating_mul(1 << backoff.failures.min(8));
-        backoff.failures = backoff.failures.saturating_add(1);
-        let base = doubled.min(RECONNECT_MAX_MS);
-        // Between half the wait and the whole of it.
-        let jitter = BrowserRng.next_u32() % (base / 2 + 1);
-        let delay = base / 2 + jitter;
+        let wait = backoff.failures.failed(BrowserRng.next_u32());
+        let delay = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
         backoff.retry_at = js_sys::Date::now() + f64::from(delay);
         delay
     };

@@ -22,11 +22,12 @@
 //! - `queue_message`: the relay's per-queue sealing of delivered messages.
 //! - `connection`: a client's whole connection to a relay as a sans-IO state
 //!   machine (handshake, authenticators, batching, keep-alive, timeouts), for
-//!   every driver.
+//!   every driver; `backoff`: when its drivers try a lost relay again.
 //! - `error`: the crate's error type, grouped by fault.
 
 mod address;
 mod auth;
+mod backoff;
 mod block;
 mod codec;
 mod command;
@@ -49,6 +50,7 @@ pub use address::{
 pub use auth::{
     AUTHENTICATOR_LEN, Authenticator, CommandKey, QueueAuthKey, QueueAuthSecret, RelaySessionAuth,
 };
+pub use backoff::ReconnectBackoff;
 pub use block::{
     BLOCK_SIZE, Block, INNER_SIZE, InnerBlock, MAX_TRANSMISSION_LEN, MAX_TRANSMISSIONS, TAG_SIZE,
 };
