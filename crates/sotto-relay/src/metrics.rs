@@ -10,7 +10,7 @@ use sotto_wire::ErrorCode;
 /// Upper bounds of the group-commit batch size histogram.
 const BATCH_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
-/// Error codes in the order of the `errors` counters (wire codes 1..=8).
+/// Error codes in the order of the `errors` counters (wire codes 1..=9).
 const ERROR_NAMES: [&str; 9] = [
     "BLOCK",
     "CMD",

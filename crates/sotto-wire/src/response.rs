@@ -274,11 +274,14 @@ pub(crate) mod tests {
 
     #[test]
     fn error_codes_round_trip_and_unknown_codes_fail() {
-        for code in 1..=8 {
+        for code in 1..=9 {
             assert_eq!(ErrorCode::from_code(code).unwrap().code(), code);
         }
         assert_eq!(ErrorCode::from_code(0), Err(WireError::UnknownErrorCode(0)));
-        assert_eq!(ErrorCode::from_code(9), Err(WireError::UnknownErrorCode(9)));
+        assert_eq!(
+            ErrorCode::from_code(10),
+            Err(WireError::UnknownErrorCode(10))
+        );
     }
 
     #[test]
@@ -322,8 +325,8 @@ pub(crate) mod tests {
             (transmission(0x82, id, vec![0]), WireError::TrailingBytes),
             (transmission(0x83, id, vec![]), WireError::Truncated),
             (
-                transmission(0x83, id, vec![9]),
-                WireError::UnknownErrorCode(9),
+                transmission(0x83, id, vec![10]),
+                WireError::UnknownErrorCode(10),
             ),
             (transmission(0x84, None, vec![]), WireError::EntityMismatch),
             (transmission(0x85, None, vec![]), WireError::EntityMismatch),
