@@ -1,13 +1,17 @@
 //! Every relay-protocol decoder on arbitrary bytes: none may panic, and whatever
 //! decodes must encode back to the same bytes (the codec is canonical, which the
-//! transmission signatures rely on).
+//! command authenticators rely on). A client connection waiting for the relay's
+//! hello takes the same bytes as a frame and must end cleanly, never panic.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::time::Duration;
+
 use sotto_wire::{
-    BLOCK_SIZE, Block, ClientHello, Command, INNER_SIZE, InnerBlock, RelayAddress,
-    RelayFingerprint, Response, ServerReply, Transmission,
+    BLOCK_SIZE, Block, ClientConnection, ClientHello, Command, ConnectionConfig, INNER_SIZE,
+    InnerBlock, RelayAddress, RelayFingerprint, RelayIdentity, Response, ServerReply,
+    Transmission,
 };
 
 /// The input zero-padded (or cut) to `len` bytes, so short inputs reach the
@@ -25,7 +29,7 @@ fn transmission(bytes: &[u8]) {
     assert_eq!(transmission.encode(), bytes);
     if let Ok(command) = Command::from_transmission(&transmission) {
         let mut again = command.to_transmission(transmission.corr_id);
-        again.signature = transmission.signature;
+        again.authenticator = transmission.authenticator;
         assert_eq!(again, transmission);
     }
     if let Ok(response) = Response::from_transmission(&transmission) {
@@ -52,6 +56,14 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(reply.encode(), block);
         }
     }
+
+    let fingerprint = RelayIdentity::from_secret_bytes([7; 32]).fingerprint();
+    let mut connection =
+        ClientConnection::new(fingerprint, ConnectionConfig::default(), [1; 32], Duration::ZERO);
+    let _hello = connection.poll_transmit(Duration::ZERO);
+    connection.handle_frame(Duration::ZERO, &padded(data, BLOCK_SIZE));
+    connection.handle_frame(Duration::ZERO, data);
+    while connection.poll_event().is_some() {}
 
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(address) = text.parse::<RelayAddress>() {
