@@ -68,6 +68,32 @@ fn time(name: &'static str, mut operation: impl FnMut()) -> Step {
     Step::from_batches(name, batches)
 }
 
+/// Sealing and opening a block with the suite the relay picks from `suites`.
+/// Each sealed block is dropped at once, as the relay frees it once written
+/// (keeping them all would time the first touch of fresh memory instead); the
+/// blocks to open are sealed before their clock starts, in counter order.
+fn block_steps(
+    inner: &InnerBlock,
+    suites: &[CipherSuite],
+    [seal_name, open_name]: [&'static str; 2],
+) -> Result<[Step; 2]> {
+    let (mut sealer, _) = transports_with(suites)?;
+    let seal = time(seal_name, || {
+        std::hint::black_box(sealer.seal(inner).is_ok());
+    });
+    let (mut client, mut relay) = transports_with(suites)?;
+    let blocks = (0..BATCH * BATCHES)
+        .map(|_| client.seal(inner))
+        .collect::<Result<Vec<Block>, _>>()?;
+    let mut blocks = blocks.into_iter();
+    let open = time(open_name, || {
+        if let Some(block) = blocks.next() {
+            std::hint::black_box(relay.open(block).is_ok());
+        }
+    });
+    Ok([seal, open])
+}
+
 /// A client and a relay transport after a real handshake offering `suites`.
 fn transports_with(suites: &[CipherSuite]) -> Result<(Transport, Transport)> {
     let identity = RelayIdentity::from_secret_bytes(random());
@@ -86,28 +112,26 @@ fn transports_with(suites: &[CipherSuite]) -> Result<(Transport, Transport)> {
     Ok((client, relay))
 }
 
-/// A client and a relay transport after a real handshake, and the relay's
-/// command-key derivation.
-fn transports() -> Result<(Transport, Transport, RelaySessionAuth)> {
+/// A client's transport after a real handshake, and the relay's command-key
+/// derivation on that connection.
+fn transports() -> Result<(Transport, RelaySessionAuth)> {
     let identity = RelayIdentity::from_secret_bytes(random());
     let (client, hello) = ClientHandshake::start(random(), VersionRange::SUPPORTED);
     let ServerHandshakeOutcome::Accepted {
-        server_hello,
-        transport: relay,
-        auth,
+        server_hello, auth, ..
     } = ServerHandshake::new(random(), VersionRange::SUPPORTED)
         .handle_client_hello(&hello, &identity)?
     else {
         bail!("handshake rejected");
     };
     let client = client.handle_server_hello(&server_hello, &identity.fingerprint())?;
-    Ok((client, relay, auth))
+    Ok((client, auth))
 }
 
 /// Measures every step; the caller adds the storage step from the disk run.
 pub(crate) async fn measure() -> Result<Vec<Step>> {
     let mut steps = Vec::new();
-    let (mut client, mut relay, relay_auth) = transports()?;
+    let (client, relay_auth) = transports()?;
     let session_id = client.session_id();
     let suite = client.suite();
     let sender_secret = random_auth_secret();
@@ -158,51 +182,26 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
         std::hint::black_box(signed_ack.verify(&recipient_key));
     }));
 
-    // Blocks: the negotiated AEAD over 16 KiB, with the inner block's encoding.
+    // Blocks: the negotiated AEAD over 16 KiB, with the inner block's encoding;
+    // then the other suite, as a browser negotiates it, for comparison (not summed).
     let mut inner = InnerBlock::new();
     inner.push(&signed_send)?;
-    let mut sealed: Vec<Block> = Vec::with_capacity(BATCH * BATCHES);
-    steps.push(time(
-        "block seal, negotiated suite (AES-256-GCM natively), 16 KiB (each side)",
-        || {
-            if let Ok(block) = client.seal(&inner) {
-                sealed.push(block);
-            }
-        },
-    ));
-    if sealed.len() != BATCH * BATCHES {
-        bail!("sealing failed");
-    }
-    let mut blocks = sealed.into_iter();
-    steps.push(time(
-        "block open, negotiated suite (AES-256-GCM natively), 16 KiB (each side)",
-        || {
-            if let Some(block) = blocks.next() {
-                std::hint::black_box(relay.open(block).is_ok());
-            }
-        },
-    ));
-
-    // The other suite, as a browser negotiates it, for comparison (not summed).
-    let (mut chacha_client, mut chacha_relay) = transports_with(&[CipherSuite::ChaCha20Poly1305])?;
-    let mut sealed: Vec<Block> = Vec::with_capacity(BATCH * BATCHES);
-    steps.push(time(
-        "ChaCha20-Poly1305 (the browser's suite): block seal, 16 KiB",
-        || {
-            if let Ok(block) = chacha_client.seal(&inner) {
-                sealed.push(block);
-            }
-        },
-    ));
-    let mut blocks = sealed.into_iter();
-    steps.push(time(
-        "ChaCha20-Poly1305 (the browser's suite): block open, 16 KiB",
-        || {
-            if let Some(block) = blocks.next() {
-                std::hint::black_box(chacha_relay.open(block).is_ok());
-            }
-        },
-    ));
+    steps.extend(block_steps(
+        &inner,
+        CipherSuite::offered(),
+        [
+            "block seal, negotiated suite (AES-256-GCM natively), 16 KiB (each side)",
+            "block open, negotiated suite (AES-256-GCM natively), 16 KiB (each side)",
+        ],
+    )?);
+    steps.extend(block_steps(
+        &inner,
+        &[CipherSuite::ChaCha20Poly1305],
+        [
+            "ChaCha20-Poly1305 (the browser's suite): block seal, 16 KiB",
+            "ChaCha20-Poly1305 (the browser's suite): block open, 16 KiB",
+        ],
+    )?);
 
     // The relay's re-seal of each delivered body to the recipient.
     let queue_secret = StaticSecret::from(random());
