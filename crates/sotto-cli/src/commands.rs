@@ -10,7 +10,7 @@ use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
-use sotto_core::{ContactId, Core, Event, MessageNumber, Passphrase, ReceiptSetting, Settings};
+use sotto_core::{ChatId, Core, Event, MessageNumber, Passphrase, ReceiptSetting, Settings};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 
@@ -80,14 +80,14 @@ impl Session {
     }
 
     /// A contact by id or by display name.
-    fn contact(&self, name_or_id: &str) -> anyhow::Result<ContactId> {
+    fn contact(&self, name_or_id: &str) -> anyhow::Result<ChatId> {
         let contacts = self.runtime.core().contacts().map_err(core_failure)?;
         if let Ok(id) = name_or_id.parse::<u64>()
             && let Some(contact) = contacts.iter().find(|c| c.id.0 == id)
         {
             return Ok(contact.id);
         }
-        let matching: Vec<ContactId> = contacts
+        let matching: Vec<ChatId> = contacts
             .iter()
             .filter(|c| {
                 c.profile

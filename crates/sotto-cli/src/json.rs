@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::ser::Formatter;
 use serde_json::{Value, json};
 use sotto_core::{
-    ChatItem, ChatNotice, ContactRequestSummary, ContactState, ContactSummary, Event,
+    ChatItem, ChatNotice, ContactRequestSummary, ConnectionState, ContactSummary, Event,
     IntegrityNotice, ItemContent, MessageDirection, MessageStatus, ReceiptSetting,
 };
 
@@ -63,12 +63,12 @@ pub(crate) fn contact(summary: &ContactSummary) -> Value {
     })
 }
 
-pub(crate) fn state(state: ContactState) -> &'static str {
+pub(crate) fn state(state: ConnectionState) -> &'static str {
     match state {
-        ContactState::Joining => "joining",
-        ContactState::AwaitingConfirmation => "awaiting_confirmation",
-        ContactState::Accepting => "accepting",
-        ContactState::Connected => "connected",
+        ConnectionState::Joining => "joining",
+        ConnectionState::AwaitingConfirmation => "awaiting_confirmation",
+        ConnectionState::Accepting => "accepting",
+        ConnectionState::Connected => "connected",
     }
 }
 

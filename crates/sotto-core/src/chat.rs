@@ -12,10 +12,10 @@ use crate::chat_message::{
     Author, Content, Envelope, MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind,
     check_text, check_timer, envelope_hash,
 };
-use crate::contact::{ContactRecord, ContactState, ReceiptSetting};
+use crate::contact::{ConnectionState, ContactRecord, ReceiptSetting};
 use crate::core::Core;
-use crate::event::Event;
-use crate::ids::{ContactId, MessageNumber};
+use crate::event::Pending;
+use crate::ids::{ChatId, MessageNumber};
 use crate::job::{JobCommand, JobPurpose};
 use crate::profile::Profile;
 use crate::time::UnixMillis;
@@ -28,7 +28,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         text: &str,
         reply_to: Option<MessageNumber>,
     ) -> Result<MessageNumber, CoreError> {
@@ -69,7 +69,7 @@ impl<S: Store> Core<S> {
                 reactions: Vec::new(),
                 expires_at: core.expiry(contact, now),
             };
-            core.put_item(&item, batch);
+            core.add_item(&item, batch);
             contact.last_activity = now.0;
             Ok(number)
         })
@@ -80,7 +80,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         message: MessageNumber,
         emoji: &str,
     ) -> Result<(), CoreError> {
@@ -109,7 +109,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         message: MessageNumber,
         text: &str,
     ) -> Result<(), CoreError> {
@@ -139,7 +139,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         message: MessageNumber,
     ) -> Result<(), CoreError> {
         self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
@@ -170,14 +170,14 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
     ) -> Result<(), CoreError> {
         let send_receipts = self.read_receipts_enabled(&ContactRecord::load(&self.store, contact)?);
         self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
             let mut seqs = Vec::new();
             let mut before = None;
             while contact.unread > 0 {
-                let page = core.history(contact.id, before, 64)?;
+                let page = core.items(contact.id, before, 64)?;
                 let Some(first) = page.first() else { break };
                 before = Some(first.number);
                 for mut item in page.into_iter().rev() {
@@ -186,12 +186,14 @@ impl<S: Store> Core<S> {
                     {
                         item.status = MessageStatus::Read;
                         seqs.push(item.seq);
-                        core.put_item(&item, batch);
+                        // One ChatChanged says it all; no event per item.
+                        item.put(batch);
                         contact.unread = contact.unread.saturating_sub(1);
                     }
                 }
             }
             contact.unread = 0;
+            core.notify(Pending::ChatChanged(contact.id));
             if send_receipts {
                 seqs.sort_unstable();
                 for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
@@ -212,7 +214,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         typing: bool,
     ) -> Result<(), CoreError> {
         if !self.account.settings.typing_indicators {
@@ -239,7 +241,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         seconds: Option<u32>,
     ) -> Result<(), CoreError> {
         check_timer(seconds)?;
@@ -260,6 +262,7 @@ impl<S: Store> Core<S> {
                 seconds,
             };
             core.add_notice(now, contact, notice, batch);
+            core.notify(Pending::ChatChanged(contact.id));
             Ok(())
         })
     }
@@ -274,7 +277,7 @@ impl<S: Store> Core<S> {
         self.account.profile = profile.clone();
         self.commit(WriteBatch::new())?;
         for contact in ContactRecord::load_all(&self.store)? {
-            if contact.state != ContactState::Connected {
+            if contact.state != ConnectionState::Connected {
                 continue;
             }
             let content = Content::ProfileUpdate {
@@ -299,7 +302,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut R,
-        contact: ContactId,
+        contact: ChatId,
         change: impl FnOnce(
             &mut Self,
             &mut R,
@@ -309,7 +312,7 @@ impl<S: Store> Core<S> {
         ) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         let mut contact = ContactRecord::load(&self.store, contact)?;
-        if contact.state != ContactState::Connected {
+        if contact.state != ConnectionState::Connected {
             return Err(CoreError::NotConnected);
         }
         let mut session = self.load_session(&contact)?;
@@ -399,24 +402,26 @@ impl<S: Store> Core<S> {
             reactions: Vec::new(),
             expires_at: None,
         };
-        self.put_item(&item, batch);
-        self.events.push_back(Event::Notice {
-            contact: contact.id,
-            message: number,
-            notice,
-        });
+        self.add_item(&item, batch);
     }
 
+    /// Writes a new item: [`crate::Event::ItemAdded`].
+    pub(crate) fn add_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
+        self.write_item(item, batch);
+        self.notify(Pending::ItemAdded(item.contact, item.number));
+    }
+
+    /// Writes a changed item: [`crate::Event::ItemChanged`].
     pub(crate) fn put_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
+        self.write_item(item, batch);
+        self.notify(Pending::ItemChanged(item.contact, item.number));
+    }
+
+    fn write_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
         item.put(batch);
         if let Some(at) = item.expires_at {
             self.note_expiry(at);
         }
-    }
-
-    pub(crate) fn changed(&mut self, contact: ContactId, message: MessageNumber) {
-        self.events
-            .push_back(Event::MessageChanged { contact, message });
     }
 
     pub(crate) fn expiry(&self, contact: &ContactRecord, now: UnixMillis) -> Option<UnixMillis> {
@@ -434,11 +439,7 @@ impl<S: Store> Core<S> {
     }
 
     /// How the contact will name message `number` of our history.
-    fn reference(
-        &self,
-        contact: ContactId,
-        number: MessageNumber,
-    ) -> Result<MessageRef, CoreError> {
+    fn reference(&self, contact: ChatId, number: MessageNumber) -> Result<MessageRef, CoreError> {
         let item = self.item(contact, number)?;
         let author = match item.direction {
             MessageDirection::Outgoing => Author::Sender,
@@ -451,7 +452,7 @@ impl<S: Store> Core<S> {
         })
     }
 
-    fn own_text(&self, contact: ContactId, number: MessageNumber) -> Result<ChatItem, CoreError> {
+    fn own_text(&self, contact: ChatId, number: MessageNumber) -> Result<ChatItem, CoreError> {
         let item = self.item(contact, number)?;
         if item.direction != MessageDirection::Outgoing || item.deleted {
             return Err(CoreError::UnknownMessage);

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::chat_message::{MAX_REACTION_LEN, MAX_TEXT_LEN};
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::{ContactId, MessageNumber};
+use crate::ids::{ChatId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::store::Table;
 use crate::time::UnixMillis;
@@ -32,7 +32,8 @@ pub(crate) const EXPIRY: Table = Table::new("expiry");
 const VERSION: u8 = 1;
 
 /// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MessageDirection {
     /// The contact.
     Incoming,
@@ -43,7 +44,8 @@ pub enum MessageDirection {
 }
 
 /// Where a message stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Outgoing: encrypted and queued, not yet accepted by the relay.
     Pending,
@@ -166,7 +168,7 @@ pub enum ItemContent {
 }
 
 /// A reaction on a message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Reaction {
     /// Whether this user reacted (else the contact).
     pub mine: bool,
@@ -178,7 +180,7 @@ pub struct Reaction {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatItem {
     /// The chat.
-    pub contact: ContactId,
+    pub contact: ChatId,
     /// Its position in the chat.
     pub number: MessageNumber,
     /// Who wrote it.
@@ -204,20 +206,20 @@ pub struct ChatItem {
 }
 
 impl ChatItem {
-    pub(crate) fn key(contact: ContactId, number: MessageNumber) -> Vec<u8> {
+    pub(crate) fn key(contact: ChatId, number: MessageNumber) -> Vec<u8> {
         let mut key = contact.0.to_be_bytes().to_vec();
         key.extend_from_slice(&number.0.to_be_bytes());
         key
     }
 
-    pub(crate) fn seq_key(contact: ContactId, mine: bool, seq: u64) -> Vec<u8> {
+    pub(crate) fn seq_key(contact: ChatId, mine: bool, seq: u64) -> Vec<u8> {
         let mut key = contact.0.to_be_bytes().to_vec();
         key.push(if mine { 0 } else { 1 });
         key.extend_from_slice(&seq.to_be_bytes());
         key
     }
 
-    pub(crate) fn expiry_key(at: UnixMillis, contact: ContactId, number: MessageNumber) -> Vec<u8> {
+    pub(crate) fn expiry_key(at: UnixMillis, contact: ChatId, number: MessageNumber) -> Vec<u8> {
         let mut key = at.0.to_be_bytes().to_vec();
         key.extend_from_slice(&contact.0.to_be_bytes());
         key.extend_from_slice(&number.0.to_be_bytes());
@@ -226,7 +228,7 @@ impl ChatItem {
 
     pub(crate) fn load(
         store: &impl Store,
-        contact: ContactId,
+        contact: ChatId,
         number: MessageNumber,
     ) -> Result<Option<ChatItem>, CoreError> {
         store
@@ -238,7 +240,7 @@ impl ChatItem {
     /// The local number of the message `seq` written by `mine ? me : contact`.
     pub(crate) fn find_by_seq(
         store: &impl Store,
-        contact: ContactId,
+        contact: ChatId,
         mine: bool,
         seq: u64,
     ) -> Result<Option<MessageNumber>, CoreError> {
@@ -342,7 +344,7 @@ impl ChatItem {
     }
 
     pub(crate) fn decode(
-        contact: ContactId,
+        contact: ChatId,
         number: MessageNumber,
         bytes: &[u8],
     ) -> Result<ChatItem, CoreError> {
@@ -412,7 +414,7 @@ mod tests {
     #[test]
     fn round_trip_with_indexes() {
         let item = ChatItem {
-            contact: ContactId(3),
+            contact: ChatId(3),
             number: MessageNumber(9),
             direction: MessageDirection::Outgoing,
             seq: 4,
@@ -436,11 +438,11 @@ mod tests {
         item.put(&mut batch);
         store.apply(batch).unwrap();
         assert_eq!(
-            ChatItem::load(&store, ContactId(3), MessageNumber(9)).unwrap(),
+            ChatItem::load(&store, ChatId(3), MessageNumber(9)).unwrap(),
             Some(item.clone())
         );
         assert_eq!(
-            ChatItem::find_by_seq(&store, ContactId(3), true, 4).unwrap(),
+            ChatItem::find_by_seq(&store, ChatId(3), true, 4).unwrap(),
             Some(MessageNumber(9))
         );
         let mut batch = WriteBatch::new();
@@ -454,7 +456,7 @@ mod tests {
         fn damaged_records_are_errors_not_panics(
             bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
         ) {
-            let _ = ChatItem::decode(ContactId(1), MessageNumber(1), &bytes);
+            let _ = ChatItem::decode(ChatId(1), MessageNumber(1), &bytes);
         }
     }
 }

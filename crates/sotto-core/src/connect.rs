@@ -29,10 +29,10 @@ use crate::chat_message::{Content, Envelope, envelope_hash};
 use crate::connection_records::{
     ADDRESS_ANSWERS, INVITATIONS, InvitationRecord, REQUESTS, RequestRecord,
 };
-use crate::contact::{ContactRecord, ContactState, SendQueue};
+use crate::contact::{ConnectionState, ContactRecord, SendQueue};
 use crate::core::{Core, random_secret};
-use crate::event::Event;
-use crate::ids::{ContactId, InvitationId, RequestId};
+use crate::event::{Event, Pending};
+use crate::ids::{ChatId, InvitationId, RequestId};
 use crate::job::{JobCommand, JobPurpose};
 use crate::link::{InvitationLink, LinkKind};
 use crate::queue_record::{QueueOwner, QueueRecord};
@@ -140,13 +140,13 @@ impl<S: Store> Core<S> {
 
     /// Deletes a contact: its receiving queue is deleted on the relay, its
     /// chat and everything queued for it are forgotten.
-    pub fn delete_contact(&mut self, now: UnixMillis, contact: ContactId) -> Result<(), CoreError> {
+    pub fn delete_contact(&mut self, now: UnixMillis, contact: ChatId) -> Result<(), CoreError> {
         let record = ContactRecord::load(&self.store, contact)?;
         let mut batch = WriteBatch::new();
         self.delete_queues_of(now, &record, &mut batch)?;
         let mut before = None;
         loop {
-            let page = self.history(contact, before, 256)?;
+            let page = self.items(contact, before, 256)?;
             let Some(first) = page.first() else { break };
             before = Some(first.number);
             for item in &page {
@@ -158,6 +158,7 @@ impl<S: Store> Core<S> {
             ContactRecord::key(contact).to_vec(),
         );
         self.commit(batch)?;
+        self.notify(Pending::Ready(Event::ChatRemoved { chat: contact }));
         self.refresh_expiry()?;
         self.tick(now)
     }
@@ -170,17 +171,18 @@ impl<S: Store> Core<S> {
         rng: &mut impl CryptoRngCore,
         link: &str,
         relay: &RelayAddress,
-    ) -> Result<ContactId, CoreError> {
+    ) -> Result<ChatId, CoreError> {
         let link = InvitationLink::parse(link)?;
         self.refuse_own(&link)?;
-        let id = ContactId(self.account.allocate_id());
+        let id = ChatId(self.account.allocate_id());
         let peer = link.invitation.identity().to_bytes();
-        let mut contact = ContactRecord::new(id, ContactState::Joining, now.0, peer);
+        let mut contact = ContactRecord::new(id, ConnectionState::Joining, now.0, peer);
         contact.link_payload = Some(link.payload());
         let mut batch = WriteBatch::new();
         contact.put(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(id));
         self.commit(batch)?;
+        self.notify(Pending::ChatChanged(id));
         self.tick(now)?;
         Ok(id)
     }
@@ -193,10 +195,11 @@ impl<S: Store> Core<S> {
         rng: &mut impl CryptoRngCore,
         request: RequestId,
         relay: &RelayAddress,
-    ) -> Result<ContactId, CoreError> {
+    ) -> Result<ChatId, CoreError> {
         let record = RequestRecord::load(&self.store, request)?;
-        let id = ContactId(self.account.allocate_id());
-        let contact = ContactRecord::new(id, ContactState::Accepting, now.0, record.peer_identity);
+        let id = ChatId(self.account.allocate_id());
+        let contact =
+            ContactRecord::new(id, ConnectionState::Accepting, now.0, record.peer_identity);
         self.accept_into(now, rng, request, record, contact, relay)
     }
 
@@ -209,16 +212,16 @@ impl<S: Store> Core<S> {
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         request: RequestId,
-        contact: ContactId,
+        contact: ChatId,
         relay: &RelayAddress,
-    ) -> Result<ContactId, CoreError> {
+    ) -> Result<ChatId, CoreError> {
         let record = RequestRecord::load(&self.store, request)?;
         let mut batch = WriteBatch::new();
         let contact = self.reset_contact(
             now,
             contact,
             record.peer_identity,
-            ContactState::Accepting,
+            ConnectionState::Accepting,
             &mut batch,
         )?;
         self.commit(batch)?;
@@ -233,7 +236,7 @@ impl<S: Store> Core<S> {
         record: RequestRecord,
         mut contact: ContactRecord,
         relay: &RelayAddress,
-    ) -> Result<ContactId, CoreError> {
+    ) -> Result<ChatId, CoreError> {
         let id = contact.id;
         contact.profile = Some(record.profile.clone());
         contact.session = Some(record.session.clone());
@@ -248,6 +251,7 @@ impl<S: Store> Core<S> {
         contact.put(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(id));
         self.commit(batch)?;
+        self.notify(Pending::ChatChanged(id));
         self.tick(now)?;
         Ok(id)
     }
@@ -260,7 +264,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         link: &str,
         relay: &RelayAddress,
     ) -> Result<(), CoreError> {
@@ -269,11 +273,12 @@ impl<S: Store> Core<S> {
         let peer = link.invitation.identity().to_bytes();
         let mut batch = WriteBatch::new();
         let mut record =
-            self.reset_contact(now, contact, peer, ContactState::Joining, &mut batch)?;
+            self.reset_contact(now, contact, peer, ConnectionState::Joining, &mut batch)?;
         record.link_payload = Some(link.payload());
         record.put(&mut batch);
         self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(contact));
         self.commit(batch)?;
+        self.notify(Pending::ChatChanged(contact));
         self.tick(now)
     }
 
@@ -289,9 +294,9 @@ impl<S: Store> Core<S> {
     fn reset_contact(
         &mut self,
         now: UnixMillis,
-        contact: ContactId,
+        contact: ChatId,
         peer: [u8; 32],
-        state: ContactState,
+        state: ConnectionState,
         batch: &mut WriteBatch,
     ) -> Result<ContactRecord, CoreError> {
         let old = ContactRecord::load(&self.store, contact)?;
@@ -406,10 +411,10 @@ impl<S: Store> Core<S> {
                 .to_link();
                 record.link = Some(link.clone());
                 record.put(id, batch);
-                self.events.push_back(Event::InvitationReady {
+                self.notify(Pending::Ready(Event::InvitationReady {
                     invitation: id,
                     link,
-                });
+                }));
             }
             QueueOwner::Address => {
                 let Some(mut record) = InvitationRecord::load_address(&self.store)? else {
@@ -423,19 +428,19 @@ impl<S: Store> Core<S> {
                 .to_link();
                 record.link = Some(link.clone());
                 record.put_address(batch);
-                self.events.push_back(Event::AddressReady { link });
+                self.notify(Pending::Ready(Event::AddressReady { link }));
             }
             QueueOwner::Contact(id) => {
                 let mut contact = ContactRecord::load(&self.store, id)?;
                 contact.receive_queue = Some(queue.recipient_id);
                 match contact.state {
-                    ContactState::Joining => {
+                    ConnectionState::Joining => {
                         self.send_answer(now, rng, &mut contact, queue, batch)?
                     }
-                    ContactState::Accepting => {
+                    ConnectionState::Accepting => {
                         self.confirm(now, rng, &mut contact, queue, Some(queue), batch)?;
                     }
-                    ContactState::AwaitingConfirmation | ContactState::Connected => {}
+                    ConnectionState::AwaitingConfirmation | ConnectionState::Connected => {}
                 }
                 contact.put(batch);
             }
@@ -495,7 +500,7 @@ impl<S: Store> Core<S> {
             address: link.queue,
             signing_key: sender_secret,
         });
-        contact.state = ContactState::AwaitingConfirmation;
+        contact.state = ConnectionState::AwaitingConfirmation;
         Ok(())
     }
 
@@ -534,11 +539,9 @@ impl<S: Store> Core<S> {
         // The joiner's queue is not secured yet: Confirm goes unsigned.
         self.send_envelope(now, rng, contact, &mut session, content, false, None, batch)?;
         contact.session = Some(self.pickle_session(rng, &session));
-        contact.state = ContactState::Connected;
+        contact.state = ConnectionState::Connected;
         self.add_notice(now, contact, ChatNotice::Connected, batch);
-        self.events.push_back(Event::ContactConnected {
-            contact: contact.id,
-        });
+        self.notify(Pending::Connected(contact.id));
         Ok(())
     }
 
@@ -567,9 +570,9 @@ impl<S: Store> Core<S> {
         else {
             return Err(CoreError::UnexpectedMessage("first message"));
         };
-        let id = ContactId(self.account.allocate_id());
+        let id = ChatId(self.account.allocate_id());
         let peer = session.peer_identity().to_bytes();
-        let mut contact = ContactRecord::new(id, ContactState::Accepting, now.0, peer);
+        let mut contact = ContactRecord::new(id, ConnectionState::Accepting, now.0, peer);
         contact.profile = Some(profile);
         contact.receive_queue = Some(queue.recipient_id);
         contact.peer_sender_key = Some(sender_key);
@@ -635,7 +638,7 @@ impl<S: Store> Core<S> {
         }
         .put(id, batch);
         batch.put(ADDRESS_ANSWERS, seen.to_vec(), Vec::new());
-        self.events.push_back(Event::ContactRequest { request: id });
+        self.notify(Pending::Request(id));
         Ok(())
     }
 
@@ -649,7 +652,7 @@ impl<S: Store> Core<S> {
         reply_queue: Option<crate::QueueAddress>,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
-        if contact.state != ContactState::AwaitingConfirmation {
+        if contact.state != ConnectionState::AwaitingConfirmation {
             return Err(CoreError::UnexpectedMessage("confirmation"));
         }
         // Only a contact address's owner moves us to a new queue; a one-time
@@ -676,11 +679,9 @@ impl<S: Store> Core<S> {
             send_queue.address = reply;
         }
         contact.profile = Some(profile);
-        contact.state = ContactState::Connected;
+        contact.state = ConnectionState::Connected;
         self.add_notice(now, contact, ChatNotice::Connected, batch);
-        self.events.push_back(Event::ContactConnected {
-            contact: contact.id,
-        });
+        self.notify(Pending::Connected(contact.id));
         Ok(())
     }
 }

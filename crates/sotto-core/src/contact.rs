@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::chat_message::MAX_RECEIPT_SEQS;
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::ContactId;
+use crate::ids::ChatId;
 use crate::integrity::{IncomingChain, OutgoingChain};
 use crate::profile::Profile;
 use crate::queue_address::QueueAddress;
@@ -34,8 +34,9 @@ const VERSION: u8 = 1;
 const MAX_PICKLE_LEN: usize = 1 << 20;
 
 /// Where a contact's connection stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContactState {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
     /// Joiner: creating its receiving queue.
     Joining,
     /// Joiner: answer sent, waiting for the inviter's confirmation.
@@ -46,29 +47,30 @@ pub enum ContactState {
     Connected,
 }
 
-impl ContactState {
+impl ConnectionState {
     fn byte(self) -> u8 {
         match self {
-            ContactState::Joining => 1,
-            ContactState::AwaitingConfirmation => 2,
-            ContactState::Accepting => 3,
-            ContactState::Connected => 4,
+            ConnectionState::Joining => 1,
+            ConnectionState::AwaitingConfirmation => 2,
+            ConnectionState::Accepting => 3,
+            ConnectionState::Connected => 4,
         }
     }
 
-    fn from_byte(byte: u8) -> Option<ContactState> {
+    fn from_byte(byte: u8) -> Option<ConnectionState> {
         Some(match byte {
-            1 => ContactState::Joining,
-            2 => ContactState::AwaitingConfirmation,
-            3 => ContactState::Accepting,
-            4 => ContactState::Connected,
+            1 => ConnectionState::Joining,
+            2 => ConnectionState::AwaitingConfirmation,
+            3 => ConnectionState::Accepting,
+            4 => ConnectionState::Connected,
             _ => return None,
         })
     }
 }
 
 /// Read receipts in one chat.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReceiptSetting {
     /// Follow the global setting.
     Default,
@@ -87,8 +89,8 @@ pub(crate) struct SendQueue {
 
 #[derive(Clone)]
 pub(crate) struct ContactRecord {
-    pub(crate) id: ContactId,
-    pub(crate) state: ContactState,
+    pub(crate) id: ChatId,
+    pub(crate) state: ConnectionState,
     pub(crate) created_at: u64,
     pub(crate) peer_identity: [u8; 32],
     pub(crate) verified: bool,
@@ -110,7 +112,7 @@ pub(crate) struct ContactRecord {
 }
 
 impl ContactRecord {
-    pub(crate) fn new(id: ContactId, state: ContactState, now: u64, peer: [u8; 32]) -> Self {
+    pub(crate) fn new(id: ChatId, state: ConnectionState, now: u64, peer: [u8; 32]) -> Self {
         ContactRecord {
             id,
             state,
@@ -134,11 +136,11 @@ impl ContactRecord {
         }
     }
 
-    pub(crate) fn key(id: ContactId) -> [u8; 8] {
+    pub(crate) fn key(id: ChatId) -> [u8; 8] {
         id.0.to_be_bytes()
     }
 
-    pub(crate) fn load(store: &impl Store, id: ContactId) -> Result<ContactRecord, CoreError> {
+    pub(crate) fn load(store: &impl Store, id: ChatId) -> Result<ContactRecord, CoreError> {
         let bytes = store
             .get(CONTACTS, &ContactRecord::key(id))?
             .ok_or(CoreError::UnknownContact)?;
@@ -147,7 +149,7 @@ impl ContactRecord {
 
     pub(crate) fn load_all(store: &impl Store) -> Result<Vec<ContactRecord>, CoreError> {
         crate::codec::load_table(store, CONTACTS, "contact", |id, bytes| {
-            ContactRecord::decode(ContactId(id), bytes)
+            ContactRecord::decode(ChatId(id), bytes)
         })
     }
 
@@ -209,13 +211,13 @@ impl ContactRecord {
         w.finish()
     }
 
-    pub(crate) fn decode(id: ContactId, bytes: &[u8]) -> Result<ContactRecord, CoreError> {
+    pub(crate) fn decode(id: ChatId, bytes: &[u8]) -> Result<ContactRecord, CoreError> {
         const BAD: CoreError = CoreError::Malformed("contact");
         let mut r = Reader::new(bytes, "contact");
         if r.u8()? != VERSION {
             return Err(BAD);
         }
-        let state = ContactState::from_byte(r.u8()?).ok_or(BAD)?;
+        let state = ConnectionState::from_byte(r.u8()?).ok_or(BAD)?;
         let created_at = r.u64()?;
         let peer_identity = r.array()?;
         let verified = r.bool()?;
@@ -283,7 +285,7 @@ mod tests {
     use sotto_wire::SenderId;
 
     fn sample() -> ContactRecord {
-        let mut contact = ContactRecord::new(ContactId(7), ContactState::Connected, 5, [1; 32]);
+        let mut contact = ContactRecord::new(ChatId(7), ConnectionState::Connected, 5, [1; 32]);
         contact.profile = Some(Profile::new("Bob", Some("bio")).unwrap());
         contact.session = Some(vec![2; 300]);
         contact.link_payload = Some(vec![3; 40]);
@@ -314,11 +316,11 @@ mod tests {
         let mut batch = WriteBatch::new();
         contact.put(&mut batch);
         store.apply(batch).unwrap();
-        let loaded = ContactRecord::load(&store, ContactId(7)).unwrap();
+        let loaded = ContactRecord::load(&store, ChatId(7)).unwrap();
         assert_eq!(loaded.encode(), contact.encode());
         assert_eq!(ContactRecord::load_all(&store).unwrap().len(), 1);
         assert!(matches!(
-            ContactRecord::load(&store, ContactId(8)),
+            ContactRecord::load(&store, ChatId(8)),
             Err(CoreError::UnknownContact)
         ));
     }
@@ -329,10 +331,10 @@ mod tests {
             bytes in proptest::collection::vec(any::<u8>(), 0..400),
             cut in 0usize..2000,
         ) {
-            let _ = ContactRecord::decode(ContactId(1), &bytes);
+            let _ = ContactRecord::decode(ChatId(1), &bytes);
             let encoded = sample().encode();
             let cut = cut % encoded.len();
-            prop_assert!(ContactRecord::decode(ContactId(1), &encoded[..cut]).is_err());
+            prop_assert!(ContactRecord::decode(ChatId(1), &encoded[..cut]).is_err());
         }
     }
 }

@@ -53,7 +53,7 @@ use zeroize::Zeroizing;
 use crate::account::Account;
 use crate::chat_item::{EXPIRY, MESSAGES};
 use crate::contact::ContactRecord;
-use crate::event::Event;
+use crate::event::{Event, Pending};
 use crate::ids::{JobId, MessageNumber};
 use crate::job::{JobRecord, backoff};
 use crate::outbox::JobSlot;
@@ -83,9 +83,9 @@ pub struct Core<S: Store> {
     pub(crate) jobs: BTreeMap<JobId, JobSlot>,
     pub(crate) ready: VecDeque<RelayRequest>,
     in_flight: HashMap<RequestToken, InFlight>,
-    pub(crate) events: VecDeque<Event>,
+    pub(crate) events: VecDeque<Pending>,
     /// Contacts with delivery receipts waiting, and when they go out.
-    pub(crate) receipts_due: BTreeMap<crate::ContactId, UnixMillis>,
+    pub(crate) receipts_due: BTreeMap<crate::ChatId, UnixMillis>,
     next_token: u64,
     next_expiry: Option<UnixMillis>,
 }
@@ -182,9 +182,15 @@ impl<S: Store> Core<S> {
         self.ready.pop_front()
     }
 
-    /// The next event for the user interface.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+    /// The next event for the user interface, its views read from the
+    /// store as it is now (an event about something gone since is skipped).
+    pub fn poll_event(&mut self) -> Result<Option<Event>, CoreError> {
+        while let Some(pending) = self.events.pop_front() {
+            if let Some(event) = self.complete(pending)? {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
     }
 
     /// When [`Core::handle_timeout`] should be called next, if ever.
@@ -314,10 +320,10 @@ impl<S: Store> Core<S> {
                 if let Response::Err { code, .. } = response {
                     // The relay no longer knows the queue (or refuses us): the
                     // chat on it is cut off; say so rather than wait forever.
-                    self.events.push_back(Event::RelayFault {
+                    self.notify(Pending::Ready(Event::RelayFault {
                         relay,
                         reason: format!("subscription refused ({code:?})"),
-                    });
+                    }));
                 }
                 Ok(())
             }
@@ -433,10 +439,10 @@ impl<S: Store> Core<S> {
             Ok(message) => message,
             Err(error) => {
                 // Not sealed for us: a relay fault. Not acknowledged.
-                self.events.push_back(Event::RelayFault {
+                self.notify(Pending::Ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
-                });
+                }));
                 return Err(error.into());
             }
         };
@@ -464,10 +470,10 @@ impl<S: Store> Core<S> {
                     return Err(error);
                 }
                 batch = WriteBatch::new();
-                self.events.push_back(Event::RelayFault {
+                self.notify(Pending::Ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
-                });
+                }));
             }
         }
         queue.put(&mut batch);
@@ -529,6 +535,17 @@ impl<S: Store> Core<S> {
         );
     }
 
+    /// Queues an event for [`Core::poll_event`], unless the same one waits
+    /// last already (a burst that touches one chat or item many times).
+    pub(crate) fn notify(&mut self, pending: Pending) {
+        if let Some(last) = self.events.back()
+            && pending.same_as(last)
+        {
+            return;
+        }
+        self.events.push_back(pending);
+    }
+
     // --- Storage helpers -------------------------------------------------------
 
     /// Applies `batch` together with the account record (its id counter).
@@ -570,7 +587,7 @@ impl<S: Store> Core<S> {
                 break;
             }
             let mut batch = WriteBatch::new();
-            let mut expired: BTreeMap<crate::ContactId, Vec<MessageNumber>> = BTreeMap::new();
+            let mut expired: BTreeMap<crate::ChatId, Vec<MessageNumber>> = BTreeMap::new();
             for record in &due {
                 batch.delete(EXPIRY, record.key.clone());
                 let (Some(contact), Some(number)) = (
@@ -585,7 +602,7 @@ impl<S: Store> Core<S> {
                 ) else {
                     continue;
                 };
-                let contact = crate::ContactId(u64::from_be_bytes(contact));
+                let contact = crate::ChatId(u64::from_be_bytes(contact));
                 let number = MessageNumber(u64::from_be_bytes(number));
                 if let Some(item) = ChatItem::load(&self.store, contact, number)? {
                     item.delete(&self.store, &mut batch)?;
@@ -594,9 +611,8 @@ impl<S: Store> Core<S> {
                 expired.entry(contact).or_default().push(number);
             }
             self.store.apply(batch)?;
-            for (contact, messages) in expired {
-                self.events
-                    .push_back(Event::MessagesExpired { contact, messages });
+            for (chat, numbers) in expired {
+                self.notify(Pending::Ready(Event::ItemsRemoved { chat, numbers }));
             }
         }
         self.refresh_expiry()
@@ -622,7 +638,7 @@ impl<S: Store> Core<S> {
     /// Item `number` of a chat, or [`CoreError::UnknownMessage`].
     pub(crate) fn item(
         &self,
-        contact: crate::ContactId,
+        contact: crate::ChatId,
         number: MessageNumber,
     ) -> Result<ChatItem, CoreError> {
         ChatItem::load(&self.store, contact, number)?.ok_or(CoreError::UnknownMessage)

@@ -1,13 +1,15 @@
-//! What the core tells the user interface.
+//! What the core tells the front ends: everything a user interface shows,
+//! the user's own actions included, each event carrying the views it needs
+//! (a front end never calls back into the core to complete one). Serialized
+//! as objects tagged by `type` (docs/cli.md).
 
-use sotto_wire::RelayAddress;
+use crate::ids::{ChatId, InvitationId, MessageNumber, RequestId};
+use crate::view::{ChatView, ItemView, RequestView};
 
-use crate::chat_item::{ChatNotice, MessageStatus};
-use crate::ids::{ContactId, InvitationId, MessageNumber, RequestId};
-
-/// Something the user interface may want to show. Events are hints: the store
-/// holds the truth, read through the query methods of [`crate::Core`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Something the user interface shows. The store holds the truth; events
+/// keep a view up to date without reading it again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A one-time invitation's queue exists: the link can be shared.
     InvitationReady {
@@ -22,78 +24,101 @@ pub enum Event {
         link: String,
     },
     /// Someone sent a contact request through the contact address.
-    ContactRequest {
+    RequestReceived {
         /// The request, to accept or reject.
-        request: RequestId,
+        request: RequestView,
     },
-    /// A contact is connected (both queues exist and are secured).
+    /// A chat's connection is established (both queues exist and are
+    /// secured).
     ContactConnected {
-        /// The contact.
-        contact: ContactId,
+        /// The chat.
+        chat: ChatView,
     },
     /// The relay refused the answer to an invitation (it was withdrawn or
-    /// already used): this connection will not complete; delete the contact.
+    /// already used): this connection will not complete; delete the chat.
     ConnectionFailed {
-        /// The contact that was being connected.
-        contact: ContactId,
-    },
-    /// A message arrived.
-    MessageReceived {
         /// The chat.
-        contact: ContactId,
-        /// The message.
-        message: MessageNumber,
+        chat: ChatView,
     },
-    /// An outgoing message changed state.
-    MessageStatus {
+    /// A chat appeared or changed: its peer's profile, its settings, its
+    /// unread count, its verification.
+    ChatChanged {
+        /// The chat as it is now.
+        chat: ChatView,
+    },
+    /// A chat was deleted.
+    ChatRemoved {
         /// The chat.
-        contact: ContactId,
-        /// The message.
-        message: MessageNumber,
-        /// Its new state.
-        status: MessageStatus,
+        chat: ChatId,
     },
-    /// A message was edited, deleted or reacted to.
-    MessageChanged {
+    /// An item was added to a chat: a message received, a message the user
+    /// sent, a notice.
+    ItemAdded {
+        /// The item.
+        item: ItemView,
+        /// The chat's unread count after it.
+        unread: u32,
+    },
+    /// An item changed: its delivery status, an edit, a reaction, a deletion
+    /// for everyone.
+    ItemChanged {
+        /// The item as it is now.
+        item: ItemView,
+    },
+    /// Items were removed (their disappearing-message timer ran out).
+    ItemsRemoved {
         /// The chat.
-        contact: ContactId,
-        /// The message.
-        message: MessageNumber,
+        chat: ChatId,
+        /// The items.
+        numbers: Vec<MessageNumber>,
     },
-    /// Messages disappeared (their timer ran out) and were deleted.
-    MessagesExpired {
-        /// The chat.
-        contact: ContactId,
-        /// The messages.
-        messages: Vec<MessageNumber>,
-    },
-    /// A notice was added to a chat.
-    Notice {
-        /// The chat.
-        contact: ContactId,
-        /// The notice's item in the history.
-        message: MessageNumber,
-        /// The notice.
-        notice: ChatNotice,
-    },
-    /// The contact started or stopped typing.
+    /// The peer started or stopped typing.
     Typing {
-        /// The contact.
-        contact: ContactId,
+        /// The chat.
+        chat: ChatId,
         /// Whether they are typing.
         typing: bool,
-    },
-    /// The contact changed their profile.
-    ProfileUpdated {
-        /// The contact.
-        contact: ContactId,
     },
     /// A relay delivered something that does not open or parse; it was not
     /// shown. The reason is safe to log.
     RelayFault {
         /// The relay.
-        relay: RelayAddress,
+        #[serde(serialize_with = "crate::view::display")]
+        relay: sotto_wire::RelayAddress,
         /// What was wrong.
         reason: String,
     },
+}
+
+/// An event as the core queues it: the views are built when the front end
+/// polls, from what is committed by then (so they show committed state, and
+/// building them costs nothing while a batch is being assembled).
+#[derive(Clone, Debug)]
+pub(crate) enum Pending {
+    /// Complete already.
+    Ready(Event),
+    /// [`Event::ItemAdded`] for this item.
+    ItemAdded(ChatId, MessageNumber),
+    /// [`Event::ItemChanged`] for this item.
+    ItemChanged(ChatId, MessageNumber),
+    /// [`Event::ChatChanged`] for this chat.
+    ChatChanged(ChatId),
+    /// [`Event::ContactConnected`] for this chat.
+    Connected(ChatId),
+    /// [`Event::ConnectionFailed`] for this chat.
+    ConnectionFailed(ChatId),
+    /// [`Event::RequestReceived`] for this request.
+    Request(RequestId),
+}
+
+impl Pending {
+    /// Whether `self` would repeat `other` (only views read at poll time
+    /// can: a ready event is never dropped).
+    pub(crate) fn same_as(&self, other: &Pending) -> bool {
+        match (self, other) {
+            (Pending::ItemChanged(a, m), Pending::ItemChanged(b, n)) => a == b && m == n,
+            (Pending::ChatChanged(a), Pending::ChatChanged(b)) => a == b,
+            _ => false,
+        }
+    }
 }

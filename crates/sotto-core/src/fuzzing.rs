@@ -9,7 +9,7 @@ use crate::chat_item::ChatItem;
 use crate::chat_message::Envelope;
 use crate::connection_records::{InvitationRecord, RequestRecord};
 use crate::contact::ContactRecord;
-use crate::ids::{ContactId, JobId, MessageNumber};
+use crate::ids::{ChatId, JobId, MessageNumber};
 use crate::job::JobRecord;
 use crate::queue_record::QueueRecord;
 
@@ -24,8 +24,8 @@ pub fn decode_envelope(bytes: &[u8]) -> Option<Vec<u8>> {
 pub fn decode_records(bytes: &[u8]) -> usize {
     [
         Account::decode(bytes).is_ok(),
-        ContactRecord::decode(ContactId(1), bytes).is_ok(),
-        ChatItem::decode(ContactId(1), MessageNumber(1), bytes).is_ok(),
+        ContactRecord::decode(ChatId(1), bytes).is_ok(),
+        ChatItem::decode(ChatId(1), MessageNumber(1), bytes).is_ok(),
         JobRecord::decode(JobId(1), bytes).is_ok(),
         QueueRecord::decode(RecipientId::from_bytes([0; 24]), bytes).is_ok(),
         InvitationRecord::decode(bytes).is_ok(),

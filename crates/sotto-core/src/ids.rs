@@ -5,7 +5,8 @@ use std::fmt;
 macro_rules! local_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(pub u64);
 
         impl fmt::Debug for $name {
@@ -23,8 +24,8 @@ macro_rules! local_id {
 }
 
 local_id!(
-    /// A contact (one chat).
-    ContactId
+    /// A chat: its history, its settings, and the peer it is with.
+    ChatId
 );
 local_id!(
     /// A one-time invitation this profile created.

@@ -29,7 +29,7 @@ use sotto_wire::{
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::{ContactId, JobId, MessageNumber};
+use crate::ids::{ChatId, JobId, MessageNumber};
 use crate::queue_address::{decode_relay, encode_relay};
 use crate::queue_record::QueueOwner;
 use crate::store::Table;
@@ -133,13 +133,13 @@ impl JobCommand {
 pub(crate) enum JobPurpose {
     None,
     ChatMessage {
-        contact: ContactId,
+        contact: ChatId,
         number: MessageNumber,
     },
     NewQueue(QueueOwner),
     /// The joiner's answer: if it is refused, the connection failed.
     Answer {
-        contact: ContactId,
+        contact: ChatId,
     },
 }
 
@@ -298,12 +298,12 @@ impl JobRecord {
         let purpose = match r.u8()? {
             0 => JobPurpose::None,
             1 => JobPurpose::ChatMessage {
-                contact: ContactId(r.u64()?),
+                contact: ChatId(r.u64()?),
                 number: MessageNumber(r.u64()?),
             },
             2 => JobPurpose::NewQueue(QueueOwner::decode(&mut r)?),
             3 => JobPurpose::Answer {
-                contact: ContactId(r.u64()?),
+                contact: ChatId(r.u64()?),
             },
             _ => return Err(BAD),
         };
@@ -352,7 +352,7 @@ mod tests {
                 body: vec![3; 100],
             },
             JobPurpose::ChatMessage {
-                contact: ContactId(4),
+                contact: ChatId(4),
                 number: MessageNumber(5),
             },
             UnixMillis(6),

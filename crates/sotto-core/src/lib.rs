@@ -19,7 +19,9 @@
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `account`, `contact`, `chat_item`, `job`, `queue_record`,
 //!   `connection_records`: the records the core keeps in the store.
-//! - `relay_request`, `event`: what the core hands out.
+//! - `relay_request`, `event`, `view`: what the core hands out: relay
+//!   commands, and events carrying views in the one serde vocabulary of
+//!   every front end.
 //! - `profile`, `ids`, `time`, `codec`, `error`: small shared types.
 
 mod account;
@@ -51,6 +53,7 @@ mod receive;
 mod relay_request;
 mod store;
 mod time;
+mod view;
 
 pub use account::Settings;
 pub use archive::{
@@ -63,11 +66,11 @@ pub use chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, Message
 pub use chat_message::{
     MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MAX_TEXT_LEN, MAX_TIMER_SECS, MIN_TIMER_SECS, ReceiptKind,
 };
-pub use contact::{ContactState, ReceiptSetting};
+pub use contact::{ConnectionState, ReceiptSetting};
 pub use core::Core;
 pub use error::CoreError;
 pub use event::Event;
-pub use ids::{ContactId, InvitationId, JobId, MessageNumber, RequestId};
+pub use ids::{ChatId, InvitationId, JobId, MessageNumber, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, LinkKind, MAX_LINK_LEN};
 pub use passphrase::{
@@ -75,10 +78,10 @@ pub use passphrase::{
     Salt, StorageKey,
 };
 pub use profile::{MAX_BIO_LEN, MAX_DISPLAY_NAME_LEN, Profile};
-pub use queries::{ContactRequestSummary, ContactSummary};
 pub use queue_address::QueueAddress;
 pub use relay_request::{RelayRequest, RequestToken};
 pub use store::{
     Direction, KeyRange, MemoryStore, Record, Store, StoreError, Table, Write, WriteBatch,
 };
 pub use time::UnixMillis;
+pub use view::{ChatView, ItemView, NoticeView, QuotedView, RequestView};

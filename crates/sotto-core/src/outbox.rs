@@ -12,7 +12,7 @@ use sotto_wire::x25519_dalek::StaticSecret;
 use sotto_wire::{Command, ErrorCode, QueueKey, RelayAddress, Response};
 
 use crate::core::{Core, InFlight};
-use crate::event::Event;
+use crate::event::Pending;
 use crate::ids::JobId;
 use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
 use crate::queue_record::QueueRecord;
@@ -183,7 +183,7 @@ impl<S: Store> Core<S> {
     fn job_done(&mut self, job: JobRecord, ok: bool) -> Result<(), CoreError> {
         let mut batch = WriteBatch::new();
         JobRecord::delete(job.id, &mut batch);
-        let mut status_event = None;
+        let mut event = None;
         if let JobPurpose::ChatMessage { contact, number } = job.purpose
             && let Some(mut item) = ChatItem::load(&self.store, contact, number)?
             && item.status == MessageStatus::Pending
@@ -195,19 +195,17 @@ impl<S: Store> Core<S> {
             };
             item.status = status;
             item.put(&mut batch);
-            status_event = Some(Event::MessageStatus {
-                contact,
-                message: number,
-                status,
-            });
+            event = Some(Pending::ItemChanged(contact, number));
         }
         if let (JobPurpose::Answer { contact }, false) = (job.purpose, ok) {
             // The invitation's queue is gone (withdrawn, used, or never was).
-            status_event = Some(Event::ConnectionFailed { contact });
+            event = Some(Pending::ConnectionFailed(contact));
         }
         self.store.apply(batch)?;
         self.jobs.remove(&job.id);
-        self.events.extend(status_event);
+        if let Some(event) = event {
+            self.notify(event);
+        }
         Ok(())
     }
 
@@ -227,7 +225,7 @@ impl<S: Store> Core<S> {
                 && item.status == MessageStatus::Pending
             {
                 item.status = MessageStatus::Failed;
-                item.put(batch);
+                self.put_item(&item, batch);
             }
             JobRecord::delete(id, batch);
             self.jobs.remove(&id);

@@ -3,134 +3,61 @@
 
 use sotto_crypto::{IdentityPublicKey, SecurityCode};
 
-use crate::chat_item::{ChatItem, MESSAGES};
+use crate::chat_item::{ChatItem, ItemContent, MESSAGES};
 use crate::connection_records::{INVITATIONS, InvitationRecord, REQUESTS, RequestRecord};
-use crate::contact::{ContactRecord, ContactState, ReceiptSetting};
+use crate::contact::{ContactRecord, ReceiptSetting};
 use crate::core::Core;
-use crate::ids::{ContactId, InvitationId, MessageNumber, RequestId};
+use crate::event::{Event, Pending};
+use crate::ids::{ChatId, InvitationId, MessageNumber, RequestId};
 use crate::profile::Profile;
 use crate::time::UnixMillis;
+use crate::view::{ChatView, ItemView, RequestView};
 use crate::{CoreError, Direction, KeyRange, Settings, Store, WriteBatch};
 
-/// One contact as the contact list shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContactSummary {
-    /// The contact.
-    pub id: ContactId,
-    /// Where the connection stands.
-    pub state: ContactState,
-    /// The contact's profile, once received.
-    pub profile: Option<Profile>,
-    /// Whether the user marked the security code as verified.
-    pub verified: bool,
-    /// Incoming messages not read yet.
-    pub unread: u32,
-    /// The last item of the chat.
-    pub last_message: Option<ChatItem>,
-    /// The disappearing-message timer, in seconds.
-    pub timer_secs: Option<u32>,
-    /// Read receipts in this chat.
-    pub read_receipts: ReceiptSetting,
-    /// When something last happened in the chat.
-    pub last_activity: UnixMillis,
-}
-
-/// A contact request waiting for a decision.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContactRequestSummary {
-    /// The request.
-    pub id: RequestId,
-    /// The requester's profile.
-    pub profile: Profile,
-    /// When it arrived.
-    pub received_at: UnixMillis,
-}
-
 impl<S: Store> Core<S> {
-    /// Every contact, most recently active first.
-    pub fn contacts(&self) -> Result<Vec<ContactSummary>, CoreError> {
-        let mut contacts = ContactRecord::load_all(&self.store)?
-            .into_iter()
-            .map(|record| self.summary(record))
-            .collect::<Result<Vec<_>, _>>()?;
-        contacts.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.id.cmp(&b.id)));
-        Ok(contacts)
+    /// Every chat, most recently active first.
+    pub fn chats(&self) -> Result<Vec<ChatView>, CoreError> {
+        let mut records = ContactRecord::load_all(&self.store)?;
+        records.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.id.cmp(&b.id)));
+        records
+            .iter()
+            .map(|record| self.chat_view(record))
+            .collect()
     }
 
-    /// One contact.
-    pub fn contact(&self, id: ContactId) -> Result<ContactSummary, CoreError> {
-        self.summary(ContactRecord::load(&self.store, id)?)
-    }
-
-    fn summary(&self, record: ContactRecord) -> Result<ContactSummary, CoreError> {
-        let last_message = self.history(record.id, None, 1)?.pop();
-        Ok(ContactSummary {
-            id: record.id,
-            state: record.state,
-            profile: record.profile,
-            verified: record.verified,
-            unread: record.unread,
-            last_message,
-            timer_secs: record.timer_secs,
-            read_receipts: record.read_receipts,
-            last_activity: UnixMillis(record.last_activity),
-        })
+    /// One chat.
+    pub fn chat(&self, id: ChatId) -> Result<ChatView, CoreError> {
+        self.chat_view(&ContactRecord::load(&self.store, id)?)
     }
 
     /// Up to `limit` items of a chat before `before` (the newest when `None`),
     /// oldest first: page backwards by passing the first item's number.
     pub fn history(
         &self,
-        contact: ContactId,
+        chat: ChatId,
         before: Option<MessageNumber>,
         limit: usize,
-    ) -> Result<Vec<ChatItem>, CoreError> {
-        let prefix = contact.0.to_be_bytes();
-        let mut range = KeyRange::prefix(&prefix);
-        if let Some(before) = before {
-            range.end = Some(ChatItem::key(contact, before));
-        }
-        let records = self
-            .store
-            .range(MESSAGES, &range, Direction::Backward, limit)?;
-        let mut items = records
+    ) -> Result<Vec<ItemView>, CoreError> {
+        self.items(chat, before, limit)?
             .iter()
-            .map(|record| {
-                let number = record
-                    .key
-                    .get(8..16)
-                    .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-                    .ok_or(CoreError::CorruptRecord("message key"))?;
-                ChatItem::decode(
-                    contact,
-                    MessageNumber(u64::from_be_bytes(number)),
-                    &record.value,
-                )
-                .map_err(|_| CoreError::CorruptRecord("message"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        items.reverse();
-        Ok(items)
+            .map(|item| self.item_view(item))
+            .collect()
     }
 
     /// One item of a chat.
-    pub fn message(
-        &self,
-        contact: ContactId,
-        number: MessageNumber,
-    ) -> Result<ChatItem, CoreError> {
-        self.item(contact, number)
+    pub fn message(&self, chat: ChatId, number: MessageNumber) -> Result<ItemView, CoreError> {
+        self.item_view(&self.item(chat, number)?)
     }
 
     /// Contact requests waiting for a decision, oldest first.
-    pub fn requests(&self) -> Result<Vec<ContactRequestSummary>, CoreError> {
+    pub fn requests(&self) -> Result<Vec<RequestView>, CoreError> {
         crate::codec::load_table(&self.store, REQUESTS, "request", |id, bytes| {
             let request = RequestRecord::decode(bytes)?;
-            Ok(ContactRequestSummary {
-                id: RequestId(id),
-                profile: request.profile,
-                received_at: UnixMillis(request.received_at),
-            })
+            Ok(RequestView::new(
+                RequestId(id),
+                &request.profile,
+                UnixMillis(request.received_at),
+            ))
         })
     }
 
@@ -183,19 +110,21 @@ impl<S: Store> Core<S> {
     /// Read receipts in one chat.
     pub fn set_read_receipts(
         &mut self,
-        contact: ContactId,
+        contact: ChatId,
         setting: ReceiptSetting,
     ) -> Result<(), CoreError> {
         let mut record = ContactRecord::load(&self.store, contact)?;
         record.read_receipts = setting;
         let mut batch = WriteBatch::new();
         record.put(&mut batch);
-        self.commit(batch)
+        self.commit(batch)?;
+        self.notify(Pending::ChatChanged(contact));
+        Ok(())
     }
 
     /// The security code to compare with the contact (in person, or by
     /// scanning its QR payload).
-    pub fn security_code(&self, contact: ContactId) -> Result<SecurityCode, CoreError> {
+    pub fn security_code(&self, contact: ChatId) -> Result<SecurityCode, CoreError> {
         let record = ContactRecord::load(&self.store, contact)?;
         Ok(SecurityCode::new(
             &self.account.identity.public_key(),
@@ -204,11 +133,131 @@ impl<S: Store> Core<S> {
     }
 
     /// Marks the contact's security code as verified (or not).
-    pub fn set_verified(&mut self, contact: ContactId, verified: bool) -> Result<(), CoreError> {
+    pub fn set_verified(&mut self, contact: ChatId, verified: bool) -> Result<(), CoreError> {
         let mut record = ContactRecord::load(&self.store, contact)?;
         record.verified = verified;
         let mut batch = WriteBatch::new();
         record.put(&mut batch);
-        self.commit(batch)
+        self.commit(batch)?;
+        self.notify(Pending::ChatChanged(contact));
+        Ok(())
+    }
+
+    // --- Views -----------------------------------------------------------------
+
+    /// The records behind [`Core::history`].
+    pub(crate) fn items(
+        &self,
+        contact: ChatId,
+        before: Option<MessageNumber>,
+        limit: usize,
+    ) -> Result<Vec<ChatItem>, CoreError> {
+        let prefix = contact.0.to_be_bytes();
+        let mut range = KeyRange::prefix(&prefix);
+        if let Some(before) = before {
+            range.end = Some(ChatItem::key(contact, before));
+        }
+        let records = self
+            .store
+            .range(MESSAGES, &range, Direction::Backward, limit)?;
+        let mut items = records
+            .iter()
+            .map(|record| {
+                let number = record
+                    .key
+                    .get(8..16)
+                    .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+                    .ok_or(CoreError::CorruptRecord("message key"))?;
+                ChatItem::decode(
+                    contact,
+                    MessageNumber(u64::from_be_bytes(number)),
+                    &record.value,
+                )
+                .map_err(|_| CoreError::CorruptRecord("message"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        items.reverse();
+        Ok(items)
+    }
+
+    pub(crate) fn chat_view(&self, record: &ContactRecord) -> Result<ChatView, CoreError> {
+        let last_item = match self.items(record.id, None, 1)?.pop() {
+            Some(item) => Some(Box::new(self.item_view(&item)?)),
+            None => None,
+        };
+        Ok(ChatView {
+            id: record.id,
+            name: record.profile.as_ref().map(|p| p.display_name().to_owned()),
+            bio: record
+                .profile
+                .as_ref()
+                .and_then(|p| p.bio())
+                .map(str::to_owned),
+            state: record.state,
+            verified: record.verified,
+            unread: record.unread,
+            timer_secs: record.timer_secs,
+            read_receipts: record.read_receipts,
+            last_activity: UnixMillis(record.last_activity),
+            last_item,
+        })
+    }
+
+    pub(crate) fn item_view(&self, item: &ChatItem) -> Result<ItemView, CoreError> {
+        let quoted = match &item.content {
+            ItemContent::Text {
+                reply_to: Some(number),
+                ..
+            } => ChatItem::load(&self.store, item.contact, *number)?,
+            _ => None,
+        };
+        Ok(ItemView::new(item, quoted.as_ref()))
+    }
+
+    /// Builds a queued event's views from the store; `None` when what it is
+    /// about is gone.
+    pub(crate) fn complete(&self, pending: Pending) -> Result<Option<Event>, CoreError> {
+        let chat = |id| -> Result<Option<ChatView>, CoreError> {
+            match ContactRecord::load(&self.store, id) {
+                Ok(record) => self.chat_view(&record).map(Some),
+                Err(CoreError::UnknownContact) => Ok(None),
+                Err(error) => Err(error),
+            }
+        };
+        Ok(match pending {
+            Pending::Ready(event) => Some(event),
+            Pending::ItemAdded(id, number) => {
+                let Some(item) = ChatItem::load(&self.store, id, number)? else {
+                    return Ok(None);
+                };
+                let unread = match ContactRecord::load(&self.store, id) {
+                    Ok(record) => record.unread,
+                    Err(CoreError::UnknownContact) => return Ok(None),
+                    Err(error) => return Err(error),
+                };
+                Some(Event::ItemAdded {
+                    item: self.item_view(&item)?,
+                    unread,
+                })
+            }
+            Pending::ItemChanged(id, number) => ChatItem::load(&self.store, id, number)?
+                .map(|item| self.item_view(&item))
+                .transpose()?
+                .map(|item| Event::ItemChanged { item }),
+            Pending::ChatChanged(id) => chat(id)?.map(|chat| Event::ChatChanged { chat }),
+            Pending::Connected(id) => chat(id)?.map(|chat| Event::ContactConnected { chat }),
+            Pending::ConnectionFailed(id) => chat(id)?.map(|chat| Event::ConnectionFailed { chat }),
+            Pending::Request(id) => match RequestRecord::load(&self.store, id) {
+                Ok(request) => Some(Event::RequestReceived {
+                    request: RequestView::new(
+                        id,
+                        &request.profile,
+                        UnixMillis(request.received_at),
+                    ),
+                }),
+                Err(CoreError::UnknownRequest) => None,
+                Err(error) => return Err(error),
+            },
+        })
     }
 }

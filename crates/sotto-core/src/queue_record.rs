@@ -11,7 +11,7 @@ use sotto_wire::{MessageId, QueueAuthSecret, QueueKey, RecipientId, RelayAddress
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::{ContactId, InvitationId};
+use crate::ids::{ChatId, InvitationId};
 use crate::queue_address::{QueueAddress, decode_relay, encode_relay};
 use crate::store::Table;
 use crate::{CoreError, KeyRange, Store, WriteBatch};
@@ -27,7 +27,7 @@ pub(crate) enum QueueOwner {
     /// The contact address.
     Address,
     /// A contact.
-    Contact(ContactId),
+    Contact(ChatId),
 }
 
 impl QueueOwner {
@@ -49,7 +49,7 @@ impl QueueOwner {
         Ok(match r.u8()? {
             1 => QueueOwner::Invitation(InvitationId(r.u64()?)),
             2 => QueueOwner::Address,
-            3 => QueueOwner::Contact(ContactId(r.u64()?)),
+            3 => QueueOwner::Contact(ChatId(r.u64()?)),
             _ => return Err(CoreError::Malformed("queue owner")),
         })
     }

@@ -10,10 +10,10 @@ use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, Mess
 use crate::chat_message::{
     Author, Content, Envelope, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind, envelope_hash,
 };
-use crate::contact::{ContactRecord, ContactState};
+use crate::contact::{ConnectionState, ContactRecord};
 use crate::core::Core;
-use crate::event::Event;
-use crate::ids::{ContactId, MessageNumber};
+use crate::event::{Event, Pending};
+use crate::ids::{ChatId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
@@ -35,7 +35,7 @@ impl<S: Store> Core<S> {
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
         self.receipts_due.remove(&contact.id);
-        if contact.pending_receipts.is_empty() || contact.state != ContactState::Connected {
+        if contact.pending_receipts.is_empty() || contact.state != ConnectionState::Connected {
             contact.pending_receipts.clear();
             return Ok(());
         }
@@ -53,7 +53,7 @@ impl<S: Store> Core<S> {
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), CoreError> {
-        let due: Vec<ContactId> = self
+        let due: Vec<ChatId> = self
             .receipts_due
             .iter()
             .filter(|(_, at)| **at <= now)
@@ -64,7 +64,7 @@ impl<S: Store> Core<S> {
             let Ok(mut contact) = ContactRecord::load(&self.store, id) else {
                 continue;
             };
-            if contact.state != ContactState::Connected {
+            if contact.state != ConnectionState::Connected {
                 continue;
             }
             let mut session = self.load_session(&contact)?;
@@ -82,7 +82,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ContactId,
+        contact: ChatId,
         body: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
@@ -106,14 +106,14 @@ impl<S: Store> Core<S> {
             Err(error) => {
                 contact.session = Some(self.pickle_session(rng, &session));
                 contact.put(batch);
-                self.events.push_back(Event::RelayFault {
+                self.notify(Pending::Ready(Event::RelayFault {
                     relay: contact
                         .send_queue
                         .as_ref()
                         .map(|q| q.address.relay.clone())
                         .ok_or(CoreError::CorruptRecord("contact send queue"))?,
                     reason: error.to_string(),
-                });
+                }));
                 return Ok(());
             }
         };
@@ -169,14 +169,10 @@ impl<S: Store> Core<S> {
                     reactions: Vec::new(),
                     expires_at: self.expiry(contact, now),
                 };
-                self.put_item(&item, batch);
+                self.add_item(&item, batch);
                 contact.unread = contact.unread.saturating_add(1);
                 contact.last_activity = now.0;
-                self.events.push_back(Event::MessageReceived {
-                    contact: id,
-                    message: number,
-                });
-                if contact.state == ContactState::Connected {
+                if contact.state == ConnectionState::Connected {
                     // Delivery receipts wait a moment to go out together.
                     contact.pending_receipts.push(envelope.seq);
                     if contact.pending_receipts.len() >= MAX_RECEIPT_SEQS {
@@ -192,7 +188,6 @@ impl<S: Store> Core<S> {
                 if let Some(mut item) = self.target(id, target)? {
                     set_reaction(&mut item, false, &emoji);
                     self.put_item(&item, batch);
-                    self.changed(id, item.number);
                 }
             }
             Content::Edit { target, text } => {
@@ -204,14 +199,12 @@ impl<S: Store> Core<S> {
                     }
                     item.edited = true;
                     self.put_item(&item, batch);
-                    self.changed(id, item.number);
                 }
             }
             Content::Delete { target } => {
                 if let Some(mut item) = self.peer_text(id, target)? {
                     mark_deleted(&mut item);
                     self.put_item(&item, batch);
-                    self.changed(id, item.number);
                 }
             }
             Content::Receipt { kind, seqs } => {
@@ -229,11 +222,6 @@ impl<S: Store> Core<S> {
                     if status_rank(status) > status_rank(item.status) {
                         item.status = status;
                         self.put_item(&item, batch);
-                        self.events.push_back(Event::MessageStatus {
-                            contact: id,
-                            message: number,
-                            status,
-                        });
                     }
                 }
             }
@@ -241,10 +229,7 @@ impl<S: Store> Core<S> {
                 // A typing indicator that waited in a queue is old news.
                 let age = now.since(UnixMillis(envelope.sent_at));
                 if age <= TYPING_FRESHNESS {
-                    self.events.push_back(Event::Typing {
-                        contact: id,
-                        typing,
-                    });
+                    self.notify(Pending::Ready(Event::Typing { chat: id, typing }));
                 }
             }
             Content::Timer { seconds } => {
@@ -257,7 +242,7 @@ impl<S: Store> Core<S> {
             }
             Content::ProfileUpdate { profile } => {
                 contact.profile = Some(profile);
-                self.events.push_back(Event::ProfileUpdated { contact: id });
+                self.notify(Pending::ChatChanged(id));
             }
         }
         Ok(())
@@ -266,7 +251,7 @@ impl<S: Store> Core<S> {
     /// Our number for a message the contact referenced.
     fn resolve(
         &self,
-        contact: ContactId,
+        contact: ChatId,
         reference: MessageRef,
     ) -> Result<Option<MessageNumber>, CoreError> {
         let mine = reference.author == Author::Recipient;
@@ -275,7 +260,7 @@ impl<S: Store> Core<S> {
 
     fn target(
         &self,
-        contact: ContactId,
+        contact: ChatId,
         reference: MessageRef,
     ) -> Result<Option<ChatItem>, CoreError> {
         match self.resolve(contact, reference)? {
@@ -287,7 +272,7 @@ impl<S: Store> Core<S> {
     /// A text the contact wrote (only its author may edit or delete it).
     fn peer_text(
         &self,
-        contact: ContactId,
+        contact: ChatId,
         reference: MessageRef,
     ) -> Result<Option<ChatItem>, CoreError> {
         if reference.author != Author::Sender {

@@ -8,7 +8,8 @@ mod util;
 use std::time::Duration;
 
 use sotto_core::{
-    ChatNotice, ContactState, Event, IntegrityNotice, ItemContent, MessageDirection, MessageStatus,
+    ChatNotice, ConnectionState, Event, IntegrityNotice, ItemContent, MessageDirection,
+    MessageStatus,
 };
 use sotto_wire::{ErrorCode, MessageBody, Response};
 use util::World;
@@ -19,7 +20,7 @@ fn one_time_invitation_connects_and_secures_both_queues() {
     let (alice_bob, bob_alice) = world.connect(0, 1);
     for (client, contact, name) in [(0, alice_bob, "Bob"), (1, bob_alice, "Alice")] {
         let summary = world.clients[client].core.contact(contact).unwrap();
-        assert_eq!(summary.state, ContactState::Connected);
+        assert_eq!(summary.state, ConnectionState::Connected);
         assert_eq!(summary.profile.unwrap().display_name(), name);
         assert!(
             world.clients[client]
@@ -412,11 +413,11 @@ fn contact_address_requests_are_accepted_or_rejected() {
     let bob_alice = world.clients[1].core.contacts().unwrap()[0].id;
     assert_eq!(
         world.clients[1].core.contact(bob_alice).unwrap().state,
-        ContactState::Connected
+        ConnectionState::Connected
     );
     assert_eq!(
         world.clients[2].core.contacts().unwrap()[0].state,
-        ContactState::AwaitingConfirmation
+        ConnectionState::AwaitingConfirmation
     );
     world.send_text(1, bob_alice, "thanks for accepting");
     world.send_text(0, alice_bob, "welcome");
@@ -518,7 +519,7 @@ fn restarts_in_the_middle_of_the_handshake() {
     world.run();
     assert_eq!(
         world.clients[1].core.contact(bob_alice).unwrap().state,
-        ContactState::Connected
+        ConnectionState::Connected
     );
     world.send_text(1, bob_alice, "made it");
     world.run();
@@ -783,7 +784,7 @@ fn a_contact_on_a_new_device_shows_a_key_change() {
         .unwrap();
     world.go_online(0);
     let summary = world.clients[0].core.contact(alice_bob).unwrap();
-    assert_eq!(summary.state, ContactState::Connected);
+    assert_eq!(summary.state, ConnectionState::Connected);
     assert!(!summary.verified);
     assert_ne!(
         world.clients[0]
@@ -990,7 +991,7 @@ fn an_unanswered_invitation_can_be_withdrawn() {
     world.advance(Duration::from_secs(5));
     assert_eq!(
         world.clients[1].core.contact(contact).unwrap().state,
-        ContactState::AwaitingConfirmation
+        ConnectionState::AwaitingConfirmation
     );
     assert!(
         world.clients[1]

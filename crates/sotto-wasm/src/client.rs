@@ -20,7 +20,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
 use rand_core::RngCore;
-use sotto_core::{ContactId, Core, CoreError, KeyDerivation, Profile, Record, Store, UnixMillis};
+use sotto_core::{ChatId, Core, CoreError, KeyDerivation, Profile, Record, Store, UnixMillis};
 use sotto_wire::{ConnectionEnd, ReconnectBackoff, RelayAddress};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -862,9 +862,9 @@ pub(crate) fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as u64)
 }
 
-pub(crate) fn contact_id(chat: &str) -> Result<ContactId, JsValue> {
+pub(crate) fn contact_id(chat: &str) -> Result<ChatId, JsValue> {
     chat.parse()
-        .map(ContactId)
+        .map(ChatId)
         .map_err(|_| error("not-found", "no such chat"))
 }
 

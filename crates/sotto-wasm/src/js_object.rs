@@ -3,7 +3,7 @@
 
 use js_sys::{Array, Object, Reflect};
 use sotto_core::{
-    ChatItem, ChatNotice, ContactId, ContactRequestSummary, ContactSummary, Core, Event,
+    ChatItem, ChatNotice, ChatId, ContactRequestSummary, ContactSummary, Core, Event,
     IntegrityNotice, ItemContent, MessageDirection, MessageStatus, ReceiptSetting,
 };
 use wasm_bindgen::JsValue;
@@ -162,7 +162,7 @@ pub(crate) fn request_object(request: &ContactRequestSummary) -> JsValue {
 
 /// An event for the bridge, which turns ids into the UI's full objects.
 pub(crate) fn event_object(event: &Event) -> JsValue {
-    let chat = |contact: &ContactId| JsValue::from(contact.0.to_string());
+    let chat = |contact: &ChatId| JsValue::from(contact.0.to_string());
     match event {
         Event::InvitationReady { invitation, link } => object(&[
             ("type", "invitation-ready".into()),

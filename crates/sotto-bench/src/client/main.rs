@@ -17,7 +17,7 @@ use clap::Parser;
 use rand::rngs::OsRng;
 use sotto_client::runtime::now_millis;
 use sotto_client::{Mode, Runtime, RuntimeOptions};
-use sotto_core::{ContactId, Core, Event, Passphrase, Profile};
+use sotto_core::{ChatId, Core, Event, Passphrase, Profile};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 use tokio::sync::mpsc;
@@ -187,7 +187,7 @@ fn client(dir: &std::path::Path, name: &str) -> Result<Runtime<SqlCipherStore>> 
 async fn connect(
     root: &std::path::Path,
     relay: &RelayAddress,
-) -> Result<(Runtime<SqlCipherStore>, Runtime<SqlCipherStore>, ContactId)> {
+) -> Result<(Runtime<SqlCipherStore>, Runtime<SqlCipherStore>, ChatId)> {
     let mut alice = client(&root.join("alice"), "Alice")?;
     let mut bob = client(&root.join("bob"), "Bob")?;
     alice
@@ -230,7 +230,7 @@ async fn connect(
 /// and keeps her client running (answers, delivery receipts).
 fn spawn_sender(
     mut alice: Runtime<SqlCipherStore>,
-    contact: ContactId,
+    contact: ChatId,
     text_size: usize,
 ) -> ClientTask {
     let (orders, mut received) = mpsc::unbounded_channel();

@@ -25,7 +25,7 @@ use clap::Parser;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sotto_core::{
-    Argon2Params, ContactId, Core, ExportRandomness, MemoryStore, MessageNumber, Passphrase,
+    Argon2Params, ChatId, Core, ExportRandomness, MemoryStore, MessageNumber, Passphrase,
     Profile, UnixMillis, export_archive,
 };
 use sotto_wire::RelayAddress;
@@ -167,7 +167,7 @@ impl World {
 
     /// Connects core 0 (the inviter) with core `other`; returns the contact ids
     /// on both sides.
-    fn connect(&mut self, other: usize) -> Result<(ContactId, ContactId)> {
+    fn connect(&mut self, other: usize) -> Result<(ChatId, ChatId)> {
         let invitation =
             self.cores[0].create_invitation(self.now, &mut self.rngs[0], &self.address)?;
         self.settle()?;
@@ -191,8 +191,8 @@ impl World {
 /// One chat: the contact ids on both sides and the messages sent so far.
 struct Chat {
     core: usize,
-    ours: ContactId,
-    theirs: ContactId,
+    ours: ChatId,
+    theirs: ChatId,
     messages: usize,
     target: usize,
     /// Recent message numbers on each side (ours, theirs) to reply or react to.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use sotto_core::{
-    ChatItem, ContactId, ContactRequestSummary, ContactSummary, InvitationId, ItemContent,
+    ChatItem, ChatId, ContactRequestSummary, ContactSummary, InvitationId, ItemContent,
     MessageDirection, MessageNumber, RequestId,
 };
 use zeroize::Zeroizing;
@@ -104,30 +104,30 @@ pub(crate) enum Action {
     Quit,
     /// Send a text, as a reply when `reply_to` is set.
     Send {
-        contact: ContactId,
+        contact: ChatId,
         text: String,
         reply_to: Option<MessageNumber>,
     },
     /// Replace the text of an own message.
     Edit {
-        contact: ContactId,
+        contact: ChatId,
         message: MessageNumber,
         text: String,
     },
     /// React to a message (an empty emoji removes the reaction).
     React {
-        contact: ContactId,
+        contact: ChatId,
         message: MessageNumber,
         emoji: String,
     },
     /// Delete an own message for everyone.
     Delete {
-        contact: ContactId,
+        contact: ChatId,
         message: MessageNumber,
     },
     /// Tell the contact this user started or stopped typing (the core sends
     /// it only when typing indicators are on).
-    Typing { contact: ContactId, typing: bool },
+    Typing { contact: ChatId, typing: bool },
     /// Turn sending typing indicators on or off.
     ToggleTypingIndicators,
     /// Show the invitation made earlier in this session while it is still
@@ -145,11 +145,11 @@ pub(crate) enum Action {
     Reject(RequestId),
     /// Set the chat's disappearing-message timer (`None` turns it off).
     SetTimer {
-        contact: ContactId,
+        contact: ChatId,
         seconds: Option<u32>,
     },
     /// Mark the contact's security code as verified, or not.
-    SetVerified { contact: ContactId, verified: bool },
+    SetVerified { contact: ChatId, verified: bool },
 }
 
 /// The invitation the invitation screen shows.
@@ -164,7 +164,7 @@ pub(crate) struct ShownInvitation {
 pub(crate) struct App {
     pub(crate) screen: Screen,
     /// The open chat.
-    pub(crate) chat: Option<ContactId>,
+    pub(crate) chat: Option<ChatId>,
     pub(crate) focus: Focus,
     /// The chosen message while [`Focus::Messages`].
     pub(crate) message: Option<MessageNumber>,
@@ -182,9 +182,9 @@ pub(crate) struct App {
     /// The last outcome or error, shown above the help line.
     pub(crate) status: String,
     /// Contacts typing, since when they said so.
-    pub(crate) typing: HashMap<ContactId, Instant>,
+    pub(crate) typing: HashMap<ChatId, Instant>,
     /// The chat this user was last announced as typing in.
-    typing_announced: Option<ContactId>,
+    typing_announced: Option<ChatId>,
     /// Locked: what has been typed towards the passphrase.
     pub(crate) locked: Option<Zeroizing<String>>,
 }
@@ -245,14 +245,14 @@ impl App {
     }
 
     /// Whether the contact told us they are typing (recently enough).
-    pub(crate) fn is_typing(&self, contact: ContactId, now: Instant) -> bool {
+    pub(crate) fn is_typing(&self, contact: ChatId, now: Instant) -> bool {
         self.typing
             .get(&contact)
             .is_some_and(|since| now.saturating_duration_since(*since) < TYPING_SHOWN_FOR)
     }
 
     /// A Typing event from the core.
-    pub(crate) fn contact_typing(&mut self, contact: ContactId, typing: bool, now: Instant) {
+    pub(crate) fn contact_typing(&mut self, contact: ChatId, typing: bool, now: Instant) {
         if typing {
             self.typing.insert(contact, now);
         } else {
@@ -662,7 +662,7 @@ mod tests {
         let snapshot = snapshot();
         let mut app = App::new();
         app.settle(&snapshot);
-        let bob = ContactId(1);
+        let bob = ChatId(1);
         assert_eq!(
             type_text(&mut app, &snapshot, "hi"),
             vec![Action::Typing {
@@ -695,13 +695,13 @@ mod tests {
         let snapshot = snapshot();
         let mut app = App::new();
         app.settle(&snapshot);
-        assert_eq!(app.chat, Some(ContactId(1)));
+        assert_eq!(app.chat, Some(ChatId(1)));
         press(&mut app, &snapshot, KeyCode::Down);
-        assert_eq!(app.chat, Some(ContactId(2)));
+        assert_eq!(app.chat, Some(ChatId(2)));
         press(&mut app, &snapshot, KeyCode::Down);
-        assert_eq!(app.chat, Some(ContactId(2)));
+        assert_eq!(app.chat, Some(ChatId(2)));
         press(&mut app, &snapshot, KeyCode::Up);
-        assert_eq!(app.chat, Some(ContactId(1)));
+        assert_eq!(app.chat, Some(ChatId(1)));
     }
 
     #[test]
@@ -709,7 +709,7 @@ mod tests {
         let snapshot = snapshot();
         let mut app = App::new();
         app.settle(&snapshot);
-        let bob = ContactId(1);
+        let bob = ChatId(1);
         // Tab chooses the newest message (own message 4); Up goes to 3.
         press(&mut app, &snapshot, KeyCode::Tab);
         assert_eq!(app.message, Some(MessageNumber(4)));
@@ -791,7 +791,7 @@ mod tests {
             control(&mut app, &snapshot, 'n'),
             vec![
                 Action::Typing {
-                    contact: ContactId(1),
+                    contact: ChatId(1),
                     typing: false
                 },
                 Action::ShowInvitation
@@ -841,7 +841,7 @@ mod tests {
         let snapshot = snapshot();
         let mut app = App::new();
         app.settle(&snapshot);
-        let bob = ContactId(1);
+        let bob = ChatId(1);
         // Bob's chat disappears after 5 min: the chooser starts there.
         control(&mut app, &snapshot, 'd');
         assert_eq!(app.timer_choice, Some(2));
@@ -931,10 +931,10 @@ mod tests {
     fn a_typing_indicator_fades_without_news() {
         let mut app = App::new();
         let start = Instant::now();
-        app.contact_typing(ContactId(1), true, start);
-        assert!(app.is_typing(ContactId(1), start));
-        assert!(!app.is_typing(ContactId(1), start + TYPING_SHOWN_FOR));
-        app.contact_typing(ContactId(1), false, start);
-        assert!(!app.is_typing(ContactId(1), start));
+        app.contact_typing(ChatId(1), true, start);
+        assert!(app.is_typing(ChatId(1), start));
+        assert!(!app.is_typing(ChatId(1), start + TYPING_SHOWN_FOR));
+        app.contact_typing(ChatId(1), false, start);
+        assert!(!app.is_typing(ChatId(1), start));
     }
 }

@@ -3,7 +3,7 @@
 //! code.
 
 use sotto_core::{
-    ChatItem, ChatNotice, ContactId, ContactRequestSummary, ContactState, ContactSummary,
+    ChatItem, ChatNotice, ChatId, ContactRequestSummary, ConnectionState, ContactSummary,
     IntegrityNotice, ItemContent, MessageDirection, MessageNumber, MessageStatus, Profile,
     Reaction, ReceiptSetting, RequestId, UnixMillis,
 };
@@ -17,8 +17,8 @@ pub(crate) const CODE: &str = "01234 56789 13579 24680 11111 22222";
 
 fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ContactSummary {
     ContactSummary {
-        id: ContactId(id),
-        state: ContactState::Connected,
+        id: ChatId(id),
+        state: ConnectionState::Connected,
         profile: Some(Profile::new(name, None).unwrap()),
         verified: id == 1,
         unread,
@@ -37,7 +37,7 @@ pub(crate) fn item(
     content: ItemContent,
 ) -> ChatItem {
     ChatItem {
-        contact: ContactId(1),
+        contact: ChatId(1),
         number: MessageNumber(number),
         direction,
         seq: number,

@@ -596,7 +596,7 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use sotto_core::{ContactId, InvitationId};
+    use sotto_core::{ChatId, InvitationId};
 
     use super::*;
     use crate::chat::app::ShownInvitation;
@@ -758,7 +758,7 @@ mod tests {
     fn the_typing_contact_and_the_chosen_message_show() {
         let snapshot = snapshot();
         let mut app = app_for(&snapshot);
-        app.contact_typing(ContactId(1), true, Instant::now());
+        app.contact_typing(ChatId(1), true, Instant::now());
         app.handle_key(KeyEvent::from(KeyCode::Tab), &snapshot);
         app.handle_key(KeyEvent::from(KeyCode::Up), &snapshot);
         app.handle_key(KeyEvent::from(KeyCode::Char('r')), &snapshot);

@@ -1,7 +1,7 @@
 //! Text output for people: chat items, contact names and QR codes. What a
 //! contact sent is put on one line without hidden characters.
 
-use sotto_core::{ContactId, ItemContent};
+use sotto_core::{ChatId, ItemContent};
 
 use super::Session;
 use crate::json;
@@ -50,7 +50,7 @@ pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
     format!("{:>4} {arrow} {body}{reactions}{status}", item.number.0)
 }
 
-pub(super) fn contact_name(session: &Session, contact: ContactId) -> String {
+pub(super) fn contact_name(session: &Session, contact: ChatId) -> String {
     session
         .runtime
         .core()
@@ -74,7 +74,7 @@ pub(crate) fn qr(data: impl AsRef<[u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use sotto_core::{
-        ChatItem, ContactId, MessageDirection, MessageNumber, MessageStatus, Reaction, UnixMillis,
+        ChatItem, ChatId, MessageDirection, MessageNumber, MessageStatus, Reaction, UnixMillis,
     };
 
     use super::*;
@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn a_hostile_message_and_reaction_print_on_one_line_without_hidden_characters() {
         let item = ChatItem {
-            contact: ContactId(1),
+            contact: ChatId(1),
             number: MessageNumber(7),
             direction: MessageDirection::Incoming,
             seq: 7,

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use sotto_core::{ContactId, Core, Event, MemoryStore, RelayRequest, UnixMillis};
+use sotto_core::{ChatId, Core, Event, MemoryStore, RelayRequest, UnixMillis};
 use sotto_wire::x25519_dalek::{PublicKey, StaticSecret};
 use sotto_wire::{
     CipherSuite, Command, ErrorCode, MessageContent, MessageId, QueueAuthKey, QueueKey,
@@ -532,7 +532,7 @@ impl World {
     }
 
     /// Connects clients `a` (inviter) and `b` by a one-time invitation.
-    pub fn connect(&mut self, a: usize, b: usize) -> (ContactId, ContactId) {
+    pub fn connect(&mut self, a: usize, b: usize) -> (ChatId, ChatId) {
         let now = self.now;
         let relay = self.clients[a].relay.clone();
         let client = &mut self.clients[a];
@@ -570,7 +570,7 @@ impl World {
     pub fn send_text(
         &mut self,
         from: usize,
-        contact: ContactId,
+        contact: ChatId,
         text: &str,
     ) -> sotto_core::MessageNumber {
         let now = self.now;
@@ -582,7 +582,7 @@ impl World {
     }
 
     /// The texts of a chat, oldest first (notices as `[notice]`).
-    pub fn texts(&self, client: usize, contact: ContactId) -> Vec<String> {
+    pub fn texts(&self, client: usize, contact: ChatId) -> Vec<String> {
         self.clients[client]
             .core
             .history(contact, None, 10_000)

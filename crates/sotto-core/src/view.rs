@@ -1,0 +1,244 @@
+//! What the front ends show: chats, items, requests and notices as plain
+//! values, in the one serde vocabulary that `sotto --json` prints and the
+//! browser receives (field names and spellings in docs/cli.md). A front end
+//! never calls back into the core to complete a view.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus};
+use crate::contact::{ConnectionState, ReceiptSetting};
+use crate::ids::{ChatId, MessageNumber, RequestId};
+use crate::integrity::IntegrityNotice;
+use crate::profile::Profile;
+use crate::time::UnixMillis;
+
+/// A chat as the chat list and the chat header show it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ChatView {
+    /// The chat.
+    pub id: ChatId,
+    /// The peer's display name, once their profile arrived (`None` while
+    /// connecting).
+    pub name: Option<String>,
+    /// The peer's bio.
+    pub bio: Option<String>,
+    /// Where the connection with the peer stands.
+    pub state: ConnectionState,
+    /// Whether the user marked the peer's security code as verified.
+    pub verified: bool,
+    /// Incoming messages not read yet.
+    pub unread: u32,
+    /// The disappearing-message timer, in seconds.
+    pub timer_secs: Option<u32>,
+    /// Read receipts in this chat.
+    pub read_receipts: ReceiptSetting,
+    /// When something last happened in the chat.
+    pub last_activity: UnixMillis,
+    /// The newest item, for the chat list's preview.
+    pub last_item: Option<Box<ItemView>>,
+}
+
+impl ChatView {
+    /// The name to show: the display name, or a placeholder while connecting.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("(connecting)")
+    }
+}
+
+/// One message or notice of a chat.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ItemView {
+    /// The chat.
+    pub chat: ChatId,
+    /// Its position in the chat.
+    pub number: MessageNumber,
+    /// Who wrote it.
+    pub direction: MessageDirection,
+    /// The author's sequence number (0 for notices).
+    pub seq: u64,
+    /// When the author sent it (the author's clock).
+    pub sent_at: UnixMillis,
+    /// When this device created or received it.
+    pub at: UnixMillis,
+    /// Delivery state (meaningful for outgoing messages).
+    pub status: MessageStatus,
+    /// The text (the latest edit; empty once deleted); `None` for notices.
+    pub text: Option<String>,
+    /// The message this one replies to, if it is still in the history.
+    pub reply_to: Option<MessageNumber>,
+    /// That message, as a reply shows it.
+    pub quoted: Option<QuotedView>,
+    /// The notice, for notices.
+    pub notice: Option<NoticeView>,
+    /// Whether the text was edited.
+    pub edited: bool,
+    /// Whether it was deleted for everyone.
+    pub deleted: bool,
+    /// Reactions (at most one per side).
+    pub reactions: Vec<crate::Reaction>,
+    /// When it disappears, if a timer applies.
+    pub expires_at: Option<UnixMillis>,
+}
+
+impl ItemView {
+    /// The view of `item`, quoting `quoted` (the item it replies to).
+    pub(crate) fn new(item: &ChatItem, quoted: Option<&ChatItem>) -> ItemView {
+        let (text, reply_to, notice) = match &item.content {
+            ItemContent::Text { text, reply_to } => (Some(text.clone()), *reply_to, None),
+            ItemContent::Notice(notice) => (None, None, Some(NoticeView(*notice))),
+        };
+        ItemView {
+            chat: item.contact,
+            number: item.number,
+            direction: item.direction,
+            seq: item.seq,
+            sent_at: item.sent_at,
+            at: item.at,
+            status: item.status,
+            text,
+            reply_to,
+            quoted: quoted.map(QuotedView::new),
+            notice,
+            edited: item.edited,
+            deleted: item.deleted,
+            reactions: item.reactions.clone(),
+            expires_at: item.expires_at,
+        }
+    }
+}
+
+/// The message a reply quotes.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct QuotedView {
+    /// Its position in the chat.
+    pub number: MessageNumber,
+    /// Who wrote it.
+    pub direction: MessageDirection,
+    /// Its text (empty once deleted).
+    pub text: String,
+    /// Whether it was deleted for everyone.
+    pub deleted: bool,
+}
+
+impl QuotedView {
+    fn new(item: &ChatItem) -> QuotedView {
+        QuotedView {
+            number: item.number,
+            direction: item.direction,
+            text: match &item.content {
+                ItemContent::Text { text, .. } => text.clone(),
+                ItemContent::Notice(_) => String::new(),
+            },
+            deleted: item.deleted,
+        }
+    }
+}
+
+/// A notice in a chat, serialized as an object tagged by `type`:
+/// `skipped {first, last}`, `out_of_order {seq}`, `duplicate {seq}`,
+/// `broken_chain {seq}`, `replayed`, `timer_changed {by_me, seconds}`,
+/// `connected`, `keys_changed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoticeView(pub ChatNotice);
+
+impl Serialize for NoticeView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self.0 {
+            ChatNotice::Integrity(IntegrityNotice::Skipped { first, last }) => {
+                map.serialize_entry("type", "skipped")?;
+                map.serialize_entry("first", &first)?;
+                map.serialize_entry("last", &last)?;
+            }
+            ChatNotice::Integrity(IntegrityNotice::OutOfOrder { seq }) => {
+                map.serialize_entry("type", "out_of_order")?;
+                map.serialize_entry("seq", &seq)?;
+            }
+            ChatNotice::Integrity(IntegrityNotice::Duplicate { seq }) => {
+                map.serialize_entry("type", "duplicate")?;
+                map.serialize_entry("seq", &seq)?;
+            }
+            ChatNotice::Integrity(IntegrityNotice::BrokenChain { seq }) => {
+                map.serialize_entry("type", "broken_chain")?;
+                map.serialize_entry("seq", &seq)?;
+            }
+            ChatNotice::Integrity(IntegrityNotice::Replayed) => {
+                map.serialize_entry("type", "replayed")?;
+            }
+            ChatNotice::TimerChanged { by_me, seconds } => {
+                map.serialize_entry("type", "timer_changed")?;
+                map.serialize_entry("by_me", &by_me)?;
+                map.serialize_entry("seconds", &seconds)?;
+            }
+            ChatNotice::Connected => map.serialize_entry("type", "connected")?,
+            ChatNotice::KeysChanged => map.serialize_entry("type", "keys_changed")?,
+        }
+        map.end()
+    }
+}
+
+/// A contact request waiting for a decision.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RequestView {
+    /// The request.
+    pub id: RequestId,
+    /// The requester's display name.
+    pub name: String,
+    /// The requester's bio.
+    pub bio: Option<String>,
+    /// When it arrived.
+    pub received_at: UnixMillis,
+}
+
+impl RequestView {
+    pub(crate) fn new(id: RequestId, profile: &Profile, received_at: UnixMillis) -> RequestView {
+        RequestView {
+            id,
+            name: profile.display_name().to_owned(),
+            bio: profile.bio().map(str::to_owned),
+            received_at,
+        }
+    }
+}
+
+/// Serializes a value by its `Display` text (relay addresses).
+pub(crate) fn display<T: std::fmt::Display, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_serialize_tagged_by_type() {
+        let cases = [
+            (
+                ChatNotice::Integrity(IntegrityNotice::Skipped { first: 2, last: 4 }),
+                r#"{"type":"skipped","first":2,"last":4}"#,
+            ),
+            (
+                ChatNotice::Integrity(IntegrityNotice::BrokenChain { seq: 9 }),
+                r#"{"type":"broken_chain","seq":9}"#,
+            ),
+            (
+                ChatNotice::Integrity(IntegrityNotice::Replayed),
+                r#"{"type":"replayed"}"#,
+            ),
+            (
+                ChatNotice::TimerChanged {
+                    by_me: true,
+                    seconds: None,
+                },
+                r#"{"type":"timer_changed","by_me":true,"seconds":null}"#,
+            ),
+            (ChatNotice::KeysChanged, r#"{"type":"keys_changed"}"#),
+        ];
+        for (notice, json) in cases {
+            assert_eq!(serde_json::to_string(&NoticeView(notice)).unwrap(), json);
+        }
+    }
+}
