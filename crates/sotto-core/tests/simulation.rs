@@ -8,8 +8,8 @@ mod util;
 use std::time::Duration;
 
 use sotto_core::{
-    ChatNotice, ConnectionState, Event, IntegrityNotice, ItemContent, MessageDirection,
-    MessageStatus,
+    ChatNotice, ConnectionState, Event, IntegrityNotice, MessageDirection, MessageStatus,
+    NoticeView,
 };
 use sotto_wire::{ErrorCode, MessageBody, Response};
 use util::World;
@@ -19,14 +19,13 @@ fn one_time_invitation_connects_and_secures_both_queues() {
     let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
     let (alice_bob, bob_alice) = world.connect(0, 1);
     for (client, contact, name) in [(0, alice_bob, "Bob"), (1, bob_alice, "Alice")] {
-        let summary = world.clients[client].core.contact(contact).unwrap();
+        let summary = world.clients[client].core.chat(contact).unwrap();
         assert_eq!(summary.state, ConnectionState::Connected);
-        assert_eq!(summary.profile.unwrap().display_name(), name);
-        assert!(
-            world.clients[client]
-                .events
-                .contains(&Event::ContactConnected { contact })
-        );
+        assert_eq!(summary.name.as_deref(), Some(name));
+        assert!(world.clients[client].events.iter().any(|event| matches!(
+            event,
+            Event::ContactConnected { chat } if chat.id == contact
+        )));
     }
     // Both queues are secured with a key only the other side holds.
     let relay = &world.relays[0];
@@ -67,21 +66,19 @@ fn texts_flow_both_ways_with_statuses_across_two_relays() {
         world.texts(0, alice_bob),
         ["[Connected]", "hello Bob", "hi Alice"]
     );
-    assert_eq!(world.clients[1].core.contact(bob_alice).unwrap().unread, 1);
+    assert_eq!(world.clients[1].core.chat(bob_alice).unwrap().unread, 1);
     let now = world.now;
     let bob = &mut world.clients[1];
     bob.core.mark_read(now, &mut bob.rng, bob_alice).unwrap();
     world.run();
-    assert_eq!(world.clients[1].core.contact(bob_alice).unwrap().unread, 0);
+    assert_eq!(world.clients[1].core.chat(bob_alice).unwrap().unread, 0);
     let sent = world.clients[0].core.message(alice_bob, hello).unwrap();
     assert_eq!(sent.status, MessageStatus::Read);
     let statuses: Vec<_> = world.clients[0]
         .events
         .iter()
         .filter_map(|event| match event {
-            Event::MessageStatus {
-                message, status, ..
-            } if *message == hello => Some(*status),
+            Event::ItemChanged { item } if item.number == hello => Some(item.status),
             _ => None,
         })
         .collect();
@@ -274,13 +271,8 @@ fn replies_reactions_edits_and_deletes() {
         .unwrap();
     world.run();
     let item = world.clients[1].core.message(bob_alice, at_bob).unwrap();
-    assert_eq!(
-        item.content,
-        ItemContent::Text {
-            text: "edited".into(),
-            reply_to: None
-        }
-    );
+    assert_eq!(item.text.as_deref(), Some("edited"));
+    assert_eq!(item.reply_to, None);
     assert!(item.edited);
     let at_alice = world.clients[0].core.message(alice_bob, original).unwrap();
     assert_eq!(at_alice.reactions.len(), 1);
@@ -291,12 +283,11 @@ fn replies_reactions_edits_and_deletes() {
         .unwrap()
         .pop()
         .unwrap();
+    assert_eq!(reply_at_alice.text.as_deref(), Some("a reply"));
+    assert_eq!(reply_at_alice.reply_to, Some(original));
     assert_eq!(
-        reply_at_alice.content,
-        ItemContent::Text {
-            text: "a reply".into(),
-            reply_to: Some(original)
-        }
+        reply_at_alice.quoted.as_ref().map(|quoted| quoted.number),
+        Some(original)
     );
     let _ = reply;
     let alice = &mut world.clients[0];
@@ -308,11 +299,8 @@ fn replies_reactions_edits_and_deletes() {
     let item = world.clients[1].core.message(bob_alice, at_bob).unwrap();
     assert!(item.deleted);
     assert_eq!(
-        item.content,
-        ItemContent::Text {
-            text: String::new(),
-            reply_to: None
-        }
+        (item.text.as_deref(), item.reply_to),
+        (Some(""), None)
     );
 }
 
@@ -328,7 +316,7 @@ fn disappearing_messages_expire_on_both_sides() {
         .unwrap();
     world.run();
     assert_eq!(
-        world.clients[0].core.contact(alice_bob).unwrap().timer_secs,
+        world.clients[0].core.chat(alice_bob).unwrap().timer_secs,
         Some(30)
     );
     let gone = world.send_text(0, alice_bob, "disappears");
@@ -358,14 +346,12 @@ fn disappearing_messages_expire_on_both_sides() {
         .unwrap()
         .into_iter()
         .filter(|item| item.direction == MessageDirection::Notice)
-        .map(|item| item.content)
+        .filter_map(|item| item.notice)
         .collect();
-    assert!(
-        notices.contains(&ItemContent::Notice(ChatNotice::TimerChanged {
-            by_me: false,
-            seconds: Some(30)
-        }))
-    );
+    assert!(notices.contains(&NoticeView(ChatNotice::TimerChanged {
+        by_me: false,
+        seconds: Some(30)
+    })));
 }
 
 #[test]
@@ -393,12 +379,12 @@ fn contact_address_requests_are_accepted_or_rejected() {
     assert_eq!(requests.len(), 2);
     let bob = requests
         .iter()
-        .find(|r| r.profile.display_name() == "Bob")
+        .find(|r| r.name == "Bob")
         .unwrap()
         .id;
     let carol = requests
         .iter()
-        .find(|r| r.profile.display_name() == "Carol")
+        .find(|r| r.name == "Carol")
         .unwrap()
         .id;
     let alice = &mut world.clients[0];
@@ -409,14 +395,14 @@ fn contact_address_requests_are_accepted_or_rejected() {
     alice.core.reject_request(carol).unwrap();
     world.run();
     assert!(world.clients[0].core.requests().unwrap().is_empty());
-    assert_eq!(world.clients[0].core.contacts().unwrap().len(), 1);
-    let bob_alice = world.clients[1].core.contacts().unwrap()[0].id;
+    assert_eq!(world.clients[0].core.chats().unwrap().len(), 1);
+    let bob_alice = world.clients[1].core.chats().unwrap()[0].id;
     assert_eq!(
-        world.clients[1].core.contact(bob_alice).unwrap().state,
+        world.clients[1].core.chat(bob_alice).unwrap().state,
         ConnectionState::Connected
     );
     assert_eq!(
-        world.clients[2].core.contacts().unwrap()[0].state,
+        world.clients[2].core.chats().unwrap()[0].state,
         ConnectionState::AwaitingConfirmation
     );
     world.send_text(1, bob_alice, "thanks for accepting");
@@ -482,10 +468,11 @@ fn integrity_notices_are_events_too() {
     world.go_online(1);
     assert!(world.clients[1].events.iter().any(|event| matches!(
         event,
-        Event::Notice {
-            notice: ChatNotice::Integrity(IntegrityNotice::Skipped { first: 2, last: 2 }),
-            ..
-        }
+        Event::ItemAdded { item, .. } if item.notice
+            == Some(NoticeView(ChatNotice::Integrity(IntegrityNotice::Skipped {
+                first: 2,
+                last: 2
+            })))
     )));
 }
 
@@ -518,12 +505,12 @@ fn restarts_in_the_middle_of_the_handshake() {
     world.restart(0);
     world.run();
     assert_eq!(
-        world.clients[1].core.contact(bob_alice).unwrap().state,
+        world.clients[1].core.chat(bob_alice).unwrap().state,
         ConnectionState::Connected
     );
     world.send_text(1, bob_alice, "made it");
     world.run();
-    let alice_bob = world.clients[0].core.contacts().unwrap()[0].id;
+    let alice_bob = world.clients[0].core.chats().unwrap()[0].id;
     assert_eq!(world.texts(0, alice_bob), ["[Connected]", "made it"]);
 }
 
@@ -540,11 +527,11 @@ fn three_users_on_two_relays_keep_their_chats_apart() {
     assert_eq!(world.texts(1, bob_alice), ["[Connected]", "to Bob"]);
     assert_eq!(world.texts(2, carol_alice), ["[Connected]", "to Carol"]);
     assert_eq!(world.texts(2, carol_bob), ["[Connected]", "Bob to Carol"]);
-    assert_eq!(world.clients[0].core.contacts().unwrap().len(), 2);
+    assert_eq!(world.clients[0].core.chats().unwrap().len(), 2);
     // Contacts are listed most recently active first.
     let order: Vec<_> = world.clients[0]
         .core
-        .contacts()
+        .chats()
         .unwrap()
         .into_iter()
         .map(|c| c.id)
@@ -647,8 +634,8 @@ fn settings_typing_profiles_and_receipts_off() {
         .filter(|event| matches!(event, Event::Typing { .. }))
         .collect();
     assert_eq!(typing.len(), 1);
-    let summary = world.clients[1].core.contact(bob_alice).unwrap();
-    assert_eq!(summary.profile.unwrap().bio(), Some("hello"));
+    let summary = world.clients[1].core.chat(bob_alice).unwrap();
+    assert_eq!(summary.bio.as_deref(), Some("hello"));
     // Bob turns read receipts off for this chat.
     world.clients[1]
         .core
@@ -669,8 +656,8 @@ fn settings_typing_profiles_and_receipts_off() {
     );
     // Verification is local.
     world.clients[0].core.set_verified(alice_bob, true).unwrap();
-    assert!(world.clients[0].core.contact(alice_bob).unwrap().verified);
-    assert!(!world.clients[1].core.contact(bob_alice).unwrap().verified);
+    assert!(world.clients[0].core.chat(alice_bob).unwrap().verified);
+    assert!(!world.clients[1].core.chat(bob_alice).unwrap().verified);
 }
 
 #[test]
@@ -688,14 +675,11 @@ fn history_pages_backwards() {
     let texts: Vec<_> = before
         .iter()
         .chain(&last)
-        .map(|item| match &item.content {
-            ItemContent::Text { text, .. } => text.clone(),
-            ItemContent::Notice(_) => String::new(),
-        })
+        .map(|item| item.text.clone().unwrap_or_default())
         .collect();
     assert_eq!(texts, ["p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"]);
-    let summary = core.contact(alice_bob).unwrap();
-    assert_eq!(summary.last_message.unwrap().number, last[3].number);
+    let summary = core.chat(alice_bob).unwrap();
+    assert_eq!(summary.last_item.unwrap().number, last[3].number);
 }
 
 #[test]
@@ -713,7 +697,7 @@ fn deleting_a_contact_removes_its_queue_and_chat() {
         .delete_contact(now, alice_bob)
         .unwrap();
     world.run();
-    assert!(world.clients[0].core.contacts().unwrap().is_empty());
+    assert!(world.clients[0].core.chats().unwrap().is_empty());
     assert!(
         world.clients[0]
             .core
@@ -783,7 +767,7 @@ fn a_contact_on_a_new_device_shows_a_key_change() {
         .reconnect(now, &mut alice.rng, alice_bob, &link, &relay)
         .unwrap();
     world.go_online(0);
-    let summary = world.clients[0].core.contact(alice_bob).unwrap();
+    let summary = world.clients[0].core.chat(alice_bob).unwrap();
     assert_eq!(summary.state, ConnectionState::Connected);
     assert!(!summary.verified);
     assert_ne!(
@@ -816,7 +800,7 @@ fn a_contact_on_a_new_device_shows_a_key_change() {
             "after"
         ]
     );
-    let bob2_alice = world.clients[2].core.contacts().unwrap()[0].id;
+    let bob2_alice = world.clients[2].core.chats().unwrap()[0].id;
     assert_eq!(world.texts(2, bob2_alice), ["[Connected]", "after"]);
     // Alice's old queue was deleted: only the new one is left on her relay.
     assert_eq!(world.relays[0].queues.len(), 1);
@@ -856,7 +840,7 @@ fn a_request_can_be_accepted_into_an_existing_chat() {
             .texts(0, alice_bob)
             .contains(&"[KeysChanged]".to_string())
     );
-    let bob2_alice = world.clients[2].core.contacts().unwrap()[0].id;
+    let bob2_alice = world.clients[2].core.chats().unwrap()[0].id;
     assert_eq!(world.texts(2, bob2_alice), ["[Connected]", "hello again"]);
 }
 
@@ -990,14 +974,13 @@ fn an_unanswered_invitation_can_be_withdrawn() {
     let contact = bob.core.connect(now, &mut bob.rng, &link, &relay).unwrap();
     world.advance(Duration::from_secs(5));
     assert_eq!(
-        world.clients[1].core.contact(contact).unwrap().state,
+        world.clients[1].core.chat(contact).unwrap().state,
         ConnectionState::AwaitingConfirmation
     );
-    assert!(
-        world.clients[1]
-            .events
-            .contains(&Event::ConnectionFailed { contact })
-    );
+    assert!(world.clients[1].events.iter().any(|event| matches!(
+        event,
+        Event::ConnectionFailed { chat } if chat.id == contact
+    )));
 }
 
 #[test]

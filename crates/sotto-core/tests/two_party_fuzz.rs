@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sotto_core::{ChatNotice, ItemContent};
+use sotto_core::{ChatNotice, NoticeView};
 use util::World;
 
 #[derive(Clone, Debug)]
@@ -113,15 +113,15 @@ proptest! {
             let mut shown = HashSet::new();
             let mut notices = 0;
             for item in &history {
-                match &item.content {
-                    ItemContent::Text { text, .. } => {
+                match (&item.text, &item.notice) {
+                    (Some(text), _) => {
                         if item.direction == sotto_core::MessageDirection::Incoming {
                             prop_assert!(shown.insert(text.clone()), "{text} shown twice");
                             prop_assert!(sent[writer].contains(text), "{text} never sent");
                         }
                     }
-                    ItemContent::Notice(ChatNotice::Integrity(_)) => notices += 1,
-                    ItemContent::Notice(_) => {}
+                    (None, Some(NoticeView(ChatNotice::Integrity(_)))) => notices += 1,
+                    (None, _) => {}
                 }
             }
             if !dropped {

@@ -436,7 +436,7 @@ impl World {
 
     fn collect_events(&mut self, index: usize) {
         let client = &mut self.clients[index];
-        while let Some(event) = client.core.poll_event() {
+        while let Some(event) = client.core.poll_event().unwrap() {
             client.events.push(event);
         }
     }
@@ -555,13 +555,10 @@ impl World {
         self.run();
         let contact_a = self.clients[a]
             .core
-            .contacts()
+            .chats()
             .unwrap()
             .into_iter()
-            .find(|c| {
-                c.profile.as_ref().map(|p| p.display_name())
-                    == Some(self.clients[b].core.profile().display_name())
-            })
+            .find(|c| c.name.as_deref() == Some(self.clients[b].core.profile().display_name()))
             .expect("contact on the inviter's side")
             .id;
         (contact_a, contact_b)
@@ -588,9 +585,10 @@ impl World {
             .history(contact, None, 10_000)
             .unwrap()
             .into_iter()
-            .map(|item| match item.content {
-                sotto_core::ItemContent::Text { text, .. } => text,
-                sotto_core::ItemContent::Notice(notice) => format!("[{notice:?}]"),
+            .map(|item| match (item.text, item.notice) {
+                (Some(text), _) => text,
+                (None, Some(notice)) => format!("[{:?}]", notice.0),
+                (None, None) => String::new(),
             })
             .collect()
     }
