@@ -28,7 +28,7 @@ use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
-use sotto_core::{ChatNotice, CoreError, Event, Passphrase};
+use sotto_core::{ChatNotice, CoreError, Event, MessageDirection, NoticeView, Passphrase};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 use subtle::ConstantTimeEq;
@@ -147,7 +147,7 @@ async fn run_loop(
 fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot, CoreError> {
     let core = runtime.core();
     let mut snapshot = Snapshot {
-        contacts: core.contacts()?,
+        contacts: core.chats()?,
         history: Vec::new(),
         requests: core.requests()?,
         address: core.address_link()?,
@@ -177,47 +177,47 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
     let name = |contact| {
         runtime
             .core()
-            .contact(contact)
+            .chat(contact)
             .ok()
-            .and_then(|c| c.profile.map(|p| p.display_name().to_owned()))
+            .and_then(|c| c.name)
             .unwrap_or_else(|| "the contact".to_owned())
     };
     match event {
-        Event::Typing { contact, typing } => app.contact_typing(contact, typing, now),
-        Event::MessageReceived { contact, .. } => app.contact_typing(contact, false, now),
+        Event::Typing { chat, typing } => app.contact_typing(chat, typing, now),
+        Event::ItemAdded { item, .. } if item.direction == MessageDirection::Incoming => {
+            app.contact_typing(item.chat, false, now);
+        }
         Event::InvitationReady { invitation, link } => app.invitation_ready(invitation, link),
         Event::AddressReady { .. } => app.status = "The contact address is ready.".to_owned(),
-        Event::ContactRequest { .. } => {
+        Event::RequestReceived { .. } => {
             app.status = "New contact request: Ctrl-R shows it.".to_owned();
         }
-        Event::ContactConnected { contact } => {
-            app.status = format!("Connected with {}.", name(contact));
+        Event::ContactConnected { chat } => {
+            app.status = format!("Connected with {}.", chat.display_name());
             if app.screen == Screen::Invitation {
                 // The invitation is used: show the new chat.
                 app.screen = Screen::Chats;
-                app.chat = Some(contact);
+                app.chat = Some(chat.id);
             }
         }
         Event::ConnectionFailed { .. } => {
             app.status =
                 "A connection failed: the invitation was already used or withdrawn.".to_owned();
         }
-        Event::Notice {
-            contact,
-            notice: ChatNotice::KeysChanged,
-            ..
-        } => {
+        Event::ItemAdded { item, .. }
+            if item.notice == Some(NoticeView(ChatNotice::KeysChanged)) =>
+        {
             app.status = format!(
                 "{}'s keys changed: compare the security code again (Ctrl-K).",
-                name(contact)
+                name(item.chat)
             );
         }
         Event::RelayFault { reason, .. } => app.status = format!("relay fault: {reason}"),
-        Event::MessageStatus { .. }
-        | Event::MessageChanged { .. }
-        | Event::MessagesExpired { .. }
-        | Event::Notice { .. }
-        | Event::ProfileUpdated { .. } => {}
+        Event::ItemAdded { .. }
+        | Event::ItemChanged { .. }
+        | Event::ItemsRemoved { .. }
+        | Event::ChatChanged { .. }
+        | Event::ChatRemoved { .. } => {}
     }
 }
 

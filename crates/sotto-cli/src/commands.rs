@@ -10,7 +10,9 @@ use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
-use sotto_core::{ChatId, Core, Event, MessageNumber, Passphrase, ReceiptSetting, Settings};
+use sotto_core::{
+    ChatId, Core, Event, MessageDirection, MessageNumber, Passphrase, ReceiptSetting, Settings,
+};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 
@@ -24,8 +26,8 @@ use crate::terminal_text::{one_line, without_hidden};
 use crate::{Cli, Command, json};
 use contact_address::{address, requests};
 use moving::{export, import};
-pub(crate) use text::qr;
 use text::{contact_name, item_line};
+pub(crate) use text::{notice_text, qr};
 
 /// Prints a command's result as text or as one JSON object.
 struct Output {
@@ -76,12 +78,12 @@ impl Session {
         if finished == Finished::TimedOut {
             progress("timed out: what was not sent stays queued for the next command");
         }
-        Ok((self.runtime.take_events(), finished == Finished::Idle))
+        Ok((self.runtime.take_events()?, finished == Finished::Idle))
     }
 
     /// A contact by id or by display name.
     fn contact(&self, name_or_id: &str) -> anyhow::Result<ChatId> {
-        let contacts = self.runtime.core().contacts().map_err(core_failure)?;
+        let contacts = self.runtime.core().chats().map_err(core_failure)?;
         if let Ok(id) = name_or_id.parse::<u64>()
             && let Some(contact) = contacts.iter().find(|c| c.id.0 == id)
         {
@@ -90,9 +92,9 @@ impl Session {
         let matching: Vec<ChatId> = contacts
             .iter()
             .filter(|c| {
-                c.profile
+                c.name
                     .as_ref()
-                    .is_some_and(|p| p.display_name().eq_ignore_ascii_case(name_or_id))
+                    .is_some_and(|name| name.eq_ignore_ascii_case(name_or_id))
             })
             .map(|c| c.id)
             .collect();
@@ -260,33 +262,28 @@ async fn profile_command(
                     .map_err(core_failure)?,
             };
             let (_, idle) = session.settle().await?;
-            let summary = session
-                .runtime
-                .core()
-                .contact(contact)
-                .map_err(core_failure)?;
-            let state = json::state(summary.state);
+            let summary = session.runtime.core().chat(contact).map_err(core_failure)?;
+            let state = json::spelling(&summary.state);
             output.emit(
                 json!({ "contact": contact.0, "state": state, "complete": idle }),
                 || format!("Contact {} is {}: the inviter completes the connection at its next `receive`.", contact.0, state.replace('_', " ")),
             )
         }
         Command::Contacts => {
-            let contacts = session.runtime.core().contacts().map_err(core_failure)?;
-            let values: Vec<Value> = contacts.iter().map(json::contact).collect();
-            output.emit(json!({ "contacts": values }), || {
+            let contacts = session.runtime.core().chats().map_err(core_failure)?;
+            output.emit(json!({ "contacts": json::value(&contacts)? }), || {
                 contacts
                     .iter()
                     .map(|c| {
                         let name = c
-                            .profile
-                            .as_ref()
-                            .map_or("(no profile yet)".into(), |p| one_line(p.display_name()));
+                            .name
+                            .as_deref()
+                            .map_or("(no profile yet)".into(), one_line);
                         let verified = if c.verified { ", verified" } else { "" };
                         format!(
                             "{:>4}  {name}  [{}{verified}]  {} unread",
                             c.id.0,
-                            json::state(c.state).replace('_', " "),
+                            json::spelling(&c.state).replace('_', " "),
                             c.unread
                         )
                     })
@@ -373,10 +370,10 @@ async fn profile_command(
                     .map_err(core_failure)?;
                 session.settle().await?;
             }
-            let values: Vec<Value> = items.iter().map(json::item).collect();
-            output.emit(json!({ "contact": id.0, "messages": values }), || {
-                items.iter().map(item_line).collect::<Vec<_>>().join("\n")
-            })
+            output.emit(
+                json!({ "contact": id.0, "messages": json::value(&items)? }),
+                || items.iter().map(item_line).collect::<Vec<_>>().join("\n"),
+            )
         }
         Command::Timer { contact, seconds } => {
             let id = session.contact(&contact)?;
@@ -471,7 +468,7 @@ async fn profile_command(
             let verified = session
                 .runtime
                 .core()
-                .contact(id)
+                .chat(id)
                 .map_err(core_failure)?
                 .verified;
             output.emit(
@@ -512,7 +509,7 @@ async fn send(
         .message(id, number)
         .map_err(core_failure)?
         .status;
-    let status = json::status(status);
+    let status = json::spelling(&status);
     output.emit(
         json!({ "contact": id.0, "message": number.0, "status": status }),
         || format!("Message {} to {contact}: {status}.", number.0),
@@ -527,19 +524,13 @@ async fn listen(session: &mut Session, output: &Output) -> anyhow::Result<()> {
             event = session.runtime.next_event() => event?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
-        let mut value = json::event(&event);
-        let mut line = None;
-        if let Event::MessageReceived { contact, message } = &event
-            && let Ok(item) = session.runtime.core().message(*contact, *message)
-        {
-            line = Some(format!(
-                "{}: {}",
-                contact_name(session, *contact),
-                item_line(&item)
-            ));
-            value["item"] = json::item(&item);
-        }
-        output.emit(value, || line.unwrap_or_default())?;
+        let line = match &event {
+            Event::ItemAdded { item, .. } if item.direction != MessageDirection::Outgoing => {
+                format!("{}: {}", contact_name(session, item.chat), item_line(item))
+            }
+            _ => String::new(),
+        };
+        output.emit(json::value(&event)?, || line)?;
     }
 }
 
@@ -553,32 +544,24 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for event in &events {
         match event {
-            Event::MessageReceived { contact, message } => {
-                if let Ok(item) = session.runtime.core().message(*contact, *message) {
-                    lines.push(format!(
-                        "{}: {}",
-                        contact_name(session, *contact),
-                        item_line(&item)
-                    ));
-                    messages.push(json::item(&item));
+            Event::ItemAdded { item, .. } if item.direction != MessageDirection::Outgoing => {
+                lines.push(format!(
+                    "{}: {}",
+                    contact_name(session, item.chat),
+                    item_line(item)
+                ));
+                if item.direction == MessageDirection::Incoming {
+                    messages.push(item);
                 }
             }
-            Event::ContactConnected { contact } => {
-                lines.push(format!("{} is connected.", contact_name(session, *contact)));
+            Event::ContactConnected { chat } => {
+                lines.push(format!("{} is connected.", one_line(chat.display_name())));
             }
-            Event::ContactRequest { request } => {
+            Event::RequestReceived { request } => {
                 lines.push(format!(
-                    "Contact request {} (see `sotto requests`).",
-                    request.0
-                ));
-            }
-            Event::Notice {
-                contact, notice, ..
-            } => {
-                lines.push(format!(
-                    "{}: [{}]",
-                    contact_name(session, *contact),
-                    json::notice_text(notice)
+                    "Contact request {} from {} (see `sotto requests`).",
+                    request.id.0,
+                    one_line(&request.name)
                 ));
             }
             Event::RelayFault { reason, .. } => {
@@ -587,10 +570,10 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
             _ => {}
         }
     }
-    let values: Vec<Value> = events.iter().map(json::event).collect();
-    output.emit(json!({ "messages": messages, "events": values }), || {
-        lines.join("\n")
-    })
+    output.emit(
+        json!({ "messages": json::value(&messages)?, "events": json::value(&events)? }),
+        || lines.join("\n"),
+    )
 }
 
 fn receipts(
@@ -614,11 +597,11 @@ fn receipts(
                     .set_read_receipts(id, setting)
                     .map_err(core_failure)?;
             }
-            let setting = json::receipts(
-                session
+            let setting = json::spelling(
+                &session
                     .runtime
                     .core()
-                    .contact(id)
+                    .chat(id)
                     .map_err(core_failure)?
                     .read_receipts,
             );

@@ -85,7 +85,9 @@ fn tampered_frames_only_break_connections_and_nothing_is_lost_or_repeated() {
             proxy.applied.load(Ordering::SeqCst),
             proxy.armed()
         );
-        let event = listener.wait_for(&what, |e| e["type"] == "message_received");
+        let event = listener.wait_for(&what, |e| {
+            e["type"] == "item_added" && e["item"]["direction"] == "incoming"
+        });
         let text = event["item"]["text"].as_str().unwrap().to_owned();
         assert!(seen.insert(text.clone()), "{text:?} shown twice");
     }

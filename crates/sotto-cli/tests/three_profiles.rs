@@ -163,7 +163,7 @@ fn profiles_on_two_relays_connect_by_invitation_and_by_contact_address() {
     assert!(
         !received_events(std::slice::from_ref(&received))
             .iter()
-            .any(|e| e["type"] == "contact_request"),
+            .any(|e| e["type"] == "request_received"),
         "{received}"
     );
     assert_eq!(carol.run(&["requests"])["requests"], serde_json::json!([]));
@@ -282,7 +282,9 @@ fn every_message_type_reaches_the_other_process() {
     // A profile update reaches the contact, end to end.
     let updated = bob.run(&["profile", "--name", "Robert", "--bio", "plays the oboe"]);
     assert_eq!(updated["name"], "Robert");
-    listener.wait_for("the profile update", |e| e["type"] == "profile_updated");
+    listener.wait_for("the profile update", |e| {
+        e["type"] == "chat_changed" && e["chat"]["name"] == "Robert"
+    });
     listener.stop();
     let robert = alice.contact("Robert");
     assert_eq!(robert["bio"], "plays the oboe");

@@ -63,7 +63,7 @@ fn two_profiles_connect_chat_and_move_by_export_and_import() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["type"] == "message_status" && e["status"] == "delivered"),
+            .any(|e| e["type"] == "item_changed" && e["item"]["status"] == "delivered"),
         "{received}"
     );
     let reply_number = reply_at_alice["number"].as_u64().unwrap().to_string();
@@ -169,11 +169,13 @@ fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
         event["item"]["text"] == "three"
     });
     alice.run(&["edit", "Bob", &three, "three, edited"]);
-    listener.wait_for("the edit", |event| event["type"] == "message_changed");
+    listener.wait_for("the edit", |event| {
+        event["type"] == "item_changed" && event["item"]["edited"] == true
+    });
     let timer = alice.run(&["timer", "Bob", "3600"]);
     assert_eq!(timer["timer_secs"], 3600);
     listener.wait_for("the timer notice", |event| {
-        event["type"] == "notice" && event["notice"]["type"] == "timer_changed"
+        event["type"] == "item_added" && event["item"]["notice"]["type"] == "timer_changed"
     });
     drop(listener);
     let history = bob.run(&["history", "Alice"]);

@@ -165,9 +165,9 @@ impl<S: Store> Runtime<S> {
     }
 
     /// Events the core reported and nobody took yet.
-    pub fn take_events(&mut self) -> Vec<Event> {
-        self.collect_events();
-        self.events.drain(..).collect()
+    pub fn take_events(&mut self) -> Result<Vec<Event>, ClientError> {
+        self.collect_events()?;
+        Ok(self.events.drain(..).collect())
     }
 
     /// Runs until the core reports an event, and returns it.
@@ -209,14 +209,14 @@ impl<S: Store> Runtime<S> {
         while let Some(request) = self.core.poll_relay_request() {
             self.dispatch(request)?;
         }
-        self.collect_events();
-        Ok(())
+        self.collect_events()
     }
 
-    fn collect_events(&mut self) {
-        while let Some(event) = self.core.poll_event() {
+    fn collect_events(&mut self) -> Result<(), ClientError> {
+        while let Some(event) = self.core.poll_event()? {
             self.events.push_back(event);
         }
+        Ok(())
     }
 
     /// Sends `request` on its relay's connection, or keeps it for the

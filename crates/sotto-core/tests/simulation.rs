@@ -298,10 +298,7 @@ fn replies_reactions_edits_and_deletes() {
     world.run();
     let item = world.clients[1].core.message(bob_alice, at_bob).unwrap();
     assert!(item.deleted);
-    assert_eq!(
-        (item.text.as_deref(), item.reply_to),
-        (Some(""), None)
-    );
+    assert_eq!((item.text.as_deref(), item.reply_to), (Some(""), None));
 }
 
 #[test]
@@ -377,16 +374,8 @@ fn contact_address_requests_are_accepted_or_rejected() {
     world.run();
     let requests = world.clients[0].core.requests().unwrap();
     assert_eq!(requests.len(), 2);
-    let bob = requests
-        .iter()
-        .find(|r| r.name == "Bob")
-        .unwrap()
-        .id;
-    let carol = requests
-        .iter()
-        .find(|r| r.name == "Carol")
-        .unwrap()
-        .id;
+    let bob = requests.iter().find(|r| r.name == "Bob").unwrap().id;
+    let carol = requests.iter().find(|r| r.name == "Carol").unwrap().id;
     let alice = &mut world.clients[0];
     let alice_bob = alice
         .core

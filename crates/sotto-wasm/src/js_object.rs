@@ -3,7 +3,7 @@
 
 use js_sys::{Array, Object, Reflect};
 use sotto_core::{
-    ChatItem, ChatNotice, ChatId, ContactRequestSummary, ContactSummary, Core, Event,
+    ChatId, ChatItem, ChatNotice, ContactRequestSummary, ContactSummary, Core, Event,
     IntegrityNotice, ItemContent, MessageDirection, MessageStatus, ReceiptSetting,
 };
 use wasm_bindgen::JsValue;

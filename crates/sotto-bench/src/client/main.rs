@@ -17,7 +17,7 @@ use clap::Parser;
 use rand::rngs::OsRng;
 use sotto_client::runtime::now_millis;
 use sotto_client::{Mode, Runtime, RuntimeOptions};
-use sotto_core::{ChatId, Core, Event, Passphrase, Profile};
+use sotto_core::{ChatId, Core, Event, MessageDirection, Passphrase, Profile};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 use tokio::sync::mpsc;
@@ -207,8 +207,8 @@ async fn connect(
         while alice_bob.is_none() || !bob_connected {
             tokio::select! {
                 event = alice.next_event() => {
-                    if let Event::ContactConnected { contact } = event? {
-                        alice_bob = Some(contact);
+                    if let Event::ContactConnected { chat } = event? {
+                        alice_bob = Some(chat.id);
                     }
                 }
                 event = bob.next_event() => {
@@ -268,7 +268,8 @@ fn spawn_receiver(
     tokio::spawn(async move {
         loop {
             // The event comes once the message's batch is committed.
-            if let Event::MessageReceived { .. } = bob.next_event().await?
+            if let Event::ItemAdded { item, .. } = bob.next_event().await?
+                && item.direction == MessageDirection::Incoming
                 && stored.send(Instant::now()).is_err()
             {
                 return Ok(());

@@ -25,8 +25,8 @@ use clap::Parser;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sotto_core::{
-    Argon2Params, ChatId, Core, ExportRandomness, MemoryStore, MessageNumber, Passphrase,
-    Profile, UnixMillis, export_archive,
+    Argon2Params, ChatId, Core, ExportRandomness, MemoryStore, MessageNumber, Passphrase, Profile,
+    UnixMillis, export_archive,
 };
 use sotto_wire::RelayAddress;
 
@@ -103,7 +103,7 @@ impl World {
         loop {
             let mut progress = false;
             for index in 0..self.cores.len() {
-                while self.cores[index].poll_event().is_some() {}
+                while self.cores[index].poll_event()?.is_some() {}
                 while let Some(request) = self.cores[index].poll_relay_request() {
                     progress = true;
                     let mut pushes = Vec::new();
@@ -179,9 +179,9 @@ impl World {
         self.advance(Duration::from_secs(1))?;
         let name = self.cores[other].profile().display_name().to_owned();
         let ours = self.cores[0]
-            .contacts()?
+            .chats()?
             .into_iter()
-            .find(|contact| contact.profile.as_ref().map(Profile::display_name) == Some(&name))
+            .find(|contact| contact.name.as_deref() == Some(&name))
             .ok_or_else(|| anyhow!("{name} did not connect"))?
             .id;
         Ok((ours, theirs))
@@ -375,7 +375,7 @@ fn build(cli: &Cli) -> Result<(Vec<u8>, Built)> {
         Argon2Params::DEFAULT,
         randomness,
     )?;
-    let contacts = world.cores[0].contacts()?;
+    let contacts = world.cores[0].chats()?;
     let built = Built {
         chats: contacts.len(),
         messages: total,
@@ -424,10 +424,10 @@ mod tests {
         .unwrap();
         let core = Core::open(store).unwrap();
         assert_eq!(core.profile().display_name(), "Bench");
-        let contacts = core.contacts().unwrap();
+        let contacts = core.chats().unwrap();
         let mut names: Vec<_> = contacts
             .iter()
-            .map(|contact| contact.profile.as_ref().unwrap().display_name().to_owned())
+            .map(|contact| contact.name.clone().unwrap())
             .collect();
         names.sort();
         assert_eq!(names, ["Ada", "Bruno", "Chiara", "Dmitri"]);

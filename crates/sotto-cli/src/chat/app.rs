@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use sotto_core::{
-    ChatItem, ChatId, ContactRequestSummary, ContactSummary, InvitationId, ItemContent,
-    MessageDirection, MessageNumber, RequestId,
+    ChatId, ChatView, InvitationId, ItemView, MessageDirection, MessageNumber, RequestId,
+    RequestView,
 };
 use zeroize::Zeroizing;
 
@@ -44,11 +44,11 @@ pub(crate) struct ShownCode {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Snapshot {
     /// Every contact, most recently active first.
-    pub(crate) contacts: Vec<ContactSummary>,
+    pub(crate) contacts: Vec<ChatView>,
     /// The open chat's newest items, oldest first.
-    pub(crate) history: Vec<ChatItem>,
+    pub(crate) history: Vec<ItemView>,
     /// Contact requests waiting for a decision.
-    pub(crate) requests: Vec<ContactRequestSummary>,
+    pub(crate) requests: Vec<RequestView>,
     /// The contact address's link, if there is one.
     pub(crate) address: Option<String>,
     /// Whether this profile sends typing indicators.
@@ -222,7 +222,7 @@ impl App {
 
     /// Keeps the chosen message one of the open chat's items (the newest
     /// message when it went away).
-    pub(crate) fn settle_message(&mut self, history: &[ChatItem]) {
+    pub(crate) fn settle_message(&mut self, history: &[ItemView]) {
         if self.focus != Focus::Messages {
             return;
         }
@@ -239,7 +239,7 @@ impl App {
     }
 
     /// The open chat's summary.
-    pub(crate) fn current<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s ContactSummary> {
+    pub(crate) fn current<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s ChatView> {
         let chat = self.chat?;
         snapshot.contacts.iter().find(|c| c.id == chat)
     }
@@ -496,7 +496,7 @@ impl App {
     }
 
     fn messages_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
-        let messages: Vec<&ChatItem> = snapshot
+        let messages: Vec<&ItemView> = snapshot
             .history
             .iter()
             .filter(|item| is_message(item))
@@ -535,10 +535,7 @@ impl App {
             KeyCode::Char('e') => match chosen {
                 Some(item) if own_live(item) => {
                     self.draft = Draft::Edit(item.number);
-                    self.compose = match &item.content {
-                        ItemContent::Text { text, .. } => text.clone(),
-                        ItemContent::Notice(_) => String::new(),
-                    };
+                    self.compose = item.text.clone().unwrap_or_default();
                     self.focus = Focus::Compose;
                 }
                 Some(_) => self.status = "Only your own messages can be edited.".to_owned(),
@@ -626,12 +623,12 @@ impl App {
 }
 
 /// A message (not a notice).
-pub(crate) fn is_message(item: &ChatItem) -> bool {
+pub(crate) fn is_message(item: &ItemView) -> bool {
     item.direction != MessageDirection::Notice
 }
 
 /// An own message that is not deleted.
-fn own_live(item: &ChatItem) -> bool {
+fn own_live(item: &ItemView) -> bool {
     item.direction == MessageDirection::Outgoing && !item.deleted
 }
 

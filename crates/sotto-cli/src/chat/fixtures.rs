@@ -3,9 +3,9 @@
 //! code.
 
 use sotto_core::{
-    ChatItem, ChatNotice, ChatId, ContactRequestSummary, ConnectionState, ContactSummary,
-    IntegrityNotice, ItemContent, MessageDirection, MessageNumber, MessageStatus, Profile,
-    Reaction, ReceiptSetting, RequestId, UnixMillis,
+    ChatId, ChatNotice, ChatView, ConnectionState, IntegrityNotice, ItemView, MessageDirection,
+    MessageNumber, MessageStatus, NoticeView, QuotedView, Reaction, ReceiptSetting, RequestId,
+    RequestView, UnixMillis,
 };
 
 use super::app::{ShownCode, Snapshot};
@@ -15,18 +15,25 @@ pub(crate) const ADDRESS: &str = "https://relay.example/contact#AAECAwQFBgcICQoL
 /// Bob's security code.
 pub(crate) const CODE: &str = "01234 56789 13579 24680 11111 22222";
 
-fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ContactSummary {
-    ContactSummary {
+fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ChatView {
+    ChatView {
         id: ChatId(id),
         state: ConnectionState::Connected,
-        profile: Some(Profile::new(name, None).unwrap()),
+        name: Some(name.to_owned()),
+        bio: None,
         verified: id == 1,
         unread,
-        last_message: None,
+        last_item: None,
         timer_secs,
         read_receipts: ReceiptSetting::Default,
         last_activity: UnixMillis(1_000 - id),
     }
+}
+
+/// What an item holds: a text (maybe a reply) or a notice.
+pub(crate) enum Content {
+    Text(String, Option<u64>),
+    Notice(ChatNotice),
 }
 
 /// A message (`text`) or notice of Bob's chat.
@@ -34,17 +41,24 @@ pub(crate) fn item(
     number: u64,
     direction: MessageDirection,
     status: MessageStatus,
-    content: ItemContent,
-) -> ChatItem {
-    ChatItem {
-        contact: ChatId(1),
+    content: Content,
+) -> ItemView {
+    let (text, reply_to, notice) = match content {
+        Content::Text(text, reply_to) => (Some(text), reply_to.map(MessageNumber), None),
+        Content::Notice(notice) => (None, None, Some(NoticeView(notice))),
+    };
+    ItemView {
+        chat: ChatId(1),
         number: MessageNumber(number),
         direction,
         seq: number,
         sent_at: UnixMillis(number),
         at: UnixMillis(number),
         status,
-        content,
+        text,
+        reply_to,
+        quoted: None,
+        notice,
         edited: false,
         deleted: false,
         reactions: Vec::new(),
@@ -52,19 +66,16 @@ pub(crate) fn item(
     }
 }
 
-pub(crate) fn text(text: &str, reply_to: Option<u64>) -> ItemContent {
-    ItemContent::Text {
-        text: text.to_owned(),
-        reply_to: reply_to.map(MessageNumber),
-    }
+pub(crate) fn text(text: &str, reply_to: Option<u64>) -> Content {
+    Content::Text(text.to_owned(), reply_to)
 }
 
-fn notice(number: u64, notice: ChatNotice) -> ChatItem {
+fn notice(number: u64, notice: ChatNotice) -> ItemView {
     item(
         number,
         MessageDirection::Notice,
         MessageStatus::Read,
-        ItemContent::Notice(notice),
+        Content::Notice(notice),
     )
 }
 
@@ -93,6 +104,12 @@ pub(crate) fn snapshot() -> Snapshot {
         text("see you at 6", Some(3)),
     );
     answer.edited = true;
+    answer.quoted = Some(QuotedView {
+        number: question.number,
+        direction: question.direction,
+        text: question.text.clone().unwrap_or_default(),
+        deleted: false,
+    });
     Snapshot {
         contacts: vec![
             contact(1, "Bob", 0, Some(300)),
@@ -117,14 +134,16 @@ pub(crate) fn snapshot() -> Snapshot {
             ),
         ],
         requests: vec![
-            ContactRequestSummary {
+            RequestView {
                 id: RequestId(7),
-                profile: Profile::new("Dave", None).unwrap(),
+                name: "Dave".to_owned(),
+                bio: None,
                 received_at: UnixMillis(5),
             },
-            ContactRequestSummary {
+            RequestView {
                 id: RequestId(8),
-                profile: Profile::new("Erin", Some("from the conference")).unwrap(),
+                name: "Erin".to_owned(),
+                bio: Some("from the conference".to_owned()),
                 received_at: UnixMillis(6),
             },
         ],

@@ -10,13 +10,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
-use sotto_core::{
-    ChatItem, ChatNotice, ContactSummary, ItemContent, MessageDirection, MessageStatus,
-};
+use sotto_core::{ChatNotice, ChatView, ItemView, MessageDirection, MessageStatus, QuotedView};
 
 use super::app::{App, Draft, Focus, Screen, Snapshot, TIMER_CHOICES};
+use crate::commands::notice_text;
 use crate::commands::qr;
-use crate::json::notice_text;
 use crate::terminal_text::{hidden, one_line};
 
 /// The narrowest column for a link beside its QR code.
@@ -292,7 +290,7 @@ fn draft_tail(draft: &str, width: u16) -> Cow<'_, str> {
 fn conversation_lines<'a>(
     app: &App,
     snapshot: &'a Snapshot,
-    current: Option<&'a ContactSummary>,
+    current: Option<&'a ChatView>,
 ) -> (Vec<Line<'a>>, Option<usize>) {
     let contact_name = current.map_or("them", name);
     let mut lines = Vec::new();
@@ -303,23 +301,27 @@ fn conversation_lines<'a>(
             chosen = Some(lines.len());
         }
         let first = lines.len();
-        match &item.content {
-            ItemContent::Notice(notice) => lines.push(notice_line(notice, contact_name)),
-            ItemContent::Text { text, reply_to } => {
-                if let Some(quoted) = reply_to {
-                    let quote = snapshot
-                        .history
-                        .iter()
-                        .find(|other| other.number == *quoted)
-                        .map_or_else(
-                            || format!("message {}", quoted.0),
-                            |other| {
-                                format!("{}: {}", author(other, contact_name), snippet(other, 40))
-                            },
-                        );
+        match (&item.notice, &item.text) {
+            (Some(notice), _) => lines.push(notice_line(&notice.0, contact_name)),
+            (None, text) => {
+                if let Some(quoted) = item.reply_to {
+                    let quote = item.quoted.as_ref().map_or_else(
+                        || format!("message {}", quoted.0),
+                        |other| {
+                            format!(
+                                "{}: {}",
+                                author(other.direction, contact_name),
+                                snippet(other, 40)
+                            )
+                        },
+                    );
                     lines.push(Line::from(format!("      ↪ {quote}")).dim().italic());
                 }
-                lines.push(message_line(item, text, contact_name));
+                lines.push(message_line(
+                    item,
+                    text.as_deref().unwrap_or_default(),
+                    contact_name,
+                ));
             }
         }
         if is_chosen {
@@ -331,9 +333,9 @@ fn conversation_lines<'a>(
     (lines, chosen)
 }
 
-fn message_line<'a>(item: &'a ChatItem, text: &'a str, contact_name: &'a str) -> Line<'a> {
+fn message_line<'a>(item: &'a ItemView, text: &'a str, contact_name: &'a str) -> Line<'a> {
     let mut spans = vec![Span::from(format!("{:>4} ", item.number.0)).dim()];
-    let who = author(item, contact_name);
+    let who = author(item.direction, contact_name);
     spans.push(match item.direction {
         MessageDirection::Outgoing => Span::from(format!("{who}: ")).bold().fg(Color::Cyan),
         _ => Span::from(format!("{who}: ")).bold().fg(Color::Magenta),
@@ -385,39 +387,33 @@ fn notice_line(notice: &ChatNotice, contact_name: &str) -> Line<'static> {
     }
 }
 
-fn author<'a>(item: &ChatItem, contact_name: &'a str) -> &'a str {
-    match item.direction {
+fn author(direction: MessageDirection, contact_name: &str) -> &str {
+    match direction {
         MessageDirection::Outgoing => "you",
         _ => contact_name,
     }
 }
 
 /// The start of a message's text, for a quote.
-fn snippet(item: &ChatItem, chars: usize) -> String {
-    match &item.content {
-        _ if item.deleted => "message deleted".to_owned(),
-        ItemContent::Text { text, .. } => {
-            let text = one_line(text);
-            if text.chars().count() > chars {
-                let cut: String = text.chars().take(chars).collect();
-                format!("{cut}…")
-            } else {
-                text.into_owned()
-            }
-        }
-        ItemContent::Notice(notice) => notice_text(notice),
+fn snippet(item: &QuotedView, chars: usize) -> String {
+    if item.deleted {
+        return "message deleted".to_owned();
+    }
+    let text = one_line(&item.text);
+    if text.chars().count() > chars {
+        let cut: String = text.chars().take(chars).collect();
+        format!("{cut}…")
+    } else {
+        text.into_owned()
     }
 }
 
-fn name(contact: &ContactSummary) -> &str {
-    contact
-        .profile
-        .as_ref()
-        .map_or("(connecting)", |profile| profile.display_name())
+fn name(contact: &ChatView) -> &str {
+    contact.display_name()
 }
 
 /// The conversation's title: the name, verification and the timer.
-pub(crate) fn chat_header(contact: &ContactSummary) -> String {
+pub(crate) fn chat_header(contact: &ChatView) -> String {
     let verified = if contact.verified { " · verified" } else { "" };
     let timer = contact
         .timer_secs
@@ -462,15 +458,11 @@ fn draw_requests(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapsh
         .iter()
         .map(|request| {
             let bio = request
-                .profile
-                .bio()
+                .bio
+                .as_deref()
                 .map(|bio| format!(" — {bio}"))
                 .unwrap_or_default();
-            ListItem::new(format!(
-                "{:>4}  {}{bio}",
-                request.id.0,
-                request.profile.display_name()
-            ))
+            ListItem::new(format!("{:>4}  {}{bio}", request.id.0, request.name))
         })
         .collect();
     let mut state = ListState::default().with_selected(Some(app.request));
@@ -863,8 +855,7 @@ mod tests {
     #[test]
     fn escape_sequences_and_bidi_overrides_from_a_contact_never_reach_the_terminal() {
         let mut snapshot = snapshot();
-        snapshot.contacts[0].profile =
-            Some(sotto_core::Profile::new("Eve\x1b[2J\u{202E}", None).unwrap());
+        snapshot.contacts[0].name = Some("Eve\x1b[2J\u{202E}".to_owned());
         snapshot.history = vec![item(
             9,
             MessageDirection::Incoming,
@@ -872,12 +863,19 @@ mod tests {
             text("\x1b]0;owned\x07hi\nthere\x1b[31m", None),
         )];
         // A reply quotes it on one line too.
-        snapshot.history.push(item(
+        let mut answer = item(
             10,
             MessageDirection::Outgoing,
             MessageStatus::Sent,
             text("answer", Some(9)),
-        ));
+        );
+        answer.quoted = Some(sotto_core::QuotedView {
+            number: snapshot.history[0].number,
+            direction: MessageDirection::Incoming,
+            text: snapshot.history[0].text.clone().unwrap_or_default(),
+            deleted: false,
+        });
+        snapshot.history.push(answer);
         let app = app_for(&snapshot);
         let buffer = render(&app, &snapshot, 120, 20);
         // What surrounds them still shows (a dropped character may leave a blank).

@@ -64,8 +64,7 @@ pub(super) async fn requests(
     match action.unwrap_or(RequestsAction::List) {
         RequestsAction::List => {
             let requests = session.runtime.core().requests().map_err(core_failure)?;
-            let values: Vec<Value> = requests.iter().map(json::request).collect();
-            output.emit(json!({ "requests": values }), || {
+            output.emit(json!({ "requests": json::value(&requests)? }), || {
                 if requests.is_empty() {
                     return "No contact requests.".to_owned();
                 }
@@ -73,11 +72,11 @@ pub(super) async fn requests(
                     .iter()
                     .map(|r| {
                         let bio = r
-                            .profile
-                            .bio()
+                            .bio
+                            .as_deref()
                             .map(|bio| format!(" — {}", one_line(bio)))
                             .unwrap_or_default();
-                        let name = one_line(r.profile.display_name());
+                        let name = one_line(&r.name);
                         format!("{:>4}  {name}{bio}", r.id.0)
                     })
                     .collect::<Vec<_>>()

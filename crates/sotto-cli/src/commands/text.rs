@@ -1,23 +1,25 @@
 //! Text output for people: chat items, contact names and QR codes. What a
 //! contact sent is put on one line without hidden characters.
 
-use sotto_core::{ChatId, ItemContent};
+use sotto_core::{ChatId, ChatNotice, IntegrityNotice, ItemView, MessageDirection};
 
 use super::Session;
 use crate::json;
 use crate::terminal_text::one_line;
 
 /// A chat item as one line of text.
-pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
+pub(crate) fn item_line(item: &ItemView) -> String {
     let arrow = match item.direction {
-        sotto_core::MessageDirection::Incoming => "<",
-        sotto_core::MessageDirection::Outgoing => ">",
-        sotto_core::MessageDirection::Notice => "-",
+        MessageDirection::Incoming => "<",
+        MessageDirection::Outgoing => ">",
+        MessageDirection::Notice => "-",
     };
-    let body = match &item.content {
-        ItemContent::Text { text, reply_to } => {
+    let body = match (&item.text, &item.notice) {
+        (_, Some(notice)) => format!("[{}]", notice_text(&notice.0)),
+        (text, None) => {
+            let text = text.as_deref().unwrap_or_default();
             let mut line = String::new();
-            if let Some(reply_to) = reply_to {
+            if let Some(reply_to) = item.reply_to {
                 line.push_str(&format!("(reply to {}) ", reply_to.0));
             }
             if item.deleted {
@@ -30,7 +32,6 @@ pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
             }
             line
         }
-        ItemContent::Notice(notice) => format!("[{}]", json::notice_text(notice)),
     };
     let reactions: String = item
         .reactions
@@ -44,7 +45,7 @@ pub(crate) fn item_line(item: &sotto_core::ChatItem) -> String {
         format!("  {reactions}")
     };
     let status = match item.direction {
-        sotto_core::MessageDirection::Outgoing => format!("  [{}]", json::status(item.status)),
+        MessageDirection::Outgoing => format!("  [{}]", json::spelling(&item.status)),
         _ => String::new(),
     };
     format!("{:>4} {arrow} {body}{reactions}{status}", item.number.0)
@@ -54,10 +55,40 @@ pub(super) fn contact_name(session: &Session, contact: ChatId) -> String {
     session
         .runtime
         .core()
-        .contact(contact)
+        .chat(contact)
         .ok()
-        .and_then(|c| c.profile.map(|p| one_line(p.display_name()).into_owned()))
+        .and_then(|c| c.name.map(|name| one_line(&name).into_owned()))
         .unwrap_or_else(|| format!("contact {}", contact.0))
+}
+
+/// A notice as one line of text.
+pub(crate) fn notice_text(notice: &ChatNotice) -> String {
+    match notice {
+        ChatNotice::Integrity(IntegrityNotice::Skipped { first, last }) => {
+            format!("messages {first} to {last} are missing")
+        }
+        ChatNotice::Integrity(IntegrityNotice::OutOfOrder { seq }) => {
+            format!("message {seq} arrived out of order")
+        }
+        ChatNotice::Integrity(IntegrityNotice::Duplicate { seq }) => {
+            format!("message {seq} arrived twice (shown once)")
+        }
+        ChatNotice::Integrity(IntegrityNotice::BrokenChain { seq }) => {
+            format!("message {seq} does not follow the previous one")
+        }
+        ChatNotice::Integrity(IntegrityNotice::Replayed) => "a message was replayed".to_owned(),
+        ChatNotice::TimerChanged { by_me, seconds } => {
+            let who = if *by_me { "you" } else { "the contact" };
+            match seconds {
+                Some(secs) => format!("{who} set disappearing messages to {secs} s"),
+                None => format!("{who} turned disappearing messages off"),
+            }
+        }
+        ChatNotice::Connected => "connected".to_owned(),
+        ChatNotice::KeysChanged => {
+            "the contact's keys changed: the security code changed".to_owned()
+        }
+    }
 }
 
 /// A QR code for a terminal, two rows of modules per line.
@@ -73,27 +104,25 @@ pub(crate) fn qr(data: impl AsRef<[u8]>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use sotto_core::{
-        ChatItem, ChatId, MessageDirection, MessageNumber, MessageStatus, Reaction, UnixMillis,
-    };
+    use sotto_core::{MessageNumber, MessageStatus, Reaction, UnixMillis};
 
     use super::*;
     use crate::terminal_text::{HOSTILE, hidden};
 
     #[test]
     fn a_hostile_message_and_reaction_print_on_one_line_without_hidden_characters() {
-        let item = ChatItem {
-            contact: ChatId(1),
+        let item = ItemView {
+            chat: ChatId(1),
             number: MessageNumber(7),
             direction: MessageDirection::Incoming,
             seq: 7,
             sent_at: UnixMillis(1),
             at: UnixMillis(1),
             status: MessageStatus::Delivered,
-            content: ItemContent::Text {
-                text: format!("hello{HOSTILE}\n   8 > forged line"),
-                reply_to: None,
-            },
+            text: Some(format!("hello{HOSTILE}\n   8 > forged line")),
+            reply_to: None,
+            quoted: None,
+            notice: None,
             edited: false,
             deleted: false,
             reactions: vec![Reaction {
