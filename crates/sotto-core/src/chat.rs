@@ -12,10 +12,11 @@ use crate::chat_message::{
     Author, Content, Envelope, MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind,
     check_text, check_timer, envelope_hash,
 };
-use crate::contact::{ConnectionState, ContactRecord, ReceiptSetting};
+use crate::chat_record::{ChatRecord, ReceiptSetting};
+use crate::connection::{Channel, ConnectionRecord, Established, Stage};
 use crate::core::Core;
 use crate::event::Pending;
-use crate::ids::{ChatId, MessageNumber};
+use crate::ids::{ChatId, ConnectionId, MessageNumber, PeerId};
 use crate::job::{JobCommand, JobPurpose};
 use crate::profile::Profile;
 use crate::time::UnixMillis;
@@ -28,32 +29,23 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         text: &str,
         reply_to: Option<MessageNumber>,
     ) -> Result<MessageNumber, CoreError> {
         check_text(text)?;
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
+        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
             let reference = reply_to
-                .map(|number| core.reference(contact.id, number))
+                .map(|number| core.reference(chat.id, number))
                 .transpose()?;
-            let number = MessageNumber(contact.allocate_number());
+            let number = MessageNumber(chat.allocate_number());
             let content = Content::Text {
                 reply_to: reference,
                 text: text.to_owned(),
             };
-            let seq = core.send_envelope(
-                now,
-                rng,
-                contact,
-                session,
-                content,
-                true,
-                Some(number),
-                batch,
-            )?;
+            let seq = core.send(now, rng, chat.id, link, content, Some(number), batch)?;
             let item = ChatItem {
-                contact: contact.id,
+                chat: chat.id,
                 number,
                 direction: MessageDirection::Outgoing,
                 seq,
@@ -67,10 +59,10 @@ impl<S: Store> Core<S> {
                 edited: false,
                 deleted: false,
                 reactions: Vec::new(),
-                expires_at: core.expiry(contact, now),
+                expires_at: core.expiry(chat, now),
             };
             core.add_item(&item, batch);
-            contact.last_activity = now.0;
+            chat.last_activity = now.0;
             Ok(number)
         })
     }
@@ -80,7 +72,7 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         message: MessageNumber,
         emoji: &str,
     ) -> Result<(), CoreError> {
@@ -90,14 +82,14 @@ impl<S: Store> Core<S> {
                 max: MAX_REACTION_LEN,
             });
         }
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
-            let target = core.reference(contact.id, message)?;
-            let mut item = core.item(contact.id, message)?;
+        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+            let target = core.reference(chat.id, message)?;
+            let mut item = core.item(chat.id, message)?;
             let content = Content::Reaction {
                 target,
                 emoji: emoji.to_owned(),
             };
-            core.send_envelope(now, rng, contact, session, content, true, None, batch)?;
+            core.send(now, rng, chat.id, link, content, None, batch)?;
             set_reaction(&mut item, true, emoji);
             core.put_item(&item, batch);
             Ok(())
@@ -109,13 +101,13 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         message: MessageNumber,
         text: &str,
     ) -> Result<(), CoreError> {
         check_text(text)?;
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
-            let mut item = core.own_text(contact.id, message)?;
+        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+            let mut item = core.own_text(chat.id, message)?;
             let target = MessageRef {
                 author: Author::Sender,
                 seq: item.seq,
@@ -124,7 +116,7 @@ impl<S: Store> Core<S> {
                 target,
                 text: text.to_owned(),
             };
-            core.send_envelope(now, rng, contact, session, content, true, None, batch)?;
+            core.send(now, rng, chat.id, link, content, None, batch)?;
             if let ItemContent::Text { text: old, .. } = &mut item.content {
                 *old = text.to_owned();
             }
@@ -139,22 +131,21 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         message: MessageNumber,
     ) -> Result<(), CoreError> {
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
-            let mut item = core.own_text(contact.id, message)?;
+        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+            let mut item = core.own_text(chat.id, message)?;
             let target = MessageRef {
                 author: Author::Sender,
                 seq: item.seq,
             };
-            core.send_envelope(
+            core.send(
                 now,
                 rng,
-                contact,
-                session,
+                chat.id,
+                link,
                 Content::Delete { target },
-                true,
                 None,
                 batch,
             )?;
@@ -165,47 +156,55 @@ impl<S: Store> Core<S> {
     }
 
     /// The user read the chat: incoming messages become read, and read
-    /// receipts go out if the setting allows.
+    /// receipts go out if the setting allows and the chat is connected.
     pub fn mark_read(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
     ) -> Result<(), CoreError> {
-        let send_receipts = self.read_receipts_enabled(&ContactRecord::load(&self.store, contact)?);
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
-            let mut seqs = Vec::new();
-            let mut before = None;
-            while contact.unread > 0 {
-                let page = core.items(contact.id, before, 64)?;
-                let Some(first) = page.first() else { break };
-                before = Some(first.number);
-                for mut item in page.into_iter().rev() {
-                    if item.direction == MessageDirection::Incoming
-                        && item.status == MessageStatus::Delivered
-                    {
-                        item.status = MessageStatus::Read;
-                        seqs.push(item.seq);
-                        // One ChatChanged says it all; no event per item.
-                        item.put(batch);
-                        contact.unread = contact.unread.saturating_sub(1);
-                    }
+        let mut record = ChatRecord::load(&self.store, chat)?;
+        let mut seqs = Vec::new();
+        let mut before = None;
+        let mut batch = WriteBatch::new();
+        while record.unread > 0 {
+            let page = self.items(chat, before, 64)?;
+            let Some(first) = page.first() else { break };
+            before = Some(first.number);
+            for mut item in page.into_iter().rev() {
+                if item.direction == MessageDirection::Incoming
+                    && item.status == MessageStatus::Delivered
+                {
+                    item.status = MessageStatus::Read;
+                    seqs.push(item.seq);
+                    // One ChatChanged says it all; no event per item.
+                    item.put(&mut batch);
+                    record.unread = record.unread.saturating_sub(1);
                 }
             }
-            contact.unread = 0;
-            core.notify(Pending::ChatChanged(contact.id));
-            if send_receipts {
-                seqs.sort_unstable();
-                for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
-                    let content = Content::Receipt {
-                        kind: ReceiptKind::Read,
-                        seqs: chunk.to_vec(),
-                    };
-                    core.send_envelope(now, rng, contact, session, content, true, None, batch)?;
-                }
+        }
+        record.unread = 0;
+        record.put(&mut batch);
+        self.commit(batch)?;
+        self.notify(Pending::ChatChanged(chat));
+        if seqs.is_empty() || !self.read_receipts_enabled(&record) {
+            return Ok(());
+        }
+        seqs.sort_unstable();
+        match self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+            for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
+                let content = Content::Receipt {
+                    kind: ReceiptKind::Read,
+                    seqs: chunk.to_vec(),
+                };
+                core.send(now, rng, chat.id, link, content, None, batch)?;
             }
             Ok(())
-        })
+        }) {
+            // Read is read; a chat that cannot send keeps no receipt.
+            Err(CoreError::NotConnected) => Ok(()),
+            other => other,
+        }
     }
 
     /// Tells the contact that this user is (or stopped) typing, if typing
@@ -214,20 +213,19 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         typing: bool,
     ) -> Result<(), CoreError> {
         if !self.account.settings.typing_indicators {
             return Ok(());
         }
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
-            core.send_envelope(
+        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+            core.send(
                 now,
                 rng,
-                contact,
-                session,
+                chat.id,
+                link,
                 Content::Typing { typing },
-                true,
                 None,
                 batch,
             )?;
@@ -241,33 +239,32 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         seconds: Option<u32>,
     ) -> Result<(), CoreError> {
         check_timer(seconds)?;
-        self.with_session(now, rng, contact, |core, rng, contact, session, batch| {
-            core.send_envelope(
+        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+            core.send(
                 now,
                 rng,
-                contact,
-                session,
+                chat.id,
+                link,
                 Content::Timer { seconds },
-                true,
                 None,
                 batch,
             )?;
-            contact.timer_secs = seconds;
+            chat.timer_secs = seconds;
             let notice = ChatNotice::TimerChanged {
                 by_me: true,
                 seconds,
             };
-            core.add_notice(now, contact, notice, batch);
-            core.notify(Pending::ChatChanged(contact.id));
+            core.add_notice(now, chat, notice, batch);
+            core.notify(Pending::ChatChanged(chat.id));
             Ok(())
         })
     }
 
-    /// Changes this user's profile and sends it to every connected contact.
+    /// Changes this user's profile and sends it to every connected peer.
     pub fn update_profile(
         &mut self,
         now: UnixMillis,
@@ -276,73 +273,114 @@ impl<S: Store> Core<S> {
     ) -> Result<(), CoreError> {
         self.account.profile = profile.clone();
         self.commit(WriteBatch::new())?;
-        for contact in ContactRecord::load_all(&self.store)? {
-            if contact.state != ConnectionState::Connected {
+        for connection in ConnectionRecord::load_all(&self.store)? {
+            if !matches!(connection.stage, Stage::Established(_)) {
                 continue;
             }
             let content = Content::ProfileUpdate {
                 profile: profile.clone(),
             };
-            self.with_session(
-                now,
-                rng,
-                contact.id,
-                |core, rng, contact, session, batch| {
-                    core.send_envelope(now, rng, contact, session, content, true, None, batch)?;
-                    Ok(())
-                },
-            )?;
+            self.with_session(now, rng, connection.chat, |core, rng, chat, link, batch| {
+                core.send(now, rng, chat.id, link, content, None, batch)?;
+                Ok(())
+            })?;
         }
         Ok(())
     }
 
-    /// Loads a connected contact and its session, runs `change`, and commits
-    /// the contact, the session and whatever `change` wrote, all at once.
+    /// Loads a chat and its established connection with the open session,
+    /// runs `change`, and commits the chat, the connection with its session
+    /// and whatever `change` wrote, all at once.
     fn with_session<R: CryptoRngCore, T>(
         &mut self,
         now: UnixMillis,
         rng: &mut R,
-        contact: ChatId,
+        chat: ChatId,
         change: impl FnOnce(
             &mut Self,
             &mut R,
-            &mut ContactRecord,
-            &mut Session,
+            &mut ChatRecord,
+            &mut Link,
             &mut WriteBatch,
         ) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
-        let mut contact = ContactRecord::load(&self.store, contact)?;
-        if contact.state != ConnectionState::Connected {
+        let mut chat = ChatRecord::load(&self.store, chat)?;
+        let connection = chat.connection().ok_or(CoreError::NotConnected)?;
+        let record = ConnectionRecord::load(&self.store, connection)?;
+        let Stage::Established(state) = record.stage else {
             return Err(CoreError::NotConnected);
-        }
-        let mut session = self.load_session(&contact)?;
+        };
+        let session = self.open_session(record.id, &state.channel)?;
+        let mut link = Link {
+            id: record.id,
+            peer: record.peer,
+            created_at: record.created_at,
+            state,
+            session,
+        };
         let mut batch = WriteBatch::new();
-        let value = change(self, rng, &mut contact, &mut session, &mut batch)?;
-        contact.session = Some(self.pickle_session(rng, &session));
-        contact.put(&mut batch);
+        let value = change(self, rng, &mut chat, &mut link, &mut batch)?;
+        link.state.channel.session = self.pickle_session(rng, &link.session);
+        ConnectionRecord {
+            id: link.id,
+            peer: link.peer,
+            chat: chat.id,
+            created_at: link.created_at,
+            stage: Stage::Established(link.state),
+        }
+        .put(&mut batch);
+        chat.put(&mut batch);
         self.commit(batch)?;
+        self.keep_session(link.id, link.session);
         self.tick(now)?;
         Ok(value)
     }
 
-    /// Encrypts `content` once and queues it for the contact's queue. Returns
+    /// Sends `content` over an established connection, signed.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        link: &mut Link,
+        content: Content,
+        item: Option<MessageNumber>,
+        batch: &mut WriteBatch,
+    ) -> Result<u64, CoreError> {
+        let Link { state, session, .. } = link;
+        self.send_envelope(
+            now,
+            rng,
+            chat,
+            &mut state.channel,
+            session,
+            content,
+            true,
+            item,
+            batch,
+        )
+    }
+
+    /// Encrypts `content` once and queues it for the peer's queue. Returns
     /// the envelope's sequence number.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_envelope(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: &mut ContactRecord,
+        chat: ChatId,
+        channel: &mut Channel,
         session: &mut Session,
         content: Content,
         signed: bool,
         item: Option<MessageNumber>,
         batch: &mut WriteBatch,
     ) -> Result<u64, CoreError> {
-        let seq = contact.outgoing.next_seq;
+        let seq = channel.outgoing.next_seq;
         let envelope = Envelope {
             seq,
-            prev_hash: contact.outgoing.last_hash,
+            prev_hash: channel.outgoing.last_hash,
             sent_at: now.0,
             content,
         };
@@ -356,22 +394,16 @@ impl<S: Store> Core<S> {
         let mut randomness = Zeroizing::new([0u8; ENCRYPT_RANDOMNESS_LEN]);
         rng.fill_bytes(randomness.as_mut());
         let ciphertext = session.encrypt(&plaintext, &randomness)?;
-        contact.outgoing.next_seq += 1;
-        contact.outgoing.last_hash = envelope_hash(&plaintext);
-        let queue = contact
-            .send_queue
-            .as_ref()
-            .ok_or(CoreError::CorruptRecord("contact send queue"))?;
+        channel.outgoing.next_seq += 1;
+        channel.outgoing.last_hash = envelope_hash(&plaintext);
+        let queue = &channel.send_queue;
         let command = JobCommand::Send {
             sender_id: queue.address.sender_id,
             auth_secret: signed.then(|| queue.signing_key.clone()),
             body: ciphertext,
         };
         let purpose = match item {
-            Some(number) => JobPurpose::ChatMessage {
-                contact: contact.id,
-                number,
-            },
+            Some(number) => JobPurpose::ChatMessage { chat, number },
             None => JobPurpose::None,
         };
         let relay = queue.address.relay.clone();
@@ -383,13 +415,13 @@ impl<S: Store> Core<S> {
     pub(crate) fn add_notice(
         &mut self,
         now: UnixMillis,
-        contact: &mut ContactRecord,
+        chat: &mut ChatRecord,
         notice: ChatNotice,
         batch: &mut WriteBatch,
     ) {
-        let number = MessageNumber(contact.allocate_number());
+        let number = MessageNumber(chat.allocate_number());
         let item = ChatItem {
-            contact: contact.id,
+            chat: chat.id,
             number,
             direction: MessageDirection::Notice,
             seq: 0,
@@ -408,13 +440,13 @@ impl<S: Store> Core<S> {
     /// Writes a new item: [`crate::Event::ItemAdded`].
     pub(crate) fn add_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
         self.write_item(item, batch);
-        self.notify(Pending::ItemAdded(item.contact, item.number));
+        self.notify(Pending::ItemAdded(item.chat, item.number));
     }
 
     /// Writes a changed item: [`crate::Event::ItemChanged`].
     pub(crate) fn put_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
         self.write_item(item, batch);
-        self.notify(Pending::ItemChanged(item.contact, item.number));
+        self.notify(Pending::ItemChanged(item.chat, item.number));
     }
 
     fn write_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
@@ -424,14 +456,13 @@ impl<S: Store> Core<S> {
         }
     }
 
-    pub(crate) fn expiry(&self, contact: &ContactRecord, now: UnixMillis) -> Option<UnixMillis> {
-        contact
-            .timer_secs
+    pub(crate) fn expiry(&self, chat: &ChatRecord, now: UnixMillis) -> Option<UnixMillis> {
+        chat.timer_secs
             .map(|secs| now.after(std::time::Duration::from_secs(u64::from(secs))))
     }
 
-    pub(crate) fn read_receipts_enabled(&self, contact: &ContactRecord) -> bool {
-        match contact.read_receipts {
+    pub(crate) fn read_receipts_enabled(&self, chat: &ChatRecord) -> bool {
+        match chat.read_receipts {
             ReceiptSetting::Default => self.account.settings.read_receipts,
             ReceiptSetting::On => true,
             ReceiptSetting::Off => false,
@@ -477,4 +508,14 @@ pub(crate) fn mark_deleted(item: &mut ChatItem) {
     if let ItemContent::Text { text, .. } = &mut item.content {
         text.clear();
     }
+}
+
+/// An established connection opened for sending: its state and its open
+/// session, written back together by the caller.
+pub(crate) struct Link {
+    pub(crate) id: ConnectionId,
+    pub(crate) peer: PeerId,
+    pub(crate) created_at: u64,
+    pub(crate) state: Established,
+    pub(crate) session: Session,
 }

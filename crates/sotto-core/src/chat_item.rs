@@ -4,16 +4,16 @@
 //! expiry times (disappearing messages).
 //!
 //! ```text
-//! table "messages", key contact id u64 || message number u64:
+//! table "messages", key chat id u64 || message number u64:
 //!   version (1) = 0x01 || direction u8 (0 incoming, 1 outgoing, 2 notice) || seq u64
 //!   || sent_at u64 || at u64 || status u8 || body || edited u8 || deleted u8
 //!   || reactions count u8 (..=2) × (mine u8 || emoji_len u16 || emoji)
 //!   || option(expires_at u64)
 //!   body = 0x01 || option(reply to: message number u64) || text_len u16 || text
 //!        | 0x02 || notice
-//! table "message_seqs", key contact id u64 || author u8 (0 me, 1 contact) || seq u64:
+//! table "message_seqs", key chat id u64 || author u8 (0 me, 1 peer) || seq u64:
 //!   message number u64
-//! table "expiry", key expires_at u64 || contact id u64 || message number u64: empty
+//! table "expiry", key expires_at u64 || chat id u64 || message number u64: empty
 //! ```
 
 use zeroize::Zeroizing;
@@ -180,7 +180,7 @@ pub struct Reaction {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatItem {
     /// The chat.
-    pub contact: ChatId,
+    pub chat: ChatId,
     /// Its position in the chat.
     pub number: MessageNumber,
     /// Who wrote it.
@@ -256,14 +256,14 @@ impl ChatItem {
     pub(crate) fn put(&self, batch: &mut WriteBatch) {
         batch.put(
             MESSAGES,
-            ChatItem::key(self.contact, self.number),
+            ChatItem::key(self.chat, self.number),
             Zeroizing::new(self.encode()).to_vec(),
         );
         if self.direction != MessageDirection::Notice {
             batch.put(
                 MESSAGE_SEQS,
                 ChatItem::seq_key(
-                    self.contact,
+                    self.chat,
                     self.direction == MessageDirection::Outgoing,
                     self.seq,
                 ),
@@ -273,7 +273,7 @@ impl ChatItem {
         if let Some(at) = self.expires_at {
             batch.put(
                 EXPIRY,
-                ChatItem::expiry_key(at, self.contact, self.number),
+                ChatItem::expiry_key(at, self.chat, self.number),
                 Vec::new(),
             );
         }
@@ -285,23 +285,23 @@ impl ChatItem {
         store: &impl Store,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
-        batch.delete(MESSAGES, ChatItem::key(self.contact, self.number));
+        batch.delete(MESSAGES, ChatItem::key(self.chat, self.number));
         let mine = self.direction == MessageDirection::Outgoing;
         // After a reconnection a new session numbers from 1 again: the index
         // entry may name a newer message by now.
-        let indexed = ChatItem::find_by_seq(store, self.contact, mine, self.seq)?;
+        let indexed = ChatItem::find_by_seq(store, self.chat, mine, self.seq)?;
         if self.direction != MessageDirection::Notice && indexed == Some(self.number) {
             batch.delete(
                 MESSAGE_SEQS,
                 ChatItem::seq_key(
-                    self.contact,
+                    self.chat,
                     self.direction == MessageDirection::Outgoing,
                     self.seq,
                 ),
             );
         }
         if let Some(at) = self.expires_at {
-            batch.delete(EXPIRY, ChatItem::expiry_key(at, self.contact, self.number));
+            batch.delete(EXPIRY, ChatItem::expiry_key(at, self.chat, self.number));
         }
         Ok(())
     }
@@ -390,7 +390,7 @@ impl ChatItem {
         let expires_at = r.option(|r| Ok(UnixMillis(r.u64()?)))?;
         r.finish()?;
         Ok(ChatItem {
-            contact,
+            chat: contact,
             number,
             direction,
             seq,
@@ -414,7 +414,7 @@ mod tests {
     #[test]
     fn round_trip_with_indexes() {
         let item = ChatItem {
-            contact: ChatId(3),
+            chat: ChatId(3),
             number: MessageNumber(9),
             direction: MessageDirection::Outgoing,
             seq: 4,

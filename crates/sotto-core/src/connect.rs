@@ -26,15 +26,20 @@ use zeroize::Zeroizing;
 
 use crate::chat_item::ChatNotice;
 use crate::chat_message::{Content, Envelope, envelope_hash};
+use crate::chat_record::ChatRecord;
+use crate::connection::{
+    Accepting, Channel, ConnectionMeta, ConnectionRecord, Joining, SendQueue, Stage,
+};
 use crate::connection_records::{
     ADDRESS_ANSWERS, INVITATIONS, InvitationRecord, REQUESTS, RequestRecord,
 };
-use crate::contact::{ConnectionState, ContactRecord, SendQueue};
 use crate::core::{Core, random_secret};
 use crate::event::{Event, Pending};
-use crate::ids::{ChatId, InvitationId, RequestId};
+use crate::ids::{ChatId, ConnectionId, InvitationId, PeerId, RequestId};
+use crate::integrity::{IncomingChain, OutgoingChain};
 use crate::job::{JobCommand, JobPurpose};
 use crate::link::{InvitationLink, LinkKind};
+use crate::peer::PeerRecord;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
@@ -138,27 +143,28 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
-    /// Deletes a contact: its receiving queue is deleted on the relay, its
-    /// chat and everything queued for it are forgotten.
-    pub fn delete_contact(&mut self, now: UnixMillis, contact: ChatId) -> Result<(), CoreError> {
-        let record = ContactRecord::load(&self.store, contact)?;
+    /// Deletes a chat with its peer: the connection's receiving queue is
+    /// deleted on the relay, the history and everything queued for it are
+    /// forgotten.
+    pub fn delete_contact(&mut self, now: UnixMillis, chat: ChatId) -> Result<(), CoreError> {
+        let record = ChatRecord::load(&self.store, chat)?;
         let mut batch = WriteBatch::new();
-        self.delete_queues_of(now, &record, &mut batch)?;
+        if let Some(connection) = record.connection() {
+            self.delete_connection(now, connection, &mut batch)?;
+        }
         let mut before = None;
         loop {
-            let page = self.items(contact, before, 256)?;
+            let page = self.items(chat, before, 256)?;
             let Some(first) = page.first() else { break };
             before = Some(first.number);
             for item in &page {
                 item.delete(&self.store, &mut batch)?;
             }
         }
-        batch.delete(
-            crate::contact::CONTACTS,
-            ContactRecord::key(contact).to_vec(),
-        );
+        ChatRecord::delete(chat, &mut batch);
+        PeerRecord::delete(record.peer(), &mut batch);
         self.commit(batch)?;
-        self.notify(Pending::Ready(Event::ChatRemoved { chat: contact }));
+        self.notify(Pending::Ready(Event::ChatRemoved { chat }));
         self.refresh_expiry()?;
         self.tick(now)
     }
@@ -174,21 +180,31 @@ impl<S: Store> Core<S> {
     ) -> Result<ChatId, CoreError> {
         let link = InvitationLink::parse(link)?;
         self.refuse_own(&link)?;
-        let id = ChatId(self.account.allocate_id());
-        let peer = link.invitation.identity().to_bytes();
-        let mut contact = ContactRecord::new(id, ConnectionState::Joining, now.0, peer);
-        contact.link_payload = Some(link.payload());
+        let (chat, peer, connection) = self.new_ids();
         let mut batch = WriteBatch::new();
-        contact.put(&mut batch);
-        self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(id));
+        PeerRecord::new(peer, link.invitation.identity().to_bytes(), chat).put(&mut batch);
+        ChatRecord::direct(chat, peer, connection, now.0).put(&mut batch);
+        let joining = Joining {
+            link: link.payload(),
+        };
+        self.new_connection(
+            now,
+            rng,
+            chat,
+            peer,
+            connection,
+            Stage::Joining(joining),
+            relay,
+            &mut batch,
+        );
         self.commit(batch)?;
-        self.notify(Pending::ChatChanged(id));
+        self.notify(Pending::ChatChanged(chat));
         self.tick(now)?;
-        Ok(id)
+        Ok(chat)
     }
 
-    /// Accepts a contact request: a queue for this contact is made on `relay`,
-    /// then the contact is confirmed.
+    /// Accepts a contact request: a queue for this peer is made on `relay`,
+    /// then the connection is confirmed.
     pub fn accept_request(
         &mut self,
         now: UnixMillis,
@@ -197,88 +213,119 @@ impl<S: Store> Core<S> {
         relay: &RelayAddress,
     ) -> Result<ChatId, CoreError> {
         let record = RequestRecord::load(&self.store, request)?;
-        let id = ChatId(self.account.allocate_id());
-        let contact =
-            ContactRecord::new(id, ConnectionState::Accepting, now.0, record.peer_identity);
-        self.accept_into(now, rng, request, record, contact, relay)
+        let (chat, peer, connection) = self.new_ids();
+        let mut batch = WriteBatch::new();
+        let mut peer_record = PeerRecord::new(peer, record.peer_identity, chat);
+        peer_record.profile = Some(record.profile.clone());
+        peer_record.put(&mut batch);
+        ChatRecord::direct(chat, peer, connection, now.0).put(&mut batch);
+        self.accept_into(
+            now, rng, request, record, chat, peer, connection, relay, batch,
+        )
     }
 
-    /// Accepts a contact request as a new connection of an existing contact
-    /// (who lost their device, say): the chat is kept, the old queues are
-    /// deleted, and if the identity key differs the chat shows
-    /// [`ChatNotice::KeysChanged`] and the contact is no longer verified.
+    /// Accepts a contact request as a new connection of an existing chat's
+    /// peer (who lost their device, say): the chat is kept, the old queues
+    /// are deleted, and if the identity key differs the chat shows
+    /// [`ChatNotice::KeysChanged`] and the peer is no longer verified.
     pub fn accept_request_into(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         request: RequestId,
-        contact: ChatId,
+        chat: ChatId,
         relay: &RelayAddress,
     ) -> Result<ChatId, CoreError> {
         let record = RequestRecord::load(&self.store, request)?;
         let mut batch = WriteBatch::new();
-        let contact = self.reset_contact(
+        let (peer, connection) = self.reset_chat(
             now,
-            contact,
+            chat,
             record.peer_identity,
-            ConnectionState::Accepting,
+            Some(&record.profile),
             &mut batch,
         )?;
-        self.commit(batch)?;
-        self.accept_into(now, rng, request, record, contact, relay)
+        self.accept_into(
+            now, rng, request, record, chat, peer, connection, relay, batch,
+        )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn accept_into(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         request: RequestId,
         record: RequestRecord,
-        mut contact: ContactRecord,
+        chat: ChatId,
+        peer: PeerId,
+        connection: ConnectionId,
         relay: &RelayAddress,
+        mut batch: WriteBatch,
     ) -> Result<ChatId, CoreError> {
-        let id = contact.id;
-        contact.profile = Some(record.profile.clone());
-        contact.session = Some(record.session.clone());
-        contact.peer_sender_key = Some(record.sender_key);
-        contact.send_queue = Some(SendQueue {
-            address: record.reply_queue.clone(),
-            signing_key: random_secret(rng),
-        });
-        contact.incoming.receive(1, &[0; 32], record.hello_hash);
-        let mut batch = WriteBatch::new();
+        let mut incoming = IncomingChain::default();
+        incoming.receive(1, &[0; 32], record.hello_hash);
+        let accepting = Accepting {
+            channel: Channel {
+                session: record.session,
+                send_queue: SendQueue {
+                    address: record.reply_queue,
+                    signing_key: random_secret(rng),
+                },
+                outgoing: OutgoingChain::default(),
+                incoming,
+            },
+            peer_sender_key: record.sender_key,
+        };
         batch.delete(REQUESTS, request.0.to_be_bytes().to_vec());
-        contact.put(&mut batch);
-        self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(id));
+        self.new_connection(
+            now,
+            rng,
+            chat,
+            peer,
+            connection,
+            Stage::Accepting(accepting),
+            relay,
+            &mut batch,
+        );
         self.commit(batch)?;
-        self.notify(Pending::ChatChanged(id));
+        self.notify(Pending::ChatChanged(chat));
         self.tick(now)?;
-        Ok(id)
+        Ok(chat)
     }
 
-    /// Connects an existing contact again through a new link (the contact
+    /// Connects an existing chat's peer again through a new link (the peer
     /// lost their device, say): like [`Core::connect`], but the chat is kept,
     /// the old queues are deleted, and if the identity key differs the chat
-    /// shows [`ChatNotice::KeysChanged`] and the contact is no longer verified.
+    /// shows [`ChatNotice::KeysChanged`] and the peer is no longer verified.
     pub fn reconnect(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        chat: ChatId,
         link: &str,
         relay: &RelayAddress,
     ) -> Result<(), CoreError> {
         let link = InvitationLink::parse(link)?;
         self.refuse_own(&link)?;
-        let peer = link.invitation.identity().to_bytes();
+        let identity = link.invitation.identity().to_bytes();
         let mut batch = WriteBatch::new();
-        let mut record =
-            self.reset_contact(now, contact, peer, ConnectionState::Joining, &mut batch)?;
-        record.link_payload = Some(link.payload());
-        record.put(&mut batch);
-        self.new_queue_job(&mut batch, now, rng, relay, QueueOwner::Contact(contact));
+        let (peer, connection) = self.reset_chat(now, chat, identity, None, &mut batch)?;
+        let joining = Joining {
+            link: link.payload(),
+        };
+        self.new_connection(
+            now,
+            rng,
+            chat,
+            peer,
+            connection,
+            Stage::Joining(joining),
+            relay,
+            &mut batch,
+        );
         self.commit(batch)?;
-        self.notify(Pending::ChatChanged(contact));
+        self.notify(Pending::ChatChanged(chat));
         self.tick(now)
     }
 
@@ -289,59 +336,109 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
-    /// Forgets a contact's connection (queues, session, sequence numbers, jobs)
-    /// but keeps its chat, ready for a new connection with `peer`.
-    fn reset_contact(
-        &mut self,
-        now: UnixMillis,
-        contact: ChatId,
-        peer: [u8; 32],
-        state: ConnectionState,
-        batch: &mut WriteBatch,
-    ) -> Result<ContactRecord, CoreError> {
-        let old = ContactRecord::load(&self.store, contact)?;
-        self.delete_queues_of(now, &old, batch)?;
-        batch.delete_range(
-            crate::chat_item::MESSAGE_SEQS,
-            crate::KeyRange::prefix(&contact.0.to_be_bytes()),
-        );
-        let mut record = ContactRecord::new(contact, state, old.created_at, peer);
-        record.next_number = old.next_number;
-        record.timer_secs = old.timer_secs;
-        record.read_receipts = old.read_receipts;
-        record.profile = old.profile.clone();
-        record.unread = old.unread;
-        record.last_activity = now.0;
-        record.verified = old.verified && old.peer_identity == peer;
-        if old.peer_identity != peer {
-            self.add_notice(now, &mut record, ChatNotice::KeysChanged, batch);
-        }
-        record.put(batch);
-        Ok(record)
+    /// Ids for a new chat, its peer and their connection.
+    fn new_ids(&mut self) -> (ChatId, PeerId, ConnectionId) {
+        (
+            ChatId(self.account.allocate_id()),
+            PeerId(self.account.allocate_id()),
+            ConnectionId(self.account.allocate_id()),
+        )
     }
 
-    /// Deletes a contact's receiving queue (DEL on the relay) and drops the
-    /// jobs still waiting for its sending queue.
-    fn delete_queues_of(
+    /// Writes a new connection and asks for the queue it will receive on.
+    #[allow(clippy::too_many_arguments)]
+    fn new_connection(
         &mut self,
         now: UnixMillis,
-        record: &ContactRecord,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        peer: PeerId,
+        connection: ConnectionId,
+        stage: Stage,
+        relay: &RelayAddress,
+        batch: &mut WriteBatch,
+    ) {
+        let meta = ConnectionMeta {
+            id: connection,
+            peer,
+            chat,
+            created_at: now.0,
+        };
+        meta.at(stage).put(batch);
+        self.new_queue_job(batch, now, rng, relay, QueueOwner::Connection(connection));
+    }
+
+    /// Ends a chat's connection (queues, session, sequence numbers, jobs) but
+    /// keeps the chat and its peer, ready for a new connection with the
+    /// identity key `identity` (and the peer's `profile`, when known). Returns
+    /// the peer and the new connection's id.
+    fn reset_chat(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+        identity: [u8; 32],
+        profile: Option<&crate::Profile>,
+        batch: &mut WriteBatch,
+    ) -> Result<(PeerId, ConnectionId), CoreError> {
+        let mut record = ChatRecord::load(&self.store, chat)?;
+        if let Some(old) = record.connection() {
+            self.delete_connection(now, old, batch)?;
+        }
+        batch.delete_range(
+            crate::chat_item::MESSAGE_SEQS,
+            crate::KeyRange::prefix(&chat.0.to_be_bytes()),
+        );
+        let mut peer = PeerRecord::load(&self.store, record.peer())?;
+        if peer.set_identity(identity) {
+            self.add_notice(now, &mut record, ChatNotice::KeysChanged, batch);
+        }
+        if let Some(profile) = profile {
+            peer.profile = Some(profile.clone());
+        }
+        let connection = ConnectionId(self.account.allocate_id());
+        record.set_connection(Some(connection));
+        record.last_activity = now.0;
+        record.put(batch);
+        peer.put(batch);
+        Ok((peer.id, connection))
+    }
+
+    /// Deletes a connection: its receiving queue (DEL on the relay), the jobs
+    /// still waiting for its sending queue, its open session.
+    fn delete_connection(
+        &mut self,
+        now: UnixMillis,
+        connection: ConnectionId,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
-        if let Some(recipient_id) = record.receive_queue
+        let record = match ConnectionRecord::load(&self.store, connection) {
+            Ok(record) => record,
+            Err(CoreError::NotConnected) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        if let Some(recipient_id) = record.stage.receive_queue()
             && let Some(queue) = QueueRecord::load(&self.store, &recipient_id)?
         {
-            QueueRecord::delete(&recipient_id, batch);
-            let command = JobCommand::Del {
-                recipient_id,
-                auth_secret: queue.auth_secret.clone(),
-            };
-            self.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
+            self.delete_queue(now, &queue, batch);
         }
-        if let Some(send_queue) = &record.send_queue {
-            self.drop_lane(send_queue.address.sender_id.as_bytes(), batch);
+        if let Some(channel) = record.stage.channel() {
+            self.drop_lane(channel.send_queue.address.sender_id.as_bytes(), batch);
         }
+        ConnectionRecord::delete(connection, batch);
+        self.receipts_due.remove(&connection);
+        self.forget_session(connection);
         Ok(())
+    }
+
+    /// Deletes one of our queues: its record now, the queue on the relay by a
+    /// DEL job.
+    fn delete_queue(&mut self, now: UnixMillis, queue: &QueueRecord, batch: &mut WriteBatch) {
+        QueueRecord::delete(&queue.recipient_id, batch);
+        let command = JobCommand::Del {
+            recipient_id: queue.recipient_id,
+            auth_secret: queue.auth_secret.clone(),
+        };
+        self.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
     }
 
     /// Rejects a contact request: it is deleted and leaves nothing behind.
@@ -390,18 +487,21 @@ impl<S: Store> Core<S> {
         );
     }
 
-    /// The relay made a queue (IDS): carry on with what it is for.
+    /// The relay made a queue (IDS): carry on with what it is for. Returns
+    /// whether the queue is still wanted; one whose owner went away in the
+    /// meantime is deleted again.
     pub(crate) fn queue_created(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         queue: &QueueRecord,
         batch: &mut WriteBatch,
-    ) -> Result<(), CoreError> {
+    ) -> Result<bool, CoreError> {
         match queue.owner {
             QueueOwner::Invitation(id) => {
                 let Some(mut record) = InvitationRecord::load(&self.store, id)? else {
-                    return Ok(());
+                    self.delete_queue(now, queue, batch);
+                    return Ok(false);
                 };
                 let link = InvitationLink {
                     kind: LinkKind::OneTime,
@@ -418,7 +518,8 @@ impl<S: Store> Core<S> {
             }
             QueueOwner::Address => {
                 let Some(mut record) = InvitationRecord::load_address(&self.store)? else {
-                    return Ok(());
+                    self.delete_queue(now, queue, batch);
+                    return Ok(false);
                 };
                 let link = InvitationLink {
                     kind: LinkKind::ContactAddress,
@@ -430,22 +531,44 @@ impl<S: Store> Core<S> {
                 record.put_address(batch);
                 self.notify(Pending::Ready(Event::AddressReady { link }));
             }
-            QueueOwner::Contact(id) => {
-                let mut contact = ContactRecord::load(&self.store, id)?;
-                contact.receive_queue = Some(queue.recipient_id);
-                match contact.state {
-                    ConnectionState::Joining => {
-                        self.send_answer(now, rng, &mut contact, queue, batch)?
+            QueueOwner::Connection(id) => {
+                let record = match ConnectionRecord::load(&self.store, id) {
+                    Ok(record) => record,
+                    Err(CoreError::NotConnected) => {
+                        self.delete_queue(now, queue, batch);
+                        return Ok(false);
                     }
-                    ConnectionState::Accepting => {
-                        self.confirm(now, rng, &mut contact, queue, Some(queue), batch)?;
+                    Err(error) => return Err(error),
+                };
+                let (meta, stage) = record.split();
+                match stage {
+                    Stage::Joining(joining) => {
+                        self.send_answer(now, rng, meta, joining, queue, batch)?;
                     }
-                    ConnectionState::AwaitingConfirmation | ConnectionState::Connected => {}
+                    Stage::Accepting(accepting) => {
+                        let mut chat = ChatRecord::load(&self.store, meta.chat)?;
+                        self.confirm(
+                            now,
+                            rng,
+                            meta,
+                            &mut chat,
+                            accepting,
+                            queue,
+                            Some(queue),
+                            batch,
+                        )?;
+                        chat.put(batch);
+                    }
+                    // A queue made twice (a retried NEW whose first answer
+                    // was lost): the connection has its queue already.
+                    Stage::AwaitingConfirmation(_) | Stage::Established(_) => {
+                        self.delete_queue(now, queue, batch);
+                        return Ok(false);
+                    }
                 }
-                contact.put(batch);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Joiner: runs the key agreement and sends the answer with our Hello.
@@ -453,21 +576,18 @@ impl<S: Store> Core<S> {
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: &mut ContactRecord,
+        meta: ConnectionMeta,
+        joining: Joining,
         queue: &QueueRecord,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
-        // The link stays until the confirmation, which must match its kind.
-        let payload = contact
-            .link_payload
-            .clone()
-            .ok_or(CoreError::CorruptRecord("contact link"))?;
-        let link = InvitationLink::from_payload(&payload)?;
+        let link = InvitationLink::from_payload(&joining.link)?;
         let sender_secret = random_secret(rng);
         let sender_key = QueueAuthSecret::from_bytes(*sender_secret).public_key();
+        let mut outgoing = OutgoingChain::default();
         let hello = Envelope {
-            seq: contact.outgoing.next_seq,
-            prev_hash: contact.outgoing.last_hash,
+            seq: outgoing.next_seq,
+            prev_hash: outgoing.last_hash,
             sent_at: now.0,
             content: Content::Hello {
                 queue: queue.address(),
@@ -484,64 +604,76 @@ impl<S: Store> Core<S> {
             &plaintext,
             &randomness,
         )?;
-        contact.outgoing.next_seq += 1;
-        contact.outgoing.last_hash = envelope_hash(&plaintext);
-        contact.session = Some(self.pickle_session(rng, &session));
+        outgoing.next_seq += 1;
+        outgoing.last_hash = envelope_hash(&plaintext);
         let command = JobCommand::Send {
             sender_id: link.queue.sender_id,
             auth_secret: None,
             body: answer,
         };
         let purpose = JobPurpose::Answer {
-            contact: contact.id,
+            connection: meta.id,
         };
         self.add_job(batch, now, link.queue.relay.clone(), command, purpose);
-        contact.send_queue = Some(SendQueue {
-            address: link.queue,
-            signing_key: sender_secret,
-        });
-        contact.state = ConnectionState::AwaitingConfirmation;
+        let channel = Channel {
+            session: self.pickle_session(rng, &session),
+            send_queue: SendQueue {
+                address: link.queue,
+                signing_key: sender_secret,
+            },
+            outgoing,
+            incoming: IncomingChain::default(),
+        };
+        let awaiting = joining.answered(link.kind, channel, queue.recipient_id);
+        meta.at(Stage::AwaitingConfirmation(awaiting)).put(batch);
         Ok(())
     }
 
     /// Inviter: secures our queue with the joiner's key and sends Confirm
     /// (with `reply_queue` when the joiner must switch to a new queue).
+    #[allow(clippy::too_many_arguments)]
     fn confirm(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: &mut ContactRecord,
+        meta: ConnectionMeta,
+        chat: &mut ChatRecord,
+        accepting: Accepting,
         queue: &QueueRecord,
         reply_queue: Option<&QueueRecord>,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
-        let sender_key = contact
-            .peer_sender_key
-            .take()
-            .ok_or(CoreError::CorruptRecord("contact sender key"))?;
+        let (mut established, sender_key) = accepting.confirmed(queue.recipient_id);
         let command = JobCommand::Key {
             recipient_id: queue.recipient_id,
             auth_secret: queue.auth_secret.clone(),
             sender_key,
         };
         self.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
-        let send_queue = contact
-            .send_queue
-            .as_ref()
-            .ok_or(CoreError::CorruptRecord("contact send queue"))?;
+        let send_queue = &established.channel.send_queue;
         let our_key = QueueAuthSecret::from_bytes(*send_queue.signing_key).public_key();
         let content = Content::Confirm {
             sender_key: *our_key.as_bytes(),
             profile: self.account.profile.clone(),
             reply_queue: reply_queue.map(QueueRecord::address),
         };
-        let mut session = self.load_session(contact)?;
+        let mut session = self.open_session(meta.id, &established.channel)?;
         // The joiner's queue is not secured yet: Confirm goes unsigned.
-        self.send_envelope(now, rng, contact, &mut session, content, false, None, batch)?;
-        contact.session = Some(self.pickle_session(rng, &session));
-        contact.state = ConnectionState::Connected;
-        self.add_notice(now, contact, ChatNotice::Connected, batch);
-        self.notify(Pending::Connected(contact.id));
+        self.send_envelope(
+            now,
+            rng,
+            meta.chat,
+            &mut established.channel,
+            &mut session,
+            content,
+            false,
+            None,
+            batch,
+        )?;
+        established.channel.session = self.pickle_session(rng, &session);
+        meta.at(Stage::Established(established)).put(batch);
+        self.add_notice(now, chat, ChatNotice::Connected, batch);
+        self.notify(Pending::Connected(meta.chat));
         Ok(())
     }
 
@@ -570,24 +702,44 @@ impl<S: Store> Core<S> {
         else {
             return Err(CoreError::UnexpectedMessage("first message"));
         };
-        let id = ChatId(self.account.allocate_id());
-        let peer = session.peer_identity().to_bytes();
-        let mut contact = ContactRecord::new(id, ConnectionState::Accepting, now.0, peer);
-        contact.profile = Some(profile);
-        contact.receive_queue = Some(queue.recipient_id);
-        contact.peer_sender_key = Some(sender_key);
-        contact.session = Some(self.pickle_session(rng, &session));
-        contact.send_queue = Some(SendQueue {
-            address: reply_queue,
-            signing_key: random_secret(rng),
-        });
-        contact
-            .incoming
-            .receive(hello.seq, &hello.prev_hash, envelope_hash(&plaintext));
+        let (chat, peer, connection) = self.new_ids();
+        let mut peer_record = PeerRecord::new(peer, session.peer_identity().to_bytes(), chat);
+        peer_record.profile = Some(profile);
+        peer_record.put(batch);
+        let mut chat_record = ChatRecord::direct(chat, peer, connection, now.0);
+        let mut incoming = IncomingChain::default();
+        incoming.receive(hello.seq, &hello.prev_hash, envelope_hash(&plaintext));
+        let accepting = Accepting {
+            channel: Channel {
+                session: self.pickle_session(rng, &session),
+                send_queue: SendQueue {
+                    address: reply_queue,
+                    signing_key: random_secret(rng),
+                },
+                outgoing: OutgoingChain::default(),
+                incoming,
+            },
+            peer_sender_key: sender_key,
+        };
         batch.delete(INVITATIONS, invitation.0.to_be_bytes().to_vec());
-        queue.owner = QueueOwner::Contact(id);
-        self.confirm(now, rng, &mut contact, queue, None, batch)?;
-        contact.put(batch);
+        queue.owner = QueueOwner::Connection(connection);
+        let meta = ConnectionMeta {
+            id: connection,
+            peer,
+            chat,
+            created_at: now.0,
+        };
+        self.confirm(
+            now,
+            rng,
+            meta,
+            &mut chat_record,
+            accepting,
+            queue,
+            None,
+            batch,
+        )?;
+        chat_record.put(batch);
         Ok(())
     }
 
@@ -639,49 +791,6 @@ impl<S: Store> Core<S> {
         .put(id, batch);
         batch.put(ADDRESS_ANSWERS, seen.to_vec(), Vec::new());
         self.notify(Pending::Request(id));
-        Ok(())
-    }
-
-    /// Joiner: the inviter's Confirm arrived.
-    pub(crate) fn receive_confirm(
-        &mut self,
-        now: UnixMillis,
-        contact: &mut ContactRecord,
-        sender_key: [u8; 32],
-        profile: crate::Profile,
-        reply_queue: Option<crate::QueueAddress>,
-        batch: &mut WriteBatch,
-    ) -> Result<(), CoreError> {
-        if contact.state != ConnectionState::AwaitingConfirmation {
-            return Err(CoreError::UnexpectedMessage("confirmation"));
-        }
-        // Only a contact address's owner moves us to a new queue; a one-time
-        // inviter keeps the queue of its link.
-        let kind = match contact.link_payload.take() {
-            Some(payload) => Some(InvitationLink::from_payload(&payload)?.kind),
-            None => None,
-        };
-        if kind == Some(LinkKind::OneTime) && reply_queue.is_some() {
-            return Err(CoreError::UnexpectedMessage("reply queue"));
-        }
-        let recipient_id = contact
-            .receive_queue
-            .ok_or(CoreError::CorruptRecord("contact queue"))?;
-        let queue = QueueRecord::load(&self.store, &recipient_id)?
-            .ok_or(CoreError::CorruptRecord("contact queue"))?;
-        let command = JobCommand::Key {
-            recipient_id,
-            auth_secret: queue.auth_secret.clone(),
-            sender_key,
-        };
-        self.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
-        if let (Some(reply), Some(send_queue)) = (reply_queue, contact.send_queue.as_mut()) {
-            send_queue.address = reply;
-        }
-        contact.profile = Some(profile);
-        contact.state = ConnectionState::Connected;
-        self.add_notice(now, contact, ChatNotice::Connected, batch);
-        self.notify(Pending::Connected(contact.id));
         Ok(())
     }
 }

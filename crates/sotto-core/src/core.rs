@@ -52,9 +52,9 @@ use zeroize::Zeroizing;
 
 use crate::account::Account;
 use crate::chat_item::{EXPIRY, MESSAGES};
-use crate::contact::ContactRecord;
+use crate::connection::{Channel, ConnectionRecord, Stage};
 use crate::event::{Event, Pending};
-use crate::ids::{JobId, MessageNumber};
+use crate::ids::{ConnectionId, JobId, MessageNumber};
 use crate::job::{JobRecord, backoff};
 use crate::outbox::JobSlot;
 use crate::profile::Profile;
@@ -62,6 +62,10 @@ use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::relay_request::{RelayRequest, RequestToken};
 use crate::time::UnixMillis;
 use crate::{ChatItem, CoreError, KeyRange, Store, WriteBatch};
+
+/// How many connections keep their ratchet session open between messages (a
+/// session is a few KiB).
+const MAX_OPEN_SESSIONS: usize = 256;
 
 /// A request the core waits on.
 #[derive(Clone, Debug)]
@@ -84,8 +88,13 @@ pub struct Core<S: Store> {
     pub(crate) ready: VecDeque<RelayRequest>,
     in_flight: HashMap<RequestToken, InFlight>,
     pub(crate) events: VecDeque<Pending>,
-    /// Contacts with delivery receipts waiting, and when they go out.
-    pub(crate) receipts_due: BTreeMap<crate::ChatId, UnixMillis>,
+    /// Connections with delivery receipts waiting, and when they go out.
+    pub(crate) receipts_due: BTreeMap<ConnectionId, UnixMillis>,
+    /// The open ratchet sessions of recently active connections, so a burst
+    /// of messages does not unpickle each time. The stored pickle stays the
+    /// truth: a session is taken out while in use and put back only once
+    /// the batch holding its new pickle is committed.
+    sessions: HashMap<ConnectionId, Session>,
     next_token: u64,
     next_expiry: Option<UnixMillis>,
 }
@@ -112,10 +121,11 @@ impl<S: Store> Core<S> {
 
     /// Opens the profile in `store` and schedules the jobs it left pending.
     /// A profile marked as moved (exported to another device) is refused.
-    pub fn open(store: S) -> Result<Core<S>, CoreError> {
+    pub fn open(mut store: S) -> Result<Core<S>, CoreError> {
         if crate::archive::moved(&store)?.is_some() {
             return Err(CoreError::ProfileMoved);
         }
+        crate::migrate::migrate(&mut store)?;
         let account = Account::load(&store)?.ok_or(CoreError::NoProfile)?;
         let mut core = Core {
             store,
@@ -125,15 +135,18 @@ impl<S: Store> Core<S> {
             in_flight: HashMap::new(),
             events: VecDeque::new(),
             receipts_due: BTreeMap::new(),
+            sessions: HashMap::new(),
             next_token: 1,
             next_expiry: None,
         };
         for job in JobRecord::load_all(&core.store)? {
             core.schedule(&job);
         }
-        for contact in ContactRecord::load_all(&core.store)? {
-            if !contact.pending_receipts.is_empty() {
-                core.receipts_due.insert(contact.id, UnixMillis(0));
+        for connection in ConnectionRecord::load_all(&core.store)? {
+            if let Stage::Established(established) = &connection.stage
+                && !established.pending_receipts.is_empty()
+            {
+                core.receipts_due.insert(connection.id, UnixMillis(0));
             }
         }
         core.refresh_expiry()?;
@@ -156,15 +169,15 @@ impl<S: Store> Core<S> {
     pub fn relays(&self) -> Result<Vec<RelayAddress>, CoreError> {
         let mut relays: Vec<RelayAddress> = Vec::new();
         let queues = QueueRecord::load_all(&self.store)?;
-        let contacts = ContactRecord::load_all(&self.store)?;
+        let connections = ConnectionRecord::load_all(&self.store)?;
         let wanted = queues
             .iter()
             .map(|queue| &queue.relay)
             .chain(
-                contacts
+                connections
                     .iter()
-                    .filter_map(|contact| contact.send_queue.as_ref())
-                    .map(|queue| &queue.address.relay),
+                    .filter_map(|connection| connection.stage.channel())
+                    .map(|channel| &channel.send_queue.address.relay),
             )
             .chain(self.jobs.values().map(|slot| &slot.relay));
         for relay in wanted {
@@ -448,11 +461,12 @@ impl<S: Store> Core<S> {
         };
         let mut batch = WriteBatch::new();
         queue.last_message = Some(message_id);
+        let mut opened = None;
         if let MessageContent::Body(body) = message.content {
             let outcome = match queue.owner {
-                QueueOwner::Contact(contact) => {
-                    self.receive_chat(now, rng, contact, body.as_bytes(), &mut batch)
-                }
+                QueueOwner::Connection(connection) => self
+                    .receive_chat(now, rng, connection, body.as_bytes(), &mut batch)
+                    .map(|session| opened = session),
                 QueueOwner::Invitation(invitation) => self.receive_answer(
                     now,
                     rng,
@@ -470,6 +484,7 @@ impl<S: Store> Core<S> {
                     return Err(error);
                 }
                 batch = WriteBatch::new();
+                opened = None;
                 self.notify(Pending::Ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
@@ -478,6 +493,9 @@ impl<S: Store> Core<S> {
         }
         queue.put(&mut batch);
         self.commit(batch)?;
+        if let Some((connection, session)) = opened {
+            self.keep_session(connection, session);
+        }
         self.request_ack(&queue, message_id, fetched);
         Ok(())
     }
@@ -555,10 +573,36 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
-    pub(crate) fn load_session(&self, contact: &ContactRecord) -> Result<Session, CoreError> {
-        let bytes = contact.session.as_ref().ok_or(CoreError::NotConnected)?;
-        Session::from_pickle(&self.account.pickle_key, bytes)
+    /// The open session of `connection`: the kept one, or its stored pickle
+    /// opened. The caller puts it back with [`Core::keep_session`] once the
+    /// batch with its new pickle is committed (or drops it on failure, so
+    /// the next use opens what is stored).
+    pub(crate) fn open_session(
+        &mut self,
+        connection: ConnectionId,
+        channel: &Channel,
+    ) -> Result<Session, CoreError> {
+        if let Some(session) = self.sessions.remove(&connection) {
+            return Ok(session);
+        }
+        Session::from_pickle(&self.account.pickle_key, &channel.session)
             .map_err(|_| CoreError::CorruptRecord("session"))
+    }
+
+    /// Keeps a session open after its pickle was committed.
+    pub(crate) fn keep_session(&mut self, connection: ConnectionId, session: Session) {
+        if self.sessions.len() >= MAX_OPEN_SESSIONS
+            && !self.sessions.contains_key(&connection)
+            && let Some(evicted) = self.sessions.keys().next().copied()
+        {
+            self.sessions.remove(&evicted);
+        }
+        self.sessions.insert(connection, session);
+    }
+
+    /// Forgets a connection's open session (the connection is gone).
+    pub(crate) fn forget_session(&mut self, connection: ConnectionId) {
+        self.sessions.remove(&connection);
     }
 
     pub(crate) fn pickle_session(

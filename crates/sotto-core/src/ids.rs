@@ -28,6 +28,16 @@ local_id!(
     ChatId
 );
 local_id!(
+    /// A peer: someone this profile talks to, with their identity key,
+    /// verification and profile.
+    PeerId
+);
+local_id!(
+    /// A pairwise connection with a peer: one end-to-end session and the
+    /// queues it runs over.
+    ConnectionId
+);
+local_id!(
     /// A one-time invitation this profile created.
     InvitationId
 );

@@ -15,8 +15,8 @@
 //!         | 0x02 KEY  || recipient id (24) || recipient auth secret (32) || sender auth key (32)
 //!         | 0x03 SEND || sender id (24) || option(sender auth secret (32)) || body_len u16 || body
 //!         | 0x04 DEL  || recipient id (24) || recipient auth secret (32)
-//! purpose = 0x00 none | 0x01 chat message || contact u64 || number u64
-//!         | 0x02 new queue || owner | 0x03 answer || contact u64
+//! purpose = 0x00 none | 0x01 chat message || chat id u64 || number u64
+//!         | 0x02 new queue || owner | 0x03 answer || connection id u64
 //! ```
 
 use std::time::Duration;
@@ -29,7 +29,7 @@ use sotto_wire::{
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::{ChatId, JobId, MessageNumber};
+use crate::ids::{ChatId, ConnectionId, JobId, MessageNumber};
 use crate::queue_address::{decode_relay, encode_relay};
 use crate::queue_record::QueueOwner;
 use crate::store::Table;
@@ -133,13 +133,13 @@ impl JobCommand {
 pub(crate) enum JobPurpose {
     None,
     ChatMessage {
-        contact: ChatId,
+        chat: ChatId,
         number: MessageNumber,
     },
     NewQueue(QueueOwner),
     /// The joiner's answer: if it is refused, the connection failed.
     Answer {
-        contact: ChatId,
+        connection: ConnectionId,
     },
 }
 
@@ -251,15 +251,15 @@ impl JobRecord {
             JobPurpose::None => {
                 w.u8(0);
             }
-            JobPurpose::ChatMessage { contact, number } => {
-                w.u8(1).u64(contact.0).u64(number.0);
+            JobPurpose::ChatMessage { chat, number } => {
+                w.u8(1).u64(chat.0).u64(number.0);
             }
             JobPurpose::NewQueue(owner) => {
                 w.u8(2);
                 owner.encode(&mut w);
             }
-            JobPurpose::Answer { contact } => {
-                w.u8(3).u64(contact.0);
+            JobPurpose::Answer { connection } => {
+                w.u8(3).u64(connection.0);
             }
         }
         w.u32(self.attempts).u64(self.not_before.0);
@@ -298,12 +298,12 @@ impl JobRecord {
         let purpose = match r.u8()? {
             0 => JobPurpose::None,
             1 => JobPurpose::ChatMessage {
-                contact: ChatId(r.u64()?),
+                chat: ChatId(r.u64()?),
                 number: MessageNumber(r.u64()?),
             },
             2 => JobPurpose::NewQueue(QueueOwner::decode(&mut r)?),
             3 => JobPurpose::Answer {
-                contact: ChatId(r.u64()?),
+                connection: ConnectionId(r.u64()?),
             },
             _ => return Err(BAD),
         };
@@ -352,7 +352,7 @@ mod tests {
                 body: vec![3; 100],
             },
             JobPurpose::ChatMessage {
-                contact: ChatId(4),
+                chat: ChatId(4),
                 number: MessageNumber(5),
             },
             UnixMillis(6),

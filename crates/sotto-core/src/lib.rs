@@ -17,8 +17,12 @@
 //! - `link`: invitation links; `queue_address`: queue addresses.
 //! - `chat_message`: the end-to-end chat message encoding.
 //! - `integrity`: sequence numbers and the hash chain.
-//! - `account`, `contact`, `chat_item`, `job`, `queue_record`,
-//!   `connection_records`: the records the core keeps in the store.
+//! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
+//!   (identity, verification, profile) and a pairwise connection (one type
+//!   per handshake stage, consumed on transition).
+//! - `account`, `chat_item`, `job`, `queue_record`, `connection_records`:
+//!   the other records the core keeps in the store; `migrate`: bringing
+//!   older stores forward when a profile opens.
 //! - `relay_request`, `event`, `view`: what the core hands out: relay
 //!   commands, and events carrying views in the one serde vocabulary of
 //!   every front end.
@@ -29,10 +33,11 @@ mod archive;
 mod chat;
 mod chat_item;
 mod chat_message;
+mod chat_record;
 mod codec;
 mod connect;
+mod connection;
 mod connection_records;
-mod contact;
 mod core;
 mod error;
 mod event;
@@ -43,8 +48,10 @@ mod ids;
 mod integrity;
 mod job;
 mod link;
+mod migrate;
 mod outbox;
 mod passphrase;
+mod peer;
 mod profile;
 mod queries;
 mod queue_address;
@@ -66,11 +73,12 @@ pub use chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, Message
 pub use chat_message::{
     MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MAX_TEXT_LEN, MAX_TIMER_SECS, MIN_TIMER_SECS, ReceiptKind,
 };
-pub use contact::{ConnectionState, ReceiptSetting};
+pub use chat_record::ReceiptSetting;
+pub use connection::ConnectionState;
 pub use core::Core;
 pub use error::CoreError;
 pub use event::Event;
-pub use ids::{ChatId, InvitationId, JobId, MessageNumber, RequestId};
+pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, LinkKind, MAX_LINK_LEN};
 pub use passphrase::{

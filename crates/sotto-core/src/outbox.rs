@@ -11,6 +11,7 @@ use rand_core::CryptoRngCore;
 use sotto_wire::x25519_dalek::StaticSecret;
 use sotto_wire::{Command, ErrorCode, QueueKey, RelayAddress, Response};
 
+use crate::connection::ConnectionRecord;
 use crate::core::{Core, InFlight};
 use crate::event::Pending;
 use crate::ids::JobId;
@@ -151,10 +152,15 @@ impl<S: Store> Core<S> {
                 };
                 let mut batch = WriteBatch::new();
                 JobRecord::delete(id, &mut batch);
-                self.queue_created(now, rng, &queue, &mut batch)?;
-                queue.put(&mut batch);
+                let wanted = self.queue_created(now, rng, &queue, &mut batch)?;
+                if wanted {
+                    queue.put(&mut batch);
+                }
                 self.commit(batch)?;
                 self.jobs.remove(&id);
+                if !wanted {
+                    return Ok(());
+                }
                 let command = Command::Sub { recipient_id };
                 self.request(
                     queue.relay.clone(),
@@ -184,8 +190,8 @@ impl<S: Store> Core<S> {
         let mut batch = WriteBatch::new();
         JobRecord::delete(job.id, &mut batch);
         let mut event = None;
-        if let JobPurpose::ChatMessage { contact, number } = job.purpose
-            && let Some(mut item) = ChatItem::load(&self.store, contact, number)?
+        if let JobPurpose::ChatMessage { chat, number } = job.purpose
+            && let Some(mut item) = ChatItem::load(&self.store, chat, number)?
             && item.status == MessageStatus::Pending
         {
             let status = if ok {
@@ -195,11 +201,13 @@ impl<S: Store> Core<S> {
             };
             item.status = status;
             item.put(&mut batch);
-            event = Some(Pending::ItemChanged(contact, number));
+            event = Some(Pending::ItemChanged(chat, number));
         }
-        if let (JobPurpose::Answer { contact }, false) = (job.purpose, ok) {
+        if let (JobPurpose::Answer { connection }, false) = (job.purpose, ok)
+            && let Ok(record) = ConnectionRecord::load(&self.store, connection)
+        {
             // The invitation's queue is gone (withdrawn, used, or never was).
-            event = Some(Pending::ConnectionFailed(contact));
+            event = Some(Pending::ConnectionFailed(record.chat));
         }
         self.store.apply(batch)?;
         self.jobs.remove(&job.id);
@@ -220,8 +228,8 @@ impl<S: Store> Core<S> {
         for id in dropped {
             // A message that will never be sent is failed, not pending forever.
             if let Ok(Some(job)) = JobRecord::load(&self.store, id)
-                && let JobPurpose::ChatMessage { contact, number } = job.purpose
-                && let Ok(Some(mut item)) = ChatItem::load(&self.store, contact, number)
+                && let JobPurpose::ChatMessage { chat, number } = job.purpose
+                && let Ok(Some(mut item)) = ChatItem::load(&self.store, chat, number)
                 && item.status == MessageStatus::Pending
             {
                 item.status = MessageStatus::Failed;

@@ -4,11 +4,13 @@
 use sotto_crypto::{IdentityPublicKey, SecurityCode};
 
 use crate::chat_item::{ChatItem, ItemContent, MESSAGES};
+use crate::chat_record::{ChatRecord, ReceiptSetting};
+use crate::connection::{ConnectionRecord, ConnectionState};
 use crate::connection_records::{INVITATIONS, InvitationRecord, REQUESTS, RequestRecord};
-use crate::contact::{ContactRecord, ReceiptSetting};
 use crate::core::Core;
 use crate::event::{Event, Pending};
 use crate::ids::{ChatId, InvitationId, MessageNumber, RequestId};
+use crate::peer::PeerRecord;
 use crate::profile::Profile;
 use crate::time::UnixMillis;
 use crate::view::{ChatView, ItemView, RequestView};
@@ -17,7 +19,7 @@ use crate::{CoreError, Direction, KeyRange, Settings, Store, WriteBatch};
 impl<S: Store> Core<S> {
     /// Every chat, most recently active first.
     pub fn chats(&self) -> Result<Vec<ChatView>, CoreError> {
-        let mut records = ContactRecord::load_all(&self.store)?;
+        let mut records = ChatRecord::load_all(&self.store)?;
         records.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.id.cmp(&b.id)));
         records
             .iter()
@@ -27,7 +29,7 @@ impl<S: Store> Core<S> {
 
     /// One chat.
     pub fn chat(&self, id: ChatId) -> Result<ChatView, CoreError> {
-        self.chat_view(&ContactRecord::load(&self.store, id)?)
+        self.chat_view(&ChatRecord::load(&self.store, id)?)
     }
 
     /// Up to `limit` items of a chat before `before` (the newest when `None`),
@@ -113,7 +115,7 @@ impl<S: Store> Core<S> {
         contact: ChatId,
         setting: ReceiptSetting,
     ) -> Result<(), CoreError> {
-        let mut record = ContactRecord::load(&self.store, contact)?;
+        let mut record = ChatRecord::load(&self.store, contact)?;
         record.read_receipts = setting;
         let mut batch = WriteBatch::new();
         record.put(&mut batch);
@@ -125,16 +127,18 @@ impl<S: Store> Core<S> {
     /// The security code to compare with the contact (in person, or by
     /// scanning its QR payload).
     pub fn security_code(&self, contact: ChatId) -> Result<SecurityCode, CoreError> {
-        let record = ContactRecord::load(&self.store, contact)?;
+        let chat = ChatRecord::load(&self.store, contact)?;
+        let peer = PeerRecord::load(&self.store, chat.peer())?;
         Ok(SecurityCode::new(
             &self.account.identity.public_key(),
-            &IdentityPublicKey::from_bytes(&record.peer_identity),
+            &IdentityPublicKey::from_bytes(&peer.identity),
         ))
     }
 
     /// Marks the contact's security code as verified (or not).
     pub fn set_verified(&mut self, contact: ChatId, verified: bool) -> Result<(), CoreError> {
-        let mut record = ContactRecord::load(&self.store, contact)?;
+        let chat = ChatRecord::load(&self.store, contact)?;
+        let mut record = PeerRecord::load(&self.store, chat.peer())?;
         record.verified = verified;
         let mut batch = WriteBatch::new();
         record.put(&mut batch);
@@ -180,21 +184,30 @@ impl<S: Store> Core<S> {
         Ok(items)
     }
 
-    pub(crate) fn chat_view(&self, record: &ContactRecord) -> Result<ChatView, CoreError> {
+    pub(crate) fn chat_view(&self, record: &ChatRecord) -> Result<ChatView, CoreError> {
         let last_item = match self.items(record.id, None, 1)?.pop() {
             Some(item) => Some(Box::new(self.item_view(&item)?)),
             None => None,
         };
+        let peer = PeerRecord::load(&self.store, record.peer())?;
+        let state = match record.connection() {
+            Some(id) => match ConnectionRecord::load(&self.store, id) {
+                Ok(connection) => connection.stage.state(),
+                Err(CoreError::NotConnected) => ConnectionState::Disconnected,
+                Err(error) => return Err(error),
+            },
+            None => ConnectionState::Disconnected,
+        };
         Ok(ChatView {
             id: record.id,
-            name: record.profile.as_ref().map(|p| p.display_name().to_owned()),
-            bio: record
+            name: peer.profile.as_ref().map(|p| p.display_name().to_owned()),
+            bio: peer
                 .profile
                 .as_ref()
                 .and_then(|p| p.bio())
                 .map(str::to_owned),
-            state: record.state,
-            verified: record.verified,
+            state,
+            verified: peer.verified,
             unread: record.unread,
             timer_secs: record.timer_secs,
             read_receipts: record.read_receipts,
@@ -208,7 +221,7 @@ impl<S: Store> Core<S> {
             ItemContent::Text {
                 reply_to: Some(number),
                 ..
-            } => ChatItem::load(&self.store, item.contact, *number)?,
+            } => ChatItem::load(&self.store, item.chat, *number)?,
             _ => None,
         };
         Ok(ItemView::new(item, quoted.as_ref()))
@@ -218,7 +231,7 @@ impl<S: Store> Core<S> {
     /// about is gone.
     pub(crate) fn complete(&self, pending: Pending) -> Result<Option<Event>, CoreError> {
         let chat = |id| -> Result<Option<ChatView>, CoreError> {
-            match ContactRecord::load(&self.store, id) {
+            match ChatRecord::load(&self.store, id) {
                 Ok(record) => self.chat_view(&record).map(Some),
                 Err(CoreError::UnknownContact) => Ok(None),
                 Err(error) => Err(error),
@@ -230,7 +243,7 @@ impl<S: Store> Core<S> {
                 let Some(item) = ChatItem::load(&self.store, id, number)? else {
                     return Ok(None);
                 };
-                let unread = match ContactRecord::load(&self.store, id) {
+                let unread = match ChatRecord::load(&self.store, id) {
                     Ok(record) => record.unread,
                     Err(CoreError::UnknownContact) => return Ok(None),
                     Err(error) => return Err(error),

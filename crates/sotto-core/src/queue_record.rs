@@ -4,14 +4,14 @@
 //! table "queues", key recipient id (24):
 //! version (1) = 0x01 || relay address || sender id (24) || recipient auth secret (32)
 //! || queue key (32) || owner || option(last message id (24))
-//! owner = 0x01 invitation id u64 | 0x02 (the contact address) | 0x03 contact id u64
+//! owner = 0x01 invitation id u64 | 0x02 (the contact address) | 0x03 connection id u64
 //! ```
 
 use sotto_wire::{MessageId, QueueAuthSecret, QueueKey, RecipientId, RelayAddress, SenderId};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::{ChatId, InvitationId};
+use crate::ids::{ConnectionId, InvitationId};
 use crate::queue_address::{QueueAddress, decode_relay, encode_relay};
 use crate::store::Table;
 use crate::{CoreError, KeyRange, Store, WriteBatch};
@@ -26,8 +26,8 @@ pub(crate) enum QueueOwner {
     Invitation(InvitationId),
     /// The contact address.
     Address,
-    /// A contact.
-    Contact(ChatId),
+    /// A pairwise connection.
+    Connection(ConnectionId),
 }
 
 impl QueueOwner {
@@ -39,7 +39,7 @@ impl QueueOwner {
             QueueOwner::Address => {
                 w.u8(2);
             }
-            QueueOwner::Contact(id) => {
+            QueueOwner::Connection(id) => {
                 w.u8(3).u64(id.0);
             }
         }
@@ -49,7 +49,7 @@ impl QueueOwner {
         Ok(match r.u8()? {
             1 => QueueOwner::Invitation(InvitationId(r.u64()?)),
             2 => QueueOwner::Address,
-            3 => QueueOwner::Contact(ChatId(r.u64()?)),
+            3 => QueueOwner::Connection(ConnectionId(r.u64()?)),
             _ => return Err(CoreError::Malformed("queue owner")),
         })
     }

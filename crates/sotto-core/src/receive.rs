@@ -1,5 +1,6 @@
 //! Receiving chat messages: decrypting, checking integrity, and applying each
-//! kind of content to the chat.
+//! kind of content to the chat (or, for the inviter's Confirm, to the
+//! connection's handshake).
 
 use rand_core::CryptoRngCore;
 use sotto_crypto::Session;
@@ -10,11 +11,15 @@ use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, Mess
 use crate::chat_message::{
     Author, Content, Envelope, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind, envelope_hash,
 };
-use crate::contact::{ConnectionState, ContactRecord};
+use crate::chat_record::ChatRecord;
+use crate::connection::{ConnectionMeta, ConnectionRecord, Established, Stage};
 use crate::core::Core;
 use crate::event::{Event, Pending};
-use crate::ids::{ChatId, MessageNumber};
+use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::integrity::IntegrityNotice;
+use crate::job::{JobCommand, JobPurpose};
+use crate::peer::PeerRecord;
+use crate::queue_record::QueueRecord;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
 
@@ -25,25 +30,37 @@ const TYPING_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(30)
 pub(crate) const RECEIPT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl<S: Store> Core<S> {
-    /// Sends the contact's pending delivery receipts in one envelope.
+    /// Sends the connection's pending delivery receipts in one envelope.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_receipts(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: &mut ContactRecord,
+        connection: ConnectionId,
+        chat: ChatId,
+        state: &mut Established,
         session: &mut Session,
         batch: &mut WriteBatch,
     ) -> Result<(), CoreError> {
-        self.receipts_due.remove(&contact.id);
-        if contact.pending_receipts.is_empty() || contact.state != ConnectionState::Connected {
-            contact.pending_receipts.clear();
+        self.receipts_due.remove(&connection);
+        if state.pending_receipts.is_empty() {
             return Ok(());
         }
         let receipt = Content::Receipt {
             kind: ReceiptKind::Delivered,
-            seqs: std::mem::take(&mut contact.pending_receipts),
+            seqs: std::mem::take(&mut state.pending_receipts),
         };
-        self.send_envelope(now, rng, contact, session, receipt, true, None, batch)?;
+        self.send_envelope(
+            now,
+            rng,
+            chat,
+            &mut state.channel,
+            session,
+            receipt,
+            true,
+            None,
+            batch,
+        )?;
         Ok(())
     }
 
@@ -53,7 +70,7 @@ impl<S: Store> Core<S> {
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), CoreError> {
-        let due: Vec<ChatId> = self
+        let due: Vec<ConnectionId> = self
             .receipts_due
             .iter()
             .filter(|(_, at)| **at <= now)
@@ -61,42 +78,67 @@ impl<S: Store> Core<S> {
             .collect();
         for id in due {
             self.receipts_due.remove(&id);
-            let Ok(mut contact) = ContactRecord::load(&self.store, id) else {
+            let Ok(record) = ConnectionRecord::load(&self.store, id) else {
                 continue;
             };
-            if contact.state != ConnectionState::Connected {
+            let Stage::Established(mut state) = record.stage else {
                 continue;
-            }
-            let mut session = self.load_session(&contact)?;
+            };
+            let mut session = self.open_session(id, &state.channel)?;
             let mut batch = WriteBatch::new();
-            self.send_receipts(now, rng, &mut contact, &mut session, &mut batch)?;
-            contact.session = Some(self.pickle_session(rng, &session));
-            contact.put(&mut batch);
+            self.send_receipts(
+                now,
+                rng,
+                id,
+                record.chat,
+                &mut state,
+                &mut session,
+                &mut batch,
+            )?;
+            state.channel.session = self.pickle_session(rng, &session);
+            ConnectionRecord {
+                stage: Stage::Established(state),
+                ..record
+            }
+            .put(&mut batch);
             self.commit(batch)?;
+            self.keep_session(id, session);
         }
         Ok(())
     }
 
-    /// A message arrived on a contact's queue.
+    /// A message arrived on a connection's queue. Returns the connection's
+    /// session, to keep open once the batch is committed.
     pub(crate) fn receive_chat(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: ChatId,
+        connection: ConnectionId,
         body: &[u8],
         batch: &mut WriteBatch,
-    ) -> Result<(), CoreError> {
-        let mut contact = ContactRecord::load(&self.store, contact)?;
-        let mut session = self
-            .load_session(&contact)
-            .map_err(|_| CoreError::UnexpectedMessage("message before the handshake"))?;
+    ) -> Result<Option<(ConnectionId, Session)>, CoreError> {
+        const EARLY: CoreError = CoreError::UnexpectedMessage("message before the handshake");
+        let record = match ConnectionRecord::load(&self.store, connection) {
+            Ok(record) => record,
+            Err(CoreError::NotConnected) => return Err(EARLY),
+            Err(error) => return Err(error),
+        };
+        let (receiving, mut stage) = record.split();
+        let id = receiving.id;
+        let mut chat = ChatRecord::load(&self.store, receiving.chat)?;
+        let channel = match &stage {
+            Stage::AwaitingConfirmation(s) => &s.channel,
+            Stage::Established(s) => &s.channel,
+            Stage::Joining(_) | Stage::Accepting(_) => return Err(EARLY),
+        };
+        let mut session = self.open_session(id, channel)?;
         let plaintext = match session.decrypt(body) {
             Ok(plaintext) => Zeroizing::new(plaintext),
             Err(sotto_crypto::Error::Duplicate) => {
                 let notice = ChatNotice::Integrity(IntegrityNotice::Replayed);
-                self.add_notice(now, &mut contact, notice, batch);
-                contact.put(batch);
-                return Ok(());
+                self.add_notice(now, &mut chat, notice, batch);
+                chat.put(batch);
+                return Ok(Some((id, session)));
             }
             Err(error) => return Err(error.into()),
         };
@@ -104,59 +146,117 @@ impl<S: Store> Core<S> {
         let envelope = match Envelope::decode(&plaintext) {
             Ok(envelope) => envelope,
             Err(error) => {
-                contact.session = Some(self.pickle_session(rng, &session));
-                contact.put(batch);
-                self.notify(Pending::Ready(Event::RelayFault {
-                    relay: contact
-                        .send_queue
-                        .as_ref()
-                        .map(|q| q.address.relay.clone())
-                        .ok_or(CoreError::CorruptRecord("contact send queue"))?,
-                    reason: error.to_string(),
-                }));
-                return Ok(());
+                let relay = self.store_session(rng, &mut stage, &session);
+                receiving.at(stage).put(batch);
+                if let Some(relay) = relay {
+                    self.notify(Pending::Ready(Event::RelayFault {
+                        relay,
+                        reason: error.to_string(),
+                    }));
+                }
+                return Ok(Some((id, session)));
             }
         };
-        let verdict =
-            contact
-                .incoming
-                .receive(envelope.seq, &envelope.prev_hash, envelope_hash(&plaintext));
+        let verdict = stage.channel_mut().ok_or(EARLY)?.incoming.receive(
+            envelope.seq,
+            &envelope.prev_hash,
+            envelope_hash(&plaintext),
+        );
         for notice in verdict.notices {
-            self.add_notice(now, &mut contact, ChatNotice::Integrity(notice), batch);
+            self.add_notice(now, &mut chat, ChatNotice::Integrity(notice), batch);
         }
         if verdict.accept {
-            self.apply(now, rng, &mut contact, &mut session, envelope, batch)?;
+            stage = self.apply(
+                now,
+                rng,
+                &receiving,
+                &mut chat,
+                stage,
+                &mut session,
+                envelope,
+                batch,
+            )?;
         }
-        contact.session = Some(self.pickle_session(rng, &session));
-        contact.put(batch);
-        Ok(())
+        self.store_session(rng, &mut stage, &session);
+        receiving.at(stage).put(batch);
+        chat.put(batch);
+        Ok(Some((id, session)))
     }
 
+    /// Writes the session's pickle into the stage's channel; returns the
+    /// relay of the queue we send to (for a fault report).
+    fn store_session(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        stage: &mut Stage,
+        session: &Session,
+    ) -> Option<sotto_wire::RelayAddress> {
+        let channel = stage.channel_mut()?;
+        channel.session = self.pickle_session(rng, session);
+        Some(channel.send_queue.address.relay.clone())
+    }
+
+    /// Applies one accepted message; returns the connection's stage after it
+    /// (a Confirm completes the joiner's handshake).
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
-        contact: &mut ContactRecord,
+        receiving: &ConnectionMeta,
+        chat: &mut ChatRecord,
+        stage: Stage,
         session: &mut Session,
         envelope: Envelope,
         batch: &mut WriteBatch,
-    ) -> Result<(), CoreError> {
-        let id = contact.id;
-        match envelope.content {
-            Content::Hello { .. } => {}
-            Content::Confirm {
-                sender_key,
-                profile,
-                reply_queue,
-            } => self.receive_confirm(now, contact, sender_key, profile, reply_queue, batch)?,
+    ) -> Result<Stage, CoreError> {
+        let id = chat.id;
+        let (mut state, content) = match (stage, envelope.content) {
+            (stage, Content::Hello { .. }) => return Ok(stage),
+            (
+                Stage::AwaitingConfirmation(awaiting),
+                Content::Confirm {
+                    sender_key,
+                    profile,
+                    reply_queue,
+                },
+            ) => {
+                let established = awaiting.confirmed(reply_queue)?;
+                let queue = QueueRecord::load(&self.store, &established.receive_queue)?
+                    .ok_or(CoreError::CorruptRecord("connection queue"))?;
+                let command = JobCommand::Key {
+                    recipient_id: established.receive_queue,
+                    auth_secret: queue.auth_secret.clone(),
+                    sender_key,
+                };
+                self.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
+                let mut peer = PeerRecord::load(&self.store, receiving.peer)?;
+                peer.profile = Some(profile);
+                peer.put(batch);
+                self.add_notice(now, chat, ChatNotice::Connected, batch);
+                self.notify(Pending::Connected(id));
+                return Ok(Stage::Established(established));
+            }
+            (_, Content::Confirm { .. }) => {
+                return Err(CoreError::UnexpectedMessage("confirmation"));
+            }
+            (Stage::Established(state), content) => (state, content),
+            (_, _) => {
+                return Err(CoreError::UnexpectedMessage(
+                    "message before the confirmation",
+                ));
+            }
+        };
+        match content {
+            Content::Hello { .. } | Content::Confirm { .. } => {}
             Content::Text { reply_to, text } => {
                 let reply_to = match reply_to {
                     Some(reference) => self.resolve(id, reference)?,
                     None => None,
                 };
-                let number = MessageNumber(contact.allocate_number());
+                let number = MessageNumber(chat.allocate_number());
                 let item = ChatItem {
-                    contact: id,
+                    chat: id,
                     number,
                     direction: MessageDirection::Incoming,
                     seq: envelope.seq,
@@ -167,21 +267,19 @@ impl<S: Store> Core<S> {
                     edited: false,
                     deleted: false,
                     reactions: Vec::new(),
-                    expires_at: self.expiry(contact, now),
+                    expires_at: self.expiry(chat, now),
                 };
                 self.add_item(&item, batch);
-                contact.unread = contact.unread.saturating_add(1);
-                contact.last_activity = now.0;
-                if contact.state == ConnectionState::Connected {
-                    // Delivery receipts wait a moment to go out together.
-                    contact.pending_receipts.push(envelope.seq);
-                    if contact.pending_receipts.len() >= MAX_RECEIPT_SEQS {
-                        self.send_receipts(now, rng, contact, session, batch)?;
-                    } else {
-                        self.receipts_due
-                            .entry(id)
-                            .or_insert(now.after(RECEIPT_DELAY));
-                    }
+                chat.unread = chat.unread.saturating_add(1);
+                chat.last_activity = now.0;
+                // Delivery receipts wait a moment to go out together.
+                state.pending_receipts.push(envelope.seq);
+                if state.pending_receipts.len() >= MAX_RECEIPT_SEQS {
+                    self.send_receipts(now, rng, receiving.id, id, &mut state, session, batch)?;
+                } else {
+                    self.receipts_due
+                        .entry(receiving.id)
+                        .or_insert(now.after(RECEIPT_DELAY));
                 }
             }
             Content::Reaction { target, emoji } => {
@@ -216,7 +314,7 @@ impl<S: Store> Core<S> {
                     let Some(number) = ChatItem::find_by_seq(&self.store, id, true, seq)? else {
                         continue;
                     };
-                    let Some(mut item) = crate::ChatItem::load(&self.store, id, number)? else {
+                    let Some(mut item) = ChatItem::load(&self.store, id, number)? else {
                         continue;
                     };
                     if status_rank(status) > status_rank(item.status) {
@@ -233,19 +331,22 @@ impl<S: Store> Core<S> {
                 }
             }
             Content::Timer { seconds } => {
-                contact.timer_secs = seconds;
+                chat.timer_secs = seconds;
                 let notice = ChatNotice::TimerChanged {
                     by_me: false,
                     seconds,
                 };
-                self.add_notice(now, contact, notice, batch);
+                self.add_notice(now, chat, notice, batch);
+                self.notify(Pending::ChatChanged(id));
             }
             Content::ProfileUpdate { profile } => {
-                contact.profile = Some(profile);
+                let mut peer = PeerRecord::load(&self.store, receiving.peer)?;
+                peer.profile = Some(profile);
+                peer.put(batch);
                 self.notify(Pending::ChatChanged(id));
             }
         }
-        Ok(())
+        Ok(Stage::Established(state))
     }
 
     /// Our number for a message the contact referenced.

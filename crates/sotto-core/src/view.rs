@@ -6,7 +6,8 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus};
-use crate::contact::{ConnectionState, ReceiptSetting};
+use crate::chat_record::ReceiptSetting;
+use crate::connection::ConnectionState;
 use crate::ids::{ChatId, MessageNumber, RequestId};
 use crate::integrity::IntegrityNotice;
 use crate::profile::Profile;
@@ -88,7 +89,7 @@ impl ItemView {
             ItemContent::Notice(notice) => (None, None, Some(NoticeView(*notice))),
         };
         ItemView {
-            chat: item.contact,
+            chat: item.chat,
             number: item.number,
             direction: item.direction,
             seq: item.seq,

@@ -393,7 +393,7 @@ fn build(cli: &Cli) -> Result<(Vec<u8>, Built)> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use sotto_core::{ItemContent, import_archive};
+    use sotto_core::import_archive;
 
     use super::*;
 
@@ -432,12 +432,12 @@ mod tests {
         names.sort();
         assert_eq!(names, ["Ada", "Bruno", "Chiara", "Dmitri"]);
         for contact in &contacts {
-            let name = contact.profile.as_ref().unwrap().display_name();
+            let name = contact.name.as_deref().unwrap();
             let texts = core
                 .history(contact.id, None, 1000)
                 .unwrap()
                 .into_iter()
-                .filter(|item| matches!(item.content, ItemContent::Text { .. }))
+                .filter(|item| item.text.is_some())
                 .count();
             assert_eq!(texts, if name == "Ada" { 60 } else { 5 }, "{name}");
             // Only the last chat is left with unread messages, at most the 5 it has.

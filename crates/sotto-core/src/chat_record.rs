@@ -1,0 +1,240 @@
+//! A chat: the history's owner, with its settings and counters. Today every
+//! chat is direct (one peer over one pairwise connection); the kind byte
+//! leaves room for chats of many peers.
+//!
+//! ```text
+//! table "chats", key chat id u64:
+//! version (1) = 0x01 || kind || created_at u64 || next message number u64
+//! || unread u32 || timer secs u32 (0 = off) || read receipts u8 (0 global, 1 on, 2 off)
+//! || last activity u64
+//! kind = 0x01 (direct) || peer id u64 || option(connection id u64)
+//! ```
+
+use crate::codec::{Reader, Writer, corrupt};
+use crate::ids::{ChatId, ConnectionId, PeerId};
+use crate::store::Table;
+use crate::{CoreError, Store, WriteBatch};
+
+pub(crate) const CHATS: Table = Table::new("chats");
+const VERSION: u8 = 1;
+
+/// Read receipts in one chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptSetting {
+    /// Follow the global setting.
+    Default,
+    /// Always send.
+    On,
+    /// Never send.
+    Off,
+}
+
+impl ReceiptSetting {
+    fn byte(self) -> u8 {
+        match self {
+            ReceiptSetting::Default => 0,
+            ReceiptSetting::On => 1,
+            ReceiptSetting::Off => 2,
+        }
+    }
+
+    pub(crate) fn from_byte(byte: u8) -> Option<ReceiptSetting> {
+        Some(match byte {
+            0 => ReceiptSetting::Default,
+            1 => ReceiptSetting::On,
+            2 => ReceiptSetting::Off,
+            _ => return None,
+        })
+    }
+}
+
+/// Who a chat is with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChatKind {
+    /// One peer, over its current pairwise connection (none while the chat
+    /// has no working connection, after a failed one).
+    Direct {
+        peer: PeerId,
+        connection: Option<ConnectionId>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChatRecord {
+    pub(crate) id: ChatId,
+    pub(crate) kind: ChatKind,
+    pub(crate) created_at: u64,
+    pub(crate) next_number: u64,
+    pub(crate) unread: u32,
+    pub(crate) timer_secs: Option<u32>,
+    pub(crate) read_receipts: ReceiptSetting,
+    pub(crate) last_activity: u64,
+}
+
+impl ChatRecord {
+    /// A new direct chat with `peer`.
+    pub(crate) fn direct(
+        id: ChatId,
+        peer: PeerId,
+        connection: ConnectionId,
+        now: u64,
+    ) -> ChatRecord {
+        ChatRecord {
+            id,
+            kind: ChatKind::Direct {
+                peer,
+                connection: Some(connection),
+            },
+            created_at: now,
+            next_number: 1,
+            unread: 0,
+            timer_secs: None,
+            read_receipts: ReceiptSetting::Default,
+            last_activity: now,
+        }
+    }
+
+    /// The peer of a direct chat.
+    pub(crate) fn peer(&self) -> PeerId {
+        match self.kind {
+            ChatKind::Direct { peer, .. } => peer,
+        }
+    }
+
+    /// The connection a direct chat's messages go over.
+    pub(crate) fn connection(&self) -> Option<ConnectionId> {
+        match self.kind {
+            ChatKind::Direct { connection, .. } => connection,
+        }
+    }
+
+    pub(crate) fn set_connection(&mut self, id: Option<ConnectionId>) {
+        match &mut self.kind {
+            ChatKind::Direct { connection, .. } => *connection = id,
+        }
+    }
+
+    /// The next message number of this chat.
+    pub(crate) fn allocate_number(&mut self) -> u64 {
+        let number = self.next_number;
+        self.next_number += 1;
+        number
+    }
+
+    pub(crate) fn load(store: &impl Store, id: ChatId) -> Result<ChatRecord, CoreError> {
+        let bytes = store
+            .get(CHATS, &id.0.to_be_bytes())?
+            .ok_or(CoreError::UnknownContact)?;
+        ChatRecord::decode(id, &bytes).map_err(corrupt("chat"))
+    }
+
+    pub(crate) fn load_all(store: &impl Store) -> Result<Vec<ChatRecord>, CoreError> {
+        crate::codec::load_table(store, CHATS, "chat", |id, bytes| {
+            ChatRecord::decode(ChatId(id), bytes)
+        })
+    }
+
+    pub(crate) fn put(&self, batch: &mut WriteBatch) {
+        batch.put(CHATS, self.id.0.to_be_bytes().to_vec(), self.encode());
+    }
+
+    pub(crate) fn delete(id: ChatId, batch: &mut WriteBatch) {
+        batch.delete(CHATS, id.0.to_be_bytes().to_vec());
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(VERSION);
+        match self.kind {
+            ChatKind::Direct { peer, connection } => {
+                w.u8(1).u64(peer.0);
+                w.option(connection.as_ref(), |w, c| {
+                    w.u64(c.0);
+                });
+            }
+        }
+        w.u64(self.created_at)
+            .u64(self.next_number)
+            .u32(self.unread)
+            .u32(self.timer_secs.unwrap_or(0))
+            .u8(self.read_receipts.byte())
+            .u64(self.last_activity);
+        w.finish()
+    }
+
+    fn decode(id: ChatId, bytes: &[u8]) -> Result<ChatRecord, CoreError> {
+        const BAD: CoreError = CoreError::Malformed("chat");
+        let mut r = Reader::new(bytes, "chat");
+        if r.u8()? != VERSION {
+            return Err(BAD);
+        }
+        let kind = match r.u8()? {
+            1 => ChatKind::Direct {
+                peer: PeerId(r.u64()?),
+                connection: r.option(|r| Ok(ConnectionId(r.u64()?)))?,
+            },
+            _ => return Err(BAD),
+        };
+        let record = ChatRecord {
+            id,
+            kind,
+            created_at: r.u64()?,
+            next_number: r.u64()?,
+            unread: r.u32()?,
+            timer_secs: Some(r.u32()?).filter(|&secs| secs != 0),
+            read_receipts: ReceiptSetting::from_byte(r.u8()?).ok_or(BAD)?,
+            last_activity: r.u64()?,
+        };
+        r.finish()?;
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::MemoryStore;
+
+    fn sample() -> ChatRecord {
+        let mut chat = ChatRecord::direct(ChatId(3), PeerId(4), ConnectionId(5), 6);
+        chat.next_number = 9;
+        chat.unread = 2;
+        chat.timer_secs = Some(30);
+        chat.read_receipts = ReceiptSetting::Off;
+        chat
+    }
+
+    #[test]
+    fn round_trip_through_a_store() {
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        sample().put(&mut batch);
+        let mut gone = sample();
+        gone.id = ChatId(8);
+        gone.set_connection(None);
+        gone.put(&mut batch);
+        store.apply(batch).unwrap();
+        assert_eq!(ChatRecord::load(&store, ChatId(3)).unwrap(), sample());
+        assert_eq!(ChatRecord::load(&store, ChatId(8)).unwrap(), gone);
+        assert!(matches!(
+            ChatRecord::load(&store, ChatId(9)),
+            Err(CoreError::UnknownContact)
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn damaged_records_are_errors_not_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..100),
+            cut in 0usize..100,
+        ) {
+            let _ = ChatRecord::decode(ChatId(1), &bytes);
+            let encoded = sample().encode();
+            let cut = cut % encoded.len();
+            prop_assert!(ChatRecord::decode(ChatId(1), &encoded[..cut]).is_err());
+        }
+    }
+}

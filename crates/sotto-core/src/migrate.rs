@@ -1,0 +1,222 @@
+//! Storage migrations, run when a profile opens, each in one atomic batch.
+//!
+//! Version 1 kept one flat "contacts" record per contact: the chat, the peer
+//! and the pairwise connection together. Each becomes a chat, a peer and a
+//! connection numbered with the contact's id, so the keys of items, queues
+//! and jobs (which name that id) stay valid:
+//!
+//! ```text
+//! table "contacts" (version 1), key contact id u64:
+//! version (1) = 0x01 || state u8 (1 joining, 2 awaiting confirmation, 3 accepting,
+//!   4 connected) || created_at u64 || peer identity (32) || verified u8
+//! || option(profile) || option(session pickle: len u32 || bytes)
+//! || option(link payload: len u16 || bytes)          joiner, until confirmed
+//! || option(send queue: queue address || signing key (32))
+//! || option(receive queue: recipient id (24))
+//! || option(peer sender key (32))                    inviter, before KEY
+//! || outgoing chain || incoming chain
+//! || next message number u64 || unread u32 || timer secs u32 (0 = off)
+//! || read receipts u8 (0 global, 1 on, 2 off) || last activity u64
+//! || count u8 (..=64) || seq u64 × count     delivery receipts not sent yet
+//! ```
+//!
+//! A version 1 contact whose connection is incomplete (a state without the
+//! fields it needs, which the old code refused at run time) keeps its chat and
+//! peer and loses only the connection.
+
+use sotto_wire::RecipientId;
+use zeroize::Zeroizing;
+
+use crate::chat_message::MAX_RECEIPT_SEQS;
+use crate::chat_record::{ChatKind, ChatRecord, ReceiptSetting};
+use crate::codec::Reader;
+use crate::connection::{
+    Accepting, AwaitingConfirmation, Channel, ConnectionRecord, Established, Joining,
+    MAX_PICKLE_LEN, SendQueue, Stage,
+};
+use crate::ids::{ChatId, ConnectionId, PeerId};
+use crate::integrity::{IncomingChain, OutgoingChain};
+use crate::link::{InvitationLink, LinkKind};
+use crate::peer::PeerRecord;
+use crate::profile::Profile;
+use crate::queue_address::QueueAddress;
+use crate::store::Table;
+use crate::{CoreError, KeyRange, Store, WriteBatch};
+
+/// Version 1's contacts.
+const CONTACTS: Table = Table::new("contacts");
+
+/// Brings the store's records to the current version, in one batch.
+pub(crate) fn migrate(store: &mut impl Store) -> Result<(), CoreError> {
+    let contacts = crate::codec::load_table(store, CONTACTS, "contact", V1Contact::decode)?;
+    if contacts.is_empty() {
+        return Ok(());
+    }
+    let mut batch = WriteBatch::new();
+    for contact in contacts {
+        contact.split(&mut batch);
+    }
+    batch.delete_range(CONTACTS, KeyRange::all());
+    store.apply(batch)?;
+    Ok(())
+}
+
+struct V1Contact {
+    id: u64,
+    state: u8,
+    created_at: u64,
+    peer_identity: [u8; 32],
+    verified: bool,
+    profile: Option<Profile>,
+    session: Option<Vec<u8>>,
+    link_payload: Option<Vec<u8>>,
+    send_queue: Option<SendQueue>,
+    receive_queue: Option<RecipientId>,
+    peer_sender_key: Option<[u8; 32]>,
+    outgoing: OutgoingChain,
+    incoming: IncomingChain,
+    next_number: u64,
+    unread: u32,
+    timer_secs: Option<u32>,
+    read_receipts: ReceiptSetting,
+    last_activity: u64,
+    pending_receipts: Vec<u64>,
+}
+
+impl V1Contact {
+    /// Writes the chat, the peer and (when complete) the connection.
+    fn split(self, batch: &mut WriteBatch) {
+        let (chat_id, peer_id, connection_id) =
+            (ChatId(self.id), PeerId(self.id), ConnectionId(self.id));
+        let stage = self.stage();
+        ChatRecord {
+            id: chat_id,
+            kind: ChatKind::Direct {
+                peer: peer_id,
+                connection: stage.as_ref().map(|_| connection_id),
+            },
+            created_at: self.created_at,
+            next_number: self.next_number,
+            unread: self.unread,
+            timer_secs: self.timer_secs,
+            read_receipts: self.read_receipts,
+            last_activity: self.last_activity,
+        }
+        .put(batch);
+        PeerRecord {
+            id: peer_id,
+            identity: self.peer_identity,
+            verified: self.verified,
+            profile: self.profile.clone(),
+            chat: chat_id,
+        }
+        .put(batch);
+        if let Some(stage) = stage {
+            ConnectionRecord {
+                id: connection_id,
+                peer: peer_id,
+                chat: chat_id,
+                created_at: self.created_at,
+                stage,
+            }
+            .put(batch);
+        }
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        let channel = || {
+            Some(Channel {
+                session: self.session.clone()?,
+                send_queue: self.send_queue.clone()?,
+                outgoing: self.outgoing.clone(),
+                incoming: self.incoming.clone(),
+            })
+        };
+        Some(match self.state {
+            1 => Stage::Joining(Joining {
+                link: self.link_payload.clone()?,
+            }),
+            2 => Stage::AwaitingConfirmation(AwaitingConfirmation {
+                // Without its link the joiner cannot tell; refusing a new
+                // queue is the safe reading.
+                link_kind: self
+                    .link_payload
+                    .as_deref()
+                    .and_then(|payload| InvitationLink::from_payload(payload).ok())
+                    .map_or(LinkKind::OneTime, |link| link.kind),
+                channel: channel()?,
+                receive_queue: self.receive_queue?,
+            }),
+            3 => Stage::Accepting(Accepting {
+                channel: channel()?,
+                peer_sender_key: self.peer_sender_key?,
+            }),
+            4 => Stage::Established(Established {
+                channel: channel()?,
+                receive_queue: self.receive_queue?,
+                pending_receipts: self.pending_receipts.clone(),
+            }),
+            _ => return None,
+        })
+    }
+
+    fn decode(id: u64, bytes: &[u8]) -> Result<V1Contact, CoreError> {
+        const BAD: CoreError = CoreError::Malformed("contact");
+        let mut r = Reader::new(bytes, "contact");
+        if r.u8()? != 1 {
+            return Err(BAD);
+        }
+        let state = r.u8()?;
+        let created_at = r.u64()?;
+        let peer_identity = r.array()?;
+        let verified = r.bool()?;
+        let profile = r.option(Profile::decode)?;
+        let session = r.option(|r| Ok(r.bytes32(MAX_PICKLE_LEN)?.to_vec()))?;
+        let link_payload = r.option(|r| Ok(r.bytes16(usize::from(u16::MAX))?.to_vec()))?;
+        let send_queue = r.option(|r| {
+            Ok(SendQueue {
+                address: QueueAddress::decode(r)?,
+                signing_key: Zeroizing::new(r.array()?),
+            })
+        })?;
+        let receive_queue = r.option(|r| Ok(RecipientId::from_bytes(r.array()?)))?;
+        let peer_sender_key = r.option(|r| r.array())?;
+        let outgoing = OutgoingChain::decode(&mut r)?;
+        let incoming = IncomingChain::decode(&mut r)?;
+        let next_number = r.u64()?;
+        let unread = r.u32()?;
+        let timer_secs = Some(r.u32()?).filter(|&secs| secs != 0);
+        let read_receipts = ReceiptSetting::from_byte(r.u8()?).ok_or(BAD)?;
+        let last_activity = r.u64()?;
+        let count = usize::from(r.u8()?);
+        if count > MAX_RECEIPT_SEQS {
+            return Err(BAD);
+        }
+        let mut pending_receipts = Vec::with_capacity(count);
+        for _ in 0..count {
+            pending_receipts.push(r.u64()?);
+        }
+        r.finish()?;
+        Ok(V1Contact {
+            id,
+            state,
+            created_at,
+            peer_identity,
+            verified,
+            profile,
+            session,
+            link_payload,
+            send_queue,
+            receive_queue,
+            peer_sender_key,
+            outgoing,
+            incoming,
+            next_number,
+            unread,
+            timer_secs,
+            read_receipts,
+            last_activity,
+            pending_receipts,
+        })
+    }
+}
