@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sotto_core::{Core, CoreError, Passphrase, Profile, Store, StoreError, Table, WriteBatch};
+use sotto_core::{Core, CoreError, Passphrase, Profile, Store, StoreError, Table};
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 
@@ -13,9 +13,9 @@ use crate::failure::Failure;
 /// The database's file name inside the profile directory.
 const DATABASE: &str = "profile.db";
 
-/// The command line's own records, exported and imported with the profile.
+/// Release 0.1 kept the home relay in a table of the command line's own.
 const CLI_SETTINGS: Table = Table::new("cli_settings");
-const RELAY_KEY: &[u8] = b"relay";
+const LEGACY_RELAY_KEY: &[u8] = b"relay";
 
 /// Where the passphrase comes from.
 #[derive(Debug, Clone)]
@@ -91,31 +91,29 @@ pub(crate) fn open_core(
     passphrase: &Passphrase,
 ) -> anyhow::Result<(Core<SqlCipherStore>, RelayAddress)> {
     let store = open_store(dir, passphrase)?;
-    let relay = relay(&store)?;
-    let core = Core::open(store).map_err(core_failure)?;
+    let mut core = Core::open(store).map_err(core_failure)?;
+    let relay = home_relay(&mut core)?;
     Ok((core, relay))
 }
 
-/// Records the user's relay.
-pub(crate) fn set_relay(store: &mut SqlCipherStore, relay: &RelayAddress) -> anyhow::Result<()> {
-    let mut batch = WriteBatch::new();
-    batch.put(
-        CLI_SETTINGS,
-        RELAY_KEY.to_vec(),
-        relay.to_string().into_bytes(),
-    );
-    store.apply(batch).context("saving the relay address")?;
-    Ok(())
-}
-
-/// The user's relay, as recorded at `init`.
-pub(crate) fn relay(store: &SqlCipherStore) -> anyhow::Result<RelayAddress> {
-    let Some(bytes) = store.get(CLI_SETTINGS, RELAY_KEY)? else {
+/// The profile's home relay (the first in the core's account). A profile
+/// made by release 0.1 kept it in the command line's own table: it moves
+/// into the account the first time it is read.
+pub(crate) fn home_relay(core: &mut Core<SqlCipherStore>) -> anyhow::Result<RelayAddress> {
+    if let Some(relay) = core.home_relays().first() {
+        return Ok(relay.clone());
+    }
+    let Some(bytes) = core.store().get(CLI_SETTINGS, LEGACY_RELAY_KEY)? else {
         return Err(Failure::new("no_profile", "the profile has no relay address").into());
     };
     let text = String::from_utf8(bytes).context("the stored relay address")?;
-    text.parse()
-        .map_err(|error| anyhow::anyhow!("the stored relay address does not parse: {error}"))
+    let relay: RelayAddress = text
+        .parse()
+        .map_err(|error| anyhow::anyhow!("the stored relay address does not parse: {error}"))?;
+    // The old record stays (unread from now on): the account is the truth.
+    core.set_home_relays(vec![relay.clone()])
+        .map_err(core_failure)?;
+    Ok(relay)
 }
 
 /// A storage error in the words a user needs.
@@ -179,7 +177,9 @@ pub(crate) fn init(
     relay: &RelayAddress,
 ) -> anyhow::Result<Core<SqlCipherStore>> {
     let profile = Profile::new(name, bio).map_err(core_failure)?;
-    let mut store = create_store(dir, passphrase)?;
-    set_relay(&mut store, relay)?;
-    Core::create(store, &mut rand::rngs::OsRng, profile).map_err(core_failure)
+    let store = create_store(dir, passphrase)?;
+    let mut core = Core::create(store, &mut rand::rngs::OsRng, profile).map_err(core_failure)?;
+    core.set_home_relays(vec![relay.clone()])
+        .map_err(core_failure)?;
+    Ok(core)
 }

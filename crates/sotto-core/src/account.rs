@@ -3,9 +3,13 @@
 //!
 //! ```text
 //! table "account", key "account":
-//! version (1) = 0x01 || identity secret (32) || pickle key (32) || profile
+//! version (2) = 0x02 || identity secret (32) || pickle key (32) || profile
 //! || read_receipts u8 || typing_indicators u8 || next_id u64
+//! || count u8 (..=8) || relay address × count       home relays, first = default
 //! ```
+//!
+//! Version 1 (release 0.1) ends after `next_id`: it has no home relays (each
+//! front end kept its own).
 //!
 //! Session pickles are sealed with the pickle key although the store is itself
 //! encrypted: the crypto crate's API wants a key, and a leaked session record
@@ -14,14 +18,19 @@
 use sotto_crypto::{IdentityKeyPair, PickleKey};
 use zeroize::Zeroizing;
 
+use sotto_wire::RelayAddress;
+
 use crate::codec::{Reader, Writer, corrupt};
 use crate::profile::Profile;
+use crate::queue_address::{decode_relay, encode_relay};
 use crate::store::Table;
 use crate::{CoreError, Store, WriteBatch};
 
 pub(crate) const ACCOUNT: Table = Table::new("account");
 const ACCOUNT_KEY: &[u8] = b"account";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Most home relays a profile keeps.
+pub const MAX_HOME_RELAYS: usize = 8;
 
 /// The user's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +57,8 @@ pub(crate) struct Account {
     pub(crate) profile: Profile,
     pub(crate) settings: Settings,
     pub(crate) next_id: u64,
+    /// Where this profile makes its queues; the first is the default.
+    pub(crate) home_relays: Vec<RelayAddress>,
 }
 
 impl Account {
@@ -59,6 +70,7 @@ impl Account {
             profile,
             settings: Settings::default(),
             next_id: 1,
+            home_relays: Vec::new(),
         }
     }
 
@@ -73,7 +85,8 @@ impl Account {
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<Account, CoreError> {
         let mut r = Reader::new(bytes, "account");
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        if version != 1 && version != VERSION {
             return Err(CoreError::Malformed("account"));
         }
         let identity = Zeroizing::new(r.array::<32>()?);
@@ -84,10 +97,21 @@ impl Account {
             typing_indicators: r.bool()?,
         };
         let next_id = r.u64()?;
+        let mut home_relays = Vec::new();
+        if version == VERSION {
+            let count = usize::from(r.u8()?);
+            if count > MAX_HOME_RELAYS {
+                return Err(CoreError::Malformed("account"));
+            }
+            for _ in 0..count {
+                home_relays.push(decode_relay(&mut r)?);
+            }
+        }
         r.finish()?;
         let mut account = Account::new(*identity, *pickle_key, profile);
         account.settings = settings;
         account.next_id = next_id;
+        account.home_relays = home_relays;
         Ok(account)
     }
 
@@ -100,6 +124,11 @@ impl Account {
         w.bool(self.settings.read_receipts)
             .bool(self.settings.typing_indicators)
             .u64(self.next_id);
+        let count = self.home_relays.len().min(MAX_HOME_RELAYS);
+        w.u8(u8::try_from(count).unwrap_or(0));
+        for relay in self.home_relays.iter().take(count) {
+            encode_relay(&mut w, relay);
+        }
         batch.put(
             ACCOUNT,
             ACCOUNT_KEY.to_vec(),
@@ -126,6 +155,11 @@ mod tests {
         assert!(Account::load(&store).unwrap().is_none());
         let mut account = Account::new([1; 32], [2; 32], Profile::new("A", None).unwrap());
         account.settings.typing_indicators = true;
+        account.home_relays = vec![
+            "sotto://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@relay.example"
+                .parse()
+                .unwrap(),
+        ];
         assert_eq!(account.allocate_id(), 1);
         let mut batch = WriteBatch::new();
         account.put(&mut batch);
@@ -134,5 +168,23 @@ mod tests {
         assert_eq!(loaded.next_id, 2);
         assert_eq!(loaded.settings, account.settings);
         assert_eq!(loaded.identity.public_key(), account.identity.public_key());
+        assert_eq!(loaded.home_relays, account.home_relays);
+    }
+
+    #[test]
+    fn a_version_1_account_opens_without_home_relays() {
+        let account = Account::new([1; 32], [2; 32], Profile::new("A", None).unwrap());
+        let mut batch = WriteBatch::new();
+        account.put(&mut batch);
+        let mut store = MemoryStore::new();
+        store.apply(batch).unwrap();
+        let mut bytes = store.get(ACCOUNT, ACCOUNT_KEY).unwrap().unwrap();
+        // Version 1 is version 2 without the relay count.
+        bytes[0] = 1;
+        assert_eq!(bytes.pop(), Some(0));
+        let loaded = Account::decode(&bytes).unwrap();
+        assert!(loaded.home_relays.is_empty());
+        bytes[0] = 2;
+        assert!(Account::decode(&bytes).is_err());
     }
 }

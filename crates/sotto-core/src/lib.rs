@@ -62,7 +62,7 @@ mod store;
 mod time;
 mod view;
 
-pub use account::Settings;
+pub use account::{MAX_HOME_RELAYS, Settings};
 pub use archive::{
     ARCHIVE_DERIVATION_LEN, ArchiveError, ArchiveId, ArchiveReader, ArchiveSummary,
     ExportRandomness, ExportReceipt, Exporter, ImportedRecord, MAX_KEY_LEN, MAX_VALUE_LEN,

@@ -220,3 +220,123 @@ impl V1Contact {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sotto_wire::SenderId;
+
+    use super::*;
+    use crate::MemoryStore;
+    use crate::codec::Writer;
+    use crate::connection::ConnectionState;
+
+    fn address() -> QueueAddress {
+        QueueAddress {
+            relay: "sotto://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@relay.example"
+                .parse()
+                .unwrap(),
+            sender_id: SenderId::from_bytes([4; 24]),
+        }
+    }
+
+    /// A version 1 contact record in `state`, with or without a session.
+    fn v1(state: u8, session: bool, link: Option<&[u8]>) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1).u8(state).u64(5).array(&[1; 32]).bool(true);
+        w.option(Some(&Profile::new("Bob", None).unwrap()), |w, p| {
+            p.encode(w)
+        });
+        let session = session.then(|| vec![2u8; 40]);
+        w.option(session.as_ref(), |w, s| {
+            w.bytes32(s);
+        });
+        let link = link.map(<[u8]>::to_vec);
+        w.option(link.as_ref(), |w, l| {
+            w.bytes16(l);
+        });
+        w.option(Some(&address()), |w, a| {
+            a.encode(w);
+            w.array(&[5; 32]);
+        });
+        w.option(Some(&RecipientId::from_bytes([6; 24])), |w, q| {
+            w.array(q.as_bytes());
+        });
+        w.option(Some(&[7u8; 32]), |w, k| {
+            w.array(k);
+        });
+        OutgoingChain::default().encode(&mut w);
+        IncomingChain::default().encode(&mut w);
+        w.u64(9).u32(2).u32(30).u8(2).u64(11);
+        w.u8(1).u64(3);
+        w.finish()
+    }
+
+    #[test]
+    fn each_contact_becomes_a_chat_a_peer_and_a_connection_at_its_stage() {
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        let cases: [(u64, Vec<u8>, Option<ConnectionState>); 5] = [
+            (
+                1,
+                v1(1, false, Some(b"link")),
+                Some(ConnectionState::Joining),
+            ),
+            (
+                2,
+                v1(2, true, None),
+                Some(ConnectionState::AwaitingConfirmation),
+            ),
+            (3, v1(3, true, None), Some(ConnectionState::Accepting)),
+            (4, v1(4, true, None), Some(ConnectionState::Connected)),
+            // Connected without a session: the old code refused it at run time.
+            (5, v1(4, false, None), None),
+        ];
+        for (id, bytes, _) in &cases {
+            batch.put(CONTACTS, id.to_be_bytes().to_vec(), bytes.clone());
+        }
+        store.apply(batch).unwrap();
+        migrate(&mut store).unwrap();
+        assert!(
+            crate::codec::load_table(&store, CONTACTS, "contact", |_, _| Ok(()))
+                .unwrap()
+                .is_empty()
+        );
+        for (id, _, state) in cases {
+            let chat = ChatRecord::load(&store, ChatId(id)).unwrap();
+            assert_eq!(chat.peer(), PeerId(id));
+            assert_eq!(
+                (chat.next_number, chat.unread, chat.timer_secs),
+                (9, 2, Some(30))
+            );
+            assert_eq!(chat.read_receipts, ReceiptSetting::Off);
+            let peer = PeerRecord::load(&store, PeerId(id)).unwrap();
+            assert_eq!(
+                (peer.identity, peer.verified, peer.chat),
+                ([1; 32], true, ChatId(id))
+            );
+            assert_eq!(peer.profile.unwrap().display_name(), "Bob");
+            let connection = ConnectionRecord::load(&store, ConnectionId(id));
+            match state {
+                Some(state) => {
+                    assert_eq!(chat.connection(), Some(ConnectionId(id)));
+                    let connection = connection.unwrap();
+                    assert_eq!(connection.stage.state(), state);
+                    if let Stage::Established(established) = &connection.stage {
+                        assert_eq!(established.pending_receipts, [3]);
+                    }
+                    if let Stage::AwaitingConfirmation(awaiting) = &connection.stage {
+                        // No link left to tell its kind: the strict reading.
+                        assert_eq!(awaiting.link_kind, LinkKind::OneTime);
+                    }
+                }
+                None => {
+                    assert_eq!(chat.connection(), None);
+                    assert!(matches!(connection, Err(CoreError::NotConnected)));
+                }
+            }
+        }
+        // Migrating again finds nothing to do.
+        migrate(&mut store).unwrap();
+        assert_eq!(ChatRecord::load_all(&store).unwrap().len(), 5);
+    }
+}

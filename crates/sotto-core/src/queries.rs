@@ -2,6 +2,7 @@
 //! requests, links, settings and security codes.
 
 use sotto_crypto::{IdentityPublicKey, SecurityCode};
+use sotto_wire::RelayAddress;
 
 use crate::chat_item::{ChatItem, ItemContent, MESSAGES};
 use crate::chat_record::{ChatRecord, ReceiptSetting};
@@ -96,6 +97,25 @@ impl<S: Store> Core<S> {
     /// This user's identity key.
     pub fn identity(&self) -> IdentityPublicKey {
         self.account.identity.public_key()
+    }
+
+    /// The relays this profile makes its queues on (the first is the
+    /// default), kept in the profile itself.
+    pub fn home_relays(&self) -> &[RelayAddress] {
+        &self.account.home_relays
+    }
+
+    /// Sets the home relays (at most [`crate::MAX_HOME_RELAYS`]; the first
+    /// is the default for new queues).
+    pub fn set_home_relays(&mut self, relays: Vec<RelayAddress>) -> Result<(), CoreError> {
+        if relays.len() > crate::MAX_HOME_RELAYS {
+            return Err(CoreError::TooLong {
+                what: "home relays",
+                max: crate::MAX_HOME_RELAYS,
+            });
+        }
+        self.account.home_relays = relays;
+        self.commit(WriteBatch::new())
     }
 
     /// The settings.

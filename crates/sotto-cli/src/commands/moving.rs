@@ -69,8 +69,8 @@ pub(super) fn import(
             return Err(error.into());
         }
     };
-    let relay = profile::relay(&store)?;
-    let core = Core::open(store).map_err(core_failure)?;
+    let mut core = Core::open(store).map_err(core_failure)?;
+    let relay = profile::home_relay(&mut core)?;
     let name = core.profile().display_name().to_owned();
     output.emit(
         json!({ "profile": dir.display().to_string(), "name": name, "relay": relay.to_string(), "tables": summary.tables, "records": summary.records }),
