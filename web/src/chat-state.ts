@@ -2,7 +2,7 @@
 // carries the views it changed (the preview is `chat.last_item`, the unread
 // count comes with `item_added`), so nothing is read again from the core.
 
-import type { BackendEvent, ChatId, ChatView } from "./backend";
+import type { BackendEvent, BridgeEvent, ChatId, ChatView } from "./backend";
 
 /** A chat as the UI shows it: the core's view and what only the UI knows. */
 export type ShownChat = ChatView & {
@@ -13,7 +13,10 @@ export type ShownChat = ChatView & {
 };
 
 /** The chats after `event` (the same map when the event changes none). */
-export function withEvent(chats: ReadonlyMap<ChatId, ChatView>, event: BackendEvent): ReadonlyMap<ChatId, ChatView> {
+export function withEvent(
+  chats: ReadonlyMap<ChatId, ChatView>,
+  event: BackendEvent | BridgeEvent,
+): ReadonlyMap<ChatId, ChatView> {
   const change = (id: ChatId, update: (chat: ChatView) => ChatView | null): ReadonlyMap<ChatId, ChatView> => {
     const chat = chats.get(id);
     if (!chat) return chats;

@@ -136,7 +136,7 @@ export class FakeBackend implements Backend {
       notice,
       status: "read",
     };
-        this.add(target, item);
+    this.add(target, item);
     this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
     if (notice.type === "keys_changed") {
       target.verified = false;

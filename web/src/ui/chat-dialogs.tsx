@@ -38,8 +38,8 @@ export function SecurityCodeDialog({
     <Dialog title={`Security code with ${chatName(chat)}`} onClose={onClose}>
       <div class="stack">
         <p class="muted">
-          Compare these numbers with {chatName(chat)}, in person or on a call, or scan each other's code. If they
-          match, no one is in the middle of your conversation.
+          Compare these numbers with {chatName(chat)}, in person or on a call, or scan each other's code. If they match,
+          no one is in the middle of your conversation.
         </p>
         {code && (
           <>
@@ -111,11 +111,7 @@ export function ChatSettingsDialog({
           </div>
         </fieldset>
         <label class="switch">
-          <input
-            type="checkbox"
-            checked={chat.muted}
-            onChange={(e) => run(onMute(e.currentTarget.checked))}
-          />
+          <input type="checkbox" checked={chat.muted} onChange={(e) => run(onMute(e.currentTarget.checked))} />
           Mute notifications
         </label>
         <label>

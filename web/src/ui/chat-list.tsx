@@ -11,8 +11,7 @@ import { IconMuted, IconSearch, IconShield, IconTimer, ReceiptTick } from "./ico
 
 export function filterChats(chats: readonly ShownChat[], query: string): ShownChat[] {
   return chats.filter(
-    (chat) =>
-      matchesSearch(chatName(chat), query) || matchesSearch(previewText(chat.last_item, chatName(chat)), query),
+    (chat) => matchesSearch(chatName(chat), query) || matchesSearch(previewText(chat.last_item, chatName(chat)), query),
   );
 }
 

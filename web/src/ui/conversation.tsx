@@ -180,7 +180,8 @@ export function Conversation({
             composer.current?.focus();
             break;
           case "delete":
-            if (window.confirm("Delete this message for everyone?")) await backend.deleteForEveryone(chat.id, item.number);
+            if (window.confirm("Delete this message for everyone?"))
+              await backend.deleteForEveryone(chat.id, item.number);
             break;
           case "react": {
             const mine = item.reactions.find((reaction) => reaction.mine);

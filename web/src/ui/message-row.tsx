@@ -100,9 +100,7 @@ function Bubble({
             {item.direction === "outgoing" ? "You deleted this message." : "This message was deleted."}
           </p>
         ) : (
-          <p
-            class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}
-          >
+          <p class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}>
             {item.text}
           </p>
         )}
@@ -205,7 +203,10 @@ export function MessageActions({
   const rect = anchor.getBoundingClientRect();
   const top = Math.min(rect.bottom + 4, window.innerHeight - 280);
   // Beside the button, on the side of the bubble, kept inside the window.
-  const left = Math.max(8, Math.min(item.direction === "outgoing" ? rect.left - 200 : rect.left, window.innerWidth - 248));
+  const left = Math.max(
+    8,
+    Math.min(item.direction === "outgoing" ? rect.left - 200 : rect.left, window.innerWidth - 248),
+  );
 
   function onKeyDown(event: KeyboardEvent) {
     const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
