@@ -212,6 +212,34 @@ describe("chats", () => {
     expect(root.querySelectorAll(".chat-row").length).toBe(1);
   });
 
+  it("keeps the chat list up to date from events: preview, unread count, order, typing", async () => {
+    const backend = FakeBackend.withProfile();
+    const grace = backend.addChat("Grace Hopper", 1);
+    const alan = backend.addChat("Alan Turing", 1);
+    await mount(backend);
+    const rows = () => [...root.querySelectorAll(".chat-row")].map((row) => row.textContent ?? "");
+    await act(() => {
+      backend.receive(alan, "the machine is ready");
+    });
+    expect(rows()[0]).toContain("Alan Turing");
+    expect(rows()[0]).toContain("the machine is ready");
+    expect(rows()[0]).toContain("1 unread");
+    await act(() => {
+      backend.setTypingFromContact(grace, true);
+    });
+    expect(rows()[1]).toContain("typing…");
+    await act(() => {
+      backend.receive(grace, "on my way");
+    });
+    expect(rows()[0]).toContain("Grace Hopper");
+    expect(rows()[0]).toContain("on my way");
+    expect(rows()[0]).not.toContain("typing…");
+    await act(() => {
+      backend.receipt(alan, 1, "read");
+    });
+    expect(rows()[1]).toContain("the machine is ready");
+  });
+
   it("focuses search with Ctrl+K", async () => {
     const backend = FakeBackend.withProfile();
     await mount(backend);
