@@ -65,13 +65,15 @@ describe("the bridge's samples", () => {
     const changed = samples.find((event) => event.type === "chat_changed");
     const added = samples.find((event) => event.type === "item_added" && event.item.notice === null);
     if (changed?.type !== "chat_changed" || added?.type !== "item_added") throw new Error("samples missing");
+    const message = added.item;
+    if (message.notice !== null) throw new Error("the first item sample is a message");
     const empty: ChatView = { ...changed.chat, unread: 0, last_item: null, last_activity: 0 };
     let chats: ReadonlyMap<ChatId, ChatView> = new Map([[empty.id, empty]]);
     chats = withEvent(chats, added);
     expect(chats.get(empty.id)?.unread).toBe(added.unread);
     expect(chats.get(empty.id)?.last_item).toEqual(added.item);
     expect(chats.get(empty.id)?.last_activity).toBe(added.item.at);
-    chats = withEvent(chats, { type: "item_changed", item: { ...added.item, deleted: true, text: "" } });
+    chats = withEvent(chats, { type: "item_changed", item: { ...message, deleted: true, text: "" } });
     expect(chats.get(empty.id)?.last_item?.deleted).toBe(true);
     chats = withEvent(chats, { type: "items_removed", chat: empty.id, numbers: [added.item.number] });
     expect(chats.get(empty.id)?.last_item).toBeNull();

@@ -126,7 +126,8 @@ mod tests {
         }
     }
 
-    fn samples() -> Result<Vec<serde_json::Value>, serde_json::Error> {
+    /// Each sample as the bridge writes it (fields in the order sent).
+    fn samples() -> Result<Vec<String>, serde_json::Error> {
         let notices = [
             ChatNotice::Integrity(IntegrityNotice::Skipped { first: 4, last: 6 }),
             ChatNotice::Integrity(IntegrityNotice::OutOfOrder { seq: 9 }),
@@ -192,7 +193,7 @@ mod tests {
         }));
         let mut samples = events
             .iter()
-            .map(serde_json::to_value)
+            .map(serde_json::to_string_pretty)
             .collect::<Result<Vec<_>, _>>()?;
         for event in [
             BridgeEvent::Connection {
@@ -206,7 +207,7 @@ mod tests {
             },
             BridgeEvent::Moved,
         ] {
-            samples.push(serde_json::to_value(event)?);
+            samples.push(serde_json::to_string_pretty(&event)?);
         }
         Ok(samples)
     }
@@ -215,13 +216,18 @@ mod tests {
     /// `SOTTO_BLESS=1` to write them again after a change to the views.
     #[test]
     fn the_web_client_types_check_these_samples() {
-        let json = serde_json::to_string_pretty(&samples().unwrap()).unwrap();
+        let json = samples()
+            .unwrap()
+            .iter()
+            .map(|sample| format!("  {}", sample.replace('\n', "\n  ")))
+            .collect::<Vec<_>>()
+            .join(",\n");
         let file = format!(
             "// Written by `cargo test -p sotto-wasm` (crates/sotto-wasm/src/bridge_event.rs):\n\
              // one sample of every view and event as the bridge hands them over. Do not edit;\n\
              // run `SOTTO_BLESS=1 cargo test -p sotto-wasm` after changing the views.\n\n\
              import type {{ BridgeEvent, CoreEvent }} from \"../src/backend\";\n\n\
-             export const samples: (CoreEvent | BridgeEvent)[] = {json};\n"
+             export const samples: (CoreEvent | BridgeEvent)[] = [\n{json},\n];\n"
         );
         if std::env::var_os("SOTTO_BLESS").is_some() {
             std::fs::write(SAMPLES, &file).unwrap();
