@@ -6,432 +6,432 @@ import type { BridgeEvent, CoreEvent } from "../src/backend";
 
 export const samples: (CoreEvent | BridgeEvent)[] = [
   {
+    "type": "invitation_ready",
     "invitation": 1,
-    "link": "https://relay.example/invite#i1.sample",
-    "type": "invitation_ready"
+    "link": "https://relay.example/invite#i1.sample"
   },
   {
-    "link": "https://relay.example/contact#a1.sample",
-    "type": "address_ready"
+    "type": "address_ready",
+    "link": "https://relay.example/contact#a1.sample"
   },
   {
+    "type": "request_received",
     "request": {
-      "bio": null,
       "id": 5,
       "name": "Carol",
-      "received_at": 1764990400000
-    },
-    "type": "request_received"
-  },
-  {
-    "chat": {
-      "bio": "Gardener",
-      "id": 3,
-      "last_activity": 1764990000250,
-      "last_item": {
-        "at": 1764990000250,
-        "chat": 3,
-        "deleted": false,
-        "direction": "outgoing",
-        "edited": true,
-        "expires_at": 1764990300000,
-        "notice": null,
-        "number": 12,
-        "quoted": {
-          "deleted": false,
-          "direction": "incoming",
-          "number": 11,
-          "text": "Lunch tomorrow?"
-        },
-        "reactions": [
-          {
-            "emoji": "👍",
-            "mine": false
-          }
-        ],
-        "reply_to": 11,
-        "sent_at": 1764990000000,
-        "seq": 7,
-        "status": "delivered",
-        "text": "See you at noon"
-      },
-      "name": "Bob",
-      "read_receipts": "off",
-      "state": "connected",
-      "timer_secs": 300,
-      "unread": 2,
-      "verified": true
-    },
-    "type": "contact_connected"
-  },
-  {
-    "chat": {
       "bio": null,
-      "id": 4,
-      "last_activity": 1764990200000,
-      "last_item": null,
-      "name": null,
-      "read_receipts": "default",
-      "state": "joining",
-      "timer_secs": null,
-      "unread": 0,
-      "verified": false
-    },
-    "type": "connection_failed"
+      "received_at": 1764990400000
+    }
   },
   {
+    "type": "contact_connected",
     "chat": {
-      "bio": "Gardener",
       "id": 3,
+      "name": "Bob",
+      "bio": "Gardener",
+      "state": "connected",
+      "verified": true,
+      "unread": 2,
+      "timer_secs": 300,
+      "read_receipts": "off",
       "last_activity": 1764990000250,
       "last_item": {
-        "at": 1764990000250,
         "chat": 3,
-        "deleted": false,
-        "direction": "outgoing",
-        "edited": true,
-        "expires_at": 1764990300000,
-        "notice": null,
         "number": 12,
+        "direction": "outgoing",
+        "seq": 7,
+        "sent_at": 1764990000000,
+        "at": 1764990000250,
+        "status": "delivered",
+        "text": "See you at noon",
+        "reply_to": 11,
         "quoted": {
-          "deleted": false,
-          "direction": "incoming",
           "number": 11,
-          "text": "Lunch tomorrow?"
+          "direction": "incoming",
+          "text": "Lunch tomorrow?",
+          "deleted": false
         },
+        "notice": null,
+        "edited": true,
+        "deleted": false,
         "reactions": [
           {
-            "emoji": "👍",
-            "mine": false
+            "mine": false,
+            "emoji": "👍"
           }
         ],
-        "reply_to": 11,
-        "sent_at": 1764990000000,
-        "seq": 7,
-        "status": "delivered",
-        "text": "See you at noon"
-      },
+        "expires_at": 1764990300000
+      }
+    }
+  },
+  {
+    "type": "connection_failed",
+    "chat": {
+      "id": 4,
+      "name": null,
+      "bio": null,
+      "state": "joining",
+      "verified": false,
+      "unread": 0,
+      "timer_secs": null,
+      "read_receipts": "default",
+      "last_activity": 1764990200000,
+      "last_item": null
+    }
+  },
+  {
+    "type": "chat_changed",
+    "chat": {
+      "id": 3,
       "name": "Bob",
-      "read_receipts": "off",
+      "bio": "Gardener",
       "state": "connected",
-      "timer_secs": 300,
+      "verified": true,
       "unread": 2,
-      "verified": true
-    },
-    "type": "chat_changed"
-  },
-  {
-    "chat": 4,
-    "type": "chat_removed"
-  },
-  {
-    "item": {
-      "at": 1764990000250,
-      "chat": 3,
-      "deleted": false,
-      "direction": "outgoing",
-      "edited": true,
-      "expires_at": 1764990300000,
-      "notice": null,
-      "number": 12,
-      "quoted": {
+      "timer_secs": 300,
+      "read_receipts": "off",
+      "last_activity": 1764990000250,
+      "last_item": {
+        "chat": 3,
+        "number": 12,
+        "direction": "outgoing",
+        "seq": 7,
+        "sent_at": 1764990000000,
+        "at": 1764990000250,
+        "status": "delivered",
+        "text": "See you at noon",
+        "reply_to": 11,
+        "quoted": {
+          "number": 11,
+          "direction": "incoming",
+          "text": "Lunch tomorrow?",
+          "deleted": false
+        },
+        "notice": null,
+        "edited": true,
         "deleted": false,
-        "direction": "incoming",
+        "reactions": [
+          {
+            "mine": false,
+            "emoji": "👍"
+          }
+        ],
+        "expires_at": 1764990300000
+      }
+    }
+  },
+  {
+    "type": "chat_removed",
+    "chat": 4
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 12,
+      "direction": "outgoing",
+      "seq": 7,
+      "sent_at": 1764990000000,
+      "at": 1764990000250,
+      "status": "delivered",
+      "text": "See you at noon",
+      "reply_to": 11,
+      "quoted": {
         "number": 11,
-        "text": "Lunch tomorrow?"
+        "direction": "incoming",
+        "text": "Lunch tomorrow?",
+        "deleted": false
       },
+      "notice": null,
+      "edited": true,
+      "deleted": false,
       "reactions": [
         {
-          "emoji": "👍",
-          "mine": false
+          "mine": false,
+          "emoji": "👍"
         }
       ],
-      "reply_to": 11,
-      "sent_at": 1764990000000,
-      "seq": 7,
-      "status": "delivered",
-      "text": "See you at noon"
+      "expires_at": 1764990300000
     },
-    "type": "item_added",
     "unread": 2
   },
   {
+    "type": "item_changed",
     "item": {
-      "at": 1764990000250,
       "chat": 3,
-      "deleted": false,
-      "direction": "outgoing",
-      "edited": true,
-      "expires_at": 1764990300000,
-      "notice": null,
       "number": 12,
+      "direction": "outgoing",
+      "seq": 7,
+      "sent_at": 1764990000000,
+      "at": 1764990000250,
+      "status": "delivered",
+      "text": "See you at noon",
+      "reply_to": 11,
       "quoted": {
-        "deleted": false,
-        "direction": "incoming",
         "number": 11,
-        "text": "Lunch tomorrow?"
+        "direction": "incoming",
+        "text": "Lunch tomorrow?",
+        "deleted": false
       },
+      "notice": null,
+      "edited": true,
+      "deleted": false,
       "reactions": [
         {
-          "emoji": "👍",
-          "mine": false
+          "mine": false,
+          "emoji": "👍"
         }
       ],
-      "reply_to": 11,
-      "sent_at": 1764990000000,
-      "seq": 7,
-      "status": "delivered",
-      "text": "See you at noon"
-    },
-    "type": "item_changed"
+      "expires_at": 1764990300000
+    }
   },
   {
+    "type": "items_removed",
     "chat": 3,
     "numbers": [
       12,
       13
-    ],
-    "type": "items_removed"
+    ]
   },
   {
-    "chat": 3,
     "type": "typing",
+    "chat": 3,
     "typing": true
   },
   {
-    "reason": "a delivery did not open",
+    "type": "relay_fault",
     "relay": "sotto+ws://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@127.0.0.1:7000",
-    "type": "relay_fault"
+    "reason": "a delivery did not open"
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
-      "direction": "notice",
-      "edited": false,
-      "expires_at": null,
-      "notice": {
-        "first": 4,
-        "last": 6,
-        "type": "skipped"
-      },
       "number": 20,
-      "quoted": null,
-      "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
+      "direction": "notice",
       "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
       "status": "read",
-      "text": null
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "skipped",
+        "first": 4,
+        "last": 6
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
-      "direction": "notice",
-      "edited": false,
-      "expires_at": null,
-      "notice": {
-        "seq": 9,
-        "type": "out_of_order"
-      },
       "number": 21,
-      "quoted": null,
-      "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
+      "direction": "notice",
       "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
       "status": "read",
-      "text": null
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "out_of_order",
+        "seq": 9
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
-      "direction": "notice",
-      "edited": false,
-      "expires_at": null,
-      "notice": {
-        "seq": 9,
-        "type": "duplicate"
-      },
       "number": 22,
-      "quoted": null,
-      "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
-    },
-    "type": "item_added",
-    "unread": 0
-  },
-  {
-    "item": {
-      "at": 1764990100000,
-      "chat": 3,
-      "deleted": false,
       "direction": "notice",
-      "edited": false,
-      "expires_at": null,
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
       "notice": {
-        "seq": 10,
-        "type": "broken_chain"
+        "type": "duplicate",
+        "seq": 9
       },
-      "number": 23,
-      "quoted": null,
+      "edited": false,
+      "deleted": false,
       "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
+      "number": 23,
       "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "broken_chain",
+        "seq": 10
+      },
       "edited": false,
-      "expires_at": null,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 24,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
       "notice": {
         "type": "replayed"
       },
-      "number": 24,
-      "quoted": null,
+      "edited": false,
+      "deleted": false,
       "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
-      "direction": "notice",
-      "edited": false,
-      "expires_at": null,
-      "notice": {
-        "by_me": false,
-        "seconds": 3600,
-        "type": "timer_changed"
-      },
       "number": 25,
-      "quoted": null,
-      "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
-    },
-    "type": "item_added",
-    "unread": 0
-  },
-  {
-    "item": {
-      "at": 1764990100000,
-      "chat": 3,
-      "deleted": false,
       "direction": "notice",
-      "edited": false,
-      "expires_at": null,
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
       "notice": {
-        "by_me": true,
-        "seconds": null,
-        "type": "timer_changed"
+        "type": "timer_changed",
+        "by_me": false,
+        "seconds": 3600
       },
-      "number": 26,
-      "quoted": null,
+      "edited": false,
+      "deleted": false,
       "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
+      "number": 26,
       "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "timer_changed",
+        "by_me": true,
+        "seconds": null
+      },
       "edited": false,
-      "expires_at": null,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 27,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
       "notice": {
         "type": "connected"
       },
-      "number": 27,
-      "quoted": null,
+      "edited": false,
+      "deleted": false,
       "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
+    "type": "item_added",
     "item": {
-      "at": 1764990100000,
       "chat": 3,
-      "deleted": false,
+      "number": 28,
       "direction": "notice",
-      "edited": false,
-      "expires_at": null,
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
       "notice": {
         "type": "keys_changed"
       },
-      "number": 28,
-      "quoted": null,
+      "edited": false,
+      "deleted": false,
       "reactions": [],
-      "reply_to": null,
-      "sent_at": 1764990100000,
-      "seq": 0,
-      "status": "read",
-      "text": null
+      "expires_at": null
     },
-    "type": "item_added",
     "unread": 0
   },
   {
-    "state": "online",
-    "type": "connection"
+    "type": "connection",
+    "state": "online"
   },
   {
-    "state": "offline",
-    "type": "connection"
+    "type": "connection",
+    "state": "offline"
   },
   {
-    "message": "the browser's storage refused a write",
-    "type": "storage_failed"
+    "type": "storage_failed",
+    "message": "the browser's storage refused a write"
   },
   {
     "type": "moved"
-  }
+  },
 ];

@@ -604,7 +604,6 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
         emit(
             shared,
             &Event::RelayFault { relay, reason },
-            },
         );
     }
     emit(
