@@ -11,6 +11,7 @@ import type {
   BackendError,
   BackendEvent,
   BridgeEvent,
+  ChatId,
   ChatView,
   ContactAddress,
   CoreEvent,
@@ -177,8 +178,8 @@ export async function loadBackend(): Promise<Backend> {
   const listeners = new Set<(event: BackendEvent) => void>();
   const invitations = new Map<InvitationId, (link: string) => void>();
   const addressWaiters = new Set<(link: string) => void>();
-  /** A typing indicator the peer does not renew goes away: when, by chat. */
-  const typing = new Map<number, number>();
+  /** A typing indicator the peer does not renew goes away: its timer, by chat. */
+  const typing = new Map<ChatId, number>();
   let prefs = parsePrefs("");
   let releaseClaim: (() => void) | null = null;
   /** Runs `open` (which leaves the profile unlocked) holding this tab's claim on the profile. */
@@ -198,7 +199,7 @@ export async function loadBackend(): Promise<Backend> {
   };
 
   const emit = (event: BackendEvent): void => listeners.forEach((listener) => listener(event));
-  const typingTimeout = (chat: number, on: boolean): void => {
+  const typingTimeout = (chat: ChatId, on: boolean): void => {
     window.clearTimeout(typing.get(chat));
     typing.delete(chat);
     if (on)
