@@ -389,7 +389,7 @@ try {
           refused(() => client.prefs()),
           refused(() => client.coreSettings()),
           refused(() => client.createInvitation()),
-          refused(() => client.sendText("1", "a message")),
+          refused(() => client.sendText(1, "a message")),
           refused(() => client.changePassphrase(passphrase, "another passphrase")),
         ]);
       const result = { states: [client.profileState()] };

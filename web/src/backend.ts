@@ -4,14 +4,23 @@
 // numbers, booleans, arrays, plain objects, Uint8Array) so that the bridge is
 // glue only: no classes, no callbacks other than the event listener.
 //
-// Times are milliseconds since the Unix epoch; durations are seconds.
+// Chats, items, requests and events are the core's own views, as they
+// serialize (snake_case). Times are milliseconds since the Unix epoch;
+// durations are seconds.
 
-/** A contact, and the one-to-one chat with it (the core's contact id). */
-export type ChatId = string;
-/** A message or notice in a chat's timeline; unique within the profile. */
-export type ItemId = string;
+/**
+ * The core's local ids: small integers the core assigns (`ChatId`,
+ * `MessageNumber`, `RequestId`, `InvitationId` in `crates/sotto-core/src/ids.rs`).
+ */
+export type ChatId = number;
+/** An item's position in its chat; unique within the chat. */
+export type MessageNumber = number;
 /** A pending contact request received on the contact address. */
-export type RequestId = string;
+export type RequestId = number;
+/** A one-time invitation this profile created. */
+export type InvitationId = number;
+/** Milliseconds since the Unix epoch. */
+export type UnixMillis = number;
 
 /**
  * Whether a profile exists in this browser and whether its keys are in memory;
@@ -44,105 +53,167 @@ export interface ContactAddress {
   qrPayload: string;
 }
 
-export interface ContactRequest {
-  id: RequestId;
-  /** The display name the requester sent, end to end. */
-  displayName: string;
-  receivedAt: number;
-}
+// The core's views and events, exactly as they serialize (serde, snake_case;
+// `crates/sotto-core/src/view.rs` and `event.rs`): the bridge hands them over
+// as JSON. `test/view-samples.ts`, written by a test in `crates/sotto-wasm`,
+// holds one of each and is type-checked against these types.
 
-/** Delivery state of an outgoing message. */
-export type ReceiptStatus = "pending" | "sent" | "delivered" | "read" | "failed";
+/** Where the connection with a chat's peer stands. */
+export type ConnectionState = "joining" | "awaiting_confirmation" | "accepting" | "connected";
 
-/** Per-chat read-receipt override; `default` follows the global setting. */
-export type ChatReadReceipts = "default" | "on" | "off";
+/** Read receipts in one chat; `default` follows the global setting. */
+export type ReceiptSetting = "default" | "on" | "off";
 
-export interface ChatSummary {
+/** Who wrote an item: the peer, this user, or neither (a notice). */
+export type MessageDirection = "incoming" | "outgoing" | "notice";
+
+/**
+ * Delivery state. Outgoing: pending, sent, delivered (the peer's device has
+ * it), read, failed. Incoming: delivered (not read yet) or read.
+ */
+export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "failed";
+
+/** A chat as the chat list and the chat header show it. */
+export interface ChatView {
   id: ChatId;
-  displayName: string;
-  /** The newest message or notice, for the chat list. */
-  lastItem: TimelineItem | null;
-  unread: number;
-  muted: boolean;
-  /** Disappearing-message timer in seconds, or null when off. */
-  timerSeconds: number | null;
+  /** The peer's display name; null until their profile arrived. */
+  name: string | null;
+  bio: string | null;
+  state: ConnectionState;
   /** The security code was compared and marked verified (and keys have not changed since). */
   verified: boolean;
-  readReceipts: ChatReadReceipts;
-  /** The contact is typing right now (only when typing indicators are on). */
-  typing: boolean;
+  unread: number;
+  /** Disappearing-message timer in seconds, or null when off. */
+  timer_secs: number | null;
+  read_receipts: ReceiptSetting;
+  /** When something last happened in the chat. */
+  last_activity: UnixMillis;
+  /** The newest item, for the chat list's preview. */
+  last_item: ItemView | null;
 }
-
-export type Direction = "in" | "out";
 
 export interface Reaction {
+  /** This user reacted (else the peer). */
+  mine: boolean;
   emoji: string;
-  /** Who reacted: in a one-to-one chat, the user or the contact. */
-  from: Direction;
 }
 
-export interface QuotedMessage {
-  id: ItemId;
-  direction: Direction;
-  /** Text of the quoted message at the time of the reply; empty when deleted. */
+/** The message a reply quotes. */
+export interface QuotedView {
+  number: MessageNumber;
+  direction: MessageDirection;
+  /** Empty when deleted. */
   text: string;
   deleted: boolean;
-}
-
-export interface MessageItem {
-  kind: "message";
-  id: ItemId;
-  chat: ChatId;
-  direction: Direction;
-  /** Empty when deleted for everyone. */
-  text: string;
-  deleted: boolean;
-  sentAt: number;
-  editedAt: number | null;
-  replyTo: QuotedMessage | null;
-  reactions: Reaction[];
-  /** Outgoing messages only; null for incoming ones. */
-  status: ReceiptStatus | null;
-  /** When a disappearing message will be removed, or null. */
-  expiresAt: number | null;
 }
 
 /** Something the chat shows between messages. */
-export type Notice =
-  /** The relay dropped, replayed, reordered or duplicated messages. */
-  | { type: "integrity"; problem: "gap" | "replay" | "reorder" | "duplicate" | "broken-chain"; count: number }
-  /** The contact's keys changed: the security code must be compared again. */
-  | { type: "key-change" }
-  | { type: "timer"; seconds: number | null; by: Direction }
-  | { type: "verified"; verified: boolean }
-  | { type: "connected" };
+export type NoticeView =
+  /** The relay dropped messages `first` to `last` (the peer's sequence numbers). */
+  | { type: "skipped"; first: number; last: number }
+  | { type: "out_of_order"; seq: number }
+  | { type: "duplicate"; seq: number }
+  | { type: "broken_chain"; seq: number }
+  | { type: "replayed" }
+  /** The disappearing-message timer changed (`seconds` null: off). */
+  | { type: "timer_changed"; by_me: boolean; seconds: number | null }
+  | { type: "connected" }
+  /** The peer's keys changed: the security code must be compared again. */
+  | { type: "keys_changed" };
 
-export interface NoticeItem {
-  kind: "notice";
-  id: ItemId;
+interface ItemFields {
   chat: ChatId;
-  at: number;
-  notice: Notice;
+  number: MessageNumber;
+  direction: MessageDirection;
+  /** The author's sequence number (0 for notices). */
+  seq: number;
+  /** When the author sent it (the author's clock). */
+  sent_at: UnixMillis;
+  /** When this device created or received it. */
+  at: UnixMillis;
+  status: MessageStatus;
+  /** The message it replies to, if that is still in the history. */
+  reply_to: MessageNumber | null;
+  quoted: QuotedView | null;
+  edited: boolean;
+  /** Deleted for everyone (the text is then empty). */
+  deleted: boolean;
+  reactions: Reaction[];
+  /** When a disappearing message will be removed, or null. */
+  expires_at: UnixMillis | null;
 }
 
-export type TimelineItem = MessageItem | NoticeItem;
+/** A message: `text` set, `notice` null. */
+export interface MessageItem extends ItemFields {
+  text: string;
+  notice: null;
+}
+
+/** A notice: `notice` set, `text` null. */
+export interface NoticeItem extends ItemFields {
+  text: null;
+  notice: NoticeView;
+}
+
+/** One message or notice of a chat (the core sets exactly one of `text` and `notice`). */
+export type ItemView = MessageItem | NoticeItem;
+
+/** A contact request waiting for a decision. */
+export interface RequestView {
+  id: RequestId;
+  /** The display name the requester sent, end to end. */
+  name: string;
+  bio: string | null;
+  received_at: UnixMillis;
+}
+
+/** What the core tells the UI, the user's own actions included (`Event`, tagged by `type`). */
+export type CoreEvent =
+  | { type: "invitation_ready"; invitation: InvitationId; link: string }
+  | { type: "address_ready"; link: string }
+  | { type: "request_received"; request: RequestView }
+  | { type: "contact_connected"; chat: ChatView }
+  /** The invitation was withdrawn or used already: this chat will not connect. */
+  | { type: "connection_failed"; chat: ChatView }
+  | { type: "chat_changed"; chat: ChatView }
+  | { type: "chat_removed"; chat: ChatId }
+  /** `unread`: the chat's unread count after the item. */
+  | { type: "item_added"; item: ItemView; unread: number }
+  /** Its status, an edit, a reaction, a deletion for everyone. */
+  | { type: "item_changed"; item: ItemView }
+  /** A disappearing-message timer ran out. */
+  | { type: "items_removed"; chat: ChatId; numbers: MessageNumber[] }
+  | { type: "typing"; chat: ChatId; typing: boolean }
+  /** A relay sent something that does not open; safe to log. */
+  | { type: "relay_fault"; relay: string; reason: string };
+
+/** Whether the bridge reaches the relays. */
+export type LinkState = "online" | "offline";
+
+/** What the wasm bridge itself reports (`crates/sotto-wasm/src/bridge_event.rs`). */
+export type BridgeEvent =
+  | { type: "connection"; state: LinkState }
+  /** The browser's storage refused a write; the bridge retries. */
+  | { type: "storage_failed"; message: string }
+  /** The profile was exported and stopped here (see `exportArchive`). */
+  | { type: "moved" };
 
 export interface HistoryQuery {
   /** Return items older than this one; the newest items when absent. */
-  before?: ItemId;
+  before?: MessageNumber;
   limit: number;
 }
 
 export interface HistoryPage {
   /** Oldest first. */
-  items: TimelineItem[];
+  items: ItemView[];
   /** More items exist before the first one. */
   hasMore: boolean;
 }
 
 export interface SendText {
   text: string;
-  replyTo?: ItemId;
+  replyTo?: MessageNumber;
 }
 
 /** A security code: the same digits on both sides when no one is in the middle. */
@@ -165,25 +236,16 @@ export interface Settings {
   lockAfterSeconds: number;
   /** Blur chat names, messages and media until hovered or focused. */
   privacyBlur: boolean;
+  /** Chats that notify nobody and count for nothing in the title. */
+  muted: ChatId[];
 }
 
-export type ConnectionState = "connecting" | "online" | "offline";
-
+/** What the UI hears: the core's events as they are, and what the bridge adds. */
 export type BackendEvent =
-  /** A new item in a chat (incoming message, own message from another tab, notice). */
-  | { type: "item-added"; item: TimelineItem }
-  /** An item changed: edit, reaction, delete for everyone, receipt. */
-  | { type: "item-updated"; item: TimelineItem }
-  /** An item is gone from the database (a disappearing message expired). */
-  | { type: "item-removed"; chat: ChatId; id: ItemId }
-  /** A chat appeared or its summary changed (unread, mute, timer, name, typing). */
-  | { type: "chat-updated"; chat: ChatSummary }
-  | { type: "chat-removed"; chat: ChatId }
-  | { type: "request-received"; request: ContactRequest }
-  | { type: "connection"; state: ConnectionState }
+  | CoreEvent
+  | { type: "connection"; state: LinkState }
   /** The profile was locked (by another tab, or by the core itself). */
   | { type: "locked" }
-  /** The profile was exported and stopped here (see `exportArchive`). */
   | { type: "moved" }
   /** Something failed outside any call, e.g. the browser's storage refused a write. */
   | { type: "error"; error: BackendError };
@@ -255,37 +317,41 @@ export interface Backend {
   contactAddress(): Promise<ContactAddress | null>;
   createContactAddress(): Promise<ContactAddress>;
   deleteContactAddress(): Promise<void>;
-  contactRequests(): Promise<ContactRequest[]>;
+  requests(): Promise<RequestView[]>;
   acceptRequest(id: RequestId): Promise<ChatId>;
   /** Leaves nothing behind. */
   rejectRequest(id: RequestId): Promise<void>;
 
   // Chats and messages.
-  chats(): Promise<ChatSummary[]>;
+  /** Most recently active first. */
+  chats(): Promise<ChatView[]>;
   history(chat: ChatId, query: HistoryQuery): Promise<HistoryPage>;
-  sendText(chat: ChatId, message: SendText): Promise<MessageItem>;
+  /** The new message's number; the message itself comes as `item_added`. */
+  sendText(chat: ChatId, message: SendText): Promise<MessageNumber>;
   /** Sets the user's reaction on a message; null removes it. */
-  react(chat: ChatId, message: ItemId, emoji: string | null): Promise<void>;
-  edit(chat: ChatId, message: ItemId, text: string): Promise<void>;
-  deleteForEveryone(chat: ChatId, message: ItemId): Promise<void>;
+  react(chat: ChatId, message: MessageNumber, emoji: string | null): Promise<void>;
+  edit(chat: ChatId, message: MessageNumber, text: string): Promise<void>;
+  deleteForEveryone(chat: ChatId, message: MessageNumber): Promise<void>;
   /** Everything up to and including this item has been seen (sends read receipts if enabled). */
-  markRead(chat: ChatId, upTo: ItemId): Promise<void>;
+  markRead(chat: ChatId, upTo: MessageNumber): Promise<void>;
   /** Sent only when the typing indicator setting is on. */
   setTyping(chat: ChatId, typing: boolean): Promise<void>;
   /** Null turns disappearing messages off; both sides apply the timer. */
   setTimer(chat: ChatId, seconds: number | null): Promise<void>;
-  setMuted(chat: ChatId, muted: boolean): Promise<void>;
-  setChatReadReceipts(chat: ChatId, value: ChatReadReceipts): Promise<void>;
+  setChatReadReceipts(chat: ChatId, value: ReceiptSetting): Promise<void>;
 
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;
   setVerified(chat: ChatId, verified: boolean): Promise<void>;
 
-  // Settings, stored encrypted in the profile.
+  // Settings (mute included), stored encrypted in the profile.
   settings(): Promise<Settings>;
   updateSettings(patch: Partial<Settings>): Promise<Settings>;
 
-  /** Events until the returned function is called. */
+  /**
+   * Events until the returned function is called. Every change, the user's
+   * own included, comes as an event carrying the views it changed.
+   */
   subscribe(listener: (event: BackendEvent) => void): () => void;
 }
 
@@ -295,6 +361,7 @@ export const DEFAULT_SETTINGS: Settings = {
   notificationPreview: "name-and-text",
   lockAfterSeconds: 15 * 60,
   privacyBlur: false,
+  muted: [],
 };
 
 /** The timer choices offered in the UI (30 s up to 4 weeks). */

@@ -17,10 +17,10 @@ if (params.get("state") !== "none") {
     backend.addChat(`${names[index % names.length]} ${index}`, index % 5, Date.now() - index * 3_600_000 * 7);
   }
   const question = backend.receive(big, "Did the relay drop anything last night?");
-  backend.notice(big, { type: "integrity", problem: "gap", count: 2 });
-  backend.notice(big, { type: "key-change" });
-  void backend.sendText(big, { text: "Nothing that I can see. Compare the code?", replyTo: question.id });
-  void backend.react(big, question.id, "👍");
+  backend.notice(big, { type: "skipped", first: 4, last: 5 });
+  backend.notice(big, { type: "keys_changed" });
+  void backend.sendText(big, { text: "Nothing that I can see. Compare the code?", replyTo: question.number });
+  void backend.react(big, question.number, "👍");
   backend.request("Barbara Liskov");
   if (params.get("state") === "locked") void backend.lock();
 }

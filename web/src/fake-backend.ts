@@ -10,36 +10,38 @@ import {
   type BackendErrorKind,
   type BackendEvent,
   type ChatId,
-  type ChatReadReceipts,
-  type ChatSummary,
+  type ChatView,
   type ContactAddress,
-  type ContactRequest,
   type CreateProfile,
   type HistoryPage,
   type HistoryQuery,
   type Invitation,
-  type ItemId,
+  type ItemView,
+  type MessageDirection,
   type MessageItem,
-  type Notice,
+  type MessageNumber,
   type NoticeItem,
+  type NoticeView,
   type Profile,
   type ProfileState,
+  type ReceiptSetting,
+  type RequestId,
+  type RequestView,
   type SecurityCode,
   type SendText,
   type Settings,
-  type TimelineItem,
 } from "./backend";
 
+/** A chat as the fake keeps it: what its view shows, and its items. */
 interface FakeChat {
   id: ChatId;
-  displayName: string;
-  items: TimelineItem[];
+  name: string;
+  items: ItemView[];
   unread: number;
-  muted: boolean;
-  timerSeconds: number | null;
+  timer_secs: number | null;
   verified: boolean;
-  readReceipts: ChatReadReceipts;
-  typing: boolean;
+  read_receipts: ReceiptSetting;
+  last_activity: number;
   keyGeneration: number;
 }
 
@@ -48,7 +50,7 @@ interface FakeProfile {
   profile: Profile;
   settings: Settings;
   chats: Map<ChatId, FakeChat>;
-  requests: ContactRequest[];
+  requests: RequestView[];
   address: ContactAddress | null;
 }
 
@@ -87,78 +89,80 @@ export class FakeBackend implements Backend {
   }
 
   /** Adds a chat with `messages` alternating messages, oldest first, one minute apart. */
-  addChat(displayName: string, messages = 0, start = this.now() - messages * 60_000): ChatId {
+  addChat(name: string, messages = 0, start = this.now() - messages * 60_000): ChatId {
     const profile = this.requireProfile();
-    const id = `chat-${this.nextId++}`;
+    const id = this.nextId++;
     const chat: FakeChat = {
       id,
-      displayName,
+      name,
       items: [],
       unread: 0,
-      muted: false,
-      timerSeconds: null,
+      timer_secs: null,
       verified: false,
-      readReceipts: "default",
-      typing: false,
+      read_receipts: "default",
+      last_activity: messages > 0 ? start + (messages - 1) * 60_000 : start,
       keyGeneration: 0,
     };
     for (let index = 0; index < messages; index += 1) {
-      const direction = index % 2 === 0 ? "in" : "out";
+      const direction = index % 2 === 0 ? "incoming" : "outgoing";
       const text =
         index % 7 === 3
           ? `Message ${index}: a longer one that wraps over several lines to exercise the variable row heights of the virtual list, with a little more text.`
           : `Message ${index}`;
-      chat.items.push(this.message(id, direction, text, start + index * 60_000));
+      chat.items.push(this.message(chat, direction, text, start + index * 60_000));
     }
     profile.chats.set(id, chat);
     return id;
   }
 
   /** Simulates an incoming message from the contact. */
-  receive(chat: ChatId, text: string, replyTo?: ItemId): MessageItem {
+  receive(chat: ChatId, text: string, replyTo?: MessageNumber): MessageItem {
     const target = this.requireChat(chat);
-    const item = this.message(chat, "in", text, this.now());
-    if (replyTo) item.replyTo = this.quote(target, replyTo);
-    target.items.push(item);
+    const item = this.message(target, "incoming", text, this.now());
+    item.status = "delivered";
+    if (replyTo !== undefined) this.reply(target, item, replyTo);
+    this.add(target, item);
     target.unread += 1;
-    target.typing = false;
-    this.emit({ type: "item-added", item });
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
-    return item;
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return structuredClone(item);
   }
 
   /** Simulates a notice the core would add (integrity problem, key change). */
-  notice(chat: ChatId, notice: Notice): NoticeItem {
+  notice(chat: ChatId, notice: NoticeView): NoticeItem {
     const target = this.requireChat(chat);
-    const item: NoticeItem = { kind: "notice", id: `item-${this.nextId++}`, chat, at: this.now(), notice };
-    if (notice.type === "key-change") {
+    const item: NoticeItem = {
+      ...this.message(target, "notice", "", this.now()),
+      text: null,
+      notice,
+      status: "read",
+    };
+    this.add(target, item);
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    if (notice.type === "keys_changed") {
       target.verified = false;
       target.keyGeneration += 1;
+      this.emitChat(target);
     }
-    target.items.push(item);
-    this.emit({ type: "item-added", item });
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
-    return item;
+    return structuredClone(item);
   }
 
   /** Simulates a receipt from the contact. */
-  receipt(chat: ChatId, id: ItemId, status: "delivered" | "read"): void {
-    const item = this.requireMessage(this.requireChat(chat), id);
+  receipt(chat: ChatId, number: MessageNumber, status: "delivered" | "read"): void {
+    const item = this.requireMessage(this.requireChat(chat), number);
     item.status = status;
-    this.emit({ type: "item-updated", item: { ...item } });
+    this.emit({ type: "item_changed", item: structuredClone(item) });
   }
 
-  request(displayName: string): ContactRequest {
-    const request = { id: `request-${this.nextId++}`, displayName, receivedAt: this.now() };
+  request(name: string): RequestView {
+    const request: RequestView = { id: this.nextId++, name, bio: null, received_at: this.now() };
     this.requireProfile().requests.push(request);
-    this.emit({ type: "request-received", request });
+    this.emit({ type: "request_received", request: { ...request } });
     return request;
   }
 
   setTypingFromContact(chat: ChatId, typing: boolean): void {
-    const target = this.requireChat(chat);
-    target.typing = typing;
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
+    this.requireChat(chat);
+    this.emit({ type: "typing", chat, typing });
   }
 
   emit(event: BackendEvent): void {
@@ -270,8 +274,9 @@ export class FakeBackend implements Backend {
     }
     const id = this.addChat(`Contact ${this.nextId}`);
     const chat = this.requireChat(id);
+    this.emitChat(chat);
     this.notice(id, { type: "connected" });
-    this.emit({ type: "chat-updated", chat: this.summary(chat) });
+    this.emit({ type: "contact_connected", chat: this.view(chat) });
     return id;
   }
 
@@ -290,28 +295,30 @@ export class FakeBackend implements Backend {
     this.requireProfile().address = null;
   }
 
-  async contactRequests(): Promise<ContactRequest[]> {
-    return [...this.requireProfile().requests];
+  async requests(): Promise<RequestView[]> {
+    return this.requireProfile().requests.map((request) => ({ ...request }));
   }
 
-  async acceptRequest(id: string): Promise<ChatId> {
+  async acceptRequest(id: RequestId): Promise<ChatId> {
     const profile = this.requireProfile();
     const request = profile.requests.find((candidate) => candidate.id === id);
     if (!request) throw fail("not-found", "This request is gone.");
     profile.requests = profile.requests.filter((candidate) => candidate.id !== id);
-    const chat = this.addChat(request.displayName);
-    this.emit({ type: "chat-updated", chat: this.summary(this.requireChat(chat)) });
+    const chat = this.addChat(request.name);
+    this.emitChat(this.requireChat(chat));
     return chat;
   }
 
-  async rejectRequest(id: string): Promise<void> {
+  async rejectRequest(id: RequestId): Promise<void> {
     const profile = this.requireProfile();
     profile.requests = profile.requests.filter((candidate) => candidate.id !== id);
   }
 
-  async chats(): Promise<ChatSummary[]> {
+  async chats(): Promise<ChatView[]> {
     this.requireUnlocked();
-    return [...this.requireProfile().chats.values()].map((chat) => this.summary(chat));
+    return [...this.requireProfile().chats.values()]
+      .map((chat) => this.view(chat))
+      .sort((a, b) => b.last_activity - a.last_activity);
   }
 
   async history(chat: ChatId, query: HistoryQuery): Promise<HistoryPage> {
@@ -319,56 +326,56 @@ export class FakeBackend implements Backend {
     const items = this.requireChat(chat).items;
     let end = items.length;
     if (query.before !== undefined) {
-      end = items.findIndex((item) => item.id === query.before);
+      end = items.findIndex((item) => item.number === query.before);
       if (end < 0) throw fail("not-found", "No such message.");
     }
     const start = Math.max(0, end - query.limit);
     return { items: items.slice(start, end).map((item) => structuredClone(item)), hasMore: start > 0 };
   }
 
-  async sendText(chat: ChatId, message: SendText): Promise<MessageItem> {
+  async sendText(chat: ChatId, message: SendText): Promise<MessageNumber> {
     this.record("sendText", chat, message);
     const target = this.requireChat(chat);
-    const item = this.message(chat, "out", message.text, this.now());
+    const item = this.message(target, "outgoing", message.text, this.now());
     item.status = "sent";
-    if (message.replyTo) item.replyTo = this.quote(target, message.replyTo);
-    if (target.timerSeconds !== null) item.expiresAt = this.now() + target.timerSeconds * 1000;
-    target.items.push(item);
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
-    return structuredClone(item);
+    if (message.replyTo !== undefined) this.reply(target, item, message.replyTo);
+    if (target.timer_secs !== null) item.expires_at = this.now() + target.timer_secs * 1000;
+    this.add(target, item);
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return item.number;
   }
 
-  async react(chat: ChatId, id: ItemId, emoji: string | null): Promise<void> {
-    this.record("react", chat, id, emoji);
-    const item = this.requireMessage(this.requireChat(chat), id);
-    item.reactions = item.reactions.filter((reaction) => reaction.from !== "out");
-    if (emoji !== null) item.reactions.push({ emoji, from: "out" });
-    this.emit({ type: "item-updated", item: structuredClone(item) });
+  async react(chat: ChatId, number: MessageNumber, emoji: string | null): Promise<void> {
+    this.record("react", chat, number, emoji);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    item.reactions = item.reactions.filter((reaction) => !reaction.mine);
+    if (emoji !== null) item.reactions.push({ mine: true, emoji });
+    this.emit({ type: "item_changed", item: structuredClone(item) });
   }
 
-  async edit(chat: ChatId, id: ItemId, text: string): Promise<void> {
-    this.record("edit", chat, id, text);
-    const item = this.requireMessage(this.requireChat(chat), id);
+  async edit(chat: ChatId, number: MessageNumber, text: string): Promise<void> {
+    this.record("edit", chat, number, text);
+    const item = this.requireMessage(this.requireChat(chat), number);
     item.text = text;
-    item.editedAt = this.now();
-    this.emit({ type: "item-updated", item: structuredClone(item) });
+    item.edited = true;
+    this.emit({ type: "item_changed", item: structuredClone(item) });
   }
 
-  async deleteForEveryone(chat: ChatId, id: ItemId): Promise<void> {
-    this.record("deleteForEveryone", chat, id);
-    const item = this.requireMessage(this.requireChat(chat), id);
+  async deleteForEveryone(chat: ChatId, number: MessageNumber): Promise<void> {
+    this.record("deleteForEveryone", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
     item.text = "";
     item.deleted = true;
     item.reactions = [];
-    this.emit({ type: "item-updated", item: structuredClone(item) });
+    this.emit({ type: "item_changed", item: structuredClone(item) });
   }
 
-  async markRead(chat: ChatId, upTo: ItemId): Promise<void> {
+  async markRead(chat: ChatId, upTo: MessageNumber): Promise<void> {
     this.record("markRead", chat, upTo);
     const target = this.requireChat(chat);
     if (target.unread === 0) return;
     target.unread = 0;
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
+    this.emitChat(target);
   }
 
   async setTyping(chat: ChatId, typing: boolean): Promise<void> {
@@ -378,25 +385,20 @@ export class FakeBackend implements Backend {
   async setTimer(chat: ChatId, seconds: number | null): Promise<void> {
     this.record("setTimer", chat, seconds);
     const target = this.requireChat(chat);
-    target.timerSeconds = seconds;
-    this.notice(chat, { type: "timer", seconds, by: "out" });
+    target.timer_secs = seconds;
+    this.emitChat(target);
+    this.notice(chat, { type: "timer_changed", by_me: true, seconds });
   }
 
-  async setMuted(chat: ChatId, muted: boolean): Promise<void> {
+  async setChatReadReceipts(chat: ChatId, value: ReceiptSetting): Promise<void> {
     const target = this.requireChat(chat);
-    target.muted = muted;
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
-  }
-
-  async setChatReadReceipts(chat: ChatId, value: ChatReadReceipts): Promise<void> {
-    const target = this.requireChat(chat);
-    target.readReceipts = value;
-    this.emit({ type: "chat-updated", chat: this.summary(target) });
+    target.read_receipts = value;
+    this.emitChat(target);
   }
 
   async securityCode(chat: ChatId): Promise<SecurityCode> {
     const target = this.requireChat(chat);
-    let seed = target.keyGeneration * 7919 + target.id.length * 104729;
+    let seed = target.keyGeneration * 7919 + target.id * 104729;
     let digits = "";
     for (let index = 0; index < 60; index += 1) {
       seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -408,7 +410,7 @@ export class FakeBackend implements Backend {
   async setVerified(chat: ChatId, verified: boolean): Promise<void> {
     const target = this.requireChat(chat);
     target.verified = verified;
-    this.notice(chat, { type: "verified", verified });
+    this.emitChat(target);
   }
 
   async settings(): Promise<Settings> {
@@ -432,41 +434,56 @@ export class FakeBackend implements Backend {
     this.calls.push({ method, args });
   }
 
-  private message(chat: ChatId, direction: "in" | "out", text: string, at: number): MessageItem {
+  private message(chat: FakeChat, direction: MessageDirection, text: string, at: number): MessageItem {
     return {
-      kind: "message",
-      id: `item-${this.nextId++}`,
-      chat,
+      chat: chat.id,
+      number: chat.items.length === 0 ? 1 : (chat.items[chat.items.length - 1]?.number ?? 0) + 1,
       direction,
+      seq: direction === "notice" ? 0 : chat.items.length + 1,
+      sent_at: at,
+      at,
+      status: "read",
       text,
+      reply_to: null,
+      quoted: null,
+      notice: null,
+      edited: false,
       deleted: false,
-      sentAt: at,
-      editedAt: null,
-      replyTo: null,
       reactions: [],
-      status: direction === "out" ? "read" : null,
-      expiresAt: null,
+      expires_at: null,
     };
   }
 
-  private quote(chat: FakeChat, id: ItemId): MessageItem["replyTo"] {
-    const quoted = this.requireMessage(chat, id);
-    return { id, direction: quoted.direction, text: quoted.text, deleted: quoted.deleted };
+  /** Appends `item` (numbered by `message`) to the chat. */
+  private add(chat: FakeChat, item: ItemView): void {
+    chat.items.push(item);
+    chat.last_activity = Math.max(chat.last_activity, item.at);
   }
 
-  private summary(chat: FakeChat): ChatSummary {
+  private reply(chat: FakeChat, item: MessageItem, number: MessageNumber): void {
+    const quoted = this.requireMessage(chat, number);
+    item.reply_to = number;
+    item.quoted = { number, direction: quoted.direction, text: quoted.text, deleted: quoted.deleted };
+  }
+
+  private view(chat: FakeChat): ChatView {
     const last = chat.items[chat.items.length - 1];
     return {
       id: chat.id,
-      displayName: chat.displayName,
-      lastItem: last ? structuredClone(last) : null,
-      unread: chat.unread,
-      muted: chat.muted,
-      timerSeconds: chat.timerSeconds,
+      name: chat.name,
+      bio: null,
+      state: "connected",
       verified: chat.verified,
-      readReceipts: chat.readReceipts,
-      typing: chat.typing,
+      unread: chat.unread,
+      timer_secs: chat.timer_secs,
+      read_receipts: chat.read_receipts,
+      last_activity: chat.last_activity,
+      last_item: last ? structuredClone(last) : null,
     };
+  }
+
+  private emitChat(chat: FakeChat): void {
+    this.emit({ type: "chat_changed", chat: this.view(chat) });
   }
 
   private requireProfile(): FakeProfile {
@@ -486,9 +503,9 @@ export class FakeBackend implements Backend {
     return chat;
   }
 
-  private requireMessage(chat: FakeChat, id: ItemId): MessageItem {
-    const item = chat.items.find((candidate) => candidate.id === id);
-    if (!item || item.kind !== "message") throw fail("not-found", "No such message.");
+  private requireMessage(chat: FakeChat, number: MessageNumber): MessageItem {
+    const item = chat.items.find((candidate) => candidate.number === number);
+    if (!item || item.notice !== null) throw fail("not-found", "No such message.");
     return item;
   }
 }

@@ -1,6 +1,6 @@
 // How times, durations, receipts, codes and previews read in the UI.
 
-import type { Notice, ReceiptStatus, TimelineItem } from "./backend";
+import type { ChatView, ItemView, MessageDirection, MessageStatus, NoticeView } from "./backend";
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -76,7 +76,7 @@ export function timerBadge(seconds: number | null): string {
 }
 
 /** The accessible name of a receipt tick. */
-export function receiptLabel(status: ReceiptStatus): string {
+export function receiptLabel(status: MessageStatus): string {
   switch (status) {
     case "pending":
       return "Sending";
@@ -98,46 +98,57 @@ export function groupDigits(digits: string, size = 5): string[] {
   return groups;
 }
 
+/** A chat's name: the peer's display name, or a placeholder until their profile arrives. */
+export function chatName(chat: ChatView): string {
+  return chat.name ?? "(connecting)";
+}
+
+/** Whether a notice warns of something (the relay misbehaving, the peer's keys changing). */
+export function isWarning(notice: NoticeView): boolean {
+  return notice.type !== "timer_changed" && notice.type !== "connected";
+}
+
+/** Who an item or a quote is from, as a sentence starts: "You" or the contact. */
+export function author(direction: MessageDirection, contact: string): string {
+  return direction === "outgoing" ? "You" : contact;
+}
+
 /** A notice as one sentence, with the contact's name. */
-export function noticeText(notice: Notice, contact: string): string {
+export function noticeText(notice: NoticeView, contact: string): string {
+  const messages = (count: number) => `${count} message${count === 1 ? "" : "s"}`;
   switch (notice.type) {
-    case "integrity": {
-      const count = notice.count;
-      const messages = `${count} message${count === 1 ? "" : "s"}`;
-      switch (notice.problem) {
-        case "gap":
-          return `${messages} from ${contact} did not arrive: the relay may have dropped ${count === 1 ? "it" : "them"}.`;
-        case "replay":
-          return `The relay replayed ${messages}; ${count === 1 ? "it was" : "they were"} ignored.`;
-        case "reorder":
-          return `${messages} arrived out of order.`;
-        case "duplicate":
-          return `The relay delivered ${messages} twice; the copies were ignored.`;
-        case "broken-chain":
-          return `A message from ${contact} does not follow the one before it: the relay may have dropped or altered messages.`;
-      }
-      break;
+    case "skipped": {
+      const count = Math.max(1, notice.last - notice.first + 1);
+      return `${messages(count)} from ${contact} did not arrive: the relay may have dropped ${count === 1 ? "it" : "them"}.`;
     }
-    case "key-change":
+    case "replayed":
+      return `The relay replayed ${messages(1)}; it was ignored.`;
+    case "out_of_order":
+      return `${messages(1)} arrived out of order.`;
+    case "duplicate":
+      return `The relay delivered ${messages(1)} twice; the copies were ignored.`;
+    case "broken_chain":
+      return `A message from ${contact} does not follow the one before it: the relay may have dropped or altered messages.`;
+    case "keys_changed":
       return `${contact}'s security code changed. Compare it again to be sure no one is in the middle.`;
-    case "timer":
+    case "timer_changed": {
+      const who = notice.by_me ? "You" : contact;
       return notice.seconds === null
-        ? `${notice.by === "out" ? "You" : contact} turned off disappearing messages.`
-        : `${notice.by === "out" ? "You" : contact} set messages to disappear after ${timerLabel(notice.seconds)}.`;
-    case "verified":
-      return notice.verified ? `You marked ${contact} as verified.` : `You marked ${contact} as not verified.`;
+        ? `${who} turned off disappearing messages.`
+        : `${who} set messages to disappear after ${timerLabel(notice.seconds)}.`;
+    }
     case "connected":
       return `You are connected with ${contact}. Messages are end-to-end encrypted.`;
   }
 }
 
 /** One line for the chat list. */
-export function previewText(item: TimelineItem | null, contact: string): string {
+export function previewText(item: ItemView | null, contact: string): string {
   if (!item) return "";
-  if (item.kind === "notice") return noticeText(item.notice, contact);
-  if (item.deleted) return item.direction === "out" ? "You deleted this message" : "This message was deleted";
+  if (item.notice !== null) return noticeText(item.notice, contact);
+  if (item.deleted) return item.direction === "outgoing" ? "You deleted this message" : "This message was deleted";
   const firstLine = item.text.replace(/\s+/g, " ").trim();
-  return item.direction === "out" ? `You: ${firstLine}` : firstLine;
+  return item.direction === "outgoing" ? `You: ${firstLine}` : firstLine;
 }
 
 /** Initials for an avatar: "Ada Lovelace" -> "AL". */

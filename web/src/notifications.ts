@@ -23,11 +23,11 @@ export function notificationContent(preview: NotificationPreview, name: string, 
 /** What a notification for a new message in `chat` shows, or null when the chat is muted. */
 export function messageNotification(
   preview: NotificationPreview,
-  chat: { displayName: string; muted: boolean } | undefined,
+  chat: { name: string; muted: boolean } | undefined,
   text: string,
 ): NotificationContent | null {
   if (chat?.muted) return null;
-  return notificationContent(preview, chat?.displayName ?? "A contact", text);
+  return notificationContent(preview, chat?.name ?? "A contact", text);
 }
 
 export function notificationsSupported(): boolean {

@@ -2,12 +2,12 @@
 // JSON record that the wasm bridge stores sealed beside the core's records, so
 // they survive a reload and never sit in the browser unencrypted.
 
-import type { NotificationPreview } from "./backend";
+import type { ChatId, NotificationPreview } from "./backend";
 import { DEFAULT_SETTINGS } from "./backend";
 
 /** The UI's preferences, stored sealed in the profile. */
 export interface Prefs {
-  muted: string[];
+  muted: ChatId[];
   notificationPreview: NotificationPreview;
   lockAfterSeconds: number;
   privacyBlur: boolean;
@@ -31,7 +31,11 @@ export function parsePrefs(json: string): Prefs {
   }
   if (typeof stored !== "object" || stored === null) return prefs;
   const value = stored as Record<string, unknown>;
-  if (Array.isArray(value.muted)) prefs.muted = value.muted.filter((id): id is string => typeof id === "string");
+  // Chat ids were stored as decimal strings before they were the core's numbers.
+  if (Array.isArray(value.muted))
+    prefs.muted = value.muted
+      .map((id: unknown) => (typeof id === "string" && /^\d+$/.test(id) ? Number(id) : id))
+      .filter((id): id is ChatId => typeof id === "number" && Number.isSafeInteger(id) && id >= 0);
   if (PREVIEWS.includes(value.notificationPreview as NotificationPreview))
     prefs.notificationPreview = value.notificationPreview as NotificationPreview;
   if (typeof value.lockAfterSeconds === "number" && Number.isFinite(value.lockAfterSeconds))

@@ -70,9 +70,9 @@ describe("accessibility", () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 20);
     const question = backend.receive(chat, "question?");
-    backend.notice(chat, { type: "key-change" });
-    await backend.sendText(chat, { text: "answer", replyTo: question.id });
-    await backend.react(chat, question.id, "👍");
+    backend.notice(chat, { type: "keys_changed" });
+    await backend.sendText(chat, { text: "answer", replyTo: question.number });
+    await backend.react(chat, question.number, "👍");
     await backend.setTimer(chat, 300);
     backend.addChat("Grace", 2);
     await show(backend);

@@ -17,18 +17,21 @@ const noon = new Date(2026, 10, 25, 12, 0).getTime();
 
 function message(patch: Partial<MessageItem>): MessageItem {
   return {
-    kind: "message",
-    id: "m",
-    chat: "c",
-    direction: "in",
+    chat: 1,
+    number: 1,
+    direction: "incoming",
+    seq: 1,
+    sent_at: noon,
+    at: noon,
+    status: "delivered",
     text: "hello",
+    reply_to: null,
+    quoted: null,
+    notice: null,
+    edited: false,
     deleted: false,
-    sentAt: noon,
-    editedAt: null,
-    replyTo: null,
     reactions: [],
-    status: null,
-    expiresAt: null,
+    expires_at: null,
     ...patch,
   };
 }
@@ -71,22 +74,28 @@ describe("format", () => {
   it("previews the last item", () => {
     expect(previewText(null, "Ada")).toBe("");
     expect(previewText(message({ text: "two\nlines" }), "Ada")).toBe("two lines");
-    expect(previewText(message({ direction: "out" }), "Ada")).toBe("You: hello");
+    expect(previewText(message({ direction: "outgoing" }), "Ada")).toBe("You: hello");
     expect(previewText(message({ deleted: true, text: "" }), "Ada")).toBe("This message was deleted");
     expect(
-      previewText({ kind: "notice", id: "n", chat: "c", at: noon, notice: { type: "key-change" } }, "Ada"),
+      previewText({ ...message({}), direction: "notice", text: null, notice: { type: "keys_changed" } }, "Ada"),
     ).toContain("Ada's security code changed");
   });
 
   it("words integrity notices", () => {
-    expect(noticeText({ type: "integrity", problem: "gap", count: 1 }, "Ada")).toBe(
+    expect(noticeText({ type: "skipped", first: 4, last: 4 }, "Ada")).toBe(
       "1 message from Ada did not arrive: the relay may have dropped it.",
     );
-    expect(noticeText({ type: "integrity", problem: "duplicate", count: 3 }, "Ada")).toContain("3 messages twice");
-    expect(noticeText({ type: "timer", seconds: 300, by: "in" }, "Ada")).toBe(
+    expect(noticeText({ type: "skipped", first: 4, last: 6 }, "Ada")).toBe(
+      "3 messages from Ada did not arrive: the relay may have dropped them.",
+    );
+    expect(noticeText({ type: "duplicate", seq: 3 }, "Ada")).toContain("1 message twice");
+    expect(noticeText({ type: "replayed" }, "Ada")).toContain("replayed 1 message");
+    expect(noticeText({ type: "out_of_order", seq: 3 }, "Ada")).toBe("1 message arrived out of order.");
+    expect(noticeText({ type: "broken_chain", seq: 3 }, "Ada")).toContain("A message from Ada does not follow");
+    expect(noticeText({ type: "timer_changed", seconds: 300, by_me: false }, "Ada")).toBe(
       "Ada set messages to disappear after 5 minutes.",
     );
-    expect(noticeText({ type: "timer", seconds: null, by: "out" }, "Ada")).toBe(
+    expect(noticeText({ type: "timer_changed", seconds: null, by_me: true }, "Ada")).toBe(
       "You turned off disappearing messages.",
     );
   });

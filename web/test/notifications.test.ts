@@ -13,8 +13,8 @@ describe("notification previews", () => {
   });
 
   it("never notifies for a muted chat", () => {
-    expect(messageNotification("name-and-text", { displayName: "Ada", muted: true }, "hi")).toBeNull();
-    expect(messageNotification("name-only", { displayName: "Ada", muted: false }, "hi")).toEqual({
+    expect(messageNotification("name-and-text", { name: "Ada", muted: true }, "hi")).toBeNull();
+    expect(messageNotification("name-only", { name: "Ada", muted: false }, "hi")).toEqual({
       title: "Ada",
       body: "New message",
     });
@@ -23,16 +23,18 @@ describe("notification previews", () => {
 
 describe("stored preferences", () => {
   it("round-trips and keeps defaults for anything missing or malformed", () => {
-    const stored = { muted: ["3"], notificationPreview: "nothing", lockAfterSeconds: 60, privacyBlur: true };
+    const stored = { muted: [3], notificationPreview: "nothing", lockAfterSeconds: 60, privacyBlur: true };
     expect(parsePrefs(JSON.stringify(stored))).toEqual(stored);
+    // Chat ids stored as strings before they were the core's numbers.
+    expect(parsePrefs('{"muted":["3"]}').muted).toEqual([3]);
     expect(parsePrefs("")).toEqual({
       muted: [],
       notificationPreview: "name-and-text",
       lockAfterSeconds: 900,
       privacyBlur: false,
     });
-    const hostile = parsePrefs('{"muted":[1,"2"],"notificationPreview":"all","lockAfterSeconds":-5}');
-    expect(hostile.muted).toEqual(["2"]);
+    const hostile = parsePrefs('{"muted":[1,"2",-1,1.5,"x",null],"notificationPreview":"all","lockAfterSeconds":-5}');
+    expect(hostile.muted).toEqual([1, 2]);
     expect(hostile.notificationPreview).toBe("name-and-text");
     expect(hostile.lockAfterSeconds).toBe(0);
     expect(parsePrefs("{not json").muted).toEqual([]);

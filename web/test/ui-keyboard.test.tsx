@@ -166,7 +166,7 @@ describe("notifications", () => {
     const ada = backend.addChat("Ada", 0);
     const bob = backend.addChat("Bob", 0);
     await backend.updateSettings({ notificationPreview: "name-only" });
-    await backend.setMuted(bob, true);
+    await backend.updateSettings({ muted: [bob] });
     await mount(backend);
     await act(() => {
       backend.receive(ada, "the secret plan");

@@ -212,6 +212,34 @@ describe("chats", () => {
     expect(root.querySelectorAll(".chat-row").length).toBe(1);
   });
 
+  it("keeps the chat list up to date from events: preview, unread count, order, typing", async () => {
+    const backend = FakeBackend.withProfile();
+    const grace = backend.addChat("Grace Hopper", 1);
+    const alan = backend.addChat("Alan Turing", 1);
+    await mount(backend);
+    const rows = () => [...root.querySelectorAll(".chat-row")].map((row) => row.textContent ?? "");
+    await act(() => {
+      backend.receive(alan, "the machine is ready");
+    });
+    expect(rows()[0]).toContain("Alan Turing");
+    expect(rows()[0]).toContain("the machine is ready");
+    expect(rows()[0]).toContain("1 unread");
+    await act(() => {
+      backend.setTypingFromContact(grace, true);
+    });
+    expect(rows()[1]).toContain("typing…");
+    await act(() => {
+      backend.receive(grace, "on my way");
+    });
+    expect(rows()[0]).toContain("Grace Hopper");
+    expect(rows()[0]).toContain("on my way");
+    expect(rows()[0]).not.toContain("typing…");
+    await act(() => {
+      backend.receipt(alan, 1, "read");
+    });
+    expect(rows()[1]).toContain("the machine is ready");
+  });
+
   it("focuses search with Ctrl+K", async () => {
     const backend = FakeBackend.withProfile();
     await mount(backend);
@@ -269,7 +297,7 @@ describe("chats", () => {
     await key(box, { key: "Enter" });
     expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({
       text: "answer!",
-      replyTo: incoming.id,
+      replyTo: incoming.number,
     });
     expect(root.querySelector(".quote")?.textContent).toContain("question?");
 
@@ -296,7 +324,7 @@ describe("chats", () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 450);
     const first = (await backend.history(chat, { limit: 1000 })).items[0]!;
-    backend.receive(chat, "about your very first message", first.id);
+    backend.receive(chat, "about your very first message", first.number);
     await mount(backend);
     await click(root.querySelector<HTMLElement>(".chat-row")!);
     expect(root.querySelector('[aria-posinset="1"]')).toBeNull();
@@ -309,8 +337,8 @@ describe("chats", () => {
   it("shows integrity and key-change notices", async () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 2);
-    backend.notice(chat, { type: "integrity", problem: "gap", count: 2 });
-    backend.notice(chat, { type: "key-change" });
+    backend.notice(chat, { type: "skipped", first: 3, last: 4 });
+    backend.notice(chat, { type: "keys_changed" });
     await mount(backend);
     await click(root.querySelector<HTMLElement>(".chat-row")!);
     expect(text()).toContain("2 messages from Ada did not arrive");
@@ -366,7 +394,7 @@ describe("connections", () => {
     await mount(backend);
     await click(button("Contact address and requests, 2 waiting"));
     await click(button("Reject Mallory"));
-    expect(await backend.contactRequests()).toHaveLength(1);
+    expect(await backend.requests()).toHaveLength(1);
     // The focused button is gone: Esc still closes the dialog, Tab comes back in.
     (document.activeElement as HTMLElement | null)?.blur();
     await key(document.body, { key: "Tab" });
@@ -376,7 +404,7 @@ describe("connections", () => {
     expect(root.querySelector("[role=dialog]")).toBeNull();
     await click(button("Contact address and requests, 1 waiting"));
     await click(button("Accept Barbara"));
-    expect(await backend.contactRequests()).toHaveLength(0);
+    expect(await backend.requests()).toHaveLength(0);
     expect(root.querySelector(".conversation")?.textContent).toContain("Barbara");
   });
 });

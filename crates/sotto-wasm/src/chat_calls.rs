@@ -1,13 +1,15 @@
 //! `SottoClient` calls on contacts and chats: invitations, the contact
 //! address and its requests, messages of every kind, receipts, typing, the
 //! timer and verification. Each is one call into the core, then a pump.
+//!
+//! Ids cross as the numbers the views carry; views cross as JSON text (see
+//! `crate::client::json`). What a call changes reaches the UI as the core's
+//! events, complete, during the call.
 
-use js_sys::Array;
-use sotto_core::{MessageNumber, Profile, ReceiptSetting, RequestId};
+use sotto_core::{ChatId, MessageNumber, Profile, ReceiptSetting, RequestId};
 use wasm_bindgen::prelude::*;
 
-use crate::client::{SottoClient, contact_id, core_error, error, now};
-use crate::js_object::{chat_object, item_object, object, request_object};
+use crate::client::{SottoClient, core_error, error, json, local_id, now, object};
 use crate::rng::BrowserRng;
 
 #[wasm_bindgen]
@@ -35,26 +37,26 @@ impl SottoClient {
     }
 
     /// Asks the home relay for a queue; the link comes as an
-    /// `invitation-ready` event with this id.
+    /// `invitation_ready` event with this id.
     #[wasm_bindgen(js_name = createInvitation)]
-    pub fn create_invitation(&self) -> Result<String, JsValue> {
+    pub fn create_invitation(&self) -> Result<f64, JsValue> {
         let relay = self.shared.borrow().home_relay.clone();
         let id = self.change(|core| {
             core.create_invitation(now(), &mut BrowserRng, &relay)
                 .map_err(core_error)
         })?;
-        Ok(id.0.to_string())
+        Ok(id.0 as f64)
     }
 
     /// Connects with an invitation or contact address link; returns the new
     /// chat's id.
-    pub fn connect(&self, link: String) -> Result<String, JsValue> {
+    pub fn connect(&self, link: String) -> Result<f64, JsValue> {
         let relay = self.shared.borrow().home_relay.clone();
-        let contact = self.change(|core| {
+        let chat = self.change(|core| {
             core.connect(now(), &mut BrowserRng, &link, &relay)
                 .map_err(core_error)
         })?;
-        Ok(contact.0.to_string())
+        Ok(chat.0 as f64)
     }
 
     /// The contact address link, or null while there is none (or its queue is
@@ -65,7 +67,7 @@ impl SottoClient {
     }
 
     /// Makes (or replaces) the contact address on the home relay; the link
-    /// comes as an `address-ready` event.
+    /// comes as an `address_ready` event.
     #[wasm_bindgen(js_name = createContactAddress)]
     pub fn create_contact_address(&self) -> Result<(), JsValue> {
         let relay = self.shared.borrow().home_relay.clone();
@@ -81,115 +83,66 @@ impl SottoClient {
         self.change(|core| core.delete_address(now()).map_err(core_error))
     }
 
-    /// Contact requests waiting: `[{id, displayName, receivedAt}]`.
-    #[wasm_bindgen(js_name = contactRequests)]
-    pub fn contact_requests(&self) -> Result<JsValue, JsValue> {
-        self.with_core(|core| {
-            let requests: Array = core
-                .requests()
-                .map_err(core_error)?
-                .iter()
-                .map(request_object)
-                .collect();
-            Ok(requests.into())
-        })
+    /// Contact requests waiting: `RequestView`s.
+    pub fn requests(&self) -> Result<JsValue, JsValue> {
+        self.with_core(|core| json(&core.requests().map_err(core_error)?))
     }
 
     /// Accepts a contact request; returns the new chat's id.
     #[wasm_bindgen(js_name = acceptRequest)]
-    pub fn accept_request(&self, request: String) -> Result<String, JsValue> {
-        let request = request_id(&request)?;
+    pub fn accept_request(&self, request: f64) -> Result<f64, JsValue> {
+        let request = request_id(request)?;
         let relay = self.shared.borrow().home_relay.clone();
-        let contact = self.change(|core| {
+        let chat = self.change(|core| {
             core.accept_request(now(), &mut BrowserRng, request, &relay)
                 .map_err(core_error)
         })?;
-        Ok(contact.0.to_string())
+        Ok(chat.0 as f64)
     }
 
     /// Rejects a contact request; nothing of it is kept.
     #[wasm_bindgen(js_name = rejectRequest)]
-    pub fn reject_request(&self, request: String) -> Result<(), JsValue> {
-        let request = request_id(&request)?;
+    pub fn reject_request(&self, request: f64) -> Result<(), JsValue> {
+        let request = request_id(request)?;
         self.change(|core| core.reject_request(request).map_err(core_error))
     }
 
-    /// Every chat, most recently active first (see `js_object::chat_object`).
+    /// Every chat, most recently active first: `ChatView`s.
     pub fn chats(&self) -> Result<JsValue, JsValue> {
+        self.with_core(|core| json(&core.chats().map_err(core_error)?))
+    }
+
+    /// Items of a chat, the newest `limit` before item `before`, oldest
+    /// first: `ItemView`s.
+    pub fn history(&self, chat: f64, before: Option<f64>, limit: u32) -> Result<JsValue, JsValue> {
+        let chat = chat_id(chat)?;
+        let before = before.map(message_number).transpose()?;
         self.with_core(|core| {
-            let contacts = core.contacts().map_err(core_error)?;
-            let chats: Array = contacts
-                .iter()
-                .map(|contact| chat_object(core, contact))
-                .collect();
-            Ok(chats.into())
+            json(
+                &core
+                    .history(chat, before, limit as usize)
+                    .map_err(core_error)?,
+            )
         })
     }
 
-    /// One chat, or null.
-    pub fn chat(&self, chat: String) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
-        self.with_core(|core| {
-            Ok(match core.contact(contact) {
-                Ok(summary) => chat_object(core, &summary),
-                Err(_) => JsValue::NULL,
-            })
-        })
-    }
-
-    /// Items of a chat, newest `limit` before `before` (an item id), oldest first.
-    pub fn history(
-        &self,
-        chat: String,
-        before: Option<String>,
-        limit: u32,
-    ) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
-        let before = before.as_deref().map(message_number).transpose()?;
-        self.with_core(|core| {
-            let history = core
-                .history(contact, before, limit as usize)
-                .map_err(core_error)?;
-            let items: Array = history.iter().map(|item| item_object(core, item)).collect();
-            Ok(items.into())
-        })
-    }
-
-    /// One item of a chat, or null.
-    pub fn item(&self, chat: String, item: String) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
-        let number = message_number(&item)?;
-        self.with_core(|core| {
-            Ok(match core.message(contact, number) {
-                Ok(item) => item_object(core, &item),
-                Err(_) => JsValue::NULL,
-            })
-        })
-    }
-
-    /// Sends a text, replying to `reply_to` if given; returns the new item.
+    /// Sends a text, replying to item `reply_to` if given; returns the new
+    /// item's number (the item itself comes as an `item_added` event).
     #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(
-        &self,
-        chat: String,
-        text: String,
-        reply_to: Option<String>,
-    ) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
-        let reply_to = reply_to.as_deref().map(message_number).transpose()?;
-        self.change(|core| {
-            let number = core
-                .send_text(now(), &mut BrowserRng, contact, &text, reply_to)
-                .map_err(core_error)?;
-            let item = core.message(contact, number).map_err(core_error)?;
-            Ok(item_object(core, &item))
-        })
+    pub fn send_text(&self, chat: f64, text: String, reply_to: Option<f64>) -> Result<f64, JsValue> {
+        let chat = chat_id(chat)?;
+        let reply_to = reply_to.map(message_number).transpose()?;
+        let number = self.change(|core| {
+            core.send_text(now(), &mut BrowserRng, chat, &text, reply_to)
+                .map_err(core_error)
+        })?;
+        Ok(number.0 as f64)
     }
 
     /// Sets this user's reaction on a message; an empty `emoji` removes it.
-    pub fn react(&self, chat: String, item: String, emoji: String) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
-        let number = message_number(&item)?;
+    pub fn react(&self, chat: f64, item: f64, emoji: String) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
+        let number = message_number(item)?;
         self.change(|core| {
             core.react(now(), &mut BrowserRng, contact, number, &emoji)
                 .map_err(core_error)
@@ -197,9 +150,9 @@ impl SottoClient {
     }
 
     /// Edits one of this user's texts for both sides.
-    pub fn edit(&self, chat: String, item: String, text: String) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
-        let number = message_number(&item)?;
+    pub fn edit(&self, chat: f64, item: f64, text: String) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
+        let number = message_number(item)?;
         self.change(|core| {
             core.edit(now(), &mut BrowserRng, contact, number, &text)
                 .map_err(core_error)
@@ -208,9 +161,9 @@ impl SottoClient {
 
     /// Deletes one of this user's texts for both sides.
     #[wasm_bindgen(js_name = deleteForEveryone)]
-    pub fn delete_for_everyone(&self, chat: String, item: String) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
-        let number = message_number(&item)?;
+    pub fn delete_for_everyone(&self, chat: f64, item: f64) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
+        let number = message_number(item)?;
         self.change(|core| {
             core.delete_for_everyone(now(), &mut BrowserRng, contact, number)
                 .map_err(core_error)
@@ -221,10 +174,10 @@ impl SottoClient {
     /// receipts go out as the settings say. Nothing happens when nothing is
     /// unread.
     #[wasm_bindgen(js_name = markRead)]
-    pub fn mark_read(&self, chat: String) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
+    pub fn mark_read(&self, chat: f64) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
         self.change(|core| {
-            if core.contact(contact).map_err(core_error)?.unread == 0 {
+            if core.chat(contact).map_err(core_error)?.unread == 0 {
                 return Ok(());
             }
             core.mark_read(now(), &mut BrowserRng, contact)
@@ -235,8 +188,8 @@ impl SottoClient {
     /// Tells the contact this user is (or stopped) typing, if the typing
     /// indicator setting is on.
     #[wasm_bindgen(js_name = setTyping)]
-    pub fn set_typing(&self, chat: String, typing: bool) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
+    pub fn set_typing(&self, chat: f64, typing: bool) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
         self.change(|core| {
             core.set_typing(now(), &mut BrowserRng, contact, typing)
                 .map_err(core_error)
@@ -245,8 +198,8 @@ impl SottoClient {
 
     /// Sets the chat's disappearing-message timer for both sides (null: off).
     #[wasm_bindgen(js_name = setTimer)]
-    pub fn set_timer(&self, chat: String, seconds: Option<u32>) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
+    pub fn set_timer(&self, chat: f64, seconds: Option<u32>) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
         self.change(|core| {
             core.set_timer(now(), &mut BrowserRng, contact, seconds)
                 .map_err(core_error)
@@ -255,8 +208,8 @@ impl SottoClient {
 
     /// Read receipts in one chat: `"default"`, `"on"` or `"off"`.
     #[wasm_bindgen(js_name = setChatReadReceipts)]
-    pub fn set_chat_read_receipts(&self, chat: String, value: String) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
+    pub fn set_chat_read_receipts(&self, chat: f64, value: String) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
         let setting = match value.as_str() {
             "default" => ReceiptSetting::Default,
             "on" => ReceiptSetting::On,
@@ -269,11 +222,11 @@ impl SottoClient {
     /// The security code to compare: `{digits, qrPayload, verified}` (the QR
     /// payload as hex).
     #[wasm_bindgen(js_name = securityCode)]
-    pub fn security_code(&self, chat: String) -> Result<JsValue, JsValue> {
-        let contact = contact_id(&chat)?;
+    pub fn security_code(&self, chat: f64) -> Result<JsValue, JsValue> {
+        let contact = chat_id(chat)?;
         self.with_core(|core| {
             let code = core.security_code(contact).map_err(core_error)?;
-            let verified = core.contact(contact).map_err(core_error)?.verified;
+            let verified = core.chat(contact).map_err(core_error)?.verified;
             let payload: String = code
                 .qr_payload()
                 .iter()
@@ -289,21 +242,20 @@ impl SottoClient {
 
     /// Marks the contact's security code verified (or not).
     #[wasm_bindgen(js_name = setVerified)]
-    pub fn set_verified(&self, chat: String, verified: bool) -> Result<(), JsValue> {
-        let contact = contact_id(&chat)?;
+    pub fn set_verified(&self, chat: f64, verified: bool) -> Result<(), JsValue> {
+        let contact = chat_id(chat)?;
         self.change(|core| core.set_verified(contact, verified).map_err(core_error))
     }
 }
 
-fn message_number(item: &str) -> Result<MessageNumber, JsValue> {
-    item.parse()
-        .map(MessageNumber)
-        .map_err(|_| error("not-found", "no such message"))
+fn chat_id(chat: f64) -> Result<ChatId, JsValue> {
+    local_id(chat, "no such chat").map(ChatId)
 }
 
-fn request_id(request: &str) -> Result<RequestId, JsValue> {
-    request
-        .parse()
-        .map(RequestId)
-        .map_err(|_| error("not-found", "no such contact request"))
+fn message_number(item: f64) -> Result<MessageNumber, JsValue> {
+    local_id(item, "no such message").map(MessageNumber)
+}
+
+fn request_id(request: f64) -> Result<RequestId, JsValue> {
+    local_id(request, "no such contact request").map(RequestId)
 }

@@ -6,9 +6,10 @@
 //! After every call into the core, [`pump`] takes the core's store changes and
 //! relay requests together, seals the changes, and sends the requests only once
 //! IndexedDB has committed the changes: what the relay is told never runs ahead
-//! of what is on disk. Events go to the UI's listener at once.
+//! of what is on disk. Events go to the UI's listener at once, complete: each
+//! carries the views it needs, as JSON text (see [`json`]).
 //!
-//! A write IndexedDB refuses is reported to the listener (`storage-failed`)
+//! A write IndexedDB refuses is reported to the listener (`storage_failed`)
 //! and loses nothing: the requests that waited on it are handed back to the
 //! core as failed (it retries them later), and the next write is a snapshot
 //! of every record instead of the changes, which also repairs what the failed
@@ -20,15 +21,16 @@ use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
 use rand_core::RngCore;
-use sotto_core::{ChatId, Core, CoreError, KeyDerivation, Profile, Record, Store, UnixMillis};
+use serde::Serialize;
+use sotto_core::{Core, CoreError, Event, KeyDerivation, Profile, Record, Store, UnixMillis};
 use sotto_wire::{ConnectionEnd, ReconnectBackoff, RelayAddress};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::bridge_event::{BridgeEvent, LinkState};
 use crate::idb::{Database, SealedWrite};
-use crate::js_object::{event_object, object};
 use crate::key_deriver::KeyDeriver;
 use crate::mirror::{MirrorChange, MirrorStore};
 use crate::relay_link::{Incoming, RelayLink, Signal};
@@ -291,7 +293,8 @@ impl SottoClient {
         .to_owned()
     }
 
-    /// Where events go: `listener(event)` with plain objects.
+    /// Where events go: `listener(event)`, `event` the JSON text of a core
+    /// [`Event`] or a [`BridgeEvent`].
     #[wasm_bindgen(js_name = setListener)]
     pub fn set_listener(&self, listener: Option<js_sys::Function>) {
         self.shared.borrow_mut().listener = listener;
@@ -569,7 +572,9 @@ fn handle_incoming(
     if connected {
         emit(
             shared,
-            &object(&[("type", "connection".into()), ("state", "online".into())]),
+            &BridgeEvent::Connection {
+                state: LinkState::Online,
+            },
         );
     }
     if let Some(end) = ended {
@@ -583,6 +588,7 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
     let Some(link) = link else {
         return;
     };
+    let relay = link.address.clone();
     // The connection failed its requests already (reported with `Ended`).
     let tokens = link.close();
     if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
@@ -597,12 +603,14 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
     if let Some(reason) = fault {
         emit(
             shared,
-            &object(&[("type", "relay-fault".into()), ("reason", reason.into())]),
+            &Event::RelayFault { relay, reason },
         );
     }
     emit(
         shared,
-        &object(&[("type", "connection".into()), ("state", "offline".into())]),
+        &BridgeEvent::Connection {
+            state: LinkState::Offline,
+        },
     );
     back_off(shared, name);
 }
@@ -668,15 +676,21 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             requests.push(request);
         }
         let mut events = Vec::new();
-        while let Some(event) = unlocked.core.poll_event() {
-            events.push(event);
+        loop {
+            match unlocked.core.poll_event() {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => break,
+                // The memory store does not fail to read; were it to, only
+                // this event is lost (the next view of its chat repairs it).
+                Err(_) => continue,
+            }
         }
         let timeout = unlocked.core.poll_timeout();
         state.resync = false;
         (write, requests, events, timeout, database)
     };
     for event in &events {
-        emit(shared, &event_object(event));
+        emit(shared, event);
     }
     arm_timer(shared, timeout);
     let shared = Rc::clone(shared);
@@ -748,13 +762,7 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
 pub(crate) fn storage_failed(shared: &Rc<RefCell<Shared>>, cause: &JsValue) {
     shared.borrow_mut().resync = true;
     let message = storage_message(cause);
-    emit(
-        shared,
-        &object(&[
-            ("type", "storage-failed".into()),
-            ("message", message.into()),
-        ]),
-    );
+    emit(shared, &BridgeEvent::StorageFailed { message });
 }
 
 /// Hands requests that were never sent back to the core, which retries them
@@ -851,21 +859,49 @@ fn seal_changes(unlocked: &mut Unlocked) -> Result<Vec<SealedWrite>, JsValue> {
     Ok(writes)
 }
 
-pub(crate) fn emit(shared: &Rc<RefCell<Shared>>, event: &JsValue) {
+/// Hands `event` (a core [`Event`] or a [`BridgeEvent`]) to the UI's
+/// listener, as JSON text.
+pub(crate) fn emit(shared: &Rc<RefCell<Shared>>, event: &impl Serialize) {
     let listener = shared.borrow().listener.clone();
-    if let Some(listener) = listener {
-        let _ = listener.call1(&JsValue::NULL, event);
+    if let (Some(listener), Ok(text)) = (listener, json(event)) {
+        let _ = listener.call1(&JsValue::NULL, &text);
     }
+}
+
+/// A view, a list of views or an event as JSON text, which the UI reads with
+/// `JSON.parse` (`web/src/bridge.ts`). JSON because serde_json already speaks
+/// the core's vocabulary exactly (`sotto --json` prints the same text), and
+/// it is enough here: ids and times are integers far below 2^53, which
+/// JavaScript numbers hold exactly.
+pub(crate) fn json(value: &impl Serialize) -> Result<JsValue, JsValue> {
+    serde_json::to_string(value)
+        .map(JsValue::from)
+        .map_err(|e| error("internal", &e.to_string()))
+}
+
+/// A plain object with these fields (errors, and the few answers that are
+/// not views).
+pub(crate) fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object.into()
 }
 
 pub(crate) fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as u64)
 }
 
-pub(crate) fn contact_id(chat: &str) -> Result<ChatId, JsValue> {
-    chat.parse()
-        .map(ChatId)
-        .map_err(|_| error("not-found", "no such chat"))
+/// A local id (chat, item, request, invitation) as the UI passes it: the
+/// number it read in a view.
+pub(crate) fn local_id(value: f64, unknown: &str) -> Result<u64, JsValue> {
+    // 2^53: above it, JavaScript numbers are no longer exact integers.
+    const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+    if value.fract() != 0.0 || !(0.0..MAX_EXACT).contains(&value) {
+        return Err(error("not-found", unknown));
+    }
+    Ok(value as u64)
 }
 
 /// A `{ kind, message }` error for the UI.

@@ -13,7 +13,10 @@
 //!   the profile as a whole (passphrase, archive, settings).
 //! - `key_deriver` (wasm32 only): Argon2id off the page's thread, through
 //!   the UI's Web Worker, which runs this module's `deriveStorageKey`.
-//! - `js_object` (wasm32 only): the plain objects handed to the UI.
+//! - `bridge_event`: what the bridge itself tells the UI (relay links,
+//!   storage failures, the profile moving away), beside the core's events.
+//!   The core's views and events, and these, reach the UI as JSON text in
+//!   the core's serde vocabulary (see `client::json`).
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
 //! - `relay_link` (wasm32 only): one relay connection over the browser's
 //!   WebSocket, a thin driver of `sotto_wire::ClientConnection` (which does
@@ -21,6 +24,7 @@
 //! - `rng` (wasm32 only): the browser's `crypto.getRandomValues` as the
 //!   generator the core is given.
 
+pub mod bridge_event;
 pub mod mirror;
 pub mod sealed_record;
 
@@ -30,8 +34,6 @@ mod chat_calls;
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod idb;
-#[cfg(target_arch = "wasm32")]
-mod js_object;
 #[cfg(target_arch = "wasm32")]
 mod key_deriver;
 #[cfg(target_arch = "wasm32")]

@@ -17,10 +17,10 @@ use zeroize::Zeroizing;
 
 use crate::client::{
     META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, adopt_new, core_error, emit, error,
-    internal, load_records, new_derivation, new_key, now, open_key, seal_prefs, stop,
+    internal, load_records, new_derivation, new_key, now, object, open_key, seal_prefs, stop,
     storage_failed,
 };
-use crate::js_object::object;
+use crate::bridge_event::BridgeEvent;
 use crate::mirror::MirrorStore;
 use crate::rng::BrowserRng;
 
@@ -118,7 +118,7 @@ impl SottoClient {
                 ));
             }
             shared.borrow_mut().moved = true;
-            emit(&shared, &object(&[("type", "moved".into())]));
+            emit(&shared, &BridgeEvent::Moved);
             Ok(Uint8Array::from(archive.as_slice()).into())
         })
     }

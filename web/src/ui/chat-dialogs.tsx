@@ -2,9 +2,10 @@
 // timer, mute, read receipts).
 
 import { useEffect, useState } from "preact/hooks";
-import { TIMER_CHOICES, type Backend, type ChatReadReceipts, type ChatSummary, type SecurityCode } from "../backend";
+import { TIMER_CHOICES, type Backend, type ChatView, type ReceiptSetting, type SecurityCode } from "../backend";
+import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
-import { groupDigits, timerLabel } from "../format";
+import { chatName, groupDigits, timerLabel } from "../format";
 import { Dialog } from "./dialog";
 import { QrCode } from "./qr-code";
 
@@ -14,7 +15,7 @@ export function SecurityCodeDialog({
   onClose,
 }: {
   backend: Backend;
-  chat: ChatSummary;
+  chat: ChatView;
   onClose: () => void;
 }) {
   const [code, setCode] = useState<SecurityCode | null>(null);
@@ -34,11 +35,11 @@ export function SecurityCodeDialog({
   }
 
   return (
-    <Dialog title={`Security code with ${chat.displayName}`} onClose={onClose}>
+    <Dialog title={`Security code with ${chatName(chat)}`} onClose={onClose}>
       <div class="stack">
         <p class="muted">
-          Compare these numbers with {chat.displayName}, in person or on a call, or scan each other's code. If they
-          match, no one is in the middle of your conversation.
+          Compare these numbers with {chatName(chat)}, in person or on a call, or scan each other's code. If they match,
+          no one is in the middle of your conversation.
         </p>
         {code && (
           <>
@@ -49,7 +50,7 @@ export function SecurityCodeDialog({
             </p>
             <QrCode text={code.qrPayload} label="Security code QR code" />
             <p role="status">
-              {code.verified ? `${chat.displayName} is verified.` : `${chat.displayName} is not verified.`}
+              {code.verified ? `${chatName(chat)} is verified.` : `${chatName(chat)} is not verified.`}
             </p>
             <button type="button" class={code.verified ? "" : "primary"} onClick={toggle}>
               {code.verified ? "Clear verification" : "Mark as verified"}
@@ -69,11 +70,14 @@ export function SecurityCodeDialog({
 export function ChatSettingsDialog({
   backend,
   chat,
+  onMute,
   onClose,
   onOpenSecurity,
 }: {
   backend: Backend;
-  chat: ChatSummary;
+  chat: ShownChat;
+  /** Mutes the chat or not (a setting of the UI's, not the core's). */
+  onMute: (muted: boolean) => Promise<void>;
   onClose: () => void;
   onOpenSecurity: () => void;
 }) {
@@ -87,7 +91,7 @@ export function ChatSettingsDialog({
     }
   }
   return (
-    <Dialog title={`Chat with ${chat.displayName}`} onClose={onClose}>
+    <Dialog title={`Chat with ${chatName(chat)}`} onClose={onClose}>
       <div class="stack">
         <fieldset>
           <legend>Disappearing messages</legend>
@@ -98,7 +102,7 @@ export function ChatSettingsDialog({
                 <input
                   type="radio"
                   name="timer"
-                  checked={chat.timerSeconds === seconds}
+                  checked={chat.timer_secs === seconds}
                   onChange={() => run(backend.setTimer(chat.id, seconds))}
                 />
                 {timerLabel(seconds)}
@@ -107,18 +111,14 @@ export function ChatSettingsDialog({
           </div>
         </fieldset>
         <label class="switch">
-          <input
-            type="checkbox"
-            checked={chat.muted}
-            onChange={(e) => run(backend.setMuted(chat.id, e.currentTarget.checked))}
-          />
+          <input type="checkbox" checked={chat.muted} onChange={(e) => run(onMute(e.currentTarget.checked))} />
           Mute notifications
         </label>
         <label>
           Read receipts in this chat
           <select
-            value={chat.readReceipts}
-            onChange={(e) => run(backend.setChatReadReceipts(chat.id, e.currentTarget.value as ChatReadReceipts))}
+            value={chat.read_receipts}
+            onChange={(e) => run(backend.setChatReadReceipts(chat.id, e.currentTarget.value as ReceiptSetting))}
           >
             <option value="default">As in settings</option>
             <option value="on">On</option>

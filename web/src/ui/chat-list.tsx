@@ -3,15 +3,15 @@
 
 import type { RefObject } from "preact";
 import { useMemo, useState } from "preact/hooks";
-import type { ChatId, ChatSummary } from "../backend";
-import { listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
+import type { ChatId } from "../backend";
+import type { ShownChat } from "../chat-state";
+import { chatName, listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
 import { IconMuted, IconSearch, IconShield, IconTimer, ReceiptTick } from "./icons";
 
-export function filterChats(chats: readonly ChatSummary[], query: string): ChatSummary[] {
+export function filterChats(chats: readonly ShownChat[], query: string): ShownChat[] {
   return chats.filter(
-    (chat) =>
-      matchesSearch(chat.displayName, query) || matchesSearch(previewText(chat.lastItem, chat.displayName), query),
+    (chat) => matchesSearch(chatName(chat), query) || matchesSearch(previewText(chat.last_item, chatName(chat)), query),
   );
 }
 
@@ -21,7 +21,7 @@ export function ChatList({
   onSelect,
   searchRef,
 }: {
-  chats: readonly ChatSummary[];
+  chats: readonly ShownChat[];
   selected: ChatId | null;
   onSelect: (chat: ChatId) => void;
   searchRef: RefObject<HTMLInputElement | null>;
@@ -88,16 +88,17 @@ function ChatRow({
   selected,
   onSelect,
 }: {
-  chat: ChatSummary;
+  chat: ShownChat;
   now: number;
   selected: boolean;
   onSelect: (chat: ChatId) => void;
 }) {
-  const last = chat.lastItem;
-  const at = last ? (last.kind === "message" ? last.sentAt : last.at) : null;
-  const preview = chat.typing ? "typing…" : previewText(last, chat.displayName);
+  const name = chatName(chat);
+  const last = chat.last_item;
+  const at = last ? (last.notice === null ? last.sent_at : last.at) : null;
+  const preview = chat.typing ? "typing…" : previewText(last, name);
   const outgoing =
-    !chat.typing && last?.kind === "message" && last.direction === "out" && !last.deleted ? last.status : null;
+    !chat.typing && last?.notice === null && last.direction === "outgoing" && !last.deleted ? last.status : null;
   return (
     <button
       type="button"
@@ -105,20 +106,20 @@ function ChatRow({
       aria-current={selected ? "true" : undefined}
       onClick={() => onSelect(chat.id)}
     >
-      <Avatar name={chat.displayName} />
+      <Avatar name={name} />
       <span class="chat-row-main">
         <span class="chat-row-top">
-          <span class="chat-name private">{chat.displayName}</span>
+          <span class="chat-name private">{name}</span>
           {chat.verified && <IconShield label="Verified" />}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}
         </span>
         <span class="chat-row-bottom">
           {outgoing && <ReceiptTick status={outgoing} />}
           <span class={`preview private${chat.typing ? " typing" : ""}`}>{preview}</span>
-          {chat.timerSeconds !== null && (
-            <span class="timer-mark" title={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`}>
-              <IconTimer label={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`} />
-              <span aria-hidden="true">{timerBadge(chat.timerSeconds)}</span>
+          {chat.timer_secs !== null && (
+            <span class="timer-mark" title={`Disappearing messages: ${timerLabel(chat.timer_secs)}`}>
+              <IconTimer label={`Disappearing messages: ${timerLabel(chat.timer_secs)}`} />
+              <span aria-hidden="true">{timerBadge(chat.timer_secs)}</span>
             </span>
           )}
           {chat.muted && <IconMuted />}

@@ -104,7 +104,7 @@ export function Composer({
           <div class="composer-context-text">
             <strong>
               {mode.type === "reply"
-                ? `Replying to ${mode.item.direction === "out" ? "yourself" : contact}`
+                ? `Replying to ${mode.item.direction === "outgoing" ? "yourself" : contact}`
                 : "Editing"}
             </strong>
             <span class="private">{mode.item.text}</span>

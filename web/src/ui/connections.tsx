@@ -2,7 +2,7 @@
 // the long-term contact address and the requests it received.
 
 import { useEffect, useState } from "preact/hooks";
-import type { Backend, ChatId, ContactAddress, ContactRequest, Invitation } from "../backend";
+import type { Backend, ChatId, ContactAddress, Invitation, RequestView } from "../backend";
 import { errorMessage } from "../errors";
 import { listStamp } from "../format";
 import { parseInviteLink, type ParsedLink } from "../invite-link";
@@ -161,8 +161,8 @@ export function ContactAddressDialog({
   onAccepted,
 }: {
   backend: Backend;
-  requests: ContactRequest[];
-  onRequestsChange: (requests: ContactRequest[]) => void;
+  requests: RequestView[];
+  onRequestsChange: (requests: RequestView[]) => void;
   onClose: () => void;
   onAccepted: (chat: ChatId) => void;
 }) {
@@ -193,8 +193,8 @@ export function ContactAddressDialog({
           <ul class="requests">
             {requests.map((request) => (
               <li key={request.id}>
-                <span class="private">{request.displayName}</span>
-                <span class="muted small">{listStamp(request.receivedAt, now)}</span>
+                <span class="private">{request.name}</span>
+                <span class="muted small">{listStamp(request.received_at, now)}</span>
                 <button
                   type="button"
                   onClick={() =>
@@ -203,7 +203,7 @@ export function ContactAddressDialog({
                       onRequestsChange(requests.filter((other) => other.id !== request.id));
                     })
                   }
-                  aria-label={`Reject ${request.displayName}`}
+                  aria-label={`Reject ${request.name}`}
                 >
                   Reject
                 </button>
@@ -217,7 +217,7 @@ export function ContactAddressDialog({
                       onAccepted(chat);
                     })
                   }
-                  aria-label={`Accept ${request.displayName}`}
+                  aria-label={`Accept ${request.name}`}
                 >
                   Accept
                 </button>

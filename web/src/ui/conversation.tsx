@@ -3,9 +3,10 @@
 // as they come.
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import type { Backend, ChatSummary, ItemId, MessageItem, Settings, TimelineItem } from "../backend";
+import type { Backend, ItemView, MessageItem, MessageNumber, Settings } from "../backend";
+import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
-import { timerBadge, timerLabel } from "../format";
+import { chatName, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
 import { Composer, type ComposerMode } from "./composer";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
@@ -14,38 +15,41 @@ import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
 
 export const PAGE_SIZE = 100;
 
-/** Applies an added, updated or removed item to a timeline kept oldest first. */
-export function applyItem(items: readonly TimelineItem[], item: TimelineItem): TimelineItem[] {
-  const index = items.findIndex((candidate) => candidate.id === item.id);
+/** Applies an added or changed item to a timeline kept oldest first (by number). */
+export function applyItem(items: readonly ItemView[], item: ItemView): ItemView[] {
+  const index = items.findIndex((candidate) => candidate.number === item.number);
   if (index >= 0) {
     const next = items.slice();
     next[index] = item;
     return next;
   }
-  return [...items, item];
+  const last = items[items.length - 1];
+  if (!last || last.number < item.number) return [...items, item];
+  const at = items.findIndex((candidate) => candidate.number > item.number);
+  return [...items.slice(0, at), item, ...items.slice(at)];
 }
 
 /** The earliest expiry among the items, or null. */
-export function nextExpiry(items: readonly TimelineItem[]): number | null {
+export function nextExpiry(items: readonly ItemView[]): number | null {
   let next: number | null = null;
   for (const item of items) {
-    if (item.kind === "message" && item.expiresAt !== null && (next === null || item.expiresAt < next)) {
-      next = item.expiresAt;
+    if (item.expires_at !== null && (next === null || item.expires_at < next)) {
+      next = item.expires_at;
     }
   }
   return next;
 }
 
 /** The items without the messages expired at `now` (the same array when none is). */
-export function withoutExpired(items: TimelineItem[], now: number): TimelineItem[] {
-  const kept = items.filter((item) => item.kind !== "message" || item.expiresAt === null || item.expiresAt > now);
+export function withoutExpired(items: ItemView[], now: number): ItemView[] {
+  const kept = items.filter((item) => item.expires_at === null || item.expires_at > now);
   return kept.length === items.length ? items : kept;
 }
 
 /** Browsers run longer timeouts at once; a far expiry is checked again later. */
 const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 
-const keyOf = (item: TimelineItem) => item.id;
+const keyOf = (item: ItemView) => String(item.number);
 
 export function Conversation({
   backend,
@@ -56,13 +60,13 @@ export function Conversation({
   onOpenChatSettings,
 }: {
   backend: Backend;
-  chat: ChatSummary;
+  chat: ShownChat;
   settings: Settings;
   onBack: () => void;
   onOpenSecurity: () => void;
   onOpenChatSettings: () => void;
 }) {
-  const [items, setItems] = useState<TimelineItem[]>([]);
+  const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState("");
@@ -71,23 +75,27 @@ export function Conversation({
   const loading = useRef(false);
   const list = useRef<MessageListHandle | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
+  const name = chatName(chat);
 
   useEffect(() => {
     let alive = true;
     backend.history(chat.id, { limit: PAGE_SIZE }).then(
       (page) => {
         if (!alive) return;
-        setItems(page.items);
+        // Items that came as events while the page loaded are kept.
+        setItems((early) => early.reduce(applyItem, page.items));
         setHasMore(page.hasMore);
         setLoaded(true);
       },
       (caught: unknown) => alive && setError(errorMessage(caught)),
     );
     const unsubscribe = backend.subscribe((event) => {
-      if ((event.type === "item-added" || event.type === "item-updated") && event.item.chat === chat.id) {
-        setItems((previous) => applyItem(previous, event.item));
-      } else if (event.type === "item-removed" && event.chat === chat.id) {
-        setItems((previous) => previous.filter((item) => item.id !== event.id));
+      if ((event.type === "item_added" || event.type === "item_changed") && event.item.chat === chat.id) {
+        const item = event.item;
+        setItems((previous) => applyItem(previous, item));
+      } else if (event.type === "items_removed" && event.chat === chat.id) {
+        const gone = event.numbers;
+        setItems((previous) => previous.filter((item) => !gone.includes(item.number)));
       }
     });
     composer.current?.focus();
@@ -114,7 +122,7 @@ export function Conversation({
   useEffect(() => {
     if (!newest || chat.unread === 0) return;
     const mark = () => {
-      if (document.visibilityState === "visible") backend.markRead(chat.id, newest.id).catch(() => undefined);
+      if (document.visibilityState === "visible") backend.markRead(chat.id, newest.number).catch(() => undefined);
     };
     mark();
     document.addEventListener("visibilitychange", mark);
@@ -125,7 +133,7 @@ export function Conversation({
     const first = items[0];
     if (loading.current || !hasMore || !first) return;
     loading.current = true;
-    backend.history(chat.id, { before: first.id, limit: PAGE_SIZE }).then(
+    backend.history(chat.id, { before: first.number, limit: PAGE_SIZE }).then(
       (page) => {
         loading.current = false;
         setItems((previous) => [...page.items, ...previous]);
@@ -141,19 +149,14 @@ export function Conversation({
   async function send(text: string) {
     setError("");
     try {
+      // The change itself comes as an event (item_changed, item_added).
       if (mode.type === "edit") {
-        await backend.edit(chat.id, mode.item.id, text);
-        setItems((previous) =>
-          previous.map((item) =>
-            item.id === mode.item.id && item.kind === "message" ? { ...item, text, editedAt: Date.now() } : item,
-          ),
-        );
+        await backend.edit(chat.id, mode.item.number, text);
       } else {
-        const sent = await backend.sendText(chat.id, {
+        await backend.sendText(chat.id, {
           text,
-          ...(mode.type === "reply" ? { replyTo: mode.item.id } : {}),
+          ...(mode.type === "reply" ? { replyTo: mode.item.number } : {}),
         });
-        setItems((previous) => applyItem(previous, sent));
         list.current?.scrollToBottom();
       }
       setMode({ type: "new" });
@@ -177,11 +180,12 @@ export function Conversation({
             composer.current?.focus();
             break;
           case "delete":
-            if (window.confirm("Delete this message for everyone?")) await backend.deleteForEveryone(chat.id, item.id);
+            if (window.confirm("Delete this message for everyone?"))
+              await backend.deleteForEveryone(chat.id, item.number);
             break;
           case "react": {
-            const mine = item.reactions.find((reaction) => reaction.from === "out");
-            await backend.react(chat.id, item.id, mine?.emoji === emoji ? null : (emoji ?? null));
+            const mine = item.reactions.find((reaction) => reaction.mine);
+            await backend.react(chat.id, item.number, mine?.emoji === emoji ? null : (emoji ?? null));
             break;
           }
           case "copy":
@@ -198,23 +202,23 @@ export function Conversation({
   const openMenu = useCallback((item: MessageItem, anchor: HTMLElement) => setMenu({ item, anchor }), []);
 
   const onRowKeyDown = useCallback(
-    (item: TimelineItem, row: HTMLElement, event: KeyboardEvent) => messageRowKey(item, row, event, openMenu, act),
+    (item: ItemView, row: HTMLElement, event: KeyboardEvent) => messageRowKey(item, row, event, openMenu, act),
     [openMenu, act],
   );
 
   // Jumping to a quoted message pages older history in until it is loaded.
-  const pendingJump = useRef<ItemId | null>(null);
+  const pendingJump = useRef<MessageNumber | null>(null);
   const [jumpRequest, setJumpRequest] = useState(0);
-  const jumpTo = useCallback((id: ItemId) => {
-    pendingJump.current = id;
+  const jumpTo = useCallback((number: MessageNumber) => {
+    pendingJump.current = number;
     setJumpRequest((count) => count + 1);
   }, []);
   useEffect(() => {
-    const id = pendingJump.current;
-    if (id === null) return;
-    if (items.some((item) => item.id === id)) {
+    const number = pendingJump.current;
+    if (number === null) return;
+    if (items.some((item) => item.number === number)) {
       pendingJump.current = null;
-      list.current?.scrollToKey(id);
+      list.current?.scrollToKey(String(number));
     } else if (hasMore) {
       loadOlder();
     } else {
@@ -225,23 +229,23 @@ export function Conversation({
   // Every prop but `previous` is stable, so memoized rows skip re-rendering
   // when a page of history is prepended or a message arrives.
   const renderRow = useCallback(
-    (item: TimelineItem, index: number) => (
+    (item: ItemView, index: number) => (
       <TimelineRow
         item={item}
         previous={items[index - 1]}
-        contact={chat.displayName}
+        contact={name}
         onMenu={openMenu}
         onAction={act}
         onJump={jumpTo}
         onOpenSecurity={onOpenSecurity}
       />
     ),
-    [items, chat.displayName, openMenu, act, jumpTo, onOpenSecurity],
+    [items, name, openMenu, act, jumpTo, onOpenSecurity],
   );
 
   const lastOwn = [...items]
     .reverse()
-    .find((item): item is MessageItem => item.kind === "message" && item.direction === "out" && !item.deleted);
+    .find((item): item is MessageItem => item.notice === null && item.direction === "outgoing" && !item.deleted);
 
   return (
     <section class="conversation" aria-labelledby="conversation-title">
@@ -249,29 +253,29 @@ export function Conversation({
         <button class="icon-button back" type="button" aria-label="Back to chats" onClick={onBack}>
           <IconBack />
         </button>
-        <Avatar name={chat.displayName} />
+        <Avatar name={name} />
         <div class="conversation-title">
           <h2 id="conversation-title" class="private">
-            {chat.displayName}
+            {name}
             {chat.verified && <IconShield label="Verified" />}
           </h2>
           <p class="subtitle" aria-live="polite">
             {chat.typing
               ? "typing…"
-              : chat.timerSeconds !== null
-                ? `Messages disappear after ${timerLabel(chat.timerSeconds)}`
+              : chat.timer_secs !== null
+                ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
                 : ""}
           </p>
         </div>
-        {chat.timerSeconds !== null && (
+        {chat.timer_secs !== null && (
           <button
             class="timer-chip"
             type="button"
             onClick={onOpenChatSettings}
-            aria-label={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`}
+            aria-label={`Disappearing messages: ${timerLabel(chat.timer_secs)}`}
           >
             <IconTimer />
-            {timerBadge(chat.timerSeconds)}
+            {timerBadge(chat.timer_secs)}
           </button>
         )}
         <button
@@ -305,7 +309,7 @@ export function Conversation({
           hasMore={hasMore}
           onLoadOlder={loadOlder}
           handle={list}
-          label={`Messages with ${chat.displayName}`}
+          label={`Messages with ${name}`}
           onRowKeyDown={onRowKeyDown}
         />
       )}
@@ -317,7 +321,7 @@ export function Conversation({
       <Composer
         inputRef={composer}
         mode={mode}
-        contact={chat.displayName}
+        contact={name}
         onCancel={() => setMode({ type: "new" })}
         onSend={send}
         onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}

@@ -1,7 +1,7 @@
 // Small inline SVG icons (no icon font, no request). Decorative unless labelled.
 
 import type { ComponentChildren } from "preact";
-import type { ReceiptStatus } from "../backend";
+import type { MessageStatus } from "../backend";
 import { receiptLabel } from "../format";
 
 function Svg({ children, label, class: className }: { children: ComponentChildren; label?: string; class?: string }) {
@@ -126,7 +126,7 @@ export const IconReply = () => (
 );
 
 /** The receipt tick of an outgoing message, named for screen readers. */
-export function ReceiptTick({ status }: { status: ReceiptStatus }) {
+export function ReceiptTick({ status }: { status: MessageStatus }) {
   const label = receiptLabel(status);
   if (status === "pending") {
     return (

@@ -2,8 +2,10 @@
 // other on a phone), the dialogs, notifications, shortcuts and the app lock.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { Backend, ChatId, ChatSummary, ConnectionState, ContactRequest, Settings } from "../backend";
+import type { Backend, BackendEvent, ChatId, ChatView, LinkState, RequestView, Settings } from "../backend";
 import { DEFAULT_SETTINGS } from "../backend";
+import { sortChats, withEvent, type ShownChat } from "../chat-state";
+import { chatName } from "../format";
 import type { ParsedLink } from "../invite-link";
 import { LockTimer } from "../lock-timer";
 import { messageNotification, notify } from "../notifications";
@@ -29,58 +31,63 @@ export interface MainProps {
   onInviteHandled: () => void;
 }
 
-/** Newest activity first; chats without messages last. */
-export function sortChats(chats: Iterable<ChatSummary>): ChatSummary[] {
-  const time = (chat: ChatSummary) =>
-    chat.lastItem ? (chat.lastItem.kind === "message" ? chat.lastItem.sentAt : chat.lastItem.at) : 0;
-  return [...chats].sort((a, b) => time(b) - time(a) || a.displayName.localeCompare(b.displayName));
-}
+export { sortChats };
 
 export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
-  const [chats, setChats] = useState<Map<ChatId, ChatSummary>>(new Map());
+  const [views, setViews] = useState<ReadonlyMap<ChatId, ChatView>>(new Map());
+  /** Chats whose peer is typing. */
+  const [typing, setTyping] = useState<ReadonlySet<ChatId>>(new Set());
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
-  const [requests, setRequests] = useState<ContactRequest[]>([]);
+  const [requests, setRequests] = useState<RequestView[]>([]);
   const [selected, setSelected] = useState<ChatId | null>(null);
   const [dialog, setDialog] = useState<DialogState>(null);
-  const [connection, setConnection] = useState<ConnectionState>("connecting");
+  const [connection, setConnection] = useState<LinkState | "connecting">("connecting");
   const [announcement, setAnnouncement] = useState("");
   /** A failure outside any call (the browser's storage refused a write). */
   const [failure, setFailure] = useState("");
   const search = useRef<HTMLInputElement>(null);
+  // The chats as shown: the core's views with the UI's mute and typing marks.
+  const chats = useMemo(() => {
+    const shown = new Map<ChatId, ShownChat>();
+    for (const [id, view] of views)
+      shown.set(id, { ...view, muted: settings.muted.includes(id), typing: typing.has(id) });
+    return shown;
+  }, [views, settings.muted, typing]);
   // Event handlers read the latest values without resubscribing.
   const latest = useRef({ chats, settings, selected });
   latest.current = { chats, settings, selected };
 
-  const updateChat = useCallback((chat: ChatSummary) => {
-    setChats((previous) => new Map(previous).set(chat.id, chat));
-  }, []);
-
   useEffect(() => {
     let alive = true;
-    Promise.all([backend.chats(), backend.settings(), backend.contactRequests()]).then(
+    // Events that arrive before the first list are applied to it once it is there.
+    let early: BackendEvent[] | null = [];
+    Promise.all([backend.chats(), backend.settings(), backend.requests()]).then(
       ([list, loaded, pending]) => {
         if (!alive) return;
-        setChats(new Map(list.map((chat) => [chat.id, chat])));
+        const missed = early ?? [];
+        early = null;
+        setViews(missed.reduce(withEvent, new Map(list.map((chat) => [chat.id, chat]))));
         setSettings(loaded);
         setRequests(pending);
       },
       () => undefined,
     );
     const unsubscribe = backend.subscribe((event) => {
+      if (early) early.push(event);
+      else setViews((previous) => withEvent(previous, event));
       switch (event.type) {
-        case "chat-updated":
-          updateChat(event.chat);
-          break;
-        case "chat-removed":
-          setChats((previous) => {
-            const next = new Map(previous);
-            next.delete(event.chat);
+        case "typing":
+          setTyping((previous) => {
+            if (previous.has(event.chat) === event.typing) return previous;
+            const next = new Set(previous);
+            if (event.typing) next.add(event.chat);
+            else next.delete(event.chat);
             return next;
           });
           break;
-        case "request-received":
-          setRequests((previous) => [...previous, event.request]);
-          setAnnouncement(`New contact request from ${event.request.displayName}`);
+        case "request_received":
+          setRequests((previous) => [...previous.filter((request) => request.id !== event.request.id), event.request]);
+          setAnnouncement(`New contact request from ${event.request.name}`);
           break;
         case "connection":
           setConnection(event.state);
@@ -88,13 +95,24 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
         case "error":
           setFailure(event.error.message);
           break;
-        case "item-added": {
+        case "item_added": {
           const item = event.item;
-          if (item.kind !== "message" || item.direction !== "in") break;
+          if (item.notice !== null || item.direction !== "incoming") break;
+          // A message ends the peer's typing.
+          setTyping((previous) => {
+            if (!previous.has(item.chat)) return previous;
+            const next = new Set(previous);
+            next.delete(item.chat);
+            return next;
+          });
           const chat = latest.current.chats.get(item.chat);
-          const name = chat?.displayName ?? "A contact";
-          const content = messageNotification(latest.current.settings.notificationPreview, chat, item.text);
-          if (content) notify(content, item.chat, () => setSelected(item.chat));
+          const name = chat ? chatName(chat) : "A contact";
+          const content = messageNotification(
+            latest.current.settings.notificationPreview,
+            chat && { name, muted: chat.muted },
+            item.text,
+          );
+          if (content) notify(content, String(item.chat), () => setSelected(item.chat));
           setAnnouncement(latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`);
           break;
         }
@@ -106,7 +124,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       alive = false;
       unsubscribe();
     };
-  }, [backend, updateChat]);
+  }, [backend]);
 
   // The app lock after inactivity.
   useEffect(() => {
@@ -255,7 +273,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
         )}
         <ChatList chats={ordered} selected={selected} onSelect={setSelected} searchRef={search} />
       </aside>
-      <main class="pane" aria-label={current ? `Chat with ${current.displayName}` : "No chat open"}>
+      <main class="pane" aria-label={current ? `Chat with ${chatName(current)}` : "No chat open"}>
         {current ? (
           <Conversation
             key={current.id}
@@ -309,6 +327,11 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
         <ChatSettingsDialog
           backend={backend}
           chat={chats.get(dialog.chat)!}
+          onMute={(muted) =>
+            saveSettings({
+              muted: [...settings.muted.filter((id) => id !== dialog.chat), ...(muted ? [dialog.chat] : [])],
+            })
+          }
           onClose={() => setDialog(null)}
           onOpenSecurity={() => setDialog({ name: "security", chat: dialog.chat })}
         />

@@ -3,16 +3,16 @@
 
 import { memo } from "./memo";
 import { useEffect, useRef } from "preact/hooks";
-import type { ItemId, MessageItem, TimelineItem } from "../backend";
-import { clockTime, dayLabel, noticeText, timerLabel } from "../format";
+import type { ItemView, MessageItem, MessageNumber } from "../backend";
+import { author, clockTime, dayLabel, isWarning, noticeText, timerLabel } from "../format";
 import { IconMore, IconTimer, IconWarning, ReceiptTick } from "./icons";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
 
 type Action = (action: "reply" | "edit" | "delete" | "react" | "copy", item: MessageItem, emoji?: string) => void;
 
-function itemTime(item: TimelineItem): number {
-  return item.kind === "message" ? item.sentAt : item.at;
+function itemTime(item: ItemView): number {
+  return item.notice === null ? item.sent_at : item.at;
 }
 
 function sameDay(a: number, b: number): boolean {
@@ -31,12 +31,12 @@ export const TimelineRow = memo(function TimelineRow({
   onJump,
   onOpenSecurity,
 }: {
-  item: TimelineItem;
-  previous: TimelineItem | undefined;
+  item: ItemView;
+  previous: ItemView | undefined;
   contact: string;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
-  onJump: (id: ItemId) => void;
+  onJump: (number: MessageNumber) => void;
   onOpenSecurity: () => void;
 }) {
   const showDay = !previous || !sameDay(itemTime(previous), itemTime(item));
@@ -47,12 +47,12 @@ export const TimelineRow = memo(function TimelineRow({
           <span>{dayLabel(itemTime(item), Date.now())}</span>
         </div>
       )}
-      {item.kind === "notice" ? (
-        <div class={`notice ${item.notice.type}`}>
-          {(item.notice.type === "integrity" || item.notice.type === "key-change") && <IconWarning />}
-          {item.notice.type === "timer" && <IconTimer />}
+      {item.notice !== null ? (
+        <div class={`notice ${item.notice.type}${isWarning(item.notice) ? " warning" : ""}`}>
+          {isWarning(item.notice) && <IconWarning />}
+          {item.notice.type === "timer_changed" && <IconTimer />}
           <span class="private">{noticeText(item.notice, contact)}</span>
-          {item.notice.type === "key-change" && (
+          {item.notice.type === "keys_changed" && (
             <button type="button" class="link" onClick={onOpenSecurity}>
               Compare the code
             </button>
@@ -76,44 +76,43 @@ function Bubble({
   contact: string;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
-  onJump: (id: ItemId) => void;
+  onJump: (number: MessageNumber) => void;
 }) {
-  const who = item.direction === "out" ? "You" : contact;
+  const who = author(item.direction, contact);
 
   const reactions = new Map<string, number>();
   for (const reaction of item.reactions) reactions.set(reaction.emoji, (reactions.get(reaction.emoji) ?? 0) + 1);
-  const mine = item.reactions.find((reaction) => reaction.from === "out")?.emoji;
+  const mine = item.reactions.find((reaction) => reaction.mine)?.emoji;
+  const quoted = item.quoted;
 
   return (
-    <div class={`message ${item.direction}`}>
+    <div class={`message ${item.direction === "outgoing" ? "out" : "in"}`}>
       <div class="bubble">
         <span class="visually-hidden">{`${who}:`}</span>
-        {item.replyTo && (
-          <button type="button" class="quote" tabIndex={-1} onClick={() => item.replyTo && onJump(item.replyTo.id)}>
-            <span class="quote-author">{item.replyTo.direction === "out" ? "You" : contact}</span>
-            <span class="quote-text private">{item.replyTo.deleted ? "Deleted message" : item.replyTo.text}</span>
+        {quoted && (
+          <button type="button" class="quote" tabIndex={-1} onClick={() => onJump(quoted.number)}>
+            <span class="quote-author">{author(quoted.direction, contact)}</span>
+            <span class="quote-text private">{quoted.deleted ? "Deleted message" : quoted.text}</span>
           </button>
         )}
         {item.deleted ? (
           <p class="text deleted">
-            {item.direction === "out" ? "You deleted this message." : "This message was deleted."}
+            {item.direction === "outgoing" ? "You deleted this message." : "This message was deleted."}
           </p>
         ) : (
-          <p
-            class={`text private${item.editedAt !== null ? " meta-edited" : ""}${item.expiresAt !== null ? " meta-timed" : ""}`}
-          >
+          <p class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}>
             {item.text}
           </p>
         )}
         <span class="meta">
-          {item.expiresAt !== null && (
+          {item.expires_at !== null && (
             <IconTimer
-              label={`Disappears ${timerLabel(Math.max(1, Math.round((item.expiresAt - item.sentAt) / 1000)))} after sending`}
+              label={`Disappears ${timerLabel(Math.max(1, Math.round((item.expires_at - item.sent_at) / 1000)))} after sending`}
             />
           )}
-          {item.editedAt !== null && !item.deleted && <span class="edited">edited</span>}
-          <time dateTime={new Date(item.sentAt).toISOString()}>{clockTime(item.sentAt)}</time>
-          {item.status && <ReceiptTick status={item.status} />}
+          {item.edited && !item.deleted && <span class="edited">edited</span>}
+          <time dateTime={new Date(item.sent_at).toISOString()}>{clockTime(item.sent_at)}</time>
+          {item.direction === "outgoing" && <ReceiptTick status={item.status} />}
         </span>
         {!item.deleted && (
           <button
@@ -155,13 +154,13 @@ function Bubble({
  * actions, R replies, E edits one's own message.
  */
 export function messageRowKey(
-  item: TimelineItem,
+  item: ItemView,
   row: HTMLElement,
   event: KeyboardEvent,
   onMenu: (item: MessageItem, anchor: HTMLElement) => void,
   onAction: Action,
 ): void {
-  if (item.kind !== "message" || item.deleted || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (item.notice !== null || item.deleted || event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key.toLowerCase();
   if (key === "enter" || key === "contextmenu" || (key === "f10" && event.shiftKey)) {
     event.preventDefault();
@@ -169,7 +168,7 @@ export function messageRowKey(
   } else if (key === "r") {
     event.preventDefault();
     onAction("reply", item);
-  } else if (key === "e" && item.direction === "out") {
+  } else if (key === "e" && item.direction === "outgoing") {
     event.preventDefault();
     onAction("edit", item);
   }
@@ -204,7 +203,10 @@ export function MessageActions({
   const rect = anchor.getBoundingClientRect();
   const top = Math.min(rect.bottom + 4, window.innerHeight - 280);
   // Beside the button, on the side of the bubble, kept inside the window.
-  const left = Math.max(8, Math.min(item.direction === "out" ? rect.left - 200 : rect.left, window.innerWidth - 248));
+  const left = Math.max(
+    8,
+    Math.min(item.direction === "outgoing" ? rect.left - 200 : rect.left, window.innerWidth - 248),
+  );
 
   function onKeyDown(event: KeyboardEvent) {
     const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
@@ -253,7 +255,7 @@ export function MessageActions({
       <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("copy", item)}>
         Copy text
       </button>
-      {item.direction === "out" && (
+      {item.direction === "outgoing" && (
         <>
           <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("edit", item)}>
             Edit

@@ -1,0 +1,64 @@
+// The chat list's state, kept up to date from events alone: each event
+// carries the views it changed (the preview is `chat.last_item`, the unread
+// count comes with `item_added`), so nothing is read again from the core.
+
+import type { BackendEvent, BridgeEvent, ChatId, ChatView } from "./backend";
+
+/** A chat as the UI shows it: the core's view and what only the UI knows. */
+export type ShownChat = ChatView & {
+  /** Muted in the settings: no notifications, not counted in the title. */
+  muted: boolean;
+  /** The peer is typing (only with typing indicators on). */
+  typing: boolean;
+};
+
+/** The chats after `event` (the same map when the event changes none). */
+export function withEvent(
+  chats: ReadonlyMap<ChatId, ChatView>,
+  event: BackendEvent | BridgeEvent,
+): ReadonlyMap<ChatId, ChatView> {
+  const change = (id: ChatId, update: (chat: ChatView) => ChatView | null): ReadonlyMap<ChatId, ChatView> => {
+    const chat = chats.get(id);
+    if (!chat) return chats;
+    const next = new Map(chats);
+    const updated = update(chat);
+    if (updated) next.set(id, updated);
+    else next.delete(id);
+    return next;
+  };
+  switch (event.type) {
+    case "contact_connected":
+    case "connection_failed":
+    case "chat_changed":
+      return new Map(chats).set(event.chat.id, event.chat);
+    case "chat_removed":
+      return change(event.chat, () => null);
+    case "item_added": {
+      const item = event.item;
+      return change(item.chat, (chat) => ({
+        ...chat,
+        unread: event.unread,
+        last_activity: Math.max(chat.last_activity, item.at),
+        last_item: chat.last_item && chat.last_item.number > item.number ? chat.last_item : item,
+      }));
+    }
+    case "item_changed":
+      return change(event.item.chat, (chat) =>
+        chat.last_item?.number === event.item.number ? { ...chat, last_item: event.item } : chat,
+      );
+    case "items_removed":
+      // The preview goes with its item; the next item or change brings the new one.
+      return change(event.chat, (chat) =>
+        chat.last_item && event.numbers.includes(chat.last_item.number) ? { ...chat, last_item: null } : chat,
+      );
+    default:
+      return chats;
+  }
+}
+
+/** Most recent activity first, then by name. */
+export function sortChats<T extends ChatView>(chats: Iterable<T>): T[] {
+  return [...chats].sort(
+    (a, b) => b.last_activity - a.last_activity || (a.name ?? "").localeCompare(b.name ?? "") || a.id - b.id,
+  );
+}

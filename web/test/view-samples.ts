@@ -1,0 +1,437 @@
+// Written by `cargo test -p sotto-wasm` (crates/sotto-wasm/src/bridge_event.rs):
+// one sample of every view and event as the bridge hands them over. Do not edit;
+// run `SOTTO_BLESS=1 cargo test -p sotto-wasm` after changing the views.
+
+import type { BridgeEvent, CoreEvent } from "../src/backend";
+
+export const samples: (CoreEvent | BridgeEvent)[] = [
+  {
+    "type": "invitation_ready",
+    "invitation": 1,
+    "link": "https://relay.example/invite#i1.sample"
+  },
+  {
+    "type": "address_ready",
+    "link": "https://relay.example/contact#a1.sample"
+  },
+  {
+    "type": "request_received",
+    "request": {
+      "id": 5,
+      "name": "Carol",
+      "bio": null,
+      "received_at": 1764990400000
+    }
+  },
+  {
+    "type": "contact_connected",
+    "chat": {
+      "id": 3,
+      "name": "Bob",
+      "bio": "Gardener",
+      "state": "connected",
+      "verified": true,
+      "unread": 2,
+      "timer_secs": 300,
+      "read_receipts": "off",
+      "last_activity": 1764990000250,
+      "last_item": {
+        "chat": 3,
+        "number": 12,
+        "direction": "outgoing",
+        "seq": 7,
+        "sent_at": 1764990000000,
+        "at": 1764990000250,
+        "status": "delivered",
+        "text": "See you at noon",
+        "reply_to": 11,
+        "quoted": {
+          "number": 11,
+          "direction": "incoming",
+          "text": "Lunch tomorrow?",
+          "deleted": false
+        },
+        "notice": null,
+        "edited": true,
+        "deleted": false,
+        "reactions": [
+          {
+            "mine": false,
+            "emoji": "👍"
+          }
+        ],
+        "expires_at": 1764990300000
+      }
+    }
+  },
+  {
+    "type": "connection_failed",
+    "chat": {
+      "id": 4,
+      "name": null,
+      "bio": null,
+      "state": "joining",
+      "verified": false,
+      "unread": 0,
+      "timer_secs": null,
+      "read_receipts": "default",
+      "last_activity": 1764990200000,
+      "last_item": null
+    }
+  },
+  {
+    "type": "chat_changed",
+    "chat": {
+      "id": 3,
+      "name": "Bob",
+      "bio": "Gardener",
+      "state": "connected",
+      "verified": true,
+      "unread": 2,
+      "timer_secs": 300,
+      "read_receipts": "off",
+      "last_activity": 1764990000250,
+      "last_item": {
+        "chat": 3,
+        "number": 12,
+        "direction": "outgoing",
+        "seq": 7,
+        "sent_at": 1764990000000,
+        "at": 1764990000250,
+        "status": "delivered",
+        "text": "See you at noon",
+        "reply_to": 11,
+        "quoted": {
+          "number": 11,
+          "direction": "incoming",
+          "text": "Lunch tomorrow?",
+          "deleted": false
+        },
+        "notice": null,
+        "edited": true,
+        "deleted": false,
+        "reactions": [
+          {
+            "mine": false,
+            "emoji": "👍"
+          }
+        ],
+        "expires_at": 1764990300000
+      }
+    }
+  },
+  {
+    "type": "chat_removed",
+    "chat": 4
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 12,
+      "direction": "outgoing",
+      "seq": 7,
+      "sent_at": 1764990000000,
+      "at": 1764990000250,
+      "status": "delivered",
+      "text": "See you at noon",
+      "reply_to": 11,
+      "quoted": {
+        "number": 11,
+        "direction": "incoming",
+        "text": "Lunch tomorrow?",
+        "deleted": false
+      },
+      "notice": null,
+      "edited": true,
+      "deleted": false,
+      "reactions": [
+        {
+          "mine": false,
+          "emoji": "👍"
+        }
+      ],
+      "expires_at": 1764990300000
+    },
+    "unread": 2
+  },
+  {
+    "type": "item_changed",
+    "item": {
+      "chat": 3,
+      "number": 12,
+      "direction": "outgoing",
+      "seq": 7,
+      "sent_at": 1764990000000,
+      "at": 1764990000250,
+      "status": "delivered",
+      "text": "See you at noon",
+      "reply_to": 11,
+      "quoted": {
+        "number": 11,
+        "direction": "incoming",
+        "text": "Lunch tomorrow?",
+        "deleted": false
+      },
+      "notice": null,
+      "edited": true,
+      "deleted": false,
+      "reactions": [
+        {
+          "mine": false,
+          "emoji": "👍"
+        }
+      ],
+      "expires_at": 1764990300000
+    }
+  },
+  {
+    "type": "items_removed",
+    "chat": 3,
+    "numbers": [
+      12,
+      13
+    ]
+  },
+  {
+    "type": "typing",
+    "chat": 3,
+    "typing": true
+  },
+  {
+    "type": "relay_fault",
+    "relay": "sotto+ws://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@127.0.0.1:7000",
+    "reason": "a delivery did not open"
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 20,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "skipped",
+        "first": 4,
+        "last": 6
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 21,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "out_of_order",
+        "seq": 9
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 22,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "duplicate",
+        "seq": 9
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 23,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "broken_chain",
+        "seq": 10
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 24,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "replayed"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 25,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "timer_changed",
+        "by_me": false,
+        "seconds": 3600
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 26,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "timer_changed",
+        "by_me": true,
+        "seconds": null
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 27,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "connected"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 28,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "keys_changed"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "connection",
+    "state": "online"
+  },
+  {
+    "type": "connection",
+    "state": "offline"
+  },
+  {
+    "type": "storage_failed",
+    "message": "the browser's storage refused a write"
+  },
+  {
+    "type": "moved"
+  },
+];
