@@ -42,7 +42,11 @@ const V1_KEY_AGREEMENT_LEN: usize = 2 + IDENTITY_KEY_LEN + X25519_LEN + KEM_CIPH
 /// The joiner's identity key as an answer carries it.
 pub(crate) enum JoinerIdentity<'a> {
     /// Version 2: sealed, opened by [`IdentitySealingKey::open`].
-    Sealed(&'a [u8; SEALED_IDENTITY_LEN]),
+    Sealed {
+        /// The bytes the sealing binds: everything before the sealed key.
+        prefix: &'a [u8],
+        sealed: &'a [u8; SEALED_IDENTITY_LEN],
+    },
     /// Version 1, read only: in clear.
     Clear(IdentityPublicKey),
 }
@@ -52,8 +56,6 @@ pub(crate) struct Answer<'a> {
     pub(crate) joiner: JoinerIdentity<'a>,
     pub(crate) ephemeral: X25519Public,
     pub(crate) kem_ciphertext: KemCiphertext,
-    /// Version 2: the bytes the sealing binds (everything before the sealed key).
-    pub(crate) sealing_prefix: &'a [u8],
     /// The key-agreement part, hashed into the transcript.
     pub(crate) key_agreement: &'a [u8],
     pub(crate) message: &'a [u8],
@@ -84,19 +86,20 @@ impl<'a> Answer<'a> {
         let kem_ciphertext = KemCiphertext(Box::new(reader.array()?));
         let joiner = match clear_identity {
             Some(identity) => JoinerIdentity::Clear(identity),
-            None => JoinerIdentity::Sealed(reader.array_ref()?),
+            None => JoinerIdentity::Sealed {
+                prefix: bytes
+                    .get(..SEALING_PREFIX_LEN)
+                    .ok_or(Error::Malformed("answer"))?,
+                sealed: reader.array_ref()?,
+            },
         };
         let (key_agreement, message) = bytes
             .split_at_checked(key_agreement_len)
-            .ok_or(Error::Malformed("answer"))?;
-        let sealing_prefix = bytes
-            .get(..SEALING_PREFIX_LEN)
             .ok_or(Error::Malformed("answer"))?;
         Ok(Self {
             joiner,
             ephemeral,
             kem_ciphertext,
-            sealing_prefix,
             key_agreement,
             message,
         })

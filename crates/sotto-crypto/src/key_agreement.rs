@@ -111,7 +111,9 @@ impl PendingInvitation {
         }
     }
 
-    /// Accepts an answer: runs the key agreement and decrypts the joiner's first message.
+    /// Accepts an answer: opens the joiner's sealed identity key (then
+    /// [`Session::peer_identity`]), runs the key agreement and decrypts the joiner's first
+    /// message. Any failure leaves the pending invitation usable.
     pub fn accept(
         &self,
         identity: &IdentityKeyPair,
@@ -126,14 +128,10 @@ impl PendingInvitation {
         let dh3 = self.one_time_key.diffie_hellman(&answer.ephemeral)?;
         let kem_secret = self.kem.decapsulate(&answer.kem_ciphertext.0);
         let joiner = match answer.joiner {
-            JoinerIdentity::Sealed(sealed) => IdentitySealingKey::derive(
-                &dh2,
-                &dh3,
-                &kem_secret,
-                &invitation,
-                answer.sealing_prefix,
-            )
-            .open(sealed)?,
+            JoinerIdentity::Sealed { prefix, sealed } => {
+                IdentitySealingKey::derive(&dh2, &dh3, &kem_secret, &invitation, prefix)
+                    .open(sealed)?
+            }
             JoinerIdentity::Clear(joiner) => joiner,
         };
         let dh1 = self.one_time_key.diffie_hellman(&joiner.0)?;

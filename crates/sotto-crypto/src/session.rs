@@ -62,7 +62,7 @@ impl Session {
             // longer holds; its embedded message still only opens under this session's
             // keys, so at worst a redelivery altered outside them reads as a duplicate.
             let same_joiner = match answer.joiner {
-                JoinerIdentity::Sealed(_) => true,
+                JoinerIdentity::Sealed { .. } => true,
                 JoinerIdentity::Clear(identity) => identity == self.peer_identity(),
             };
             let ours = self.answer_ephemeral == Some(answer.ephemeral) && same_joiner;
