@@ -26,18 +26,19 @@ fn identity_key(link: &str) -> [u8; 32] {
         .to_bytes()
 }
 
-/// Every file under `dir`, concatenated.
-fn every_byte_under(dir: &Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
+/// Every file under `dir`, with its path.
+fn every_file_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            bytes.extend(every_byte_under(&path));
+            files.extend(every_file_under(&path));
         } else {
-            bytes.extend(std::fs::read(&path).unwrap());
+            let bytes = std::fs::read(&path).unwrap();
+            files.push((path, bytes));
         }
     }
-    bytes
+    files
 }
 
 #[test]
@@ -64,14 +65,22 @@ fn a_relay_disk_holds_no_identity_key_after_two_answers_of_one_profile() {
     // on the relay's disk.
     bob.run(&["connect", &invitation]);
     bob.run(&["connect", &carol_address]);
-    let disk = every_byte_under(relay.data.path());
-    assert!(disk.len() > 2 * ANSWER_LEN);
-    for link in [&bob_address, &invitation, &carol_address] {
+    let disk = every_file_under(relay.data.path());
+    let stored: usize = disk.iter().map(|(_, bytes)| bytes.len()).sum();
+    assert!(stored > 2 * ANSWER_LEN);
+    for (whose, link) in [
+        ("Bob", &bob_address),
+        ("Alice", &invitation),
+        ("Carol", &carol_address),
+    ] {
         let key = identity_key(link);
-        assert!(
-            !disk.windows(key.len()).any(|window| window == key),
-            "an identity key is on the relay's disk"
-        );
+        for (path, bytes) in &disk {
+            let at = bytes.windows(key.len()).position(|window| window == key);
+            assert!(
+                at.is_none(),
+                "{whose}'s identity key is in {path:?} at {at:?}"
+            );
+        }
     }
 
     // And the answers work: Alice is connected, Carol has Bob's request.

@@ -211,10 +211,10 @@ mod tests {
         answer: &[u8],
     ) -> IdentitySealingKey {
         let mut entropy = Entropy::new(randomness);
-        let ephemeral = X25519Secret::from_bytes(&*entropy.take::<32>().unwrap());
+        let ephemeral = X25519Secret::from_bytes(&entropy.take::<32>().unwrap());
         let (_, kem_secret) = invitation
             .kem_key
-            .encapsulate(&*entropy.take::<32>().unwrap());
+            .encapsulate(&entropy.take::<32>().unwrap());
         let dh2 = ephemeral.diffie_hellman(&invitation.identity.0).unwrap();
         let dh3 = ephemeral.diffie_hellman(&invitation.one_time_key).unwrap();
         IdentitySealingKey::derive(
