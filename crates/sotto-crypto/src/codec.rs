@@ -3,9 +3,14 @@
 
 use crate::Error;
 
-/// The version byte of invitations, answers and pickles (their layouts are those of
-/// version 1).
+/// The version byte of invitations and pickles (their layouts are those of version 1).
 pub(crate) const FORMAT_VERSION: u8 = 1;
+/// The version byte of the answers this implementation writes (answer version 2: the
+/// joiner's identity key travels sealed, never in clear).
+pub(crate) const ANSWER_VERSION: u8 = 2;
+/// The previous answer layout, with the joiner's identity key in clear: still accepted so
+/// that an answer in flight across an upgrade is not lost, never written.
+pub(crate) const ANSWER_VERSION_1: u8 = 1;
 /// The version byte of the messages this implementation writes (format version 2: a
 /// small header, a variable-length payload and filler).
 pub(crate) const MESSAGE_VERSION: u8 = 2;
@@ -15,10 +20,10 @@ pub(crate) const MESSAGE_VERSION_1: u8 = 1;
 
 /// The version byte an encoding of `kind` is written with.
 pub(crate) fn version_of(kind: u8) -> u8 {
-    if kind == kind::MESSAGE {
-        MESSAGE_VERSION
-    } else {
-        FORMAT_VERSION
+    match kind {
+        kind::MESSAGE => MESSAGE_VERSION,
+        kind::ANSWER => ANSWER_VERSION,
+        _ => FORMAT_VERSION,
     }
 }
 
@@ -163,7 +168,13 @@ mod tests {
             reader.prefix(kind::INVITATION),
             Err(Error::UnsupportedVersion(2))
         );
-        let mut reader = Reader::new(&[1, kind::INVITATION], "test");
+        // Answers are at version 2 (version 1 is read by the answer's own decoder).
+        let mut reader = Reader::new(&[1, kind::ANSWER], "test");
+        assert_eq!(
+            reader.prefix(kind::ANSWER),
+            Err(Error::UnsupportedVersion(1))
+        );
+        let mut reader = Reader::new(&[2, kind::INVITATION], "test");
         assert_eq!(
             reader.prefix(kind::ANSWER),
             Err(Error::WrongKind {

@@ -50,6 +50,10 @@ pub enum Error {
     /// The message number lies beyond the end of a receiving chain that was closed.
     #[error("message number beyond the end of a closed chain")]
     BeyondClosedChain,
+    /// The joiner's sealed identity key in an answer did not open: the answer was made for
+    /// another invitation, or was altered on the way.
+    #[error("the answer's sealed identity key does not open")]
+    SealedIdentity,
     /// An invitation answer arrived at a session it does not belong to.
     #[error("unexpected invitation answer")]
     UnexpectedAnswer,

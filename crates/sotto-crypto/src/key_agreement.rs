@@ -1,26 +1,26 @@
 //! The initial key agreement, PQXDH-style: three X25519 agreements and one ML-KEM-768
-//! encapsulation through HKDF, bound to a hash of the invitation and the answer.
+//! encapsulation through HKDF, bound to a hash of the invitation and the answer, with
+//! the joiner's identity key sealed inside the answer (see `answer`).
 //!
 //! ```text
 //! invitation = version || 0x01 || IK_i (32) || OPK_i (32) || KEM_i (1184)
-//! answer     = version || 0x02 || IK_j (32) || EK_j (32) || KEM ciphertext (1088)
-//!              || first message (ENCRYPTED_MESSAGE_LEN)
+//! answer     = version || 0x02 || EK_j (32) || KEM ciphertext (1088)
+//!              || sealed IK_j (48) || first message (ENCRYPTED_MESSAGE_LEN)
 //! ```
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::answer::{ANSWER_LEN, Answer, IdentitySealingKey, JoinerIdentity};
+#[cfg(test)]
+use crate::codec::ANSWER_VERSION_1;
 use crate::codec::{Entropy, Reader, kind, write_prefix};
 use crate::double_ratchet::{ASSOCIATED_DATA_LEN, DoubleRatchet, FILLER_SEED_LEN};
 use crate::header_key::HeaderKey;
 use crate::identity::{IdentityKeyPair, IdentityPublicKey};
-use crate::message::ENCRYPTED_MESSAGE_LEN;
 use crate::primitives::kdf::{hkdf, label};
-use crate::primitives::kem::{
-    KEM_CIPHERTEXT_LEN, KEM_PUBLIC_KEY_LEN, KemCiphertext, KemKeyPair, KemPublicKey,
-    KemSharedSecret,
-};
+use crate::primitives::kem::{KEM_PUBLIC_KEY_LEN, KemKeyPair, KemPublicKey, KemSharedSecret};
 use crate::primitives::x25519::{DhSecret, X25519_LEN, X25519Public, X25519Secret};
 use crate::ratchet_key::{PeerRatchetKey, RATCHET_KEY_RANDOMNESS_LEN, RatchetKeyPair};
 use crate::root_key::{RootKey, split};
@@ -30,10 +30,6 @@ use crate::session::Session;
 pub const MAX_MESSAGE_BODY: usize = 16_000;
 /// Length of an encoded invitation.
 pub const INVITATION_LEN: usize = 2 + X25519_LEN + X25519_LEN + KEM_PUBLIC_KEY_LEN;
-/// Length of the key-agreement part of an answer.
-pub const ANSWER_KEY_AGREEMENT_LEN: usize = 2 + X25519_LEN + X25519_LEN + KEM_CIPHERTEXT_LEN;
-/// Length of a whole answer (key agreement and the first message).
-pub const ANSWER_LEN: usize = ANSWER_KEY_AGREEMENT_LEN + ENCRYPTED_MESSAGE_LEN;
 /// Randomness for [`PendingInvitation::new`]: one-time X25519 key (32), ML-KEM seed (64).
 pub const INVITATION_RANDOMNESS_LEN: usize = X25519_LEN + 64;
 /// Randomness for [`join`]: ephemeral key (32), PQXDH encapsulation (32), first ratchet
@@ -46,9 +42,9 @@ const _: () = assert!(ANSWER_LEN <= MAX_MESSAGE_BODY);
 /// The public invitation, carried in a link or a QR code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
-    identity: IdentityPublicKey,
-    one_time_key: X25519Public,
-    kem_key: KemPublicKey,
+    pub(crate) identity: IdentityPublicKey,
+    pub(crate) one_time_key: X25519Public,
+    pub(crate) kem_key: KemPublicKey,
 }
 
 impl Invitation {
@@ -115,7 +111,9 @@ impl PendingInvitation {
         }
     }
 
-    /// Accepts an answer: runs the key agreement and decrypts the joiner's first message.
+    /// Accepts an answer: opens the joiner's sealed identity key (then
+    /// [`Session::peer_identity`]), runs the key agreement and decrypts the joiner's first
+    /// message. Any failure leaves the pending invitation usable.
     pub fn accept(
         &self,
         identity: &IdentityKeyPair,
@@ -125,16 +123,24 @@ impl PendingInvitation {
             return Err(Error::UnexpectedAnswer);
         }
         let answer = Answer::parse(answer)?;
-        let dh1 = self.one_time_key.diffie_hellman(&answer.identity.0)?;
+        let invitation = self.invitation();
         let dh2 = identity.secret().diffie_hellman(&answer.ephemeral)?;
         let dh3 = self.one_time_key.diffie_hellman(&answer.ephemeral)?;
         let kem_secret = self.kem.decapsulate(&answer.kem_ciphertext.0);
+        let joiner = match answer.joiner {
+            JoinerIdentity::Sealed { prefix, sealed } => {
+                IdentitySealingKey::derive(&dh2, &dh3, &kem_secret, &invitation, prefix)
+                    .open(sealed)?
+            }
+            JoinerIdentity::Clear(joiner) => joiner,
+        };
+        let dh1 = self.one_time_key.diffie_hellman(&joiner.0)?;
         let keys = AgreedKeys::derive(
             [&dh1, &dh2, &dh3],
             &kem_secret,
-            &transcript_hash(&self.invitation(), answer.key_agreement),
+            &transcript_hash(&invitation, answer.key_agreement),
         );
-        let associated_data = associated_data(self.identity, answer.identity);
+        let associated_data = associated_data(self.identity, joiner);
         let own = RatchetKeyPair::new(self.one_time_key.clone(), self.kem.clone());
         let ratchet = DoubleRatchet::new_inviter(
             associated_data,
@@ -150,12 +156,56 @@ impl PendingInvitation {
 }
 
 /// Answers `invitation` as `identity`, sending `first_plaintext` (e.g. the joiner's own
-/// reply address) in the answer. Returns the session and the answer bytes to send.
+/// reply address) in the answer. Returns the session and the answer bytes to send; the
+/// answer carries `identity`'s public key sealed for the inviter alone.
 pub fn join(
     identity: &IdentityKeyPair,
     invitation: &Invitation,
     first_plaintext: &[u8],
     randomness: &[u8; JOIN_RANDOMNESS_LEN],
+) -> Result<(Session, Vec<u8>), Error> {
+    join_with_layout(
+        identity,
+        invitation,
+        first_plaintext,
+        randomness,
+        AnswerLayout::Sealed,
+    )
+}
+
+/// Like [`join`], but writes a version-1 answer (identity key in clear): only tests
+/// write them, to replay the vectors recorded before answer version 2.
+#[cfg(test)]
+pub(crate) fn join_version_1(
+    identity: &IdentityKeyPair,
+    invitation: &Invitation,
+    first_plaintext: &[u8],
+    randomness: &[u8; JOIN_RANDOMNESS_LEN],
+) -> Result<(Session, Vec<u8>), Error> {
+    join_with_layout(
+        identity,
+        invitation,
+        first_plaintext,
+        randomness,
+        AnswerLayout::Version1,
+    )
+}
+
+/// How the answer carries the joiner's identity key.
+enum AnswerLayout {
+    /// Version 2: sealed.
+    Sealed,
+    /// Version 1: in clear (tests only).
+    #[cfg(test)]
+    Version1,
+}
+
+fn join_with_layout(
+    identity: &IdentityKeyPair,
+    invitation: &Invitation,
+    first_plaintext: &[u8],
+    randomness: &[u8; JOIN_RANDOMNESS_LEN],
+    layout: AnswerLayout,
 ) -> Result<(Session, Vec<u8>), Error> {
     let mut entropy = Entropy::new(randomness);
     let ephemeral = X25519Secret::from_bytes(&*entropy.take::<X25519_LEN>()?);
@@ -165,10 +215,22 @@ pub fn join(
     let dh3 = ephemeral.diffie_hellman(&invitation.one_time_key)?;
 
     let mut answer = Vec::with_capacity(ANSWER_LEN);
-    write_prefix(&mut answer, kind::ANSWER);
-    answer.extend_from_slice(&identity.public_key().to_bytes());
-    answer.extend_from_slice(&ephemeral.public_key().0);
-    answer.extend_from_slice(&kem_ciphertext.0[..]);
+    match layout {
+        AnswerLayout::Sealed => {
+            write_prefix(&mut answer, kind::ANSWER);
+            answer.extend_from_slice(&ephemeral.public_key().0);
+            answer.extend_from_slice(&kem_ciphertext.0[..]);
+            let sealing = IdentitySealingKey::derive(&dh2, &dh3, &kem_secret, invitation, &answer);
+            answer.extend_from_slice(&sealing.seal(identity.public_key())?);
+        }
+        #[cfg(test)]
+        AnswerLayout::Version1 => {
+            answer.extend_from_slice(&[ANSWER_VERSION_1, kind::ANSWER]);
+            answer.extend_from_slice(&identity.public_key().to_bytes());
+            answer.extend_from_slice(&ephemeral.public_key().0);
+            answer.extend_from_slice(&kem_ciphertext.0[..]);
+        }
+    }
     let keys = AgreedKeys::derive(
         [&dh1, &dh2, &dh3],
         &kem_secret,
@@ -192,36 +254,6 @@ pub fn join(
     Ok((session, answer))
 }
 
-/// A parsed answer.
-pub(crate) struct Answer<'a> {
-    pub(crate) identity: IdentityPublicKey,
-    pub(crate) ephemeral: X25519Public,
-    kem_ciphertext: KemCiphertext,
-    key_agreement: &'a [u8],
-    pub(crate) message: &'a [u8],
-}
-
-impl<'a> Answer<'a> {
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let mut reader = Reader::new(bytes, "answer");
-        reader.prefix(kind::ANSWER)?;
-        if bytes.len() != ANSWER_LEN {
-            return Err(Error::Malformed("answer"));
-        }
-        let identity = IdentityPublicKey::from_bytes(&reader.array()?);
-        let ephemeral = X25519Public(reader.array()?);
-        let kem_ciphertext = KemCiphertext(Box::new(reader.array()?));
-        let (key_agreement, message) = bytes.split_at(ANSWER_KEY_AGREEMENT_LEN);
-        Ok(Self {
-            identity,
-            ephemeral,
-            kem_ciphertext,
-            key_agreement,
-            message,
-        })
-    }
-}
-
 /// The session associated data: inviter identity key || joiner identity key.
 fn associated_data(
     inviter: IdentityPublicKey,
@@ -233,7 +265,8 @@ fn associated_data(
     ad
 }
 
-/// SHA-256(invitation || key-agreement part of the answer).
+/// `T = SHA-256(invitation || key-agreement part of the answer)`: with the sealed identity
+/// key in it, the session's keys depend on the exact sealed bytes.
 fn transcript_hash(invitation: &Invitation, answer_key_agreement: &[u8]) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(invitation.to_bytes());

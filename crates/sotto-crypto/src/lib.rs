@@ -9,7 +9,10 @@
 //! - [`primitives`]: wrappers over the audited crates (X25519 with low-order rejection,
 //!   Ed25519, ML-KEM-768, XChaCha20-Poly1305, HKDF/HMAC-SHA-256).
 //! - `identity`: long-term identity keys.
-//! - `key_agreement`: invitations and answers (PQXDH-style: three DHs and one KEM).
+//! - `key_agreement`: invitations and the key agreement (PQXDH-style: three DHs and one
+//!   KEM).
+//! - `answer`: the answer's layout, with the joiner's identity key sealed for the
+//!   inviter alone (answer version 2; version 1, identity in clear, read only).
 //! - `root_key`, `chain_key`, `message_key`, `header_key`, `ratchet_key`: the keys of
 //!   the double ratchet, each with its KDF step.
 //! - `sender_chain`, `receiver_chain`, `double_ratchet`: the ratchet state machine with
@@ -56,6 +59,7 @@
 //! # }
 //! ```
 
+mod answer;
 mod chain_key;
 mod codec;
 mod double_ratchet;
@@ -72,16 +76,19 @@ mod pickle;
 pub mod primitives;
 mod ratchet_key;
 mod receiver_chain;
+#[cfg(test)]
+mod recorded_vectors;
 mod root_key;
 mod security_code;
 mod sender_chain;
 mod session;
 
+pub use answer::{ANSWER_KEY_AGREEMENT_LEN, ANSWER_LEN};
 pub use error::Error;
 pub use identity::{IDENTITY_KEY_LEN, IdentityKeyPair, IdentityPublicKey};
 pub use key_agreement::{
-    ANSWER_KEY_AGREEMENT_LEN, ANSWER_LEN, INVITATION_LEN, INVITATION_RANDOMNESS_LEN, Invitation,
-    JOIN_RANDOMNESS_LEN, MAX_MESSAGE_BODY, PendingInvitation, join,
+    INVITATION_LEN, INVITATION_RANDOMNESS_LEN, Invitation, JOIN_RANDOMNESS_LEN, MAX_MESSAGE_BODY,
+    PendingInvitation, join,
 };
 pub use message::{ENCRYPTED_HEADER_LEN, ENCRYPTED_MESSAGE_LEN, HEADER_LEN, MAX_PLAINTEXT_LEN};
 pub use pickle::{PASSPHRASE_SALT_LEN, PICKLE_KEY_LEN, PICKLE_NONCE_LEN, PickleKey};

@@ -1,11 +1,11 @@
 //! A session with one contact: the public face of the double ratchet.
 
 use crate::Error;
+use crate::answer::{Answer, JoinerIdentity};
 use crate::codec::{Entropy, kind};
 use crate::double_ratchet::FILLER_SEED_LEN;
 use crate::double_ratchet::{DoubleRatchet, Role};
 use crate::identity::IdentityPublicKey;
-use crate::key_agreement::Answer;
 use crate::primitives::x25519::X25519Public;
 use crate::ratchet_key::RATCHET_KEY_RANDOMNESS_LEN;
 use crate::security_code::SecurityCode;
@@ -58,8 +58,14 @@ impl Session {
     pub fn decrypt(&mut self, bytes: &[u8]) -> Result<Vec<u8>, Error> {
         if bytes.get(1) == Some(&kind::ANSWER) {
             let answer = Answer::parse(bytes)?;
-            let ours = self.answer_ephemeral == Some(answer.ephemeral)
-                && answer.identity == self.peer_identity();
+            // A version-2 answer's identity key is sealed under keys the session no
+            // longer holds; its embedded message still only opens under this session's
+            // keys, so at worst a redelivery altered outside them reads as a duplicate.
+            let same_joiner = match answer.joiner {
+                JoinerIdentity::Sealed { .. } => true,
+                JoinerIdentity::Clear(identity) => identity == self.peer_identity(),
+            };
+            let ours = self.answer_ephemeral == Some(answer.ephemeral) && same_joiner;
             if !ours {
                 return Err(Error::UnexpectedAnswer);
             }

@@ -304,7 +304,8 @@ fn wrong_kinds_and_weak_keys_are_refused() {
         pending.accept(&identity, &invitation),
         Err(Error::WrongKind { .. })
     ));
-    // An answer with a low-order identity key.
+    // An answer with a low-order ephemeral key (a sealed low-order identity key is
+    // refused the same way: `answer::tests`).
     let pair = connect(&mut rng);
     let pending = PendingInvitation::new(&identity, &rng.bytes()).unwrap();
     let (_, mut answer) = join(

@@ -9,6 +9,8 @@ use zeroize::Zeroizing;
 pub(crate) mod label {
     /// Initial key agreement.
     pub(crate) const PQXDH: &[u8] = b"Sotto v1 PQXDH";
+    /// Key that seals the joiner's identity key in a version-2 answer.
+    pub(crate) const ANSWER_IDENTITY: &[u8] = b"Sotto v2 answer identity";
     /// Root-key step of the double ratchet.
     pub(crate) const ROOT: &[u8] = b"Sotto v1 root";
     /// Message key expansion into AEAD key and nonce for a version-1 body.
