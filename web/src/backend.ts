@@ -59,7 +59,13 @@ export interface ContactAddress {
 // holds one of each and is type-checked against these types.
 
 /** Where the connection with a chat's peer stands. */
-export type ConnectionState = "joining" | "awaiting_confirmation" | "accepting" | "connected";
+export type ConnectionState =
+  | "joining"
+  | "awaiting_confirmation"
+  | "accepting"
+  | "connected"
+  /** No working connection (the last one failed); the chat and its history stay. */
+  | "disconnected";
 
 /** Read receipts in one chat; `default` follows the global setting. */
 export type ReceiptSetting = "default" | "on" | "off";
@@ -172,6 +178,8 @@ export type CoreEvent =
   | { type: "invitation_ready"; invitation: InvitationId; link: string }
   | { type: "address_ready"; link: string }
   | { type: "request_received"; request: RequestView }
+  /** Requests were dropped: as many wait as are kept; decide or replace the address. */
+  | { type: "address_flooded"; waiting: number }
   | { type: "contact_connected"; chat: ChatView }
   /** The invitation was withdrawn or used already: this chat will not connect. */
   | { type: "connection_failed"; chat: ChatView }

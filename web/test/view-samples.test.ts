@@ -15,6 +15,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   invitation_ready: true,
   address_ready: true,
   request_received: true,
+  address_flooded: true,
   contact_connected: true,
   connection_failed: true,
   chat_changed: true,

@@ -24,6 +24,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     }
   },
   {
+    "type": "address_flooded",
+    "waiting": 100
+  },
+  {
     "type": "contact_connected",
     "chat": {
       "id": 3,

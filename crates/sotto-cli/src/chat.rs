@@ -213,6 +213,10 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
             );
         }
         Event::RelayFault { reason, .. } => app.status = format!("relay fault: {reason}"),
+        Event::AddressFlooded { waiting } => {
+            app.status =
+                format!("Contact address flooded ({waiting} requests wait): Ctrl-A replaces it.");
+        }
         Event::ItemAdded { .. }
         | Event::ItemChanged { .. }
         | Event::ItemsRemoved { .. }

@@ -564,6 +564,11 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
                     one_line(&request.name)
                 ));
             }
+            Event::AddressFlooded { waiting } => {
+                lines.push(format!(
+                    "The contact address is flooded: {waiting} requests wait and newer ones were dropped; decide on them or replace the address (`sotto address create`)."
+                ));
+            }
             Event::RelayFault { reason, .. } => {
                 lines.push(format!("relay fault: {}", one_line(reason)));
             }

@@ -44,6 +44,9 @@ use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
 
+/// Most contact requests kept waiting for a decision.
+pub(crate) const MAX_PENDING_REQUESTS: usize = 100;
+
 impl<S: Store> Core<S> {
     /// Creates a one-time invitation on `relay`. The link comes with
     /// [`Event::InvitationReady`] once the relay has made the queue.
@@ -743,6 +746,45 @@ impl<S: Store> Core<S> {
         Ok(())
     }
 
+    /// Whether a request from `identity` may be kept, and room for it: a
+    /// requester has one request (a new one replaces theirs); past
+    /// [`MAX_PENDING_REQUESTS`] only a peer this profile knows (coming back
+    /// on a new device, say) gets in, in place of the oldest stranger's. The
+    /// rest of a flood is dropped, so the store stays bounded and the
+    /// requests already waiting stay; replacing the address stops it.
+    fn make_room_for_request(
+        &self,
+        identity: &[u8; 32],
+        batch: &mut WriteBatch,
+    ) -> Result<bool, CoreError> {
+        let waiting = RequestRecord::load_all(&self.store)?;
+        if let Some((old, _)) = waiting.iter().find(|(_, r)| &r.peer_identity == identity) {
+            batch.delete(REQUESTS, old.0.to_be_bytes().to_vec());
+            return Ok(true);
+        }
+        if waiting.len() < MAX_PENDING_REQUESTS {
+            return Ok(true);
+        }
+        let known: Vec<[u8; 32]> = PeerRecord::load_all(&self.store)?
+            .into_iter()
+            .map(|peer| peer.identity)
+            .collect();
+        if !known.contains(identity) {
+            return Ok(false);
+        }
+        let oldest_stranger = waiting
+            .iter()
+            .filter(|(_, r)| !known.contains(&r.peer_identity))
+            .min_by_key(|(id, r)| (r.received_at, *id));
+        match oldest_stranger {
+            Some((id, _)) => {
+                batch.delete(REQUESTS, id.0.to_be_bytes().to_vec());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// An answer arrived on the contact address: a contact request.
     pub(crate) fn receive_request(
         &mut self,
@@ -778,10 +820,16 @@ impl<S: Store> Core<S> {
         if hello.seq != 1 {
             return Err(CoreError::UnexpectedMessage("first message"));
         }
+        let identity = session.peer_identity().to_bytes();
+        if !self.make_room_for_request(&identity, batch)? {
+            // Dropped (and acknowledged): the address is flooded.
+            self.notify(Pending::AddressFlooded);
+            return Ok(());
+        }
         let id = RequestId(self.account.allocate_id());
         RequestRecord {
             received_at: now.0,
-            peer_identity: session.peer_identity().to_bytes(),
+            peer_identity: identity,
             session: self.pickle_session(rng, &session),
             profile,
             reply_queue: queue,

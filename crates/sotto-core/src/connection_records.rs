@@ -154,6 +154,15 @@ impl RequestRecord {
         Ok(record)
     }
 
+    /// Every request waiting, with its id.
+    pub(crate) fn load_all(
+        store: &impl Store,
+    ) -> Result<Vec<(RequestId, RequestRecord)>, CoreError> {
+        crate::codec::load_table(store, REQUESTS, "request", |id, bytes| {
+            Ok((RequestId(id), RequestRecord::decode(bytes)?))
+        })
+    }
+
     pub(crate) fn load(store: &impl Store, id: RequestId) -> Result<RequestRecord, CoreError> {
         let bytes = store
             .get(REQUESTS, &id.0.to_be_bytes())?

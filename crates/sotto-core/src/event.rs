@@ -28,6 +28,13 @@ pub enum Event {
         /// The request, to accept or reject.
         request: RequestView,
     },
+    /// Contact requests through the address were dropped: as many are
+    /// waiting as are kept. Decide on those, or replace the address (the old
+    /// link stops working; share the new one with the people you expect).
+    AddressFlooded {
+        /// How many requests are waiting.
+        waiting: u32,
+    },
     /// A chat's connection is established (both queues exist and are
     /// secured).
     ContactConnected {
@@ -109,6 +116,8 @@ pub(crate) enum Pending {
     ConnectionFailed(ChatId),
     /// [`Event::RequestReceived`] for this request.
     Request(RequestId),
+    /// [`Event::AddressFlooded`].
+    AddressFlooded,
 }
 
 impl Pending {
@@ -118,6 +127,7 @@ impl Pending {
         match (self, other) {
             (Pending::ItemChanged(a, m), Pending::ItemChanged(b, n)) => a == b && m == n,
             (Pending::ChatChanged(a), Pending::ChatChanged(b)) => a == b,
+            (Pending::AddressFlooded, Pending::AddressFlooded) => true,
             _ => false,
         }
     }

@@ -57,6 +57,12 @@ impl PeerRecord {
         PeerRecord::decode(id, &bytes).map_err(corrupt("peer"))
     }
 
+    pub(crate) fn load_all(store: &impl Store) -> Result<Vec<PeerRecord>, CoreError> {
+        crate::codec::load_table(store, PEERS, "peer", |id, bytes| {
+            PeerRecord::decode(PeerId(id), bytes)
+        })
+    }
+
     pub(crate) fn put(&self, batch: &mut WriteBatch) {
         batch.put(PEERS, self.id.0.to_be_bytes().to_vec(), self.encode());
     }

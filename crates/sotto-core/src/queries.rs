@@ -280,6 +280,10 @@ impl<S: Store> Core<S> {
             Pending::ChatChanged(id) => chat(id)?.map(|chat| Event::ChatChanged { chat }),
             Pending::Connected(id) => chat(id)?.map(|chat| Event::ContactConnected { chat }),
             Pending::ConnectionFailed(id) => chat(id)?.map(|chat| Event::ConnectionFailed { chat }),
+            Pending::AddressFlooded => Some(Event::AddressFlooded {
+                waiting: u32::try_from(RequestRecord::load_all(&self.store)?.len())
+                    .unwrap_or(u32::MAX),
+            }),
             Pending::Request(id) => match RequestRecord::load(&self.store, id) {
                 Ok(request) => Some(Event::RequestReceived {
                     request: RequestView::new(

@@ -1064,3 +1064,56 @@ fn stale_typing_indicators_are_not_shown() {
             .any(|event| matches!(event, Event::Typing { .. }))
     );
 }
+
+#[test]
+fn a_flooded_address_keeps_what_waits_and_lets_known_peers_in() {
+    let strangers = 101;
+    let names: Vec<String> = (0..strangers).map(|i| format!("Stranger {i}")).collect();
+    let mut all: Vec<&str> = vec!["Alice", "Bob"];
+    all.extend(names.iter().map(String::as_str));
+    let relays = vec![0; all.len()];
+    let mut world = World::new(&all, &relays);
+    let (_, bob_alice) = world.connect(0, 1);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .create_address(now, &mut alice.rng, &relay)
+        .unwrap();
+    world.run();
+    let link = world.clients[0].core.address_link().unwrap().unwrap();
+    // One stranger asks twice: one request.
+    for joiner in std::iter::once(2).chain(2..2 + strangers) {
+        let client = &mut world.clients[joiner];
+        client
+            .core
+            .connect(now, &mut client.rng, &link, &relay)
+            .unwrap();
+        world.run();
+    }
+    let requests = world.clients[0].core.requests().unwrap();
+    assert_eq!(requests.len(), 100);
+    assert_eq!(
+        requests.iter().filter(|r| r.name == "Stranger 0").count(),
+        1
+    );
+    assert!(!requests.iter().any(|r| r.name == "Stranger 100"));
+    assert!(
+        world.clients[0]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::AddressFlooded { waiting: 100 }))
+    );
+    // Bob, already a contact, comes back through the address: he gets in,
+    // in place of the oldest stranger.
+    let bob = &mut world.clients[1];
+    bob.core
+        .reconnect(now, &mut bob.rng, bob_alice, &link, &relay)
+        .unwrap();
+    world.run();
+    let requests = world.clients[0].core.requests().unwrap();
+    assert_eq!(requests.len(), 100);
+    assert!(requests.iter().any(|r| r.name == "Bob"));
+    assert!(!requests.iter().any(|r| r.name == "Stranger 0"));
+}

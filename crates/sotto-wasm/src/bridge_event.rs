@@ -40,13 +40,16 @@ mod tests {
 
     use sotto_core::{
         ChatId, ChatNotice, ChatView, ConnectionState, Event, IntegrityNotice, InvitationId,
-        ItemView, MessageDirection, MessageNumber, MessageStatus, NoticeView, QuotedView,
-        Reaction, ReceiptSetting, RequestId, RequestView, UnixMillis,
+        ItemView, MessageDirection, MessageNumber, MessageStatus, NoticeView, QuotedView, Reaction,
+        ReceiptSetting, RequestId, RequestView, UnixMillis,
     };
 
     use super::*;
 
-    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/test/view-samples.ts");
+    const SAMPLES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../web/test/view-samples.ts"
+    );
 
     fn message() -> ItemView {
         ItemView {
@@ -161,6 +164,7 @@ mod tests {
                     received_at: UnixMillis(1_764_990_400_000),
                 },
             },
+            Event::AddressFlooded { waiting: 100 },
             Event::ContactConnected { chat: chat() },
             Event::ConnectionFailed { chat: connecting() },
             Event::ChatChanged { chat: chat() },
@@ -185,12 +189,15 @@ mod tests {
                 reason: "a delivery did not open".to_owned(),
             },
         ];
-        events.extend(notices.into_iter().enumerate().map(|(index, notice)| {
-            Event::ItemAdded {
-                item: self::notice(20 + index as u64, notice),
-                unread: 0,
-            }
-        }));
+        events.extend(
+            notices
+                .into_iter()
+                .enumerate()
+                .map(|(index, notice)| Event::ItemAdded {
+                    item: self::notice(20 + index as u64, notice),
+                    unread: 0,
+                }),
+        );
         let mut samples = events
             .iter()
             .map(serde_json::to_string_pretty)

@@ -129,7 +129,12 @@ impl SottoClient {
     /// Sends a text, replying to item `reply_to` if given; returns the new
     /// item's number (the item itself comes as an `item_added` event).
     #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(&self, chat: f64, text: String, reply_to: Option<f64>) -> Result<f64, JsValue> {
+    pub fn send_text(
+        &self,
+        chat: f64,
+        text: String,
+        reply_to: Option<f64>,
+    ) -> Result<f64, JsValue> {
         let chat = chat_id(chat)?;
         let reply_to = reply_to.map(message_number).transpose()?;
         let number = self.change(|core| {

@@ -601,10 +601,7 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
         ConnectionEnd::TimedOut | ConnectionEnd::Closed => None,
     };
     if let Some(reason) = fault {
-        emit(
-            shared,
-            &Event::RelayFault { relay, reason },
-        );
+        emit(shared, &Event::RelayFault { relay, reason });
     }
     emit(
         shared,

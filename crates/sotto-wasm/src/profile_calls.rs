@@ -15,12 +15,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
+use crate::bridge_event::BridgeEvent;
 use crate::client::{
     META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, adopt_new, core_error, emit, error,
     internal, load_records, new_derivation, new_key, now, object, open_key, seal_prefs, stop,
     storage_failed,
 };
-use crate::bridge_event::BridgeEvent;
 use crate::mirror::MirrorStore;
 use crate::rng::BrowserRng;
 

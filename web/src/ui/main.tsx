@@ -89,6 +89,11 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
           setRequests((previous) => [...previous.filter((request) => request.id !== event.request.id), event.request]);
           setAnnouncement(`New contact request from ${event.request.name}`);
           break;
+        case "address_flooded":
+          setAnnouncement(
+            `Contact requests were dropped: ${event.waiting} are waiting. Decide on them, or replace your contact address.`,
+          );
+          break;
         case "connection":
           setConnection(event.state);
           break;
