@@ -54,9 +54,9 @@ use crate::account::Account;
 use crate::chat_item::{EXPIRY, MESSAGES};
 use crate::connection::{Channel, ConnectionRecord, Stage};
 use crate::event::{Event, Pending};
-use crate::ids::{ConnectionId, JobId, MessageNumber};
+use crate::ids::{ConnectionId, MessageNumber};
 use crate::job::{JobRecord, backoff};
-use crate::outbox::JobSlot;
+use crate::outbox::{InFlight, Outbox};
 use crate::profile::Profile;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::relay_request::{RelayRequest, RequestToken};
@@ -67,26 +67,14 @@ use crate::{ChatItem, CoreError, KeyRange, Store, WriteBatch};
 /// session is a few KiB).
 const MAX_OPEN_SESSIONS: usize = 256;
 
-/// A request the core waits on.
-#[derive(Clone, Debug)]
-pub(crate) enum InFlight {
-    Job(JobId),
-    Subscribe(RelayAddress),
-    Get(RecipientId),
-    Ack {
-        recipient_id: RecipientId,
-        then_get: bool,
-    },
-}
-
 /// One Sotto profile: contacts, chats and the connections being made, kept in
 /// a [`Store`]. See the module documentation for how to drive it.
 pub struct Core<S: Store> {
     pub(crate) store: S,
     pub(crate) account: Account,
-    pub(crate) jobs: BTreeMap<JobId, JobSlot>,
-    pub(crate) ready: VecDeque<RelayRequest>,
-    in_flight: HashMap<RequestToken, InFlight>,
+    /// Relay commands: durable jobs, what is ready to hand out, what waits
+    /// for an answer.
+    pub(crate) outbox: Outbox,
     pub(crate) events: VecDeque<Pending>,
     /// Connections with delivery receipts waiting, and when they go out.
     pub(crate) receipts_due: BTreeMap<ConnectionId, UnixMillis>,
@@ -95,7 +83,6 @@ pub struct Core<S: Store> {
     /// truth: a session is taken out while in use and put back only once
     /// the batch holding its new pickle is committed.
     sessions: HashMap<ConnectionId, Session>,
-    next_token: u64,
     next_expiry: Option<UnixMillis>,
 }
 
@@ -130,17 +117,14 @@ impl<S: Store> Core<S> {
         let mut core = Core {
             store,
             account,
-            jobs: BTreeMap::new(),
-            ready: VecDeque::new(),
-            in_flight: HashMap::new(),
+            outbox: Outbox::new(),
             events: VecDeque::new(),
             receipts_due: BTreeMap::new(),
             sessions: HashMap::new(),
-            next_token: 1,
             next_expiry: None,
         };
         for job in JobRecord::load_all(&core.store)? {
-            core.schedule(&job);
+            core.outbox.schedule(&job);
         }
         for connection in ConnectionRecord::load_all(&core.store)? {
             if let Stage::Established(established) = &connection.stage
@@ -179,7 +163,7 @@ impl<S: Store> Core<S> {
                     .filter_map(|connection| connection.stage.channel())
                     .map(|channel| &channel.send_queue.address.relay),
             )
-            .chain(self.jobs.values().map(|slot| &slot.relay));
+            .chain(self.outbox.relays());
         for relay in wanted {
             if !relays.contains(relay) {
                 relays.push(relay.clone());
@@ -192,7 +176,7 @@ impl<S: Store> Core<S> {
 
     /// The next command to send to a relay.
     pub fn poll_relay_request(&mut self) -> Option<RelayRequest> {
-        self.ready.pop_front()
+        self.outbox.poll_request()
     }
 
     /// The next event for the user interface, its views read from the
@@ -208,16 +192,8 @@ impl<S: Store> Core<S> {
 
     /// When [`Core::handle_timeout`] should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<UnixMillis> {
-        // Walking at time zero: what could go out is "due" only if it was due
-        // from the start; the rest tells when the first backoff ends.
-        let (due, next) = self.walk_jobs(UnixMillis(0));
-        let due = due
-            .iter()
-            .filter_map(|id| self.jobs.get(id))
-            .map(|slot| slot.not_before)
-            .min();
         let receipts = self.receipts_due.values().min().copied();
-        [self.next_expiry, due, next, receipts]
+        [self.next_expiry, self.outbox.poll_timeout(), receipts]
             .into_iter()
             .flatten()
             .min()
@@ -226,8 +202,7 @@ impl<S: Store> Core<S> {
     /// Whether nothing waits: no command to hand out or answer to wait for, and
     /// no job due. A command-line `receive` stops when this holds.
     pub fn is_idle(&self, now: UnixMillis) -> bool {
-        self.ready.is_empty()
-            && self.in_flight.is_empty()
+        self.outbox.is_idle()
             && self.receipts_due.is_empty()
             && self.poll_timeout().is_none_or(|at| at > now)
     }
@@ -271,11 +246,7 @@ impl<S: Store> Core<S> {
                 );
             }
         }
-        for slot in self.jobs.values_mut() {
-            if &slot.relay == relay && !slot.in_flight {
-                slot.not_before = slot.not_before.min(now);
-            }
-        }
+        self.outbox.hurry(now, Some(relay));
         self.promote_jobs(now)
     }
 
@@ -284,11 +255,7 @@ impl<S: Store> Core<S> {
     /// backoff spaces automatic retries; it must not make a user's next
     /// command skip what the last one could not send.
     pub fn retry_now(&mut self, now: UnixMillis) -> Result<(), CoreError> {
-        for slot in self.jobs.values_mut() {
-            if !slot.in_flight {
-                slot.not_before = slot.not_before.min(now);
-            }
-        }
+        self.outbox.hurry(now, None);
         self.promote_jobs(now)
     }
 
@@ -311,14 +278,14 @@ impl<S: Store> Core<S> {
         response: Response,
         suite: CipherSuite,
     ) -> Result<(), CoreError> {
-        let Some(waiting) = self.in_flight.remove(&token) else {
+        let Some(waiting) = self.outbox.answered(token) else {
             return Ok(());
         };
         let result = match waiting {
             InFlight::Job(id) => {
                 let result = self.job_answered(now, rng, id, response);
                 if result.is_err()
-                    && let Some(slot) = self.jobs.get_mut(&id)
+                    && let Some(slot) = self.outbox.slot_mut(id)
                     && slot.in_flight
                 {
                     // The answer could not be applied (storage failed, or the
@@ -382,7 +349,7 @@ impl<S: Store> Core<S> {
         now: UnixMillis,
         token: RequestToken,
     ) -> Result<(), CoreError> {
-        if let Some(InFlight::Job(id)) = self.in_flight.remove(&token) {
+        if let Some(InFlight::Job(id)) = self.outbox.answered(token) {
             self.retry_job(now, id)?;
         }
         self.promote_jobs(now)
@@ -502,13 +469,6 @@ impl<S: Store> Core<S> {
 
     // --- Transient requests ----------------------------------------------------
 
-    pub(crate) fn token(&mut self, waiting: InFlight) -> RequestToken {
-        let token = RequestToken(self.next_token);
-        self.next_token += 1;
-        self.in_flight.insert(token, waiting);
-        token
-    }
-
     pub(crate) fn request(
         &mut self,
         relay: RelayAddress,
@@ -516,13 +476,8 @@ impl<S: Store> Core<S> {
         queue: Option<&QueueRecord>,
         waiting: InFlight,
     ) {
-        let token = self.token(waiting);
-        self.ready.push_back(RelayRequest {
-            token,
-            relay,
-            command,
-            auth_key: queue.map(QueueRecord::auth_key),
-        });
+        self.outbox
+            .request(relay, command, queue.map(QueueRecord::auth_key), waiting);
     }
 
     fn request_get(&mut self, queue: &QueueRecord) {

@@ -5,19 +5,21 @@
 //! after its backoff, until it succeeds, and nothing overtakes it. An answer is
 //! applied and its job deleted in one batch.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use rand_core::CryptoRngCore;
 use sotto_wire::x25519_dalek::StaticSecret;
-use sotto_wire::{Command, ErrorCode, QueueKey, RelayAddress, Response};
+use sotto_wire::{
+    Command, ErrorCode, QueueAuthSecret, QueueKey, RecipientId, RelayAddress, Response,
+};
 
 use crate::connection::ConnectionRecord;
-use crate::core::{Core, InFlight};
+use crate::core::Core;
 use crate::event::Pending;
 use crate::ids::JobId;
 use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
 use crate::queue_record::QueueRecord;
-use crate::relay_request::RelayRequest;
+use crate::relay_request::{RelayRequest, RequestToken};
 use crate::time::UnixMillis;
 use crate::{ChatItem, CoreError, MessageStatus, Store, WriteBatch};
 
@@ -34,20 +36,83 @@ pub(crate) struct JobSlot {
     pub(crate) in_flight: bool,
 }
 
-impl<S: Store> Core<S> {
-    /// Adds a job to `batch` and to the schedule.
-    pub(crate) fn add_job(
+/// A request the core waits on.
+#[derive(Clone, Debug)]
+pub(crate) enum InFlight {
+    Job(JobId),
+    Subscribe(RelayAddress),
+    Get(RecipientId),
+    Ack {
+        recipient_id: RecipientId,
+        then_get: bool,
+    },
+}
+
+/// The outbox's own state: the schedule of the stored jobs, the commands
+/// ready to hand out, and what each request in flight waits for. It reads no
+/// store; the core loads and writes the job records around it.
+pub(crate) struct Outbox {
+    jobs: BTreeMap<JobId, JobSlot>,
+    ready: VecDeque<RelayRequest>,
+    in_flight: HashMap<RequestToken, InFlight>,
+    next_token: u64,
+}
+
+impl Outbox {
+    pub(crate) fn new() -> Outbox {
+        Outbox {
+            jobs: BTreeMap::new(),
+            ready: VecDeque::new(),
+            in_flight: HashMap::new(),
+            next_token: 1,
+        }
+    }
+
+    /// The next command to send.
+    pub(crate) fn poll_request(&mut self) -> Option<RelayRequest> {
+        self.ready.pop_front()
+    }
+
+    /// When the first job held back by its backoff falls due.
+    pub(crate) fn poll_timeout(&self) -> Option<UnixMillis> {
+        // Walking at time zero: what could go out is "due" only if it was due
+        // from the start; the rest tells when the first backoff ends.
+        let (due, next) = self.walk(UnixMillis(0));
+        let due = due
+            .iter()
+            .filter_map(|id| self.jobs.get(id))
+            .map(|slot| slot.not_before)
+            .min();
+        [due, next].into_iter().flatten().min()
+    }
+
+    /// Nothing to hand out and no answer awaited.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.ready.is_empty() && self.in_flight.is_empty()
+    }
+
+    /// Queues a command; its answer comes back to `waiting`.
+    pub(crate) fn request(
         &mut self,
-        batch: &mut WriteBatch,
-        now: UnixMillis,
         relay: RelayAddress,
-        command: JobCommand,
-        purpose: JobPurpose,
+        command: Command,
+        auth_key: Option<QueueAuthSecret>,
+        waiting: InFlight,
     ) {
-        let id = JobId(self.account.allocate_id());
-        let job = JobRecord::new(id, relay, command, purpose, now);
-        job.put(batch);
-        self.schedule(&job);
+        let token = RequestToken(self.next_token);
+        self.next_token += 1;
+        self.in_flight.insert(token, waiting);
+        self.ready.push_back(RelayRequest {
+            token,
+            relay,
+            command,
+            auth_key,
+        });
+    }
+
+    /// What the request `token` was for, once it is answered or failed.
+    pub(crate) fn answered(&mut self, token: RequestToken) -> Option<InFlight> {
+        self.in_flight.remove(&token)
     }
 
     pub(crate) fn schedule(&mut self, job: &JobRecord) {
@@ -63,13 +128,125 @@ impl<S: Store> Core<S> {
         );
     }
 
+    /// Ends the backoff of every job waiting (for `relay`, or all): they go
+    /// out at the next promotion.
+    pub(crate) fn hurry(&mut self, now: UnixMillis, relay: Option<&RelayAddress>) {
+        for slot in self.jobs.values_mut() {
+            if !slot.in_flight && relay.is_none_or(|relay| &slot.relay == relay) {
+                slot.not_before = slot.not_before.min(now);
+            }
+        }
+    }
+
+    /// The relays the scheduled jobs go to.
+    pub(crate) fn relays(&self) -> impl Iterator<Item = &RelayAddress> {
+        self.jobs.values().map(|slot| &slot.relay)
+    }
+
+    pub(crate) fn slot_mut(&mut self, id: JobId) -> Option<&mut JobSlot> {
+        self.jobs.get_mut(&id)
+    }
+
+    pub(crate) fn forget(&mut self, id: JobId) {
+        self.jobs.remove(&id);
+    }
+
+    /// The jobs on `lane`.
+    pub(crate) fn lane(&self, lane: &[u8]) -> Vec<JobId> {
+        self.jobs
+            .iter()
+            .filter(|(_, slot)| slot.lane == lane)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Hands out a job's command (loaded by the caller).
+    fn send(
+        &mut self,
+        id: JobId,
+        relay: RelayAddress,
+        command: Command,
+        auth_key: Option<QueueAuthSecret>,
+    ) {
+        if let Some(slot) = self.jobs.get_mut(&id) {
+            slot.in_flight = true;
+        }
+        self.request(relay, command, auth_key, InFlight::Job(id));
+    }
+
+    /// The jobs that may go out at `now`, in order, and the earliest time a job
+    /// held back only by its backoff falls due.
+    pub(crate) fn walk(&self, now: UnixMillis) -> (Vec<JobId>, Option<UnixMillis>) {
+        #[derive(Default)]
+        struct Lane {
+            in_flight: usize,
+            closed: bool,
+        }
+        let mut lanes: HashMap<&[u8], Lane> = HashMap::new();
+        let mut due = Vec::new();
+        let mut next: Option<UnixMillis> = None;
+        let mut wait = |at: UnixMillis| next = Some(next.map_or(at, |n: UnixMillis| n.min(at)));
+        for (id, slot) in &self.jobs {
+            if slot.lane.is_empty() {
+                if !slot.in_flight {
+                    if slot.not_before <= now {
+                        due.push(*id);
+                    } else {
+                        wait(slot.not_before);
+                    }
+                }
+                continue;
+            }
+            let lane = lanes.entry(slot.lane.as_slice()).or_default();
+            if lane.closed {
+                continue;
+            }
+            if slot.in_flight {
+                lane.in_flight += 1;
+                // A retry in flight goes alone: nothing may overtake it.
+                lane.closed = slot.attempts > 0;
+                continue;
+            }
+            if lane.in_flight >= SEND_WINDOW {
+                lane.closed = true;
+                continue;
+            }
+            if slot.not_before > now {
+                wait(slot.not_before);
+                lane.closed = true;
+                continue;
+            }
+            due.push(*id);
+            lane.in_flight += 1;
+            lane.closed = slot.attempts > 0;
+        }
+        (due, next)
+    }
+}
+
+impl<S: Store> Core<S> {
+    /// Adds a job to `batch` and to the schedule.
+    pub(crate) fn add_job(
+        &mut self,
+        batch: &mut WriteBatch,
+        now: UnixMillis,
+        relay: RelayAddress,
+        command: JobCommand,
+        purpose: JobPurpose,
+    ) {
+        let id = JobId(self.account.allocate_id());
+        let job = JobRecord::new(id, relay, command, purpose, now);
+        job.put(batch);
+        self.outbox.schedule(&job);
+    }
+
     /// Hands out every job that may run now.
     pub(crate) fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
-        let (due, _) = self.walk_jobs(now);
+        let (due, _) = self.outbox.walk(now);
         for id in due {
             let Some(job) = JobRecord::load(&self.store, id)? else {
                 // Its batch never committed.
-                self.jobs.remove(&id);
+                self.outbox.forget(id);
                 continue;
             };
             let Ok((command, auth_key)) = job.command.to_command() else {
@@ -77,26 +254,17 @@ impl<S: Store> Core<S> {
                 let mut batch = WriteBatch::new();
                 JobRecord::delete(id, &mut batch);
                 self.store.apply(batch)?;
-                self.jobs.remove(&id);
+                self.outbox.forget(id);
                 continue;
             };
-            if let Some(slot) = self.jobs.get_mut(&id) {
-                slot.in_flight = true;
-            }
-            let token = self.token(InFlight::Job(id));
-            self.ready.push_back(RelayRequest {
-                token,
-                relay: job.relay,
-                command,
-                auth_key,
-            });
+            self.outbox.send(id, job.relay, command, auth_key);
         }
         Ok(())
     }
 
     pub(crate) fn retry_job(&mut self, now: UnixMillis, id: JobId) -> Result<(), CoreError> {
         let Some(mut job) = JobRecord::load(&self.store, id)? else {
-            self.jobs.remove(&id);
+            self.outbox.forget(id);
             return Ok(());
         };
         job.attempts = job.attempts.saturating_add(1);
@@ -104,7 +272,7 @@ impl<S: Store> Core<S> {
         let mut batch = WriteBatch::new();
         job.put(&mut batch);
         self.store.apply(batch)?;
-        if let Some(slot) = self.jobs.get_mut(&id) {
+        if let Some(slot) = self.outbox.slot_mut(id) {
             slot.in_flight = false;
             slot.not_before = job.not_before;
             slot.attempts = job.attempts;
@@ -120,7 +288,7 @@ impl<S: Store> Core<S> {
         response: Response,
     ) -> Result<(), CoreError> {
         let Some(job) = JobRecord::load(&self.store, id)? else {
-            self.jobs.remove(&id);
+            self.outbox.forget(id);
             return Ok(());
         };
         match response {
@@ -157,7 +325,7 @@ impl<S: Store> Core<S> {
                     queue.put(&mut batch);
                 }
                 self.commit(batch)?;
-                self.jobs.remove(&id);
+                self.outbox.forget(id);
                 if !wanted {
                     return Ok(());
                 }
@@ -210,7 +378,7 @@ impl<S: Store> Core<S> {
             event = Some(Pending::ConnectionFailed(record.chat));
         }
         self.store.apply(batch)?;
-        self.jobs.remove(&job.id);
+        self.outbox.forget(job.id);
         if let Some(event) = event {
             self.notify(event);
         }
@@ -219,12 +387,7 @@ impl<S: Store> Core<S> {
 
     /// Forgets the jobs on `lane` (the queue of a deleted contact).
     pub(crate) fn drop_lane(&mut self, lane: &[u8], batch: &mut WriteBatch) {
-        let dropped: Vec<JobId> = self
-            .jobs
-            .iter()
-            .filter(|(_, slot)| slot.lane == lane)
-            .map(|(id, _)| *id)
-            .collect();
+        let dropped = self.outbox.lane(lane);
         for id in dropped {
             // A message that will never be sent is failed, not pending forever.
             if let Ok(Some(job)) = JobRecord::load(&self.store, id)
@@ -236,56 +399,7 @@ impl<S: Store> Core<S> {
                 self.put_item(&item, batch);
             }
             JobRecord::delete(id, batch);
-            self.jobs.remove(&id);
+            self.outbox.forget(id);
         }
-    }
-
-    /// The jobs that may go out at `now`, in order, and the earliest time a job
-    /// held back only by its backoff falls due.
-    pub(crate) fn walk_jobs(&self, now: UnixMillis) -> (Vec<JobId>, Option<UnixMillis>) {
-        #[derive(Default)]
-        struct Lane {
-            in_flight: usize,
-            closed: bool,
-        }
-        let mut lanes: HashMap<&[u8], Lane> = HashMap::new();
-        let mut due = Vec::new();
-        let mut next: Option<UnixMillis> = None;
-        let mut wait = |at: UnixMillis| next = Some(next.map_or(at, |n: UnixMillis| n.min(at)));
-        for (id, slot) in &self.jobs {
-            if slot.lane.is_empty() {
-                if !slot.in_flight {
-                    if slot.not_before <= now {
-                        due.push(*id);
-                    } else {
-                        wait(slot.not_before);
-                    }
-                }
-                continue;
-            }
-            let lane = lanes.entry(slot.lane.as_slice()).or_default();
-            if lane.closed {
-                continue;
-            }
-            if slot.in_flight {
-                lane.in_flight += 1;
-                // A retry in flight goes alone: nothing may overtake it.
-                lane.closed = slot.attempts > 0;
-                continue;
-            }
-            if lane.in_flight >= SEND_WINDOW {
-                lane.closed = true;
-                continue;
-            }
-            if slot.not_before > now {
-                wait(slot.not_before);
-                lane.closed = true;
-                continue;
-            }
-            due.push(*id);
-            lane.in_flight += 1;
-            lane.closed = slot.attempts > 0;
-        }
-        (due, next)
     }
 }
