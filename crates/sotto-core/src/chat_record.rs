@@ -163,7 +163,7 @@ impl ChatRecord {
         w.finish()
     }
 
-    fn decode(id: ChatId, bytes: &[u8]) -> Result<ChatRecord, CoreError> {
+    pub(crate) fn decode(id: ChatId, bytes: &[u8]) -> Result<ChatRecord, CoreError> {
         const BAD: CoreError = CoreError::Malformed("chat");
         let mut r = Reader::new(bytes, "chat");
         if r.u8()? != VERSION {

@@ -312,7 +312,7 @@ impl ConnectionRecord {
         w.finish()
     }
 
-    fn decode(id: ConnectionId, bytes: &[u8]) -> Result<ConnectionRecord, CoreError> {
+    pub(crate) fn decode(id: ConnectionId, bytes: &[u8]) -> Result<ConnectionRecord, CoreError> {
         const BAD: CoreError = CoreError::Malformed("connection");
         let mut r = Reader::new(bytes, "connection");
         if r.u8()? != VERSION {

@@ -7,10 +7,12 @@ use sotto_wire::RecipientId;
 use crate::account::Account;
 use crate::chat_item::ChatItem;
 use crate::chat_message::Envelope;
+use crate::chat_record::ChatRecord;
+use crate::connection::ConnectionRecord;
 use crate::connection_records::{InvitationRecord, RequestRecord};
-use crate::contact::ContactRecord;
-use crate::ids::{ChatId, JobId, MessageNumber};
+use crate::ids::{ChatId, ConnectionId, JobId, MessageNumber, PeerId};
 use crate::job::JobRecord;
+use crate::peer::PeerRecord;
 use crate::queue_record::QueueRecord;
 
 /// Decodes a chat message envelope; re-encodes it if it parsed.
@@ -24,7 +26,10 @@ pub fn decode_envelope(bytes: &[u8]) -> Option<Vec<u8>> {
 pub fn decode_records(bytes: &[u8]) -> usize {
     [
         Account::decode(bytes).is_ok(),
-        ContactRecord::decode(ChatId(1), bytes).is_ok(),
+        ChatRecord::decode(ChatId(1), bytes).is_ok(),
+        PeerRecord::decode(PeerId(1), bytes).is_ok(),
+        ConnectionRecord::decode(ConnectionId(1), bytes).is_ok(),
+        crate::migrate::decode_v1_contact(bytes),
         ChatItem::decode(ChatId(1), MessageNumber(1), bytes).is_ok(),
         JobRecord::decode(JobId(1), bytes).is_ok(),
         QueueRecord::decode(RecipientId::from_bytes([0; 24]), bytes).is_ok(),

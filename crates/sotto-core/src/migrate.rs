@@ -61,6 +61,12 @@ pub(crate) fn migrate(store: &mut impl Store) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Whether `bytes` decode as a version 1 contact (for the fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_v1_contact(bytes: &[u8]) -> bool {
+    V1Contact::decode(1, bytes).is_ok()
+}
+
 struct V1Contact {
     id: u64,
     state: u8,

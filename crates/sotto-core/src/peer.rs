@@ -79,7 +79,7 @@ impl PeerRecord {
         w.finish()
     }
 
-    fn decode(id: PeerId, bytes: &[u8]) -> Result<PeerRecord, CoreError> {
+    pub(crate) fn decode(id: PeerId, bytes: &[u8]) -> Result<PeerRecord, CoreError> {
         let mut r = Reader::new(bytes, "peer");
         if r.u8()? != VERSION {
             return Err(CoreError::Malformed("peer"));
