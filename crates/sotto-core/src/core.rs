@@ -612,6 +612,8 @@ impl<S: Store> Core<S> {
             self.store.apply(batch)?;
             for (chat, numbers) in expired {
                 self.notify(Pending::Ready(Event::ItemsRemoved { chat, numbers }));
+                // The chat's preview may have been one of them.
+                self.notify(Pending::ChatChanged(chat));
             }
         }
         self.refresh_expiry()
