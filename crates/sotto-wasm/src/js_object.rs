@@ -6,9 +6,8 @@ use sotto_core::{
     ChatItem, ChatNotice, ContactId, ContactRequestSummary, ContactSummary, Core, Event,
     IntegrityNotice, ItemContent, MessageDirection, MessageStatus, ReceiptSetting,
 };
+use sotto_sealed_store::mirror::MirrorStore;
 use wasm_bindgen::JsValue;
-
-use crate::mirror::MirrorStore;
 
 pub(crate) fn object(fields: &[(&str, JsValue)]) -> JsValue {
     let object = Object::new();
