@@ -190,6 +190,8 @@ export type BackendEvent =
 
 export type BackendErrorKind =
   | "wrong-passphrase"
+  | "empty-passphrase"
+  | "insecure-relay"
   | "no-profile"
   | "profile-exists"
   | "locked"

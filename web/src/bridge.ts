@@ -20,6 +20,7 @@ import type {
   TimelineItem,
 } from "./backend";
 import { parsePrefs, type Prefs } from "./prefs";
+import { cleanChat, cleanItem, cleanRequest, withoutBidiControls } from "./user-text";
 import type { DeriveReply, DeriveRequest } from "./kdf-worker";
 import init, { SottoClient } from "./wasm-pkg/sotto_wasm.js";
 import wasmUrl from "./wasm-pkg/sotto_wasm_bg.wasm?url";
@@ -98,14 +99,15 @@ async function servingRelayAddress(): Promise<string | null> {
   }
 }
 
+/** An item for the UI, its text cleaned of bidirectional controls (see user-text.ts). */
 function toItem(raw: RawItem): TimelineItem {
   if (raw.kind === "notice") return raw;
   const { edited, at, ...message } = raw;
-  return {
+  return cleanItem({
     ...message,
     editedAt: edited ? at : null,
     status: raw.direction === "out" ? raw.status : null,
-  };
+  });
 }
 
 /**
@@ -227,17 +229,19 @@ export async function loadBackend(): Promise<Backend> {
   };
 
   const emit = (event: BackendEvent): void => listeners.forEach((listener) => listener(event));
-  const toChat = (raw: RawChat): ChatSummary => ({
-    id: raw.id,
-    displayName: raw.displayName,
-    lastItem: raw.lastItem ? toItem(raw.lastItem) : null,
-    unread: raw.unread,
-    muted: prefs.muted.includes(raw.id),
-    timerSeconds: raw.timerSeconds,
-    verified: raw.verified,
-    readReceipts: raw.readReceipts,
-    typing: typing.has(raw.id),
-  });
+  const toChat = (raw: RawChat): ChatSummary =>
+    cleanChat({
+      id: raw.id,
+      displayName: raw.displayName,
+      lastItem: raw.lastItem ? toItem(raw.lastItem) : null,
+      unread: raw.unread,
+      muted: prefs.muted.includes(raw.id),
+      timerSeconds: raw.timerSeconds,
+      verified: raw.verified,
+      readReceipts: raw.readReceipts,
+      typing: typing.has(raw.id),
+    });
+  const requests = (): ContactRequest[] => (client.contactRequests() as ContactRequest[]).map(cleanRequest);
   const chats = (): ChatSummary[] => (client.chats() as RawChat[]).map(toChat);
   const emitChat = (chat: string): void => {
     const raw = client.chat(chat) as RawChat | null;
@@ -286,7 +290,7 @@ export async function loadBackend(): Promise<Backend> {
         [...addressWaiters].forEach((waiter) => waiter(raw.link));
         break;
       case "request-received": {
-        const request = (client.contactRequests() as ContactRequest[]).find((found) => found.id === raw.request);
+        const request = requests().find((found) => found.id === raw.request);
         if (request) emit({ type: "request-received", request });
         break;
       }
@@ -345,7 +349,11 @@ export async function loadBackend(): Promise<Backend> {
         emit({ type: "locked" });
       }),
     changePassphrase: (current, next) => call(() => client.changePassphrase(current, next)),
-    profile: () => call(() => client.profile() as { displayName: string; bio: string }),
+    profile: () =>
+      call(() => {
+        const profile = client.profile() as { displayName: string; bio: string };
+        return { displayName: withoutBidiControls(profile.displayName), bio: withoutBidiControls(profile.bio) };
+      }),
     updateProfile: (profile) => call(() => client.updateProfile(profile.displayName, profile.bio)),
     exportArchive: (passphrase) =>
       call(async () => {
@@ -390,7 +398,7 @@ export async function loadBackend(): Promise<Backend> {
         }),
       ),
     deleteContactAddress: () => call(() => client.deleteContactAddress()),
-    contactRequests: () => call(() => client.contactRequests() as ContactRequest[]),
+    contactRequests: () => call(requests),
     acceptRequest: (id) =>
       call(() => {
         const chat = client.acceptRequest(id);

@@ -238,8 +238,9 @@ pub(crate) async fn rekey(
 
 #[wasm_bindgen]
 impl SottoClient {
-    /// Opens this browser's database; `home_relay` (a `sotto+ws://` or
-    /// `sotto://` address) is where new queues are made; `derive(derivation,
+    /// Opens this browser's database; `home_relay` (a `sotto://` address, or
+    /// `sotto+ws://` on loopback only; else rejects with `insecure-relay`) is
+    /// where new queues are made; `derive(derivation,
     /// passphrase)` runs [`crate::key_deriver::derive_storage_key`] off the
     /// page's thread and resolves with the key's bytes.
     pub async fn open(
@@ -249,6 +250,7 @@ impl SottoClient {
         let home_relay: RelayAddress = home_relay
             .parse()
             .map_err(|_| error("invalid-invitation", "the relay address is not valid"))?;
+        crate::relay_link::ensure_transport(&home_relay)?;
         let database = Database::open().await.map_err(internal)?;
         let has_profile = database.meta(META_KDF).await.map_err(internal)?.is_some();
         let moved = database.meta(META_MOVED).await.map_err(internal)?.is_some();

@@ -108,13 +108,17 @@ function ChatRow({
       <Avatar name={chat.displayName} />
       <span class="chat-row-main">
         <span class="chat-row-top">
-          <span class="chat-name private">{chat.displayName}</span>
+          <span class="chat-name private" dir="auto">
+            {chat.displayName}
+          </span>
           {chat.verified && <IconShield label="Verified" />}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}
         </span>
         <span class="chat-row-bottom">
           {outgoing && <ReceiptTick status={outgoing} />}
-          <span class={`preview private${chat.typing ? " typing" : ""}`}>{preview}</span>
+          <span class={`preview private${chat.typing ? " typing" : ""}`} dir="auto">
+            {preview}
+          </span>
           {chat.timerSeconds !== null && (
             <span class="timer-mark" title={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`}>
               <IconTimer label={`Disappearing messages: ${timerLabel(chat.timerSeconds)}`} />

@@ -193,7 +193,9 @@ export function ContactAddressDialog({
           <ul class="requests">
             {requests.map((request) => (
               <li key={request.id}>
-                <span class="private">{request.displayName}</span>
+                <span class="private" dir="auto">
+                  {request.displayName}
+                </span>
                 <span class="muted small">{listStamp(request.receivedAt, now)}</span>
                 <button
                   type="button"

@@ -251,7 +251,7 @@ export function Conversation({
         </button>
         <Avatar name={chat.displayName} />
         <div class="conversation-title">
-          <h2 id="conversation-title" class="private">
+          <h2 id="conversation-title" class="private" dir="auto">
             {chat.displayName}
             {chat.verified && <IconShield label="Verified" />}
           </h2>

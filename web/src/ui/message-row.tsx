@@ -90,8 +90,12 @@ function Bubble({
         <span class="visually-hidden">{`${who}:`}</span>
         {item.replyTo && (
           <button type="button" class="quote" tabIndex={-1} onClick={() => item.replyTo && onJump(item.replyTo.id)}>
-            <span class="quote-author">{item.replyTo.direction === "out" ? "You" : contact}</span>
-            <span class="quote-text private">{item.replyTo.deleted ? "Deleted message" : item.replyTo.text}</span>
+            <span class="quote-author" dir="auto">
+              {item.replyTo.direction === "out" ? "You" : contact}
+            </span>
+            <span class="quote-text private" dir="auto">
+              {item.replyTo.deleted ? "Deleted message" : item.replyTo.text}
+            </span>
           </button>
         )}
         {item.deleted ? (
@@ -100,6 +104,7 @@ function Bubble({
           </p>
         ) : (
           <p
+            dir="auto"
             class={`text private${item.editedAt !== null ? " meta-edited" : ""}${item.expiresAt !== null ? " meta-timed" : ""}`}
           >
             {item.text}
