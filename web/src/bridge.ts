@@ -69,14 +69,14 @@ function backendError(kind: BackendError["kind"], message: string): BackendError
 const FINGERPRINT_PATH = "/.well-known/sotto-relay-fingerprint";
 
 /**
- * The relay address: `?relay=` once (remembered); else the relay that served this
- * page, whose fingerprint it publishes beside the page; else the remembered one.
+ * The relay address: the one the user accepted from `?relay=` (remembered, see
+ * src/ui/relay-confirm.tsx); else the relay that served this page, whose
+ * fingerprint it publishes beside the page; else the remembered one.
  */
-async function relayAddress(): Promise<string> {
-  const fromQuery = new URLSearchParams(window.location.search).get("relay");
-  if (fromQuery) {
-    window.localStorage.setItem(RELAY_KEY, fromQuery);
-    return fromQuery;
+async function relayAddress(chosen: string | null): Promise<string> {
+  if (chosen) {
+    window.localStorage.setItem(RELAY_KEY, chosen);
+    return chosen;
   }
   const served = await servingRelayAddress();
   if (served) return served;
@@ -201,10 +201,11 @@ function deriveInWorker(
     });
 }
 
-export async function loadBackend(): Promise<Backend> {
+/** The Backend over the core; `chosenRelay` is a relay the user accepted from the page's URL. */
+export async function loadBackend(chosenRelay: string | null = null): Promise<Backend> {
   const module = await compileCore();
   await init({ module_or_path: module });
-  const address = await relayAddress();
+  const address = await relayAddress(chosenRelay);
   const client = await call(() => SottoClient.open(address, deriveInWorker(module)));
   const listeners = new Set<(event: BackendEvent) => void>();
   const invitations = new Map<string, (link: string) => void>();
