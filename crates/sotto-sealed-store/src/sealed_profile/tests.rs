@@ -278,3 +278,80 @@ fn damaged_meta_and_records_are_errors() {
         Err(ProfileError::WrongPassphrase)
     ));
 }
+
+/// The browser test's old profile (`web/e2e/fixtures/profile-format-1.txt`):
+/// a real core's records in format 1 under the first Argon2id defaults, as
+/// the bridge wrote them before padding. One line per `meta` value or record:
+/// `passphrase TEXT`, `meta NAME HEX`, `record INDEX-HEX SEALED-HEX`.
+const BROWSER_FIXTURE: &str = include_str!("../../../../web/e2e/fixtures/profile-format-1.txt");
+const BROWSER_FIXTURE_PASSPHRASE: &str = "passphrase of an old profile";
+
+fn browser_fixture() -> String {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let core = Core::create(
+        MirrorStore::new(),
+        &mut rng,
+        Profile::new("Olga", None).unwrap(),
+    )
+    .unwrap();
+    let derivation = KeyDerivation {
+        params: Argon2Params::INITIAL,
+        salt: Salt([0x0f; 16]),
+    };
+    let key = derivation
+        .derive(&Passphrase::new(BROWSER_FIXTURE_PASSPHRASE))
+        .unwrap();
+    let sealer = RecordSealer::new(&key);
+    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+    let mut out = format!("passphrase {BROWSER_FIXTURE_PASSPHRASE}\n");
+    out.push_str(&format!("meta {META_KDF} {}\n", hex(&derivation.encode())));
+    let check_index = sealer.index(CHECK_TABLE, &[]).unwrap();
+    let check = seal_unpadded(&key, &check_index, &mut rng, CHECK_TABLE, &[], &[]);
+    out.push_str(&format!("meta {META_CHECK} {}\n", hex(&check)));
+    for table in core.store().tables().unwrap() {
+        for record in core
+            .store()
+            .records_after(&table, None, usize::MAX)
+            .unwrap()
+        {
+            let index = sealer.index(&table, &record.key).unwrap();
+            let sealed = seal_unpadded(&key, &index, &mut rng, &table, &record.key, &record.value);
+            out.push_str(&format!("record {} {}\n", hex(&index.0), hex(&sealed)));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_browser_tests_old_profile_is_what_format_1_wrote_and_opens() {
+    assert_eq!(BROWSER_FIXTURE, browser_fixture());
+    let mut database = Database::default();
+    for line in BROWSER_FIXTURE.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words[0] {
+            "meta" if words[1] == META_KDF => database.meta.push((META_KDF, hex(words[2]))),
+            "meta" if words[1] == META_CHECK => database.meta.push((META_CHECK, hex(words[2]))),
+            "record" => database.records.push((hex(words[1]), hex(words[2]))),
+            _ => {}
+        }
+    }
+    let (_, _, loaded) = database.unlock(BROWSER_FIXTURE_PASSPHRASE).unwrap();
+    assert!(loaded.unpadded && loaded.weak_key_derivation);
+    let core = Core::open(loaded.store).unwrap();
+    assert_eq!(core.profile().display_name(), "Olga");
+}
+
+/// Rewrites the browser fixture: `SOTTO_WRITE_FIXTURE=1 cargo test -p
+/// sotto-sealed-store record_the_browser_fixture -- --ignored`.
+#[test]
+#[ignore]
+fn record_the_browser_fixture() {
+    if std::env::var_os("SOTTO_WRITE_FIXTURE").is_none() {
+        return;
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../web/e2e/fixtures/profile-format-1.txt"
+    );
+    std::fs::write(path, browser_fixture()).unwrap();
+}
