@@ -201,9 +201,36 @@ impl RecordSealer {
                 )
                 .map_err(|_| SealError::Unopenable)?,
         );
+        let parsed = Plaintext::parse(&plaintext)?;
+        let (format, table, key, value) = (parsed.format, parsed.table, parsed.key, parsed.value);
+        let table = std::str::from_utf8(table).map_err(|_| SealError::Malformed)?;
+        // The index proves the record is the one asked for.
+        if self.index(table, key)? != *index {
+            return Err(SealError::Malformed);
+        }
+        Ok(OpenedRecord {
+            table: table.to_owned(),
+            key: key.to_vec(),
+            value: value.to_vec(),
+            format,
+        })
+    }
+}
+
+/// A decrypted record's fields, borrowed from its plaintext.
+struct Plaintext<'a> {
+    format: RecordFormat,
+    table: &'a [u8],
+    key: &'a [u8],
+    value: &'a [u8],
+}
+
+impl<'a> Plaintext<'a> {
+    /// Reads either format, bounding every length before it is used.
+    fn parse(plaintext: &'a [u8]) -> Result<Plaintext<'a>, SealError> {
         let (format, rest) = match plaintext.split_first() {
             Some((&PADDED_MARK, rest)) => (RecordFormat::Padded, rest),
-            Some(_) => (RecordFormat::Unpadded, plaintext.as_slice()),
+            Some(_) => (RecordFormat::Unpadded, plaintext),
             None => return Err(SealError::Malformed),
         };
         let (&table_len, rest) = rest.split_first().ok_or(SealError::Malformed)?;
@@ -234,18 +261,29 @@ impl RecordSealer {
         if value.len() > MAX_VALUE_LEN {
             return Err(SealError::Malformed);
         }
-        let table = std::str::from_utf8(table).map_err(|_| SealError::Malformed)?;
-        // The index proves the record is the one asked for.
-        if self.index(table, key)? != *index {
-            return Err(SealError::Malformed);
-        }
-        Ok(OpenedRecord {
-            table: table.to_owned(),
-            key: key.to_vec(),
-            value: value.to_vec(),
+        Ok(Plaintext {
             format,
+            table,
+            key,
+            value,
         })
     }
+}
+
+/// Parses a decrypted record's plaintext: what the fuzz target feeds (the
+/// plaintext can only be reached with the key, so it is fuzzed directly).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_parse_plaintext(
+    plaintext: &[u8],
+) -> Result<(RecordFormat, usize, usize, usize), SealError> {
+    let parsed = Plaintext::parse(plaintext)?;
+    Ok((
+        parsed.format,
+        parsed.table.len(),
+        parsed.key.len(),
+        parsed.value.len(),
+    ))
 }
 
 /// A u32 BE length and what follows it.
