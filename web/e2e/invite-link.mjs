@@ -2,7 +2,8 @@
 // profile offers to connect once the profile is created; one opened in a
 // browser whose profile is locked offers it after unlocking; a contact-address
 // link offers a contact request. The fragment leaves the address bar, and
-// "Not now" connects nothing.
+// "Not now" connects nothing. A relay named in the URL (`?relay=`) is used
+// only once accepted, and plain WebSocket to another machine is refused.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs).
 
@@ -43,7 +44,7 @@ function checkFragmentGone(page) {
 }
 
 const work = mkdtempSync(join(tmpdir(), "sotto-e2e-links-"));
-const { relay, web } = await startRelay(join(work, "relay"));
+const { relay, web, address: relayAddress } = await startRelay(join(work, "relay"));
 const browser = await launchBrowser();
 try {
   const alice = await openPage(browser, web);
@@ -101,6 +102,31 @@ try {
   await offer(dave, "contact").waitFor({ state: "detached", timeout });
   await alice.getByRole("button", { name: "Contact address and requests, 1 waiting" }).waitFor({ timeout });
   step("a contact address link sends a contact request");
+
+  // A relay in the URL: asked about, the address shown, used only if accepted.
+  const withRelay = (address) => `${web}?relay=${encodeURIComponent(address)}`;
+  const question = (page) => page.getByRole("alertdialog", { name: "Use another relay?" });
+  const remembered = (page) => page.evaluate(() => window.localStorage.getItem("sotto.relay"));
+  const erin = await openPage(browser, withRelay(relayAddress));
+  await question(erin).waitFor({ timeout });
+  check((await question(erin).locator(".relay-address").textContent()) === relayAddress, "the address is not shown");
+  check(new URL(erin.url()).search === "", `the relay stayed in the address bar: ${erin.url()}`);
+  await erin.screenshot({ path: join(shots, "relay-question.png") });
+  await question(erin).getByRole("button", { name: "Keep the current relay" }).click();
+  await erin.getByLabel("Your name").waitFor({ timeout });
+  check((await remembered(erin)) === null, "a declined relay was remembered");
+  const frank = await openPage(browser, withRelay(relayAddress));
+  await question(frank).getByRole("button", { name: "Use this relay" }).click();
+  await createProfile(frank, "Frank");
+  check((await remembered(frank)) === relayAddress, "an accepted relay was not remembered");
+  const remote = relayAddress.replace(/@[^/]+$/, "@relay.example:80");
+  const gina = await openPage(browser, withRelay(remote));
+  await question(gina)
+    .getByRole("alert")
+    .getByText(/without encryption/)
+    .waitFor({ timeout });
+  check((await question(gina).getByRole("button", { name: "Use this relay" }).count()) === 0, "plain ws offered");
+  step("a relay in the URL is used only once accepted; plain WebSocket only to this machine");
   console.log("invitation links: ok");
 } finally {
   await browser.close();

@@ -260,6 +260,8 @@ export type BackendEvent =
 
 export type BackendErrorKind =
   | "wrong-passphrase"
+  | "empty-passphrase"
+  | "insecure-relay"
   | "no-profile"
   | "profile-exists"
   | "locked"

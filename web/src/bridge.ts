@@ -23,6 +23,7 @@ import type {
   Settings,
 } from "./backend";
 import { parsePrefs, type Prefs } from "./prefs";
+import { cleanChat, cleanEvent, cleanItem, cleanRequest, withoutBidiControls } from "./user-text";
 import type { DeriveReply, DeriveRequest } from "./kdf-worker";
 import init, { SottoClient } from "./wasm-pkg/sotto_wasm.js";
 import wasmUrl from "./wasm-pkg/sotto_wasm_bg.wasm?url";
@@ -44,14 +45,14 @@ function backendError(kind: BackendError["kind"], message: string): BackendError
 const FINGERPRINT_PATH = "/.well-known/sotto-relay-fingerprint";
 
 /**
- * The relay address: `?relay=` once (remembered); else the relay that served this
- * page, whose fingerprint it publishes beside the page; else the remembered one.
+ * The relay address: the one the user accepted from `?relay=` (remembered, see
+ * src/ui/relay-confirm.tsx); else the relay that served this page, whose
+ * fingerprint it publishes beside the page; else the remembered one.
  */
-async function relayAddress(): Promise<string> {
-  const fromQuery = new URLSearchParams(window.location.search).get("relay");
-  if (fromQuery) {
-    window.localStorage.setItem(RELAY_KEY, fromQuery);
-    return fromQuery;
+async function relayAddress(chosen: string | null): Promise<string> {
+  if (chosen) {
+    window.localStorage.setItem(RELAY_KEY, chosen);
+    return chosen;
   }
   const served = await servingRelayAddress();
   if (served) return served;
@@ -170,10 +171,11 @@ function deriveInWorker(
     });
 }
 
-export async function loadBackend(): Promise<Backend> {
+/** The Backend over the core; `chosenRelay` is a relay the user accepted from the page's URL. */
+export async function loadBackend(chosenRelay: string | null = null): Promise<Backend> {
   const module = await compileCore();
   await init({ module_or_path: module });
-  const address = await relayAddress();
+  const address = await relayAddress(chosenRelay);
   const client = await call(() => SottoClient.open(address, deriveInWorker(module)));
   const listeners = new Set<(event: BackendEvent) => void>();
   const invitations = new Map<InvitationId, (link: string) => void>();
@@ -238,7 +240,7 @@ export async function loadBackend(): Promise<Backend> {
 
   // Every event comes complete: the core's are passed on as they are.
   client.setListener((json: string) => {
-    const event = parse<CoreEvent | BridgeEvent>(json);
+    const event = cleanEvent(parse<CoreEvent | BridgeEvent>(json));
     switch (event.type) {
       case "invitation_ready":
         invitations.get(event.invitation)?.(event.link);
@@ -286,7 +288,11 @@ export async function loadBackend(): Promise<Backend> {
         emit({ type: "locked" });
       }),
     changePassphrase: (current, next) => call(() => client.changePassphrase(current, next)),
-    profile: () => call(() => client.profile() as { displayName: string; bio: string }),
+    profile: () =>
+      call(() => {
+        const profile = client.profile() as { displayName: string; bio: string };
+        return { displayName: withoutBidiControls(profile.displayName), bio: withoutBidiControls(profile.bio) };
+      }),
     updateProfile: (profile) => call(() => client.updateProfile(profile.displayName, profile.bio)),
     exportArchive: (passphrase) =>
       call(async () => {
@@ -331,13 +337,13 @@ export async function loadBackend(): Promise<Backend> {
         }),
       ),
     deleteContactAddress: () => call(() => client.deleteContactAddress()),
-    requests: () => call(() => parse<RequestView[]>(client.requests())),
+    requests: () => call(() => parse<RequestView[]>(client.requests()).map(cleanRequest)),
     acceptRequest: (id) => call(() => client.acceptRequest(id)),
     rejectRequest: (id) => call(() => client.rejectRequest(id)),
-    chats: () => call(() => parse<ChatView[]>(client.chats())),
+    chats: () => call(() => parse<ChatView[]>(client.chats()).map(cleanChat)),
     history: (chat, query) =>
       call(() => {
-        const items = parse<ItemView[]>(client.history(chat, query.before, query.limit + 1));
+        const items = parse<ItemView[]>(client.history(chat, query.before, query.limit + 1)).map(cleanItem);
         const hasMore = items.length > query.limit;
         return { items: items.slice(hasMore ? 1 : 0), hasMore };
       }),

@@ -88,6 +88,18 @@ describe("first visit", () => {
     expect(text()).toContain("No chats yet");
   });
 
+  it("shows the strength of the passphrase being chosen", async () => {
+    const backend = new FakeBackend();
+    await mount(backend);
+    expect(root.querySelector(".strength")).toBeNull();
+    await type(byLabel("Passphrase"), "password1");
+    expect(root.querySelector(".strength-text")?.textContent).toContain("Strength: weak");
+    await type(byLabel("Passphrase"), "maple river quartz lantern orbit");
+    expect(root.querySelector(".strength-text")?.textContent).toContain("Strength: strong");
+    // Only where a passphrase is chosen: not for the one typed again.
+    expect(root.querySelectorAll(".strength").length).toBe(1);
+  });
+
   it("refuses two different passphrases", async () => {
     const backend = new FakeBackend();
     await mount(backend);

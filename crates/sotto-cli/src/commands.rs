@@ -133,7 +133,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             let relay: RelayAddress = relay.parse().map_err(|error| {
                 Failure::new("usage", format!("--relay is not a relay address: {error}"))
             })?;
-            let passphrase = source.read("New passphrase for the profile", true)?;
+            let passphrase = profile::chosen(source.read("New passphrase for the profile", true)?)?;
             progress("deriving the database key…");
             let core = profile::init(dir, &passphrase, &name, bio.as_deref(), &relay)?;
             let name = core.profile().display_name().to_owned();
@@ -160,6 +160,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                     Passphrase::new(first)
                 }
             };
+            let new = profile::chosen(new)?;
             progress("re-encrypting the database…");
             store
                 .change_passphrase(&old, &new)

@@ -48,6 +48,24 @@ impl PassphraseSource {
     }
 }
 
+/// `passphrase`, unless it is empty: a passphrase chosen for a profile must
+/// protect something (an existing profile's is not checked, so one made empty
+/// by an earlier version still opens).
+pub(crate) fn chosen(passphrase: Passphrase) -> anyhow::Result<Passphrase> {
+    match passphrase.check_chosen() {
+        Ok(()) => Ok(passphrase),
+        Err(_) => Err(empty_passphrase()),
+    }
+}
+
+fn empty_passphrase() -> anyhow::Error {
+    Failure::new(
+        "empty_passphrase",
+        "the passphrase is empty: choose one (it protects the profile on disk)",
+    )
+    .into()
+}
+
 /// The path of the database in `dir`.
 pub(crate) fn database_path(dir: &Path) -> PathBuf {
     dir.join(DATABASE)
@@ -122,6 +140,7 @@ pub(crate) fn store_failure(error: StoreError, dir: &Path) -> anyhow::Error {
         StoreError::WrongPassphrase => {
             Failure::new("wrong_passphrase", "wrong passphrase for this profile").into()
         }
+        StoreError::EmptyPassphrase => empty_passphrase(),
         StoreError::Unavailable(reason) if reason.contains("locked") || reason.contains("busy") => {
             Failure::new(
                 "profile_in_use",

@@ -117,6 +117,18 @@ fn two_profiles_connect_chat_and_move_by_export_and_import() {
 }
 
 #[test]
+fn an_empty_passphrase_is_refused_for_a_new_profile() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let mut alice = Profile::new(root.path(), "alice");
+    alice.passphrase = String::new();
+    let (ok, error) = alice.try_run(&["init", "--name", "Alice", "--relay", &relay.address]);
+    assert!(!ok);
+    assert_eq!(error["error"]["kind"], "empty_passphrase");
+    assert!(!alice.dir.join("profile.db").exists());
+}
+
+#[test]
 fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
     let mut relay = Relay::start();
     let root = tempfile::tempdir().unwrap();

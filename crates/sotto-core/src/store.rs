@@ -223,6 +223,9 @@ pub enum StoreError {
     /// The passphrase does not open this database.
     #[error("wrong passphrase")]
     WrongPassphrase,
+    /// A new passphrase was empty (`Passphrase::check_chosen`).
+    #[error("the passphrase is empty: choose one")]
+    EmptyPassphrase,
     /// The stored data is damaged or not a Sotto database.
     #[error("the database is damaged or not a Sotto profile: {0}")]
     Corrupt(String),

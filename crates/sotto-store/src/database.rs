@@ -46,12 +46,13 @@ impl SqlCipherStore {
 
     /// [`SqlCipherStore::create`] with chosen Argon2id parameters. Parameters
     /// cheaper than the default make the passphrase easier to guess: only tests
-    /// should want them.
+    /// should want them. [`StoreError::EmptyPassphrase`] for an empty passphrase.
     pub fn create_with_params(
         path: &Path,
         passphrase: &Passphrase,
         params: Argon2Params,
     ) -> Result<SqlCipherStore, StoreError> {
+        check_chosen(passphrase)?;
         let key_path = key_file_path(path);
         if path.exists() || key_path.exists() {
             return Err(StoreError::Unavailable(
@@ -124,12 +125,14 @@ impl SqlCipherStore {
     }
 
     /// Re-encrypts the database under `new`, after checking `old`. The new key
-    /// gets a fresh salt and the default parameters.
+    /// gets a fresh salt and the default parameters (whatever the old key
+    /// file recorded). [`StoreError::EmptyPassphrase`] if `new` is empty.
     pub fn change_passphrase(
         &mut self,
         old: &Passphrase,
         new: &Passphrase,
     ) -> Result<(), StoreError> {
+        check_chosen(new)?;
         let key_path = key_file_path(&self.path);
         let pending_path = pending_key_file_path(&self.path);
         let current = key_file::read(&key_path)?
@@ -273,6 +276,12 @@ fn derive(derivation: &KeyDerivation, passphrase: &Passphrase) -> Result<Storage
     derivation
         .derive(passphrase)
         .map_err(|error| StoreError::Corrupt(format!("key file: {error}")))
+}
+
+fn check_chosen(passphrase: &Passphrase) -> Result<(), StoreError> {
+    passphrase
+        .check_chosen()
+        .map_err(|_| StoreError::EmptyPassphrase)
 }
 
 fn random_salt() -> [u8; 16] {

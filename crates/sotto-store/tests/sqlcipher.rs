@@ -152,6 +152,48 @@ fn a_changed_passphrase_opens_and_the_old_one_no_longer_does() {
 }
 
 #[test]
+fn a_database_made_with_the_initial_parameters_opens_and_moves_to_the_default() {
+    let profile = profile();
+    let mut store =
+        SqlCipherStore::create_with_params(&profile.database, &passphrase(), Argon2Params::INITIAL)
+            .unwrap();
+    put(&mut store, CONTACTS, b"alice", b"1");
+    drop(store);
+    let key_path = key_file_path(&profile.database);
+    assert_eq!(
+        &fs::read(&key_path).unwrap()[9..22],
+        &Argon2Params::INITIAL.encode()
+    );
+    let mut store = SqlCipherStore::open(&profile.database, &passphrase()).unwrap();
+    assert_eq!(store.get(CONTACTS, b"alice").unwrap(), Some(b"1".to_vec()));
+    // A passphrase change writes the current defaults.
+    let new = Passphrase::new("new");
+    store.change_passphrase(&passphrase(), &new).unwrap();
+    assert_eq!(
+        &fs::read(&key_path).unwrap()[9..22],
+        &Argon2Params::DEFAULT.encode()
+    );
+}
+
+#[test]
+fn empty_passphrases_are_refused_for_new_keys() {
+    let profile = profile();
+    assert!(matches!(
+        SqlCipherStore::create_with_params(&profile.database, &Passphrase::new(""), FAST),
+        Err(StoreError::EmptyPassphrase)
+    ));
+    assert!(!profile.database.exists());
+    assert!(!key_file_path(&profile.database).exists());
+    let mut store = create(&profile);
+    assert!(matches!(
+        store.change_passphrase(&passphrase(), &Passphrase::new("")),
+        Err(StoreError::EmptyPassphrase)
+    ));
+    drop(store);
+    SqlCipherStore::open(&profile.database, &passphrase()).unwrap();
+}
+
+#[test]
 fn an_interrupted_passphrase_change_is_finished_or_forgotten() {
     let profile = profile();
     let key_path = key_file_path(&profile.database);

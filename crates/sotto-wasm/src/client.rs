@@ -22,35 +22,24 @@ use std::rc::{Rc, Weak};
 use js_sys::Promise;
 use rand_core::RngCore;
 use serde::Serialize;
-use sotto_core::{Core, CoreError, Event, KeyDerivation, Profile, Record, Store, UnixMillis};
+use sotto_core::{Core, CoreError, Event, KeyDerivation, Passphrase, Profile, UnixMillis};
+use sotto_sealed_store::mirror::MirrorStore;
+use sotto_sealed_store::sealed_profile::{
+    self, LoadedProfile, META_CHECK, META_KDF, META_MOVED, META_PREFS, ProfileError, SealedWrite,
+    Snapshot,
+};
+use sotto_sealed_store::sealed_record::{RecordFormat, RecordSealer, SealError};
 use sotto_wire::{ConnectionEnd, ReconnectBackoff, RelayAddress};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::bridge_event::{BridgeEvent, LinkState};
-use crate::idb::{Database, SealedWrite};
+use crate::idb::Database;
 use crate::key_deriver::KeyDeriver;
-use crate::mirror::{MirrorChange, MirrorStore};
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
-use crate::sealed_record::{INDEX_LEN, RecordIndex, RecordSealer, SealError};
-
-/// `meta` entry: the encoded [`KeyDerivation`].
-pub(crate) const META_KDF: &str = "kdf";
-/// `meta` entry: a sealed record that opens only with the right passphrase.
-pub(crate) const META_CHECK: &str = "check";
-/// `meta` entry: the UI's preferences, sealed (see [`PREFS_TABLE`]).
-pub(crate) const META_PREFS: &str = "prefs";
-/// `meta` entry, present once the profile was exported and moved away.
-pub(crate) const META_MOVED: &str = "moved";
-/// The table name the passphrase check is sealed under (never a core table).
-const CHECK_TABLE: &str = "passphrase_check";
-/// The table name the UI's preferences are sealed under (never a core table).
-const PREFS_TABLE: &str = "web_prefs";
-/// Records read per step when every record is sealed again.
-const SNAPSHOT_PAGE: usize = 256;
 
 /// The profile in this browser. See the module documentation.
 #[wasm_bindgen]
@@ -92,81 +81,27 @@ pub(crate) struct Unlocked {
     pub(crate) prefs: Zeroizing<Vec<u8>>,
 }
 
-/// Everything IndexedDB holds for one profile, sealed: written in one
-/// transaction that first clears the database.
-pub(crate) struct Snapshot {
-    pub(crate) meta: Vec<(&'static str, Vec<u8>)>,
-    pub(crate) records: Vec<SealedWrite>,
-}
-
-impl Snapshot {
-    /// Seals every record of `store`, the passphrase check and `prefs`.
-    pub(crate) fn seal(
-        store: &MirrorStore,
-        sealer: &RecordSealer,
-        derivation: &KeyDerivation,
-        prefs: &[u8],
-    ) -> Result<Snapshot, JsValue> {
-        // Whatever waited to be written is in the snapshot.
-        zeroize_changes(store.take_changes());
-        let mut rng = BrowserRng;
-        let mut records = Vec::new();
-        for table in store.tables().map_err(store_error)? {
-            let mut after: Option<Vec<u8>> = None;
-            loop {
-                let page = store
-                    .records_after(&table, after.as_deref(), SNAPSHOT_PAGE)
-                    .map_err(store_error)?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.key.clone());
-                for mut record in page {
-                    let sealed = sealer.seal(&mut rng, &table, &record.key, &record.value);
-                    record.value.zeroize();
-                    let (index, sealed) = sealed.map_err(seal_error)?;
-                    records.push(SealedWrite {
-                        index: index.0.to_vec(),
-                        sealed: Some(sealed),
-                    });
-                }
-            }
-        }
-        let (_, check) = sealer
-            .seal(&mut rng, CHECK_TABLE, &[], &[])
-            .map_err(seal_error)?;
-        let mut meta = vec![
-            (META_KDF, derivation.encode().to_vec()),
-            (META_CHECK, check),
-        ];
-        if !prefs.is_empty() {
-            meta.push((META_PREFS, seal_prefs(sealer, prefs)?));
-        }
-        Ok(Snapshot { meta, records })
-    }
-
-    /// Writes it, replacing everything the database held.
-    pub(crate) async fn write(self, database: &Database) -> Result<(), JsValue> {
-        let meta: Vec<(&str, &[u8])> = self
-            .meta
-            .iter()
-            .map(|(name, value)| (*name, value.as_slice()))
-            .collect();
-        database.write(&meta, self.records, true).await
-    }
+/// Seals every record of `store`, the passphrase check and `prefs`.
+pub(crate) fn seal_snapshot(
+    store: &MirrorStore,
+    sealer: &RecordSealer,
+    derivation: &KeyDerivation,
+    prefs: &[u8],
+) -> Result<Snapshot, JsValue> {
+    Snapshot::seal(&mut BrowserRng, store, sealer, derivation, prefs).map_err(profile_error)
 }
 
 pub(crate) fn seal_prefs(sealer: &RecordSealer, prefs: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let (_, sealed) = sealer
-        .seal(&mut BrowserRng, PREFS_TABLE, &[], prefs)
-        .map_err(seal_error)?;
-    Ok(sealed)
+    sealed_profile::seal_prefs(&mut BrowserRng, sealer, prefs).map_err(seal_error)
 }
 
-/// Derives the key from `passphrase` with the stored derivation; rejects with
-/// `wrong-passphrase` unless it opens the passphrase check.
+/// The stored derivation and the sealer of the key it gives for
+/// `passphrase`; rejects with `wrong-passphrase` unless it opens the
+/// passphrase check. Also returns the check's format.
 pub(crate) async fn open_key(
     shared: &Rc<RefCell<Shared>>,
     passphrase: &str,
-) -> Result<(KeyDerivation, RecordSealer), JsValue> {
+) -> Result<(KeyDerivation, RecordSealer, RecordFormat), JsValue> {
     let (database, deriver) = {
         let state = shared.borrow();
         (Rc::clone(&state.database), Rc::clone(&state.deriver))
@@ -176,26 +111,17 @@ pub(crate) async fn open_key(
         .await
         .map_err(internal)?
         .ok_or_else(|| error("no-profile", "there is no profile in this browser"))?;
-    let kdf: [u8; KeyDerivation::ENCODED_LEN] = kdf
-        .as_slice()
-        .try_into()
-        .map_err(|_| error("internal", "the stored key derivation is damaged"))?;
-    let derivation = KeyDerivation::decode(&kdf).map_err(|e| error("internal", &e.to_string()))?;
+    let derivation = sealed_profile::stored_derivation(&kdf).map_err(profile_error)?;
     let key = deriver.derive(&derivation, passphrase).await?;
     let sealer = RecordSealer::new(&key);
-    let check = database
-        .meta(META_CHECK)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
-    let check_index = sealer.index(CHECK_TABLE, &[]).map_err(seal_error)?;
-    if sealer.open(&check_index, &check).is_err() {
-        return Err(error("wrong-passphrase", "wrong passphrase"));
-    }
-    Ok((derivation, sealer))
+    let check = database.meta(META_CHECK).await.map_err(internal)?;
+    let format =
+        sealed_profile::check_passphrase(&sealer, check.as_deref()).map_err(profile_error)?;
+    Ok((derivation, sealer, format))
 }
 
-/// A new key derivation (fresh salt) for `passphrase`, and its sealer.
+/// A new key derivation (fresh salt, default parameters) for `passphrase`,
+/// and its sealer.
 pub(crate) async fn new_key(
     shared: &Rc<RefCell<Shared>>,
     passphrase: &str,
@@ -204,6 +130,14 @@ pub(crate) async fn new_key(
     let deriver = Rc::clone(&shared.borrow().deriver);
     let key = deriver.derive(&derivation, passphrase).await?;
     Ok((derivation, RecordSealer::new(&key)))
+}
+
+/// Rejects an empty passphrase for new data with `empty-passphrase` (an
+/// archive made under an empty one by an earlier version still imports).
+pub(crate) fn check_chosen(passphrase: &str) -> Result<(), JsValue> {
+    Passphrase::new(passphrase.as_bytes())
+        .check_chosen()
+        .map_err(|e| error("empty-passphrase", &e.to_string()))
 }
 
 /// The default parameters with a fresh salt.
@@ -217,39 +151,98 @@ pub(crate) fn new_derivation() -> KeyDerivation {
 pub(crate) async fn load_records(
     database: &Database,
     sealer: &RecordSealer,
-) -> Result<(MirrorStore, Zeroizing<Vec<u8>>), JsValue> {
-    let mut records = Vec::new();
-    for (index, sealed) in database.records().await.map_err(internal)? {
-        let index: [u8; INDEX_LEN] = index
-            .as_slice()
-            .try_into()
-            .map_err(|_| error("internal", "a stored record is damaged"))?;
-        let opened = sealer
-            .open(&RecordIndex(index), &sealed)
-            .map_err(seal_error)?;
-        records.push((
-            opened.table,
-            Record {
-                key: opened.key,
-                value: opened.value,
-            },
+    derivation: &KeyDerivation,
+    check_format: RecordFormat,
+) -> Result<LoadedProfile, JsValue> {
+    let records = database.records().await.map_err(internal)?;
+    let prefs = database.meta(META_PREFS).await.map_err(internal)?;
+    sealed_profile::load(sealer, derivation, check_format, records, prefs.as_deref())
+        .map_err(profile_error)
+}
+
+/// Writes an outdated profile (unlocked with `passphrase` from `stored`)
+/// again in today's format: under a key with today's parameters when
+/// `weak_key_derivation` (one more Argon2id run, once), else under the same
+/// key on the next write. When anything fails the profile stays as it was,
+/// readable, and the next unlock tries again.
+async fn upgrade(
+    shared: &Rc<RefCell<Shared>>,
+    passphrase: &str,
+    stored: KeyDerivation,
+    weak_key_derivation: bool,
+) {
+    if weak_key_derivation && rekey_with(shared, passphrase, &stored).await.is_ok() {
+        return;
+    }
+    let mut state = shared.borrow_mut();
+    if state.unlocked.is_some() {
+        state.resync = true;
+    }
+    drop(state);
+    pump(shared);
+}
+
+/// A new key for `passphrase` with today's parameters, in place of the one
+/// from `stored`.
+async fn rekey_with(
+    shared: &Rc<RefCell<Shared>>,
+    passphrase: &str,
+    stored: &KeyDerivation,
+) -> Result<(), JsValue> {
+    let (derivation, sealer) = new_key(shared, passphrase).await?;
+    rekey(shared, Some(stored), derivation, sealer).await
+}
+
+/// Seals everything under `sealer` (from `derivation`) in one transaction
+/// that replaces the old records, and keeps using it. With `expected`, only
+/// if the profile in use is still under that derivation. Back to the old key
+/// if IndexedDB refuses the write.
+pub(crate) async fn rekey(
+    shared: &Rc<RefCell<Shared>>,
+    expected: Option<&KeyDerivation>,
+    derivation: KeyDerivation,
+    sealer: RecordSealer,
+) -> Result<(), JsValue> {
+    let database = Rc::clone(&shared.borrow().database);
+    // From here on every write (this snapshot and the changes after it, in
+    // IndexedDB's transaction order) is sealed with the new key.
+    let (snapshot, old) = {
+        let mut state = shared.borrow_mut();
+        let Some(unlocked) = state.unlocked.as_mut() else {
+            return Err(error("locked", "the profile is locked"));
+        };
+        if expected.is_some_and(|expected| *expected != unlocked.derivation) {
+            return Err(error("locked", "the profile was locked meanwhile"));
+        }
+        let snapshot = seal_snapshot(unlocked.core.store(), &sealer, &derivation, &unlocked.prefs)?;
+        let old = (
+            std::mem::replace(&mut unlocked.sealer, sealer),
+            std::mem::replace(&mut unlocked.derivation, derivation),
+        );
+        state.resync = false;
+        (snapshot, old)
+    };
+    if let Err(cause) = database.write_snapshot(snapshot).await {
+        // Back to the old key, which the database still holds; the next
+        // write rewrites everything under it.
+        if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
+            unlocked.sealer = old.0;
+            unlocked.derivation = old.1;
+        }
+        storage_failed(shared, &cause);
+        return Err(error(
+            "internal",
+            "the browser's storage refused the change; the passphrase is unchanged",
         ));
     }
-    let store = MirrorStore::loaded(records).map_err(store_error)?;
-    let prefs = match database.meta(META_PREFS).await.map_err(internal)? {
-        Some(sealed) => {
-            let index = sealer.index(PREFS_TABLE, &[]).map_err(seal_error)?;
-            Zeroizing::new(sealer.open(&index, &sealed).map_err(seal_error)?.value)
-        }
-        None => Zeroizing::new(Vec::new()),
-    };
-    Ok((store, prefs))
+    Ok(())
 }
 
 #[wasm_bindgen]
 impl SottoClient {
-    /// Opens this browser's database; `home_relay` (a `sotto+ws://` or
-    /// `sotto://` address) is where new queues are made; `derive(derivation,
+    /// Opens this browser's database; `home_relay` (a `sotto://` address, or
+    /// `sotto+ws://` on loopback only; else rejects with `insecure-relay`) is
+    /// where new queues are made; `derive(derivation,
     /// passphrase)` runs [`crate::key_deriver::derive_storage_key`] off the
     /// page's thread and resolves with the key's bytes.
     pub async fn open(
@@ -259,6 +252,7 @@ impl SottoClient {
         let home_relay: RelayAddress = home_relay
             .parse()
             .map_err(|_| error("invalid-invitation", "the relay address is not valid"))?;
+        crate::relay_link::ensure_transport(&home_relay)?;
         let database = Database::open().await.map_err(internal)?;
         let has_profile = database.meta(META_KDF).await.map_err(internal)?.is_some();
         let moved = database.meta(META_MOVED).await.map_err(internal)?.is_some();
@@ -307,6 +301,7 @@ impl SottoClient {
         let passphrase = Zeroizing::new(passphrase);
         future_to_promise(async move {
             ensure_replaceable(&shared)?;
+            check_chosen(&passphrase)?;
             let profile = Profile::new(&display_name, None).map_err(core_error)?;
             let (derivation, sealer) = new_key(&shared, &passphrase).await?;
             ensure_replaceable(&shared)?;
@@ -326,28 +321,33 @@ impl SottoClient {
                 return Ok(JsValue::UNDEFINED);
             }
             let database = Rc::clone(&shared.borrow().database);
-            let (derivation, sealer) = open_key(&shared, &passphrase).await?;
+            let (derivation, sealer, format) = open_key(&shared, &passphrase).await?;
             if shared.borrow().moved {
                 return Err(error(
                     "moved",
                     "this profile was exported and moved to another device",
                 ));
             }
-            let (store, prefs) = load_records(&database, &sealer).await?;
+            let loaded = load_records(&database, &sealer, &derivation, format).await?;
             if shared.borrow().unlocked.is_some() {
                 // Another unlock finished while this one derived its key.
                 return Ok(JsValue::UNDEFINED);
             }
-            let core = Core::open(store).map_err(core_error)?;
+            let (outdated, weak) = (loaded.outdated(), loaded.weak_key_derivation);
+            let core = Core::open(loaded.store).map_err(core_error)?;
             adopt(
                 &shared,
                 Unlocked {
                     core,
                     sealer,
                     derivation,
-                    prefs,
+                    prefs: loaded.prefs,
                 },
-            )
+            )?;
+            if outdated {
+                upgrade(&shared, &passphrase, derivation, weak).await;
+            }
+            Ok(JsValue::UNDEFINED)
         })
     }
 
@@ -411,9 +411,9 @@ pub(crate) async fn adopt_new(
     derivation: KeyDerivation,
     sealer: RecordSealer,
 ) -> Result<JsValue, JsValue> {
-    let snapshot = Snapshot::seal(core.store(), &sealer, &derivation, &[])?;
+    let snapshot = seal_snapshot(core.store(), &sealer, &derivation, &[])?;
     let database = Rc::clone(&shared.borrow().database);
-    snapshot.write(&database).await.map_err(internal)?;
+    database.write_snapshot(snapshot).await.map_err(internal)?;
     adopt(
         shared,
         Unlocked {
@@ -658,7 +658,7 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             return;
         };
         let write = if resync {
-            Snapshot::seal(
+            seal_snapshot(
                 unlocked.core.store(),
                 &unlocked.sealer,
                 &unlocked.derivation,
@@ -666,7 +666,9 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             )
             .map(PendingWrite::Snapshot)
         } else {
-            seal_changes(unlocked).map(PendingWrite::Changes)
+            sealed_profile::seal_changes(&mut BrowserRng, &unlocked.sealer, unlocked.core.store())
+                .map(PendingWrite::Changes)
+                .map_err(seal_error)
         };
         let mut requests = Vec::new();
         while let Some(request) = unlocked.core.poll_relay_request() {
@@ -695,7 +697,7 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
         let written = match write {
             Ok(PendingWrite::Changes(writes)) if writes.is_empty() => Ok(()),
             Ok(PendingWrite::Changes(writes)) => database.write(&[], writes, false).await,
-            Ok(PendingWrite::Snapshot(snapshot)) => snapshot.write(&database).await,
+            Ok(PendingWrite::Snapshot(snapshot)) => database.write_snapshot(snapshot).await,
             Err(error) => Err(error),
         };
         if let Err(error) = written {
@@ -814,48 +816,6 @@ fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
     }
 }
 
-/// Drops changes that will not be written one by one, zeroizing the records
-/// (they hold keys in the clear).
-fn zeroize_changes(changes: Vec<MirrorChange>) {
-    for change in changes {
-        if let MirrorChange::Put { mut record, .. } = change {
-            record.value.zeroize();
-        }
-    }
-}
-
-/// The store's changes since the last call, sealed for IndexedDB.
-fn seal_changes(unlocked: &mut Unlocked) -> Result<Vec<SealedWrite>, JsValue> {
-    let changes = unlocked.core.store().take_changes();
-    let mut rng = BrowserRng;
-    let mut writes = Vec::with_capacity(changes.len());
-    for change in changes {
-        writes.push(match change {
-            MirrorChange::Put { table, mut record } => {
-                let sealed = unlocked
-                    .sealer
-                    .seal(&mut rng, &table, &record.key, &record.value);
-                record.value.zeroize();
-                let (index, sealed) = sealed.map_err(seal_error)?;
-                SealedWrite {
-                    index: index.0.to_vec(),
-                    sealed: Some(sealed),
-                }
-            }
-            MirrorChange::Delete { table, key } => SealedWrite {
-                index: unlocked
-                    .sealer
-                    .index(&table, &key)
-                    .map_err(seal_error)?
-                    .0
-                    .to_vec(),
-                sealed: None,
-            },
-        });
-    }
-    Ok(writes)
-}
-
 /// Hands `event` (a core [`Event`] or a [`BridgeEvent`]) to the UI's
 /// listener, as JSON text.
 pub(crate) fn emit(shared: &Rc<RefCell<Shared>>, event: &impl Serialize) {
@@ -929,8 +889,11 @@ pub(crate) fn seal_error(seal: SealError) -> JsValue {
     error("internal", &seal.to_string())
 }
 
-pub(crate) fn store_error(store: sotto_core::StoreError) -> JsValue {
-    error("internal", &store.to_string())
+pub(crate) fn profile_error(profile: ProfileError) -> JsValue {
+    match profile {
+        ProfileError::WrongPassphrase => error("wrong-passphrase", "wrong passphrase"),
+        other => error("internal", &other.to_string()),
+    }
 }
 
 pub(crate) fn core_error(core: CoreError) -> JsValue {

@@ -1,8 +1,9 @@
 //! The IndexedDB database of one browser profile: `meta` holds the key
 //! derivation (not secret), `records` holds sealed records under their opaque
-//! indexes ([`crate::sealed_record`]).
+//! indexes. Glue only: what the bytes are is `sotto_sealed_store`'s.
 
 use js_sys::{Array, Promise, Uint8Array};
+use sotto_sealed_store::sealed_profile::{SealedWrite, Snapshot};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -12,12 +13,6 @@ const DATABASE: &str = "sotto";
 const VERSION: u32 = 1;
 const META: &str = "meta";
 const RECORDS: &str = "records";
-
-/// One write to the `records` store: a sealed value, or a delete.
-pub(crate) struct SealedWrite {
-    pub(crate) index: Vec<u8>,
-    pub(crate) sealed: Option<Vec<u8>>,
-}
 
 /// The open database.
 pub(crate) struct Database(IdbDatabase);
@@ -79,6 +74,16 @@ impl Database {
         Ok(records)
     }
 
+    /// Writes `snapshot`, replacing everything the database held.
+    pub(crate) async fn write_snapshot(&self, snapshot: Snapshot) -> Result<(), JsValue> {
+        let meta: Vec<(&str, &[u8])> = snapshot
+            .meta
+            .iter()
+            .map(|(name, value)| (*name, value.as_slice()))
+            .collect();
+        self.write(&meta, snapshot.records, true).await
+    }
+
     /// Writes `meta` values and sealed records in one transaction and waits
     /// until IndexedDB has committed it. A request the browser refuses aborts
     /// the whole transaction: nothing of a failed write is kept.
@@ -118,7 +123,7 @@ impl Database {
             meta_store.put_with_key(&Uint8Array::from(*value), &JsValue::from_str(name))?;
         }
         for write in writes {
-            let key = Uint8Array::from(write.index.as_slice());
+            let key = Uint8Array::from(write.index.0.as_slice());
             match write.sealed {
                 Some(sealed) => {
                     records.put_with_key(&Uint8Array::from(sealed.as_slice()), &key)?;

@@ -2,11 +2,11 @@
 //! wasm-bindgen. Glue, not logic, and not an API: the TypeScript UI
 //! (`web/src/bridge.ts`) is its only caller.
 //!
+//! What IndexedDB holds (sealed, padded records, the in-memory store that
+//! queues their changes, the profile's `meta` values) is `sotto_sealed_store`,
+//! built and tested natively; this crate carries its bytes to IndexedDB.
+//!
 //! Modules:
-//! - `sealed_record`: how a record is sealed for IndexedDB (XChaCha20-Poly1305
-//!   under a key from the passphrase) and where it goes (an opaque index).
-//! - `mirror`: the core's store in the browser: records in memory, every
-//!   change queued for IndexedDB.
 //! - `client` (wasm32 only): `SottoClient`, the class the UI calls: the
 //!   profile's lifecycle, the relay links and the pump to IndexedDB.
 //! - `chat_calls`, `profile_calls` (wasm32 only): its calls on chats, and on
@@ -25,8 +25,6 @@
 //!   generator the core is given.
 
 pub mod bridge_event;
-pub mod mirror;
-pub mod sealed_record;
 
 #[cfg(target_arch = "wasm32")]
 mod chat_calls;

@@ -15,13 +15,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
+use sotto_sealed_store::mirror::MirrorStore;
+use sotto_sealed_store::sealed_profile::{META_MOVED, META_PREFS};
+
 use crate::bridge_event::BridgeEvent;
 use crate::client::{
-    META_MOVED, META_PREFS, Shared, Snapshot, SottoClient, adopt_new, core_error, emit, error,
-    internal, load_records, new_derivation, new_key, now, object, open_key, seal_prefs, stop,
+    Shared, SottoClient, adopt_new, check_chosen, core_error, emit, error, internal, load_records,
+    new_derivation, new_key, now, object, open_key, rekey, seal_prefs, seal_snapshot, stop,
     storage_failed,
 };
-use crate::mirror::MirrorStore;
 use crate::rng::BrowserRng;
 
 /// Largest preferences record the UI may store.
@@ -40,38 +42,10 @@ impl SottoClient {
             if shared.borrow().unlocked.is_none() {
                 return Err(error("locked", "the profile is locked"));
             }
-            let database = Rc::clone(&shared.borrow().database);
+            check_chosen(&next)?;
             open_key(&shared, &current).await?;
             let (derivation, sealer) = new_key(&shared, &next).await?;
-            // From here on every write (this snapshot and the changes after
-            // it, in IndexedDB's transaction order) is sealed with the new key.
-            let (snapshot, old) = {
-                let mut state = shared.borrow_mut();
-                let Some(unlocked) = state.unlocked.as_mut() else {
-                    return Err(error("locked", "the profile is locked"));
-                };
-                let snapshot =
-                    Snapshot::seal(unlocked.core.store(), &sealer, &derivation, &unlocked.prefs)?;
-                let old = (
-                    std::mem::replace(&mut unlocked.sealer, sealer),
-                    std::mem::replace(&mut unlocked.derivation, derivation),
-                );
-                state.resync = false;
-                (snapshot, old)
-            };
-            if let Err(cause) = snapshot.write(&database).await {
-                // Back to the old key, which the database still holds; the
-                // next write rewrites everything under it.
-                if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
-                    unlocked.sealer = old.0;
-                    unlocked.derivation = old.1;
-                }
-                storage_failed(&shared, &cause);
-                return Err(error(
-                    "internal",
-                    "the browser's storage refused the change; the passphrase is unchanged",
-                ));
-            }
+            rekey(&shared, None, derivation, sealer).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -86,11 +60,12 @@ impl SottoClient {
         let passphrase = Zeroizing::new(passphrase);
         future_to_promise(async move {
             let database = Rc::clone(&shared.borrow().database);
-            let (derivation, sealer) = open_key(&shared, &passphrase).await?;
+            let (derivation, sealer, format) = open_key(&shared, &passphrase).await?;
+            check_chosen(&passphrase)?;
             let archive_key = ArchiveKey::derive(&shared, &passphrase).await?;
             if shared.borrow().moved {
-                let (store, _) = load_records(&database, &sealer).await?;
-                let (archive, _) = archive_key.write(&store)?;
+                let loaded = load_records(&database, &sealer, &derivation, format).await?;
+                let (archive, _) = archive_key.write(&loaded.store)?;
                 return Ok(Uint8Array::from(archive.as_slice()).into());
             }
             let (archive, receipt) = {
@@ -108,9 +83,9 @@ impl SottoClient {
             let moved_at = now().0 / 1000;
             mark_moved(&mut store, &receipt, moved_at)
                 .map_err(|e| error("internal", &e.to_string()))?;
-            let mut snapshot = Snapshot::seal(&store, &sealer, &derivation, &prefs)?;
+            let mut snapshot = seal_snapshot(&store, &sealer, &derivation, &prefs)?;
             snapshot.meta.push((META_MOVED, vec![1]));
-            if let Err(cause) = snapshot.write(&database).await {
+            if let Err(cause) = database.write_snapshot(snapshot).await {
                 storage_failed(&shared, &cause);
                 return Err(error(
                     "internal",

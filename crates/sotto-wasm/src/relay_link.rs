@@ -17,12 +17,13 @@ use rand_core::RngCore;
 use sotto_core::{RelayRequest, RequestToken};
 use sotto_wire::{
     CipherSuite, ClientConnection, ConnectionConfig, ConnectionEnd, Event, MessageId, RecipientId,
-    RelayAddress, Request, RequestId, Response, SealedMessage,
+    RelayAddress, RelayScheme, Request, RequestId, Response, SealedMessage,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
+use crate::client::error;
 use crate::rng::BrowserRng;
 
 /// Bytes of commands a link holds before it refuses more (the core retries
@@ -77,11 +78,13 @@ pub(crate) struct RelayLink {
 
 impl RelayLink {
     /// Opens the socket; `notify` hears of its opening, frames and end, and
-    /// of the connection's timer.
+    /// of the connection's timer. Plain WebSocket only to a loopback relay,
+    /// as the native client ([`ensure_transport`]).
     pub(crate) fn connect(
         address: RelayAddress,
         notify: Rc<dyn Fn(Signal)>,
     ) -> Result<RelayLink, JsValue> {
+        ensure_transport(&address)?;
         let socket = WebSocket::new(&address.websocket_url())?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let mut seed = [0u8; 32];
@@ -305,4 +308,18 @@ fn now() -> Duration {
         .and_then(|window| window.performance())
         .map_or_else(js_sys::Date::now, |performance| performance.now());
     Duration::from_secs_f64(millis.max(0.0) / 1000.0)
+}
+
+/// Refuses plain WebSocket (`sotto+ws://`) to a relay that is not on
+/// loopback: anyone on the path would see and could change its traffic
+/// (metadata and the relay's identity check aside, the browser's `ws://`
+/// offers no transport protection). The native client has the same rule.
+pub(crate) fn ensure_transport(address: &RelayAddress) -> Result<(), JsValue> {
+    if address.scheme == RelayScheme::Plain && !address.is_loopback() {
+        return Err(error(
+            "insecure-relay",
+            "plain WebSocket (sotto+ws://) is allowed only to a relay on this machine; use a sotto:// (wss) address",
+        ));
+    }
+    Ok(())
 }

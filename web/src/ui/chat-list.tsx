@@ -109,13 +109,17 @@ function ChatRow({
       <Avatar name={name} />
       <span class="chat-row-main">
         <span class="chat-row-top">
-          <span class="chat-name private">{name}</span>
+          <span dir="auto" class="chat-name private">
+            {name}
+          </span>
           {chat.verified && <IconShield label="Verified" />}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}
         </span>
         <span class="chat-row-bottom">
           {outgoing && <ReceiptTick status={outgoing} />}
-          <span class={`preview private${chat.typing ? " typing" : ""}`}>{preview}</span>
+          <span dir="auto" class={`preview private${chat.typing ? " typing" : ""}`}>
+            {preview}
+          </span>
           {chat.timer_secs !== null && (
             <span class="timer-mark" title={`Disappearing messages: ${timerLabel(chat.timer_secs)}`}>
               <IconTimer label={`Disappearing messages: ${timerLabel(chat.timer_secs)}`} />

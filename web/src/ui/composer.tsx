@@ -107,7 +107,9 @@ export function Composer({
                 ? `Replying to ${mode.item.direction === "outgoing" ? "yourself" : contact}`
                 : "Editing"}
             </strong>
-            <span class="private">{mode.item.text}</span>
+            <span class="private" dir="auto">
+              {mode.item.text}
+            </span>
           </div>
           <button
             type="button"

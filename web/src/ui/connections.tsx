@@ -193,7 +193,9 @@ export function ContactAddressDialog({
           <ul class="requests">
             {requests.map((request) => (
               <li key={request.id}>
-                <span class="private">{request.name}</span>
+                <span dir="auto" class="private">
+                  {request.name}
+                </span>
                 <span class="muted small">{listStamp(request.received_at, now)}</span>
                 <button
                   type="button"

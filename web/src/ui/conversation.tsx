@@ -255,7 +255,7 @@ export function Conversation({
         </button>
         <Avatar name={name} />
         <div class="conversation-title">
-          <h2 id="conversation-title" class="private">
+          <h2 dir="auto" id="conversation-title" class="private">
             {name}
             {chat.verified && <IconShield label="Verified" />}
           </h2>

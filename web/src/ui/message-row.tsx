@@ -91,8 +91,12 @@ function Bubble({
         <span class="visually-hidden">{`${who}:`}</span>
         {quoted && (
           <button type="button" class="quote" tabIndex={-1} onClick={() => onJump(quoted.number)}>
-            <span class="quote-author">{author(quoted.direction, contact)}</span>
-            <span class="quote-text private">{quoted.deleted ? "Deleted message" : quoted.text}</span>
+            <span dir="auto" class="quote-author">
+              {author(quoted.direction, contact)}
+            </span>
+            <span dir="auto" class="quote-text private">
+              {quoted.deleted ? "Deleted message" : quoted.text}
+            </span>
           </button>
         )}
         {item.deleted ? (
@@ -100,7 +104,10 @@ function Bubble({
             {item.direction === "outgoing" ? "You deleted this message." : "This message was deleted."}
           </p>
         ) : (
-          <p class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}>
+          <p
+            dir="auto"
+            class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}
+          >
             {item.text}
           </p>
         )}

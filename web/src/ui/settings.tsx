@@ -240,7 +240,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
         onInput={setCurrent}
         autocomplete="current-password"
       />
-      <PassphraseField label="New passphrase" value={next} onInput={setNext} autocomplete="new-password" />
+      <PassphraseField label="New passphrase" value={next} onInput={setNext} autocomplete="new-password" strength />
       <p role="status">{message}</p>
       <button type="submit" disabled={busy} aria-busy={busy}>
         <BusyLabel busy={busy} label="Change passphrase" busyLabel="Changing…" />

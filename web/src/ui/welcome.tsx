@@ -94,6 +94,7 @@ function CreateProfile({ backend, onReady }: { backend: Backend; onReady: () => 
         onInput={setPassphrase}
         autocomplete="new-password"
         hint="It cannot be recovered. Without it, the profile in this browser is unreadable."
+        strength
       />
       <PassphraseField label="Passphrase again" value={confirm} onInput={setConfirm} autocomplete="new-password" />
       <p class="error" role="alert">

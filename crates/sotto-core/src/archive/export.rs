@@ -56,12 +56,14 @@ impl<S: Store + ?Sized> std::fmt::Debug for Exporter<'_, S> {
 
 impl<'s, S: Store + ?Sized> Exporter<'s, S> {
     /// Starts an export of `store` under `passphrase` (runs Argon2id once).
+    /// Refuses an empty passphrase ([`Passphrase::check_chosen`]).
     pub fn new(
         store: &'s S,
         passphrase: &Passphrase,
         params: Argon2Params,
         randomness: ExportRandomness,
     ) -> Result<Self, ArchiveError> {
+        passphrase.check_chosen()?;
         let derivation = KeyDerivation {
             params,
             salt: Salt(randomness.salt),
