@@ -11,6 +11,9 @@
     clippy::panic
 )]
 
+pub mod network;
+pub mod wire_relay;
+
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
@@ -128,7 +131,21 @@ impl SimRelay {
         now: UnixMillis,
         pushes: &mut Vec<(usize, RecipientId, MessageId, QueueMessage)>,
     ) -> Response {
-        let index = self.index();
+        let suite = suite(self.index(), client);
+        self.handle_command_sealed_with(client, suite, command, signer, now, pushes)
+    }
+
+    /// [`SimRelay::handle_command`] for subscriber `client` whose connection
+    /// speaks `suite` (what GET seals with).
+    pub fn handle_command_sealed_with(
+        &mut self,
+        client: usize,
+        suite: CipherSuite,
+        command: &Command,
+        signer: Option<QueueAuthKey>,
+        now: UnixMillis,
+        pushes: &mut Vec<(usize, RecipientId, MessageId, QueueMessage)>,
+    ) -> Response {
         let err = |entity, code| Response::Err { entity, code };
         let entity = command.entity();
         match command {
@@ -253,7 +270,7 @@ impl SimRelay {
                                 message_id: stored.id,
                                 sealed: queue
                                     .queue_key
-                                    .seal(suite(index, client), &stored.id, &stored.message)
+                                    .seal(suite, &stored.id, &stored.message)
                                     .unwrap(),
                             }
                         }
