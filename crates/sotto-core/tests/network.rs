@@ -14,8 +14,6 @@ use sotto_core::{ConnectionState, MessageStatus};
 use sotto_wire::ConnectionEnd;
 use util::network::Net;
 
-const SEND: u8 = 0x04;
-const SUB: u8 = 0x03;
 const PING: u8 = 0x09;
 
 /// Every command the relays received was well formed and authorized.
@@ -109,4 +107,189 @@ fn an_invitation_and_a_chat_both_ways_cross_the_wire() {
         assert_eq!(client.stats.timeouts, 0);
         assert_eq!(client.stats.remote_faults, 0);
     }
+}
+
+/// How many SENDs the relay `relay` stored on the queue client `to`
+/// subscribes there.
+fn stored_for(net: &Net, relay: usize, to: usize) -> usize {
+    let socket = net.clients[to].socket(relay).unwrap();
+    let relay = &net.relays[relay];
+    let queue = relay
+        .queues
+        .queues
+        .values()
+        .find(|queue| queue.subscriber == Some(socket.0))
+        .expect("a queue subscribed by the client");
+    relay
+        .stats
+        .stored
+        .get(&queue.sender_id)
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_lost_answer_times_out_and_the_retried_message_arrives_once() {
+    let mut net = Net::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = net.connect_contacts(0, 1);
+    net.send_text(0, alice_bob, "one", None);
+    net.run();
+    let before = stored_for(&net, 0, 1);
+
+    // The relay stores the SEND; its OK is lost with the line, and so is
+    // whatever the relay pushes to Alice from then on.
+    let two = net.send_text(0, alice_bob, "two", None);
+    net.advance_until(Duration::from_secs(1), |net| stored_for(net, 0, 1) > before);
+    let socket = net.clients[0].socket(0).unwrap();
+    net.cut(socket);
+    net.advance(Duration::from_secs(120));
+
+    // The connection failed the SEND when its request timeout fired, then
+    // its keep-alive found the line dead; the core sent again on a new one.
+    let alice = &net.clients[0].stats;
+    assert!(alice.timeouts >= 1, "{alice:?}");
+    assert_eq!(alice.ends, [ConnectionEnd::TimedOut]);
+    assert_eq!(alice.connected, 2);
+    assert_eq!(stored_for(&net, 0, 1), before + 2);
+    // Nothing lost, nothing shown twice: Bob's end-to-end layer refuses the
+    // second copy (a retry looks like a replay to it, and says so).
+    assert_eq!(
+        net.texts(1, bob_alice),
+        ["[Connected]", "one", "two", "[Integrity(Replayed)]"]
+    );
+    assert_eq!(net.texts(0, alice_bob), ["[Connected]", "one", "two"]);
+    // Bob's receipt, pushed to the dead line, came again on the new one.
+    assert_eq!(
+        net.clients[0].core.message(alice_bob, two).unwrap().status,
+        MessageStatus::Delivered
+    );
+    // Alice's new subscription took the queue over from the dead line.
+    assert_eq!(
+        net.relays[0]
+            .queues
+            .queues
+            .values()
+            .filter(|q| q.subscriber == Some(socket.0))
+            .count(),
+        0
+    );
+    assert_clean(&net);
+}
+
+#[test]
+fn idle_connections_stay_up_on_keep_alives() {
+    let mut net = Net::new(&["Alice", "Bob"], &[0, 1]);
+    let (alice_bob, bob_alice) = net.connect_contacts(0, 1);
+    net.run();
+    let pings: usize = net.relays.iter().map(|relay| relay.stats.count(PING)).sum();
+    net.advance(Duration::from_secs(15 * 60));
+
+    // Four connections (two clients, two relays), a PING every 20 s or so
+    // each, longer than the relay's idle timeout: none closed.
+    let pinged: usize = net.relays.iter().map(|relay| relay.stats.count(PING)).sum();
+    assert!(pinged - pings >= 4 * 40, "{}", pinged - pings);
+    for relay in &net.relays {
+        assert_eq!(relay.stats.closed_idle, 0);
+        assert_eq!(relay.stats.closed_unauthorized, 0);
+        assert_eq!(relay.sessions(), 2);
+    }
+    for client in &net.clients {
+        assert_eq!(client.stats.connections, 2, "{:?}", client.stats);
+        assert!(client.stats.ends.is_empty());
+    }
+    // And the line is still good: a message goes at once.
+    let started = net.now;
+    net.send_text(1, bob_alice, "still there?", None);
+    net.run();
+    assert!(
+        net.now - started < Duration::from_secs(1),
+        "{:?}",
+        net.now - started
+    );
+    assert_eq!(net.texts(0, alice_bob).last().unwrap(), "still there?");
+    assert_clean(&net);
+}
+
+#[test]
+fn a_dead_line_is_found_by_keep_alive_and_the_client_comes_back() {
+    let mut net = Net::new(&["Alice", "Bob"], &[0, 1]);
+    let (alice_bob, bob_alice) = net.connect_contacts(0, 1);
+    net.run();
+    // Bob's lines die silently while he is idle; Alice writes meanwhile.
+    for relay in 0..2 {
+        let socket = net.clients[1].socket(relay).unwrap();
+        net.cut(socket);
+    }
+    let cut_at = net.now;
+    net.send_text(0, alice_bob, "are you there?", None);
+    net.advance_until(Duration::from_secs(60), |net| {
+        net.texts(1, bob_alice).last().map(String::as_str) == Some("are you there?")
+    });
+    // Found within a keep-alive interval and timeout, plus a backoff.
+    let config = net.config;
+    let bound = config.keepalive_interval + config.keepalive_timeout + Duration::from_secs(2);
+    assert!(net.now - cut_at <= bound, "{:?}", net.now - cut_at);
+    let bob = &net.clients[1].stats;
+    assert_eq!(bob.ends, [ConnectionEnd::TimedOut, ConnectionEnd::TimedOut]);
+    assert_eq!(bob.subscription_ends, 0);
+
+    // Bob's delivery receipt goes back on his new line to Alice's relay.
+    net.run();
+    let sent = net.clients[0].core.history(alice_bob, None, 1).unwrap();
+    assert_eq!(sent[0].status, MessageStatus::Delivered);
+    assert_clean(&net);
+}
+
+#[test]
+fn a_relay_that_goes_away_is_tried_again_with_backoff_until_it_returns() {
+    let mut net = Net::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = net.connect_contacts(0, 1);
+    net.run();
+    net.relay_down(0);
+    net.send_text(0, alice_bob, "during the outage", None);
+    net.advance(Duration::from_secs(20));
+    // Attempts at 0.5 s, 1 s, 2 s, 4 s, 8 s (each drawn in its upper half).
+    for client in &net.clients {
+        assert!(
+            (4..=7).contains(&client.stats.refused),
+            "{:?}",
+            client.stats
+        );
+        assert_eq!(client.stats.ends, [ConnectionEnd::Closed]);
+    }
+    assert!(net.texts(1, bob_alice).len() == 1);
+
+    net.relay_up(0);
+    net.advance(Duration::from_secs(40));
+    assert_eq!(
+        net.texts(1, bob_alice),
+        ["[Connected]", "during the outage"]
+    );
+    for client in &net.clients {
+        assert_eq!(client.stats.connected, 2, "{:?}", client.stats);
+    }
+    let alice_sent = net.clients[0].core.history(alice_bob, None, 1).unwrap();
+    assert_eq!(alice_sent[0].status, MessageStatus::Delivered);
+    assert_clean(&net);
+}
+
+/// A client that lost its line to a relay where it only sends (its contact's
+/// queue is there, none of its own) connects again, has nothing to send, and
+/// the relay closes the connection as unauthorized 10 s later; the driver,
+/// whose backoff the successful handshake reset, is back half a second after:
+/// a handshake every 10.5 s for as long as nothing needs sending. The driver
+/// here reconnects as sotto-client's live runtime does; the fix belongs there
+/// (reconnect a send-only relay when a request needs it).
+#[test]
+#[ignore = "known: drivers reconnect send-only relays, which close them as unauthorized"]
+fn a_send_only_line_that_died_is_not_renewed_in_a_loop() {
+    let mut net = Net::new(&["Alice", "Bob"], &[0, 1]);
+    net.connect_contacts(0, 1);
+    net.run();
+    let socket = net.clients[1].socket(0).unwrap();
+    net.cut(socket);
+    net.advance(Duration::from_secs(300));
+    let bob = &net.clients[1].stats;
+    assert!(bob.connections <= 3, "{bob:?}");
+    assert_eq!(net.relays[0].stats.closed_unauthorized, 0);
 }

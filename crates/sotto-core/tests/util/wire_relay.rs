@@ -13,7 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sotto_wire::{
     Block, CipherSuite, Command, CorrId, ErrorCode, InnerBlock, MessageId, QueueAuthKey,
-    QueueMessage, RecipientId, RelayAddress, RelayIdentity, RelaySessionAuth, Response,
+    QueueMessage, RecipientId, RelayAddress, RelayIdentity, RelaySessionAuth, Response, SenderId,
     ServerHandshake, ServerHandshakeOutcome, Transmission, Transport, VersionRange,
 };
 
@@ -52,6 +52,8 @@ pub struct RelayStats {
     pub errors: Vec<(u8, ErrorCode)>,
     /// Commands whose authenticator verified under the expected queue key.
     pub verified: usize,
+    /// SENDs answered OK, by sender id.
+    pub stored: BTreeMap<SenderId, usize>,
     pub closed_unauthorized: usize,
     pub closed_idle: usize,
 }
@@ -298,8 +300,9 @@ impl WireRelay {
                         };
                         pushes.push((SocketId(other), end.to_transmission(CorrId::PUSH)));
                     }
-                    if matches!(command, Command::Send { .. }) {
+                    if let Command::Send { sender_id, .. } = &command {
                         *authorized = true;
+                        *self.stats.stored.entry(*sender_id).or_default() += 1;
                     }
                 }
                 for (subscriber, recipient_id, message_id, message) in released {
