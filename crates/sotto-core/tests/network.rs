@@ -10,7 +10,9 @@ mod util;
 
 use std::time::Duration;
 
-use sotto_core::{ConnectionState, MessageStatus};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use sotto_core::{ConnectionState, MessageDirection, MessageStatus};
 use sotto_wire::ConnectionEnd;
 use util::network::Net;
 
@@ -271,6 +273,88 @@ fn a_relay_that_goes_away_is_tried_again_with_backoff_until_it_returns() {
     let alice_sent = net.clients[0].core.history(alice_bob, None, 1).unwrap();
     assert_eq!(alice_sent[0].status, MessageStatus::Delivered);
     assert_clean(&net);
+}
+
+/// Texts both ways while lines are cut (silently) and reset at random, with
+/// frames delayed by up to 150 ms: in the end each side has every text of
+/// each author exactly once and in order, and every one is delivered.
+#[test]
+fn random_cuts_and_resets_lose_nothing_and_show_nothing_twice() {
+    // SOTTO_NET_SEEDS=<n> tries more.
+    let seeds = std::env::var("SOTTO_NET_SEEDS")
+        .ok()
+        .and_then(|seeds| seeds.parse().ok())
+        .unwrap_or(4);
+    for seed in 0..seeds {
+        let mut net = Net::new(&["Alice", "Bob"], &[0, (seed % 2) as usize]);
+        net.seed(seed);
+        net.jitter = Duration::from_millis(110);
+        let (alice_bob, bob_alice) = net.connect_contacts(0, 1);
+        let chats = [alice_bob, bob_alice];
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut sent: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        let mut faults = 0;
+        for round in 0..80 {
+            match rng.next_u32() % 10 {
+                0..=4 => {
+                    let from = (rng.next_u32() % 2) as usize;
+                    let text = format!("{from}:{round}");
+                    net.send_text(from, chats[from], &text, None);
+                    sent[from].push(text);
+                }
+                5 | 6 => {
+                    let sockets = net.live_sockets();
+                    if !sockets.is_empty() {
+                        let socket = sockets[rng.next_u32() as usize % sockets.len()];
+                        faults += 1;
+                        if rng.next_u32() % 2 == 0 {
+                            net.cut(socket);
+                        } else {
+                            net.reset(socket);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            net.advance(Duration::from_millis(u64::from(rng.next_u32() % 3000)));
+        }
+        // Keep-alives find the cut lines; backoffs run out; everything lands.
+        net.advance(Duration::from_secs(10 * 60));
+        net.run();
+        assert!(faults > 5, "seed {seed}: {faults} faults");
+
+        for viewer in 0..2 {
+            let texts = net.texts(viewer, chats[viewer]);
+            for text in texts.iter().filter(|text| text.starts_with('[')) {
+                assert!(
+                    ["[Connected]", "[Integrity(Replayed)]"].contains(&text.as_str()),
+                    "seed {seed}: {text}"
+                );
+            }
+            for author in 0..2 {
+                let prefix = format!("{author}:");
+                let got: Vec<&String> = texts.iter().filter(|t| t.starts_with(&prefix)).collect();
+                let want: Vec<&String> = sent[author].iter().collect();
+                assert_eq!(got, want, "seed {seed}, viewer {viewer}, author {author}");
+            }
+        }
+        for author in 0..2 {
+            for item in net.clients[author]
+                .core
+                .history(chats[author], None, 10_000)
+                .unwrap()
+            {
+                if item.direction == MessageDirection::Outgoing {
+                    assert_eq!(
+                        item.status,
+                        MessageStatus::Delivered,
+                        "seed {seed}: {item:?}"
+                    );
+                }
+            }
+        }
+        assert_clean(&net);
+    }
 }
 
 /// A client that lost its line to a relay where it only sends (its contact's

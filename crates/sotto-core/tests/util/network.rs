@@ -684,6 +684,15 @@ impl Net {
 
     // --- Faults ----------------------------------------------------------------
 
+    /// Sockets whose ends are both open and that are not cut.
+    pub fn live_sockets(&self) -> Vec<SocketId> {
+        self.sockets
+            .iter()
+            .filter(|(_, socket)| !socket.cut && socket.client_open && socket.relay_open)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// From now on everything sent on `socket` vanishes, and what is on its
     /// way is lost; neither end is told.
     pub fn cut(&mut self, socket: SocketId) {
