@@ -323,25 +323,25 @@ fn random_cuts_and_resets_lose_nothing_and_show_nothing_twice() {
         net.run();
         assert!(faults > 5, "seed {seed}: {faults} faults");
 
-        for viewer in 0..2 {
-            let texts = net.texts(viewer, chats[viewer]);
+        for (viewer, &chat) in chats.iter().enumerate() {
+            let texts = net.texts(viewer, chat);
             for text in texts.iter().filter(|text| text.starts_with('[')) {
                 assert!(
                     ["[Connected]", "[Integrity(Replayed)]"].contains(&text.as_str()),
                     "seed {seed}: {text}"
                 );
             }
-            for author in 0..2 {
+            for (author, sent) in sent.iter().enumerate() {
                 let prefix = format!("{author}:");
                 let got: Vec<&String> = texts.iter().filter(|t| t.starts_with(&prefix)).collect();
-                let want: Vec<&String> = sent[author].iter().collect();
+                let want: Vec<&String> = sent.iter().collect();
                 assert_eq!(got, want, "seed {seed}, viewer {viewer}, author {author}");
             }
         }
-        for author in 0..2 {
+        for (author, &chat) in chats.iter().enumerate() {
             for item in net.clients[author]
                 .core
-                .history(chats[author], None, 10_000)
+                .history(chat, None, 10_000)
                 .unwrap()
             {
                 if item.direction == MessageDirection::Outgoing {

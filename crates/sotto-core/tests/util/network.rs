@@ -321,14 +321,13 @@ impl Net {
     /// fails it at once if the relay is down for now.
     fn dispatch(&mut self, index: usize, request: RelayRequest) {
         let relay = self.relay_index(&request.relay);
-        if !self.clients[index].links.contains_key(&relay) {
-            self.clients[index].links.insert(
-                relay,
-                Link {
-                    state: LinkState::Down(None),
-                    backoff: ReconnectBackoff::default(),
-                },
-            );
+        if let std::collections::btree_map::Entry::Vacant(entry) =
+            self.clients[index].links.entry(relay)
+        {
+            entry.insert(Link {
+                state: LinkState::Down(None),
+                backoff: ReconnectBackoff::default(),
+            });
             self.connect(index, relay);
         }
         let now = self.unix_now();
