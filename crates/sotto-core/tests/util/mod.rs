@@ -1,6 +1,12 @@
 //! A deterministic world for the core, in the manner of quinn's `Pair`: cores,
 //! in-memory relays that implement the queue semantics of the relay protocol,
 //! and a fake clock. Everything runs in one thread, in a fixed order.
+//!
+//! [`World`] answers each core's relay requests by calling a [`SimRelay`]
+//! directly. [`network::Net`] carries them over the wire instead: real
+//! `sotto_wire::ClientConnection`s, simulated sockets with latency that can be
+//! cut or reset, and [`wire_relay::WireRelay`], a relay end built from
+//! sotto-wire's server pieces around a [`SimRelay`]'s queues.
 
 #![allow(
     dead_code,

@@ -26,8 +26,8 @@ use sotto_core::{
     ChatId, Core, CoreError, Event, MemoryStore, RelayRequest, RequestToken, UnixMillis,
 };
 use sotto_wire::{
-    ClientConnection, ConnectionConfig, ConnectionEnd, Event as WireEvent, ReconnectBackoff,
-    RelayAddress, Request, RequestFailure, RequestId, Response,
+    BLOCK_SIZE, ClientConnection, ConnectionConfig, ConnectionEnd, Event as WireEvent,
+    ReconnectBackoff, RelayAddress, Request, RequestFailure, RequestId, Response,
 };
 
 use super::suite;
@@ -516,6 +516,8 @@ impl Net {
 
     /// Puts a frame (or the close) on `socket`, towards the relay or the client.
     fn send(&mut self, socket: SocketId, to_relay: bool, frame: Option<Vec<u8>>) {
+        // Every WebSocket message, both ways, is one block.
+        assert!(frame.as_ref().is_none_or(|frame| frame.len() == BLOCK_SIZE));
         let delay = self.latency + jitter(&mut self.rng, self.jitter);
         let Some(socket) = self.sockets.get_mut(&socket) else {
             return;
