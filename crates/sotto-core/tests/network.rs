@@ -275,6 +275,40 @@ fn a_relay_that_goes_away_is_tried_again_with_backoff_until_it_returns() {
     assert_clean(&net);
 }
 
+#[test]
+fn a_client_that_dies_before_the_answer_sends_again_after_its_restart() {
+    let mut net = Net::new(&["Alice", "Bob"], &[0, 1]);
+    let (alice_bob, bob_alice) = net.connect_contacts(0, 1);
+    let before = stored_for(&net, 1, 1);
+    let sent = net.send_text(0, alice_bob, "before the crash", None);
+    net.advance_until(Duration::from_secs(1), |net| stored_for(net, 1, 1) > before);
+    net.restart(0);
+    net.run();
+    net.advance(Duration::from_secs(5));
+    // The job outlived the process: the SEND went again, on a new connection.
+    assert_eq!(stored_for(&net, 1, 1), before + 2);
+    let texts = net.texts(1, bob_alice);
+    assert_eq!(texts[..2], ["[Connected]", "before the crash"]);
+    assert!(
+        texts[2..]
+            .iter()
+            .all(|text| text == "[Integrity(Replayed)]"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        net.clients[0].core.message(alice_bob, sent).unwrap().status,
+        MessageStatus::Delivered
+    );
+    // The restarted core carries on on its new connections.
+    net.send_text(0, alice_bob, "after the restart", None);
+    net.send_text(1, bob_alice, "welcome back", None);
+    net.run();
+    assert_eq!(net.texts(1, bob_alice).last().unwrap(), "after the restart");
+    assert_eq!(net.texts(0, alice_bob).last().unwrap(), "welcome back");
+    assert_eq!(net.clients[0].stats.connections, 4);
+    assert_clean(&net);
+}
+
 /// Texts both ways while lines are cut (silently) and reset at random, with
 /// frames delayed by up to 150 ms: in the end each side has every text of
 /// each author exactly once and in order, and every one is delivered.

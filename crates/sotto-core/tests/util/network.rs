@@ -766,6 +766,27 @@ impl Net {
         }
     }
 
+    /// Client `index`'s process dies and starts again from its store: its
+    /// sockets reset, its connections and what they waited for are gone.
+    pub fn restart(&mut self, index: usize) {
+        let sockets: Vec<SocketId> = self.clients[index]
+            .links
+            .values()
+            .filter_map(|link| match &link.state {
+                LinkState::Open(open) => Some(open.socket),
+                LinkState::Down(_) => None,
+            })
+            .collect();
+        for socket in sockets {
+            self.reset(socket);
+        }
+        let client = &mut self.clients[index];
+        client.links.clear();
+        let store = client.core.store().clone();
+        client.core = Core::open(store).unwrap();
+        self.go_online(index);
+    }
+
     // --- The core's flows ------------------------------------------------------
 
     /// Connects clients `a` (inviter) and `b` by a one-time invitation.
