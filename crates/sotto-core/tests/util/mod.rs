@@ -1,6 +1,12 @@
 //! A deterministic world for the core, in the manner of quinn's `Pair`: cores,
 //! in-memory relays that implement the queue semantics of the relay protocol,
 //! and a fake clock. Everything runs in one thread, in a fixed order.
+//!
+//! [`World`] answers each core's relay requests by calling a [`SimRelay`]
+//! directly. [`network::Net`] carries them over the wire instead: real
+//! `sotto_wire::ClientConnection`s, simulated sockets with latency that can be
+//! cut or reset, and [`wire_relay::WireRelay`], a relay end built from
+//! sotto-wire's server pieces around a [`SimRelay`]'s queues.
 
 #![allow(
     dead_code,
@@ -10,6 +16,9 @@
     clippy::expect_used,
     clippy::panic
 )]
+
+pub mod network;
+pub mod wire_relay;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -128,7 +137,21 @@ impl SimRelay {
         now: UnixMillis,
         pushes: &mut Vec<(usize, RecipientId, MessageId, QueueMessage)>,
     ) -> Response {
-        let index = self.index();
+        let suite = suite(self.index(), client);
+        self.handle_command_sealed_with(client, suite, command, signer, now, pushes)
+    }
+
+    /// [`SimRelay::handle_command`] for subscriber `client` whose connection
+    /// speaks `suite` (what GET seals with).
+    pub fn handle_command_sealed_with(
+        &mut self,
+        client: usize,
+        suite: CipherSuite,
+        command: &Command,
+        signer: Option<QueueAuthKey>,
+        now: UnixMillis,
+        pushes: &mut Vec<(usize, RecipientId, MessageId, QueueMessage)>,
+    ) -> Response {
         let err = |entity, code| Response::Err { entity, code };
         let entity = command.entity();
         match command {
@@ -253,7 +276,7 @@ impl SimRelay {
                                 message_id: stored.id,
                                 sealed: queue
                                     .queue_key
-                                    .seal(suite(index, client), &stored.id, &stored.message)
+                                    .seal(suite, &stored.id, &stored.message)
                                     .unwrap(),
                             }
                         }
