@@ -172,6 +172,21 @@ impl<S: Store> Core<S> {
         Ok(relays)
     }
 
+    /// The relays that hold this profile's own queues. A live runtime keeps
+    /// a connection to each (subscribed, renewed when lost); the other relays
+    /// of [`Core::relays`] only receive what this profile sends, so it
+    /// connects to them when a request goes there and lets an idle
+    /// connection go (a relay closes a connection that authorizes nothing).
+    pub fn subscribed_relays(&self) -> Result<Vec<RelayAddress>, CoreError> {
+        let mut relays: Vec<RelayAddress> = Vec::new();
+        for queue in QueueRecord::load_all(&self.store)? {
+            if !relays.contains(&queue.relay) {
+                relays.push(queue.relay);
+            }
+        }
+        Ok(relays)
+    }
+
     // --- Outputs ---------------------------------------------------------------
 
     /// The next command to send to a relay.

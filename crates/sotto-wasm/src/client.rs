@@ -391,9 +391,22 @@ pub(crate) fn ensure_replaceable(shared: &Rc<RefCell<Shared>>) -> Result<(), JsV
 }
 
 /// Makes `unlocked` the profile in use (its records are on disk) and starts it.
-pub(crate) fn adopt(shared: &Rc<RefCell<Shared>>, unlocked: Unlocked) -> Result<JsValue, JsValue> {
+///
+/// The profile's home relay lives in its account: a profile that has none
+/// yet (made before it was kept there, or just now) takes the page's.
+pub(crate) fn adopt(
+    shared: &Rc<RefCell<Shared>>,
+    mut unlocked: Unlocked,
+) -> Result<JsValue, JsValue> {
     {
         let mut state = shared.borrow_mut();
+        match unlocked.core.home_relays().first() {
+            Some(relay) => state.home_relay = relay.clone(),
+            None => unlocked
+                .core
+                .set_home_relays(vec![state.home_relay.clone()])
+                .map_err(core_error)?,
+        }
         state.has_profile = true;
         state.moved = false;
         state.resync = false;
@@ -440,14 +453,16 @@ pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
     unlocked
 }
 
-/// Connects every relay the core needs, then pumps.
+/// Connects the relays that hold this profile's queues (and the home
+/// relay), then pumps. A relay this profile only sends to is connected when a
+/// request goes there (see [`sotto_core::Core::subscribed_relays`]).
 fn start(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
     let relays = {
         let state = shared.borrow();
         let Some(unlocked) = &state.unlocked else {
             return Ok(());
         };
-        let mut relays = unlocked.core.relays().map_err(core_error)?;
+        let mut relays = unlocked.core.subscribed_relays().map_err(core_error)?;
         if !relays.contains(&state.home_relay) {
             relays.push(state.home_relay.clone());
         }
@@ -601,7 +616,29 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
         ConnectionEnd::TimedOut | ConnectionEnd::Closed => None,
     };
     if let Some(reason) = fault {
-        emit(shared, &Event::RelayFault { relay, reason });
+        emit(
+            shared,
+            &Event::RelayFault {
+                relay: relay.clone(),
+                reason,
+            },
+        );
+    }
+    // A relay this profile only sends to is not renewed: the next request
+    // for it connects again (renewing an idle one would loop, as the relay
+    // closes a connection that authorizes nothing).
+    let keep = {
+        let state = shared.borrow();
+        state.home_relay == relay
+            || state.unlocked.as_ref().is_some_and(|unlocked| {
+                unlocked
+                    .core
+                    .subscribed_relays()
+                    .is_ok_and(|relays| relays.contains(&relay))
+            })
+    };
+    if !keep {
+        return;
     }
     emit(
         shared,
