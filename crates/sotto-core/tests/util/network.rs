@@ -317,17 +317,16 @@ impl Net {
         progress
     }
 
-    /// Submits `request` to its relay's connection (opened if need be), or
-    /// fails it at once if the relay is down for now.
+    /// Submits `request` to its relay's connection (opened if need be: a
+    /// relay the client only sends to is connected on demand), or fails it at
+    /// once if the relay is down for now.
     fn dispatch(&mut self, index: usize, request: RelayRequest) {
         let relay = self.relay_index(&request.relay);
-        if let std::collections::btree_map::Entry::Vacant(entry) =
-            self.clients[index].links.entry(relay)
-        {
-            entry.insert(Link {
-                state: LinkState::Down(None),
-                backoff: ReconnectBackoff::default(),
-            });
+        let link = self.clients[index].links.entry(relay).or_insert(Link {
+            state: LinkState::Down(None),
+            backoff: ReconnectBackoff::default(),
+        });
+        if matches!(link.state, LinkState::Down(None)) {
             self.connect(index, relay);
         }
         let now = self.unix_now();
@@ -501,8 +500,13 @@ impl Net {
                 assert!(open.tokens.is_empty(), "requests left without an answer");
                 let socket = open.socket;
                 client.stats.ends.push(end);
-                let retry = client
-                    .online
+                // Only a relay with this client's own queues is renewed; one
+                // it only sends to is connected again when a request needs it.
+                let subscribed = client
+                    .core
+                    .subscribed_relays()
+                    .is_ok_and(|relays| relays.contains(self.relays[relay].address()));
+                let retry = (client.online && subscribed)
                     .then(|| now + link.backoff.failed(client.rng.next_u32()));
                 link.state = LinkState::Down(retry);
                 self.close_client_end(socket);
