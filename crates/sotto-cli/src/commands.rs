@@ -76,7 +76,7 @@ impl Session {
         if finished == Finished::TimedOut {
             progress("timed out: what was not sent stays queued for the next command");
         }
-        Ok((self.runtime.take_events(), finished == Finished::Idle))
+        Ok((self.runtime.take_events()?, finished == Finished::Idle))
     }
 
     /// A contact by id or by display name.

@@ -17,6 +17,12 @@
 //!
 //! Everything that touches the core runs on the caller's task; only relay I/O
 //! runs in spawned tasks, which report back through one channel.
+//!
+//! Nothing the core produced leaves the runtime before the changes behind it
+//! are durable: the runtime calls [`Store::sync`] before it sends relay
+//! commands or hands out events. It handles every input that is already
+//! waiting (up to [`MAX_INPUTS_PER_SYNC`]) before it does, so that a burst of
+//! deliveries is made durable with one sync and acknowledged together.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -25,12 +31,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sotto_core::{Core, CoreError, Event, RelayRequest, RequestToken, Store, UnixMillis};
+use tokio::sync::mpsc::error::TryRecvError;
 use sotto_wire::{CipherSuite, ReconnectBackoff, RelayAddress, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::ClientError;
 use crate::relay::{ConnectOptions, Push, RelayConnection};
+
+/// Inputs (answers, pushes) handled together before one [`Store::sync`]: a
+/// bound on how long the first of them waits for its ACK.
+pub const MAX_INPUTS_PER_SYNC: usize = 64;
 
 /// How the runtime treats relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +135,10 @@ pub struct Runtime<S: Store> {
     reports: mpsc::UnboundedSender<Input>,
     /// Why the last connection attempt failed, until one succeeds.
     connect_failure: Option<ClientError>,
+    /// Live mode: the core's relays must be linked (at the start, and after
+    /// the core was lent out for a user action, which may name a new relay).
+    /// Listing them reads every queue and contact, too much for every event.
+    relink: bool,
 }
 
 impl<S: Store> Runtime<S> {
@@ -139,6 +154,7 @@ impl<S: Store> Runtime<S> {
             inputs,
             reports,
             connect_failure: None,
+            relink: true,
         }
     }
 
@@ -156,6 +172,7 @@ impl<S: Store> Runtime<S> {
     /// The core, for user actions (send, react, …). What they queue goes out
     /// at the next call that runs the runtime.
     pub fn core_mut(&mut self) -> &mut Core<S> {
+        self.relink = true;
         &mut self.core
     }
 
@@ -165,17 +182,18 @@ impl<S: Store> Runtime<S> {
     }
 
     /// Events the core reported and nobody took yet.
-    pub fn take_events(&mut self) -> Vec<Event> {
-        self.collect_events();
-        self.events.drain(..).collect()
+    pub fn take_events(&mut self) -> Result<Vec<Event>, ClientError> {
+        self.collect_events()?;
+        Ok(self.events.drain(..).collect())
     }
 
     /// Runs until the core reports an event, and returns it.
     pub async fn next_event(&mut self) -> Result<Event, ClientError> {
-        if self.options.mode == Mode::Live {
+        if self.options.mode == Mode::Live && self.relink {
             for relay in self.core.relays()? {
                 self.link(&relay);
             }
+            self.relink = false;
         }
         loop {
             self.pump()?;
@@ -204,19 +222,36 @@ impl<S: Store> Runtime<S> {
         }
     }
 
-    /// Hands out what the core queued and collects its events.
+    /// Hands out what the core queued and collects its events, once what
+    /// they depend on is durable.
     fn pump(&mut self) -> Result<(), ClientError> {
-        while let Some(request) = self.core.poll_relay_request() {
-            self.dispatch(request)?;
+        loop {
+            let mut requests = Vec::new();
+            while let Some(request) = self.core.poll_relay_request() {
+                requests.push(request);
+            }
+            if requests.is_empty() {
+                break;
+            }
+            self.core.store().sync().map_err(CoreError::from)?;
+            // A request for a relay that is down fails at once, and the core
+            // may queue more: hence the loop.
+            for request in requests {
+                self.dispatch(request)?;
+            }
         }
-        self.collect_events();
-        Ok(())
+        self.collect_events()
     }
 
-    fn collect_events(&mut self) {
+    fn collect_events(&mut self) -> Result<(), ClientError> {
+        let before = self.events.len();
         while let Some(event) = self.core.poll_event() {
             self.events.push_back(event);
         }
+        if self.events.len() > before {
+            self.core.store().sync().map_err(CoreError::from)?;
+        }
+        Ok(())
     }
 
     /// Sends `request` on its relay's connection, or keeps it for the
@@ -297,7 +332,16 @@ impl<S: Store> Runtime<S> {
             None => self.inputs.recv().await,
         };
         match input {
-            Some(input) => self.handle(input)?,
+            Some(input) => {
+                self.handle(input)?;
+                // What else is waiting goes with it, under one sync.
+                for _ in 1..MAX_INPUTS_PER_SYNC {
+                    match self.inputs.try_recv() {
+                        Ok(input) => self.handle(input)?,
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+            }
             None => self.timers()?,
         }
         self.pump()

@@ -6,8 +6,10 @@
 //! the core never leaves a half-applied change behind a crash.
 //!
 //! The trait is synchronous. The native backend (SQLCipher, in `sotto-store`)
-//! answers directly; the browser backend keeps the records in memory and mirrors
-//! every batch into IndexedDB, each record sealed, in the background.
+//! commits each batch at once and makes the batches durable together at
+//! [`Store::sync`], which the runtime calls before it sends what they produced;
+//! the browser backend keeps the records in memory and mirrors every batch into
+//! IndexedDB, each record sealed, in the background.
 //!
 //! [`MemoryStore`] is the backend for unit tests.
 
@@ -246,8 +248,20 @@ pub trait Store {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
 
-    /// Applies every change of `batch` atomically and durably.
+    /// Applies every change of `batch` atomically. What the core reads next
+    /// sees it at once; it is durable once [`Store::sync`] has returned (a
+    /// backend may make every batch durable by itself, or defer that so that
+    /// one sync covers many batches).
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Makes every batch applied so far durable. A runtime calls it before it
+    /// hands out anything those batches produced (relay commands, events): a
+    /// message is acknowledged, and an encrypted message sent, only once the
+    /// changes behind it would survive a power cut. The default does nothing,
+    /// for backends whose `apply` is durable by itself.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// The names of the tables that hold at least one record (for export).
     fn tables(&self) -> Result<Vec<String>, StoreError>;

@@ -5,7 +5,17 @@
 //! database runs in WAL mode with an exclusive lock: one process per profile, and
 //! the WAL index lives in memory instead of a `-shm` file. Temporary tables and
 //! indices stay in memory; deleted records are overwritten.
+//!
+//! Durability is grouped. Each batch is its own transaction, committed with
+//! `synchronous = NORMAL`: its frames are written to the WAL without an fsync,
+//! and SQLite keeps the database consistent through any crash (it syncs the WAL
+//! before every checkpoint, the database after it). [`Store::sync`] then fsyncs
+//! the WAL once for every transaction committed since the last sync; the runtime
+//! calls it before it sends anything those transactions produced. One fsync per
+//! batch, as `synchronous = FULL` does, made a burst of deliveries wait on the
+//! disk for four fifths of its time (docs/benchmarks.md, "Catch-up").
 
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +39,8 @@ pub struct SqlCipherStore {
     pub(crate) connection: Connection,
     path: PathBuf,
     key: StorageKey,
+    /// A transaction was committed since the last [`Store::sync`].
+    pub(crate) unsynced: Cell<bool>,
 }
 
 impl std::fmt::Debug for SqlCipherStore {
@@ -75,6 +87,7 @@ impl SqlCipherStore {
                 connection,
                 path: path.to_owned(),
                 key,
+                unsynced: Cell::new(false),
             }),
             Err(error) => {
                 // Leave nothing half-made that would block the next attempt.
@@ -120,6 +133,7 @@ impl SqlCipherStore {
             connection,
             path: path.to_owned(),
             key,
+            unsynced: Cell::new(false),
         })
     }
 
@@ -141,16 +155,18 @@ impl SqlCipherStore {
         let new_key = derive(&derivation, new)?;
         key_file::write(&pending_path, &derivation)?;
         // SQLCipher re-keys page by page in one transaction; leave WAL mode so
-        // no frame under the old key outlives the change.
+        // no frame under the old key outlives the change. Outside WAL mode,
+        // only `synchronous = FULL` keeps the database whole through a power
+        // cut.
         self.connection
-            .execute_batch("PRAGMA journal_mode = DELETE;")
+            .execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
             .map_err(sql_error)?;
         let rekeyed = self
             .connection
             .pragma_update(None, "rekey", &*raw_key(&new_key))
             .map_err(sql_error);
         self.connection
-            .execute_batch("PRAGMA journal_mode = WAL;")
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(sql_error)?;
         if let Err(error) = rekeyed {
             key_file::remove(&pending_path)?;
@@ -218,7 +234,34 @@ impl SqlCipherStore {
         }
         let summary = reader.finish()?;
         transaction.commit().map_err(sql_error)?;
+        self.unsynced.set(true);
+        self.sync_wal()?;
         Ok(summary)
+    }
+}
+
+impl SqlCipherStore {
+    /// fsyncs the WAL, if a transaction was committed since the last time:
+    /// every frame in it is then on disk, and so is every transaction they
+    /// hold. (The file is opened anew each time: SQLite may have restarted it
+    /// after a checkpoint, and it takes no lock on it in exclusive mode, so
+    /// closing this descriptor releases none of SQLite's.)
+    pub(crate) fn sync_wal(&self) -> Result<(), StoreError> {
+        if !self.unsynced.get() {
+            return Ok(());
+        }
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        match std::fs::File::open(&wal) {
+            Ok(file) => file
+                .sync_data()
+                .map_err(|error| key_file::unavailable("syncing the database", &error))?,
+            // Checkpointed into the database and removed: SQLite synced both.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(key_file::unavailable("syncing the database", &error)),
+        }
+        self.unsynced.set(false);
+        Ok(())
     }
 }
 
@@ -252,7 +295,7 @@ fn connect(path: &Path, key: &StorageKey, flags: OpenFlags) -> Result<Connection
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
+             PRAGMA synchronous = NORMAL;
              PRAGMA secure_delete = ON;",
         )
         .map_err(sql_error)?;

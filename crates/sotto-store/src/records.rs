@@ -5,7 +5,8 @@
 //!                       PRIMARY KEY (tbl, key)) WITHOUT ROWID;
 //! ```
 //! SQLite orders BLOBs bytewise (memcmp, then length), the order the trait
-//! promises. Each batch is one transaction. Records are bounded like the archive's
+//! promises. Each batch is one transaction, durable at the next sync (see
+//! `database`). Records are bounded like the archive's
 //! (`MAX_KEY_LEN`, `MAX_VALUE_LEN`), so every stored profile can be exported.
 
 use rusqlite::{Transaction, params};
@@ -172,7 +173,13 @@ impl Store for SqlCipherStore {
             }
         }
         // Dropping the transaction on an error above rolls everything back.
-        transaction.commit().map_err(sql_error)
+        transaction.commit().map_err(sql_error)?;
+        self.unsynced.set(true);
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.sync_wal()
     }
 
     fn tables(&self) -> Result<Vec<String>, StoreError> {
@@ -218,6 +225,8 @@ impl Store for SqlCipherStore {
     fn import_record(&mut self, table: &str, record: Record) -> Result<(), StoreError> {
         let transaction = self.connection.transaction().map_err(sql_error)?;
         put(&transaction, table, &record)?;
-        transaction.commit().map_err(sql_error)
+        transaction.commit().map_err(sql_error)?;
+        self.unsynced.set(true);
+        Ok(())
     }
 }
