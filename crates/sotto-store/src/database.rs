@@ -6,16 +6,18 @@
 //! the WAL index lives in memory instead of a `-shm` file. Temporary tables and
 //! indices stay in memory; deleted records are overwritten.
 //!
-//! Durability is grouped. Each batch is its own transaction, committed with
-//! `synchronous = NORMAL`: its frames are written to the WAL without an fsync,
-//! and SQLite keeps the database consistent through any crash (it syncs the WAL
-//! before every checkpoint, the database after it). [`Store::sync`] then fsyncs
-//! the WAL once for every transaction committed since the last sync; the runtime
-//! calls it before it sends anything those transactions produced. One fsync per
-//! batch, as `synchronous = FULL` does, made a burst of deliveries wait on the
-//! disk for four fifths of its time (docs/benchmarks.md, "Catch-up").
+//! Commits are grouped. The first batch applied after a sync opens a
+//! transaction, and every batch runs under its own savepoint inside it (a batch
+//! that fails is rolled back alone, the ones before it stay); [`Store::sync`]
+//! commits the transaction, with one fsync of the WAL (`synchronous = FULL`).
+//! The runtime syncs before it sends anything the batches produced, so a burst
+//! of deliveries costs one commit, not one each: a commit per batch made a
+//! catch-up wait on the disk for four fifths of its time, and SQLCipher
+//! encrypted and wrote the pages every batch shares (the account record, the
+//! tree's inner pages) again for each (docs/benchmarks.md, "Catch-up").
+//! Dropping the store commits what is pending, as each batch used to be on its
+//! own; a crash loses it, which nothing outside the process depended on.
 
-use std::cell::Cell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -39,8 +41,6 @@ pub struct SqlCipherStore {
     pub(crate) connection: Connection,
     path: PathBuf,
     key: StorageKey,
-    /// A transaction was committed since the last [`Store::sync`].
-    pub(crate) unsynced: Cell<bool>,
 }
 
 impl std::fmt::Debug for SqlCipherStore {
@@ -87,7 +87,6 @@ impl SqlCipherStore {
                 connection,
                 path: path.to_owned(),
                 key,
-                unsynced: Cell::new(false),
             }),
             Err(error) => {
                 // Leave nothing half-made that would block the next attempt.
@@ -133,7 +132,6 @@ impl SqlCipherStore {
             connection,
             path: path.to_owned(),
             key,
-            unsynced: Cell::new(false),
         })
     }
 
@@ -144,6 +142,7 @@ impl SqlCipherStore {
         old: &Passphrase,
         new: &Passphrase,
     ) -> Result<(), StoreError> {
+        self.commit_pending()?;
         let key_path = key_file_path(&self.path);
         let pending_path = pending_key_file_path(&self.path);
         let current = key_file::read(&key_path)?
@@ -155,18 +154,16 @@ impl SqlCipherStore {
         let new_key = derive(&derivation, new)?;
         key_file::write(&pending_path, &derivation)?;
         // SQLCipher re-keys page by page in one transaction; leave WAL mode so
-        // no frame under the old key outlives the change. Outside WAL mode,
-        // only `synchronous = FULL` keeps the database whole through a power
-        // cut.
+        // no frame under the old key outlives the change.
         self.connection
-            .execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
+            .execute_batch("PRAGMA journal_mode = DELETE;")
             .map_err(sql_error)?;
         let rekeyed = self
             .connection
             .pragma_update(None, "rekey", &*raw_key(&new_key))
             .map_err(sql_error);
         self.connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(sql_error)?;
         if let Err(error) = rekeyed {
             key_file::remove(&pending_path)?;
@@ -213,6 +210,7 @@ impl SqlCipherStore {
         archive: &mut impl Read,
         passphrase: Passphrase,
     ) -> Result<ArchiveSummary, ArchiveError> {
+        self.commit_pending()?;
         if !self.tables()?.is_empty() {
             return Err(ArchiveError::TargetNotEmpty);
         }
@@ -234,35 +232,64 @@ impl SqlCipherStore {
         }
         let summary = reader.finish()?;
         transaction.commit().map_err(sql_error)?;
-        self.unsynced.set(true);
-        self.sync_wal()?;
         Ok(summary)
     }
 }
 
 impl SqlCipherStore {
-    /// fsyncs the WAL, if a transaction was committed since the last time:
-    /// every frame in it is then on disk, and so is every transaction they
-    /// hold. (The file is opened anew each time: SQLite may have restarted it
-    /// after a checkpoint, and it takes no lock on it in exclusive mode, so
-    /// closing this descriptor releases none of SQLite's.)
-    pub(crate) fn sync_wal(&self) -> Result<(), StoreError> {
-        if !self.unsynced.get() {
+    /// Runs `write` under a savepoint of the pending transaction (opened if
+    /// there is none): all of it is applied, or none of it.
+    pub(crate) fn in_savepoint(
+        &self,
+        write: impl FnOnce(&Connection) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let connection = &self.connection;
+        if connection.is_autocommit() {
+            execute_cached(connection, "BEGIN")?;
+        }
+        execute_cached(connection, "SAVEPOINT batch")?;
+        match write(connection) {
+            Ok(()) => execute_cached(connection, "RELEASE batch"),
+            Err(error) => {
+                // Undo this batch alone; if even that fails, the whole pending
+                // transaction goes, so that nothing half-applied can commit.
+                if execute_cached(connection, "ROLLBACK TO batch")
+                    .and_then(|()| execute_cached(connection, "RELEASE batch"))
+                    .is_err()
+                    && !connection.is_autocommit()
+                {
+                    let _ = connection.execute_batch("ROLLBACK");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Commits the pending transaction, if any: every batch applied since the
+    /// last commit is then on disk.
+    pub(crate) fn commit_pending(&self) -> Result<(), StoreError> {
+        if self.connection.is_autocommit() {
             return Ok(());
         }
-        let mut wal = self.path.clone().into_os_string();
-        wal.push("-wal");
-        match std::fs::File::open(&wal) {
-            Ok(file) => file
-                .sync_data()
-                .map_err(|error| key_file::unavailable("syncing the database", &error))?,
-            // Checkpointed into the database and removed: SQLite synced both.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(key_file::unavailable("syncing the database", &error)),
-        }
-        self.unsynced.set(false);
-        Ok(())
+        execute_cached(&self.connection, "COMMIT")
     }
+}
+
+impl Drop for SqlCipherStore {
+    fn drop(&mut self) {
+        // What was applied stays applied, as if every batch had been
+        // committed at once. An error here has nowhere to go; the batches are
+        // then lost as in a crash, and the database stays consistent.
+        let _ = self.commit_pending();
+    }
+}
+
+fn execute_cached(connection: &Connection, sql: &str) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(sql_error)
 }
 
 /// Opens a connection, applies the key and checks that it decrypts the database.
@@ -295,7 +322,7 @@ fn connect(path: &Path, key: &StorageKey, flags: OpenFlags) -> Result<Connection
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
+             PRAGMA synchronous = FULL;
              PRAGMA secure_delete = ON;",
         )
         .map_err(sql_error)?;

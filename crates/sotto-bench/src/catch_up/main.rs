@@ -13,7 +13,8 @@
 //! every run and the median. The receiver's store is wrapped in a timer
 //! (`timed_store`) so that the summary says how much of the catch-up went to
 //! database reads and commits; `--perf FILE` records a CPU profile of this
-//! process (only the receiver runs in it then) with `perf record`.
+//! process during the last run's catch-up (only the receiver runs in it
+//! then) with `perf record`.
 
 mod timed_store;
 
@@ -66,7 +67,8 @@ struct Cli {
     runs: usize,
 
     /// Records a CPU profile of the last run's catch-up to this file
-    /// (`perf record -F 999 -g` on this process).
+    /// (`perf record -F 499 --call-graph dwarf` on this process: the release
+    /// build has no frame pointers).
     #[arg(long, value_name = "FILE")]
     perf: Option<PathBuf>,
 
@@ -160,19 +162,25 @@ fn summary(cli: &Cli, results: &[RunResult], load_before: &str) {
     let per_message = |d: Duration| d.as_secs_f64() * 1e6 / total as f64;
     for (index, r) in results.iter().enumerate() {
         println!(
-            "  run {}: {:.2} s, {:.0} messages/s; open {:.0} ms; per message: commits {:.0} µs ({:.2} per message, {:.1} writes each), reads {:.0} µs ({:.1} per message); CPU per message: receiver {:.0} µs, relay {:.0} µs; other events {}",
+            "  run {}: {:.2} s, {:.0} messages/s; open {:.0} ms; CPU per message: receiver {:.0} µs, relay {:.0} µs; other events {}",
             index + 1,
             r.catch_up.as_secs_f64(),
             r.received as f64 / r.catch_up.as_secs_f64(),
             ms(r.open),
-            per_message(r.store.commits.time),
-            r.store.commits.calls as f64 / total as f64,
-            r.store.writes as f64 / r.store.commits.calls.max(1) as f64,
-            per_message(r.store.reads.time),
-            r.store.reads.calls as f64 / total as f64,
             per_message(r.receiver_cpu),
             per_message(r.relay_cpu),
             r.other_events,
+        );
+        println!(
+            "    store, per message: batches applied {:.0} µs ({:.2} per message, {:.1} writes each), syncs {:.0} µs ({:.3} per message, {:.2} ms each), reads {:.0} µs ({:.1} per message)",
+            per_message(r.store.applies.time),
+            r.store.applies.calls as f64 / total as f64,
+            r.store.writes as f64 / r.store.applies.calls.max(1) as f64,
+            per_message(r.store.syncs.time),
+            r.store.syncs.calls as f64 / total as f64,
+            ms(r.store.syncs.time) / r.store.syncs.calls.max(1) as f64,
+            per_message(r.store.reads.time),
+            r.store.reads.calls as f64 / total as f64,
         );
     }
     let mut order: Vec<&RunResult> = results.iter().collect();
@@ -458,7 +466,7 @@ async fn sender_send(
 /// `perf record` on this process, until [`stop_perf`].
 fn start_perf(out: &Path) -> Result<Child> {
     let child = Command::new("perf")
-        .args(["record", "-F", "999", "-g", "-p"])
+        .args(["record", "-F", "499", "--call-graph", "dwarf,32768", "-p"])
         .arg(std::process::id().to_string())
         .arg("-o")
         .arg(out)

@@ -1,6 +1,7 @@
 //! A [`Store`] that times every call it passes on: how much of a catch-up is
-//! spent in the database (reads, and commits with their fsync), measured on the
-//! receiver's own task, without touching the core.
+//! spent in the database (reads, batches applied, and the syncs that commit
+//! them with their fsync), measured on the receiver's own task, without
+//! touching the core.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -26,8 +27,10 @@ impl Tally {
 pub(crate) struct StoreTimes {
     /// `get` and `range`.
     pub(crate) reads: Tally,
-    /// `apply`: one transaction each, committed (and fsynced) before it returns.
-    pub(crate) commits: Tally,
+    /// `apply`: each batch written into the pending transaction.
+    pub(crate) applies: Tally,
+    /// `sync`: the pending transaction committed, with its fsync.
+    pub(crate) syncs: Tally,
     /// Writes (puts and deletes) in those commits.
     pub(crate) writes: u64,
 }
@@ -36,7 +39,8 @@ pub(crate) struct StoreTimes {
 pub(crate) struct TimedStore<S> {
     inner: S,
     reads: Cell<Tally>,
-    commits: Cell<Tally>,
+    applies: Cell<Tally>,
+    syncs: Cell<Tally>,
     writes: Cell<u64>,
 }
 
@@ -45,7 +49,8 @@ impl<S: Store> TimedStore<S> {
         TimedStore {
             inner,
             reads: Cell::new(Tally::default()),
-            commits: Cell::new(Tally::default()),
+            applies: Cell::new(Tally::default()),
+            syncs: Cell::new(Tally::default()),
             writes: Cell::new(0),
         }
     }
@@ -55,25 +60,26 @@ impl<S: Store> TimedStore<S> {
     pub(crate) fn take(&self) -> StoreTimes {
         StoreTimes {
             reads: self.reads.take(),
-            commits: self.commits.take(),
+            applies: self.applies.take(),
+            syncs: self.syncs.take(),
             writes: self.writes.take(),
         }
     }
 
-    /// Reads are `&self`: their tally lives in a cell.
-    fn read<T>(&self, read: impl FnOnce(&S) -> T) -> T {
+    /// Runs `call` on the inner store and counts it in `tally`.
+    fn timed<T>(&self, tally: &Cell<Tally>, call: impl FnOnce(&S) -> T) -> T {
         let started = Instant::now();
-        let result = read(&self.inner);
-        let mut tally = self.reads.get();
-        tally.add(started);
-        self.reads.set(tally);
+        let result = call(&self.inner);
+        let mut sum = tally.get();
+        sum.add(started);
+        tally.set(sum);
         result
     }
 }
 
 impl<S: Store> Store for TimedStore<S> {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(|inner| inner.get(table, key))
+        self.timed(&self.reads, |inner| inner.get(table, key))
     }
 
     fn range(
@@ -83,7 +89,9 @@ impl<S: Store> Store for TimedStore<S> {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        self.read(|inner| inner.range(table, range, direction, limit))
+        self.timed(&self.reads, |inner| {
+            inner.range(table, range, direction, limit)
+        })
     }
 
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StoreError> {
@@ -91,10 +99,14 @@ impl<S: Store> Store for TimedStore<S> {
             .set(self.writes.get() + batch.writes().len() as u64);
         let started = Instant::now();
         let result = self.inner.apply(batch);
-        let mut tally = self.commits.get();
+        let mut tally = self.applies.get();
         tally.add(started);
-        self.commits.set(tally);
+        self.applies.set(tally);
         result
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.timed(&self.syncs, Store::sync)
     }
 
     fn tables(&self) -> Result<Vec<String>, StoreError> {
