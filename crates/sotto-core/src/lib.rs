@@ -79,6 +79,7 @@ pub use queries::{ContactRequestSummary, ContactSummary};
 pub use queue_address::QueueAddress;
 pub use relay_request::{RelayRequest, RequestToken};
 pub use store::{
-    Direction, KeyRange, MemoryStore, Record, Store, StoreError, Table, Write, WriteBatch,
+    Direction, KeyRange, MemoryStore, PendingSync, Record, Store, StoreError, Table, Write,
+    WriteBatch,
 };
 pub use time::UnixMillis;

@@ -11,8 +11,8 @@
 
 use rusqlite::{Connection, params};
 use sotto_core::{
-    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, Record, Store, StoreError, Table, Write,
-    WriteBatch,
+    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, PendingSync, Record, Store, StoreError,
+    Table, Write, WriteBatch,
 };
 
 use crate::database::{SqlCipherStore, sql_error};
@@ -153,7 +153,11 @@ impl Store for SqlCipherStore {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.commit_pending()
+        self.sync_now()
+    }
+
+    fn start_sync(&self) -> Result<Option<PendingSync>, StoreError> {
+        self.start_sync_wal()
     }
 
     fn tables(&self) -> Result<Vec<String>, StoreError> {

@@ -172,7 +172,7 @@ fn summary(cli: &Cli, results: &[RunResult], load_before: &str) {
             r.other_events,
         );
         println!(
-            "    store, per message: batches applied {:.0} µs ({:.2} per message, {:.1} writes each), syncs {:.0} µs ({:.3} per message, {:.2} ms each), reads {:.0} µs ({:.1} per message)",
+            "    store, per message: batches applied {:.0} µs ({:.2} per message, {:.1} writes each), commits {:.0} µs ({:.3} per message, {:.2} ms each), reads {:.0} µs ({:.1} per message); fsyncs beside: {} of {:.2} ms",
             per_message(r.store.applies.time),
             r.store.applies.calls as f64 / total as f64,
             r.store.writes as f64 / r.store.applies.calls.max(1) as f64,
@@ -181,6 +181,8 @@ fn summary(cli: &Cli, results: &[RunResult], load_before: &str) {
             ms(r.store.syncs.time) / r.store.syncs.calls.max(1) as f64,
             per_message(r.store.reads.time),
             r.store.reads.calls as f64 / total as f64,
+            r.store.background.calls,
+            ms(r.store.background.time) / r.store.background.calls.max(1) as f64,
         );
     }
     let mut order: Vec<&RunResult> = results.iter().collect();
@@ -273,7 +275,12 @@ async fn one_run(
         while received < total {
             match receiver.next_event().await? {
                 Event::MessageReceived { .. } => received += 1,
-                _ => other_events += 1,
+                other => {
+                    other_events += 1;
+                    if other_events <= 3 {
+                        eprintln!("event: {other:?}");
+                    }
+                }
             }
         }
         anyhow::Ok(())

@@ -4,9 +4,11 @@
 //! touching the core.
 
 use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sotto_core::{Direction, KeyRange, Record, Store, StoreError, Table, WriteBatch};
+use sotto_core::{Direction, KeyRange, PendingSync, Record, Store, StoreError, Table, WriteBatch};
 
 /// Calls and wall time of one kind of store call.
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,8 +31,12 @@ pub(crate) struct StoreTimes {
     pub(crate) reads: Tally,
     /// `apply`: each batch written into the pending transaction.
     pub(crate) applies: Tally,
-    /// `sync`: the pending transaction committed, with its fsync.
+    /// `sync` and `start_sync` on the receiver's task: the pending
+    /// transaction committed (with its fsync for `sync`).
     pub(crate) syncs: Tally,
+    /// The fsyncs `start_sync` left to a blocking thread (off the receiver's
+    /// task, overlapping its work).
+    pub(crate) background: Tally,
     /// Writes (puts and deletes) in those commits.
     pub(crate) writes: u64,
 }
@@ -42,6 +48,8 @@ pub(crate) struct TimedStore<S> {
     applies: Cell<Tally>,
     syncs: Cell<Tally>,
     writes: Cell<u64>,
+    /// Calls and nanoseconds of the background fsyncs.
+    background: Arc<(AtomicU64, AtomicU64)>,
 }
 
 impl<S: Store> TimedStore<S> {
@@ -52,6 +60,7 @@ impl<S: Store> TimedStore<S> {
             applies: Cell::new(Tally::default()),
             syncs: Cell::new(Tally::default()),
             writes: Cell::new(0),
+            background: Arc::default(),
         }
     }
 
@@ -63,6 +72,10 @@ impl<S: Store> TimedStore<S> {
             applies: self.applies.take(),
             syncs: self.syncs.take(),
             writes: self.writes.take(),
+            background: Tally {
+                calls: self.background.0.swap(0, Ordering::Relaxed),
+                time: Duration::from_nanos(self.background.1.swap(0, Ordering::Relaxed)),
+            },
         }
     }
 
@@ -107,6 +120,21 @@ impl<S: Store> Store for TimedStore<S> {
 
     fn sync(&self) -> Result<(), StoreError> {
         self.timed(&self.syncs, Store::sync)
+    }
+
+    fn start_sync(&self) -> Result<Option<PendingSync>, StoreError> {
+        let pending = self.timed(&self.syncs, Store::start_sync)?;
+        Ok(pending.map(|pending| {
+            let background = self.background.clone();
+            PendingSync::new(move || {
+                let started = Instant::now();
+                let result = pending.finish();
+                let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                background.0.fetch_add(1, Ordering::Relaxed);
+                background.1.fetch_add(nanos, Ordering::Relaxed);
+                result
+            })
+        }))
     }
 
     fn tables(&self) -> Result<Vec<String>, StoreError> {
