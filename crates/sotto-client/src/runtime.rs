@@ -37,9 +37,9 @@ use rand::rngs::OsRng;
 use sotto_core::{
     Core, CoreError, Event, RelayRequest, RequestToken, Store, StoreError, UnixMillis,
 };
-use tokio::sync::mpsc::error::TryRecvError;
 use sotto_wire::{CipherSuite, ReconnectBackoff, RelayAddress, Response};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::Instant;
 
 use crate::ClientError;

@@ -11,8 +11,8 @@
 
 use rusqlite::{Connection, params};
 use sotto_core::{
-    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, PendingSync, Record, Store, StoreError,
-    Table, Write, WriteBatch,
+    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, PendingSync, Record, Store, StoreError, Table,
+    Write, WriteBatch,
 };
 
 use crate::database::{SqlCipherStore, sql_error};

@@ -383,7 +383,11 @@ fn sender_profile(dir: &Path, index: usize) -> Result<Runtime<SqlCipherStore>> {
         SENDER_KDF,
     )
     .map_err(|e| anyhow::anyhow!("creating a sender's database: {e}"))?;
-    let core = Core::create(store, &mut OsRng, Profile::new(&format!("Sender {index}"), None)?)?;
+    let core = Core::create(
+        store,
+        &mut OsRng,
+        Profile::new(&format!("Sender {index}"), None)?,
+    )?;
     Ok(Runtime::new(core, RuntimeOptions::new(Mode::Live)))
 }
 
