@@ -187,6 +187,10 @@ impl SqlCipherStore {
         out: &mut impl Write,
         passphrase: &Passphrase,
     ) -> Result<ExportReceipt, ArchiveError> {
+        // The archive holds sessions: it must never be ahead of what a crash
+        // would leave in the database, or both could be used and a ratchet
+        // step repeated.
+        self.sync()?;
         let mut nonce_prefix = [0u8; 16];
         OsRng.fill_bytes(&mut nonce_prefix);
         let randomness = ExportRandomness {
