@@ -6,9 +6,10 @@
 //! the core never leaves a half-applied change behind a crash.
 //!
 //! The trait is synchronous. The native backend (SQLCipher, in `sotto-store`)
-//! commits each batch at once and makes the batches durable together at
-//! [`Store::sync`], which the runtime calls before it sends what they produced;
-//! the browser backend keeps the records in memory and mirrors every batch into
+//! applies each batch at once, inside one open transaction, and commits the
+//! batches together with one fsync at [`Store::sync`] (or
+//! [`Store::start_sync`]), which the runtime calls before it sends what they
+//! produced; the browser backend keeps the records in memory and mirrors every batch into
 //! IndexedDB, each record sealed, in the background.
 //!
 //! [`MemoryStore`] is the backend for unit tests.
