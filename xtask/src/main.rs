@@ -38,10 +38,11 @@ USAGE:
     cargo xtask fuzz [TARGET] [--seconds N]
         Run one fuzz target (or all of them) for N seconds each (default 10).
 
-    cargo xtask bench [relay|client|crypto|web|all] [OPTIONS...]
+    cargo xtask bench [relay|client|catch-up|crypto|web|all] [OPTIONS...]
         Run the release-mode benchmarks (see docs/benchmarks.md). Options
         after `relay` go to sotto-relay-bench, after `client` to
-        sotto-client-bench; `web --runs N` sets the page loads measured
+        sotto-client-bench, after `catch-up` to sotto-catch-up-bench;
+        `web --runs N` sets the page loads measured
         (default 5). `relay` installs redis-server when missing (its
         versus-redis run measures the relay against a durable Redis).
 

@@ -182,17 +182,21 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|client|crypto|web|all]`.
+/// `cargo xtask bench [relay|client|catch-up|crypto|web|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
-    if !matches!(which, "relay" | "client" | "crypto" | "web" | "all") {
-        bail!("unknown benchmark `{which}`: choose relay, client, crypto, web or all");
+    if !matches!(
+        which,
+        "relay" | "client" | "catch-up" | "crypto" | "web" | "all"
+    ) {
+        bail!("unknown benchmark `{which}`: choose relay, client, catch-up, crypto, web or all");
     }
     if matches!(which, "crypto" | "all") {
         announce("crypto benchmarks (criterion, release)");
         run_checked(cargo().args(["bench", "--package", "sotto-crypto"]))?;
     }
-    // Options after `relay` or `client` go to that bench (see its --help).
+    // Options after `relay`, `client` or `catch-up` go to that bench (see
+    // its --help).
     let options = args.get(1..).unwrap_or_default();
     if matches!(which, "relay" | "all") {
         install::redis_server()?;
@@ -200,6 +204,9 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "client" | "all") {
         live_bench("client", "sotto-client-bench", options)?;
+    }
+    if matches!(which, "catch-up" | "all") {
+        live_bench("catch-up", "sotto-catch-up-bench", options)?;
     }
     if which == "web" {
         // Options after `web` go to the web bench (`--runs N`).

@@ -17,6 +17,16 @@
 //!
 //! Everything that touches the core runs on the caller's task; only relay I/O
 //! runs in spawned tasks, which report back through one channel.
+//!
+//! Nothing the core produced leaves the runtime before the changes behind it
+//! are durable. The relay commands and events the core hands out are held
+//! while the store syncs ([`Store::start_sync`]: the wait for the disk runs on
+//! a blocking thread), and sent and handed out once it has; meanwhile the
+//! runtime goes on handling inputs, whose outputs wait for the next sync,
+//! which starts when this one ends. So a burst of deliveries is made durable
+//! in groups and acknowledged together, and the core never waits for the
+//! disk. Inputs already waiting (up to [`MAX_INPUTS_PER_SYNC`]) are handled
+//! together before anything is held.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -24,13 +34,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
 use rand::rngs::OsRng;
-use sotto_core::{Core, CoreError, Event, RelayRequest, RequestToken, Store, UnixMillis};
+use sotto_core::{
+    Core, CoreError, Event, RelayRequest, RequestToken, Store, StoreError, UnixMillis,
+};
 use sotto_wire::{CipherSuite, ReconnectBackoff, RelayAddress, Response};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::Instant;
 
 use crate::ClientError;
 use crate::relay::{ConnectOptions, Push, RelayConnection};
+
+/// Inputs (answers, pushes) handled together before their outputs are
+/// held for a sync: a bound on how long the first of them waits.
+pub const MAX_INPUTS_PER_SYNC: usize = 64;
 
 /// How the runtime treats relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +111,24 @@ enum Input {
         relay: String,
         generation: u64,
     },
+    /// The sync numbered `generation` ended.
+    Synced {
+        generation: u64,
+        result: Result<(), StoreError>,
+    },
+}
+
+/// What the core produced, held until the batches behind it are durable.
+#[derive(Default)]
+struct Held {
+    requests: Vec<RelayRequest>,
+    events: Vec<Event>,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.events.is_empty()
+    }
 }
 
 /// One relay as the runtime knows it.
@@ -109,7 +144,8 @@ struct Link {
 enum LinkState {
     /// An attempt is under way; requests wait for it.
     Connecting(Vec<RelayRequest>),
-    Up(Arc<RelayConnection>),
+    /// Connected: requests go to the connection's submitter, in order.
+    Up(mpsc::UnboundedSender<RelayRequest>),
     /// Unreachable; tried again at the instant (live mode), or never.
     Down(Option<Instant>),
 }
@@ -124,6 +160,16 @@ pub struct Runtime<S: Store> {
     reports: mpsc::UnboundedSender<Input>,
     /// Why the last connection attempt failed, until one succeeds.
     connect_failure: Option<ClientError>,
+    /// Outputs of batches that no sync covers yet.
+    unsynced: Held,
+    /// Outputs waiting for the sync under way, and its number.
+    syncing: Option<(u64, Held)>,
+    /// Numbers the syncs.
+    sync_generation: u64,
+    /// Live mode: the core's relays must be linked (at the start, and after
+    /// the core was lent out for a user action, which may name a new relay).
+    /// Listing them reads every queue and contact, too much for every event.
+    relink: bool,
 }
 
 impl<S: Store> Runtime<S> {
@@ -139,6 +185,10 @@ impl<S: Store> Runtime<S> {
             inputs,
             reports,
             connect_failure: None,
+            unsynced: Held::default(),
+            syncing: None,
+            sync_generation: 0,
+            relink: true,
         }
     }
 
@@ -156,6 +206,7 @@ impl<S: Store> Runtime<S> {
     /// The core, for user actions (send, react, …). What they queue goes out
     /// at the next call that runs the runtime.
     pub fn core_mut(&mut self) -> &mut Core<S> {
+        self.relink = true;
         &mut self.core
     }
 
@@ -164,18 +215,31 @@ impl<S: Store> Runtime<S> {
         self.core
     }
 
-    /// Events the core reported and nobody took yet.
+    /// Events the core reported and nobody took yet. What waits for a sync
+    /// is synced here, without waiting for the sync under way.
     pub fn take_events(&mut self) -> Result<Vec<Event>, ClientError> {
-        self.collect_events()?;
+        self.collect()?;
+        if self.syncing.is_some() || !self.unsynced.is_empty() {
+            self.core.store().sync().map_err(CoreError::from)?;
+            // The sync under way is covered: its end will be ignored.
+            if let Some((_, held)) = self.syncing.take() {
+                self.release(held)?;
+            }
+            let held = std::mem::take(&mut self.unsynced);
+            self.release(held)?;
+        }
         Ok(self.events.drain(..).collect())
     }
 
     /// Runs until the core reports an event, and returns it.
     pub async fn next_event(&mut self) -> Result<Event, ClientError> {
-        if self.options.mode == Mode::Live {
-            for relay in self.core.relays()? {
+        if self.options.mode == Mode::Live && self.relink {
+            // The relays of the profile's own queues; one it only sends to is
+            // connected when a request goes there (see `lost`).
+            for relay in self.core.subscribed_relays()? {
                 self.link(&relay);
             }
+            self.relink = false;
         }
         loop {
             self.pump()?;
@@ -194,7 +258,8 @@ impl<S: Store> Runtime<S> {
         self.core.handle_timeout(now, &mut OsRng).or_else(local)?;
         loop {
             self.pump()?;
-            if self.core.is_idle(now_millis()) {
+            let held = self.syncing.is_some() || !self.unsynced.is_empty();
+            if !held && self.core.is_idle(now_millis()) {
                 return Ok(Finished::Idle);
             }
             if Instant::now() >= deadline {
@@ -204,19 +269,69 @@ impl<S: Store> Runtime<S> {
         }
     }
 
-    /// Hands out what the core queued and collects its events.
+    /// Takes what the core queued and, unless a sync is under way, starts
+    /// one for it; what needs no sync is handed out at once.
     fn pump(&mut self) -> Result<(), ClientError> {
-        while let Some(request) = self.core.poll_relay_request() {
-            self.dispatch(request)?;
+        loop {
+            self.collect()?;
+            if self.syncing.is_some() || self.unsynced.is_empty() {
+                return Ok(());
+            }
+            let held = std::mem::take(&mut self.unsynced);
+            match self.core.store().start_sync().map_err(CoreError::from)? {
+                // A request for a relay that is down fails at once, and the
+                // core may queue more: hence the loop.
+                None => self.release(held)?,
+                Some(pending) => {
+                    self.sync_generation += 1;
+                    let generation = self.sync_generation;
+                    let reports = self.reports.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let result = pending.finish();
+                        let _ = reports.send(Input::Synced { generation, result });
+                    });
+                    self.syncing = Some((generation, held));
+                    return Ok(());
+                }
+            }
         }
-        self.collect_events()
     }
 
-    fn collect_events(&mut self) -> Result<(), ClientError> {
+    /// Moves the core's requests and events into [`Runtime::unsynced`].
+    fn collect(&mut self) -> Result<(), ClientError> {
+        while let Some(request) = self.core.poll_relay_request() {
+            self.unsynced.requests.push(request);
+        }
         while let Some(event) = self.core.poll_event()? {
-            self.events.push_back(event);
+            self.unsynced.events.push(event);
         }
         Ok(())
+    }
+
+    /// Sends and hands out what a sync made safe to.
+    fn release(&mut self, held: Held) -> Result<(), ClientError> {
+        self.events.extend(held.events);
+        for request in held.requests {
+            self.dispatch(request)?;
+        }
+        Ok(())
+    }
+
+    /// A sync ended: what waited for it goes out (the next one starts at the
+    /// next pump).
+    fn synced(
+        &mut self,
+        generation: u64,
+        result: Result<(), StoreError>,
+    ) -> Result<(), ClientError> {
+        if !matches!(self.syncing, Some((current, _)) if current == generation) {
+            return Ok(());
+        }
+        result.map_err(CoreError::from)?;
+        match self.syncing.take() {
+            Some((_, held)) => self.release(held),
+            None => Ok(()),
+        }
     }
 
     /// Sends `request` on its relay's connection, or keeps it for the
@@ -227,12 +342,26 @@ impl<S: Store> Runtime<S> {
             return Ok(());
         };
         match &mut link.state {
-            LinkState::Up(connection) => {
-                spawn_request(connection.clone(), request, self.reports.clone());
+            LinkState::Up(submitter) => {
+                if let Err(mpsc::error::SendError(request)) = submitter.send(request) {
+                    // The submitter ended with its connection.
+                    return self
+                        .core
+                        .handle_relay_failure(now(), request.token)
+                        .or_else(local);
+                }
                 Ok(())
             }
             LinkState::Connecting(waiting) => {
                 waiting.push(request);
+                Ok(())
+            }
+            // Live, a relay this profile only sends to is connected on
+            // demand (see `lost`).
+            LinkState::Down(None) if self.options.mode == Mode::Live => {
+                link.state = LinkState::Connecting(vec![request]);
+                let relay = link.address.clone();
+                self.spawn_connect(relay);
                 Ok(())
             }
             LinkState::Down(_) => self
@@ -297,7 +426,16 @@ impl<S: Store> Runtime<S> {
             None => self.inputs.recv().await,
         };
         match input {
-            Some(input) => self.handle(input)?,
+            Some(input) => {
+                self.handle(input)?;
+                // What else is waiting goes with it, under one sync.
+                for _ in 1..MAX_INPUTS_PER_SYNC {
+                    match self.inputs.try_recv() {
+                        Ok(input) => self.handle(input)?,
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+            }
             None => self.timers()?,
         }
         self.pump()
@@ -382,6 +520,7 @@ impl<S: Store> Runtime<S> {
                 }
                 Ok(())
             }
+            Input::Synced { generation, result } => self.synced(generation, result),
             Input::Closed { relay, generation } => {
                 let current = self.links.get(&relay).is_some_and(|link| {
                     link.generation == generation && matches!(link.state, LinkState::Up(_))
@@ -403,7 +542,8 @@ impl<S: Store> Runtime<S> {
         link.generation += 1;
         link.backoff.succeeded();
         let generation = link.generation;
-        let waiting = match std::mem::replace(&mut link.state, LinkState::Up(connection.clone())) {
+        let submitter = spawn_submitter(connection, self.reports.clone());
+        let waiting = match std::mem::replace(&mut link.state, LinkState::Up(submitter.clone())) {
             LinkState::Connecting(waiting) => waiting,
             _ => Vec::new(),
         };
@@ -426,7 +566,8 @@ impl<S: Store> Runtime<S> {
             });
         });
         for request in waiting {
-            spawn_request(connection.clone(), request, self.reports.clone());
+            // The submitter was just started: it takes everything.
+            let _ = submitter.send(request);
         }
         if self.options.mode == Mode::Live {
             self.core
@@ -437,14 +578,23 @@ impl<S: Store> Runtime<S> {
     }
 
     /// The relay could not be reached or the connection ended: what waited
-    /// for it fails, and live mode tries again after a backoff.
+    /// for it fails, and live mode tries again after a backoff if the relay
+    /// holds the profile's queues. A relay it only sends to is forgotten and
+    /// connected again when a request goes there: renewed while idle, the
+    /// relay would close it as unauthorized, over and over.
     fn lost(&mut self, relay: &str) -> Result<(), ClientError> {
+        let subscribed = match self.links.get(relay) {
+            Some(link) => self.core.subscribed_relays()?.contains(&link.address),
+            None => return Ok(()),
+        };
         let Some(link) = self.links.get_mut(relay) else {
             return Ok(());
         };
         let retry = match self.options.mode {
-            Mode::Live => Some(Instant::now() + link.backoff.failed(OsRng.next_u32())),
-            Mode::OneShot => None,
+            Mode::Live if subscribed => {
+                Some(Instant::now() + link.backoff.failed(OsRng.next_u32()))
+            }
+            Mode::Live | Mode::OneShot => None,
         };
         let waiting = match std::mem::replace(&mut link.state, LinkState::Down(retry)) {
             LinkState::Connecting(waiting) => waiting,
@@ -459,21 +609,45 @@ impl<S: Store> Runtime<S> {
     }
 }
 
-fn spawn_request(
+/// The task that submits a connection's requests in the order the core made
+/// them (SENDs to one queue must reach the relay in order), each answer
+/// awaited apart so that they share blocks. It ends when the link drops its
+/// sender; requests it could not submit are reported failed.
+fn spawn_submitter(
     connection: Arc<RelayConnection>,
-    request: RelayRequest,
     reports: mpsc::UnboundedSender<Input>,
-) {
+) -> mpsc::UnboundedSender<RelayRequest> {
+    let (submitter, mut requests) = mpsc::unbounded_channel::<RelayRequest>();
     tokio::spawn(async move {
-        let result = connection
-            .request(&request.command, request.auth_key.as_ref())
-            .await;
-        let _ = reports.send(Input::Answer {
-            token: request.token,
-            result,
-            suite: connection.parameters().suite,
-        });
+        let suite = connection.parameters().suite;
+        while let Some(request) = requests.recv().await {
+            let token = request.token;
+            match connection
+                .submit(&request.command, request.auth_key.as_ref())
+                .await
+            {
+                Ok(pending) => {
+                    let reports = reports.clone();
+                    tokio::spawn(async move {
+                        let result = pending.response().await;
+                        let _ = reports.send(Input::Answer {
+                            token,
+                            result,
+                            suite,
+                        });
+                    });
+                }
+                Err(error) => {
+                    let _ = reports.send(Input::Answer {
+                        token,
+                        result: Err(error),
+                        suite,
+                    });
+                }
+            }
+        }
     });
+    submitter
 }
 
 /// Errors caused by a relay or a contact are logged and the runtime carries

@@ -89,7 +89,8 @@ pub use profile::{MAX_BIO_LEN, MAX_DISPLAY_NAME_LEN, Profile};
 pub use queue_address::QueueAddress;
 pub use relay_request::{RelayRequest, RequestToken};
 pub use store::{
-    Direction, KeyRange, MemoryStore, Record, Store, StoreError, Table, Write, WriteBatch,
+    Direction, KeyRange, MemoryStore, PendingSync, Record, Store, StoreError, Table, Write,
+    WriteBatch,
 };
 pub use time::UnixMillis;
 pub use view::{ChatView, ItemView, NoticeView, QuotedView, RequestView};

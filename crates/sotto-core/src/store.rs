@@ -6,8 +6,11 @@
 //! the core never leaves a half-applied change behind a crash.
 //!
 //! The trait is synchronous. The native backend (SQLCipher, in `sotto-store`)
-//! answers directly; the browser backend keeps the records in memory and mirrors
-//! every batch into IndexedDB, each record sealed, in the background.
+//! applies each batch at once, inside one open transaction, and commits the
+//! batches together with one fsync at [`Store::sync`] (or
+//! [`Store::start_sync`]), which the runtime calls before it sends what they
+//! produced; the browser backend keeps the records in memory and mirrors every batch into
+//! IndexedDB, each record sealed, in the background.
 //!
 //! [`MemoryStore`] is the backend for unit tests.
 
@@ -249,8 +252,30 @@ pub trait Store {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
 
-    /// Applies every change of `batch` atomically and durably.
+    /// Applies every change of `batch` atomically. What the core reads next
+    /// sees it at once; it is durable once [`Store::sync`] has returned (a
+    /// backend may make every batch durable by itself, or defer that so that
+    /// one sync covers many batches).
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Makes every batch applied so far durable. A runtime calls it (or
+    /// [`Store::start_sync`]) before it hands out anything those batches
+    /// produced (relay commands, events): a message is acknowledged, and an
+    /// encrypted message sent, only once the changes behind it would survive a
+    /// power cut. The default does nothing, for backends whose `apply` is
+    /// durable by itself.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// [`Store::sync`] in two halves, for a runtime that keeps working while
+    /// the disk does: what must happen on the store's thread happens now, and
+    /// the rest (the wait for the disk) is returned to run on another thread.
+    /// The batches applied before this call are durable once it has run; the
+    /// store may take more batches meanwhile. `None`: they are durable already.
+    fn start_sync(&self) -> Result<Option<PendingSync>, StoreError> {
+        self.sync().map(|()| None)
+    }
 
     /// The names of the tables that hold at least one record (for export).
     fn tables(&self) -> Result<Vec<String>, StoreError>;
@@ -268,6 +293,28 @@ pub trait Store {
     /// Inserts or replaces one record of the table named `table` (for import, which
     /// recreates tables by name).
     fn import_record(&mut self, table: &str, record: Record) -> Result<(), StoreError>;
+}
+
+/// The second half of a [`Store::start_sync`]: runs on any thread, and
+/// blocks until the batches it covers are durable.
+pub struct PendingSync(Box<dyn FnOnce() -> Result<(), StoreError> + Send>);
+
+impl PendingSync {
+    /// The wait for the disk, as a backend has it.
+    pub fn new(wait: impl FnOnce() -> Result<(), StoreError> + Send + 'static) -> PendingSync {
+        PendingSync(Box::new(wait))
+    }
+
+    /// Blocks until the batches are durable.
+    pub fn finish(self) -> Result<(), StoreError> {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for PendingSync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PendingSync")
+    }
 }
 
 /// Records in memory: the backend of unit tests, and the browser's working

@@ -1,6 +1,8 @@
 //! A party's ratchet key pair: one X25519 key and one ML-KEM-768 key, always renewed
 //! together, so that every DH ratchet step is also a KEM step.
 
+use std::cell::OnceCell;
+
 use crate::Error;
 use crate::codec::Entropy;
 use crate::primitives::kem::{KemKeyPair, KemPublicKey};
@@ -15,14 +17,19 @@ pub(crate) struct RatchetKeyPair {
     pub(crate) dh: X25519Secret,
     pub(crate) kem: KemKeyPair,
     /// Every header carries the X25519 public key: computing it is a base-point
-    /// multiplication, so it is done once per key pair, not once per message.
-    public_dh: X25519Public,
+    /// multiplication, so it is done once per key pair, not once per message,
+    /// and only when a header needs it: a session restored from its pickle to
+    /// decrypt (every message received) never does.
+    public_dh: OnceCell<X25519Public>,
 }
 
 impl RatchetKeyPair {
     pub(crate) fn new(dh: X25519Secret, kem: KemKeyPair) -> Self {
-        let public_dh = dh.public_key();
-        Self { dh, kem, public_dh }
+        Self {
+            dh,
+            kem,
+            public_dh: OnceCell::new(),
+        }
     }
 
     pub(crate) fn generate(entropy: &mut Entropy<'_>) -> Result<Self, Error> {
@@ -32,7 +39,7 @@ impl RatchetKeyPair {
     }
 
     pub(crate) fn public_dh(&self) -> X25519Public {
-        self.public_dh
+        *self.public_dh.get_or_init(|| self.dh.public_key())
     }
 }
 

@@ -5,6 +5,23 @@
 //! database runs in WAL mode with an exclusive lock: one process per profile, and
 //! the WAL index lives in memory instead of a `-shm` file. Temporary tables and
 //! indices stay in memory; deleted records are overwritten.
+//!
+//! Commits are grouped. The first batch applied after a sync opens a
+//! transaction, and every batch runs under its own savepoint inside it (a batch
+//! that fails is rolled back alone, the ones before it stay). A sync commits
+//! the transaction with `synchronous = NORMAL`, which writes its frames to the
+//! WAL without waiting for the disk (SQLite keeps the database consistent
+//! through any crash: it syncs the WAL before every checkpoint and the
+//! database after it), then fsyncs the WAL: [`Store::sync`] does both, and
+//! [`Store::start_sync`] leaves the fsync to another thread while the runtime
+//! goes on. The runtime syncs before it sends anything the batches produced,
+//! so a burst of deliveries costs one commit, not one each: a commit per batch
+//! made a catch-up wait on the disk for four fifths of its time, and SQLCipher
+//! encrypted and wrote the pages every batch shares (the account record, the
+//! tree's inner pages) again for each (docs/benchmarks.md, "Catch-up").
+//! Dropping the store commits what is pending, and closing the database
+//! checkpoints and syncs it; a crash loses what was not synced, which nothing
+//! outside the process depended on.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +31,7 @@ use rand::rngs::OsRng;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use sotto_core::{
     ArchiveError, ArchiveReader, ArchiveSummary, Argon2Params, ExportRandomness, ExportReceipt,
-    Exporter, KeyDerivation, Passphrase, StorageKey, Store, StoreError,
+    Exporter, KeyDerivation, Passphrase, PendingSync, StorageKey, Store, StoreError,
 };
 use zeroize::Zeroizing;
 
@@ -133,6 +150,7 @@ impl SqlCipherStore {
         new: &Passphrase,
     ) -> Result<(), StoreError> {
         check_chosen(new)?;
+        self.sync()?;
         let key_path = key_file_path(&self.path);
         let pending_path = pending_key_file_path(&self.path);
         let current = key_file::read(&key_path)?
@@ -172,6 +190,10 @@ impl SqlCipherStore {
         out: &mut impl Write,
         passphrase: &Passphrase,
     ) -> Result<ExportReceipt, ArchiveError> {
+        // The archive holds sessions: it must never be ahead of what a crash
+        // would leave in the database, or both could be used and a ratchet
+        // step repeated.
+        self.sync()?;
         let mut nonce_prefix = [0u8; 16];
         OsRng.fill_bytes(&mut nonce_prefix);
         let randomness = ExportRandomness {
@@ -200,6 +222,7 @@ impl SqlCipherStore {
         archive: &mut impl Read,
         passphrase: Passphrase,
     ) -> Result<ArchiveSummary, ArchiveError> {
+        self.sync()?;
         if !self.tables()?.is_empty() {
             return Err(ArchiveError::TargetNotEmpty);
         }
@@ -221,8 +244,105 @@ impl SqlCipherStore {
         }
         let summary = reader.finish()?;
         transaction.commit().map_err(sql_error)?;
+        self.sync()?;
         Ok(summary)
     }
+}
+
+impl SqlCipherStore {
+    /// Runs `write` under a savepoint of the pending transaction (opened if
+    /// there is none): all of it is applied, or none of it.
+    pub(crate) fn in_savepoint(
+        &self,
+        write: impl FnOnce(&Connection) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let connection = &self.connection;
+        if connection.is_autocommit() {
+            execute_cached(connection, "BEGIN")?;
+        }
+        execute_cached(connection, "SAVEPOINT batch")?;
+        match write(connection) {
+            Ok(()) => execute_cached(connection, "RELEASE batch"),
+            Err(error) => {
+                // Undo this batch alone; if even that fails, the whole pending
+                // transaction goes, so that nothing half-applied can commit.
+                if execute_cached(connection, "ROLLBACK TO batch")
+                    .and_then(|()| execute_cached(connection, "RELEASE batch"))
+                    .is_err()
+                    && !connection.is_autocommit()
+                {
+                    let _ = connection.execute_batch("ROLLBACK");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Commits the pending transaction, if any, into the WAL (not yet
+    /// fsynced). `true` if there was one.
+    pub(crate) fn commit_pending(&self) -> Result<bool, StoreError> {
+        if self.connection.is_autocommit() {
+            return Ok(false);
+        }
+        execute_cached(&self.connection, "COMMIT")?;
+        Ok(true)
+    }
+
+    /// Commits the pending transaction and fsyncs the WAL, also when there
+    /// was nothing to commit: an fsync started by [`Store::start_sync`] may
+    /// still be under way on another thread.
+    pub(crate) fn sync_now(&self) -> Result<(), StoreError> {
+        self.commit_pending()?;
+        fsync_wal(&self.wal_path())
+    }
+
+    fn wal_path(&self) -> PathBuf {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        PathBuf::from(wal)
+    }
+
+    /// Commits the pending transaction and returns the fsync that makes it
+    /// durable, to run on any thread.
+    pub(crate) fn start_sync_wal(&self) -> Result<Option<PendingSync>, StoreError> {
+        if !self.commit_pending()? {
+            return Ok(None);
+        }
+        let wal = self.wal_path();
+        Ok(Some(PendingSync::new(move || fsync_wal(&wal))))
+    }
+}
+
+/// fsyncs the WAL: every frame written to it so far is then on disk, and so
+/// is every transaction they hold. The file is opened anew each time (SQLite
+/// may have restarted it after a checkpoint); SQLite takes no lock on it in
+/// exclusive mode, so closing this descriptor releases none of SQLite's.
+fn fsync_wal(wal: &Path) -> Result<(), StoreError> {
+    match std::fs::File::open(wal) {
+        Ok(file) => file
+            .sync_data()
+            .map_err(|error| key_file::unavailable("syncing the database", &error)),
+        // Checkpointed into the database and removed: SQLite synced both.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(key_file::unavailable("syncing the database", &error)),
+    }
+}
+
+impl Drop for SqlCipherStore {
+    fn drop(&mut self) {
+        // What was applied stays applied, as if every batch had been
+        // committed at once. An error here has nowhere to go; the batches are
+        // then lost as in a crash, and the database stays consistent.
+        let _ = self.sync();
+    }
+}
+
+fn execute_cached(connection: &Connection, sql: &str) -> Result<(), StoreError> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(drop)
+        .map_err(sql_error)
 }
 
 /// Opens a connection, applies the key and checks that it decrypts the database.
@@ -255,7 +375,7 @@ fn connect(path: &Path, key: &StorageKey, flags: OpenFlags) -> Result<Connection
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
+             PRAGMA synchronous = NORMAL;
              PRAGMA secure_delete = ON;",
         )
         .map_err(sql_error)?;

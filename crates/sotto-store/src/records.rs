@@ -5,13 +5,14 @@
 //!                       PRIMARY KEY (tbl, key)) WITHOUT ROWID;
 //! ```
 //! SQLite orders BLOBs bytewise (memcmp, then length), the order the trait
-//! promises. Each batch is one transaction. Records are bounded like the archive's
+//! promises. Batches are applied inside one transaction that stays open until
+//! the next sync, each batch under its own savepoint (see `database`). Records are bounded like the archive's
 //! (`MAX_KEY_LEN`, `MAX_VALUE_LEN`), so every stored profile can be exported.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use sotto_core::{
-    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, Record, Store, StoreError, Table, Write,
-    WriteBatch,
+    Direction, KeyRange, MAX_KEY_LEN, MAX_VALUE_LEN, PendingSync, Record, Store, StoreError, Table,
+    Write, WriteBatch,
 };
 
 use crate::database::{SqlCipherStore, sql_error};
@@ -48,14 +49,10 @@ pub(crate) fn check_schema(connection: &rusqlite::Connection) -> Result<(), Stor
     }
 }
 
-/// Inserts or replaces one record inside a transaction.
-pub(crate) fn put(
-    transaction: &Transaction<'_>,
-    table: &str,
-    record: &Record,
-) -> Result<(), StoreError> {
+/// Inserts or replaces one record (inside a transaction).
+pub(crate) fn put(connection: &Connection, table: &str, record: &Record) -> Result<(), StoreError> {
     check_size(&record.key, &record.value)?;
-    transaction
+    connection
         .prepare_cached("INSERT OR REPLACE INTO records (tbl, key, value) VALUES (?1, ?2, ?3)")
         .and_then(|mut statement| statement.execute(params![table, record.key, record.value]))
         .map_err(sql_error)?;
@@ -146,33 +143,21 @@ impl Store for SqlCipherStore {
     }
 
     fn apply(&mut self, mut batch: WriteBatch) -> Result<(), StoreError> {
-        let transaction = self.connection.transaction().map_err(sql_error)?;
-        for write in batch.take() {
-            match write {
-                Write::Put { table, record } => put(&transaction, table.name(), &record)?,
-                Write::Delete { table, key } => {
-                    transaction
-                        .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key = ?2")
-                        .and_then(|mut statement| statement.execute(params![table.name(), key]))
-                        .map_err(sql_error)?;
-                }
-                Write::DeleteRange { table, range } => {
-                    let deleted = match &range.end {
-                        Some(end) => transaction
-                            .prepare_cached(
-                                "DELETE FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3",
-                            )
-                            .and_then(|mut s| s.execute(params![table.name(), range.start, end])),
-                        None => transaction
-                            .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key >= ?2")
-                            .and_then(|mut s| s.execute(params![table.name(), range.start])),
-                    };
-                    deleted.map_err(sql_error)?;
-                }
+        let writes = batch.take();
+        self.in_savepoint(|connection| {
+            for write in writes {
+                apply_write(connection, write)?;
             }
-        }
-        // Dropping the transaction on an error above rolls everything back.
-        transaction.commit().map_err(sql_error)
+            Ok(())
+        })
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.sync_now()
+    }
+
+    fn start_sync(&self) -> Result<Option<PendingSync>, StoreError> {
+        self.start_sync_wal()
     }
 
     fn tables(&self) -> Result<Vec<String>, StoreError> {
@@ -216,8 +201,27 @@ impl Store for SqlCipherStore {
     }
 
     fn import_record(&mut self, table: &str, record: Record) -> Result<(), StoreError> {
-        let transaction = self.connection.transaction().map_err(sql_error)?;
-        put(&transaction, table, &record)?;
-        transaction.commit().map_err(sql_error)
+        self.in_savepoint(|connection| put(connection, table, &record))
+    }
+}
+
+fn apply_write(connection: &Connection, write: Write) -> Result<(), StoreError> {
+    match write {
+        Write::Put { table, record } => put(connection, table.name(), &record),
+        Write::Delete { table, key } => connection
+            .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key = ?2")
+            .and_then(|mut statement| statement.execute(params![table.name(), key]))
+            .map(drop)
+            .map_err(sql_error),
+        Write::DeleteRange { table, range } => match &range.end {
+            Some(end) => connection
+                .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key >= ?2 AND key < ?3")
+                .and_then(|mut s| s.execute(params![table.name(), range.start, end])),
+            None => connection
+                .prepare_cached("DELETE FROM records WHERE tbl = ?1 AND key >= ?2")
+                .and_then(|mut s| s.execute(params![table.name(), range.start])),
+        }
+        .map(drop)
+        .map_err(sql_error),
     }
 }

@@ -248,6 +248,50 @@ fn a_failing_batch_leaves_nothing_behind() {
 }
 
 #[test]
+fn batches_between_syncs_commit_together_and_survive_a_reopen() {
+    let profile = profile();
+    let mut store = create(&profile);
+    // Creating the database left nothing pending.
+    store.sync().unwrap();
+    assert!(store.start_sync().unwrap().is_none());
+
+    put(&mut store, CONTACTS, b"alice", b"first");
+    put(&mut store, MESSAGES, b"1", b"one");
+    let mut failing = WriteBatch::new();
+    failing.put(MESSAGES, b"2", b"never");
+    failing.put(MESSAGES, b"too big", vec![0; sotto_core::MAX_VALUE_LEN + 1]);
+    assert!(store.apply(failing).is_err());
+    // The batches before the failing one are still pending, and readable.
+    assert_eq!(store.get(MESSAGES, b"1").unwrap(), Some(b"one".to_vec()));
+    // Two batches to sync.
+    let pending = store.start_sync().unwrap().unwrap();
+    // The store takes more batches while the fsync runs elsewhere.
+    let fsync = std::thread::spawn(move || pending.finish());
+    put(&mut store, CONTACTS, b"bob", b"second");
+    fsync.join().unwrap().unwrap();
+    assert!(store.start_sync().unwrap().is_some());
+    assert!(store.start_sync().unwrap().is_none());
+
+    // Applied but never synced: dropping the store commits it.
+    put(&mut store, MESSAGES, b"3", b"three");
+    drop(store);
+    let store = SqlCipherStore::open(&profile.database, &passphrase()).unwrap();
+    let keys: Vec<(String, Vec<u8>)> = everything(&store)
+        .into_iter()
+        .map(|(table, record)| (table, record.key))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("contacts".to_owned(), b"alice".to_vec()),
+            ("contacts".to_owned(), b"bob".to_vec()),
+            ("messages".to_owned(), b"1".to_vec()),
+            ("messages".to_owned(), b"3".to_vec()),
+        ]
+    );
+}
+
+#[test]
 fn ranges_read_both_ways_like_the_memory_store() {
     let profile = profile();
     let mut sqlcipher = create(&profile);

@@ -26,7 +26,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use crate::WireError;
 use crate::address::RelayFingerprint;
-use crate::auth::{AUTHENTICATOR_LEN, CommandKey, QueueAuthKey, QueueAuthSecret};
+use crate::auth::{AUTHENTICATOR_LEN, CommandKey, QueueAuthSecret};
 use crate::block::{Block, InnerBlock, MAX_TRANSMISSION_LEN};
 use crate::command::Command;
 use crate::handshake::ClientHandshake;
@@ -206,7 +206,11 @@ pub struct ClientConnection {
     /// Deadlines in the order commands were sent (timeouts are all equal, so
     /// the front is the earliest); answered entries are skipped lazily.
     deadlines: VecDeque<(Duration, CorrId)>,
-    command_keys: HashMap<QueueAuthKey, CommandKey>,
+    /// Command keys by a keyed hash of their queue's secret (see
+    /// [`ClientConnection::command_key`]).
+    command_keys: HashMap<[u8; 32], CommandKey>,
+    /// The key of that hash, random per connection.
+    command_key_index: [u8; 32],
     last_received: Duration,
     keepalive_sent: bool,
     events: VecDeque<Event>,
@@ -237,6 +241,7 @@ impl ClientConnection {
         now: Duration,
         suites: &[CipherSuite],
     ) -> ClientConnection {
+        let command_key_index = blake3::derive_key("sotto-wire command key index", &seed);
         let mut rng = ChaCha20Rng::from_seed(seed);
         let mut ephemeral = [0; 32];
         rng.fill_bytes(&mut ephemeral);
@@ -257,6 +262,7 @@ impl ClientConnection {
             waiting: HashMap::new(),
             deadlines: VecDeque::new(),
             command_keys: HashMap::new(),
+            command_key_index,
             last_received: now,
             keepalive_sent: false,
             events: VecDeque::new(),
@@ -625,9 +631,13 @@ impl ClientConnection {
     }
 
     /// The command key of a queue on this connection, derived once and kept.
+    /// They are found by a keyed BLAKE3 hash of the queue's secret, not by its
+    /// public key: computing that is a base-point multiplication, which every
+    /// ACK of a burst of deliveries paid; the hash's key is random per
+    /// connection, so the index says nothing about the secrets.
     fn command_key(&mut self, secret: &QueueAuthSecret) -> Result<CommandKey, WireError> {
-        let public = secret.public_key();
-        if let Some(key) = self.command_keys.get(&public) {
+        let index = *blake3::keyed_hash(&self.command_key_index, secret.as_bytes()).as_bytes();
+        if let Some(key) = self.command_keys.get(&index) {
             return Ok(key.clone());
         }
         let State::Established(transport) = &self.state else {
@@ -643,7 +653,7 @@ impl ClientConnection {
         {
             self.command_keys.remove(&victim);
         }
-        self.command_keys.insert(public, key.clone());
+        self.command_keys.insert(index, key.clone());
         Ok(key)
     }
 
