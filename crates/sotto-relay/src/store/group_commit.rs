@@ -1,29 +1,38 @@
-//! Group commit: one writer thread turns many concurrent writes into one durable
-//! transaction and one fsync.
+//! Group commit: many concurrent writes share one fsync.
 //!
 //! Connection tasks [`Committer::enqueue`] a [`WriteOp`] and get a [`PendingWrite`]
-//! to await. The writer waits for the first pending op, then takes every op
-//! already waiting (up to the batch limit), applies them in arrival order in one
-//! transaction, commits it with fsync, and only then answers each waiter. Under
-//! load the batch grows by itself: while one fsync runs, the next batch queues up.
+//! to await. The writer thread waits for the first pending op, then takes every op
+//! already waiting (up to the batch limit) and applies them in arrival order in
+//! one transaction.
+//!
+//! With a store that hides unsynced messages from readers
+//! ([`Storage::hides_unsynced`]: the log), the writer commits each batch without
+//! fsync ([`Commit::Deferred`]), hands its waiters to a syncer thread and goes
+//! on with the next batch at once. The syncer takes every waiter handed to it so
+//! far, runs one [`Storage::sync`], which covers every batch written before it
+//! began, and only then answers them. So batches are appended while the disk
+//! works, and one fsync covers all that came in during the one before: the
+//! write path is an append plus a share of an fsync. With any other store
+//! (redb), the writer commits each batch with fsync itself before answering it;
+//! under load the next batch queues up meanwhile.
 //!
 //! With [`WriterConfig::defer_acks`] (the relay's default; `--sync-acks` turns it
-//! off), a batch of ACKs
-//! only is committed without fsync ([`Commit::Deferred`]): losing an ACK in a
-//! crash only means the message is delivered again, which at-least-once delivery
-//! allows, and the next message is pushed one fsync sooner. The next durable
-//! commit makes deferred ones durable too, and the writer makes one at most
-//! [`SYNC_DELAY`] after a deferred commit if nothing else does.
+//! off), ACKs are answered once written, without waiting for an fsync: losing an
+//! ACK in a crash only means the message is delivered again, which at-least-once
+//! delivery allows, and the next message is pushed without waiting for the disk.
+//! The next sync makes them durable too, and there is one at most [`SYNC_DELAY`]
+//! after an ACK if nothing else asks for one.
 //!
 //! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
-//! far; the writer commits them, answers their waiters and exits.
+//! far; the writer commits them, answers their waiters (after their sync) and
+//! exits.
 //!
 //! A fatal storage error ([`Error::is_fatal`]: the store can no longer tell
 //! what is on disk) stops the writer at once and raises
 //! [`WriterHandle::failed`], so that the relay stops instead of answering from
 //! a store that fails every write; a restart recovers from what was synced.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -38,12 +47,15 @@ use crate::metrics::Metrics;
 /// Ops waiting for the writer before `enqueue` waits for room (back-pressure).
 const QUEUE_CAPACITY: usize = 16_384;
 
-/// Longest a deferred (ACK-only) commit stays without fsync.
+/// Longest a deferred commit (ACKs) stays without fsync.
 pub const SYNC_DELAY: Duration = Duration::from_millis(100);
+
+/// Where a write's outcome goes.
+type Reply = oneshot::Sender<Result<WriteOutcome, Error>>;
 
 struct Request {
     op: WriteOp,
-    reply: oneshot::Sender<Result<WriteOutcome, Error>>,
+    reply: Reply,
 }
 
 // Jobs live only in the channel; boxing writes would cost an allocation each.
@@ -207,7 +219,216 @@ impl Writer {
     }
 }
 
-fn run_writer(writer: &Writer, receiver: mpsc::Receiver<Job>) {
+fn run_writer(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
+    if writer.storage.hides_unsynced() {
+        let syncer = Syncer::default();
+        let started = thread::scope(|scope| {
+            let thread = thread::Builder::new()
+                .name("sotto-syncer".into())
+                .spawn_scoped(scope, || run_syncer(writer, &syncer));
+            if thread.is_err() {
+                return false;
+            }
+            write_apart(writer, &mut receiver, &syncer);
+            syncer.lock().stopping = true;
+            syncer.wake.notify_one();
+            true
+        });
+        if started {
+            return;
+        }
+        tracing::error!("cannot start the storage syncer; syncing in the writer");
+    }
+    write_inline(writer, receiver);
+}
+
+/// Commits batch after batch without fsync, handing their waiters to the
+/// syncer, until a stop, the end of the channel or a fatal error.
+fn write_apart(writer: &Writer, receiver: &mut mpsc::Receiver<Job>, syncer: &Syncer) {
+    let max_batch = writer.config.max_batch;
+    let defer_acks = writer.config.defer_acks;
+    let mut ops: Vec<WriteOp> = Vec::with_capacity(max_batch);
+    let mut replies: Vec<(Reply, bool)> = Vec::with_capacity(max_batch);
+    let mut stopping = false;
+    while !stopping {
+        match receiver.blocking_recv() {
+            Some(Job::Write(first)) => take(first, &mut ops, &mut replies),
+            Some(Job::Stop) | None => break,
+        }
+        while ops.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(Job::Write(request)) => take(request, &mut ops, &mut replies),
+                Ok(Job::Stop) => {
+                    stopping = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let result = writer.storage.apply(&ops, unix_now(), Commit::Deferred);
+        ops.clear();
+        match result {
+            Ok(outcomes) if outcomes.len() == replies.len() => {
+                let mut to_sync = Vec::with_capacity(replies.len());
+                let mut answered = false;
+                for ((reply, is_ack), outcome) in replies.drain(..).zip(outcomes) {
+                    if is_ack && defer_acks {
+                        // A waiter that went away (its client left) needs no answer.
+                        let _ = reply.send(Ok(outcome));
+                        answered = true;
+                    } else {
+                        to_sync.push((reply, outcome));
+                    }
+                }
+                if answered {
+                    writer.metrics.record_deferred_commit();
+                }
+                syncer.hand(to_sync, answered);
+            }
+            Ok(_) => {
+                tracing::error!("storage returned the wrong number of outcomes");
+                let replies = replies.drain(..).map(|(reply, _)| reply).collect();
+                fail_all(replies, "storage returned the wrong number of outcomes");
+            }
+            Err(error) => {
+                tracing::error!(%error, "group commit failed");
+                let replies = replies.drain(..).map(|(reply, _)| reply).collect();
+                fail_all(replies, &error.to_string());
+                if !writer.check(&error) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Adds a request to the batch: its op, and its reply with whether it may be
+/// answered before an fsync (an ACK).
+fn take(request: Request, ops: &mut Vec<WriteOp>, replies: &mut Vec<(Reply, bool)>) {
+    replies.push((request.reply, !request.op.needs_fsync()));
+    ops.push(request.op);
+}
+
+/// Writes committed without fsync, handed from the writer to the syncer.
+#[derive(Default)]
+struct Syncer {
+    queue: Mutex<SyncQueue>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct SyncQueue {
+    /// Waiters and their outcomes, answered once a sync covers them.
+    waiting: Vec<(Reply, WriteOutcome)>,
+    /// When the oldest write answered without waiting for a sync (an ACK)
+    /// and not yet synced was committed.
+    unsynced_since: Option<std::time::Instant>,
+    /// The writer is done: sync what is left, then exit.
+    stopping: bool,
+    /// A sync failed fatally: every waiter handed later fails at once.
+    failed: bool,
+}
+
+impl Syncer {
+    fn lock(&self) -> MutexGuard<'_, SyncQueue> {
+        // The queue holds no invariant a panic elsewhere could break.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands over the waiters of a batch just committed (`unsynced`: it also
+    /// holds writes answered already, which a sync must follow soon).
+    fn hand(&self, waiters: Vec<(Reply, WriteOutcome)>, unsynced: bool) {
+        if waiters.is_empty() && !unsynced {
+            return;
+        }
+        let mut queue = self.lock();
+        if queue.failed {
+            drop(queue);
+            let replies = waiters.into_iter().map(|(reply, _)| reply).collect();
+            fail_all(replies, "the store failed");
+            return;
+        }
+        if unsynced && queue.unsynced_since.is_none() {
+            queue.unsynced_since = Some(std::time::Instant::now());
+        }
+        let wake = !waiters.is_empty();
+        queue.waiting.extend(waiters);
+        drop(queue);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Waits until there is something to sync: waiters, a stop, or writes
+    /// answered [`SYNC_DELAY`] ago. Takes the waiters; `None` when stopping
+    /// with nothing left to sync.
+    fn next(&self) -> Option<Vec<(Reply, WriteOutcome)>> {
+        let mut queue = self.lock();
+        loop {
+            if !queue.waiting.is_empty() {
+                break;
+            }
+            if queue.stopping {
+                if queue.unsynced_since.is_none() {
+                    return None;
+                }
+                break;
+            }
+            match queue.unsynced_since {
+                None => {
+                    queue = self.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                }
+                Some(since) => {
+                    let left = SYNC_DELAY.saturating_sub(since.elapsed());
+                    if left.is_zero() {
+                        break;
+                    }
+                    queue = self
+                        .wake
+                        .wait_timeout(queue, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+        queue.unsynced_since = None;
+        Some(std::mem::take(&mut queue.waiting))
+    }
+}
+
+/// Syncs what the writer committed, answering its waiters after each sync,
+/// until the writer stops or a sync fails fatally.
+fn run_syncer(writer: &Writer, syncer: &Syncer) {
+    while let Some(waiting) = syncer.next() {
+        // Every write handed over so far returned from `apply` before this
+        // sync begins, so this sync covers them all.
+        match writer.storage.sync() {
+            Ok(()) => {
+                writer.metrics.record_commit(waiting.len());
+                for (reply, outcome) in waiting {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "syncing the log failed");
+                let replies = waiting.into_iter().map(|(reply, _)| reply).collect();
+                fail_all(replies, &error.to_string());
+                if !writer.check(&error) {
+                    let mut queue = syncer.lock();
+                    queue.failed = true;
+                    let replies = queue.waiting.drain(..).map(|(reply, _)| reply).collect();
+                    drop(queue);
+                    fail_all(replies, "the store failed");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Commits each batch that needs it with fsync before answering it, for a
+/// store whose deferred commits show their messages at once.
+fn write_inline(writer: &Writer, receiver: mpsc::Receiver<Job>) {
     // A runtime of its own, only for the timer of the deferred sync: blocking in
     // it on storage is fine, nothing else runs there.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -358,7 +579,7 @@ fn sync(writer: &Writer) -> bool {
     }
 }
 
-fn fail_all(replies: Vec<oneshot::Sender<Result<WriteOutcome, Error>>>, reason: &str) {
+fn fail_all(replies: Vec<Reply>, reason: &str) {
     for reply in replies {
         let _ = reply.send(Err(Error::Storage(reason.to_owned())));
     }

@@ -161,7 +161,10 @@ impl WriteOp {
 pub enum Commit {
     /// On disk (fsync) before [`Storage::apply`] returns.
     Durable,
-    /// Visible at once, on disk with the next durable commit or [`Storage::sync`].
+    /// Written before [`Storage::apply`] returns, on disk with the next durable
+    /// commit or [`Storage::sync`]. Its effects are visible at once, but for
+    /// the messages it adds in a store whose [`Storage::hides_unsynced`] is
+    /// true: those are shown to readers only once they are on disk.
     Deferred,
 }
 
@@ -244,8 +247,19 @@ pub trait Storage: Send + Sync + 'static {
     /// applied.
     fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error>;
 
-    /// Makes every deferred commit durable.
+    /// Makes every deferred commit durable: every commit that returned before
+    /// this call began is on disk when it returns.
     fn sync(&self) -> Result<(), Error>;
+
+    /// Whether messages of a [`Commit::Deferred`] commit stay hidden from
+    /// readers until a [`Storage::sync`] puts them on disk, and `sync` may run
+    /// on one thread while `apply` runs on another. Then the group-commit
+    /// writer appends batch after batch without waiting for their fsync, and
+    /// answers each write once the sync that covers it is done; otherwise it
+    /// commits every batch that needs it durably before the next.
+    fn hides_unsynced(&self) -> bool {
+        false
+    }
 
     /// Deletes up to `limit` messages expired at `now`; returns how many.
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error>;

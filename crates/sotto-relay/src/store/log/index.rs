@@ -102,17 +102,21 @@ impl QueueEntry {
         })
     }
 
-    /// The oldest message not expired at `now` among those before `visible_end`
-    /// (a log position: later records are not yet durable).
+    /// The oldest message not expired at `now`, if it is before `visible_end`
+    /// (a log position: later records are not yet durable). A later message
+    /// that is durable does not stand in for it: a copy moved forward by
+    /// compaction sits after newer messages in the log until it is synced,
+    /// and the queue's order must hold meanwhile.
     pub(super) fn first_message(
         &self,
         policy: &Policy,
         now: u64,
         visible_end: u64,
     ) -> Option<&MessageEntry> {
-        self.messages.iter().find(|message| {
-            !policy.is_expired(message.accepted_at, now) && message.at.position() < visible_end
-        })
+        self.messages
+            .iter()
+            .find(|message| !policy.is_expired(message.accepted_at, now))
+            .filter(|message| message.at.position() < visible_end)
     }
 
     /// Notes a use of the queue on `day`.
