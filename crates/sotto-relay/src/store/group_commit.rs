@@ -66,10 +66,19 @@ enum Job {
     Stop,
 }
 
+/// Bytes of records the writer encodes and writes in one go, about: a batch
+/// of SENDs beyond it is cut, so that the ACKs waiting behind it are written
+/// and answered after at most this much copying.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
 /// Submits writes to the group-commit writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Committer {
     requests: mpsc::Sender<Job>,
+    /// ACKs, which the writer takes before anything else (when it syncs
+    /// apart, see the module docs): the next message of a queue waits for
+    /// its ACK, a SEND only for its OK.
+    acks: Option<mpsc::Sender<Request>>,
 }
 
 /// A write handed to the writer; await its outcome with [`PendingWrite::outcome`].
@@ -101,6 +110,12 @@ pub fn start(
     metrics: Arc<Metrics>,
 ) -> Result<(Committer, WriterHandle), Error> {
     let (requests, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    let (acks, ack_receiver) = if storage.hides_unsynced() {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        (Some(sender), Some(receiver))
+    } else {
+        (None, None)
+    };
     let config = WriterConfig {
         max_batch: config.max_batch.max(1),
         ..config
@@ -114,11 +129,12 @@ pub fn start(
     };
     let thread = thread::Builder::new()
         .name("sotto-writer".into())
-        .spawn(move || run_writer(&writer, receiver))
+        .spawn(move || run_writer(&writer, receiver, ack_receiver))
         .map_err(Error::io("starting the storage writer"))?;
     Ok((
         Committer {
             requests: requests.clone(),
+            acks,
         },
         WriterHandle {
             thread,
@@ -132,10 +148,14 @@ impl Committer {
     /// Hands `op` to the writer, waiting for room if the writer is behind.
     pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, Error> {
         let (reply, receiver) = oneshot::channel();
-        self.requests
-            .send(Job::Write(Request { op, reply }))
-            .await
-            .map_err(|_| Error::WriterStopped)?;
+        let request = Request { op, reply };
+        let sent = match &self.acks {
+            Some(acks) if !request.op.needs_fsync() => acks.send(request).await.is_ok(),
+            _ => self.requests.send(Job::Write(request)).await.is_ok(),
+        };
+        if !sent {
+            return Err(Error::WriterStopped);
+        }
         Ok(PendingWrite { reply: receiver })
     }
 
@@ -219,8 +239,24 @@ impl Writer {
     }
 }
 
-fn run_writer(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
-    if writer.storage.hides_unsynced() {
+fn run_writer(
+    writer: &Writer,
+    mut receiver: mpsc::Receiver<Job>,
+    acks: Option<mpsc::Receiver<Request>>,
+) {
+    // A runtime of its own, to wait on the channels and for the timer of the
+    // deferred sync: blocking in it on storage is fine, nothing else runs there.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the storage writer");
+            return;
+        }
+    };
+    if let Some(mut acks) = acks {
         let syncer = Syncer::default();
         let started = thread::scope(|scope| {
             let thread = thread::Builder::new()
@@ -229,7 +265,7 @@ fn run_writer(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
             if thread.is_err() {
                 return false;
             }
-            write_apart(writer, &mut receiver, &syncer);
+            runtime.block_on(write_apart(writer, &mut receiver, &mut acks, &syncer));
             syncer.lock().stopping = true;
             syncer.wake.notify_one();
             true
@@ -237,27 +273,59 @@ fn run_writer(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
         if started {
             return;
         }
-        tracing::error!("cannot start the storage syncer; syncing in the writer");
+        // Without a syncer no write would ever be answered: stop the relay.
+        tracing::error!("cannot start the storage syncer");
+        writer.failure.send_replace(true);
+        return;
     }
-    write_inline(writer, receiver);
+    runtime.block_on(write_inline(writer, receiver));
 }
 
-/// Commits batch after batch without fsync, handing their waiters to the
-/// syncer, until a stop, the end of the channel or a fatal error.
-fn write_apart(writer: &Writer, receiver: &mut mpsc::Receiver<Job>, syncer: &Syncer) {
+/// Commits batch after batch without fsync, ACKs first, handing their waiters
+/// to the syncer, until a stop, the end of the channel or a fatal error.
+async fn write_apart(
+    writer: &Writer,
+    receiver: &mut mpsc::Receiver<Job>,
+    acks: &mut mpsc::Receiver<Request>,
+    syncer: &Syncer,
+) {
     let max_batch = writer.config.max_batch;
-    let defer_acks = writer.config.defer_acks;
-    let mut ops: Vec<WriteOp> = Vec::with_capacity(max_batch);
-    let mut replies: Vec<(Reply, bool)> = Vec::with_capacity(max_batch);
+    let mut batch = Batch::with_capacity(max_batch);
     let mut stopping = false;
     while !stopping {
-        match receiver.blocking_recv() {
-            Some(Job::Write(first)) => take(first, &mut ops, &mut replies),
+        let next = tokio::select! {
+            biased;
+            Some(ack) = acks.recv() => Some(Job::Write(ack)),
+            job = receiver.recv() => job,
+        };
+        let mut other = match next {
+            Some(Job::Write(request)) if !request.op.needs_fsync() => {
+                batch.take(request);
+                None
+            }
+            Some(Job::Write(request)) => Some(request),
             Some(Job::Stop) | None => break,
+        };
+        while batch.len() < max_batch {
+            match acks.try_recv() {
+                Ok(ack) => batch.take(ack),
+                Err(_) => break,
+            }
         }
-        while ops.len() < max_batch {
+        if !batch.is_empty() && !commit_apart(writer, &mut batch, syncer) {
+            return;
+        }
+        let mut bytes = 0;
+        if let Some(request) = other.take() {
+            bytes += request.op.record_bytes();
+            batch.take(request);
+        }
+        while batch.len() < max_batch && bytes < MAX_BATCH_BYTES {
             match receiver.try_recv() {
-                Ok(Job::Write(request)) => take(request, &mut ops, &mut replies),
+                Ok(Job::Write(request)) => {
+                    bytes += request.op.record_bytes();
+                    batch.take(request);
+                }
                 Ok(Job::Stop) => {
                     stopping = true;
                     break;
@@ -265,48 +333,93 @@ fn write_apart(writer: &Writer, receiver: &mut mpsc::Receiver<Job>, syncer: &Syn
                 Err(_) => break,
             }
         }
-        let result = writer.storage.apply(&ops, unix_now(), Commit::Deferred);
-        ops.clear();
-        match result {
-            Ok(outcomes) if outcomes.len() == replies.len() => {
-                let mut to_sync = Vec::with_capacity(replies.len());
-                let mut answered = false;
-                for ((reply, is_ack), outcome) in replies.drain(..).zip(outcomes) {
-                    if is_ack && defer_acks {
-                        // A waiter that went away (its client left) needs no answer.
-                        let _ = reply.send(Ok(outcome));
-                        answered = true;
-                    } else {
-                        to_sync.push((reply, outcome));
-                    }
-                }
-                if answered {
-                    writer.metrics.record_deferred_commit();
-                }
-                syncer.hand(to_sync, answered);
-            }
-            Ok(_) => {
-                tracing::error!("storage returned the wrong number of outcomes");
-                let replies = replies.drain(..).map(|(reply, _)| reply).collect();
-                fail_all(replies, "storage returned the wrong number of outcomes");
-            }
-            Err(error) => {
-                tracing::error!(%error, "group commit failed");
-                let replies = replies.drain(..).map(|(reply, _)| reply).collect();
-                fail_all(replies, &error.to_string());
-                if !writer.check(&error) {
-                    return;
-                }
-            }
+        if !batch.is_empty() && !commit_apart(writer, &mut batch, syncer) {
+            return;
         }
+    }
+    // ACKs enqueued before the stop are committed too.
+    while let Ok(ack) = acks.try_recv() {
+        batch.take(ack);
+        if batch.len() >= max_batch && !commit_apart(writer, &mut batch, syncer) {
+            return;
+        }
+    }
+    if !batch.is_empty() {
+        commit_apart(writer, &mut batch, syncer);
     }
 }
 
-/// Adds a request to the batch: its op, and its reply with whether it may be
-/// answered before an fsync (an ACK).
-fn take(request: Request, ops: &mut Vec<WriteOp>, replies: &mut Vec<(Reply, bool)>) {
-    replies.push((request.reply, !request.op.needs_fsync()));
-    ops.push(request.op);
+/// The ops of one commit and where their outcomes go.
+struct Batch {
+    ops: Vec<WriteOp>,
+    /// Each op's reply, with whether it may be answered before an fsync.
+    replies: Vec<(Reply, bool)>,
+}
+
+impl Batch {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            ops: Vec::with_capacity(capacity),
+            replies: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn take(&mut self, request: Request) {
+        self.replies
+            .push((request.reply, !request.op.needs_fsync()));
+        self.ops.push(request.op);
+    }
+
+    fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Commits `batch` (emptying it) without fsync; answers the ACKs in it if they
+/// may be (deferred ACKs) and hands the other waiters to the syncer. `false`
+/// if the store failed fatally.
+fn commit_apart(writer: &Writer, batch: &mut Batch, syncer: &Syncer) -> bool {
+    let defer_acks = writer.config.defer_acks;
+    let result = writer
+        .storage
+        .apply(&batch.ops, unix_now(), Commit::Deferred);
+    batch.ops.clear();
+    match result {
+        Ok(outcomes) if outcomes.len() == batch.replies.len() => {
+            let mut to_sync = Vec::with_capacity(batch.replies.len());
+            let mut answered = false;
+            for ((reply, is_ack), outcome) in batch.replies.drain(..).zip(outcomes) {
+                if is_ack && defer_acks {
+                    // A waiter that went away (its client left) needs no answer.
+                    let _ = reply.send(Ok(outcome));
+                    answered = true;
+                } else {
+                    to_sync.push((reply, outcome));
+                }
+            }
+            if answered {
+                writer.metrics.record_deferred_commit();
+            }
+            syncer.hand(to_sync, answered);
+            true
+        }
+        Ok(_) => {
+            tracing::error!("storage returned the wrong number of outcomes");
+            let replies = batch.replies.drain(..).map(|(reply, _)| reply).collect();
+            fail_all(replies, "storage returned the wrong number of outcomes");
+            true
+        }
+        Err(error) => {
+            tracing::error!(%error, "group commit failed");
+            let replies = batch.replies.drain(..).map(|(reply, _)| reply).collect();
+            fail_all(replies, &error.to_string());
+            writer.check(&error)
+        }
+    }
 }
 
 /// Writes committed without fsync, handed from the writer to the syncer.
@@ -348,10 +461,13 @@ impl Syncer {
             fail_all(replies, "the store failed");
             return;
         }
+        // The syncer sleeps without a deadline while nothing is unsynced: wake
+        // it to set one.
+        let mut wake = !waiters.is_empty();
         if unsynced && queue.unsynced_since.is_none() {
             queue.unsynced_since = Some(std::time::Instant::now());
+            wake = true;
         }
-        let wake = !waiters.is_empty();
         queue.waiting.extend(waiters);
         drop(queue);
         if wake {
@@ -428,23 +544,7 @@ fn run_syncer(writer: &Writer, syncer: &Syncer) {
 
 /// Commits each batch that needs it with fsync before answering it, for a
 /// store whose deferred commits show their messages at once.
-fn write_inline(writer: &Writer, receiver: mpsc::Receiver<Job>) {
-    // A runtime of its own, only for the timer of the deferred sync: blocking in
-    // it on storage is fine, nothing else runs there.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "cannot start the storage writer");
-            return;
-        }
-    };
-    runtime.block_on(write_batches(writer, receiver));
-}
-
-async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
+async fn write_inline(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
     let config = writer.config;
     let max_batch = config.max_batch;
     let mut batch: Vec<Request> = Vec::with_capacity(max_batch);
@@ -772,6 +872,183 @@ mod tests {
         writer.stop().await;
         assert_eq!(store.commits.lock().unwrap().as_slice(), [Commit::Durable]);
         assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    /// A store that syncs apart: records each commit and sync, in order, and
+    /// whether a commit came while a sync was running.
+    #[derive(Default)]
+    struct SyncingStore {
+        events: Mutex<Vec<&'static str>>,
+        syncing: std::sync::atomic::AtomicBool,
+        applied_during_sync: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Storage for SyncingStore {
+        fn queue(&self, _: &RecipientId) -> Result<Option<QueueRecord>, Error> {
+            Ok(None)
+        }
+
+        fn queue_by_sender(
+            &self,
+            _: &sotto_wire::SenderId,
+        ) -> Result<Option<(RecipientId, QueueRecord)>, Error> {
+            Ok(None)
+        }
+
+        fn delivery(
+            &self,
+            _: &RecipientId,
+            _: u64,
+        ) -> Result<Option<(sotto_wire::QueueKey, StoredMessage)>, Error> {
+            Ok(None)
+        }
+
+        fn first_message(&self, _: &RecipientId, _: u64) -> Result<Option<StoredMessage>, Error> {
+            Ok(None)
+        }
+
+        fn apply(
+            &self,
+            ops: &[WriteOp],
+            _: u64,
+            commit: Commit,
+        ) -> Result<Vec<WriteOutcome>, Error> {
+            assert_eq!(commit, Commit::Deferred);
+            if self.syncing.load(std::sync::atomic::Ordering::SeqCst) {
+                self.applied_during_sync
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let event = if ops.iter().all(|op| !op.needs_fsync()) {
+                "acks"
+            } else {
+                "writes"
+            };
+            self.events.lock().unwrap().push(event);
+            Ok(vec![WriteOutcome::Done; ops.len()])
+        }
+
+        fn sync(&self) -> Result<(), Error> {
+            self.syncing.store(true, std::sync::atomic::Ordering::SeqCst);
+            // A slow disk: writes pile up behind the fsync.
+            thread::sleep(std::time::Duration::from_millis(30));
+            self.events.lock().unwrap().push("sync");
+            self.syncing
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+
+        fn expire(&self, _: u64, _: usize) -> Result<u64, Error> {
+            Ok(0)
+        }
+
+        fn hides_unsynced(&self) -> bool {
+            true
+        }
+    }
+
+    fn deferring() -> WriterConfig {
+        WriterConfig {
+            max_batch: 64,
+            defer_acks: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_are_answered_after_a_sync_that_runs_beside_the_writer() {
+        let store = Arc::new(SyncingStore::default());
+        let metrics = Arc::new(Metrics::default());
+        let (committer, writer) = start(store.clone(), deferring(), metrics.clone()).unwrap();
+        // The first write starts a sync; the next come while it runs.
+        let first = committer.enqueue(suspend(0)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let mut tasks = Vec::new();
+        for seed in 1..50u8 {
+            let committer = committer.clone();
+            tasks.push(tokio::spawn(
+                async move { committer.write(suspend(seed)).await },
+            ));
+        }
+        assert_eq!(first.outcome().await.unwrap(), WriteOutcome::Done);
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap(), WriteOutcome::Done);
+            // Answered only once a sync followed its commit.
+            assert_eq!(store.events.lock().unwrap().last(), Some(&"sync"));
+        }
+        assert!(
+            store
+                .applied_during_sync
+                .load(std::sync::atomic::Ordering::SeqCst)
+                > 0,
+            "the writer waited for the sync: {:?}",
+            store.events.lock().unwrap()
+        );
+        let syncs = store
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|&&event| event == "sync")
+            .count();
+        assert!(syncs < 50, "no group commit: {syncs} syncs");
+        assert_eq!(metrics.commits(), syncs as u64);
+        drop(committer);
+        writer.stop().await;
+    }
+
+    #[tokio::test]
+    async fn acks_are_answered_before_any_sync_and_synced_soon_after() {
+        let store = Arc::new(SyncingStore::default());
+        let (committer, writer) =
+            start(store.clone(), deferring(), Arc::new(Metrics::default())).unwrap();
+        assert_eq!(committer.write(ack(1)).await.unwrap(), WriteOutcome::Done);
+        assert_eq!(store.events.lock().unwrap().as_slice(), ["acks"]);
+        tokio::time::sleep(SYNC_DELAY * 3).await;
+        assert_eq!(store.events.lock().unwrap().as_slice(), ["acks", "sync"]);
+        // An ACK while a sync runs is answered before that sync ends.
+        let busy = committer.enqueue(suspend(1)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        assert_eq!(committer.write(ack(2)).await.unwrap(), WriteOutcome::Done);
+        assert!(store.syncing.load(std::sync::atomic::Ordering::SeqCst));
+        busy.outcome().await.unwrap();
+        // An ACK left unsynced at shutdown is synced before the writer stops.
+        committer.write(ack(3)).await.unwrap();
+        writer.stop().await;
+        assert_eq!(store.events.lock().unwrap().last(), Some(&"sync"));
+    }
+
+    #[tokio::test]
+    async fn acks_go_before_the_writes_waiting_beside_them() {
+        let store = Arc::new(SyncingStore::default());
+        let (committer, writer) =
+            start(store.clone(), deferring(), Arc::new(Metrics::default())).unwrap();
+        let mut pending = Vec::new();
+        for seed in 0..20 {
+            pending.push(committer.enqueue(suspend(seed)).await.unwrap());
+        }
+        pending.push(committer.enqueue(ack(1)).await.unwrap());
+        for write in pending {
+            assert_eq!(write.outcome().await.unwrap(), WriteOutcome::Done);
+        }
+        writer.stop().await;
+        let events = store.events.lock().unwrap();
+        // The writer may have taken the first writes before the ACK came; the
+        // ACK is not left behind the rest.
+        let acks = events.iter().position(|&event| event == "acks").unwrap();
+        assert!(acks <= 2, "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn with_sync_acks_an_ack_waits_for_its_sync() {
+        let store = Arc::new(SyncingStore::default());
+        let config = WriterConfig {
+            max_batch: 64,
+            defer_acks: false,
+        };
+        let (committer, writer) =
+            start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
+        committer.write(ack(1)).await.unwrap();
+        assert_eq!(store.events.lock().unwrap().as_slice(), ["acks", "sync"]);
+        writer.stop().await;
     }
 
     #[test]

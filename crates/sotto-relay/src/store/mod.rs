@@ -154,6 +154,15 @@ impl WriteOp {
     pub fn needs_fsync(&self) -> bool {
         !matches!(self, WriteOp::Ack { .. })
     }
+
+    /// About the bytes of log the op writes, to bound a batch: a SEND's body
+    /// and its record's header, a fixed bound for the rest.
+    pub fn record_bytes(&self) -> usize {
+        match self {
+            WriteOp::Send { message, .. } => message.body.len().saturating_add(128),
+            _ => 256,
+        }
+    }
 }
 
 /// How a batch of writes is committed.
