@@ -82,9 +82,11 @@ pub(super) struct QueueEntry {
 }
 
 impl QueueEntry {
-    /// Whether a QUOTA marker is waiting.
+    /// Whether a QUOTA marker is waiting: every message that is not one is
+    /// counted in `pending`, so this costs no scan of a long queue (it is
+    /// asked for each SEND and each recipient command).
     pub(super) fn quota_marker(&self) -> bool {
-        self.messages.iter().any(MessageEntry::is_marker)
+        self.messages.len() > self.pending as usize
     }
 
     /// The record the [`Storage`](crate::store::Storage) trait returns.
