@@ -504,7 +504,10 @@ impl Syncer {
             }
             match queue.unsynced_since {
                 None => {
-                    queue = self.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                    queue = self
+                        .wake
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
                 }
                 Some(since) => {
                     let left = SYNC_DELAY.saturating_sub(since.elapsed());
@@ -940,7 +943,8 @@ mod tests {
         }
 
         fn sync(&self) -> Result<(), Error> {
-            self.syncing.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.syncing
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             // A slow disk: writes pile up behind the fsync.
             thread::sleep(std::time::Duration::from_millis(30));
             self.events.lock().unwrap().push("sync");

@@ -521,7 +521,11 @@ fn deferred_messages_are_shown_only_once_synced_and_acks_at_once() {
 fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with(dir.path(), config(), NOW);
-    apply(&store, &[create(1), send(1, 0, 100, NOW), send(1, 1, 100, NOW)], NOW);
+    apply(
+        &store,
+        &[create(1), send(1, 0, 100, NOW), send(1, 1, 100, NOW)],
+        NOW,
+    );
     // As compaction does: the head is copied forward, past the durable end.
     let head = store.index.read().unwrap().queues[&recipient(1)].messages[0].clone();
     let body = LogStore::read_body(&store.file(head.at.segment).unwrap(), head.at).unwrap();
@@ -540,7 +544,10 @@ fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
     assert_eq!(store.first_message(&recipient(1), NOW).unwrap(), None);
     store.sync().unwrap();
     assert_eq!(
-        store.first_message(&recipient(1), NOW).unwrap().map(|m| m.id),
+        store
+            .first_message(&recipient(1), NOW)
+            .unwrap()
+            .map(|m| m.id),
         Some(message_id(1, 0))
     );
 }
