@@ -497,9 +497,8 @@ impl Syncer {
                 break;
             }
             if queue.stopping {
-                if queue.unsynced_since.is_none() {
-                    return None;
-                }
+                // Stopping with nothing unsynced: nothing left to do.
+                queue.unsynced_since?;
                 break;
             }
             match queue.unsynced_since {
