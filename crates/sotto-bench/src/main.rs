@@ -448,7 +448,7 @@ impl CpuMeter {
         let writer_cpu = relay.writer_cpu_time()?.saturating_sub(self.writer);
         let line = format!(
             "  group commit: {:.0} durable commits/s, {:.1} writes per commit, {:.2} ms between \
-             commits; writer and syncer threads {:.1} µs of CPU per write",
+             commits; writer thread {:.1} µs of CPU per write",
             commits / wall,
             writes / commits.max(1.0),
             wall * 1e3 / commits.max(1.0),

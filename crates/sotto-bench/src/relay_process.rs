@@ -128,20 +128,17 @@ impl RelayProcess {
         cpu_time(&self.child.id().to_string())
     }
 
-    /// CPU time the relay's store threads have used so far, to the
-    /// nanosecond: the group-commit writer (`sotto-writer`) and, with the log
-    /// store, the syncer that runs its fsyncs (`sotto-syncer`); zero if there
-    /// are none.
+    /// CPU time the relay's group-commit writer thread (`sotto-writer`) has
+    /// used so far, to the nanosecond; zero if there is no such thread.
     pub(crate) fn writer_cpu_time(&self) -> Result<Duration> {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
             .context("reading /proc/PID/task")?;
-        let mut total = 0u64;
         for task in tasks {
             let path = task?.path();
             let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
                 continue;
             };
-            if !matches!(name.trim(), "sotto-writer" | "sotto-syncer") {
+            if name.trim() != "sotto-writer" {
                 continue;
             }
             let schedstat =
@@ -152,9 +149,9 @@ impl RelayProcess {
                 .context("empty schedstat")?
                 .parse::<u64>()
                 .context("parsing schedstat")?;
-            total = total.saturating_add(nanos);
+            return Ok(Duration::from_nanos(nanos));
         }
-        Ok(Duration::from_nanos(total))
+        Ok(Duration::ZERO)
     }
 
     /// CPU time the relay's live threads have used so far, to the nanosecond

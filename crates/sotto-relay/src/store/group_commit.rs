@@ -1,38 +1,29 @@
-//! Group commit: many concurrent writes share one fsync.
+//! Group commit: one writer thread turns many concurrent writes into one durable
+//! transaction and one fsync.
 //!
 //! Connection tasks [`Committer::enqueue`] a [`WriteOp`] and get a [`PendingWrite`]
-//! to await. The writer thread waits for the first pending op, then takes every op
-//! already waiting (up to the batch limit) and applies them in arrival order in
-//! one transaction.
-//!
-//! With a store that hides unsynced messages from readers
-//! ([`Storage::hides_unsynced`]: the log), the writer commits each batch without
-//! fsync ([`Commit::Deferred`]), hands its waiters to a syncer thread and goes
-//! on with the next batch at once. The syncer takes every waiter handed to it so
-//! far, runs one [`Storage::sync`], which covers every batch written before it
-//! began, and only then answers them. So batches are appended while the disk
-//! works, and one fsync covers all that came in during the one before: the
-//! write path is an append plus a share of an fsync. With any other store
-//! (redb), the writer commits each batch with fsync itself before answering it;
-//! under load the next batch queues up meanwhile.
+//! to await. The writer waits for the first pending op, then takes every op
+//! already waiting (up to the batch limit), applies them in arrival order in one
+//! transaction, commits it with fsync, and only then answers each waiter. Under
+//! load the batch grows by itself: while one fsync runs, the next batch queues up.
 //!
 //! With [`WriterConfig::defer_acks`] (the relay's default; `--sync-acks` turns it
-//! off), ACKs are answered once written, without waiting for an fsync: losing an
-//! ACK in a crash only means the message is delivered again, which at-least-once
-//! delivery allows, and the next message is pushed without waiting for the disk.
-//! The next sync makes them durable too, and there is one at most [`SYNC_DELAY`]
-//! after an ACK if nothing else asks for one.
+//! off), a batch of ACKs
+//! only is committed without fsync ([`Commit::Deferred`]): losing an ACK in a
+//! crash only means the message is delivered again, which at-least-once delivery
+//! allows, and the next message is pushed one fsync sooner. The next durable
+//! commit makes deferred ones durable too, and the writer makes one at most
+//! [`SYNC_DELAY`] after a deferred commit if nothing else does.
 //!
 //! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
-//! far; the writer commits them, answers their waiters (after their sync) and
-//! exits.
+//! far; the writer commits them, answers their waiters and exits.
 //!
 //! A fatal storage error ([`Error::is_fatal`]: the store can no longer tell
 //! what is on disk) stops the writer at once and raises
 //! [`WriterHandle::failed`], so that the relay stops instead of answering from
 //! a store that fails every write; a restart recovers from what was synced.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -47,15 +38,12 @@ use crate::metrics::Metrics;
 /// Ops waiting for the writer before `enqueue` waits for room (back-pressure).
 const QUEUE_CAPACITY: usize = 16_384;
 
-/// Longest a deferred commit (ACKs) stays without fsync.
+/// Longest a deferred (ACK-only) commit stays without fsync.
 pub const SYNC_DELAY: Duration = Duration::from_millis(100);
-
-/// Where a write's outcome goes.
-type Reply = oneshot::Sender<Result<WriteOutcome, Error>>;
 
 struct Request {
     op: WriteOp,
-    reply: Reply,
+    reply: oneshot::Sender<Result<WriteOutcome, Error>>,
 }
 
 // Jobs live only in the channel; boxing writes would cost an allocation each.
@@ -66,24 +54,10 @@ enum Job {
     Stop,
 }
 
-/// Bytes of records the writer encodes and writes in one go, about: a batch
-/// of SENDs beyond it is cut, so that an ACK waiting for the store (see
-/// [`Committer::enqueue`]) waits for at most this much copying.
-const MAX_BATCH_BYTES: usize = 1 << 20;
-
 /// Submits writes to the group-commit writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Committer {
     requests: mpsc::Sender<Job>,
-    /// Where a deferred ACK is committed at once, by the connection that
-    /// sends it, when the store syncs apart (see [`Committer::enqueue`]).
-    direct: Option<Arc<Direct>>,
-}
-
-/// What a connection needs to commit an ACK itself.
-struct Direct {
-    writer: Arc<Writer>,
-    syncer: Arc<Syncer>,
 }
 
 /// A write handed to the writer; await its outcome with [`PendingWrite::outcome`].
@@ -120,42 +94,19 @@ pub fn start(
         ..config
     };
     let failure = watch::Sender::new(false);
-    let apart = storage.hides_unsynced();
-    let writer = Arc::new(Writer {
+    let writer = Writer {
         storage,
         config,
         metrics,
         failure: failure.clone(),
-    });
-    let syncer = if apart {
-        let syncer = Arc::new(Syncer::default());
-        let thread = thread::Builder::new()
-            .name("sotto-syncer".into())
-            .spawn({
-                let writer = Arc::clone(&writer);
-                let syncer = Arc::clone(&syncer);
-                move || run_syncer(&writer, &syncer)
-            })
-            .map_err(Error::io("starting the storage syncer"))?;
-        Some((syncer, thread))
-    } else {
-        None
-    };
-    let direct = match &syncer {
-        Some((syncer, _)) if config.defer_acks => Some(Arc::new(Direct {
-            writer: Arc::clone(&writer),
-            syncer: Arc::clone(syncer),
-        })),
-        _ => None,
     };
     let thread = thread::Builder::new()
         .name("sotto-writer".into())
-        .spawn(move || run_writer(&writer, receiver, syncer))
+        .spawn(move || run_writer(&writer, receiver))
         .map_err(Error::io("starting the storage writer"))?;
     Ok((
         Committer {
             requests: requests.clone(),
-            direct,
         },
         WriterHandle {
             thread,
@@ -167,24 +118,8 @@ pub fn start(
 
 impl Committer {
     /// Hands `op` to the writer, waiting for room if the writer is behind.
-    ///
-    /// A deferred ACK, when the store syncs apart, is committed here and now
-    /// instead: the queue's next message waits for it, and the trips to the
-    /// writer thread and back cost more than the commit, a 41-byte append
-    /// (the store's writer lock is held for at most [`MAX_BATCH_BYTES`] of
-    /// copying).
     pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, Error> {
         let (reply, receiver) = oneshot::channel();
-        if let Some(direct) = &self.direct
-            && !op.needs_fsync()
-        {
-            if self.requests.is_closed() {
-                return Err(Error::WriterStopped);
-            }
-            // The receiver is right here: the outcome cannot go missing.
-            let _ = reply.send(direct.ack(&op));
-            return Ok(PendingWrite { reply: receiver });
-        }
         self.requests
             .send(Job::Write(Request { op, reply }))
             .await
@@ -252,33 +187,6 @@ impl WriterHandle {
     }
 }
 
-impl Direct {
-    /// Commits `ack` without fsync and asks the syncer for one soon.
-    fn ack(&self, ack: &WriteOp) -> Result<WriteOutcome, Error> {
-        let writer = &self.writer;
-        let outcome = writer
-            .storage
-            .apply(std::slice::from_ref(ack), unix_now(), Commit::Deferred)
-            .and_then(|outcomes| {
-                outcomes
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::Storage("storage returned no outcome".into()))
-            });
-        match &outcome {
-            Ok(_) => {
-                writer.metrics.record_deferred_commit();
-                self.syncer.hand(Vec::new(), true);
-            }
-            Err(error) => {
-                tracing::error!(%error, "committing an ACK failed");
-                writer.check(error);
-            }
-        }
-        outcome
-    }
-}
-
 /// What the writer thread owns.
 struct Writer {
     storage: Arc<dyn Storage>,
@@ -299,13 +207,9 @@ impl Writer {
     }
 }
 
-fn run_writer(
-    writer: &Writer,
-    mut receiver: mpsc::Receiver<Job>,
-    syncer: Option<(Arc<Syncer>, thread::JoinHandle<()>)>,
-) {
-    // A runtime of its own, to wait on the channel and for the timer of the
-    // deferred sync: blocking in it on storage is fine, nothing else runs there.
+fn run_writer(writer: &Writer, receiver: mpsc::Receiver<Job>) {
+    // A runtime of its own, only for the timer of the deferred sync: blocking in
+    // it on storage is fine, nothing else runs there.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -316,249 +220,10 @@ fn run_writer(
             return;
         }
     };
-    let Some((syncer, thread)) = syncer else {
-        runtime.block_on(write_inline(writer, receiver));
-        return;
-    };
-    runtime.block_on(write_apart(writer, &mut receiver, &syncer));
-    // Writes still waiting in the channel fail (the channel closes); what was
-    // committed is synced before the syncer stops.
-    drop(receiver);
-    syncer.lock().stopping = true;
-    syncer.wake.notify_one();
-    if thread.join().is_err() {
-        tracing::error!("the storage syncer panicked");
-    }
+    runtime.block_on(write_batches(writer, receiver));
 }
 
-/// Commits batch after batch without fsync, handing their waiters to the
-/// syncer, until a stop, the end of the channel or a fatal error.
-async fn write_apart(writer: &Writer, receiver: &mut mpsc::Receiver<Job>, syncer: &Syncer) {
-    let max_batch = writer.config.max_batch;
-    let mut batch = Batch::with_capacity(max_batch);
-    let mut stopping = false;
-    while !stopping {
-        let mut bytes = 0;
-        match receiver.recv().await {
-            Some(Job::Write(request)) => {
-                bytes += request.op.record_bytes();
-                batch.take(request);
-            }
-            Some(Job::Stop) | None => break,
-        }
-        while batch.len() < max_batch && bytes < MAX_BATCH_BYTES {
-            match receiver.try_recv() {
-                Ok(Job::Write(request)) => {
-                    bytes += request.op.record_bytes();
-                    batch.take(request);
-                }
-                Ok(Job::Stop) => {
-                    stopping = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        if !commit_apart(writer, &mut batch, syncer) {
-            return;
-        }
-    }
-}
-
-/// The ops of one commit and where their outcomes go.
-struct Batch {
-    ops: Vec<WriteOp>,
-    /// Each op's reply, with whether it may be answered before an fsync.
-    replies: Vec<(Reply, bool)>,
-}
-
-impl Batch {
-    fn with_capacity(capacity: usize) -> Self {
-        Self {
-            ops: Vec::with_capacity(capacity),
-            replies: Vec::with_capacity(capacity),
-        }
-    }
-
-    fn take(&mut self, request: Request) {
-        self.replies
-            .push((request.reply, !request.op.needs_fsync()));
-        self.ops.push(request.op);
-    }
-
-    fn len(&self) -> usize {
-        self.ops.len()
-    }
-}
-
-/// Commits `batch` (emptying it) without fsync; answers the ACKs in it if they
-/// may be (deferred ACKs) and hands the other waiters to the syncer. `false`
-/// if the store failed fatally.
-fn commit_apart(writer: &Writer, batch: &mut Batch, syncer: &Syncer) -> bool {
-    let defer_acks = writer.config.defer_acks;
-    let result = writer
-        .storage
-        .apply(&batch.ops, unix_now(), Commit::Deferred);
-    batch.ops.clear();
-    match result {
-        Ok(outcomes) if outcomes.len() == batch.replies.len() => {
-            let mut to_sync = Vec::with_capacity(batch.replies.len());
-            let mut answered = false;
-            for ((reply, is_ack), outcome) in batch.replies.drain(..).zip(outcomes) {
-                if is_ack && defer_acks {
-                    // A waiter that went away (its client left) needs no answer.
-                    let _ = reply.send(Ok(outcome));
-                    answered = true;
-                } else {
-                    to_sync.push((reply, outcome));
-                }
-            }
-            if answered {
-                writer.metrics.record_deferred_commit();
-            }
-            syncer.hand(to_sync, answered);
-            true
-        }
-        Ok(_) => {
-            tracing::error!("storage returned the wrong number of outcomes");
-            let replies = batch.replies.drain(..).map(|(reply, _)| reply).collect();
-            fail_all(replies, "storage returned the wrong number of outcomes");
-            true
-        }
-        Err(error) => {
-            tracing::error!(%error, "group commit failed");
-            let replies = batch.replies.drain(..).map(|(reply, _)| reply).collect();
-            fail_all(replies, &error.to_string());
-            writer.check(&error)
-        }
-    }
-}
-
-/// Writes committed without fsync, handed from the writer to the syncer.
-#[derive(Default)]
-struct Syncer {
-    queue: Mutex<SyncQueue>,
-    wake: Condvar,
-}
-
-#[derive(Default)]
-struct SyncQueue {
-    /// Waiters and their outcomes, answered once a sync covers them.
-    waiting: Vec<(Reply, WriteOutcome)>,
-    /// When the oldest write answered without waiting for a sync (an ACK)
-    /// and not yet synced was committed.
-    unsynced_since: Option<std::time::Instant>,
-    /// The writer is done: sync what is left, then exit.
-    stopping: bool,
-    /// A sync failed fatally: every waiter handed later fails at once.
-    failed: bool,
-}
-
-impl Syncer {
-    fn lock(&self) -> MutexGuard<'_, SyncQueue> {
-        // The queue holds no invariant a panic elsewhere could break.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Hands over the waiters of a batch just committed (`unsynced`: it also
-    /// holds writes answered already, which a sync must follow soon).
-    fn hand(&self, waiters: Vec<(Reply, WriteOutcome)>, unsynced: bool) {
-        if waiters.is_empty() && !unsynced {
-            return;
-        }
-        let mut queue = self.lock();
-        if queue.failed {
-            drop(queue);
-            let replies = waiters.into_iter().map(|(reply, _)| reply).collect();
-            fail_all(replies, "the store failed");
-            return;
-        }
-        // The syncer sleeps without a deadline while nothing is unsynced: wake
-        // it to set one.
-        let mut wake = !waiters.is_empty();
-        if unsynced && queue.unsynced_since.is_none() {
-            queue.unsynced_since = Some(std::time::Instant::now());
-            wake = true;
-        }
-        queue.waiting.extend(waiters);
-        drop(queue);
-        if wake {
-            self.wake.notify_one();
-        }
-    }
-
-    /// Waits until there is something to sync: waiters, a stop, or writes
-    /// answered [`SYNC_DELAY`] ago. Takes the waiters; `None` when stopping
-    /// with nothing left to sync.
-    fn next(&self) -> Option<Vec<(Reply, WriteOutcome)>> {
-        let mut queue = self.lock();
-        loop {
-            if !queue.waiting.is_empty() {
-                break;
-            }
-            if queue.stopping {
-                // Stopping with nothing unsynced: nothing left to do.
-                queue.unsynced_since?;
-                break;
-            }
-            match queue.unsynced_since {
-                None => {
-                    queue = self
-                        .wake
-                        .wait(queue)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-                Some(since) => {
-                    let left = SYNC_DELAY.saturating_sub(since.elapsed());
-                    if left.is_zero() {
-                        break;
-                    }
-                    queue = self
-                        .wake
-                        .wait_timeout(queue, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-            }
-        }
-        queue.unsynced_since = None;
-        Some(std::mem::take(&mut queue.waiting))
-    }
-}
-
-/// Syncs what the writer committed, answering its waiters after each sync,
-/// until the writer stops or a sync fails fatally.
-fn run_syncer(writer: &Writer, syncer: &Syncer) {
-    while let Some(waiting) = syncer.next() {
-        // Every write handed over so far returned from `apply` before this
-        // sync begins, so this sync covers them all.
-        match writer.storage.sync() {
-            Ok(()) => {
-                writer.metrics.record_commit(waiting.len());
-                for (reply, outcome) in waiting {
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "syncing the log failed");
-                let replies = waiting.into_iter().map(|(reply, _)| reply).collect();
-                fail_all(replies, &error.to_string());
-                if !writer.check(&error) {
-                    let mut queue = syncer.lock();
-                    queue.failed = true;
-                    let replies = queue.waiting.drain(..).map(|(reply, _)| reply).collect();
-                    drop(queue);
-                    fail_all(replies, "the store failed");
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Commits each batch that needs it with fsync before answering it, for a
-/// store whose deferred commits show their messages at once.
-async fn write_inline(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
+async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
     let config = writer.config;
     let max_batch = config.max_batch;
     let mut batch: Vec<Request> = Vec::with_capacity(max_batch);
@@ -693,7 +358,7 @@ fn sync(writer: &Writer) -> bool {
     }
 }
 
-fn fail_all(replies: Vec<Reply>, reason: &str) {
+fn fail_all(replies: Vec<oneshot::Sender<Result<WriteOutcome, Error>>>, reason: &str) {
     for reply in replies {
         let _ = reply.send(Err(Error::Storage(reason.to_owned())));
     }
@@ -886,183 +551,6 @@ mod tests {
         writer.stop().await;
         assert_eq!(store.commits.lock().unwrap().as_slice(), [Commit::Durable]);
         assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 0);
-    }
-
-    /// A store that syncs apart: records each commit and sync, in order, and
-    /// whether a commit came while a sync was running.
-    #[derive(Default)]
-    struct SyncingStore {
-        events: Mutex<Vec<&'static str>>,
-        syncing: std::sync::atomic::AtomicBool,
-        applied_during_sync: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Storage for SyncingStore {
-        fn queue(&self, _: &RecipientId) -> Result<Option<QueueRecord>, Error> {
-            Ok(None)
-        }
-
-        fn queue_by_sender(
-            &self,
-            _: &sotto_wire::SenderId,
-        ) -> Result<Option<(RecipientId, QueueRecord)>, Error> {
-            Ok(None)
-        }
-
-        fn delivery(
-            &self,
-            _: &RecipientId,
-            _: u64,
-        ) -> Result<Option<(sotto_wire::QueueKey, StoredMessage)>, Error> {
-            Ok(None)
-        }
-
-        fn first_message(&self, _: &RecipientId, _: u64) -> Result<Option<StoredMessage>, Error> {
-            Ok(None)
-        }
-
-        fn apply(
-            &self,
-            ops: &[WriteOp],
-            _: u64,
-            commit: Commit,
-        ) -> Result<Vec<WriteOutcome>, Error> {
-            assert_eq!(commit, Commit::Deferred);
-            if self.syncing.load(std::sync::atomic::Ordering::SeqCst) {
-                self.applied_during_sync
-                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            let event = if ops.iter().all(|op| !op.needs_fsync()) {
-                "acks"
-            } else {
-                "writes"
-            };
-            self.events.lock().unwrap().push(event);
-            Ok(vec![WriteOutcome::Done; ops.len()])
-        }
-
-        fn sync(&self) -> Result<(), Error> {
-            self.syncing
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            // A slow disk: writes pile up behind the fsync.
-            thread::sleep(std::time::Duration::from_millis(30));
-            self.events.lock().unwrap().push("sync");
-            self.syncing
-                .store(false, std::sync::atomic::Ordering::SeqCst);
-            Ok(())
-        }
-
-        fn expire(&self, _: u64, _: usize) -> Result<u64, Error> {
-            Ok(0)
-        }
-
-        fn hides_unsynced(&self) -> bool {
-            true
-        }
-    }
-
-    fn deferring() -> WriterConfig {
-        WriterConfig {
-            max_batch: 64,
-            defer_acks: true,
-        }
-    }
-
-    #[tokio::test]
-    async fn writes_are_answered_after_a_sync_that_runs_beside_the_writer() {
-        let store = Arc::new(SyncingStore::default());
-        let metrics = Arc::new(Metrics::default());
-        let (committer, writer) = start(store.clone(), deferring(), metrics.clone()).unwrap();
-        // The first write starts a sync; the next come while it runs.
-        let first = committer.enqueue(suspend(0)).await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        let mut tasks = Vec::new();
-        for seed in 1..50u8 {
-            let committer = committer.clone();
-            tasks.push(tokio::spawn(
-                async move { committer.write(suspend(seed)).await },
-            ));
-        }
-        assert_eq!(first.outcome().await.unwrap(), WriteOutcome::Done);
-        for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap(), WriteOutcome::Done);
-            // Answered only once a sync followed its commit.
-            assert_eq!(store.events.lock().unwrap().last(), Some(&"sync"));
-        }
-        assert!(
-            store
-                .applied_during_sync
-                .load(std::sync::atomic::Ordering::SeqCst)
-                > 0,
-            "the writer waited for the sync: {:?}",
-            store.events.lock().unwrap()
-        );
-        let syncs = store
-            .events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|&&event| event == "sync")
-            .count();
-        assert!(syncs < 50, "no group commit: {syncs} syncs");
-        assert_eq!(metrics.commits(), syncs as u64);
-        drop(committer);
-        writer.stop().await;
-    }
-
-    #[tokio::test]
-    async fn acks_are_answered_before_any_sync_and_synced_soon_after() {
-        let store = Arc::new(SyncingStore::default());
-        let (committer, writer) =
-            start(store.clone(), deferring(), Arc::new(Metrics::default())).unwrap();
-        assert_eq!(committer.write(ack(1)).await.unwrap(), WriteOutcome::Done);
-        assert_eq!(store.events.lock().unwrap().as_slice(), ["acks"]);
-        tokio::time::sleep(SYNC_DELAY * 3).await;
-        assert_eq!(store.events.lock().unwrap().as_slice(), ["acks", "sync"]);
-        // An ACK while a sync runs is answered before that sync ends.
-        let busy = committer.enqueue(suspend(1)).await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        assert_eq!(committer.write(ack(2)).await.unwrap(), WriteOutcome::Done);
-        assert!(store.syncing.load(std::sync::atomic::Ordering::SeqCst));
-        busy.outcome().await.unwrap();
-        // An ACK left unsynced at shutdown is synced before the writer stops.
-        committer.write(ack(3)).await.unwrap();
-        writer.stop().await;
-        assert_eq!(store.events.lock().unwrap().last(), Some(&"sync"));
-    }
-
-    #[tokio::test]
-    async fn an_ack_does_not_wait_behind_the_writes_before_it() {
-        let store = Arc::new(SyncingStore::default());
-        let (committer, writer) =
-            start(store.clone(), deferring(), Arc::new(Metrics::default())).unwrap();
-        let mut pending = Vec::new();
-        for seed in 0..20 {
-            pending.push(committer.enqueue(suspend(seed)).await.unwrap());
-        }
-        let mut acked = committer.enqueue(ack(1)).await.unwrap();
-        // Committed by the time it is handed back, while the writes before it
-        // wait for their sync.
-        assert_eq!(acked.try_outcome().unwrap().unwrap(), WriteOutcome::Done);
-        assert!(pending.last_mut().unwrap().try_outcome().is_none());
-        for write in pending {
-            assert_eq!(write.outcome().await.unwrap(), WriteOutcome::Done);
-        }
-        writer.stop().await;
-    }
-
-    #[tokio::test]
-    async fn with_sync_acks_an_ack_waits_for_its_sync() {
-        let store = Arc::new(SyncingStore::default());
-        let config = WriterConfig {
-            max_batch: 64,
-            defer_acks: false,
-        };
-        let (committer, writer) =
-            start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
-        committer.write(ack(1)).await.unwrap();
-        assert_eq!(store.events.lock().unwrap().as_slice(), ["acks", "sync"]);
-        writer.stop().await;
     }
 
     #[test]

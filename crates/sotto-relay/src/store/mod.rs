@@ -154,15 +154,6 @@ impl WriteOp {
     pub fn needs_fsync(&self) -> bool {
         !matches!(self, WriteOp::Ack { .. })
     }
-
-    /// About the bytes of log the op writes, to bound a batch: a SEND's body
-    /// and its record's header, a fixed bound for the rest.
-    pub fn record_bytes(&self) -> usize {
-        match self {
-            WriteOp::Send { message, .. } => message.body.len().saturating_add(128),
-            _ => 256,
-        }
-    }
 }
 
 /// How a batch of writes is committed.
@@ -170,10 +161,7 @@ impl WriteOp {
 pub enum Commit {
     /// On disk (fsync) before [`Storage::apply`] returns.
     Durable,
-    /// Written before [`Storage::apply`] returns, on disk with the next durable
-    /// commit or [`Storage::sync`]. Its effects are visible at once, but for
-    /// the messages it adds in a store whose [`Storage::hides_unsynced`] is
-    /// true: those are shown to readers only once they are on disk.
+    /// Visible at once, on disk with the next durable commit or [`Storage::sync`].
     Deferred,
 }
 
@@ -256,19 +244,8 @@ pub trait Storage: Send + Sync + 'static {
     /// applied.
     fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error>;
 
-    /// Makes every deferred commit durable: every commit that returned before
-    /// this call began is on disk when it returns.
+    /// Makes every deferred commit durable.
     fn sync(&self) -> Result<(), Error>;
-
-    /// Whether messages of a [`Commit::Deferred`] commit stay hidden from
-    /// readers until a [`Storage::sync`] puts them on disk, and `sync` may run
-    /// on one thread while `apply` runs on another. Then the group-commit
-    /// writer appends batch after batch without waiting for their fsync, and
-    /// answers each write once the sync that covers it is done; otherwise it
-    /// commits every batch that needs it durably before the next.
-    fn hides_unsynced(&self) -> bool {
-        false
-    }
 
     /// Deletes up to `limit` messages expired at `now`; returns how many.
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error>;

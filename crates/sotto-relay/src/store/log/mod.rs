@@ -12,14 +12,10 @@
 //!
 //! Locks: the writer lock serialises appends (the group-commit thread, the
 //! sweep). The index lock is taken for writing only while a batch is decided
-//! and encoded, in memory; the write happens after it is released. A deferred
-//! commit is written under the writer lock, and [`Storage::sync`] runs its
-//! fsync without it, so the group-commit writer appends the next batches
-//! while a syncer thread waits for the disk (group commit: one fsync covers
-//! every batch written before it began). Records not yet durable are already
-//! in the index, so readers see messages only before a log position
-//! (`visible_end`) that moves once an fsync has covered them; ACKs, which only
-//! remove, take effect at once.
+//! and encoded, in memory; the write and the fsync happen after it is released.
+//! Records not yet durable are already in the index, so readers see messages
+//! only before a log position (`visible_end`) that moves once the batch is on
+//! disk.
 //!
 //! A failed write or fsync stops the store: after an fsync error the kernel
 //! may have dropped the pages it could not write, so neither the index nor the
@@ -100,8 +96,8 @@ pub struct LogStore {
     index: RwLock<Index>,
     files: Files,
     writer: Mutex<Writer>,
-    /// Log position before which every record is synced: readers see
-    /// messages before it only.
+    /// Log position before which every record is written (and synced, if its
+    /// batch was durable): readers see messages before it only.
     visible_end: AtomicU64,
     /// The latest day a write or sweep was told, for readers' use marks.
     today: AtomicU32,
@@ -296,24 +292,17 @@ impl LogStore {
         Ok(())
     }
 
-    /// Writes what the writer holds; if durable, syncs it and shows it to
-    /// readers (a deferred commit is shown by the [`Storage::sync`] after it).
+    /// Writes (and, if durable, syncs) what the writer holds, then shows it
+    /// to readers.
     fn commit(&self, writer: &mut Writer, commit: Commit) -> Result<(), Error> {
-        match commit {
-            Commit::Durable => {
-                writer.sync().map_err(|error| self.fail(error))?;
-                self.show_until(writer.end_position());
-            }
-            Commit::Deferred => writer.flush().map_err(|error| self.fail(error))?,
-        }
+        let written = match commit {
+            Commit::Durable => writer.sync(),
+            Commit::Deferred => writer.flush(),
+        };
+        written.map_err(|error| self.fail(error))?;
+        self.visible_end
+            .store(writer.end_position(), Ordering::Release);
         Ok(())
-    }
-
-    /// Shows readers the messages before `end`, which is on disk. Syncs may
-    /// finish out of order (the syncer's and a sweep's), so it only moves
-    /// forward.
-    fn show_until(&self, end: u64) {
-        self.visible_end.fetch_max(end, Ordering::AcqRel);
     }
 }
 
@@ -403,26 +392,8 @@ impl Storage for LogStore {
     }
 
     fn sync(&self) -> Result<(), Error> {
-        // The fsync runs without the writer lock, so that the next batches are
-        // appended meanwhile; it covers what was written when it began. A
-        // rollover in between synced the rest of the older segment itself.
-        let (file, end) = {
-            let mut writer = self.lock_writer()?;
-            writer.flush().map_err(|error| self.fail(error))?;
-            (writer.file(), writer.end_position())
-        };
-        if end <= self.visible_end.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        file.sync_data()
-            .map_err(Error::io("syncing the log"))
-            .map_err(|error| self.fail(error))?;
-        self.show_until(end);
-        Ok(())
-    }
-
-    fn hides_unsynced(&self) -> bool {
-        true
+        let mut writer = self.lock_writer()?;
+        self.commit(&mut writer, Commit::Durable)
     }
 
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error> {

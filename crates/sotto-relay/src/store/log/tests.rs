@@ -501,23 +501,6 @@ fn messages_are_read_only_once_their_batch_is_written() {
 }
 
 #[test]
-fn deferred_messages_are_shown_only_once_synced_and_acks_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_with(dir.path(), config(), NOW);
-    apply(&store, &[create(1), send(1, 0, 100, NOW)], NOW);
-    store
-        .apply(&[send(1, 1, 100, NOW)], NOW, Commit::Deferred)
-        .unwrap();
-    let first = |store: &LogStore| store.first_message(&recipient(1), NOW).unwrap();
-    assert_eq!(first(&store).map(|m| m.id), Some(message_id(1, 0)));
-    // The ACK takes effect at once; the next message is not on disk yet.
-    store.apply(&[ack(1, 0)], NOW, Commit::Deferred).unwrap();
-    assert_eq!(first(&store), None);
-    store.sync().unwrap();
-    assert_eq!(first(&store).map(|m| m.id), Some(message_id(1, 1)));
-}
-
-#[test]
 fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with(dir.path(), config(), NOW);
@@ -526,23 +509,25 @@ fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
         &[create(1), send(1, 0, 100, NOW), send(1, 1, 100, NOW)],
         NOW,
     );
-    // As compaction does: the head is copied forward, past the durable end.
+    // As reclaiming does: the head is copied forward, after the next message,
+    // and is not yet synced.
     let head = store.index.read().unwrap().queues[&recipient(1)].messages[0].clone();
     let body = LogStore::read_body(&store.file(head.at.segment).unwrap(), head.at).unwrap();
     let copy = Record::Message {
         recipient_id: recipient(1),
         message: index::message_record(&head, &body),
     };
+    let mut writer = store.writer.lock().unwrap();
     {
-        let mut writer = store.writer.lock().unwrap();
         let mut index = store.index.write().unwrap();
         store
             .append_records(&mut writer, &mut index, &[copy])
             .unwrap();
-        store.commit(&mut writer, Commit::Deferred).unwrap();
     }
+    // The message after it must not be delivered first meanwhile.
     assert_eq!(store.first_message(&recipient(1), NOW).unwrap(), None);
-    store.sync().unwrap();
+    store.commit(&mut writer, Commit::Durable).unwrap();
+    drop(writer);
     assert_eq!(
         store
             .first_message(&recipient(1), NOW)

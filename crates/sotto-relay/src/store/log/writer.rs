@@ -63,11 +63,6 @@ impl Writer {
         self.active
     }
 
-    /// The active segment's file, to sync without holding the writer.
-    pub(super) fn file(&self) -> Arc<File> {
-        Arc::clone(&self.file)
-    }
-
     /// The log position after everything written and encoded.
     pub(super) fn end_position(&self) -> u64 {
         (u64::from(self.active) << 32) | self.end()
