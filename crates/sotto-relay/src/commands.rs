@@ -977,7 +977,7 @@ fn random_id() -> [u8; 24] {
 
 /// A message id (also the nonce its delivery is sealed with), from the
 /// thread's ChaCha12 generator, which `rand` seeds and reseeds from the OS:
-/// two per SEND, each a system call from `OsRng`.
+/// a SEND takes two, and `OsRng` made a system call for each.
 fn random_message_id() -> MessageId {
     let mut id = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut id);
