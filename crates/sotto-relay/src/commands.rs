@@ -975,8 +975,13 @@ fn random_id() -> [u8; 24] {
     id
 }
 
+/// A message id (also the nonce its delivery is sealed with), from the
+/// thread's ChaCha12 generator, which `rand` seeds and reseeds from the OS:
+/// a SEND takes two, and `OsRng` made a system call for each.
 fn random_message_id() -> MessageId {
-    MessageId::from_bytes(random_id())
+    let mut id = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut id);
+    MessageId::from_bytes(id)
 }
 
 #[cfg(test)]

@@ -82,9 +82,11 @@ pub(super) struct QueueEntry {
 }
 
 impl QueueEntry {
-    /// Whether a QUOTA marker is waiting.
+    /// Whether a QUOTA marker is waiting: every message that is not one is
+    /// counted in `pending`, so this costs no scan of a long queue (it is
+    /// asked for each SEND and each recipient command).
     pub(super) fn quota_marker(&self) -> bool {
-        self.messages.iter().any(MessageEntry::is_marker)
+        self.messages.len() > self.pending as usize
     }
 
     /// The record the [`Storage`](crate::store::Storage) trait returns.
@@ -102,17 +104,21 @@ impl QueueEntry {
         })
     }
 
-    /// The oldest message not expired at `now` among those before `visible_end`
-    /// (a log position: later records are not yet durable).
+    /// The oldest message not expired at `now`, if it is before `visible_end`
+    /// (a log position: later records are not yet durable). A later message
+    /// that is durable does not stand in for it: a copy moved forward by
+    /// compaction sits after newer messages in the log until it is synced,
+    /// and the queue's order must hold meanwhile.
     pub(super) fn first_message(
         &self,
         policy: &Policy,
         now: u64,
         visible_end: u64,
     ) -> Option<&MessageEntry> {
-        self.messages.iter().find(|message| {
-            !policy.is_expired(message.accepted_at, now) && message.at.position() < visible_end
-        })
+        self.messages
+            .iter()
+            .find(|message| !policy.is_expired(message.accepted_at, now))
+            .filter(|message| message.at.position() < visible_end)
     }
 
     /// Notes a use of the queue on `day`.

@@ -499,3 +499,40 @@ fn messages_are_read_only_once_their_batch_is_written() {
         message_id(1, 2)
     );
 }
+
+#[test]
+fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(
+        &store,
+        &[create(1), send(1, 0, 100, NOW), send(1, 1, 100, NOW)],
+        NOW,
+    );
+    // As reclaiming does: the head is copied forward, after the next message,
+    // and is not yet synced.
+    let head = store.index.read().unwrap().queues[&recipient(1)].messages[0].clone();
+    let body = LogStore::read_body(&store.file(head.at.segment).unwrap(), head.at).unwrap();
+    let copy = Record::Message {
+        recipient_id: recipient(1),
+        message: index::message_record(&head, &body),
+    };
+    let mut writer = store.writer.lock().unwrap();
+    {
+        let mut index = store.index.write().unwrap();
+        store
+            .append_records(&mut writer, &mut index, &[copy])
+            .unwrap();
+    }
+    // The message after it must not be delivered first meanwhile.
+    assert_eq!(store.first_message(&recipient(1), NOW).unwrap(), None);
+    store.commit(&mut writer, Commit::Durable).unwrap();
+    drop(writer);
+    assert_eq!(
+        store
+            .first_message(&recipient(1), NOW)
+            .unwrap()
+            .map(|m| m.id),
+        Some(message_id(1, 0))
+    );
+}
