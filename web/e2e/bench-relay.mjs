@@ -20,7 +20,8 @@
 //   SOTTO_BURST         messages of the burst per run (default 200)
 //   SOTTO_PROFILE       optional: a path prefix for CPU profiles of both pages
 //                       during the last run's messages one at a time
-//                       (PREFIX-sender.cpuprofile, PREFIX-recipient.cpuprofile);
+//                       (PREFIX-sender.cpuprofile, PREFIX-recipient.cpuprofile)
+//                       and during its burst (PREFIX-burst-sender…);
 //                       the functions with the most self time go to stderr
 
 import { spawn } from "node:child_process";
@@ -83,8 +84,10 @@ function instrument() {
   };
   window.__sottoBench = marks;
   const Native = window.WebSocket;
+  const maxFrames = 10_000;
   // The bridge opens its socket with `new WebSocket(url)`: the subclass
-  // notes when, and the first frames each way, before the bridge sees them.
+  // notes when, and when each frame goes out or comes in (before the bridge
+  // sees it).
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
@@ -93,12 +96,12 @@ function instrument() {
       marks.sockets.push(socket);
       this.addEventListener("open", () => (socket.open = now()));
       this.addEventListener("message", (event) => {
-        if (socket.frames.length < 8) socket.frames.push({ at: now(), in: event.data?.byteLength ?? 0 });
+        if (socket.frames.length < maxFrames) socket.frames.push({ at: now(), in: event.data?.byteLength ?? 0 });
       });
     }
     send(data) {
       const socket = this.__sottoSocket;
-      if (socket.frames.length < 8) socket.frames.push({ at: now(), out: data?.byteLength ?? 0 });
+      if (socket.frames.length < maxFrames) socket.frames.push({ at: now(), out: data?.byteLength ?? 0 });
       super.send(data);
     }
   };
@@ -186,11 +189,13 @@ async function measuredConnect(page, passphrase) {
     handshakeToShown: marks.online - marks.handshake,
     socketToHandshake: marks.handshake - socket.created,
     unlockToOnline: marks.online - marks.submit,
-    frames: socket.frames.map((frame) =>
-      frame.in !== undefined
-        ? `in ${frame.in} B at +${(frame.at - socket.created).toFixed(1)}`
-        : `out ${frame.out} B at +${(frame.at - socket.created).toFixed(1)}`,
-    ),
+    frames: socket.frames
+      .slice(0, 6)
+      .map((frame) =>
+        frame.in !== undefined
+          ? `in ${frame.in} B at +${(frame.at - socket.created).toFixed(1)}`
+          : `out ${frame.out} B at +${(frame.at - socket.created).toFixed(1)}`,
+      ),
     firstOut: firstOut?.out,
   };
 }
@@ -283,14 +288,37 @@ async function browserRun(last) {
       delivered: tokens.map((key) => sender.delivered[key] - sender.sent[key]),
       read: tokens.map((key) => sender.read[key] - sender.sent[key]),
     };
+    // Where each message was: the sender's first frame out after Enter, the
+    // recipient's first frame in after that.
+    const framesOf = (marks, way) =>
+      marks.sockets
+        .at(-1)
+        .frames.filter((frame) => frame[way] !== undefined)
+        .map((frame) => frame.at);
+    const senderOut = framesOf(sender, "out");
+    const recipientIn = framesOf(recipient, "in");
+    const after = (times, at) => times.find((time) => time >= at) ?? NaN;
+    const legs = tokens.map((key) => {
+      const out = after(senderOut, sender.sent[key]);
+      const arrived = after(recipientIn, out);
+      return { out, arrived, shown: recipient.shown[key], sent: sender.sent[key] };
+    });
+    latency.senderLeg = legs.map((leg) => leg.out - leg.sent);
+    latency.relayLeg = legs.map((leg) => leg.arrived - leg.out);
+    latency.recipientLeg = legs.map((leg) => leg.shown - leg.arrived);
     log(
       `${messages} messages: send → shown at the recipient median ${fixed(median(latency.shown))} ms, p90 ${fixed(quantile(latency.shown, 0.9))} ms`,
     );
 
     // The burst: Alice's page sends as fast as its compose box takes them.
+    const stopBurstProfiles = last && profile ? await Promise.all([cdpProfile(alice), cdpProfile(bob)]) : null;
     await sendBurst(alice, burst);
     const lastToken = `burst-${burst - 1}`;
     await bob.waitForFunction((key) => window.__sottoBench.shown[key] !== undefined, lastToken, { timeout: long });
+    if (stopBurstProfiles) {
+      await stopBurstProfiles[0]("burst-sender");
+      await stopBurstProfiles[1]("burst-recipient");
+    }
     const [burstSender, burstRecipient] = [await marksOf(alice), await marksOf(bob)];
     const burstTokens = Array.from({ length: burst }, (_, index) => `burst-${index}`);
     const firstSent = burstSender.sent["burst-0"];
@@ -374,6 +402,9 @@ const perRun = results.map((result) => {
     deliveredP50: median(latency.delivered),
     deliveredP90: quantile(latency.delivered, 0.9),
     readP50: median(latency.read),
+    senderLegP50: median(latency.senderLeg),
+    relayLegP50: median(latency.relayLeg),
+    recipientLegP50: median(latency.recipientLeg),
     burstMs: burstResult.ms,
     burstRate: (1000 * burst) / burstResult.ms,
     burstSendingMs: burstResult.sendingMs,
@@ -406,6 +437,9 @@ perRun.forEach((run, index) => {
     `  one at a time (${messages}): Enter → in the recipient's list median ${fixed(run.shownP50)} ms, p90 ${fixed(run.shownP90)} ms, max ${fixed(run.shownMax)} ms (painted: median ${fixed(run.shownFrameP50)} ms); Enter → in the sender's list ${fixed(run.echoedP50)} ms, → delivered tick median ${fixed(run.deliveredP50)} ms, p90 ${fixed(run.deliveredP90)} ms, → read tick ${fixed(run.readP50)} ms`,
   );
   out(
+    `  where a message was (medians): Enter → its frame out of the sender ${fixed(run.senderLegP50)} ms, → into the recipient ${fixed(run.relayLegP50)} ms (the relay), → in the recipient's list ${fixed(run.recipientLegP50)} ms`,
+  );
+  out(
     `  burst: ${run.burstSeen} of ${burst} seen at the recipient, first Enter → last shown ${fixed(run.burstMs)} ms, ${run.burstRate.toFixed(0)} messages/s (the sender's page pressed the last Enter after ${fixed(run.burstSendingMs)} ms)`,
   );
   if (run.nativeP50 !== undefined)
@@ -433,6 +467,9 @@ const summary = {
   unlock_to_online_ms: over("unlockToOnline"),
   message_p50_ms: over("shownP50"),
   message_p90_ms: over("shownP90"),
+  message_sender_ms: over("senderLegP50"),
+  message_relay_ms: over("relayLegP50"),
+  message_recipient_ms: over("recipientLegP50"),
   delivered_p50_ms: over("deliveredP50"),
   burst_messages_per_s: over("burstRate"),
   native_p50_ms: clientBench ? over("nativeP50") : null,
