@@ -81,6 +81,7 @@ function instrument() {
     read: {},
     shown: {},
     shownFrame: {},
+    writes: [],
   };
   window.__sottoBench = marks;
   const Native = window.WebSocket;
@@ -104,6 +105,19 @@ function instrument() {
       if (socket.frames.length < maxFrames) socket.frames.push({ at: now(), out: data?.byteLength ?? 0 });
       super.send(data);
     }
+  };
+  // Every IndexedDB write, from its transaction's creation to its commit:
+  // the bridge sends nothing a call produced before that call's write is in.
+  const transaction = IDBDatabase.prototype.transaction;
+  IDBDatabase.prototype.transaction = function (...args) {
+    const opened = transaction.apply(this, args);
+    if (args[1] === "readwrite") {
+      const start = now();
+      opened.addEventListener("complete", () => {
+        if (marks.writes.length < maxFrames) marks.writes.push({ start, end: now() });
+      });
+    }
+    return opened;
   };
   // The bridge's mark when it reports the link online (the handshake done).
   new PerformanceObserver((entries) => {
@@ -301,11 +315,21 @@ async function browserRun(last) {
     const legs = tokens.map((key) => {
       const out = after(senderOut, sender.sent[key]);
       const arrived = after(recipientIn, out);
-      return { out, arrived, shown: recipient.shown[key], sent: sender.sent[key] };
+      const write = sender.writes.find((entry) => entry.start >= sender.sent[key]) ?? { start: NaN, end: NaN };
+      return { out, arrived, write, shown: recipient.shown[key], sent: sender.sent[key] };
     });
+    latency.toWrite = legs.map((leg) => leg.write.start - leg.sent);
+    latency.sendWrite = legs.map((leg) => leg.write.end - leg.write.start);
+    latency.writeToOut = legs.map((leg) => leg.out - leg.write.end);
     latency.senderLeg = legs.map((leg) => leg.out - leg.sent);
     latency.relayLeg = legs.map((leg) => leg.arrived - leg.out);
     latency.recipientLeg = legs.map((leg) => leg.shown - leg.arrived);
+    const writesDuring = (marks) =>
+      marks.writes
+        .filter((write) => write.start >= sender.sent[tokens[0]] && write.end <= recipient.shown[tokens.at(-1)])
+        .map((write) => write.end - write.start);
+    latency.senderWrites = writesDuring(sender);
+    latency.recipientWrites = writesDuring(recipient);
     log(
       `${messages} messages: send → shown at the recipient median ${fixed(median(latency.shown))} ms, p90 ${fixed(quantile(latency.shown, 0.9))} ms`,
     );
@@ -405,6 +429,13 @@ const perRun = results.map((result) => {
     senderLegP50: median(latency.senderLeg),
     relayLegP50: median(latency.relayLeg),
     recipientLegP50: median(latency.recipientLeg),
+    senderWriteP50: median(latency.senderWrites),
+    toWriteP50: median(latency.toWrite),
+    sendWriteP50: median(latency.sendWrite),
+    writeToOutP50: median(latency.writeToOut),
+    senderWrites: latency.senderWrites.length,
+    recipientWriteP50: median(latency.recipientWrites),
+    recipientWrites: latency.recipientWrites.length,
     burstMs: burstResult.ms,
     burstRate: (1000 * burst) / burstResult.ms,
     burstSendingMs: burstResult.sendingMs,
@@ -437,7 +468,10 @@ perRun.forEach((run, index) => {
     `  one at a time (${messages}): Enter → in the recipient's list median ${fixed(run.shownP50)} ms, p90 ${fixed(run.shownP90)} ms, max ${fixed(run.shownMax)} ms (painted: median ${fixed(run.shownFrameP50)} ms); Enter → in the sender's list ${fixed(run.echoedP50)} ms, → delivered tick median ${fixed(run.deliveredP50)} ms, p90 ${fixed(run.deliveredP90)} ms, → read tick ${fixed(run.readP50)} ms`,
   );
   out(
-    `  where a message was (medians): Enter → its frame out of the sender ${fixed(run.senderLegP50)} ms, → into the recipient ${fixed(run.relayLegP50)} ms (the relay), → in the recipient's list ${fixed(run.recipientLegP50)} ms`,
+    `  where a message was (medians): Enter → its frame out of the sender ${fixed(run.senderLegP50)} ms, → into the recipient ${fixed(run.relayLegP50)} ms (the relay), → in the recipient's list ${fixed(run.recipientLegP50)} ms; an IndexedDB write (transaction created → committed) median ${fixed(run.senderWriteP50)} ms in the sender (${run.senderWrites} writes), ${fixed(run.recipientWriteP50)} ms in the recipient (${run.recipientWrites})`,
+  );
+  out(
+    `  in the sender (medians): Enter → its first IndexedDB write begins ${fixed(run.toWriteP50)} ms, the write takes ${fixed(run.sendWriteP50)} ms, committed → the frame out ${fixed(run.writeToOutP50)} ms`,
   );
   out(
     `  burst: ${run.burstSeen} of ${burst} seen at the recipient, first Enter → last shown ${fixed(run.burstMs)} ms, ${run.burstRate.toFixed(0)} messages/s (the sender's page pressed the last Enter after ${fixed(run.burstSendingMs)} ms)`,
@@ -470,6 +504,7 @@ const summary = {
   message_sender_ms: over("senderLegP50"),
   message_relay_ms: over("relayLegP50"),
   message_recipient_ms: over("recipientLegP50"),
+  message_send_write_ms: over("sendWriteP50"),
   delivered_p50_ms: over("deliveredP50"),
   burst_messages_per_s: over("burstRate"),
   native_p50_ms: clientBench ? over("nativeP50") : null,
