@@ -24,6 +24,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { loadavg, tmpdir } from "node:os";
 import { extname, join, relative } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { median, quantile, summarizeProfile } from "./bench-stats.mjs";
 import { launchBrowser, required, startRelay } from "./harness.mjs";
 
 const webDir = required("SOTTO_WEB");
@@ -39,27 +40,6 @@ const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value) => `${value.toFixed(0)} ms`;
 const log = (line) => console.error(`web bench: ${line}`);
 
-function quantile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-/** Self time per function of a CDP CPU profile, the top 25 on stderr. */
-function summarizeProfile(what, { nodes, samples, timeDeltas }) {
-  const byId = new Map(nodes.map((node) => [node.id, node]));
-  const self = new Map();
-  samples.forEach((id, index) => {
-    const { functionName, url, lineNumber, columnNumber } = byId.get(id).callFrame;
-    const name = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}:${columnNumber + 1}`;
-    self.set(name, (self.get(name) ?? 0) + (timeDeltas[index] ?? 0) / 1000);
-  });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  log(`CPU profile of the ${what}: ${ms(total)} sampled`);
-  for (const [name, time] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
-    log(`  ${ms(time).padStart(8)} ${((100 * time) / total).toFixed(1).padStart(5)}%  ${name}`);
-  }
-}
-
 /** Time of the renderer's main thread per kind of work in a trace, on stderr. */
 function summarizeTrace({ traceEvents }) {
   const main = traceEvents.find((event) => event.name === "thread_name" && event.args?.name === "CrRendererMain");
@@ -74,7 +54,6 @@ function summarizeTrace({ traceEvents }) {
   }
 }
 
-const median = (values) => quantile(values, 0.5);
 const worst = (values) => Math.max(...values);
 
 // 1. The production build's assets: raw, gzip -9 and the precompressed files
@@ -193,7 +172,7 @@ try {
   async function stopProfile(what) {
     const { profile: samples } = await cdp.send("Profiler.stop");
     writeFileSync(`${profile}-${what}.cpuprofile`, JSON.stringify(samples));
-    summarizeProfile(what, samples);
+    summarizeProfile(what, samples, log);
   }
 
   async function measuredLoad(profiled = false) {

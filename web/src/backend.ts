@@ -360,7 +360,8 @@ export interface Backend {
 
   /**
    * Events until the returned function is called. Every change, the user's
-   * own included, comes as an event carrying the views it changed.
+   * own included, comes as an event carrying the views it changed. A new
+   * listener first hears the relay link's state, when there is one already.
    */
   subscribe(listener: (event: BackendEvent) => void): () => void;
 }

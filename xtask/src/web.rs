@@ -174,9 +174,15 @@ const BENCH_BIG_CHAT: &str = "10000";
 const BENCH_BIG_CHAT_NAME: &str = "Ada";
 const BENCH_PASSPHRASE: &str = "benchmark passphrase";
 
+/// Runs of `web/e2e/bench-relay.mjs`, each with a fresh relay, browser and
+/// pair of profiles (the figures are their medians).
+const BENCH_RELAY_RUNS: &str = "3";
+
 /// `cargo xtask bench web [--runs N]`: the production build, a release relay,
 /// a profile built by `sotto-seed-profile`, then `web/e2e/bench.mjs` in
-/// headless Chromium (see docs/benchmarks.md).
+/// headless Chromium, then `web/e2e/bench-relay.mjs` (two browser profiles
+/// through the relay, and `sotto-client-bench` with the same counts beside
+/// them; see docs/benchmarks.md).
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let mut runs = String::from("5");
     let mut rest = args.iter();
@@ -207,6 +213,8 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         "sotto-bench",
         "--bin",
         "sotto-seed-profile",
+        "--bin",
+        "sotto-client-bench",
     ]))?;
     let binaries = target_dir().join("release");
     let work = target_dir().join("web-bench");
@@ -232,6 +240,17 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
             .env("SOTTO_BIG_CHAT", BENCH_BIG_CHAT_NAME)
             .env("SOTTO_CHATS", BENCH_CHATS)
             .env("SOTTO_RUNS", runs)
+            .env("CHROMIUM", CHROMIUM),
+    )?;
+    announce("web benchmark: two Chromium profiles through the relay");
+    run_checked(
+        Command::new("node")
+            .current_dir(dir())
+            .arg("e2e/bench-relay.mjs")
+            .env("SOTTO_RELAY", binaries.join("sotto-relay"))
+            .env("SOTTO_WEB", dist())
+            .env("SOTTO_CLIENT_BENCH", binaries.join("sotto-client-bench"))
+            .env("SOTTO_RELAY_RUNS", BENCH_RELAY_RUNS)
             .env("CHROMIUM", CHROMIUM),
     )
 }
