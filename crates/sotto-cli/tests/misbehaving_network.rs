@@ -43,8 +43,9 @@ fn exactly(profile: &Profile, contact: &str, expected: &[String]) {
         .collect();
     assert_eq!(incoming, expected);
     // A SEND whose OK was lost with its connection goes again, the same
-    // bytes: if both copies were stored, the receiver says so ("replayed", as
-    // for any copy) and shows it once; nothing is skipped.
+    // bytes, which the relay does not store twice; were a copy to reach the
+    // receiver (a relay restarted in between), it says so ("replayed") and
+    // shows it once; nothing is skipped.
     let notices = profile.notices(contact);
     assert!(
         notices

@@ -31,6 +31,7 @@ use crate::clock::unix_now;
 use crate::command_keys::CommandKeys;
 use crate::limits::TokenBucket;
 use crate::metrics::Event;
+use crate::recent_sends::SendDigest;
 use crate::relay::Relay;
 use crate::store::group_commit::PendingWrite;
 use crate::store::{
@@ -124,7 +125,7 @@ enum AfterWrite {
         queue_dh_key: DhPublicKey,
     },
     Ok,
-    Send,
+    Send(SendDigest),
     Ack(RecipientId),
     Del(RecipientId),
 }
@@ -573,6 +574,13 @@ impl Session {
         if record.status != QueueStatus::Active {
             return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
         }
+        // The same bytes again: a sender's retry after a lost OK. Answered as
+        // the first was, and not stored twice (an idempotent SEND).
+        let digest = self.relay.recent_sends.digest(body.as_bytes());
+        if self.relay.recent_sends.contains(&recipient_id, &digest) {
+            let ok = Response::Ok { entity }.to_transmission(corr_id);
+            return Ok(Slot::Ready(vec![ok]));
+        }
         let op = WriteOp::Send {
             sender_id,
             message: StoredMessage {
@@ -584,7 +592,8 @@ impl Session {
             marker_id: random_message_id(),
         };
         current.pending.add(recipient_id, true);
-        self.write(corr_id, entity, op, AfterWrite::Send).await
+        self.write(corr_id, entity, op, AfterWrite::Send(digest))
+            .await
     }
 
     async fn create_queue(
@@ -764,7 +773,8 @@ impl Session {
                 };
                 vec![ids.to_transmission(corr_id)]
             }
-            (WriteOutcome::Sent(recipient_id), AfterWrite::Send) => {
+            (WriteOutcome::Sent(recipient_id), AfterWrite::Send(digest)) => {
+                relay.recent_sends.remember(recipient_id, digest);
                 relay.metrics.count(Event::MessageSent);
                 relay.subscriptions.message_arrived(&recipient_id);
                 ok()
@@ -774,7 +784,7 @@ impl Session {
                     recipient_id,
                     marker_added,
                 },
-                AfterWrite::Send,
+                AfterWrite::Send(_),
             ) => {
                 if marker_added {
                     relay.metrics.count(Event::QuotaMarker);
@@ -794,6 +804,7 @@ impl Session {
                 replies
             }
             (WriteOutcome::Done, AfterWrite::Del(recipient_id)) => {
+                relay.recent_sends.forget(&recipient_id);
                 relay.metrics.count(Event::QueueDeleted);
                 self.subscribed.remove(&recipient_id);
                 relay.subscriptions.remove(&recipient_id, &self.subscriber);

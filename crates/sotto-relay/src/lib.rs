@@ -31,6 +31,7 @@ pub mod identity;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod recent_sends;
 pub mod relay;
 pub mod server;
 pub mod store;

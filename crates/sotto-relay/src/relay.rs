@@ -9,6 +9,7 @@ use sotto_wire::{QueueAuthSecret, RelayIdentity};
 
 use crate::config::{Config, Password};
 use crate::metrics::Metrics;
+use crate::recent_sends::RecentSends;
 use crate::store::group_commit::Committer;
 use crate::store::{AuthKey, Storage};
 use crate::subscriptions::Subscriptions;
@@ -25,6 +26,8 @@ pub struct Relay {
     pub subscriptions: Subscriptions,
     /// Aggregate counters.
     pub metrics: Arc<Metrics>,
+    /// What each queue accepted lately, so a retried SEND is not stored twice.
+    pub recent_sends: RecentSends,
     /// Per-connection limits.
     pub limits: ConnectionLimits,
     /// The password gating NEW, if any.
@@ -79,6 +82,7 @@ impl Relay {
             committer,
             subscriptions: Subscriptions::default(),
             metrics,
+            recent_sends: RecentSends::default(),
             limits: ConnectionLimits {
                 rate_limit: config.rate_limit,
                 rate_burst: config.rate_burst,

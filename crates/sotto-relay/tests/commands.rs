@@ -796,3 +796,35 @@ async fn a_tls_relay_is_reached_over_wss_with_its_certificate_trusted() {
     let result = sotto_client::relay::RelayConnection::connect(&impostor, &options).await;
     assert!(matches!(result, Err(ClientError::WrongRelayIdentity)));
 }
+
+#[tokio::test]
+async fn a_send_retried_with_the_same_bytes_is_answered_and_stored_once() {
+    let relay = Relay::start(&[]);
+    let client = relay.connect().await;
+    let (queue, sender) = client.secured_queue().await;
+    let retried = body(b"retried", 60);
+    client
+        .connection
+        .send(&sender, retried.clone())
+        .await
+        .unwrap();
+    // Its OK was lost: the sender sends the same bytes again, on another
+    // connection, even after the recipient took the first copy.
+    let first = client.connection.get(&queue).await.unwrap().unwrap();
+    client
+        .connection
+        .ack(&queue, first.message_id)
+        .await
+        .unwrap();
+    let again = relay.connect().await;
+    again.connection.send(&sender, retried).await.unwrap();
+    assert_eq!(client.connection.get(&queue).await.unwrap(), None);
+    // Other bytes are another message.
+    again
+        .connection
+        .send(&sender, body(b"next", 60))
+        .await
+        .unwrap();
+    let next = client.connection.get(&queue).await.unwrap().unwrap();
+    assert_eq!(&open_body(&queue, &next)[..4], b"next");
+}

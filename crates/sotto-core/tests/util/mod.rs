@@ -72,7 +72,10 @@ pub struct SimRelay {
     pub by_sender: HashMap<SenderId, RecipientId>,
     pub quota: usize,
     rng: ChaCha20Rng,
+    /// SEND commands answered OK (a retry of stored bytes included).
     pub sends: usize,
+    /// The last bodies each queue stored: SEND is idempotent (Part I §11.3).
+    recent: HashMap<RecipientId, VecDeque<Vec<u8>>>,
 }
 
 /// The cipher suite of client `client`'s connection to relay `relay`: both
@@ -95,6 +98,7 @@ impl SimRelay {
             quota: 128,
             rng: ChaCha20Rng::seed_from_u64(seed),
             sends: 0,
+            recent: HashMap::new(),
         }
     }
 
@@ -195,12 +199,20 @@ impl SimRelay {
                     return err(entity, ErrorCode::Auth);
                 };
                 let quota = self.quota;
+                let retried = self
+                    .recent
+                    .get(&recipient_id)
+                    .is_some_and(|recent| recent.iter().any(|b| b.as_slice() == body.as_bytes()));
                 let id = self.new_message_id();
                 let queue = self.queues.get_mut(&recipient_id).unwrap();
                 if let Some(key) = queue.sender_key
                     && signer != Some(key)
                 {
                     return err(entity, ErrorCode::Auth);
+                }
+                if retried {
+                    self.sends += 1;
+                    return Response::Ok { entity };
                 }
                 let counted = queue
                     .messages
@@ -231,6 +243,11 @@ impl SimRelay {
                         content: MessageContent::Body(body.clone()),
                     },
                 });
+                let recent = self.recent.entry(recipient_id).or_default();
+                if recent.len() >= 16 {
+                    recent.pop_front();
+                }
+                recent.push_back(body.as_bytes().to_vec());
                 self.sends += 1;
                 self.push(recipient_id, pushes);
                 Response::Ok { entity }
