@@ -322,9 +322,23 @@ fn browser_fixture() -> String {
     out
 }
 
+/// A fixture line without the sealed value of a record: the records' values
+/// are the core's, which move forward (the account record gained a version
+/// since the fixture was written), while their indexes and the `meta` values
+/// are format 1's own.
+fn format_part(line: &str) -> String {
+    match line.strip_prefix("record ") {
+        Some(rest) => format!("record {}", rest.split(' ').next().unwrap_or_default()),
+        None => line.to_owned(),
+    }
+}
+
 #[test]
 fn the_browser_tests_old_profile_is_what_format_1_wrote_and_opens() {
-    assert_eq!(BROWSER_FIXTURE, browser_fixture());
+    let written = browser_fixture();
+    let expected: Vec<String> = written.lines().map(format_part).collect();
+    let recorded: Vec<String> = BROWSER_FIXTURE.lines().map(format_part).collect();
+    assert_eq!(recorded, expected);
     let mut database = Database::default();
     for line in BROWSER_FIXTURE.lines() {
         let words: Vec<&str> = line.split(' ').collect();
