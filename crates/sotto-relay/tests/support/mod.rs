@@ -395,10 +395,15 @@ pub fn dh_public() -> DhPublicKey {
     DhPublicKey::from(&StaticSecret::from(random::<32>()))
 }
 
-/// A message body of `len` bytes starting with `tag`.
+/// A message body of `len` bytes starting with `tag`, the rest random: two
+/// bodies are never the same bytes, as two end-to-end ciphertexts never are
+/// (a relay stores the same bytes on one queue only once: SEND is
+/// idempotent).
 pub fn body(tag: &[u8], len: usize) -> MessageBody {
     let mut bytes = tag.to_vec();
-    bytes.resize(len.max(tag.len()), 0x5a);
+    let mut filler = vec![0u8; len.saturating_sub(tag.len())];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut filler);
+    bytes.extend_from_slice(&filler);
     MessageBody::new(bytes).unwrap()
 }
 
