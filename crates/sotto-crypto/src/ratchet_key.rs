@@ -1,7 +1,7 @@
 //! A party's ratchet key pair: one X25519 key and one ML-KEM-768 key, always renewed
 //! together, so that every DH ratchet step is also a KEM step.
 
-use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 use crate::Error;
 use crate::codec::Entropy;
@@ -20,7 +20,7 @@ pub(crate) struct RatchetKeyPair {
     /// multiplication, so it is done once per key pair, not once per message,
     /// and only when a header needs it: a session restored from its pickle to
     /// decrypt (every message received) never does.
-    public_dh: OnceCell<X25519Public>,
+    public_dh: OnceLock<X25519Public>,
 }
 
 impl RatchetKeyPair {
@@ -28,7 +28,7 @@ impl RatchetKeyPair {
         Self {
             dh,
             kem,
-            public_dh: OnceCell::new(),
+            public_dh: OnceLock::new(),
         }
     }
 
@@ -53,6 +53,13 @@ pub(crate) struct PeerRatchetKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_may_be_shared_between_threads() {
+        // The fuzz targets keep sessions in statics; runtimes move them.
+        fn shared<T: Send + Sync>() {}
+        shared::<crate::Session>();
+    }
 
     #[test]
     fn cached_public_key_matches_the_secret() {
