@@ -222,7 +222,9 @@ def main():
     )
     recipient_id = bytes(range(0x20, 0x38))
     unsigned = transmission(bytes.fromhex("1112131415161718"), recipient_id, 0x03)
-    authenticator = blake3.blake3(unsigned[1:], key=command_key).digest()
+    # corr id, entity and tag, then the BLAKE3 hash of the body (empty for SUB).
+    body_hash = blake3.blake3(b"").digest()
+    authenticator = blake3.blake3(unsigned[1:] + body_hash, key=command_key).digest()
     sub = transmission(
         bytes.fromhex("1112131415161718"), recipient_id, 0x03, authenticator=authenticator
     )

@@ -396,6 +396,9 @@ async fn main() -> Result<()> {
 /// Relay metrics: durable commits, and writes committed.
 const FSYNC_BATCHES: &str = "sotto_fsync_batches_total";
 const FSYNC_WRITES: &str = "sotto_fsync_batch_size_sum";
+/// Relay metrics: blocks received from and sent to clients.
+const BLOCKS_RECEIVED: &str = "sotto_blocks_received_total";
+const BLOCKS_SENT: &str = "sotto_blocks_sent_total";
 
 /// CPU time of the relay and of this process over a delivery run: where the
 /// time goes, whatever else the machine is doing.
@@ -403,6 +406,8 @@ struct CpuMeter {
     disk_writes: u64,
     commits: f64,
     writes: f64,
+    blocks_received: f64,
+    blocks_sent: f64,
     relay: Duration,
     writer: Duration,
     bench: Duration,
@@ -415,6 +420,8 @@ impl CpuMeter {
             disk_writes: relay.disk_writes()?,
             commits: relay.metric(FSYNC_BATCHES).await?,
             writes: relay.metric(FSYNC_WRITES).await?,
+            blocks_received: relay.metric(BLOCKS_RECEIVED).await?,
+            blocks_sent: relay.metric(BLOCKS_SENT).await?,
             relay: relay.cpu_time()?,
             writer: relay.writer_cpu_time()?,
             bench: cpu_time("self")?,
@@ -430,6 +437,8 @@ impl CpuMeter {
     ) -> Result<()> {
         let commits = relay.metric(FSYNC_BATCHES).await? - self.commits;
         let writes = relay.metric(FSYNC_WRITES).await? - self.writes;
+        let blocks_received = relay.metric(BLOCKS_RECEIVED).await? - self.blocks_received;
+        let blocks_sent = relay.metric(BLOCKS_SENT).await? - self.blocks_sent;
         let written = relay.disk_writes()?.saturating_sub(self.disk_writes) as f64;
         let wall = self.started.elapsed().as_secs_f64();
         let relay_cpu = (relay.cpu_time()? - self.relay).as_secs_f64();
@@ -453,6 +462,13 @@ impl CpuMeter {
             writes / commits.max(1.0),
             wall * 1e3 / commits.max(1.0),
             writer_cpu.as_secs_f64() * 1e6 / writes.max(1.0),
+        );
+        eprintln!("{line}");
+        summary.push(line);
+        let line = format!(
+            "  blocks per delivered message: {:.2} received, {:.2} sent",
+            blocks_received / messages.max(1.0),
+            blocks_sent / messages.max(1.0),
         );
         eprintln!("{line}");
         summary.push(line);

@@ -204,7 +204,10 @@ async fn drive(
                     };
                     idle_deadline = Instant::now() + limits.idle_timeout;
                     match opener.open(block) {
-                        Ok(inner) => input.extend(inner.into_transmissions()),
+                        Ok(inner) => {
+                            relay.metrics.count(Event::BlockReceived);
+                            input.extend(inner.into_transmissions());
+                        }
                         Err(
                             WireError::DecryptFailed
                             | WireError::TransportBroken
@@ -224,7 +227,10 @@ async fn drive(
             // The writer was idle: the stall clock starts now.
             stall_deadline = Instant::now() + limits.stall_timeout;
         }
-        if let Err(ending) = outbox.pump(done) {
+        let queued = outbox.queued;
+        let pumped = outbox.pump(done);
+        relay.metrics.count_blocks_sent(outbox.queued - queued);
+        if let Err(ending) = pumped {
             break ending;
         }
         if session.failures_exhausted() {

@@ -36,6 +36,8 @@ pub struct Metrics {
     messages_acked: AtomicU64,
     messages_expired: AtomicU64,
     quota_markers: AtomicU64,
+    blocks_received: AtomicU64,
+    blocks_sent: AtomicU64,
     errors: [AtomicU64; 9],
     commits: AtomicU64,
     deferred_commits: AtomicU64,
@@ -64,6 +66,8 @@ pub enum Event {
     MessageAcked,
     /// A QUOTA_REACHED marker was appended.
     QuotaMarker,
+    /// A block from a client decrypted.
+    BlockReceived,
 }
 
 impl Metrics {
@@ -90,6 +94,7 @@ impl Metrics {
             Event::MessageDelivered => &self.messages_delivered,
             Event::MessageAcked => &self.messages_acked,
             Event::QuotaMarker => &self.quota_markers,
+            Event::BlockReceived => &self.blocks_received,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -100,6 +105,11 @@ impl Metrics {
         if let Some(counter) = self.errors.get(index) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts blocks sealed and handed to a connection's writer.
+    pub fn count_blocks_sent(&self, blocks: u64) {
+        self.blocks_sent.fetch_add(blocks, Ordering::Relaxed);
     }
 
     /// Counts messages deleted by the expiry sweep.
@@ -177,6 +187,16 @@ impl Metrics {
                 "sotto_quota_markers_total",
                 "QUOTA_REACHED markers appended.",
                 &self.quota_markers,
+            ),
+            (
+                "sotto_blocks_received_total",
+                "Blocks received from clients (after the handshake).",
+                &self.blocks_received,
+            ),
+            (
+                "sotto_blocks_sent_total",
+                "Blocks sent to clients (after the handshake).",
+                &self.blocks_sent,
             ),
             (
                 "sotto_deferred_commits_total",

@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use rand::RngCore;
-use sotto_wire::RecipientId;
+use sotto_wire::{BodyHash, RecipientId};
 use zeroize::Zeroizing;
 
 /// Digests remembered per queue: a sender retries the SENDs in flight when
@@ -47,9 +47,10 @@ impl Default for RecentSends {
 }
 
 impl RecentSends {
-    /// The digest of `body`.
-    pub fn digest(&self, body: &[u8]) -> SendDigest {
-        let hash = blake3::keyed_hash(&self.key, body);
+    /// The digest of a SEND's body, from the hash its authenticator check
+    /// computed (so the body is read once).
+    pub fn digest(&self, body_hash: &BodyHash) -> SendDigest {
+        let hash = blake3::keyed_hash(&self.key, body_hash.as_bytes());
         let mut digest = [0u8; 16];
         digest.copy_from_slice(&hash.as_bytes()[..16]);
         SendDigest(digest)
@@ -105,18 +106,21 @@ mod tests {
         let recent = RecentSends::default();
         let queue = RecipientId::from_bytes([1; 24]);
         let other = RecipientId::from_bytes([2; 24]);
-        let first = recent.digest(b"first");
+        let first = recent.digest(&BodyHash::of(b"first"));
         assert!(!recent.contains(&queue, &first));
         recent.remember(queue, first);
         assert!(recent.contains(&queue, &first));
         assert!(!recent.contains(&other, &first));
         for n in 0..DIGESTS_PER_QUEUE {
-            recent.remember(queue, recent.digest(&n.to_be_bytes()));
+            recent.remember(queue, recent.digest(&BodyHash::of(&n.to_be_bytes())));
         }
         assert!(!recent.contains(&queue, &first));
         recent.forget(&queue);
-        assert!(!recent.contains(&queue, &recent.digest(&0usize.to_be_bytes())));
+        assert!(!recent.contains(&queue, &recent.digest(&BodyHash::of(&0usize.to_be_bytes()))));
         // Keyed: another relay's digests differ.
-        assert_ne!(RecentSends::default().digest(b"first"), first);
+        assert_ne!(
+            RecentSends::default().digest(&BodyHash::of(b"first")),
+            first
+        );
     }
 }

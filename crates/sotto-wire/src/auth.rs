@@ -7,8 +7,8 @@
 //! `command_key = HKDF-SHA256(salt = session_id, ikm = X25519(..), info =
 //! "sotto-relay-v2 command-auth" || queue auth public key)` once and cache it.
 //! Each command then carries `BLAKE3-keyed(command_key, transmission bytes
-//! from corr_id to the end)`: it binds the session (through the key), the
-//! correlation id, the entity id, the tag and the body. Both ends hold the key,
+//! from corr_id to the tag || BLAKE3(body))`: it binds the session (through the
+//! key), the correlation id, the entity id, the tag and the body. Both ends hold the key,
 //! so neither can prove to anyone else that the client sent a command.
 
 use std::fmt;
@@ -161,7 +161,8 @@ impl CommandKey {
         Ok(CommandKey(*key))
     }
 
-    /// The authenticator of a transmission's bytes from corr_id to the end.
+    /// The authenticator of the parts given, in order (a transmission's bytes
+    /// from corr_id to the tag, then its body's hash).
     pub(crate) fn authenticate(&self, authenticated_part: &[&[u8]]) -> Authenticator {
         let mut mac = blake3::Hasher::new_keyed(&self.0);
         for part in authenticated_part {

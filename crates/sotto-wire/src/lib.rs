@@ -68,7 +68,7 @@ pub use queue_message::{
 };
 pub use response::{ErrorCode, Response};
 pub use suite::{AEAD_TAG_LEN, CipherSuite};
-pub use transmission::Transmission;
+pub use transmission::{BodyHash, Transmission};
 pub use transport::{BlockOpener, BlockSealer, SessionId, SessionParameters, Transport};
 pub use version::{Version, VersionRange};
 
