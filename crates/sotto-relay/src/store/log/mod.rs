@@ -7,6 +7,7 @@
 //! - [`ops`]: what each write op does, as records.
 //! - [`segment`]: segment files, their creation, replay and removal.
 //! - [`writer`]: the appending end (one write and one fdatasync per batch).
+//! - [`tail`]: the last batches written, kept in memory for deliveries.
 //! - [`compaction`]: reclaiming the oldest segment by copying its live records
 //!   forward.
 //!
@@ -28,6 +29,7 @@ mod index;
 mod ops;
 mod record;
 mod segment;
+mod tail;
 mod writer;
 
 use std::collections::{BTreeMap, HashSet};
@@ -42,6 +44,7 @@ use sotto_wire::{QueueKey, RecipientId, SenderId};
 use self::index::{Index, Location, MessageEntry, day_of};
 use self::ops::{Limits, RecordSink};
 use self::record::{MESSAGE_BODY_OFFSET, Record};
+use self::tail::Tail;
 use self::writer::{Files, Writer};
 use super::{Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp, WriteOutcome};
 use crate::Error;
@@ -96,6 +99,8 @@ pub struct LogStore {
     index: RwLock<Index>,
     files: Files,
     writer: Mutex<Writer>,
+    /// The last batches written, shared with the writer.
+    tail: Arc<Tail>,
     /// Log position before which every record is written (and synced, if its
     /// batch was durable): readers see messages before it only.
     visible_end: AtomicU64,
@@ -162,12 +167,14 @@ impl LogStore {
             .get(&active)
             .cloned()
             .ok_or_else(|| Error::Storage("the active segment is not open".into()))?;
+        let tail = Arc::new(Tail::default());
         let writer = Writer::new(
             dir.clone(),
             config.segment_bytes,
             active,
             active_file,
             active_len,
+            Arc::clone(&tail),
         );
         let visible_end = writer.end_position();
         Ok(Self {
@@ -176,6 +183,7 @@ impl LogStore {
             index: RwLock::new(index),
             files: RwLock::new(files),
             writer: Mutex::new(writer),
+            tail,
             visible_end: AtomicU64::new(visible_end),
             today: AtomicU32::new(day_of(now)),
             failed: AtomicBool::new(false),
@@ -265,13 +273,28 @@ impl LogStore {
         Ok(Some((state.queue_key.clone(), message.clone(), file)))
     }
 
-    fn stored(entry: MessageEntry, file: &File) -> Result<StoredMessage, Error> {
-        Ok(StoredMessage {
+    /// The message at `entry`: from the tail if it was written lately, else
+    /// from its segment's `file`.
+    fn stored(&self, entry: MessageEntry, file: &File) -> Result<StoredMessage, Error> {
+        match self.tail.read(entry.at, MESSAGE_BODY_OFFSET) {
+            Some(body) => Ok(Self::message(entry, body)),
+            None => Self::stored_in_file(entry, file),
+        }
+    }
+
+    /// The message at `entry`, read from its segment's `file`.
+    fn stored_in_file(entry: MessageEntry, file: &File) -> Result<StoredMessage, Error> {
+        let body = Self::read_body(file, entry.at)?;
+        Ok(Self::message(entry, body))
+    }
+
+    fn message(entry: MessageEntry, body: Vec<u8>) -> StoredMessage {
+        StoredMessage {
             id: entry.id,
             accepted_at: entry.accepted_at,
             flags: entry.flags,
-            body: Self::read_body(file, entry.at)?,
-        })
+            body,
+        }
     }
 
     /// Appends `records` and applies them to `index`.
@@ -354,7 +377,7 @@ impl Storage for LogStore {
         now: u64,
     ) -> Result<Option<(QueueKey, StoredMessage)>, Error> {
         match self.first_visible(recipient_id, now)? {
-            Some((queue_key, entry, file)) => Ok(Some((queue_key, Self::stored(entry, &file)?))),
+            Some((queue_key, entry, file)) => Ok(Some((queue_key, self.stored(entry, &file)?))),
             None => Ok(None),
         }
     }
@@ -365,7 +388,7 @@ impl Storage for LogStore {
         now: u64,
     ) -> Result<Option<StoredMessage>, Error> {
         match self.first_visible(recipient_id, now)? {
-            Some((_, entry, file)) => Ok(Some(Self::stored(entry, &file)?)),
+            Some((_, entry, file)) => Ok(Some(self.stored(entry, &file)?)),
             None => Ok(None),
         }
     }

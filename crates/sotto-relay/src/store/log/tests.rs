@@ -109,7 +109,7 @@ fn snapshot(store: &LogStore) -> Vec<QueueSnapshot> {
                 .iter()
                 .map(|m| {
                     let file = store.file(m.at.segment).unwrap();
-                    (m.seq, LogStore::stored(m.clone(), &file).unwrap())
+                    (m.seq, LogStore::stored_in_file(m.clone(), &file).unwrap())
                 })
                 .collect();
             (described, messages)
@@ -534,5 +534,29 @@ fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
             .unwrap()
             .map(|m| m.id),
         Some(message_id(1, 0))
+    );
+}
+
+#[test]
+fn a_message_written_lately_reads_from_memory_as_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(&store, &[create(1), send(1, 0, 16_000, NOW)], NOW);
+    let head = store.index.read().unwrap().queues[&recipient(1)].messages[0].clone();
+    let file = store.file(head.at.segment).unwrap();
+    let from_file = LogStore::stored_in_file(head.clone(), &file).unwrap();
+    assert!(store.tail.read(head.at, MESSAGE_BODY_OFFSET).is_some());
+    assert_eq!(
+        store.first_message(&recipient(1), NOW).unwrap(),
+        Some(from_file.clone())
+    );
+    // After a restart nothing is in memory: the file answers the same.
+    drop(file);
+    drop(store);
+    let store = open_with(dir.path(), config(), NOW);
+    assert!(store.tail.read(head.at, MESSAGE_BODY_OFFSET).is_none());
+    assert_eq!(
+        store.first_message(&recipient(1), NOW).unwrap(),
+        Some(from_file)
     );
 }

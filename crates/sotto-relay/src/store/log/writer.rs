@@ -16,9 +16,10 @@ use std::sync::{Arc, RwLock};
 use super::index::Location;
 use super::record::Record;
 use super::segment;
+use super::tail::Tail;
 use crate::Error;
 
-/// A buffer grown beyond this by a large batch is given back afterwards.
+/// The next batch's buffer starts with the last one's size, up to this.
 const KEPT_BUFFER: usize = 4 << 20;
 
 /// Open segment files by number, shared with readers.
@@ -36,6 +37,8 @@ pub(super) struct Writer {
     buffer: Vec<u8>,
     /// Something was written since the last sync.
     unsynced: bool,
+    /// Where written batches go, for readers.
+    tail: Arc<Tail>,
 }
 
 impl Writer {
@@ -46,6 +49,7 @@ impl Writer {
         active: u32,
         file: Arc<File>,
         written: u64,
+        tail: Arc<Tail>,
     ) -> Self {
         Self {
             dir,
@@ -55,6 +59,7 @@ impl Writer {
             written,
             buffer: Vec::new(),
             unsynced: false,
+            tail,
         }
     }
 
@@ -97,12 +102,16 @@ impl Writer {
         self.file
             .write_all_at(&self.buffer, self.written)
             .map_err(Error::io("writing the log"))?;
+        let offset = self.written;
         self.written += self.buffer.len() as u64;
         self.unsynced = true;
-        self.buffer.clear();
-        if self.buffer.capacity() > KEPT_BUFFER {
-            self.buffer = Vec::new();
-        }
+        // The batch goes to the tail; the next one starts at this one's size.
+        let next = Vec::with_capacity(self.buffer.len().min(KEPT_BUFFER));
+        self.tail.push(
+            self.active,
+            offset,
+            std::mem::replace(&mut self.buffer, next),
+        );
         Ok(())
     }
 

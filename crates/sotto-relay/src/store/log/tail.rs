@@ -1,0 +1,123 @@
+//! The log's last batches, kept in memory after they are written, so that a
+//! message delivered soon after its SEND (the common case: its recipient is
+//! subscribed) is read from memory rather than from its segment file.
+//!
+//! A batch is the writer's buffer as it went to the file: whole records, in
+//! log order, at one offset of one segment. The tail holds at most
+//! [`TAIL_BYTES`]; the oldest batches go first. It holds nothing the file does
+//! not: a record is looked up here only once it is visible to readers, and a
+//! batch whose write failed is never added.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use super::index::Location;
+
+/// Bytes of written batches kept (about 2,000 messages of 16 KiB).
+pub(super) const TAIL_BYTES: usize = 32 << 20;
+
+/// One written batch and where it starts in the log.
+struct Batch {
+    /// Log position (`segment << 32 | offset`) of its first byte.
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub(super) struct Tail {
+    batches: Mutex<Batches>,
+}
+
+#[derive(Default)]
+struct Batches {
+    batches: VecDeque<Batch>,
+    bytes: usize,
+}
+
+impl Tail {
+    /// Keeps `bytes`, just written at `offset` of `segment`, dropping the
+    /// oldest batches beyond the bound.
+    pub(super) fn push(&self, segment: u32, offset: u64, bytes: Vec<u8>) {
+        if bytes.is_empty() || bytes.len() > TAIL_BYTES {
+            return;
+        }
+        let Ok(mut tail) = self.batches.lock() else {
+            return;
+        };
+        tail.bytes += bytes.len();
+        tail.batches.push_back(Batch {
+            start: (u64::from(segment) << 32) | offset,
+            bytes,
+        });
+        while tail.bytes > TAIL_BYTES {
+            match tail.batches.pop_front() {
+                Some(oldest) => tail.bytes -= oldest.bytes.len(),
+                None => break,
+            }
+        }
+    }
+
+    /// The bytes of the record at `at` from its byte `skip` on, if the tail
+    /// still holds its batch.
+    pub(super) fn read(&self, at: Location, skip: usize) -> Option<Vec<u8>> {
+        let tail = self.batches.lock().ok()?;
+        let position = at.position();
+        // Batches are in log order: the last one starting at or before `at`.
+        let after = tail
+            .batches
+            .partition_point(|batch| batch.start <= position);
+        let batch = tail.batches.get(after.checked_sub(1)?)?;
+        if batch.start >> 32 != u64::from(at.segment) {
+            return None;
+        }
+        let from = usize::try_from(position - batch.start).ok()?;
+        let record = batch.bytes.get(from..from.checked_add(at.len as usize)?)?;
+        record.get(skip..).map(<[u8]>::to_vec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(segment: u32, offset: u32, len: u32) -> Location {
+        Location {
+            segment,
+            offset,
+            len,
+        }
+    }
+
+    #[test]
+    fn reads_records_of_the_batches_it_still_holds() {
+        let tail = Tail::default();
+        tail.push(1, 16, b"aaaabbbbbb".to_vec());
+        tail.push(1, 26, b"cccc".to_vec());
+        tail.push(2, 16, b"dddd".to_vec());
+        assert_eq!(tail.read(at(1, 20, 6), 2).as_deref(), Some(&b"bbbb"[..]));
+        assert_eq!(tail.read(at(1, 26, 4), 0).as_deref(), Some(&b"cccc"[..]));
+        assert_eq!(tail.read(at(2, 16, 4), 1).as_deref(), Some(&b"ddd"[..]));
+        // Before the first batch, past a batch's end, another segment.
+        assert_eq!(tail.read(at(1, 0, 4), 0), None);
+        assert_eq!(tail.read(at(1, 28, 4), 0), None);
+        assert_eq!(tail.read(at(3, 16, 4), 0), None);
+    }
+
+    #[test]
+    fn forgets_the_oldest_batches_beyond_its_bound() {
+        let tail = Tail::default();
+        let half = TAIL_BYTES / 2;
+        tail.push(1, 16, vec![1; half]);
+        tail.push(1, 16 + half as u64, vec![2; half]);
+        tail.push(1, 16 + 2 * half as u64, vec![3; 8]);
+        assert_eq!(tail.read(at(1, 16, 4), 0), None);
+        assert_eq!(
+            tail.read(at(1, 16 + half as u32, 4), 0).as_deref(),
+            Some(&[2u8; 4][..])
+        );
+        // A batch larger than the bound is not kept.
+        tail.push(2, 16, vec![0; TAIL_BYTES + 1]);
+        assert_eq!(tail.read(at(2, 16, 4), 0), None);
+    }
+}
