@@ -1,7 +1,11 @@
 //! One client connection: handshake, then decrypt, dispatch and answer blocks.
 //!
 //! The connection task reads frames, runs their commands through a [`Session`] and
-//! seals the replies into blocks. A separate writer task sends the blocks.
+//! seals the replies into blocks. A separate writer task sends the blocks. Small
+//! replies to the client's commands (OKs) wait for the next commit of the
+//! client's writes still in flight, at most a few milliseconds, to share a
+//! block: a block is 16 KiB to seal, send and open however little it holds.
+//! Pushes (messages) never wait.
 //!
 //! Memory is bounded in bytes: the replies a connection has waiting (held by the
 //! session, sealed or not, or handed to the writer and not yet written) may take
@@ -24,7 +28,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use sotto_wire::{
-    BLOCK_SIZE, Block, BlockSealer, InnerBlock, ServerHandshake, ServerHandshakeOutcome,
+    BLOCK_SIZE, Block, BlockSealer, CorrId, InnerBlock, ServerHandshake, ServerHandshakeOutcome,
     Transmission, VersionRange, WireError,
 };
 use tokio::sync::{mpsc, watch};
@@ -42,6 +46,10 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Close code for a frame larger than a block.
 const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Longest that replies to the client's own commands wait for more to share
+/// their block (see [`Outbox::may_hold`]).
+const REPLY_HOLD: Duration = Duration::from_millis(5);
 
 /// Why a connection ended.
 #[derive(Debug)]
@@ -164,6 +172,8 @@ async fn drive(
     let mut idle_deadline = Instant::now() + limits.idle_timeout;
     // Since when the writer has had blocks to write and written none.
     let mut stall_deadline = Instant::now() + limits.stall_timeout;
+    // Until when small replies wait for the next commit to share their block.
+    let mut hold: Option<Instant> = None;
 
     let ending = loop {
         let done = *written.borrow();
@@ -177,7 +187,11 @@ async fn drive(
             let may_read = may_run && input.is_empty();
             tokio::select! {
                 _ = shutdown.changed() => break Ending::Shutdown,
-                () = session.oldest_committed(), if session.blocks_in_flight() > 0 => {}
+                () = session.oldest_committed(), if session.blocks_in_flight() > 0 => {
+                    // The next commit's replies join those held: send them now.
+                    hold = hold.map(|_| Instant::now());
+                }
+                () = sleep_until(hold.unwrap_or(idle_deadline)), if hold.is_some() => {}
                 () = subscriber.changed(), if room > 0 => {
                     let pushes = session.handle_events();
                     session.queue_replies(pushes);
@@ -222,13 +236,27 @@ async fn drive(
             };
         }
         outbox.push(session.ready_replies());
+        // Replies to the client's commands, less than half a block, wait (once,
+        // at most REPLY_HOLD) for those of its writes still in flight: every
+        // block costs a whole 16 KiB to seal, send and open, whatever it holds.
+        let now = Instant::now();
+        let holding = outbox.may_hold() && session.blocks_in_flight() > 0;
+        hold = match hold {
+            Some(until) if holding && until > now => Some(until),
+            None if holding => Some(now + REPLY_HOLD),
+            _ => None,
+        };
         let done = *written.borrow();
         if outbox.queued == done && outbox.has_unsealed() {
             // The writer was idle: the stall clock starts now.
             stall_deadline = Instant::now() + limits.stall_timeout;
         }
         let queued = outbox.queued;
-        let pumped = outbox.pump(done);
+        let pumped = if hold.is_some() {
+            Ok(())
+        } else {
+            outbox.pump(done)
+        };
         relay.metrics.count_blocks_sent(outbox.queued - queued);
         if let Err(ending) = pumped {
             break ending;
@@ -301,6 +329,18 @@ impl Outbox {
 
     fn has_unsealed(&self) -> bool {
         !self.unsealed.is_empty()
+    }
+
+    /// Whether what waits to be sealed may wait for more: replies to the
+    /// client's own commands only (no push: deliveries never wait), taking
+    /// less than half a block.
+    fn may_hold(&self) -> bool {
+        self.has_unsealed()
+            && self.unsealed_bytes < BLOCK_SIZE / 2
+            && self
+                .unsealed
+                .iter()
+                .all(|reply| reply.corr_id != CorrId::PUSH)
     }
 
     /// Bytes of replies waiting: unsealed, or sealed and not yet written (the
