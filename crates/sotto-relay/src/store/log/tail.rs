@@ -33,6 +33,10 @@ pub(super) struct Tail {
 struct Batches {
     batches: VecDeque<Batch>,
     bytes: usize,
+    /// The buffer of the last batch dropped, emptied, for the writer's next
+    /// batch: reusing it spares an allocation, its page faults and its
+    /// growth by copying.
+    spare: Option<Vec<u8>>,
 }
 
 impl Tail {
@@ -52,9 +56,31 @@ impl Tail {
         });
         while tail.bytes > TAIL_BYTES {
             match tail.batches.pop_front() {
-                Some(oldest) => tail.bytes -= oldest.bytes.len(),
+                Some(oldest) => {
+                    tail.bytes -= oldest.bytes.len();
+                    let mut spare = oldest.bytes;
+                    spare.clear();
+                    tail.spare = Some(spare);
+                }
                 None => break,
             }
+        }
+    }
+
+    /// An empty buffer for the writer's next batch, with room for at least
+    /// `capacity` bytes.
+    pub(super) fn buffer(&self, capacity: usize) -> Vec<u8> {
+        let spare = self
+            .batches
+            .lock()
+            .ok()
+            .and_then(|mut tail| tail.spare.take());
+        match spare {
+            Some(mut spare) => {
+                spare.reserve(capacity);
+                spare
+            }
+            None => Vec::with_capacity(capacity),
         }
     }
 
@@ -119,5 +145,9 @@ mod tests {
         // A batch larger than the bound is not kept.
         tail.push(2, 16, vec![0; TAIL_BYTES + 1]);
         assert_eq!(tail.read(at(2, 16, 4), 0), None);
+        // The dropped batch's buffer comes back, empty, for the next batch.
+        let buffer = tail.buffer(16);
+        assert!(buffer.is_empty() && buffer.capacity() >= half);
+        assert!(tail.buffer(16).capacity() >= 16);
     }
 }

@@ -20,7 +20,7 @@ use super::segment;
 use super::tail::Tail;
 use crate::Error;
 
-/// The next batch's buffer starts with the last one's size, up to this.
+/// The next batch's buffer has room for twice the last one, up to this.
 const KEPT_BUFFER: usize = 4 << 20;
 
 /// Open segment files by number, shared with readers.
@@ -106,8 +106,11 @@ impl Writer {
         let offset = self.written;
         self.written += self.buffer.len() as u64;
         self.unsynced = true;
-        // The batch goes to the tail; the next one starts at this one's size.
-        let next = Vec::with_capacity(self.buffer.len().min(KEPT_BUFFER));
+        // The batch goes to the tail; the next one gets a buffer it dropped,
+        // with room for twice this one (a batch grows by copying).
+        let next = self
+            .tail
+            .buffer(self.buffer.len().saturating_mul(2).min(KEPT_BUFFER));
         self.tail.push(
             self.active,
             offset,
