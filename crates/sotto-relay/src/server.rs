@@ -110,8 +110,6 @@ impl Server {
         let writer_config = WriterConfig {
             max_batch: usize::try_from(config.max_batch).unwrap_or(usize::MAX),
             defer_acks: !config.sync_acks,
-            // The log's deferred commits never wait for its fsync.
-            direct_acks: config.storage == StorageBackend::Log,
         };
         let (committer, writer) =
             group_commit::start(Arc::clone(&storage), writer_config, Arc::clone(&metrics))?;

@@ -15,13 +15,6 @@
 //! commit makes deferred ones durable too, and the writer makes one at most
 //! [`SYNC_DELAY`] after a deferred commit if nothing else does.
 //!
-//! With [`WriterConfig::direct_acks`] as well (the log store), ACKs do not go
-//! through the writer thread at all: [`Committer::enqueue`] applies each one
-//! on the caller's thread, a deferred commit that appends while the writer's
-//! fsync runs instead of after it, and the recipient's next message is pushed
-//! that much sooner. The writer is told of the first such commit since its
-//! last durable one, to sync it within [`SYNC_DELAY`].
-//!
 //! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
 //! far; the writer commits them, answers their waiters and exits.
 //!
@@ -31,7 +24,6 @@
 //! a store that fails every write; a restart recovers from what was synced.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -58,8 +50,6 @@ struct Request {
 #[allow(clippy::large_enum_variant)]
 enum Job {
     Write(Request),
-    /// A direct ACK was committed without fsync: sync within SYNC_DELAY.
-    Deferred,
     /// Commit what came before, then stop.
     Stop,
 }
@@ -67,18 +57,6 @@ enum Job {
 /// Submits writes to the group-commit writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Committer {
-    requests: mpsc::Sender<Job>,
-    direct: Option<Arc<DirectAcks>>,
-}
-
-/// ACKs committed on the caller's thread (see [`WriterConfig::direct_acks`]).
-struct DirectAcks {
-    storage: Arc<dyn Storage>,
-    metrics: Arc<Metrics>,
-    failure: watch::Sender<bool>,
-    /// A direct commit happened that no durable commit begun since covers.
-    unsynced: AtomicBool,
-    /// Where the writer learns of the first of them.
     requests: mpsc::Sender<Job>,
 }
 
@@ -102,10 +80,6 @@ pub struct WriterConfig {
     pub max_batch: usize,
     /// Commit ACK-only batches without fsync (see the module docs).
     pub defer_acks: bool,
-    /// With `defer_acks`, commit each ACK on the caller's thread instead of
-    /// the writer's: for a store whose deferred commits never wait for an
-    /// fsync (the log store; see the module docs).
-    pub direct_acks: bool,
 }
 
 /// Starts the writer thread over `storage`.
@@ -120,21 +94,11 @@ pub fn start(
         ..config
     };
     let failure = watch::Sender::new(false);
-    let direct = (config.defer_acks && config.direct_acks).then(|| {
-        Arc::new(DirectAcks {
-            storage: Arc::clone(&storage),
-            metrics: Arc::clone(&metrics),
-            failure: failure.clone(),
-            unsynced: AtomicBool::new(false),
-            requests: requests.clone(),
-        })
-    });
     let writer = Writer {
         storage,
         config,
         metrics,
         failure: failure.clone(),
-        direct: direct.clone(),
     };
     let thread = thread::Builder::new()
         .name("sotto-writer".into())
@@ -143,7 +107,6 @@ pub fn start(
     Ok((
         Committer {
             requests: requests.clone(),
-            direct,
         },
         WriterHandle {
             thread,
@@ -154,14 +117,8 @@ pub fn start(
 }
 
 impl Committer {
-    /// Hands `op` to the writer, waiting for room if the writer is behind; or,
-    /// for an ACK with [`WriterConfig::direct_acks`], commits it here and now.
+    /// Hands `op` to the writer, waiting for room if the writer is behind.
     pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, Error> {
-        if let Some(direct) = &self.direct
-            && !op.needs_fsync()
-        {
-            return Ok(direct.commit(op));
-        }
         let (reply, receiver) = oneshot::channel();
         self.requests
             .send(Job::Write(Request { op, reply }))
@@ -173,40 +130,6 @@ impl Committer {
     /// Applies `op` durably and returns its outcome.
     pub async fn write(&self, op: WriteOp) -> Result<WriteOutcome, Error> {
         self.enqueue(op).await?.outcome().await
-    }
-}
-
-impl DirectAcks {
-    /// Commits `op` without fsync; the write it returns is already done.
-    fn commit(&self, op: WriteOp) -> PendingWrite {
-        let (reply, receiver) = oneshot::channel();
-        let outcome = self
-            .storage
-            .apply(std::slice::from_ref(&op), unix_now(), Commit::Deferred)
-            .and_then(|mut outcomes| match (outcomes.pop(), outcomes.is_empty()) {
-                (Some(outcome), true) => Ok(outcome),
-                _ => Err(Error::Storage(
-                    "storage returned the wrong number of outcomes".into(),
-                )),
-            });
-        self.metrics.record_deferred_commit();
-        match &outcome {
-            Ok(_) => {
-                if !self.unsynced.swap(true, Ordering::AcqRel) {
-                    // Full: the writer has writes waiting, and their durable
-                    // commit covers this one. Closed: it stopped, after a
-                    // last sync.
-                    let _ = self.requests.try_send(Job::Deferred);
-                }
-            }
-            Err(error) if error.is_fatal() => {
-                tracing::error!(%error, "stopping the relay: the store failed");
-                self.failure.send_replace(true);
-            }
-            Err(error) => tracing::error!(%error, "an ACK failed"),
-        }
-        let _ = reply.send(outcome);
-        PendingWrite { reply: receiver }
     }
 }
 
@@ -270,25 +193,9 @@ struct Writer {
     config: WriterConfig,
     metrics: Arc<Metrics>,
     failure: watch::Sender<bool>,
-    direct: Option<Arc<DirectAcks>>,
 }
 
 impl Writer {
-    /// Notes that a durable commit begins: it covers every direct ACK
-    /// committed before it.
-    fn covering_direct_acks(&self) {
-        if let Some(direct) = &self.direct {
-            direct.unsynced.store(false, Ordering::Release);
-        }
-    }
-
-    /// Whether a direct ACK is not yet covered by a durable commit.
-    fn direct_acks_unsynced(&self) -> bool {
-        self.direct
-            .as_ref()
-            .is_some_and(|direct| direct.unsynced.load(Ordering::Acquire))
-    }
-
     /// Notes a fatal error: the writer stops taking writes.
     fn check(&self, error: &Error) -> bool {
         if error.is_fatal() {
@@ -341,18 +248,11 @@ async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
         };
         match job {
             Some(Job::Write(first)) => batch.push(first),
-            Some(Job::Deferred) => {
-                unsynced_since.get_or_insert_with(Instant::now);
-                continue;
-            }
             Some(Job::Stop) | None => break,
         }
         while batch.len() < max_batch {
             match receiver.try_recv() {
                 Ok(Job::Write(request)) => batch.push(request),
-                Ok(Job::Deferred) => {
-                    unsynced_since.get_or_insert_with(Instant::now);
-                }
                 Ok(Job::Stop) => {
                     stopping = true;
                     break;
@@ -385,7 +285,7 @@ async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
             }
         }
     }
-    if unsynced_since.is_some() || writer.direct_acks_unsynced() {
+    if unsynced_since.is_some() {
         sync(writer);
     }
 }
@@ -406,9 +306,6 @@ fn commit_batch(
     commit: Commit,
 ) -> Committed {
     let metrics = &writer.metrics;
-    if commit == Commit::Durable {
-        writer.covering_direct_acks();
-    }
     let replies: Vec<_> = batch
         .drain(..)
         .map(|request| {
@@ -449,7 +346,6 @@ fn commit_batch(
 
 /// Makes every deferred commit durable; `false` if the store failed fatally.
 fn sync(writer: &Writer) -> bool {
-    writer.covering_direct_acks();
     match writer.storage.sync() {
         Ok(()) => {
             writer.metrics.record_commit(0);
@@ -536,7 +432,6 @@ mod tests {
         WriterConfig {
             max_batch,
             defer_acks: false,
-            direct_acks: false,
         }
     }
 
@@ -605,7 +500,6 @@ mod tests {
         let config = WriterConfig {
             max_batch: 64,
             defer_acks: true,
-            direct_acks: false,
         };
         let (committer, writer) =
             start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
@@ -629,7 +523,6 @@ mod tests {
         let config = WriterConfig {
             max_batch: 64,
             defer_acks: true,
-            direct_acks: false,
         };
         let (committer, writer) =
             start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
@@ -647,40 +540,6 @@ mod tests {
             [Commit::Durable, Commit::Deferred, Commit::Durable]
         );
         assert_eq!(store.batches.lock().unwrap().as_slice(), [1, 1, 1]);
-    }
-
-    #[tokio::test]
-    async fn direct_acks_commit_at_once_beside_a_busy_writer_and_are_synced_later() {
-        let store = Arc::new(CountingStore::default());
-        let config = WriterConfig {
-            max_batch: 64,
-            defer_acks: true,
-            direct_acks: true,
-        };
-        let (committer, writer) =
-            start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
-        // The writer is in a commit (20 ms) when the ACK comes: it does not wait.
-        let busy = committer.enqueue(suspend(1)).await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        let mut acked = committer.enqueue(ack(2)).await.unwrap();
-        assert_eq!(acked.try_outcome().unwrap().unwrap(), WriteOutcome::Done);
-        assert_eq!(busy.outcome().await.unwrap(), WriteOutcome::Done);
-        assert_eq!(
-            store.commits.lock().unwrap().as_slice(),
-            [Commit::Durable, Commit::Deferred]
-        );
-        // Begun before the ACK, that commit does not cover it: a sync follows.
-        tokio::time::sleep(SYNC_DELAY * 3).await;
-        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 1);
-        // A durable commit begun after an ACK covers it: no sync of its own.
-        committer.write(ack(3)).await.unwrap();
-        committer.write(suspend(4)).await.unwrap();
-        tokio::time::sleep(SYNC_DELAY * 3).await;
-        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 1);
-        // One left at shutdown is synced before the writer stops.
-        committer.write(ack(5)).await.unwrap();
-        writer.stop().await;
-        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -205,7 +205,7 @@ impl LogStore {
             self.append_records(&mut writer, &mut index, &copies)?;
         }
         // Durable before the old segment can go.
-        self.commit(writer, Commit::Durable)
+        self.commit(&mut writer, Commit::Durable)
     }
 }
 

@@ -315,29 +315,16 @@ impl LogStore {
         Ok(())
     }
 
-    /// Writes what the writer holds; if durable, releases the writer, syncs,
-    /// and shows what was written to readers.
-    ///
-    /// The fsync runs without the writer, so that deferred commits (ACKs)
-    /// append while it runs instead of waiting for it. They need not be seen:
-    /// they only delete messages, so `visible_end` moves at durable commits
-    /// only. Two durable commits may sync at once (the group-commit writer,
-    /// the sweep): the later one's fsync covers the earlier one's writes,
-    /// made before it, so `visible_end` only ever grows to a synced end.
-    fn commit(&self, mut writer: MutexGuard<'_, Writer>, commit: Commit) -> Result<(), Error> {
-        writer.flush().map_err(|error| self.fail(error))?;
-        if commit == Commit::Deferred {
-            return Ok(());
-        }
-        let end = writer.end_position();
-        let unsynced = writer.take_unsynced();
-        drop(writer);
-        if let Some(file) = unsynced {
-            file.sync_data()
-                .map_err(Error::io("syncing the log"))
-                .map_err(|error| self.fail(error))?;
-        }
-        self.visible_end.fetch_max(end, Ordering::AcqRel);
+    /// Writes (and, if durable, syncs) what the writer holds, then shows it
+    /// to readers.
+    fn commit(&self, writer: &mut Writer, commit: Commit) -> Result<(), Error> {
+        let written = match commit {
+            Commit::Durable => writer.sync(),
+            Commit::Deferred => writer.flush(),
+        };
+        written.map_err(|error| self.fail(error))?;
+        self.visible_end
+            .store(writer.end_position(), Ordering::Release);
         Ok(())
     }
 }
@@ -423,13 +410,13 @@ impl Storage for LogStore {
                 // the log.
                 .map_err(|error| self.fail(error))?
         };
-        self.commit(writer, commit)?;
+        self.commit(&mut writer, commit)?;
         Ok(outcomes)
     }
 
     fn sync(&self) -> Result<(), Error> {
-        let writer = self.lock_writer()?;
-        self.commit(writer, Commit::Durable)
+        let mut writer = self.lock_writer()?;
+        self.commit(&mut writer, Commit::Durable)
     }
 
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error> {
@@ -460,7 +447,7 @@ impl Storage for LogStore {
             );
             self.append_records(&mut writer, &mut index, &records)?;
             drop(index);
-            self.commit(writer, Commit::Durable)?;
+            self.commit(&mut writer, Commit::Durable)?;
             expired
         };
         self.reclaim()?;

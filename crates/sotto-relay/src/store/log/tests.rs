@@ -526,7 +526,8 @@ fn a_queue_head_not_yet_durable_hides_the_messages_after_it() {
     }
     // The message after it must not be delivered first meanwhile.
     assert_eq!(store.first_message(&recipient(1), NOW).unwrap(), None);
-    store.commit(writer, Commit::Durable).unwrap();
+    store.commit(&mut writer, Commit::Durable).unwrap();
+    drop(writer);
     assert_eq!(
         store
             .first_message(&recipient(1), NOW)

@@ -3,8 +3,7 @@
 //!
 //! Records are encoded into one buffer and written with one `pwrite` per batch
 //! (two when the batch crosses into a new segment), then synced with one
-//! `fdatasync` when the batch is durable, by the committer after it released
-//! the writer ([`Writer::take_unsynced`]). A segment is synced before the next
+//! `fdatasync` when the batch is durable. A segment is synced before the next
 //! one is created, so a record that is torn or missing after a power loss can
 //! only be in the last segment.
 
@@ -117,14 +116,6 @@ impl Writer {
             std::mem::replace(&mut self.buffer, next),
         );
         Ok(())
-    }
-
-    /// The active segment's file if something was written to it since the
-    /// last sync, which the caller syncs next (after releasing the writer, so
-    /// that others append meanwhile). Its sync covers everything written
-    /// before it, older segments included: each was synced at its rollover.
-    pub(super) fn take_unsynced(&mut self) -> Option<Arc<File>> {
-        std::mem::take(&mut self.unsynced).then(|| Arc::clone(&self.file))
     }
 
     /// Writes and syncs everything encoded so far.
