@@ -8,15 +8,45 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sotto_client::ClientError;
-use sotto_client::relay::{ConnectOptions, Push, RelayConnection};
+use sotto_client::relay::{ConnectOptions, Push, RelayConnection, SenderQueue};
 use sotto_wire::{
-    Block, Command, CorrId, InnerBlock, RecipientId, RelayAddress, RelayFingerprint, RelayHost,
-    RelayIdentity, RelayScheme, Response, ServerHandshake, ServerHandshakeOutcome, Transmission,
-    VersionRange,
+    Block, Command, CorrId, InnerBlock, MessageBody, RecipientId, RelayAddress, RelayFingerprint,
+    RelayHost, RelayIdentity, RelayScheme, Response, SenderId, ServerHandshake,
+    ServerHandshakeOutcome, Transmission, Transport, VersionRange,
 };
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Accepts one client on `listener` and completes the handshake as the relay
+/// with this identity; `None` if the client left first.
+async fn accept(listener: &TcpListener, identity_seed: u8) -> Option<(Socket, Transport)> {
+    let identity = RelayIdentity::from_secret_bytes([identity_seed; 32]);
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+    let Some(Ok(Message::Binary(hello))) = socket.next().await else {
+        return None;
+    };
+    let hello = Block::from_slice(&hello).unwrap();
+    let outcome = ServerHandshake::new([5; 32], VersionRange::SUPPORTED)
+        .handle_client_hello(&hello, &identity)
+        .unwrap();
+    let ServerHandshakeOutcome::Accepted {
+        server_hello,
+        transport,
+        ..
+    } = outcome
+    else {
+        panic!("rejected");
+    };
+    socket
+        .send(Message::binary(server_hello.into_vec()))
+        .await
+        .ok()?;
+    Some((socket, transport))
+}
 
 /// Starts a fake relay that answers PING with PONG (and pushes END after the
 /// first PING), reporting how many transmissions each block carried.
@@ -25,28 +55,9 @@ async fn fake_relay(identity_seed: u8) -> (u16, mpsc::UnboundedReceiver<usize>) 
     let port = listener.local_addr().unwrap().port();
     let (counts, counted) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let identity = RelayIdentity::from_secret_bytes([identity_seed; 32]);
-        let (stream, _) = listener.accept().await.unwrap();
-        let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
-        let Some(Ok(Message::Binary(hello))) = socket.next().await else {
+        let Some((mut socket, mut transport)) = accept(&listener, identity_seed).await else {
             return;
         };
-        let hello = Block::from_slice(&hello).unwrap();
-        let outcome = ServerHandshake::new([5; 32], VersionRange::SUPPORTED)
-            .handle_client_hello(&hello, &identity)
-            .unwrap();
-        let ServerHandshakeOutcome::Accepted {
-            server_hello,
-            mut transport,
-            ..
-        } = outcome
-        else {
-            panic!("rejected");
-        };
-        socket
-            .send(Message::binary(server_hello.into_vec()))
-            .await
-            .unwrap();
         let mut pushed_end = false;
         while let Some(Ok(message)) = socket.next().await {
             let Message::Binary(bytes) = message else {
@@ -163,4 +174,68 @@ async fn a_closed_relay_fails_waiting_callers() {
     });
     let result = RelayConnection::connect(&address(port, 1), &ConnectOptions::default()).await;
     assert!(matches!(result, Err(ClientError::Closed)), "{result:?}");
+}
+
+/// Blocks each way in the test below: 16 MiB, more than loopback TCP buffers.
+const FLOOD_BLOCKS: usize = 1000;
+
+#[tokio::test]
+async fn the_client_reads_while_its_writes_wait_for_a_relay_that_does_not_read() {
+    // A relay that, like the real one with its replies unwritten, reads
+    // nothing until its own blocks are written: a client that stopped reading
+    // while its writes waited would leave both ends waiting on each other.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (read_blocks, mut blocks_read) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let Some((mut socket, mut transport)) = accept(&listener, 1).await else {
+            return;
+        };
+        for n in 0..FLOOD_BLOCKS {
+            let mut push = InnerBlock::new();
+            let end = Response::End {
+                recipient_id: RecipientId::from_bytes([(n % 251) as u8; 24]),
+            };
+            push.push(&end.to_transmission(CorrId::PUSH)).unwrap();
+            let block = transport.seal(&push).unwrap();
+            if socket
+                .send(Message::binary(block.into_vec()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        while let Some(Ok(Message::Binary(_))) = socket.next().await {
+            if read_blocks.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    let (connection, mut pushes) =
+        RelayConnection::connect(&address(port, 1), &ConnectOptions::default())
+            .await
+            .unwrap();
+    let queue = SenderQueue::unsecured(SenderId::from_bytes([7; 24]));
+    let sending = tokio::spawn(async move {
+        let mut pending = Vec::new();
+        for _ in 0..FLOOD_BLOCKS {
+            // Each SEND of a whole body fills a block of its own.
+            let body = MessageBody::new(vec![0x5a; 16_000]).unwrap();
+            pending.push(connection.submit_send(&queue, body).await.unwrap());
+        }
+        (connection, pending)
+    });
+    let flow = async {
+        for _ in 0..FLOOD_BLOCKS {
+            assert!(matches!(pushes.recv().await, Some(Push::End(_))));
+        }
+        for _ in 0..FLOOD_BLOCKS {
+            blocks_read.recv().await.unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), flow)
+        .await
+        .expect("the client and the relay waited on each other");
+    drop(sending);
 }

@@ -1,15 +1,21 @@
 //! The task that drives one `ClientConnection` over a WebSocket: it owns the
 //! socket and the state machine and does the I/O the machine asks for.
 //!
-//! Each turn it writes the blocks the machine has filled (flushing once),
-//! answers callers and queues pushes from the machine's events, then waits for
-//! a frame, a command, room in the push channel or the machine's next timer.
-//! It stops reading the socket while pushes wait for the owner (back-pressure)
-//! and stops taking commands while the machine holds more than a bound of
-//! encoded bytes.
+//! Each turn it answers callers and queues pushes from the machine's events,
+//! then waits for whichever comes first: a frame, room in the socket for the
+//! next block the machine has filled (or its flush once none is left), a
+//! command, room in the push channel or the machine's next timer. Reading and
+//! writing are independent: a relay that stops reading while its replies wait
+//! (its back-pressure) is still read from, so the two ends never wait on each
+//! other with both directions full. It stops reading the socket while pushes
+//! wait for the owner (back-pressure) and stops taking commands while the
+//! machine holds more than a bound of encoded bytes.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
+use std::task::{Poll, ready};
 
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use sotto_wire::{
     ClientConnection, ConnectionEnd, Event, Request, RequestFailure, RequestId, Response,
@@ -60,8 +66,12 @@ pub(crate) async fn run<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let (sink, stream) = socket.split();
     let mut driver = Driver {
-        socket,
+        sink,
+        stream,
+        outgoing: None,
+        unflushed: false,
         connection,
         clock,
         replies: HashMap::new(),
@@ -69,7 +79,7 @@ where
         limits,
     };
     let result = driver.drive(submissions, pushes).await;
-    let _ = driver.socket.close(None).await;
+    let _ = driver.sink.close().await;
     if let Err(error) = &result {
         tracing::debug!(%error, "relay connection ended");
     }
@@ -77,7 +87,12 @@ where
 }
 
 struct Driver<S> {
-    socket: WebSocketStream<S>,
+    sink: SplitSink<WebSocketStream<S>, Message>,
+    stream: SplitStream<WebSocketStream<S>>,
+    /// The next block the machine filled, waiting for room in the socket.
+    outgoing: Option<Message>,
+    /// Blocks were handed to the socket since its last flush.
+    unflushed: bool,
     connection: ClientConnection,
     clock: Clock,
     replies: HashMap<RequestId, Reply>,
@@ -96,20 +111,29 @@ where
     ) -> Result<(), ClientError> {
         let mut owner_gone = false;
         loop {
-            self.write().await?;
+            if self.outgoing.is_none() {
+                self.outgoing = self
+                    .connection
+                    .poll_transmit(self.clock.now())
+                    .map(|block| Message::binary(block.into_vec()));
+            }
             if let Some(end) = self.handle_events() {
                 return end;
             }
-            if owner_gone {
+            let writing = self.outgoing.is_some() || self.unflushed;
+            if owner_gone && !writing {
                 // Everything taken was written; nobody can ask for more.
                 self.connection.close();
                 continue;
             }
             let deadline = self.connection.poll_timeout();
-            let take_commands = self.connection.queued_bytes() < self.limits.max_queued_bytes;
+            let take_commands =
+                !owner_gone && self.connection.queued_bytes() < self.limits.max_queued_bytes;
             let read = self.pending_pushes.len() < self.limits.push_capacity;
             tokio::select! {
-                frame = self.socket.next(), if read => self.handle_socket(frame)?,
+                frame = self.stream.next(), if read => self.handle_socket(frame)?,
+                written = write_step(&mut self.sink, &mut self.outgoing, &mut self.unflushed),
+                    if writing => written?,
                 submission = submissions.recv(), if take_commands => match submission {
                     Some(submission) => {
                         self.submit(submission);
@@ -158,19 +182,6 @@ where
                 let _ = reply.send(Err(ClientError::Protocol(error)));
             }
         }
-    }
-
-    /// Writes every block the machine has ready, then flushes once.
-    async fn write(&mut self) -> Result<(), ClientError> {
-        let mut wrote = false;
-        while let Some(block) = self.connection.poll_transmit(self.clock.now()) {
-            self.socket.feed(Message::binary(block.into_vec())).await?;
-            wrote = true;
-        }
-        if wrote {
-            self.socket.flush().await?;
-        }
-        Ok(())
     }
 
     /// Answers callers and queues pushes; the connection's end, if it ended.
@@ -262,6 +273,33 @@ where
             }
         }
     }
+}
+
+/// Hands the waiting block to the socket once it has room, or, with none
+/// waiting, flushes what was handed to it. Cancel-safe: a block is taken out
+/// of `outgoing` only when the socket accepts it.
+async fn write_step<S>(
+    sink: &mut SplitSink<WebSocketStream<S>, Message>,
+    outgoing: &mut Option<Message>,
+    unflushed: &mut bool,
+) -> Result<(), ClientError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    poll_fn(|cx| {
+        if outgoing.is_some() {
+            ready!(sink.poll_ready_unpin(cx))?;
+            if let Some(message) = outgoing.take() {
+                sink.start_send_unpin(message)?;
+                *unflushed = true;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        ready!(sink.poll_flush_unpin(cx))?;
+        *unflushed = false;
+        Poll::Ready(Ok(()))
+    })
+    .await
 }
 
 async fn sleep_until(clock: &Clock, deadline: Option<std::time::Duration>) {
