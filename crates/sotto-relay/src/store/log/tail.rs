@@ -43,13 +43,14 @@ impl Tail {
     /// Keeps `bytes`, just written at `offset` of `segment`, dropping the
     /// oldest batches beyond the bound.
     pub(super) fn push(&self, segment: u32, offset: u64, bytes: Vec<u8>) {
-        if bytes.is_empty() || bytes.len() > TAIL_BYTES {
+        if bytes.is_empty() || bytes.capacity() > TAIL_BYTES {
             return;
         }
         let Ok(mut tail) = self.batches.lock() else {
             return;
         };
-        tail.bytes += bytes.len();
+        // Counted by capacity: that is the memory it holds.
+        tail.bytes += bytes.capacity();
         tail.batches.push_back(Batch {
             start: (u64::from(segment) << 32) | offset,
             bytes,
@@ -57,7 +58,7 @@ impl Tail {
         while tail.bytes > TAIL_BYTES {
             match tail.batches.pop_front() {
                 Some(oldest) => {
-                    tail.bytes -= oldest.bytes.len();
+                    tail.bytes -= oldest.bytes.capacity();
                     let mut spare = oldest.bytes;
                     spare.clear();
                     tail.spare = Some(spare);

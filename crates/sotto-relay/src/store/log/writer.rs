@@ -22,6 +22,10 @@ use crate::Error;
 /// The next batch's buffer has room for twice the last one, up to this.
 const KEPT_BUFFER: usize = 4 << 20;
 
+/// Batches smaller than this are not kept in the tail: no message of a
+/// useful size is in them, and their buffer is reused at once.
+const TAIL_MIN_BATCH: usize = 4096;
+
 /// Open segment files by number, shared with readers.
 pub(super) type Files = RwLock<BTreeMap<u32, Arc<File>>>;
 
@@ -105,6 +109,11 @@ impl Writer {
         let offset = self.written;
         self.written += self.buffer.len() as u64;
         self.unsynced = true;
+        if self.buffer.len() < TAIL_MIN_BATCH {
+            // Too small to hold a message worth keeping (ACKs, queue records).
+            self.buffer.clear();
+            return Ok(());
+        }
         // The batch goes to the tail; the next one gets a buffer it dropped,
         // with room for twice this one (a batch grows by copying).
         let next = self
