@@ -12,12 +12,18 @@
 //! - [`Core::poll_timeout`] / [`Core::handle_timeout`]: retries and
 //!   disappearing messages.
 //! - [`Core::poll_event`]: what to show.
+//! - [`Core::start_sync`] / [`Core::handle_synced`]: making the store's
+//!   writes durable, which lets out the outputs that wait for them.
 //!
 //! A runtime's loop, in outline:
 //!
 //! ```text
 //! for relay in core.relays()?        { connect; core.handle_relay_connected(now, &relay)? }
 //! loop {
+//!     if let Some(ticket) = core.start_sync()? {      // on another thread:
+//!         let mark = ticket.finish()?;                //   the wait for the disk
+//!         core.handle_synced(mark);
+//!     }
 //!     while let Some(request) = core.poll_relay_request() {
 //!         match connection(request.relay).request(&request.command, request.auth_key.as_ref()) {
 //!             Ok(response) => core.handle_relay_response(now, rng, request.token, response, suite)?,
@@ -36,11 +42,29 @@
 //! the order that matters (one SEND at a time per destination queue).
 //!
 //! Every change is written to the store in one atomic batch before any command
-//! that depends on it is handed out (a message is acknowledged only once its
-//! effects are stored), so the process may stop after any call and a core
-//! opened again on the same store carries on.
+//! that depends on it is made (a message is acknowledged only once its effects
+//! are stored), so the process may stop after any call and a core opened again
+//! on the same store carries on.
+//!
+//! # Durability
+//!
+//! A batch applied is not yet durable: a backend may group many batches under
+//! one sync (see [`Store::sync`]). The core states the rule itself: **a relay
+//! request or an event is handed out only once the writes it depends on are
+//! durable.** Each batch applied gets the next [`WriteMark`]; each request
+//! records the mark of the writes made before it, each event the mark of the
+//! batch assembled with it; [`Core::poll_relay_request`] and
+//! [`Core::poll_event`] hold back what the store has not reported durable. A
+//! driver asks for a sync with [`Core::start_sync`] (or blocks on
+//! [`Core::sync`]), runs the returned [`SyncTicket`] where the wait does no
+//! harm, and reports its mark with [`Core::handle_synced`]; a driver whose
+//! store is made durable by other means (the browser's IndexedDB) reads
+//! [`Core::write_mark`] before it takes the changes and reports that mark once
+//! they are committed. What is made while a sync runs waits for the next
+//! one, so a burst of deliveries is acknowledged a group at a time. A failed
+//! sync is reported with [`Core::handle_sync_failed`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use rand_core::CryptoRngCore;
 use sotto_crypto::{PICKLE_NONCE_LEN, Session};
@@ -53,7 +77,8 @@ use zeroize::Zeroizing;
 use crate::account::Account;
 use crate::chat_item::{EXPIRY, MESSAGES};
 use crate::connection::{Channel, ConnectionRecord, Stage};
-use crate::event::{Event, Pending};
+use crate::durability::{Journal, SyncTicket, WriteMark};
+use crate::event::{Event, EventQueue, Pending};
 use crate::ids::{ConnectionId, MessageNumber};
 use crate::job::{JobRecord, backoff};
 use crate::outbox::{InFlight, Outbox};
@@ -70,12 +95,13 @@ const MAX_OPEN_SESSIONS: usize = 256;
 /// One Sotto profile: contacts, chats and the connections being made, kept in
 /// a [`Store`]. See the module documentation for how to drive it.
 pub struct Core<S: Store> {
-    pub(crate) store: S,
+    /// The store, counting the batches applied and those made durable.
+    pub(crate) store: Journal<S>,
     pub(crate) account: Account,
     /// Relay commands: durable jobs, what is ready to hand out, what waits
     /// for an answer.
     pub(crate) outbox: Outbox,
-    pub(crate) events: VecDeque<Pending>,
+    pub(crate) events: EventQueue,
     /// Connections with delivery receipts waiting, and when they go out.
     pub(crate) receipts_due: BTreeMap<ConnectionId, UnixMillis>,
     /// The open ratchet sessions of recently active connections, so a burst
@@ -115,10 +141,10 @@ impl<S: Store> Core<S> {
         crate::migrate::migrate(&mut store)?;
         let account = Account::load(&store)?.ok_or(CoreError::NoProfile)?;
         let mut core = Core {
-            store,
+            store: Journal::new(store),
             account,
             outbox: Outbox::new(),
-            events: VecDeque::new(),
+            events: EventQueue::default(),
             receipts_due: BTreeMap::new(),
             sessions: HashMap::new(),
             next_expiry: None,
@@ -139,12 +165,12 @@ impl<S: Store> Core<S> {
 
     /// The store, for export and tests.
     pub fn store(&self) -> &S {
-        &self.store
+        self.store.inner()
     }
 
     /// Gives the store back.
     pub fn into_store(self) -> S {
-        self.store
+        self.store.into_inner()
     }
 
     /// Every relay the core talks to: where its queues are, where its
@@ -189,20 +215,73 @@ impl<S: Store> Core<S> {
 
     // --- Outputs ---------------------------------------------------------------
 
-    /// The next command to send to a relay.
+    /// The next command to send to a relay, once the writes it depends on
+    /// are durable (see "Durability" in the module documentation).
     pub fn poll_relay_request(&mut self) -> Option<RelayRequest> {
-        self.outbox.poll_request()
+        self.outbox.poll_request(self.store.durable())
     }
 
-    /// The next event for the user interface, its views read from the
-    /// store as it is now (an event about something gone since is skipped).
+    /// The next event for the user interface, once the writes behind it are
+    /// durable; its views are read from the store as it is now (an event
+    /// about something gone since is skipped).
     pub fn poll_event(&mut self) -> Result<Option<Event>, CoreError> {
-        while let Some(pending) = self.events.pop_front() {
+        while let Some(pending) = self.events.pop(self.store.applied(), self.store.durable()) {
             if let Some(event) = self.complete(pending)? {
                 return Ok(Some(event));
             }
         }
         Ok(None)
+    }
+
+    // --- Durability ------------------------------------------------------------
+
+    /// The mark of the last batch applied to the store: every output made
+    /// so far waits for at most this mark. A driver that makes the store
+    /// durable by its own means (the browser's IndexedDB) reads it before
+    /// it takes the store's changes, and reports it to
+    /// [`Core::handle_synced`] once they are committed.
+    pub fn write_mark(&self) -> WriteMark {
+        self.store.applied()
+    }
+
+    /// Whether batches were applied that no sync has covered yet: outputs
+    /// may be waiting for [`Core::start_sync`] or [`Core::sync`].
+    pub fn needs_sync(&self) -> bool {
+        !self.store.is_durable(self.store.applied())
+    }
+
+    /// Starts making every applied batch durable ([`Store::start_sync`]).
+    /// Returns the wait for the disk, to run on any thread and report with
+    /// [`Core::handle_synced`]; `None` when nothing waits or the store was
+    /// durable at once, and then what waited for it can be polled now.
+    pub fn start_sync(&mut self) -> Result<Option<SyncTicket>, CoreError> {
+        Ok(self.store.start_sync_applied()?)
+    }
+
+    /// Makes every applied batch durable now ([`Store::sync`]), blocking
+    /// for the disk: every output made so far can be polled after it.
+    pub fn sync(&mut self) -> Result<(), CoreError> {
+        Ok(self.store.sync_applied()?)
+    }
+
+    /// The store made every batch up to `mark` durable: the outputs that
+    /// waited for them can be polled. A stale mark changes nothing.
+    pub fn handle_synced(&mut self, mark: WriteMark) {
+        self.store.synced(mark);
+    }
+
+    /// A sync failed (the writes it covered may be lost): the relay commands
+    /// that waited for it are failed as if unanswered (jobs are retried after
+    /// their backoff, once a later sync covers them), and the events that
+    /// waited are let out, since they show what the core holds.
+    pub fn handle_sync_failed(&mut self, now: UnixMillis) -> Result<(), CoreError> {
+        for token in self.outbox.take_held(self.store.durable()) {
+            if let Some(InFlight::Job(id)) = self.outbox.answered(token) {
+                self.retry_job(now, id)?;
+            }
+        }
+        self.events.release_all();
+        self.promote_jobs(now)
     }
 
     /// When [`Core::handle_timeout`] should be called next, if ever.
@@ -491,8 +570,14 @@ impl<S: Store> Core<S> {
         queue: Option<&QueueRecord>,
         waiting: InFlight,
     ) {
-        self.outbox
-            .request(relay, command, queue.map(QueueRecord::auth_key), waiting);
+        let mark = self.store.applied();
+        self.outbox.request(
+            relay,
+            command,
+            queue.map(QueueRecord::auth_key),
+            waiting,
+            mark,
+        );
     }
 
     fn request_get(&mut self, queue: &QueueRecord) {
@@ -526,12 +611,7 @@ impl<S: Store> Core<S> {
     /// Queues an event for [`Core::poll_event`], unless the same one waits
     /// last already (a burst that touches one chat or item many times).
     pub(crate) fn notify(&mut self, pending: Pending) {
-        if let Some(last) = self.events.back()
-            && pending.same_as(last)
-        {
-            return;
-        }
-        self.events.push_back(pending);
+        self.events.notify(self.store.applied(), pending);
     }
 
     // --- Storage helpers -------------------------------------------------------

@@ -39,6 +39,7 @@ mod connect;
 mod connection;
 mod connection_records;
 mod core;
+mod durability;
 mod error;
 mod event;
 #[cfg(feature = "fuzzing")]
@@ -76,6 +77,7 @@ pub use chat_message::{
 pub use chat_record::ReceiptSetting;
 pub use connection::ConnectionState;
 pub use core::Core;
+pub use durability::{SyncTicket, WriteMark};
 pub use error::CoreError;
 pub use event::Event;
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};

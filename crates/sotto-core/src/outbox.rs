@@ -15,6 +15,7 @@ use sotto_wire::{
 
 use crate::connection::ConnectionRecord;
 use crate::core::Core;
+use crate::durability::WriteMark;
 use crate::event::Pending;
 use crate::ids::JobId;
 use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
@@ -53,7 +54,9 @@ pub(crate) enum InFlight {
 /// store; the core loads and writes the job records around it.
 pub(crate) struct Outbox {
     jobs: BTreeMap<JobId, JobSlot>,
-    ready: VecDeque<RelayRequest>,
+    /// Commands to hand out, in order, each with the mark of the writes it
+    /// depends on (those applied when it was made).
+    ready: VecDeque<(WriteMark, RelayRequest)>,
     in_flight: HashMap<RequestToken, InFlight>,
     next_token: u64,
 }
@@ -68,9 +71,27 @@ impl Outbox {
         }
     }
 
-    /// The next command to send.
-    pub(crate) fn poll_request(&mut self) -> Option<RelayRequest> {
-        self.ready.pop_front()
+    /// The next command to send, once the writes it depends on are durable.
+    /// Marks grow along the queue, so the order is kept.
+    pub(crate) fn poll_request(&mut self, durable: WriteMark) -> Option<RelayRequest> {
+        match self.ready.front() {
+            Some((mark, _)) if *mark <= durable => self.ready.pop_front().map(|(_, r)| r),
+            _ => None,
+        }
+    }
+
+    /// Takes back the commands still waiting for writes beyond `durable`
+    /// (their sync failed); returns their tokens, to be failed.
+    pub(crate) fn take_held(&mut self, durable: WriteMark) -> Vec<RequestToken> {
+        let held = self.ready.iter().position(|(mark, _)| *mark > durable);
+        match held {
+            Some(first) => self
+                .ready
+                .drain(first..)
+                .map(|(_, request)| request.token)
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     /// When the first job held back by its backoff falls due.
@@ -98,16 +119,20 @@ impl Outbox {
         command: Command,
         auth_key: Option<QueueAuthSecret>,
         waiting: InFlight,
+        mark: WriteMark,
     ) {
         let token = RequestToken(self.next_token);
         self.next_token += 1;
         self.in_flight.insert(token, waiting);
-        self.ready.push_back(RelayRequest {
-            token,
-            relay,
-            command,
-            auth_key,
-        });
+        self.ready.push_back((
+            mark,
+            RelayRequest {
+                token,
+                relay,
+                command,
+                auth_key,
+            },
+        ));
     }
 
     /// What the request `token` was for, once it is answered or failed.
@@ -167,11 +192,12 @@ impl Outbox {
         relay: RelayAddress,
         command: Command,
         auth_key: Option<QueueAuthSecret>,
+        mark: WriteMark,
     ) {
         if let Some(slot) = self.jobs.get_mut(&id) {
             slot.in_flight = true;
         }
-        self.request(relay, command, auth_key, InFlight::Job(id));
+        self.request(relay, command, auth_key, InFlight::Job(id), mark);
     }
 
     /// The jobs that may go out at `now`, in order, and the earliest time a job
@@ -257,7 +283,8 @@ impl<S: Store> Core<S> {
                 self.outbox.forget(id);
                 continue;
             };
-            self.outbox.send(id, job.relay, command, auth_key);
+            let mark = self.store.applied();
+            self.outbox.send(id, job.relay, command, auth_key, mark);
         }
         Ok(())
     }
