@@ -521,3 +521,6 @@ impl<S: Store> Core<S> {
         outbox::promote_jobs(&mut cx, now)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,6 +35,14 @@
 //!   every front end.
 //! - `profile`, `ids`, `time`, `codec`, `error`: small shared types.
 
+// The in-memory relays and world of the integration tests, shared with the
+// crate's own tests of the core's state machines (which need its internals).
+#[cfg(test)]
+extern crate self as sotto_core;
+#[cfg(test)]
+#[path = "../tests/util/mod.rs"]
+mod sim;
+
 mod account;
 mod actions;
 mod archive;
