@@ -300,8 +300,10 @@ impl<S: Store> Core<S> {
             .min()
     }
 
-    /// Whether nothing waits: no command to hand out or answer to wait for, and
-    /// no job due. A command-line `receive` stops when this holds.
+    /// Whether nothing waits: no command to hand out (or held for a sync) or
+    /// answer to wait for, and no job due. A command-line `receive` stops
+    /// when this holds; events may still wait for a sync ([`Core::sync`]
+    /// lets them out).
     pub fn is_idle(&self, now: UnixMillis) -> bool {
         self.outbox.is_idle()
             && !self.chats.owes_receipts()

@@ -118,9 +118,13 @@ impl<S: Store> Journal<S> {
         }
     }
 
-    /// Makes every applied batch durable before returning.
+    /// Makes every applied batch durable before returning (at once if the
+    /// store reported them durable already).
     pub(crate) fn sync_applied(&mut self) -> Result<(), StoreError> {
         let mark = self.applied;
+        if self.is_durable(mark) {
+            return Ok(());
+        }
         self.store.sync()?;
         self.synced(mark);
         Ok(())
