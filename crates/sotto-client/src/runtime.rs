@@ -19,14 +19,16 @@
 //! runs in spawned tasks, which report back through one channel.
 //!
 //! Nothing the core produced leaves the runtime before the changes behind it
-//! are durable. The relay commands and events the core hands out are held
-//! while the store syncs ([`Store::start_sync`]: the wait for the disk runs on
-//! a blocking thread), and sent and handed out once it has; meanwhile the
-//! runtime goes on handling inputs, whose outputs wait for the next sync,
-//! which starts when this one ends. So a burst of deliveries is made durable
-//! in groups and acknowledged together, and the core never waits for the
-//! disk. Inputs already waiting (up to [`MAX_INPUTS_PER_SYNC`]) are handled
-//! together before anything is held.
+//! are durable: the core hands out a relay command or an event only once the
+//! store has reported the writes it depends on durable (its durability rule,
+//! see [`Core::start_sync`]). The runtime starts a sync whenever the core has
+//! unsynced writes and none is under way, runs the wait for the disk on a
+//! blocking thread and reports it with [`Core::handle_synced`]; meanwhile it
+//! goes on handling inputs, whose outputs wait for the next sync, which
+//! starts when this one ends. So a burst of deliveries is made durable in
+//! groups and acknowledged together, and the core never waits for the disk.
+//! Inputs already waiting (up to [`MAX_INPUTS_PER_SYNC`]) are handled
+//! together before a sync starts.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -35,7 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sotto_core::{
-    Core, CoreError, Event, RelayRequest, RequestToken, Store, StoreError, UnixMillis,
+    Core, CoreError, Event, RelayRequest, RequestToken, Store, StoreError, UnixMillis, WriteMark,
 };
 use sotto_wire::{CipherSuite, ReconnectBackoff, RelayAddress, Response};
 use tokio::sync::mpsc;
@@ -45,8 +47,8 @@ use tokio::time::Instant;
 use crate::ClientError;
 use crate::relay::{ConnectOptions, Push, RelayConnection};
 
-/// Inputs (answers, pushes) handled together before their outputs are
-/// held for a sync: a bound on how long the first of them waits.
+/// Inputs (answers, pushes) handled together before a sync starts for
+/// their outputs: a bound on how long the first of them waits.
 pub const MAX_INPUTS_PER_SYNC: usize = 64;
 
 /// How the runtime treats relays.
@@ -111,24 +113,8 @@ enum Input {
         relay: String,
         generation: u64,
     },
-    /// The sync numbered `generation` ended.
-    Synced {
-        generation: u64,
-        result: Result<(), StoreError>,
-    },
-}
-
-/// What the core produced, held until the batches behind it are durable.
-#[derive(Default)]
-struct Held {
-    requests: Vec<RelayRequest>,
-    events: Vec<Event>,
-}
-
-impl Held {
-    fn is_empty(&self) -> bool {
-        self.requests.is_empty() && self.events.is_empty()
-    }
+    /// A sync ended: the store is durable up to the mark, or failed.
+    Synced(Result<WriteMark, StoreError>),
 }
 
 /// One relay as the runtime knows it.
@@ -160,12 +146,8 @@ pub struct Runtime<S: Store> {
     reports: mpsc::UnboundedSender<Input>,
     /// Why the last connection attempt failed, until one succeeds.
     connect_failure: Option<ClientError>,
-    /// Outputs of batches that no sync covers yet.
-    unsynced: Held,
-    /// Outputs waiting for the sync under way, and its number.
-    syncing: Option<(u64, Held)>,
-    /// Numbers the syncs.
-    sync_generation: u64,
+    /// A sync runs on a blocking thread.
+    syncing: bool,
     /// Live mode: the core's relays must be linked (at the start, and after
     /// the core was lent out for a user action, which may name a new relay).
     /// Listing them reads every queue and contact, too much for every event.
@@ -185,9 +167,7 @@ impl<S: Store> Runtime<S> {
             inputs,
             reports,
             connect_failure: None,
-            unsynced: Held::default(),
-            syncing: None,
-            sync_generation: 0,
+            syncing: false,
             relink: true,
         }
     }
@@ -216,18 +196,11 @@ impl<S: Store> Runtime<S> {
     }
 
     /// Events the core reported and nobody took yet. What waits for a sync
-    /// is synced here, without waiting for the sync under way.
+    /// is synced here, without waiting for the sync under way (whose end
+    /// then changes nothing).
     pub fn take_events(&mut self) -> Result<Vec<Event>, ClientError> {
+        self.core.sync()?;
         self.collect()?;
-        if self.syncing.is_some() || !self.unsynced.is_empty() {
-            self.core.store().sync().map_err(CoreError::from)?;
-            // The sync under way is covered: its end will be ignored.
-            if let Some((_, held)) = self.syncing.take() {
-                self.release(held)?;
-            }
-            let held = std::mem::take(&mut self.unsynced);
-            self.release(held)?;
-        }
         Ok(self.events.drain(..).collect())
     }
 
@@ -258,8 +231,7 @@ impl<S: Store> Runtime<S> {
         self.core.handle_timeout(now, &mut OsRng).or_else(local)?;
         loop {
             self.pump()?;
-            let held = self.syncing.is_some() || !self.unsynced.is_empty();
-            if !held && self.core.is_idle(now_millis()) {
+            if !self.syncing && self.core.is_idle(now_millis()) {
                 return Ok(Finished::Idle);
             }
             if Instant::now() >= deadline {
@@ -269,69 +241,56 @@ impl<S: Store> Runtime<S> {
         }
     }
 
-    /// Takes what the core queued and, unless a sync is under way, starts
-    /// one for it; what needs no sync is handed out at once.
+    /// Sends and hands out what the core lets out and, unless a sync is
+    /// under way, starts one for what waits on unsynced writes.
     fn pump(&mut self) -> Result<(), ClientError> {
+        // A store durable by itself lets outputs out at once, and a request
+        // for a relay that is down fails at once, after which the core may
+        // queue more: hence the loop.
         loop {
-            self.collect()?;
-            if self.syncing.is_some() || self.unsynced.is_empty() {
+            if !self.syncing {
+                self.start_sync()?;
+            }
+            if !self.collect()? {
                 return Ok(());
             }
-            let held = std::mem::take(&mut self.unsynced);
-            match self.core.store().start_sync().map_err(CoreError::from)? {
-                // A request for a relay that is down fails at once, and the
-                // core may queue more: hence the loop.
-                None => self.release(held)?,
-                Some(pending) => {
-                    self.sync_generation += 1;
-                    let generation = self.sync_generation;
-                    let reports = self.reports.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let result = pending.finish();
-                        let _ = reports.send(Input::Synced { generation, result });
-                    });
-                    self.syncing = Some((generation, held));
-                    return Ok(());
-                }
-            }
         }
     }
 
-    /// Moves the core's requests and events into [`Runtime::unsynced`].
-    fn collect(&mut self) -> Result<(), ClientError> {
-        while let Some(request) = self.core.poll_relay_request() {
-            self.unsynced.requests.push(request);
-        }
-        while let Some(event) = self.core.poll_event()? {
-            self.unsynced.events.push(event);
+    /// Starts a sync if the core has writes no sync covers.
+    fn start_sync(&mut self) -> Result<(), ClientError> {
+        if let Some(ticket) = self.core.start_sync()? {
+            let reports = self.reports.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = reports.send(Input::Synced(ticket.finish()));
+            });
+            self.syncing = true;
         }
         Ok(())
     }
 
-    /// Sends and hands out what a sync made safe to.
-    fn release(&mut self, held: Held) -> Result<(), ClientError> {
-        self.events.extend(held.events);
-        for request in held.requests {
+    /// Sends the requests the core lets out and takes its events; whether
+    /// there were any.
+    fn collect(&mut self) -> Result<bool, ClientError> {
+        let mut any = false;
+        while let Some(request) = self.core.poll_relay_request() {
+            any = true;
             self.dispatch(request)?;
         }
-        Ok(())
+        while let Some(event) = self.core.poll_event()? {
+            any = true;
+            self.events.push_back(event);
+        }
+        Ok(any)
     }
 
-    /// A sync ended: what waited for it goes out (the next one starts at the
-    /// next pump).
-    fn synced(
-        &mut self,
-        generation: u64,
-        result: Result<(), StoreError>,
-    ) -> Result<(), ClientError> {
-        if !matches!(self.syncing, Some((current, _)) if current == generation) {
-            return Ok(());
-        }
-        result.map_err(CoreError::from)?;
-        match self.syncing.take() {
-            Some((_, held)) => self.release(held),
-            None => Ok(()),
-        }
+    /// A sync ended: what waited for it goes out at the next pump, which
+    /// also starts the next sync.
+    fn synced(&mut self, result: Result<WriteMark, StoreError>) -> Result<(), ClientError> {
+        self.syncing = false;
+        let mark = result.map_err(CoreError::from)?;
+        self.core.handle_synced(mark);
+        Ok(())
     }
 
     /// Sends `request` on its relay's connection, or keeps it for the
@@ -520,7 +479,7 @@ impl<S: Store> Runtime<S> {
                 }
                 Ok(())
             }
-            Input::Synced { generation, result } => self.synced(generation, result),
+            Input::Synced(result) => self.synced(result),
             Input::Closed { relay, generation } => {
                 let current = self.links.get(&relay).is_some_and(|link| {
                     link.generation == generation && matches!(link.state, LinkState::Up(_))

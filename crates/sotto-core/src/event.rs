@@ -3,6 +3,9 @@
 //! (a front end never calls back into the core to complete one). Serialized
 //! as objects tagged by `type` (docs/cli.md).
 
+use std::collections::VecDeque;
+
+use crate::durability::WriteMark;
 use crate::ids::{ChatId, InvitationId, MessageNumber, RequestId};
 use crate::view::{ChatView, ItemView, RequestView};
 
@@ -129,6 +132,62 @@ impl Pending {
             (Pending::ChatChanged(a), Pending::ChatChanged(b)) => a == b,
             (Pending::AddressFlooded, Pending::AddressFlooded) => true,
             _ => false,
+        }
+    }
+}
+
+/// The events waiting for [`crate::Core::poll_event`], in order. An event is
+/// noted while the batch behind it is being assembled, so it waits for the
+/// first batch applied after it was noted to be durable (or, if none was,
+/// for what was applied before it).
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue {
+    queue: VecDeque<Noted>,
+}
+
+#[derive(Debug)]
+struct Noted {
+    pending: Pending,
+    /// The last batch applied when it was noted.
+    after: WriteMark,
+    /// Handed out whatever the store reports (a sync failed: the front end
+    /// hears of what the core holds, as it would have without one).
+    released: bool,
+}
+
+impl EventQueue {
+    /// Queues an event, unless the same one waits last already (a burst that
+    /// touches one chat or item many times); then that one waits for the
+    /// batch now being assembled too.
+    pub(crate) fn notify(&mut self, applied: WriteMark, pending: Pending) {
+        if let Some(last) = self.queue.back_mut()
+            && pending.same_as(&last.pending)
+        {
+            last.after = last.after.max(applied);
+            last.released = false;
+            return;
+        }
+        self.queue.push_back(Noted {
+            pending,
+            after: applied,
+            released: false,
+        });
+    }
+
+    /// The first event, once the writes behind it are durable.
+    pub(crate) fn pop(&mut self, applied: WriteMark, durable: WriteMark) -> Option<Pending> {
+        let first = self.queue.front()?;
+        let needs = applied.min(WriteMark(first.after.0.saturating_add(1)));
+        if !first.released && needs > durable {
+            return None;
+        }
+        self.queue.pop_front().map(|noted| noted.pending)
+    }
+
+    /// Lets every queued event out without waiting for the store.
+    pub(crate) fn release_all(&mut self) {
+        for noted in &mut self.queue {
+            noted.released = true;
         }
     }
 }

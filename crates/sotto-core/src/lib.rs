@@ -8,11 +8,18 @@
 //! - `store`: the one storage trait ([`Store`]) and an in-memory backend.
 //! - `passphrase`: storage keys from the user's passphrase (Argon2id).
 //! - `archive`: the encrypted export archive of a whole profile.
-//! - `core`: [`Core`], the state machine: `handle_*` inputs, `poll_*` outputs,
-//!   jobs and deliveries; `connect`, `chat` and `queries` add its operations.
-//! - `connect`: invitations, the contact address, requests and the handshake.
-//! - `chat`: sending chat messages; `receive`: applying what contacts send.
-//! - `outbox`: the schedule of durable relay jobs and their answers.
+//! - `core`: [`Core`], the state machine: `handle_*` inputs, `poll_*`
+//!   outputs; it owns the store and routes each input to a sub-machine,
+//!   lending it the common state (`shared`: store, account, outbox, open
+//!   sessions, events). `actions`: the user's actions, routed the same way.
+//! - `durability`: write marks, and the rule that no output runs ahead of
+//!   the disk ([`WriteMark`], [`SyncTicket`]).
+//! - The sub-machines, each with its own state and `handle_*` methods:
+//!   `inbox` (receiving: opening, dedupe, decrypting, integrity, applying
+//!   chat messages), `connector` (invitations, the contact address,
+//!   requests and the handshake, in `connector/handshake`), `chats` (sending,
+//!   items, read state, delivery receipts, disappearing messages) and
+//!   `outbox` (the schedule of durable relay jobs and their answers).
 //! - `queries`: contact list, history, requests, settings, security codes.
 //! - `link`: invitation links; `queue_address`: queue addresses.
 //! - `chat_message`: the end-to-end chat message encoding.
@@ -28,23 +35,34 @@
 //!   every front end.
 //! - `profile`, `ids`, `time`, `codec`, `error`: small shared types.
 
+// The in-memory relays and world of the integration tests, shared with the
+// crate's own tests of the core's state machines (which need its internals).
+#[cfg(test)]
+extern crate self as sotto_core;
+#[cfg(test)]
+#[path = "../tests/util/mod.rs"]
+mod sim;
+
 mod account;
+mod actions;
 mod archive;
-mod chat;
 mod chat_item;
 mod chat_message;
 mod chat_record;
+mod chats;
 mod codec;
-mod connect;
 mod connection;
 mod connection_records;
+mod connector;
 mod core;
+mod durability;
 mod error;
 mod event;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
+mod inbox;
 mod integrity;
 mod job;
 mod link;
@@ -56,8 +74,8 @@ mod profile;
 mod queries;
 mod queue_address;
 mod queue_record;
-mod receive;
 mod relay_request;
+mod shared;
 mod store;
 mod time;
 mod view;
@@ -76,6 +94,7 @@ pub use chat_message::{
 pub use chat_record::ReceiptSetting;
 pub use connection::ConnectionState;
 pub use core::Core;
+pub use durability::{SyncTicket, WriteMark};
 pub use error::CoreError;
 pub use event::Event;
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};

@@ -13,13 +13,16 @@ use sotto_wire::{
     Command, ErrorCode, QueueAuthSecret, QueueKey, RecipientId, RelayAddress, Response,
 };
 
+use crate::chats::Chats;
 use crate::connection::ConnectionRecord;
-use crate::core::Core;
+use crate::connector::Connector;
+use crate::durability::WriteMark;
 use crate::event::Pending;
 use crate::ids::JobId;
 use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
 use crate::queue_record::QueueRecord;
 use crate::relay_request::{RelayRequest, RequestToken};
+use crate::shared::Shared;
 use crate::time::UnixMillis;
 use crate::{ChatItem, CoreError, MessageStatus, Store, WriteBatch};
 
@@ -53,7 +56,9 @@ pub(crate) enum InFlight {
 /// store; the core loads and writes the job records around it.
 pub(crate) struct Outbox {
     jobs: BTreeMap<JobId, JobSlot>,
-    ready: VecDeque<RelayRequest>,
+    /// Commands to hand out, in order, each with the mark of the writes it
+    /// depends on (those applied when it was made).
+    ready: VecDeque<(WriteMark, RelayRequest)>,
     in_flight: HashMap<RequestToken, InFlight>,
     next_token: u64,
 }
@@ -68,9 +73,27 @@ impl Outbox {
         }
     }
 
-    /// The next command to send.
-    pub(crate) fn poll_request(&mut self) -> Option<RelayRequest> {
-        self.ready.pop_front()
+    /// The next command to send, once the writes it depends on are durable.
+    /// Marks grow along the queue, so the order is kept.
+    pub(crate) fn poll_request(&mut self, durable: WriteMark) -> Option<RelayRequest> {
+        match self.ready.front() {
+            Some((mark, _)) if *mark <= durable => self.ready.pop_front().map(|(_, r)| r),
+            _ => None,
+        }
+    }
+
+    /// Takes back the commands still waiting for writes beyond `durable`
+    /// (their sync failed); returns their tokens, to be failed.
+    pub(crate) fn take_held(&mut self, durable: WriteMark) -> Vec<RequestToken> {
+        let held = self.ready.iter().position(|(mark, _)| *mark > durable);
+        match held {
+            Some(first) => self
+                .ready
+                .drain(first..)
+                .map(|(_, request)| request.token)
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     /// When the first job held back by its backoff falls due.
@@ -98,16 +121,20 @@ impl Outbox {
         command: Command,
         auth_key: Option<QueueAuthSecret>,
         waiting: InFlight,
+        mark: WriteMark,
     ) {
         let token = RequestToken(self.next_token);
         self.next_token += 1;
         self.in_flight.insert(token, waiting);
-        self.ready.push_back(RelayRequest {
-            token,
-            relay,
-            command,
-            auth_key,
-        });
+        self.ready.push_back((
+            mark,
+            RelayRequest {
+                token,
+                relay,
+                command,
+                auth_key,
+            },
+        ));
     }
 
     /// What the request `token` was for, once it is answered or failed.
@@ -167,11 +194,12 @@ impl Outbox {
         relay: RelayAddress,
         command: Command,
         auth_key: Option<QueueAuthSecret>,
+        mark: WriteMark,
     ) {
         if let Some(slot) = self.jobs.get_mut(&id) {
             slot.in_flight = true;
         }
-        self.request(relay, command, auth_key, InFlight::Job(id));
+        self.request(relay, command, auth_key, InFlight::Job(id), mark);
     }
 
     /// The jobs that may go out at `now`, in order, and the earliest time a job
@@ -224,182 +252,181 @@ impl Outbox {
     }
 }
 
-impl<S: Store> Core<S> {
-    /// Adds a job to `batch` and to the schedule.
-    pub(crate) fn add_job(
-        &mut self,
-        batch: &mut WriteBatch,
-        now: UnixMillis,
-        relay: RelayAddress,
-        command: JobCommand,
-        purpose: JobPurpose,
-    ) {
-        let id = JobId(self.account.allocate_id());
-        let job = JobRecord::new(id, relay, command, purpose, now);
-        job.put(batch);
-        self.outbox.schedule(&job);
-    }
-
-    /// Hands out every job that may run now.
-    pub(crate) fn promote_jobs(&mut self, now: UnixMillis) -> Result<(), CoreError> {
-        let (due, _) = self.outbox.walk(now);
-        for id in due {
-            let Some(job) = JobRecord::load(&self.store, id)? else {
-                // Its batch never committed.
-                self.outbox.forget(id);
-                continue;
-            };
-            let Ok((command, auth_key)) = job.command.to_command() else {
-                // A damaged job can never be sent: drop it rather than retry forever.
-                let mut batch = WriteBatch::new();
-                JobRecord::delete(id, &mut batch);
-                self.store.apply(batch)?;
-                self.outbox.forget(id);
-                continue;
-            };
-            self.outbox.send(id, job.relay, command, auth_key);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn retry_job(&mut self, now: UnixMillis, id: JobId) -> Result<(), CoreError> {
-        let Some(mut job) = JobRecord::load(&self.store, id)? else {
-            self.outbox.forget(id);
-            return Ok(());
+/// Hands out every job that may run now.
+pub(crate) fn promote_jobs<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+) -> Result<(), CoreError> {
+    let (due, _) = cx.outbox.walk(now);
+    for id in due {
+        let Some(job) = JobRecord::load(cx.store(), id)? else {
+            // Its batch never committed.
+            cx.outbox.forget(id);
+            continue;
         };
-        job.attempts = job.attempts.saturating_add(1);
-        job.not_before = now.after(backoff(job.attempts));
-        let mut batch = WriteBatch::new();
-        job.put(&mut batch);
-        self.store.apply(batch)?;
-        if let Some(slot) = self.outbox.slot_mut(id) {
-            slot.in_flight = false;
-            slot.not_before = job.not_before;
-            slot.attempts = job.attempts;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn job_answered(
-        &mut self,
-        now: UnixMillis,
-        rng: &mut impl CryptoRngCore,
-        id: JobId,
-        response: Response,
-    ) -> Result<(), CoreError> {
-        let Some(job) = JobRecord::load(&self.store, id)? else {
-            self.outbox.forget(id);
-            return Ok(());
+        let Ok((command, auth_key)) = job.command.to_command() else {
+            // A damaged job can never be sent: drop it rather than retry forever.
+            let mut batch = WriteBatch::new();
+            JobRecord::delete(id, &mut batch);
+            cx.journal.apply(batch)?;
+            cx.outbox.forget(id);
+            continue;
         };
-        match response {
-            Response::Ok { .. } => self.job_done(job, true),
-            Response::Ids {
+        let mark = cx.journal.applied();
+        cx.outbox.send(id, job.relay, command, auth_key, mark);
+    }
+    Ok(())
+}
+
+pub(crate) fn retry_job<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+    id: JobId,
+) -> Result<(), CoreError> {
+    let Some(mut job) = JobRecord::load(cx.store(), id)? else {
+        cx.outbox.forget(id);
+        return Ok(());
+    };
+    job.attempts = job.attempts.saturating_add(1);
+    job.not_before = now.after(backoff(job.attempts));
+    let mut batch = WriteBatch::new();
+    job.put(&mut batch);
+    cx.journal.apply(batch)?;
+    if let Some(slot) = cx.outbox.slot_mut(id) {
+        slot.in_flight = false;
+        slot.not_before = job.not_before;
+        slot.attempts = job.attempts;
+    }
+    Ok(())
+}
+
+/// A job's command was answered: apply what the answer means.
+pub(crate) fn handle_job_answer<S: Store>(
+    cx: &mut Shared<'_, S>,
+    chats: &mut Chats,
+    connector: &mut Connector,
+    now: UnixMillis,
+    rng: &mut impl CryptoRngCore,
+    id: JobId,
+    response: Response,
+) -> Result<(), CoreError> {
+    let Some(job) = JobRecord::load(cx.store(), id)? else {
+        cx.outbox.forget(id);
+        return Ok(());
+    };
+    match response {
+        Response::Ok { .. } => job_done(cx, job, true),
+        Response::Ids {
+            recipient_id,
+            sender_id,
+            queue_dh_key,
+        } => {
+            let (
+                JobCommand::New {
+                    auth_secret,
+                    dh_secret,
+                },
+                JobPurpose::NewQueue(owner),
+            ) = (&job.command, job.purpose)
+            else {
+                return job_done(cx, job, false);
+            };
+            let queue_key = QueueKey::derive(&StaticSecret::from(**dh_secret), &queue_dh_key)?;
+            let queue = QueueRecord {
+                relay: job.relay.clone(),
                 recipient_id,
                 sender_id,
-                queue_dh_key,
-            } => {
-                let (
-                    JobCommand::New {
-                        auth_secret,
-                        dh_secret,
-                    },
-                    JobPurpose::NewQueue(owner),
-                ) = (&job.command, job.purpose)
-                else {
-                    return self.job_done(job, false);
-                };
-                let queue_key = QueueKey::derive(&StaticSecret::from(**dh_secret), &queue_dh_key)?;
-                let queue = QueueRecord {
-                    relay: job.relay.clone(),
-                    recipient_id,
-                    sender_id,
-                    auth_secret: auth_secret.clone(),
-                    queue_key,
-                    owner,
-                    last_message: None,
-                };
-                let mut batch = WriteBatch::new();
-                JobRecord::delete(id, &mut batch);
-                let wanted = self.queue_created(now, rng, &queue, &mut batch)?;
-                if wanted {
-                    queue.put(&mut batch);
-                }
-                self.commit(batch)?;
-                self.outbox.forget(id);
-                if !wanted {
-                    return Ok(());
-                }
-                let command = Command::Sub { recipient_id };
-                self.request(
-                    queue.relay.clone(),
-                    command,
-                    Some(&queue),
-                    InFlight::Subscribe(queue.relay.clone()),
-                );
-                Ok(())
+                auth_secret: auth_secret.clone(),
+                queue_key,
+                owner,
+                last_message: None,
+            };
+            let mut batch = WriteBatch::new();
+            JobRecord::delete(id, &mut batch);
+            let wanted = connector.handle_queue_created(cx, chats, now, rng, &queue, &mut batch)?;
+            if wanted {
+                queue.put(&mut batch);
             }
-            Response::Err {
-                code:
-                    ErrorCode::Quota
-                    | ErrorCode::Internal
-                    | ErrorCode::Limit
-                    | ErrorCode::Block
-                    | ErrorCode::Full,
-                ..
-            } => self.retry_job(now, id),
-            // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
-            Response::Err { .. } => self.job_done(job, false),
-            Response::Msg { .. } | Response::End { .. } | Response::Pong => self.retry_job(now, id),
+            cx.commit(batch)?;
+            cx.outbox.forget(id);
+            if !wanted {
+                return Ok(());
+            }
+            let command = Command::Sub { recipient_id };
+            cx.request(
+                queue.relay.clone(),
+                command,
+                Some(&queue),
+                InFlight::Subscribe(queue.relay.clone()),
+            );
+            Ok(())
         }
+        Response::Err {
+            code:
+                ErrorCode::Quota
+                | ErrorCode::Internal
+                | ErrorCode::Limit
+                | ErrorCode::Block
+                | ErrorCode::Full,
+            ..
+        } => retry_job(cx, now, id),
+        // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
+        Response::Err { .. } => job_done(cx, job, false),
+        Response::Msg { .. } | Response::End { .. } | Response::Pong => retry_job(cx, now, id),
     }
+}
 
-    /// Removes a finished job and applies what its success or failure means.
-    fn job_done(&mut self, job: JobRecord, ok: bool) -> Result<(), CoreError> {
-        let mut batch = WriteBatch::new();
-        JobRecord::delete(job.id, &mut batch);
-        let mut event = None;
-        if let JobPurpose::ChatMessage { chat, number } = job.purpose
-            && let Some(mut item) = ChatItem::load(&self.store, chat, number)?
+/// Removes a finished job and applies what its success or failure means.
+fn job_done<S: Store>(cx: &mut Shared<'_, S>, job: JobRecord, ok: bool) -> Result<(), CoreError> {
+    let mut batch = WriteBatch::new();
+    JobRecord::delete(job.id, &mut batch);
+    let mut event = None;
+    if let JobPurpose::ChatMessage { chat, number } = job.purpose
+        && let Some(mut item) = ChatItem::load(cx.store(), chat, number)?
+        && item.status == MessageStatus::Pending
+    {
+        let status = if ok {
+            MessageStatus::Sent
+        } else {
+            MessageStatus::Failed
+        };
+        item.status = status;
+        item.put(&mut batch);
+        event = Some(Pending::ItemChanged(chat, number));
+    }
+    if let (JobPurpose::Answer { connection }, false) = (job.purpose, ok)
+        && let Ok(record) = ConnectionRecord::load(cx.store(), connection)
+    {
+        // The invitation's queue is gone (withdrawn, used, or never was).
+        event = Some(Pending::ConnectionFailed(record.chat));
+    }
+    cx.journal.apply(batch)?;
+    cx.outbox.forget(job.id);
+    if let Some(event) = event {
+        cx.notify(event);
+    }
+    Ok(())
+}
+
+/// Forgets the jobs on `lane` (the queue of a deleted contact).
+pub(crate) fn drop_lane<S: Store>(
+    cx: &mut Shared<'_, S>,
+    chats: &mut Chats,
+    lane: &[u8],
+    batch: &mut WriteBatch,
+) {
+    let dropped = cx.outbox.lane(lane);
+    for id in dropped {
+        // A message that will never be sent is failed, not pending forever.
+        if let Ok(Some(job)) = JobRecord::load(cx.store(), id)
+            && let JobPurpose::ChatMessage { chat, number } = job.purpose
+            && let Ok(Some(mut item)) = ChatItem::load(cx.store(), chat, number)
             && item.status == MessageStatus::Pending
         {
-            let status = if ok {
-                MessageStatus::Sent
-            } else {
-                MessageStatus::Failed
-            };
-            item.status = status;
-            item.put(&mut batch);
-            event = Some(Pending::ItemChanged(chat, number));
+            item.status = MessageStatus::Failed;
+            chats.put_item(cx, &item, batch);
         }
-        if let (JobPurpose::Answer { connection }, false) = (job.purpose, ok)
-            && let Ok(record) = ConnectionRecord::load(&self.store, connection)
-        {
-            // The invitation's queue is gone (withdrawn, used, or never was).
-            event = Some(Pending::ConnectionFailed(record.chat));
-        }
-        self.store.apply(batch)?;
-        self.outbox.forget(job.id);
-        if let Some(event) = event {
-            self.notify(event);
-        }
-        Ok(())
-    }
-
-    /// Forgets the jobs on `lane` (the queue of a deleted contact).
-    pub(crate) fn drop_lane(&mut self, lane: &[u8], batch: &mut WriteBatch) {
-        let dropped = self.outbox.lane(lane);
-        for id in dropped {
-            // A message that will never be sent is failed, not pending forever.
-            if let Ok(Some(job)) = JobRecord::load(&self.store, id)
-                && let JobPurpose::ChatMessage { chat, number } = job.purpose
-                && let Ok(Some(mut item)) = ChatItem::load(&self.store, chat, number)
-                && item.status == MessageStatus::Pending
-            {
-                item.status = MessageStatus::Failed;
-                self.put_item(&item, batch);
-            }
-            JobRecord::delete(id, batch);
-            self.outbox.forget(id);
-        }
+        JobRecord::delete(id, batch);
+        cx.outbox.forget(id);
     }
 }

@@ -49,7 +49,8 @@ impl<S: Store> Core<S> {
 
     /// One item of a chat.
     pub fn message(&self, chat: ChatId, number: MessageNumber) -> Result<ItemView, CoreError> {
-        self.item_view(&self.item(chat, number)?)
+        let item = ChatItem::load(&self.store, chat, number)?.ok_or(CoreError::UnknownMessage)?;
+        self.item_view(&item)
     }
 
     /// Contact requests waiting for a decision, oldest first.
@@ -172,36 +173,11 @@ impl<S: Store> Core<S> {
     /// The records behind [`Core::history`].
     pub(crate) fn items(
         &self,
-        contact: ChatId,
+        chat: ChatId,
         before: Option<MessageNumber>,
         limit: usize,
     ) -> Result<Vec<ChatItem>, CoreError> {
-        let prefix = contact.0.to_be_bytes();
-        let mut range = KeyRange::prefix(&prefix);
-        if let Some(before) = before {
-            range.end = Some(ChatItem::key(contact, before));
-        }
-        let records = self
-            .store
-            .range(MESSAGES, &range, Direction::Backward, limit)?;
-        let mut items = records
-            .iter()
-            .map(|record| {
-                let number = record
-                    .key
-                    .get(8..16)
-                    .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-                    .ok_or(CoreError::CorruptRecord("message key"))?;
-                ChatItem::decode(
-                    contact,
-                    MessageNumber(u64::from_be_bytes(number)),
-                    &record.value,
-                )
-                .map_err(|_| CoreError::CorruptRecord("message"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        items.reverse();
-        Ok(items)
+        load_items(&self.store, chat, before, limit)
     }
 
     pub(crate) fn chat_view(&self, record: &ChatRecord) -> Result<ChatView, CoreError> {
@@ -297,4 +273,38 @@ impl<S: Store> Core<S> {
             },
         })
     }
+}
+
+/// A page of a chat's items before `before` (or the last ones), oldest
+/// first: the records behind [`Core::history`].
+pub(crate) fn load_items(
+    store: &impl Store,
+    contact: ChatId,
+    before: Option<MessageNumber>,
+    limit: usize,
+) -> Result<Vec<ChatItem>, CoreError> {
+    let prefix = contact.0.to_be_bytes();
+    let mut range = KeyRange::prefix(&prefix);
+    if let Some(before) = before {
+        range.end = Some(ChatItem::key(contact, before));
+    }
+    let records = store.range(MESSAGES, &range, Direction::Backward, limit)?;
+    let mut items = records
+        .iter()
+        .map(|record| {
+            let number = record
+                .key
+                .get(8..16)
+                .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+                .ok_or(CoreError::CorruptRecord("message key"))?;
+            ChatItem::decode(
+                contact,
+                MessageNumber(u64::from_be_bytes(number)),
+                &record.value,
+            )
+            .map_err(|_| CoreError::CorruptRecord("message"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    items.reverse();
+    Ok(items)
 }

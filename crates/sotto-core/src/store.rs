@@ -8,9 +8,10 @@
 //! The trait is synchronous. The native backend (SQLCipher, in `sotto-store`)
 //! applies each batch at once, inside one open transaction, and commits the
 //! batches together with one fsync at [`Store::sync`] (or
-//! [`Store::start_sync`]), which the runtime calls before it sends what they
-//! produced; the browser backend keeps the records in memory and mirrors every batch into
-//! IndexedDB, each record sealed, in the background.
+//! [`Store::start_sync`]), which the core asks for before it hands out what
+//! they produced (see "Durability" in `core`); the browser backend keeps the
+//! records in memory and mirrors every batch into IndexedDB, each record
+//! sealed, in the background.
 //!
 //! [`MemoryStore`] is the backend for unit tests.
 
@@ -258,12 +259,13 @@ pub trait Store {
     /// one sync covers many batches).
     fn apply(&mut self, batch: WriteBatch) -> Result<(), StoreError>;
 
-    /// Makes every batch applied so far durable. A runtime calls it (or
-    /// [`Store::start_sync`]) before it hands out anything those batches
-    /// produced (relay commands, events): a message is acknowledged, and an
-    /// encrypted message sent, only once the changes behind it would survive a
-    /// power cut. The default does nothing, for backends whose `apply` is
-    /// durable by itself.
+    /// Makes every batch applied so far durable. The core calls it (or
+    /// [`Store::start_sync`]) from [`crate::Core::sync`] and
+    /// [`crate::Core::start_sync`], and hands out nothing those batches
+    /// produced (relay commands, events) before it has: a message is
+    /// acknowledged, and an encrypted message sent, only once the changes
+    /// behind it would survive a power cut. The default does nothing, for
+    /// backends whose `apply` is durable by itself.
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
     }

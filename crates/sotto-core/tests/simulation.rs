@@ -871,6 +871,7 @@ fn sends_to_one_queue_are_pipelined_in_a_bounded_window() {
         world.send_text(0, alice_bob, &format!("w{i}"));
     }
     let mut handed_out = Vec::new();
+    world.clients[0].core.sync().unwrap();
     while let Some(request) = world.clients[0].core.poll_relay_request() {
         handed_out.push(request);
     }

@@ -3,15 +3,18 @@
 //! chats live in `crate::chat_calls`, those on the profile as a whole
 //! (passphrase, archive, settings) in `crate::profile_calls`.
 //!
-//! After every call into the core, [`pump`] takes the core's store changes and
-//! relay requests together, seals the changes, and sends the requests only once
-//! IndexedDB has committed the changes: what the relay is told never runs ahead
-//! of what is on disk. Events go to the UI's listener at once, complete: each
-//! carries the views it needs, as JSON text (see [`json`]).
+//! After every call into the core, [`pump`] takes the core's store changes
+//! with their write mark, seals them, and once IndexedDB has committed them
+//! reports the mark to the core ([`Core::handle_synced`]), which then lets
+//! out the relay requests and events that waited for those writes: what the
+//! relay is told never runs ahead of what is on disk. Events go to the UI's
+//! listener complete: each carries the views it needs, as JSON text (see
+//! [`json`]).
 //!
 //! A write IndexedDB refuses is reported to the listener (`storage_failed`)
 //! and loses nothing: the requests that waited on it are handed back to the
-//! core as failed (it retries them later), and the next write is a snapshot
+//! core as failed ([`Core::handle_sync_failed`]: it retries them later), and
+//! the next write is a snapshot
 //! of every record instead of the changes, which also repairs what the failed
 //! write left out.
 
@@ -22,7 +25,9 @@ use std::rc::{Rc, Weak};
 use js_sys::Promise;
 use rand_core::RngCore;
 use serde::Serialize;
-use sotto_core::{Core, CoreError, Event, KeyDerivation, Passphrase, Profile, UnixMillis};
+use sotto_core::{
+    Core, CoreError, Event, KeyDerivation, Passphrase, Profile, RelayRequest, UnixMillis, WriteMark,
+};
 use sotto_sealed_store::mirror::MirrorStore;
 use sotto_sealed_store::sealed_profile::{
     self, LoadedProfile, META_CHECK, META_KDF, META_MOVED, META_PREFS, ProfileError, SealedWrite,
@@ -687,13 +692,15 @@ enum PendingWrite {
 /// Writes the core's changes, then sends the requests made with them; hands
 /// events to the listener; arms the timer. See the module documentation.
 pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
-    let (write, requests, events, timeout, database) = {
+    let (write, mark, mut requests, events, timeout, database) = {
         let mut state = shared.borrow_mut();
         let database = Rc::clone(&state.database);
         let resync = state.resync;
         let Some(unlocked) = state.unlocked.as_mut() else {
             return;
         };
+        // Every batch applied so far is in the changes taken now.
+        let mark = unlocked.core.write_mark();
         let write = if resync {
             seal_snapshot(
                 unlocked.core.store(),
@@ -723,7 +730,7 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
         }
         let timeout = unlocked.core.poll_timeout();
         state.resync = false;
-        (write, requests, events, timeout, database)
+        (write, mark, requests, events, timeout, database)
     };
     for event in &events {
         emit(shared, event);
@@ -739,7 +746,11 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
         };
         if let Err(error) = written {
             storage_failed(&shared, &error);
-            let tokens = requests.into_iter().map(|request| request.token);
+            let released = release(&shared, None);
+            let tokens = requests
+                .into_iter()
+                .chain(released)
+                .map(|request| request.token);
             fail_requests(&shared, tokens);
             return;
         }
@@ -747,6 +758,7 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             // Locked meanwhile: the core that made these requests is gone.
             return;
         }
+        requests.extend(release(&shared, Some(mark)));
         // Every request is queued first and the links write after, so that
         // requests to one relay share blocks.
         let mut failed = Vec::new();
@@ -791,6 +803,37 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             pump(&shared);
         }
     });
+}
+
+/// Tells the core that IndexedDB committed every batch up to `mark` (or, with
+/// `None`, that a write failed), hands the events it then lets out to the
+/// listener, and returns the relay requests it lets out.
+fn release(shared: &Rc<RefCell<Shared>>, mark: Option<WriteMark>) -> Vec<RelayRequest> {
+    let mut requests = Vec::new();
+    let mut events = Vec::new();
+    if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
+        match mark {
+            Some(mark) => unlocked.core.handle_synced(mark),
+            None => {
+                let _ = unlocked.core.handle_sync_failed(now());
+            }
+        }
+        while let Some(request) = unlocked.core.poll_relay_request() {
+            requests.push(request);
+        }
+        // As in `pump`: a failed read loses only its event.
+        loop {
+            match unlocked.core.poll_event() {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => break,
+                Err(_) => continue,
+            }
+        }
+    }
+    for event in &events {
+        emit(shared, event);
+    }
+    requests
 }
 
 /// IndexedDB refused a write: the UI hears of it and the next write is a

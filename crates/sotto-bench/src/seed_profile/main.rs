@@ -103,6 +103,8 @@ impl World {
         loop {
             let mut progress = false;
             for index in 0..self.cores.len() {
+                // A memory store is durable as soon as it is written.
+                self.cores[index].sync()?;
                 while self.cores[index].poll_event()?.is_some() {}
                 while let Some(request) = self.cores[index].poll_relay_request() {
                     progress = true;

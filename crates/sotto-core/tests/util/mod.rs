@@ -412,6 +412,8 @@ impl World {
             if !self.clients[index].online {
                 continue;
             }
+            // A memory store is durable as soon as it is written.
+            self.clients[index].core.sync().unwrap();
             while let Some(request) = self.clients[index].core.poll_relay_request() {
                 progress = true;
                 let relay = self.relay_index(&request.relay);
@@ -476,6 +478,7 @@ impl World {
 
     fn collect_events(&mut self, index: usize) {
         let client = &mut self.clients[index];
+        client.core.sync().unwrap();
         while let Some(event) = client.core.poll_event().unwrap() {
             client.events.push(event);
         }

@@ -305,6 +305,8 @@ impl Net {
     /// Hands out the core's requests and collects its events.
     fn pump_core(&mut self, index: usize) -> bool {
         let mut progress = false;
+        // A memory store is durable as soon as it is written.
+        self.clients[index].core.sync().unwrap();
         while let Some(request) = self.clients[index].core.poll_relay_request() {
             progress = true;
             self.dispatch(index, request);

@@ -1,10 +1,21 @@
-//! Chats: sending every kind of chat message through the outbox, and applying
-//! what a contact sends.
+//! Chats: the sub-machine that manages a chat's history and settings. It
+//! sends every kind of chat message (encrypted once, queued as a SEND job),
+//! writes the items and notices that the other sub-machines add, keeps the
+//! read state, sends delivery receipts a moment after what they acknowledge,
+//! and expires disappearing messages.
+//!
+//! Its own state is the schedule of its timers (`chats/timers.rs`): which
+//! connections owe delivery receipts and when they go out, and when the
+//! first disappearing message expires. The chats, items and receipts
+//! themselves are records in the store.
+
+use std::collections::BTreeMap;
 
 use rand_core::CryptoRngCore;
 use sotto_crypto::{ENCRYPT_RANDOMNESS_LEN, MAX_PLAINTEXT_LEN, Session};
 use zeroize::Zeroizing;
 
+use crate::account::Settings;
 use crate::chat_item::{
     ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus, Reaction,
 };
@@ -14,19 +25,49 @@ use crate::chat_message::{
 };
 use crate::chat_record::{ChatRecord, ReceiptSetting};
 use crate::connection::{Channel, ConnectionRecord, Established, Stage};
-use crate::core::Core;
 use crate::event::Pending;
 use crate::ids::{ChatId, ConnectionId, MessageNumber, PeerId};
 use crate::job::{JobCommand, JobPurpose};
 use crate::profile::Profile;
+use crate::shared::Shared;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
 
-impl<S: Store> Core<S> {
+/// How long a delivery receipt waits for others to go out with.
+pub(crate) const RECEIPT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
+mod timers;
+
+/// The chats sub-machine. See the module documentation.
+#[derive(Debug, Default)]
+pub(crate) struct Chats {
+    /// Connections with delivery receipts waiting, and when they go out.
+    receipts_due: BTreeMap<ConnectionId, UnixMillis>,
+    /// When the first disappearing message expires.
+    next_expiry: Option<UnixMillis>,
+}
+
+impl Chats {
+    /// The chats of a profile just opened: receipts left waiting go out at
+    /// the first timeout, and the first expiry is read from the store.
+    pub(crate) fn open(store: &impl Store) -> Result<Chats, CoreError> {
+        let mut chats = Chats::default();
+        for connection in ConnectionRecord::load_all(store)? {
+            if let Stage::Established(established) = &connection.stage
+                && !established.pending_receipts.is_empty()
+            {
+                chats.receipts_due.insert(connection.id, UnixMillis(0));
+            }
+        }
+        chats.refresh_expiry(store)?;
+        Ok(chats)
+    }
+
     /// Sends a text, optionally replying to `reply_to`. Returns its number in
     /// the chat; its status starts at [`MessageStatus::Pending`].
-    pub fn send_text(
+    pub(crate) fn send_text<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
@@ -34,16 +75,16 @@ impl<S: Store> Core<S> {
         reply_to: Option<MessageNumber>,
     ) -> Result<MessageNumber, CoreError> {
         check_text(text)?;
-        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
             let reference = reply_to
-                .map(|number| core.reference(chat.id, number))
+                .map(|number| Chats::reference(cx, chat.id, number))
                 .transpose()?;
             let number = MessageNumber(chat.allocate_number());
             let content = Content::Text {
                 reply_to: reference,
                 text: text.to_owned(),
             };
-            let seq = core.send(now, rng, chat.id, link, content, Some(number), batch)?;
+            let seq = chats.send(cx, now, rng, chat.id, link, content, Some(number), batch)?;
             let item = ChatItem {
                 chat: chat.id,
                 number,
@@ -59,17 +100,18 @@ impl<S: Store> Core<S> {
                 edited: false,
                 deleted: false,
                 reactions: Vec::new(),
-                expires_at: core.expiry(chat, now),
+                expires_at: Chats::expiry(chat, now),
             };
-            core.add_item(&item, batch);
+            chats.add_item(cx, &item, batch);
             chat.last_activity = now.0;
             Ok(number)
         })
     }
 
     /// Reacts to a message (an empty `emoji` removes this user's reaction).
-    pub fn react(
+    pub(crate) fn react<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
@@ -82,23 +124,24 @@ impl<S: Store> Core<S> {
                 max: MAX_REACTION_LEN,
             });
         }
-        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
-            let target = core.reference(chat.id, message)?;
-            let mut item = core.item(chat.id, message)?;
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
+            let target = Chats::reference(cx, chat.id, message)?;
+            let mut item = cx.item(chat.id, message)?;
             let content = Content::Reaction {
                 target,
                 emoji: emoji.to_owned(),
             };
-            core.send(now, rng, chat.id, link, content, None, batch)?;
+            chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
             set_reaction(&mut item, true, emoji);
-            core.put_item(&item, batch);
+            chats.put_item(cx, &item, batch);
             Ok(())
         })
     }
 
     /// Edits one of this user's texts, for both sides.
-    pub fn edit(
+    pub(crate) fn edit<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
@@ -106,8 +149,8 @@ impl<S: Store> Core<S> {
         text: &str,
     ) -> Result<(), CoreError> {
         check_text(text)?;
-        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
-            let mut item = core.own_text(chat.id, message)?;
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
+            let mut item = Chats::own_text(cx, chat.id, message)?;
             let target = MessageRef {
                 author: Author::Sender,
                 seq: item.seq,
@@ -116,31 +159,33 @@ impl<S: Store> Core<S> {
                 target,
                 text: text.to_owned(),
             };
-            core.send(now, rng, chat.id, link, content, None, batch)?;
+            chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
             if let ItemContent::Text { text: old, .. } = &mut item.content {
                 *old = text.to_owned();
             }
             item.edited = true;
-            core.put_item(&item, batch);
+            chats.put_item(cx, &item, batch);
             Ok(())
         })
     }
 
     /// Deletes one of this user's texts for everyone.
-    pub fn delete_for_everyone(
+    pub(crate) fn delete_for_everyone<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
         message: MessageNumber,
     ) -> Result<(), CoreError> {
-        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
-            let mut item = core.own_text(chat.id, message)?;
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
+            let mut item = Chats::own_text(cx, chat.id, message)?;
             let target = MessageRef {
                 author: Author::Sender,
                 seq: item.seq,
             };
-            core.send(
+            chats.send(
+                cx,
                 now,
                 rng,
                 chat.id,
@@ -150,25 +195,26 @@ impl<S: Store> Core<S> {
                 batch,
             )?;
             mark_deleted(&mut item);
-            core.put_item(&item, batch);
+            chats.put_item(cx, &item, batch);
             Ok(())
         })
     }
 
     /// The user read the chat: incoming messages become read, and read
     /// receipts go out if the setting allows and the chat is connected.
-    pub fn mark_read(
+    pub(crate) fn mark_read<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
     ) -> Result<(), CoreError> {
-        let mut record = ChatRecord::load(&self.store, chat)?;
+        let mut record = ChatRecord::load(cx.store(), chat)?;
         let mut seqs = Vec::new();
         let mut before = None;
         let mut batch = WriteBatch::new();
         while record.unread > 0 {
-            let page = self.items(chat, before, 64)?;
+            let page = crate::queries::load_items(cx.store(), chat, before, 64)?;
             let Some(first) = page.first() else { break };
             before = Some(first.number);
             for mut item in page.into_iter().rev() {
@@ -185,19 +231,19 @@ impl<S: Store> Core<S> {
         }
         record.unread = 0;
         record.put(&mut batch);
-        self.commit(batch)?;
-        self.notify(Pending::ChatChanged(chat));
-        if seqs.is_empty() || !self.read_receipts_enabled(&record) {
+        cx.commit(batch)?;
+        cx.notify(Pending::ChatChanged(chat));
+        if seqs.is_empty() || !Chats::read_receipts_enabled(&cx.account.settings, &record) {
             return Ok(());
         }
         seqs.sort_unstable();
-        match self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
+        match self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
             for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
                 let content = Content::Receipt {
                     kind: ReceiptKind::Read,
                     seqs: chunk.to_vec(),
                 };
-                core.send(now, rng, chat.id, link, content, None, batch)?;
+                chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
             }
             Ok(())
         }) {
@@ -209,18 +255,20 @@ impl<S: Store> Core<S> {
 
     /// Tells the contact that this user is (or stopped) typing, if typing
     /// indicators are on in the settings.
-    pub fn set_typing(
+    pub(crate) fn set_typing<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
         typing: bool,
     ) -> Result<(), CoreError> {
-        if !self.account.settings.typing_indicators {
+        if !cx.account.settings.typing_indicators {
             return Ok(());
         }
-        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
-            core.send(
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
+            chats.send(
+                cx,
                 now,
                 rng,
                 chat.id,
@@ -235,16 +283,18 @@ impl<S: Store> Core<S> {
 
     /// Sets the chat's disappearing-message timer (30 s to 4 weeks, or `None`
     /// for off), for both sides. It applies to messages sent after it.
-    pub fn set_timer(
+    pub(crate) fn set_timer<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
         seconds: Option<u32>,
     ) -> Result<(), CoreError> {
         check_timer(seconds)?;
-        self.with_session(now, rng, chat, |core, rng, chat, link, batch| {
-            core.send(
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
+            chats.send(
+                cx,
                 now,
                 rng,
                 chat.id,
@@ -258,32 +308,38 @@ impl<S: Store> Core<S> {
                 by_me: true,
                 seconds,
             };
-            core.add_notice(now, chat, notice, batch);
-            core.notify(Pending::ChatChanged(chat.id));
+            chats.add_notice(cx, now, chat, notice, batch);
+            cx.notify(Pending::ChatChanged(chat.id));
             Ok(())
         })
     }
 
     /// Changes this user's profile and sends it to every connected peer.
-    pub fn update_profile(
+    pub(crate) fn update_profile<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         profile: Profile,
     ) -> Result<(), CoreError> {
-        self.account.profile = profile.clone();
-        self.commit(WriteBatch::new())?;
-        for connection in ConnectionRecord::load_all(&self.store)? {
+        cx.account.profile = profile.clone();
+        cx.commit(WriteBatch::new())?;
+        for connection in ConnectionRecord::load_all(cx.store())? {
             if !matches!(connection.stage, Stage::Established(_)) {
                 continue;
             }
             let content = Content::ProfileUpdate {
                 profile: profile.clone(),
             };
-            self.with_session(now, rng, connection.chat, |core, rng, chat, link, batch| {
-                core.send(now, rng, chat.id, link, content, None, batch)?;
-                Ok(())
-            })?;
+            self.with_session(
+                cx,
+                rng,
+                connection.chat,
+                |chats, cx, rng, chat, link, batch| {
+                    chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
+                    Ok(())
+                },
+            )?;
         }
         Ok(())
     }
@@ -291,26 +347,27 @@ impl<S: Store> Core<S> {
     /// Loads a chat and its established connection with the open session,
     /// runs `change`, and commits the chat, the connection with its session
     /// and whatever `change` wrote, all at once.
-    fn with_session<R: CryptoRngCore, T>(
+    fn with_session<S: Store, R: CryptoRngCore, T>(
         &mut self,
-        now: UnixMillis,
+        cx: &mut Shared<'_, S>,
         rng: &mut R,
         chat: ChatId,
         change: impl FnOnce(
             &mut Self,
+            &mut Shared<'_, S>,
             &mut R,
             &mut ChatRecord,
             &mut Link,
             &mut WriteBatch,
         ) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
-        let mut chat = ChatRecord::load(&self.store, chat)?;
+        let mut chat = ChatRecord::load(cx.store(), chat)?;
         let connection = chat.connection().ok_or(CoreError::NotConnected)?;
-        let record = ConnectionRecord::load(&self.store, connection)?;
+        let record = ConnectionRecord::load(cx.store(), connection)?;
         let Stage::Established(state) = record.stage else {
             return Err(CoreError::NotConnected);
         };
-        let session = self.open_session(record.id, &state.channel)?;
+        let session = cx.open_session(record.id, &state.channel)?;
         let mut link = Link {
             id: record.id,
             peer: record.peer,
@@ -319,8 +376,8 @@ impl<S: Store> Core<S> {
             session,
         };
         let mut batch = WriteBatch::new();
-        let value = change(self, rng, &mut chat, &mut link, &mut batch)?;
-        link.state.channel.session = self.pickle_session(rng, &link.session);
+        let value = change(self, cx, rng, &mut chat, &mut link, &mut batch)?;
+        link.state.channel.session = cx.pickle_session(rng, &link.session);
         ConnectionRecord {
             id: link.id,
             peer: link.peer,
@@ -330,16 +387,16 @@ impl<S: Store> Core<S> {
         }
         .put(&mut batch);
         chat.put(&mut batch);
-        self.commit(batch)?;
-        self.keep_session(link.id, link.session);
-        self.tick(now)?;
+        cx.commit(batch)?;
+        cx.keep_session(link.id, link.session);
         Ok(value)
     }
 
     /// Sends `content` over an established connection, signed.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn send(
+    pub(crate) fn send<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
@@ -350,6 +407,7 @@ impl<S: Store> Core<S> {
     ) -> Result<u64, CoreError> {
         let Link { state, session, .. } = link;
         self.send_envelope(
+            cx,
             now,
             rng,
             chat,
@@ -365,8 +423,9 @@ impl<S: Store> Core<S> {
     /// Encrypts `content` once and queues it for the peer's queue. Returns
     /// the envelope's sequence number.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn send_envelope(
+    pub(crate) fn send_envelope<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         chat: ChatId,
@@ -407,13 +466,14 @@ impl<S: Store> Core<S> {
             None => JobPurpose::None,
         };
         let relay = queue.address.relay.clone();
-        self.add_job(batch, now, relay, command, purpose);
+        cx.add_job(batch, now, relay, command, purpose);
         Ok(seq)
     }
 
     /// Adds a notice to the chat.
-    pub(crate) fn add_notice(
+    pub(crate) fn add_notice<S: Store>(
         &mut self,
+        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         chat: &mut ChatRecord,
         notice: ChatNotice,
@@ -434,19 +494,29 @@ impl<S: Store> Core<S> {
             reactions: Vec::new(),
             expires_at: None,
         };
-        self.add_item(&item, batch);
+        self.add_item(cx, &item, batch);
     }
 
     /// Writes a new item: [`crate::Event::ItemAdded`].
-    pub(crate) fn add_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
+    pub(crate) fn add_item<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        item: &ChatItem,
+        batch: &mut WriteBatch,
+    ) {
         self.write_item(item, batch);
-        self.notify(Pending::ItemAdded(item.chat, item.number));
+        cx.notify(Pending::ItemAdded(item.chat, item.number));
     }
 
     /// Writes a changed item: [`crate::Event::ItemChanged`].
-    pub(crate) fn put_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
+    pub(crate) fn put_item<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        item: &ChatItem,
+        batch: &mut WriteBatch,
+    ) {
         self.write_item(item, batch);
-        self.notify(Pending::ItemChanged(item.chat, item.number));
+        cx.notify(Pending::ItemChanged(item.chat, item.number));
     }
 
     fn write_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
@@ -456,22 +526,31 @@ impl<S: Store> Core<S> {
         }
     }
 
-    pub(crate) fn expiry(&self, chat: &ChatRecord, now: UnixMillis) -> Option<UnixMillis> {
+    /// Notes a new expiry time written by a batch.
+    fn note_expiry(&mut self, at: UnixMillis) {
+        self.next_expiry = Some(self.next_expiry.map_or(at, |e| e.min(at)));
+    }
+
+    pub(crate) fn expiry(chat: &ChatRecord, now: UnixMillis) -> Option<UnixMillis> {
         chat.timer_secs
             .map(|secs| now.after(std::time::Duration::from_secs(u64::from(secs))))
     }
 
-    pub(crate) fn read_receipts_enabled(&self, chat: &ChatRecord) -> bool {
+    pub(crate) fn read_receipts_enabled(settings: &Settings, chat: &ChatRecord) -> bool {
         match chat.read_receipts {
-            ReceiptSetting::Default => self.account.settings.read_receipts,
+            ReceiptSetting::Default => settings.read_receipts,
             ReceiptSetting::On => true,
             ReceiptSetting::Off => false,
         }
     }
 
     /// How the contact will name message `number` of our history.
-    fn reference(&self, contact: ChatId, number: MessageNumber) -> Result<MessageRef, CoreError> {
-        let item = self.item(contact, number)?;
+    fn reference<S: Store>(
+        cx: &Shared<'_, S>,
+        contact: ChatId,
+        number: MessageNumber,
+    ) -> Result<MessageRef, CoreError> {
+        let item = cx.item(contact, number)?;
         let author = match item.direction {
             MessageDirection::Outgoing => Author::Sender,
             MessageDirection::Incoming => Author::Recipient,
@@ -483,8 +562,12 @@ impl<S: Store> Core<S> {
         })
     }
 
-    fn own_text(&self, contact: ChatId, number: MessageNumber) -> Result<ChatItem, CoreError> {
-        let item = self.item(contact, number)?;
+    fn own_text<S: Store>(
+        cx: &Shared<'_, S>,
+        contact: ChatId,
+        number: MessageNumber,
+    ) -> Result<ChatItem, CoreError> {
+        let item = cx.item(contact, number)?;
         if item.direction != MessageDirection::Outgoing || item.deleted {
             return Err(CoreError::UnknownMessage);
         }
