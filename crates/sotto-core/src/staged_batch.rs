@@ -22,7 +22,8 @@ use crate::store::WriteBatch;
 
 /// A write batch with the outputs staged beside it. It dereferences to its
 /// [`WriteBatch`], so records write themselves into it as into any batch.
-#[derive(Debug, Default)]
+// No `Debug`: the writes hold secrets (queue keys, pickles).
+#[derive(Default)]
 pub(crate) struct StagedBatch {
     writes: WriteBatch,
     events: Vec<Pending>,
