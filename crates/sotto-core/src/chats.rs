@@ -30,8 +30,9 @@ use crate::ids::{ChatId, ConnectionId, MessageNumber, PeerId};
 use crate::job::{JobCommand, JobPurpose};
 use crate::profile::Profile;
 use crate::shared::Shared;
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
-use crate::{CoreError, Store, WriteBatch};
+use crate::{CoreError, Store};
 
 /// How long a delivery receipt waits for others to go out with.
 pub(crate) const RECEIPT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -102,7 +103,7 @@ impl Chats {
                 reactions: Vec::new(),
                 expires_at: Chats::expiry(chat, now),
             };
-            chats.add_item(cx, &item, batch);
+            chats.add_item(&item, batch);
             chat.last_activity = now.0;
             Ok(number)
         })
@@ -133,7 +134,7 @@ impl Chats {
             };
             chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
             set_reaction(&mut item, true, emoji);
-            chats.put_item(cx, &item, batch);
+            chats.put_item(&item, batch);
             Ok(())
         })
     }
@@ -164,7 +165,7 @@ impl Chats {
                 *old = text.to_owned();
             }
             item.edited = true;
-            chats.put_item(cx, &item, batch);
+            chats.put_item(&item, batch);
             Ok(())
         })
     }
@@ -195,7 +196,7 @@ impl Chats {
                 batch,
             )?;
             mark_deleted(&mut item);
-            chats.put_item(cx, &item, batch);
+            chats.put_item(&item, batch);
             Ok(())
         })
     }
@@ -212,7 +213,7 @@ impl Chats {
         let mut record = ChatRecord::load(cx.store(), chat)?;
         let mut seqs = Vec::new();
         let mut before = None;
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         while record.unread > 0 {
             let page = crate::queries::load_items(cx.store(), chat, before, 64)?;
             let Some(first) = page.first() else { break };
@@ -231,8 +232,8 @@ impl Chats {
         }
         record.unread = 0;
         record.put(&mut batch);
+        batch.notify(Pending::ChatChanged(chat));
         cx.commit(batch)?;
-        cx.notify(Pending::ChatChanged(chat));
         if seqs.is_empty() || !Chats::read_receipts_enabled(&cx.account.settings, &record) {
             return Ok(());
         }
@@ -308,8 +309,8 @@ impl Chats {
                 by_me: true,
                 seconds,
             };
-            chats.add_notice(cx, now, chat, notice, batch);
-            cx.notify(Pending::ChatChanged(chat.id));
+            chats.add_notice(now, chat, notice, batch);
+            batch.notify(Pending::ChatChanged(chat.id));
             Ok(())
         })
     }
@@ -323,7 +324,7 @@ impl Chats {
         profile: Profile,
     ) -> Result<(), CoreError> {
         cx.account.profile = profile.clone();
-        cx.commit(WriteBatch::new())?;
+        cx.commit(StagedBatch::new())?;
         for connection in ConnectionRecord::load_all(cx.store())? {
             if !matches!(connection.stage, Stage::Established(_)) {
                 continue;
@@ -358,7 +359,7 @@ impl Chats {
             &mut R,
             &mut ChatRecord,
             &mut Link,
-            &mut WriteBatch,
+            &mut StagedBatch,
         ) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         let mut chat = ChatRecord::load(cx.store(), chat)?;
@@ -375,7 +376,7 @@ impl Chats {
             state,
             session,
         };
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         let value = change(self, cx, rng, &mut chat, &mut link, &mut batch)?;
         link.state.channel.session = cx.pickle_session(rng, &link.session);
         ConnectionRecord {
@@ -403,7 +404,7 @@ impl Chats {
         link: &mut Link,
         content: Content,
         item: Option<MessageNumber>,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<u64, CoreError> {
         let Link { state, session, .. } = link;
         self.send_envelope(
@@ -434,7 +435,7 @@ impl Chats {
         content: Content,
         signed: bool,
         item: Option<MessageNumber>,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<u64, CoreError> {
         let seq = channel.outgoing.next_seq;
         let envelope = Envelope {
@@ -471,13 +472,12 @@ impl Chats {
     }
 
     /// Adds a notice to the chat.
-    pub(crate) fn add_notice<S: Store>(
+    pub(crate) fn add_notice(
         &mut self,
-        cx: &mut Shared<'_, S>,
         now: UnixMillis,
         chat: &mut ChatRecord,
         notice: ChatNotice,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) {
         let number = MessageNumber(chat.allocate_number());
         let item = ChatItem {
@@ -494,32 +494,22 @@ impl Chats {
             reactions: Vec::new(),
             expires_at: None,
         };
-        self.add_item(cx, &item, batch);
+        self.add_item(&item, batch);
     }
 
     /// Writes a new item: [`crate::Event::ItemAdded`].
-    pub(crate) fn add_item<S: Store>(
-        &mut self,
-        cx: &mut Shared<'_, S>,
-        item: &ChatItem,
-        batch: &mut WriteBatch,
-    ) {
+    pub(crate) fn add_item(&mut self, item: &ChatItem, batch: &mut StagedBatch) {
         self.write_item(item, batch);
-        cx.notify(Pending::ItemAdded(item.chat, item.number));
+        batch.notify(Pending::ItemAdded(item.chat, item.number));
     }
 
     /// Writes a changed item: [`crate::Event::ItemChanged`].
-    pub(crate) fn put_item<S: Store>(
-        &mut self,
-        cx: &mut Shared<'_, S>,
-        item: &ChatItem,
-        batch: &mut WriteBatch,
-    ) {
+    pub(crate) fn put_item(&mut self, item: &ChatItem, batch: &mut StagedBatch) {
         self.write_item(item, batch);
-        cx.notify(Pending::ItemChanged(item.chat, item.number));
+        batch.notify(Pending::ItemChanged(item.chat, item.number));
     }
 
-    fn write_item(&mut self, item: &ChatItem, batch: &mut WriteBatch) {
+    fn write_item(&mut self, item: &ChatItem, batch: &mut StagedBatch) {
         item.put(batch);
         if let Some(at) = item.expires_at {
             self.note_expiry(at);

@@ -45,8 +45,9 @@ use crate::link::InvitationLink;
 use crate::peer::PeerRecord;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::shared::{Shared, random_secret};
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
-use crate::{CoreError, Store, WriteBatch};
+use crate::{CoreError, Store};
 
 mod handshake;
 
@@ -70,7 +71,7 @@ impl Connector {
         relay: &RelayAddress,
     ) -> Result<InvitationId, CoreError> {
         let id = InvitationId(cx.account.allocate_id());
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         self.new_pending_invitation(cx, now, rng)?
             .put(id, &mut batch);
         self.new_queue_job(cx, &mut batch, now, rng, relay, QueueOwner::Invitation(id));
@@ -89,7 +90,7 @@ impl Connector {
         if InvitationRecord::load(cx.store(), invitation)?.is_none() {
             return Err(CoreError::InvalidValue("invitation"));
         }
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         batch.delete(INVITATIONS, invitation.0.to_be_bytes().to_vec());
         for queue in QueueRecord::load_all(cx.store())? {
             if queue.owner == QueueOwner::Invitation(invitation) {
@@ -119,7 +120,7 @@ impl Connector {
         rng: &mut impl CryptoRngCore,
         relay: &RelayAddress,
     ) -> Result<(), CoreError> {
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         self.delete_address_into(cx, &mut batch, now)?;
         self.new_pending_invitation(cx, now, rng)?
             .put_address(&mut batch);
@@ -137,7 +138,7 @@ impl Connector {
         if InvitationRecord::load_address(cx.store())?.is_none() {
             return Err(CoreError::NoAddress);
         }
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         self.delete_address_into(cx, &mut batch, now)?;
         cx.commit(batch)
     }
@@ -145,7 +146,7 @@ impl Connector {
     fn delete_address_into<S: Store>(
         &mut self,
         cx: &mut Shared<'_, S>,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
         now: UnixMillis,
     ) -> Result<(), CoreError> {
         InvitationRecord::delete_address(batch);
@@ -174,7 +175,7 @@ impl Connector {
         chat: ChatId,
     ) -> Result<(), CoreError> {
         let record = ChatRecord::load(cx.store(), chat)?;
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         if let Some(connection) = record.connection() {
             self.delete_connection(cx, chats, now, connection, &mut batch)?;
         }
@@ -189,8 +190,8 @@ impl Connector {
         }
         ChatRecord::delete(chat, &mut batch);
         PeerRecord::delete(record.peer(), &mut batch);
+        batch.notify(Pending::Ready(Event::ChatRemoved { chat }));
         cx.commit(batch)?;
-        cx.notify(Pending::Ready(Event::ChatRemoved { chat }));
         Ok(())
     }
 
@@ -207,7 +208,7 @@ impl Connector {
         let link = InvitationLink::parse(link)?;
         Connector::refuse_own(cx, &link)?;
         let (chat, peer, connection) = Connector::new_ids(cx);
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         PeerRecord::new(peer, link.invitation.identity().to_bytes(), chat).put(&mut batch);
         ChatRecord::direct(chat, peer, connection, now.0).put(&mut batch);
         let joining = Joining {
@@ -224,8 +225,8 @@ impl Connector {
             relay,
             &mut batch,
         );
+        batch.notify(Pending::ChatChanged(chat));
         cx.commit(batch)?;
-        cx.notify(Pending::ChatChanged(chat));
         Ok(chat)
     }
 
@@ -241,7 +242,7 @@ impl Connector {
     ) -> Result<ChatId, CoreError> {
         let record = RequestRecord::load(cx.store(), request)?;
         let (chat, peer, connection) = Connector::new_ids(cx);
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         let mut peer_record = PeerRecord::new(peer, record.peer_identity, chat);
         peer_record.profile = Some(record.profile.clone());
         peer_record.put(&mut batch);
@@ -267,7 +268,7 @@ impl Connector {
         relay: &RelayAddress,
     ) -> Result<ChatId, CoreError> {
         let record = RequestRecord::load(cx.store(), request)?;
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         let (peer, connection) = self.reset_chat(
             cx,
             chats,
@@ -294,7 +295,7 @@ impl Connector {
         peer: PeerId,
         connection: ConnectionId,
         relay: &RelayAddress,
-        mut batch: WriteBatch,
+        mut batch: StagedBatch,
     ) -> Result<ChatId, CoreError> {
         let mut incoming = IncomingChain::default();
         incoming.receive(1, &[0; 32], record.hello_hash);
@@ -322,8 +323,8 @@ impl Connector {
             relay,
             &mut batch,
         );
+        batch.notify(Pending::ChatChanged(chat));
         cx.commit(batch)?;
-        cx.notify(Pending::ChatChanged(chat));
         Ok(chat)
     }
 
@@ -345,7 +346,7 @@ impl Connector {
         let link = InvitationLink::parse(link)?;
         Connector::refuse_own(cx, &link)?;
         let identity = link.invitation.identity().to_bytes();
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         let (peer, connection) =
             self.reset_chat(cx, chats, now, chat, identity, None, &mut batch)?;
         let joining = Joining {
@@ -362,8 +363,8 @@ impl Connector {
             relay,
             &mut batch,
         );
+        batch.notify(Pending::ChatChanged(chat));
         cx.commit(batch)?;
-        cx.notify(Pending::ChatChanged(chat));
         Ok(())
     }
 
@@ -395,7 +396,7 @@ impl Connector {
         connection: ConnectionId,
         stage: Stage,
         relay: &RelayAddress,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) {
         let meta = ConnectionMeta {
             id: connection,
@@ -427,7 +428,7 @@ impl Connector {
         chat: ChatId,
         identity: [u8; 32],
         profile: Option<&crate::Profile>,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(PeerId, ConnectionId), CoreError> {
         let mut record = ChatRecord::load(cx.store(), chat)?;
         if let Some(old) = record.connection() {
@@ -439,7 +440,7 @@ impl Connector {
         );
         let mut peer = PeerRecord::load(cx.store(), record.peer())?;
         if peer.set_identity(identity) {
-            chats.add_notice(cx, now, &mut record, ChatNotice::KeysChanged, batch);
+            chats.add_notice(now, &mut record, ChatNotice::KeysChanged, batch);
         }
         if let Some(profile) = profile {
             peer.profile = Some(profile.clone());
@@ -460,7 +461,7 @@ impl Connector {
         chats: &mut Chats,
         now: UnixMillis,
         connection: ConnectionId,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         let record = match ConnectionRecord::load(cx.store(), connection) {
             Ok(record) => record,
@@ -488,7 +489,7 @@ impl Connector {
         cx: &mut Shared<'_, S>,
         now: UnixMillis,
         queue: &QueueRecord,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) {
         QueueRecord::delete(&queue.recipient_id, batch);
         let command = JobCommand::Del {
@@ -505,7 +506,7 @@ impl Connector {
         request: RequestId,
     ) -> Result<(), CoreError> {
         RequestRecord::load(cx.store(), request)?;
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         batch.delete(REQUESTS, request.0.to_be_bytes().to_vec());
         cx.commit(batch)
     }
@@ -531,7 +532,7 @@ impl Connector {
     fn new_queue_job<S: Store>(
         &mut self,
         cx: &mut Shared<'_, S>,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         relay: &RelayAddress,

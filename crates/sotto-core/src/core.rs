@@ -82,6 +82,7 @@ use crate::profile::Profile;
 use crate::queue_record::QueueRecord;
 use crate::relay_request::{RelayRequest, RequestToken};
 use crate::shared::{Sessions, Shared, random_secret};
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store, WriteBatch};
 
@@ -232,7 +233,7 @@ impl<S: Store> Core<S> {
     /// durable; its views are read from the store as it is now (an event
     /// about something gone since is skipped).
     pub fn poll_event(&mut self) -> Result<Option<Event>, CoreError> {
-        while let Some(pending) = self.events.pop(self.store.applied(), self.store.durable()) {
+        while let Some(pending) = self.events.pop(self.store.durable()) {
             if let Some(event) = self.complete(pending)? {
                 return Ok(Some(event));
             }
@@ -507,14 +508,10 @@ impl<S: Store> Core<S> {
         result
     }
 
-    /// Applies `batch` together with the account record (its id counter).
-    pub(crate) fn commit(&mut self, batch: WriteBatch) -> Result<(), CoreError> {
+    /// Applies `batch` together with the account record (its id counter),
+    /// and lets out what was staged with it.
+    pub(crate) fn commit(&mut self, batch: StagedBatch) -> Result<(), CoreError> {
         self.parts().0.commit(batch)
-    }
-
-    /// Queues an event for [`Core::poll_event`].
-    pub(crate) fn notify(&mut self, pending: Pending) {
-        self.parts().0.notify(pending);
     }
 
     /// Hands out every job that may run now.

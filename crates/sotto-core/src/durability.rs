@@ -3,8 +3,10 @@
 //! Every batch the core applies to its store is numbered by a [`WriteMark`].
 //! Each output records the mark it depends on: a relay request the batches
 //! applied before it was made (an ACK follows the batch holding the message's
-//! effects, a SEND the batch holding its job), an event the batch assembled
-//! while it was noted. [`crate::Core::poll_relay_request`] and
+//! effects, a SEND the batch holding its job), an event the batch it was
+//! staged with (`staged_batch`: it is let out only if that batch is
+//! committed, and dropped with it otherwise) or, noted outside a batch, the
+//! batches applied before it. [`crate::Core::poll_relay_request`] and
 //! [`crate::Core::poll_event`] hand an output out only once the store has
 //! reported its mark durable, through [`crate::Core::handle_synced`] (or
 //! [`crate::Core::sync`], which waits for the disk on the spot).

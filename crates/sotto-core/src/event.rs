@@ -136,10 +136,10 @@ impl Pending {
     }
 }
 
-/// The events waiting for [`crate::Core::poll_event`], in order. An event is
-/// noted while the batch behind it is being assembled, so it waits for the
-/// first batch applied after it was noted to be durable (or, if none was,
-/// for what was applied before it).
+/// The events waiting for [`crate::Core::poll_event`], in order. Each waits
+/// for the mark of the writes it is about: an event staged with a batch
+/// ([`crate::staged_batch::StagedBatch`]) for that batch's, any other for
+/// the writes applied before it was noted. Marks only grow along the queue.
 #[derive(Debug, Default)]
 pub(crate) struct EventQueue {
     queue: VecDeque<Noted>,
@@ -148,37 +148,36 @@ pub(crate) struct EventQueue {
 #[derive(Debug)]
 struct Noted {
     pending: Pending,
-    /// The last batch applied when it was noted.
-    after: WriteMark,
+    /// The writes it is about.
+    needs: WriteMark,
     /// Handed out whatever the store reports (a sync failed: the front end
     /// hears of what the core holds, as it would have without one).
     released: bool,
 }
 
 impl EventQueue {
-    /// Queues an event, unless the same one waits last already (a burst that
-    /// touches one chat or item many times); then that one waits for the
-    /// batch now being assembled too.
-    pub(crate) fn notify(&mut self, applied: WriteMark, pending: Pending) {
+    /// Queues an event about the writes up to `needs`, unless the same one
+    /// waits last already (a burst that touches one chat or item many
+    /// times); then that one waits for `needs` too.
+    pub(crate) fn notify(&mut self, needs: WriteMark, pending: Pending) {
         if let Some(last) = self.queue.back_mut()
             && pending.same_as(&last.pending)
         {
-            last.after = last.after.max(applied);
+            last.needs = last.needs.max(needs);
             last.released = false;
             return;
         }
         self.queue.push_back(Noted {
             pending,
-            after: applied,
+            needs,
             released: false,
         });
     }
 
     /// The first event, once the writes behind it are durable.
-    pub(crate) fn pop(&mut self, applied: WriteMark, durable: WriteMark) -> Option<Pending> {
+    pub(crate) fn pop(&mut self, durable: WriteMark) -> Option<Pending> {
         let first = self.queue.front()?;
-        let needs = applied.min(WriteMark(first.after.0.saturating_add(1)));
-        if !first.released && needs > durable {
+        if !first.released && first.needs > durable {
             return None;
         }
         self.queue.pop_front().map(|noted| noted.pending)

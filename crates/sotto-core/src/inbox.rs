@@ -31,8 +31,9 @@ use crate::outbox::InFlight;
 use crate::peer::PeerRecord;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::shared::Shared;
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
-use crate::{CoreError, Store, WriteBatch};
+use crate::{CoreError, Store};
 
 /// How old a typing indicator may be (by the sender's clock) to be shown.
 const TYPING_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(30);
@@ -83,7 +84,7 @@ impl Inbox {
                 return Err(error.into());
             }
         };
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         queue.last_message = Some(message_id);
         let mut opened = None;
         if let MessageContent::Body(body) = message.content {
@@ -120,9 +121,9 @@ impl Inbox {
                 if !error.is_remote_fault() {
                     return Err(error);
                 }
-                batch = WriteBatch::new();
+                batch = StagedBatch::new();
                 opened = None;
-                cx.notify(Pending::Ready(Event::RelayFault {
+                batch.notify(Pending::Ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
                 }));
@@ -185,7 +186,7 @@ impl Inbox {
         rng: &mut impl CryptoRngCore,
         connection: ConnectionId,
         body: &[u8],
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<Option<(ConnectionId, Session)>, CoreError> {
         const EARLY: CoreError = CoreError::UnexpectedMessage("message before the handshake");
         let record = match ConnectionRecord::load(cx.store(), connection) {
@@ -206,7 +207,7 @@ impl Inbox {
             Ok(plaintext) => Zeroizing::new(plaintext),
             Err(sotto_crypto::Error::Duplicate) => {
                 let notice = ChatNotice::Integrity(IntegrityNotice::Replayed);
-                chats.add_notice(cx, now, &mut chat, notice, batch);
+                chats.add_notice(now, &mut chat, notice, batch);
                 chat.put(batch);
                 return Ok(Some((id, session)));
             }
@@ -219,7 +220,7 @@ impl Inbox {
                 let relay = Inbox::store_session(cx, rng, &mut stage, &session);
                 receiving.at(stage).put(batch);
                 if let Some(relay) = relay {
-                    cx.notify(Pending::Ready(Event::RelayFault {
+                    batch.notify(Pending::Ready(Event::RelayFault {
                         relay,
                         reason: error.to_string(),
                     }));
@@ -233,7 +234,7 @@ impl Inbox {
             envelope_hash(&plaintext),
         );
         for notice in verdict.notices {
-            chats.add_notice(cx, now, &mut chat, ChatNotice::Integrity(notice), batch);
+            chats.add_notice(now, &mut chat, ChatNotice::Integrity(notice), batch);
         }
         if verdict.accept {
             stage = self.apply(
@@ -285,7 +286,7 @@ impl Inbox {
         stage: Stage,
         session: &mut Session,
         envelope: Envelope,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<Stage, CoreError> {
         let id = chat.id;
         let (mut state, content) = match (stage, envelope.content) {
@@ -336,7 +337,7 @@ impl Inbox {
                     reactions: Vec::new(),
                     expires_at: Chats::expiry(chat, now),
                 };
-                chats.add_item(cx, &item, batch);
+                chats.add_item(&item, batch);
                 chat.unread = chat.unread.saturating_add(1);
                 chat.last_activity = now.0;
                 chats.owe_receipt(
@@ -354,7 +355,7 @@ impl Inbox {
             Content::Reaction { target, emoji } => {
                 if let Some(mut item) = Inbox::target(cx, id, target)? {
                     set_reaction(&mut item, false, &emoji);
-                    chats.put_item(cx, &item, batch);
+                    chats.put_item(&item, batch);
                 }
             }
             Content::Edit { target, text } => {
@@ -365,13 +366,13 @@ impl Inbox {
                         *old = text;
                     }
                     item.edited = true;
-                    chats.put_item(cx, &item, batch);
+                    chats.put_item(&item, batch);
                 }
             }
             Content::Delete { target } => {
                 if let Some(mut item) = Inbox::peer_text(cx, id, target)? {
                     mark_deleted(&mut item);
-                    chats.put_item(cx, &item, batch);
+                    chats.put_item(&item, batch);
                 }
             }
             Content::Receipt { kind, seqs } => {
@@ -388,7 +389,7 @@ impl Inbox {
                     };
                     if status_rank(status) > status_rank(item.status) {
                         item.status = status;
-                        chats.put_item(cx, &item, batch);
+                        chats.put_item(&item, batch);
                     }
                 }
             }
@@ -396,7 +397,7 @@ impl Inbox {
                 // A typing indicator that waited in a queue is old news.
                 let age = now.since(UnixMillis(envelope.sent_at));
                 if age <= TYPING_FRESHNESS {
-                    cx.notify(Pending::Ready(Event::Typing { chat: id, typing }));
+                    batch.notify(Pending::Ready(Event::Typing { chat: id, typing }));
                 }
             }
             Content::Timer { seconds } => {
@@ -405,14 +406,14 @@ impl Inbox {
                     by_me: false,
                     seconds,
                 };
-                chats.add_notice(cx, now, chat, notice, batch);
-                cx.notify(Pending::ChatChanged(id));
+                chats.add_notice(now, chat, notice, batch);
+                batch.notify(Pending::ChatChanged(id));
             }
             Content::ProfileUpdate { profile } => {
                 let mut peer = PeerRecord::load(cx.store(), receiving.peer)?;
                 peer.profile = Some(profile);
                 peer.put(batch);
-                cx.notify(Pending::ChatChanged(id));
+                batch.notify(Pending::ChatChanged(id));
             }
         }
         Ok(Stage::Established(state))

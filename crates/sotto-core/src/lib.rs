@@ -13,7 +13,9 @@
 //!   lending it the common state (`shared`: store, account, outbox, open
 //!   sessions, events). `actions`: the user's actions, routed the same way.
 //! - `durability`: write marks, and the rule that no output runs ahead of
-//!   the disk ([`WriteMark`], [`SyncTicket`]).
+//!   the disk ([`WriteMark`], [`SyncTicket`]); `staged_batch`: a batch being
+//!   assembled, with the events and schedule changes that take effect only
+//!   if it is committed.
 //! - The sub-machines, each with its own state and `handle_*` methods:
 //!   `inbox` (receiving: opening, dedupe, decrypting, integrity, applying
 //!   chat messages), `connector` (invitations, the contact address,
@@ -76,6 +78,7 @@ mod queue_address;
 mod queue_record;
 mod relay_request;
 mod shared;
+mod staged_batch;
 mod store;
 mod time;
 mod view;

@@ -23,6 +23,7 @@ use crate::job::{JobCommand, JobPurpose, JobRecord, backoff};
 use crate::queue_record::QueueRecord;
 use crate::relay_request::{RelayRequest, RequestToken};
 use crate::shared::Shared;
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
 use crate::{ChatItem, CoreError, MessageStatus, Store, WriteBatch};
 
@@ -37,6 +38,19 @@ pub(crate) struct JobSlot {
     pub(crate) not_before: UnixMillis,
     pub(crate) attempts: u32,
     pub(crate) in_flight: bool,
+}
+
+impl JobSlot {
+    /// The schedule of a job as stored, not yet handed out.
+    pub(crate) fn new(job: &JobRecord) -> JobSlot {
+        JobSlot {
+            relay: job.relay.clone(),
+            lane: job.lane.clone(),
+            not_before: job.not_before,
+            attempts: job.attempts,
+            in_flight: false,
+        }
+    }
 }
 
 /// A request the core waits on.
@@ -142,17 +156,14 @@ impl Outbox {
         self.in_flight.remove(&token)
     }
 
+    /// Schedules a stored job.
     pub(crate) fn schedule(&mut self, job: &JobRecord) {
-        self.jobs.insert(
-            job.id,
-            JobSlot {
-                relay: job.relay.clone(),
-                lane: job.lane.clone(),
-                not_before: job.not_before,
-                attempts: job.attempts,
-                in_flight: false,
-            },
-        );
+        self.schedule_slot(job.id, JobSlot::new(job));
+    }
+
+    /// Schedules a job whose record a committed batch wrote.
+    pub(crate) fn schedule_slot(&mut self, id: JobId, slot: JobSlot) {
+        self.jobs.insert(id, slot);
     }
 
     /// Ends the backoff of every job waiting (for `relay`, or all): they go
@@ -341,7 +352,7 @@ pub(crate) fn handle_job_answer<S: Store>(
                 owner,
                 last_message: None,
             };
-            let mut batch = WriteBatch::new();
+            let mut batch = StagedBatch::new();
             JobRecord::delete(id, &mut batch);
             let wanted = connector.handle_queue_created(cx, chats, now, rng, &queue, &mut batch)?;
             if wanted {
@@ -413,7 +424,7 @@ pub(crate) fn drop_lane<S: Store>(
     cx: &mut Shared<'_, S>,
     chats: &mut Chats,
     lane: &[u8],
-    batch: &mut WriteBatch,
+    batch: &mut StagedBatch,
 ) {
     let dropped = cx.outbox.lane(lane);
     for id in dropped {
@@ -424,9 +435,9 @@ pub(crate) fn drop_lane<S: Store>(
             && item.status == MessageStatus::Pending
         {
             item.status = MessageStatus::Failed;
-            chats.put_item(cx, &item, batch);
+            chats.put_item(&item, batch);
         }
         JobRecord::delete(id, batch);
-        cx.outbox.forget(id);
+        batch.unschedule(id);
     }
 }

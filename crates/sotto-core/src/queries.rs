@@ -13,9 +13,10 @@ use crate::event::{Event, Pending};
 use crate::ids::{ChatId, InvitationId, MessageNumber, RequestId};
 use crate::peer::PeerRecord;
 use crate::profile::Profile;
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
 use crate::view::{ChatView, ItemView, RequestView};
-use crate::{CoreError, Direction, KeyRange, Settings, Store, WriteBatch};
+use crate::{CoreError, Direction, KeyRange, Settings, Store};
 
 impl<S: Store> Core<S> {
     /// Every chat, most recently active first.
@@ -116,7 +117,7 @@ impl<S: Store> Core<S> {
             });
         }
         self.account.home_relays = relays;
-        self.commit(WriteBatch::new())
+        self.commit(StagedBatch::new())
     }
 
     /// The settings.
@@ -127,7 +128,7 @@ impl<S: Store> Core<S> {
     /// Changes the settings.
     pub fn set_settings(&mut self, settings: Settings) -> Result<(), CoreError> {
         self.account.settings = settings;
-        self.commit(WriteBatch::new())
+        self.commit(StagedBatch::new())
     }
 
     /// Read receipts in one chat.
@@ -138,10 +139,10 @@ impl<S: Store> Core<S> {
     ) -> Result<(), CoreError> {
         let mut record = ChatRecord::load(&self.store, contact)?;
         record.read_receipts = setting;
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         record.put(&mut batch);
+        batch.notify(Pending::ChatChanged(contact));
         self.commit(batch)?;
-        self.notify(Pending::ChatChanged(contact));
         Ok(())
     }
 
@@ -161,10 +162,10 @@ impl<S: Store> Core<S> {
         let chat = ChatRecord::load(&self.store, contact)?;
         let mut record = PeerRecord::load(&self.store, chat.peer())?;
         record.verified = verified;
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         record.put(&mut batch);
+        batch.notify(Pending::ChatChanged(contact));
         self.commit(batch)?;
-        self.notify(Pending::ChatChanged(contact));
         Ok(())
     }
 

@@ -3,7 +3,9 @@
 //! account (ids, keys, profile), the outbox (jobs and relay requests), the
 //! open ratchet sessions and the events. [`crate::Core`] lends them out as
 //! one [`Shared`] for the length of a call, beside the sub-machine's own
-//! state.
+//! state. What a batch being assembled makes (events, changes to the job
+//! schedule) is staged with it (`staged_batch`) and takes effect only in
+//! [`Shared::commit`].
 
 use std::collections::HashMap;
 
@@ -20,8 +22,9 @@ use crate::ids::{ChatId, ConnectionId, JobId, MessageNumber};
 use crate::job::{JobCommand, JobPurpose, JobRecord};
 use crate::outbox::{InFlight, Outbox};
 use crate::queue_record::QueueRecord;
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
-use crate::{ChatItem, CoreError, Store, WriteBatch};
+use crate::{ChatItem, CoreError, Store};
 
 /// How many connections keep their ratchet session open between messages (a
 /// session is a few KiB).
@@ -51,15 +54,30 @@ impl<S: Store> Shared<'_, S> {
         self.journal
     }
 
-    /// Applies `batch` together with the account record (its id counter).
-    pub(crate) fn commit(&mut self, mut batch: WriteBatch) -> Result<(), CoreError> {
-        self.account.put(&mut batch);
-        self.journal.apply(batch)?;
+    /// Applies `batch` together with the account record (its id counter),
+    /// then lets out what was staged with it: its events wait for its mark,
+    /// its jobs join the schedule. A batch the store refuses lets nothing
+    /// out, as one never committed.
+    pub(crate) fn commit(&mut self, batch: StagedBatch) -> Result<(), CoreError> {
+        let (mut writes, outputs) = batch.into_parts();
+        self.account.put(&mut writes);
+        self.journal.apply(writes)?;
+        let mark = self.journal.applied();
+        for id in outputs.unscheduled {
+            self.outbox.forget(id);
+        }
+        for (id, slot) in outputs.scheduled {
+            self.outbox.schedule_slot(id, slot);
+        }
+        for pending in outputs.events {
+            self.events.notify(mark, pending);
+        }
         Ok(())
     }
 
-    /// Queues an event for [`crate::Core::poll_event`]; it waits for the
-    /// batch being assembled.
+    /// Queues an event for [`crate::Core::poll_event`] about writes applied
+    /// already. An event about a batch being assembled is staged with it
+    /// instead ([`StagedBatch::notify`]), so that it goes if the batch does.
     pub(crate) fn notify(&mut self, pending: Pending) {
         self.events.notify(self.journal.applied(), pending);
     }
@@ -83,10 +101,11 @@ impl<S: Store> Shared<'_, S> {
         );
     }
 
-    /// Adds a job to `batch` and to the outbox's schedule.
+    /// Adds a job to `batch`, and to the outbox's schedule once `batch` is
+    /// committed.
     pub(crate) fn add_job(
         &mut self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
         now: UnixMillis,
         relay: RelayAddress,
         command: JobCommand,
@@ -95,7 +114,7 @@ impl<S: Store> Shared<'_, S> {
         let id = JobId(self.account.allocate_id());
         let job = JobRecord::new(id, relay, command, purpose, now);
         job.put(batch);
-        self.outbox.schedule(&job);
+        batch.schedule(&job);
     }
 
     /// The open session of `connection`: the kept one, or its stored pickle

@@ -13,6 +13,7 @@ use crate::connection::{ConnectionRecord, Established, Stage};
 use crate::event::{Event, Pending};
 use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::shared::Shared;
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
 use crate::{CoreError, Direction, KeyRange, Store, WriteBatch};
 
@@ -50,7 +51,7 @@ impl Chats {
                 continue;
             };
             let mut session = cx.open_session(id, &state.channel)?;
-            let mut batch = WriteBatch::new();
+            let mut batch = StagedBatch::new();
             self.send_receipts(
                 cx,
                 now,
@@ -86,7 +87,7 @@ impl Chats {
         seq: u64,
         state: &mut Established,
         session: &mut Session,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         state.pending_receipts.push(seq);
         if state.pending_receipts.len() >= MAX_RECEIPT_SEQS {
@@ -110,7 +111,7 @@ impl Chats {
         chat: ChatId,
         state: &mut Established,
         session: &mut Session,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         self.receipts_due.remove(&connection);
         if state.pending_receipts.is_empty() {

@@ -50,8 +50,9 @@ use crate::profile::Profile;
 use crate::queue_address::QueueAddress;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::shared::{Shared, random_secret};
+use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
-use crate::{CoreError, Store, WriteBatch};
+use crate::{CoreError, Store};
 
 /// The inviter's Confirm, as the joiner received it.
 pub(crate) struct Confirm {
@@ -80,7 +81,7 @@ impl Connector {
         chat: &mut ChatRecord,
         stage: Stage,
         confirm: Confirm,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<Established, CoreError> {
         let Stage::AwaitingConfirmation(awaiting) = stage else {
             return Err(CoreError::UnexpectedMessage("confirmation"));
@@ -97,8 +98,8 @@ impl Connector {
         let mut peer = PeerRecord::load(cx.store(), receiving.peer)?;
         peer.profile = Some(confirm.profile);
         peer.put(batch);
-        chats.add_notice(cx, now, chat, ChatNotice::Connected, batch);
-        cx.notify(Pending::Connected(chat.id));
+        chats.add_notice(now, chat, ChatNotice::Connected, batch);
+        batch.notify(Pending::Connected(chat.id));
         Ok(established)
     }
 
@@ -112,7 +113,7 @@ impl Connector {
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         queue: &QueueRecord,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<bool, CoreError> {
         match queue.owner {
             QueueOwner::Invitation(id) => {
@@ -128,7 +129,7 @@ impl Connector {
                 .to_link();
                 record.link = Some(link.clone());
                 record.put(id, batch);
-                cx.notify(Pending::Ready(Event::InvitationReady {
+                batch.notify(Pending::Ready(Event::InvitationReady {
                     invitation: id,
                     link,
                 }));
@@ -146,7 +147,7 @@ impl Connector {
                 .to_link();
                 record.link = Some(link.clone());
                 record.put_address(batch);
-                cx.notify(Pending::Ready(Event::AddressReady { link }));
+                batch.notify(Pending::Ready(Event::AddressReady { link }));
             }
             QueueOwner::Connection(id) => {
                 let record = match ConnectionRecord::load(cx.store(), id) {
@@ -200,7 +201,7 @@ impl Connector {
         meta: ConnectionMeta,
         joining: Joining,
         queue: &QueueRecord,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         let link = InvitationLink::from_payload(&joining.link)?;
         let sender_secret = random_secret(rng);
@@ -264,7 +265,7 @@ impl Connector {
         accepting: Accepting,
         queue: &QueueRecord,
         reply_queue: Option<&QueueRecord>,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         let (mut established, sender_key) = accepting.confirmed(queue.recipient_id);
         let command = JobCommand::Key {
@@ -296,8 +297,8 @@ impl Connector {
         )?;
         established.channel.session = cx.pickle_session(rng, &session);
         meta.at(Stage::Established(established)).put(batch);
-        chats.add_notice(cx, now, chat, ChatNotice::Connected, batch);
-        cx.notify(Pending::Connected(meta.chat));
+        chats.add_notice(now, chat, ChatNotice::Connected, batch);
+        batch.notify(Pending::Connected(meta.chat));
         Ok(())
     }
 
@@ -312,7 +313,7 @@ impl Connector {
         invitation: InvitationId,
         queue: &mut QueueRecord,
         answer: &[u8],
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         let Some(record) = InvitationRecord::load(cx.store(), invitation)? else {
             return Ok(());
@@ -381,7 +382,7 @@ impl Connector {
     fn make_room_for_request<S: Store>(
         cx: &Shared<'_, S>,
         identity: &[u8; 32],
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<bool, CoreError> {
         let waiting = RequestRecord::load_all(cx.store())?;
         if let Some((old, _)) = waiting.iter().find(|(_, r)| &r.peer_identity == identity) {
@@ -418,7 +419,7 @@ impl Connector {
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         answer: &[u8],
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
     ) -> Result<(), CoreError> {
         let Some(record) = InvitationRecord::load_address(cx.store())? else {
             return Ok(());
@@ -450,7 +451,7 @@ impl Connector {
         let identity = session.peer_identity().to_bytes();
         if !Connector::make_room_for_request(cx, &identity, batch)? {
             // Dropped (and acknowledged): the address is flooded.
-            cx.notify(Pending::AddressFlooded);
+            batch.notify(Pending::AddressFlooded);
             return Ok(());
         }
         let id = RequestId(cx.account.allocate_id());
@@ -465,7 +466,7 @@ impl Connector {
         }
         .put(id, batch);
         batch.put(ADDRESS_ANSWERS, seen.to_vec(), Vec::new());
-        cx.notify(Pending::Request(id));
+        batch.notify(Pending::Request(id));
         Ok(())
     }
 }

@@ -13,7 +13,8 @@ use crate::connection::{ConnectionRecord, Stage};
 use crate::connector::Confirm;
 use crate::queue_record::QueueRecord;
 use crate::sim::{Stored, World, suite};
-use crate::{ChatId, ConnectionState, CoreError, Event, MemoryStore, Record, Store, WriteBatch};
+use crate::staged_batch::StagedBatch;
+use crate::{ChatId, ConnectionState, CoreError, Event, MemoryStore, Record, Store};
 
 /// Every record of a store except the queues' (whose last message id moves
 /// with each delivery, refused ones included), to show nothing else changed.
@@ -108,7 +109,7 @@ fn send_raw(world: &mut World, client: usize, chat: ChatId, content: Content) ->
     };
     let (mut cx, _, _, chats) = core.parts();
     let mut session = cx.open_session(meta.id, &established.channel).unwrap();
-    let mut batch = WriteBatch::new();
+    let mut batch = StagedBatch::new();
     chats
         .send_envelope(
             &mut cx,
@@ -289,7 +290,7 @@ fn a_confirm_at_any_stage_but_awaiting_is_refused_and_writes_nothing() {
             .unwrap()
             .split();
         assert_eq!(stage.state(), expected);
-        let mut batch = WriteBatch::new();
+        let mut batch = StagedBatch::new();
         let (mut cx, _, connector, chats) = core.parts();
         let refused = connector.handle_confirm(
             &mut cx,
@@ -494,3 +495,5 @@ fn outputs_wait_until_the_writes_behind_them_are_durable() {
             .is_idle(world.now.after(std::time::Duration::from_secs(600)))
     );
 }
+
+mod discarded_batches;
