@@ -6,8 +6,16 @@
 //! After every call into the core, [`pump`] takes the core's store changes and
 //! relay requests together, seals the changes, and sends the requests only once
 //! IndexedDB has committed the changes: what the relay is told never runs ahead
-//! of what is on disk. Events go to the UI's listener at once, complete: each
+//! of what is on disk. One write is in flight at a time: what the core does
+//! meanwhile goes into the next write, as one group, once the first has
+//! committed (the native runtime's group commit, with IndexedDB's commit in
+//! place of the fsync). Events go to the UI's listener at once, complete: each
 //! carries the views it needs, as JSON text (see [`json`]).
+//!
+//! What the relay links report is queued and handled in one go a task later
+//! ([`drain_signals`]): every WebSocket block that has arrived by then goes
+//! to the core before a single pump, so that a burst of deliveries (a profile
+//! catching up) costs one write and one batch of events, not one per block.
 //!
 //! A write IndexedDB refuses is reported to the listener (`storage_failed`)
 //! and loses nothing: the requests that waited on it are handed back to the
@@ -63,7 +71,26 @@ pub(crate) struct Shared {
     timer: Option<(i32, Closure<dyn FnMut()>)>,
     /// A write failed: the next one rewrites every record.
     pub(crate) resync: bool,
+    /// What the links reported and the core has not been told yet, by link
+    /// name, in arrival order; handled by the next [`drain_signals`].
+    inbox: Vec<(String, Signal)>,
+    /// Bytes of frames in `inbox`.
+    inbox_bytes: usize,
+    /// A [`drain_signals`] is scheduled.
+    draining: bool,
+    /// An IndexedDB write of [`pump`]'s is in flight; the next one waits for it.
+    writing: bool,
+    /// The core changed while `writing`: write again once that write is in.
+    write_wanted: bool,
+    /// Counts the profiles made the one in use ([`adopt`]), so that a write
+    /// that finishes after a lock does not hand its requests to another core.
+    generation: u64,
 }
+
+/// Bytes of frames the inbox holds before it is handled without waiting for
+/// the next task: the wait groups blocks that arrive together, the bound
+/// keeps a flood from piling up in memory.
+const MAX_INBOX_BYTES: usize = 1 << 20;
 
 /// Failures in a row to reach one relay.
 #[derive(Default)]
@@ -269,6 +296,12 @@ impl SottoClient {
                 backoff: HashMap::new(),
                 timer: None,
                 resync: false,
+                inbox: Vec::new(),
+                inbox_bytes: 0,
+                draining: false,
+                writing: false,
+                write_wanted: false,
+                generation: 0,
             })),
         })
     }
@@ -410,6 +443,7 @@ pub(crate) fn adopt(
         state.has_profile = true;
         state.moved = false;
         state.resync = false;
+        state.generation += 1;
         state.unlocked = Some(unlocked);
     }
     start(shared)?;
@@ -450,6 +484,8 @@ pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
         link.close();
     }
     state.backoff.clear();
+    state.inbox.clear();
+    state.inbox_bytes = 0;
     unlocked
 }
 
@@ -501,7 +537,7 @@ fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
         let name = name.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(shared) = weak.upgrade() {
-                on_signal(&shared, &name, signal);
+                queue_signal(&shared, name, signal);
             }
         });
     });
@@ -517,15 +553,68 @@ fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
     }
 }
 
-fn on_signal(shared: &Rc<RefCell<Shared>>, name: &str, signal: Signal) {
-    let (relay, incoming) = {
+/// Queues what a link reported for the next [`drain_signals`], which runs a
+/// task later, once the blocks that arrived with this one are queued too; at
+/// once when the queue holds [`MAX_INBOX_BYTES`].
+fn queue_signal(shared: &Rc<RefCell<Shared>>, name: String, signal: Signal) {
+    let (schedule, now) = {
         let mut state = shared.borrow_mut();
-        let Some(link) = state.links.get_mut(name) else {
-            return;
-        };
-        (link.address.clone(), link.handle(signal))
+        if let Signal::Frame(bytes) = &signal {
+            state.inbox_bytes += bytes.len();
+        }
+        state.inbox.push((name, signal));
+        let full = state.inbox_bytes >= MAX_INBOX_BYTES;
+        let schedule = !state.draining;
+        state.draining = true;
+        (schedule, full)
     };
-    handle_incoming(shared, name, &relay, incoming);
+    if now {
+        drain_signals(shared);
+        return;
+    }
+    if !schedule {
+        return;
+    }
+    let weak = Rc::downgrade(shared);
+    let drain = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            drain_signals(&shared);
+        }
+    });
+    let scheduled = web_sys::window().is_some_and(|window| {
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(drain.unchecked_ref(), 0)
+            .is_ok()
+    });
+    if !scheduled {
+        drain_signals(shared);
+    }
+}
+
+/// Tells the core everything the links reported since the last drain, then
+/// pumps once.
+fn drain_signals(shared: &Rc<RefCell<Shared>>) {
+    let signals = {
+        let mut state = shared.borrow_mut();
+        state.draining = false;
+        state.inbox_bytes = 0;
+        std::mem::take(&mut state.inbox)
+    };
+    if signals.is_empty() {
+        return;
+    }
+    for (name, signal) in signals {
+        let handled = {
+            let mut state = shared.borrow_mut();
+            state
+                .links
+                .get_mut(&name)
+                .map(|link| (link.address.clone(), link.handle(signal)))
+        };
+        if let Some((relay, incoming)) = handled {
+            handle_incoming(shared, &name, &relay, incoming);
+        }
+    }
     pump(shared);
 }
 
@@ -684,13 +773,48 @@ enum PendingWrite {
     Snapshot(Snapshot),
 }
 
-/// Writes the core's changes, then sends the requests made with them; hands
-/// events to the listener; arms the timer. See the module documentation.
+/// Hands the core's events to the listener, arms the timer, and writes the
+/// core's changes, then sends the requests made with them. See the module
+/// documentation.
 pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
-    let (write, requests, events, timeout, database) = {
+    let (events, timeout) = {
         let mut state = shared.borrow_mut();
+        let Some(unlocked) = state.unlocked.as_mut() else {
+            return;
+        };
+        let mut events = Vec::new();
+        loop {
+            match unlocked.core.poll_event() {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => break,
+                // The memory store does not fail to read; were it to, only
+                // this event is lost (the next view of its chat repairs it).
+                Err(_) => continue,
+            }
+        }
+        (events, unlocked.core.poll_timeout())
+    };
+    for event in &events {
+        emit(shared, event);
+    }
+    arm_timer(shared, timeout);
+    write_changes(shared);
+}
+
+/// Seals the core's changes and takes the requests made with them, writes the
+/// changes in one IndexedDB transaction, and sends the requests once it has
+/// committed; then writes again if the core changed meanwhile. While a write
+/// is in flight this only notes that another is wanted.
+fn write_changes(shared: &Rc<RefCell<Shared>>) {
+    let (write, requests, database, generation) = {
+        let mut state = shared.borrow_mut();
+        if state.writing {
+            state.write_wanted = true;
+            return;
+        }
+        state.write_wanted = false;
         let database = Rc::clone(&state.database);
-        let resync = state.resync;
+        let (resync, generation) = (state.resync, state.generation);
         let Some(unlocked) = state.unlocked.as_mut() else {
             return;
         };
@@ -711,24 +835,15 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
         while let Some(request) = unlocked.core.poll_relay_request() {
             requests.push(request);
         }
-        let mut events = Vec::new();
-        loop {
-            match unlocked.core.poll_event() {
-                Ok(Some(event)) => events.push(event),
-                Ok(None) => break,
-                // The memory store does not fail to read; were it to, only
-                // this event is lost (the next view of its chat repairs it).
-                Err(_) => continue,
-            }
+        if requests.is_empty()
+            && matches!(&write, Ok(PendingWrite::Changes(writes)) if writes.is_empty())
+        {
+            return;
         }
-        let timeout = unlocked.core.poll_timeout();
         state.resync = false;
-        (write, requests, events, timeout, database)
+        state.writing = true;
+        (write, requests, database, generation)
     };
-    for event in &events {
-        emit(shared, event);
-    }
-    arm_timer(shared, timeout);
     let shared = Rc::clone(shared);
     wasm_bindgen_futures::spawn_local(async move {
         let written = match write {
@@ -737,14 +852,31 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             Ok(PendingWrite::Snapshot(snapshot)) => database.write_snapshot(snapshot).await,
             Err(error) => Err(error),
         };
+        let (current, again) = {
+            let mut state = shared.borrow_mut();
+            state.writing = false;
+            (
+                state.generation == generation && state.unlocked.is_some(),
+                state.write_wanted,
+            )
+        };
+        if !current {
+            // Locked meanwhile: the core that made these requests is gone.
+            // What the next profile wrote waits for nothing now.
+            if again {
+                write_changes(&shared);
+            }
+            return;
+        }
         if let Err(error) = written {
             storage_failed(&shared, &error);
             let tokens = requests.into_iter().map(|request| request.token);
             fail_requests(&shared, tokens);
-            return;
-        }
-        if shared.borrow().unlocked.is_none() {
-            // Locked meanwhile: the core that made these requests is gone.
+            // The changes made meanwhile go with the snapshot that repairs
+            // this write; without any, the timer brings the next attempt.
+            if again {
+                write_changes(&shared);
+            }
             return;
         }
         // Every request is queued first and the links write after, so that
@@ -789,6 +921,8 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
                 }
             }
             pump(&shared);
+        } else if again {
+            write_changes(&shared);
         }
     });
 }
