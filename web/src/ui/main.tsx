@@ -44,6 +44,9 @@ export { sortChats };
 
 /** The longest events wait to be applied when no frame comes (a hidden page). */
 const FLUSH_MS = 250;
+/** A batch of this many events is a burst: the next waits BURST_MS. */
+const BURST_EVENTS = 16;
+const BURST_MS = 200;
 
 export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   const [views, setViews] = useState<ReadonlyMap<ChatId, ChatView>>(new Map());
@@ -85,20 +88,27 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       () => undefined,
     );
     // Events are applied together, once per frame (or after FLUSH_MS in a
-    // hidden page, where frames stop): a burst of them (a profile catching up
-    // with thousands of messages) costs one render per frame, one
-    // notification per chat and one announcement, not one of each per
-    // message.
+    // hidden page, where frames stop), and during a burst (BURST_EVENTS or
+    // more in one batch: a profile catching up with thousands of messages)
+    // at most every BURST_MS: one render per batch, one notification per
+    // chat and one announcement, not one of each per message.
     let pending: BackendEvent[] = [];
     let frame: number | null = null;
     let timer: number | null = null;
+    /** After a burst, no batch is applied before this time. */
+    let quietUntil = 0;
     const flush = () => {
       if (frame !== null) cancelAnimationFrame(frame);
       if (timer !== null) window.clearTimeout(timer);
       frame = timer = null;
       const events = pending;
       pending = [];
+      if (events.length >= BURST_EVENTS) quietUntil = performance.now() + BURST_MS;
       if (alive && events.length > 0) apply(events);
+    };
+    const onFrame = () => {
+      frame = performance.now() < quietUntil ? requestAnimationFrame(onFrame) : null;
+      if (frame === null) flush();
     };
     const apply = (events: BackendEvent[]) => {
       if (early) early.push(...events);
@@ -166,7 +176,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
     };
     const unsubscribe = backend.subscribe((event) => {
       pending.push(event);
-      if (frame === null) frame = requestAnimationFrame(flush);
+      if (frame === null) frame = requestAnimationFrame(onFrame);
       if (timer === null) timer = window.setTimeout(flush, FLUSH_MS);
     });
     return () => {
