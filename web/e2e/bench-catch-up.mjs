@@ -75,15 +75,26 @@ function instrument(total) {
     }
   };
   const transaction = IDBDatabase.prototype.transaction;
+  const writeOf = new WeakMap();
   IDBDatabase.prototype.transaction = function (...args) {
     const opened = transaction.apply(this, args);
     if (args[1] === "readwrite") {
-      const write = { created: now() };
+      const write = { created: now(), puts: 0, bytes: 0 };
+      writeOf.set(opened, write);
       marks.writes.push(write);
       opened.addEventListener("complete", () => (write.done = now()));
       opened.addEventListener("abort", () => (write.failed = now()));
     }
     return opened;
+  };
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (value, ...rest) {
+    const write = writeOf.get(this.transaction);
+    if (write) {
+      write.puts += 1;
+      write.bytes += value?.byteLength ?? 0;
+    }
+    return put.call(this, value, ...rest);
   };
   new PerformanceObserver((entries) => {
     for (const entry of entries.getEntries()) if (entry.name === "sotto-relay-online") marks.online ??= entry.startTime;
@@ -111,6 +122,66 @@ const unreadShown = (page) =>
       0,
     ),
   );
+
+/**
+ * CPU time (user + system, milliseconds) of the browser's processes so far,
+ * by kind: the browser process itself, the renderer, the storage service
+ * (IndexedDB), the network service, the GPU process, other utilities; from
+ * /proc (Linux only, else empty).
+ */
+function browserCpu() {
+  const cpu = {};
+  let entries;
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return cpu;
+  }
+  const parents = new Map();
+  const times = new Map();
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parents.set(Number(pid), Number(fields[1]));
+      times.set(Number(pid), ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  const command = (pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  // The browser process is this script's child (Playwright launches it).
+  const roots = new Set(
+    [...parents]
+      .filter(([pid, parent]) => parent === process.pid && /chrom/i.test(command(pid)[0] ?? ""))
+      .map(([pid]) => pid),
+  );
+  const descends = (pid) => {
+    for (let at = pid; at > 1; at = parents.get(at) ?? 0) if (roots.has(at)) return true;
+    return false;
+  };
+  for (const [pid, time] of times) {
+    if (!descends(pid)) continue;
+    let kind = "browser";
+    if (!roots.has(pid)) {
+      const args = command(pid);
+      const type = args.find((arg) => arg.startsWith("--type="))?.slice(7);
+      const sub = args.find((arg) => arg.startsWith("--utility-sub-type="))?.slice(19) ?? "";
+      kind =
+        type === "utility"
+          ? sub.includes("Storage")
+            ? "storage"
+            : sub.includes("Network")
+              ? "network"
+              : "utility"
+          : type === "gpu-process"
+            ? "gpu"
+            : (type ?? "other");
+    }
+    cpu[kind] = (cpu[kind] ?? 0) + time;
+  }
+  return cpu;
+}
 
 /** Milliseconds during which at least one of `writes` was in flight. */
 function busy(writes) {
@@ -175,6 +246,7 @@ async function oneRun(dir, last) {
     }
     if (trace && last) await browser.startTracing(page, { path: trace, categories: ["devtools.timeline"] });
     const load = loadavg()[0];
+    const cpuBefore = browserCpu();
     await page.getByRole("button", { name: "Unlock" }).click();
     await page.waitForFunction(() => window.__sottoCatchUp.shownFrame !== undefined, null, {
       timeout: long,
@@ -196,6 +268,10 @@ async function oneRun(dir, last) {
       { timeout: long, polling: 50 },
     );
     const storedAt = await stored.jsonValue();
+    const cpuAfter = browserCpu();
+    const cpu = Object.fromEntries(
+      Object.entries(cpuAfter).map(([kind, time]) => [kind, time - (cpuBefore[kind] ?? 0)]),
+    );
     let shares = null;
     if (cdp) {
       const { profile: samples } = await cdp.send("Profiler.stop");
@@ -244,7 +320,10 @@ async function oneRun(dir, last) {
       writeMedian: median(durations),
       writeMax: Math.max(...durations),
       writeBusy: busy(during),
+      puts: during.reduce((sum, write) => sum + write.puts, 0),
+      putBytes: during.reduce((sum, write) => sum + write.bytes, 0),
       shares,
+      cpu,
     };
   } finally {
     await browser.close();
@@ -279,7 +358,13 @@ for (const [index, run] of results.entries()) {
     `    unlock → socket ${ms(run.socket)}, → open ${ms(run.open)}, → online ${ms(run.online)}, → first frame in ${ms(run.firstIn)}, → first unread shown ${ms(run.firstShown)}, → all shown ${ms(run.shown)} (painted ${ms(run.shownFrame)}), → stored ${ms(run.stored)}`,
   );
   console.log(
-    `    ${run.framesIn} frames in (${(run.bytesIn / 1048576).toFixed(1)} MiB), ${run.framesOut} out, ${run.sockets} socket(s); ${run.writes} IndexedDB writes (median ${ms(run.writeMedian)}, max ${ms(run.writeMax)}), one in flight ${s(run.writeBusy)} of the catch-up; import ${s(run.importMs)}`,
+    `    ${run.framesIn} frames in (${(run.bytesIn / 1048576).toFixed(1)} MiB), ${run.framesOut} out, ${run.sockets} socket(s); ${run.writes} IndexedDB writes (median ${ms(run.writeMedian)}, max ${ms(run.writeMax)}), one in flight ${s(run.writeBusy)} of the catch-up, ${run.puts} records put (${(run.putBytes / 1048576).toFixed(1)} MiB); import ${s(run.importMs)}`,
+  );
+  console.log(
+    `    CPU of the browser's processes during it: ${Object.entries(run.cpu)
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, time]) => `${kind} ${s(time)}`)
+      .join(", ")}`,
   );
   if (run.shares) {
     const total = Object.values(run.shares).reduce((a, b) => a + b, 0);
