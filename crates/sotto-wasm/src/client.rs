@@ -68,7 +68,7 @@ pub(crate) struct Shared {
     links: HashMap<String, RelayLink>,
     /// Relays that failed lately, by address: when to try again.
     backoff: HashMap<String, Backoff>,
-    timer: Option<(i32, Closure<dyn FnMut()>)>,
+    timer: Option<CoreTimer>,
     /// A write failed: the next one rewrites every record.
     pub(crate) resync: bool,
     /// What the links reported and the core has not been told yet, by link
@@ -91,6 +91,14 @@ pub(crate) struct Shared {
 /// the next task: the wait groups blocks that arrive together, the bound
 /// keeps a flood from piling up in memory.
 const MAX_INBOX_BYTES: usize = 1 << 20;
+
+/// The armed timer of the core.
+struct CoreTimer {
+    id: i32,
+    _handler: Closure<dyn FnMut()>,
+    /// When it was armed for; `u64::MAX` once it has fired.
+    at: UnixMillis,
+}
 
 /// Failures in a row to reach one relay.
 #[derive(Default)]
@@ -477,8 +485,8 @@ pub(crate) async fn adopt_new(
 pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
     let mut state = shared.borrow_mut();
     let unlocked = state.unlocked.take();
-    if let (Some((id, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
-        window.clear_timeout_with_handle(id);
+    if let (Some(timer), Some(window)) = (state.timer.take(), web_sys::window()) {
+        window.clear_timeout_with_handle(timer.id);
     }
     for (_, link) in state.links.drain() {
         link.close();
@@ -955,13 +963,20 @@ fn fail_requests(
     arm_timer(shared, timeout);
 }
 
+/// Arms the core's timer for `at`, unless it is armed for that time already
+/// (the core's next deadline seldom moves from one pump to the next).
 fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
     let Some(window) = web_sys::window() else {
         return;
     };
     let mut state = shared.borrow_mut();
-    if let Some((id, _)) = state.timer.take() {
-        window.clear_timeout_with_handle(id);
+    if let (Some(timer), Some(at)) = (&state.timer, at)
+        && timer.at == at
+    {
+        return;
+    }
+    if let Some(timer) = state.timer.take() {
+        window.clear_timeout_with_handle(timer.id);
     }
     let Some(at) = at else {
         return;
@@ -974,8 +989,15 @@ fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
             let Some(shared) = weak.upgrade() else {
                 return;
             };
-            if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
-                let _ = unlocked.core.handle_timeout(now(), &mut BrowserRng);
+            {
+                let mut state = shared.borrow_mut();
+                // Fired: the next pump arms it again, even for the same time.
+                if let Some(timer) = state.timer.as_mut() {
+                    timer.at = UnixMillis(u64::MAX);
+                }
+                if let Some(unlocked) = state.unlocked.as_mut() {
+                    let _ = unlocked.core.handle_timeout(now(), &mut BrowserRng);
+                }
             }
             pump(&shared);
         });
@@ -983,7 +1005,11 @@ fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
     if let Ok(id) = window
         .set_timeout_with_callback_and_timeout_and_arguments_0(fire.as_ref().unchecked_ref(), delay)
     {
-        state.timer = Some((id, fire));
+        state.timer = Some(CoreTimer {
+            id,
+            _handler: fire,
+            at,
+        });
     }
 }
 
