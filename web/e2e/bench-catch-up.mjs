@@ -23,8 +23,9 @@
 //                   run's catch-up (PREFIX-catch-up.cpuprofile); the
 //                   functions with the most self time go to stderr
 //   SOTTO_TRACE     optional: a file for a Chromium trace of the last run's
-//                   catch-up (devtools.timeline); the main thread's self time
-//                   per kind of work goes to stderr
+//                   catch-up (devtools.timeline, or the comma-separated
+//                   categories in SOTTO_TRACE_CATEGORIES); the main thread's
+//                   self time per kind of work goes to stderr
 
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -149,11 +150,12 @@ function browserCpu() {
       // Gone since the listing.
     }
   }
-  const command = (pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  // Chromium rewrites its processes' titles: arguments joined by spaces.
+  const command = (pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
   // The browser process is this script's child (Playwright launches it).
   const roots = new Set(
     [...parents]
-      .filter(([pid, parent]) => parent === process.pid && /chrom/i.test(command(pid)[0] ?? ""))
+      .filter(([pid, parent]) => parent === process.pid && /chrom/i.test(command(pid).split(" ")[0]))
       .map(([pid]) => pid),
   );
   const descends = (pid) => {
@@ -165,8 +167,8 @@ function browserCpu() {
     let kind = "browser";
     if (!roots.has(pid)) {
       const args = command(pid);
-      const type = args.find((arg) => arg.startsWith("--type="))?.slice(7);
-      const sub = args.find((arg) => arg.startsWith("--utility-sub-type="))?.slice(19) ?? "";
+      const type = args.match(/--type=(\S+)/)?.[1];
+      const sub = args.match(/--utility-sub-type=(\S+)/)?.[1] ?? "";
       kind =
         type === "utility"
           ? sub.includes("Storage")
@@ -244,7 +246,8 @@ async function oneRun(dir, last) {
       await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
       await cdp.send("Profiler.start");
     }
-    if (trace && last) await browser.startTracing(page, { path: trace, categories: ["devtools.timeline"] });
+    const categories = (process.env.SOTTO_TRACE_CATEGORIES ?? "devtools.timeline").split(",");
+    if (trace && last) await browser.startTracing(page, { path: trace, categories });
     const load = loadavg()[0];
     const cpuBefore = browserCpu();
     await page.getByRole("button", { name: "Unlock" }).click();
@@ -252,6 +255,8 @@ async function oneRun(dir, last) {
       timeout: long,
       polling: 100,
     });
+    const shownAfter = await page.evaluate(() => window.__sottoCatchUp.shownFrame - window.__sottoCatchUp.submit);
+    log(`all ${setup.messages} shown ${s(shownAfter)} after the unlock; waiting for the write that holds the last`);
     // Stored: the first write opened once every message was shown holds
     // whatever of them the earlier writes did not (the bridge seals all the
     // core's changes into each write, and IndexedDB commits writes in
