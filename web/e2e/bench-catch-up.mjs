@@ -80,7 +80,7 @@ function instrument(total) {
   IDBDatabase.prototype.transaction = function (...args) {
     const opened = transaction.apply(this, args);
     if (args[1] === "readwrite") {
-      const write = { created: now(), puts: 0, bytes: 0 };
+      const write = { created: now(), puts: 0, bytes: 0, flushed: opened.durability === "strict" };
       writeOf.set(opened, write);
       marks.writes.push(write);
       opened.addEventListener("complete", () => (write.done = now()));
@@ -325,6 +325,7 @@ async function oneRun(dir, last) {
       writeMedian: median(durations),
       writeMax: Math.max(...durations),
       writeBusy: busy(during),
+      flushed: during.filter((write) => write.flushed).length,
       puts: during.reduce((sum, write) => sum + write.puts, 0),
       putBytes: during.reduce((sum, write) => sum + write.bytes, 0),
       shares,
@@ -363,7 +364,7 @@ for (const [index, run] of results.entries()) {
     `    unlock → socket ${ms(run.socket)}, → open ${ms(run.open)}, → online ${ms(run.online)}, → first frame in ${ms(run.firstIn)}, → first unread shown ${ms(run.firstShown)}, → all shown ${ms(run.shown)} (painted ${ms(run.shownFrame)}), → stored ${ms(run.stored)}`,
   );
   console.log(
-    `    ${run.framesIn} frames in (${(run.bytesIn / 1048576).toFixed(1)} MiB), ${run.framesOut} out, ${run.sockets} socket(s); ${run.writes} IndexedDB writes (median ${ms(run.writeMedian)}, max ${ms(run.writeMax)}), one in flight ${s(run.writeBusy)} of the catch-up, ${run.puts} records put (${(run.putBytes / 1048576).toFixed(1)} MiB); import ${s(run.importMs)}`,
+    `    ${run.framesIn} frames in (${(run.bytesIn / 1048576).toFixed(1)} MiB), ${run.framesOut} out, ${run.sockets} socket(s); ${run.writes} IndexedDB writes (${run.flushed} of them durability "strict"; median ${ms(run.writeMedian)}, max ${ms(run.writeMax)}), one in flight ${s(run.writeBusy)} of the catch-up, ${run.puts} records put (${(run.putBytes / 1048576).toFixed(1)} MiB); import ${s(run.importMs)}`,
   );
   console.log(
     `    CPU of the browser's processes during it: ${Object.entries(run.cpu)

@@ -44,7 +44,7 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::bridge_event::{BridgeEvent, LinkState};
-use crate::idb::Database;
+use crate::idb::{Database, Durability};
 use crate::key_deriver::KeyDeriver;
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
@@ -856,7 +856,17 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
     wasm_bindgen_futures::spawn_local(async move {
         let written = match write {
             Ok(PendingWrite::Changes(writes)) if writes.is_empty() => Ok(()),
-            Ok(PendingWrite::Changes(writes)) => database.write(&[], writes, false).await,
+            Ok(PendingWrite::Changes(writes)) => {
+                // On disk before the requests leave; a write nothing waits
+                // for may stay in the system's hands a moment (the next
+                // flushed write takes it along).
+                let durability = if requests.is_empty() {
+                    Durability::Handed
+                } else {
+                    Durability::Flushed
+                };
+                database.write(&[], writes, false, durability).await
+            }
             Ok(PendingWrite::Snapshot(snapshot)) => database.write_snapshot(snapshot).await,
             Err(error) => Err(error),
         };

@@ -9,6 +9,19 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
+/// When IndexedDB reports a write committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Once the browser has flushed it to disk (`"strict"`): what a write
+    /// must be before anything that depends on it leaves (an ACK, a message
+    /// sent with a ratchet key it advanced), as the native store's fsync.
+    Flushed,
+    /// Once it is in the operating system's hands (`"relaxed"`, Chromium's
+    /// default since version 121, and other browsers'): it survives the
+    /// browser's crash, not always the machine's.
+    Handed,
+}
+
 const DATABASE: &str = "sotto";
 const VERSION: u32 = 1;
 const META: &str = "meta";
@@ -74,29 +87,43 @@ impl Database {
         Ok(records)
     }
 
-    /// Writes `snapshot`, replacing everything the database held.
+    /// Writes `snapshot`, replacing everything the database held, and waits
+    /// until it is on disk.
     pub(crate) async fn write_snapshot(&self, snapshot: Snapshot) -> Result<(), JsValue> {
         let meta: Vec<(&str, &[u8])> = snapshot
             .meta
             .iter()
             .map(|(name, value)| (*name, value.as_slice()))
             .collect();
-        self.write(&meta, snapshot.records, true).await
+        self.write(&meta, snapshot.records, true, Durability::Flushed)
+            .await
     }
 
     /// Writes `meta` values and sealed records in one transaction and waits
-    /// until IndexedDB has committed it. A request the browser refuses aborts
-    /// the whole transaction: nothing of a failed write is kept.
+    /// until IndexedDB has committed it with `durability`. A request the
+    /// browser refuses aborts the whole transaction: nothing of a failed
+    /// write is kept.
     pub(crate) async fn write(
         &self,
         meta: &[(&str, &[u8])],
         writes: Vec<SealedWrite>,
         clear_first: bool,
+        durability: Durability,
     ) -> Result<(), JsValue> {
         let names = Array::of2(&JsValue::from_str(META), &JsValue::from_str(RECORDS));
-        let transaction = self
-            .0
-            .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)?;
+        let options = js_sys::Object::new();
+        let durability = match durability {
+            Durability::Flushed => "strict",
+            Durability::Handed => "relaxed",
+        };
+        js_sys::Reflect::set(&options, &"durability".into(), &durability.into())?;
+        // `transaction(names, mode, options)`: web-sys has the options only
+        // among its unstable APIs.
+        let open: js_sys::Function =
+            js_sys::Reflect::get(&self.0, &"transaction".into())?.dyn_into()?;
+        let transaction: IdbTransaction = open
+            .call3(&self.0, &names, &"readwrite".into(), &options)?
+            .dyn_into()?;
         let done = committed(&transaction);
         if let Err(error) = Self::fill(&transaction, meta, writes, clear_first) {
             let _ = transaction.abort();

@@ -24,6 +24,7 @@ use crate::client::{
     new_derivation, new_key, now, object, open_key, rekey, seal_prefs, seal_snapshot, stop,
     storage_failed,
 };
+use crate::idb::Durability;
 use crate::rng::BrowserRng;
 
 /// Largest preferences record the UI may store.
@@ -177,7 +178,12 @@ impl SottoClient {
             };
             let database = Rc::clone(&shared.borrow().database);
             if let Err(cause) = database
-                .write(&[(META_PREFS, &sealed)], Vec::new(), false)
+                .write(
+                    &[(META_PREFS, &sealed)],
+                    Vec::new(),
+                    false,
+                    Durability::Handed,
+                )
                 .await
             {
                 storage_failed(&shared, &cause);
