@@ -93,22 +93,32 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
     // at most every BURST_MS: one render per batch, one notification per
     // chat and one announcement, not one of each per message.
     let pending: BackendEvent[] = [];
+    /** The frame that applies `pending`, and the timers that lead to it. */
     let frame: number | null = null;
-    let timer: number | null = null;
+    let wait: number | null = null;
+    let fallback: number | null = null;
     /** After a burst, no batch is applied before this time. */
     let quietUntil = 0;
     const flush = () => {
       if (frame !== null) cancelAnimationFrame(frame);
-      if (timer !== null) window.clearTimeout(timer);
-      frame = timer = null;
+      if (wait !== null) window.clearTimeout(wait);
+      if (fallback !== null) window.clearTimeout(fallback);
+      frame = wait = fallback = null;
       const events = pending;
       pending = [];
       if (events.length >= BURST_EVENTS) quietUntil = performance.now() + BURST_MS;
       if (alive && events.length > 0) apply(events);
     };
-    const onFrame = () => {
-      frame = performance.now() < quietUntil ? requestAnimationFrame(onFrame) : null;
-      if (frame === null) flush();
+    const schedule = () => {
+      if (frame !== null || wait !== null) return;
+      const delay = Math.max(0, quietUntil - performance.now());
+      if (delay > 0)
+        wait = window.setTimeout(() => {
+          wait = null;
+          frame = requestAnimationFrame(flush);
+        }, delay);
+      else frame = requestAnimationFrame(flush);
+      fallback = window.setTimeout(flush, delay + FLUSH_MS);
     };
     const apply = (events: BackendEvent[]) => {
       if (early) early.push(...events);
@@ -176,8 +186,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
     };
     const unsubscribe = backend.subscribe((event) => {
       pending.push(event);
-      if (frame === null) frame = requestAnimationFrame(onFrame);
-      if (timer === null) timer = window.setTimeout(flush, FLUSH_MS);
+      schedule();
     });
     return () => {
       alive = false;
