@@ -6,11 +6,12 @@
 //! After every call into the core, [`pump`] takes the core's store changes and
 //! relay requests together, seals the changes, and sends the requests only once
 //! IndexedDB has committed the changes: what the relay is told never runs ahead
-//! of what is on disk. One write is in flight at a time: what the core does
-//! meanwhile goes into the next write, as one group, once the first has
-//! committed (the native runtime's group commit, with IndexedDB's commit in
-//! place of the fsync). Events go to the UI's listener at once, complete: each
-//! carries the views it needs, as JSON text (see [`json`]).
+//! of what is on disk (a write that requests wait on is flushed, durability
+//! `"strict"`, as the native store's fsync). One write is in flight at a
+//! time: what the core does meanwhile goes into the next write, as one group,
+//! once the first has committed (the native runtime's group commit). Events go
+//! to the UI's listener at once, complete: each carries the views it needs, as
+//! JSON text (see [`json`]).
 //!
 //! What the relay links report is queued and handled in one go a task later
 //! ([`drain_signals`]): every WebSocket block that has arrived by then goes
@@ -565,18 +566,17 @@ fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
 /// task later, once the blocks that arrived with this one are queued too; at
 /// once when the queue holds [`MAX_INBOX_BYTES`].
 fn queue_signal(shared: &Rc<RefCell<Shared>>, name: String, signal: Signal) {
-    let (schedule, now) = {
+    let (schedule, full) = {
         let mut state = shared.borrow_mut();
         if let Signal::Frame(bytes) = &signal {
             state.inbox_bytes += bytes.len();
         }
         state.inbox.push((name, signal));
-        let full = state.inbox_bytes >= MAX_INBOX_BYTES;
         let schedule = !state.draining;
         state.draining = true;
-        (schedule, full)
+        (schedule, state.inbox_bytes >= MAX_INBOX_BYTES)
     };
-    if now {
+    if full {
         drain_signals(shared);
         return;
     }
