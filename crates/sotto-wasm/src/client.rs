@@ -45,10 +45,11 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::bridge_event::{BridgeEvent, LinkState};
-use crate::idb::{Database, Durability};
+use crate::idb::{Database, Durability, LogChange};
 use crate::key_deriver::KeyDeriver;
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
+use crate::write_log::{self, WriteLog};
 
 /// The profile in this browser. See the module documentation.
 #[wasm_bindgen]
@@ -86,6 +87,10 @@ pub(crate) struct Shared {
     /// Counts the profiles made the one in use ([`adopt`]), so that a write
     /// that finishes after a lock does not hand its requests to another core.
     generation: u64,
+    /// What IndexedDB's write log holds, as of the last write made (whether
+    /// committed yet or not: a write that fails makes the next one a
+    /// snapshot, which empties the log).
+    pub(crate) log: WriteLog,
 }
 
 /// Bytes of frames the inbox holds before it is handled without waiting for
@@ -183,17 +188,19 @@ pub(crate) fn new_derivation() -> KeyDerivation {
     KeyDerivation::new(salt)
 }
 
-/// Opens every stored record and the preferences with `sealer`.
+/// Opens every stored record (the log applied) and the preferences with
+/// `sealer`; also returns what the log holds.
 pub(crate) async fn load_records(
     database: &Database,
     sealer: &RecordSealer,
     derivation: &KeyDerivation,
     check_format: RecordFormat,
-) -> Result<LoadedProfile, JsValue> {
-    let records = database.records().await.map_err(internal)?;
+) -> Result<(LoadedProfile, WriteLog), JsValue> {
+    let (records, log) = database.records().await.map_err(internal)?;
     let prefs = database.meta(META_PREFS).await.map_err(internal)?;
-    sealed_profile::load(sealer, derivation, check_format, records, prefs.as_deref())
-        .map_err(profile_error)
+    let loaded = sealed_profile::load(sealer, derivation, check_format, records, prefs.as_deref())
+        .map_err(profile_error)?;
+    Ok((loaded, log))
 }
 
 /// Writes an outdated profile (unlocked with `passphrase` from `stored`)
@@ -256,6 +263,9 @@ pub(crate) async fn rekey(
             std::mem::replace(&mut unlocked.derivation, derivation),
         );
         state.resync = false;
+        // The snapshot empties the log: a fold must not write what the log
+        // held, sealed under the old key, after it.
+        state.log.cleared();
         (snapshot, old)
     };
     if let Err(cause) = database.write_snapshot(snapshot).await {
@@ -311,6 +321,7 @@ impl SottoClient {
                 writing: false,
                 write_wanted: false,
                 generation: 0,
+                log: WriteLog::default(),
             })),
         })
     }
@@ -370,7 +381,7 @@ impl SottoClient {
                     "this profile was exported and moved to another device",
                 ));
             }
-            let loaded = load_records(&database, &sealer, &derivation, format).await?;
+            let (loaded, log) = load_records(&database, &sealer, &derivation, format).await?;
             if shared.borrow().unlocked.is_some() {
                 // Another unlock finished while this one derived its key.
                 return Ok(JsValue::UNDEFINED);
@@ -385,6 +396,7 @@ impl SottoClient {
                     derivation,
                     prefs: loaded.prefs,
                 },
+                log,
             )?;
             if outdated {
                 upgrade(&shared, &passphrase, derivation, weak).await;
@@ -439,6 +451,7 @@ pub(crate) fn ensure_replaceable(shared: &Rc<RefCell<Shared>>) -> Result<(), JsV
 pub(crate) fn adopt(
     shared: &Rc<RefCell<Shared>>,
     mut unlocked: Unlocked,
+    log: WriteLog,
 ) -> Result<JsValue, JsValue> {
     {
         let mut state = shared.borrow_mut();
@@ -453,6 +466,7 @@ pub(crate) fn adopt(
         state.moved = false;
         state.resync = false;
         state.generation += 1;
+        state.log = log;
         state.unlocked = Some(unlocked);
     }
     start(shared)?;
@@ -478,6 +492,8 @@ pub(crate) async fn adopt_new(
             derivation,
             prefs: Zeroizing::new(Vec::new()),
         },
+        // The snapshot just written emptied the log.
+        WriteLog::default(),
     )
 }
 
@@ -775,9 +791,10 @@ fn schedule_reconnect(shared: &Rc<RefCell<Shared>>, delay_ms: u32) {
     }
 }
 
-/// What one pump writes: the changes, or every record after a failed write.
+/// What one pump writes: the changes (as one entry of the write log, or
+/// folding the log into the records), or every record after a failed write.
 enum PendingWrite {
-    Changes(Vec<SealedWrite>),
+    Changes(Vec<SealedWrite>, LogChange),
     Snapshot(Snapshot),
 }
 
@@ -836,7 +853,7 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
             .map(PendingWrite::Snapshot)
         } else {
             sealed_profile::seal_changes(&mut BrowserRng, &unlocked.sealer, unlocked.core.store())
-                .map(PendingWrite::Changes)
+                .map(|writes| PendingWrite::Changes(writes, LogChange::Keep))
                 .map_err(seal_error)
         };
         let mut requests = Vec::new();
@@ -844,10 +861,31 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
             requests.push(request);
         }
         if requests.is_empty()
-            && matches!(&write, Ok(PendingWrite::Changes(writes)) if writes.is_empty())
+            && matches!(&write, Ok(PendingWrite::Changes(writes, _)) if writes.is_empty())
         {
             return;
         }
+        // The changes go into IndexedDB as one value of the write log, or,
+        // when the log is full, with everything it holds into the records.
+        let write = match write {
+            Ok(PendingWrite::Changes(writes, _)) if writes.is_empty() => {
+                Ok(PendingWrite::Changes(writes, LogChange::Keep))
+            }
+            Ok(PendingWrite::Changes(writes, _)) if state.log.full() => Ok(PendingWrite::Changes(
+                state.log.fold(writes),
+                LogChange::Clear,
+            )),
+            Ok(PendingWrite::Changes(writes, _)) => {
+                let entry = LogChange::Append(state.log.next, write_log::encode(&writes));
+                state.log.appended(&writes);
+                Ok(PendingWrite::Changes(Vec::new(), entry))
+            }
+            Ok(PendingWrite::Snapshot(snapshot)) => {
+                state.log.cleared();
+                Ok(PendingWrite::Snapshot(snapshot))
+            }
+            Err(error) => Err(error),
+        };
         state.resync = false;
         state.writing = true;
         (write, requests, database, generation)
@@ -855,8 +893,8 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
     let shared = Rc::clone(shared);
     wasm_bindgen_futures::spawn_local(async move {
         let written = match write {
-            Ok(PendingWrite::Changes(writes)) if writes.is_empty() => Ok(()),
-            Ok(PendingWrite::Changes(writes)) => {
+            Ok(PendingWrite::Changes(writes, LogChange::Keep)) if writes.is_empty() => Ok(()),
+            Ok(PendingWrite::Changes(writes, log)) => {
                 // On disk before the requests leave; a write nothing waits
                 // for may stay in the system's hands a moment (the next
                 // flushed write takes it along).
@@ -865,7 +903,7 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
                 } else {
                     Durability::Flushed
                 };
-                database.write(&[], writes, false, durability).await
+                database.write(&[], writes, false, log, durability).await
             }
             Ok(PendingWrite::Snapshot(snapshot)) => database.write_snapshot(snapshot).await,
             Err(error) => Err(error),
