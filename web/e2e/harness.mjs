@@ -30,11 +30,14 @@ export function artifactsDir(test) {
   return dir;
 }
 
-/** Starts a relay on a free port; resolves with the process, its address and page URL. */
-export function startRelay(dataDir) {
+/**
+ * Starts a relay on a free port (or on `listen`, with more `options`); resolves with the process, its
+ * address and page URL.
+ */
+export function startRelay(dataDir, { listen = "127.0.0.1:0", options = [] } = {}) {
   const relay = spawn(
     required("SOTTO_RELAY"),
-    ["--listen", "127.0.0.1:0", "--data", dataDir, "--web-dir", required("SOTTO_WEB")],
+    ["--listen", listen, "--data", dataDir, "--web-dir", required("SOTTO_WEB"), ...options],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   return new Promise((resolve, reject) => {

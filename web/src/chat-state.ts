@@ -17,20 +17,41 @@ export function withEvent(
   chats: ReadonlyMap<ChatId, ChatView>,
   event: BackendEvent | BridgeEvent,
 ): ReadonlyMap<ChatId, ChatView> {
-  const change = (id: ChatId, update: (chat: ChatView) => ChatView | null): ReadonlyMap<ChatId, ChatView> => {
+  return withEvents(chats, [event]);
+}
+
+/**
+ * The chats after `events`, in order (the same map when they change none):
+ * one copy for the lot, as a burst of events (a profile catching up) is
+ * applied at once.
+ */
+export function withEvents(
+  chats: ReadonlyMap<ChatId, ChatView>,
+  events: readonly (BackendEvent | BridgeEvent)[],
+): ReadonlyMap<ChatId, ChatView> {
+  const next = new Map(chats);
+  let changed = false;
+  for (const event of events) if (apply(next, event)) changed = true;
+  return changed ? next : chats;
+}
+
+/** Applies `event` to `chats`; whether it changed them (if not, they are as they were). */
+function apply(chats: Map<ChatId, ChatView>, event: BackendEvent | BridgeEvent): boolean {
+  const change = (id: ChatId, update: (chat: ChatView) => ChatView | null): boolean => {
     const chat = chats.get(id);
-    if (!chat) return chats;
-    const next = new Map(chats);
+    if (!chat) return false;
     const updated = update(chat);
-    if (updated) next.set(id, updated);
-    else next.delete(id);
-    return next;
+    if (updated === chat) return false;
+    if (updated) chats.set(id, updated);
+    else chats.delete(id);
+    return true;
   };
   switch (event.type) {
     case "contact_connected":
     case "connection_failed":
     case "chat_changed":
-      return new Map(chats).set(event.chat.id, event.chat);
+      chats.set(event.chat.id, event.chat);
+      return true;
     case "chat_removed":
       return change(event.chat, () => null);
     case "item_added": {
@@ -52,7 +73,7 @@ export function withEvent(
         chat.last_item && event.numbers.includes(chat.last_item.number) ? { ...chat, last_item: null } : chat,
       );
     default:
-      return chats;
+      return false;
   }
 }
 

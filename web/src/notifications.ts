@@ -36,8 +36,9 @@ export function notificationsSupported(): boolean {
 
 /** Shows a notification if the page is hidden, the chat is not muted and permission was granted. */
 export function notify(content: NotificationContent, tag: string, onClick: () => void): void {
-  if (!notificationsSupported() || Notification.permission !== "granted") return;
+  // Visibility first: reading the permission costs a call into the browser.
   if (document.visibilityState !== "hidden") return;
+  if (!notificationsSupported() || Notification.permission !== "granted") return;
   // The tag replaces the chat's previous notification instead of stacking them.
   const notification = new Notification(content.title, { body: content.body, tag });
   notification.onclick = () => {

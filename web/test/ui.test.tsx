@@ -27,6 +27,13 @@ async function settle(rounds = 5): Promise<void> {
   }
 }
 
+/** The next animation frame, when the app applies the events that came since the last. */
+async function nextFrame(): Promise<void> {
+  await act(async () => {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  });
+}
+
 async function mount(backend: FakeBackend, invite: ParsedLink | null = null): Promise<void> {
   await act(() => render(<App backend={backend} initialInvite={invite} />, root));
   await settle();
@@ -233,22 +240,26 @@ describe("chats", () => {
     await act(() => {
       backend.receive(alan, "the machine is ready");
     });
+    await nextFrame();
     expect(rows()[0]).toContain("Alan Turing");
     expect(rows()[0]).toContain("the machine is ready");
     expect(rows()[0]).toContain("1 unread");
     await act(() => {
       backend.setTypingFromContact(grace, true);
     });
+    await nextFrame();
     expect(rows()[1]).toContain("typing…");
     await act(() => {
       backend.receive(grace, "on my way");
     });
+    await nextFrame();
     expect(rows()[0]).toContain("Grace Hopper");
     expect(rows()[0]).toContain("on my way");
     expect(rows()[0]).not.toContain("typing…");
     await act(() => {
       backend.receipt(alan, 1, "read");
     });
+    await nextFrame();
     expect(rows()[1]).toContain("the machine is ready");
   });
 

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { BridgeEvent, ChatId, ChatView, CoreEvent, NoticeView } from "../src/backend";
-import { withEvent } from "../src/chat-state";
+import { withEvent, withEvents } from "../src/chat-state";
 import { noticeText } from "../src/format";
 import { samples } from "./view-samples";
 
@@ -60,6 +60,15 @@ describe("the bridge's samples", () => {
     expect(chat.name).toBe("Bob");
     expect(chat.unread).toBe(0);
     expect(chat.last_item?.notice?.type).toBe("keys_changed");
+  });
+
+  it("give the same chat list applied as one batch as one by one, and the same map when nothing changed", () => {
+    let one: ReadonlyMap<ChatId, ChatView> = new Map();
+    for (const event of samples) one = withEvent(one, event);
+    expect(withEvents(new Map(), samples)).toEqual(one);
+    const unchanged = samples.filter((event) => event.type === "typing" || event.type === "relay_fault");
+    expect(unchanged.length).toBeGreaterThan(0);
+    expect(withEvents(one, unchanged)).toBe(one);
   });
 
   it("take the preview, the unread count and changes from item events", () => {

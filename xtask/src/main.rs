@@ -38,13 +38,14 @@ USAGE:
     cargo xtask fuzz [TARGET] [--seconds N]
         Run one fuzz target (or all of them) for N seconds each (default 10).
 
-    cargo xtask bench [relay|client|catch-up|crypto|web|all] [OPTIONS...]
+    cargo xtask bench [relay|client|catch-up|crypto|web|web-catch-up|all] [OPTIONS...]
         Run the release-mode benchmarks (see docs/benchmarks.md). Options
         after `relay` go to sotto-relay-bench, after `client` to
         sotto-client-bench, after `catch-up` to sotto-catch-up-bench;
         `web --runs N` sets the page loads measured
-        (default 5). `relay` installs redis-server when missing (its
-        versus-redis run measures the relay against a durable Redis).
+        (default 5), `web-catch-up --runs N` the catch-ups measured in
+        Chromium (default 3). `relay` installs redis-server when missing
+        (its versus-redis run measures the relay against a durable Redis).
 
     cargo xtask help
         Show this help.

@@ -182,14 +182,16 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|client|catch-up|crypto|web|all]`.
+/// `cargo xtask bench [relay|client|catch-up|crypto|web|web-catch-up|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     if !matches!(
         which,
-        "relay" | "client" | "catch-up" | "crypto" | "web" | "all"
+        "relay" | "client" | "catch-up" | "crypto" | "web" | "web-catch-up" | "all"
     ) {
-        bail!("unknown benchmark `{which}`: choose relay, client, catch-up, crypto, web or all");
+        bail!(
+            "unknown benchmark `{which}`: choose relay, client, catch-up, crypto, web, web-catch-up or all"
+        );
     }
     if matches!(which, "crypto" | "all") {
         announce("crypto benchmarks (criterion, release)");
@@ -213,6 +215,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         crate::web::bench(&args[1..])?;
     } else if which == "all" {
         crate::web::bench(&[])?;
+    }
+    if which == "web-catch-up" {
+        // Options after `web-catch-up` go to that bench (`--runs N`).
+        crate::web::bench_catch_up(&args[1..])?;
+    } else if which == "all" {
+        crate::web::bench_catch_up(&[])?;
     }
     Ok(())
 }

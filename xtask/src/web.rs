@@ -254,3 +254,62 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
             .env("CHROMIUM", CHROMIUM),
     )
 }
+
+/// `cargo xtask bench web-catch-up [--runs N]`: the production build, then
+/// `sotto-catch-up-bench --for-web` leaves N offline receivers (export
+/// archives) with their relays' data, and `web/e2e/bench-catch-up.mjs`
+/// starts each relay again, serving `web/dist`, and times the catch-up of
+/// each receiver imported into headless Chromium (see docs/benchmarks.md).
+pub(crate) fn bench_catch_up(args: &[String]) -> Result<()> {
+    let mut runs = String::from("3");
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--runs" => {
+                runs = rest
+                    .next()
+                    .filter(|value| value.parse::<u32>().is_ok_and(|n| n > 0))
+                    .context("--runs needs a positive number")?
+                    .clone();
+            }
+            other => anyhow::bail!("unknown option `{other}` for `cargo xtask bench web-catch-up`"),
+        }
+    }
+    build()?;
+    chromium()?;
+    announce("web catch-up benchmark (release): building sotto-relay and sotto-catch-up-bench");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "sotto-relay",
+        "--bin",
+        "sotto-relay",
+        "--package",
+        "sotto-bench",
+        "--bin",
+        "sotto-catch-up-bench",
+    ]))?;
+    let binaries = target_dir().join("release");
+    let work = target_dir().join("web-catch-up");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    }
+    announce("web catch-up benchmark: 50 contacts send 10,000 messages to an offline receiver");
+    run_checked(
+        Command::new(binaries.join("sotto-catch-up-bench"))
+            .args(["--for-web", "--runs", &runs, "--dir"])
+            .arg(&work),
+    )?;
+    announce("web catch-up benchmark: the receiver in headless Chromium");
+    run_checked(
+        Command::new("node")
+            .current_dir(dir())
+            .arg("e2e/bench-catch-up.mjs")
+            .env("SOTTO_RELAY", binaries.join("sotto-relay"))
+            .env("SOTTO_WEB", dist())
+            .env("SOTTO_CATCH_UP", &work)
+            .env("CHROMIUM", CHROMIUM),
+    )
+}

@@ -5,11 +5,19 @@
 //!
 //! After every call into the core, [`pump`] takes the core's store changes
 //! with their write mark, seals them, and once IndexedDB has committed them
-//! reports the mark to the core ([`Core::handle_synced`]), which then lets
-//! out the relay requests and events that waited for those writes: what the
-//! relay is told never runs ahead of what is on disk. Events go to the UI's
-//! listener complete: each carries the views it needs, as JSON text (see
-//! [`json`]).
+//! (flushed, durability `"strict"`, as the native store's fsync) reports the
+//! mark to the core ([`Core::handle_synced`]), which then lets out the relay
+//! requests and events that waited for those writes: what the relay is told
+//! never runs ahead of what is on disk. One write is in flight at a time:
+//! what the core does meanwhile goes into the next write, as one group, once
+//! the first has committed (the native runtime's group commit). Events go to
+//! the UI's listener complete: each carries the views it needs, as JSON text
+//! (see [`json`]).
+//!
+//! What the relay links report is queued and handled in one go a task later
+//! ([`drain_signals`]): every WebSocket block that has arrived by then goes
+//! to the core before a single pump, so that a burst of deliveries (a profile
+//! catching up) costs one write and one batch of events, not one per block.
 //!
 //! A write IndexedDB refuses is reported to the listener (`storage_failed`)
 //! and loses nothing: the requests that waited on it are handed back to the
@@ -41,10 +49,11 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::bridge_event::{BridgeEvent, LinkState};
-use crate::idb::Database;
+use crate::idb::{Database, Durability, LogChange};
 use crate::key_deriver::KeyDeriver;
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
+use crate::write_log::{self, WriteLog};
 
 /// The profile in this browser. See the module documentation.
 #[wasm_bindgen]
@@ -65,9 +74,40 @@ pub(crate) struct Shared {
     links: HashMap<String, RelayLink>,
     /// Relays that failed lately, by address: when to try again.
     backoff: HashMap<String, Backoff>,
-    timer: Option<(i32, Closure<dyn FnMut()>)>,
+    timer: Option<CoreTimer>,
     /// A write failed: the next one rewrites every record.
     pub(crate) resync: bool,
+    /// What the links reported and the core has not been told yet, by link
+    /// name, in arrival order; handled by the next [`drain_signals`].
+    inbox: Vec<(String, Signal)>,
+    /// Bytes of frames in `inbox`.
+    inbox_bytes: usize,
+    /// A [`drain_signals`] is scheduled.
+    draining: bool,
+    /// An IndexedDB write of [`pump`]'s is in flight; the next one waits for it.
+    writing: bool,
+    /// The core changed while `writing`: write again once that write is in.
+    write_wanted: bool,
+    /// Counts the profiles made the one in use ([`adopt`]), so that a write
+    /// that finishes after a lock does not hand its requests to another core.
+    generation: u64,
+    /// What IndexedDB's write log holds, as of the last write made (whether
+    /// committed yet or not: a write that fails makes the next one a
+    /// snapshot, which empties the log).
+    pub(crate) log: WriteLog,
+}
+
+/// Bytes of frames the inbox holds before it is handled without waiting for
+/// the next task: the wait groups blocks that arrive together, the bound
+/// keeps a flood from piling up in memory.
+const MAX_INBOX_BYTES: usize = 1 << 20;
+
+/// The armed timer of the core.
+struct CoreTimer {
+    id: i32,
+    _handler: Closure<dyn FnMut()>,
+    /// When it was armed for; `u64::MAX` once it has fired.
+    at: UnixMillis,
 }
 
 /// Failures in a row to reach one relay.
@@ -152,17 +192,19 @@ pub(crate) fn new_derivation() -> KeyDerivation {
     KeyDerivation::new(salt)
 }
 
-/// Opens every stored record and the preferences with `sealer`.
+/// Opens every stored record (the log applied) and the preferences with
+/// `sealer`; also returns what the log holds.
 pub(crate) async fn load_records(
     database: &Database,
     sealer: &RecordSealer,
     derivation: &KeyDerivation,
     check_format: RecordFormat,
-) -> Result<LoadedProfile, JsValue> {
-    let records = database.records().await.map_err(internal)?;
+) -> Result<(LoadedProfile, WriteLog), JsValue> {
+    let (records, log) = database.records().await.map_err(internal)?;
     let prefs = database.meta(META_PREFS).await.map_err(internal)?;
-    sealed_profile::load(sealer, derivation, check_format, records, prefs.as_deref())
-        .map_err(profile_error)
+    let loaded = sealed_profile::load(sealer, derivation, check_format, records, prefs.as_deref())
+        .map_err(profile_error)?;
+    Ok((loaded, log))
 }
 
 /// Writes an outdated profile (unlocked with `passphrase` from `stored`)
@@ -225,6 +267,9 @@ pub(crate) async fn rekey(
             std::mem::replace(&mut unlocked.derivation, derivation),
         );
         state.resync = false;
+        // The snapshot empties the log: a fold must not write what the log
+        // held, sealed under the old key, after it.
+        state.log.cleared();
         (snapshot, old)
     };
     if let Err(cause) = database.write_snapshot(snapshot).await {
@@ -274,6 +319,13 @@ impl SottoClient {
                 backoff: HashMap::new(),
                 timer: None,
                 resync: false,
+                inbox: Vec::new(),
+                inbox_bytes: 0,
+                draining: false,
+                writing: false,
+                write_wanted: false,
+                generation: 0,
+                log: WriteLog::default(),
             })),
         })
     }
@@ -333,7 +385,7 @@ impl SottoClient {
                     "this profile was exported and moved to another device",
                 ));
             }
-            let loaded = load_records(&database, &sealer, &derivation, format).await?;
+            let (loaded, log) = load_records(&database, &sealer, &derivation, format).await?;
             if shared.borrow().unlocked.is_some() {
                 // Another unlock finished while this one derived its key.
                 return Ok(JsValue::UNDEFINED);
@@ -348,6 +400,7 @@ impl SottoClient {
                     derivation,
                     prefs: loaded.prefs,
                 },
+                log,
             )?;
             if outdated {
                 upgrade(&shared, &passphrase, derivation, weak).await;
@@ -402,6 +455,7 @@ pub(crate) fn ensure_replaceable(shared: &Rc<RefCell<Shared>>) -> Result<(), JsV
 pub(crate) fn adopt(
     shared: &Rc<RefCell<Shared>>,
     mut unlocked: Unlocked,
+    log: WriteLog,
 ) -> Result<JsValue, JsValue> {
     {
         let mut state = shared.borrow_mut();
@@ -415,6 +469,8 @@ pub(crate) fn adopt(
         state.has_profile = true;
         state.moved = false;
         state.resync = false;
+        state.generation += 1;
+        state.log = log;
         state.unlocked = Some(unlocked);
     }
     start(shared)?;
@@ -440,6 +496,8 @@ pub(crate) async fn adopt_new(
             derivation,
             prefs: Zeroizing::new(Vec::new()),
         },
+        // The snapshot just written emptied the log.
+        WriteLog::default(),
     )
 }
 
@@ -448,13 +506,15 @@ pub(crate) async fn adopt_new(
 pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
     let mut state = shared.borrow_mut();
     let unlocked = state.unlocked.take();
-    if let (Some((id, _)), Some(window)) = (state.timer.take(), web_sys::window()) {
-        window.clear_timeout_with_handle(id);
+    if let (Some(timer), Some(window)) = (state.timer.take(), web_sys::window()) {
+        window.clear_timeout_with_handle(timer.id);
     }
     for (_, link) in state.links.drain() {
         link.close();
     }
     state.backoff.clear();
+    state.inbox.clear();
+    state.inbox_bytes = 0;
     unlocked
 }
 
@@ -506,7 +566,7 @@ fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
         let name = name.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(shared) = weak.upgrade() {
-                on_signal(&shared, &name, signal);
+                queue_signal(&shared, name, signal);
             }
         });
     });
@@ -522,15 +582,67 @@ fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
     }
 }
 
-fn on_signal(shared: &Rc<RefCell<Shared>>, name: &str, signal: Signal) {
-    let (relay, incoming) = {
+/// Queues what a link reported for the next [`drain_signals`], which runs a
+/// task later, once the blocks that arrived with this one are queued too; at
+/// once when the queue holds [`MAX_INBOX_BYTES`].
+fn queue_signal(shared: &Rc<RefCell<Shared>>, name: String, signal: Signal) {
+    let (schedule, full) = {
         let mut state = shared.borrow_mut();
-        let Some(link) = state.links.get_mut(name) else {
-            return;
-        };
-        (link.address.clone(), link.handle(signal))
+        if let Signal::Frame(bytes) = &signal {
+            state.inbox_bytes += bytes.len();
+        }
+        state.inbox.push((name, signal));
+        let schedule = !state.draining;
+        state.draining = true;
+        (schedule, state.inbox_bytes >= MAX_INBOX_BYTES)
     };
-    handle_incoming(shared, name, &relay, incoming);
+    if full {
+        drain_signals(shared);
+        return;
+    }
+    if !schedule {
+        return;
+    }
+    let weak = Rc::downgrade(shared);
+    let drain = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            drain_signals(&shared);
+        }
+    });
+    let scheduled = web_sys::window().is_some_and(|window| {
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(drain.unchecked_ref(), 0)
+            .is_ok()
+    });
+    if !scheduled {
+        drain_signals(shared);
+    }
+}
+
+/// Tells the core everything the links reported since the last drain, then
+/// pumps once.
+fn drain_signals(shared: &Rc<RefCell<Shared>>) {
+    let signals = {
+        let mut state = shared.borrow_mut();
+        state.draining = false;
+        state.inbox_bytes = 0;
+        std::mem::take(&mut state.inbox)
+    };
+    if signals.is_empty() {
+        return;
+    }
+    for (name, signal) in signals {
+        let handled = {
+            let mut state = shared.borrow_mut();
+            state
+                .links
+                .get_mut(&name)
+                .map(|link| (link.address.clone(), link.handle(signal)))
+        };
+        if let Some((relay, incoming)) = handled {
+            handle_incoming(shared, &name, &relay, incoming);
+        }
+    }
     pump(shared);
 }
 
@@ -683,19 +795,55 @@ fn schedule_reconnect(shared: &Rc<RefCell<Shared>>, delay_ms: u32) {
     }
 }
 
-/// What one pump writes: the changes, or every record after a failed write.
+/// What one pump writes: the changes (as one entry of the write log, or
+/// folding the log into the records), or every record after a failed write.
 enum PendingWrite {
-    Changes(Vec<SealedWrite>),
+    Changes(Vec<SealedWrite>, LogChange),
     Snapshot(Snapshot),
 }
 
-/// Writes the core's changes, then sends the requests made with them; hands
-/// events to the listener; arms the timer. See the module documentation.
+/// Hands the core's events to the listener, arms the timer, and writes the
+/// core's changes, then sends the requests made with them. See the module
+/// documentation.
 pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
-    let (write, mark, mut requests, events, timeout, database) = {
+    let (events, timeout) = {
         let mut state = shared.borrow_mut();
+        let Some(unlocked) = state.unlocked.as_mut() else {
+            return;
+        };
+        let mut events = Vec::new();
+        loop {
+            match unlocked.core.poll_event() {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) => break,
+                // The memory store does not fail to read; were it to, only
+                // this event is lost (the next view of its chat repairs it).
+                Err(_) => continue,
+            }
+        }
+        (events, unlocked.core.poll_timeout())
+    };
+    for event in &events {
+        emit(shared, event);
+    }
+    arm_timer(shared, timeout);
+    write_changes(shared);
+}
+
+/// Seals the core's changes and takes the requests made with them, writes the
+/// changes in one IndexedDB transaction, and sends the requests once it has
+/// committed; then writes again if the core changed meanwhile. While a write
+/// is in flight this only notes that another is wanted.
+fn write_changes(shared: &Rc<RefCell<Shared>>) {
+    let (write, mark, requests, database, generation) = {
+        let mut state = shared.borrow_mut();
+        if state.writing {
+            state.write_wanted = true;
+            return;
+        }
+        state.write_wanted = false;
         let database = Rc::clone(&state.database);
-        let resync = state.resync;
+        let (resync, generation) = (state.resync, state.generation);
         let Some(unlocked) = state.unlocked.as_mut() else {
             return;
         };
@@ -711,39 +859,79 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
             .map(PendingWrite::Snapshot)
         } else {
             sealed_profile::seal_changes(&mut BrowserRng, &unlocked.sealer, unlocked.core.store())
-                .map(PendingWrite::Changes)
+                .map(|writes| PendingWrite::Changes(writes, LogChange::Keep))
                 .map_err(seal_error)
         };
         let mut requests = Vec::new();
         while let Some(request) = unlocked.core.poll_relay_request() {
             requests.push(request);
         }
-        let mut events = Vec::new();
-        loop {
-            match unlocked.core.poll_event() {
-                Ok(Some(event)) => events.push(event),
-                Ok(None) => break,
-                // The memory store does not fail to read; were it to, only
-                // this event is lost (the next view of its chat repairs it).
-                Err(_) => continue,
-            }
+        if matches!(&write, Ok(PendingWrite::Changes(writes, _)) if writes.is_empty()) {
+            // Nothing to write: every batch is on disk already (no write is in
+            // flight), so what waited for them goes now.
+            drop(state);
+            let released = release(shared, Some(mark));
+            send_requests(
+                shared,
+                requests.into_iter().chain(released).collect(),
+                false,
+            );
+            return;
         }
-        let timeout = unlocked.core.poll_timeout();
+        // The changes go into IndexedDB as one value of the write log, or,
+        // when the log is full, with everything it holds into the records.
+        let write = match write {
+            Ok(PendingWrite::Changes(writes, _)) if writes.is_empty() => {
+                Ok(PendingWrite::Changes(writes, LogChange::Keep))
+            }
+            Ok(PendingWrite::Changes(writes, _)) if state.log.full() => Ok(PendingWrite::Changes(
+                state.log.fold(writes),
+                LogChange::Clear,
+            )),
+            Ok(PendingWrite::Changes(writes, _)) => {
+                let entry = LogChange::Append(state.log.next, write_log::encode(&writes));
+                state.log.appended(&writes);
+                Ok(PendingWrite::Changes(Vec::new(), entry))
+            }
+            Ok(PendingWrite::Snapshot(snapshot)) => {
+                state.log.cleared();
+                Ok(PendingWrite::Snapshot(snapshot))
+            }
+            Err(error) => Err(error),
+        };
         state.resync = false;
-        (write, mark, requests, events, timeout, database)
+        state.writing = true;
+        (write, mark, requests, database, generation)
     };
-    for event in &events {
-        emit(shared, event);
-    }
-    arm_timer(shared, timeout);
     let shared = Rc::clone(shared);
     wasm_bindgen_futures::spawn_local(async move {
         let written = match write {
-            Ok(PendingWrite::Changes(writes)) if writes.is_empty() => Ok(()),
-            Ok(PendingWrite::Changes(writes)) => database.write(&[], writes, false).await,
+            Ok(PendingWrite::Changes(writes, LogChange::Keep)) if writes.is_empty() => Ok(()),
+            Ok(PendingWrite::Changes(writes, log)) => {
+                // On disk before the requests that wait for it leave.
+                database
+                    .write(&[], writes, false, log, Durability::Flushed)
+                    .await
+            }
             Ok(PendingWrite::Snapshot(snapshot)) => database.write_snapshot(snapshot).await,
             Err(error) => Err(error),
         };
+        let (current, again) = {
+            let mut state = shared.borrow_mut();
+            state.writing = false;
+            (
+                state.generation == generation && state.unlocked.is_some(),
+                state.write_wanted,
+            )
+        };
+        if !current {
+            // Locked meanwhile: the core that made these requests is gone.
+            // What the next profile wrote waits for nothing now.
+            if again {
+                write_changes(&shared);
+            }
+            return;
+        }
         if let Err(error) = written {
             storage_failed(&shared, &error);
             let released = release(&shared, None);
@@ -752,57 +940,67 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
                 .chain(released)
                 .map(|request| request.token);
             fail_requests(&shared, tokens);
+            // The changes made meanwhile go with the snapshot that repairs
+            // this write; without any, the timer brings the next attempt.
+            if again {
+                write_changes(&shared);
+            }
             return;
         }
-        if shared.borrow().unlocked.is_none() {
-            // Locked meanwhile: the core that made these requests is gone.
-            return;
-        }
-        requests.extend(release(&shared, Some(mark)));
-        // Every request is queued first and the links write after, so that
-        // requests to one relay share blocks.
-        let mut failed = Vec::new();
-        let mut touched = Vec::new();
-        for request in requests {
-            let key = request.relay.to_string();
-            let token = request.token;
-            let queued = ensure_link(&shared, &request.relay)
-                && match shared.borrow_mut().links.get_mut(&key) {
-                    Some(link) => link.submit(request).is_ok(),
-                    None => false,
-                };
-            if !queued {
-                failed.push(token);
-            }
-            if queued && !touched.contains(&key) {
-                touched.push(key);
-            }
-        }
-        let mut reported = false;
-        for key in touched {
-            let flushed = {
-                let mut state = shared.borrow_mut();
-                state
-                    .links
-                    .get_mut(&key)
-                    .map(|link| (link.address.clone(), link.flush()))
-            };
-            if let Some((relay, incoming)) = flushed
-                && !incoming.is_empty()
-            {
-                handle_incoming(&shared, &key, &relay, incoming);
-                reported = true;
-            }
-        }
-        if !failed.is_empty() || reported {
-            if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
-                for token in failed {
-                    let _ = unlocked.core.handle_relay_failure(now(), token);
-                }
-            }
-            pump(&shared);
-        }
+        let released = release(&shared, Some(mark));
+        let requests = requests.into_iter().chain(released).collect();
+        send_requests(&shared, requests, again);
     });
+}
+
+/// Sends relay requests whose writes are on disk. Every request is queued
+/// first and the links write after, so that requests to one relay share
+/// blocks; then pumps if a link reported something or a request could not be
+/// queued, else writes what waits (`again`).
+fn send_requests(shared: &Rc<RefCell<Shared>>, requests: Vec<RelayRequest>, again: bool) {
+    let mut failed = Vec::new();
+    let mut touched = Vec::new();
+    for request in requests {
+        let key = request.relay.to_string();
+        let token = request.token;
+        let queued = ensure_link(shared, &request.relay)
+            && match shared.borrow_mut().links.get_mut(&key) {
+                Some(link) => link.submit(request).is_ok(),
+                None => false,
+            };
+        if !queued {
+            failed.push(token);
+        }
+        if queued && !touched.contains(&key) {
+            touched.push(key);
+        }
+    }
+    let mut reported = false;
+    for key in touched {
+        let flushed = {
+            let mut state = shared.borrow_mut();
+            state
+                .links
+                .get_mut(&key)
+                .map(|link| (link.address.clone(), link.flush()))
+        };
+        if let Some((relay, incoming)) = flushed
+            && !incoming.is_empty()
+        {
+            handle_incoming(shared, &key, &relay, incoming);
+            reported = true;
+        }
+    }
+    if !failed.is_empty() || reported {
+        if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
+            for token in failed {
+                let _ = unlocked.core.handle_relay_failure(now(), token);
+            }
+        }
+        pump(shared);
+    } else if again {
+        write_changes(shared);
+    }
 }
 
 /// Tells the core that IndexedDB committed every batch up to `mark` (or, with
@@ -864,13 +1062,20 @@ fn fail_requests(
     arm_timer(shared, timeout);
 }
 
+/// Arms the core's timer for `at`, unless it is armed for that time already
+/// (the core's next deadline seldom moves from one pump to the next).
 fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
     let Some(window) = web_sys::window() else {
         return;
     };
     let mut state = shared.borrow_mut();
-    if let Some((id, _)) = state.timer.take() {
-        window.clear_timeout_with_handle(id);
+    if let (Some(timer), Some(at)) = (&state.timer, at)
+        && timer.at == at
+    {
+        return;
+    }
+    if let Some(timer) = state.timer.take() {
+        window.clear_timeout_with_handle(timer.id);
     }
     let Some(at) = at else {
         return;
@@ -883,8 +1088,15 @@ fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
             let Some(shared) = weak.upgrade() else {
                 return;
             };
-            if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
-                let _ = unlocked.core.handle_timeout(now(), &mut BrowserRng);
+            {
+                let mut state = shared.borrow_mut();
+                // Fired: the next pump arms it again, even for the same time.
+                if let Some(timer) = state.timer.as_mut() {
+                    timer.at = UnixMillis(u64::MAX);
+                }
+                if let Some(unlocked) = state.unlocked.as_mut() {
+                    let _ = unlocked.core.handle_timeout(now(), &mut BrowserRng);
+                }
             }
             pump(&shared);
         });
@@ -892,7 +1104,11 @@ fn arm_timer(shared: &Rc<RefCell<Shared>>, at: Option<UnixMillis>) {
     if let Ok(id) = window
         .set_timeout_with_callback_and_timeout_and_arguments_0(fire.as_ref().unchecked_ref(), delay)
     {
-        state.timer = Some((id, fire));
+        state.timer = Some(CoreTimer {
+            id,
+            _handler: fire,
+            at,
+        });
     }
 }
 

@@ -1,6 +1,7 @@
 //! The IndexedDB database of one browser profile: `meta` holds the key
 //! derivation (not secret), `records` holds sealed records under their opaque
-//! indexes. Glue only: what the bytes are is `sotto_sealed_store`'s.
+//! indexes, `log` the writes not folded into `records` yet (`crate::write_log`).
+//! Glue only: what the bytes are is `sotto_sealed_store`'s.
 
 use js_sys::{Array, Promise, Uint8Array};
 use sotto_sealed_store::sealed_profile::{SealedWrite, Snapshot};
@@ -9,10 +10,36 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 
+use crate::write_log::{self, WriteLog};
+
+/// When IndexedDB reports a write committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Once the browser has flushed it to disk (`"strict"`): what a write
+    /// must be before anything that depends on it leaves (an ACK, a message
+    /// sent with a ratchet key it advanced), as the native store's fsync.
+    Flushed,
+    /// Once it is in the operating system's hands (`"relaxed"`, Chromium's
+    /// default since version 121, and other browsers'): it survives the
+    /// browser's crash, not always the machine's.
+    Handed,
+}
+
 const DATABASE: &str = "sotto";
-const VERSION: u32 = 1;
+/// Version 2 added `log`.
+const VERSION: u32 = 2;
 const META: &str = "meta";
 const RECORDS: &str = "records";
+const LOG: &str = "log";
+
+/// What a write does to the log besides the records it puts.
+pub(crate) enum LogChange {
+    Keep,
+    /// One more entry, under this key.
+    Append(u64, Vec<u8>),
+    /// Folded into the records: empty it.
+    Clear,
+}
 
 /// The open database.
 pub(crate) struct Database(IdbDatabase);
@@ -32,7 +59,7 @@ impl Database {
                 .and_then(|request| request.result().ok())
                 .and_then(|result| result.dyn_into::<IdbDatabase>().ok());
             if let Some(database) = database {
-                for name in [META, RECORDS] {
+                for name in [META, RECORDS, LOG] {
                     if !database.object_store_names().contains(name) {
                         let _ = database.create_object_store(name);
                     }
@@ -56,49 +83,101 @@ impl Database {
             .map(|bytes| bytes.to_vec()))
     }
 
-    /// Every sealed record: `(index, sealed)`.
-    pub(crate) async fn records(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, JsValue> {
-        let (_, store) = self.store(RECORDS, IdbTransactionMode::Readonly)?;
-        // Both requests are watched before either is awaited: their success
+    /// Every sealed record, `(index, sealed)`, with the log applied over
+    /// them, and what the log holds.
+    pub(crate) async fn records(&self) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, WriteLog), JsValue> {
+        let names = Array::of2(&JsValue::from_str(RECORDS), &JsValue::from_str(LOG));
+        let transaction = self
+            .0
+            .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly)?;
+        let store = transaction.object_store(RECORDS)?;
+        let log = transaction.object_store(LOG)?;
+        // Every request is watched before any is awaited: their success
         // events may fire back to back.
         let keys = finished(store.get_all_keys()?);
         let values = finished(store.get_all()?);
+        let log_keys = finished(log.get_all_keys()?);
+        let log_values = finished(log.get_all()?);
         let keys: Array = keys.await?.dyn_into()?;
         let values: Array = values.await?.dyn_into()?;
+        let log_keys: Array = log_keys.await?.dyn_into()?;
+        let log_values: Array = log_values.await?.dyn_into()?;
         let mut records = Vec::with_capacity(keys.length() as usize);
         for (key, value) in keys.iter().zip(values.iter()) {
             let key = binary(&key)?;
             let value = binary(&value)?;
             records.push((key, value));
         }
-        Ok(records)
+        let mut state = WriteLog::default();
+        let mut entries = Vec::with_capacity(log_keys.length() as usize);
+        // In key order, as IndexedDB returns them.
+        for (key, value) in log_keys.iter().zip(log_values.iter()) {
+            let key = key
+                .as_f64()
+                .filter(|key| key.fract() == 0.0 && (0.0..9.0e15).contains(key))
+                .ok_or_else(|| JsValue::from_str("a write log key is not a number"))?;
+            let entry = write_log::decode(&binary(&value)?)
+                .map_err(|error| JsValue::from_str(&error.to_string()))?;
+            // Lossless: a whole number checked to be in range just above.
+            state.read_back(key as u64, &entry);
+            entries.push(entry);
+        }
+        Ok((write_log::apply(records, &entries), state))
     }
 
-    /// Writes `snapshot`, replacing everything the database held.
+    /// Writes `snapshot`, replacing everything the database held, and waits
+    /// until it is on disk.
     pub(crate) async fn write_snapshot(&self, snapshot: Snapshot) -> Result<(), JsValue> {
         let meta: Vec<(&str, &[u8])> = snapshot
             .meta
             .iter()
             .map(|(name, value)| (*name, value.as_slice()))
             .collect();
-        self.write(&meta, snapshot.records, true).await
+        self.write(
+            &meta,
+            snapshot.records,
+            true,
+            LogChange::Clear,
+            Durability::Flushed,
+        )
+        .await
     }
 
-    /// Writes `meta` values and sealed records in one transaction and waits
-    /// until IndexedDB has committed it. A request the browser refuses aborts
-    /// the whole transaction: nothing of a failed write is kept.
+    /// Writes `meta` values, sealed records and `log` in one transaction
+    /// (after clearing every store if `clear_first`) and waits until
+    /// IndexedDB has committed it with `durability`. A request the browser
+    /// refuses aborts the whole transaction: nothing of a failed write is
+    /// kept.
     pub(crate) async fn write(
         &self,
         meta: &[(&str, &[u8])],
         writes: Vec<SealedWrite>,
         clear_first: bool,
+        log: LogChange,
+        durability: Durability,
     ) -> Result<(), JsValue> {
-        let names = Array::of2(&JsValue::from_str(META), &JsValue::from_str(RECORDS));
-        let transaction = self
-            .0
-            .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)?;
+        // Every write spans every store, so that IndexedDB runs them all in
+        // the order they were made.
+        let names = Array::of3(
+            &JsValue::from_str(META),
+            &JsValue::from_str(RECORDS),
+            &JsValue::from_str(LOG),
+        );
+        let options = js_sys::Object::new();
+        let durability = match durability {
+            Durability::Flushed => "strict",
+            Durability::Handed => "relaxed",
+        };
+        js_sys::Reflect::set(&options, &"durability".into(), &durability.into())?;
+        // `transaction(names, mode, options)`: web-sys has the options only
+        // among its unstable APIs.
+        let open: js_sys::Function =
+            js_sys::Reflect::get(&self.0, &"transaction".into())?.dyn_into()?;
+        let transaction: IdbTransaction = open
+            .call3(&self.0, &names, &"readwrite".into(), &options)?
+            .dyn_into()?;
         let done = committed(&transaction);
-        if let Err(error) = Self::fill(&transaction, meta, writes, clear_first) {
+        if let Err(error) = Self::fill(&transaction, meta, writes, clear_first, log) {
             let _ = transaction.abort();
             // The abort rejects `done`; the request's error says more.
             let _ = JsFuture::from(done).await;
@@ -112,12 +191,28 @@ impl Database {
         meta: &[(&str, &[u8])],
         writes: Vec<SealedWrite>,
         clear_first: bool,
+        log: LogChange,
     ) -> Result<(), JsValue> {
         let meta_store = transaction.object_store(META)?;
         let records = transaction.object_store(RECORDS)?;
+        let log_store = transaction.object_store(LOG)?;
         if clear_first {
             meta_store.clear()?;
             records.clear()?;
+            log_store.clear()?;
+        }
+        match log {
+            LogChange::Keep => {}
+            LogChange::Append(key, entry) => {
+                // Keys stay far below 2^53, exact as JavaScript numbers.
+                log_store.put_with_key(
+                    &Uint8Array::from(entry.as_slice()),
+                    &JsValue::from_f64(key as f64),
+                )?;
+            }
+            LogChange::Clear => {
+                log_store.clear()?;
+            }
         }
         for (name, value) in meta {
             meta_store.put_with_key(&Uint8Array::from(*value), &JsValue::from_str(name))?;

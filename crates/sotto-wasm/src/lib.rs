@@ -23,6 +23,8 @@
 //!   the protocol: handshake, batching, keep-alive, request timeouts).
 //! - `rng` (wasm32 only): the browser's `crypto.getRandomValues` as the
 //!   generator the core is given.
+//! - `write_log`: each write of the bridge as one IndexedDB value, folded into
+//!   the records now and then.
 
 pub mod bridge_event;
 
@@ -40,6 +42,9 @@ mod profile_calls;
 mod relay_link;
 #[cfg(target_arch = "wasm32")]
 mod rng;
+// Target-neutral, tested natively; only the browser uses it.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod write_log;
 
 #[cfg(target_arch = "wasm32")]
 pub use key_deriver::derive_storage_key;

@@ -24,6 +24,7 @@ use crate::client::{
     new_derivation, new_key, now, object, open_key, rekey, seal_prefs, seal_snapshot, stop,
     storage_failed,
 };
+use crate::idb::{Durability, LogChange};
 use crate::rng::BrowserRng;
 
 /// Largest preferences record the UI may store.
@@ -64,7 +65,7 @@ impl SottoClient {
             check_chosen(&passphrase)?;
             let archive_key = ArchiveKey::derive(&shared, &passphrase).await?;
             if shared.borrow().moved {
-                let loaded = load_records(&database, &sealer, &derivation, format).await?;
+                let (loaded, _) = load_records(&database, &sealer, &derivation, format).await?;
                 let (archive, _) = archive_key.write(&loaded.store)?;
                 return Ok(Uint8Array::from(archive.as_slice()).into());
             }
@@ -177,7 +178,13 @@ impl SottoClient {
             };
             let database = Rc::clone(&shared.borrow().database);
             if let Err(cause) = database
-                .write(&[(META_PREFS, &sealed)], Vec::new(), false)
+                .write(
+                    &[(META_PREFS, &sealed)],
+                    Vec::new(),
+                    false,
+                    LogChange::Keep,
+                    Durability::Handed,
+                )
                 .await
             {
                 storage_failed(&shared, &cause);

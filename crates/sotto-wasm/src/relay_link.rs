@@ -70,7 +70,8 @@ pub(crate) struct RelayLink {
     /// are opened by the core with it).
     suite: Option<CipherSuite>,
     tokens: HashMap<RequestId, RequestToken>,
-    timer: Option<i32>,
+    /// The armed timer's id and the deadline it was armed for.
+    timer: Option<(i32, Duration)>,
     /// Kept for the link's life, then leaked (see [`RelayLink::detach`]).
     on_timer: Option<Closure<dyn FnMut(JsValue)>>,
     _handlers: [Closure<dyn FnMut(JsValue)>; 3],
@@ -142,8 +143,17 @@ impl RelayLink {
             Signal::Frame(bytes) => self.connection.handle_frame(now(), &bytes),
             Signal::Closed => self.connection.close(),
             // The timer's id stays: another may have been armed since this one
-            // fired, and it must still be cleared when the link closes.
-            Signal::Timer => self.connection.handle_timeout(now()),
+            // fired, and it must still be cleared when the link closes; but the
+            // next arming must not count on one that has fired.
+            Signal::Timer => {
+                let now = now();
+                if let Some((id, at)) = self.timer
+                    && at <= now
+                {
+                    self.timer = Some((id, Duration::MAX));
+                }
+                self.connection.handle_timeout(now);
+            }
         }
         self.flush()
     }
@@ -266,11 +276,19 @@ impl RelayLink {
         incoming
     }
 
+    /// Arms the timer for the connection's next deadline, unless it is armed
+    /// for that deadline or an earlier one already: the deadline moves with
+    /// every block received, and a timer that fires early only has the
+    /// connection look at the clock (and the timer armed again).
     fn arm_timer(&mut self) {
-        self.clear_timer();
         let Some(at) = self.connection.poll_timeout() else {
+            self.clear_timer();
             return;
         };
+        if self.timer.is_some_and(|(_, armed)| armed <= at) {
+            return;
+        }
+        self.clear_timer();
         let Some(window) = web_sys::window() else {
             return;
         };
@@ -284,12 +302,12 @@ impl RelayLink {
             on_timer.as_ref().unchecked_ref(),
             delay.saturating_add(1),
         ) {
-            self.timer = Some(id);
+            self.timer = Some((id, at));
         }
     }
 
     fn clear_timer(&mut self) {
-        if let (Some(id), Some(window)) = (self.timer.take(), web_sys::window()) {
+        if let (Some((id, _)), Some(window)) = (self.timer.take(), web_sys::window()) {
             window.clear_timeout_with_handle(id);
         }
     }

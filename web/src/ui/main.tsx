@@ -2,9 +2,18 @@
 // other on a phone), the dialogs, notifications, shortcuts and the app lock.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { Backend, BackendEvent, ChatId, ChatView, LinkState, RequestView, Settings } from "../backend";
+import type {
+  Backend,
+  BackendEvent,
+  ChatId,
+  ChatView,
+  LinkState,
+  MessageItem,
+  RequestView,
+  Settings,
+} from "../backend";
 import { DEFAULT_SETTINGS } from "../backend";
-import { sortChats, withEvent, type ShownChat } from "../chat-state";
+import { sortChats, withEvents, type ShownChat } from "../chat-state";
 import { chatName } from "../format";
 import type { ParsedLink } from "../invite-link";
 import { LockTimer } from "../lock-timer";
@@ -32,6 +41,12 @@ export interface MainProps {
 }
 
 export { sortChats };
+
+/** The longest events wait to be applied when no frame comes (a hidden page). */
+const FLUSH_MS = 250;
+/** A batch of this many events is a burst: the next waits BURST_MS. */
+const BURST_EVENTS = 16;
+const BURST_MS = 200;
 
 export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   const [views, setViews] = useState<ReadonlyMap<ChatId, ChatView>>(new Map());
@@ -66,67 +81,116 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
         if (!alive) return;
         const missed = early ?? [];
         early = null;
-        setViews(missed.reduce(withEvent, new Map(list.map((chat) => [chat.id, chat]))));
+        setViews(withEvents(new Map(list.map((chat) => [chat.id, chat])), missed));
         setSettings(loaded);
         setRequests(pending);
       },
       () => undefined,
     );
-    const unsubscribe = backend.subscribe((event) => {
-      if (early) early.push(event);
-      else setViews((previous) => withEvent(previous, event));
-      switch (event.type) {
-        case "typing":
-          setTyping((previous) => {
-            if (previous.has(event.chat) === event.typing) return previous;
-            const next = new Set(previous);
-            if (event.typing) next.add(event.chat);
-            else next.delete(event.chat);
-            return next;
-          });
-          break;
-        case "request_received":
-          setRequests((previous) => [...previous.filter((request) => request.id !== event.request.id), event.request]);
-          setAnnouncement(`New contact request from ${event.request.name}`);
-          break;
-        case "address_flooded":
-          setAnnouncement(
-            `Contact requests were dropped: ${event.waiting} are waiting. Decide on them, or replace your contact address.`,
-          );
-          break;
-        case "connection":
-          setConnection(event.state);
-          break;
-        case "error":
-          setFailure(event.error.message);
-          break;
-        case "item_added": {
-          const item = event.item;
-          if (item.notice !== null || item.direction !== "incoming") break;
-          // A message ends the peer's typing.
-          setTyping((previous) => {
-            if (!previous.has(item.chat)) return previous;
-            const next = new Set(previous);
-            next.delete(item.chat);
-            return next;
-          });
-          const chat = latest.current.chats.get(item.chat);
-          const name = chat ? chatName(chat) : "A contact";
-          const content = messageNotification(
-            latest.current.settings.notificationPreview,
-            chat && { name, muted: chat.muted },
-            item.text,
-          );
-          if (content) notify(content, String(item.chat), () => setSelected(item.chat));
-          setAnnouncement(latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`);
-          break;
+    // Events are applied together, once per frame (or after FLUSH_MS in a
+    // hidden page, where frames stop), and during a burst (BURST_EVENTS or
+    // more in one batch: a profile catching up with thousands of messages)
+    // at most every BURST_MS: one render per batch, one notification per
+    // chat and one announcement, not one of each per message.
+    let pending: BackendEvent[] = [];
+    /** The frame that applies `pending`, and the timers that lead to it. */
+    let frame: number | null = null;
+    let wait: number | null = null;
+    let fallback: number | null = null;
+    /** After a burst, no batch is applied before this time. */
+    let quietUntil = 0;
+    const flush = () => {
+      if (frame !== null) cancelAnimationFrame(frame);
+      if (wait !== null) window.clearTimeout(wait);
+      if (fallback !== null) window.clearTimeout(fallback);
+      frame = wait = fallback = null;
+      const events = pending;
+      pending = [];
+      if (events.length >= BURST_EVENTS) quietUntil = performance.now() + BURST_MS;
+      if (alive && events.length > 0) apply(events);
+    };
+    const schedule = () => {
+      if (frame !== null || wait !== null) return;
+      const delay = Math.max(0, quietUntil - performance.now());
+      if (delay > 0)
+        wait = window.setTimeout(() => {
+          wait = null;
+          frame = requestAnimationFrame(flush);
+        }, delay);
+      else frame = requestAnimationFrame(flush);
+      fallback = window.setTimeout(flush, delay + FLUSH_MS);
+    };
+    const apply = (events: BackendEvent[]) => {
+      if (early) early.push(...events);
+      else setViews((previous) => withEvents(previous, events));
+      /** The newest incoming message of each chat in this batch. */
+      const incoming = new Map<ChatId, MessageItem>();
+      for (const event of events) {
+        switch (event.type) {
+          case "typing":
+            setTyping((previous) => {
+              if (previous.has(event.chat) === event.typing) return previous;
+              const next = new Set(previous);
+              if (event.typing) next.add(event.chat);
+              else next.delete(event.chat);
+              return next;
+            });
+            break;
+          case "request_received":
+            setRequests((previous) => [
+              ...previous.filter((request) => request.id !== event.request.id),
+              event.request,
+            ]);
+            setAnnouncement(`New contact request from ${event.request.name}`);
+            break;
+          case "address_flooded":
+            setAnnouncement(
+              `Contact requests were dropped: ${event.waiting} are waiting. Decide on them, or replace your contact address.`,
+            );
+            break;
+          case "connection":
+            setConnection(event.state);
+            break;
+          case "error":
+            setFailure(event.error.message);
+            break;
+          case "item_added":
+            if (event.item.notice === null && event.item.direction === "incoming")
+              incoming.set(event.item.chat, event.item);
+            break;
+          default:
+            break;
         }
-        default:
-          break;
       }
+      if (incoming.size === 0) return;
+      // A message ends the peer's typing.
+      setTyping((previous) => {
+        if (![...incoming.keys()].some((chat) => previous.has(chat))) return previous;
+        const next = new Set(previous);
+        for (const chat of incoming.keys()) next.delete(chat);
+        return next;
+      });
+      let announced = "";
+      for (const item of incoming.values()) {
+        const chat = latest.current.chats.get(item.chat);
+        const name = chat ? chatName(chat) : "A contact";
+        const content = messageNotification(
+          latest.current.settings.notificationPreview,
+          chat && { name, muted: chat.muted },
+          item.text,
+        );
+        if (content) notify(content, String(item.chat), () => setSelected(item.chat));
+        announced = latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`;
+      }
+      setAnnouncement(incoming.size > 1 ? `New messages in ${incoming.size} chats` : announced);
+    };
+    const unsubscribe = backend.subscribe((event) => {
+      pending.push(event);
+      schedule();
     });
     return () => {
       alive = false;
+      flush();
       unsubscribe();
     };
   }, [backend]);

@@ -15,6 +15,13 @@
 //! database reads and commits; `--perf FILE` records a CPU profile of this
 //! process during the last run's catch-up (only the receiver runs in it
 //! then) with `perf record`.
+//!
+//! With `--for-web`, each run stops before the catch-up: the offline
+//! receiver is written as an export archive and the relay's data directory
+//! kept, with what it takes to start the relay again on the same port
+//! (`web-catch-up.json`), for the web client's catch-up benchmark
+//! (`web/e2e/bench-catch-up.mjs`), which imports the archive in a browser and
+//! times the same catch-up there.
 
 mod timed_store;
 
@@ -76,6 +83,14 @@ struct Cli {
     /// [default: a temporary directory, removed afterwards]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+
+    /// Stops each run before the catch-up and leaves, in `DIR/run-N`, the
+    /// offline receiver as an export archive (`receiver.sotto`, passphrase
+    /// "catch-up benchmark"), the relay's data (`relay/`) and how to start it
+    /// again (`web-catch-up.json`), for the web client's catch-up benchmark.
+    /// Needs --dir.
+    #[arg(long, requires = "dir", conflicts_with = "perf")]
+    for_web: bool,
 }
 
 /// Cheap Argon2id parameters for the senders' databases, which only need to
@@ -133,7 +148,14 @@ fn main() -> Result<()> {
     for run in 0..cli.runs {
         let dir = root.join(format!("run-{run}"));
         let perf = cli.perf.as_deref().filter(|_| run + 1 == cli.runs);
-        let result = runtime.block_on(one_run(&cli, &relay_binary, &dir, perf))?;
+        let Some(result) = runtime.block_on(one_run(&cli, &relay_binary, &dir, perf))? else {
+            eprintln!(
+                "run {}: the offline receiver and the relay's data are in {}",
+                run + 1,
+                dir.display()
+            );
+            continue;
+        };
         eprintln!(
             "run {}: {} messages in {:.2} s ({:.0}/s), open {:.2} s",
             run + 1,
@@ -147,7 +169,9 @@ fn main() -> Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
-    summary(&cli, &results, &load_before);
+    if !cli.for_web {
+        summary(&cli, &results, &load_before);
+    }
     Ok(())
 }
 
@@ -201,27 +225,32 @@ fn summary(cli: &Cli, results: &[RunResult], load_before: &str) {
     );
 }
 
+/// The relay's options besides its address and data: room for every
+/// message on one queue, and its rate limits out of the way.
+const RELAY_OPTIONS: [&str; 6] = [
+    "--queue-quota",
+    "100000",
+    "--rate-limit",
+    "10000000",
+    "--rate-burst",
+    "10000000",
+];
+
 /// One run: fresh relay, fresh profiles, contacts connected, messages sent
-/// while the receiver is offline, then the measured catch-up.
+/// while the receiver is offline, then the measured catch-up (none with
+/// `--for-web`: see [`leave_for_web`]).
 async fn one_run(
     cli: &Cli,
     relay_binary: &Path,
     dir: &Path,
     perf: Option<&Path>,
-) -> Result<RunResult> {
+) -> Result<Option<RunResult>> {
     std::fs::create_dir_all(dir)?;
-    let relay = RelayProcess::start(
-        relay_binary,
-        &dir.join("relay"),
-        &[
-            "--queue-quota".to_owned(),
-            "100000".to_owned(),
-            "--rate-limit".to_owned(),
-            "10000000".to_owned(),
-            "--rate-burst".to_owned(),
-            "10000000".to_owned(),
-        ],
-    )?;
+    let relay_options: Vec<String> = RELAY_OPTIONS
+        .iter()
+        .map(|&option| option.to_owned())
+        .collect();
+    let relay = RelayProcess::start(relay_binary, &dir.join("relay"), &relay_options)?;
     eprintln!("relay at {}", relay.address);
 
     let receiver_path = dir.join("receiver").join("profile.db");
@@ -256,6 +285,14 @@ async fn one_run(
         "{total} messages sent and accepted by the relay in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+
+    if cli.for_web {
+        // The relay stops; the browser's run starts it again on its data.
+        let address = relay.address.clone();
+        drop(relay);
+        leave_for_web(cli, dir, &receiver_path, &address)?;
+        return Ok(None);
+    }
 
     // The receiver comes back.
     let started = Instant::now();
@@ -307,7 +344,7 @@ async fn one_run(
     if unread != total as u64 {
         bail!("{unread} messages stored unread, expected {total}");
     }
-    Ok(RunResult {
+    Ok(Some(RunResult {
         open,
         catch_up,
         store,
@@ -315,7 +352,41 @@ async fn one_run(
         relay_cpu,
         received,
         other_events,
-    })
+    }))
+}
+
+/// Writes the offline receiver's database as an export archive
+/// (`receiver.sotto`, under [`PASSPHRASE`] with the default Argon2id
+/// parameters, as a browser imports it) and `web-catch-up.json`: the relay's
+/// address, how to start it again on the same port over `relay/`, the
+/// archive, its passphrase and the messages waiting.
+fn leave_for_web(cli: &Cli, dir: &Path, receiver_path: &Path, relay: &RelayAddress) -> Result<()> {
+    let store = SqlCipherStore::open(receiver_path, &Passphrase::new(PASSPHRASE))
+        .map_err(|e| anyhow::anyhow!("opening the receiver's database: {e}"))?;
+    let archive_path = dir.join("receiver.sotto");
+    let mut archive = std::fs::File::create(&archive_path)
+        .with_context(|| format!("creating {}", archive_path.display()))?;
+    store
+        .export_archive(&mut archive, &Passphrase::new(PASSPHRASE))
+        .map_err(|e| anyhow::anyhow!("exporting the receiver: {e}"))?;
+    archive.sync_all()?;
+    let quoted = |text: &str| format!("{text:?}");
+    let options: Vec<String> = RELAY_OPTIONS.iter().map(|option| quoted(option)).collect();
+    let description = format!(
+        "{{\n  \"relay\": {},\n  \"listen\": {},\n  \"data\": \"relay\",\n  \"relayOptions\": [{}],\n  \"archive\": \"receiver.sotto\",\n  \"passphrase\": {},\n  \"contacts\": {},\n  \"messages\": {}\n}}\n",
+        quoted(&relay.to_string()),
+        quoted(&format!("127.0.0.1:{}", relay.port)),
+        options.join(", "),
+        quoted(PASSPHRASE),
+        cli.contacts,
+        cli.contacts * cli.per_contact,
+    );
+    std::fs::write(dir.join("web-catch-up.json"), description)?;
+    // The senders' profiles served their purpose (about 3 MiB each).
+    for index in 0..cli.contacts {
+        let _ = std::fs::remove_dir_all(dir.join(format!("sender-{index}")));
+    }
+    Ok(())
 }
 
 /// A sending contact's task: connected, waiting for the order to send.
