@@ -158,16 +158,20 @@ impl InnerBlock {
         if count == 0 {
             return Err(WireError::EmptyBlock);
         }
-        let mut body = Vec::with_capacity(self.used);
-        body.push(count);
+        // Straight into `out`: a block's transmissions are copied once.
+        let mut put = |at: usize, bytes: &[u8]| -> Result<usize, WireError> {
+            let end = at.checked_add(bytes.len()).ok_or(WireError::BatchFull)?;
+            out.get_mut(at..end)
+                .ok_or(WireError::BatchFull)?
+                .copy_from_slice(bytes);
+            Ok(end)
+        };
+        let mut at = put(0, &[count])?;
         for transmission in &self.transmissions {
             let len = u16::try_from(transmission.len()).map_err(|_| WireError::BatchFull)?;
-            body.extend_from_slice(&len.to_be_bytes());
-            body.extend_from_slice(transmission);
+            at = put(at, &len.to_be_bytes())?;
+            at = put(at, transmission)?;
         }
-        out.get_mut(..body.len())
-            .ok_or(WireError::BatchFull)?
-            .copy_from_slice(&body);
         Ok(())
     }
 
