@@ -390,7 +390,13 @@ impl Session {
             | Command::Get { recipient_id }
             | Command::Off { recipient_id }
             | Command::Del { recipient_id } => Some(*recipient_id),
-            Command::New { .. } | Command::Send { .. } | Command::Ping => None,
+            Command::New { .. }
+            | Command::Send { .. }
+            | Command::Ping
+            | Command::LinkNew { .. }
+            | Command::LinkSet { .. }
+            | Command::LinkDel { .. }
+            | Command::LinkGet { .. } => None,
         };
         if touched.is_some_and(|id| self.must_wait(current, &id, false)) {
             self.settle_all(current).await;
@@ -415,6 +421,11 @@ impl Session {
         let relay = Arc::clone(&self.relay);
         match command {
             Command::Ping => Ok(Slot::Ready(vec![Response::Pong.to_transmission(corr_id)])),
+            // Link blobs are not served yet: answered as an unknown command.
+            Command::LinkNew { .. }
+            | Command::LinkSet { .. }
+            | Command::LinkDel { .. }
+            | Command::LinkGet { .. } => Ok(self.ready_error(corr_id, entity, ErrorCode::Cmd)),
             Command::New {
                 recipient_auth_key,
                 recipient_dh_key,
