@@ -210,6 +210,19 @@ async fn links_survive_a_restart_and_a_kill() {
         client.connection.fetch_link(link.link_id()).await.unwrap(),
         None
     );
+    // Nothing of a link reaches the relay's log: not its id, not its key.
+    let log = relay.log();
+    for secret in [
+        link.link_id().as_bytes().as_slice(),
+        link.auth_key().public_key().as_bytes(),
+    ] {
+        let hex: String = secret.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert!(!log.contains(&hex), "the log shows a link secret");
+        assert!(
+            !log.contains(&format!("{secret:?}")),
+            "the log shows a link secret"
+        );
+    }
 }
 
 /// A transmission of tag `tag` with `body`, without authenticator.

@@ -430,6 +430,10 @@ impl Storage for LogStore {
     }
 
     fn link_blob(&self, link_id: &LinkId, now: u64) -> Result<Option<LinkBlob>, Error> {
+        // Unlike a message, a blob replaced by an LSET whose batch is not yet
+        // durable is served at once: the old blob is gone from the index, and
+        // either version is one its owner wrote. Its LSET is answered OK only
+        // once durable.
         // The file is taken under the index lock: compaction may move the link
         // and delete that file as soon as the lock is released, and the open
         // file still reads.
