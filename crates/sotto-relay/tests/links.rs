@@ -305,3 +305,49 @@ async fn a_relay_with_a_password_wants_it_for_new_links() {
             .is_some()
     );
 }
+
+/// Guessing link ids costs connections as guessing queue ids does: each miss
+/// takes from the failed-authorization budget, and a burst closes with 1008.
+#[tokio::test]
+async fn guessing_link_ids_closes_the_connection() {
+    let relay = Relay::start(&["--auth-failure-burst", "4"]);
+    let owner = relay.connect().await;
+    let link = owner.connection.create_link(blob(), None).await.unwrap();
+    let mut raw = RawSession::open(&relay.address).await;
+    let corr = |n: u8| CorrId::from_bytes([0, 0, 0, 0, 0, 0, 0, n]);
+    // A hit costs nothing.
+    let hit = Command::LinkGet {
+        link_id: link.link_id(),
+    };
+    let guesses: Vec<Vec<u8>> = (1..=8)
+        .map(|n| {
+            let guess = Command::LinkGet {
+                link_id: LinkId::from_bytes(random()),
+            };
+            guess.to_transmission(corr(n)).encode()
+        })
+        .collect();
+    let mut block = vec![hit.to_transmission(corr(0)).encode()];
+    block.extend(guesses);
+    raw.send_encoded(&block).await;
+    let mut responses = Vec::new();
+    while responses.len() < 9 {
+        responses.extend(raw.responses().await);
+    }
+    assert!(matches!(responses[0], (_, Response::Link { .. })));
+    for (_, response) in &responses[1..] {
+        assert!(
+            matches!(
+                response,
+                Response::Err {
+                    code: ErrorCode::Auth,
+                    ..
+                }
+            ),
+            "{response:?}"
+        );
+    }
+    assert_eq!(support::closed(&mut raw.socket).await, Some(1008));
+    // The owner's connection is still served.
+    owner.connection.ping().await.unwrap();
+}
