@@ -129,6 +129,7 @@ enum AfterWrite {
     Ack(RecipientId),
     Del(RecipientId),
     LinkIds(LinkId),
+    LinkDeleted,
 }
 
 /// Queues with writes pending in a block.
@@ -466,12 +467,14 @@ impl Session {
                 }
                 current.pending.add(link_as_pending(&link_id), false);
                 let op = WriteOp::DeleteLink { link_id };
-                self.write(corr_id, entity, op, AfterWrite::Ok).await
+                self.write(corr_id, entity, op, AfterWrite::LinkDeleted)
+                    .await
             }
             Command::LinkGet { link_id } => match relay.storage.link_blob(&link_id, unix_now())? {
                 Some(blob) => {
                     // Like a SEND to an unsecured queue: holding the id is the right.
                     self.authorized = true;
+                    relay.metrics.count(Event::LinkFetched);
                     let link = Response::Link { link_id, blob };
                     Ok(Slot::Ready(vec![link.to_transmission(corr_id)]))
                 }
@@ -915,7 +918,12 @@ impl Session {
             }
             (WriteOutcome::Done, AfterWrite::Ok) => ok(),
             (WriteOutcome::Done, AfterWrite::LinkIds(link_id)) => {
+                relay.metrics.count(Event::LinkCreated);
                 vec![Response::LinkIds { link_id }.to_transmission(corr_id)]
+            }
+            (WriteOutcome::Done, AfterWrite::LinkDeleted) => {
+                relay.metrics.count(Event::LinkDeleted);
+                ok()
             }
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
             (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),

@@ -65,6 +65,10 @@ async fn a_link_is_created_fetched_replaced_and_deleted() {
     let a = owner.connection.create_link(blob(), None).await.unwrap();
     let b = owner.connection.create_link(blob(), None).await.unwrap();
     assert_ne!(a.link_id(), b.link_id());
+    // Aggregate counts only.
+    assert_eq!(relay.metric("sotto_links_created_total").await, 3);
+    assert_eq!(relay.metric("sotto_links_fetched_total").await, 3);
+    assert_eq!(relay.metric("sotto_links_deleted_total").await, 1);
 }
 
 /// ERR AUTH as the relay encoded it, with the echoed entity blanked out.
