@@ -233,6 +233,30 @@ def main():
     print("authenticator:", authenticator.hex())
     print("SUB transmission:", sub.hex())
 
+    # An authorized LSET on connection A: link id 60 61 .. 77, the 2048-byte blob
+    # 00 01 02 .. ff 00 01 .. (byte i is i mod 256).
+    link_secret = bytes([0x0E] * 32)
+    link_public = x25519_public(link_secret)
+    link_key = hkdf(
+        a["session_id"],
+        x25519(link_secret, a["relay_session_public"]),
+        b"sotto-relay-v2 command-auth" + link_public,
+    )
+    link_id = bytes(range(0x60, 0x78))
+    blob = bytes(i % 256 for i in range(2048))
+    unsigned = transmission(bytes.fromhex("1112131415161718"), link_id, 0x0B, blob)
+    blob_hash = blake3.blake3(blob).digest()
+    authenticator = blake3.blake3(unsigned[1 : 1 + 8 + 1 + 24 + 1] + blob_hash, key=link_key).digest()
+    lset = transmission(
+        bytes.fromhex("1112131415161718"), link_id, 0x0B, blob, authenticator=authenticator
+    )
+    assert len(lset) == 67 + 2048 and lset[67:] == blob
+    print("link auth public:", link_public.hex())
+    print("link command key:", link_key.hex())
+    print("blob hash:", blob_hash.hex())
+    print("LSET authenticator:", authenticator.hex())
+    print("LSET transmission, first 67 bytes:", lset[:67].hex())
+
     # A delivered message, sealed for each suite.
     relay_queue_secret, recipient_dh_secret = bytes([0x0C] * 32), bytes([0x0B] * 32)
     queue_key = hkdf(

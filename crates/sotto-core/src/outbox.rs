@@ -383,7 +383,12 @@ pub(crate) fn handle_job_answer<S: Store>(
         } => retry_job(cx, now, id),
         // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
         Response::Err { .. } => job_done(cx, job, false),
-        Response::Msg { .. } | Response::End { .. } | Response::Pong => retry_job(cx, now, id),
+        // The core sends no link command yet: a link answer is as unexpected as a push.
+        Response::Msg { .. }
+        | Response::End { .. }
+        | Response::Pong
+        | Response::LinkIds { .. }
+        | Response::Link { .. } => retry_job(cx, now, id),
     }
 }
 

@@ -81,6 +81,22 @@ impl Storage for HostileStore {
         self.inner.first_message(recipient_id, now)
     }
 
+    fn link_key(
+        &self,
+        link_id: &sotto_wire::LinkId,
+        now: u64,
+    ) -> Result<Option<sotto_relay::store::AuthKey>, StoreError> {
+        self.inner.link_key(link_id, now)
+    }
+
+    fn link_blob(
+        &self,
+        link_id: &sotto_wire::LinkId,
+        now: u64,
+    ) -> Result<Option<sotto_wire::LinkBlob>, StoreError> {
+        self.inner.link_blob(link_id, now)
+    }
+
     fn apply(
         &self,
         ops: &[WriteOp],

@@ -21,7 +21,7 @@ use std::time::Instant;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock,
+    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock, LinkId,
     MAX_MESSAGE_BODY, MessageBody, MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage,
     RecipientId, RelaySessionAuth, Response, SenderId, Transmission, WireError,
 };
@@ -128,6 +128,8 @@ enum AfterWrite {
     Send(SendDigest),
     Ack(RecipientId),
     Del(RecipientId),
+    LinkIds(LinkId),
+    LinkDeleted,
 }
 
 /// Queues with writes pending in a block.
@@ -390,7 +392,15 @@ impl Session {
             | Command::Get { recipient_id }
             | Command::Off { recipient_id }
             | Command::Del { recipient_id } => Some(*recipient_id),
-            Command::New { .. } | Command::Send { .. } | Command::Ping => None,
+            // Link ids never equal queue ids (the relay draws them apart), so a
+            // link's pending writes are tracked under its id as if it were one.
+            Command::LinkSet { link_id, .. }
+            | Command::LinkDel { link_id }
+            | Command::LinkGet { link_id } => Some(link_as_pending(link_id)),
+            Command::New { .. }
+            | Command::Send { .. }
+            | Command::Ping
+            | Command::LinkNew { .. } => None,
         };
         if touched.is_some_and(|id| self.must_wait(current, &id, false)) {
             self.settle_all(current).await;
@@ -415,6 +425,64 @@ impl Session {
         let relay = Arc::clone(&self.relay);
         match command {
             Command::Ping => Ok(Slot::Ready(vec![Response::Pong.to_transmission(corr_id)])),
+            Command::LinkNew {
+                link_auth_key,
+                password,
+                blob,
+            } => {
+                let authorised = self.verify(transmission, Some(link_auth_key.into()));
+                let allowed = match &relay.password {
+                    Some(expected) => password
+                        .as_ref()
+                        .is_some_and(|given| expected.matches(given.as_bytes())),
+                    None => true,
+                };
+                if !(authorised && allowed) {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                self.authorized = true;
+                let link_id = LinkId::from_bytes(random_id());
+                let op = WriteOp::CreateLink {
+                    link_id,
+                    auth_key: link_auth_key.into(),
+                    blob: Box::new(blob),
+                };
+                self.write(corr_id, None, op, AfterWrite::LinkIds(link_id))
+                    .await
+            }
+            Command::LinkSet { link_id, blob } => {
+                if !self.authorise_link(transmission, &link_id)? {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                current.pending.add(link_as_pending(&link_id), false);
+                let op = WriteOp::SetLink {
+                    link_id,
+                    blob: Box::new(blob),
+                };
+                self.write(corr_id, entity, op, AfterWrite::Ok).await
+            }
+            Command::LinkDel { link_id } => {
+                if !self.authorise_link(transmission, &link_id)? {
+                    return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
+                }
+                current.pending.add(link_as_pending(&link_id), false);
+                let op = WriteOp::DeleteLink { link_id };
+                self.write(corr_id, entity, op, AfterWrite::LinkDeleted)
+                    .await
+            }
+            Command::LinkGet { link_id } => match relay.storage.link_blob(&link_id, unix_now())? {
+                Some(blob) => {
+                    // Like a SEND to an unsecured queue: holding the id is the right.
+                    self.authorized = true;
+                    relay.metrics.count(Event::LinkFetched);
+                    let link = Response::Link { link_id, blob };
+                    Ok(Slot::Ready(vec![link.to_transmission(corr_id)]))
+                }
+                None => {
+                    self.count_failure();
+                    Ok(self.ready_error(corr_id, entity, ErrorCode::Auth))
+                }
+            },
             Command::New {
                 recipient_auth_key,
                 recipient_dh_key,
@@ -671,10 +739,30 @@ impl Session {
         key: Option<AuthKey>,
     ) -> bool {
         let valid = self.check_authenticator(transmission, body_hash, key);
-        if !valid && !self.failure_budget.try_take(Instant::now()) {
-            self.failures_exhausted = true;
+        if !valid {
+            self.count_failure();
         }
         valid
+    }
+
+    /// Takes a failed authorization from the connection's budget.
+    fn count_failure(&mut self) {
+        if !self.failure_budget.try_take(Instant::now()) {
+            self.failures_exhausted = true;
+        }
+    }
+
+    /// Whether the link exists and the transmission is authorized by its key;
+    /// a missing link is checked against the dummy key, for the same work.
+    fn authorise_link(
+        &mut self,
+        transmission: &Transmission,
+        link_id: &LinkId,
+    ) -> Result<bool, crate::Error> {
+        let key = self.relay.storage.link_key(link_id, unix_now())?;
+        let valid = self.verify(transmission, key);
+        self.authorized |= valid;
+        Ok(valid)
     }
 
     fn check_authenticator(
@@ -829,6 +917,14 @@ impl Session {
                 ok()
             }
             (WriteOutcome::Done, AfterWrite::Ok) => ok(),
+            (WriteOutcome::Done, AfterWrite::LinkIds(link_id)) => {
+                relay.metrics.count(Event::LinkCreated);
+                vec![Response::LinkIds { link_id }.to_transmission(corr_id)]
+            }
+            (WriteOutcome::Done, AfterWrite::LinkDeleted) => {
+                relay.metrics.count(Event::LinkDeleted);
+                ok()
+            }
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
             (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),
             // The storage budget is used up: nothing new until space is freed.
@@ -996,6 +1092,11 @@ fn readable_corr_id(bytes: &[u8]) -> CorrId {
         Some(id) => CorrId::from_bytes(id),
         None => CorrId::PUSH,
     }
+}
+
+/// A link's id where pending writes are tracked by queue id.
+fn link_as_pending(link_id: &LinkId) -> RecipientId {
+    RecipientId::from_bytes(*link_id.as_bytes())
 }
 
 fn random_id() -> [u8; 24] {

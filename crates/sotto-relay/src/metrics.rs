@@ -36,6 +36,9 @@ pub struct Metrics {
     messages_acked: AtomicU64,
     messages_expired: AtomicU64,
     quota_markers: AtomicU64,
+    links_created: AtomicU64,
+    links_fetched: AtomicU64,
+    links_deleted: AtomicU64,
     blocks_received: AtomicU64,
     blocks_sent: AtomicU64,
     errors: [AtomicU64; 9],
@@ -68,6 +71,12 @@ pub enum Event {
     QuotaMarker,
     /// A block from a client decrypted.
     BlockReceived,
+    /// LNEW stored a link blob.
+    LinkCreated,
+    /// LGET found a link blob.
+    LinkFetched,
+    /// LDEL deleted a link blob.
+    LinkDeleted,
 }
 
 impl Metrics {
@@ -95,6 +104,9 @@ impl Metrics {
             Event::MessageAcked => &self.messages_acked,
             Event::QuotaMarker => &self.quota_markers,
             Event::BlockReceived => &self.blocks_received,
+            Event::LinkCreated => &self.links_created,
+            Event::LinkFetched => &self.links_fetched,
+            Event::LinkDeleted => &self.links_deleted,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -187,6 +199,21 @@ impl Metrics {
                 "sotto_quota_markers_total",
                 "QUOTA_REACHED markers appended.",
                 &self.quota_markers,
+            ),
+            (
+                "sotto_links_created_total",
+                "Link blobs stored by LNEW.",
+                &self.links_created,
+            ),
+            (
+                "sotto_links_fetched_total",
+                "Link blobs fetched by LGET.",
+                &self.links_fetched,
+            ),
+            (
+                "sotto_links_deleted_total",
+                "Link blobs deleted by LDEL.",
+                &self.links_deleted,
             ),
             (
                 "sotto_blocks_received_total",

@@ -9,7 +9,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::WireError;
 use crate::auth::{CommandKey, QueueAuthKey};
 use crate::codec::Reader;
-use crate::ids::{CorrId, EntityId, MessageId, RecipientId, SenderId};
+use crate::ids::{CorrId, EntityId, LinkId, MessageId, RecipientId, SenderId};
+use crate::link_blob::LinkBlob;
 use crate::transmission::Transmission;
 
 /// Largest message body a SEND may carry. The end-to-end layer must fit every
@@ -28,6 +29,10 @@ const TAG_GET: u8 = 0x06;
 const TAG_OFF: u8 = 0x07;
 const TAG_DEL: u8 = 0x08;
 const TAG_PING: u8 = 0x09;
+const TAG_LNEW: u8 = 0x0a;
+const TAG_LSET: u8 = 0x0b;
+const TAG_LDEL: u8 = 0x0c;
+const TAG_LGET: u8 = 0x0d;
 
 /// A message body: 1 to [`MAX_MESSAGE_BODY`] opaque bytes (end-to-end ciphertext).
 #[derive(Clone, PartialEq, Eq)]
@@ -191,6 +196,34 @@ pub enum Command {
     },
     /// PING (0x09): keep-alive, without authenticator; answered by PONG.
     Ping,
+    /// LNEW (0x0a): store a link blob under a new link id. Authenticated with
+    /// `link_auth_key`; answered by LID.
+    LinkNew {
+        /// The key that will authorize LSET and LDEL on this link.
+        link_auth_key: QueueAuthKey,
+        /// The operator's password, if the relay requires one.
+        password: Option<ServerPassword>,
+        /// The blob (end-to-end ciphertext).
+        blob: LinkBlob,
+    },
+    /// LSET (0x0b): replace a link's blob. Authenticated with the link auth key.
+    LinkSet {
+        /// The link.
+        link_id: LinkId,
+        /// The new blob.
+        blob: LinkBlob,
+    },
+    /// LDEL (0x0c): delete a link. Authenticated with the link auth key.
+    LinkDel {
+        /// The link.
+        link_id: LinkId,
+    },
+    /// LGET (0x0d): fetch a link's blob, without authenticator (the link id is
+    /// the capability); answered by LINK.
+    LinkGet {
+        /// The link.
+        link_id: LinkId,
+    },
 }
 
 impl Command {
@@ -206,14 +239,21 @@ impl Command {
             Command::Off { .. } => TAG_OFF,
             Command::Del { .. } => TAG_DEL,
             Command::Ping => TAG_PING,
+            Command::LinkNew { .. } => TAG_LNEW,
+            Command::LinkSet { .. } => TAG_LSET,
+            Command::LinkDel { .. } => TAG_LDEL,
+            Command::LinkGet { .. } => TAG_LGET,
         }
     }
 
     /// The entity id the command carries: the recipient id, the sender id (SEND),
-    /// or none (NEW, PING).
+    /// the link id, or none (NEW, PING, LNEW).
     pub fn entity(&self) -> Option<EntityId> {
         match self {
-            Command::New { .. } | Command::Ping => None,
+            Command::New { .. } | Command::Ping | Command::LinkNew { .. } => None,
+            Command::LinkSet { link_id, .. }
+            | Command::LinkDel { link_id }
+            | Command::LinkGet { link_id } => Some((*link_id).into()),
             Command::Send { sender_id, .. } => Some((*sender_id).into()),
             Command::Key { recipient_id, .. }
             | Command::Sub { recipient_id }
@@ -239,6 +279,13 @@ impl Command {
             Command::Key { .. } => 32,
             Command::Send { body, .. } => 1 + 2 + body.len(),
             Command::Ack { .. } => crate::ids::ID_LEN,
+            Command::LinkNew { password, .. } => {
+                32 + 1
+                    + password.as_ref().map_or(0, |password| password.0.len())
+                    + crate::LINK_BLOB_LEN
+            }
+            Command::LinkSet { .. } => crate::LINK_BLOB_LEN,
+            Command::LinkDel { .. } | Command::LinkGet { .. } => 0,
             Command::Sub { .. }
             | Command::Get { .. }
             | Command::Off { .. }
@@ -259,14 +306,7 @@ impl Command {
             } => {
                 out.extend_from_slice(recipient_auth_key.as_bytes());
                 out.extend_from_slice(recipient_dh_key.as_bytes());
-                match password {
-                    // At most MAX_PASSWORD_LEN bytes, which fits in u8.
-                    Some(password) => {
-                        out.push(password.0.len() as u8);
-                        out.extend_from_slice(&password.0);
-                    }
-                    None => out.push(0),
-                }
+                encode_password(password.as_ref(), &mut out);
             }
             Command::Key {
                 sender_auth_key, ..
@@ -276,6 +316,17 @@ impl Command {
                 body.encode(&mut out);
             }
             Command::Ack { message_id, .. } => out.extend_from_slice(message_id.as_bytes()),
+            Command::LinkNew {
+                link_auth_key,
+                password,
+                blob,
+            } => {
+                out.extend_from_slice(link_auth_key.as_bytes());
+                encode_password(password.as_ref(), &mut out);
+                blob.encode(&mut out);
+            }
+            Command::LinkSet { blob, .. } => blob.encode(&mut out),
+            Command::LinkDel { .. } | Command::LinkGet { .. } => {}
             Command::Sub { .. }
             | Command::Get { .. }
             | Command::Off { .. }
@@ -314,6 +365,7 @@ impl Command {
                 .map(RecipientId::from)
                 .ok_or(WireError::EntityMismatch)
         };
+        let link_id = || entity.map(LinkId::from).ok_or(WireError::EntityMismatch);
         let no_entity = || match entity {
             None => Ok(()),
             Some(_) => Err(WireError::EntityMismatch),
@@ -323,16 +375,7 @@ impl Command {
                 no_entity()?;
                 let recipient_auth_key = auth_key(&mut reader)?;
                 let recipient_dh_key = DhPublicKey::from(reader.array::<32>()?);
-                let len = usize::from(reader.u8()?);
-                if len > MAX_PASSWORD_LEN {
-                    return Err(WireError::LengthOutOfRange {
-                        field: "password_len",
-                    });
-                }
-                let password = match len {
-                    0 => None,
-                    _ => Some(ServerPassword::new(reader.take(len)?.to_vec())?),
-                };
+                let password = decode_password(&mut reader)?;
                 Command::New {
                     recipient_auth_key,
                     recipient_dh_key,
@@ -375,11 +418,55 @@ impl Command {
                 no_entity()?;
                 Command::Ping
             }
+            TAG_LNEW => {
+                no_entity()?;
+                Command::LinkNew {
+                    link_auth_key: auth_key(&mut reader)?,
+                    password: decode_password(&mut reader)?,
+                    blob: LinkBlob::decode(&mut reader)?,
+                }
+            }
+            TAG_LSET => Command::LinkSet {
+                link_id: link_id()?,
+                blob: LinkBlob::decode(&mut reader)?,
+            },
+            TAG_LDEL => Command::LinkDel {
+                link_id: link_id()?,
+            },
+            TAG_LGET => Command::LinkGet {
+                link_id: link_id()?,
+            },
             tag => return Err(WireError::UnknownCommand(tag)),
         };
         reader.finish()?;
         Ok(command)
     }
+}
+
+/// Writes `password_len u8 | password` (length 0 for none).
+fn encode_password(password: Option<&ServerPassword>, out: &mut Vec<u8>) {
+    match password {
+        // At most MAX_PASSWORD_LEN bytes, which fits in u8.
+        Some(password) => {
+            out.push(password.0.len() as u8);
+            out.extend_from_slice(&password.0);
+        }
+        None => out.push(0),
+    }
+}
+
+/// Reads `password_len u8 | password`.
+fn decode_password(reader: &mut Reader<'_>) -> Result<Option<ServerPassword>, WireError> {
+    let len = usize::from(reader.u8()?);
+    if len > MAX_PASSWORD_LEN {
+        return Err(WireError::LengthOutOfRange {
+            field: "password_len",
+        });
+    }
+    Ok(match len {
+        0 => None,
+        _ => Some(ServerPassword::new(reader.take(len)?.to_vec())?),
+    })
 }
 
 /// Reads an X25519 queue auth key. Every 32 bytes decode; the relay refuses a
@@ -404,6 +491,14 @@ pub(crate) mod tests {
             prop::collection::vec(any::<u8>(), MAX_MESSAGE_BODY..=MAX_MESSAGE_BODY),
         ]
         .prop_map(|bytes| MessageBody::new(bytes).unwrap())
+    }
+
+    pub(crate) fn arb_link_blob() -> impl Strategy<Value = LinkBlob> {
+        (any::<u8>(), any::<[u8; 32]>()).prop_map(|(fill, head)| {
+            let mut bytes = vec![fill; crate::LINK_BLOB_LEN];
+            bytes[..32].copy_from_slice(&head);
+            LinkBlob::new(bytes).unwrap()
+        })
     }
 
     pub(crate) fn arb_command() -> impl Strategy<Value = Command> {
@@ -444,6 +539,26 @@ pub(crate) mod tests {
                 .prop_map(|recipient_id| Command::Off { recipient_id }),
             recipient.prop_map(|recipient_id| Command::Del { recipient_id }),
             Just(Command::Ping),
+            (
+                arb_auth_key(),
+                proptest::option::of(prop::collection::vec(any::<u8>(), 1..=MAX_PASSWORD_LEN)),
+                arb_link_blob(),
+            )
+                .prop_map(|(link_auth_key, password, blob)| Command::LinkNew {
+                    link_auth_key,
+                    password: password.map(|p| ServerPassword::new(p).unwrap()),
+                    blob,
+                }),
+            (any::<[u8; 24]>(), arb_link_blob()).prop_map(|(id, blob)| Command::LinkSet {
+                link_id: LinkId::from_bytes(id),
+                blob,
+            }),
+            any::<[u8; 24]>().prop_map(|id| Command::LinkDel {
+                link_id: LinkId::from_bytes(id),
+            }),
+            any::<[u8; 24]>().prop_map(|id| Command::LinkGet {
+                link_id: LinkId::from_bytes(id),
+            }),
         ]
     }
 
@@ -464,6 +579,28 @@ pub(crate) mod tests {
         assert_eq!(&body[64..], &[2, b'p', b'w']);
         assert_eq!(command.entity(), None);
         assert_eq!(command.tag(), 0x01);
+    }
+
+    #[test]
+    fn link_new_layout() {
+        let command = Command::LinkNew {
+            link_auth_key: key(),
+            password: None,
+            blob: LinkBlob::new(vec![7; crate::LINK_BLOB_LEN]).unwrap(),
+        };
+        let body = command.encode_body();
+        assert_eq!(&body[..32], key().as_bytes());
+        assert_eq!(body[32], 0);
+        assert_eq!(&body[33..], &[7; crate::LINK_BLOB_LEN]);
+        assert_eq!(body.len(), 33 + crate::LINK_BLOB_LEN);
+        assert_eq!(command.entity(), None);
+        assert_eq!(command.tag(), 0x0a);
+        let get = Command::LinkGet {
+            link_id: LinkId::from_bytes([5; 24]),
+        };
+        assert_eq!(get.encode_body(), Vec::<u8>::new());
+        assert_eq!(get.entity(), Some(EntityId::from_bytes([5; 24])));
+        assert_eq!(get.tag(), 0x0d);
     }
 
     #[test]
@@ -517,8 +654,30 @@ pub(crate) mod tests {
         let cases = [
             (transmission(0x00, id, vec![]), WireError::UnknownCommand(0)),
             (
-                transmission(0x0a, id, vec![]),
-                WireError::UnknownCommand(0x0a),
+                transmission(0x0e, id, vec![]),
+                WireError::UnknownCommand(0x0e),
+            ),
+            (transmission(0x0a, id, vec![]), WireError::EntityMismatch),
+            (transmission(0x0b, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x0c, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x0d, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x0c, id, vec![0]), WireError::TrailingBytes),
+            (transmission(0x0d, id, vec![0]), WireError::TrailingBytes),
+            (
+                transmission(0x0b, id, vec![0; crate::LINK_BLOB_LEN - 1]),
+                WireError::Truncated,
+            ),
+            (
+                transmission(0x0b, id, vec![0; crate::LINK_BLOB_LEN + 1]),
+                WireError::TrailingBytes,
+            ),
+            (
+                transmission(0x0a, None, vec![0; 33 + crate::LINK_BLOB_LEN - 1]),
+                WireError::Truncated,
+            ),
+            (
+                transmission(0x0a, None, vec![0; 33 + crate::LINK_BLOB_LEN + 1]),
+                WireError::TrailingBytes,
             ),
             (
                 transmission(0x81, None, vec![]),
@@ -599,6 +758,15 @@ pub(crate) mod tests {
                 recipient_id: RecipientId::from_bytes([1; 24]),
                 message_id: MessageId::from_bytes([2; 24]),
             },
+            Command::LinkNew {
+                link_auth_key: key(),
+                password: Some(ServerPassword::new(b"pw".to_vec()).unwrap()),
+                blob: LinkBlob::new(vec![9; crate::LINK_BLOB_LEN]).unwrap(),
+            },
+            Command::LinkSet {
+                link_id: LinkId::from_bytes([1; 24]),
+                blob: LinkBlob::new(vec![9; crate::LINK_BLOB_LEN]).unwrap(),
+            },
         ];
         for command in commands {
             let mut transmission = command.to_transmission(CorrId::PUSH);
@@ -664,9 +832,12 @@ pub(crate) mod tests {
 
         #[test]
         fn decoding_arbitrary_bodies_never_panics(
-            tag in 0u8..12,
+            tag in 0u8..16,
             entity in proptest::option::of(any::<[u8; 24]>()),
-            body in prop::collection::vec(any::<u8>(), 0..100),
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..100),
+                prop::collection::vec(any::<u8>(), 2040..2100),
+            ],
         ) {
             let transmission = transmission(tag, entity, body);
             if let Ok(command) = Command::from_transmission(&transmission) {

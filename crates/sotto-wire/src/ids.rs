@@ -47,6 +47,11 @@ queue_id!(
     SenderId
 );
 queue_id!(
+    /// The id of a link blob (24 random bytes chosen by the relay). Whoever holds
+    /// it can fetch the blob: it is a capability, and must not reach logs.
+    LinkId
+);
+queue_id!(
     /// The entity id field of a transmission: a recipient id or a sender id,
     /// depending on the command.
     EntityId
@@ -61,6 +66,18 @@ impl From<RecipientId> for EntityId {
 impl From<SenderId> for EntityId {
     fn from(id: SenderId) -> Self {
         EntityId(id.0)
+    }
+}
+
+impl From<LinkId> for EntityId {
+    fn from(id: LinkId) -> Self {
+        EntityId(id.0)
+    }
+}
+
+impl From<EntityId> for LinkId {
+    fn from(id: EntityId) -> Self {
+        LinkId(id.0)
     }
 }
 

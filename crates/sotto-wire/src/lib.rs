@@ -19,6 +19,7 @@
 //!   authenticator.
 //! - `ids`: recipient, sender, message and correlation ids.
 //! - `command`: what clients send; `response`: what relays answer and push.
+//! - `link_blob`: the fixed-size opaque blob a relay keeps under a link id.
 //! - `queue_message`: the relay's per-queue sealing of delivered messages.
 //! - `connection`: a client's whole connection to a relay as a sans-IO state
 //!   machine (handshake, authenticators, batching, keep-alive, timeouts), for
@@ -37,6 +38,7 @@ mod handshake;
 mod hello;
 mod identity;
 mod ids;
+mod link_blob;
 mod queue_message;
 mod response;
 mod suite;
@@ -62,7 +64,8 @@ pub use error::WireError;
 pub use handshake::{ClientHandshake, ServerHandshake, ServerHandshakeOutcome};
 pub use hello::{ClientHello, HELLO_MAGIC, ServerHello, ServerReply, VersionReject};
 pub use identity::RelayIdentity;
-pub use ids::{CORR_ID_LEN, CorrId, EntityId, ID_LEN, MessageId, RecipientId, SenderId};
+pub use ids::{CORR_ID_LEN, CorrId, EntityId, ID_LEN, LinkId, MessageId, RecipientId, SenderId};
+pub use link_blob::{LINK_BLOB_LEN, LinkBlob};
 pub use queue_message::{
     MAX_SEALED_LEN, MIN_SEALED_LEN, MessageContent, QueueKey, QueueMessage, SealedMessage,
 };

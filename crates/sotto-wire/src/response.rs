@@ -4,7 +4,8 @@ use x25519_dalek::PublicKey as DhPublicKey;
 
 use crate::WireError;
 use crate::codec::Reader;
-use crate::ids::{CorrId, EntityId, MessageId, RecipientId, SenderId};
+use crate::ids::{CorrId, EntityId, LinkId, MessageId, RecipientId, SenderId};
+use crate::link_blob::LinkBlob;
 use crate::queue_message::SealedMessage;
 use crate::transmission::Transmission;
 
@@ -14,6 +15,8 @@ const TAG_ERR: u8 = 0x83;
 const TAG_MSG: u8 = 0x84;
 const TAG_END: u8 = 0x85;
 const TAG_PONG: u8 = 0x86;
+const TAG_LID: u8 = 0x87;
+const TAG_LINK: u8 = 0x88;
 
 /// Why the relay refused a command (the code byte of ERR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,6 +112,18 @@ pub enum Response {
     },
     /// PONG (0x86): answers PING.
     Pong,
+    /// LID (0x87): the link LNEW created.
+    LinkIds {
+        /// The link's id, to put in the link.
+        link_id: LinkId,
+    },
+    /// LINK (0x88): a link's blob, answering LGET.
+    Link {
+        /// The link.
+        link_id: LinkId,
+        /// Its blob (end-to-end ciphertext).
+        blob: LinkBlob,
+    },
 }
 
 impl Response {
@@ -121,13 +136,16 @@ impl Response {
             Response::Msg { .. } => TAG_MSG,
             Response::End { .. } => TAG_END,
             Response::Pong => TAG_PONG,
+            Response::LinkIds { .. } => TAG_LID,
+            Response::Link { .. } => TAG_LINK,
         }
     }
 
     /// The entity id the response carries.
     pub fn entity(&self) -> Option<EntityId> {
         match self {
-            Response::Ids { .. } | Response::Pong => None,
+            Response::Ids { .. } | Response::Pong | Response::LinkIds { .. } => None,
+            Response::Link { link_id, .. } => Some((*link_id).into()),
             Response::Ok { entity } | Response::Err { entity, .. } => *entity,
             Response::Msg { recipient_id, .. } | Response::End { recipient_id } => {
                 Some((*recipient_id).into())
@@ -155,6 +173,8 @@ impl Response {
                 out.extend_from_slice(message_id.as_bytes());
                 sealed.encode(&mut out);
             }
+            Response::LinkIds { link_id } => out.extend_from_slice(link_id.as_bytes()),
+            Response::Link { blob, .. } => blob.encode(&mut out),
             Response::Ok { .. } | Response::End { .. } | Response::Pong => {}
         }
         out
@@ -214,6 +234,16 @@ impl Response {
                 no_entity()?;
                 Response::Pong
             }
+            TAG_LID => {
+                no_entity()?;
+                Response::LinkIds {
+                    link_id: LinkId::from_bytes(reader.array()?),
+                }
+            }
+            TAG_LINK => Response::Link {
+                link_id: entity.map(LinkId::from).ok_or(WireError::EntityMismatch)?,
+                blob: LinkBlob::decode(&mut reader)?,
+            },
             tag => return Err(WireError::UnknownResponse(tag)),
         };
         reader.finish()?;
@@ -259,6 +289,15 @@ pub(crate) mod tests {
                 }),
             recipient.prop_map(|recipient_id| Response::End { recipient_id }),
             Just(Response::Pong),
+            any::<[u8; 24]>().prop_map(|id| Response::LinkIds {
+                link_id: LinkId::from_bytes(id),
+            }),
+            (any::<[u8; 24]>(), crate::command::tests::arb_link_blob()).prop_map(|(id, blob)| {
+                Response::Link {
+                    link_id: LinkId::from_bytes(id),
+                    blob,
+                }
+            }),
         ]
     }
 
@@ -310,8 +349,29 @@ pub(crate) mod tests {
                 WireError::UnknownResponse(1),
             ),
             (
-                transmission(0x87, None, vec![]),
-                WireError::UnknownResponse(0x87),
+                transmission(0x89, None, vec![]),
+                WireError::UnknownResponse(0x89),
+            ),
+            (
+                transmission(0x87, id, vec![0; 24]),
+                WireError::EntityMismatch,
+            ),
+            (transmission(0x87, None, vec![0; 23]), WireError::Truncated),
+            (
+                transmission(0x87, None, vec![0; 25]),
+                WireError::TrailingBytes,
+            ),
+            (
+                transmission(0x88, None, vec![0; crate::LINK_BLOB_LEN]),
+                WireError::EntityMismatch,
+            ),
+            (
+                transmission(0x88, id, vec![0; crate::LINK_BLOB_LEN - 1]),
+                WireError::Truncated,
+            ),
+            (
+                transmission(0x88, id, vec![0; crate::LINK_BLOB_LEN + 1]),
+                WireError::TrailingBytes,
             ),
             (
                 transmission(0x81, id, vec![0; 80]),
@@ -414,9 +474,12 @@ pub(crate) mod tests {
 
         #[test]
         fn decoding_arbitrary_bodies_never_panics(
-            tag in 0x80u8..0x88,
+            tag in 0x80u8..0x8a,
             entity in proptest::option::of(any::<[u8; 24]>()),
-            body in prop::collection::vec(any::<u8>(), 0..120),
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..120),
+                prop::collection::vec(any::<u8>(), 2040..2060),
+            ],
         ) {
             let transmission = transmission(tag, entity, body);
             if let Ok(response) = Response::from_transmission(&transmission) {

@@ -11,9 +11,10 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, CipherSuite, ClientHandshake, Command, CommandKey, CorrId, InnerBlock, MessageBody,
-    MessageContent, MessageId, QueueAuthSecret, QueueKey, QueueMessage, RecipientId, RelayIdentity,
-    RelaySessionAuth, ServerHandshake, ServerHandshakeOutcome, Transport, VersionRange,
+    Block, CipherSuite, ClientHandshake, Command, CommandKey, CorrId, InnerBlock, LINK_BLOB_LEN,
+    LinkBlob, LinkId, MessageBody, MessageContent, MessageId, QueueAuthSecret, QueueKey,
+    QueueMessage, RecipientId, RelayIdentity, RelaySessionAuth, ServerHandshake,
+    ServerHandshakeOutcome, Transport, VersionRange,
 };
 
 const CLIENT_EPHEMERAL_SECRET: [u8; 32] = [0x01; 32];
@@ -221,6 +222,53 @@ fn authorized_sub() {
 }
 
 #[test]
+fn authorized_link_set() {
+    let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
+    let secret = QueueAuthSecret::from_bytes([0x0e; 32]);
+    let public = secret.public_key();
+    let session_id = connection.client.session_id();
+
+    let shared = StaticSecret::from(*secret.as_bytes())
+        .diffie_hellman(&connection.client.relay_session_key());
+    let mut info = b"sotto-relay-v2 command-auth".to_vec();
+    info.extend_from_slice(public.as_bytes());
+    let mut command_key = [0; 32];
+    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
+        .expand(&info, &mut command_key)
+        .unwrap();
+
+    let key = CommandKey::for_client(&secret, &connection.client.relay_session_key(), &session_id)
+        .unwrap();
+    let blob: Vec<u8> = (0..LINK_BLOB_LEN).map(|i| i as u8).collect();
+    let set = Command::LinkSet {
+        link_id: LinkId::from_bytes(counting(0x60)),
+        blob: LinkBlob::new(blob.clone()).unwrap(),
+    }
+    .to_authorized_transmission(CorrId::from_bytes(counting(0x11)), &key);
+    let bytes = set.encode();
+    assert_eq!(bytes.len(), 67 + LINK_BLOB_LEN);
+    assert_eq!(&bytes[67..], blob.as_slice());
+    let authenticator = set.authenticator.unwrap();
+    let mut authenticated = bytes[33..67].to_vec();
+    authenticated.extend_from_slice(blake3::hash(&blob).as_bytes());
+    assert_eq!(
+        authenticator.as_bytes(),
+        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+    );
+    let relay_key = connection.relay_auth.command_key(&public).unwrap();
+    assert!(set.verify(&relay_key));
+
+    let values = [
+        ("link auth public", hex(public.as_bytes())),
+        ("command key", hex(&command_key)),
+        ("blob hash", hex(blake3::hash(&blob).as_bytes())),
+        ("authenticator", hex(authenticator.as_bytes())),
+        ("LSET transmission, first 67 bytes", hex(&bytes[..67])),
+    ];
+    check(&values, &EXPECTED_LSET);
+}
+
+#[test]
 fn queue_key_and_a_message_sealed_for_each_suite() {
     let relay_queue_secret = StaticSecret::from([0x0c; 32]);
     let recipient_dh_secret = StaticSecret::from([0x0b; 32]);
@@ -374,6 +422,29 @@ const EXPECTED_SUB: [(&str, &str); 4] = [
     (
         "SUB transmission",
         "20d892cc7c834474ec0018aaaf0b2b160fb8edcc1e063d2bb7c7787af5ac33b174111213141516171818202122232425262728292a2b2c2d2e2f303132333435363703",
+    ),
+];
+
+const EXPECTED_LSET: [(&str, &str); 5] = [
+    (
+        "link auth public",
+        "5855784cb3c8c796d84ac93e8f4a53dab0bb31e80960042cfa87f03a4293b308",
+    ),
+    (
+        "command key",
+        "bb43da41a365eada15f151d16cc8cf9e170c052bfb83e2dc3a957b863acc79c9",
+    ),
+    (
+        "blob hash",
+        "1bdccfde0210a8ca178be19c6777cdb4b9a8fd24e7fe2b6b259b98e7aaaa0bb6",
+    ),
+    (
+        "authenticator",
+        "efa2f6530845d472232f425916829a7c2471102ab9ce2dde1ef672294e970bef",
+    ),
+    (
+        "LSET transmission, first 67 bytes",
+        "20efa2f6530845d472232f425916829a7c2471102ab9ce2dde1ef672294e970bef111213141516171818606162636465666768696a6b6c6d6e6f70717273747576770b",
     ),
 ];
 

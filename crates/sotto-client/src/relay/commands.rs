@@ -1,10 +1,11 @@
-//! Typed queue commands on a [`RelayConnection`], authorized with the queue keys.
+//! Typed queue and link commands on a [`RelayConnection`], authorized with the
+//! queue and link keys.
 
 use std::fmt;
 
 use sotto_wire::{
-    Command, ErrorCode, MessageBody, MessageId, QueueAuthKey, QueueAuthSecret, Response,
-    ServerPassword,
+    Command, ErrorCode, LinkBlob, LinkId, MessageBody, MessageId, QueueAuthKey, QueueAuthSecret,
+    Response, ServerPassword,
 };
 use x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 
@@ -151,12 +152,94 @@ impl RelayConnection {
         expect_ok(self.request(&command, Some(queue.auth_key())).await?, "DEL")
     }
 
+    /// LNEW: stores `blob` under a new link id, with a fresh random link auth
+    /// key; `password` when the relay requires one.
+    pub async fn create_link(
+        &self,
+        blob: LinkBlob,
+        password: Option<&ServerPassword>,
+    ) -> Result<OwnedLink, ClientError> {
+        let auth_key = random_auth_secret();
+        let command = Command::LinkNew {
+            link_auth_key: auth_key.public_key(),
+            password: password.cloned(),
+            blob,
+        };
+        match self.request(&command, Some(&auth_key)).await? {
+            Response::LinkIds { link_id } => Ok(OwnedLink::new(link_id, auth_key)),
+            other => Err(refusal(other, "LNEW")),
+        }
+    }
+
+    /// LSET: replaces the link's blob (and starts its expiry again).
+    pub async fn set_link(&self, link: &OwnedLink, blob: LinkBlob) -> Result<(), ClientError> {
+        let command = Command::LinkSet {
+            link_id: link.link_id,
+            blob,
+        };
+        expect_ok(self.request(&command, Some(&link.auth_key)).await?, "LSET")
+    }
+
+    /// LDEL: deletes the link.
+    pub async fn delete_link(&self, link: &OwnedLink) -> Result<(), ClientError> {
+        let command = Command::LinkDel {
+            link_id: link.link_id,
+        };
+        expect_ok(self.request(&command, Some(&link.auth_key)).await?, "LDEL")
+    }
+
+    /// LGET: the link's blob, or `None` when the relay has no such link (never
+    /// created, deleted or expired: the relay does not say which).
+    pub async fn fetch_link(&self, link_id: LinkId) -> Result<Option<LinkBlob>, ClientError> {
+        match self.request(&Command::LinkGet { link_id }, None).await? {
+            Response::Link {
+                link_id: answered,
+                blob,
+            } if answered == link_id => Ok(Some(blob)),
+            Response::Err {
+                code: ErrorCode::Auth,
+                ..
+            } => Ok(None),
+            other => Err(refusal(other, "LGET")),
+        }
+    }
+
     /// PING: checks the connection; the relay answers PONG.
     pub async fn ping(&self) -> Result<(), ClientError> {
         match self.request(&Command::Ping, None).await? {
             Response::Pong => Ok(()),
             other => Err(refusal(other, "PING")),
         }
+    }
+}
+
+/// A link blob as its owner holds it: the link id and the key that
+/// authorizes LSET and LDEL. `Debug` prints neither.
+pub struct OwnedLink {
+    link_id: LinkId,
+    auth_key: QueueAuthSecret,
+}
+
+impl OwnedLink {
+    /// A link from its id and auth secret (as LNEW made them, or as stored).
+    pub fn new(link_id: LinkId, auth_key: QueueAuthSecret) -> OwnedLink {
+        OwnedLink { link_id, auth_key }
+    }
+
+    /// The link's id, to put in the link.
+    pub fn link_id(&self) -> LinkId {
+        self.link_id
+    }
+
+    /// The secret that authorizes changes to the link.
+    pub fn auth_key(&self) -> &QueueAuthSecret {
+        &self.auth_key
+    }
+}
+
+impl fmt::Debug for OwnedLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OwnedLink(..)")
     }
 }
 

@@ -9,7 +9,8 @@
 //! takes commands from the [`RelayConnection`] handles, writes the blocks the
 //! machine fills, answers each caller and delivers pushes to the [`Push`]
 //! channel returned with the connection. Typed commands (create a queue,
-//! secure, subscribe, send, ack, get, suspend, delete, ping) are in `commands`.
+//! secure, subscribe, send, ack, get, suspend, delete, ping; create, set,
+//! delete and fetch a link blob) are in `commands`.
 
 mod commands;
 mod driver;
@@ -28,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ClientConfig;
 
-pub use commands::{PendingOk, PendingQueue};
+pub use commands::{OwnedLink, PendingOk, PendingQueue};
 pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_auth_secret};
 /// The TLS library whose client configuration [`ConnectOptions::tls`] takes.
 pub use tokio_rustls::rustls;

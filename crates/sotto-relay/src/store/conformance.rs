@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId};
 
 use super::{
     AuthKey, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage,
@@ -396,8 +396,131 @@ pub(crate) fn deferred_commits_are_visible_and_durable_after_sync(open: Opener) 
 }
 
 /// Runs every test of the suite against the backend `open` opens.
+pub(crate) fn link_blob(seed: u8) -> Box<LinkBlob> {
+    Box::new(LinkBlob::new(vec![seed; LINK_BLOB_LEN]).unwrap())
+}
+
+pub(crate) fn links_are_created_replaced_deleted_and_survive_reopen(open: Opener) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, recipient_id) = with_queue(open, &dir);
+    let link = LinkId::from_bytes(id(40));
+    let key = AuthKey::from_bytes([41; 32]);
+    let create = |seed| WriteOp::CreateLink {
+        link_id: link,
+        auth_key: key,
+        blob: link_blob(seed),
+    };
+    assert_eq!(store.link_key(&link, NOW).unwrap(), None);
+    assert_eq!(store.link_blob(&link, NOW).unwrap(), None);
+    let outcomes = store.apply(&[create(1)], NOW, Commit::Durable).unwrap();
+    assert_eq!(outcomes, [WriteOutcome::Done]);
+    assert_eq!(store.link_key(&link, NOW).unwrap(), Some(key));
+    assert_eq!(store.link_blob(&link, NOW).unwrap(), Some(*link_blob(1)));
+    // An id taken by a link or by a queue is not given again.
+    let taken = WriteOp::CreateLink {
+        link_id: LinkId::from_bytes(*recipient_id.as_bytes()),
+        auth_key: key,
+        blob: link_blob(1),
+    };
+    let outcomes = store
+        .apply(&[create(2), taken], NOW, Commit::Durable)
+        .unwrap();
+    assert_eq!(outcomes, [WriteOutcome::IdTaken, WriteOutcome::IdTaken]);
+    assert_eq!(store.link_blob(&link, NOW).unwrap(), Some(*link_blob(1)));
+
+    let set = |seed| WriteOp::SetLink {
+        link_id: link,
+        blob: link_blob(seed),
+    };
+    let unknown = LinkId::from_bytes(id(42));
+    let outcomes = store
+        .apply(
+            &[
+                set(3),
+                WriteOp::SetLink {
+                    link_id: unknown,
+                    blob: link_blob(3),
+                },
+                WriteOp::DeleteLink { link_id: unknown },
+            ],
+            NOW + 50,
+            Commit::Durable,
+        )
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            WriteOutcome::Done,
+            WriteOutcome::Refused,
+            WriteOutcome::Refused
+        ]
+    );
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.link_key(&link, NOW + 50).unwrap(), Some(key));
+    assert_eq!(
+        store.link_blob(&link, NOW + 50).unwrap(),
+        Some(*link_blob(3))
+    );
+    // The TTL runs from the last LSET: alive at NOW + 149, gone at NOW + 150.
+    assert!(store.link_blob(&link, NOW + 149).unwrap().is_some());
+    assert_eq!(store.link_blob(&link, NOW + 150).unwrap(), None);
+    assert_eq!(store.link_key(&link, NOW + 150).unwrap(), None);
+    let outcomes = store.apply(&[set(4)], NOW + 150, Commit::Durable).unwrap();
+    assert_eq!(outcomes, [WriteOutcome::Refused]);
+
+    let outcomes = store
+        .apply(
+            &[WriteOp::DeleteLink { link_id: link }, set(5)],
+            NOW + 60,
+            Commit::Durable,
+        )
+        .unwrap();
+    assert_eq!(outcomes, [WriteOutcome::Done, WriteOutcome::Refused]);
+    assert_eq!(store.link_blob(&link, NOW + 60).unwrap(), None);
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.link_blob(&link, NOW + 60).unwrap(), None);
+    assert_eq!(store.link_key(&link, NOW + 60).unwrap(), None);
+    // The queue is untouched by all this.
+    assert!(store.queue(&recipient_id).unwrap().is_some());
+}
+
+pub(crate) fn expired_links_are_swept(open: Opener) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let old = LinkId::from_bytes(id(50));
+    let young = LinkId::from_bytes(id(51));
+    let create = |link_id| WriteOp::CreateLink {
+        link_id,
+        auth_key: AuthKey::from_bytes([1; 32]),
+        blob: link_blob(7),
+    };
+    store.apply(&[create(old)], NOW, Commit::Durable).unwrap();
+    store
+        .apply(&[create(young)], NOW + 60, Commit::Durable)
+        .unwrap();
+    store.expire(NOW + 120, usize::MAX).unwrap();
+    assert_eq!(store.link_blob(&old, NOW + 120).unwrap(), None);
+    assert!(store.link_blob(&young, NOW + 120).unwrap().is_some());
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.link_blob(&old, NOW + 120).unwrap(), None);
+    assert!(store.link_blob(&young, NOW + 120).unwrap().is_some());
+}
+
 macro_rules! suite {
     ($open:path) => {
+        #[test]
+        fn links_are_created_replaced_deleted_and_survive_reopen() {
+            $crate::store::conformance::links_are_created_replaced_deleted_and_survive_reopen(
+                $open,
+            );
+        }
+        #[test]
+        fn expired_links_are_swept() {
+            $crate::store::conformance::expired_links_are_swept($open);
+        }
         #[test]
         fn send_then_ack_in_order() {
             $crate::store::conformance::send_then_ack_in_order($open);

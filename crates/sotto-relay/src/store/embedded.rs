@@ -6,13 +6,15 @@
 //! - `messages`: recipient id ‖ sequence (u64 BE) → id ‖ accepted_at ‖ flags ‖ body
 //! - `expiry`: accepted_at (u64 BE) ‖ recipient id ‖ sequence → (), so the sweep
 //!   reads only what has expired, whatever TTL the relay restarted with.
+//! - `links`: link id → auth key ‖ stored_at (u64 BE) ‖ blob; the sweep scans
+//!   it (this backend is kept for comparison, not for many links).
 
 use std::path::Path;
 
 use redb::{
     Builder, Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction,
 };
-use sotto_wire::{MessageId, QueueKey, RecipientId, SenderId};
+use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId};
 
 use super::{
     AuthKey, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage,
@@ -28,6 +30,7 @@ const QUEUES: TableDefinition<'_, Id, &[u8]> = TableDefinition::new("queues");
 const SENDERS: TableDefinition<'_, Id, Id> = TableDefinition::new("senders");
 const MESSAGES: TableDefinition<'_, MessageKey, &[u8]> = TableDefinition::new("messages");
 const EXPIRY: TableDefinition<'_, ExpiryKey, ()> = TableDefinition::new("expiry");
+const LINKS: TableDefinition<'_, Id, &[u8]> = TableDefinition::new("links");
 
 /// The database file's name in the data directory.
 pub const DATABASE_FILE: &str = "relay.redb";
@@ -62,6 +65,7 @@ impl EmbeddedStore {
             txn.open_table(SENDERS)?;
             txn.open_table(MESSAGES)?;
             txn.open_table(EXPIRY)?;
+            txn.open_table(LINKS)?;
         }
         txn.commit()?;
         Ok(Self { db, policy })
@@ -146,6 +150,27 @@ impl Storage for EmbeddedStore {
         Ok(outcomes)
     }
 
+    fn link_key(&self, link_id: &LinkId, now: u64) -> Result<Option<AuthKey>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LINKS)?;
+        let Some(value) = table.get(link_id.as_bytes())? else {
+            return Ok(None);
+        };
+        Ok(decode_link(value.value(), self.policy, now)?.map(|(key, _)| key))
+    }
+
+    fn link_blob(&self, link_id: &LinkId, now: u64) -> Result<Option<LinkBlob>, Error> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LINKS)?;
+        let Some(value) = table.get(link_id.as_bytes())? else {
+            return Ok(None);
+        };
+        decode_link(value.value(), self.policy, now)?
+            .map(|(_, blob)| LinkBlob::new(blob.to_vec()))
+            .transpose()
+            .map_err(|_| Error::Storage("a stored link blob has the wrong size".into()))
+    }
+
     fn sync(&self) -> Result<(), Error> {
         // An empty durable commit persists every deferred one before it.
         self.write(Commit::Durable)?.commit()?;
@@ -177,10 +202,37 @@ impl Storage for EmbeddedStore {
                     expired += 1;
                 }
             }
+            let mut expired_links = Vec::new();
+            for entry in tables.links.iter()? {
+                let (id, value) = entry?;
+                if decode_link(value.value(), self.policy, now)?.is_none() {
+                    expired_links.push(id.value());
+                }
+            }
+            for id in expired_links {
+                tables.links.remove(id)?;
+            }
         }
         txn.commit()?;
         Ok(expired)
     }
+}
+
+/// Bytes of a `links` value: auth key, stored_at, blob.
+const LINK_VALUE_LEN: usize = 32 + 8 + LINK_BLOB_LEN;
+
+/// A `links` value's key and blob, or `None` if it has expired at `now`.
+fn decode_link(value: &[u8], policy: Policy, now: u64) -> Result<Option<(AuthKey, &[u8])>, Error> {
+    let damaged = || Error::Storage("a stored link has the wrong size".into());
+    if value.len() != LINK_VALUE_LEN {
+        return Err(damaged());
+    }
+    let (key, rest) = value.split_first_chunk::<32>().ok_or_else(damaged)?;
+    let (stored_at, blob) = rest.split_first_chunk::<8>().ok_or_else(damaged)?;
+    if policy.is_expired(u64::from_be_bytes(*stored_at), now) {
+        return Ok(None);
+    }
+    Ok(Some((AuthKey::from_bytes(*key), blob)))
 }
 
 /// The open tables of one write transaction.
@@ -189,6 +241,7 @@ struct Tables<'txn> {
     senders: Table<'txn, Id, Id>,
     messages: Table<'txn, MessageKey, &'static [u8]>,
     expiry: Table<'txn, ExpiryKey, ()>,
+    links: Table<'txn, Id, &'static [u8]>,
     policy: Policy,
 }
 
@@ -199,6 +252,7 @@ impl<'txn> Tables<'txn> {
             senders: txn.open_table(SENDERS)?,
             messages: txn.open_table(MESSAGES)?,
             expiry: txn.open_table(EXPIRY)?,
+            links: txn.open_table(LINKS)?,
             policy,
         })
     }
@@ -231,7 +285,59 @@ impl<'txn> Tables<'txn> {
                 Ok(WriteOutcome::Done)
             }
             WriteOp::Delete { recipient_id } => self.delete(recipient_id),
+            WriteOp::CreateLink {
+                link_id,
+                auth_key,
+                blob,
+            } => {
+                let id = link_id.as_bytes();
+                if self.links.get(id)?.is_some()
+                    || self.queues.get(id)?.is_some()
+                    || self.senders.get(id)?.is_some()
+                {
+                    return Ok(WriteOutcome::IdTaken);
+                }
+                self.put_link(link_id, auth_key, now, blob)
+            }
+            WriteOp::SetLink { link_id, blob } => {
+                let auth_key = match self.links.get(link_id.as_bytes())? {
+                    Some(value) => {
+                        decode_link(value.value(), self.policy, now)?.map(|(key, _)| key)
+                    }
+                    None => None,
+                };
+                match auth_key {
+                    Some(auth_key) => self.put_link(link_id, &auth_key, now, blob),
+                    None => Ok(WriteOutcome::Refused),
+                }
+            }
+            WriteOp::DeleteLink { link_id } => {
+                let live = match self.links.remove(link_id.as_bytes())? {
+                    Some(value) => decode_link(value.value(), self.policy, now)?.is_some(),
+                    None => false,
+                };
+                Ok(if live {
+                    WriteOutcome::Done
+                } else {
+                    WriteOutcome::Refused
+                })
+            }
         }
+    }
+
+    fn put_link(
+        &mut self,
+        link_id: &LinkId,
+        auth_key: &AuthKey,
+        now: u64,
+        blob: &LinkBlob,
+    ) -> Result<WriteOutcome, Error> {
+        let mut value = Vec::with_capacity(LINK_VALUE_LEN);
+        value.extend_from_slice(auth_key.as_bytes());
+        value.extend_from_slice(&now.to_be_bytes());
+        value.extend_from_slice(blob.as_bytes());
+        self.links.insert(link_id.as_bytes(), value.as_slice())?;
+        Ok(WriteOutcome::Done)
     }
 
     fn queue(&self, recipient_id: &RecipientId) -> Result<Option<QueueRecord>, Error> {

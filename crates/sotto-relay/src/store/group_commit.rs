@@ -422,6 +422,22 @@ mod tests {
             Ok(0)
         }
 
+        fn link_key(
+            &self,
+            _: &sotto_wire::LinkId,
+            _: u64,
+        ) -> Result<Option<crate::store::AuthKey>, Error> {
+            Ok(None)
+        }
+
+        fn link_blob(
+            &self,
+            _: &sotto_wire::LinkId,
+            _: u64,
+        ) -> Result<Option<sotto_wire::LinkBlob>, Error> {
+            Ok(None)
+        }
+
         fn sync(&self) -> Result<(), Error> {
             self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(())
@@ -583,6 +599,22 @@ mod tests {
             fn apply(&self, _: &[WriteOp], _: u64, _: Commit) -> Result<Vec<WriteOutcome>, Error> {
                 Err(Error::Storage("disk full".into()))
             }
+            fn link_key(
+                &self,
+                _: &sotto_wire::LinkId,
+                _: u64,
+            ) -> Result<Option<crate::store::AuthKey>, Error> {
+                Ok(None)
+            }
+
+            fn link_blob(
+                &self,
+                _: &sotto_wire::LinkId,
+                _: u64,
+            ) -> Result<Option<sotto_wire::LinkBlob>, Error> {
+                Ok(None)
+            }
+
             fn sync(&self) -> Result<(), Error> {
                 Ok(())
             }
@@ -635,6 +667,22 @@ mod tests {
             fn apply(&self, _: &[WriteOp], _: u64, _: Commit) -> Result<Vec<WriteOutcome>, Error> {
                 Err(Error::StoreFailed)
             }
+            fn link_key(
+                &self,
+                _: &sotto_wire::LinkId,
+                _: u64,
+            ) -> Result<Option<crate::store::AuthKey>, Error> {
+                Ok(None)
+            }
+
+            fn link_blob(
+                &self,
+                _: &sotto_wire::LinkId,
+                _: u64,
+            ) -> Result<Option<sotto_wire::LinkBlob>, Error> {
+                Ok(None)
+            }
+
             fn sync(&self) -> Result<(), Error> {
                 Err(Error::StoreFailed)
             }

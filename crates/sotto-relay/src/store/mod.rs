@@ -1,4 +1,4 @@
-//! Durable storage of queues and their messages.
+//! Durable storage of queues, their messages, and link blobs.
 //!
 //! - [`Storage`]: the trait every backend implements (PostgreSQL fits behind the
 //!   same trait later). Reads are direct; all writes go through
@@ -19,7 +19,7 @@ pub mod log;
 #[cfg(test)]
 mod conformance;
 
-use sotto_wire::{MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId};
+use sotto_wire::{LinkBlob, LinkId, MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId};
 
 use crate::Error;
 
@@ -146,6 +146,27 @@ pub enum WriteOp {
         /// The queue.
         recipient_id: RecipientId,
     },
+    /// Stores a new link blob (LNEW).
+    CreateLink {
+        /// The new link's id.
+        link_id: LinkId,
+        /// Key that authorizes LSET and LDEL.
+        auth_key: AuthKey,
+        /// The blob.
+        blob: Box<LinkBlob>,
+    },
+    /// Replaces a link's blob (LSET); the link's expiry starts again.
+    SetLink {
+        /// The link.
+        link_id: LinkId,
+        /// The new blob.
+        blob: Box<LinkBlob>,
+    },
+    /// Deletes a link (LDEL).
+    DeleteLink {
+        /// The link.
+        link_id: LinkId,
+    },
 }
 
 impl WriteOp {
@@ -196,7 +217,7 @@ pub enum WriteOutcome {
 pub struct Policy {
     /// Pending messages per queue.
     pub queue_quota: u32,
-    /// Seconds a message is kept.
+    /// Seconds a message is kept, and a link blob after its last LNEW or LSET.
     pub message_ttl_secs: u64,
 }
 
@@ -243,6 +264,14 @@ pub trait Storage: Send + Sync + 'static {
     /// if `commit` says so. One outcome per op; an `Err` means nothing was
     /// applied.
     fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error>;
+
+    /// The key that authorizes changes to the link, if the link exists and
+    /// has not expired at `now`. Reads no blob, so that a refused LSET or LDEL
+    /// costs the same whether the link exists or not.
+    fn link_key(&self, link_id: &LinkId, now: u64) -> Result<Option<AuthKey>, Error>;
+
+    /// The link's blob, if the link exists and has not expired at `now`.
+    fn link_blob(&self, link_id: &LinkId, now: u64) -> Result<Option<LinkBlob>, Error>;
 
     /// Makes every deferred commit durable.
     fn sync(&self) -> Result<(), Error>;

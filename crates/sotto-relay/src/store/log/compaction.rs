@@ -161,6 +161,10 @@ impl LogStore {
                             .iter()
                             .any(|m| m.seq == message.seq && m.at == message.at)
                     }),
+                    LiveRecord::Link { link_id, entry } => index
+                        .links
+                        .get(link_id)
+                        .is_some_and(|live| live.at == entry.at),
                 })
                 .cloned()
                 .collect()
@@ -171,6 +175,9 @@ impl LogStore {
                 // Under the writer lock, the segment cannot go meanwhile.
                 LiveRecord::Message { message, .. } => {
                     Self::read_body(&*self.file(message.at.segment)?, message.at)?
+                }
+                LiveRecord::Link { entry, .. } => {
+                    Self::read_link_blob(&*self.file(entry.at.segment)?, entry.at)?
                 }
                 LiveRecord::Queue { .. } => Vec::new(),
             });
@@ -197,6 +204,12 @@ impl LogStore {
                 } => Record::Message {
                     recipient_id: *recipient_id,
                     message: message_record(message, body),
+                },
+                LiveRecord::Link { link_id, entry } => Record::Link {
+                    link_id: *link_id,
+                    auth_key: entry.auth_key,
+                    stored_at: entry.stored_at,
+                    blob: body,
                 },
             })
             .collect();

@@ -1,6 +1,7 @@
 //! The in-memory index the log replays into: queues by recipient and sender id,
-//! each queue's live messages in order with where their records sit, and how
-//! many bytes of each segment are still live. Sans-IO.
+//! each queue's live messages in order with where their records sit, links by
+//! id with where their blobs sit, and how many bytes of each segment are still
+//! live. Sans-IO.
 //!
 //! [`Index::apply`] is the only way records change the index, both at replay and
 //! after a live write, so a running store and one reopened from its log cannot
@@ -9,10 +10,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sotto_wire::{MessageId, RecipientId, SenderId};
+use sotto_wire::{LinkId, MessageId, RecipientId, SenderId};
 
 use super::record::{MessageRecord, QueueState, Record};
-use crate::store::{FLAG_QUOTA_REACHED, Policy, QueueRecord};
+use crate::store::{AuthKey, FLAG_QUOTA_REACHED, Policy, QueueRecord};
 
 /// Seconds in the unit queue use is recorded in.
 pub(super) const DAY_SECS: u64 = 24 * 60 * 60;
@@ -162,6 +163,17 @@ impl QueueEntry {
     }
 }
 
+/// A live link, without its blob (which stays on disk).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LinkEntry {
+    /// Key that authorizes LSET and LDEL.
+    pub(super) auth_key: AuthKey,
+    /// When its blob was stored, unix seconds.
+    pub(super) stored_at: u64,
+    /// Its record.
+    pub(super) at: Location,
+}
+
 /// Bytes of a segment, and how many of them live records hold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct SegmentUsage {
@@ -178,6 +190,8 @@ pub(super) struct Index {
     pub(super) queues: HashMap<RecipientId, QueueEntry>,
     /// Recipient ids by sender id.
     pub(super) senders: HashMap<SenderId, RecipientId>,
+    /// Links by id.
+    pub(super) links: HashMap<LinkId, LinkEntry>,
     /// Every segment on disk, oldest first.
     pub(super) segments: BTreeMap<u32, SegmentUsage>,
 }
@@ -248,7 +262,55 @@ impl Index {
                     entry.persisted_day = entry.persisted_day.max(*day);
                 }
             }
+            Record::Link {
+                link_id,
+                auth_key,
+                stored_at,
+                ..
+            } => {
+                let old = self.links.insert(
+                    *link_id,
+                    LinkEntry {
+                        auth_key: *auth_key,
+                        stored_at: *stored_at,
+                        at,
+                    },
+                );
+                self.add_live(at);
+                if let Some(old) = old {
+                    self.release(old.at);
+                }
+            }
+            Record::LinkDelete { link_id } => {
+                if let Some(old) = self.links.remove(link_id) {
+                    self.release(old.at);
+                }
+            }
         }
+    }
+
+    /// The link, unless it has expired at `now`.
+    pub(super) fn link(&self, link_id: &LinkId, policy: &Policy, now: u64) -> Option<&LinkEntry> {
+        self.links
+            .get(link_id)
+            .filter(|entry| !policy.is_expired(entry.stored_at, now))
+    }
+
+    /// Forgets every link expired at `now`; how many. Needs no record: replay
+    /// finds them expired again.
+    pub(super) fn expire_links(&mut self, policy: &Policy, now: u64) -> u64 {
+        let expired: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, entry)| policy.is_expired(entry.stored_at, now))
+            .map(|(id, _)| *id)
+            .collect();
+        for link_id in &expired {
+            if let Some(old) = self.links.remove(link_id) {
+                self.release(old.at);
+            }
+        }
+        expired.len() as u64
     }
 
     /// Forgets a queue and its messages.
@@ -286,6 +348,7 @@ impl Index {
             self.drop_queue(&recipient_id);
         }
         self.expire(policy, now, usize::MAX);
+        self.expire_links(policy, now);
     }
 
     /// Forgets up to `limit` messages expired at `now`; how many.
@@ -366,6 +429,14 @@ impl Index {
                 });
             }
         }
+        for (link_id, entry) in &self.links {
+            if entry.at.segment == segment {
+                live.push(LiveRecord::Link {
+                    link_id: *link_id,
+                    entry: *entry,
+                });
+            }
+        }
         live.sort_by_key(|record| record.at().position());
         live
     }
@@ -405,6 +476,13 @@ pub(super) enum LiveRecord {
         /// The message, without its body.
         message: MessageEntry,
     },
+    /// A live link.
+    Link {
+        /// The link.
+        link_id: LinkId,
+        /// The link, without its blob.
+        entry: LinkEntry,
+    },
 }
 
 impl LiveRecord {
@@ -413,6 +491,7 @@ impl LiveRecord {
         match self {
             LiveRecord::Queue { at, .. } => *at,
             LiveRecord::Message { message, .. } => message.at,
+            LiveRecord::Link { entry, .. } => entry.at,
         }
     }
 }

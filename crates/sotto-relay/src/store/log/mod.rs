@@ -2,8 +2,8 @@
 //! data directory, and an index in memory rebuilt from them at open.
 //!
 //! - [`record`]: the records and their framing (sans-IO).
-//! - [`index`]: queues and message locations in memory; the one place records
-//!   change state, at replay as after a write.
+//! - [`index`]: queues, message and link locations in memory; the one place
+//!   records change state, at replay as after a write.
 //! - [`ops`]: what each write op does, as records.
 //! - [`segment`]: segment files, their creation, replay and removal.
 //! - [`writer`]: the appending end (one write and one fdatasync per batch).
@@ -39,14 +39,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use sotto_wire::{QueueKey, RecipientId, SenderId};
+use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, QueueKey, RecipientId, SenderId};
 
 use self::index::{Index, Location, MessageEntry, day_of};
 use self::ops::{Limits, RecordSink};
-use self::record::{MESSAGE_BODY_OFFSET, Record};
+use self::record::{LINK_BLOB_OFFSET, MESSAGE_BODY_OFFSET, Record};
 use self::tail::Tail;
 use self::writer::{Files, Writer};
-use super::{Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp, WriteOutcome};
+use super::{AuthKey, Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp, WriteOutcome};
 use crate::Error;
 
 /// The log's directory in the data directory.
@@ -249,6 +249,14 @@ impl LogStore {
         Ok(body)
     }
 
+    /// Reads the blob of the link at `at` from its segment's `file`.
+    fn read_link_blob(file: &File, at: Location) -> Result<Vec<u8>, Error> {
+        let mut blob = vec![0; LINK_BLOB_LEN];
+        file.read_exact_at(&mut blob, u64::from(at.offset) + LINK_BLOB_OFFSET as u64)
+            .map_err(Error::io("reading a link from the log"))?;
+        Ok(blob)
+    }
+
     /// The queue's first message readers may see, its queue key, and its
     /// segment's file, taken under the index lock: compaction may move the
     /// message and delete that file as soon as the lock is released, and the
@@ -414,6 +422,37 @@ impl Storage for LogStore {
         Ok(outcomes)
     }
 
+    fn link_key(&self, link_id: &LinkId, now: u64) -> Result<Option<AuthKey>, Error> {
+        let index = self.read_index()?;
+        Ok(index
+            .link(link_id, &self.config.policy, now)
+            .map(|entry| entry.auth_key))
+    }
+
+    fn link_blob(&self, link_id: &LinkId, now: u64) -> Result<Option<LinkBlob>, Error> {
+        // Unlike a message, a blob replaced by an LSET whose batch is not yet
+        // durable is served at once: the old blob is gone from the index, and
+        // either version is one its owner wrote. Its LSET is answered OK only
+        // once durable.
+        // The file is taken under the index lock: compaction may move the link
+        // and delete that file as soon as the lock is released, and the open
+        // file still reads.
+        let (at, file) = {
+            let index = self.read_index()?;
+            let Some(entry) = index.link(link_id, &self.config.policy, now) else {
+                return Ok(None);
+            };
+            (entry.at, self.file(entry.at.segment)?)
+        };
+        let blob = match self.tail.read(at, LINK_BLOB_OFFSET) {
+            Some(blob) => blob,
+            None => Self::read_link_blob(&file, at)?,
+        };
+        LinkBlob::new(blob)
+            .map(Some)
+            .map_err(|_| Error::Storage("a link record holds a blob of the wrong size".into()))
+    }
+
     fn sync(&self) -> Result<(), Error> {
         let mut writer = self.lock_writer()?;
         self.commit(&mut writer, Commit::Durable)
@@ -426,6 +465,7 @@ impl Storage for LogStore {
             let mut writer = self.lock_writer()?;
             let mut index = self.write_index()?;
             let expired = index.expire(&self.config.policy, now, limit);
+            index.expire_links(&self.config.policy, now);
             // Queues nobody used for too long go, and the days of use readers
             // noted reach the log, in one durable commit per sweep.
             let idle: HashSet<RecipientId> = index

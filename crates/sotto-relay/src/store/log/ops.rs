@@ -2,7 +2,7 @@
 //! gives, decided against the index, each record applied to the index as soon
 //! as it is encoded so that later ops of the batch see it.
 
-use sotto_wire::{MAX_MESSAGE_BODY, MessageId, RecipientId, SenderId};
+use sotto_wire::{LinkBlob, LinkId, MAX_MESSAGE_BODY, MessageId, RecipientId, SenderId};
 
 use super::index::{Index, Location, day_of};
 use super::record::{MessageRecord, QueueState, Record};
@@ -61,6 +61,13 @@ pub(super) fn apply(
         } => batch.ack(recipient_id, message_id)?,
         WriteOp::Suspend { recipient_id } => batch.suspend(recipient_id)?,
         WriteOp::Delete { recipient_id } => batch.delete(recipient_id)?,
+        WriteOp::CreateLink {
+            link_id,
+            auth_key,
+            blob,
+        } => batch.create_link(link_id, *auth_key, blob)?,
+        WriteOp::SetLink { link_id, blob } => batch.set_link(link_id, blob)?,
+        WriteOp::DeleteLink { link_id } => batch.delete_link(link_id)?,
     };
     Ok(outcome)
 }
@@ -285,6 +292,65 @@ impl<S: RecordSink> Ops<'_, S> {
         self.write(&Record::Delete {
             recipient_id: *recipient_id,
         })?;
+        Ok(WriteOutcome::Done)
+    }
+}
+
+impl<S: RecordSink> Ops<'_, S> {
+    fn create_link(
+        &mut self,
+        link_id: &LinkId,
+        auth_key: AuthKey,
+        blob: &LinkBlob,
+    ) -> Result<WriteOutcome, Error> {
+        // A link id is also different from every queue id the relay holds.
+        let as_queue = RecipientId::from_bytes(*link_id.as_bytes());
+        if self.index.links.contains_key(link_id)
+            || self.index.queues.contains_key(&as_queue)
+            || self
+                .index
+                .senders
+                .contains_key(&SenderId::from_bytes(*link_id.as_bytes()))
+        {
+            return Ok(WriteOutcome::IdTaken);
+        }
+        self.write_link(link_id, auth_key, blob)
+    }
+
+    fn set_link(&mut self, link_id: &LinkId, blob: &LinkBlob) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some(entry) = self.index.link(link_id, &policy, self.now) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let auth_key = entry.auth_key;
+        self.write_link(link_id, auth_key, blob)
+    }
+
+    fn write_link(
+        &mut self,
+        link_id: &LinkId,
+        auth_key: AuthKey,
+        blob: &LinkBlob,
+    ) -> Result<WriteOutcome, Error> {
+        let record = Record::Link {
+            link_id: *link_id,
+            auth_key,
+            stored_at: self.now,
+            blob: blob.as_bytes(),
+        };
+        if !self.fits(&record) {
+            return Ok(WriteOutcome::StorageFull);
+        }
+        self.write(&record)?;
+        Ok(WriteOutcome::Done)
+    }
+
+    fn delete_link(&mut self, link_id: &LinkId) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        if self.index.link(link_id, &policy, self.now).is_none() {
+            return Ok(WriteOutcome::Refused);
+        }
+        self.write(&Record::LinkDelete { link_id: *link_id })?;
         Ok(WriteOutcome::Done)
     }
 }

@@ -11,7 +11,9 @@
 //! index whatever commands produced them, and a record copied forward by
 //! compaction replays to the same state as the original.
 
-use sotto_wire::{MAX_MESSAGE_BODY, MessageId, QueueKey, RecipientId, SenderId};
+use sotto_wire::{
+    LINK_BLOB_LEN, LinkId, MAX_MESSAGE_BODY, MessageId, QueueKey, RecipientId, SenderId,
+};
 
 use crate::store::{AuthKey, QueueStatus};
 
@@ -28,6 +30,12 @@ pub(super) const MESSAGE_FIXED_LEN: usize = 24 + 8 + 24 + 8 + 1;
 /// Bytes of a message record before its body: where the body starts.
 pub(super) const MESSAGE_BODY_OFFSET: usize = FRAME_HEADER_LEN + 1 + MESSAGE_FIXED_LEN;
 
+/// Bytes of a link record's payload before the blob.
+const LINK_FIXED_LEN: usize = 24 + 32 + 8;
+
+/// Bytes of a link record before its blob: where the blob starts.
+pub(super) const LINK_BLOB_OFFSET: usize = FRAME_HEADER_LEN + 1 + LINK_FIXED_LEN;
+
 const QUEUE_PAYLOAD_LEN: usize = 24 + 32 + 24 + 1 + 32 + 1 + 32 + 8 + 4;
 
 const TYPE_QUEUE: u8 = 0x01;
@@ -35,6 +43,8 @@ const TYPE_MESSAGE: u8 = 0x02;
 const TYPE_REMOVE: u8 = 0x03;
 const TYPE_DELETE: u8 = 0x04;
 const TYPE_TOUCH: u8 = 0x05;
+const TYPE_LINK: u8 = 0x06;
+const TYPE_LINK_DELETE: u8 = 0x07;
 
 /// A queue's durable state, without its messages.
 #[derive(Clone)]
@@ -130,6 +140,24 @@ pub(super) enum Record<'a> {
         /// Unix days.
         day: u32,
     },
+    /// A link's whole current state (LNEW, LSET, or a copy forward); the last
+    /// one in the log wins.
+    Link {
+        /// The link.
+        link_id: LinkId,
+        /// Key that authorizes LSET and LDEL.
+        auth_key: AuthKey,
+        /// When the blob was stored (LNEW or LSET), unix seconds: it expires
+        /// from then.
+        stored_at: u64,
+        /// The opaque blob, exactly [`LINK_BLOB_LEN`] bytes.
+        blob: &'a [u8],
+    },
+    /// A link deleted (LDEL).
+    LinkDelete {
+        /// The link.
+        link_id: LinkId,
+    },
 }
 
 /// Why bytes are not a record. At a segment's tail this is a write the
@@ -158,6 +186,8 @@ impl Record<'_> {
             Record::Remove { .. } => 24 + 8,
             Record::Delete { .. } => 24,
             Record::Touch { .. } => 24 + 4,
+            Record::Link { blob, .. } => LINK_FIXED_LEN + blob.len(),
+            Record::LinkDelete { .. } => 24,
         }
     }
 
@@ -223,6 +253,22 @@ impl Record<'_> {
                 out.extend_from_slice(recipient_id.as_bytes());
                 out.extend_from_slice(&day.to_be_bytes());
             }
+            Record::Link {
+                link_id,
+                auth_key,
+                stored_at,
+                blob,
+            } => {
+                out.push(TYPE_LINK);
+                out.extend_from_slice(link_id.as_bytes());
+                out.extend_from_slice(auth_key.as_bytes());
+                out.extend_from_slice(&stored_at.to_be_bytes());
+                out.extend_from_slice(blob);
+            }
+            Record::LinkDelete { link_id } => {
+                out.push(TYPE_LINK_DELETE);
+                out.extend_from_slice(link_id.as_bytes());
+            }
         }
         let crc = crc32fast::hash(out.get(start + 4..).unwrap_or_default());
         if let Some(slot) = out.get_mut(start..start + 4) {
@@ -262,7 +308,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Record<'_>, usize), DecodeError> {
 
 fn decode_payload(kind: u8, payload: &[u8]) -> Option<Record<'_>> {
     let mut rest = payload;
-    let recipient_id = RecipientId::from_bytes(take(&mut rest)?);
+    // Every record starts with its queue's recipient id or its link's id.
+    let id: [u8; 24] = take(&mut rest)?;
+    let recipient_id = RecipientId::from_bytes(id);
     let record = match kind {
         TYPE_QUEUE => {
             let recipient_key = AuthKey::from_bytes(take(&mut rest)?);
@@ -321,6 +369,23 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Option<Record<'_>> {
             recipient_id,
             day: u32::from_be_bytes(take(&mut rest)?),
         },
+        TYPE_LINK => {
+            let auth_key = AuthKey::from_bytes(take(&mut rest)?);
+            let stored_at = u64::from_be_bytes(take(&mut rest)?);
+            let blob = std::mem::take(&mut rest);
+            if blob.len() != LINK_BLOB_LEN {
+                return None;
+            }
+            Record::Link {
+                link_id: LinkId::from_bytes(id),
+                auth_key,
+                stored_at,
+                blob,
+            }
+        }
+        TYPE_LINK_DELETE => Record::LinkDelete {
+            link_id: LinkId::from_bytes(id),
+        },
         _ => return None,
     };
     // Trailing bytes mean a record this version does not know how to read.
@@ -350,6 +415,8 @@ mod tests {
             queue_key: QueueKey::from_bytes([4; 32]),
         }
     }
+
+    static LINK_BLOB: [u8; LINK_BLOB_LEN] = [0x5a; LINK_BLOB_LEN];
 
     pub(crate) fn samples(body: &[u8]) -> Vec<Record<'_>> {
         let recipient_id = RecipientId::from_bytes([9; 24]);
@@ -384,6 +451,15 @@ mod tests {
             Record::Touch {
                 recipient_id,
                 day: 20_001,
+            },
+            Record::Link {
+                link_id: LinkId::from_bytes([8; 24]),
+                auth_key: AuthKey::from_bytes([6; 32]),
+                stored_at: 1_800_000_000,
+                blob: &LINK_BLOB,
+            },
+            Record::LinkDelete {
+                link_id: LinkId::from_bytes([8; 24]),
             },
         ]
     }
@@ -424,6 +500,28 @@ mod tests {
                 assert!(decode(&damaged).is_err(), "flip in byte {byte} decoded");
             }
         }
+    }
+
+    #[test]
+    fn link_blob_sits_at_its_offset_and_has_one_size() {
+        let record = Record::Link {
+            link_id: LinkId::from_bytes([8; 24]),
+            auth_key: AuthKey::from_bytes([6; 32]),
+            stored_at: 7,
+            blob: &LINK_BLOB,
+        };
+        let mut out = Vec::new();
+        record.encode(&mut out);
+        assert_eq!(&out[LINK_BLOB_OFFSET..], &LINK_BLOB[..]);
+        let short = Record::Link {
+            link_id: LinkId::from_bytes([8; 24]),
+            auth_key: AuthKey::from_bytes([6; 32]),
+            stored_at: 7,
+            blob: &LINK_BLOB[1..],
+        };
+        let mut out = Vec::new();
+        short.encode(&mut out);
+        assert_eq!(decode(&out), Err(DecodeError::Malformed));
     }
 
     #[test]

@@ -560,3 +560,75 @@ fn a_message_written_lately_reads_from_memory_as_from_its_file() {
         Some(from_file)
     );
 }
+
+#[test]
+fn compaction_copies_live_links_forward_and_the_budget_refuses_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        max_bytes: Some(1 << 20),
+        policy: Policy {
+            queue_quota: 1000,
+            message_ttl_secs: 100 * DAY,
+        },
+        ..config()
+    };
+    let store = open_with(dir.path(), small, NOW);
+    let link = |n: u8| sotto_wire::LinkId::from_bytes([n; 24]);
+    let create = |n: u8| WriteOp::CreateLink {
+        link_id: link(n),
+        auth_key: AuthKey::from_bytes([n; 32]),
+        blob: conformance::link_blob(n),
+    };
+    // Links 0..100 fill a few segments; all but every tenth is deleted.
+    for n in 0..100 {
+        assert_eq!(apply(&store, &[create(n)], NOW), [WriteOutcome::Done]);
+    }
+    for n in (0..100).filter(|n| n % 10 != 0) {
+        let delete = WriteOp::DeleteLink { link_id: link(n) };
+        assert_eq!(apply(&store, &[delete], NOW), [WriteOutcome::Done]);
+    }
+    let segments_before = store.segments().unwrap();
+    store.reclaim().unwrap();
+    let segments_after = store.segments().unwrap();
+    assert!(segments_after[0] > segments_before[0], "{segments_after:?}");
+    let check = |store: &LogStore| {
+        for n in 0..100 {
+            let blob = store.link_blob(&link(n), NOW).unwrap();
+            if n % 10 == 0 {
+                assert_eq!(blob, Some(*conformance::link_blob(n)));
+                let key = store.link_key(&link(n), NOW).unwrap();
+                assert_eq!(key, Some(AuthKey::from_bytes([n; 32])));
+            } else {
+                assert_eq!(blob, None);
+            }
+        }
+    };
+    check(&store);
+    drop(store);
+    let store = open_with(dir.path(), small, NOW);
+    check(&store);
+    // At the budget, new links and new blobs are refused, and deletes are not.
+    let mut outcome = WriteOutcome::Done;
+    for n in 0..1000u16 {
+        let mut id = [0xee; 24];
+        id[..2].copy_from_slice(&n.to_be_bytes());
+        let create = WriteOp::CreateLink {
+            link_id: sotto_wire::LinkId::from_bytes(id),
+            auth_key: AuthKey::from_bytes([1; 32]),
+            blob: conformance::link_blob(1),
+        };
+        outcome = apply(&store, &[create], NOW)[0];
+        if outcome != WriteOutcome::Done {
+            break;
+        }
+    }
+    assert_eq!(outcome, WriteOutcome::StorageFull);
+    let set = WriteOp::SetLink {
+        link_id: link(0),
+        blob: conformance::link_blob(1),
+    };
+    assert_eq!(apply(&store, &[set], NOW), [WriteOutcome::StorageFull]);
+    let delete = WriteOp::DeleteLink { link_id: link(0) };
+    assert_eq!(apply(&store, &[delete], NOW), [WriteOutcome::Done]);
+}
