@@ -80,6 +80,12 @@ try {
   await row(bobChat, "a typo hree").waitFor({ timeout });
   await messageAction(alice, aliceChat, "a typo hree", "Edit");
   const compose = aliceChat.getByLabel("Message to Bob");
+  // The composer holds the text being edited before the user types over it.
+  await alice.waitForFunction(
+    (label) => document.querySelector(`[aria-label="${label}"]`)?.value === "a typo hree",
+    "Message to Bob",
+    { timeout },
+  );
   await compose.fill("fixed: here");
   await compose.press("Enter");
   const edited = row(bobChat, "fixed: here");

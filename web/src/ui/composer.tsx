@@ -2,7 +2,7 @@
 // reply or an edit, Up in an empty box edits the last message sent.
 
 import type { RefObject } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageItem } from "../backend";
 import { IconClose, IconReply, IconSend } from "./icons";
 
@@ -39,7 +39,9 @@ export function Composer({
   const [text, setText] = useState("");
   const typing = useRef<number | null>(null);
 
-  useEffect(() => {
+  // Before the browser paints or takes more input: a prefill left to a later
+  // effect could overwrite what the user has started typing meanwhile.
+  useLayoutEffect(() => {
     if (mode.type === "edit") setText(mode.item.text);
     inputRef.current?.focus();
   }, [mode, inputRef]);
