@@ -180,6 +180,8 @@ export type CoreEvent =
   | { type: "request_received"; request: RequestView }
   /** Requests were dropped: as many wait as are kept; decide or replace the address. */
   | { type: "address_flooded"; waiting: number }
+  /** A short link could not be used (used, withdrawn, expired): no chat was made for `chat`. */
+  | { type: "join_failed"; chat: ChatId; reason: string }
   | { type: "contact_connected"; chat: ChatView }
   /** The invitation was withdrawn or used already: this chat will not connect. */
   | { type: "connection_failed"; chat: ChatView }

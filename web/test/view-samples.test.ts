@@ -16,6 +16,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   address_ready: true,
   request_received: true,
   address_flooded: true,
+  join_failed: true,
   contact_connected: true,
   connection_failed: true,
   chat_changed: true,

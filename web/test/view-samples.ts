@@ -28,6 +28,11 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "waiting": 100
   },
   {
+    "type": "join_failed",
+    "chat": 9,
+    "reason": "This link was already used."
+  },
+  {
     "type": "contact_connected",
     "chat": {
       "id": 3,

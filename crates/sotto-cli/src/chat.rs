@@ -200,6 +200,7 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
                 app.chat = Some(chat.id);
             }
         }
+        Event::JoinFailed { reason, .. } => app.status = reason,
         Event::ConnectionFailed { .. } => {
             app.status =
                 "A connection failed: the invitation was already used or withdrawn.".to_owned();

@@ -262,8 +262,19 @@ async fn profile_command(
                     .connect(now(), &mut OsRng, link.trim(), &relay)
                     .map_err(core_failure)?,
             };
-            let (_, idle) = session.settle().await?;
-            let summary = session.runtime.core().chat(contact).map_err(core_failure)?;
+            let (events, idle) = session.settle().await?;
+            if let Some(reason) = events.iter().find_map(|event| match event {
+                Event::JoinFailed { chat, reason } if *chat == contact => Some(reason.clone()),
+                _ => None,
+            }) {
+                return Err(Failure::new("link_refused", reason).into());
+            }
+            let summary = session.runtime.core().chat(contact).map_err(|_| {
+                Failure::new(
+                    "relay",
+                    "the link's relay could not be reached: the link is tried again at the next command (`sotto receive`)",
+                )
+            })?;
             let state = json::spelling(&summary.state);
             output.emit(
                 json!({ "contact": contact.0, "state": state, "complete": idle }),

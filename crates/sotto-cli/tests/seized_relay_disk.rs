@@ -10,20 +10,36 @@ mod common;
 
 use std::path::Path;
 
-use sotto_core::InvitationLink;
+use sotto_client::relay::{ConnectOptions, RelayConnection};
+use sotto_core::{InvitationLink, Link};
 
 use common::{Profile, Relay};
 
 /// The length of an answer (docs/e2e-protocol.md, section 2).
 const ANSWER_LEN: usize = 15_828;
 
-/// The identity key a link carries (the inviter's own, shared by the link itself).
+/// The identity key a link introduces (the inviter's own, shared by the link): a short
+/// link's is in its blob, fetched from the relay and opened as its user does.
 fn identity_key(link: &str) -> [u8; 32] {
-    InvitationLink::parse(link)
-        .unwrap()
-        .invitation
-        .identity()
-        .to_bytes()
+    let full = match Link::parse(link).unwrap() {
+        Link::Full(full) => full,
+        Link::Short(short) => {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            let blob = runtime.block_on(async {
+                let (relay, _pushes) =
+                    RelayConnection::connect(&short.relay, &ConnectOptions::default())
+                        .await
+                        .unwrap();
+                relay.fetch_link(short.link_id).await.unwrap().unwrap()
+            });
+            short.open(&blob).unwrap()
+        }
+    };
+    identity(&full)
+}
+
+fn identity(link: &InvitationLink) -> [u8; 32] {
+    link.invitation.identity().to_bytes()
 }
 
 /// Every file under `dir`, with its path.
@@ -61,6 +77,8 @@ fn a_relay_disk_holds_no_identity_key_after_two_answers_of_one_profile() {
         .unwrap()
         .to_owned();
 
+    let keys = [&bob_address, &invitation, &carol_address].map(|link| identity_key(link));
+
     // Bob answers a one-time invitation and a contact address; both answers now wait
     // on the relay's disk.
     bob.run(&["connect", &invitation]);
@@ -68,12 +86,7 @@ fn a_relay_disk_holds_no_identity_key_after_two_answers_of_one_profile() {
     let disk = every_file_under(relay.data.path());
     let stored: usize = disk.iter().map(|(_, bytes)| bytes.len()).sum();
     assert!(stored > 2 * ANSWER_LEN);
-    for (whose, link) in [
-        ("Bob", &bob_address),
-        ("Alice", &invitation),
-        ("Carol", &carol_address),
-    ] {
-        let key = identity_key(link);
+    for (whose, key) in ["Bob", "Alice", "Carol"].into_iter().zip(keys) {
         for (path, bytes) in &disk {
             let at = bytes.windows(key.len()).position(|window| window == key);
             assert!(

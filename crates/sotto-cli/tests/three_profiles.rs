@@ -367,3 +367,26 @@ fn every_message_type_reaches_the_other_process() {
         }
     }
 }
+
+#[test]
+fn a_used_one_time_link_is_refused_and_leaves_nothing_behind() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    let carol = Profile::init(root.path(), "Carol", &relay);
+    let link = alice.run(&["invite", "--no-qr"])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(link.len() < 300, "a short link: {link}");
+    bob.run(&["connect", &link]);
+    settle_connection(&alice, "Alice", &bob, "Bob");
+
+    let (ok, refused) = carol.try_run(&["connect", &link]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "link_refused", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("already used"), "{message}");
+    assert_eq!(carol.run(&["contacts"])["contacts"], serde_json::json!([]));
+}

@@ -41,15 +41,17 @@ use crate::event::{Event, Pending};
 use crate::ids::{ChatId, ConnectionId, InvitationId, PeerId, RequestId};
 use crate::integrity::{IncomingChain, OutgoingChain};
 use crate::job::{JobCommand, JobPurpose};
-use crate::link::InvitationLink;
+use crate::link::{InvitationLink, Link};
 use crate::peer::PeerRecord;
 use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::shared::{Shared, random_secret};
+use crate::short_link::ShortLink;
 use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store};
 
 mod handshake;
+mod short_links;
 
 pub(crate) use handshake::Confirm;
 
@@ -87,11 +89,14 @@ impl Connector {
         now: UnixMillis,
         invitation: InvitationId,
     ) -> Result<(), CoreError> {
-        if InvitationRecord::load(cx.store(), invitation)?.is_none() {
+        let Some(record) = InvitationRecord::load(cx.store(), invitation)? else {
             return Err(CoreError::InvalidValue("invitation"));
-        }
+        };
         let mut batch = StagedBatch::new();
         batch.delete(INVITATIONS, invitation.0.to_be_bytes().to_vec());
+        if let Some(published) = &record.published {
+            Connector::unpublish_link(cx, now, published, &mut batch);
+        }
         for queue in QueueRecord::load_all(cx.store())? {
             if queue.owner == QueueOwner::Invitation(invitation) {
                 QueueRecord::delete(&queue.recipient_id, &mut batch);
@@ -149,6 +154,11 @@ impl Connector {
         batch: &mut StagedBatch,
         now: UnixMillis,
     ) -> Result<(), CoreError> {
+        if let Some(published) =
+            InvitationRecord::load_address(cx.store())?.and_then(|record| record.published)
+        {
+            Connector::unpublish_link(cx, now, &published, batch);
+        }
         InvitationRecord::delete_address(batch);
         batch.delete_range(ADDRESS_ANSWERS, crate::KeyRange::all());
         for queue in QueueRecord::load_all(cx.store())? {
@@ -196,7 +206,10 @@ impl Connector {
     }
 
     /// Connects through an invitation or contact-address link, receiving on a
-    /// new queue on `relay` (this user's relay, maybe not the inviter's).
+    /// new queue on `relay` (this user's relay, maybe not the inviter's). A
+    /// short link is resolved first: the chat's id is returned at once, and
+    /// the chat appears once its relay returned the invitation
+    /// ([`Event::JoinFailed`] if it cannot).
     pub(crate) fn connect<S: Store>(
         &mut self,
         cx: &mut Shared<'_, S>,
@@ -205,12 +218,40 @@ impl Connector {
         link: &str,
         relay: &RelayAddress,
     ) -> Result<ChatId, CoreError> {
-        let link = InvitationLink::parse(link)?;
-        Connector::refuse_own(cx, &link)?;
-        let (chat, peer, connection) = Connector::new_ids(cx);
-        let mut batch = StagedBatch::new();
-        PeerRecord::new(peer, link.invitation.identity().to_bytes(), chat).put(&mut batch);
-        ChatRecord::direct(chat, peer, connection, now.0).put(&mut batch);
+        match Link::parse(link)? {
+            Link::Full(link) => {
+                Connector::refuse_own(cx, &link)?;
+                let chat = ChatId(cx.account.allocate_id());
+                let mut batch = StagedBatch::new();
+                self.join_new_chat(cx, now, rng, chat, &link, relay, &mut batch);
+                cx.commit(batch)?;
+                Ok(chat)
+            }
+            Link::Short(link) => {
+                Connector::refuse_own_short(cx, &link)?;
+                let chat = ChatId(cx.account.allocate_id());
+                self.resolve_short_link(cx, now, chat, &link, relay, false)?;
+                Ok(chat)
+            }
+        }
+    }
+
+    /// Writes a new chat, its peer and a joining connection for `link`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn join_new_chat<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        link: &InvitationLink,
+        relay: &RelayAddress,
+        batch: &mut StagedBatch,
+    ) {
+        let peer = PeerId(cx.account.allocate_id());
+        let connection = ConnectionId(cx.account.allocate_id());
+        PeerRecord::new(peer, link.invitation.identity().to_bytes(), chat).put(batch);
+        ChatRecord::direct(chat, peer, connection, now.0).put(batch);
         let joining = Joining {
             link: link.payload(),
         };
@@ -223,11 +264,9 @@ impl Connector {
             connection,
             Stage::Joining(joining),
             relay,
-            &mut batch,
+            batch,
         );
         batch.notify(Pending::ChatChanged(chat));
-        cx.commit(batch)?;
-        Ok(chat)
     }
 
     /// Accepts a contact request: a queue for this peer is made on `relay`,
@@ -343,12 +382,36 @@ impl Connector {
         link: &str,
         relay: &RelayAddress,
     ) -> Result<(), CoreError> {
-        let link = InvitationLink::parse(link)?;
-        Connector::refuse_own(cx, &link)?;
+        match Link::parse(link)? {
+            Link::Full(link) => {
+                Connector::refuse_own(cx, &link)?;
+                let mut batch = StagedBatch::new();
+                self.join_existing_chat(cx, chats, now, rng, chat, &link, relay, &mut batch)?;
+                cx.commit(batch)
+            }
+            Link::Short(link) => {
+                Connector::refuse_own_short(cx, &link)?;
+                ChatRecord::load(cx.store(), chat)?;
+                self.resolve_short_link(cx, now, chat, &link, relay, true)
+            }
+        }
+    }
+
+    /// Ends `chat`'s connection and writes a joining one for `link`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn join_existing_chat<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        chats: &mut Chats,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        link: &InvitationLink,
+        relay: &RelayAddress,
+        batch: &mut StagedBatch,
+    ) -> Result<(), CoreError> {
         let identity = link.invitation.identity().to_bytes();
-        let mut batch = StagedBatch::new();
-        let (peer, connection) =
-            self.reset_chat(cx, chats, now, chat, identity, None, &mut batch)?;
+        let (peer, connection) = self.reset_chat(cx, chats, now, chat, identity, None, batch)?;
         let joining = Joining {
             link: link.payload(),
         };
@@ -361,15 +424,34 @@ impl Connector {
             connection,
             Stage::Joining(joining),
             relay,
-            &mut batch,
+            batch,
         );
         batch.notify(Pending::ChatChanged(chat));
-        cx.commit(batch)?;
         Ok(())
     }
 
-    fn refuse_own<S: Store>(cx: &Shared<'_, S>, link: &InvitationLink) -> Result<(), CoreError> {
+    pub(crate) fn refuse_own<S: Store>(
+        cx: &Shared<'_, S>,
+        link: &InvitationLink,
+    ) -> Result<(), CoreError> {
         if link.invitation.identity() == cx.account.identity.public_key() {
+            return Err(CoreError::InvalidValue("link: it is this profile's own"));
+        }
+        Ok(())
+    }
+
+    /// Refuses a short link this profile published (its invitation or
+    /// address), as [`Connector::refuse_own`] does a full one.
+    fn refuse_own_short<S: Store>(cx: &Shared<'_, S>, link: &ShortLink) -> Result<(), CoreError> {
+        let mut records = InvitationRecord::load_all(cx.store())?;
+        records.extend(InvitationRecord::load_address(cx.store())?);
+        let own = records
+            .iter()
+            .filter_map(|record| record.published.as_ref())
+            .any(|published| {
+                published.link_id == Some(link.link_id) && published.relay == link.relay
+            });
+        if own {
             return Err(CoreError::InvalidValue("link: it is this profile's own"));
         }
         Ok(())
@@ -526,6 +608,7 @@ impl Connector {
             created_at: now.0,
             pending: pending.pickle(&cx.account.pickle_key, &nonce),
             link: None,
+            published: None,
         })
     }
 

@@ -26,6 +26,15 @@ pub enum Event {
         /// The link to share.
         link: String,
     },
+    /// A short link could not be used (already used, withdrawn, expired, or
+    /// not a link this relay keeps): no chat was made. `chat` is the id
+    /// [`Core::connect`](crate::Core::connect) returned.
+    JoinFailed {
+        /// The chat the link would have made (or connected again).
+        chat: ChatId,
+        /// Why, as a sentence for the user.
+        reason: String,
+    },
     /// Someone sent a contact request through the contact address.
     RequestReceived {
         /// The request, to accept or reject.

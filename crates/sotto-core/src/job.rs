@@ -15,16 +15,22 @@
 //!         | 0x02 KEY  || recipient id (24) || recipient auth secret (32) || sender auth key (32)
 //!         | 0x03 SEND || sender id (24) || option(sender auth secret (32)) || body_len u16 || body
 //!         | 0x04 DEL  || recipient id (24) || recipient auth secret (32)
+//!         | 0x05 LNEW || link auth secret (32) || blob (2048)
+//!         | 0x06 LSET || link id (24) || link auth secret (32) || blob (2048)
+//!         | 0x07 LDEL || link id (24) || link auth secret (32)
+//!         | 0x08 LGET || link id (24)
 //! purpose = 0x00 none | 0x01 chat message || chat id u64 || number u64
 //!         | 0x02 new queue || owner | 0x03 answer || connection id u64
+//!         | 0x04 publish link || owner | 0x05 refresh the address's link
+//!         | 0x06 resolve a short link || chat id u64
 //! ```
 
 use std::time::Duration;
 
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Command, MAX_MESSAGE_BODY, MessageBody, QueueAuthKey, QueueAuthSecret, RecipientId,
-    RelayAddress, SenderId,
+    Command, LINK_BLOB_LEN, LinkBlob, LinkId, MAX_MESSAGE_BODY, MessageBody, QueueAuthKey,
+    QueueAuthSecret, RecipientId, RelayAddress, SenderId,
 };
 use zeroize::Zeroizing;
 
@@ -69,6 +75,22 @@ pub(crate) enum JobCommand {
     Del {
         recipient_id: RecipientId,
         auth_secret: Zeroizing<[u8; 32]>,
+    },
+    LinkNew {
+        auth_secret: Zeroizing<[u8; 32]>,
+        blob: LinkBlob,
+    },
+    LinkSet {
+        link_id: LinkId,
+        auth_secret: Zeroizing<[u8; 32]>,
+        blob: LinkBlob,
+    },
+    LinkDel {
+        link_id: LinkId,
+        auth_secret: Zeroizing<[u8; 32]>,
+    },
+    LinkGet {
+        link_id: LinkId,
     },
 }
 
@@ -124,6 +146,36 @@ impl JobCommand {
                 },
                 Some(QueueAuthSecret::from_bytes(**auth_secret)),
             ),
+            JobCommand::LinkNew { auth_secret, blob } => {
+                let key = QueueAuthSecret::from_bytes(**auth_secret);
+                (
+                    Command::LinkNew {
+                        link_auth_key: key.public_key(),
+                        password: None,
+                        blob: blob.clone(),
+                    },
+                    Some(key),
+                )
+            }
+            JobCommand::LinkSet {
+                link_id,
+                auth_secret,
+                blob,
+            } => (
+                Command::LinkSet {
+                    link_id: *link_id,
+                    blob: blob.clone(),
+                },
+                Some(QueueAuthSecret::from_bytes(**auth_secret)),
+            ),
+            JobCommand::LinkDel {
+                link_id,
+                auth_secret,
+            } => (
+                Command::LinkDel { link_id: *link_id },
+                Some(QueueAuthSecret::from_bytes(**auth_secret)),
+            ),
+            JobCommand::LinkGet { link_id } => (Command::LinkGet { link_id: *link_id }, None),
         })
     }
 }
@@ -140,6 +192,14 @@ pub(crate) enum JobPurpose {
     /// The joiner's answer: if it is refused, the connection failed.
     Answer {
         connection: ConnectionId,
+    },
+    /// LNEW of the short link of an invitation or the address.
+    PublishLink(QueueOwner),
+    /// LSET that keeps the address's short link from expiring.
+    RefreshLink,
+    /// LGET of a short link someone connects through; the chat it makes.
+    ResolveLink {
+        chat: ChatId,
     },
 }
 
@@ -246,6 +306,30 @@ impl JobRecord {
                     .array(recipient_id.as_bytes())
                     .array(auth_secret.as_ref());
             }
+            JobCommand::LinkNew { auth_secret, blob } => {
+                w.u8(5).array(auth_secret.as_ref()).array(blob.as_bytes());
+            }
+            JobCommand::LinkSet {
+                link_id,
+                auth_secret,
+                blob,
+            } => {
+                w.u8(6)
+                    .array(link_id.as_bytes())
+                    .array(auth_secret.as_ref())
+                    .array(blob.as_bytes());
+            }
+            JobCommand::LinkDel {
+                link_id,
+                auth_secret,
+            } => {
+                w.u8(7)
+                    .array(link_id.as_bytes())
+                    .array(auth_secret.as_ref());
+            }
+            JobCommand::LinkGet { link_id } => {
+                w.u8(8).array(link_id.as_bytes());
+            }
         }
         match self.purpose {
             JobPurpose::None => {
@@ -260,6 +344,16 @@ impl JobRecord {
             }
             JobPurpose::Answer { connection } => {
                 w.u8(3).u64(connection.0);
+            }
+            JobPurpose::PublishLink(owner) => {
+                w.u8(4);
+                owner.encode(&mut w);
+            }
+            JobPurpose::RefreshLink => {
+                w.u8(5);
+            }
+            JobPurpose::ResolveLink { chat } => {
+                w.u8(6).u64(chat.0);
             }
         }
         w.u32(self.attempts).u64(self.not_before.0);
@@ -293,6 +387,22 @@ impl JobRecord {
                 recipient_id: RecipientId::from_bytes(r.array()?),
                 auth_secret: Zeroizing::new(r.array()?),
             },
+            5 => JobCommand::LinkNew {
+                auth_secret: Zeroizing::new(r.array()?),
+                blob: decode_blob(&mut r)?,
+            },
+            6 => JobCommand::LinkSet {
+                link_id: LinkId::from_bytes(r.array()?),
+                auth_secret: Zeroizing::new(r.array()?),
+                blob: decode_blob(&mut r)?,
+            },
+            7 => JobCommand::LinkDel {
+                link_id: LinkId::from_bytes(r.array()?),
+                auth_secret: Zeroizing::new(r.array()?),
+            },
+            8 => JobCommand::LinkGet {
+                link_id: LinkId::from_bytes(r.array()?),
+            },
             _ => return Err(BAD),
         };
         let purpose = match r.u8()? {
@@ -304,6 +414,11 @@ impl JobRecord {
             2 => JobPurpose::NewQueue(QueueOwner::decode(&mut r)?),
             3 => JobPurpose::Answer {
                 connection: ConnectionId(r.u64()?),
+            },
+            4 => JobPurpose::PublishLink(QueueOwner::decode(&mut r)?),
+            5 => JobPurpose::RefreshLink,
+            6 => JobPurpose::ResolveLink {
+                chat: ChatId(r.u64()?),
             },
             _ => return Err(BAD),
         };
@@ -320,6 +435,10 @@ impl JobRecord {
             not_before,
         })
     }
+}
+
+fn decode_blob(r: &mut Reader<'_>) -> Result<LinkBlob, CoreError> {
+    Ok(LinkBlob::new(r.take(LINK_BLOB_LEN)?.to_vec())?)
 }
 
 #[cfg(test)]

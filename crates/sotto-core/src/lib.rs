@@ -78,6 +78,7 @@ mod queue_address;
 mod queue_record;
 mod relay_request;
 mod shared;
+mod short_link;
 mod staged_batch;
 mod store;
 mod time;
@@ -102,7 +103,7 @@ pub use error::CoreError;
 pub use event::Event;
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
-pub use link::{InvitationLink, LinkKind, MAX_LINK_LEN};
+pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};
 pub use passphrase::{
     Argon2Params, KeyDerivation, PASSPHRASE_SALT_LEN, Passphrase, PassphraseError, STORAGE_KEY_LEN,
     Salt, StorageKey,
@@ -110,6 +111,7 @@ pub use passphrase::{
 pub use profile::{MAX_BIO_LEN, MAX_DISPLAY_NAME_LEN, Profile};
 pub use queue_address::QueueAddress;
 pub use relay_request::{RelayRequest, RequestToken};
+pub use short_link::{LinkKey, ShortLink};
 pub use store::{
     Direction, KeyRange, MemoryStore, PendingSync, Record, Store, StoreError, Table, Write,
     WriteBatch,

@@ -19,11 +19,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sotto_crypto::{INVITATION_LEN, Invitation};
-use sotto_wire::RelayScheme;
+use sotto_wire::{RelayAddress, RelayScheme};
 
 use crate::CoreError;
 use crate::codec::{Reader, Writer};
 use crate::queue_address::QueueAddress;
+use crate::short_link::{SHORT_LINK_VERSION, ShortLink};
 
 /// Version byte of the link payload.
 const LINK_VERSION: u8 = 1;
@@ -40,17 +41,94 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
-    fn byte(self) -> u8 {
+    pub(crate) fn byte(self) -> u8 {
         match self {
             LinkKind::OneTime => 1,
             LinkKind::ContactAddress => 2,
         }
     }
 
-    fn path(self) -> &'static str {
+    pub(crate) fn from_byte(byte: u8) -> Result<LinkKind, CoreError> {
+        match byte {
+            1 => Ok(LinkKind::OneTime),
+            2 => Ok(LinkKind::ContactAddress),
+            _ => Err(CoreError::InvalidLink("unknown link kind")),
+        }
+    }
+
+    pub(crate) fn path(self) -> &'static str {
         match self {
             LinkKind::OneTime => "invite",
             LinkKind::ContactAddress => "contact",
+        }
+    }
+}
+
+/// Link text as read: a full link (the invitation in the link itself) or a
+/// short link (the invitation kept, encrypted, by a relay).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Payload version 1: everything needed to connect.
+    Full(InvitationLink),
+    /// Payload version 2: where to fetch the invitation and how to open it.
+    Short(ShortLink),
+}
+
+impl Link {
+    /// Parses link text of either form (surrounding white space is ignored).
+    pub fn parse(text: &str) -> Result<Link, CoreError> {
+        let text = text.trim();
+        if text.len() > MAX_LINK_LEN {
+            return Err(CoreError::InvalidLink("too long"));
+        }
+        let (scheme, rest) = if let Some(rest) = text.strip_prefix("https://") {
+            (RelayScheme::Secure, rest)
+        } else if let Some(rest) = text.strip_prefix("http://") {
+            (RelayScheme::Plain, rest)
+        } else {
+            return Err(CoreError::InvalidLink(
+                "must start with https:// or http://",
+            ));
+        };
+        let (before, fragment) = rest
+            .split_once('#')
+            .ok_or(CoreError::InvalidLink("no '#' fragment"))?;
+        let path_kind = if before.ends_with("/invite") {
+            LinkKind::OneTime
+        } else if before.ends_with("/contact") {
+            LinkKind::ContactAddress
+        } else {
+            return Err(CoreError::InvalidLink("path must be /invite or /contact"));
+        };
+        let payload = URL_SAFE_NO_PAD
+            .decode(fragment)
+            .map_err(|_| CoreError::InvalidLink("fragment is not base64url"))?;
+        let link = match payload.first() {
+            Some(&SHORT_LINK_VERSION) => {
+                // A short link names its relay by the URL's authority, so the
+                // path must be exactly `/invite` or `/contact`.
+                let authority = before
+                    .strip_suffix(path_kind.path())
+                    .and_then(|authority| authority.strip_suffix('/'))
+                    .filter(|authority| !authority.contains('/'))
+                    .ok_or(CoreError::InvalidLink(
+                        "a short link's path must be /invite or /contact",
+                    ))?;
+                Link::Short(ShortLink::from_parts(scheme, authority, &payload)?)
+            }
+            _ => Link::Full(InvitationLink::from_payload(&payload)?),
+        };
+        if link.kind() != path_kind {
+            return Err(CoreError::InvalidLink("path and payload disagree"));
+        }
+        Ok(link)
+    }
+
+    /// One-time invitation or contact address.
+    pub fn kind(&self) -> LinkKind {
+        match self {
+            Link::Full(link) => link.kind,
+            Link::Short(link) => link.kind,
         }
     }
 }
@@ -69,20 +147,7 @@ pub struct InvitationLink {
 impl InvitationLink {
     /// The link text.
     pub fn to_link(&self) -> String {
-        let relay = &self.queue.relay;
-        let scheme = match relay.scheme {
-            RelayScheme::Secure => "https",
-            RelayScheme::Plain => "http",
-        };
-        let mut authority = relay.host.to_string();
-        if relay.port != relay.scheme.default_port() {
-            authority.push_str(&format!(":{}", relay.port));
-        }
-        format!(
-            "{scheme}://{authority}/{}#{}",
-            self.kind.path(),
-            URL_SAFE_NO_PAD.encode(self.payload())
-        )
+        link_text(&self.queue.relay, self.kind, &self.payload())
     }
 
     /// The binary payload.
@@ -94,36 +159,16 @@ impl InvitationLink {
         writer.finish()
     }
 
-    /// Parses link text (surrounding white space is ignored).
+    /// Parses link text (surrounding white space is ignored). A short link
+    /// is refused here: it must be resolved through its relay first (see
+    /// [`Link::parse`]).
     pub fn parse(text: &str) -> Result<InvitationLink, CoreError> {
-        let text = text.trim();
-        if text.len() > MAX_LINK_LEN {
-            return Err(CoreError::InvalidLink("too long"));
+        match Link::parse(text)? {
+            Link::Full(link) => Ok(link),
+            Link::Short(_) => Err(CoreError::InvalidLink(
+                "a short link must be resolved through its relay",
+            )),
         }
-        let rest = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
-            .ok_or(CoreError::InvalidLink(
-                "must start with https:// or http://",
-            ))?;
-        let (before, fragment) = rest
-            .split_once('#')
-            .ok_or(CoreError::InvalidLink("no '#' fragment"))?;
-        let path_kind = if before.ends_with("/invite") {
-            LinkKind::OneTime
-        } else if before.ends_with("/contact") {
-            LinkKind::ContactAddress
-        } else {
-            return Err(CoreError::InvalidLink("path must be /invite or /contact"));
-        };
-        let payload = URL_SAFE_NO_PAD
-            .decode(fragment)
-            .map_err(|_| CoreError::InvalidLink("fragment is not base64url"))?;
-        let link = InvitationLink::from_payload(&payload)?;
-        if link.kind != path_kind {
-            return Err(CoreError::InvalidLink("path and payload disagree"));
-        }
-        Ok(link)
     }
 
     /// Parses a binary payload.
@@ -137,11 +182,7 @@ impl InvitationLink {
                 version,
             });
         }
-        let kind = match reader.u8().map_err(invalid)? {
-            1 => LinkKind::OneTime,
-            2 => LinkKind::ContactAddress,
-            _ => return Err(CoreError::InvalidLink("unknown link kind")),
-        };
+        let kind = LinkKind::from_byte(reader.u8().map_err(invalid)?)?;
         let queue = QueueAddress::decode(&mut reader).map_err(|error| match error {
             CoreError::Wire(_) => CoreError::InvalidLink("invalid relay address"),
             _ => CoreError::InvalidLink("malformed payload"),
@@ -156,6 +197,23 @@ impl InvitationLink {
             invitation,
         })
     }
+}
+
+/// `scheme://host[:port]/path#base64url(payload)` for a link to `relay`.
+pub(crate) fn link_text(relay: &RelayAddress, kind: LinkKind, payload: &[u8]) -> String {
+    let scheme = match relay.scheme {
+        RelayScheme::Secure => "https",
+        RelayScheme::Plain => "http",
+    };
+    let mut authority = relay.host.to_string();
+    if relay.port != relay.scheme.default_port() {
+        authority.push_str(&format!(":{}", relay.port));
+    }
+    format!(
+        "{scheme}://{authority}/{}#{}",
+        kind.path(),
+        URL_SAFE_NO_PAD.encode(payload)
+    )
 }
 
 #[cfg(test)]

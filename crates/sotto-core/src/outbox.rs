@@ -325,6 +325,12 @@ pub(crate) fn handle_job_answer<S: Store>(
         cx.outbox.forget(id);
         return Ok(());
     };
+    if matches!(
+        job.purpose,
+        JobPurpose::PublishLink(_) | JobPurpose::RefreshLink | JobPurpose::ResolveLink { .. }
+    ) {
+        return connector.handle_link_answer(cx, chats, now, rng, job, response);
+    }
     match response {
         Response::Ok { .. } => job_done(cx, job, true),
         Response::Ids {
@@ -383,7 +389,7 @@ pub(crate) fn handle_job_answer<S: Store>(
         } => retry_job(cx, now, id),
         // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
         Response::Err { .. } => job_done(cx, job, false),
-        // The core sends no link command yet: a link answer is as unexpected as a push.
+        // Link answers go to the connector above; here one is as unexpected as a push.
         Response::Msg { .. }
         | Response::End { .. }
         | Response::Pong

@@ -111,8 +111,22 @@ impl<S: Store> Shared<'_, S> {
         command: JobCommand,
         purpose: JobPurpose,
     ) {
+        self.add_job_at(batch, now, now, relay, command, purpose);
+    }
+
+    /// Adds a job that waits until `not_before` to `batch`.
+    pub(crate) fn add_job_at(
+        &mut self,
+        batch: &mut StagedBatch,
+        now: UnixMillis,
+        not_before: UnixMillis,
+        relay: RelayAddress,
+        command: JobCommand,
+        purpose: JobPurpose,
+    ) {
         let id = JobId(self.account.allocate_id());
-        let job = JobRecord::new(id, relay, command, purpose, now);
+        let mut job = JobRecord::new(id, relay, command, purpose, now);
+        job.not_before = not_before;
         job.put(batch);
         batch.schedule(&job);
     }

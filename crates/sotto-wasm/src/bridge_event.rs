@@ -165,6 +165,10 @@ mod tests {
                 },
             },
             Event::AddressFlooded { waiting: 100 },
+            Event::JoinFailed {
+                chat: ChatId(9),
+                reason: "This link was already used.".to_owned(),
+            },
             Event::ContactConnected { chat: chat() },
             Event::ConnectionFailed { chat: connecting() },
             Event::ChatChanged { chat: chat() },

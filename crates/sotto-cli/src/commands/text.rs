@@ -110,6 +110,19 @@ mod tests {
     use crate::terminal_text::{HOSTILE, hidden};
 
     #[test]
+    fn a_short_link_makes_a_qr_code_a_camera_reads_from_a_screen() {
+        // The longest payload of a short link, on a 60-character host name.
+        let host = format!("{}.example", "r".repeat(52));
+        let link = format!("https://{host}:8443/contact#{}", "A".repeat(120));
+        let code = qrcode::QrCode::new(link.as_bytes()).unwrap();
+        assert!(
+            matches!(code.version(), qrcode::Version::Normal(v) if v <= 10),
+            "{:?}",
+            code.version()
+        );
+    }
+
+    #[test]
     fn a_hostile_message_and_reaction_print_on_one_line_without_hidden_characters() {
         let item = ItemView {
             chat: ChatId(1),

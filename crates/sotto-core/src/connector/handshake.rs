@@ -40,7 +40,7 @@ use crate::connection::{
 use crate::connection_records::{
     ADDRESS_ANSWERS, INVITATIONS, InvitationRecord, REQUESTS, RequestRecord,
 };
-use crate::event::{Event, Pending};
+use crate::event::Pending;
 use crate::ids::{InvitationId, RequestId};
 use crate::integrity::{IncomingChain, OutgoingChain};
 use crate::job::{JobCommand, JobPurpose};
@@ -121,33 +121,24 @@ impl Connector {
                     Connector::delete_queue(cx, now, queue, batch);
                     return Ok(false);
                 };
-                let link = InvitationLink {
-                    kind: LinkKind::OneTime,
-                    queue: queue.address(),
-                    invitation: record.pending(&cx.account.pickle_key)?.invitation(),
-                }
-                .to_link();
-                record.link = Some(link.clone());
+                self.publish_link(cx, now, rng, queue, &mut record, LinkKind::OneTime, batch)?;
                 record.put(id, batch);
-                batch.notify(Pending::Ready(Event::InvitationReady {
-                    invitation: id,
-                    link,
-                }));
             }
             QueueOwner::Address => {
                 let Some(mut record) = InvitationRecord::load_address(cx.store())? else {
                     Connector::delete_queue(cx, now, queue, batch);
                     return Ok(false);
                 };
-                let link = InvitationLink {
-                    kind: LinkKind::ContactAddress,
-                    queue: queue.address(),
-                    invitation: record.pending(&cx.account.pickle_key)?.invitation(),
-                }
-                .to_link();
-                record.link = Some(link.clone());
+                self.publish_link(
+                    cx,
+                    now,
+                    rng,
+                    queue,
+                    &mut record,
+                    LinkKind::ContactAddress,
+                    batch,
+                )?;
                 record.put_address(batch);
-                batch.notify(Pending::Ready(Event::AddressReady { link }));
             }
             QueueOwner::Connection(id) => {
                 let record = match ConnectionRecord::load(cx.store(), id) {
@@ -350,6 +341,10 @@ impl Connector {
             peer_sender_key: sender_key,
         };
         batch.delete(INVITATIONS, invitation.0.to_be_bytes().to_vec());
+        // A used one-time link is refused from now on, not left to expire.
+        if let Some(published) = &record.published {
+            Connector::unpublish_link(cx, now, published, batch);
+        }
         queue.owner = QueueOwner::Connection(connection);
         let meta = ConnectionMeta {
             id: connection,

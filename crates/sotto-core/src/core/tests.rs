@@ -10,11 +10,15 @@ use sotto_wire::{Command, MessageBody, MessageContent, QueueMessage};
 use crate::chat_message::Content;
 use crate::chat_record::ChatRecord;
 use crate::connection::{ConnectionRecord, Stage};
+use crate::connection_records::InvitationRecord;
 use crate::connector::Confirm;
-use crate::queue_record::QueueRecord;
+use crate::queue_record::{QueueOwner, QueueRecord};
 use crate::sim::{Stored, World, suite};
 use crate::staged_batch::StagedBatch;
-use crate::{ChatId, ConnectionState, CoreError, Event, MemoryStore, Record, Store};
+use crate::{
+    ChatId, ConnectionState, CoreError, Event, InvitationId, InvitationLink, LinkKind, MemoryStore,
+    Record, Store,
+};
 
 /// Every record of a store except the queues' (whose last message id moves
 /// with each delivery, refused ones included), to show nothing else changed.
@@ -33,6 +37,29 @@ fn records(store: &MemoryStore) -> Vec<(String, Record)> {
 
 fn state(world: &World, client: usize, chat: ChatId) -> ConnectionState {
     world.clients[client].core.chat(chat).unwrap().state
+}
+
+/// The long form of a one-time invitation's link (the invitation in the link
+/// itself), so that a test drives the handshake without the link blob.
+pub(super) fn full_link(world: &World, client: usize, invitation: InvitationId) -> String {
+    let core = &world.clients[client].core;
+    let record = InvitationRecord::load(&core.store, invitation)
+        .unwrap()
+        .unwrap();
+    let queue = QueueRecord::load_all(&core.store)
+        .unwrap()
+        .into_iter()
+        .find(|queue| queue.owner == QueueOwner::Invitation(invitation))
+        .unwrap();
+    InvitationLink {
+        kind: LinkKind::OneTime,
+        queue: queue.address(),
+        invitation: record
+            .pending(&core.account.pickle_key)
+            .unwrap()
+            .invitation(),
+    }
+    .to_link()
 }
 
 /// The only chat of `client`.
@@ -150,11 +177,7 @@ fn a_joiner_awaits_the_confirmation_then_is_established() {
         .create_invitation(now, &mut alice.rng, &relay)
         .unwrap();
     world.run();
-    let link = world.clients[0]
-        .core
-        .invitation_link(invitation)
-        .unwrap()
-        .unwrap();
+    let link = full_link(&world, 0, invitation);
     // Alice is away: Bob's answer waits in her queue.
     world.go_offline(0);
     let relay = world.clients[1].relay.clone();
@@ -326,11 +349,7 @@ fn chat_content_before_the_confirmation_is_refused_and_changes_nothing() {
         .create_invitation(now, &mut alice.rng, &relay)
         .unwrap();
     world.run();
-    let link = world.clients[0]
-        .core
-        .invitation_link(invitation)
-        .unwrap()
-        .unwrap();
+    let link = full_link(&world, 0, invitation);
     let relay = world.clients[1].relay.clone();
     let bob = &mut world.clients[1];
     let bob_alice = bob.core.connect(now, &mut bob.rng, &link, &relay).unwrap();
@@ -395,11 +414,7 @@ fn a_one_time_invitation_answers_once() {
         .create_invitation(now, &mut alice.rng, &relay)
         .unwrap();
     world.run();
-    let link = world.clients[0]
-        .core
-        .invitation_link(invitation)
-        .unwrap()
-        .unwrap();
+    let link = full_link(&world, 0, invitation);
     let relay = world.clients[1].relay.clone();
     let bob = &mut world.clients[1];
     bob.core.connect(now, &mut bob.rng, &link, &relay).unwrap();
@@ -497,3 +512,4 @@ fn outputs_wait_until_the_writes_behind_them_are_durable() {
 }
 
 mod discarded_batches;
+mod short_links;

@@ -28,8 +28,8 @@ use rand_core::{RngCore, SeedableRng};
 use sotto_core::{ChatId, Core, Event, MemoryStore, RelayRequest, UnixMillis};
 use sotto_wire::x25519_dalek::{PublicKey, StaticSecret};
 use sotto_wire::{
-    CipherSuite, Command, ErrorCode, MessageContent, MessageId, QueueAuthKey, QueueKey,
-    QueueMessage, RecipientId, RelayAddress, Response, SenderId,
+    CipherSuite, Command, ErrorCode, LinkBlob, LinkId, MessageContent, MessageId, QueueAuthKey,
+    QueueKey, QueueMessage, RecipientId, RelayAddress, Response, SenderId,
 };
 
 pub const FINGERPRINTS: [&str; 2] = [
@@ -76,6 +76,8 @@ pub struct SimRelay {
     pub sends: usize,
     /// The last bodies each queue stored: SEND is idempotent (Part I §11.3).
     recent: HashMap<RecipientId, VecDeque<Vec<u8>>>,
+    /// Link blobs (LNEW) with the key that may replace or delete them.
+    pub links: HashMap<LinkId, (QueueAuthKey, LinkBlob)>,
 }
 
 /// The cipher suite of client `client`'s connection to relay `relay`: both
@@ -99,6 +101,7 @@ impl SimRelay {
             rng: ChaCha20Rng::seed_from_u64(seed),
             sends: 0,
             recent: HashMap::new(),
+            links: HashMap::new(),
         }
     }
 
@@ -252,6 +255,37 @@ impl SimRelay {
                 self.push(recipient_id, pushes);
                 Response::Ok { entity }
             }
+            Command::LinkNew {
+                link_auth_key,
+                blob,
+                ..
+            } => {
+                assert_eq!(signer.as_ref(), Some(link_auth_key), "LNEW must be signed");
+                let link_id = LinkId::from_bytes(self.id());
+                self.links.insert(link_id, (*link_auth_key, blob.clone()));
+                Response::LinkIds { link_id }
+            }
+            Command::LinkGet { link_id } => match self.links.get(link_id) {
+                Some((_, blob)) => Response::Link {
+                    link_id: *link_id,
+                    blob: blob.clone(),
+                },
+                None => err(entity, ErrorCode::Auth),
+            },
+            Command::LinkSet { link_id, blob } => match self.links.get_mut(link_id) {
+                Some((key, stored)) if signer == Some(*key) => {
+                    *stored = blob.clone();
+                    Response::Ok { entity }
+                }
+                _ => err(entity, ErrorCode::Auth),
+            },
+            Command::LinkDel { link_id } => match self.links.get(link_id) {
+                Some((key, _)) if signer == Some(*key) => {
+                    self.links.remove(link_id);
+                    Response::Ok { entity }
+                }
+                _ => err(entity, ErrorCode::Auth),
+            },
             command => {
                 let recipient_id = RecipientId::from(entity.unwrap());
                 let Some(queue) = self.queues.get_mut(&recipient_id) else {

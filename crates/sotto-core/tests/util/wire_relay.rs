@@ -270,7 +270,7 @@ impl WireRelay {
         }
         let response = match &command {
             Command::Ping => Response::Pong,
-            Command::New { .. } if signer.is_none() => Response::Err {
+            Command::New { .. } | Command::LinkNew { .. } if signer.is_none() => Response::Err {
                 entity: None,
                 code: ErrorCode::Auth,
             },
@@ -347,6 +347,11 @@ impl WireRelay {
             Command::New {
                 recipient_auth_key, ..
             } => Some(*recipient_auth_key),
+            Command::LinkNew { link_auth_key, .. } => Some(*link_auth_key),
+            Command::LinkGet { .. } => None,
+            Command::LinkSet { link_id, .. } | Command::LinkDel { link_id } => {
+                self.queues.links.get(link_id).map(|(key, _)| *key)
+            }
             Command::Send { sender_id, .. } => self
                 .queues
                 .by_sender
