@@ -8,7 +8,8 @@
 //!   writer (one fsync for many writes, before they are answered).
 //! - `server`: binds the listener, routes `/ws`, `/metrics` and static files, and
 //!   shuts down gracefully; `listener` caps connections and terminates TLS;
-//!   `web`: the web client's static files and their headers.
+//!   `web`: the web client's static files and their headers; `link_page`: the
+//!   page a relay without the web client shows for an opened link.
 //! - `connection`: one client connection (handshake, blocks, back-pressure);
 //!   `commands`: what each command does, blocks pipelined while their writes
 //!   commit; `subscriptions`: which connection
@@ -29,6 +30,7 @@ mod error;
 pub mod expiry;
 pub mod identity;
 pub mod limits;
+pub mod link_page;
 pub mod listener;
 pub mod metrics;
 pub mod recent_sends;

@@ -383,6 +383,7 @@ fn router(state: AppState, web_dir: Option<&Path>) -> Router {
                 "/",
                 get(|| async { "Sotto relay. Clients connect to /ws.\n" }),
             )
+            .merge(crate::link_page::router())
             .fallback(|| async { StatusCode::NOT_FOUND }),
     }
 }

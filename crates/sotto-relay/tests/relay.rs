@@ -537,6 +537,29 @@ fn refuses_unreadable_tls_files() {
 }
 
 #[tokio::test]
+async fn a_relay_without_the_web_client_says_what_an_opened_link_is() {
+    let relay = Relay::start(&[]);
+    let html = "accept: text/html,*/*;q=0.8\r\n";
+    for (path, what) in [
+        ("invite", "one-time invitation"),
+        ("contact", "contact address"),
+    ] {
+        let page = http_request(&relay.web_url, "GET", path, html).await;
+        assert!(page.starts_with("HTTP/1.1 200"), "{path}: {page}");
+        assert!(page.contains(what), "{path}: {page}");
+        assert!(page.contains("sotto connect"), "{path}: {page}");
+        let lower = page.to_lowercase();
+        assert!(
+            lower.contains("content-security-policy: default-src 'none'"),
+            "{page}"
+        );
+        assert!(!lower.contains("<script"), "{page}");
+    }
+    let other = http_request(&relay.web_url, "GET", "elsewhere", html).await;
+    assert!(other.starts_with("HTTP/1.1 404"), "{other}");
+}
+
+#[tokio::test]
 async fn serves_static_files_and_reads_a_config_file() {
     let temp = tempfile::tempdir().unwrap();
     let web = temp.path().join("web");
