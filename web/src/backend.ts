@@ -96,6 +96,14 @@ export interface ChatView {
   last_activity: UnixMillis;
   /** The newest item, for the chat list's preview. */
   last_item: ItemView | null;
+  /** The name the user gave the peer on this device, shown instead of `name`. */
+  alias: string | null;
+  /** Shown before the other chats. */
+  pinned: boolean;
+  /** Kept out of the main chat list. */
+  archived: boolean;
+  /** The peer is blocked: its connection ended and nothing more arrives. */
+  blocked: boolean;
 }
 
 export interface Reaction {
@@ -187,6 +195,8 @@ export type CoreEvent =
   | { type: "connection_failed"; chat: ChatView }
   | { type: "chat_changed"; chat: ChatView }
   | { type: "chat_removed"; chat: ChatId }
+  /** Every item of the chat was deleted on this device. */
+  | { type: "history_cleared"; chat: ChatId }
   /** `unread`: the chat's unread count after the item. */
   | { type: "item_added"; item: ItemView; unread: number }
   /** Its status, an edit, a reaction, a deletion for everyone. */

@@ -67,6 +67,8 @@ function apply(chats: Map<ChatId, ChatView>, event: BackendEvent | BridgeEvent):
       return change(event.item.chat, (chat) =>
         chat.last_item?.number === event.item.number ? { ...chat, last_item: event.item } : chat,
       );
+    case "history_cleared":
+      return change(event.chat, (chat) => ({ ...chat, last_item: null, unread: 0 }));
     case "items_removed":
       // The preview goes with its item; the next item or change brings the new one.
       return change(event.chat, (chat) =>

@@ -479,6 +479,10 @@ export class FakeBackend implements Backend {
       read_receipts: chat.read_receipts,
       last_activity: chat.last_activity,
       last_item: last ? structuredClone(last) : null,
+      alias: null,
+      pinned: false,
+      archived: false,
+      blocked: false,
     };
   }
 

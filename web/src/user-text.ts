@@ -36,6 +36,7 @@ export function cleanChat(chat: ChatView): ChatView {
     ...chat,
     name: clean(chat.name),
     bio: clean(chat.bio),
+    alias: clean(chat.alias),
     last_item: chat.last_item ? cleanItem(chat.last_item) : null,
   };
 }

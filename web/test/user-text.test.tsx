@@ -53,10 +53,15 @@ describe("withoutBidiControls", () => {
       read_receipts: "default",
       last_activity: 0,
       last_item: item,
+      alias: `Bo${CONTROLS}b`,
+      pinned: false,
+      archived: false,
+      blocked: false,
     };
     const cleaned = cleanChat(chat);
     expect(cleaned.name).toBe("Invoicefdp.exe");
     expect(cleaned.bio).toBe("bio");
+    expect(cleaned.alias).toBe("Bob");
     const last = cleaned.last_item as ItemView;
     expect(last.text).toBe("hi");
     expect(last.quoted?.text).toBe("qq");

@@ -21,6 +21,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   connection_failed: true,
   chat_changed: true,
   chat_removed: true,
+  history_cleared: true,
   item_added: true,
   item_changed: true,
   items_removed: true,

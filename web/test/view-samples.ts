@@ -70,7 +70,11 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
           }
         ],
         "expires_at": 1764990300000
-      }
+      },
+      "alias": "Bob (work)",
+      "pinned": true,
+      "archived": false,
+      "blocked": false
     }
   },
   {
@@ -85,7 +89,11 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "timer_secs": null,
       "read_receipts": "default",
       "last_activity": 1764990200000,
-      "last_item": null
+      "last_item": null,
+      "alias": null,
+      "pinned": false,
+      "archived": true,
+      "blocked": false
     }
   },
   {
@@ -126,8 +134,16 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
           }
         ],
         "expires_at": 1764990300000
-      }
+      },
+      "alias": "Bob (work)",
+      "pinned": true,
+      "archived": false,
+      "blocked": false
     }
+  },
+  {
+    "type": "history_cleared",
+    "chat": 3
   },
   {
     "type": "chat_removed",

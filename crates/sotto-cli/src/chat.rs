@@ -222,7 +222,8 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
         | Event::ItemChanged { .. }
         | Event::ItemsRemoved { .. }
         | Event::ChatChanged { .. }
-        | Event::ChatRemoved { .. } => {}
+        | Event::ChatRemoved { .. }
+        | Event::HistoryCleared { .. } => {}
     }
 }
 

@@ -92,9 +92,10 @@ impl Session {
         let matching: Vec<ChatId> = contacts
             .iter()
             .filter(|c| {
-                c.name
-                    .as_ref()
-                    .is_some_and(|name| name.eq_ignore_ascii_case(name_or_id))
+                [c.alias.as_ref(), c.name.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|name| name.eq_ignore_ascii_case(name_or_id))
             })
             .map(|c| c.id)
             .collect();
@@ -287,13 +288,25 @@ async fn profile_command(
                 contacts
                     .iter()
                     .map(|c| {
-                        let name = c
+                        let mut name = c
                             .name
                             .as_deref()
                             .map_or("(no profile yet)".into(), one_line);
-                        let verified = if c.verified { ", verified" } else { "" };
+                        if let Some(alias) = &c.alias {
+                            name = format!("{} ({name})", one_line(alias)).into();
+                        }
+                        let marks: String = [
+                            (c.verified, ", verified"),
+                            (c.pinned, ", pinned"),
+                            (c.archived, ", archived"),
+                            (c.blocked, ", blocked"),
+                        ]
+                        .iter()
+                        .filter(|(set, _)| *set)
+                        .map(|(_, mark)| *mark)
+                        .collect();
                         format!(
-                            "{:>4}  {name}  [{}{verified}]  {} unread",
+                            "{:>4}  {name}  [{}{marks}]  {} unread",
                             c.id.0,
                             json::spelling(&c.state).replace('_', " "),
                             c.unread
@@ -301,6 +314,70 @@ async fn profile_command(
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            })
+        }
+        Command::Pin { contact, undo } => {
+            let id = session.contact(&contact)?;
+            session.core().set_pinned(id, !undo).map_err(core_failure)?;
+            chat_changed(
+                session,
+                output,
+                id,
+                if undo { "unpinned" } else { "pinned" },
+            )
+        }
+        Command::Archive { contact, undo } => {
+            let id = session.contact(&contact)?;
+            session
+                .core()
+                .set_archived(id, !undo)
+                .map_err(core_failure)?;
+            chat_changed(
+                session,
+                output,
+                id,
+                if undo { "unarchived" } else { "archived" },
+            )
+        }
+        Command::Alias { contact, name } => {
+            let id = session.contact(&contact)?;
+            session
+                .core()
+                .set_alias(id, name.as_deref())
+                .map_err(core_failure)?;
+            chat_changed(session, output, id, "renamed")
+        }
+        Command::Block { contact, undo } => {
+            let id = session.contact(&contact)?;
+            if undo {
+                session.core().unblock(id).map_err(core_failure)?;
+            } else {
+                session.core().block(now(), id).map_err(core_failure)?;
+                session.settle().await?;
+            }
+            chat_changed(
+                session,
+                output,
+                id,
+                if undo { "unblocked" } else { "blocked" },
+            )
+        }
+        Command::Clear { contact } => {
+            let id = session.contact(&contact)?;
+            session.core().clear_history(id).map_err(core_failure)?;
+            chat_changed(session, output, id, "cleared")
+        }
+        Command::DeleteChat { contact } => {
+            let id = session.contact(&contact)?;
+            let name = session.runtime.core().chat(id).map_err(core_failure)?;
+            let name = one_line(name.display_name());
+            session
+                .core()
+                .delete_contact(now(), id)
+                .map_err(core_failure)?;
+            session.settle().await?;
+            output.emit(json!({ "contact": id.0, "deleted": true }), || {
+                format!("The chat with {name} is deleted.")
             })
         }
         Command::Send { contact, text } => send(session, output, &contact, &text, None).await,
@@ -494,6 +571,14 @@ async fn profile_command(
         Command::Address { action } => address(session, output, action).await,
         Command::Requests { action } => requests(session, output, action).await,
     }
+}
+
+/// Prints a chat after a change made to it on this device.
+fn chat_changed(session: &Session, output: &Output, id: ChatId, what: &str) -> anyhow::Result<()> {
+    let chat = session.runtime.core().chat(id).map_err(core_failure)?;
+    output.emit(json!({ "contact": json::value(&chat)? }), || {
+        format!("{} is {what}.", one_line(chat.display_name()))
+    })
 }
 
 async fn send(

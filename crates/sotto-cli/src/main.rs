@@ -85,6 +85,49 @@ enum Command {
     },
     /// List contacts, most recently active first.
     Contacts,
+    /// Pin a chat (listed first), or unpin it with --undo.
+    Pin {
+        /// The contact's name or id.
+        contact: String,
+        /// Unpin.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Archive a chat (kept out of the chat list), or bring it back with --undo.
+    Archive {
+        /// The contact's name or id.
+        contact: String,
+        /// Bring it back.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Name a contact on this device only (without NAME: show their own name again).
+    Alias {
+        /// The contact's name, alias or id.
+        contact: String,
+        /// The name to show, 1 to 64 bytes.
+        name: Option<String>,
+    },
+    /// Block a contact: their queue is deleted, nothing more arrives from them
+    /// (contact requests included), and they are told nothing. --undo lifts it.
+    Block {
+        /// The contact's name or id.
+        contact: String,
+        /// Unblock (talking again then takes a new link: `connect --contact`).
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete every message of a chat on this device; the chat stays.
+    Clear {
+        /// The contact's name or id.
+        contact: String,
+    },
+    /// Delete a chat on this device: its history, its connection (the queue is
+    /// deleted on the relay) and the contact. The contact is told nothing.
+    DeleteChat {
+        /// The contact's name or id.
+        contact: String,
+    },
     /// Send a text.
     Send {
         /// The contact's name or id.

@@ -253,7 +253,7 @@ impl<S: Store> Core<S> {
 
     /// After a user action that succeeded: expired messages go, due jobs go
     /// out.
-    fn after_action<T>(
+    pub(crate) fn after_action<T>(
         &mut self,
         now: UnixMillis,
         result: Result<T, CoreError>,

@@ -4,11 +4,14 @@
 //!
 //! ```text
 //! table "chats", key chat id u64:
-//! version (1) = 0x01 || kind || created_at u64 || next message number u64
+//! version (1) = 0x02 || kind || created_at u64 || next message number u64
 //! || unread u32 || timer secs u32 (0 = off) || read receipts u8 (0 global, 1 on, 2 off)
-//! || last activity u64
+//! || last activity u64 || flags u8 (bit 0 pinned, bit 1 archived, bit 2 blocked)
+//! || option(alias: len u16 || UTF-8)
 //! kind = 0x01 (direct) || peer id u64 || option(connection id u64)
 //! ```
+//!
+//! Version 0x01 (read only) ends after the last activity: no flags, no alias.
 
 use crate::codec::{Reader, Writer, corrupt};
 use crate::ids::{ChatId, ConnectionId, PeerId};
@@ -16,7 +19,10 @@ use crate::store::Table;
 use crate::{CoreError, Store, WriteBatch};
 
 pub(crate) const CHATS: Table = Table::new("chats");
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+const PINNED: u8 = 1;
+const ARCHIVED: u8 = 2;
+const BLOCKED: u8 = 4;
 
 /// Read receipts in one chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -70,6 +76,14 @@ pub(crate) struct ChatRecord {
     pub(crate) timer_secs: Option<u32>,
     pub(crate) read_receipts: ReceiptSetting,
     pub(crate) last_activity: u64,
+    /// Shown before the other chats.
+    pub(crate) pinned: bool,
+    /// Kept out of the main chat list (new messages leave it there).
+    pub(crate) archived: bool,
+    /// The peer was blocked: its connection ended and nothing more arrives.
+    pub(crate) blocked: bool,
+    /// The name the user gave the peer, shown instead of theirs.
+    pub(crate) alias: Option<String>,
 }
 
 impl ChatRecord {
@@ -92,6 +106,10 @@ impl ChatRecord {
             timer_secs: None,
             read_receipts: ReceiptSetting::Default,
             last_activity: now,
+            pinned: false,
+            archived: false,
+            blocked: false,
+            alias: None,
         }
     }
 
@@ -160,13 +178,26 @@ impl ChatRecord {
             .u32(self.timer_secs.unwrap_or(0))
             .u8(self.read_receipts.byte())
             .u64(self.last_activity);
+        let flags = [
+            (self.pinned, PINNED),
+            (self.archived, ARCHIVED),
+            (self.blocked, BLOCKED),
+        ]
+        .into_iter()
+        .filter(|(set, _)| *set)
+        .fold(0, |flags, (_, bit)| flags | bit);
+        w.u8(flags);
+        w.option(self.alias.as_ref(), |w, alias| {
+            w.bytes16(alias.as_bytes());
+        });
         w.finish()
     }
 
     pub(crate) fn decode(id: ChatId, bytes: &[u8]) -> Result<ChatRecord, CoreError> {
         const BAD: CoreError = CoreError::Malformed("chat");
         let mut r = Reader::new(bytes, "chat");
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        if !(1..=VERSION).contains(&version) {
             return Err(BAD);
         }
         let kind = match r.u8()? {
@@ -176,7 +207,7 @@ impl ChatRecord {
             },
             _ => return Err(BAD),
         };
-        let record = ChatRecord {
+        let mut record = ChatRecord {
             id,
             kind,
             created_at: r.u64()?,
@@ -185,7 +216,21 @@ impl ChatRecord {
             timer_secs: Some(r.u32()?).filter(|&secs| secs != 0),
             read_receipts: ReceiptSetting::from_byte(r.u8()?).ok_or(BAD)?,
             last_activity: r.u64()?,
+            pinned: false,
+            archived: false,
+            blocked: false,
+            alias: None,
         };
+        if version >= 2 {
+            let flags = r.u8()?;
+            if flags & !(PINNED | ARCHIVED | BLOCKED) != 0 {
+                return Err(BAD);
+            }
+            record.pinned = flags & PINNED != 0;
+            record.archived = flags & ARCHIVED != 0;
+            record.blocked = flags & BLOCKED != 0;
+            record.alias = r.option(|r| r.text(crate::MAX_DISPLAY_NAME_LEN))?;
+        }
         r.finish()?;
         Ok(record)
     }
@@ -204,6 +249,9 @@ mod tests {
         chat.unread = 2;
         chat.timer_secs = Some(30);
         chat.read_receipts = ReceiptSetting::Off;
+        chat.pinned = true;
+        chat.blocked = true;
+        chat.alias = Some("Mum".to_owned());
         chat
     }
 

@@ -205,6 +205,30 @@ impl Connector {
         Ok(())
     }
 
+    /// Blocks a chat's peer: the connection ends (its receiving queue is
+    /// deleted on the relay, what waits to be sent to it is failed), so
+    /// nothing more arrives; the peer is told nothing. The chat and its
+    /// history stay, marked blocked; contact requests from the peer are
+    /// dropped while it is.
+    pub(crate) fn block<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        chats: &mut Chats,
+        now: UnixMillis,
+        chat: ChatId,
+    ) -> Result<(), CoreError> {
+        let mut record = ChatRecord::load(cx.store(), chat)?;
+        let mut batch = StagedBatch::new();
+        if let Some(connection) = record.connection() {
+            self.delete_connection(cx, chats, now, connection, &mut batch)?;
+        }
+        record.set_connection(None);
+        record.blocked = true;
+        record.put(&mut batch);
+        batch.notify(Pending::ChatChanged(chat));
+        cx.commit(batch)
+    }
+
     /// Connects through an invitation or contact-address link, receiving on a
     /// new queue on `relay` (this user's relay, maybe not the inviter's). A
     /// short link is resolved first: the chat's id is returned at once, and

@@ -65,6 +65,11 @@ pub enum Event {
         /// The chat as it is now.
         chat: ChatView,
     },
+    /// Every item of a chat was deleted on this device (the chat stays).
+    HistoryCleared {
+        /// The chat.
+        chat: ChatId,
+    },
     /// A chat was deleted.
     ChatRemoved {
         /// The chat.

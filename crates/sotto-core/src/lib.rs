@@ -22,8 +22,11 @@
 //!   requests and the handshake, in `connector/handshake`), `chats` (sending,
 //!   items, read state, delivery receipts, disappearing messages) and
 //!   `outbox` (the schedule of durable relay jobs and their answers).
-//! - `queries`: contact list, history, requests, settings, security codes.
-//! - `link`: invitation links; `queue_address`: queue addresses.
+//! - `queries`: contact list, history, requests, settings, security codes;
+//!   `chat_management`: pin, archive, alias, clear history, block.
+//! - `link`: invitation links; `short_link`: short links and their relay
+//!   blobs (the connector publishes and resolves them in
+//!   `connector/short_links`); `queue_address`: queue addresses.
 //! - `chat_message`: the end-to-end chat message encoding.
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
@@ -49,6 +52,7 @@ mod account;
 mod actions;
 mod archive;
 mod chat_item;
+mod chat_management;
 mod chat_message;
 mod chat_record;
 mod chats;

@@ -107,6 +107,10 @@ impl V1Contact {
             timer_secs: self.timer_secs,
             read_receipts: self.read_receipts,
             last_activity: self.last_activity,
+            pinned: false,
+            archived: false,
+            blocked: false,
+            alias: None,
         }
         .put(batch);
         PeerRecord {

@@ -19,10 +19,16 @@ use crate::view::{ChatView, ItemView, RequestView};
 use crate::{CoreError, Direction, KeyRange, Settings, Store};
 
 impl<S: Store> Core<S> {
-    /// Every chat, most recently active first.
+    /// Every chat (archived ones too, marked so), pinned ones first, then
+    /// most recently active first.
     pub fn chats(&self) -> Result<Vec<ChatView>, CoreError> {
         let mut records = ChatRecord::load_all(&self.store)?;
-        records.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.id.cmp(&b.id)));
+        records.sort_by(|a, b| {
+            b.pinned
+                .cmp(&a.pinned)
+                .then(b.last_activity.cmp(&a.last_activity))
+                .then(a.id.cmp(&b.id))
+        });
         records
             .iter()
             .map(|record| self.chat_view(record))
@@ -210,6 +216,10 @@ impl<S: Store> Core<S> {
             read_receipts: record.read_receipts,
             last_activity: UnixMillis(record.last_activity),
             last_item,
+            alias: record.alias.clone(),
+            pinned: record.pinned,
+            archived: record.archived,
+            blocked: record.blocked,
         })
     }
 

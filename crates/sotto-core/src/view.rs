@@ -37,12 +37,25 @@ pub struct ChatView {
     pub last_activity: UnixMillis,
     /// The newest item, for the chat list's preview.
     pub last_item: Option<Box<ItemView>>,
+    /// The name the user gave the peer on this device (shown instead of
+    /// `name`, which stays the peer's own).
+    pub alias: Option<String>,
+    /// Shown before the other chats.
+    pub pinned: bool,
+    /// Kept out of the main chat list.
+    pub archived: bool,
+    /// The peer is blocked: its connection ended and nothing more arrives.
+    pub blocked: bool,
 }
 
 impl ChatView {
-    /// The name to show: the display name, or a placeholder while connecting.
+    /// The name to show: the user's alias, the peer's display name, or a
+    /// placeholder while connecting.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or("(connecting)")
+        self.alias
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or("(connecting)")
     }
 }
 

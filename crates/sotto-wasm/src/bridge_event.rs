@@ -111,6 +111,10 @@ mod tests {
             read_receipts: ReceiptSetting::Off,
             last_activity: UnixMillis(1_764_990_000_250),
             last_item: Some(Box::new(message())),
+            alias: Some("Bob (work)".to_owned()),
+            pinned: true,
+            archived: false,
+            blocked: false,
         }
     }
 
@@ -126,6 +130,10 @@ mod tests {
             read_receipts: ReceiptSetting::Default,
             last_activity: UnixMillis(1_764_990_200_000),
             last_item: None,
+            alias: None,
+            pinned: false,
+            archived: true,
+            blocked: false,
         }
     }
 
@@ -172,6 +180,7 @@ mod tests {
             Event::ContactConnected { chat: chat() },
             Event::ConnectionFailed { chat: connecting() },
             Event::ChatChanged { chat: chat() },
+            Event::HistoryCleared { chat: ChatId(3) },
             Event::ChatRemoved { chat: ChatId(4) },
             Event::ItemAdded {
                 item: message(),

@@ -96,6 +96,9 @@ export function Conversation({
       } else if (event.type === "items_removed" && event.chat === chat.id) {
         const gone = event.numbers;
         setItems((previous) => previous.filter((item) => !gone.includes(item.number)));
+      } else if (event.type === "history_cleared" && event.chat === chat.id) {
+        setItems([]);
+        setHasMore(false);
       }
     });
     composer.current?.focus();

@@ -27,6 +27,10 @@ fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ChatVie
         timer_secs,
         read_receipts: ReceiptSetting::Default,
         last_activity: UnixMillis(1_000 - id),
+        alias: None,
+        pinned: false,
+        archived: false,
+        blocked: false,
     }
 }
 

@@ -368,6 +368,16 @@ impl Connector {
         Ok(())
     }
 
+    /// Whether `identity` is a peer whose chat the user blocked.
+    fn is_blocked<S: Store>(cx: &Shared<'_, S>, identity: &[u8; 32]) -> Result<bool, CoreError> {
+        for peer in PeerRecord::load_all(cx.store())? {
+            if &peer.identity == identity && ChatRecord::load(cx.store(), peer.chat)?.blocked {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether a request from `identity` may be kept, and room for it: a
     /// requester has one request (a new one replaces theirs); past
     /// [`MAX_PENDING_REQUESTS`] only a peer this profile knows (coming back
@@ -444,6 +454,12 @@ impl Connector {
             return Err(CoreError::UnexpectedMessage("first message"));
         }
         let identity = session.peer_identity().to_bytes();
+        if Connector::is_blocked(cx, &identity)? {
+            // Nothing arrives from a blocked peer, and it is told nothing: the
+            // answer is remembered (so a replay costs nothing) and dropped.
+            batch.put(ADDRESS_ANSWERS, seen.to_vec(), Vec::new());
+            return Ok(());
+        }
         if !Connector::make_room_for_request(cx, &identity, batch)? {
             // Dropped (and acknowledged): the address is flooded.
             batch.notify(Pending::AddressFlooded);

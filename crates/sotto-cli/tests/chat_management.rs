@@ -1,0 +1,53 @@
+//! Managing chats from the command line, with real processes: `pin`, `alias`,
+//! `archive`, `clear`, `block` and `delete-chat`, in the shapes scripts use.
+
+// Test glue: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use common::{Profile, Relay, connect_by_invitation};
+
+#[test]
+fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+
+    let pinned = alice.run(&["pin", "Bob"]);
+    assert_eq!(pinned["contact"]["pinned"], true, "{pinned}");
+    let renamed = alice.run(&["alias", "Bob", "Bobby"]);
+    assert_eq!(renamed["contact"]["alias"], "Bobby", "{renamed}");
+    assert_eq!(renamed["contact"]["name"], "Bob", "{renamed}");
+    // The alias names the contact in every command.
+    alice.run(&["send", "Bobby", "hello"]);
+    let archived = alice.run(&["archive", "bobby"]);
+    assert_eq!(archived["contact"]["archived"], true, "{archived}");
+    let contact = &alice.run(&["contacts"])["contacts"][0];
+    assert_eq!(contact["archived"], true, "{contact}");
+    let back = alice.run(&["archive", "Bobby", "--undo"]);
+    assert_eq!(back["contact"]["archived"], false, "{back}");
+    let (ok, refused) = alice.try_run(&["alias", "Bobby", ""]);
+    assert!(!ok, "{refused}");
+
+    bob.run(&["send", "Alice", "one"]);
+    alice.run(&["receive"]);
+    assert_eq!(alice.texts("Bobby").last().unwrap(), "one");
+    alice.run(&["clear", "Bobby"]);
+    assert!(alice.history("Bobby").is_empty());
+
+    let blocked = alice.run(&["block", "Bobby"]);
+    assert_eq!(blocked["contact"]["blocked"], true, "{blocked}");
+    assert_eq!(blocked["contact"]["state"], "disconnected", "{blocked}");
+    bob.run(&["send", "Alice", "after the block"]);
+    alice.run(&["receive"]);
+    assert!(alice.history("Bobby").is_empty());
+    let unblocked = alice.run(&["block", "Bobby", "--undo"]);
+    assert_eq!(unblocked["contact"]["blocked"], false, "{unblocked}");
+
+    let deleted = alice.run(&["delete-chat", "Bobby"]);
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+    assert_eq!(alice.run(&["contacts"])["contacts"], serde_json::json!([]));
+}
