@@ -441,6 +441,29 @@ async fn profile_command(
         }
         Command::Receive => receive(session, output).await,
         Command::Listen => listen(session, output).await,
+        Command::Search { text, limit } => {
+            let hits = session
+                .runtime
+                .core()
+                .search(&text, limit)
+                .map_err(core_failure)?;
+            output.emit(json!({ "results": json::value(&hits)? }), || {
+                if hits.is_empty() {
+                    return format!("No message contains {:?}.", one_line(&text));
+                }
+                hits.iter()
+                    .map(|hit| {
+                        format!(
+                            "{} (contact {}): {}",
+                            one_line(&hit.chat_name),
+                            hit.item.chat.0,
+                            item_line(&hit.item)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
         Command::History {
             contact,
             limit,

@@ -181,6 +181,15 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         lock_after: u64,
     },
+    /// Search the text of every message of every chat (on this device only),
+    /// newest first.
+    Search {
+        /// The text to look for (any case).
+        text: String,
+        /// At most this many results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Show a chat's messages, oldest first.
     History {
         /// The contact's name or id.

@@ -1,5 +1,6 @@
 //! Managing chats from the command line, with real processes: `pin`, `alias`,
-//! `archive`, `clear`, `block` and `delete-chat`, in the shapes scripts use.
+//! `archive`, `search`, `clear`, `block` and `delete-chat`, in the shapes
+//! scripts use.
 
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -35,6 +36,21 @@ fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
     bob.run(&["send", "Alice", "one"]);
     alice.run(&["receive"]);
     assert_eq!(alice.texts("Bobby").last().unwrap(), "one");
+    // Search finds text in any case, newest first, with the chat to open.
+    let found = alice.run(&["search", "ONE"]);
+    let results = found["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{found}");
+    assert_eq!(results[0]["chat_name"], "Bobby");
+    assert_eq!(results[0]["item"]["text"], "one");
+    let found = alice.run(&["search", "hello"]);
+    assert_eq!(
+        found["results"][0]["item"]["direction"], "outgoing",
+        "{found}"
+    );
+    assert_eq!(
+        alice.run(&["search", "nowhere"])["results"],
+        serde_json::json!([])
+    );
     alice.run(&["clear", "Bobby"]);
     assert!(alice.history("Bobby").is_empty());
 

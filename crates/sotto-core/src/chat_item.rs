@@ -212,6 +212,23 @@ impl ChatItem {
         key
     }
 
+    /// The chat and message number of a `messages` key.
+    pub(crate) fn parse_key(key: &[u8]) -> Result<(ChatId, MessageNumber), CoreError> {
+        let bad = || CoreError::CorruptRecord("message key");
+        let chat = key
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .ok_or_else(bad)?;
+        let number = key
+            .get(8..)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .ok_or_else(bad)?;
+        Ok((
+            ChatId(u64::from_be_bytes(chat)),
+            MessageNumber(u64::from_be_bytes(number)),
+        ))
+    }
+
     pub(crate) fn seq_key(contact: ChatId, mine: bool, seq: u64) -> Vec<u8> {
         let mut key = contact.0.to_be_bytes().to_vec();
         key.push(if mine { 0 } else { 1 });

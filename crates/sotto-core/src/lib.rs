@@ -23,7 +23,8 @@
 //!   items, read state, delivery receipts, disappearing messages) and
 //!   `outbox` (the schedule of durable relay jobs and their answers).
 //! - `queries`: contact list, history, requests, settings, security codes;
-//!   `chat_management`: pin, archive, alias, clear history, block.
+//!   `chat_management`: pin, archive, alias, clear history, block;
+//!   `search`: the text of every message, on this device.
 //! - `link`: invitation links; `short_link`: short links and their relay
 //!   blobs (the connector publishes and resolves them in
 //!   `connector/short_links`); `queue_address`: queue addresses.
@@ -81,6 +82,7 @@ mod queries;
 mod queue_address;
 mod queue_record;
 mod relay_request;
+mod search;
 mod shared;
 mod short_link;
 mod staged_batch;
@@ -115,6 +117,7 @@ pub use passphrase::{
 pub use profile::{MAX_BIO_LEN, MAX_DISPLAY_NAME_LEN, Profile};
 pub use queue_address::QueueAddress;
 pub use relay_request::{RelayRequest, RequestToken};
+pub use search::{MAX_QUERY_LEN, SearchHit};
 pub use short_link::{LinkKey, ShortLink};
 pub use store::{
     Direction, KeyRange, MemoryStore, PendingSync, Record, Store, StoreError, Table, Write,

@@ -1,6 +1,6 @@
 //! A relay in memory for building profiles: the queue semantics of
 //! docs/protocol.md (NEW, KEY, SUB, SEND, ACK, GET, DEL; one message in flight
-//! per queue) without a network, so that thousands of messages between real
+//! per queue; link blobs with LNEW, LGET, LSET, LDEL) without a network, so that thousands of messages between real
 //! cores settle in seconds. It checks which queue key authorizes each command
 //! as the relay does (by the key itself: there is no connection to derive
 //! command keys for); it has no quota, since the builder settles every message
@@ -14,8 +14,8 @@ use rand_core::{RngCore, SeedableRng};
 use sotto_core::RelayRequest;
 use sotto_wire::x25519_dalek::{PublicKey, StaticSecret};
 use sotto_wire::{
-    CipherSuite, Command, ErrorCode, MessageContent, MessageId, QueueAuthKey, QueueKey,
-    QueueMessage, RecipientId, Response, SealedMessage, SenderId,
+    CipherSuite, Command, ErrorCode, LinkBlob, LinkId, MessageContent, MessageId, QueueAuthKey,
+    QueueKey, QueueMessage, RecipientId, Response, SealedMessage, SenderId,
 };
 
 /// The cipher suite of the builder's pretend connections.
@@ -37,6 +37,7 @@ pub(crate) type Push = (usize, RecipientId, MessageId, SealedMessage);
 pub(crate) struct MemoryRelay {
     queues: HashMap<RecipientId, Queue>,
     by_sender: HashMap<SenderId, RecipientId>,
+    links: HashMap<LinkId, (QueueAuthKey, LinkBlob)>,
     rng: ChaCha20Rng,
 }
 
@@ -45,6 +46,7 @@ impl MemoryRelay {
         MemoryRelay {
             queues: HashMap::new(),
             by_sender: HashMap::new(),
+            links: HashMap::new(),
             rng: ChaCha20Rng::seed_from_u64(seed),
         }
     }
@@ -127,6 +129,39 @@ impl MemoryRelay {
                 self.push(recipient_id, pushes)?;
                 Ok(Response::Ok { entity })
             }
+            Command::LinkNew {
+                link_auth_key,
+                blob,
+                ..
+            } => {
+                if signer.as_ref() != Some(link_auth_key) {
+                    return Ok(auth);
+                }
+                let link_id = LinkId::from_bytes(self.id());
+                self.links.insert(link_id, (*link_auth_key, blob.clone()));
+                Ok(Response::LinkIds { link_id })
+            }
+            Command::LinkGet { link_id } => Ok(match self.links.get(link_id) {
+                Some((_, blob)) => Response::Link {
+                    link_id: *link_id,
+                    blob: blob.clone(),
+                },
+                None => auth,
+            }),
+            Command::LinkSet { link_id, blob } => Ok(match self.links.get_mut(link_id) {
+                Some((key, stored)) if signer == Some(*key) => {
+                    *stored = blob.clone();
+                    Response::Ok { entity }
+                }
+                _ => auth,
+            }),
+            Command::LinkDel { link_id } => Ok(match self.links.get(link_id) {
+                Some((key, _)) if signer == Some(*key) => {
+                    self.links.remove(link_id);
+                    Response::Ok { entity }
+                }
+                _ => auth,
+            }),
             command => {
                 let Some(recipient_id) = entity.map(RecipientId::from) else {
                     return Ok(auth);
