@@ -154,3 +154,49 @@ fn a_blocked_peer_reaches_nothing_until_unblocked() {
     world.run();
     assert_eq!(world.clients[0].core.requests().unwrap().len(), 1);
 }
+
+#[test]
+fn search_finds_texts_of_every_chat_newest_first() {
+    let mut world = World::new(&["Alice", "Bob", "Carol"], &[0, 0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let (alice_carol, carol_alice) = world.connect(0, 2);
+    world.send_text(1, bob_alice, "Lunch at noon?");
+    world.run();
+    world.advance(Duration::from_secs(1));
+    world.send_text(2, carol_alice, "lunch tomorrow, then");
+    world.run();
+    world.advance(Duration::from_secs(1));
+    let gone = world.send_text(0, alice_bob, "no LUNCH for me");
+    world.run();
+    let alice = &mut world.clients[0];
+    let hits = alice.core.search("lunch", 10).unwrap();
+    let found: Vec<_> = hits
+        .iter()
+        .map(|hit| (hit.chat_name.as_str(), hit.item.chat))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("Bob", alice_bob),
+            ("Carol", alice_carol),
+            ("Bob", alice_bob)
+        ]
+    );
+    assert_eq!(hits[0].item.number, gone);
+    assert_eq!(alice.core.search("lunch", 1).unwrap().len(), 1);
+    // A message deleted for everyone and the notices are not searched.
+    let now = world.now;
+    let alice = &mut world.clients[0];
+    alice
+        .core
+        .delete_for_everyone(now, &mut alice.rng, alice_bob, gone)
+        .unwrap();
+    assert_eq!(alice.core.search("LUNCH", 10).unwrap().len(), 2);
+    assert!(alice.core.search("connected", 10).unwrap().is_empty());
+    for bad in ["", "   ", &"x".repeat(257)] {
+        assert!(matches!(
+            alice.core.search(bad, 10),
+            Err(CoreError::InvalidValue(_))
+        ));
+    }
+}
