@@ -253,7 +253,7 @@ impl SottoClient {
     }
 }
 
-fn chat_id(chat: f64) -> Result<ChatId, JsValue> {
+pub(crate) fn chat_id(chat: f64) -> Result<ChatId, JsValue> {
     local_id(chat, "no such chat").map(ChatId)
 }
 

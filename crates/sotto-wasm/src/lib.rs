@@ -9,7 +9,8 @@
 //! Modules:
 //! - `client` (wasm32 only): `SottoClient`, the class the UI calls: the
 //!   profile's lifecycle, the relay links and the pump to IndexedDB.
-//! - `chat_calls`, `profile_calls` (wasm32 only): its calls on chats, and on
+//! - `chat_calls`, `manage_calls`, `profile_calls` (wasm32 only): its calls on
+//!   chats, on managing and searching them, and on
 //!   the profile as a whole (passphrase, archive, settings).
 //! - `key_deriver` (wasm32 only): Argon2id off the page's thread, through
 //!   the UI's Web Worker, which runs this module's `deriveStorageKey`.
@@ -36,6 +37,8 @@ mod client;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod key_deriver;
+#[cfg(target_arch = "wasm32")]
+mod manage_calls;
 #[cfg(target_arch = "wasm32")]
 mod profile_calls;
 #[cfg(target_arch = "wasm32")]
