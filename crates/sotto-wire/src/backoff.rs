@@ -17,8 +17,11 @@ pub struct ReconnectBackoff {
 impl ReconnectBackoff {
     /// The wait after the first failure (before jitter).
     pub const FIRST: Duration = Duration::from_millis(500);
-    /// The longest wait (before jitter).
-    pub const MAX: Duration = Duration::from_secs(30);
+    /// The longest wait (before jitter). Short, so that a relay that comes
+    /// back (a restart, an outage) has its clients back within seconds; a
+    /// failed attempt costs a refused or unanswered connection, and the
+    /// jitter spreads the clients' returns over the upper half of the wait.
+    pub const MAX: Duration = Duration::from_secs(4);
 
     /// Counts a failure; returns how long to wait before the next attempt.
     /// `random` is any 32 random bits from the driver's generator (jitter).
