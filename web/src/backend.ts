@@ -104,6 +104,8 @@ export interface ChatView {
   archived: boolean;
   /** The peer is blocked: its connection ended and nothing more arrives. */
   blocked: boolean;
+  /** No notifications until then; null when not muted; 2^53 or more means always. */
+  muted_until: UnixMillis | null;
 }
 
 export interface Reaction {
@@ -189,7 +191,7 @@ export type CoreEvent =
   /** Requests were dropped: as many wait as are kept; decide or replace the address. */
   | { type: "address_flooded"; waiting: number }
   /** A short link could not be used (used, withdrawn, expired): no chat was made for `chat`. */
-  | { type: "join_failed"; chat: ChatId; reason: string }
+  | { type: "join_failed"; chat: ChatId; reason: string; existing: ChatId | null }
   | { type: "contact_connected"; chat: ChatView }
   /** The invitation was withdrawn or used already: this chat will not connect. */
   | { type: "connection_failed"; chat: ChatView }

@@ -483,6 +483,7 @@ export class FakeBackend implements Backend {
       pinned: false,
       archived: false,
       blocked: false,
+      muted_until: null,
     };
   }
 

@@ -57,6 +57,7 @@ describe("withoutBidiControls", () => {
       pinned: false,
       archived: false,
       blocked: false,
+      muted_until: null,
     };
     const cleaned = cleanChat(chat);
     expect(cleaned.name).toBe("Invoicefdp.exe");

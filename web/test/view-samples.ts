@@ -30,7 +30,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
   {
     "type": "join_failed",
     "chat": 9,
-    "reason": "This link was already used."
+    "reason": "This link was already used.",
+    "existing": null
   },
   {
     "type": "contact_connected",
@@ -74,7 +75,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "alias": "Bob (work)",
       "pinned": true,
       "archived": false,
-      "blocked": false
+      "blocked": false,
+      "muted_until": 1765000000000
     }
   },
   {
@@ -93,7 +95,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "alias": null,
       "pinned": false,
       "archived": true,
-      "blocked": false
+      "blocked": false,
+      "muted_until": null
     }
   },
   {
@@ -138,7 +141,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "alias": "Bob (work)",
       "pinned": true,
       "archived": false,
-      "blocked": false
+      "blocked": false,
+      "muted_until": 1765000000000
     }
   },
   {

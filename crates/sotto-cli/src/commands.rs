@@ -12,6 +12,7 @@ use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
 use sotto_core::{
     ChatId, Core, Event, MessageDirection, MessageNumber, Passphrase, ReceiptSetting, Settings,
+    UnixMillis,
 };
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
@@ -264,11 +265,18 @@ async fn profile_command(
                     .map_err(core_failure)?,
             };
             let (events, idle) = session.settle().await?;
-            if let Some(reason) = events.iter().find_map(|event| match event {
-                Event::JoinFailed { chat, reason } if *chat == contact => Some(reason.clone()),
+            if let Some((reason, existing)) = events.iter().find_map(|event| match event {
+                Event::JoinFailed {
+                    chat,
+                    reason,
+                    existing,
+                } if *chat == contact => Some((reason.clone(), *existing)),
                 _ => None,
             }) {
-                return Err(Failure::new("link_refused", reason).into());
+                return Err(match existing {
+                    Some(chat) => already_contact(chat),
+                    None => Failure::new("link_refused", reason).into(),
+                });
             }
             let summary = session.runtime.core().chat(contact).map_err(|_| {
                 Failure::new(
@@ -427,7 +435,38 @@ async fn profile_command(
                 || format!("Edited message {message}."),
             )
         }
-        Command::Delete { contact, message } => {
+        Command::Delete {
+            contact,
+            message,
+            for_me: true,
+        } => {
+            let id = session.contact(&contact)?;
+            session
+                .core()
+                .delete_for_me(id, MessageNumber(message))
+                .map_err(core_failure)?;
+            output.emit(
+                json!({ "contact": id.0, "message": message, "deleted": "for_me" }),
+                || format!("Deleted message {message} on this device."),
+            )
+        }
+        Command::Mute {
+            contact,
+            duration,
+            undo,
+        } => {
+            let id = session.contact(&contact)?;
+            let until = if undo {
+                None
+            } else {
+                Some(mute_until(&duration)?)
+            };
+            session.core().set_muted(id, until).map_err(core_failure)?;
+            chat_changed(session, output, id, if undo { "unmuted" } else { "muted" })
+        }
+        Command::Delete {
+            contact, message, ..
+        } => {
             let id = session.contact(&contact)?;
             session
                 .core()
@@ -594,6 +633,47 @@ async fn profile_command(
         Command::Address { action } => address(session, output, action).await,
         Command::Requests { action } => requests(session, output, action).await,
     }
+}
+
+/// When a mute given as `30m`, `8h`, `2d`, `1w` or `always` ends.
+fn mute_until(duration: &str) -> anyhow::Result<UnixMillis> {
+    if duration.eq_ignore_ascii_case("always") {
+        return Ok(UnixMillis::FOREVER);
+    }
+    let invalid = || {
+        Failure::new(
+            "usage",
+            format!("{duration:?} is not a time: use 30m, 8h, 2d, 1w or always"),
+        )
+    };
+    let split = duration.len().saturating_sub(1);
+    let (count, unit) = (duration.get(..split), duration.get(split..));
+    let count: u64 = count
+        .and_then(|count| count.parse().ok())
+        .filter(|count| *count > 0)
+        .ok_or_else(invalid)?;
+    let unit_secs: u64 = match unit {
+        Some("m") => 60,
+        Some("h") => 3600,
+        Some("d") => 86_400,
+        Some("w") => 7 * 86_400,
+        _ => return Err(invalid().into()),
+    };
+    let secs = count.checked_mul(unit_secs).ok_or_else(invalid)?;
+    Ok(sotto_client::runtime::now_millis().after(Duration::from_secs(secs)))
+}
+
+/// The link is of someone who is a contact already.
+pub(crate) fn already_contact(chat: ChatId) -> anyhow::Error {
+    Failure::new(
+        "already_contact",
+        format!(
+            "you already have a chat with the person who made this link (contact {0}); \
+             `sotto connect LINK --contact {0}` connects that chat again",
+            chat.0
+        ),
+    )
+    .into()
 }
 
 /// Prints a chat after a change made to it on this device.

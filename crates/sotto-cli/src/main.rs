@@ -162,12 +162,28 @@ enum Command {
         /// The new text.
         text: String,
     },
-    /// Delete one of your messages for everyone.
+    /// Delete one of your messages for everyone (or, with --for-me, any
+    /// message on this device only).
     Delete {
         /// The contact's name or id.
         contact: String,
         /// The message's number.
         message: u64,
+        /// Delete it on this device only; the contact keeps their copy.
+        #[arg(long)]
+        for_me: bool,
+    },
+    /// Mute a chat's notifications (`sotto chat` and the web client): for a
+    /// time such as 8h or 1w, or always; --undo unmutes.
+    Mute {
+        /// The contact's name or id.
+        contact: String,
+        /// How long: minutes, hours, days or weeks (30m, 8h, 2d, 1w), or `always`.
+        #[arg(long = "for", default_value = "always", value_name = "TIME")]
+        duration: String,
+        /// Unmute.
+        #[arg(long)]
+        undo: bool,
     },
     /// Fetch and process what waits on the relays, then exit.
     Receive,

@@ -183,6 +183,7 @@ pub(crate) fn core_failure(error: CoreError) -> anyhow::Error {
         CoreError::NotConnected => {
             Failure::new("not_connected", "the contact is not connected yet").into()
         }
+        CoreError::AlreadyContact { chat } => crate::commands::already_contact(chat),
         other => anyhow::Error::new(other),
     }
 }

@@ -51,6 +51,18 @@ fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
         alice.run(&["search", "nowhere"])["results"],
         serde_json::json!([])
     );
+    let muted = alice.run(&["mute", "Bobby", "--for", "8h"]);
+    assert!(
+        muted["contact"]["muted_until"].as_u64().is_some(),
+        "{muted}"
+    );
+    let (ok, refused) = alice.try_run(&["mute", "Bobby", "--for", "soon"]);
+    assert!(!ok && refused["error"]["kind"] == "usage", "{refused}");
+    let unmuted = alice.run(&["mute", "Bobby", "--undo"]);
+    assert!(unmuted["contact"]["muted_until"].is_null(), "{unmuted}");
+    let number = alice.history("Bobby").last().unwrap()["number"].to_string();
+    alice.run(&["delete", "Bobby", &number, "--for-me"]);
+    assert_ne!(alice.texts("Bobby").last().map(String::as_str), Some("one"));
     alice.run(&["clear", "Bobby"]);
     assert!(alice.history("Bobby").is_empty());
 

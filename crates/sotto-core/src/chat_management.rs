@@ -1,10 +1,11 @@
 //! Managing chats on this device: pin, archive, a local name for the peer,
 //! clearing the history, blocking. None of it is sent to the peer.
 
+use crate::chat_item::ChatItem;
 use crate::chat_record::ChatRecord;
 use crate::core::Core;
 use crate::event::{Event, Pending};
-use crate::ids::ChatId;
+use crate::ids::{ChatId, MessageNumber};
 use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
 use crate::{CoreError, MAX_DISPLAY_NAME_LEN, Store};
@@ -37,6 +38,31 @@ impl<S: Store> Core<S> {
             Some(alias) => Some(alias.to_owned()),
         };
         self.change_chat(chat, |record| record.alias = alias)
+    }
+
+    /// Mutes a chat's notifications until `until` ([`UnixMillis::FOREVER`]:
+    /// always), or unmutes it with `None`. Front ends read it from
+    /// [`crate::ChatView::muted_until`]; messages arrive as ever.
+    pub fn set_muted(&mut self, chat: ChatId, until: Option<UnixMillis>) -> Result<(), CoreError> {
+        self.change_chat(chat, |record| {
+            record.muted_until = until.map(|until| until.0)
+        })
+    }
+
+    /// Deletes one item of a chat on this device only (a message either way,
+    /// or a notice); the peer keeps its copy.
+    pub fn delete_for_me(&mut self, chat: ChatId, number: MessageNumber) -> Result<(), CoreError> {
+        let item = ChatItem::load(&self.store, chat, number)?.ok_or(CoreError::UnknownMessage)?;
+        let mut batch = StagedBatch::new();
+        item.delete(&self.store, &mut batch)?;
+        batch.notify(Pending::Ready(Event::ItemsRemoved {
+            chat,
+            numbers: vec![number],
+        }));
+        batch.notify(Pending::ChatChanged(chat));
+        self.commit(batch)?;
+        self.chats.refresh_expiry(&self.store)?;
+        Ok(())
     }
 
     /// Deletes every item of a chat on this device; the chat and its

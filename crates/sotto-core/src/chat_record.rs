@@ -7,7 +7,7 @@
 //! version (1) = 0x02 || kind || created_at u64 || next message number u64
 //! || unread u32 || timer secs u32 (0 = off) || read receipts u8 (0 global, 1 on, 2 off)
 //! || last activity u64 || flags u8 (bit 0 pinned, bit 1 archived, bit 2 blocked)
-//! || option(alias: len u16 || UTF-8)
+//! || option(alias: len u16 || UTF-8) || option(muted until u64, Unix ms; u64::MAX always)
 //! kind = 0x01 (direct) || peer id u64 || option(connection id u64)
 //! ```
 //!
@@ -84,6 +84,8 @@ pub(crate) struct ChatRecord {
     pub(crate) blocked: bool,
     /// The name the user gave the peer, shown instead of theirs.
     pub(crate) alias: Option<String>,
+    /// No notifications until then (Unix milliseconds; `u64::MAX`: always).
+    pub(crate) muted_until: Option<u64>,
 }
 
 impl ChatRecord {
@@ -110,6 +112,7 @@ impl ChatRecord {
             archived: false,
             blocked: false,
             alias: None,
+            muted_until: None,
         }
     }
 
@@ -190,6 +193,9 @@ impl ChatRecord {
         w.option(self.alias.as_ref(), |w, alias| {
             w.bytes16(alias.as_bytes());
         });
+        w.option(self.muted_until.as_ref(), |w, until| {
+            w.u64(*until);
+        });
         w.finish()
     }
 
@@ -220,6 +226,7 @@ impl ChatRecord {
             archived: false,
             blocked: false,
             alias: None,
+            muted_until: None,
         };
         if version >= 2 {
             let flags = r.u8()?;
@@ -230,6 +237,7 @@ impl ChatRecord {
             record.archived = flags & ARCHIVED != 0;
             record.blocked = flags & BLOCKED != 0;
             record.alias = r.option(|r| r.text(crate::MAX_DISPLAY_NAME_LEN))?;
+            record.muted_until = r.option(Reader::u64)?;
         }
         r.finish()?;
         Ok(record)
@@ -252,6 +260,7 @@ mod tests {
         chat.pinned = true;
         chat.blocked = true;
         chat.alias = Some("Mum".to_owned());
+        chat.muted_until = Some(u64::MAX);
         chat
     }
 

@@ -245,6 +245,9 @@ impl Connector {
         match Link::parse(link)? {
             Link::Full(link) => {
                 Connector::refuse_own(cx, &link)?;
+                if let Some(chat) = Connector::chat_with(cx, &link)? {
+                    return Err(CoreError::AlreadyContact { chat });
+                }
                 let chat = ChatId(cx.account.allocate_id());
                 let mut batch = StagedBatch::new();
                 self.join_new_chat(cx, now, rng, chat, &link, relay, &mut batch);
@@ -462,6 +465,18 @@ impl Connector {
             return Err(CoreError::InvalidValue("link: it is this profile's own"));
         }
         Ok(())
+    }
+
+    /// The chat this profile already has with the owner of `link`, if any.
+    pub(crate) fn chat_with<S: Store>(
+        cx: &Shared<'_, S>,
+        link: &InvitationLink,
+    ) -> Result<Option<ChatId>, CoreError> {
+        let identity = link.invitation.identity().to_bytes();
+        Ok(PeerRecord::load_all(cx.store())?
+            .into_iter()
+            .find(|peer| peer.identity == identity)
+            .map(|peer| peer.chat))
     }
 
     /// Refuses a short link this profile published (its invitation or

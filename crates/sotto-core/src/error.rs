@@ -68,6 +68,13 @@ pub enum CoreError {
     /// No contact address exists.
     #[error("no contact address")]
     NoAddress,
+    /// The link is of someone this profile already has a chat with:
+    /// [`crate::Core::reconnect`] connects that chat again instead.
+    #[error("already a contact (chat {})", chat.0)]
+    AlreadyContact {
+        /// The existing chat with the link's owner.
+        chat: crate::ChatId,
+    },
     /// A text, name or value is over its limit.
     #[error("{what} is longer than {max} bytes")]
     TooLong {

@@ -34,6 +34,9 @@ pub enum Event {
         chat: ChatId,
         /// Why, as a sentence for the user.
         reason: String,
+        /// The chat this profile already has with the link's owner, when that
+        /// is why: a front end offers to open it or to connect it again.
+        existing: Option<ChatId>,
     },
     /// Someone sent a contact request through the contact address.
     RequestReceived {

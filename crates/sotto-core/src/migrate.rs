@@ -111,6 +111,7 @@ impl V1Contact {
             archived: false,
             blocked: false,
             alias: None,
+            muted_until: None,
         }
         .put(batch);
         PeerRecord {

@@ -220,6 +220,7 @@ impl<S: Store> Core<S> {
             pinned: record.pinned,
             archived: record.archived,
             blocked: record.blocked,
+            muted_until: record.muted_until.map(UnixMillis),
         })
     }
 

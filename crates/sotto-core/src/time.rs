@@ -9,6 +9,9 @@ use std::time::Duration;
 pub struct UnixMillis(pub u64);
 
 impl UnixMillis {
+    /// A time that never comes ("always", for a mute).
+    pub const FOREVER: UnixMillis = UnixMillis(u64::MAX);
+
     /// The instant `duration` later (saturating).
     pub fn after(self, duration: Duration) -> UnixMillis {
         let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);

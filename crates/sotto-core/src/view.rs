@@ -46,6 +46,8 @@ pub struct ChatView {
     pub archived: bool,
     /// The peer is blocked: its connection ended and nothing more arrives.
     pub blocked: bool,
+    /// No notifications for this chat until then (`u64::MAX`: always).
+    pub muted_until: Option<UnixMillis>,
 }
 
 impl ChatView {

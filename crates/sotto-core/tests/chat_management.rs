@@ -8,7 +8,7 @@ mod util;
 
 use std::time::Duration;
 
-use sotto_core::{ConnectionState, CoreError, Event, MessageStatus};
+use sotto_core::{ConnectionState, CoreError, Event, MessageStatus, UnixMillis};
 use util::World;
 
 #[test]
@@ -199,4 +199,52 @@ fn search_finds_texts_of_every_chat_newest_first() {
             Err(CoreError::InvalidValue(_))
         ));
     }
+}
+
+#[test]
+fn a_message_deleted_for_me_stays_with_the_peer_and_a_mute_is_kept() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (alice_bob, bob_alice) = world.connect(0, 1);
+    let received = world.send_text(1, bob_alice, "keep or not");
+    world.run();
+    let alice = &mut world.clients[0];
+    let number = alice
+        .core
+        .history(alice_bob, None, 10)
+        .unwrap()
+        .last()
+        .unwrap()
+        .number;
+    alice.core.delete_for_me(alice_bob, number).unwrap();
+    assert!(matches!(
+        alice.core.delete_for_me(alice_bob, number),
+        Err(CoreError::UnknownMessage)
+    ));
+    world.run();
+    let alice = &world.clients[0];
+    assert!(alice.events.iter().any(|event| matches!(
+        event,
+        Event::ItemsRemoved { chat, numbers } if *chat == alice_bob && numbers == &[number]
+    )));
+    assert_eq!(world.texts(0, alice_bob), ["[Connected]"]);
+    assert_eq!(
+        world.clients[1]
+            .core
+            .message(bob_alice, received)
+            .unwrap()
+            .text
+            .as_deref(),
+        Some("keep or not")
+    );
+
+    let alice = &mut world.clients[0].core;
+    alice
+        .set_muted(alice_bob, Some(UnixMillis::FOREVER))
+        .unwrap();
+    assert_eq!(
+        alice.chat(alice_bob).unwrap().muted_until,
+        Some(UnixMillis::FOREVER)
+    );
+    alice.set_muted(alice_bob, None).unwrap();
+    assert_eq!(alice.chat(alice_bob).unwrap().muted_until, None);
 }

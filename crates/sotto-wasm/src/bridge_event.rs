@@ -115,6 +115,7 @@ mod tests {
             pinned: true,
             archived: false,
             blocked: false,
+            muted_until: Some(UnixMillis(1_765_000_000_000)),
         }
     }
 
@@ -134,6 +135,7 @@ mod tests {
             pinned: false,
             archived: true,
             blocked: false,
+            muted_until: None,
         }
     }
 
@@ -176,6 +178,7 @@ mod tests {
             Event::JoinFailed {
                 chat: ChatId(9),
                 reason: "This link was already used.".to_owned(),
+                existing: None,
             },
             Event::ContactConnected { chat: chat() },
             Event::ConnectionFailed { chat: connecting() },

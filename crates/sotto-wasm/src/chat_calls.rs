@@ -257,7 +257,7 @@ pub(crate) fn chat_id(chat: f64) -> Result<ChatId, JsValue> {
     local_id(chat, "no such chat").map(ChatId)
 }
 
-fn message_number(item: f64) -> Result<MessageNumber, JsValue> {
+pub(crate) fn message_number(item: f64) -> Result<MessageNumber, JsValue> {
     local_id(item, "no such message").map(MessageNumber)
 }
 

@@ -4,7 +4,9 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::chat_calls::chat_id;
+use sotto_core::UnixMillis;
+
+use crate::chat_calls::{chat_id, message_number};
 use crate::client::{SottoClient, core_error, json, now};
 
 #[wasm_bindgen]
@@ -29,6 +31,29 @@ impl SottoClient {
         let chat = chat_id(chat)?;
         let alias = Some(alias.as_str()).filter(|alias| !alias.trim().is_empty());
         self.change(|core| core.set_alias(chat, alias).map_err(core_error))
+    }
+
+    /// Mutes a chat until `until` (Unix ms; `null` unmutes; a time past 2^53
+    /// means always).
+    #[wasm_bindgen(js_name = setMuted)]
+    pub fn set_muted(&self, chat: f64, until: Option<f64>) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        let until = until.map(|until| {
+            if until >= 9_007_199_254_740_992.0 {
+                UnixMillis::FOREVER
+            } else {
+                UnixMillis(until.max(0.0) as u64)
+            }
+        });
+        self.change(|core| core.set_muted(chat, until).map_err(core_error))
+    }
+
+    /// Deletes one item on this device only.
+    #[wasm_bindgen(js_name = deleteForMe)]
+    pub fn delete_for_me(&self, chat: f64, item: f64) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        let item = message_number(item)?;
+        self.change(|core| core.delete_for_me(chat, item).map_err(core_error))
     }
 
     /// Deletes every item of a chat on this device.

@@ -31,6 +31,7 @@ fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ChatVie
         pinned: false,
         archived: false,
         blocked: false,
+        muted_until: None,
     }
 }
 

@@ -233,7 +233,11 @@ impl Connector {
                     _ => "The link's relay gave an unexpected answer.".to_owned(),
                 };
                 JoinRecord::delete(chat, &mut batch);
-                batch.notify(Pending::Ready(Event::JoinFailed { chat, reason }));
+                batch.notify(Pending::Ready(Event::JoinFailed {
+                    chat,
+                    reason,
+                    existing: None,
+                }));
             }
             _ => {}
         }
@@ -346,11 +350,26 @@ impl Connector {
             Ok(link) => link,
             Err(error) => {
                 let reason = format!("The link cannot be used: {error}.");
-                batch.notify(Pending::Ready(Event::JoinFailed { chat, reason }));
+                batch.notify(Pending::Ready(Event::JoinFailed {
+                    chat,
+                    reason,
+                    existing: None,
+                }));
                 return Ok(());
             }
         };
         if !join.reconnect {
+            if let Some(existing) = Connector::chat_with(cx, &link)? {
+                let reason = "You already have a chat with the person who made this link: \
+                     open it, or connect it again with this link."
+                    .to_owned();
+                batch.notify(Pending::Ready(Event::JoinFailed {
+                    chat,
+                    reason,
+                    existing: Some(existing),
+                }));
+                return Ok(());
+            }
             self.join_new_chat(cx, now, rng, chat, &link, &join.relay, batch);
             return Ok(());
         }
@@ -358,7 +377,11 @@ impl Connector {
             Ok(_) => self.join_existing_chat(cx, chats, now, rng, chat, &link, &join.relay, batch),
             Err(_) => {
                 let reason = "The chat was deleted before the link was resolved.".to_owned();
-                batch.notify(Pending::Ready(Event::JoinFailed { chat, reason }));
+                batch.notify(Pending::Ready(Event::JoinFailed {
+                    chat,
+                    reason,
+                    existing: None,
+                }));
                 Ok(())
             }
         }

@@ -50,6 +50,7 @@ fn join_failure(world: &World, client: usize, chat: ChatId) -> Option<String> {
             Event::JoinFailed {
                 chat: failed,
                 reason,
+                ..
             } if *failed == chat => Some(reason.clone()),
             _ => None,
         })
@@ -196,4 +197,35 @@ fn the_address_link_is_kept_alive_and_published_again_if_it_expired() {
     world.clients[0].core.delete_address(now).unwrap();
     world.run();
     assert!(link_ids(&world).is_empty());
+}
+
+#[test]
+fn a_second_link_of_a_contact_is_offered_as_the_same_contact() {
+    let mut world = World::new(&["Alice", "Bob"], &[0, 0]);
+    let (_, bob_alice) = world.connect(0, 1);
+    let (_, link) = invite(&mut world, 0);
+    let chat = connect(&mut world, 1, &link);
+    let existing = world.clients[1]
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::JoinFailed {
+                chat: failed,
+                existing,
+                ..
+            } if *failed == chat => Some(*existing),
+            _ => None,
+        });
+    assert_eq!(existing, Some(Some(bob_alice)));
+    assert_eq!(world.clients[1].core.chats().unwrap().len(), 1);
+    // The full form of the link is refused at once, naming the chat.
+    let (invitation, _) = invite(&mut world, 0);
+    let full = super::full_link(&world, 0, invitation);
+    let now = world.now;
+    let relay = world.clients[1].relay.clone();
+    let bob = &mut world.clients[1];
+    assert!(matches!(
+        bob.core.connect(now, &mut bob.rng, &full, &relay),
+        Err(crate::CoreError::AlreadyContact { chat }) if chat == bob_alice
+    ));
 }
