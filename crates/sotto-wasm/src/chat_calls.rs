@@ -48,6 +48,15 @@ impl SottoClient {
         Ok(id.0 as f64)
     }
 
+    /// The one-time invitations not answered yet, by id: one that was
+    /// answered is gone from the list when its `contact_connected` arrives.
+    pub fn invitations(&self) -> Result<Vec<f64>, JsValue> {
+        self.with_core(|core| {
+            let pending = core.invitations().map_err(core_error)?;
+            Ok(pending.iter().map(|id| id.0 as f64).collect())
+        })
+    }
+
     /// Connects with an invitation or contact address link; returns the new
     /// chat's id.
     pub fn connect(&self, link: String) -> Result<f64, JsValue> {
@@ -245,12 +254,45 @@ impl SottoClient {
         })
     }
 
+    /// Whether `scanned`, the text of a QR code scanned from the contact's
+    /// screen, shows this chat's security code (hex, as `securityCode` gives
+    /// it). The core compares in constant time; anything that is not such a
+    /// payload is simply no match.
+    #[wasm_bindgen(js_name = securityCodeMatches)]
+    pub fn security_code_matches(&self, chat: f64, scanned: String) -> Result<bool, JsValue> {
+        let contact = chat_id(chat)?;
+        let Some(payload) = hex_bytes(scanned.trim()) else {
+            return Ok(false);
+        };
+        self.with_core(|core| {
+            let code = core.security_code(contact).map_err(core_error)?;
+            Ok(code.matches_qr_payload(&payload))
+        })
+    }
+
     /// Marks the contact's security code verified (or not).
     #[wasm_bindgen(js_name = setVerified)]
     pub fn set_verified(&self, chat: f64, verified: bool) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
         self.change(|core| core.set_verified(contact, verified).map_err(core_error))
     }
+}
+
+/// The bytes of a hex string no longer than a security code's payload, or
+/// None for anything else.
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    const MAX_HEX: usize = 2 * 64;
+    if text.len() > MAX_HEX || text.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |byte: u8| char::from(byte).to_digit(16);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => u8::try_from(digit(*high)? * 16 + digit(*low)?).ok(),
+            _ => None,
+        })
+        .collect()
 }
 
 fn chat_id(chat: f64) -> Result<ChatId, JsValue> {
@@ -263,4 +305,19 @@ fn message_number(item: f64) -> Result<MessageNumber, JsValue> {
 
 fn request_id(request: f64) -> Result<RequestId, JsValue> {
     local_id(request, "no such contact request").map(RequestId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_bytes;
+
+    #[test]
+    fn hex_bytes_reads_only_plain_hex() {
+        assert_eq!(hex_bytes("01ff0a"), Some(vec![0x01, 0xff, 0x0a]));
+        assert_eq!(hex_bytes("01FF"), Some(vec![0x01, 0xff]));
+        assert_eq!(hex_bytes(""), Some(vec![]));
+        for refused in ["0", "+f", "0g", "é1", " 01", &"00".repeat(65)] {
+            assert_eq!(hex_bytes(refused), None, "{refused:?}");
+        }
+    }
 }
