@@ -103,7 +103,7 @@ export function SecurityCodeDialog({
               >
                 {scanning ? "Stop scanning" : `Scan ${name}'s code`}
               </button>
-              <button type="button" class={code.verified || scan === "mismatch" ? "" : "primary"} onClick={toggle}>
+              <button type="button" class={(scan === "mismatch") === code.verified ? "primary" : ""} onClick={toggle}>
                 {code.verified ? "Clear verification" : "Mark as verified"}
               </button>
             </div>

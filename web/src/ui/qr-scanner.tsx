@@ -41,8 +41,10 @@ export function QrScanner({ label, onText }: { label: string; onText: (text: str
       .then(
         (stopCamera) => {
           stop = stopCamera;
-          if (closed) stopCamera();
-          else setStarting(false);
+          if (closed) return stopCamera();
+          setStarting(false);
+          // On a phone the dialog is taller than the screen: show the picture.
+          element.scrollIntoView?.({ block: "nearest" });
         },
         (error: unknown) => {
           if (closed) return;
