@@ -44,6 +44,17 @@ async function mount(backend: FakeBackend, invite: ParsedLink | null = null, cam
   await settle();
 }
 
+/** The New chat dialog, scanning with a fake camera. */
+async function scanInNewChat(): Promise<{ backend: FakeBackend; camera: FakeCamera }> {
+  const backend = FakeBackend.withProfile();
+  const camera = new FakeCamera();
+  await mount(backend, null, camera);
+  await click(button("New chat: invite someone"));
+  await click(button("Scan a QR code"));
+  expect(camera.running).toBe(true);
+  return { backend, camera };
+}
+
 /** A camera for the scanner: the test decides what it sees (or that it fails). */
 class FakeCamera {
   /** Where the code the camera "sees" goes, while it runs. */
@@ -530,12 +541,7 @@ describe("connections", () => {
   });
 
   it("connects with a scanned invitation and stops the camera", async () => {
-    const backend = FakeBackend.withProfile();
-    const camera = new FakeCamera();
-    await mount(backend, null, camera);
-    await click(button("New chat: invite someone"));
-    await click(button("Scan a QR code"));
-    expect(camera.running).toBe(true);
+    const { backend, camera } = await scanInNewChat();
     await camera.show("WIFI:S:home;T:WPA;P:secret;;");
     expect(root.querySelector("[role=dialog] [role=alert]")?.textContent).toBe(
       "This QR code is not a Sotto invitation or contact address.",
@@ -549,12 +555,7 @@ describe("connections", () => {
   });
 
   it("stops the camera when the dialog closes", async () => {
-    const backend = FakeBackend.withProfile();
-    const camera = new FakeCamera();
-    await mount(backend, null, camera);
-    await click(button("New chat: invite someone"));
-    await click(button("Scan a QR code"));
-    expect(camera.running).toBe(true);
+    const { camera } = await scanInNewChat();
     await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
     expect(root.querySelector("[role=dialog]")).toBeNull();
     expect(camera.stops).toBe(1);
