@@ -254,6 +254,20 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     link = null;
   };
 
+  /** After `chat` connected: the handed-out invitations the core no longer holds were used for it. */
+  const invitationsUsed = (chat: ChatId): void => {
+    let pending: Set<number>;
+    try {
+      pending = new Set(client.invitations());
+    } catch {
+      return; // Locked meanwhile: the dialog that waited is gone too.
+    }
+    for (const invitation of [...handedOut].filter((id) => !pending.has(id))) {
+      handedOut.delete(invitation);
+      emit({ type: "invitation_used", invitation, chat });
+    }
+  };
+
   // Every event comes complete: the core's are passed on as they are.
   client.setListener((json: string) => {
     const event = cleanEvent(parse<CoreEvent | BridgeEvent>(json));
@@ -270,13 +284,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         break;
       case "contact_connected":
         emit(event);
-        if (handedOut.size > 0) {
-          const pending = new Set(client.invitations());
-          for (const invitation of [...handedOut].filter((id) => !pending.has(id))) {
-            handedOut.delete(invitation);
-            emit({ type: "invitation_used", invitation, chat: event.chat.id });
-          }
-        }
+        if (handedOut.size > 0) invitationsUsed(event.chat.id);
         break;
       case "connection":
         // Seen in the browser's performance tools (and timed by the web benchmark).
