@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::client::{SottoClient, core_error, error, json, local_id, now, object};
 use crate::rng::BrowserRng;
+use crate::scanned_code::scanned_code_bytes;
 
 #[wasm_bindgen]
 impl SottoClient {
@@ -261,7 +262,7 @@ impl SottoClient {
     #[wasm_bindgen(js_name = securityCodeMatches)]
     pub fn security_code_matches(&self, chat: f64, scanned: String) -> Result<bool, JsValue> {
         let contact = chat_id(chat)?;
-        let Some(payload) = hex_bytes(scanned.trim()) else {
+        let Some(payload) = scanned_code_bytes(&scanned) else {
             return Ok(false);
         };
         self.with_core(|core| {
@@ -278,23 +279,6 @@ impl SottoClient {
     }
 }
 
-/// The bytes of a hex string no longer than a security code's payload, or
-/// None for anything else.
-fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    const MAX_HEX: usize = 2 * 64;
-    if text.len() > MAX_HEX || text.len() % 2 != 0 {
-        return None;
-    }
-    let digit = |byte: u8| char::from(byte).to_digit(16);
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [high, low] => u8::try_from(digit(*high)? * 16 + digit(*low)?).ok(),
-            _ => None,
-        })
-        .collect()
-}
-
 fn chat_id(chat: f64) -> Result<ChatId, JsValue> {
     local_id(chat, "no such chat").map(ChatId)
 }
@@ -305,19 +289,4 @@ fn message_number(item: f64) -> Result<MessageNumber, JsValue> {
 
 fn request_id(request: f64) -> Result<RequestId, JsValue> {
     local_id(request, "no such contact request").map(RequestId)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hex_bytes;
-
-    #[test]
-    fn hex_bytes_reads_only_plain_hex() {
-        assert_eq!(hex_bytes("01ff0a"), Some(vec![0x01, 0xff, 0x0a]));
-        assert_eq!(hex_bytes("01FF"), Some(vec![0x01, 0xff]));
-        assert_eq!(hex_bytes(""), Some(vec![]));
-        for refused in ["0", "+f", "0g", "é1", " 01", &"00".repeat(65)] {
-            assert_eq!(hex_bytes(refused), None, "{refused:?}");
-        }
-    }
 }
