@@ -10,7 +10,7 @@ const MAX_HEX: usize = 2 * 64;
 /// The bytes `text` (white space around it ignored) spells in hex, or None.
 pub(crate) fn scanned_code_bytes(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.len() > MAX_HEX || text.len() % 2 != 0 {
+    if text.len() > MAX_HEX || !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |byte: u8| char::from(byte).to_digit(16);

@@ -124,6 +124,7 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
     event.preventDefault();
     const parsed = parseInviteLink(link);
     if (!parsed) return setError(NOT_A_LINK);
+    setScanning(false);
     void join(parsed.link);
   }
   /** A scanned code: a Sotto link connects at once; anything else is said and scanning goes on. */
