@@ -52,7 +52,8 @@ export function startRelay(dataDir, { listen = "127.0.0.1:0", options = [] } = {
   });
 }
 
-export function launchBrowser() {
+/** Headless Chromium; `args` adds command-line switches (a fake camera, say). */
+export function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
@@ -63,13 +64,14 @@ export function launchBrowser() {
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
+      ...args,
     ],
   });
 }
 
 /** A page in a fresh browser context (its own IndexedDB) at `url`; browser errors fail the test. */
-export async function openPage(browser, url) {
-  const page = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+export async function openPage(browser, url, viewport = { width: 1100, height: 760 }) {
+  const page = await (await browser.newContext({ viewport })).newPage();
   page.on("pageerror", (error) => {
     console.error(`page error: ${error.message}`);
     process.exitCode = 1;
@@ -132,9 +134,10 @@ export async function invitationLink(page, screenshot) {
   return link;
 }
 
+/** Connects with `link` from the New chat dialog, which closes once the link's chat exists. */
 export async function connectWith(page, link) {
   await page.getByRole("button", { name: "New chat: invite someone" }).click();
   await page.getByLabel("Invitation or contact address link").fill(link);
   await page.getByRole("button", { name: "Connect", exact: true }).click();
-  await page.keyboard.press("Escape");
+  await page.getByRole("dialog", { name: "New chat" }).waitFor({ state: "detached", timeout });
 }

@@ -48,6 +48,11 @@ try {
 
   const link = await invitationLink(alice, join(shots, "invite.png"));
   await connectWith(bob, link);
+  // The link opened Bob's chat with Alice: he leaves it, so that Alice's first
+  // message is seen delivered before it is read.
+  await bob.getByRole("main", { name: "Chat with Alice" }).waitFor({ timeout });
+  await bob.keyboard.press("Escape");
+  await bob.getByRole("main", { name: "No chat open" }).waitFor({ timeout });
   await alice.getByText("Bob").first().waitFor({ timeout });
   await bob.getByText("Alice").first().waitFor({ timeout });
   step("invitation and connection");

@@ -41,6 +41,8 @@ export interface CreateProfile {
 
 /** A one-time invitation: the link to share and the text the QR code encodes. */
 export interface Invitation {
+  /** The core's id, which `invitation_used` names when someone joins with it. */
+  id: InvitationId;
   /** `https://<relay host>/invite#<payload>`: the payload only in the fragment. */
   link: string;
   /** What the QR code encodes (the same link, so a phone camera opens it). */
@@ -270,7 +272,12 @@ export type BackendEvent =
   | { type: "locked" }
   | { type: "moved" }
   /** Something failed outside any call, e.g. the browser's storage refused a write. */
-  | { type: "error"; error: BackendError };
+  | { type: "error"; error: BackendError }
+  /**
+   * Someone joined with an invitation that `createInvitation` handed out: `chat`
+   * is the new chat (its `contact_connected` came just before).
+   */
+  | { type: "invitation_used"; invitation: InvitationId; chat: ChatId };
 
 export type BackendErrorKind =
   | "wrong-passphrase"
@@ -280,6 +287,8 @@ export type BackendErrorKind =
   | "profile-exists"
   | "locked"
   | "invalid-invitation"
+  /** A link that parsed but cannot be used: used, withdrawn, expired, or this profile's own. */
+  | "link-refused"
   | "invalid-archive"
   | "moved"
   | "in-use"
@@ -336,7 +345,12 @@ export interface Backend {
 
   // Connections.
   createInvitation(): Promise<Invitation>;
-  /** Connects with a one-time invitation or a contact address link. */
+  /**
+   * Connects with a one-time invitation or a contact address link. The chat
+   * id comes at once; with a short link the chat itself only exists once the
+   * link's relay returned the invitation (`chat_changed` for that id), or
+   * never (`join_failed` for that id, with the reason). See `join.ts`.
+   */
   connect(link: string): Promise<ChatId>;
   contactAddress(): Promise<ContactAddress | null>;
   createContactAddress(): Promise<ContactAddress>;
@@ -366,6 +380,11 @@ export interface Backend {
 
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;
+  /**
+   * Whether the text of a QR code scanned from the contact's screen shows
+   * this chat's security code (the core compares; anything else is no match).
+   */
+  securityCodeMatches(chat: ChatId, scanned: string): Promise<boolean>;
   setVerified(chat: ChatId, verified: boolean): Promise<void>;
 
   // Settings (mute included), stored encrypted in the profile.

@@ -180,6 +180,13 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
   const client = await call(() => SottoClient.open(address, deriveInWorker(module)));
   const listeners = new Set<(event: BackendEvent) => void>();
   const invitations = new Map<InvitationId, (link: string) => void>();
+  /**
+   * Invitations handed out and not answered yet: the core's events do not
+   * say which invitation a new contact used, so on each `contact_connected`
+   * the bridge asks which of these the core no longer holds (it forgets an
+   * invitation in the same step that connects the chat).
+   */
+  const handedOut = new Set<InvitationId>();
   const addressWaiters = new Set<(link: string) => void>();
   /** A typing indicator the peer does not renew goes away: its timer, by chat. */
   const typing = new Map<ChatId, number>();
@@ -241,9 +248,24 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     giveBackClaim();
     typing.forEach((timer) => window.clearTimeout(timer));
     typing.clear();
+    handedOut.clear();
     prefs = parsePrefs("");
     // Locking closes the links; an unlock opens new ones.
     link = null;
+  };
+
+  /** After `chat` connected: the handed-out invitations the core no longer holds were used for it. */
+  const invitationsUsed = (chat: ChatId): void => {
+    let pending: Set<number>;
+    try {
+      pending = new Set(client.invitations());
+    } catch {
+      return; // Locked meanwhile: the dialog that waited is gone too.
+    }
+    for (const invitation of [...handedOut].filter((id) => !pending.has(id))) {
+      handedOut.delete(invitation);
+      emit({ type: "invitation_used", invitation, chat });
+    }
   };
 
   // Every event comes complete: the core's are passed on as they are.
@@ -259,6 +281,10 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       case "typing":
         typingTimeout(event.chat, event.typing);
         emit(event);
+        break;
+      case "contact_connected":
+        emit(event);
+        if (handedOut.size > 0) invitationsUsed(event.chat.id);
         break;
       case "connection":
         // Seen in the browser's performance tools (and timed by the web benchmark).
@@ -331,7 +357,10 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       call(() =>
         awaitRelay<Invitation>((resolve) => {
           const id = client.createInvitation();
-          invitations.set(id, (link) => resolve({ link, qrPayload: link }));
+          invitations.set(id, (link) => {
+            handedOut.add(id);
+            resolve({ id, link, qrPayload: link });
+          });
           return () => invitations.delete(id);
         }),
       ),
@@ -380,6 +409,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         const code = client.securityCode(chat) as { digits: string; qrPayload: string; verified: boolean };
         return { ...code, digits: code.digits.replace(/\s+/g, "") };
       }),
+    securityCodeMatches: (chat, scanned) => call(() => client.securityCodeMatches(chat, scanned)),
     setVerified: (chat, verified) => call(() => client.setVerified(chat, verified)),
     settings: () => call(settings),
     updateSettings: (patch) =>

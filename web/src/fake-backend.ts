@@ -16,6 +16,7 @@ import {
   type HistoryPage,
   type HistoryQuery,
   type Invitation,
+  type InvitationId,
   type ItemView,
   type MessageDirection,
   type MessageItem,
@@ -60,6 +61,20 @@ function fail(kind: BackendErrorKind, message: string): BackendError {
 
 const ORIGIN = "https://relay.example";
 
+function emptyChat(id: ChatId, name: string, lastActivity: number): FakeChat {
+  return {
+    id,
+    name,
+    items: [],
+    unread: 0,
+    timer_secs: null,
+    verified: false,
+    read_receipts: "default",
+    last_activity: lastActivity,
+    keyGeneration: 0,
+  };
+}
+
 export class FakeBackend implements Backend {
   /** The clock; tests replace it. */
   now: () => number = () => Date.now();
@@ -70,6 +85,13 @@ export class FakeBackend implements Backend {
   private nextId = 1;
   /** Every call, by method name, for assertions. */
   readonly calls: { method: string; args: unknown[] }[] = [];
+  /** Links the "relay" refuses, with the reason `join_failed` gives. */
+  readonly refusedLinks = new Map<string, string>();
+  /** While true, joins wait for `finishJoins` (the relay has not answered yet). */
+  holdJoins = false;
+  private heldJoins: { chat: ChatId; link: string }[] = [];
+  /** Invitations handed out and not used yet. */
+  private invitations = new Set<InvitationId>();
 
   // Test helpers -------------------------------------------------------------
 
@@ -92,17 +114,7 @@ export class FakeBackend implements Backend {
   addChat(name: string, messages = 0, start = this.now() - messages * 60_000): ChatId {
     const profile = this.requireProfile();
     const id = this.nextId++;
-    const chat: FakeChat = {
-      id,
-      name,
-      items: [],
-      unread: 0,
-      timer_secs: null,
-      verified: false,
-      read_receipts: "default",
-      last_activity: messages > 0 ? start + (messages - 1) * 60_000 : start,
-      keyGeneration: 0,
-    };
+    const chat = emptyChat(id, name, messages > 0 ? start + (messages - 1) * 60_000 : start);
     for (let index = 0; index < messages; index += 1) {
       const direction = index % 2 === 0 ? "incoming" : "outgoing";
       const text =
@@ -163,6 +175,25 @@ export class FakeBackend implements Backend {
   setTypingFromContact(chat: ChatId, typing: boolean): void {
     this.requireChat(chat);
     this.emit({ type: "typing", chat, typing });
+  }
+
+  /** The relay answers the joins held by `holdJoins`. */
+  finishJoins(): void {
+    const held = this.heldJoins;
+    this.heldJoins = [];
+    for (const { chat, link } of held) this.join(chat, link);
+  }
+
+  /** Simulates someone joining with an invitation this profile handed out. */
+  answerInvitation(invitation: InvitationId, name: string): ChatId {
+    if (!this.invitations.delete(invitation)) throw fail("not-found", "No such invitation.");
+    const id = this.addChat(name);
+    const chat = this.requireChat(id);
+    this.emitChat(chat);
+    this.notice(id, { type: "connected" });
+    this.emit({ type: "contact_connected", chat: this.view(chat) });
+    this.emit({ type: "invitation_used", invitation, chat: id });
+    return id;
   }
 
   emit(event: BackendEvent): void {
@@ -262,22 +293,26 @@ export class FakeBackend implements Backend {
 
   async createInvitation(): Promise<Invitation> {
     this.requireUnlocked();
-    const link = `${ORIGIN}/invite#i1.${"A".repeat(40)}${this.nextId++}`;
-    return { link, qrPayload: link };
+    const id = this.nextId++;
+    this.invitations.add(id);
+    const link = `${ORIGIN}/invite#i1.${"A".repeat(40)}${id}`;
+    return { id, link, qrPayload: link };
   }
 
+  /**
+   * Like the core with a short link: the id at once, the chat (or
+   * `join_failed`) once the "relay" answered, after the call returned.
+   */
   async connect(link: string): Promise<ChatId> {
     this.record("connect", link);
     this.requireUnlocked();
     if (!link.includes("/invite#") && !link.includes("/contact#")) {
       throw fail("invalid-invitation", "This is not a Sotto invitation link.");
     }
-    const id = this.addChat(`Contact ${this.nextId}`);
-    const chat = this.requireChat(id);
-    this.emitChat(chat);
-    this.notice(id, { type: "connected" });
-    this.emit({ type: "contact_connected", chat: this.view(chat) });
-    return id;
+    const chat = this.nextId++;
+    if (this.holdJoins) this.heldJoins.push({ chat, link });
+    else setTimeout(() => this.join(chat, link), 0);
+    return chat;
   }
 
   async contactAddress(): Promise<ContactAddress | null> {
@@ -407,6 +442,10 @@ export class FakeBackend implements Backend {
     return { digits, qrPayload: `sotto-code:${digits}`, verified: target.verified };
   }
 
+  async securityCodeMatches(chat: ChatId, scanned: string): Promise<boolean> {
+    return scanned.trim() === (await this.securityCode(chat)).qrPayload;
+  }
+
   async setVerified(chat: ChatId, verified: boolean): Promise<void> {
     const target = this.requireChat(chat);
     target.verified = verified;
@@ -485,6 +524,20 @@ export class FakeBackend implements Backend {
       blocked: false,
       muted_until: null,
     };
+  }
+
+  /** The relay returned the link's invitation (or refused it): the chat is made now, or never. */
+  private join(id: ChatId, link: string): void {
+    const reason = this.refusedLinks.get(link);
+    if (reason !== undefined) {
+      this.emit({ type: "join_failed", chat: id, reason });
+      return;
+    }
+    const chat = emptyChat(id, `Contact ${id}`, this.now());
+    this.requireProfile().chats.set(id, chat);
+    this.emitChat(chat);
+    this.notice(id, { type: "connected" });
+    this.emit({ type: "contact_connected", chat: this.view(chat) });
   }
 
   private emitChat(chat: FakeChat): void {

@@ -93,6 +93,12 @@ describe("accessibility", () => {
       expect(await violations()).toEqual([]);
       await click('[role=dialog] [aria-label="Close"]');
     }
+    // Scanning, where the camera cannot be used: the message takes the picture's place.
+    await click('[aria-label^="New chat"]');
+    await click('[role=dialog] form .buttons button[type="button"]');
+    expect(root.querySelector(".scanner [role=alert]")).not.toBeNull();
+    expect(await violations()).toEqual([]);
+    await click('[role=dialog] [aria-label="Close"]');
     await click(".chat-row");
     for (const opener of ['[aria-label="Security code"]', '[aria-label="Chat settings"]']) {
       await click(opener);

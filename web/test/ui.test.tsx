@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeBackend } from "../src/fake-backend";
 import { App } from "../src/ui/app";
 import type { ParsedLink } from "../src/invite-link";
+import type { QrSource } from "../src/qr-scan";
+import { QrSourceContext } from "../src/ui/qr-scanner";
 
 let root: HTMLElement;
 
@@ -34,9 +36,50 @@ async function nextFrame(): Promise<void> {
   });
 }
 
-async function mount(backend: FakeBackend, invite: ParsedLink | null = null): Promise<void> {
-  await act(() => render(<App backend={backend} initialInvite={invite} />, root));
+async function mount(backend: FakeBackend, invite: ParsedLink | null = null, camera?: FakeCamera): Promise<void> {
+  const app = <App backend={backend} initialInvite={invite} />;
+  await act(() =>
+    render(camera ? <QrSourceContext.Provider value={camera.source}>{app}</QrSourceContext.Provider> : app, root),
+  );
   await settle();
+}
+
+/** The New chat dialog, scanning with a fake camera. */
+async function scanInNewChat(): Promise<{ backend: FakeBackend; camera: FakeCamera }> {
+  const backend = FakeBackend.withProfile();
+  const camera = new FakeCamera();
+  await mount(backend, null, camera);
+  await click(button("New chat: invite someone"));
+  await click(button("Scan a QR code"));
+  expect(camera.running).toBe(true);
+  return { backend, camera };
+}
+
+/** A camera for the scanner: the test decides what it sees (or that it fails). */
+class FakeCamera {
+  /** Where the code the camera "sees" goes, while it runs. */
+  private onText: ((text: string) => void) | null = null;
+  starts = 0;
+  stops = 0;
+  constructor(private readonly refusal: string | null = null) {}
+  readonly source: QrSource = {
+    start: async (_video, onText) => {
+      if (this.refusal) throw this.refusal;
+      this.starts += 1;
+      this.onText = onText;
+      return () => {
+        this.stops += 1;
+        this.onText = null;
+      };
+    },
+  };
+  get running(): boolean {
+    return this.onText !== null;
+  }
+  async show(text: string): Promise<void> {
+    await act(() => this.onText?.(text));
+    await settle();
+  }
 }
 
 function byLabel<T extends HTMLElement>(label: string): T {
@@ -372,6 +415,30 @@ describe("chats", () => {
     expect(text()).toContain("Ada is verified.");
   });
 
+  it("compares a scanned security code with the chat's own", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 1);
+    const code = await backend.securityCode(chat);
+    const camera = new FakeCamera();
+    await mount(backend, null, camera);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await click(button("Security code"));
+    await click(button("Scan Ada's code"));
+    await camera.show("sotto-code:12345");
+    expect(camera.running).toBe(false);
+    const dialog = () => root.querySelector("[role=dialog]")!;
+    expect(dialog().querySelector(".warning")?.textContent).toContain("The codes do not match.");
+    expect(await backend.chats().then((chats) => chats[0]?.verified)).toBe(false);
+    await click(button("Scan Ada's code"));
+    await camera.show("https://relay.example/invite#EEEE");
+    expect(dialog().querySelector(".warning")?.textContent).toContain("not a security code");
+    await click(button("Scan Ada's code"));
+    await camera.show(code.qrPayload);
+    expect(dialog().querySelector(".success")?.textContent).toContain("The codes match");
+    await click(button("Mark as verified"));
+    expect(text()).toContain("Ada is verified.");
+  });
+
   it("sets the disappearing timer and mutes a chat", async () => {
     const backend = FakeBackend.withProfile();
     backend.addChat("Ada", 1);
@@ -408,6 +475,108 @@ describe("connections", () => {
     expect(backend.calls.find((call) => call.method === "connect")?.args[0]).toBe(link);
     expect(root.querySelector("[role=dialog]")).toBeNull();
     expect(text()).toContain("You are connected with");
+  });
+
+  it("shows that a link is being opened until its chat exists, then opens it", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.holdJoins = true;
+    await mount(backend);
+    await click(button("New chat: invite someone"));
+    await type(byLabel("Invitation or contact address link"), "https://relay.example/invite#AAAA");
+    await click(button("Connect"));
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Opening the link…");
+    await act(() => backend.finishJoins());
+    await settle();
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(root.querySelector(".conversation")?.textContent).toContain("You are connected with");
+  });
+
+  it("says why a link cannot be used and leaves no chat", async () => {
+    const backend = FakeBackend.withProfile();
+    const link = "https://relay.example/invite#BBBB";
+    backend.refusedLinks.set(link, "This invitation was already used.");
+    await mount(backend);
+    await click(button("New chat: invite someone"));
+    await type(byLabel("Invitation or contact address link"), link);
+    await click(button("Connect"));
+    const dialog = root.querySelector("[role=dialog]");
+    expect(dialog?.querySelector("[role=alert]")?.textContent).toBe("This invitation was already used.");
+    expect(dialog?.textContent).not.toContain("Opening the link…");
+    expect(await backend.chats()).toHaveLength(0);
+    expect(root.querySelector(".chat-row")).toBeNull();
+  });
+
+  it("says why the link the page was opened with cannot be used", async () => {
+    const backend = FakeBackend.withProfile();
+    const link = "https://relay.example/contact#CCCC";
+    backend.refusedLinks.set(link, "This contact address no longer exists.");
+    await mount(backend, { kind: "contact", payload: "CCCC", link });
+    await click(button("Connect"));
+    const dialog = root.querySelector("[role=dialog]");
+    expect(dialog?.querySelector("[role=alert]")?.textContent).toBe("This contact address no longer exists.");
+    expect(await backend.chats()).toHaveLength(0);
+    await click(button("Close"));
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+  });
+
+  it("closes the invitation and opens the chat when someone joins with it", async () => {
+    const backend = FakeBackend.withProfile();
+    const earlier = await backend.createInvitation();
+    await mount(backend);
+    await click(button("New chat: invite someone"));
+    const shown = byLabel<HTMLInputElement>("Invitation link").value;
+    // Another invitation's join does not close this one.
+    await act(() => {
+      backend.answerInvitation(earlier.id, "Olga");
+    });
+    await settle();
+    expect(byLabel<HTMLInputElement>("Invitation link").value).toBe(shown);
+    const id = Number(/(\d+)$/.exec(shown)?.[1]);
+    await act(() => {
+      backend.answerInvitation(id, "Nina");
+    });
+    await settle();
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(root.querySelector("main")?.getAttribute("aria-label")).toBe("Chat with Nina");
+  });
+
+  it("connects with a scanned invitation and stops the camera", async () => {
+    const { backend, camera } = await scanInNewChat();
+    await camera.show("WIFI:S:home;T:WPA;P:secret;;");
+    expect(root.querySelector("[role=dialog] [role=alert]")?.textContent).toBe(
+      "This QR code is not a Sotto invitation or contact address.",
+    );
+    expect(camera.running).toBe(true);
+    await camera.show("https://relay.example/invite#DDDD");
+    expect(camera.running).toBe(false);
+    expect(backend.calls.find((call) => call.method === "connect")?.args[0]).toBe("https://relay.example/invite#DDDD");
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(root.querySelector(".conversation")?.textContent).toContain("You are connected with");
+  });
+
+  it("stops the camera when the dialog closes", async () => {
+    const { camera } = await scanInNewChat();
+    await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(camera.stops).toBe(1);
+  });
+
+  it("says so when there is no camera or it is refused", async () => {
+    const backend = FakeBackend.withProfile();
+    // happy-dom has no navigator.mediaDevices: the real camera source is used.
+    await mount(backend);
+    await click(button("New chat: invite someone"));
+    await click(button("Scan a QR code"));
+    expect(root.querySelector("[role=dialog] .scanner [role=alert]")?.textContent).toContain(
+      "This browser cannot use a camera on this page.",
+    );
+    render(null, root);
+    await mount(backend, null, new FakeCamera("denied"));
+    await click(button("New chat: invite someone"));
+    await click(button("Scan a QR code"));
+    expect(root.querySelector("[role=dialog] .scanner [role=alert]")?.textContent).toContain(
+      "Camera access was refused.",
+    );
   });
 
   it("accepts and rejects contact requests", async () => {

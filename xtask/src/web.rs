@@ -44,8 +44,11 @@ pub(crate) fn test() -> Result<()> {
 /// by archive (`web/e2e/browser-cli.mjs`), then the page at a phone's size,
 /// with the keyboard alone, with the privacy blur, its requests and the app
 /// lock (`web/e2e/layout.mjs`), then invitation and contact-address links
-/// opened in a browser (`web/e2e/invite-link.mjs`), then a profile kept by an
-/// earlier version unlocked and upgraded (`web/e2e/old-profile.mjs`).
+/// opened in a browser (`web/e2e/invite-link.mjs`), then QR codes: the
+/// invitation's decoded from a screenshot by another decoder, and scanned by
+/// a browser whose fake camera films it (`web/e2e/qr-codes.mjs`), then a
+/// profile kept by an earlier version unlocked and upgraded
+/// (`web/e2e/old-profile.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -79,6 +82,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: invitation and contact-address links opened in a browser",
             "e2e/invite-link.mjs",
+        ),
+        (
+            "browser test: QR codes read from the screen and scanned with a camera",
+            "e2e/qr-codes.mjs",
         ),
         (
             "browser test: a profile kept by an earlier version opens and is upgraded",

@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::client::{SottoClient, core_error, error, json, local_id, now, object};
 use crate::rng::BrowserRng;
+use crate::scanned_code::scanned_code_bytes;
 
 #[wasm_bindgen]
 impl SottoClient {
@@ -46,6 +47,15 @@ impl SottoClient {
                 .map_err(core_error)
         })?;
         Ok(id.0 as f64)
+    }
+
+    /// The one-time invitations not answered yet, by id: one that was
+    /// answered is gone from the list when its `contact_connected` arrives.
+    pub fn invitations(&self) -> Result<Vec<f64>, JsValue> {
+        self.with_core(|core| {
+            let pending = core.invitations().map_err(core_error)?;
+            Ok(pending.iter().map(|id| id.0 as f64).collect())
+        })
     }
 
     /// Connects with an invitation or contact address link; returns the new
@@ -242,6 +252,22 @@ impl SottoClient {
                 ("qrPayload", payload.into()),
                 ("verified", verified.into()),
             ]))
+        })
+    }
+
+    /// Whether `scanned`, the text of a QR code scanned from the contact's
+    /// screen, shows this chat's security code (hex, as `securityCode` gives
+    /// it). The core compares in constant time; anything that is not such a
+    /// payload is simply no match.
+    #[wasm_bindgen(js_name = securityCodeMatches)]
+    pub fn security_code_matches(&self, chat: f64, scanned: String) -> Result<bool, JsValue> {
+        let contact = chat_id(chat)?;
+        let Some(payload) = scanned_code_bytes(&scanned) else {
+            return Ok(false);
+        };
+        self.with_core(|core| {
+            let code = core.security_code(contact).map_err(core_error)?;
+            Ok(code.matches_qr_payload(&payload))
         })
     }
 

@@ -24,6 +24,8 @@
 //!   the protocol: handshake, batching, keep-alive, request timeouts).
 //! - `rng` (wasm32 only): the browser's `crypto.getRandomValues` as the
 //!   generator the core is given.
+//! - `scanned_code`: the text of a scanned security code QR code, read as
+//!   the bytes the core compares.
 //! - `write_log`: each write of the bridge as one IndexedDB value, folded into
 //!   the records now and then.
 
@@ -45,7 +47,9 @@ mod profile_calls;
 mod relay_link;
 #[cfg(target_arch = "wasm32")]
 mod rng;
-// Target-neutral, tested natively; only the browser uses it.
+// Target-neutral, tested natively; only the browser uses them.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod scanned_code;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod write_log;
 

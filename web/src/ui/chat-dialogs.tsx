@@ -6,8 +6,13 @@ import { TIMER_CHOICES, type Backend, type ChatView, type ReceiptSetting, type S
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, groupDigits, timerLabel } from "../format";
+import { parseInviteLink } from "../invite-link";
 import { Dialog } from "./dialog";
 import { QrCode } from "./qr-code";
+import { QrScanner } from "./qr-scanner";
+
+/** What scanning the contact's code showed. */
+type ScanResult = "match" | "mismatch" | "link";
 
 export function SecurityCodeDialog({
   backend,
@@ -20,6 +25,8 @@ export function SecurityCodeDialog({
 }) {
   const [code, setCode] = useState<SecurityCode | null>(null);
   const [error, setError] = useState("");
+  const [scanning, setScanning] = useState(false);
+  const [scan, setScan] = useState<ScanResult | null>(null);
   useEffect(() => {
     backend.securityCode(chat.id).then(setCode, (caught: unknown) => setError(errorMessage(caught)));
   }, [backend, chat.id, chat.verified]);
@@ -34,6 +41,21 @@ export function SecurityCodeDialog({
     }
   }
 
+  /** A code seen by the camera: compared by the core with this chat's own. */
+  function scanned(text: string): boolean {
+    setScanning(false);
+    if (parseInviteLink(text)) {
+      setScan("link");
+      return true;
+    }
+    backend.securityCodeMatches(chat.id, text).then(
+      (matches) => setScan(matches ? "match" : "mismatch"),
+      (caught: unknown) => setError(errorMessage(caught)),
+    );
+    return true;
+  }
+
+  const name = chatName(chat);
   return (
     <Dialog title={`Security code with ${chatName(chat)}`} onClose={onClose}>
       <div class="stack">
@@ -52,9 +74,39 @@ export function SecurityCodeDialog({
             <p role="status">
               {code.verified ? `${chatName(chat)} is verified.` : `${chatName(chat)} is not verified.`}
             </p>
-            <button type="button" class={code.verified ? "" : "primary"} onClick={toggle}>
-              {code.verified ? "Clear verification" : "Mark as verified"}
-            </button>
+            {scanning && <QrScanner label={`Camera: ${name}'s security code`} onText={scanned} />}
+            {scan === "match" && (
+              <p class="success" role="alert">
+                The codes match: this is {name}'s security code for this chat.
+                {code.verified ? "" : " You can mark them as verified."}
+              </p>
+            )}
+            {scan === "mismatch" && (
+              <p class="warning" role="alert">
+                The codes do not match. Either this is not {name}'s code for this chat, or someone is in the middle of
+                your conversation. Do not mark {name} as verified; compare again in person.
+              </p>
+            )}
+            {scan === "link" && (
+              <p class="warning" role="alert">
+                That QR code is an invitation or contact address, not a security code. Scan the code on {name}'s
+                security code screen.
+              </p>
+            )}
+            <div class="buttons">
+              <button
+                type="button"
+                onClick={() => {
+                  setScan(null);
+                  setScanning(!scanning);
+                }}
+              >
+                {scanning ? "Stop scanning" : `Scan ${name}'s code`}
+              </button>
+              <button type="button" class={(scan === "mismatch") === code.verified ? "primary" : ""} onClick={toggle}>
+                {code.verified ? "Clear verification" : "Mark as verified"}
+              </button>
+            </div>
           </>
         )}
         {error && (

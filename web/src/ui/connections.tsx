@@ -1,14 +1,57 @@
-// Making contact: a one-time invitation (QR + link), connecting with a link,
-// the long-term contact address and the requests it received.
+// Making contact: a one-time invitation (QR + link), connecting with a link
+// (typed, pasted or scanned), the long-term contact address and the requests
+// it received.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Backend, ChatId, ContactAddress, Invitation, RequestView } from "../backend";
 import { errorMessage } from "../errors";
 import { listStamp } from "../format";
 import { parseInviteLink, type ParsedLink } from "../invite-link";
+import { joinWithLink } from "../join";
+import { BusyLabel } from "./busy";
 import { CopyButton } from "./copy-button";
 import { Dialog } from "./dialog";
 import { QrCode } from "./qr-code";
+import { QrScanner } from "./qr-scanner";
+
+const NOT_A_LINK = "This is not a Sotto invitation or contact address link.";
+
+/**
+ * Joining with a link from a dialog: `opening` until the chat exists (then
+ * `onConnected`) or the link is refused (then `error` holds the reason).
+ * Closing the dialog stops the wait; the chat may still appear later.
+ */
+function useJoin(backend: Backend, onConnected: (chat: ChatId) => void) {
+  const [opening, setOpening] = useState(false);
+  const [error, setError] = useState("");
+  const waiting = useRef<AbortController | null>(null);
+  useEffect(() => () => waiting.current?.abort(), []);
+  async function join(link: string) {
+    waiting.current?.abort();
+    const controller = new AbortController();
+    waiting.current = controller;
+    setOpening(true);
+    setError("");
+    try {
+      const chat = await joinWithLink(backend, link, controller.signal);
+      onConnected(chat);
+    } catch (caught) {
+      if (controller.signal.aborted) return;
+      setError(errorMessage(caught));
+      setOpening(false);
+    }
+  }
+  return { opening, error, setError, join };
+}
+
+/** Shown while a link is being opened (the relay is asked for the invitation). */
+function Opening() {
+  return (
+    <p role="status" class="muted">
+      Opening the link…
+    </p>
+  );
+}
 
 export function InviteDialog({
   backend,
@@ -25,6 +68,16 @@ export function InviteDialog({
   useEffect(() => {
     backend.createInvitation().then(setInvitation, (caught: unknown) => setError(errorMessage(caught)));
   }, [backend]);
+
+  // Someone joined with this invitation: show the chat with them.
+  const latest = useRef(onConnected);
+  latest.current = onConnected;
+  useEffect(() => {
+    if (!invitation) return;
+    return backend.subscribe((event) => {
+      if (event.type === "invitation_used" && event.invitation === invitation.id) latest.current(event.chat);
+    });
+  }, [backend, invitation]);
 
   return (
     <Dialog title="New chat" onClose={onClose} wide>
@@ -65,20 +118,26 @@ export function InviteDialog({
 
 function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: (chat: ChatId) => void }) {
   const [link, setLink] = useState("");
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-  async function submit(event: Event) {
+  const [scanning, setScanning] = useState(false);
+  const { opening, error, setError, join } = useJoin(backend, onConnected);
+  function submit(event: Event) {
     event.preventDefault();
     const parsed = parseInviteLink(link);
-    if (!parsed) return setError("This is not a Sotto invitation or contact address link.");
-    setBusy(true);
-    setError("");
-    try {
-      onConnected(await backend.connect(parsed.link));
-    } catch (caught) {
-      setError(errorMessage(caught));
-      setBusy(false);
+    if (!parsed) return setError(NOT_A_LINK);
+    setScanning(false);
+    void join(parsed.link);
+  }
+  /** A scanned code: a Sotto link connects at once; anything else is said and scanning goes on. */
+  function scanned(text: string): boolean {
+    const parsed = parseInviteLink(text);
+    if (!parsed) {
+      setError("This QR code is not a Sotto invitation or contact address.");
+      return false;
     }
+    setScanning(false);
+    setLink(parsed.link);
+    void join(parsed.link);
+    return true;
   }
   return (
     <form class="stack" onSubmit={submit} aria-labelledby="connect-heading">
@@ -90,14 +149,29 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
           onInput={(e) => setLink(e.currentTarget.value)}
           placeholder="https://…/invite#…"
           class="mono"
+          disabled={opening}
         />
       </label>
+      {scanning && <QrScanner label="Camera: invitation QR code" onText={scanned} />}
+      {opening && <Opening />}
       <p class="error" role="alert">
         {error}
       </p>
-      <button type="submit" class="primary" disabled={busy || link.trim() === ""}>
-        {busy ? "Connecting…" : "Connect"}
-      </button>
+      <div class="buttons">
+        <button
+          type="button"
+          onClick={() => {
+            setError("");
+            setScanning(!scanning);
+          }}
+          disabled={opening}
+        >
+          {scanning ? "Stop scanning" : "Scan a QR code"}
+        </button>
+        <button type="submit" class="primary" disabled={opening || link.trim() === ""}>
+          <BusyLabel busy={opening} label="Connect" busyLabel="Connecting…" />
+        </button>
+      </div>
     </form>
   );
 }
@@ -114,18 +188,7 @@ export function ConnectInvitation({
   onClose: () => void;
   onConnected: (chat: ChatId) => void;
 }) {
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-  async function connect() {
-    setBusy(true);
-    setError("");
-    try {
-      onConnected(await backend.connect(invite.link));
-    } catch (caught) {
-      setError(errorMessage(caught));
-      setBusy(false);
-    }
-  }
+  const { opening, error, join } = useJoin(backend, onConnected);
   return (
     <Dialog
       title={invite.kind === "invite" ? "Connect with this invitation?" : "Send a contact request?"}
@@ -137,15 +200,16 @@ export function ConnectInvitation({
             ? "You opened a one-time Sotto invitation. Connecting creates an end-to-end encrypted chat with the person who made it."
             : "You opened a Sotto contact address. Its owner will see your name and can accept or reject the request."}
         </p>
+        {opening && <Opening />}
         <p class="error" role="alert">
           {error}
         </p>
         <div class="buttons">
           <button type="button" onClick={onClose}>
-            Not now
+            {error ? "Close" : "Not now"}
           </button>
-          <button type="button" class="primary" onClick={connect} disabled={busy} autoFocus>
-            {busy ? "Connecting…" : "Connect"}
+          <button type="button" class="primary" onClick={() => void join(invite.link)} disabled={opening} autoFocus>
+            <BusyLabel busy={opening} label="Connect" busyLabel="Connecting…" />
           </button>
         </div>
       </div>

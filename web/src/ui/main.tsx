@@ -148,6 +148,10 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
               `Contact requests were dropped: ${event.waiting} are waiting. Decide on them, or replace your contact address.`,
             );
             break;
+          case "join_failed":
+            // Said in the dialog that opened the link; heard here too, should it be closed.
+            setAnnouncement(event.reason);
+            break;
           case "connection":
             setConnection(event.state);
             break;
