@@ -530,7 +530,7 @@ export class FakeBackend implements Backend {
   private join(id: ChatId, link: string): void {
     const reason = this.refusedLinks.get(link);
     if (reason !== undefined) {
-      this.emit({ type: "join_failed", chat: id, reason });
+      this.emit({ type: "join_failed", chat: id, reason, existing: null });
       return;
     }
     const chat = emptyChat(id, `Contact ${id}`, this.now());

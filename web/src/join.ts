@@ -6,14 +6,24 @@
 
 import type { Backend, BackendError, BackendEvent, ChatId } from "./backend";
 
+/** What an event says of the join of `chat`. */
+interface Outcome {
+  chat: ChatId;
+  /** The chat that opens (another one when the link connects an existing chat again). */
+  opens: ChatId;
+  failure: string | null;
+}
+
 /** The chat `event` shows to exist, or that could not be made, if any. */
-function outcome(event: BackendEvent): { chat: ChatId; failure: string | null } | null {
+function outcome(event: BackendEvent): Outcome | null {
   switch (event.type) {
     case "chat_changed":
     case "contact_connected":
-      return { chat: event.chat.id, failure: null };
+      return { chat: event.chat.id, opens: event.chat.id, failure: null };
+    case "joined_existing":
+      return { chat: event.chat, opens: event.existing, failure: null };
     case "join_failed":
-      return { chat: event.chat, failure: event.reason };
+      return { chat: event.chat, opens: event.existing ?? event.chat, failure: event.reason };
     default:
       return null;
   }
@@ -28,12 +38,12 @@ function outcome(event: BackendEvent): { chat: ChatId; failure: string | null } 
 export function joinWithLink(backend: Backend, link: string, signal?: AbortSignal): Promise<ChatId> {
   return new Promise((resolve, reject) => {
     /** Outcomes heard before `connect` named the chat (only these few kinds are kept). */
-    let early: { chat: ChatId; failure: string | null }[] | null = [];
+    let early: Outcome[] | null = [];
     let chat: ChatId | null = null;
-    const settle = (heard: { chat: ChatId; failure: string | null }): boolean => {
+    const settle = (heard: Outcome): boolean => {
       if (heard.chat !== chat) return false;
       stop();
-      if (heard.failure === null) resolve(chat);
+      if (heard.failure === null) resolve(heard.opens);
       else reject({ kind: "link-refused", message: heard.failure } satisfies BackendError);
       return true;
     };

@@ -201,6 +201,9 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
             }
         }
         Event::JoinFailed { reason, .. } => app.status = reason,
+        Event::JoinedExisting { existing, .. } => {
+            app.status = format!("Connecting {} again.", name(existing));
+        }
         Event::ConnectionFailed { .. } => {
             app.status =
                 "A connection failed: the invitation was already used or withdrawn.".to_owned();

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
 use sotto_core::{
-    ChatId, Core, Event, MessageDirection, MessageNumber, Passphrase, ReceiptSetting, Settings,
-    UnixMillis,
+    ChatId, Core, Event, MessageDirection, MessageNumber, MessageStatus, Passphrase,
+    ReceiptSetting, Settings, UnixMillis,
 };
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
@@ -72,14 +72,34 @@ impl Session {
     }
 
     /// Sends what is queued (and processes what comes back) until the core is
-    /// idle or the timeout passes; returns the events.
-    async fn settle(&mut self) -> anyhow::Result<(Vec<Event>, bool)> {
+    /// idle or the timeout passes; returns the events. A relay that could not
+    /// be reached, or did not answer in time, fails the command (kind
+    /// `relay`): what it queued is kept for the next command, and nothing
+    /// claims to have gone out.
+    async fn settle(&mut self) -> anyhow::Result<Vec<Event>> {
+        match self.settle_all().await? {
+            (events, None) => Ok(events),
+            (_, Some(problem)) => Err(problem.into()),
+        }
+    }
+
+    /// [`Session::settle`] that keeps the events when a relay failed, with
+    /// the failure beside them.
+    async fn settle_all(&mut self) -> anyhow::Result<(Vec<Event>, Option<Failure>)> {
         progress("talking to the relays…");
         let finished = self.runtime.run_until_idle(self.timeout).await?;
-        if finished == Finished::TimedOut {
-            progress("timed out: what was not sent stays queued for the next command");
-        }
-        Ok((self.runtime.take_events()?, finished == Finished::Idle))
+        let events = self.runtime.take_events()?;
+        let kept = "what this command queued is kept and goes out at the next command";
+        let problem = if let Some(error) = self.runtime.connect_failure() {
+            let message = format!("a relay could not be reached ({error}); {kept}");
+            Some(Failure::new("relay", message))
+        } else if finished == Finished::TimedOut {
+            let message = format!("the relays did not answer in time; {kept}");
+            Some(Failure::new("relay", message))
+        } else {
+            None
+        };
+        Ok((events, problem))
     }
 
     /// A contact by id or by display name.
@@ -264,7 +284,15 @@ async fn profile_command(
                     .connect(now(), &mut OsRng, link.trim(), &relay)
                     .map_err(core_failure)?,
             };
-            let (events, idle) = session.settle().await?;
+            let events = session.settle().await?;
+            // A link of someone whose chat never connected connects that chat.
+            let contact = events
+                .iter()
+                .find_map(|event| match event {
+                    Event::JoinedExisting { chat, existing } if *chat == contact => Some(*existing),
+                    _ => None,
+                })
+                .unwrap_or(contact);
             if let Some((reason, existing)) = events.iter().find_map(|event| match event {
                 Event::JoinFailed {
                     chat,
@@ -286,7 +314,7 @@ async fn profile_command(
             })?;
             let state = json::spelling(&summary.state);
             output.emit(
-                json!({ "contact": contact.0, "state": state, "complete": idle }),
+                json!({ "contact": contact.0, "state": state, "complete": true }),
                 || format!("Contact {} is {}: the inviter completes the connection at its next `receive`.", contact.0, state.replace('_', " ")),
             )
         }
@@ -413,7 +441,8 @@ async fn profile_command(
                 .core()
                 .react(now(), &mut OsRng, id, MessageNumber(message), &emoji)
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "emoji": emoji, "sent": sent }),
                 || format!("Reacted {emoji} to message {message}."),
@@ -429,7 +458,8 @@ async fn profile_command(
                 .core()
                 .edit(now(), &mut OsRng, id, MessageNumber(message), &text)
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "sent": sent }),
                 || format!("Edited message {message}."),
@@ -472,7 +502,8 @@ async fn profile_command(
                 .core()
                 .delete_for_everyone(now(), &mut OsRng, id, MessageNumber(message))
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "sent": sent }),
                 || format!("Deleted message {message} for everyone."),
@@ -496,7 +527,7 @@ async fn profile_command(
                             "{} (contact {}): {}",
                             one_line(&hit.chat_name),
                             hit.item.chat.0,
-                            item_line(&hit.item)
+                            item_line(&hit.item, sotto_client::runtime::now_millis())
                         )
                     })
                     .collect::<Vec<_>>()
@@ -523,7 +554,14 @@ async fn profile_command(
             }
             output.emit(
                 json!({ "contact": id.0, "messages": json::value(&items)? }),
-                || items.iter().map(item_line).collect::<Vec<_>>().join("\n"),
+                || {
+                    let now = now();
+                    items
+                        .iter()
+                        .map(|item| item_line(item, now))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
             )
         }
         Command::Timer { contact, seconds } => {
@@ -538,7 +576,8 @@ async fn profile_command(
                 .core()
                 .set_timer(now(), &mut OsRng, id, seconds)
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "timer_secs": seconds, "sent": sent }),
                 || match seconds {
@@ -563,7 +602,10 @@ async fn profile_command(
                 .core()
                 .set_typing(now(), &mut OsRng, id, !stop)
                 .map_err(core_failure)?;
-            let sent = enabled && session.settle().await?.1;
+            if enabled {
+                session.settle().await?;
+            }
+            let sent = enabled;
             output.emit(
                 json!({ "contact": id.0, "typing": !stop, "sent": sent }),
                 || match (enabled, stop) {
@@ -702,13 +744,29 @@ async fn send(
             reply_to,
         )
         .map_err(core_failure)?;
-    session.settle().await?;
+    if let Err(error) = session.settle().await {
+        let why = error.to_string();
+        let message = format!(
+            "message {} to {} is not sent yet: {why}",
+            number.0,
+            one_line(contact)
+        );
+        return Err(Failure::new("relay", message).into());
+    }
     let status = session
         .runtime
         .core()
         .message(id, number)
         .map_err(core_failure)?
         .status;
+    if status == MessageStatus::Failed {
+        let message = format!(
+            "message {} to {} failed: the relay refused it (the contact's queue is gone)",
+            number.0,
+            one_line(contact)
+        );
+        return Err(Failure::new("relay", message).into());
+    }
     let status = json::spelling(&status);
     output.emit(
         json!({ "contact": id.0, "message": number.0, "status": status }),
@@ -726,7 +784,11 @@ async fn listen(session: &mut Session, output: &Output) -> anyhow::Result<()> {
         };
         let line = match &event {
             Event::ItemAdded { item, .. } if item.direction != MessageDirection::Outgoing => {
-                format!("{}: {}", contact_name(session, item.chat), item_line(item))
+                format!(
+                    "{}: {}",
+                    contact_name(session, item.chat),
+                    item_line(item, sotto_client::runtime::now_millis())
+                )
             }
             _ => String::new(),
         };
@@ -739,7 +801,9 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
         .core()
         .fetch_all(sotto_client::runtime::now_millis())
         .map_err(core_failure)?;
-    let (events, _) = session.settle().await?;
+    // What arrived is shown even when a relay failed (a receipt to a peer's
+    // relay that is down, say); the failure comes with it, and exit status 1.
+    let (events, problem) = session.settle_all().await?;
     let mut messages = Vec::new();
     let mut lines = Vec::new();
     for event in &events {
@@ -748,7 +812,7 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
                 lines.push(format!(
                     "{}: {}",
                     contact_name(session, item.chat),
-                    item_line(item)
+                    item_line(item, sotto_client::runtime::now_millis())
                 ));
                 if item.direction == MessageDirection::Incoming {
                     messages.push(item);
@@ -775,10 +839,19 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
             _ => {}
         }
     }
+    let relay_error = problem.as_ref().map(ToString::to_string);
     output.emit(
-        json!({ "messages": json::value(&messages)?, "events": json::value(&events)? }),
+        json!({
+            "messages": json::value(&messages)?,
+            "events": json::value(&events)?,
+            "relay_error": relay_error,
+        }),
         || lines.join("\n"),
-    )
+    )?;
+    match problem {
+        Some(problem) => Err(problem.shown().into()),
+        None => Ok(()),
+    }
 }
 
 fn receipts(

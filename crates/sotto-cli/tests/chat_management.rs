@@ -69,7 +69,9 @@ fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
     let blocked = alice.run(&["block", "Bobby"]);
     assert_eq!(blocked["contact"]["blocked"], true, "{blocked}");
     assert_eq!(blocked["contact"]["state"], "disconnected", "{blocked}");
-    bob.run(&["send", "Alice", "after the block"]);
+    // Alice's queue is gone: the relay refuses Bob's text, and `send` says so.
+    let (ok, refused) = bob.try_run(&["send", "Alice", "after the block"]);
+    assert!(!ok && refused["error"]["kind"] == "relay", "{refused}");
     alice.run(&["receive"]);
     assert!(alice.history("Bobby").is_empty());
     let unblocked = alice.run(&["block", "Bobby", "--undo"]);

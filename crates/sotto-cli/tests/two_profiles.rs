@@ -271,6 +271,8 @@ fn every_relay_connection_of_a_profile_can_go_through_a_socks5_proxy() {
         socks5: Some("127.0.0.1:1".to_owned()),
         ..Profile::new(root.path(), "alice")
     };
-    let sent = nowhere.run(&["send", "Bob", "not sent"]);
-    assert_eq!(sent["status"], "pending");
+    let (ok, sent) = nowhere.try_run(&["send", "Bob", "not sent"]);
+    assert!(!ok && sent["error"]["kind"] == "relay", "{sent}");
+    let message = sent["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not sent yet"), "{message}");
 }

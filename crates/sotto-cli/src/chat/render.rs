@@ -334,7 +334,8 @@ fn conversation_lines<'a>(
 }
 
 fn message_line<'a>(item: &'a ItemView, text: &'a str, contact_name: &'a str) -> Line<'a> {
-    let mut spans = vec![Span::from(format!("{:>4} ", item.number.0)).dim()];
+    let at = crate::clock_text::stamp(item.at, sotto_client::runtime::now_millis());
+    let mut spans = vec![Span::from(format!("{:>4} {at} ", item.number.0)).dim()];
     let who = author(item.direction, contact_name);
     spans.push(match item.direction {
         MessageDirection::Outgoing => Span::from(format!("{who}: ")).bold().fg(Color::Cyan),
@@ -879,8 +880,8 @@ mod tests {
         let app = app_for(&snapshot);
         let buffer = render(&app, &snapshot, 120, 20);
         // What surrounds them still shows (a dropped character may leave a blank).
-        let (_, row) = row_with(&buffer, "   9 Eve");
-        assert!(row.contains(": ]0;ownedhi there[31m"), "{row}");
+        let (_, row) = row_with(&buffer, " Eve [2J: ]0;ownedhi there[31m");
+        assert!(row.starts_with("   9 ") || row.contains("│   9 "), "{row}");
         let (_, quote) = row_with(&buffer, "↪ Eve");
         assert!(quote.contains(": ]0;ownedhi there[31m"), "{quote}");
         for cell in &buffer.content {
