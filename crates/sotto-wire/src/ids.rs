@@ -52,6 +52,17 @@ queue_id!(
     LinkId
 );
 queue_id!(
+    /// The id a file chunk's uploader uses for it (24 random bytes chosen by
+    /// the relay), for FPUT, FSTAT and FDEL. It must not reach logs.
+    UploadId
+);
+queue_id!(
+    /// One recipient's id for a file chunk (24 random bytes chosen by the
+    /// relay, different from the upload id and from the chunk's other
+    /// download ids), for FGET and FACK. It must not reach logs.
+    DownloadId
+);
+queue_id!(
     /// The entity id field of a transmission: a recipient id or a sender id,
     /// depending on the command.
     EntityId
@@ -78,6 +89,30 @@ impl From<LinkId> for EntityId {
 impl From<EntityId> for LinkId {
     fn from(id: EntityId) -> Self {
         LinkId(id.0)
+    }
+}
+
+impl From<UploadId> for EntityId {
+    fn from(id: UploadId) -> Self {
+        EntityId(id.0)
+    }
+}
+
+impl From<EntityId> for UploadId {
+    fn from(id: EntityId) -> Self {
+        UploadId(id.0)
+    }
+}
+
+impl From<DownloadId> for EntityId {
+    fn from(id: DownloadId) -> Self {
+        EntityId(id.0)
+    }
+}
+
+impl From<EntityId> for DownloadId {
+    fn from(id: EntityId) -> Self {
+        DownloadId(id.0)
     }
 }
 
