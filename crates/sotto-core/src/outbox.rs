@@ -383,12 +383,17 @@ pub(crate) fn handle_job_answer<S: Store>(
         } => retry_job(cx, now, id),
         // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
         Response::Err { .. } => job_done(cx, job, false),
-        // The core sends no link command yet: a link answer is as unexpected as a push.
+        // The core sends no link or file chunk command yet: such an answer is
+        // as unexpected as a push.
         Response::Msg { .. }
         | Response::End { .. }
         | Response::Pong
         | Response::LinkIds { .. }
-        | Response::Link { .. } => retry_job(cx, now, id),
+        | Response::Link { .. }
+        | Response::FileIds { .. }
+        | Response::FilePos { .. }
+        | Response::FileData { .. }
+        | Response::FileLimits { .. } => retry_job(cx, now, id),
     }
 }
 

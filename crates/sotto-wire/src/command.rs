@@ -263,8 +263,8 @@ pub enum Command {
         /// The chunk.
         upload_id: UploadId,
     },
-    /// FGET (0x11): read a complete chunk. Authenticated with one download
-    /// key; answered by FDATA pieces.
+    /// FGET (0x11): read a piece of a complete chunk. Authenticated with one
+    /// download key; answered by one FDATA of exactly `len` bytes.
     FileGet {
         /// The chunk, as this recipient knows it.
         download_id: DownloadId,

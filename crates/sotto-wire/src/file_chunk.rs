@@ -21,9 +21,10 @@ pub const MAX_PIECE_LEN: usize = 16256;
 /// The most recipients (download ids) one chunk may have.
 pub const MAX_DOWNLOADS: usize = 64;
 
-/// The most bytes one FGET may ask for: its answer is at most 17 FDATA
-/// transmissions, which bounds what one command makes the relay read and hold.
-pub const MAX_READ_LEN: u32 = 256 * 1024;
+/// The most bytes one FGET may ask for: its answer is one FDATA, so what one
+/// command makes the relay read and hold is bounded by a piece, and a client
+/// keeps many FGETs in flight to fill the connection.
+pub const MAX_READ_LEN: u32 = MAX_PIECE_LEN as u32;
 
 /// Length of a chunk digest.
 pub const CHUNK_DIGEST_LEN: usize = 32;

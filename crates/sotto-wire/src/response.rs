@@ -161,7 +161,7 @@ pub enum Response {
         /// Whether the chunk is complete (digest checked, on disk).
         complete: bool,
     },
-    /// FDATA (0x8b): a piece of a chunk, answering FGET (with its corr id).
+    /// FDATA (0x8b): the piece of a chunk an FGET asked for (with its corr id).
     FileData {
         /// The chunk, as the FGET named it.
         download_id: DownloadId,

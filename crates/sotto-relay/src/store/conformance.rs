@@ -20,6 +20,7 @@ pub(crate) fn policy() -> Policy {
     Policy {
         queue_quota: 3,
         message_ttl_secs: 100,
+        file_ttl_secs: 200,
     }
 }
 

@@ -165,6 +165,11 @@ impl LogStore {
                         .links
                         .get(link_id)
                         .is_some_and(|live| live.at == entry.at),
+                    LiveRecord::Chunk { upload_id, entry } => index
+                        .chunks
+                        .chunks
+                        .get(upload_id)
+                        .is_some_and(|live| live.at == entry.at),
                 })
                 .cloned()
                 .collect()
@@ -179,7 +184,7 @@ impl LogStore {
                 LiveRecord::Link { entry, .. } => {
                     Self::read_link_blob(&*self.file(entry.at.segment)?, entry.at)?
                 }
-                LiveRecord::Queue { .. } => Vec::new(),
+                LiveRecord::Queue { .. } | LiveRecord::Chunk { .. } => Vec::new(),
             });
         }
         let copies: Vec<Record<'_>> = still_live
@@ -210,6 +215,10 @@ impl LogStore {
                     auth_key: entry.auth_key,
                     stored_at: entry.stored_at,
                     blob: body,
+                },
+                LiveRecord::Chunk { upload_id, entry } => Record::Chunk {
+                    upload_id: *upload_id,
+                    chunk: Box::new(entry.chunk.clone()),
                 },
             })
             .collect();

@@ -213,6 +213,7 @@ fn damage_before_the_last_segment_refuses_to_open() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -244,6 +245,7 @@ fn compaction_copies_live_records_forward_and_keeps_the_state() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -328,6 +330,7 @@ fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -397,6 +400,7 @@ fn a_power_loss_keeps_every_durable_write_and_a_prefix_of_the_rest() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -570,6 +574,7 @@ fn compaction_copies_live_links_forward_and_the_budget_refuses_new_ones() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
