@@ -173,8 +173,8 @@ impl ChunkFiles {
         let total = u64::from(size.bytes());
         let mut offset = 0u64;
         while offset < total {
-            let len = usize::try_from((total - offset).min(DIGEST_READ as u64))
-                .unwrap_or(DIGEST_READ);
+            let len =
+                usize::try_from((total - offset).min(DIGEST_READ as u64)).unwrap_or(DIGEST_READ);
             let part = buffer.get_mut(..len).unwrap_or_default();
             handle
                 .read_exact_at(part, offset)
@@ -253,7 +253,10 @@ mod tests {
             file: ChunkFile::from_bytes([seed; 16]),
             since: 0,
             complete,
-            downloads: vec![(DownloadId::from_bytes([2; 24]), AuthKey::from_bytes([3; 32]))],
+            downloads: vec![(
+                DownloadId::from_bytes([2; 24]),
+                AuthKey::from_bytes([3; 32]),
+            )],
         }
     }
 
@@ -264,7 +267,11 @@ mod tests {
         let good = chunk(7, false);
         files.create(good.file).unwrap();
         let piece = vec![7u8; 16384];
-        let write = |offset| files.write_piece(good.file, good.size, offset, &piece).unwrap();
+        let write = |offset| {
+            files
+                .write_piece(good.file, good.size, offset, &piece)
+                .unwrap()
+        };
         assert_eq!(write(16384), PieceOutcome::Gap);
         assert_eq!(write(0), PieceOutcome::Received(16384));
         assert_eq!(write(0), PieceOutcome::Received(16384));
@@ -273,7 +280,9 @@ mod tests {
         assert_eq!(write(32768), PieceOutcome::Received(49152));
         assert_eq!(write(49153), PieceOutcome::Gap);
         assert_eq!(
-            files.write_piece(good.file, good.size, 49152, &[7; 16385]).unwrap(),
+            files
+                .write_piece(good.file, good.size, 49152, &[7; 16385])
+                .unwrap(),
             PieceOutcome::PastEnd
         );
         assert_eq!(write(49152), PieceOutcome::Received(65536));
@@ -283,7 +292,9 @@ mod tests {
         let bad = chunk(8, false);
         files.create(bad.file).unwrap();
         for offset in (0..65536).step_by(16384) {
-            files.write_piece(bad.file, bad.size, offset, &piece).unwrap();
+            files
+                .write_piece(bad.file, bad.size, offset, &piece)
+                .unwrap();
         }
         assert!(!files.finish(bad.file, bad.size, &bad.digest).unwrap());
         assert_eq!(files.received(bad.file).unwrap(), 0);
@@ -297,7 +308,9 @@ mod tests {
         for chunk in [&kept, &half, &gone] {
             files.create(chunk.file).unwrap();
         }
-        files.write_piece(half.file, half.size, 0, &[2; 1000]).unwrap();
+        files
+            .write_piece(half.file, half.size, 0, &[2; 1000])
+            .unwrap();
         std::fs::write(dir.path().join(CHUNK_DIR).join("stray"), b"x").unwrap();
         drop(files);
         let files = ChunkFiles::open(dir.path(), &[kept.clone(), half.clone()]).unwrap();

@@ -36,7 +36,8 @@ use crate::recent_sends::SendDigest;
 use crate::relay::Relay;
 use crate::store::group_commit::PendingWrite;
 use crate::store::{
-    AuthKey, ChunkFile, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
+    AuthKey, ChunkFile, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp,
+    WriteOutcome,
 };
 use crate::subscriptions::Subscriber;
 
@@ -952,9 +953,12 @@ impl Session {
                 relay.metrics.count(Event::LinkDeleted);
                 ok()
             }
-            (outcome, then @ (AfterWrite::FileIds { .. }
-            | AfterWrite::ChunkCompleted(_)
-            | AfterWrite::ChunkReleased)) => {
+            (
+                outcome,
+                then @ (AfterWrite::FileIds { .. }
+                | AfterWrite::ChunkCompleted(_)
+                | AfterWrite::ChunkReleased),
+            ) => {
                 return self.after_file_write(corr_id, entity, outcome, then);
             }
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),

@@ -577,7 +577,9 @@ impl Config {
             }
         }
         if self.max_file_size == 0 {
-            return Err(Error::Config("max-file-size must be at least 1 byte".into()));
+            return Err(Error::Config(
+                "max-file-size must be at least 1 byte".into(),
+            ));
         }
         if let Some(max) = self.max_storage {
             if self.storage != StorageBackend::Log {

@@ -738,10 +738,7 @@ pub(crate) mod tests {
     pub(crate) fn arb_piece() -> impl Strategy<Value = FilePiece> {
         prop_oneof![
             prop::collection::vec(any::<u8>(), 1..64),
-            prop::collection::vec(
-                any::<u8>(),
-                crate::MAX_PIECE_LEN..=crate::MAX_PIECE_LEN
-            ),
+            prop::collection::vec(any::<u8>(), crate::MAX_PIECE_LEN..=crate::MAX_PIECE_LEN),
         ]
         .prop_map(|bytes| FilePiece::new(bytes).unwrap())
     }
@@ -908,7 +905,9 @@ pub(crate) mod tests {
                     body.extend_from_slice(&[0; 34]);
                     body
                 }),
-                WireError::LengthOutOfRange { field: "chunk size" },
+                WireError::LengthOutOfRange {
+                    field: "chunk size",
+                },
             ),
             (
                 transmission(0x0e, None, vec![0; 32 + 1 + 32 + 1 + 1]),

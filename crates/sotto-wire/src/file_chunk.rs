@@ -69,7 +69,11 @@ impl ChunkSize {
             1 => ChunkSize::Kib256,
             2 => ChunkSize::Mib1,
             3 => ChunkSize::Mib4,
-            _ => return Err(WireError::LengthOutOfRange { field: "chunk size" }),
+            _ => {
+                return Err(WireError::LengthOutOfRange {
+                    field: "chunk size",
+                });
+            }
         })
     }
 
@@ -272,7 +276,10 @@ mod tests {
         digester.update(&chunk[..10]);
         digester.update(&chunk[10..]);
         assert_eq!(digester.finish(), ChunkDigest::of(&chunk));
-        assert_eq!(ChunkDigest::of(&chunk).as_bytes(), blake3::hash(&chunk).as_bytes());
+        assert_eq!(
+            ChunkDigest::of(&chunk).as_bytes(),
+            blake3::hash(&chunk).as_bytes()
+        );
         assert_eq!(format!("{:?}", ChunkDigest::of(&chunk)), "ChunkDigest(..)");
         assert_eq!(
             format!("{:?}", FilePiece::new(vec![1; 5]).unwrap()),

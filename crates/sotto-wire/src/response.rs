@@ -569,7 +569,10 @@ pub(crate) mod tests {
                 transmission(0x8b, id, vec![0, 0, 0, 0, 0, 0]),
                 WireError::LengthOutOfRange { field: "piece_len" },
             ),
-            (transmission(0x8c, None, vec![0; 17]), WireError::TrailingBytes),
+            (
+                transmission(0x8c, None, vec![0; 17]),
+                WireError::TrailingBytes,
+            ),
             (transmission(0x84, None, vec![]), WireError::EntityMismatch),
             (transmission(0x85, None, vec![]), WireError::EntityMismatch),
             (transmission(0x86, id, vec![]), WireError::EntityMismatch),

@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use sotto_wire::{
-    ChunkDigest, ChunkSize, Command, DownloadId, DownloadKeys, ErrorCode, FilePiece,
-    MAX_DOWNLOADS, MAX_PIECE_LEN, QueueAuthSecret, Response, ServerPassword, UploadId,
+    ChunkDigest, ChunkSize, Command, DownloadId, DownloadKeys, ErrorCode, FilePiece, MAX_DOWNLOADS,
+    MAX_PIECE_LEN, QueueAuthSecret, Response, ServerPassword, UploadId,
 };
 
 use crate::ClientError;
@@ -157,8 +157,9 @@ impl RelayConnection {
         password: Option<&ServerPassword>,
     ) -> Result<NewChunk, ClientError> {
         let upload_key = random_auth_secret();
-        let download_secrets: Vec<QueueAuthSecret> =
-            (0..recipients.min(MAX_DOWNLOADS)).map(|_| random_auth_secret()).collect();
+        let download_secrets: Vec<QueueAuthSecret> = (0..recipients.min(MAX_DOWNLOADS))
+            .map(|_| random_auth_secret())
+            .collect();
         let download_keys = DownloadKeys::new(
             download_secrets
                 .iter()
@@ -287,7 +288,10 @@ impl RelayConnection {
         let mut chunk = Vec::with_capacity(size as usize);
         let mut in_flight = VecDeque::new();
         for (offset, end) in pieces(0, size) {
-            in_flight.push_back(self.submit_get_piece(download, offset, end - offset).await?);
+            in_flight.push_back(
+                self.submit_get_piece(download, offset, end - offset)
+                    .await?,
+            );
             if in_flight.len() >= window.max(1)
                 && let Some(oldest) = in_flight.pop_front()
             {
@@ -308,7 +312,10 @@ impl RelayConnection {
         let command = Command::FileDel {
             upload_id: upload.upload_id,
         };
-        expect_ok(self.request(&command, Some(&upload.auth_key)).await?, "FDEL")
+        expect_ok(
+            self.request(&command, Some(&upload.auth_key)).await?,
+            "FDEL",
+        )
     }
 
     /// FACK: this recipient is done with the chunk; its download id stops

@@ -60,7 +60,9 @@ impl Session {
                 let files = Arc::clone(&relay.chunk_files);
                 tokio::task::spawn_blocking(move || files.create(file))
                     .await
-                    .map_err(|_| crate::Error::Storage("creating a chunk was interrupted".into()))??;
+                    .map_err(|_| {
+                        crate::Error::Storage("creating a chunk was interrupted".into())
+                    })??;
                 let upload_id = UploadId::from_bytes(random_id());
                 let downloads: Vec<_> = download_keys
                     .as_slice()
@@ -144,7 +146,9 @@ impl Session {
                 if self.authorise_upload(transmission, &upload_id)?.is_none() {
                     return refuse(self, ErrorCode::Auth);
                 }
-                current.pending.add(id_as_pending(upload_id.as_bytes()), false);
+                current
+                    .pending
+                    .add(id_as_pending(upload_id.as_bytes()), false);
                 let op = WriteOp::DeleteChunk { upload_id };
                 self.write(corr_id, entity, op, AfterWrite::ChunkReleased)
                     .await
@@ -204,11 +208,15 @@ impl Session {
                 let (file, digest) = (chunk.file, chunk.digest);
                 let whole = tokio::task::spawn_blocking(move || files.finish(file, size, &digest))
                     .await
-                    .map_err(|_| crate::Error::Storage("checking a chunk was interrupted".into()))??;
+                    .map_err(|_| {
+                        crate::Error::Storage("checking a chunk was interrupted".into())
+                    })??;
                 if !whole {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Digest));
                 }
-                current.pending.add(id_as_pending(upload_id.as_bytes()), false);
+                current
+                    .pending
+                    .add(id_as_pending(upload_id.as_bytes()), false);
                 let op = WriteOp::CompleteChunk { upload_id };
                 self.write(corr_id, entity, op, AfterWrite::ChunkCompleted(file))
                     .await
@@ -242,7 +250,10 @@ impl Session {
         transmission: &Transmission,
         download_id: &DownloadId,
     ) -> Result<Option<ChunkRecord>, crate::Error> {
-        let chunk = self.relay.storage.chunk_by_download(download_id, unix_now())?;
+        let chunk = self
+            .relay
+            .storage
+            .chunk_by_download(download_id, unix_now())?;
         let key = chunk
             .as_ref()
             .and_then(|chunk| chunk.download_key(download_id));

@@ -24,8 +24,8 @@ use sotto_wire::{
 
 use self::chunks::{CHUNK_DOWNLOADS, CHUNKS};
 use super::{
-    AuthKey, ChunkFile, ChunkRecord, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage,
-    WriteOp, WriteOutcome,
+    AuthKey, ChunkFile, ChunkRecord, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus,
+    Storage, StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::Error;
 

@@ -60,14 +60,20 @@ pub(crate) fn chunks_are_created_completed_acked_and_survive_reopen(open: Opener
     assert_eq!(apply(&*store, clash, NOW), WriteOutcome::IdTaken);
     assert_eq!(store.chunk(&upload(1), NOW).unwrap(), Some(*chunk(1, 2)));
     let by_download = store.chunk_by_download(&download(1, 1), NOW).unwrap();
-    assert_eq!(by_download.unwrap().download_key(&download(1, 1)), Some(AuthKey::from_bytes([1; 32])));
+    assert_eq!(
+        by_download.unwrap().download_key(&download(1, 1)),
+        Some(AuthKey::from_bytes([1; 32]))
+    );
     assert_eq!(store.chunk(&upload(9), NOW).unwrap(), None);
     assert_eq!(store.chunk_by_download(&download(9, 0), NOW).unwrap(), None);
 
     let complete = WriteOp::CompleteChunk {
         upload_id: upload(1),
     };
-    assert_eq!(apply(&*store, complete.clone(), NOW + 5), WriteOutcome::Done);
+    assert_eq!(
+        apply(&*store, complete.clone(), NOW + 5),
+        WriteOutcome::Done
+    );
     assert_eq!(apply(&*store, complete, NOW + 6), WriteOutcome::Done);
     let stored = store.chunk(&upload(1), NOW + 6).unwrap().unwrap();
     assert!(stored.complete);
@@ -79,8 +85,16 @@ pub(crate) fn chunks_are_created_completed_acked_and_survive_reopen(open: Opener
     };
     assert_eq!(apply(&*store, ack(0), NOW + 7), WriteOutcome::Done);
     assert_eq!(apply(&*store, ack(0), NOW + 7), WriteOutcome::Refused);
-    assert_eq!(store.chunk_by_download(&download(1, 0), NOW + 7).unwrap(), None);
-    assert!(store.chunk_by_download(&download(1, 1), NOW + 7).unwrap().is_some());
+    assert_eq!(
+        store.chunk_by_download(&download(1, 0), NOW + 7).unwrap(),
+        None
+    );
+    assert!(
+        store
+            .chunk_by_download(&download(1, 1), NOW + 7)
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(store.chunks().unwrap().len(), 1);
 
     drop(store);
@@ -88,7 +102,10 @@ pub(crate) fn chunks_are_created_completed_acked_and_survive_reopen(open: Opener
     let reopened = store.chunk(&upload(1), NOW + 7).unwrap().unwrap();
     assert!(reopened.complete);
     assert_eq!(reopened.downloads.len(), 1);
-    assert_eq!(store.chunk_by_download(&download(1, 0), NOW + 7).unwrap(), None);
+    assert_eq!(
+        store.chunk_by_download(&download(1, 0), NOW + 7).unwrap(),
+        None
+    );
     // The last recipient of a complete chunk deletes it.
     assert_eq!(
         apply(&*store, ack(1), NOW + 8),

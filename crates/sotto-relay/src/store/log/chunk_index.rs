@@ -38,7 +38,12 @@ impl ChunkIndex {
     }
 
     /// The chunk, unless it has expired at `now`.
-    pub(super) fn get(&self, upload_id: &UploadId, policy: &Policy, now: u64) -> Option<&ChunkEntry> {
+    pub(super) fn get(
+        &self,
+        upload_id: &UploadId,
+        policy: &Policy,
+        now: u64,
+    ) -> Option<&ChunkEntry> {
         self.chunks
             .get(upload_id)
             .filter(|entry| !policy.is_chunk_expired(entry.chunk.since, now))
@@ -92,9 +97,7 @@ impl ChunkIndex {
     /// Forgets the bytes `old` counted and its download ids, but those
     /// marked `kept` (the chunk's state now still has them).
     fn forget_old(&mut self, old: &ChunkEntry, kept: &[bool]) {
-        self.bytes = self
-            .bytes
-            .saturating_sub(u64::from(old.chunk.size.bytes()));
+        self.bytes = self.bytes.saturating_sub(u64::from(old.chunk.size.bytes()));
         for (index, (download_id, _)) in old.chunk.downloads.iter().enumerate() {
             if !kept.get(index).copied().unwrap_or(false) {
                 self.downloads.remove(download_id);
@@ -177,7 +180,10 @@ mod tests {
         );
         assert_eq!(index.chunks.bytes, 1 << 20);
         let second = DownloadId::from_bytes([21; 24]);
-        let (found, _) = index.chunks.by_download(&second, &policy, chunk.since).unwrap();
+        let (found, _) = index
+            .chunks
+            .by_download(&second, &policy, chunk.since)
+            .unwrap();
         assert_eq!(found, upload_id);
         // A FACK: the same chunk without its second download.
         let mut acked = chunk.clone();
@@ -190,12 +196,27 @@ mod tests {
             at(116),
         );
         assert_eq!(index.chunks.bytes, 1 << 20);
-        assert!(index.chunks.by_download(&second, &policy, chunk.since).is_none());
+        assert!(
+            index
+                .chunks
+                .by_download(&second, &policy, chunk.since)
+                .is_none()
+        );
         let first = DownloadId::from_bytes([20; 24]);
-        assert!(index.chunks.by_download(&first, &policy, chunk.since).is_some());
+        assert!(
+            index
+                .chunks
+                .by_download(&first, &policy, chunk.since)
+                .is_some()
+        );
         assert_eq!(index.live_bytes(), 100);
         // Expired at its TTL, and then gone for good.
-        assert!(index.chunks.get(&upload_id, &policy, chunk.since + 100).is_none());
+        assert!(
+            index
+                .chunks
+                .get(&upload_id, &policy, chunk.since + 100)
+                .is_none()
+        );
         let files = index.expire_chunks(&policy, chunk.since + 100);
         assert_eq!(files, [chunk.file]);
         assert_eq!(index.chunks.bytes, 0);

@@ -50,7 +50,9 @@ use self::record::{LINK_BLOB_OFFSET, MESSAGE_BODY_OFFSET, Record};
 use self::tail::Tail;
 use self::writer::{Files, Writer};
 use super::{
-    AuthKey, ChunkFile, ChunkRecord, Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp, WriteOutcome};
+    AuthKey, ChunkFile, ChunkRecord, Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp,
+    WriteOutcome,
+};
 use crate::Error;
 
 /// The log's directory in the data directory.

@@ -10,8 +10,8 @@ use super::index::{Index, Location, day_of};
 use super::record::{MessageRecord, QueueState, Record};
 use crate::Error;
 use crate::store::{
-    AuthKey, ChunkRecord, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, StoredMessage, WriteOp,
-    WriteOutcome,
+    AuthKey, ChunkRecord, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, StoredMessage,
+    WriteOp, WriteOutcome,
 };
 
 /// Where the records of a batch go.
@@ -376,7 +376,9 @@ impl<S: RecordSink> Ops<'_, S> {
 impl<S: RecordSink> Ops<'_, S> {
     /// Whether a new chunk's id is used by anything the relay holds.
     fn id_in_use(&self, id: &[u8; 24]) -> bool {
-        self.index.queues.contains_key(&RecipientId::from_bytes(*id))
+        self.index
+            .queues
+            .contains_key(&RecipientId::from_bytes(*id))
             || self.index.senders.contains_key(&SenderId::from_bytes(*id))
             || self.index.links.contains_key(&LinkId::from_bytes(*id))
             || self.index.chunks.holds_id(id)
@@ -436,7 +438,10 @@ impl<S: RecordSink> Ops<'_, S> {
 
     fn ack_chunk(&mut self, download_id: &DownloadId) -> Result<WriteOutcome, Error> {
         let policy = self.limits.policy;
-        let Some((upload_id, entry)) = self.index.chunks.by_download(download_id, &policy, self.now)
+        let Some((upload_id, entry)) =
+            self.index
+                .chunks
+                .by_download(download_id, &policy, self.now)
         else {
             return Ok(WriteOutcome::Refused);
         };
