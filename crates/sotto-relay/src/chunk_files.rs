@@ -89,9 +89,9 @@ impl ChunkFiles {
         }
         for chunk in chunks.iter().filter(|chunk| !chunk.complete) {
             // An incomplete chunk whose file is missing starts again, empty.
-            if !received.contains_key(&chunk.file) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = received.entry(chunk.file) {
                 create_file(&dir.join(chunk.file.file_name()))?;
-                received.insert(chunk.file, 0);
+                entry.insert(0);
             }
         }
         sync_dir(&dir)?;
