@@ -257,6 +257,32 @@ def main():
     print("LSET authenticator:", authenticator.hex())
     print("LSET transmission, first 67 bytes:", lset[:67].hex())
 
+    # An authorized FPUT on connection A: upload id a0 a1 .. b7, offset 16256,
+    # the 16256-byte piece whose byte i is i mod 251.
+    upload_secret = bytes([0x0F] * 32)
+    upload_public = x25519_public(upload_secret)
+    upload_key = hkdf(
+        a["session_id"],
+        x25519(upload_secret, a["relay_session_public"]),
+        b"sotto-relay-v2 command-auth" + upload_public,
+    )
+    upload_id = bytes(range(0xA0, 0xB8))
+    piece = bytes(i % 251 for i in range(16256))
+    fput_body = struct.pack(">IH", 16256, len(piece)) + piece
+    unsigned = transmission(bytes.fromhex("1112131415161718"), upload_id, 0x0F, fput_body)
+    body_hash = blake3.blake3(fput_body).digest()
+    authenticator = blake3.blake3(unsigned[1 : 1 + 8 + 1 + 24 + 1] + body_hash, key=upload_key).digest()
+    fput = transmission(
+        bytes.fromhex("1112131415161718"), upload_id, 0x0F, fput_body, authenticator=authenticator
+    )
+    assert len(fput) == 73 + 16256 and fput[73:] == piece
+    print("upload auth public:", upload_public.hex())
+    print("upload command key:", upload_key.hex())
+    print("FPUT body hash:", body_hash.hex())
+    print("FPUT authenticator:", authenticator.hex())
+    print("FPUT transmission, first 73 bytes:", fput[:73].hex())
+    print("digest of the 64 KiB chunk:", blake3.blake3(bytes(i % 256 for i in range(65536))).digest().hex())
+
     # A delivered message, sealed for each suite.
     relay_queue_secret, recipient_dh_secret = bytes([0x0C] * 32), bytes([0x0B] * 32)
     queue_key = hkdf(
