@@ -18,6 +18,7 @@ use sotto_wire::{
     ChunkDigest, ChunkSize, Command, CorrId, DownloadId, EntityId, ErrorCode, FilePiece,
     MAX_PIECE_LEN, Response, Transmission, UploadId,
 };
+use support::wire::without_entity;
 use support::{RawSession, Relay, auth_secret, random};
 
 /// A chunk's worth of random bytes, as an encrypted chunk looks to the relay.
@@ -36,6 +37,25 @@ async fn create(client: &support::Client, bytes: &[u8], recipients: usize) -> Ne
         .create_chunk(size, ChunkDigest::of(bytes), recipients, None)
         .await
         .unwrap()
+}
+
+/// Uploads the whole chunk (resuming where the relay stands).
+async fn upload(client: &support::Client, upload: &ChunkUpload, bytes: &[u8]) {
+    client
+        .connection
+        .upload_chunk(upload, bytes, DEFAULT_PIECE_WINDOW)
+        .await
+        .unwrap();
+}
+
+/// Downloads the whole chunk and checks that it is `bytes`.
+async fn download_is(client: &support::Client, download: &ChunkDownload, bytes: &[u8]) {
+    let downloaded = client
+        .connection
+        .download_chunk(download, DEFAULT_PIECE_WINDOW)
+        .await
+        .unwrap();
+    assert!(downloaded == bytes, "the chunk came back different");
 }
 
 fn refused(result: Result<impl std::fmt::Debug, ClientError>, code: ErrorCode) {
@@ -99,11 +119,7 @@ async fn a_chunk_is_uploaded_in_pieces_and_downloaded_by_each_recipient() {
             .await,
         ErrorCode::Incomplete,
     );
-    uploader
-        .connection
-        .upload_chunk(&chunk.upload, &bytes, DEFAULT_PIECE_WINDOW)
-        .await
-        .unwrap();
+    upload(&uploader, &chunk.upload, &bytes).await;
     let status = uploader
         .connection
         .chunk_status(&chunk.upload)
@@ -118,12 +134,7 @@ async fn a_chunk_is_uploaded_in_pieces_and_downloaded_by_each_recipient() {
         (&first, &chunk.downloads[0]),
         (&second, &chunk.downloads[1]),
     ] {
-        let downloaded = client
-            .connection
-            .download_chunk(download, DEFAULT_PIECE_WINDOW)
-            .await
-            .unwrap();
-        assert!(downloaded == bytes, "the chunk came back different");
+        download_is(client, download, &bytes).await;
     }
     // A piece in the middle, of any length up to a piece.
     let piece = first
@@ -177,11 +188,7 @@ async fn an_upload_resumes_after_a_lost_connection_and_after_sigkill() {
         // A chunk uploaded whole before the kill must survive it.
         let small = content(ChunkSize::Kib64);
         let done = create(&client, &small, 1).await;
-        client
-            .connection
-            .upload_chunk(&done.upload, &small, 8)
-            .await
-            .unwrap();
+        upload(&client, &done.upload, &small).await;
         (chunk, (done, small))
     };
     // A new connection resumes where the relay stands.
@@ -204,24 +211,10 @@ async fn an_upload_resumes_after_a_lost_connection_and_after_sigkill() {
         status.received as usize,
         600_000 / MAX_PIECE_LEN * MAX_PIECE_LEN
     );
-    client
-        .connection
-        .upload_chunk(&chunk.upload, &bytes, DEFAULT_PIECE_WINDOW)
-        .await
-        .unwrap();
-    let downloaded = client
-        .connection
-        .download_chunk(&chunk.downloads[0], DEFAULT_PIECE_WINDOW)
-        .await
-        .unwrap();
-    assert!(downloaded == bytes);
+    upload(&client, &chunk.upload, &bytes).await;
+    download_is(&client, &chunk.downloads[0], &bytes).await;
     let (done, small) = done;
-    let downloaded = client
-        .connection
-        .download_chunk(&done.downloads[0], 4)
-        .await
-        .unwrap();
-    assert!(downloaded == small);
+    download_is(&client, &done.downloads[0], &small).await;
     // Completing is durable too: killed now, the chunk is still complete.
     drop(client);
     relay.kill();
@@ -236,11 +229,7 @@ async fn an_upload_resumes_after_a_lost_connection_and_after_sigkill() {
             .complete
     );
     // Uploading again is a no-op.
-    client
-        .connection
-        .upload_chunk(&chunk.upload, &bytes, 4)
-        .await
-        .unwrap();
+    upload(&client, &chunk.upload, &bytes).await;
 }
 
 #[tokio::test]
@@ -260,38 +249,9 @@ async fn a_chunk_that_does_not_match_its_digest_is_refused_and_can_be_uploaded_a
     );
     let status = client.connection.chunk_status(&chunk.upload).await.unwrap();
     assert_eq!((status.received, status.complete), (0, false));
-    client
-        .connection
-        .upload_chunk(&chunk.upload, &bytes, DEFAULT_PIECE_WINDOW)
-        .await
-        .unwrap();
-    let downloaded = client
-        .connection
-        .download_chunk(&chunk.downloads[0], DEFAULT_PIECE_WINDOW)
-        .await
-        .unwrap();
-    assert!(downloaded == bytes);
+    upload(&client, &chunk.upload, &bytes).await;
+    download_is(&client, &chunk.downloads[0], &bytes).await;
     assert_eq!(relay.metric("sotto_errors_total{code=\"DIGEST\"}").await, 1);
-}
-
-/// ERR AUTH as the relay encoded it, with the echoed entity blanked out.
-fn without_entity(encoded: &[u8], entity: &[u8; 24]) -> Vec<u8> {
-    let transmission = Transmission::decode(encoded).unwrap();
-    assert_eq!(transmission.entity, Some(EntityId::from_bytes(*entity)));
-    let response = Response::from_transmission(&transmission).unwrap();
-    assert!(
-        matches!(
-            response,
-            Response::Err {
-                code: ErrorCode::Auth,
-                ..
-            }
-        ),
-        "{response:?}"
-    );
-    let mut bytes = encoded.to_vec();
-    bytes[10..34].fill(0);
-    bytes
 }
 
 #[tokio::test]
@@ -300,11 +260,7 @@ async fn wrong_keys_and_unknown_ids_are_refused_alike() {
     let owner = relay.connect().await;
     let bytes = content(ChunkSize::Kib64);
     let chunk = create(&owner, &bytes, 1).await;
-    owner
-        .connection
-        .upload_chunk(&chunk.upload, &bytes, 8)
-        .await
-        .unwrap();
+    upload(&owner, &chunk.upload, &bytes).await;
     let mut raw = RawSession::open(&relay.address).await;
     let key = raw.command_key(&auth_secret());
     let corr_id = CorrId::from_bytes([7; 8]);
@@ -350,12 +306,7 @@ async fn wrong_keys_and_unknown_ids_are_refused_alike() {
     assert_eq!(answers.len(), 20);
     assert!(answers.windows(2).all(|pair| pair[0] == pair[1]));
     // Nothing changed: the recipient still downloads the whole chunk.
-    let downloaded = owner
-        .connection
-        .download_chunk(&chunk.downloads[0], 8)
-        .await
-        .unwrap();
-    assert!(downloaded == bytes);
+    download_is(&owner, &chunk.downloads[0], &bytes).await;
     // A thief with the id but not the key is refused too.
     let thief = ChunkDownload::new(
         chunk.downloads[0].download_id(),
@@ -416,11 +367,7 @@ async fn the_uploader_deletes_and_recipients_acknowledge() {
     let shared = create(&client, &bytes, 2).await;
     let deleted = create(&client, &bytes, 2).await;
     for chunk in [&shared, &deleted] {
-        client
-            .connection
-            .upload_chunk(&chunk.upload, &bytes, 8)
-            .await
-            .unwrap();
+        upload(&client, &chunk.upload, &bytes).await;
     }
     assert_eq!(chunk_files(&relay).len(), 2);
 
@@ -459,12 +406,7 @@ async fn the_uploader_deletes_and_recipients_acknowledge() {
         client.connection.ack_chunk(&shared.downloads[0]).await,
         ErrorCode::Auth,
     );
-    let downloaded = client
-        .connection
-        .download_chunk(&shared.downloads[1], 8)
-        .await
-        .unwrap();
-    assert!(downloaded == bytes);
+    download_is(&client, &shared.downloads[1], &bytes).await;
     client
         .connection
         .ack_chunk(&shared.downloads[1])
@@ -484,11 +426,7 @@ async fn chunks_expire_with_their_ttl_also_half_uploaded() {
     let client = relay.connect().await;
     let bytes = content(ChunkSize::Kib64);
     let whole = create(&client, &bytes, 1).await;
-    client
-        .connection
-        .upload_chunk(&whole.upload, &bytes, 8)
-        .await
-        .unwrap();
+    upload(&client, &whole.upload, &bytes).await;
     let half = create(&client, &bytes, 1).await;
     upload_until(&client, &half.upload, &bytes, 20_000).await;
     assert_eq!(chunk_files(&relay).len(), 2);
@@ -613,11 +551,7 @@ async fn hostile_pieces_get_clear_errors_and_lose_nothing() {
     // None of it changed what the relay holds.
     let status = client.connection.chunk_status(&chunk.upload).await.unwrap();
     assert_eq!(status.received as usize, 2 * MAX_PIECE_LEN);
-    client
-        .connection
-        .upload_chunk(&chunk.upload, &bytes, 8)
-        .await
-        .unwrap();
+    upload(&client, &chunk.upload, &bytes).await;
     // After completion: no more pieces, reads only inside the chunk.
     refused(
         put(0, 10).await.unwrap().ok("FPUT").await,
@@ -633,12 +567,7 @@ async fn hostile_pieces_get_clear_errors_and_lose_nothing() {
             .await,
         ErrorCode::Offset,
     );
-    let downloaded = client
-        .connection
-        .download_chunk(&chunk.downloads[0], 8)
-        .await
-        .unwrap();
-    assert!(downloaded == bytes);
+    download_is(&client, &chunk.downloads[0], &bytes).await;
     // A chunk of the wrong length is not even sent.
     assert!(matches!(
         client

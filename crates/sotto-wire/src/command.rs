@@ -8,7 +8,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::WireError;
 use crate::auth::{CommandKey, QueueAuthKey};
-use crate::codec::Reader;
+use crate::codec::{Reader, write_u16_prefixed};
 use crate::file_chunk::{ChunkDigest, ChunkSize, DownloadKeys, FilePiece, MAX_READ_LEN};
 use crate::ids::{
     CorrId, DownloadId, EntityId, LinkId, MessageId, RecipientId, SenderId, UploadId,
@@ -81,18 +81,12 @@ impl MessageBody {
 
     /// Writes `body_len u16 | body`.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        // A body is at most MAX_MESSAGE_BODY bytes, which fits in u16.
-        out.extend_from_slice(&(self.0.len() as u16).to_be_bytes());
-        out.extend_from_slice(&self.0);
+        write_u16_prefixed(out, &self.0);
     }
 
     /// Reads `body_len u16 | body`.
     pub(crate) fn decode(reader: &mut Reader<'_>) -> Result<MessageBody, WireError> {
-        let len = usize::from(reader.u16()?);
-        if len == 0 || len > MAX_MESSAGE_BODY {
-            return Err(WireError::LengthOutOfRange { field: "body_len" });
-        }
-        MessageBody::new(reader.take(len)?.to_vec())
+        MessageBody::new(reader.u16_prefixed(MAX_MESSAGE_BODY, "body_len")?.to_vec())
     }
 }
 

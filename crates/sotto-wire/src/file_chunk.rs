@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::WireError;
 use crate::auth::QueueAuthKey;
-use crate::codec::Reader;
+use crate::codec::{Reader, write_u16_prefixed};
 
 /// The largest piece of a chunk one FPUT or FDATA carries. An FPUT with its
 /// authenticator and a piece this long is 16329 bytes as a transmission, so it
@@ -173,18 +173,12 @@ impl FilePiece {
 
     /// Writes `piece_len u16 | piece`.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        // At most MAX_PIECE_LEN bytes, which fits in u16.
-        out.extend_from_slice(&(self.0.len() as u16).to_be_bytes());
-        out.extend_from_slice(&self.0);
+        write_u16_prefixed(out, &self.0);
     }
 
     /// Reads `piece_len u16 | piece`.
     pub(crate) fn decode(reader: &mut Reader<'_>) -> Result<FilePiece, WireError> {
-        let len = usize::from(reader.u16()?);
-        if len == 0 || len > MAX_PIECE_LEN {
-            return Err(WireError::LengthOutOfRange { field: "piece_len" });
-        }
-        FilePiece::new(reader.take(len)?.to_vec())
+        FilePiece::new(reader.u16_prefixed(MAX_PIECE_LEN, "piece_len")?.to_vec())
     }
 }
 

@@ -63,70 +63,31 @@ queue_id!(
     DownloadId
 );
 queue_id!(
-    /// The entity id field of a transmission: a recipient id or a sender id,
-    /// depending on the command.
+    /// The entity id field of a transmission: a recipient id, sender id, link
+    /// id, upload id or download id, depending on the command.
     EntityId
 );
 
-impl From<RecipientId> for EntityId {
-    fn from(id: RecipientId) -> Self {
-        EntityId(id.0)
-    }
+/// Each id travels in a transmission's entity field, and is read from it.
+macro_rules! entity_conversions {
+    ($($name:ident),*) => {
+        $(
+            impl From<$name> for EntityId {
+                fn from(id: $name) -> Self {
+                    EntityId(id.0)
+                }
+            }
+
+            impl From<EntityId> for $name {
+                fn from(id: EntityId) -> Self {
+                    $name(id.0)
+                }
+            }
+        )*
+    };
 }
 
-impl From<SenderId> for EntityId {
-    fn from(id: SenderId) -> Self {
-        EntityId(id.0)
-    }
-}
-
-impl From<LinkId> for EntityId {
-    fn from(id: LinkId) -> Self {
-        EntityId(id.0)
-    }
-}
-
-impl From<EntityId> for LinkId {
-    fn from(id: EntityId) -> Self {
-        LinkId(id.0)
-    }
-}
-
-impl From<UploadId> for EntityId {
-    fn from(id: UploadId) -> Self {
-        EntityId(id.0)
-    }
-}
-
-impl From<EntityId> for UploadId {
-    fn from(id: EntityId) -> Self {
-        UploadId(id.0)
-    }
-}
-
-impl From<DownloadId> for EntityId {
-    fn from(id: DownloadId) -> Self {
-        EntityId(id.0)
-    }
-}
-
-impl From<EntityId> for DownloadId {
-    fn from(id: EntityId) -> Self {
-        DownloadId(id.0)
-    }
-}
-
-impl From<EntityId> for RecipientId {
-    fn from(id: EntityId) -> Self {
-        RecipientId(id.0)
-    }
-}
-
-impl From<EntityId> for SenderId {
-    fn from(id: EntityId) -> Self {
-        SenderId(id.0)
-    }
-}
+entity_conversions!(RecipientId, SenderId, LinkId, UploadId, DownloadId);
 
 /// The id of one message in a queue (24 random bytes chosen by the relay). It is
 /// also the nonce that seals the message to the recipient, and lets a recipient

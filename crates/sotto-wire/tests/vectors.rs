@@ -174,25 +174,29 @@ fn handshake_offering_chacha20_poly1305_only_and_its_first_block() {
     check(&values, &EXPECTED_CHACHA_CONNECTION);
 }
 
+/// The command key of `secret` on `connection`, from its definition (to check
+/// the crate's authenticators), and as the crate derives it.
+fn command_keys(connection: &Connection, secret: &QueueAuthSecret) -> ([u8; 32], CommandKey) {
+    let session_id = connection.client.session_id();
+    let shared = StaticSecret::from(*secret.as_bytes())
+        .diffie_hellman(&connection.client.relay_session_key());
+    let mut info = b"sotto-relay-v2 command-auth".to_vec();
+    info.extend_from_slice(secret.public_key().as_bytes());
+    let mut command_key = [0; 32];
+    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
+        .expand(&info, &mut command_key)
+        .unwrap();
+    let key = CommandKey::for_client(secret, &connection.client.relay_session_key(), &session_id)
+        .unwrap();
+    (command_key, key)
+}
+
 #[test]
 fn authorized_sub() {
     let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
     let secret = QueueAuthSecret::from_bytes([0x0d; 32]);
     let public = secret.public_key();
-    let session_id = connection.client.session_id();
-
-    // The command key from its definition, to check the crate's authenticator.
-    let shared = StaticSecret::from(*secret.as_bytes())
-        .diffie_hellman(&connection.client.relay_session_key());
-    let mut info = b"sotto-relay-v2 command-auth".to_vec();
-    info.extend_from_slice(public.as_bytes());
-    let mut command_key = [0; 32];
-    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
-        .expand(&info, &mut command_key)
-        .unwrap();
-
-    let key = CommandKey::for_client(&secret, &connection.client.relay_session_key(), &session_id)
-        .unwrap();
+    let (command_key, key) = command_keys(&connection, &secret);
     let sub = Command::Sub {
         recipient_id: RecipientId::from_bytes(counting(0x20)),
     }
@@ -226,19 +230,7 @@ fn authorized_link_set() {
     let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
     let secret = QueueAuthSecret::from_bytes([0x0e; 32]);
     let public = secret.public_key();
-    let session_id = connection.client.session_id();
-
-    let shared = StaticSecret::from(*secret.as_bytes())
-        .diffie_hellman(&connection.client.relay_session_key());
-    let mut info = b"sotto-relay-v2 command-auth".to_vec();
-    info.extend_from_slice(public.as_bytes());
-    let mut command_key = [0; 32];
-    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
-        .expand(&info, &mut command_key)
-        .unwrap();
-
-    let key = CommandKey::for_client(&secret, &connection.client.relay_session_key(), &session_id)
-        .unwrap();
+    let (command_key, key) = command_keys(&connection, &secret);
     let blob: Vec<u8> = (0..LINK_BLOB_LEN).map(|i| i as u8).collect();
     let set = Command::LinkSet {
         link_id: LinkId::from_bytes(counting(0x60)),
@@ -273,17 +265,7 @@ fn authorized_file_put() {
     let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
     let secret = QueueAuthSecret::from_bytes([0x0f; 32]);
     let public = secret.public_key();
-    let session_id = connection.client.session_id();
-    let shared = StaticSecret::from(*secret.as_bytes())
-        .diffie_hellman(&connection.client.relay_session_key());
-    let mut info = b"sotto-relay-v2 command-auth".to_vec();
-    info.extend_from_slice(public.as_bytes());
-    let mut command_key = [0; 32];
-    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
-        .expand(&info, &mut command_key)
-        .unwrap();
-    let key = CommandKey::for_client(&secret, &connection.client.relay_session_key(), &session_id)
-        .unwrap();
+    let (command_key, key) = command_keys(&connection, &secret);
     // The second piece of a chunk: offset 16256, 16256 bytes, byte i = i mod 251.
     let piece: Vec<u8> = (0..MAX_PIECE_LEN).map(|i| (i % 251) as u8).collect();
     let put = Command::FilePut {

@@ -2,7 +2,7 @@
 //! state and the name of the file that holds its bytes. The bytes themselves
 //! live in the chunk directory ([`crate::chunk_files`]), outside the store.
 
-use sotto_wire::{ChunkDigest, ChunkSize, DownloadId, MAX_DOWNLOADS};
+use sotto_wire::{ChunkDigest, ChunkSize, DownloadId, MAX_DOWNLOADS, UploadId};
 
 use super::AuthKey;
 
@@ -154,6 +154,20 @@ impl ChunkRecord {
             },
             downloads,
         })
+    }
+
+    /// Whether the chunk's ids, its upload id among them, are not all
+    /// different (a new chunk must have distinct ids).
+    pub fn repeats_an_id(&self, upload_id: &UploadId) -> bool {
+        let ids = self.ids(upload_id);
+        (1..ids.len()).any(|n| ids[..n].contains(&ids[n]))
+    }
+
+    /// The upload id and every download id, as bytes.
+    pub fn ids(&self, upload_id: &UploadId) -> Vec<[u8; 24]> {
+        let mut ids = vec![*upload_id.as_bytes()];
+        ids.extend(self.downloads.iter().map(|(id, _)| *id.as_bytes()));
+        ids
     }
 
     /// The key of this download id, if it is one of the chunk's.

@@ -106,12 +106,10 @@ impl Tables<'_> {
         upload_id: &UploadId,
         chunk: &ChunkRecord,
     ) -> Result<WriteOutcome, Error> {
-        let mut ids = vec![*upload_id.as_bytes()];
-        ids.extend(chunk.downloads.iter().map(|(id, _)| *id.as_bytes()));
-        if (1..ids.len()).any(|n| ids[..n].contains(&ids[n])) {
+        if chunk.repeats_an_id(upload_id) {
             return Ok(WriteOutcome::IdTaken);
         }
-        for id in &ids {
+        for id in &chunk.ids(upload_id) {
             if self.id_in_use(id)? {
                 return Ok(WriteOutcome::IdTaken);
             }

@@ -389,10 +389,9 @@ impl<S: RecordSink> Ops<'_, S> {
         upload_id: &UploadId,
         chunk: &ChunkRecord,
     ) -> Result<WriteOutcome, Error> {
-        let mut ids = vec![*upload_id.as_bytes()];
-        ids.extend(chunk.downloads.iter().map(|(id, _)| *id.as_bytes()));
-        let repeated = (1..ids.len()).any(|n| ids[..n].contains(&ids[n]));
-        if repeated || ids.iter().any(|id| self.id_in_use(id)) {
+        if chunk.repeats_an_id(upload_id)
+            || chunk.ids(upload_id).iter().any(|id| self.id_in_use(id))
+        {
             return Ok(WriteOutcome::IdTaken);
         }
         let record = Record::Chunk {
