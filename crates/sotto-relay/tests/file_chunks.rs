@@ -578,3 +578,42 @@ async fn hostile_pieces_get_clear_errors_and_lose_nothing() {
     ));
     client.connection.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_redb_storage_holds_chunks_too() {
+    let mut relay = Relay::start(&["--storage", "redb"]);
+    let bytes = content(ChunkSize::Kib256);
+    let (chunk, half, half_bytes) = {
+        let client = relay.connect().await;
+        let chunk = create(&client, &bytes, 2).await;
+        upload(&client, &chunk.upload, &bytes).await;
+        let half_bytes = content(ChunkSize::Kib64);
+        let half = create(&client, &half_bytes, 1).await;
+        upload_until(&client, &half.upload, &half_bytes, 40_000).await;
+        (chunk, half, half_bytes)
+    };
+    relay.kill();
+    relay.restart();
+    let client = relay.connect().await;
+    download_is(&client, &chunk.downloads[1], &bytes).await;
+    client
+        .connection
+        .ack_chunk(&chunk.downloads[1])
+        .await
+        .unwrap();
+    refused(
+        client.connection.ack_chunk(&chunk.downloads[1]).await,
+        ErrorCode::Auth,
+    );
+    upload(&client, &half.upload, &half_bytes).await;
+    download_is(&client, &half.downloads[0], &half_bytes).await;
+    client.connection.delete_chunk(&chunk.upload).await.unwrap();
+    refused(
+        client
+            .connection
+            .download_chunk(&chunk.downloads[0], DEFAULT_PIECE_WINDOW)
+            .await,
+        ErrorCode::Auth,
+    );
+    assert_eq!(chunk_files(&relay).len(), 1);
+}
