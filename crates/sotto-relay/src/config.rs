@@ -207,10 +207,11 @@ pub struct Cli {
     #[arg(long, value_name = "BACKEND", value_parser = parse_backend)]
     pub storage: Option<StorageBackend>,
 
-    /// Disk space the stored queues and messages may take, e.g. `10GiB`,
-    /// `500MiB` (units B, KiB, MiB, GiB, TiB; KB, MB, GB, TB are powers of ten).
-    /// Beyond it new queues and messages are refused (ERR INTERNAL) until
-    /// space is reclaimed; leave at least 128 MiB free on the disk beyond it
+    /// Disk space the stored queues, messages, link blobs and file chunks may
+    /// take, e.g. `10GiB`, `500MiB` (units B, KiB, MiB, GiB, TiB; KB, MB, GB,
+    /// TB are powers of ten). Beyond it new queues, messages, links and chunks
+    /// are refused (ERR FULL) until space is freed; a file chunk counts at its
+    /// full size from its FNEW; leave at least 128 MiB free on the disk beyond it
     /// for reclaiming. Log storage only. [default: no limit]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_storage: Option<u64>,

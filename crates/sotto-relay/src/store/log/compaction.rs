@@ -94,7 +94,11 @@ impl LogStore {
                 total: index.total_bytes(),
                 live: index.live_bytes(),
                 segment_bytes: self.config.segment_bytes,
-                max_bytes: self.config.max_bytes,
+                // File chunks take their part of the budget first.
+                max_bytes: self
+                    .config
+                    .max_bytes
+                    .map(|max| max.saturating_sub(index.chunks.bytes)),
             });
         Ok(reclaim.then_some(oldest))
     }
