@@ -21,7 +21,7 @@ use std::time::Instant;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode,
+    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode, ID_LEN,
     InnerBlock, LinkId, MAX_MESSAGE_BODY, MessageBody, MessageContent, MessageId, QueueAuthKey,
     QueueKey, QueueMessage, RecipientId, RelaySessionAuth, Response, SenderId, ServerPassword,
     Transmission, UploadId, WireError,
@@ -113,6 +113,11 @@ impl Slot {
                 then: AfterWrite::Ack(_),
                 ..
             } => BLOCK_SIZE,
+            // FIDS: an upload id and up to 64 download ids.
+            Slot::Write {
+                then: AfterWrite::FileIds { download_ids, .. },
+                ..
+            } => SMALL_REPLY_BYTES + ID_LEN * download_ids.len(),
             Slot::Write { .. } => SMALL_REPLY_BYTES,
         }
     }
