@@ -98,7 +98,7 @@ impl Session {
                 let Some(chunk) = self.authorise_upload(transmission, &upload_id)? else {
                     return refuse(self, ErrorCode::Auth);
                 };
-                self.put_piece(corr_id, entity, upload_id, chunk, offset, piece, current)
+                self.put_piece(transmission, upload_id, chunk, (offset, piece), current)
                     .await
             }
             Command::FileStat { upload_id } => {
@@ -180,17 +180,15 @@ impl Session {
 
     /// FPUT on an authorised chunk: writes the piece; the piece that ends
     /// the chunk checks its digest and syncs it, then records it complete.
-    #[allow(clippy::too_many_arguments)]
     async fn put_piece(
         &mut self,
-        corr_id: CorrId,
-        entity: Option<EntityId>,
+        transmission: &Transmission,
         upload_id: UploadId,
         chunk: ChunkRecord,
-        offset: u32,
-        piece: FilePiece,
+        (offset, piece): (u32, FilePiece),
         current: &mut BlockInFlight,
     ) -> Result<Slot, crate::Error> {
+        let (corr_id, entity) = (transmission.corr_id, transmission.entity);
         if chunk.complete {
             return Ok(self.ready_error(corr_id, entity, ErrorCode::Complete));
         }
