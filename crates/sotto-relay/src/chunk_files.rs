@@ -94,6 +94,15 @@ impl ChunkFiles {
                 entry.insert(0);
             }
         }
+        let missing = chunks
+            .iter()
+            .filter(|chunk| chunk.complete && !dir.join(chunk.file.file_name()).exists())
+            .count();
+        if missing > 0 {
+            // Not a power cut (a complete chunk's file was synced first):
+            // someone removed files. Their FGETs fail with ERR INTERNAL.
+            tracing::error!(missing, "complete file chunks whose files are missing");
+        }
         sync_dir(&dir)?;
         Ok(ChunkFiles {
             dir,
