@@ -12,7 +12,7 @@ use std::fmt;
 
 use sotto_wire::{
     ChunkDigest, ChunkSize, Command, DownloadId, DownloadKeys, ErrorCode, FilePiece, MAX_DOWNLOADS,
-    MAX_PIECE_LEN, QueueAuthSecret, Response, ServerPassword, UploadId,
+    MAX_PIECE_LEN, QueueAuthSecret, Response, ServerPassword, UploadId, WireError,
 };
 
 use crate::ClientError;
@@ -156,10 +156,14 @@ impl RelayConnection {
         recipients: usize,
         password: Option<&ServerPassword>,
     ) -> Result<NewChunk, ClientError> {
+        if recipients == 0 || recipients > MAX_DOWNLOADS {
+            return Err(ClientError::Protocol(WireError::LengthOutOfRange {
+                field: "download keys",
+            }));
+        }
         let upload_key = random_auth_secret();
-        let download_secrets: Vec<QueueAuthSecret> = (0..recipients.min(MAX_DOWNLOADS))
-            .map(|_| random_auth_secret())
-            .collect();
+        let download_secrets: Vec<QueueAuthSecret> =
+            (0..recipients).map(|_| random_auth_secret()).collect();
         let download_keys = DownloadKeys::new(
             download_secrets
                 .iter()
