@@ -126,8 +126,22 @@ impl Group {
         Ok(Some(pending.intent))
     }
 
+    /// Makes a commit without checking it against the roles, so that tests can show
+    /// that every other member refuses it. Never for production use.
+    #[cfg(feature = "dangerous-testing")]
+    pub fn dangerous_commit_without_policy(
+        &mut self,
+        intent: CommitIntent,
+    ) -> Result<CommitOutput, Error> {
+        self.commit_with(intent, false)
+    }
+
     /// Makes, checks and keeps pending the commit of an intent.
     fn commit(&mut self, intent: CommitIntent) -> Result<CommitOutput, Error> {
+        self.commit_with(intent, true)
+    }
+
+    fn commit_with(&mut self, intent: CommitIntent, check: bool) -> Result<CommitOutput, Error> {
         self.ensure_no_pending()?;
         if !self.mls.is_active() {
             return Err(Error::NotAMember);
@@ -166,7 +180,7 @@ impl Group {
             commit: commit.clone(),
         });
         // The same rules as every other member: a commit they would refuse is dropped here.
-        if let Err(refused) = self.pending_summary() {
+        if let (true, Err(refused)) = (check, self.pending_summary()) {
             self.discard_commit()?;
             return Err(refused);
         }

@@ -24,7 +24,10 @@
 //! use sotto_groups::{DisplayName, Group, GroupEvent, PendingJoin};
 //!
 //! # fn main() -> Result<(), sotto_groups::Error> {
-//! let now = 1_800_000_000;
+//! // The caller reads the clock (OpenMLS checks key package lifetimes against it too).
+//! let now = std::time::SystemTime::now()
+//!     .duration_since(std::time::UNIX_EPOCH)
+//!     .map_or(0, |elapsed| elapsed.as_secs());
 //! let week = 7 * 24 * 3600;
 //! let mut alice = Group::create(&DisplayName::new("Alice")?, now, week)?;
 //!

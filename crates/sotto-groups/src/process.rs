@@ -79,6 +79,8 @@ impl Group {
                     (false, None) => GroupEvent::CommitApplied(summary),
                 })
             }
+            // Our own message coming back from the log (our sender ratchet only encrypts).
+            ProcessedMessageContent::OwnPrivateMessage { .. } => Err(Error::OwnMessage),
             _ => Err(Error::Rejected("message from outside the group")),
         }
     }

@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests: members, a group log delivered in order, and
+//! invitations.
+#![allow(dead_code, unreachable_pub)]
+
+use sotto_groups::{
+    CommitOutput, CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, PendingJoin,
+};
+
+/// Key packages in tests last a week.
+pub const WEEK: u64 = 7 * 24 * 60 * 60;
+
+/// Seconds since the Unix epoch (OpenMLS checks key package lifetimes against the clock).
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+pub fn name(name: &str) -> DisplayName {
+    DisplayName::new(name).unwrap()
+}
+
+/// A new group whose owner is called `owner`.
+pub fn create(owner: &str) -> Group {
+    Group::create(&name(owner), now(), WEEK).unwrap()
+}
+
+/// A pending join and its key package for a member called `member`.
+pub fn pseudonym(member: &str) -> (PendingJoin, KeyPackage) {
+    PendingJoin::new(&name(member), now(), WEEK).unwrap()
+}
+
+/// Delivers one log entry to every listed member, in order; their events.
+pub fn deliver(bytes: &[u8], members: &mut [&mut Group]) -> Vec<GroupEvent> {
+    members
+        .iter_mut()
+        .map(|member| member.process(bytes).unwrap())
+        .collect()
+}
+
+/// Delivers a commit made by `committer` to it and to `others`; the common summary.
+pub fn settle(output: &CommitOutput, committer: &mut Group, others: &mut [&mut Group]) -> CommitSummary {
+    let GroupEvent::OwnCommitConfirmed(summary) = committer.process(output.commit.as_bytes()).unwrap() else {
+        panic!("the committer's own commit did not confirm");
+    };
+    for event in deliver(output.commit.as_bytes(), others) {
+        assert!(
+            matches!(&event, GroupEvent::CommitApplied(s) | GroupEvent::Removed(s) if *s == summary),
+            "{event:?}"
+        );
+    }
+    summary
+}
+
+/// `adder` adds new members called `names`; every member of `others` applies the
+/// commit and the new members join by welcome.
+pub fn invite(adder: &mut Group, others: &mut [&mut Group], names: &[&str]) -> Vec<Group> {
+    let (pending, key_packages): (Vec<_>, Vec<_>) = names.iter().map(|n| pseudonym(n)).unzip();
+    let output = adder.add_members(&key_packages).unwrap();
+    settle(&output, adder, others);
+    let welcome = output.welcome.unwrap();
+    pending
+        .iter()
+        .map(|join| join.join(welcome.as_bytes()).unwrap())
+        .collect()
+}
+
+/// The plaintext of an application message, as `reader` decrypts it.
+pub fn read(reader: &mut Group, message: &[u8]) -> Vec<u8> {
+    match reader.process(message).unwrap() {
+        GroupEvent::Message { plaintext, .. } => plaintext,
+        other => panic!("not a message: {other:?}"),
+    }
+}
