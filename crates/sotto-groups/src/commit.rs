@@ -11,7 +11,7 @@ use openmls_traits::OpenMlsProvider;
 
 use crate::Error;
 use crate::commit_policy::review_commit;
-use crate::event::CommitSummary;
+use crate::event::{CommitSummary, GroupEvent};
 use crate::group::{Group, PendingCommit};
 use crate::group_config::group_context_extensions;
 use crate::intent::CommitIntent;
@@ -19,38 +19,31 @@ use crate::member::MemberId;
 use crate::messages::{Commit, KeyPackage, Proposal, Welcome};
 use crate::role::Role;
 
-/// A commit to append to the group log, and the welcome for the members it adds.
-#[derive(Debug, Clone)]
-pub struct CommitOutput {
-    /// The commit, for the group log.
-    pub commit: Commit,
-    /// The welcome, for each added member over its pairwise connection.
-    pub welcome: Option<Welcome>,
-}
-
 impl Group {
-    /// Adds the members of these key packages in one commit (owners and admins).
-    pub fn add_members(&mut self, key_packages: &[KeyPackage]) -> Result<CommitOutput, Error> {
+    /// Adds the members of these key packages in one commit (owners and admins). Their
+    /// welcome comes with [`GroupEvent::OwnCommitConfirmed`] once the commit is first in
+    /// the log: a welcome to a commit that lost would open a dead branch of the group.
+    pub fn add_members(&mut self, key_packages: &[KeyPackage]) -> Result<Commit, Error> {
         self.commit(CommitIntent::Add(key_packages.to_vec()))
     }
 
     /// Removes these members in one commit.
-    pub fn remove_members(&mut self, members: &[MemberId]) -> Result<CommitOutput, Error> {
+    pub fn remove_members(&mut self, members: &[MemberId]) -> Result<Commit, Error> {
         self.commit(CommitIntent::Remove(members.to_vec()))
     }
 
     /// Gives a member a role.
-    pub fn set_role(&mut self, member: MemberId, role: Role) -> Result<CommitOutput, Error> {
+    pub fn set_role(&mut self, member: MemberId, role: Role) -> Result<Commit, Error> {
         self.commit(CommitIntent::SetRole(member, role))
     }
 
     /// Renews this member's leaf keys (post-compromise security).
-    pub fn self_update(&mut self) -> Result<CommitOutput, Error> {
+    pub fn self_update(&mut self) -> Result<Commit, Error> {
         self.commit(CommitIntent::SelfUpdate)
     }
 
     /// Commits the proposals other members sent (any member may).
-    pub fn commit_proposals(&mut self) -> Result<CommitOutput, Error> {
+    pub fn commit_proposals(&mut self) -> Result<Commit, Error> {
         self.commit(CommitIntent::Proposals)
     }
 
@@ -76,7 +69,7 @@ impl Group {
     /// Makes again what a lost commit meant to do, leaving out what the winning commit
     /// already did (members already added or removed, a role already set). `None` if
     /// nothing is left to do.
-    pub fn reapply(&mut self, intent: CommitIntent) -> Result<Option<CommitOutput>, Error> {
+    pub fn reapply(&mut self, intent: CommitIntent) -> Result<Option<Commit>, Error> {
         let intent = match intent {
             CommitIntent::Add(key_packages) => {
                 let mut left = Vec::new();
@@ -106,13 +99,13 @@ impl Group {
 
     /// Puts our pending commit in effect without waiting for it to come back from the
     /// log (when the log has confirmed its position by other means).
-    pub fn confirm_commit(&mut self) -> Result<CommitSummary, Error> {
+    pub fn confirm_commit(&mut self) -> Result<GroupEvent, Error> {
         let summary = self.pending_summary()?;
         self.mls
             .merge_pending_commit(&self.provider)
             .map_err(|_| Error::Local("merging our commit"))?;
-        self.pending = None;
-        Ok(summary)
+        let welcome = self.pending.take().and_then(|pending| pending.welcome);
+        Ok(GroupEvent::OwnCommitConfirmed { summary, welcome })
     }
 
     /// Drops our pending commit (e.g. the log refused it); its intent is returned.
@@ -132,16 +125,16 @@ impl Group {
     pub fn dangerous_commit_without_policy(
         &mut self,
         intent: CommitIntent,
-    ) -> Result<CommitOutput, Error> {
+    ) -> Result<Commit, Error> {
         self.commit_with(intent, false)
     }
 
     /// Makes, checks and keeps pending the commit of an intent.
-    fn commit(&mut self, intent: CommitIntent) -> Result<CommitOutput, Error> {
+    fn commit(&mut self, intent: CommitIntent) -> Result<Commit, Error> {
         self.commit_with(intent, true)
     }
 
-    fn commit_with(&mut self, intent: CommitIntent, check: bool) -> Result<CommitOutput, Error> {
+    fn commit_with(&mut self, intent: CommitIntent, check: bool) -> Result<Commit, Error> {
         self.ensure_no_pending()?;
         if !self.mls.is_active() {
             return Err(Error::NotAMember);
@@ -178,13 +171,14 @@ impl Group {
         self.pending = Some(PendingCommit {
             intent,
             commit: commit.clone(),
+            welcome,
         });
         // The same rules as every other member: a commit they would refuse is dropped here.
         if let (true, Err(refused)) = (check, self.pending_summary()) {
             self.discard_commit()?;
             return Err(refused);
         }
-        Ok(CommitOutput { commit, welcome })
+        Ok(commit)
     }
 
     /// What OpenMLS is asked to commit for an intent.

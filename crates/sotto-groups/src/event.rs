@@ -2,6 +2,7 @@
 
 use crate::intent::CommitIntent;
 use crate::member::MemberId;
+use crate::messages::Welcome;
 use crate::role::Role;
 
 /// What a commit changed, as every member saw it.
@@ -37,7 +38,13 @@ pub enum GroupEvent {
     /// Another member's commit started a new epoch.
     CommitApplied(CommitSummary),
     /// Our own commit came first in the log for its epoch: it is now in effect.
-    OwnCommitConfirmed(CommitSummary),
+    OwnCommitConfirmed {
+        /// What it changed.
+        summary: CommitSummary,
+        /// The welcome for the members it added: send it to each of them now, over
+        /// their pairwise connections.
+        welcome: Option<Welcome>,
+    },
     /// Another member's commit came first for the epoch of our pending commit: it is in
     /// effect and ours was discarded. What ours meant to do can be committed again with
     /// [`crate::Group::reapply`].

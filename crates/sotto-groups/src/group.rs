@@ -10,7 +10,7 @@ use crate::commit_policy::member_id_at;
 use crate::group_config::{CIPHERSUITE, create_config, lifetime, roles_of};
 use crate::intent::CommitIntent;
 use crate::member::{DisplayName, MemberId, MemberSigner};
-use crate::messages::Commit;
+use crate::messages::{Commit, Welcome};
 use crate::provider::GroupProvider;
 use crate::role::{Role, RoleMap};
 use crate::security_code::member_security_code;
@@ -59,6 +59,8 @@ pub struct MemberView {
 pub(crate) struct PendingCommit {
     pub(crate) intent: CommitIntent,
     pub(crate) commit: Commit,
+    /// The welcome for the members it adds, released once the commit is confirmed.
+    pub(crate) welcome: Option<Welcome>,
 }
 
 /// A group this member belongs to.

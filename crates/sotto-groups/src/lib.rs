@@ -33,11 +33,15 @@
 //!
 //! // Bob makes a pseudonym for this group; its key package reaches Alice end to end.
 //! let (bob_pending, key_package) = PendingJoin::new(&DisplayName::new("Bob")?, now, week)?;
-//! let added = alice.add_members(&[key_package])?;
+//! let commit = alice.add_members(&[key_package])?;
 //!
-//! // The commit comes back from the group log first: it is in effect.
-//! assert!(matches!(alice.process(added.commit.as_bytes())?, GroupEvent::OwnCommitConfirmed(_)));
-//! let welcome = added.welcome.expect("an add has a welcome");
+//! // The commit comes back from the group log first: it is in effect, and the welcome
+//! // goes to Bob over their pairwise connection.
+//! let GroupEvent::OwnCommitConfirmed { welcome: Some(welcome), .. } =
+//!     alice.process(commit.as_bytes())?
+//! else {
+//!     unreachable!()
+//! };
 //! let mut bob = bob_pending.join(welcome.as_bytes())?;
 //!
 //! let message = alice.encrypt(b"hello")?;
@@ -67,7 +71,6 @@ mod provider;
 mod role;
 mod security_code;
 
-pub use commit::CommitOutput;
 pub use error::Error;
 pub use event::{CommitSummary, GroupEvent};
 pub use group::{GROUP_ID_LEN, Group, GroupId, MemberView};

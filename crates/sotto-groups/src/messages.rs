@@ -92,6 +92,11 @@ impl Welcome {
     pub(crate) fn new(message: &MlsMessageOut) -> Result<Self, Error> {
         encode(message).map(Self)
     }
+
+    /// The welcome of our pending commit as a pickle kept it.
+    pub(crate) fn from_stored(bytes: &[u8]) -> Self {
+        Self(bytes.to_vec())
+    }
 }
 
 impl GroupMessage {

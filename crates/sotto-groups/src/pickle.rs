@@ -4,7 +4,9 @@
 //! ```text
 //! "SMLS" || u8 version (1) || u8 kind (0x20 group, 0x21 pending join)
 //! || 32 Ed25519 secret key || 16 member id
-//! || [group] 32 group id || u8 pending flag (0/1) [|| u32 len || commit || intent]
+//! || [group] 32 group id
+//!    || u8 pending flag (0/1) [|| u32 len || commit || u32 len || welcome (empty: none)
+//!                              || intent]
 //! || u32 count || count × (u32 len || storage key || u32 len || storage value)
 //! ```
 //!
@@ -23,7 +25,7 @@ use crate::group::{GROUP_ID_LEN, Group, PendingCommit};
 use crate::intent::CommitIntent;
 use crate::join::PendingJoin;
 use crate::member::{MemberId, MemberSigner};
-use crate::messages::Commit;
+use crate::messages::{Commit, Welcome};
 use crate::provider::{GroupProvider, StorageMap};
 
 /// Opens every pickle.
@@ -47,6 +49,7 @@ impl Group {
             Some(pending) => {
                 out.u8(1);
                 out.bytes(pending.commit.as_bytes());
+                out.bytes(pending.welcome.as_ref().map_or(&[][..], Welcome::as_bytes));
                 pending.intent.write(&mut out);
             }
         }
@@ -62,6 +65,10 @@ impl Group {
             0 => None,
             1 => Some(PendingCommit {
                 commit: Commit::from_stored(input.bytes()?),
+                welcome: match input.bytes()? {
+                    [] => None,
+                    welcome => Some(Welcome::from_stored(welcome)),
+                },
                 intent: CommitIntent::read(&mut input)?,
             }),
             _ => return Err(input.malformed()),

@@ -25,7 +25,7 @@ impl Group {
             .as_ref()
             .is_some_and(|pending| pending.commit.as_bytes() == bytes)
         {
-            return self.confirm_commit().map(GroupEvent::OwnCommitConfirmed);
+            return self.confirm_commit();
         }
         let message = parse_group_message(bytes)?
             .try_into_protocol_message()

@@ -23,7 +23,7 @@ fn a_members_add_is_refused_by_everyone() {
         .unwrap();
     for member in [&mut alice, &mut carol] {
         let epoch = member.epoch();
-        assert_eq!(member.process(forged.commit.as_bytes()), Err(refused));
+        assert_eq!(member.process(forged.as_bytes()), Err(refused));
         assert_eq!(member.epoch(), epoch);
         assert_eq!(member.member_count(), 3);
     }
@@ -56,7 +56,7 @@ fn admins_add_and_remove_but_not_owners() {
         .dangerous_commit_without_policy(CommitIntent::Remove(vec![alice.own_member_id()]))
         .unwrap();
     for member in [&mut alice, &mut carol, &mut dave] {
-        assert_eq!(member.process(forged.commit.as_bytes()), Err(forbidden_remove));
+        assert_eq!(member.process(forged.as_bytes()), Err(forbidden_remove));
     }
     bob.discard_commit().unwrap();
     let forbidden_role = Error::Forbidden { role: Role::Admin, action: Action::ChangeRole };
@@ -68,7 +68,7 @@ fn admins_add_and_remove_but_not_owners() {
         .unwrap();
     let forbidden_member = Error::Forbidden { role: Role::Member, action: Action::ChangeRole };
     for member in [&mut alice, &mut bob, &mut dave] {
-        assert_eq!(member.process(forged.commit.as_bytes()), Err(forbidden_member));
+        assert_eq!(member.process(forged.as_bytes()), Err(forbidden_member));
     }
     carol.discard_commit().unwrap();
 

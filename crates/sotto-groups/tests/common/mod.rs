@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use sotto_groups::{
-    CommitOutput, CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, PendingJoin,
+    Commit, CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, PendingJoin, Welcome,
 };
 
 /// Key packages in tests last a week.
@@ -38,27 +38,38 @@ pub fn deliver(bytes: &[u8], members: &mut [&mut Group]) -> Vec<GroupEvent> {
         .collect()
 }
 
-/// Delivers a commit made by `committer` to it and to `others`; the common summary.
-pub fn settle(output: &CommitOutput, committer: &mut Group, others: &mut [&mut Group]) -> CommitSummary {
-    let GroupEvent::OwnCommitConfirmed(summary) = committer.process(output.commit.as_bytes()).unwrap() else {
+/// Delivers a commit made by `committer` to it and to `others`; the common summary and
+/// the welcome the committer may now send.
+pub fn settle_with_welcome(
+    commit: &Commit,
+    committer: &mut Group,
+    others: &mut [&mut Group],
+) -> (CommitSummary, Option<Welcome>) {
+    let GroupEvent::OwnCommitConfirmed { summary, welcome } =
+        committer.process(commit.as_bytes()).unwrap()
+    else {
         panic!("the committer's own commit did not confirm");
     };
-    for event in deliver(output.commit.as_bytes(), others) {
+    for event in deliver(commit.as_bytes(), others) {
         assert!(
             matches!(&event, GroupEvent::CommitApplied(s) | GroupEvent::Removed(s) if *s == summary),
             "{event:?}"
         );
     }
-    summary
+    (summary, welcome)
+}
+
+/// Like [`settle_with_welcome`], for commits that add no one.
+pub fn settle(commit: &Commit, committer: &mut Group, others: &mut [&mut Group]) -> CommitSummary {
+    settle_with_welcome(commit, committer, others).0
 }
 
 /// `adder` adds new members called `names`; every member of `others` applies the
 /// commit and the new members join by welcome.
 pub fn invite(adder: &mut Group, others: &mut [&mut Group], names: &[&str]) -> Vec<Group> {
     let (pending, key_packages): (Vec<_>, Vec<_>) = names.iter().map(|n| pseudonym(n)).unzip();
-    let output = adder.add_members(&key_packages).unwrap();
-    settle(&output, adder, others);
-    let welcome = output.welcome.unwrap();
+    let commit = adder.add_members(&key_packages).unwrap();
+    let welcome = settle_with_welcome(&commit, adder, others).1.unwrap();
     pending
         .iter()
         .map(|join| join.join(welcome.as_bytes()).unwrap())

@@ -1,0 +1,83 @@
+//! Two commits for one epoch: the first in the log wins, the other is discarded by its
+//! author and re-applied in the next epoch.
+
+mod common;
+
+use common::{create, invite, pseudonym, read, settle, settle_with_welcome};
+use sotto_groups::{CommitIntent, Error, Group, GroupEvent, Role};
+
+/// Alice (owner), Bob (admin) and Carol (member).
+fn three_with_an_admin() -> (Group, Group, Group) {
+    let mut alice = create("Alice");
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"]).try_into().unwrap();
+    let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
+    settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
+    (alice, bob, carol)
+}
+
+/// Processes a commit that should lose our own pending one; what ours meant to do.
+fn lose(member: &mut Group, winner: &[u8]) -> CommitIntent {
+    match member.process(winner).unwrap() {
+        GroupEvent::CommitLost { lost, .. } => lost,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_first_commit_in_the_log_wins() {
+    let (mut alice, mut bob, mut carol) = three_with_an_admin();
+    let epoch = alice.epoch();
+
+    // Alice adds Dave and Bob adds Erin, both in the same epoch.
+    let (dave_join, dave) = pseudonym("Dave");
+    let (erin_join, erin) = pseudonym("Erin");
+    let alices = alice.add_members(&[dave.clone()]).unwrap();
+    let bobs = bob.add_members(&[erin]).unwrap();
+
+    // The log orders Bob's commit first: it wins everywhere.
+    let GroupEvent::OwnCommitConfirmed { summary, welcome } = bob.process(bobs.as_bytes()).unwrap()
+    else {
+        panic!("Bob's commit did not confirm");
+    };
+    let lost = lose(&mut alice, bobs.as_bytes());
+    assert_eq!(lost, CommitIntent::Add(vec![dave]));
+    assert!(!alice.has_pending_commit());
+    assert_eq!(
+        carol.process(bobs.as_bytes()),
+        Ok(GroupEvent::CommitApplied(summary))
+    );
+    let mut erin = erin_join.join(welcome.unwrap().as_bytes()).unwrap();
+
+    // Alice's losing commit follows in the log: everyone skips it, Alice included.
+    for member in [&mut alice, &mut bob, &mut carol, &mut erin] {
+        assert_eq!(member.process(alices.as_bytes()), Err(Error::PastEpoch));
+        assert_eq!(member.epoch(), epoch + 1);
+    }
+    // The losing commit's welcome was never released: Dave cannot join a dead branch.
+
+    // Alice re-applies what she meant to do, in the new epoch.
+    let again = alice.reapply(lost).unwrap().unwrap();
+    let (_, welcome) = settle_with_welcome(&again, &mut alice, &mut [&mut bob, &mut carol, &mut erin]);
+    let mut dave = dave_join.join(welcome.unwrap().as_bytes()).unwrap();
+    assert_eq!(dave.member_count(), 5);
+    let message = dave.encrypt(b"made it").unwrap();
+    for member in [&mut alice, &mut bob, &mut carol, &mut erin] {
+        assert_eq!(read(member, message.as_bytes()), b"made it");
+    }
+}
+
+#[test]
+fn a_lost_commit_already_done_by_the_winner_is_not_repeated() {
+    let (mut alice, mut bob, mut carol) = three_with_an_admin();
+    let carol_id = carol.own_member_id();
+    let _alices = alice.remove_members(&[carol_id]).unwrap();
+    let bobs = bob.remove_members(&[carol_id]).unwrap();
+    assert!(matches!(
+        bob.process(bobs.as_bytes()),
+        Ok(GroupEvent::OwnCommitConfirmed { .. })
+    ));
+    let lost = lose(&mut alice, bobs.as_bytes());
+    assert_eq!(carol.process(bobs.as_bytes()).map(|e| matches!(e, GroupEvent::Removed(_))), Ok(true));
+    assert!(alice.reapply(lost).unwrap().is_none());
+    assert_eq!(alice.epoch(), bob.epoch());
+}
