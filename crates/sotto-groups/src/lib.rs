@@ -15,7 +15,8 @@
 //! - `group`: the group as one member holds it; `commit`, `process` and
 //!   `application` add its outgoing commits, incoming messages and application messages.
 //! - `intent`, `event`: what our commits mean to do and what processing yields.
-//! - `pickle`, `codec`, `provider`: the stored state.
+//! - `pickle`, `codec`, `provider`, `storage`: the stored state (OpenMLS's storage
+//!   that returns errors, never panics, on damaged values).
 //! - `security_code`: the code two members compare.
 //!
 //! The profile is specified in `docs/e2e-protocol.md` (MLS groups).
@@ -70,6 +71,7 @@ mod process;
 mod provider;
 mod role;
 mod security_code;
+mod storage;
 
 pub use error::Error;
 pub use event::{CommitSummary, GroupEvent};

@@ -7,12 +7,11 @@
 use std::collections::HashMap;
 
 use openmls_libcrux_crypto::CryptoProvider;
-use openmls_memory_storage::MemoryStorage;
 use openmls_traits::OpenMlsProvider;
 use openmls_traits::random::OpenMlsRand;
-use zeroize::Zeroize;
 
 use crate::Error;
+use crate::storage::GroupStorage;
 
 /// OpenMLS's storage as a map of keys to values, both opaque bytes.
 pub(crate) type StorageMap = HashMap<Vec<u8>, Vec<u8>>;
@@ -20,7 +19,7 @@ pub(crate) type StorageMap = HashMap<Vec<u8>, Vec<u8>>;
 /// Cryptography, randomness and storage for one group.
 pub(crate) struct GroupProvider {
     crypto: CryptoProvider,
-    storage: MemoryStorage,
+    storage: GroupStorage,
 }
 
 impl GroupProvider {
@@ -32,12 +31,10 @@ impl GroupProvider {
     /// A provider over restored storage.
     pub(crate) fn with_storage(values: StorageMap) -> Result<Self, Error> {
         let crypto = CryptoProvider::new().map_err(|_| Error::Local("random generator"))?;
-        let storage = MemoryStorage::default();
-        *storage
-            .values
-            .write()
-            .map_err(|_| Error::Local("storage lock"))? = values;
-        Ok(Self { crypto, storage })
+        Ok(Self {
+            crypto,
+            storage: GroupStorage::new(values),
+        })
     }
 
     /// `N` random bytes from the provider's generator.
@@ -49,19 +46,16 @@ impl GroupProvider {
 
     /// Runs `f` over the stored values (for pickles).
     pub(crate) fn with_values<T>(&self, f: impl FnOnce(&StorageMap) -> T) -> Result<T, Error> {
-        let values = self
-            .storage
-            .values
-            .read()
-            .map_err(|_| Error::Local("storage lock"))?;
-        Ok(f(&values))
+        self.storage
+            .with_values(f)
+            .map_err(|_| Error::Local("storage lock"))
     }
 }
 
 impl OpenMlsProvider for GroupProvider {
     type CryptoProvider = CryptoProvider;
     type RandProvider = CryptoProvider;
-    type StorageProvider = MemoryStorage;
+    type StorageProvider = GroupStorage;
 
     fn storage(&self) -> &Self::StorageProvider {
         &self.storage
@@ -73,18 +67,5 @@ impl OpenMlsProvider for GroupProvider {
 
     fn rand(&self) -> &Self::RandProvider {
         &self.crypto
-    }
-}
-
-impl Drop for GroupProvider {
-    /// The stored values hold epoch secrets and private keys: wipe them when the group
-    /// is dropped. (Values OpenMLS overwrote earlier were freed by the memory storage
-    /// without wiping; that is outside our reach.)
-    fn drop(&mut self) {
-        if let Ok(values) = self.storage.values.get_mut() {
-            for value in values.values_mut() {
-                value.zeroize();
-            }
-        }
     }
 }
