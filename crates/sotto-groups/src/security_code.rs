@@ -42,4 +42,20 @@ mod tests {
         assert_ne!(code, member_security_code(&[8; GROUP_ID_LEN], &a, &b));
         assert_eq!(code.digits().len(), 35);
     }
+
+    /// The vector of docs/e2e-protocol.md, section 15.9.
+    #[test]
+    fn recorded_vector() {
+        let group_id: [u8; GROUP_ID_LEN] = core::array::from_fn(|i| i as u8);
+        let code = member_security_code(&group_id, &[2; 32], &[1; 32]);
+        assert_eq!(code.digits(), "15764 21891 84087 04683 96999 08214");
+        assert_eq!(
+            hex(&code.qr_payload()),
+            "0113e5a727b45421173503bf49987e37257d5f8fcb5118e4c5c7891d37af76814e"
+        );
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
