@@ -126,15 +126,43 @@ impl Group {
         &mut self,
         intent: CommitIntent,
     ) -> Result<Commit, Error> {
-        self.commit_with(intent, false)
+        self.commit_with(intent, false, true)
+    }
+
+    /// Adds members with a welcome that lacks the ratchet tree (the joiners take it from
+    /// [`Group::dangerous_ratchet_tree`]), so that benchmarks can build large groups
+    /// without hashing the tree once per joiner. Never for production use.
+    #[cfg(feature = "dangerous-testing")]
+    pub fn dangerous_add_members_without_tree(
+        &mut self,
+        key_packages: &[KeyPackage],
+    ) -> Result<Commit, Error> {
+        self.commit_with(CommitIntent::Add(key_packages.to_vec()), true, false)
+    }
+
+    /// The current ratchet tree, encoded, for [`PendingJoin::dangerous_join_with_tree`].
+    ///
+    /// [`PendingJoin::dangerous_join_with_tree`]: crate::PendingJoin::dangerous_join_with_tree
+    #[cfg(feature = "dangerous-testing")]
+    pub fn dangerous_ratchet_tree(&self) -> Result<Vec<u8>, Error> {
+        use tls_codec::Serialize as _;
+        self.mls
+            .export_ratchet_tree()
+            .tls_serialize_detached()
+            .map_err(|_| Error::Local("ratchet tree"))
     }
 
     /// Makes, checks and keeps pending the commit of an intent.
     fn commit(&mut self, intent: CommitIntent) -> Result<Commit, Error> {
-        self.commit_with(intent, true)
+        self.commit_with(intent, true, true)
     }
 
-    fn commit_with(&mut self, intent: CommitIntent, check: bool) -> Result<Commit, Error> {
+    fn commit_with(
+        &mut self,
+        intent: CommitIntent,
+        check: bool,
+        tree_in_welcome: bool,
+    ) -> Result<Commit, Error> {
         self.ensure_no_pending()?;
         if !self.mls.is_active() {
             return Err(Error::NotAMember);
@@ -154,6 +182,7 @@ impl Group {
         let bundle = builder
             .load_psks(self.provider.storage())
             .map_err(|_| Error::Local("commit"))?
+            .use_ratchet_tree_extension(tree_in_welcome)
             .build(
                 self.provider.rand(),
                 self.provider.crypto(),

@@ -40,7 +40,7 @@ pub enum Error {
     #[error("rejected {0}")]
     Rejected(&'static str),
     /// The sender's role does not allow what the commit or proposal does; nothing changed.
-    #[error("a {role} may not {action}")]
+    #[error("role {role} may not {action}")]
     Forbidden {
         /// The role of the member who proposed the change.
         role: Role,

@@ -65,6 +65,27 @@ impl PendingJoin {
     /// and the group must follow Sotto's profile (ciphersuite, extensions, credentials).
     /// On error nothing is consumed: the same pending join can take another welcome.
     pub fn join(&self, welcome: &[u8]) -> Result<Group, Error> {
+        self.join_with(welcome, None)
+    }
+
+    /// Joins by a welcome that lacks the ratchet tree, given apart (see
+    /// [`Group::dangerous_add_members_without_tree`]). Never for production use.
+    #[cfg(feature = "dangerous-testing")]
+    pub fn dangerous_join_with_tree(&self, welcome: &[u8], tree: &[u8]) -> Result<Group, Error> {
+        use tls_codec::DeserializeBytes as _;
+        let (tree, rest) = openmls::prelude::RatchetTreeIn::tls_deserialize_bytes(tree)
+            .map_err(|_| Error::Malformed("ratchet tree"))?;
+        if !rest.is_empty() {
+            return Err(Error::Malformed("ratchet tree"));
+        }
+        self.join_with(welcome, Some(tree))
+    }
+
+    fn join_with(
+        &self,
+        welcome: &[u8],
+        tree: Option<openmls::prelude::RatchetTreeIn>,
+    ) -> Result<Group, Error> {
         let welcome = parse_welcome(welcome)?;
         if welcome.ciphersuite() != CIPHERSUITE {
             return Err(Error::Incompatible("ciphersuite"));
@@ -72,7 +93,7 @@ impl PendingJoin {
         // The group gets a copy of the storage: this pending join stays usable if the
         // welcome is refused below.
         let provider = GroupProvider::with_storage(self.provider.with_values(Clone::clone)?)?;
-        let staged = StagedWelcome::new_from_welcome(&provider, &join_config(), welcome, None)
+        let staged = StagedWelcome::new_from_welcome(&provider, &join_config(), welcome, tree)
             .map_err(|_| Error::Rejected("welcome"))?;
         let roles = roles_of(staged.group_context().extensions())?;
         check_fixed_extensions(&roles, staged.group_context().extensions())?;
