@@ -46,7 +46,11 @@ fn now() -> u64 {
 }
 
 fn pseudonym(index: usize) -> Result<(PendingJoin, sotto_groups::KeyPackage), Failure> {
-    Ok(PendingJoin::new(&DisplayName::new(&format!("member {index}"))?, now(), WEEK)?)
+    Ok(PendingJoin::new(
+        &DisplayName::new(&format!("member {index}"))?,
+        now(),
+        WEEK,
+    )?)
 }
 
 /// Our own commit back from the log: its welcome, if it added anyone.

@@ -60,7 +60,10 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        let (head, tail) = self.bytes.split_first_chunk::<N>().ok_or(self.malformed())?;
+        let (head, tail) = self
+            .bytes
+            .split_first_chunk::<N>()
+            .ok_or(self.malformed())?;
         self.bytes = tail;
         Ok(*head)
     }
@@ -121,6 +124,9 @@ mod tests {
         assert_eq!(input.count(1), Err(Error::Malformed("test")));
         let mut short = Reader::new(&[0, 0, 0, 9, 1], "test");
         assert_eq!(short.bytes(), Err(Error::Malformed("test")));
-        assert_eq!(Reader::new(&[1], "test").finish(), Err(Error::Malformed("test")));
+        assert_eq!(
+            Reader::new(&[1], "test").finish(),
+            Err(Error::Malformed("test"))
+        );
     }
 }

@@ -251,7 +251,10 @@ impl Group {
 
     /// The group context extensions without the roles of members about to leave, if
     /// any of them has a role (so that the roles extension names only members).
-    fn forget_roles(&self, leaving: &[MemberId]) -> Result<Option<Extensions<GroupContext>>, Error> {
+    fn forget_roles(
+        &self,
+        leaving: &[MemberId],
+    ) -> Result<Option<Extensions<GroupContext>>, Error> {
         let mut roles = self.roles()?;
         if !leaving.iter().any(|id| roles.names(id)) {
             return Ok(None);
@@ -263,7 +266,11 @@ impl Group {
     /// What our pending commit does, checked as every member checks it.
     pub(crate) fn pending_summary(&self) -> Result<CommitSummary, Error> {
         let staged = self.mls.pending_commit().ok_or(Error::NothingToCommit)?;
-        review_commit(&self.mls, &Sender::Member(self.mls.own_leaf_index()), staged)
+        review_commit(
+            &self.mls,
+            &Sender::Member(self.mls.own_leaf_index()),
+            staged,
+        )
     }
 
     fn ensure_no_pending(&self) -> Result<(), Error> {
@@ -274,7 +281,10 @@ impl Group {
     }
 
     /// Verifies key packages' signatures and that they are made for Sotto's groups.
-    fn verify_key_packages(&self, key_packages: &[KeyPackage]) -> Result<Vec<MlsKeyPackage>, Error> {
+    fn verify_key_packages(
+        &self,
+        key_packages: &[KeyPackage],
+    ) -> Result<Vec<MlsKeyPackage>, Error> {
         key_packages
             .iter()
             .map(|key_package| {

@@ -53,7 +53,10 @@ pub(crate) fn review_commit(
 
 /// Checks a proposal received on its own (to be committed later by anyone); returns
 /// its proposer.
-pub(crate) fn review_proposal(group: &MlsGroup, queued: &QueuedProposal) -> Result<MemberId, Error> {
+pub(crate) fn review_proposal(
+    group: &MlsGroup,
+    queued: &QueuedProposal,
+) -> Result<MemberId, Error> {
     let roles = roles_of(group.extensions())?;
     let proposer = member_id_of_sender(group, queued.sender())?;
     if let Proposal::GroupContextExtensions(_) = queued.proposal() {

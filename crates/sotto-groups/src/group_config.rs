@@ -3,8 +3,8 @@
 //! live in one place and are specified in `docs/e2e-protocol.md` (MLS groups).
 
 use openmls::prelude::{
-    Capabilities, Ciphersuite, CredentialType, Extension, ExtensionType, Extensions,
-    GroupContext, Lifetime, MlsGroupCreateConfig, MlsGroupCreateConfigBuilder, MlsGroupJoinConfig,
+    Capabilities, Ciphersuite, CredentialType, Extension, ExtensionType, Extensions, GroupContext,
+    Lifetime, MlsGroupCreateConfig, MlsGroupCreateConfigBuilder, MlsGroupJoinConfig,
     PURE_CIPHERTEXT_WIRE_FORMAT_POLICY, ProtocolVersion, RequiredCapabilitiesExtension,
     SenderRatchetConfiguration, UnknownExtension,
 };
@@ -140,7 +140,9 @@ pub(crate) fn lifetime(now: u64, lifetime_secs: u64) -> Result<Lifetime, Error> 
     if lifetime_secs == 0 || lifetime_secs > MAX_KEY_PACKAGE_LIFETIME_SECS {
         return Err(Error::InvalidLifetime);
     }
-    let not_after = now.checked_add(lifetime_secs).ok_or(Error::InvalidLifetime)?;
+    let not_after = now
+        .checked_add(lifetime_secs)
+        .ok_or(Error::InvalidLifetime)?;
     Ok(Lifetime::init(
         now.saturating_sub(KEY_PACKAGE_SKEW_MARGIN_SECS),
         not_after,

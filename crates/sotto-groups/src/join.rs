@@ -30,7 +30,11 @@ impl PendingJoin {
     /// A fresh member id and signature key named `name`, and the key package to give to
     /// the group's admin. `now` (seconds since the Unix epoch) dates the key package,
     /// valid for `lifetime_secs` (at most [`crate::MAX_KEY_PACKAGE_LIFETIME_SECS`]).
-    pub fn new(name: &DisplayName, now: u64, lifetime_secs: u64) -> Result<(Self, KeyPackage), Error> {
+    pub fn new(
+        name: &DisplayName,
+        now: u64,
+        lifetime_secs: u64,
+    ) -> Result<(Self, KeyPackage), Error> {
         let provider = GroupProvider::new()?;
         let signer = MemberSigner::from_seed(&Zeroizing::new(provider.random()?));
         let member_id = MemberId::from_bytes(provider.random()?);
@@ -156,7 +160,10 @@ fn check_members(mls: &MlsGroup) -> Result<(), Error> {
         if !seen.insert(id) {
             return Err(Error::InvalidCredential);
         }
-        let leaf = mls.public_group().leaf(member.index).ok_or(Error::UnknownMember)?;
+        let leaf = mls
+            .public_group()
+            .leaf(member.index)
+            .ok_or(Error::UnknownMember)?;
         DisplayName::of_leaf(leaf)?;
     }
     Ok(())

@@ -169,13 +169,19 @@ mod tests {
         let id = MemberId::from_bytes([7; MEMBER_ID_LEN]);
         assert_eq!(MemberId::of_credential(&id.credential()), Ok(id));
         let wrong_len = BasicCredential::new(vec![7; 15]).into();
-        assert_eq!(MemberId::of_credential(&wrong_len), Err(Error::InvalidCredential));
+        assert_eq!(
+            MemberId::of_credential(&wrong_len),
+            Err(Error::InvalidCredential)
+        );
     }
 
     #[test]
     fn display_name_bounded() {
         assert!(DisplayName::new(&"é".repeat(64)).is_ok());
-        assert_eq!(DisplayName::new(&"a".repeat(129)), Err(Error::DisplayNameTooLong));
+        assert_eq!(
+            DisplayName::new(&"a".repeat(129)),
+            Err(Error::DisplayNameTooLong)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! proposals and application messages on the group log. Each is an RFC 9420 `MLSMessage`
 //! (key package, welcome, or private message), carried as opaque bytes.
 
-use openmls::prelude::{KeyPackageIn, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, Welcome as MlsWelcome};
+use openmls::prelude::{
+    KeyPackageIn, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, Welcome as MlsWelcome, WireFormat,
+};
 use tls_codec::DeserializeBytes;
 
 use crate::Error;
@@ -16,6 +18,10 @@ macro_rules! mls_bytes {
         pub struct $name(Vec<u8>);
 
         impl $name {
+            pub(crate) fn new(message: &MlsMessageOut) -> Result<Self, Error> {
+                encode(message).map(Self)
+            }
+
             /// The encoded `MLSMessage`.
             pub fn as_bytes(&self) -> &[u8] {
                 &self.0
@@ -72,51 +78,33 @@ impl KeyPackage {
 }
 
 impl Commit {
-    pub(crate) fn new(message: &MlsMessageOut) -> Result<Self, Error> {
-        encode(message).map(Self)
-    }
-
     /// Our own pending commit as a pickle kept it (compared byte for byte with the log).
     pub(crate) fn from_stored(bytes: &[u8]) -> Self {
         Self(bytes.to_vec())
     }
 }
 
-impl Proposal {
-    pub(crate) fn new(message: &MlsMessageOut) -> Result<Self, Error> {
-        encode(message).map(Self)
-    }
-}
-
 impl Welcome {
-    pub(crate) fn new(message: &MlsMessageOut) -> Result<Self, Error> {
-        encode(message).map(Self)
-    }
-
     /// The welcome of our pending commit as a pickle kept it.
     pub(crate) fn from_stored(bytes: &[u8]) -> Self {
         Self(bytes.to_vec())
     }
 }
 
-impl GroupMessage {
-    pub(crate) fn new(message: &MlsMessageOut) -> Result<Self, Error> {
-        encode(message).map(Self)
-    }
-}
-
-/// Encodes an outgoing message and wraps a key package.
-pub(crate) fn encode(message: &MlsMessageOut) -> Result<Vec<u8>, Error> {
+/// Encodes an outgoing message.
+fn encode(message: &MlsMessageOut) -> Result<Vec<u8>, Error> {
     message.to_bytes().map_err(|_| Error::Local("encoding"))
 }
 
-/// The key package in a serialized key package.
-pub(crate) fn key_package_message(key_package: openmls::prelude::KeyPackage) -> Result<KeyPackage, Error> {
-    encode(&MlsMessageOut::from(key_package)).map(KeyPackage)
+/// A key package of ours as the `MLSMessage` that carries it.
+pub(crate) fn key_package_message(
+    key_package: openmls::prelude::KeyPackage,
+) -> Result<KeyPackage, Error> {
+    KeyPackage::new(&MlsMessageOut::from(key_package))
 }
 
 /// Parses a whole `MLSMessage` of at most `max` bytes, refusing trailing bytes.
-fn parse(bytes: &[u8], max: usize, what: &'static str) -> Result<MlsMessageBodyIn, Error> {
+fn parse(bytes: &[u8], max: usize, what: &'static str) -> Result<MlsMessageIn, Error> {
     if bytes.len() > max {
         return Err(Error::TooLong {
             what,
@@ -129,11 +117,11 @@ fn parse(bytes: &[u8], max: usize, what: &'static str) -> Result<MlsMessageBodyI
     if !rest.is_empty() {
         return Err(Error::Malformed(what));
     }
-    Ok(message.extract())
+    Ok(message)
 }
 
 fn parse_key_package(bytes: &[u8]) -> Result<KeyPackageIn, Error> {
-    match parse(bytes, MAX_KEY_PACKAGE_LEN, "key package")? {
+    match parse(bytes, MAX_KEY_PACKAGE_LEN, "key package")?.extract() {
         MlsMessageBodyIn::KeyPackage(key_package) => Ok(key_package),
         _ => Err(Error::Malformed("key package")),
     }
@@ -141,7 +129,7 @@ fn parse_key_package(bytes: &[u8]) -> Result<KeyPackageIn, Error> {
 
 /// Parses a welcome received over a pairwise connection.
 pub(crate) fn parse_welcome(bytes: &[u8]) -> Result<MlsWelcome, Error> {
-    match parse(bytes, MAX_WELCOME_LEN, "welcome")? {
+    match parse(bytes, MAX_WELCOME_LEN, "welcome")?.extract() {
         MlsMessageBodyIn::Welcome(welcome) => Ok(welcome),
         _ => Err(Error::Malformed("welcome")),
     }
@@ -150,19 +138,11 @@ pub(crate) fn parse_welcome(bytes: &[u8]) -> Result<MlsWelcome, Error> {
 /// Parses a message read from the group log: only private messages are accepted (the
 /// group's wire format policy), so the log learns nothing but group id, epoch and type.
 pub(crate) fn parse_group_message(bytes: &[u8]) -> Result<MlsMessageIn, Error> {
-    if bytes.len() > MAX_GROUP_MESSAGE_LEN {
-        return Err(Error::TooLong {
-            what: "group message",
-            len: bytes.len(),
-            max: MAX_GROUP_MESSAGE_LEN,
-        });
+    let message = parse(bytes, MAX_GROUP_MESSAGE_LEN, "group message")?;
+    match message.wire_format() {
+        WireFormat::PrivateMessage => Ok(message),
+        _ => Err(Error::Malformed("group message")),
     }
-    let (message, rest) = MlsMessageIn::tls_deserialize_bytes(bytes)
-        .map_err(|_| Error::Malformed("group message"))?;
-    if !rest.is_empty() || message.wire_format() != openmls::prelude::WireFormat::PrivateMessage {
-        return Err(Error::Malformed("group message"));
-    }
-    Ok(message)
 }
 
 #[cfg(test)]
@@ -171,7 +151,12 @@ mod tests {
 
     #[test]
     fn hostile_bytes_are_errors() {
-        for bytes in [&[][..], &[0, 1], &[0, 1, 0, 5, 0xff, 0xff, 0xff, 0xff], &[0; 64]] {
+        for bytes in [
+            &[][..],
+            &[0, 1],
+            &[0, 1, 0, 5, 0xff, 0xff, 0xff, 0xff],
+            &[0; 64],
+        ] {
             assert!(KeyPackage::from_bytes(bytes).is_err());
             assert!(parse_welcome(bytes).is_err());
             assert!(parse_group_message(bytes).is_err());

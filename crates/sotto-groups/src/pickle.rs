@@ -88,7 +88,8 @@ impl Group {
             pending,
         };
         group.check_profile()?;
-        if group.member_at(group.mls.own_leaf_index()).ok() != Some(member_id) && group.is_active() {
+        if group.member_at(group.mls.own_leaf_index()).ok() != Some(member_id) && group.is_active()
+        {
             return Err(Error::Malformed("group pickle"));
         }
         Ok(group)
@@ -98,7 +99,10 @@ impl Group {
 impl PendingJoin {
     /// The pending join's state as a pickle (secrets inside: encrypt it).
     pub fn pickle(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
-        finish(header(KIND_PENDING_JOIN, &self.signer, &self.member_id), &self.provider)
+        finish(
+            header(KIND_PENDING_JOIN, &self.signer, &self.member_id),
+            &self.provider,
+        )
     }
 
     /// Restores a pending join from [`PendingJoin::pickle`]'s bytes.

@@ -80,7 +80,7 @@ impl Group {
                 })
             }
             // Our own message coming back from the log (our sender ratchet only encrypts).
-            ProcessedMessageContent::OwnPrivateMessage { .. } => Err(Error::OwnMessage),
+            ProcessedMessageContent::OwnPrivateMessage => Err(Error::OwnMessage),
             _ => Err(Error::Rejected("message from outside the group")),
         }
     }

@@ -178,7 +178,7 @@ impl RoleMap {
 
     /// Parses extension data; anything but the canonical encoding is refused.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() % ENTRY_LEN != 0 {
+        if !bytes.len().is_multiple_of(ENTRY_LEN) {
             return Err(Error::InvalidRoles);
         }
         let mut map = Self::default();
@@ -251,7 +251,10 @@ mod tests {
         after.set(id(1), Role::Admin);
         assert_eq!(
             before.changes(&after),
-            vec![(id(1), Role::Owner, Role::Admin), (id(2), Role::Member, Role::Admin)]
+            vec![
+                (id(1), Role::Owner, Role::Admin),
+                (id(2), Role::Member, Role::Admin)
+            ]
         );
     }
 }

@@ -63,7 +63,10 @@ impl GroupStorage {
     }
 
     /// Runs `f` over the stored values.
-    pub(crate) fn with_values<T>(&self, f: impl FnOnce(&StorageMap) -> T) -> Result<T, StorageError> {
+    pub(crate) fn with_values<T>(
+        &self,
+        f: impl FnOnce(&StorageMap) -> T,
+    ) -> Result<T, StorageError> {
         let values = self.values.read().map_err(|_| StorageError::Poisoned)?;
         Ok(f(&values))
     }
@@ -75,7 +78,12 @@ impl GroupStorage {
         Ok(full)
     }
 
-    fn put(&self, label: &[u8], key: &impl Serialize, value: &impl Serialize) -> Result<(), StorageError> {
+    fn put(
+        &self,
+        label: &[u8],
+        key: &impl Serialize,
+        value: &impl Serialize,
+    ) -> Result<(), StorageError> {
         let key = Self::key(label, key)?;
         let value = serde_json::to_vec(value).map_err(|_| StorageError::Encoding)?;
         let mut values = self.values.write().map_err(|_| StorageError::Poisoned)?;
@@ -85,7 +93,11 @@ impl GroupStorage {
         Ok(())
     }
 
-    fn get<V: DeserializeOwned>(&self, label: &[u8], key: &impl Serialize) -> Result<Option<V>, StorageError> {
+    fn get<V: DeserializeOwned>(
+        &self,
+        label: &[u8],
+        key: &impl Serialize,
+    ) -> Result<Option<V>, StorageError> {
         let key = Self::key(label, key)?;
         let values = self.values.read().map_err(|_| StorageError::Poisoned)?;
         values
@@ -108,20 +120,34 @@ impl GroupStorage {
         Ok(self.get(label, key)?.unwrap_or_default())
     }
 
-    fn list<V: DeserializeOwned>(&self, label: &[u8], key: &impl Serialize) -> Result<Vec<V>, StorageError> {
+    fn list<V: DeserializeOwned>(
+        &self,
+        label: &[u8],
+        key: &impl Serialize,
+    ) -> Result<Vec<V>, StorageError> {
         self.items(label, key)?
             .iter()
             .map(|item| serde_json::from_slice(item).map_err(|_| StorageError::Corrupt))
             .collect()
     }
 
-    fn push(&self, label: &[u8], key: &impl Serialize, item: &impl Serialize) -> Result<(), StorageError> {
+    fn push(
+        &self,
+        label: &[u8],
+        key: &impl Serialize,
+        item: &impl Serialize,
+    ) -> Result<(), StorageError> {
         let mut items = self.items(label, key)?;
         items.push(serde_json::to_vec(item).map_err(|_| StorageError::Encoding)?);
         self.put(label, key, &items)
     }
 
-    fn remove_item(&self, label: &[u8], key: &impl Serialize, item: &impl Serialize) -> Result<(), StorageError> {
+    fn remove_item(
+        &self,
+        label: &[u8],
+        key: &impl Serialize,
+        item: &impl Serialize,
+    ) -> Result<(), StorageError> {
         let item = serde_json::to_vec(item).map_err(|_| StorageError::Encoding)?;
         let mut items = self.items(label, key)?;
         items.retain(|stored| *stored != item);
@@ -129,29 +155,38 @@ impl GroupStorage {
     }
 }
 
-/// Writer, reader and deleter of one value stored under the group id.
-macro_rules! group_value {
-    ($write:ident, $read:ident, $delete:ident, $trait:ident, $label:expr) => {
-        fn $write<GroupId: traits::GroupId<CURRENT_VERSION>, V: traits::$trait<CURRENT_VERSION>>(
-            &self,
-            group_id: &GroupId,
-            value: &V,
-        ) -> Result<(), Self::Error> {
-            self.put($label, group_id, value)
+/// Writer, reader and deleter of one value stored under a key. The type parameters `K`
+/// (the key) and `V` (the value) are listed in the order OpenMLS's trait declares them.
+macro_rules! stored_value {
+    (
+        $write:ident<$w1:ident, $w2:ident>,
+        $read:ident<$r1:ident, $r2:ident>,
+        $delete:ident,
+        K: $key:ident,
+        V: $value:ident,
+        $label:expr
+    ) => {
+        fn $write<$w1, $w2>(&self, key: &K, value: &V) -> Result<(), Self::Error>
+        where
+            K: traits::$key<CURRENT_VERSION>,
+            V: traits::$value<CURRENT_VERSION>,
+        {
+            self.put($label, key, value)
         }
 
-        fn $read<GroupId: traits::GroupId<CURRENT_VERSION>, V: traits::$trait<CURRENT_VERSION>>(
-            &self,
-            group_id: &GroupId,
-        ) -> Result<Option<V>, Self::Error> {
-            self.get($label, group_id)
+        fn $read<$r1, $r2>(&self, key: &K) -> Result<Option<V>, Self::Error>
+        where
+            K: traits::$key<CURRENT_VERSION>,
+            V: traits::$value<CURRENT_VERSION>,
+        {
+            self.get($label, key)
         }
 
-        fn $delete<GroupId: traits::GroupId<CURRENT_VERSION>>(
-            &self,
-            group_id: &GroupId,
-        ) -> Result<(), Self::Error> {
-            self.delete($label, group_id)
+        fn $delete<K>(&self, key: &K) -> Result<(), Self::Error>
+        where
+            K: traits::$key<CURRENT_VERSION>,
+        {
+            self.delete($label, key)
         }
     };
 }
@@ -159,44 +194,20 @@ macro_rules! group_value {
 impl StorageProvider<CURRENT_VERSION> for GroupStorage {
     type Error = StorageError;
 
-    group_value!(write_mls_join_config, mls_group_join_config, delete_group_config, MlsGroupJoinConfig, label::JOIN_CONFIG);
-    group_value!(write_tree, tree, delete_tree, TreeSync, label::TREE);
-    group_value!(write_interim_transcript_hash, interim_transcript_hash, delete_interim_transcript_hash, InterimTranscriptHash, label::INTERIM_TRANSCRIPT_HASH);
-    group_value!(write_context, group_context, delete_context, GroupContext, label::CONTEXT);
-    group_value!(write_confirmation_tag, confirmation_tag, delete_confirmation_tag, ConfirmationTag, label::CONFIRMATION_TAG);
-    group_value!(write_message_secrets, message_secrets, delete_message_secrets, MessageSecrets, label::MESSAGE_SECRETS);
-    group_value!(write_resumption_psk_store, resumption_psk_store, delete_all_resumption_psk_secrets, ResumptionPskStore, label::RESUMPTION_PSK_STORE);
-    group_value!(write_own_leaf_index, own_leaf_index, delete_own_leaf_index, LeafNodeIndex, label::OWN_LEAF_INDEX);
-    group_value!(write_group_epoch_secrets, group_epoch_secrets, delete_group_epoch_secrets, GroupEpochSecrets, label::EPOCH_SECRETS);
-
-    // The group state's type parameters come in the other order.
-    fn write_group_state<
-        GroupState: traits::GroupState<CURRENT_VERSION>,
-        GroupId: traits::GroupId<CURRENT_VERSION>,
-    >(
-        &self,
-        group_id: &GroupId,
-        group_state: &GroupState,
-    ) -> Result<(), Self::Error> {
-        self.put(label::GROUP_STATE, group_id, group_state)
-    }
-
-    fn group_state<
-        GroupState: traits::GroupState<CURRENT_VERSION>,
-        GroupId: traits::GroupId<CURRENT_VERSION>,
-    >(
-        &self,
-        group_id: &GroupId,
-    ) -> Result<Option<GroupState>, Self::Error> {
-        self.get(label::GROUP_STATE, group_id)
-    }
-
-    fn delete_group_state<GroupId: traits::GroupId<CURRENT_VERSION>>(
-        &self,
-        group_id: &GroupId,
-    ) -> Result<(), Self::Error> {
-        self.delete(label::GROUP_STATE, group_id)
-    }
+    stored_value!(write_mls_join_config<K, V>, mls_group_join_config<K, V>, delete_group_config, K: GroupId, V: MlsGroupJoinConfig, label::JOIN_CONFIG);
+    stored_value!(write_tree<K, V>, tree<K, V>, delete_tree, K: GroupId, V: TreeSync, label::TREE);
+    stored_value!(write_interim_transcript_hash<K, V>, interim_transcript_hash<K, V>, delete_interim_transcript_hash, K: GroupId, V: InterimTranscriptHash, label::INTERIM_TRANSCRIPT_HASH);
+    stored_value!(write_context<K, V>, group_context<K, V>, delete_context, K: GroupId, V: GroupContext, label::CONTEXT);
+    stored_value!(write_confirmation_tag<K, V>, confirmation_tag<K, V>, delete_confirmation_tag, K: GroupId, V: ConfirmationTag, label::CONFIRMATION_TAG);
+    stored_value!(write_group_state<V, K>, group_state<V, K>, delete_group_state, K: GroupId, V: GroupState, label::GROUP_STATE);
+    stored_value!(write_message_secrets<K, V>, message_secrets<K, V>, delete_message_secrets, K: GroupId, V: MessageSecrets, label::MESSAGE_SECRETS);
+    stored_value!(write_resumption_psk_store<K, V>, resumption_psk_store<K, V>, delete_all_resumption_psk_secrets, K: GroupId, V: ResumptionPskStore, label::RESUMPTION_PSK_STORE);
+    stored_value!(write_own_leaf_index<K, V>, own_leaf_index<K, V>, delete_own_leaf_index, K: GroupId, V: LeafNodeIndex, label::OWN_LEAF_INDEX);
+    stored_value!(write_group_epoch_secrets<K, V>, group_epoch_secrets<K, V>, delete_group_epoch_secrets, K: GroupId, V: GroupEpochSecrets, label::EPOCH_SECRETS);
+    stored_value!(write_signature_key_pair<K, V>, signature_key_pair<K, V>, delete_signature_key_pair, K: SignaturePublicKey, V: SignatureKeyPair, label::SIGNATURE_KEY_PAIR);
+    stored_value!(write_encryption_key_pair<K, V>, encryption_key_pair<V, K>, delete_encryption_key_pair, K: EncryptionKey, V: HpkeKeyPair, label::ENCRYPTION_KEY_PAIR);
+    stored_value!(write_key_package<K, V>, key_package<K, V>, delete_key_package, K: HashReference, V: KeyPackage, label::KEY_PACKAGE);
+    stored_value!(write_psk<K, V>, psk<V, K>, delete_psk, K: PskId, V: PskBundle, label::PSK);
 
     fn append_own_leaf_node<
         GroupId: traits::GroupId<CURRENT_VERSION>,
@@ -295,62 +306,6 @@ impl StorageProvider<CURRENT_VERSION> for GroupStorage {
         self.delete(label::PROPOSAL_REFS, group_id)
     }
 
-    fn write_signature_key_pair<
-        SignaturePublicKey: traits::SignaturePublicKey<CURRENT_VERSION>,
-        SignatureKeyPair: traits::SignatureKeyPair<CURRENT_VERSION>,
-    >(
-        &self,
-        public_key: &SignaturePublicKey,
-        signature_key_pair: &SignatureKeyPair,
-    ) -> Result<(), Self::Error> {
-        self.put(label::SIGNATURE_KEY_PAIR, public_key, signature_key_pair)
-    }
-
-    fn signature_key_pair<
-        SignaturePublicKey: traits::SignaturePublicKey<CURRENT_VERSION>,
-        SignatureKeyPair: traits::SignatureKeyPair<CURRENT_VERSION>,
-    >(
-        &self,
-        public_key: &SignaturePublicKey,
-    ) -> Result<Option<SignatureKeyPair>, Self::Error> {
-        self.get(label::SIGNATURE_KEY_PAIR, public_key)
-    }
-
-    fn delete_signature_key_pair<SignaturePublicKey: traits::SignaturePublicKey<CURRENT_VERSION>>(
-        &self,
-        public_key: &SignaturePublicKey,
-    ) -> Result<(), Self::Error> {
-        self.delete(label::SIGNATURE_KEY_PAIR, public_key)
-    }
-
-    fn write_encryption_key_pair<
-        EncryptionKey: traits::EncryptionKey<CURRENT_VERSION>,
-        HpkeKeyPair: traits::HpkeKeyPair<CURRENT_VERSION>,
-    >(
-        &self,
-        public_key: &EncryptionKey,
-        key_pair: &HpkeKeyPair,
-    ) -> Result<(), Self::Error> {
-        self.put(label::ENCRYPTION_KEY_PAIR, public_key, key_pair)
-    }
-
-    fn encryption_key_pair<
-        HpkeKeyPair: traits::HpkeKeyPair<CURRENT_VERSION>,
-        EncryptionKey: traits::EncryptionKey<CURRENT_VERSION>,
-    >(
-        &self,
-        public_key: &EncryptionKey,
-    ) -> Result<Option<HpkeKeyPair>, Self::Error> {
-        self.get(label::ENCRYPTION_KEY_PAIR, public_key)
-    }
-
-    fn delete_encryption_key_pair<EncryptionKey: traits::EncryptionKey<CURRENT_VERSION>>(
-        &self,
-        public_key: &EncryptionKey,
-    ) -> Result<(), Self::Error> {
-        self.delete(label::ENCRYPTION_KEY_PAIR, public_key)
-    }
-
     fn write_encryption_epoch_key_pairs<
         GroupId: traits::GroupId<CURRENT_VERSION>,
         EpochKey: traits::EpochKey<CURRENT_VERSION>,
@@ -362,7 +317,11 @@ impl StorageProvider<CURRENT_VERSION> for GroupStorage {
         leaf_index: u32,
         key_pairs: &[HpkeKeyPair],
     ) -> Result<(), Self::Error> {
-        self.put(label::EPOCH_KEY_PAIRS, &(group_id, epoch, leaf_index), &key_pairs)
+        self.put(
+            label::EPOCH_KEY_PAIRS,
+            &(group_id, epoch, leaf_index),
+            &key_pairs,
+        )
     }
 
     fn encryption_epoch_key_pairs<
@@ -391,56 +350,6 @@ impl StorageProvider<CURRENT_VERSION> for GroupStorage {
     ) -> Result<(), Self::Error> {
         self.delete(label::EPOCH_KEY_PAIRS, &(group_id, epoch, leaf_index))
     }
-
-    fn write_key_package<
-        HashReference: traits::HashReference<CURRENT_VERSION>,
-        KeyPackage: traits::KeyPackage<CURRENT_VERSION>,
-    >(
-        &self,
-        hash_ref: &HashReference,
-        key_package: &KeyPackage,
-    ) -> Result<(), Self::Error> {
-        self.put(label::KEY_PACKAGE, hash_ref, key_package)
-    }
-
-    fn key_package<
-        KeyPackageRef: traits::HashReference<CURRENT_VERSION>,
-        KeyPackage: traits::KeyPackage<CURRENT_VERSION>,
-    >(
-        &self,
-        hash_ref: &KeyPackageRef,
-    ) -> Result<Option<KeyPackage>, Self::Error> {
-        self.get(label::KEY_PACKAGE, hash_ref)
-    }
-
-    fn delete_key_package<KeyPackageRef: traits::HashReference<CURRENT_VERSION>>(
-        &self,
-        hash_ref: &KeyPackageRef,
-    ) -> Result<(), Self::Error> {
-        self.delete(label::KEY_PACKAGE, hash_ref)
-    }
-
-    fn write_psk<PskId: traits::PskId<CURRENT_VERSION>, PskBundle: traits::PskBundle<CURRENT_VERSION>>(
-        &self,
-        psk_id: &PskId,
-        psk: &PskBundle,
-    ) -> Result<(), Self::Error> {
-        self.put(label::PSK, psk_id, psk)
-    }
-
-    fn psk<PskBundle: traits::PskBundle<CURRENT_VERSION>, PskId: traits::PskId<CURRENT_VERSION>>(
-        &self,
-        psk_id: &PskId,
-    ) -> Result<Option<PskBundle>, Self::Error> {
-        self.get(label::PSK, psk_id)
-    }
-
-    fn delete_psk<PskKey: traits::PskId<CURRENT_VERSION>>(
-        &self,
-        psk_id: &PskKey,
-    ) -> Result<(), Self::Error> {
-        self.delete(label::PSK, psk_id)
-    }
 }
 
 impl Drop for GroupStorage {
@@ -462,10 +371,20 @@ mod tests {
     fn a_damaged_value_is_an_error() {
         let storage = GroupStorage::default();
         storage.put(label::TREE, &1u8, &vec![1u8, 2, 3]).unwrap();
-        assert_eq!(storage.get::<Vec<u8>>(label::TREE, &1u8).unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(
+            storage.get::<Vec<u8>>(label::TREE, &1u8).unwrap(),
+            Some(vec![1, 2, 3])
+        );
         let key = GroupStorage::key(label::TREE, &1u8).unwrap();
-        storage.values.write().unwrap().insert(key, b"[1, 2".to_vec());
-        assert!(matches!(storage.get::<Vec<u8>>(label::TREE, &1u8), Err(StorageError::Corrupt)));
+        storage
+            .values
+            .write()
+            .unwrap()
+            .insert(key, b"[1, 2".to_vec());
+        assert!(matches!(
+            storage.get::<Vec<u8>>(label::TREE, &1u8),
+            Err(StorageError::Corrupt)
+        ));
     }
 
     #[test]
@@ -473,7 +392,12 @@ mod tests {
         let storage = GroupStorage::default();
         storage.push(label::PROPOSAL_REFS, &0u8, &"a").unwrap();
         storage.push(label::PROPOSAL_REFS, &0u8, &"b").unwrap();
-        storage.remove_item(label::PROPOSAL_REFS, &0u8, &"a").unwrap();
-        assert_eq!(storage.list::<String>(label::PROPOSAL_REFS, &0u8).unwrap(), ["b"]);
+        storage
+            .remove_item(label::PROPOSAL_REFS, &0u8, &"a")
+            .unwrap();
+        assert_eq!(
+            storage.list::<String>(label::PROPOSAL_REFS, &0u8).unwrap(),
+            ["b"]
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Two commits for one epoch: the first in the log wins, the other is discarded by its
 //! author and re-applied in the next epoch.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -9,7 +10,9 @@ use sotto_groups::{CommitIntent, Error, Group, GroupEvent, Role};
 /// Alice (owner), Bob (admin) and Carol (member).
 fn three_with_an_admin() -> (Group, Group, Group) {
     let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"]).try_into().unwrap();
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
+        .try_into()
+        .unwrap();
     let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
     settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
     (alice, bob, carol)
@@ -31,7 +34,7 @@ fn the_first_commit_in_the_log_wins() {
     // Alice adds Dave and Bob adds Erin, both in the same epoch.
     let (dave_join, dave) = pseudonym("Dave");
     let (erin_join, erin) = pseudonym("Erin");
-    let alices = alice.add_members(&[dave.clone()]).unwrap();
+    let alices = alice.add_members(std::slice::from_ref(&dave)).unwrap();
     let bobs = bob.add_members(&[erin]).unwrap();
 
     // The log orders Bob's commit first: it wins everywhere.
@@ -57,7 +60,8 @@ fn the_first_commit_in_the_log_wins() {
 
     // Alice re-applies what she meant to do, in the new epoch.
     let again = alice.reapply(lost).unwrap().unwrap();
-    let (_, welcome) = settle_with_welcome(&again, &mut alice, &mut [&mut bob, &mut carol, &mut erin]);
+    let (_, welcome) =
+        settle_with_welcome(&again, &mut alice, &mut [&mut bob, &mut carol, &mut erin]);
     let mut dave = dave_join.join(welcome.unwrap().as_bytes()).unwrap();
     assert_eq!(dave.member_count(), 5);
     let message = dave.encrypt(b"made it").unwrap();
@@ -77,7 +81,12 @@ fn a_lost_commit_already_done_by_the_winner_is_not_repeated() {
         Ok(GroupEvent::OwnCommitConfirmed { .. })
     ));
     let lost = lose(&mut alice, bobs.as_bytes());
-    assert_eq!(carol.process(bobs.as_bytes()).map(|e| matches!(e, GroupEvent::Removed(_))), Ok(true));
+    assert_eq!(
+        carol
+            .process(bobs.as_bytes())
+            .map(|e| matches!(e, GroupEvent::Removed(_))),
+        Ok(true)
+    );
     assert!(alice.reapply(lost).unwrap().is_none());
     assert_eq!(alice.epoch(), bob.epoch());
 }

@@ -1,4 +1,5 @@
 //! A group's life among three members: create, add, message, remove, leave.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -9,7 +10,9 @@ use sotto_groups::{Error, GroupEvent, PADDING_SIZE, Role};
 fn three_party_lifecycle() {
     let mut alice = create("Alice");
     let [mut bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
-    let [mut carol] = invite(&mut alice, &mut [&mut bob], &["Carol"]).try_into().unwrap();
+    let [mut carol] = invite(&mut alice, &mut [&mut bob], &["Carol"])
+        .try_into()
+        .unwrap();
     assert_eq!(alice.epoch(), 2);
     assert_eq!(bob.epoch(), 2);
     assert_eq!(carol.epoch(), 2);
@@ -59,13 +62,17 @@ fn three_party_lifecycle() {
 #[test]
 fn a_member_leaves_by_proposal() {
     let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"]).try_into().unwrap();
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
+        .try_into()
+        .unwrap();
 
     let leave = carol.leave().unwrap();
     for member in [&mut alice, &mut bob] {
         assert_eq!(
             member.process(leave.as_bytes()),
-            Ok(GroupEvent::ProposalQueued { proposer: carol.own_member_id() })
+            Ok(GroupEvent::ProposalQueued {
+                proposer: carol.own_member_id()
+            })
         );
     }
     // MLS sends no application message while a proposal awaits its commit.

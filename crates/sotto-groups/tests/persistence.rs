@@ -1,5 +1,6 @@
 //! Groups and pending joins survive a pickle round trip; hostile bytes anywhere give an
 //! error, never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -14,7 +15,13 @@ fn a_group_round_trips_and_goes_on() {
 
     let mut alice = Group::from_pickle(&alice.pickle().unwrap()).unwrap();
     assert_eq!(alice.members().unwrap(), before);
-    assert_eq!(alice.pickle().unwrap(), Group::from_pickle(&alice.pickle().unwrap()).unwrap().pickle().unwrap());
+    assert_eq!(
+        alice.pickle().unwrap(),
+        Group::from_pickle(&alice.pickle().unwrap())
+            .unwrap()
+            .pickle()
+            .unwrap()
+    );
 
     let message = alice.encrypt(b"restored").unwrap();
     assert_eq!(read(&mut bob, message.as_bytes()), b"restored");
@@ -49,7 +56,10 @@ fn hostile_pickles_are_errors() {
 
     // Every truncation.
     for len in (0..pickle.len()).step_by(7) {
-        assert!(Group::from_pickle(&pickle[..len]).is_err(), "truncated at {len}");
+        assert!(
+            Group::from_pickle(&pickle[..len]).is_err(),
+            "truncated at {len}"
+        );
     }
     // Trailing bytes, another version, another kind.
     assert!(Group::from_pickle(&[pickle.as_slice(), &[0]].concat()).is_err());
@@ -84,7 +94,10 @@ fn hostile_pickles_are_errors() {
     huge.extend_from_slice(&[PICKLE_VERSION, 0x21]);
     huge.extend_from_slice(&[0; 48]);
     huge.extend_from_slice(&u32::MAX.to_be_bytes());
-    assert_eq!(PendingJoin::from_pickle(&huge).unwrap_err(), Error::Malformed("pickle"));
+    assert_eq!(
+        PendingJoin::from_pickle(&huge).unwrap_err(),
+        Error::Malformed("pickle")
+    );
 }
 
 #[test]
@@ -106,8 +119,10 @@ fn hostile_messages_and_welcomes_are_errors() {
 
     let (carol_join, carol) = pseudonym("Carol");
     let commit = alice.add_members(&[carol]).unwrap();
-    let GroupEvent::OwnCommitConfirmed { welcome: Some(welcome), .. } =
-        alice.process(commit.as_bytes()).unwrap()
+    let GroupEvent::OwnCommitConfirmed {
+        welcome: Some(welcome),
+        ..
+    } = alice.process(commit.as_bytes()).unwrap()
     else {
         panic!("no welcome");
     };

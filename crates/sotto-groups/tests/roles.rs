@@ -1,5 +1,6 @@
 //! Roles are enforced by every member: a commit the sender's role does not allow is
 //! refused by everyone and changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
@@ -9,12 +10,17 @@ use sotto_groups::{Action, CommitIntent, Error, Role};
 #[test]
 fn a_members_add_is_refused_by_everyone() {
     let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"]).try_into().unwrap();
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
+        .try_into()
+        .unwrap();
     let (_, dave) = pseudonym("Dave");
 
     // Bob's own client refuses to make the commit.
-    let refused = Error::Forbidden { role: Role::Member, action: Action::Add };
-    assert_eq!(bob.add_members(&[dave.clone()]).unwrap_err(), refused);
+    let refused = Error::Forbidden {
+        role: Role::Member,
+        action: Action::Add,
+    };
+    assert_eq!(bob.add_members(std::slice::from_ref(&dave)).unwrap_err(), refused);
     assert!(!bob.has_pending_commit());
 
     // A client that skips the check still gets its commit refused by everyone else.
@@ -38,7 +44,9 @@ fn a_members_add_is_refused_by_everyone() {
 #[test]
 fn admins_add_and_remove_but_not_owners() {
     let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"]).try_into().unwrap();
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
+        .try_into()
+        .unwrap();
 
     let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
     let summary = settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
@@ -46,12 +54,20 @@ fn admins_add_and_remove_but_not_owners() {
     assert_eq!(carol.role(&bob.own_member_id()), Ok(Role::Admin));
 
     // An admin adds.
-    let [mut dave] = invite(&mut bob, &mut [&mut alice, &mut carol], &["Dave"]).try_into().unwrap();
+    let [mut dave] = invite(&mut bob, &mut [&mut alice, &mut carol], &["Dave"])
+        .try_into()
+        .unwrap();
     assert_eq!(dave.role(&bob.own_member_id()), Ok(Role::Admin));
 
     // An admin may not remove the owner nor make anyone owner.
-    let forbidden_remove = Error::Forbidden { role: Role::Admin, action: Action::Remove };
-    assert_eq!(bob.remove_members(&[alice.own_member_id()]).unwrap_err(), forbidden_remove);
+    let forbidden_remove = Error::Forbidden {
+        role: Role::Admin,
+        action: Action::Remove,
+    };
+    assert_eq!(
+        bob.remove_members(&[alice.own_member_id()]).unwrap_err(),
+        forbidden_remove
+    );
     let forged = bob
         .dangerous_commit_without_policy(CommitIntent::Remove(vec![alice.own_member_id()]))
         .unwrap();
@@ -59,14 +75,24 @@ fn admins_add_and_remove_but_not_owners() {
         assert_eq!(member.process(forged.as_bytes()), Err(forbidden_remove));
     }
     bob.discard_commit().unwrap();
-    let forbidden_role = Error::Forbidden { role: Role::Admin, action: Action::ChangeRole };
-    assert_eq!(bob.set_role(carol.own_member_id(), Role::Owner).unwrap_err(), forbidden_role);
+    let forbidden_role = Error::Forbidden {
+        role: Role::Admin,
+        action: Action::ChangeRole,
+    };
+    assert_eq!(
+        bob.set_role(carol.own_member_id(), Role::Owner)
+            .unwrap_err(),
+        forbidden_role
+    );
 
     // A member may not change roles; the forged change is refused by all.
     let forged = carol
         .dangerous_commit_without_policy(CommitIntent::SetRole(carol.own_member_id(), Role::Admin))
         .unwrap();
-    let forbidden_member = Error::Forbidden { role: Role::Member, action: Action::ChangeRole };
+    let forbidden_member = Error::Forbidden {
+        role: Role::Member,
+        action: Action::ChangeRole,
+    };
     for member in [&mut alice, &mut bob, &mut dave] {
         assert_eq!(member.process(forged.as_bytes()), Err(forbidden_member));
     }
@@ -80,14 +106,19 @@ fn admins_add_and_remove_but_not_owners() {
     assert_eq!(alice.roles().unwrap().entries().count(), 1);
     assert_eq!(
         bob.add_members(&[pseudonym("Erin").1]).unwrap_err(),
-        Error::Forbidden { role: Role::Member, action: Action::Add }
+        Error::Forbidden {
+            role: Role::Member,
+            action: Action::Add
+        }
     );
 }
 
 #[test]
 fn a_removed_admin_leaves_no_role_behind() {
     let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"]).try_into().unwrap();
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
+        .try_into()
+        .unwrap();
     let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
     settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
     let removal = alice.remove_members(&[bob.own_member_id()]).unwrap();

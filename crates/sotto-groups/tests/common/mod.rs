@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: members, a group log delivered in order, and
 //! invitations.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
 use sotto_groups::{
     Commit, CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, PendingJoin, Welcome,
