@@ -92,7 +92,12 @@ impl Group {
             CommitIntent::SetRole(member, role) => (self.leaf_index(&member).is_ok()
                 && self.roles()?.role(&member) != role)
                 .then_some(CommitIntent::SetRole(member, role)),
-            other => Some(other),
+            // The winning commit may have committed the queued proposals already.
+            CommitIntent::Proposals => self
+                .mls
+                .has_pending_proposals()
+                .then_some(CommitIntent::Proposals),
+            CommitIntent::SelfUpdate => Some(CommitIntent::SelfUpdate),
         };
         intent.map(|intent| self.commit(intent)).transpose()
     }

@@ -100,10 +100,7 @@ impl GroupStorage {
     ) -> Result<Option<V>, StorageError> {
         let key = Self::key(label, key)?;
         let values = self.values.read().map_err(|_| StorageError::Poisoned)?;
-        values
-            .get(&key)
-            .map(|value| decode(value))
-            .transpose()
+        values.get(&key).map(|value| decode(value)).transpose()
     }
 
     fn delete(&self, label: &[u8], key: &impl Serialize) -> Result<(), StorageError> {

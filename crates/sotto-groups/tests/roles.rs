@@ -20,7 +20,10 @@ fn a_members_add_is_refused_by_everyone() {
         role: Role::Member,
         action: Action::Add,
     };
-    assert_eq!(bob.add_members(std::slice::from_ref(&dave)).unwrap_err(), refused);
+    assert_eq!(
+        bob.add_members(std::slice::from_ref(&dave)).unwrap_err(),
+        refused
+    );
     assert!(!bob.has_pending_commit());
 
     // A client that skips the check still gets its commit refused by everyone else.
