@@ -4,19 +4,8 @@
 
 mod common;
 
-use common::{create, invite, pseudonym, read, settle, settle_with_welcome};
+use common::{invite, pseudonym, read, settle_with_welcome, three_with_an_admin};
 use sotto_groups::{CommitIntent, Error, Group, GroupEvent, Role};
-
-/// Alice (owner), Bob (admin) and Carol (member).
-fn three_with_an_admin() -> (Group, Group, Group) {
-    let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
-        .try_into()
-        .unwrap();
-    let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
-    settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
-    (alice, bob, carol)
-}
 
 /// Processes a commit that should lose our own pending one; what ours meant to do.
 fn lose(member: &mut Group, winner: &[u8]) -> CommitIntent {

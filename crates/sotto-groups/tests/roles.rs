@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{create, invite, pseudonym, read, settle};
+use common::{create, invite, pseudonym, read, settle, three_with_an_admin};
 use sotto_groups::{Action, CommitIntent, Error, Role};
 
 #[test]
@@ -46,14 +46,7 @@ fn a_members_add_is_refused_by_everyone() {
 
 #[test]
 fn admins_add_and_remove_but_not_owners() {
-    let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
-        .try_into()
-        .unwrap();
-
-    let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
-    let summary = settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
-    assert_eq!(summary.role_changes, [(bob.own_member_id(), Role::Admin)]);
+    let (mut alice, mut bob, mut carol) = three_with_an_admin();
     assert_eq!(carol.role(&bob.own_member_id()), Ok(Role::Admin));
 
     // An admin adds.
@@ -118,12 +111,7 @@ fn admins_add_and_remove_but_not_owners() {
 
 #[test]
 fn a_removed_admin_leaves_no_role_behind() {
-    let mut alice = create("Alice");
-    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
-        .try_into()
-        .unwrap();
-    let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
-    settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
+    let (mut alice, mut bob, mut carol) = three_with_an_admin();
     let removal = alice.remove_members(&[bob.own_member_id()]).unwrap();
     settle(&removal, &mut alice, &mut [&mut bob, &mut carol]);
     let roles = carol.roles().unwrap();

@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
 use sotto_groups::{
-    Commit, CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, PendingJoin, Welcome,
+    Commit, CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, PendingJoin, Role, Welcome,
 };
 
 /// Key packages in tests last a week.
@@ -82,4 +82,16 @@ pub fn read(reader: &mut Group, message: &[u8]) -> Vec<u8> {
         GroupEvent::Message { plaintext, .. } => plaintext,
         other => panic!("not a message: {other:?}"),
     }
+}
+
+/// Alice (owner), Bob (admin) and Carol (member).
+pub fn three_with_an_admin() -> (Group, Group, Group) {
+    let mut alice = create("Alice");
+    let [mut bob, mut carol] = invite(&mut alice, &mut [], &["Bob", "Carol"])
+        .try_into()
+        .unwrap();
+    let promote = alice.set_role(bob.own_member_id(), Role::Admin).unwrap();
+    let summary = settle(&promote, &mut alice, &mut [&mut bob, &mut carol]);
+    assert_eq!(summary.role_changes, [(bob.own_member_id(), Role::Admin)]);
+    (alice, bob, carol)
 }
