@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{invite, pseudonym, read, settle_with_welcome, three_with_an_admin};
-use sotto_groups::{CommitIntent, Error, Group, GroupEvent, Role};
+use common::{pseudonym, read, settle_with_welcome, three_with_an_admin};
+use sotto_groups::{CommitIntent, Error, Group, GroupEvent};
 
 /// Processes a commit that should lose our own pending one; what ours meant to do.
 fn lose(member: &mut Group, winner: &[u8]) -> CommitIntent {
