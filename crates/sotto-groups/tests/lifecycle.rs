@@ -112,3 +112,36 @@ fn the_last_owner_cannot_leave() {
     settle(&promote, &mut alice, &mut [&mut bob]);
     assert!(alice.leave().is_ok());
 }
+
+#[test]
+fn key_package_lifetimes_are_checked() {
+    use sotto_groups::{DisplayName, MAX_KEY_PACKAGE_LIFETIME_SECS, PendingJoin};
+    let name = DisplayName::new("Late").unwrap();
+    let now = common::now();
+    assert_eq!(
+        PendingJoin::new(&name, now, 0).unwrap_err(),
+        Error::InvalidLifetime
+    );
+    assert_eq!(
+        PendingJoin::new(&name, now, MAX_KEY_PACKAGE_LIFETIME_SECS + 1).unwrap_err(),
+        Error::InvalidLifetime
+    );
+    // A key package that expired an hour ago is refused by the adder.
+    let (_, expired) = PendingJoin::new(&name, now - 2 * 3600, 1800).unwrap();
+    let mut alice = create("Alice");
+    assert_eq!(
+        alice.add_members(&[expired]).unwrap_err(),
+        Error::Rejected("key package")
+    );
+    assert!(!alice.has_pending_commit());
+}
+
+#[test]
+fn debug_output_shows_no_secret() {
+    let alice = create("Alice");
+    let shown = format!("{alice:?}");
+    assert!(shown.starts_with("Group { member_id: MemberId("), "{shown}");
+    let (join, key_package) = common::pseudonym("Bob");
+    assert!(format!("{join:?}").starts_with("PendingJoin { member_id: MemberId("));
+    assert!(format!("{key_package:?}").starts_with("KeyPackage("));
+}

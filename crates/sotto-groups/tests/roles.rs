@@ -118,3 +118,23 @@ fn a_removed_admin_leaves_no_role_behind() {
     assert_eq!(roles.entries().count(), 1);
     assert_eq!(roles.role(&bob.own_member_id()), Role::Member);
 }
+
+#[test]
+fn the_last_owner_cannot_step_down() {
+    let mut alice = create("Alice");
+    let [mut bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
+    let alice_id = alice.own_member_id();
+    assert_eq!(
+        alice.set_role(alice_id, Role::Admin).unwrap_err(),
+        Error::Forbidden {
+            role: Role::Owner,
+            action: Action::ChangeRole
+        }
+    );
+    // Once Bob is an owner too, Alice may step down.
+    let promote = alice.set_role(bob.own_member_id(), Role::Owner).unwrap();
+    settle(&promote, &mut alice, &mut [&mut bob]);
+    let step_down = alice.set_role(alice_id, Role::Admin).unwrap();
+    settle(&step_down, &mut alice, &mut [&mut bob]);
+    assert_eq!(bob.role(&alice_id), Ok(Role::Admin));
+}
