@@ -4,8 +4,8 @@
 
 use openmls::group::{CommitBuilder, Initial};
 use openmls::prelude::{
-    Extensions, GroupContext, KeyPackage as MlsKeyPackage, LeafNodeIndex, Proposal as MlsProposal,
-    ProtocolVersion, Sender,
+    Extensions, GroupContext, KeyPackage as MlsKeyPackage, LeafNode, LeafNodeIndex,
+    LeafNodeParameters, Proposal as MlsProposal, ProtocolVersion, Sender,
 };
 use openmls_traits::OpenMlsProvider;
 
@@ -15,7 +15,7 @@ use crate::event::{CommitSummary, GroupEvent};
 use crate::group::{Group, PendingCommit};
 use crate::group_config::group_context_extensions;
 use crate::intent::CommitIntent;
-use crate::member::MemberId;
+use crate::member::{DisplayName, MemberId};
 use crate::messages::{Commit, KeyPackage, Proposal, Welcome};
 use crate::role::Role;
 
@@ -40,6 +40,11 @@ impl Group {
     /// Renews this member's leaf keys (post-compromise security).
     pub fn self_update(&mut self) -> Result<Commit, Error> {
         self.commit(CommitIntent::SelfUpdate)
+    }
+
+    /// Shows another display name in this group from the next epoch on.
+    pub fn rename(&mut self, name: &DisplayName) -> Result<Commit, Error> {
+        self.commit(CommitIntent::Rename(name.clone()))
     }
 
     /// Commits the proposals other members sent (any member may).
@@ -98,6 +103,7 @@ impl Group {
                 .has_pending_proposals()
                 .then_some(CommitIntent::Proposals),
             CommitIntent::SelfUpdate => Some(CommitIntent::SelfUpdate),
+            CommitIntent::Rename(name) => Some(CommitIntent::Rename(name)),
         };
         intent.map(|intent| self.commit(intent)).transpose()
     }
@@ -182,6 +188,11 @@ impl Group {
             }
             Plan::Extensions(extensions) => add_extensions(builder, Some(extensions))?,
             Plan::SelfUpdate => builder.force_self_update(true),
+            Plan::Rename(extensions) => builder.force_self_update(true).leaf_node_parameters(
+                LeafNodeParameters::builder()
+                    .with_extensions(extensions)
+                    .build(),
+            ),
             Plan::Proposals(forget) => add_extensions(builder, forget)?,
         };
         let bundle = builder
@@ -239,6 +250,7 @@ impl Group {
                 Plan::Extensions(group_context_extensions(&roles)?)
             }
             CommitIntent::SelfUpdate => Plan::SelfUpdate,
+            CommitIntent::Rename(name) => Plan::Rename(name.leaf_extensions()?),
             CommitIntent::Proposals if !self.mls.has_pending_proposals() => {
                 return Err(Error::NothingToCommit);
             }
@@ -308,6 +320,7 @@ enum Plan {
     Remove(Vec<LeafNodeIndex>, Option<Extensions<GroupContext>>),
     Extensions(Extensions<GroupContext>),
     SelfUpdate,
+    Rename(Extensions<LeafNode>),
     Proposals(Option<Extensions<GroupContext>>),
 }
 

@@ -24,13 +24,13 @@ pub(crate) fn review_commit(
     staged: &StagedCommit,
 ) -> Result<CommitSummary, Error> {
     let roles = roles_of(group.extensions())?;
-    let committer = member_id_of_sender(group, sender)?;
+    let (committer_leaf, committer) = member_of_sender(group, sender)?;
     let mut review = Review::new(group, &roles)?;
     for queued in staged.queued_proposals() {
         review.proposal(queued)?;
     }
     if let Some(leaf) = staged.update_path_leaf_node() {
-        check_own_leaf(leaf, committer)?;
+        review.own_leaf(leaf, committer_leaf, committer)?;
     }
 
     let new_extensions = staged.group_context().extensions();
@@ -48,6 +48,7 @@ pub(crate) fn review_commit(
         added: review.added,
         removed: review.removed,
         role_changes,
+        renamed: review.renamed,
     })
 }
 
@@ -58,7 +59,7 @@ pub(crate) fn review_proposal(
     queued: &QueuedProposal,
 ) -> Result<MemberId, Error> {
     let roles = roles_of(group.extensions())?;
-    let proposer = member_id_of_sender(group, queued.sender())?;
+    let (_, proposer) = member_of_sender(group, queued.sender())?;
     if let Proposal::GroupContextExtensions(_) = queued.proposal() {
         // Role changes travel inside the commit of the member making them, never alone.
         return Err(Error::Forbidden {
@@ -76,22 +77,15 @@ pub(crate) fn member_id_at(group: &MlsGroup, index: LeafNodeIndex) -> Result<Mem
     MemberId::of_credential(credential)
 }
 
-fn member_id_of_sender(group: &MlsGroup, sender: &Sender) -> Result<MemberId, Error> {
+/// The leaf and member id of a message's sender, who must be a member.
+fn member_of_sender(group: &MlsGroup, sender: &Sender) -> Result<(LeafNodeIndex, MemberId), Error> {
     match sender {
-        Sender::Member(index) => member_id_at(group, *index),
+        Sender::Member(index) => Ok((*index, member_id_at(group, *index)?)),
         _ => Err(Error::Forbidden {
             role: Role::Member,
             action: Action::ExternalCommit,
         }),
     }
-}
-
-/// A leaf a member sends about itself must keep its member id and carry a valid profile.
-fn check_own_leaf(leaf: &LeafNode, owner: MemberId) -> Result<(), Error> {
-    if MemberId::of_credential(leaf.credential())? != owner {
-        return Err(Error::InvalidCredential);
-    }
-    DisplayName::of_leaf(leaf).map(|_| ())
 }
 
 /// The state of a review: members before the commit and what the proposals change.
@@ -101,6 +95,7 @@ struct Review<'a> {
     members: BTreeSet<MemberId>,
     added: Vec<MemberId>,
     removed: Vec<MemberId>,
+    renamed: Vec<(MemberId, DisplayName)>,
     /// The role of the member who proposed the role changes, if any did.
     role_changer: Option<Role>,
 }
@@ -117,12 +112,13 @@ impl<'a> Review<'a> {
             members,
             added: Vec::new(),
             removed: Vec::new(),
+            renamed: Vec::new(),
             role_changer: None,
         })
     }
 
     fn proposal(&mut self, queued: &QueuedProposal) -> Result<(), Error> {
-        let proposer = member_id_of_sender(self.group, queued.sender())?;
+        let (proposer_leaf, proposer) = member_of_sender(self.group, queued.sender())?;
         let role = self.roles.role(&proposer);
         let forbidden = |action| Error::Forbidden { role, action };
         match queued.proposal() {
@@ -147,9 +143,34 @@ impl<'a> Review<'a> {
                 }
                 self.removed.push(target);
             }
-            Proposal::Update(update) => check_own_leaf(update.leaf_node(), proposer)?,
+            Proposal::Update(update) => {
+                self.own_leaf(update.leaf_node(), proposer_leaf, proposer)?
+            }
             Proposal::GroupContextExtensions(_) => self.role_changer = Some(role),
             _ => return Err(forbidden(Action::UnsupportedProposal)),
+        }
+        Ok(())
+    }
+
+    /// A leaf a member sends about itself must keep its member id and carry a valid
+    /// profile; a new name is noted.
+    fn own_leaf(
+        &mut self,
+        leaf: &LeafNode,
+        index: LeafNodeIndex,
+        owner: MemberId,
+    ) -> Result<(), Error> {
+        if MemberId::of_credential(leaf.credential())? != owner {
+            return Err(Error::InvalidCredential);
+        }
+        let name = DisplayName::of_leaf(leaf)?;
+        let current = self
+            .group
+            .public_group()
+            .leaf(index)
+            .map(DisplayName::of_leaf);
+        if current.is_none_or(|current| current.as_ref() != Ok(&name)) {
+            self.renamed.push((owner, name));
         }
         Ok(())
     }

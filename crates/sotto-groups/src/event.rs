@@ -1,7 +1,7 @@
 //! What processing a message from the group log yields.
 
 use crate::intent::CommitIntent;
-use crate::member::MemberId;
+use crate::member::{DisplayName, MemberId};
 use crate::messages::Welcome;
 use crate::role::Role;
 
@@ -18,6 +18,8 @@ pub struct CommitSummary {
     pub removed: Vec<MemberId>,
     /// Members whose role changed, with their new role.
     pub role_changes: Vec<(MemberId, Role)>,
+    /// Members who now show another display name, with that name.
+    pub renamed: Vec<(MemberId, DisplayName)>,
 }
 
 /// The outcome of one message read from the group log.

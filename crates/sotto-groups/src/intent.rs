@@ -3,7 +3,7 @@
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
-use crate::member::{MEMBER_ID_LEN, MemberId};
+use crate::member::{DisplayName, MEMBER_ID_LEN, MemberId};
 use crate::messages::KeyPackage;
 use crate::role::Role;
 
@@ -20,6 +20,8 @@ pub enum CommitIntent {
     SelfUpdate,
     /// Commit the proposals other members sent (e.g. members who leave).
     Proposals,
+    /// Show another display name in this group (a self-update carrying it).
+    Rename(DisplayName),
 }
 
 const ADD: u8 = 0x01;
@@ -27,6 +29,7 @@ const REMOVE: u8 = 0x02;
 const SET_ROLE: u8 = 0x03;
 const SELF_UPDATE: u8 = 0x04;
 const PROPOSALS: u8 = 0x05;
+const RENAME: u8 = 0x06;
 
 impl CommitIntent {
     /// Appends the intent's encoding (see the pickle layout in `docs/e2e-protocol.md`).
@@ -53,6 +56,10 @@ impl CommitIntent {
             }
             CommitIntent::SelfUpdate => out.u8(SELF_UPDATE),
             CommitIntent::Proposals => out.u8(PROPOSALS),
+            CommitIntent::Rename(name) => {
+                out.u8(RENAME);
+                out.bytes(name.as_str().as_bytes());
+            }
         }
     }
 
@@ -83,6 +90,10 @@ impl CommitIntent {
             }
             SELF_UPDATE => CommitIntent::SelfUpdate,
             PROPOSALS => CommitIntent::Proposals,
+            RENAME => {
+                let name = std::str::from_utf8(input.bytes()?).map_err(|_| input.malformed())?;
+                CommitIntent::Rename(DisplayName::new(name).map_err(|_| input.malformed())?)
+            }
             _ => return Err(input.malformed()),
         })
     }

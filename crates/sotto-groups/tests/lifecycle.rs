@@ -145,3 +145,30 @@ fn debug_output_shows_no_secret() {
     assert!(format!("{join:?}").starts_with("PendingJoin { member_id: MemberId("));
     assert!(format!("{key_package:?}").starts_with("KeyPackage("));
 }
+
+#[test]
+fn a_member_renames_itself_in_one_group() {
+    use sotto_groups::{DisplayName, Group};
+    let mut alice = create("Alice");
+    let [mut bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
+    let name = DisplayName::new("Robert").unwrap();
+    let rename = bob.rename(&name).unwrap();
+    // The pending rename survives a restart.
+    let mut bob = Group::from_pickle(&bob.pickle().unwrap()).unwrap();
+    let summary = settle(&rename, &mut bob, &mut [&mut alice]);
+    assert_eq!(summary.renamed, [(bob.own_member_id(), name.clone())]);
+    let names: Vec<_> = alice
+        .members()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, [DisplayName::new("Alice").unwrap(), name]);
+    // A plain self-update renames no one.
+    let update = bob.self_update().unwrap();
+    assert!(
+        settle(&update, &mut bob, &mut [&mut alice])
+            .renamed
+            .is_empty()
+    );
+}
