@@ -98,3 +98,41 @@ impl CommitIntent {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(intent: &CommitIntent) -> Result<CommitIntent, Error> {
+        let mut out = Writer::new();
+        intent.write(&mut out);
+        let bytes = out.into_bytes();
+        let mut input = Reader::new(&bytes, "intent");
+        let read = CommitIntent::read(&mut input)?;
+        input.finish()?;
+        Ok(read)
+    }
+
+    #[test]
+    fn intents_round_trip() {
+        let id = MemberId::from_bytes([3; MEMBER_ID_LEN]);
+        for intent in [
+            CommitIntent::Add(Vec::new()),
+            CommitIntent::Remove(vec![id, id]),
+            CommitIntent::SetRole(id, Role::Admin),
+            CommitIntent::SelfUpdate,
+            CommitIntent::Proposals,
+            CommitIntent::Rename(DisplayName::new("Zoë").unwrap()),
+        ] {
+            assert_eq!(round_trip(&intent), Ok(intent));
+        }
+    }
+
+    proptest::proptest! {
+        /// Reading arbitrary bytes returns an error or an intent, never panics.
+        #[test]
+        fn hostile_intents(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let _ = CommitIntent::read(&mut Reader::new(&bytes, "intent"));
+        }
+    }
+}

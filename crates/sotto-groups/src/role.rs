@@ -232,6 +232,26 @@ mod tests {
         assert_eq!(RoleMap::from_bytes(&[]), Ok(RoleMap::default()));
     }
 
+    proptest::proptest! {
+        /// Any bytes either parse to a map that encodes back to them, or are refused.
+        #[test]
+        fn parsing_is_canonical(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            if let Ok(map) = RoleMap::from_bytes(&bytes) {
+                proptest::prop_assert_eq!(map.to_bytes(), bytes);
+            }
+        }
+
+        /// Any map encodes to bytes that parse back to it.
+        #[test]
+        fn maps_round_trip(entries in proptest::collection::vec((proptest::prelude::any::<[u8; MEMBER_ID_LEN]>(), 0u8..3), 0..20)) {
+            let mut map = RoleMap::default();
+            for (id, role) in entries {
+                map.set(MemberId::from_bytes(id), Role::from_byte(role).unwrap());
+            }
+            proptest::prop_assert_eq!(RoleMap::from_bytes(&map.to_bytes()), Ok(map));
+        }
+    }
+
     #[test]
     fn permissions() {
         assert!(Role::Admin.may_add() && Role::Owner.may_add() && !Role::Member.may_add());
