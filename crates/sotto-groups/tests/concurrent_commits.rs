@@ -79,3 +79,38 @@ fn a_lost_commit_already_done_by_the_winner_is_not_repeated() {
     assert!(alice.reapply(lost).unwrap().is_none());
     assert_eq!(alice.epoch(), bob.epoch());
 }
+
+#[test]
+fn messages_and_proposals_arrive_while_a_commit_is_pending() {
+    let (mut alice, mut bob, mut carol) = three_with_an_admin();
+    let (_, dave) = pseudonym("Dave");
+    let pending = alice.add_members(&[dave]).unwrap();
+
+    // Carol's message of the current epoch still reads at Alice's.
+    let message = carol.encrypt(b"before the commit").unwrap();
+    assert_eq!(read(&mut alice, message.as_bytes()), b"before the commit");
+
+    // Carol's leave proposal is queued everywhere; Alice's commit, made before it,
+    // comes first in the log and leaves the proposal behind in the old epoch.
+    let leave = carol.leave().unwrap();
+    for member in [&mut alice, &mut bob] {
+        assert!(matches!(
+            member.process(leave.as_bytes()),
+            Ok(GroupEvent::ProposalQueued { .. })
+        ));
+    }
+    assert!(matches!(
+        alice.process(pending.as_bytes()),
+        Ok(GroupEvent::OwnCommitConfirmed { .. })
+    ));
+    assert!(matches!(
+        bob.process(pending.as_bytes()),
+        Ok(GroupEvent::CommitApplied(_))
+    ));
+    assert_eq!(alice.member_count(), 4);
+    // The proposal did not survive its epoch: Carol sends it again.
+    assert_eq!(
+        alice.commit_proposals().unwrap_err(),
+        Error::NothingToCommit
+    );
+}
