@@ -17,6 +17,7 @@
 //! event of the runtime or a timer, and applies the actions to the core.
 
 mod app;
+mod compose;
 #[cfg(test)]
 mod fixtures;
 mod render;
@@ -25,7 +26,10 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::OsRng;
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, KeyCode, KeyEventKind,
+    KeyModifiers,
+};
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
 use sotto_core::{ChatNotice, CoreError, Event, MessageDirection, NoticeView, Passphrase};
@@ -63,7 +67,11 @@ pub(crate) async fn run(chat: Chat<'_>) -> anyhow::Result<()> {
         }
     });
     let mut terminal = ratatui::init();
+    // A paste arrives whole, line breaks included, instead of as keys (each
+    // line break an Enter that would send).
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     let result = run_loop(&mut terminal, chat, &mut pressed).await;
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
     result
 }
@@ -130,9 +138,15 @@ async fn run_loop(
             key = pressed.recv() => {
                 last_key = Instant::now();
                 let Some(key) = key else { return Ok(()) };
-                let TermEvent::Key(key) = key else { continue };
-                app.status.clear();
-                for action in app.handle_key(key, &snapshot) {
+                let actions = match key {
+                    TermEvent::Key(key) => {
+                        app.status.clear();
+                        app.handle_key(key, &snapshot)
+                    }
+                    TermEvent::Paste(text) => app.paste(&text),
+                    _ => continue,
+                };
+                for action in actions {
                     if action == Action::Quit {
                         return Ok(());
                     }

@@ -192,6 +192,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         command => {
+            if matches!(command, Command::Chat { .. })
+                && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal())
+            {
+                return Err(Failure::new(
+                    "usage",
+                    "`sotto chat` is the terminal UI and needs a terminal; for scripts use \
+                     `listen`, `send` and `receive` (with --json)",
+                )
+                .into());
+            }
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
             let (mut core, relay) = profile::open_core(dir, &passphrase)?;

@@ -259,12 +259,22 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
         );
         return;
     }
+    // Line breaks (from a paste) show as ⏎; the text before the cursor ends
+    // where the cursor stands, and as much of what follows as fits.
+    let inner = compose.width.saturating_sub(2);
+    let before = app.compose.before_cursor().replace('\n', "⏎");
+    let after = app.compose.as_str()[app.compose.before_cursor().len()..].replace('\n', "⏎");
+    let shown = draft_tail(&before, inner.saturating_sub(1));
+    let cursor_x = u16::try_from(Span::raw(shown.as_ref()).width()).unwrap_or(inner);
     frame.render_widget(
-        Paragraph::new(draft_tail(&app.compose, compose.width.saturating_sub(2)))
+        Paragraph::new(format!("{shown}{after}"))
             .style(compose_style)
             .block(Block::bordered().title(compose_title)),
         compose,
     );
+    if app.focus == Focus::Compose && app.locked.is_none() {
+        frame.set_cursor_position((compose.x + 1 + cursor_x.min(inner), compose.y + 1));
+    }
 }
 
 /// The end of what is being typed, where it is wider than the compose line:
@@ -1009,11 +1019,18 @@ mod tests {
     fn a_draft_wider_than_the_compose_line_shows_its_end() {
         let snapshot = snapshot();
         let mut app = app_for(&snapshot);
-        app.compose = format!("start {}the end", "word ".repeat(40));
+        app.compose
+            .set(format!("start {}the end", "word ".repeat(40)));
         let buffer = render(&app, &snapshot, 100, 24);
-        let (_, row) = row_with(&buffer, "word the end│");
+        // One cell stays free for the cursor after the text.
+        let (_, row) = row_with(&buffer, "word the end │");
         assert!(row.contains("│…"), "{row}");
         assert!(!row.contains("start"), "{row}");
+        // With the cursor moved back, what follows it shows too.
+        app.compose.home();
+        let buffer = render(&app, &snapshot, 100, 24);
+        let (_, row) = row_with(&buffer, "│start word");
+        assert!(row.contains("word word"), "{row}");
         assert_eq!(draft_tail("short", 10), "short");
         assert_eq!(draft_tail("日本語のテキスト", 7), "…キスト");
     }
