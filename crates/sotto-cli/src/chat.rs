@@ -52,6 +52,8 @@ pub(crate) struct Chat<'a> {
     pub(crate) relay: RelayAddress,
     /// Lock after this long without a key press.
     pub(crate) lock_after: Option<Duration>,
+    /// Commands other processes forward while the UI holds the profile.
+    pub(crate) live: &'a crate::commands::Live<'a>,
 }
 
 /// Runs the UI until the user quits; the terminal is restored either way.
@@ -86,6 +88,7 @@ async fn run_loop(
         passphrase,
         relay,
         lock_after,
+        live,
     } = chat;
     let mut app = App::new();
     let mut read_marked = None;
@@ -96,6 +99,13 @@ async fn run_loop(
             terminal.draw(|frame| render::draw(frame, &app, &Snapshot::default(), now))?;
             tokio::select! {
                 event = runtime.next_event() => on_event(&mut app, runtime, event?),
+                // A forwarded command brings its own passphrase: the lock
+                // screen does not stand in its way.
+                forwarded = live.next_forwarded() => {
+                    let (request, stream) = forwarded;
+                    let response = crate::commands::run_forwarded(runtime, live, &request).await;
+                    crate::control::answer(stream, &response).await;
+                }
                 key = pressed.recv() => {
                     let Some(key) = key else { return Ok(()) };
                     if quits(&key) {
@@ -133,6 +143,11 @@ async fn run_loop(
             .min();
         tokio::select! {
             event = runtime.next_event() => on_event(&mut app, runtime, event?),
+            forwarded = live.next_forwarded() => {
+                let (request, stream) = forwarded;
+                let response = crate::commands::run_forwarded(runtime, live, &request).await;
+                crate::control::answer(stream, &response).await;
+            }
             () = sleep_until(lock_at) => app.locked = Some(Zeroizing::new(String::new())),
             () = sleep_until(fade_at) => app.typing.retain(|_, since| since.elapsed() < TYPING_SHOWN_FOR),
             key = pressed.recv() => {

@@ -13,6 +13,7 @@
 mod chat;
 mod clock_text;
 mod commands;
+mod control;
 mod failure;
 mod json;
 mod profile;

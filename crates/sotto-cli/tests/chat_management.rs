@@ -20,7 +20,12 @@ fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
     // The terminal UI without a terminal says so and exits cleanly.
     let (ok, refused) = alice.try_run(&["chat"]);
     assert!(!ok && refused["error"]["kind"] == "usage", "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("needs a terminal"));
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a terminal")
+    );
 
     let pinned = alice.run(&["pin", "Bob"]);
     assert_eq!(pinned["contact"]["pinned"], true, "{pinned}");

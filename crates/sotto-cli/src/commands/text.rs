@@ -55,7 +55,7 @@ pub(crate) fn item_line(item: &ItemView, now: UnixMillis) -> String {
     )
 }
 
-pub(super) fn contact_name(session: &Session, contact: ChatId) -> String {
+pub(super) fn contact_name(session: &Session<'_>, contact: ChatId) -> String {
     session
         .runtime
         .core()
