@@ -176,6 +176,12 @@ export interface NoticeItem extends ItemFields {
 /** One message or notice of a chat (the core sets exactly one of `text` and `notice`). */
 export type ItemView = MessageItem | NoticeItem;
 
+/** A message found by `search`: the chat's shown name and the message itself. */
+export interface SearchHit {
+  chat_name: string;
+  item: MessageItem;
+}
+
 /** A contact request waiting for a decision. */
 export interface RequestView {
   id: RequestId;
@@ -378,6 +384,33 @@ export interface Backend {
   setTimer(chat: ChatId, seconds: number | null): Promise<void>;
   setChatReadReceipts(chat: ChatId, value: ReceiptSetting): Promise<void>;
 
+  // Managing chats on this device: each change comes back as `chat_changed`,
+  // `history_cleared`, `chat_removed` or `items_removed`.
+  /** Pinned chats are listed first. */
+  setPinned(chat: ChatId, pinned: boolean): Promise<void>;
+  /** Archived chats stay in `chats()`, marked, and the UI lists them apart. */
+  setArchived(chat: ChatId, archived: boolean): Promise<void>;
+  /** A name for the peer on this device only; an empty one removes it. */
+  setAlias(chat: ChatId, alias: string): Promise<void>;
+  /** No notifications until `until` (ms; `MUTED_ALWAYS` or more: always); null unmutes. */
+  setMuted(chat: ChatId, until: UnixMillis | null): Promise<void>;
+  /** Deletes every item of the chat on this device (`history_cleared`). */
+  clearHistory(chat: ChatId): Promise<void>;
+  /** Ends the connection (its queue is deleted) and drops whatever they send; they are told nothing. */
+  block(chat: ChatId): Promise<void>;
+  /** Lifts a block; talking again needs a new link. */
+  unblock(chat: ChatId): Promise<void>;
+  /** Deletes the chat, its history and its connection on this device (`chat_removed`). */
+  deleteChat(chat: ChatId): Promise<void>;
+  /** Deletes one item on this device only (`items_removed`). */
+  deleteForMe(chat: ChatId, item: MessageNumber): Promise<void>;
+  /**
+   * The newest `limit` messages of every chat whose text contains `query`
+   * (case- and accent-insensitive), newest first. Rejects with `invalid-input`
+   * for an empty query or one over 256 bytes.
+   */
+  search(query: string, limit: number): Promise<SearchHit[]>;
+
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;
   /**
@@ -407,6 +440,9 @@ export const DEFAULT_SETTINGS: Settings = {
   privacyBlur: false,
   muted: [],
 };
+
+/** `muted_until` at or past this (2^53 ms) means muted for good. */
+export const MUTED_ALWAYS = 2 ** 53;
 
 /** The timer choices offered in the UI (30 s up to 4 weeks). */
 export const TIMER_CHOICES: readonly (number | null)[] = [

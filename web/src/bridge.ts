@@ -21,6 +21,7 @@ import type {
   LinkState,
   ProfileState,
   RequestView,
+  SearchHit,
   Settings,
 } from "./backend";
 import { parsePrefs, type Prefs } from "./prefs";
@@ -404,6 +405,22 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       }),
     setTimer: (chat, seconds) => call(() => client.setTimer(chat, seconds ?? undefined)),
     setChatReadReceipts: (chat, value) => call(() => client.setChatReadReceipts(chat, value)),
+    setPinned: (chat, pinned) => call(() => client.setPinned(chat, pinned)),
+    setArchived: (chat, archived) => call(() => client.setArchived(chat, archived)),
+    setAlias: (chat, alias) => call(() => client.setAlias(chat, alias)),
+    setMuted: (chat, until) => call(() => client.setMuted(chat, until ?? undefined)),
+    clearHistory: (chat) => call(() => client.clearHistory(chat)),
+    block: (chat) => call(() => client.block(chat)),
+    unblock: (chat) => call(() => client.unblock(chat)),
+    deleteChat: (chat) => call(() => client.deleteChat(chat)),
+    deleteForMe: (chat, item) => call(() => client.deleteForMe(chat, item)),
+    search: (query, limit) =>
+      call(() =>
+        parse<SearchHit[]>(client.search(query, limit)).map((hit) => ({
+          chat_name: withoutBidiControls(hit.chat_name),
+          item: cleanItem(hit.item) as SearchHit["item"],
+        })),
+      ),
     securityCode: (chat) =>
       call(() => {
         const code = client.securityCode(chat) as { digits: string; qrPayload: string; verified: boolean };

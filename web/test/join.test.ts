@@ -17,6 +17,11 @@ function chatView(id: number): ChatView {
     read_receipts: "default",
     last_activity: 0,
     last_item: null,
+    alias: null,
+    pinned: false,
+    archived: false,
+    blocked: false,
+    muted_until: null,
   };
 }
 
@@ -51,8 +56,8 @@ describe("joinWithLink", () => {
     const { backend, emit, listening } = backendEmitting([]);
     const joining = joinWithLink(backend, "link");
     await Promise.resolve();
-    emit({ type: "join_failed", chat: 8, reason: "not this one" });
-    emit({ type: "join_failed", chat: 7, reason: "This link was already used." });
+    emit({ type: "join_failed", chat: 8, reason: "not this one", existing: null });
+    emit({ type: "join_failed", chat: 7, reason: "This link was already used.", existing: null });
     await expect(joining).rejects.toEqual({ kind: "link-refused", message: "This link was already used." });
     expect(listening()).toBe(0);
   });
