@@ -63,7 +63,10 @@ interface FakeProfile {
 
 /** Case- and accent-insensitive, as the core's search folds text. */
 function fold(text: string): string {
-  return text.normalize("NFD").replace(/\p{Diacritic}/gu, "").toLocaleLowerCase();
+  return text
+    .normalize("NFD")
+    .replace(/\p{Diacritic}/gu, "")
+    .toLocaleLowerCase();
 }
 
 function fail(kind: BackendErrorKind, message: string): BackendError {

@@ -109,6 +109,14 @@ async function type(element: HTMLInputElement | HTMLTextAreaElement, value: stri
   });
 }
 
+async function change(element: HTMLSelectElement, value: string): Promise<void> {
+  await act(() => {
+    element.value = value;
+    element.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  await settle();
+}
+
 async function click(element: HTMLElement): Promise<void> {
   await act(() => element.click());
   await settle();
@@ -444,12 +452,12 @@ describe("chats", () => {
     backend.addChat("Ada", 1);
     await mount(backend);
     await click(root.querySelector<HTMLElement>(".chat-row")!);
-    await click(button("Chat settings"));
+    await click(button("Contact info"));
     const fiveMinutes = [...root.querySelectorAll("label.choice")].find((label) => label.textContent === "5 minutes");
     await click(fiveMinutes!.querySelector("input")!);
     expect(backend.calls.find((call) => call.method === "setTimer")?.args[1]).toBe(300);
-    const mute = byLabel<HTMLInputElement>("Mute notifications");
-    await click(mute);
+    await change(byLabel<HTMLSelectElement>("Notifications"), "8 hours");
+    expect(backend.calls.find((call) => call.method === "setMuted")?.args[1]).toBeGreaterThan(Date.now());
     await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
     expect(root.querySelector("[role=dialog]")).toBeNull();
     expect(text()).toContain("Messages disappear after 5 minutes");

@@ -1,5 +1,7 @@
 // The chat list: search, then one row per chat with its last message, stamp,
-// unread count, mute and timer marks. Arrow keys move between rows.
+// unread count, pin, block, mute and timer marks, and its menu (the button
+// beside it, a right click, or the context-menu key). Arrow keys move between
+// rows. Archived chats are listed apart, behind "Archived".
 
 import type { RefObject } from "preact";
 import { useMemo, useState } from "preact/hooks";
@@ -7,7 +9,18 @@ import type { ChatId } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { chatName, listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
-import { IconMuted, IconSearch, IconShield, IconTimer, ReceiptTick } from "./icons";
+import { ChatMenu, type ChatAction } from "./chat-menu";
+import {
+  IconArchive,
+  IconBack,
+  IconMore,
+  IconMuted,
+  IconPin,
+  IconSearch,
+  IconShield,
+  IconTimer,
+  ReceiptTick,
+} from "./icons";
 
 export function filterChats(chats: readonly ShownChat[], query: string): ShownChat[] {
   return chats.filter(
@@ -19,16 +32,32 @@ export function ChatList({
   chats,
   selected,
   onSelect,
+  onChatAction,
   searchRef,
 }: {
   chats: readonly ShownChat[];
   selected: ChatId | null;
   onSelect: (chat: ChatId) => void;
+  onChatAction: (chat: ChatId, action: ChatAction) => void;
   searchRef: RefObject<HTMLInputElement | null>;
 }) {
   const [query, setQuery] = useState("");
-  const shown = useMemo(() => filterChats(chats, query), [chats, query]);
+  /** The archived chats are listed instead of the others. */
+  const [archive, setArchive] = useState(false);
+  const [menu, setMenu] = useState<{ chat: ShownChat; anchor: HTMLElement; row: HTMLElement | null } | null>(null);
+  const archivedCount = useMemo(() => chats.filter((chat) => chat.archived).length, [chats]);
+  const shown = useMemo(
+    () =>
+      filterChats(
+        // A search looks at every chat, archived or not.
+        query.trim() !== "" ? chats : chats.filter((chat) => chat.archived === archive),
+        query,
+      ),
+    [chats, query, archive],
+  );
   const now = Date.now();
+  const openMenu = (chat: ShownChat, anchor: HTMLElement) =>
+    setMenu({ chat, anchor, row: anchor.closest("li")?.querySelector<HTMLElement>(".chat-row") ?? null });
 
   function onListKeyDown(event: KeyboardEvent) {
     if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
@@ -65,18 +94,54 @@ export function ChatList({
           }}
         />
       </div>
+      {(archive || archivedCount > 0) && query.trim() === "" && (
+        <button type="button" class="archive-toggle" aria-pressed={archive} onClick={() => setArchive(!archive)}>
+          {archive ? (
+            <>
+              <IconBack /> Back to chats
+            </>
+          ) : (
+            <>
+              <IconArchive /> Archived ({archivedCount})
+            </>
+          )}
+        </button>
+      )}
       {shown.length === 0 ? (
         <p class="muted list-empty">
-          {chats.length === 0 ? "No chats yet. Invite someone with the + button." : "No chat matches."}
+          {chats.length === 0
+            ? "No chats yet. Invite someone with the + button."
+            : archive && query.trim() === ""
+              ? "No archived chats."
+              : "No chat matches."}
         </p>
       ) : (
-        <ul class="chat-list" aria-label="Chats" onKeyDown={onListKeyDown}>
+        <ul class="chat-list" aria-label={archive ? "Archived chats" : "Chats"} onKeyDown={onListKeyDown}>
           {shown.map((chat) => (
             <li key={chat.id}>
-              <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} />
+              <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} onMenu={openMenu} />
+              <button
+                type="button"
+                class="icon-button chat-row-menu"
+                tabIndex={-1}
+                aria-label={`Menu of the chat with ${chatName(chat)}`}
+                aria-haspopup="menu"
+                onClick={(event) => openMenu(chat, event.currentTarget)}
+              >
+                <IconMore />
+              </button>
             </li>
           ))}
         </ul>
+      )}
+      {menu && (
+        <ChatMenu
+          chat={chats.find((chat) => chat.id === menu.chat.id) ?? menu.chat}
+          anchor={menu.anchor}
+          returnFocus={menu.row}
+          onAction={onChatAction}
+          onClose={() => setMenu(null)}
+        />
       )}
     </>
   );
@@ -87,11 +152,13 @@ function ChatRow({
   now,
   selected,
   onSelect,
+  onMenu,
 }: {
   chat: ShownChat;
   now: number;
   selected: boolean;
   onSelect: (chat: ChatId) => void;
+  onMenu: (chat: ShownChat, anchor: HTMLElement) => void;
 }) {
   const name = chatName(chat);
   const last = chat.last_item;
@@ -105,6 +172,17 @@ function ChatRow({
       class={`chat-row${selected ? " selected" : ""}`}
       aria-current={selected ? "true" : undefined}
       onClick={() => onSelect(chat.id)}
+      onKeyDown={(event) => {
+        // The context-menu key or Shift+F10 opens the chat's menu.
+        if (event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey)) {
+          event.preventDefault();
+          onMenu(chat, event.currentTarget);
+        }
+      }}
+      onContextMenu={(event) => {
+        event.preventDefault();
+        onMenu(chat, event.currentTarget);
+      }}
     >
       <Avatar name={name} />
       <span class="chat-row-main">
@@ -113,6 +191,9 @@ function ChatRow({
             {name}
           </span>
           {chat.verified && <IconShield label="Verified" />}
+          {chat.pinned && <IconPin label="Pinned" />}
+          {chat.blocked && <span class="tag">Blocked</span>}
+          {chat.archived && <span class="tag">Archived</span>}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}
         </span>
         <span class="chat-row-bottom">

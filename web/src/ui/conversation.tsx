@@ -3,11 +3,13 @@
 // as they come.
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import type { Backend, ItemView, MessageItem, MessageNumber, Settings } from "../backend";
+import type { Backend, ChatId, ItemView, MessageItem, MessageNumber, Settings } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
+import { ChatMenu, type ChatAction } from "./chat-menu";
+import { ConfirmDialog } from "./confirm";
 import { Composer, type ComposerMode } from "./composer";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
 import { MessageList, type MessageListHandle } from "./message-list";
@@ -57,14 +59,16 @@ export function Conversation({
   settings,
   onBack,
   onOpenSecurity,
-  onOpenChatSettings,
+  onOpenInfo,
+  onChatAction,
 }: {
   backend: Backend;
   chat: ShownChat;
   settings: Settings;
   onBack: () => void;
   onOpenSecurity: () => void;
-  onOpenChatSettings: () => void;
+  onOpenInfo: () => void;
+  onChatAction: (chat: ChatId, action: ChatAction) => void;
 }) {
   const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -72,6 +76,9 @@ export function Conversation({
   const [error, setError] = useState("");
   const [mode, setMode] = useState<ComposerMode>({ type: "new" });
   const [menu, setMenu] = useState<{ item: MessageItem; anchor: HTMLElement } | null>(null);
+  const [chatMenu, setChatMenu] = useState<HTMLElement | null>(null);
+  /** A message deleted for me waits for this question's answer. */
+  const [deleting, setDeleting] = useState<MessageItem | null>(null);
   const loading = useRef(false);
   const list = useRef<MessageListHandle | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
@@ -186,6 +193,9 @@ export function Conversation({
             if (window.confirm("Delete this message for everyone?"))
               await backend.deleteForEveryone(chat.id, item.number);
             break;
+          case "delete-for-me":
+            setDeleting(item);
+            break;
           case "react": {
             const mine = item.reactions.find((reaction) => reaction.mine);
             await backend.react(chat.id, item.number, mine?.emoji === emoji ? null : (emoji ?? null));
@@ -256,25 +266,29 @@ export function Conversation({
         <button class="icon-button back" type="button" aria-label="Back to chats" onClick={onBack}>
           <IconBack />
         </button>
-        <Avatar name={name} />
-        <div class="conversation-title">
-          <h2 dir="auto" id="conversation-title" class="private">
-            {name}
-            {chat.verified && <IconShield label="Verified" />}
-          </h2>
-          <p class="subtitle" aria-live="polite">
-            {chat.typing
-              ? "typing…"
-              : chat.timer_secs !== null
-                ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
-                : ""}
-          </p>
-        </div>
+        <button type="button" class="conversation-title" aria-label="Contact info" onClick={onOpenInfo}>
+          <Avatar name={name} />
+          <span class="conversation-title-text">
+            <h2 dir="auto" id="conversation-title" class="private">
+              {name}
+              {chat.verified && <IconShield label="Verified" />}
+            </h2>
+            <span class="subtitle" aria-live="polite">
+              {chat.blocked
+                ? "Blocked"
+                : chat.typing
+                  ? "typing…"
+                  : chat.timer_secs !== null
+                    ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
+                    : ""}
+            </span>
+          </span>
+        </button>
         {chat.timer_secs !== null && (
           <button
             class="timer-chip"
             type="button"
-            onClick={onOpenChatSettings}
+            onClick={onOpenInfo}
             aria-label={`Disappearing messages: ${timerLabel(chat.timer_secs)}`}
           >
             <IconTimer />
@@ -293,9 +307,11 @@ export function Conversation({
         <button
           class="icon-button"
           type="button"
-          aria-label="Chat settings"
-          title="Chat settings"
-          onClick={onOpenChatSettings}
+          aria-label="Chat menu"
+          aria-haspopup="menu"
+          aria-expanded={chatMenu !== null}
+          title="Chat menu"
+          onClick={(event) => setChatMenu(chatMenu ? null : event.currentTarget)}
         >
           <IconMore />
         </button>
@@ -321,15 +337,35 @@ export function Conversation({
           {error}
         </p>
       )}
-      <Composer
-        inputRef={composer}
-        mode={mode}
-        contact={name}
-        onCancel={() => setMode({ type: "new" })}
-        onSend={send}
-        onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}
-        onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
-      />
+      {chat.blocked ? (
+        <p class="blocked-bar" role="status">
+          You blocked {name}: nothing from them reaches you.{" "}
+          <button type="button" class="link" onClick={() => onChatAction(chat.id, { type: "unblock" })}>
+            Unblock
+          </button>
+        </p>
+      ) : (
+        <Composer
+          inputRef={composer}
+          mode={mode}
+          contact={name}
+          onCancel={() => setMode({ type: "new" })}
+          onSend={send}
+          onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}
+          onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
+        />
+      )}
+      {chatMenu && <ChatMenu chat={chat} anchor={chatMenu} onAction={onChatAction} onClose={() => setChatMenu(null)} />}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete this message for you?"
+          action="Delete for me"
+          onConfirm={() => backend.deleteForMe(chat.id, deleting.number)}
+          onClose={() => setDeleting(null)}
+        >
+          <p>It is deleted from this device only; {name} keeps their copy.</p>
+        </ConfirmDialog>
+      )}
       {menu && <MessageActions item={menu.item} anchor={menu.anchor} onAction={act} onClose={() => setMenu(null)} />}
     </section>
   );

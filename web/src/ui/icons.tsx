@@ -150,3 +150,13 @@ export function ReceiptTick({ status }: { status: MessageStatus }) {
     </Svg>
   );
 }
+export const IconPin = ({ label }: { label?: string }) => (
+  <Svg {...(label ? { label } : {})}>
+    <path d="M12 17v5M9 3h6l-1 7 4 3v2H6v-2l4-3z" />
+  </Svg>
+);
+export const IconArchive = () => (
+  <Svg>
+    <path d="M3 4h18v4H3zM5 8v12h14V8M10 12h4" />
+  </Svg>
+);

@@ -14,15 +14,17 @@ import type {
 } from "../backend";
 import { DEFAULT_SETTINGS } from "../backend";
 import { sortChats, withEvents, type ShownChat } from "../chat-state";
-import { chatName } from "../format";
+import { chatName, distinctNames, isMuted } from "../format";
 import type { ParsedLink } from "../invite-link";
 import { LockTimer } from "../lock-timer";
+import { errorMessage } from "../errors";
 import { messageNotification, notify } from "../notifications";
 import { ChatList } from "./chat-list";
 import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
 import { IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
-import { ChatSettingsDialog, SecurityCodeDialog } from "./chat-dialogs";
+import { ContactInfoDialog, SecurityCodeDialog } from "./chat-dialogs";
+import { ConfirmChatAction, muteUntil, type ChatAction, type ConfirmedAction } from "./chat-menu";
 import { SettingsDialog } from "./settings";
 
 type DialogState =
@@ -30,7 +32,8 @@ type DialogState =
   | { name: "address" }
   | { name: "settings" }
   | { name: "security"; chat: ChatId }
-  | { name: "chat-settings"; chat: ChatId }
+  | { name: "info"; chat: ChatId }
+  | { name: "confirm"; chat: ChatId; action: ConfirmedAction }
   | null;
 
 export interface MainProps {
@@ -64,8 +67,15 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   // The chats as shown: the core's views with the UI's mute and typing marks.
   const chats = useMemo(() => {
     const shown = new Map<ChatId, ShownChat>();
+    const labels = distinctNames(views.values());
+    const now = Date.now();
     for (const [id, view] of views)
-      shown.set(id, { ...view, muted: settings.muted.includes(id), typing: typing.has(id) });
+      shown.set(id, {
+        ...view,
+        label: labels.get(id) ?? chatName(view),
+        muted: settings.muted.includes(id) || isMuted(view.muted_until, now),
+        typing: typing.has(id),
+      });
     return shown;
   }, [views, settings.muted, typing]);
   // Event handlers read the latest values without resubscribing.
@@ -271,9 +281,9 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
     const chat = latest.current.selected;
     if (chat !== null) setDialog({ name: "security", chat });
   }, []);
-  const openChatSettings = useCallback(() => {
+  const openInfo = useCallback(() => {
     const chat = latest.current.selected;
-    if (chat !== null) setDialog({ name: "chat-settings", chat });
+    if (chat !== null) setDialog({ name: "info", chat });
   }, []);
 
   const saveSettings = useCallback(
@@ -282,6 +292,48 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       setSettings(await backend.updateSettings(patch));
     },
     [backend],
+  );
+
+  /** A chat menu's or the contact info panel's action; the destructive ones ask first. */
+  const onChatAction = useCallback(
+    (chat: ChatId, action: ChatAction) => {
+      const failed = (caught: unknown) => setFailure(errorMessage(caught));
+      switch (action.type) {
+        case "info":
+          setDialog({ name: "info", chat });
+          break;
+        case "clear":
+        case "block":
+        case "delete":
+          setDialog({ name: "confirm", chat, action: action.type });
+          break;
+        case "pin":
+          backend.setPinned(chat, action.pinned).catch(failed);
+          break;
+        case "archive":
+          backend.setArchived(chat, action.archived).then(() => {
+            if (action.archived && latest.current.selected === chat) setSelected(null);
+          }, failed);
+          break;
+        case "unblock":
+          backend.unblock(chat).catch(failed);
+          break;
+        case "mute":
+        case "unmute": {
+          const until = action.type === "mute" ? muteUntil(action.duration, Date.now()) : null;
+          // An older profile kept mutes in the UI's settings: a change here replaces that.
+          const legacy = latest.current.settings.muted;
+          backend
+            .setMuted(chat, until)
+            .then(() =>
+              legacy.includes(chat) ? saveSettings({ muted: legacy.filter((id) => id !== chat) }) : undefined,
+            )
+            .catch(failed);
+          break;
+        }
+      }
+    },
+    [backend, saveSettings],
   );
 
   return (
@@ -344,7 +396,13 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             </button>
           </p>
         )}
-        <ChatList chats={ordered} selected={selected} onSelect={setSelected} searchRef={search} />
+        <ChatList
+          chats={ordered}
+          selected={selected}
+          onSelect={setSelected}
+          onChatAction={onChatAction}
+          searchRef={search}
+        />
       </aside>
       <main class="pane" aria-label={current ? `Chat with ${chatName(current)}` : "No chat open"}>
         {current ? (
@@ -355,7 +413,8 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             settings={settings}
             onBack={closeChat}
             onOpenSecurity={openSecurity}
-            onOpenChatSettings={openChatSettings}
+            onOpenInfo={openInfo}
+            onChatAction={onChatAction}
           />
         ) : (
           <div class="empty-pane">
@@ -396,17 +455,24 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       {dialog?.name === "security" && chats.get(dialog.chat) && (
         <SecurityCodeDialog backend={backend} chat={chats.get(dialog.chat)!} onClose={() => setDialog(null)} />
       )}
-      {dialog?.name === "chat-settings" && chats.get(dialog.chat) && (
-        <ChatSettingsDialog
+      {dialog?.name === "info" && chats.get(dialog.chat) && (
+        <ContactInfoDialog
           backend={backend}
           chat={chats.get(dialog.chat)!}
-          onMute={(muted) =>
-            saveSettings({
-              muted: [...settings.muted.filter((id) => id !== dialog.chat), ...(muted ? [dialog.chat] : [])],
-            })
-          }
+          onAction={onChatAction}
           onClose={() => setDialog(null)}
           onOpenSecurity={() => setDialog({ name: "security", chat: dialog.chat })}
+        />
+      )}
+      {dialog?.name === "confirm" && chats.get(dialog.chat) && (
+        <ConfirmChatAction
+          backend={backend}
+          chat={chats.get(dialog.chat)!}
+          action={dialog.action}
+          onDone={() => {
+            if (dialog.action === "delete" && latest.current.selected === dialog.chat) setSelected(null);
+          }}
+          onClose={() => setDialog(null)}
         />
       )}
       {offer && (

@@ -2,14 +2,15 @@
 // bubble (quote, text, reactions, time, receipt) or a notice.
 
 import { memo } from "./memo";
-import { useEffect, useRef } from "preact/hooks";
 import type { ItemView, MessageItem, MessageNumber } from "../backend";
 import { author, clockTime, dayLabel, isWarning, noticeText, timerLabel } from "../format";
 import { IconMore, IconTimer, IconWarning, ReceiptTick } from "./icons";
+import { Menu, MenuItem } from "./menu";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
 
-type Action = (action: "reply" | "edit" | "delete" | "react" | "copy", item: MessageItem, emoji?: string) => void;
+export type MessageAction = "reply" | "edit" | "delete" | "delete-for-me" | "react" | "copy";
+type Action = (action: MessageAction, item: MessageItem, emoji?: string) => void;
 
 function itemTime(item: ItemView): number {
   return item.notice === null ? item.sent_at : item.at;
@@ -193,54 +194,14 @@ export function MessageActions({
   onAction: Action;
   onClose: () => void;
 }) {
-  const menu = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    menu.current?.querySelector<HTMLElement>("[role=menuitem]")?.focus();
-    const row = anchor.closest<HTMLElement>(".row");
-    function outside(event: MouseEvent) {
-      if (!menu.current?.contains(event.target as Node)) onClose();
-    }
-    document.addEventListener("mousedown", outside);
-    return () => {
-      document.removeEventListener("mousedown", outside);
-      row?.focus({ preventScroll: true });
-    };
-  }, [anchor, onClose]);
-
-  const rect = anchor.getBoundingClientRect();
-  const top = Math.min(rect.bottom + 4, window.innerHeight - 280);
-  // Beside the button, on the side of the bubble, kept inside the window.
-  const left = Math.max(
-    8,
-    Math.min(item.direction === "outgoing" ? rect.left - 200 : rect.left, window.innerWidth - 248),
-  );
-
-  function onKeyDown(event: KeyboardEvent) {
-    const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
-    const index = items.indexOf(document.activeElement as HTMLElement);
-    if (event.key === "Escape") {
-      event.preventDefault();
-      event.stopPropagation();
-      onClose();
-    } else if (event.key === "ArrowDown" || event.key === "ArrowRight") {
-      event.preventDefault();
-      items[(index + 1) % items.length]?.focus();
-    } else if (event.key === "ArrowUp" || event.key === "ArrowLeft") {
-      event.preventDefault();
-      items[(index - 1 + items.length) % items.length]?.focus();
-    } else if (event.key === "Tab") {
-      event.preventDefault();
-    }
-  }
-
+  // Beside the button, on the side of the bubble; focus goes back to the row.
   return (
-    <div
-      ref={menu}
-      class="menu"
-      role="menu"
-      aria-label="Message actions"
-      style={{ top: `${top}px`, left: `${left}px` }}
-      onKeyDown={onKeyDown}
+    <Menu
+      label="Message actions"
+      anchor={anchor}
+      side={item.direction === "outgoing" ? "right" : "left"}
+      returnFocus={anchor.closest<HTMLElement>(".row")}
+      onClose={onClose}
     >
       <div class="menu-reactions" role="group" aria-label="React">
         {QUICK_REACTIONS.map((emoji) => (
@@ -256,22 +217,17 @@ export function MessageActions({
           </button>
         ))}
       </div>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("reply", item)}>
-        Reply
-      </button>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("copy", item)}>
-        Copy text
-      </button>
+      <MenuItem onSelect={() => onAction("reply", item)}>Reply</MenuItem>
+      <MenuItem onSelect={() => onAction("copy", item)}>Copy text</MenuItem>
+      {item.direction === "outgoing" && <MenuItem onSelect={() => onAction("edit", item)}>Edit</MenuItem>}
+      <MenuItem danger onSelect={() => onAction("delete-for-me", item)}>
+        Delete for me
+      </MenuItem>
       {item.direction === "outgoing" && (
-        <>
-          <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("edit", item)}>
-            Edit
-          </button>
-          <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => onAction("delete", item)}>
-            Delete for everyone
-          </button>
-        </>
+        <MenuItem danger onSelect={() => onAction("delete", item)}>
+          Delete for everyone
+        </MenuItem>
       )}
-    </div>
+    </Menu>
   );
 }
