@@ -695,3 +695,117 @@ async function advance(ms: number): Promise<void> {
     await vi.advanceTimersByTimeAsync(ms);
   });
 }
+
+describe("managing chats", () => {
+  /** Opens the menu of the chat list's row for `name`. */
+  async function rowMenu(name: string): Promise<HTMLElement> {
+    await click(button(`Menu of the chat with ${name}`));
+    const menu = root.querySelector<HTMLElement>("[role=menu]");
+    if (!menu) throw new Error("no menu");
+    return menu;
+  }
+  function menuItem(menu: HTMLElement, label: string): HTMLElement {
+    const item = [...menu.querySelectorAll<HTMLElement>("[role=menuitem]")].find(
+      (candidate) => candidate.textContent?.trim() === label,
+    );
+    if (!item) throw new Error(`no menu item "${label}"`);
+    return item;
+  }
+  const rowNames = () => [...root.querySelectorAll(".chat-row .chat-name")].map((name) => name.textContent);
+
+  it("pins a chat above the others and archives one out of the list", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1, Date.now() - 3_600_000);
+    backend.addChat("Bob", 1);
+    await mount(backend);
+    expect(rowNames()).toEqual(["Bob", "Ada"]);
+    await click(menuItem(await rowMenu("Ada"), "Pin"));
+    expect(rowNames()).toEqual(["Ada", "Bob"]);
+    expect(root.querySelector('.chat-row [aria-label="Pinned"]')).not.toBeNull();
+    await click(menuItem(await rowMenu("Bob"), "Archive"));
+    expect(rowNames()).toEqual(["Ada"]);
+    await click(button("Archived (1)"));
+    expect(rowNames()).toEqual(["Bob"]);
+    await click(menuItem(await rowMenu("Bob"), "Move out of the archive"));
+    await click(button("Back to chats"));
+    expect(rowNames()).toEqual(["Ada", "Bob"]);
+  });
+
+  it("opens a row's menu with the keyboard and gives focus back", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1);
+    await mount(backend);
+    const row = root.querySelector<HTMLElement>(".chat-row")!;
+    row.focus();
+    await key(row, { key: "F10", shiftKey: true });
+    const menu = root.querySelector<HTMLElement>("[role=menu]")!;
+    expect(document.activeElement?.textContent).toBe("Contact info");
+    await key(menu, { key: "ArrowDown" });
+    expect(document.activeElement?.textContent).toBe("Pin");
+    await key(menu, { key: "Escape" });
+    expect(root.querySelector("[role=menu]")).toBeNull();
+    expect(document.activeElement).toBe(row);
+  });
+
+  it("renames a contact on this device and tells duplicate names apart", async () => {
+    const backend = FakeBackend.withProfile();
+    const first = backend.addChat("Ada", 1, Date.now() - 3_600_000);
+    const second = backend.addChat("Ada", 1);
+    await mount(backend);
+    expect(rowNames()).toEqual([`Ada #${second}`, `Ada #${first}`]);
+    await click(menuItem(await rowMenu(`Ada #${first}`), "Contact info"));
+    await type(byLabel<HTMLInputElement>("Name on this device"), "Ada from work");
+    await click(button("Save name"));
+    expect(backend.calls.find((call) => call.method === "setAlias")?.args).toEqual([first, "Ada from work"]);
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Their name: Ada");
+    await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
+    expect(rowNames()).toEqual(["Ada", "Ada from work"]);
+  });
+
+  it("asks before clearing, blocking and deleting", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 3);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    expect(root.querySelectorAll(".message").length).toBe(3);
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Clear history…"));
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Clear the history with Ada?");
+    await click(button("Cancel"));
+    expect(backend.calls.some((call) => call.method === "clearHistory")).toBe(false);
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Clear history…"));
+    await click(button("Clear history"));
+    expect(root.querySelectorAll(".message").length).toBe(0);
+
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Block…"));
+    await click(button("Block"));
+    expect(backend.calls.some((call) => call.method === "block")).toBe(true);
+    expect(text()).toContain("You blocked Ada");
+    expect(root.querySelector(".composer")).toBeNull();
+    expect(root.querySelector(".chat-row .tag")?.textContent).toBe("Blocked");
+    await click(button("Unblock"));
+    expect(backend.calls.some((call) => call.method === "unblock")).toBe(true);
+
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Delete chat…"));
+    await click(button("Delete chat"));
+    expect(backend.calls.find((call) => call.method === "deleteChat")?.args).toEqual([ada]);
+    expect(root.querySelector(".chat-row")).toBeNull();
+    expect(root.querySelector(".conversation")).toBeNull();
+  });
+
+  it("deletes a received message for me", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    backend.receive(ada, "forget this");
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await click(root.querySelector<HTMLElement>(".message-menu")!);
+    await click(menuItem(root.querySelector("[role=menu]")!, "Delete for me"));
+    await click(root.querySelector<HTMLElement>("[role=dialog] button.danger")!);
+    expect(backend.calls.find((call) => call.method === "deleteForMe")?.args).toEqual([ada, 1]);
+    expect(text()).not.toContain("forget this");
+  });
+});
