@@ -809,3 +809,61 @@ describe("managing chats", () => {
     expect(text()).not.toContain("forget this");
   });
 });
+
+describe("message search", () => {
+  /** Types a query and waits for the core's answer (the search waits for typing to pause). */
+  async function search(query: string): Promise<void> {
+    await type(byLabel<HTMLInputElement>("Search chats"), query);
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    await settle();
+  }
+
+  it("finds messages in every chat, marks the match, and opens the chat at an old message", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 350);
+    const bob = backend.addChat("Bob", 0);
+    backend.receive(bob, "Shall we meet at the Café Müller?");
+    await mount(backend);
+    await search("cafe MULLER");
+    const hits = [...root.querySelectorAll<HTMLElement>(".search-hit")];
+    expect(hits.length).toBe(1);
+    expect(hits[0]!.textContent).toContain("Bob");
+    expect(hits[0]!.querySelector("mark")?.textContent).toBe("Café Müller");
+
+    await search("Message 3:");
+    const old = root.querySelector<HTMLElement>(".search-hit")!;
+    expect(old.textContent).toContain("Ada");
+    await click(old);
+    // Three pages of history come in until message 4 (index 3) is loaded, then it is marked.
+    await settle(20);
+    expect(root.querySelector(".message.marked")?.textContent).toContain("Message 3:");
+  });
+
+  it("moves from the box to the results with the arrow keys", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    backend.receive(ada, "the harbour at dawn");
+    await mount(backend);
+    await search("harbour");
+    await key(byLabel("Search chats"), { key: "ArrowDown" });
+    // The chat whose preview matches first, then the message.
+    expect(document.activeElement?.classList.contains("chat-row")).toBe(true);
+    await key(document.activeElement as HTMLElement, { key: "ArrowDown" });
+    expect(document.activeElement?.classList.contains("search-hit")).toBe(true);
+    await key(document.activeElement as HTMLElement, { key: "Enter" });
+    await click(document.activeElement as HTMLElement);
+    expect(root.querySelector(".message.marked")?.textContent).toContain("harbour");
+  });
+
+  it("says when nothing matches and when the query is too long", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 3);
+    await mount(backend);
+    await search("zebra");
+    expect(text()).toContain("No message contains “zebra”");
+    await search("x".repeat(300));
+    expect(text()).toContain("too long to search for");
+  });
+});

@@ -5,11 +5,12 @@
 
 import type { RefObject } from "preact";
 import { useMemo, useState } from "preact/hooks";
-import type { ChatId } from "../backend";
+import type { Backend, ChatId, MessageNumber } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { chatName, listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
 import { ChatMenu, type ChatAction } from "./chat-menu";
+import { SearchResults, useMessageSearch } from "./message-search";
 import {
   IconArchive,
   IconBack,
@@ -33,15 +34,23 @@ export function ChatList({
   selected,
   onSelect,
   onChatAction,
+  onOpenMessage,
   searchRef,
+  backend,
 }: {
   chats: readonly ShownChat[];
   selected: ChatId | null;
   onSelect: (chat: ChatId) => void;
   onChatAction: (chat: ChatId, action: ChatAction) => void;
+  /** Opens a chat at a message found by the search. */
+  onOpenMessage: (chat: ChatId, number: MessageNumber) => void;
   searchRef: RefObject<HTMLInputElement | null>;
+  backend: Backend;
 }) {
   const [query, setQuery] = useState("");
+  const found = useMessageSearch(backend, query);
+  const names = useMemo(() => new Map(chats.map((chat) => [chat.id, chat.label])), [chats]);
+  const searching = query.trim() !== "";
   /** The archived chats are listed instead of the others. */
   const [archive, setArchive] = useState(false);
   const [menu, setMenu] = useState<{ chat: ShownChat; anchor: HTMLElement; row: HTMLElement | null } | null>(null);
@@ -61,7 +70,7 @@ export function ChatList({
 
   function onListKeyDown(event: KeyboardEvent) {
     if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll<HTMLElement>(".chat-row")];
+    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll<HTMLElement>(".chat-row, .search-hit")];
     const index = buttons.indexOf(document.activeElement as HTMLElement);
     const next = buttons[Math.max(0, Math.min(buttons.length - 1, index + (event.key === "ArrowDown" ? 1 : -1)))];
     if (next) {
@@ -77,7 +86,7 @@ export function ChatList({
         <input
           ref={searchRef}
           type="search"
-          placeholder="Search chats (Ctrl+K)"
+          placeholder="Search chats and messages (Ctrl+K)"
           aria-label="Search chats"
           value={query}
           onInput={(e) => setQuery(e.currentTarget.value)}
@@ -87,53 +96,59 @@ export function ChatList({
               setQuery("");
             } else if (e.key === "ArrowDown") {
               e.preventDefault();
-              document.querySelector<HTMLElement>(".chat-row")?.focus();
-            } else if (e.key === "Enter" && shown[0]) {
-              onSelect(shown[0].id);
+              document.querySelector<HTMLElement>(".chat-lists .chat-row, .chat-lists .search-hit")?.focus();
+            } else if (e.key === "Enter") {
+              const hit = found.hits[0];
+              if (shown[0]) onSelect(shown[0].id);
+              else if (hit) onOpenMessage(hit.item.chat, hit.item.number);
             }
           }}
         />
       </div>
-      {(archive || archivedCount > 0) && query.trim() === "" && (
-        <button type="button" class="archive-toggle" aria-pressed={archive} onClick={() => setArchive(!archive)}>
-          {archive ? (
-            <>
-              <IconBack /> Back to chats
-            </>
-          ) : (
-            <>
-              <IconArchive /> Archived ({archivedCount})
-            </>
-          )}
-        </button>
-      )}
-      {shown.length === 0 ? (
-        <p class="muted list-empty">
-          {chats.length === 0
-            ? "No chats yet. Invite someone with the + button."
-            : archive && query.trim() === ""
-              ? "No archived chats."
-              : "No chat matches."}
-        </p>
-      ) : (
-        <ul class="chat-list" aria-label={archive ? "Archived chats" : "Chats"} onKeyDown={onListKeyDown}>
-          {shown.map((chat) => (
-            <li key={chat.id}>
-              <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} onMenu={openMenu} />
-              <button
-                type="button"
-                class="icon-button chat-row-menu"
-                tabIndex={-1}
-                aria-label={`Menu of the chat with ${chatName(chat)}`}
-                aria-haspopup="menu"
-                onClick={(event) => openMenu(chat, event.currentTarget)}
-              >
-                <IconMore />
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <div class="chat-lists" onKeyDown={onListKeyDown}>
+        {(archive || archivedCount > 0) && query.trim() === "" && (
+          <button type="button" class="archive-toggle" aria-pressed={archive} onClick={() => setArchive(!archive)}>
+            {archive ? (
+              <>
+                <IconBack /> Back to chats
+              </>
+            ) : (
+              <>
+                <IconArchive /> Archived ({archivedCount})
+              </>
+            )}
+          </button>
+        )}
+        {searching && <h2 class="list-heading">Chats</h2>}
+        {shown.length === 0 ? (
+          <p class="muted list-empty">
+            {chats.length === 0
+              ? "No chats yet. Invite someone with the + button."
+              : archive && query.trim() === ""
+                ? "No archived chats."
+                : "No chat matches."}
+          </p>
+        ) : (
+          <ul class="chat-list" aria-label={archive && !searching ? "Archived chats" : "Chats"}>
+            {shown.map((chat) => (
+              <li key={chat.id}>
+                <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} onMenu={openMenu} />
+                <button
+                  type="button"
+                  class="icon-button chat-row-menu"
+                  tabIndex={-1}
+                  aria-label={`Menu of the chat with ${chatName(chat)}`}
+                  aria-haspopup="menu"
+                  onClick={(event) => openMenu(chat, event.currentTarget)}
+                >
+                  <IconMore />
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {searching && <SearchResults state={found} names={names} onOpen={onOpenMessage} />}
+      </div>
       {menu && (
         <ChatMenu
           chat={chats.find((chat) => chat.id === menu.chat.id) ?? menu.chat}

@@ -53,6 +53,9 @@ const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 
 const keyOf = (item: ItemView) => String(item.number);
 
+/** How long a message the search opened stays marked. */
+const MARK_MS = 4000;
+
 export function Conversation({
   backend,
   chat,
@@ -61,6 +64,7 @@ export function Conversation({
   onOpenSecurity,
   onOpenInfo,
   onChatAction,
+  found = null,
 }: {
   backend: Backend;
   chat: ShownChat;
@@ -69,6 +73,8 @@ export function Conversation({
   onOpenSecurity: () => void;
   onOpenInfo: () => void;
   onChatAction: (chat: ChatId, action: ChatAction) => void;
+  /** A message the search found: scrolled to (older history paged in until it is there) and marked. */
+  found?: { number: MessageNumber } | null;
 }) {
   const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -228,7 +234,7 @@ export function Conversation({
   }, []);
   useEffect(() => {
     const number = pendingJump.current;
-    if (number === null) return;
+    if (number === null || !loaded) return;
     if (items.some((item) => item.number === number)) {
       pendingJump.current = null;
       list.current?.scrollToKey(String(number));
@@ -237,7 +243,17 @@ export function Conversation({
     } else {
       pendingJump.current = null;
     }
-  }, [items, hasMore, jumpRequest, loadOlder]);
+  }, [items, hasMore, loaded, jumpRequest, loadOlder]);
+
+  // The search's message: jumped to, and marked for a few seconds.
+  const [marked, setMarked] = useState<MessageNumber | null>(null);
+  useEffect(() => {
+    if (!found) return;
+    jumpTo(found.number);
+    setMarked(found.number);
+    const timer = window.setTimeout(() => setMarked(null), MARK_MS);
+    return () => window.clearTimeout(timer);
+  }, [found, jumpTo]);
 
   // Every prop but `previous` is stable, so memoized rows skip re-rendering
   // when a page of history is prepended or a message arrives.
@@ -251,9 +267,10 @@ export function Conversation({
         onAction={act}
         onJump={jumpTo}
         onOpenSecurity={onOpenSecurity}
+        marked={item.number === marked}
       />
     ),
-    [items, name, openMenu, act, jumpTo, onOpenSecurity],
+    [items, name, openMenu, act, jumpTo, onOpenSecurity, marked],
   );
 
   const lastOwn = [...items]

@@ -9,6 +9,7 @@ import type {
   ChatView,
   LinkState,
   MessageItem,
+  MessageNumber,
   RequestView,
   Settings,
 } from "../backend";
@@ -59,6 +60,8 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   const [requests, setRequests] = useState<RequestView[]>([]);
   const [selected, setSelected] = useState<ChatId | null>(null);
   const [dialog, setDialog] = useState<DialogState>(null);
+  /** A message the search found, to open its chat at (a new object each time it is asked for). */
+  const [found, setFound] = useState<{ chat: ChatId; number: MessageNumber } | null>(null);
   const [connection, setConnection] = useState<LinkState | "connecting">("connecting");
   const [announcement, setAnnouncement] = useState("");
   /** A failure outside any call (the browser's storage refused a write). */
@@ -277,6 +280,14 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
 
   // Stable callbacks keep the conversation's memoized rows from re-rendering.
   const closeChat = useCallback(() => setSelected(null), []);
+  const selectChat = useCallback((chat: ChatId) => {
+    setFound(null);
+    setSelected(chat);
+  }, []);
+  const openMessage = useCallback((chat: ChatId, number: MessageNumber) => {
+    setSelected(chat);
+    setFound({ chat, number });
+  }, []);
   const openSecurity = useCallback(() => {
     const chat = latest.current.selected;
     if (chat !== null) setDialog({ name: "security", chat });
@@ -399,9 +410,11 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
         <ChatList
           chats={ordered}
           selected={selected}
-          onSelect={setSelected}
+          onSelect={selectChat}
           onChatAction={onChatAction}
+          onOpenMessage={openMessage}
           searchRef={search}
+          backend={backend}
         />
       </aside>
       <main class="pane" aria-label={current ? `Chat with ${chatName(current)}` : "No chat open"}>
@@ -413,6 +426,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             settings={settings}
             onBack={closeChat}
             onOpenSecurity={openSecurity}
+            found={found?.chat === current.id ? found : null}
             onOpenInfo={openInfo}
             onChatAction={onChatAction}
           />

@@ -31,6 +31,7 @@ export const TimelineRow = memo(function TimelineRow({
   onAction,
   onJump,
   onOpenSecurity,
+  marked = false,
 }: {
   item: ItemView;
   previous: ItemView | undefined;
@@ -39,6 +40,8 @@ export const TimelineRow = memo(function TimelineRow({
   onAction: Action;
   onJump: (number: MessageNumber) => void;
   onOpenSecurity: () => void;
+  /** Found by the search: shown marked. */
+  marked?: boolean;
 }) {
   const showDay = !previous || !sameDay(itemTime(previous), itemTime(item));
   return (
@@ -60,7 +63,7 @@ export const TimelineRow = memo(function TimelineRow({
           )}
         </div>
       ) : (
-        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} />
+        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} marked={marked} />
       )}
     </>
   );
@@ -72,12 +75,14 @@ function Bubble({
   onMenu,
   onAction,
   onJump,
+  marked,
 }: {
   item: MessageItem;
   contact: string;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
   onJump: (number: MessageNumber) => void;
+  marked: boolean;
 }) {
   const who = author(item.direction, contact);
 
@@ -87,7 +92,7 @@ function Bubble({
   const quoted = item.quoted;
 
   return (
-    <div class={`message ${item.direction === "outgoing" ? "out" : "in"}`}>
+    <div class={`message ${item.direction === "outgoing" ? "out" : "in"}${marked ? " marked" : ""}`}>
       <div class="bubble">
         <span class="visually-hidden">{`${who}:`}</span>
         {quoted && (
