@@ -262,6 +262,8 @@ export interface Settings {
   /** Send and show typing indicators (off by default). */
   typingIndicator: boolean;
   notificationPreview: NotificationPreview;
+  /** A short sound with each notification. */
+  notificationSound: boolean;
   /** Lock after this many seconds without input; 0 never locks. */
   lockAfterSeconds: number;
   /** Blur chat names, messages and media until hovered or focused. */
@@ -436,6 +438,7 @@ export const DEFAULT_SETTINGS: Settings = {
   readReceipts: true,
   typingIndicator: false,
   notificationPreview: "name-and-text",
+  notificationSound: false,
   lockAfterSeconds: 15 * 60,
   privacyBlur: false,
   muted: [],

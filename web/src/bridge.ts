@@ -240,6 +240,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       readReceipts: core.readReceipts,
       typingIndicator: core.typingIndicators,
       notificationPreview: prefs.notificationPreview,
+      notificationSound: prefs.notificationSound,
       lockAfterSeconds: prefs.lockAfterSeconds,
       privacyBlur: prefs.privacyBlur,
       muted: prefs.muted,
@@ -445,12 +446,14 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         const next: Prefs = {
           muted: patch.muted ?? prefs.muted,
           notificationPreview: patch.notificationPreview ?? prefs.notificationPreview,
+          notificationSound: patch.notificationSound ?? prefs.notificationSound,
           lockAfterSeconds: patch.lockAfterSeconds ?? prefs.lockAfterSeconds,
           privacyBlur: patch.privacyBlur ?? prefs.privacyBlur,
         };
         if (
           next.muted !== prefs.muted ||
           next.notificationPreview !== prefs.notificationPreview ||
+          next.notificationSound !== prefs.notificationSound ||
           next.lockAfterSeconds !== prefs.lockAfterSeconds ||
           next.privacyBlur !== prefs.privacyBlur
         ) {

@@ -177,4 +177,46 @@ describe("notifications", () => {
     expect(document.title).toBe("(1) Sotto");
     visibility.mockRestore();
   });
+
+  it("notifies while the window is not focused, never for a chat muted for a while, and asks with a banner", async () => {
+    const shown: string[] = [];
+    class FakeNotification {
+      static permission = "default";
+      static requestPermission = vi.fn(async () => {
+        FakeNotification.permission = "granted";
+        return "granted";
+      });
+      onclick: (() => void) | null = null;
+      constructor(title: string) {
+        shown.push(title);
+      }
+      close(): void {}
+    }
+    vi.stubGlobal("Notification", FakeNotification);
+    const focus = vi.spyOn(document, "hasFocus").mockReturnValue(false);
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    const bob = backend.addChat("Bob", 0);
+    await backend.setMuted(bob, Date.now() + 8 * 60 * 60 * 1000);
+    await mount(backend);
+    const allow = [...root.querySelectorAll("button")].find((b) => b.textContent === "Allow notifications")!;
+    await act(() => allow.click());
+    await settle();
+    expect(FakeNotification.requestPermission).toHaveBeenCalled();
+    expect(root.textContent).not.toContain("Get notified of new messages");
+    await act(() => {
+      backend.receive(ada, "hello");
+      backend.receive(bob, "muted for eight hours");
+    });
+    await settle();
+    expect(shown).toEqual(["Ada"]);
+    focus.mockReturnValue(true);
+    await act(() => {
+      backend.receive(ada, "seen here");
+    });
+    await settle();
+    expect(shown).toEqual(["Ada"]);
+    focus.mockRestore();
+    vi.unstubAllGlobals();
+  });
 });

@@ -20,6 +20,7 @@ import type { ParsedLink } from "../invite-link";
 import { LockTimer } from "../lock-timer";
 import { errorMessage } from "../errors";
 import { messageNotification, notify } from "../notifications";
+import { NotificationBanner } from "./notification-banner";
 import { ChatList } from "./chat-list";
 import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
@@ -191,12 +192,11 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       for (const item of incoming.values()) {
         const chat = latest.current.chats.get(item.chat);
         const name = chat ? chatName(chat) : "A contact";
-        const content = messageNotification(
-          latest.current.settings.notificationPreview,
-          chat && { name, muted: chat.muted },
-          item.text,
-        );
-        if (content) notify(content, String(item.chat), () => setSelected(item.chat));
+        const { settings: current } = latest.current;
+        // Muted now: a mute that ran out since the list was drawn no longer counts.
+        const muted = chat !== undefined && (current.muted.includes(chat.id) || isMuted(chat.muted_until, Date.now()));
+        const content = messageNotification(current.notificationPreview, chat && { name, muted }, item.text);
+        if (content) notify(content, String(item.chat), () => setSelected(item.chat), current.notificationSound);
         announced = latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`;
       }
       setAnnouncement(incoming.size > 1 ? `New messages in ${incoming.size} chats` : announced);
@@ -399,6 +399,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             </button>
           </div>
         </header>
+        <NotificationBanner />
         {failure && (
           <p class="error banner" role="alert">
             {failure}{" "}

@@ -75,7 +75,9 @@ export function SettingsDialog({
         </section>
         <section class="stack" aria-labelledby="notifications-heading">
           <h3 id="notifications-heading">Notifications</h3>
-          <p class="muted small">Shown while this tab is hidden. Muted chats never notify.</p>
+          <p class="muted small">
+            Shown while Sotto is not in front: its tab hidden, or another window focused. Muted chats never notify.
+          </p>
           {permission !== "granted" && notificationsSupported() && (
             <button
               type="button"
@@ -99,6 +101,14 @@ export function SettingsDialog({
               </label>
             ))}
           </fieldset>
+          <label class="switch">
+            <input
+              type="checkbox"
+              checked={settings.notificationSound}
+              onChange={(e) => change({ notificationSound: e.currentTarget.checked })}
+            />
+            Play a sound with each notification
+          </label>
         </section>
         <section class="stack" aria-labelledby="lock-heading">
           <h3 id="lock-heading">App lock</h3>
