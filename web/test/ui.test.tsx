@@ -867,3 +867,41 @@ describe("message search", () => {
     expect(text()).toContain("too long to search for");
   });
 });
+
+describe("connection status", () => {
+  const status = () => root.querySelector(".connection")?.textContent ?? "";
+
+  it("is online as soon as a message arrives, and says inside a chat when messages queue offline", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 1);
+    await mount(backend);
+    expect(status()).toBe("Connecting…");
+    await act(() => {
+      backend.receive(ada, "hello");
+    });
+    await settle();
+    expect(status()).toBe("");
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    expect(root.querySelector(".queue-bar")).toBeNull();
+    const sent = backend.receive(ada, "from before");
+    await act(() => backend.emit({ type: "connection", state: "offline" }));
+    await settle();
+    expect(status()).toBe("Offline");
+    expect(root.querySelector(".queue-bar")?.textContent).toContain("You are offline. Messages you send wait here");
+    await act(() =>
+      backend.emit({
+        type: "item_added",
+        item: { ...sent, direction: "outgoing", status: "pending", number: 99 },
+        unread: 0,
+      }),
+    );
+    await settle();
+    expect(root.querySelector(".queue-bar")?.textContent).toContain("1 message waits here");
+    await act(() =>
+      backend.emit({ type: "item_changed", item: { ...sent, direction: "outgoing", status: "sent", number: 99 } }),
+    );
+    await settle();
+    expect(status()).toBe("");
+    expect(root.querySelector(".queue-bar")).toBeNull();
+  });
+});

@@ -3,7 +3,7 @@
 // as they come.
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import type { Backend, ChatId, ItemView, MessageItem, MessageNumber, Settings } from "../backend";
+import type { Backend, ChatId, ItemView, LinkState, MessageItem, MessageNumber, Settings } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, timerBadge, timerLabel } from "../format";
@@ -65,6 +65,7 @@ export function Conversation({
   onOpenInfo,
   onChatAction,
   found = null,
+  connection = "online",
 }: {
   backend: Backend;
   chat: ShownChat;
@@ -75,6 +76,8 @@ export function Conversation({
   onChatAction: (chat: ChatId, action: ChatAction) => void;
   /** A message the search found: scrolled to (older history paged in until it is there) and marked. */
   found?: { number: MessageNumber } | null;
+  /** Whether the relays are reached: offline, new messages wait in the outbox. */
+  connection?: LinkState | "connecting";
 }) {
   const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -273,6 +276,14 @@ export function Conversation({
     [items, name, openMenu, act, jumpTo, onOpenSecurity, marked],
   );
 
+  const waiting = items.filter((item) => item.direction === "outgoing" && item.status === "pending").length;
+  const queued =
+    connection === "offline"
+      ? `You are offline. ${waiting > 0 ? `${waiting} message${waiting === 1 ? " waits" : "s wait"} here and` : "Messages you send wait here and"} will be sent when the connection is back.`
+      : waiting > 0 && connection === "connecting"
+        ? `Connecting… ${waiting} message${waiting === 1 ? " waits" : "s wait"} to be sent.`
+        : "";
+
   const lastOwn = [...items]
     .reverse()
     .find((item): item is MessageItem => item.notice === null && item.direction === "outgoing" && !item.deleted);
@@ -352,6 +363,11 @@ export function Conversation({
       {error && (
         <p class="error banner" role="alert">
           {error}
+        </p>
+      )}
+      {queued && (
+        <p class="queue-bar" role="status">
+          {queued}
         </p>
       )}
       {chat.blocked ? (

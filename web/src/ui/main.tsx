@@ -47,6 +47,21 @@ export interface MainProps {
 
 export { sortChats };
 
+/**
+ * Whether an event could only come through a working relay link: a message
+ * received, or one of the user's accepted by the relay (sent) or acknowledged
+ * by the peer. The link's own events can lag behind (a handshake reported
+ * before the list listened), and the status must never say "Connecting…"
+ * while messages flow.
+ */
+export function provesOnline(event: BackendEvent): boolean {
+  if (event.type !== "item_added" && event.type !== "item_changed") return false;
+  const item = event.item;
+  if (item.notice !== null) return false;
+  if (item.direction === "incoming") return event.type === "item_added";
+  return event.type === "item_changed" && item.status !== "pending" && item.status !== "failed";
+}
+
 /** The longest events wait to be applied when no frame comes (a hidden page). */
 const FLUSH_MS = 250;
 /** A batch of this many events is a burst: the next waits BURST_MS. */
@@ -175,6 +190,10 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
           case "item_added":
             if (event.item.notice === null && event.item.direction === "incoming")
               incoming.set(event.item.chat, event.item);
+            if (provesOnline(event)) setConnection("online");
+            break;
+          case "item_changed":
+            if (provesOnline(event)) setConnection("online");
             break;
           default:
             break;
@@ -211,6 +230,19 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       unsubscribe();
     };
   }, [backend]);
+
+  // The browser knows when the network went away: say so at once, and try
+  // again (the bridge reconnects) when it is back.
+  useEffect(() => {
+    const offline = () => setConnection("offline");
+    const online = () => setConnection((state) => (state === "offline" ? "connecting" : state));
+    window.addEventListener("offline", offline);
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("offline", offline);
+      window.removeEventListener("online", online);
+    };
+  }, []);
 
   // The app lock after inactivity.
   useEffect(() => {
@@ -428,6 +460,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             onBack={closeChat}
             onOpenSecurity={openSecurity}
             found={found?.chat === current.id ? found : null}
+            connection={connection}
             onOpenInfo={openInfo}
             onChatAction={onChatAction}
           />
