@@ -246,6 +246,7 @@ export function ContactInfoDialog({
               const value = e.currentTarget.value;
               const choice = MUTE_CHOICES.find((candidate) => candidate.label === value);
               if (value === "on") onAction(chat.id, { type: "unmute" });
+              else if (value === "always") onAction(chat.id, { type: "mute", duration: null });
               else if (choice) onAction(chat.id, { type: "mute", duration: choice.duration });
             }}
           >

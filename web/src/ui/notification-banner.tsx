@@ -22,7 +22,7 @@ export function NotificationBanner() {
   );
   if (!shown) return null;
   return (
-    <div class="notice-banner" role="region" aria-label="Notifications">
+    <div class="notice-banner" role="region" aria-label="Notification permission">
       <p>Get notified of new messages while Sotto is in the background.</p>
       <div class="buttons">
         <button
