@@ -408,7 +408,7 @@ export interface Backend {
   deleteForMe(chat: ChatId, item: MessageNumber): Promise<void>;
   /**
    * The newest `limit` messages of every chat whose text contains `query`
-   * (case- and accent-insensitive), newest first. Rejects with `invalid-input`
+   * in any case (accents count), newest first. Rejects with `invalid-input`
    * for an empty query or one over 256 bytes.
    */
   search(query: string, limit: number): Promise<SearchHit[]>;

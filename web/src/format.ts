@@ -205,19 +205,20 @@ export function matchesSearch(text: string, query: string): boolean {
 }
 
 /**
- * `text` cut around the matches of `query` (case- and accent-insensitive):
+ * `text` cut around the matches of `query` in any case (as the core's search
+ * matches: accents count):
  * alternating plain and matching parts, plain first, so a result can mark
  * what matched. No match: the text as one plain part.
  */
 export function matchParts(text: string, query: string): string[] {
-  const needle = fold(query.trim());
+  const needle = query.trim().toLowerCase();
   if (needle === "") return [text];
-  // Fold character by character, remembering where each folded character came from.
+  // Lower character by character, remembering where each folded character came from.
   let folded = "";
   const origin: number[] = [];
   let offset = 0;
   for (const char of text) {
-    const piece = fold(char);
+    const piece = char.toLowerCase();
     for (let index = 0; index < piece.length; index += 1) origin.push(offset);
     folded += piece;
     offset += char.length;

