@@ -203,6 +203,7 @@ try {
   await alice.getByRole("menuitem", { name: "Delete chat…" }).click();
   await alice.getByRole("dialog").getByRole("button", { name: "Delete chat" }).click();
   await alice.getByRole("main", { name: "No chat open" }).waitFor({ timeout });
+  await list.locator("li", { hasText: "ping while away" }).waitFor({ state: "detached", timeout });
   if ((await list.locator(".chat-row").count()) !== 1) throw new Error("the deleted chat is still listed");
   step("delete a chat");
 
@@ -210,8 +211,9 @@ try {
   // relay comes back (same port, same data): the message goes out.
   await list.getByText("Bob from work").click();
   const port = new URL(web).port;
-  relay.kill();
-  await alice.getByRole("status").filter({ hasText: "Offline" }).waitFor({ timeout });
+  // Abruptly, as a network or a relay fails.
+  relay.kill("SIGKILL");
+  await alice.locator(".connection", { hasText: "Offline" }).waitFor({ timeout });
   await bobFromWork.getByText("You are offline.", { exact: false }).waitFor({ timeout });
   await bobFromWork.getByLabel("Message to Bob from work").fill("sent while offline");
   await bobFromWork.getByLabel("Message to Bob from work").press("Enter");

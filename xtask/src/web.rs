@@ -48,7 +48,8 @@ pub(crate) fn test() -> Result<()> {
 /// invitation's decoded from a screenshot by another decoder, and scanned by
 /// a browser whose fake camera films it (`web/e2e/qr-codes.mjs`), then a
 /// profile kept by an earlier version unlocked and upgraded
-/// (`web/e2e/old-profile.mjs`).
+/// (`web/e2e/old-profile.mjs`), then managing chats, search, notifications
+/// and the offline status (`web/e2e/manage-chats.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -90,6 +91,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: a profile kept by an earlier version opens and is upgraded",
             "e2e/old-profile.mjs",
+        ),
+        (
+            "browser test: managing chats, search, notifications and the offline status",
+            "e2e/manage-chats.mjs",
         ),
     ] {
         announce(title);
