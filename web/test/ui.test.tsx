@@ -905,3 +905,24 @@ describe("connection status", () => {
     expect(root.querySelector(".queue-bar")).toBeNull();
   });
 });
+
+describe("drafts", () => {
+  it("keeps what was typed in each chat until it is sent", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1);
+    backend.addChat("Bob", 1);
+    await mount(backend);
+    const rows = () => [...root.querySelectorAll<HTMLElement>(".chat-row")];
+    const open = async (name: string) => click(rows().find((row) => row.textContent?.includes(name))!);
+    await open("Ada");
+    await type(byLabel<HTMLTextAreaElement>("Message to Ada"), "half a thought");
+    await open("Bob");
+    expect(byLabel<HTMLTextAreaElement>("Message to Bob").value).toBe("");
+    await open("Ada");
+    expect(byLabel<HTMLTextAreaElement>("Message to Ada").value).toBe("half a thought");
+    await key(byLabel("Message to Ada"), { key: "Enter" });
+    await open("Bob");
+    await open("Ada");
+    expect(byLabel<HTMLTextAreaElement>("Message to Ada").value).toBe("");
+  });
+});

@@ -1,5 +1,7 @@
 // The compose box: Enter sends, Shift+Enter starts a new line, Esc cancels a
-// reply or an edit, Up in an empty box edits the last message sent.
+// reply or an edit, Up in an empty box edits the last message sent. It grows
+// with its text, wrapped lines included, up to a limit, and keeps what was
+// typed but not sent as the chat's draft.
 
 import type { RefObject } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
@@ -27,6 +29,8 @@ export function Composer({
   onSend,
   onEditLast,
   onTyping,
+  draft = "",
+  onDraft,
 }: {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   mode: ComposerMode;
@@ -35,8 +39,27 @@ export function Composer({
   onSend: (text: string) => Promise<void>;
   onEditLast: () => void;
   onTyping: (typing: boolean) => void;
+  /** What was typed in this chat before and not sent. */
+  draft?: string;
+  /** Keeps the text typed but not sent (not while editing a message). */
+  onDraft?: (text: string) => void;
 }) {
-  const [text, setText] = useState("");
+  const [text, setText] = useState(draft);
+
+  // The text as it wraps: the box takes its height, up to its CSS max-height.
+  useLayoutEffect(() => {
+    const box = inputRef.current;
+    if (!box) return;
+    box.style.height = "auto";
+    box.style.height = `${box.scrollHeight + box.offsetHeight - box.clientHeight}px`;
+  }, [text, inputRef]);
+
+  const lastMode = useRef(mode.type);
+  useEffect(() => {
+    // An edit's text is the message's, not a draft.
+    if (mode.type !== "edit" && lastMode.current !== "edit") onDraft?.(text);
+    lastMode.current = mode.type;
+  }, [text, mode.type, onDraft]);
   const typing = useRef<number | null>(null);
 
   // Before the browser paints or takes more input: a prefill left to a later

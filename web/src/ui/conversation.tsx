@@ -66,6 +66,7 @@ export function Conversation({
   onChatAction,
   found = null,
   connection = "online",
+  drafts,
 }: {
   backend: Backend;
   chat: ShownChat;
@@ -78,6 +79,8 @@ export function Conversation({
   found?: { number: MessageNumber } | null;
   /** Whether the relays are reached: offline, new messages wait in the outbox. */
   connection?: LinkState | "connecting";
+  /** Text typed and not sent, by chat: kept while the profile is unlocked. */
+  drafts?: Map<ChatId, string>;
 }) {
   const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -284,6 +287,15 @@ export function Conversation({
         ? `Connecting… ${waiting} message${waiting === 1 ? " waits" : "s wait"} to be sent.`
         : "";
 
+  const keepDraft = useCallback(
+    (text: string) => {
+      if (!drafts) return;
+      if (text.trim() === "") drafts.delete(chat.id);
+      else drafts.set(chat.id, text);
+    },
+    [drafts, chat.id],
+  );
+
   const lastOwn = [...items]
     .reverse()
     .find((item): item is MessageItem => item.notice === null && item.direction === "outgoing" && !item.deleted);
@@ -386,6 +398,8 @@ export function Conversation({
           onSend={send}
           onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}
           onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
+          draft={drafts?.get(chat.id) ?? ""}
+          onDraft={keepDraft}
         />
       )}
       {chatMenu && <ChatMenu chat={chat} anchor={chatMenu} onAction={onChatAction} onClose={() => setChatMenu(null)} />}

@@ -83,6 +83,8 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   /** A failure outside any call (the browser's storage refused a write). */
   const [failure, setFailure] = useState("");
   const search = useRef<HTMLInputElement>(null);
+  /** Text typed in a chat and not sent; gone with this component when the profile locks. */
+  const drafts = useRef(new Map<ChatId, string>());
   // The chats as shown: the core's views with the UI's mute and typing marks.
   const chats = useMemo(() => {
     const shown = new Map<ChatId, ShownChat>();
@@ -461,6 +463,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             onOpenSecurity={openSecurity}
             found={found?.chat === current.id ? found : null}
             connection={connection}
+            drafts={drafts.current}
             onOpenInfo={openInfo}
             onChatAction={onChatAction}
           />
