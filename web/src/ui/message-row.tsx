@@ -1,6 +1,7 @@
 // A row of the timeline: a day separator when the day changes, then a message
 // bubble (quote, text, reactions, time, receipt) or a notice.
 
+import { linkParts } from "../links";
 import { memo } from "./memo";
 import type { ItemView, MessageItem, MessageNumber } from "../backend";
 import { author, clockTime, dayLabel, isWarning, noticeText, timerLabel } from "../format";
@@ -69,6 +70,29 @@ export const TimelineRow = memo(function TimelineRow({
   );
 });
 
+/** A message's text, its web addresses as links (the full address shown; see links.ts). */
+function MessageText({ text }: { text: string }) {
+  return (
+    <>
+      {linkParts(text).map((part, index) =>
+        part.href === null ? (
+          part.text
+        ) : (
+          <a
+            key={index}
+            href={part.href}
+            target="_blank"
+            rel="noopener noreferrer nofollow"
+            referrerpolicy="no-referrer"
+          >
+            {part.text}
+          </a>
+        ),
+      )}
+    </>
+  );
+}
+
 function Bubble({
   item,
   contact,
@@ -114,7 +138,7 @@ function Bubble({
             dir="auto"
             class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}
           >
-            {item.text}
+            <MessageText text={item.text} />
           </p>
         )}
         <span class="meta">
