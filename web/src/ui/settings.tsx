@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Backend, NotificationPreview, Profile, Settings } from "../backend";
 import { errorMessage } from "../errors";
 import { notificationsSupported } from "../notifications";
+import { chooseTheme, storedTheme, type Theme } from "../theme";
 import { Dialog } from "./dialog";
 import { ExportArchiveForm } from "./export-archive";
 import { BusyLabel } from "./busy";
@@ -35,6 +36,7 @@ export function SettingsDialog({
   onClose: () => void;
 }) {
   const [error, setError] = useState("");
+  const [theme, setTheme] = useState<Theme>(storedTheme);
   const [permission, setPermission] = useState(notificationsSupported() ? Notification.permission : "denied");
 
   function change(patch: Partial<Settings>) {
@@ -71,6 +73,24 @@ export function SettingsDialog({
               onChange={(e) => change({ privacyBlur: e.currentTarget.checked })}
             />
             Blur names and messages until hovered or focused
+          </label>
+        </section>
+        <section class="stack" aria-labelledby="appearance-heading">
+          <h3 id="appearance-heading">Appearance</h3>
+          <label>
+            Theme
+            <select
+              value={theme}
+              onChange={(e) => {
+                const next = e.currentTarget.value as Theme;
+                setTheme(next);
+                chooseTheme(next);
+              }}
+            >
+              <option value="system">As the system</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
           </label>
         </section>
         <section class="stack" aria-labelledby="notifications-heading">
