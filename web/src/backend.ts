@@ -310,6 +310,8 @@ export type BackendErrorKind =
 export interface BackendError {
   kind: BackendErrorKind;
   message: string;
+  /** `link-refused` for a link of someone the user already has this chat with. */
+  existing?: ChatId | null;
 }
 
 export function isBackendError(value: unknown): value is BackendError {
@@ -404,6 +406,12 @@ export interface Backend {
   unblock(chat: ChatId): Promise<void>;
   /** Deletes the chat, its history and its connection on this device (`chat_removed`). */
   deleteChat(chat: ChatId): Promise<void>;
+  /**
+   * Connects an existing chat's peer again with a new link of theirs (a
+   * `join_failed` named the chat as `existing`): the chat and its history are
+   * kept; it connects (`chat_changed`) or `join_failed` says why not.
+   */
+  reconnect(chat: ChatId, link: string): Promise<void>;
   /** Deletes one item on this device only (`items_removed`). */
   deleteForMe(chat: ChatId, item: MessageNumber): Promise<void>;
   /**

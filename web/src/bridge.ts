@@ -414,6 +414,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     block: (chat) => call(() => client.block(chat)),
     unblock: (chat) => call(() => client.unblock(chat)),
     deleteChat: (chat) => call(() => client.deleteChat(chat)),
+    reconnect: (chat, link) => call(() => client.reconnect(chat, link)),
     deleteForMe: (chat, item) => call(() => client.deleteForMe(chat, item)),
     search: (query, limit) =>
       call(() => {

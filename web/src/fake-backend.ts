@@ -103,6 +103,8 @@ export class FakeBackend implements Backend {
   readonly calls: { method: string; args: unknown[] }[] = [];
   /** Links the "relay" refuses, with the reason `join_failed` gives. */
   readonly refusedLinks = new Map<string, string>();
+  /** Links the "relay" refuses as those of a contact the user has already: the chat. */
+  readonly linksOfContacts = new Map<string, ChatId>();
   /** While true, joins wait for `finishJoins` (the relay has not answered yet). */
   holdJoins = false;
   private heldJoins: { chat: ChatId; link: string }[] = [];
@@ -486,6 +488,13 @@ export class FakeBackend implements Backend {
     this.emit({ type: "chat_removed", chat });
   }
 
+  async reconnect(chat: ChatId, link: string): Promise<void> {
+    this.record("reconnect", chat, link);
+    const target = this.requireChat(chat);
+    target.blocked = false;
+    this.emitChat(target);
+  }
+
   async deleteForMe(chat: ChatId, number: MessageNumber): Promise<void> {
     this.record("deleteForMe", chat, number);
     const target = this.requireChat(chat);
@@ -606,7 +615,7 @@ export class FakeBackend implements Backend {
   private join(id: ChatId, link: string): void {
     const reason = this.refusedLinks.get(link);
     if (reason !== undefined) {
-      this.emit({ type: "join_failed", chat: id, reason, existing: null });
+      this.emit({ type: "join_failed", chat: id, reason, existing: this.linksOfContacts.get(link) ?? null });
       return;
     }
     const chat = emptyChat(id, `Contact ${id}`, this.now());

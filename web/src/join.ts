@@ -6,14 +6,21 @@
 
 import type { Backend, BackendError, BackendEvent, ChatId } from "./backend";
 
+interface Outcome {
+  chat: ChatId;
+  failure: string | null;
+  /** The chat the user already has with the link's maker. */
+  existing: ChatId | null;
+}
+
 /** The chat `event` shows to exist, or that could not be made, if any. */
-function outcome(event: BackendEvent): { chat: ChatId; failure: string | null } | null {
+function outcome(event: BackendEvent): Outcome | null {
   switch (event.type) {
     case "chat_changed":
     case "contact_connected":
-      return { chat: event.chat.id, failure: null };
+      return { chat: event.chat.id, failure: null, existing: null };
     case "join_failed":
-      return { chat: event.chat, failure: event.reason };
+      return { chat: event.chat, failure: event.reason, existing: event.existing };
     default:
       return null;
   }
@@ -22,19 +29,20 @@ function outcome(event: BackendEvent): { chat: ChatId; failure: string | null } 
 /**
  * Connects with `link`; resolves with the chat once it exists, rejects with
  * the backend's error or, when the link cannot be used, a `link-refused`
- * error whose message is the core's reason. `signal` stops waiting (the
+ * error whose message is the core's reason (and `existing`, the chat, when
+ * the link is of someone the user has a chat with already). `signal` stops waiting (the
  * dialog closed): the promise then never settles.
  */
 export function joinWithLink(backend: Backend, link: string, signal?: AbortSignal): Promise<ChatId> {
   return new Promise((resolve, reject) => {
     /** Outcomes heard before `connect` named the chat (only these few kinds are kept). */
-    let early: { chat: ChatId; failure: string | null }[] | null = [];
+    let early: Outcome[] | null = [];
     let chat: ChatId | null = null;
-    const settle = (heard: { chat: ChatId; failure: string | null }): boolean => {
+    const settle = (heard: Outcome): boolean => {
       if (heard.chat !== chat) return false;
       stop();
       if (heard.failure === null) resolve(chat);
-      else reject({ kind: "link-refused", message: heard.failure } satisfies BackendError);
+      else reject({ kind: "link-refused", message: heard.failure, existing: heard.existing } satisfies BackendError);
       return true;
     };
     const unsubscribe = backend.subscribe((event) => {

@@ -58,7 +58,11 @@ describe("joinWithLink", () => {
     await Promise.resolve();
     emit({ type: "join_failed", chat: 8, reason: "not this one", existing: null });
     emit({ type: "join_failed", chat: 7, reason: "This link was already used.", existing: null });
-    await expect(joining).rejects.toEqual({ kind: "link-refused", message: "This link was already used." });
+    await expect(joining).rejects.toEqual({
+      kind: "link-refused",
+      message: "This link was already used.",
+      existing: null,
+    });
     expect(listening()).toBe(0);
   });
 

@@ -926,3 +926,20 @@ describe("drafts", () => {
     expect(byLabel<HTMLTextAreaElement>("Message to Ada").value).toBe("");
   });
 });
+
+describe("a link of someone already a contact", () => {
+  it("offers to open the chat or to connect it again", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 1);
+    const link = "https://relay.example/invite#i1.again";
+    backend.refusedLinks.set(link, "You already have a chat with the person who made this link.");
+    backend.linksOfContacts.set(link, ada);
+    await mount(backend, { kind: "invite", payload: "i1.again", link });
+    await click(button("Connect"));
+    await settle();
+    expect(text()).toContain("You already have a chat");
+    await click(button("Connect again"));
+    expect(backend.calls.find((call) => call.method === "reconnect")?.args).toEqual([ada, link]);
+    expect(root.querySelector("main.pane")?.getAttribute("aria-label")).toBe("Chat with Ada");
+  });
+});
