@@ -295,7 +295,14 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         emit(event);
         break;
       case "storage_failed":
-        emit({ type: "error", error: backendError("internal", `Not saved: ${event.message}. Sotto retries.`) });
+        // The browser's own words (a DOMException's name, say) are not for the user.
+        emit({
+          type: "error",
+          error: backendError(
+            "internal",
+            "This browser's storage refused to save a change (it may be full). Sotto tries again; nothing is lost.",
+          ),
+        });
         break;
       case "moved":
         afterLock();
