@@ -226,7 +226,9 @@ export type BridgeEvent =
   /** The browser's storage refused a write; the bridge retries. */
   | { type: "storage_failed"; message: string }
   /** The profile was exported and stopped here (see `exportArchive`). */
-  | { type: "moved" };
+  | { type: "moved" }
+  /** While locked, a delivery arrived and was kept, unread, for the next unlock; `count` are kept now. */
+  | { type: "held"; count: number };
 
 export interface HistoryQuery {
   /** Return items older than this one; the newest items when absent. */
@@ -279,6 +281,8 @@ export type BackendEvent =
   /** The profile was locked (by another tab, or by the core itself). */
   | { type: "locked" }
   | { type: "moved" }
+  /** While locked, a delivery arrived and was kept, unread, for the next unlock; `count` are kept now. */
+  | { type: "held"; count: number }
   /** Something failed outside any call, e.g. the browser's storage refused a write. */
   | { type: "error"; error: BackendError }
   /**
@@ -333,8 +337,14 @@ export interface Backend {
    * (create and import too: one tab at a time runs the profile).
    */
   unlock(passphrase: string): Promise<void>;
-  /** Drops every key from memory; the UI must drop its own copies of chat data. */
+  /**
+   * Drops every key from memory; the UI must drop its own copies of chat data.
+   * Receiving goes on: each delivery is kept sealed, unread, until the next
+   * unlock, and announced with a `held` event that says only how many wait.
+   */
   lock(): Promise<void>;
+  /** How many deliveries wait, unread, for the next unlock (some may date from a tab closed while locked). */
+  heldCount(): Promise<number>;
   changePassphrase(current: string, next: string): Promise<void>;
   profile(): Promise<Profile>;
   updateProfile(profile: Profile): Promise<void>;

@@ -336,6 +336,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         afterLock();
         emit({ type: "locked" });
       }),
+    heldCount: () => call(async () => (await client.heldCount()) as number),
     changePassphrase: (current, next) => call(() => client.changePassphrase(current, next)),
     profile: () =>
       call(() => {

@@ -110,6 +110,8 @@ export class FakeBackend implements Backend {
   private heldJoins: { chat: ChatId; link: string }[] = [];
   /** Invitations handed out and not used yet. */
   private invitations = new Set<InvitationId>();
+  /** What arrived while locked, in arrival order. */
+  private held: { chat: ChatId; text: string }[] = [];
 
   // Test helpers -------------------------------------------------------------
 
@@ -143,6 +145,16 @@ export class FakeBackend implements Backend {
     }
     profile.chats.set(id, chat);
     return id;
+  }
+
+  /**
+   * Simulates a message arriving while locked: kept, unread, and counted
+   * (a `held` event), then received on the next unlock.
+   */
+  receiveWhileLocked(chat: ChatId, text: string): void {
+    if (this.unlocked) throw new Error("receiveWhileLocked needs a locked profile");
+    this.held.push({ chat, text });
+    this.emit({ type: "held", count: this.held.length });
   }
 
   /** Simulates an incoming message from the contact. */
@@ -246,6 +258,13 @@ export class FakeBackend implements Backend {
     if (!this.stored) throw fail("no-profile", "There is no profile in this browser.");
     if (passphrase !== this.stored.passphrase) throw fail("wrong-passphrase", "Wrong passphrase.");
     this.unlocked = true;
+    const held = this.held;
+    this.held = [];
+    for (const { chat, text } of held) this.receive(chat, text);
+  }
+
+  async heldCount(): Promise<number> {
+    return this.held.length;
   }
 
   async lock(): Promise<void> {

@@ -31,6 +31,29 @@ export function messageNotification(
   return notificationContent(preview, chat?.name ?? "A contact", text);
 }
 
+/**
+ * What a notification says of something that arrived while Sotto is locked:
+ * nothing about it (it stays sealed until the next unlock), whatever the
+ * preview setting.
+ */
+export const LOCKED_NOTIFICATION: NotificationContent = {
+  title: "New activity in Sotto",
+  body: "Unlock Sotto to see it.",
+};
+
+/** The lock screen's line for `count` deliveries waiting, or "" for none. */
+export function heldNotice(count: number): string {
+  if (count <= 0) return "";
+  return count === 1
+    ? "1 new delivery while locked. Unlock to see it."
+    : `${count} new deliveries while locked. Unlock to see them.`;
+}
+
+/** The tab title while locked: the count of what waits, never a name or text. */
+export function lockedTitle(count: number): string {
+  return count > 0 ? `(${count}) Sotto` : "Sotto";
+}
+
 export function notificationsSupported(): boolean {
   return typeof Notification !== "undefined";
 }

@@ -49,7 +49,8 @@ pub(crate) fn test() -> Result<()> {
 /// a browser whose fake camera films it (`web/e2e/qr-codes.mjs`), then a
 /// profile kept by an earlier version unlocked and upgraded
 /// (`web/e2e/old-profile.mjs`), then managing chats, search, notifications
-/// and the offline status (`web/e2e/manage-chats.mjs`).
+/// and the offline status (`web/e2e/manage-chats.mjs`), then receiving while
+/// locked (`web/e2e/locked-receiving.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -95,6 +96,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: managing chats, search, notifications and the offline status",
             "e2e/manage-chats.mjs",
+        ),
+        (
+            "browser test: a locked browser keeps receiving, and a closed tab loses nothing",
+            "e2e/locked-receiving.mjs",
         ),
     ] {
         announce(title);
