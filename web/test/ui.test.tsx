@@ -394,6 +394,47 @@ describe("chats", () => {
     expect(text()).toContain("You deleted this message.");
   });
 
+  it("puts emoji from the picker where the cursor is, and reacts with any emoji", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 0);
+    backend.receive(chat, "lunch?");
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+
+    const box = byLabel<HTMLTextAreaElement>("Message to Ada");
+    await type(box, "see you");
+    box.setSelectionRange(3, 3);
+    await click(button("Emoji"));
+    const picker = root.querySelector<HTMLElement>('[role=dialog][aria-label="Emoji"]')!;
+    expect(document.activeElement).toBe(byLabel("Search emoji"));
+    await click(picker.querySelector<HTMLElement>('[data-emoji="👋"]')!);
+    expect(box.value).toBe("see👋 you");
+    // The picker stays open for more; its search finds by name.
+    await type(byLabel<HTMLInputElement>("Search emoji"), "pizza");
+    expect([...picker.querySelectorAll("[data-emoji]")].map((cell) => cell.getAttribute("data-emoji"))).toEqual(["🍕"]);
+    await key(byLabel("Search emoji"), { key: "Enter" });
+    expect(box.value).toBe("see👋🍕 you");
+    await key(byLabel("Search emoji"), { key: "Escape" });
+    expect(root.querySelector(".emoji-picker")).toBeNull();
+    expect(document.activeElement).toBe(box);
+    await key(box, { key: "Enter" });
+    expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({ text: "see👋🍕 you" });
+
+    // Any emoji as a reaction: one found in the picker, then one typed in its search.
+    await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    await click(button("More reactions"));
+    const reactions = root.querySelector<HTMLElement>('[role=dialog][aria-label="React with an emoji"]')!;
+    await click(reactions.querySelector<HTMLElement>('[data-emoji="🎉"]')!);
+    expect(root.querySelector(".emoji-picker")).toBeNull();
+    expect(root.querySelector(".reaction")?.textContent).toContain("🎉");
+    await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    await click(button("More reactions"));
+    await type(byLabel<HTMLInputElement>("Search emoji"), "🫠");
+    await click(button("Use 🫠"));
+    expect(root.querySelector(".reaction")?.textContent).toContain("🫠");
+    expect(backend.calls.filter((call) => call.method === "react").map((call) => call.args[2])).toEqual(["🎉", "🫠"]);
+  });
+
   it("jumps to a quoted message, loading older history until it is there", async () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 450);

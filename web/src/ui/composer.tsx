@@ -1,12 +1,14 @@
 // The compose box: Enter sends, Shift+Enter starts a new line, Esc cancels a
 // reply or an edit, Up in an empty box edits the last message sent. It grows
 // with its text, wrapped lines included, up to a limit, and keeps what was
-// typed but not sent as the chat's draft.
+// typed but not sent as the chat's draft. An emoji picker inserts emoji where
+// the cursor is.
 
 import type { RefObject } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageItem } from "../backend";
-import { IconClose, IconReply, IconSend } from "./icons";
+import { EmojiPicker } from "./emoji-picker";
+import { IconClose, IconEmoji, IconReply, IconSend } from "./icons";
 
 export type ComposerMode = { type: "new" } | { type: "reply"; item: MessageItem } | { type: "edit"; item: MessageItem };
 
@@ -45,6 +47,26 @@ export function Composer({
   onDraft?: (text: string) => void;
 }) {
   const [text, setText] = useState(draft);
+  /** The emoji button, while its picker is open. */
+  const [picking, setPicking] = useState<HTMLElement | null>(null);
+  /** Where the cursor goes once an inserted emoji is in the box. */
+  const caret = useRef<number | null>(null);
+
+  useLayoutEffect(() => {
+    const box = inputRef.current;
+    if (caret.current === null || !box) return;
+    box.setSelectionRange(caret.current, caret.current);
+    caret.current = null;
+  }, [text, inputRef]);
+
+  /** Puts `emoji` where the cursor is (over the selection); the picker stays open for more. */
+  function insertEmoji(emoji: string) {
+    const box = inputRef.current;
+    const start = box?.selectionStart ?? text.length;
+    const end = box?.selectionEnd ?? text.length;
+    caret.current = start + emoji.length;
+    onInput(text.slice(0, start) + emoji + text.slice(end));
+  }
 
   // The text as it wraps: the box takes its height, up to its CSS max-height.
   useLayoutEffect(() => {
@@ -150,6 +172,17 @@ export function Composer({
         </div>
       )}
       <div class="composer-row">
+        <button
+          type="button"
+          class="icon-button emoji-button"
+          aria-label="Emoji"
+          aria-haspopup="dialog"
+          aria-expanded={picking !== null}
+          title="Emoji"
+          onClick={(event) => setPicking(picking ? null : event.currentTarget)}
+        >
+          <IconEmoji />
+        </button>
         <textarea
           ref={inputRef}
           rows={rows}
@@ -169,6 +202,16 @@ export function Composer({
           <IconSend />
         </button>
       </div>
+      {picking && (
+        <EmojiPicker
+          label="Emoji"
+          anchor={picking}
+          side="left"
+          returnFocus={inputRef.current}
+          onPick={insertEmoji}
+          onClose={() => setPicking(null)}
+        />
+      )}
     </form>
   );
 }

@@ -11,6 +11,7 @@ import { Avatar } from "./avatar";
 import { ChatMenu, type ChatAction } from "./chat-menu";
 import { ConfirmDialog } from "./confirm";
 import { Composer, type ComposerMode } from "./composer";
+import { EmojiPicker } from "./emoji-picker";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
 import { MessageList, type MessageListHandle } from "./message-list";
 import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
@@ -88,6 +89,8 @@ export function Conversation({
   const [error, setError] = useState("");
   const [mode, setMode] = useState<ComposerMode>({ type: "new" });
   const [menu, setMenu] = useState<{ item: MessageItem; anchor: HTMLElement } | null>(null);
+  /** The emoji picker for a reaction to `item`, beside its row. */
+  const [reacting, setReacting] = useState<{ item: MessageItem; anchor: HTMLElement } | null>(null);
   const [chatMenu, setChatMenu] = useState<HTMLElement | null>(null);
   /** A message deleted for me waits for this question's answer. */
   const [deleting, setDeleting] = useState<MessageItem | null>(null);
@@ -413,7 +416,31 @@ export function Conversation({
           <p>It is deleted from this device only; {name} keeps their copy.</p>
         </ConfirmDialog>
       )}
-      {menu && <MessageActions item={menu.item} anchor={menu.anchor} onAction={act} onClose={() => setMenu(null)} />}
+      {menu && (
+        <MessageActions
+          item={menu.item}
+          anchor={menu.anchor}
+          onAction={act}
+          onMoreReactions={(item) => {
+            setMenu(null);
+            setReacting({ item, anchor: menu.anchor });
+          }}
+          onClose={() => setMenu(null)}
+        />
+      )}
+      {reacting && (
+        <EmojiPicker
+          label="React with an emoji"
+          anchor={reacting.anchor}
+          side={reacting.item.direction === "outgoing" ? "right" : "left"}
+          returnFocus={reacting.anchor.closest<HTMLElement>(".row")}
+          onPick={(emoji) => {
+            setReacting(null);
+            void act("react", reacting.item, emoji);
+          }}
+          onClose={() => setReacting(null)}
+        />
+      )}
     </section>
   );
 }

@@ -5,7 +5,7 @@ import { linkParts } from "../links";
 import { memo } from "./memo";
 import type { ItemView, MessageItem, MessageNumber } from "../backend";
 import { author, clockTime, dayLabel, isWarning, noticeText, timerLabel } from "../format";
-import { IconMore, IconTimer, IconWarning, ReceiptTick } from "./icons";
+import { IconMore, IconPlus, IconTimer, IconWarning, ReceiptTick } from "./icons";
 import { Menu, MenuItem } from "./menu";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
@@ -216,11 +216,14 @@ export function MessageActions({
   item,
   anchor,
   onAction,
+  onMoreReactions,
   onClose,
 }: {
   item: MessageItem;
   anchor: HTMLElement;
   onAction: Action;
+  /** Opens the emoji picker to react with any emoji. */
+  onMoreReactions: (item: MessageItem) => void;
   onClose: () => void;
 }) {
   // Beside the button, on the side of the bubble; focus goes back to the row.
@@ -245,6 +248,16 @@ export function MessageActions({
             {emoji}
           </button>
         ))}
+        <button
+          type="button"
+          role="menuitem"
+          tabIndex={-1}
+          aria-label="More reactions"
+          title="More reactions"
+          onClick={() => onMoreReactions(item)}
+        >
+          <IconPlus />
+        </button>
       </div>
       <MenuItem onSelect={() => onAction("reply", item)}>Reply</MenuItem>
       <MenuItem onSelect={() => onAction("copy", item)}>Copy text</MenuItem>
