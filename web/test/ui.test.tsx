@@ -435,6 +435,26 @@ describe("chats", () => {
     expect(backend.calls.filter((call) => call.method === "react").map((call) => call.args[2])).toEqual(["🎉", "🫠"]);
   });
 
+  it("opens a chat at its first unread message, under a divider, paging older history in", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 10);
+    for (let index = 0; index < 150; index += 1) backend.receive(chat, `unread ${index}`);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await settle(10);
+    const divider = root.querySelector<HTMLElement>(".unread-divider");
+    expect(divider?.textContent).toBe("150 new messages");
+    expect(divider?.closest(".row")?.textContent).toContain("unread 0");
+    expect(root.querySelectorAll(".unread-divider")).toHaveLength(1);
+    // The composer keeps the focus, to answer at once.
+    expect(document.activeElement).toBe(byLabel("Message to Ada"));
+    // Read now: opened again, no divider.
+    await click(button("Back to chats"));
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await settle(10);
+    expect(root.querySelector(".unread-divider")).toBeNull();
+  });
+
   it("jumps to a quoted message, loading older history until it is there", async () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 450);

@@ -49,6 +49,27 @@ export function withoutExpired(items: ItemView[], now: number): ItemView[] {
   return kept.length === items.length ? items : kept;
 }
 
+/**
+ * The first of the chat's `unread` messages among `items` (oldest first): the
+ * oldest of the last `unread` incoming messages, stopping at one already read.
+ * `complete` is false when the items run out first (older history may hold it).
+ */
+export function firstUnread(
+  items: readonly ItemView[],
+  unread: number,
+): { number: MessageNumber | null; complete: boolean } {
+  let first: MessageNumber | null = null;
+  let seen = 0;
+  for (let index = items.length - 1; index >= 0 && seen < unread; index -= 1) {
+    const item = items[index]!;
+    if (item.notice !== null || item.direction !== "incoming") continue;
+    if (item.status === "read") return { number: first, complete: true };
+    first = item.number;
+    seen += 1;
+  }
+  return { number: first, complete: seen >= unread };
+}
+
 /** Browsers run longer timeouts at once; a far expiry is checked again later. */
 const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 
@@ -96,6 +117,10 @@ export function Conversation({
   const [deleting, setDeleting] = useState<MessageItem | null>(null);
   const loading = useRef(false);
   const list = useRef<MessageListHandle | null>(null);
+  /** Unread messages when the chat opened: the view starts at the first of them. */
+  const unreadAtOpen = useRef(chat.unread);
+  /** Where the "new messages" divider goes, and how many it counts. */
+  const [divider, setDivider] = useState<{ number: MessageNumber; count: number } | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const name = chatName(chat);
 
@@ -254,6 +279,23 @@ export function Conversation({
     }
   }, [items, hasMore, loaded, jumpRequest, loadOlder]);
 
+  // A chat opened with unread messages starts at the first of them (older
+  // history paged in until it is there), under a "new messages" divider.
+  useEffect(() => {
+    const unread = unreadAtOpen.current;
+    if (unread === 0 || !loaded || found) return;
+    const { number, complete } = firstUnread(items, unread);
+    if (!complete && hasMore) {
+      loadOlder();
+      return;
+    }
+    unreadAtOpen.current = 0;
+    if (number === null) return;
+    setDivider({ number, count: unread });
+    // After the row is laid out; the composer keeps the focus.
+    requestAnimationFrame(() => list.current?.scrollToKey(String(number), false));
+  }, [items, hasMore, loaded, loadOlder, found]);
+
   // The search's message: jumped to, and marked for a few seconds.
   const [marked, setMarked] = useState<MessageNumber | null>(null);
   useEffect(() => {
@@ -277,9 +319,10 @@ export function Conversation({
         onJump={jumpTo}
         onOpenSecurity={onOpenSecurity}
         marked={item.number === marked}
+        newMessages={item.number === divider?.number ? divider.count : 0}
       />
     ),
-    [items, name, openMenu, act, jumpTo, onOpenSecurity, marked],
+    [items, name, openMenu, act, jumpTo, onOpenSecurity, marked, divider],
   );
 
   const waiting = items.filter((item) => item.direction === "outgoing" && item.status === "pending").length;

@@ -13,6 +13,10 @@ export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"
 export type MessageAction = "reply" | "edit" | "delete" | "delete-for-me" | "react" | "copy";
 type Action = (action: MessageAction, item: MessageItem, emoji?: string) => void;
 
+export function newMessagesLabel(count: number): string {
+  return count === 1 ? "1 new message" : `${count} new messages`;
+}
+
 function itemTime(item: ItemView): number {
   return item.notice === null ? item.sent_at : item.at;
 }
@@ -33,6 +37,7 @@ export const TimelineRow = memo(function TimelineRow({
   onJump,
   onOpenSecurity,
   marked = false,
+  newMessages = 0,
 }: {
   item: ItemView;
   previous: ItemView | undefined;
@@ -43,6 +48,8 @@ export const TimelineRow = memo(function TimelineRow({
   onOpenSecurity: () => void;
   /** Found by the search: shown marked. */
   marked?: boolean;
+  /** The first unread message when the chat opened: a divider above it counts them. */
+  newMessages?: number;
 }) {
   const showDay = !previous || !sameDay(itemTime(previous), itemTime(item));
   return (
@@ -50,6 +57,11 @@ export const TimelineRow = memo(function TimelineRow({
       {showDay && (
         <div class="day" role="separator">
           <span>{dayLabel(itemTime(item), Date.now())}</span>
+        </div>
+      )}
+      {newMessages > 0 && (
+        <div class="unread-divider" role="separator" aria-label={newMessagesLabel(newMessages)}>
+          <span>{newMessagesLabel(newMessages)}</span>
         </div>
       )}
       {item.notice !== null ? (
