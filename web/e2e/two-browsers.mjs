@@ -108,7 +108,7 @@ try {
   await shot(alice, "conversation");
 
   // Disappearing messages: 30 seconds, set by Alice, applied by both.
-  await aliceChat.getByRole("button", { name: "Chat settings" }).click();
+  await aliceChat.getByRole("button", { name: "Contact info" }).click();
   await alice.getByRole("radio", { name: "30 seconds" }).check();
   await alice.keyboard.press("Escape");
   await bobChat.getByText("Alice set messages to disappear after 30 seconds.").waitFor({ timeout });
@@ -119,7 +119,7 @@ try {
       chat.getByText("this will vanish").waitFor({ state: "detached", timeout: 90_000 }),
     ),
   );
-  await aliceChat.getByRole("button", { name: "Chat settings" }).click();
+  await aliceChat.getByRole("button", { name: "Contact info" }).click();
   await alice.getByRole("radio", { name: "Off" }).check();
   await alice.keyboard.press("Escape");
   await bobChat.getByText("Alice turned off disappearing messages.").waitFor({ timeout });
@@ -169,7 +169,7 @@ try {
   step("no read receipt when read receipts are off");
 
   // The chat's own setting overrides the global one.
-  await bobChat.getByRole("button", { name: "Chat settings" }).click();
+  await bobChat.getByRole("button", { name: "Contact info" }).click();
   await bob.getByLabel("Read receipts in this chat").selectOption("on");
   await bob.keyboard.press("Escape");
   await send(aliceChat, "Bob", "read loudly");
@@ -193,7 +193,13 @@ try {
   await bob.getByRole("button", { name: "Reject Carol" }).click();
   await bob.getByText("No requests waiting.").waitFor({ timeout });
   await bob.keyboard.press("Escape");
-  await connectWith(carol, address);
+  // Carol's chat from the first request is still there: the link is of someone
+  // she has a chat with, so she connects that chat again.
+  await carol.getByRole("button", { name: "New chat: invite someone" }).click();
+  await carol.getByLabel("Invitation or contact address link").fill(address);
+  await carol.getByRole("button", { name: "Connect", exact: true }).click();
+  await carol.getByRole("button", { name: "Connect again" }).click();
+  await carol.getByRole("dialog", { name: "New chat" }).waitFor({ state: "detached", timeout });
   await bob.getByRole("button", { name: "Contact address and requests, 1 waiting" }).waitFor({ timeout });
   await requestsButton.click();
   await bob.getByRole("button", { name: "Accept Carol" }).click();
@@ -216,8 +222,8 @@ try {
   await alice.getByRole("dialog", { name: "Settings" }).waitFor({ timeout });
   await shot(alice, "settings");
   await alice.keyboard.press("Escape");
-  await aliceChat.getByRole("button", { name: "Chat settings" }).click();
-  await alice.getByRole("checkbox", { name: "Mute notifications" }).check();
+  await aliceChat.getByRole("button", { name: "Contact info" }).click();
+  await alice.getByRole("dialog").getByLabel("Notifications").selectOption("always");
   await alice.keyboard.press("Escape");
 
   // Lock by the button, then unlock.
@@ -247,8 +253,8 @@ try {
   }
   await row(reloaded, "a reply from Bob").getByRole("button", { name: /^👍 1/ }).waitFor({ timeout });
   if ((await reloaded.getByText("this will vanish").count()) !== 0) throw new Error("an expired message came back");
-  await reloaded.getByRole("button", { name: "Chat settings" }).click();
-  if (!(await alice.getByRole("checkbox", { name: "Mute notifications" }).isChecked())) {
+  await reloaded.getByRole("button", { name: "Contact info" }).click();
+  if ((await alice.getByRole("dialog").getByLabel("Notifications").inputValue()) !== "always") {
     throw new Error("mute did not survive the reload");
   }
   await alice.keyboard.press("Escape");
@@ -342,8 +348,8 @@ try {
     { title: "Alice Lovelace", body: "ping one" },
     { title: "Sotto", body: "New message" },
   ]);
-  await bobWithAlice.getByRole("button", { name: "Chat settings" }).click();
-  await bob.getByRole("checkbox", { name: "Mute notifications" }).check();
+  await bobWithAlice.getByRole("button", { name: "Contact info" }).click();
+  await bob.getByRole("dialog").getByLabel("Notifications").selectOption("8 hours");
   await bob.keyboard.press("Escape");
   await send(afterFailure, "Bob", "ping three");
   await row(bobWithAlice, "ping three").waitFor({ timeout });

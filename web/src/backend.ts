@@ -176,6 +176,12 @@ export interface NoticeItem extends ItemFields {
 /** One message or notice of a chat (the core sets exactly one of `text` and `notice`). */
 export type ItemView = MessageItem | NoticeItem;
 
+/** A message found by `search`: the chat's shown name and the message itself. */
+export interface SearchHit {
+  chat_name: string;
+  item: MessageItem;
+}
+
 /** A contact request waiting for a decision. */
 export interface RequestView {
   id: RequestId;
@@ -222,7 +228,9 @@ export type BridgeEvent =
   /** The browser's storage refused a write; the bridge retries. */
   | { type: "storage_failed"; message: string }
   /** The profile was exported and stopped here (see `exportArchive`). */
-  | { type: "moved" };
+  | { type: "moved" }
+  /** While locked, a delivery arrived and was kept, unread, for the next unlock; `count` are kept now. */
+  | { type: "held"; count: number };
 
 export interface HistoryQuery {
   /** Return items older than this one; the newest items when absent. */
@@ -258,6 +266,8 @@ export interface Settings {
   /** Send and show typing indicators (off by default). */
   typingIndicator: boolean;
   notificationPreview: NotificationPreview;
+  /** A short sound with each notification. */
+  notificationSound: boolean;
   /** Lock after this many seconds without input; 0 never locks. */
   lockAfterSeconds: number;
   /** Blur chat names, messages and media until hovered or focused. */
@@ -273,6 +283,8 @@ export type BackendEvent =
   /** The profile was locked (by another tab, or by the core itself). */
   | { type: "locked" }
   | { type: "moved" }
+  /** While locked, a delivery arrived and was kept, unread, for the next unlock; `count` are kept now. */
+  | { type: "held"; count: number }
   /** Something failed outside any call, e.g. the browser's storage refused a write. */
   | { type: "error"; error: BackendError }
   /**
@@ -304,6 +316,8 @@ export type BackendErrorKind =
 export interface BackendError {
   kind: BackendErrorKind;
   message: string;
+  /** `link-refused` for a link of someone the user already has this chat with. */
+  existing?: ChatId | null;
 }
 
 export function isBackendError(value: unknown): value is BackendError {
@@ -325,8 +339,14 @@ export interface Backend {
    * (create and import too: one tab at a time runs the profile).
    */
   unlock(passphrase: string): Promise<void>;
-  /** Drops every key from memory; the UI must drop its own copies of chat data. */
+  /**
+   * Drops every key from memory; the UI must drop its own copies of chat data.
+   * Receiving goes on: each delivery is kept sealed, unread, until the next
+   * unlock, and announced with a `held` event that says only how many wait.
+   */
   lock(): Promise<void>;
+  /** How many deliveries wait, unread, for the next unlock (some may date from a tab closed while locked). */
+  heldCount(): Promise<number>;
   changePassphrase(current: string, next: string): Promise<void>;
   profile(): Promise<Profile>;
   updateProfile(profile: Profile): Promise<void>;
@@ -380,6 +400,39 @@ export interface Backend {
   setTimer(chat: ChatId, seconds: number | null): Promise<void>;
   setChatReadReceipts(chat: ChatId, value: ReceiptSetting): Promise<void>;
 
+  // Managing chats on this device: each change comes back as `chat_changed`,
+  // `history_cleared`, `chat_removed` or `items_removed`.
+  /** Pinned chats are listed first. */
+  setPinned(chat: ChatId, pinned: boolean): Promise<void>;
+  /** Archived chats stay in `chats()`, marked, and the UI lists them apart. */
+  setArchived(chat: ChatId, archived: boolean): Promise<void>;
+  /** A name for the peer on this device only; an empty one removes it. */
+  setAlias(chat: ChatId, alias: string): Promise<void>;
+  /** No notifications until `until` (ms; `MUTED_ALWAYS` or more: always); null unmutes. */
+  setMuted(chat: ChatId, until: UnixMillis | null): Promise<void>;
+  /** Deletes every item of the chat on this device (`history_cleared`). */
+  clearHistory(chat: ChatId): Promise<void>;
+  /** Ends the connection (its queue is deleted) and drops whatever they send; they are told nothing. */
+  block(chat: ChatId): Promise<void>;
+  /** Lifts a block; talking again needs a new link. */
+  unblock(chat: ChatId): Promise<void>;
+  /** Deletes the chat, its history and its connection on this device (`chat_removed`). */
+  deleteChat(chat: ChatId): Promise<void>;
+  /**
+   * Connects an existing chat's peer again with a new link of theirs (a
+   * `join_failed` named the chat as `existing`): the chat and its history are
+   * kept; it connects (`chat_changed`) or `join_failed` says why not.
+   */
+  reconnect(chat: ChatId, link: string): Promise<void>;
+  /** Deletes one item on this device only (`items_removed`). */
+  deleteForMe(chat: ChatId, item: MessageNumber): Promise<void>;
+  /**
+   * The newest `limit` messages of every chat whose text contains `query`
+   * in any case (accents count), newest first. Rejects with `invalid-input`
+   * for an empty query or one over 256 bytes.
+   */
+  search(query: string, limit: number): Promise<SearchHit[]>;
+
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;
   /**
@@ -405,10 +458,14 @@ export const DEFAULT_SETTINGS: Settings = {
   readReceipts: true,
   typingIndicator: false,
   notificationPreview: "name-and-text",
+  notificationSound: false,
   lockAfterSeconds: 15 * 60,
   privacyBlur: false,
   muted: [],
 };
+
+/** `muted_until` at or past this (2^53 ms) means muted for good. */
+export const MUTED_ALWAYS = 2 ** 53;
 
 /** The timer choices offered in the UI (30 s up to 4 weeks). */
 export const TIMER_CHOICES: readonly (number | null)[] = [

@@ -6,7 +6,9 @@ import type { BackendEvent, BridgeEvent, ChatId, ChatView } from "./backend";
 
 /** A chat as the UI shows it: the core's view and what only the UI knows. */
 export type ShownChat = ChatView & {
-  /** Muted in the settings: no notifications, not counted in the title. */
+  /** The name shown for it, told apart from other chats' (`distinctNames`). */
+  label: string;
+  /** Muted (`muted_until`, or the settings' older list): no notifications, not counted in the title. */
   muted: boolean;
   /** The peer is typing (only with typing indicators on). */
   typing: boolean;
@@ -79,9 +81,13 @@ function apply(chats: Map<ChatId, ChatView>, event: BackendEvent | BridgeEvent):
   }
 }
 
-/** Most recent activity first, then by name. */
+/** Pinned chats first, then the most recent activity first, then by name. */
 export function sortChats<T extends ChatView>(chats: Iterable<T>): T[] {
   return [...chats].sort(
-    (a, b) => b.last_activity - a.last_activity || (a.name ?? "").localeCompare(b.name ?? "") || a.id - b.id,
+    (a, b) =>
+      Number(b.pinned) - Number(a.pinned) ||
+      b.last_activity - a.last_activity ||
+      (a.name ?? "").localeCompare(b.name ?? "") ||
+      a.id - b.id,
   );
 }

@@ -6,6 +6,9 @@
 
 import { render } from "preact";
 import { FakeBackend } from "./fake-backend";
+import { applyTheme } from "./theme";
+
+applyTheme();
 import { App } from "./ui/app";
 
 const params = new URLSearchParams(window.location.search);

@@ -28,6 +28,7 @@ import {
   type ReceiptSetting,
   type RequestId,
   type RequestView,
+  type SearchHit,
   type SecurityCode,
   type SendText,
   type Settings,
@@ -44,6 +45,11 @@ interface FakeChat {
   read_receipts: ReceiptSetting;
   last_activity: number;
   keyGeneration: number;
+  alias: string | null;
+  pinned: boolean;
+  archived: boolean;
+  blocked: boolean;
+  muted_until: number | null;
 }
 
 interface FakeProfile {
@@ -53,6 +59,11 @@ interface FakeProfile {
   chats: Map<ChatId, FakeChat>;
   requests: RequestView[];
   address: ContactAddress | null;
+}
+
+/** In any case, as the core's search compares text (accents count). */
+function fold(text: string): string {
+  return text.toLowerCase();
 }
 
 function fail(kind: BackendErrorKind, message: string): BackendError {
@@ -72,6 +83,11 @@ function emptyChat(id: ChatId, name: string, lastActivity: number): FakeChat {
     read_receipts: "default",
     last_activity: lastActivity,
     keyGeneration: 0,
+    alias: null,
+    pinned: false,
+    archived: false,
+    blocked: false,
+    muted_until: null,
   };
 }
 
@@ -87,11 +103,15 @@ export class FakeBackend implements Backend {
   readonly calls: { method: string; args: unknown[] }[] = [];
   /** Links the "relay" refuses, with the reason `join_failed` gives. */
   readonly refusedLinks = new Map<string, string>();
+  /** Links the "relay" refuses as those of a contact the user has already: the chat. */
+  readonly linksOfContacts = new Map<string, ChatId>();
   /** While true, joins wait for `finishJoins` (the relay has not answered yet). */
   holdJoins = false;
   private heldJoins: { chat: ChatId; link: string }[] = [];
   /** Invitations handed out and not used yet. */
   private invitations = new Set<InvitationId>();
+  /** What arrived while locked, in arrival order. */
+  private held: { chat: ChatId; text: string }[] = [];
 
   // Test helpers -------------------------------------------------------------
 
@@ -125,6 +145,16 @@ export class FakeBackend implements Backend {
     }
     profile.chats.set(id, chat);
     return id;
+  }
+
+  /**
+   * Simulates a message arriving while locked: kept, unread, and counted
+   * (a `held` event), then received on the next unlock.
+   */
+  receiveWhileLocked(chat: ChatId, text: string): void {
+    if (this.unlocked) throw new Error("receiveWhileLocked needs a locked profile");
+    this.held.push({ chat, text });
+    this.emit({ type: "held", count: this.held.length });
   }
 
   /** Simulates an incoming message from the contact. */
@@ -228,6 +258,13 @@ export class FakeBackend implements Backend {
     if (!this.stored) throw fail("no-profile", "There is no profile in this browser.");
     if (passphrase !== this.stored.passphrase) throw fail("wrong-passphrase", "Wrong passphrase.");
     this.unlocked = true;
+    const held = this.held;
+    this.held = [];
+    for (const { chat, text } of held) this.receive(chat, text);
+  }
+
+  async heldCount(): Promise<number> {
+    return this.held.length;
   }
 
   async lock(): Promise<void> {
@@ -353,7 +390,7 @@ export class FakeBackend implements Backend {
     this.requireUnlocked();
     return [...this.requireProfile().chats.values()]
       .map((chat) => this.view(chat))
-      .sort((a, b) => b.last_activity - a.last_activity);
+      .sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.last_activity - a.last_activity);
   }
 
   async history(chat: ChatId, query: HistoryQuery): Promise<HistoryPage> {
@@ -429,6 +466,73 @@ export class FakeBackend implements Backend {
     const target = this.requireChat(chat);
     target.read_receipts = value;
     this.emitChat(target);
+  }
+
+  async setPinned(chat: ChatId, pinned: boolean): Promise<void> {
+    this.change("setPinned", chat, { pinned });
+  }
+
+  async setArchived(chat: ChatId, archived: boolean): Promise<void> {
+    this.change("setArchived", chat, { archived });
+  }
+
+  async setAlias(chat: ChatId, alias: string): Promise<void> {
+    this.change("setAlias", chat, { alias: alias.trim() === "" ? null : alias });
+  }
+
+  async setMuted(chat: ChatId, until: number | null): Promise<void> {
+    this.change("setMuted", chat, { muted_until: until });
+  }
+
+  async block(chat: ChatId): Promise<void> {
+    this.change("block", chat, { blocked: true });
+  }
+
+  async unblock(chat: ChatId): Promise<void> {
+    this.change("unblock", chat, { blocked: false });
+  }
+
+  async clearHistory(chat: ChatId): Promise<void> {
+    this.record("clearHistory", chat);
+    const target = this.requireChat(chat);
+    target.items = [];
+    target.unread = 0;
+    this.emit({ type: "history_cleared", chat });
+  }
+
+  async deleteChat(chat: ChatId): Promise<void> {
+    this.record("deleteChat", chat);
+    this.requireChat(chat);
+    this.requireProfile().chats.delete(chat);
+    this.emit({ type: "chat_removed", chat });
+  }
+
+  async reconnect(chat: ChatId, link: string): Promise<void> {
+    this.record("reconnect", chat, link);
+    const target = this.requireChat(chat);
+    target.blocked = false;
+    this.emitChat(target);
+  }
+
+  async deleteForMe(chat: ChatId, number: MessageNumber): Promise<void> {
+    this.record("deleteForMe", chat, number);
+    const target = this.requireChat(chat);
+    this.requireMessage(target, number);
+    target.items = target.items.filter((item) => item.number !== number);
+    this.emit({ type: "items_removed", chat, numbers: [number] });
+  }
+
+  async search(query: string, limit: number): Promise<SearchHit[]> {
+    this.record("search", query, limit);
+    const needle = fold(query.trim());
+    if (needle === "" || new TextEncoder().encode(query.trim()).length > 256)
+      throw fail("invalid-input", "Search for 1 to 256 bytes of text.");
+    const hits: SearchHit[] = [];
+    for (const chat of this.requireUnlocked().chats.values())
+      for (const item of chat.items)
+        if (item.notice === null && !item.deleted && fold(item.text).includes(needle))
+          hits.push({ chat_name: chat.alias ?? chat.name, item: structuredClone(item) });
+    return hits.sort((a, b) => b.item.at - a.item.at).slice(0, limit);
   }
 
   async securityCode(chat: ChatId): Promise<SecurityCode> {
@@ -511,18 +615,18 @@ export class FakeBackend implements Backend {
       id: chat.id,
       name: chat.name,
       bio: null,
-      state: "connected",
       verified: chat.verified,
       unread: chat.unread,
       timer_secs: chat.timer_secs,
       read_receipts: chat.read_receipts,
       last_activity: chat.last_activity,
       last_item: last ? structuredClone(last) : null,
-      alias: null,
-      pinned: false,
-      archived: false,
-      blocked: false,
-      muted_until: null,
+      alias: chat.alias,
+      pinned: chat.pinned,
+      archived: chat.archived,
+      blocked: chat.blocked,
+      state: chat.blocked ? "disconnected" : "connected",
+      muted_until: chat.muted_until,
     };
   }
 
@@ -530,7 +634,7 @@ export class FakeBackend implements Backend {
   private join(id: ChatId, link: string): void {
     const reason = this.refusedLinks.get(link);
     if (reason !== undefined) {
-      this.emit({ type: "join_failed", chat: id, reason, existing: null });
+      this.emit({ type: "join_failed", chat: id, reason, existing: this.linksOfContacts.get(link) ?? null });
       return;
     }
     const chat = emptyChat(id, `Contact ${id}`, this.now());
@@ -538,6 +642,14 @@ export class FakeBackend implements Backend {
     this.emitChat(chat);
     this.notice(id, { type: "connected" });
     this.emit({ type: "contact_connected", chat: this.view(chat) });
+  }
+
+  /** Records `method`, changes the chat's fields and says so. */
+  private change(method: string, chat: ChatId, fields: Partial<FakeChat>): void {
+    this.record(method, chat, ...Object.values(fields));
+    const target = this.requireChat(chat);
+    Object.assign(target, fields);
+    this.emitChat(target);
   }
 
   private emitChat(chat: FakeChat): void {

@@ -98,9 +98,33 @@ export function groupDigits(digits: string, size = 5): string[] {
   return groups;
 }
 
-/** A chat's name: the peer's display name, or a placeholder until their profile arrives. */
-export function chatName(chat: ChatView): string {
-  return chat.name ?? "(connecting)";
+/**
+ * A chat's name: the label the chat list gave it (see `distinctNames`), else
+ * the alias the user chose, the peer's display name, or a placeholder until
+ * their profile arrives.
+ */
+export function chatName(chat: ChatView & { label?: string }): string {
+  return chat.label ?? baseName(chat);
+}
+
+function baseName(chat: ChatView): string {
+  return chat.alias ?? chat.name ?? "(connecting)";
+}
+
+/**
+ * Each chat's shown name, told apart when two chats would show the same one:
+ * those get their chat number ("Ada #4"), which stays the same on this device.
+ */
+export function distinctNames(chats: Iterable<ChatView>): Map<number, string> {
+  const byName = new Map<string, ChatView[]>();
+  for (const chat of chats) {
+    const key = fold(baseName(chat).trim());
+    byName.set(key, [...(byName.get(key) ?? []), chat]);
+  }
+  const names = new Map<number, string>();
+  for (const group of byName.values())
+    for (const chat of group) names.set(chat.id, group.length > 1 ? `${baseName(chat)} #${chat.id}` : baseName(chat));
+  return names;
 }
 
 /** Whether a notice warns of something (the relay misbehaving, the peer's keys changing). */
@@ -166,13 +190,66 @@ export function avatarHue(name: string): number {
   return hash % 360;
 }
 
+/** Text without case or accents, for matching. */
+export function fold(value: string): string {
+  return value
+    .normalize("NFD")
+    .replace(/\p{Diacritic}/gu, "")
+    .toLocaleLowerCase();
+}
+
 /** Case- and accent-insensitive search match. */
 export function matchesSearch(text: string, query: string): boolean {
-  const fold = (value: string) =>
-    value
-      .normalize("NFD")
-      .replace(/\p{Diacritic}/gu, "")
-      .toLocaleLowerCase();
   const needle = fold(query.trim());
   return needle === "" || fold(text).includes(needle);
+}
+
+/**
+ * `text` cut around the matches of `query` in any case (as the core's search
+ * matches: accents count):
+ * alternating plain and matching parts, plain first, so a result can mark
+ * what matched. No match: the text as one plain part.
+ */
+export function matchParts(text: string, query: string): string[] {
+  const needle = query.trim().toLowerCase();
+  if (needle === "") return [text];
+  // Lower character by character, remembering where each folded character came from.
+  let folded = "";
+  const origin: number[] = [];
+  let offset = 0;
+  for (const char of text) {
+    const piece = char.toLowerCase();
+    for (let index = 0; index < piece.length; index += 1) origin.push(offset);
+    folded += piece;
+    offset += char.length;
+  }
+  origin.push(text.length);
+  const parts: string[] = [];
+  let plainFrom = 0;
+  let from = folded.indexOf(needle);
+  while (from >= 0) {
+    const start = origin[from] ?? text.length;
+    const end = origin[from + needle.length] ?? text.length;
+    parts.push(text.slice(plainFrom, start), text.slice(start, end));
+    plainFrom = end;
+    from = folded.indexOf(needle, from + needle.length);
+  }
+  parts.push(text.slice(plainFrom));
+  return parts;
+}
+
+/** Whether a chat is muted at `now` (`muted_until` in the future, or always). */
+export function isMuted(mutedUntil: number | null, now: number): boolean {
+  return mutedUntil !== null && mutedUntil > now;
+}
+
+/** How long a chat is muted, in words: "Muted until 14:05", "Muted always". */
+export function mutedLabel(mutedUntil: number | null, now: number): string {
+  if (!isMuted(mutedUntil, now) || mutedUntil === null) return "Not muted";
+  if (mutedUntil >= 2 ** 53) return "Muted always";
+  const date = new Date(mutedUntil);
+  const day = sameDay(date, new Date(now))
+    ? ""
+    : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} `;
+  return `Muted until ${day}${clockTime(mutedUntil)}`;
 }

@@ -12,6 +12,8 @@ interface Outcome {
   /** The chat that opens (another one when the link connects an existing chat again). */
   opens: ChatId;
   failure: string | null;
+  /** The chat the user already has with the link's maker. */
+  existing: ChatId | null;
 }
 
 /** The chat `event` shows to exist, or that could not be made, if any. */
@@ -19,11 +21,11 @@ function outcome(event: BackendEvent): Outcome | null {
   switch (event.type) {
     case "chat_changed":
     case "contact_connected":
-      return { chat: event.chat.id, opens: event.chat.id, failure: null };
+      return { chat: event.chat.id, opens: event.chat.id, failure: null, existing: null };
     case "joined_existing":
-      return { chat: event.chat, opens: event.existing, failure: null };
+      return { chat: event.chat, opens: event.existing, failure: null, existing: null };
     case "join_failed":
-      return { chat: event.chat, opens: event.existing ?? event.chat, failure: event.reason };
+      return { chat: event.chat, opens: event.existing ?? event.chat, failure: event.reason, existing: event.existing };
     default:
       return null;
   }
@@ -32,7 +34,8 @@ function outcome(event: BackendEvent): Outcome | null {
 /**
  * Connects with `link`; resolves with the chat once it exists, rejects with
  * the backend's error or, when the link cannot be used, a `link-refused`
- * error whose message is the core's reason. `signal` stops waiting (the
+ * error whose message is the core's reason (and `existing`, the chat, when
+ * the link is of someone the user has a chat with already). `signal` stops waiting (the
  * dialog closed): the promise then never settles.
  */
 export function joinWithLink(backend: Backend, link: string, signal?: AbortSignal): Promise<ChatId> {
@@ -44,7 +47,7 @@ export function joinWithLink(backend: Backend, link: string, signal?: AbortSigna
       if (heard.chat !== chat) return false;
       stop();
       if (heard.failure === null) resolve(heard.opens);
-      else reject({ kind: "link-refused", message: heard.failure } satisfies BackendError);
+      else reject({ kind: "link-refused", message: heard.failure, existing: heard.existing } satisfies BackendError);
       return true;
     };
     const unsubscribe = backend.subscribe((event) => {

@@ -5,9 +5,11 @@ import { loadBackend } from "./bridge";
 import { errorMessage } from "./errors";
 import { parseInviteLocation } from "./invite-link";
 import { proposedRelay } from "./relay-choice";
+import { applyTheme } from "./theme";
 import { App } from "./ui/app";
 import { RelayConfirm } from "./ui/relay-confirm";
 
+applyTheme();
 const root = document.getElementById("app");
 if (root) {
   // Read the invitation from the fragment, then take it out of the address

@@ -9,6 +9,7 @@ import { DEFAULT_SETTINGS } from "./backend";
 export interface Prefs {
   muted: ChatId[];
   notificationPreview: NotificationPreview;
+  notificationSound: boolean;
   lockAfterSeconds: number;
   privacyBlur: boolean;
 }
@@ -20,6 +21,7 @@ export function parsePrefs(json: string): Prefs {
   const prefs: Prefs = {
     muted: [],
     notificationPreview: DEFAULT_SETTINGS.notificationPreview,
+    notificationSound: DEFAULT_SETTINGS.notificationSound,
     lockAfterSeconds: DEFAULT_SETTINGS.lockAfterSeconds,
     privacyBlur: DEFAULT_SETTINGS.privacyBlur,
   };
@@ -41,5 +43,6 @@ export function parsePrefs(json: string): Prefs {
   if (typeof value.lockAfterSeconds === "number" && Number.isFinite(value.lockAfterSeconds))
     prefs.lockAfterSeconds = Math.max(0, value.lockAfterSeconds);
   if (typeof value.privacyBlur === "boolean") prefs.privacyBlur = value.privacyBlur;
+  if (typeof value.notificationSound === "boolean") prefs.notificationSound = value.notificationSound;
   return prefs;
 }

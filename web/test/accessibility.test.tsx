@@ -100,7 +100,7 @@ describe("accessibility", () => {
     expect(await violations()).toEqual([]);
     await click('[role=dialog] [aria-label="Close"]');
     await click(".chat-row");
-    for (const opener of ['[aria-label="Security code"]', '[aria-label="Chat settings"]']) {
+    for (const opener of ['[aria-label="Security code"]', '[aria-label="Contact info"]']) {
       await click(opener);
       expect(await violations()).toEqual([]);
       await click('[role=dialog] [aria-label="Close"]');

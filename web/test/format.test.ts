@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { MessageItem } from "../src/backend";
+import type { ChatView, MessageItem } from "../src/backend";
 import {
+  chatName,
   clockTime,
+  distinctNames,
   groupDigits,
   initials,
+  isMuted,
   listStamp,
   matchesSearch,
+  matchParts,
+  mutedLabel,
   noticeText,
   previewText,
   receiptLabel,
@@ -107,5 +112,33 @@ describe("format", () => {
     expect(matchesSearch("Zoë Müller", "zoe mu")).toBe(true);
     expect(matchesSearch("Alan", "grace")).toBe(false);
     expect(matchesSearch("anything", "  ")).toBe(true);
+  });
+});
+
+describe("names and matches", () => {
+  const chat = (id: number, name: string | null, alias: string | null = null) =>
+    ({ id, name, alias }) as unknown as ChatView;
+
+  it("tells chats with the same shown name apart by their number", () => {
+    const names = distinctNames([chat(1, "Ada"), chat(2, "ada"), chat(3, "Bob", "Ada "), chat(4, "Cy")]);
+    expect(names.get(1)).toBe("Ada #1");
+    expect(names.get(2)).toBe("ada #2");
+    expect(names.get(3)).toBe("Ada  #3");
+    expect(names.get(4)).toBe("Cy");
+    expect(chatName(chat(5, "Bob", "Robert"))).toBe("Robert");
+  });
+
+  it("cuts text around matches in any case, as the core matches", () => {
+    expect(matchParts("Café Müller, CAFÉ, cafe", "café")).toEqual(["", "Café", " Müller, ", "CAFÉ", ", cafe"]);
+    expect(matchParts("no match here", "zz")).toEqual(["no match here"]);
+    expect(matchParts("😀 ÉMOJI", "émoji")).toEqual(["😀 ", "ÉMOJI", ""]);
+  });
+
+  it("says how long a chat is muted", () => {
+    const now = new Date(2026, 0, 10, 9, 0).getTime();
+    expect(isMuted(null, now)).toBe(false);
+    expect(mutedLabel(now + 60_000, now)).toBe("Muted until 09:01");
+    expect(mutedLabel(2 ** 53, now)).toBe("Muted always");
+    expect(mutedLabel(now - 1, now)).toBe("Not muted");
   });
 });

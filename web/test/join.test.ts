@@ -56,9 +56,13 @@ describe("joinWithLink", () => {
     const { backend, emit, listening } = backendEmitting([]);
     const joining = joinWithLink(backend, "link");
     await Promise.resolve();
-    emit({ type: "join_failed", existing: null, chat: 8, reason: "not this one" });
-    emit({ type: "join_failed", existing: null, chat: 7, reason: "This link was already used." });
-    await expect(joining).rejects.toEqual({ kind: "link-refused", message: "This link was already used." });
+    emit({ type: "join_failed", chat: 8, reason: "not this one", existing: null });
+    emit({ type: "join_failed", chat: 7, reason: "This link was already used.", existing: null });
+    await expect(joining).rejects.toEqual({
+      kind: "link-refused",
+      message: "This link was already used.",
+      existing: null,
+    });
     expect(listening()).toBe(0);
   });
 

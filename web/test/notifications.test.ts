@@ -23,13 +23,20 @@ describe("notification previews", () => {
 
 describe("stored preferences", () => {
   it("round-trips and keeps defaults for anything missing or malformed", () => {
-    const stored = { muted: [3], notificationPreview: "nothing", lockAfterSeconds: 60, privacyBlur: true };
+    const stored = {
+      muted: [3],
+      notificationPreview: "nothing",
+      notificationSound: true,
+      lockAfterSeconds: 60,
+      privacyBlur: true,
+    };
     expect(parsePrefs(JSON.stringify(stored))).toEqual(stored);
     // Chat ids stored as strings before they were the core's numbers.
     expect(parsePrefs('{"muted":["3"]}').muted).toEqual([3]);
     expect(parsePrefs("")).toEqual({
       muted: [],
       notificationPreview: "name-and-text",
+      notificationSound: false,
       lockAfterSeconds: 900,
       privacyBlur: false,
     });

@@ -150,6 +150,61 @@ describe("app lock", () => {
 });
 
 describe("notifications", () => {
+  it("keeps receiving while locked: a count and a notification that name nothing, then the messages on unlock", async () => {
+    const shown: { title: string; body: string | undefined }[] = [];
+    class FakeNotification {
+      static permission = "granted";
+      onclick: (() => void) | null = null;
+      constructor(title: string, options?: NotificationOptions) {
+        shown.push({ title, body: options?.body });
+      }
+      close(): void {}
+    }
+    vi.stubGlobal("Notification", FakeNotification);
+    const visibility = vi.spyOn(document, "visibilityState", "get").mockReturnValue("hidden");
+    const backend = FakeBackend.withProfile("correct horse");
+    const ada = backend.addChat("Ada", 0);
+    await backend.updateSettings({ notificationPreview: "name-and-text" });
+    await backend.lock();
+    await mount(backend);
+    expect(document.title).toBe("Sotto");
+    await act(() => {
+      backend.receiveWhileLocked(ada, "the secret plan");
+      backend.receiveWhileLocked(ada, "and another");
+    });
+    await settle();
+    expect(shown).toEqual([
+      { title: "New activity in Sotto", body: "Unlock Sotto to see it." },
+      { title: "New activity in Sotto", body: "Unlock Sotto to see it." },
+    ]);
+    expect(root.querySelector(".held-notice")?.textContent).toBe("2 new deliveries while locked. Unlock to see them.");
+    expect(document.title).toBe("(2) Sotto");
+    expect(root.textContent).not.toContain("Ada");
+    expect(root.textContent).not.toContain("secret");
+    visibility.mockRestore();
+    const input = root.querySelector<HTMLInputElement>("input[type=password]")!;
+    await act(() => {
+      input.value = "correct horse";
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    await act(() => root.querySelector<HTMLFormElement>("form")!.requestSubmit());
+    await settle();
+    expect(root.textContent).toContain("Ada");
+    expect(root.textContent).toContain("and another");
+    expect(await backend.heldCount()).toBe(0);
+    expect(document.title).toBe("(2) Sotto");
+  });
+
+  it("shows on the lock screen what was kept before the page opened", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    await backend.lock();
+    backend.receiveWhileLocked(ada, "kept while the tab was closed");
+    await mount(backend);
+    expect(root.querySelector(".held-notice")?.textContent).toBe("1 new delivery while locked. Unlock to see it.");
+    expect(document.title).toBe("(1) Sotto");
+  });
+
   it("notifies while hidden, following the preview setting and mute", async () => {
     const shown: { title: string; body: string | undefined }[] = [];
     class FakeNotification {
@@ -176,5 +231,47 @@ describe("notifications", () => {
     expect(shown).toEqual([{ title: "Ada", body: "New message" }]);
     expect(document.title).toBe("(1) Sotto");
     visibility.mockRestore();
+  });
+
+  it("notifies while the window is not focused, never for a chat muted for a while, and asks with a banner", async () => {
+    const shown: string[] = [];
+    class FakeNotification {
+      static permission = "default";
+      static requestPermission = vi.fn(async () => {
+        FakeNotification.permission = "granted";
+        return "granted";
+      });
+      onclick: (() => void) | null = null;
+      constructor(title: string) {
+        shown.push(title);
+      }
+      close(): void {}
+    }
+    vi.stubGlobal("Notification", FakeNotification);
+    const focus = vi.spyOn(document, "hasFocus").mockReturnValue(false);
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    const bob = backend.addChat("Bob", 0);
+    await backend.setMuted(bob, Date.now() + 8 * 60 * 60 * 1000);
+    await mount(backend);
+    const allow = [...root.querySelectorAll("button")].find((b) => b.textContent === "Allow notifications")!;
+    await act(() => allow.click());
+    await settle();
+    expect(FakeNotification.requestPermission).toHaveBeenCalled();
+    expect(root.textContent).not.toContain("Get notified of new messages");
+    await act(() => {
+      backend.receive(ada, "hello");
+      backend.receive(bob, "muted for eight hours");
+    });
+    await settle();
+    expect(shown).toEqual(["Ada"]);
+    focus.mockReturnValue(true);
+    await act(() => {
+      backend.receive(ada, "seen here");
+    });
+    await settle();
+    expect(shown).toEqual(["Ada"]);
+    focus.mockRestore();
+    vi.unstubAllGlobals();
   });
 });

@@ -109,6 +109,14 @@ async function type(element: HTMLInputElement | HTMLTextAreaElement, value: stri
   });
 }
 
+async function change(element: HTMLSelectElement, value: string): Promise<void> {
+  await act(() => {
+    element.value = value;
+    element.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  await settle();
+}
+
 async function click(element: HTMLElement): Promise<void> {
   await act(() => element.click());
   await settle();
@@ -386,6 +394,67 @@ describe("chats", () => {
     expect(text()).toContain("You deleted this message.");
   });
 
+  it("puts emoji from the picker where the cursor is, and reacts with any emoji", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 0);
+    backend.receive(chat, "lunch?");
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+
+    const box = byLabel<HTMLTextAreaElement>("Message to Ada");
+    await type(box, "see you");
+    box.setSelectionRange(3, 3);
+    await click(button("Emoji"));
+    const picker = root.querySelector<HTMLElement>('[role=dialog][aria-label="Emoji"]')!;
+    expect(document.activeElement).toBe(byLabel("Search emoji"));
+    await click(picker.querySelector<HTMLElement>('[data-emoji="👋"]')!);
+    expect(box.value).toBe("see👋 you");
+    // The picker stays open for more; its search finds by name.
+    await type(byLabel<HTMLInputElement>("Search emoji"), "pizza");
+    expect([...picker.querySelectorAll("[data-emoji]")].map((cell) => cell.getAttribute("data-emoji"))).toEqual(["🍕"]);
+    await key(byLabel("Search emoji"), { key: "Enter" });
+    expect(box.value).toBe("see👋🍕 you");
+    await key(byLabel("Search emoji"), { key: "Escape" });
+    expect(root.querySelector(".emoji-picker")).toBeNull();
+    expect(document.activeElement).toBe(box);
+    await key(box, { key: "Enter" });
+    expect(backend.calls.find((call) => call.method === "sendText")?.args[1]).toEqual({ text: "see👋🍕 you" });
+
+    // Any emoji as a reaction: one found in the picker, then one typed in its search.
+    await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    await click(button("More reactions"));
+    const reactions = root.querySelector<HTMLElement>('[role=dialog][aria-label="React with an emoji"]')!;
+    await click(reactions.querySelector<HTMLElement>('[data-emoji="🎉"]')!);
+    expect(root.querySelector(".emoji-picker")).toBeNull();
+    expect(root.querySelector(".reaction")?.textContent).toContain("🎉");
+    await click(root.querySelector<HTMLElement>('[aria-label="Message actions"]')!);
+    await click(button("More reactions"));
+    await type(byLabel<HTMLInputElement>("Search emoji"), "🫠");
+    await click(button("Use 🫠"));
+    expect(root.querySelector(".reaction")?.textContent).toContain("🫠");
+    expect(backend.calls.filter((call) => call.method === "react").map((call) => call.args[2])).toEqual(["🎉", "🫠"]);
+  });
+
+  it("opens a chat at its first unread message, under a divider, paging older history in", async () => {
+    const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 10);
+    for (let index = 0; index < 150; index += 1) backend.receive(chat, `unread ${index}`);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await settle(10);
+    const divider = root.querySelector<HTMLElement>(".unread-divider");
+    expect(divider?.textContent).toBe("150 new messages");
+    expect(divider?.closest(".row")?.textContent).toContain("unread 0");
+    expect(root.querySelectorAll(".unread-divider")).toHaveLength(1);
+    // The composer keeps the focus, to answer at once.
+    expect(document.activeElement).toBe(byLabel("Message to Ada"));
+    // Read now: opened again, no divider.
+    await click(button("Back to chats"));
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await settle(10);
+    expect(root.querySelector(".unread-divider")).toBeNull();
+  });
+
   it("jumps to a quoted message, loading older history until it is there", async () => {
     const backend = FakeBackend.withProfile();
     const chat = backend.addChat("Ada", 450);
@@ -444,12 +513,12 @@ describe("chats", () => {
     backend.addChat("Ada", 1);
     await mount(backend);
     await click(root.querySelector<HTMLElement>(".chat-row")!);
-    await click(button("Chat settings"));
+    await click(button("Contact info"));
     const fiveMinutes = [...root.querySelectorAll("label.choice")].find((label) => label.textContent === "5 minutes");
     await click(fiveMinutes!.querySelector("input")!);
     expect(backend.calls.find((call) => call.method === "setTimer")?.args[1]).toBe(300);
-    const mute = byLabel<HTMLInputElement>("Mute notifications");
-    await click(mute);
+    await change(byLabel<HTMLSelectElement>("Notifications"), "8 hours");
+    expect(backend.calls.find((call) => call.method === "setMuted")?.args[1]).toBeGreaterThan(Date.now());
     await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
     expect(root.querySelector("[role=dialog]")).toBeNull();
     expect(text()).toContain("Messages disappear after 5 minutes");
@@ -687,3 +756,251 @@ async function advance(ms: number): Promise<void> {
     await vi.advanceTimersByTimeAsync(ms);
   });
 }
+
+describe("managing chats", () => {
+  /** Opens the menu of the chat list's row for `name`. */
+  async function rowMenu(name: string): Promise<HTMLElement> {
+    await click(button(`Menu of the chat with ${name}`));
+    const menu = root.querySelector<HTMLElement>("[role=menu]");
+    if (!menu) throw new Error("no menu");
+    return menu;
+  }
+  function menuItem(menu: HTMLElement, label: string): HTMLElement {
+    const item = [...menu.querySelectorAll<HTMLElement>("[role=menuitem]")].find(
+      (candidate) => candidate.textContent?.trim() === label,
+    );
+    if (!item) throw new Error(`no menu item "${label}"`);
+    return item;
+  }
+  const rowNames = () => [...root.querySelectorAll(".chat-row .chat-name")].map((name) => name.textContent);
+
+  it("pins a chat above the others and archives one out of the list", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1, Date.now() - 3_600_000);
+    backend.addChat("Bob", 1);
+    await mount(backend);
+    expect(rowNames()).toEqual(["Bob", "Ada"]);
+    await click(menuItem(await rowMenu("Ada"), "Pin"));
+    expect(rowNames()).toEqual(["Ada", "Bob"]);
+    expect(root.querySelector('.chat-row [aria-label="Pinned"]')).not.toBeNull();
+    await click(menuItem(await rowMenu("Bob"), "Archive"));
+    expect(rowNames()).toEqual(["Ada"]);
+    await click(button("Archived (1)"));
+    expect(rowNames()).toEqual(["Bob"]);
+    await click(menuItem(await rowMenu("Bob"), "Move out of the archive"));
+    await click(button("Back to chats"));
+    expect(rowNames()).toEqual(["Ada", "Bob"]);
+  });
+
+  it("opens a row's menu with the keyboard and gives focus back", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1);
+    await mount(backend);
+    const row = root.querySelector<HTMLElement>(".chat-row")!;
+    row.focus();
+    await key(row, { key: "F10", shiftKey: true });
+    const menu = root.querySelector<HTMLElement>("[role=menu]")!;
+    expect(document.activeElement?.textContent).toBe("Contact info");
+    await key(menu, { key: "ArrowDown" });
+    expect(document.activeElement?.textContent).toBe("Pin");
+    await key(menu, { key: "Escape" });
+    expect(root.querySelector("[role=menu]")).toBeNull();
+    expect(document.activeElement).toBe(row);
+  });
+
+  it("renames a contact on this device and tells duplicate names apart", async () => {
+    const backend = FakeBackend.withProfile();
+    const first = backend.addChat("Ada", 1, Date.now() - 3_600_000);
+    const second = backend.addChat("Ada", 1);
+    await mount(backend);
+    expect(rowNames()).toEqual([`Ada #${second}`, `Ada #${first}`]);
+    await click(menuItem(await rowMenu(`Ada #${first}`), "Contact info"));
+    await type(byLabel<HTMLInputElement>("Name on this device"), "Ada from work");
+    await click(button("Save name"));
+    expect(backend.calls.find((call) => call.method === "setAlias")?.args).toEqual([first, "Ada from work"]);
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Their name: Ada");
+    await key(root.querySelector("[role=dialog]")!, { key: "Escape" });
+    expect(rowNames()).toEqual(["Ada", "Ada from work"]);
+  });
+
+  it("asks before clearing, blocking and deleting", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 3);
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    expect(root.querySelectorAll(".message").length).toBe(3);
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Clear history…"));
+    expect(root.querySelector("[role=dialog]")?.textContent).toContain("Clear the history with Ada?");
+    await click(button("Cancel"));
+    expect(backend.calls.some((call) => call.method === "clearHistory")).toBe(false);
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Clear history…"));
+    await click(button("Clear history"));
+    expect(root.querySelectorAll(".message").length).toBe(0);
+
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Block…"));
+    await click(button("Block"));
+    expect(backend.calls.some((call) => call.method === "block")).toBe(true);
+    expect(text()).toContain("You blocked Ada");
+    expect(root.querySelector(".composer")).toBeNull();
+    expect(root.querySelector(".chat-row .tag")?.textContent).toBe("Blocked");
+    await click(button("Unblock"));
+    expect(backend.calls.some((call) => call.method === "unblock")).toBe(true);
+
+    await click(button("Chat menu"));
+    await click(menuItem(root.querySelector("[role=menu]")!, "Delete chat…"));
+    await click(button("Delete chat"));
+    expect(backend.calls.find((call) => call.method === "deleteChat")?.args).toEqual([ada]);
+    expect(root.querySelector(".chat-row")).toBeNull();
+    expect(root.querySelector(".conversation")).toBeNull();
+  });
+
+  it("deletes a received message for me", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    backend.receive(ada, "forget this");
+    await mount(backend);
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    await click(root.querySelector<HTMLElement>(".message-menu")!);
+    await click(menuItem(root.querySelector("[role=menu]")!, "Delete for me"));
+    await click(root.querySelector<HTMLElement>("[role=dialog] button.danger")!);
+    expect(backend.calls.find((call) => call.method === "deleteForMe")?.args).toEqual([ada, 1]);
+    expect(text()).not.toContain("forget this");
+  });
+});
+
+describe("message search", () => {
+  /** Types a query and waits for the core's answer (the search waits for typing to pause). */
+  async function search(query: string): Promise<void> {
+    await type(byLabel<HTMLInputElement>("Search chats"), query);
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    await settle();
+  }
+
+  it("finds messages in every chat, marks the match, and opens the chat at an old message", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 350);
+    const bob = backend.addChat("Bob", 0);
+    backend.receive(bob, "Shall we meet at the Café Müller?");
+    await mount(backend);
+    await search("café MÜLLER");
+    const hits = [...root.querySelectorAll<HTMLElement>(".search-hit")];
+    expect(hits.length).toBe(1);
+    expect(hits[0]!.textContent).toContain("Bob");
+    expect(hits[0]!.querySelector("mark")?.textContent).toBe("Café Müller");
+
+    await search("Message 3:");
+    const old = root.querySelector<HTMLElement>(".search-hit")!;
+    expect(old.textContent).toContain("Ada");
+    await click(old);
+    // Three pages of history come in until message 4 (index 3) is loaded, then it is marked.
+    await settle(20);
+    expect(root.querySelector(".message.marked")?.textContent).toContain("Message 3:");
+  });
+
+  it("moves from the box to the results with the arrow keys", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    backend.receive(ada, "the harbour at dawn");
+    await mount(backend);
+    await search("harbour");
+    await key(byLabel("Search chats"), { key: "ArrowDown" });
+    // The chat whose preview matches first, then the message.
+    expect(document.activeElement?.classList.contains("chat-row")).toBe(true);
+    await key(document.activeElement as HTMLElement, { key: "ArrowDown" });
+    expect(document.activeElement?.classList.contains("search-hit")).toBe(true);
+    await key(document.activeElement as HTMLElement, { key: "Enter" });
+    await click(document.activeElement as HTMLElement);
+    expect(root.querySelector(".message.marked")?.textContent).toContain("harbour");
+  });
+
+  it("says when nothing matches and when the query is too long", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 3);
+    await mount(backend);
+    await search("zebra");
+    expect(text()).toContain("No message contains “zebra”");
+    await search("x".repeat(300));
+    expect(text()).toContain("too long to search for");
+  });
+});
+
+describe("connection status", () => {
+  const status = () => root.querySelector(".connection")?.textContent ?? "";
+
+  it("is online as soon as a message arrives, and says inside a chat when messages queue offline", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 1);
+    await mount(backend);
+    expect(status()).toBe("Connecting…");
+    await act(() => {
+      backend.receive(ada, "hello");
+    });
+    await settle();
+    expect(status()).toBe("");
+    await click(root.querySelector<HTMLElement>(".chat-row")!);
+    expect(root.querySelector(".queue-bar")).toBeNull();
+    const sent = backend.receive(ada, "from before");
+    await act(() => backend.emit({ type: "connection", state: "offline" }));
+    await settle();
+    expect(status()).toBe("Offline");
+    expect(root.querySelector(".queue-bar")?.textContent).toContain("You are offline. Messages you send wait here");
+    await act(() =>
+      backend.emit({
+        type: "item_added",
+        item: { ...sent, direction: "outgoing", status: "pending", number: 99 },
+        unread: 0,
+      }),
+    );
+    await settle();
+    expect(root.querySelector(".queue-bar")?.textContent).toContain("1 message waits here");
+    await act(() =>
+      backend.emit({ type: "item_changed", item: { ...sent, direction: "outgoing", status: "sent", number: 99 } }),
+    );
+    await settle();
+    expect(status()).toBe("");
+    expect(root.querySelector(".queue-bar")).toBeNull();
+  });
+});
+
+describe("drafts", () => {
+  it("keeps what was typed in each chat until it is sent", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addChat("Ada", 1);
+    backend.addChat("Bob", 1);
+    await mount(backend);
+    const rows = () => [...root.querySelectorAll<HTMLElement>(".chat-row")];
+    const open = async (name: string) => click(rows().find((row) => row.textContent?.includes(name))!);
+    await open("Ada");
+    await type(byLabel<HTMLTextAreaElement>("Message to Ada"), "half a thought");
+    await open("Bob");
+    expect(byLabel<HTMLTextAreaElement>("Message to Bob").value).toBe("");
+    await open("Ada");
+    expect(byLabel<HTMLTextAreaElement>("Message to Ada").value).toBe("half a thought");
+    await key(byLabel("Message to Ada"), { key: "Enter" });
+    await open("Bob");
+    await open("Ada");
+    expect(byLabel<HTMLTextAreaElement>("Message to Ada").value).toBe("");
+  });
+});
+
+describe("a link of someone already a contact", () => {
+  it("offers to open the chat or to connect it again", async () => {
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 1);
+    const link = "https://relay.example/invite#i1.again";
+    backend.refusedLinks.set(link, "You already have a chat with the person who made this link.");
+    backend.linksOfContacts.set(link, ada);
+    await mount(backend, { kind: "invite", payload: "i1.again", link });
+    await click(button("Connect"));
+    await settle();
+    expect(text()).toContain("You already have a chat");
+    await click(button("Connect again"));
+    expect(backend.calls.find((call) => call.method === "reconnect")?.args).toEqual([ada, link]);
+    expect(root.querySelector("main.pane")?.getAttribute("aria-label")).toBe("Chat with Ada");
+  });
+});

@@ -31,6 +31,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   connection: true,
   storage_failed: true,
   moved: true,
+  held: true,
 };
 const NOTICE_TYPES: Record<NoticeView["type"], true> = {
   skipped: true,

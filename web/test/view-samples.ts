@@ -468,4 +468,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
   {
     "type": "moved"
   },
+  {
+    "type": "held",
+    "count": 3
+  },
 ];

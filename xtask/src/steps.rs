@@ -182,15 +182,23 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|client|catch-up|crypto|groups|web|web-catch-up|all]`.
+/// `cargo xtask bench [relay|client|catch-up|crypto|groups|web|web-catch-up|web-search|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     if !matches!(
         which,
-        "relay" | "client" | "catch-up" | "crypto" | "groups" | "web" | "web-catch-up" | "all"
+        "relay"
+            | "client"
+            | "catch-up"
+            | "crypto"
+            | "groups"
+            | "web"
+            | "web-catch-up"
+            | "web-search"
+            | "all"
     ) {
         bail!(
-            "unknown benchmark `{which}`: choose relay, client, catch-up, crypto, groups, web, web-catch-up or all"
+            "unknown benchmark `{which}`: choose relay, client, catch-up, crypto, groups, web, web-catch-up, web-search or all"
         );
     }
     if matches!(which, "crypto" | "all") {
@@ -225,6 +233,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         crate::web::bench_catch_up(&args[1..])?;
     } else if which == "all" {
         crate::web::bench_catch_up(&[])?;
+    }
+    if which == "web-search" {
+        // Options after `web-search` go to that bench (`--runs N`).
+        crate::web::bench_search(&args[1..])?;
+    } else if which == "all" {
+        crate::web::bench_search(&[])?;
     }
     Ok(())
 }

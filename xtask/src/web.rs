@@ -48,7 +48,9 @@ pub(crate) fn test() -> Result<()> {
 /// invitation's decoded from a screenshot by another decoder, and scanned by
 /// a browser whose fake camera films it (`web/e2e/qr-codes.mjs`), then a
 /// profile kept by an earlier version unlocked and upgraded
-/// (`web/e2e/old-profile.mjs`).
+/// (`web/e2e/old-profile.mjs`), then managing chats, search, notifications
+/// and the offline status (`web/e2e/manage-chats.mjs`), then receiving while
+/// locked (`web/e2e/locked-receiving.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -90,6 +92,14 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: a profile kept by an earlier version opens and is upgraded",
             "e2e/old-profile.mjs",
+        ),
+        (
+            "browser test: managing chats, search, notifications and the offline status",
+            "e2e/manage-chats.mjs",
+        ),
+        (
+            "browser test: a locked browser keeps receiving, and a closed tab loses nothing",
+            "e2e/locked-receiving.mjs",
         ),
     ] {
         announce(title);
@@ -191,20 +201,7 @@ const BENCH_RELAY_RUNS: &str = "3";
 /// through the relay, and `sotto-client-bench` with the same counts beside
 /// them; see docs/benchmarks.md).
 pub(crate) fn bench(args: &[String]) -> Result<()> {
-    let mut runs = String::from("5");
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--runs" => {
-                runs = rest
-                    .next()
-                    .filter(|value| value.parse::<u32>().is_ok_and(|n| n > 0))
-                    .context("--runs needs a positive number")?
-                    .clone();
-            }
-            other => anyhow::bail!("unknown option `{other}` for `cargo xtask bench web`"),
-        }
-    }
+    let runs = runs_option(args, "5", "web")?;
     build()?;
     chromium()?;
     announce("web benchmark (release): building sotto-relay and sotto-seed-profile");
@@ -262,13 +259,65 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     )
 }
 
-/// `cargo xtask bench web-catch-up [--runs N]`: the production build, then
-/// `sotto-catch-up-bench --for-web` leaves N offline receivers (export
-/// archives) with their relays' data, and `web/e2e/bench-catch-up.mjs`
-/// starts each relay again, serving `web/dist`, and times the catch-up of
-/// each receiver imported into headless Chromium (see docs/benchmarks.md).
-pub(crate) fn bench_catch_up(args: &[String]) -> Result<()> {
-    let mut runs = String::from("3");
+/// The search benchmark's profile: 100,000 messages, most of them in one chat.
+const SEARCH_CHATS: &str = "50";
+const SEARCH_PER_CHAT: &str = "40";
+/// 100,000 messages less the 49 other chats' 40 each.
+const SEARCH_BIG_CHAT: &str = "98040";
+
+/// `cargo xtask bench web-search [--runs N]`: the production build, a
+/// release relay, a profile of 100,000 messages built by
+/// `sotto-seed-profile`, then `web/e2e/bench-search.mjs` times the bridge's
+/// `search` in headless Chromium (see docs/benchmarks.md).
+pub(crate) fn bench_search(args: &[String]) -> Result<()> {
+    let runs = runs_option(args, "7", "web-search")?;
+    build()?;
+    chromium()?;
+    announce("web search benchmark (release): building sotto-relay and sotto-seed-profile");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "sotto-relay",
+        "--bin",
+        "sotto-relay",
+        "--package",
+        "sotto-bench",
+        "--bin",
+        "sotto-seed-profile",
+    ]))?;
+    let binaries = target_dir().join("release");
+    let work = target_dir().join("web-search-bench");
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let archive = work.join("profile.sotto");
+    announce("web search benchmark: building the profile (50 chats, 100,000 messages)");
+    run_checked(
+        Command::new(binaries.join("sotto-seed-profile"))
+            .arg("--out")
+            .arg(&archive)
+            .args(["--passphrase", BENCH_PASSPHRASE])
+            .args(["--chats", SEARCH_CHATS, "--per-chat", SEARCH_PER_CHAT])
+            .args(["--big-chat", SEARCH_BIG_CHAT]),
+    )?;
+    announce("web search benchmark: headless Chromium");
+    run_checked(
+        Command::new("node")
+            .current_dir(dir())
+            .arg("e2e/bench-search.mjs")
+            .env("SOTTO_RELAY", binaries.join("sotto-relay"))
+            .env("SOTTO_WEB", dist())
+            .env("SOTTO_ARCHIVE", &archive)
+            .env("SOTTO_PASSPHRASE", BENCH_PASSPHRASE)
+            .env("SOTTO_CHATS", SEARCH_CHATS)
+            .env("SOTTO_RUNS", runs)
+            .env("CHROMIUM", CHROMIUM),
+    )
+}
+
+/// The value of `--runs N` among `args` (a positive number), or `default`.
+fn runs_option(args: &[String], default: &str, bench: &str) -> Result<String> {
+    let mut runs = String::from(default);
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -279,9 +328,19 @@ pub(crate) fn bench_catch_up(args: &[String]) -> Result<()> {
                     .context("--runs needs a positive number")?
                     .clone();
             }
-            other => anyhow::bail!("unknown option `{other}` for `cargo xtask bench web-catch-up`"),
+            other => anyhow::bail!("unknown option `{other}` for `cargo xtask bench {bench}`"),
         }
     }
+    Ok(runs)
+}
+
+/// `cargo xtask bench web-catch-up [--runs N]`: the production build, then
+/// `sotto-catch-up-bench --for-web` leaves N offline receivers (export
+/// archives) with their relays' data, and `web/e2e/bench-catch-up.mjs`
+/// starts each relay again, serving `web/dist`, and times the catch-up of
+/// each receiver imported into headless Chromium (see docs/benchmarks.md).
+pub(crate) fn bench_catch_up(args: &[String]) -> Result<()> {
+    let runs = runs_option(args, "3", "web-catch-up")?;
     build()?;
     chromium()?;
     announce("web catch-up benchmark (release): building sotto-relay and sotto-catch-up-bench");

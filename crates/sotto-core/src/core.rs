@@ -77,6 +77,7 @@ use crate::durability::{Journal, SyncTicket, WriteMark};
 use crate::event::{Event, EventQueue, Pending};
 use crate::inbox::Inbox;
 use crate::job::{JobRecord, backoff};
+use crate::locked_inbox::LockedInbox;
 use crate::outbox::{self, InFlight, Outbox};
 use crate::profile::Profile;
 use crate::queue_record::QueueRecord;
@@ -219,6 +220,17 @@ impl<S: Store> Core<S> {
             }
         }
         Ok(relays)
+    }
+
+    /// What receiving needs while the profile is locked: every queue's relay,
+    /// recipient id and recipient auth secret, and nothing else (see
+    /// [`LockedInbox`]). The core itself can then be dropped.
+    pub fn locked_inbox(&self) -> Result<LockedInbox, CoreError> {
+        let queues = QueueRecord::load_all(&self.store)?;
+        Ok(LockedInbox::new(queues.into_iter().map(|queue| {
+            let auth_secret = queue.auth_key();
+            (queue.relay, queue.recipient_id, auth_secret)
+        })))
     }
 
     // --- Outputs ---------------------------------------------------------------

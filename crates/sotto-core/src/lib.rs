@@ -22,6 +22,8 @@
 //!   requests and the handshake, in `connector/handshake`), `chats` (sending,
 //!   items, read state, delivery receipts, disappearing messages) and
 //!   `outbox` (the schedule of durable relay jobs and their answers).
+//! - `locked_inbox`: receiving while the profile is locked, with only the
+//!   queues' auth secrets: deliveries are handed out to be kept, unopened.
 //! - `queries`: contact list, history, requests, settings, security codes;
 //!   `chat_management`: pin, archive, alias, clear history, block;
 //!   `search`: the text of every message, on this device.
@@ -73,6 +75,7 @@ mod inbox;
 mod integrity;
 mod job;
 mod link;
+mod locked_inbox;
 mod migrate;
 mod outbox;
 mod passphrase;
@@ -110,6 +113,7 @@ pub use event::Event;
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};
+pub use locked_inbox::{HeldDelivery, LockedInbox};
 pub use passphrase::{
     Argon2Params, KeyDerivation, PASSPHRASE_SALT_LEN, Passphrase, PassphraseError, STORAGE_KEY_LEN,
     Salt, StorageKey,

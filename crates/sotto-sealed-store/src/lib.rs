@@ -12,7 +12,10 @@
 //! - `sealed_profile`: a whole profile: the `meta` values (key derivation,
 //!   passphrase check, preferences), loading, sealing changes and snapshots,
 //!   and telling when a profile should be written again in today's format.
+//! - `held_delivery`: what is kept while the profile is locked: each
+//!   delivery sealed to the profile's lock key, and that key, sealed.
 
+pub mod held_delivery;
 pub mod mirror;
 pub mod padding;
 pub mod sealed_profile;

@@ -9,6 +9,8 @@
 //!          "prefs"  the UI's preferences (its own JSON), sealed under the table
 //!                   name "web_prefs" (absent until the UI saves some)
 //!          "moved"  present once the profile was exported and moved away
+//!          "lock_key"  the key that opens what was kept while locked
+//!                   (crate::held_delivery), sealed; absent until first needed
 //! records  index (32) -> sealed record, one per record of the core's store
 //! ```
 //!
@@ -21,6 +23,7 @@ use rand_core::CryptoRngCore;
 use sotto_core::{Argon2Params, KeyDerivation, PassphraseError, Record, Store, StoreError};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::held_delivery::{LockKey, META_LOCK_KEY};
 use crate::mirror::{MirrorChange, MirrorStore};
 use crate::sealed_record::{INDEX_LEN, RecordFormat, RecordIndex, RecordSealer, SealError};
 
@@ -178,14 +181,16 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Seals every record of `store`, the passphrase check and `prefs`.
-    /// Changes `store` had queued are dropped: the snapshot holds them.
+    /// Seals every record of `store`, the passphrase check, `prefs` and the
+    /// lock key. Changes `store` had queued are dropped: the snapshot holds
+    /// them.
     pub fn seal(
         rng: &mut impl CryptoRngCore,
         store: &MirrorStore,
         sealer: &RecordSealer,
         derivation: &KeyDerivation,
         prefs: &[u8],
+        lock_key: Option<&LockKey>,
     ) -> Result<Snapshot, ProfileError> {
         zeroize_changes(store.take_changes());
         let mut records = Vec::new();
@@ -213,6 +218,9 @@ impl Snapshot {
         ];
         if !prefs.is_empty() {
             meta.push((META_PREFS, seal_prefs(rng, sealer, prefs)?));
+        }
+        if let Some(lock_key) = lock_key {
+            meta.push((META_LOCK_KEY, lock_key.seal(rng, sealer)?));
         }
         Ok(Snapshot { meta, records })
     }

@@ -1,7 +1,8 @@
 //! What the bridge itself tells the UI, beside the core's
 //! [`sotto_core::Event`]s: the state of the relay links, a write IndexedDB
-//! refused, the profile moving away. Serialized as the core's events are
-//! (objects tagged by `type`, snake_case), so the UI reads one vocabulary.
+//! refused, the profile moving away, a delivery kept while locked. Serialized
+//! as the core's events are (objects tagged by `type`, snake_case), so the UI
+//! reads one vocabulary.
 
 /// An event only the bridge knows of.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +20,12 @@ pub enum BridgeEvent {
     },
     /// The profile was exported and stopped here.
     Moved,
+    /// While locked, a delivery arrived and was kept for the next unlock.
+    /// Nothing about it is known (no chat, no text: it stays sealed).
+    Held {
+        /// How many deliveries are kept now.
+        count: u32,
+    },
 }
 
 /// Whether the bridge reaches the relays.
@@ -233,6 +240,7 @@ mod tests {
                 message: "the browser's storage refused a write".to_owned(),
             },
             BridgeEvent::Moved,
+            BridgeEvent::Held { count: 3 },
         ] {
             samples.push(serde_json::to_string_pretty(&event)?);
         }

@@ -36,6 +36,7 @@ use serde::Serialize;
 use sotto_core::{
     Core, CoreError, Event, KeyDerivation, Passphrase, Profile, RelayRequest, UnixMillis, WriteMark,
 };
+use sotto_sealed_store::held_delivery::LockKey;
 use sotto_sealed_store::mirror::MirrorStore;
 use sotto_sealed_store::sealed_profile::{
     self, LoadedProfile, META_CHECK, META_KDF, META_MOVED, META_PREFS, ProfileError, SealedWrite,
@@ -49,8 +50,9 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::bridge_event::{BridgeEvent, LinkState};
-use crate::idb::{Database, Durability, LogChange};
+use crate::idb::{Database, Durability, HeldChange, LogChange};
 use crate::key_deriver::KeyDeriver;
+use crate::locked_watch::Watch;
 use crate::relay_link::{Incoming, RelayLink, Signal};
 use crate::rng::BrowserRng;
 use crate::write_log::{self, WriteLog};
@@ -70,10 +72,13 @@ pub(crate) struct Shared {
     /// The profile was exported: it opens only to be exported again.
     pub(crate) moved: bool,
     pub(crate) unlocked: Option<Unlocked>,
+    /// While locked after an unlock here: receiving goes on, unopened
+    /// (`crate::locked_watch`).
+    pub(crate) watch: Option<Watch>,
     listener: Option<js_sys::Function>,
-    links: HashMap<String, RelayLink>,
+    pub(crate) links: HashMap<String, RelayLink>,
     /// Relays that failed lately, by address: when to try again.
-    backoff: HashMap<String, Backoff>,
+    pub(crate) backoff: HashMap<String, Backoff>,
     timer: Option<CoreTimer>,
     /// A write failed: the next one rewrites every record.
     pub(crate) resync: bool,
@@ -88,9 +93,10 @@ pub(crate) struct Shared {
     writing: bool,
     /// The core changed while `writing`: write again once that write is in.
     write_wanted: bool,
-    /// Counts the profiles made the one in use ([`adopt`]), so that a write
-    /// that finishes after a lock does not hand its requests to another core.
-    generation: u64,
+    /// Counts the profiles made the one in use ([`adopt`]) and the watches
+    /// started, so that a write that finishes after a lock does not hand its
+    /// requests to another core (or a kept delivery its ACK to another watch).
+    pub(crate) generation: u64,
     /// What IndexedDB's write log holds, as of the last write made (whether
     /// committed yet or not: a write that fails makes the next one a
     /// snapshot, which empties the log).
@@ -112,7 +118,7 @@ struct CoreTimer {
 
 /// Failures in a row to reach one relay.
 #[derive(Default)]
-struct Backoff {
+pub(crate) struct Backoff {
     failures: ReconnectBackoff,
     /// `Date.now()` before which no new connection is opened.
     retry_at: f64,
@@ -124,16 +130,28 @@ pub(crate) struct Unlocked {
     pub(crate) derivation: KeyDerivation,
     /// The UI's preferences (its own JSON), sealed in `meta`.
     pub(crate) prefs: Zeroizing<Vec<u8>>,
+    /// Opens what is kept while locked; sealed in `meta`.
+    pub(crate) lock_key: LockKey,
 }
 
-/// Seals every record of `store`, the passphrase check and `prefs`.
+/// Seals every record of `store`, the passphrase check, `prefs` and the
+/// lock key.
 pub(crate) fn seal_snapshot(
     store: &MirrorStore,
     sealer: &RecordSealer,
     derivation: &KeyDerivation,
     prefs: &[u8],
+    lock_key: &LockKey,
 ) -> Result<Snapshot, JsValue> {
-    Snapshot::seal(&mut BrowserRng, store, sealer, derivation, prefs).map_err(profile_error)
+    Snapshot::seal(
+        &mut BrowserRng,
+        store,
+        sealer,
+        derivation,
+        prefs,
+        Some(lock_key),
+    )
+    .map_err(profile_error)
 }
 
 pub(crate) fn seal_prefs(sealer: &RecordSealer, prefs: &[u8]) -> Result<Vec<u8>, JsValue> {
@@ -261,7 +279,13 @@ pub(crate) async fn rekey(
         if expected.is_some_and(|expected| *expected != unlocked.derivation) {
             return Err(error("locked", "the profile was locked meanwhile"));
         }
-        let snapshot = seal_snapshot(unlocked.core.store(), &sealer, &derivation, &unlocked.prefs)?;
+        let snapshot = seal_snapshot(
+            unlocked.core.store(),
+            &sealer,
+            &derivation,
+            &unlocked.prefs,
+            &unlocked.lock_key,
+        )?;
         let old = (
             std::mem::replace(&mut unlocked.sealer, sealer),
             std::mem::replace(&mut unlocked.derivation, derivation),
@@ -272,7 +296,7 @@ pub(crate) async fn rekey(
         state.log.cleared();
         (snapshot, old)
     };
-    if let Err(cause) = database.write_snapshot(snapshot).await {
+    if let Err(cause) = database.write_snapshot(snapshot, HeldChange::Keep).await {
         // Back to the old key, which the database still holds; the next
         // write rewrites everything under it.
         if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
@@ -314,6 +338,7 @@ impl SottoClient {
                 has_profile,
                 moved,
                 unlocked: None,
+                watch: None,
                 listener: None,
                 links: HashMap::new(),
                 backoff: HashMap::new(),
@@ -385,13 +410,25 @@ impl SottoClient {
                     "this profile was exported and moved to another device",
                 ));
             }
-            let (loaded, log) = load_records(&database, &sealer, &derivation, format).await?;
+            // The core takes over from the watch: what it kept is read after
+            // it stopped, and the core subscribes again.
+            stop(&shared);
+            let (loaded, mut log) = load_records(&database, &sealer, &derivation, format).await?;
+            let lock_key = crate::locked_watch::lock_key(&database, &sealer).await?;
+            let held = database.held().await.map_err(internal)?;
             if shared.borrow().unlocked.is_some() {
                 // Another unlock finished while this one derived its key.
                 return Ok(JsValue::UNDEFINED);
             }
             let (outdated, weak) = (loaded.outdated(), loaded.weak_key_derivation);
-            let core = Core::open(loaded.store).map_err(core_error)?;
+            let mut core = Core::open(loaded.store).map_err(core_error)?;
+            crate::locked_watch::apply_held(
+                &database, &mut core, &sealer, &mut log, &lock_key, held,
+            )
+            .await?;
+            if shared.borrow().unlocked.is_some() {
+                return Ok(JsValue::UNDEFINED);
+            }
             adopt(
                 &shared,
                 Unlocked {
@@ -399,6 +436,7 @@ impl SottoClient {
                     sealer,
                     derivation,
                     prefs: loaded.prefs,
+                    lock_key: lock_key.key,
                 },
                 log,
             )?;
@@ -409,9 +447,25 @@ impl SottoClient {
         })
     }
 
-    /// Drops the core and its keys, and closes every relay link.
+    /// Drops the core and its keys, and closes every relay link; then, with
+    /// only what subscribing and acknowledging need, goes on receiving:
+    /// each delivery is kept sealed to the lock key (`crate::locked_watch`)
+    /// and applied on the next unlock.
     pub fn lock(&self) {
-        stop(&self.shared);
+        if let Some(unlocked) = stop(&self.shared) {
+            crate::locked_watch::start_watch(&self.shared, &unlocked);
+        }
+    }
+
+    /// How many deliveries are kept for the next unlock (they may come from
+    /// a tab closed while locked).
+    #[wasm_bindgen(js_name = heldCount)]
+    pub fn held_count(&self) -> Promise {
+        let database = Rc::clone(&self.shared.borrow().database);
+        future_to_promise(async move {
+            let count = database.held_count().await.map_err(internal)?;
+            Ok(JsValue::from(count))
+        })
     }
 }
 
@@ -485,9 +539,14 @@ pub(crate) async fn adopt_new(
     derivation: KeyDerivation,
     sealer: RecordSealer,
 ) -> Result<JsValue, JsValue> {
-    let snapshot = seal_snapshot(core.store(), &sealer, &derivation, &[])?;
+    let lock_key = LockKey::generate(&mut BrowserRng);
+    let snapshot = seal_snapshot(core.store(), &sealer, &derivation, &[], &lock_key)?;
     let database = Rc::clone(&shared.borrow().database);
-    database.write_snapshot(snapshot).await.map_err(internal)?;
+    // What was kept for the profile this one replaces opens no more.
+    database
+        .write_snapshot(snapshot, HeldChange::Clear)
+        .await
+        .map_err(internal)?;
     adopt(
         shared,
         Unlocked {
@@ -495,17 +554,19 @@ pub(crate) async fn adopt_new(
             sealer,
             derivation,
             prefs: Zeroizing::new(Vec::new()),
+            lock_key,
         },
         // The snapshot just written emptied the log.
         WriteLog::default(),
     )
 }
 
-/// Drops the core, its keys and timer, and closes every relay link; returns
-/// what was unlocked.
+/// Drops the core, its keys and timer (or the watch of a locked profile),
+/// and closes every relay link; returns what was unlocked.
 pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
     let mut state = shared.borrow_mut();
     let unlocked = state.unlocked.take();
+    state.watch = None;
     if let (Some(timer), Some(window)) = (state.timer.take(), web_sys::window()) {
         window.clear_timeout_with_handle(timer.id);
     }
@@ -521,10 +582,21 @@ pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
 /// Connects the relays that hold this profile's queues (and the home
 /// relay), then pumps. A relay this profile only sends to is connected when a
 /// request goes there (see [`sotto_core::Core::subscribed_relays`]).
-fn start(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
+pub(crate) fn start(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
     let relays = {
         let state = shared.borrow();
         let Some(unlocked) = &state.unlocked else {
+            // Locked: the relays of the queues still watched, if any.
+            let relays = state
+                .watch
+                .as_ref()
+                .map(|watch| watch.inbox.relays())
+                .unwrap_or_default();
+            drop(state);
+            for relay in relays {
+                ensure_link(shared, &relay);
+            }
+            pump(shared);
             return Ok(());
         };
         let mut relays = unlocked.core.subscribed_relays().map_err(core_error)?;
@@ -542,7 +614,7 @@ fn start(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
 
 /// The link to `relay`, opened if there is none and the relay is not in its
 /// backoff; whether there is one now.
-fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
+pub(crate) fn ensure_link(shared: &Rc<RefCell<Shared>>, relay: &RelayAddress) -> bool {
     let key = relay.to_string();
     {
         let state = shared.borrow();
@@ -653,6 +725,10 @@ fn handle_incoming(
     relay: &RelayAddress,
     incoming: Vec<Incoming>,
 ) {
+    if shared.borrow().unlocked.is_none() {
+        crate::locked_watch::handle_incoming(shared, name, relay, incoming);
+        return;
+    }
     let mut connected = false;
     let mut ended = None;
     {
@@ -665,6 +741,10 @@ fn handle_incoming(
             }
             if let Incoming::Connected = item {
                 connected = true;
+            }
+            // The core learns of a lost subscription when it next subscribes.
+            if let Incoming::End(_) = item {
+                continue;
             }
             let Some(unlocked) = unlocked.as_deref_mut() else {
                 continue;
@@ -694,7 +774,7 @@ fn handle_incoming(
                     suite,
                 ),
                 Incoming::Failed(token) => core.handle_relay_failure(now(), token),
-                Incoming::Ended(_) => Ok(()),
+                Incoming::End(_) | Incoming::Ended(_) => Ok(()),
             };
         }
         if connected {
@@ -715,7 +795,7 @@ fn handle_incoming(
 }
 
 /// The link ended: drop it, tell the UI, and connect again after a backoff.
-fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
+pub(crate) fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
     let link = shared.borrow_mut().links.remove(name);
     let Some(link) = link else {
         return;
@@ -723,6 +803,22 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
     let relay = link.address.clone();
     // The connection failed its requests already (reported with `Ended`).
     let tokens = link.close();
+    if shared.borrow().unlocked.is_none() {
+        // Locked: the watch renews the link while it watches queues there.
+        let keep = {
+            let mut state = shared.borrow_mut();
+            state.watch.as_mut().is_some_and(|watch| {
+                for token in tokens {
+                    watch.inbox.handle_relay_failure(token);
+                }
+                watch.inbox.relays().contains(&relay)
+            })
+        };
+        if keep {
+            back_off(shared, name);
+        }
+        return;
+    }
     if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
         for token in tokens {
             let _ = unlocked.core.handle_relay_failure(now(), token);
@@ -768,7 +864,7 @@ fn link_lost(shared: &Rc<RefCell<Shared>>, name: &str, end: ConnectionEnd) {
 
 /// Counts a failure to reach relay `name` and schedules the next attempt
 /// ([`ReconnectBackoff`], as the native client does).
-fn back_off(shared: &Rc<RefCell<Shared>>, name: &str) {
+pub(crate) fn back_off(shared: &Rc<RefCell<Shared>>, name: &str) {
     let delay = {
         let mut state = shared.borrow_mut();
         let backoff = state.backoff.entry(name.to_owned()).or_default();
@@ -809,6 +905,8 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
     let (events, timeout) = {
         let mut state = shared.borrow_mut();
         let Some(unlocked) = state.unlocked.as_mut() else {
+            drop(state);
+            crate::locked_watch::pump(shared);
             return;
         };
         let mut events = Vec::new();
@@ -855,6 +953,7 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
                 &unlocked.sealer,
                 &unlocked.derivation,
                 &unlocked.prefs,
+                &unlocked.lock_key,
             )
             .map(PendingWrite::Snapshot)
         } else {
@@ -878,20 +977,10 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
             );
             return;
         }
-        // The changes go into IndexedDB as one value of the write log, or,
-        // when the log is full, with everything it holds into the records.
         let write = match write {
-            Ok(PendingWrite::Changes(writes, _)) if writes.is_empty() => {
-                Ok(PendingWrite::Changes(writes, LogChange::Keep))
-            }
-            Ok(PendingWrite::Changes(writes, _)) if state.log.full() => Ok(PendingWrite::Changes(
-                state.log.fold(writes),
-                LogChange::Clear,
-            )),
             Ok(PendingWrite::Changes(writes, _)) => {
-                let entry = LogChange::Append(state.log.next, write_log::encode(&writes));
-                state.log.appended(&writes);
-                Ok(PendingWrite::Changes(Vec::new(), entry))
+                let (writes, log) = logged(&mut state.log, writes);
+                Ok(PendingWrite::Changes(writes, log))
             }
             Ok(PendingWrite::Snapshot(snapshot)) => {
                 state.log.cleared();
@@ -910,10 +999,19 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
             Ok(PendingWrite::Changes(writes, log)) => {
                 // On disk before the requests that wait for it leave.
                 database
-                    .write(&[], writes, false, log, Durability::Flushed)
+                    .write(
+                        &[],
+                        writes,
+                        false,
+                        log,
+                        HeldChange::Keep,
+                        Durability::Flushed,
+                    )
                     .await
             }
-            Ok(PendingWrite::Snapshot(snapshot)) => database.write_snapshot(snapshot).await,
+            Ok(PendingWrite::Snapshot(snapshot)) => {
+                database.write_snapshot(snapshot, HeldChange::Keep).await
+            }
             Err(error) => Err(error),
         };
         let (current, again) = {
@@ -953,11 +1051,33 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
     });
 }
 
+/// How `writes` go into IndexedDB: as one value of the write log (`log`
+/// notes it), or, when the log is full, with everything it holds into the
+/// records.
+pub(crate) fn logged(
+    log: &mut WriteLog,
+    writes: Vec<SealedWrite>,
+) -> (Vec<SealedWrite>, LogChange) {
+    if writes.is_empty() {
+        return (writes, LogChange::Keep);
+    }
+    if log.full() {
+        return (log.fold(writes), LogChange::Clear);
+    }
+    let entry = LogChange::Append(log.next, write_log::encode(&writes));
+    log.appended(&writes);
+    (Vec::new(), entry)
+}
+
 /// Sends relay requests whose writes are on disk. Every request is queued
 /// first and the links write after, so that requests to one relay share
 /// blocks; then pumps if a link reported something or a request could not be
 /// queued, else writes what waits (`again`).
-fn send_requests(shared: &Rc<RefCell<Shared>>, requests: Vec<RelayRequest>, again: bool) {
+pub(crate) fn send_requests(
+    shared: &Rc<RefCell<Shared>>,
+    requests: Vec<RelayRequest>,
+    again: bool,
+) {
     let mut failed = Vec::new();
     let mut touched = Vec::new();
     for request in requests {
@@ -992,9 +1112,17 @@ fn send_requests(shared: &Rc<RefCell<Shared>>, requests: Vec<RelayRequest>, agai
         }
     }
     if !failed.is_empty() || reported {
-        if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
-            for token in failed {
-                let _ = unlocked.core.handle_relay_failure(now(), token);
+        {
+            let mut state = shared.borrow_mut();
+            let state = &mut *state;
+            if let Some(unlocked) = state.unlocked.as_mut() {
+                for token in failed {
+                    let _ = unlocked.core.handle_relay_failure(now(), token);
+                }
+            } else if let Some(watch) = state.watch.as_mut() {
+                for token in failed {
+                    watch.inbox.handle_relay_failure(token);
+                }
             }
         }
         pump(shared);

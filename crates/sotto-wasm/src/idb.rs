@@ -1,6 +1,8 @@
 //! The IndexedDB database of one browser profile: `meta` holds the key
 //! derivation (not secret), `records` holds sealed records under their opaque
-//! indexes, `log` the writes not folded into `records` yet (`crate::write_log`).
+//! indexes, `log` the writes not folded into `records` yet (`crate::write_log`),
+//! `held` the deliveries kept while locked, under the keys of its key
+//! generator (arrival order; `sotto_sealed_store::held_delivery`).
 //! Glue only: what the bytes are is `sotto_sealed_store`'s.
 
 use js_sys::{Array, Promise, Uint8Array};
@@ -8,7 +10,10 @@ use sotto_sealed_store::sealed_profile::{SealedWrite, Snapshot};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbObjectStore, IdbObjectStoreParameters, IdbRequest, IdbTransaction,
+    IdbTransactionMode,
+};
 
 use crate::write_log::{self, WriteLog};
 
@@ -26,11 +31,12 @@ pub(crate) enum Durability {
 }
 
 const DATABASE: &str = "sotto";
-/// Version 2 added `log`.
-const VERSION: u32 = 2;
+/// Version 2 added `log`, version 3 `held`.
+const VERSION: u32 = 3;
 const META: &str = "meta";
 const RECORDS: &str = "records";
 const LOG: &str = "log";
+const HELD: &str = "held";
 
 /// What a write does to the log besides the records it puts.
 pub(crate) enum LogChange {
@@ -40,6 +46,19 @@ pub(crate) enum LogChange {
     /// Folded into the records: empty it.
     Clear,
 }
+
+/// What a write does to the deliveries kept while locked.
+pub(crate) enum HeldChange {
+    Keep,
+    /// They were applied to the records this write holds: delete them.
+    Delete(Vec<HeldKey>),
+    /// A new profile: what was kept for the old one goes.
+    Clear,
+}
+
+/// Where a kept delivery is in `held`: its key generator's number.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct HeldKey(f64);
 
 /// The open database.
 pub(crate) struct Database(IdbDatabase);
@@ -63,6 +82,12 @@ impl Database {
                     if !database.object_store_names().contains(name) {
                         let _ = database.create_object_store(name);
                     }
+                }
+                if !database.object_store_names().contains(HELD) {
+                    let parameters = IdbObjectStoreParameters::new();
+                    parameters.set_auto_increment(true);
+                    let _ =
+                        database.create_object_store_with_optional_parameters(HELD, &parameters);
                 }
             }
         });
@@ -125,9 +150,62 @@ impl Database {
         Ok((write_log::apply(records, &entries), state))
     }
 
-    /// Writes `snapshot`, replacing everything the database held, and waits
-    /// until it is on disk.
-    pub(crate) async fn write_snapshot(&self, snapshot: Snapshot) -> Result<(), JsValue> {
+    /// Keeps one delivery received while locked (`held`, sealed) and waits
+    /// until it is on disk; returns how many are kept now.
+    pub(crate) async fn hold(&self, held: &[u8]) -> Result<u32, JsValue> {
+        let transaction = self.transaction(&[HELD], Durability::Flushed)?;
+        let done = committed(&transaction);
+        let store = transaction.object_store(HELD)?;
+        let count = store
+            .add(&Uint8Array::from(held))
+            .and_then(|_| store.count());
+        let count = match count {
+            Ok(count) => finished(count),
+            Err(error) => {
+                let _ = transaction.abort();
+                let _ = JsFuture::from(done).await;
+                return Err(error);
+            }
+        };
+        let count = count.await?;
+        JsFuture::from(done).await?;
+        // A count of records, far below 2^32.
+        Ok(count.as_f64().unwrap_or_default() as u32)
+    }
+
+    /// How many deliveries are kept.
+    pub(crate) async fn held_count(&self) -> Result<u32, JsValue> {
+        let (_, store) = self.store(HELD, IdbTransactionMode::Readonly)?;
+        let count = finished(store.count()?).await?;
+        // A count of records, far below 2^32.
+        Ok(count.as_f64().unwrap_or_default() as u32)
+    }
+
+    /// Every delivery kept while locked, in arrival order.
+    pub(crate) async fn held(&self) -> Result<Vec<(HeldKey, Vec<u8>)>, JsValue> {
+        let (_, store) = self.store(HELD, IdbTransactionMode::Readonly)?;
+        let keys = finished(store.get_all_keys()?);
+        let values = finished(store.get_all()?);
+        let keys: Array = keys.await?.dyn_into()?;
+        let values: Array = values.await?.dyn_into()?;
+        let mut held = Vec::with_capacity(keys.length() as usize);
+        for (key, value) in keys.iter().zip(values.iter()) {
+            let key = key
+                .as_f64()
+                .ok_or_else(|| JsValue::from_str("a held key is not a number"))?;
+            held.push((HeldKey(key), binary(&value)?));
+        }
+        Ok(held)
+    }
+
+    /// Writes `snapshot`, replacing everything the database held (and the
+    /// deliveries kept while locked as `held` says), and waits until it is
+    /// on disk.
+    pub(crate) async fn write_snapshot(
+        &self,
+        snapshot: Snapshot,
+        held: HeldChange,
+    ) -> Result<(), JsValue> {
         let meta: Vec<(&str, &[u8])> = snapshot
             .meta
             .iter()
@@ -138,31 +216,46 @@ impl Database {
             snapshot.records,
             true,
             LogChange::Clear,
+            held,
             Durability::Flushed,
         )
         .await
     }
 
-    /// Writes `meta` values, sealed records and `log` in one transaction
-    /// (after clearing every store if `clear_first`) and waits until
-    /// IndexedDB has committed it with `durability`. A request the browser
-    /// refuses aborts the whole transaction: nothing of a failed write is
-    /// kept.
+    /// Writes `meta` values, sealed records, `log` and `held` in one
+    /// transaction (after clearing `meta`, `records` and `log` if
+    /// `clear_first`) and waits until IndexedDB has committed it with
+    /// `durability`. A request the browser refuses aborts the whole
+    /// transaction: nothing of a failed write is kept.
     pub(crate) async fn write(
         &self,
         meta: &[(&str, &[u8])],
         writes: Vec<SealedWrite>,
         clear_first: bool,
         log: LogChange,
+        held: HeldChange,
         durability: Durability,
     ) -> Result<(), JsValue> {
         // Every write spans every store, so that IndexedDB runs them all in
         // the order they were made.
-        let names = Array::of3(
-            &JsValue::from_str(META),
-            &JsValue::from_str(RECORDS),
-            &JsValue::from_str(LOG),
-        );
+        let transaction = self.transaction(&[META, RECORDS, LOG, HELD], durability)?;
+        let done = committed(&transaction);
+        if let Err(error) = Self::fill(&transaction, meta, writes, clear_first, log, held) {
+            let _ = transaction.abort();
+            // The abort rejects `done`; the request's error says more.
+            let _ = JsFuture::from(done).await;
+            return Err(error);
+        }
+        JsFuture::from(done).await.map(|_| ())
+    }
+
+    /// A read-write transaction over `names`, committed with `durability`.
+    fn transaction(
+        &self,
+        names: &[&str],
+        durability: Durability,
+    ) -> Result<IdbTransaction, JsValue> {
+        let names: Array = names.iter().map(|name| JsValue::from_str(name)).collect();
         let options = js_sys::Object::new();
         let durability = match durability {
             Durability::Flushed => "strict",
@@ -173,17 +266,8 @@ impl Database {
         // among its unstable APIs.
         let open: js_sys::Function =
             js_sys::Reflect::get(&self.0, &"transaction".into())?.dyn_into()?;
-        let transaction: IdbTransaction = open
-            .call3(&self.0, &names, &"readwrite".into(), &options)?
-            .dyn_into()?;
-        let done = committed(&transaction);
-        if let Err(error) = Self::fill(&transaction, meta, writes, clear_first, log) {
-            let _ = transaction.abort();
-            // The abort rejects `done`; the request's error says more.
-            let _ = JsFuture::from(done).await;
-            return Err(error);
-        }
-        JsFuture::from(done).await.map(|_| ())
+        open.call3(&self.0, &names, &"readwrite".into(), &options)?
+            .dyn_into()
     }
 
     fn fill(
@@ -192,10 +276,23 @@ impl Database {
         writes: Vec<SealedWrite>,
         clear_first: bool,
         log: LogChange,
+        held: HeldChange,
     ) -> Result<(), JsValue> {
         let meta_store = transaction.object_store(META)?;
         let records = transaction.object_store(RECORDS)?;
         let log_store = transaction.object_store(LOG)?;
+        let held_store = transaction.object_store(HELD)?;
+        match held {
+            HeldChange::Keep => {}
+            HeldChange::Delete(keys) => {
+                for HeldKey(key) in keys {
+                    held_store.delete(&JsValue::from_f64(key))?;
+                }
+            }
+            HeldChange::Clear => {
+                held_store.clear()?;
+            }
+        }
         if clear_first {
             meta_store.clear()?;
             records.clear()?;

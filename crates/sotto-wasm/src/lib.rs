@@ -19,6 +19,9 @@
 //!   The core's views and events, and these, reach the UI as JSON text in
 //!   the core's serde vocabulary (see `client::json`).
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
+//! - `locked_watch` (wasm32 only): receiving while locked, with only the
+//!   queues' auth secrets and the lock key's public half: each delivery kept
+//!   sealed, applied on unlock.
 //! - `relay_link` (wasm32 only): one relay connection over the browser's
 //!   WebSocket, a thin driver of `sotto_wire::ClientConnection` (which does
 //!   the protocol: handshake, batching, keep-alive, request timeouts).
@@ -39,6 +42,8 @@ mod client;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod key_deriver;
+#[cfg(target_arch = "wasm32")]
+mod locked_watch;
 #[cfg(target_arch = "wasm32")]
 mod manage_calls;
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,5 @@
 //! `SottoClient` calls that manage chats on this device (pin, archive,
-//! alias, clear, block, delete) and search them. Each is one call into the
+//! alias, clear, block, delete, connect again) and search them. Each is one call into the
 //! core; what changes reaches the UI as the core's events.
 
 use wasm_bindgen::prelude::*;
@@ -8,6 +8,7 @@ use sotto_core::UnixMillis;
 
 use crate::chat_calls::{chat_id, message_number};
 use crate::client::{SottoClient, core_error, json, now};
+use crate::rng::BrowserRng;
 
 #[wasm_bindgen]
 impl SottoClient {
@@ -73,6 +74,19 @@ impl SottoClient {
     pub fn unblock(&self, chat: f64) -> Result<(), JsValue> {
         let chat = chat_id(chat)?;
         self.change(|core| core.unblock(chat).map_err(core_error))
+    }
+
+    /// Connects an existing chat's peer again through a new link (a link of
+    /// someone the user already has a chat with: `join_failed.existing`). The
+    /// chat is kept; it connects as a new one would (`chat_changed`), or
+    /// `join_failed` says why not.
+    pub fn reconnect(&self, chat: f64, link: String) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        let relay = self.shared.borrow().home_relay.clone();
+        self.change(|core| {
+            core.reconnect(now(), &mut BrowserRng, chat, &link, &relay)
+                .map_err(core_error)
+        })
     }
 
     /// Deletes a chat on this device: history, connection and contact.

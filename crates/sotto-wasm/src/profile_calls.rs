@@ -24,7 +24,7 @@ use crate::client::{
     new_derivation, new_key, now, object, open_key, rekey, seal_prefs, seal_snapshot, stop,
     storage_failed,
 };
-use crate::idb::{Durability, LogChange};
+use crate::idb::{Durability, HeldChange, LogChange};
 use crate::rng::BrowserRng;
 
 /// Largest preferences record the UI may store.
@@ -79,14 +79,14 @@ impl SottoClient {
             let Some(unlocked) = stop(&shared) else {
                 return Err(error("locked", "the profile is locked"));
             };
-            let prefs = unlocked.prefs;
+            let (prefs, lock_key) = (unlocked.prefs, unlocked.lock_key);
             let mut store = unlocked.core.into_store();
             let moved_at = now().0 / 1000;
             mark_moved(&mut store, &receipt, moved_at)
                 .map_err(|e| error("internal", &e.to_string()))?;
-            let mut snapshot = seal_snapshot(&store, &sealer, &derivation, &prefs)?;
+            let mut snapshot = seal_snapshot(&store, &sealer, &derivation, &prefs, &lock_key)?;
             snapshot.meta.push((META_MOVED, vec![1]));
-            if let Err(cause) = database.write_snapshot(snapshot).await {
+            if let Err(cause) = database.write_snapshot(snapshot, HeldChange::Keep).await {
                 storage_failed(&shared, &cause);
                 return Err(error(
                     "internal",
@@ -183,6 +183,7 @@ impl SottoClient {
                     Vec::new(),
                     false,
                     LogChange::Keep,
+                    HeldChange::Keep,
                     Durability::Handed,
                 )
                 .await

@@ -55,6 +55,8 @@ pub(crate) enum Incoming {
     },
     /// The request got no answer (timeout or the connection ended).
     Failed(RequestToken),
+    /// END: another connection subscribed this queue.
+    End(RecipientId),
     /// The connection is over; every open request was failed before this.
     Ended(ConnectionEnd),
 }
@@ -257,8 +259,12 @@ impl RelayLink {
                         });
                     }
                 }
-                // END and ERR pushes: the core learns of a lost subscription
-                // when it next subscribes.
+                // Another connection took the queue.
+                Event::Push(Response::End { recipient_id }) => {
+                    incoming.push(Incoming::End(recipient_id));
+                }
+                // ERR pushes: the core learns of a lost subscription when it
+                // next subscribes.
                 Event::Push(_) => {}
                 Event::Ended(end) => {
                     self.clear_timer();

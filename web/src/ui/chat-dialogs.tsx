@@ -1,12 +1,23 @@
-// Per-chat dialogs: the security code, and the chat's settings (disappearing
-// timer, mute, read receipts).
+// Per-chat dialogs: the security code, and the contact info panel (names,
+// verification, disappearing timer, notifications, read receipts, block,
+// clear, delete).
 
 import { useEffect, useState } from "preact/hooks";
-import { TIMER_CHOICES, type Backend, type ChatView, type ReceiptSetting, type SecurityCode } from "../backend";
+import {
+  MUTED_ALWAYS,
+  TIMER_CHOICES,
+  type Backend,
+  type ChatId,
+  type ChatView,
+  type ReceiptSetting,
+  type SecurityCode,
+} from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
-import { chatName, groupDigits, timerLabel } from "../format";
+import { chatName, groupDigits, mutedLabel, timerLabel } from "../format";
 import { parseInviteLink } from "../invite-link";
+import { Avatar } from "./avatar";
+import { MUTE_CHOICES, type ChatAction } from "./chat-menu";
 import { Dialog } from "./dialog";
 import { QrCode } from "./qr-code";
 import { QrScanner } from "./qr-scanner";
@@ -119,21 +130,34 @@ export function SecurityCodeDialog({
   );
 }
 
-export function ChatSettingsDialog({
+/** What the chat's notification setting shows: on, muted until a time, or always muted. */
+function muteChoice(chat: ShownChat): string {
+  if (!chat.muted) return "on";
+  return chat.muted_until === null || chat.muted_until >= MUTED_ALWAYS ? "always" : "until";
+}
+
+/**
+ * The contact info panel: who the chat is with (their name, the name given
+ * on this device, their bio, verification), the chat's settings (timer,
+ * receipts, notifications) and what can be done to it (block, clear, delete).
+ */
+export function ContactInfoDialog({
   backend,
   chat,
-  onMute,
+  onAction,
   onClose,
   onOpenSecurity,
 }: {
   backend: Backend;
   chat: ShownChat;
-  /** Mutes the chat or not (a setting of the UI's, not the core's). */
-  onMute: (muted: boolean) => Promise<void>;
+  /** Mute, block, clear, delete: the chat list's own handling (with its confirmations). */
+  onAction: (chat: ChatId, action: ChatAction) => void;
   onClose: () => void;
   onOpenSecurity: () => void;
 }) {
   const [error, setError] = useState("");
+  const [alias, setAlias] = useState(chat.alias ?? "");
+  const [saved, setSaved] = useState("");
   async function run(task: Promise<void>) {
     setError("");
     try {
@@ -142,9 +166,60 @@ export function ChatSettingsDialog({
       setError(errorMessage(caught));
     }
   }
+  const name = chatName(chat);
+  const mute = muteChoice(chat);
   return (
-    <Dialog title={`Chat with ${chatName(chat)}`} onClose={onClose}>
+    <Dialog title="Contact info" onClose={onClose}>
       <div class="stack">
+        <div class="contact-card">
+          <Avatar name={name} />
+          <div>
+            <p dir="auto" class="contact-name private">
+              {name}
+            </p>
+            {chat.alias !== null && (
+              <p dir="auto" class="muted small private">
+                Their name: {chat.name ?? "not known yet"}
+              </p>
+            )}
+            {chat.bio && (
+              <p dir="auto" class="contact-bio private">
+                {chat.bio}
+              </p>
+            )}
+            <p class="muted small">
+              {chat.blocked ? "Blocked" : stateText(chat.state)} · {chat.verified ? "Verified" : "Not verified"}
+            </p>
+          </div>
+        </div>
+        <form
+          class="inline-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            setSaved("");
+            void run(
+              backend.setAlias(chat.id, alias.trim()).then(() => setSaved(alias.trim() ? "Saved." : "Removed.")),
+            );
+          }}
+        >
+          <label>
+            Name on this device
+            <input
+              value={alias}
+              maxLength={100}
+              placeholder={chat.name ?? ""}
+              onInput={(e) => setAlias(e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit">Save name</button>
+          <span class="muted small" role="status">
+            {saved}
+          </span>
+        </form>
+        <p class="muted small">Only you see this name; {chat.name ?? "your contact"} is not told.</p>
+        <button type="button" onClick={onOpenSecurity}>
+          {chat.verified ? "Security code (verified)" : "Compare the security code"}
+        </button>
         <fieldset>
           <legend>Disappearing messages</legend>
           <p class="muted small">New messages in this chat disappear for both of you this long after they are sent.</p>
@@ -155,6 +230,7 @@ export function ChatSettingsDialog({
                   type="radio"
                   name="timer"
                   checked={chat.timer_secs === seconds}
+                  disabled={chat.blocked}
                   onChange={() => run(backend.setTimer(chat.id, seconds))}
                 />
                 {timerLabel(seconds)}
@@ -162,9 +238,27 @@ export function ChatSettingsDialog({
             ))}
           </div>
         </fieldset>
-        <label class="switch">
-          <input type="checkbox" checked={chat.muted} onChange={(e) => run(onMute(e.currentTarget.checked))} />
-          Mute notifications
+        <label>
+          Notifications
+          <select
+            value={mute}
+            onChange={(e) => {
+              const value = e.currentTarget.value;
+              const choice = MUTE_CHOICES.find((candidate) => candidate.label === value);
+              if (value === "on") onAction(chat.id, { type: "unmute" });
+              else if (value === "always") onAction(chat.id, { type: "mute", duration: null });
+              else if (choice) onAction(chat.id, { type: "mute", duration: choice.duration });
+            }}
+          >
+            <option value="on">On</option>
+            {mute === "until" && <option value="until">{mutedLabel(chat.muted_until, Date.now())}</option>}
+            {MUTE_CHOICES.filter((choice) => choice.duration !== null).map((choice) => (
+              <option key={choice.label} value={choice.label}>
+                Muted for {choice.label}
+              </option>
+            ))}
+            <option value="always">Muted always</option>
+          </select>
         </label>
         <label>
           Read receipts in this chat
@@ -177,9 +271,23 @@ export function ChatSettingsDialog({
             <option value="off">Off</option>
           </select>
         </label>
-        <button type="button" onClick={onOpenSecurity}>
-          Security code{chat.verified ? " (verified)" : ""}
-        </button>
+        <div class="buttons">
+          {chat.blocked ? (
+            <button type="button" onClick={() => onAction(chat.id, { type: "unblock" })}>
+              Unblock
+            </button>
+          ) : (
+            <button type="button" class="danger" onClick={() => onAction(chat.id, { type: "block" })}>
+              Block…
+            </button>
+          )}
+          <button type="button" class="danger" onClick={() => onAction(chat.id, { type: "clear" })}>
+            Clear history…
+          </button>
+          <button type="button" class="danger" onClick={() => onAction(chat.id, { type: "delete" })}>
+            Delete chat…
+          </button>
+        </div>
         {error && (
           <p class="error" role="alert">
             {error}
@@ -188,4 +296,19 @@ export function ChatSettingsDialog({
       </div>
     </Dialog>
   );
+}
+
+/** Where the connection stands, in words. */
+export function stateText(state: ChatView["state"]): string {
+  switch (state) {
+    case "joining":
+    case "accepting":
+      return "Connecting";
+    case "awaiting_confirmation":
+      return "Waiting for them to confirm";
+    case "connected":
+      return "Connected";
+    case "disconnected":
+      return "Not connected";
+  }
 }

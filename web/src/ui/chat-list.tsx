@@ -1,13 +1,27 @@
 // The chat list: search, then one row per chat with its last message, stamp,
-// unread count, mute and timer marks. Arrow keys move between rows.
+// unread count, pin, block, mute and timer marks, and its menu (the button
+// beside it, a right click, or the context-menu key). Arrow keys move between
+// rows. Archived chats are listed apart, behind "Archived".
 
 import type { RefObject } from "preact";
 import { useMemo, useState } from "preact/hooks";
-import type { ChatId } from "../backend";
+import type { Backend, ChatId, MessageNumber } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { chatName, listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
-import { IconMuted, IconSearch, IconShield, IconTimer, ReceiptTick } from "./icons";
+import { ChatMenu, type ChatAction } from "./chat-menu";
+import { SearchResults, useMessageSearch } from "./message-search";
+import {
+  IconArchive,
+  IconBack,
+  IconMore,
+  IconMuted,
+  IconPin,
+  IconSearch,
+  IconShield,
+  IconTimer,
+  ReceiptTick,
+} from "./icons";
 
 export function filterChats(chats: readonly ShownChat[], query: string): ShownChat[] {
   return chats.filter(
@@ -19,20 +33,44 @@ export function ChatList({
   chats,
   selected,
   onSelect,
+  onChatAction,
+  onOpenMessage,
   searchRef,
+  backend,
 }: {
   chats: readonly ShownChat[];
   selected: ChatId | null;
   onSelect: (chat: ChatId) => void;
+  onChatAction: (chat: ChatId, action: ChatAction) => void;
+  /** Opens a chat at a message found by the search. */
+  onOpenMessage: (chat: ChatId, number: MessageNumber) => void;
   searchRef: RefObject<HTMLInputElement | null>;
+  backend: Backend;
 }) {
   const [query, setQuery] = useState("");
-  const shown = useMemo(() => filterChats(chats, query), [chats, query]);
+  const found = useMessageSearch(backend, query);
+  const names = useMemo(() => new Map(chats.map((chat) => [chat.id, chat.label])), [chats]);
+  const searching = query.trim() !== "";
+  /** The archived chats are listed instead of the others. */
+  const [archive, setArchive] = useState(false);
+  const [menu, setMenu] = useState<{ chat: ShownChat; anchor: HTMLElement; row: HTMLElement | null } | null>(null);
+  const archivedCount = useMemo(() => chats.filter((chat) => chat.archived).length, [chats]);
+  const shown = useMemo(
+    () =>
+      filterChats(
+        // A search looks at every chat, archived or not.
+        query.trim() !== "" ? chats : chats.filter((chat) => chat.archived === archive),
+        query,
+      ),
+    [chats, query, archive],
+  );
   const now = Date.now();
+  const openMenu = (chat: ShownChat, anchor: HTMLElement) =>
+    setMenu({ chat, anchor, row: anchor.closest("li")?.querySelector<HTMLElement>(".chat-row") ?? null });
 
   function onListKeyDown(event: KeyboardEvent) {
     if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll<HTMLElement>(".chat-row")];
+    const buttons = [...(event.currentTarget as HTMLElement).querySelectorAll<HTMLElement>(".chat-row, .search-hit")];
     const index = buttons.indexOf(document.activeElement as HTMLElement);
     const next = buttons[Math.max(0, Math.min(buttons.length - 1, index + (event.key === "ArrowDown" ? 1 : -1)))];
     if (next) {
@@ -48,7 +86,7 @@ export function ChatList({
         <input
           ref={searchRef}
           type="search"
-          placeholder="Search chats (Ctrl+K)"
+          placeholder="Search chats and messages (Ctrl+K)"
           aria-label="Search chats"
           value={query}
           onInput={(e) => setQuery(e.currentTarget.value)}
@@ -58,25 +96,67 @@ export function ChatList({
               setQuery("");
             } else if (e.key === "ArrowDown") {
               e.preventDefault();
-              document.querySelector<HTMLElement>(".chat-row")?.focus();
-            } else if (e.key === "Enter" && shown[0]) {
-              onSelect(shown[0].id);
+              document.querySelector<HTMLElement>(".chat-lists .chat-row, .chat-lists .search-hit")?.focus();
+            } else if (e.key === "Enter") {
+              const hit = found.hits[0];
+              if (shown[0]) onSelect(shown[0].id);
+              else if (hit) onOpenMessage(hit.item.chat, hit.item.number);
             }
           }}
         />
       </div>
-      {shown.length === 0 ? (
-        <p class="muted list-empty">
-          {chats.length === 0 ? "No chats yet. Invite someone with the + button." : "No chat matches."}
-        </p>
-      ) : (
-        <ul class="chat-list" aria-label="Chats" onKeyDown={onListKeyDown}>
-          {shown.map((chat) => (
-            <li key={chat.id}>
-              <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} />
-            </li>
-          ))}
-        </ul>
+      <div class="chat-lists" onKeyDown={onListKeyDown}>
+        {(archive || archivedCount > 0) && query.trim() === "" && (
+          <button type="button" class="archive-toggle" aria-pressed={archive} onClick={() => setArchive(!archive)}>
+            {archive ? (
+              <>
+                <IconBack /> Back to chats
+              </>
+            ) : (
+              <>
+                <IconArchive /> Archived ({archivedCount})
+              </>
+            )}
+          </button>
+        )}
+        {searching && <h2 class="list-heading">Chats</h2>}
+        {shown.length === 0 ? (
+          <p class="muted list-empty">
+            {chats.length === 0
+              ? "No chats yet. Invite someone with the + button."
+              : archive && query.trim() === ""
+                ? "No archived chats."
+                : "No chat matches."}
+          </p>
+        ) : (
+          <ul class="chat-list" aria-label={archive && !searching ? "Archived chats" : "Chats"}>
+            {shown.map((chat) => (
+              <li key={chat.id}>
+                <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} onMenu={openMenu} />
+                <button
+                  type="button"
+                  class="icon-button chat-row-menu"
+                  tabIndex={-1}
+                  aria-label={`Menu of the chat with ${chatName(chat)}`}
+                  aria-haspopup="menu"
+                  onClick={(event) => openMenu(chat, event.currentTarget)}
+                >
+                  <IconMore />
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {searching && <SearchResults state={found} names={names} onOpen={onOpenMessage} />}
+      </div>
+      {menu && (
+        <ChatMenu
+          chat={chats.find((chat) => chat.id === menu.chat.id) ?? menu.chat}
+          anchor={menu.anchor}
+          returnFocus={menu.row}
+          onAction={onChatAction}
+          onClose={() => setMenu(null)}
+        />
       )}
     </>
   );
@@ -87,11 +167,13 @@ function ChatRow({
   now,
   selected,
   onSelect,
+  onMenu,
 }: {
   chat: ShownChat;
   now: number;
   selected: boolean;
   onSelect: (chat: ChatId) => void;
+  onMenu: (chat: ShownChat, anchor: HTMLElement) => void;
 }) {
   const name = chatName(chat);
   const last = chat.last_item;
@@ -105,6 +187,17 @@ function ChatRow({
       class={`chat-row${selected ? " selected" : ""}`}
       aria-current={selected ? "true" : undefined}
       onClick={() => onSelect(chat.id)}
+      onKeyDown={(event) => {
+        // The context-menu key or Shift+F10 opens the chat's menu.
+        if (event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey)) {
+          event.preventDefault();
+          onMenu(chat, event.currentTarget);
+        }
+      }}
+      onContextMenu={(event) => {
+        event.preventDefault();
+        onMenu(chat, event.currentTarget);
+      }}
     >
       <Avatar name={name} />
       <span class="chat-row-main">
@@ -113,6 +206,9 @@ function ChatRow({
             {name}
           </span>
           {chat.verified && <IconShield label="Verified" />}
+          {chat.pinned && <IconPin label="Pinned" />}
+          {chat.blocked && <span class="tag">Blocked</span>}
+          {chat.archived && <span class="tag">Archived</span>}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}
         </span>
         <span class="chat-row-bottom">

@@ -1,10 +1,14 @@
 // The compose box: Enter sends, Shift+Enter starts a new line, Esc cancels a
-// reply or an edit, Up in an empty box edits the last message sent.
+// reply or an edit, Up in an empty box edits the last message sent. It grows
+// with its text, wrapped lines included, up to a limit, and keeps what was
+// typed but not sent as the chat's draft. An emoji picker inserts emoji where
+// the cursor is.
 
 import type { RefObject } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageItem } from "../backend";
-import { IconClose, IconReply, IconSend } from "./icons";
+import { EmojiPicker } from "./emoji-picker";
+import { IconClose, IconEmoji, IconReply, IconSend } from "./icons";
 
 export type ComposerMode = { type: "new" } | { type: "reply"; item: MessageItem } | { type: "edit"; item: MessageItem };
 
@@ -27,6 +31,8 @@ export function Composer({
   onSend,
   onEditLast,
   onTyping,
+  draft = "",
+  onDraft,
 }: {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   mode: ComposerMode;
@@ -35,8 +41,47 @@ export function Composer({
   onSend: (text: string) => Promise<void>;
   onEditLast: () => void;
   onTyping: (typing: boolean) => void;
+  /** What was typed in this chat before and not sent. */
+  draft?: string;
+  /** Keeps the text typed but not sent (not while editing a message). */
+  onDraft?: (text: string) => void;
 }) {
-  const [text, setText] = useState("");
+  const [text, setText] = useState(draft);
+  /** The emoji button, while its picker is open. */
+  const [picking, setPicking] = useState<HTMLElement | null>(null);
+  /** Where the cursor goes once an inserted emoji is in the box. */
+  const caret = useRef<number | null>(null);
+
+  useLayoutEffect(() => {
+    const box = inputRef.current;
+    if (caret.current === null || !box) return;
+    box.setSelectionRange(caret.current, caret.current);
+    caret.current = null;
+  }, [text, inputRef]);
+
+  /** Puts `emoji` where the cursor is (over the selection); the picker stays open for more. */
+  function insertEmoji(emoji: string) {
+    const box = inputRef.current;
+    const start = box?.selectionStart ?? text.length;
+    const end = box?.selectionEnd ?? text.length;
+    caret.current = start + emoji.length;
+    onInput(text.slice(0, start) + emoji + text.slice(end));
+  }
+
+  // The text as it wraps: the box takes its height, up to its CSS max-height.
+  useLayoutEffect(() => {
+    const box = inputRef.current;
+    if (!box) return;
+    box.style.height = "auto";
+    box.style.height = `${box.scrollHeight + box.offsetHeight - box.clientHeight}px`;
+  }, [text, inputRef]);
+
+  const lastMode = useRef(mode.type);
+  useEffect(() => {
+    // An edit's text is the message's, not a draft.
+    if (mode.type !== "edit" && lastMode.current !== "edit") onDraft?.(text);
+    lastMode.current = mode.type;
+  }, [text, mode.type, onDraft]);
   const typing = useRef<number | null>(null);
 
   // Before the browser paints or takes more input: a prefill left to a later
@@ -127,6 +172,17 @@ export function Composer({
         </div>
       )}
       <div class="composer-row">
+        <button
+          type="button"
+          class="icon-button emoji-button"
+          aria-label="Emoji"
+          aria-haspopup="dialog"
+          aria-expanded={picking !== null}
+          title="Emoji"
+          onClick={(event) => setPicking(picking ? null : event.currentTarget)}
+        >
+          <IconEmoji />
+        </button>
         <textarea
           ref={inputRef}
           rows={rows}
@@ -146,6 +202,16 @@ export function Composer({
           <IconSend />
         </button>
       </div>
+      {picking && (
+        <EmojiPicker
+          label="Emoji"
+          anchor={picking}
+          side="left"
+          returnFocus={inputRef.current}
+          onPick={insertEmoji}
+          onClose={() => setPicking(null)}
+        />
+      )}
     </form>
   );
 }

@@ -3,7 +3,14 @@
 // it received.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Backend, ChatId, ContactAddress, Invitation, RequestView } from "../backend";
+import {
+  isBackendError,
+  type Backend,
+  type ChatId,
+  type ContactAddress,
+  type Invitation,
+  type RequestView,
+} from "../backend";
 import { errorMessage } from "../errors";
 import { listStamp } from "../format";
 import { parseInviteLink, type ParsedLink } from "../invite-link";
@@ -24,6 +31,8 @@ const NOT_A_LINK = "This is not a Sotto invitation or contact address link.";
 function useJoin(backend: Backend, onConnected: (chat: ChatId) => void) {
   const [opening, setOpening] = useState(false);
   const [error, setError] = useState("");
+  /** The link is of someone the user has this chat with: open it, or connect it again with the link. */
+  const [existing, setExisting] = useState<{ chat: ChatId; link: string } | null>(null);
   const waiting = useRef<AbortController | null>(null);
   useEffect(() => () => waiting.current?.abort(), []);
   async function join(link: string) {
@@ -32,16 +41,39 @@ function useJoin(backend: Backend, onConnected: (chat: ChatId) => void) {
     waiting.current = controller;
     setOpening(true);
     setError("");
+    setExisting(null);
     try {
       const chat = await joinWithLink(backend, link, controller.signal);
       onConnected(chat);
     } catch (caught) {
       if (controller.signal.aborted) return;
       setError(errorMessage(caught));
+      const chat = isBackendError(caught) ? caught.existing : null;
+      if (chat !== undefined && chat !== null) setExisting({ chat, link });
       setOpening(false);
     }
   }
-  return { opening, error, setError, join };
+  async function reconnect() {
+    if (!existing) return;
+    setError("");
+    try {
+      await backend.reconnect(existing.chat, existing.link);
+      onConnected(existing.chat);
+    } catch (caught) {
+      setError(errorMessage(caught));
+    }
+  }
+  const choice = existing && (
+    <div class="buttons">
+      <button type="button" onClick={() => onConnected(existing.chat)}>
+        Open chat
+      </button>
+      <button type="button" class="primary" onClick={() => void reconnect()}>
+        Connect again
+      </button>
+    </div>
+  );
+  return { opening, error, setError, join, choice };
 }
 
 /** Shown while a link is being opened (the relay is asked for the invitation). */
@@ -119,7 +151,7 @@ export function InviteDialog({
 function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: (chat: ChatId) => void }) {
   const [link, setLink] = useState("");
   const [scanning, setScanning] = useState(false);
-  const { opening, error, setError, join } = useJoin(backend, onConnected);
+  const { opening, error, setError, join, choice } = useJoin(backend, onConnected);
   function submit(event: Event) {
     event.preventDefault();
     const parsed = parseInviteLink(link);
@@ -157,6 +189,7 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
       <p class="error" role="alert">
         {error}
       </p>
+      {choice}
       <div class="buttons">
         <button
           type="button"
@@ -188,7 +221,7 @@ export function ConnectInvitation({
   onClose: () => void;
   onConnected: (chat: ChatId) => void;
 }) {
-  const { opening, error, join } = useJoin(backend, onConnected);
+  const { opening, error, join, choice } = useJoin(backend, onConnected);
   return (
     <Dialog
       title={invite.kind === "invite" ? "Connect with this invitation?" : "Send a contact request?"}
@@ -204,6 +237,7 @@ export function ConnectInvitation({
         <p class="error" role="alert">
           {error}
         </p>
+        {choice}
         <div class="buttons">
           <button type="button" onClick={onClose}>
             {error ? "Close" : "Not now"}

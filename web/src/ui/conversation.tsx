@@ -3,12 +3,15 @@
 // as they come.
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import type { Backend, ItemView, MessageItem, MessageNumber, Settings } from "../backend";
+import type { Backend, ChatId, ItemView, LinkState, MessageItem, MessageNumber, Settings } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, timerBadge, timerLabel } from "../format";
 import { Avatar } from "./avatar";
+import { ChatMenu, type ChatAction } from "./chat-menu";
+import { ConfirmDialog } from "./confirm";
 import { Composer, type ComposerMode } from "./composer";
+import { EmojiPicker } from "./emoji-picker";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
 import { MessageList, type MessageListHandle } from "./message-list";
 import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
@@ -46,10 +49,34 @@ export function withoutExpired(items: ItemView[], now: number): ItemView[] {
   return kept.length === items.length ? items : kept;
 }
 
+/**
+ * The first of the chat's `unread` messages among `items` (oldest first): the
+ * oldest of the last `unread` incoming messages, stopping at one already read.
+ * `complete` is false when the items run out first (older history may hold it).
+ */
+export function firstUnread(
+  items: readonly ItemView[],
+  unread: number,
+): { number: MessageNumber | null; complete: boolean } {
+  let first: MessageNumber | null = null;
+  let seen = 0;
+  for (let index = items.length - 1; index >= 0 && seen < unread; index -= 1) {
+    const item = items[index]!;
+    if (item.notice !== null || item.direction !== "incoming") continue;
+    if (item.status === "read") return { number: first, complete: true };
+    first = item.number;
+    seen += 1;
+  }
+  return { number: first, complete: seen >= unread };
+}
+
 /** Browsers run longer timeouts at once; a far expiry is checked again later. */
 const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 
 const keyOf = (item: ItemView) => String(item.number);
+
+/** How long a message the search opened stays marked. */
+const MARK_MS = 4000;
 
 export function Conversation({
   backend,
@@ -57,14 +84,25 @@ export function Conversation({
   settings,
   onBack,
   onOpenSecurity,
-  onOpenChatSettings,
+  onOpenInfo,
+  onChatAction,
+  found = null,
+  connection = "online",
+  drafts,
 }: {
   backend: Backend;
   chat: ShownChat;
   settings: Settings;
   onBack: () => void;
   onOpenSecurity: () => void;
-  onOpenChatSettings: () => void;
+  onOpenInfo: () => void;
+  onChatAction: (chat: ChatId, action: ChatAction) => void;
+  /** A message the search found: scrolled to (older history paged in until it is there) and marked. */
+  found?: { number: MessageNumber } | null;
+  /** Whether the relays are reached: offline, new messages wait in the outbox. */
+  connection?: LinkState | "connecting";
+  /** Text typed and not sent, by chat: kept while the profile is unlocked. */
+  drafts?: Map<ChatId, string>;
 }) {
   const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -72,8 +110,17 @@ export function Conversation({
   const [error, setError] = useState("");
   const [mode, setMode] = useState<ComposerMode>({ type: "new" });
   const [menu, setMenu] = useState<{ item: MessageItem; anchor: HTMLElement } | null>(null);
+  /** The emoji picker for a reaction to `item`, beside its row. */
+  const [reacting, setReacting] = useState<{ item: MessageItem; anchor: HTMLElement } | null>(null);
+  const [chatMenu, setChatMenu] = useState<HTMLElement | null>(null);
+  /** A message deleted for me waits for this question's answer. */
+  const [deleting, setDeleting] = useState<MessageItem | null>(null);
   const loading = useRef(false);
   const list = useRef<MessageListHandle | null>(null);
+  /** Unread messages when the chat opened: the view starts at the first of them. */
+  const unreadAtOpen = useRef(chat.unread);
+  /** Where the "new messages" divider goes, and how many it counts. */
+  const [divider, setDivider] = useState<{ number: MessageNumber; count: number } | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const name = chatName(chat);
 
@@ -186,6 +233,9 @@ export function Conversation({
             if (window.confirm("Delete this message for everyone?"))
               await backend.deleteForEveryone(chat.id, item.number);
             break;
+          case "delete-for-me":
+            setDeleting(item);
+            break;
           case "react": {
             const mine = item.reactions.find((reaction) => reaction.mine);
             await backend.react(chat.id, item.number, mine?.emoji === emoji ? null : (emoji ?? null));
@@ -218,7 +268,7 @@ export function Conversation({
   }, []);
   useEffect(() => {
     const number = pendingJump.current;
-    if (number === null) return;
+    if (number === null || !loaded) return;
     if (items.some((item) => item.number === number)) {
       pendingJump.current = null;
       list.current?.scrollToKey(String(number));
@@ -227,7 +277,34 @@ export function Conversation({
     } else {
       pendingJump.current = null;
     }
-  }, [items, hasMore, jumpRequest, loadOlder]);
+  }, [items, hasMore, loaded, jumpRequest, loadOlder]);
+
+  // A chat opened with unread messages starts at the first of them (older
+  // history paged in until it is there), under a "new messages" divider.
+  useEffect(() => {
+    const unread = unreadAtOpen.current;
+    if (unread === 0 || !loaded || found) return;
+    const { number, complete } = firstUnread(items, unread);
+    if (!complete && hasMore) {
+      loadOlder();
+      return;
+    }
+    unreadAtOpen.current = 0;
+    if (number === null) return;
+    setDivider({ number, count: unread });
+    // After the row is laid out; the composer keeps the focus.
+    requestAnimationFrame(() => list.current?.scrollToKey(String(number), false));
+  }, [items, hasMore, loaded, loadOlder, found]);
+
+  // The search's message: jumped to, and marked for a few seconds.
+  const [marked, setMarked] = useState<MessageNumber | null>(null);
+  useEffect(() => {
+    if (!found) return;
+    jumpTo(found.number);
+    setMarked(found.number);
+    const timer = window.setTimeout(() => setMarked(null), MARK_MS);
+    return () => window.clearTimeout(timer);
+  }, [found, jumpTo]);
 
   // Every prop but `previous` is stable, so memoized rows skip re-rendering
   // when a page of history is prepended or a message arrives.
@@ -241,9 +318,28 @@ export function Conversation({
         onAction={act}
         onJump={jumpTo}
         onOpenSecurity={onOpenSecurity}
+        marked={item.number === marked}
+        newMessages={item.number === divider?.number ? divider.count : 0}
       />
     ),
-    [items, name, openMenu, act, jumpTo, onOpenSecurity],
+    [items, name, openMenu, act, jumpTo, onOpenSecurity, marked, divider],
+  );
+
+  const waiting = items.filter((item) => item.direction === "outgoing" && item.status === "pending").length;
+  const queued =
+    connection === "offline"
+      ? `You are offline. ${waiting > 0 ? `${waiting} message${waiting === 1 ? " waits" : "s wait"} here and` : "Messages you send wait here and"} will be sent when the connection is back.`
+      : waiting > 0 && connection === "connecting"
+        ? `Connecting… ${waiting} message${waiting === 1 ? " waits" : "s wait"} to be sent.`
+        : "";
+
+  const keepDraft = useCallback(
+    (text: string) => {
+      if (!drafts) return;
+      if (text.trim() === "") drafts.delete(chat.id);
+      else drafts.set(chat.id, text);
+    },
+    [drafts, chat.id],
   );
 
   const lastOwn = [...items]
@@ -256,25 +352,29 @@ export function Conversation({
         <button class="icon-button back" type="button" aria-label="Back to chats" onClick={onBack}>
           <IconBack />
         </button>
-        <Avatar name={name} />
-        <div class="conversation-title">
-          <h2 dir="auto" id="conversation-title" class="private">
-            {name}
-            {chat.verified && <IconShield label="Verified" />}
-          </h2>
-          <p class="subtitle" aria-live="polite">
-            {chat.typing
-              ? "typing…"
-              : chat.timer_secs !== null
-                ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
-                : ""}
-          </p>
-        </div>
+        <button type="button" class="conversation-title" aria-label="Contact info" onClick={onOpenInfo}>
+          <Avatar name={name} />
+          <span class="conversation-title-text">
+            <h2 dir="auto" id="conversation-title" class="private">
+              {name}
+              {chat.verified && <IconShield label="Verified" />}
+            </h2>
+            <span class="subtitle" aria-live="polite">
+              {chat.blocked
+                ? "Blocked"
+                : chat.typing
+                  ? "typing…"
+                  : chat.timer_secs !== null
+                    ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
+                    : ""}
+            </span>
+          </span>
+        </button>
         {chat.timer_secs !== null && (
           <button
             class="timer-chip"
             type="button"
-            onClick={onOpenChatSettings}
+            onClick={onOpenInfo}
             aria-label={`Disappearing messages: ${timerLabel(chat.timer_secs)}`}
           >
             <IconTimer />
@@ -293,9 +393,11 @@ export function Conversation({
         <button
           class="icon-button"
           type="button"
-          aria-label="Chat settings"
-          title="Chat settings"
-          onClick={onOpenChatSettings}
+          aria-label="Chat menu"
+          aria-haspopup="menu"
+          aria-expanded={chatMenu !== null}
+          title="Chat menu"
+          onClick={(event) => setChatMenu(chatMenu ? null : event.currentTarget)}
         >
           <IconMore />
         </button>
@@ -321,16 +423,67 @@ export function Conversation({
           {error}
         </p>
       )}
-      <Composer
-        inputRef={composer}
-        mode={mode}
-        contact={name}
-        onCancel={() => setMode({ type: "new" })}
-        onSend={send}
-        onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}
-        onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
-      />
-      {menu && <MessageActions item={menu.item} anchor={menu.anchor} onAction={act} onClose={() => setMenu(null)} />}
+      {queued && (
+        <p class="queue-bar" role="status">
+          {queued}
+        </p>
+      )}
+      {chat.blocked ? (
+        <p class="blocked-bar" role="status">
+          You blocked {name}: nothing from them reaches you.{" "}
+          <button type="button" class="link" onClick={() => onChatAction(chat.id, { type: "unblock" })}>
+            Unblock
+          </button>
+        </p>
+      ) : (
+        <Composer
+          inputRef={composer}
+          mode={mode}
+          contact={name}
+          onCancel={() => setMode({ type: "new" })}
+          onSend={send}
+          onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}
+          onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
+          draft={drafts?.get(chat.id) ?? ""}
+          onDraft={keepDraft}
+        />
+      )}
+      {chatMenu && <ChatMenu chat={chat} anchor={chatMenu} onAction={onChatAction} onClose={() => setChatMenu(null)} />}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete this message for you?"
+          action="Delete for me"
+          onConfirm={() => backend.deleteForMe(chat.id, deleting.number)}
+          onClose={() => setDeleting(null)}
+        >
+          <p>It is deleted from this device only; {name} keeps their copy.</p>
+        </ConfirmDialog>
+      )}
+      {menu && (
+        <MessageActions
+          item={menu.item}
+          anchor={menu.anchor}
+          onAction={act}
+          onMoreReactions={(item) => {
+            setMenu(null);
+            setReacting({ item, anchor: menu.anchor });
+          }}
+          onClose={() => setMenu(null)}
+        />
+      )}
+      {reacting && (
+        <EmojiPicker
+          label="React with an emoji"
+          anchor={reacting.anchor}
+          side={reacting.item.direction === "outgoing" ? "right" : "left"}
+          returnFocus={reacting.anchor.closest<HTMLElement>(".row")}
+          onPick={(emoji) => {
+            setReacting(null);
+            void act("react", reacting.item, emoji);
+          }}
+          onClose={() => setReacting(null)}
+        />
+      )}
     </section>
   );
 }

@@ -150,3 +150,20 @@ export function ReceiptTick({ status }: { status: MessageStatus }) {
     </Svg>
   );
 }
+export const IconPin = ({ label }: { label?: string }) => (
+  <Svg {...(label ? { label } : {})}>
+    <path d="M12 17v5M9 3h6l-1 7 4 3v2H6v-2l4-3z" />
+  </Svg>
+);
+export const IconArchive = () => (
+  <Svg>
+    <path d="M3 4h18v4H3zM5 8v12h14V8M10 12h4" />
+  </Svg>
+);
+export const IconEmoji = () => (
+  <Svg>
+    <circle cx="12" cy="12" r="9" />
+    <path d="M8.5 14.5c.9 1.3 2.1 2 3.5 2s2.6-.7 3.5-2" />
+    <path d="M9 9.5h.01M15 9.5h.01" />
+  </Svg>
+);

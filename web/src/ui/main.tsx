@@ -9,20 +9,24 @@ import type {
   ChatView,
   LinkState,
   MessageItem,
+  MessageNumber,
   RequestView,
   Settings,
 } from "../backend";
 import { DEFAULT_SETTINGS } from "../backend";
 import { sortChats, withEvents, type ShownChat } from "../chat-state";
-import { chatName } from "../format";
+import { chatName, distinctNames, isMuted } from "../format";
 import type { ParsedLink } from "../invite-link";
 import { LockTimer } from "../lock-timer";
+import { errorMessage } from "../errors";
 import { messageNotification, notify } from "../notifications";
+import { NotificationBanner } from "./notification-banner";
 import { ChatList } from "./chat-list";
 import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
 import { IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
-import { ChatSettingsDialog, SecurityCodeDialog } from "./chat-dialogs";
+import { ContactInfoDialog, SecurityCodeDialog } from "./chat-dialogs";
+import { ConfirmChatAction, muteUntil, type ChatAction, type ConfirmedAction } from "./chat-menu";
 import { SettingsDialog } from "./settings";
 
 type DialogState =
@@ -30,7 +34,8 @@ type DialogState =
   | { name: "address" }
   | { name: "settings" }
   | { name: "security"; chat: ChatId }
-  | { name: "chat-settings"; chat: ChatId }
+  | { name: "info"; chat: ChatId }
+  | { name: "confirm"; chat: ChatId; action: ConfirmedAction }
   | null;
 
 export interface MainProps {
@@ -41,6 +46,21 @@ export interface MainProps {
 }
 
 export { sortChats };
+
+/**
+ * Whether an event could only come through a working relay link: a message
+ * received, or one of the user's accepted by the relay (sent) or acknowledged
+ * by the peer. The link's own events can lag behind (a handshake reported
+ * before the list listened), and the status must never say "Connecting…"
+ * while messages flow.
+ */
+export function provesOnline(event: BackendEvent): boolean {
+  if (event.type !== "item_added" && event.type !== "item_changed") return false;
+  const item = event.item;
+  if (item.notice !== null) return false;
+  if (item.direction === "incoming") return event.type === "item_added";
+  return event.type === "item_changed" && item.status !== "pending" && item.status !== "failed";
+}
 
 /** The longest events wait to be applied when no frame comes (a hidden page). */
 const FLUSH_MS = 250;
@@ -56,16 +76,27 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
   const [requests, setRequests] = useState<RequestView[]>([]);
   const [selected, setSelected] = useState<ChatId | null>(null);
   const [dialog, setDialog] = useState<DialogState>(null);
+  /** A message the search found, to open its chat at (a new object each time it is asked for). */
+  const [found, setFound] = useState<{ chat: ChatId; number: MessageNumber } | null>(null);
   const [connection, setConnection] = useState<LinkState | "connecting">("connecting");
   const [announcement, setAnnouncement] = useState("");
   /** A failure outside any call (the browser's storage refused a write). */
   const [failure, setFailure] = useState("");
   const search = useRef<HTMLInputElement>(null);
+  /** Text typed in a chat and not sent; gone with this component when the profile locks. */
+  const drafts = useRef(new Map<ChatId, string>());
   // The chats as shown: the core's views with the UI's mute and typing marks.
   const chats = useMemo(() => {
     const shown = new Map<ChatId, ShownChat>();
+    const labels = distinctNames(views.values());
+    const now = Date.now();
     for (const [id, view] of views)
-      shown.set(id, { ...view, muted: settings.muted.includes(id), typing: typing.has(id) });
+      shown.set(id, {
+        ...view,
+        label: labels.get(id) ?? chatName(view),
+        muted: settings.muted.includes(id) || isMuted(view.muted_until, now),
+        typing: typing.has(id),
+      });
     return shown;
   }, [views, settings.muted, typing]);
   // Event handlers read the latest values without resubscribing.
@@ -161,6 +192,10 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
           case "item_added":
             if (event.item.notice === null && event.item.direction === "incoming")
               incoming.set(event.item.chat, event.item);
+            if (provesOnline(event)) setConnection("online");
+            break;
+          case "item_changed":
+            if (provesOnline(event)) setConnection("online");
             break;
           default:
             break;
@@ -178,12 +213,11 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       for (const item of incoming.values()) {
         const chat = latest.current.chats.get(item.chat);
         const name = chat ? chatName(chat) : "A contact";
-        const content = messageNotification(
-          latest.current.settings.notificationPreview,
-          chat && { name, muted: chat.muted },
-          item.text,
-        );
-        if (content) notify(content, String(item.chat), () => setSelected(item.chat));
+        const { settings: current } = latest.current;
+        // Muted now: a mute that ran out since the list was drawn no longer counts.
+        const muted = chat !== undefined && (current.muted.includes(chat.id) || isMuted(chat.muted_until, Date.now()));
+        const content = messageNotification(current.notificationPreview, chat && { name, muted }, item.text);
+        if (content) notify(content, String(item.chat), () => setSelected(item.chat), current.notificationSound);
         announced = latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`;
       }
       setAnnouncement(incoming.size > 1 ? `New messages in ${incoming.size} chats` : announced);
@@ -198,6 +232,19 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       unsubscribe();
     };
   }, [backend]);
+
+  // The browser knows when the network went away: say so at once, and try
+  // again (the bridge reconnects) when it is back.
+  useEffect(() => {
+    const offline = () => setConnection("offline");
+    const online = () => setConnection((state) => (state === "offline" ? "connecting" : state));
+    window.addEventListener("offline", offline);
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("offline", offline);
+      window.removeEventListener("online", online);
+    };
+  }, []);
 
   // The app lock after inactivity.
   useEffect(() => {
@@ -267,13 +314,21 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
 
   // Stable callbacks keep the conversation's memoized rows from re-rendering.
   const closeChat = useCallback(() => setSelected(null), []);
+  const selectChat = useCallback((chat: ChatId) => {
+    setFound(null);
+    setSelected(chat);
+  }, []);
+  const openMessage = useCallback((chat: ChatId, number: MessageNumber) => {
+    setSelected(chat);
+    setFound({ chat, number });
+  }, []);
   const openSecurity = useCallback(() => {
     const chat = latest.current.selected;
     if (chat !== null) setDialog({ name: "security", chat });
   }, []);
-  const openChatSettings = useCallback(() => {
+  const openInfo = useCallback(() => {
     const chat = latest.current.selected;
-    if (chat !== null) setDialog({ name: "chat-settings", chat });
+    if (chat !== null) setDialog({ name: "info", chat });
   }, []);
 
   const saveSettings = useCallback(
@@ -282,6 +337,48 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       setSettings(await backend.updateSettings(patch));
     },
     [backend],
+  );
+
+  /** A chat menu's or the contact info panel's action; the destructive ones ask first. */
+  const onChatAction = useCallback(
+    (chat: ChatId, action: ChatAction) => {
+      const failed = (caught: unknown) => setFailure(errorMessage(caught));
+      switch (action.type) {
+        case "info":
+          setDialog({ name: "info", chat });
+          break;
+        case "clear":
+        case "block":
+        case "delete":
+          setDialog({ name: "confirm", chat, action: action.type });
+          break;
+        case "pin":
+          backend.setPinned(chat, action.pinned).catch(failed);
+          break;
+        case "archive":
+          backend.setArchived(chat, action.archived).then(() => {
+            if (action.archived && latest.current.selected === chat) setSelected(null);
+          }, failed);
+          break;
+        case "unblock":
+          backend.unblock(chat).catch(failed);
+          break;
+        case "mute":
+        case "unmute": {
+          const until = action.type === "mute" ? muteUntil(action.duration, Date.now()) : null;
+          // An older profile kept mutes in the UI's settings: a change here replaces that.
+          const legacy = latest.current.settings.muted;
+          backend
+            .setMuted(chat, until)
+            .then(() =>
+              legacy.includes(chat) ? saveSettings({ muted: legacy.filter((id) => id !== chat) }) : undefined,
+            )
+            .catch(failed);
+          break;
+        }
+      }
+    },
+    [backend, saveSettings],
   );
 
   return (
@@ -336,6 +433,7 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             </button>
           </div>
         </header>
+        <NotificationBanner />
         {failure && (
           <p class="error banner" role="alert">
             {failure}{" "}
@@ -344,7 +442,15 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             </button>
           </p>
         )}
-        <ChatList chats={ordered} selected={selected} onSelect={setSelected} searchRef={search} />
+        <ChatList
+          chats={ordered}
+          selected={selected}
+          onSelect={selectChat}
+          onChatAction={onChatAction}
+          onOpenMessage={openMessage}
+          searchRef={search}
+          backend={backend}
+        />
       </aside>
       <main class="pane" aria-label={current ? `Chat with ${chatName(current)}` : "No chat open"}>
         {current ? (
@@ -355,7 +461,11 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
             settings={settings}
             onBack={closeChat}
             onOpenSecurity={openSecurity}
-            onOpenChatSettings={openChatSettings}
+            found={found?.chat === current.id ? found : null}
+            connection={connection}
+            drafts={drafts.current}
+            onOpenInfo={openInfo}
+            onChatAction={onChatAction}
           />
         ) : (
           <div class="empty-pane">
@@ -396,17 +506,24 @@ export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
       {dialog?.name === "security" && chats.get(dialog.chat) && (
         <SecurityCodeDialog backend={backend} chat={chats.get(dialog.chat)!} onClose={() => setDialog(null)} />
       )}
-      {dialog?.name === "chat-settings" && chats.get(dialog.chat) && (
-        <ChatSettingsDialog
+      {dialog?.name === "info" && chats.get(dialog.chat) && (
+        <ContactInfoDialog
           backend={backend}
           chat={chats.get(dialog.chat)!}
-          onMute={(muted) =>
-            saveSettings({
-              muted: [...settings.muted.filter((id) => id !== dialog.chat), ...(muted ? [dialog.chat] : [])],
-            })
-          }
+          onAction={onChatAction}
           onClose={() => setDialog(null)}
           onOpenSecurity={() => setDialog({ name: "security", chat: dialog.chat })}
+        />
+      )}
+      {dialog?.name === "confirm" && chats.get(dialog.chat) && (
+        <ConfirmChatAction
+          backend={backend}
+          chat={chats.get(dialog.chat)!}
+          action={dialog.action}
+          onDone={() => {
+            if (dialog.action === "delete" && latest.current.selected === dialog.chat) setSelected(null);
+          }}
+          onClose={() => setDialog(null)}
         />
       )}
       {offer && (

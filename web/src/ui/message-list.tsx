@@ -16,7 +16,8 @@ const LOAD_THRESHOLD = 800;
 const BOTTOM_SLACK = 8;
 
 export interface MessageListHandle {
-  scrollToKey(key: string): void;
+  /** Scrolls to the row of `key`, and moves the focus there unless `focus` is false. */
+  scrollToKey(key: string, focus?: boolean): void;
   scrollToBottom(): void;
 }
 
@@ -152,9 +153,9 @@ export function MessageList<T>({
 
   if (handle) {
     handle.current = {
-      scrollToKey: (key) => {
+      scrollToKey: (key, focus = true) => {
         const index = indexOfKey.get(key);
-        if (index !== undefined) scrollToIndex(index, true);
+        if (index !== undefined) scrollToIndex(index, focus);
       },
       scrollToBottom: () => {
         pinned.current = true;

@@ -1,15 +1,21 @@
 // A row of the timeline: a day separator when the day changes, then a message
 // bubble (quote, text, reactions, time, receipt) or a notice.
 
+import { linkParts } from "../links";
 import { memo } from "./memo";
-import { useEffect, useRef } from "preact/hooks";
 import type { ItemView, MessageItem, MessageNumber } from "../backend";
 import { author, clockTime, dayLabel, isWarning, noticeText, timerLabel } from "../format";
-import { IconMore, IconTimer, IconWarning, ReceiptTick } from "./icons";
+import { IconMore, IconPlus, IconTimer, IconWarning, ReceiptTick } from "./icons";
+import { Menu, MenuItem } from "./menu";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
 
-type Action = (action: "reply" | "edit" | "delete" | "react" | "copy", item: MessageItem, emoji?: string) => void;
+export type MessageAction = "reply" | "edit" | "delete" | "delete-for-me" | "react" | "copy";
+type Action = (action: MessageAction, item: MessageItem, emoji?: string) => void;
+
+export function newMessagesLabel(count: number): string {
+  return count === 1 ? "1 new message" : `${count} new messages`;
+}
 
 function itemTime(item: ItemView): number {
   return item.notice === null ? item.sent_at : item.at;
@@ -30,6 +36,8 @@ export const TimelineRow = memo(function TimelineRow({
   onAction,
   onJump,
   onOpenSecurity,
+  marked = false,
+  newMessages = 0,
 }: {
   item: ItemView;
   previous: ItemView | undefined;
@@ -38,6 +46,10 @@ export const TimelineRow = memo(function TimelineRow({
   onAction: Action;
   onJump: (number: MessageNumber) => void;
   onOpenSecurity: () => void;
+  /** Found by the search: shown marked. */
+  marked?: boolean;
+  /** The first unread message when the chat opened: a divider above it counts them. */
+  newMessages?: number;
 }) {
   const showDay = !previous || !sameDay(itemTime(previous), itemTime(item));
   return (
@@ -45,6 +57,11 @@ export const TimelineRow = memo(function TimelineRow({
       {showDay && (
         <div class="day" role="separator">
           <span>{dayLabel(itemTime(item), Date.now())}</span>
+        </div>
+      )}
+      {newMessages > 0 && (
+        <div class="unread-divider" role="separator" aria-label={newMessagesLabel(newMessages)}>
+          <span>{newMessagesLabel(newMessages)}</span>
         </div>
       )}
       {item.notice !== null ? (
@@ -59,11 +76,34 @@ export const TimelineRow = memo(function TimelineRow({
           )}
         </div>
       ) : (
-        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} />
+        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} marked={marked} />
       )}
     </>
   );
 });
+
+/** A message's text, its web addresses as links (the full address shown; see links.ts). */
+function MessageText({ text }: { text: string }) {
+  return (
+    <>
+      {linkParts(text).map((part, index) =>
+        part.href === null ? (
+          part.text
+        ) : (
+          <a
+            key={index}
+            href={part.href}
+            target="_blank"
+            rel="noopener noreferrer nofollow"
+            referrerpolicy="no-referrer"
+          >
+            {part.text}
+          </a>
+        ),
+      )}
+    </>
+  );
+}
 
 function Bubble({
   item,
@@ -71,12 +111,14 @@ function Bubble({
   onMenu,
   onAction,
   onJump,
+  marked,
 }: {
   item: MessageItem;
   contact: string;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
   onJump: (number: MessageNumber) => void;
+  marked: boolean;
 }) {
   const who = author(item.direction, contact);
 
@@ -86,7 +128,7 @@ function Bubble({
   const quoted = item.quoted;
 
   return (
-    <div class={`message ${item.direction === "outgoing" ? "out" : "in"}`}>
+    <div class={`message ${item.direction === "outgoing" ? "out" : "in"}${marked ? " marked" : ""}`}>
       <div class="bubble">
         <span class="visually-hidden">{`${who}:`}</span>
         {quoted && (
@@ -108,7 +150,7 @@ function Bubble({
             dir="auto"
             class={`text private${item.edited ? " meta-edited" : ""}${item.expires_at !== null ? " meta-timed" : ""}`}
           >
-            {item.text}
+            <MessageText text={item.text} />
           </p>
         )}
         <span class="meta">
@@ -186,61 +228,24 @@ export function MessageActions({
   item,
   anchor,
   onAction,
+  onMoreReactions,
   onClose,
 }: {
   item: MessageItem;
   anchor: HTMLElement;
   onAction: Action;
+  /** Opens the emoji picker to react with any emoji. */
+  onMoreReactions: (item: MessageItem) => void;
   onClose: () => void;
 }) {
-  const menu = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    menu.current?.querySelector<HTMLElement>("[role=menuitem]")?.focus();
-    const row = anchor.closest<HTMLElement>(".row");
-    function outside(event: MouseEvent) {
-      if (!menu.current?.contains(event.target as Node)) onClose();
-    }
-    document.addEventListener("mousedown", outside);
-    return () => {
-      document.removeEventListener("mousedown", outside);
-      row?.focus({ preventScroll: true });
-    };
-  }, [anchor, onClose]);
-
-  const rect = anchor.getBoundingClientRect();
-  const top = Math.min(rect.bottom + 4, window.innerHeight - 280);
-  // Beside the button, on the side of the bubble, kept inside the window.
-  const left = Math.max(
-    8,
-    Math.min(item.direction === "outgoing" ? rect.left - 200 : rect.left, window.innerWidth - 248),
-  );
-
-  function onKeyDown(event: KeyboardEvent) {
-    const items = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
-    const index = items.indexOf(document.activeElement as HTMLElement);
-    if (event.key === "Escape") {
-      event.preventDefault();
-      event.stopPropagation();
-      onClose();
-    } else if (event.key === "ArrowDown" || event.key === "ArrowRight") {
-      event.preventDefault();
-      items[(index + 1) % items.length]?.focus();
-    } else if (event.key === "ArrowUp" || event.key === "ArrowLeft") {
-      event.preventDefault();
-      items[(index - 1 + items.length) % items.length]?.focus();
-    } else if (event.key === "Tab") {
-      event.preventDefault();
-    }
-  }
-
+  // Beside the button, on the side of the bubble; focus goes back to the row.
   return (
-    <div
-      ref={menu}
-      class="menu"
-      role="menu"
-      aria-label="Message actions"
-      style={{ top: `${top}px`, left: `${left}px` }}
-      onKeyDown={onKeyDown}
+    <Menu
+      label="Message actions"
+      anchor={anchor}
+      side={item.direction === "outgoing" ? "right" : "left"}
+      returnFocus={anchor.closest<HTMLElement>(".row")}
+      onClose={onClose}
     >
       <div class="menu-reactions" role="group" aria-label="React">
         {QUICK_REACTIONS.map((emoji) => (
@@ -255,23 +260,28 @@ export function MessageActions({
             {emoji}
           </button>
         ))}
+        <button
+          type="button"
+          role="menuitem"
+          tabIndex={-1}
+          aria-label="More reactions"
+          title="More reactions"
+          onClick={() => onMoreReactions(item)}
+        >
+          <IconPlus />
+        </button>
       </div>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("reply", item)}>
-        Reply
-      </button>
-      <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("copy", item)}>
-        Copy text
-      </button>
+      <MenuItem onSelect={() => onAction("reply", item)}>Reply</MenuItem>
+      <MenuItem onSelect={() => onAction("copy", item)}>Copy text</MenuItem>
+      {item.direction === "outgoing" && <MenuItem onSelect={() => onAction("edit", item)}>Edit</MenuItem>}
+      <MenuItem danger onSelect={() => onAction("delete-for-me", item)}>
+        Delete for me
+      </MenuItem>
       {item.direction === "outgoing" && (
-        <>
-          <button type="button" role="menuitem" tabIndex={-1} onClick={() => onAction("edit", item)}>
-            Edit
-          </button>
-          <button type="button" role="menuitem" tabIndex={-1} class="danger" onClick={() => onAction("delete", item)}>
-            Delete for everyone
-          </button>
-        </>
+        <MenuItem danger onSelect={() => onAction("delete", item)}>
+          Delete for everyone
+        </MenuItem>
       )}
-    </div>
+    </Menu>
   );
 }

@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Backend, NotificationPreview, Profile, Settings } from "../backend";
 import { errorMessage } from "../errors";
 import { notificationsSupported } from "../notifications";
+import { chooseTheme, storedTheme, type Theme } from "../theme";
 import { Dialog } from "./dialog";
 import { ExportArchiveForm } from "./export-archive";
 import { BusyLabel } from "./busy";
@@ -35,6 +36,7 @@ export function SettingsDialog({
   onClose: () => void;
 }) {
   const [error, setError] = useState("");
+  const [theme, setTheme] = useState<Theme>(storedTheme);
   const [permission, setPermission] = useState(notificationsSupported() ? Notification.permission : "denied");
 
   function change(patch: Partial<Settings>) {
@@ -73,9 +75,29 @@ export function SettingsDialog({
             Blur names and messages until hovered or focused
           </label>
         </section>
+        <section class="stack" aria-labelledby="appearance-heading">
+          <h3 id="appearance-heading">Appearance</h3>
+          <label>
+            Theme
+            <select
+              value={theme}
+              onChange={(e) => {
+                const next = e.currentTarget.value as Theme;
+                setTheme(next);
+                chooseTheme(next);
+              }}
+            >
+              <option value="system">As the system</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+          </label>
+        </section>
         <section class="stack" aria-labelledby="notifications-heading">
           <h3 id="notifications-heading">Notifications</h3>
-          <p class="muted small">Shown while this tab is hidden. Muted chats never notify.</p>
+          <p class="muted small">
+            Shown while Sotto is not in front: its tab hidden, or another window focused. Muted chats never notify.
+          </p>
           {permission !== "granted" && notificationsSupported() && (
             <button
               type="button"
@@ -99,6 +121,14 @@ export function SettingsDialog({
               </label>
             ))}
           </fieldset>
+          <label class="switch">
+            <input
+              type="checkbox"
+              checked={settings.notificationSound}
+              onChange={(e) => change({ notificationSound: e.currentTarget.checked })}
+            />
+            Play a sound with each notification
+          </label>
         </section>
         <section class="stack" aria-labelledby="lock-heading">
           <h3 id="lock-heading">App lock</h3>

@@ -1,8 +1,9 @@
 // The lock screen: the passphrase re-derives the database key.
 
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { isBackendError, type Backend } from "../backend";
 import { errorMessage } from "../errors";
+import { heldNotice, LOCKED_NOTIFICATION, lockedTitle, notify } from "../notifications";
 import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
 import { ImportArchive } from "./welcome";
@@ -14,9 +15,36 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
   const [importing, setImporting] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
+  /** Deliveries kept while locked: counted, never named or shown. */
+  const [held, setHeld] = useState(0);
+
   // Before the first paint: keys typed as soon as the lock screen shows go
   // into the passphrase field, not to the page.
   useLayoutEffect(() => input.current?.focus(), []);
+
+  useEffect(() => {
+    let live = true;
+    backend.heldCount().then(
+      (count) => live && setHeld((current) => Math.max(current, count)),
+      () => undefined,
+    );
+    const unsubscribe = backend.subscribe((event) => {
+      if (event.type !== "held") return;
+      setHeld(event.count);
+      notify(LOCKED_NOTIFICATION, "sotto-locked", () => input.current?.focus());
+    });
+    return () => {
+      live = false;
+      unsubscribe();
+    };
+  }, [backend]);
+
+  useEffect(() => {
+    document.title = lockedTitle(held);
+    return () => {
+      document.title = "Sotto";
+    };
+  }, [held]);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -59,6 +87,9 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
       <main class="card unlock" aria-labelledby="unlock-title">
         <Logo />
         <h1 id="unlock-title">Sotto is locked</h1>
+        <p class="held-notice" role="status" aria-live="polite">
+          {heldNotice(held)}
+        </p>
         <form class="stack" onSubmit={submit}>
           <label>
             Passphrase

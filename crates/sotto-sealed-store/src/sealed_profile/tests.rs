@@ -122,7 +122,14 @@ fn the_recorded_format_1_profile_opens_and_is_written_again_in_todays_format() {
     // Same key, today's record format: no longer outdated as far as records
     // go, but the parameters still are.
     let mut rng = CountingRng(50);
-    let resealed = Snapshot::seal(&mut rng, &loaded.store, &sealer, &derivation, &loaded.prefs);
+    let resealed = Snapshot::seal(
+        &mut rng,
+        &loaded.store,
+        &sealer,
+        &derivation,
+        &loaded.prefs,
+        None,
+    );
     let again = Database::from_snapshot(resealed.unwrap());
     for (_, sealed) in &again.records {
         assert_eq!(bucket(sealed.len()), Some(sealed.len()));
@@ -145,6 +152,7 @@ fn the_recorded_format_1_profile_opens_and_is_written_again_in_todays_format() {
         &RecordSealer::new(&key),
         &upgraded,
         &reloaded.prefs,
+        None,
     )
     .unwrap();
     let upgraded_database = Database::from_snapshot(snapshot);
@@ -368,4 +376,55 @@ fn record_the_browser_fixture() {
         "/../../web/e2e/fixtures/profile-format-1.txt"
     );
     std::fs::write(path, browser_fixture()).unwrap();
+}
+
+#[test]
+fn a_snapshot_under_a_new_key_keeps_the_lock_key() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let core = Core::create(
+        MirrorStore::new(),
+        &mut rng,
+        Profile::new("Ada", None).unwrap(),
+    )
+    .unwrap();
+    let lock_key = LockKey::generate(&mut rng);
+    let held = lock_key
+        .public_key()
+        .seal(&mut rng, &held_delivery_sample())
+        .unwrap();
+    let derivation = KeyDerivation {
+        params: FAST,
+        salt: Salt([4; 16]),
+    };
+    let key = derivation.derive(&Passphrase::new("new one")).unwrap();
+    let sealer = RecordSealer::new(&key);
+    let snapshot = Snapshot::seal(
+        &mut rng,
+        core.store(),
+        &sealer,
+        &derivation,
+        &[],
+        Some(&lock_key),
+    )
+    .unwrap();
+    let database = Database::from_snapshot(snapshot);
+    let (_, sealer, _) = database.unlock("new one").unwrap();
+    let reopened = LockKey::open(&sealer, database.meta(META_LOCK_KEY).unwrap()).unwrap();
+    assert_eq!(
+        reopened.open_held(&held).unwrap(),
+        held_delivery_sample(),
+        "what was kept under the old passphrase still opens"
+    );
+}
+
+fn held_delivery_sample() -> sotto_core::HeldDelivery {
+    sotto_core::HeldDelivery {
+        relay: "sotto+ws://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@127.0.0.1:7000"
+            .parse()
+            .unwrap(),
+        recipient_id: sotto_wire::RecipientId::from_bytes([1; 24]),
+        message_id: sotto_wire::MessageId::from_bytes([2; 24]),
+        sealed: sotto_wire::SealedMessage::from_vec(vec![3; 30]).unwrap(),
+        suite: sotto_wire::CipherSuite::Aes256Gcm,
+    }
 }
