@@ -446,7 +446,8 @@ pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
-            } else {
+            } else if path.is_file() {
+                // A live process's control socket holds no data.
                 files.push(path);
             }
         }
