@@ -428,7 +428,14 @@ impl Session {
             | Command::Ping
             | Command::LinkNew { .. }
             | Command::FileNew { .. }
-            | Command::FileLimits => None,
+            | Command::FileLimits
+            | Command::GroupNew { .. }
+            | Command::GroupAppend { .. }
+            | Command::GroupRead { .. }
+            | Command::GroupSub { .. }
+            | Command::GroupUnsub { .. }
+            | Command::GroupKey { .. }
+            | Command::GroupDel { .. } => None,
         };
         if touched.is_some_and(|id| self.must_wait(current, &id, false)) {
             self.settle_all(current).await;
@@ -460,6 +467,14 @@ impl Session {
             | Command::FileDel { .. }
             | Command::FileAck { .. }
             | Command::FileLimits => self.execute_file(command, transmission, current).await,
+            // Not served yet.
+            Command::GroupNew { .. }
+            | Command::GroupAppend { .. }
+            | Command::GroupRead { .. }
+            | Command::GroupSub { .. }
+            | Command::GroupUnsub { .. }
+            | Command::GroupKey { .. }
+            | Command::GroupDel { .. } => Ok(self.ready_error(corr_id, entity, ErrorCode::Cmd)),
             Command::LinkNew {
                 link_auth_key,
                 password,

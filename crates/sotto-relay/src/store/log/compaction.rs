@@ -174,6 +174,18 @@ impl LogStore {
                         .chunks
                         .get(upload_id)
                         .is_some_and(|live| live.at == entry.at),
+                    LiveRecord::Group { state, at } => index
+                        .groups
+                        .logs
+                        .get(&state.ids.admin_id)
+                        .is_some_and(|live| live.state_at == Some(*at)),
+                    LiveRecord::GroupEntry { admin_id, slot } => {
+                        index.groups.logs.get(admin_id).is_some_and(|live| {
+                            live.entries
+                                .iter()
+                                .any(|e| e.seq == slot.seq && e.at == slot.at)
+                        })
+                    }
                 })
                 .cloned()
                 .collect()
@@ -188,7 +200,12 @@ impl LogStore {
                 LiveRecord::Link { entry, .. } => {
                     Self::read_link_blob(&*self.file(entry.at.segment)?, entry.at)?
                 }
-                LiveRecord::Queue { .. } | LiveRecord::Chunk { .. } => Vec::new(),
+                LiveRecord::GroupEntry { slot, .. } => {
+                    Self::read_group_entry(&*self.file(slot.at.segment)?, slot.at)?
+                }
+                LiveRecord::Queue { .. } | LiveRecord::Chunk { .. } | LiveRecord::Group { .. } => {
+                    Vec::new()
+                }
             });
         }
         let copies: Vec<Record<'_>> = still_live
@@ -223,6 +240,13 @@ impl LogStore {
                 LiveRecord::Chunk { upload_id, entry } => Record::Chunk {
                     upload_id: *upload_id,
                     chunk: Box::new(entry.chunk.clone()),
+                },
+                LiveRecord::Group { state, .. } => Record::Group { state: *state },
+                LiveRecord::GroupEntry { admin_id, slot } => Record::GroupEntry {
+                    admin_id: *admin_id,
+                    seq: slot.seq,
+                    accepted_at: slot.accepted_at,
+                    entry: body,
                 },
             })
             .collect();

@@ -214,6 +214,7 @@ fn damage_before_the_last_segment_refuses_to_open() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -246,6 +247,7 @@ fn compaction_copies_live_records_forward_and_keeps_the_state() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -331,6 +333,7 @@ fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -358,6 +361,52 @@ fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
     assert_eq!(apply(&store, &[ack(1, 0)], NOW), [WriteOutcome::Done]);
     // Only the ACK's few bytes went past the budget.
     assert!(store.usage().unwrap().0 <= 64 * 1024 + 64);
+}
+
+#[test]
+fn the_budget_refuses_new_group_logs_and_entries_but_not_rotations_or_deletions() {
+    use crate::store::conformance::{append, create_group, group_ids, group_keys};
+
+    let dir = tempfile::tempdir().unwrap();
+    let budget = LogConfig {
+        max_bytes: Some(64 * 1024),
+        ..config()
+    };
+    let store = open_with(dir.path(), budget, NOW);
+    apply(&store, &[create_group(1), create_group(10)], NOW);
+    let write_key = group_keys(1).write_key;
+    let mut appended = 0;
+    loop {
+        match apply(&store, &[append(1, write_key, 7)], NOW)[..] {
+            [WriteOutcome::Appended { .. }] => appended += 1,
+            [WriteOutcome::StorageFull] => break,
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(appended, 4);
+    let record = store
+        .group_by_read(&group_ids(1).read_id, NOW)
+        .unwrap()
+        .unwrap();
+    assert_eq!((record.first, record.next), (1, 5));
+    // Removing a member must still work when the relay is full.
+    let rekey = WriteOp::RekeyGroup {
+        admin_id: group_ids(1).admin_id,
+        write_key: AuthKey::from_bytes([50; 32]),
+        read_key: AuthKey::from_bytes([51; 32]),
+    };
+    assert_eq!(
+        apply(&store, &[rekey], NOW),
+        [WriteOutcome::GroupEnded(group_ids(1).read_id)]
+    );
+    let delete = WriteOp::DeleteGroup {
+        admin_id: group_ids(10).admin_id,
+    };
+    assert_eq!(
+        apply(&store, &[delete], NOW),
+        [WriteOutcome::GroupEnded(group_ids(10).read_id)]
+    );
+    assert!(store.usage().unwrap().0 <= 64 * 1024 + 1024);
 }
 
 #[test]
@@ -401,6 +450,7 @@ fn a_power_loss_keeps_every_durable_write_and_a_prefix_of_the_rest() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -575,6 +625,7 @@ fn compaction_copies_live_links_forward_and_the_budget_refuses_new_ones() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
