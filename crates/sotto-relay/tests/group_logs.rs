@@ -3,7 +3,7 @@
 //! connection, kept across a crash of the relay, rotated so that a removed
 //! member's old keys fail, deleted, expired, bounded by the storage budget,
 //! refused alike for unknown ids and wrong keys, and unharmed by malformed
-//! commands.
+//! commands; and the same through `sotto-client`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,6 +11,8 @@ mod support;
 
 use std::time::Duration;
 
+use sotto_client::ClientError;
+use sotto_client::relay::{GroupPosition, GroupRead, Push};
 use sotto_wire::{
     Command, EntityId, ErrorCode, GROUP_ENTRY_LEN, GroupAdminId, GroupEntry, GroupReadId,
     GroupWriteId, QueueAuthSecret, Response, ServerPassword, Transmission,
@@ -530,4 +532,120 @@ async fn malformed_group_commands_get_err_cmd_and_lose_nothing() {
     }
     assert_eq!(log.read(&mut client, 1).await, log.entry_at(1, &kept));
     assert_eq!(log.read(&mut client, 2).await, log.position(1, 2));
+}
+
+/// The same life through `sotto-client`'s typed methods.
+#[tokio::test]
+async fn sotto_client_creates_appends_reads_subscribes_rotates_and_deletes() {
+    let relay = Relay::start(&[]);
+    let admin = relay.connect().await;
+    let log = admin.connection.create_group_log(None).await.unwrap();
+    let mut member = relay.connect().await;
+    let mut removed = relay.connect().await;
+    let at = GroupPosition { first: 1, next: 1 };
+    for client in [&member, &removed] {
+        let position = client
+            .connection
+            .subscribe_group_log(&log.reader)
+            .await
+            .unwrap();
+        assert_eq!(position, at);
+    }
+    let first = entry();
+    let writer = relay.connect().await;
+    let seq = writer
+        .connection
+        .append_group_entry(&log.writer, first.clone())
+        .await
+        .unwrap();
+    assert_eq!(seq, 1);
+    let pushed = Push::GroupEntry {
+        read_id: log.reader.read_id(),
+        seq: 1,
+        entry: first.clone(),
+    };
+    assert_eq!(member.next_push().await, pushed);
+    assert_eq!(removed.next_push().await, pushed);
+    assert_eq!(
+        member
+            .connection
+            .read_group_entry(&log.reader, 1)
+            .await
+            .unwrap(),
+        GroupRead::Entry(first)
+    );
+    assert_eq!(
+        member
+            .connection
+            .read_group_entry(&log.reader, 2)
+            .await
+            .unwrap(),
+        GroupRead::Position(GroupPosition { first: 1, next: 2 })
+    );
+
+    let (new_writer, new_reader) = admin
+        .connection
+        .rekey_group_log(&log.admin, &log.writer, &log.reader)
+        .await
+        .unwrap();
+    let ended = Push::GroupEnd(log.reader.read_id());
+    assert_eq!(member.next_push().await, ended);
+    assert_eq!(removed.next_push().await, ended);
+    let refused = |result: Result<_, ClientError>| {
+        matches!(result, Err(ClientError::Refused(ErrorCode::Auth)))
+    };
+    assert!(refused(
+        removed
+            .connection
+            .append_group_entry(&log.writer, entry())
+            .await
+            .map(|_| ())
+    ));
+    assert!(refused(
+        removed
+            .connection
+            .subscribe_group_log(&log.reader)
+            .await
+            .map(|_| ())
+    ));
+    member
+        .connection
+        .subscribe_group_log(&new_reader)
+        .await
+        .unwrap();
+    let second = entry();
+    let pending = writer
+        .connection
+        .submit_group_append(&new_writer, second.clone())
+        .await
+        .unwrap();
+    assert_eq!(pending.seq().await.unwrap(), 2);
+    assert_eq!(
+        member.next_push().await,
+        Push::GroupEntry {
+            read_id: new_reader.read_id(),
+            seq: 2,
+            entry: second,
+        }
+    );
+    assert!(
+        removed
+            .push_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    member
+        .connection
+        .unsubscribe_group_log(&new_reader)
+        .await
+        .unwrap();
+    admin.connection.delete_group_log(&log.admin).await.unwrap();
+    assert!(refused(
+        member
+            .connection
+            .read_group_entry(&new_reader, 1)
+            .await
+            .map(|_| ())
+    ));
+    assert!(format!("{log:?}").contains("GroupWriter(..)"));
 }
