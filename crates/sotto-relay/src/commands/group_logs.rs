@@ -11,7 +11,7 @@
 //! connection's pending writes on the same log (a rotation first of all), and
 //! the store refuses an entry whose write key was replaced since its check.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sotto_wire::{
@@ -37,7 +37,7 @@ pub(super) struct GroupSubscription {
 #[derive(Default)]
 pub(super) struct GroupSubscriptions {
     /// By log.
-    pub(super) logs: std::collections::HashMap<GroupReadId, GroupSubscription>,
+    pub(super) logs: HashMap<GroupReadId, GroupSubscription>,
     /// Logs that may hold entries past their cursor.
     behind: HashSet<GroupReadId>,
 }
