@@ -649,3 +649,45 @@ async fn sotto_client_creates_appends_reads_subscribes_rotates_and_deletes() {
     ));
     assert!(format!("{log:?}").contains("GroupWriter(..)"));
 }
+
+/// Subscribers that stop reading while entries keep coming hold a bounded
+/// number of bytes in the relay each, not the entries appended meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_that_do_not_read_hold_bounded_memory() {
+    const SUBSCRIBERS: usize = 24;
+    const ENTRIES: usize = 300;
+    let relay = Relay::start(&["--stall-timeout", "1h"]);
+    let mut writer = connect(&relay).await;
+    let log = Log::create(&mut writer).await;
+    let mut idle = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        let mut subscriber = connect(&relay).await;
+        log.subscribe(&mut subscriber).await;
+        // Kept open, never read from again.
+        idle.push(subscriber);
+    }
+    let baseline = relay.resident_kib().unwrap();
+    let entry = entry();
+    for _ in 0..ENTRIES {
+        log.appended(&mut writer, &entry).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let grown = relay.resident_kib().unwrap().saturating_sub(baseline);
+    eprintln!(
+        "{SUBSCRIBERS} subscribers not reading {ENTRIES} entries (4.8 MB each): \
+         relay grew by {grown} KiB"
+    );
+    // Each may have its reply bound (16 blocks, 256 KiB) waiting plus its
+    // buffers; holding the entries would take 4.8 MB each.
+    assert!(
+        grown < 1024 * SUBSCRIBERS as u64,
+        "the relay grew by {grown} KiB for {SUBSCRIBERS} subscribers"
+    );
+    // Still serving: a new reader reads the last entry.
+    let mut reader = connect(&relay).await;
+    assert_eq!(
+        log.read(&mut reader, ENTRIES as u64).await,
+        log.entry_at(ENTRIES as u64, &entry)
+    );
+    drop(idle);
+}
