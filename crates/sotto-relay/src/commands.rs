@@ -584,8 +584,10 @@ impl Session {
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
+                // Queues and group logs count together.
+                let subscriptions = self.subscribed.len() + self.groups.logs.len();
                 if !self.subscribed.contains_key(&recipient_id)
-                    && self.subscribed.len() >= relay.limits.max_subscriptions
+                    && subscriptions >= relay.limits.max_subscriptions
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Limit));
                 }
