@@ -223,7 +223,7 @@ async fn one_append_reaches_every_subscribed_member() {
 
 #[tokio::test]
 async fn a_rotation_ends_subscriptions_and_a_removed_members_keys_fail() {
-    let relay = Relay::start(&[]);
+    let relay = Relay::start(&["--log-level", "debug"]);
     let mut admin = connect(&relay).await;
     let mut log = Log::create(&mut admin).await;
     let mut removed = connect(&relay).await;
@@ -293,6 +293,22 @@ async fn a_rotation_ends_subscriptions_and_a_removed_members_keys_fail() {
     assert!(is_error(&log.read(&mut kept, 1).await, ErrorCode::Auth));
     let again = admin.request(&delete, Some(&log.admin)).await;
     assert!(is_error(&again, ErrorCode::Auth));
+
+    // Nothing identifying in the relay's log, even at debug level.
+    let hex = |id: &[u8]| id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let text = relay.log();
+    assert!(!text.is_empty());
+    for id in [
+        log.admin_id.as_bytes(),
+        log.write_id.as_bytes(),
+        log.read_id.as_bytes(),
+    ] {
+        assert!(!text.contains(&hex(id)), "the log shows a group log id");
+        assert!(
+            !text.contains(&format!("{:?}", &id[..4])),
+            "the log shows id bytes"
+        );
+    }
 }
 
 #[tokio::test]
