@@ -872,6 +872,24 @@ mod tests {
     }
 
     #[test]
+    fn the_group_ttl_defaults_to_the_message_ttl() {
+        let config = Config::merge(cli(&["--message-ttl", "2d"]), FileOptions::default()).unwrap();
+        assert_eq!(config.group_ttl, Duration::from_secs(2 * 86400));
+        let config = Config::merge(
+            cli(&["--message-ttl", "2d"]),
+            FileOptions {
+                group_ttl: Some("30d".into()),
+                ..FileOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.group_ttl, Duration::from_secs(30 * 86400));
+        let config = Config::merge(cli(&["--group-ttl", "1h"]), FileOptions::default()).unwrap();
+        assert_eq!(config.group_ttl, Duration::from_secs(3600));
+        assert!(Config::merge(cli(&["--group-ttl", "0s"]), FileOptions::default()).is_err());
+    }
+
+    #[test]
     fn storage_options() {
         let config = Config::merge(cli(&[]), FileOptions::default()).unwrap();
         assert_eq!(config.storage, StorageBackend::Log);
