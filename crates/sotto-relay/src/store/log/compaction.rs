@@ -179,11 +179,14 @@ impl LogStore {
                         .logs
                         .get(&state.ids.admin_id)
                         .is_some_and(|live| live.state_at == Some(*at)),
+                    // Entries are in sequence order: found by binary search.
                     LiveRecord::GroupEntry { admin_id, slot } => {
                         index.groups.logs.get(admin_id).is_some_and(|live| {
                             live.entries
-                                .iter()
-                                .any(|e| e.seq == slot.seq && e.at == slot.at)
+                                .binary_search_by_key(&slot.seq, |e| e.seq)
+                                .ok()
+                                .and_then(|found| live.entries.get(found))
+                                .is_some_and(|e| e.at == slot.at)
                         })
                     }
                 })
