@@ -100,7 +100,7 @@ impl Session {
                 let op = WriteOp::AppendGroup {
                     write_id,
                     write_key: log.keys.write_key,
-                    entry: Box::new(entry),
+                    entry,
                 };
                 self.write(corr_id, entity, op, AfterWrite::GroupSeq(write_id))
                     .await

@@ -218,7 +218,7 @@ pub enum WriteOp {
         /// refuses the entry.
         write_key: AuthKey,
         /// The entry.
-        entry: Box<GroupEntry>,
+        entry: GroupEntry,
     },
     /// Replaces a group log's write and read keys (GKEY).
     RekeyGroup {

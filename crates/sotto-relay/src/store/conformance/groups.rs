@@ -23,8 +23,8 @@ pub(crate) fn group_keys(seed: u8) -> GroupKeys {
     }
 }
 
-pub(crate) fn group_entry(fill: u8) -> Box<GroupEntry> {
-    Box::new(GroupEntry::new(vec![fill; GROUP_ENTRY_LEN]).unwrap())
+pub(crate) fn group_entry(fill: u8) -> GroupEntry {
+    GroupEntry::new(vec![fill; GROUP_ENTRY_LEN]).unwrap()
 }
 
 pub(crate) fn create_group(seed: u8) -> WriteOp {
@@ -97,7 +97,7 @@ pub(crate) fn groups_are_created_appended_read_and_survive_reopen(open: Opener) 
         assert_eq!((record.ids, record.keys), (group_ids(1), group_keys(1)));
         for seq in 1..=3u64 {
             let entry = store.group_entry(&read_id, seq, NOW).unwrap();
-            assert_eq!(entry, Some(*group_entry(seq as u8)));
+            assert_eq!(entry, Some(group_entry(seq as u8)));
         }
         assert_eq!(store.group_entry(&read_id, 0, NOW).unwrap(), None);
         assert_eq!(store.group_entry(&read_id, 4, NOW).unwrap(), None);
