@@ -13,8 +13,9 @@
 //!   database and acknowledged messages.
 //! - A file chunk whose upload got OK survives a power cut; one half uploaded
 //!   resumes from what the disk kept.
-//! - Group log entries that got GSEQ survive power cuts under load, and a
-//!   log's sequence numbers never go back (no number names two entries).
+//! - Group log entries that got GSEQ survive power cuts under load, a log's
+//!   sequence numbers never go back (no number names two entries), and keys
+//!   replaced by a GKEY that got OK stay replaced.
 //! - The relay's files are private (0600, in a 0700 directory), chunk files
 //!   included.
 //! - The filesystem itself keeps exactly what was synced.
@@ -260,12 +261,12 @@ async fn no_acknowledged_group_entry_is_lost_when_power_is_cut() {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut relay = start_relay(&disk, &temp);
     disk.write_back();
-    let (admin, write, read) = (
+    let (admin, mut write, mut read) = (
         support::auth_secret(),
         support::auth_secret(),
         support::auth_secret(),
     );
-    let (write_id, read_id) = {
+    let (admin_id, write_id, read_id) = {
         let mut client = support::wire::Client::connect(&relay.address)
             .await
             .unwrap();
@@ -277,14 +278,35 @@ async fn no_acknowledged_group_entry_is_lost_when_power_is_cut() {
         };
         match client.request(&command, Some(&admin)).await {
             Response::GroupIds {
-                write_id, read_id, ..
-            } => (write_id, read_id),
+                admin_id,
+                write_id,
+                read_id,
+            } => (admin_id, write_id, read_id),
             other => panic!("GNEW answered {other:?}"),
         }
     };
     let next = Arc::new(AtomicU32::new(0));
     let acknowledged = Arc::new(Mutex::new(HashMap::new()));
+    let mut replaced = None;
     for cycle in 0..GROUP_CYCLES {
+        if cycle == GROUP_CYCLES / 2 {
+            // A member's removal: once GKEY got OK, its keys stay replaced.
+            let (new_write, new_read) = (support::auth_secret(), support::auth_secret());
+            let mut client = support::wire::Client::connect(&relay.address)
+                .await
+                .unwrap();
+            let command = Command::GroupKey {
+                admin_id,
+                write_auth_key: new_write.public_key(),
+                read_auth_key: new_read.public_key(),
+            };
+            let reply = client.request(&command, Some(&admin)).await;
+            assert!(matches!(reply, Response::Ok { .. }), "GKEY: {reply:?}");
+            replaced = Some((
+                std::mem::replace(&mut write, new_write),
+                std::mem::replace(&mut read, new_read),
+            ));
+        }
         let appender = tokio::spawn(append_until_cut(
             relay.address.clone(),
             write_id,
@@ -330,6 +352,22 @@ async fn no_acknowledged_group_entry_is_lost_when_power_is_cut() {
         panic!("GREAD 0 answered no GPOS");
     };
     assert!(acknowledged.keys().all(|seq| *seq < after));
+    let (old_write, old_read) = replaced.unwrap();
+    let append = Command::GroupAppend {
+        write_id,
+        entry: numbered_entry(u64::MAX),
+    };
+    let refused = |reply: Response| {
+        matches!(
+            reply,
+            Response::Err {
+                code: ErrorCode::Auth,
+                ..
+            }
+        )
+    };
+    assert!(refused(client.request(&append, Some(&old_write)).await));
+    assert!(refused(client.request(&command, Some(&old_read)).await));
     eprintln!(
         "group power-loss test: {GROUP_CYCLES} power cuts, {} appends, {} acknowledged",
         next.load(Ordering::Relaxed),
