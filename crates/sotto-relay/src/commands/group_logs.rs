@@ -141,10 +141,15 @@ impl Session {
                 relay
                     .group_subscriptions
                     .subscribe(read_id, &self.subscriber);
-                let log = relay
+                let Some(log) = relay
                     .storage
                     .group_by_read(&read_id, unix_now())?
-                    .unwrap_or(log);
+                    .filter(|now| now.keys.read_key == log.keys.read_key)
+                else {
+                    // Rekeyed or deleted since the check.
+                    self.drop_group_subscription(&read_id);
+                    return refuse(self, ErrorCode::Auth);
+                };
                 self.groups.logs.insert(
                     read_id,
                     GroupSubscription {
