@@ -86,7 +86,8 @@ impl GroupSubscriptions {
     }
 
     /// Ends every subscription of the log (it was rekeyed or deleted); each
-    /// subscriber is told, the one that ended them too.
+    /// subscriber is told, the one that ended them too (a subscriber that
+    /// subscribed with the new read key meanwhile subscribes again).
     pub fn end(&self, read_id: &GroupReadId) {
         let subscribers = lock(&self.logs).remove(read_id).unwrap_or_default();
         for subscriber in subscribers.into_values() {

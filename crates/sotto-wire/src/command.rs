@@ -333,7 +333,8 @@ pub enum Command {
         read_id: GroupReadId,
     },
     /// GKEY (0x1a): replace the write and read keys, ending every
-    /// subscription. Authenticated with the admin key.
+    /// subscription made with the old read key. Authenticated with the admin
+    /// key.
     GroupKey {
         /// The log, as its admins know it.
         admin_id: GroupAdminId,

@@ -223,8 +223,8 @@ pub enum Response {
         /// The sequence number the next appended entry will get.
         next: u64,
     },
-    /// GEND (0x91): this connection's subscription of the log ended (its keys
-    /// were replaced, or it was deleted).
+    /// GEND (0x91): this connection's subscription of the log ended (its read
+    /// key was replaced, or it was deleted).
     GroupEnd {
         /// The log, as its readers know it.
         read_id: GroupReadId,

@@ -209,8 +209,8 @@ impl RelayConnection {
     }
 
     /// GKEY: replaces the write and read keys with fresh random ones (a member
-    /// was removed); every subscription of the log ends. The new writer and
-    /// reader, to hand to the remaining members end to end.
+    /// was removed); every subscription made with the old read key ends. The
+    /// new writer and reader, to hand to the remaining members end to end.
     pub async fn rekey_group_log(
         &self,
         admin: &GroupAdmin,

@@ -300,10 +300,24 @@ impl Session {
     ) -> Vec<Transmission> {
         let mut replies = Vec::new();
         for read_id in ended {
-            if self.groups.logs.remove(&read_id).is_some() {
-                self.groups.behind.remove(&read_id);
-                replies.push(Response::GroupEnd { read_id }.to_transmission(CorrId::PUSH));
+            let Some(subscription) = self.groups.logs.get(&read_id).copied() else {
+                continue;
+            };
+            // A GSUB with the new read key that came before the rotation was
+            // durable (and so before this end) keeps its subscription.
+            let current = self.relay.storage.group_by_read(&read_id, unix_now());
+            if let Ok(Some(log)) = current
+                && log.keys.read_key == subscription.read_key
+            {
+                self.relay
+                    .group_subscriptions
+                    .subscribe(read_id, &self.subscriber);
+                self.groups.behind.insert(read_id);
+                continue;
             }
+            self.groups.logs.remove(&read_id);
+            self.groups.behind.remove(&read_id);
+            replies.push(Response::GroupEnd { read_id }.to_transmission(CorrId::PUSH));
         }
         for read_id in arrived {
             if self.groups.logs.contains_key(&read_id) {
