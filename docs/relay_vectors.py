@@ -270,6 +270,29 @@ def main():
     chunk = bytes(i % 256 for i in range(65536))
     print("digest of the 64 KiB chunk:", blake3.blake3(chunk).digest().hex())
 
+    # An authorized GAPP on connection A: write id c0 c1 .. d7, the 16000-byte
+    # entry whose byte i is i mod 241; then a GREAD of entry 258 on the read id
+    # e0 e1 .. f7, authorized by the read auth secret 11 .. 11.
+    entry = bytes(i % 241 for i in range(16000))
+    write_public, write_key, body_hash, authenticator, gapp = authorized(
+        a, bytes([0x10] * 32), corr_id, bytes(range(0xC0, 0xD8)), 0x16, entry
+    )
+    assert len(gapp) == 67 + 16000 and gapp[67:] == entry
+    print("write auth public:", write_public.hex())
+    print("write command key:", write_key.hex())
+    print("GAPP body hash:", body_hash.hex())
+    print("GAPP authenticator:", authenticator.hex())
+    print("GAPP transmission, first 67 bytes:", gapp[:67].hex())
+    gread = authorized(
+        a,
+        bytes([0x11] * 32),
+        corr_id,
+        bytes(range(0xE0, 0xF8)),
+        0x17,
+        struct.pack(">Q", 258),
+    )[4]
+    print("GREAD transmission:", gread.hex())
+
     # A delivered message, sealed for each suite.
     relay_queue_secret, recipient_dh_secret = bytes([0x0C] * 32), bytes([0x0B] * 32)
     queue_key = hkdf(

@@ -476,6 +476,10 @@ impl<S: Store> Runtime<S> {
                     Push::End(_) => {
                         tracing::debug!("another connection took a subscription over");
                     }
+                    // The core subscribes no group log yet.
+                    Push::GroupEntry { .. } | Push::GroupEnd(_) => {
+                        tracing::debug!("a group log push on a core connection");
+                    }
                 }
                 Ok(())
             }

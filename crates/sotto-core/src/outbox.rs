@@ -390,7 +390,7 @@ pub(crate) fn handle_job_answer<S: Store>(
         // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
         Response::Err { .. } => job_done(cx, job, false),
         // Link answers go to the connector above; the core sends no file chunk
-        // command yet: such an answer is as unexpected as a push.
+        // or group log command yet: such an answer is as unexpected as a push.
         Response::Msg { .. }
         | Response::End { .. }
         | Response::Pong
@@ -399,7 +399,12 @@ pub(crate) fn handle_job_answer<S: Store>(
         | Response::FileIds { .. }
         | Response::FilePos { .. }
         | Response::FileData { .. }
-        | Response::FileLimits { .. } => retry_job(cx, now, id),
+        | Response::FileLimits { .. }
+        | Response::GroupIds { .. }
+        | Response::GroupSeq { .. }
+        | Response::GroupEntry { .. }
+        | Response::GroupPos { .. }
+        | Response::GroupEnd { .. } => retry_job(cx, now, id),
     }
 }
 

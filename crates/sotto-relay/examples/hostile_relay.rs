@@ -121,6 +121,39 @@ impl Storage for HostileStore {
         self.inner.expire_chunks(now)
     }
 
+    fn group_by_admin(
+        &self,
+        admin_id: &sotto_wire::GroupAdminId,
+        now: u64,
+    ) -> Result<Option<sotto_relay::store::GroupRecord>, StoreError> {
+        self.inner.group_by_admin(admin_id, now)
+    }
+
+    fn group_by_write(
+        &self,
+        write_id: &sotto_wire::GroupWriteId,
+        now: u64,
+    ) -> Result<Option<sotto_relay::store::GroupRecord>, StoreError> {
+        self.inner.group_by_write(write_id, now)
+    }
+
+    fn group_by_read(
+        &self,
+        read_id: &sotto_wire::GroupReadId,
+        now: u64,
+    ) -> Result<Option<sotto_relay::store::GroupRecord>, StoreError> {
+        self.inner.group_by_read(read_id, now)
+    }
+
+    fn group_entry(
+        &self,
+        read_id: &sotto_wire::GroupReadId,
+        seq: u64,
+        now: u64,
+    ) -> Result<Option<sotto_wire::GroupEntry>, StoreError> {
+        self.inner.group_entry(read_id, seq, now)
+    }
+
     fn apply(
         &self,
         ops: &[WriteOp],

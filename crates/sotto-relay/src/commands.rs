@@ -21,10 +21,10 @@ use std::time::Instant;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode, ID_LEN,
-    InnerBlock, LinkId, MAX_MESSAGE_BODY, MessageBody, MessageContent, MessageId, QueueAuthKey,
-    QueueKey, QueueMessage, RecipientId, RelaySessionAuth, Response, SenderId, ServerPassword,
-    Transmission, UploadId, WireError,
+    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode,
+    GroupWriteId, ID_LEN, InnerBlock, LinkId, MAX_MESSAGE_BODY, MessageBody, MessageContent,
+    MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId, RelaySessionAuth, Response,
+    SenderId, ServerPassword, Transmission, UploadId, WireError,
 };
 use zeroize::Zeroize;
 
@@ -36,12 +36,13 @@ use crate::recent_sends::SendDigest;
 use crate::relay::Relay;
 use crate::store::group_commit::PendingWrite;
 use crate::store::{
-    AuthKey, ChunkFile, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp,
-    WriteOutcome,
+    AuthKey, ChunkFile, FLAG_QUOTA_REACHED, GroupIds, QueueRecord, QueueStatus, StoredMessage,
+    WriteOp, WriteOutcome,
 };
 use crate::subscriptions::Subscriber;
 
 mod file_chunks;
+mod group_logs;
 
 /// The SEND tag, to tell an oversized body (LARGE_MSG) from other syntax errors.
 const TAG_SEND: u8 = 0x04;
@@ -56,6 +57,7 @@ pub struct Session {
     suite: CipherSuite,
     subscriber: Arc<Subscriber>,
     subscribed: HashMap<RecipientId, Delivery>,
+    groups: group_logs::GroupSubscriptions,
     bucket: TokenBucket,
     /// Failed authorizations: when it runs dry the connection is closed.
     failure_budget: TokenBucket,
@@ -149,6 +151,14 @@ enum AfterWrite {
     ChunkCompleted(ChunkFile),
     /// OK to FDEL or FACK; the file goes if the chunk did.
     ChunkReleased,
+    /// GIDS once the log is recorded.
+    GroupIds(GroupIds),
+    /// GSEQ once the entry is durable; its subscribers are told.
+    GroupSeq(GroupWriteId),
+    /// OK to GKEY; the log's subscriptions end.
+    GroupRekeyed,
+    /// OK to GDEL; the log's subscriptions end.
+    GroupDeleted,
 }
 
 /// Queues with writes pending in a block.
@@ -190,6 +200,7 @@ impl Session {
             suite,
             subscriber,
             subscribed: HashMap::new(),
+            groups: group_logs::GroupSubscriptions::default(),
             bucket: TokenBucket::new(limits.rate_limit, limits.rate_burst, now),
             failure_budget: TokenBucket::new(
                 AUTH_FAILURES_PER_SECOND,
@@ -429,6 +440,15 @@ impl Session {
             | Command::LinkNew { .. }
             | Command::FileNew { .. }
             | Command::FileLimits => None,
+            // A log's pending writes are tracked under its read id; GAPP, GKEY
+            // and GDEL find it in the store and wait there.
+            Command::GroupRead { read_id, .. }
+            | Command::GroupSub { read_id }
+            | Command::GroupUnsub { read_id } => Some(id_as_pending(read_id.as_bytes())),
+            Command::GroupNew { .. }
+            | Command::GroupAppend { .. }
+            | Command::GroupKey { .. }
+            | Command::GroupDel { .. } => None,
         };
         if touched.is_some_and(|id| self.must_wait(current, &id, false)) {
             self.settle_all(current).await;
@@ -460,6 +480,13 @@ impl Session {
             | Command::FileDel { .. }
             | Command::FileAck { .. }
             | Command::FileLimits => self.execute_file(command, transmission, current).await,
+            Command::GroupNew { .. }
+            | Command::GroupAppend { .. }
+            | Command::GroupRead { .. }
+            | Command::GroupSub { .. }
+            | Command::GroupUnsub { .. }
+            | Command::GroupKey { .. }
+            | Command::GroupDel { .. } => self.execute_group(command, transmission, current).await,
             Command::LinkNew {
                 link_auth_key,
                 password,
@@ -557,8 +584,10 @@ impl Session {
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
+                // Queues and group logs count together.
+                let subscriptions = self.subscribed.len() + self.groups.logs.len();
                 if !self.subscribed.contains_key(&recipient_id)
-                    && self.subscribed.len() >= relay.limits.max_subscriptions
+                    && subscriptions >= relay.limits.max_subscriptions
                 {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Limit));
                 }
@@ -966,6 +995,13 @@ impl Session {
             ) => {
                 return self.after_file_write(corr_id, entity, outcome, then);
             }
+            (
+                outcome,
+                then @ (AfterWrite::GroupIds(_)
+                | AfterWrite::GroupSeq(_)
+                | AfterWrite::GroupRekeyed
+                | AfterWrite::GroupDeleted),
+            ) => self.after_group_write(corr_id, entity, outcome, then),
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
             (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),
             // The storage budget is used up: nothing new until space is freed.
@@ -1029,7 +1065,9 @@ impl Session {
     }
 
     /// Handles what other connections did to this one's subscriptions: pushes
-    /// new messages and END for queues taken over.
+    /// new messages, END for queues taken over and GEND for group logs
+    /// rekeyed or deleted, and notes group logs with new entries (see
+    /// [`Session::group_pushes`]).
     pub fn handle_events(&mut self) -> Vec<Transmission> {
         let events = self.subscriber.take();
         let mut replies = Vec::new();
@@ -1051,6 +1089,8 @@ impl Session {
                 Err(error) => tracing::warn!(%error, "delivery failed"),
             }
         }
+        // New group entries go out by `group_pushes`, as replies make room.
+        replies.extend(self.handle_group_events(events.groups_arrived, events.groups_ended));
         replies
     }
 
@@ -1103,6 +1143,7 @@ impl Session {
                 .unsubscribe(recipient_id, &self.subscriber);
         }
         self.subscribed.clear();
+        self.unsubscribe_groups();
     }
 }
 

@@ -97,6 +97,12 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub file_ttl: Option<Duration>,
 
+    /// How long a group log entry is kept after its append, and a group log
+    /// after its last create, key rotation or append, e.g. `21d`.
+    /// [default: the message TTL]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub group_ttl: Option<Duration>,
+
     /// The largest file the relay tells clients it accepts (FLIM), e.g.
     /// `1GiB`. The relay cannot tie a file's chunks together, so what bounds
     /// its disk is --max-storage. [default: 1GiB]
@@ -259,6 +265,7 @@ struct FileOptions {
     insecure_plain: Option<bool>,
     message_ttl: Option<String>,
     file_ttl: Option<String>,
+    group_ttl: Option<String>,
     max_file_size: Option<String>,
     queue_quota: Option<u32>,
     password: Option<String>,
@@ -298,6 +305,9 @@ pub struct Config {
     pub message_ttl: Duration,
     /// How long a file chunk is kept after its FNEW, and after its upload.
     pub file_ttl: Duration,
+    /// How long a group log entry is kept after its GAPP, and a log after its
+    /// last GNEW, GKEY or GAPP.
+    pub group_ttl: Duration,
     /// The largest file the relay advertises.
     pub max_file_size: u64,
     /// Pending messages per queue.
@@ -443,6 +453,10 @@ impl Config {
             Some(ttl) => ttl,
             None => file_duration(file.file_ttl, "file-ttl")?.unwrap_or(DEFAULT_FILE_TTL),
         };
+        let group_ttl = match cli.group_ttl {
+            Some(ttl) => ttl,
+            None => file_duration(file.group_ttl, "group-ttl")?.unwrap_or(message_ttl),
+        };
         let max_file_size = match (cli.max_file_size, file.max_file_size) {
             (Some(size), _) => size,
             (None, Some(text)) => parse_size(&text).map_err(|reason| {
@@ -476,6 +490,7 @@ impl Config {
             tls,
             message_ttl,
             file_ttl,
+            group_ttl,
             max_file_size,
             queue_quota: cli
                 .queue_quota
@@ -565,6 +580,7 @@ impl Config {
         let durations = [
             ("message-ttl", self.message_ttl),
             ("file-ttl", self.file_ttl),
+            ("group-ttl", self.group_ttl),
             ("handshake-timeout", self.handshake_timeout),
             ("idle-timeout", self.idle_timeout),
             ("expiry-interval", self.expiry_interval),
@@ -853,6 +869,24 @@ mod tests {
         assert!(parse_size("GiB").is_err());
         assert!(parse_size("3PiB").is_err());
         assert!(parse_size("99999999999TiB").is_err());
+    }
+
+    #[test]
+    fn the_group_ttl_defaults_to_the_message_ttl() {
+        let config = Config::merge(cli(&["--message-ttl", "2d"]), FileOptions::default()).unwrap();
+        assert_eq!(config.group_ttl, Duration::from_secs(2 * 86400));
+        let config = Config::merge(
+            cli(&["--message-ttl", "2d"]),
+            FileOptions {
+                group_ttl: Some("30d".into()),
+                ..FileOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.group_ttl, Duration::from_secs(30 * 86400));
+        let config = Config::merge(cli(&["--group-ttl", "1h"]), FileOptions::default()).unwrap();
+        assert_eq!(config.group_ttl, Duration::from_secs(3600));
+        assert!(Config::merge(cli(&["--group-ttl", "0s"]), FileOptions::default()).is_err());
     }
 
     #[test]

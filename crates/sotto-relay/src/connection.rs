@@ -195,6 +195,14 @@ async fn drive(
                 () = subscriber.changed(), if room > 0 => {
                     let pushes = session.handle_events();
                     session.queue_replies(pushes);
+                    let pushes = session.group_pushes(room);
+                    session.queue_replies(pushes);
+                }
+                // Group entries not pushed yet, as replies make room; a ready
+                // branch among the others, so reading goes on meanwhile.
+                () = std::future::ready(()), if room > 0 && session.group_pushes_waiting() => {
+                    let pushes = session.group_pushes(room);
+                    session.queue_replies(pushes);
                 }
                 changed = written.changed() => {
                     if changed.is_err() {

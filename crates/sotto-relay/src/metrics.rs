@@ -49,6 +49,12 @@ pub struct Metrics {
     chunks_expired: AtomicU64,
     chunk_pieces_received: AtomicU64,
     chunk_pieces_sent: AtomicU64,
+    groups_created: AtomicU64,
+    groups_rekeyed: AtomicU64,
+    groups_deleted: AtomicU64,
+    group_entries_appended: AtomicU64,
+    group_entries_pushed: AtomicU64,
+    group_entries_read: AtomicU64,
     blocks_received: AtomicU64,
     blocks_sent: AtomicU64,
     errors: [AtomicU64; 13],
@@ -97,6 +103,18 @@ pub enum Event {
     ChunkPieceReceived,
     /// FGET read a piece.
     ChunkPieceSent,
+    /// GNEW created a group log.
+    GroupCreated,
+    /// GKEY replaced a group log's keys.
+    GroupRekeyed,
+    /// GDEL deleted a group log.
+    GroupDeleted,
+    /// GAPP appended an entry.
+    GroupEntryAppended,
+    /// An entry was pushed to a subscriber.
+    GroupEntryPushed,
+    /// GREAD read an entry.
+    GroupEntryRead,
 }
 
 impl Metrics {
@@ -132,6 +150,12 @@ impl Metrics {
             Event::ChunkDeleted => &self.chunks_deleted,
             Event::ChunkPieceReceived => &self.chunk_pieces_received,
             Event::ChunkPieceSent => &self.chunk_pieces_sent,
+            Event::GroupCreated => &self.groups_created,
+            Event::GroupRekeyed => &self.groups_rekeyed,
+            Event::GroupDeleted => &self.groups_deleted,
+            Event::GroupEntryAppended => &self.group_entries_appended,
+            Event::GroupEntryPushed => &self.group_entries_pushed,
+            Event::GroupEntryRead => &self.group_entries_read,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -274,6 +298,36 @@ impl Metrics {
                 "sotto_file_chunks_pieces_sent_total",
                 "Pieces of file chunks read by FGET.",
                 &self.chunk_pieces_sent,
+            ),
+            (
+                "sotto_group_logs_created_total",
+                "Group logs created by GNEW.",
+                &self.groups_created,
+            ),
+            (
+                "sotto_group_logs_rekeyed_total",
+                "Group log key rotations (GKEY).",
+                &self.groups_rekeyed,
+            ),
+            (
+                "sotto_group_logs_deleted_total",
+                "Group logs deleted by GDEL.",
+                &self.groups_deleted,
+            ),
+            (
+                "sotto_group_entries_appended_total",
+                "Group log entries appended by GAPP.",
+                &self.group_entries_appended,
+            ),
+            (
+                "sotto_group_entries_pushed_total",
+                "Group log entries pushed to subscribers.",
+                &self.group_entries_pushed,
+            ),
+            (
+                "sotto_group_entries_read_total",
+                "Group log entries read by GREAD.",
+                &self.group_entries_read,
             ),
             (
                 "sotto_blocks_received_total",

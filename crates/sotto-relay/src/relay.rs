@@ -13,7 +13,7 @@ use crate::metrics::Metrics;
 use crate::recent_sends::RecentSends;
 use crate::store::group_commit::Committer;
 use crate::store::{AuthKey, Storage};
-use crate::subscriptions::Subscriptions;
+use crate::subscriptions::{GroupSubscriptions, Subscriptions};
 
 /// What a connection needs from the relay.
 pub struct Relay {
@@ -29,6 +29,8 @@ pub struct Relay {
     pub file_limits: FileLimits,
     /// Who receives each queue.
     pub subscriptions: Subscriptions,
+    /// Who receives each group log.
+    pub group_subscriptions: GroupSubscriptions,
     /// Aggregate counters.
     pub metrics: Arc<Metrics>,
     /// What each queue accepted lately, so a retried SEND is not stored twice.
@@ -101,6 +103,7 @@ impl Relay {
                 file_ttl_secs: config.file_ttl.as_secs(),
             },
             subscriptions: Subscriptions::default(),
+            group_subscriptions: GroupSubscriptions::default(),
             metrics,
             recent_sends: RecentSends::default(),
             limits: ConnectionLimits {

@@ -106,6 +106,7 @@ impl Server {
             queue_quota: config.queue_quota,
             message_ttl_secs: config.message_ttl.as_secs(),
             file_ttl_secs: config.file_ttl.as_secs(),
+            group_ttl_secs: config.group_ttl.as_secs(),
         };
         let storage = wrap(open_storage(config, policy).await?);
         let chunk_files = open_chunk_files(config, &storage).await?;

@@ -6,11 +6,17 @@
 //! queues taken over) plus a [`Notify`], so nothing is lost, a slow connection
 //! holds at most one entry per subscribed queue, and a sender never waits for a
 //! recipient.
+//!
+//! Group logs have many subscribers each, one per member's connection
+//! ([`GroupSubscriptions`]): an append marks the log in every subscriber's
+//! events, and each connection then reads the new entries from its own cursor
+//! as its replies make room, so one write reaches every member and a slow
+//! member holds no entry in memory.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use sotto_wire::RecipientId;
+use sotto_wire::{GroupReadId, RecipientId};
 use tokio::sync::Notify;
 
 /// The registry of subscriptions, shared by every connection.
@@ -33,6 +39,74 @@ pub struct Events {
     pub arrived: HashSet<RecipientId>,
     /// Queues another connection subscribed.
     pub ended: HashSet<RecipientId>,
+    /// Group logs with a new entry.
+    pub groups_arrived: HashSet<GroupReadId>,
+    /// Group logs rekeyed or deleted: their subscriptions ended.
+    pub groups_ended: HashSet<GroupReadId>,
+}
+
+/// The subscribers of every group log, shared by every connection.
+#[derive(Default)]
+pub struct GroupSubscriptions {
+    /// Subscribers by log, each under its address (stable while it is held).
+    logs: Mutex<HashMap<GroupReadId, HashMap<usize, Arc<Subscriber>>>>,
+}
+
+impl GroupSubscriptions {
+    /// Adds `subscriber` to the log's subscribers.
+    pub fn subscribe(&self, read_id: GroupReadId, subscriber: &Arc<Subscriber>) {
+        lock(&self.logs)
+            .entry(read_id)
+            .or_default()
+            .insert(address(subscriber), Arc::clone(subscriber));
+    }
+
+    /// Removes `subscriber` from the log's subscribers.
+    pub fn unsubscribe(&self, read_id: &GroupReadId, subscriber: &Arc<Subscriber>) {
+        let mut logs = lock(&self.logs);
+        if let Some(subscribers) = logs.get_mut(read_id) {
+            subscribers.remove(&address(subscriber));
+            if subscribers.is_empty() {
+                logs.remove(read_id);
+            }
+        }
+    }
+
+    /// Tells every subscriber of the log that an entry was appended.
+    pub fn appended(&self, read_id: &GroupReadId) {
+        let subscribers: Vec<Arc<Subscriber>> = lock(&self.logs)
+            .get(read_id)
+            .map(|subscribers| subscribers.values().cloned().collect())
+            .unwrap_or_default();
+        for subscriber in subscribers {
+            subscriber.push(|events| {
+                events.groups_arrived.insert(*read_id);
+            });
+        }
+    }
+
+    /// Ends every subscription of the log (it was rekeyed or deleted); each
+    /// subscriber is told, the one that ended them too (a subscriber that
+    /// subscribed with the new read key meanwhile subscribes again).
+    pub fn end(&self, read_id: &GroupReadId) {
+        let subscribers = lock(&self.logs).remove(read_id).unwrap_or_default();
+        for subscriber in subscribers.into_values() {
+            subscriber.push(|events| {
+                events.groups_arrived.remove(read_id);
+                events.groups_ended.insert(*read_id);
+            });
+        }
+    }
+
+    /// Subscriptions of this log.
+    pub fn subscribers(&self, read_id: &GroupReadId) -> usize {
+        lock(&self.logs).get(read_id).map_or(0, HashMap::len)
+    }
+}
+
+/// A subscriber's key in [`GroupSubscriptions`].
+fn address(subscriber: &Arc<Subscriber>) -> usize {
+    Arc::as_ptr(subscriber) as usize
 }
 
 impl Subscriptions {
@@ -198,6 +272,38 @@ mod tests {
         assert!(events.arrived.is_empty());
         assert_eq!(events.ended, [queue(3)].into_iter().collect());
         assert_eq!(deleter.take(), Events::default());
+    }
+
+    #[test]
+    fn an_append_reaches_every_subscriber_of_the_log_until_it_ends() {
+        let registry = GroupSubscriptions::default();
+        let log = GroupReadId::from_bytes([7; 24]);
+        let other = GroupReadId::from_bytes([8; 24]);
+        let members: Vec<Arc<Subscriber>> =
+            (0..3).map(|_| Arc::new(Subscriber::default())).collect();
+        for member in &members {
+            registry.subscribe(log, member);
+            registry.subscribe(log, member);
+        }
+        registry.subscribe(other, &members[0]);
+        assert_eq!(registry.subscribers(&log), 3);
+        registry.unsubscribe(&log, &members[2]);
+        registry.appended(&log);
+        registry.appended(&log);
+        for member in &members[..2] {
+            assert_eq!(member.take().groups_arrived, HashSet::from([log]));
+        }
+        assert_eq!(members[2].take(), Events::default());
+        registry.appended(&log);
+        registry.end(&log);
+        assert_eq!(registry.subscribers(&log), 0);
+        for member in &members[..2] {
+            let events = member.take();
+            assert!(events.groups_arrived.is_empty());
+            assert_eq!(events.groups_ended, HashSet::from([log]));
+        }
+        assert_eq!(members[2].take(), Events::default());
+        assert_eq!(registry.subscribers(&other), 1);
     }
 
     #[tokio::test]

@@ -13,6 +13,9 @@
 //!   database and acknowledged messages.
 //! - A file chunk whose upload got OK survives a power cut; one half uploaded
 //!   resumes from what the disk kept.
+//! - Group log entries that got GSEQ survive power cuts under load, a log's
+//!   sequence numbers never go back (no number names two entries), and keys
+//!   replaced by a GKEY that got OK stay replaced.
 //! - The relay's files are private (0600, in a 0700 directory), chunk files
 //!   included.
 //! - The filesystem itself keeps exactly what was synced.
@@ -35,8 +38,9 @@ use rand::{Rng, SeedableRng};
 use sotto_client::ClientError;
 use sotto_client::relay::{Push, RecipientQueue, SenderQueue};
 use sotto_wire::{
-    ChunkDigest, ChunkSize, ErrorCode, FilePiece, MAX_PIECE_LEN, MessageBody, MessageContent,
-    MessageId, RecipientId,
+    ChunkDigest, ChunkSize, Command, ErrorCode, FilePiece, GROUP_ENTRY_LEN, GroupEntry,
+    GroupReadId, GroupWriteId, MAX_PIECE_LEN, MessageBody, MessageContent, MessageId,
+    QueueAuthSecret, RecipientId, Response,
 };
 use support::power_cut_fs::{self, CutStyle, PowerCutFs};
 use support::{Client, Relay, within};
@@ -208,6 +212,168 @@ async fn a_complete_chunk_survives_a_power_cut() {
         .await
         .unwrap();
     assert!(downloaded == half, "a resumed chunk came back different");
+}
+
+/// An entry that tells which append it was.
+fn numbered_entry(number: u64) -> GroupEntry {
+    let mut bytes = vec![number as u8; GROUP_ENTRY_LEN];
+    bytes[..8].copy_from_slice(&number.to_be_bytes());
+    GroupEntry::new(bytes).unwrap()
+}
+
+/// Appends numbered entries one after another until the connection fails,
+/// recording which append each GSEQ's sequence number went to.
+async fn append_until_cut(
+    address: sotto_wire::RelayAddress,
+    write_id: GroupWriteId,
+    write: QueueAuthSecret,
+    next: Arc<AtomicU32>,
+    acknowledged: Arc<Mutex<HashMap<u64, u64>>>,
+) {
+    let Ok(mut client) = support::wire::Client::connect(&address).await else {
+        return;
+    };
+    loop {
+        let number = u64::from(next.fetch_add(1, Ordering::Relaxed));
+        let command = Command::GroupAppend {
+            write_id,
+            entry: numbered_entry(number),
+        };
+        // The wire client panics when the connection goes: this task ends.
+        let Response::GroupSeq { seq, .. } = client.request(&command, Some(&write)).await else {
+            continue;
+        };
+        if let Some(other) = acknowledged.lock().unwrap().insert(seq, number) {
+            panic!("sequence number {seq} given to appends {other} and {number}");
+        }
+    }
+}
+
+/// Power cuts while entries are appended to a group log: every entry that got
+/// GSEQ reads back the same, and no sequence number is given twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledged_group_entry_is_lost_when_power_is_cut() {
+    const GROUP_CYCLES: usize = 6;
+    let temp = tempfile::tempdir().unwrap();
+    let Some(disk) = mount(&temp) else { return };
+    let seed = rand::random::<u64>();
+    eprintln!("group power-loss test seed: {seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut relay = start_relay(&disk, &temp);
+    disk.write_back();
+    let (admin, mut write, mut read) = (
+        support::auth_secret(),
+        support::auth_secret(),
+        support::auth_secret(),
+    );
+    let (admin_id, write_id, read_id) = {
+        let mut client = support::wire::Client::connect(&relay.address)
+            .await
+            .unwrap();
+        let command = Command::GroupNew {
+            admin_auth_key: admin.public_key(),
+            write_auth_key: write.public_key(),
+            read_auth_key: read.public_key(),
+            password: None,
+        };
+        match client.request(&command, Some(&admin)).await {
+            Response::GroupIds {
+                admin_id,
+                write_id,
+                read_id,
+            } => (admin_id, write_id, read_id),
+            other => panic!("GNEW answered {other:?}"),
+        }
+    };
+    let next = Arc::new(AtomicU32::new(0));
+    let acknowledged = Arc::new(Mutex::new(HashMap::new()));
+    let mut replaced = None;
+    for cycle in 0..GROUP_CYCLES {
+        if cycle == GROUP_CYCLES / 2 {
+            // A member's removal: once GKEY got OK, its keys stay replaced.
+            let (new_write, new_read) = (support::auth_secret(), support::auth_secret());
+            let mut client = support::wire::Client::connect(&relay.address)
+                .await
+                .unwrap();
+            let command = Command::GroupKey {
+                admin_id,
+                write_auth_key: new_write.public_key(),
+                read_auth_key: new_read.public_key(),
+            };
+            let reply = client.request(&command, Some(&admin)).await;
+            assert!(matches!(reply, Response::Ok { .. }), "GKEY: {reply:?}");
+            replaced = Some((
+                std::mem::replace(&mut write, new_write),
+                std::mem::replace(&mut read, new_read),
+            ));
+        }
+        let appender = tokio::spawn(append_until_cut(
+            relay.address.clone(),
+            write_id,
+            write.clone(),
+            Arc::clone(&next),
+            Arc::clone(&acknowledged),
+        ));
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(LOAD_MILLIS))).await;
+        let style = if rng.gen_bool(0.5) {
+            CutStyle::Torn
+        } else {
+            CutStyle::LoseUnsynced
+        };
+        disk.cut_power(style, &mut rng, || relay.kill());
+        // It ends by a panic once its connection is gone: expected.
+        let _ = within("the appender to notice the power cut", appender).await;
+        if relay.try_restart().is_err() {
+            panic!(
+                "the relay did not start again after power cut {cycle} ({style:?}):\n{}",
+                relay.log()
+            );
+        }
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut client = support::wire::Client::connect(&relay.address)
+        .await
+        .unwrap();
+    for (&seq, &number) in &acknowledged {
+        let command = Command::GroupRead { read_id, from: seq };
+        match client.request(&command, Some(&read)).await {
+            Response::GroupEntry { entry, .. } => assert!(
+                entry == numbered_entry(number),
+                "entry {seq} came back different (seed {seed})"
+            ),
+            other => panic!("entry {seq} that got GSEQ is lost: {other:?} (seed {seed})"),
+        }
+    }
+    let command = Command::GroupRead {
+        read_id: GroupReadId::from_bytes(*read_id.as_bytes()),
+        from: 0,
+    };
+    let Response::GroupPos { next: after, .. } = client.request(&command, Some(&read)).await else {
+        panic!("GREAD 0 answered no GPOS");
+    };
+    assert!(acknowledged.keys().all(|seq| *seq < after));
+    let (old_write, old_read) = replaced.unwrap();
+    let append = Command::GroupAppend {
+        write_id,
+        entry: numbered_entry(u64::MAX),
+    };
+    let refused = |reply: Response| {
+        matches!(
+            reply,
+            Response::Err {
+                code: ErrorCode::Auth,
+                ..
+            }
+        )
+    };
+    assert!(refused(client.request(&append, Some(&old_write)).await));
+    assert!(refused(client.request(&command, Some(&old_read)).await));
+    eprintln!(
+        "group power-loss test: {GROUP_CYCLES} power cuts, {} appends, {} acknowledged",
+        next.load(Ordering::Relaxed),
+        acknowledged.len()
+    );
+    assert!(acknowledged.len() > GROUP_CYCLES * 5, "too little load");
 }
 
 /// The relay's data directory and every directory in it are 0700, every file 0600.

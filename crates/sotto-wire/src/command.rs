@@ -10,8 +10,10 @@ use crate::WireError;
 use crate::auth::{CommandKey, QueueAuthKey};
 use crate::codec::{Reader, write_u16_prefixed};
 use crate::file_chunk::{ChunkDigest, ChunkSize, DownloadKeys, FilePiece, MAX_READ_LEN};
+use crate::group_log::GroupEntry;
 use crate::ids::{
-    CorrId, DownloadId, EntityId, LinkId, MessageId, RecipientId, SenderId, UploadId,
+    CorrId, DownloadId, EntityId, GroupAdminId, GroupReadId, GroupWriteId, LinkId, MessageId,
+    RecipientId, SenderId, UploadId,
 };
 use crate::link_blob::LinkBlob;
 use crate::transmission::Transmission;
@@ -43,6 +45,13 @@ const TAG_FGET: u8 = 0x11;
 const TAG_FDEL: u8 = 0x12;
 const TAG_FACK: u8 = 0x13;
 const TAG_FLIM: u8 = 0x14;
+const TAG_GNEW: u8 = 0x15;
+const TAG_GAPP: u8 = 0x16;
+const TAG_GREAD: u8 = 0x17;
+const TAG_GSUB: u8 = 0x18;
+const TAG_GUNSUB: u8 = 0x19;
+const TAG_GKEY: u8 = 0x1a;
+const TAG_GDEL: u8 = 0x1b;
 
 /// A message body: 1 to [`MAX_MESSAGE_BODY`] opaque bytes (end-to-end ciphertext).
 #[derive(Clone, PartialEq, Eq)]
@@ -282,6 +291,64 @@ pub enum Command {
     /// FLIM (0x14): the relay's limits for files, without authenticator;
     /// answered by FMAX.
     FileLimits,
+    /// GNEW (0x15): create a group log. Authenticated with `admin_auth_key`;
+    /// answered by GIDS.
+    GroupNew {
+        /// The key that will authorize GKEY and GDEL.
+        admin_auth_key: QueueAuthKey,
+        /// The key that will authorize GAPP, until a GKEY replaces it.
+        write_auth_key: QueueAuthKey,
+        /// The key that will authorize GREAD, GSUB and GUNSUB, until a GKEY
+        /// replaces it.
+        read_auth_key: QueueAuthKey,
+        /// The operator's password, if the relay requires one.
+        password: Option<ServerPassword>,
+    },
+    /// GAPP (0x16): append an entry to a log. Authenticated with the write
+    /// key; answered by GSEQ once the entry is on disk.
+    GroupAppend {
+        /// The log, as its writers know it.
+        write_id: GroupWriteId,
+        /// The entry (end-to-end ciphertext).
+        entry: GroupEntry,
+    },
+    /// GREAD (0x17): read the entry with sequence number `from`. Authenticated
+    /// with the read key; answered by GENT, or by GPOS when the log holds no
+    /// such entry.
+    GroupRead {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+        /// The entry's sequence number.
+        from: u64,
+    },
+    /// GSUB (0x18): have new entries pushed to this connection. Authenticated
+    /// with the read key; answered by GPOS.
+    GroupSub {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+    },
+    /// GUNSUB (0x19): stop the pushes of GSUB. Authenticated with the read key.
+    GroupUnsub {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+    },
+    /// GKEY (0x1a): replace the write and read keys, ending every
+    /// subscription made with the old read key. Authenticated with the admin
+    /// key.
+    GroupKey {
+        /// The log, as its admins know it.
+        admin_id: GroupAdminId,
+        /// The key that authorizes GAPP from now on.
+        write_auth_key: QueueAuthKey,
+        /// The key that authorizes GREAD, GSUB and GUNSUB from now on.
+        read_auth_key: QueueAuthKey,
+    },
+    /// GDEL (0x1b): delete a log and its entries. Authenticated with the admin
+    /// key.
+    GroupDel {
+        /// The log, as its admins know it.
+        admin_id: GroupAdminId,
+    },
 }
 
 impl Command {
@@ -308,6 +375,13 @@ impl Command {
             Command::FileDel { .. } => TAG_FDEL,
             Command::FileAck { .. } => TAG_FACK,
             Command::FileLimits => TAG_FLIM,
+            Command::GroupNew { .. } => TAG_GNEW,
+            Command::GroupAppend { .. } => TAG_GAPP,
+            Command::GroupRead { .. } => TAG_GREAD,
+            Command::GroupSub { .. } => TAG_GSUB,
+            Command::GroupUnsub { .. } => TAG_GUNSUB,
+            Command::GroupKey { .. } => TAG_GKEY,
+            Command::GroupDel { .. } => TAG_GDEL,
         }
     }
 
@@ -320,7 +394,15 @@ impl Command {
             | Command::Ping
             | Command::LinkNew { .. }
             | Command::FileNew { .. }
-            | Command::FileLimits => None,
+            | Command::FileLimits
+            | Command::GroupNew { .. } => None,
+            Command::GroupAppend { write_id, .. } => Some((*write_id).into()),
+            Command::GroupRead { read_id, .. }
+            | Command::GroupSub { read_id }
+            | Command::GroupUnsub { read_id } => Some((*read_id).into()),
+            Command::GroupKey { admin_id, .. } | Command::GroupDel { admin_id } => {
+                Some((*admin_id).into())
+            }
             Command::FilePut { upload_id, .. }
             | Command::FileStat { upload_id }
             | Command::FileDel { upload_id } => Some((*upload_id).into()),
@@ -375,6 +457,13 @@ impl Command {
                     + 32 * download_keys.as_slice().len()
             }
             Command::FilePut { piece, .. } => 4 + 2 + piece.len(),
+            Command::GroupNew { password, .. } => {
+                3 * 32 + 1 + password.as_ref().map_or(0, |password| password.0.len())
+            }
+            Command::GroupAppend { .. } => crate::GROUP_ENTRY_LEN,
+            Command::GroupRead { .. } => 8,
+            Command::GroupKey { .. } => 2 * 32,
+            Command::GroupSub { .. } | Command::GroupUnsub { .. } | Command::GroupDel { .. } => 0,
             Command::FileGet { .. } => 4 + 4,
             Command::FileStat { .. }
             | Command::FileDel { .. }
@@ -442,6 +531,28 @@ impl Command {
                 out.extend_from_slice(&offset.to_be_bytes());
                 out.extend_from_slice(&len.to_be_bytes());
             }
+            Command::GroupNew {
+                admin_auth_key,
+                write_auth_key,
+                read_auth_key,
+                password,
+            } => {
+                out.extend_from_slice(admin_auth_key.as_bytes());
+                out.extend_from_slice(write_auth_key.as_bytes());
+                out.extend_from_slice(read_auth_key.as_bytes());
+                encode_password(password.as_ref(), &mut out);
+            }
+            Command::GroupAppend { entry, .. } => entry.encode(&mut out),
+            Command::GroupRead { from, .. } => out.extend_from_slice(&from.to_be_bytes()),
+            Command::GroupKey {
+                write_auth_key,
+                read_auth_key,
+                ..
+            } => {
+                out.extend_from_slice(write_auth_key.as_bytes());
+                out.extend_from_slice(read_auth_key.as_bytes());
+            }
+            Command::GroupSub { .. } | Command::GroupUnsub { .. } | Command::GroupDel { .. } => {}
             Command::FileStat { .. }
             | Command::FileDel { .. }
             | Command::FileAck { .. }
@@ -489,6 +600,16 @@ impl Command {
         let download_id = || {
             entity
                 .map(DownloadId::from)
+                .ok_or(WireError::EntityMismatch)
+        };
+        let read_id = || {
+            entity
+                .map(GroupReadId::from)
+                .ok_or(WireError::EntityMismatch)
+        };
+        let admin_id = || {
+            entity
+                .map(GroupAdminId::from)
                 .ok_or(WireError::EntityMismatch)
         };
         let no_entity = || match entity {
@@ -602,6 +723,39 @@ impl Command {
                 no_entity()?;
                 Command::FileLimits
             }
+            TAG_GNEW => {
+                no_entity()?;
+                Command::GroupNew {
+                    admin_auth_key: auth_key(&mut reader)?,
+                    write_auth_key: auth_key(&mut reader)?,
+                    read_auth_key: auth_key(&mut reader)?,
+                    password: decode_password(&mut reader)?,
+                }
+            }
+            TAG_GAPP => Command::GroupAppend {
+                write_id: entity
+                    .map(GroupWriteId::from)
+                    .ok_or(WireError::EntityMismatch)?,
+                entry: GroupEntry::decode(&mut reader)?,
+            },
+            TAG_GREAD => Command::GroupRead {
+                read_id: read_id()?,
+                from: reader.u64()?,
+            },
+            TAG_GSUB => Command::GroupSub {
+                read_id: read_id()?,
+            },
+            TAG_GUNSUB => Command::GroupUnsub {
+                read_id: read_id()?,
+            },
+            TAG_GKEY => Command::GroupKey {
+                admin_id: admin_id()?,
+                write_auth_key: auth_key(&mut reader)?,
+                read_auth_key: auth_key(&mut reader)?,
+            },
+            TAG_GDEL => Command::GroupDel {
+                admin_id: admin_id()?,
+            },
             tag => return Err(WireError::UnknownCommand(tag)),
         };
         reader.finish()?;
@@ -726,6 +880,57 @@ pub(crate) mod tests {
                 link_id: LinkId::from_bytes(id),
             }),
             arb_file_command(),
+            arb_group_command(),
+        ]
+    }
+
+    pub(crate) fn arb_group_entry() -> impl Strategy<Value = GroupEntry> {
+        (any::<u8>(), any::<[u8; 32]>()).prop_map(|(fill, head)| {
+            let mut bytes = vec![fill; crate::GROUP_ENTRY_LEN];
+            bytes[..32].copy_from_slice(&head);
+            GroupEntry::new(bytes).unwrap()
+        })
+    }
+
+    fn arb_group_command() -> impl Strategy<Value = Command> {
+        let id = any::<[u8; 24]>();
+        prop_oneof![
+            (
+                arb_auth_key(),
+                arb_auth_key(),
+                arb_auth_key(),
+                proptest::option::of(prop::collection::vec(any::<u8>(), 1..=MAX_PASSWORD_LEN)),
+            )
+                .prop_map(|(admin, write, read, password)| Command::GroupNew {
+                    admin_auth_key: admin,
+                    write_auth_key: write,
+                    read_auth_key: read,
+                    password: password.map(|p| ServerPassword::new(p).unwrap()),
+                }),
+            (id, arb_group_entry()).prop_map(|(id, entry)| Command::GroupAppend {
+                write_id: GroupWriteId::from_bytes(id),
+                entry,
+            }),
+            (id, any::<u64>()).prop_map(|(id, from)| Command::GroupRead {
+                read_id: GroupReadId::from_bytes(id),
+                from,
+            }),
+            id.prop_map(|id| Command::GroupSub {
+                read_id: GroupReadId::from_bytes(id),
+            }),
+            id.prop_map(|id| Command::GroupUnsub {
+                read_id: GroupReadId::from_bytes(id),
+            }),
+            (id, arb_auth_key(), arb_auth_key()).prop_map(|(id, write, read)| {
+                Command::GroupKey {
+                    admin_id: GroupAdminId::from_bytes(id),
+                    write_auth_key: write,
+                    read_auth_key: read,
+                }
+            }),
+            id.prop_map(|id| Command::GroupDel {
+                admin_id: GroupAdminId::from_bytes(id),
+            }),
         ]
     }
 
@@ -859,6 +1064,99 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn group_command_layouts() {
+        let other = crate::QueueAuthSecret::from_bytes([5; 32]).public_key();
+        let command = Command::GroupNew {
+            admin_auth_key: key(),
+            write_auth_key: other,
+            read_auth_key: key(),
+            password: Some(ServerPassword::new(b"pw".to_vec()).unwrap()),
+        };
+        let body = command.encode_body();
+        assert_eq!(&body[..32], key().as_bytes());
+        assert_eq!(&body[32..64], other.as_bytes());
+        assert_eq!(&body[64..96], key().as_bytes());
+        assert_eq!(&body[96..], &[2, b'p', b'w']);
+        assert_eq!((command.tag(), command.entity()), (0x15, None));
+        let append = Command::GroupAppend {
+            write_id: GroupWriteId::from_bytes([6; 24]),
+            entry: GroupEntry::new(vec![7; crate::GROUP_ENTRY_LEN]).unwrap(),
+        };
+        assert_eq!(append.encode_body(), vec![7; crate::GROUP_ENTRY_LEN]);
+        assert_eq!(append.entity(), Some(EntityId::from_bytes([6; 24])));
+        assert_eq!(append.tag(), 0x16);
+        let read = Command::GroupRead {
+            read_id: GroupReadId::from_bytes([8; 24]),
+            from: 0x0102_0304_0506_0708,
+        };
+        assert_eq!(read.encode_body(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(read.tag(), 0x17);
+        let rotate = Command::GroupKey {
+            admin_id: GroupAdminId::from_bytes([9; 24]),
+            write_auth_key: other,
+            read_auth_key: key(),
+        };
+        assert_eq!(&rotate.encode_body()[..32], other.as_bytes());
+        assert_eq!(rotate.tag(), 0x1a);
+        let tags: Vec<u8> = [
+            Command::GroupSub {
+                read_id: GroupReadId::from_bytes([1; 24]),
+            },
+            Command::GroupUnsub {
+                read_id: GroupReadId::from_bytes([1; 24]),
+            },
+            Command::GroupDel {
+                admin_id: GroupAdminId::from_bytes([1; 24]),
+            },
+        ]
+        .iter()
+        .map(Command::tag)
+        .collect();
+        assert_eq!(tags, [0x18, 0x19, 0x1b]);
+    }
+
+    #[test]
+    fn malformed_group_commands_are_refused() {
+        let id = Some([1; 24]);
+        let cases = [
+            (
+                transmission(0x15, id, vec![0; 97]),
+                WireError::EntityMismatch,
+            ),
+            (transmission(0x15, None, vec![0; 96]), WireError::Truncated),
+            (
+                transmission(0x16, None, vec![0; crate::GROUP_ENTRY_LEN]),
+                WireError::EntityMismatch,
+            ),
+            (
+                transmission(0x16, id, vec![0; crate::GROUP_ENTRY_LEN - 1]),
+                WireError::Truncated,
+            ),
+            (
+                transmission(0x16, id, vec![0; crate::GROUP_ENTRY_LEN + 1]),
+                WireError::TrailingBytes,
+            ),
+            (transmission(0x17, id, vec![0; 7]), WireError::Truncated),
+            (transmission(0x17, id, vec![0; 9]), WireError::TrailingBytes),
+            (transmission(0x18, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x19, id, vec![0]), WireError::TrailingBytes),
+            (transmission(0x1a, id, vec![0; 63]), WireError::Truncated),
+            (transmission(0x1b, None, vec![]), WireError::EntityMismatch),
+            (
+                transmission(0x1c, id, vec![]),
+                WireError::UnknownCommand(0x1c),
+            ),
+        ];
+        for (transmission, error) in cases {
+            assert_eq!(
+                Command::from_transmission(&transmission),
+                Err(error),
+                "{transmission:?}"
+            );
+        }
+    }
+
+    #[test]
     fn malformed_file_commands_are_refused() {
         let id = Some([1; 24]);
         let read = |len: u32| {
@@ -970,8 +1268,8 @@ pub(crate) mod tests {
         let cases = [
             (transmission(0x00, id, vec![]), WireError::UnknownCommand(0)),
             (
-                transmission(0x15, id, vec![]),
-                WireError::UnknownCommand(0x15),
+                transmission(0x1c, id, vec![]),
+                WireError::UnknownCommand(0x1c),
             ),
             (transmission(0x0a, id, vec![]), WireError::EntityMismatch),
             (transmission(0x0b, None, vec![]), WireError::EntityMismatch),
@@ -1148,7 +1446,7 @@ pub(crate) mod tests {
 
         #[test]
         fn decoding_arbitrary_bodies_never_panics(
-            tag in 0u8..24,
+            tag in 0u8..32,
             entity in proptest::option::of(any::<[u8; 24]>()),
             body in prop_oneof![
                 prop::collection::vec(any::<u8>(), 0..100),

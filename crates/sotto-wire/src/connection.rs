@@ -16,7 +16,9 @@
 //! one block with as many waiting commands as fit, never putting a sender-side
 //! command (SEND) and a recipient-side command in the same block, so no block
 //! links a queue's two ids; likewise a file chunk's upload-side commands (FPUT,
-//! FSTAT, FDEL) and download-side ones (FGET, FACK) go in blocks of their own.
+//! FSTAT, FDEL) and download-side ones (FGET, FACK) go in blocks of their own,
+//! and so do a group log's writer (GAPP), reader (GREAD, GSUB, GUNSUB) and
+//! admin (GKEY, GDEL) commands.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -152,6 +154,12 @@ enum Side {
     Uploader,
     /// Carries a chunk's download id (FGET, FACK).
     Downloader,
+    /// Carries a group log's write id (GAPP).
+    GroupWriter,
+    /// Carries a group log's read id (GREAD, GSUB, GUNSUB).
+    GroupReader,
+    /// Carries a group log's admin id (GKEY, GDEL).
+    GroupAdmin,
 }
 
 /// The SEND tag: the one command whose entity is a sender id.
@@ -162,6 +170,16 @@ const UPLOAD_TAGS: [u8; 3] = [0x0f, 0x10, 0x12];
 
 /// The tags of the commands whose entity is a download id: FGET, FACK.
 const DOWNLOAD_TAGS: [u8; 2] = [0x11, 0x13];
+
+/// The GAPP tag: the one command whose entity is a group log's write id.
+const TAG_GAPP: u8 = 0x16;
+
+/// The tags of the commands whose entity is a group log's read id: GREAD,
+/// GSUB, GUNSUB.
+const GROUP_READ_TAGS: [u8; 3] = [0x17, 0x18, 0x19];
+
+/// The tags of the commands whose entity is a group log's admin id: GKEY, GDEL.
+const GROUP_ADMIN_TAGS: [u8; 2] = [0x1a, 0x1b];
 
 /// What waits in the queue to go out.
 enum Outgoing {
@@ -183,6 +201,9 @@ impl Outgoing {
             (TAG_SEND, true) => Side::Sender,
             (tag, true) if UPLOAD_TAGS.contains(&tag) => Side::Uploader,
             (tag, true) if DOWNLOAD_TAGS.contains(&tag) => Side::Downloader,
+            (TAG_GAPP, true) => Side::GroupWriter,
+            (tag, true) if GROUP_READ_TAGS.contains(&tag) => Side::GroupReader,
+            (tag, true) if GROUP_ADMIN_TAGS.contains(&tag) => Side::GroupAdmin,
             (_, true) => Side::Recipient,
         }
     }

@@ -63,6 +63,23 @@ queue_id!(
     DownloadId
 );
 queue_id!(
+    /// The id a group log's admins use for it (24 random bytes chosen by the
+    /// relay), for GKEY and GDEL. It must not reach logs.
+    GroupAdminId
+);
+queue_id!(
+    /// The id a group log's writers use for it (24 random bytes chosen by the
+    /// relay, different from its admin and read ids), for GAPP. It must not
+    /// reach logs.
+    GroupWriteId
+);
+queue_id!(
+    /// The id a group log's readers use for it (24 random bytes chosen by the
+    /// relay, different from its admin and write ids), for GREAD, GSUB and
+    /// GUNSUB, and in GENT, GPOS and GEND. It must not reach logs.
+    GroupReadId
+);
+queue_id!(
     /// The entity id field of a transmission: a recipient id, sender id, link
     /// id, upload id or download id, depending on the command.
     EntityId
@@ -87,7 +104,16 @@ macro_rules! entity_conversions {
     };
 }
 
-entity_conversions!(RecipientId, SenderId, LinkId, UploadId, DownloadId);
+entity_conversions!(
+    RecipientId,
+    SenderId,
+    LinkId,
+    UploadId,
+    DownloadId,
+    GroupAdminId,
+    GroupWriteId,
+    GroupReadId
+);
 
 /// The id of one message in a queue (24 random bytes chosen by the relay). It is
 /// also the nonce that seals the message to the recipient, and lets a recipient

@@ -21,6 +21,7 @@
 //! - `command`: what clients send; `response`: what relays answer and push.
 //! - `link_blob`: the fixed-size opaque blob a relay keeps under a link id.
 //! - `file_chunk`: file chunks' fixed sizes, digests, pieces and download keys.
+//! - `group_log`: the fixed-size entries of a relay's group logs.
 //! - `queue_message`: the relay's per-queue sealing of delivered messages.
 //! - `connection`: a client's whole connection to a relay as a sans-IO state
 //!   machine (handshake, authenticators, batching, keep-alive, timeouts), for
@@ -36,6 +37,7 @@ mod command;
 mod connection;
 mod error;
 mod file_chunk;
+mod group_log;
 mod handshake;
 mod hello;
 mod identity;
@@ -67,12 +69,13 @@ pub use file_chunk::{
     CHUNK_DIGEST_LEN, ChunkDigest, ChunkDigester, ChunkSize, DownloadKeys, FilePiece,
     MAX_DOWNLOADS, MAX_PIECE_LEN, MAX_READ_LEN,
 };
+pub use group_log::{GROUP_ENTRY_LEN, GroupEntry};
 pub use handshake::{ClientHandshake, ServerHandshake, ServerHandshakeOutcome};
 pub use hello::{ClientHello, HELLO_MAGIC, ServerHello, ServerReply, VersionReject};
 pub use identity::RelayIdentity;
 pub use ids::{
-    CORR_ID_LEN, CorrId, DownloadId, EntityId, ID_LEN, LinkId, MessageId, RecipientId, SenderId,
-    UploadId,
+    CORR_ID_LEN, CorrId, DownloadId, EntityId, GroupAdminId, GroupReadId, GroupWriteId, ID_LEN,
+    LinkId, MessageId, RecipientId, SenderId, UploadId,
 };
 pub use link_blob::{LINK_BLOB_LEN, LinkBlob};
 pub use queue_message::{

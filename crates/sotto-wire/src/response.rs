@@ -5,8 +5,10 @@ use x25519_dalek::PublicKey as DhPublicKey;
 use crate::WireError;
 use crate::codec::Reader;
 use crate::file_chunk::{FilePiece, MAX_DOWNLOADS};
+use crate::group_log::GroupEntry;
 use crate::ids::{
-    CorrId, DownloadId, EntityId, LinkId, MessageId, RecipientId, SenderId, UploadId,
+    CorrId, DownloadId, EntityId, GroupAdminId, GroupReadId, GroupWriteId, LinkId, MessageId,
+    RecipientId, SenderId, UploadId,
 };
 use crate::link_blob::LinkBlob;
 use crate::queue_message::SealedMessage;
@@ -24,6 +26,11 @@ const TAG_FIDS: u8 = 0x89;
 const TAG_FPOS: u8 = 0x8a;
 const TAG_FDATA: u8 = 0x8b;
 const TAG_FMAX: u8 = 0x8c;
+const TAG_GIDS: u8 = 0x8d;
+const TAG_GSEQ: u8 = 0x8e;
+const TAG_GENT: u8 = 0x8f;
+const TAG_GPOS: u8 = 0x90;
+const TAG_GEND: u8 = 0x91;
 
 /// Why the relay refused a command (the code byte of ERR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +185,50 @@ pub enum Response {
         /// Seconds a chunk is kept after its upload completes.
         chunk_ttl_secs: u64,
     },
+    /// GIDS (0x8d): the group log GNEW created.
+    GroupIds {
+        /// The id for GKEY and GDEL.
+        admin_id: GroupAdminId,
+        /// The id for GAPP.
+        write_id: GroupWriteId,
+        /// The id for GREAD, GSUB and GUNSUB.
+        read_id: GroupReadId,
+    },
+    /// GSEQ (0x8e): the sequence number an appended entry got (it is on
+    /// disk), answering GAPP.
+    GroupSeq {
+        /// The log, as the GAPP named it.
+        write_id: GroupWriteId,
+        /// The entry's sequence number.
+        seq: u64,
+    },
+    /// GENT (0x8f): one entry of a log, answering GREAD (its corr id) or
+    /// pushed to a subscriber (corr id all zero).
+    GroupEntry {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+        /// The entry's sequence number.
+        seq: u64,
+        /// The entry.
+        entry: GroupEntry,
+    },
+    /// GPOS (0x90): where a log stands, answering GSUB, and GREAD when the log
+    /// holds no entry with the sequence number asked for.
+    GroupPos {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+        /// The sequence number of the oldest entry the log holds (`next` when
+        /// it holds none): every entry before it has expired.
+        first: u64,
+        /// The sequence number the next appended entry will get.
+        next: u64,
+    },
+    /// GEND (0x91): this connection's subscription of the log ended (its read
+    /// key was replaced, or it was deleted).
+    GroupEnd {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+    },
 }
 
 impl Response {
@@ -196,6 +247,11 @@ impl Response {
             Response::FilePos { .. } => TAG_FPOS,
             Response::FileData { .. } => TAG_FDATA,
             Response::FileLimits { .. } => TAG_FMAX,
+            Response::GroupIds { .. } => TAG_GIDS,
+            Response::GroupSeq { .. } => TAG_GSEQ,
+            Response::GroupEntry { .. } => TAG_GENT,
+            Response::GroupPos { .. } => TAG_GPOS,
+            Response::GroupEnd { .. } => TAG_GEND,
         }
     }
 
@@ -206,7 +262,12 @@ impl Response {
             | Response::Pong
             | Response::LinkIds { .. }
             | Response::FileIds { .. }
-            | Response::FileLimits { .. } => None,
+            | Response::FileLimits { .. }
+            | Response::GroupIds { .. } => None,
+            Response::GroupSeq { write_id, .. } => Some((*write_id).into()),
+            Response::GroupEntry { read_id, .. }
+            | Response::GroupPos { read_id, .. }
+            | Response::GroupEnd { read_id } => Some((*read_id).into()),
             Response::FilePos { upload_id, .. } => Some((*upload_id).into()),
             Response::FileData { download_id, .. } => Some((*download_id).into()),
             Response::Link { link_id, .. } => Some((*link_id).into()),
@@ -267,7 +328,28 @@ impl Response {
                 out.extend_from_slice(&max_file_size.to_be_bytes());
                 out.extend_from_slice(&chunk_ttl_secs.to_be_bytes());
             }
-            Response::Ok { .. } | Response::End { .. } | Response::Pong => {}
+            Response::GroupIds {
+                admin_id,
+                write_id,
+                read_id,
+            } => {
+                out.extend_from_slice(admin_id.as_bytes());
+                out.extend_from_slice(write_id.as_bytes());
+                out.extend_from_slice(read_id.as_bytes());
+            }
+            Response::GroupSeq { seq, .. } => out.extend_from_slice(&seq.to_be_bytes()),
+            Response::GroupEntry { seq, entry, .. } => {
+                out.extend_from_slice(&seq.to_be_bytes());
+                entry.encode(&mut out);
+            }
+            Response::GroupPos { first, next, .. } => {
+                out.extend_from_slice(&first.to_be_bytes());
+                out.extend_from_slice(&next.to_be_bytes());
+            }
+            Response::Ok { .. }
+            | Response::End { .. }
+            | Response::Pong
+            | Response::GroupEnd { .. } => {}
         }
         out
     }
@@ -294,6 +376,11 @@ impl Response {
         let recipient_id = || {
             entity
                 .map(RecipientId::from)
+                .ok_or(WireError::EntityMismatch)
+        };
+        let read_id = || {
+            entity
+                .map(GroupReadId::from)
                 .ok_or(WireError::EntityMismatch)
         };
         let no_entity = || match entity {
@@ -379,6 +466,33 @@ impl Response {
                     chunk_ttl_secs: reader.u64()?,
                 }
             }
+            TAG_GIDS => {
+                no_entity()?;
+                Response::GroupIds {
+                    admin_id: GroupAdminId::from_bytes(reader.array()?),
+                    write_id: GroupWriteId::from_bytes(reader.array()?),
+                    read_id: GroupReadId::from_bytes(reader.array()?),
+                }
+            }
+            TAG_GSEQ => Response::GroupSeq {
+                write_id: entity
+                    .map(GroupWriteId::from)
+                    .ok_or(WireError::EntityMismatch)?,
+                seq: reader.u64()?,
+            },
+            TAG_GENT => Response::GroupEntry {
+                read_id: read_id()?,
+                seq: reader.u64()?,
+                entry: GroupEntry::decode(&mut reader)?,
+            },
+            TAG_GPOS => Response::GroupPos {
+                read_id: read_id()?,
+                first: reader.u64()?,
+                next: reader.u64()?,
+            },
+            TAG_GEND => Response::GroupEnd {
+                read_id: read_id()?,
+            },
             tag => return Err(WireError::UnknownResponse(tag)),
         };
         reader.finish()?;
@@ -464,6 +578,37 @@ pub(crate) mod tests {
                     chunk_ttl_secs,
                 }
             }),
+            arb_group_response(),
+        ]
+    }
+
+    fn arb_group_response() -> impl Strategy<Value = Response> {
+        let id = any::<[u8; 24]>();
+        prop_oneof![
+            (id, id, id).prop_map(|(admin, write, read)| Response::GroupIds {
+                admin_id: GroupAdminId::from_bytes(admin),
+                write_id: GroupWriteId::from_bytes(write),
+                read_id: GroupReadId::from_bytes(read),
+            }),
+            (id, any::<u64>()).prop_map(|(id, seq)| Response::GroupSeq {
+                write_id: GroupWriteId::from_bytes(id),
+                seq,
+            }),
+            (id, any::<u64>(), crate::command::tests::arb_group_entry()).prop_map(
+                |(id, seq, entry)| Response::GroupEntry {
+                    read_id: GroupReadId::from_bytes(id),
+                    seq,
+                    entry,
+                }
+            ),
+            (id, any::<u64>(), any::<u64>()).prop_map(|(id, first, next)| Response::GroupPos {
+                read_id: GroupReadId::from_bytes(id),
+                first,
+                next,
+            }),
+            id.prop_map(|id| Response::GroupEnd {
+                read_id: GroupReadId::from_bytes(id),
+            }),
         ]
     }
 
@@ -515,9 +660,33 @@ pub(crate) mod tests {
                 WireError::UnknownResponse(1),
             ),
             (
-                transmission(0x8d, None, vec![]),
-                WireError::UnknownResponse(0x8d),
+                transmission(0x92, None, vec![]),
+                WireError::UnknownResponse(0x92),
             ),
+            (
+                transmission(0x8d, id, vec![0; 72]),
+                WireError::EntityMismatch,
+            ),
+            (transmission(0x8d, None, vec![0; 71]), WireError::Truncated),
+            (
+                transmission(0x8e, None, vec![0; 8]),
+                WireError::EntityMismatch,
+            ),
+            (transmission(0x8e, id, vec![0; 9]), WireError::TrailingBytes),
+            (
+                transmission(0x8f, id, vec![0; 8 + crate::GROUP_ENTRY_LEN - 1]),
+                WireError::Truncated,
+            ),
+            (
+                transmission(0x8f, id, vec![0; 8 + crate::GROUP_ENTRY_LEN + 1]),
+                WireError::TrailingBytes,
+            ),
+            (transmission(0x90, id, vec![0; 15]), WireError::Truncated),
+            (
+                transmission(0x90, None, vec![0; 16]),
+                WireError::EntityMismatch,
+            ),
+            (transmission(0x91, id, vec![0]), WireError::TrailingBytes),
             (
                 transmission(0x87, id, vec![0; 24]),
                 WireError::EntityMismatch,
@@ -659,7 +828,7 @@ pub(crate) mod tests {
 
         #[test]
         fn decoding_arbitrary_bodies_never_panics(
-            tag in 0x80u8..0x8a,
+            tag in 0x80u8..0x94,
             entity in proptest::option::of(any::<[u8; 24]>()),
             body in prop_oneof![
                 prop::collection::vec(any::<u8>(), 0..120),

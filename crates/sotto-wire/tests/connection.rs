@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use sotto_wire::{
     Block, CipherSuite, ClientConnection, Command, ConnectionConfig, ConnectionEnd, CorrId,
-    DownloadId, Event, FilePiece, InnerBlock, MessageBody, QueueAuthSecret, RecipientId,
-    RelayIdentity, RelaySessionAuth, Request, RequestFailure, Response, SenderId, ServerHandshake,
+    DownloadId, Event, FilePiece, GROUP_ENTRY_LEN, GroupAdminId, GroupEntry, GroupReadId,
+    GroupWriteId, InnerBlock, MessageBody, QueueAuthSecret, RecipientId, RelayIdentity,
+    RelaySessionAuth, Request, RequestFailure, Response, SenderId, ServerHandshake,
     ServerHandshakeOutcome, Transmission, Transport, UploadId, VersionRange,
 };
 
@@ -212,6 +213,56 @@ fn upload_and_download_commands_never_share_a_block() {
     assert_eq!(
         tags,
         vec![vec![0x0f, 0x0f], vec![0x11, 0x11], vec![3], vec![0x0f]]
+    );
+}
+
+#[test]
+fn group_writer_reader_and_admin_commands_never_share_a_block() {
+    let (mut client, mut relay) = connected();
+    let secret = QueueAuthSecret::from_bytes([5; 32]);
+    let request = |command: Command| Request {
+        command,
+        auth: Some(secret.clone()),
+    };
+    let append = request(Command::GroupAppend {
+        write_id: GroupWriteId::from_bytes([1; 24]),
+        entry: GroupEntry::new(vec![7; GROUP_ENTRY_LEN]).unwrap(),
+    });
+    let read = |from: u64| {
+        request(Command::GroupRead {
+            read_id: GroupReadId::from_bytes([2; 24]),
+            from,
+        })
+    };
+    let rotate = request(Command::GroupKey {
+        admin_id: GroupAdminId::from_bytes([3; 24]),
+        write_auth_key: secret.public_key(),
+        read_auth_key: secret.public_key(),
+    });
+    client.submit(read(1)).unwrap();
+    client.submit(read(2)).unwrap();
+    client.submit(append).unwrap();
+    client.submit(rotate).unwrap();
+    client.submit(sub(&secret, 3)).unwrap();
+    client.submit(read(3)).unwrap();
+    let mut blocks = Vec::new();
+    while let Some(block) = client.poll_transmit(at(0)) {
+        blocks.push(relay.receive(block));
+    }
+    let tags: Vec<Vec<u8>> = blocks
+        .iter()
+        .map(|block| block.iter().map(|t| t.tag).collect())
+        .collect();
+    // GREAD GREAD | GAPP | GKEY | SUB | GREAD.
+    assert_eq!(
+        tags,
+        vec![
+            vec![0x17, 0x17],
+            vec![0x16],
+            vec![0x1a],
+            vec![3],
+            vec![0x17]
+        ]
     );
 }
 

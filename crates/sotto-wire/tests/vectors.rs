@@ -1,7 +1,7 @@
 //! Recorded test vectors, also printed in docs/protocol.md (section 14) so that
 //! another implementation can check its handshake, key schedule, block
-//! encryption for both cipher suites, command authenticators and message
-//! sealing byte for byte. `docs/relay_vectors.py` computes the same values
+//! encryption for both cipher suites, command authenticators (a group log
+//! append among them) and message sealing byte for byte. `docs/relay_vectors.py` computes the same values
 //! independently.
 
 // Test helpers outside #[test] functions may fail loudly too.
@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
     Block, ChunkDigest, CipherSuite, ClientHandshake, Command, CommandKey, CorrId, FilePiece,
-    InnerBlock, LINK_BLOB_LEN, LinkBlob, LinkId, MAX_PIECE_LEN, MessageBody, MessageContent,
-    MessageId, QueueAuthSecret, QueueKey, QueueMessage, RecipientId, RelayIdentity,
-    RelaySessionAuth, ServerHandshake, ServerHandshakeOutcome, Transport, UploadId, VersionRange,
+    GROUP_ENTRY_LEN, GroupEntry, GroupReadId, GroupWriteId, InnerBlock, LINK_BLOB_LEN, LinkBlob,
+    LinkId, MAX_PIECE_LEN, MessageBody, MessageContent, MessageId, QueueAuthSecret, QueueKey,
+    QueueMessage, RecipientId, RelayIdentity, RelaySessionAuth, ServerHandshake,
+    ServerHandshakeOutcome, Transport, UploadId, VersionRange,
 };
 
 const CLIENT_EPHEMERAL_SECRET: [u8; 32] = [0x01; 32];
@@ -328,6 +329,79 @@ const EXPECTED_FPUT: [(&str, &str); 6] = [
     (
         "digest of the 64 KiB chunk",
         "f16c9f867cc5384c7329aa4481eba6518c50ab21bf8a615e26bad55e57569b2c",
+    ),
+];
+
+#[test]
+fn authorized_group_append_and_read() {
+    let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
+    let secret = QueueAuthSecret::from_bytes([0x10; 32]);
+    let public = secret.public_key();
+    let (command_key, key) = command_keys(&connection, &secret);
+    // The 16000-byte entry whose byte i is i mod 241.
+    let entry: Vec<u8> = (0..GROUP_ENTRY_LEN).map(|i| (i % 241) as u8).collect();
+    let append = Command::GroupAppend {
+        write_id: GroupWriteId::from_bytes(counting(0xc0)),
+        entry: GroupEntry::new(entry.clone()).unwrap(),
+    }
+    .to_authorized_transmission(CorrId::from_bytes(counting(0x11)), &key);
+    let bytes = append.encode();
+    assert_eq!(bytes.len(), 67 + GROUP_ENTRY_LEN);
+    assert_eq!(&bytes[67..], entry.as_slice());
+    let body_hash = blake3::hash(&entry);
+    let mut authenticated = bytes[33..67].to_vec();
+    authenticated.extend_from_slice(body_hash.as_bytes());
+    let authenticator = append.authenticator.unwrap();
+    assert_eq!(
+        authenticator.as_bytes(),
+        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+    );
+    let relay_key = connection.relay_auth.command_key(&public).unwrap();
+    assert!(append.verify(&relay_key));
+    // GREAD of entry 258 on the read id e0 e1 .. f7, by the read auth secret 11..11.
+    let read_secret = QueueAuthSecret::from_bytes([0x11; 32]);
+    let (_, read_key) = command_keys(&connection, &read_secret);
+    let read = Command::GroupRead {
+        read_id: GroupReadId::from_bytes(counting(0xe0)),
+        from: 258,
+    }
+    .to_authorized_transmission(CorrId::from_bytes(counting(0x11)), &read_key);
+
+    let values = [
+        ("write auth public", hex(public.as_bytes())),
+        ("command key", hex(&command_key)),
+        ("body hash", hex(body_hash.as_bytes())),
+        ("authenticator", hex(authenticator.as_bytes())),
+        ("GAPP transmission, first 67 bytes", hex(&bytes[..67])),
+        ("GREAD transmission", hex(&read.encode())),
+    ];
+    check(&values, &EXPECTED_GAPP);
+}
+
+const EXPECTED_GAPP: [(&str, &str); 6] = [
+    (
+        "write auth public",
+        "781faab908430150daccdd6f9d6c5086e34f73a93ebbaa271765e5036edfc519",
+    ),
+    (
+        "command key",
+        "6dc79e232a4cae8737f69bbb0824595f7bbe37a5a09fa829586445c2bb7afd76",
+    ),
+    (
+        "body hash",
+        "3d20da445e742cf1398020d21f101120db9a1af1f14dacc557097712d13c9651",
+    ),
+    (
+        "authenticator",
+        "a0b134c277a04af1a028bd4036c64f79904b2a970becb8a0a79d14d091cb956a",
+    ),
+    (
+        "GAPP transmission, first 67 bytes",
+        "20a0b134c277a04af1a028bd4036c64f79904b2a970becb8a0a79d14d091cb956a111213141516171818c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d716",
+    ),
+    (
+        "GREAD transmission",
+        "2019ef65372308fd1e9d1cb5c278abd8f30846969822aee71237129b271c06733c111213141516171818e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7170000000000000102",
     ),
 ];
 

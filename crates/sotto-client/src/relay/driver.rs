@@ -240,8 +240,18 @@ where
                 })
             }
             Response::End { recipient_id } => Push::End(recipient_id),
+            Response::GroupEntry {
+                read_id,
+                seq,
+                entry,
+            } => Push::GroupEntry {
+                read_id,
+                seq,
+                entry,
+            },
+            Response::GroupEnd { read_id } => Push::GroupEnd(read_id),
             _ => {
-                tracing::debug!("relay pushed a response that is not MSG or END");
+                tracing::debug!("relay pushed a response that is not MSG, END, GENT or GEND");
                 return;
             }
         };

@@ -11,11 +11,12 @@
 //! channel returned with the connection. Typed commands (create a queue,
 //! secure, subscribe, send, ack, get, suspend, delete, ping; create, set,
 //! delete and fetch a link blob) are in `commands`; those of file chunks in
-//! `file_chunks`.
+//! `file_chunks`, those of group logs in `group_logs`.
 
 mod commands;
 mod driver;
 mod file_chunks;
+mod group_logs;
 mod handshake;
 mod queue;
 
@@ -35,6 +36,9 @@ pub use commands::{OwnedLink, PendingOk, PendingQueue};
 pub use file_chunks::{
     ChunkDownload, ChunkStatus, ChunkUpload, DEFAULT_PIECE_WINDOW, FileLimits, NewChunk,
     PendingPiece, is_gone,
+};
+pub use group_logs::{
+    GroupAdmin, GroupPosition, GroupRead, GroupReader, GroupWriter, NewGroupLog, PendingSeq,
 };
 pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_auth_secret};
 /// The TLS library whose client configuration [`ConnectOptions::tls`] takes.
@@ -128,7 +132,8 @@ pub struct RelayConnection {
 impl RelayConnection {
     /// Connects to the relay at `address` and runs the handshake. Returns the
     /// connection and the channel of what the relay pushes (messages on
-    /// subscribed queues, END when another connection takes a subscription over).
+    /// subscribed queues, END when another connection takes a subscription over,
+    /// entries of subscribed group logs, GEND when such a subscription ends).
     pub async fn connect(
         address: &RelayAddress,
         options: &ConnectOptions,

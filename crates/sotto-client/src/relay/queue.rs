@@ -6,8 +6,8 @@ use std::fmt;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use sotto_wire::{
-    CipherSuite, MessageId, QueueAuthKey, QueueAuthSecret, QueueKey, QueueMessage, RecipientId,
-    SealedMessage, SenderId,
+    CipherSuite, GroupEntry, GroupReadId, MessageId, QueueAuthKey, QueueAuthSecret, QueueKey,
+    QueueMessage, RecipientId, SealedMessage, SenderId,
 };
 use x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use zeroize::Zeroizing;
@@ -150,6 +150,17 @@ pub enum Push {
     Message(Delivery),
     /// END: another connection subscribed this queue; this one no longer gets it.
     End(RecipientId),
+    /// GENT: a new entry of a subscribed group log.
+    GroupEntry {
+        /// The log, as its readers know it.
+        read_id: GroupReadId,
+        /// The entry's sequence number.
+        seq: u64,
+        /// The entry.
+        entry: GroupEntry,
+    },
+    /// GEND: the log was rekeyed or deleted; this subscription of it ended.
+    GroupEnd(GroupReadId),
 }
 
 /// 32 bytes from the operating system's generator.

@@ -5,7 +5,9 @@
 use std::path::Path;
 
 mod chunks;
+mod groups;
 pub(crate) use self::chunks::*;
+pub(crate) use self::groups::*;
 
 use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId};
 
@@ -24,6 +26,7 @@ pub(crate) fn policy() -> Policy {
         queue_quota: 3,
         message_ttl_secs: 100,
         file_ttl_secs: 200,
+        group_ttl_secs: 200,
     }
 }
 
@@ -524,6 +527,20 @@ macro_rules! suite {
         #[test]
         fn chunks_are_deleted_by_their_uploader_and_expire() {
             $crate::store::conformance::chunks_are_deleted_by_their_uploader_and_expire($open);
+        }
+        #[test]
+        fn groups_are_created_appended_read_and_survive_reopen() {
+            $crate::store::conformance::groups_are_created_appended_read_and_survive_reopen(
+                $open,
+            );
+        }
+        #[test]
+        fn rekeying_refuses_the_old_write_key_and_deletion_forgets_the_log() {
+            $crate::store::conformance::rekeying_refuses_the_old_write_key_and_deletion_forgets_the_log($open);
+        }
+        #[test]
+        fn group_entries_expire_and_idle_logs_go() {
+            $crate::store::conformance::group_entries_expire_and_idle_logs_go($open);
         }
         #[test]
         fn links_are_created_replaced_deleted_and_survive_reopen() {

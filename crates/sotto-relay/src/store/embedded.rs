@@ -9,8 +9,10 @@
 //! - `links`: link id → auth key ‖ stored_at (u64 BE) ‖ blob; the sweep scans
 //!   it (this backend is kept for comparison, not for many links).
 //! - `chunks` and `chunk_downloads`: file chunks (see [`chunks`]).
+//! - `groups`, `group_ids` and `group_entries`: group logs (see [`groups`]).
 
 mod chunks;
+mod groups;
 
 use std::path::Path;
 
@@ -18,14 +20,15 @@ use redb::{
     Builder, Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction,
 };
 use sotto_wire::{
-    DownloadId, LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId,
-    UploadId,
+    DownloadId, GroupAdminId, GroupEntry, GroupReadId, GroupWriteId, LINK_BLOB_LEN, LinkBlob,
+    LinkId, MessageId, QueueKey, RecipientId, SenderId, UploadId,
 };
 
 use self::chunks::{CHUNK_DOWNLOADS, CHUNKS};
+use self::groups::{GROUP_ENTRIES, GROUP_IDS, GROUPS};
 use super::{
-    AuthKey, ChunkFile, ChunkRecord, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus,
-    Storage, StoredMessage, WriteOp, WriteOutcome,
+    AuthKey, ChunkFile, ChunkRecord, Commit, FLAG_QUOTA_REACHED, GroupRecord, Policy, QueueRecord,
+    QueueStatus, Storage, StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::Error;
 
@@ -75,6 +78,9 @@ impl EmbeddedStore {
             txn.open_table(LINKS)?;
             txn.open_table(CHUNKS)?;
             txn.open_table(CHUNK_DOWNLOADS)?;
+            txn.open_table(GROUPS)?;
+            txn.open_table(GROUP_IDS)?;
+            txn.open_table(GROUP_ENTRIES)?;
         }
         txn.commit()?;
         Ok(Self { db, policy })
@@ -203,6 +209,46 @@ impl Storage for EmbeddedStore {
         Ok(files)
     }
 
+    fn group_by_admin(
+        &self,
+        admin_id: &GroupAdminId,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error> {
+        groups::record(&self.db, &self.policy, Some(*admin_id), now)
+    }
+
+    fn group_by_write(
+        &self,
+        write_id: &GroupWriteId,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error> {
+        let admin_id = groups::admin_of(&self.db, write_id.as_bytes())?;
+        let record = groups::record(&self.db, &self.policy, admin_id, now)?;
+        Ok(record.filter(|record| record.ids.write_id == *write_id))
+    }
+
+    fn group_by_read(&self, read_id: &GroupReadId, now: u64) -> Result<Option<GroupRecord>, Error> {
+        let admin_id = groups::admin_of(&self.db, read_id.as_bytes())?;
+        let record = groups::record(&self.db, &self.policy, admin_id, now)?;
+        Ok(record.filter(|record| record.ids.read_id == *read_id))
+    }
+
+    fn group_entry(
+        &self,
+        read_id: &GroupReadId,
+        seq: u64,
+        now: u64,
+    ) -> Result<Option<GroupEntry>, Error> {
+        let admin_id = groups::admin_of(&self.db, read_id.as_bytes())?;
+        let Some(record) = groups::record(&self.db, &self.policy, admin_id, now)? else {
+            return Ok(None);
+        };
+        if record.ids.read_id != *read_id {
+            return Ok(None);
+        }
+        groups::entry(&self.db, &self.policy, admin_id, seq, now)
+    }
+
     fn sync(&self) -> Result<(), Error> {
         // An empty durable commit persists every deferred one before it.
         self.write(Commit::Durable)?.commit()?;
@@ -244,6 +290,7 @@ impl Storage for EmbeddedStore {
             for id in expired_links {
                 tables.links.remove(id)?;
             }
+            tables.expire_groups(now)?;
         }
         txn.commit()?;
         Ok(expired)
@@ -276,6 +323,9 @@ struct Tables<'txn> {
     links: Table<'txn, Id, &'static [u8]>,
     chunks: Table<'txn, Id, &'static [u8]>,
     chunk_downloads: Table<'txn, Id, Id>,
+    groups: Table<'txn, Id, &'static [u8]>,
+    group_ids: Table<'txn, Id, Id>,
+    group_entries: Table<'txn, [u8; 32], &'static [u8]>,
     policy: Policy,
 }
 
@@ -289,6 +339,9 @@ impl<'txn> Tables<'txn> {
             links: txn.open_table(LINKS)?,
             chunks: txn.open_table(CHUNKS)?,
             chunk_downloads: txn.open_table(CHUNK_DOWNLOADS)?,
+            groups: txn.open_table(GROUPS)?,
+            group_ids: txn.open_table(GROUP_IDS)?,
+            group_entries: txn.open_table(GROUP_ENTRIES)?,
             policy,
         })
     }
@@ -364,6 +417,18 @@ impl<'txn> Tables<'txn> {
             WriteOp::CompleteChunk { upload_id } => self.complete_chunk(upload_id, now),
             WriteOp::DeleteChunk { upload_id } => self.delete_chunk(upload_id, now),
             WriteOp::AckChunk { download_id } => self.ack_chunk(download_id, now),
+            WriteOp::CreateGroup { ids, keys } => self.create_group(ids, keys, now),
+            WriteOp::AppendGroup {
+                write_id,
+                write_key,
+                entry,
+            } => self.append_group(write_id, write_key, entry, now),
+            WriteOp::RekeyGroup {
+                admin_id,
+                write_key,
+                read_key,
+            } => self.rekey_group(admin_id, *write_key, *read_key, now),
+            WriteOp::DeleteGroup { admin_id } => self.delete_group(admin_id, now),
         }
     }
 

@@ -369,7 +369,7 @@ mod tests {
     use std::sync::Mutex;
 
     /// The file chunk methods of a store that holds none.
-    macro_rules! without_chunks {
+    macro_rules! without_files_or_groups {
         () => {
             fn chunk(
                 &self,
@@ -393,6 +393,39 @@ mod tests {
 
             fn expire_chunks(&self, _: u64) -> Result<Vec<crate::store::ChunkFile>, Error> {
                 Ok(Vec::new())
+            }
+
+            fn group_by_admin(
+                &self,
+                _: &sotto_wire::GroupAdminId,
+                _: u64,
+            ) -> Result<Option<crate::store::GroupRecord>, Error> {
+                Ok(None)
+            }
+
+            fn group_by_write(
+                &self,
+                _: &sotto_wire::GroupWriteId,
+                _: u64,
+            ) -> Result<Option<crate::store::GroupRecord>, Error> {
+                Ok(None)
+            }
+
+            fn group_by_read(
+                &self,
+                _: &sotto_wire::GroupReadId,
+                _: u64,
+            ) -> Result<Option<crate::store::GroupRecord>, Error> {
+                Ok(None)
+            }
+
+            fn group_entry(
+                &self,
+                _: &sotto_wire::GroupReadId,
+                _: u64,
+                _: u64,
+            ) -> Result<Option<sotto_wire::GroupEntry>, Error> {
+                Ok(None)
             }
         };
     }
@@ -467,7 +500,7 @@ mod tests {
             Ok(None)
         }
 
-        without_chunks!();
+        without_files_or_groups!();
 
         fn sync(&self) -> Result<(), Error> {
             self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -646,7 +679,7 @@ mod tests {
                 Ok(None)
             }
 
-            without_chunks!();
+            without_files_or_groups!();
 
             fn sync(&self) -> Result<(), Error> {
                 Ok(())
@@ -716,7 +749,7 @@ mod tests {
                 Ok(None)
             }
 
-            without_chunks!();
+            without_files_or_groups!();
 
             fn sync(&self) -> Result<(), Error> {
                 Err(Error::StoreFailed)

@@ -9,6 +9,7 @@
 //! - [`embedded`]: the redb backend, one file in the data directory, kept to
 //!   compare the two.
 //! - [`chunk`]: what the store keeps of a file chunk.
+//! - [`group_log`]: what the store keeps of a group log.
 //! - [`group_commit`]: the single writer task that batches concurrent writes into
 //!   one transaction and one fsync.
 //!
@@ -17,17 +18,19 @@
 pub mod chunk;
 pub mod embedded;
 pub mod group_commit;
+pub mod group_log;
 pub mod log;
 
 #[cfg(test)]
 mod conformance;
 
 use sotto_wire::{
-    DownloadId, LinkBlob, LinkId, MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId,
-    UploadId,
+    DownloadId, GroupAdminId, GroupEntry, GroupReadId, GroupWriteId, LinkBlob, LinkId, MessageId,
+    QueueAuthKey, QueueKey, RecipientId, SenderId, UploadId,
 };
 
 pub use self::chunk::{ChunkFile, ChunkRecord};
+pub use self::group_log::{GroupIds, GroupKeys, GroupRecord};
 
 use crate::Error;
 
@@ -199,6 +202,38 @@ pub enum WriteOp {
         /// The recipient's id for the chunk.
         download_id: DownloadId,
     },
+    /// Creates a group log (GNEW).
+    CreateGroup {
+        /// Its ids.
+        ids: GroupIds,
+        /// Its keys.
+        keys: GroupKeys,
+    },
+    /// Appends an entry to a group log (GAPP); the store gives it the log's
+    /// next sequence number.
+    AppendGroup {
+        /// The log, as its writers name it.
+        write_id: GroupWriteId,
+        /// The write key that authorized the GAPP: a log rekeyed since
+        /// refuses the entry.
+        write_key: AuthKey,
+        /// The entry.
+        entry: GroupEntry,
+    },
+    /// Replaces a group log's write and read keys (GKEY).
+    RekeyGroup {
+        /// The log.
+        admin_id: GroupAdminId,
+        /// The new write key.
+        write_key: AuthKey,
+        /// The new read key.
+        read_key: AuthKey,
+    },
+    /// Deletes a group log and its entries (GDEL).
+    DeleteGroup {
+        /// The log.
+        admin_id: GroupAdminId,
+    },
 }
 
 impl WriteOp {
@@ -244,6 +279,16 @@ pub enum WriteOutcome {
     StorageFull,
     /// The chunk is gone from the store: its file may be deleted.
     ChunkRemoved(ChunkFile),
+    /// The entry was appended to the log of this read id with this sequence
+    /// number.
+    Appended {
+        /// The log, as its readers name it.
+        read_id: GroupReadId,
+        /// The entry's sequence number.
+        seq: u64,
+    },
+    /// The log of this read id was rekeyed or deleted: its subscriptions end.
+    GroupEnded(GroupReadId),
 }
 
 /// Limits a store enforces.
@@ -256,6 +301,9 @@ pub struct Policy {
     /// Seconds a file chunk is kept after its FNEW, and again after its
     /// upload completes.
     pub file_ttl_secs: u64,
+    /// Seconds a group log entry is kept after its GAPP, and a group log
+    /// after its last GNEW, GKEY or GAPP.
+    pub group_ttl_secs: u64,
 }
 
 impl Policy {
@@ -267,6 +315,12 @@ impl Policy {
     /// Whether a chunk created or completed at `since` has expired at `now`.
     pub fn is_chunk_expired(&self, since: u64, now: u64) -> bool {
         since.saturating_add(self.file_ttl_secs) <= now
+    }
+
+    /// Whether a group log entry appended, or a log last active, at `since`
+    /// has expired at `now`.
+    pub fn is_group_expired(&self, since: u64, now: u64) -> bool {
+        since.saturating_add(self.group_ttl_secs) <= now
     }
 
     /// Messages accepted before this instant have expired at `now`.
@@ -332,6 +386,32 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Forgets every chunk expired at `now`; their files, to delete.
     fn expire_chunks(&self, now: u64) -> Result<Vec<ChunkFile>, Error>;
+
+    /// The group log with this admin id, unless it has expired at `now`.
+    fn group_by_admin(
+        &self,
+        admin_id: &GroupAdminId,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error>;
+
+    /// The group log with this write id, unless it has expired at `now`.
+    fn group_by_write(
+        &self,
+        write_id: &GroupWriteId,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error>;
+
+    /// The group log with this read id, unless it has expired at `now`.
+    fn group_by_read(&self, read_id: &GroupReadId, now: u64) -> Result<Option<GroupRecord>, Error>;
+
+    /// The entry with sequence number `seq` of the log with this read id, if
+    /// the log holds it durably and it has not expired at `now`.
+    fn group_entry(
+        &self,
+        read_id: &GroupReadId,
+        seq: u64,
+        now: u64,
+    ) -> Result<Option<GroupEntry>, Error>;
 
     /// Makes every deferred commit durable.
     fn sync(&self) -> Result<(), Error>;

@@ -134,7 +134,8 @@ impl Client {
         }
     }
 
-    /// Waits for the next push (MSG or END with an all-zero corr id).
+    /// Waits for the next push (MSG, END, GENT or GEND with an all-zero corr
+    /// id).
     pub async fn next_push(&mut self) -> Response {
         loop {
             if let Some(push) = self.pushes.pop_front() {
@@ -201,7 +202,13 @@ impl Client {
 
 /// Replies the relay sends unasked (to an all-zero corr id).
 fn is_push(response: &Response) -> bool {
-    matches!(response, Response::Msg { .. } | Response::End { .. })
+    matches!(
+        response,
+        Response::Msg { .. }
+            | Response::End { .. }
+            | Response::GroupEntry { .. }
+            | Response::GroupEnd { .. }
+    )
 }
 
 /// The next binary frame as a block; `None` when the connection closes.

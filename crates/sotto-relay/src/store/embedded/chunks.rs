@@ -92,13 +92,15 @@ impl Tables<'_> {
         Ok(files)
     }
 
-    /// Whether any queue, link or chunk uses this id.
-    fn id_in_use(&self, id: &Id) -> Result<bool, Error> {
+    /// Whether any queue, link, chunk or group log uses this id.
+    pub(super) fn id_in_use(&self, id: &Id) -> Result<bool, Error> {
         Ok(self.queues.get(id)?.is_some()
             || self.senders.get(id)?.is_some()
             || self.links.get(id)?.is_some()
             || self.chunks.get(id)?.is_some()
-            || self.chunk_downloads.get(id)?.is_some())
+            || self.chunk_downloads.get(id)?.is_some()
+            || self.groups.get(id)?.is_some()
+            || self.group_ids.get(id)?.is_some())
     }
 
     pub(super) fn create_chunk(

@@ -169,6 +169,7 @@ mod tests {
             queue_quota: 1,
             message_ttl_secs: 10,
             file_ttl_secs: 100,
+            group_ttl_secs: 100,
         };
         let chunk = sample_chunk(3);
         index.apply(

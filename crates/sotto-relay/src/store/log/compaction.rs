@@ -174,6 +174,21 @@ impl LogStore {
                         .chunks
                         .get(upload_id)
                         .is_some_and(|live| live.at == entry.at),
+                    LiveRecord::Group { state, at } => index
+                        .groups
+                        .logs
+                        .get(&state.ids.admin_id)
+                        .is_some_and(|live| live.state_at == Some(*at)),
+                    // Entries are in sequence order: found by binary search.
+                    LiveRecord::GroupEntry { admin_id, slot } => {
+                        index.groups.logs.get(admin_id).is_some_and(|live| {
+                            live.entries
+                                .binary_search_by_key(&slot.seq, |e| e.seq)
+                                .ok()
+                                .and_then(|found| live.entries.get(found))
+                                .is_some_and(|e| e.at == slot.at)
+                        })
+                    }
                 })
                 .cloned()
                 .collect()
@@ -188,7 +203,12 @@ impl LogStore {
                 LiveRecord::Link { entry, .. } => {
                     Self::read_link_blob(&*self.file(entry.at.segment)?, entry.at)?
                 }
-                LiveRecord::Queue { .. } | LiveRecord::Chunk { .. } => Vec::new(),
+                LiveRecord::GroupEntry { slot, .. } => {
+                    Self::read_group_entry(&*self.file(slot.at.segment)?, slot.at)?
+                }
+                LiveRecord::Queue { .. } | LiveRecord::Chunk { .. } | LiveRecord::Group { .. } => {
+                    Vec::new()
+                }
             });
         }
         let copies: Vec<Record<'_>> = still_live
@@ -223,6 +243,13 @@ impl LogStore {
                 LiveRecord::Chunk { upload_id, entry } => Record::Chunk {
                     upload_id: *upload_id,
                     chunk: Box::new(entry.chunk.clone()),
+                },
+                LiveRecord::Group { state, .. } => Record::Group { state: *state },
+                LiveRecord::GroupEntry { admin_id, slot } => Record::GroupEntry {
+                    admin_id: *admin_id,
+                    seq: slot.seq,
+                    accepted_at: slot.accepted_at,
+                    entry: body,
                 },
             })
             .collect();

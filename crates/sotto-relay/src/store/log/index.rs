@@ -10,9 +10,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sotto_wire::{LinkId, MessageId, RecipientId, SenderId, UploadId};
+use sotto_wire::{GroupAdminId, LinkId, MessageId, RecipientId, SenderId, UploadId};
 
 use super::chunk_index::{ChunkEntry, ChunkIndex};
+use super::group_index::{EntrySlot, GroupIndex};
 use super::record::{MessageRecord, QueueState, Record};
 use crate::store::{AuthKey, FLAG_QUOTA_REACHED, Policy, QueueRecord};
 
@@ -195,6 +196,8 @@ pub(super) struct Index {
     pub(super) links: HashMap<LinkId, LinkEntry>,
     /// File chunks.
     pub(super) chunks: ChunkIndex,
+    /// Group logs.
+    pub(super) groups: GroupIndex,
     /// Every segment on disk, oldest first.
     pub(super) segments: BTreeMap<u32, SegmentUsage>,
 }
@@ -291,6 +294,21 @@ impl Index {
             }
             Record::Chunk { upload_id, chunk } => self.apply_chunk(*upload_id, chunk, at),
             Record::ChunkDelete { upload_id } => self.apply_chunk_delete(upload_id),
+            Record::Group { state } => self.apply_group(state, at),
+            Record::GroupEntry {
+                admin_id,
+                seq,
+                accepted_at,
+                ..
+            } => self.apply_group_entry(
+                *admin_id,
+                EntrySlot {
+                    seq: *seq,
+                    accepted_at: *accepted_at,
+                    at,
+                },
+            ),
+            Record::GroupDelete { admin_id } => self.apply_group_delete(admin_id),
         }
     }
 
@@ -357,6 +375,7 @@ impl Index {
         // Their files go when the chunk directory opens: it keeps only the
         // files of chunks the store holds.
         self.expire_chunks(policy, now);
+        self.expire_groups(policy, now);
     }
 
     /// Forgets up to `limit` messages expired at `now`; how many.
@@ -453,6 +472,24 @@ impl Index {
                 });
             }
         }
+        for (admin_id, entry) in &self.groups.logs {
+            if let (Some(state), Some(at)) = (entry.state, entry.state_at)
+                && at.segment == segment
+            {
+                // The state as it stands: expired entries may have moved
+                // its next sequence number on.
+                let mut state = state;
+                state.next_seq = entry.next_seq();
+                state.active_at = entry.active_at();
+                live.push(LiveRecord::Group { state, at });
+            }
+            for slot in entry.entries.iter().filter(|s| s.at.segment == segment) {
+                live.push(LiveRecord::GroupEntry {
+                    admin_id: *admin_id,
+                    slot: *slot,
+                });
+            }
+        }
         live.sort_by_key(|record| record.at().position());
         live
     }
@@ -506,6 +543,20 @@ pub(super) enum LiveRecord {
         /// Its state.
         entry: Box<ChunkEntry>,
     },
+    /// A group log's current record.
+    Group {
+        /// Its state as it stands.
+        state: crate::store::group_log::GroupState,
+        /// Where the record sits.
+        at: Location,
+    },
+    /// A live group log entry.
+    GroupEntry {
+        /// The log.
+        admin_id: GroupAdminId,
+        /// The entry, without its bytes.
+        slot: EntrySlot,
+    },
 }
 
 impl LiveRecord {
@@ -516,6 +567,8 @@ impl LiveRecord {
             LiveRecord::Message { message, .. } => message.at,
             LiveRecord::Link { entry, .. } => entry.at,
             LiveRecord::Chunk { entry, .. } => entry.at,
+            LiveRecord::Group { at, .. } => *at,
+            LiveRecord::GroupEntry { slot, .. } => slot.at,
         }
     }
 }
@@ -609,6 +662,7 @@ mod tests {
             queue_quota: 10,
             message_ttl_secs: 10 * DAY_SECS,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         };
         index.finish_replay(&policy, 100 * DAY_SECS, 30);
         assert!(index.queues.is_empty());

@@ -8,6 +8,7 @@
 //! - [`segment`]: segment files, their creation, replay and removal.
 //! - [`writer`]: the appending end (one write and one fdatasync per batch).
 //! - [`tail`]: the last batches written, kept in memory for deliveries.
+//! - `group_index`: group logs and their entries in the index.
 //! - [`compaction`]: reclaiming the oldest segment by copying its live records
 //!   forward.
 //!
@@ -26,6 +27,7 @@
 
 mod chunk_index;
 mod compaction;
+mod group_index;
 mod index;
 mod ops;
 mod record;
@@ -41,17 +43,18 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sotto_wire::{
-    DownloadId, LINK_BLOB_LEN, LinkBlob, LinkId, QueueKey, RecipientId, SenderId, UploadId,
+    DownloadId, GROUP_ENTRY_LEN, GroupAdminId, GroupEntry, GroupReadId, GroupWriteId,
+    LINK_BLOB_LEN, LinkBlob, LinkId, QueueKey, RecipientId, SenderId, UploadId,
 };
 
 use self::index::{Index, Location, MessageEntry, day_of};
 use self::ops::{Limits, RecordSink};
-use self::record::{LINK_BLOB_OFFSET, MESSAGE_BODY_OFFSET, Record};
+use self::record::{GROUP_ENTRY_OFFSET, LINK_BLOB_OFFSET, MESSAGE_BODY_OFFSET, Record};
 use self::tail::Tail;
 use self::writer::{Files, Writer};
 use super::{
-    AuthKey, ChunkFile, ChunkRecord, Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp,
-    WriteOutcome,
+    AuthKey, ChunkFile, ChunkRecord, Commit, GroupRecord, Policy, QueueRecord, Storage,
+    StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::Error;
 
@@ -261,6 +264,28 @@ impl LogStore {
         file.read_exact_at(&mut blob, u64::from(at.offset) + LINK_BLOB_OFFSET as u64)
             .map_err(Error::io("reading a link from the log"))?;
         Ok(blob)
+    }
+
+    /// Reads the entry of the group entry record at `at` from its segment's
+    /// `file`.
+    fn read_group_entry(file: &File, at: Location) -> Result<Vec<u8>, Error> {
+        let mut entry = vec![0; GROUP_ENTRY_LEN];
+        file.read_exact_at(&mut entry, u64::from(at.offset) + GROUP_ENTRY_OFFSET as u64)
+            .map_err(Error::io("reading a group entry from the log"))?;
+        Ok(entry)
+    }
+
+    /// The group log with this admin id as readers see it at `now`.
+    fn group_record(
+        &self,
+        admin_id: Option<GroupAdminId>,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error> {
+        let index = self.read_index()?;
+        let visible_end = self.visible_end.load(Ordering::Acquire);
+        Ok(admin_id
+            .and_then(|admin_id| index.groups.get(&admin_id, &self.config.policy, now))
+            .and_then(|log| log.to_record(&self.config.policy, now, visible_end)))
     }
 
     /// The queue's first message readers may see, its queue key, and its
@@ -496,6 +521,58 @@ impl Storage for LogStore {
         Ok(index.expire_chunks(&self.config.policy, now))
     }
 
+    fn group_by_admin(
+        &self,
+        admin_id: &GroupAdminId,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error> {
+        self.group_record(Some(*admin_id), now)
+    }
+
+    fn group_by_write(
+        &self,
+        write_id: &GroupWriteId,
+        now: u64,
+    ) -> Result<Option<GroupRecord>, Error> {
+        let admin_id = self.read_index()?.groups.by_write(write_id);
+        self.group_record(admin_id, now)
+    }
+
+    fn group_by_read(&self, read_id: &GroupReadId, now: u64) -> Result<Option<GroupRecord>, Error> {
+        let admin_id = self.read_index()?.groups.by_read(read_id);
+        self.group_record(admin_id, now)
+    }
+
+    fn group_entry(
+        &self,
+        read_id: &GroupReadId,
+        seq: u64,
+        now: u64,
+    ) -> Result<Option<GroupEntry>, Error> {
+        // The file is taken under the index lock, as for messages.
+        let (at, file) = {
+            let index = self.read_index()?;
+            let visible_end = self.visible_end.load(Ordering::Acquire);
+            let policy = &self.config.policy;
+            let Some(slot) = index
+                .groups
+                .by_read(read_id)
+                .and_then(|admin_id| index.groups.get(&admin_id, policy, now))
+                .and_then(|log| log.entry(seq, policy, now, visible_end))
+            else {
+                return Ok(None);
+            };
+            (slot.at, self.file(slot.at.segment)?)
+        };
+        let bytes = match self.tail.read(at, GROUP_ENTRY_OFFSET) {
+            Some(bytes) => bytes,
+            None => Self::read_group_entry(&file, at)?,
+        };
+        GroupEntry::new(bytes)
+            .map(Some)
+            .map_err(|_| Error::Storage("a group entry record has the wrong size".into()))
+    }
+
     fn sync(&self) -> Result<(), Error> {
         let mut writer = self.lock_writer()?;
         self.commit(&mut writer, Commit::Durable)
@@ -509,6 +586,7 @@ impl Storage for LogStore {
             let mut index = self.write_index()?;
             let expired = index.expire(&self.config.policy, now, limit);
             index.expire_links(&self.config.policy, now);
+            index.expire_groups(&self.config.policy, now);
             // Queues nobody used for too long go, and the days of use readers
             // noted reach the log, in one durable commit per sweep.
             let idle: HashSet<RecipientId> = index

@@ -3,15 +3,17 @@
 //! as it is encoded so that later ops of the batch see it.
 
 use sotto_wire::{
-    DownloadId, LinkBlob, LinkId, MAX_MESSAGE_BODY, MessageId, RecipientId, SenderId, UploadId,
+    DownloadId, GroupAdminId, GroupEntry, GroupWriteId, LinkBlob, LinkId, MAX_MESSAGE_BODY,
+    MessageId, RecipientId, SenderId, UploadId,
 };
 
 use super::index::{Index, Location, day_of};
 use super::record::{MessageRecord, QueueState, Record};
 use crate::Error;
+use crate::store::group_log::{FIRST_SEQ, GroupState};
 use crate::store::{
-    AuthKey, ChunkRecord, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, StoredMessage,
-    WriteOp, WriteOutcome,
+    AuthKey, ChunkRecord, FLAG_QUOTA_REACHED, GroupIds, GroupKeys, Policy, QueueRecord,
+    QueueStatus, StoredMessage, WriteOp, WriteOutcome,
 };
 
 /// Where the records of a batch go.
@@ -74,6 +76,18 @@ pub(super) fn apply(
         WriteOp::CompleteChunk { upload_id } => batch.complete_chunk(upload_id)?,
         WriteOp::DeleteChunk { upload_id } => batch.delete_chunk(upload_id)?,
         WriteOp::AckChunk { download_id } => batch.ack_chunk(download_id)?,
+        WriteOp::CreateGroup { ids, keys } => batch.create_group(ids, keys)?,
+        WriteOp::AppendGroup {
+            write_id,
+            write_key,
+            entry,
+        } => batch.append_group(write_id, write_key, entry)?,
+        WriteOp::RekeyGroup {
+            admin_id,
+            write_key,
+            read_key,
+        } => batch.rekey_group(admin_id, *write_key, *read_key)?,
+        WriteOp::DeleteGroup { admin_id } => batch.delete_group(admin_id)?,
     };
     Ok(outcome)
 }
@@ -159,6 +173,8 @@ impl<S: RecordSink> Ops<'_, S> {
             || self.index.senders.contains_key(&record.sender_id)
             || self.index.chunks.holds_id(recipient_id.as_bytes())
             || self.index.chunks.holds_id(record.sender_id.as_bytes())
+            || self.index.groups.holds_id(recipient_id.as_bytes())
+            || self.index.groups.holds_id(record.sender_id.as_bytes())
         {
             return Ok(WriteOutcome::IdTaken);
         }
@@ -324,6 +340,7 @@ impl<S: RecordSink> Ops<'_, S> {
         let as_queue = RecipientId::from_bytes(*link_id.as_bytes());
         if self.index.links.contains_key(link_id)
             || self.index.chunks.holds_id(link_id.as_bytes())
+            || self.index.groups.holds_id(link_id.as_bytes())
             || self.index.queues.contains_key(&as_queue)
             || self
                 .index
@@ -382,6 +399,7 @@ impl<S: RecordSink> Ops<'_, S> {
             || self.index.senders.contains_key(&SenderId::from_bytes(*id))
             || self.index.links.contains_key(&LinkId::from_bytes(*id))
             || self.index.chunks.holds_id(id)
+            || self.index.groups.holds_id(id)
     }
 
     fn create_chunk(
@@ -456,5 +474,102 @@ impl<S: RecordSink> Ops<'_, S> {
             chunk: Box::new(chunk),
         })?;
         Ok(WriteOutcome::Done)
+    }
+}
+
+impl<S: RecordSink> Ops<'_, S> {
+    fn create_group(&mut self, ids: &GroupIds, keys: &GroupKeys) -> Result<WriteOutcome, Error> {
+        if ids.repeats_an_id() || ids.all().iter().any(|id| self.id_in_use(id)) {
+            return Ok(WriteOutcome::IdTaken);
+        }
+        let record = Record::Group {
+            state: GroupState {
+                ids: *ids,
+                keys: *keys,
+                next_seq: FIRST_SEQ,
+                active_at: self.now,
+            },
+        };
+        if !self.fits(&record) {
+            return Ok(WriteOutcome::StorageFull);
+        }
+        self.write(&record)?;
+        Ok(WriteOutcome::Done)
+    }
+
+    fn append_group(
+        &mut self,
+        write_id: &GroupWriteId,
+        write_key: &AuthKey,
+        entry: &GroupEntry,
+    ) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some(admin_id) = self.index.groups.by_write(write_id) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let Some(log) = self.index.groups.get(&admin_id, &policy, self.now) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let (Some(state), seq) = (log.state, log.next_seq()) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        // Rekeyed since the GAPP was authorized: a removed member's write.
+        if state.keys.write_key != *write_key {
+            return Ok(WriteOutcome::Refused);
+        }
+        let record = Record::GroupEntry {
+            admin_id,
+            seq,
+            accepted_at: self.now,
+            entry: entry.as_bytes(),
+        };
+        if !self.fits(&record) {
+            return Ok(WriteOutcome::StorageFull);
+        }
+        self.write(&record)?;
+        Ok(WriteOutcome::Appended {
+            read_id: state.ids.read_id,
+            seq,
+        })
+    }
+
+    fn rekey_group(
+        &mut self,
+        admin_id: &GroupAdminId,
+        write_key: AuthKey,
+        read_key: AuthKey,
+    ) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some(log) = self.index.groups.get(admin_id, &policy, self.now) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let Some(mut state) = log.state else {
+            return Ok(WriteOutcome::Refused);
+        };
+        state.next_seq = log.next_seq();
+        state.active_at = self.now;
+        state.keys.write_key = write_key;
+        state.keys.read_key = read_key;
+        // A rotation is what a removal needs: it is written even at the
+        // storage budget (it replaces a record of the same size).
+        self.write(&Record::Group { state })?;
+        Ok(WriteOutcome::GroupEnded(state.ids.read_id))
+    }
+
+    fn delete_group(&mut self, admin_id: &GroupAdminId) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some(read_id) = self
+            .index
+            .groups
+            .get(admin_id, &policy, self.now)
+            .and_then(|log| log.state)
+            .map(|state| state.ids.read_id)
+        else {
+            return Ok(WriteOutcome::Refused);
+        };
+        self.write(&Record::GroupDelete {
+            admin_id: *admin_id,
+        })?;
+        Ok(WriteOutcome::GroupEnded(read_id))
     }
 }

@@ -12,9 +12,11 @@
 //! compaction replays to the same state as the original.
 
 use sotto_wire::{
-    LINK_BLOB_LEN, LinkId, MAX_MESSAGE_BODY, MessageId, QueueKey, RecipientId, SenderId, UploadId,
+    GROUP_ENTRY_LEN, GroupAdminId, LINK_BLOB_LEN, LinkId, MAX_MESSAGE_BODY, MessageId, QueueKey,
+    RecipientId, SenderId, UploadId,
 };
 
+use crate::store::group_log::{GROUP_STATE_LEN, GroupState};
 use crate::store::{AuthKey, ChunkRecord, QueueStatus};
 
 /// Bytes before a record's type: CRC and length.
@@ -36,6 +38,12 @@ const LINK_FIXED_LEN: usize = 24 + 32 + 8;
 /// Bytes of a link record before its blob: where the blob starts.
 pub(super) const LINK_BLOB_OFFSET: usize = FRAME_HEADER_LEN + 1 + LINK_FIXED_LEN;
 
+/// Bytes of a group entry record's payload before the entry.
+const GROUP_ENTRY_FIXED_LEN: usize = 24 + 8 + 8;
+
+/// Bytes of a group entry record before its entry: where the entry starts.
+pub(super) const GROUP_ENTRY_OFFSET: usize = FRAME_HEADER_LEN + 1 + GROUP_ENTRY_FIXED_LEN;
+
 const QUEUE_PAYLOAD_LEN: usize = 24 + 32 + 24 + 1 + 32 + 1 + 32 + 8 + 4;
 
 const TYPE_QUEUE: u8 = 0x01;
@@ -47,6 +55,9 @@ const TYPE_LINK: u8 = 0x06;
 const TYPE_LINK_DELETE: u8 = 0x07;
 const TYPE_CHUNK: u8 = 0x08;
 const TYPE_CHUNK_DELETE: u8 = 0x09;
+const TYPE_GROUP: u8 = 0x0a;
+const TYPE_GROUP_ENTRY: u8 = 0x0b;
+const TYPE_GROUP_DELETE: u8 = 0x0c;
 
 /// A queue's durable state, without its messages.
 #[derive(Clone)]
@@ -173,6 +184,28 @@ pub(super) enum Record<'a> {
         /// The chunk.
         upload_id: UploadId,
     },
+    /// A group log's whole state without its entries (GNEW, GKEY, or a copy
+    /// forward); the last one in the log wins.
+    Group {
+        /// Its state.
+        state: GroupState,
+    },
+    /// An entry appended to a group log (GAPP, or a copy forward).
+    GroupEntry {
+        /// The log.
+        admin_id: GroupAdminId,
+        /// The entry's sequence number.
+        seq: u64,
+        /// When the relay accepted it, unix seconds.
+        accepted_at: u64,
+        /// The opaque entry, exactly [`GROUP_ENTRY_LEN`] bytes.
+        entry: &'a [u8],
+    },
+    /// A group log deleted with its entries (GDEL).
+    GroupDelete {
+        /// The log.
+        admin_id: GroupAdminId,
+    },
 }
 
 /// Why bytes are not a record. At a segment's tail this is a write the
@@ -205,6 +238,9 @@ impl Record<'_> {
             Record::LinkDelete { .. } => 24,
             Record::Chunk { chunk, .. } => 24 + chunk.encoded_len(),
             Record::ChunkDelete { .. } => 24,
+            Record::Group { .. } => GROUP_STATE_LEN,
+            Record::GroupEntry { entry, .. } => GROUP_ENTRY_FIXED_LEN + entry.len(),
+            Record::GroupDelete { .. } => 24,
         }
     }
 
@@ -295,6 +331,26 @@ impl Record<'_> {
                 out.push(TYPE_CHUNK_DELETE);
                 out.extend_from_slice(upload_id.as_bytes());
             }
+            Record::Group { state } => {
+                out.push(TYPE_GROUP);
+                state.encode(out);
+            }
+            Record::GroupEntry {
+                admin_id,
+                seq,
+                accepted_at,
+                entry,
+            } => {
+                out.push(TYPE_GROUP_ENTRY);
+                out.extend_from_slice(admin_id.as_bytes());
+                out.extend_from_slice(&seq.to_be_bytes());
+                out.extend_from_slice(&accepted_at.to_be_bytes());
+                out.extend_from_slice(entry);
+            }
+            Record::GroupDelete { admin_id } => {
+                out.push(TYPE_GROUP_DELETE);
+                out.extend_from_slice(admin_id.as_bytes());
+            }
         }
         let crc = crc32fast::hash(out.get(start + 4..).unwrap_or_default());
         if let Some(slot) = out.get_mut(start..start + 4) {
@@ -333,6 +389,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Record<'_>, usize), DecodeError> {
 }
 
 fn decode_payload(kind: u8, payload: &[u8]) -> Option<Record<'_>> {
+    if kind == TYPE_GROUP {
+        return Some(Record::Group {
+            state: GroupState::decode(payload)?,
+        });
+    }
     let mut rest = payload;
     // Every record starts with its queue's recipient id or its link's id.
     let id: [u8; 24] = take(&mut rest)?;
@@ -419,6 +480,23 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Option<Record<'_>> {
         TYPE_CHUNK_DELETE => Record::ChunkDelete {
             upload_id: UploadId::from_bytes(id),
         },
+        TYPE_GROUP_ENTRY => {
+            let seq = u64::from_be_bytes(take(&mut rest)?);
+            let accepted_at = u64::from_be_bytes(take(&mut rest)?);
+            let entry = std::mem::take(&mut rest);
+            if entry.len() != GROUP_ENTRY_LEN {
+                return None;
+            }
+            Record::GroupEntry {
+                admin_id: GroupAdminId::from_bytes(id),
+                seq,
+                accepted_at,
+                entry,
+            }
+        }
+        TYPE_GROUP_DELETE => Record::GroupDelete {
+            admin_id: GroupAdminId::from_bytes(id),
+        },
         _ => return None,
     };
     // Trailing bytes mean a record this version does not know how to read.
@@ -450,6 +528,8 @@ pub(super) mod tests {
     }
 
     static LINK_BLOB: [u8; LINK_BLOB_LEN] = [0x5a; LINK_BLOB_LEN];
+
+    static GROUP_ENTRY: [u8; GROUP_ENTRY_LEN] = [0x6b; GROUP_ENTRY_LEN];
 
     pub(crate) fn sample_chunk(downloads: u8) -> ChunkRecord {
         use sotto_wire::{ChunkDigest, ChunkSize, DownloadId};
@@ -550,7 +630,36 @@ pub(super) mod tests {
             Record::ChunkDelete {
                 upload_id: UploadId::from_bytes([10; 24]),
             },
+            Record::Group {
+                state: crate::store::group_log::tests::sample_state(30),
+            },
+            Record::GroupEntry {
+                admin_id: GroupAdminId::from_bytes([30; 24]),
+                seq: 1,
+                accepted_at: 1_800_000_000,
+                entry: &GROUP_ENTRY,
+            },
+            Record::GroupDelete {
+                admin_id: GroupAdminId::from_bytes([30; 24]),
+            },
         ]
+    }
+
+    #[test]
+    fn group_entry_sits_at_its_offset_and_has_one_size() {
+        let record = |entry| Record::GroupEntry {
+            admin_id: GroupAdminId::from_bytes([30; 24]),
+            seq: 2,
+            accepted_at: 7,
+            entry,
+        };
+        let mut out = Vec::new();
+        record(&GROUP_ENTRY[..]).encode(&mut out);
+        assert_eq!(&out[GROUP_ENTRY_OFFSET..], &GROUP_ENTRY[..]);
+        assert!(out.len() - FRAME_HEADER_LEN - 1 <= MAX_PAYLOAD_LEN);
+        let mut out = Vec::new();
+        record(&GROUP_ENTRY[1..]).encode(&mut out);
+        assert_eq!(decode(&out), Err(DecodeError::Malformed));
     }
 
     #[test]

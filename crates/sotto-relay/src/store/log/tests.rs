@@ -214,6 +214,7 @@ fn damage_before_the_last_segment_refuses_to_open() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -246,6 +247,7 @@ fn compaction_copies_live_records_forward_and_keeps_the_state() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -331,6 +333,7 @@ fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -358,6 +361,160 @@ fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
     assert_eq!(apply(&store, &[ack(1, 0)], NOW), [WriteOutcome::Done]);
     // Only the ACK's few bytes went past the budget.
     assert!(store.usage().unwrap().0 <= 64 * 1024 + 64);
+}
+
+#[test]
+fn the_budget_refuses_new_group_logs_and_entries_but_not_rotations_or_deletions() {
+    use crate::store::conformance::{append, create_group, group_ids, group_keys};
+
+    let dir = tempfile::tempdir().unwrap();
+    let budget = LogConfig {
+        max_bytes: Some(64 * 1024),
+        ..config()
+    };
+    let store = open_with(dir.path(), budget, NOW);
+    apply(&store, &[create_group(1), create_group(10)], NOW);
+    let write_key = group_keys(1).write_key;
+    let mut appended = 0;
+    loop {
+        match apply(&store, &[append(1, write_key, 7)], NOW)[..] {
+            [WriteOutcome::Appended { .. }] => appended += 1,
+            [WriteOutcome::StorageFull] => break,
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(appended, 4);
+    let record = store
+        .group_by_read(&group_ids(1).read_id, NOW)
+        .unwrap()
+        .unwrap();
+    assert_eq!((record.first, record.next), (1, 5));
+    // Removing a member must still work when the relay is full.
+    let rekey = WriteOp::RekeyGroup {
+        admin_id: group_ids(1).admin_id,
+        write_key: AuthKey::from_bytes([50; 32]),
+        read_key: AuthKey::from_bytes([51; 32]),
+    };
+    assert_eq!(
+        apply(&store, &[rekey], NOW),
+        [WriteOutcome::GroupEnded(group_ids(1).read_id)]
+    );
+    let delete = WriteOp::DeleteGroup {
+        admin_id: group_ids(10).admin_id,
+    };
+    assert_eq!(
+        apply(&store, &[delete], NOW),
+        [WriteOutcome::GroupEnded(group_ids(10).read_id)]
+    );
+    assert!(store.usage().unwrap().0 <= 64 * 1024 + 1024);
+}
+
+/// What readers see of the group logs of `seeds` at `now`: each log's record
+/// and its live entries.
+type GroupSnapshot = Vec<(Option<GroupRecord>, Vec<(u64, sotto_wire::GroupEntry)>)>;
+
+fn group_snapshot(store: &LogStore, seeds: &[u8], now: u64) -> GroupSnapshot {
+    use crate::store::conformance::group_ids;
+
+    seeds
+        .iter()
+        .map(|seed| {
+            let read_id = group_ids(*seed).read_id;
+            let record = store.group_by_read(&read_id, now).unwrap();
+            let entries = record.map_or(Vec::new(), |record| {
+                (record.first..record.next)
+                    .filter_map(|seq| {
+                        let entry = store.group_entry(&read_id, seq, now).unwrap()?;
+                        Some((seq, entry))
+                    })
+                    .collect()
+            });
+            (record, entries)
+        })
+        .collect()
+}
+
+#[test]
+fn compaction_copies_live_group_logs_forward_and_keeps_their_sequence_numbers() {
+    use crate::store::conformance::{append, create_group, group_ids, group_keys};
+
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        ..config()
+    };
+    let store = open_with(dir.path(), small, NOW);
+    apply(
+        &store,
+        &[create_group(1), create_group(10), create_group(20)],
+        NOW,
+    );
+    // Log 1: 24 entries, a second apart; log 10 deleted; log 20 rekeyed.
+    for n in 0..24u8 {
+        let at = NOW + u64::from(n);
+        apply(&store, &[append(1, group_keys(1).write_key, n)], at);
+        if n % 4 == 0 {
+            apply(&store, &[append(20, group_keys(20).write_key, 100 + n)], at);
+        }
+    }
+    apply(
+        &store,
+        &[WriteOp::DeleteGroup {
+            admin_id: group_ids(10).admin_id,
+        }],
+        NOW + 30,
+    );
+    apply(
+        &store,
+        &[WriteOp::RekeyGroup {
+            admin_id: group_ids(20).admin_id,
+            write_key: AuthKey::from_bytes([60; 32]),
+            read_key: AuthKey::from_bytes([61; 32]),
+        }],
+        NOW + 30,
+    );
+    // The group TTL is 200 s: at NOW + 219 log 1's first 20 entries have
+    // expired, and all of log 20's (it lives on from its rotation).
+    let now = NOW + 219;
+    let before = group_snapshot(&store, &[1, 10, 20], now);
+    assert_eq!(
+        before[0].0.map(|record| (record.first, record.next)),
+        Some((21, 25))
+    );
+    assert_eq!(before[1], (None, Vec::new()));
+    // The sweep forgets the expired entries, then old segments are reclaimed
+    // and the group records in them copied forward.
+    let segments_before = store.segments().unwrap();
+    store.expire(now, usize::MAX).unwrap();
+    store.reclaim().unwrap();
+    let segments_after = store.segments().unwrap();
+    assert!(
+        segments_after[0] > segments_before[0] && segments_after.len() < segments_before.len(),
+        "{segments_before:?} → {segments_after:?}"
+    );
+    assert_eq!(group_snapshot(&store, &[1, 10, 20], now), before);
+    drop(store);
+    let store = open_with(dir.path(), small, now);
+    assert_eq!(group_snapshot(&store, &[1, 10, 20], now), before);
+    // Sequence numbers go on where they were.
+    assert_eq!(
+        apply(&store, &[append(1, group_keys(1).write_key, 77)], now),
+        [WriteOutcome::Appended {
+            read_id: group_ids(1).read_id,
+            seq: 25,
+        }]
+    );
+    assert_eq!(
+        apply(
+            &store,
+            &[append(20, AuthKey::from_bytes([60; 32]), 78)],
+            now
+        ),
+        [WriteOutcome::Appended {
+            read_id: group_ids(20).read_id,
+            seq: 7,
+        }]
+    );
 }
 
 #[test]
@@ -401,6 +558,7 @@ fn a_power_loss_keeps_every_durable_write_and_a_prefix_of_the_rest() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
@@ -575,6 +733,7 @@ fn compaction_copies_live_links_forward_and_the_budget_refuses_new_ones() {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
             file_ttl_secs: 200,
+            group_ttl_secs: 200,
         },
         ..config()
     };
