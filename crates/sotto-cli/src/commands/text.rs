@@ -147,6 +147,7 @@ mod tests {
                 emoji: format!("👍{HOSTILE}"),
             }],
             expires_at: None,
+            file: None,
         };
         let line = item_line(&item, UnixMillis(2));
         assert!(!line.chars().any(hidden), "{line:?}");
