@@ -42,6 +42,13 @@ pub use local::{Encrypted, FileStore};
 /// Pieces of one chunk in flight at once.
 const PIECE_WINDOW: usize = 64;
 
+/// How often a run looks again at transfers waiting for a retry.
+const POLL_MS: u64 = 250;
+
+/// Refusals of a chunk (other than "no such chunk": a relay that cannot
+/// read it back, say) after which the file fails as gone, in one run.
+const MAX_REFUSALS: u32 = 3;
+
 /// A transfer's progress, for a progress bar: chunk bytes moved so far
 /// (pieces included) and in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +122,8 @@ struct Active {
     transfer: Transfer,
     /// Bytes of chunks under way, by chunk.
     partial: HashMap<usize, u64>,
+    /// Refusals of each chunk's download other than "no such chunk".
+    refusals: HashMap<usize, u32>,
     outcome: Option<Outcome>,
 }
 
@@ -283,7 +292,10 @@ impl FileRunner {
     ) -> Result<Vec<(ChatId, MessageNumber, Outcome)>, ClientError> {
         let mut outcomes = Vec::new();
         let mut active = Vec::new();
-        for stored in core.file_transfers()? {
+        let stored = core.file_transfers()?;
+        let kept: Vec<_> = stored.iter().map(|t| (t.chat, t.number)).collect();
+        self.store.remove_unless(&kept)?;
+        for stored in stored {
             if stored.item_gone {
                 let outcome = self
                     .clean_up(core, stored.chat, stored.number, stored.transfer)
@@ -311,6 +323,7 @@ impl FileRunner {
                     media_type: stored.media_type,
                     transfer: stored.transfer,
                     partial: HashMap::new(),
+                    refusals: HashMap::new(),
                     outcome: None,
                 });
             }
@@ -330,19 +343,20 @@ impl FileRunner {
             if active.iter().all(|transfer| transfer.outcome.is_some()) {
                 break;
             }
-            // Wait for a report, the next retry, or the stall limit.
+            // Wait for a report, the next retry (the machines tell the
+            // earliest of their waits, or a moment when a chunk that is done
+            // hides it), or the stall limit.
             let retry = active
                 .iter()
                 .filter(|transfer| transfer.outcome.is_none())
                 .filter_map(Active::next_wake)
                 .min()
-                .filter(|at| *at > now)
-                .map(|at| Instant::now() + Duration::from_millis(at - now));
+                .map(|at| Duration::from_millis(at.saturating_sub(now).max(POLL_MS)));
             let give_up = last_move + stall;
-            if tasks.is_empty() && retry.is_none_or(|at| at > give_up) {
+            if Instant::now() >= give_up {
                 break;
             }
-            let wake = retry.map_or(give_up, |at| at.min(give_up));
+            let wake = retry.map_or(give_up, |wait| (Instant::now() + wait).min(give_up));
             let report = tokio::select! {
                 report = inbox.recv() => report,
                 () = tokio::time::sleep_until(wake) => None,
@@ -606,6 +620,15 @@ impl FileRunner {
             }
             Report::Fetched(_, chunk, result) => {
                 transfer.partial.remove(&chunk);
+                // A relay that keeps refusing to serve a complete chunk lost it.
+                let refused = match &result {
+                    Err(ClientError::Refused(_)) => {
+                        let count = transfer.refusals.entry(chunk).or_default();
+                        *count += 1;
+                        *count >= MAX_REFUSALS
+                    }
+                    _ => false,
+                };
                 let Some(download) = transfer.download() else {
                     return Ok(false);
                 };
@@ -616,7 +639,7 @@ impl FileRunner {
                     Err(error) => {
                         tracing::debug!(%error, "chunk not downloaded");
                         download
-                            .handle_error(chunk, now, is_gone(&error))
+                            .handle_error(chunk, now, refused || is_gone(&error))
                             .map_err(bad)?;
                     }
                 }

@@ -18,7 +18,9 @@
 //!
 //! A record outlives its transfer: it holds what deleting the file needs
 //! (the upload's FDEL keys, the download's FACK keys) and the key of the
-//! local copy. When its item is deleted for everyone or disappears, the
+//! local copy. A file sent and then deleted on this device only loses its
+//! record at once (its chunks stay for the peer until they expire). When
+//! its item is deleted for everyone or disappears, the
 //! runtime sees the record as orphaned ([`FileTransfer::item_gone`]): it
 //! deletes the file's local copy, sends FDEL (the sender) or the remaining
 //! FACKs (a recipient), then [`Core::forget_transfer`].
@@ -175,6 +177,21 @@ pub(crate) fn new_download(file: &FileMessage) -> Result<Transfer, CoreError> {
         DescriptionKind::Inline => Transfer::Download(download),
         DescriptionKind::Redirect => Transfer::DownloadRedirect(download),
     })
+}
+
+/// An item deleted on this device only: a file it sent stays on the relay
+/// for the peer (until the chunks expire), so its record goes without a
+/// clean-up (the runtime removes a copy that has no record). Any other
+/// file's record is left for the clean-up (a download's FACKs, an
+/// unfinished upload's FDELs).
+pub(crate) fn keep_sent_chunks(item: &ChatItem, batch: &mut WriteBatch) {
+    if let ItemContent::File {
+        state: FileState::Sent,
+        ..
+    } = item.content
+    {
+        batch.delete(TRANSFERS, key(item.chat, item.number));
+    }
 }
 
 /// Starts the download of an incoming file as it arrives, when automatic

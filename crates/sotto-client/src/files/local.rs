@@ -84,6 +84,26 @@ impl FileStore {
         Ok(())
     }
 
+    /// Removes every copy but those of `kept` (a copy whose record is gone).
+    pub fn remove_unless(&self, kept: &[(ChatId, MessageNumber)]) -> io::Result<()> {
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let base = name.strip_suffix(".d").unwrap_or(&name);
+            let Some((chat, number)) = base.split_once('-') else {
+                continue;
+            };
+            let (Ok(chat), Ok(number)) = (chat.parse(), number.parse()) else {
+                continue;
+            };
+            if !kept.contains(&(ChatId(chat), MessageNumber(number))) {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Encrypts what `source` reads (`len` bytes) under a fresh key into a
     /// new copy in the store.
     pub fn encrypt(&self, source: &mut impl Read, len: u64) -> Result<Encrypted, FileError> {
