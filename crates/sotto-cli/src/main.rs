@@ -362,7 +362,10 @@ enum RequestsAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: a file transfer's relay connection and the command's own
+    // work run side by side.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

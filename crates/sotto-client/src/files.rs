@@ -21,7 +21,8 @@
 
 pub mod local;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,7 +97,8 @@ enum Report {
     Stored(usize, usize, Result<(), ClientError>),
     Received(usize, usize, u32),
     Fetched(usize, usize, Result<ChunkDigest, ClientError>),
-    Decrypted(usize, Result<(), local::DecryptError>),
+    /// The check's outcome, and whether the file was saved meanwhile.
+    Decrypted(usize, Result<(), local::DecryptError>, bool),
     Acked(usize, usize, Result<(), ClientError>),
 }
 
@@ -108,7 +110,7 @@ impl Report {
             Report::Created(_, _, result) => result.is_ok(),
             Report::Stored(_, _, result) | Report::Acked(_, _, result) => result.is_ok(),
             Report::Fetched(_, _, result) => result.is_ok(),
-            Report::Decrypted(_, result) => result.is_ok(),
+            Report::Decrypted(_, result, _) => result.is_ok(),
         }
     }
 }
@@ -213,6 +215,10 @@ impl Connections {
 pub struct FileRunner {
     store: FileStore,
     connections: Connections,
+    /// Where to save files in plain form as their check decrypts them.
+    save: HashMap<(ChatId, MessageNumber), PathBuf>,
+    /// The files saved so.
+    saved: HashSet<(ChatId, MessageNumber)>,
 }
 
 impl FileRunner {
@@ -225,7 +231,28 @@ impl FileRunner {
                 options,
                 open: Arc::new(Mutex::new(HashMap::new())),
             },
+            save: HashMap::new(),
+            saved: HashSet::new(),
         }
+    }
+
+    /// Saves item `number`'s file in plain form as `destination` (a new
+    /// file) while the check after its download decrypts it, so it is
+    /// decrypted once. If that file cannot be made, the check goes on
+    /// without it; [`FileRunner::was_saved`] tells.
+    pub fn save_when_received(
+        &mut self,
+        chat: ChatId,
+        number: MessageNumber,
+        destination: PathBuf,
+    ) {
+        self.save.insert((chat, number), destination);
+    }
+
+    /// Whether item `number`'s file was saved as
+    /// [`FileRunner::save_when_received`] asked.
+    pub fn was_saved(&self, chat: ChatId, number: MessageNumber) -> bool {
+        self.saved.contains(&(chat, number))
     }
 
     /// The profile's copies.
@@ -331,6 +358,9 @@ impl FileRunner {
         let (reports, mut inbox) = mpsc::unbounded_channel();
         let mut tasks = JoinSet::new();
         let mut last_move = Instant::now();
+        let mut syncing: Option<
+            tokio::task::JoinHandle<Result<sotto_core::WriteMark, sotto_core::StoreError>>,
+        > = None;
         loop {
             while tasks.try_join_next().is_some() {}
             let now = now_millis().0;
@@ -374,15 +404,30 @@ impl FileRunner {
             if batch.iter().any(Report::moved) {
                 last_move = Instant::now();
             }
-            let mut changed = false;
             for report in batch {
-                changed |= self.handle(core, &mut active, report, progress)?;
+                self.handle(core, &mut active, report, progress)?;
             }
-            if changed {
-                core.sync()?;
+            // Committed at once, made durable on a blocking thread without
+            // waiting: a stopped process keeps what it committed, and after
+            // a power cut at worst a chunk is created, sent or fetched again
+            // (a fetched chunk's bytes are on disk before its record).
+            if syncing.as_ref().is_none_or(|task| task.is_finished()) {
+                if let Some(task) = syncing.take()
+                    && let Ok(result) = task.await
+                {
+                    core.handle_synced(result.map_err(CoreError::from)?);
+                }
+                if let Some(ticket) = core.start_sync()? {
+                    syncing = Some(tokio::task::spawn_blocking(move || ticket.finish()));
+                }
             }
         }
         tasks.abort_all();
+        if let Some(task) = syncing
+            && let Ok(result) = task.await
+        {
+            core.handle_synced(result.map_err(CoreError::from)?);
+        }
         for transfer in active {
             let outcome = transfer.outcome.unwrap_or(Outcome::Waiting);
             outcomes.push((transfer.chat, transfer.number, outcome));
@@ -474,6 +519,7 @@ impl FileRunner {
             }
             return Ok(());
         }
+        let redirect = matches!(transfer.transfer, Transfer::DownloadRedirect(_));
         let Some(download) = transfer.download() else {
             return Ok(());
         };
@@ -520,13 +566,28 @@ impl FileRunner {
                     let path = path.clone();
                     let description = description.clone();
                     let reports = reports.clone();
+                    let save = self
+                        .save
+                        .get(&(transfer.chat, transfer.number))
+                        .filter(|_| !redirect)
+                        .cloned();
                     tasks.spawn(async move {
                         let result = tokio::task::spawn_blocking(move || {
-                            local::decrypt(&path, &description, &mut |_| Ok(()))
+                            if let Some(destination) = save {
+                                match local::save(&path, &description, &destination) {
+                                    Ok(()) => return (Ok(()), true),
+                                    Err(local::DecryptError::Forged) => {
+                                        return (Err(local::DecryptError::Forged), false);
+                                    }
+                                    // Not saved: checked all the same.
+                                    Err(local::DecryptError::Io(_)) => {}
+                                }
+                            }
+                            (local::decrypt(&path, &description, &mut |_| Ok(())), false)
                         })
                         .await
-                        .unwrap_or(Err(local::DecryptError::Forged));
-                        let _ = reports.send(Report::Decrypted(slot, result));
+                        .unwrap_or((Err(local::DecryptError::Forged), false));
+                        let _ = reports.send(Report::Decrypted(slot, result.0, result.1));
                     });
                 }
                 DownloadStep::Ack {
@@ -558,7 +619,7 @@ impl FileRunner {
 
     /// Applies a report to its machine; whether something was stored.
     fn handle<S: Store>(
-        &self,
+        &mut self,
         core: &mut Core<S>,
         active: &mut [Active],
         report: Report,
@@ -645,7 +706,10 @@ impl FileRunner {
                 }
                 true
             }
-            Report::Decrypted(_, result) => {
+            Report::Decrypted(_, result, saved) => {
+                if saved {
+                    self.saved.insert((transfer.chat, transfer.number));
+                }
                 let Some(download) = transfer.download() else {
                     return Ok(false);
                 };

@@ -359,6 +359,18 @@ pub(super) async fn download(
             .map_err(core_failure)?;
     }
     let mut runner = runner(session)?;
+    // Saved as the check after the download decrypts them (once).
+    let mut destinations = Vec::new();
+    for (chat, number) in &wanted {
+        let (file, _) = session
+            .runtime
+            .core()
+            .offered_file(*chat, *number)
+            .map_err(core_failure)?;
+        let destination = free_name(&dir, &file.name);
+        runner.save_when_received(*chat, *number, destination.clone());
+        destinations.push(destination);
+    }
     let which = match wanted.as_slice() {
         [(chat, number)] => Which::One(*chat, *number),
         _ => Which::All,
@@ -367,7 +379,7 @@ pub(super) async fn download(
     let mut results = Vec::new();
     let mut lines = Vec::new();
     let mut failed = None;
-    for (chat, number) in &wanted {
+    for ((chat, number), destination) in wanted.iter().zip(destinations) {
         let (file, state) = session
             .runtime
             .core()
@@ -376,6 +388,7 @@ pub(super) async fn download(
         let mut saved = None;
         let mut failure = None;
         match state {
+            FileState::Received if runner.was_saved(*chat, *number) => saved = Some(destination),
             FileState::Received => {
                 let transfer = session
                     .runtime
