@@ -182,7 +182,7 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|client|catch-up|crypto|groups|web|web-catch-up|web-search|all]`.
+/// `cargo xtask bench [relay|client|catch-up|files|crypto|groups|web|web-catch-up|web-search|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     if !matches!(
@@ -190,6 +190,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         "relay"
             | "client"
             | "catch-up"
+            | "files"
             | "crypto"
             | "groups"
             | "web"
@@ -198,7 +199,7 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
             | "all"
     ) {
         bail!(
-            "unknown benchmark `{which}`: choose relay, client, catch-up, crypto, groups, web, web-catch-up, web-search or all"
+            "unknown benchmark `{which}`: choose relay, client, catch-up, files, crypto, groups, web, web-catch-up, web-search or all"
         );
     }
     if matches!(which, "crypto" | "all") {
@@ -209,8 +210,8 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         announce("MLS group benchmark (100 and 1,000 members, release)");
         run_checked(cargo().args(["bench", "--package", "sotto-groups", "--bench", "groups"]))?;
     }
-    // Options after `relay`, `client` or `catch-up` go to that bench (see
-    // its --help).
+    // Options after `relay`, `client`, `catch-up` or `files` go to that
+    // bench (see its --help).
     let options = args.get(1..).unwrap_or_default();
     if matches!(which, "relay" | "all") {
         install::redis_server()?;
@@ -221,6 +222,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "catch-up" | "all") {
         live_bench("catch-up", "sotto-catch-up-bench", options)?;
+    }
+    if matches!(which, "files" | "all") {
+        // It drives the release `sotto` binary.
+        announce("files benchmark (release): building sotto");
+        run_checked(cargo().args(["build", "--release", "--package", "sotto-cli"]))?;
+        live_bench("files", "sotto-files-bench", options)?;
     }
     if which == "web" {
         // Options after `web` go to the web bench (`--runs N`).

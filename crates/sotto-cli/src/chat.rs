@@ -252,6 +252,7 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
         }
         Event::ItemAdded { .. }
         | Event::ItemChanged { .. }
+        | Event::FileProgress { .. }
         | Event::ItemsRemoved { .. }
         | Event::ChatChanged { .. }
         | Event::ChatRemoved { .. }

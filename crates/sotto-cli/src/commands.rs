@@ -22,6 +22,7 @@ use sotto_wire::RelayAddress;
 use subtle::ConstantTimeEq;
 
 mod contact_address;
+mod files;
 mod moving;
 mod text;
 
@@ -33,7 +34,7 @@ use crate::{Cli, Command, json};
 use contact_address::{address, requests};
 use moving::{export, import};
 use text::{contact_name, item_line};
-pub(crate) use text::{notice_text, qr};
+pub(crate) use text::{file_text, notice_text, qr};
 
 /// Prints a command's result as text or as one JSON object: on stdout, or
 /// into a buffer for a command forwarded by another process (`control`).
@@ -82,6 +83,11 @@ struct Session<'a> {
     runtime: &'a mut Runtime<SqlCipherStore>,
     relay: RelayAddress,
     timeout: Duration,
+    /// The profile directory.
+    dir: std::path::PathBuf,
+    /// How to reach relays (for file transfers, which have connections of
+    /// their own).
+    connect: ConnectOptions,
 }
 
 impl Session<'_> {
@@ -244,6 +250,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             if matches!(command, Command::Listen | Command::Chat { .. }) {
                 options.mode = Mode::Live;
             }
+            let connect = options.connect.clone();
             let mut runtime = Runtime::new(core, options);
             let live = Live {
                 dir,
@@ -254,6 +261,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 relay: relay.clone(),
                 timeout,
+                connect: connect.clone(),
             };
             if let Command::Chat { lock_after } = command {
                 let lock_after = (lock_after > 0).then(|| Duration::from_secs(lock_after));
@@ -270,6 +278,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 runtime: &mut runtime,
                 relay,
                 timeout,
+                dir: dir.to_owned(),
+                connect,
             };
             if let Command::Listen = command {
                 return listen(&mut session, &output, &live).await;
@@ -557,6 +567,10 @@ async fn profile_command(
                 .delete_for_everyone(now(), &mut OsRng, id, MessageNumber(message))
                 .map_err(core_failure)?;
             session.settle().await?;
+            // A file's copy goes, and its chunks on the relay (FDEL).
+            let mut runner = files::runner(session)?;
+            let which = sotto_client::files::Which::One(id, MessageNumber(message));
+            files::run_transfers(session, &mut runner, which, output).await?;
             let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "sent": sent }),
@@ -564,6 +578,29 @@ async fn profile_command(
             )
         }
         Command::Receive => receive(session, output).await,
+        Command::SendFile { contact, path } => {
+            files::send_file(session, output, &contact, &path).await
+        }
+        Command::Download {
+            contact,
+            number,
+            all,
+            dir,
+        } => {
+            let target = match (contact, number, all) {
+                (Some(contact), Some(number), false) => Some((contact, number)),
+                (None, None, true) => None,
+                _ => {
+                    return Err(Failure::new(
+                        "usage",
+                        "name one file (`sotto download CONTACT NUMBER`) or use --all",
+                    )
+                    .into());
+                }
+            };
+            files::download(session, output, target, dir).await
+        }
+        Command::AutoDownload { setting } => files::auto_download(session, output, setting),
         // Handled before: it needs the control socket.
         Command::Listen => Ok(()),
         Command::Search { text, limit } => {
@@ -769,6 +806,8 @@ pub(crate) struct Live<'a> {
     /// The profile's relay and the command timeout, for the commands run.
     relay: RelayAddress,
     timeout: Duration,
+    /// How to reach relays, for file transfers.
+    connect: ConnectOptions,
 }
 
 impl Live<'_> {
@@ -884,6 +923,8 @@ pub(crate) async fn run_forwarded(
         runtime,
         relay: live.relay.clone(),
         timeout: live.timeout,
+        dir: live.dir.to_owned(),
+        connect: live.connect.clone(),
     };
     let result = Box::pin(profile_command(&mut session, cli.command, &output)).await;
     let printed = output
@@ -1008,7 +1049,26 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
         .map_err(core_failure)?;
     // What arrived is shown even when a relay failed (a receipt to a peer's
     // relay that is down, say); the failure comes with it, and exit status 1.
-    let (events, problem) = session.settle_all().await?;
+    let (mut events, mut problem) = session.settle_all().await?;
+    // Unfinished uploads, and downloads started (automatic ones too), go on;
+    // an upload that ends sends its message.
+    let mut runner = files::runner(session)?;
+    let transfers = files::run_transfers(
+        session,
+        &mut runner,
+        sotto_client::files::Which::All,
+        output,
+    )
+    .await?;
+    if transfers
+        .iter()
+        .any(|(_, _, outcome)| *outcome == sotto_client::files::Outcome::Sent)
+    {
+        let (more, later) = session.settle_all().await?;
+        events.extend(more);
+        problem = problem.or(later);
+    }
+    events.retain(|event| !matches!(event, Event::FileProgress { .. }));
     let mut messages = Vec::new();
     let mut lines = Vec::new();
     for event in &events {
@@ -1044,11 +1104,13 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
             _ => {}
         }
     }
+    lines.extend(files::outcome_lines(&transfers));
     let relay_error = problem.as_ref().map(ToString::to_string);
     output.emit(
         json!({
             "messages": json::value(&messages)?,
             "events": json::value(&events)?,
+            "files": files::outcomes_json(&transfers),
             "relay_error": relay_error,
         }),
         || lines.join("\n"),

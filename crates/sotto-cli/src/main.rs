@@ -187,8 +187,43 @@ enum Command {
         #[arg(long)]
         undo: bool,
     },
-    /// Fetch and process what waits on the relays, then exit.
+    /// Fetch and process what waits on the relays, then exit. Unfinished
+    /// file transfers go on, and files under the auto-download size download.
     Receive,
+    /// Send a file (any type, images too): encrypted once, uploaded to your
+    /// relay in chunks, then offered in the chat. An interrupted upload goes
+    /// on at the next `sotto receive`.
+    SendFile {
+        /// The contact's name or id.
+        contact: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Download a file received (`sotto download CONTACT NUMBER`, the number
+    /// as `history` shows it) or every file waiting (--all), and save it in
+    /// plain form into the current directory (or --dir). An existing file is
+    /// never overwritten: a name that is taken gets " (2)", " (3)", ….
+    Download {
+        /// The contact's name or id.
+        #[arg(required_unless_present = "all")]
+        contact: Option<String>,
+        /// The file's message number.
+        #[arg(required_unless_present = "all")]
+        number: Option<u64>,
+        /// Every file received and not downloaded yet.
+        #[arg(long, conflicts_with_all = ["contact", "number"])]
+        all: bool,
+        /// Save into this directory instead of the current one.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Files up to SIZE download as they arrive (kept encrypted in the
+    /// profile until `sotto download` saves them): 500K, 5M, 1G, or `off`
+    /// (the default). Without SIZE, show the setting.
+    AutoDownload {
+        /// A size (bytes, or with K, M, G, KiB, MiB, GiB), or `off`.
+        setting: Option<String>,
+    },
     /// Stay connected (every queue subscribed, reconnecting when a relay is
     /// lost) and print each event as it happens, until interrupted.
     Listen,
@@ -328,7 +363,10 @@ enum RequestsAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: a file transfer's relay connection and the command's own
+    // work run side by side.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

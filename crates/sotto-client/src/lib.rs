@@ -10,10 +10,13 @@
 //! - `runtime`: [`Runtime`], the tokio driver of a `sotto_core::Core`: one
 //!   connection per relay, requests, pushes, timers and reconnection, live or
 //!   one-shot (for scripts).
+//! - `files`: files over relays: the profile's encrypted copies and the
+//!   runner that carries out the core's uploads and downloads.
 //! - `socks`: relay connections through a SOCKS5 proxy (Tor).
 //! - `error`: the crate's [`ClientError`], grouped by fault.
 
 mod error;
+pub mod files;
 pub mod relay;
 pub mod runtime;
 pub mod socks;

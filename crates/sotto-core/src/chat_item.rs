@@ -11,6 +11,7 @@
 //!   || option(expires_at u64)
 //!   body = 0x01 || option(reply to: message number u64) || text_len u16 || text
 //!        | 0x02 || notice
+//!        | 0x03 || file message || file state u8 || failure u8 (`file_message`)
 //! table "message_seqs", key chat id u64 || author u8 (0 me, 1 peer) || seq u64:
 //!   message number u64
 //! table "expiry", key expires_at u64 || chat id u64 || message number u64: empty
@@ -20,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::chat_message::{MAX_REACTION_LEN, MAX_TEXT_LEN};
 use crate::codec::{Reader, Writer, corrupt};
+use crate::file_message::{FileMessage, FileState};
 use crate::ids::{ChatId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::store::Table;
@@ -165,6 +167,13 @@ pub enum ItemContent {
     },
     /// A notice.
     Notice(ChatNotice),
+    /// A file.
+    File {
+        /// The file as offered.
+        file: FileMessage,
+        /// Where it stands on this device.
+        state: FileState,
+    },
 }
 
 /// A reaction on a message.
@@ -276,7 +285,8 @@ impl ChatItem {
             ChatItem::key(self.chat, self.number),
             Zeroizing::new(self.encode()).to_vec(),
         );
-        if self.direction != MessageDirection::Notice {
+        // An outgoing file has no sequence number until its upload ends.
+        if self.direction != MessageDirection::Notice && self.seq != 0 {
             batch.put(
                 MESSAGE_SEQS,
                 ChatItem::seq_key(
@@ -347,6 +357,11 @@ impl ChatItem {
                 w.u8(2);
                 notice.encode(&mut w);
             }
+            ItemContent::File { file, state } => {
+                w.u8(3);
+                file.encode(&mut w);
+                state.encode(&mut w);
+            }
         }
         w.bool(self.edited).bool(self.deleted);
         let count = self.reactions.len().min(2);
@@ -389,6 +404,10 @@ impl ChatItem {
                 }
             }
             2 => ItemContent::Notice(ChatNotice::decode(&mut r)?),
+            3 => ItemContent::File {
+                file: FileMessage::decode(&mut r, false)?,
+                state: FileState::decode(&mut r)?,
+            },
             _ => return Err(BAD),
         };
         let edited = r.bool()?;

@@ -55,6 +55,7 @@ impl<S: Store> Core<S> {
         let item = ChatItem::load(&self.store, chat, number)?.ok_or(CoreError::UnknownMessage)?;
         let mut batch = StagedBatch::new();
         item.delete(&self.store, &mut batch)?;
+        crate::file_transfer::keep_sent_chunks(&item, &mut batch);
         batch.notify(Pending::Ready(Event::ItemsRemoved {
             chat,
             numbers: vec![number],
@@ -77,6 +78,7 @@ impl<S: Store> Core<S> {
             before = Some(first.number);
             for item in &page {
                 item.delete(&self.store, &mut batch)?;
+                crate::file_transfer::keep_sent_chunks(item, &mut batch);
             }
         }
         record.unread = 0;

@@ -21,6 +21,7 @@
 //! | 0x15 | Typing  | u8 (0 stopped, 1 typing) |
 //! | 0x16 | Timer   | seconds u32 (0 = off, else 30..=2419200) |
 //! | 0x17 | ProfileUpdate | profile |
+//! | 0x18 | File    | file message (`file_message`) |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::CoreError;
 use crate::codec::{Reader, Writer};
+use crate::file_message::FileMessage;
 use crate::profile::Profile;
 use crate::queue_address::QueueAddress;
 
@@ -147,6 +149,9 @@ pub(crate) enum Content {
     ProfileUpdate {
         profile: Profile,
     },
+    File {
+        file: FileMessage,
+    },
 }
 
 /// One decoded envelope.
@@ -247,6 +252,10 @@ impl Envelope {
                 w.u8(0x17);
                 profile.encode(&mut w);
             }
+            Content::File { file } => {
+                w.u8(0x18);
+                file.encode(&mut w);
+            }
         }
         w.finish()
     }
@@ -322,6 +331,9 @@ impl Envelope {
             0x17 => Content::ProfileUpdate {
                 profile: Profile::decode(&mut r)?,
             },
+            0x18 => Content::File {
+                file: FileMessage::decode(&mut r, true)?,
+            },
             _ => return Err(CoreError::Malformed(WHAT)),
         };
         r.finish()?;
@@ -388,6 +400,12 @@ mod tests {
             Content::Timer { seconds: Some(30) },
             Content::Timer { seconds: None },
             Content::ProfileUpdate { profile },
+            Content::File {
+                file: crate::file_message::tests::inline(70_000),
+            },
+            Content::File {
+                file: crate::file_message::tests::inline(180 * 1024 * 1024),
+            },
         ]
     }
 

@@ -37,6 +37,7 @@ use crate::{CoreError, Store};
 /// How long a delivery receipt waits for others to go out with.
 pub(crate) const RECEIPT_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
+mod files;
 mod timers;
 
 /// The chats sub-machine. See the module documentation.
@@ -152,6 +153,9 @@ impl Chats {
         check_text(text)?;
         self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
             let mut item = Chats::own_text(cx, chat.id, message)?;
+            if !matches!(item.content, ItemContent::Text { .. }) {
+                return Err(CoreError::UnknownMessage);
+            }
             let target = MessageRef {
                 author: Author::Sender,
                 seq: item.seq,
@@ -179,6 +183,16 @@ impl Chats {
         chat: ChatId,
         message: MessageNumber,
     ) -> Result<(), CoreError> {
+        // A file still uploading was never sent: it goes on this device
+        // (and its upload is cancelled, see `file_transfer`).
+        let item = Chats::own_text(cx, chat, message)?;
+        if item.seq == 0 {
+            let mut item = item;
+            mark_deleted(&mut item);
+            let mut batch = StagedBatch::new();
+            self.put_item(&item, &mut batch);
+            return cx.commit(batch);
+        }
         self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
             let mut item = Chats::own_text(cx, chat.id, message)?;
             let target = MessageRef {
@@ -578,8 +592,11 @@ pub(crate) fn set_reaction(item: &mut ChatItem, mine: bool, emoji: &str) {
 pub(crate) fn mark_deleted(item: &mut ChatItem) {
     item.deleted = true;
     item.reactions.clear();
-    if let ItemContent::Text { text, .. } = &mut item.content {
-        text.clear();
+    match &mut item.content {
+        ItemContent::Text { text, .. } => text.clear(),
+        // The description holds the file's key: it goes with the message.
+        ItemContent::File { file, .. } => file.description = Zeroizing::new(Vec::new()),
+        ItemContent::Notice(_) => {}
     }
 }
 

@@ -109,6 +109,18 @@ pub enum Event {
         /// The items.
         numbers: Vec<MessageNumber>,
     },
+    /// A file's transfer moved on (stored progress: a chunk created, sent or
+    /// received); the item's state changes come as [`Event::ItemChanged`].
+    FileProgress {
+        /// The chat.
+        chat: ChatId,
+        /// The file's item.
+        number: MessageNumber,
+        /// Chunk bytes moved so far.
+        done: u64,
+        /// Chunk bytes in all (the file encrypted, padded to its chunks).
+        total: u64,
+    },
     /// The peer started or stopped typing.
     Typing {
         /// The chat.

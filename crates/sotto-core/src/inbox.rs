@@ -25,6 +25,8 @@ use crate::chats::{Chats, mark_deleted, set_reaction};
 use crate::connection::{ConnectionMeta, ConnectionRecord, Stage};
 use crate::connector::{Confirm, Connector};
 use crate::event::{Event, Pending};
+use crate::file_message::FileState;
+use crate::file_transfer::auto_download;
 use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::outbox::InFlight;
@@ -317,12 +319,29 @@ impl Inbox {
         };
         match content {
             Content::Hello { .. } | Content::Confirm { .. } => {}
-            Content::Text { reply_to, text } => {
-                let reply_to = match reply_to {
-                    Some(reference) => Inbox::resolve(cx, id, reference)?,
-                    None => None,
+            content @ (Content::Text { .. } | Content::File { .. }) => {
+                let content = match content {
+                    Content::Text { reply_to, text } => {
+                        let reply_to = match reply_to {
+                            Some(reference) => Inbox::resolve(cx, id, reference)?,
+                            None => None,
+                        };
+                        ItemContent::Text { text, reply_to }
+                    }
+                    Content::File { file } => ItemContent::File {
+                        file,
+                        state: FileState::Available,
+                    },
+                    _ => return Err(CoreError::UnexpectedMessage("chat message")),
                 };
                 let number = MessageNumber(chat.allocate_number());
+                let content = match content {
+                    ItemContent::File { file, .. } => {
+                        let state = auto_download(cx.store(), id, number, &file, batch)?;
+                        ItemContent::File { file, state }
+                    }
+                    content => content,
+                };
                 let item = ChatItem {
                     chat: id,
                     number,
@@ -331,7 +350,7 @@ impl Inbox {
                     sent_at: UnixMillis(envelope.sent_at),
                     at: now,
                     status: MessageStatus::Delivered,
-                    content: ItemContent::Text { text, reply_to },
+                    content,
                     edited: false,
                     deleted: false,
                     reactions: Vec::new(),
@@ -361,6 +380,7 @@ impl Inbox {
             Content::Edit { target, text } => {
                 if let Some(mut item) = Inbox::peer_text(cx, id, target)?
                     && !item.deleted
+                    && matches!(item.content, ItemContent::Text { .. })
                 {
                     if let ItemContent::Text { text: old, .. } = &mut item.content {
                         *old = text;

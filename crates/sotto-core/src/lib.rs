@@ -30,7 +30,10 @@
 //! - `link`: invitation links; `short_link`: short links and their relay
 //!   blobs (the connector publishes and resolves them in
 //!   `connector/short_links`); `queue_address`: queue addresses.
-//! - `chat_message`: the end-to-end chat message encoding.
+//! - `chat_message`: the end-to-end chat message encoding; `file_message`:
+//!   the file a message offers and its state on this device;
+//!   `file_transfer`: the stored uploads and downloads, and the actions a
+//!   runtime calls as it carries them out.
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
 //!   (identity, verification, profile) and a pairwise connection (one type
@@ -67,6 +70,8 @@ mod core;
 mod durability;
 mod error;
 mod event;
+mod file_message;
+mod file_transfer;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -110,6 +115,8 @@ pub use core::Core;
 pub use durability::{SyncTicket, WriteMark};
 pub use error::CoreError;
 pub use event::Event;
+pub use file_message::{DescriptionKind, FileMessage, FileState, MAX_INLINE_DESCRIPTION_LEN};
+pub use file_transfer::{FileTransfer, Transfer};
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};
@@ -128,4 +135,4 @@ pub use store::{
     WriteBatch,
 };
 pub use time::UnixMillis;
-pub use view::{ChatView, ItemView, NoticeView, QuotedView, RequestView};
+pub use view::{ChatView, FileView, ItemView, NoticeView, QuotedView, RequestView};

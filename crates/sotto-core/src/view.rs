@@ -8,6 +8,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus};
 use crate::chat_record::ReceiptSetting;
 use crate::connection::ConnectionState;
+use crate::file_message::{FileMessage, FileState};
 use crate::ids::{ChatId, MessageNumber, RequestId};
 use crate::integrity::IntegrityNotice;
 use crate::profile::Profile;
@@ -94,6 +95,39 @@ pub struct ItemView {
     pub reactions: Vec<crate::Reaction>,
     /// When it disappears, if a timer applies.
     pub expires_at: Option<UnixMillis>,
+    /// The file, for a file message.
+    pub file: Option<Box<FileView>>,
+}
+
+/// A file in a chat, as a front end shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FileView {
+    /// Its name, as its sender named it.
+    pub name: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+    /// `uploading`, `sent`, `available`, `downloading`, `received` or
+    /// `failed`.
+    pub state: &'static str,
+    /// Why it failed, for `failed`.
+    pub failure: Option<&'static str>,
+}
+
+impl FileView {
+    fn new(file: &FileMessage, state: FileState) -> FileView {
+        FileView {
+            name: file.name.clone(),
+            size: file.size,
+            media_type: file.media_type.clone(),
+            state: state.name(),
+            failure: match state {
+                FileState::Failed(failure) => Some(failure.reason()),
+                _ => None,
+            },
+        }
+    }
 }
 
 impl ItemView {
@@ -102,6 +136,11 @@ impl ItemView {
         let (text, reply_to, notice) = match &item.content {
             ItemContent::Text { text, reply_to } => (Some(text.clone()), *reply_to, None),
             ItemContent::Notice(notice) => (None, None, Some(NoticeView(*notice))),
+            ItemContent::File { .. } => (None, None, None),
+        };
+        let file = match &item.content {
+            ItemContent::File { file, state } => Some(Box::new(FileView::new(file, *state))),
+            _ => None,
         };
         ItemView {
             chat: item.chat,
@@ -119,6 +158,7 @@ impl ItemView {
             deleted: item.deleted,
             reactions: item.reactions.clone(),
             expires_at: item.expires_at,
+            file,
         }
     }
 }
@@ -144,6 +184,7 @@ impl QuotedView {
             text: match &item.content {
                 ItemContent::Text { text, .. } => text.clone(),
                 ItemContent::Notice(_) => String::new(),
+                ItemContent::File { file, .. } => file.name.clone(),
             },
             deleted: item.deleted,
         }

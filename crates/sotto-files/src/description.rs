@@ -23,6 +23,7 @@ use sotto_wire::{
     ChunkDigest, ChunkSize, DownloadId, MAX_ADDRESS_LEN, QueueAuthSecret, RelayAddress,
 };
 
+use crate::codec::Reader;
 use crate::layout::{encrypted_len, plan_chunks};
 use crate::{FILE_NONCE_LEN, FileError, FileKey, FileNonce};
 
@@ -99,7 +100,7 @@ impl FileDescription {
 
     /// Reads the encoding above, exactly.
     pub fn decode(bytes: &[u8]) -> Result<FileDescription, FileError> {
-        let mut reader = Reader(bytes);
+        let mut reader = Reader::new(bytes, "truncated");
         if reader.array::<1>()? != [VERSION] {
             return Err(FileError::MalformedDescription("version"));
         }
@@ -135,7 +136,7 @@ impl FileDescription {
                 digest: ChunkDigest::from_bytes(reader.array()?),
             });
         }
-        if !reader.0.is_empty() {
+        if !reader.is_empty() {
             return Err(FileError::MalformedDescription("trailing bytes"));
         }
         let description = FileDescription {
@@ -184,24 +185,6 @@ impl fmt::Debug for ChunkDescription {
         f.debug_struct("ChunkDescription")
             .field("size", &self.size)
             .finish_non_exhaustive()
-    }
-}
-
-/// A cursor over an untrusted description: every read is bounds-checked.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], FileError> {
-        let (head, tail) = self
-            .0
-            .split_at_checked(len)
-            .ok_or(FileError::MalformedDescription("truncated"))?;
-        self.0 = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], FileError> {
-        <[u8; N]>::try_from(self.take(N)?).map_err(|_| FileError::MalformedDescription("truncated"))
     }
 }
 

@@ -17,14 +17,19 @@
 //! - `decrypt`: [`FileDecryptor`], chunks in, plaintext out, every segment
 //!   checked in place and order.
 //! - `description`: [`FileDescription`] and its encoding.
+//! - `transfer`: the transfer machine: what to do next for each chunk of
+//!   an [`Upload`] or a [`Download`], with its durable record.
+//! - `codec`: bounds-checked reading of untrusted bytes.
 //! - `error`: the crate's [`FileError`].
 
+mod codec;
 mod decrypt;
 mod description;
 mod encrypt;
 mod error;
 mod key;
 mod layout;
+mod transfer;
 
 pub use decrypt::FileDecryptor;
 pub use description::{
@@ -34,3 +39,7 @@ pub use encrypt::FileEncryptor;
 pub use error::FileError;
 pub use key::{FILE_NONCE_LEN, FileKey, FileNonce};
 pub use layout::{SEGMENT_LEN, encrypted_len, plan_chunks};
+pub use transfer::{
+    ChunkIds, DeleteStep, Download, DownloadStep, MAX_ATTEMPTS, PARALLEL_CHUNKS, TransferFailure,
+    Upload, UploadStep,
+};

@@ -83,6 +83,7 @@ mod tests {
                 emoji: "👍".to_owned(),
             }],
             expires_at: Some(UnixMillis(1_764_990_300_000)),
+            file: None,
         }
     }
 
@@ -103,6 +104,7 @@ mod tests {
             deleted: false,
             reactions: Vec::new(),
             expires_at: None,
+            file: None,
         }
     }
 

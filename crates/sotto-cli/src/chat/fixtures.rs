@@ -68,6 +68,7 @@ pub(crate) fn item(
         deleted: false,
         reactions: Vec::new(),
         expires_at: None,
+        file: None,
     }
 }
 

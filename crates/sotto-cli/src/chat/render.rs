@@ -327,9 +327,10 @@ fn conversation_lines<'a>(
                     );
                     lines.push(Line::from(format!("      ↪ {quote}")).dim().italic());
                 }
+                let file = item.file.as_deref().map(crate::commands::file_text);
                 lines.push(message_line(
                     item,
-                    text.as_deref().unwrap_or_default(),
+                    file.as_deref().or(text.as_deref()).unwrap_or_default(),
                     contact_name,
                 ));
             }
@@ -343,7 +344,7 @@ fn conversation_lines<'a>(
     (lines, chosen)
 }
 
-fn message_line<'a>(item: &'a ItemView, text: &'a str, contact_name: &'a str) -> Line<'a> {
+fn message_line<'a>(item: &'a ItemView, text: &str, contact_name: &'a str) -> Line<'a> {
     let at = crate::clock_text::stamp(item.at, sotto_client::runtime::now_millis());
     let mut spans = vec![Span::from(format!("{:>4} {at} ", item.number.0)).dim()];
     let who = author(item.direction, contact_name);
@@ -355,7 +356,7 @@ fn message_line<'a>(item: &'a ItemView, text: &'a str, contact_name: &'a str) ->
         spans.push(Span::from("message deleted").dim().italic());
     } else {
         // Lines of a message read as one line, with spaces between.
-        spans.push(Span::from(one_line(text)));
+        spans.push(Span::from(one_line(text).into_owned()));
     }
     if item.edited && !item.deleted {
         spans.push(Span::from(" (edited)").dim());

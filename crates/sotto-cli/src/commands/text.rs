@@ -1,7 +1,9 @@
 //! Text output for people: chat items, contact names and QR codes. What a
 //! contact sent is put on one line without hidden characters.
 
-use sotto_core::{ChatId, ChatNotice, IntegrityNotice, ItemView, MessageDirection, UnixMillis};
+use sotto_core::{
+    ChatId, ChatNotice, FileView, IntegrityNotice, ItemView, MessageDirection, UnixMillis,
+};
 
 use super::Session;
 use crate::json;
@@ -16,6 +18,8 @@ pub(crate) fn item_line(item: &ItemView, now: UnixMillis) -> String {
     };
     let body = match (&item.text, &item.notice) {
         (_, Some(notice)) => format!("[{}]", notice_text(&notice.0)),
+        (_, None) if item.deleted && item.file.is_some() => "(deleted)".to_owned(),
+        (_, None) if item.file.is_some() => item.file.as_deref().map(file_text).unwrap_or_default(),
         (text, None) => {
             let text = text.as_deref().unwrap_or_default();
             let mut line = String::new();
@@ -52,6 +56,22 @@ pub(crate) fn item_line(item: &ItemView, now: UnixMillis) -> String {
     format!(
         "{:>4} {at} {arrow} {body}{reactions}{status}",
         item.number.0
+    )
+}
+
+/// A file item's text: `[file] name (size, type): state`.
+pub(crate) fn file_text(file: &FileView) -> String {
+    let state = match (file.state, file.failure) {
+        ("available", _) => "not downloaded (`sotto download`)".to_owned(),
+        ("received", _) => "received".to_owned(),
+        ("failed", Some(reason)) => format!("failed: {reason}"),
+        (state, _) => state.to_owned(),
+    };
+    format!(
+        "[file] {} ({}, {}): {state}",
+        one_line(&file.name),
+        super::files::size_text(file.size),
+        one_line(&file.media_type)
     )
 }
 
@@ -147,6 +167,7 @@ mod tests {
                 emoji: format!("👍{HOSTILE}"),
             }],
             expires_at: None,
+            file: None,
         };
         let line = item_line(&item, UnixMillis(2));
         assert!(!line.chars().any(hidden), "{line:?}");
