@@ -162,6 +162,28 @@ try {
   );
   step("a tab closed while locked keeps what arrived");
 
+  // Records that do not open (damaged, or hostile) are dropped on unlock, and
+  // more than one batch of them is read.
+  await wendy.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("sotto");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const transaction = open.result.transaction("held", "readwrite");
+          const store = transaction.objectStore("held");
+          for (let index = 0; index < 300; index += 1) {
+            store.add(crypto.getRandomValues(new Uint8Array(1 + ((index * 97) % 4000))));
+          }
+          transaction.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          transaction.onerror = () => reject(transaction.error);
+        };
+      }),
+  );
+
   // The unlock shows everything, in order, and empties the store.
   await unlock(wendy, "passphrase of Wendy");
   const chat = await openChat(wendy, "Carl");
