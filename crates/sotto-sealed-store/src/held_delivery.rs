@@ -145,6 +145,14 @@ impl LockPublicKey {
     }
 }
 
+/// Parses an opened held record's plaintext: what the fuzz target feeds
+/// (only the lock key reaches it, so it is fuzzed directly).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_decode(plaintext: &[u8]) -> Result<HeldDelivery, HeldError> {
+    decode(plaintext)
+}
+
 fn encode(delivery: &HeldDelivery) -> Vec<u8> {
     let relay = delivery.relay.to_string();
     let sealed = delivery.sealed.as_bytes();
