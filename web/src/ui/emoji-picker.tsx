@@ -134,7 +134,7 @@ export function EmojiPicker({
               No emoji match.
             </p>
           ) : (
-            <section key={group.name} aria-label={group.name}>
+            <div key={group.name} role="group" aria-label={group.name}>
               <h3>{group.name}</h3>
               <div class="emoji-grid">
                 {group.entries.map(([emoji, words]) => (
@@ -150,7 +150,7 @@ export function EmojiPicker({
                   </button>
                 ))}
               </div>
-            </section>
+            </div>
           ),
         )}
       </div>
