@@ -203,6 +203,14 @@ describe("notifications", () => {
     await mount(backend);
     expect(root.querySelector(".held-notice")?.textContent).toBe("1 new delivery while locked. Unlock to see it.");
     expect(document.title).toBe("(1) Sotto");
+    // Applied by another tab meanwhile: counted again when this one is seen.
+    backend.heldCount = async () => 0;
+    await act(() => {
+      window.dispatchEvent(new Event("focus"));
+    });
+    await settle();
+    expect(root.querySelector(".held-notice")?.textContent).toBe("");
+    expect(document.title).toBe("Sotto");
   });
 
   it("notifies while hidden, following the preview setting and mute", async () => {

@@ -33,9 +33,21 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
       setHeld(event.count);
       notify(LOCKED_NOTIFICATION, "sotto-locked", () => input.current?.focus());
     });
+    // Another tab that unlocked meanwhile applied (and deleted) what was kept.
+    const recount = () => {
+      if (document.visibilityState === "visible")
+        backend.heldCount().then(
+          (count) => live && setHeld(count),
+          () => undefined,
+        );
+    };
+    document.addEventListener("visibilitychange", recount);
+    window.addEventListener("focus", recount);
     return () => {
       live = false;
       unsubscribe();
+      document.removeEventListener("visibilitychange", recount);
+      window.removeEventListener("focus", recount);
     };
   }, [backend]);
 
