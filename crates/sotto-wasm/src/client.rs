@@ -554,6 +554,9 @@ pub(crate) async fn adopt_new(
     derivation: KeyDerivation,
     sealer: RecordSealer,
 ) -> Result<JsValue, JsValue> {
+    // The profile this one replaces may be watched while locked: that stops
+    // (with its links) before what it kept is cleared.
+    stop(shared);
     let lock_key = LockKey::generate(&mut BrowserRng);
     let snapshot = seal_snapshot(core.store(), &sealer, &derivation, &[], &lock_key)?;
     let database = Rc::clone(&shared.borrow().database);
