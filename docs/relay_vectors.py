@@ -155,6 +155,24 @@ def transmission(corr_id: bytes, entity, tag: int, body=b"", authenticator=None)
     return bytes([32]) + authenticator + authenticated
 
 
+def authorized(connection, secret: bytes, corr_id: bytes, entity: bytes, tag: int, body: bytes):
+    """A transmission authorized by the auth key of `secret` on `connection`:
+    (auth public key, command key, body hash, authenticator, transmission)."""
+    public = x25519_public(secret)
+    command_key = hkdf(
+        connection["session_id"],
+        x25519(secret, connection["relay_session_public"]),
+        b"sotto-relay-v2 command-auth" + public,
+    )
+    unsigned = transmission(corr_id, entity, tag, body)
+    # corr id, entity and tag, then the BLAKE3 hash of the body.
+    body_hash = blake3.blake3(body).digest()
+    authenticated = unsigned[1 : 1 + 8 + 1 + len(entity) + 1] + body_hash
+    authenticator = blake3.blake3(authenticated, key=command_key).digest()
+    signed = transmission(corr_id, entity, tag, body, authenticator=authenticator)
+    return public, command_key, body_hash, authenticator, signed
+
+
 def handshake(suites):
     client_secret, relay_secret = bytes([0x01] * 32), bytes([0x02] * 32)
     identity_seed = bytes([0x2A] * 32)
@@ -212,21 +230,11 @@ def main():
     print("B block 0, last 32 bytes:", first[-32:].hex())
     print("B block 0, SHA-256:", sha256(first).hex())
 
+    corr_id = bytes.fromhex("1112131415161718")
+
     # An authorized SUB on connection A.
-    auth_secret = bytes([0x0D] * 32)
-    auth_public = x25519_public(auth_secret)
-    command_key = hkdf(
-        a["session_id"],
-        x25519(auth_secret, a["relay_session_public"]),
-        b"sotto-relay-v2 command-auth" + auth_public,
-    )
-    recipient_id = bytes(range(0x20, 0x38))
-    unsigned = transmission(bytes.fromhex("1112131415161718"), recipient_id, 0x03)
-    # corr id, entity and tag, then the BLAKE3 hash of the body (empty for SUB).
-    body_hash = blake3.blake3(b"").digest()
-    authenticator = blake3.blake3(unsigned[1:] + body_hash, key=command_key).digest()
-    sub = transmission(
-        bytes.fromhex("1112131415161718"), recipient_id, 0x03, authenticator=authenticator
+    auth_public, command_key, _, authenticator, sub = authorized(
+        a, bytes([0x0D] * 32), corr_id, bytes(range(0x20, 0x38)), 0x03, b""
     )
     print("queue auth public:", auth_public.hex())
     print("command key:", command_key.hex())
@@ -235,20 +243,9 @@ def main():
 
     # An authorized LSET on connection A: link id 60 61 .. 77, the 2048-byte blob
     # 00 01 02 .. ff 00 01 .. (byte i is i mod 256).
-    link_secret = bytes([0x0E] * 32)
-    link_public = x25519_public(link_secret)
-    link_key = hkdf(
-        a["session_id"],
-        x25519(link_secret, a["relay_session_public"]),
-        b"sotto-relay-v2 command-auth" + link_public,
-    )
-    link_id = bytes(range(0x60, 0x78))
     blob = bytes(i % 256 for i in range(2048))
-    unsigned = transmission(bytes.fromhex("1112131415161718"), link_id, 0x0B, blob)
-    blob_hash = blake3.blake3(blob).digest()
-    authenticator = blake3.blake3(unsigned[1 : 1 + 8 + 1 + 24 + 1] + blob_hash, key=link_key).digest()
-    lset = transmission(
-        bytes.fromhex("1112131415161718"), link_id, 0x0B, blob, authenticator=authenticator
+    link_public, link_key, blob_hash, authenticator, lset = authorized(
+        a, bytes([0x0E] * 32), corr_id, bytes(range(0x60, 0x78)), 0x0B, blob
     )
     assert len(lset) == 67 + 2048 and lset[67:] == blob
     print("link auth public:", link_public.hex())
@@ -256,6 +253,22 @@ def main():
     print("blob hash:", blob_hash.hex())
     print("LSET authenticator:", authenticator.hex())
     print("LSET transmission, first 67 bytes:", lset[:67].hex())
+
+    # An authorized FPUT on connection A: upload id a0 a1 .. b7, offset 16256,
+    # the 16256-byte piece whose byte i is i mod 251.
+    piece = bytes(i % 251 for i in range(16256))
+    fput_body = struct.pack(">IH", 16256, len(piece)) + piece
+    upload_public, upload_key, body_hash, authenticator, fput = authorized(
+        a, bytes([0x0F] * 32), corr_id, bytes(range(0xA0, 0xB8)), 0x0F, fput_body
+    )
+    assert len(fput) == 73 + 16256 and fput[73:] == piece
+    print("upload auth public:", upload_public.hex())
+    print("upload command key:", upload_key.hex())
+    print("FPUT body hash:", body_hash.hex())
+    print("FPUT authenticator:", authenticator.hex())
+    print("FPUT transmission, first 73 bytes:", fput[:73].hex())
+    chunk = bytes(i % 256 for i in range(65536))
+    print("digest of the 64 KiB chunk:", blake3.blake3(chunk).digest().hex())
 
     # A delivered message, sealed for each suite.
     relay_queue_secret, recipient_dh_secret = bytes([0x0C] * 32), bytes([0x0B] * 32)

@@ -200,6 +200,8 @@ export type CoreEvent =
   | { type: "address_flooded"; waiting: number }
   /** A short link could not be used (used, withdrawn, expired): no chat was made for `chat`. */
   | { type: "join_failed"; chat: ChatId; reason: string; existing: ChatId | null }
+  /** The link was of someone whose chat never connected: `existing` connects again, `chat` is unused. */
+  | { type: "joined_existing"; chat: ChatId; existing: ChatId }
   | { type: "contact_connected"; chat: ChatView }
   /** The invitation was withdrawn or used already: this chat will not connect. */
   | { type: "connection_failed"; chat: ChatView }

@@ -6,8 +6,11 @@
 
 import type { Backend, BackendError, BackendEvent, ChatId } from "./backend";
 
+/** What an event says of the join of `chat`. */
 interface Outcome {
   chat: ChatId;
+  /** The chat that opens (another one when the link connects an existing chat again). */
+  opens: ChatId;
   failure: string | null;
   /** The chat the user already has with the link's maker. */
   existing: ChatId | null;
@@ -18,9 +21,11 @@ function outcome(event: BackendEvent): Outcome | null {
   switch (event.type) {
     case "chat_changed":
     case "contact_connected":
-      return { chat: event.chat.id, failure: null, existing: null };
+      return { chat: event.chat.id, opens: event.chat.id, failure: null, existing: null };
+    case "joined_existing":
+      return { chat: event.chat, opens: event.existing, failure: null, existing: null };
     case "join_failed":
-      return { chat: event.chat, failure: event.reason, existing: event.existing };
+      return { chat: event.chat, opens: event.existing ?? event.chat, failure: event.reason, existing: event.existing };
     default:
       return null;
   }
@@ -41,7 +46,7 @@ export function joinWithLink(backend: Backend, link: string, signal?: AbortSigna
     const settle = (heard: Outcome): boolean => {
       if (heard.chat !== chat) return false;
       stop();
-      if (heard.failure === null) resolve(chat);
+      if (heard.failure === null) resolve(heard.opens);
       else reject({ kind: "link-refused", message: heard.failure, existing: heard.existing } satisfies BackendError);
       return true;
     };

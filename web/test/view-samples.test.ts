@@ -17,6 +17,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   request_received: true,
   address_flooded: true,
   join_failed: true,
+  joined_existing: true,
   contact_connected: true,
   connection_failed: true,
   chat_changed: true,

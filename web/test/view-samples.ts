@@ -15,6 +15,11 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "link": "https://relay.example/contact#a1.sample"
   },
   {
+    "type": "joined_existing",
+    "chat": 9,
+    "existing": 4
+  },
+  {
     "type": "request_received",
     "request": {
       "id": 5,

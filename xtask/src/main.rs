@@ -38,10 +38,11 @@ USAGE:
     cargo xtask fuzz [TARGET] [--seconds N]
         Run one fuzz target (or all of them) for N seconds each (default 10).
 
-    cargo xtask bench [relay|client|catch-up|crypto|web|web-catch-up|web-search|all] [OPTIONS...]
+    cargo xtask bench [relay|client|catch-up|crypto|groups|web|web-catch-up|web-search|all] [OPTIONS...]
         Run the release-mode benchmarks (see docs/benchmarks.md). Options
         after `relay` go to sotto-relay-bench, after `client` to
         sotto-client-bench, after `catch-up` to sotto-catch-up-bench;
+        `groups` measures MLS groups of 100 and 1,000 members;
         `web --runs N` sets the page loads measured
         (default 5), `web-catch-up --runs N` the catch-ups measured in
         Chromium (default 3), `web-search --runs N` the runs of each query

@@ -10,7 +10,7 @@ use crate::install::{self, WASM_TARGET};
 use crate::workspace_root;
 
 /// Crates that must build for the browser (sans-IO, no threads, no file system).
-const WASM_CRATES: &[&str] = &["sotto-wire", "sotto-crypto", "sotto-core"];
+const WASM_CRATES: &[&str] = &["sotto-wire", "sotto-crypto", "sotto-core", "sotto-groups"];
 
 /// Seconds each fuzz target runs in the test pipeline: enough to catch a broken
 /// harness or a shallow crash, short enough for CI.
@@ -182,20 +182,32 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|client|catch-up|crypto|web|web-catch-up|web-search|all]`.
+/// `cargo xtask bench [relay|client|catch-up|crypto|groups|web|web-catch-up|web-search|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     if !matches!(
         which,
-        "relay" | "client" | "catch-up" | "crypto" | "web" | "web-catch-up" | "web-search" | "all"
+        "relay"
+            | "client"
+            | "catch-up"
+            | "crypto"
+            | "groups"
+            | "web"
+            | "web-catch-up"
+            | "web-search"
+            | "all"
     ) {
         bail!(
-            "unknown benchmark `{which}`: choose relay, client, catch-up, crypto, web, web-catch-up, web-search or all"
+            "unknown benchmark `{which}`: choose relay, client, catch-up, crypto, groups, web, web-catch-up, web-search or all"
         );
     }
     if matches!(which, "crypto" | "all") {
         announce("crypto benchmarks (criterion, release)");
         run_checked(cargo().args(["bench", "--package", "sotto-crypto"]))?;
+    }
+    if matches!(which, "groups" | "all") {
+        announce("MLS group benchmark (100 and 1,000 members, release)");
+        run_checked(cargo().args(["bench", "--package", "sotto-groups", "--bench", "groups"]))?;
     }
     // Options after `relay`, `client` or `catch-up` go to that bench (see
     // its --help).

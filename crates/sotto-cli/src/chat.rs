@@ -17,6 +17,7 @@
 //! event of the runtime or a timer, and applies the actions to the core.
 
 mod app;
+mod compose;
 #[cfg(test)]
 mod fixtures;
 mod render;
@@ -25,7 +26,10 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::OsRng;
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, KeyCode, KeyEventKind,
+    KeyModifiers,
+};
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
 use sotto_core::{ChatNotice, CoreError, Event, MessageDirection, NoticeView, Passphrase};
@@ -48,6 +52,8 @@ pub(crate) struct Chat<'a> {
     pub(crate) relay: RelayAddress,
     /// Lock after this long without a key press.
     pub(crate) lock_after: Option<Duration>,
+    /// Commands other processes forward while the UI holds the profile.
+    pub(crate) live: &'a crate::commands::Live<'a>,
 }
 
 /// Runs the UI until the user quits; the terminal is restored either way.
@@ -63,7 +69,11 @@ pub(crate) async fn run(chat: Chat<'_>) -> anyhow::Result<()> {
         }
     });
     let mut terminal = ratatui::init();
+    // A paste arrives whole, line breaks included, instead of as keys (each
+    // line break an Enter that would send).
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     let result = run_loop(&mut terminal, chat, &mut pressed).await;
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
     result
 }
@@ -78,6 +88,7 @@ async fn run_loop(
         passphrase,
         relay,
         lock_after,
+        live,
     } = chat;
     let mut app = App::new();
     let mut read_marked = None;
@@ -88,6 +99,13 @@ async fn run_loop(
             terminal.draw(|frame| render::draw(frame, &app, &Snapshot::default(), now))?;
             tokio::select! {
                 event = runtime.next_event() => on_event(&mut app, runtime, event?),
+                // A forwarded command brings its own passphrase: the lock
+                // screen does not stand in its way.
+                forwarded = live.next_forwarded() => {
+                    let (request, stream) = forwarded;
+                    let response = crate::commands::run_forwarded(runtime, live, &request).await;
+                    crate::control::answer(stream, &response).await;
+                }
                 key = pressed.recv() => {
                     let Some(key) = key else { return Ok(()) };
                     if quits(&key) {
@@ -125,14 +143,25 @@ async fn run_loop(
             .min();
         tokio::select! {
             event = runtime.next_event() => on_event(&mut app, runtime, event?),
+            forwarded = live.next_forwarded() => {
+                let (request, stream) = forwarded;
+                let response = crate::commands::run_forwarded(runtime, live, &request).await;
+                crate::control::answer(stream, &response).await;
+            }
             () = sleep_until(lock_at) => app.locked = Some(Zeroizing::new(String::new())),
             () = sleep_until(fade_at) => app.typing.retain(|_, since| since.elapsed() < TYPING_SHOWN_FOR),
             key = pressed.recv() => {
                 last_key = Instant::now();
                 let Some(key) = key else { return Ok(()) };
-                let TermEvent::Key(key) = key else { continue };
-                app.status.clear();
-                for action in app.handle_key(key, &snapshot) {
+                let actions = match key {
+                    TermEvent::Key(key) => {
+                        app.status.clear();
+                        app.handle_key(key, &snapshot)
+                    }
+                    TermEvent::Paste(text) => app.paste(&text),
+                    _ => continue,
+                };
+                for action in actions {
                     if action == Action::Quit {
                         return Ok(());
                     }
@@ -201,6 +230,9 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
             }
         }
         Event::JoinFailed { reason, .. } => app.status = reason,
+        Event::JoinedExisting { existing, .. } => {
+            app.status = format!("Connecting {} again.", name(existing));
+        }
         Event::ConnectionFailed { .. } => {
             app.status =
                 "A connection failed: the invitation was already used or withdrawn.".to_owned();

@@ -4,24 +4,29 @@
 //! `requests`, `moving` holds `export` and `import`, `text` the text output.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::Duration;
+
+use clap::Parser;
 
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
 use sotto_core::{
-    ChatId, Core, Event, MessageDirection, MessageNumber, Passphrase, ReceiptSetting, Settings,
-    UnixMillis,
+    ChatId, Core, Event, MessageDirection, MessageNumber, MessageStatus, Passphrase,
+    ReceiptSetting, Settings, UnixMillis,
 };
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
+use subtle::ConstantTimeEq;
 
 mod contact_address;
 mod moving;
 mod text;
 
-use crate::failure::Failure;
+use crate::control::{self, ControlSocket};
+use crate::failure::{self, Failure};
 use crate::profile::{self, PassphraseSource, core_failure};
 use crate::terminal_text::{one_line, without_hidden};
 use crate::{Cli, Command, json};
@@ -30,22 +35,35 @@ use moving::{export, import};
 use text::{contact_name, item_line};
 pub(crate) use text::{notice_text, qr};
 
-/// Prints a command's result as text or as one JSON object.
+/// Prints a command's result as text or as one JSON object: on stdout, or
+/// into a buffer for a command forwarded by another process (`control`).
 struct Output {
     json: bool,
+    captured: Option<std::cell::RefCell<Vec<u8>>>,
 }
 
 impl Output {
     fn emit(&self, value: Value, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        match &self.captured {
+            Some(buffer) => self.write(&mut *buffer.borrow_mut(), value, text),
+            None => self.write(&mut std::io::stdout().lock(), value, text),
+        }
+    }
+
+    fn write(
+        &self,
+        out: &mut impl Write,
+        value: Value,
+        text: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
         if self.json {
-            json::write_line(&mut stdout, &value)?;
+            json::write_line(out, &value)?;
         } else {
             // Remote text is put on one line where it is formatted; this
             // keeps anything missed there from reaching the terminal.
             let text = text();
             if !text.is_empty() {
-                writeln!(stdout, "{}", without_hidden(&text))?;
+                writeln!(out, "{}", without_hidden(&text))?;
             }
         }
         Ok(())
@@ -59,27 +77,47 @@ fn progress(message: &str) {
     }
 }
 
-/// An open profile and its one-shot runtime.
-struct Session {
-    runtime: Runtime<SqlCipherStore>,
+/// An open profile and its runtime.
+struct Session<'a> {
+    runtime: &'a mut Runtime<SqlCipherStore>,
     relay: RelayAddress,
     timeout: Duration,
 }
 
-impl Session {
+impl Session<'_> {
     fn core(&mut self) -> &mut Core<SqlCipherStore> {
         self.runtime.core_mut()
     }
 
     /// Sends what is queued (and processes what comes back) until the core is
-    /// idle or the timeout passes; returns the events.
-    async fn settle(&mut self) -> anyhow::Result<(Vec<Event>, bool)> {
+    /// idle or the timeout passes; returns the events. A relay that could not
+    /// be reached, or did not answer in time, fails the command (kind
+    /// `relay`): what it queued is kept for the next command, and nothing
+    /// claims to have gone out.
+    async fn settle(&mut self) -> anyhow::Result<Vec<Event>> {
+        match self.settle_all().await? {
+            (events, None) => Ok(events),
+            (_, Some(problem)) => Err(problem.into()),
+        }
+    }
+
+    /// [`Session::settle`] that keeps the events when a relay failed, with
+    /// the failure beside them.
+    async fn settle_all(&mut self) -> anyhow::Result<(Vec<Event>, Option<Failure>)> {
         progress("talking to the relays…");
         let finished = self.runtime.run_until_idle(self.timeout).await?;
-        if finished == Finished::TimedOut {
-            progress("timed out: what was not sent stays queued for the next command");
-        }
-        Ok((self.runtime.take_events()?, finished == Finished::Idle))
+        let events = self.runtime.take_events()?;
+        let kept = "what this command queued is kept and goes out at the next command";
+        let problem = if let Some(error) = self.runtime.connect_failure() {
+            let message = format!("a relay could not be reached ({error}); {kept}");
+            Some(Failure::new("relay", message))
+        } else if finished == Finished::TimedOut {
+            let message = format!("the relays did not answer in time; {kept}");
+            Some(Failure::new("relay", message))
+        } else {
+            None
+        };
+        Ok((events, problem))
     }
 
     /// A contact by id or by display name.
@@ -117,7 +155,10 @@ impl Session {
 }
 
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
-    let output = Output { json: cli.json };
+    let output = Output {
+        json: cli.json,
+        captured: None,
+    };
     let source = PassphraseSource {
         file: cli.passphrase_file.clone(),
     };
@@ -172,9 +213,27 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         command => {
+            if matches!(command, Command::Chat { .. })
+                && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal())
+            {
+                return Err(Failure::new(
+                    "usage",
+                    "`sotto chat` is the terminal UI and needs a terminal; for scripts use \
+                     `listen`, `send` and `receive` (with --json)",
+                )
+                .into());
+            }
             let passphrase = source.read("Passphrase", false)?;
             progress("opening the profile…");
-            let (mut core, relay) = profile::open_core(dir, &passphrase)?;
+            let (mut core, relay) = match profile::open_core(dir, &passphrase) {
+                Ok(opened) => opened,
+                Err(error)
+                    if failure::kind(&error) == "profile_in_use" && forwardable(&command) =>
+                {
+                    return forward(dir, &passphrase, error).await;
+                }
+                Err(error) => return Err(error),
+            };
             // Time passed since the last command: disappearing messages that
             // expired meanwhile go before anything is shown, and what an
             // earlier command could not send goes out with this one, whatever
@@ -185,20 +244,35 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             if matches!(command, Command::Listen | Command::Chat { .. }) {
                 options.mode = Mode::Live;
             }
-            let mut session = Session {
-                runtime: Runtime::new(core, options),
-                relay,
+            let mut runtime = Runtime::new(core, options);
+            let live = Live {
+                dir,
+                passphrase: &passphrase,
+                socket: match command {
+                    Command::Listen | Command::Chat { .. } => Some(ControlSocket::bind(dir)?),
+                    _ => None,
+                },
+                relay: relay.clone(),
                 timeout,
             };
             if let Command::Chat { lock_after } = command {
                 let lock_after = (lock_after > 0).then(|| Duration::from_secs(lock_after));
                 return crate::chat::run(crate::chat::Chat {
-                    runtime: &mut session.runtime,
+                    runtime: &mut runtime,
                     passphrase: &passphrase,
-                    relay: session.relay.clone(),
+                    relay,
                     lock_after,
+                    live: &live,
                 })
                 .await;
+            }
+            let mut session = Session {
+                runtime: &mut runtime,
+                relay,
+                timeout,
+            };
+            if let Command::Listen = command {
+                return listen(&mut session, &output, &live).await;
             }
             profile_command(&mut session, command, &output).await
         }
@@ -206,7 +280,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn profile_command(
-    session: &mut Session,
+    session: &mut Session<'_>,
     command: Command,
     output: &Output,
 ) -> anyhow::Result<()> {
@@ -264,7 +338,15 @@ async fn profile_command(
                     .connect(now(), &mut OsRng, link.trim(), &relay)
                     .map_err(core_failure)?,
             };
-            let (events, idle) = session.settle().await?;
+            let events = session.settle().await?;
+            // A link of someone whose chat never connected connects that chat.
+            let contact = events
+                .iter()
+                .find_map(|event| match event {
+                    Event::JoinedExisting { chat, existing } if *chat == contact => Some(*existing),
+                    _ => None,
+                })
+                .unwrap_or(contact);
             if let Some((reason, existing)) = events.iter().find_map(|event| match event {
                 Event::JoinFailed {
                     chat,
@@ -286,7 +368,7 @@ async fn profile_command(
             })?;
             let state = json::spelling(&summary.state);
             output.emit(
-                json!({ "contact": contact.0, "state": state, "complete": idle }),
+                json!({ "contact": contact.0, "state": state, "complete": true }),
                 || format!("Contact {} is {}: the inviter completes the connection at its next `receive`.", contact.0, state.replace('_', " ")),
             )
         }
@@ -413,7 +495,8 @@ async fn profile_command(
                 .core()
                 .react(now(), &mut OsRng, id, MessageNumber(message), &emoji)
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "emoji": emoji, "sent": sent }),
                 || format!("Reacted {emoji} to message {message}."),
@@ -429,7 +512,8 @@ async fn profile_command(
                 .core()
                 .edit(now(), &mut OsRng, id, MessageNumber(message), &text)
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "sent": sent }),
                 || format!("Edited message {message}."),
@@ -472,14 +556,16 @@ async fn profile_command(
                 .core()
                 .delete_for_everyone(now(), &mut OsRng, id, MessageNumber(message))
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "message": message, "sent": sent }),
                 || format!("Deleted message {message} for everyone."),
             )
         }
         Command::Receive => receive(session, output).await,
-        Command::Listen => listen(session, output).await,
+        // Handled before: it needs the control socket.
+        Command::Listen => Ok(()),
         Command::Search { text, limit } => {
             let hits = session
                 .runtime
@@ -496,7 +582,7 @@ async fn profile_command(
                             "{} (contact {}): {}",
                             one_line(&hit.chat_name),
                             hit.item.chat.0,
-                            item_line(&hit.item)
+                            item_line(&hit.item, sotto_client::runtime::now_millis())
                         )
                     })
                     .collect::<Vec<_>>()
@@ -523,7 +609,14 @@ async fn profile_command(
             }
             output.emit(
                 json!({ "contact": id.0, "messages": json::value(&items)? }),
-                || items.iter().map(item_line).collect::<Vec<_>>().join("\n"),
+                || {
+                    let now = now();
+                    items
+                        .iter()
+                        .map(|item| item_line(item, now))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
             )
         }
         Command::Timer { contact, seconds } => {
@@ -538,7 +631,8 @@ async fn profile_command(
                 .core()
                 .set_timer(now(), &mut OsRng, id, seconds)
                 .map_err(core_failure)?;
-            let (_, sent) = session.settle().await?;
+            session.settle().await?;
+            let sent = true;
             output.emit(
                 json!({ "contact": id.0, "timer_secs": seconds, "sent": sent }),
                 || match seconds {
@@ -563,7 +657,10 @@ async fn profile_command(
                 .core()
                 .set_typing(now(), &mut OsRng, id, !stop)
                 .map_err(core_failure)?;
-            let sent = enabled && session.settle().await?.1;
+            if enabled {
+                session.settle().await?;
+            }
+            let sent = enabled;
             output.emit(
                 json!({ "contact": id.0, "typing": !stop, "sent": sent }),
                 || match (enabled, stop) {
@@ -663,6 +760,145 @@ fn mute_until(duration: &str) -> anyhow::Result<UnixMillis> {
     Ok(sotto_client::runtime::now_millis().after(Duration::from_secs(secs)))
 }
 
+/// What a live process (`listen`, `chat`) needs to run the commands other
+/// processes forward to it.
+pub(crate) struct Live<'a> {
+    dir: &'a Path,
+    passphrase: &'a Passphrase,
+    socket: Option<ControlSocket>,
+    /// The profile's relay and the command timeout, for the commands run.
+    relay: RelayAddress,
+    timeout: Duration,
+}
+
+impl Live<'_> {
+    /// The next command forwarded to this process (never, without a socket).
+    pub(crate) async fn next_forwarded(&self) -> (control::Request, tokio::net::UnixStream) {
+        match &self.socket {
+            Some(socket) => socket.next().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Commands another process may run through the live one.
+fn forwardable(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Init { .. }
+            | Command::Import { .. }
+            | Command::Export { .. }
+            | Command::Passphrase { .. }
+            | Command::Chat { .. }
+            | Command::Listen
+    )
+}
+
+/// This command, run by the live process that holds the profile.
+async fn forward(dir: &Path, passphrase: &Passphrase, in_use: anyhow::Error) -> anyhow::Result<()> {
+    let request = control::Request {
+        args: std::env::args().skip(1).collect(),
+        passphrase: String::from_utf8_lossy(passphrase.as_bytes()).into_owned(),
+    };
+    let Some(response) = control::forward(dir, &request).await? else {
+        return Err(in_use);
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(response.output.as_bytes())?;
+    match response.error {
+        None => Ok(()),
+        Some(failed) => Err(Failure::new(kind_of(&failed.kind), failed.message).into()),
+    }
+}
+
+/// The `&'static` spelling of an error kind that came over the socket.
+fn kind_of(kind: &str) -> &'static str {
+    const KINDS: [&str; 17] = [
+        "wrong_passphrase",
+        "empty_passphrase",
+        "profile_in_use",
+        "profile_moved",
+        "no_profile",
+        "profile_exists",
+        "unknown_contact",
+        "ambiguous_contact",
+        "unknown_message",
+        "unknown_request",
+        "no_address",
+        "not_connected",
+        "relay",
+        "link_refused",
+        "already_contact",
+        "archive",
+        "usage",
+    ];
+    KINDS
+        .into_iter()
+        .find(|known| *known == kind)
+        .unwrap_or("error")
+}
+
+/// Runs a forwarded command on this process's profile.
+pub(crate) async fn run_forwarded(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    request: &control::Request,
+) -> control::Response {
+    let failed = |kind: &str, message: String| control::Response {
+        output: String::new(),
+        error: Some(control::Failed {
+            kind: kind.to_owned(),
+            message,
+        }),
+    };
+    let passphrase_matches: bool = request
+        .passphrase
+        .as_bytes()
+        .ct_eq(live.passphrase.as_bytes())
+        .into();
+    if !passphrase_matches {
+        return failed(
+            "wrong_passphrase",
+            "wrong passphrase for this profile".to_owned(),
+        );
+    }
+    let args = std::iter::once("sotto".to_owned()).chain(request.args.iter().cloned());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => return failed("usage", error.to_string()),
+    };
+    let same_profile =
+        std::fs::canonicalize(&cli.profile).ok() == std::fs::canonicalize(live.dir).ok();
+    if !same_profile || !forwardable(&cli.command) {
+        return failed(
+            "profile_in_use",
+            "the profile is in use by another sotto process".to_owned(),
+        );
+    }
+    let output = Output {
+        json: cli.json,
+        captured: Some(std::cell::RefCell::new(Vec::new())),
+    };
+    let mut session = Session {
+        runtime,
+        relay: live.relay.clone(),
+        timeout: live.timeout,
+    };
+    let result = Box::pin(profile_command(&mut session, cli.command, &output)).await;
+    let printed = output
+        .captured
+        .map(|buffer| String::from_utf8_lossy(&buffer.into_inner()).into_owned())
+        .unwrap_or_default();
+    control::Response {
+        output: printed,
+        error: result.err().map(|error| control::Failed {
+            kind: failure::kind(&error).to_owned(),
+            message: format!("{error:#}"),
+        }),
+    }
+}
+
 /// The link is of someone who is a contact already.
 pub(crate) fn already_contact(chat: ChatId) -> anyhow::Error {
     Failure::new(
@@ -677,7 +913,12 @@ pub(crate) fn already_contact(chat: ChatId) -> anyhow::Error {
 }
 
 /// Prints a chat after a change made to it on this device.
-fn chat_changed(session: &Session, output: &Output, id: ChatId, what: &str) -> anyhow::Result<()> {
+fn chat_changed(
+    session: &Session<'_>,
+    output: &Output,
+    id: ChatId,
+    what: &str,
+) -> anyhow::Result<()> {
     let chat = session.runtime.core().chat(id).map_err(core_failure)?;
     output.emit(json!({ "contact": json::value(&chat)? }), || {
         format!("{} is {what}.", one_line(chat.display_name()))
@@ -685,7 +926,7 @@ fn chat_changed(session: &Session, output: &Output, id: ChatId, what: &str) -> a
 }
 
 async fn send(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     contact: &str,
     text: &str,
@@ -702,13 +943,29 @@ async fn send(
             reply_to,
         )
         .map_err(core_failure)?;
-    session.settle().await?;
+    if let Err(error) = session.settle().await {
+        let why = error.to_string();
+        let message = format!(
+            "message {} to {} is not sent yet: {why}",
+            number.0,
+            one_line(contact)
+        );
+        return Err(Failure::new("relay", message).into());
+    }
     let status = session
         .runtime
         .core()
         .message(id, number)
         .map_err(core_failure)?
         .status;
+    if status == MessageStatus::Failed {
+        let message = format!(
+            "message {} to {} failed: the relay refused it (the contact's queue is gone)",
+            number.0,
+            one_line(contact)
+        );
+        return Err(Failure::new("relay", message).into());
+    }
     let status = json::spelling(&status);
     output.emit(
         json!({ "contact": id.0, "message": number.0, "status": status }),
@@ -717,16 +974,26 @@ async fn send(
 }
 
 /// Live mode: one line per event (a JSON object with `--json`).
-async fn listen(session: &mut Session, output: &Output) -> anyhow::Result<()> {
+async fn listen(session: &mut Session<'_>, output: &Output, live: &Live<'_>) -> anyhow::Result<()> {
     progress("listening; Ctrl-C stops");
     loop {
         let event = tokio::select! {
             event = session.runtime.next_event() => event?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
+            forwarded = live.next_forwarded() => {
+                let (request, stream) = forwarded;
+                let response = run_forwarded(session.runtime, live, &request).await;
+                control::answer(stream, &response).await;
+                continue;
+            }
         };
         let line = match &event {
             Event::ItemAdded { item, .. } if item.direction != MessageDirection::Outgoing => {
-                format!("{}: {}", contact_name(session, item.chat), item_line(item))
+                format!(
+                    "{}: {}",
+                    contact_name(session, item.chat),
+                    item_line(item, sotto_client::runtime::now_millis())
+                )
             }
             _ => String::new(),
         };
@@ -734,12 +1001,14 @@ async fn listen(session: &mut Session, output: &Output) -> anyhow::Result<()> {
     }
 }
 
-async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
+async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<()> {
     session
         .core()
         .fetch_all(sotto_client::runtime::now_millis())
         .map_err(core_failure)?;
-    let (events, _) = session.settle().await?;
+    // What arrived is shown even when a relay failed (a receipt to a peer's
+    // relay that is down, say); the failure comes with it, and exit status 1.
+    let (events, problem) = session.settle_all().await?;
     let mut messages = Vec::new();
     let mut lines = Vec::new();
     for event in &events {
@@ -748,7 +1017,7 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
                 lines.push(format!(
                     "{}: {}",
                     contact_name(session, item.chat),
-                    item_line(item)
+                    item_line(item, sotto_client::runtime::now_millis())
                 ));
                 if item.direction == MessageDirection::Incoming {
                     messages.push(item);
@@ -775,14 +1044,23 @@ async fn receive(session: &mut Session, output: &Output) -> anyhow::Result<()> {
             _ => {}
         }
     }
+    let relay_error = problem.as_ref().map(ToString::to_string);
     output.emit(
-        json!({ "messages": json::value(&messages)?, "events": json::value(&events)? }),
+        json!({
+            "messages": json::value(&messages)?,
+            "events": json::value(&events)?,
+            "relay_error": relay_error,
+        }),
         || lines.join("\n"),
-    )
+    )?;
+    match problem {
+        Some(problem) => Err(problem.shown().into()),
+        None => Ok(()),
+    }
 }
 
 fn receipts(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     setting: Option<String>,
     contact: Option<String>,
@@ -828,7 +1106,7 @@ fn receipts(
 /// An account-wide setting that is on or off: turned to `setting` if given,
 /// then shown as `{ key: "on" | "off" }`, or as "label: on" in text.
 fn on_off_setting(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     setting: Option<String>,
     key: &str,

@@ -7,6 +7,10 @@ use std::fmt;
 pub(crate) struct Failure {
     pub(crate) kind: &'static str,
     message: String,
+    /// The command's own output already carries it (`receive` prints what it
+    /// received, and the relay error with it): only the exit status and
+    /// stderr say it again.
+    pub(crate) shown: bool,
 }
 
 impl Failure {
@@ -14,8 +18,24 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            shown: false,
         }
     }
+
+    /// This failure, marked as part of the command's output already.
+    pub(crate) fn shown(self) -> Failure {
+        Failure {
+            shown: true,
+            ..self
+        }
+    }
+}
+
+/// Whether the command's output already carries this error.
+pub(crate) fn shown(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<Failure>().is_some_and(|f| f.shown))
 }
 
 impl fmt::Display for Failure {

@@ -11,7 +11,9 @@
 //! - `failure`: errors with a stable kind.
 
 mod chat;
+mod clock_text;
 mod commands;
+mod control;
 mod failure;
 mod json;
 mod profile;
@@ -340,7 +342,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let kind = failure::kind(&error);
-            if json {
+            if json && !failure::shown(&error) {
                 let value = serde_json::json!({
                     "error": { "kind": kind, "message": format!("{error:#}") }
                 });

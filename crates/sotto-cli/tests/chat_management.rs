@@ -17,6 +17,16 @@ fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
     let bob = Profile::init(root.path(), "Bob", &relay);
     connect_by_invitation(&alice, "Alice", &bob, "Bob");
 
+    // The terminal UI without a terminal says so and exits cleanly.
+    let (ok, refused) = alice.try_run(&["chat"]);
+    assert!(!ok && refused["error"]["kind"] == "usage", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a terminal")
+    );
+
     let pinned = alice.run(&["pin", "Bob"]);
     assert_eq!(pinned["contact"]["pinned"], true, "{pinned}");
     let renamed = alice.run(&["alias", "Bob", "Bobby"]);
@@ -69,7 +79,9 @@ fn chats_are_pinned_renamed_archived_cleared_blocked_and_deleted() {
     let blocked = alice.run(&["block", "Bobby"]);
     assert_eq!(blocked["contact"]["blocked"], true, "{blocked}");
     assert_eq!(blocked["contact"]["state"], "disconnected", "{blocked}");
-    bob.run(&["send", "Alice", "after the block"]);
+    // Alice's queue is gone: the relay refuses Bob's text, and `send` says so.
+    let (ok, refused) = bob.try_run(&["send", "Alice", "after the block"]);
+    assert!(!ok && refused["error"]["kind"] == "relay", "{refused}");
     alice.run(&["receive"]);
     assert!(alice.history("Bobby").is_empty());
     let unblocked = alice.run(&["block", "Bobby", "--undo"]);

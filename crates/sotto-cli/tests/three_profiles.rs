@@ -57,8 +57,11 @@ fn profiles_on_two_relays_connect_by_invitation_and_by_contact_address() {
         "while relay A is down"
     );
     // Bob's answer waits in his outbox until relay A is back.
-    let answer = bob.run(&["send", "Alice", "and back"]);
-    assert_eq!(answer["status"], "pending", "{answer}");
+    // The send fails with the reason (exit status 1), and the text is kept.
+    let (ok, answer) = bob.try_run(&["send", "Alice", "and back"]);
+    assert!(!ok && answer["error"]["kind"] == "relay", "{answer}");
+    let kept = bob.history("Alice");
+    assert_eq!(kept.last().unwrap()["status"], "pending", "{kept:?}");
     relay_a.start_again();
     bob.run(&["receive"]);
     let received = alice.receive_until("Bob's answer", |outputs| {

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use serde_json::Value;
 
 use common::proxy::socks5_proxy;
-use common::{Listener, Profile, Relay, SOTTO};
+use common::{Listener, Profile, Relay, SOTTO, received_messages};
 
 #[test]
 fn two_profiles_connect_chat_and_move_by_export_and_import() {
@@ -159,13 +159,53 @@ fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
         "connected"
     );
 
-    // Bob listens live; the profile is then in use.
+    // Bob listens live; his one-shot commands then run through the live
+    // process (its control socket), not on a second copy of the profile.
     let listener = Listener::start(&bob);
     alice.run(&["send", "Bob", "one"]);
     listener.wait_for("the first message", |event| event["item"]["text"] == "one");
-    let (ok, busy) = bob.try_run(&["contacts"]);
-    assert!(!ok);
-    assert_eq!(busy["error"]["kind"], "profile_in_use");
+    assert!(bob.dir.join("control.sock").exists());
+    let contacts = bob.run(&["contacts"]);
+    assert_eq!(contacts["contacts"][0]["name"], "Alice", "{contacts}");
+    let sent = bob.run(&["send", "Alice", "sent while listening"]);
+    assert_eq!(sent["status"], "sent", "{sent}");
+    let received = alice.receive_until("the text sent through the live process", |outputs| {
+        received_messages(outputs)
+            .iter()
+            .any(|m| m["text"] == "sent while listening")
+    });
+    assert!(!received.is_empty());
+    // Two commands at once: both run, one after the other, and both arrive.
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| bob.run(&["send", "Alice", "at once, first"]));
+        let second = scope.spawn(|| bob.run(&["send", "Alice", "at once, second"]));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    assert_eq!(
+        (&first["status"], &second["status"]),
+        (&"sent".into(), &"sent".into())
+    );
+    alice.receive_until("both texts sent at once", |outputs| {
+        let messages = received_messages(outputs);
+        ["at once, first", "at once, second"]
+            .iter()
+            .all(|text| messages.iter().any(|m| m["text"] == *text))
+    });
+    // The live process checks the passphrase, and keeps what it alone may do.
+    let intruder = Profile {
+        passphrase: "not the passphrase".to_owned(),
+        ..Profile::new(
+            bob.dir.parent().unwrap(),
+            bob.dir.file_name().unwrap().to_str().unwrap(),
+        )
+    };
+    let (ok, refused) = intruder.try_run(&["contacts"]);
+    assert!(
+        !ok && refused["error"]["kind"] == "wrong_passphrase",
+        "{refused}"
+    );
+    let (ok, busy) = bob.try_run(&["export", "/nonexistent/archive"]);
+    assert!(!ok && busy["error"]["kind"] != "error", "{busy}");
 
     // The relay restarts: the listener reconnects and subscribes again.
     relay.restart();
@@ -197,7 +237,14 @@ fn contact_address_live_listening_through_a_relay_restart_and_chat_settings() {
         .iter()
         .filter_map(|item| item["text"].as_str())
         .collect();
-    assert_eq!(texts, ["one", "two", "three, edited"]);
+    // The two sent at once are in either order.
+    let (at_once, others): (Vec<&str>, Vec<&str>) =
+        texts.iter().partition(|text| text.starts_with("at once"));
+    assert_eq!(at_once.len(), 2, "{texts:?}");
+    assert_eq!(
+        others,
+        ["one", "sent while listening", "two", "three, edited"]
+    );
     assert_eq!(bob.run(&["contacts"])["contacts"][0]["timer_secs"], 3600);
     alice.run(&["delete", "Bob", &three]);
     bob.run(&["receive"]);
@@ -271,6 +318,8 @@ fn every_relay_connection_of_a_profile_can_go_through_a_socks5_proxy() {
         socks5: Some("127.0.0.1:1".to_owned()),
         ..Profile::new(root.path(), "alice")
     };
-    let sent = nowhere.run(&["send", "Bob", "not sent"]);
-    assert_eq!(sent["status"], "pending");
+    let (ok, sent) = nowhere.try_run(&["send", "Bob", "not sent"]);
+    assert!(!ok && sent["error"]["kind"] == "relay", "{sent}");
+    let message = sent["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not sent yet"), "{message}");
 }

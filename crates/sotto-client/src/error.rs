@@ -27,6 +27,11 @@ pub enum ClientError {
         command: &'static str,
     },
 
+    /// A downloaded file chunk does not have the digest it was described
+    /// with.
+    #[error("a downloaded file chunk does not match its digest")]
+    ChunkDigest,
+
     // ---- The connection -----------------------------------------------------------
     /// The TCP connection failed.
     #[error("connection to the relay failed: {0}")]
@@ -55,6 +60,9 @@ pub enum ClientError {
     /// or its host is not a valid TLS server name.
     #[error("TLS relay address (sotto://) without TLS settings or with an invalid host name")]
     TlsUnsupported,
+    /// A chunk to upload is not exactly its size class's length.
+    #[error("a file chunk must be exactly its size class's length (pad it)")]
+    ChunkSize,
 }
 
 impl From<tokio_tungstenite::tungstenite::Error> for ClientError {

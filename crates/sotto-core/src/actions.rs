@@ -81,8 +81,8 @@ impl<S: Store> Core<S> {
         link: &str,
         relay: &RelayAddress,
     ) -> Result<ChatId, CoreError> {
-        let (mut cx, _, connector, _) = self.parts();
-        let result = connector.connect(&mut cx, now, rng, link, relay);
+        let (mut cx, _, connector, chats) = self.parts();
+        let result = connector.connect(&mut cx, chats, now, rng, link, relay);
         self.after_action(now, result)
     }
 

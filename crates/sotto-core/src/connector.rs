@@ -32,7 +32,8 @@ use crate::chat_item::ChatNotice;
 use crate::chat_record::ChatRecord;
 use crate::chats::Chats;
 use crate::connection::{
-    Accepting, Channel, ConnectionMeta, ConnectionRecord, Joining, SendQueue, Stage,
+    Accepting, Channel, ConnectionMeta, ConnectionRecord, ConnectionState, Joining, SendQueue,
+    Stage,
 };
 use crate::connection_records::{
     ADDRESS_ANSWERS, INVITATIONS, InvitationRecord, REQUESTS, RequestRecord,
@@ -237,6 +238,7 @@ impl Connector {
     pub(crate) fn connect<S: Store>(
         &mut self,
         cx: &mut Shared<'_, S>,
+        chats: &mut Chats,
         now: UnixMillis,
         rng: &mut impl CryptoRngCore,
         link: &str,
@@ -245,12 +247,9 @@ impl Connector {
         match Link::parse(link)? {
             Link::Full(link) => {
                 Connector::refuse_own(cx, &link)?;
-                if let Some(chat) = Connector::chat_with(cx, &link)? {
-                    return Err(CoreError::AlreadyContact { chat });
-                }
                 let chat = ChatId(cx.account.allocate_id());
                 let mut batch = StagedBatch::new();
-                self.join_new_chat(cx, now, rng, chat, &link, relay, &mut batch);
+                let chat = self.join(cx, chats, now, rng, chat, &link, relay, &mut batch)?;
                 cx.commit(batch)?;
                 Ok(chat)
             }
@@ -467,16 +466,58 @@ impl Connector {
         Ok(())
     }
 
-    /// The chat this profile already has with the owner of `link`, if any.
+    /// The chat this profile already has with the owner of `link`, if any,
+    /// and whether it is a working (or blocked) contact, rather than one
+    /// whose connection never completed or failed.
     pub(crate) fn chat_with<S: Store>(
         cx: &Shared<'_, S>,
         link: &InvitationLink,
-    ) -> Result<Option<ChatId>, CoreError> {
+    ) -> Result<Option<(ChatId, bool)>, CoreError> {
         let identity = link.invitation.identity().to_bytes();
-        Ok(PeerRecord::load_all(cx.store())?
+        let Some(peer) = PeerRecord::load_all(cx.store())?
             .into_iter()
             .find(|peer| peer.identity == identity)
-            .map(|peer| peer.chat))
+        else {
+            return Ok(None);
+        };
+        let chat = ChatRecord::load(cx.store(), peer.chat)?;
+        let connected = match chat.connection() {
+            Some(id) => matches!(
+                ConnectionRecord::load(cx.store(), id).map(|c| c.stage.state()),
+                Ok(ConnectionState::Connected)
+            ),
+            None => false,
+        };
+        Ok(Some((peer.chat, connected || chat.blocked)))
+    }
+
+    /// Joins through `link` into a new chat, or into the chat this profile
+    /// already has with its owner when that one never connected (a request
+    /// that was rejected, an invitation withdrawn). Refuses a link of a
+    /// working contact.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn join<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        chats: &mut Chats,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        link: &InvitationLink,
+        relay: &RelayAddress,
+        batch: &mut StagedBatch,
+    ) -> Result<ChatId, CoreError> {
+        match Connector::chat_with(cx, link)? {
+            Some((existing, true)) => Err(CoreError::AlreadyContact { chat: existing }),
+            Some((existing, false)) => {
+                self.join_existing_chat(cx, chats, now, rng, existing, link, relay, batch)?;
+                Ok(existing)
+            }
+            None => {
+                self.join_new_chat(cx, now, rng, chat, link, relay, batch);
+                Ok(chat)
+            }
+        }
     }
 
     /// Refuses a short link this profile published (its invitation or

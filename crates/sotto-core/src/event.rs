@@ -38,6 +38,16 @@ pub enum Event {
         /// is why: a front end offers to open it or to connect it again.
         existing: Option<ChatId>,
     },
+    /// A short link was of someone this profile already had a chat with that
+    /// never connected (a request that was rejected, say): that chat is
+    /// connected again instead of making a second one, and `chat` (the id
+    /// [`Core::connect`](crate::Core::connect) returned) is not used.
+    JoinedExisting {
+        /// The id `connect` returned.
+        chat: ChatId,
+        /// The chat that connects again.
+        existing: ChatId,
+    },
     /// Someone sent a contact request through the contact address.
     RequestReceived {
         /// The request, to accept or reject.

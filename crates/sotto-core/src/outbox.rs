@@ -389,12 +389,17 @@ pub(crate) fn handle_job_answer<S: Store>(
         } => retry_job(cx, now, id),
         // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
         Response::Err { .. } => job_done(cx, job, false),
-        // Link answers go to the connector above; here one is as unexpected as a push.
+        // Link answers go to the connector above; the core sends no file chunk
+        // command yet: such an answer is as unexpected as a push.
         Response::Msg { .. }
         | Response::End { .. }
         | Response::Pong
         | Response::LinkIds { .. }
-        | Response::Link { .. } => retry_job(cx, now, id),
+        | Response::Link { .. }
+        | Response::FileIds { .. }
+        | Response::FilePos { .. }
+        | Response::FileData { .. }
+        | Response::FileLimits { .. } => retry_job(cx, now, id),
     }
 }
 

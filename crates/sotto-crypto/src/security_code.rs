@@ -35,6 +35,12 @@ impl SecurityCode {
         }
     }
 
+    /// The code of a 64-byte digest computed elsewhere by a specified rule (e.g. the
+    /// code of two members of an MLS group), so that it shows like a contact's code.
+    pub fn from_digest(digest: [u8; 64]) -> Self {
+        Self { digest }
+    }
+
     /// Thirty digits in six groups of five, e.g. `"01234 56789 …"`: each group is a
     /// 5-byte big-endian chunk of the digest modulo 100000.
     pub fn digits(&self) -> String {

@@ -97,6 +97,30 @@ impl Storage for HostileStore {
         self.inner.link_blob(link_id, now)
     }
 
+    fn chunk(
+        &self,
+        upload_id: &sotto_wire::UploadId,
+        now: u64,
+    ) -> Result<Option<sotto_relay::store::ChunkRecord>, StoreError> {
+        self.inner.chunk(upload_id, now)
+    }
+
+    fn chunk_by_download(
+        &self,
+        download_id: &sotto_wire::DownloadId,
+        now: u64,
+    ) -> Result<Option<sotto_relay::store::ChunkRecord>, StoreError> {
+        self.inner.chunk_by_download(download_id, now)
+    }
+
+    fn chunks(&self) -> Result<Vec<sotto_relay::store::ChunkRecord>, StoreError> {
+        self.inner.chunks()
+    }
+
+    fn expire_chunks(&self, now: u64) -> Result<Vec<sotto_relay::store::ChunkFile>, StoreError> {
+        self.inner.expire_chunks(now)
+    }
+
     fn apply(
         &self,
         ops: &[WriteOp],

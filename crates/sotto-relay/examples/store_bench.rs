@@ -93,6 +93,7 @@ fn policy() -> Policy {
     Policy {
         queue_quota: 1_000_000,
         message_ttl_secs: 21 * 24 * 3600,
+        file_ttl_secs: 200,
     }
 }
 

@@ -21,9 +21,10 @@ use std::time::Instant;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, EntityId, ErrorCode, InnerBlock, LinkId,
-    MAX_MESSAGE_BODY, MessageBody, MessageContent, MessageId, QueueAuthKey, QueueKey, QueueMessage,
-    RecipientId, RelaySessionAuth, Response, SenderId, Transmission, WireError,
+    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode, ID_LEN,
+    InnerBlock, LinkId, MAX_MESSAGE_BODY, MessageBody, MessageContent, MessageId, QueueAuthKey,
+    QueueKey, QueueMessage, RecipientId, RelaySessionAuth, Response, SenderId, ServerPassword,
+    Transmission, UploadId, WireError,
 };
 use zeroize::Zeroize;
 
@@ -35,9 +36,12 @@ use crate::recent_sends::SendDigest;
 use crate::relay::Relay;
 use crate::store::group_commit::PendingWrite;
 use crate::store::{
-    AuthKey, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp, WriteOutcome,
+    AuthKey, ChunkFile, FLAG_QUOTA_REACHED, QueueRecord, QueueStatus, StoredMessage, WriteOp,
+    WriteOutcome,
 };
 use crate::subscriptions::Subscriber;
+
+mod file_chunks;
 
 /// The SEND tag, to tell an oversized body (LARGE_MSG) from other syntax errors.
 const TAG_SEND: u8 = 0x04;
@@ -109,6 +113,11 @@ impl Slot {
                 then: AfterWrite::Ack(_),
                 ..
             } => BLOCK_SIZE,
+            // FIDS: an upload id and up to 64 download ids.
+            Slot::Write {
+                then: AfterWrite::FileIds { download_ids, .. },
+                ..
+            } => SMALL_REPLY_BYTES + ID_LEN * download_ids.len(),
             Slot::Write { .. } => SMALL_REPLY_BYTES,
         }
     }
@@ -130,6 +139,16 @@ enum AfterWrite {
     Del(RecipientId),
     LinkIds(LinkId),
     LinkDeleted,
+    /// FIDS once the chunk is recorded; its file goes if it is not.
+    FileIds {
+        upload_id: UploadId,
+        download_ids: Vec<DownloadId>,
+        file: ChunkFile,
+    },
+    /// OK to the last FPUT once the chunk is recorded complete.
+    ChunkCompleted(ChunkFile),
+    /// OK to FDEL or FACK; the file goes if the chunk did.
+    ChunkReleased,
 }
 
 /// Queues with writes pending in a block.
@@ -397,10 +416,19 @@ impl Session {
             Command::LinkSet { link_id, .. }
             | Command::LinkDel { link_id }
             | Command::LinkGet { link_id } => Some(link_as_pending(link_id)),
+            // Chunk ids too (upload and download ids are drawn apart as well).
+            Command::FilePut { upload_id, .. }
+            | Command::FileStat { upload_id }
+            | Command::FileDel { upload_id } => Some(id_as_pending(upload_id.as_bytes())),
+            Command::FileGet { download_id, .. } | Command::FileAck { download_id } => {
+                Some(id_as_pending(download_id.as_bytes()))
+            }
             Command::New { .. }
             | Command::Send { .. }
             | Command::Ping
-            | Command::LinkNew { .. } => None,
+            | Command::LinkNew { .. }
+            | Command::FileNew { .. }
+            | Command::FileLimits => None,
         };
         if touched.is_some_and(|id| self.must_wait(current, &id, false)) {
             self.settle_all(current).await;
@@ -425,18 +453,20 @@ impl Session {
         let relay = Arc::clone(&self.relay);
         match command {
             Command::Ping => Ok(Slot::Ready(vec![Response::Pong.to_transmission(corr_id)])),
+            Command::FileNew { .. }
+            | Command::FilePut { .. }
+            | Command::FileStat { .. }
+            | Command::FileGet { .. }
+            | Command::FileDel { .. }
+            | Command::FileAck { .. }
+            | Command::FileLimits => self.execute_file(command, transmission, current).await,
             Command::LinkNew {
                 link_auth_key,
                 password,
                 blob,
             } => {
                 let authorised = self.verify(transmission, Some(link_auth_key.into()));
-                let allowed = match &relay.password {
-                    Some(expected) => password
-                        .as_ref()
-                        .is_some_and(|given| expected.matches(given.as_bytes())),
-                    None => true,
-                };
+                let allowed = self.password_allowed(password.as_ref());
                 if !(authorised && allowed) {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
@@ -489,12 +519,7 @@ impl Session {
                 password,
             } => {
                 let authorised = self.verify(transmission, Some(recipient_auth_key.into()));
-                let allowed = match &relay.password {
-                    Some(expected) => password
-                        .as_ref()
-                        .is_some_and(|given| expected.matches(given.as_bytes())),
-                    None => true,
-                };
+                let allowed = self.password_allowed(password.as_ref());
                 if !(authorised && allowed) {
                     return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
                 }
@@ -792,6 +817,14 @@ impl Session {
         valid && real
     }
 
+    /// Whether the server password given (if the relay requires one) is right.
+    fn password_allowed(&self, given: Option<&ServerPassword>) -> bool {
+        match &self.relay.password {
+            Some(expected) => given.is_some_and(|given| expected.matches(given.as_bytes())),
+            None => true,
+        }
+    }
+
     /// Whether a sender auth key can authorize commands (not a low-order point).
     fn is_usable_key(&self, key: &QueueAuthKey) -> bool {
         self.auth.command_key(key).is_ok()
@@ -924,6 +957,14 @@ impl Session {
             (WriteOutcome::Done, AfterWrite::LinkDeleted) => {
                 relay.metrics.count(Event::LinkDeleted);
                 ok()
+            }
+            (
+                outcome,
+                then @ (AfterWrite::FileIds { .. }
+                | AfterWrite::ChunkCompleted(_)
+                | AfterWrite::ChunkReleased),
+            ) => {
+                return self.after_file_write(corr_id, entity, outcome, then);
             }
             (WriteOutcome::Refused, _) => error(ErrorCode::Auth),
             (WriteOutcome::NoMessage, _) => error(ErrorCode::NoMsg),
@@ -1096,7 +1137,12 @@ fn readable_corr_id(bytes: &[u8]) -> CorrId {
 
 /// A link's id where pending writes are tracked by queue id.
 fn link_as_pending(link_id: &LinkId) -> RecipientId {
-    RecipientId::from_bytes(*link_id.as_bytes())
+    id_as_pending(link_id.as_bytes())
+}
+
+/// A chunk's or link's id where pending writes are tracked by queue id.
+fn id_as_pending(id: &[u8; 24]) -> RecipientId {
+    RecipientId::from_bytes(*id)
 }
 
 fn random_id() -> [u8; 24] {

@@ -24,6 +24,11 @@ pub const DEFAULT_DATA: &str = "relay-data";
 pub const DEFAULT_MESSAGE_TTL: Duration = Duration::from_secs(21 * 24 * 60 * 60);
 /// Pending messages per queue before a send is refused with QUOTA.
 pub const DEFAULT_QUEUE_QUOTA: u32 = 128;
+/// How long a file chunk is kept after its upload by default (and before, to
+/// complete it).
+pub const DEFAULT_FILE_TTL: Duration = Duration::from_secs(48 * 60 * 60);
+/// The largest file the relay advertises by default: 1 GiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
 /// Simultaneous client connections.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8192;
 /// Transmissions per second a connection may sustain.
@@ -86,6 +91,17 @@ pub struct Cli {
     /// `30s` (units s, m, h, d, w). [default: 21d]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub message_ttl: Option<Duration>,
+
+    /// How long a file chunk is kept after its upload completes (and how long
+    /// an upload has to complete), e.g. `48h`, `7d`. [default: 48h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub file_ttl: Option<Duration>,
+
+    /// The largest file the relay tells clients it accepts (FLIM), e.g.
+    /// `1GiB`. The relay cannot tie a file's chunks together, so what bounds
+    /// its disk is --max-storage. [default: 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
 
     /// Pending messages a queue may hold; a send beyond it gets ERR QUOTA.
     /// [default: 128]
@@ -191,10 +207,11 @@ pub struct Cli {
     #[arg(long, value_name = "BACKEND", value_parser = parse_backend)]
     pub storage: Option<StorageBackend>,
 
-    /// Disk space the stored queues and messages may take, e.g. `10GiB`,
-    /// `500MiB` (units B, KiB, MiB, GiB, TiB; KB, MB, GB, TB are powers of ten).
-    /// Beyond it new queues and messages are refused (ERR INTERNAL) until
-    /// space is reclaimed; leave at least 128 MiB free on the disk beyond it
+    /// Disk space the stored queues, messages, link blobs and file chunks may
+    /// take, e.g. `10GiB`, `500MiB` (units B, KiB, MiB, GiB, TiB; KB, MB, GB,
+    /// TB are powers of ten). Beyond it new queues, messages, links and chunks
+    /// are refused (ERR FULL) until space is freed; a file chunk counts at its
+    /// full size from its FNEW; leave at least 128 MiB free on the disk beyond it
     /// for reclaiming. Log storage only. [default: no limit]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_storage: Option<u64>,
@@ -241,6 +258,8 @@ struct FileOptions {
     tls_key: Option<PathBuf>,
     insecure_plain: Option<bool>,
     message_ttl: Option<String>,
+    file_ttl: Option<String>,
+    max_file_size: Option<String>,
     queue_quota: Option<u32>,
     password: Option<String>,
     web_dir: Option<PathBuf>,
@@ -277,6 +296,10 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// How long an unacknowledged message is kept.
     pub message_ttl: Duration,
+    /// How long a file chunk is kept after its FNEW, and after its upload.
+    pub file_ttl: Duration,
+    /// The largest file the relay advertises.
+    pub max_file_size: u64,
     /// Pending messages per queue.
     pub queue_quota: u32,
     /// The password gating queue creation, if any.
@@ -416,6 +439,17 @@ impl Config {
             Some(ttl) => ttl,
             None => file_duration(file.message_ttl, "message-ttl")?.unwrap_or(DEFAULT_MESSAGE_TTL),
         };
+        let file_ttl = match cli.file_ttl {
+            Some(ttl) => ttl,
+            None => file_duration(file.file_ttl, "file-ttl")?.unwrap_or(DEFAULT_FILE_TTL),
+        };
+        let max_file_size = match (cli.max_file_size, file.max_file_size) {
+            (Some(size), _) => size,
+            (None, Some(text)) => parse_size(&text).map_err(|reason| {
+                Error::Config(format!("max-file-size in the config file: {reason}"))
+            })?,
+            (None, None) => DEFAULT_MAX_FILE_SIZE,
+        };
         let storage = match (cli.storage, file.storage) {
             (Some(backend), _) => backend,
             (None, Some(text)) => parse_backend(&text)
@@ -441,6 +475,8 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_DATA.into()),
             tls,
             message_ttl,
+            file_ttl,
+            max_file_size,
             queue_quota: cli
                 .queue_quota
                 .or(file.queue_quota)
@@ -528,6 +564,7 @@ impl Config {
         }
         let durations = [
             ("message-ttl", self.message_ttl),
+            ("file-ttl", self.file_ttl),
             ("handshake-timeout", self.handshake_timeout),
             ("idle-timeout", self.idle_timeout),
             ("expiry-interval", self.expiry_interval),
@@ -539,6 +576,11 @@ impl Config {
             if value.is_zero() {
                 return Err(Error::Config(format!("{name} must be longer than zero")));
             }
+        }
+        if self.max_file_size == 0 {
+            return Err(Error::Config(
+                "max-file-size must be at least 1 byte".into(),
+            ));
         }
         if let Some(max) = self.max_storage {
             if self.storage != StorageBackend::Log {

@@ -10,8 +10,8 @@ use sotto_wire::ErrorCode;
 /// Upper bounds of the group-commit batch size histogram.
 const BATCH_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
-/// Error codes in the order of the `errors` counters (wire codes 1..=9).
-const ERROR_NAMES: [&str; 9] = [
+/// Error codes in the order of the `errors` counters (wire codes 1..=13).
+const ERROR_NAMES: [&str; 13] = [
     "BLOCK",
     "CMD",
     "AUTH",
@@ -21,6 +21,10 @@ const ERROR_NAMES: [&str; 9] = [
     "INTERNAL",
     "LIMIT",
     "FULL",
+    "OFFSET",
+    "COMPLETE",
+    "INCOMPLETE",
+    "DIGEST",
 ];
 
 /// The relay's counters. Relaxed atomics: each is independent.
@@ -39,9 +43,15 @@ pub struct Metrics {
     links_created: AtomicU64,
     links_fetched: AtomicU64,
     links_deleted: AtomicU64,
+    chunks_created: AtomicU64,
+    chunks_completed: AtomicU64,
+    chunks_deleted: AtomicU64,
+    chunks_expired: AtomicU64,
+    chunk_pieces_received: AtomicU64,
+    chunk_pieces_sent: AtomicU64,
     blocks_received: AtomicU64,
     blocks_sent: AtomicU64,
-    errors: [AtomicU64; 9],
+    errors: [AtomicU64; 13],
     commits: AtomicU64,
     deferred_commits: AtomicU64,
     committed_ops: AtomicU64,
@@ -77,6 +87,16 @@ pub enum Event {
     LinkFetched,
     /// LDEL deleted a link blob.
     LinkDeleted,
+    /// FNEW recorded a file chunk.
+    ChunkCreated,
+    /// The last FPUT of a chunk made it complete.
+    ChunkCompleted,
+    /// FDEL, or FACK by its last recipient, deleted a chunk.
+    ChunkDeleted,
+    /// FPUT wrote a piece.
+    ChunkPieceReceived,
+    /// FGET read a piece.
+    ChunkPieceSent,
 }
 
 impl Metrics {
@@ -107,6 +127,11 @@ impl Metrics {
             Event::LinkCreated => &self.links_created,
             Event::LinkFetched => &self.links_fetched,
             Event::LinkDeleted => &self.links_deleted,
+            Event::ChunkCreated => &self.chunks_created,
+            Event::ChunkCompleted => &self.chunks_completed,
+            Event::ChunkDeleted => &self.chunks_deleted,
+            Event::ChunkPieceReceived => &self.chunk_pieces_received,
+            Event::ChunkPieceSent => &self.chunk_pieces_sent,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -127,6 +152,11 @@ impl Metrics {
     /// Counts messages deleted by the expiry sweep.
     pub fn count_expired(&self, messages: u64) {
         self.messages_expired.fetch_add(messages, Ordering::Relaxed);
+    }
+
+    /// Counts file chunks deleted by the expiry sweep.
+    pub fn count_expired_chunks(&self, chunks: u64) {
+        self.chunks_expired.fetch_add(chunks, Ordering::Relaxed);
     }
 
     /// Counts one group commit of `ops` writes.
@@ -214,6 +244,36 @@ impl Metrics {
                 "sotto_links_deleted_total",
                 "Link blobs deleted by LDEL.",
                 &self.links_deleted,
+            ),
+            (
+                "sotto_file_chunks_created_total",
+                "File chunks created by FNEW.",
+                &self.chunks_created,
+            ),
+            (
+                "sotto_file_chunks_completed_total",
+                "File chunks whose upload completed.",
+                &self.chunks_completed,
+            ),
+            (
+                "sotto_file_chunks_deleted_total",
+                "File chunks deleted by FDEL or by the last FACK.",
+                &self.chunks_deleted,
+            ),
+            (
+                "sotto_file_chunks_expired_total",
+                "File chunks deleted by expiry.",
+                &self.chunks_expired,
+            ),
+            (
+                "sotto_file_chunks_pieces_received_total",
+                "Pieces of file chunks written by FPUT.",
+                &self.chunk_pieces_received,
+            ),
+            (
+                "sotto_file_chunks_pieces_sent_total",
+                "Pieces of file chunks read by FGET.",
+                &self.chunk_pieces_sent,
             ),
             (
                 "sotto_blocks_received_total",
@@ -316,6 +376,11 @@ mod tests {
         assert!(text.contains("sotto_connections_accepted_total 2\n"));
         assert!(text.contains("sotto_messages_sent_total 1\n"));
         assert!(text.contains("sotto_errors_total{code=\"AUTH\"} 1\n"));
+        metrics.count(Event::ChunkCreated);
+        metrics.count_error(ErrorCode::Digest);
+        let text = metrics.render(7);
+        assert!(text.contains("sotto_file_chunks_created_total 1\n"));
+        assert!(text.contains("sotto_errors_total{code=\"DIGEST\"} 1\n"));
         assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"1\"} 1\n"));
         assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"4\"} 2\n"));
         assert!(text.contains("sotto_fsync_batch_size_bucket{le=\"4096\"} 2\n"));

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::RngCore;
 use sotto_wire::{QueueAuthSecret, RelayIdentity};
 
+use crate::chunk_files::ChunkFiles;
 use crate::config::{Config, Password};
 use crate::metrics::Metrics;
 use crate::recent_sends::RecentSends;
@@ -22,6 +23,10 @@ pub struct Relay {
     pub storage: Arc<dyn Storage>,
     /// Durable writes.
     pub committer: Committer,
+    /// The bytes of file chunks.
+    pub chunk_files: Arc<ChunkFiles>,
+    /// What FLIM answers.
+    pub file_limits: FileLimits,
     /// Who receives each queue.
     pub subscriptions: Subscriptions,
     /// Aggregate counters.
@@ -36,6 +41,15 @@ pub struct Relay {
     /// answer takes as long as a real check.
     pub dummy_key: AuthKey,
     next_connection: AtomicU64,
+}
+
+/// The relay's limits for files, as FLIM tells them.
+#[derive(Clone, Copy, Debug)]
+pub struct FileLimits {
+    /// The largest file clients should upload, in bytes.
+    pub max_file_size: u64,
+    /// Seconds a chunk is kept after its upload.
+    pub file_ttl_secs: u64,
 }
 
 /// Limits that apply to each connection.
@@ -71,6 +85,7 @@ impl Relay {
         identity: RelayIdentity,
         storage: Arc<dyn Storage>,
         committer: Committer,
+        chunk_files: Arc<ChunkFiles>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let mut dummy_secret = [0u8; 32];
@@ -80,6 +95,11 @@ impl Relay {
             identity,
             storage,
             committer,
+            chunk_files,
+            file_limits: FileLimits {
+                max_file_size: config.max_file_size,
+                file_ttl_secs: config.file_ttl.as_secs(),
+            },
             subscriptions: Subscriptions::default(),
             metrics,
             recent_sends: RecentSends::default(),

@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use crate::chunk_files::ChunkFiles;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::config::StorageBackend;
@@ -104,8 +105,10 @@ impl Server {
         let policy = Policy {
             queue_quota: config.queue_quota,
             message_ttl_secs: config.message_ttl.as_secs(),
+            file_ttl_secs: config.file_ttl.as_secs(),
         };
         let storage = wrap(open_storage(config, policy).await?);
+        let chunk_files = open_chunk_files(config, &storage).await?;
         let metrics = Arc::new(Metrics::default());
         let writer_config = WriterConfig {
             max_batch: usize::try_from(config.max_batch).unwrap_or(usize::MAX),
@@ -174,6 +177,7 @@ impl Server {
             identity,
             Arc::clone(&storage),
             committer,
+            chunk_files,
             Arc::clone(&metrics),
         ));
         Ok(Self {
@@ -239,6 +243,7 @@ impl Server {
         let app = router(state, web_dir.as_deref());
         let expiry = tokio::spawn(expiry::run(
             storage,
+            Arc::clone(&relay.chunk_files),
             Arc::clone(&metrics),
             expiry_interval,
             shutdown.subscribe(),
@@ -279,6 +284,21 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Opens the chunk directory, keeping the files of the chunks `storage` holds.
+async fn open_chunk_files(
+    config: &Config,
+    storage: &Arc<dyn Storage>,
+) -> Result<Arc<ChunkFiles>, Error> {
+    let data = config.data.clone();
+    let storage = Arc::clone(storage);
+    tokio::task::spawn_blocking(move || {
+        let chunks = storage.chunks()?;
+        ChunkFiles::open(&data, &chunks).map(Arc::new)
+    })
+    .await
+    .map_err(|_| Error::Storage("opening the chunk directory was interrupted".into()))?
 }
 
 /// Opens the configured storage backend in the data directory.

@@ -12,6 +12,7 @@ use sotto_wire::{
     Command, CorrId, EntityId, ErrorCode, LINK_BLOB_LEN, LinkBlob, LinkId, Response,
     ServerPassword, Transmission,
 };
+use support::wire::without_entity;
 use support::{RawSession, Relay, auth_secret, random};
 
 /// A blob of random bytes, as an encrypted one looks to the relay.
@@ -69,30 +70,6 @@ async fn a_link_is_created_fetched_replaced_and_deleted() {
     assert_eq!(relay.metric("sotto_links_created_total").await, 3);
     assert_eq!(relay.metric("sotto_links_fetched_total").await, 3);
     assert_eq!(relay.metric("sotto_links_deleted_total").await, 1);
-}
-
-/// ERR AUTH as the relay encoded it, with the echoed entity blanked out.
-fn without_entity(encoded: &[u8], entity: &[u8; 24]) -> Vec<u8> {
-    let transmission = Transmission::decode(encoded).unwrap();
-    assert_eq!(transmission.entity, Some(EntityId::from_bytes(*entity)));
-    let response = Response::from_transmission(&transmission).unwrap();
-    assert!(
-        matches!(
-            response,
-            Response::Err {
-                code: ErrorCode::Auth,
-                ..
-            }
-        ),
-        "{response:?}"
-    );
-    let mut bytes = encoded.to_vec();
-    let at = bytes
-        .windows(24)
-        .position(|window| window == entity)
-        .unwrap();
-    bytes[at..at + 24].fill(0);
-    bytes
 }
 
 #[tokio::test]

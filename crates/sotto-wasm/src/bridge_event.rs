@@ -173,6 +173,10 @@ mod tests {
             Event::AddressReady {
                 link: "https://relay.example/contact#a1.sample".to_owned(),
             },
+            Event::JoinedExisting {
+                chat: ChatId(9),
+                existing: ChatId(4),
+            },
             Event::RequestReceived {
                 request: RequestView {
                     id: RequestId(5),

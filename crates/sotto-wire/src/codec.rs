@@ -3,6 +3,13 @@
 
 use crate::WireError;
 
+/// Writes `len u16 | bytes`; `bytes` is at most `u16::MAX` long (callers
+/// bound it far below).
+pub(crate) fn write_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&u16::try_from(bytes.len()).unwrap_or(u16::MAX).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
 /// A cursor over untrusted bytes.
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
@@ -38,8 +45,26 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
+    pub(crate) fn u32(&mut self) -> Result<u32, WireError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
     pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
         Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// `len u16 | bytes` with `len` in 1..=`max`, checked before the bytes
+    /// are read; `field` names the length in the error.
+    pub(crate) fn u16_prefixed(
+        &mut self,
+        max: usize,
+        field: &'static str,
+    ) -> Result<&'a [u8], WireError> {
+        let len = usize::from(self.u16()?);
+        if len == 0 || len > max {
+            return Err(WireError::LengthOutOfRange { field });
+        }
+        self.take(len)
     }
 
     /// Everything that is left.

@@ -8,8 +8,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::WireError;
 use crate::auth::{CommandKey, QueueAuthKey};
-use crate::codec::Reader;
-use crate::ids::{CorrId, EntityId, LinkId, MessageId, RecipientId, SenderId};
+use crate::codec::{Reader, write_u16_prefixed};
+use crate::file_chunk::{ChunkDigest, ChunkSize, DownloadKeys, FilePiece, MAX_READ_LEN};
+use crate::ids::{
+    CorrId, DownloadId, EntityId, LinkId, MessageId, RecipientId, SenderId, UploadId,
+};
 use crate::link_blob::LinkBlob;
 use crate::transmission::Transmission;
 
@@ -33,6 +36,13 @@ const TAG_LNEW: u8 = 0x0a;
 const TAG_LSET: u8 = 0x0b;
 const TAG_LDEL: u8 = 0x0c;
 const TAG_LGET: u8 = 0x0d;
+const TAG_FNEW: u8 = 0x0e;
+const TAG_FPUT: u8 = 0x0f;
+const TAG_FSTAT: u8 = 0x10;
+const TAG_FGET: u8 = 0x11;
+const TAG_FDEL: u8 = 0x12;
+const TAG_FACK: u8 = 0x13;
+const TAG_FLIM: u8 = 0x14;
 
 /// A message body: 1 to [`MAX_MESSAGE_BODY`] opaque bytes (end-to-end ciphertext).
 #[derive(Clone, PartialEq, Eq)]
@@ -71,18 +81,12 @@ impl MessageBody {
 
     /// Writes `body_len u16 | body`.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        // A body is at most MAX_MESSAGE_BODY bytes, which fits in u16.
-        out.extend_from_slice(&(self.0.len() as u16).to_be_bytes());
-        out.extend_from_slice(&self.0);
+        write_u16_prefixed(out, &self.0);
     }
 
     /// Reads `body_len u16 | body`.
     pub(crate) fn decode(reader: &mut Reader<'_>) -> Result<MessageBody, WireError> {
-        let len = usize::from(reader.u16()?);
-        if len == 0 || len > MAX_MESSAGE_BODY {
-            return Err(WireError::LengthOutOfRange { field: "body_len" });
-        }
-        MessageBody::new(reader.take(len)?.to_vec())
+        MessageBody::new(reader.u16_prefixed(MAX_MESSAGE_BODY, "body_len")?.to_vec())
     }
 }
 
@@ -224,6 +228,60 @@ pub enum Command {
         /// The link.
         link_id: LinkId,
     },
+    /// FNEW (0x0e): create a file chunk, to be uploaded with FPUT.
+    /// Authenticated with `upload_auth_key`; answered by FIDS.
+    FileNew {
+        /// The key that will authorize FPUT, FSTAT and FDEL on this chunk.
+        upload_auth_key: QueueAuthKey,
+        /// The chunk's size class.
+        size: ChunkSize,
+        /// The digest the whole chunk must have.
+        digest: ChunkDigest,
+        /// The operator's password, if the relay requires one.
+        password: Option<ServerPassword>,
+        /// One key per recipient; each gets its own download id.
+        download_keys: DownloadKeys,
+    },
+    /// FPUT (0x0f): write a piece of a chunk. Authenticated with the upload key.
+    FilePut {
+        /// The chunk.
+        upload_id: UploadId,
+        /// Where the piece starts in the chunk: at most the length received.
+        offset: u32,
+        /// The piece.
+        piece: FilePiece,
+    },
+    /// FSTAT (0x10): how much of a chunk the relay holds. Authenticated with
+    /// the upload key; answered by FPOS.
+    FileStat {
+        /// The chunk.
+        upload_id: UploadId,
+    },
+    /// FGET (0x11): read a piece of a complete chunk. Authenticated with one
+    /// download key; answered by one FDATA of exactly `len` bytes.
+    FileGet {
+        /// The chunk, as this recipient knows it.
+        download_id: DownloadId,
+        /// Where to start reading.
+        offset: u32,
+        /// How many bytes, 1 to [`MAX_READ_LEN`](crate::MAX_READ_LEN).
+        len: u32,
+    },
+    /// FDEL (0x12): delete a chunk and all its download ids. Authenticated
+    /// with the upload key.
+    FileDel {
+        /// The chunk.
+        upload_id: UploadId,
+    },
+    /// FACK (0x13): a recipient is done with a chunk; its download id stops
+    /// working. Authenticated with that download key.
+    FileAck {
+        /// The chunk, as this recipient knows it.
+        download_id: DownloadId,
+    },
+    /// FLIM (0x14): the relay's limits for files, without authenticator;
+    /// answered by FMAX.
+    FileLimits,
 }
 
 impl Command {
@@ -243,14 +301,32 @@ impl Command {
             Command::LinkSet { .. } => TAG_LSET,
             Command::LinkDel { .. } => TAG_LDEL,
             Command::LinkGet { .. } => TAG_LGET,
+            Command::FileNew { .. } => TAG_FNEW,
+            Command::FilePut { .. } => TAG_FPUT,
+            Command::FileStat { .. } => TAG_FSTAT,
+            Command::FileGet { .. } => TAG_FGET,
+            Command::FileDel { .. } => TAG_FDEL,
+            Command::FileAck { .. } => TAG_FACK,
+            Command::FileLimits => TAG_FLIM,
         }
     }
 
     /// The entity id the command carries: the recipient id, the sender id (SEND),
-    /// the link id, or none (NEW, PING, LNEW).
+    /// the link id, the upload or download id, or none (NEW, PING, LNEW, FNEW,
+    /// FLIM).
     pub fn entity(&self) -> Option<EntityId> {
         match self {
-            Command::New { .. } | Command::Ping | Command::LinkNew { .. } => None,
+            Command::New { .. }
+            | Command::Ping
+            | Command::LinkNew { .. }
+            | Command::FileNew { .. }
+            | Command::FileLimits => None,
+            Command::FilePut { upload_id, .. }
+            | Command::FileStat { upload_id }
+            | Command::FileDel { upload_id } => Some((*upload_id).into()),
+            Command::FileGet { download_id, .. } | Command::FileAck { download_id } => {
+                Some((*download_id).into())
+            }
             Command::LinkSet { link_id, .. }
             | Command::LinkDel { link_id }
             | Command::LinkGet { link_id } => Some((*link_id).into()),
@@ -286,6 +362,24 @@ impl Command {
             }
             Command::LinkSet { .. } => crate::LINK_BLOB_LEN,
             Command::LinkDel { .. } | Command::LinkGet { .. } => 0,
+            Command::FileNew {
+                password,
+                download_keys,
+                ..
+            } => {
+                32 + 1
+                    + 32
+                    + 1
+                    + password.as_ref().map_or(0, |password| password.0.len())
+                    + 1
+                    + 32 * download_keys.as_slice().len()
+            }
+            Command::FilePut { piece, .. } => 4 + 2 + piece.len(),
+            Command::FileGet { .. } => 4 + 4,
+            Command::FileStat { .. }
+            | Command::FileDel { .. }
+            | Command::FileAck { .. }
+            | Command::FileLimits => 0,
             Command::Sub { .. }
             | Command::Get { .. }
             | Command::Off { .. }
@@ -327,6 +421,31 @@ impl Command {
             }
             Command::LinkSet { blob, .. } => blob.encode(&mut out),
             Command::LinkDel { .. } | Command::LinkGet { .. } => {}
+            Command::FileNew {
+                upload_auth_key,
+                size,
+                digest,
+                password,
+                download_keys,
+            } => {
+                out.extend_from_slice(upload_auth_key.as_bytes());
+                out.push(size.code());
+                out.extend_from_slice(digest.as_bytes());
+                encode_password(password.as_ref(), &mut out);
+                download_keys.encode(&mut out);
+            }
+            Command::FilePut { offset, piece, .. } => {
+                out.extend_from_slice(&offset.to_be_bytes());
+                piece.encode(&mut out);
+            }
+            Command::FileGet { offset, len, .. } => {
+                out.extend_from_slice(&offset.to_be_bytes());
+                out.extend_from_slice(&len.to_be_bytes());
+            }
+            Command::FileStat { .. }
+            | Command::FileDel { .. }
+            | Command::FileAck { .. }
+            | Command::FileLimits => {}
             Command::Sub { .. }
             | Command::Get { .. }
             | Command::Off { .. }
@@ -366,6 +485,12 @@ impl Command {
                 .ok_or(WireError::EntityMismatch)
         };
         let link_id = || entity.map(LinkId::from).ok_or(WireError::EntityMismatch);
+        let upload_id = || entity.map(UploadId::from).ok_or(WireError::EntityMismatch);
+        let download_id = || {
+            entity
+                .map(DownloadId::from)
+                .ok_or(WireError::EntityMismatch)
+        };
         let no_entity = || match entity {
             None => Ok(()),
             Some(_) => Err(WireError::EntityMismatch),
@@ -436,6 +561,47 @@ impl Command {
             TAG_LGET => Command::LinkGet {
                 link_id: link_id()?,
             },
+            TAG_FNEW => {
+                no_entity()?;
+                Command::FileNew {
+                    upload_auth_key: auth_key(&mut reader)?,
+                    size: ChunkSize::from_code(reader.u8()?)?,
+                    digest: ChunkDigest::from_bytes(reader.array()?),
+                    password: decode_password(&mut reader)?,
+                    download_keys: DownloadKeys::decode(&mut reader)?,
+                }
+            }
+            TAG_FPUT => Command::FilePut {
+                upload_id: upload_id()?,
+                offset: reader.u32()?,
+                piece: FilePiece::decode(&mut reader)?,
+            },
+            TAG_FSTAT => Command::FileStat {
+                upload_id: upload_id()?,
+            },
+            TAG_FGET => {
+                let download_id = download_id()?;
+                let offset = reader.u32()?;
+                let len = reader.u32()?;
+                if len == 0 || len > MAX_READ_LEN {
+                    return Err(WireError::LengthOutOfRange { field: "read_len" });
+                }
+                Command::FileGet {
+                    download_id,
+                    offset,
+                    len,
+                }
+            }
+            TAG_FDEL => Command::FileDel {
+                upload_id: upload_id()?,
+            },
+            TAG_FACK => Command::FileAck {
+                download_id: download_id()?,
+            },
+            TAG_FLIM => {
+                no_entity()?;
+                Command::FileLimits
+            }
             tag => return Err(WireError::UnknownCommand(tag)),
         };
         reader.finish()?;
@@ -559,6 +725,60 @@ pub(crate) mod tests {
             any::<[u8; 24]>().prop_map(|id| Command::LinkGet {
                 link_id: LinkId::from_bytes(id),
             }),
+            arb_file_command(),
+        ]
+    }
+
+    pub(crate) fn arb_piece() -> impl Strategy<Value = FilePiece> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 1..64),
+            prop::collection::vec(any::<u8>(), crate::MAX_PIECE_LEN..=crate::MAX_PIECE_LEN),
+        ]
+        .prop_map(|bytes| FilePiece::new(bytes).unwrap())
+    }
+
+    fn arb_file_command() -> impl Strategy<Value = Command> {
+        prop_oneof![
+            (
+                arb_auth_key(),
+                0u8..4,
+                any::<[u8; 32]>(),
+                proptest::option::of(prop::collection::vec(any::<u8>(), 1..=MAX_PASSWORD_LEN)),
+                prop::collection::vec(arb_auth_key(), 1..=crate::MAX_DOWNLOADS),
+            )
+                .prop_map(|(upload_auth_key, size, digest, password, keys)| {
+                    Command::FileNew {
+                        upload_auth_key,
+                        size: ChunkSize::from_code(size).unwrap(),
+                        digest: ChunkDigest::from_bytes(digest),
+                        password: password.map(|p| ServerPassword::new(p).unwrap()),
+                        download_keys: DownloadKeys::new(keys).unwrap(),
+                    }
+                }),
+            (any::<[u8; 24]>(), any::<u32>(), arb_piece()).prop_map(|(id, offset, piece)| {
+                Command::FilePut {
+                    upload_id: UploadId::from_bytes(id),
+                    offset,
+                    piece,
+                }
+            }),
+            any::<[u8; 24]>().prop_map(|id| Command::FileStat {
+                upload_id: UploadId::from_bytes(id),
+            }),
+            (any::<[u8; 24]>(), any::<u32>(), 1..=MAX_READ_LEN).prop_map(|(id, offset, len)| {
+                Command::FileGet {
+                    download_id: DownloadId::from_bytes(id),
+                    offset,
+                    len,
+                }
+            }),
+            any::<[u8; 24]>().prop_map(|id| Command::FileDel {
+                upload_id: UploadId::from_bytes(id),
+            }),
+            any::<[u8; 24]>().prop_map(|id| Command::FileAck {
+                download_id: DownloadId::from_bytes(id),
+            }),
+            Just(Command::FileLimits),
         ]
     }
 
@@ -601,6 +821,102 @@ pub(crate) mod tests {
         assert_eq!(get.encode_body(), Vec::<u8>::new());
         assert_eq!(get.entity(), Some(EntityId::from_bytes([5; 24])));
         assert_eq!(get.tag(), 0x0d);
+    }
+
+    #[test]
+    fn file_command_layouts() {
+        let command = Command::FileNew {
+            upload_auth_key: key(),
+            size: ChunkSize::Mib1,
+            digest: ChunkDigest::from_bytes([8; 32]),
+            password: None,
+            download_keys: DownloadKeys::new(vec![key(), key()]).unwrap(),
+        };
+        let body = command.encode_body();
+        assert_eq!(&body[..32], key().as_bytes());
+        assert_eq!(body[32], 2);
+        assert_eq!(&body[33..65], &[8; 32]);
+        assert_eq!(&body[65..67], &[0, 2]);
+        assert_eq!(body.len(), 67 + 64);
+        assert_eq!(command.tag(), 0x0e);
+        let put = Command::FilePut {
+            upload_id: UploadId::from_bytes([5; 24]),
+            offset: 0x0102_0304,
+            piece: FilePiece::new(vec![9; 3]).unwrap(),
+        };
+        assert_eq!(put.encode_body(), vec![1, 2, 3, 4, 0, 3, 9, 9, 9]);
+        assert_eq!(put.entity(), Some(EntityId::from_bytes([5; 24])));
+        assert_eq!(put.tag(), 0x0f);
+        let get = Command::FileGet {
+            download_id: DownloadId::from_bytes([6; 24]),
+            offset: 16,
+            len: 32,
+        };
+        assert_eq!(get.encode_body(), vec![0, 0, 0, 16, 0, 0, 0, 32]);
+        assert_eq!(get.tag(), 0x11);
+        assert_eq!(Command::FileLimits.tag(), 0x14);
+        assert_eq!(Command::FileLimits.entity(), None);
+    }
+
+    #[test]
+    fn malformed_file_commands_are_refused() {
+        let id = Some([1; 24]);
+        let read = |len: u32| {
+            let mut body = vec![0; 4];
+            body.extend_from_slice(&len.to_be_bytes());
+            body
+        };
+        let cases = [
+            (transmission(0x0e, id, vec![]), WireError::EntityMismatch),
+            (transmission(0x0f, None, vec![]), WireError::EntityMismatch),
+            (transmission(0x14, id, vec![]), WireError::EntityMismatch),
+            (transmission(0x10, id, vec![0]), WireError::TrailingBytes),
+            (
+                transmission(0x0f, id, vec![0, 0, 0, 0, 0, 0]),
+                WireError::LengthOutOfRange { field: "piece_len" },
+            ),
+            (
+                transmission(0x0f, id, {
+                    let mut body = vec![0; 4];
+                    body.extend_from_slice(&(crate::MAX_PIECE_LEN as u16 + 1).to_be_bytes());
+                    body.extend_from_slice(&vec![0; crate::MAX_PIECE_LEN + 1]);
+                    body
+                }),
+                WireError::LengthOutOfRange { field: "piece_len" },
+            ),
+            (
+                transmission(0x11, id, read(0)),
+                WireError::LengthOutOfRange { field: "read_len" },
+            ),
+            (
+                transmission(0x11, id, read(MAX_READ_LEN + 1)),
+                WireError::LengthOutOfRange { field: "read_len" },
+            ),
+            (
+                transmission(0x0e, None, {
+                    let mut body = vec![0; 32];
+                    body.push(4);
+                    body.extend_from_slice(&[0; 34]);
+                    body
+                }),
+                WireError::LengthOutOfRange {
+                    field: "chunk size",
+                },
+            ),
+            (
+                transmission(0x0e, None, vec![0; 32 + 1 + 32 + 1 + 1]),
+                WireError::LengthOutOfRange {
+                    field: "download count",
+                },
+            ),
+        ];
+        for (transmission, error) in cases {
+            assert_eq!(
+                Command::from_transmission(&transmission),
+                Err(error),
+                "{transmission:?}"
+            );
+        }
     }
 
     #[test]
@@ -654,8 +970,8 @@ pub(crate) mod tests {
         let cases = [
             (transmission(0x00, id, vec![]), WireError::UnknownCommand(0)),
             (
-                transmission(0x0e, id, vec![]),
-                WireError::UnknownCommand(0x0e),
+                transmission(0x15, id, vec![]),
+                WireError::UnknownCommand(0x15),
             ),
             (transmission(0x0a, id, vec![]), WireError::EntityMismatch),
             (transmission(0x0b, None, vec![]), WireError::EntityMismatch),
@@ -832,7 +1148,7 @@ pub(crate) mod tests {
 
         #[test]
         fn decoding_arbitrary_bodies_never_panics(
-            tag in 0u8..16,
+            tag in 0u8..24,
             entity in proptest::option::of(any::<[u8; 24]>()),
             body in prop_oneof![
                 prop::collection::vec(any::<u8>(), 0..100),

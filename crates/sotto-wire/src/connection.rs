@@ -15,7 +15,8 @@
 //! Commands wait until the handshake is done; then every `poll_transmit` fills
 //! one block with as many waiting commands as fit, never putting a sender-side
 //! command (SEND) and a recipient-side command in the same block, so no block
-//! links a queue's two ids.
+//! links a queue's two ids; likewise a file chunk's upload-side commands (FPUT,
+//! FSTAT, FDEL) and download-side ones (FGET, FACK) go in blocks of their own.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -145,12 +146,22 @@ enum Side {
     Neutral,
     /// Carries a sender id (SEND).
     Sender,
-    /// Carries a recipient id.
+    /// Carries a recipient id (or a link id).
     Recipient,
+    /// Carries a chunk's upload id (FPUT, FSTAT, FDEL).
+    Uploader,
+    /// Carries a chunk's download id (FGET, FACK).
+    Downloader,
 }
 
 /// The SEND tag: the one command whose entity is a sender id.
 const TAG_SEND: u8 = 0x04;
+
+/// The tags of the commands whose entity is an upload id: FPUT, FSTAT, FDEL.
+const UPLOAD_TAGS: [u8; 3] = [0x0f, 0x10, 0x12];
+
+/// The tags of the commands whose entity is a download id: FGET, FACK.
+const DOWNLOAD_TAGS: [u8; 2] = [0x11, 0x13];
 
 /// What waits in the queue to go out.
 enum Outgoing {
@@ -170,6 +181,8 @@ impl Outgoing {
         match (tag, has_entity) {
             (_, false) => Side::Neutral,
             (TAG_SEND, true) => Side::Sender,
+            (tag, true) if UPLOAD_TAGS.contains(&tag) => Side::Uploader,
+            (tag, true) if DOWNLOAD_TAGS.contains(&tag) => Side::Downloader,
             (_, true) => Side::Recipient,
         }
     }

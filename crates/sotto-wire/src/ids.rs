@@ -52,46 +52,42 @@ queue_id!(
     LinkId
 );
 queue_id!(
-    /// The entity id field of a transmission: a recipient id or a sender id,
-    /// depending on the command.
+    /// The id a file chunk's uploader uses for it (24 random bytes chosen by
+    /// the relay), for FPUT, FSTAT and FDEL. It must not reach logs.
+    UploadId
+);
+queue_id!(
+    /// One recipient's id for a file chunk (24 random bytes chosen by the
+    /// relay, different from the upload id and from the chunk's other
+    /// download ids), for FGET and FACK. It must not reach logs.
+    DownloadId
+);
+queue_id!(
+    /// The entity id field of a transmission: a recipient id, sender id, link
+    /// id, upload id or download id, depending on the command.
     EntityId
 );
 
-impl From<RecipientId> for EntityId {
-    fn from(id: RecipientId) -> Self {
-        EntityId(id.0)
-    }
+/// Each id travels in a transmission's entity field, and is read from it.
+macro_rules! entity_conversions {
+    ($($name:ident),*) => {
+        $(
+            impl From<$name> for EntityId {
+                fn from(id: $name) -> Self {
+                    EntityId(id.0)
+                }
+            }
+
+            impl From<EntityId> for $name {
+                fn from(id: EntityId) -> Self {
+                    $name(id.0)
+                }
+            }
+        )*
+    };
 }
 
-impl From<SenderId> for EntityId {
-    fn from(id: SenderId) -> Self {
-        EntityId(id.0)
-    }
-}
-
-impl From<LinkId> for EntityId {
-    fn from(id: LinkId) -> Self {
-        EntityId(id.0)
-    }
-}
-
-impl From<EntityId> for LinkId {
-    fn from(id: EntityId) -> Self {
-        LinkId(id.0)
-    }
-}
-
-impl From<EntityId> for RecipientId {
-    fn from(id: EntityId) -> Self {
-        RecipientId(id.0)
-    }
-}
-
-impl From<EntityId> for SenderId {
-    fn from(id: EntityId) -> Self {
-        SenderId(id.0)
-    }
-}
+entity_conversions!(RecipientId, SenderId, LinkId, UploadId, DownloadId);
 
 /// The id of one message in a queue (24 random bytes chosen by the relay). It is
 /// also the nonce that seals the message to the recipient, and lets a recipient

@@ -20,6 +20,7 @@
 //! - `ids`: recipient, sender, message and correlation ids.
 //! - `command`: what clients send; `response`: what relays answer and push.
 //! - `link_blob`: the fixed-size opaque blob a relay keeps under a link id.
+//! - `file_chunk`: file chunks' fixed sizes, digests, pieces and download keys.
 //! - `queue_message`: the relay's per-queue sealing of delivered messages.
 //! - `connection`: a client's whole connection to a relay as a sans-IO state
 //!   machine (handshake, authenticators, batching, keep-alive, timeouts), for
@@ -34,6 +35,7 @@ mod codec;
 mod command;
 mod connection;
 mod error;
+mod file_chunk;
 mod handshake;
 mod hello;
 mod identity;
@@ -61,10 +63,17 @@ pub use connection::{
     ClientConnection, ConnectionConfig, ConnectionEnd, Event, Request, RequestFailure, RequestId,
 };
 pub use error::WireError;
+pub use file_chunk::{
+    CHUNK_DIGEST_LEN, ChunkDigest, ChunkDigester, ChunkSize, DownloadKeys, FilePiece,
+    MAX_DOWNLOADS, MAX_PIECE_LEN, MAX_READ_LEN,
+};
 pub use handshake::{ClientHandshake, ServerHandshake, ServerHandshakeOutcome};
 pub use hello::{ClientHello, HELLO_MAGIC, ServerHello, ServerReply, VersionReject};
 pub use identity::RelayIdentity;
-pub use ids::{CORR_ID_LEN, CorrId, EntityId, ID_LEN, LinkId, MessageId, RecipientId, SenderId};
+pub use ids::{
+    CORR_ID_LEN, CorrId, DownloadId, EntityId, ID_LEN, LinkId, MessageId, RecipientId, SenderId,
+    UploadId,
+};
 pub use link_blob::{LINK_BLOB_LEN, LinkBlob};
 pub use queue_message::{
     MAX_SEALED_LEN, MIN_SEALED_LEN, MessageContent, QueueKey, QueueMessage, SealedMessage,

@@ -4,7 +4,10 @@ use x25519_dalek::PublicKey as DhPublicKey;
 
 use crate::WireError;
 use crate::codec::Reader;
-use crate::ids::{CorrId, EntityId, LinkId, MessageId, RecipientId, SenderId};
+use crate::file_chunk::{FilePiece, MAX_DOWNLOADS};
+use crate::ids::{
+    CorrId, DownloadId, EntityId, LinkId, MessageId, RecipientId, SenderId, UploadId,
+};
 use crate::link_blob::LinkBlob;
 use crate::queue_message::SealedMessage;
 use crate::transmission::Transmission;
@@ -17,6 +20,10 @@ const TAG_END: u8 = 0x85;
 const TAG_PONG: u8 = 0x86;
 const TAG_LID: u8 = 0x87;
 const TAG_LINK: u8 = 0x88;
+const TAG_FIDS: u8 = 0x89;
+const TAG_FPOS: u8 = 0x8a;
+const TAG_FDATA: u8 = 0x8b;
+const TAG_FMAX: u8 = 0x8c;
 
 /// Why the relay refused a command (the code byte of ERR).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +50,16 @@ pub enum ErrorCode {
     /// 9: the relay is at its storage budget and takes no new queue or message;
     /// retry later (or use another relay).
     Full = 9,
+    /// 10: an FPUT whose piece would leave a gap or run past the chunk's
+    /// size, or an FGET that reads past it.
+    Offset = 10,
+    /// 11: an FPUT to a chunk that is complete already.
+    Complete = 11,
+    /// 12: an FGET of a chunk whose upload is not complete.
+    Incomplete = 12,
+    /// 13: the chunk's last piece arrived but its content does not have the
+    /// digest FNEW gave; the relay discarded what it held (upload it again).
+    Digest = 13,
 }
 
 impl ErrorCode {
@@ -63,6 +80,10 @@ impl ErrorCode {
             7 => ErrorCode::Internal,
             8 => ErrorCode::Limit,
             9 => ErrorCode::Full,
+            10 => ErrorCode::Offset,
+            11 => ErrorCode::Complete,
+            12 => ErrorCode::Incomplete,
+            13 => ErrorCode::Digest,
             other => return Err(WireError::UnknownErrorCode(other)),
         })
     }
@@ -124,6 +145,39 @@ pub enum Response {
         /// Its blob (end-to-end ciphertext).
         blob: LinkBlob,
     },
+    /// FIDS (0x89): the chunk FNEW created.
+    FileIds {
+        /// The id the uploader uses.
+        upload_id: UploadId,
+        /// One id per download key of the FNEW, in the same order.
+        download_ids: Vec<DownloadId>,
+    },
+    /// FPOS (0x8a): how much of a chunk the relay holds, answering FSTAT.
+    FilePos {
+        /// The chunk.
+        upload_id: UploadId,
+        /// Bytes received from the chunk's start.
+        received: u32,
+        /// Whether the chunk is complete (digest checked, on disk).
+        complete: bool,
+    },
+    /// FDATA (0x8b): the piece of a chunk an FGET asked for (with its corr id).
+    FileData {
+        /// The chunk, as the FGET named it.
+        download_id: DownloadId,
+        /// Where the piece starts in the chunk.
+        offset: u32,
+        /// The piece.
+        piece: FilePiece,
+    },
+    /// FMAX (0x8c): the relay's limits for files, answering FLIM.
+    FileLimits {
+        /// The largest file the relay accepts, in bytes, counted as the sum of
+        /// its chunks' sizes.
+        max_file_size: u64,
+        /// Seconds a chunk is kept after its upload completes.
+        chunk_ttl_secs: u64,
+    },
 }
 
 impl Response {
@@ -138,13 +192,23 @@ impl Response {
             Response::Pong => TAG_PONG,
             Response::LinkIds { .. } => TAG_LID,
             Response::Link { .. } => TAG_LINK,
+            Response::FileIds { .. } => TAG_FIDS,
+            Response::FilePos { .. } => TAG_FPOS,
+            Response::FileData { .. } => TAG_FDATA,
+            Response::FileLimits { .. } => TAG_FMAX,
         }
     }
 
     /// The entity id the response carries.
     pub fn entity(&self) -> Option<EntityId> {
         match self {
-            Response::Ids { .. } | Response::Pong | Response::LinkIds { .. } => None,
+            Response::Ids { .. }
+            | Response::Pong
+            | Response::LinkIds { .. }
+            | Response::FileIds { .. }
+            | Response::FileLimits { .. } => None,
+            Response::FilePos { upload_id, .. } => Some((*upload_id).into()),
+            Response::FileData { download_id, .. } => Some((*download_id).into()),
             Response::Link { link_id, .. } => Some((*link_id).into()),
             Response::Ok { entity } | Response::Err { entity, .. } => *entity,
             Response::Msg { recipient_id, .. } | Response::End { recipient_id } => {
@@ -175,6 +239,34 @@ impl Response {
             }
             Response::LinkIds { link_id } => out.extend_from_slice(link_id.as_bytes()),
             Response::Link { blob, .. } => blob.encode(&mut out),
+            Response::FileIds {
+                upload_id,
+                download_ids,
+            } => {
+                out.extend_from_slice(upload_id.as_bytes());
+                // At most MAX_DOWNLOADS ids, which fits in u8.
+                out.push(download_ids.len() as u8);
+                for id in download_ids {
+                    out.extend_from_slice(id.as_bytes());
+                }
+            }
+            Response::FilePos {
+                received, complete, ..
+            } => {
+                out.extend_from_slice(&received.to_be_bytes());
+                out.push(u8::from(*complete));
+            }
+            Response::FileData { offset, piece, .. } => {
+                out.extend_from_slice(&offset.to_be_bytes());
+                piece.encode(&mut out);
+            }
+            Response::FileLimits {
+                max_file_size,
+                chunk_ttl_secs,
+            } => {
+                out.extend_from_slice(&max_file_size.to_be_bytes());
+                out.extend_from_slice(&chunk_ttl_secs.to_be_bytes());
+            }
             Response::Ok { .. } | Response::End { .. } | Response::Pong => {}
         }
         out
@@ -244,6 +336,49 @@ impl Response {
                 link_id: entity.map(LinkId::from).ok_or(WireError::EntityMismatch)?,
                 blob: LinkBlob::decode(&mut reader)?,
             },
+            TAG_FIDS => {
+                no_entity()?;
+                let upload_id = UploadId::from_bytes(reader.array()?);
+                let count = usize::from(reader.u8()?);
+                if count == 0 || count > MAX_DOWNLOADS {
+                    return Err(WireError::LengthOutOfRange {
+                        field: "download count",
+                    });
+                }
+                let mut download_ids = Vec::with_capacity(count);
+                for _ in 0..count {
+                    download_ids.push(DownloadId::from_bytes(reader.array()?));
+                }
+                Response::FileIds {
+                    upload_id,
+                    download_ids,
+                }
+            }
+            TAG_FPOS => Response::FilePos {
+                upload_id: entity
+                    .map(UploadId::from)
+                    .ok_or(WireError::EntityMismatch)?,
+                received: reader.u32()?,
+                complete: match reader.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(WireError::ReservedFlags),
+                },
+            },
+            TAG_FDATA => Response::FileData {
+                download_id: entity
+                    .map(DownloadId::from)
+                    .ok_or(WireError::EntityMismatch)?,
+                offset: reader.u32()?,
+                piece: FilePiece::decode(&mut reader)?,
+            },
+            TAG_FMAX => {
+                no_entity()?;
+                Response::FileLimits {
+                    max_file_size: reader.u64()?,
+                    chunk_ttl_secs: reader.u64()?,
+                }
+            }
             tag => return Err(WireError::UnknownResponse(tag)),
         };
         reader.finish()?;
@@ -270,7 +405,7 @@ pub(crate) mod tests {
                 }
             }),
             entity.clone().prop_map(|entity| Response::Ok { entity }),
-            (entity, 1u8..=8).prop_map(|(entity, code)| Response::Err {
+            (entity, 1u8..=13).prop_map(|(entity, code)| Response::Err {
                 entity,
                 code: ErrorCode::from_code(code).unwrap(),
             }),
@@ -298,6 +433,37 @@ pub(crate) mod tests {
                     blob,
                 }
             }),
+            (
+                any::<[u8; 24]>(),
+                prop::collection::vec(any::<[u8; 24]>(), 1..=MAX_DOWNLOADS)
+            )
+                .prop_map(|(id, ids)| Response::FileIds {
+                    upload_id: UploadId::from_bytes(id),
+                    download_ids: ids.into_iter().map(DownloadId::from_bytes).collect(),
+                }),
+            (any::<[u8; 24]>(), any::<u32>(), any::<bool>()).prop_map(
+                |(id, received, complete)| Response::FilePos {
+                    upload_id: UploadId::from_bytes(id),
+                    received,
+                    complete,
+                }
+            ),
+            (
+                any::<[u8; 24]>(),
+                any::<u32>(),
+                crate::command::tests::arb_piece()
+            )
+                .prop_map(|(id, offset, piece)| Response::FileData {
+                    download_id: DownloadId::from_bytes(id),
+                    offset,
+                    piece,
+                }),
+            (any::<u64>(), any::<u64>()).prop_map(|(max_file_size, chunk_ttl_secs)| {
+                Response::FileLimits {
+                    max_file_size,
+                    chunk_ttl_secs,
+                }
+            }),
         ]
     }
 
@@ -313,13 +479,13 @@ pub(crate) mod tests {
 
     #[test]
     fn error_codes_round_trip_and_unknown_codes_fail() {
-        for code in 1..=9 {
+        for code in 1..=13 {
             assert_eq!(ErrorCode::from_code(code).unwrap().code(), code);
         }
         assert_eq!(ErrorCode::from_code(0), Err(WireError::UnknownErrorCode(0)));
         assert_eq!(
-            ErrorCode::from_code(10),
-            Err(WireError::UnknownErrorCode(10))
+            ErrorCode::from_code(14),
+            Err(WireError::UnknownErrorCode(14))
         );
     }
 
@@ -349,8 +515,8 @@ pub(crate) mod tests {
                 WireError::UnknownResponse(1),
             ),
             (
-                transmission(0x89, None, vec![]),
-                WireError::UnknownResponse(0x89),
+                transmission(0x8d, None, vec![]),
+                WireError::UnknownResponse(0x8d),
             ),
             (
                 transmission(0x87, id, vec![0; 24]),
@@ -385,8 +551,27 @@ pub(crate) mod tests {
             (transmission(0x82, id, vec![0]), WireError::TrailingBytes),
             (transmission(0x83, id, vec![]), WireError::Truncated),
             (
-                transmission(0x83, id, vec![10]),
-                WireError::UnknownErrorCode(10),
+                transmission(0x83, id, vec![14]),
+                WireError::UnknownErrorCode(14),
+            ),
+            (transmission(0x89, None, vec![0; 25]), {
+                WireError::LengthOutOfRange {
+                    field: "download count",
+                }
+            }),
+            (transmission(0x89, id, vec![]), WireError::EntityMismatch),
+            (transmission(0x8a, None, vec![]), WireError::EntityMismatch),
+            (
+                transmission(0x8a, id, vec![0, 0, 0, 0, 2]),
+                WireError::ReservedFlags,
+            ),
+            (
+                transmission(0x8b, id, vec![0, 0, 0, 0, 0, 0]),
+                WireError::LengthOutOfRange { field: "piece_len" },
+            ),
+            (
+                transmission(0x8c, None, vec![0; 17]),
+                WireError::TrailingBytes,
             ),
             (transmission(0x84, None, vec![]), WireError::EntityMismatch),
             (transmission(0x85, None, vec![]), WireError::EntityMismatch),

@@ -8,10 +8,10 @@
 use std::time::Duration;
 
 use sotto_wire::{
-    Block, CipherSuite, ClientConnection, Command, ConnectionConfig, ConnectionEnd, CorrId, Event,
-    InnerBlock, MessageBody, QueueAuthSecret, RecipientId, RelayIdentity, RelaySessionAuth,
-    Request, RequestFailure, Response, SenderId, ServerHandshake, ServerHandshakeOutcome,
-    Transmission, Transport, VersionRange,
+    Block, CipherSuite, ClientConnection, Command, ConnectionConfig, ConnectionEnd, CorrId,
+    DownloadId, Event, FilePiece, InnerBlock, MessageBody, QueueAuthSecret, RecipientId,
+    RelayIdentity, RelaySessionAuth, Request, RequestFailure, Response, SenderId, ServerHandshake,
+    ServerHandshakeOutcome, Transmission, Transport, UploadId, VersionRange,
 };
 
 /// The relay's end of one connection.
@@ -172,6 +172,47 @@ fn commands_share_blocks_but_never_sender_with_recipient() {
     // SUB SUB | SEND SEND PING | SUB.
     assert_eq!(tags, vec![vec![3, 3], vec![4, 4, 9], vec![3]]);
     assert_eq!(client.queued_bytes(), 0);
+}
+
+#[test]
+fn upload_and_download_commands_never_share_a_block() {
+    let (mut client, mut relay) = connected();
+    let secret = QueueAuthSecret::from_bytes([5; 32]);
+    let put = |offset: u32| Request {
+        command: Command::FilePut {
+            upload_id: UploadId::from_bytes([1; 24]),
+            offset,
+            piece: FilePiece::new(vec![7; 100]).unwrap(),
+        },
+        auth: Some(secret.clone()),
+    };
+    let get = Request {
+        command: Command::FileGet {
+            download_id: DownloadId::from_bytes([2; 24]),
+            offset: 0,
+            len: 100,
+        },
+        auth: Some(secret.clone()),
+    };
+    client.submit(put(0)).unwrap();
+    client.submit(put(100)).unwrap();
+    client.submit(get.clone()).unwrap();
+    client.submit(get).unwrap();
+    client.submit(sub(&secret, 3)).unwrap();
+    client.submit(put(200)).unwrap();
+    let mut blocks = Vec::new();
+    while let Some(block) = client.poll_transmit(at(0)) {
+        blocks.push(relay.receive(block));
+    }
+    let tags: Vec<Vec<u8>> = blocks
+        .iter()
+        .map(|block| block.iter().map(|t| t.tag).collect())
+        .collect();
+    // FPUT FPUT | FGET FGET | SUB | FPUT.
+    assert_eq!(
+        tags,
+        vec![vec![0x0f, 0x0f], vec![0x11, 0x11], vec![3], vec![0x0f]]
+    );
 }
 
 #[test]

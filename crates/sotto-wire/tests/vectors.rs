@@ -11,10 +11,10 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    Block, CipherSuite, ClientHandshake, Command, CommandKey, CorrId, InnerBlock, LINK_BLOB_LEN,
-    LinkBlob, LinkId, MessageBody, MessageContent, MessageId, QueueAuthSecret, QueueKey,
-    QueueMessage, RecipientId, RelayIdentity, RelaySessionAuth, ServerHandshake,
-    ServerHandshakeOutcome, Transport, VersionRange,
+    Block, ChunkDigest, CipherSuite, ClientHandshake, Command, CommandKey, CorrId, FilePiece,
+    InnerBlock, LINK_BLOB_LEN, LinkBlob, LinkId, MAX_PIECE_LEN, MessageBody, MessageContent,
+    MessageId, QueueAuthSecret, QueueKey, QueueMessage, RecipientId, RelayIdentity,
+    RelaySessionAuth, ServerHandshake, ServerHandshakeOutcome, Transport, UploadId, VersionRange,
 };
 
 const CLIENT_EPHEMERAL_SECRET: [u8; 32] = [0x01; 32];
@@ -174,25 +174,29 @@ fn handshake_offering_chacha20_poly1305_only_and_its_first_block() {
     check(&values, &EXPECTED_CHACHA_CONNECTION);
 }
 
+/// The command key of `secret` on `connection`, from its definition (to check
+/// the crate's authenticators), and as the crate derives it.
+fn command_keys(connection: &Connection, secret: &QueueAuthSecret) -> ([u8; 32], CommandKey) {
+    let session_id = connection.client.session_id();
+    let shared = StaticSecret::from(*secret.as_bytes())
+        .diffie_hellman(&connection.client.relay_session_key());
+    let mut info = b"sotto-relay-v2 command-auth".to_vec();
+    info.extend_from_slice(secret.public_key().as_bytes());
+    let mut command_key = [0; 32];
+    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
+        .expand(&info, &mut command_key)
+        .unwrap();
+    let key = CommandKey::for_client(secret, &connection.client.relay_session_key(), &session_id)
+        .unwrap();
+    (command_key, key)
+}
+
 #[test]
 fn authorized_sub() {
     let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
     let secret = QueueAuthSecret::from_bytes([0x0d; 32]);
     let public = secret.public_key();
-    let session_id = connection.client.session_id();
-
-    // The command key from its definition, to check the crate's authenticator.
-    let shared = StaticSecret::from(*secret.as_bytes())
-        .diffie_hellman(&connection.client.relay_session_key());
-    let mut info = b"sotto-relay-v2 command-auth".to_vec();
-    info.extend_from_slice(public.as_bytes());
-    let mut command_key = [0; 32];
-    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
-        .expand(&info, &mut command_key)
-        .unwrap();
-
-    let key = CommandKey::for_client(&secret, &connection.client.relay_session_key(), &session_id)
-        .unwrap();
+    let (command_key, key) = command_keys(&connection, &secret);
     let sub = Command::Sub {
         recipient_id: RecipientId::from_bytes(counting(0x20)),
     }
@@ -226,19 +230,7 @@ fn authorized_link_set() {
     let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
     let secret = QueueAuthSecret::from_bytes([0x0e; 32]);
     let public = secret.public_key();
-    let session_id = connection.client.session_id();
-
-    let shared = StaticSecret::from(*secret.as_bytes())
-        .diffie_hellman(&connection.client.relay_session_key());
-    let mut info = b"sotto-relay-v2 command-auth".to_vec();
-    info.extend_from_slice(public.as_bytes());
-    let mut command_key = [0; 32];
-    Hkdf::<Sha256>::new(Some(session_id.as_bytes()), shared.as_bytes())
-        .expand(&info, &mut command_key)
-        .unwrap();
-
-    let key = CommandKey::for_client(&secret, &connection.client.relay_session_key(), &session_id)
-        .unwrap();
+    let (command_key, key) = command_keys(&connection, &secret);
     let blob: Vec<u8> = (0..LINK_BLOB_LEN).map(|i| i as u8).collect();
     let set = Command::LinkSet {
         link_id: LinkId::from_bytes(counting(0x60)),
@@ -267,6 +259,77 @@ fn authorized_link_set() {
     ];
     check(&values, &EXPECTED_LSET);
 }
+
+#[test]
+fn authorized_file_put() {
+    let connection = connect(&[CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305]);
+    let secret = QueueAuthSecret::from_bytes([0x0f; 32]);
+    let public = secret.public_key();
+    let (command_key, key) = command_keys(&connection, &secret);
+    // The second piece of a chunk: offset 16256, 16256 bytes, byte i = i mod 251.
+    let piece: Vec<u8> = (0..MAX_PIECE_LEN).map(|i| (i % 251) as u8).collect();
+    let put = Command::FilePut {
+        upload_id: UploadId::from_bytes(counting(0xa0)),
+        offset: MAX_PIECE_LEN as u32,
+        piece: FilePiece::new(piece.clone()).unwrap(),
+    }
+    .to_authorized_transmission(CorrId::from_bytes(counting(0x11)), &key);
+    let bytes = put.encode();
+    assert_eq!(bytes.len(), 73 + MAX_PIECE_LEN);
+    assert_eq!(&bytes[73..], piece.as_slice());
+    let body_hash = blake3::hash(&bytes[67..]);
+    let mut authenticated = bytes[33..67].to_vec();
+    authenticated.extend_from_slice(body_hash.as_bytes());
+    let authenticator = put.authenticator.unwrap();
+    assert_eq!(
+        authenticator.as_bytes(),
+        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+    );
+    let relay_key = connection.relay_auth.command_key(&public).unwrap();
+    assert!(put.verify(&relay_key));
+    // The digest of a whole 64 KiB chunk whose byte i is i mod 256.
+    let chunk: Vec<u8> = (0..65536).map(|i| i as u8).collect();
+
+    let values = [
+        ("upload auth public", hex(public.as_bytes())),
+        ("command key", hex(&command_key)),
+        ("body hash", hex(body_hash.as_bytes())),
+        ("authenticator", hex(authenticator.as_bytes())),
+        ("FPUT transmission, first 73 bytes", hex(&bytes[..73])),
+        (
+            "digest of the 64 KiB chunk",
+            hex(ChunkDigest::of(&chunk).as_bytes()),
+        ),
+    ];
+    check(&values, &EXPECTED_FPUT);
+}
+
+const EXPECTED_FPUT: [(&str, &str); 6] = [
+    (
+        "upload auth public",
+        "7e81e916e3afcdb31ef74d8db923f2ba15b82a1aa6594ea228dcdf27d7b54f6c",
+    ),
+    (
+        "command key",
+        "8b5efa364b9f5d06e9a8b24712bbefe03095c2d8ad34b5150409f99fe1c8ffa0",
+    ),
+    (
+        "body hash",
+        "530cbfe2a26f97afece446a5534473385e242e6683b6e85f5c3bcba80d9f904a",
+    ),
+    (
+        "authenticator",
+        "3ab9c9a8e0ee4cd32eaa43cd0b9294b918493987085729501412649ed12be57e",
+    ),
+    (
+        "FPUT transmission, first 73 bytes",
+        "203ab9c9a8e0ee4cd32eaa43cd0b9294b918493987085729501412649ed12be57e111213141516171818a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b70f00003f803f80",
+    ),
+    (
+        "digest of the 64 KiB chunk",
+        "f16c9f867cc5384c7329aa4481eba6518c50ab21bf8a615e26bad55e57569b2c",
+    ),
+];
 
 #[test]
 fn queue_key_and_a_message_sealed_for_each_suite() {

@@ -16,6 +16,8 @@ use sotto_core::{
 };
 use zeroize::Zeroizing;
 
+use super::compose::ComposeLine;
+
 /// A contact's typing indicator is dropped after this long without news (a
 /// contact that quit while typing sends no "stopped").
 pub(crate) const TYPING_SHOWN_FOR: Duration = Duration::from_secs(30);
@@ -168,8 +170,12 @@ pub(crate) struct App {
     pub(crate) focus: Focus,
     /// The chosen message while [`Focus::Messages`].
     pub(crate) message: Option<MessageNumber>,
-    pub(crate) compose: String,
+    pub(crate) compose: ComposeLine,
     pub(crate) draft: Draft,
+    /// What was typed in other chats, kept while moving between them.
+    drafts: HashMap<ChatId, String>,
+    /// Esc pressed once with an unsent draft: a second Esc quits.
+    quit_armed: bool,
     /// A delete waiting for `y`.
     pub(crate) confirm_delete: Option<MessageNumber>,
     /// A contact-address deletion waiting for `y`.
@@ -196,8 +202,10 @@ impl App {
             chat: None,
             focus: Focus::Compose,
             message: None,
-            compose: String::new(),
+            compose: ComposeLine::default(),
             draft: Draft::Message,
+            drafts: HashMap::new(),
+            quit_armed: false,
             confirm_delete: None,
             confirm_address_delete: false,
             timer_choice: None,
@@ -387,18 +395,26 @@ impl App {
     }
 
     fn compose_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        let quit_armed = std::mem::take(&mut self.quit_armed);
         match key.code {
             KeyCode::Esc if self.draft != Draft::Message => {
                 self.draft = Draft::Message;
                 self.compose.clear();
                 self.typing_changed()
             }
-            KeyCode::Esc => vec![Action::Quit],
+            KeyCode::Esc if quit_armed || !self.has_unsent_draft() => vec![Action::Quit],
+            KeyCode::Esc => {
+                self.quit_armed = true;
+                self.status = "An unsent draft would be lost: Esc again quits.".to_owned();
+                Vec::new()
+            }
             KeyCode::Up | KeyCode::Down => {
                 let actions = self.leave_chat(Vec::new());
+                self.keep_draft();
                 self.move_chat(snapshot, key.code == KeyCode::Up);
                 self.draft = Draft::Message;
-                self.compose.clear();
+                let kept = self.chat.and_then(|chat| self.drafts.remove(&chat));
+                self.compose.set(kept.unwrap_or_default());
                 actions
             }
             KeyCode::Tab => {
@@ -407,17 +423,47 @@ impl App {
                 self.settle_message(&snapshot.history);
                 Vec::new()
             }
-            KeyCode::Backspace => {
-                self.compose.pop();
-                self.typing_changed()
-            }
+            KeyCode::Left => self.edited(ComposeLine::left),
+            KeyCode::Right => self.edited(ComposeLine::right),
+            KeyCode::Home => self.edited(ComposeLine::home),
+            KeyCode::End => self.edited(ComposeLine::end),
+            KeyCode::Delete => self.edited(ComposeLine::delete),
+            KeyCode::Backspace => self.edited(ComposeLine::backspace),
             KeyCode::Enter => self.submit(),
-            KeyCode::Char(c) => {
-                self.compose.push(c);
-                self.typing_changed()
-            }
+            KeyCode::Char(c) => self.edited(|line| line.insert(c)),
             _ => Vec::new(),
         }
+    }
+
+    /// A paste (bracketed paste: the whole text at once, line breaks
+    /// included) goes into the compose line, to be sent with Enter.
+    pub(crate) fn paste(&mut self, text: &str) -> Vec<Action> {
+        if self.screen != Screen::Chats || self.focus != Focus::Compose || self.locked.is_some() {
+            return Vec::new();
+        }
+        self.quit_armed = false;
+        self.edited(|line| line.paste(text))
+    }
+
+    fn edited(&mut self, edit: impl FnOnce(&mut ComposeLine)) -> Vec<Action> {
+        edit(&mut self.compose);
+        self.typing_changed()
+    }
+
+    /// Keeps the open chat's new message for when the user comes back.
+    fn keep_draft(&mut self) {
+        if let Some(chat) = self.chat
+            && self.draft == Draft::Message
+            && !self.compose.is_empty()
+        {
+            self.drafts.insert(chat, self.compose.take());
+        }
+    }
+
+    /// Whether leaving would lose something typed and not sent.
+    fn has_unsent_draft(&self) -> bool {
+        !self.compose.as_str().trim().is_empty()
+            || self.drafts.values().any(|draft| !draft.trim().is_empty())
     }
 
     /// Announces typing when the compose line of a new message or reply
@@ -450,7 +496,7 @@ impl App {
             self.status = "No chat yet: Ctrl-N creates an invitation.".to_owned();
             return Vec::new();
         };
-        let text = self.compose.trim().to_owned();
+        let text = self.compose.as_str().trim().to_owned();
         let action = match self.draft {
             Draft::Message | Draft::Reply(_) if text.is_empty() => return Vec::new(),
             Draft::Edit(_) if text.is_empty() => return Vec::new(),
@@ -528,14 +574,14 @@ impl App {
             KeyCode::Char('+') => {
                 if let Some(item) = chosen.filter(|item| !item.deleted) {
                     self.draft = Draft::React(item.number);
-                    self.compose = "👍".to_owned();
+                    self.compose.set("👍");
                     self.focus = Focus::Compose;
                 }
             }
             KeyCode::Char('e') => match chosen {
                 Some(item) if own_live(item) => {
                     self.draft = Draft::Edit(item.number);
-                    self.compose = item.text.clone().unwrap_or_default();
+                    self.compose.set(item.text.clone().unwrap_or_default());
                     self.focus = Focus::Compose;
                 }
                 Some(_) => self.status = "Only your own messages can be edited.".to_owned(),
@@ -748,7 +794,7 @@ mod tests {
         press(&mut app, &snapshot, KeyCode::Down);
         press(&mut app, &snapshot, KeyCode::Char('e'));
         assert_eq!(app.draft, Draft::Edit(MessageNumber(4)));
-        assert_eq!(app.compose, "see you at 6");
+        assert_eq!(app.compose.as_str(), "see you at 6");
         press(&mut app, &snapshot, KeyCode::Backspace);
         type_text(&mut app, &snapshot, "7");
         assert_eq!(
@@ -873,7 +919,7 @@ mod tests {
         assert_eq!(app.timer_choice, None);
         // Typing goes to the compose line again.
         type_text(&mut app, &snapshot, "x");
-        assert_eq!(app.compose, "x");
+        assert_eq!(app.compose.as_str(), "x");
 
         // The security code screen: v marks, u unmarks, Esc goes back.
         let actions = control(&mut app, &snapshot, 'k');
@@ -933,5 +979,52 @@ mod tests {
         assert!(!app.is_typing(ChatId(1), start + TYPING_SHOWN_FOR));
         app.contact_typing(ChatId(1), false, start);
         assert!(!app.is_typing(ChatId(1), start));
+    }
+
+    #[test]
+    fn a_draft_survives_moving_between_chats_and_quitting_asks_first() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        type_text(&mut app, &snapshot, "for Bob");
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.chat, Some(ChatId(2)));
+        assert!(app.compose.is_empty());
+        type_text(&mut app, &snapshot, "for Carol");
+        press(&mut app, &snapshot, KeyCode::Up);
+        assert_eq!(app.compose.as_str(), "for Bob");
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.compose.as_str(), "for Carol");
+        // Esc with a draft asks; any other key forgets the question.
+        assert!(press(&mut app, &snapshot, KeyCode::Esc).is_empty());
+        assert!(app.status.contains("Esc again"), "{}", app.status);
+        press(&mut app, &snapshot, KeyCode::End);
+        assert!(press(&mut app, &snapshot, KeyCode::Esc).is_empty());
+        assert_eq!(press(&mut app, &snapshot, KeyCode::Esc), vec![Action::Quit]);
+    }
+
+    #[test]
+    fn editing_keys_work_at_the_cursor_and_a_paste_stays_one_message() {
+        let snapshot = snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        type_text(&mut app, &snapshot, "helo");
+        press(&mut app, &snapshot, KeyCode::Left);
+        type_text(&mut app, &snapshot, "l");
+        press(&mut app, &snapshot, KeyCode::Home);
+        press(&mut app, &snapshot, KeyCode::Delete);
+        type_text(&mut app, &snapshot, "H");
+        assert_eq!(app.compose.as_str(), "Hello");
+        press(&mut app, &snapshot, KeyCode::End);
+        app.paste("\nline two\r\nline three");
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::Send {
+                contact: ChatId(1),
+                text: "Hello\nline two\nline three".into(),
+                reply_to: None,
+            }]
+        );
+        assert!(app.compose.is_empty());
     }
 }

@@ -259,12 +259,22 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
         );
         return;
     }
+    // Line breaks (from a paste) show as ⏎; the text before the cursor ends
+    // where the cursor stands, and as much of what follows as fits.
+    let inner = compose.width.saturating_sub(2);
+    let before = app.compose.before_cursor().replace('\n', "⏎");
+    let after = app.compose.as_str()[app.compose.before_cursor().len()..].replace('\n', "⏎");
+    let shown = draft_tail(&before, inner.saturating_sub(1));
+    let cursor_x = u16::try_from(Span::raw(shown.as_ref()).width()).unwrap_or(inner);
     frame.render_widget(
-        Paragraph::new(draft_tail(&app.compose, compose.width.saturating_sub(2)))
+        Paragraph::new(format!("{shown}{after}"))
             .style(compose_style)
             .block(Block::bordered().title(compose_title)),
         compose,
     );
+    if app.focus == Focus::Compose && app.locked.is_none() {
+        frame.set_cursor_position((compose.x + 1 + cursor_x.min(inner), compose.y + 1));
+    }
 }
 
 /// The end of what is being typed, where it is wider than the compose line:
@@ -334,7 +344,8 @@ fn conversation_lines<'a>(
 }
 
 fn message_line<'a>(item: &'a ItemView, text: &'a str, contact_name: &'a str) -> Line<'a> {
-    let mut spans = vec![Span::from(format!("{:>4} ", item.number.0)).dim()];
+    let at = crate::clock_text::stamp(item.at, sotto_client::runtime::now_millis());
+    let mut spans = vec![Span::from(format!("{:>4} {at} ", item.number.0)).dim()];
     let who = author(item.direction, contact_name);
     spans.push(match item.direction {
         MessageDirection::Outgoing => Span::from(format!("{who}: ")).bold().fg(Color::Cyan),
@@ -879,8 +890,8 @@ mod tests {
         let app = app_for(&snapshot);
         let buffer = render(&app, &snapshot, 120, 20);
         // What surrounds them still shows (a dropped character may leave a blank).
-        let (_, row) = row_with(&buffer, "   9 Eve");
-        assert!(row.contains(": ]0;ownedhi there[31m"), "{row}");
+        let (_, row) = row_with(&buffer, " Eve [2J: ]0;ownedhi there[31m");
+        assert!(row.starts_with("   9 ") || row.contains("│   9 "), "{row}");
         let (_, quote) = row_with(&buffer, "↪ Eve");
         assert!(quote.contains(": ]0;ownedhi there[31m"), "{quote}");
         for cell in &buffer.content {
@@ -1008,11 +1019,18 @@ mod tests {
     fn a_draft_wider_than_the_compose_line_shows_its_end() {
         let snapshot = snapshot();
         let mut app = app_for(&snapshot);
-        app.compose = format!("start {}the end", "word ".repeat(40));
+        app.compose
+            .set(format!("start {}the end", "word ".repeat(40)));
         let buffer = render(&app, &snapshot, 100, 24);
-        let (_, row) = row_with(&buffer, "word the end│");
+        // One cell stays free for the cursor after the text.
+        let (_, row) = row_with(&buffer, "word the end │");
         assert!(row.contains("│…"), "{row}");
         assert!(!row.contains("start"), "{row}");
+        // With the cursor moved back, what follows it shows too.
+        app.compose.home();
+        let buffer = render(&app, &snapshot, 100, 24);
+        let (_, row) = row_with(&buffer, "│start word");
+        assert!(row.contains("word word"), "{row}");
         assert_eq!(draft_tail("short", 10), "short");
         assert_eq!(draft_tail("日本語のテキスト", 7), "…キスト");
     }

@@ -13,7 +13,7 @@ use crate::terminal_text::one_line;
 use crate::{AddressAction, RequestsAction, json};
 
 pub(super) async fn address(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     action: AddressAction,
 ) -> anyhow::Result<()> {
@@ -56,7 +56,7 @@ pub(super) async fn address(
 }
 
 pub(super) async fn requests(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     action: Option<RequestsAction>,
 ) -> anyhow::Result<()> {

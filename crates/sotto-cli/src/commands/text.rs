@@ -1,14 +1,14 @@
 //! Text output for people: chat items, contact names and QR codes. What a
 //! contact sent is put on one line without hidden characters.
 
-use sotto_core::{ChatId, ChatNotice, IntegrityNotice, ItemView, MessageDirection};
+use sotto_core::{ChatId, ChatNotice, IntegrityNotice, ItemView, MessageDirection, UnixMillis};
 
 use super::Session;
 use crate::json;
 use crate::terminal_text::one_line;
 
 /// A chat item as one line of text.
-pub(crate) fn item_line(item: &ItemView) -> String {
+pub(crate) fn item_line(item: &ItemView, now: UnixMillis) -> String {
     let arrow = match item.direction {
         MessageDirection::Incoming => "<",
         MessageDirection::Outgoing => ">",
@@ -48,10 +48,14 @@ pub(crate) fn item_line(item: &ItemView) -> String {
         MessageDirection::Outgoing => format!("  [{}]", json::spelling(&item.status)),
         _ => String::new(),
     };
-    format!("{:>4} {arrow} {body}{reactions}{status}", item.number.0)
+    let at = crate::clock_text::stamp(item.at, now);
+    format!(
+        "{:>4} {at} {arrow} {body}{reactions}{status}",
+        item.number.0
+    )
 }
 
-pub(super) fn contact_name(session: &Session, contact: ChatId) -> String {
+pub(super) fn contact_name(session: &Session<'_>, contact: ChatId) -> String {
     session
         .runtime
         .core()
@@ -144,9 +148,15 @@ mod tests {
             }],
             expires_at: None,
         };
-        let line = item_line(&item);
+        let line = item_line(&item, UnixMillis(2));
         assert!(!line.chars().any(hidden), "{line:?}");
-        assert!(line.starts_with("   7 < helloa[2J]0;titleb"), "{line}");
+        // The time (of day: the item is from today), then the text.
+        let at = crate::clock_text::stamp(item.at, UnixMillis(2));
+        assert_eq!(at.len(), 5);
+        assert!(
+            line.starts_with(&format!("   7 {at} < helloa[2J]0;titleb")),
+            "{line}"
+        );
         assert!(line.contains("   8 > forged line  👍a[2J"), "{line}");
     }
 }

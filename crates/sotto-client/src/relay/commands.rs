@@ -1,4 +1,4 @@
-//! Typed queue and link commands on a [`RelayConnection`], authorized with the
+//! Typed queue and link commands (file chunks are in `file_chunks`) on a [`RelayConnection`], authorized with the
 //! queue and link keys.
 
 use std::fmt;
@@ -281,6 +281,10 @@ impl fmt::Debug for PendingQueue {
 pub struct PendingOk(PendingResponse);
 
 impl PendingOk {
+    pub(super) fn new(pending: PendingResponse) -> PendingOk {
+        PendingOk(pending)
+    }
+
     /// Waits for the answer: `Ok(())` for OK, [`ClientError::Refused`] for ERR.
     pub async fn ok(self, command: &'static str) -> Result<(), ClientError> {
         expect_ok_pending(self.0, command).await
@@ -294,7 +298,7 @@ async fn expect_ok_pending(
     expect_ok(pending.response().await?, command)
 }
 
-fn expect_ok(response: Response, command: &'static str) -> Result<(), ClientError> {
+pub(super) fn expect_ok(response: Response, command: &'static str) -> Result<(), ClientError> {
     match response {
         Response::Ok { .. } => Ok(()),
         other => Err(refusal(other, command)),
@@ -302,7 +306,7 @@ fn expect_ok(response: Response, command: &'static str) -> Result<(), ClientErro
 }
 
 /// ERR becomes [`ClientError::Refused`]; anything else does not fit the command.
-fn refusal(response: Response, command: &'static str) -> ClientError {
+pub(super) fn refusal(response: Response, command: &'static str) -> ClientError {
     match response {
         Response::Err { code, .. } => ClientError::Refused(code),
         _ => ClientError::UnexpectedResponse { command },

@@ -10,10 +10,12 @@
 //! machine fills, answers each caller and delivers pushes to the [`Push`]
 //! channel returned with the connection. Typed commands (create a queue,
 //! secure, subscribe, send, ack, get, suspend, delete, ping; create, set,
-//! delete and fetch a link blob) are in `commands`.
+//! delete and fetch a link blob) are in `commands`; those of file chunks in
+//! `file_chunks`.
 
 mod commands;
 mod driver;
+mod file_chunks;
 mod handshake;
 mod queue;
 
@@ -30,6 +32,10 @@ use tokio::task::JoinHandle;
 use tokio_rustls::rustls::ClientConfig;
 
 pub use commands::{OwnedLink, PendingOk, PendingQueue};
+pub use file_chunks::{
+    ChunkDownload, ChunkStatus, ChunkUpload, DEFAULT_PIECE_WINDOW, FileLimits, NewChunk,
+    PendingPiece, is_gone,
+};
 pub use queue::{Delivery, Push, RecipientQueue, SenderQueue, random_auth_secret};
 /// The TLS library whose client configuration [`ConnectOptions::tls`] takes.
 pub use tokio_rustls::rustls;

@@ -359,19 +359,29 @@ impl Connector {
             }
         };
         if !join.reconnect {
-            if let Some(existing) = Connector::chat_with(cx, &link)? {
-                let reason = "You already have a chat with the person who made this link: \
-                     open it, or connect it again with this link."
-                    .to_owned();
-                batch.notify(Pending::Ready(Event::JoinFailed {
-                    chat,
-                    reason,
-                    existing: Some(existing),
-                }));
-                return Ok(());
-            }
-            self.join_new_chat(cx, now, rng, chat, &link, &join.relay, batch);
-            return Ok(());
+            return match self.join(cx, chats, now, rng, chat, &link, &join.relay, batch) {
+                Err(CoreError::AlreadyContact { chat: existing }) => {
+                    let reason = "You already have a chat with the person who made this link: \
+                         open it, or connect it again with this link."
+                        .to_owned();
+                    batch.notify(Pending::Ready(Event::JoinFailed {
+                        chat,
+                        reason,
+                        existing: Some(existing),
+                    }));
+                    Ok(())
+                }
+                Ok(joined) => {
+                    if joined != chat {
+                        batch.notify(Pending::Ready(Event::JoinedExisting {
+                            chat,
+                            existing: joined,
+                        }));
+                    }
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            };
         }
         match ChatRecord::load(cx.store(), chat) {
             Ok(_) => self.join_existing_chat(cx, chats, now, rng, chat, &link, &join.relay, batch),

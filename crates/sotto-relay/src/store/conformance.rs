@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+mod chunks;
+pub(crate) use self::chunks::*;
+
 use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId};
 
 use super::{
@@ -20,6 +23,7 @@ pub(crate) fn policy() -> Policy {
     Policy {
         queue_quota: 3,
         message_ttl_secs: 100,
+        file_ttl_secs: 200,
     }
 }
 
@@ -511,6 +515,16 @@ pub(crate) fn expired_links_are_swept(open: Opener) {
 
 macro_rules! suite {
     ($open:path) => {
+        #[test]
+        fn chunks_are_created_completed_acked_and_survive_reopen() {
+            $crate::store::conformance::chunks_are_created_completed_acked_and_survive_reopen(
+                $open,
+            );
+        }
+        #[test]
+        fn chunks_are_deleted_by_their_uploader_and_expire() {
+            $crate::store::conformance::chunks_are_deleted_by_their_uploader_and_expire($open);
+        }
         #[test]
         fn links_are_created_replaced_deleted_and_survive_reopen() {
             $crate::store::conformance::links_are_created_replaced_deleted_and_survive_reopen(

@@ -8,17 +8,24 @@
 //!   reads only what has expired, whatever TTL the relay restarted with.
 //! - `links`: link id → auth key ‖ stored_at (u64 BE) ‖ blob; the sweep scans
 //!   it (this backend is kept for comparison, not for many links).
+//! - `chunks` and `chunk_downloads`: file chunks (see [`chunks`]).
+
+mod chunks;
 
 use std::path::Path;
 
 use redb::{
     Builder, Database, Durability, ReadableTable, Table, TableDefinition, WriteTransaction,
 };
-use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId};
+use sotto_wire::{
+    DownloadId, LINK_BLOB_LEN, LinkBlob, LinkId, MessageId, QueueKey, RecipientId, SenderId,
+    UploadId,
+};
 
+use self::chunks::{CHUNK_DOWNLOADS, CHUNKS};
 use super::{
-    AuthKey, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, Storage, StoredMessage,
-    WriteOp, WriteOutcome,
+    AuthKey, ChunkFile, ChunkRecord, Commit, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus,
+    Storage, StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::Error;
 
@@ -66,6 +73,8 @@ impl EmbeddedStore {
             txn.open_table(MESSAGES)?;
             txn.open_table(EXPIRY)?;
             txn.open_table(LINKS)?;
+            txn.open_table(CHUNKS)?;
+            txn.open_table(CHUNK_DOWNLOADS)?;
         }
         txn.commit()?;
         Ok(Self { db, policy })
@@ -171,6 +180,29 @@ impl Storage for EmbeddedStore {
             .map_err(|_| Error::Storage("a stored link blob has the wrong size".into()))
     }
 
+    fn chunk(&self, upload_id: &UploadId, now: u64) -> Result<Option<ChunkRecord>, Error> {
+        chunks::chunk(&self.db, &self.policy, upload_id, now)
+    }
+
+    fn chunk_by_download(
+        &self,
+        download_id: &DownloadId,
+        now: u64,
+    ) -> Result<Option<ChunkRecord>, Error> {
+        chunks::chunk_by_download(&self.db, &self.policy, download_id, now)
+    }
+
+    fn chunks(&self) -> Result<Vec<ChunkRecord>, Error> {
+        chunks::all(&self.db)
+    }
+
+    fn expire_chunks(&self, now: u64) -> Result<Vec<ChunkFile>, Error> {
+        let txn = self.write(Commit::Durable)?;
+        let files = Tables::open(&txn, self.policy)?.expire_chunks(now)?;
+        txn.commit()?;
+        Ok(files)
+    }
+
     fn sync(&self) -> Result<(), Error> {
         // An empty durable commit persists every deferred one before it.
         self.write(Commit::Durable)?.commit()?;
@@ -242,6 +274,8 @@ struct Tables<'txn> {
     messages: Table<'txn, MessageKey, &'static [u8]>,
     expiry: Table<'txn, ExpiryKey, ()>,
     links: Table<'txn, Id, &'static [u8]>,
+    chunks: Table<'txn, Id, &'static [u8]>,
+    chunk_downloads: Table<'txn, Id, Id>,
     policy: Policy,
 }
 
@@ -253,6 +287,8 @@ impl<'txn> Tables<'txn> {
             messages: txn.open_table(MESSAGES)?,
             expiry: txn.open_table(EXPIRY)?,
             links: txn.open_table(LINKS)?,
+            chunks: txn.open_table(CHUNKS)?,
+            chunk_downloads: txn.open_table(CHUNK_DOWNLOADS)?,
             policy,
         })
     }
@@ -292,6 +328,8 @@ impl<'txn> Tables<'txn> {
             } => {
                 let id = link_id.as_bytes();
                 if self.links.get(id)?.is_some()
+                    || self.chunks.get(id)?.is_some()
+                    || self.chunk_downloads.get(id)?.is_some()
                     || self.queues.get(id)?.is_some()
                     || self.senders.get(id)?.is_some()
                 {
@@ -322,6 +360,10 @@ impl<'txn> Tables<'txn> {
                     WriteOutcome::Refused
                 })
             }
+            WriteOp::CreateChunk { upload_id, record } => self.create_chunk(upload_id, record),
+            WriteOp::CompleteChunk { upload_id } => self.complete_chunk(upload_id, now),
+            WriteOp::DeleteChunk { upload_id } => self.delete_chunk(upload_id, now),
+            WriteOp::AckChunk { download_id } => self.ack_chunk(download_id, now),
         }
     }
 

@@ -368,6 +368,35 @@ fn fail_all(replies: Vec<oneshot::Sender<Result<WriteOutcome, Error>>>, reason: 
 mod tests {
     use std::sync::Mutex;
 
+    /// The file chunk methods of a store that holds none.
+    macro_rules! without_chunks {
+        () => {
+            fn chunk(
+                &self,
+                _: &sotto_wire::UploadId,
+                _: u64,
+            ) -> Result<Option<crate::store::ChunkRecord>, Error> {
+                Ok(None)
+            }
+
+            fn chunk_by_download(
+                &self,
+                _: &sotto_wire::DownloadId,
+                _: u64,
+            ) -> Result<Option<crate::store::ChunkRecord>, Error> {
+                Ok(None)
+            }
+
+            fn chunks(&self) -> Result<Vec<crate::store::ChunkRecord>, Error> {
+                Ok(Vec::new())
+            }
+
+            fn expire_chunks(&self, _: u64) -> Result<Vec<crate::store::ChunkFile>, Error> {
+                Ok(Vec::new())
+            }
+        };
+    }
+
     use sotto_wire::RecipientId;
 
     use super::*;
@@ -437,6 +466,8 @@ mod tests {
         ) -> Result<Option<sotto_wire::LinkBlob>, Error> {
             Ok(None)
         }
+
+        without_chunks!();
 
         fn sync(&self) -> Result<(), Error> {
             self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -615,6 +646,8 @@ mod tests {
                 Ok(None)
             }
 
+            without_chunks!();
+
             fn sync(&self) -> Result<(), Error> {
                 Ok(())
             }
@@ -682,6 +715,8 @@ mod tests {
             ) -> Result<Option<sotto_wire::LinkBlob>, Error> {
                 Ok(None)
             }
+
+            without_chunks!();
 
             fn sync(&self) -> Result<(), Error> {
                 Err(Error::StoreFailed)

@@ -1,4 +1,5 @@
-//! Durable storage of queues, their messages, and link blobs.
+//! Durable storage of queues, their messages, link blobs, and the index of
+//! file chunks (their bytes live in the chunk directory).
 //!
 //! - [`Storage`]: the trait every backend implements (PostgreSQL fits behind the
 //!   same trait later). Reads are direct; all writes go through
@@ -7,11 +8,13 @@
 //!   memory (one write and one fdatasync per batch).
 //! - [`embedded`]: the redb backend, one file in the data directory, kept to
 //!   compare the two.
+//! - [`chunk`]: what the store keeps of a file chunk.
 //! - [`group_commit`]: the single writer task that batches concurrent writes into
 //!   one transaction and one fsync.
 //!
 //! Time is passed in as unix seconds, so expiry is testable without a clock.
 
+pub mod chunk;
 pub mod embedded;
 pub mod group_commit;
 pub mod log;
@@ -19,7 +22,12 @@ pub mod log;
 #[cfg(test)]
 mod conformance;
 
-use sotto_wire::{LinkBlob, LinkId, MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId};
+use sotto_wire::{
+    DownloadId, LinkBlob, LinkId, MessageId, QueueAuthKey, QueueKey, RecipientId, SenderId,
+    UploadId,
+};
+
+pub use self::chunk::{ChunkFile, ChunkRecord};
 
 use crate::Error;
 
@@ -167,6 +175,30 @@ pub enum WriteOp {
         /// The link.
         link_id: LinkId,
     },
+    /// Records a new file chunk (FNEW); its file exists already.
+    CreateChunk {
+        /// The new chunk's upload id.
+        upload_id: UploadId,
+        /// Its state: not complete, with its download ids.
+        record: Box<ChunkRecord>,
+    },
+    /// Marks a chunk complete (its last FPUT, once its file is synced); its
+    /// expiry starts again.
+    CompleteChunk {
+        /// The chunk.
+        upload_id: UploadId,
+    },
+    /// Deletes a chunk and its download ids (FDEL).
+    DeleteChunk {
+        /// The chunk.
+        upload_id: UploadId,
+    },
+    /// Removes one recipient's download id (FACK); a complete chunk whose
+    /// last recipient acknowledges it is deleted.
+    AckChunk {
+        /// The recipient's id for the chunk.
+        download_id: DownloadId,
+    },
 }
 
 impl WriteOp {
@@ -210,6 +242,8 @@ pub enum WriteOutcome {
     /// The relay's storage budget (`--max-storage`) is used up: no new queue or
     /// message until space is reclaimed.
     StorageFull,
+    /// The chunk is gone from the store: its file may be deleted.
+    ChunkRemoved(ChunkFile),
 }
 
 /// Limits a store enforces.
@@ -219,12 +253,20 @@ pub struct Policy {
     pub queue_quota: u32,
     /// Seconds a message is kept, and a link blob after its last LNEW or LSET.
     pub message_ttl_secs: u64,
+    /// Seconds a file chunk is kept after its FNEW, and again after its
+    /// upload completes.
+    pub file_ttl_secs: u64,
 }
 
 impl Policy {
     /// Whether a message accepted at `accepted_at` has expired at `now`.
     pub fn is_expired(&self, accepted_at: u64, now: u64) -> bool {
         accepted_at.saturating_add(self.message_ttl_secs) <= now
+    }
+
+    /// Whether a chunk created or completed at `since` has expired at `now`.
+    pub fn is_chunk_expired(&self, since: u64, now: u64) -> bool {
+        since.saturating_add(self.file_ttl_secs) <= now
     }
 
     /// Messages accepted before this instant have expired at `now`.
@@ -272,6 +314,24 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The link's blob, if the link exists and has not expired at `now`.
     fn link_blob(&self, link_id: &LinkId, now: u64) -> Result<Option<LinkBlob>, Error>;
+
+    /// The chunk, if it exists and has not expired at `now`.
+    fn chunk(&self, upload_id: &UploadId, now: u64) -> Result<Option<ChunkRecord>, Error>;
+
+    /// The chunk one of whose download ids this is, if it exists and has not
+    /// expired at `now`.
+    fn chunk_by_download(
+        &self,
+        download_id: &DownloadId,
+        now: u64,
+    ) -> Result<Option<ChunkRecord>, Error>;
+
+    /// Every chunk the store holds, expired or not: what the chunk directory
+    /// must hold at start.
+    fn chunks(&self) -> Result<Vec<ChunkRecord>, Error>;
+
+    /// Forgets every chunk expired at `now`; their files, to delete.
+    fn expire_chunks(&self, now: u64) -> Result<Vec<ChunkFile>, Error>;
 
     /// Makes every deferred commit durable.
     fn sync(&self) -> Result<(), Error>;

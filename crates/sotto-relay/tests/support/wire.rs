@@ -10,8 +10,9 @@ use futures_util::{SinkExt, StreamExt};
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
     Block, BlockOpener, BlockSealer, CipherSuite, ClientHandshake, Command, CommandKey, CorrId,
-    InnerBlock, MessageBody, QueueAuthSecret, QueueKey, QueueMessage, RecipientId, RelayAddress,
-    Response, SenderId, SessionId, Transmission, Transport, VersionRange, WireError,
+    EntityId, ErrorCode, InnerBlock, MessageBody, QueueAuthSecret, QueueKey, QueueMessage,
+    RecipientId, RelayAddress, Response, SenderId, SessionId, Transmission, Transport,
+    VersionRange, WireError,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -419,4 +420,29 @@ pub fn send_command(sender_id: SenderId, body: &[u8]) -> Command {
 /// The body of a delivered message (panics on a QUOTA_REACHED marker).
 pub fn body_of(message: &QueueMessage) -> Vec<u8> {
     content_bytes(message.content.clone())
+}
+
+/// ERR AUTH as the relay encoded it, with the echoed entity blanked out, to
+/// compare refusals of different ids byte for byte.
+pub fn without_entity(encoded: &[u8], entity: &[u8; 24]) -> Vec<u8> {
+    let transmission = Transmission::decode(encoded).unwrap();
+    assert_eq!(transmission.entity, Some(EntityId::from_bytes(*entity)));
+    let response = Response::from_transmission(&transmission).unwrap();
+    assert!(
+        matches!(
+            response,
+            Response::Err {
+                code: ErrorCode::Auth,
+                ..
+            }
+        ),
+        "{response:?}"
+    );
+    let mut bytes = encoded.to_vec();
+    let at = bytes
+        .windows(24)
+        .position(|window| window == entity)
+        .unwrap();
+    bytes[at..at + 24].fill(0);
+    bytes
 }

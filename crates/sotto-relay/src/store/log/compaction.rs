@@ -94,7 +94,11 @@ impl LogStore {
                 total: index.total_bytes(),
                 live: index.live_bytes(),
                 segment_bytes: self.config.segment_bytes,
-                max_bytes: self.config.max_bytes,
+                // File chunks take their part of the budget first.
+                max_bytes: self
+                    .config
+                    .max_bytes
+                    .map(|max| max.saturating_sub(index.chunks.bytes)),
             });
         Ok(reclaim.then_some(oldest))
     }
@@ -165,6 +169,11 @@ impl LogStore {
                         .links
                         .get(link_id)
                         .is_some_and(|live| live.at == entry.at),
+                    LiveRecord::Chunk { upload_id, entry } => index
+                        .chunks
+                        .chunks
+                        .get(upload_id)
+                        .is_some_and(|live| live.at == entry.at),
                 })
                 .cloned()
                 .collect()
@@ -179,7 +188,7 @@ impl LogStore {
                 LiveRecord::Link { entry, .. } => {
                     Self::read_link_blob(&*self.file(entry.at.segment)?, entry.at)?
                 }
-                LiveRecord::Queue { .. } => Vec::new(),
+                LiveRecord::Queue { .. } | LiveRecord::Chunk { .. } => Vec::new(),
             });
         }
         let copies: Vec<Record<'_>> = still_live
@@ -210,6 +219,10 @@ impl LogStore {
                     auth_key: entry.auth_key,
                     stored_at: entry.stored_at,
                     blob: body,
+                },
+                LiveRecord::Chunk { upload_id, entry } => Record::Chunk {
+                    upload_id: *upload_id,
+                    chunk: Box::new(entry.chunk.clone()),
                 },
             })
             .collect();

@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sotto_wire::{LinkId, MessageId, RecipientId, SenderId};
+use sotto_wire::{LinkId, MessageId, RecipientId, SenderId, UploadId};
 
+use super::chunk_index::{ChunkEntry, ChunkIndex};
 use super::record::{MessageRecord, QueueState, Record};
 use crate::store::{AuthKey, FLAG_QUOTA_REACHED, Policy, QueueRecord};
 
@@ -192,6 +193,8 @@ pub(super) struct Index {
     pub(super) senders: HashMap<SenderId, RecipientId>,
     /// Links by id.
     pub(super) links: HashMap<LinkId, LinkEntry>,
+    /// File chunks.
+    pub(super) chunks: ChunkIndex,
     /// Every segment on disk, oldest first.
     pub(super) segments: BTreeMap<u32, SegmentUsage>,
 }
@@ -286,6 +289,8 @@ impl Index {
                     self.release(old.at);
                 }
             }
+            Record::Chunk { upload_id, chunk } => self.apply_chunk(*upload_id, chunk, at),
+            Record::ChunkDelete { upload_id } => self.apply_chunk_delete(upload_id),
         }
     }
 
@@ -349,6 +354,9 @@ impl Index {
         }
         self.expire(policy, now, usize::MAX);
         self.expire_links(policy, now);
+        // Their files go when the chunk directory opens: it keeps only the
+        // files of chunks the store holds.
+        self.expire_chunks(policy, now);
     }
 
     /// Forgets up to `limit` messages expired at `now`; how many.
@@ -437,16 +445,24 @@ impl Index {
                 });
             }
         }
+        for (upload_id, entry) in &self.chunks.chunks {
+            if entry.at.segment == segment {
+                live.push(LiveRecord::Chunk {
+                    upload_id: *upload_id,
+                    entry: Box::new(entry.clone()),
+                });
+            }
+        }
         live.sort_by_key(|record| record.at().position());
         live
     }
 
-    fn add_live(&mut self, at: Location) {
+    pub(super) fn add_live(&mut self, at: Location) {
         let usage = self.segments.entry(at.segment).or_default();
         usage.live = usage.live.saturating_add(u64::from(at.len));
     }
 
-    fn release(&mut self, at: Location) {
+    pub(super) fn release(&mut self, at: Location) {
         if let Some(usage) = self.segments.get_mut(&at.segment) {
             usage.live = usage.live.saturating_sub(u64::from(at.len));
         }
@@ -483,6 +499,13 @@ pub(super) enum LiveRecord {
         /// The link, without its blob.
         entry: LinkEntry,
     },
+    /// A live file chunk's record.
+    Chunk {
+        /// The chunk.
+        upload_id: UploadId,
+        /// Its state.
+        entry: Box<ChunkEntry>,
+    },
 }
 
 impl LiveRecord {
@@ -492,6 +515,7 @@ impl LiveRecord {
             LiveRecord::Queue { at, .. } => *at,
             LiveRecord::Message { message, .. } => message.at,
             LiveRecord::Link { entry, .. } => entry.at,
+            LiveRecord::Chunk { entry, .. } => entry.at,
         }
     }
 }
@@ -584,6 +608,7 @@ mod tests {
         let policy = Policy {
             queue_quota: 10,
             message_ttl_secs: 10 * DAY_SECS,
+            file_ttl_secs: 200,
         };
         index.finish_replay(&policy, 100 * DAY_SECS, 30);
         assert!(index.queues.is_empty());

@@ -24,6 +24,7 @@
 //! group-commit writer stops the relay, and a restart replays the log, which
 //! holds exactly what was synced.
 
+mod chunk_index;
 mod compaction;
 mod index;
 mod ops;
@@ -39,14 +40,19 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use sotto_wire::{LINK_BLOB_LEN, LinkBlob, LinkId, QueueKey, RecipientId, SenderId};
+use sotto_wire::{
+    DownloadId, LINK_BLOB_LEN, LinkBlob, LinkId, QueueKey, RecipientId, SenderId, UploadId,
+};
 
 use self::index::{Index, Location, MessageEntry, day_of};
 use self::ops::{Limits, RecordSink};
 use self::record::{LINK_BLOB_OFFSET, MESSAGE_BODY_OFFSET, Record};
 use self::tail::Tail;
 use self::writer::{Files, Writer};
-use super::{AuthKey, Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp, WriteOutcome};
+use super::{
+    AuthKey, ChunkFile, ChunkRecord, Commit, Policy, QueueRecord, Storage, StoredMessage, WriteOp,
+    WriteOutcome,
+};
 use crate::Error;
 
 /// The log's directory in the data directory.
@@ -451,6 +457,43 @@ impl Storage for LogStore {
         LinkBlob::new(blob)
             .map(Some)
             .map_err(|_| Error::Storage("a link record holds a blob of the wrong size".into()))
+    }
+
+    fn chunk(&self, upload_id: &UploadId, now: u64) -> Result<Option<ChunkRecord>, Error> {
+        let index = self.read_index()?;
+        Ok(index
+            .chunks
+            .get(upload_id, &self.config.policy, now)
+            .map(|entry| entry.chunk.clone()))
+    }
+
+    fn chunk_by_download(
+        &self,
+        download_id: &DownloadId,
+        now: u64,
+    ) -> Result<Option<ChunkRecord>, Error> {
+        let index = self.read_index()?;
+        Ok(index
+            .chunks
+            .by_download(download_id, &self.config.policy, now)
+            .map(|(_, entry)| entry.chunk.clone()))
+    }
+
+    fn chunks(&self) -> Result<Vec<ChunkRecord>, Error> {
+        let index = self.read_index()?;
+        Ok(index
+            .chunks
+            .chunks
+            .values()
+            .map(|entry| entry.chunk.clone())
+            .collect())
+    }
+
+    fn expire_chunks(&self, now: u64) -> Result<Vec<ChunkFile>, Error> {
+        // Under the writer lock, like every change of the index.
+        let _writer = self.lock_writer()?;
+        let mut index = self.write_index()?;
+        Ok(index.expire_chunks(&self.config.policy, now))
     }
 
     fn sync(&self) -> Result<(), Error> {

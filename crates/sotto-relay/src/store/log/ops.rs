@@ -2,14 +2,16 @@
 //! gives, decided against the index, each record applied to the index as soon
 //! as it is encoded so that later ops of the batch see it.
 
-use sotto_wire::{LinkBlob, LinkId, MAX_MESSAGE_BODY, MessageId, RecipientId, SenderId};
+use sotto_wire::{
+    DownloadId, LinkBlob, LinkId, MAX_MESSAGE_BODY, MessageId, RecipientId, SenderId, UploadId,
+};
 
 use super::index::{Index, Location, day_of};
 use super::record::{MessageRecord, QueueState, Record};
 use crate::Error;
 use crate::store::{
-    AuthKey, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, StoredMessage, WriteOp,
-    WriteOutcome,
+    AuthKey, ChunkRecord, FLAG_QUOTA_REACHED, Policy, QueueRecord, QueueStatus, StoredMessage,
+    WriteOp, WriteOutcome,
 };
 
 /// Where the records of a batch go.
@@ -68,6 +70,10 @@ pub(super) fn apply(
         } => batch.create_link(link_id, *auth_key, blob)?,
         WriteOp::SetLink { link_id, blob } => batch.set_link(link_id, blob)?,
         WriteOp::DeleteLink { link_id } => batch.delete_link(link_id)?,
+        WriteOp::CreateChunk { upload_id, record } => batch.create_chunk(upload_id, record)?,
+        WriteOp::CompleteChunk { upload_id } => batch.complete_chunk(upload_id)?,
+        WriteOp::DeleteChunk { upload_id } => batch.delete_chunk(upload_id)?,
+        WriteOp::AckChunk { download_id } => batch.ack_chunk(download_id)?,
     };
     Ok(outcome)
 }
@@ -86,12 +92,21 @@ impl<S: RecordSink> Ops<'_, S> {
         Ok(())
     }
 
-    /// Whether `record` fits under the storage budget.
+    /// Whether `record` fits under the storage budget, which the files of
+    /// chunks share with the log.
     fn fits(&self, record: &Record<'_>) -> bool {
+        self.fits_with(record, 0)
+    }
+
+    /// Whether `record` and `more` bytes elsewhere (a new chunk's file) fit
+    /// under the storage budget.
+    fn fits_with(&self, record: &Record<'_>, more: u64) -> bool {
         self.limits.max_bytes.is_none_or(|max| {
             self.index
                 .total_bytes()
+                .saturating_add(self.index.chunks.bytes)
                 .saturating_add(record.framed_len() as u64)
+                .saturating_add(more)
                 <= max
         })
     }
@@ -142,6 +157,8 @@ impl<S: RecordSink> Ops<'_, S> {
     ) -> Result<WriteOutcome, Error> {
         if self.index.queues.contains_key(recipient_id)
             || self.index.senders.contains_key(&record.sender_id)
+            || self.index.chunks.holds_id(recipient_id.as_bytes())
+            || self.index.chunks.holds_id(record.sender_id.as_bytes())
         {
             return Ok(WriteOutcome::IdTaken);
         }
@@ -306,6 +323,7 @@ impl<S: RecordSink> Ops<'_, S> {
         // A link id is also different from every queue id the relay holds.
         let as_queue = RecipientId::from_bytes(*link_id.as_bytes());
         if self.index.links.contains_key(link_id)
+            || self.index.chunks.holds_id(link_id.as_bytes())
             || self.index.queues.contains_key(&as_queue)
             || self
                 .index
@@ -351,6 +369,92 @@ impl<S: RecordSink> Ops<'_, S> {
             return Ok(WriteOutcome::Refused);
         }
         self.write(&Record::LinkDelete { link_id: *link_id })?;
+        Ok(WriteOutcome::Done)
+    }
+}
+
+impl<S: RecordSink> Ops<'_, S> {
+    /// Whether a new chunk's id is used by anything the relay holds.
+    fn id_in_use(&self, id: &[u8; 24]) -> bool {
+        self.index
+            .queues
+            .contains_key(&RecipientId::from_bytes(*id))
+            || self.index.senders.contains_key(&SenderId::from_bytes(*id))
+            || self.index.links.contains_key(&LinkId::from_bytes(*id))
+            || self.index.chunks.holds_id(id)
+    }
+
+    fn create_chunk(
+        &mut self,
+        upload_id: &UploadId,
+        chunk: &ChunkRecord,
+    ) -> Result<WriteOutcome, Error> {
+        if chunk.repeats_an_id(upload_id)
+            || chunk.ids(upload_id).iter().any(|id| self.id_in_use(id))
+        {
+            return Ok(WriteOutcome::IdTaken);
+        }
+        let record = Record::Chunk {
+            upload_id: *upload_id,
+            chunk: Box::new(chunk.clone()),
+        };
+        if !self.fits_with(&record, u64::from(chunk.size.bytes())) {
+            return Ok(WriteOutcome::StorageFull);
+        }
+        self.write(&record)?;
+        Ok(WriteOutcome::Done)
+    }
+
+    fn complete_chunk(&mut self, upload_id: &UploadId) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some(entry) = self.index.chunks.get(upload_id, &policy, self.now) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        if entry.chunk.complete {
+            return Ok(WriteOutcome::Done);
+        }
+        let mut chunk = entry.chunk.clone();
+        chunk.complete = true;
+        chunk.since = self.now;
+        self.write(&Record::Chunk {
+            upload_id: *upload_id,
+            chunk: Box::new(chunk),
+        })?;
+        Ok(WriteOutcome::Done)
+    }
+
+    fn delete_chunk(&mut self, upload_id: &UploadId) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some(entry) = self.index.chunks.get(upload_id, &policy, self.now) else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let file = entry.chunk.file;
+        self.write(&Record::ChunkDelete {
+            upload_id: *upload_id,
+        })?;
+        Ok(WriteOutcome::ChunkRemoved(file))
+    }
+
+    fn ack_chunk(&mut self, download_id: &DownloadId) -> Result<WriteOutcome, Error> {
+        let policy = self.limits.policy;
+        let Some((upload_id, entry)) =
+            self.index
+                .chunks
+                .by_download(download_id, &policy, self.now)
+        else {
+            return Ok(WriteOutcome::Refused);
+        };
+        let mut chunk = entry.chunk.clone();
+        chunk.downloads.retain(|(id, _)| id != download_id);
+        if chunk.downloads.is_empty() && chunk.complete {
+            // Nobody is left to download it.
+            self.write(&Record::ChunkDelete { upload_id })?;
+            return Ok(WriteOutcome::ChunkRemoved(chunk.file));
+        }
+        self.write(&Record::Chunk {
+            upload_id,
+            chunk: Box::new(chunk),
+        })?;
         Ok(WriteOutcome::Done)
     }
 }

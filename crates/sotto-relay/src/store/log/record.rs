@@ -12,10 +12,10 @@
 //! compaction replays to the same state as the original.
 
 use sotto_wire::{
-    LINK_BLOB_LEN, LinkId, MAX_MESSAGE_BODY, MessageId, QueueKey, RecipientId, SenderId,
+    LINK_BLOB_LEN, LinkId, MAX_MESSAGE_BODY, MessageId, QueueKey, RecipientId, SenderId, UploadId,
 };
 
-use crate::store::{AuthKey, QueueStatus};
+use crate::store::{AuthKey, ChunkRecord, QueueStatus};
 
 /// Bytes before a record's type: CRC and length.
 pub(super) const FRAME_HEADER_LEN: usize = 8;
@@ -45,6 +45,8 @@ const TYPE_DELETE: u8 = 0x04;
 const TYPE_TOUCH: u8 = 0x05;
 const TYPE_LINK: u8 = 0x06;
 const TYPE_LINK_DELETE: u8 = 0x07;
+const TYPE_CHUNK: u8 = 0x08;
+const TYPE_CHUNK_DELETE: u8 = 0x09;
 
 /// A queue's durable state, without its messages.
 #[derive(Clone)]
@@ -158,6 +160,19 @@ pub(super) enum Record<'a> {
         /// The link.
         link_id: LinkId,
     },
+    /// A file chunk's whole current state (FNEW, its completion, FACK, or a
+    /// copy forward); the last one in the log wins.
+    Chunk {
+        /// The chunk.
+        upload_id: UploadId,
+        /// Its state.
+        chunk: Box<ChunkRecord>,
+    },
+    /// A chunk deleted (FDEL, or FACK by its last recipient).
+    ChunkDelete {
+        /// The chunk.
+        upload_id: UploadId,
+    },
 }
 
 /// Why bytes are not a record. At a segment's tail this is a write the
@@ -188,6 +203,8 @@ impl Record<'_> {
             Record::Touch { .. } => 24 + 4,
             Record::Link { blob, .. } => LINK_FIXED_LEN + blob.len(),
             Record::LinkDelete { .. } => 24,
+            Record::Chunk { chunk, .. } => 24 + chunk.encoded_len(),
+            Record::ChunkDelete { .. } => 24,
         }
     }
 
@@ -268,6 +285,15 @@ impl Record<'_> {
             Record::LinkDelete { link_id } => {
                 out.push(TYPE_LINK_DELETE);
                 out.extend_from_slice(link_id.as_bytes());
+            }
+            Record::Chunk { upload_id, chunk } => {
+                out.push(TYPE_CHUNK);
+                out.extend_from_slice(upload_id.as_bytes());
+                chunk.encode(out);
+            }
+            Record::ChunkDelete { upload_id } => {
+                out.push(TYPE_CHUNK_DELETE);
+                out.extend_from_slice(upload_id.as_bytes());
             }
         }
         let crc = crc32fast::hash(out.get(start + 4..).unwrap_or_default());
@@ -386,6 +412,13 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Option<Record<'_>> {
         TYPE_LINK_DELETE => Record::LinkDelete {
             link_id: LinkId::from_bytes(id),
         },
+        TYPE_CHUNK => Record::Chunk {
+            upload_id: UploadId::from_bytes(id),
+            chunk: Box::new(ChunkRecord::decode(std::mem::take(&mut rest))?),
+        },
+        TYPE_CHUNK_DELETE => Record::ChunkDelete {
+            upload_id: UploadId::from_bytes(id),
+        },
         _ => return None,
     };
     // Trailing bytes mean a record this version does not know how to read.
@@ -399,7 +432,7 @@ fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn state(secured: bool) -> QueueState {
@@ -417,6 +450,55 @@ mod tests {
     }
 
     static LINK_BLOB: [u8; LINK_BLOB_LEN] = [0x5a; LINK_BLOB_LEN];
+
+    pub(crate) fn sample_chunk(downloads: u8) -> ChunkRecord {
+        use sotto_wire::{ChunkDigest, ChunkSize, DownloadId};
+
+        use crate::store::ChunkFile;
+        use crate::store::chunk::CHUNK_FILE_NAME_LEN;
+        ChunkRecord {
+            upload_key: AuthKey::from_bytes([11; 32]),
+            size: ChunkSize::Mib1,
+            digest: ChunkDigest::from_bytes([12; 32]),
+            file: ChunkFile::from_bytes([13; CHUNK_FILE_NAME_LEN]),
+            since: 1_800_000_000,
+            complete: true,
+            downloads: (0..downloads)
+                .map(|n| {
+                    (
+                        DownloadId::from_bytes([20 + n; 24]),
+                        AuthKey::from_bytes([40 + n; 32]),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn chunk_records_round_trip_and_bound_their_downloads() {
+        let record = Record::Chunk {
+            upload_id: UploadId::from_bytes([10; 24]),
+            chunk: Box::new(sample_chunk(64)),
+        };
+        let mut out = Vec::new();
+        record.encode(&mut out);
+        assert_eq!(out.len(), record.framed_len());
+        assert_eq!(out.len(), 9 + 24 + 91 + 64 * 56);
+        match decode(&out) {
+            Ok((Record::Chunk { chunk, .. }, len)) => {
+                assert_eq!(len, out.len());
+                assert_eq!(*chunk, sample_chunk(64));
+            }
+            other => panic!("{other:?}"),
+        }
+        let too_many = Record::Chunk {
+            upload_id: UploadId::from_bytes([10; 24]),
+            chunk: Box::new(sample_chunk(65)),
+        };
+        let mut out = Vec::new();
+        too_many.encode(&mut out);
+        assert_eq!(decode(&out).map(|_| ()), Err(DecodeError::Malformed));
+    }
 
     pub(crate) fn samples(body: &[u8]) -> Vec<Record<'_>> {
         let recipient_id = RecipientId::from_bytes([9; 24]);
@@ -460,6 +542,13 @@ mod tests {
             },
             Record::LinkDelete {
                 link_id: LinkId::from_bytes([8; 24]),
+            },
+            Record::Chunk {
+                upload_id: UploadId::from_bytes([10; 24]),
+                chunk: Box::new(sample_chunk(2)),
+            },
+            Record::ChunkDelete {
+                upload_id: UploadId::from_bytes([10; 24]),
             },
         ]
     }

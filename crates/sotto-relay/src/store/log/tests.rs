@@ -213,6 +213,7 @@ fn damage_before_the_last_segment_refuses_to_open() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -244,6 +245,7 @@ fn compaction_copies_live_records_forward_and_keeps_the_state() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -328,6 +330,7 @@ fn the_budget_refuses_new_queues_and_messages_but_not_acks() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -397,6 +400,7 @@ fn a_power_loss_keeps_every_durable_write_and_a_prefix_of_the_rest() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -570,6 +574,7 @@ fn compaction_copies_live_links_forward_and_the_budget_refuses_new_ones() {
         policy: Policy {
             queue_quota: 1000,
             message_ttl_secs: 100 * DAY,
+            file_ttl_secs: 200,
         },
         ..config()
     };
@@ -631,4 +636,85 @@ fn compaction_copies_live_links_forward_and_the_budget_refuses_new_ones() {
     assert_eq!(apply(&store, &[set], NOW), [WriteOutcome::StorageFull]);
     let delete = WriteOp::DeleteLink { link_id: link(0) };
     assert_eq!(apply(&store, &[delete], NOW), [WriteOutcome::Done]);
+}
+
+#[test]
+fn compaction_copies_live_chunks_forward_and_chunks_share_the_budget() {
+    use sotto_wire::{ChunkDigest, ChunkSize, DownloadId, UploadId};
+
+    use crate::store::{ChunkFile, ChunkRecord};
+
+    let dir = tempfile::tempdir().unwrap();
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        max_bytes: Some(20 << 20),
+        ..config()
+    };
+    let store = open_with(dir.path(), small, NOW);
+    let upload = |n: u8| UploadId::from_bytes([n; 24]);
+    let chunk = |n: u8| ChunkRecord {
+        upload_key: AuthKey::from_bytes([n; 32]),
+        size: ChunkSize::Kib64,
+        digest: ChunkDigest::from_bytes([n; 32]),
+        file: ChunkFile::from_bytes([n; 16]),
+        since: NOW,
+        complete: false,
+        // Many downloads, so that a few chunks fill a segment.
+        downloads: (0..60)
+            .map(|d| {
+                let mut id = [n; 24];
+                id[0] = 0xd0;
+                id[1] = d;
+                (DownloadId::from_bytes(id), AuthKey::from_bytes([d; 32]))
+            })
+            .collect(),
+    };
+    for n in 0..100 {
+        let create = WriteOp::CreateChunk {
+            upload_id: upload(n),
+            record: Box::new(chunk(n)),
+        };
+        assert_eq!(apply(&store, &[create], NOW), [WriteOutcome::Done]);
+    }
+    for n in (0..100).filter(|n| n % 10 != 0) {
+        let delete = WriteOp::DeleteChunk {
+            upload_id: upload(n),
+        };
+        assert!(matches!(
+            apply(&store, &[delete], NOW)[0],
+            WriteOutcome::ChunkRemoved(_)
+        ));
+    }
+    let segments_before = store.segments().unwrap();
+    store.reclaim().unwrap();
+    let segments_after = store.segments().unwrap();
+    assert!(segments_after[0] > segments_before[0], "{segments_after:?}");
+    let check = |store: &LogStore| {
+        for n in 0..100 {
+            let found = store.chunk(&upload(n), NOW).unwrap();
+            assert_eq!(found, (n % 10 == 0).then(|| chunk(n)), "{n}");
+        }
+    };
+    check(&store);
+    drop(store);
+    let store = open_with(dir.path(), small, NOW);
+    check(&store);
+    // Ten 64 KiB chunks live: the budget takes 4 MiB chunks until it is full.
+    let mut created = 0;
+    loop {
+        let mut big = chunk(200);
+        big.size = ChunkSize::Mib4;
+        big.downloads.clear();
+        let mut id = [0xbb; 24];
+        id[0] = created;
+        let create = WriteOp::CreateChunk {
+            upload_id: UploadId::from_bytes(id),
+            record: Box::new(big),
+        };
+        if apply(&store, &[create], NOW) != [WriteOutcome::Done] {
+            break;
+        }
+        created += 1;
+    }
+    assert_eq!(created, 4);
 }
