@@ -102,9 +102,13 @@ try {
   // The browser exports it again; the command imports it and keeps chatting.
   await moved.getByRole("button", { name: "Settings", exact: true }).click();
   await moved.getByLabel("Passphrase for the archive").fill(passphrase);
+  // Export says that it moves the profile, and asks first.
+  await moved.getByRole("button", { name: "Export archive" }).click();
+  await moved.getByRole("dialog", { name: "Export and move this profile?" }).waitFor({ timeout });
+  await moved.screenshot({ path: join(shots, "export-confirm.png") });
   const [download] = await Promise.all([
     moved.waitForEvent("download"),
-    moved.getByRole("button", { name: "Export archive" }).click(),
+    moved.getByRole("button", { name: "Export and move" }).click(),
   ]);
   const fromBrowser = join(work, "from-browser.sotto");
   await download.saveAs(fromBrowser);

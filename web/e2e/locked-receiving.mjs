@@ -162,6 +162,28 @@ try {
   );
   step("a tab closed while locked keeps what arrived");
 
+  // Records that do not open (damaged, or hostile) are dropped on unlock, and
+  // more than one batch of them is read.
+  await wendy.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("sotto");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const transaction = open.result.transaction("held", "readwrite");
+          const store = transaction.objectStore("held");
+          for (let index = 0; index < 300; index += 1) {
+            store.add(crypto.getRandomValues(new Uint8Array(1 + ((index * 97) % 4000))));
+          }
+          transaction.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          transaction.onerror = () => reject(transaction.error);
+        };
+      }),
+  );
+
   // The unlock shows everything, in order, and empties the store.
   await unlock(wendy, "passphrase of Wendy");
   const chat = await openChat(wendy, "Carl");
@@ -179,6 +201,21 @@ try {
   await until("the kept records are deleted", async () => (await heldRecords(wendy)).length === 0);
   await wendy.screenshot({ path: join(shots, "unlocked-after-activity.png") });
   step("the unlock applies what was kept, in order, and deletes it");
+
+  // Locked again (watched), the profile is replaced by an import: the watch
+  // stops and what it could have kept goes with the old profile.
+  await wendy.getByRole("button", { name: "Lock Sotto" }).click();
+  await wendy.getByRole("heading", { name: "Sotto is locked" }).waitFor({ timeout });
+  const archive = join(work, "carl.sotto");
+  await sotto(carl, "export", archive);
+  await wendy.getByRole("button", { name: "Import an archive instead" }).click();
+  await wendy.locator('input[type="file"]').setInputFiles(archive);
+  await wendy.getByLabel("The archive's passphrase").fill(passphrase);
+  await wendy.getByRole("button", { name: "Import", exact: true }).click();
+  const carlHere = await openChat(wendy, "Wendy");
+  await row(carlHere, "the third, while the tab was closed").waitFor({ timeout });
+  if ((await heldRecords(wendy)).length !== 0) throw new Error("the import kept the old profile's records");
+  step("a watched locked profile is replaced by an import");
   console.log("locked receiving: ok");
 } finally {
   await browser.close();

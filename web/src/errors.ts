@@ -2,7 +2,8 @@ import { isBackendError, type BackendErrorKind } from "./backend";
 
 /** What to say for a kind of error whose own text is not fit to show. */
 const SENTENCES: Partial<Record<BackendErrorKind, string>> = {
-  "wrong-passphrase": "That passphrase is not right. Check it and try again.",
+  // As the lock screen says it.
+  "wrong-passphrase": "Wrong passphrase. Check it and try again.",
   locked: "Sotto is locked. Unlock it and try again.",
   "no-profile": "There is no profile in this browser.",
   "profile-exists": "A profile exists in this browser already.",

@@ -61,8 +61,14 @@ describe("accessibility", () => {
 
   it("lock screen", async () => {
     const backend = FakeBackend.withProfile();
+    const chat = backend.addChat("Ada", 1);
     await backend.lock();
     await show(backend);
+    expect(await violations()).toEqual([]);
+    // With what arrived while locked counted.
+    await act(() => backend.receiveWhileLocked(chat, "hello"));
+    await settle();
+    expect(root.querySelector(".held-notice")?.textContent).not.toBe("");
     expect(await violations()).toEqual([]);
   });
 
@@ -81,7 +87,21 @@ describe("accessibility", () => {
     expect(await violations()).toEqual([]);
     await click('[aria-label="Message actions"]');
     expect(await violations()).toEqual([]);
-  });
+    // The emoji pickers: for a reaction, and in the message box.
+    await click('[aria-label="More reactions"]');
+    expect(root.querySelector(".emoji-picker")).not.toBeNull();
+    expect(await violations()).toEqual([]);
+    await act(() => {
+      root
+        .querySelector(".emoji-picker")!
+        .dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true }));
+    });
+    await settle();
+    expect(root.querySelector(".emoji-picker")).toBeNull();
+    await click('[aria-label="Emoji"]');
+    expect(await violations()).toEqual([]);
+    // axe over the pickers' hundreds of buttons takes a few seconds.
+  }, 30_000);
 
   it("dialogs", async () => {
     const backend = FakeBackend.withProfile();

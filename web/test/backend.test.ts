@@ -17,7 +17,7 @@ describe("error messages", () => {
   it("are sentences, never raw error strings", () => {
     expect(errorMessage({ kind: "wrong-passphrase", message: "Wrong passphrase." })).toBe("Wrong passphrase.");
     expect(errorMessage({ kind: "wrong-passphrase", message: "wrong passphrase" })).toBe(
-      "That passphrase is not right. Check it and try again.",
+      "Wrong passphrase. Check it and try again.",
     );
     expect(errorMessage({ kind: "invalid-invitation", message: "the relay address is not valid" })).toBe(
       "The relay address is not valid.",

@@ -70,4 +70,36 @@ describe("archive export form", () => {
     expect(field().value).toBe("");
     expect(await backend.profileState()).toBe("moved");
   });
+
+  it("says that exporting moves the profile and asks first, when it does", async () => {
+    const backend = FakeBackend.withProfile("correct horse");
+    const exportArchive = vi.spyOn(backend, "exportArchive");
+    await act(() =>
+      render(<ExportArchiveForm backend={backend} label="Passphrase" submitLabel="Export archive" moves />, root),
+    );
+    await submit("correct horse");
+    const dialog = root.querySelector<HTMLElement>("[role=dialog]")!;
+    expect(dialog.textContent).toContain("Export and move this profile?");
+    expect(dialog.textContent).toContain("Sotto stops using it in this browser");
+    expect(exportArchive).not.toHaveBeenCalled();
+    const button = (name: string) =>
+      [...dialog.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === name)!;
+    await act(() => button("Cancel").click());
+    await settle();
+    expect(root.querySelector("[role=dialog]")).toBeNull();
+    expect(exportArchive).not.toHaveBeenCalled();
+    expect(await backend.profileState()).toBe("unlocked");
+
+    await submit("correct horse");
+    const again = root.querySelector<HTMLElement>("[role=dialog]")!;
+    await act(() =>
+      [...again.querySelectorAll<HTMLButtonElement>("button")]
+        .find((b) => b.textContent === "Export and move")!
+        .click(),
+    );
+    await settle();
+    expect(exportArchive).toHaveBeenCalledWith("correct horse");
+    expect(URL.createObjectURL).toHaveBeenCalledTimes(1);
+    expect(await backend.profileState()).toBe("moved");
+  });
 });

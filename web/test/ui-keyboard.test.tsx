@@ -195,6 +195,44 @@ describe("notifications", () => {
     expect(document.title).toBe("(2) Sotto");
   });
 
+  it("chimes while locked when notifications chime", async () => {
+    let tones = 0;
+    class FakeAudioContext {
+      currentTime = 0;
+      destination = {};
+      createOscillator() {
+        tones += 1;
+        return { frequency: { value: 0 }, connect: (next: unknown) => next, start() {}, stop() {} };
+      }
+      createGain() {
+        const gain = {
+          setValueAtTime() {},
+          exponentialRampToValueAtTime() {},
+        };
+        return { gain, connect: (next: unknown) => next };
+      }
+    }
+    class FakeNotification {
+      static permission = "granted";
+      onclick: (() => void) | null = null;
+      close(): void {}
+    }
+    vi.stubGlobal("AudioContext", FakeAudioContext);
+    vi.stubGlobal("Notification", FakeNotification);
+    const visibility = vi.spyOn(document, "visibilityState", "get").mockReturnValue("hidden");
+    const backend = FakeBackend.withProfile();
+    const ada = backend.addChat("Ada", 0);
+    await backend.updateSettings({ notificationSound: true });
+    await mount(backend);
+    const lock = [...root.querySelectorAll("button")].find((b) => b.getAttribute("aria-label") === "Lock Sotto")!;
+    await act(() => lock.click());
+    await settle();
+    await act(() => backend.receiveWhileLocked(ada, "hello"));
+    await settle();
+    expect(tones).toBeGreaterThan(0);
+    visibility.mockRestore();
+  });
+
   it("shows on the lock screen what was kept before the page opened", async () => {
     const backend = FakeBackend.withProfile();
     const ada = backend.addChat("Ada", 0);
@@ -203,6 +241,14 @@ describe("notifications", () => {
     await mount(backend);
     expect(root.querySelector(".held-notice")?.textContent).toBe("1 new delivery while locked. Unlock to see it.");
     expect(document.title).toBe("(1) Sotto");
+    // Applied by another tab meanwhile: counted again when this one is seen.
+    backend.heldCount = async () => 0;
+    await act(() => {
+      window.dispatchEvent(new Event("focus"));
+    });
+    await settle();
+    expect(root.querySelector(".held-notice")?.textContent).toBe("");
+    expect(document.title).toBe("Sotto");
   });
 
   it("notifies while hidden, following the preview setting and mute", async () => {

@@ -671,6 +671,21 @@ describe("connections", () => {
 });
 
 describe("settings", () => {
+  it("asks for a new passphrase twice", async () => {
+    const backend = FakeBackend.withProfile("correct horse");
+    await mount(backend);
+    await click(button("Settings"));
+    await click(button("Change passphrase"));
+    await type(byLabel("Current passphrase"), "correct horse");
+    await type(byLabel<HTMLInputElement>("New passphrase"), "a brand new passphrase");
+    await type(byLabel("New passphrase again"), "a brand new passphrasE");
+    await click(button("Change passphrase"));
+    expect(text()).toContain("The two new passphrases differ.");
+    await backend.lock();
+    await expect(backend.unlock("a brand new passphrase")).rejects.toMatchObject({ kind: "wrong-passphrase" });
+    await backend.unlock("correct horse");
+  });
+
   it("edits the profile", async () => {
     const backend = FakeBackend.withProfile();
     await mount(backend);
@@ -691,11 +706,14 @@ describe("settings", () => {
     await click(button("Settings"));
     await type(byLabel("Passphrase for the archive"), "wrong");
     await click(button("Export archive"));
+    expect(text()).toContain("Exporting moves the profile");
+    await click(button("Export and move"));
     expect(byLabel("Passphrase for the archive").closest("form")!.textContent).toContain("Wrong passphrase");
     expect(byLabel<HTMLInputElement>("Passphrase for the archive").value).toBe("wrong");
     expect(await backend.profileState()).toBe("unlocked");
     await type(byLabel("Passphrase for the archive"), "correct horse");
     await click(button("Export archive"));
+    await click(button("Export and move"));
     await settle();
     expect(URL.createObjectURL).toHaveBeenCalledTimes(1);
     expect(await backend.profileState()).toBe("moved");

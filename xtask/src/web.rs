@@ -50,7 +50,9 @@ pub(crate) fn test() -> Result<()> {
 /// profile kept by an earlier version unlocked and upgraded
 /// (`web/e2e/old-profile.mjs`), then managing chats, search, notifications
 /// and the offline status (`web/e2e/manage-chats.mjs`), then receiving while
-/// locked (`web/e2e/locked-receiving.mjs`).
+/// locked (`web/e2e/locked-receiving.mjs`), then the emoji picker, reactions
+/// with any emoji, the first unread message and delete for me
+/// (`web/e2e/daily-use.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -100,6 +102,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: a locked browser keeps receiving, and a closed tab loses nothing",
             "e2e/locked-receiving.mjs",
+        ),
+        (
+            "browser test: emoji, any reaction, the first unread message, delete for me",
+            "e2e/daily-use.mjs",
         ),
     ] {
         announce(title);

@@ -1,7 +1,7 @@
 //! Managing chats on this device: pin, archive, a local name for the peer,
 //! clearing the history, blocking. None of it is sent to the peer.
 
-use crate::chat_item::ChatItem;
+use crate::chat_item::{ChatItem, MessageDirection, MessageStatus};
 use crate::chat_record::ChatRecord;
 use crate::core::Core;
 use crate::event::{Event, Pending};
@@ -54,6 +54,12 @@ impl<S: Store> Core<S> {
     pub fn delete_for_me(&mut self, chat: ChatId, number: MessageNumber) -> Result<(), CoreError> {
         let item = ChatItem::load(&self.store, chat, number)?.ok_or(CoreError::UnknownMessage)?;
         let mut batch = StagedBatch::new();
+        if item.direction == MessageDirection::Incoming && item.status == MessageStatus::Delivered {
+            // An unread message deleted unread no longer counts as unread.
+            let mut record = ChatRecord::load(&self.store, chat)?;
+            record.unread = record.unread.saturating_sub(1);
+            record.put(&mut batch);
+        }
         item.delete(&self.store, &mut batch)?;
         crate::file_transfer::keep_sent_chunks(&item, &mut batch);
         batch.notify(Pending::Ready(Event::ItemsRemoved {

@@ -145,8 +145,9 @@ impl LockedInbox {
     }
 
     /// A relay pushed a message (MSG from `relay`): the delivery to keep, or
-    /// `None` when there is nothing to keep (a queue not watched, or the one
-    /// just kept delivered again, which is acknowledged again).
+    /// `None` when there is nothing to keep (a queue not watched, the one
+    /// just kept delivered again, which is acknowledged again, or a push
+    /// while the queue's last delivery is still being kept).
     pub fn handle_delivery(
         &mut self,
         relay: &RelayAddress,
@@ -162,8 +163,11 @@ impl LockedInbox {
                 self.acknowledge(relay, recipient_id, message_id, auth_secret);
                 return None;
             }
-            // Handed out already, not kept yet: one copy is enough.
-            Some((last, false)) if last == message_id => return None,
+            // One delivery per queue is handed out at a time, as the relay
+            // sends them (the next only after the ACK): a copy, or another
+            // message a relay pushes before that, is not kept now (the relay
+            // delivers it again), so what waits to be written stays bounded.
+            Some((_, false)) => return None,
             _ => {}
         }
         queue.last = Some((message_id, false));

@@ -215,7 +215,10 @@ fn a_message_deleted_for_me_stays_with_the_peer_and_a_mute_is_kept() {
         .last()
         .unwrap()
         .number;
+    assert_eq!(alice.core.chat(alice_bob).unwrap().unread, 1);
     alice.core.delete_for_me(alice_bob, number).unwrap();
+    // Deleted unread: no longer counted unread.
+    assert_eq!(alice.core.chat(alice_bob).unwrap().unread, 0);
     assert!(matches!(
         alice.core.delete_for_me(alice_bob, number),
         Err(CoreError::UnknownMessage)

@@ -62,7 +62,14 @@ pub enum HeldError {
 
 /// The profile's lock key: the secret that opens what was kept while locked.
 /// Kept sealed beside the profile's records; in memory only while unlocked.
-pub struct LockKey(SecretKey);
+///
+/// Held as zeroizing bytes: `crypto_box`'s `SecretKey` zeroizes its scalar
+/// when dropped but not its copy of the bytes, so one is made only for the
+/// moment it is used.
+pub struct LockKey {
+    secret: Zeroizing<[u8; crypto_box::KEY_SIZE]>,
+    public: PublicKey,
+}
 
 impl std::fmt::Debug for LockKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,7 +84,14 @@ pub struct LockPublicKey(PublicKey);
 impl LockKey {
     /// A fresh lock key.
     pub fn generate(rng: &mut impl CryptoRngCore) -> LockKey {
-        LockKey(SecretKey::generate(rng))
+        let mut secret = Zeroizing::new([0u8; crypto_box::KEY_SIZE]);
+        rng.fill_bytes(secret.as_mut_slice());
+        LockKey::from_secret(secret)
+    }
+
+    fn from_secret(secret: Zeroizing<[u8; crypto_box::KEY_SIZE]>) -> LockKey {
+        let public = SecretKey::from_bytes(*secret).public_key();
+        LockKey { secret, public }
     }
 
     /// The key sealed for `meta` [`META_LOCK_KEY`].
@@ -86,8 +100,7 @@ impl LockKey {
         rng: &mut impl CryptoRngCore,
         sealer: &RecordSealer,
     ) -> Result<Vec<u8>, SealError> {
-        let secret = Zeroizing::new(self.0.to_bytes());
-        let (_, sealed) = sealer.seal(rng, LOCK_KEY_TABLE, &[], secret.as_slice())?;
+        let (_, sealed) = sealer.seal(rng, LOCK_KEY_TABLE, &[], self.secret.as_slice())?;
         Ok(sealed)
     }
 
@@ -96,17 +109,17 @@ impl LockKey {
         let index = sealer.index(LOCK_KEY_TABLE, &[])?;
         let opened = sealer.open(&index, sealed)?;
         let value = Zeroizing::new(opened.value);
-        let secret: [u8; crypto_box::KEY_SIZE] = value
-            .as_slice()
-            .try_into()
-            .map_err(|_| HeldError::Malformed("lock key length"))?;
-        let secret = Zeroizing::new(secret);
-        Ok(LockKey(SecretKey::from_bytes(*secret)))
+        let mut secret = Zeroizing::new([0u8; crypto_box::KEY_SIZE]);
+        if value.len() != secret.len() {
+            return Err(HeldError::Malformed("lock key length"));
+        }
+        secret.copy_from_slice(&value);
+        Ok(LockKey::from_secret(secret))
     }
 
     /// Its public half.
     pub fn public_key(&self) -> LockPublicKey {
-        LockPublicKey(self.0.public_key())
+        LockPublicKey(self.public.clone())
     }
 
     /// Opens a held record.
@@ -114,7 +127,8 @@ impl LockKey {
         if record.len() > MAX_HELD_LEN {
             return Err(HeldError::Malformed("too long"));
         }
-        let plaintext = Zeroizing::new(self.0.unseal(record).map_err(|_| HeldError::WrongKey)?);
+        let secret = SecretKey::from_bytes(*self.secret);
+        let plaintext = Zeroizing::new(secret.unseal(record).map_err(|_| HeldError::WrongKey)?);
         decode(&plaintext)
     }
 }
@@ -129,6 +143,14 @@ impl LockPublicKey {
         let plaintext = Zeroizing::new(encode(delivery));
         self.0.seal(rng, &plaintext).map_err(|_| HeldError::TooLong)
     }
+}
+
+/// Parses an opened held record's plaintext: what the fuzz target feeds
+/// (only the lock key reaches it, so it is fuzzed directly).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_decode(plaintext: &[u8]) -> Result<HeldDelivery, HeldError> {
+    decode(plaintext)
 }
 
 fn encode(delivery: &HeldDelivery) -> Vec<u8> {

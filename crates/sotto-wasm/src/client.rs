@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     /// While locked after an unlock here: receiving goes on, unopened
     /// (`crate::locked_watch`).
     pub(crate) watch: Option<Watch>,
+    /// An unlock is reading and applying the profile: another waits for it.
+    unlocking: bool,
     listener: Option<js_sys::Function>,
     pub(crate) links: HashMap<String, RelayLink>,
     /// Relays that failed lately, by address: when to try again.
@@ -339,6 +341,7 @@ impl SottoClient {
                 moved,
                 unlocked: None,
                 watch: None,
+                unlocking: false,
                 listener: None,
                 links: HashMap::new(),
                 backoff: HashMap::new(),
@@ -410,25 +413,21 @@ impl SottoClient {
                     "this profile was exported and moved to another device",
                 ));
             }
+            if shared.borrow().unlocked.is_some() || shared.borrow().unlocking {
+                // Another unlock finished, or goes on, while this one derived
+                // its key: two would write the same records.
+                return Ok(JsValue::UNDEFINED);
+            }
+            let _unlocking = Unlocking::start(&shared);
             // The core takes over from the watch: what it kept is read after
             // it stopped, and the core subscribes again.
             stop(&shared);
             let (loaded, mut log) = load_records(&database, &sealer, &derivation, format).await?;
-            let lock_key = crate::locked_watch::lock_key(&database, &sealer).await?;
-            let held = database.held().await.map_err(internal)?;
-            if shared.borrow().unlocked.is_some() {
-                // Another unlock finished while this one derived its key.
-                return Ok(JsValue::UNDEFINED);
-            }
+            let mut lock_key = crate::locked_watch::lock_key(&database, &sealer).await?;
             let (outdated, weak) = (loaded.outdated(), loaded.weak_key_derivation);
             let mut core = Core::open(loaded.store).map_err(core_error)?;
-            crate::locked_watch::apply_held(
-                &database, &mut core, &sealer, &mut log, &lock_key, held,
-            )
-            .await?;
-            if shared.borrow().unlocked.is_some() {
-                return Ok(JsValue::UNDEFINED);
-            }
+            crate::locked_watch::apply_held(&database, &mut core, &sealer, &mut log, &mut lock_key)
+                .await?;
             adopt(
                 &shared,
                 Unlocked {
@@ -493,6 +492,22 @@ impl SottoClient {
     }
 }
 
+/// Marks an unlock in progress (past the passphrase check) until dropped.
+struct Unlocking(Rc<RefCell<Shared>>);
+
+impl Unlocking {
+    fn start(shared: &Rc<RefCell<Shared>>) -> Unlocking {
+        shared.borrow_mut().unlocking = true;
+        Unlocking(Rc::clone(shared))
+    }
+}
+
+impl Drop for Unlocking {
+    fn drop(&mut self) {
+        self.0.borrow_mut().unlocking = false;
+    }
+}
+
 /// Refuses to replace a live profile; a moved one (or none) may be replaced.
 pub(crate) fn ensure_replaceable(shared: &Rc<RefCell<Shared>>) -> Result<(), JsValue> {
     let state = shared.borrow();
@@ -539,6 +554,9 @@ pub(crate) async fn adopt_new(
     derivation: KeyDerivation,
     sealer: RecordSealer,
 ) -> Result<JsValue, JsValue> {
+    // The profile this one replaces may be watched while locked: that stops
+    // (with its links) before what it kept is cleared.
+    stop(shared);
     let lock_key = LockKey::generate(&mut BrowserRng);
     let snapshot = seal_snapshot(core.store(), &sealer, &derivation, &[], &lock_key)?;
     let database = Rc::clone(&shared.borrow().database);

@@ -181,11 +181,11 @@ impl Database {
         Ok(count.as_f64().unwrap_or_default() as u32)
     }
 
-    /// Every delivery kept while locked, in arrival order.
-    pub(crate) async fn held(&self) -> Result<Vec<(HeldKey, Vec<u8>)>, JsValue> {
+    /// The first `limit` deliveries kept while locked, in arrival order.
+    pub(crate) async fn held(&self, limit: u32) -> Result<Vec<(HeldKey, Vec<u8>)>, JsValue> {
         let (_, store) = self.store(HELD, IdbTransactionMode::Readonly)?;
-        let keys = finished(store.get_all_keys()?);
-        let values = finished(store.get_all()?);
+        let keys = finished(store.get_all_keys_with_key_and_limit(&JsValue::NULL, limit)?);
+        let values = finished(store.get_all_with_key_and_limit(&JsValue::NULL, limit)?);
         let keys: Array = keys.await?.dyn_into()?;
         let values: Array = values.await?.dyn_into()?;
         let mut held = Vec::with_capacity(keys.length() as usize);

@@ -175,6 +175,10 @@ fn keep(shared: &Rc<RefCell<Shared>>, delivery: HeldDelivery) {
     });
 }
 
+/// Kept deliveries read and applied at a time on unlock: at most this many
+/// records of at most `MAX_HELD_LEN` bytes each are in memory at once.
+const HELD_BATCH: u32 = 256;
+
 /// The profile's lock key, opened with `sealer`; a new one (`fresh`, to be
 /// written) when there is none yet or it no longer opens.
 pub(crate) struct OpenedLockKey {
@@ -199,16 +203,34 @@ pub(crate) async fn lock_key(
     )
 }
 
-/// Gives every kept delivery to `core`, oldest first, then writes what they
-/// changed (through the write log), a fresh lock key, and the deletion of
-/// the kept deliveries in one transaction, on disk before the core goes on.
-/// A kept delivery that does not open is deleted too: it never will.
+/// Gives every kept delivery to `core`, oldest first, a batch at a time; each
+/// batch writes what its deliveries changed (through the write log), a fresh
+/// lock key the first time, and the deletion of those kept deliveries in one
+/// transaction, on disk before the core goes on. A kept delivery that does
+/// not open is deleted too: it never will.
 pub(crate) async fn apply_held(
     database: &Database,
     core: &mut Core<MirrorStore>,
     sealer: &RecordSealer,
     log: &mut WriteLog,
-    lock_key: &OpenedLockKey,
+    lock_key: &mut OpenedLockKey,
+) -> Result<(), JsValue> {
+    loop {
+        let held = database.held(HELD_BATCH).await.map_err(internal)?;
+        let last = held.len() < HELD_BATCH as usize;
+        apply_batch(database, core, sealer, log, lock_key, held).await?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+async fn apply_batch(
+    database: &Database,
+    core: &mut Core<MirrorStore>,
+    sealer: &RecordSealer,
+    log: &mut WriteLog,
+    lock_key: &mut OpenedLockKey,
     held: Vec<(HeldKey, Vec<u8>)>,
 ) -> Result<(), JsValue> {
     if held.is_empty() && !lock_key.fresh {
@@ -261,6 +283,7 @@ pub(crate) async fn apply_held(
         )
         .await
         .map_err(internal)?;
+    lock_key.fresh = false;
     core.handle_synced(mark);
     Ok(())
 }

@@ -1,7 +1,7 @@
 // The top level: which screen the profile's state calls for, and an
 // invitation link the page was opened with (kept in memory only).
 
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
 import type { ParsedLink } from "../invite-link";
@@ -27,6 +27,11 @@ export interface AppProps {
 export function App({ backend, initialInvite = null }: AppProps) {
   const [phase, setPhase] = useState<Phase>({ name: "loading" });
   const [invite, setInvite] = useState<ParsedLink | null>(initialInvite);
+  /** The notification sound setting as last unlocked: the lock screen's notification follows it. */
+  const sound = useRef(false);
+  const keepSound = useCallback((on: boolean) => {
+    sound.current = on;
+  }, []);
 
   useEffect(() => {
     backend.profileState().then(
@@ -66,8 +71,16 @@ export function App({ backend, initialInvite = null }: AppProps) {
     case "moved":
       return <Moved backend={backend} onStartOver={() => setPhase({ name: "welcome" })} />;
     case "locked":
-      return <Unlock backend={backend} onUnlocked={() => setPhase({ name: "unlocked" })} />;
+      return <Unlock backend={backend} onUnlocked={() => setPhase({ name: "unlocked" })} sound={sound.current} />;
     case "unlocked":
-      return <Main backend={backend} onLock={lock} invite={invite} onInviteHandled={() => setInvite(null)} />;
+      return (
+        <Main
+          backend={backend}
+          onLock={lock}
+          onSoundSetting={keepSound}
+          invite={invite}
+          onInviteHandled={() => setInvite(null)}
+        />
+      );
   }
 }

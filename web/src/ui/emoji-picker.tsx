@@ -6,10 +6,22 @@
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { asReaction, EMOJI_GROUPS, searchEmoji } from "../emoji";
-import { menuPosition } from "./menu";
-
 const WIDTH = 316;
 const HEIGHT = 340;
+
+/**
+ * Where the picker opens: below its anchor, or above it when there is no room
+ * below (the message box's button), on the side it favours, inside the window.
+ */
+export function pickerPosition(anchor: HTMLElement, side: "left" | "right") {
+  const rect = anchor.getBoundingClientRect();
+  const width = Math.min(WIDTH, window.innerWidth - 16);
+  const height = Math.min(HEIGHT, window.innerHeight - 16);
+  const below = rect.bottom + 4;
+  const top = below + height <= window.innerHeight - 8 ? below : Math.max(8, rect.top - height - 4);
+  const left = Math.max(8, Math.min(side === "right" ? rect.right - width : rect.left, window.innerWidth - width - 8));
+  return { top: `${top}px`, left: `${left}px`, width: `${width}px`, height: `${height}px` };
+}
 
 export function EmojiPicker({
   label,
@@ -30,6 +42,13 @@ export function EmojiPicker({
   const [query, setQuery] = useState("");
   const panel = useRef<HTMLDivElement>(null);
   const search = useRef<HTMLInputElement>(null);
+  // Placed again when the window changes size (a phone turned, a keyboard shown).
+  const [, setSize] = useState(0);
+  useEffect(() => {
+    const resized = () => setSize((count) => count + 1);
+    window.addEventListener("resize", resized);
+    return () => window.removeEventListener("resize", resized);
+  }, []);
 
   useEffect(() => {
     search.current?.focus();
@@ -91,7 +110,7 @@ export function EmojiPicker({
       class="emoji-picker"
       role="dialog"
       aria-label={label}
-      style={{ ...menuPosition(anchor, side, HEIGHT, WIDTH), width: `${WIDTH}px`, height: `${HEIGHT}px` }}
+      style={pickerPosition(anchor, side)}
       onKeyDown={onKeyDown}
     >
       <input
@@ -115,7 +134,7 @@ export function EmojiPicker({
               No emoji match.
             </p>
           ) : (
-            <section key={group.name} aria-label={group.name}>
+            <div key={group.name} role="group" aria-label={group.name}>
               <h3>{group.name}</h3>
               <div class="emoji-grid">
                 {group.entries.map(([emoji, words]) => (
@@ -131,7 +150,7 @@ export function EmojiPicker({
                   </button>
                 ))}
               </div>
-            </section>
+            </div>
           ),
         )}
       </div>

@@ -41,6 +41,8 @@ type DialogState =
 export interface MainProps {
   backend: Backend;
   onLock: () => void;
+  /** Told the notification sound setting, so that the lock screen follows it. */
+  onSoundSetting?: (on: boolean) => void;
   invite: ParsedLink | null;
   onInviteHandled: () => void;
 }
@@ -68,11 +70,12 @@ const FLUSH_MS = 250;
 const BURST_EVENTS = 16;
 const BURST_MS = 200;
 
-export function Main({ backend, onLock, invite, onInviteHandled }: MainProps) {
+export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled }: MainProps) {
   const [views, setViews] = useState<ReadonlyMap<ChatId, ChatView>>(new Map());
   /** Chats whose peer is typing. */
   const [typing, setTyping] = useState<ReadonlySet<ChatId>>(new Set());
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
+  useEffect(() => onSoundSetting?.(settings.notificationSound), [settings.notificationSound, onSoundSetting]);
   const [requests, setRequests] = useState<RequestView[]>([]);
   const [selected, setSelected] = useState<ChatId | null>(null);
   const [dialog, setDialog] = useState<DialogState>(null);

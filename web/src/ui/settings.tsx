@@ -153,7 +153,7 @@ export function SettingsDialog({
             The whole profile as one encrypted file, sealed with your passphrase. Import it in another browser or in the
             <code> sotto</code> command to continue there. This copy then stops: two copies would reuse the same keys.
           </p>
-          <ExportArchiveForm backend={backend} label="Passphrase for the archive" submitLabel="Export archive" />
+          <ExportArchiveForm backend={backend} label="Passphrase for the archive" submitLabel="Export archive" moves />
         </section>
         <section class="stack" aria-labelledby="keys-heading">
           <h3 id="keys-heading">Keyboard</h3>
@@ -237,6 +237,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
   const [open, setOpen] = useState(false);
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
+  const [again, setAgain] = useState("");
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
   if (!open) {
@@ -250,6 +251,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
     event.preventDefault();
     if (next.length < MIN_PASSPHRASE)
       return setMessage(`The new passphrase needs at least ${MIN_PASSPHRASE} characters.`);
+    if (next !== again) return setMessage("The two new passphrases differ.");
     setBusy(true);
     setMessage("");
     try {
@@ -257,6 +259,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
       setMessage("Passphrase changed.");
       setCurrent("");
       setNext("");
+      setAgain("");
     } catch (caught) {
       setMessage(errorMessage(caught));
     }
@@ -271,6 +274,7 @@ function ChangePassphrase({ backend }: { backend: Backend }) {
         autocomplete="current-password"
       />
       <PassphraseField label="New passphrase" value={next} onInput={setNext} autocomplete="new-password" strength />
+      <PassphraseField label="New passphrase again" value={again} onInput={setAgain} autocomplete="new-password" />
       <p role="status">{message}</p>
       <button type="submit" disabled={busy} aria-busy={busy}>
         <BusyLabel busy={busy} label="Change passphrase" busyLabel="Changing…" />

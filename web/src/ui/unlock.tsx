@@ -8,13 +8,24 @@ import { BusyLabel } from "./busy";
 import { Logo } from "./icons";
 import { ImportArchive } from "./welcome";
 
-export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: () => void }) {
+export function Unlock({
+  backend,
+  onUnlocked,
+  sound = false,
+}: {
+  backend: Backend;
+  onUnlocked: () => void;
+  /** Whether notifications chime (the setting as last unlocked here). */
+  sound?: boolean;
+}) {
   const [passphrase, setPassphrase] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [importing, setImporting] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
+  const chime = useRef(sound);
+  chime.current = sound;
   /** Deliveries kept while locked: counted, never named or shown. */
   const [held, setHeld] = useState(0);
 
@@ -31,11 +42,23 @@ export function Unlock({ backend, onUnlocked }: { backend: Backend; onUnlocked: 
     const unsubscribe = backend.subscribe((event) => {
       if (event.type !== "held") return;
       setHeld(event.count);
-      notify(LOCKED_NOTIFICATION, "sotto-locked", () => input.current?.focus());
+      notify(LOCKED_NOTIFICATION, "sotto-locked", () => input.current?.focus(), chime.current);
     });
+    // Another tab that unlocked meanwhile applied (and deleted) what was kept.
+    const recount = () => {
+      if (document.visibilityState === "visible")
+        backend.heldCount().then(
+          (count) => live && setHeld(count),
+          () => undefined,
+        );
+    };
+    document.addEventListener("visibilitychange", recount);
+    window.addEventListener("focus", recount);
     return () => {
       live = false;
       unsubscribe();
+      document.removeEventListener("visibilitychange", recount);
+      window.removeEventListener("focus", recount);
     };
   }, [backend]);
 

@@ -176,3 +176,44 @@ fn debug_shows_no_queue_or_relay() {
     assert!(!printed.contains("127.0.0.1"), "{printed}");
     assert!(!printed.contains(&format!("{:?}", kept[0].message_id.as_bytes())));
 }
+
+#[test]
+fn one_delivery_per_queue_waits_to_be_kept() {
+    let (mut world, mut locked, _) = locked_bob(&["one"]);
+    let relay = world.relays[0].address.clone();
+    locked.handle_relay_connected(&relay);
+    let request = locked.poll_relay_request().unwrap();
+    let signer = request.auth_key.as_ref().map(|secret| secret.public_key());
+    let mut pushes = Vec::new();
+    let now = world.now;
+    world.relays[0].handle_command(1, &request.command, signer, now, &mut pushes);
+    let (_, recipient_id, message_id, message) = pushes.pop().unwrap();
+    let sealed = world.relays[0].queues[&recipient_id]
+        .queue_key
+        .seal(suite(0, 1), &message_id, &message)
+        .unwrap();
+    let first = locked
+        .handle_delivery(
+            &relay,
+            recipient_id,
+            message_id,
+            sealed.clone(),
+            suite(0, 1),
+        )
+        .unwrap();
+    // A relay that pushes more before the ACK (the same again, or another)
+    // gets nothing more written meanwhile.
+    let other = world.relays[0].new_message_id();
+    for id in [message_id, other] {
+        assert!(
+            locked
+                .handle_delivery(&relay, recipient_id, id, sealed.clone(), suite(0, 1))
+                .is_none()
+        );
+    }
+    locked.handle_held(&first);
+    assert!(matches!(
+        locked.poll_relay_request().map(|request| request.command),
+        Some(sotto_wire::Command::Ack { .. })
+    ));
+}
