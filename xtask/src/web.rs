@@ -208,36 +208,13 @@ const BENCH_RELAY_RUNS: &str = "3";
 /// them; see docs/benchmarks.md).
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let runs = runs_option(args, "5", "web")?;
-    build()?;
-    chromium()?;
-    announce("web benchmark (release): building sotto-relay and sotto-seed-profile");
-    run_checked(cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "sotto-relay",
-        "--bin",
-        "sotto-relay",
-        "--package",
-        "sotto-bench",
-        "--bin",
-        "sotto-seed-profile",
-        "--bin",
-        "sotto-client-bench",
-    ]))?;
-    let binaries = target_dir().join("release");
-    let work = target_dir().join("web-bench");
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let archive = work.join("profile.sotto");
-    announce("web benchmark: building the profile (50 chats, 10,000 messages in one)");
-    run_checked(
-        Command::new(binaries.join("sotto-seed-profile"))
-            .arg("--out")
-            .arg(&archive)
-            .args(["--passphrase", BENCH_PASSPHRASE])
-            .args(["--chats", BENCH_CHATS, "--big-chat", BENCH_BIG_CHAT]),
+    let archive = seeded_profile(
+        "web-bench",
+        "50 chats, 10,000 messages in one",
+        &["--chats", BENCH_CHATS, "--big-chat", BENCH_BIG_CHAT],
+        &["--bin", "sotto-client-bench"],
     )?;
+    let binaries = target_dir().join("release");
     announce("web benchmark: headless Chromium");
     run_checked(
         Command::new("node")
@@ -277,41 +254,28 @@ const SEARCH_BIG_CHAT: &str = "98040";
 /// `search` in headless Chromium (see docs/benchmarks.md).
 pub(crate) fn bench_search(args: &[String]) -> Result<()> {
     let runs = runs_option(args, "7", "web-search")?;
-    build()?;
-    chromium()?;
-    announce("web search benchmark (release): building sotto-relay and sotto-seed-profile");
-    run_checked(cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "sotto-relay",
-        "--bin",
-        "sotto-relay",
-        "--package",
-        "sotto-bench",
-        "--bin",
-        "sotto-seed-profile",
-    ]))?;
-    let binaries = target_dir().join("release");
-    let work = target_dir().join("web-search-bench");
-    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let archive = work.join("profile.sotto");
-    announce("web search benchmark: building the profile (50 chats, 100,000 messages)");
-    run_checked(
-        Command::new(binaries.join("sotto-seed-profile"))
-            .arg("--out")
-            .arg(&archive)
-            .args(["--passphrase", BENCH_PASSPHRASE])
-            .args(["--chats", SEARCH_CHATS, "--per-chat", SEARCH_PER_CHAT])
-            .args(["--big-chat", SEARCH_BIG_CHAT]),
+    let archive = seeded_profile(
+        "web-search-bench",
+        "50 chats, 100,000 messages",
+        &[
+            "--chats",
+            SEARCH_CHATS,
+            "--per-chat",
+            SEARCH_PER_CHAT,
+            "--big-chat",
+            SEARCH_BIG_CHAT,
+        ],
+        &[],
     )?;
     announce("web search benchmark: headless Chromium");
     run_checked(
         Command::new("node")
             .current_dir(dir())
             .arg("e2e/bench-search.mjs")
-            .env("SOTTO_RELAY", binaries.join("sotto-relay"))
+            .env(
+                "SOTTO_RELAY",
+                target_dir().join("release").join("sotto-relay"),
+            )
             .env("SOTTO_WEB", dist())
             .env("SOTTO_ARCHIVE", &archive)
             .env("SOTTO_PASSPHRASE", BENCH_PASSPHRASE)
@@ -319,6 +283,52 @@ pub(crate) fn bench_search(args: &[String]) -> Result<()> {
             .env("SOTTO_RUNS", runs)
             .env("CHROMIUM", CHROMIUM),
     )
+}
+
+/// What a web benchmark starts from: the production web client, Chromium,
+/// a release relay and `sotto-seed-profile` (with `more_bins` of
+/// sotto-bench), and a profile archive seeded with `seed_args` in
+/// `<target>/<work>`, whose path is returned.
+fn seeded_profile(
+    work: &str,
+    what: &str,
+    seed_args: &[&str],
+    more_bins: &[&str],
+) -> Result<std::path::PathBuf> {
+    build()?;
+    chromium()?;
+    announce(&format!(
+        "{work} (release): building sotto-relay and sotto-seed-profile"
+    ));
+    run_checked(
+        cargo()
+            .args([
+                "build",
+                "--locked",
+                "--release",
+                "--package",
+                "sotto-relay",
+                "--bin",
+                "sotto-relay",
+                "--package",
+                "sotto-bench",
+                "--bin",
+                "sotto-seed-profile",
+            ])
+            .args(more_bins),
+    )?;
+    let work = target_dir().join(work);
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let archive = work.join("profile.sotto");
+    announce(&format!("building the benchmark's profile ({what})"));
+    run_checked(
+        Command::new(target_dir().join("release").join("sotto-seed-profile"))
+            .arg("--out")
+            .arg(&archive)
+            .args(["--passphrase", BENCH_PASSPHRASE])
+            .args(seed_args),
+    )?;
+    Ok(archive)
 }
 
 /// The value of `--runs N` among `args` (a positive number), or `default`.
