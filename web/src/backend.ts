@@ -159,6 +159,19 @@ interface ItemFields {
   reactions: Reaction[];
   /** When a disappearing message will be removed, or null. */
   expires_at: UnixMillis | null;
+  /** A file the message carries (the web client shows it as text for now). */
+  file: FileView | null;
+}
+
+/** A file in a message, as the core describes it. */
+export interface FileView {
+  name: string;
+  /** Its length in bytes. */
+  size: number;
+  media_type: string;
+  state: "uploading" | "sent" | "available" | "downloading" | "received" | "failed";
+  /** Why it failed, for `failed`. */
+  failure: string | null;
 }
 
 /** A message: `text` set, `notice` null. */
@@ -171,6 +184,16 @@ export interface MessageItem extends ItemFields {
 export interface NoticeItem extends ItemFields {
   text: null;
   notice: NoticeView;
+}
+
+/**
+ * A file message as the core sends it: neither `text` nor `notice`. The bridge
+ * turns it into a MessageItem whose text names the file (`cleanItem`).
+ */
+export interface FileItem extends ItemFields {
+  text: null;
+  notice: null;
+  file: FileView;
 }
 
 /** One message or notice of a chat (the core sets exactly one of `text` and `notice`). */
@@ -216,6 +239,8 @@ export type CoreEvent =
   /** A disappearing-message timer ran out. */
   | { type: "items_removed"; chat: ChatId; numbers: MessageNumber[] }
   | { type: "typing"; chat: ChatId; typing: boolean }
+  /** A file's chunks moved: `done` of `total` bytes. */
+  | { type: "file_progress"; chat: ChatId; number: MessageNumber; done: number; total: number }
   /** A relay sent something that does not open; safe to log. */
   | { type: "relay_fault"; relay: string; reason: string };
 

@@ -594,6 +594,7 @@ export class FakeBackend implements Backend {
       deleted: false,
       reactions: [],
       expires_at: null,
+      file: null,
     };
   }
 

@@ -7,7 +7,7 @@
 // right-to-left name stays inside its own box. The bridge cleans every view the
 // core hands out before the UI sees it.
 
-import type { BridgeEvent, ChatView, CoreEvent, ItemView, RequestView } from "./backend";
+import type { BridgeEvent, ChatView, CoreEvent, FileItem, FileView, ItemView, RequestView } from "./backend";
 
 /** U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069. */
 const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
@@ -19,12 +19,19 @@ export function withoutBidiControls(text: string): string {
 
 const clean = <T extends string | null>(text: T): T => (text === null ? text : (withoutBidiControls(text) as T));
 
-/** An item with its text, quote and reactions cleaned. */
-export function cleanItem(item: ItemView): ItemView {
+/** The text that stands for a file until the web client shows files. */
+function fileText(file: FileView): string {
+  const kib = file.size / 1024;
+  const size = kib < 1024 ? `${Math.max(1, Math.round(kib))} KB` : `${(kib / 1024).toFixed(1)} MB`;
+  return `📎 ${withoutBidiControls(file.name)} (${size}): open this chat with the sotto command to save it`;
+}
+
+/** An item with its text, quote and reactions cleaned; a file item reads as text. */
+export function cleanItem(item: ItemView | FileItem): ItemView {
   if (item.notice !== null) return item;
   return {
     ...item,
-    text: clean(item.text),
+    text: item.text === null && item.file ? fileText(item.file) : clean(item.text),
     quoted: item.quoted ? { ...item.quoted, text: withoutBidiControls(item.quoted.text) } : null,
     reactions: item.reactions.map((reaction) => ({ ...reaction, emoji: withoutBidiControls(reaction.emoji) })),
   } as ItemView;

@@ -19,6 +19,7 @@ function message(number: number, direction: "incoming" | "outgoing", status: "de
     deleted: false,
     reactions: [],
     expires_at: null,
+    file: null,
   } as ItemView;
 }
 

@@ -37,6 +37,7 @@ function message(patch: Partial<MessageItem>): MessageItem {
     deleted: false,
     reactions: [],
     expires_at: null,
+    file: null,
     ...patch,
   };
 }

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ChatView, ItemView } from "../src/backend";
+import type { ChatView, FileItem, ItemView } from "../src/backend";
 import { FakeBackend } from "../src/fake-backend";
 import { App } from "../src/ui/app";
 import { cleanChat, cleanEvent, cleanItem, cleanRequest, withoutBidiControls } from "../src/user-text";
@@ -41,6 +41,7 @@ describe("withoutBidiControls", () => {
       deleted: false,
       reactions: [{ mine: false, emoji: "\u202E👍" }],
       expires_at: null,
+      file: null,
     };
     const chat: ChatView = {
       id: 1,
@@ -116,5 +117,33 @@ describe("the stylesheet", () => {
   it("isolates every element that shows a name or a message", () => {
     const css = readFileSync(`${process.cwd()}/src/styles.css`, "utf8");
     expect(css).toMatch(/\.private,\s*\.quote-author\s*\{\s*unicode-bidi: isolate;/);
+  });
+
+  it("shows a file message, which the web client cannot open yet, as text naming it", () => {
+    const file: FileItem = {
+      chat: 1,
+      number: 3,
+      direction: "incoming",
+      seq: 3,
+      sent_at: 0,
+      at: 0,
+      status: "delivered",
+      text: null,
+      reply_to: null,
+      quoted: null,
+      notice: null,
+      edited: false,
+      deleted: false,
+      reactions: [],
+      expires_at: null,
+      file: {
+        name: `report${CONTROLS}.pdf`,
+        size: 3 * 1024 * 1024,
+        media_type: "application/pdf",
+        state: "available",
+        failure: null,
+      },
+    };
+    expect(cleanItem(file).text).toBe("📎 report.pdf (3.0 MB): open this chat with the sotto command to save it");
   });
 });

@@ -27,6 +27,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   item_changed: true,
   items_removed: true,
   typing: true,
+  file_progress: true,
   relay_fault: true,
   connection: true,
   storage_failed: true,

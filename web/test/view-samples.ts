@@ -75,7 +75,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
             "emoji": "👍"
           }
         ],
-        "expires_at": 1764990300000
+        "expires_at": 1764990300000,
+        "file": null
       },
       "alias": "Bob (work)",
       "pinned": true,
@@ -141,7 +142,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
             "emoji": "👍"
           }
         ],
-        "expires_at": 1764990300000
+        "expires_at": 1764990300000,
+        "file": null
       },
       "alias": "Bob (work)",
       "pinned": true,
@@ -185,7 +187,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
           "emoji": "👍"
         }
       ],
-      "expires_at": 1764990300000
+      "expires_at": 1764990300000,
+      "file": null
     },
     "unread": 2
   },
@@ -216,7 +219,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
           "emoji": "👍"
         }
       ],
-      "expires_at": 1764990300000
+      "expires_at": 1764990300000,
+      "file": null
     }
   },
   {
@@ -231,6 +235,13 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "type": "typing",
     "chat": 3,
     "typing": true
+  },
+  {
+    "type": "file_progress",
+    "chat": 3,
+    "number": 14,
+    "done": 4194304,
+    "total": 12582912
   },
   {
     "type": "relay_fault",
@@ -258,7 +269,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -282,7 +294,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -306,7 +319,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -330,7 +344,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -353,7 +368,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -378,7 +394,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -403,7 +420,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -426,7 +444,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },
@@ -449,7 +468,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "edited": false,
       "deleted": false,
       "reactions": [],
-      "expires_at": null
+      "expires_at": null,
+      "file": null
     },
     "unread": 0
   },

@@ -211,6 +211,12 @@ mod tests {
                 chat: ChatId(3),
                 typing: true,
             },
+            Event::FileProgress {
+                chat: ChatId(3),
+                number: MessageNumber(14),
+                done: 4_194_304,
+                total: 12_582_912,
+            },
             Event::RelayFault {
                 relay: "sotto+ws://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@127.0.0.1:7000"
                     .parse()
