@@ -272,7 +272,7 @@ impl FileRunner {
         media_type: &str,
         relay: &RelayAddress,
     ) -> Result<MessageNumber, ClientError> {
-        let len = source.metadata()?.len();
+        let len = source.metadata().map_err(ClientError::LocalFile)?.len();
         let store = self.store.clone();
         let encrypted = tokio::task::spawn_blocking(move || {
             let mut source = std::io::BufReader::with_capacity(64 * 1024, source);
@@ -281,8 +281,8 @@ impl FileRunner {
         .await
         .map_err(|_| ClientError::Closed)?
         .map_err(|error| {
-            ClientError::Io(std::io::Error::other(format!(
-                "the file could not be read whole ({error})"
+            ClientError::LocalFile(std::io::Error::other(format!(
+                "it could not be read whole or encrypted into the profile ({error})"
             )))
         })?;
         let upload = Upload::new(
@@ -301,7 +301,9 @@ impl FileRunner {
                 return Err(error.into());
             }
         };
-        self.store.adopt(&encrypted, chat, number, false)?;
+        self.store
+            .adopt(&encrypted, chat, number, false)
+            .map_err(ClientError::LocalFile)?;
         core.sync()?;
         Ok(number)
     }
@@ -321,7 +323,9 @@ impl FileRunner {
         let mut active = Vec::new();
         let stored = core.file_transfers()?;
         let kept: Vec<_> = stored.iter().map(|t| (t.chat, t.number)).collect();
-        self.store.remove_unless(&kept)?;
+        self.store
+            .remove_unless(&kept)
+            .map_err(ClientError::LocalFile)?;
         for stored in stored {
             if stored.item_gone {
                 let outcome = self
@@ -716,7 +720,9 @@ impl FileRunner {
                 match result {
                     Ok(()) => download.handle_decrypted(true),
                     Err(local::DecryptError::Forged) => download.handle_decrypted(false),
-                    Err(local::DecryptError::Io(error)) => return Err(error.into()),
+                    Err(local::DecryptError::Io(error)) => {
+                        return Err(ClientError::LocalFile(error));
+                    }
                 }
                 let state = match download.failure() {
                     Some(failure) => FileState::Failed(failure),
@@ -830,7 +836,9 @@ impl FileRunner {
                             1,
                         )
                         .map_err(invalid)?;
-                        self.store.adopt(&encrypted, chat, number, true)?;
+                        self.store
+                            .adopt(&encrypted, chat, number, true)
+                            .map_err(ClientError::LocalFile)?;
                         transfer.transfer = Transfer::UploadRedirect {
                             file: upload.clone(),
                             redirect,
@@ -888,7 +896,7 @@ impl FileRunner {
                 .map_err(|_| ClientError::Closed)?;
         let next = match content {
             Ok(content) => core.redirect_downloaded(chat, number, &content).ok(),
-            Err(local::DecryptError::Io(error)) => return Err(error.into()),
+            Err(local::DecryptError::Io(error)) => return Err(ClientError::LocalFile(error)),
             Err(local::DecryptError::Forged) => None,
         };
         match next {
@@ -912,7 +920,9 @@ impl FileRunner {
         number: MessageNumber,
         transfer: Transfer,
     ) -> Result<Outcome, ClientError> {
-        self.store.remove(chat, number)?;
+        self.store
+            .remove(chat, number)
+            .map_err(ClientError::LocalFile)?;
         let mut reached = true;
         match transfer {
             Transfer::Upload(upload) => reached &= self.delete_chunks(&upload).await,
@@ -1016,7 +1026,8 @@ async fn put_chunk(
     let path = path.to_owned();
     let bytes = tokio::task::spawn_blocking(move || local::read_chunk(&path, offset, size))
         .await
-        .map_err(|_| ClientError::Closed)??;
+        .map_err(|_| ClientError::Closed)?
+        .map_err(ClientError::LocalFile)?;
     let connection = connections.get(relay).await?;
     let status = connection.chunk_status(upload).await?;
     if status.complete {
@@ -1078,6 +1089,7 @@ async fn get_chunk(
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || local::write_chunk(&path, offset, &chunk))
         .await
-        .map_err(|_| ClientError::Closed)??;
+        .map_err(|_| ClientError::Closed)?
+        .map_err(ClientError::LocalFile)?;
     Ok(digest)
 }
