@@ -325,6 +325,29 @@ fn damaged_and_dropped_chunks_are_refused_and_deletion_clears_everything() {
     });
     alice.run(&["send", "Bob", "sending it again"]);
 
+    // A small file downloads as it arrives once Bob asks for it; `download`
+    // then only saves it.
+    let set = bob.run(&["auto-download", "100K"]);
+    assert_eq!(set["auto_download"], 100_000);
+    let small = originals.path().join("small.txt");
+    let small_digest = write_file(&small, 20_000, 4);
+    alice.run(&["send-file", "Bob", small.to_str().unwrap()]);
+    let number = receive_file(&bob, "small.txt");
+    wait_until("the automatic download", || {
+        bob.try_run(&["receive"]);
+        (last_file(&bob, "Alice")["file"]["state"] == "received").then_some(())
+    });
+    let got = bob.run(&[
+        "download",
+        "Alice",
+        &number.to_string(),
+        "--dir",
+        saved.path().to_str().unwrap(),
+    ]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), small_digest);
+    bob.run(&["auto-download", "off"]);
+
     // A good file, received, then deleted for everyone: gone from the relay
     // and from both profiles.
     let good = originals.path().join("good.pdf");
