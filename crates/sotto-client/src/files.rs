@@ -126,6 +126,8 @@ struct Active {
     partial: HashMap<usize, u64>,
     /// Refusals of each chunk's download other than "no such chunk".
     refusals: HashMap<usize, u32>,
+    /// Whether the whole-file check (local work, however long) runs.
+    checking: bool,
     outcome: Option<Outcome>,
 }
 
@@ -355,6 +357,7 @@ impl FileRunner {
                     transfer: stored.transfer,
                     partial: HashMap::new(),
                     refusals: HashMap::new(),
+                    checking: false,
                     outcome: None,
                 });
             }
@@ -386,6 +389,11 @@ impl FileRunner {
                 .filter_map(Active::next_wake)
                 .min()
                 .map(|at| Duration::from_millis(at.saturating_sub(now).max(POLL_MS)));
+            // The stall limit is for relays: a file being checked is not
+            // waiting for one.
+            if active.iter().any(|transfer| transfer.checking) {
+                last_move = Instant::now();
+            }
             let give_up = last_move + stall;
             if Instant::now() >= give_up {
                 break;
@@ -531,6 +539,7 @@ impl FileRunner {
             return self.downloaded(core, transfer).await;
         }
         let description = download.description().clone();
+        let mut checking = false;
         for step in download.next_steps(now) {
             let connections = self.connections.clone();
             let reports = reports.clone();
@@ -567,6 +576,7 @@ impl FileRunner {
                     });
                 }
                 DownloadStep::Decrypt => {
+                    checking = true;
                     let path = path.clone();
                     let description = description.clone();
                     let reports = reports.clone();
@@ -617,6 +627,9 @@ impl FileRunner {
                     });
                 }
             }
+        }
+        if checking {
+            transfer.checking = true;
         }
         Ok(())
     }
@@ -711,6 +724,7 @@ impl FileRunner {
                 true
             }
             Report::Decrypted(_, result, saved) => {
+                transfer.checking = false;
                 if saved {
                     self.saved.insert((transfer.chat, transfer.number));
                 }
