@@ -60,8 +60,11 @@ pub(crate) fn kind(error: &anyhow::Error) -> &'static str {
                 _ => "archive",
             };
         }
-        if cause.downcast_ref::<sotto_client::ClientError>().is_some() {
-            return "relay";
+        if let Some(error) = cause.downcast_ref::<sotto_client::ClientError>() {
+            return match error {
+                sotto_client::ClientError::LocalFile(_) => "storage",
+                _ => "relay",
+            };
         }
     }
     "error"

@@ -46,6 +46,12 @@ pub enum ClientError {
     #[error("the relay did not answer in time")]
     Timeout,
 
+    // ---- Local files ---------------------------------------------------------------
+    /// A file to send, or the profile's copies of files, could not be read
+    /// or written.
+    #[error("file: {0}")]
+    LocalFile(std::io::Error),
+
     // ---- The client core ---------------------------------------------------------
     /// The core failed on something local (its storage, a damaged record).
     #[error(transparent)]

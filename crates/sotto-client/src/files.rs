@@ -126,6 +126,8 @@ struct Active {
     partial: HashMap<usize, u64>,
     /// Refusals of each chunk's download other than "no such chunk".
     refusals: HashMap<usize, u32>,
+    /// Whether the whole-file check (local work, however long) runs.
+    checking: bool,
     outcome: Option<Outcome>,
 }
 
@@ -272,7 +274,7 @@ impl FileRunner {
         media_type: &str,
         relay: &RelayAddress,
     ) -> Result<MessageNumber, ClientError> {
-        let len = source.metadata()?.len();
+        let len = source.metadata().map_err(ClientError::LocalFile)?.len();
         let store = self.store.clone();
         let encrypted = tokio::task::spawn_blocking(move || {
             let mut source = std::io::BufReader::with_capacity(64 * 1024, source);
@@ -281,8 +283,8 @@ impl FileRunner {
         .await
         .map_err(|_| ClientError::Closed)?
         .map_err(|error| {
-            ClientError::Io(std::io::Error::other(format!(
-                "the file could not be read whole ({error})"
+            ClientError::LocalFile(std::io::Error::other(format!(
+                "it could not be read whole or encrypted into the profile ({error})"
             )))
         })?;
         let upload = Upload::new(
@@ -301,7 +303,9 @@ impl FileRunner {
                 return Err(error.into());
             }
         };
-        self.store.adopt(&encrypted, chat, number, false)?;
+        self.store
+            .adopt(&encrypted, chat, number, false)
+            .map_err(ClientError::LocalFile)?;
         core.sync()?;
         Ok(number)
     }
@@ -321,7 +325,9 @@ impl FileRunner {
         let mut active = Vec::new();
         let stored = core.file_transfers()?;
         let kept: Vec<_> = stored.iter().map(|t| (t.chat, t.number)).collect();
-        self.store.remove_unless(&kept)?;
+        self.store
+            .remove_unless(&kept)
+            .map_err(ClientError::LocalFile)?;
         for stored in stored {
             if stored.item_gone {
                 let outcome = self
@@ -351,6 +357,7 @@ impl FileRunner {
                     transfer: stored.transfer,
                     partial: HashMap::new(),
                     refusals: HashMap::new(),
+                    checking: false,
                     outcome: None,
                 });
             }
@@ -382,6 +389,11 @@ impl FileRunner {
                 .filter_map(Active::next_wake)
                 .min()
                 .map(|at| Duration::from_millis(at.saturating_sub(now).max(POLL_MS)));
+            // The stall limit is for relays: a file being checked is not
+            // waiting for one.
+            if active.iter().any(|transfer| transfer.checking) {
+                last_move = Instant::now();
+            }
             let give_up = last_move + stall;
             if Instant::now() >= give_up {
                 break;
@@ -527,6 +539,7 @@ impl FileRunner {
             return self.downloaded(core, transfer).await;
         }
         let description = download.description().clone();
+        let mut checking = false;
         for step in download.next_steps(now) {
             let connections = self.connections.clone();
             let reports = reports.clone();
@@ -563,6 +576,7 @@ impl FileRunner {
                     });
                 }
                 DownloadStep::Decrypt => {
+                    checking = true;
                     let path = path.clone();
                     let description = description.clone();
                     let reports = reports.clone();
@@ -613,6 +627,9 @@ impl FileRunner {
                     });
                 }
             }
+        }
+        if checking {
+            transfer.checking = true;
         }
         Ok(())
     }
@@ -707,6 +724,7 @@ impl FileRunner {
                 true
             }
             Report::Decrypted(_, result, saved) => {
+                transfer.checking = false;
                 if saved {
                     self.saved.insert((transfer.chat, transfer.number));
                 }
@@ -716,7 +734,9 @@ impl FileRunner {
                 match result {
                     Ok(()) => download.handle_decrypted(true),
                     Err(local::DecryptError::Forged) => download.handle_decrypted(false),
-                    Err(local::DecryptError::Io(error)) => return Err(error.into()),
+                    Err(local::DecryptError::Io(error)) => {
+                        return Err(ClientError::LocalFile(error));
+                    }
                 }
                 let state = match download.failure() {
                     Some(failure) => FileState::Failed(failure),
@@ -830,7 +850,9 @@ impl FileRunner {
                             1,
                         )
                         .map_err(invalid)?;
-                        self.store.adopt(&encrypted, chat, number, true)?;
+                        self.store
+                            .adopt(&encrypted, chat, number, true)
+                            .map_err(ClientError::LocalFile)?;
                         transfer.transfer = Transfer::UploadRedirect {
                             file: upload.clone(),
                             redirect,
@@ -888,7 +910,7 @@ impl FileRunner {
                 .map_err(|_| ClientError::Closed)?;
         let next = match content {
             Ok(content) => core.redirect_downloaded(chat, number, &content).ok(),
-            Err(local::DecryptError::Io(error)) => return Err(error.into()),
+            Err(local::DecryptError::Io(error)) => return Err(ClientError::LocalFile(error)),
             Err(local::DecryptError::Forged) => None,
         };
         match next {
@@ -912,7 +934,9 @@ impl FileRunner {
         number: MessageNumber,
         transfer: Transfer,
     ) -> Result<Outcome, ClientError> {
-        self.store.remove(chat, number)?;
+        self.store
+            .remove(chat, number)
+            .map_err(ClientError::LocalFile)?;
         let mut reached = true;
         match transfer {
             Transfer::Upload(upload) => reached &= self.delete_chunks(&upload).await,
@@ -1016,7 +1040,8 @@ async fn put_chunk(
     let path = path.to_owned();
     let bytes = tokio::task::spawn_blocking(move || local::read_chunk(&path, offset, size))
         .await
-        .map_err(|_| ClientError::Closed)??;
+        .map_err(|_| ClientError::Closed)?
+        .map_err(ClientError::LocalFile)?;
     let connection = connections.get(relay).await?;
     let status = connection.chunk_status(upload).await?;
     if status.complete {
@@ -1078,6 +1103,7 @@ async fn get_chunk(
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || local::write_chunk(&path, offset, &chunk))
         .await
-        .map_err(|_| ClientError::Closed)??;
+        .map_err(|_| ClientError::Closed)?
+        .map_err(ClientError::LocalFile)?;
     Ok(digest)
 }

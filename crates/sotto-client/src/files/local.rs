@@ -292,19 +292,29 @@ pub fn read_redirect(path: &Path, description: &FileDescription) -> Result<Vec<u
 }
 
 /// Saves the plaintext of a received copy as `destination` (a new file:
-/// an existing one is never overwritten). Nothing is left at `destination`
-/// when it fails.
+/// an existing one is never overwritten). It is written beside it under a
+/// hidden name (`.NAME.sotto-part`) and takes its name only once whole and
+/// checked, so nothing is ever at `destination` but the whole file.
 pub fn save(
     path: &Path,
     description: &FileDescription,
     destination: &Path,
 ) -> Result<(), DecryptError> {
-    let mut out = private_file(destination).map_err(DecryptError::Io)?;
-    let result = decrypt(path, description, &mut |plain| out.write_all(plain))
-        .and_then(|()| out.sync_all().map_err(DecryptError::Io));
-    if result.is_err() {
-        let _ = fs::remove_file(destination);
+    let name = destination
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let part = destination.with_file_name(format!(".{name}.sotto-part"));
+    if destination.exists() {
+        return Err(DecryptError::Io(io::ErrorKind::AlreadyExists.into()));
     }
+    let _ = fs::remove_file(&part);
+    let mut out = private_file(&part).map_err(DecryptError::Io)?;
+    let result = decrypt(path, description, &mut |plain| out.write_all(plain))
+        .and_then(|()| out.sync_all().map_err(DecryptError::Io))
+        // A link fails if the name was taken meanwhile: never overwrites.
+        .and_then(|()| fs::hard_link(&part, destination).map_err(DecryptError::Io));
+    let _ = fs::remove_file(&part);
     result
 }
 
