@@ -128,6 +128,11 @@ impl Group {
         self.pending.is_some()
     }
 
+    /// Our commit that awaits its place in the log, to append again after a restart.
+    pub fn pending_commit(&self) -> Option<&Commit> {
+        self.pending.as_ref().map(|pending| &pending.commit)
+    }
+
     /// The number of members.
     pub fn member_count(&self) -> usize {
         self.mls.members().count()

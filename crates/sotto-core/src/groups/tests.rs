@@ -1,0 +1,205 @@
+//! Groups through real cores, with the group log as a list of entries in the
+//! test (the relay's order), and a member outside any core made with
+//! `sotto-groups` directly.
+
+use sotto_groups::{DisplayName, GroupEvent, PendingJoin};
+use sotto_wire::GroupEntry;
+
+use super::*;
+use crate::group_entry::{entry_of, message_of};
+use crate::group_record::tests::log;
+use crate::sim::World;
+
+/// The log: entries in the order the relay gave them sequence numbers (the
+/// first has number 1).
+#[derive(Default)]
+struct Log(Vec<GroupEntry>);
+
+impl Log {
+    fn append(&mut self, entry: GroupEntry) -> u64 {
+        self.0.push(entry);
+        self.0.len() as u64
+    }
+
+    /// Hands every entry from the core's cursor on to it.
+    fn catch_up(&self, core: &mut Core<crate::MemoryStore>, chat: ChatId) -> Vec<GroupUpdate> {
+        let from = core.group_cursor(chat).unwrap();
+        (from..=self.0.len() as u64)
+            .map(|seq| {
+                core.handle_group_entry(chat, seq, &self.0[seq as usize - 1])
+                    .unwrap()
+            })
+            .collect()
+    }
+}
+
+/// A world whose clock is the real one: OpenMLS checks key package
+/// lifetimes against the system clock.
+fn world(names: &[&str]) -> World {
+    let mut world = World::new(names, &vec![0; names.len()]);
+    world.now = UnixMillis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    );
+    world
+}
+
+fn texts(updates: &[GroupUpdate]) -> Vec<String> {
+    updates
+        .iter()
+        .filter_map(|update| match &update.change {
+            Some(GroupChange::Message { text, .. }) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_group_is_created_joined_written_and_left_by_removal() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let ann = &mut world.clients[0].core;
+    let chat = ann.create_group(now, "Climbing", log()).unwrap();
+    let groups = ann.groups().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name, "Climbing");
+    assert_eq!(groups[0].role, GroupRole::Owner);
+    let members = ann.group_members(chat).unwrap();
+    assert_eq!(members.len(), 1);
+    assert!(members[0].me);
+    assert_eq!(members[0].name, "Ann");
+
+    // Bob, a member made with sotto-groups directly, joins by welcome.
+    let (bob_join, key_package) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    let mut log_entries = Log::default();
+    let commit = ann.add_group_member(chat, key_package.as_bytes()).unwrap();
+    assert_eq!(
+        ann.pending_group_commit(chat).unwrap(),
+        Some(commit.clone())
+    );
+    log_entries.append(commit);
+    let updates = log_entries.catch_up(ann, chat);
+    let welcome = updates[0]
+        .welcome
+        .clone()
+        .expect("the welcome, once confirmed");
+    assert_eq!(ann.pending_group_commit(chat).unwrap(), None);
+    let mut bob = bob_join.join(&welcome).unwrap();
+    assert_eq!(ann.group_members(chat).unwrap().len(), 2);
+
+    // Ann writes; Bob reads it from the log; Bob writes back.
+    log_entries.append(ann.group_text(now, chat, "hello Bob").unwrap());
+    let GroupEvent::Message { plaintext, .. } =
+        bob.process(message_of(&log_entries.0[1]).unwrap()).unwrap()
+    else {
+        panic!("a message")
+    };
+    assert_eq!(
+        crate::group_entry::GroupChatMessage::decode(&plaintext)
+            .unwrap()
+            .text,
+        "hello Bob"
+    );
+    let reply = crate::group_entry::GroupChatMessage {
+        sent_at: now.0,
+        text: "hi Ann".to_owned(),
+    };
+    log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
+    // The core restarts between entries: its cursor and state are stored.
+    world.clients[0].restart();
+    let ann = &mut world.clients[0].core;
+    let updates = log_entries.catch_up(ann, chat);
+    // Its own text comes back first and shows nothing; Bob's shows once.
+    assert_eq!(texts(&updates), ["hi Ann"]);
+    let Some(GroupChange::Message { sender_name, .. }) = &updates[1].change else {
+        panic!("Bob's message")
+    };
+    assert_eq!(sender_name, "Bob");
+    assert_eq!(ann.group_cursor(chat).unwrap(), 4);
+    // An entry handed in again changes nothing.
+    let again = ann.handle_group_entry(chat, 3, &log_entries.0[2]).unwrap();
+    assert!(again.change.is_none());
+
+    // A damaged entry is skipped, and the group goes on.
+    let junk = GroupEntry::new(vec![9; sotto_wire::GROUP_ENTRY_LEN]).unwrap();
+    log_entries.append(junk);
+    assert!(log_entries.catch_up(ann, chat)[0].change.is_none());
+
+    // Ann removes Bob; Bob sees he is out.
+    let bob_id = ann
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .find(|member| !member.me)
+        .unwrap()
+        .id;
+    log_entries.append(ann.remove_group_member(chat, &bob_id).unwrap());
+    let updates = log_entries.catch_up(ann, chat);
+    assert_eq!(
+        updates[0].change,
+        Some(GroupChange::Members {
+            added: Vec::new(),
+            removed: vec![bob_id],
+        })
+    );
+    assert!(matches!(
+        bob.process(message_of(log_entries.0.last().unwrap()).unwrap()),
+        Ok(GroupEvent::Removed(_))
+    ));
+    assert_eq!(ann.group_members(chat).unwrap().len(), 1);
+}
+
+#[test]
+fn a_lost_commit_is_made_again_on_the_winning_epoch() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let ann = &mut world.clients[0].core;
+    let chat = ann.create_group(now, "Race", log()).unwrap();
+    let mut log_entries = Log::default();
+    let (bob_join, bob_kp) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    log_entries.append(ann.add_group_member(chat, bob_kp.as_bytes()).unwrap());
+    let welcome = log_entries.catch_up(ann, chat)[0].welcome.clone().unwrap();
+    let mut bob = bob_join.join(&welcome).unwrap();
+    // Make Bob an admin so that his commit is allowed.
+    let bob_id = bob.own_member_id();
+    let promote = {
+        let mut record = GroupRecord::load(ann.store(), chat).unwrap();
+        let commit = record.group.set_role(bob_id, Role::Admin).unwrap();
+        let mut batch = StagedBatch::new();
+        record.put(&mut batch).unwrap();
+        ann.parts().0.commit(batch).unwrap();
+        entry_of(commit.as_bytes()).unwrap()
+    };
+    log_entries.append(promote.clone());
+    log_entries.catch_up(ann, chat);
+    bob.process(message_of(&promote).unwrap()).unwrap();
+
+    // Both add someone at once: Bob's commit reaches the log first.
+    let (_, cy_kp) =
+        PendingJoin::new(&DisplayName::new("Cy").unwrap(), now.0 / 1000, 3600).unwrap();
+    let (_, di_kp) =
+        PendingJoin::new(&DisplayName::new("Di").unwrap(), now.0 / 1000, 3600).unwrap();
+    let ann_commit = ann.add_group_member(chat, di_kp.as_bytes()).unwrap();
+    let bob_commit = bob.add_members(&[cy_kp]).unwrap();
+    log_entries.append(entry_of(bob_commit.as_bytes()).unwrap());
+    log_entries.append(ann_commit);
+    let updates = log_entries.catch_up(ann, chat);
+    // Ann's commit lost: made again, to append; her stale one is skipped.
+    let again = updates[0].append.clone().expect("the commit made again");
+    assert!(updates[1].change.is_none());
+    log_entries.append(again);
+    let updates = log_entries.catch_up(ann, chat);
+    assert!(updates[0].welcome.is_some());
+    let names: Vec<_> = ann
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .map(|member| member.name)
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(names.contains(&"Cy".to_owned()) && names.contains(&"Di".to_owned()));
+}
