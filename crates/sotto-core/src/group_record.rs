@@ -51,6 +51,22 @@ impl fmt::Debug for GroupLog {
     }
 }
 
+impl PartialEq for GroupLog {
+    fn eq(&self, other: &GroupLog) -> bool {
+        use subtle::ConstantTimeEq;
+        let secrets = |log: &GroupLog| {
+            let mut bytes = Zeroizing::new(Vec::with_capacity(4 * 56));
+            let mut w = Writer::new();
+            log.encode(&mut w);
+            bytes.extend_from_slice(&w.finish());
+            bytes
+        };
+        bool::from(secrets(self).ct_eq(&secrets(other)))
+    }
+}
+
+impl Eq for GroupLog {}
+
 impl GroupLog {
     pub(crate) fn encode(&self, w: &mut Writer) {
         encode_relay(w, &self.relay);
@@ -179,6 +195,13 @@ pub(crate) mod tests {
                 GroupReadId::from_bytes([5; 24]),
                 QueueAuthSecret::from_bytes([6; 32]),
             ),
+        }
+    }
+
+    pub(crate) fn log_without_admin() -> GroupLog {
+        GroupLog {
+            admin: None,
+            ..log()
         }
     }
 

@@ -10,13 +10,17 @@
 //! only when it comes back from the log first for its epoch; when another
 //! member's commit came first, ours is made again on the new epoch
 //! ([`GroupUpdate::append`] holds it, to append).
+//!
+//! `invitations`: inviting a contact over the pairwise chat.
 
+use rand_core::CryptoRngCore;
 use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
 use sotto_wire::GroupEntry;
 
-use crate::chat_message::MAX_TEXT_LEN;
+use crate::chat_message::{Content, MAX_TEXT_LEN};
 use crate::core::Core;
 use crate::group_entry::{GroupChatMessage, entry_of, message_of};
+use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
 use crate::group_record::{GroupLog, GroupRecord};
 use crate::ids::ChatId;
 use crate::profile::MAX_DISPLAY_NAME_LEN;
@@ -235,6 +239,50 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// Invites a contact into a group: an invitation goes over the pairwise
+    /// chat `contact`; the contact's core answers with a key package, which
+    /// makes the commit to append ([`crate::Event::GroupCommitReady`]), and the
+    /// welcome goes to the contact once that commit is first in the log.
+    pub fn invite_to_group(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        group: ChatId,
+        contact: ChatId,
+    ) -> Result<(), CoreError> {
+        let record = GroupRecord::load(self.store(), group)?;
+        if !record.group.role(&record.group.own_member_id())?.may_add() {
+            return Err(CoreError::Group(sotto_groups::Error::Forbidden {
+                role: record.group.role(&record.group.own_member_id())?,
+                action: sotto_groups::Action::Add,
+            }));
+        }
+        let mut invite = [0; INVITE_ID_LEN];
+        rng.fill_bytes(&mut invite);
+        let (mut cx, _, _, chats) = self.parts();
+        let result = chats.with_session(
+            &mut cx,
+            rng,
+            contact,
+            |chats, cx, rng, chat, link, batch| {
+                let content = Content::GroupInvite {
+                    invite,
+                    name: record.name.clone(),
+                };
+                chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
+                InviteRecord {
+                    id: invite,
+                    group,
+                    contact,
+                    member: None,
+                }
+                .put(batch);
+                Ok(())
+            },
+        );
+        self.after_action(now, result)
+    }
+
     /// Adds the member of `key_package` (which reached us end to end): the
     /// commit to append. The welcome comes in [`GroupUpdate::welcome`] once
     /// the commit is first in the log.
@@ -271,6 +319,8 @@ impl<S: Store> Core<S> {
     /// moves past it), so one bad entry cannot stop the group.
     pub fn handle_group_entry(
         &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
         chat: ChatId,
         seq: u64,
         entry: &GroupEntry,
@@ -281,9 +331,10 @@ impl<S: Store> Core<S> {
         }
         record.next_seq = seq.saturating_add(1);
         let mut update = GroupUpdate::default();
+        let mut welcomed = Vec::new();
         let event = message_of(entry).and_then(|message| Ok(record.group.process(message)?));
         match event {
-            Ok(event) => apply_event(&mut record, event, &mut update)?,
+            Ok(event) => welcomed = apply_event(&mut record, event, &mut update)?,
             // Hostile or stale entries are the log's or a member's fault:
             // skipped. Only a local failure leaves the cursor where it was.
             Err(CoreError::Group(sotto_groups::Error::Local(what))) => {
@@ -291,9 +342,38 @@ impl<S: Store> Core<S> {
             }
             Err(_) => {}
         }
+        let invites = match &update.welcome {
+            Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
+            None => Vec::new(),
+        };
         let mut batch = StagedBatch::new();
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
+        // Each welcome goes out in a batch of its own with its invitation's
+        // end; the group's state is stored already.
+        for invite in invites {
+            let Some(welcome) = update.welcome.clone() else {
+                break;
+            };
+            let content = Content::GroupWelcome(GroupWelcome {
+                invite: invite.id,
+                next_seq: record.next_seq,
+                log: record.log.clone(),
+                welcome,
+            });
+            let (mut cx, _, _, chats) = self.parts();
+            let sent = chats.with_session(
+                &mut cx,
+                rng,
+                invite.contact,
+                |chats, cx, rng, contact, link, batch| {
+                    invite.delete(batch);
+                    chats.send(cx, now, rng, contact.id, link, content, None, batch)?;
+                    Ok(())
+                },
+            );
+            self.after_action(now, sent)?;
+        }
         Ok(update)
     }
 
@@ -317,12 +397,14 @@ impl<S: Store> Core<S> {
     }
 }
 
-/// Records what one processed message did.
+/// Records what one processed message did; returns the members our
+/// confirmed commit added (who get the welcome).
 fn apply_event(
     record: &mut GroupRecord,
     event: GroupEvent,
     update: &mut GroupUpdate,
-) -> Result<(), CoreError> {
+) -> Result<Vec<MemberId>, CoreError> {
+    let mut welcomed = Vec::new();
     match event {
         GroupEvent::Message { sender, plaintext } => {
             // A member's message we cannot read is skipped, like a bad entry.
@@ -346,6 +428,7 @@ fn apply_event(
         GroupEvent::CommitApplied(summary) => update.change = members_change(&summary),
         GroupEvent::OwnCommitConfirmed { summary, welcome } => {
             update.change = members_change(&summary);
+            welcomed = summary.added.clone();
             update.welcome = welcome.map(sotto_groups::Welcome::into_bytes);
         }
         GroupEvent::CommitLost { winner, lost } => {
@@ -356,7 +439,7 @@ fn apply_event(
         }
         GroupEvent::Removed(_) => update.change = Some(GroupChange::Removed),
     }
-    Ok(())
+    Ok(welcomed)
 }
 
 fn members_change(summary: &CommitSummary) -> Option<GroupChange> {
@@ -403,5 +486,6 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
     Ok(MemberId::from_bytes(bytes))
 }
 
+pub(crate) mod invitations;
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,7 @@ mod file_transfer;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group_entry;
+mod group_invite;
 mod group_record;
 mod groups;
 mod ids;

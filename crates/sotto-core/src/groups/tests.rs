@@ -8,7 +8,7 @@ use sotto_wire::GroupEntry;
 use super::*;
 use crate::group_entry::{entry_of, message_of};
 use crate::group_record::tests::log;
-use crate::sim::World;
+use crate::sim::{Client, World};
 
 /// The log: entries in the order the relay gave them sequence numbers (the
 /// first has number 1).
@@ -21,12 +21,15 @@ impl Log {
         self.0.len() as u64
     }
 
-    /// Hands every entry from the core's cursor on to it.
-    fn catch_up(&self, core: &mut Core<crate::MemoryStore>, chat: ChatId) -> Vec<GroupUpdate> {
-        let from = core.group_cursor(chat).unwrap();
+    /// Hands every entry from the client's cursor on to its core.
+    fn catch_up(&self, client: &mut Client, chat: ChatId) -> Vec<GroupUpdate> {
+        let from = client.core.group_cursor(chat).unwrap();
+        let now = UnixMillis(1);
         (from..=self.0.len() as u64)
             .map(|seq| {
-                core.handle_group_entry(chat, seq, &self.0[seq as usize - 1])
+                client
+                    .core
+                    .handle_group_entry(now, &mut client.rng, chat, seq, &self.0[seq as usize - 1])
                     .unwrap()
             })
             .collect()
@@ -60,13 +63,15 @@ fn texts(updates: &[GroupUpdate]) -> Vec<String> {
 fn a_group_is_created_joined_written_and_left_by_removal() {
     let mut world = world(&["Ann"]);
     let now = world.now;
-    let ann = &mut world.clients[0].core;
-    let chat = ann.create_group(now, "Climbing", log()).unwrap();
-    let groups = ann.groups().unwrap();
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Climbing", log())
+        .unwrap();
+    let groups = world.clients[0].core.groups().unwrap();
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].name, "Climbing");
     assert_eq!(groups[0].role, GroupRole::Owner);
-    let members = ann.group_members(chat).unwrap();
+    let members = world.clients[0].core.group_members(chat).unwrap();
     assert_eq!(members.len(), 1);
     assert!(members[0].me);
     assert_eq!(members[0].name, "Ann");
@@ -75,23 +80,34 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
     let (bob_join, key_package) =
         PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
     let mut log_entries = Log::default();
-    let commit = ann.add_group_member(chat, key_package.as_bytes()).unwrap();
+    let commit = world.clients[0]
+        .core
+        .add_group_member(chat, key_package.as_bytes())
+        .unwrap();
     assert_eq!(
-        ann.pending_group_commit(chat).unwrap(),
+        world.clients[0].core.pending_group_commit(chat).unwrap(),
         Some(commit.clone())
     );
     log_entries.append(commit);
-    let updates = log_entries.catch_up(ann, chat);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
     let welcome = updates[0]
         .welcome
         .clone()
         .expect("the welcome, once confirmed");
-    assert_eq!(ann.pending_group_commit(chat).unwrap(), None);
+    assert_eq!(
+        world.clients[0].core.pending_group_commit(chat).unwrap(),
+        None
+    );
     let mut bob = bob_join.join(&welcome).unwrap();
-    assert_eq!(ann.group_members(chat).unwrap().len(), 2);
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 2);
 
     // Ann writes; Bob reads it from the log; Bob writes back.
-    log_entries.append(ann.group_text(now, chat, "hello Bob").unwrap());
+    log_entries.append(
+        world.clients[0]
+            .core
+            .group_text(now, chat, "hello Bob")
+            .unwrap(),
+    );
     let GroupEvent::Message { plaintext, .. } =
         bob.process(message_of(&log_entries.0[1]).unwrap()).unwrap()
     else {
@@ -110,34 +126,48 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
     log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
     // The core restarts between entries: its cursor and state are stored.
     world.clients[0].restart();
-    let ann = &mut world.clients[0].core;
-    let updates = log_entries.catch_up(ann, chat);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
     // Its own text comes back first and shows nothing; Bob's shows once.
     assert_eq!(texts(&updates), ["hi Ann"]);
     let Some(GroupChange::Message { sender_name, .. }) = &updates[1].change else {
         panic!("Bob's message")
     };
     assert_eq!(sender_name, "Bob");
-    assert_eq!(ann.group_cursor(chat).unwrap(), 4);
+    assert_eq!(world.clients[0].core.group_cursor(chat).unwrap(), 4);
     // An entry handed in again changes nothing.
-    let again = ann.handle_group_entry(chat, 3, &log_entries.0[2]).unwrap();
+    let again = {
+        let c = &mut world.clients[0];
+        c.core
+            .handle_group_entry(now, &mut c.rng, chat, 3, &log_entries.0[2])
+    }
+    .unwrap();
     assert!(again.change.is_none());
 
     // A damaged entry is skipped, and the group goes on.
     let junk = GroupEntry::new(vec![9; sotto_wire::GROUP_ENTRY_LEN]).unwrap();
     log_entries.append(junk);
-    assert!(log_entries.catch_up(ann, chat)[0].change.is_none());
+    assert!(
+        log_entries.catch_up(&mut world.clients[0], chat)[0]
+            .change
+            .is_none()
+    );
 
     // Ann removes Bob; Bob sees he is out.
-    let bob_id = ann
+    let bob_id = world.clients[0]
+        .core
         .group_members(chat)
         .unwrap()
         .into_iter()
         .find(|member| !member.me)
         .unwrap()
         .id;
-    log_entries.append(ann.remove_group_member(chat, &bob_id).unwrap());
-    let updates = log_entries.catch_up(ann, chat);
+    log_entries.append(
+        world.clients[0]
+            .core
+            .remove_group_member(chat, &bob_id)
+            .unwrap(),
+    );
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
     assert_eq!(
         updates[0].change,
         Some(GroupChange::Members {
@@ -149,33 +179,43 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
         bob.process(message_of(log_entries.0.last().unwrap()).unwrap()),
         Ok(GroupEvent::Removed(_))
     ));
-    assert_eq!(ann.group_members(chat).unwrap().len(), 1);
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 1);
 }
 
 #[test]
 fn a_lost_commit_is_made_again_on_the_winning_epoch() {
     let mut world = world(&["Ann"]);
     let now = world.now;
-    let ann = &mut world.clients[0].core;
-    let chat = ann.create_group(now, "Race", log()).unwrap();
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Race", log())
+        .unwrap();
     let mut log_entries = Log::default();
     let (bob_join, bob_kp) =
         PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
-    log_entries.append(ann.add_group_member(chat, bob_kp.as_bytes()).unwrap());
-    let welcome = log_entries.catch_up(ann, chat)[0].welcome.clone().unwrap();
+    log_entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(chat, bob_kp.as_bytes())
+            .unwrap(),
+    );
+    let welcome = log_entries.catch_up(&mut world.clients[0], chat)[0]
+        .welcome
+        .clone()
+        .unwrap();
     let mut bob = bob_join.join(&welcome).unwrap();
     // Make Bob an admin so that his commit is allowed.
     let bob_id = bob.own_member_id();
     let promote = {
-        let mut record = GroupRecord::load(ann.store(), chat).unwrap();
+        let mut record = GroupRecord::load(world.clients[0].core.store(), chat).unwrap();
         let commit = record.group.set_role(bob_id, Role::Admin).unwrap();
         let mut batch = StagedBatch::new();
         record.put(&mut batch).unwrap();
-        ann.parts().0.commit(batch).unwrap();
+        world.clients[0].core.parts().0.commit(batch).unwrap();
         entry_of(commit.as_bytes()).unwrap()
     };
     log_entries.append(promote.clone());
-    log_entries.catch_up(ann, chat);
+    log_entries.catch_up(&mut world.clients[0], chat);
     bob.process(message_of(&promote).unwrap()).unwrap();
 
     // Both add someone at once: Bob's commit reaches the log first.
@@ -183,18 +223,22 @@ fn a_lost_commit_is_made_again_on_the_winning_epoch() {
         PendingJoin::new(&DisplayName::new("Cy").unwrap(), now.0 / 1000, 3600).unwrap();
     let (_, di_kp) =
         PendingJoin::new(&DisplayName::new("Di").unwrap(), now.0 / 1000, 3600).unwrap();
-    let ann_commit = ann.add_group_member(chat, di_kp.as_bytes()).unwrap();
+    let ann_commit = world.clients[0]
+        .core
+        .add_group_member(chat, di_kp.as_bytes())
+        .unwrap();
     let bob_commit = bob.add_members(&[cy_kp]).unwrap();
     log_entries.append(entry_of(bob_commit.as_bytes()).unwrap());
     log_entries.append(ann_commit);
-    let updates = log_entries.catch_up(ann, chat);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
     // Ann's commit lost: made again, to append; her stale one is skipped.
     let again = updates[0].append.clone().expect("the commit made again");
     assert!(updates[1].change.is_none());
     log_entries.append(again);
-    let updates = log_entries.catch_up(ann, chat);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
     assert!(updates[0].welcome.is_some());
-    let names: Vec<_> = ann
+    let names: Vec<_> = world.clients[0]
+        .core
         .group_members(chat)
         .unwrap()
         .into_iter()
@@ -202,4 +246,91 @@ fn a_lost_commit_is_made_again_on_the_winning_epoch() {
         .collect();
     assert_eq!(names.len(), 4);
     assert!(names.contains(&"Cy".to_owned()) && names.contains(&"Di".to_owned()));
+}
+
+#[test]
+fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, _) = world.connect(0, 1);
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Climbing", log())
+        .unwrap();
+    {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+    }
+    // The invitation, Bob's key package and Ann's commit.
+    world.run();
+    assert!(
+        world.clients[0]
+            .events
+            .contains(&crate::Event::GroupCommitReady { group })
+    );
+    let mut log_entries = Log::default();
+    let commit = world.clients[0]
+        .core
+        .pending_group_commit(group)
+        .unwrap()
+        .expect("the add, committed");
+    let seq = log_entries.append(commit);
+    // Ann's commit comes back from the log: the welcome goes to Bob.
+    let updates = log_entries.catch_up(&mut world.clients[0], group);
+    assert!(updates[0].welcome.is_some());
+    world.run();
+    let bob_groups = world.clients[1].core.groups().unwrap();
+    assert_eq!(bob_groups.len(), 1);
+    assert_eq!(bob_groups[0].name, "Climbing");
+    assert_eq!(bob_groups[0].role, GroupRole::Member);
+    let bob_group = bob_groups[0].id;
+    assert!(
+        world.clients[1]
+            .events
+            .contains(&crate::Event::GroupJoined {
+                group: bob_group,
+                name: "Climbing".to_owned()
+            })
+    );
+    // Bob reads from after the commit that added him, with the credentials
+    // Ann handed over (and no admin credentials).
+    assert_eq!(
+        world.clients[1].core.group_cursor(bob_group).unwrap(),
+        seq + 1
+    );
+    let bob_log = world.clients[1].core.group_log(bob_group).unwrap();
+    assert!(bob_log.admin.is_none());
+    assert_eq!(bob_log, crate::group_record::tests::log_without_admin());
+    let names: Vec<_> = world.clients[1]
+        .core
+        .group_members(bob_group)
+        .unwrap()
+        .into_iter()
+        .map(|member| (member.name, member.me))
+        .collect();
+    assert_eq!(names, [("Ann".to_owned(), false), ("Bob".to_owned(), true)]);
+
+    // They write to each other through the log.
+    log_entries.append(
+        world.clients[0]
+            .core
+            .group_text(now, group, "welcome, Bob")
+            .unwrap(),
+    );
+    log_entries.append(
+        world.clients[1]
+            .core
+            .group_text(now, bob_group, "thanks!")
+            .unwrap(),
+    );
+    assert_eq!(
+        texts(&log_entries.catch_up(&mut world.clients[1], bob_group)),
+        ["welcome, Bob"]
+    );
+    assert_eq!(
+        texts(&log_entries.catch_up(&mut world.clients[0], group)),
+        ["thanks!"]
+    );
 }
