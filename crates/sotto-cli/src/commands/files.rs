@@ -15,7 +15,7 @@ use crate::profile::core_failure;
 use crate::terminal_text::one_line;
 
 /// The profile's file copies.
-pub(super) fn runner(session: &Session) -> anyhow::Result<FileRunner> {
+pub(super) fn runner(session: &Session<'_>) -> anyhow::Result<FileRunner> {
     let store = FileStore::open(session.dir.join("files")).map_err(|error| {
         Failure::new("storage", format!("the profile's files directory: {error}"))
     })?;
@@ -161,7 +161,7 @@ fn failure_text(outcome: Outcome) -> Option<&'static str> {
 /// Carries on transfers with a progress bar per file; returns how each
 /// stands, as JSON values and lines of text.
 pub(super) async fn run_transfers(
-    session: &mut Session,
+    session: &mut Session<'_>,
     runner: &mut FileRunner,
     which: Which,
     output: &Output,
@@ -248,7 +248,7 @@ pub(super) fn outcome_lines(outcomes: &[(ChatId, MessageNumber, Outcome)]) -> Ve
 
 /// `sotto send-file CONTACT PATH`.
 pub(super) async fn send_file(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     contact: &str,
     path: &Path,
@@ -317,7 +317,7 @@ pub(super) async fn send_file(
 
 /// `sotto download`: one file (`CONTACT NUMBER`) or every file waiting.
 pub(super) async fn download(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     target: Option<(String, u64)>,
     dir: Option<PathBuf>,
@@ -479,7 +479,7 @@ pub(super) async fn download(
 }
 
 /// Every incoming file not yet saved or refused, oldest first.
-fn every_waiting_file(session: &Session) -> anyhow::Result<Vec<(ChatId, MessageNumber)>> {
+fn every_waiting_file(session: &Session<'_>) -> anyhow::Result<Vec<(ChatId, MessageNumber)>> {
     let core = session.runtime.core();
     let mut waiting = Vec::new();
     for chat in core.chats().map_err(core_failure)? {
@@ -535,7 +535,7 @@ fn free_name(dir: &Path, name: &str) -> PathBuf {
 
 /// `sotto auto-download [SIZE|off]`.
 pub(super) fn auto_download(
-    session: &mut Session,
+    session: &mut Session<'_>,
     output: &Output,
     setting: Option<String>,
 ) -> anyhow::Result<()> {
