@@ -15,7 +15,7 @@
 
 use rand_core::CryptoRngCore;
 use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
-use sotto_wire::GroupEntry;
+use sotto_wire::{GroupEntry, QueueAuthSecret};
 
 use crate::chat_message::{Content, MAX_TEXT_LEN};
 use crate::core::Core;
@@ -93,6 +93,12 @@ pub struct GroupUpdate {
     /// The welcome of the members our confirmed commit added, to deliver to
     /// each of them end to end.
     pub welcome: Option<Vec<u8>>,
+    /// A commit removed members: the log's write and read secrets are now
+    /// the new epoch's ([`Core::group_log`]). The log's admin rotates the
+    /// relay's keys to them (GKEY); every member reads and writes with them
+    /// from now on (subscribing again once the relay ends the old
+    /// subscription).
+    pub rekeyed: bool,
 }
 
 /// A change a log entry made that a front end shows.
@@ -313,6 +319,16 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// Proposes to leave the group: the proposal to append. An admin's core
+    /// commits it as it reads it; this profile is out once that commit is in
+    /// the log ([`GroupChange::Removed`]).
+    pub fn leave_group(&mut self, chat: ChatId) -> Result<GroupEntry, CoreError> {
+        self.with_group(chat, |record| {
+            let proposal = record.group.leave()?;
+            entry_of(proposal.as_bytes())
+        })
+    }
+
     /// Processes the log entry with sequence number `seq`. Entries before
     /// the cursor were processed already and change nothing; an entry that
     /// does not decrypt or that the group refuses is skipped (the cursor
@@ -424,15 +440,28 @@ fn apply_event(
                 });
             }
         }
-        GroupEvent::ProposalQueued { .. } => {}
-        GroupEvent::CommitApplied(summary) => update.change = members_change(&summary),
+        GroupEvent::ProposalQueued { .. } => {
+            // Admins commit a member's leaving at once (the first commit in
+            // the log wins; the others find nothing left to do).
+            let group = &mut record.group;
+            if group.role(&group.own_member_id())?.may_add() && !group.has_pending_commit() {
+                let commit = group.commit_proposals()?;
+                update.append = Some(entry_of(commit.as_bytes())?);
+            }
+        }
+        GroupEvent::CommitApplied(summary) => {
+            update.change = members_change(&summary);
+            rekey(record, &summary, update)?;
+        }
         GroupEvent::OwnCommitConfirmed { summary, welcome } => {
             update.change = members_change(&summary);
+            rekey(record, &summary, update)?;
             welcomed = summary.added.clone();
             update.welcome = welcome.map(sotto_groups::Welcome::into_bytes);
         }
         GroupEvent::CommitLost { winner, lost } => {
             update.change = members_change(&winner);
+            rekey(record, &winner, update)?;
             if let Some(commit) = record.group.reapply(lost)? {
                 update.append = Some(entry_of(commit.as_bytes())?);
             }
@@ -440,6 +469,30 @@ fn apply_event(
         GroupEvent::Removed(_) => update.change = Some(GroupChange::Removed),
     }
     Ok(welcomed)
+}
+
+/// Labels of the MLS exporter secrets that are the log's write and read
+/// secrets after a commit that removed members.
+const WRITE_SECRET_LABEL: &str = "sotto group log write";
+const READ_SECRET_LABEL: &str = "sotto group log read";
+
+/// After a commit that removed members, the log's write and read secrets
+/// are derived from the new epoch: every remaining member has them, no
+/// removed member can.
+fn rekey(
+    record: &mut GroupRecord,
+    summary: &CommitSummary,
+    update: &mut GroupUpdate,
+) -> Result<(), CoreError> {
+    if summary.removed.is_empty() || !record.group.is_active() {
+        return Ok(());
+    }
+    let write = record.group.export_secret(WRITE_SECRET_LABEL)?;
+    let read = record.group.export_secret(READ_SECRET_LABEL)?;
+    record.log.write.1 = QueueAuthSecret::from_bytes(*write);
+    record.log.read.1 = QueueAuthSecret::from_bytes(*read);
+    update.rekeyed = true;
+    Ok(())
 }
 
 fn members_change(summary: &CommitSummary) -> Option<GroupChange> {

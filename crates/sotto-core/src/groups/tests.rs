@@ -334,3 +334,65 @@ fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
         ["thanks!"]
     );
 }
+
+#[test]
+fn a_removal_or_a_leave_gives_the_log_new_secrets_the_gone_member_lacks() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Rekey", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let mut members = Vec::new();
+    for name in ["Bob", "Cy"] {
+        let (join, key_package) =
+            PendingJoin::new(&DisplayName::new(name).unwrap(), now.0 / 1000, 3600).unwrap();
+        let commit = world.clients[0]
+            .core
+            .add_group_member(group, key_package.as_bytes())
+            .unwrap();
+        log_entries.append(commit);
+        let welcome = log_entries.catch_up(&mut world.clients[0], group)[0]
+            .welcome
+            .clone()
+            .unwrap();
+        members.push(join.join(&welcome).unwrap());
+    }
+    // Bob catches up with Cy's add.
+    members[0]
+        .process(message_of(&log_entries.0[1]).unwrap())
+        .unwrap();
+    let before = world.clients[0].core.group_log(group).unwrap();
+
+    // Cy leaves: Ann commits the proposal as she reads it, then the log's
+    // secrets are the new epoch's.
+    let proposal = entry_of(members[1].leave().unwrap().as_bytes()).unwrap();
+    log_entries.append(proposal);
+    let commit = log_entries.catch_up(&mut world.clients[0], group)[0]
+        .append
+        .clone()
+        .expect("Ann commits the leave");
+    log_entries.append(commit);
+    let updates = log_entries.catch_up(&mut world.clients[0], group);
+    assert!(updates[0].rekeyed);
+    let after = world.clients[0].core.group_log(group).unwrap();
+    assert_ne!(after, before);
+    assert_eq!(after.write.0.as_bytes(), before.write.0.as_bytes());
+    // Bob derives the same secrets; Cy, out, cannot.
+    for entry in &log_entries.0[2..] {
+        members[0].process(message_of(entry).unwrap()).unwrap();
+    }
+    assert_eq!(
+        *members[0].export_secret(READ_SECRET_LABEL).unwrap(),
+        *after.read.1.as_bytes()
+    );
+    assert!(matches!(
+        members[1].process(message_of(log_entries.0.last().unwrap()).unwrap()),
+        Ok(GroupEvent::Removed(_))
+    ));
+    assert_eq!(world.clients[0].core.group_members(group).unwrap().len(), 2);
+
+    // Ann herself can leave only once another owner exists.
+    assert!(world.clients[0].core.leave_group(group).is_err());
+}
