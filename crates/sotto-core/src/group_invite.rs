@@ -9,6 +9,8 @@
 //! table "group_invites" (inviter), key invite id (16):
 //!   version (1) = 0x01 || group chat id u64 || contact chat id u64
 //!   || option(member id (16): the key package's, once added)
+//!   || option(key package (len u32 || bytes): arrived while another commit of
+//!      ours awaited the log; added after it)
 //! table "group_joins" (invitee), key invite id (16):
 //!   version (1) = 0x01 || contact chat id u64 || name (len u16 || UTF-8)
 //!   || pending join pickle (len u32 || pickle)
@@ -94,6 +96,8 @@ pub(crate) struct InviteRecord {
     pub(crate) contact: ChatId,
     /// The member the contact's key package adds, once committed.
     pub(crate) member: Option<MemberId>,
+    /// The contact's key package, waiting for our previous commit.
+    pub(crate) key_package: Option<Vec<u8>>,
 }
 
 impl InviteRecord {
@@ -130,6 +134,9 @@ impl InviteRecord {
         w.option(self.member.as_ref(), |w, member| {
             w.array(member.as_bytes());
         });
+        w.option(self.key_package.as_ref(), |w, key_package| {
+            w.bytes32(key_package);
+        });
         batch.put(GROUP_INVITES, self.id.to_vec(), w.finish());
     }
 
@@ -147,6 +154,7 @@ impl InviteRecord {
             group: ChatId(r.u64()?),
             contact: ChatId(r.u64()?),
             member: r.option(|r| Ok(MemberId::from_bytes(r.array()?)))?,
+            key_package: r.option(decode_key_package)?,
         };
         r.finish()?;
         Ok(record)
@@ -222,6 +230,7 @@ mod tests {
             group: ChatId(2),
             contact: ChatId(3),
             member: Some(MemberId::from_bytes([5; 16])),
+            key_package: Some(vec![1, 2]),
         };
         let mut batch = WriteBatch::new();
         record.put(&mut batch);

@@ -5,7 +5,8 @@
 //! ```text
 //! table "groups", key chat id u64:
 //!   version (1) = 0x01 || name (len u16 || UTF-8) || log || next seq u64
-//!   || MLS group pickle (len u32 || pickle)
+//!   || option(previous write secret 32 || previous read secret 32)
+//!   || rotation due u8 (0/1) || MLS group pickle (len u32 || pickle)
 //! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
 //!   || write id 24 || write secret 32 || read id 24 || read secret 32
 //! ```
@@ -112,6 +113,11 @@ pub(crate) struct GroupRecord {
     pub(crate) log: GroupLog,
     /// The sequence number of the next log entry to process.
     pub(crate) next_seq: u64,
+    /// The write and read secrets before the last rotation, until the
+    /// relay is seen to use the new ones.
+    pub(crate) previous: Option<(QueueAuthSecret, QueueAuthSecret)>,
+    /// This member administers the log and has yet to rotate its keys.
+    pub(crate) rotation_due: bool,
     pub(crate) group: Group,
 }
 
@@ -144,7 +150,11 @@ impl GroupRecord {
         let mut w = Writer::new();
         w.u8(VERSION).bytes16(self.name.as_bytes());
         self.log.encode(&mut w);
-        w.u64(self.next_seq).bytes32(&pickle);
+        w.u64(self.next_seq);
+        w.option(self.previous.as_ref(), |w, (write, read)| {
+            w.array(write.as_bytes()).array(read.as_bytes());
+        });
+        w.bool(self.rotation_due).bytes32(&pickle);
         let value = Zeroizing::new(w.finish());
         batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
         Ok(())
@@ -158,6 +168,13 @@ impl GroupRecord {
         let name = r.text(MAX_DISPLAY_NAME_LEN)?;
         let log = GroupLog::decode(&mut r)?;
         let next_seq = r.u64()?;
+        let previous = r.option(|r| {
+            Ok((
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+            ))
+        })?;
+        let rotation_due = r.bool()?;
         let group = Group::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?;
         r.finish()?;
         Ok(GroupRecord {
@@ -165,6 +182,8 @@ impl GroupRecord {
             name,
             log,
             next_seq,
+            previous,
+            rotation_due,
             group,
         })
     }
@@ -214,6 +233,8 @@ pub(crate) mod tests {
             name: "Climbing".to_owned(),
             log: log(),
             next_seq: 12,
+            previous: None,
+            rotation_due: true,
             group,
         };
         let mut store = MemoryStore::new();

@@ -95,9 +95,9 @@ pub struct GroupUpdate {
     pub welcome: Option<Vec<u8>>,
     /// A commit removed members: the log's write and read secrets are now
     /// the new epoch's ([`Core::group_log`]). The log's admin rotates the
-    /// relay's keys to them (GKEY); every member reads and writes with them
-    /// from now on (subscribing again once the relay ends the old
-    /// subscription).
+    /// relay's keys to them (GKEY) at its next read of the log
+    /// ([`Core::group_rotation_due`]); until then every member falls back
+    /// on the old ones ([`Core::group_previous_log`]).
     pub rekeyed: bool,
 }
 
@@ -151,6 +151,8 @@ impl<S: Store> Core<S> {
             name: name.to_owned(),
             log,
             next_seq: 1,
+            previous: None,
+            rotation_due: false,
             group,
         };
         let mut batch = StagedBatch::new();
@@ -281,6 +283,7 @@ impl<S: Store> Core<S> {
                     group,
                     contact,
                     member: None,
+                    key_package: None,
                 }
                 .put(batch);
                 Ok(())
@@ -316,6 +319,46 @@ impl<S: Store> Core<S> {
         self.with_group(chat, |record| {
             let commit = record.group.remove_members(&[member])?;
             entry_of(commit.as_bytes())
+        })
+    }
+
+    /// The log with the secrets from before the last rotation, while the
+    /// relay may still use them (a member tries them when the new ones are
+    /// refused).
+    pub fn group_previous_log(&self, chat: ChatId) -> Result<Option<GroupLog>, CoreError> {
+        let record = GroupRecord::load(self.store(), chat)?;
+        Ok(record.previous.map(|(write, read)| GroupLog {
+            write: (record.log.write.0, write),
+            read: (record.log.read.0, read),
+            ..record.log
+        }))
+    }
+
+    /// Whether this member (the log's admin) has yet to rotate the log's
+    /// keys on the relay (GKEY to [`Core::group_log`]'s secrets). The admin
+    /// rotates them at its next read of the log after the removal, so that
+    /// the remaining members can read the removal's commit with the old
+    /// secrets meanwhile.
+    pub fn group_rotation_due(&self, chat: ChatId) -> Result<bool, CoreError> {
+        Ok(GroupRecord::load(self.store(), chat)?.rotation_due)
+    }
+
+    /// The relay uses the new secrets (the admin's GKEY got OK, or a read
+    /// with them succeeded): the old ones are forgotten.
+    pub fn group_rotated(&mut self, chat: ChatId) -> Result<(), CoreError> {
+        self.with_group(chat, |record| {
+            record.previous = None;
+            record.rotation_due = false;
+            Ok(())
+        })
+    }
+
+    /// Moves the cursor forward to `seq` past entries the log no longer
+    /// holds (expired before this member read them).
+    pub fn skip_group_entries(&mut self, chat: ChatId, seq: u64) -> Result<(), CoreError> {
+        self.with_group(chat, |record| {
+            record.next_seq = record.next_seq.max(seq);
+            Ok(())
         })
     }
 
@@ -363,6 +406,20 @@ impl<S: Store> Core<S> {
             None => Vec::new(),
         };
         let mut batch = StagedBatch::new();
+        // A contact's key package that waited for our last commit is added now.
+        if update.append.is_none()
+            && !record.group.has_pending_commit()
+            && record.group.is_active()
+            && let Some(mut invite) = invitations::waiting_invite(self.store(), chat)?
+            && let Some(key_package) = invite.key_package.clone()
+            && invitations::commit_add(&mut record, &mut invite, &key_package, &mut batch)?
+        {
+            update.append = record
+                .group
+                .pending_commit()
+                .map(|commit| entry_of(commit.as_bytes()))
+                .transpose()?;
+        }
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
         // Each welcome goes out in a batch of its own with its invitation's
@@ -489,8 +546,13 @@ fn rekey(
     }
     let write = record.group.export_secret(WRITE_SECRET_LABEL)?;
     let read = record.group.export_secret(READ_SECRET_LABEL)?;
-    record.log.write.1 = QueueAuthSecret::from_bytes(*write);
-    record.log.read.1 = QueueAuthSecret::from_bytes(*read);
+    let old_write = std::mem::replace(&mut record.log.write.1, QueueAuthSecret::from_bytes(*write));
+    let old_read = std::mem::replace(&mut record.log.read.1, QueueAuthSecret::from_bytes(*read));
+    // Until the relay uses the new secrets, the old ones still read and write.
+    if record.previous.is_none() {
+        record.previous = Some((old_write, old_read));
+    }
+    record.rotation_due = record.log.admin.is_some();
     update.rekeyed = true;
     Ok(())
 }

@@ -66,30 +66,53 @@ pub(crate) fn add_invited<S: Store>(
         return Ok(());
     }
     let mut group = GroupRecord::load(cx.store(), record.group)?;
+    if group.group.has_pending_commit() {
+        // One commit of ours at a time: this add follows once the log has
+        // the one before.
+        record.key_package = Some(key_package.to_vec());
+        record.put(batch);
+        return Ok(());
+    }
+    if commit_add(&mut group, &mut record, key_package, batch)? {
+        batch.notify(Pending::Ready(Event::GroupCommitReady {
+            group: record.group,
+        }));
+    }
+    Ok(())
+}
+
+/// Commits the add of an invitation's key package; `false` (and the
+/// invitation dropped) when the key package is bad.
+pub(crate) fn commit_add(
+    group: &mut GroupRecord,
+    record: &mut InviteRecord,
+    key_package: &[u8],
+    batch: &mut StagedBatch,
+) -> Result<bool, CoreError> {
     let added = KeyPackage::from_bytes(key_package).and_then(|key_package| {
         let member = key_package.member_id()?;
         group.group.add_members(&[key_package])?;
         Ok(member)
     });
-    let member = match added {
-        Ok(member) => member,
-        // A bad key package is the contact's fault; a commit of ours still
-        // waiting for the log is not: the invitation stays for another try.
-        Err(sotto_groups::Error::CommitPending) => {
-            return Err(CoreError::Group(sotto_groups::Error::CommitPending));
-        }
-        Err(_) => {
-            record.delete(batch);
-            return Ok(());
-        }
+    let Ok(member) = added else {
+        record.delete(batch);
+        return Ok(false);
     };
     group.put(batch)?;
     record.member = Some(member);
+    record.key_package = None;
     record.put(batch);
-    batch.notify(Pending::Ready(Event::GroupCommitReady {
-        group: record.group,
-    }));
-    Ok(())
+    Ok(true)
+}
+
+/// An invitation of this group whose key package waits for a commit.
+pub(crate) fn waiting_invite(
+    store: &impl Store,
+    group: ChatId,
+) -> Result<Option<InviteRecord>, CoreError> {
+    Ok(InviteRecord::load_all(store)?
+        .into_iter()
+        .find(|invite| invite.group == group && invite.key_package.is_some()))
 }
 
 /// The welcome of an invitation this profile accepted: it joins the group.
@@ -114,6 +137,8 @@ pub(crate) fn join_welcomed<S: Store>(
         name: join.name,
         log: welcome.log,
         next_seq: welcome.next_seq,
+        previous: None,
+        rotation_due: false,
         group,
     };
     record.put(batch)?;
