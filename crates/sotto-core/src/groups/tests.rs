@@ -396,3 +396,67 @@ fn a_removal_or_a_leave_gives_the_log_new_secrets_the_gone_member_lacks() {
     // Ann herself can leave only once another owner exists.
     assert!(world.clients[0].core.leave_group(group).is_err());
 }
+
+#[test]
+fn a_member_exported_and_imported_mid_group_carries_on() {
+    use crate::{Argon2Params, ExportRandomness, Passphrase, export_archive, import_archive};
+
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Moving", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let (join, key_package) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    log_entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(group, key_package.as_bytes())
+            .unwrap(),
+    );
+    let welcome = log_entries.catch_up(&mut world.clients[0], group)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    let mut bob = join.join(&welcome).unwrap();
+
+    // Ann's profile moves to another device through an export archive.
+    let fast = Argon2Params {
+        memory_kib: 64,
+        iterations: 1,
+        lanes: 1,
+    };
+    let randomness = ExportRandomness {
+        salt: [1; 16],
+        nonce_prefix: [2; 16],
+    };
+    let passphrase = || Passphrase::new("correct horse battery staple");
+    let (archive, _) = export_archive(
+        world.clients[0].core.store(),
+        &passphrase(),
+        fast,
+        randomness,
+    )
+    .unwrap();
+    let mut moved = crate::MemoryStore::new();
+    import_archive(&archive, passphrase(), &mut moved).unwrap();
+    world.clients[0].core = Core::open(moved).unwrap();
+
+    // The moved profile reads on from its cursor and writes in the group.
+    let reply = crate::group_entry::GroupChatMessage {
+        sent_at: now.0,
+        text: "still there?".to_owned(),
+    };
+    log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
+    assert_eq!(
+        texts(&log_entries.catch_up(&mut world.clients[0], group)),
+        ["still there?"]
+    );
+    let answer = world.clients[0].core.group_text(now, group, "yes").unwrap();
+    assert!(matches!(
+        bob.process(message_of(&answer).unwrap()),
+        Ok(GroupEvent::Message { .. })
+    ));
+}
