@@ -89,7 +89,7 @@ fn a_group_of_three_profiles_on_two_relays() {
     let after_removal = [carol.run(&["receive"])];
     let changes: Vec<_> = after_removal[0]["groups"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{after_removal:?}"))
         .iter()
         .map(|g| g["change"]["type"].as_str().unwrap().to_owned())
         .collect();
@@ -114,7 +114,7 @@ fn a_group_of_three_profiles_on_two_relays() {
     assert!(
         left["groups"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("{left}"))
             .iter()
             .any(|g| g["change"]["type"] == "removed"),
         "{left}"
