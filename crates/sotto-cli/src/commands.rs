@@ -635,6 +635,9 @@ async fn profile_command(
             limit,
             mark_read,
         } => {
+            if let Some(group) = groups::group(session, &contact)? {
+                return groups::history(session, output, group.id, limit);
+            }
             let id = session.contact(&contact)?;
             let items = session
                 .runtime

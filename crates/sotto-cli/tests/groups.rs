@@ -83,6 +83,26 @@ fn a_group_of_three_profiles_on_two_relays() {
         ["Alice: Saturday at the wall?", "Bob: I'm in"]
     );
     assert_eq!(group_texts(&[alice.run(&["receive"])]), ["Bob: I'm in"]);
+    // `history` shows a group's texts in the log's order.
+    let history = alice.run(&["history", "Climbing"]);
+    let lines: Vec<_> = history["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{history}"))
+        .iter()
+        .map(|m| {
+            (
+                m["outgoing"].as_bool().unwrap(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (true, "Saturday at the wall?".to_owned()),
+            (false, "I'm in".to_owned())
+        ]
+    );
 
     // Alice removes Carol: the log's keys rotate; Carol is out.
     alice.run(&["group", "remove", "Climbing", "Carol"]);

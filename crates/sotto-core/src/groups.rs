@@ -20,6 +20,7 @@ use sotto_wire::{GroupEntry, QueueAuthSecret};
 use crate::chat_message::{Content, MAX_TEXT_LEN};
 use crate::core::Core;
 use crate::group_entry::{GroupChatMessage, entry_of, message_of};
+use crate::group_history::{self, GroupItemView};
 use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
 use crate::group_record::{GroupLog, GroupRecord};
 use crate::ids::ChatId;
@@ -205,6 +206,16 @@ impl<S: Store> Core<S> {
         Ok(GroupRecord::load(self.store(), chat)?.log)
     }
 
+    /// The newest `limit` texts of a group, oldest first (in log order).
+    pub fn group_history(
+        &self,
+        chat: ChatId,
+        limit: usize,
+    ) -> Result<Vec<GroupItemView>, CoreError> {
+        GroupRecord::load(self.store(), chat)?;
+        group_history::load(self.store(), chat, limit)
+    }
+
     /// The sequence number of the next entry the core waits for: the
     /// runtime reads from there (GREAD) when it (re)subscribes.
     pub fn group_cursor(&self, chat: ChatId) -> Result<u64, CoreError> {
@@ -241,9 +252,11 @@ impl<S: Store> Core<S> {
             sent_at: now.0,
             text: text.to_owned(),
         };
-        self.with_group(chat, |record| {
+        self.with_group(chat, |record, batch| {
             let sealed = record.group.encrypt(&message.encode())?;
-            entry_of(sealed.as_bytes())
+            let entry = entry_of(sealed.as_bytes())?;
+            group_history::put_outgoing(batch, chat, &entry, now, text);
+            Ok(entry)
         })
     }
 
@@ -301,7 +314,7 @@ impl<S: Store> Core<S> {
         key_package: &[u8],
     ) -> Result<GroupEntry, CoreError> {
         let key_package = KeyPackage::from_bytes(key_package)?;
-        self.with_group(chat, |record| {
+        self.with_group(chat, |record, _| {
             let commit = record.group.add_members(&[key_package])?;
             entry_of(commit.as_bytes())
         })
@@ -316,7 +329,7 @@ impl<S: Store> Core<S> {
         member: &str,
     ) -> Result<GroupEntry, CoreError> {
         let member = parse_member_id(member)?;
-        self.with_group(chat, |record| {
+        self.with_group(chat, |record, _| {
             let commit = record.group.remove_members(&[member])?;
             entry_of(commit.as_bytes())
         })
@@ -346,7 +359,7 @@ impl<S: Store> Core<S> {
     /// The relay uses the new secrets (the admin's GKEY got OK, or a read
     /// with them succeeded): the old ones are forgotten.
     pub fn group_rotated(&mut self, chat: ChatId) -> Result<(), CoreError> {
-        self.with_group(chat, |record| {
+        self.with_group(chat, |record, _| {
             record.previous = None;
             record.rotation_due = false;
             Ok(())
@@ -356,7 +369,7 @@ impl<S: Store> Core<S> {
     /// Moves the cursor forward to `seq` past entries the log no longer
     /// holds (expired before this member read them).
     pub fn skip_group_entries(&mut self, chat: ChatId, seq: u64) -> Result<(), CoreError> {
-        self.with_group(chat, |record| {
+        self.with_group(chat, |record, _| {
             record.next_seq = record.next_seq.max(seq);
             Ok(())
         })
@@ -366,7 +379,7 @@ impl<S: Store> Core<S> {
     /// commits it as it reads it; this profile is out once that commit is in
     /// the log ([`GroupChange::Removed`]).
     pub fn leave_group(&mut self, chat: ChatId) -> Result<GroupEntry, CoreError> {
-        self.with_group(chat, |record| {
+        self.with_group(chat, |record, _| {
             let proposal = record.group.leave()?;
             entry_of(proposal.as_bytes())
         })
@@ -389,8 +402,11 @@ impl<S: Store> Core<S> {
             return Ok(GroupUpdate::default());
         }
         record.next_seq = seq.saturating_add(1);
+        let mut batch = StagedBatch::new();
         let mut update = GroupUpdate::default();
         let mut welcomed = Vec::new();
+        // Our own text coming back takes its place in the history.
+        group_history::take_outgoing(self.store(), &mut batch, chat, seq, now, entry)?;
         let event = message_of(entry).and_then(|message| Ok(record.group.process(message)?));
         match event {
             Ok(event) => welcomed = apply_event(&mut record, event, &mut update)?,
@@ -405,7 +421,25 @@ impl<S: Store> Core<S> {
             Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
             None => Vec::new(),
         };
-        let mut batch = StagedBatch::new();
+        if let Some(GroupChange::Message {
+            sender,
+            sender_name,
+            sent_at,
+            text,
+        }) = &update.change
+        {
+            GroupItemView {
+                group: chat,
+                seq,
+                outgoing: false,
+                sender: sender.clone(),
+                sender_name: sender_name.clone(),
+                sent_at: *sent_at,
+                at: now,
+                text: text.clone(),
+            }
+            .put(&mut batch);
+        }
         // A contact's key package that waited for our last commit is added now.
         if update.append.is_none()
             && !record.group.has_pending_commit()
@@ -454,11 +488,11 @@ impl<S: Store> Core<S> {
     fn with_group<T>(
         &mut self,
         chat: ChatId,
-        f: impl FnOnce(&mut GroupRecord) -> Result<T, CoreError>,
+        f: impl FnOnce(&mut GroupRecord, &mut StagedBatch) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         let mut record = GroupRecord::load(self.store(), chat)?;
-        let value = f(&mut record)?;
         let mut batch = StagedBatch::new();
+        let value = f(&mut record, &mut batch)?;
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
         Ok(value)

@@ -36,7 +36,9 @@
 //!   runtime calls as it carries them out.
 //! - `groups`: MLS groups on relay group logs (the actions, and the log
 //!   entries the runtime hands in); `group_record`: a group's stored state
-//!   and its log's credentials; `group_entry`: the log entry format.
+//!   and its log's credentials; `group_entry`: the log entry format;
+//!   `group_history`: a group's texts on this device; `group_invite`: the
+//!   invitation messages and records.
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
 //!   (identity, verification, profile) and a pairwise connection (one type
@@ -79,6 +81,7 @@ mod file_transfer;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group_entry;
+mod group_history;
 mod group_invite;
 mod group_record;
 mod groups;
@@ -125,6 +128,7 @@ pub use event::Event;
 pub use file_message::{DescriptionKind, FileMessage, FileState, MAX_INLINE_DESCRIPTION_LEN};
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
+pub use group_history::GroupItemView;
 pub use group_record::GroupLog;
 pub use groups::{GroupChange, GroupMemberView, GroupRole, GroupUpdate, GroupView};
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};

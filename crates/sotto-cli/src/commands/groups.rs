@@ -226,6 +226,34 @@ pub(super) async fn send(
     })
 }
 
+/// `history GROUP`: the group's texts on this device, in log order.
+pub(super) fn history(
+    session: &Session<'_>,
+    output: &Output,
+    id: ChatId,
+    limit: usize,
+) -> anyhow::Result<()> {
+    let items = session
+        .runtime
+        .core()
+        .group_history(id, limit)
+        .map_err(core_failure)?;
+    output.emit(json!({ "group": id.0, "messages": items }), || {
+        items
+            .iter()
+            .map(|item| {
+                let who = if item.outgoing {
+                    "you"
+                } else {
+                    &item.sender_name
+                };
+                format!("{}: {}", one_line(who), one_line(&item.text))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
 /// Reads every active group's log to its end; returns what changed, as
 /// `{group, name, change}` objects.
 pub(super) async fn sync_all(session: &mut Session<'_>) -> anyhow::Result<Vec<Value>> {

@@ -333,6 +333,21 @@ fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
         texts(&log_entries.catch_up(&mut world.clients[0], group)),
         ["thanks!"]
     );
+    // Each history holds both texts in the log's order, ours among them.
+    for (client, chat) in [(0, group), (1, bob_group)] {
+        let history = world.clients[client].core.group_history(chat, 10).unwrap();
+        let lines: Vec<_> = history
+            .iter()
+            .map(|item| (item.outgoing, item.sender_name.as_str(), item.text.as_str()))
+            .collect();
+        let expected = if client == 0 {
+            [(true, "", "welcome, Bob"), (false, "Bob", "thanks!")]
+        } else {
+            [(false, "Ann", "welcome, Bob"), (true, "", "thanks!")]
+        };
+        assert_eq!(lines, expected);
+        assert_eq!(history[0].seq + 1, history[1].seq);
+    }
 }
 
 #[test]
