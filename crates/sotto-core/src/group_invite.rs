@@ -198,6 +198,24 @@ impl JoinRecord {
         batch.delete(GROUP_JOINS, id.to_vec());
     }
 
+    /// How many accepted invitations of `contact` wait for their welcome
+    /// (reading only each record's contact id, not its pickle).
+    pub(crate) fn count_of(store: &impl Store, contact: ChatId) -> Result<usize, CoreError> {
+        let records = store.range(
+            GROUP_JOINS,
+            &KeyRange::all(),
+            Direction::Forward,
+            usize::MAX,
+        )?;
+        Ok(records
+            .iter()
+            .filter(|record| {
+                record.value.get(1..9).map(|id| id.to_vec())
+                    == Some(contact.0.to_be_bytes().to_vec())
+            })
+            .count())
+    }
+
     fn decode(id: InviteId, bytes: &[u8]) -> Result<Self, CoreError> {
         let mut r = Reader::new(bytes, "group join");
         if r.u8()? != VERSION {

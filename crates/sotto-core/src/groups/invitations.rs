@@ -23,6 +23,9 @@ use crate::{CoreError, Store};
 
 use super::LEAF_LIFETIME_SECS;
 
+/// Accepted invitations of one contact that may wait for their welcome.
+const MAX_PENDING_JOINS_PER_CONTACT: usize = 16;
+
 /// Accepts a contact's invitation: a fresh pseudonym for the group and the
 /// answer carrying its key package.
 pub(crate) fn accept_invite<S: Store>(
@@ -33,7 +36,11 @@ pub(crate) fn accept_invite<S: Store>(
     name: String,
     batch: &mut StagedBatch,
 ) -> Result<Option<Content>, CoreError> {
-    if JoinRecord::load(cx.store(), &invite)?.is_some() {
+    // A contact cannot make this profile keep pseudonyms without bound:
+    // invitations beyond these wait for none of their welcomes and are ignored.
+    if JoinRecord::load(cx.store(), &invite)?.is_some()
+        || JoinRecord::count_of(cx.store(), contact)? >= MAX_PENDING_JOINS_PER_CONTACT
+    {
         return Ok(None);
     }
     let own_name = DisplayName::new(cx.account.profile.display_name())?;

@@ -475,3 +475,23 @@ fn a_member_exported_and_imported_mid_group_carries_on() {
         Ok(GroupEvent::Message { .. })
     ));
 }
+
+#[test]
+fn a_contact_cannot_make_a_profile_keep_pseudonyms_without_bound() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, bob_ann) = world.connect(0, 1);
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Spam", log())
+        .unwrap();
+    for _ in 0..20 {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+        world.run();
+    }
+    let kept = crate::group_invite::JoinRecord::count_of(world.clients[1].core.store(), bob_ann);
+    assert_eq!(kept.unwrap(), 16);
+}
