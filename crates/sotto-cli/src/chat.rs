@@ -253,6 +253,8 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
         Event::ItemAdded { .. }
         | Event::ItemChanged { .. }
         | Event::FileProgress { .. }
+        | Event::GroupCommitReady { .. }
+        | Event::GroupJoined { .. }
         | Event::ItemsRemoved { .. }
         | Event::ChatChanged { .. }
         | Event::ChatRemoved { .. }

@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 
 mod contact_address;
 mod files;
+mod groups;
 mod moving;
 mod text;
 
@@ -30,7 +31,7 @@ use crate::control::{self, ControlSocket};
 use crate::failure::{self, Failure};
 use crate::profile::{self, PassphraseSource, core_failure};
 use crate::terminal_text::{one_line, without_hidden};
-use crate::{Cli, Command, json};
+use crate::{Cli, Command, GroupAction, json};
 use contact_address::{address, requests};
 use moving::{export, import};
 use text::{contact_name, item_line};
@@ -480,7 +481,10 @@ async fn profile_command(
                 format!("The chat with {name} is deleted.")
             })
         }
-        Command::Send { contact, text } => send(session, output, &contact, &text, None).await,
+        Command::Send { contact, text } => match groups::group(session, &contact)? {
+            Some(group) => groups::send(session, output, group.id, &text).await,
+            None => send(session, output, &contact, &text, None).await,
+        },
         Command::Reply {
             contact,
             message,
@@ -631,6 +635,9 @@ async fn profile_command(
             limit,
             mark_read,
         } => {
+            if let Some(group) = groups::group(session, &contact)? {
+                return groups::history(session, output, group.id, limit);
+            }
             let id = session.contact(&contact)?;
             let items = session
                 .runtime
@@ -764,6 +771,17 @@ async fn profile_command(
                 },
             )
         }
+        Command::Group { action } => match action {
+            GroupAction::Create { name } => groups::create(session, output, &name).await,
+            GroupAction::Invite { group, contact } => {
+                groups::invite(session, output, &group, &contact).await
+            }
+            GroupAction::Members { group } => groups::members(session, output, &group),
+            GroupAction::Remove { group, member } => {
+                groups::remove(session, output, &group, &member).await
+            }
+            GroupAction::Leave { group } => groups::leave(session, output, &group).await,
+        },
         Command::Address { action } => address(session, output, action).await,
         Command::Requests { action } => requests(session, output, action).await,
     }
@@ -1068,6 +1086,17 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
         events.extend(more);
         problem = problem.or(later);
     }
+    // Group logs: read to their ends (commits appended, welcomes sent).
+    let group_changes = match groups::sync_all(session).await {
+        Ok(changes) => changes,
+        Err(error) => {
+            problem = problem.or(Some(Failure::new("relay", error.to_string())));
+            Vec::new()
+        }
+    };
+    let (more, later) = session.settle_all().await?;
+    events.extend(more);
+    problem = problem.or(later);
     events.retain(|event| !matches!(event, Event::FileProgress { .. }));
     let mut messages = Vec::new();
     let mut lines = Vec::new();
@@ -1105,12 +1134,14 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
         }
     }
     lines.extend(files::outcome_lines(&transfers));
+    lines.extend(group_changes.iter().map(groups::change_line));
     let relay_error = problem.as_ref().map(ToString::to_string);
     output.emit(
         json!({
             "messages": json::value(&messages)?,
             "events": json::value(&events)?,
             "files": files::outcomes_json(&transfers),
+            "groups": group_changes,
             "relay_error": relay_error,
         }),
         || lines.join("\n"),

@@ -305,6 +305,12 @@ enum Command {
         #[arg(long)]
         unmark: bool,
     },
+    /// Groups: create, invite contacts, list and remove members, leave.
+    /// `send GROUP TEXT` writes to a group; `receive` reads every group.
+    Group {
+        #[command(subcommand)]
+        action: GroupAction,
+    },
     /// The long-term contact address.
     Address {
         #[command(subcommand)]
@@ -331,6 +337,39 @@ enum Command {
         /// Read the new passphrase from this file instead of a prompt.
         #[arg(long, value_name = "FILE")]
         new_passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GroupAction {
+    /// Create a group on your relay, with you as its owner.
+    Create {
+        /// The group's name.
+        name: String,
+    },
+    /// Invite a contact: they join once both of you run `sotto receive`.
+    Invite {
+        /// The group's name or id.
+        group: String,
+        /// The contact's name or id.
+        contact: String,
+    },
+    /// List the members.
+    Members {
+        /// The group's name or id.
+        group: String,
+    },
+    /// Remove a member: they read nothing written after, and cannot write.
+    Remove {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+    },
+    /// Leave the group.
+    Leave {
+        /// The group's name or id.
+        group: String,
     },
 }
 

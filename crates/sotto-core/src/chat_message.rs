@@ -22,6 +22,9 @@
 //! | 0x16 | Timer   | seconds u32 (0 = off, else 30..=2419200) |
 //! | 0x17 | ProfileUpdate | profile |
 //! | 0x18 | File    | file message (`file_message`) |
+//! | 0x19 | GroupInvite | invite id (16), group name (`group_invite`) |
+//! | 0x1a | GroupKeyPackage | invite id (16), key package (`group_invite`) |
+//! | 0x1b | GroupWelcome | welcome and log credentials (`group_invite`) |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -31,6 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::CoreError;
 use crate::codec::{Reader, Writer};
 use crate::file_message::FileMessage;
+use crate::group_invite::{GroupWelcome, InviteId, decode_group_name, decode_key_package};
 use crate::profile::Profile;
 use crate::queue_address::QueueAddress;
 
@@ -152,6 +156,15 @@ pub(crate) enum Content {
     File {
         file: FileMessage,
     },
+    GroupInvite {
+        invite: InviteId,
+        name: String,
+    },
+    GroupKeyPackage {
+        invite: InviteId,
+        key_package: Vec<u8>,
+    },
+    GroupWelcome(GroupWelcome),
 }
 
 /// One decoded envelope.
@@ -256,6 +269,19 @@ impl Envelope {
                 w.u8(0x18);
                 file.encode(&mut w);
             }
+            Content::GroupInvite { invite, name } => {
+                w.u8(0x19).array(invite).bytes16(name.as_bytes());
+            }
+            Content::GroupKeyPackage {
+                invite,
+                key_package,
+            } => {
+                w.u8(0x1a).array(invite).bytes32(key_package);
+            }
+            Content::GroupWelcome(welcome) => {
+                w.u8(0x1b);
+                welcome.encode(&mut w);
+            }
         }
         w.finish()
     }
@@ -334,6 +360,15 @@ impl Envelope {
             0x18 => Content::File {
                 file: FileMessage::decode(&mut r, true)?,
             },
+            0x19 => Content::GroupInvite {
+                invite: r.array()?,
+                name: decode_group_name(&mut r)?,
+            },
+            0x1a => Content::GroupKeyPackage {
+                invite: r.array()?,
+                key_package: decode_key_package(&mut r)?,
+            },
+            0x1b => Content::GroupWelcome(GroupWelcome::decode(&mut r)?),
             _ => return Err(CoreError::Malformed(WHAT)),
         };
         r.finish()?;
@@ -406,6 +441,20 @@ mod tests {
             Content::File {
                 file: crate::file_message::tests::inline(180 * 1024 * 1024),
             },
+            Content::GroupInvite {
+                invite: [3; 16],
+                name: "Climbing".into(),
+            },
+            Content::GroupKeyPackage {
+                invite: [3; 16],
+                key_package: vec![1; 2000],
+            },
+            Content::GroupWelcome(GroupWelcome {
+                invite: [3; 16],
+                next_seq: 4,
+                log: crate::group_record::tests::log_without_admin(),
+                welcome: vec![2; 9000],
+            }),
         ]
     }
 

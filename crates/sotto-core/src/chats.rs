@@ -362,7 +362,7 @@ impl Chats {
     /// Loads a chat and its established connection with the open session,
     /// runs `change`, and commits the chat, the connection with its session
     /// and whatever `change` wrote, all at once.
-    fn with_session<S: Store, R: CryptoRngCore, T>(
+    pub(crate) fn with_session<S: Store, R: CryptoRngCore, T>(
         &mut self,
         cx: &mut Shared<'_, S>,
         rng: &mut R,

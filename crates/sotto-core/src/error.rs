@@ -83,6 +83,12 @@ pub enum CoreError {
         /// The limit.
         max: usize,
     },
+    /// The group layer refused an input or an action (see `sotto-groups`).
+    #[error("group: {0}")]
+    Group(#[from] sotto_groups::Error),
+    /// No group with this id.
+    #[error("no such group")]
+    UnknownGroup,
     /// A value is outside its allowed range.
     #[error("invalid {0}")]
     InvalidValue(&'static str),

@@ -128,6 +128,20 @@ pub enum Event {
         /// Whether they are typing.
         typing: bool,
     },
+    /// A commit of ours waits to be appended to the group's log (a contact
+    /// answered an invitation): the runtime appends
+    /// [`Core::pending_group_commit`](crate::Core::pending_group_commit).
+    GroupCommitReady {
+        /// The group's chat.
+        group: ChatId,
+    },
+    /// This profile joined a group (a contact's welcome arrived).
+    GroupJoined {
+        /// The group's chat.
+        group: ChatId,
+        /// The group's name as the contact gave it.
+        name: String,
+    },
     /// A relay delivered something that does not open or parse; it was not
     /// shown. The reason is safe to log.
     RelayFault {

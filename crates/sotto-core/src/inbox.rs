@@ -27,6 +27,7 @@ use crate::connector::{Confirm, Connector};
 use crate::event::{Event, Pending};
 use crate::file_message::FileState;
 use crate::file_transfer::auto_download;
+use crate::groups::invitations;
 use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::outbox::InFlight;
@@ -435,6 +436,27 @@ impl Inbox {
                 peer.put(batch);
                 batch.notify(Pending::ChatChanged(id));
             }
+            Content::GroupInvite { invite, name } => {
+                if let Some(reply) = invitations::accept_invite(cx, now, id, invite, name, batch)? {
+                    chats.send_envelope(
+                        cx,
+                        now,
+                        rng,
+                        id,
+                        &mut state.channel,
+                        session,
+                        reply,
+                        true,
+                        None,
+                        batch,
+                    )?;
+                }
+            }
+            Content::GroupKeyPackage {
+                invite,
+                key_package,
+            } => invitations::add_invited(cx, id, invite, &key_package, batch)?,
+            Content::GroupWelcome(welcome) => invitations::join_welcomed(cx, id, welcome, batch)?,
         }
         Ok(Stage::Established(state))
     }

@@ -34,6 +34,11 @@
 //!   the file a message offers and its state on this device;
 //!   `file_transfer`: the stored uploads and downloads, and the actions a
 //!   runtime calls as it carries them out.
+//! - `groups`: MLS groups on relay group logs (the actions, and the log
+//!   entries the runtime hands in); `group_record`: a group's stored state
+//!   and its log's credentials; `group_entry`: the log entry format;
+//!   `group_history`: a group's texts on this device; `group_invite`: the
+//!   invitation messages and records.
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
 //!   (identity, verification, profile) and a pairwise connection (one type
@@ -75,6 +80,11 @@ mod file_transfer;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod group_entry;
+mod group_history;
+mod group_invite;
+mod group_record;
+mod groups;
 mod ids;
 mod inbox;
 mod integrity;
@@ -117,6 +127,10 @@ pub use error::CoreError;
 pub use event::Event;
 pub use file_message::{DescriptionKind, FileMessage, FileState, MAX_INLINE_DESCRIPTION_LEN};
 pub use file_transfer::{FileTransfer, Transfer};
+pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
+pub use group_history::GroupItemView;
+pub use group_record::GroupLog;
+pub use groups::{GroupChange, GroupMemberView, GroupRole, GroupUpdate, GroupView};
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};

@@ -128,6 +128,28 @@ impl Group {
         self.pending.is_some()
     }
 
+    /// Our commit that awaits its place in the log, to append again after a restart.
+    pub fn pending_commit(&self) -> Option<&Commit> {
+        self.pending.as_ref().map(|pending| &pending.commit)
+    }
+
+    /// A 32-byte secret of the current epoch for `label` (RFC 9420 MLS-Exporter with an
+    /// empty context): every member of the epoch derives the same, no one else can.
+    pub fn export_secret(&self, label: &str) -> Result<Zeroizing<[u8; 32]>, Error> {
+        use openmls_traits::OpenMlsProvider;
+        let secret = Zeroizing::new(
+            self.mls
+                .export_secret(self.provider.crypto(), label, &[], 32)
+                .map_err(|_| Error::Local("exporting a secret"))?,
+        );
+        let mut out = Zeroizing::new([0; 32]);
+        if secret.len() != 32 {
+            return Err(Error::Local("exporting a secret"));
+        }
+        out.copy_from_slice(&secret);
+        Ok(out)
+    }
+
     /// The number of members.
     pub fn member_count(&self) -> usize {
         self.mls.members().count()

@@ -71,6 +71,12 @@ impl KeyPackage {
         Ok(Self(bytes.to_vec()))
     }
 
+    /// The member id the key package's credential claims (unverified until the key
+    /// package is added to a group).
+    pub fn member_id(&self) -> Result<crate::MemberId, Error> {
+        crate::MemberId::of_credential(&self.parse()?.unverified_credential().credential)
+    }
+
     /// The parsed, unverified key package.
     pub(crate) fn parse(&self) -> Result<KeyPackageIn, Error> {
         parse_key_package(&self.0)

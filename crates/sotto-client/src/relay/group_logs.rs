@@ -230,6 +230,22 @@ impl RelayConnection {
         ))
     }
 
+    /// GKEY to the given write and read secrets (a group whose members all
+    /// derive the new secrets themselves); the ids stay.
+    pub async fn rekey_group_log_to(
+        &self,
+        admin: &GroupAdmin,
+        write_key: &QueueAuthSecret,
+        read_key: &QueueAuthSecret,
+    ) -> Result<(), ClientError> {
+        let command = Command::GroupKey {
+            admin_id: admin.admin_id,
+            write_auth_key: write_key.public_key(),
+            read_auth_key: read_key.public_key(),
+        };
+        expect_ok(self.request(&command, Some(&admin.auth_key)).await?, "GKEY")
+    }
+
     /// GDEL: deletes the log and its entries.
     pub async fn delete_group_log(&self, admin: &GroupAdmin) -> Result<(), ClientError> {
         let command = Command::GroupDel {

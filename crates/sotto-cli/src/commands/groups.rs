@@ -1,0 +1,468 @@
+//! `group create|invite|members|remove|leave`, texts to a group, and the
+//! group logs `receive` reads: each log on a connection of its own (never
+//! the profile's queue connections), read from the profile's cursor to the
+//! end, entries handed to the core in order; commits the core makes are
+//! appended, and a removal's new log secrets installed with GKEY.
+
+use rand::rngs::OsRng;
+use serde_json::{Value, json};
+use sotto_client::relay::{
+    ConnectOptions, GroupAdmin, GroupRead, GroupReader, GroupWriter, RelayConnection,
+};
+use sotto_core::{ChatId, GroupChange, GroupLog, GroupView};
+use sotto_wire::GroupEntry;
+
+use super::{Output, Session};
+use crate::failure::Failure;
+use crate::profile::core_failure;
+use crate::terminal_text::one_line;
+
+/// The most entries one `receive` reads from one log (the rest wait for the
+/// next).
+const MAX_ENTRIES_PER_RECEIVE: usize = 10_000;
+
+fn relay_failure(what: &'static str) -> impl Fn(sotto_client::ClientError) -> anyhow::Error {
+    move |error| Failure::new("relay", format!("the group's relay ({what}): {error}")).into()
+}
+
+async fn connect(log: &GroupLog, options: &ConnectOptions) -> anyhow::Result<RelayConnection> {
+    let (connection, _pushes) = RelayConnection::connect(&log.relay, options)
+        .await
+        .map_err(relay_failure("connecting"))?;
+    Ok(connection)
+}
+
+fn writer(log: &GroupLog) -> GroupWriter {
+    GroupWriter::new(log.write.0, log.write.1.clone())
+}
+
+fn reader(log: &GroupLog) -> GroupReader {
+    GroupReader::new(log.read.0, log.read.1.clone())
+}
+
+/// A group by id or by name.
+pub(super) fn group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<Option<GroupView>> {
+    let groups = session.runtime.core().groups().map_err(core_failure)?;
+    if let Ok(id) = name_or_id.parse::<u64>()
+        && let Some(group) = groups.iter().find(|g| g.id.0 == id)
+    {
+        return Ok(Some(group.clone()));
+    }
+    let mut matching = groups.into_iter().filter(|g| g.name == name_or_id);
+    match (matching.next(), matching.next()) {
+        (Some(group), None) => Ok(Some(group)),
+        (Some(_), Some(_)) => Err(Failure::new(
+            "usage",
+            format!(
+                "several groups are named {}; give its id",
+                one_line(name_or_id)
+            ),
+        )
+        .into()),
+        (None, _) => Ok(None),
+    }
+}
+
+fn existing_group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<ChatId> {
+    group(session, name_or_id)?.map(|g| g.id).ok_or_else(|| {
+        Failure::new("not_found", format!("no group {}", one_line(name_or_id))).into()
+    })
+}
+
+/// `group create NAME`: a log on the profile's relay, then the group.
+pub(super) async fn create(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+) -> anyhow::Result<()> {
+    let relay = session.relay.clone();
+    let (connection, _pushes) = RelayConnection::connect(&relay, &session.connect)
+        .await
+        .map_err(relay_failure("connecting"))?;
+    let created = connection
+        .create_group_log(None)
+        .await
+        .map_err(relay_failure("creating the log"))?;
+    let log = GroupLog {
+        relay,
+        admin: Some((created.admin.admin_id(), created.admin.auth_key().clone())),
+        write: (created.writer.write_id(), created.writer.auth_key().clone()),
+        read: (created.reader.read_id(), created.reader.auth_key().clone()),
+    };
+    let id = session
+        .core()
+        .create_group(sotto_client::runtime::now_millis(), name, log)
+        .map_err(core_failure)?;
+    output.emit(json!({ "group": id.0, "name": name }), || {
+        format!("Group {} created ({}).", one_line(name), id.0)
+    })
+}
+
+/// `group invite GROUP CONTACT`.
+pub(super) async fn invite(
+    session: &mut Session<'_>,
+    output: &Output,
+    group_name: &str,
+    contact: &str,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, group_name)?;
+    let contact_id = session.contact(contact)?;
+    session
+        .core()
+        .invite_to_group(
+            sotto_client::runtime::now_millis(),
+            &mut OsRng,
+            id,
+            contact_id,
+        )
+        .map_err(core_failure)?;
+    session.settle().await?;
+    output.emit(json!({ "group": id.0, "contact": contact_id.0 }), || {
+        format!(
+            "{} is invited; they join once both of you run `sotto receive`.",
+            one_line(contact)
+        )
+    })
+}
+
+/// `group members GROUP`.
+pub(super) fn members(session: &Session<'_>, output: &Output, name: &str) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let members = session
+        .runtime
+        .core()
+        .group_members(id)
+        .map_err(core_failure)?;
+    output.emit(json!({ "group": id.0, "members": members }), || {
+        members
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} ({:?}){}",
+                    m.id,
+                    one_line(&m.name),
+                    m.role,
+                    if m.me { ", you" } else { "" }
+                )
+                .to_lowercase()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// `group remove GROUP MEMBER` (a member id or name).
+pub(super) async fn remove(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+    member: &str,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let members = session
+        .runtime
+        .core()
+        .group_members(id)
+        .map_err(core_failure)?;
+    let target = members
+        .iter()
+        .filter(|m| !m.me && (m.id == member || m.name == member))
+        .map(|m| m.id.clone())
+        .collect::<Vec<_>>();
+    let [target] = target.as_slice() else {
+        return Err(Failure::new(
+            "not_found",
+            format!("no single member {} in the group", one_line(member)),
+        )
+        .into());
+    };
+    session
+        .core()
+        .remove_group_member(id, target)
+        .map_err(core_failure)?;
+    let changes = sync_group(session, id).await?;
+    output.emit(
+        json!({ "group": id.0, "removed": target, "changes": changes }),
+        || format!("Removed {} from the group.", one_line(member)),
+    )
+}
+
+/// `group leave GROUP`.
+pub(super) async fn leave(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let proposal = session.core().leave_group(id).map_err(core_failure)?;
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    let connection = connect(&log, &session.connect).await?;
+    append(session, &connection, id, proposal).await?;
+    output.emit(json!({ "group": id.0, "left": true }), || {
+        "You leave the group once an admin's client commits it.".to_owned()
+    })
+}
+
+/// `send GROUP TEXT`.
+pub(super) async fn send(
+    session: &mut Session<'_>,
+    output: &Output,
+    id: ChatId,
+    text: &str,
+) -> anyhow::Result<()> {
+    // Catch up first: a text is encrypted for the group's newest epoch.
+    sync_group(session, id).await?;
+    let entry = session
+        .core()
+        .group_text(sotto_client::runtime::now_millis(), id, text)
+        .map_err(core_failure)?;
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    let connection = connect(&log, &session.connect).await?;
+    let seq = append(session, &connection, id, entry).await?;
+    // Our own text comes back from the log: the cursor moves past it.
+    sync_group(session, id).await?;
+    output.emit(json!({ "group": id.0, "seq": seq, "sent": true }), || {
+        "Sent.".to_owned()
+    })
+}
+
+/// `history GROUP`: the group's texts on this device, in log order.
+pub(super) fn history(
+    session: &Session<'_>,
+    output: &Output,
+    id: ChatId,
+    limit: usize,
+) -> anyhow::Result<()> {
+    let items = session
+        .runtime
+        .core()
+        .group_history(id, limit)
+        .map_err(core_failure)?;
+    output.emit(json!({ "group": id.0, "messages": items }), || {
+        items
+            .iter()
+            .map(|item| {
+                let who = if item.outgoing {
+                    "you"
+                } else {
+                    &item.sender_name
+                };
+                format!("{}: {}", one_line(who), one_line(&item.text))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// Reads every active group's log to its end; returns what changed, as
+/// `{group, name, change}` objects.
+pub(super) async fn sync_all(session: &mut Session<'_>) -> anyhow::Result<Vec<Value>> {
+    let groups = session.runtime.core().groups().map_err(core_failure)?;
+    let mut changes = Vec::new();
+    for group in groups.into_iter().filter(|g| g.active) {
+        changes.extend(sync_group(session, group.id).await?);
+    }
+    Ok(changes)
+}
+
+/// Whether the relay refused a command's authorization.
+fn refused_auth(error: &sotto_client::ClientError) -> bool {
+    matches!(
+        error,
+        sotto_client::ClientError::Refused(sotto_wire::ErrorCode::Auth)
+    )
+}
+
+/// Reads one group's log from the cursor to its end, appending what the
+/// core makes (our pending commit, a lost commit made again, a member's
+/// leaving committed) and sending the welcomes it releases. After a
+/// removal, the admin rotates the log's keys here, at its next read; until
+/// then the members read and write with the old secrets.
+async fn sync_group(session: &mut Session<'_>, id: ChatId) -> anyhow::Result<Vec<Value>> {
+    let name = session
+        .runtime
+        .core()
+        .groups()
+        .map_err(core_failure)?
+        .into_iter()
+        .find(|g| g.id == id)
+        .map(|g| g.name)
+        .unwrap_or_default();
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    let connection = connect(&log, &session.connect).await?;
+    rotate_if_due(session, &connection, id).await?;
+    let mut changes = Vec::new();
+    let mut appended_pending = false;
+    for _ in 0..MAX_ENTRIES_PER_RECEIVE {
+        let seq = session
+            .runtime
+            .core()
+            .group_cursor(id)
+            .map_err(core_failure)?;
+        let Some(read) = read_entry(session, &connection, id, seq).await? else {
+            changes
+                .push(json!({ "group": id.0, "name": name, "change": { "type": "log_closed" } }));
+            break;
+        };
+        let entry = match read {
+            GroupRead::Entry(entry) => entry,
+            GroupRead::Position(position) if position.first > seq => {
+                // Entries expired before we read them: move past them.
+                session
+                    .core()
+                    .skip_group_entries(id, position.first)
+                    .map_err(core_failure)?;
+                continue;
+            }
+            GroupRead::Position(_) => {
+                // At the end: a commit of ours still pending goes in now
+                // (once: it comes back on the next read).
+                let pending = session
+                    .runtime
+                    .core()
+                    .pending_group_commit(id)
+                    .map_err(core_failure)?;
+                match pending {
+                    Some(commit) if !appended_pending => {
+                        append(session, &connection, id, commit).await?;
+                        appended_pending = true;
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+        };
+        let update = session
+            .core()
+            .handle_group_entry(
+                sotto_client::runtime::now_millis(),
+                &mut OsRng,
+                id,
+                seq,
+                &entry,
+            )
+            .map_err(core_failure)?;
+        let removed = matches!(update.change, Some(GroupChange::Removed));
+        if let Some(change) = &update.change {
+            changes.push(json!({ "group": id.0, "name": name, "change": change }));
+        }
+        if removed {
+            break;
+        }
+        if update.welcome.is_some() {
+            session.settle().await?;
+        }
+        if let Some(commit) = update.append {
+            append(session, &connection, id, commit).await?;
+        }
+    }
+    Ok(changes)
+}
+
+/// The admin's GKEY to the secrets a removal derived, if due.
+async fn rotate_if_due(
+    session: &mut Session<'_>,
+    connection: &RelayConnection,
+    id: ChatId,
+) -> anyhow::Result<()> {
+    if !session
+        .runtime
+        .core()
+        .group_rotation_due(id)
+        .map_err(core_failure)?
+    {
+        return Ok(());
+    }
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    if let Some((admin_id, admin_key)) = &log.admin {
+        let admin = GroupAdmin::new(*admin_id, admin_key.clone());
+        connection
+            .rekey_group_log_to(&admin, &log.write.1, &log.read.1)
+            .await
+            .map_err(relay_failure("rotating the keys"))?;
+    }
+    session.core().group_rotated(id).map_err(core_failure)
+}
+
+/// GREAD with the current secrets, or the old ones while the relay still
+/// uses them; `None` when the relay refuses both (this member lost the log).
+async fn read_entry(
+    session: &mut Session<'_>,
+    connection: &RelayConnection,
+    id: ChatId,
+    seq: u64,
+) -> anyhow::Result<Option<GroupRead>> {
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    let previous = session
+        .runtime
+        .core()
+        .group_previous_log(id)
+        .map_err(core_failure)?;
+    match connection.read_group_entry(&reader(&log), seq).await {
+        Ok(read) => {
+            if previous.is_some() {
+                session.core().group_rotated(id).map_err(core_failure)?;
+            }
+            Ok(Some(read))
+        }
+        Err(error) if refused_auth(&error) => match previous {
+            Some(previous) => match connection.read_group_entry(&reader(&previous), seq).await {
+                Ok(read) => Ok(Some(read)),
+                Err(error) if refused_auth(&error) => Ok(None),
+                Err(error) => Err(relay_failure("reading")(error)),
+            },
+            None => Ok(None),
+        },
+        Err(error) => Err(relay_failure("reading")(error)),
+    }
+}
+
+/// GAPP with the current secrets, or the old ones while the relay still
+/// uses them.
+async fn append(
+    session: &mut Session<'_>,
+    connection: &RelayConnection,
+    id: ChatId,
+    entry: GroupEntry,
+) -> anyhow::Result<u64> {
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    match connection
+        .append_group_entry(&writer(&log), entry.clone())
+        .await
+    {
+        Err(error) if refused_auth(&error) => {
+            let previous = session
+                .runtime
+                .core()
+                .group_previous_log(id)
+                .map_err(core_failure)?
+                .ok_or_else(|| relay_failure("appending")(error))?;
+            connection
+                .append_group_entry(&writer(&previous), entry)
+                .await
+                .map_err(relay_failure("appending"))
+        }
+        result => result.map_err(relay_failure("appending")),
+    }
+}
+
+/// A text line for a group change `receive` shows.
+pub(super) fn change_line(change: &Value) -> String {
+    let name = change["name"].as_str().unwrap_or_default();
+    let change = &change["change"];
+    match change["type"].as_str() {
+        Some("message") => format!(
+            "{} / {}: {}",
+            one_line(name),
+            one_line(change["sender_name"].as_str().unwrap_or_default()),
+            one_line(change["text"].as_str().unwrap_or_default())
+        ),
+        Some("members") => format!("{}: the members changed.", one_line(name)),
+        Some("removed") => format!("{}: you are no longer a member.", one_line(name)),
+        Some("log_closed") => format!(
+            "{}: the group's log refuses you (removed, or deleted).",
+            one_line(name)
+        ),
+        _ => String::new(),
+    }
+}

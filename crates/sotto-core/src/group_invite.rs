@@ -1,0 +1,281 @@
+//! Inviting a contact into a group over the pairwise chat: the three chat
+//! messages of an invitation and the records each side keeps meanwhile.
+//!
+//! ```text
+//! inviter → contact  GroupInvite      invite id (16) || name (len u16 || UTF-8, 1..=64)
+//! contact → inviter  GroupKeyPackage  invite id (16) || key package (len u32 || MLS KeyPackage)
+//! inviter → contact  GroupWelcome     invite id (16) || next seq u64 || log || welcome
+//!                                     (len u32 || MLS Welcome)
+//! table "group_invites" (inviter), key invite id (16):
+//!   version (1) = 0x01 || group chat id u64 || contact chat id u64
+//!   || option(member id (16): the key package's, once added)
+//!   || option(key package (len u32 || bytes): arrived while another commit of
+//!      ours awaited the log; added after it)
+//! table "group_joins" (invitee), key invite id (16):
+//!   version (1) = 0x01 || contact chat id u64 || name (len u16 || UTF-8)
+//!   || pending join pickle (len u32 || pickle)
+//! ```
+//!
+//! `log` is the group log's layout in `group_record`, without admin
+//! credentials. `next seq` is the sequence number after the commit that
+//! added the contact: the new member reads the log from there.
+
+use sotto_groups::{MAX_KEY_PACKAGE_LEN, MAX_WELCOME_LEN, MemberId, PendingJoin};
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, Writer, corrupt};
+use crate::group_record::GroupLog;
+use crate::ids::ChatId;
+use crate::profile::MAX_DISPLAY_NAME_LEN;
+use crate::store::{Direction, KeyRange, Table, WriteBatch};
+use crate::{CoreError, Store};
+
+pub(crate) const GROUP_INVITES: Table = Table::new("group_invites");
+pub(crate) const GROUP_JOINS: Table = Table::new("group_joins");
+const VERSION: u8 = 1;
+/// Length of an invite id.
+pub(crate) const INVITE_ID_LEN: usize = 16;
+
+/// Names one invitation on both sides.
+pub(crate) type InviteId = [u8; INVITE_ID_LEN];
+
+/// The welcome and what a new member needs beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GroupWelcome {
+    pub(crate) invite: InviteId,
+    pub(crate) next_seq: u64,
+    pub(crate) log: GroupLog,
+    pub(crate) welcome: Vec<u8>,
+}
+
+impl GroupWelcome {
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.array(&self.invite).u64(self.next_seq);
+        let member_log = GroupLog {
+            admin: None,
+            ..self.log.clone()
+        };
+        member_log.encode(w);
+        w.bytes32(&self.welcome);
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<GroupWelcome, CoreError> {
+        let invite = r.array()?;
+        let next_seq = r.u64()?;
+        let log = GroupLog::decode(r)?;
+        if log.admin.is_some() {
+            return Err(CoreError::Malformed("group welcome"));
+        }
+        let welcome = r.bytes32(MAX_WELCOME_LEN)?.to_vec();
+        Ok(GroupWelcome {
+            invite,
+            next_seq,
+            log,
+            welcome,
+        })
+    }
+}
+
+pub(crate) fn decode_key_package(r: &mut Reader<'_>) -> Result<Vec<u8>, CoreError> {
+    Ok(r.bytes32(MAX_KEY_PACKAGE_LEN)?.to_vec())
+}
+
+pub(crate) fn decode_group_name(r: &mut Reader<'_>) -> Result<String, CoreError> {
+    let name = r.text(MAX_DISPLAY_NAME_LEN)?;
+    if name.trim().is_empty() {
+        return Err(CoreError::Malformed("group name"));
+    }
+    Ok(name)
+}
+
+/// An invitation this profile sent.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct InviteRecord {
+    pub(crate) id: InviteId,
+    pub(crate) group: ChatId,
+    pub(crate) contact: ChatId,
+    /// The member the contact's key package adds, once committed.
+    pub(crate) member: Option<MemberId>,
+    /// The contact's key package, waiting for our previous commit.
+    pub(crate) key_package: Option<Vec<u8>>,
+}
+
+impl InviteRecord {
+    pub(crate) fn load(store: &impl Store, id: &InviteId) -> Result<Option<Self>, CoreError> {
+        store
+            .get(GROUP_INVITES, id)?
+            .map(|bytes| InviteRecord::decode(*id, &bytes).map_err(corrupt("group invite")))
+            .transpose()
+    }
+
+    pub(crate) fn load_all(store: &impl Store) -> Result<Vec<Self>, CoreError> {
+        store
+            .range(
+                GROUP_INVITES,
+                &KeyRange::all(),
+                Direction::Forward,
+                usize::MAX,
+            )?
+            .into_iter()
+            .map(|record| {
+                let id = record
+                    .key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| CoreError::CorruptRecord("group invite"))?;
+                InviteRecord::decode(id, &record.value).map_err(corrupt("group invite"))
+            })
+            .collect()
+    }
+
+    pub(crate) fn put(&self, batch: &mut WriteBatch) {
+        let mut w = Writer::new();
+        w.u8(VERSION).u64(self.group.0).u64(self.contact.0);
+        w.option(self.member.as_ref(), |w, member| {
+            w.array(member.as_bytes());
+        });
+        w.option(self.key_package.as_ref(), |w, key_package| {
+            w.bytes32(key_package);
+        });
+        batch.put(GROUP_INVITES, self.id.to_vec(), w.finish());
+    }
+
+    pub(crate) fn delete(&self, batch: &mut WriteBatch) {
+        batch.delete(GROUP_INVITES, self.id.to_vec());
+    }
+
+    fn decode(id: InviteId, bytes: &[u8]) -> Result<Self, CoreError> {
+        let mut r = Reader::new(bytes, "group invite");
+        if r.u8()? != VERSION {
+            return Err(CoreError::Malformed("group invite"));
+        }
+        let record = InviteRecord {
+            id,
+            group: ChatId(r.u64()?),
+            contact: ChatId(r.u64()?),
+            member: r.option(|r| Ok(MemberId::from_bytes(r.array()?)))?,
+            key_package: r.option(decode_key_package)?,
+        };
+        r.finish()?;
+        Ok(record)
+    }
+}
+
+/// An invitation this profile accepted, waiting for its welcome.
+pub(crate) struct JoinRecord {
+    pub(crate) id: InviteId,
+    pub(crate) contact: ChatId,
+    pub(crate) name: String,
+    pub(crate) pending: PendingJoin,
+}
+
+impl JoinRecord {
+    pub(crate) fn load(store: &impl Store, id: &InviteId) -> Result<Option<Self>, CoreError> {
+        store
+            .get(GROUP_JOINS, id)?
+            .map(|bytes| {
+                JoinRecord::decode(*id, &Zeroizing::new(bytes)).map_err(corrupt("group join"))
+            })
+            .transpose()
+    }
+
+    pub(crate) fn put(&self, batch: &mut WriteBatch) -> Result<(), CoreError> {
+        let pickle = self.pending.pickle()?;
+        let mut w = Writer::new();
+        w.u8(VERSION)
+            .u64(self.contact.0)
+            .bytes16(self.name.as_bytes())
+            .bytes32(&pickle);
+        batch.put(
+            GROUP_JOINS,
+            self.id.to_vec(),
+            Zeroizing::new(w.finish()).to_vec(),
+        );
+        Ok(())
+    }
+
+    pub(crate) fn delete(id: &InviteId, batch: &mut WriteBatch) {
+        batch.delete(GROUP_JOINS, id.to_vec());
+    }
+
+    /// How many accepted invitations of `contact` wait for their welcome
+    /// (reading only each record's contact id, not its pickle).
+    pub(crate) fn count_of(store: &impl Store, contact: ChatId) -> Result<usize, CoreError> {
+        let records = store.range(
+            GROUP_JOINS,
+            &KeyRange::all(),
+            Direction::Forward,
+            usize::MAX,
+        )?;
+        Ok(records
+            .iter()
+            .filter(|record| {
+                record.value.get(1..9).map(|id| id.to_vec())
+                    == Some(contact.0.to_be_bytes().to_vec())
+            })
+            .count())
+    }
+
+    fn decode(id: InviteId, bytes: &[u8]) -> Result<Self, CoreError> {
+        let mut r = Reader::new(bytes, "group join");
+        if r.u8()? != VERSION {
+            return Err(CoreError::Malformed("group join"));
+        }
+        let contact = ChatId(r.u64()?);
+        let name = decode_group_name(&mut r)?;
+        let pending = PendingJoin::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?;
+        r.finish()?;
+        Ok(JoinRecord {
+            id,
+            contact,
+            name,
+            pending,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+    use crate::group_record::tests::log;
+
+    #[test]
+    fn invite_records_round_trip() {
+        let mut store = MemoryStore::new();
+        let record = InviteRecord {
+            id: [4; INVITE_ID_LEN],
+            group: ChatId(2),
+            contact: ChatId(3),
+            member: Some(MemberId::from_bytes([5; 16])),
+            key_package: Some(vec![1, 2]),
+        };
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch);
+        store.apply(batch).unwrap();
+        assert_eq!(
+            InviteRecord::load(&store, &[4; INVITE_ID_LEN]).unwrap(),
+            Some(record)
+        );
+        assert_eq!(InviteRecord::load_all(&store).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_welcome_carries_no_admin_credentials() {
+        let welcome = GroupWelcome {
+            invite: [1; INVITE_ID_LEN],
+            next_seq: 9,
+            log: log(),
+            welcome: vec![7; 100],
+        };
+        let mut w = Writer::new();
+        welcome.encode(&mut w);
+        let bytes = w.finish();
+        let mut r = Reader::new(&bytes, "test");
+        let read = GroupWelcome::decode(&mut r).unwrap();
+        r.finish().unwrap();
+        assert!(read.log.admin.is_none());
+        assert_eq!(read.welcome, welcome.welcome);
+        assert_eq!(read.next_seq, 9);
+    }
+}

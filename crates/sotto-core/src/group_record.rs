@@ -1,0 +1,266 @@
+//! A group as this profile keeps it: its MLS state (the `sotto-groups`
+//! pickle), the log on a relay that carries it with the credentials this
+//! member holds, and the member's cursor in that log.
+//!
+//! ```text
+//! table "groups", key chat id u64:
+//!   version (1) = 0x01 || name (len u16 || UTF-8) || log || next seq u64
+//!   || option(previous write secret 32 || previous read secret 32)
+//!   || rotation due u8 (0/1) || MLS group pickle (len u32 || pickle)
+//! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
+//!   || write id 24 || write secret 32 || read id 24 || read secret 32
+//! ```
+//!
+//! The store encrypts the record: it holds the member's group secrets.
+
+use std::fmt;
+
+use sotto_groups::Group;
+use sotto_wire::{GroupAdminId, GroupReadId, GroupWriteId, QueueAuthSecret, RelayAddress};
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, Writer, corrupt};
+use crate::ids::ChatId;
+use crate::profile::MAX_DISPLAY_NAME_LEN;
+use crate::queue_address::{decode_relay, encode_relay};
+use crate::store::{Direction, KeyRange, Table, WriteBatch};
+use crate::{CoreError, Store};
+
+pub(crate) const GROUPS: Table = Table::new("groups");
+const VERSION: u8 = 1;
+
+/// A group log on a relay and the credentials a member holds for it: the
+/// write and read ids and secrets, and the admin's when this member
+/// administers the log. `Debug` prints no id and no secret.
+#[derive(Clone)]
+pub struct GroupLog {
+    /// The relay holding the log.
+    pub relay: RelayAddress,
+    /// The admin id and secret (GKEY, GDEL), held by the log's admins.
+    pub admin: Option<(GroupAdminId, QueueAuthSecret)>,
+    /// The write id and secret (GAPP).
+    pub write: (GroupWriteId, QueueAuthSecret),
+    /// The read id and secret (GREAD, GSUB, GUNSUB).
+    pub read: (GroupReadId, QueueAuthSecret),
+}
+
+impl fmt::Debug for GroupLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupLog")
+            .field("admin", &self.admin.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for GroupLog {
+    fn eq(&self, other: &GroupLog) -> bool {
+        use subtle::ConstantTimeEq;
+        let secrets = |log: &GroupLog| {
+            let mut bytes = Zeroizing::new(Vec::with_capacity(4 * 56));
+            let mut w = Writer::new();
+            log.encode(&mut w);
+            bytes.extend_from_slice(&w.finish());
+            bytes
+        };
+        bool::from(secrets(self).ct_eq(&secrets(other)))
+    }
+}
+
+impl Eq for GroupLog {}
+
+impl GroupLog {
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        encode_relay(w, &self.relay);
+        w.option(self.admin.as_ref(), |w, (id, secret)| {
+            w.array(id.as_bytes()).array(secret.as_bytes());
+        });
+        w.array(self.write.0.as_bytes())
+            .array(self.write.1.as_bytes())
+            .array(self.read.0.as_bytes())
+            .array(self.read.1.as_bytes());
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<GroupLog, CoreError> {
+        let relay = decode_relay(r)?;
+        let admin = r.option(|r| {
+            Ok((
+                GroupAdminId::from_bytes(r.array()?),
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+            ))
+        })?;
+        let write = (
+            GroupWriteId::from_bytes(r.array()?),
+            QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+        );
+        let read = (
+            GroupReadId::from_bytes(r.array()?),
+            QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+        );
+        Ok(GroupLog {
+            relay,
+            admin,
+            write,
+            read,
+        })
+    }
+}
+
+/// One group's stored state.
+pub(crate) struct GroupRecord {
+    pub(crate) chat: ChatId,
+    /// The name this profile knows the group by.
+    pub(crate) name: String,
+    pub(crate) log: GroupLog,
+    /// The sequence number of the next log entry to process.
+    pub(crate) next_seq: u64,
+    /// The write and read secrets before the last rotation, until the
+    /// relay is seen to use the new ones.
+    pub(crate) previous: Option<(QueueAuthSecret, QueueAuthSecret)>,
+    /// This member administers the log and has yet to rotate its keys.
+    pub(crate) rotation_due: bool,
+    pub(crate) group: Group,
+}
+
+impl GroupRecord {
+    pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
+        let bytes = store
+            .get(GROUPS, &chat.0.to_be_bytes())?
+            .ok_or(CoreError::UnknownGroup)?;
+        GroupRecord::decode(chat, &Zeroizing::new(bytes)).map_err(corrupt("group"))
+    }
+
+    /// Every group's chat id, in id order.
+    pub(crate) fn ids(store: &impl Store) -> Result<Vec<ChatId>, CoreError> {
+        store
+            .range(GROUPS, &KeyRange::all(), Direction::Forward, usize::MAX)?
+            .into_iter()
+            .map(|record| {
+                let key: [u8; 8] = record
+                    .key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| CoreError::CorruptRecord("group"))?;
+                Ok(ChatId(u64::from_be_bytes(key)))
+            })
+            .collect()
+    }
+
+    pub(crate) fn put(&self, batch: &mut WriteBatch) -> Result<(), CoreError> {
+        let pickle = self.group.pickle()?;
+        let mut w = Writer::new();
+        w.u8(VERSION).bytes16(self.name.as_bytes());
+        self.log.encode(&mut w);
+        w.u64(self.next_seq);
+        w.option(self.previous.as_ref(), |w, (write, read)| {
+            w.array(write.as_bytes()).array(read.as_bytes());
+        });
+        w.bool(self.rotation_due).bytes32(&pickle);
+        let value = Zeroizing::new(w.finish());
+        batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn decode(chat: ChatId, bytes: &[u8]) -> Result<GroupRecord, CoreError> {
+        let mut r = Reader::new(bytes, "group");
+        if r.u8()? != VERSION {
+            return Err(CoreError::Malformed("group"));
+        }
+        let name = r.text(MAX_DISPLAY_NAME_LEN)?;
+        let log = GroupLog::decode(&mut r)?;
+        let next_seq = r.u64()?;
+        let previous = r.option(|r| {
+            Ok((
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+            ))
+        })?;
+        let rotation_due = r.bool()?;
+        let group = Group::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?;
+        r.finish()?;
+        Ok(GroupRecord {
+            chat,
+            name,
+            log,
+            next_seq,
+            previous,
+            rotation_due,
+            group,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::MemoryStore;
+    use sotto_groups::DisplayName;
+
+    pub(crate) fn log() -> GroupLog {
+        GroupLog {
+            relay: "sotto://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@relay.example"
+                .parse()
+                .unwrap(),
+            admin: Some((
+                GroupAdminId::from_bytes([1; 24]),
+                QueueAuthSecret::from_bytes([2; 32]),
+            )),
+            write: (
+                GroupWriteId::from_bytes([3; 24]),
+                QueueAuthSecret::from_bytes([4; 32]),
+            ),
+            read: (
+                GroupReadId::from_bytes([5; 24]),
+                QueueAuthSecret::from_bytes([6; 32]),
+            ),
+        }
+    }
+
+    pub(crate) fn log_without_admin() -> GroupLog {
+        GroupLog {
+            admin: None,
+            ..log()
+        }
+    }
+
+    #[test]
+    fn round_trip_through_a_store() {
+        let group = Group::create(&DisplayName::new("Ann").unwrap(), 1_700_000_000, 3600).unwrap();
+        let id = group.id().unwrap();
+        let record = GroupRecord {
+            chat: ChatId(7),
+            name: "Climbing".to_owned(),
+            log: log(),
+            next_seq: 12,
+            previous: None,
+            rotation_due: true,
+            group,
+        };
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
+        assert_eq!(loaded.name, "Climbing");
+        assert_eq!(loaded.next_seq, 12);
+        assert_eq!(loaded.group.id().unwrap(), id);
+        assert_eq!(loaded.log.read.1.as_bytes(), &[6; 32]);
+        assert!(loaded.log.admin.is_some());
+        assert_eq!(GroupRecord::ids(&store).unwrap(), vec![ChatId(7)]);
+        assert!(matches!(
+            GroupRecord::load(&store, ChatId(8)),
+            Err(CoreError::UnknownGroup)
+        ));
+        assert_eq!(format!("{:?}", log()), "GroupLog { admin: true, .. }");
+    }
+
+    proptest! {
+        #[test]
+        fn damaged_records_are_errors_not_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let _ = GroupRecord::decode(ChatId(1), &bytes);
+        }
+    }
+}

@@ -1,0 +1,640 @@
+//! Groups: the actions a front end calls and the log entries a runtime hands
+//! in. The runtime carries out the group log's commands on a connection of
+//! its own (GNEW, GAPP, GREAD, GSUB, GKEY): it gives the core the log's
+//! credentials when it creates one, appends the entries the core makes, and
+//! hands in every entry it reads, in log order, with its sequence number. The
+//! core keeps the MLS state and the member's cursor in the store, so entries
+//! are processed once, in order, across restarts.
+//!
+//! The log's order is MLS's ordering service: our own commit takes effect
+//! only when it comes back from the log first for its epoch; when another
+//! member's commit came first, ours is made again on the new epoch
+//! ([`GroupUpdate::append`] holds it, to append).
+//!
+//! `invitations`: inviting a contact over the pairwise chat.
+
+use rand_core::CryptoRngCore;
+use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
+use sotto_wire::{GroupEntry, QueueAuthSecret};
+
+use crate::chat_message::{Content, MAX_TEXT_LEN};
+use crate::core::Core;
+use crate::group_entry::{GroupChatMessage, entry_of, message_of};
+use crate::group_history::{self, GroupItemView};
+use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
+use crate::group_record::{GroupLog, GroupRecord};
+use crate::ids::ChatId;
+use crate::profile::MAX_DISPLAY_NAME_LEN;
+use crate::staged_batch::StagedBatch;
+use crate::time::UnixMillis;
+use crate::{CoreError, Store};
+
+/// How long our leaf in a group is valid (the longest OpenMLS accepts); a
+/// self-update renews it.
+const LEAF_LIFETIME_SECS: u64 = sotto_groups::MAX_KEY_PACKAGE_LIFETIME_SECS;
+
+/// A group as the group list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupView {
+    /// The group's chat.
+    pub id: ChatId,
+    /// The group's name on this device.
+    pub name: String,
+    /// How many members it has.
+    pub members: usize,
+    /// Whether this profile is still a member.
+    pub active: bool,
+    /// This profile's role in the group.
+    pub role: GroupRole,
+}
+
+/// A member's role, in the one serde vocabulary of the front ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupRole {
+    /// Created the group; may do everything.
+    Owner,
+    /// Adds, removes and promotes members.
+    Admin,
+    /// Writes and reads.
+    Member,
+}
+
+impl From<Role> for GroupRole {
+    fn from(role: Role) -> GroupRole {
+        match role {
+            Role::Owner => GroupRole::Owner,
+            Role::Admin => GroupRole::Admin,
+            Role::Member => GroupRole::Member,
+        }
+    }
+}
+
+/// One member of a group.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupMemberView {
+    /// The member's id in this group (hex; it names no one outside it).
+    pub id: String,
+    /// The name the member shows in this group.
+    pub name: String,
+    /// The member's role.
+    pub role: GroupRole,
+    /// Whether this member is this profile.
+    pub me: bool,
+}
+
+/// What one log entry did.
+#[derive(Debug, Default)]
+pub struct GroupUpdate {
+    /// What to show, if anything.
+    pub change: Option<GroupChange>,
+    /// A commit of ours to append to the log now (one that lost its epoch's
+    /// race, made again).
+    pub append: Option<GroupEntry>,
+    /// The welcome of the members our confirmed commit added, to deliver to
+    /// each of them end to end.
+    pub welcome: Option<Vec<u8>>,
+    /// A commit removed members: the log's write and read secrets are now
+    /// the new epoch's ([`Core::group_log`]). The log's admin rotates the
+    /// relay's keys to them (GKEY) at its next read of the log
+    /// ([`Core::group_rotation_due`]); until then every member falls back
+    /// on the old ones ([`Core::group_previous_log`]).
+    pub rekeyed: bool,
+}
+
+/// A change a log entry made that a front end shows.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum GroupChange {
+    /// A member wrote.
+    Message {
+        /// The member's id (hex).
+        sender: String,
+        /// The member's name in the group.
+        sender_name: String,
+        /// When the sender says it was sent.
+        sent_at: UnixMillis,
+        /// The text.
+        text: String,
+    },
+    /// Members were added or removed, or changed role.
+    Members {
+        /// Members added (ids, hex).
+        added: Vec<String>,
+        /// Members removed or gone.
+        removed: Vec<String>,
+    },
+    /// This profile was removed from the group.
+    Removed,
+}
+
+impl<S: Store> Core<S> {
+    /// Creates a group named `name` whose only member, its owner, is a
+    /// fresh pseudonym showing this profile's display name, on the log
+    /// `log` (which the runtime created with GNEW and whose admin
+    /// credentials it gives here).
+    pub fn create_group(
+        &mut self,
+        now: UnixMillis,
+        name: &str,
+        log: GroupLog,
+    ) -> Result<ChatId, CoreError> {
+        check_group_name(name)?;
+        if log.admin.is_none() {
+            return Err(CoreError::InvalidValue(
+                "group log without admin credentials",
+            ));
+        }
+        let group = Group::create(&self.own_member_name()?, now.0 / 1000, LEAF_LIFETIME_SECS)?;
+        let (mut cx, ..) = self.parts();
+        let record = GroupRecord {
+            chat: ChatId(cx.account.allocate_id()),
+            name: name.to_owned(),
+            log,
+            next_seq: 1,
+            previous: None,
+            rotation_due: false,
+            group,
+        };
+        let mut batch = StagedBatch::new();
+        record.put(&mut batch)?;
+        cx.commit(batch)?;
+        Ok(record.chat)
+    }
+
+    /// Every group of this profile.
+    pub fn groups(&self) -> Result<Vec<GroupView>, CoreError> {
+        GroupRecord::ids(self.store())?
+            .into_iter()
+            .map(|chat| {
+                let record = GroupRecord::load(self.store(), chat)?;
+                let group = &record.group;
+                let role = group
+                    .role(&group.own_member_id())
+                    .unwrap_or(Role::Member)
+                    .into();
+                Ok(GroupView {
+                    id: chat,
+                    name: record.name,
+                    members: group.member_count(),
+                    active: group.is_active(),
+                    role,
+                })
+            })
+            .collect()
+    }
+
+    /// The members of a group, in the group's order.
+    pub fn group_members(&self, chat: ChatId) -> Result<Vec<GroupMemberView>, CoreError> {
+        let record = GroupRecord::load(self.store(), chat)?;
+        let own = record.group.own_member_id();
+        Ok(record
+            .group
+            .members()?
+            .into_iter()
+            .map(|member| GroupMemberView {
+                id: hex(member.id.as_bytes()),
+                name: member.name.as_str().to_owned(),
+                role: member.role.into(),
+                me: member.id == own,
+            })
+            .collect())
+    }
+
+    /// The group's log and this member's credentials for it.
+    pub fn group_log(&self, chat: ChatId) -> Result<GroupLog, CoreError> {
+        Ok(GroupRecord::load(self.store(), chat)?.log)
+    }
+
+    /// The newest `limit` texts of a group, oldest first (in log order).
+    pub fn group_history(
+        &self,
+        chat: ChatId,
+        limit: usize,
+    ) -> Result<Vec<GroupItemView>, CoreError> {
+        GroupRecord::load(self.store(), chat)?;
+        group_history::load(self.store(), chat, limit)
+    }
+
+    /// The sequence number of the next entry the core waits for: the
+    /// runtime reads from there (GREAD) when it (re)subscribes.
+    pub fn group_cursor(&self, chat: ChatId) -> Result<u64, CoreError> {
+        Ok(GroupRecord::load(self.store(), chat)?.next_seq)
+    }
+
+    /// A commit of ours that has not come back from the log yet, to append
+    /// (again) after a restart: GAPP is not idempotent, but a copy in the
+    /// log is skipped by every member.
+    pub fn pending_group_commit(&self, chat: ChatId) -> Result<Option<GroupEntry>, CoreError> {
+        let record = GroupRecord::load(self.store(), chat)?;
+        record
+            .group
+            .pending_commit()
+            .map(|commit| entry_of(commit.as_bytes()))
+            .transpose()
+    }
+
+    /// Encrypts a text for the group: the entry to append to its log. The
+    /// text is ours once the log has it; the runtime shows it then.
+    pub fn group_text(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+        text: &str,
+    ) -> Result<GroupEntry, CoreError> {
+        if text.is_empty() || text.len() > MAX_TEXT_LEN {
+            return Err(CoreError::TooLong {
+                what: "text",
+                max: MAX_TEXT_LEN,
+            });
+        }
+        let message = GroupChatMessage {
+            sent_at: now.0,
+            text: text.to_owned(),
+        };
+        self.with_group(chat, |record, batch| {
+            let sealed = record.group.encrypt(&message.encode())?;
+            let entry = entry_of(sealed.as_bytes())?;
+            group_history::put_outgoing(batch, chat, &entry, now, text);
+            Ok(entry)
+        })
+    }
+
+    /// Invites a contact into a group: an invitation goes over the pairwise
+    /// chat `contact`; the contact's core answers with a key package, which
+    /// makes the commit to append ([`crate::Event::GroupCommitReady`]), and the
+    /// welcome goes to the contact once that commit is first in the log.
+    pub fn invite_to_group(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        group: ChatId,
+        contact: ChatId,
+    ) -> Result<(), CoreError> {
+        let record = GroupRecord::load(self.store(), group)?;
+        if !record.group.role(&record.group.own_member_id())?.may_add() {
+            return Err(CoreError::Group(sotto_groups::Error::Forbidden {
+                role: record.group.role(&record.group.own_member_id())?,
+                action: sotto_groups::Action::Add,
+            }));
+        }
+        let mut invite = [0; INVITE_ID_LEN];
+        rng.fill_bytes(&mut invite);
+        let (mut cx, _, _, chats) = self.parts();
+        let result = chats.with_session(
+            &mut cx,
+            rng,
+            contact,
+            |chats, cx, rng, chat, link, batch| {
+                let content = Content::GroupInvite {
+                    invite,
+                    name: record.name.clone(),
+                };
+                chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
+                InviteRecord {
+                    id: invite,
+                    group,
+                    contact,
+                    member: None,
+                    key_package: None,
+                }
+                .put(batch);
+                Ok(())
+            },
+        );
+        self.after_action(now, result)
+    }
+
+    /// Adds the member of `key_package` (which reached us end to end): the
+    /// commit to append. The welcome comes in [`GroupUpdate::welcome`] once
+    /// the commit is first in the log.
+    pub fn add_group_member(
+        &mut self,
+        chat: ChatId,
+        key_package: &[u8],
+    ) -> Result<GroupEntry, CoreError> {
+        let key_package = KeyPackage::from_bytes(key_package)?;
+        self.with_group(chat, |record, _| {
+            let commit = record.group.add_members(&[key_package])?;
+            entry_of(commit.as_bytes())
+        })
+    }
+
+    /// Removes a member (by the hex id [`Core::group_members`] shows): the
+    /// commit to append. Once it is first in the log, the admin rotates the
+    /// log's keys (GKEY) and hands the new ones to the remaining members.
+    pub fn remove_group_member(
+        &mut self,
+        chat: ChatId,
+        member: &str,
+    ) -> Result<GroupEntry, CoreError> {
+        let member = parse_member_id(member)?;
+        self.with_group(chat, |record, _| {
+            let commit = record.group.remove_members(&[member])?;
+            entry_of(commit.as_bytes())
+        })
+    }
+
+    /// The log with the secrets from before the last rotation, while the
+    /// relay may still use them (a member tries them when the new ones are
+    /// refused).
+    pub fn group_previous_log(&self, chat: ChatId) -> Result<Option<GroupLog>, CoreError> {
+        let record = GroupRecord::load(self.store(), chat)?;
+        Ok(record.previous.map(|(write, read)| GroupLog {
+            write: (record.log.write.0, write),
+            read: (record.log.read.0, read),
+            ..record.log
+        }))
+    }
+
+    /// Whether this member (the log's admin) has yet to rotate the log's
+    /// keys on the relay (GKEY to [`Core::group_log`]'s secrets). The admin
+    /// rotates them at its next read of the log after the removal, so that
+    /// the remaining members can read the removal's commit with the old
+    /// secrets meanwhile.
+    pub fn group_rotation_due(&self, chat: ChatId) -> Result<bool, CoreError> {
+        Ok(GroupRecord::load(self.store(), chat)?.rotation_due)
+    }
+
+    /// The relay uses the new secrets (the admin's GKEY got OK, or a read
+    /// with them succeeded): the old ones are forgotten.
+    pub fn group_rotated(&mut self, chat: ChatId) -> Result<(), CoreError> {
+        self.with_group(chat, |record, _| {
+            record.previous = None;
+            record.rotation_due = false;
+            Ok(())
+        })
+    }
+
+    /// Moves the cursor forward to `seq` past entries the log no longer
+    /// holds (expired before this member read them).
+    pub fn skip_group_entries(&mut self, chat: ChatId, seq: u64) -> Result<(), CoreError> {
+        self.with_group(chat, |record, _| {
+            record.next_seq = record.next_seq.max(seq);
+            Ok(())
+        })
+    }
+
+    /// Proposes to leave the group: the proposal to append. An admin's core
+    /// commits it as it reads it; this profile is out once that commit is in
+    /// the log ([`GroupChange::Removed`]).
+    pub fn leave_group(&mut self, chat: ChatId) -> Result<GroupEntry, CoreError> {
+        self.with_group(chat, |record, _| {
+            let proposal = record.group.leave()?;
+            entry_of(proposal.as_bytes())
+        })
+    }
+
+    /// Processes the log entry with sequence number `seq`. Entries before
+    /// the cursor were processed already and change nothing; an entry that
+    /// does not decrypt or that the group refuses is skipped (the cursor
+    /// moves past it), so one bad entry cannot stop the group.
+    pub fn handle_group_entry(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        seq: u64,
+        entry: &GroupEntry,
+    ) -> Result<GroupUpdate, CoreError> {
+        let mut record = GroupRecord::load(self.store(), chat)?;
+        if seq < record.next_seq {
+            return Ok(GroupUpdate::default());
+        }
+        record.next_seq = seq.saturating_add(1);
+        let mut batch = StagedBatch::new();
+        let mut update = GroupUpdate::default();
+        let mut welcomed = Vec::new();
+        // Our own text coming back takes its place in the history.
+        group_history::take_outgoing(self.store(), &mut batch, chat, seq, now, entry)?;
+        let event = message_of(entry).and_then(|message| Ok(record.group.process(message)?));
+        match event {
+            Ok(event) => welcomed = apply_event(&mut record, event, &mut update)?,
+            // Hostile or stale entries are the log's or a member's fault:
+            // skipped. Only a local failure leaves the cursor where it was.
+            Err(CoreError::Group(sotto_groups::Error::Local(what))) => {
+                return Err(CoreError::Group(sotto_groups::Error::Local(what)));
+            }
+            Err(_) => {}
+        }
+        let invites = match &update.welcome {
+            Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
+            None => Vec::new(),
+        };
+        if let Some(GroupChange::Message {
+            sender,
+            sender_name,
+            sent_at,
+            text,
+        }) = &update.change
+        {
+            GroupItemView {
+                group: chat,
+                seq,
+                outgoing: false,
+                sender: sender.clone(),
+                sender_name: sender_name.clone(),
+                sent_at: *sent_at,
+                at: now,
+                text: text.clone(),
+            }
+            .put(&mut batch);
+        }
+        // A contact's key package that waited for our last commit is added now.
+        if update.append.is_none()
+            && !record.group.has_pending_commit()
+            && record.group.is_active()
+            && let Some(mut invite) = invitations::waiting_invite(self.store(), chat)?
+            && let Some(key_package) = invite.key_package.clone()
+            && invitations::commit_add(&mut record, &mut invite, &key_package, &mut batch)?
+        {
+            update.append = record
+                .group
+                .pending_commit()
+                .map(|commit| entry_of(commit.as_bytes()))
+                .transpose()?;
+        }
+        record.put(&mut batch)?;
+        self.parts().0.commit(batch)?;
+        // Each welcome goes out in a batch of its own with its invitation's
+        // end; the group's state is stored already.
+        for invite in invites {
+            let Some(welcome) = update.welcome.clone() else {
+                break;
+            };
+            let content = Content::GroupWelcome(GroupWelcome {
+                invite: invite.id,
+                next_seq: record.next_seq,
+                log: record.log.clone(),
+                welcome,
+            });
+            let (mut cx, _, _, chats) = self.parts();
+            let sent = chats.with_session(
+                &mut cx,
+                rng,
+                invite.contact,
+                |chats, cx, rng, contact, link, batch| {
+                    invite.delete(batch);
+                    chats.send(cx, now, rng, contact.id, link, content, None, batch)?;
+                    Ok(())
+                },
+            );
+            self.after_action(now, sent)?;
+        }
+        Ok(update)
+    }
+
+    /// Runs `f` on a group's record and stores the record it leaves.
+    fn with_group<T>(
+        &mut self,
+        chat: ChatId,
+        f: impl FnOnce(&mut GroupRecord, &mut StagedBatch) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let mut record = GroupRecord::load(self.store(), chat)?;
+        let mut batch = StagedBatch::new();
+        let value = f(&mut record, &mut batch)?;
+        record.put(&mut batch)?;
+        self.parts().0.commit(batch)?;
+        Ok(value)
+    }
+
+    /// The name our pseudonym shows in a new group: the profile's.
+    fn own_member_name(&self) -> Result<DisplayName, CoreError> {
+        Ok(DisplayName::new(self.profile().display_name())?)
+    }
+}
+
+/// Records what one processed message did; returns the members our
+/// confirmed commit added (who get the welcome).
+fn apply_event(
+    record: &mut GroupRecord,
+    event: GroupEvent,
+    update: &mut GroupUpdate,
+) -> Result<Vec<MemberId>, CoreError> {
+    let mut welcomed = Vec::new();
+    match event {
+        GroupEvent::Message { sender, plaintext } => {
+            // A member's message we cannot read is skipped, like a bad entry.
+            if let Ok(message) = GroupChatMessage::decode(&plaintext) {
+                let sender_name = record
+                    .group
+                    .members()?
+                    .into_iter()
+                    .find(|member| member.id == sender)
+                    .map(|member| member.name.as_str().to_owned())
+                    .unwrap_or_default();
+                update.change = Some(GroupChange::Message {
+                    sender: hex(sender.as_bytes()),
+                    sender_name,
+                    sent_at: UnixMillis(message.sent_at),
+                    text: message.text,
+                });
+            }
+        }
+        GroupEvent::ProposalQueued { .. } => {
+            // Admins commit a member's leaving at once (the first commit in
+            // the log wins; the others find nothing left to do).
+            let group = &mut record.group;
+            if group.role(&group.own_member_id())?.may_add() && !group.has_pending_commit() {
+                let commit = group.commit_proposals()?;
+                update.append = Some(entry_of(commit.as_bytes())?);
+            }
+        }
+        GroupEvent::CommitApplied(summary) => {
+            update.change = members_change(&summary);
+            rekey(record, &summary, update)?;
+        }
+        GroupEvent::OwnCommitConfirmed { summary, welcome } => {
+            update.change = members_change(&summary);
+            rekey(record, &summary, update)?;
+            welcomed = summary.added.clone();
+            update.welcome = welcome.map(sotto_groups::Welcome::into_bytes);
+        }
+        GroupEvent::CommitLost { winner, lost } => {
+            update.change = members_change(&winner);
+            rekey(record, &winner, update)?;
+            if let Some(commit) = record.group.reapply(lost)? {
+                update.append = Some(entry_of(commit.as_bytes())?);
+            }
+        }
+        GroupEvent::Removed(_) => update.change = Some(GroupChange::Removed),
+    }
+    Ok(welcomed)
+}
+
+/// Labels of the MLS exporter secrets that are the log's write and read
+/// secrets after a commit that removed members.
+const WRITE_SECRET_LABEL: &str = "sotto group log write";
+const READ_SECRET_LABEL: &str = "sotto group log read";
+
+/// After a commit that removed members, the log's write and read secrets
+/// are derived from the new epoch: every remaining member has them, no
+/// removed member can.
+fn rekey(
+    record: &mut GroupRecord,
+    summary: &CommitSummary,
+    update: &mut GroupUpdate,
+) -> Result<(), CoreError> {
+    if summary.removed.is_empty() || !record.group.is_active() {
+        return Ok(());
+    }
+    let write = record.group.export_secret(WRITE_SECRET_LABEL)?;
+    let read = record.group.export_secret(READ_SECRET_LABEL)?;
+    let old_write = std::mem::replace(&mut record.log.write.1, QueueAuthSecret::from_bytes(*write));
+    let old_read = std::mem::replace(&mut record.log.read.1, QueueAuthSecret::from_bytes(*read));
+    // Until the relay uses the new secrets, the old ones still read and write.
+    if record.previous.is_none() {
+        record.previous = Some((old_write, old_read));
+    }
+    record.rotation_due = record.log.admin.is_some();
+    update.rekeyed = true;
+    Ok(())
+}
+
+fn members_change(summary: &CommitSummary) -> Option<GroupChange> {
+    if summary.added.is_empty() && summary.removed.is_empty() {
+        return None;
+    }
+    Some(GroupChange::Members {
+        added: summary.added.iter().map(|id| hex(id.as_bytes())).collect(),
+        removed: summary
+            .removed
+            .iter()
+            .map(|id| hex(id.as_bytes()))
+            .collect(),
+    })
+}
+
+fn check_group_name(name: &str) -> Result<(), CoreError> {
+    if name.trim().is_empty() {
+        return Err(CoreError::InvalidValue("group name"));
+    }
+    if name.len() > MAX_DISPLAY_NAME_LEN {
+        return Err(CoreError::TooLong {
+            what: "group name",
+            max: MAX_DISPLAY_NAME_LEN,
+        });
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
+    const BAD: CoreError = CoreError::InvalidValue("member id");
+    if text.len() != 2 * sotto_groups::MEMBER_ID_LEN || !text.is_ascii() {
+        return Err(BAD);
+    }
+    let mut bytes = [0; sotto_groups::MEMBER_ID_LEN];
+    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).map_err(|_| BAD)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| BAD)?;
+    }
+    Ok(MemberId::from_bytes(bytes))
+}
+
+pub(crate) mod invitations;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,497 @@
+//! Groups through real cores, with the group log as a list of entries in the
+//! test (the relay's order), and a member outside any core made with
+//! `sotto-groups` directly.
+
+use sotto_groups::{DisplayName, GroupEvent, PendingJoin};
+use sotto_wire::GroupEntry;
+
+use super::*;
+use crate::group_entry::{entry_of, message_of};
+use crate::group_record::tests::log;
+use crate::sim::{Client, World};
+
+/// The log: entries in the order the relay gave them sequence numbers (the
+/// first has number 1).
+#[derive(Default)]
+struct Log(Vec<GroupEntry>);
+
+impl Log {
+    fn append(&mut self, entry: GroupEntry) -> u64 {
+        self.0.push(entry);
+        self.0.len() as u64
+    }
+
+    /// Hands every entry from the client's cursor on to its core.
+    fn catch_up(&self, client: &mut Client, chat: ChatId) -> Vec<GroupUpdate> {
+        let from = client.core.group_cursor(chat).unwrap();
+        let now = UnixMillis(1);
+        (from..=self.0.len() as u64)
+            .map(|seq| {
+                client
+                    .core
+                    .handle_group_entry(now, &mut client.rng, chat, seq, &self.0[seq as usize - 1])
+                    .unwrap()
+            })
+            .collect()
+    }
+}
+
+/// A world whose clock is the real one: OpenMLS checks key package
+/// lifetimes against the system clock.
+fn world(names: &[&str]) -> World {
+    let mut world = World::new(names, &vec![0; names.len()]);
+    world.now = UnixMillis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    );
+    world
+}
+
+fn texts(updates: &[GroupUpdate]) -> Vec<String> {
+    updates
+        .iter()
+        .filter_map(|update| match &update.change {
+            Some(GroupChange::Message { text, .. }) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_group_is_created_joined_written_and_left_by_removal() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Climbing", log())
+        .unwrap();
+    let groups = world.clients[0].core.groups().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name, "Climbing");
+    assert_eq!(groups[0].role, GroupRole::Owner);
+    let members = world.clients[0].core.group_members(chat).unwrap();
+    assert_eq!(members.len(), 1);
+    assert!(members[0].me);
+    assert_eq!(members[0].name, "Ann");
+
+    // Bob, a member made with sotto-groups directly, joins by welcome.
+    let (bob_join, key_package) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    let mut log_entries = Log::default();
+    let commit = world.clients[0]
+        .core
+        .add_group_member(chat, key_package.as_bytes())
+        .unwrap();
+    assert_eq!(
+        world.clients[0].core.pending_group_commit(chat).unwrap(),
+        Some(commit.clone())
+    );
+    log_entries.append(commit);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    let welcome = updates[0]
+        .welcome
+        .clone()
+        .expect("the welcome, once confirmed");
+    assert_eq!(
+        world.clients[0].core.pending_group_commit(chat).unwrap(),
+        None
+    );
+    let mut bob = bob_join.join(&welcome).unwrap();
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 2);
+
+    // Ann writes; Bob reads it from the log; Bob writes back.
+    log_entries.append(
+        world.clients[0]
+            .core
+            .group_text(now, chat, "hello Bob")
+            .unwrap(),
+    );
+    let GroupEvent::Message { plaintext, .. } =
+        bob.process(message_of(&log_entries.0[1]).unwrap()).unwrap()
+    else {
+        panic!("a message")
+    };
+    assert_eq!(
+        crate::group_entry::GroupChatMessage::decode(&plaintext)
+            .unwrap()
+            .text,
+        "hello Bob"
+    );
+    let reply = crate::group_entry::GroupChatMessage {
+        sent_at: now.0,
+        text: "hi Ann".to_owned(),
+    };
+    log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
+    // The core restarts between entries: its cursor and state are stored.
+    world.clients[0].restart();
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    // Its own text comes back first and shows nothing; Bob's shows once.
+    assert_eq!(texts(&updates), ["hi Ann"]);
+    let Some(GroupChange::Message { sender_name, .. }) = &updates[1].change else {
+        panic!("Bob's message")
+    };
+    assert_eq!(sender_name, "Bob");
+    assert_eq!(world.clients[0].core.group_cursor(chat).unwrap(), 4);
+    // An entry handed in again changes nothing.
+    let again = {
+        let c = &mut world.clients[0];
+        c.core
+            .handle_group_entry(now, &mut c.rng, chat, 3, &log_entries.0[2])
+    }
+    .unwrap();
+    assert!(again.change.is_none());
+
+    // A damaged entry is skipped, and the group goes on.
+    let junk = GroupEntry::new(vec![9; sotto_wire::GROUP_ENTRY_LEN]).unwrap();
+    log_entries.append(junk);
+    assert!(
+        log_entries.catch_up(&mut world.clients[0], chat)[0]
+            .change
+            .is_none()
+    );
+
+    // Ann removes Bob; Bob sees he is out.
+    let bob_id = world.clients[0]
+        .core
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .find(|member| !member.me)
+        .unwrap()
+        .id;
+    log_entries.append(
+        world.clients[0]
+            .core
+            .remove_group_member(chat, &bob_id)
+            .unwrap(),
+    );
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(
+        updates[0].change,
+        Some(GroupChange::Members {
+            added: Vec::new(),
+            removed: vec![bob_id],
+        })
+    );
+    assert!(matches!(
+        bob.process(message_of(log_entries.0.last().unwrap()).unwrap()),
+        Ok(GroupEvent::Removed(_))
+    ));
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 1);
+}
+
+#[test]
+fn a_lost_commit_is_made_again_on_the_winning_epoch() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Race", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let (bob_join, bob_kp) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    log_entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(chat, bob_kp.as_bytes())
+            .unwrap(),
+    );
+    let welcome = log_entries.catch_up(&mut world.clients[0], chat)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    let mut bob = bob_join.join(&welcome).unwrap();
+    // Make Bob an admin so that his commit is allowed.
+    let bob_id = bob.own_member_id();
+    let promote = {
+        let mut record = GroupRecord::load(world.clients[0].core.store(), chat).unwrap();
+        let commit = record.group.set_role(bob_id, Role::Admin).unwrap();
+        let mut batch = StagedBatch::new();
+        record.put(&mut batch).unwrap();
+        world.clients[0].core.parts().0.commit(batch).unwrap();
+        entry_of(commit.as_bytes()).unwrap()
+    };
+    log_entries.append(promote.clone());
+    log_entries.catch_up(&mut world.clients[0], chat);
+    bob.process(message_of(&promote).unwrap()).unwrap();
+
+    // Both add someone at once: Bob's commit reaches the log first.
+    let (_, cy_kp) =
+        PendingJoin::new(&DisplayName::new("Cy").unwrap(), now.0 / 1000, 3600).unwrap();
+    let (_, di_kp) =
+        PendingJoin::new(&DisplayName::new("Di").unwrap(), now.0 / 1000, 3600).unwrap();
+    let ann_commit = world.clients[0]
+        .core
+        .add_group_member(chat, di_kp.as_bytes())
+        .unwrap();
+    let bob_commit = bob.add_members(&[cy_kp]).unwrap();
+    log_entries.append(entry_of(bob_commit.as_bytes()).unwrap());
+    log_entries.append(ann_commit);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    // Ann's commit lost: made again, to append; her stale one is skipped.
+    let again = updates[0].append.clone().expect("the commit made again");
+    assert!(updates[1].change.is_none());
+    log_entries.append(again);
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    assert!(updates[0].welcome.is_some());
+    let names: Vec<_> = world.clients[0]
+        .core
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .map(|member| member.name)
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(names.contains(&"Cy".to_owned()) && names.contains(&"Di".to_owned()));
+}
+
+#[test]
+fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, _) = world.connect(0, 1);
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Climbing", log())
+        .unwrap();
+    {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+    }
+    // The invitation, Bob's key package and Ann's commit.
+    world.run();
+    assert!(
+        world.clients[0]
+            .events
+            .contains(&crate::Event::GroupCommitReady { group })
+    );
+    let mut log_entries = Log::default();
+    let commit = world.clients[0]
+        .core
+        .pending_group_commit(group)
+        .unwrap()
+        .expect("the add, committed");
+    let seq = log_entries.append(commit);
+    // Ann's commit comes back from the log: the welcome goes to Bob.
+    let updates = log_entries.catch_up(&mut world.clients[0], group);
+    assert!(updates[0].welcome.is_some());
+    world.run();
+    let bob_groups = world.clients[1].core.groups().unwrap();
+    assert_eq!(bob_groups.len(), 1);
+    assert_eq!(bob_groups[0].name, "Climbing");
+    assert_eq!(bob_groups[0].role, GroupRole::Member);
+    let bob_group = bob_groups[0].id;
+    assert!(
+        world.clients[1]
+            .events
+            .contains(&crate::Event::GroupJoined {
+                group: bob_group,
+                name: "Climbing".to_owned()
+            })
+    );
+    // Bob reads from after the commit that added him, with the credentials
+    // Ann handed over (and no admin credentials).
+    assert_eq!(
+        world.clients[1].core.group_cursor(bob_group).unwrap(),
+        seq + 1
+    );
+    let bob_log = world.clients[1].core.group_log(bob_group).unwrap();
+    assert!(bob_log.admin.is_none());
+    assert_eq!(bob_log, crate::group_record::tests::log_without_admin());
+    let names: Vec<_> = world.clients[1]
+        .core
+        .group_members(bob_group)
+        .unwrap()
+        .into_iter()
+        .map(|member| (member.name, member.me))
+        .collect();
+    assert_eq!(names, [("Ann".to_owned(), false), ("Bob".to_owned(), true)]);
+
+    // They write to each other through the log.
+    log_entries.append(
+        world.clients[0]
+            .core
+            .group_text(now, group, "welcome, Bob")
+            .unwrap(),
+    );
+    log_entries.append(
+        world.clients[1]
+            .core
+            .group_text(now, bob_group, "thanks!")
+            .unwrap(),
+    );
+    assert_eq!(
+        texts(&log_entries.catch_up(&mut world.clients[1], bob_group)),
+        ["welcome, Bob"]
+    );
+    assert_eq!(
+        texts(&log_entries.catch_up(&mut world.clients[0], group)),
+        ["thanks!"]
+    );
+    // Each history holds both texts in the log's order, ours among them.
+    for (client, chat) in [(0, group), (1, bob_group)] {
+        let history = world.clients[client].core.group_history(chat, 10).unwrap();
+        let lines: Vec<_> = history
+            .iter()
+            .map(|item| (item.outgoing, item.sender_name.as_str(), item.text.as_str()))
+            .collect();
+        let expected = if client == 0 {
+            [(true, "", "welcome, Bob"), (false, "Bob", "thanks!")]
+        } else {
+            [(false, "Ann", "welcome, Bob"), (true, "", "thanks!")]
+        };
+        assert_eq!(lines, expected);
+        assert_eq!(history[0].seq + 1, history[1].seq);
+    }
+}
+
+#[test]
+fn a_removal_or_a_leave_gives_the_log_new_secrets_the_gone_member_lacks() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Rekey", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let mut members = Vec::new();
+    for name in ["Bob", "Cy"] {
+        let (join, key_package) =
+            PendingJoin::new(&DisplayName::new(name).unwrap(), now.0 / 1000, 3600).unwrap();
+        let commit = world.clients[0]
+            .core
+            .add_group_member(group, key_package.as_bytes())
+            .unwrap();
+        log_entries.append(commit);
+        let welcome = log_entries.catch_up(&mut world.clients[0], group)[0]
+            .welcome
+            .clone()
+            .unwrap();
+        members.push(join.join(&welcome).unwrap());
+    }
+    // Bob catches up with Cy's add.
+    members[0]
+        .process(message_of(&log_entries.0[1]).unwrap())
+        .unwrap();
+    let before = world.clients[0].core.group_log(group).unwrap();
+
+    // Cy leaves: Ann commits the proposal as she reads it, then the log's
+    // secrets are the new epoch's.
+    let proposal = entry_of(members[1].leave().unwrap().as_bytes()).unwrap();
+    log_entries.append(proposal);
+    let commit = log_entries.catch_up(&mut world.clients[0], group)[0]
+        .append
+        .clone()
+        .expect("Ann commits the leave");
+    log_entries.append(commit);
+    let updates = log_entries.catch_up(&mut world.clients[0], group);
+    assert!(updates[0].rekeyed);
+    let after = world.clients[0].core.group_log(group).unwrap();
+    assert_ne!(after, before);
+    assert_eq!(after.write.0.as_bytes(), before.write.0.as_bytes());
+    // Bob derives the same secrets; Cy, out, cannot.
+    for entry in &log_entries.0[2..] {
+        members[0].process(message_of(entry).unwrap()).unwrap();
+    }
+    assert_eq!(
+        *members[0].export_secret(READ_SECRET_LABEL).unwrap(),
+        *after.read.1.as_bytes()
+    );
+    assert!(matches!(
+        members[1].process(message_of(log_entries.0.last().unwrap()).unwrap()),
+        Ok(GroupEvent::Removed(_))
+    ));
+    assert_eq!(world.clients[0].core.group_members(group).unwrap().len(), 2);
+
+    // Ann herself can leave only once another owner exists.
+    assert!(world.clients[0].core.leave_group(group).is_err());
+}
+
+#[test]
+fn a_member_exported_and_imported_mid_group_carries_on() {
+    use crate::{Argon2Params, ExportRandomness, Passphrase, export_archive, import_archive};
+
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Moving", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let (join, key_package) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    log_entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(group, key_package.as_bytes())
+            .unwrap(),
+    );
+    let welcome = log_entries.catch_up(&mut world.clients[0], group)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    let mut bob = join.join(&welcome).unwrap();
+
+    // Ann's profile moves to another device through an export archive.
+    let fast = Argon2Params {
+        memory_kib: 64,
+        iterations: 1,
+        lanes: 1,
+    };
+    let randomness = ExportRandomness {
+        salt: [1; 16],
+        nonce_prefix: [2; 16],
+    };
+    let passphrase = || Passphrase::new("correct horse battery staple");
+    let (archive, _) = export_archive(
+        world.clients[0].core.store(),
+        &passphrase(),
+        fast,
+        randomness,
+    )
+    .unwrap();
+    let mut moved = crate::MemoryStore::new();
+    import_archive(&archive, passphrase(), &mut moved).unwrap();
+    world.clients[0].core = Core::open(moved).unwrap();
+
+    // The moved profile reads on from its cursor and writes in the group.
+    let reply = crate::group_entry::GroupChatMessage {
+        sent_at: now.0,
+        text: "still there?".to_owned(),
+    };
+    log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
+    assert_eq!(
+        texts(&log_entries.catch_up(&mut world.clients[0], group)),
+        ["still there?"]
+    );
+    let answer = world.clients[0].core.group_text(now, group, "yes").unwrap();
+    assert!(matches!(
+        bob.process(message_of(&answer).unwrap()),
+        Ok(GroupEvent::Message { .. })
+    ));
+}
+
+#[test]
+fn a_contact_cannot_make_a_profile_keep_pseudonyms_without_bound() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, bob_ann) = world.connect(0, 1);
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Spam", log())
+        .unwrap();
+    for _ in 0..20 {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+        world.run();
+    }
+    let kept = crate::group_invite::JoinRecord::count_of(world.clients[1].core.store(), bob_ann);
+    assert_eq!(kept.unwrap(), 16);
+}
