@@ -239,6 +239,10 @@ export type CoreEvent =
   /** A disappearing-message timer ran out. */
   | { type: "items_removed"; chat: ChatId; numbers: MessageNumber[] }
   | { type: "typing"; chat: ChatId; typing: boolean }
+  /** This profile joined a group (the web client does not show groups yet). */
+  | { type: "group_joined"; group: ChatId; name: string }
+  /** A group commit waits to be appended to its log (the web client does not show groups yet). */
+  | { type: "group_commit_ready"; group: ChatId }
   /** A file's chunks moved: `done` of `total` bytes. */
   | { type: "file_progress"; chat: ChatId; number: MessageNumber; done: number; total: number }
   /** A relay sent something that does not open; safe to log. */

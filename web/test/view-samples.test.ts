@@ -28,6 +28,8 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   items_removed: true,
   typing: true,
   file_progress: true,
+  group_joined: true,
+  group_commit_ready: true,
   relay_fault: true,
   connection: true,
   storage_failed: true,

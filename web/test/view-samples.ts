@@ -237,6 +237,15 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "typing": true
   },
   {
+    "type": "group_joined",
+    "group": 6,
+    "name": "Book club"
+  },
+  {
+    "type": "group_commit_ready",
+    "group": 6
+  },
+  {
     "type": "file_progress",
     "chat": 3,
     "number": 14,

@@ -211,6 +211,11 @@ mod tests {
                 chat: ChatId(3),
                 typing: true,
             },
+            Event::GroupJoined {
+                group: ChatId(6),
+                name: "Book club".to_owned(),
+            },
+            Event::GroupCommitReady { group: ChatId(6) },
             Event::FileProgress {
                 chat: ChatId(3),
                 number: MessageNumber(14),
