@@ -108,12 +108,36 @@ export interface ChatView {
   blocked: boolean;
   /** No notifications until then; null when not muted; 2^53 or more means always. */
   muted_until: UnixMillis | null;
+  /** A group's member count (this user included); null for a direct chat (the core
+   * always sends it; optional until the web client shows groups). */
+  members?: number | null;
 }
 
 export interface Reaction {
-  /** This user reacted (else the peer). */
+  /** This user reacted (else the peer, or a group's member). */
   mine: boolean;
   emoji: string;
+  /** In a group, the member who reacted (their id, hex), when not this user. */
+  member?: string;
+}
+
+/** The member of a group who wrote an item. */
+export interface SenderView {
+  /** The member's id in the group (hex). */
+  id: string;
+  /** The member's name in the group. */
+  name: string;
+}
+
+/** The receipts on one of this user's messages in a group. */
+export interface GroupReceiptsView {
+  /** The group's other members now. */
+  members: number;
+  /** Members whose device has it (read ones included). */
+  delivered: number;
+  /** Members who read it. */
+  read: number;
+  by: { id: string; name: string; status: "delivered" | "read" }[];
 }
 
 /** The message a reply quotes. */
@@ -161,6 +185,12 @@ interface ItemFields {
   expires_at: UnixMillis | null;
   /** A file the message carries (the web client shows it as text for now). */
   file: FileView | null;
+  /** In a group, the member who wrote an incoming item. */
+  sender?: SenderView | null;
+  /** In a group, the message mentions this user. */
+  mentions_me?: boolean;
+  /** In a group, on this user's own message: each member's receipt. */
+  receipts?: GroupReceiptsView | null;
 }
 
 /** A file in a message, as the core describes it. */

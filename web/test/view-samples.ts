@@ -76,13 +76,17 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
           }
         ],
         "expires_at": 1764990300000,
-        "file": null
+        "file": null,
+        "sender": null,
+        "mentions_me": false,
+        "receipts": null
       },
       "alias": "Bob (work)",
       "pinned": true,
       "archived": false,
       "blocked": false,
-      "muted_until": 1765000000000
+      "muted_until": 1765000000000,
+      "members": null
     }
   },
   {
@@ -102,7 +106,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "pinned": false,
       "archived": true,
       "blocked": false,
-      "muted_until": null
+      "muted_until": null,
+      "members": null
     }
   },
   {
@@ -143,13 +148,17 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
           }
         ],
         "expires_at": 1764990300000,
-        "file": null
+        "file": null,
+        "sender": null,
+        "mentions_me": false,
+        "receipts": null
       },
       "alias": "Bob (work)",
       "pinned": true,
       "archived": false,
       "blocked": false,
-      "muted_until": 1765000000000
+      "muted_until": 1765000000000,
+      "members": null
     }
   },
   {
@@ -188,7 +197,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
         }
       ],
       "expires_at": 1764990300000,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 2
   },
@@ -220,7 +232,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
         }
       ],
       "expires_at": 1764990300000,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     }
   },
   {
@@ -279,7 +294,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -304,7 +322,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -329,7 +350,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -354,7 +378,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -378,7 +405,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -404,7 +434,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -430,7 +463,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -454,7 +490,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },
@@ -478,7 +517,10 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "deleted": false,
       "reactions": [],
       "expires_at": null,
-      "file": null
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
     },
     "unread": 0
   },

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sotto_client::relay::ConnectOptions;
 use sotto_client::{Finished, Mode, Runtime, RuntimeOptions, Socks5Proxy};
 use sotto_core::{
-    ChatId, Core, Event, MessageDirection, MessageNumber, MessageStatus, Passphrase,
+    ChatId, Core, Event, GroupSend, MessageDirection, MessageNumber, MessageStatus, Passphrase,
     ReceiptSetting, Settings, UnixMillis,
 };
 use sotto_store::SqlCipherStore;
@@ -481,15 +481,37 @@ async fn profile_command(
                 format!("The chat with {name} is deleted.")
             })
         }
-        Command::Send { contact, text } => match groups::group(session, &contact)? {
-            Some(group) => groups::send(session, output, group.id, &text).await,
+        Command::Send {
+            contact,
+            text,
+            mentions,
+        } => match groups::group(session, &contact)? {
+            Some(group) => {
+                let mentions = groups::member_ids(session, group.id, &mentions)?;
+                let text = GroupSend::Text {
+                    text: &text,
+                    reply_to: None,
+                    mentions: &mentions,
+                };
+                groups::send(session, output, group.id, text).await
+            }
             None => send(session, output, &contact, &text, None).await,
         },
         Command::Reply {
             contact,
             message,
             text,
+            mentions,
         } => {
+            if let Some(group) = groups::group(session, &contact)? {
+                let mentions = groups::member_ids(session, group.id, &mentions)?;
+                let text = GroupSend::Text {
+                    text: &text,
+                    reply_to: Some(MessageNumber(message)),
+                    mentions: &mentions,
+                };
+                return groups::send(session, output, group.id, text).await;
+            }
             send(
                 session,
                 output,
@@ -504,6 +526,13 @@ async fn profile_command(
             message,
             emoji,
         } => {
+            if let Some(group) = groups::group(session, &contact)? {
+                let reaction = GroupSend::Reaction {
+                    message: MessageNumber(message),
+                    emoji: &emoji,
+                };
+                return groups::send(session, output, group.id, reaction).await;
+            }
             let id = session.contact(&contact)?;
             session
                 .core()
@@ -521,6 +550,13 @@ async fn profile_command(
             message,
             text,
         } => {
+            if let Some(group) = groups::group(session, &contact)? {
+                let edit = GroupSend::Edit {
+                    message: MessageNumber(message),
+                    text: &text,
+                };
+                return groups::send(session, output, group.id, edit).await;
+            }
             let id = session.contact(&contact)?;
             session
                 .core()
@@ -565,6 +601,12 @@ async fn profile_command(
         Command::Delete {
             contact, message, ..
         } => {
+            if let Some(group) = groups::group(session, &contact)? {
+                let delete = GroupSend::Delete {
+                    message: MessageNumber(message),
+                };
+                return groups::send(session, output, group.id, delete).await;
+            }
             let id = session.contact(&contact)?;
             session
                 .core()
@@ -636,7 +678,7 @@ async fn profile_command(
             mark_read,
         } => {
             if let Some(group) = groups::group(session, &contact)? {
-                return groups::history(session, output, group.id, limit);
+                return groups::history(session, output, group.id, limit, mark_read).await;
             }
             let id = session.contact(&contact)?;
             let items = session
@@ -664,13 +706,17 @@ async fn profile_command(
             )
         }
         Command::Timer { contact, seconds } => {
-            let id = session.contact(&contact)?;
             let seconds = match seconds.as_str() {
                 "off" => None,
                 text => Some(text.parse::<u32>().map_err(|_| {
                     Failure::new("usage", "the timer is a number of seconds or `off`")
                 })?),
             };
+            if let Some(group) = groups::group(session, &contact)? {
+                let timer = GroupSend::Timer { seconds };
+                return groups::send(session, output, group.id, timer).await;
+            }
+            let id = session.contact(&contact)?;
             session
                 .core()
                 .set_timer(now(), &mut OsRng, id, seconds)

@@ -132,10 +132,13 @@ enum Command {
     },
     /// Send a text.
     Send {
-        /// The contact's name or id.
+        /// The contact's (or group's) name or id.
         contact: String,
         /// The text.
         text: String,
+        /// In a group: mention this member (id or name; repeat for more).
+        #[arg(long = "mention")]
+        mentions: Vec<String>,
     },
     /// Reply to a message.
     Reply {
@@ -145,6 +148,9 @@ enum Command {
         message: u64,
         /// The text.
         text: String,
+        /// In a group: mention this member (id or name; repeat for more).
+        #[arg(long = "mention")]
+        mentions: Vec<String>,
     },
     /// React to a message (an empty emoji removes your reaction).
     React {

@@ -16,13 +16,13 @@ use common::{Profile, Relay, connect_by_invitation, wait_until};
 fn group_texts(outputs: &[Value]) -> Vec<String> {
     outputs
         .iter()
-        .flat_map(|o| o["groups"].as_array().cloned().unwrap_or_default())
-        .filter(|g| g["change"]["type"] == "message")
-        .map(|g| {
+        .flat_map(|o| o["messages"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["sender"].is_object())
+        .map(|m| {
             format!(
                 "{}: {}",
-                g["change"]["sender_name"].as_str().unwrap(),
-                g["change"]["text"].as_str().unwrap()
+                m["sender"]["name"].as_str().unwrap(),
+                m["text"].as_str().unwrap()
             )
         })
         .collect()
@@ -83,7 +83,7 @@ fn a_group_of_three_profiles_on_two_relays() {
         ["Alice: Saturday at the wall?", "Bob: I'm in"]
     );
     assert_eq!(group_texts(&[alice.run(&["receive"])]), ["Bob: I'm in"]);
-    // `history` shows a group's texts in the log's order.
+    // `history` shows a group's messages as chat items.
     let history = alice.run(&["history", "Climbing"]);
     let lines: Vec<_> = history["messages"]
         .as_array()
@@ -91,7 +91,7 @@ fn a_group_of_three_profiles_on_two_relays() {
         .iter()
         .map(|m| {
             (
-                m["outgoing"].as_bool().unwrap(),
+                m["direction"] == "outgoing",
                 m["text"].as_str().unwrap().to_owned(),
             )
         })

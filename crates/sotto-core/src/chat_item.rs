@@ -5,10 +5,13 @@
 //!
 //! ```text
 //! table "messages", key chat id u64 || message number u64:
-//!   version (1) = 0x01 || direction u8 (0 incoming, 1 outgoing, 2 notice) || seq u64
+//!   version (1) = 0x02 || direction u8 (0 incoming, 1 outgoing, 2 notice) || seq u64
 //!   || sent_at u64 || at u64 || status u8 || body || edited u8 || deleted u8
-//!   || reactions count u8 (..=2) × (mine u8 || emoji_len u16 || emoji)
-//!   || option(expires_at u64)
+//!   || reactions count u16 (..=1024) × (mine u8 || option(member id 16) || emoji_len u16 || emoji)
+//!   || option(expires_at u64) || option(sender: member id 16 || text16(name))
+//!   || mentions me u8
+//!   (version 0x01, read only: reactions count u8 (..=2) × (mine u8 || emoji16), and
+//!   the record ends after expires_at)
 //!   body = 0x01 || option(reply to: message number u64) || text_len u16 || text
 //!        | 0x02 || notice
 //!        | 0x03 || file message || file state u8 || failure u8 (`file_message`)
@@ -16,7 +19,13 @@
 //!   message number u64
 //! table "expiry", key expires_at u64 || chat id u64 || message number u64: empty
 //! ```
+//!
+//! In a group's chat, `seq` is the log sequence number of the entry that
+//! carried the message (0 for our own until the log has it), the index
+//! holds it under the author byte of the item's direction, and an incoming
+//! item names its sender (the member's id and its name in the group).
 
+use sotto_groups::{MEMBER_ID_LEN, MemberId};
 use zeroize::Zeroizing;
 
 use crate::chat_message::{MAX_REACTION_LEN, MAX_TEXT_LEN};
@@ -31,7 +40,9 @@ use crate::{CoreError, Store, WriteBatch};
 pub(crate) const MESSAGES: Table = Table::new("messages");
 pub(crate) const MESSAGE_SEQS: Table = Table::new("message_seqs");
 pub(crate) const EXPIRY: Table = Table::new("expiry");
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Most reactions on one item (one per member of a group).
+pub(crate) const MAX_REACTIONS: usize = 1024;
 
 /// Who wrote a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -179,10 +190,22 @@ pub enum ItemContent {
 /// A reaction on a message.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Reaction {
-    /// Whether this user reacted (else the contact).
+    /// Whether this user reacted (else the contact, or a group's member).
     pub mine: bool,
     /// The reaction, e.g. an emoji.
     pub emoji: String,
+    /// In a group, the member who reacted (their id, hex), if not this user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+/// The member of a group who wrote an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSender {
+    /// The member's id in the group.
+    pub id: MemberId,
+    /// The member's name in the group when the item arrived.
+    pub name: String,
 }
 
 /// One message or notice of a chat.
@@ -212,6 +235,10 @@ pub struct ChatItem {
     pub reactions: Vec<Reaction>,
     /// When it disappears, if a timer applies.
     pub expires_at: Option<UnixMillis>,
+    /// In a group, who wrote an incoming item.
+    pub sender: Option<GroupSender>,
+    /// In a group, the message mentions this user (a notification is due).
+    pub mentions_me: bool,
 }
 
 impl ChatItem {
@@ -364,14 +391,24 @@ impl ChatItem {
             }
         }
         w.bool(self.edited).bool(self.deleted);
-        let count = self.reactions.len().min(2);
-        w.u8(u8::try_from(count).unwrap_or(0));
+        let count = self.reactions.len().min(MAX_REACTIONS);
+        w.u16(u16::try_from(count).unwrap_or(0));
         for reaction in self.reactions.iter().take(count) {
-            w.bool(reaction.mine).bytes16(reaction.emoji.as_bytes());
+            w.bool(reaction.mine);
+            let member = reaction.member.as_deref().and_then(parse_member_id);
+            w.option(member.as_ref(), |w, id| {
+                w.array(id.as_bytes());
+            });
+            w.bytes16(reaction.emoji.as_bytes());
         }
         w.option(self.expires_at.as_ref(), |w, at| {
             w.u64(at.0);
         });
+        w.option(self.sender.as_ref(), |w, sender| {
+            w.array(sender.id.as_bytes())
+                .bytes16(sender.name.as_bytes());
+        });
+        w.bool(self.mentions_me);
         w.finish()
     }
 
@@ -382,7 +419,8 @@ impl ChatItem {
     ) -> Result<ChatItem, CoreError> {
         const BAD: CoreError = CoreError::Malformed("message");
         let mut r = Reader::new(bytes, "message");
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        if !(1..=VERSION).contains(&version) {
             return Err(BAD);
         }
         let direction = match r.u8()? {
@@ -412,18 +450,46 @@ impl ChatItem {
         };
         let edited = r.bool()?;
         let deleted = r.bool()?;
-        let count = r.u8()?;
-        if count > 2 {
-            return Err(BAD);
-        }
         let mut reactions = Vec::new();
-        for _ in 0..count {
-            reactions.push(Reaction {
-                mine: r.bool()?,
-                emoji: r.text(MAX_REACTION_LEN)?,
-            });
+        if version == 1 {
+            let count = r.u8()?;
+            if count > 2 {
+                return Err(BAD);
+            }
+            for _ in 0..count {
+                reactions.push(Reaction {
+                    mine: r.bool()?,
+                    emoji: r.text(MAX_REACTION_LEN)?,
+                    member: None,
+                });
+            }
+        } else {
+            let count = usize::from(r.u16()?);
+            if count > MAX_REACTIONS {
+                return Err(BAD);
+            }
+            for _ in 0..count {
+                let mine = r.bool()?;
+                let member = r.option(|r| Ok(hex(&r.array::<MEMBER_ID_LEN>()?)))?;
+                reactions.push(Reaction {
+                    mine,
+                    emoji: r.text(MAX_REACTION_LEN)?,
+                    member,
+                });
+            }
         }
         let expires_at = r.option(|r| Ok(UnixMillis(r.u64()?)))?;
+        let (sender, mentions_me) = if version == 1 {
+            (None, false)
+        } else {
+            let sender = r.option(|r| {
+                Ok(GroupSender {
+                    id: MemberId::from_bytes(r.array()?),
+                    name: r.text(sotto_groups::MAX_DISPLAY_NAME_LEN)?,
+                })
+            })?;
+            (sender, r.bool()?)
+        };
         r.finish()?;
         Ok(ChatItem {
             chat: contact,
@@ -438,8 +504,28 @@ impl ChatItem {
             deleted,
             reactions,
             expires_at,
+            sender,
+            mentions_me,
         })
     }
+}
+
+/// A member id in hex, as the views show it.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The member id of its hex text.
+pub(crate) fn parse_member_id(text: &str) -> Option<MemberId> {
+    if text.len() != 2 * MEMBER_ID_LEN || !text.is_ascii() {
+        return None;
+    }
+    let mut bytes = [0; MEMBER_ID_LEN];
+    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(MemberId::from_bytes(bytes))
 }
 
 #[cfg(test)]
@@ -463,11 +549,24 @@ mod tests {
             },
             edited: true,
             deleted: false,
-            reactions: vec![Reaction {
-                mine: false,
-                emoji: "👍".into(),
-            }],
+            reactions: vec![
+                Reaction {
+                    mine: false,
+                    emoji: "👍".into(),
+                    member: None,
+                },
+                Reaction {
+                    mine: false,
+                    emoji: "🎉".into(),
+                    member: Some("07".repeat(MEMBER_ID_LEN)),
+                },
+            ],
             expires_at: Some(UnixMillis(99)),
+            sender: Some(GroupSender {
+                id: MemberId::from_bytes([7; MEMBER_ID_LEN]),
+                name: "Cy".into(),
+            }),
+            mentions_me: true,
         };
         let mut store = MemoryStore::new();
         let mut batch = WriteBatch::new();

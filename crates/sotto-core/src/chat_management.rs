@@ -62,7 +62,7 @@ impl<S: Store> Core<S> {
         }
         item.delete(&self.store, &mut batch)?;
         crate::file_transfer::keep_sent_chunks(&item, &mut batch);
-        batch.notify(Pending::Ready(Event::ItemsRemoved {
+        batch.notify(Pending::ready(Event::ItemsRemoved {
             chat,
             numbers: vec![number],
         }));
@@ -87,9 +87,12 @@ impl<S: Store> Core<S> {
                 crate::file_transfer::keep_sent_chunks(item, &mut batch);
             }
         }
+        if record.is_group() {
+            crate::groups::messages::forget_receipts(&mut batch, chat);
+        }
         record.unread = 0;
         record.put(&mut batch);
-        batch.notify(Pending::Ready(Event::HistoryCleared { chat }));
+        batch.notify(Pending::ready(Event::HistoryCleared { chat }));
         batch.notify(Pending::ChatChanged(chat));
         self.commit(batch)?;
         self.chats.refresh_expiry(&self.store)?;

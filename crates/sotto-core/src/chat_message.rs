@@ -167,6 +167,164 @@ pub(crate) enum Content {
     GroupWelcome(GroupWelcome),
 }
 
+impl Content {
+    /// `kind u8 || content`, as the table above lays them out.
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        match self {
+            Content::Hello {
+                queue,
+                sender_key,
+                profile,
+            } => {
+                w.u8(0x01);
+                queue.encode(w);
+                w.array(sender_key);
+                profile.encode(w);
+            }
+            Content::Confirm {
+                sender_key,
+                profile,
+                reply_queue,
+            } => {
+                w.u8(0x02).array(sender_key);
+                profile.encode(w);
+                w.option(reply_queue.as_ref(), |w, q| q.encode(w));
+            }
+            Content::Text { reply_to, text } => {
+                w.u8(0x10);
+                w.option(reply_to.as_ref(), |w, r| r.encode(w));
+                w.bytes16(text.as_bytes());
+            }
+            Content::Reaction { target, emoji } => {
+                w.u8(0x11);
+                target.encode(w);
+                w.bytes16(emoji.as_bytes());
+            }
+            Content::Edit { target, text } => {
+                w.u8(0x12);
+                target.encode(w);
+                w.bytes16(text.as_bytes());
+            }
+            Content::Delete { target } => {
+                w.u8(0x13);
+                target.encode(w);
+            }
+            Content::Receipt { kind, seqs } => {
+                w.u8(0x14).u8(match kind {
+                    ReceiptKind::Delivered => 1,
+                    ReceiptKind::Read => 2,
+                });
+                let count = seqs.len().min(MAX_RECEIPT_SEQS);
+                w.u16(u16::try_from(count).unwrap_or(0));
+                for seq in seqs.iter().take(count) {
+                    w.u64(*seq);
+                }
+            }
+            Content::Typing { typing } => {
+                w.u8(0x15).bool(*typing);
+            }
+            Content::Timer { seconds } => {
+                w.u8(0x16).u32(seconds.unwrap_or(0));
+            }
+            Content::ProfileUpdate { profile } => {
+                w.u8(0x17);
+                profile.encode(w);
+            }
+            Content::File { file } => {
+                w.u8(0x18);
+                file.encode(w);
+            }
+            Content::GroupInvite { invite, name } => {
+                w.u8(0x19).array(invite).bytes16(name.as_bytes());
+            }
+            Content::GroupKeyPackage {
+                invite,
+                key_package,
+            } => {
+                w.u8(0x1a).array(invite).bytes32(key_package);
+            }
+            Content::GroupWelcome(welcome) => {
+                w.u8(0x1b);
+                welcome.encode(w);
+            }
+        }
+    }
+
+    /// One content, its kind byte first.
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Content, CoreError> {
+        const WHAT: &str = "chat message";
+        Ok(match r.u8()? {
+            0x01 => Content::Hello {
+                queue: QueueAddress::decode(r)?,
+                sender_key: r.array()?,
+                profile: Profile::decode(r)?,
+            },
+            0x02 => Content::Confirm {
+                sender_key: r.array()?,
+                profile: Profile::decode(r)?,
+                reply_queue: r.option(QueueAddress::decode)?,
+            },
+            0x10 => {
+                let reply_to = r.option(MessageRef::decode)?;
+                let text = r.text(MAX_TEXT_LEN)?;
+                check_text(&text).map_err(|_| CoreError::Malformed(WHAT))?;
+                Content::Text { reply_to, text }
+            }
+            0x11 => Content::Reaction {
+                target: MessageRef::decode(r)?,
+                emoji: r.text(MAX_REACTION_LEN)?,
+            },
+            0x12 => {
+                let target = MessageRef::decode(r)?;
+                let text = r.text(MAX_TEXT_LEN)?;
+                check_text(&text).map_err(|_| CoreError::Malformed(WHAT))?;
+                Content::Edit { target, text }
+            }
+            0x13 => Content::Delete {
+                target: MessageRef::decode(r)?,
+            },
+            0x14 => {
+                let kind = match r.u8()? {
+                    1 => ReceiptKind::Delivered,
+                    2 => ReceiptKind::Read,
+                    _ => return Err(CoreError::Malformed(WHAT)),
+                };
+                let count = usize::from(r.u16()?);
+                if count == 0 || count > MAX_RECEIPT_SEQS {
+                    return Err(CoreError::Malformed(WHAT));
+                }
+                let mut seqs = Vec::with_capacity(count);
+                for _ in 0..count {
+                    seqs.push(r.u64()?);
+                }
+                Content::Receipt { kind, seqs }
+            }
+            0x15 => Content::Typing { typing: r.bool()? },
+            0x16 => {
+                let seconds = Some(r.u32()?).filter(|&secs| secs != 0);
+                check_timer(seconds).map_err(|_| CoreError::Malformed(WHAT))?;
+                Content::Timer { seconds }
+            }
+            0x17 => Content::ProfileUpdate {
+                profile: Profile::decode(r)?,
+            },
+            0x18 => Content::File {
+                file: FileMessage::decode(r, true)?,
+            },
+            0x19 => Content::GroupInvite {
+                invite: r.array()?,
+                name: decode_group_name(r)?,
+            },
+            0x1a => Content::GroupKeyPackage {
+                invite: r.array()?,
+                key_package: decode_key_package(r)?,
+            },
+            0x1b => Content::GroupWelcome(GroupWelcome::decode(r)?),
+            _ => return Err(CoreError::Malformed(WHAT)),
+        })
+    }
+}
+
 /// One decoded envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Envelope {
@@ -205,84 +363,7 @@ impl Envelope {
             .u64(self.seq)
             .array(&self.prev_hash)
             .u64(self.sent_at);
-        match &self.content {
-            Content::Hello {
-                queue,
-                sender_key,
-                profile,
-            } => {
-                w.u8(0x01);
-                queue.encode(&mut w);
-                w.array(sender_key);
-                profile.encode(&mut w);
-            }
-            Content::Confirm {
-                sender_key,
-                profile,
-                reply_queue,
-            } => {
-                w.u8(0x02).array(sender_key);
-                profile.encode(&mut w);
-                w.option(reply_queue.as_ref(), |w, q| q.encode(w));
-            }
-            Content::Text { reply_to, text } => {
-                w.u8(0x10);
-                w.option(reply_to.as_ref(), |w, r| r.encode(w));
-                w.bytes16(text.as_bytes());
-            }
-            Content::Reaction { target, emoji } => {
-                w.u8(0x11);
-                target.encode(&mut w);
-                w.bytes16(emoji.as_bytes());
-            }
-            Content::Edit { target, text } => {
-                w.u8(0x12);
-                target.encode(&mut w);
-                w.bytes16(text.as_bytes());
-            }
-            Content::Delete { target } => {
-                w.u8(0x13);
-                target.encode(&mut w);
-            }
-            Content::Receipt { kind, seqs } => {
-                w.u8(0x14).u8(match kind {
-                    ReceiptKind::Delivered => 1,
-                    ReceiptKind::Read => 2,
-                });
-                let count = seqs.len().min(MAX_RECEIPT_SEQS);
-                w.u16(u16::try_from(count).unwrap_or(0));
-                for seq in seqs.iter().take(count) {
-                    w.u64(*seq);
-                }
-            }
-            Content::Typing { typing } => {
-                w.u8(0x15).bool(*typing);
-            }
-            Content::Timer { seconds } => {
-                w.u8(0x16).u32(seconds.unwrap_or(0));
-            }
-            Content::ProfileUpdate { profile } => {
-                w.u8(0x17);
-                profile.encode(&mut w);
-            }
-            Content::File { file } => {
-                w.u8(0x18);
-                file.encode(&mut w);
-            }
-            Content::GroupInvite { invite, name } => {
-                w.u8(0x19).array(invite).bytes16(name.as_bytes());
-            }
-            Content::GroupKeyPackage {
-                invite,
-                key_package,
-            } => {
-                w.u8(0x1a).array(invite).bytes32(key_package);
-            }
-            Content::GroupWelcome(welcome) => {
-                w.u8(0x1b);
-                welcome.encode(&mut w);
-            }
-        }
+        self.content.encode(&mut w);
         w.finish()
     }
 
@@ -302,75 +383,7 @@ impl Envelope {
         }
         let prev_hash = r.array()?;
         let sent_at = r.u64()?;
-        let content = match r.u8()? {
-            0x01 => Content::Hello {
-                queue: QueueAddress::decode(&mut r)?,
-                sender_key: r.array()?,
-                profile: Profile::decode(&mut r)?,
-            },
-            0x02 => Content::Confirm {
-                sender_key: r.array()?,
-                profile: Profile::decode(&mut r)?,
-                reply_queue: r.option(QueueAddress::decode)?,
-            },
-            0x10 => {
-                let reply_to = r.option(MessageRef::decode)?;
-                let text = r.text(MAX_TEXT_LEN)?;
-                check_text(&text).map_err(|_| CoreError::Malformed(WHAT))?;
-                Content::Text { reply_to, text }
-            }
-            0x11 => Content::Reaction {
-                target: MessageRef::decode(&mut r)?,
-                emoji: r.text(MAX_REACTION_LEN)?,
-            },
-            0x12 => {
-                let target = MessageRef::decode(&mut r)?;
-                let text = r.text(MAX_TEXT_LEN)?;
-                check_text(&text).map_err(|_| CoreError::Malformed(WHAT))?;
-                Content::Edit { target, text }
-            }
-            0x13 => Content::Delete {
-                target: MessageRef::decode(&mut r)?,
-            },
-            0x14 => {
-                let kind = match r.u8()? {
-                    1 => ReceiptKind::Delivered,
-                    2 => ReceiptKind::Read,
-                    _ => return Err(CoreError::Malformed(WHAT)),
-                };
-                let count = usize::from(r.u16()?);
-                if count == 0 || count > MAX_RECEIPT_SEQS {
-                    return Err(CoreError::Malformed(WHAT));
-                }
-                let mut seqs = Vec::with_capacity(count);
-                for _ in 0..count {
-                    seqs.push(r.u64()?);
-                }
-                Content::Receipt { kind, seqs }
-            }
-            0x15 => Content::Typing { typing: r.bool()? },
-            0x16 => {
-                let seconds = Some(r.u32()?).filter(|&secs| secs != 0);
-                check_timer(seconds).map_err(|_| CoreError::Malformed(WHAT))?;
-                Content::Timer { seconds }
-            }
-            0x17 => Content::ProfileUpdate {
-                profile: Profile::decode(&mut r)?,
-            },
-            0x18 => Content::File {
-                file: FileMessage::decode(&mut r, true)?,
-            },
-            0x19 => Content::GroupInvite {
-                invite: r.array()?,
-                name: decode_group_name(&mut r)?,
-            },
-            0x1a => Content::GroupKeyPackage {
-                invite: r.array()?,
-                key_package: decode_key_package(&mut r)?,
-            },
-            0x1b => Content::GroupWelcome(GroupWelcome::decode(&mut r)?),
-            _ => return Err(CoreError::Malformed(WHAT)),
-        };
+        let content = Content::decode(&mut r)?;
         r.finish()?;
         Ok(Envelope {
             seq,

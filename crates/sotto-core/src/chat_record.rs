@@ -1,6 +1,6 @@
-//! A chat: the history's owner, with its settings and counters. Today every
-//! chat is direct (one peer over one pairwise connection); the kind byte
-//! leaves room for chats of many peers.
+//! A chat: the history's owner, with its settings and counters. A chat is
+//! direct (one peer over one pairwise connection) or a group's (its MLS state
+//! and log in `group_record`, under the same chat id).
 //!
 //! ```text
 //! table "chats", key chat id u64:
@@ -9,6 +9,7 @@
 //! || last activity u64 || flags u8 (bit 0 pinned, bit 1 archived, bit 2 blocked)
 //! || option(alias: len u16 || UTF-8) || option(muted until u64, Unix ms; u64::MAX always)
 //! kind = 0x01 (direct) || peer id u64 || option(connection id u64)
+//!      | 0x02 (group) || members u32 (the group's current member count, this profile included)
 //! ```
 //!
 //! Version 0x01 (read only) ends after the last activity: no flags, no alias.
@@ -64,6 +65,12 @@ pub(crate) enum ChatKind {
         peer: PeerId,
         connection: Option<ConnectionId>,
     },
+    /// A group: its messages go on its log (`groups`).
+    Group {
+        /// How many members it has (this profile included), as of the last
+        /// commit read.
+        members: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,23 +123,38 @@ impl ChatRecord {
         }
     }
 
-    /// The peer of a direct chat.
-    pub(crate) fn peer(&self) -> PeerId {
-        match self.kind {
-            ChatKind::Direct { peer, .. } => peer,
+    /// A new group chat of `members` members.
+    pub(crate) fn group(id: ChatId, members: u32, now: u64) -> ChatRecord {
+        ChatRecord {
+            kind: ChatKind::Group { members },
+            ..ChatRecord::direct(id, PeerId(0), ConnectionId(0), now)
         }
     }
 
-    /// The connection a direct chat's messages go over.
+    /// The peer of a direct chat (a group has none).
+    pub(crate) fn peer(&self) -> Result<PeerId, CoreError> {
+        match self.kind {
+            ChatKind::Direct { peer, .. } => Ok(peer),
+            ChatKind::Group { .. } => Err(CoreError::InvalidValue("a group has no single peer")),
+        }
+    }
+
+    /// The connection a direct chat's messages go over (none for a group).
     pub(crate) fn connection(&self) -> Option<ConnectionId> {
         match self.kind {
             ChatKind::Direct { connection, .. } => connection,
+            ChatKind::Group { .. } => None,
         }
     }
 
+    /// Whether this is a group's chat.
+    pub(crate) fn is_group(&self) -> bool {
+        matches!(self.kind, ChatKind::Group { .. })
+    }
+
     pub(crate) fn set_connection(&mut self, id: Option<ConnectionId>) {
-        match &mut self.kind {
-            ChatKind::Direct { connection, .. } => *connection = id,
+        if let ChatKind::Direct { connection, .. } = &mut self.kind {
+            *connection = id;
         }
     }
 
@@ -174,6 +196,9 @@ impl ChatRecord {
                     w.u64(c.0);
                 });
             }
+            ChatKind::Group { members } => {
+                w.u8(2).u32(members);
+            }
         }
         w.u64(self.created_at)
             .u64(self.next_number)
@@ -211,6 +236,7 @@ impl ChatRecord {
                 peer: PeerId(r.u64()?),
                 connection: r.option(|r| Ok(ConnectionId(r.u64()?)))?,
             },
+            2 if version >= 2 => ChatKind::Group { members: r.u32()? },
             _ => return Err(BAD),
         };
         let mut record = ChatRecord {
@@ -276,6 +302,13 @@ mod tests {
         store.apply(batch).unwrap();
         assert_eq!(ChatRecord::load(&store, ChatId(3)).unwrap(), sample());
         assert_eq!(ChatRecord::load(&store, ChatId(8)).unwrap(), gone);
+        let mut group = ChatRecord::group(ChatId(10), 40, 6);
+        group.timer_secs = Some(60);
+        let mut batch = WriteBatch::new();
+        group.put(&mut batch);
+        store.apply(batch).unwrap();
+        assert_eq!(ChatRecord::load(&store, ChatId(10)).unwrap(), group);
+        assert!(group.peer().is_err());
         assert!(matches!(
             ChatRecord::load(&store, ChatId(9)),
             Err(CoreError::UnknownContact)

@@ -103,6 +103,8 @@ impl Chats {
                 deleted: false,
                 reactions: Vec::new(),
                 expires_at: Chats::expiry(chat, now),
+                sender: None,
+                mentions_me: false,
             };
             chats.add_item(&item, batch);
             chat.last_activity = now.0;
@@ -252,6 +254,12 @@ impl Chats {
             return Ok(());
         }
         seqs.sort_unstable();
+        if record.is_group() {
+            // A group's receipts go with the member's next write to its log.
+            let mut batch = StagedBatch::new();
+            crate::groups::messages::owe_receipts(&mut batch, chat, ReceiptKind::Read, &seqs);
+            return cx.commit(batch);
+        }
         match self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
             for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
                 let content = Content::Receipt {
@@ -507,6 +515,8 @@ impl Chats {
             deleted: false,
             reactions: Vec::new(),
             expires_at: None,
+            sender: None,
+            mentions_me: false,
         };
         self.add_item(&item, batch);
     }
@@ -585,6 +595,7 @@ pub(crate) fn set_reaction(item: &mut ChatItem, mine: bool, emoji: &str) {
         item.reactions.push(Reaction {
             mine,
             emoji: emoji.to_owned(),
+            member: None,
         });
     }
 }

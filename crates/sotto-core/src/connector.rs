@@ -186,6 +186,8 @@ impl Connector {
         chat: ChatId,
     ) -> Result<(), CoreError> {
         let record = ChatRecord::load(cx.store(), chat)?;
+        // A group is left, not deleted as a contact.
+        let peer = record.peer()?;
         let mut batch = StagedBatch::new();
         if let Some(connection) = record.connection() {
             self.delete_connection(cx, chats, now, connection, &mut batch)?;
@@ -200,8 +202,8 @@ impl Connector {
             }
         }
         ChatRecord::delete(chat, &mut batch);
-        PeerRecord::delete(record.peer(), &mut batch);
-        batch.notify(Pending::Ready(Event::ChatRemoved { chat }));
+        PeerRecord::delete(peer, &mut batch);
+        batch.notify(Pending::ready(Event::ChatRemoved { chat }));
         cx.commit(batch)?;
         Ok(())
     }
@@ -593,6 +595,7 @@ impl Connector {
         batch: &mut StagedBatch,
     ) -> Result<(PeerId, ConnectionId), CoreError> {
         let mut record = ChatRecord::load(cx.store(), chat)?;
+        let peer = record.peer()?;
         if let Some(old) = record.connection() {
             self.delete_connection(cx, chats, now, old, batch)?;
         }
@@ -600,7 +603,7 @@ impl Connector {
             crate::chat_item::MESSAGE_SEQS,
             crate::KeyRange::prefix(&chat.0.to_be_bytes()),
         );
-        let mut peer = PeerRecord::load(cx.store(), record.peer())?;
+        let mut peer = PeerRecord::load(cx.store(), peer)?;
         if peer.set_identity(identity) {
             chats.add_notice(now, &mut record, ChatNotice::KeysChanged, batch);
         }

@@ -422,7 +422,7 @@ impl<S: Store> Core<S> {
                 if let Response::Err { code, .. } = response {
                     // The relay no longer knows the queue (or refuses us): the
                     // chat on it is cut off; say so rather than wait forever.
-                    cx.notify(Pending::Ready(Event::RelayFault {
+                    cx.notify(Pending::ready(Event::RelayFault {
                         relay,
                         reason: format!("subscription refused ({code:?})"),
                     }));

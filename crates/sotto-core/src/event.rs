@@ -158,8 +158,8 @@ pub enum Event {
 /// building them costs nothing while a batch is being assembled).
 #[derive(Clone, Debug)]
 pub(crate) enum Pending {
-    /// Complete already.
-    Ready(Event),
+    /// Complete already (boxed: an event carrying a view is large).
+    Ready(Box<Event>),
     /// [`Event::ItemAdded`] for this item.
     ItemAdded(ChatId, MessageNumber),
     /// [`Event::ItemChanged`] for this item.
@@ -174,6 +174,13 @@ pub(crate) enum Pending {
     Request(RequestId),
     /// [`Event::AddressFlooded`].
     AddressFlooded,
+}
+
+impl Pending {
+    /// An event complete already.
+    pub(crate) fn ready(event: Event) -> Pending {
+        Pending::Ready(Box::new(event))
+    }
 }
 
 impl Pending {

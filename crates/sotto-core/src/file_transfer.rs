@@ -359,7 +359,7 @@ impl<S: Store> Core<S> {
         let mut batch = StagedBatch::new();
         put(&mut batch, chat, number, transfer)?;
         let (done, total) = transfer.progress();
-        batch.notify(Pending::Ready(Event::FileProgress {
+        batch.notify(Pending::ready(Event::FileProgress {
             chat,
             number,
             done,

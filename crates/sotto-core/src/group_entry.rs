@@ -15,13 +15,19 @@
 
 use sotto_wire::{GROUP_ENTRY_LEN, GroupEntry};
 
+use sotto_groups::{MEMBER_ID_LEN, MemberId};
+
 use crate::CoreError;
-use crate::chat_message::MAX_TEXT_LEN;
+use crate::chat_message::{Author, Content, MAX_TEXT_LEN, MessageRef, check_text};
 use crate::codec::{Reader, Writer};
 
 const ENTRY_VERSION: u8 = 1;
-const MESSAGE_VERSION: u8 = 1;
-const TEXT: u8 = 0x01;
+const MESSAGE_VERSION: u8 = 2;
+/// The first version: a text and nothing else.
+const TEXT_ONLY_VERSION: u8 = 1;
+const TEXT_ONLY: u8 = 0x01;
+/// Most members one message mentions.
+pub(crate) const MAX_MENTIONS: usize = 32;
 /// The entry's framing before the MLS message.
 const HEADER_LEN: usize = 5;
 /// The longest MLS message one entry carries.
@@ -64,35 +70,81 @@ pub(crate) fn message_of(entry: &GroupEntry) -> Result<&[u8], CoreError> {
     Ok(message)
 }
 
-/// A chat message sent to a group.
+/// A chat message sent to a group: a pairwise chat message's content,
+/// with the members it mentions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct GroupChatMessage {
     pub(crate) sent_at: u64,
-    pub(crate) text: String,
+    pub(crate) mentions: Vec<MemberId>,
+    pub(crate) content: Content,
 }
 
 impl GroupChatMessage {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
+        let count = self.mentions.len().min(MAX_MENTIONS);
         w.u8(MESSAGE_VERSION)
             .u64(self.sent_at)
-            .u8(TEXT)
-            .bytes16(self.text.as_bytes());
+            .u8(u8::try_from(count).unwrap_or(0));
+        for member in self.mentions.iter().take(count) {
+            w.array(member.as_bytes());
+        }
+        self.content.encode(&mut w);
         w.finish()
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Result<GroupChatMessage, CoreError> {
+        const BAD: CoreError = CoreError::Malformed("group chat message");
         let mut r = Reader::new(bytes, "group chat message");
-        if r.u8()? != MESSAGE_VERSION {
-            return Err(CoreError::Malformed("group chat message"));
-        }
+        let version = r.u8()?;
         let sent_at = r.u64()?;
-        if r.u8()? != TEXT {
-            return Err(CoreError::Malformed("group chat message"));
+        if version == TEXT_ONLY_VERSION {
+            if r.u8()? != TEXT_ONLY {
+                return Err(BAD);
+            }
+            let text = r.text(MAX_TEXT_LEN)?;
+            check_text(&text).map_err(|_| BAD)?;
+            r.finish()?;
+            return Ok(GroupChatMessage {
+                sent_at,
+                mentions: Vec::new(),
+                content: Content::Text {
+                    reply_to: None,
+                    text,
+                },
+            });
         }
-        let text = r.text(MAX_TEXT_LEN)?;
+        if version != MESSAGE_VERSION {
+            return Err(BAD);
+        }
+        let count = usize::from(r.u8()?);
+        if count > MAX_MENTIONS {
+            return Err(BAD);
+        }
+        let mut mentions = Vec::with_capacity(count);
+        for _ in 0..count {
+            mentions.push(MemberId::from_bytes(r.array::<MEMBER_ID_LEN>()?));
+        }
+        let content = Content::decode(&mut r)?;
         r.finish()?;
-        Ok(GroupChatMessage { sent_at, text })
+        let reference = |target: &MessageRef| target.author == Author::Sender;
+        let allowed = match &content {
+            Content::Text { reply_to, .. } => reply_to.as_ref().is_none_or(reference),
+            Content::Reaction { target, .. }
+            | Content::Edit { target, .. }
+            | Content::Delete { target } => reference(target),
+            Content::Receipt { .. } | Content::Timer { .. } => true,
+            _ => false,
+        };
+        let mentions_allowed = mentions.is_empty() || matches!(content, Content::Text { .. });
+        if !allowed || !mentions_allowed {
+            return Err(BAD);
+        }
+        Ok(GroupChatMessage {
+            sent_at,
+            mentions,
+            content,
+        })
     }
 }
 
@@ -121,14 +173,85 @@ mod tests {
     }
 
     #[test]
-    fn texts_round_trip() {
-        let message = GroupChatMessage {
-            sent_at: 1_700_000_000_000,
-            text: "hello, group".to_owned(),
+    fn every_group_kind_round_trips_and_others_are_refused() {
+        let target = MessageRef {
+            author: Author::Sender,
+            seq: 12,
         };
+        let contents = [
+            Content::Text {
+                reply_to: Some(target),
+                text: "hello, group".to_owned(),
+            },
+            Content::Reaction {
+                target,
+                emoji: "👍".to_owned(),
+            },
+            Content::Edit {
+                target,
+                text: "hello again".to_owned(),
+            },
+            Content::Delete { target },
+            Content::Receipt {
+                kind: crate::chat_message::ReceiptKind::Read,
+                seqs: vec![3, 12],
+            },
+            Content::Timer { seconds: Some(60) },
+        ];
+        for content in contents {
+            let mentions = match content {
+                Content::Text { .. } => vec![MemberId::from_bytes([4; MEMBER_ID_LEN])],
+                _ => Vec::new(),
+            };
+            let message = GroupChatMessage {
+                sent_at: 1_700_000_000_000,
+                mentions,
+                content,
+            };
+            let bytes = message.encode();
+            assert_eq!(GroupChatMessage::decode(&bytes).unwrap(), message);
+            for cut in 0..bytes.len() {
+                assert!(GroupChatMessage::decode(&bytes[..cut]).is_err());
+            }
+        }
+        let refused = [
+            GroupChatMessage {
+                sent_at: 1,
+                mentions: Vec::new(),
+                content: Content::Typing { typing: true },
+            },
+            GroupChatMessage {
+                sent_at: 1,
+                mentions: Vec::new(),
+                content: Content::Delete {
+                    target: MessageRef {
+                        author: Author::Recipient,
+                        seq: 3,
+                    },
+                },
+            },
+            GroupChatMessage {
+                sent_at: 1,
+                mentions: vec![MemberId::from_bytes([4; MEMBER_ID_LEN])],
+                content: Content::Timer { seconds: None },
+            },
+        ];
+        for message in refused {
+            assert!(GroupChatMessage::decode(&message.encode()).is_err());
+        }
+    }
+
+    #[test]
+    fn a_first_version_text_still_reads() {
+        let mut w = Writer::new();
+        w.u8(1).u64(7).u8(1).bytes16(b"hi");
+        let message = GroupChatMessage::decode(&w.finish()).unwrap();
         assert_eq!(
-            GroupChatMessage::decode(&message.encode()).unwrap(),
-            message
+            message.content,
+            Content::Text {
+                reply_to: None,
+                text: "hi".to_owned()
+            }
         );
     }
 

@@ -11,16 +11,18 @@
 //! member's commit came first, ours is made again on the new epoch
 //! ([`GroupUpdate::append`] holds it, to append).
 //!
-//! `invitations`: inviting a contact over the pairwise chat.
+//! `invitations`: inviting a contact over the pairwise chat; `messages`: the
+//! group's chat messages, as chat items.
 
 use rand_core::CryptoRngCore;
 use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
 use sotto_wire::{GroupEntry, QueueAuthSecret};
 
-use crate::chat_message::{Content, MAX_TEXT_LEN};
+use crate::chat_item::{hex, parse_member_id as member_id_of};
+use crate::chat_message::Content;
+use crate::chat_record::{ChatKind, ChatRecord};
 use crate::core::Core;
 use crate::group_entry::{GroupChatMessage, entry_of, message_of};
-use crate::group_history::{self, GroupItemView};
 use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
 use crate::group_record::{GroupLog, GroupRecord};
 use crate::ids::ChatId;
@@ -106,17 +108,6 @@ pub struct GroupUpdate {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GroupChange {
-    /// A member wrote.
-    Message {
-        /// The member's id (hex).
-        sender: String,
-        /// The member's name in the group.
-        sender_name: String,
-        /// When the sender says it was sent.
-        sent_at: UnixMillis,
-        /// The text.
-        text: String,
-    },
     /// Members were added or removed, or changed role.
     Members {
         /// Members added (ids, hex).
@@ -158,6 +149,8 @@ impl<S: Store> Core<S> {
         };
         let mut batch = StagedBatch::new();
         record.put(&mut batch)?;
+        ChatRecord::group(record.chat, 1, now.0).put(&mut batch);
+        batch.notify(crate::event::Pending::ChatChanged(record.chat));
         cx.commit(batch)?;
         Ok(record.chat)
     }
@@ -206,16 +199,6 @@ impl<S: Store> Core<S> {
         Ok(GroupRecord::load(self.store(), chat)?.log)
     }
 
-    /// The newest `limit` texts of a group, oldest first (in log order).
-    pub fn group_history(
-        &self,
-        chat: ChatId,
-        limit: usize,
-    ) -> Result<Vec<GroupItemView>, CoreError> {
-        GroupRecord::load(self.store(), chat)?;
-        group_history::load(self.store(), chat, limit)
-    }
-
     /// The sequence number of the next entry the core waits for: the
     /// runtime reads from there (GREAD) when it (re)subscribes.
     pub fn group_cursor(&self, chat: ChatId) -> Result<u64, CoreError> {
@@ -234,30 +217,20 @@ impl<S: Store> Core<S> {
             .transpose()
     }
 
-    /// Encrypts a text for the group: the entry to append to its log. The
-    /// text is ours once the log has it; the runtime shows it then.
+    /// Encrypts a text for the group: the entry to append to its log
+    /// ([`Core::group_send`] with a plain text).
     pub fn group_text(
         &mut self,
         now: UnixMillis,
         chat: ChatId,
         text: &str,
     ) -> Result<GroupEntry, CoreError> {
-        if text.is_empty() || text.len() > MAX_TEXT_LEN {
-            return Err(CoreError::TooLong {
-                what: "text",
-                max: MAX_TEXT_LEN,
-            });
-        }
-        let message = GroupChatMessage {
-            sent_at: now.0,
-            text: text.to_owned(),
+        let text = GroupSend::Text {
+            text,
+            reply_to: None,
+            mentions: &[],
         };
-        self.with_group(chat, |record, batch| {
-            let sealed = record.group.encrypt(&message.encode())?;
-            let entry = entry_of(sealed.as_bytes())?;
-            group_history::put_outgoing(batch, chat, &entry, now, text);
-            Ok(entry)
-        })
+        self.group_send(now, chat, text)
     }
 
     /// Invites a contact into a group: an invitation goes over the pairwise
@@ -405,10 +378,11 @@ impl<S: Store> Core<S> {
         let mut batch = StagedBatch::new();
         let mut update = GroupUpdate::default();
         let mut welcomed = Vec::new();
-        // Our own text coming back takes its place in the history.
-        group_history::take_outgoing(self.store(), &mut batch, chat, seq, now, entry)?;
+        let mut chat_record = messages::group_chat(self.store(), &record, now)?;
+        let mut incoming = None;
         let event = message_of(entry).and_then(|message| Ok(record.group.process(message)?));
         match event {
+            Ok(GroupEvent::Message { sender, plaintext }) => incoming = Some((sender, plaintext)),
             Ok(event) => welcomed = apply_event(&mut record, event, &mut update)?,
             // Hostile or stale entries are the log's or a member's fault:
             // skipped. Only a local failure leaves the cursor where it was.
@@ -421,25 +395,33 @@ impl<S: Store> Core<S> {
             Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
             None => Vec::new(),
         };
-        if let Some(GroupChange::Message {
-            sender,
-            sender_name,
-            sent_at,
-            text,
-        }) = &update.change
-        {
-            GroupItemView {
-                group: chat,
-                seq,
-                outgoing: false,
-                sender: sender.clone(),
-                sender_name: sender_name.clone(),
-                sent_at: *sent_at,
-                at: now,
-                text: text.clone(),
-            }
-            .put(&mut batch);
+        let members = messages::member_count(&record);
+        if chat_record.kind != (ChatKind::Group { members }) {
+            chat_record.kind = ChatKind::Group { members };
+            batch.notify(crate::event::Pending::ChatChanged(chat));
         }
+        {
+            let (cx, _, _, chats) = self.parts();
+            // Our own text coming back is numbered by the log.
+            messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
+            // A member's message we cannot read is skipped, like a bad entry.
+            if let Some((sender, plaintext)) = incoming
+                && let Ok(message) = GroupChatMessage::decode(&plaintext)
+            {
+                messages::apply(
+                    &cx,
+                    chats,
+                    now,
+                    &record,
+                    &mut chat_record,
+                    seq,
+                    sender,
+                    message,
+                    &mut batch,
+                )?;
+            }
+        }
+        chat_record.put(&mut batch);
         // A contact's key package that waited for our last commit is added now.
         if update.append.is_none()
             && !record.group.has_pending_commit()
@@ -513,24 +495,8 @@ fn apply_event(
 ) -> Result<Vec<MemberId>, CoreError> {
     let mut welcomed = Vec::new();
     match event {
-        GroupEvent::Message { sender, plaintext } => {
-            // A member's message we cannot read is skipped, like a bad entry.
-            if let Ok(message) = GroupChatMessage::decode(&plaintext) {
-                let sender_name = record
-                    .group
-                    .members()?
-                    .into_iter()
-                    .find(|member| member.id == sender)
-                    .map(|member| member.name.as_str().to_owned())
-                    .unwrap_or_default();
-                update.change = Some(GroupChange::Message {
-                    sender: hex(sender.as_bytes()),
-                    sender_name,
-                    sent_at: UnixMillis(message.sent_at),
-                    text: message.text,
-                });
-            }
-        }
+        // The caller reads messages.
+        GroupEvent::Message { .. } => {}
         GroupEvent::ProposalQueued { .. } => {
             // Admins commit a member's leaving at once (the first commit in
             // the log wins; the others find nothing left to do).
@@ -618,23 +584,14 @@ fn check_group_name(name: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
-    const BAD: CoreError = CoreError::InvalidValue("member id");
-    if text.len() != 2 * sotto_groups::MEMBER_ID_LEN || !text.is_ascii() {
-        return Err(BAD);
-    }
-    let mut bytes = [0; sotto_groups::MEMBER_ID_LEN];
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-        let pair = std::str::from_utf8(pair).map_err(|_| BAD)?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| BAD)?;
-    }
-    Ok(MemberId::from_bytes(bytes))
+    member_id_of(text).ok_or(CoreError::InvalidValue("member id"))
 }
 
 pub(crate) mod invitations;
+pub(crate) mod messages;
+pub use messages::GroupSend;
+#[cfg(test)]
+mod chat_tests;
 #[cfg(test)]
 mod tests;

@@ -80,7 +80,7 @@ impl Inbox {
             Ok(message) => message,
             Err(error) => {
                 // Not sealed for us: a relay fault. Not acknowledged.
-                cx.notify(Pending::Ready(Event::RelayFault {
+                cx.notify(Pending::ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
                 }));
@@ -126,7 +126,7 @@ impl Inbox {
                 }
                 batch = StagedBatch::new();
                 opened = None;
-                batch.notify(Pending::Ready(Event::RelayFault {
+                batch.notify(Pending::ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
                 }));
@@ -223,7 +223,7 @@ impl Inbox {
                 let relay = Inbox::store_session(cx, rng, &mut stage, &session);
                 receiving.at(stage).put(batch);
                 if let Some(relay) = relay {
-                    batch.notify(Pending::Ready(Event::RelayFault {
+                    batch.notify(Pending::ready(Event::RelayFault {
                         relay,
                         reason: error.to_string(),
                     }));
@@ -356,6 +356,8 @@ impl Inbox {
                     deleted: false,
                     reactions: Vec::new(),
                     expires_at: Chats::expiry(chat, now),
+                    sender: None,
+                    mentions_me: false,
                 };
                 chats.add_item(&item, batch);
                 chat.unread = chat.unread.saturating_add(1);
@@ -418,7 +420,7 @@ impl Inbox {
                 // A typing indicator that waited in a queue is old news.
                 let age = now.since(UnixMillis(envelope.sent_at));
                 if age <= TYPING_FRESHNESS {
-                    batch.notify(Pending::Ready(Event::Typing { chat: id, typing }));
+                    batch.notify(Pending::ready(Event::Typing { chat: id, typing }));
                 }
             }
             Content::Timer { seconds } => {
@@ -456,7 +458,9 @@ impl Inbox {
                 invite,
                 key_package,
             } => invitations::add_invited(cx, id, invite, &key_package, batch)?,
-            Content::GroupWelcome(welcome) => invitations::join_welcomed(cx, id, welcome, batch)?,
+            Content::GroupWelcome(welcome) => {
+                invitations::join_welcomed(cx, now, id, welcome, batch)?
+            }
         }
         Ok(Stage::Established(state))
     }

@@ -37,8 +37,8 @@
 //! - `groups`: MLS groups on relay group logs (the actions, and the log
 //!   entries the runtime hands in); `group_record`: a group's stored state
 //!   and its log's credentials; `group_entry`: the log entry format;
-//!   `group_history`: a group's texts on this device; `group_invite`: the
-//!   invitation messages and records.
+//!   `group_invite`: the invitation messages and records; a group's
+//!   messages are chat items like a direct chat's (`groups/messages`).
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
 //!   (identity, verification, profile) and a pairwise connection (one type
@@ -81,7 +81,6 @@ mod file_transfer;
 #[doc(hidden)]
 pub mod fuzzing;
 mod group_entry;
-mod group_history;
 mod group_invite;
 mod group_record;
 mod groups;
@@ -115,7 +114,9 @@ pub use archive::{
     MOVED_TABLE, ProfileMoved, archive_key_derivation, ensure_not_moved, export_archive,
     export_archive_with_key, import_archive, import_archive_with_key, mark_moved, moved,
 };
-pub use chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus, Reaction};
+pub use chat_item::{
+    ChatItem, ChatNotice, GroupSender, ItemContent, MessageDirection, MessageStatus, Reaction,
+};
 pub use chat_message::{
     MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MAX_TEXT_LEN, MAX_TIMER_SECS, MIN_TIMER_SECS, ReceiptKind,
 };
@@ -128,9 +129,8 @@ pub use event::Event;
 pub use file_message::{DescriptionKind, FileMessage, FileState, MAX_INLINE_DESCRIPTION_LEN};
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
-pub use group_history::GroupItemView;
 pub use group_record::GroupLog;
-pub use groups::{GroupChange, GroupMemberView, GroupRole, GroupUpdate, GroupView};
+pub use groups::{GroupChange, GroupMemberView, GroupRole, GroupSend, GroupUpdate, GroupView};
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};
@@ -149,4 +149,7 @@ pub use store::{
     WriteBatch,
 };
 pub use time::UnixMillis;
-pub use view::{ChatView, FileView, ItemView, NoticeView, QuotedView, RequestView};
+pub use view::{
+    ChatView, FileView, GroupReceiptsView, ItemView, MemberReceiptView, NoticeView, QuotedView,
+    RequestView, SenderView,
+};

@@ -314,7 +314,7 @@ mod tests {
         );
         for (id, _, state) in cases {
             let chat = ChatRecord::load(&store, ChatId(id)).unwrap();
-            assert_eq!(chat.peer(), PeerId(id));
+            assert_eq!(chat.peer().unwrap(), PeerId(id));
             assert_eq!(
                 (chat.next_number, chat.unread, chat.timer_secs),
                 (9, 2, Some(30))

@@ -4,12 +4,13 @@
 use sotto_crypto::{IdentityPublicKey, SecurityCode};
 use sotto_wire::RelayAddress;
 
-use crate::chat_item::{ChatItem, ItemContent, MESSAGES};
-use crate::chat_record::{ChatRecord, ReceiptSetting};
+use crate::chat_item::{ChatItem, ItemContent, MESSAGES, MessageDirection};
+use crate::chat_record::{ChatKind, ChatRecord, ReceiptSetting};
 use crate::connection::{ConnectionRecord, ConnectionState};
 use crate::connection_records::{INVITATIONS, InvitationRecord, REQUESTS, RequestRecord};
 use crate::core::Core;
 use crate::event::{Event, Pending};
+use crate::group_record::GroupRecord;
 use crate::ids::{ChatId, InvitationId, MessageNumber, RequestId};
 use crate::peer::PeerRecord;
 use crate::profile::Profile;
@@ -156,7 +157,7 @@ impl<S: Store> Core<S> {
     /// scanning its QR payload).
     pub fn security_code(&self, contact: ChatId) -> Result<SecurityCode, CoreError> {
         let chat = ChatRecord::load(&self.store, contact)?;
-        let peer = PeerRecord::load(&self.store, chat.peer())?;
+        let peer = PeerRecord::load(&self.store, chat.peer()?)?;
         Ok(SecurityCode::new(
             &self.account.identity.public_key(),
             &IdentityPublicKey::from_bytes(&peer.identity),
@@ -166,7 +167,7 @@ impl<S: Store> Core<S> {
     /// Marks the contact's security code as verified (or not).
     pub fn set_verified(&mut self, contact: ChatId, verified: bool) -> Result<(), CoreError> {
         let chat = ChatRecord::load(&self.store, contact)?;
-        let mut record = PeerRecord::load(&self.store, chat.peer())?;
+        let mut record = PeerRecord::load(&self.store, chat.peer()?)?;
         record.verified = verified;
         let mut batch = StagedBatch::new();
         record.put(&mut batch);
@@ -192,7 +193,21 @@ impl<S: Store> Core<S> {
             Some(item) => Some(Box::new(self.item_view(&item)?)),
             None => None,
         };
-        let peer = PeerRecord::load(&self.store, record.peer())?;
+        if let ChatKind::Group { members } = record.kind {
+            let group = GroupRecord::load(&self.store, record.id)?;
+            let state = if group.group.is_active() {
+                ConnectionState::Connected
+            } else {
+                ConnectionState::Disconnected
+            };
+            return Ok(ChatView {
+                name: Some(group.name),
+                state,
+                members: Some(members),
+                ..ChatView::of_record(record, last_item)
+            });
+        }
+        let peer = PeerRecord::load(&self.store, record.peer()?)?;
         let state = match record.connection() {
             Some(id) => match ConnectionRecord::load(&self.store, id) {
                 Ok(connection) => connection.stage.state(),
@@ -202,7 +217,6 @@ impl<S: Store> Core<S> {
             None => ConnectionState::Disconnected,
         };
         Ok(ChatView {
-            id: record.id,
             name: peer.profile.as_ref().map(|p| p.display_name().to_owned()),
             bio: peer
                 .profile
@@ -211,16 +225,7 @@ impl<S: Store> Core<S> {
                 .map(str::to_owned),
             state,
             verified: peer.verified,
-            unread: record.unread,
-            timer_secs: record.timer_secs,
-            read_receipts: record.read_receipts,
-            last_activity: UnixMillis(record.last_activity),
-            last_item,
-            alias: record.alias.clone(),
-            pinned: record.pinned,
-            archived: record.archived,
-            blocked: record.blocked,
-            muted_until: record.muted_until.map(UnixMillis),
+            ..ChatView::of_record(record, last_item)
         })
     }
 
@@ -232,7 +237,18 @@ impl<S: Store> Core<S> {
             } => ChatItem::load(&self.store, item.chat, *number)?,
             _ => None,
         };
-        Ok(ItemView::new(item, quoted.as_ref()))
+        let mut view = ItemView::new(item, quoted.as_ref());
+        if item.direction == MessageDirection::Outgoing
+            && let Ok(chat) = ChatRecord::load(&self.store, item.chat)
+            && chat.is_group()
+        {
+            view.receipts = Some(Box::new(crate::groups::messages::receipts_view(
+                &self.store,
+                &chat,
+                item.number,
+            )?));
+        }
+        Ok(view)
     }
 
     /// Builds a queued event's views from the store; `None` when what it is
@@ -246,7 +262,7 @@ impl<S: Store> Core<S> {
             }
         };
         Ok(match pending {
-            Pending::Ready(event) => Some(event),
+            Pending::Ready(event) => Some(*event),
             Pending::ItemAdded(id, number) => {
                 let Some(item) = ChatItem::load(&self.store, id, number)? else {
                     return Ok(None);

@@ -6,7 +6,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus};
-use crate::chat_record::ReceiptSetting;
+use crate::chat_record::{ChatRecord, ReceiptSetting};
 use crate::connection::ConnectionState;
 use crate::file_message::{FileMessage, FileState};
 use crate::ids::{ChatId, MessageNumber, RequestId};
@@ -49,9 +49,36 @@ pub struct ChatView {
     pub blocked: bool,
     /// No notifications for this chat until then (`u64::MAX`: always).
     pub muted_until: Option<UnixMillis>,
+    /// A group's member count, this profile included (`None` for a direct
+    /// chat). A group's `name` is the group's, its `state` is `connected`
+    /// while this profile is a member and `disconnected` after.
+    pub members: Option<u32>,
 }
 
 impl ChatView {
+    /// The fields a chat's own record gives; the peer's (or group's) are
+    /// left empty for the caller.
+    pub(crate) fn of_record(record: &ChatRecord, last_item: Option<Box<ItemView>>) -> ChatView {
+        ChatView {
+            id: record.id,
+            name: None,
+            bio: None,
+            state: ConnectionState::Disconnected,
+            verified: false,
+            unread: record.unread,
+            timer_secs: record.timer_secs,
+            read_receipts: record.read_receipts,
+            last_activity: UnixMillis(record.last_activity),
+            last_item,
+            alias: record.alias.clone(),
+            pinned: record.pinned,
+            archived: record.archived,
+            blocked: record.blocked,
+            muted_until: record.muted_until.map(UnixMillis),
+            members: None,
+        }
+    }
+
     /// The name to show: the user's alias, the peer's display name, or a
     /// placeholder while connecting.
     pub fn display_name(&self) -> &str {
@@ -97,6 +124,47 @@ pub struct ItemView {
     pub expires_at: Option<UnixMillis>,
     /// The file, for a file message.
     pub file: Option<Box<FileView>>,
+    /// In a group, the member who wrote an incoming item.
+    pub sender: Option<Box<SenderView>>,
+    /// In a group, the message mentions this user: notify even in a chat
+    /// that only notifies of mentions.
+    pub mentions_me: bool,
+    /// In a group, on this user's own message: each member's receipt.
+    pub receipts: Option<Box<GroupReceiptsView>>,
+}
+
+/// The member of a group who wrote an item.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SenderView {
+    /// The member's id in the group (hex).
+    pub id: String,
+    /// The member's name in the group.
+    pub name: String,
+}
+
+/// The receipts on one of this user's messages in a group: "read by
+/// `read` of `members`", and who.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupReceiptsView {
+    /// The group's other members now.
+    pub members: u32,
+    /// Members whose device has it (read ones included).
+    pub delivered: u32,
+    /// Members who read it.
+    pub read: u32,
+    /// Each member's receipt, by member id.
+    pub by: Vec<MemberReceiptView>,
+}
+
+/// One member's receipt on a message.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemberReceiptView {
+    /// The member's id in the group (hex).
+    pub id: String,
+    /// The member's name in the group.
+    pub name: String,
+    /// `delivered` or `read`.
+    pub status: MessageStatus,
 }
 
 /// A file in a chat, as a front end shows it.
@@ -159,6 +227,14 @@ impl ItemView {
             reactions: item.reactions.clone(),
             expires_at: item.expires_at,
             file,
+            sender: item.sender.as_ref().map(|sender| {
+                Box::new(SenderView {
+                    id: crate::chat_item::hex(sender.id.as_bytes()),
+                    name: sender.name.clone(),
+                })
+            }),
+            mentions_me: item.mentions_me,
+            receipts: None,
         }
     }
 }

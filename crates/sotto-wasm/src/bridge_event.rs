@@ -81,9 +81,13 @@ mod tests {
             reactions: vec![Reaction {
                 mine: false,
                 emoji: "👍".to_owned(),
+                member: None,
             }],
             expires_at: Some(UnixMillis(1_764_990_300_000)),
             file: None,
+            sender: None,
+            mentions_me: false,
+            receipts: None,
         }
     }
 
@@ -105,6 +109,9 @@ mod tests {
             reactions: Vec::new(),
             expires_at: None,
             file: None,
+            sender: None,
+            mentions_me: false,
+            receipts: None,
         }
     }
 
@@ -125,6 +132,7 @@ mod tests {
             archived: false,
             blocked: false,
             muted_until: Some(UnixMillis(1_765_000_000_000)),
+            members: None,
         }
     }
 
@@ -145,6 +153,7 @@ mod tests {
             archived: true,
             blocked: false,
             muted_until: None,
+            members: None,
         }
     }
 

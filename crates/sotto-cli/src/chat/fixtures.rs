@@ -32,6 +32,7 @@ fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ChatVie
         archived: false,
         blocked: false,
         muted_until: None,
+        members: None,
     }
 }
 
@@ -69,6 +70,9 @@ pub(crate) fn item(
         reactions: Vec::new(),
         expires_at: None,
         file: None,
+        sender: None,
+        mentions_me: false,
+        receipts: None,
     }
 }
 
@@ -92,6 +96,7 @@ pub(crate) fn snapshot() -> Snapshot {
     first.reactions.push(Reaction {
         mine: false,
         emoji: "😂".into(),
+        member: None,
     });
     let mut question = item(
         3,
@@ -102,6 +107,7 @@ pub(crate) fn snapshot() -> Snapshot {
     question.reactions.push(Reaction {
         mine: true,
         emoji: "👍".into(),
+        member: None,
     });
     let mut answer = item(
         4,

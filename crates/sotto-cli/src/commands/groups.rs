@@ -1,4 +1,5 @@
-//! `group create|invite|members|remove|leave`, texts to a group, and the
+//! `group create|invite|members|remove|leave`, every chat message to a
+//! group (text, reply, reaction, edit, delete, timer, receipts), and the
 //! group logs `receive` reads: each log on a connection of its own (never
 //! the profile's queue connections), read from the profile's cursor to the
 //! end, entries handed to the core in order; commits the core makes are
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use sotto_client::relay::{
     ConnectOptions, GroupAdmin, GroupRead, GroupReader, GroupWriter, RelayConnection,
 };
-use sotto_core::{ChatId, GroupChange, GroupLog, GroupView};
+use sotto_core::{ChatId, GroupChange, GroupLog, GroupSend, GroupView, MessageDirection};
 use sotto_wire::GroupEntry;
 
 use super::{Output, Session};
@@ -203,55 +204,130 @@ pub(super) async fn leave(
     })
 }
 
-/// `send GROUP TEXT`.
+/// Members of a group by id or name (`--mention`), as the hex ids the core
+/// takes.
+pub(super) fn member_ids(
+    session: &Session<'_>,
+    id: ChatId,
+    named: &[String],
+) -> anyhow::Result<Vec<String>> {
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let members = session
+        .runtime
+        .core()
+        .group_members(id)
+        .map_err(core_failure)?;
+    named
+        .iter()
+        .map(|name| {
+            let matching = members
+                .iter()
+                .filter(|m| m.id == *name || m.name == *name)
+                .collect::<Vec<_>>();
+            match matching.as_slice() {
+                [member] => Ok(member.id.clone()),
+                _ => Err(Failure::new(
+                    "not_found",
+                    format!("no single member {} in the group", one_line(name)),
+                )
+                .into()),
+            }
+        })
+        .collect()
+}
+
+/// `send`, `reply`, `react`, `edit`, `delete` and `timer` on a group: the
+/// log read first (a message is encrypted for the group's newest epoch),
+/// the entry appended, and read back.
 pub(super) async fn send(
     session: &mut Session<'_>,
     output: &Output,
     id: ChatId,
-    text: &str,
+    message: GroupSend<'_>,
 ) -> anyhow::Result<()> {
-    // Catch up first: a text is encrypted for the group's newest epoch.
     sync_group(session, id).await?;
     let entry = session
         .core()
-        .group_text(sotto_client::runtime::now_millis(), id, text)
+        .group_send(sotto_client::runtime::now_millis(), id, message)
         .map_err(core_failure)?;
     let log = session.runtime.core().group_log(id).map_err(core_failure)?;
     let connection = connect(&log, &session.connect).await?;
     let seq = append(session, &connection, id, entry).await?;
-    // Our own text comes back from the log: the cursor moves past it.
+    // Our own message comes back from the log: the cursor moves past it,
+    // and a text takes its number in the log.
     sync_group(session, id).await?;
-    output.emit(json!({ "group": id.0, "seq": seq, "sent": true }), || {
-        "Sent.".to_owned()
-    })
+    let number = match message {
+        GroupSend::Text { .. } => session
+            .runtime
+            .core()
+            .history(id, None, 64)
+            .map_err(core_failure)?
+            .into_iter()
+            .rev()
+            .find(|item| item.direction == MessageDirection::Outgoing && item.seq == seq)
+            .map(|item| item.number.0),
+        _ => None,
+    };
+    output.emit(
+        json!({ "group": id.0, "seq": seq, "message": number, "sent": true }),
+        || match number {
+            Some(number) => format!("Sent (message {number})."),
+            None => "Sent.".to_owned(),
+        },
+    )
 }
 
-/// `history GROUP`: the group's texts on this device, in log order.
-pub(super) fn history(
-    session: &Session<'_>,
+/// `history GROUP`: the group's chat items on this device.
+pub(super) async fn history(
+    session: &mut Session<'_>,
     output: &Output,
     id: ChatId,
     limit: usize,
+    mark_read: bool,
 ) -> anyhow::Result<()> {
     let items = session
         .runtime
         .core()
-        .group_history(id, limit)
+        .history(id, None, limit)
         .map_err(core_failure)?;
-    output.emit(json!({ "group": id.0, "messages": items }), || {
-        items
-            .iter()
-            .map(|item| {
-                let who = if item.outgoing {
-                    "you"
-                } else {
-                    &item.sender_name
-                };
-                format!("{}: {}", one_line(who), one_line(&item.text))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
+    if mark_read {
+        session
+            .core()
+            .mark_read(sotto_client::runtime::now_millis(), &mut OsRng, id)
+            .map_err(core_failure)?;
+        // The read receipts go to the log now.
+        send_receipts(session, id).await?;
+    }
+    output.emit(
+        json!({ "group": id.0, "messages": crate::json::value(&items)? }),
+        || {
+            let now = sotto_client::runtime::now_millis();
+            items
+                .iter()
+                .map(|item| super::text::item_line(item, now))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    )
+}
+
+/// Appends the receipts the core owes the group's members.
+async fn send_receipts(session: &mut Session<'_>, id: ChatId) -> anyhow::Result<()> {
+    let receipts = session
+        .core()
+        .group_receipts(sotto_client::runtime::now_millis(), id)
+        .map_err(core_failure)?;
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    let connection = connect(&log, &session.connect).await?;
+    for entry in receipts {
+        append(session, &connection, id, entry).await?;
+    }
+    Ok(())
 }
 
 /// Reads every active group's log to its end; returns what changed, as
@@ -302,7 +378,7 @@ async fn sync_group(session: &mut Session<'_>, id: ChatId) -> anyhow::Result<Vec
         let Some(read) = read_entry(session, &connection, id, seq).await? else {
             changes
                 .push(json!({ "group": id.0, "name": name, "change": { "type": "log_closed" } }));
-            break;
+            return Ok(changes);
         };
         let entry = match read {
             GroupRead::Entry(entry) => entry,
@@ -355,6 +431,15 @@ async fn sync_group(session: &mut Session<'_>, id: ChatId) -> anyhow::Result<Vec
         if let Some(commit) = update.append {
             append(session, &connection, id, commit).await?;
         }
+    }
+    // Delivery receipts for what was read go out now (they come back on
+    // the next read, which skips them).
+    let receipts = session
+        .core()
+        .group_receipts(sotto_client::runtime::now_millis(), id)
+        .map_err(core_failure)?;
+    for entry in receipts {
+        append(session, &connection, id, entry).await?;
     }
     Ok(changes)
 }
@@ -451,12 +536,6 @@ pub(super) fn change_line(change: &Value) -> String {
     let name = change["name"].as_str().unwrap_or_default();
     let change = &change["change"];
     match change["type"].as_str() {
-        Some("message") => format!(
-            "{} / {}: {}",
-            one_line(name),
-            one_line(change["sender_name"].as_str().unwrap_or_default()),
-            one_line(change["text"].as_str().unwrap_or_default())
-        ),
         Some("members") => format!("{}: the members changed.", one_line(name)),
         Some("removed") => format!("{}: you are no longer a member.", one_line(name)),
         Some("log_closed") => format!(

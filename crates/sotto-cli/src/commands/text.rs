@@ -48,9 +48,27 @@ pub(crate) fn item_line(item: &ItemView, now: UnixMillis) -> String {
     } else {
         format!("  {reactions}")
     };
-    let status = match item.direction {
-        MessageDirection::Outgoing => format!("  [{}]", json::spelling(&item.status)),
+    let status = match (&item.direction, &item.receipts) {
+        (MessageDirection::Outgoing, Some(receipts)) => format!(
+            "  [{}, read by {} of {}]",
+            json::spelling(&item.status),
+            receipts.read,
+            receipts.members
+        ),
+        (MessageDirection::Outgoing, None) => format!("  [{}]", json::spelling(&item.status)),
         _ => String::new(),
+    };
+    // In a group, who wrote it, and whether it mentions this user.
+    let body = match &item.sender {
+        Some(sender) => {
+            let mention = if item.mentions_me {
+                " (mentions you)"
+            } else {
+                ""
+            };
+            format!("{}{mention}: {body}", one_line(&sender.name))
+        }
+        None => body,
     };
     let at = crate::clock_text::stamp(item.at, now);
     format!(
@@ -165,9 +183,13 @@ mod tests {
             reactions: vec![Reaction {
                 mine: false,
                 emoji: format!("👍{HOSTILE}"),
+                member: None,
             }],
             expires_at: None,
             file: None,
+            sender: None,
+            mentions_me: false,
+            receipts: None,
         };
         let line = item_line(&item, UnixMillis(2));
         assert!(!line.chars().any(hidden), "{line:?}");

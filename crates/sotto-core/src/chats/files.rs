@@ -56,6 +56,8 @@ impl Chats {
             deleted: false,
             reactions: Vec::new(),
             expires_at: None,
+            sender: None,
+            mentions_me: false,
         };
         let mut batch = StagedBatch::new();
         self.add_item(&item, &mut batch);

@@ -186,7 +186,7 @@ impl Chats {
             }
             cx.journal.apply(batch)?;
             for (chat, numbers) in expired {
-                cx.notify(Pending::Ready(Event::ItemsRemoved { chat, numbers }));
+                cx.notify(Pending::ready(Event::ItemsRemoved { chat, numbers }));
                 // The chat's preview may have been one of them.
                 cx.notify(Pending::ChatChanged(chat));
             }

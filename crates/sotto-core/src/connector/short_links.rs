@@ -233,7 +233,7 @@ impl Connector {
                     _ => "The link's relay gave an unexpected answer.".to_owned(),
                 };
                 JoinRecord::delete(chat, &mut batch);
-                batch.notify(Pending::Ready(Event::JoinFailed {
+                batch.notify(Pending::ready(Event::JoinFailed {
                     chat,
                     reason,
                     existing: None,
@@ -350,7 +350,7 @@ impl Connector {
             Ok(link) => link,
             Err(error) => {
                 let reason = format!("The link cannot be used: {error}.");
-                batch.notify(Pending::Ready(Event::JoinFailed {
+                batch.notify(Pending::ready(Event::JoinFailed {
                     chat,
                     reason,
                     existing: None,
@@ -364,7 +364,7 @@ impl Connector {
                     let reason = "You already have a chat with the person who made this link: \
                          open it, or connect it again with this link."
                         .to_owned();
-                    batch.notify(Pending::Ready(Event::JoinFailed {
+                    batch.notify(Pending::ready(Event::JoinFailed {
                         chat,
                         reason,
                         existing: Some(existing),
@@ -373,7 +373,7 @@ impl Connector {
                 }
                 Ok(joined) => {
                     if joined != chat {
-                        batch.notify(Pending::Ready(Event::JoinedExisting {
+                        batch.notify(Pending::ready(Event::JoinedExisting {
                             chat,
                             existing: joined,
                         }));
@@ -387,7 +387,7 @@ impl Connector {
             Ok(_) => self.join_existing_chat(cx, chats, now, rng, chat, &link, &join.relay, batch),
             Err(_) => {
                 let reason = "The chat was deleted before the link was resolved.".to_owned();
-                batch.notify(Pending::Ready(Event::JoinFailed {
+                batch.notify(Pending::ready(Event::JoinFailed {
                     chat,
                     reason,
                     existing: None,
@@ -424,14 +424,14 @@ fn link_ready(
     match owner {
         QueueOwner::Invitation(id) => {
             record.put(id, batch);
-            batch.notify(Pending::Ready(Event::InvitationReady {
+            batch.notify(Pending::ready(Event::InvitationReady {
                 invitation: id,
                 link: text,
             }));
         }
         QueueOwner::Address => {
             record.put_address(batch);
-            batch.notify(Pending::Ready(Event::AddressReady { link: text }));
+            batch.notify(Pending::ready(Event::AddressReady { link: text }));
         }
         QueueOwner::Connection(_) => {}
     }

@@ -12,6 +12,7 @@
 use sotto_groups::{DisplayName, KeyPackage, MemberId, PendingJoin};
 
 use crate::chat_message::Content;
+use crate::chat_record::ChatRecord;
 use crate::event::{Event, Pending};
 use crate::group_invite::{GroupWelcome, InviteId, InviteRecord, JoinRecord};
 use crate::group_record::GroupRecord;
@@ -81,7 +82,7 @@ pub(crate) fn add_invited<S: Store>(
         return Ok(());
     }
     if commit_add(&mut group, &mut record, key_package, batch)? {
-        batch.notify(Pending::Ready(Event::GroupCommitReady {
+        batch.notify(Pending::ready(Event::GroupCommitReady {
             group: record.group,
         }));
     }
@@ -125,6 +126,7 @@ pub(crate) fn waiting_invite(
 /// The welcome of an invitation this profile accepted: it joins the group.
 pub(crate) fn join_welcomed<S: Store>(
     cx: &mut Shared<'_, S>,
+    now: UnixMillis,
     contact: ChatId,
     welcome: GroupWelcome,
     batch: &mut StagedBatch,
@@ -149,7 +151,8 @@ pub(crate) fn join_welcomed<S: Store>(
         group,
     };
     record.put(batch)?;
-    batch.notify(Pending::Ready(Event::GroupJoined {
+    ChatRecord::group(record.chat, super::messages::member_count(&record), now.0).put(batch);
+    batch.notify(Pending::ready(Event::GroupJoined {
         group: record.chat,
         name: record.name,
     }));

@@ -13,16 +13,16 @@ use crate::sim::{Client, World};
 /// The log: entries in the order the relay gave them sequence numbers (the
 /// first has number 1).
 #[derive(Default)]
-struct Log(Vec<GroupEntry>);
+pub(super) struct Log(pub(super) Vec<GroupEntry>);
 
 impl Log {
-    fn append(&mut self, entry: GroupEntry) -> u64 {
+    pub(super) fn append(&mut self, entry: GroupEntry) -> u64 {
         self.0.push(entry);
         self.0.len() as u64
     }
 
     /// Hands every entry from the client's cursor on to its core.
-    fn catch_up(&self, client: &mut Client, chat: ChatId) -> Vec<GroupUpdate> {
+    pub(super) fn catch_up(&self, client: &mut Client, chat: ChatId) -> Vec<GroupUpdate> {
         let from = client.core.group_cursor(chat).unwrap();
         let now = UnixMillis(1);
         (from..=self.0.len() as u64)
@@ -38,7 +38,7 @@ impl Log {
 
 /// A world whose clock is the real one: OpenMLS checks key package
 /// lifetimes against the system clock.
-fn world(names: &[&str]) -> World {
+pub(super) fn world(names: &[&str]) -> World {
     let mut world = World::new(names, &vec![0; names.len()]);
     world.now = UnixMillis(
         std::time::SystemTime::now()
@@ -49,14 +49,28 @@ fn world(names: &[&str]) -> World {
     world
 }
 
-fn texts(updates: &[GroupUpdate]) -> Vec<String> {
-    updates
-        .iter()
-        .filter_map(|update| match &update.change {
-            Some(GroupChange::Message { text, .. }) => Some(text.clone()),
-            _ => None,
-        })
+/// The texts of a group's history that members sent, oldest first.
+fn incoming(client: &Client, chat: ChatId) -> Vec<String> {
+    client
+        .core
+        .history(chat, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|item| item.direction == crate::MessageDirection::Incoming)
+        .filter_map(|item| item.text)
         .collect()
+}
+
+/// A plain text, as a member outside any core writes it.
+fn text_message(now: UnixMillis, text: &str) -> crate::group_entry::GroupChatMessage {
+    crate::group_entry::GroupChatMessage {
+        sent_at: now.0,
+        mentions: Vec::new(),
+        content: Content::Text {
+            reply_to: None,
+            text: text.to_owned(),
+        },
+    }
 }
 
 #[test]
@@ -116,23 +130,23 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
     assert_eq!(
         crate::group_entry::GroupChatMessage::decode(&plaintext)
             .unwrap()
-            .text,
-        "hello Bob"
+            .content,
+        text_message(now, "hello Bob").content
     );
-    let reply = crate::group_entry::GroupChatMessage {
-        sent_at: now.0,
-        text: "hi Ann".to_owned(),
-    };
+    let reply = text_message(now, "hi Ann");
     log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
     // The core restarts between entries: its cursor and state are stored.
     world.clients[0].restart();
-    let updates = log_entries.catch_up(&mut world.clients[0], chat);
-    // Its own text comes back first and shows nothing; Bob's shows once.
-    assert_eq!(texts(&updates), ["hi Ann"]);
-    let Some(GroupChange::Message { sender_name, .. }) = &updates[1].change else {
-        panic!("Bob's message")
-    };
-    assert_eq!(sender_name, "Bob");
+    log_entries.catch_up(&mut world.clients[0], chat);
+    // Its own text comes back first and takes the log's number; Bob's shows
+    // once, under his name.
+    let history = world.clients[0].core.history(chat, None, 10).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].seq, 2);
+    assert_eq!(history[0].status, crate::MessageStatus::Sent);
+    assert_eq!(history[1].text.as_deref(), Some("hi Ann"));
+    assert_eq!(history[1].sender.as_ref().unwrap().name, "Bob");
+    assert_eq!(history[1].seq, 3);
     assert_eq!(world.clients[0].core.group_cursor(chat).unwrap(), 4);
     // An entry handed in again changes nothing.
     let again = {
@@ -325,28 +339,33 @@ fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
             .group_text(now, bob_group, "thanks!")
             .unwrap(),
     );
-    assert_eq!(
-        texts(&log_entries.catch_up(&mut world.clients[1], bob_group)),
-        ["welcome, Bob"]
-    );
-    assert_eq!(
-        texts(&log_entries.catch_up(&mut world.clients[0], group)),
-        ["thanks!"]
-    );
-    // Each history holds both texts in the log's order, ours among them.
+    log_entries.catch_up(&mut world.clients[1], bob_group);
+    assert_eq!(incoming(&world.clients[1], bob_group), ["welcome, Bob"]);
+    log_entries.catch_up(&mut world.clients[0], group);
+    assert_eq!(incoming(&world.clients[0], group), ["thanks!"]);
+    // Each history holds both texts in the order this device saw them (ours
+    // when sent), each with its number in the log.
     for (client, chat) in [(0, group), (1, bob_group)] {
-        let history = world.clients[client].core.group_history(chat, 10).unwrap();
+        let history = world.clients[client].core.history(chat, None, 10).unwrap();
         let lines: Vec<_> = history
             .iter()
-            .map(|item| (item.outgoing, item.sender_name.as_str(), item.text.as_str()))
+            .map(|item| {
+                (
+                    item.direction == crate::MessageDirection::Outgoing,
+                    item.sender.as_ref().map_or("", |s| s.name.as_str()),
+                    item.text.as_deref().unwrap_or_default(),
+                )
+            })
             .collect();
         let expected = if client == 0 {
             [(true, "", "welcome, Bob"), (false, "Bob", "thanks!")]
         } else {
-            [(false, "Ann", "welcome, Bob"), (true, "", "thanks!")]
+            [(true, "", "thanks!"), (false, "Ann", "welcome, Bob")]
         };
         assert_eq!(lines, expected);
-        assert_eq!(history[0].seq + 1, history[1].seq);
+        let mut seqs = [history[0].seq, history[1].seq];
+        seqs.sort_unstable();
+        assert_eq!(seqs[0] + 1, seqs[1]);
     }
 }
 
@@ -460,15 +479,10 @@ fn a_member_exported_and_imported_mid_group_carries_on() {
     world.clients[0].core = Core::open(moved).unwrap();
 
     // The moved profile reads on from its cursor and writes in the group.
-    let reply = crate::group_entry::GroupChatMessage {
-        sent_at: now.0,
-        text: "still there?".to_owned(),
-    };
+    let reply = text_message(now, "still there?");
     log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
-    assert_eq!(
-        texts(&log_entries.catch_up(&mut world.clients[0], group)),
-        ["still there?"]
-    );
+    log_entries.catch_up(&mut world.clients[0], group);
+    assert!(incoming(&world.clients[0], group).ends_with(&["still there?".to_owned()]));
     let answer = world.clients[0].core.group_text(now, group, "yes").unwrap();
     assert!(matches!(
         bob.process(message_of(&answer).unwrap()),

@@ -1,0 +1,310 @@
+//! Every chat message type in a group of three real cores, invited over
+//! their pairwise chats, with the group log as a list of entries in the
+//! test.
+
+use crate::chat_record::ReceiptSetting;
+use crate::sim::World;
+use crate::{ItemView, MessageDirection, MessageNumber, MessageStatus};
+
+use super::tests::{Log, world};
+use super::*;
+
+/// Ann's group with Bob and Cy, each invited over their pairwise chat with
+/// Ann; the chats of Ann, Bob and Cy.
+fn group_of_three() -> (World, Log, [ChatId; 3]) {
+    let mut world = world(&["Ann", "Bob", "Cy"]);
+    let now = world.now;
+    let (ann_bob, _) = world.connect(0, 1);
+    let (ann_cy, _) = world.connect(0, 2);
+    let ann = world.clients[0]
+        .core
+        .create_group(now, "Climbing", crate::group_record::tests::log())
+        .unwrap();
+    let mut log = Log::default();
+    let mut chats = [ann, ChatId(0), ChatId(0)];
+    for (client, contact) in [(1, ann_bob), (2, ann_cy)] {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, ann, contact)
+            .unwrap();
+        world.run();
+        let commit = world.clients[0].core.pending_group_commit(ann).unwrap();
+        log.append(commit.unwrap());
+        for (member, chat) in chats.iter().enumerate().take(client) {
+            log.catch_up(&mut world.clients[member], *chat);
+        }
+        world.run();
+        chats[client] = world.clients[client].core.groups().unwrap()[0].id;
+    }
+    (world, log, chats)
+}
+
+/// Hands every member the log to its end.
+fn everyone_reads(world: &mut World, log: &Log, chats: &[ChatId; 3]) {
+    for (client, chat) in chats.iter().enumerate() {
+        log.catch_up(&mut world.clients[client], *chat);
+    }
+}
+
+fn send(world: &mut World, log: &mut Log, client: usize, chat: ChatId, send: GroupSend<'_>) {
+    let now = world.now;
+    let entry = world.clients[client]
+        .core
+        .group_send(now, chat, send)
+        .unwrap();
+    log.append(entry);
+}
+
+fn last(world: &World, client: usize, chat: ChatId) -> ItemView {
+    world.clients[client]
+        .core
+        .history(chat, None, 1)
+        .unwrap()
+        .pop()
+        .unwrap()
+}
+
+fn member_id(world: &World, client: usize, chat: ChatId, name: &str) -> String {
+    world.clients[client]
+        .core
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .find(|member| member.name == name)
+        .unwrap()
+        .id
+}
+
+#[test]
+fn every_message_type_works_in_a_group_of_three() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, cy] = chats;
+    // The group is a chat in everyone's chat list.
+    let listed = world.clients[2].core.chats().unwrap();
+    let group = listed.iter().find(|chat| chat.id == cy).unwrap();
+    assert_eq!(group.name.as_deref(), Some("Climbing"));
+    assert_eq!(group.members, Some(3));
+
+    // A text mentioning Cy: pending at once, sent once the log has it.
+    let cy_id = member_id(&world, 0, ann, "Cy");
+    let mentions = [cy_id];
+    let text = GroupSend::Text {
+        text: "who climbs on Sunday?",
+        reply_to: None,
+        mentions: &mentions,
+    };
+    send(&mut world, &mut log, 0, ann, text);
+    let ann_question = last(&world, 0, ann);
+    assert_eq!(ann_question.status, MessageStatus::Pending);
+    assert_eq!(ann_question.seq, 0);
+    everyone_reads(&mut world, &log, &chats);
+    let ann_question = last(&world, 0, ann);
+    assert_eq!(ann_question.status, MessageStatus::Sent);
+    let seq = ann_question.seq;
+    assert_ne!(seq, 0);
+    let at_bob = last(&world, 1, bob);
+    let at_cy = last(&world, 2, cy);
+    assert_eq!(at_bob.sender.as_ref().unwrap().name, "Ann");
+    assert_eq!(at_bob.seq, seq);
+    assert!(!at_bob.mentions_me);
+    assert!(at_cy.mentions_me);
+    assert_eq!(world.clients[2].core.chat(cy).unwrap().unread, 1);
+
+    // Bob replies; Cy and Bob react.
+    let reply = GroupSend::Text {
+        text: "me!",
+        reply_to: Some(at_bob.number),
+        mentions: &[],
+    };
+    send(&mut world, &mut log, 1, bob, reply);
+    let reaction = GroupSend::Reaction {
+        message: at_cy.number,
+        emoji: "👍",
+    };
+    send(&mut world, &mut log, 2, cy, reaction);
+    let reaction = GroupSend::Reaction {
+        message: at_bob.number,
+        emoji: "🎉",
+    };
+    send(&mut world, &mut log, 1, bob, reaction);
+    everyone_reads(&mut world, &log, &chats);
+    let history = world.clients[0].core.history(ann, None, 10).unwrap();
+    let reply = history
+        .iter()
+        .find(|i| i.text.as_deref() == Some("me!"))
+        .unwrap();
+    assert_eq!(reply.reply_to, Some(ann_question.number));
+    assert_eq!(reply.quoted.as_ref().unwrap().text, "who climbs on Sunday?");
+    let question = world.clients[0]
+        .core
+        .message(ann, ann_question.number)
+        .unwrap();
+    let mut emojis: Vec<_> = question
+        .reactions
+        .iter()
+        .map(|r| r.emoji.as_str())
+        .collect();
+    emojis.sort_unstable();
+    assert_eq!(emojis, ["🎉", "👍"]);
+    assert!(question.reactions.iter().all(|r| r.member.is_some()));
+    let at_cy_reply = last(&world, 2, cy);
+    assert_eq!(at_cy_reply.reply_to, Some(at_cy.number));
+
+    // Ann edits her text, then deletes it for everyone. Bob cannot edit it.
+    let edit = GroupSend::Edit {
+        message: ann_question.number,
+        text: "who climbs on Saturday?",
+    };
+    send(&mut world, &mut log, 0, ann, edit);
+    assert!(
+        world.clients[1]
+            .core
+            .group_send(
+                world.now,
+                bob,
+                GroupSend::Delete {
+                    message: at_bob.number
+                }
+            )
+            .is_err()
+    );
+    everyone_reads(&mut world, &log, &chats);
+    let edited = world.clients[1].core.message(bob, at_bob.number).unwrap();
+    assert!(edited.edited);
+    assert_eq!(edited.text.as_deref(), Some("who climbs on Saturday?"));
+    send(
+        &mut world,
+        &mut log,
+        0,
+        ann,
+        GroupSend::Delete {
+            message: ann_question.number,
+        },
+    );
+    everyone_reads(&mut world, &log, &chats);
+    for (client, number) in [(1, at_bob.number), (2, at_cy.number)] {
+        let chat = chats[client];
+        let deleted = world.clients[client].core.message(chat, number).unwrap();
+        assert!(deleted.deleted);
+        assert_eq!(deleted.text.as_deref(), Some(""));
+    }
+
+    // The timer, set by Bob, applies to everyone's next messages.
+    send(
+        &mut world,
+        &mut log,
+        1,
+        bob,
+        GroupSend::Timer { seconds: Some(60) },
+    );
+    everyone_reads(&mut world, &log, &chats);
+    for (client, chat) in chats.iter().enumerate() {
+        assert_eq!(
+            world.clients[client].core.chat(*chat).unwrap().timer_secs,
+            Some(60)
+        );
+    }
+    let notice = last(&world, 2, cy);
+    assert!(notice.notice.is_some());
+    let text = GroupSend::Text {
+        text: "gone in a minute",
+        reply_to: None,
+        mentions: &[],
+    };
+    send(&mut world, &mut log, 0, ann, text);
+    everyone_reads(&mut world, &log, &chats);
+    assert!(last(&world, 1, bob).expires_at.is_some());
+    assert!(last(&world, 0, ann).expires_at.is_some());
+}
+
+#[test]
+fn receipts_are_aggregated_per_member_and_a_member_may_turn_read_receipts_off() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, cy] = chats;
+    let text = GroupSend::Text {
+        text: "ropes?",
+        reply_to: None,
+        mentions: &[],
+    };
+    send(&mut world, &mut log, 0, ann, text);
+    everyone_reads(&mut world, &log, &chats);
+    let number = last(&world, 0, ann).number;
+    let receipts = |world: &World| {
+        *world.clients[0]
+            .core
+            .message(ann, number)
+            .unwrap()
+            .receipts
+            .unwrap()
+    };
+    assert_eq!(receipts(&world).members, 2);
+    assert_eq!(receipts(&world).delivered, 0);
+
+    // Bob's and Cy's delivery receipts go with their next writes.
+    let now = world.now;
+    for (client, chat) in [(1, bob), (2, cy)] {
+        let entries = world.clients[client]
+            .core
+            .group_receipts(now, chat)
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        log.append(entries.into_iter().next().unwrap());
+        // Owed once.
+        assert!(
+            world.clients[client]
+                .core
+                .group_receipts(now, chat)
+                .unwrap()
+                .is_empty()
+        );
+    }
+    everyone_reads(&mut world, &log, &chats);
+    let view = receipts(&world);
+    assert_eq!((view.delivered, view.read), (2, 0));
+    assert_eq!(
+        world.clients[0].core.message(ann, number).unwrap().status,
+        MessageStatus::Delivered
+    );
+
+    // Bob reads; Cy turned read receipts off for the group: none from her.
+    world.clients[2]
+        .core
+        .set_read_receipts(cy, ReceiptSetting::Off)
+        .unwrap();
+    for (client, chat) in [(1, bob), (2, cy)] {
+        let c = &mut world.clients[client];
+        c.core.mark_read(now, &mut c.rng, chat).unwrap();
+        assert_eq!(c.core.chat(chat).unwrap().unread, 0);
+        let entries = c.core.group_receipts(now, chat).unwrap();
+        assert_eq!(entries.len(), usize::from(client == 1));
+        for entry in entries {
+            log.append(entry);
+        }
+    }
+    everyone_reads(&mut world, &log, &chats);
+    let view = receipts(&world);
+    assert_eq!((view.members, view.delivered, view.read), (2, 2, 1));
+    let mut by: Vec<_> = view
+        .by
+        .iter()
+        .map(|r| (r.name.as_str(), r.status))
+        .collect();
+    by.sort_unstable_by_key(|(name, _)| *name);
+    assert_eq!(
+        by,
+        [
+            ("Bob", MessageStatus::Read),
+            ("Cy", MessageStatus::Delivered)
+        ]
+    );
+    let item = world.clients[0].core.message(ann, number).unwrap();
+    assert_eq!(item.status, MessageStatus::Delivered);
+    assert_eq!(item.direction, MessageDirection::Outgoing);
+    // Receipts show on our own messages only.
+    assert!(
+        world.clients[1]
+            .core
+            .message(bob, MessageNumber(1))
+            .map_or(true, |i| i.receipts.is_none())
+    );
+}

@@ -1,0 +1,661 @@
+//! A group's chat messages as chat items: the pairwise chat's contents
+//! (text with replies, reactions, edits, deletes, receipts, the timer) sent
+//! in MLS application messages (`group_entry`), kept in the chat's history
+//! like a direct chat's, with the sender's member id and name on incoming
+//! items, mentions, and each member's receipts on our own messages.
+//!
+//! A message is named by the log sequence number of the entry that carried
+//! it: every member sees the same numbers. Our own text is an item at once,
+//! numbered by the log once its entry comes back.
+//!
+//! ```text
+//! table "group_sending", key chat id u64 || SHA-256(entry) (32):
+//!   message number u64                 our text until the log has it
+//! table "group_receipts", key chat id u64 || message number u64 || member id (16):
+//!   status u8 (2 delivered, 3 read) || text16(member name)
+//! table "group_owed", key chat id u64 || kind u8 (1 delivered, 2 read) || log seq u64:
+//!   empty                              receipts to send with the next write
+//! ```
+
+use sha2::{Digest, Sha256};
+use sotto_groups::MemberId;
+use sotto_wire::GroupEntry;
+use zeroize::Zeroizing;
+
+use crate::chat_item::{
+    ChatItem, ChatNotice, GroupSender, ItemContent, MAX_REACTIONS, MessageDirection, MessageStatus,
+    Reaction, hex, parse_member_id,
+};
+use crate::chat_message::{
+    Author, Content, MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind, check_text,
+    check_timer,
+};
+use crate::chat_record::{ChatKind, ChatRecord};
+use crate::chats::{Chats, mark_deleted, set_reaction};
+use crate::codec::{Reader, Writer, corrupt};
+use crate::core::Core;
+use crate::event::Pending;
+use crate::group_entry::{GroupChatMessage, MAX_MENTIONS, entry_of};
+use crate::group_record::GroupRecord;
+use crate::ids::{ChatId, MessageNumber};
+use crate::shared::Shared;
+use crate::staged_batch::StagedBatch;
+use crate::store::{Direction, KeyRange, Table, WriteBatch};
+use crate::time::UnixMillis;
+use crate::view::{GroupReceiptsView, MemberReceiptView};
+use crate::{CoreError, Store};
+
+pub(crate) const GROUP_SENDING: Table = Table::new("group_sending");
+pub(crate) const GROUP_RECEIPTS: Table = Table::new("group_receipts");
+pub(crate) const GROUP_OWED: Table = Table::new("group_owed");
+
+/// Most receipt entries one call makes (the rest wait for the next).
+const MAX_RECEIPT_ENTRIES: usize = 16;
+
+/// What this user sends to a group.
+#[derive(Clone, Copy, Debug)]
+pub enum GroupSend<'a> {
+    /// A text, maybe replying to a message, maybe mentioning members (by
+    /// the hex ids of [`Core::group_members`]).
+    Text {
+        /// The text.
+        text: &'a str,
+        /// The message it replies to.
+        reply_to: Option<MessageNumber>,
+        /// The members it mentions.
+        mentions: &'a [String],
+    },
+    /// A reaction (empty removes this user's).
+    Reaction {
+        /// The message reacted to.
+        message: MessageNumber,
+        /// The emoji.
+        emoji: &'a str,
+    },
+    /// An edit of one of this user's texts.
+    Edit {
+        /// The text edited.
+        message: MessageNumber,
+        /// Its new text.
+        text: &'a str,
+    },
+    /// A delete for everyone of one of this user's texts.
+    Delete {
+        /// The text deleted.
+        message: MessageNumber,
+    },
+    /// The group's disappearing-message timer (30 s to 4 weeks, or off).
+    Timer {
+        /// The timer in seconds, `None` for off.
+        seconds: Option<u32>,
+    },
+}
+
+impl<S: Store> Core<S> {
+    /// Encrypts a message for the group: the entry to append to its log.
+    /// What it changes in the history shows at once (a text as a pending
+    /// item, numbered by the log once its entry comes back).
+    pub fn group_send(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+        send: GroupSend<'_>,
+    ) -> Result<GroupEntry, CoreError> {
+        let mut record = GroupRecord::load(self.store(), chat)?;
+        let mut chat_record = group_chat(self.store(), &record, now)?;
+        let (mut cx, _, _, chats) = self.parts();
+        let mut batch = StagedBatch::new();
+        let mut mentions = Vec::new();
+        let mut item = None;
+        let content = match send {
+            GroupSend::Text {
+                text,
+                reply_to,
+                mentions: named,
+            } => {
+                check_text(text)?;
+                mentions = mentioned(&record, named)?;
+                let reference = reply_to
+                    .map(|number| reference(&cx.item(chat, number)?))
+                    .transpose()?;
+                item = Some(ChatItem {
+                    chat,
+                    number: MessageNumber(chat_record.allocate_number()),
+                    direction: MessageDirection::Outgoing,
+                    seq: 0,
+                    sent_at: now,
+                    at: now,
+                    status: MessageStatus::Pending,
+                    content: ItemContent::Text {
+                        text: text.to_owned(),
+                        reply_to,
+                    },
+                    edited: false,
+                    deleted: false,
+                    reactions: Vec::new(),
+                    expires_at: Chats::expiry(&chat_record, now),
+                    sender: None,
+                    mentions_me: false,
+                });
+                chat_record.last_activity = now.0;
+                Content::Text {
+                    reply_to: reference,
+                    text: text.to_owned(),
+                }
+            }
+            GroupSend::Reaction { message, emoji } => {
+                if emoji.len() > MAX_REACTION_LEN {
+                    return Err(CoreError::TooLong {
+                        what: "reaction",
+                        max: MAX_REACTION_LEN,
+                    });
+                }
+                let mut item = cx.item(chat, message)?;
+                let target = reference(&item)?;
+                set_reaction(&mut item, true, emoji);
+                chats.put_item(&item, &mut batch);
+                Content::Reaction {
+                    target,
+                    emoji: emoji.to_owned(),
+                }
+            }
+            GroupSend::Edit { message, text } => {
+                check_text(text)?;
+                let mut item = own_text(&cx, chat, message)?;
+                let target = reference(&item)?;
+                if let ItemContent::Text { text: old, .. } = &mut item.content {
+                    *old = text.to_owned();
+                }
+                item.edited = true;
+                chats.put_item(&item, &mut batch);
+                Content::Edit {
+                    target,
+                    text: text.to_owned(),
+                }
+            }
+            GroupSend::Delete { message } => {
+                let mut item = own_text(&cx, chat, message)?;
+                let target = reference(&item)?;
+                mark_deleted(&mut item);
+                chats.put_item(&item, &mut batch);
+                Content::Delete { target }
+            }
+            GroupSend::Timer { seconds } => {
+                check_timer(seconds)?;
+                chat_record.timer_secs = seconds;
+                let notice = ChatNotice::TimerChanged {
+                    by_me: true,
+                    seconds,
+                };
+                chats.add_notice(now, &mut chat_record, notice, &mut batch);
+                batch.notify(Pending::ChatChanged(chat));
+                Content::Timer { seconds }
+            }
+        };
+        let message = GroupChatMessage {
+            sent_at: now.0,
+            mentions,
+            content,
+        };
+        let sealed = record.group.encrypt(&Zeroizing::new(message.encode()))?;
+        let entry = entry_of(sealed.as_bytes())?;
+        if let Some(item) = item {
+            batch.put(
+                GROUP_SENDING,
+                sending_key(chat, &entry),
+                item.number.0.to_be_bytes().to_vec(),
+            );
+            chats.add_item(&item, &mut batch);
+        }
+        record.put(&mut batch)?;
+        chat_record.put(&mut batch);
+        cx.commit(batch)?;
+        Ok(entry)
+    }
+
+    /// The receipts this profile owes the group's members (delivered for
+    /// every message read from the log, read once the user read them if
+    /// read receipts are on in this chat): the entries to append. Each
+    /// carries up to 64 messages.
+    pub fn group_receipts(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+    ) -> Result<Vec<GroupEntry>, CoreError> {
+        let owed = self.store().range(
+            GROUP_OWED,
+            &KeyRange::prefix(&chat.0.to_be_bytes()),
+            Direction::Forward,
+            MAX_RECEIPT_ENTRIES * MAX_RECEIPT_SEQS,
+        )?;
+        if owed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut record = GroupRecord::load(self.store(), chat)?;
+        let mut batch = StagedBatch::new();
+        let mut by_kind: [(ReceiptKind, Vec<u64>); 2] = [
+            (ReceiptKind::Delivered, Vec::new()),
+            (ReceiptKind::Read, Vec::new()),
+        ];
+        for owed in &owed {
+            batch.delete(GROUP_OWED, owed.key.clone());
+            let (kind, seq) = parse_owed_key(&owed.key)?;
+            let index = usize::from(kind == ReceiptKind::Read);
+            by_kind[index].1.push(seq);
+        }
+        let mut entries = Vec::new();
+        if record.group.is_active() {
+            for (kind, seqs) in &by_kind {
+                for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
+                    let message = GroupChatMessage {
+                        sent_at: now.0,
+                        mentions: Vec::new(),
+                        content: Content::Receipt {
+                            kind: *kind,
+                            seqs: chunk.to_vec(),
+                        },
+                    };
+                    let sealed = record.group.encrypt(&message.encode())?;
+                    entries.push(entry_of(sealed.as_bytes())?);
+                }
+            }
+        }
+        record.put(&mut batch)?;
+        self.parts().0.commit(batch)?;
+        Ok(entries)
+    }
+}
+
+/// The group's chat record; a group kept before groups were chats gets one.
+pub(crate) fn group_chat(
+    store: &impl Store,
+    record: &GroupRecord,
+    now: UnixMillis,
+) -> Result<ChatRecord, CoreError> {
+    match ChatRecord::load(store, record.chat) {
+        Ok(chat) => Ok(chat),
+        Err(CoreError::UnknownContact) => {
+            Ok(ChatRecord::group(record.chat, member_count(record), now.0))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+pub(crate) fn member_count(record: &GroupRecord) -> u32 {
+    u32::try_from(record.group.member_count()).unwrap_or(u32::MAX)
+}
+
+/// How the members name one of our items: by the log seq of its entry.
+fn reference(item: &ChatItem) -> Result<MessageRef, CoreError> {
+    if item.direction == MessageDirection::Notice {
+        return Err(CoreError::UnknownMessage);
+    }
+    if item.seq == 0 {
+        return Err(CoreError::InvalidValue(
+            "message not in the group's log yet",
+        ));
+    }
+    Ok(MessageRef {
+        author: Author::Sender,
+        seq: item.seq,
+    })
+}
+
+fn own_text<S: Store>(
+    cx: &Shared<'_, S>,
+    chat: ChatId,
+    number: MessageNumber,
+) -> Result<ChatItem, CoreError> {
+    let item = cx.item(chat, number)?;
+    if item.direction != MessageDirection::Outgoing
+        || item.deleted
+        || !matches!(item.content, ItemContent::Text { .. })
+    {
+        return Err(CoreError::UnknownMessage);
+    }
+    Ok(item)
+}
+
+/// The members a text mentions, each a current member, once.
+fn mentioned(record: &GroupRecord, named: &[String]) -> Result<Vec<MemberId>, CoreError> {
+    let members = record.group.members()?;
+    let mut mentions = Vec::new();
+    for name in named {
+        let id = parse_member_id(name).ok_or(CoreError::InvalidValue("member id"))?;
+        if !members.iter().any(|member| member.id == id) {
+            return Err(CoreError::InvalidValue("not a member of the group"));
+        }
+        if !mentions.contains(&id) {
+            mentions.push(id);
+        }
+    }
+    if mentions.len() > MAX_MENTIONS {
+        return Err(CoreError::TooLong {
+            what: "mentions",
+            max: MAX_MENTIONS,
+        });
+    }
+    Ok(mentions)
+}
+
+fn sending_key(chat: ChatId, entry: &GroupEntry) -> Vec<u8> {
+    let digest: [u8; 32] = Sha256::digest(entry.as_bytes()).into();
+    [&chat.0.to_be_bytes()[..], &digest[..]].concat()
+}
+
+fn owed_key(chat: ChatId, kind: ReceiptKind, seq: u64) -> Vec<u8> {
+    let kind = match kind {
+        ReceiptKind::Delivered => 1,
+        ReceiptKind::Read => 2,
+    };
+    let mut key = chat.0.to_be_bytes().to_vec();
+    key.push(kind);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn parse_owed_key(key: &[u8]) -> Result<(ReceiptKind, u64), CoreError> {
+    const BAD: CoreError = CoreError::CorruptRecord("group receipt owed");
+    let kind = match key.get(8) {
+        Some(1) => ReceiptKind::Delivered,
+        Some(2) => ReceiptKind::Read,
+        _ => return Err(BAD),
+    };
+    let seq = key
+        .get(9..17)
+        .and_then(|seq| <[u8; 8]>::try_from(seq).ok())
+        .map(u64::from_be_bytes)
+        .ok_or(BAD)?;
+    Ok((kind, seq))
+}
+
+/// Notes receipts to send for messages of the group (log seqs).
+pub(crate) fn owe_receipts(batch: &mut WriteBatch, chat: ChatId, kind: ReceiptKind, seqs: &[u64]) {
+    for &seq in seqs {
+        batch.put(GROUP_OWED, owed_key(chat, kind, seq), Vec::new());
+    }
+}
+
+/// Our text's entry came back from the log at `seq`: the item takes its
+/// number and is sent.
+pub(crate) fn confirm_sent<S: Store>(
+    cx: &Shared<'_, S>,
+    chats: &mut Chats,
+    batch: &mut StagedBatch,
+    chat: ChatId,
+    seq: u64,
+    entry: &GroupEntry,
+) -> Result<(), CoreError> {
+    let key = sending_key(chat, entry);
+    let Some(number) = cx.store().get(GROUP_SENDING, &key)? else {
+        return Ok(());
+    };
+    batch.delete(GROUP_SENDING, key);
+    let number = <[u8; 8]>::try_from(number.as_slice())
+        .map_err(|_| CoreError::CorruptRecord("group sending"))?;
+    let Some(mut item) =
+        ChatItem::load(cx.store(), chat, MessageNumber(u64::from_be_bytes(number)))?
+    else {
+        return Ok(());
+    };
+    item.seq = seq;
+    if item.status == MessageStatus::Pending {
+        item.status = MessageStatus::Sent;
+    }
+    chats.put_item(&item, batch);
+    Ok(())
+}
+
+/// The item a member's message names (by log seq), whoever wrote it.
+fn find(store: &impl Store, chat: ChatId, seq: u64) -> Result<Option<ChatItem>, CoreError> {
+    for mine in [false, true] {
+        if let Some(number) = ChatItem::find_by_seq(store, chat, mine, seq)? {
+            return ChatItem::load(store, chat, number);
+        }
+    }
+    Ok(None)
+}
+
+/// The member's own item that `target` names (only its author edits or
+/// deletes it).
+fn sender_text(
+    store: &impl Store,
+    chat: ChatId,
+    sender: MemberId,
+    target: MessageRef,
+) -> Result<Option<ChatItem>, CoreError> {
+    Ok(find(store, chat, target.seq)?.filter(|item| {
+        item.direction == MessageDirection::Incoming
+            && item.sender.as_ref().is_some_and(|s| s.id == sender)
+    }))
+}
+
+/// A member's message read from the log at `seq`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply<S: Store>(
+    cx: &Shared<'_, S>,
+    chats: &mut Chats,
+    now: UnixMillis,
+    record: &GroupRecord,
+    chat: &mut ChatRecord,
+    seq: u64,
+    sender: MemberId,
+    message: GroupChatMessage,
+    batch: &mut StagedBatch,
+) -> Result<(), CoreError> {
+    let id = chat.id;
+    let sender_name = record
+        .group
+        .members()?
+        .into_iter()
+        .find(|member| member.id == sender)
+        .map(|member| member.name.as_str().to_owned())
+        .unwrap_or_default();
+    match message.content {
+        Content::Text { reply_to, text } => {
+            let reply_to = match reply_to {
+                Some(target) => find(cx.store(), id, target.seq)?.map(|item| item.number),
+                None => None,
+            };
+            let item = ChatItem {
+                chat: id,
+                number: MessageNumber(chat.allocate_number()),
+                direction: MessageDirection::Incoming,
+                seq,
+                sent_at: UnixMillis(message.sent_at),
+                at: now,
+                status: MessageStatus::Delivered,
+                content: ItemContent::Text { text, reply_to },
+                edited: false,
+                deleted: false,
+                reactions: Vec::new(),
+                expires_at: Chats::expiry(chat, now),
+                sender: Some(GroupSender {
+                    id: sender,
+                    name: sender_name,
+                }),
+                mentions_me: message.mentions.contains(&record.group.own_member_id()),
+            };
+            chats.add_item(&item, batch);
+            chat.unread = chat.unread.saturating_add(1);
+            chat.last_activity = now.0;
+            owe_receipts(batch, id, ReceiptKind::Delivered, &[seq]);
+        }
+        Content::Reaction { target, emoji } => {
+            if let Some(mut item) = find(cx.store(), id, target.seq)?
+                && item.direction != MessageDirection::Notice
+                && !item.deleted
+            {
+                let member = hex(sender.as_bytes());
+                item.reactions
+                    .retain(|reaction| reaction.member.as_deref() != Some(member.as_str()));
+                if !emoji.is_empty() && item.reactions.len() < MAX_REACTIONS {
+                    item.reactions.push(Reaction {
+                        mine: false,
+                        emoji,
+                        member: Some(member),
+                    });
+                }
+                chats.put_item(&item, batch);
+            }
+        }
+        Content::Edit { target, text } => {
+            if let Some(mut item) = sender_text(cx.store(), id, sender, target)?
+                && !item.deleted
+                && let ItemContent::Text { text: old, .. } = &mut item.content
+            {
+                *old = text;
+                item.edited = true;
+                chats.put_item(&item, batch);
+            }
+        }
+        Content::Delete { target } => {
+            if let Some(mut item) = sender_text(cx.store(), id, sender, target)? {
+                mark_deleted(&mut item);
+                chats.put_item(&item, batch);
+            }
+        }
+        Content::Receipt { kind, seqs } => {
+            let status = match kind {
+                ReceiptKind::Delivered => MessageStatus::Delivered,
+                ReceiptKind::Read => MessageStatus::Read,
+            };
+            for seq in seqs {
+                let Some(number) = ChatItem::find_by_seq(cx.store(), id, true, seq)? else {
+                    continue;
+                };
+                let Some(mut item) = ChatItem::load(cx.store(), id, number)? else {
+                    continue;
+                };
+                let key = receipt_key(id, number, sender);
+                let before = match cx.store().get(GROUP_RECEIPTS, &key)? {
+                    Some(bytes) => decode_receipt(&bytes)?.0,
+                    None => MessageStatus::Sent,
+                };
+                if status <= before {
+                    continue;
+                }
+                let mut w = Writer::new();
+                w.u8(status_byte(status)).bytes16(sender_name.as_bytes());
+                batch.put(GROUP_RECEIPTS, key, w.finish());
+                // The item's own status says what every other member did.
+                let others = member_count(record).saturating_sub(1);
+                let mut counted = receipts(cx.store(), id, number)?;
+                counted.retain(|(member, _, _)| *member != sender);
+                counted.push((sender, status, String::new()));
+                let reached =
+                    |least: MessageStatus| counted.iter().filter(|(_, s, _)| *s >= least).count();
+                let all = usize::try_from(others).unwrap_or(usize::MAX);
+                let aggregate = if reached(MessageStatus::Read) >= all {
+                    MessageStatus::Read
+                } else if reached(MessageStatus::Delivered) >= all {
+                    MessageStatus::Delivered
+                } else {
+                    MessageStatus::Sent
+                };
+                if aggregate > item.status && item.status != MessageStatus::Failed {
+                    item.status = aggregate;
+                }
+                chats.put_item(&item, batch);
+            }
+        }
+        Content::Timer { seconds } => {
+            chat.timer_secs = seconds;
+            let notice = ChatNotice::TimerChanged {
+                by_me: false,
+                seconds,
+            };
+            chats.add_notice(now, chat, notice, batch);
+            batch.notify(Pending::ChatChanged(id));
+        }
+        // The group message's decoder lets no other content through.
+        _ => {}
+    }
+    Ok(())
+}
+
+fn receipt_key(chat: ChatId, number: MessageNumber, member: MemberId) -> Vec<u8> {
+    let mut key = ChatItem::key(chat, number);
+    key.extend_from_slice(member.as_bytes());
+    key
+}
+
+fn status_byte(status: MessageStatus) -> u8 {
+    match status {
+        MessageStatus::Read => 3,
+        _ => 2,
+    }
+}
+
+fn decode_receipt(bytes: &[u8]) -> Result<(MessageStatus, String), CoreError> {
+    let mut r = Reader::new(bytes, "group receipt");
+    let status = match r.u8()? {
+        2 => MessageStatus::Delivered,
+        3 => MessageStatus::Read,
+        _ => return Err(CoreError::Malformed("group receipt")),
+    };
+    let name = r.text(sotto_groups::MAX_DISPLAY_NAME_LEN)?;
+    r.finish()?;
+    Ok((status, name))
+}
+
+/// Every member's receipt on our message `number`.
+fn receipts(
+    store: &impl Store,
+    chat: ChatId,
+    number: MessageNumber,
+) -> Result<Vec<(MemberId, MessageStatus, String)>, CoreError> {
+    store
+        .range(
+            GROUP_RECEIPTS,
+            &KeyRange::prefix(&ChatItem::key(chat, number)),
+            Direction::Forward,
+            usize::MAX,
+        )?
+        .into_iter()
+        .map(|record| {
+            let member = record
+                .key
+                .get(16..)
+                .and_then(MemberId::from_slice)
+                .ok_or(CoreError::CorruptRecord("group receipt"))?;
+            let (status, name) = decode_receipt(&record.value).map_err(corrupt("group receipt"))?;
+            Ok((member, status, name))
+        })
+        .collect()
+}
+
+/// The receipts on one of our messages in a group, as the item view shows
+/// them.
+pub(crate) fn receipts_view(
+    store: &impl Store,
+    chat: &ChatRecord,
+    number: MessageNumber,
+) -> Result<GroupReceiptsView, CoreError> {
+    let ChatKind::Group { members } = chat.kind else {
+        return Err(CoreError::UnknownGroup);
+    };
+    let by: Vec<MemberReceiptView> = receipts(store, chat.id, number)?
+        .into_iter()
+        .map(|(member, status, name)| MemberReceiptView {
+            id: hex(member.as_bytes()),
+            name,
+            status,
+        })
+        .collect();
+    let count = |least: MessageStatus| {
+        u32::try_from(by.iter().filter(|r| r.status >= least).count()).unwrap_or(u32::MAX)
+    };
+    Ok(GroupReceiptsView {
+        members: members.saturating_sub(1),
+        delivered: count(MessageStatus::Delivered),
+        read: count(MessageStatus::Read),
+        by,
+    })
+}
+
+/// Forgets the members' receipts on a group's messages (its history was
+/// cleared).
+pub(crate) fn forget_receipts(batch: &mut WriteBatch, chat: ChatId) {
+    batch.delete_range(GROUP_RECEIPTS, KeyRange::prefix(&chat.0.to_be_bytes()));
+}
