@@ -39,6 +39,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
+use crate::group_watch::GroupWatch;
 use app::{Action, App, Screen, ShownCode, ShownInvitation, Snapshot, TYPING_SHOWN_FOR};
 
 /// Items of the open conversation read for the screen.
@@ -91,6 +92,10 @@ async fn run_loop(
         live,
     } = chat;
     let mut app = App::new();
+    // Each group's log, subscribed on a connection of its own; its news is
+    // read here, from the profile's cursor.
+    let mut watch = GroupWatch::new(live.connect_options().clone());
+    watch.reconcile(runtime.core());
     let mut read_marked = None;
     let mut last_key = Instant::now();
     loop {
@@ -142,11 +147,23 @@ async fn run_loop(
             .map(|since| *since + TYPING_SHOWN_FOR)
             .min();
         tokio::select! {
-            event = runtime.next_event() => on_event(&mut app, runtime, event?),
+            event = runtime.next_event() => {
+                let event = event?;
+                if matches!(event, Event::GroupJoined { .. }) {
+                    watch.reconcile(runtime.core());
+                }
+                on_event(&mut app, runtime, event);
+            }
             forwarded = live.next_forwarded() => {
                 let (request, stream) = forwarded;
                 let response = crate::commands::run_forwarded(runtime, live, &request).await;
                 crate::control::answer(stream, &response).await;
+            }
+            chat = watch.next() => {
+                if let Err(error) = crate::commands::read_group_live(runtime, live, chat).await {
+                    app.status = crate::terminal_text::one_line(&error.to_string()).into_owned();
+                }
+                watch.reconcile(runtime.core());
             }
             () = sleep_until(lock_at) => app.locked = Some(Zeroizing::new(String::new())),
             () = sleep_until(fade_at) => app.typing.retain(|_, since| since.elapsed() < TYPING_SHOWN_FOR),
@@ -164,6 +181,17 @@ async fn run_loop(
                 for action in actions {
                     if action == Action::Quit {
                         return Ok(());
+                    }
+                    if let Some((group, message)) = group_message(runtime, &action) {
+                        // A group's message goes to its log at once.
+                        let Some(message) = message else { continue };
+                        let written =
+                            crate::commands::write_group_live(runtime, live, group, message).await;
+                        if let Err(error) = written {
+                            app.status =
+                                crate::terminal_text::one_line(&error.to_string()).into_owned();
+                        }
+                        continue;
                     }
                     apply(&mut app, runtime, &relay, action);
                 }
@@ -263,6 +291,44 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
 }
 
 /// Does what a key asked of the core; a refusal shows in the status line.
+/// The message an action writes to a group, when its chat is a group's
+/// (none for typing: indicators are not sent to groups).
+fn group_message<'a>(
+    runtime: &Runtime<SqlCipherStore>,
+    action: &'a Action,
+) -> Option<(sotto_core::ChatId, Option<sotto_core::GroupSend<'a>>)> {
+    use sotto_core::GroupSend;
+    let chat = match action {
+        Action::Send { contact, .. }
+        | Action::Edit { contact, .. }
+        | Action::React { contact, .. }
+        | Action::Delete { contact, .. }
+        | Action::Typing { contact, .. }
+        | Action::SetTimer { contact, .. } => *contact,
+        _ => return None,
+    };
+    runtime.core().chat(chat).ok()?.members?;
+    let message = match action {
+        Action::Send { text, reply_to, .. } => GroupSend::Text {
+            text,
+            reply_to: *reply_to,
+            mentions: &[],
+        },
+        Action::Edit { message, text, .. } => GroupSend::Edit {
+            message: *message,
+            text,
+        },
+        Action::React { message, emoji, .. } => GroupSend::Reaction {
+            message: *message,
+            emoji,
+        },
+        Action::Delete { message, .. } => GroupSend::Delete { message: *message },
+        Action::SetTimer { seconds, .. } => GroupSend::Timer { seconds: *seconds },
+        _ => return Some((chat, None)),
+    };
+    Some((chat, Some(message)))
+}
+
 fn apply(
     app: &mut App,
     runtime: &mut Runtime<SqlCipherStore>,

@@ -29,6 +29,7 @@ mod text;
 
 use crate::control::{self, ControlSocket};
 use crate::failure::{self, Failure};
+use crate::group_watch::GroupWatch;
 use crate::profile::{self, PassphraseSource, core_failure};
 use crate::terminal_text::{one_line, without_hidden};
 use crate::{Cli, Command, GroupAction, json};
@@ -875,6 +876,22 @@ pub(crate) struct Live<'a> {
 }
 
 impl Live<'_> {
+    /// A session over the live runtime, for a command run in it.
+    fn session<'r>(&self, runtime: &'r mut Runtime<SqlCipherStore>) -> Session<'r> {
+        Session {
+            runtime,
+            relay: self.relay.clone(),
+            timeout: self.timeout,
+            dir: self.dir.to_owned(),
+            connect: self.connect.clone(),
+        }
+    }
+
+    /// How to reach relays.
+    pub(crate) fn connect_options(&self) -> &ConnectOptions {
+        &self.connect
+    }
+
     /// The next command forwarded to this process (never, without a socket).
     pub(crate) async fn next_forwarded(&self) -> (control::Request, tokio::net::UnixStream) {
         match &self.socket {
@@ -983,13 +1000,7 @@ pub(crate) async fn run_forwarded(
         json: cli.json,
         captured: Some(std::cell::RefCell::new(Vec::new())),
     };
-    let mut session = Session {
-        runtime,
-        relay: live.relay.clone(),
-        timeout: live.timeout,
-        dir: live.dir.to_owned(),
-        connect: live.connect.clone(),
-    };
+    let mut session = live.session(runtime);
     let result = Box::pin(profile_command(&mut session, cli.command, &output)).await;
     let printed = output
         .captured
@@ -1078,13 +1089,49 @@ async fn send(
     )
 }
 
+/// `sotto chat`: reads a group's log from the profile's cursor (its watch
+/// woke).
+pub(crate) async fn read_group_live(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    chat: ChatId,
+) -> anyhow::Result<()> {
+    let mut session = live.session(runtime);
+    groups::sync_group(&mut session, chat).await.map(|_| ())
+}
+
+/// `sotto chat`: writes a message to a group and reads it back.
+pub(crate) async fn write_group_live(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    chat: ChatId,
+    message: GroupSend<'_>,
+) -> anyhow::Result<()> {
+    let mut session = live.session(runtime);
+    groups::write(&mut session, chat, message).await.map(|_| ())
+}
+
 /// Live mode: one line per event (a JSON object with `--json`).
 async fn listen(session: &mut Session<'_>, output: &Output, live: &Live<'_>) -> anyhow::Result<()> {
     progress("listening; Ctrl-C stops");
+    // Each group's log on a connection of its own, subscribed; its news is
+    // read from the profile's cursor here.
+    let mut watch = GroupWatch::new(session.connect.clone());
+    watch.reconcile(session.runtime.core());
     loop {
         let event = tokio::select! {
             event = session.runtime.next_event() => event?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
+            chat = watch.next() => {
+                // A relay that cannot be reached now is tried again at the
+                // next wake; the changes a read made are shown.
+                let changes = groups::sync_group(session, chat).await.unwrap_or_default();
+                for change in &changes {
+                    output.emit(change.clone(), || groups::change_line(change))?;
+                }
+                watch.reconcile(session.runtime.core());
+                continue;
+            }
             forwarded = live.next_forwarded() => {
                 let (request, stream) = forwarded;
                 let response = run_forwarded(session.runtime, live, &request).await;
@@ -1092,6 +1139,9 @@ async fn listen(session: &mut Session<'_>, output: &Output, live: &Live<'_>) -> 
                 continue;
             }
         };
+        if matches!(event, Event::GroupJoined { .. }) {
+            watch.reconcile(session.runtime.core());
+        }
         let line = match &event {
             Event::ItemAdded { item, .. } if item.direction != MessageDirection::Outgoing => {
                 format!(

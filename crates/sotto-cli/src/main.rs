@@ -15,6 +15,7 @@ mod clock_text;
 mod commands;
 mod control;
 mod failure;
+mod group_watch;
 mod json;
 mod profile;
 mod terminal_text;

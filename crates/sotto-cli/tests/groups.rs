@@ -1,7 +1,8 @@
 //! End to end with real processes: three `sotto` profiles on two relay
 //! processes make a group on one relay's group log: create, invite two
 //! contacts over their pairwise chats, write, remove one (who then reads
-//! nothing written after and cannot write), leave.
+//! nothing written after and cannot write), leave; every message type of a
+//! chat in a group, with receipts, and a member listening live.
 
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -10,7 +11,7 @@ mod common;
 
 use serde_json::Value;
 
-use common::{Profile, Relay, connect_by_invitation, wait_until};
+use common::{Listener, Profile, Relay, connect_by_invitation, wait_until};
 
 /// The group texts of `receive` outputs, as "sender: text".
 fn group_texts(outputs: &[Value]) -> Vec<String> {
@@ -39,14 +40,13 @@ fn member_names(profile: &Profile, group: &str) -> Vec<String> {
     names
 }
 
-#[test]
-fn a_group_of_three_profiles_on_two_relays() {
-    let relay_a = Relay::start();
-    let relay_b = Relay::start();
-    let root = tempfile::tempdir().unwrap();
-    let alice = Profile::init(root.path(), "Alice", &relay_a);
-    let bob = Profile::init(root.path(), "Bob", &relay_b);
-    let carol = Profile::init(root.path(), "Carol", &relay_b);
+/// Alice (on one relay), Bob and Carol (on another), contacts of Alice,
+/// in Alice's group "Climbing".
+fn group_of_three(root: &std::path::Path, relays: &[Relay; 2]) -> [Profile; 3] {
+    let [relay_a, relay_b] = relays;
+    let alice = Profile::init(root, "Alice", relay_a);
+    let bob = Profile::init(root, "Bob", relay_b);
+    let carol = Profile::init(root, "Carol", relay_b);
     connect_by_invitation(&alice, "Alice", &bob, "Bob");
     connect_by_invitation(&alice, "Alice", &carol, "Carol");
 
@@ -72,6 +72,14 @@ fn a_group_of_three_profiles_on_two_relays() {
             && member_names(&carol, "Climbing") == ["Alice", "Bob", "Carol"])
         .then_some(())
     });
+    [alice, bob, carol]
+}
+
+#[test]
+fn a_group_of_three_profiles_on_two_relays() {
+    let relays = [Relay::start(), Relay::start()];
+    let root = tempfile::tempdir().unwrap();
+    let [alice, bob, carol] = group_of_three(root.path(), &relays);
 
     // A group is a chat: `send` and `receive` work on it.
     let sent = alice.run(&["send", "Climbing", "Saturday at the wall?"]);
@@ -140,4 +148,121 @@ fn a_group_of_three_profiles_on_two_relays() {
         "{left}"
     );
     assert_eq!(member_names(&alice, "Climbing"), ["Alice"]);
+}
+
+/// A message of a group's history, by its text.
+fn item(profile: &Profile, text: &str) -> Value {
+    let history = profile.run(&["history", "Climbing"]);
+    history["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{history}"))
+        .iter()
+        .find(|m| m["text"] == text)
+        .unwrap_or_else(|| panic!("no {text:?} in {history}"))
+        .clone()
+}
+
+#[test]
+fn every_message_type_in_a_group_with_receipts_and_a_member_listening_live() {
+    let relays = [Relay::start(), Relay::start()];
+    let root = tempfile::tempdir().unwrap();
+    let [alice, bob, carol] = group_of_three(root.path(), &relays);
+    // The group is a chat in the list.
+    let contacts = carol.run(&["contacts"]);
+    let group = contacts["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Climbing")
+        .unwrap_or_else(|| panic!("{contacts}"))
+        .clone();
+    assert_eq!(group["members"], 3, "{group}");
+
+    // Bob listens: the group's log is subscribed, and what Alice writes,
+    // mentioning him, shows as it arrives.
+    let listener = Listener::start(&bob);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let sent = alice.run(&["send", "Climbing", "ropes on Saturday?", "--mention", "Bob"]);
+    let question = sent["message"].as_u64().unwrap_or_else(|| panic!("{sent}"));
+    let pushed = listener.wait_for("Alice's text", |event| {
+        event["type"] == "item_added" && event["item"]["text"] == "ropes on Saturday?"
+    });
+    assert_eq!(pushed["item"]["sender"]["name"], "Alice", "{pushed}");
+    assert_eq!(pushed["item"]["mentions_me"], true, "{pushed}");
+    // Bob replies through the listening process.
+    let bob_question = item(&bob, "ropes on Saturday?")["number"].as_u64().unwrap();
+    bob.run(&["reply", "Climbing", &bob_question.to_string(), "I have two"]);
+
+    // Carol reads, reacts; Alice edits her text.
+    carol.run(&["receive"]);
+    let carol_question = item(&carol, "ropes on Saturday?");
+    assert_eq!(carol_question["mentions_me"], false);
+    let number = carol_question["number"].as_u64().unwrap().to_string();
+    carol.run(&["react", "Climbing", &number, "👍"]);
+    alice.run(&["receive"]);
+    let reply = item(&alice, "I have two");
+    assert_eq!(reply["reply_to"], question, "{reply}");
+    assert_eq!(reply["sender"]["name"], "Bob");
+    let reacted = item(&alice, "ropes on Saturday?");
+    assert_eq!(reacted["reactions"][0]["emoji"], "👍", "{reacted}");
+    let edited = alice.run(&[
+        "edit",
+        "Climbing",
+        &question.to_string(),
+        "ropes on Sunday?",
+    ]);
+    assert_eq!(edited["sent"], true, "{edited}");
+    listener.wait_for("the edit", |event| {
+        event["type"] == "item_changed" && event["item"]["text"] == "ropes on Sunday?"
+    });
+
+    // Receipts: Bob's delivery receipt went with his reply, Carol's with her
+    // reaction; Carol reads the chat (read receipt), Bob does not.
+    carol.run(&["history", "Climbing", "--mark-read"]);
+    alice.run(&["receive"]);
+    let receipts = item(&alice, "ropes on Sunday?")["receipts"].clone();
+    assert_eq!(receipts["members"], 2, "{receipts}");
+    assert_eq!(receipts["delivered"], 2, "{receipts}");
+    assert_eq!(receipts["read"], 1, "{receipts}");
+    let read_by: Vec<_> = receipts["by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "read")
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(read_by, ["Carol"]);
+    // Bob turns read receipts off for the group: reading sends none.
+    bob.run(&["receipts", "off", "--contact", "Climbing"]);
+    bob.run(&["history", "Climbing", "--mark-read"]);
+    alice.run(&["receive"]);
+    assert_eq!(item(&alice, "ropes on Sunday?")["receipts"]["read"], 1);
+
+    // The timer, then a delete for everyone.
+    let timer = bob.run(&["timer", "Climbing", "3600"]);
+    assert_eq!(timer["sent"], true, "{timer}");
+    alice.run(&["delete", "Climbing", &question.to_string()]);
+    carol.run(&["receive"]);
+    let chat = carol.run(&["contacts"]);
+    let group = chat["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Climbing")
+        .unwrap()
+        .clone();
+    assert_eq!(group["timer_secs"], 3600, "{group}");
+    let history = carol.run(&["history", "Climbing"]);
+    let deleted = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["number"].as_u64() == Some(carol_question["number"].as_u64().unwrap()))
+        .unwrap()
+        .clone();
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+    listener.wait_for("the delete", |event| {
+        event["type"] == "item_changed" && event["item"]["deleted"] == true
+    });
+    listener.stop();
 }

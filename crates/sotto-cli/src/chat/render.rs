@@ -347,7 +347,11 @@ fn conversation_lines<'a>(
 fn message_line<'a>(item: &'a ItemView, text: &str, contact_name: &'a str) -> Line<'a> {
     let at = crate::clock_text::stamp(item.at, sotto_client::runtime::now_millis());
     let mut spans = vec![Span::from(format!("{:>4} {at} ", item.number.0)).dim()];
-    let who = author(item.direction, contact_name);
+    // In a group, the member's name in the group.
+    let who = match &item.sender {
+        Some(sender) => one_line(&sender.name).into_owned(),
+        None => author(item.direction, contact_name).to_owned(),
+    };
     spans.push(match item.direction {
         MessageDirection::Outgoing => Span::from(format!("{who}: ")).bold().fg(Color::Cyan),
         _ => Span::from(format!("{who}: ")).bold().fg(Color::Magenta),
@@ -361,12 +365,29 @@ fn message_line<'a>(item: &'a ItemView, text: &str, contact_name: &'a str) -> Li
     if item.edited && !item.deleted {
         spans.push(Span::from(" (edited)").dim());
     }
+    if item.mentions_me {
+        spans.push(Span::from("  @you").bold().fg(Color::Yellow));
+    }
     for reaction in &item.reactions {
-        let by = if reaction.mine { "you" } else { contact_name };
-        spans.push(Span::from(format!("  {} {by}", reaction.emoji)));
+        let by = match (reaction.mine, &reaction.member) {
+            (true, _) => "you",
+            // In a group, how many reacted shows; who, in `history --json`.
+            (false, Some(_)) => "",
+            (false, None) => contact_name,
+        };
+        spans.push(Span::from(format!("  {} {by}", one_line(&reaction.emoji))));
     }
     if item.direction == MessageDirection::Outgoing {
         spans.push(receipt(item.status));
+        if let Some(receipts) = &item.receipts {
+            spans.push(
+                Span::from(format!(
+                    " (read by {} of {})",
+                    receipts.read, receipts.members
+                ))
+                .dim(),
+            );
+        }
     }
     Line::from(spans)
 }

@@ -247,17 +247,7 @@ pub(super) async fn send(
     id: ChatId,
     message: GroupSend<'_>,
 ) -> anyhow::Result<()> {
-    sync_group(session, id).await?;
-    let entry = session
-        .core()
-        .group_send(sotto_client::runtime::now_millis(), id, message)
-        .map_err(core_failure)?;
-    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
-    let connection = connect(&log, &session.connect).await?;
-    let seq = append(session, &connection, id, entry).await?;
-    // Our own message comes back from the log: the cursor moves past it,
-    // and a text takes its number in the log.
-    sync_group(session, id).await?;
+    let seq = write(session, id, message).await?;
     let number = match message {
         GroupSend::Text { .. } => session
             .runtime
@@ -277,6 +267,27 @@ pub(super) async fn send(
             None => "Sent.".to_owned(),
         },
     )
+}
+
+/// Writes one message to a group: the log read first (a message is
+/// encrypted for the group's newest epoch), the entry appended, and read
+/// back (the cursor moves past it, a text takes its number in the log).
+/// Returns the entry's sequence number.
+pub(super) async fn write(
+    session: &mut Session<'_>,
+    id: ChatId,
+    message: GroupSend<'_>,
+) -> anyhow::Result<u64> {
+    sync_group(session, id).await?;
+    let entry = session
+        .core()
+        .group_send(sotto_client::runtime::now_millis(), id, message)
+        .map_err(core_failure)?;
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    let connection = connect(&log, &session.connect).await?;
+    let seq = append(session, &connection, id, entry).await?;
+    sync_group(session, id).await?;
+    Ok(seq)
 }
 
 /// `history GROUP`: the group's chat items on this device.
@@ -354,7 +365,10 @@ fn refused_auth(error: &sotto_client::ClientError) -> bool {
 /// leaving committed) and sending the welcomes it releases. After a
 /// removal, the admin rotates the log's keys here, at its next read; until
 /// then the members read and write with the old secrets.
-async fn sync_group(session: &mut Session<'_>, id: ChatId) -> anyhow::Result<Vec<Value>> {
+pub(super) async fn sync_group(
+    session: &mut Session<'_>,
+    id: ChatId,
+) -> anyhow::Result<Vec<Value>> {
     let name = session
         .runtime
         .core()
