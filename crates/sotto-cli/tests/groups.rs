@@ -266,3 +266,52 @@ fn every_message_type_in_a_group_with_receipts_and_a_member_listening_live() {
     });
     listener.stop();
 }
+
+#[test]
+fn a_member_away_across_several_epochs_and_removals_reads_everything_when_back() {
+    let relays = [Relay::start(), Relay::start()];
+    let root = tempfile::tempdir().unwrap();
+    let [alice, bob, carol] = group_of_three(root.path(), &relays);
+    let dave = Profile::init(root.path(), "Dave", &relays[0]);
+    connect_by_invitation(&alice, "Alice", &dave, "Dave");
+    alice.run(&["group", "invite", "Climbing", "Dave"]);
+    wait_until("Dave in the group", || {
+        for profile in [&dave, &alice] {
+            profile.run(&["receive"]);
+        }
+        dave.try_run(&["group", "members", "Climbing"])
+            .0
+            .then_some(())
+    });
+
+    // Carol is away while Alice removes Dave (the log's write key rotates),
+    // writes, and Bob leaves (Alice's client commits it): three epochs.
+    alice.run(&["group", "remove", "Climbing", "Dave"]);
+    alice.run(&["send", "Climbing", "Dave is out"]);
+    bob.run(&["receive"]);
+    bob.run(&["group", "leave", "Climbing"]);
+    alice.run(&["receive"]);
+    alice.run(&["send", "Climbing", "Bob left too"]);
+    assert_eq!(member_names(&alice, "Climbing"), ["Alice", "Carol"]);
+
+    // Carol comes back: every commit and every text, in order.
+    let back = [carol.run(&["receive"])];
+    assert_eq!(
+        group_texts(&back),
+        ["Alice: Dave is out", "Alice: Bob left too"],
+        "{back:?}"
+    );
+    assert_eq!(member_names(&carol, "Climbing"), ["Alice", "Carol"]);
+    // She acknowledged the removals: the read key rotates too, and the two
+    // go on with the new keys.
+    alice.run(&["receive"]);
+    alice.run(&["send", "Climbing", "just us"]);
+    assert_eq!(group_texts(&[carol.run(&["receive"])]), ["Alice: just us"]);
+    carol.run(&["send", "Climbing", "yes"]);
+    assert_eq!(group_texts(&[alice.run(&["receive"])]), ["Carol: yes"]);
+    // Dave and Bob read nothing of it.
+    for gone in [&dave, &bob] {
+        let (_, nothing) = gone.try_run(&["receive"]);
+        assert!(group_texts(&[nothing]).is_empty());
+    }
+}

@@ -7,6 +7,8 @@
 //!   version (1) = 0x01 || name (len u16 || UTF-8) || log || next seq u64
 //!   || option(previous write secret 32 || previous read secret 32)
 //!   || rotation due u8 (0/1) || MLS group pickle (len u32 || pickle)
+//!   || option(read acks: commit seq u64 || count u16 || member id (16) × count)
+//!   (version 0x01, read only, ends after the pickle)
 //! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
 //!   || write id 24 || write secret 32 || read id 24 || read secret 32
 //! ```
@@ -15,7 +17,7 @@
 
 use std::fmt;
 
-use sotto_groups::Group;
+use sotto_groups::{Group, MEMBER_ID_LEN, MemberId};
 use sotto_wire::{GroupAdminId, GroupReadId, GroupWriteId, QueueAuthSecret, RelayAddress};
 use zeroize::Zeroizing;
 
@@ -27,7 +29,7 @@ use crate::store::{Direction, KeyRange, Table, WriteBatch};
 use crate::{CoreError, Store};
 
 pub(crate) const GROUPS: Table = Table::new("groups");
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// A group log on a relay and the credentials a member holds for it: the
 /// write and read ids and secrets, and the admin's when this member
@@ -119,6 +121,18 @@ pub(crate) struct GroupRecord {
     /// This member administers the log and has yet to rotate its keys.
     pub(crate) rotation_due: bool,
     pub(crate) group: Group,
+    /// The log's admin, after a removal: the members who acknowledged the
+    /// removal's commit (seq); the read secret rotates once all did.
+    pub(crate) read_acks: Option<ReadAcks>,
+}
+
+/// The members who acknowledged a removal's commit, until every remaining
+/// member has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReadAcks {
+    /// The commit's sequence number in the log.
+    pub(crate) commit_seq: u64,
+    pub(crate) members: Vec<MemberId>,
 }
 
 impl GroupRecord {
@@ -155,6 +169,14 @@ impl GroupRecord {
             w.array(write.as_bytes()).array(read.as_bytes());
         });
         w.bool(self.rotation_due).bytes32(&pickle);
+        w.option(self.read_acks.as_ref(), |w, acks| {
+            let count = acks.members.len().min(usize::from(u16::MAX));
+            w.u64(acks.commit_seq)
+                .u16(u16::try_from(count).unwrap_or(u16::MAX));
+            for member in acks.members.iter().take(count) {
+                w.array(member.as_bytes());
+            }
+        });
         let value = Zeroizing::new(w.finish());
         batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
         Ok(())
@@ -162,7 +184,8 @@ impl GroupRecord {
 
     fn decode(chat: ChatId, bytes: &[u8]) -> Result<GroupRecord, CoreError> {
         let mut r = Reader::new(bytes, "group");
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        if !(1..=VERSION).contains(&version) {
             return Err(CoreError::Malformed("group"));
         }
         let name = r.text(MAX_DISPLAY_NAME_LEN)?;
@@ -176,6 +199,21 @@ impl GroupRecord {
         })?;
         let rotation_due = r.bool()?;
         let group = Group::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?;
+        let read_acks = if version >= 2 {
+            r.option(|r| {
+                let commit_seq = r.u64()?;
+                let count = r.u16()?;
+                let members = (0..count)
+                    .map(|_| Ok(MemberId::from_bytes(r.array::<MEMBER_ID_LEN>()?)))
+                    .collect::<Result<Vec<_>, CoreError>>()?;
+                Ok(ReadAcks {
+                    commit_seq,
+                    members,
+                })
+            })?
+        } else {
+            None
+        };
         r.finish()?;
         Ok(GroupRecord {
             chat,
@@ -185,6 +223,7 @@ impl GroupRecord {
             previous,
             rotation_due,
             group,
+            read_acks,
         })
     }
 }
@@ -236,6 +275,10 @@ pub(crate) mod tests {
             previous: None,
             rotation_due: true,
             group,
+            read_acks: Some(ReadAcks {
+                commit_seq: 9,
+                members: vec![MemberId::from_bytes([3; MEMBER_ID_LEN])],
+            }),
         };
         let mut store = MemoryStore::new();
         let mut batch = WriteBatch::new();
@@ -247,6 +290,7 @@ pub(crate) mod tests {
         assert_eq!(loaded.group.id().unwrap(), id);
         assert_eq!(loaded.log.read.1.as_bytes(), &[6; 32]);
         assert!(loaded.log.admin.is_some());
+        assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         assert_eq!(GroupRecord::ids(&store).unwrap(), vec![ChatId(7)]);
         assert!(matches!(
             GroupRecord::load(&store, ChatId(8)),

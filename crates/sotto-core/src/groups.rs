@@ -24,7 +24,7 @@ use crate::chat_record::{ChatKind, ChatRecord};
 use crate::core::Core;
 use crate::group_entry::{GroupChatMessage, entry_of, message_of};
 use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
-use crate::group_record::{GroupLog, GroupRecord};
+use crate::group_record::{GroupLog, GroupRecord, ReadAcks};
 use crate::ids::ChatId;
 use crate::profile::MAX_DISPLAY_NAME_LEN;
 use crate::staged_batch::StagedBatch;
@@ -98,9 +98,11 @@ pub struct GroupUpdate {
     pub welcome: Option<Vec<u8>>,
     /// A commit removed members: the log's write and read secrets are now
     /// the new epoch's ([`Core::group_log`]). The log's admin rotates the
-    /// relay's keys to them (GKEY) at its next read of the log
-    /// ([`Core::group_rotation_due`]); until then every member falls back
-    /// on the old ones ([`Core::group_previous_log`]).
+    /// relay's keys to them (GKEY, [`Core::group_rotation`]) in two steps:
+    /// the write key at its next read of the log, the read key once every
+    /// remaining member acknowledged the commit (so that a member who was
+    /// away reads it with the old read key); until then every member falls
+    /// back on the old ones ([`Core::group_previous_log`]).
     pub rekeyed: bool,
 }
 
@@ -145,6 +147,7 @@ impl<S: Store> Core<S> {
             next_seq: 1,
             previous: None,
             rotation_due: false,
+            read_acks: None,
             group,
         };
         let mut batch = StagedBatch::new();
@@ -321,20 +324,53 @@ impl<S: Store> Core<S> {
     }
 
     /// Whether this member (the log's admin) has yet to rotate the log's
-    /// keys on the relay (GKEY to [`Core::group_log`]'s secrets). The admin
-    /// rotates them at its next read of the log after the removal, so that
-    /// the remaining members can read the removal's commit with the old
-    /// secrets meanwhile.
+    /// keys on the relay ([`Core::group_rotation`]).
     pub fn group_rotation_due(&self, chat: ChatId) -> Result<bool, CoreError> {
         Ok(GroupRecord::load(self.store(), chat)?.rotation_due)
     }
 
-    /// The relay uses the new secrets (the admin's GKEY got OK, or a read
-    /// with them succeeded): the old ones are forgotten.
+    /// The write and read secrets the log's admin installs now with GKEY,
+    /// if a rotation is due. After a removal, at the admin's next read of
+    /// the log: the new write secret (a removed member can no longer write)
+    /// with the read secret the relay has, so that a member who was away
+    /// still reads the removal's commit and derives the new secrets from
+    /// it. Once every remaining member acknowledged that commit (a receipt
+    /// for its sequence number, in the new epoch): the new read secret too.
+    pub fn group_rotation(
+        &self,
+        chat: ChatId,
+    ) -> Result<Option<(QueueAuthSecret, QueueAuthSecret)>, CoreError> {
+        let record = GroupRecord::load(self.store(), chat)?;
+        if !record.rotation_due || record.log.admin.is_none() {
+            return Ok(None);
+        }
+        let read = match (&record.read_acks, &record.previous) {
+            (Some(_), Some((_, relay_read))) => relay_read.clone(),
+            _ => record.log.read.1.clone(),
+        };
+        Ok(Some((record.log.write.1.clone(), read)))
+    }
+
+    /// The relay accepted the admin's GKEY of [`Core::group_rotation`]'s
+    /// secrets. Once the read secret rotated, the old secrets are forgotten.
+    pub fn group_rotation_installed(&mut self, chat: ChatId) -> Result<(), CoreError> {
+        self.with_group(chat, |record, _| {
+            record.rotation_due = false;
+            if record.read_acks.is_none() {
+                record.previous = None;
+            }
+            Ok(())
+        })
+    }
+
+    /// A read with the new secrets succeeded: the relay uses them, and the
+    /// old ones are forgotten.
     pub fn group_rotated(&mut self, chat: ChatId) -> Result<(), CoreError> {
         self.with_group(chat, |record, _| {
             record.previous = None;
-            record.rotation_due = false;
+            if record.read_acks.is_none() {
+                record.rotation_due = false;
+            }
             Ok(())
         })
     }
@@ -395,6 +431,42 @@ impl<S: Store> Core<S> {
             Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
             None => Vec::new(),
         };
+        if update.rekeyed {
+            // Every member acknowledges a removal's commit in the new epoch;
+            // the admin rotates the read key once all did.
+            messages::owe_receipts(
+                &mut batch,
+                chat,
+                crate::chat_message::ReceiptKind::Delivered,
+                &[seq],
+            );
+            if record.log.admin.is_some() {
+                record.read_acks = Some(ReadAcks {
+                    commit_seq: seq,
+                    members: Vec::new(),
+                });
+                acknowledged(&mut record)?;
+            }
+        }
+        let message = incoming.as_ref().and_then(|(sender, plaintext)| {
+            GroupChatMessage::decode(plaintext)
+                .ok()
+                .map(|message| (*sender, message))
+        });
+        if let Some((
+            sender,
+            GroupChatMessage {
+                content: Content::Receipt { seqs, .. },
+                ..
+            },
+        )) = &message
+            && let Some(acks) = &mut record.read_acks
+            && seqs.contains(&acks.commit_seq)
+            && !acks.members.contains(sender)
+        {
+            acks.members.push(*sender);
+            acknowledged(&mut record)?;
+        }
         let members = messages::member_count(&record);
         if chat_record.kind != (ChatKind::Group { members }) {
             chat_record.kind = ChatKind::Group { members };
@@ -405,9 +477,7 @@ impl<S: Store> Core<S> {
             // Our own text coming back is numbered by the log.
             messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
             // A member's message we cannot read is skipped, like a bad entry.
-            if let Some((sender, plaintext)) = incoming
-                && let Ok(message) = GroupChatMessage::decode(&plaintext)
-            {
+            if let Some((sender, message)) = message {
                 messages::apply(
                     &cx,
                     chats,
@@ -528,6 +598,25 @@ fn apply_event(
     Ok(welcomed)
 }
 
+/// The read key rotates once every remaining member acknowledged the
+/// removal's commit.
+fn acknowledged(record: &mut GroupRecord) -> Result<(), CoreError> {
+    let Some(acks) = &record.read_acks else {
+        return Ok(());
+    };
+    let own = record.group.own_member_id();
+    let all = record
+        .group
+        .members()?
+        .iter()
+        .all(|member| member.id == own || acks.members.contains(&member.id));
+    if all {
+        record.read_acks = None;
+        record.rotation_due = true;
+    }
+    Ok(())
+}
+
 /// Labels of the MLS exporter secrets that are the log's write and read
 /// secrets after a commit that removed members.
 const WRITE_SECRET_LABEL: &str = "sotto group log write";
@@ -548,10 +637,15 @@ fn rekey(
     let read = record.group.export_secret(READ_SECRET_LABEL)?;
     let old_write = std::mem::replace(&mut record.log.write.1, QueueAuthSecret::from_bytes(*write));
     let old_read = std::mem::replace(&mut record.log.read.1, QueueAuthSecret::from_bytes(*read));
-    // Until the relay uses the new secrets, the old ones still read and write.
-    if record.previous.is_none() {
-        record.previous = Some((old_write, old_read));
-    }
+    // Until the relay uses the new secrets, the old ones still read and
+    // write: the write secret just replaced (the admin installs each
+    // removal's write secret at once), and the oldest read secret not yet
+    // rotated (the read secret waits for every member's acknowledgement).
+    let relay_read = match record.previous.take() {
+        Some((_, read)) => read,
+        None => old_read,
+    };
+    record.previous = Some((old_write, relay_read));
     record.rotation_due = record.log.admin.is_some();
     update.rekeyed = true;
     Ok(())

@@ -458,29 +458,33 @@ pub(super) async fn sync_group(
     Ok(changes)
 }
 
-/// The admin's GKEY to the secrets a removal derived, if due.
+/// The admin's GKEY to the secrets a removal derived, if due (the write
+/// key first, the read key once every remaining member acknowledged).
 async fn rotate_if_due(
     session: &mut Session<'_>,
     connection: &RelayConnection,
     id: ChatId,
 ) -> anyhow::Result<()> {
-    if !session
+    let Some((write, read)) = session
         .runtime
         .core()
-        .group_rotation_due(id)
+        .group_rotation(id)
         .map_err(core_failure)?
-    {
+    else {
         return Ok(());
-    }
+    };
     let log = session.runtime.core().group_log(id).map_err(core_failure)?;
     if let Some((admin_id, admin_key)) = &log.admin {
         let admin = GroupAdmin::new(*admin_id, admin_key.clone());
         connection
-            .rekey_group_log_to(&admin, &log.write.1, &log.read.1)
+            .rekey_group_log_to(&admin, &write, &read)
             .await
             .map_err(relay_failure("rotating the keys"))?;
     }
-    session.core().group_rotated(id).map_err(core_failure)
+    session
+        .core()
+        .group_rotation_installed(id)
+        .map_err(core_failure)
 }
 
 /// GREAD with the current secrets, or the old ones while the relay still

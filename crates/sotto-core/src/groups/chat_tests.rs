@@ -3,6 +3,8 @@
 //! test.
 
 use crate::chat_record::ReceiptSetting;
+use sotto_groups::{DisplayName, PendingJoin};
+
 use crate::sim::World;
 use crate::{ItemView, MessageDirection, MessageNumber, MessageStatus};
 
@@ -307,4 +309,108 @@ fn receipts_are_aggregated_per_member_and_a_member_may_turn_read_receipts_off() 
             .message(bob, MessageNumber(1))
             .map_or(true, |i| i.receipts.is_none())
     );
+}
+
+#[test]
+fn a_member_away_across_a_removal_and_several_epochs_reads_everything_and_the_keys_rotate_after_it()
+{
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, cy] = chats;
+    let now = world.now;
+    let text = |text| GroupSend::Text {
+        text,
+        reply_to: None,
+        mentions: &[],
+    };
+    let bob_read = world.clients[1].core.group_log(bob).unwrap().read.1;
+
+    // Bob is away. Ann removes Cy, adds Di and removes her again, writing
+    // between each: four epochs and two removals.
+    let cy_id = member_id(&world, 0, ann, "Cy");
+    let commit = world.clients[0]
+        .core
+        .remove_group_member(ann, &cy_id)
+        .unwrap();
+    log.append(commit);
+    log.catch_up(&mut world.clients[0], ann);
+    log.catch_up(&mut world.clients[2], cy);
+    assert!(!world.clients[2].core.groups().unwrap()[0].active);
+    // The write key rotates at once; the read key stays the relay's, which
+    // Bob still holds.
+    let (write, read) = world.clients[0].core.group_rotation(ann).unwrap().unwrap();
+    let ann_log = world.clients[0].core.group_log(ann).unwrap();
+    assert_eq!(write.as_bytes(), ann_log.write.1.as_bytes());
+    assert_eq!(read.as_bytes(), bob_read.as_bytes());
+    assert_ne!(ann_log.read.1.as_bytes(), bob_read.as_bytes());
+    world.clients[0].core.group_rotation_installed(ann).unwrap();
+    assert!(world.clients[0].core.group_rotation(ann).unwrap().is_none());
+    send(&mut world, &mut log, 0, ann, text("Cy left us"));
+
+    let (di_join, di_key_package) =
+        PendingJoin::new(&DisplayName::new("Di").unwrap(), now.0 / 1000, 3600).unwrap();
+    let commit = world.clients[0]
+        .core
+        .add_group_member(ann, di_key_package.as_bytes())
+        .unwrap();
+    log.append(commit);
+    let welcome = log
+        .catch_up(&mut world.clients[0], ann)
+        .into_iter()
+        .find_map(|update| update.welcome)
+        .unwrap();
+    di_join.join(&welcome).unwrap();
+    send(&mut world, &mut log, 0, ann, text("hi Di"));
+    let di_id = member_id(&world, 0, ann, "Di");
+    let commit = world.clients[0]
+        .core
+        .remove_group_member(ann, &di_id)
+        .unwrap();
+    log.append(commit);
+    log.catch_up(&mut world.clients[0], ann);
+    send(&mut world, &mut log, 0, ann, text("bye Di"));
+    log.catch_up(&mut world.clients[0], ann);
+    world.clients[0].core.group_rotation_installed(ann).unwrap();
+
+    // Bob comes back: every commit and every text, the log's newest secrets.
+    log.catch_up(&mut world.clients[1], bob);
+    assert_eq!(incoming(&world, 1, bob), ["Cy left us", "hi Di", "bye Di"]);
+    let names: Vec<_> = world.clients[1]
+        .core
+        .group_members(bob)
+        .unwrap()
+        .into_iter()
+        .map(|member| member.name)
+        .collect();
+    assert_eq!(names, ["Ann", "Bob"]);
+    let bob_log = world.clients[1].core.group_log(bob).unwrap();
+    let ann_log = world.clients[0].core.group_log(ann).unwrap();
+    assert_eq!(bob_log.write.1.as_bytes(), ann_log.write.1.as_bytes());
+    assert_eq!(bob_log.read.1.as_bytes(), ann_log.read.1.as_bytes());
+    // He acknowledges the removals; then Ann rotates the read key too.
+    for entry in world.clients[1].core.group_receipts(now, bob).unwrap() {
+        log.append(entry);
+    }
+    log.catch_up(&mut world.clients[0], ann);
+    let (_, read) = world.clients[0].core.group_rotation(ann).unwrap().unwrap();
+    assert_eq!(read.as_bytes(), bob_log.read.1.as_bytes());
+    world.clients[0].core.group_rotation_installed(ann).unwrap();
+    assert!(
+        world.clients[0]
+            .core
+            .group_previous_log(ann)
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The texts other members wrote, oldest first.
+fn incoming(world: &World, client: usize, chat: ChatId) -> Vec<String> {
+    world.clients[client]
+        .core
+        .history(chat, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|item| item.direction == MessageDirection::Incoming)
+        .filter_map(|item| item.text)
+        .collect()
 }

@@ -148,6 +148,7 @@ pub(crate) fn join_welcomed<S: Store>(
         next_seq: welcome.next_seq,
         previous: None,
         rotation_due: false,
+        read_acks: None,
         group,
     };
     record.put(batch)?;
