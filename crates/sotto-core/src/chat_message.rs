@@ -25,6 +25,7 @@
 //! | 0x19 | GroupInvite | invite id (16), group name (`group_invite`) |
 //! | 0x1a | GroupKeyPackage | invite id (16), key package (`group_invite`) |
 //! | 0x1b | GroupWelcome | welcome and log credentials (`group_invite`) |
+//! | 0x1c | GroupWelcomePiece | a piece of a GroupWelcome too long for one message (`group_invite`) |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -34,7 +35,9 @@ use sha2::{Digest, Sha256};
 use crate::CoreError;
 use crate::codec::{Reader, Writer};
 use crate::file_message::FileMessage;
-use crate::group_invite::{GroupWelcome, InviteId, decode_group_name, decode_key_package};
+use crate::group_invite::{
+    GroupWelcome, InviteId, WelcomePiece, decode_group_name, decode_key_package,
+};
 use crate::profile::Profile;
 use crate::queue_address::QueueAddress;
 
@@ -165,6 +168,7 @@ pub(crate) enum Content {
         key_package: Vec<u8>,
     },
     GroupWelcome(GroupWelcome),
+    GroupWelcomePiece(WelcomePiece),
 }
 
 impl Content {
@@ -247,6 +251,10 @@ impl Content {
                 w.u8(0x1b);
                 welcome.encode(w);
             }
+            Content::GroupWelcomePiece(piece) => {
+                w.u8(0x1c);
+                piece.encode(w);
+            }
         }
     }
 
@@ -320,6 +328,7 @@ impl Content {
                 key_package: decode_key_package(r)?,
             },
             0x1b => Content::GroupWelcome(GroupWelcome::decode(r)?),
+            0x1c => Content::GroupWelcomePiece(WelcomePiece::decode(r)?),
             _ => return Err(CoreError::Malformed(WHAT)),
         })
     }
@@ -467,6 +476,12 @@ mod tests {
                 next_seq: 4,
                 log: crate::group_record::tests::log_without_admin(),
                 welcome: vec![2; 9000],
+            }),
+            Content::GroupWelcomePiece(WelcomePiece {
+                invite: [3; 16],
+                index: 1,
+                count: 2,
+                bytes: vec![4; crate::group_invite::MAX_WELCOME_PIECE_LEN],
             }),
         ]
     }

@@ -6,6 +6,10 @@
 //! contact → inviter  GroupKeyPackage  invite id (16) || key package (len u32 || MLS KeyPackage)
 //! inviter → contact  GroupWelcome     invite id (16) || next seq u64 || log || welcome
 //!                                     (len u32 || MLS Welcome)
+//!   or, when that does not fit one chat message, in pieces:
+//! inviter → contact  GroupWelcomePiece invite id (16) || index u16 || count u16 (2..=1600)
+//!                                     || piece (len u16 || 1..=10000 bytes)
+//!   the pieces, in index order, are the GroupWelcome's content
 //! table "group_invites" (inviter), key invite id (16):
 //!   version (1) = 0x01 || group chat id u64 || contact chat id u64
 //!   || option(member id (16): the key package's, once added)
@@ -14,6 +18,10 @@
 //! table "group_joins" (invitee), key invite id (16):
 //!   version (1) = 0x01 || contact chat id u64 || name (len u16 || UTF-8)
 //!   || pending join pickle (len u32 || pickle)
+//! table "group_welcome_pieces" (invitee), key invite id (16) || index u16:
+//!   count u16 || piece bytes
+//! table "group_welcome_progress" (invitee), key invite id (16):
+//!   count u16 || pieces received u16
 //! ```
 //!
 //! `log` is the group log's layout in `group_record`, without admin
@@ -32,6 +40,13 @@ use crate::{CoreError, Store};
 
 pub(crate) const GROUP_INVITES: Table = Table::new("group_invites");
 pub(crate) const GROUP_JOINS: Table = Table::new("group_joins");
+pub(crate) const GROUP_WELCOME_PIECES: Table = Table::new("group_welcome_pieces");
+pub(crate) const GROUP_WELCOME_PROGRESS: Table = Table::new("group_welcome_progress");
+/// The longest piece of a welcome sent in pieces.
+pub(crate) const MAX_WELCOME_PIECE_LEN: usize = 10_000;
+/// Most pieces of one welcome (16 MB in all: a contact's 16 accepted
+/// invitations cannot make this profile keep more than 256 MB of pieces).
+pub(crate) const MAX_WELCOME_PIECES: usize = 1600;
 const VERSION: u8 = 1;
 /// Length of an invite id.
 pub(crate) const INVITE_ID_LEN: usize = 16;
@@ -73,6 +88,73 @@ impl GroupWelcome {
             log,
             welcome,
         })
+    }
+}
+
+/// One piece of a welcome too long for one chat message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WelcomePiece {
+    pub(crate) invite: InviteId,
+    pub(crate) index: u16,
+    pub(crate) count: u16,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl WelcomePiece {
+    pub(crate) fn encode(&self, w: &mut Writer) {
+        w.array(&self.invite)
+            .u16(self.index)
+            .u16(self.count)
+            .bytes16(&self.bytes);
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Result<WelcomePiece, CoreError> {
+        const BAD: CoreError = CoreError::Malformed("group welcome piece");
+        let piece = WelcomePiece {
+            invite: r.array()?,
+            index: r.u16()?,
+            count: r.u16()?,
+            bytes: r.bytes16(MAX_WELCOME_PIECE_LEN)?.to_vec(),
+        };
+        let count = usize::from(piece.count);
+        if !(2..=MAX_WELCOME_PIECES).contains(&count)
+            || piece.index >= piece.count
+            || piece.bytes.is_empty()
+        {
+            return Err(BAD);
+        }
+        Ok(piece)
+    }
+
+    /// The pieces of a welcome's content (`GroupWelcome::encode`).
+    pub(crate) fn split(welcome: &GroupWelcome) -> Result<Vec<WelcomePiece>, CoreError> {
+        let mut w = Writer::new();
+        welcome.encode(&mut w);
+        let bytes = Zeroizing::new(w.finish());
+        let count = bytes.len().div_ceil(MAX_WELCOME_PIECE_LEN);
+        let too_long = CoreError::TooLong {
+            what: "group welcome",
+            max: MAX_WELCOME_PIECES * MAX_WELCOME_PIECE_LEN,
+        };
+        if count > MAX_WELCOME_PIECES {
+            return Err(too_long);
+        }
+        // At least two pieces: a welcome short enough for one goes whole.
+        let len = bytes.len().div_ceil(count.max(2)).max(1);
+        let pieces: Vec<&[u8]> = bytes.chunks(len).collect();
+        let count = u16::try_from(pieces.len()).map_err(|_| too_long)?;
+        pieces
+            .into_iter()
+            .zip(0..count)
+            .map(|(piece, index)| {
+                Ok(WelcomePiece {
+                    invite: welcome.invite,
+                    index,
+                    count,
+                    bytes: piece.to_vec(),
+                })
+            })
+            .collect()
     }
 }
 

@@ -514,12 +514,12 @@ impl<S: Store> Core<S> {
             let Some(welcome) = update.welcome.clone() else {
                 break;
             };
-            let content = Content::GroupWelcome(GroupWelcome {
+            let contents = invitations::welcome_messages(GroupWelcome {
                 invite: invite.id,
                 next_seq: record.next_seq,
                 log: record.log.clone(),
                 welcome,
-            });
+            })?;
             let (mut cx, _, _, chats) = self.parts();
             let sent = chats.with_session(
                 &mut cx,
@@ -527,7 +527,9 @@ impl<S: Store> Core<S> {
                 invite.contact,
                 |chats, cx, rng, contact, link, batch| {
                     invite.delete(batch);
-                    chats.send(cx, now, rng, contact.id, link, content, None, batch)?;
+                    for content in contents {
+                        chats.send(cx, now, rng, contact.id, link, content, None, batch)?;
+                    }
                     Ok(())
                 },
             );

@@ -461,6 +461,9 @@ impl Inbox {
             Content::GroupWelcome(welcome) => {
                 invitations::join_welcomed(cx, now, id, welcome, batch)?
             }
+            Content::GroupWelcomePiece(piece) => {
+                invitations::welcome_piece(cx, now, id, piece, batch)?
+            }
         }
         Ok(Stage::Established(state))
     }

@@ -414,3 +414,81 @@ fn incoming(world: &World, client: usize, chat: ChatId) -> Vec<String> {
         .filter_map(|item| item.text)
         .collect()
 }
+
+#[test]
+fn a_welcome_too_long_for_one_message_travels_in_pieces() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, _) = world.connect(0, 1);
+    let ann = world.clients[0]
+        .core
+        .create_group(now, "Big", crate::group_record::tests::log())
+        .unwrap();
+    let mut log = Log::default();
+    // Members made with sotto-groups directly, until the welcome of one more
+    // is longer than a chat message.
+    for index in 0..12 {
+        let name = DisplayName::new(&format!("Member {index}")).unwrap();
+        let (_, key_package) = PendingJoin::new(&name, now.0 / 1000, 3600).unwrap();
+        let commit = world.clients[0]
+            .core
+            .add_group_member(ann, key_package.as_bytes())
+            .unwrap();
+        log.append(commit);
+        log.catch_up(&mut world.clients[0], ann);
+    }
+    {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, ann, ann_bob)
+            .unwrap();
+    }
+    world.run();
+    let commit = world.clients[0].core.pending_group_commit(ann).unwrap();
+    log.append(commit.unwrap());
+    let welcome = log
+        .catch_up(&mut world.clients[0], ann)
+        .into_iter()
+        .find_map(|update| update.welcome)
+        .unwrap();
+    assert!(
+        welcome.len() > sotto_crypto::MAX_PLAINTEXT_LEN,
+        "{}",
+        welcome.len()
+    );
+    world.run();
+    let groups = world.clients[1].core.groups().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].members, 14);
+    let bob = groups[0].id;
+    // Bob reads on from after his add, and writes.
+    send(
+        &mut world,
+        &mut log,
+        0,
+        ann,
+        GroupSend::Text {
+            text: "welcome, Bob",
+            reply_to: None,
+            mentions: &[],
+        },
+    );
+    log.catch_up(&mut world.clients[1], bob);
+    assert_eq!(incoming(&world, 1, bob), ["welcome, Bob"]);
+    // Nothing of the pieces is left behind.
+    let store = world.clients[1].core.store();
+    for table in [
+        crate::group_invite::GROUP_WELCOME_PIECES,
+        crate::group_invite::GROUP_WELCOME_PROGRESS,
+    ] {
+        let kept = store
+            .range(
+                table,
+                &crate::KeyRange::all(),
+                crate::Direction::Forward,
+                10,
+            )
+            .unwrap();
+        assert!(kept.is_empty());
+    }
+}

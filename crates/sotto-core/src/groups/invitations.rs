@@ -10,15 +10,21 @@
 //! chat goes on.
 
 use sotto_groups::{DisplayName, KeyPackage, MemberId, PendingJoin};
+use zeroize::Zeroizing;
 
 use crate::chat_message::Content;
 use crate::chat_record::ChatRecord;
+use crate::codec::{Reader, Writer};
 use crate::event::{Event, Pending};
-use crate::group_invite::{GroupWelcome, InviteId, InviteRecord, JoinRecord};
+use crate::group_invite::{
+    GROUP_WELCOME_PIECES, GROUP_WELCOME_PROGRESS, GroupWelcome, InviteId, InviteRecord, JoinRecord,
+    MAX_WELCOME_PIECE_LEN, WelcomePiece,
+};
 use crate::group_record::GroupRecord;
 use crate::ids::ChatId;
 use crate::shared::Shared;
 use crate::staged_batch::StagedBatch;
+use crate::store::KeyRange;
 use crate::time::UnixMillis;
 use crate::{CoreError, Store};
 
@@ -158,6 +164,99 @@ pub(crate) fn join_welcomed<S: Store>(
         name: record.name,
     }));
     Ok(())
+}
+
+/// A piece of a welcome too long for one chat message: kept until every
+/// piece is there, then the welcome joins the group. Pieces of an
+/// invitation this profile did not accept from that contact, or that
+/// disagree on their count, change nothing (and drop what was kept).
+pub(crate) fn welcome_piece<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+    contact: ChatId,
+    piece: WelcomePiece,
+    batch: &mut StagedBatch,
+) -> Result<(), CoreError> {
+    let Some(join) = JoinRecord::load(cx.store(), &piece.invite)? else {
+        return Ok(());
+    };
+    if join.contact != contact {
+        return Ok(());
+    }
+    let key = |index: u16| [&piece.invite[..], &index.to_be_bytes()[..]].concat();
+    let (count, mut received) = match cx.store().get(GROUP_WELCOME_PROGRESS, &piece.invite)? {
+        Some(bytes) => {
+            let mut r = Reader::new(&bytes, "group welcome progress");
+            (r.u16()?, r.u16()?)
+        }
+        None => (piece.count, 0),
+    };
+    if count != piece.count {
+        forget_pieces(batch, &piece.invite);
+        return Ok(());
+    }
+    if cx
+        .store()
+        .get(GROUP_WELCOME_PIECES, &key(piece.index))?
+        .is_none()
+    {
+        received = received.saturating_add(1);
+    }
+    if received < count {
+        let mut w = Writer::new();
+        w.u16(count).bytes16(&piece.bytes);
+        batch.put(GROUP_WELCOME_PIECES, key(piece.index), w.finish());
+        let mut w = Writer::new();
+        w.u16(count).u16(received);
+        batch.put(GROUP_WELCOME_PROGRESS, piece.invite.to_vec(), w.finish());
+        return Ok(());
+    }
+    // The last piece: the welcome, whole, in index order.
+    let mut whole = Zeroizing::new(Vec::new());
+    for index in 0..count {
+        if index == piece.index {
+            whole.extend_from_slice(&piece.bytes);
+            continue;
+        }
+        let Some(stored) = cx.store().get(GROUP_WELCOME_PIECES, &key(index))? else {
+            forget_pieces(batch, &piece.invite);
+            return Ok(());
+        };
+        let mut r = Reader::new(&stored, "group welcome piece");
+        r.u16()?;
+        whole.extend_from_slice(r.bytes16(MAX_WELCOME_PIECE_LEN)?);
+    }
+    forget_pieces(batch, &piece.invite);
+    let mut r = Reader::new(&whole, "group welcome");
+    let welcome = match GroupWelcome::decode(&mut r).and_then(|welcome| {
+        r.finish()?;
+        Ok(welcome)
+    }) {
+        Ok(welcome) if welcome.invite == piece.invite => welcome,
+        // A contact's bad welcome is the contact's fault: nothing joins.
+        _ => return Ok(()),
+    };
+    join_welcomed(cx, now, contact, welcome, batch)
+}
+
+fn forget_pieces(batch: &mut StagedBatch, invite: &InviteId) {
+    batch.delete_range(GROUP_WELCOME_PIECES, KeyRange::prefix(invite));
+    batch.delete(GROUP_WELCOME_PROGRESS, invite.to_vec());
+}
+
+/// The chat message(s) that carry a welcome to its contact: one
+/// GroupWelcome, or its pieces when it does not fit one message.
+pub(crate) fn welcome_messages(welcome: GroupWelcome) -> Result<Vec<Content>, CoreError> {
+    let mut w = Writer::new();
+    welcome.encode(&mut w);
+    // The envelope's header and kind byte come on top of the content.
+    if w.finish().len() + 64 <= sotto_crypto::MAX_PLAINTEXT_LEN {
+        return Ok(vec![Content::GroupWelcome(welcome)]);
+    }
+    Ok(WelcomePiece::split(&welcome)?
+        .into_iter()
+        .map(Content::GroupWelcomePiece)
+        .collect())
 }
 
 /// The invitations whose contacts the confirmed commit added: each gets its
