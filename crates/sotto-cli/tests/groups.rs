@@ -164,7 +164,7 @@ fn item(profile: &Profile, text: &str) -> Value {
 
 #[test]
 fn every_message_type_in_a_group_with_receipts_and_a_member_listening_live() {
-    let relays = [Relay::start(), Relay::start()];
+    let mut relays = [Relay::start(), Relay::start()];
     let root = tempfile::tempdir().unwrap();
     let [alice, bob, carol] = group_of_three(root.path(), &relays);
     // The group is a chat in the list.
@@ -214,6 +214,13 @@ fn every_message_type_in_a_group_with_receipts_and_a_member_listening_live() {
     assert_eq!(edited["sent"], true, "{edited}");
     listener.wait_for("the edit", |event| {
         event["type"] == "item_changed" && event["item"]["text"] == "ropes on Sunday?"
+    });
+    // The group's relay restarts: Bob's listener subscribes again and reads
+    // what was written meanwhile from its cursor.
+    relays[0].restart();
+    alice.run(&["send", "Climbing", "written across the restart"]);
+    listener.wait_for("the text written across the restart", |event| {
+        event["type"] == "item_added" && event["item"]["text"] == "written across the restart"
     });
 
     // Receipts: Bob's delivery receipt went with his reply, Carol's with her
