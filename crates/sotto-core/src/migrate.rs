@@ -23,24 +23,41 @@
 //! A version 1 contact whose connection is incomplete (a state without the
 //! fields it needs, which the old code refused at run time) keeps its chat and
 //! peer and loses only the connection.
+//!
+//! Groups kept before they were chats have no chat record, and their texts
+//! are in tables of their own; each gets its chat, and its texts become the
+//! chat's items, in log order (read, or sent):
+//!
+//! ```text
+//! table "group_items", key group chat id u64 || log seq u64:
+//!   version (1) = 0x01 || direction u8 (0 in, 1 out) || sent_at u64 || at u64
+//!   || text16(sender id, hex) || text16(sender name) || text16(text)
+//! table "group_outgoing": our texts not back from the log (dropped: they
+//!   were never shown)
+//! ```
 
 use sotto_wire::RecipientId;
 use zeroize::Zeroizing;
 
+use crate::chat_item::{ChatItem, GroupSender, ItemContent, MessageDirection, MessageStatus};
 use crate::chat_message::MAX_RECEIPT_SEQS;
 use crate::chat_record::{ChatKind, ChatRecord, ReceiptSetting};
-use crate::codec::Reader;
+use crate::codec::{Reader, corrupt};
 use crate::connection::{
     Accepting, AwaitingConfirmation, Channel, ConnectionRecord, Established, Joining,
     MAX_PICKLE_LEN, SendQueue, Stage,
 };
+use crate::group_record::GroupRecord;
+use crate::ids::MessageNumber;
 use crate::ids::{ChatId, ConnectionId, PeerId};
 use crate::integrity::{IncomingChain, OutgoingChain};
 use crate::link::{InvitationLink, LinkKind};
 use crate::peer::PeerRecord;
 use crate::profile::Profile;
 use crate::queue_address::QueueAddress;
+use crate::store::Direction;
 use crate::store::Table;
+use crate::time::UnixMillis;
 use crate::{CoreError, KeyRange, Store, WriteBatch};
 
 /// Version 1's contacts.
@@ -48,6 +65,7 @@ const CONTACTS: Table = Table::new("contacts");
 
 /// Brings the store's records to the current version, in one batch.
 pub(crate) fn migrate(store: &mut impl Store) -> Result<(), CoreError> {
+    groups_as_chats(store)?;
     let contacts = crate::codec::load_table(store, CONTACTS, "contact", V1Contact::decode)?;
     if contacts.is_empty() {
         return Ok(());
@@ -59,6 +77,91 @@ pub(crate) fn migrate(store: &mut impl Store) -> Result<(), CoreError> {
     batch.delete_range(CONTACTS, KeyRange::all());
     store.apply(batch)?;
     Ok(())
+}
+
+/// Groups' texts of the first group version.
+const GROUP_ITEMS: Table = Table::new("group_items");
+const GROUP_OUTGOING: Table = Table::new("group_outgoing");
+
+/// Gives each group kept without a chat record its chat, its texts as items.
+fn groups_as_chats(store: &mut impl Store) -> Result<(), CoreError> {
+    let mut batch = WriteBatch::new();
+    let mut changed = false;
+    for id in GroupRecord::ids(store)? {
+        if ChatRecord::load(store, id).is_ok() {
+            continue;
+        }
+        changed = true;
+        let group = GroupRecord::load(store, id)?;
+        let mut chat = ChatRecord::group(id, crate::groups::messages::member_count(&group), 0);
+        let texts = store.range(
+            GROUP_ITEMS,
+            &KeyRange::prefix(&id.0.to_be_bytes()),
+            Direction::Forward,
+            usize::MAX,
+        )?;
+        for text in texts {
+            let seq = text
+                .key
+                .get(8..16)
+                .and_then(|seq| <[u8; 8]>::try_from(seq).ok())
+                .map(u64::from_be_bytes)
+                .ok_or(CoreError::CorruptRecord("group item"))?;
+            let mut item = old_group_item(id, seq, &text.value).map_err(corrupt("group item"))?;
+            item.number = MessageNumber(chat.allocate_number());
+            chat.last_activity = chat.last_activity.max(item.at.0);
+            item.put(&mut batch);
+        }
+        chat.put(&mut batch);
+    }
+    if changed {
+        batch.delete_range(GROUP_ITEMS, KeyRange::all());
+        batch.delete_range(GROUP_OUTGOING, KeyRange::all());
+        store.apply(batch)?;
+    }
+    Ok(())
+}
+
+fn old_group_item(chat: ChatId, seq: u64, bytes: &[u8]) -> Result<ChatItem, CoreError> {
+    let mut r = Reader::new(bytes, "group item");
+    if r.u8()? != 1 {
+        return Err(CoreError::Malformed("group item"));
+    }
+    let outgoing = r.bool()?;
+    let sent_at = UnixMillis(r.u64()?);
+    let at = UnixMillis(r.u64()?);
+    let sender = r.text(2 * sotto_groups::MEMBER_ID_LEN)?;
+    let name = r.text(sotto_groups::MAX_DISPLAY_NAME_LEN)?;
+    let text = r.text(crate::chat_message::MAX_TEXT_LEN)?;
+    r.finish()?;
+    let sender = crate::chat_item::parse_member_id(&sender).map(|id| GroupSender { id, name });
+    Ok(ChatItem {
+        chat,
+        number: MessageNumber(0),
+        direction: if outgoing {
+            MessageDirection::Outgoing
+        } else {
+            MessageDirection::Incoming
+        },
+        seq,
+        sent_at,
+        at,
+        status: if outgoing {
+            MessageStatus::Sent
+        } else {
+            MessageStatus::Read
+        },
+        content: ItemContent::Text {
+            text,
+            reply_to: None,
+        },
+        edited: false,
+        deleted: false,
+        reactions: Vec::new(),
+        expires_at: None,
+        sender: if outgoing { None } else { sender },
+        mentions_me: false,
+    })
 }
 
 /// Whether `bytes` decode as a version 1 contact (for the fuzz targets).
@@ -349,5 +452,72 @@ mod tests {
         // Migrating again finds nothing to do.
         migrate(&mut store).unwrap();
         assert_eq!(ChatRecord::load_all(&store).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_group_kept_before_groups_were_chats_becomes_a_chat_with_its_texts() {
+        let group = sotto_groups::Group::create(
+            &sotto_groups::DisplayName::new("Ann").unwrap(),
+            1_700_000_000,
+            3600,
+        )
+        .unwrap();
+        let record = GroupRecord {
+            chat: ChatId(7),
+            name: "Climbing".to_owned(),
+            log: crate::group_record::tests::log(),
+            next_seq: 4,
+            previous: None,
+            rotation_due: false,
+            group,
+            read_acks: None,
+        };
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch).unwrap();
+        let old_item = |outgoing: bool, sender: &str, text: &str| {
+            let mut w = Writer::new();
+            w.u8(1)
+                .bool(outgoing)
+                .u64(10)
+                .u64(11)
+                .bytes16(sender.as_bytes())
+                .bytes16(if outgoing { b"" } else { b"Bob" })
+                .bytes16(text.as_bytes());
+            w.finish()
+        };
+        let key = |seq: u64| [7u64.to_be_bytes(), seq.to_be_bytes()].concat();
+        batch.put(GROUP_ITEMS, key(2), old_item(true, "", "hello"));
+        batch.put(GROUP_ITEMS, key(3), old_item(false, &"0a".repeat(16), "hi"));
+        batch.put(GROUP_OUTGOING, vec![1; 40], vec![1]);
+        store.apply(batch).unwrap();
+
+        migrate(&mut store).unwrap();
+        let chat = ChatRecord::load(&store, ChatId(7)).unwrap();
+        assert!(chat.is_group());
+        let items = crate::queries::load_items(&store, ChatId(7), None, 10).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].direction, MessageDirection::Outgoing);
+        assert_eq!(items[0].seq, 2);
+        assert_eq!(items[1].sender.as_ref().unwrap().name, "Bob");
+        assert_eq!(
+            ChatItem::find_by_seq(&store, ChatId(7), false, 3).unwrap(),
+            Some(items[1].number)
+        );
+        assert!(
+            store
+                .tables()
+                .unwrap()
+                .iter()
+                .all(|t| t != "group_items" && t != "group_outgoing")
+        );
+        // Migrating again finds nothing to do.
+        migrate(&mut store).unwrap();
+        assert_eq!(
+            crate::queries::load_items(&store, ChatId(7), None, 10)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }
