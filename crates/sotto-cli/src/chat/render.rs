@@ -745,6 +745,42 @@ mod tests {
     }
 
     #[test]
+    fn a_group_shows_each_member_by_name_mentions_and_read_counts() {
+        let mut snapshot = snapshot();
+        let mut from_ann = item(
+            6,
+            MessageDirection::Incoming,
+            MessageStatus::Read,
+            text("ropes, @Alice?", None),
+        );
+        from_ann.sender = Some(Box::new(sotto_core::SenderView {
+            id: "0a".repeat(16),
+            name: "Ann".to_owned(),
+        }));
+        from_ann.mentions_me = true;
+        let mut mine = item(
+            7,
+            MessageDirection::Outgoing,
+            MessageStatus::Delivered,
+            text("two", None),
+        );
+        mine.receipts = Some(Box::new(sotto_core::GroupReceiptsView {
+            members: 12,
+            delivered: 12,
+            read: 5,
+            by: Vec::new(),
+        }));
+        snapshot.history = vec![from_ann, mine];
+        let buffer = render(&app_for(&snapshot), &snapshot, 120, 20);
+        assert!(row_with(&buffer, "Ann: ropes, @Alice?").1.contains("@you"));
+        assert!(
+            row_with(&buffer, "you: two")
+                .1
+                .contains("(read by 5 of 12)")
+        );
+    }
+
+    #[test]
     fn pending_sent_failed_and_deleted_messages_read_as_such() {
         let mut snapshot = snapshot();
         let mut deleted = item(
