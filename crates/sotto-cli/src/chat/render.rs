@@ -448,11 +448,15 @@ fn name(contact: &ChatView) -> &str {
 /// The conversation's title: the name, verification and the timer.
 pub(crate) fn chat_header(contact: &ChatView) -> String {
     let verified = if contact.verified { " · verified" } else { "" };
+    let members = contact
+        .members
+        .map(|count| format!(" · group of {count}"))
+        .unwrap_or_default();
     let timer = contact
         .timer_secs
         .map(|secs| format!(" · ⏱ disappearing after {}", duration_text(secs)))
         .unwrap_or_default();
-    format!("{}{verified}{timer}", name(contact))
+    format!("{}{verified}{members}{timer}", name(contact))
 }
 
 /// Seconds in the largest whole unit (a timer is 30 s to 4 weeks).
@@ -771,7 +775,10 @@ mod tests {
             by: Vec::new(),
         }));
         snapshot.history = vec![from_ann, mine];
+        snapshot.contacts[0].members = Some(13);
+        snapshot.contacts[0].verified = false;
         let buffer = render(&app_for(&snapshot), &snapshot, 120, 20);
+        row_with(&buffer, "Bob · group of 13");
         assert!(row_with(&buffer, "Ann: ropes, @Alice?").1.contains("@you"));
         assert!(
             row_with(&buffer, "you: two")
