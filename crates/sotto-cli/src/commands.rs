@@ -90,6 +90,9 @@ struct Session<'a> {
     /// How to reach relays (for file transfers, which have connections of
     /// their own).
     connect: ConnectOptions,
+    /// Inside `listen` or `chat`, whose loop sends what the core queues and
+    /// shows the events (a command then does not wait for them itself).
+    live: bool,
 }
 
 impl Session<'_> {
@@ -282,6 +285,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
                 timeout,
                 dir: dir.to_owned(),
                 connect,
+                live: matches!(command, Command::Listen),
             };
             if let Command::Listen = command {
                 return listen(&mut session, &output, &live).await;
@@ -884,6 +888,7 @@ impl Live<'_> {
             timeout: self.timeout,
             dir: self.dir.to_owned(),
             connect: self.connect.clone(),
+            live: true,
         }
     }
 

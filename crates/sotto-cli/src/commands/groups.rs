@@ -439,7 +439,9 @@ pub(super) async fn sync_group(
         if removed {
             break;
         }
-        if update.welcome.is_some() {
+        // The welcome goes out now (a live loop sends it itself, and keeps
+        // the events for what it shows).
+        if update.welcome.is_some() && !session.live {
             session.settle().await?;
         }
         if let Some(commit) = update.append {
