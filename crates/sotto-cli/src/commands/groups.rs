@@ -383,6 +383,7 @@ pub(super) async fn sync_group(
     rotate_if_due(session, &connection, id).await?;
     let mut changes = Vec::new();
     let mut appended_pending = false;
+    let mut at_end = false;
     for _ in 0..MAX_ENTRIES_PER_RECEIVE {
         let seq = session
             .runtime
@@ -418,7 +419,10 @@ pub(super) async fn sync_group(
                         appended_pending = true;
                         continue;
                     }
-                    _ => break,
+                    _ => {
+                        at_end = true;
+                        break;
+                    }
                 }
             }
         };
@@ -448,13 +452,19 @@ pub(super) async fn sync_group(
             append(session, &connection, id, commit).await?;
         }
     }
-    // Delivery receipts for what was read go out now (they come back on
-    // the next read, which skips them).
+    // At the log's end, our texts that never came back (an append that
+    // failed) go again; delivery receipts for what was read go out (both
+    // come back on the next read).
+    let unsent = if at_end {
+        session.core().group_unsent(id).map_err(core_failure)?
+    } else {
+        Vec::new()
+    };
     let receipts = session
         .core()
         .group_receipts(sotto_client::runtime::now_millis(), id)
         .map_err(core_failure)?;
-    for entry in receipts {
+    for entry in unsent.into_iter().chain(receipts) {
         append(session, &connection, id, entry).await?;
     }
     Ok(changes)

@@ -492,3 +492,36 @@ fn a_welcome_too_long_for_one_message_travels_in_pieces() {
         assert!(kept.is_empty());
     }
 }
+
+#[test]
+fn a_text_whose_append_was_lost_is_sent_again_in_the_current_epoch() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, cy] = chats;
+    let now = world.now;
+    let text = GroupSend::Text {
+        text: "lost on the way",
+        reply_to: None,
+        mentions: &[],
+    };
+    // Ann's append fails: the entry never reaches the log.
+    let _lost = world.clients[0].core.group_send(now, ann, text).unwrap();
+    // Meanwhile the group moves to a new epoch: Ann removes Cy.
+    let cy_id = member_id(&world, 0, ann, "Cy");
+    let commit = world.clients[0]
+        .core
+        .remove_group_member(ann, &cy_id)
+        .unwrap();
+    log.append(commit);
+    log.catch_up(&mut world.clients[0], ann);
+    assert_eq!(last(&world, 0, ann).status, MessageStatus::Pending);
+    // At the log's end, the text is encrypted again, once.
+    let unsent = world.clients[0].core.group_unsent(ann).unwrap();
+    assert_eq!(unsent.len(), 1);
+    log.append(unsent.into_iter().next().unwrap());
+    everyone_reads(&mut world, &log, &[ann, bob, cy]);
+    assert!(world.clients[0].core.group_unsent(ann).unwrap().is_empty());
+    let sent = last(&world, 0, ann);
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(sent.seq, log.0.len() as u64);
+    assert_eq!(incoming(&world, 1, bob), ["lost on the way"]);
+}

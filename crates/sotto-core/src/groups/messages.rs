@@ -10,7 +10,8 @@
 //!
 //! ```text
 //! table "group_sending", key chat id u64 || SHA-256(entry) (32):
-//!   message number u64                 our text until the log has it
+//!   message number u64 || group chat message (len u32 || bytes)
+//!                                      our text until the log has it
 //! table "group_receipts", key chat id u64 || message number u64 || member id (16):
 //!   status u8 (2 delivered, 3 read) || text16(member name)
 //! table "group_owed", key chat id u64 || kind u8 (1 delivered, 2 read) || log seq u64:
@@ -19,7 +20,7 @@
 
 use sha2::{Digest, Sha256};
 use sotto_groups::MemberId;
-use sotto_wire::GroupEntry;
+use sotto_wire::{GROUP_ENTRY_LEN, GroupEntry};
 use zeroize::Zeroizing;
 
 use crate::chat_item::{
@@ -197,20 +198,54 @@ impl<S: Store> Core<S> {
             mentions,
             content,
         };
-        let sealed = record.group.encrypt(&Zeroizing::new(message.encode()))?;
+        let plaintext = Zeroizing::new(message.encode());
+        let sealed = record.group.encrypt(&plaintext)?;
         let entry = entry_of(sealed.as_bytes())?;
         if let Some(item) = item {
-            batch.put(
-                GROUP_SENDING,
-                sending_key(chat, &entry),
-                item.number.0.to_be_bytes().to_vec(),
-            );
+            put_sending(&mut batch, chat, &entry, item.number, &plaintext);
             chats.add_item(&item, &mut batch);
         }
         record.put(&mut batch)?;
         chat_record.put(&mut batch);
         cx.commit(batch)?;
         Ok(entry)
+    }
+
+    /// Our texts whose entries did not come back from the log (their
+    /// append failed, or never ran): encrypted again for the group's current
+    /// epoch, the entries to append. The runtime calls this once it read
+    /// the log to its end, where each entry appended would have come back.
+    pub fn group_unsent(&mut self, chat: ChatId) -> Result<Vec<GroupEntry>, CoreError> {
+        let unsent = self.store().range(
+            GROUP_SENDING,
+            &KeyRange::prefix(&chat.0.to_be_bytes()),
+            Direction::Forward,
+            MAX_RECEIPT_ENTRIES,
+        )?;
+        if unsent.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut record = GroupRecord::load(self.store(), chat)?;
+        if !record.group.is_active() {
+            return Ok(Vec::new());
+        }
+        let mut batch = StagedBatch::new();
+        let mut entries = Vec::new();
+        for unsent in unsent {
+            let value = Zeroizing::new(unsent.value);
+            let mut r = Reader::new(&value, "group sending");
+            let number = MessageNumber(r.u64()?);
+            let plaintext = r.bytes32(GROUP_ENTRY_LEN)?;
+            r.finish()?;
+            let sealed = record.group.encrypt(plaintext)?;
+            let entry = entry_of(sealed.as_bytes())?;
+            batch.delete(GROUP_SENDING, unsent.key);
+            put_sending(&mut batch, chat, &entry, number, plaintext);
+            entries.push(entry);
+        }
+        record.put(&mut batch)?;
+        self.parts().0.commit(batch)?;
+        Ok(entries)
     }
 
     /// The receipts this profile owes the group's members (delivered for
@@ -338,6 +373,18 @@ fn mentioned(record: &GroupRecord, named: &[String]) -> Result<Vec<MemberId>, Co
     Ok(mentions)
 }
 
+fn put_sending(
+    batch: &mut WriteBatch,
+    chat: ChatId,
+    entry: &GroupEntry,
+    number: MessageNumber,
+    plaintext: &[u8],
+) {
+    let mut w = Writer::new();
+    w.u64(number.0).bytes32(plaintext);
+    batch.put(GROUP_SENDING, sending_key(chat, entry), w.finish());
+}
+
 fn sending_key(chat: ChatId, entry: &GroupEntry) -> Vec<u8> {
     let digest: [u8; 32] = Sha256::digest(entry.as_bytes()).into();
     [&chat.0.to_be_bytes()[..], &digest[..]].concat()
@@ -387,12 +434,14 @@ pub(crate) fn confirm_sent<S: Store>(
     entry: &GroupEntry,
 ) -> Result<(), CoreError> {
     let key = sending_key(chat, entry);
-    let Some(number) = cx.store().get(GROUP_SENDING, &key)? else {
+    let Some(value) = cx.store().get(GROUP_SENDING, &key)? else {
         return Ok(());
     };
     batch.delete(GROUP_SENDING, key);
-    let number = <[u8; 8]>::try_from(number.as_slice())
-        .map_err(|_| CoreError::CorruptRecord("group sending"))?;
+    let number = value
+        .get(..8)
+        .and_then(|number| <[u8; 8]>::try_from(number).ok())
+        .ok_or(CoreError::CorruptRecord("group sending"))?;
     let Some(mut item) =
         ChatItem::load(cx.store(), chat, MessageNumber(u64::from_be_bytes(number)))?
     else {
