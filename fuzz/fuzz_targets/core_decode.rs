@@ -1,15 +1,22 @@
 //! The client core's decoders: chat messages (what a contact sends inside the
-//! end-to-end session), stored records, and invitation links. None panics; a
-//! chat message that parses re-encodes to the same bytes.
+//! end-to-end session, and what a group's member sends in an MLS application
+//! message), stored records, and invitation links. None panics; a chat
+//! message that parses re-encodes to the same bytes (a group message of the
+//! current version too).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sotto_core::InvitationLink;
-use sotto_core::fuzzing::{decode_envelope, decode_records};
+use sotto_core::fuzzing::{decode_envelope, decode_group_message, decode_records};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(encoded) = decode_envelope(data) {
+        assert_eq!(encoded, data);
+    }
+    if let Some(encoded) = decode_group_message(data)
+        && data.first() == Some(&2)
+    {
         assert_eq!(encoded, data);
     }
     let _ = decode_records(data);

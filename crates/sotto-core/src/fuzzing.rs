@@ -22,6 +22,15 @@ pub fn decode_envelope(bytes: &[u8]) -> Option<Vec<u8>> {
         .map(|envelope| envelope.encode())
 }
 
+/// Decodes a group chat message (a member's MLS application plaintext);
+/// re-encodes it if it parsed (in the current version: the first one reads
+/// as a text of the current one).
+pub fn decode_group_message(bytes: &[u8]) -> Option<Vec<u8>> {
+    crate::group_entry::GroupChatMessage::decode(bytes)
+        .ok()
+        .map(|message| message.encode())
+}
+
 /// Decodes the bytes as every kind of stored record; how many accepted them.
 pub fn decode_records(bytes: &[u8]) -> usize {
     [
