@@ -133,16 +133,27 @@ async fn watch(
     loop {
         if let Ok((connection, mut pushes)) = RelayConnection::connect(&log.relay, &connect).await {
             let mut subscribed = None;
+            let mut refused = true;
             for reader in &readers {
-                if connection.subscribe_group_log(reader).await.is_ok() {
-                    subscribed = Some(reader.read_id());
-                    break;
+                match connection.subscribe_group_log(reader).await {
+                    Ok(_) => {
+                        subscribed = Some(reader.read_id());
+                        break;
+                    }
+                    Err(sotto_client::ClientError::Refused(sotto_wire::ErrorCode::Auth)) => {}
+                    // The connection failed: connect again.
+                    Err(_) => refused = false,
                 }
             }
             let Some(read_id) = subscribed else {
-                // Refused with both keys: the loop reads, and learns why.
-                let _ = wake.try_send(chat);
-                return;
+                if refused {
+                    // Refused with every key: the loop reads, and learns why.
+                    let _ = wake.try_send(chat);
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
             };
             backoff = Duration::from_secs(1);
             // Whatever was appended while this was not subscribed.
