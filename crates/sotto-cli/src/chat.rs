@@ -129,13 +129,17 @@ async fn run_loop(
             && let Some(contact) = app.current(&snapshot)
             && (read_marked != Some(contact.id) || contact.unread > 0)
         {
-            // Viewing a chat reads it (read receipts go out if they are on).
+            // Viewing a chat reads it (read receipts go out if they are on;
+            // a group's with the next write to its log, now).
             if runtime
                 .core_mut()
                 .mark_read(now_millis(), &mut OsRng, contact.id)
                 .is_ok()
             {
                 read_marked = Some(contact.id);
+                if contact.members.is_some() && contact.unread > 0 {
+                    watch.wake(contact.id);
+                }
             }
         }
         terminal.draw(|frame| render::draw(frame, &app, &snapshot, now))?;

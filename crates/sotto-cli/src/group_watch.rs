@@ -84,6 +84,12 @@ impl GroupWatch {
         }
     }
 
+    /// Has the loop read a group's log (and write what it owes, such as
+    /// read receipts) as if it had news.
+    pub(crate) fn wake(&self, chat: ChatId) {
+        let _ = self.wake.try_send(chat);
+    }
+
     /// The next group whose log has news.
     pub(crate) async fn next(&mut self) -> ChatId {
         match self.woken.recv().await {

@@ -357,6 +357,10 @@ impl ChatItem {
         if let Some(at) = self.expires_at {
             batch.delete(EXPIRY, ChatItem::expiry_key(at, self.chat, self.number));
         }
+        // A group member's receipts on our message go with it.
+        if self.direction == MessageDirection::Outgoing {
+            crate::groups::messages::forget_item_receipts(batch, self.chat, self.number);
+        }
         Ok(())
     }
 

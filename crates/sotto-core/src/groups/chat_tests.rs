@@ -302,6 +302,19 @@ fn receipts_are_aggregated_per_member_and_a_member_may_turn_read_receipts_off() 
     let item = world.clients[0].core.message(ann, number).unwrap();
     assert_eq!(item.status, MessageStatus::Delivered);
     assert_eq!(item.direction, MessageDirection::Outgoing);
+    // Deleted on this device, the message takes its receipts with it.
+    world.clients[0].core.delete_for_me(ann, number).unwrap();
+    let kept = world.clients[0]
+        .core
+        .store()
+        .range(
+            super::messages::GROUP_RECEIPTS,
+            &crate::KeyRange::all(),
+            crate::Direction::Forward,
+            10,
+        )
+        .unwrap();
+    assert!(kept.is_empty());
     // Receipts show on our own messages only.
     assert!(
         world.clients[1]

@@ -703,6 +703,14 @@ pub(crate) fn receipts_view(
     })
 }
 
+/// Forgets the members' receipts on one of our messages (it is deleted).
+pub(crate) fn forget_item_receipts(batch: &mut WriteBatch, chat: ChatId, number: MessageNumber) {
+    batch.delete_range(
+        GROUP_RECEIPTS,
+        KeyRange::prefix(&ChatItem::key(chat, number)),
+    );
+}
+
 /// Forgets the members' receipts on a group's messages (its history was
 /// cleared).
 pub(crate) fn forget_receipts(batch: &mut WriteBatch, chat: ChatId) {
