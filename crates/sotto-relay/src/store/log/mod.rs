@@ -184,7 +184,7 @@ impl LogStore {
             active_file,
             active_len,
             Arc::clone(&tail),
-        );
+        )?;
         let visible_end = writer.end_position();
         Ok(Self {
             config,

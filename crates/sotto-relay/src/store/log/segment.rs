@@ -124,6 +124,22 @@ pub(super) fn open(dir: &Path, number: u32) -> Result<File, Error> {
         .map_err(Error::io("opening a log segment"))
 }
 
+/// Opens segment `number` for direct writes (`O_DIRECT`, see
+/// [`super::writer`]); `None` if its filesystem does not allow them.
+pub(super) fn open_direct(dir: &Path, number: u32) -> Option<File> {
+    match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path(dir, number))
+    {
+        Ok(file) => Some(file),
+        Err(error) => {
+            tracing::debug!(%error, "direct writes are not available for the log");
+            None
+        }
+    }
+}
+
 /// Deletes segment `number`, durably.
 pub(super) fn remove(dir: &Path, number: u32) -> Result<(), Error> {
     fs::remove_file(path(dir, number)).map_err(Error::io("deleting a log segment"))?;
@@ -142,8 +158,9 @@ pub(super) struct ReplayEnd {
 }
 
 /// Reads segment `number` from `file`, handing each whole record and its
-/// location to `visit`, until the end or the first record that is torn or fails
-/// its checksum.
+/// location to `visit`, until the end, the zeros that pad the last direct
+/// write (fewer than a block of them, up to the end of the file), or the
+/// first record that is torn or fails its checksum.
 pub(super) fn replay(
     file: &File,
     number: u32,
@@ -167,6 +184,9 @@ pub(super) fn replay(
             0 => return Ok(end(offset, None)),
             n if n < FRAME_HEADER_LEN => return Ok(end(offset, Some(DecodeError::Truncated))),
             _ => {}
+        }
+        if head == [0; FRAME_HEADER_LEN] && is_padding(&mut reader, offset)? {
+            return Ok(end(offset, None));
         }
         let len = match record::framed_len(&head) {
             Ok(len) => len,
@@ -197,6 +217,18 @@ pub(super) fn replay(
         );
         offset += len as u64;
     }
+}
+
+/// Whether the file ends within the block where its records end (at
+/// `offset`), in zeros only: the padding of a direct write, not damage. The
+/// frame header before `reader`'s position was zeros.
+fn is_padding(reader: &mut impl Read, offset: u64) -> Result<bool, Error> {
+    let room = super::writer::ALIGN - (offset % super::writer::ALIGN as u64) as usize;
+    let mut rest = vec![0; room];
+    let read = read_some(reader, &mut rest).map_err(Error::io("reading a log segment"))?;
+    let mut beyond = [0; 1];
+    let more = read_some(reader, &mut beyond).map_err(Error::io("reading a log segment"))?;
+    Ok(read + FRAME_HEADER_LEN <= room && more == 0 && rest.iter().all(|&byte| byte == 0))
 }
 
 fn end(valid_len: u64, damage: Option<DecodeError>) -> ReplayEnd {

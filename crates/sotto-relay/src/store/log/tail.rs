@@ -3,7 +3,9 @@
 //! subscribed) is read from memory rather than from its segment file.
 //!
 //! A batch is the writer's buffer as it went to the file: whole records, in
-//! log order, at one offset of one segment. The tail holds at most
+//! log order, at one offset of one segment, after `skip` bytes that are not
+//! its records (the alignment and the block the batch rewrote, see
+//! [`super::writer`]). The tail holds at most
 //! [`TAIL_BYTES`]; the oldest batches go first. It holds nothing the file does
 //! not: a record is looked up here only once it is visible to readers, and a
 //! batch whose write failed is never added.
@@ -18,8 +20,10 @@ pub(super) const TAIL_BYTES: usize = 32 << 20;
 
 /// One written batch and where it starts in the log.
 struct Batch {
-    /// Log position (`segment << 32 | offset`) of its first byte.
+    /// Log position (`segment << 32 | offset`) of its first record.
     start: u64,
+    /// Where that record starts in `bytes`.
+    skip: usize,
     bytes: Vec<u8>,
 }
 
@@ -40,10 +44,10 @@ struct Batches {
 }
 
 impl Tail {
-    /// Keeps `bytes`, just written at `offset` of `segment`, dropping the
-    /// oldest batches beyond the bound.
-    pub(super) fn push(&self, segment: u32, offset: u64, bytes: Vec<u8>) {
-        if bytes.is_empty() || bytes.capacity() > TAIL_BYTES {
+    /// Keeps `bytes`, whose records from byte `skip` on were just written at
+    /// `offset` of `segment`, dropping the oldest batches beyond the bound.
+    pub(super) fn push(&self, segment: u32, offset: u64, bytes: Vec<u8>, skip: usize) {
+        if bytes.len() <= skip || bytes.capacity() > TAIL_BYTES {
             return;
         }
         let Ok(mut tail) = self.batches.lock() else {
@@ -53,6 +57,7 @@ impl Tail {
         tail.bytes += bytes.capacity();
         tail.batches.push_back(Batch {
             start: (u64::from(segment) << 32) | offset,
+            skip,
             bytes,
         });
         while tail.bytes > TAIL_BYTES {
@@ -98,7 +103,9 @@ impl Tail {
         if batch.start >> 32 != u64::from(at.segment) {
             return None;
         }
-        let from = usize::try_from(position - batch.start).ok()?;
+        let from = usize::try_from(position - batch.start)
+            .ok()?
+            .checked_add(batch.skip)?;
         let record = batch.bytes.get(from..from.checked_add(at.len as usize)?)?;
         record.get(skip..).map(<[u8]>::to_vec)
     }
@@ -119,9 +126,9 @@ mod tests {
     #[test]
     fn reads_records_of_the_batches_it_still_holds() {
         let tail = Tail::default();
-        tail.push(1, 16, b"aaaabbbbbb".to_vec());
-        tail.push(1, 26, b"cccc".to_vec());
-        tail.push(2, 16, b"dddd".to_vec());
+        tail.push(1, 16, b"aaaabbbbbb".to_vec(), 0);
+        tail.push(1, 26, b"xxcccc".to_vec(), 2);
+        tail.push(2, 16, b"dddd".to_vec(), 0);
         assert_eq!(tail.read(at(1, 20, 6), 2).as_deref(), Some(&b"bbbb"[..]));
         assert_eq!(tail.read(at(1, 26, 4), 0).as_deref(), Some(&b"cccc"[..]));
         assert_eq!(tail.read(at(2, 16, 4), 1).as_deref(), Some(&b"ddd"[..]));
@@ -135,16 +142,16 @@ mod tests {
     fn forgets_the_oldest_batches_beyond_its_bound() {
         let tail = Tail::default();
         let half = TAIL_BYTES / 2;
-        tail.push(1, 16, vec![1; half]);
-        tail.push(1, 16 + half as u64, vec![2; half]);
-        tail.push(1, 16 + 2 * half as u64, vec![3; 8]);
+        tail.push(1, 16, vec![1; half], 0);
+        tail.push(1, 16 + half as u64, vec![2; half], 0);
+        tail.push(1, 16 + 2 * half as u64, vec![3; 8], 0);
         assert_eq!(tail.read(at(1, 16, 4), 0), None);
         assert_eq!(
             tail.read(at(1, 16 + half as u32, 4), 0).as_deref(),
             Some(&[2u8; 4][..])
         );
         // A batch larger than the bound is not kept.
-        tail.push(2, 16, vec![0; TAIL_BYTES + 1]);
+        tail.push(2, 16, vec![0; TAIL_BYTES + 1], 0);
         assert_eq!(tail.read(at(2, 16, 4), 0), None);
         // The dropped batch's buffer comes back, empty, for the next batch.
         let buffer = tail.buffer(16);

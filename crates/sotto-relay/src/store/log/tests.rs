@@ -877,3 +877,144 @@ fn compaction_copies_live_chunks_forward_and_chunks_share_the_budget() {
     }
     assert_eq!(created, 4);
 }
+
+/// Replays every segment of the log in `dir`: each one's whole records and
+/// its file's length.
+fn segment_ends(dir: &Path) -> Vec<(segment::ReplayEnd, u64)> {
+    let log = dir.join(LOG_DIR);
+    segment::list(&log)
+        .unwrap()
+        .into_iter()
+        .map(|number| {
+            let file = segment::open(&log, number).unwrap();
+            let end = segment::replay(&file, number, |_, _| {}).unwrap();
+            (end, file.metadata().unwrap().len())
+        })
+        .collect()
+}
+
+/// Writes of every size, across rollovers, then a reopen (whose writes are
+/// direct where the filesystem allows it), direct or through the page cache
+/// (as on a filesystem that refuses direct writes): the same records on
+/// disk, but the padding.
+fn writes_keep_every_record_across_rollovers_and_reopens(dir: &Path, direct: bool) {
+    let small = LogConfig {
+        segment_bytes: 1 << 16,
+        policy: Policy {
+            queue_quota: 1000,
+            ..conformance::policy()
+        },
+        ..config()
+    };
+    let kept = {
+        let store = open_with(dir, small, NOW);
+        if !direct {
+            store.writer.lock().unwrap().refuse_direct_writes();
+        }
+        apply(&store, &[create(1), create(2)], NOW);
+        for n in 0..40 {
+            // Bodies of odd sizes, so batches end anywhere in a block.
+            apply(&store, &[send(1, n, 97 * n as usize + 13, NOW)], NOW);
+            if n % 3 == 0 {
+                store
+                    .apply(&[ack(1, n / 3)], NOW, Commit::Deferred)
+                    .unwrap();
+            }
+        }
+        apply(&store, &[send(2, 0, 5, NOW), send(2, 1, 4096, NOW)], NOW);
+        assert_eq!(store.writer.lock().unwrap().is_direct(), direct);
+        snapshot(&store)
+    };
+    let ends = segment_ends(dir);
+    assert!(ends.len() > 1, "{} segments", ends.len());
+    let (last, sealed) = ends.split_last().unwrap();
+    for (end, len) in sealed {
+        // A segment before the last is cut to its records.
+        assert_eq!((end.valid_len, end.damage), (*len, None));
+    }
+    // The last ends in records, then fewer than a block of zeros.
+    assert_eq!(last.0.damage, None);
+    assert!(last.1 >= last.0.valid_len && last.1 - last.0.valid_len < writer::ALIGN as u64);
+    let store = open_with(dir, small, NOW);
+    assert_eq!(snapshot(&store), kept);
+    // Appending after the reopen rewrites the padded block; nothing is lost.
+    apply(&store, &[send(2, 2, 3000, NOW)], NOW);
+    let more = snapshot(&store);
+    drop(store);
+    assert_eq!(snapshot(&open_with(dir, small, NOW)), more);
+}
+
+#[test]
+fn direct_writes_keep_every_record_across_rollovers_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join(LOG_DIR);
+    segment::create_dir(&log).unwrap();
+    segment::create(&log, 1).unwrap();
+    if segment::open_direct(&log, 1).is_none() {
+        // A temporary directory on a filesystem without direct I/O.
+        return;
+    }
+    writes_keep_every_record_across_rollovers_and_reopens(dir.path(), true);
+}
+
+#[test]
+fn buffered_writes_keep_every_record_across_rollovers_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    writes_keep_every_record_across_rollovers_and_reopens(dir.path(), false);
+}
+
+#[test]
+fn zeros_are_padding_only_within_the_last_block() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open_with(dir.path(), config(), NOW);
+        apply(&store, &[create(1), send(1, 0, 100, NOW)], NOW);
+    }
+    let path = last_segment(dir.path());
+    let records = segment_ends(dir.path())[0].0.valid_len;
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    // Zeros to the end of the block: padding.
+    file.set_len(records.next_multiple_of(writer::ALIGN as u64))
+        .unwrap();
+    assert_eq!(segment_ends(dir.path())[0].0.damage, None);
+    // Zeros beyond it: not padding, a torn write (cut off at the next open).
+    file.set_len(records.next_multiple_of(writer::ALIGN as u64) + 1)
+        .unwrap();
+    assert!(segment_ends(dir.path())[0].0.damage.is_some());
+    let store = open_with(dir.path(), config(), NOW);
+    assert_eq!(
+        store.first_message(&recipient(1), NOW).unwrap().unwrap().id,
+        message_id(1, 0)
+    );
+}
+
+#[test]
+fn batches_that_outgrow_their_buffer_are_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let roomy = LogConfig {
+        policy: Policy {
+            queue_quota: 100_000,
+            ..conformance::policy()
+        },
+        ..config()
+    };
+    let store = open_with(dir.path(), roomy, NOW);
+    apply(&store, &[create(1), create(2), create(3), create(4)], NOW);
+    let mut n = 0u32;
+    // Small batches (whose buffer is kept), then ones many times larger
+    // (the buffer grows, and moves, while records are encoded).
+    for count in [1, 2, 300, 1, 5, 40, 700, 3, 1, 90] {
+        let ops: Vec<_> = (0..count)
+            .map(|i| {
+                n += 1;
+                send((i % 4 + 1) as u8, n, 200 + (n as usize * 7 % 300), NOW)
+            })
+            .collect();
+        apply(&store, &ops, NOW);
+    }
+    let kept = snapshot(&store);
+    // What a process started after a kill would read.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    assert_eq!(snapshot(&open_with(copy.path(), roomy, NOW)), kept);
+}

@@ -6,9 +6,24 @@
 //! `fdatasync` when the batch is durable. A segment is synced before the next
 //! one is created, so a record that is torn or missing after a power loss can
 //! only be in the last segment.
+//!
+//! Where the filesystem allows it, the batches go to the disk directly
+//! (`O_DIRECT`), not through the page cache: copying every message into the
+//! page cache and writing it back later cost the relay more CPU than anything
+//! else it does per message (docs/benchmarks.md). A direct write covers whole
+//! [`ALIGN`]-byte blocks from a buffer aligned to [`ALIGN`]: a batch starts
+//! with the bytes already written in the block where the log ends (the carry,
+//! written again unchanged) and ends with zeros up to the next block boundary
+//! (the next batch writes over them). Zeros after the last record are padding
+//! to the replay ([`super::segment::replay`]), and a segment is cut to its
+//! records before the next one is created. Readers use the segment's other,
+//! buffered handle; the kernel keeps the two coherent. A filesystem that
+//! refuses direct I/O (tmpfs, some FUSE filesystems) gets buffered writes of
+//! the same bytes.
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -18,6 +33,10 @@ use super::record::Record;
 use super::segment;
 use super::tail::Tail;
 use crate::Error;
+
+/// The block size and memory alignment of direct writes: a multiple of every
+/// logical block size in use (512 and 4096 bytes).
+pub(super) const ALIGN: usize = 4096;
 
 /// The next batch's buffer has room for twice the last one, up to this.
 const KEPT_BUFFER: usize = 4 << 20;
@@ -34,11 +53,22 @@ pub(super) struct Writer {
     dir: PathBuf,
     segment_bytes: u64,
     active: u32,
+    /// The active segment's buffered handle, shared with readers.
     file: Arc<File>,
+    /// Its direct handle, if the filesystem allows direct writes.
+    direct: Option<File>,
+    /// The filesystem refused a direct write: no more are tried.
+    buffered_only: bool,
     /// Bytes of the active segment written to the file.
     written: u64,
-    /// Records encoded, not yet written; they follow `written`.
-    buffer: Vec<u8>,
+    /// The batch: `bytes[start..head]` is the carry (the bytes of the active
+    /// segment from the block boundary at or before `written`, when writes
+    /// are direct), `bytes[head..]` the records encoded, not yet written; they
+    /// follow `written`. `bytes[start..]` is aligned to [`ALIGN`] in memory
+    /// unless the buffer grew since (a flush then aligns it again).
+    bytes: Vec<u8>,
+    start: usize,
+    head: usize,
     /// Something was written since the last sync.
     unsynced: bool,
     /// Where written batches go, for readers.
@@ -54,17 +84,42 @@ impl Writer {
         file: Arc<File>,
         written: u64,
         tail: Arc<Tail>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        let mut writer = Self {
+            direct: segment::open_direct(&dir, active),
+            buffered_only: false,
             dir,
             segment_bytes,
             active,
             file,
             written,
-            buffer: Vec::new(),
+            bytes: Vec::new(),
+            start: 0,
+            head: 0,
             unsynced: false,
             tail,
-        }
+        };
+        let carry = writer.read_carry()?;
+        writer.bytes = writer.tail.buffer(KEPT_BUFFER.min(1 << 20));
+        writer.prepare(&carry);
+        Ok(writer)
+    }
+
+    /// Whether batches go to the disk directly.
+    #[cfg(test)]
+    pub(super) fn is_direct(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// Writes through the page cache from now on, as on a filesystem that
+    /// refuses direct writes.
+    #[cfg(test)]
+    pub(super) fn refuse_direct_writes(&mut self) {
+        let records = self.bytes.split_off(self.head);
+        self.direct = None;
+        self.buffered_only = true;
+        self.prepare(&[]);
+        self.bytes.extend_from_slice(&records);
     }
 
     /// The active segment's number.
@@ -78,7 +133,7 @@ impl Writer {
     }
 
     fn end(&self) -> u64 {
-        self.written + self.buffer.len() as u64
+        self.written + (self.bytes.len() - self.head) as u64
     }
 
     /// Encodes `record` at the end of the log, first moving to a new segment
@@ -94,37 +149,125 @@ impl Writer {
                 .map_err(|_| Error::Storage("a log segment outgrew 4 GiB".into()))?,
             len: u32::try_from(len).map_err(|_| Error::Storage("a record outgrew 4 GiB".into()))?,
         };
-        record.encode(&mut self.buffer);
+        record.encode(&mut self.bytes);
         Ok(at)
     }
 
-    /// Writes what was encoded to the file (the page cache).
+    /// Writes what was encoded to the file (to the disk when writes are
+    /// direct, else to the page cache).
     pub(super) fn flush(&mut self) -> Result<(), Error> {
-        if self.buffer.is_empty() {
+        if self.bytes.len() == self.head {
             return Ok(());
         }
-        self.file
-            .write_all_at(&self.buffer, self.written)
-            .map_err(Error::io("writing the log"))?;
+        if self.direct.is_some() {
+            self.align();
+        }
+        let logical = self.bytes.len();
+        let carry = (self.head - self.start) as u64;
+        if self.direct.is_some() {
+            let padded = self.start + (logical - self.start).next_multiple_of(ALIGN);
+            self.bytes.resize(padded, 0);
+            let written = self
+                .direct
+                .as_ref()
+                .map(|direct| direct.write_all_at(&self.bytes[self.start..], self.written - carry));
+            self.bytes.truncate(logical);
+            match written {
+                Some(Ok(())) => {}
+                Some(Err(error)) if error.kind() == io::ErrorKind::InvalidInput => {
+                    // The filesystem took the handle but refuses direct writes:
+                    // write the same bytes through the page cache from now on.
+                    tracing::info!(
+                        "the log's filesystem refuses direct writes; using buffered writes"
+                    );
+                    self.direct = None;
+                    self.buffered_only = true;
+                    self.write_buffered(carry)?;
+                }
+                Some(Err(error)) => return Err(Error::io("writing the log")(error)),
+                None => {}
+            }
+        } else {
+            self.write_buffered(carry)?;
+        }
         let offset = self.written;
-        self.written += self.buffer.len() as u64;
+        self.written += (logical - self.head) as u64;
         self.unsynced = true;
-        if self.buffer.len() < TAIL_MIN_BATCH {
+        let carry = self.carry_bytes();
+        let skip = self.head;
+        if logical - skip < TAIL_MIN_BATCH {
             // Too small to hold a message worth keeping (ACKs, queue records).
-            self.buffer.clear();
+            self.prepare(&carry);
             return Ok(());
         }
         // The batch goes to the tail; the next one gets a buffer it dropped,
         // with room for twice this one (a batch grows by copying).
         let next = self
             .tail
-            .buffer(self.buffer.len().saturating_mul(2).min(KEPT_BUFFER));
-        self.tail.push(
-            self.active,
-            offset,
-            std::mem::replace(&mut self.buffer, next),
-        );
+            .buffer((logical - skip).saturating_mul(2).min(KEPT_BUFFER) + 2 * ALIGN);
+        let batch = std::mem::replace(&mut self.bytes, next);
+        self.tail.push(self.active, offset, batch, skip);
+        self.prepare(&carry);
         Ok(())
+    }
+
+    /// Writes the batch's records through the page cache.
+    fn write_buffered(&self, carry: u64) -> Result<(), Error> {
+        let from = self.start + carry as usize;
+        self.file
+            .write_all_at(&self.bytes[from..], self.written)
+            .map_err(Error::io("writing the log"))
+    }
+
+    /// The bytes a direct write after `written` must start with: those of the
+    /// active segment from the block boundary at or before `written`, read
+    /// from the batch just written. Nothing when writes are buffered.
+    fn carry_bytes(&self) -> Vec<u8> {
+        if self.direct.is_none() {
+            return Vec::new();
+        }
+        let partial = (self.written % ALIGN as u64) as usize;
+        self.bytes[self.bytes.len() - partial..].to_vec()
+    }
+
+    /// The carry read back from the active segment's file (after opening it,
+    /// or after a rollover).
+    fn read_carry(&self) -> Result<Vec<u8>, Error> {
+        if self.direct.is_none() {
+            return Ok(Vec::new());
+        }
+        let partial = self.written % ALIGN as u64;
+        let mut carry = vec![0; partial as usize];
+        self.file
+            .read_exact_at(&mut carry, self.written - partial)
+            .map_err(Error::io("reading a log segment"))?;
+        Ok(carry)
+    }
+
+    /// Empties the batch's buffer and starts it, aligned, with `carry`.
+    fn prepare(&mut self, carry: &[u8]) {
+        self.bytes.clear();
+        self.bytes.reserve(2 * ALIGN);
+        self.start = self.bytes.as_ptr().align_offset(ALIGN);
+        self.bytes.resize(self.start, 0);
+        self.bytes.extend_from_slice(carry);
+        self.head = self.bytes.len();
+    }
+
+    /// Moves the batch to an aligned address if the buffer grew since it was
+    /// prepared (a batch larger than its buffer).
+    fn align(&mut self) {
+        if self.bytes[self.start..].as_ptr().align_offset(ALIGN) == 0 {
+            return;
+        }
+        let len = self.bytes.len() - self.start;
+        let mut moved: Vec<u8> = Vec::with_capacity(len + 2 * ALIGN);
+        let start = moved.as_ptr().align_offset(ALIGN);
+        moved.resize(start, 0);
+        moved.extend_from_slice(&self.bytes[self.start..]);
+        self.head = self.head - self.start + start;
+        self.start = start;
+        self.bytes = moved;
     }
 
     /// Writes and syncs everything encoded so far.
@@ -139,9 +282,18 @@ impl Writer {
         Ok(())
     }
 
-    /// Seals the active segment (synced) and starts the next one.
+    /// Seals the active segment (synced, cut to its records) and starts the
+    /// next one.
     fn rollover(&mut self, files: &Files) -> Result<(), Error> {
         self.sync()?;
+        if self.direct.is_some() {
+            // The padding of the last direct write goes, durably, before a
+            // later segment exists: only the last segment may end in zeros.
+            self.file
+                .set_len(self.written)
+                .and_then(|()| self.file.sync_all())
+                .map_err(Error::io("sealing a log segment"))?;
+        }
         let next = self
             .active
             .checked_add(1)
@@ -151,9 +303,17 @@ impl Writer {
             .write()
             .map_err(|_| Error::StoreFailed)?
             .insert(next, Arc::clone(&file));
+        self.direct = if self.buffered_only {
+            None
+        } else {
+            segment::open_direct(&self.dir, next)
+        };
         self.active = next;
         self.file = file;
         self.written = segment::HEADER_LEN;
+        // The sync above wrote every record encoded: the batch starts anew.
+        let carry = self.read_carry()?;
+        self.prepare(&carry);
         Ok(())
     }
 }
