@@ -7,6 +7,7 @@ import {
   DEFAULT_SETTINGS,
   type Backend,
   type BackendError,
+  type FileSink,
   type BackendErrorKind,
   type BackendEvent,
   type ChatId,
@@ -112,6 +113,8 @@ export class FakeBackend implements Backend {
   private invitations = new Set<InvitationId>();
   /** What arrived while locked, in arrival order. */
   private held: { chat: ChatId; text: string }[] = [];
+  /** The files in this "profile", by chat and item. */
+  private files = new Map<string, Blob>();
 
   // Test helpers -------------------------------------------------------------
 
@@ -415,6 +418,57 @@ export class FakeBackend implements Backend {
     this.add(target, item);
     this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
     return item.number;
+  }
+
+  /** A file offered by the peer in `chat` (`available` until downloaded). */
+  receiveFile(chat: ChatId, file: Blob, name: string, mediaType: string): MessageItem {
+    const target = this.requireChat(chat);
+    const item = this.message(target, "incoming", `📎 ${name}`, this.now());
+    item.file = { name, size: file.size, media_type: mediaType, state: "available", failure: null };
+    this.files.set(`${chat}-${item.number}`, file);
+    this.add(target, item);
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return item;
+  }
+
+  async sendFile(chat: ChatId, file: Blob, name: string, mediaType: string): Promise<MessageNumber> {
+    this.record("sendFile", chat, name, mediaType);
+    const target = this.requireChat(chat);
+    const item = this.message(target, "outgoing", `📎 ${name}`, this.now());
+    item.status = "sent";
+    item.file = { name, size: file.size, media_type: mediaType, state: "sent", failure: null };
+    this.files.set(`${chat}-${item.number}`, file);
+    this.add(target, item);
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return item.number;
+  }
+
+  async downloadFile(chat: ChatId, number: MessageNumber): Promise<void> {
+    this.record("downloadFile", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    if (!item.file) throw fail("not-found", "No such file.");
+    item.file.state = "received";
+    item.file.failure = null;
+    this.emit({ type: "file_progress", chat, number, done: item.file.size, total: item.file.size });
+    this.emit({ type: "item_changed", item: structuredClone(item) });
+  }
+
+  async cancelFile(chat: ChatId, number: MessageNumber): Promise<void> {
+    this.record("cancelFile", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    if (!item.file) throw fail("not-found", "No such file.");
+    item.file.state = "failed";
+    item.file.failure = "cancelled";
+    this.emit({ type: "item_changed", item: structuredClone(item) });
+  }
+
+  async readFile(chat: ChatId, number: MessageNumber, sink: FileSink): Promise<void> {
+    this.record("readFile", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    const file = this.files.get(`${chat}-${number}`);
+    if (!file || !item.file || (item.file.state !== "received" && item.file.state !== "sent"))
+      throw fail("not-found", "This file is not in this browser.");
+    await sink(new Uint8Array(await file.arrayBuffer()));
   }
 
   async react(chat: ChatId, number: MessageNumber, emoji: string | null): Promise<void> {

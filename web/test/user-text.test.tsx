@@ -144,6 +144,6 @@ describe("the stylesheet", () => {
         failure: null,
       },
     };
-    expect(cleanItem(file).text).toBe("📎 report.pdf (3.0 MB): open this chat with the sotto command to save it");
+    expect(cleanItem(file).text).toBe("📎 report.pdf (3.0 MB)");
   });
 });

@@ -8,7 +8,7 @@ import type { RefObject } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageItem } from "../backend";
 import { EmojiPicker } from "./emoji-picker";
-import { IconClose, IconEmoji, IconReply, IconSend } from "./icons";
+import { IconAttach, IconClose, IconEmoji, IconReply, IconSend } from "./icons";
 
 export type ComposerMode = { type: "new" } | { type: "reply"; item: MessageItem } | { type: "edit"; item: MessageItem };
 
@@ -33,6 +33,7 @@ export function Composer({
   onTyping,
   draft = "",
   onDraft,
+  onFiles,
 }: {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   mode: ComposerMode;
@@ -45,7 +46,10 @@ export function Composer({
   draft?: string;
   /** Keeps the text typed but not sent (not while editing a message). */
   onDraft?: (text: string) => void;
+  /** Files picked with the attach button or pasted (an image copied, say): sent as they are. */
+  onFiles?: (files: File[]) => void;
 }) {
+  const picker = useRef<HTMLInputElement>(null);
   const [text, setText] = useState(draft);
   /** The emoji button, while its picker is open. */
   const [picking, setPicking] = useState<HTMLElement | null>(null);
@@ -183,8 +187,40 @@ export function Composer({
         >
           <IconEmoji />
         </button>
+        {onFiles && (
+          <>
+            <button
+              type="button"
+              class="icon-button attach-button"
+              aria-label="Attach files"
+              title="Attach files"
+              onClick={() => picker.current?.click()}
+            >
+              <IconAttach />
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              aria-label="Files to send"
+              onChange={(event) => {
+                const files = [...(event.currentTarget.files ?? [])];
+                event.currentTarget.value = "";
+                if (files.length > 0) onFiles(files);
+              }}
+            />
+          </>
+        )}
         <textarea
           ref={inputRef}
+          onPaste={(event) => {
+            const files = [...(event.clipboardData?.files ?? [])];
+            if (!onFiles || files.length === 0) return;
+            // Files on the clipboard (an image copied, say) are sent; text pastes as text.
+            event.preventDefault();
+            onFiles(files);
+          }}
           rows={rows}
           value={text}
           placeholder="Type a message"
