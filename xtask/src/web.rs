@@ -52,7 +52,9 @@ pub(crate) fn test() -> Result<()> {
 /// and the offline status (`web/e2e/manage-chats.mjs`), then receiving while
 /// locked (`web/e2e/locked-receiving.mjs`), then the emoji picker, reactions
 /// with any emoji, the first unread message and delete for me
-/// (`web/e2e/daily-use.mjs`).
+/// (`web/e2e/daily-use.mjs`), then files: several dropped at once (one of
+/// 100 MB), an image pasted, a voice message recorded, between two browsers
+/// and the command (`web/e2e/files.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -106,6 +108,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: emoji, any reaction, the first unread message, delete for me",
             "e2e/daily-use.mjs",
+        ),
+        (
+            "browser test: files dropped, pasted and recorded, between browsers and the command",
+            "e2e/files.mjs",
         ),
     ] {
         announce(title);

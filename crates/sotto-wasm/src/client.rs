@@ -1199,6 +1199,9 @@ fn release(shared: &Rc<RefCell<Shared>>, mark: Option<WriteMark>) -> Vec<RelayRe
     for event in &events {
         emit(shared, event);
     }
+    if events.iter().any(concerns_files) {
+        crate::file_runner::refresh(shared);
+    }
     requests
 }
 

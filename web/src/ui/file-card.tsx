@@ -5,6 +5,7 @@
 // opens whole in a lightbox.
 
 import { createContext } from "preact";
+import { createPortal } from "preact/compat";
 import { useContext, useEffect, useState } from "preact/hooks";
 import type { Backend, ChatId, FileView, MessageItem } from "../backend";
 import { errorMessage } from "../errors";
@@ -133,21 +134,25 @@ export function FileCard({ item, file }: { item: MessageItem; file: FileView }) 
           )}
         </p>
       )}
-      {viewing && image && (
-        <Dialog title={file.name} onClose={() => setViewing(false)} wide>
-          <img class="lightbox-image" src={image} alt={file.name} />
-          <div class="lightbox-actions">
-            {canSave(file.size) && (
-              <button type="button" onClick={save}>
-                Save
+      {viewing &&
+        image &&
+        // Over the whole page, not inside the timeline's moving rows.
+        createPortal(
+          <Dialog title={file.name} onClose={() => setViewing(false)} wide>
+            <img class="lightbox-image" src={image} alt={file.name} />
+            <div class="lightbox-actions">
+              {canSave(file.size) && (
+                <button type="button" onClick={save}>
+                  Save
+                </button>
+              )}
+              <button type="button" onClick={() => setViewing(false)}>
+                Close
               </button>
-            )}
-            <button type="button" onClick={() => setViewing(false)}>
-              Close
-            </button>
-          </div>
-        </Dialog>
-      )}
+            </div>
+          </Dialog>,
+          document.body,
+        )}
     </div>
   );
 }
