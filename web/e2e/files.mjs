@@ -1,7 +1,10 @@
 // Files between two browsers and the `sotto` command through a real relay:
 // several files dropped on a chat at once (one of 100 MB), downloaded and
 // saved on the other side with every byte checked; an image pasted into the
-// composer, shown inline and in the lightbox; a download cancelled; files
+// composer, its preview shown before it is downloaded, then inline and in the
+// lightbox; a voice message recorded from Chromium's fake microphone, sent
+// with its duration and waveform and played on the other side; a download
+// cancelled; files
 // from the browser downloaded by the command, and one from the command
 // downloaded by the browser. Screenshots of each step go to the printed
 // directory.
@@ -110,7 +113,7 @@ const card = (chat, name) => chat.getByLabel(`File ${name}`, { exact: true });
 
 const work = mkdtempSync(join(tmpdir(), "sotto-e2e-files-"));
 const { relay, address, web } = await startRelay(join(work, "relay"));
-const browser = await launchBrowser();
+const browser = await launchBrowser(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]);
 try {
   const alice = await openPage(browser, web);
   const bob = await openPage(browser, web);
@@ -160,10 +163,7 @@ try {
   await shot(bob, "received");
   step("downloaded, checked and saved byte for byte (100 MB included)");
 
-  // An image pasted into the composer; the other side downloads it by itself.
-  await bob.getByRole("button", { name: "Settings" }).click();
-  await bob.getByLabel("Download files automatically").selectOption({ label: "Up to 5.0 MB" });
-  await bob.keyboard.press("Escape");
+  // An image pasted into the composer: its preview travels in the message.
   await alice.evaluate(async () => {
     const canvas = document.createElement("canvas");
     canvas.width = 320;
@@ -180,6 +180,9 @@ try {
     const box = document.querySelector(".composer textarea");
     box.dispatchEvent(new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: transfer }));
   });
+  await bobChat.locator("img.file-preview").waitFor({ timeout: bigTimeout });
+  await shot(bob, "image-preview");
+  await card(bobChat, "image.png").getByRole("button", { name: "Download image.png" }).click();
   const bobImage = bobChat.locator(".file-image img");
   await bobImage.waitFor({ timeout: bigTimeout });
   await shot(bob, "image-inline");
@@ -189,6 +192,35 @@ try {
   await bob.keyboard.press("Escape");
   step("an image pasted, shown inline and in the lightbox");
 
+  // A voice message recorded from the fake microphone, downloaded by itself and played.
+  await bob.getByRole("button", { name: "Settings" }).click();
+  await bob.getByLabel("Download files automatically").selectOption({ label: "Up to 5.0 MB" });
+  await bob.keyboard.press("Escape");
+  await aliceChat.getByRole("button", { name: "Record a voice message" }).click();
+  await aliceChat.getByRole("status", { name: "Recording a voice message" }).waitFor({ timeout });
+  await alice.waitForTimeout(3000);
+  await shot(alice, "voice-recording");
+  await aliceChat.getByRole("button", { name: "Send voice message" }).click();
+  const voice = bobChat.locator(".voice").last();
+  await voice.waitFor({ timeout: bigTimeout });
+  await voice.locator("audio").waitFor({ state: "attached", timeout: bigTimeout });
+  await voice.getByRole("button", { name: "Play voice message" }).click();
+  await bob.waitForFunction(
+    () => [...document.querySelectorAll(".voice audio")].some((audio) => audio.currentTime > 0.5),
+    null,
+    {
+      timeout,
+    },
+  );
+  await shot(bob, "voice-playing");
+  await voice.getByRole("button", { name: "Pause voice message" }).click();
+  await voice.getByRole("slider", { name: "Voice message position" }).click({ position: { x: 5, y: 5 } });
+  const duration = await bob.evaluate(() => document.querySelector(".voice audio").duration);
+  const waveform = await voice.locator(".waveform span").count();
+  if (!(waveform === 64 && (duration > 2 || !Number.isFinite(duration))))
+    throw new Error(`voice message: ${waveform} waveform bars, ${duration} s`);
+  step("a voice message recorded, sent and played");
+
   // A download cancelled halfway.
   await dropFiles(alice, [
     { seed: 4, size: 60 * MB, name: "pattern-4-cancelled.bin", type: "application/octet-stream" },
@@ -196,7 +228,7 @@ try {
   const cancelled = card(bobChat, "pattern-4-cancelled.bin");
   await cancelled.getByRole("button", { name: "Download pattern-4-cancelled.bin" }).click({ timeout: bigTimeout });
   await cancelled.getByRole("button", { name: "Cancel pattern-4-cancelled.bin" }).click({ timeout });
-  await cancelled.getByText("Cancelled.").waitFor({ timeout });
+  await cancelled.locator(".file-failure", { hasText: "Cancelled." }).waitFor({ timeout });
   await shot(bob, "cancelled");
   step("a download cancelled");
 

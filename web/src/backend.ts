@@ -172,6 +172,22 @@ export interface FileView {
   state: "uploading" | "sent" | "available" | "downloading" | "received" | "failed";
   /** Why it failed, for `failed`. */
   failure: string | null;
+  /** A small preview image (standard base64) the message carries, shown before the file is here. */
+  preview: string | null;
+  /** A voice message's length in milliseconds. */
+  duration_ms: number | null;
+  /** A voice message's loudness (0..255) in equal slices of its length; empty for none. */
+  waveform: number[];
+}
+
+/** What a file message shows before the file is downloaded (`sendFile`). */
+export interface SendMedia {
+  /** A small image (JPEG, PNG or WebP) of at most 8192 bytes. */
+  preview?: Uint8Array;
+  /** A voice message's length in milliseconds. */
+  durationMs?: number;
+  /** A voice message's loudness (0..255), at most 64 samples. */
+  waveform?: Uint8Array;
 }
 
 /** A message: `text` set, `notice` null. */
@@ -472,11 +488,12 @@ export interface Backend {
   // item's `item_changed` (state `sent`, `received` or `failed`).
   /**
    * Sends `file` (read a slice at a time, never whole) as `name` of type
-   * `mediaType`: it is encrypted into the profile, its item comes at once
+   * `mediaType`, with an image's preview or a voice message's duration and
+   * waveform: it is encrypted into the profile, its item comes at once
    * (`uploading`), and the message goes once the file is on the relay.
    * Rejects with `invalid-input` for a file too large or unreadable.
    */
-  sendFile(chat: ChatId, file: Blob, name: string, mediaType: string): Promise<MessageNumber>;
+  sendFile(chat: ChatId, file: Blob, name: string, mediaType: string, media?: SendMedia): Promise<MessageNumber>;
   /** Downloads a file offered (or resumes its download, or tries again after a failure). */
   downloadFile(chat: ChatId, number: MessageNumber): Promise<void>;
   /** Cancels a file's upload or download: it fails as cancelled. */

@@ -442,8 +442,19 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         const code = client.securityCode(chat) as { digits: string; qrPayload: string; verified: boolean };
         return { ...code, digits: code.digits.replace(/\s+/g, "") };
       }),
-    sendFile: (chat, file, name, mediaType) =>
-      call(async () => (await client.sendFile(chat, file, name, mediaType)) as MessageNumber),
+    sendFile: (chat, file, name, mediaType, media = {}) =>
+      call(
+        async () =>
+          (await client.sendFile(
+            chat,
+            file,
+            name,
+            mediaType,
+            media.preview ?? new Uint8Array(),
+            Math.round(media.durationMs ?? 0),
+            media.waveform ?? new Uint8Array(),
+          )) as MessageNumber,
+      ),
     downloadFile: (chat, number) => call(() => client.downloadFile(chat, number)),
     cancelFile: (chat, number) => call(() => client.cancelFile(chat, number)),
     readFile: (chat, number, sink) => call(async () => void (await client.readFile(chat, number, sink))),

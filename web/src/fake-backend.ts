@@ -8,6 +8,7 @@ import {
   type Backend,
   type BackendError,
   type FileSink,
+  type SendMedia,
   type BackendErrorKind,
   type BackendEvent,
   type ChatId,
@@ -90,6 +91,11 @@ function emptyChat(id: ChatId, name: string, lastActivity: number): FakeChat {
     blocked: false,
     muted_until: null,
   };
+}
+
+/** A file view's media fields when it has none. */
+function noMedia(): { preview: null; duration_ms: null; waveform: number[] } {
+  return { preview: null, duration_ms: null, waveform: [] };
 }
 
 export class FakeBackend implements Backend {
@@ -424,19 +430,34 @@ export class FakeBackend implements Backend {
   receiveFile(chat: ChatId, file: Blob, name: string, mediaType: string): MessageItem {
     const target = this.requireChat(chat);
     const item = this.message(target, "incoming", `📎 ${name}`, this.now());
-    item.file = { name, size: file.size, media_type: mediaType, state: "available", failure: null };
+    item.file = { ...noMedia(), name, size: file.size, media_type: mediaType, state: "available", failure: null };
     this.files.set(`${chat}-${item.number}`, file);
     this.add(target, item);
     this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
     return item;
   }
 
-  async sendFile(chat: ChatId, file: Blob, name: string, mediaType: string): Promise<MessageNumber> {
-    this.record("sendFile", chat, name, mediaType);
+  async sendFile(
+    chat: ChatId,
+    file: Blob,
+    name: string,
+    mediaType: string,
+    media: SendMedia = {},
+  ): Promise<MessageNumber> {
+    this.record("sendFile", chat, name, mediaType, media);
     const target = this.requireChat(chat);
     const item = this.message(target, "outgoing", `📎 ${name}`, this.now());
     item.status = "sent";
-    item.file = { name, size: file.size, media_type: mediaType, state: "sent", failure: null };
+    item.file = {
+      name,
+      size: file.size,
+      media_type: mediaType,
+      state: "sent",
+      failure: null,
+      preview: media.preview ? btoa(String.fromCharCode(...media.preview)) : null,
+      duration_ms: media.durationMs ?? null,
+      waveform: [...(media.waveform ?? [])],
+    };
     this.files.set(`${chat}-${item.number}`, file);
     this.add(target, item);
     this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });

@@ -129,3 +129,134 @@ export async function fileBlob(backend: Backend, chat: ChatId, number: MessageNu
   });
   return new Blob(parts as BlobPart[], { type: file.media_type });
 }
+
+/** The longest preview a file message carries, in bytes. */
+export const MAX_PREVIEW_BYTES = 8192;
+/** The most waveform samples a voice message carries. */
+export const WAVEFORM_SAMPLES = 64;
+
+/**
+ * A small preview of an image (WebP, or JPEG where WebP cannot be made) of at
+ * most MAX_PREVIEW_BYTES, or null when the file does not decode as an image.
+ */
+export async function makePreview(file: Blob): Promise<Uint8Array | null> {
+  if (!file.type.startsWith("image/") || typeof createImageBitmap !== "function") return null;
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return null;
+  }
+  try {
+    for (const side of [160, 112, 80, 56]) {
+      const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      canvas.getContext("2d")?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      for (const [type, quality] of [
+        ["image/webp", 0.6],
+        ["image/webp", 0.4],
+        ["image/jpeg", 0.5],
+      ] as const) {
+        const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, type, quality));
+        if (blob && blob.type === type && blob.size <= MAX_PREVIEW_BYTES)
+          return new Uint8Array(await blob.arrayBuffer());
+      }
+    }
+    return null;
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** `levels` (any count, 0..1) as WAVEFORM_SAMPLES bytes (0..255): the loudest of each slice. */
+export function waveformBytes(levels: number[]): Uint8Array {
+  const out = new Uint8Array(levels.length === 0 ? 0 : WAVEFORM_SAMPLES);
+  if (levels.length === 0) return out;
+  const peak = Math.max(...levels, 1e-6);
+  for (let i = 0; i < out.length; i++) {
+    const from = Math.floor((i * levels.length) / out.length);
+    const to = Math.max(from + 1, Math.floor(((i + 1) * levels.length) / out.length));
+    const slice = levels.slice(from, to);
+    out[i] = Math.round((Math.max(...slice) / peak) * 255);
+  }
+  return out;
+}
+
+/** A duration as `m:ss`. */
+export function durationText(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** A recording of the microphone under way (Opus), with its loudness sampled as it goes. */
+export interface Recording {
+  /** Milliseconds recorded so far. */
+  elapsed(): number;
+  /** Stops; resolves with the recording and what a voice message carries. */
+  finish(): Promise<{ blob: Blob; type: string; durationMs: number; waveform: Uint8Array }>;
+  /** Stops and throws the recording away. */
+  cancel(): void;
+}
+
+/** Starts recording the microphone (asks for it first); rejects when there is none or it is refused. */
+export async function startRecording(): Promise<Recording> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const type = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus"].find((candidate) =>
+    MediaRecorder.isTypeSupported(candidate),
+  );
+  const recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+  const parts: Blob[] = [];
+  recorder.ondataavailable = (event) => {
+    if (event.data.size > 0) parts.push(event.data);
+  };
+  const audio = new AudioContext();
+  const analyser = audio.createAnalyser();
+  analyser.fftSize = 1024;
+  audio.createMediaStreamSource(stream).connect(analyser);
+  const levels: number[] = [];
+  const samples = new Float32Array(analyser.fftSize);
+  const sampler = window.setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const sample of samples) sum += sample * sample;
+    levels.push(Math.sqrt(sum / samples.length));
+  }, 50);
+  const started = performance.now();
+  recorder.start(250);
+  let stopped: Promise<void> | null = null;
+  // Once, however often it is asked (finishing, cancelling, the composer closing).
+  const stop = (): Promise<void> => (stopped ??= halt());
+  const halt = (): Promise<void> =>
+    new Promise((resolve) => {
+      window.clearInterval(sampler);
+      recorder.onstop = () => resolve();
+      if (recorder.state !== "inactive") recorder.stop();
+      else resolve();
+      stream.getTracks().forEach((track) => track.stop());
+      audio.close().catch(() => undefined);
+    });
+  return {
+    elapsed: () => performance.now() - started,
+    finish: async () => {
+      const durationMs = performance.now() - started;
+      await stop();
+      const recorded = (recorder.mimeType || type || "audio/webm").split(";")[0] ?? "audio/webm";
+      return {
+        blob: new Blob(parts, { type: recorded }),
+        type: recorded,
+        durationMs,
+        waveform: waveformBytes(levels),
+      };
+    },
+    cancel: () => void stop(),
+  };
+}
+
+/** The name of a voice message recorded at `at`. */
+export function voiceName(type: string, at: Date): string {
+  const extension = type.includes("ogg") ? "ogg" : "webm";
+  const stamp = at.toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
+  return `voice-${stamp}.${extension}`;
+}

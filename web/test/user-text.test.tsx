@@ -142,6 +142,9 @@ describe("the stylesheet", () => {
         media_type: "application/pdf",
         state: "available",
         failure: null,
+        preview: null,
+        duration_ms: null,
+        waveform: [],
       },
     };
     expect(cleanItem(file).text).toBe("📎 report.pdf (3.0 MB)");

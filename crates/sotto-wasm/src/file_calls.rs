@@ -5,7 +5,7 @@
 //! `file_progress` events, their ends as `item_changed`.
 
 use js_sys::Promise;
-use sotto_core::{ChatId, MessageNumber};
+use sotto_core::{ChatId, FileMedia, MessageNumber};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -24,20 +24,28 @@ impl SottoClient {
     /// Sends `file` (a `File` or `Blob`, read a slice at a time) to `chat`
     /// as `name` of type `mediaType`: encrypts it into the profile's copies,
     /// adds its item (`item_added`, state `uploading`) and uploads it; the
-    /// message goes once every chunk is on the relay. Resolves with the
-    /// item's number.
+    /// message goes once every chunk is on the relay, with `preview` (a
+    /// small image, up to 8192 bytes; empty for none), `durationMs` and
+    /// `waveform` (a voice message's, up to 64 bytes; 0 and empty for
+    /// none). Resolves with the item's number.
     #[wasm_bindgen(js_name = sendFile)]
+    #[allow(clippy::too_many_arguments)]
     pub fn send_file(
         &self,
         chat: f64,
         file: web_sys::Blob,
         name: String,
         media_type: String,
+        preview: Vec<u8>,
+        duration_ms: u32,
+        waveform: Vec<u8>,
     ) -> Promise {
         let shared = std::rc::Rc::clone(&self.shared);
         future_to_promise(async move {
             let chat = ChatId(local_id(chat, "no such chat")?);
-            let number = file_runner::send(&shared, chat, file, name, media_type).await?;
+            let media = FileMedia::new(preview, duration_ms, waveform).map_err(core_error)?;
+            let number =
+                file_runner::send(&shared, chat, file, name, media_type, Some(media)).await?;
             Ok(JsValue::from(number.0 as f64))
         })
     }

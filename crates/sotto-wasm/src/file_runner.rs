@@ -31,7 +31,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use rand_core::RngCore;
-use sotto_core::{ChatId, Event, FileMessage, FileState, MessageNumber, Transfer};
+use sotto_core::{ChatId, Event, FileMedia, FileMessage, FileState, MessageNumber, Transfer};
 use sotto_files::{
     Download, DownloadStep, FileDecryptor, FileEncryptor, FileKey, FileNonce, MAX_DESCRIBED_CHUNKS,
     TransferFailure, Upload, UploadStep, encrypted_len, plan_chunks,
@@ -1421,6 +1421,7 @@ pub(crate) async fn send(
     blob: web_sys::Blob,
     name: String,
     media_type: String,
+    media: Option<FileMedia>,
 ) -> Result<MessageNumber, JsValue> {
     let copies = copies(shared).await?;
     let encrypted = encrypt(&copies, Source::Blob(&blob))
@@ -1455,7 +1456,7 @@ pub(crate) async fn send(
         match (state.unlocked.as_mut(), upload) {
             (Some(unlocked), Ok(upload)) => unlocked
                 .core
-                .start_upload(now(), chat, &name, &media_type, &upload)
+                .start_upload_with_media(now(), chat, &name, &media_type, media, &upload)
                 .map(|number| (number, upload))
                 .map_err(crate::client::core_error),
             (None, _) => Err(crate::client::error("locked", "the profile is locked")),

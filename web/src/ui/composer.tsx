@@ -8,7 +8,9 @@ import type { RefObject } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageItem } from "../backend";
 import { EmojiPicker } from "./emoji-picker";
-import { IconAttach, IconClose, IconEmoji, IconReply, IconSend } from "./icons";
+import { durationText, startRecording, type Recording } from "../files";
+import { errorMessage } from "../errors";
+import { IconAttach, IconClose, IconEmoji, IconMic, IconReply, IconSend } from "./icons";
 
 export type ComposerMode = { type: "new" } | { type: "reply"; item: MessageItem } | { type: "edit"; item: MessageItem };
 
@@ -34,6 +36,8 @@ export function Composer({
   draft = "",
   onDraft,
   onFiles,
+  onVoice,
+  onError,
 }: {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   mode: ComposerMode;
@@ -48,8 +52,43 @@ export function Composer({
   onDraft?: (text: string) => void;
   /** Files picked with the attach button or pasted (an image copied, say): sent as they are. */
   onFiles?: (files: File[]) => void;
+  /** A voice message recorded with the microphone button. */
+  onVoice?: (recorded: Awaited<ReturnType<Recording["finish"]>>) => void;
+  /** Says what went wrong (no microphone, say). */
+  onError?: (message: string) => void;
 }) {
   const picker = useRef<HTMLInputElement>(null);
+  const [recording, setRecording] = useState<Recording | null>(null);
+  const [elapsed, setElapsed] = useState(0);
+  useEffect(() => {
+    if (!recording) return;
+    const tick = window.setInterval(() => setElapsed(recording.elapsed()), 200);
+    return () => window.clearInterval(tick);
+  }, [recording]);
+  // A recording under way stops with the composer (another chat opened, say).
+  useEffect(() => () => recording?.cancel(), [recording]);
+
+  async function record() {
+    try {
+      setElapsed(0);
+      setRecording(await startRecording());
+    } catch (caught) {
+      onError?.(
+        caught instanceof DOMException && caught.name === "NotAllowedError"
+          ? "The microphone is not allowed for this page: allow it in the browser to record a voice message."
+          : caught instanceof DOMException
+            ? "No microphone could be used to record a voice message."
+            : errorMessage(caught),
+      );
+    }
+  }
+
+  async function finishRecording() {
+    const current = recording;
+    if (!current) return;
+    setRecording(null);
+    onVoice?.(await current.finish());
+  }
   const [text, setText] = useState(draft);
   /** The emoji button, while its picker is open. */
   const [picking, setPicking] = useState<HTMLElement | null>(null);
@@ -212,7 +251,28 @@ export function Composer({
             />
           </>
         )}
+        {recording && (
+          <div class="recording" role="status" aria-label="Recording a voice message">
+            <span class="recording-dot" aria-hidden="true" />
+            Recording {durationText(elapsed)}
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Cancel recording"
+              onClick={() => {
+                recording.cancel();
+                setRecording(null);
+              }}
+            >
+              <IconClose />
+            </button>
+            <button type="button" class="icon-button send" aria-label="Send voice message" onClick={finishRecording}>
+              <IconSend />
+            </button>
+          </div>
+        )}
         <textarea
+          hidden={recording !== null}
           ref={inputRef}
           onPaste={(event) => {
             const files = [...(event.clipboardData?.files ?? [])];
@@ -229,14 +289,28 @@ export function Composer({
           onInput={(event) => onInput(event.currentTarget.value)}
           onKeyDown={onKeyDown}
         />
-        <button
-          class="icon-button send"
-          type="submit"
-          aria-label={mode.type === "edit" ? "Save edit" : "Send"}
-          disabled={text.trim() === ""}
-        >
-          <IconSend />
-        </button>
+        {onVoice && text.trim() === "" && mode.type === "new" && !recording ? (
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="Record a voice message"
+            title="Record a voice message"
+            onClick={() => void record()}
+          >
+            <IconMic />
+          </button>
+        ) : (
+          !recording && (
+            <button
+              class="icon-button send"
+              type="submit"
+              aria-label={mode.type === "edit" ? "Save edit" : "Send"}
+              disabled={text.trim() === ""}
+            >
+              <IconSend />
+            </button>
+          )
+        )}
       </div>
       {picking && (
         <EmojiPicker

@@ -13,7 +13,7 @@ import { ConfirmDialog } from "./confirm";
 import { Composer, type ComposerMode } from "./composer";
 import { EmojiPicker } from "./emoji-picker";
 import { FileActionsContext, type FileActions } from "./file-card";
-import { pastedName, sendName, sendType } from "../files";
+import { makePreview, pastedName, sendName, sendType, voiceName, type Recording } from "../files";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
 import { MessageList, type MessageListHandle } from "./message-list";
 import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
@@ -352,10 +352,26 @@ export function Conversation({
       for (const file of files) {
         const fallback = pastedName(file.type, new Date());
         try {
-          await backend.sendFile(chat.id, file, sendName(file, fallback), sendType(file));
+          const preview = await makePreview(file);
+          await backend.sendFile(chat.id, file, sendName(file, fallback), sendType(file), preview ? { preview } : {});
         } catch (caught) {
           setError(errorMessage(caught));
         }
+      }
+    },
+    [backend, chat.id],
+  );
+  /** A voice message recorded in the composer: sent with its duration and waveform. */
+  const sendVoice = useCallback(
+    async (recorded: Awaited<ReturnType<Recording["finish"]>>) => {
+      setError("");
+      try {
+        await backend.sendFile(chat.id, recorded.blob, voiceName(recorded.type, new Date()), recorded.type, {
+          durationMs: recorded.durationMs,
+          waveform: recorded.waveform,
+        });
+      } catch (caught) {
+        setError(errorMessage(caught));
       }
     },
     [backend, chat.id],
@@ -505,6 +521,8 @@ export function Conversation({
           draft={drafts?.get(chat.id) ?? ""}
           onDraft={keepDraft}
           onFiles={(files) => void sendFiles(files)}
+          onVoice={(recorded) => void sendVoice(recorded)}
+          onError={setError}
         />
       )}
       {chatMenu && <ChatMenu chat={chat} anchor={chatMenu} onAction={onChatAction} onClose={() => setChatMenu(null)} />}

@@ -6,13 +6,13 @@
 
 import { createContext } from "preact";
 import { createPortal } from "preact/compat";
-import { useContext, useEffect, useState } from "preact/hooks";
+import { useContext, useEffect, useRef, useState } from "preact/hooks";
 import type { Backend, ChatId, FileView, MessageItem } from "../backend";
 import { errorMessage } from "../errors";
-import { canSave, failureText, fileBlob, IMAGE_VIEW_LIMIT, isImage, saveFile } from "../files";
+import { canSave, durationText, failureText, fileBlob, IMAGE_VIEW_LIMIT, isImage, saveFile } from "../files";
 import { fileSize } from "../user-text";
 import { Dialog } from "./dialog";
-import { IconClose, IconDownload, IconFile } from "./icons";
+import { IconClose, IconDownload, IconFile, IconPause, IconPlay } from "./icons";
 
 /** What a file card needs from its conversation. */
 export interface FileActions {
@@ -62,6 +62,124 @@ function useImage(actions: FileActions | null, item: MessageItem, file: FileView
   return url;
 }
 
+/** Whether the file is a voice message (audio with a duration). */
+function isVoice(file: FileView): boolean {
+  return file.media_type.startsWith("audio/") && file.duration_ms !== null;
+}
+
+/**
+ * A voice message: play and pause, its waveform (click or arrow keys to seek),
+ * its length. Played from the file once here; Play downloads it first.
+ */
+function VoicePlayer({ actions, item, file }: { actions: FileActions | null; item: MessageItem; file: FileView }) {
+  const audio = useRef<HTMLAudioElement | null>(null);
+  const [url, setUrl] = useState<string | null>(null);
+  const [playing, setPlaying] = useState(false);
+  const [position, setPosition] = useState(0);
+  const [wantPlay, setWantPlay] = useState(false);
+  const duration = file.duration_ms ?? 0;
+  const here = file.state === "received" || file.state === "sent";
+  useEffect(() => {
+    if (!actions || !here || file.size > IMAGE_VIEW_LIMIT) return;
+    let alive = true;
+    let made: string | null = null;
+    fileBlob(actions.backend, item.chat, item.number, file).then(
+      (blob) => {
+        if (!alive) return;
+        made = URL.createObjectURL(blob);
+        setUrl(made);
+      },
+      () => undefined,
+    );
+    return () => {
+      alive = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [actions, here, item.chat, item.number, file]);
+  useEffect(() => {
+    if (wantPlay && url && audio.current) {
+      setWantPlay(false);
+      void audio.current.play();
+    }
+  }, [wantPlay, url]);
+
+  const toggle = () => {
+    if (!actions) return;
+    if (!url) {
+      setWantPlay(true);
+      if (file.state === "available" || file.state === "failed")
+        actions.backend
+          .downloadFile(item.chat, item.number)
+          .catch((error: unknown) => actions.onError(errorMessage(error)));
+      return;
+    }
+    if (audio.current?.paused) void audio.current.play();
+    else audio.current?.pause();
+  };
+  const seek = (fraction: number) => {
+    const element = audio.current;
+    if (!element || !url) return;
+    const length = Number.isFinite(element.duration) ? element.duration : duration / 1000;
+    element.currentTime = Math.max(0, Math.min(1, fraction)) * length;
+    setPosition(element.currentTime * 1000);
+  };
+  const bars = file.waveform.length > 0 ? file.waveform : new Array<number>(32).fill(40);
+  const played = duration > 0 ? position / duration : 0;
+  return (
+    <div class="voice">
+      <button
+        type="button"
+        class="icon-button"
+        aria-label={playing ? "Pause voice message" : "Play voice message"}
+        onClick={toggle}
+      >
+        {playing ? <IconPause /> : <IconPlay />}
+      </button>
+      <div
+        class="waveform"
+        role="slider"
+        tabIndex={0}
+        aria-label="Voice message position"
+        aria-valuemin={0}
+        aria-valuemax={Math.round(duration / 1000)}
+        aria-valuenow={Math.round(position / 1000)}
+        aria-valuetext={`${durationText(position)} of ${durationText(duration)}`}
+        onClick={(event) => {
+          const box = event.currentTarget.getBoundingClientRect();
+          seek((event.clientX - box.left) / box.width);
+        }}
+        onKeyDown={(event) => {
+          if (event.key === "ArrowRight") seek(played + 0.05);
+          else if (event.key === "ArrowLeft") seek(played - 0.05);
+        }}
+      >
+        {bars.map((level, index) => (
+          <span
+            key={index}
+            class={index / bars.length < played ? "played" : ""}
+            style={{ height: `${Math.max(8, Math.round((level / 255) * 100))}%` }}
+          />
+        ))}
+      </div>
+      <span class="file-meta">{durationText(playing || position > 0 ? position : duration)}</span>
+      {url && (
+        <audio
+          ref={audio}
+          src={url}
+          preload="metadata"
+          onPlay={() => setPlaying(true)}
+          onPause={() => setPlaying(false)}
+          onEnded={() => {
+            setPlaying(false);
+            setPosition(0);
+          }}
+          onTimeUpdate={(event) => setPosition(event.currentTarget.currentTime * 1000)}
+        />
+      )}
+    </div>
+  );
+}
+
 export function FileCard({ item, file }: { item: MessageItem; file: FileView }) {
   const actions = useContext(FileActionsContext);
   const progress = useProgress(actions, item);
@@ -83,6 +201,10 @@ export function FileCard({ item, file }: { item: MessageItem; file: FileView }) 
 
   return (
     <div class={`file-card${image ? " with-image" : ""}`} aria-label={`File ${file.name}`}>
+      {!image && file.preview && isImage(file) && (
+        <img class="file-preview" src={`data:image/webp;base64,${file.preview}`} alt={`Preview of ${file.name}`} />
+      )}
+      {isVoice(file) && <VoicePlayer actions={actions} item={item} file={file} />}
       {image && (
         <button type="button" class="file-image" aria-label={`View ${file.name}`} onClick={() => setViewing(true)}>
           <img src={image} alt={file.name} />

@@ -183,3 +183,19 @@ export const IconFile = () => (
     <path d="M14 3v5h5" />
   </Svg>
 );
+export const IconMic = () => (
+  <Svg>
+    <rect x="9" y="3" width="6" height="11" rx="3" />
+    <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
+  </Svg>
+);
+export const IconPlay = () => (
+  <Svg>
+    <path d="M7 4v16l13-8z" />
+  </Svg>
+);
+export const IconPause = () => (
+  <Svg>
+    <path d="M8 5v14M16 5v14" />
+  </Svg>
+);
