@@ -291,6 +291,39 @@ pub(crate) fn bench_search(args: &[String]) -> Result<()> {
     )
 }
 
+/// `cargo xtask bench web-files [--runs N]`: the production build, a
+/// release relay, then `web/e2e/bench-files.mjs`: a 100 MB file sent from one
+/// headless Chromium profile to another through the relay, MB/s each way and
+/// each page's peak memory (see docs/benchmarks.md).
+pub(crate) fn bench_files(args: &[String]) -> Result<()> {
+    let runs = runs_option(args, "3", "web-files")?;
+    build()?;
+    chromium()?;
+    announce("web files benchmark (release): building sotto-relay");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "sotto-relay",
+        "--bin",
+        "sotto-relay",
+    ]))?;
+    announce("web files benchmark: a 100 MB file between two Chromium profiles");
+    run_checked(
+        Command::new("node")
+            .current_dir(dir())
+            .arg("e2e/bench-files.mjs")
+            .env(
+                "SOTTO_RELAY",
+                target_dir().join("release").join("sotto-relay"),
+            )
+            .env("SOTTO_WEB", dist())
+            .env("SOTTO_RUNS", runs)
+            .env("CHROMIUM", CHROMIUM),
+    )
+}
+
 /// What a web benchmark starts from: the production web client, Chromium,
 /// a release relay and `sotto-seed-profile` (with `more_bins` of
 /// sotto-bench), and a profile archive seeded with `seed_args` in
