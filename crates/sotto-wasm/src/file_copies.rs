@@ -179,11 +179,12 @@ impl FileCopies {
         self.remove_copies(&[copy.to_owned()], &[]).await
     }
 
-    /// Removes every copy but those of `kept`: a copy whose record is gone,
-    /// and one whose encryption never finished.
+    /// Removes every copy but those of `kept` and those `encrypting`: a
+    /// copy whose record is gone, and one whose encryption never finished.
     pub(crate) async fn remove_unless(
         &self,
         kept: &[(ChatId, MessageNumber)],
+        encrypting: &[String],
     ) -> Result<(), JsValue> {
         let transaction = self.0.transaction_with_str_sequence_and_mode(
             &Array::of2(&JsValue::from_str(CHUNKS), &JsValue::from_str(COPIES)),
@@ -215,7 +216,7 @@ impl FileCopies {
         }
         for key in chunk_keys.iter() {
             let copy = Array::from(&key).get(0).as_string().unwrap_or_default();
-            if !listed.contains(&copy) && !stale.contains(&copy) {
+            if !listed.contains(&copy) && !stale.contains(&copy) && !encrypting.contains(&copy) {
                 stale.push(copy);
             }
         }

@@ -79,6 +79,8 @@ pub(crate) struct Files {
     timer: Option<(i32, f64)>,
     refreshing: bool,
     refresh_again: bool,
+    /// Copies being encrypted, not listed yet: a refresh leaves them be.
+    encrypting: Vec<String>,
 }
 
 /// One transfer being carried out.
@@ -377,7 +379,8 @@ async fn refresh_once(shared: &Rc<RefCell<Shared>>, generation: u64) -> Result<(
             .map_err(crate::client::core_error)?
     };
     let kept: Vec<_> = stored.iter().map(|t| (t.chat, t.number)).collect();
-    copies.remove_unless(&kept).await?;
+    let encrypting = shared.borrow().files.encrypting.clone();
+    copies.remove_unless(&kept, &encrypting).await?;
     let mut gone = Vec::new();
     {
         let mut state = shared.borrow_mut();
@@ -1096,7 +1099,8 @@ async fn uploaded(shared: &Rc<RefCell<Shared>>, key: (ChatId, MessageNumber)) {
                     let Ok(copies) = copies(shared).await else {
                         return;
                     };
-                    let Ok(encrypted) = encrypt(&copies, Source::Bytes(&content)).await else {
+                    let Ok(encrypted) = encrypt(shared, &copies, Source::Bytes(&content)).await
+                    else {
                         return;
                     };
                     let Ok(redirect) = Upload::new(
@@ -1109,11 +1113,9 @@ async fn uploaded(shared: &Rc<RefCell<Shared>>, key: (ChatId, MessageNumber)) {
                     ) else {
                         return fail(shared, key, TransferFailure::Forged);
                     };
-                    if copies
-                        .adopt(&encrypted.copy, key.0, key.1, true)
-                        .await
-                        .is_err()
-                    {
+                    let adopted = copies.adopt(&encrypted.copy, key.0, key.1, true).await;
+                    forget_encrypting(shared, &encrypted.copy);
+                    if adopted.is_err() {
                         return;
                     }
                     {
@@ -1243,6 +1245,15 @@ async fn downloaded(shared: &Rc<RefCell<Shared>>, key: (ChatId, MessageNumber)) 
     }
 }
 
+/// The copy is listed now (or gone): a refresh may judge it.
+fn forget_encrypting(shared: &Rc<RefCell<Shared>>, copy: &str) {
+    shared
+        .borrow_mut()
+        .files
+        .encrypting
+        .retain(|encrypting| encrypting != copy);
+}
+
 /// Where a file to encrypt comes from.
 pub(crate) enum Source<'a> {
     /// A file the user picked, dropped, pasted or recorded.
@@ -1295,8 +1306,10 @@ pub(crate) enum EncryptError {
 }
 
 /// Encrypts what `source` holds under a fresh key into a new copy, a block
-/// at a time.
+/// at a time. The copy counts as being encrypted (a refresh leaves it be)
+/// until [`forget_encrypting`], once it is listed.
 pub(crate) async fn encrypt(
+    shared: &Rc<RefCell<Shared>>,
     copies: &FileCopies,
     source: Source<'_>,
 ) -> Result<Encrypted, EncryptError> {
@@ -1314,7 +1327,11 @@ pub(crate) async fn encrypt(
     let key = FileKey::from_bytes(*key);
     let nonce = FileNonce::from_bytes(nonce);
     let copy = FileCopies::new_copy();
+    shared.borrow_mut().files.encrypting.push(copy.clone());
     let result = encrypt_into(copies, &copy, &key, &nonce, &source, len).await;
+    if result.is_err() {
+        forget_encrypting(shared, &copy);
+    }
     match result {
         Ok(digests) => Ok(Encrypted {
             copy,
@@ -1424,7 +1441,7 @@ pub(crate) async fn send(
     media: Option<FileMedia>,
 ) -> Result<MessageNumber, JsValue> {
     let copies = copies(shared).await?;
-    let encrypted = encrypt(&copies, Source::Blob(&blob))
+    let encrypted = encrypt(shared, &copies, Source::Blob(&blob))
         .await
         .map_err(|error| match error {
             EncryptError::TooLarge => {
@@ -1470,14 +1487,14 @@ pub(crate) async fn send(
         Ok(started) => started,
         Err(error) => {
             let _ = copies.remove_copy(&encrypted.copy).await;
+            forget_encrypting(shared, &encrypted.copy);
             return Err(error);
         }
     };
     pump(shared);
-    copies
-        .adopt(&encrypted.copy, chat, number, false)
-        .await
-        .map_err(crate::client::internal)?;
+    let adopted = copies.adopt(&encrypted.copy, chat, number, false).await;
+    forget_encrypting(shared, &encrypted.copy);
+    adopted.map_err(crate::client::internal)?;
     shared.borrow_mut().files.active.insert(
         (chat, number),
         Active {
