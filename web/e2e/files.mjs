@@ -4,7 +4,7 @@
 // composer, its preview shown before it is downloaded, then inline and in the
 // lightbox; a voice message recorded from Chromium's fake microphone, sent
 // with its duration and waveform and played on the other side; a download
-// cancelled; files
+// cancelled; a download stopped by a reload resumed after the unlock; files
 // from the browser downloaded by the command, and one from the command
 // downloaded by the browser. Screenshots of each step go to the printed
 // directory.
@@ -29,6 +29,7 @@ import {
   required,
   startRelay,
   timeout,
+  unlock,
 } from "./harness.mjs";
 
 const run = promisify(execFile);
@@ -231,6 +232,29 @@ try {
   await cancelled.locator(".file-failure", { hasText: "Cancelled." }).waitFor({ timeout });
   await shot(bob, "cancelled");
   step("a download cancelled");
+
+  // A download stopped by a reload goes on from its last whole chunk once unlocked.
+  await dropFiles(alice, [{ seed: 8, size: 40 * MB, name: "pattern-8-resumed.bin", type: "application/octet-stream" }]);
+  const resumed = card(bobChat, "pattern-8-resumed.bin");
+  await resumed.getByRole("button", { name: "Download pattern-8-resumed.bin" }).click({ timeout: bigTimeout });
+  await bob.waitForFunction(
+    () => {
+      const bar = document.querySelector('[aria-label="File pattern-8-resumed.bin"] progress');
+      return bar !== null && Number(bar.value) >= 15;
+    },
+    null,
+    { timeout: bigTimeout },
+  );
+  await bob.reload();
+  await unlock(bob, "passphrase of Bob");
+  const bobAgain = await openChat(bob, "Alice");
+  await installSaveChecker(bob);
+  const resumedSave = card(bobAgain, "pattern-8-resumed.bin").getByRole("button", { name: "Save" });
+  await resumedSave.click({ timeout: bigTimeout });
+  await bob.waitForFunction(() => window.saved["pattern-8-resumed.bin"]?.closed, null, { timeout: bigTimeout });
+  const resumedBytes = await bob.evaluate(() => window.saved["pattern-8-resumed.bin"]);
+  if (resumedBytes.bytes !== 40 * MB || resumedBytes.wrong !== 0) throw new Error("the resumed download differs");
+  step("a download resumed after a reload");
 
   // The browser's files reach the command, and the command's the browser.
   const carl = join(work, "carl");
