@@ -4,9 +4,10 @@
 // composer, its preview shown before it is downloaded, then inline and in the
 // lightbox; a voice message recorded from Chromium's fake microphone, sent
 // with its duration and waveform and played on the other side; a download
-// cancelled; a download stopped by a reload resumed after the unlock; files
-// from the browser downloaded by the command, and one from the command
-// downloaded by the browser. Screenshots of each step go to the printed
+// cancelled, an upload cancelled; a download stopped by a reload resumed
+// after the unlock; two files dropped on the command's chat (one of 100 MB)
+// downloaded by the command, and one from the command downloaded by the
+// browser. Screenshots of each step go to the printed
 // directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs), with
@@ -233,6 +234,16 @@ try {
   await shot(bob, "cancelled");
   step("a download cancelled");
 
+  // An upload cancelled by its sender.
+  await dropFiles(alice, [
+    { seed: 9, size: 60 * MB, name: "pattern-9-withdrawn.bin", type: "application/octet-stream" },
+  ]);
+  const withdrawn = card(aliceChat, "pattern-9-withdrawn.bin");
+  await withdrawn.getByRole("button", { name: "Cancel pattern-9-withdrawn.bin" }).click({ timeout: bigTimeout });
+  await withdrawn.locator(".file-failure", { hasText: "Cancelled." }).waitFor({ timeout });
+  await shot(alice, "upload-cancelled");
+  step("an upload cancelled");
+
   // A download stopped by a reload goes on from its last whole chunk once unlocked.
   await dropFiles(alice, [{ seed: 8, size: 40 * MB, name: "pattern-8-resumed.bin", type: "application/octet-stream" }]);
   const resumed = card(bobChat, "pattern-8-resumed.bin");
@@ -270,7 +281,7 @@ try {
   }
   const carlChat = await openChat(alice, "Carl");
   await dropFiles(alice, [
-    { seed: 5, size: 3 * MB, name: "pattern-5-for-carl.bin", type: "application/octet-stream" },
+    { seed: 5, size: 100 * MB, name: "pattern-5-for-carl.bin", type: "application/octet-stream" },
     { seed: 6, size: 10_000, name: "pattern-6-for-carl.txt", type: "text/plain" },
   ]);
   await card(carlChat, "pattern-6-for-carl.txt").getByRole("button", { name: "Save" }).waitFor({ timeout: bigTimeout });
@@ -293,7 +304,7 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   for (const [seed, size, name] of [
-    [5, 3 * MB, "pattern-5-for-carl.bin"],
+    [5, 100 * MB, "pattern-5-for-carl.bin"],
     [6, 10_000, "pattern-6-for-carl.txt"],
   ]) {
     const got = createHash("sha256")
