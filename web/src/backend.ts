@@ -183,7 +183,7 @@ interface ItemFields {
   reactions: Reaction[];
   /** When a disappearing message will be removed, or null. */
   expires_at: UnixMillis | null;
-  /** A file the message carries (the web client shows it as text for now). */
+  /** A file the message carries (then `text` reads as a line naming it, for previews). */
   file: FileView | null;
   /** In a group, the member who wrote an incoming item. */
   sender?: SenderView | null;
@@ -202,6 +202,22 @@ export interface FileView {
   state: "uploading" | "sent" | "available" | "downloading" | "received" | "failed";
   /** Why it failed, for `failed`. */
   failure: string | null;
+  /** A small preview image (standard base64) the message carries, shown before the file is here. */
+  preview: string | null;
+  /** A voice message's length in milliseconds. */
+  duration_ms: number | null;
+  /** A voice message's loudness (0..255) in equal slices of its length; empty for none. */
+  waveform: number[];
+}
+
+/** What a file message shows before the file is downloaded (`sendFile`). */
+export interface SendMedia {
+  /** A small image (JPEG, PNG or WebP) of at most 8192 bytes. */
+  preview?: Uint8Array;
+  /** A voice message's length in milliseconds. */
+  durationMs?: number;
+  /** A voice message's loudness (0..255), at most 64 samples. */
+  waveform?: Uint8Array;
 }
 
 /** A message: `text` set, `notice` null. */
@@ -218,7 +234,8 @@ export interface NoticeItem extends ItemFields {
 
 /**
  * A file message as the core sends it: neither `text` nor `notice`. The bridge
- * turns it into a MessageItem whose text names the file (`cleanItem`).
+ * turns it into a MessageItem whose text names the file (`cleanItem`) and
+ * whose `file` the timeline shows.
  */
 export interface FileItem extends ItemFields {
   text: null;
@@ -333,7 +350,12 @@ export interface Settings {
   privacyBlur: boolean;
   /** Chats that notify nobody and count for nothing in the title. */
   muted: ChatId[];
+  /** Files up to this many bytes download as they arrive; null: none does. */
+  autoDownloadLimit: number | null;
 }
+
+/** Receives a file's plaintext in order, a piece at a time (`readFile`). */
+export type FileSink = (bytes: Uint8Array) => void | Promise<void>;
 
 /** What the UI hears: the core's events as they are, and what the bridge adds. */
 export type BackendEvent =
@@ -492,6 +514,27 @@ export interface Backend {
    */
   search(query: string, limit: number): Promise<SearchHit[]>;
 
+  // Files: each transfer's progress comes as `file_progress`, its end as the
+  // item's `item_changed` (state `sent`, `received` or `failed`).
+  /**
+   * Sends `file` (read a slice at a time, never whole) as `name` of type
+   * `mediaType`, with an image's preview or a voice message's duration and
+   * waveform: it is encrypted into the profile, its item comes at once
+   * (`uploading`), and the message goes once the file is on the relay.
+   * Rejects with `invalid-input` for a file too large or unreadable.
+   */
+  sendFile(chat: ChatId, file: Blob, name: string, mediaType: string, media?: SendMedia): Promise<MessageNumber>;
+  /** Downloads a file offered (or resumes its download, or tries again after a failure). */
+  downloadFile(chat: ChatId, number: MessageNumber): Promise<void>;
+  /** Cancels a file's upload or download: it fails as cancelled. */
+  cancelFile(chat: ChatId, number: MessageNumber): Promise<void>;
+  /**
+   * Decrypts a received file (or one sent from here) into `sink`, in order;
+   * rejects with `not-found` when it is not here, `invalid-input` when it
+   * does not decrypt.
+   */
+  readFile(chat: ChatId, number: MessageNumber, sink: FileSink): Promise<void>;
+
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;
   /**
@@ -521,6 +564,7 @@ export const DEFAULT_SETTINGS: Settings = {
   lockAfterSeconds: 15 * 60,
   privacyBlur: false,
   muted: [],
+  autoDownloadLimit: null,
 };
 
 /** `muted_until` at or past this (2^53 ms) means muted for good. */

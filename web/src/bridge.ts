@@ -19,6 +19,7 @@ import type {
   InvitationId,
   ItemView,
   LinkState,
+  MessageNumber,
   ProfileState,
   RequestView,
   SearchHit,
@@ -244,6 +245,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       lockAfterSeconds: prefs.lockAfterSeconds,
       privacyBlur: prefs.privacyBlur,
       muted: prefs.muted,
+      autoDownloadLimit: (client.autoDownload() as number | undefined) ?? null,
     };
   };
   const afterLock = (): void => {
@@ -440,6 +442,22 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         const code = client.securityCode(chat) as { digits: string; qrPayload: string; verified: boolean };
         return { ...code, digits: code.digits.replace(/\s+/g, "") };
       }),
+    sendFile: (chat, file, name, mediaType, media = {}) =>
+      call(
+        async () =>
+          (await client.sendFile(
+            chat,
+            file,
+            name,
+            mediaType,
+            media.preview ?? new Uint8Array(),
+            Math.round(media.durationMs ?? 0),
+            media.waveform ?? new Uint8Array(),
+          )) as MessageNumber,
+      ),
+    downloadFile: (chat, number) => call(() => client.downloadFile(chat, number)),
+    cancelFile: (chat, number) => call(() => client.cancelFile(chat, number)),
+    readFile: (chat, number, sink) => call(async () => void (await client.readFile(chat, number, sink))),
     securityCodeMatches: (chat, scanned) => call(() => client.securityCodeMatches(chat, scanned)),
     setVerified: (chat, verified) => call(() => client.setVerified(chat, verified)),
     settings: () => call(settings),
@@ -452,6 +470,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
             patch.typingIndicator ?? current.typingIndicator,
           );
         }
+        if (patch.autoDownloadLimit !== undefined) client.setAutoDownload(patch.autoDownloadLimit ?? undefined);
         const next: Prefs = {
           muted: patch.muted ?? prefs.muted,
           notificationPreview: patch.notificationPreview ?? prefs.notificationPreview,

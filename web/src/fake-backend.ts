@@ -7,6 +7,8 @@ import {
   DEFAULT_SETTINGS,
   type Backend,
   type BackendError,
+  type FileSink,
+  type SendMedia,
   type BackendErrorKind,
   type BackendEvent,
   type ChatId,
@@ -91,6 +93,11 @@ function emptyChat(id: ChatId, name: string, lastActivity: number): FakeChat {
   };
 }
 
+/** A file view's media fields when it has none. */
+function noMedia(): { preview: null; duration_ms: null; waveform: number[] } {
+  return { preview: null, duration_ms: null, waveform: [] };
+}
+
 export class FakeBackend implements Backend {
   /** The clock; tests replace it. */
   now: () => number = () => Date.now();
@@ -112,6 +119,8 @@ export class FakeBackend implements Backend {
   private invitations = new Set<InvitationId>();
   /** What arrived while locked, in arrival order. */
   private held: { chat: ChatId; text: string }[] = [];
+  /** The files in this "profile", by chat and item. */
+  private files = new Map<string, Blob>();
 
   // Test helpers -------------------------------------------------------------
 
@@ -415,6 +424,72 @@ export class FakeBackend implements Backend {
     this.add(target, item);
     this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
     return item.number;
+  }
+
+  /** A file offered by the peer in `chat` (`available` until downloaded). */
+  receiveFile(chat: ChatId, file: Blob, name: string, mediaType: string): MessageItem {
+    const target = this.requireChat(chat);
+    const item = this.message(target, "incoming", `📎 ${name}`, this.now());
+    item.file = { ...noMedia(), name, size: file.size, media_type: mediaType, state: "available", failure: null };
+    this.files.set(`${chat}-${item.number}`, file);
+    this.add(target, item);
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return item;
+  }
+
+  async sendFile(
+    chat: ChatId,
+    file: Blob,
+    name: string,
+    mediaType: string,
+    media: SendMedia = {},
+  ): Promise<MessageNumber> {
+    this.record("sendFile", chat, name, mediaType, media);
+    const target = this.requireChat(chat);
+    const item = this.message(target, "outgoing", `📎 ${name}`, this.now());
+    item.status = "sent";
+    item.file = {
+      name,
+      size: file.size,
+      media_type: mediaType,
+      state: "sent",
+      failure: null,
+      preview: media.preview ? btoa(String.fromCharCode(...media.preview)) : null,
+      duration_ms: media.durationMs ?? null,
+      waveform: [...(media.waveform ?? [])],
+    };
+    this.files.set(`${chat}-${item.number}`, file);
+    this.add(target, item);
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return item.number;
+  }
+
+  async downloadFile(chat: ChatId, number: MessageNumber): Promise<void> {
+    this.record("downloadFile", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    if (!item.file) throw fail("not-found", "No such file.");
+    item.file.state = "received";
+    item.file.failure = null;
+    this.emit({ type: "file_progress", chat, number, done: item.file.size, total: item.file.size });
+    this.emit({ type: "item_changed", item: structuredClone(item) });
+  }
+
+  async cancelFile(chat: ChatId, number: MessageNumber): Promise<void> {
+    this.record("cancelFile", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    if (!item.file) throw fail("not-found", "No such file.");
+    item.file.state = "failed";
+    item.file.failure = "cancelled";
+    this.emit({ type: "item_changed", item: structuredClone(item) });
+  }
+
+  async readFile(chat: ChatId, number: MessageNumber, sink: FileSink): Promise<void> {
+    this.record("readFile", chat, number);
+    const item = this.requireMessage(this.requireChat(chat), number);
+    const file = this.files.get(`${chat}-${number}`);
+    if (!file || !item.file || (item.file.state !== "received" && item.file.state !== "sent"))
+      throw fail("not-found", "This file is not in this browser.");
+    await sink(new Uint8Array(await file.arrayBuffer()));
   }
 
   async react(chat: ChatId, number: MessageNumber, emoji: string | null): Promise<void> {

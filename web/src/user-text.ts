@@ -19,18 +19,24 @@ export function withoutBidiControls(text: string): string {
 
 const clean = <T extends string | null>(text: T): T => (text === null ? text : (withoutBidiControls(text) as T));
 
-/** The text that stands for a file until the web client shows files. */
+/** The line that stands for a file where only text shows (the chat list, a notification, a quote). */
 function fileText(file: FileView): string {
-  const kib = file.size / 1024;
-  const size = kib < 1024 ? `${Math.max(1, Math.round(kib))} KB` : `${(kib / 1024).toFixed(1)} MB`;
-  return `📎 ${withoutBidiControls(file.name)} (${size}): open this chat with the sotto command to save it`;
+  return `📎 ${withoutBidiControls(file.name)} (${fileSize(file.size)})`;
 }
 
-/** An item with its text, quote and reactions cleaned; a file item reads as text. */
+/** A file's size as people read it. */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const kib = bytes / 1024;
+  return kib < 1024 ? `${Math.round(kib)} KB` : `${(kib / 1024).toFixed(1)} MB`;
+}
+
+/** An item with its text, quote, reactions and file name cleaned; a file item's text names the file. */
 export function cleanItem(item: ItemView | FileItem): ItemView {
   if (item.notice !== null) return item;
   return {
     ...item,
+    file: item.file ? { ...item.file, name: withoutBidiControls(item.file.name) } : null,
     text: item.text === null && item.file ? fileText(item.file) : clean(item.text),
     quoted: item.quoted ? { ...item.quoted, text: withoutBidiControls(item.quoted.text) } : null,
     reactions: item.reactions.map((reaction) => ({ ...reaction, emoji: withoutBidiControls(reaction.emoji) })),

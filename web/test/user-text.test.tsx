@@ -142,8 +142,11 @@ describe("the stylesheet", () => {
         media_type: "application/pdf",
         state: "available",
         failure: null,
+        preview: null,
+        duration_ms: null,
+        waveform: [],
       },
     };
-    expect(cleanItem(file).text).toBe("📎 report.pdf (3.0 MB): open this chat with the sotto command to save it");
+    expect(cleanItem(file).text).toBe("📎 report.pdf (3.0 MB)");
   });
 });

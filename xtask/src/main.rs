@@ -38,7 +38,7 @@ USAGE:
     cargo xtask fuzz [TARGET] [--seconds N]
         Run one fuzz target (or all of them) for N seconds each (default 10).
 
-    cargo xtask bench [relay|client|catch-up|files|crypto|groups|web|web-catch-up|web-search|all] [OPTIONS...]
+    cargo xtask bench [relay|client|catch-up|files|crypto|groups|web|web-catch-up|web-search|web-files|all] [OPTIONS...]
         Run the release-mode benchmarks (see docs/benchmarks.md). Options
         after `relay` go to sotto-relay-bench, after `client` to
         sotto-client-bench, after `catch-up` to sotto-catch-up-bench,
@@ -47,7 +47,8 @@ USAGE:
         `web --runs N` sets the page loads measured
         (default 5), `web-catch-up --runs N` the catch-ups measured in
         Chromium (default 3), `web-search --runs N` the runs of each query
-        over 100,000 stored messages (default 7). `relay` installs redis-server when missing
+        over 100,000 stored messages (default 7), `web-files --runs N` the
+        100 MB files sent between two Chromium profiles (default 3). `relay` installs redis-server when missing
         (its versus-redis run measures the relay against a durable Redis).
 
     cargo xtask help

@@ -182,7 +182,7 @@ fn fuzz_target_dir() -> PathBuf {
     }
 }
 
-/// `cargo xtask bench [relay|client|catch-up|files|crypto|groups|web|web-catch-up|web-search|all]`.
+/// `cargo xtask bench [relay|client|catch-up|files|crypto|groups|web|web-catch-up|web-search|web-files|all]`.
 pub(crate) fn bench(args: &[String]) -> Result<()> {
     let which = args.first().map(String::as_str).unwrap_or("all");
     if !matches!(
@@ -196,10 +196,11 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
             | "web"
             | "web-catch-up"
             | "web-search"
+            | "web-files"
             | "all"
     ) {
         bail!(
-            "unknown benchmark `{which}`: choose relay, client, catch-up, files, crypto, groups, web, web-catch-up, web-search or all"
+            "unknown benchmark `{which}`: choose relay, client, catch-up, files, crypto, groups, web, web-catch-up, web-search, web-files or all"
         );
     }
     if matches!(which, "crypto" | "all") {
@@ -246,6 +247,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         crate::web::bench_search(&args[1..])?;
     } else if which == "all" {
         crate::web::bench_search(&[])?;
+    }
+    if which == "web-files" {
+        // Options after `web-files` go to that bench (`--runs N`).
+        crate::web::bench_files(&args[1..])?;
+    } else if which == "all" {
+        crate::web::bench_files(&[])?;
     }
     Ok(())
 }

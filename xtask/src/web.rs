@@ -52,7 +52,9 @@ pub(crate) fn test() -> Result<()> {
 /// and the offline status (`web/e2e/manage-chats.mjs`), then receiving while
 /// locked (`web/e2e/locked-receiving.mjs`), then the emoji picker, reactions
 /// with any emoji, the first unread message and delete for me
-/// (`web/e2e/daily-use.mjs`).
+/// (`web/e2e/daily-use.mjs`), then files: several dropped at once (one of
+/// 100 MB), an image pasted, a voice message recorded, between two browsers
+/// and the command (`web/e2e/files.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -106,6 +108,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: emoji, any reaction, the first unread message, delete for me",
             "e2e/daily-use.mjs",
+        ),
+        (
+            "browser test: files dropped, pasted and recorded, between browsers and the command",
+            "e2e/files.mjs",
         ),
     ] {
         announce(title);
@@ -280,6 +286,39 @@ pub(crate) fn bench_search(args: &[String]) -> Result<()> {
             .env("SOTTO_ARCHIVE", &archive)
             .env("SOTTO_PASSPHRASE", BENCH_PASSPHRASE)
             .env("SOTTO_CHATS", SEARCH_CHATS)
+            .env("SOTTO_RUNS", runs)
+            .env("CHROMIUM", CHROMIUM),
+    )
+}
+
+/// `cargo xtask bench web-files [--runs N]`: the production build, a
+/// release relay, then `web/e2e/bench-files.mjs`: a 100 MB file sent from one
+/// headless Chromium profile to another through the relay, MB/s each way and
+/// each page's peak memory (see docs/benchmarks.md).
+pub(crate) fn bench_files(args: &[String]) -> Result<()> {
+    let runs = runs_option(args, "3", "web-files")?;
+    build()?;
+    chromium()?;
+    announce("web files benchmark (release): building sotto-relay");
+    run_checked(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "sotto-relay",
+        "--bin",
+        "sotto-relay",
+    ]))?;
+    announce("web files benchmark: a 100 MB file between two Chromium profiles");
+    run_checked(
+        Command::new("node")
+            .current_dir(dir())
+            .arg("e2e/bench-files.mjs")
+            .env(
+                "SOTTO_RELAY",
+                target_dir().join("release").join("sotto-relay"),
+            )
+            .env("SOTTO_WEB", dist())
             .env("SOTTO_RUNS", runs)
             .env("CHROMIUM", CHROMIUM),
     )

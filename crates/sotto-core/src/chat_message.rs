@@ -463,6 +463,12 @@ mod tests {
             Content::File {
                 file: crate::file_message::tests::inline(180 * 1024 * 1024),
             },
+            Content::File {
+                file: crate::file_message::tests::longest_inline(),
+            },
+            Content::File {
+                file: crate::file_message::tests::with_largest_preview(),
+            },
             Content::GroupInvite {
                 invite: [3; 16],
                 name: "Climbing".into(),
@@ -496,7 +502,12 @@ mod tests {
                 content,
             };
             let bytes = envelope.encode();
-            assert!(bytes.len() <= sotto_crypto::MAX_PLAINTEXT_LEN);
+            assert!(
+                bytes.len() <= sotto_crypto::MAX_PLAINTEXT_LEN,
+                "{} > {}",
+                bytes.len(),
+                sotto_crypto::MAX_PLAINTEXT_LEN
+            );
             assert_eq!(Envelope::decode(&bytes).unwrap(), envelope);
             let mut longer = bytes.clone();
             longer.push(0);

@@ -3,9 +3,22 @@
 //! ```text
 //! file message = text16 name (0..=255 bytes) || size u64
 //!             || text16 media type (0..=127 bytes, printable ASCII)
-//!             || kind u8 (0x01 inline, 0x02 redirect)
+//!             || kind u8 (0x01 inline, 0x02 redirect; plus 0x80 when media follows)
 //!             || bytes16 description (1..=11000 bytes)
+//!             [|| media]
+//! media       = bytes16 preview (0..=8192 bytes: a small image, JPEG, PNG or WebP)
+//!             || duration u32 (milliseconds of a voice message; 0 for none)
+//!             || count u8 || waveform (count 0..=64 bytes: a voice message's loudness, 0..=255
+//!                each, in equal slices of its duration)
 //! ```
+//!
+//! The media travel inside the end-to-end message, so a recipient sees an
+//! image's preview, or a voice message's length and shape, before it
+//! downloads anything. A reader checks only their bounds: a preview that
+//! does not decode as an image is not shown. The whole file message is at
+//! most [`MAX_FILE_MESSAGE_LEN`] bytes, so that it fits one chat message: a
+//! sender whose message would be longer (a long description and a large
+//! preview) leaves the preview out, then the waveform.
 //!
 //! Inline: the description (`sotto-files`) of the file itself, for this
 //! recipient. Redirect: the file's own description was too long for a chat
@@ -34,6 +47,79 @@ use crate::codec::{Reader, Writer};
 /// redirected.
 pub const MAX_INLINE_DESCRIPTION_LEN: usize = 11_000;
 
+/// The longest preview a file message carries (with a short description:
+/// the whole message must fit [`MAX_FILE_MESSAGE_LEN`]).
+pub const MAX_PREVIEW_LEN: usize = 8192;
+
+/// The longest file message, media included: with the chat message's
+/// envelope it fits one message.
+pub const MAX_FILE_MESSAGE_LEN: usize = 12_100;
+
+/// The most waveform samples a voice message carries.
+pub const MAX_WAVEFORM_LEN: usize = 64;
+
+/// What a file message shows before the file is downloaded: an image's
+/// small preview, a voice message's duration and waveform.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileMedia {
+    /// A small image (JPEG, PNG or WebP), at most [`MAX_PREVIEW_LEN`] bytes;
+    /// empty for none.
+    pub preview: Vec<u8>,
+    /// A voice message's length in milliseconds; 0 for none.
+    pub duration_ms: u32,
+    /// A voice message's loudness, 0..=255 per equal slice of its duration,
+    /// at most [`MAX_WAVEFORM_LEN`] samples.
+    pub waveform: Vec<u8>,
+}
+
+impl FileMedia {
+    /// Media within their bounds.
+    pub fn new(
+        preview: Vec<u8>,
+        duration_ms: u32,
+        waveform: Vec<u8>,
+    ) -> Result<FileMedia, CoreError> {
+        if preview.len() > MAX_PREVIEW_LEN || waveform.len() > MAX_WAVEFORM_LEN {
+            return Err(CoreError::InvalidValue("file preview or waveform"));
+        }
+        Ok(FileMedia {
+            preview,
+            duration_ms,
+            waveform,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.preview.is_empty() && self.duration_ms == 0 && self.waveform.is_empty()
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        // Lossless: at most MAX_WAVEFORM_LEN (64) samples.
+        w.bytes16(&self.preview)
+            .u32(self.duration_ms)
+            .u8(self.waveform.len() as u8)
+            .array(&self.waveform);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<FileMedia, CoreError> {
+        let preview = r.bytes16(MAX_PREVIEW_LEN)?.to_vec();
+        let duration_ms = r.u32()?;
+        let count = usize::from(r.u8()?);
+        if count > MAX_WAVEFORM_LEN {
+            return Err(bad_file());
+        }
+        let waveform = r.take(count)?.to_vec();
+        Ok(FileMedia {
+            preview,
+            duration_ms,
+            waveform,
+        })
+    }
+}
+
+/// The kind byte's flag that says media follow the description.
+const MEDIA_FLAG: u8 = 0x80;
+
 /// How a chat message carries the file's description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +144,8 @@ pub struct FileMessage {
     pub kind: DescriptionKind,
     /// The description's encoding (empty while the sender uploads).
     pub description: Zeroizing<Vec<u8>>,
+    /// An image's preview, a voice message's duration and waveform.
+    pub media: Option<FileMedia>,
 }
 
 impl fmt::Debug for FileMessage {
@@ -83,6 +171,7 @@ impl FileMessage {
             media_type: description.media_type.clone(),
             kind: DescriptionKind::Inline,
             description: encoded,
+            media: None,
         }))
     }
 
@@ -104,9 +193,32 @@ impl FileMessage {
             media_type: media_type.to_owned(),
             kind: DescriptionKind::Redirect,
             description: encoded,
+            media: None,
         };
         message.check(false)?;
         Ok(message)
+    }
+
+    /// Leaves out what of the media does not fit [`MAX_FILE_MESSAGE_LEN`]:
+    /// the preview first, then the waveform.
+    pub(crate) fn fit_media(&mut self) {
+        let fits = |file: &FileMessage| {
+            let mut w = Writer::new();
+            file.encode(&mut w);
+            w.finish().len() <= MAX_FILE_MESSAGE_LEN
+        };
+        if fits(self) {
+            return;
+        }
+        if let Some(media) = self.media.as_mut() {
+            media.preview.clear();
+        }
+        if fits(self) {
+            return;
+        }
+        if let Some(media) = self.media.as_mut() {
+            media.waveform.clear();
+        }
     }
 
     /// The description in the message (of the file, or of the redirect).
@@ -138,14 +250,19 @@ impl FileMessage {
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {
+        let media = self.media.as_ref().filter(|media| !media.is_empty());
+        let kind = match self.kind {
+            DescriptionKind::Inline => 1,
+            DescriptionKind::Redirect => 2,
+        };
         w.bytes16(self.name.as_bytes())
             .u64(self.size)
             .bytes16(self.media_type.as_bytes())
-            .u8(match self.kind {
-                DescriptionKind::Inline => 1,
-                DescriptionKind::Redirect => 2,
-            })
+            .u8(kind | if media.is_some() { MEDIA_FLAG } else { 0 })
             .bytes16(&self.description);
+        if let Some(media) = media {
+            media.encode(w);
+        }
     }
 
     /// Reads a file message; `sent` when it came in a chat message (then the
@@ -154,18 +271,24 @@ impl FileMessage {
         let name = r.text(MAX_NAME_LEN)?;
         let size = r.u64()?;
         let media_type = r.text(MAX_MEDIA_TYPE_LEN)?;
-        let kind = match r.u8()? {
+        let kind_byte = r.u8()?;
+        let kind = match kind_byte & !MEDIA_FLAG {
             1 => DescriptionKind::Inline,
             2 => DescriptionKind::Redirect,
             _ => return Err(bad_file()),
         };
         let description = Zeroizing::new(r.bytes16(MAX_INLINE_DESCRIPTION_LEN)?.to_vec());
+        let media = match kind_byte & MEDIA_FLAG {
+            0 => None,
+            _ => Some(FileMedia::decode(r)?),
+        };
         let message = FileMessage {
             name,
             size,
             media_type,
             kind,
             description,
+            media,
         };
         message.check(sent)?;
         Ok(message)
@@ -290,6 +413,46 @@ pub(crate) mod tests {
         FileMessage::inline(&description(size)).unwrap().unwrap()
     }
 
+    /// A file message with the largest preview (its description is short).
+    pub(crate) fn with_largest_preview() -> FileMessage {
+        let mut file = inline(3 * 1024 * 1024);
+        file.media = Some(
+            FileMedia::new(vec![1; MAX_PREVIEW_LEN], 61_000, vec![2; MAX_WAVEFORM_LEN]).unwrap(),
+        );
+        let before = file.clone();
+        file.fit_media();
+        assert_eq!(file, before);
+        file
+    }
+
+    /// The longest file message: the longest name, type and inline
+    /// description, the largest media.
+    pub(crate) fn longest_inline() -> FileMessage {
+        let mut size = 300 * 1024 * 1024;
+        loop {
+            let mut described = description(size);
+            described.name = "n".repeat(MAX_NAME_LEN);
+            described.media_type = "t".repeat(MAX_MEDIA_TYPE_LEN);
+            if let Some(mut file) = FileMessage::inline(&described).unwrap() {
+                assert!(file.description.len() > MAX_INLINE_DESCRIPTION_LEN - 200);
+                file.media = Some(
+                    FileMedia::new(
+                        vec![1; MAX_PREVIEW_LEN],
+                        u32::MAX,
+                        vec![2; MAX_WAVEFORM_LEN],
+                    )
+                    .unwrap(),
+                );
+                file.fit_media();
+                let media = file.media.clone().unwrap();
+                assert!(media.preview.is_empty());
+                assert_eq!(media.waveform.len(), MAX_WAVEFORM_LEN);
+                return file;
+            }
+            size -= 1024 * 1024;
+        }
+    }
+
     fn round_trip(file: &FileMessage, sent: bool) -> Result<FileMessage, CoreError> {
         let mut w = Writer::new();
         file.encode(&mut w);
@@ -346,6 +509,31 @@ pub(crate) mod tests {
         uploading.description = Zeroizing::new(Vec::new());
         assert!(round_trip(&uploading, false).is_ok());
         assert!(round_trip(&uploading, true).is_err());
+    }
+
+    #[test]
+    fn media_round_trip_within_their_bounds() {
+        let mut file = inline(1000);
+        assert_eq!(round_trip(&file, true).unwrap(), file);
+        file.media = Some(
+            FileMedia::new(vec![7; MAX_PREVIEW_LEN], 12_345, vec![9; MAX_WAVEFORM_LEN]).unwrap(),
+        );
+        assert_eq!(round_trip(&file, true).unwrap(), file);
+        assert!(FileMedia::new(vec![0; MAX_PREVIEW_LEN + 1], 0, Vec::new()).is_err());
+        assert!(FileMedia::new(Vec::new(), 0, vec![0; MAX_WAVEFORM_LEN + 1]).is_err());
+        // Empty media are not written.
+        file.media = Some(FileMedia::default());
+        assert_eq!(round_trip(&file, true).unwrap().media, None);
+        // A preview over the bound is refused.
+        let mut w = Writer::new();
+        file.media = Some(FileMedia {
+            preview: vec![0; MAX_PREVIEW_LEN + 1],
+            duration_ms: 0,
+            waveform: Vec::new(),
+        });
+        file.encode(&mut w);
+        let bytes = w.finish();
+        assert!(FileMessage::decode(&mut Reader::new(&bytes, "t"), true).is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::chat_item::{ChatItem, ItemContent, MessageDirection};
 use crate::codec::{Reader, Writer, corrupt};
 use crate::core::Core;
 use crate::event::{Event, Pending};
-use crate::file_message::{DescriptionKind, FileMessage, FileState};
+use crate::file_message::{DescriptionKind, FileMedia, FileMessage, FileState};
 use crate::ids::{ChatId, MessageNumber};
 use crate::staged_batch::StagedBatch;
 use crate::store::{Direction, KeyRange, Table, WriteBatch};
@@ -237,6 +237,20 @@ impl<S: Store> Core<S> {
         media_type: &str,
         upload: &Upload,
     ) -> Result<MessageNumber, CoreError> {
+        self.start_upload_with_media(now, chat, name, media_type, None, upload)
+    }
+
+    /// [`Core::start_upload`], the message to carry `media` (an image's
+    /// preview, a voice message's duration and waveform).
+    pub fn start_upload_with_media(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+        name: &str,
+        media_type: &str,
+        media: Option<FileMedia>,
+        upload: &Upload,
+    ) -> Result<MessageNumber, CoreError> {
         // The name and type must fit a description.
         let check = FileMessage {
             name: name.to_owned(),
@@ -244,6 +258,7 @@ impl<S: Store> Core<S> {
             media_type: media_type.to_owned(),
             kind: DescriptionKind::Inline,
             description: Default::default(),
+            media: None,
         };
         check.check_names()?;
         let record = Transfer::Upload(upload.clone()).encode()?;
@@ -255,6 +270,7 @@ impl<S: Store> Core<S> {
             name,
             upload.file_len(),
             media_type,
+            media,
             |number, batch| batch.put(TRANSFERS, key(chat, number), record),
         );
         self.after_action(now, result)

@@ -126,7 +126,10 @@ pub use core::Core;
 pub use durability::{SyncTicket, WriteMark};
 pub use error::CoreError;
 pub use event::Event;
-pub use file_message::{DescriptionKind, FileMessage, FileState, MAX_INLINE_DESCRIPTION_LEN};
+pub use file_message::{
+    DescriptionKind, FileMedia, FileMessage, FileState, MAX_FILE_MESSAGE_LEN,
+    MAX_INLINE_DESCRIPTION_LEN, MAX_PREVIEW_LEN, MAX_WAVEFORM_LEN,
+};
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
 pub use group_record::GroupLog;

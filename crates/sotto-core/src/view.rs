@@ -181,10 +181,19 @@ pub struct FileView {
     pub state: &'static str,
     /// Why it failed, for `failed`.
     pub failure: Option<&'static str>,
+    /// The small preview image the message carries (standard base64), if
+    /// any.
+    pub preview: Option<String>,
+    /// A voice message's length in milliseconds, if it is one.
+    pub duration_ms: Option<u32>,
+    /// A voice message's loudness (0..=255) in equal slices of its length.
+    pub waveform: Vec<u8>,
 }
 
 impl FileView {
     fn new(file: &FileMessage, state: FileState) -> FileView {
+        use base64::Engine;
+        let media = file.media.as_ref();
         FileView {
             name: file.name.clone(),
             size: file.size,
@@ -194,6 +203,15 @@ impl FileView {
                 FileState::Failed(failure) => Some(failure.reason()),
                 _ => None,
             },
+            preview: media
+                .filter(|media| !media.preview.is_empty())
+                .map(|media| base64::engine::general_purpose::STANDARD.encode(&media.preview)),
+            duration_ms: media
+                .map(|media| media.duration_ms)
+                .filter(|duration| *duration > 0),
+            waveform: media
+                .map(|media| media.waveform.clone())
+                .unwrap_or_default(),
         }
     }
 }

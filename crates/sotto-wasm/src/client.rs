@@ -79,6 +79,8 @@ pub(crate) struct Shared {
     unlocking: bool,
     listener: Option<js_sys::Function>,
     pub(crate) links: HashMap<String, RelayLink>,
+    /// The file transfers, on links of their own (`crate::file_runner`).
+    pub(crate) files: crate::file_runner::Files,
     /// Relays that failed lately, by address: when to try again.
     pub(crate) backoff: HashMap<String, Backoff>,
     timer: Option<CoreTimer>,
@@ -344,6 +346,7 @@ impl SottoClient {
                 unlocking: false,
                 listener: None,
                 links: HashMap::new(),
+                files: Default::default(),
                 backoff: HashMap::new(),
                 timer: None,
                 resync: false,
@@ -543,6 +546,8 @@ pub(crate) fn adopt(
         state.unlocked = Some(unlocked);
     }
     start(shared)?;
+    // Transfers stopped by a reload or a lock resume.
+    crate::file_runner::refresh(shared);
     Ok(JsValue::UNDEFINED)
 }
 
@@ -591,6 +596,7 @@ pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
     for (_, link) in state.links.drain() {
         link.close();
     }
+    state.files.stop();
     state.backoff.clear();
     state.inbox.clear();
     state.inbox_bytes = 0;
@@ -942,8 +948,24 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
     for event in &events {
         emit(shared, event);
     }
+    if events.iter().any(concerns_files) {
+        crate::file_runner::refresh(shared);
+    }
     arm_timer(shared, timeout);
     write_changes(shared);
+}
+
+/// Whether `event` may start or end a transfer: a file arriving (an
+/// automatic download), a file item deleted or removed.
+fn concerns_files(event: &Event) -> bool {
+    match event {
+        Event::ItemAdded { item, .. } => item.file.is_some(),
+        Event::ItemChanged { item } => item.deleted,
+        Event::ItemsRemoved { .. } | Event::HistoryCleared { .. } | Event::ChatRemoved { .. } => {
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Seals the core's changes and takes the requests made with them, writes the
@@ -1176,6 +1198,9 @@ fn release(shared: &Rc<RefCell<Shared>>, mark: Option<WriteMark>) -> Vec<RelayRe
     }
     for event in &events {
         emit(shared, event);
+    }
+    if events.iter().any(concerns_files) {
+        crate::file_runner::refresh(shared);
     }
     requests
 }

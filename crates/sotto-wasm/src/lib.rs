@@ -18,6 +18,12 @@
 //!   storage failures, the profile moving away), beside the core's events.
 //!   The core's views and events, and these, reach the UI as JSON text in
 //!   the core's serde vocabulary (see `client::json`).
+//! - `file_calls` (wasm32 only): its calls on files: send, download, cancel,
+//!   read a file back (to save it or show it), the automatic download limit.
+//! - `file_copies` (wasm32 only): the IndexedDB database of the profile's
+//!   copies of files (their encrypted chunks).
+//! - `file_runner` (wasm32 only): the file transfers, carried out on relay
+//!   links of their own as the native runner does.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
 //! - `locked_watch` (wasm32 only): receiving while locked, with only the
 //!   queues' auth secrets and the lock key's public half: each delivery kept
@@ -38,6 +44,12 @@ pub mod bridge_event;
 mod chat_calls;
 #[cfg(target_arch = "wasm32")]
 mod client;
+#[cfg(target_arch = "wasm32")]
+mod file_calls;
+#[cfg(target_arch = "wasm32")]
+mod file_copies;
+#[cfg(target_arch = "wasm32")]
+mod file_runner;
 #[cfg(target_arch = "wasm32")]
 mod idb;
 #[cfg(target_arch = "wasm32")]

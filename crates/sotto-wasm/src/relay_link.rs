@@ -26,9 +26,13 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 use crate::client::error;
 use crate::rng::BrowserRng;
 
-/// Bytes of commands a link holds before it refuses more (the core retries
-/// refused requests on its own schedule).
+/// Bytes of commands a link of the core's holds before it refuses more (the
+/// core retries refused requests on its own schedule).
 const MAX_QUEUED_BYTES: usize = 1 << 20;
+
+/// The same for a link that carries file chunks: its requests are pieces
+/// of up to 16 KiB, a few chunks' windows of them at once.
+pub(crate) const MAX_FILE_QUEUED_BYTES: usize = 8 << 20;
 
 /// What the socket and the timer report to the link's owner.
 pub(crate) enum Signal {
@@ -38,12 +42,14 @@ pub(crate) enum Signal {
     Timer,
 }
 
-/// What the connection's events mean for the core.
-pub(crate) enum Incoming {
+/// What the connection's events mean for the link's owner: the core, whose
+/// requests carry its tokens, or the file transfers (`crate::file_runner`),
+/// whose requests carry their own.
+pub(crate) enum Incoming<T = RequestToken> {
     /// The handshake is done: subscribe and send what waits.
     Connected,
     Answer {
-        token: RequestToken,
+        token: T,
         response: Response,
         suite: CipherSuite,
     },
@@ -54,7 +60,7 @@ pub(crate) enum Incoming {
         suite: CipherSuite,
     },
     /// The request got no answer (timeout or the connection ended).
-    Failed(RequestToken),
+    Failed(T),
     /// END: another connection subscribed this queue.
     End(RecipientId),
     /// The connection is over; every open request was failed before this.
@@ -62,7 +68,7 @@ pub(crate) enum Incoming {
 }
 
 /// One relay connection. [`RelayLink::close`] closes the socket.
-pub(crate) struct RelayLink {
+pub(crate) struct RelayLink<T = RequestToken> {
     pub(crate) address: RelayAddress,
     socket: WebSocket,
     connection: ClientConnection,
@@ -71,7 +77,9 @@ pub(crate) struct RelayLink {
     /// The cipher suite settled by the handshake (answers and deliveries
     /// are opened by the core with it).
     suite: Option<CipherSuite>,
-    tokens: HashMap<RequestId, RequestToken>,
+    tokens: HashMap<RequestId, T>,
+    /// Bytes of commands held before more are refused.
+    max_queued: usize,
     /// The armed timer's id and the deadline it was armed for.
     timer: Option<(i32, Duration)>,
     /// Kept for the link's life, then leaked (see [`RelayLink::detach`]).
@@ -79,14 +87,38 @@ pub(crate) struct RelayLink {
     _handlers: [Closure<dyn FnMut(JsValue)>; 3],
 }
 
-impl RelayLink {
-    /// Opens the socket; `notify` hears of its opening, frames and end, and
-    /// of the connection's timer. Plain WebSocket only to a loopback relay,
-    /// as the native client ([`ensure_transport`]).
+impl RelayLink<RequestToken> {
+    /// Opens a link for the core's requests (see [`RelayLink::open`]).
     pub(crate) fn connect(
         address: RelayAddress,
         notify: Rc<dyn Fn(Signal)>,
     ) -> Result<RelayLink, JsValue> {
+        RelayLink::open(address, notify, MAX_QUEUED_BYTES)
+    }
+
+    /// Queues a request for the next [`RelayLink::flush`]; refuses it (with
+    /// its token) when the link holds too much already.
+    pub(crate) fn submit(&mut self, request: RelayRequest) -> Result<(), RequestToken> {
+        self.submit_command(
+            Request {
+                command: request.command,
+                auth: request.auth_key,
+            },
+            request.token,
+        )
+    }
+}
+
+impl<T> RelayLink<T> {
+    /// Opens the socket; `notify` hears of its opening, frames and end, and
+    /// of the connection's timer; the link holds up to `max_queued` bytes of
+    /// commands. Plain WebSocket only to a loopback relay, as the native
+    /// client ([`ensure_transport`]).
+    pub(crate) fn open(
+        address: RelayAddress,
+        notify: Rc<dyn Fn(Signal)>,
+        max_queued: usize,
+    ) -> Result<RelayLink<T>, JsValue> {
         ensure_transport(&address)?;
         let socket = WebSocket::new(&address.websocket_url())?;
         socket.set_binary_type(BinaryType::Arraybuffer);
@@ -128,6 +160,7 @@ impl RelayLink {
             open: false,
             suite: None,
             tokens: HashMap::new(),
+            max_queued,
             timer: None,
             on_timer: Some(on_timer),
             _handlers: [on_open, on_message, on_close],
@@ -139,7 +172,7 @@ impl RelayLink {
 
     /// Feeds one signal to the connection, writes what it has ready and
     /// returns what the core must hear.
-    pub(crate) fn handle(&mut self, signal: Signal) -> Vec<Incoming> {
+    pub(crate) fn handle(&mut self, signal: Signal) -> Vec<Incoming<T>> {
         match signal {
             Signal::Open => self.open = true,
             Signal::Frame(bytes) => self.connection.handle_frame(now(), &bytes),
@@ -160,26 +193,25 @@ impl RelayLink {
         self.flush()
     }
 
-    /// Queues a request for the next [`RelayLink::flush`]; refuses it (with
-    /// its token) when the link holds too much already.
-    pub(crate) fn submit(&mut self, request: RelayRequest) -> Result<(), RequestToken> {
-        if self.connection.queued_bytes() >= MAX_QUEUED_BYTES {
-            return Err(request.token);
+    /// Queues `request` for the next [`RelayLink::flush`], its answer to
+    /// come with `token`; refuses it (handing `token` back) when the link
+    /// holds too much already.
+    pub(crate) fn submit_command(&mut self, request: Request, token: T) -> Result<(), T> {
+        if self.connection.queued_bytes() >= self.max_queued {
+            return Err(token);
         }
-        let id = self
-            .connection
-            .submit(Request {
-                command: request.command,
-                auth: request.auth_key,
-            })
-            .map_err(|_| request.token)?;
-        self.tokens.insert(id, request.token);
-        Ok(())
+        match self.connection.submit(request) {
+            Ok(id) => {
+                self.tokens.insert(id, token);
+                Ok(())
+            }
+            Err(_) => Err(token),
+        }
     }
 
     /// Writes every block the connection has ready, arms its timer, and
     /// returns its events.
-    pub(crate) fn flush(&mut self) -> Vec<Incoming> {
+    pub(crate) fn flush(&mut self) -> Vec<Incoming<T>> {
         if self.open {
             while let Some(block) = self.connection.poll_transmit(now()) {
                 if self.socket.send_with_u8_array(block.as_bytes()).is_err() {
@@ -193,7 +225,7 @@ impl RelayLink {
     }
 
     /// Closes the socket and the connection; returns the requests it held.
-    pub(crate) fn close(mut self) -> Vec<RequestToken> {
+    pub(crate) fn close(mut self) -> Vec<T> {
         self.detach();
         self.connection.close();
         self.events()
@@ -222,7 +254,7 @@ impl RelayLink {
         let _ = self.socket.close();
     }
 
-    fn events(&mut self) -> Vec<Incoming> {
+    fn events(&mut self) -> Vec<Incoming<T>> {
         let mut incoming = Vec::new();
         while let Some(event) = self.connection.poll_event() {
             let suite = self.suite;
@@ -319,7 +351,7 @@ impl RelayLink {
     }
 }
 
-impl Drop for RelayLink {
+impl<T> Drop for RelayLink<T> {
     fn drop(&mut self) {
         // Also when the whole client goes away without closing its links.
         self.detach();

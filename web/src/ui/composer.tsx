@@ -8,7 +8,9 @@ import type { RefObject } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { MessageItem } from "../backend";
 import { EmojiPicker } from "./emoji-picker";
-import { IconClose, IconEmoji, IconReply, IconSend } from "./icons";
+import { durationText, startRecording, type Recording } from "../files";
+import { errorMessage } from "../errors";
+import { IconAttach, IconClose, IconEmoji, IconMic, IconReply, IconSend } from "./icons";
 
 export type ComposerMode = { type: "new" } | { type: "reply"; item: MessageItem } | { type: "edit"; item: MessageItem };
 
@@ -33,6 +35,9 @@ export function Composer({
   onTyping,
   draft = "",
   onDraft,
+  onFiles,
+  onVoice,
+  onError,
 }: {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   mode: ComposerMode;
@@ -45,7 +50,45 @@ export function Composer({
   draft?: string;
   /** Keeps the text typed but not sent (not while editing a message). */
   onDraft?: (text: string) => void;
+  /** Files picked with the attach button or pasted (an image copied, say): sent as they are. */
+  onFiles?: (files: File[]) => void;
+  /** A voice message recorded with the microphone button. */
+  onVoice?: (recorded: Awaited<ReturnType<Recording["finish"]>>) => void;
+  /** Says what went wrong (no microphone, say). */
+  onError?: (message: string) => void;
 }) {
+  const picker = useRef<HTMLInputElement>(null);
+  const [recording, setRecording] = useState<Recording | null>(null);
+  const [elapsed, setElapsed] = useState(0);
+  useEffect(() => {
+    if (!recording) return;
+    const tick = window.setInterval(() => setElapsed(recording.elapsed()), 200);
+    return () => window.clearInterval(tick);
+  }, [recording]);
+  // A recording under way stops with the composer (another chat opened, say).
+  useEffect(() => () => recording?.cancel(), [recording]);
+
+  async function record() {
+    try {
+      setElapsed(0);
+      setRecording(await startRecording());
+    } catch (caught) {
+      onError?.(
+        caught instanceof DOMException && caught.name === "NotAllowedError"
+          ? "The microphone is not allowed for this page: allow it in the browser to record a voice message."
+          : caught instanceof DOMException
+            ? "No microphone could be used to record a voice message."
+            : errorMessage(caught),
+      );
+    }
+  }
+
+  async function finishRecording() {
+    const current = recording;
+    if (!current) return;
+    setRecording(null);
+    onVoice?.(await current.finish());
+  }
   const [text, setText] = useState(draft);
   /** The emoji button, while its picker is open. */
   const [picking, setPicking] = useState<HTMLElement | null>(null);
@@ -183,8 +226,61 @@ export function Composer({
         >
           <IconEmoji />
         </button>
+        {onFiles && (
+          <>
+            <button
+              type="button"
+              class="icon-button attach-button"
+              aria-label="Attach files"
+              title="Attach files"
+              onClick={() => picker.current?.click()}
+            >
+              <IconAttach />
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              aria-label="Files to send"
+              onChange={(event) => {
+                const files = [...(event.currentTarget.files ?? [])];
+                event.currentTarget.value = "";
+                if (files.length > 0) onFiles(files);
+              }}
+            />
+          </>
+        )}
+        {recording && (
+          <div class="recording" role="status" aria-label="Recording a voice message">
+            <span class="recording-dot" aria-hidden="true" />
+            Recording {durationText(elapsed)}
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Cancel recording"
+              onClick={() => {
+                recording.cancel();
+                setRecording(null);
+              }}
+            >
+              <IconClose />
+            </button>
+            <button type="button" class="icon-button send" aria-label="Send voice message" onClick={finishRecording}>
+              <IconSend />
+            </button>
+          </div>
+        )}
         <textarea
+          hidden={recording !== null}
           ref={inputRef}
+          onPaste={(event) => {
+            const files = [...(event.clipboardData?.files ?? [])];
+            if (!onFiles || files.length === 0) return;
+            // Files on the clipboard (an image copied, say) are sent; text pastes as text.
+            event.preventDefault();
+            onFiles(files);
+          }}
           rows={rows}
           value={text}
           placeholder="Type a message"
@@ -193,14 +289,28 @@ export function Composer({
           onInput={(event) => onInput(event.currentTarget.value)}
           onKeyDown={onKeyDown}
         />
-        <button
-          class="icon-button send"
-          type="submit"
-          aria-label={mode.type === "edit" ? "Save edit" : "Send"}
-          disabled={text.trim() === ""}
-        >
-          <IconSend />
-        </button>
+        {onVoice && text.trim() === "" && mode.type === "new" && !recording ? (
+          <button
+            type="button"
+            class="icon-button"
+            aria-label="Record a voice message"
+            title="Record a voice message"
+            onClick={() => void record()}
+          >
+            <IconMic />
+          </button>
+        ) : (
+          !recording && (
+            <button
+              class="icon-button send"
+              type="submit"
+              aria-label={mode.type === "edit" ? "Save edit" : "Send"}
+              disabled={text.trim() === ""}
+            >
+              <IconSend />
+            </button>
+          )
+        )}
       </div>
       {picking && (
         <EmojiPicker

@@ -2,7 +2,7 @@
 // History is loaded in pages, newest first; events for this chat are applied
 // as they come.
 
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Backend, ChatId, ItemView, LinkState, MessageItem, MessageNumber, Settings } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
@@ -12,6 +12,8 @@ import { ChatMenu, type ChatAction } from "./chat-menu";
 import { ConfirmDialog } from "./confirm";
 import { Composer, type ComposerMode } from "./composer";
 import { EmojiPicker } from "./emoji-picker";
+import { FileActionsContext, type FileActions } from "./file-card";
+import { makePreview, pastedName, sendName, sendType, voiceName, type Recording } from "../files";
 import { IconBack, IconMore, IconShield, IconTimer } from "./icons";
 import { MessageList, type MessageListHandle } from "./message-list";
 import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
@@ -342,12 +344,82 @@ export function Conversation({
     [drafts, chat.id],
   );
 
+  const fileActions = useMemo<FileActions>(() => ({ backend, chat: chat.id, onError: setError }), [backend, chat.id]);
+  /** Files dropped, pasted or picked: each sent in turn (each is encrypted into the profile first). */
+  const sendFiles = useCallback(
+    async (files: Blob[]) => {
+      setError("");
+      for (const file of files) {
+        const fallback = pastedName(file.type, new Date());
+        try {
+          const preview = await makePreview(file);
+          await backend.sendFile(chat.id, file, sendName(file, fallback), sendType(file), preview ? { preview } : {});
+        } catch (caught) {
+          setError(errorMessage(caught));
+        }
+      }
+    },
+    [backend, chat.id],
+  );
+  /** A voice message recorded in the composer: sent with its duration and waveform. */
+  const sendVoice = useCallback(
+    async (recorded: Awaited<ReturnType<Recording["finish"]>>) => {
+      setError("");
+      try {
+        await backend.sendFile(chat.id, recorded.blob, voiceName(recorded.type, new Date()), recorded.type, {
+          durationMs: recorded.durationMs,
+          waveform: recorded.waveform,
+        });
+      } catch (caught) {
+        setError(errorMessage(caught));
+      }
+    },
+    [backend, chat.id],
+  );
+  /** Over the chat while files are dragged over it: it shows where they go. */
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  const carriesFiles = (event: DragEvent) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+
   const lastOwn = [...items]
     .reverse()
     .find((item): item is MessageItem => item.notice === null && item.direction === "outgoing" && !item.deleted);
 
   return (
-    <section class="conversation" aria-labelledby="conversation-title">
+    <section
+      class={`conversation${dragging ? " dragging" : ""}`}
+      aria-labelledby="conversation-title"
+      onDragEnter={(event) => {
+        if (!carriesFiles(event) || chat.blocked) return;
+        event.preventDefault();
+        dragDepth.current += 1;
+        setDragging(true);
+      }}
+      onDragOver={(event) => {
+        if (!carriesFiles(event) || chat.blocked) return;
+        event.preventDefault();
+        if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+      }}
+      onDragLeave={(event) => {
+        if (!carriesFiles(event)) return;
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDragging(false);
+      }}
+      onDrop={(event) => {
+        if (!carriesFiles(event)) return;
+        event.preventDefault();
+        dragDepth.current = 0;
+        setDragging(false);
+        if (chat.blocked) return;
+        const files = [...(event.dataTransfer?.files ?? [])];
+        if (files.length > 0) void sendFiles(files);
+      }}
+    >
+      {dragging && (
+        <div class="drop-hint" aria-hidden="true">
+          Drop files to send them to {name}
+        </div>
+      )}
       <header class="conversation-header">
         <button class="icon-button back" type="button" aria-label="Back to chats" onClick={onBack}>
           <IconBack />
@@ -407,16 +479,18 @@ export function Conversation({
           Loading messages…
         </p>
       ) : (
-        <MessageList
-          items={items}
-          keyOf={keyOf}
-          renderRow={renderRow}
-          hasMore={hasMore}
-          onLoadOlder={loadOlder}
-          handle={list}
-          label={`Messages with ${name}`}
-          onRowKeyDown={onRowKeyDown}
-        />
+        <FileActionsContext.Provider value={fileActions}>
+          <MessageList
+            items={items}
+            keyOf={keyOf}
+            renderRow={renderRow}
+            hasMore={hasMore}
+            onLoadOlder={loadOlder}
+            handle={list}
+            label={`Messages with ${name}`}
+            onRowKeyDown={onRowKeyDown}
+          />
+        </FileActionsContext.Provider>
       )}
       {error && (
         <p class="error banner" role="alert">
@@ -446,6 +520,9 @@ export function Conversation({
           onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
           draft={drafts?.get(chat.id) ?? ""}
           onDraft={keepDraft}
+          onFiles={(files) => void sendFiles(files)}
+          onVoice={(recorded) => void sendVoice(recorded)}
+          onError={setError}
         />
       )}
       {chatMenu && <ChatMenu chat={chat} anchor={chatMenu} onAction={onChatAction} onClose={() => setChatMenu(null)} />}

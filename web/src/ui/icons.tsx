@@ -167,3 +167,35 @@ export const IconEmoji = () => (
     <path d="M9 9.5h.01M15 9.5h.01" />
   </Svg>
 );
+export const IconAttach = () => (
+  <Svg>
+    <path d="m21 11-8.6 8.6a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.6 8.6a2 2 0 0 1-2.9-2.9L16 7.3" />
+  </Svg>
+);
+export const IconDownload = () => (
+  <Svg>
+    <path d="M12 4v11M7 10l5 5 5-5M5 20h14" />
+  </Svg>
+);
+export const IconFile = () => (
+  <Svg>
+    <path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z" />
+    <path d="M14 3v5h5" />
+  </Svg>
+);
+export const IconMic = () => (
+  <Svg>
+    <rect x="9" y="3" width="6" height="11" rx="3" />
+    <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
+  </Svg>
+);
+export const IconPlay = () => (
+  <Svg>
+    <path d="M7 4v16l13-8z" />
+  </Svg>
+);
+export const IconPause = () => (
+  <Svg>
+    <path d="M8 5v14M16 5v14" />
+  </Svg>
+);

@@ -7,6 +7,7 @@ import type { ItemView, MessageItem, MessageNumber } from "../backend";
 import { author, clockTime, dayLabel, isWarning, noticeText, timerLabel } from "../format";
 import { IconMore, IconPlus, IconTimer, IconWarning, ReceiptTick } from "./icons";
 import { Menu, MenuItem } from "./menu";
+import { FileCard } from "./file-card";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"] as const;
 
@@ -145,6 +146,8 @@ function Bubble({
           <p class="text deleted">
             {item.direction === "outgoing" ? "You deleted this message." : "This message was deleted."}
           </p>
+        ) : item.file ? (
+          <FileCard item={item} file={item.file} />
         ) : (
           <p
             dir="auto"
@@ -217,7 +220,7 @@ export function messageRowKey(
   } else if (key === "r") {
     event.preventDefault();
     onAction("reply", item);
-  } else if (key === "e" && item.direction === "outgoing") {
+  } else if (key === "e" && item.direction === "outgoing" && !item.file) {
     event.preventDefault();
     onAction("edit", item);
   }
@@ -272,8 +275,8 @@ export function MessageActions({
         </button>
       </div>
       <MenuItem onSelect={() => onAction("reply", item)}>Reply</MenuItem>
-      <MenuItem onSelect={() => onAction("copy", item)}>Copy text</MenuItem>
-      {item.direction === "outgoing" && <MenuItem onSelect={() => onAction("edit", item)}>Edit</MenuItem>}
+      {!item.file && <MenuItem onSelect={() => onAction("copy", item)}>Copy text</MenuItem>}
+      {item.direction === "outgoing" && !item.file && <MenuItem onSelect={() => onAction("edit", item)}>Edit</MenuItem>}
       <MenuItem danger onSelect={() => onAction("delete-for-me", item)}>
         Delete for me
       </MenuItem>

@@ -1,5 +1,7 @@
 // Global settings, the profile, notifications, passphrase and the archive.
 
+import { AUTO_DOWNLOAD_CHOICES } from "../files";
+import { fileSize } from "../user-text";
 import { useEffect, useState } from "preact/hooks";
 import type { Backend, NotificationPreview, Profile, Settings } from "../backend";
 import { errorMessage } from "../errors";
@@ -128,6 +130,24 @@ export function SettingsDialog({
               onChange={(e) => change({ notificationSound: e.currentTarget.checked })}
             />
             Play a sound with each notification
+          </label>
+        </section>
+        <section class="stack" aria-labelledby="files-heading">
+          <h3 id="files-heading">Files</h3>
+          <label>
+            Download files automatically
+            <select
+              value={String(settings.autoDownloadLimit ?? "")}
+              onChange={(e) =>
+                change({ autoDownloadLimit: e.currentTarget.value === "" ? null : Number(e.currentTarget.value) })
+              }
+            >
+              {AUTO_DOWNLOAD_CHOICES.map((limit) => (
+                <option key={String(limit)} value={String(limit ?? "")}>
+                  {limit === null ? "Never" : `Up to ${fileSize(limit)}`}
+                </option>
+              ))}
+            </select>
           </label>
         </section>
         <section class="stack" aria-labelledby="lock-heading">

@@ -8,7 +8,7 @@ use super::Chats;
 use crate::chat_item::{ChatItem, ItemContent, MessageDirection, MessageStatus};
 use crate::chat_message::Content;
 use crate::chat_record::ChatRecord;
-use crate::file_message::{DescriptionKind, FileMessage, FileState};
+use crate::file_message::{DescriptionKind, FileMedia, FileMessage, FileState};
 use crate::ids::{ChatId, MessageNumber};
 use crate::shared::Shared;
 use crate::staged_batch::StagedBatch;
@@ -17,7 +17,8 @@ use crate::{CoreError, Store};
 
 impl Chats {
     /// Adds an outgoing file item being uploaded (no message is sent yet),
-    /// writing `extra` with it; returns its number.
+    /// with the `media` its message will carry, writing `extra` with it;
+    /// returns its number.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start_upload<S: Store>(
         &mut self,
@@ -27,6 +28,7 @@ impl Chats {
         name: &str,
         size: u64,
         media_type: &str,
+        media: Option<FileMedia>,
         extra: impl FnOnce(MessageNumber, &mut StagedBatch),
     ) -> Result<MessageNumber, CoreError> {
         let mut record = ChatRecord::load(cx.store(), chat)?;
@@ -49,6 +51,7 @@ impl Chats {
                     media_type: media_type.to_owned(),
                     kind: DescriptionKind::Inline,
                     description: Zeroizing::new(Vec::new()),
+                    media,
                 },
                 state: FileState::Uploading,
             },
@@ -89,6 +92,14 @@ impl Chats {
         if item.deleted {
             return Err(CoreError::UnknownMessage);
         }
+        // The media chosen when the upload started go with the message.
+        let mut file = file;
+        if file.media.is_none()
+            && let ItemContent::File { file: started, .. } = &item.content
+        {
+            file.media = started.media.clone();
+        }
+        file.fit_media();
         self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
             let content = Content::File { file: file.clone() };
             item.seq = chats.send(cx, now, rng, chat.id, link, content, Some(number), batch)?;
