@@ -831,6 +831,11 @@ async fn profile_command(
             GroupAction::Remove { group, member } => {
                 groups::remove(session, output, &group, &member).await
             }
+            GroupAction::Promote {
+                group,
+                member,
+                role,
+            } => groups::promote(session, output, &group, &member, &role).await,
             GroupAction::Leave { group } => groups::leave(session, output, &group).await,
         },
         Command::Address { action } => address(session, output, action).await,

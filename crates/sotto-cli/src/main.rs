@@ -312,7 +312,7 @@ enum Command {
         #[arg(long)]
         unmark: bool,
     },
-    /// Groups: create, invite contacts, list and remove members, leave.
+    /// Groups: create, invite contacts, list, promote and remove members, leave.
     /// `send GROUP TEXT` writes to a group; `receive` reads every group.
     Group {
         #[command(subcommand)]
@@ -372,6 +372,15 @@ enum GroupAction {
         group: String,
         /// The member's id or name (see `group members`).
         member: String,
+    },
+    /// Give a member a role (owners and admins; an admin names no owner).
+    Promote {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+        /// `admin` or `member` (an owner may also name an `owner`).
+        role: String,
     },
     /// Leave the group.
     Leave {

@@ -184,6 +184,9 @@ pub(crate) fn core_failure(error: CoreError) -> anyhow::Error {
             Failure::new("not_connected", "the contact is not connected yet").into()
         }
         CoreError::AlreadyContact { chat } => crate::commands::already_contact(chat),
+        CoreError::Group(error @ sotto_groups::Error::Forbidden { .. }) => {
+            Failure::new("forbidden", format!("in this group, {error}")).into()
+        }
         other => anyhow::Error::new(other),
     }
 }

@@ -130,7 +130,9 @@ pub use file_message::{DescriptionKind, FileMessage, FileState, MAX_INLINE_DESCR
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
 pub use group_record::GroupLog;
-pub use groups::{GroupChange, GroupMemberView, GroupRole, GroupSend, GroupUpdate, GroupView};
+pub use groups::{
+    GroupChange, GroupMemberView, GroupRole, GroupRoleChange, GroupSend, GroupUpdate, GroupView,
+};
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};

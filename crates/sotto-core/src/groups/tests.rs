@@ -187,6 +187,7 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
         Some(GroupChange::Members {
             added: Vec::new(),
             removed: vec![bob_id],
+            roles: Vec::new(),
         })
     );
     assert!(matches!(
@@ -508,4 +509,85 @@ fn a_contact_cannot_make_a_profile_keep_pseudonyms_without_bound() {
     }
     let kept = crate::group_invite::JoinRecord::count_of(world.clients[1].core.store(), bob_ann);
     assert_eq!(kept.unwrap(), 16);
+}
+
+#[test]
+fn a_plain_members_commit_is_refused_and_a_promoted_admin_adds() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Roles", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let (bob_join, bob_kp) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    log_entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(chat, bob_kp.as_bytes())
+            .unwrap(),
+    );
+    let welcome = log_entries.catch_up(&mut world.clients[0], chat)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    let mut bob = bob_join.join(&welcome).unwrap();
+    let bob_id = hex(bob.own_member_id().as_bytes());
+    let ann_id = world.clients[0].core.group_members(chat).unwrap()[0]
+        .id
+        .clone();
+
+    // Bob, a plain member, may neither promote himself nor remove Ann: his
+    // own client makes no such commit, and one made without the check is
+    // refused by Ann's.
+    assert!(matches!(
+        bob.set_role(bob.own_member_id(), Role::Admin),
+        Err(sotto_groups::Error::Forbidden { .. })
+    ));
+    let forged = bob
+        .dangerous_commit_without_policy(sotto_groups::CommitIntent::Remove(vec![
+            parse_member_id(&ann_id).unwrap(),
+        ]))
+        .unwrap();
+    bob.discard_commit().unwrap();
+    log_entries.append(entry_of(forged.as_bytes()).unwrap());
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    assert!(updates[0].change.is_none());
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 2);
+
+    // Ann makes Bob an admin; every member sees the role change.
+    let promote = world.clients[0]
+        .core
+        .set_group_role(chat, &bob_id, GroupRole::Admin)
+        .unwrap();
+    log_entries.append(promote.clone());
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(
+        updates[0].change,
+        Some(GroupChange::Members {
+            added: Vec::new(),
+            removed: Vec::new(),
+            roles: vec![GroupRoleChange {
+                id: bob_id.clone(),
+                role: GroupRole::Admin,
+            }],
+        })
+    );
+    bob.process(message_of(&promote).unwrap()).unwrap();
+    assert_eq!(bob.role(&bob.own_member_id()).unwrap(), Role::Admin);
+
+    // Now Bob's addition is in effect for Ann too.
+    let (_, cy_kp) =
+        PendingJoin::new(&DisplayName::new("Cy").unwrap(), now.0 / 1000, 3600).unwrap();
+    let add = bob.add_members(&[cy_kp]).unwrap();
+    log_entries.append(entry_of(add.as_bytes()).unwrap());
+    log_entries.catch_up(&mut world.clients[0], chat);
+    let members = world.clients[0].core.group_members(chat).unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(
+        members
+            .iter()
+            .any(|m| m.id == bob_id && m.role == GroupRole::Admin)
+    );
 }
