@@ -277,6 +277,16 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
                 name(item.chat)
             );
         }
+        Event::GroupInvitation {
+            invitation,
+            contact,
+            name: group,
+        } => {
+            app.status = format!(
+                "{} invites you into {group}: `sotto group invitations accept {invitation}`.",
+                name(contact)
+            );
+        }
         Event::RelayFault { reason, .. } => app.status = format!("relay fault: {reason}"),
         Event::AddressFlooded { waiting } => {
             app.status =

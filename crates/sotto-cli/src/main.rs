@@ -282,6 +282,13 @@ enum Command {
         /// `on` or `off`.
         setting: Option<String>,
     },
+    /// Who can add you to groups: `contacts` (the default: a contact's
+    /// invitation joins at once) or `nobody` (every invitation waits, see
+    /// `group invitations`); without a setting, show it.
+    GroupAdds {
+        /// `contacts` or `nobody`.
+        setting: Option<String>,
+    },
     /// Tell a contact that you are typing (or, with --stop, that you stopped);
     /// nothing is sent while typing indicators are off.
     Typing {
@@ -386,6 +393,27 @@ enum GroupAction {
     Leave {
         /// The group's name or id.
         group: String,
+    },
+    /// Invitations waiting for your decision (`group-adds nobody`).
+    Invitations {
+        #[command(subcommand)]
+        action: Option<InvitationsAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InvitationsAction {
+    /// List the invitations waiting (the default).
+    List,
+    /// Accept an invitation: you join once both of you run `sotto receive`.
+    Accept {
+        /// The invitation's id.
+        invitation: u64,
+    },
+    /// Decline an invitation: it is forgotten and nothing is sent.
+    Decline {
+        /// The invitation's id.
+        invitation: u64,
     },
 }
 

@@ -180,6 +180,9 @@ pub(crate) fn core_failure(error: CoreError) -> anyhow::Error {
         CoreError::UnknownRequest => {
             Failure::new("unknown_request", "no such contact request").into()
         }
+        CoreError::UnknownInvitation => {
+            Failure::new("unknown_invitation", "no such group invitation").into()
+        }
         CoreError::NotConnected => {
             Failure::new("not_connected", "the contact is not connected yet").into()
         }

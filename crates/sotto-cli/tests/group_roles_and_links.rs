@@ -1,5 +1,6 @@
 //! End to end with real processes: a group's roles (an admin promoted by
-//! the owner adds someone; a plain member's removal is refused).
+//! the owner adds someone; a plain member's removal is refused), and "who
+//! can add me to groups" set to nobody holding an invitation as a request.
 
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -129,5 +130,68 @@ fn an_admin_promoted_by_the_owner_adds_and_a_plain_member_removes_no_one() {
             "nothing changed"
         );
     }
-    assert_eq!(roles(&dave, "Ropes")[3], ("Dave".to_owned(), "member".to_owned()));
+    assert_eq!(
+        roles(&dave, "Ropes")[3],
+        ("Dave".to_owned(), "member".to_owned())
+    );
+}
+
+#[test]
+fn who_can_add_me_nobody_holds_an_invitation_until_accepted() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    assert_eq!(bob.run(&["group-adds"])["group_adds"], "contacts");
+    assert_eq!(bob.run(&["group-adds", "nobody"])["group_adds"], "nobody");
+    let (ok, refused) = bob.try_run(&["group-adds", "everyone"]);
+    assert!(!ok, "{refused}");
+
+    alice.run(&["group", "create", "Quiet"]);
+    alice.run(&["group", "create", "Loud"]);
+    alice.run(&["group", "invite", "Quiet", "Bob"]);
+    alice.run(&["group", "invite", "Loud", "Bob"]);
+    let received = bob.receive_until("both invitations", |outputs| {
+        common::received_events(outputs)
+            .iter()
+            .filter(|e| e["type"] == "group_invitation")
+            .count()
+            == 2
+    });
+    let events = common::received_events(&received);
+    let invitation = events
+        .iter()
+        .find(|e| e["type"] == "group_invitation" && e["name"] == "Quiet")
+        .unwrap_or_else(|| panic!("{received:?}"));
+    let listed = bob.run(&["group", "invitations"]);
+    let waiting = listed["invitations"].as_array().unwrap();
+    assert_eq!(waiting.len(), 2, "{listed}");
+    assert_eq!(waiting[0]["id"], invitation["invitation"], "{listed}");
+    assert_eq!(waiting[0]["name"], "Quiet");
+    let quiet = waiting[0]["id"].as_u64().unwrap().to_string();
+    let loud = waiting[1]["id"].as_u64().unwrap().to_string();
+
+    // Nothing joins while the invitations wait.
+    alice.run(&["receive"]);
+    bob.run(&["receive"]);
+    assert!(!bob.try_run(&["group", "members", "Quiet"]).0);
+
+    // Bob declines one and accepts the other.
+    let declined = bob.run(&["group", "invitations", "decline", &loud]);
+    assert_eq!(declined["declined"], true, "{declined}");
+    let accepted = bob.run(&["group", "invitations", "accept", &quiet]);
+    assert_eq!(accepted["accepted"], true, "{accepted}");
+    let (ok, gone) = bob.try_run(&["group", "invitations", "accept", &quiet]);
+    assert!(!ok);
+    assert_eq!(gone["error"]["kind"], "unknown_invitation", "{gone}");
+    wait_until("Bob in Quiet", || {
+        alice.run(&["receive"]);
+        bob.run(&["receive"]);
+        (names(&bob, "Quiet") == ["Alice", "Bob"]).then_some(())
+    });
+    assert_eq!(names(&alice, "Loud"), ["Alice"]);
+    assert!(!bob.try_run(&["group", "members", "Loud"]).0);
+    let listed = bob.run(&["group", "invitations"]);
+    assert_eq!(listed["invitations"], serde_json::json!([]), "{listed}");
 }

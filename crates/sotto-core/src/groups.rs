@@ -733,6 +733,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
 
 pub(crate) mod invitations;
 pub(crate) mod messages;
+pub use invitations::GroupInvitationView;
 pub use messages::GroupSend;
 #[cfg(test)]
 mod chat_tests;

@@ -107,7 +107,7 @@ mod store;
 mod time;
 mod view;
 
-pub use account::{MAX_HOME_RELAYS, Settings};
+pub use account::{GroupAdds, MAX_HOME_RELAYS, Settings};
 pub use archive::{
     ARCHIVE_DERIVATION_LEN, ArchiveError, ArchiveId, ArchiveReader, ArchiveSummary,
     ExportRandomness, ExportReceipt, Exporter, ImportedRecord, MAX_KEY_LEN, MAX_VALUE_LEN,
@@ -131,7 +131,8 @@ pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
 pub use group_record::GroupLog;
 pub use groups::{
-    GroupChange, GroupMemberView, GroupRole, GroupRoleChange, GroupSend, GroupUpdate, GroupView,
+    GroupChange, GroupInvitationView, GroupMemberView, GroupRole, GroupRoleChange, GroupSend,
+    GroupUpdate, GroupView,
 };
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;

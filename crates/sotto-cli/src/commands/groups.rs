@@ -11,7 +11,7 @@ use sotto_client::relay::{
     ConnectOptions, GroupAdmin, GroupRead, GroupReader, GroupWriter, RelayConnection,
 };
 use sotto_core::{
-    ChatId, GroupChange, GroupLog, GroupRole, GroupSend, GroupView, MessageDirection,
+    ChatId, GroupAdds, GroupChange, GroupLog, GroupRole, GroupSend, GroupView, MessageDirection,
 };
 use sotto_wire::GroupEntry;
 
@@ -240,6 +240,92 @@ fn other_member(session: &Session<'_>, id: ChatId, member: &str) -> anyhow::Resu
         )
         .into()),
     }
+}
+
+/// `group-adds [contacts|nobody]`: who can add this profile to groups.
+pub(super) fn adds_setting(
+    session: &mut Session<'_>,
+    output: &Output,
+    setting: Option<String>,
+) -> anyhow::Result<()> {
+    let mut settings = session.runtime.core().settings();
+    if let Some(setting) = setting {
+        settings.group_adds = match setting.as_str() {
+            "contacts" => GroupAdds::Contacts,
+            "nobody" => GroupAdds::Nobody,
+            _ => return Err(Failure::new("usage", "contacts or nobody").into()),
+        };
+        session
+            .core()
+            .set_settings(settings)
+            .map_err(core_failure)?;
+    }
+    let value = match settings.group_adds {
+        GroupAdds::Contacts => "contacts",
+        GroupAdds::Nobody => "nobody",
+    };
+    output.emit(json!({ "group_adds": value }), || {
+        format!("Who can add you to groups: {value}")
+    })
+}
+
+/// `group invitations [list]`.
+pub(super) fn invitations(session: &Session<'_>, output: &Output) -> anyhow::Result<()> {
+    let invitations = session
+        .runtime
+        .core()
+        .group_invitations()
+        .map_err(core_failure)?;
+    output.emit(json!({ "invitations": invitations }), || {
+        if invitations.is_empty() {
+            return "No group invitations.".to_owned();
+        }
+        invitations
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {} from {}",
+                    i.id,
+                    one_line(&i.name),
+                    super::text::contact_name(session, i.contact)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// `group invitations accept ID`: the answer goes to the inviter now.
+pub(super) async fn accept_invitation(
+    session: &mut Session<'_>,
+    output: &Output,
+    invitation: u64,
+) -> anyhow::Result<()> {
+    session
+        .core()
+        .accept_group_invitation(sotto_client::runtime::now_millis(), &mut OsRng, invitation)
+        .map_err(core_failure)?;
+    session.settle().await?;
+    output.emit(
+        json!({ "invitation": invitation, "accepted": true }),
+        || "Accepted; you join once both of you run `sotto receive`.".to_owned(),
+    )
+}
+
+/// `group invitations decline ID`.
+pub(super) fn decline_invitation(
+    session: &mut Session<'_>,
+    output: &Output,
+    invitation: u64,
+) -> anyhow::Result<()> {
+    session
+        .core()
+        .decline_group_invitation(invitation)
+        .map_err(core_failure)?;
+    output.emit(
+        json!({ "invitation": invitation, "declined": true }),
+        || "Declined.".to_owned(),
+    )
 }
 
 /// `group leave GROUP`.

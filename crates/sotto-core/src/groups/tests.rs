@@ -591,3 +591,113 @@ fn a_plain_members_commit_is_refused_and_a_promoted_admin_adds() {
             .any(|m| m.id == bob_id && m.role == GroupRole::Admin)
     );
 }
+
+#[test]
+fn who_can_add_me_nobody_holds_every_invitation_for_the_user() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, bob_ann) = world.connect(0, 1);
+    let mut settings = world.clients[1].core.settings();
+    settings.group_adds = crate::GroupAdds::Nobody;
+    world.clients[1].core.set_settings(settings).unwrap();
+    let mut groups = Vec::new();
+    for name in ["Climbing", "Chess"] {
+        let group = world.clients[0]
+            .core
+            .create_group(now, name, log())
+            .unwrap();
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+        groups.push(group);
+    }
+    world.run();
+    // Nothing answered: both invitations wait for Bob.
+    for group in &groups {
+        assert!(
+            world.clients[0]
+                .core
+                .pending_group_commit(*group)
+                .unwrap()
+                .is_none()
+        );
+    }
+    let held = world.clients[1].core.group_invitations().unwrap();
+    let names: Vec<_> = held.iter().map(|h| (h.name.as_str(), h.contact)).collect();
+    assert_eq!(names, [("Climbing", bob_ann), ("Chess", bob_ann)]);
+    assert!(
+        world.clients[1]
+            .events
+            .contains(&crate::Event::GroupInvitation {
+                invitation: held[0].id,
+                contact: bob_ann,
+                name: "Climbing".to_owned(),
+            })
+    );
+
+    // Bob declines the first (nothing is sent) and accepts the second.
+    world.clients[1]
+        .core
+        .decline_group_invitation(held[0].id)
+        .unwrap();
+    {
+        let c = &mut world.clients[1];
+        c.core
+            .accept_group_invitation(now, &mut c.rng, held[1].id)
+            .unwrap();
+        assert!(matches!(
+            c.core.accept_group_invitation(now, &mut c.rng, held[1].id),
+            Err(CoreError::UnknownInvitation)
+        ));
+    }
+    assert!(
+        world.clients[1]
+            .core
+            .group_invitations()
+            .unwrap()
+            .is_empty()
+    );
+    world.run();
+    assert!(
+        world.clients[0]
+            .core
+            .pending_group_commit(groups[0])
+            .unwrap()
+            .is_none()
+    );
+    let commit = world.clients[0]
+        .core
+        .pending_group_commit(groups[1])
+        .unwrap()
+        .expect("the add, committed");
+    let mut log_entries = Log::default();
+    log_entries.append(commit);
+    log_entries.catch_up(&mut world.clients[0], groups[1]);
+    world.run();
+    let bob_groups = world.clients[1].core.groups().unwrap();
+    assert_eq!(bob_groups.len(), 1);
+    assert_eq!(bob_groups[0].name, "Chess");
+}
+
+#[test]
+fn a_contact_cannot_fill_the_profile_with_held_invitations() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, _) = world.connect(0, 1);
+    let mut settings = world.clients[1].core.settings();
+    settings.group_adds = crate::GroupAdds::Nobody;
+    world.clients[1].core.set_settings(settings).unwrap();
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Spam", log())
+        .unwrap();
+    for _ in 0..20 {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+    }
+    world.run();
+    assert_eq!(world.clients[1].core.group_invitations().unwrap().len(), 16);
+}
