@@ -700,4 +700,14 @@ fn a_contact_cannot_fill_the_profile_with_held_invitations() {
     }
     world.run();
     assert_eq!(world.clients[1].core.group_invitations().unwrap().len(), 16);
+    // Deleting the contact deletes its invitations.
+    let bob_ann = world.clients[1].core.group_invitations().unwrap()[0].contact;
+    world.clients[1].core.delete_contact(now, bob_ann).unwrap();
+    assert!(
+        world.clients[1]
+            .core
+            .group_invitations()
+            .unwrap()
+            .is_empty()
+    );
 }
