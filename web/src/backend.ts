@@ -286,6 +286,8 @@ export type CoreEvent =
   /** A disappearing-message timer ran out. */
   | { type: "items_removed"; chat: ChatId; numbers: MessageNumber[] }
   | { type: "typing"; chat: ChatId; typing: boolean }
+  /** A contact's group invitation waits for a decision: "who can add me to groups" is "nobody" (the web client does not show groups yet). */
+  | { type: "group_invitation"; invitation: number; contact: ChatId; name: string }
   /** This profile joined a group (the web client does not show groups yet). */
   | { type: "group_joined"; group: ChatId; name: string }
   /** A group commit waits to be appended to its log (the web client does not show groups yet). */

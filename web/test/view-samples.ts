@@ -252,6 +252,12 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "typing": true
   },
   {
+    "type": "group_invitation",
+    "invitation": 7,
+    "contact": 3,
+    "name": "Book club"
+  },
+  {
     "type": "group_joined",
     "group": 6,
     "name": "Book club"

@@ -277,6 +277,18 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
                 name(item.chat)
             );
         }
+        Event::GroupInvitation {
+            invitation,
+            contact,
+            name: group,
+        } => {
+            // A contact names the group: shown on one line, without controls.
+            app.status = format!(
+                "{} invites you into {}: `sotto group invitations accept {invitation}`.",
+                crate::terminal_text::one_line(&name(contact)),
+                crate::terminal_text::one_line(&group)
+            );
+        }
         Event::RelayFault { reason, .. } => app.status = format!("relay fault: {reason}"),
         Event::AddressFlooded { waiting } => {
             app.status =

@@ -32,7 +32,7 @@ use crate::failure::{self, Failure};
 use crate::group_watch::GroupWatch;
 use crate::profile::{self, PassphraseSource, core_failure};
 use crate::terminal_text::{one_line, without_hidden};
-use crate::{Cli, Command, GroupAction, json};
+use crate::{Cli, Command, GroupAction, InvitationsAction, json};
 use contact_address::{address, requests};
 use moving::{export, import};
 use text::{contact_name, item_line};
@@ -737,6 +737,7 @@ async fn profile_command(
             )
         }
         Command::Receipts { setting, contact } => receipts(session, output, setting, contact),
+        Command::GroupAdds { setting } => groups::adds_setting(session, output, setting),
         Command::TypingIndicators { setting } => on_off_setting(
             session,
             output,
@@ -831,6 +832,20 @@ async fn profile_command(
             GroupAction::Remove { group, member } => {
                 groups::remove(session, output, &group, &member).await
             }
+            GroupAction::Promote {
+                group,
+                member,
+                role,
+            } => groups::promote(session, output, &group, &member, &role).await,
+            GroupAction::Invitations { action } => match action {
+                None | Some(InvitationsAction::List) => groups::invitations(session, output),
+                Some(InvitationsAction::Accept { invitation }) => {
+                    groups::accept_invitation(session, output, invitation).await
+                }
+                Some(InvitationsAction::Decline { invitation }) => {
+                    groups::decline_invitation(session, output, invitation)
+                }
+            },
             GroupAction::Leave { group } => groups::leave(session, output, &group).await,
         },
         Command::Address { action } => address(session, output, action).await,
@@ -1221,6 +1236,17 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
                     "Contact request {} from {} (see `sotto requests`).",
                     request.id.0,
                     one_line(&request.name)
+                ));
+            }
+            Event::GroupInvitation {
+                invitation,
+                contact,
+                name,
+            } => {
+                lines.push(format!(
+                    "Group invitation {invitation} from {} into {} (see `sotto group invitations`).",
+                    contact_name(session, *contact),
+                    one_line(name)
                 ));
             }
             Event::AddressFlooded { waiting } => {

@@ -282,6 +282,13 @@ enum Command {
         /// `on` or `off`.
         setting: Option<String>,
     },
+    /// Who can add you to groups: `contacts` (the default: a contact's
+    /// invitation joins at once) or `nobody` (every invitation waits, see
+    /// `group invitations`); without a setting, show it.
+    GroupAdds {
+        /// `contacts` or `nobody`.
+        setting: Option<String>,
+    },
     /// Tell a contact that you are typing (or, with --stop, that you stopped);
     /// nothing is sent while typing indicators are off.
     Typing {
@@ -312,7 +319,7 @@ enum Command {
         #[arg(long)]
         unmark: bool,
     },
-    /// Groups: create, invite contacts, list and remove members, leave.
+    /// Groups: create, invite contacts, list, promote and remove members, leave.
     /// `send GROUP TEXT` writes to a group; `receive` reads every group.
     Group {
         #[command(subcommand)]
@@ -373,10 +380,40 @@ enum GroupAction {
         /// The member's id or name (see `group members`).
         member: String,
     },
+    /// Give a member a role (owners and admins; an admin names no owner).
+    Promote {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+        /// `admin` or `member` (an owner may also name an `owner`).
+        role: String,
+    },
     /// Leave the group.
     Leave {
         /// The group's name or id.
         group: String,
+    },
+    /// Invitations waiting for your decision (`group-adds nobody`).
+    Invitations {
+        #[command(subcommand)]
+        action: Option<InvitationsAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InvitationsAction {
+    /// List the invitations waiting (the default).
+    List,
+    /// Accept an invitation: you join once both of you run `sotto receive`.
+    Accept {
+        /// The invitation's id.
+        invitation: u64,
+    },
+    /// Decline an invitation: it is forgotten and nothing is sent.
+    Decline {
+        /// The invitation's id.
+        invitation: u64,
     },
 }
 

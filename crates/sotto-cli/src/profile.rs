@@ -180,10 +180,16 @@ pub(crate) fn core_failure(error: CoreError) -> anyhow::Error {
         CoreError::UnknownRequest => {
             Failure::new("unknown_request", "no such contact request").into()
         }
+        CoreError::UnknownInvitation => {
+            Failure::new("unknown_invitation", "no such group invitation").into()
+        }
         CoreError::NotConnected => {
             Failure::new("not_connected", "the contact is not connected yet").into()
         }
         CoreError::AlreadyContact { chat } => crate::commands::already_contact(chat),
+        CoreError::Group(error @ sotto_groups::Error::Forbidden { .. }) => {
+            Failure::new("forbidden", format!("in this group, {error}")).into()
+        }
         other => anyhow::Error::new(other),
     }
 }

@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! table "account", key "account":
-//! version (2) = 0x02 || identity secret (32) || pickle key (32) || profile
+//! version (3) = 0x03 || identity secret (32) || pickle key (32) || profile
 //! || read_receipts u8 || typing_indicators u8 || next_id u64
 //! || count u8 (..=8) || relay address × count       home relays, first = default
+//! || group_adds u8: 0x00 my contacts, 0x01 nobody
 //! ```
 //!
 //! Version 1 (release 0.1) ends after `next_id`: it has no home relays (each
-//! front end kept its own).
+//! front end kept its own). Version 2 ends after the home relays: its
+//! `group_adds` is "my contacts".
 //!
 //! Session pickles are sealed with the pickle key although the store is itself
 //! encrypted: the crypto crate's API wants a key, and a leaked session record
@@ -28,7 +30,7 @@ use crate::{CoreError, Store, WriteBatch};
 
 pub(crate) const ACCOUNT: Table = Table::new("account");
 const ACCOUNT_KEY: &[u8] = b"account";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 /// Most home relays a profile keeps.
 pub const MAX_HOME_RELAYS: usize = 8;
 
@@ -39,6 +41,8 @@ pub struct Settings {
     pub read_receipts: bool,
     /// Send typing indicators. Off by default.
     pub typing_indicators: bool,
+    /// Who can add this profile to groups.
+    pub group_adds: GroupAdds,
 }
 
 impl Default for Settings {
@@ -46,6 +50,36 @@ impl Default for Settings {
         Settings {
             read_receipts: true,
             typing_indicators: false,
+            group_adds: GroupAdds::Contacts,
+        }
+    }
+}
+
+/// "Who can add me to groups".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupAdds {
+    /// A contact's invitation joins at once (the default); anyone else's
+    /// waits as a request.
+    #[default]
+    Contacts,
+    /// Every invitation waits as a request to accept or decline.
+    Nobody,
+}
+
+impl GroupAdds {
+    fn byte(self) -> u8 {
+        match self {
+            GroupAdds::Contacts => 0,
+            GroupAdds::Nobody => 1,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Result<GroupAdds, CoreError> {
+        match byte {
+            0 => Ok(GroupAdds::Contacts),
+            1 => Ok(GroupAdds::Nobody),
+            _ => Err(CoreError::Malformed("account")),
         }
     }
 }
@@ -86,19 +120,20 @@ impl Account {
     pub(crate) fn decode(bytes: &[u8]) -> Result<Account, CoreError> {
         let mut r = Reader::new(bytes, "account");
         let version = r.u8()?;
-        if version != 1 && version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(CoreError::Malformed("account"));
         }
         let identity = Zeroizing::new(r.array::<32>()?);
         let pickle_key = Zeroizing::new(r.array::<32>()?);
         let profile = Profile::decode(&mut r)?;
-        let settings = Settings {
+        let mut settings = Settings {
             read_receipts: r.bool()?,
             typing_indicators: r.bool()?,
+            group_adds: GroupAdds::Contacts,
         };
         let next_id = r.u64()?;
         let mut home_relays = Vec::new();
-        if version == VERSION {
+        if version >= 2 {
             let count = usize::from(r.u8()?);
             if count > MAX_HOME_RELAYS {
                 return Err(CoreError::Malformed("account"));
@@ -106,6 +141,9 @@ impl Account {
             for _ in 0..count {
                 home_relays.push(decode_relay(&mut r)?);
             }
+        }
+        if version >= 3 {
+            settings.group_adds = GroupAdds::from_byte(r.u8()?)?;
         }
         r.finish()?;
         let mut account = Account::new(*identity, *pickle_key, profile);
@@ -129,6 +167,7 @@ impl Account {
         for relay in self.home_relays.iter().take(count) {
             encode_relay(&mut w, relay);
         }
+        w.u8(self.settings.group_adds.byte());
         batch.put(
             ACCOUNT,
             ACCOUNT_KEY.to_vec(),
@@ -155,6 +194,7 @@ mod tests {
         assert!(Account::load(&store).unwrap().is_none());
         let mut account = Account::new([1; 32], [2; 32], Profile::new("A", None).unwrap());
         account.settings.typing_indicators = true;
+        account.settings.group_adds = GroupAdds::Nobody;
         account.home_relays = vec![
             "sotto://tgAwbPp2cj_ew5XlOps9n9t4seLXojwy_LzS3G0MQJI@relay.example"
                 .parse()
@@ -179,12 +219,31 @@ mod tests {
         let mut store = MemoryStore::new();
         store.apply(batch).unwrap();
         let mut bytes = store.get(ACCOUNT, ACCOUNT_KEY).unwrap().unwrap();
-        // Version 1 is version 2 without the relay count.
+        // Version 2 is version 3 without `group_adds`; version 1 is version
+        // 2 without the relay count.
+        assert_eq!(bytes.pop(), Some(0));
+        bytes[0] = 2;
+        let loaded = Account::decode(&bytes).unwrap();
+        assert_eq!(loaded.settings.group_adds, GroupAdds::Contacts);
         bytes[0] = 1;
         assert_eq!(bytes.pop(), Some(0));
         let loaded = Account::decode(&bytes).unwrap();
         assert!(loaded.home_relays.is_empty());
         bytes[0] = 2;
+        assert!(Account::decode(&bytes).is_err());
+        bytes[0] = 4;
+        assert!(Account::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn an_unknown_group_adds_setting_is_refused() {
+        let account = Account::new([1; 32], [2; 32], Profile::new("A", None).unwrap());
+        let mut batch = WriteBatch::new();
+        account.put(&mut batch);
+        let mut store = MemoryStore::new();
+        store.apply(batch).unwrap();
+        let mut bytes = store.get(ACCOUNT, ACCOUNT_KEY).unwrap().unwrap();
+        *bytes.last_mut().unwrap() = 2;
         assert!(Account::decode(&bytes).is_err());
     }
 }

@@ -201,6 +201,12 @@ impl Connector {
                 item.delete(cx.store(), &mut batch)?;
             }
         }
+        // Its group invitations waiting for a decision go with it.
+        for held in crate::group_invite::HeldInvite::load_all(cx.store())? {
+            if held.contact == chat {
+                held.delete(&mut batch);
+            }
+        }
         ChatRecord::delete(chat, &mut batch);
         PeerRecord::delete(peer, &mut batch);
         batch.notify(Pending::ready(Event::ChatRemoved { chat }));

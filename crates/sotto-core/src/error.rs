@@ -59,6 +59,9 @@ pub enum CoreError {
     /// No contact request with this id.
     #[error("no such contact request")]
     UnknownRequest,
+    /// No group invitation held with this id.
+    #[error("no such group invitation")]
+    UnknownInvitation,
     /// No message with this id in the chat.
     #[error("no such message")]
     UnknownMessage,

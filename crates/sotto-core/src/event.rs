@@ -135,6 +135,16 @@ pub enum Event {
         /// The group's chat.
         group: ChatId,
     },
+    /// A contact's invitation into a group waits for the user to accept or
+    /// decline it ("who can add me to groups" is "nobody").
+    GroupInvitation {
+        /// The invitation's id ([`crate::Core::group_invitations`]).
+        invitation: u64,
+        /// The chat of the contact who invites.
+        contact: ChatId,
+        /// The group's name as the contact gave it.
+        name: String,
+    },
     /// This profile joined a group (a contact's welcome arrived).
     GroupJoined {
         /// The group's chat.

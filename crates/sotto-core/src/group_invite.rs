@@ -18,6 +18,10 @@
 //! table "group_joins" (invitee), key invite id (16):
 //!   version (1) = 0x01 || contact chat id u64 || name (len u16 || UTF-8)
 //!   || pending join pickle (len u32 || pickle)
+//! table "group_invitations" (invitee: invitations "who can add me" holds
+//! for the user to accept or decline), key local id u64:
+//!   version (1) = 0x01 || invite id (16) || contact chat id u64
+//!   || received at u64 (Unix ms) || name (len u16 || UTF-8)
 //! table "group_welcome_pieces" (invitee), key invite id (16) || index u16:
 //!   count u16 || piece bytes
 //! table "group_welcome_progress" (invitee), key invite id (16):
@@ -40,6 +44,7 @@ use crate::{CoreError, Store};
 
 pub(crate) const GROUP_INVITES: Table = Table::new("group_invites");
 pub(crate) const GROUP_JOINS: Table = Table::new("group_joins");
+pub(crate) const GROUP_INVITATIONS: Table = Table::new("group_invitations");
 pub(crate) const GROUP_WELCOME_PIECES: Table = Table::new("group_welcome_pieces");
 pub(crate) const GROUP_WELCOME_PROGRESS: Table = Table::new("group_welcome_progress");
 /// The longest piece of a welcome sent in pieces.
@@ -243,6 +248,84 @@ impl InviteRecord {
     }
 }
 
+/// An invitation held for the user to accept or decline ("who can add me
+/// to groups" did not let it join at once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HeldInvite {
+    /// Its local id, which the user names.
+    pub(crate) id: u64,
+    pub(crate) invite: InviteId,
+    pub(crate) contact: ChatId,
+    pub(crate) received_at: u64,
+    pub(crate) name: String,
+}
+
+impl HeldInvite {
+    pub(crate) fn load(store: &impl Store, id: u64) -> Result<Option<Self>, CoreError> {
+        store
+            .get(GROUP_INVITATIONS, &id.to_be_bytes())?
+            .map(|bytes| HeldInvite::decode(id, &bytes).map_err(corrupt("group invitation")))
+            .transpose()
+    }
+
+    /// Every held invitation, oldest first (at most
+    /// [`crate::groups::invitations::MAX_HELD_INVITATIONS`] are ever kept).
+    pub(crate) fn load_all(store: &impl Store) -> Result<Vec<Self>, CoreError> {
+        store
+            .range(
+                GROUP_INVITATIONS,
+                &KeyRange::all(),
+                Direction::Forward,
+                usize::MAX,
+            )?
+            .into_iter()
+            .map(|record| {
+                let id = record
+                    .key
+                    .as_slice()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| CoreError::CorruptRecord("group invitation"))?;
+                HeldInvite::decode(id, &record.value).map_err(corrupt("group invitation"))
+            })
+            .collect()
+    }
+
+    pub(crate) fn put(&self, batch: &mut WriteBatch) {
+        let mut w = Writer::new();
+        w.u8(VERSION)
+            .array(&self.invite)
+            .u64(self.contact.0)
+            .u64(self.received_at)
+            .bytes16(self.name.as_bytes());
+        batch.put(
+            GROUP_INVITATIONS,
+            self.id.to_be_bytes().to_vec(),
+            w.finish(),
+        );
+    }
+
+    pub(crate) fn delete(&self, batch: &mut WriteBatch) {
+        batch.delete(GROUP_INVITATIONS, self.id.to_be_bytes().to_vec());
+    }
+
+    fn decode(id: u64, bytes: &[u8]) -> Result<Self, CoreError> {
+        let mut r = Reader::new(bytes, "group invitation");
+        if r.u8()? != VERSION {
+            return Err(CoreError::Malformed("group invitation"));
+        }
+        let record = HeldInvite {
+            id,
+            invite: r.array()?,
+            contact: ChatId(r.u64()?),
+            received_at: r.u64()?,
+            name: decode_group_name(&mut r)?,
+        };
+        r.finish()?;
+        Ok(record)
+    }
+}
+
 /// An invitation this profile accepted, waiting for its welcome.
 pub(crate) struct JoinRecord {
     pub(crate) id: InviteId,
@@ -340,6 +423,27 @@ mod tests {
             Some(record)
         );
         assert_eq!(InviteRecord::load_all(&store).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn held_invitations_round_trip() {
+        let mut store = MemoryStore::new();
+        let record = HeldInvite {
+            id: 7,
+            invite: [4; INVITE_ID_LEN],
+            contact: ChatId(3),
+            received_at: 1_700_000_000_000,
+            name: "Book club".to_owned(),
+        };
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch);
+        store.apply(batch).unwrap();
+        assert_eq!(HeldInvite::load(&store, 7).unwrap(), Some(record.clone()));
+        assert_eq!(HeldInvite::load_all(&store).unwrap(), vec![record.clone()]);
+        let mut batch = WriteBatch::new();
+        record.delete(&mut batch);
+        store.apply(batch).unwrap();
+        assert_eq!(HeldInvite::load(&store, 7).unwrap(), None);
     }
 
     #[test]

@@ -62,6 +62,16 @@ pub enum GroupRole {
     Member,
 }
 
+impl From<GroupRole> for Role {
+    fn from(role: GroupRole) -> Role {
+        match role {
+            GroupRole::Owner => Role::Owner,
+            GroupRole::Admin => Role::Admin,
+            GroupRole::Member => Role::Member,
+        }
+    }
+}
+
 impl From<Role> for GroupRole {
     fn from(role: Role) -> GroupRole {
         match role {
@@ -106,6 +116,15 @@ pub struct GroupUpdate {
     pub rekeyed: bool,
 }
 
+/// A member's new role, as [`GroupChange::Members`] shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupRoleChange {
+    /// The member's id (hex).
+    pub id: String,
+    /// The member's new role.
+    pub role: GroupRole,
+}
+
 /// A change a log entry made that a front end shows.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -116,6 +135,8 @@ pub enum GroupChange {
         added: Vec<String>,
         /// Members removed or gone.
         removed: Vec<String>,
+        /// Members whose role changed, with their new role.
+        roles: Vec<GroupRoleChange>,
     },
     /// This profile was removed from the group.
     Removed,
@@ -307,6 +328,24 @@ impl<S: Store> Core<S> {
         let member = parse_member_id(member)?;
         self.with_group(chat, |record, _| {
             let commit = record.group.remove_members(&[member])?;
+            entry_of(commit.as_bytes())
+        })
+    }
+
+    /// Gives a member (by the hex id [`Core::group_members`] shows) a role:
+    /// the commit to append, which changes the group's roles extension. Owners
+    /// and admins may; every member refuses a commit the committer's role
+    /// does not allow (an admin names no owner and changes no owner's role),
+    /// and so does this member's own client before it is made.
+    pub fn set_group_role(
+        &mut self,
+        chat: ChatId,
+        member: &str,
+        role: GroupRole,
+    ) -> Result<GroupEntry, CoreError> {
+        let member = parse_member_id(member)?;
+        self.with_group(chat, |record, _| {
+            let commit = record.group.set_role(member, role.into())?;
             entry_of(commit.as_bytes())
         })
     }
@@ -654,7 +693,7 @@ fn rekey(
 }
 
 fn members_change(summary: &CommitSummary) -> Option<GroupChange> {
-    if summary.added.is_empty() && summary.removed.is_empty() {
+    if summary.added.is_empty() && summary.removed.is_empty() && summary.role_changes.is_empty() {
         return None;
     }
     Some(GroupChange::Members {
@@ -663,6 +702,14 @@ fn members_change(summary: &CommitSummary) -> Option<GroupChange> {
             .removed
             .iter()
             .map(|id| hex(id.as_bytes()))
+            .collect(),
+        roles: summary
+            .role_changes
+            .iter()
+            .map(|(id, role)| GroupRoleChange {
+                id: hex(id.as_bytes()),
+                role: (*role).into(),
+            })
             .collect(),
     })
 }
@@ -686,6 +733,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
 
 pub(crate) mod invitations;
 pub(crate) mod messages;
+pub use invitations::GroupInvitationView;
 pub use messages::GroupSend;
 #[cfg(test)]
 mod chat_tests;

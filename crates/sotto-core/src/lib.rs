@@ -107,7 +107,7 @@ mod store;
 mod time;
 mod view;
 
-pub use account::{MAX_HOME_RELAYS, Settings};
+pub use account::{GroupAdds, MAX_HOME_RELAYS, Settings};
 pub use archive::{
     ARCHIVE_DERIVATION_LEN, ArchiveError, ArchiveId, ArchiveReader, ArchiveSummary,
     ExportRandomness, ExportReceipt, Exporter, ImportedRecord, MAX_KEY_LEN, MAX_VALUE_LEN,
@@ -133,7 +133,10 @@ pub use file_message::{
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
 pub use group_record::GroupLog;
-pub use groups::{GroupChange, GroupMemberView, GroupRole, GroupSend, GroupUpdate, GroupView};
+pub use groups::{
+    GroupChange, GroupInvitationView, GroupMemberView, GroupRole, GroupRoleChange, GroupSend,
+    GroupUpdate, GroupView,
+};
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
 pub use link::{InvitationLink, Link, LinkKind, MAX_LINK_LEN};

@@ -220,6 +220,11 @@ mod tests {
                 chat: ChatId(3),
                 typing: true,
             },
+            Event::GroupInvitation {
+                invitation: 7,
+                contact: ChatId(3),
+                name: "Book club".to_owned(),
+            },
             Event::GroupJoined {
                 group: ChatId(6),
                 name: "Book club".to_owned(),

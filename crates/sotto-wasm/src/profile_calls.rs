@@ -141,11 +141,12 @@ impl SottoClient {
         typing_indicators: bool,
     ) -> Result<(), JsValue> {
         self.change(|core| {
-            core.set_settings(Settings {
+            let settings = Settings {
                 read_receipts,
                 typing_indicators,
-            })
-            .map_err(core_error)
+                ..core.settings()
+            };
+            core.set_settings(settings).map_err(core_error)
         })
     }
 

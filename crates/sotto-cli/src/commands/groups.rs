@@ -1,4 +1,4 @@
-//! `group create|invite|members|remove|leave`, every chat message to a
+//! `group create|invite|members|promote|remove|leave`, every chat message to a
 //! group (text, reply, reaction, edit, delete, timer, receipts), and the
 //! group logs `receive` reads: each log on a connection of its own (never
 //! the profile's queue connections), read from the profile's cursor to the
@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use sotto_client::relay::{
     ConnectOptions, GroupAdmin, GroupRead, GroupReader, GroupWriter, RelayConnection,
 };
-use sotto_core::{ChatId, GroupChange, GroupLog, GroupSend, GroupView, MessageDirection};
+use sotto_core::{
+    ChatId, GroupAdds, GroupChange, GroupLog, GroupRole, GroupSend, GroupView, MessageDirection,
+};
 use sotto_wire::GroupEntry;
 
 use super::{Output, Session};
@@ -160,6 +162,66 @@ pub(super) async fn remove(
     member: &str,
 ) -> anyhow::Result<()> {
     let id = existing_group(session, name)?;
+    let target = &other_member(session, id, member)?;
+    session
+        .core()
+        .remove_group_member(id, target)
+        .map_err(core_failure)?;
+    let changes = sync_group(session, id).await?;
+    output.emit(
+        json!({ "group": id.0, "removed": target, "changes": changes }),
+        || format!("Removed {} from the group.", one_line(member)),
+    )
+}
+
+/// `group promote GROUP MEMBER ROLE`: the commit goes to the log and is
+/// read back (in effect once it is first for its epoch).
+pub(super) async fn promote(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+    member: &str,
+    role: &str,
+) -> anyhow::Result<()> {
+    let role = match role {
+        "owner" => GroupRole::Owner,
+        "admin" => GroupRole::Admin,
+        "member" => GroupRole::Member,
+        _ => {
+            return Err(Failure::new(
+                "usage",
+                format!("no role {}: admin, member or owner", one_line(role)),
+            )
+            .into());
+        }
+    };
+    let id = existing_group(session, name)?;
+    let target = other_member(session, id, member)?;
+    // The commit is made on the newest epoch.
+    sync_group(session, id).await?;
+    session
+        .core()
+        .set_group_role(id, &target, role)
+        .map_err(core_failure)?;
+    let changes = sync_group(session, id).await?;
+    output.emit(
+        json!({ "group": id.0, "member": target, "role": role, "changes": changes }),
+        || {
+            format!(
+                "{} is now {} of the group.",
+                one_line(member),
+                match role {
+                    GroupRole::Owner => "an owner",
+                    GroupRole::Admin => "an admin",
+                    GroupRole::Member => "a member",
+                }
+            )
+        },
+    )
+}
+
+/// Another member of a group by id or name, as the hex id the core takes.
+fn other_member(session: &Session<'_>, id: ChatId, member: &str) -> anyhow::Result<String> {
     let members = session
         .runtime
         .core()
@@ -170,21 +232,99 @@ pub(super) async fn remove(
         .filter(|m| !m.me && (m.id == member || m.name == member))
         .map(|m| m.id.clone())
         .collect::<Vec<_>>();
-    let [target] = target.as_slice() else {
-        return Err(Failure::new(
+    match target.as_slice() {
+        [target] => Ok(target.clone()),
+        _ => Err(Failure::new(
             "not_found",
             format!("no single member {} in the group", one_line(member)),
         )
-        .into());
+        .into()),
+    }
+}
+
+/// `group-adds [contacts|nobody]`: who can add this profile to groups.
+pub(super) fn adds_setting(
+    session: &mut Session<'_>,
+    output: &Output,
+    setting: Option<String>,
+) -> anyhow::Result<()> {
+    let mut settings = session.runtime.core().settings();
+    if let Some(setting) = setting {
+        settings.group_adds = match setting.as_str() {
+            "contacts" => GroupAdds::Contacts,
+            "nobody" => GroupAdds::Nobody,
+            _ => return Err(Failure::new("usage", "contacts or nobody").into()),
+        };
+        session
+            .core()
+            .set_settings(settings)
+            .map_err(core_failure)?;
+    }
+    let value = match settings.group_adds {
+        GroupAdds::Contacts => "contacts",
+        GroupAdds::Nobody => "nobody",
     };
+    output.emit(json!({ "group_adds": value }), || {
+        format!("Who can add you to groups: {value}")
+    })
+}
+
+/// `group invitations [list]`.
+pub(super) fn invitations(session: &Session<'_>, output: &Output) -> anyhow::Result<()> {
+    let invitations = session
+        .runtime
+        .core()
+        .group_invitations()
+        .map_err(core_failure)?;
+    output.emit(json!({ "invitations": invitations }), || {
+        if invitations.is_empty() {
+            return "No group invitations.".to_owned();
+        }
+        invitations
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {} from {}",
+                    i.id,
+                    one_line(&i.name),
+                    super::text::contact_name(session, i.contact)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// `group invitations accept ID`: the answer goes to the inviter now.
+pub(super) async fn accept_invitation(
+    session: &mut Session<'_>,
+    output: &Output,
+    invitation: u64,
+) -> anyhow::Result<()> {
     session
         .core()
-        .remove_group_member(id, target)
+        .accept_group_invitation(sotto_client::runtime::now_millis(), &mut OsRng, invitation)
         .map_err(core_failure)?;
-    let changes = sync_group(session, id).await?;
+    session.settle().await?;
     output.emit(
-        json!({ "group": id.0, "removed": target, "changes": changes }),
-        || format!("Removed {} from the group.", one_line(member)),
+        json!({ "invitation": invitation, "accepted": true }),
+        || "Accepted; you join once both of you run `sotto receive`.".to_owned(),
+    )
+}
+
+/// `group invitations decline ID`.
+pub(super) fn decline_invitation(
+    session: &mut Session<'_>,
+    output: &Output,
+    invitation: u64,
+) -> anyhow::Result<()> {
+    session
+        .core()
+        .decline_group_invitation(invitation)
+        .map_err(core_failure)?;
+    output.emit(
+        json!({ "invitation": invitation, "declined": true }),
+        || "Declined.".to_owned(),
     )
 }
 

@@ -1,7 +1,8 @@
 //! Invitations over the pairwise chat (`group_invite`): the inviter sends
-//! GroupInvite; the contact's core accepts it at once (an invitation from a
-//! contact joins directly: "who can add me" is "my contacts", the default)
-//! and answers with a key package made for this group only; the inviter
+//! GroupInvite; the contact's core accepts it at once when "who can add me
+//! to groups" is "my contacts" (the default), or holds it for the user to
+//! accept or decline when it is "nobody"; accepting answers with a key
+//! package made for this group only; the inviter
 //! commits the add, and once the commit is first in the log it sends the
 //! welcome with the log's read and write credentials.
 //!
@@ -12,13 +13,17 @@
 use sotto_groups::{DisplayName, KeyPackage, MemberId, PendingJoin};
 use zeroize::Zeroizing;
 
+use rand_core::CryptoRngCore;
+
+use crate::account::GroupAdds;
 use crate::chat_message::Content;
 use crate::chat_record::ChatRecord;
 use crate::codec::{Reader, Writer};
+use crate::core::Core;
 use crate::event::{Event, Pending};
 use crate::group_invite::{
-    GROUP_WELCOME_PIECES, GROUP_WELCOME_PROGRESS, GroupWelcome, InviteId, InviteRecord, JoinRecord,
-    MAX_WELCOME_PIECE_LEN, WelcomePiece,
+    GROUP_WELCOME_PIECES, GROUP_WELCOME_PROGRESS, GroupWelcome, HeldInvite, InviteId, InviteRecord,
+    JoinRecord, MAX_WELCOME_PIECE_LEN, WelcomePiece,
 };
 use crate::group_record::GroupRecord;
 use crate::ids::ChatId;
@@ -30,12 +35,48 @@ use crate::{CoreError, Store};
 
 use super::LEAF_LIFETIME_SECS;
 
-/// Accepted invitations of one contact that may wait for their welcome.
+/// Accepted invitations of one contact that may wait for their welcome, and
+/// invitations of one contact that may wait for the user's decision.
 const MAX_PENDING_JOINS_PER_CONTACT: usize = 16;
+/// Invitations that may wait for the user's decision, from all contacts.
+pub(crate) const MAX_HELD_INVITATIONS: usize = 100;
 
-/// Accepts a contact's invitation: a fresh pseudonym for the group and the
-/// answer carrying its key package.
+/// An invitation held for the user to accept or decline, as a front end
+/// lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GroupInvitationView {
+    /// The invitation's id on this device.
+    pub id: u64,
+    /// The chat of the contact who invites.
+    pub contact: ChatId,
+    /// The group's name as the contact gave it.
+    pub name: String,
+    /// When it arrived (Unix ms).
+    pub received_at: u64,
+}
+
+/// A contact's invitation: accepted at once (a fresh pseudonym for the
+/// group and the answer carrying its key package) when "who can add me to
+/// groups" lets this contact add this profile, else held for the user.
 pub(crate) fn accept_invite<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+    contact: ChatId,
+    invite: InviteId,
+    name: String,
+    batch: &mut StagedBatch,
+) -> Result<Option<Content>, CoreError> {
+    // Every inviter is a contact today (invitations travel only over a
+    // contact's pairwise chat), so only the setting decides.
+    if cx.account.settings.group_adds == GroupAdds::Nobody {
+        hold_invite(cx, now, contact, invite, name, batch)?;
+        return Ok(None);
+    }
+    answer_invite(cx, now, contact, invite, name, batch)
+}
+
+/// Makes the pseudonym and the answer of an accepted invitation.
+fn answer_invite<S: Store>(
     cx: &mut Shared<'_, S>,
     now: UnixMillis,
     contact: ChatId,
@@ -63,6 +104,96 @@ pub(crate) fn accept_invite<S: Store>(
         invite,
         key_package: key_package.into_bytes(),
     }))
+}
+
+/// Keeps an invitation for the user to decide on. One already held or
+/// accepted is ignored, and so is one beyond the limits (per contact and
+/// in all): a contact cannot fill the profile with invitations.
+fn hold_invite<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+    contact: ChatId,
+    invite: InviteId,
+    name: String,
+    batch: &mut StagedBatch,
+) -> Result<(), CoreError> {
+    let held = HeldInvite::load_all(cx.store())?;
+    let of_contact = held.iter().filter(|h| h.contact == contact).count();
+    if JoinRecord::load(cx.store(), &invite)?.is_some()
+        || held.iter().any(|h| h.invite == invite)
+        || of_contact >= MAX_PENDING_JOINS_PER_CONTACT
+        || held.len() >= MAX_HELD_INVITATIONS
+    {
+        return Ok(());
+    }
+    let record = HeldInvite {
+        id: cx.account.allocate_id(),
+        invite,
+        contact,
+        received_at: now.0,
+        name,
+    };
+    record.put(batch);
+    batch.notify(Pending::ready(Event::GroupInvitation {
+        invitation: record.id,
+        contact,
+        name: record.name,
+    }));
+    Ok(())
+}
+
+impl<S: Store> Core<S> {
+    /// The invitations held for the user ("who can add me to groups" is
+    /// "nobody"), oldest first.
+    pub fn group_invitations(&self) -> Result<Vec<GroupInvitationView>, CoreError> {
+        Ok(HeldInvite::load_all(self.store())?
+            .into_iter()
+            .map(|held| GroupInvitationView {
+                id: held.id,
+                contact: held.contact,
+                name: held.name,
+                received_at: held.received_at,
+            })
+            .collect())
+    }
+
+    /// Accepts a held invitation: the answer with a key package for a fresh
+    /// pseudonym goes to the inviting contact, who adds this profile (the
+    /// welcome arrives over the same chat).
+    pub fn accept_group_invitation(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        invitation: u64,
+    ) -> Result<(), CoreError> {
+        let held =
+            HeldInvite::load(self.store(), invitation)?.ok_or(CoreError::UnknownInvitation)?;
+        let (mut cx, _, _, chats) = self.parts();
+        let result = chats.with_session(
+            &mut cx,
+            rng,
+            held.contact,
+            |chats, cx, rng, chat, link, batch| {
+                held.delete(batch);
+                let answer =
+                    answer_invite(cx, now, held.contact, held.invite, held.name.clone(), batch)?;
+                if let Some(answer) = answer {
+                    chats.send(cx, now, rng, chat.id, link, answer, None, batch)?;
+                }
+                Ok(())
+            },
+        );
+        self.after_action(now, result)
+    }
+
+    /// Declines a held invitation: it is forgotten and nothing is sent.
+    pub fn decline_group_invitation(&mut self, invitation: u64) -> Result<(), CoreError> {
+        let held =
+            HeldInvite::load(self.store(), invitation)?.ok_or(CoreError::UnknownInvitation)?;
+        let mut batch = StagedBatch::new();
+        held.delete(&mut batch);
+        self.parts().0.commit(batch)
+    }
 }
 
 /// The invited contact's key package: the add is committed, to append.

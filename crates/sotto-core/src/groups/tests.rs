@@ -187,6 +187,7 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
         Some(GroupChange::Members {
             added: Vec::new(),
             removed: vec![bob_id],
+            roles: Vec::new(),
         })
     );
     assert!(matches!(
@@ -508,4 +509,205 @@ fn a_contact_cannot_make_a_profile_keep_pseudonyms_without_bound() {
     }
     let kept = crate::group_invite::JoinRecord::count_of(world.clients[1].core.store(), bob_ann);
     assert_eq!(kept.unwrap(), 16);
+}
+
+#[test]
+fn a_plain_members_commit_is_refused_and_a_promoted_admin_adds() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Roles", log())
+        .unwrap();
+    let mut log_entries = Log::default();
+    let (bob_join, bob_kp) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    log_entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(chat, bob_kp.as_bytes())
+            .unwrap(),
+    );
+    let welcome = log_entries.catch_up(&mut world.clients[0], chat)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    let mut bob = bob_join.join(&welcome).unwrap();
+    let bob_id = hex(bob.own_member_id().as_bytes());
+    let ann_id = world.clients[0].core.group_members(chat).unwrap()[0]
+        .id
+        .clone();
+
+    // Bob, a plain member, may neither promote himself nor remove Ann: his
+    // own client makes no such commit, and one made without the check is
+    // refused by Ann's.
+    assert!(matches!(
+        bob.set_role(bob.own_member_id(), Role::Admin),
+        Err(sotto_groups::Error::Forbidden { .. })
+    ));
+    let forged = bob
+        .dangerous_commit_without_policy(sotto_groups::CommitIntent::Remove(vec![
+            parse_member_id(&ann_id).unwrap(),
+        ]))
+        .unwrap();
+    bob.discard_commit().unwrap();
+    log_entries.append(entry_of(forged.as_bytes()).unwrap());
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    assert!(updates[0].change.is_none());
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 2);
+
+    // Ann makes Bob an admin; every member sees the role change.
+    let promote = world.clients[0]
+        .core
+        .set_group_role(chat, &bob_id, GroupRole::Admin)
+        .unwrap();
+    log_entries.append(promote.clone());
+    let updates = log_entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(
+        updates[0].change,
+        Some(GroupChange::Members {
+            added: Vec::new(),
+            removed: Vec::new(),
+            roles: vec![GroupRoleChange {
+                id: bob_id.clone(),
+                role: GroupRole::Admin,
+            }],
+        })
+    );
+    bob.process(message_of(&promote).unwrap()).unwrap();
+    assert_eq!(bob.role(&bob.own_member_id()).unwrap(), Role::Admin);
+
+    // Now Bob's addition is in effect for Ann too.
+    let (_, cy_kp) =
+        PendingJoin::new(&DisplayName::new("Cy").unwrap(), now.0 / 1000, 3600).unwrap();
+    let add = bob.add_members(&[cy_kp]).unwrap();
+    log_entries.append(entry_of(add.as_bytes()).unwrap());
+    log_entries.catch_up(&mut world.clients[0], chat);
+    let members = world.clients[0].core.group_members(chat).unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(
+        members
+            .iter()
+            .any(|m| m.id == bob_id && m.role == GroupRole::Admin)
+    );
+}
+
+#[test]
+fn who_can_add_me_nobody_holds_every_invitation_for_the_user() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, bob_ann) = world.connect(0, 1);
+    let mut settings = world.clients[1].core.settings();
+    settings.group_adds = crate::GroupAdds::Nobody;
+    world.clients[1].core.set_settings(settings).unwrap();
+    let mut groups = Vec::new();
+    for name in ["Climbing", "Chess"] {
+        let group = world.clients[0]
+            .core
+            .create_group(now, name, log())
+            .unwrap();
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+        groups.push(group);
+    }
+    world.run();
+    // Nothing answered: both invitations wait for Bob.
+    for group in &groups {
+        assert!(
+            world.clients[0]
+                .core
+                .pending_group_commit(*group)
+                .unwrap()
+                .is_none()
+        );
+    }
+    let held = world.clients[1].core.group_invitations().unwrap();
+    let names: Vec<_> = held.iter().map(|h| (h.name.as_str(), h.contact)).collect();
+    assert_eq!(names, [("Climbing", bob_ann), ("Chess", bob_ann)]);
+    assert!(
+        world.clients[1]
+            .events
+            .contains(&crate::Event::GroupInvitation {
+                invitation: held[0].id,
+                contact: bob_ann,
+                name: "Climbing".to_owned(),
+            })
+    );
+
+    // Bob declines the first (nothing is sent) and accepts the second.
+    world.clients[1]
+        .core
+        .decline_group_invitation(held[0].id)
+        .unwrap();
+    {
+        let c = &mut world.clients[1];
+        c.core
+            .accept_group_invitation(now, &mut c.rng, held[1].id)
+            .unwrap();
+        assert!(matches!(
+            c.core.accept_group_invitation(now, &mut c.rng, held[1].id),
+            Err(CoreError::UnknownInvitation)
+        ));
+    }
+    assert!(
+        world.clients[1]
+            .core
+            .group_invitations()
+            .unwrap()
+            .is_empty()
+    );
+    world.run();
+    assert!(
+        world.clients[0]
+            .core
+            .pending_group_commit(groups[0])
+            .unwrap()
+            .is_none()
+    );
+    let commit = world.clients[0]
+        .core
+        .pending_group_commit(groups[1])
+        .unwrap()
+        .expect("the add, committed");
+    let mut log_entries = Log::default();
+    log_entries.append(commit);
+    log_entries.catch_up(&mut world.clients[0], groups[1]);
+    world.run();
+    let bob_groups = world.clients[1].core.groups().unwrap();
+    assert_eq!(bob_groups.len(), 1);
+    assert_eq!(bob_groups[0].name, "Chess");
+}
+
+#[test]
+fn a_contact_cannot_fill_the_profile_with_held_invitations() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let (ann_bob, _) = world.connect(0, 1);
+    let mut settings = world.clients[1].core.settings();
+    settings.group_adds = crate::GroupAdds::Nobody;
+    world.clients[1].core.set_settings(settings).unwrap();
+    let group = world.clients[0]
+        .core
+        .create_group(now, "Spam", log())
+        .unwrap();
+    for _ in 0..20 {
+        let c = &mut world.clients[0];
+        c.core
+            .invite_to_group(now, &mut c.rng, group, ann_bob)
+            .unwrap();
+    }
+    world.run();
+    assert_eq!(world.clients[1].core.group_invitations().unwrap().len(), 16);
+    // Deleting the contact deletes its invitations.
+    let bob_ann = world.clients[1].core.group_invitations().unwrap()[0].contact;
+    world.clients[1].core.delete_contact(now, bob_ann).unwrap();
+    assert!(
+        world.clients[1]
+            .core
+            .group_invitations()
+            .unwrap()
+            .is_empty()
+    );
 }
