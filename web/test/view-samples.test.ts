@@ -30,6 +30,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   file_progress: true,
   group_joined: true,
   group_commit_ready: true,
+  group_invitation: true,
   relay_fault: true,
   connection: true,
   storage_failed: true,
