@@ -415,3 +415,61 @@ fn damaged_and_dropped_chunks_are_refused_and_deletion_clears_everything() {
         "{bob_copies:?}"
     );
 }
+
+#[test]
+fn a_file_over_the_relays_limit_or_room_is_refused_clearly_and_nothing_is_lost() {
+    let relay = Relay::start_with(&["--max-file-size", "12MiB", "--max-storage", "16MiB"]);
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+
+    // Over the relay's limit (FLIM): refused before anything is encrypted
+    // or uploaded.
+    let huge = originals.path().join("huge.bin");
+    write_file(&huge, 13_000_000, 5);
+    let (ok, refused) = alice.try_run(&["send-file", "Bob", huge.to_str().unwrap()]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "file_too_large", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("accepts files up to 12.6 MB"), "{message}");
+    assert!(files_under(&alice.dir.join("files")).is_empty());
+    assert!(chunk_files(&relay).is_empty());
+    assert!(
+        alice
+            .history("Bob")
+            .iter()
+            .all(|item| !item["file"].is_object())
+    );
+
+    // Out of room: the second file's chunks do not all fit beside the
+    // first's. A clear error, and the upload waits with nothing lost.
+    let first = originals.path().join("first.bin");
+    write_file(&first, 9_000_000, 6);
+    let sent_first = alice.run(&["send-file", "Bob", first.to_str().unwrap()]);
+    let second = originals.path().join("second.bin");
+    let digest = write_file(&second, 9_000_000, 7);
+    let (ok, stopped) = alice.try_run(&["send-file", "Bob", second.to_str().unwrap()]);
+    assert!(!ok, "{stopped}");
+    assert_eq!(stopped["state"], "relay_full", "{stopped}");
+    assert_eq!(last_file(&alice, "Bob")["file"]["state"], "uploading");
+    // Room made (the first file deleted for everyone): `receive` goes on
+    // with the upload and the file arrives whole.
+    alice.run(&["delete", "Bob", &sent_first["message"].to_string()]);
+    wait_until("the upload's end", || {
+        alice.try_run(&["receive"]);
+        (last_file(&alice, "Bob")["file"]["state"] == "sent").then_some(())
+    });
+    let number = receive_file(&bob, "second.bin");
+    let saved = tempfile::tempdir().unwrap();
+    let got = bob.run(&[
+        "download",
+        "Alice",
+        &number.to_string(),
+        "--dir",
+        saved.path().to_str().unwrap(),
+    ]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), digest);
+}

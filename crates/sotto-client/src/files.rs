@@ -29,7 +29,7 @@ use std::time::Duration;
 use rand::rngs::OsRng;
 use sotto_core::{ChatId, Core, CoreError, FileMessage, FileState, MessageNumber, Store, Transfer};
 use sotto_files::{Download, DownloadStep, TransferFailure, Upload, UploadStep};
-use sotto_wire::{ChunkDigest, ChunkSize, FilePiece, MAX_PIECE_LEN, RelayAddress};
+use sotto_wire::{ChunkDigest, ChunkSize, ErrorCode, FilePiece, MAX_PIECE_LEN, RelayAddress};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -77,6 +77,10 @@ pub enum Outcome {
     Failed(TransferFailure),
     /// Not finished: a relay did not answer in time, or a retry waits.
     Waiting,
+    /// Not finished: the relay is out of storage (ERR FULL) and takes no
+    /// new chunk for now. Nothing is lost: the copy and the record stay,
+    /// and the next run goes on from where this one stopped.
+    RelayFull,
     /// Its item is gone: the copies are removed, the relays told.
     Removed,
 }
@@ -263,8 +267,10 @@ impl FileRunner {
     }
 
     /// Starts sending the file `source` reads (`len` bytes) to `chat`, named
-    /// `name`, of type `media_type`: encrypts it into a copy (on a blocking
-    /// thread) and adds its item. [`FileRunner::run`] uploads it.
+    /// `name`, of type `media_type`: asks the relay's limit for files (FLIM)
+    /// and refuses a file over it ([`ClientError::FileTooLarge`]) before
+    /// any work, then encrypts it into a copy (on a blocking thread) and
+    /// adds its item. [`FileRunner::run`] uploads it.
     pub async fn start_upload<S: Store>(
         &self,
         core: &mut Core<S>,
@@ -275,6 +281,17 @@ impl FileRunner {
         relay: &RelayAddress,
     ) -> Result<MessageNumber, ClientError> {
         let len = source.metadata().map_err(ClientError::LocalFile)?.len();
+        let needed = relay_bytes(len).ok_or(ClientError::FileTooLarge {
+            needed: len,
+            limit: 0,
+        })?;
+        let limits = self.connections.get(relay).await?.file_limits().await?;
+        if needed > limits.max_file_size {
+            return Err(ClientError::FileTooLarge {
+                needed,
+                limit: limits.max_file_size,
+            });
+        }
         let store = self.store.clone();
         let encrypted = tokio::task::spawn_blocking(move || {
             let mut source = std::io::BufReader::with_capacity(64 * 1024, source);
@@ -586,18 +603,26 @@ impl FileRunner {
                         .filter(|_| !redirect)
                         .cloned();
                     tasks.spawn(async move {
+                        // Checked (and saved), then made durable: the
+                        // acknowledgements that let the relay delete the
+                        // chunks follow.
                         let result = tokio::task::spawn_blocking(move || {
+                            let durable =
+                                |(result, saved): (Result<(), local::DecryptError>, bool)| {
+                                    let result = result.and_then(|()| {
+                                        local::sync_copy(&path).map_err(local::DecryptError::Io)
+                                    });
+                                    (result, saved)
+                                };
                             if let Some(destination) = save {
                                 match local::save(&path, &description, &destination) {
-                                    Ok(()) => return (Ok(()), true),
-                                    Err(local::DecryptError::Forged) => {
-                                        return (Err(local::DecryptError::Forged), false);
-                                    }
+                                    Ok(()) => return durable((Ok(()), true)),
                                     // Not saved: checked all the same.
                                     Err(local::DecryptError::Io(_)) => {}
+                                    Err(error) => return (Err(error), false),
                                 }
                             }
-                            (local::decrypt(&path, &description, &mut |_| Ok(())), false)
+                            durable((local::decrypt(&path, &description, &mut |_| Ok(())), false))
                         })
                         .await
                         .unwrap_or((Err(local::DecryptError::Forged), false));
@@ -659,6 +684,13 @@ impl FileRunner {
             return Ok(false);
         }
         let bad = |_| CoreError::InvalidValue("chunk");
+        // A relay out of storage takes no chunk until space is freed: this
+        // run stops there rather than retrying for its whole stall time.
+        let full = matches!(
+            &report,
+            Report::Created(_, _, Err(ClientError::Refused(ErrorCode::Full)))
+                | Report::Stored(_, _, Err(ClientError::Refused(ErrorCode::Full)))
+        );
         let stored = match report {
             Report::Sent(_, chunk, sent) | Report::Received(_, chunk, sent) => {
                 transfer.partial.insert(chunk, u64::from(sent));
@@ -734,6 +766,13 @@ impl FileRunner {
                 match result {
                     Ok(()) => download.handle_decrypted(true),
                     Err(local::DecryptError::Forged) => download.handle_decrypted(false),
+                    Err(local::DecryptError::Damaged(chunks)) => {
+                        // Fetched again; the check runs again after them.
+                        download.handle_copy_damaged(&chunks).map_err(bad)?;
+                        core.save_transfer(transfer.chat, transfer.number, &transfer.transfer)?;
+                        progress(transfer.progress());
+                        return Ok(true);
+                    }
                     Err(local::DecryptError::Io(error)) => {
                         return Err(ClientError::LocalFile(error));
                     }
@@ -787,6 +826,9 @@ impl FileRunner {
                 core.save_transfer(transfer.chat, transfer.number, &transfer.transfer)?;
             }
             progress(transfer.progress());
+        }
+        if full {
+            transfer.outcome = Some(Outcome::RelayFull);
         }
         Ok(stored)
     }
@@ -911,7 +953,7 @@ impl FileRunner {
         let next = match content {
             Ok(content) => core.redirect_downloaded(chat, number, &content).ok(),
             Err(local::DecryptError::Io(error)) => return Err(ClientError::LocalFile(error)),
-            Err(local::DecryptError::Forged) => None,
+            Err(local::DecryptError::Forged | local::DecryptError::Damaged(_)) => None,
         };
         match next {
             Some(download) => {
@@ -1006,6 +1048,19 @@ fn digest_zero() -> ChunkDigest {
     ChunkDigest::from_bytes([0; 32])
 }
 
+/// The bytes a file of `len` bytes takes on a relay (its chunks: the file
+/// encrypted and padded), as FLIM's limit counts them; `None` past what a
+/// file may be.
+pub fn relay_bytes(len: u64) -> Option<u64> {
+    let encrypted = sotto_files::encrypted_len(len).ok()?;
+    Some(
+        sotto_files::plan_chunks(encrypted)
+            .iter()
+            .map(|size| u64::from(size.bytes()))
+            .sum(),
+    )
+}
+
 /// Where each chunk of an upload starts in its copy.
 fn chunk_offsets(upload: &Upload) -> Vec<u64> {
     let plan =
@@ -1050,6 +1105,22 @@ async fn put_chunk(
     // A chunk held whole but not complete is completed by its last piece.
     let start = status.received.min(size.saturating_sub(1));
     sent(start);
+    send_pieces(&connection, upload, &bytes, start, sent).await
+}
+
+/// FPUTs the chunk's `bytes` from `start`, [`PIECE_WINDOW`] pieces in
+/// flight; returns once the relay has the chunk complete.
+async fn send_pieces(
+    connection: &RelayConnection,
+    upload: &ChunkUpload,
+    bytes: &[u8],
+    start: u32,
+    mut sent: impl FnMut(u32),
+) -> Result<(), ClientError> {
+    let size = upload.size().bytes();
+    if bytes.len() != size as usize {
+        return Err(ClientError::ChunkSize);
+    }
     let mut in_flight = std::collections::VecDeque::new();
     for (from, end) in pieces(start, size) {
         let piece = FilePiece::new(bytes[from as usize..end as usize].to_vec())?;

@@ -147,6 +147,7 @@ fn outcome_text(outcome: Outcome) -> &'static str {
         Outcome::Received => "received",
         Outcome::Failed(_) => "failed",
         Outcome::Waiting => "waiting",
+        Outcome::RelayFull => "relay_full",
         Outcome::Removed => "removed",
     }
 }
@@ -236,6 +237,10 @@ pub(super) fn outcome_lines(outcomes: &[(ChatId, MessageNumber, Outcome)]) -> Ve
                 "File {} of contact {}: not finished, the relay did not answer in time; it goes on at the next `sotto receive`.",
                 number.0, chat.0
             ),
+            Outcome::RelayFull => format!(
+                "File {} of contact {}: not finished, {RELAY_FULL}.",
+                number.0, chat.0
+            ),
             other => format!(
                 "File {} of contact {}: {}.",
                 number.0,
@@ -245,6 +250,11 @@ pub(super) fn outcome_lines(outcomes: &[(ChatId, MessageNumber, Outcome)]) -> Ve
         })
         .collect()
 }
+
+/// What a user is told of an upload stopped by a relay out of storage.
+const RELAY_FULL: &str = "the relay is out of storage and takes no more file chunks for now; \
+nothing is lost: the upload goes on from where it stopped at the next `sotto receive` once \
+the relay has room";
 
 /// `sotto send-file CONTACT PATH`.
 pub(super) async fn send_file(
@@ -270,6 +280,16 @@ pub(super) async fn send_file(
         .await
         .map_err(|error| match error {
             sotto_client::ClientError::Core(error) => core_failure(error),
+            sotto_client::ClientError::FileTooLarge { needed, limit } => Failure::new(
+                "file_too_large",
+                format!(
+                    "{} is too large for the relay: it takes {} there, and the relay accepts files up to {}; nothing was sent",
+                    path.display(),
+                    size_text(needed),
+                    size_text(limit)
+                ),
+            )
+            .into(),
             other => anyhow::Error::new(other),
         })?;
     let outcomes = run_transfers(session, &mut runner, Which::One(id, number), output).await?;
@@ -304,6 +324,7 @@ pub(super) async fn send_file(
         (Outcome::Failed(failure), _) => {
             Err(Failure::new("file_failed", failure.reason()).shown().into())
         }
+        (Outcome::RelayFull, _) => Err(Failure::new("relay_full", RELAY_FULL).shown().into()),
         (Outcome::Waiting, _) => Err(Failure::new(
             "relay",
             "the upload is not finished; it goes on at the next `sotto receive`",
@@ -408,6 +429,9 @@ pub(super) async fn download(
                         Ok(()) => saved = Some(destination),
                         Err(local::DecryptError::Forged) => {
                             failure = Some("the profile's copy does not decrypt".to_owned());
+                        }
+                        Err(local::DecryptError::Damaged(_)) => {
+                            failure = Some("the profile's copy of the file is damaged".to_owned());
                         }
                         Err(local::DecryptError::Io(error)) => {
                             failure = Some(format!("saving into {}: {error}", dir.display()));
