@@ -605,6 +605,11 @@ async fn profile_command(
             files::download(session, output, target, dir).await
         }
         Command::AutoDownload { setting } => files::auto_download(session, output, setting),
+        Command::Media {
+            contact,
+            auto_download,
+            block_saving,
+        } => files::media(session, output, &contact, auto_download, block_saving).await,
         // Handled before: it needs the control socket.
         Command::Listen => Ok(()),
         Command::Search { text, limit } => {

@@ -473,3 +473,73 @@ fn a_file_over_the_relays_limit_or_room_is_refused_clearly_and_nothing_is_lost()
     let path = got["files"][0]["path"].as_str().unwrap().to_owned();
     assert_eq!(sha256_of(Path::new(&path)), digest);
 }
+
+#[test]
+fn a_chat_can_block_saving_its_media_for_both_sides_and_download_by_itself() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+    let saved = tempfile::tempdir().unwrap();
+    let dir = saved.path().to_str().unwrap();
+
+    // Alice blocks saving media in the chat: both sides see it.
+    let set = alice.run(&["media", "Bob", "--block-saving", "on"]);
+    assert_eq!(set["block_saving"], true, "{set}");
+    assert_eq!(set["auto_download"], "default", "{set}");
+    wait_until("Bob's notice", || {
+        bob.try_run(&["receive"]);
+        bob.notices("Alice")
+            .into_iter()
+            .find(|notice| notice["type"] == "media_privacy_changed")
+    });
+    let notice = bob.notices("Alice").pop().unwrap();
+    assert_eq!(notice["by_me"], false, "{notice}");
+    assert_eq!(notice["block_saving"], true, "{notice}");
+    assert_eq!(bob.run(&["media", "Alice"])["block_saving"], true);
+    assert_eq!(
+        alice.notices("Bob").pop().unwrap()["type"],
+        "media_privacy_changed"
+    );
+
+    // Bob's chat downloads every file by itself (the profile's limit is
+    // off), but saving is refused with a clear message.
+    let set = bob.run(&["media", "Alice", "--auto-download", "on"]);
+    assert_eq!(set["auto_download"], "on", "{set}");
+    let photo = originals.path().join("photo.jpg");
+    let digest = write_file(&photo, 2_000_000, 8);
+    alice.run(&["send-file", "Bob", photo.to_str().unwrap()]);
+    let number = receive_file(&bob, "photo.jpg");
+    wait_until("the automatic download", || {
+        bob.try_run(&["receive"]);
+        (last_file(&bob, "Alice")["file"]["state"] == "received").then_some(())
+    });
+    let (ok, refused) = bob.try_run(&["download", "Alice", &number.to_string(), "--dir", dir]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "saving_blocked", "{refused}");
+    let all = bob.run(&["download", "--all", "--dir", dir]);
+    assert_eq!(all["files"].as_array().unwrap().len(), 0, "{all}");
+    assert!(std::fs::read_dir(saved.path()).unwrap().next().is_none());
+
+    // Either side may allow it again; then the file saves.
+    bob.run(&["media", "Alice", "--block-saving", "off"]);
+    wait_until("Alice's notice", || {
+        alice.try_run(&["receive"]);
+        (alice.run(&["media", "Bob"])["block_saving"] == false).then_some(())
+    });
+    let got = bob.run(&["download", "Alice", &number.to_string(), "--dir", dir]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), digest);
+
+    // Automatic downloads off for the chat override the profile's limit.
+    bob.run(&["auto-download", "100M"]);
+    bob.run(&["media", "Alice", "--auto-download", "off"]);
+    let note = originals.path().join("note.txt");
+    write_file(&note, 10_000, 9);
+    alice.run(&["send-file", "Bob", note.to_str().unwrap()]);
+    receive_file(&bob, "note.txt");
+    bob.run(&["receive"]);
+    assert_eq!(last_file(&bob, "Alice")["file"]["state"], "available");
+}

@@ -25,6 +25,7 @@
 //! | 0x19 | GroupInvite | invite id (16), group name (`group_invite`) |
 //! | 0x1a | GroupKeyPackage | invite id (16), key package (`group_invite`) |
 //! | 0x1b | GroupWelcome | welcome and log credentials (`group_invite`) |
+//! | 0x1c | MediaPrivacy | flags u8 (bit 0: block saving and exporting media; others 0) |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -150,6 +151,11 @@ pub(crate) enum Content {
     Timer {
         seconds: Option<u32>,
     },
+    /// The chat's media privacy, for both sides: whether media may be saved
+    /// out of the chat and exported with it.
+    MediaPrivacy {
+        block_saving: bool,
+    },
     ProfileUpdate {
         profile: Profile,
     },
@@ -261,6 +267,9 @@ impl Envelope {
             Content::Timer { seconds } => {
                 w.u8(0x16).u32(seconds.unwrap_or(0));
             }
+            Content::MediaPrivacy { block_saving } => {
+                w.u8(0x1c).u8(u8::from(*block_saving));
+            }
             Content::ProfileUpdate { profile } => {
                 w.u8(0x17);
                 profile.encode(&mut w);
@@ -369,6 +378,13 @@ impl Envelope {
                 key_package: decode_key_package(&mut r)?,
             },
             0x1b => Content::GroupWelcome(GroupWelcome::decode(&mut r)?),
+            0x1c => match r.u8()? {
+                0 => Content::MediaPrivacy {
+                    block_saving: false,
+                },
+                1 => Content::MediaPrivacy { block_saving: true },
+                _ => return Err(CoreError::Malformed(WHAT)),
+            },
             _ => return Err(CoreError::Malformed(WHAT)),
         };
         r.finish()?;
@@ -434,6 +450,10 @@ mod tests {
             Content::Typing { typing: true },
             Content::Timer { seconds: Some(30) },
             Content::Timer { seconds: None },
+            Content::MediaPrivacy { block_saving: true },
+            Content::MediaPrivacy {
+                block_saving: false,
+            },
             Content::ProfileUpdate { profile },
             Content::File {
                 file: crate::file_message::tests::inline(70_000),

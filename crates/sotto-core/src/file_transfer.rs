@@ -31,6 +31,7 @@ use rand_core::CryptoRngCore;
 use sotto_files::{Download, FileDescription, Upload};
 
 use crate::chat_item::{ChatItem, ItemContent, MessageDirection};
+use crate::chat_record::AutoDownload;
 use crate::codec::{Reader, Writer, corrupt};
 use crate::core::Core;
 use crate::event::{Event, Pending};
@@ -195,16 +196,23 @@ pub(crate) fn keep_sent_chunks(item: &ChatItem, batch: &mut WriteBatch) {
 }
 
 /// Starts the download of an incoming file as it arrives, when automatic
-/// downloads are on and it is small enough: its state, and its record
-/// written into `batch`.
+/// downloads are on and it is small enough (the chat's own setting
+/// overrides the profile's limit): its state, and its record written into
+/// `batch`.
 pub(crate) fn auto_download(
     store: &impl Store,
+    setting: AutoDownload,
     chat: ChatId,
     number: MessageNumber,
     file: &FileMessage,
     batch: &mut WriteBatch,
 ) -> Result<FileState, CoreError> {
-    match auto_download_limit(store)? {
+    let limit = match setting {
+        AutoDownload::Default => auto_download_limit(store)?,
+        AutoDownload::On => Some(u64::MAX),
+        AutoDownload::Off => None,
+    };
+    match limit {
         Some(limit) if file.size <= limit => {
             put(batch, chat, number, &new_download(file)?)?;
             Ok(FileState::Downloading)

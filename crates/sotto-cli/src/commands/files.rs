@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use sotto_client::files::{FileRunner, FileStore, Outcome, Progress, Which, local};
-use sotto_core::{ChatId, FileState, MessageNumber, Transfer};
+use sotto_core::{AutoDownload, ChatId, FileState, MessageNumber, Transfer};
 
 use super::{Output, Session};
 use crate::failure::Failure;
@@ -369,9 +369,15 @@ pub(super) async fn download(
                     )
                 })?;
             let _ = state;
+            check_saving_allowed(session, id)?;
             vec![(id, number)]
         }
-        None => every_waiting_file(session)?,
+        // Chats that block saving are left out.
+        None => {
+            let mut waiting = every_waiting_file(session)?;
+            waiting.retain(|(chat, _)| check_saving_allowed(session, *chat).is_ok());
+            waiting
+        }
     };
     for (chat, number) in &wanted {
         session
@@ -585,6 +591,101 @@ pub(super) fn auto_download(
         ),
         None => "Files download only with `sotto download`.".to_owned(),
     })
+}
+
+/// `sotto media CONTACT [--auto-download on|off|default] [--block-saving on|off]`.
+pub(super) async fn media(
+    session: &mut Session<'_>,
+    output: &Output,
+    contact: &str,
+    auto_download: Option<String>,
+    block_saving: Option<String>,
+) -> anyhow::Result<()> {
+    let id = session.contact(contact)?;
+    if let Some(setting) = auto_download {
+        let setting = match setting.as_str() {
+            "on" => AutoDownload::On,
+            "off" => AutoDownload::Off,
+            "default" => AutoDownload::Default,
+            other => {
+                return Err(Failure::new(
+                    "usage",
+                    format!("--auto-download is `on`, `off` or `default`, not {other:?}"),
+                )
+                .into());
+            }
+        };
+        session
+            .core()
+            .set_chat_auto_download(id, setting)
+            .map_err(core_failure)?;
+    }
+    if let Some(setting) = block_saving {
+        let block = match setting.as_str() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(Failure::new(
+                    "usage",
+                    format!("--block-saving is `on` or `off`, not {other:?}"),
+                )
+                .into());
+            }
+        };
+        let now = sotto_client::runtime::now_millis();
+        session
+            .core()
+            .set_block_saving(now, &mut rand::rngs::OsRng, id, block)
+            .map_err(core_failure)?;
+        session.settle().await?;
+    }
+    let settings = session
+        .runtime
+        .core()
+        .media_settings(id)
+        .map_err(core_failure)?;
+    output.emit(
+        json!({
+            "contact": id.0,
+            "auto_download": settings.auto_download,
+            "block_saving": settings.block_saving,
+        }),
+        || {
+            let auto = match settings.auto_download {
+                AutoDownload::On => "every file of this chat downloads as it arrives",
+                AutoDownload::Off => "no file of this chat downloads by itself",
+                AutoDownload::Default => {
+                    "files of this chat download as the profile's `auto-download` says"
+                }
+            };
+            let saving = if settings.block_saving {
+                "saving and exporting media is blocked in this chat, for both sides"
+            } else {
+                "media may be saved and exported"
+            };
+            format!("Automatic downloads: {auto}.\nSaving: {saving}.")
+        },
+    )
+}
+
+/// Refuses to save media of a chat that blocks it.
+fn check_saving_allowed(session: &Session<'_>, chat: ChatId) -> anyhow::Result<()> {
+    let settings = session
+        .runtime
+        .core()
+        .media_settings(chat)
+        .map_err(core_failure)?;
+    if settings.block_saving {
+        return Err(Failure::new(
+            "saving_blocked",
+            format!(
+                "saving media is blocked in the chat with contact {} (`sotto media` shows it; either side may allow it again)",
+                chat.0
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `500`, `200K`, `5M`, `1G` (powers of 1000; KiB, MiB, GiB powers of 1024).
