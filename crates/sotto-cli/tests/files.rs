@@ -543,3 +543,55 @@ fn a_chat_can_block_saving_its_media_for_both_sides_and_download_by_itself() {
     bob.run(&["receive"]);
     assert_eq!(last_file(&bob, "Alice")["file"]["state"], "available");
 }
+
+#[test]
+fn an_imported_profile_downloads_files_still_on_the_relay_and_says_which_copies_stayed_behind() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+    let saved = tempfile::tempdir().unwrap();
+    let dir = saved.path().to_str().unwrap();
+
+    let first = originals.path().join("first.txt");
+    write_file(&first, 30_000, 10);
+    alice.run(&["send-file", "Bob", first.to_str().unwrap()]);
+    let downloaded = receive_file(&bob, "first.txt");
+    bob.run(&["download", "Alice", &downloaded.to_string(), "--dir", dir]);
+    let second = originals.path().join("second.bin");
+    let digest = write_file(&second, 1_500_000, 11);
+    alice.run(&["send-file", "Bob", second.to_str().unwrap()]);
+    let waiting = receive_file(&bob, "second.bin");
+
+    // The archive holds the records, not the copies in `files/`.
+    let archive = root.path().join("bob.sotto");
+    bob.run(&["export", archive.to_str().unwrap()]);
+    let moved = Profile::new(root.path(), "bob-moved");
+    moved.run(&["import", archive.to_str().unwrap()]);
+    assert!(files_under(&moved.dir.join("files")).is_empty());
+
+    // A file not downloaded yet downloads from the relay as before.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let got = moved.run(&[
+        "download",
+        "Alice",
+        &waiting.to_string(),
+        "--dir",
+        elsewhere.path().to_str().unwrap(),
+    ]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), digest);
+    // One downloaded before the move has no copy here: a clear message.
+    let (ok, refused) = moved.try_run(&[
+        "download",
+        "Alice",
+        &downloaded.to_string(),
+        "--dir",
+        elsewhere.path().to_str().unwrap(),
+    ]);
+    assert!(!ok, "{refused}");
+    let reason = refused["files"][0]["failure"].as_str().unwrap();
+    assert!(reason.contains("not in this profile"), "{reason}");
+}

@@ -486,6 +486,12 @@ impl FileRunner {
             if upload.is_complete() {
                 return self.uploaded(core, transfer).await;
             }
+            // Without its copy (a profile imported from an archive, which
+            // holds no copies, or stopped before the copy took its name) an
+            // upload cannot go on: it ends cancelled rather than retried.
+            if !path.exists() {
+                return self.fail(core, transfer, TransferFailure::Cancelled);
+            }
             let offsets = chunk_offsets(upload);
             for step in upload.next_steps(now) {
                 let connections = self.connections.clone();

@@ -422,9 +422,14 @@ pub(super) async fn download(
                     .core()
                     .transfer(*chat, *number)
                     .map_err(core_failure)?;
-                if let Some(Transfer::Download(download)) = transfer {
+                let source = runner.store().path(*chat, *number, false);
+                if !source.exists() {
+                    failure = Some(
+                        "the file's copy is not in this profile (copies of files do not travel in an export archive); ask the contact to send it again"
+                            .to_owned(),
+                    );
+                } else if let Some(Transfer::Download(download)) = transfer {
                     let destination = free_name(&dir, &file.name);
-                    let source = runner.store().path(*chat, *number, false);
                     let description = download.description().clone();
                     let target = destination.clone();
                     let result = tokio::task::spawn_blocking(move || {
