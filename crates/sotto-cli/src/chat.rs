@@ -32,7 +32,11 @@ use ratatui::crossterm::event::{
 };
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
-use sotto_core::{ChatNotice, CoreError, Event, MessageDirection, NoticeView, Passphrase};
+use sotto_core::{
+    ChatId, ChatNotice, CoreError, Event, MessageDirection, MessageNumber, NoticeView, Passphrase,
+};
+
+use crate::terminal_text::one_line;
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 use subtle::ConstantTimeEq;
@@ -165,6 +169,11 @@ async fn run_loop(
                     if action == Action::Quit {
                         return Ok(());
                     }
+                    if let Action::SaveFile { contact, message } = action {
+                        save_file(terminal, &mut app, runtime, live, &snapshot, contact, message)
+                            .await;
+                        continue;
+                    }
                     apply(&mut app, runtime, &relay, action);
                 }
             }
@@ -262,6 +271,58 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
     }
 }
 
+/// `/save`: downloads (if need be) and saves a file of the chat into the
+/// current directory, its progress in the status line.
+async fn save_file(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &crate::commands::Live<'_>,
+    snapshot: &Snapshot,
+    contact: ChatId,
+    message: Option<MessageNumber>,
+) {
+    let newest = || {
+        snapshot
+            .history
+            .iter()
+            .rev()
+            .find(|item| {
+                item.direction == MessageDirection::Incoming && item.file.is_some() && !item.deleted
+            })
+            .map(|item| item.number)
+    };
+    let Some(number) = message.or_else(newest) else {
+        app.status = "No file received in this chat to save.".to_owned();
+        return;
+    };
+    let name = snapshot
+        .history
+        .iter()
+        .find(|item| item.number == number)
+        .and_then(|item| item.file.as_ref())
+        .map_or_else(
+            || format!("file {}", number.0),
+            |file| one_line(&file.name).into_owned(),
+        );
+    app.status = format!("Saving {name}…");
+    let mut shown = u64::MAX;
+    let result = live
+        .save_file(runtime, contact, number, &mut |progress| {
+            let percent = progress.done.saturating_mul(100) / progress.total.max(1);
+            if percent != shown {
+                shown = percent;
+                app.status = format!("Saving {name}: {percent}%");
+                let _ = terminal.draw(|frame| render::draw(frame, app, snapshot, Instant::now()));
+            }
+        })
+        .await;
+    app.status = match result {
+        Ok(path) => format!("Saved {name} as {}.", path.display()),
+        Err(why) => format!("{name} not saved: {why}."),
+    };
+}
+
 /// Does what a key asked of the core; a refusal shows in the status line.
 fn apply(
     app: &mut App,
@@ -272,7 +333,8 @@ fn apply(
     let now = now_millis();
     let core = runtime.core_mut();
     let result = match action {
-        Action::Quit => Ok(()),
+        // Both are handled before.
+        Action::Quit | Action::SaveFile { .. } => Ok(()),
         Action::Send {
             contact,
             text,

@@ -4,7 +4,7 @@
 //! `requests`, `moving` holds `export` and `import`, `text` the text output.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -834,6 +834,27 @@ pub(crate) struct Live<'a> {
 }
 
 impl Live<'_> {
+    /// Saves a file of a chat from the live UI (`/save` in `sotto chat`).
+    pub(crate) async fn save_file(
+        &self,
+        runtime: &mut Runtime<SqlCipherStore>,
+        chat: ChatId,
+        number: MessageNumber,
+        progress: &mut dyn FnMut(sotto_client::files::Progress),
+    ) -> Result<PathBuf, String> {
+        let into = std::env::current_dir().map_err(|error| error.to_string())?;
+        files::save_one(
+            runtime,
+            self.dir,
+            &self.connect,
+            self.timeout,
+            (chat, number),
+            &into,
+            progress,
+        )
+        .await
+    }
+
     /// The next command forwarded to this process (never, without a socket).
     pub(crate) async fn next_forwarded(&self) -> (control::Request, tokio::net::UnixStream) {
         match &self.socket {

@@ -513,6 +513,81 @@ pub(super) async fn download(
     }
 }
 
+/// Downloads (if need be) and saves one file of a chat into `into`, for the
+/// live UI: `progress` hears of every piece; the saved path, or why not.
+pub(super) async fn save_one(
+    runtime: &mut sotto_client::Runtime<sotto_store::SqlCipherStore>,
+    profile: &Path,
+    connect: &sotto_client::relay::ConnectOptions,
+    stall: std::time::Duration,
+    (chat, number): (ChatId, MessageNumber),
+    into: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PathBuf, String> {
+    let core_error = |error: sotto_core::CoreError| error.to_string();
+    if runtime
+        .core()
+        .media_settings(chat)
+        .map_err(core_error)?
+        .block_saving
+    {
+        return Err("saving media is blocked in this chat".to_owned());
+    }
+    let (file, _) = runtime
+        .core()
+        .offered_file(chat, number)
+        .map_err(|_| format!("message {} is not a file received in this chat", number.0))?;
+    let now = sotto_client::runtime::now_millis();
+    runtime
+        .core_mut()
+        .start_download(now, chat, number)
+        .map_err(core_error)?;
+    let store = FileStore::open(profile.join("files")).map_err(|error| error.to_string())?;
+    let mut runner = FileRunner::new(store, connect.clone());
+    let destination = free_name(into, &file.name);
+    runner.save_when_received(chat, number, destination.clone());
+    runner
+        .run(
+            runtime.core_mut(),
+            Which::One(chat, number),
+            stall,
+            progress,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+    let (_, state) = runtime
+        .core()
+        .offered_file(chat, number)
+        .map_err(core_error)?;
+    match state {
+        FileState::Received if runner.was_saved(chat, number) => Ok(destination),
+        FileState::Received => {
+            let source = runner.store().path(chat, number, false);
+            if !source.exists() {
+                return Err("the file's copy is not in this profile".to_owned());
+            }
+            let Some(Transfer::Download(download)) =
+                runtime.core().transfer(chat, number).map_err(core_error)?
+            else {
+                return Err("the file's record is missing".to_owned());
+            };
+            let description = download.description().clone();
+            let target = destination.clone();
+            let saved =
+                tokio::task::spawn_blocking(move || local::save(&source, &description, &target))
+                    .await
+                    .map_err(|error| error.to_string())?;
+            match saved {
+                Ok(()) => Ok(destination),
+                Err(local::DecryptError::Io(error)) => Err(format!("saving: {error}")),
+                Err(_) => Err("the profile's copy of the file is damaged".to_owned()),
+            }
+        }
+        FileState::Failed(failure) => Err(failure.reason().to_owned()),
+        _ => Err("not downloaded yet (a relay did not answer in time); /save again".to_owned()),
+    }
+}
+
 /// Every incoming file not yet saved or refused, oldest first.
 fn every_waiting_file(session: &Session<'_>) -> anyhow::Result<Vec<(ChatId, MessageNumber)>> {
     let core = session.runtime.core();
