@@ -14,7 +14,14 @@
 //!        0x03 redirect upload (the file's Upload, complete || the description's Upload)
 //!        0x04 redirect download (the description's Download)
 //! table "file_settings", key "auto_download": 0x01 || limit u64 (bytes; absent: off)
+//! table "upload_sources", key chat id u64 || message number u64:
+//!   0x01 || bytes16 path (1..=4096 bytes, as the platform gives it)
 //! ```
+//!
+//! An upload whose file is still being encrypted keeps where the file is
+//! (`upload_sources`), so that a runtime stopped during the encryption
+//! encrypts it again from there (under the record's key, which gives the
+//! same chunks) and the chunks already on the relay are kept.
 //!
 //! A record outlives its transfer: it holds what deleting the file needs
 //! (the upload's FDEL keys, the download's FACK keys) and the key of the
@@ -44,6 +51,9 @@ use crate::{CoreError, Store};
 
 pub(crate) const TRANSFERS: Table = Table::new("transfers");
 pub(crate) const FILE_SETTINGS: Table = Table::new("file_settings");
+const UPLOAD_SOURCES: Table = Table::new("upload_sources");
+/// The longest path kept for an upload's source.
+pub(crate) const MAX_SOURCE_PATH_LEN: usize = 4096;
 const AUTO_DOWNLOAD: &[u8] = b"auto_download";
 const VERSION: u8 = 1;
 /// The longest machine record (a download's holds its description).
@@ -402,7 +412,52 @@ impl<S: Store> Core<S> {
     ) -> Result<(), CoreError> {
         let mut batch = StagedBatch::new();
         batch.delete(TRANSFERS, key(chat, number));
+        batch.delete(UPLOAD_SOURCES, key(chat, number));
         self.parts().0.commit(batch)
+    }
+
+    /// Keeps where the file of upload `number` is while it is being
+    /// encrypted (`None` once it is: forgets it).
+    pub fn set_upload_source(
+        &mut self,
+        chat: ChatId,
+        number: MessageNumber,
+        path: Option<&[u8]>,
+    ) -> Result<(), CoreError> {
+        let mut batch = StagedBatch::new();
+        match path {
+            Some(path) => {
+                if path.is_empty() || path.len() > MAX_SOURCE_PATH_LEN {
+                    return Err(CoreError::InvalidValue("file path"));
+                }
+                let mut w = Writer::new();
+                w.u8(VERSION).bytes16(path);
+                batch.put(UPLOAD_SOURCES, key(chat, number), w.finish());
+            }
+            None => batch.delete(UPLOAD_SOURCES, key(chat, number)),
+        }
+        self.parts().0.commit(batch)
+    }
+
+    /// Where the file of upload `number` is, while it is being encrypted.
+    pub fn upload_source(
+        &self,
+        chat: ChatId,
+        number: MessageNumber,
+    ) -> Result<Option<Vec<u8>>, CoreError> {
+        let Some(value) = self.store().get(UPLOAD_SOURCES, &key(chat, number))? else {
+            return Ok(None);
+        };
+        let mut r = Reader::new(&value, "upload source");
+        if r.u8()? != VERSION {
+            return Err(CoreError::CorruptRecord("upload source"));
+        }
+        let path = r.bytes16(MAX_SOURCE_PATH_LEN)?.to_vec();
+        r.finish()?;
+        if path.is_empty() || path.len() > MAX_SOURCE_PATH_LEN {
+            return Err(CoreError::CorruptRecord("upload source"));
+        }
+        Ok(Some(path))
     }
 
     /// Every stored transfer, with its item's state.

@@ -273,10 +273,13 @@ pub(super) async fn send_file(
     let name = file_name(path)?;
     let media_type = media_type(path);
     let mut runner = runner(session)?;
-    super::progress("encrypting the file…");
+    drop(source);
+    // Kept by the profile until the file is encrypted into it, to encrypt
+    // it again after a restart.
+    let path = std::path::absolute(path)?;
     let relay = session.relay.clone();
     let number = runner
-        .start_upload(session.core(), id, source, &name, media_type, &relay)
+        .start_upload(session.core(), id, &path, &name, media_type, &relay)
         .await
         .map_err(|error| match error {
             sotto_client::ClientError::Core(error) => core_failure(error),

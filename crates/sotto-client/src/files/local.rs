@@ -114,7 +114,9 @@ impl FileStore {
         let key = FileKey::from_bytes(key);
         let nonce = FileNonce::from_bytes(nonce);
         let path = self.dir.join(format!("tmp-{:016x}", OsRng.next_u64()));
-        let result = encrypt_into(&path, &key, &nonce, source, len);
+        let result = private_file(&path)
+            .map_err(io_error)
+            .and_then(|out| encrypt_into(out, &key, &nonce, source, len, &mut |_, _| {}));
         match result {
             Ok(digests) => Ok(Encrypted {
                 path,
@@ -149,22 +151,52 @@ fn io_error(_: io::Error) -> FileError {
     FileError::WrongLength
 }
 
-fn encrypt_into(
+/// Encrypts what `source` reads (`len` bytes) under `key` and `nonce` (an
+/// upload's, whose record exists already) into the copy at `path`,
+/// overwriting it in place (the same key gives the same bytes, so chunks
+/// being read meanwhile stay right), handing each chunk's digest to
+/// `written` once the chunk is in the copy, the last one only once the copy
+/// is durable. Chunks can go up as they come.
+pub fn encrypt_known(
     path: &Path,
     key: &FileKey,
     nonce: &FileNonce,
     source: &mut impl Read,
     len: u64,
+    written: &mut dyn FnMut(usize, ChunkDigest),
+) -> Result<(), FileError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let out = options.open(path).map_err(io_error)?;
+    encrypt_into(out, key, nonce, source, len, written).map(|_| ())
+}
+
+fn encrypt_into(
+    mut out: File,
+    key: &FileKey,
+    nonce: &FileNonce,
+    source: &mut impl Read,
+    len: u64,
+    written: &mut dyn FnMut(usize, ChunkDigest),
 ) -> Result<Vec<ChunkDigest>, FileError> {
-    let mut out = private_file(path).map_err(io_error)?;
     let mut encryptor = FileEncryptor::new(key, nonce, len)?;
-    let mut digests = Vec::with_capacity(encryptor.chunk_sizes().len());
+    let count = encryptor.chunk_sizes().len();
+    let mut digests = Vec::with_capacity(count);
     let mut block = vec![0u8; BLOCK];
     let mut left = len;
     let mut write = |encryptor: &mut FileEncryptor| -> Result<(), FileError> {
         while let Some(chunk) = encryptor.poll_chunk() {
-            digests.push(ChunkDigest::of(&chunk));
+            let digest = ChunkDigest::of(&chunk);
+            digests.push(digest);
             out.write_all(&chunk).map_err(io_error)?;
+            if digests.len() < count {
+                written(digests.len() - 1, digest);
+            }
         }
         Ok(())
     };
@@ -182,6 +214,9 @@ fn encrypt_into(
     encryptor.finish()?;
     write(&mut encryptor)?;
     out.sync_all().map_err(io_error)?;
+    if let Some(last) = digests.last() {
+        written(digests.len() - 1, *last);
+    }
     Ok(digests)
 }
 
