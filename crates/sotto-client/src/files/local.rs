@@ -189,6 +189,10 @@ fn encrypt_into(
     let mut digests = Vec::with_capacity(count);
     let mut block = vec![0u8; BLOCK];
     let mut left = len;
+    // The copy reaches the disk as it is written, a helper thread syncing
+    // it every few chunks, so that the one sync the last chunk waits for
+    // has little left to do.
+    let early = EarlySync::start(&out);
     let mut write = |encryptor: &mut FileEncryptor| -> Result<(), FileError> {
         while let Some(chunk) = encryptor.poll_chunk() {
             let digest = ChunkDigest::of(&chunk);
@@ -196,6 +200,9 @@ fn encrypt_into(
             out.write_all(&chunk).map_err(io_error)?;
             if digests.len() < count {
                 written(digests.len() - 1, digest);
+            }
+            if digests.len() % EARLY_SYNC_CHUNKS == 0 {
+                early.nudge();
             }
         }
         Ok(())
@@ -213,11 +220,57 @@ fn encrypt_into(
     }
     encryptor.finish()?;
     write(&mut encryptor)?;
+    early.stop();
     out.sync_all().map_err(io_error)?;
     if let Some(last) = digests.last() {
         written(digests.len() - 1, *last);
     }
     Ok(digests)
+}
+
+/// Chunks written between two early syncs of a copy being encrypted.
+const EARLY_SYNC_CHUNKS: usize = 16;
+
+/// A thread that syncs a copy while it is being written, when nudged (a
+/// nudge while it syncs waits for the next round; a failure is left to the
+/// final sync, which reports it).
+struct EarlySync {
+    nudges: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EarlySync {
+    fn start(out: &File) -> EarlySync {
+        let Ok(file) = out.try_clone() else {
+            return EarlySync {
+                nudges: None,
+                thread: None,
+            };
+        };
+        let (nudges, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::spawn(move || {
+            while nudged.recv().is_ok() {
+                let _ = file.sync_data();
+            }
+        });
+        EarlySync {
+            nudges: Some(nudges),
+            thread: Some(thread),
+        }
+    }
+
+    fn nudge(&self) {
+        if let Some(nudges) = &self.nudges {
+            let _ = nudges.try_send(());
+        }
+    }
+
+    fn stop(mut self) {
+        self.nudges = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A new file only its owner reads.
