@@ -367,12 +367,25 @@ impl FileRunner {
                 }
             };
             if unfinished {
+                // A run the user started tries at once what an earlier one
+                // left waiting for a retry (a relay down for longer than
+                // that run's patience would otherwise leave every chunk
+                // waiting longer than this one's, and it would give up
+                // without trying).
+                let mut transfer = stored.transfer;
+                match &mut transfer {
+                    Transfer::Upload(upload) => upload.retry_now(),
+                    Transfer::UploadRedirect { redirect, .. } => redirect.retry_now(),
+                    Transfer::Download(download) | Transfer::DownloadRedirect(download) => {
+                        download.retry_now();
+                    }
+                }
                 active.push(Active {
                     chat: stored.chat,
                     number: stored.number,
                     name: stored.name,
                     media_type: stored.media_type,
-                    transfer: stored.transfer,
+                    transfer,
                     partial: HashMap::new(),
                     refusals: HashMap::new(),
                     checking: false,

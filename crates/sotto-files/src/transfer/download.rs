@@ -228,6 +228,15 @@ impl Download {
         Ok(())
     }
 
+    /// Every chunk waiting for a retry may be tried at once (a new run, which
+    /// the user started, does not wait out the delays of an earlier one);
+    /// the attempts made still count towards [`super::MAX_ATTEMPTS`].
+    pub fn retry_now(&mut self) {
+        for chunk in &mut self.chunks {
+            chunk.retry.now();
+        }
+    }
+
     /// The decryption's outcome: `false` fails the file as forged.
     pub fn handle_decrypted(&mut self, ok: bool) {
         self.decrypting = false;
@@ -470,6 +479,25 @@ mod tests {
         assert!(download.is_received());
         assert_eq!(download.progress().0, download.progress().1);
         assert_eq!(download.chunks.len(), count);
+    }
+
+    #[test]
+    fn a_new_run_retries_at_once_and_the_attempts_still_count() {
+        let mut download = Download::new(description(100));
+        for _ in 0..5 {
+            download.next_steps(0);
+            download.handle_error(0, 0, false).unwrap();
+        }
+        // An outage left the chunk waiting 16 s.
+        assert!(download.next_steps(15_000).is_empty());
+        let mut resumed = Download::decode(&download.encode().unwrap()).unwrap();
+        resumed.retry_now();
+        assert!(matches!(
+            resumed.next_steps(1)[..],
+            [DownloadStep::Get { chunk: 0, .. }]
+        ));
+        resumed.handle_error(0, 1, false).unwrap();
+        assert_eq!(resumed.next_wake(), Some(1 + 32_000));
     }
 
     #[test]

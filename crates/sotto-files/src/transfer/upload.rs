@@ -204,6 +204,15 @@ impl Upload {
         Ok(())
     }
 
+    /// Every chunk waiting for a retry may be tried at once (a new run, which
+    /// the user started, does not wait out the delays of an earlier one);
+    /// the attempts made still count towards [`super::MAX_ATTEMPTS`].
+    pub fn retry_now(&mut self) {
+        for chunk in &mut self.chunks {
+            chunk.retry.now();
+        }
+    }
+
     /// Chunks whose digest is known, from the first.
     pub fn encrypted_chunks(&self) -> usize {
         self.encrypted
