@@ -159,6 +159,8 @@ export type NoticeView =
   | { type: "replayed" }
   /** The disappearing-message timer changed (`seconds` null: off). */
   | { type: "timer_changed"; by_me: boolean; seconds: number | null }
+  /** Saving and exporting the chat's media was blocked or allowed again (for both sides). */
+  | { type: "media_privacy_changed"; by_me: boolean; block_saving: boolean }
   | { type: "connected" }
   /** The peer's keys changed: the security code must be compared again. */
   | { type: "keys_changed" };

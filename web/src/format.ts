@@ -129,7 +129,7 @@ export function distinctNames(chats: Iterable<ChatView>): Map<number, string> {
 
 /** Whether a notice warns of something (the relay misbehaving, the peer's keys changing). */
 export function isWarning(notice: NoticeView): boolean {
-  return notice.type !== "timer_changed" && notice.type !== "connected";
+  return notice.type !== "timer_changed" && notice.type !== "media_privacy_changed" && notice.type !== "connected";
 }
 
 /** Who an item or a quote is from, as a sentence starts: "You" or the contact. */
@@ -160,6 +160,12 @@ export function noticeText(notice: NoticeView, contact: string): string {
       return notice.seconds === null
         ? `${who} turned off disappearing messages.`
         : `${who} set messages to disappear after ${timerLabel(notice.seconds)}.`;
+    }
+    case "media_privacy_changed": {
+      const who = notice.by_me ? "You" : contact;
+      return notice.block_saving
+        ? `${who} blocked saving and exporting media in this chat.`
+        : `${who} allowed saving and exporting media in this chat again.`;
     }
     case "connected":
       return `You are connected with ${contact}. Messages are end-to-end encrypted.`;

@@ -44,6 +44,7 @@ const NOTICE_TYPES: Record<NoticeView["type"], true> = {
   broken_chain: true,
   replayed: true,
   timer_changed: true,
+  media_privacy_changed: true,
   connected: true,
   keys_changed: true,
 };

@@ -490,7 +490,9 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "reply_to": null,
       "quoted": null,
       "notice": {
-        "type": "connected"
+        "type": "media_privacy_changed",
+        "by_me": false,
+        "block_saving": true
       },
       "edited": false,
       "deleted": false,
@@ -508,6 +510,33 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "item": {
       "chat": 3,
       "number": 28,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "connected"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null,
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 29,
       "direction": "notice",
       "seq": 0,
       "sent_at": 1764990100000,

@@ -32,7 +32,11 @@ use ratatui::crossterm::event::{
 };
 use sotto_client::Runtime;
 use sotto_client::runtime::now_millis;
-use sotto_core::{ChatNotice, CoreError, Event, MessageDirection, NoticeView, Passphrase};
+use sotto_core::{
+    ChatId, ChatNotice, CoreError, Event, MessageDirection, MessageNumber, NoticeView, Passphrase,
+};
+
+use crate::terminal_text::one_line;
 use sotto_store::SqlCipherStore;
 use sotto_wire::RelayAddress;
 use subtle::ConstantTimeEq;
@@ -186,6 +190,11 @@ async fn run_loop(
                     if action == Action::Quit {
                         return Ok(());
                     }
+                    if let Action::SaveFile { contact, message } = action {
+                        save_file(terminal, &mut app, runtime, live, &snapshot, contact, message)
+                            .await;
+                        continue;
+                    }
                     if let Some((group, message)) = group_message(runtime, &action) {
                         // A group's message goes to its log at once.
                         let Some(message) = message else { continue };
@@ -306,6 +315,58 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
     }
 }
 
+/// `/save`: downloads (if need be) and saves a file of the chat into the
+/// current directory, its progress in the status line.
+async fn save_file(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &crate::commands::Live<'_>,
+    snapshot: &Snapshot,
+    contact: ChatId,
+    message: Option<MessageNumber>,
+) {
+    let newest = || {
+        snapshot
+            .history
+            .iter()
+            .rev()
+            .find(|item| {
+                item.direction == MessageDirection::Incoming && item.file.is_some() && !item.deleted
+            })
+            .map(|item| item.number)
+    };
+    let Some(number) = message.or_else(newest) else {
+        app.status = "No file received in this chat to save.".to_owned();
+        return;
+    };
+    let name = snapshot
+        .history
+        .iter()
+        .find(|item| item.number == number)
+        .and_then(|item| item.file.as_ref())
+        .map_or_else(
+            || format!("file {}", number.0),
+            |file| one_line(&file.name).into_owned(),
+        );
+    app.status = format!("Saving {name}…");
+    let mut shown = u64::MAX;
+    let result = live
+        .save_file(runtime, contact, number, &mut |progress| {
+            let percent = progress.done.saturating_mul(100) / progress.total.max(1);
+            if percent != shown {
+                shown = percent;
+                app.status = format!("Saving {name}: {percent}%");
+                let _ = terminal.draw(|frame| render::draw(frame, app, snapshot, Instant::now()));
+            }
+        })
+        .await;
+    app.status = match result {
+        Ok(path) => format!("Saved {name} as {}.", path.display()),
+        Err(why) => format!("{name} not saved: {why}."),
+    };
+}
+
 /// Does what a key asked of the core; a refusal shows in the status line.
 /// The message an action writes to a group, when its chat is a group's
 /// (none for typing: indicators are not sent to groups).
@@ -354,7 +415,8 @@ fn apply(
     let now = now_millis();
     let core = runtime.core_mut();
     let result = match action {
-        Action::Quit => Ok(()),
+        // Both are handled before.
+        Action::Quit | Action::SaveFile { .. } => Ok(()),
         Action::Send {
             contact,
             text,

@@ -4,7 +4,7 @@
 //! `requests`, `moving` holds `export` and `import`, `text` the text output.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -652,6 +652,11 @@ async fn profile_command(
             files::download(session, output, target, dir).await
         }
         Command::AutoDownload { setting } => files::auto_download(session, output, setting),
+        Command::Media {
+            contact,
+            auto_download,
+            block_saving,
+        } => files::media(session, output, &contact, auto_download, block_saving).await,
         // Handled before: it needs the control socket.
         Command::Listen => Ok(()),
         Command::Search { text, limit } => {
@@ -910,6 +915,27 @@ impl Live<'_> {
     /// How to reach relays.
     pub(crate) fn connect_options(&self) -> &ConnectOptions {
         &self.connect
+    }
+
+    /// Saves a file of a chat from the live UI (`/save` in `sotto chat`).
+    pub(crate) async fn save_file(
+        &self,
+        runtime: &mut Runtime<SqlCipherStore>,
+        chat: ChatId,
+        number: MessageNumber,
+        progress: &mut dyn FnMut(sotto_client::files::Progress),
+    ) -> Result<PathBuf, String> {
+        let into = std::env::current_dir().map_err(|error| error.to_string())?;
+        files::save_one(
+            runtime,
+            self.dir,
+            &self.connect,
+            self.timeout,
+            (chat, number),
+            &into,
+            progress,
+        )
+        .await
     }
 
     /// The next command forwarded to this process (never, without a socket).

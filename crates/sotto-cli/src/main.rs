@@ -231,6 +231,20 @@ enum Command {
         /// A size (bytes, or with K, M, G, KiB, MiB, GiB), or `off`.
         setting: Option<String>,
     },
+    /// A chat's media settings: automatic downloads in this chat (`on`:
+    /// every file, `off`: none, `default`: the profile's limit), and
+    /// blocking the saving and exporting of its media for both sides (sent
+    /// to the contact). Without options, show them.
+    Media {
+        /// The contact's name or id.
+        contact: String,
+        /// `on`, `off` or `default`.
+        #[arg(long, value_name = "on|off|default")]
+        auto_download: Option<String>,
+        /// `on` or `off`.
+        #[arg(long, value_name = "on|off")]
+        block_saving: Option<String>,
+    },
     /// Stay connected (every queue subscribed, reconnecting when a relay is
     /// lost) and print each event as it happens, until interrupted.
     Listen,

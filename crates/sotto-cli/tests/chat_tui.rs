@@ -343,3 +343,44 @@ fn the_screen_locks_without_keys_and_unlocks_with_the_passphrase() {
     terminal.press(&["Escape"]);
     terminal.wait_for(&["exited with 0"]);
 }
+
+#[test]
+fn a_file_of_the_open_chat_is_saved_with_slash_save() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+    let report = originals.path().join("report.pdf");
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&report, &content).unwrap();
+    bob.run(&["send-file", "Alice", report.to_str().unwrap()]);
+
+    // Files are saved into the directory the UI runs in.
+    let saved = tempfile::tempdir().unwrap();
+    let terminal = Terminal::start(
+        root.path(),
+        &format!(
+            "cd {} && SOTTO_PASSPHRASE={} {} --profile {} chat --lock-after 0",
+            quoted(saved.path()),
+            alice.passphrase.replace(' ', "\\ "),
+            quoted(Path::new(SOTTO)),
+            quoted(&alice.dir),
+        ),
+    );
+    terminal.wait_for(&["Chats", "Bob", "report.pdf"]);
+    terminal.type_text("/save");
+    terminal.press(&["Enter"]);
+    let screen = terminal.wait_for(&["Saved report.pdf as"]);
+    assert!(screen.contains("report.pdf"), "{screen}");
+    assert_eq!(
+        std::fs::read(saved.path().join("report.pdf")).unwrap(),
+        content
+    );
+
+    // A number that is no file of the chat says so.
+    terminal.type_text("/save 1");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["not saved: message 1 is not a file"]);
+}

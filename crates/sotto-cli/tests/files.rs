@@ -1,6 +1,6 @@
 //! Files end to end with real processes: a large file between two profiles
-//! on two relays, the sender killed mid-upload and the relay restarted
-//! mid-download, the received file identical to the original and its
+//! on two relays, the sender killed mid-upload and the relay down
+//! mid-download for longer than the download waits, the received file identical to the original and its
 //! content in plain text on no relay's or profile's disk; chunks damaged or
 //! dropped on the relay's disk refused with a clear message while the chat
 //! goes on; a file deleted for everyone gone from the relay and from both
@@ -216,9 +216,14 @@ fn a_large_file_crosses_two_relays_through_a_killed_sender_and_a_restarted_relay
     assert_eq!(offered["file"]["size"], size);
     assert_eq!(offered["file"]["state"], "available");
 
-    // The relay is restarted once a third of the file is in Bob's profile.
+    // The relay stops once a third of the file is in Bob's profile, and
+    // stays down longer than the download waits for it: the download ends
+    // waiting. The relay comes back; the next download goes on at once
+    // from the chunks Bob has (the retry delays the first one left do not
+    // hold it back).
     let saved = tempfile::tempdir().unwrap();
-    let mut downloader = bob
+    let impatient = bob.impatient(10);
+    let mut downloader = impatient
         .command()
         .args(["download", "Alice", &number.to_string(), "--dir"])
         .arg(saved.path())
@@ -235,21 +240,19 @@ fn a_large_file_crosses_two_relays_through_a_killed_sender_and_a_restarted_relay
         );
         (bytes_under(&bob_files) > size / 3).then_some(())
     });
-    alice_relay.restart();
+    alice_relay.stop();
     let output = downloader.wait_with_output().unwrap();
-    let mut result: Value = serde_json::from_slice(&output.stdout).unwrap();
-    // A relay slow to come back (more than the download's --timeout of
-    // retries) leaves the download waiting, and running it again resumes it.
-    if result["files"][0]["state"] == "waiting" {
-        assert!(!output.status.success());
-        result = bob.run(&[
-            "download",
-            "Alice",
-            &number.to_string(),
-            "--dir",
-            saved.path().to_str().unwrap(),
-        ]);
-    }
+    let stopped: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!output.status.success(), "{stopped}");
+    assert_eq!(stopped["files"][0]["state"], "waiting", "{stopped}");
+    alice_relay.start_again();
+    let result = impatient.run(&[
+        "download",
+        "Alice",
+        &number.to_string(),
+        "--dir",
+        saved.path().to_str().unwrap(),
+    ]);
     let file = &result["files"][0];
     assert_eq!(file["state"], "saved", "{result}");
     let path = PathBuf::from(file["path"].as_str().unwrap());
@@ -414,4 +417,184 @@ fn damaged_and_dropped_chunks_are_refused_and_deletion_clears_everything() {
             .all(|path| !path.ends_with(format!("-{number}"))),
         "{bob_copies:?}"
     );
+}
+
+#[test]
+fn a_file_over_the_relays_limit_or_room_is_refused_clearly_and_nothing_is_lost() {
+    let relay = Relay::start_with(&["--max-file-size", "12MiB", "--max-storage", "16MiB"]);
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+
+    // Over the relay's limit (FLIM): refused before anything is encrypted
+    // or uploaded.
+    let huge = originals.path().join("huge.bin");
+    write_file(&huge, 13_000_000, 5);
+    let (ok, refused) = alice.try_run(&["send-file", "Bob", huge.to_str().unwrap()]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "file_too_large", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("accepts files up to 12.6 MB"), "{message}");
+    assert!(files_under(&alice.dir.join("files")).is_empty());
+    assert!(chunk_files(&relay).is_empty());
+    assert!(
+        alice
+            .history("Bob")
+            .iter()
+            .all(|item| !item["file"].is_object())
+    );
+
+    // Out of room: the second file's chunks do not all fit beside the
+    // first's. A clear error, and the upload waits with nothing lost.
+    let first = originals.path().join("first.bin");
+    write_file(&first, 9_000_000, 6);
+    let sent_first = alice.run(&["send-file", "Bob", first.to_str().unwrap()]);
+    let second = originals.path().join("second.bin");
+    let digest = write_file(&second, 9_000_000, 7);
+    let (ok, stopped) = alice.try_run(&["send-file", "Bob", second.to_str().unwrap()]);
+    assert!(!ok, "{stopped}");
+    assert_eq!(stopped["state"], "relay_full", "{stopped}");
+    assert_eq!(last_file(&alice, "Bob")["file"]["state"], "uploading");
+    // Room made (the first file deleted for everyone): `receive` goes on
+    // with the upload and the file arrives whole.
+    alice.run(&["delete", "Bob", &sent_first["message"].to_string()]);
+    wait_until("the upload's end", || {
+        alice.try_run(&["receive"]);
+        (last_file(&alice, "Bob")["file"]["state"] == "sent").then_some(())
+    });
+    let number = receive_file(&bob, "second.bin");
+    let saved = tempfile::tempdir().unwrap();
+    let got = bob.run(&[
+        "download",
+        "Alice",
+        &number.to_string(),
+        "--dir",
+        saved.path().to_str().unwrap(),
+    ]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), digest);
+}
+
+#[test]
+fn a_chat_can_block_saving_its_media_for_both_sides_and_download_by_itself() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+    let saved = tempfile::tempdir().unwrap();
+    let dir = saved.path().to_str().unwrap();
+
+    // Alice blocks saving media in the chat: both sides see it.
+    let set = alice.run(&["media", "Bob", "--block-saving", "on"]);
+    assert_eq!(set["block_saving"], true, "{set}");
+    assert_eq!(set["auto_download"], "default", "{set}");
+    wait_until("Bob's notice", || {
+        bob.try_run(&["receive"]);
+        bob.notices("Alice")
+            .into_iter()
+            .find(|notice| notice["type"] == "media_privacy_changed")
+    });
+    let notice = bob.notices("Alice").pop().unwrap();
+    assert_eq!(notice["by_me"], false, "{notice}");
+    assert_eq!(notice["block_saving"], true, "{notice}");
+    assert_eq!(bob.run(&["media", "Alice"])["block_saving"], true);
+    assert_eq!(
+        alice.notices("Bob").pop().unwrap()["type"],
+        "media_privacy_changed"
+    );
+
+    // Bob's chat downloads every file by itself (the profile's limit is
+    // off), but saving is refused with a clear message.
+    let set = bob.run(&["media", "Alice", "--auto-download", "on"]);
+    assert_eq!(set["auto_download"], "on", "{set}");
+    let photo = originals.path().join("photo.jpg");
+    let digest = write_file(&photo, 2_000_000, 8);
+    alice.run(&["send-file", "Bob", photo.to_str().unwrap()]);
+    let number = receive_file(&bob, "photo.jpg");
+    wait_until("the automatic download", || {
+        bob.try_run(&["receive"]);
+        (last_file(&bob, "Alice")["file"]["state"] == "received").then_some(())
+    });
+    let (ok, refused) = bob.try_run(&["download", "Alice", &number.to_string(), "--dir", dir]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "saving_blocked", "{refused}");
+    let all = bob.run(&["download", "--all", "--dir", dir]);
+    assert_eq!(all["files"].as_array().unwrap().len(), 0, "{all}");
+    assert!(std::fs::read_dir(saved.path()).unwrap().next().is_none());
+
+    // Either side may allow it again; then the file saves.
+    bob.run(&["media", "Alice", "--block-saving", "off"]);
+    wait_until("Alice's notice", || {
+        alice.try_run(&["receive"]);
+        (alice.run(&["media", "Bob"])["block_saving"] == false).then_some(())
+    });
+    let got = bob.run(&["download", "Alice", &number.to_string(), "--dir", dir]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), digest);
+
+    // Automatic downloads off for the chat override the profile's limit.
+    bob.run(&["auto-download", "100M"]);
+    bob.run(&["media", "Alice", "--auto-download", "off"]);
+    let note = originals.path().join("note.txt");
+    write_file(&note, 10_000, 9);
+    alice.run(&["send-file", "Bob", note.to_str().unwrap()]);
+    receive_file(&bob, "note.txt");
+    bob.run(&["receive"]);
+    assert_eq!(last_file(&bob, "Alice")["file"]["state"], "available");
+}
+
+#[test]
+fn an_imported_profile_downloads_files_still_on_the_relay_and_says_which_copies_stayed_behind() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    let originals = tempfile::tempdir().unwrap();
+    let saved = tempfile::tempdir().unwrap();
+    let dir = saved.path().to_str().unwrap();
+
+    let first = originals.path().join("first.txt");
+    write_file(&first, 30_000, 10);
+    alice.run(&["send-file", "Bob", first.to_str().unwrap()]);
+    let downloaded = receive_file(&bob, "first.txt");
+    bob.run(&["download", "Alice", &downloaded.to_string(), "--dir", dir]);
+    let second = originals.path().join("second.bin");
+    let digest = write_file(&second, 1_500_000, 11);
+    alice.run(&["send-file", "Bob", second.to_str().unwrap()]);
+    let waiting = receive_file(&bob, "second.bin");
+
+    // The archive holds the records, not the copies in `files/`.
+    let archive = root.path().join("bob.sotto");
+    bob.run(&["export", archive.to_str().unwrap()]);
+    let moved = Profile::new(root.path(), "bob-moved");
+    moved.run(&["import", archive.to_str().unwrap()]);
+    assert!(files_under(&moved.dir.join("files")).is_empty());
+
+    // A file not downloaded yet downloads from the relay as before.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let got = moved.run(&[
+        "download",
+        "Alice",
+        &waiting.to_string(),
+        "--dir",
+        elsewhere.path().to_str().unwrap(),
+    ]);
+    let path = got["files"][0]["path"].as_str().unwrap().to_owned();
+    assert_eq!(sha256_of(Path::new(&path)), digest);
+    // One downloaded before the move has no copy here: a clear message.
+    let (ok, refused) = moved.try_run(&[
+        "download",
+        "Alice",
+        &downloaded.to_string(),
+        "--dir",
+        elsewhere.path().to_str().unwrap(),
+    ]);
+    assert!(!ok, "{refused}");
+    let reason = refused["files"][0]["failure"].as_str().unwrap();
+    assert!(reason.contains("not in this profile"), "{reason}");
 }

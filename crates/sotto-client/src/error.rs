@@ -66,6 +66,17 @@ pub enum ClientError {
     /// or its host is not a valid TLS server name.
     #[error("TLS relay address (sotto://) without TLS settings or with an invalid host name")]
     TlsUnsupported,
+    /// A file is larger than the relay accepts (its FLIM answer): nothing
+    /// was encrypted or uploaded.
+    #[error(
+        "the file takes {needed} bytes on the relay, more than the {limit} bytes it accepts for a file"
+    )]
+    FileTooLarge {
+        /// The file's chunks, in bytes (its size once encrypted and padded).
+        needed: u64,
+        /// The relay's `max_file_size`.
+        limit: u64,
+    },
     /// A chunk to upload is not exactly its size class's length.
     #[error("a file chunk must be exactly its size class's length (pad it)")]
     ChunkSize,

@@ -6,8 +6,10 @@
 //! machine, and the machine is stored after every chunk, so a transfer
 //! stopped anywhere resumes from the last complete chunk.
 //!
-//! - Upload: FNEW, then FSTAT and the FPUTs from where the relay stands,
-//!   for each chunk, read from the copy; once every chunk is complete the
+//! - Upload: the file encrypted into the copy on a blocking thread, each
+//!   chunk's digest handed to the machine as the chunk is written; for each
+//!   chunk whose digest is known, FNEW, then FSTAT and the FPUTs from where
+//!   the relay stands, read from the copy; once every chunk is complete the
 //!   description goes in the chat message, or, too long for one, is
 //!   encrypted and uploaded as a small file first (a redirect).
 //! - Download: FGET of each chunk into the copy, its digest checked, then
@@ -22,14 +24,17 @@
 pub mod local;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::RngCore;
 use rand::rngs::OsRng;
 use sotto_core::{ChatId, Core, CoreError, FileMessage, FileState, MessageNumber, Store, Transfer};
-use sotto_files::{Download, DownloadStep, TransferFailure, Upload, UploadStep};
-use sotto_wire::{ChunkDigest, ChunkSize, FilePiece, MAX_PIECE_LEN, RelayAddress};
+use sotto_files::{
+    Download, DownloadStep, FileKey, FileNonce, TransferFailure, Upload, UploadStep,
+};
+use sotto_wire::{ChunkDigest, ChunkSize, ErrorCode, FilePiece, MAX_PIECE_LEN, RelayAddress};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -77,6 +82,10 @@ pub enum Outcome {
     Failed(TransferFailure),
     /// Not finished: a relay did not answer in time, or a retry waits.
     Waiting,
+    /// Not finished: the relay is out of storage (ERR FULL) and takes no
+    /// new chunk for now. Nothing is lost: the copy and the record stay,
+    /// and the next run goes on from where this one stopped.
+    RelayFull,
     /// Its item is gone: the copies are removed, the relays told.
     Removed,
 }
@@ -92,6 +101,10 @@ pub enum Which {
 
 /// What a step's task reports.
 enum Report {
+    /// A chunk of an upload's file is in the copy: its digest.
+    Encrypted(usize, usize, ChunkDigest),
+    /// The encryption of an upload's file ended (whether it succeeded).
+    EncryptionEnded(usize, bool),
     Created(usize, usize, Result<sotto_files::ChunkIds, ClientError>),
     Sent(usize, usize, u32),
     Stored(usize, usize, Result<(), ClientError>),
@@ -106,7 +119,10 @@ impl Report {
     /// Whether it is progress (not a failure).
     fn moved(&self) -> bool {
         match self {
-            Report::Sent(..) | Report::Received(..) => true,
+            Report::Sent(..)
+            | Report::Received(..)
+            | Report::Encrypted(..)
+            | Report::EncryptionEnded(..) => true,
             Report::Created(_, _, result) => result.is_ok(),
             Report::Stored(_, _, result) | Report::Acked(_, _, result) => result.is_ok(),
             Report::Fetched(_, _, result) => result.is_ok(),
@@ -128,6 +144,8 @@ struct Active {
     refusals: HashMap<usize, u32>,
     /// Whether the whole-file check (local work, however long) runs.
     checking: bool,
+    /// Whether the upload's file is being encrypted (local work too).
+    encrypting: bool,
     outcome: Option<Outcome>,
 }
 
@@ -262,50 +280,50 @@ impl FileRunner {
         &self.store
     }
 
-    /// Starts sending the file `source` reads (`len` bytes) to `chat`, named
-    /// `name`, of type `media_type`: encrypts it into a copy (on a blocking
-    /// thread) and adds its item. [`FileRunner::run`] uploads it.
+    /// Starts sending the file at `source` to `chat`, named `name`, of type
+    /// `media_type`: asks the relay's limit for files (FLIM) and refuses a
+    /// file over it ([`ClientError::FileTooLarge`]) before any work, then
+    /// adds its item with an upload still to be encrypted, and keeps where
+    /// the file is. [`FileRunner::run`] encrypts it into the profile's copy
+    /// and uploads each chunk as soon as it is there, so the two overlap; a
+    /// run stopped during the encryption encrypts it again from `source`.
     pub async fn start_upload<S: Store>(
         &self,
         core: &mut Core<S>,
         chat: ChatId,
-        source: std::fs::File,
+        source: &Path,
         name: &str,
         media_type: &str,
         relay: &RelayAddress,
     ) -> Result<MessageNumber, ClientError> {
-        let len = source.metadata().map_err(ClientError::LocalFile)?.len();
-        let store = self.store.clone();
-        let encrypted = tokio::task::spawn_blocking(move || {
-            let mut source = std::io::BufReader::with_capacity(64 * 1024, source);
-            store.encrypt(&mut source, len)
-        })
-        .await
-        .map_err(|_| ClientError::Closed)?
-        .map_err(|error| {
-            ClientError::LocalFile(std::io::Error::other(format!(
-                "it could not be read whole or encrypted into the profile ({error})"
-            )))
+        let len = std::fs::metadata(source)
+            .map_err(ClientError::LocalFile)?
+            .len();
+        let needed = relay_bytes(len).ok_or(ClientError::FileTooLarge {
+            needed: len,
+            limit: 0,
         })?;
-        let upload = Upload::new(
-            encrypted.key.clone(),
-            encrypted.nonce,
-            encrypted.len,
-            &encrypted.digests,
+        let limits = self.connections.get(relay).await?.file_limits().await?;
+        if needed > limits.max_file_size {
+            return Err(ClientError::FileTooLarge {
+                needed,
+                limit: limits.max_file_size,
+            });
+        }
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(key.as_mut_slice());
+        let mut nonce = [0u8; sotto_files::FILE_NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let upload = Upload::encrypting(
+            FileKey::from_bytes(*key),
+            FileNonce::from_bytes(nonce),
+            len,
             std::slice::from_ref(relay),
             1,
         )
         .map_err(|_| CoreError::InvalidValue("file too large"))?;
-        let number = match core.start_upload(now_millis(), chat, name, media_type, &upload) {
-            Ok(number) => number,
-            Err(error) => {
-                let _ = std::fs::remove_file(&encrypted.path);
-                return Err(error.into());
-            }
-        };
-        self.store
-            .adopt(&encrypted, chat, number, false)
-            .map_err(ClientError::LocalFile)?;
+        let number = core.start_upload(now_millis(), chat, name, media_type, &upload)?;
+        core.set_upload_source(chat, number, Some(source.as_os_str().as_encoded_bytes()))?;
         core.sync()?;
         Ok(number)
     }
@@ -349,15 +367,29 @@ impl FileRunner {
                 }
             };
             if unfinished {
+                // A run the user started tries at once what an earlier one
+                // left waiting for a retry (a relay down for longer than
+                // that run's patience would otherwise leave every chunk
+                // waiting longer than this one's, and it would give up
+                // without trying).
+                let mut transfer = stored.transfer;
+                match &mut transfer {
+                    Transfer::Upload(upload) => upload.retry_now(),
+                    Transfer::UploadRedirect { redirect, .. } => redirect.retry_now(),
+                    Transfer::Download(download) | Transfer::DownloadRedirect(download) => {
+                        download.retry_now();
+                    }
+                }
                 active.push(Active {
                     chat: stored.chat,
                     number: stored.number,
                     name: stored.name,
                     media_type: stored.media_type,
-                    transfer: stored.transfer,
+                    transfer,
                     partial: HashMap::new(),
                     refusals: HashMap::new(),
                     checking: false,
+                    encrypting: false,
                     outcome: None,
                 });
             }
@@ -391,7 +423,10 @@ impl FileRunner {
                 .map(|at| Duration::from_millis(at.saturating_sub(now).max(POLL_MS)));
             // The stall limit is for relays: a file being checked is not
             // waiting for one.
-            if active.iter().any(|transfer| transfer.checking) {
+            if active
+                .iter()
+                .any(|transfer| transfer.checking || transfer.encrypting)
+            {
                 last_move = Instant::now();
             }
             let give_up = last_move + stall;
@@ -469,6 +504,36 @@ impl FileRunner {
             if upload.is_complete() {
                 return self.uploaded(core, transfer).await;
             }
+            let encrypted = upload.is_encrypted();
+            let (key, nonce, len) = (upload.key().clone(), upload.nonce(), upload.file_len());
+            if !encrypted && !transfer.encrypting {
+                // Its file goes into the copy while its chunks go up.
+                let Some(source) = core.upload_source(transfer.chat, transfer.number)? else {
+                    return self.fail(core, transfer, TransferFailure::Cancelled);
+                };
+                transfer.encrypting = true;
+                let copy = path.clone();
+                let reports = reports.clone();
+                tasks.spawn(async move {
+                    let encrypted = reports.clone();
+                    let ended = tokio::task::spawn_blocking(move || {
+                        encrypt_from(&source, &copy, &key, &nonce, len, &mut |chunk, digest| {
+                            let _ = encrypted.send(Report::Encrypted(slot, chunk, digest));
+                        })
+                    })
+                    .await
+                    .unwrap_or(false);
+                    let _ = reports.send(Report::EncryptionEnded(slot, ended));
+                });
+            } else if encrypted && !path.exists() {
+                // Without its copy (a profile imported from an archive,
+                // which holds no copies) an upload cannot go on: it ends
+                // cancelled rather than retried.
+                return self.fail(core, transfer, TransferFailure::Cancelled);
+            }
+            let Some(upload) = transfer.upload() else {
+                return Ok(());
+            };
             let offsets = chunk_offsets(upload);
             for step in upload.next_steps(now) {
                 let connections = self.connections.clone();
@@ -586,18 +651,26 @@ impl FileRunner {
                         .filter(|_| !redirect)
                         .cloned();
                     tasks.spawn(async move {
+                        // Checked (and saved), then made durable: the
+                        // acknowledgements that let the relay delete the
+                        // chunks follow.
                         let result = tokio::task::spawn_blocking(move || {
+                            let durable =
+                                |(result, saved): (Result<(), local::DecryptError>, bool)| {
+                                    let result = result.and_then(|()| {
+                                        local::sync_copy(&path).map_err(local::DecryptError::Io)
+                                    });
+                                    (result, saved)
+                                };
                             if let Some(destination) = save {
                                 match local::save(&path, &description, &destination) {
-                                    Ok(()) => return (Ok(()), true),
-                                    Err(local::DecryptError::Forged) => {
-                                        return (Err(local::DecryptError::Forged), false);
-                                    }
+                                    Ok(()) => return durable((Ok(()), true)),
                                     // Not saved: checked all the same.
                                     Err(local::DecryptError::Io(_)) => {}
+                                    Err(error) => return (Err(error), false),
                                 }
                             }
-                            (local::decrypt(&path, &description, &mut |_| Ok(())), false)
+                            durable((local::decrypt(&path, &description, &mut |_| Ok(())), false))
                         })
                         .await
                         .unwrap_or((Err(local::DecryptError::Forged), false));
@@ -644,7 +717,9 @@ impl FileRunner {
     ) -> Result<bool, ClientError> {
         let now = now_millis().0;
         let slot = match &report {
-            Report::Created(slot, ..)
+            Report::Encrypted(slot, ..)
+            | Report::EncryptionEnded(slot, ..)
+            | Report::Created(slot, ..)
             | Report::Sent(slot, ..)
             | Report::Stored(slot, ..)
             | Report::Received(slot, ..)
@@ -659,7 +734,43 @@ impl FileRunner {
             return Ok(false);
         }
         let bad = |_| CoreError::InvalidValue("chunk");
+        // A relay out of storage takes no chunk until space is freed: this
+        // run stops there rather than retrying for its whole stall time.
+        let full = matches!(
+            &report,
+            Report::Created(_, _, Err(ClientError::Refused(ErrorCode::Full)))
+                | Report::Stored(_, _, Err(ClientError::Refused(ErrorCode::Full)))
+        );
         let stored = match report {
+            Report::Encrypted(_, chunk, digest) => {
+                let Some(upload) = transfer.upload() else {
+                    return Ok(false);
+                };
+                if chunk < upload.encrypted_chunks() {
+                    // Encrypted again after a restart: the same file gives
+                    // the same chunk, else it changed meanwhile.
+                    if upload.digest(chunk) == Some(digest) {
+                        return Ok(false);
+                    }
+                    self.fail(core, transfer, TransferFailure::Cancelled)?;
+                    return Ok(true);
+                }
+                upload.handle_encrypted(chunk, digest).map_err(bad)?;
+                true
+            }
+            Report::EncryptionEnded(_, ended) => {
+                transfer.encrypting = false;
+                let encrypted = transfer
+                    .upload()
+                    .is_some_and(|upload| upload.is_encrypted());
+                if !(ended && encrypted) {
+                    // The file could not be read whole, or changed.
+                    self.fail(core, transfer, TransferFailure::Cancelled)?;
+                    return Ok(true);
+                }
+                core.set_upload_source(transfer.chat, transfer.number, None)?;
+                return Ok(true);
+            }
             Report::Sent(_, chunk, sent) | Report::Received(_, chunk, sent) => {
                 transfer.partial.insert(chunk, u64::from(sent));
                 progress(transfer.progress());
@@ -734,6 +845,13 @@ impl FileRunner {
                 match result {
                     Ok(()) => download.handle_decrypted(true),
                     Err(local::DecryptError::Forged) => download.handle_decrypted(false),
+                    Err(local::DecryptError::Damaged(chunks)) => {
+                        // Fetched again; the check runs again after them.
+                        download.handle_copy_damaged(&chunks).map_err(bad)?;
+                        core.save_transfer(transfer.chat, transfer.number, &transfer.transfer)?;
+                        progress(transfer.progress());
+                        return Ok(true);
+                    }
                     Err(local::DecryptError::Io(error)) => {
                         return Err(ClientError::LocalFile(error));
                     }
@@ -787,6 +905,9 @@ impl FileRunner {
                 core.save_transfer(transfer.chat, transfer.number, &transfer.transfer)?;
             }
             progress(transfer.progress());
+        }
+        if full {
+            transfer.outcome = Some(Outcome::RelayFull);
         }
         Ok(stored)
     }
@@ -911,7 +1032,7 @@ impl FileRunner {
         let next = match content {
             Ok(content) => core.redirect_downloaded(chat, number, &content).ok(),
             Err(local::DecryptError::Io(error)) => return Err(ClientError::LocalFile(error)),
-            Err(local::DecryptError::Forged) => None,
+            Err(local::DecryptError::Forged | local::DecryptError::Damaged(_)) => None,
         };
         match next {
             Some(download) => {
@@ -997,6 +1118,56 @@ impl FileRunner {
     }
 }
 
+/// Encrypts the file at `source` (as the platform spells its path) into
+/// the copy at `copy`; whether it was read whole at its expected length.
+fn encrypt_from(
+    source: &[u8],
+    copy: &Path,
+    key: &FileKey,
+    nonce: &FileNonce,
+    len: u64,
+    written: &mut dyn FnMut(usize, ChunkDigest),
+) -> bool {
+    // The bytes came from `as_encoded_bytes` on this platform (in
+    // `start_upload`); a profile imported on another may hold others, which
+    // then open nothing and the upload ends cancelled.
+    let Ok(text) = std::str::from_utf8(source) else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            return open_and_encrypt(
+                Path::new(std::ffi::OsStr::from_bytes(source)),
+                copy,
+                key,
+                nonce,
+                len,
+                written,
+            );
+        }
+        #[cfg(not(unix))]
+        return false;
+    };
+    open_and_encrypt(Path::new(text), copy, key, nonce, len, written)
+}
+
+fn open_and_encrypt(
+    source: &Path,
+    copy: &Path,
+    key: &FileKey,
+    nonce: &FileNonce,
+    len: u64,
+    written: &mut dyn FnMut(usize, ChunkDigest),
+) -> bool {
+    let Ok(file) = std::fs::File::open(source) else {
+        return false;
+    };
+    if file.metadata().map(|meta| meta.len()).ok() != Some(len) {
+        return false;
+    }
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    local::encrypt_known(copy, key, nonce, &mut reader, len, written).is_ok()
+}
+
 fn is_refused(error: &ClientError) -> bool {
     matches!(error, ClientError::Refused(_))
 }
@@ -1004,6 +1175,19 @@ fn is_refused(error: &ClientError) -> bool {
 /// FDEL and FACK name the chunk by its id alone.
 fn digest_zero() -> ChunkDigest {
     ChunkDigest::from_bytes([0; 32])
+}
+
+/// The bytes a file of `len` bytes takes on a relay (its chunks: the file
+/// encrypted and padded), as FLIM's limit counts them; `None` past what a
+/// file may be.
+pub fn relay_bytes(len: u64) -> Option<u64> {
+    let encrypted = sotto_files::encrypted_len(len).ok()?;
+    Some(
+        sotto_files::plan_chunks(encrypted)
+            .iter()
+            .map(|size| u64::from(size.bytes()))
+            .sum(),
+    )
 }
 
 /// Where each chunk of an upload starts in its copy.
@@ -1050,6 +1234,22 @@ async fn put_chunk(
     // A chunk held whole but not complete is completed by its last piece.
     let start = status.received.min(size.saturating_sub(1));
     sent(start);
+    send_pieces(&connection, upload, &bytes, start, sent).await
+}
+
+/// FPUTs the chunk's `bytes` from `start`, [`PIECE_WINDOW`] pieces in
+/// flight; returns once the relay has the chunk complete.
+async fn send_pieces(
+    connection: &RelayConnection,
+    upload: &ChunkUpload,
+    bytes: &[u8],
+    start: u32,
+    mut sent: impl FnMut(u32),
+) -> Result<(), ClientError> {
+    let size = upload.size().bytes();
+    if bytes.len() != size as usize {
+        return Err(ClientError::ChunkSize);
+    }
     let mut in_flight = std::collections::VecDeque::new();
     for (from, end) in pieces(start, size) {
         let piece = FilePiece::new(bytes[from as usize..end as usize].to_vec())?;

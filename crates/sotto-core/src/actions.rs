@@ -239,6 +239,21 @@ impl<S: Store> Core<S> {
         self.after_action(now, result)
     }
 
+    /// Blocks (or allows again) saving media out of the chat and exporting
+    /// it with the chat, for both sides: the peer is told in a
+    /// `MediaPrivacy` chat message, and a notice shows on both sides.
+    pub fn set_block_saving(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        block_saving: bool,
+    ) -> Result<(), CoreError> {
+        let (mut cx, _, _, chats) = self.parts();
+        let result = chats.set_block_saving(&mut cx, now, rng, chat, block_saving);
+        self.after_action(now, result)
+    }
+
     /// Changes this user's profile and sends it to every connected peer.
     pub fn update_profile(
         &mut self,

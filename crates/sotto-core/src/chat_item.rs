@@ -107,6 +107,14 @@ pub enum ChatNotice {
         /// The new timer in seconds, `None` when turned off.
         seconds: Option<u32>,
     },
+    /// The chat's media privacy changed: whether media may be saved out
+    /// of the chat and exported with it, on both sides.
+    MediaPrivacyChanged {
+        /// Whether this user changed it.
+        by_me: bool,
+        /// Whether saving and exporting media is blocked now.
+        block_saving: bool,
+    },
     /// The connection is established.
     Connected,
     /// The contact connected again with a different identity key: the
@@ -129,6 +137,12 @@ impl ChatNotice {
             }
             ChatNotice::TimerChanged { by_me, seconds } => {
                 w.u8(5).bool(*by_me).u32(seconds.unwrap_or(0));
+            }
+            ChatNotice::MediaPrivacyChanged {
+                by_me,
+                block_saving,
+            } => {
+                w.u8(9).bool(*by_me).bool(*block_saving);
             }
             ChatNotice::Connected => {
                 w.u8(6);
@@ -157,6 +171,10 @@ impl ChatNotice {
             },
             6 => ChatNotice::Connected,
             8 => ChatNotice::KeysChanged,
+            9 => ChatNotice::MediaPrivacyChanged {
+                by_me: r.bool()?,
+                block_saving: r.bool()?,
+            },
             7 => {
                 let (_, _) = (r.u64()?, r.u64()?);
                 ChatNotice::Integrity(IntegrityNotice::Replayed)

@@ -26,6 +26,7 @@
 //! | 0x1a | GroupKeyPackage | invite id (16), key package (`group_invite`) |
 //! | 0x1b | GroupWelcome | welcome and log credentials (`group_invite`) |
 //! | 0x1c | GroupWelcomePiece | a piece of a GroupWelcome too long for one message (`group_invite`) |
+//! | 0x1d | MediaPrivacy | flags u8 (bit 0: block saving and exporting media; others 0) |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -153,6 +154,11 @@ pub(crate) enum Content {
     Timer {
         seconds: Option<u32>,
     },
+    /// The chat's media privacy, for both sides: whether media may be saved
+    /// out of the chat and exported with it.
+    MediaPrivacy {
+        block_saving: bool,
+    },
     ProfileUpdate {
         profile: Profile,
     },
@@ -255,6 +261,9 @@ impl Content {
                 w.u8(0x1c);
                 piece.encode(w);
             }
+            Content::MediaPrivacy { block_saving } => {
+                w.u8(0x1d).u8(u8::from(*block_saving));
+            }
         }
     }
 
@@ -329,6 +338,13 @@ impl Content {
             },
             0x1b => Content::GroupWelcome(GroupWelcome::decode(r)?),
             0x1c => Content::GroupWelcomePiece(WelcomePiece::decode(r)?),
+            0x1d => match r.u8()? {
+                0 => Content::MediaPrivacy {
+                    block_saving: false,
+                },
+                1 => Content::MediaPrivacy { block_saving: true },
+                _ => return Err(CoreError::Malformed(WHAT)),
+            },
             _ => return Err(CoreError::Malformed(WHAT)),
         })
     }
@@ -456,6 +472,10 @@ mod tests {
             Content::Typing { typing: true },
             Content::Timer { seconds: Some(30) },
             Content::Timer { seconds: None },
+            Content::MediaPrivacy { block_saving: true },
+            Content::MediaPrivacy {
+                block_saving: false,
+            },
             Content::ProfileUpdate { profile },
             Content::File {
                 file: crate::file_message::tests::inline(70_000),

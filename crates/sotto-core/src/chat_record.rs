@@ -6,7 +6,9 @@
 //! table "chats", key chat id u64:
 //! version (1) = 0x02 || kind || created_at u64 || next message number u64
 //! || unread u32 || timer secs u32 (0 = off) || read receipts u8 (0 global, 1 on, 2 off)
-//! || last activity u64 || flags u8 (bit 0 pinned, bit 1 archived, bit 2 blocked)
+//! || last activity u64 || flags u8 (bit 0 pinned, bit 1 archived, bit 2 blocked,
+//!    bit 3 saving and exporting media blocked, bit 4 automatic downloads on, bit 5
+//!    automatic downloads off; neither: the profile's limit)
 //! || option(alias: len u16 || UTF-8) || option(muted until u64, Unix ms; u64::MAX always)
 //! kind = 0x01 (direct) || peer id u64 || option(connection id u64)
 //!      | 0x02 (group) || members u32 (the group's current member count, this profile included)
@@ -24,6 +26,21 @@ const VERSION: u8 = 2;
 const PINNED: u8 = 1;
 const ARCHIVED: u8 = 2;
 const BLOCKED: u8 = 4;
+const BLOCK_SAVING: u8 = 8;
+const AUTO_DOWNLOAD_ON: u8 = 16;
+const AUTO_DOWNLOAD_OFF: u8 = 32;
+
+/// Automatic downloads in one chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoDownload {
+    /// Follow the profile's size limit.
+    Default,
+    /// Every file of the chat downloads as it arrives, whatever its size.
+    On,
+    /// No file of the chat downloads by itself.
+    Off,
+}
 
 /// Read receipts in one chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -54,6 +71,16 @@ impl ReceiptSetting {
             _ => return None,
         })
     }
+}
+
+/// A chat's media settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MediaSettings {
+    /// Automatic downloads in the chat (this device only).
+    pub auto_download: AutoDownload,
+    /// Media may not be saved out of the chat nor exported with it (set by
+    /// either side, for both).
+    pub block_saving: bool,
 }
 
 /// Who a chat is with.
@@ -93,6 +120,11 @@ pub(crate) struct ChatRecord {
     pub(crate) alias: Option<String>,
     /// No notifications until then (Unix milliseconds; `u64::MAX`: always).
     pub(crate) muted_until: Option<u64>,
+    /// Media may not be saved out of the chat nor exported with it (either
+    /// side sets it for both, `MediaPrivacy` chat messages).
+    pub(crate) block_saving: bool,
+    /// Automatic downloads in this chat (this device only).
+    pub(crate) auto_download: AutoDownload,
 }
 
 impl ChatRecord {
@@ -120,6 +152,8 @@ impl ChatRecord {
             blocked: false,
             alias: None,
             muted_until: None,
+            block_saving: false,
+            auto_download: AutoDownload::Default,
         }
     }
 
@@ -210,6 +244,9 @@ impl ChatRecord {
             (self.pinned, PINNED),
             (self.archived, ARCHIVED),
             (self.blocked, BLOCKED),
+            (self.block_saving, BLOCK_SAVING),
+            (self.auto_download == AutoDownload::On, AUTO_DOWNLOAD_ON),
+            (self.auto_download == AutoDownload::Off, AUTO_DOWNLOAD_OFF),
         ]
         .into_iter()
         .filter(|(set, _)| *set)
@@ -253,15 +290,29 @@ impl ChatRecord {
             blocked: false,
             alias: None,
             muted_until: None,
+            block_saving: false,
+            auto_download: AutoDownload::Default,
         };
         if version >= 2 {
             let flags = r.u8()?;
-            if flags & !(PINNED | ARCHIVED | BLOCKED) != 0 {
+            let known = PINNED | ARCHIVED | BLOCKED | BLOCK_SAVING | AUTO_DOWNLOAD_ON;
+            if flags & !(known | AUTO_DOWNLOAD_OFF) != 0
+                || flags & (AUTO_DOWNLOAD_ON | AUTO_DOWNLOAD_OFF)
+                    == AUTO_DOWNLOAD_ON | AUTO_DOWNLOAD_OFF
+            {
                 return Err(BAD);
             }
             record.pinned = flags & PINNED != 0;
             record.archived = flags & ARCHIVED != 0;
             record.blocked = flags & BLOCKED != 0;
+            record.block_saving = flags & BLOCK_SAVING != 0;
+            record.auto_download = if flags & AUTO_DOWNLOAD_ON != 0 {
+                AutoDownload::On
+            } else if flags & AUTO_DOWNLOAD_OFF != 0 {
+                AutoDownload::Off
+            } else {
+                AutoDownload::Default
+            };
             record.alias = r.option(|r| r.text(crate::MAX_DISPLAY_NAME_LEN))?;
             record.muted_until = r.option(Reader::u64)?;
         }
@@ -287,6 +338,8 @@ mod tests {
         chat.blocked = true;
         chat.alias = Some("Mum".to_owned());
         chat.muted_until = Some(u64::MAX);
+        chat.block_saving = true;
+        chat.auto_download = AutoDownload::Off;
         chat
     }
 

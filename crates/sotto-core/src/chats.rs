@@ -337,6 +337,38 @@ impl Chats {
         })
     }
 
+    /// Blocks (or allows again) saving media out of the chat and exporting
+    /// it with the chat, for both sides.
+    pub(crate) fn set_block_saving<S: Store>(
+        &mut self,
+        cx: &mut Shared<'_, S>,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        block_saving: bool,
+    ) -> Result<(), CoreError> {
+        self.with_session(cx, rng, chat, |chats, cx, rng, chat, link, batch| {
+            chats.send(
+                cx,
+                now,
+                rng,
+                chat.id,
+                link,
+                Content::MediaPrivacy { block_saving },
+                None,
+                batch,
+            )?;
+            chat.block_saving = block_saving;
+            let notice = ChatNotice::MediaPrivacyChanged {
+                by_me: true,
+                block_saving,
+            };
+            chats.add_notice(now, chat, notice, batch);
+            batch.notify(Pending::ChatChanged(chat.id));
+            Ok(())
+        })
+    }
+
     /// Changes this user's profile and sends it to every connected peer.
     pub(crate) fn update_profile<S: Store>(
         &mut self,

@@ -14,7 +14,14 @@
 //!        0x03 redirect upload (the file's Upload, complete || the description's Upload)
 //!        0x04 redirect download (the description's Download)
 //! table "file_settings", key "auto_download": 0x01 || limit u64 (bytes; absent: off)
+//! table "upload_sources", key chat id u64 || message number u64:
+//!   0x01 || bytes16 path (1..=4096 bytes, as the platform gives it)
 //! ```
+//!
+//! An upload whose file is still being encrypted keeps where the file is
+//! (`upload_sources`), so that a runtime stopped during the encryption
+//! encrypts it again from there (under the record's key, which gives the
+//! same chunks) and the chunks already on the relay are kept.
 //!
 //! A record outlives its transfer: it holds what deleting the file needs
 //! (the upload's FDEL keys, the download's FACK keys) and the key of the
@@ -31,6 +38,7 @@ use rand_core::CryptoRngCore;
 use sotto_files::{Download, FileDescription, Upload};
 
 use crate::chat_item::{ChatItem, ItemContent, MessageDirection};
+use crate::chat_record::AutoDownload;
 use crate::codec::{Reader, Writer, corrupt};
 use crate::core::Core;
 use crate::event::{Event, Pending};
@@ -43,6 +51,9 @@ use crate::{CoreError, Store};
 
 pub(crate) const TRANSFERS: Table = Table::new("transfers");
 pub(crate) const FILE_SETTINGS: Table = Table::new("file_settings");
+const UPLOAD_SOURCES: Table = Table::new("upload_sources");
+/// The longest path kept for an upload's source.
+pub(crate) const MAX_SOURCE_PATH_LEN: usize = 4096;
 const AUTO_DOWNLOAD: &[u8] = b"auto_download";
 const VERSION: u8 = 1;
 /// The longest machine record (a download's holds its description).
@@ -195,16 +206,23 @@ pub(crate) fn keep_sent_chunks(item: &ChatItem, batch: &mut WriteBatch) {
 }
 
 /// Starts the download of an incoming file as it arrives, when automatic
-/// downloads are on and it is small enough: its state, and its record
-/// written into `batch`.
+/// downloads are on and it is small enough (the chat's own setting
+/// overrides the profile's limit): its state, and its record written into
+/// `batch`.
 pub(crate) fn auto_download(
     store: &impl Store,
+    setting: AutoDownload,
     chat: ChatId,
     number: MessageNumber,
     file: &FileMessage,
     batch: &mut WriteBatch,
 ) -> Result<FileState, CoreError> {
-    match auto_download_limit(store)? {
+    let limit = match setting {
+        AutoDownload::Default => auto_download_limit(store)?,
+        AutoDownload::On => Some(u64::MAX),
+        AutoDownload::Off => None,
+    };
+    match limit {
         Some(limit) if file.size <= limit => {
             put(batch, chat, number, &new_download(file)?)?;
             Ok(FileState::Downloading)
@@ -410,7 +428,52 @@ impl<S: Store> Core<S> {
     ) -> Result<(), CoreError> {
         let mut batch = StagedBatch::new();
         batch.delete(TRANSFERS, key(chat, number));
+        batch.delete(UPLOAD_SOURCES, key(chat, number));
         self.parts().0.commit(batch)
+    }
+
+    /// Keeps where the file of upload `number` is while it is being
+    /// encrypted (`None` once it is: forgets it).
+    pub fn set_upload_source(
+        &mut self,
+        chat: ChatId,
+        number: MessageNumber,
+        path: Option<&[u8]>,
+    ) -> Result<(), CoreError> {
+        let mut batch = StagedBatch::new();
+        match path {
+            Some(path) => {
+                if path.is_empty() || path.len() > MAX_SOURCE_PATH_LEN {
+                    return Err(CoreError::InvalidValue("file path"));
+                }
+                let mut w = Writer::new();
+                w.u8(VERSION).bytes16(path);
+                batch.put(UPLOAD_SOURCES, key(chat, number), w.finish());
+            }
+            None => batch.delete(UPLOAD_SOURCES, key(chat, number)),
+        }
+        self.parts().0.commit(batch)
+    }
+
+    /// Where the file of upload `number` is, while it is being encrypted.
+    pub fn upload_source(
+        &self,
+        chat: ChatId,
+        number: MessageNumber,
+    ) -> Result<Option<Vec<u8>>, CoreError> {
+        let Some(value) = self.store().get(UPLOAD_SOURCES, &key(chat, number))? else {
+            return Ok(None);
+        };
+        let mut r = Reader::new(&value, "upload source");
+        if r.u8()? != VERSION {
+            return Err(CoreError::CorruptRecord("upload source"));
+        }
+        let path = r.bytes16(MAX_SOURCE_PATH_LEN)?.to_vec();
+        r.finish()?;
+        if path.is_empty() || path.len() > MAX_SOURCE_PATH_LEN {
+            return Err(CoreError::CorruptRecord("upload source"));
+        }
+        Ok(Some(path))
     }
 
     /// Every stored transfer, with its item's state.

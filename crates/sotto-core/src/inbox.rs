@@ -338,7 +338,14 @@ impl Inbox {
                 let number = MessageNumber(chat.allocate_number());
                 let content = match content {
                     ItemContent::File { file, .. } => {
-                        let state = auto_download(cx.store(), id, number, &file, batch)?;
+                        let state = auto_download(
+                            cx.store(),
+                            chat.auto_download,
+                            id,
+                            number,
+                            &file,
+                            batch,
+                        )?;
                         ItemContent::File { file, state }
                     }
                     content => content,
@@ -428,6 +435,15 @@ impl Inbox {
                 let notice = ChatNotice::TimerChanged {
                     by_me: false,
                     seconds,
+                };
+                chats.add_notice(now, chat, notice, batch);
+                batch.notify(Pending::ChatChanged(id));
+            }
+            Content::MediaPrivacy { block_saving } => {
+                chat.block_saving = block_saving;
+                let notice = ChatNotice::MediaPrivacyChanged {
+                    by_me: false,
+                    block_saving,
                 };
                 chats.add_notice(now, chat, notice, batch);
                 batch.notify(Pending::ChatChanged(id));

@@ -120,7 +120,7 @@ pub use chat_item::{
 pub use chat_message::{
     MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MAX_TEXT_LEN, MAX_TIMER_SECS, MIN_TIMER_SECS, ReceiptKind,
 };
-pub use chat_record::ReceiptSetting;
+pub use chat_record::{AutoDownload, MediaSettings, ReceiptSetting};
 pub use connection::ConnectionState;
 pub use core::Core;
 pub use durability::{SyncTicket, WriteMark};

@@ -215,6 +215,8 @@ impl V1Contact {
             blocked: false,
             alias: None,
             muted_until: None,
+            block_saving: false,
+            auto_download: crate::chat_record::AutoDownload::Default,
         }
         .put(batch);
         PeerRecord {

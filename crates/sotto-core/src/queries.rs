@@ -5,7 +5,7 @@ use sotto_crypto::{IdentityPublicKey, SecurityCode};
 use sotto_wire::RelayAddress;
 
 use crate::chat_item::{ChatItem, ItemContent, MESSAGES, MessageDirection};
-use crate::chat_record::{ChatKind, ChatRecord, ReceiptSetting};
+use crate::chat_record::{AutoDownload, ChatKind, ChatRecord, MediaSettings, ReceiptSetting};
 use crate::connection::{ConnectionRecord, ConnectionState};
 use crate::connection_records::{INVITATIONS, InvitationRecord, REQUESTS, RequestRecord};
 use crate::core::Core;
@@ -151,6 +151,31 @@ impl<S: Store> Core<S> {
         batch.notify(Pending::ChatChanged(contact));
         self.commit(batch)?;
         Ok(())
+    }
+
+    /// Automatic downloads in one chat (this device only).
+    pub fn set_chat_auto_download(
+        &mut self,
+        contact: ChatId,
+        setting: AutoDownload,
+    ) -> Result<(), CoreError> {
+        let mut record = ChatRecord::load(&self.store, contact)?;
+        record.auto_download = setting;
+        let mut batch = StagedBatch::new();
+        record.put(&mut batch);
+        batch.notify(Pending::ChatChanged(contact));
+        self.commit(batch)?;
+        Ok(())
+    }
+
+    /// A chat's media settings: its automatic downloads (this device) and
+    /// whether saving and exporting its media is blocked (both sides).
+    pub fn media_settings(&self, contact: ChatId) -> Result<MediaSettings, CoreError> {
+        let record = ChatRecord::load(&self.store, contact)?;
+        Ok(MediaSettings {
+            auto_download: record.auto_download,
+            block_saving: record.block_saving,
+        })
     }
 
     /// The security code to compare with the contact (in person, or by

@@ -321,6 +321,14 @@ impl Serialize for NoticeView {
                 map.serialize_entry("by_me", &by_me)?;
                 map.serialize_entry("seconds", &seconds)?;
             }
+            ChatNotice::MediaPrivacyChanged {
+                by_me,
+                block_saving,
+            } => {
+                map.serialize_entry("type", "media_privacy_changed")?;
+                map.serialize_entry("by_me", &by_me)?;
+                map.serialize_entry("block_saving", &block_saving)?;
+            }
             ChatNotice::Connected => map.serialize_entry("type", "connected")?,
             ChatNotice::KeysChanged => map.serialize_entry("type", "keys_changed")?,
         }
@@ -387,6 +395,13 @@ mod tests {
                 r#"{"type":"timer_changed","by_me":true,"seconds":null}"#,
             ),
             (ChatNotice::KeysChanged, r#"{"type":"keys_changed"}"#),
+            (
+                ChatNotice::MediaPrivacyChanged {
+                    by_me: false,
+                    block_saving: true,
+                },
+                r#"{"type":"media_privacy_changed","by_me":false,"block_saving":true}"#,
+            ),
         ];
         for (notice, json) in cases {
             assert_eq!(serde_json::to_string(&NoticeView(notice)).unwrap(), json);

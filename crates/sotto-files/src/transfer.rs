@@ -117,6 +117,11 @@ impl Retry {
         self.attempts < MAX_ATTEMPTS
     }
 
+    /// The step may run at once again; the attempts made still count.
+    pub(crate) fn now(&mut self) {
+        self.not_before = 0;
+    }
+
     /// The step succeeded: the next one starts afresh.
     pub(crate) fn reset(&mut self) {
         *self = Retry::default();

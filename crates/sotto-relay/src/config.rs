@@ -27,8 +27,10 @@ pub const DEFAULT_QUEUE_QUOTA: u32 = 128;
 /// How long a file chunk is kept after its upload by default (and before, to
 /// complete it).
 pub const DEFAULT_FILE_TTL: Duration = Duration::from_secs(48 * 60 * 60);
-/// The largest file the relay advertises by default: 1 GiB.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
+/// The largest file the relay advertises by default, counted as the sum of
+/// its chunks: 1 GiB and 4 MiB, so that a file of 1 GiB fits with its
+/// tags and the padding of its last chunk.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = (1 << 30) + (4 << 20);
 /// Simultaneous client connections.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8192;
 /// Transmissions per second a connection may sustain.
@@ -104,8 +106,10 @@ pub struct Cli {
     pub group_ttl: Option<Duration>,
 
     /// The largest file the relay tells clients it accepts (FLIM), e.g.
-    /// `1GiB`. The relay cannot tie a file's chunks together, so what bounds
-    /// its disk is --max-storage. [default: 1GiB]
+    /// `2GiB`, counted as the sum of the file's chunks (a file of 1 GiB takes
+    /// a little more). The relay cannot tie a file's chunks together, so what
+    /// bounds its disk is --max-storage. [default: 1GiB + 4MiB, which a file
+    /// of 1 GiB fits]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
 

@@ -173,6 +173,10 @@ mod tests {
                 by_me: true,
                 seconds: None,
             },
+            ChatNotice::MediaPrivacyChanged {
+                by_me: false,
+                block_saving: true,
+            },
             ChatNotice::Connected,
             ChatNotice::KeysChanged,
         ];

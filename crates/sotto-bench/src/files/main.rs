@@ -174,6 +174,13 @@ fn main() -> Result<()> {
         "cp of the file on the same disk (ceiling):     {:>7.1} MB/s",
         median(&|r| rate(size, r.cp))
     );
+    // Each round's rate over its own `cp`, so that rounds on a noisy machine
+    // compare; the median of those ratios.
+    println!(
+        "as a share of cp in the same round (median):   upload {:.2}, download {:.2}",
+        median(&|r| r.cp.as_secs_f64() / r.upload.as_secs_f64().max(1e-9)),
+        median(&|r| r.cp.as_secs_f64() / r.download.as_secs_f64().max(1e-9))
+    );
     println!(
         "peak RSS: sender {:.1} MiB, receiver {:.1} MiB, relay {:.1} MiB",
         mib(max(&|r| r.sender_peak)),

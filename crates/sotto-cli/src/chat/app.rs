@@ -152,6 +152,12 @@ pub(crate) enum Action {
     },
     /// Mark the contact's security code as verified, or not.
     SetVerified { contact: ChatId, verified: bool },
+    /// Save a file received in the chat into the current directory
+    /// (`/save N`, or `/save` for the newest), downloading it first.
+    SaveFile {
+        contact: ChatId,
+        message: Option<MessageNumber>,
+    },
 }
 
 /// The invitation the invitation screen shows.
@@ -497,6 +503,24 @@ impl App {
             return Vec::new();
         };
         let text = self.compose.as_str().trim().to_owned();
+        if self.draft == Draft::Message
+            && let Some(rest) = text.strip_prefix("/save")
+            && (rest.is_empty() || rest.starts_with(' '))
+        {
+            let message = match rest.trim() {
+                "" => None,
+                number => match number.parse() {
+                    Ok(number) => Some(MessageNumber(number)),
+                    Err(_) => {
+                        self.status =
+                            "/save N saves file N of this chat (/save: the newest).".to_owned();
+                        return Vec::new();
+                    }
+                },
+            };
+            self.compose.clear();
+            return vec![Action::SaveFile { contact, message }];
+        }
         let action = match self.draft {
             Draft::Message | Draft::Reply(_) if text.is_empty() => return Vec::new(),
             Draft::Edit(_) if text.is_empty() => return Vec::new(),

@@ -414,7 +414,9 @@ fn notice_line(notice: &ChatNotice, contact_name: &str) -> Line<'static> {
              verified; compare it again (Ctrl-K)"
         ))
         .style(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
-        ChatNotice::Connected | ChatNotice::TimerChanged { .. } => {
+        ChatNotice::Connected
+        | ChatNotice::TimerChanged { .. }
+        | ChatNotice::MediaPrivacyChanged { .. } => {
             Line::from(format!("  · {} ·", notice_text(notice))).dim()
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use sotto_client::files::{FileRunner, FileStore, Outcome, Progress, Which, local};
-use sotto_core::{ChatId, FileState, MessageNumber, Transfer};
+use sotto_core::{AutoDownload, ChatId, FileState, MessageNumber, Transfer};
 
 use super::{Output, Session};
 use crate::failure::Failure;
@@ -147,6 +147,7 @@ fn outcome_text(outcome: Outcome) -> &'static str {
         Outcome::Received => "received",
         Outcome::Failed(_) => "failed",
         Outcome::Waiting => "waiting",
+        Outcome::RelayFull => "relay_full",
         Outcome::Removed => "removed",
     }
 }
@@ -236,6 +237,10 @@ pub(super) fn outcome_lines(outcomes: &[(ChatId, MessageNumber, Outcome)]) -> Ve
                 "File {} of contact {}: not finished, the relay did not answer in time; it goes on at the next `sotto receive`.",
                 number.0, chat.0
             ),
+            Outcome::RelayFull => format!(
+                "File {} of contact {}: not finished, {RELAY_FULL}.",
+                number.0, chat.0
+            ),
             other => format!(
                 "File {} of contact {}: {}.",
                 number.0,
@@ -245,6 +250,11 @@ pub(super) fn outcome_lines(outcomes: &[(ChatId, MessageNumber, Outcome)]) -> Ve
         })
         .collect()
 }
+
+/// What a user is told of an upload stopped by a relay out of storage.
+const RELAY_FULL: &str = "the relay is out of storage and takes no more file chunks for now; \
+nothing is lost: the upload goes on from where it stopped at the next `sotto receive` once \
+the relay has room";
 
 /// `sotto send-file CONTACT PATH`.
 pub(super) async fn send_file(
@@ -263,13 +273,26 @@ pub(super) async fn send_file(
     let name = file_name(path)?;
     let media_type = media_type(path);
     let mut runner = runner(session)?;
-    super::progress("encrypting the file…");
+    drop(source);
+    // Kept by the profile until the file is encrypted into it, to encrypt
+    // it again after a restart.
+    let path = std::path::absolute(path)?;
     let relay = session.relay.clone();
     let number = runner
-        .start_upload(session.core(), id, source, &name, media_type, &relay)
+        .start_upload(session.core(), id, &path, &name, media_type, &relay)
         .await
         .map_err(|error| match error {
             sotto_client::ClientError::Core(error) => core_failure(error),
+            sotto_client::ClientError::FileTooLarge { needed, limit } => Failure::new(
+                "file_too_large",
+                format!(
+                    "{} is too large for the relay: it takes {} there, and the relay accepts files up to {}; nothing was sent",
+                    path.display(),
+                    size_text(needed),
+                    size_text(limit)
+                ),
+            )
+            .into(),
             other => anyhow::Error::new(other),
         })?;
     let outcomes = run_transfers(session, &mut runner, Which::One(id, number), output).await?;
@@ -304,6 +327,7 @@ pub(super) async fn send_file(
         (Outcome::Failed(failure), _) => {
             Err(Failure::new("file_failed", failure.reason()).shown().into())
         }
+        (Outcome::RelayFull, _) => Err(Failure::new("relay_full", RELAY_FULL).shown().into()),
         (Outcome::Waiting, _) => Err(Failure::new(
             "relay",
             "the upload is not finished; it goes on at the next `sotto receive`",
@@ -348,9 +372,15 @@ pub(super) async fn download(
                     )
                 })?;
             let _ = state;
+            check_saving_allowed(session, id)?;
             vec![(id, number)]
         }
-        None => every_waiting_file(session)?,
+        // Chats that block saving are left out.
+        None => {
+            let mut waiting = every_waiting_file(session)?;
+            waiting.retain(|(chat, _)| check_saving_allowed(session, *chat).is_ok());
+            waiting
+        }
     };
     for (chat, number) in &wanted {
         session
@@ -395,9 +425,14 @@ pub(super) async fn download(
                     .core()
                     .transfer(*chat, *number)
                     .map_err(core_failure)?;
-                if let Some(Transfer::Download(download)) = transfer {
+                let source = runner.store().path(*chat, *number, false);
+                if !source.exists() {
+                    failure = Some(
+                        "the file's copy is not in this profile (copies of files do not travel in an export archive); ask the contact to send it again"
+                            .to_owned(),
+                    );
+                } else if let Some(Transfer::Download(download)) = transfer {
                     let destination = free_name(&dir, &file.name);
-                    let source = runner.store().path(*chat, *number, false);
                     let description = download.description().clone();
                     let target = destination.clone();
                     let result = tokio::task::spawn_blocking(move || {
@@ -408,6 +443,9 @@ pub(super) async fn download(
                         Ok(()) => saved = Some(destination),
                         Err(local::DecryptError::Forged) => {
                             failure = Some("the profile's copy does not decrypt".to_owned());
+                        }
+                        Err(local::DecryptError::Damaged(_)) => {
+                            failure = Some("the profile's copy of the file is damaged".to_owned());
                         }
                         Err(local::DecryptError::Io(error)) => {
                             failure = Some(format!("saving into {}: {error}", dir.display()));
@@ -475,6 +513,81 @@ pub(super) async fn download(
         }
         Some((false, line)) if target.is_some() => Err(Failure::new("relay", line).shown().into()),
         _ => Ok(()),
+    }
+}
+
+/// Downloads (if need be) and saves one file of a chat into `into`, for the
+/// live UI: `progress` hears of every piece; the saved path, or why not.
+pub(super) async fn save_one(
+    runtime: &mut sotto_client::Runtime<sotto_store::SqlCipherStore>,
+    profile: &Path,
+    connect: &sotto_client::relay::ConnectOptions,
+    stall: std::time::Duration,
+    (chat, number): (ChatId, MessageNumber),
+    into: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PathBuf, String> {
+    let core_error = |error: sotto_core::CoreError| error.to_string();
+    if runtime
+        .core()
+        .media_settings(chat)
+        .map_err(core_error)?
+        .block_saving
+    {
+        return Err("saving media is blocked in this chat".to_owned());
+    }
+    let (file, _) = runtime
+        .core()
+        .offered_file(chat, number)
+        .map_err(|_| format!("message {} is not a file received in this chat", number.0))?;
+    let now = sotto_client::runtime::now_millis();
+    runtime
+        .core_mut()
+        .start_download(now, chat, number)
+        .map_err(core_error)?;
+    let store = FileStore::open(profile.join("files")).map_err(|error| error.to_string())?;
+    let mut runner = FileRunner::new(store, connect.clone());
+    let destination = free_name(into, &file.name);
+    runner.save_when_received(chat, number, destination.clone());
+    runner
+        .run(
+            runtime.core_mut(),
+            Which::One(chat, number),
+            stall,
+            progress,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+    let (_, state) = runtime
+        .core()
+        .offered_file(chat, number)
+        .map_err(core_error)?;
+    match state {
+        FileState::Received if runner.was_saved(chat, number) => Ok(destination),
+        FileState::Received => {
+            let source = runner.store().path(chat, number, false);
+            if !source.exists() {
+                return Err("the file's copy is not in this profile".to_owned());
+            }
+            let Some(Transfer::Download(download)) =
+                runtime.core().transfer(chat, number).map_err(core_error)?
+            else {
+                return Err("the file's record is missing".to_owned());
+            };
+            let description = download.description().clone();
+            let target = destination.clone();
+            let saved =
+                tokio::task::spawn_blocking(move || local::save(&source, &description, &target))
+                    .await
+                    .map_err(|error| error.to_string())?;
+            match saved {
+                Ok(()) => Ok(destination),
+                Err(local::DecryptError::Io(error)) => Err(format!("saving: {error}")),
+                Err(_) => Err("the profile's copy of the file is damaged".to_owned()),
+            }
+        }
+        FileState::Failed(failure) => Err(failure.reason().to_owned()),
+        _ => Err("not downloaded yet (a relay did not answer in time); /save again".to_owned()),
     }
 }
 
@@ -561,6 +674,101 @@ pub(super) fn auto_download(
         ),
         None => "Files download only with `sotto download`.".to_owned(),
     })
+}
+
+/// `sotto media CONTACT [--auto-download on|off|default] [--block-saving on|off]`.
+pub(super) async fn media(
+    session: &mut Session<'_>,
+    output: &Output,
+    contact: &str,
+    auto_download: Option<String>,
+    block_saving: Option<String>,
+) -> anyhow::Result<()> {
+    let id = session.contact(contact)?;
+    if let Some(setting) = auto_download {
+        let setting = match setting.as_str() {
+            "on" => AutoDownload::On,
+            "off" => AutoDownload::Off,
+            "default" => AutoDownload::Default,
+            other => {
+                return Err(Failure::new(
+                    "usage",
+                    format!("--auto-download is `on`, `off` or `default`, not {other:?}"),
+                )
+                .into());
+            }
+        };
+        session
+            .core()
+            .set_chat_auto_download(id, setting)
+            .map_err(core_failure)?;
+    }
+    if let Some(setting) = block_saving {
+        let block = match setting.as_str() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(Failure::new(
+                    "usage",
+                    format!("--block-saving is `on` or `off`, not {other:?}"),
+                )
+                .into());
+            }
+        };
+        let now = sotto_client::runtime::now_millis();
+        session
+            .core()
+            .set_block_saving(now, &mut rand::rngs::OsRng, id, block)
+            .map_err(core_failure)?;
+        session.settle().await?;
+    }
+    let settings = session
+        .runtime
+        .core()
+        .media_settings(id)
+        .map_err(core_failure)?;
+    output.emit(
+        json!({
+            "contact": id.0,
+            "auto_download": settings.auto_download,
+            "block_saving": settings.block_saving,
+        }),
+        || {
+            let auto = match settings.auto_download {
+                AutoDownload::On => "every file of this chat downloads as it arrives",
+                AutoDownload::Off => "no file of this chat downloads by itself",
+                AutoDownload::Default => {
+                    "files of this chat download as the profile's `auto-download` says"
+                }
+            };
+            let saving = if settings.block_saving {
+                "saving and exporting media is blocked in this chat, for both sides"
+            } else {
+                "media may be saved and exported"
+            };
+            format!("Automatic downloads: {auto}.\nSaving: {saving}.")
+        },
+    )
+}
+
+/// Refuses to save media of a chat that blocks it.
+fn check_saving_allowed(session: &Session<'_>, chat: ChatId) -> anyhow::Result<()> {
+    let settings = session
+        .runtime
+        .core()
+        .media_settings(chat)
+        .map_err(core_failure)?;
+    if settings.block_saving {
+        return Err(Failure::new(
+            "saving_blocked",
+            format!(
+                "saving media is blocked in the chat with contact {} (`sotto media` shows it; either side may allow it again)",
+                chat.0
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `500`, `200K`, `5M`, `1G` (powers of 1000; KiB, MiB, GiB powers of 1024).

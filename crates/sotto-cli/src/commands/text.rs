@@ -126,6 +126,17 @@ pub(crate) fn notice_text(notice: &ChatNotice) -> String {
                 None => format!("{who} turned disappearing messages off"),
             }
         }
+        ChatNotice::MediaPrivacyChanged {
+            by_me,
+            block_saving,
+        } => {
+            let who = if *by_me { "you" } else { "the contact" };
+            if *block_saving {
+                format!("{who} blocked saving and exporting media in this chat, for both sides")
+            } else {
+                format!("{who} allowed saving and exporting media in this chat again")
+            }
+        }
         ChatNotice::Connected => "connected".to_owned(),
         ChatNotice::KeysChanged => {
             "the contact's keys changed: the security code changed".to_owned()

@@ -17,7 +17,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use sotto_core::{ChatId, MessageNumber};
 use sotto_files::{FileDecryptor, FileDescription, FileEncryptor, FileError, FileKey, FileNonce};
-use sotto_wire::ChunkDigest;
+use sotto_wire::{ChunkDigest, ChunkDigester};
 
 /// Plaintext read at a time.
 const BLOCK: usize = 1024 * 1024;
@@ -114,7 +114,9 @@ impl FileStore {
         let key = FileKey::from_bytes(key);
         let nonce = FileNonce::from_bytes(nonce);
         let path = self.dir.join(format!("tmp-{:016x}", OsRng.next_u64()));
-        let result = encrypt_into(&path, &key, &nonce, source, len);
+        let result = private_file(&path)
+            .map_err(io_error)
+            .and_then(|out| encrypt_into(out, &key, &nonce, source, len, &mut |_, _| {}));
         match result {
             Ok(digests) => Ok(Encrypted {
                 path,
@@ -149,22 +151,59 @@ fn io_error(_: io::Error) -> FileError {
     FileError::WrongLength
 }
 
-fn encrypt_into(
+/// Encrypts what `source` reads (`len` bytes) under `key` and `nonce` (an
+/// upload's, whose record exists already) into the copy at `path`,
+/// overwriting it in place (the same key gives the same bytes, so chunks
+/// being read meanwhile stay right), handing each chunk's digest to
+/// `written` once the chunk is in the copy, the last one only once the copy
+/// is durable. Chunks can go up as they come.
+pub fn encrypt_known(
     path: &Path,
     key: &FileKey,
     nonce: &FileNonce,
     source: &mut impl Read,
     len: u64,
+    written: &mut dyn FnMut(usize, ChunkDigest),
+) -> Result<(), FileError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let out = options.open(path).map_err(io_error)?;
+    encrypt_into(out, key, nonce, source, len, written).map(|_| ())
+}
+
+fn encrypt_into(
+    mut out: File,
+    key: &FileKey,
+    nonce: &FileNonce,
+    source: &mut impl Read,
+    len: u64,
+    written: &mut dyn FnMut(usize, ChunkDigest),
 ) -> Result<Vec<ChunkDigest>, FileError> {
-    let mut out = private_file(path).map_err(io_error)?;
     let mut encryptor = FileEncryptor::new(key, nonce, len)?;
-    let mut digests = Vec::with_capacity(encryptor.chunk_sizes().len());
+    let count = encryptor.chunk_sizes().len();
+    let mut digests = Vec::with_capacity(count);
     let mut block = vec![0u8; BLOCK];
     let mut left = len;
+    // The copy reaches the disk as it is written, a helper thread syncing
+    // it every few chunks, so that the one sync the last chunk waits for
+    // has little left to do.
+    let early = EarlySync::start(&out);
     let mut write = |encryptor: &mut FileEncryptor| -> Result<(), FileError> {
         while let Some(chunk) = encryptor.poll_chunk() {
-            digests.push(ChunkDigest::of(&chunk));
+            let digest = ChunkDigest::of(&chunk);
+            digests.push(digest);
             out.write_all(&chunk).map_err(io_error)?;
+            if digests.len() < count {
+                written(digests.len() - 1, digest);
+            }
+            if digests.len() % EARLY_SYNC_CHUNKS == 0 {
+                early.nudge();
+            }
         }
         Ok(())
     };
@@ -181,8 +220,57 @@ fn encrypt_into(
     }
     encryptor.finish()?;
     write(&mut encryptor)?;
+    early.stop();
     out.sync_all().map_err(io_error)?;
+    if let Some(last) = digests.last() {
+        written(digests.len() - 1, *last);
+    }
     Ok(digests)
+}
+
+/// Chunks written between two early syncs of a copy being encrypted.
+const EARLY_SYNC_CHUNKS: usize = 16;
+
+/// A thread that syncs a copy while it is being written, when nudged (a
+/// nudge while it syncs waits for the next round; a failure is left to the
+/// final sync, which reports it).
+struct EarlySync {
+    nudges: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EarlySync {
+    fn start(out: &File) -> EarlySync {
+        let Ok(file) = out.try_clone() else {
+            return EarlySync {
+                nudges: None,
+                thread: None,
+            };
+        };
+        let (nudges, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::spawn(move || {
+            while nudged.recv().is_ok() {
+                let _ = file.sync_data();
+            }
+        });
+        EarlySync {
+            nudges: Some(nudges),
+            thread: Some(thread),
+        }
+    }
+
+    fn nudge(&self) {
+        if let Some(nudges) = &self.nudges {
+            let _ = nudges.try_send(());
+        }
+    }
+
+    fn stop(mut self) {
+        self.nudges = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A new file only its owner reads.
@@ -212,8 +300,11 @@ pub fn read_chunk(path: &Path, offset: u64, len: u32) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes a whole chunk at `offset` of a copy (made if missing) and makes it
-/// durable.
+/// Writes a whole chunk at `offset` of a copy (made if missing), without
+/// waiting for the disk: the check after the download makes the copy
+/// durable once ([`sync_copy`]), before the relay is told it may delete
+/// the chunks, and finds any chunk whose bytes a crash lost
+/// ([`DecryptError::Damaged`]), to be fetched again.
 pub fn write_chunk(path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(false);
@@ -224,8 +315,12 @@ pub fn write_chunk(path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
     }
     let mut file = options.open(path)?;
     file.seek(SeekFrom::Start(offset))?;
-    file.write_all(bytes)?;
-    file.sync_data()
+    file.write_all(bytes)
+}
+
+/// Makes a copy's bytes durable.
+pub fn sync_copy(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_data()
 }
 
 /// Where each chunk of `description` starts in a copy.
@@ -238,9 +333,11 @@ pub fn chunk_offset(description: &FileDescription, chunk: usize) -> u64 {
         .sum()
 }
 
-/// Decrypts the copy at `path` as `description` says, every segment checked,
-/// handing the plaintext to `sink` as it opens. `Forged` when it does not
-/// decrypt whole.
+/// Decrypts the copy at `path` as `description` says, every chunk's digest
+/// and every segment checked, handing the plaintext to `sink` as it opens.
+/// `Damaged` when chunks of the copy do not have their digests (their bytes
+/// were lost: they are to be fetched again); `Forged` when every chunk has
+/// its digest and the whole still does not decrypt.
 pub fn decrypt(
     path: &Path,
     description: &FileDescription,
@@ -249,22 +346,42 @@ pub fn decrypt(
     let mut file = File::open(path).map_err(DecryptError::Io)?;
     let mut decryptor = FileDecryptor::new(&description.key, &description.nonce, description.size)
         .map_err(|_| DecryptError::Forged)?;
-    let total: u64 = description
-        .chunks
-        .iter()
-        .map(|c| u64::from(c.size.bytes()))
-        .sum();
     let mut block = vec![0u8; BLOCK];
-    let mut left = total;
-    while left > 0 {
-        let want = block.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        file.read_exact(&mut block[..want])
-            .map_err(DecryptError::Io)?;
-        left -= want as u64;
-        let plain = decryptor
-            .push(&block[..want])
-            .map_err(|_| DecryptError::Forged)?;
-        sink(&plain).map_err(DecryptError::Io)?;
+    let mut damaged = Vec::new();
+    let mut forged = false;
+    for (index, chunk) in description.chunks.iter().enumerate() {
+        let mut digester = ChunkDigester::default();
+        let mut left = u64::from(chunk.size.bytes());
+        while left > 0 {
+            let want = block.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            match file.read_exact(&mut block[..want]) {
+                Ok(()) => {}
+                // A copy cut short by a crash: the rest is damaged.
+                Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                    damaged.extend(index..description.chunks.len());
+                    return Err(DecryptError::Damaged(damaged));
+                }
+                Err(error) => return Err(DecryptError::Io(error)),
+            }
+            left -= want as u64;
+            digester.update(&block[..want]);
+            // Once a chunk is damaged, the rest is only checked for others.
+            if damaged.is_empty() && !forged {
+                match decryptor.push(&block[..want]) {
+                    Ok(plain) => sink(&plain).map_err(DecryptError::Io)?,
+                    Err(_) => forged = true,
+                }
+            }
+        }
+        if digester.finish() != chunk.digest {
+            damaged.push(index);
+        }
+    }
+    if !damaged.is_empty() {
+        return Err(DecryptError::Damaged(damaged));
+    }
+    if forged {
+        return Err(DecryptError::Forged);
     }
     decryptor.finish().map_err(|_| DecryptError::Forged)
 }
@@ -272,8 +389,12 @@ pub fn decrypt(
 /// Why a copy did not decrypt.
 #[derive(Debug)]
 pub enum DecryptError {
-    /// It does not decrypt: the file was altered.
+    /// It does not decrypt although its chunks have their digests: the
+    /// file was altered.
     Forged,
+    /// These chunks of the copy do not have their digests (a crash lost
+    /// their bytes): fetch them again.
+    Damaged(Vec<usize>),
     /// It could not be read, or the plaintext not written.
     Io(io::Error),
 }
@@ -377,12 +498,29 @@ mod tests {
             save(&path, &description, &destination),
             Err(DecryptError::Io(_))
         ));
-        let mut damaged = stored;
+        let mut damaged = stored.clone();
         damaged[5000] ^= 1;
-        fs::write(&path, damaged).unwrap();
+        fs::write(&path, &damaged).unwrap();
         let other = dir.join("other.bin");
         assert!(matches!(
             save(&path, &description, &other),
+            Err(DecryptError::Damaged(chunks)) if chunks == [0]
+        ));
+        assert!(!other.exists());
+        // A copy cut short (its end lost in a crash): the chunks from the cut
+        // on are damaged.
+        fs::write(&path, &stored[..200_000]).unwrap();
+        assert!(matches!(
+            decrypt(&path, &description, &mut |_| Ok(())),
+            Err(DecryptError::Damaged(chunks)) if chunks == [0, 1]
+        ));
+        // Chunks with their digests but a description that lies about the
+        // file (another nonce): forged.
+        fs::write(&path, &stored).unwrap();
+        let mut lying = description.clone();
+        lying.nonce = sotto_files::FileNonce::from_bytes([7; sotto_files::FILE_NONCE_LEN]);
+        assert!(matches!(
+            save(&path, &lying, &other),
             Err(DecryptError::Forged)
         ));
         assert!(!other.exists());

@@ -209,6 +209,34 @@ impl Download {
         Ok(None)
     }
 
+    /// The check before decryption found that the client's copy does not
+    /// hold these chunks as fetched (a crash lost bytes not yet on its
+    /// disk; nothing is acknowledged before the check, so the relays still
+    /// have them): they are fetched again, then the file is checked again.
+    pub fn handle_copy_damaged(&mut self, chunks: &[usize]) -> Result<(), FileError> {
+        if self.decrypted || self.failure.is_some() {
+            return Err(FileError::MalformedDescription("chunk index"));
+        }
+        for &chunk in chunks {
+            self.busy.set(chunk, false);
+            let slot = self.chunk_mut(chunk)?;
+            slot.flags &= !DONE;
+            slot.received = 0;
+            slot.retry.reset();
+        }
+        self.decrypting = false;
+        Ok(())
+    }
+
+    /// Every chunk waiting for a retry may be tried at once (a new run, which
+    /// the user started, does not wait out the delays of an earlier one);
+    /// the attempts made still count towards [`super::MAX_ATTEMPTS`].
+    pub fn retry_now(&mut self) {
+        for chunk in &mut self.chunks {
+            chunk.retry.now();
+        }
+    }
+
     /// The decryption's outcome: `false` fails the file as forged.
     pub fn handle_decrypted(&mut self, ok: bool) {
         self.decrypting = false;
@@ -451,6 +479,55 @@ mod tests {
         assert!(download.is_received());
         assert_eq!(download.progress().0, download.progress().1);
         assert_eq!(download.chunks.len(), count);
+    }
+
+    #[test]
+    fn a_new_run_retries_at_once_and_the_attempts_still_count() {
+        let mut download = Download::new(description(100));
+        for _ in 0..5 {
+            download.next_steps(0);
+            download.handle_error(0, 0, false).unwrap();
+        }
+        // An outage left the chunk waiting 16 s.
+        assert!(download.next_steps(15_000).is_empty());
+        let mut resumed = Download::decode(&download.encode().unwrap()).unwrap();
+        resumed.retry_now();
+        assert!(matches!(
+            resumed.next_steps(1)[..],
+            [DownloadStep::Get { chunk: 0, .. }]
+        ));
+        resumed.handle_error(0, 1, false).unwrap();
+        assert_eq!(resumed.next_wake(), Some(1 + 32_000));
+    }
+
+    #[test]
+    fn chunks_lost_from_the_copy_are_fetched_again_before_the_check() {
+        let mut download = Download::new(description(9 * 1024 * 1024));
+        for step in download.next_steps(0) {
+            if let DownloadStep::Get { chunk, .. } = step {
+                download.handle_fetched(chunk, digest(chunk)).unwrap();
+            }
+        }
+        assert!(matches!(
+            download.next_steps(0)[..],
+            [DownloadStep::Decrypt]
+        ));
+        download.handle_copy_damaged(&[1]).unwrap();
+        assert!(matches!(
+            download.next_steps(0)[..],
+            [DownloadStep::Get { chunk: 1, .. }]
+        ));
+        download.handle_fetched(1, digest(1)).unwrap();
+        assert!(matches!(
+            download.next_steps(0)[..],
+            [DownloadStep::Decrypt]
+        ));
+        download.handle_decrypted(true);
+        // Once decrypted, nothing is fetched again.
+        assert!(download.handle_copy_damaged(&[0]).is_err());
+        // A record from before the crash resumes the same way.
+        let resumed = Download::decode(&download.encode().unwrap()).unwrap();
+        assert!(resumed.is_received());
     }
 
     #[test]

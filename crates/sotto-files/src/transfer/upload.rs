@@ -13,6 +13,11 @@
 //!      || option(upload id (24) || upload secret (32)
 //!                || recipients × (download id (24) || download secret (32)))
 //! ```
+//!
+//! While the file is still being encrypted (only the first chunks' digests
+//! are known, [`Upload::encrypting`]) the record is version `0x02`: the same,
+//! with `encrypted u16` (the chunks whose digest is known, from the first;
+//! the digests of the others are zeros) after `count`.
 
 use sotto_wire::{
     ChunkDigest, ChunkSize, DownloadId, MAX_ADDRESS_LEN, MAX_DOWNLOADS, QueueAuthSecret,
@@ -28,6 +33,7 @@ use crate::{
 };
 
 const VERSION: u8 = 1;
+const VERSION_ENCRYPTING: u8 = 2;
 
 /// What FNEW gave for a chunk: the uploader's id and secret, and one
 /// download id and secret per recipient, in order.
@@ -105,6 +111,9 @@ pub struct Upload {
     recipients: usize,
     failure: Option<TransferFailure>,
     chunks: Vec<UploadChunk>,
+    /// Chunks whose digest is known, from the first (all once the file is
+    /// encrypted); only they are created and sent.
+    encrypted: usize,
     busy: Busy,
 }
 
@@ -113,6 +122,38 @@ impl Upload {
     /// `nonce` into chunks with these `digests` (in order, as the encryptor
     /// made them), spread over `relays` in turn.
     pub fn new(
+        key: FileKey,
+        nonce: FileNonce,
+        file_len: u64,
+        digests: &[ChunkDigest],
+        relays: &[RelayAddress],
+        recipients: usize,
+    ) -> Result<Upload, FileError> {
+        let plan = plan_chunks(encrypted_len(file_len)?);
+        if plan.len() != digests.len() {
+            return Err(FileError::WrongLength);
+        }
+        Upload::build(key, nonce, file_len, digests, relays, recipients)
+    }
+
+    /// An upload of a file of `file_len` bytes still to be encrypted under
+    /// `key` and `nonce`: its chunks go up as their digests come in
+    /// ([`Upload::handle_encrypted`]), so the upload overlaps the encryption.
+    pub fn encrypting(
+        key: FileKey,
+        nonce: FileNonce,
+        file_len: u64,
+        relays: &[RelayAddress],
+        recipients: usize,
+    ) -> Result<Upload, FileError> {
+        let count = plan_chunks(encrypted_len(file_len)?).len();
+        let zeros = vec![ChunkDigest::from_bytes([0; 32]); count];
+        let mut upload = Upload::build(key, nonce, file_len, &zeros, relays, recipients)?;
+        upload.encrypted = 0;
+        Ok(upload)
+    }
+
+    fn build(
         key: FileKey,
         nonce: FileNonce,
         file_len: u64,
@@ -148,8 +189,55 @@ impl Upload {
             recipients,
             failure: None,
             busy: Busy::new(chunks.len()),
+            encrypted: chunks.len(),
             chunks,
         })
+    }
+
+    /// Chunk `chunk`, the next one, was encrypted: its digest. It may go up.
+    pub fn handle_encrypted(&mut self, chunk: usize, digest: ChunkDigest) -> Result<(), FileError> {
+        if chunk != self.encrypted {
+            return Err(FileError::MalformedDescription("chunk index"));
+        }
+        self.chunk_mut(chunk)?.digest = digest;
+        self.encrypted += 1;
+        Ok(())
+    }
+
+    /// Every chunk waiting for a retry may be tried at once (a new run, which
+    /// the user started, does not wait out the delays of an earlier one);
+    /// the attempts made still count towards [`super::MAX_ATTEMPTS`].
+    pub fn retry_now(&mut self) {
+        for chunk in &mut self.chunks {
+            chunk.retry.now();
+        }
+    }
+
+    /// Chunks whose digest is known, from the first.
+    pub fn encrypted_chunks(&self) -> usize {
+        self.encrypted
+    }
+
+    /// Whether every chunk's digest is known (the file is encrypted).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted == self.chunks.len()
+    }
+
+    /// Chunk `chunk`'s digest, once known.
+    pub fn digest(&self, chunk: usize) -> Option<ChunkDigest> {
+        (chunk < self.encrypted)
+            .then(|| self.chunks.get(chunk).map(|c| c.digest))
+            .flatten()
+    }
+
+    /// The file key (to encrypt the file again after a restart).
+    pub fn key(&self) -> &FileKey {
+        &self.key
+    }
+
+    /// The file nonce.
+    pub fn nonce(&self) -> FileNonce {
+        self.nonce
     }
 
     /// The steps to start now (Unix ms), at most [`super::PARALLEL_CHUNKS`]
@@ -160,7 +248,7 @@ impl Upload {
             return steps;
         }
         for (index, chunk) in self.chunks.iter().enumerate() {
-            if steps.len() >= self.busy.room() {
+            if steps.len() >= self.busy.room() || index >= self.encrypted {
                 break;
             }
             if chunk.done || self.busy.is_busy(index) || !chunk.retry.ready(now) {
@@ -282,6 +370,9 @@ impl Upload {
         name: &str,
         media_type: &str,
     ) -> Result<FileDescription, FileError> {
+        if !self.is_encrypted() {
+            return Err(FileError::MalformedDescription("upload not complete"));
+        }
         let chunks = self
             .chunks
             .iter()
@@ -332,7 +423,11 @@ impl Upload {
     /// The record above.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(80 + self.chunks.len() * 160);
-        out.push(VERSION);
+        out.push(if self.is_encrypted() {
+            VERSION
+        } else {
+            VERSION_ENCRYPTING
+        });
         out.extend_from_slice(&self.file_len.to_be_bytes());
         out.extend_from_slice(self.key.as_bytes());
         out.extend_from_slice(self.nonce.as_bytes());
@@ -340,6 +435,9 @@ impl Upload {
         out.push(self.recipients as u8);
         out.push(self.failure.map_or(0, TransferFailure::code));
         out.extend_from_slice(&(self.chunks.len() as u16).to_be_bytes());
+        if !self.is_encrypted() {
+            out.extend_from_slice(&(self.encrypted as u16).to_be_bytes());
+        }
         for chunk in &self.chunks {
             let address = chunk.relay.to_string();
             out.extend_from_slice(&(address.len() as u16).to_be_bytes());
@@ -368,7 +466,8 @@ impl Upload {
     /// Reads the record above, exactly.
     pub fn decode(bytes: &[u8]) -> Result<Upload, FileError> {
         let mut reader = Reader::new(bytes, "upload record");
-        if reader.u8()? != VERSION {
+        let version = reader.u8()?;
+        if version != VERSION && version != VERSION_ENCRYPTING {
             return Err(FileError::MalformedDescription("upload record"));
         }
         let file_len = reader.u64()?;
@@ -382,6 +481,13 @@ impl Upload {
         let plan = plan_chunks(encrypted_len(file_len)?);
         let count = usize::from(reader.u16()?);
         if count != plan.len() || recipients == 0 || recipients > MAX_DOWNLOADS {
+            return Err(FileError::MalformedDescription("upload record"));
+        }
+        let encrypted = match version {
+            VERSION => count,
+            _ => usize::from(reader.u16()?),
+        };
+        if encrypted > count || (version == VERSION_ENCRYPTING && encrypted == count) {
             return Err(FileError::MalformedDescription("upload record"));
         }
         let mut chunks = Vec::with_capacity(count);
@@ -417,6 +523,10 @@ impl Upload {
                         .collect::<Result<_, FileError>>()?,
                 }),
             };
+            // A chunk not encrypted yet was never created.
+            if chunks.len() >= encrypted && (done || ids.is_some()) {
+                return Err(FileError::MalformedDescription("upload record"));
+            }
             chunks.push(UploadChunk {
                 relay,
                 size,
@@ -437,6 +547,7 @@ impl Upload {
             recipients,
             failure,
             busy: Busy::new(chunks.len()),
+            encrypted,
             chunks,
         })
     }
@@ -502,6 +613,52 @@ mod tests {
         match step {
             UploadStep::Create { chunk, .. } | UploadStep::Put { chunk, .. } => *chunk,
         }
+    }
+
+    #[test]
+    fn chunks_go_up_as_they_are_encrypted_and_the_record_says_how_far() {
+        let file_len = 9 * 1024 * 1024;
+        let mut upload = Upload::encrypting(
+            FileKey::from_bytes([1; 32]),
+            FileNonce::from_bytes([2; 19]),
+            file_len,
+            &[relay(7000)],
+            1,
+        )
+        .unwrap();
+        assert!(upload.next_steps(0).is_empty(), "nothing is encrypted yet");
+        assert!(
+            upload
+                .handle_encrypted(1, ChunkDigest::from_bytes([9; 32]))
+                .is_err()
+        );
+        upload
+            .handle_encrypted(0, ChunkDigest::from_bytes([5; 32]))
+            .unwrap();
+        let steps = upload.next_steps(0);
+        assert!(
+            matches!(steps[..], [UploadStep::Create { chunk: 0, digest, .. }] if digest == ChunkDigest::from_bytes([5; 32]))
+        );
+        assert!(upload.description(0, "a", "").is_err());
+        // The record keeps how far the encryption got, and resumes there.
+        let record = upload.encode();
+        assert_eq!(record[0], VERSION_ENCRYPTING);
+        let mut resumed = Upload::decode(&record).unwrap();
+        assert_eq!(resumed.encrypted_chunks(), 1);
+        assert_eq!(resumed.digest(0), Some(ChunkDigest::from_bytes([5; 32])));
+        assert_eq!(resumed.digest(1), None);
+        for chunk in 1..resumed.chunks.len() {
+            resumed
+                .handle_encrypted(chunk, ChunkDigest::from_bytes([chunk as u8; 32]))
+                .unwrap();
+        }
+        assert!(resumed.is_encrypted());
+        // Once encrypted, the record is the first version's, byte for byte.
+        assert_eq!(resumed.encode()[0], VERSION);
+        assert_eq!(
+            Upload::decode(&resumed.encode()).unwrap().encode(),
+            resumed.encode()
+        );
     }
 
     #[test]
