@@ -158,18 +158,11 @@ impl Active {
     }
 
     fn upload(&mut self) -> Option<&mut Upload> {
-        match &mut self.transfer {
-            Transfer::Upload(upload) => Some(upload),
-            Transfer::UploadRedirect { redirect, .. } => Some(redirect),
-            _ => None,
-        }
+        self.transfer.upload_mut()
     }
 
     fn download(&mut self) -> Option<&mut Download> {
-        match &mut self.transfer {
-            Transfer::Download(download) | Transfer::DownloadRedirect(download) => Some(download),
-            _ => None,
-        }
+        self.transfer.download_mut()
     }
 
     fn progress(&self) -> Progress {

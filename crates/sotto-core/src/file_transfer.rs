@@ -81,6 +81,25 @@ pub enum Transfer {
 }
 
 impl Transfer {
+    /// The upload that moves now: the file's, or once the file is up, its
+    /// description's (a redirect).
+    pub fn upload_mut(&mut self) -> Option<&mut Upload> {
+        match self {
+            Transfer::Upload(upload) => Some(upload),
+            Transfer::UploadRedirect { redirect, .. } => Some(redirect),
+            _ => None,
+        }
+    }
+
+    /// The download that moves now: the file's, or the small file that
+    /// holds its description.
+    pub fn download_mut(&mut self) -> Option<&mut Download> {
+        match self {
+            Transfer::Download(download) | Transfer::DownloadRedirect(download) => Some(download),
+            _ => None,
+        }
+    }
+
     fn encode(&self) -> Result<Vec<u8>, CoreError> {
         let download = |download: &Download| {
             download
