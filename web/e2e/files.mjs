@@ -267,6 +267,46 @@ try {
   if (resumedBytes.bytes !== 40 * MB || resumedBytes.wrong !== 0) throw new Error("the resumed download differs");
   step("a download resumed after a reload");
 
+  // An upload stopped by its sender's reload goes on from its last whole chunk once unlocked.
+  await openChat(alice, "Bob");
+  await dropFiles(alice, [
+    { seed: 10, size: 40 * MB, name: "pattern-10-reloaded.bin", type: "application/octet-stream" },
+  ]);
+  await alice.waitForFunction(
+    () => {
+      const bar = document.querySelector('[aria-label="File pattern-10-reloaded.bin"] progress');
+      return bar !== null && Number(bar.value) >= 15;
+    },
+    null,
+    { timeout: bigTimeout },
+  );
+  await alice.reload();
+  await unlock(alice, "passphrase of Alice");
+  await openChat(alice, "Bob");
+  const reloaded = card(bobAgain, "pattern-10-reloaded.bin");
+  await reloaded.getByRole("button", { name: "Download pattern-10-reloaded.bin" }).click({ timeout: bigTimeout });
+  await reloaded.getByRole("button", { name: "Save" }).click({ timeout: bigTimeout });
+  await bob.waitForFunction(() => window.saved["pattern-10-reloaded.bin"]?.closed, null, { timeout: bigTimeout });
+  const reloadedBytes = await bob.evaluate(() => window.saved["pattern-10-reloaded.bin"]);
+  if (reloadedBytes.bytes !== 40 * MB || reloadedBytes.wrong !== 0) throw new Error("the resumed upload differs");
+  step("an upload resumed after its sender reloaded");
+
+  // Saving blocked by one side holds for both: the file still shows, nothing offers to save it.
+  await alice.getByRole("button", { name: "Contact info" }).click();
+  await alice.getByRole("checkbox", { name: "Block saving media" }).check();
+  await alice.keyboard.press("Escape");
+  await bobAgain.getByText("Alice blocked saving and exporting media in this chat.").waitFor({ timeout });
+  await card(bobAgain, "pattern-10-reloaded.bin").getByRole("button", { name: "Save" }).waitFor({
+    state: "detached",
+    timeout,
+  });
+  await shot(bob, "saving-blocked");
+  await alice.getByRole("button", { name: "Contact info" }).click();
+  await alice.getByRole("checkbox", { name: "Block saving media" }).uncheck();
+  await alice.keyboard.press("Escape");
+  await card(bobAgain, "pattern-10-reloaded.bin").getByRole("button", { name: "Save" }).waitFor({ timeout });
+  step("saving blocked by one side, then allowed again");
+
   // The browser's files reach the command, and the command's the browser.
   const carl = join(work, "carl");
   await sotto(carl, "init", "--name", "Carl", "--relay", address);
@@ -328,6 +368,28 @@ try {
   if (saved.bytes !== 2 * MB + 123 || saved.wrong !== 0) throw new Error("the command's file differs in the browser");
   await shot(alice, "received-from-cli");
   step("a file from the command downloaded by the browser");
+
+  // A block set in the browser binds the command too.
+  await alice.getByRole("button", { name: "Contact info" }).click();
+  await alice.getByRole("checkbox", { name: "Block saving media" }).check();
+  await alice.keyboard.press("Escape");
+  const blockedUntil = Date.now() + timeout;
+  for (;;) {
+    await sotto(carl, "receive");
+    const media = await sotto(carl, "media", "Alice");
+    if (media.block_saving) break;
+    if (Date.now() > blockedUntil) throw new Error("the command never learned that saving is blocked");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  const { messages } = await sotto(carl, "history", "Alice");
+  const offered = messages.findLast((item) => item.file?.name === "pattern-6-for-carl.txt");
+  const refused = await sotto(carl, "download", "Alice", String(offered.number)).then(
+    () => null,
+    (error) => JSON.parse(error.stdout),
+  );
+  if (refused?.error?.kind !== "saving_blocked")
+    throw new Error(`the command saved a file of a chat that blocks it: ${JSON.stringify(refused)}`);
+  step("the command refuses to save while the browser blocks saving");
 } finally {
   await browser.close();
   relay.kill();

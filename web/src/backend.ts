@@ -111,7 +111,14 @@ export interface ChatView {
   /** A group's member count (this user included); null for a direct chat (the core
    * always sends it; optional until the web client shows groups). */
   members?: number | null;
+  /** Media may not be saved out of the chat (either side sets it, for both). */
+  block_saving: boolean;
+  /** Automatic downloads in this chat, on this device. */
+  auto_download: AutoDownloadSetting;
 }
+
+/** Automatic downloads in one chat: as the settings' size limit, every file, or none. */
+export type AutoDownloadSetting = "default" | "on" | "off";
 
 export interface Reaction {
   /** This user reacted (else the peer, or a group's member). */
@@ -392,6 +399,8 @@ export type BackendErrorKind =
   | "moved"
   | "in-use"
   | "not-found"
+  /** The chat blocks saving its media out of the profile (`setBlockSaving`). */
+  | "saving-blocked"
   | "not-connected"
   | "invalid-input"
   | "network"
@@ -484,6 +493,10 @@ export interface Backend {
   /** Null turns disappearing messages off; both sides apply the timer. */
   setTimer(chat: ChatId, seconds: number | null): Promise<void>;
   setChatReadReceipts(chat: ChatId, value: ReceiptSetting): Promise<void>;
+  /** Automatic downloads in one chat, on this device only. */
+  setChatAutoDownload(chat: ChatId, value: AutoDownloadSetting): Promise<void>;
+  /** Blocks (or allows again) saving the chat's media, for both sides; the peer is told. */
+  setBlockSaving(chat: ChatId, block: boolean): Promise<void>;
 
   // Managing chats on this device: each change comes back as `chat_changed`,
   // `history_cleared`, `chat_removed` or `items_removed`.
@@ -534,10 +547,12 @@ export interface Backend {
   cancelFile(chat: ChatId, number: MessageNumber): Promise<void>;
   /**
    * Decrypts a received file (or one sent from here) into `sink`, in order;
-   * rejects with `not-found` when it is not here, `invalid-input` when it
-   * does not decrypt.
+   * `save`: the bytes leave the profile for a file the user chose, which a
+   * chat that blocks saving refuses (`saving-blocked`); showing them in the
+   * page is always allowed. Rejects with `not-found` when the file is not
+   * here, `invalid-input` when it does not decrypt.
    */
-  readFile(chat: ChatId, number: MessageNumber, sink: FileSink): Promise<void>;
+  readFile(chat: ChatId, number: MessageNumber, sink: FileSink, save: boolean): Promise<void>;
 
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;

@@ -6,6 +6,7 @@
 import {
   DEFAULT_SETTINGS,
   type Backend,
+  type AutoDownloadSetting,
   type BackendError,
   type FileSink,
   type SendMedia,
@@ -52,6 +53,8 @@ interface FakeChat {
   archived: boolean;
   blocked: boolean;
   muted_until: number | null;
+  block_saving: boolean;
+  auto_download: AutoDownloadSetting;
 }
 
 interface FakeProfile {
@@ -90,6 +93,8 @@ function emptyChat(id: ChatId, name: string, lastActivity: number): FakeChat {
     archived: false,
     blocked: false,
     muted_until: null,
+    block_saving: false,
+    auto_download: "default",
   };
 }
 
@@ -483,9 +488,11 @@ export class FakeBackend implements Backend {
     this.emit({ type: "item_changed", item: structuredClone(item) });
   }
 
-  async readFile(chat: ChatId, number: MessageNumber, sink: FileSink): Promise<void> {
-    this.record("readFile", chat, number);
-    const item = this.requireMessage(this.requireChat(chat), number);
+  async readFile(chat: ChatId, number: MessageNumber, sink: FileSink, save: boolean): Promise<void> {
+    this.record("readFile", chat, number, save);
+    const target = this.requireChat(chat);
+    if (save && target.block_saving) throw fail("saving-blocked", "Saving media is blocked in this chat.");
+    const item = this.requireMessage(target, number);
     const file = this.files.get(`${chat}-${number}`);
     if (!file || !item.file || (item.file.state !== "received" && item.file.state !== "sent"))
       throw fail("not-found", "This file is not in this browser.");
@@ -541,6 +548,22 @@ export class FakeBackend implements Backend {
     const target = this.requireChat(chat);
     target.read_receipts = value;
     this.emitChat(target);
+  }
+
+  async setChatAutoDownload(chat: ChatId, value: AutoDownloadSetting): Promise<void> {
+    this.record("setChatAutoDownload", chat, value);
+    const target = this.requireChat(chat);
+    target.auto_download = value;
+    this.emitChat(target);
+  }
+
+  async setBlockSaving(chat: ChatId, block: boolean): Promise<void> {
+    this.record("setBlockSaving", chat, block);
+    const target = this.requireChat(chat);
+    if (target.block_saving === block) return;
+    target.block_saving = block;
+    this.emitChat(target);
+    this.notice(chat, { type: "media_privacy_changed", by_me: true, block_saving: block });
   }
 
   async setPinned(chat: ChatId, pinned: boolean): Promise<void> {
@@ -703,6 +726,8 @@ export class FakeBackend implements Backend {
       blocked: chat.blocked,
       state: chat.blocked ? "disconnected" : "connected",
       muted_until: chat.muted_until,
+      block_saving: chat.block_saving,
+      auto_download: chat.auto_download,
     };
   }
 

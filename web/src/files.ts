@@ -99,7 +99,7 @@ export async function saveFile(
     }
     const writable = await handle.createWritable();
     try {
-      await backend.readFile(chat, number, (bytes) => writable.write(bytes));
+      await backend.readFile(chat, number, (bytes) => writable.write(bytes), true);
       await writable.close();
     } catch (error) {
       await writable.abort().catch(() => undefined);
@@ -111,7 +111,7 @@ export async function saveFile(
     throw new Error(
       "This browser cannot save a file this large: open the chat in Chrome or Edge, or with the sotto command.",
     );
-  const blob = await fileBlob(backend, chat, number, file);
+  const blob = await fileBlob(backend, chat, number, file, true);
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;
@@ -121,12 +121,23 @@ export async function saveFile(
   return true;
 }
 
-/** A received (or sent) file, whole, as a `Blob`: for a small file only. */
-export async function fileBlob(backend: Backend, chat: ChatId, number: MessageNumber, file: FileView): Promise<Blob> {
+/** A received (or sent) file, whole, as a `Blob`: for a small file only; `save` as `Backend.readFile`'s. */
+export async function fileBlob(
+  backend: Backend,
+  chat: ChatId,
+  number: MessageNumber,
+  file: FileView,
+  save = false,
+): Promise<Blob> {
   const parts: Uint8Array[] = [];
-  await backend.readFile(chat, number, (bytes) => {
-    parts.push(bytes);
-  });
+  await backend.readFile(
+    chat,
+    number,
+    (bytes) => {
+      parts.push(bytes);
+    },
+    save,
+  );
   return new Blob(parts as BlobPart[], { type: file.media_type });
 }
 

@@ -103,6 +103,35 @@ describe("files", () => {
     delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker;
   });
 
+  it("blocks saving a chat's media from its info panel: the file still shows, Save is gone and refused", async () => {
+    const { backend, chat } = await openBob();
+    await act(() => {
+      backend.receiveFile(chat, new Blob(["hello file"]), "notes.txt", "text/plain");
+    });
+    await settle();
+    await click(button("Download notes.txt"));
+    expect(button("Save")).toBeTruthy();
+    await click(button("Contact info"));
+    const block = [...root.querySelectorAll("label.choice")].find((label) =>
+      label.textContent?.includes("Block saving media"),
+    );
+    await click(block!.querySelector("input")!);
+    expect(backend.calls.find((call) => call.method === "setBlockSaving")?.args).toEqual([chat, true]);
+    const downloads = [...root.querySelectorAll("label")]
+      .find((label) => label.textContent?.startsWith("Automatic downloads in this chat"))!
+      .querySelector("select")!;
+    await act(() => {
+      downloads.value = "off";
+      downloads.dispatchEvent(new Event("change"));
+    });
+    await settle();
+    expect(backend.calls.find((call) => call.method === "setChatAutoDownload")?.args).toEqual([chat, "off"]);
+    await click(button("Close"));
+    expect(root.textContent).toContain("notes.txt");
+    expect(() => button("Save")).toThrow();
+    await expect(backend.readFile(chat, 1, () => undefined, true)).rejects.toMatchObject({ kind: "saving-blocked" });
+  });
+
   it("sends files dropped on the chat, and files picked", async () => {
     const { backend } = await openBob();
     const conversation = root.querySelector<HTMLElement>(".conversation")!;

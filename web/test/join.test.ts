@@ -22,6 +22,8 @@ function chatView(id: number): ChatView {
     archived: false,
     blocked: false,
     muted_until: null,
+    block_saving: false,
+    auto_download: "default",
   };
 }
 

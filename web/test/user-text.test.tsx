@@ -59,6 +59,8 @@ describe("withoutBidiControls", () => {
       archived: false,
       blocked: false,
       muted_until: null,
+      block_saving: false,
+      auto_download: "default",
     };
     const cleaned = cleanChat(chat);
     expect(cleaned.name).toBe("Invoicefdp.exe");

@@ -86,7 +86,9 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "archived": false,
       "blocked": false,
       "muted_until": 1765000000000,
-      "members": null
+      "members": null,
+      "block_saving": true,
+      "auto_download": "off"
     }
   },
   {
@@ -107,7 +109,9 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "archived": true,
       "blocked": false,
       "muted_until": null,
-      "members": null
+      "members": null,
+      "block_saving": false,
+      "auto_download": "default"
     }
   },
   {
@@ -158,7 +162,9 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "archived": false,
       "blocked": false,
       "muted_until": 1765000000000,
-      "members": null
+      "members": null,
+      "block_saving": true,
+      "auto_download": "off"
     }
   },
   {

@@ -6,7 +6,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::chat_item::{ChatItem, ChatNotice, ItemContent, MessageDirection, MessageStatus};
-use crate::chat_record::{ChatRecord, ReceiptSetting};
+use crate::chat_record::{AutoDownload, ChatRecord, ReceiptSetting};
 use crate::connection::ConnectionState;
 use crate::file_message::{FileMessage, FileState};
 use crate::ids::{ChatId, MessageNumber, RequestId};
@@ -53,6 +53,11 @@ pub struct ChatView {
     /// chat). A group's `name` is the group's, its `state` is `connected`
     /// while this profile is a member and `disconnected` after.
     pub members: Option<u32>,
+    /// Media may not be saved out of the chat nor exported with it (either
+    /// side sets it, for both).
+    pub block_saving: bool,
+    /// Automatic downloads in this chat (this device only).
+    pub auto_download: AutoDownload,
 }
 
 impl ChatView {
@@ -76,6 +81,8 @@ impl ChatView {
             blocked: record.blocked,
             muted_until: record.muted_until.map(UnixMillis),
             members: None,
+            block_saving: record.block_saving,
+            auto_download: record.auto_download,
         }
     }
 

@@ -46,9 +46,9 @@ mod tests {
     //! and `web/test/view-samples.test.ts` checks that every kind is there.
 
     use sotto_core::{
-        ChatId, ChatNotice, ChatView, ConnectionState, Event, IntegrityNotice, InvitationId,
-        ItemView, MessageDirection, MessageNumber, MessageStatus, NoticeView, QuotedView, Reaction,
-        ReceiptSetting, RequestId, RequestView, UnixMillis,
+        AutoDownload, ChatId, ChatNotice, ChatView, ConnectionState, Event, IntegrityNotice,
+        InvitationId, ItemView, MessageDirection, MessageNumber, MessageStatus, NoticeView,
+        QuotedView, Reaction, ReceiptSetting, RequestId, RequestView, UnixMillis,
     };
 
     use super::*;
@@ -133,6 +133,8 @@ mod tests {
             blocked: false,
             muted_until: Some(UnixMillis(1_765_000_000_000)),
             members: None,
+            block_saving: true,
+            auto_download: AutoDownload::Off,
         }
     }
 
@@ -154,6 +156,8 @@ mod tests {
             blocked: false,
             muted_until: None,
             members: None,
+            block_saving: false,
+            auto_download: AutoDownload::Default,
         }
     }
 

@@ -5,12 +5,13 @@
 //! `file_progress` events, their ends as `item_changed`.
 
 use js_sys::Promise;
-use sotto_core::{ChatId, FileMedia, MessageNumber};
+use sotto_core::{AutoDownload, ChatId, FileMedia, MessageNumber};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::client::{SottoClient, core_error, local_id};
+use crate::client::{SottoClient, core_error, local_id, now};
 use crate::file_runner;
+use crate::rng::BrowserRng;
 
 fn item(chat: f64, number: f64) -> Result<(ChatId, MessageNumber), JsValue> {
     Ok((
@@ -66,12 +67,31 @@ impl SottoClient {
 
     /// Decrypts file `number` (received, or sent from this browser) into
     /// `sink(bytes)`, called with each `Uint8Array` in order; a promise it
-    /// returns is awaited before the next. Rejects with `not-found` when the
-    /// file is not here, `invalid-input` when it does not decrypt.
+    /// returns is awaited before the next. `save`: the bytes leave the
+    /// profile (to a file the user chose), which a chat that blocks saving
+    /// refuses (`saving-blocked`); showing the file in the page is always
+    /// allowed. Rejects with `not-found` when the file is not here,
+    /// `invalid-input` when it does not decrypt.
     #[wasm_bindgen(js_name = readFile)]
-    pub fn read_file(&self, chat: f64, number: f64, sink: js_sys::Function) -> Promise {
+    pub fn read_file(&self, chat: f64, number: f64, sink: js_sys::Function, save: bool) -> Promise {
         let shared = std::rc::Rc::clone(&self.shared);
+        let allowed = match item(chat, number) {
+            Ok((chat, _)) if save => self.with_core(|core| {
+                let settings = core.media_settings(chat).map_err(core_error)?;
+                if settings.block_saving {
+                    Err(crate::client::error(
+                        "saving-blocked",
+                        "Saving media is blocked in this chat.",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }),
+            Ok(_) => Ok(()),
+            Err(error) => Err(error),
+        };
         future_to_promise(async move {
+            allowed?;
             let (chat, number) = item(chat, number)?;
             file_runner::read(&shared, chat, number, sink).await?;
             Ok(JsValue::UNDEFINED)
@@ -86,6 +106,39 @@ impl SottoClient {
             .map(|limit| local_id(limit, "not a size"))
             .transpose()?;
         self.change(|core| core.set_auto_download(limit).map_err(core_error))
+    }
+
+    /// Automatic downloads in one chat, on this device: `"default"` (the
+    /// limit above), `"on"` (every file) or `"off"`.
+    #[wasm_bindgen(js_name = setChatAutoDownload)]
+    pub fn set_chat_auto_download(&self, chat: f64, value: String) -> Result<(), JsValue> {
+        let chat = ChatId(local_id(chat, "no such chat")?);
+        let setting = match value.as_str() {
+            "default" => AutoDownload::Default,
+            "on" => AutoDownload::On,
+            "off" => AutoDownload::Off,
+            _ => {
+                return Err(crate::client::error(
+                    "invalid-input",
+                    "unknown automatic download setting",
+                ));
+            }
+        };
+        self.change(|core| {
+            core.set_chat_auto_download(chat, setting)
+                .map_err(core_error)
+        })
+    }
+
+    /// Blocks (or allows again) saving the chat's media out of the profile,
+    /// for both sides: the peer is told, and a notice shows on both.
+    #[wasm_bindgen(js_name = setBlockSaving)]
+    pub fn set_block_saving(&self, chat: f64, block: bool) -> Result<(), JsValue> {
+        let chat = ChatId(local_id(chat, "no such chat")?);
+        self.change(|core| {
+            core.set_block_saving(now(), &mut BrowserRng, chat, block)
+                .map_err(core_error)
+        })
     }
 
     /// The automatic download limit in bytes, or `undefined` when off.

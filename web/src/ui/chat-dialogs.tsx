@@ -19,6 +19,7 @@ import { parseInviteLink } from "../invite-link";
 import { Avatar } from "./avatar";
 import { MUTE_CHOICES, type ChatAction } from "./chat-menu";
 import { Dialog } from "./dialog";
+import { MediaSettings } from "./media-settings";
 import { QrCode } from "./qr-code";
 import { QrScanner } from "./qr-scanner";
 
@@ -271,6 +272,7 @@ export function ContactInfoDialog({
             <option value="off">Off</option>
           </select>
         </label>
+        <MediaSettings backend={backend} chat={chat} run={(task) => void run(task)} />
         <div class="buttons">
           {chat.blocked ? (
             <button type="button" onClick={() => onAction(chat.id, { type: "unblock" })}>

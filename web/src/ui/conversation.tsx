@@ -344,7 +344,10 @@ export function Conversation({
     [drafts, chat.id],
   );
 
-  const fileActions = useMemo<FileActions>(() => ({ backend, chat: chat.id, onError: setError }), [backend, chat.id]);
+  const fileActions = useMemo<FileActions>(
+    () => ({ backend, chat: chat.id, blockSaving: chat.block_saving, onError: setError }),
+    [backend, chat.id, chat.block_saving],
+  );
   /** Files dropped, pasted or picked: each sent in turn (each is encrypted into the profile first). */
   const sendFiles = useCallback(
     async (files: Blob[]) => {

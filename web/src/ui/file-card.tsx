@@ -18,6 +18,8 @@ import { IconClose, IconDownload, IconFile, IconPause, IconPlay } from "./icons"
 export interface FileActions {
   backend: Backend;
   chat: ChatId;
+  /** The chat blocks saving its media: files show, but are not saved out of the profile. */
+  blockSaving: boolean;
   /** Shows an error as the conversation's banner. */
   onError: (message: string) => void;
 }
@@ -198,6 +200,11 @@ export function FileCard({ item, file }: { item: MessageItem; file: FileView }) 
   const download = run((a) => a.backend.downloadFile(item.chat, item.number));
   const cancel = run((a) => a.backend.cancelFile(item.chat, item.number));
   const save = run((a) => saveFile(a.backend, item.chat, item.number, file));
+  const savable = canSave(file.size) && !actions?.blockSaving;
+  // Where saving is blocked the page does not offer the image to drag or save either.
+  const guard = actions?.blockSaving
+    ? { draggable: false, onContextMenu: (event: Event) => event.preventDefault() }
+    : {};
 
   return (
     <div class={`file-card${image ? " with-image" : ""}`} aria-label={`File ${file.name}`}>
@@ -207,7 +214,7 @@ export function FileCard({ item, file }: { item: MessageItem; file: FileView }) 
       {isVoice(file) && <VoicePlayer actions={actions} item={item} file={file} />}
       {image && (
         <button type="button" class="file-image" aria-label={`View ${file.name}`} onClick={() => setViewing(true)}>
-          <img src={image} alt={file.name} />
+          <img src={image} alt={file.name} {...guard} />
         </button>
       )}
       <div class="file-row">
@@ -225,7 +232,7 @@ export function FileCard({ item, file }: { item: MessageItem; file: FileView }) 
             <IconDownload />
           </button>
         )}
-        {(file.state === "received" || file.state === "sent") && canSave(file.size) && (
+        {(file.state === "received" || file.state === "sent") && savable && (
           <button type="button" class="link file-save" onClick={save}>
             Save
           </button>
@@ -261,9 +268,10 @@ export function FileCard({ item, file }: { item: MessageItem; file: FileView }) 
         // Over the whole page, not inside the timeline's moving rows.
         createPortal(
           <Dialog title={file.name} onClose={() => setViewing(false)} wide>
-            <img class="lightbox-image" src={image} alt={file.name} />
+            <img class="lightbox-image" src={image} alt={file.name} {...guard} />
             <div class="lightbox-actions">
-              {canSave(file.size) && (
+              {actions?.blockSaving && <span class="muted small">Saving media is blocked in this chat.</span>}
+              {savable && (
                 <button type="button" onClick={save}>
                   Save
                 </button>

@@ -33,6 +33,8 @@ fn contact(id: u64, name: &str, unread: u32, timer_secs: Option<u32>) -> ChatVie
         blocked: false,
         muted_until: None,
         members: None,
+        block_saving: false,
+        auto_download: sotto_core::AutoDownload::Default,
     }
 }
 
