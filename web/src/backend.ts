@@ -164,6 +164,10 @@ export type NoticeView =
   | { type: "duplicate"; seq: number }
   | { type: "broken_chain"; seq: number }
   | { type: "replayed" }
+  /** A group's log held an entry that is no message of the group (skipped). */
+  | { type: "unreadable" }
+  /** A change to a group is missing from its log: messages after it cannot be read. */
+  | { type: "missing_change" }
   /** The disappearing-message timer changed (`seconds` null: off). */
   | { type: "timer_changed"; by_me: boolean; seconds: number | null }
   /** Saving and exporting the chat's media was blocked or allowed again (for both sides). */

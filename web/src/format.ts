@@ -147,6 +147,10 @@ export function noticeText(notice: NoticeView, contact: string): string {
     }
     case "replayed":
       return `The relay replayed ${messages(1)}; it was ignored.`;
+    case "unreadable":
+      return "The relay delivered something that is not a message of this group; it was ignored.";
+    case "missing_change":
+      return "A change to this group did not arrive from the relay, so some messages after it cannot be read.";
     case "out_of_order":
       return `${messages(1)} arrived out of order.`;
     case "duplicate":

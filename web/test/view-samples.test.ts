@@ -43,6 +43,8 @@ const NOTICE_TYPES: Record<NoticeView["type"], true> = {
   duplicate: true,
   broken_chain: true,
   replayed: true,
+  unreadable: true,
+  missing_change: true,
   timer_changed: true,
   media_privacy_changed: true,
   connected: true,

@@ -438,6 +438,60 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "reply_to": null,
       "quoted": null,
       "notice": {
+        "type": "unreadable"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null,
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 26,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "missing_change"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null,
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 27,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
         "type": "timer_changed",
         "by_me": false,
         "seconds": 3600
@@ -457,7 +511,7 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "type": "item_added",
     "item": {
       "chat": 3,
-      "number": 26,
+      "number": 28,
       "direction": "notice",
       "seq": 0,
       "sent_at": 1764990100000,
@@ -486,7 +540,7 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "type": "item_added",
     "item": {
       "chat": 3,
-      "number": 27,
+      "number": 29,
       "direction": "notice",
       "seq": 0,
       "sent_at": 1764990100000,
@@ -515,7 +569,7 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "type": "item_added",
     "item": {
       "chat": 3,
-      "number": 28,
+      "number": 30,
       "direction": "notice",
       "seq": 0,
       "sent_at": 1764990100000,
@@ -542,7 +596,7 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "type": "item_added",
     "item": {
       "chat": 3,
-      "number": 29,
+      "number": 31,
       "direction": "notice",
       "seq": 0,
       "sent_at": 1764990100000,

@@ -132,6 +132,8 @@ impl ChatNotice {
                     IntegrityNotice::Duplicate { seq } => (3, seq, 0),
                     IntegrityNotice::BrokenChain { seq } => (4, seq, 0),
                     IntegrityNotice::Replayed => (7, 0, 0),
+                    IntegrityNotice::Unreadable => (10, 0, 0),
+                    IntegrityNotice::MissingChange => (11, 0, 0),
                 };
                 w.u8(kind).u64(a).u64(b);
             }
@@ -175,9 +177,13 @@ impl ChatNotice {
                 by_me: r.bool()?,
                 block_saving: r.bool()?,
             },
-            7 => {
+            7 | 10 | 11 => {
                 let (_, _) = (r.u64()?, r.u64()?);
-                ChatNotice::Integrity(IntegrityNotice::Replayed)
+                ChatNotice::Integrity(match kind {
+                    7 => IntegrityNotice::Replayed,
+                    10 => IntegrityNotice::Unreadable,
+                    _ => IntegrityNotice::MissingChange,
+                })
             }
             _ => return Err(CoreError::Malformed("notice")),
         })

@@ -533,6 +533,19 @@ impl Chats {
         notice: ChatNotice,
         batch: &mut StagedBatch,
     ) {
+        self.add_notice_about(now, chat, notice, None, batch);
+    }
+
+    /// A notice about one member of a group (`sender`: whose messages it
+    /// concerns).
+    pub(crate) fn add_notice_about(
+        &mut self,
+        now: UnixMillis,
+        chat: &mut ChatRecord,
+        notice: ChatNotice,
+        sender: Option<crate::chat_item::GroupSender>,
+        batch: &mut StagedBatch,
+    ) {
         let number = MessageNumber(chat.allocate_number());
         let item = ChatItem {
             chat: chat.id,
@@ -547,7 +560,7 @@ impl Chats {
             deleted: false,
             reactions: Vec::new(),
             expires_at: None,
-            sender: None,
+            sender,
             mentions_me: false,
         };
         self.add_item(&item, batch);

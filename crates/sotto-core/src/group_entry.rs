@@ -6,9 +6,14 @@
 //! entry (exactly 16000 bytes) = version (1) = 0x01 || len u32 || MLS message (len bytes)
 //!                               || zero bytes to 16000
 //! group chat message (MLS application plaintext)
-//!   = version (1) = 0x01 || sent_at u64 (Unix ms) || type u8 || body
-//!   type 0x01 text: text_len u16 || UTF-8 text (at most MAX_TEXT_LEN bytes)
+//!   = version (1) = 0x03 || sent_at u64 (Unix ms) || number u64 (≥ 1)
+//!     || count u8 || member id (16) × count || content (as a pairwise chat's)
+//!   (version 0x02: no number; version 0x01: sent_at u64 || 0x01 || text16)
 //! ```
+//!
+//! `number` counts the sender's own messages in the group, 1, 2, …: what
+//! the log dropped, reordered or repeated of one member's messages shows
+//! to the others (`groups::integrity`).
 //!
 //! An entry whose version, length or padding is wrong is refused whole: the
 //! padding must be zero, so an entry has one encoding only.
@@ -22,7 +27,9 @@ use crate::chat_message::{Author, Content, MAX_TEXT_LEN, MessageRef, check_text}
 use crate::codec::{Reader, Writer};
 
 const ENTRY_VERSION: u8 = 1;
-const MESSAGE_VERSION: u8 = 2;
+const MESSAGE_VERSION: u8 = 3;
+/// Without the sender's number.
+const UNNUMBERED_VERSION: u8 = 2;
 /// The first version: a text and nothing else.
 const TEXT_ONLY_VERSION: u8 = 1;
 const TEXT_ONLY: u8 = 0x01;
@@ -75,6 +82,9 @@ pub(crate) fn message_of(entry: &GroupEntry) -> Result<&[u8], CoreError> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct GroupChatMessage {
     pub(crate) sent_at: u64,
+    /// The sender's count of its messages to the group (from 1); 0 in a
+    /// message of a version without it.
+    pub(crate) number: u64,
     pub(crate) mentions: Vec<MemberId>,
     pub(crate) content: Content,
 }
@@ -85,6 +95,7 @@ impl GroupChatMessage {
         let count = self.mentions.len().min(MAX_MENTIONS);
         w.u8(MESSAGE_VERSION)
             .u64(self.sent_at)
+            .u64(self.number)
             .u8(u8::try_from(count).unwrap_or(0));
         for member in self.mentions.iter().take(count) {
             w.array(member.as_bytes());
@@ -107,6 +118,7 @@ impl GroupChatMessage {
             r.finish()?;
             return Ok(GroupChatMessage {
                 sent_at,
+                number: 0,
                 mentions: Vec::new(),
                 content: Content::Text {
                     reply_to: None,
@@ -114,9 +126,14 @@ impl GroupChatMessage {
                 },
             });
         }
-        if version != MESSAGE_VERSION {
-            return Err(BAD);
-        }
+        let number = match version {
+            MESSAGE_VERSION => match r.u64()? {
+                0 => return Err(BAD),
+                number => number,
+            },
+            UNNUMBERED_VERSION => 0,
+            _ => return Err(BAD),
+        };
         let count = usize::from(r.u8()?);
         if count > MAX_MENTIONS {
             return Err(BAD);
@@ -142,6 +159,7 @@ impl GroupChatMessage {
         }
         Ok(GroupChatMessage {
             sent_at,
+            number,
             mentions,
             content,
         })
@@ -205,6 +223,7 @@ mod tests {
             };
             let message = GroupChatMessage {
                 sent_at: 1_700_000_000_000,
+                number: 9,
                 mentions,
                 content,
             };
@@ -217,11 +236,13 @@ mod tests {
         let refused = [
             GroupChatMessage {
                 sent_at: 1,
+                number: 1,
                 mentions: Vec::new(),
                 content: Content::Typing { typing: true },
             },
             GroupChatMessage {
                 sent_at: 1,
+                number: 1,
                 mentions: Vec::new(),
                 content: Content::Delete {
                     target: MessageRef {
@@ -232,6 +253,7 @@ mod tests {
             },
             GroupChatMessage {
                 sent_at: 1,
+                number: 1,
                 mentions: vec![MemberId::from_bytes([4; MEMBER_ID_LEN])],
                 content: Content::Timer { seconds: None },
             },
@@ -239,6 +261,22 @@ mod tests {
         for message in refused {
             assert!(GroupChatMessage::decode(&message.encode()).is_err());
         }
+    }
+
+    #[test]
+    fn a_message_numbered_zero_is_refused_and_an_unnumbered_version_reads() {
+        let message = GroupChatMessage {
+            sent_at: 5,
+            number: 0,
+            mentions: Vec::new(),
+            content: Content::Timer { seconds: None },
+        };
+        let mut bytes = message.encode();
+        assert!(GroupChatMessage::decode(&bytes).is_err());
+        // Version 2: the same without the number.
+        bytes[0] = UNNUMBERED_VERSION;
+        bytes.drain(9..17);
+        assert_eq!(GroupChatMessage::decode(&bytes).unwrap(), message);
     }
 
     #[test]

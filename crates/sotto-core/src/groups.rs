@@ -18,7 +18,7 @@ use rand_core::CryptoRngCore;
 use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
 use sotto_wire::{GroupEntry, QueueAuthSecret};
 
-use crate::chat_item::{hex, parse_member_id as member_id_of};
+use crate::chat_item::{ChatNotice, hex, parse_member_id as member_id_of};
 use crate::chat_message::Content;
 use crate::chat_record::{ChatKind, ChatRecord};
 use crate::core::Core;
@@ -26,6 +26,7 @@ use crate::group_entry::{GroupChatMessage, entry_of, message_of};
 use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
 use crate::group_record::{GroupLog, GroupRecord, ReadAcks};
 use crate::ids::ChatId;
+use crate::integrity::IntegrityNotice;
 use crate::profile::MAX_DISPLAY_NAME_LEN;
 use crate::staged_batch::StagedBatch;
 use crate::time::UnixMillis;
@@ -114,6 +115,17 @@ pub struct GroupUpdate {
     /// away reads it with the old read key); until then every member falls
     /// back on the old ones ([`Core::group_previous_log`]).
     pub rekeyed: bool,
+}
+
+impl GroupUpdate {
+    /// Adds what a later entry did (an entry that waited for its epoch):
+    /// its change, commit to append and welcome replace ours.
+    fn merge(&mut self, later: GroupUpdate) {
+        self.change = later.change.or(self.change.take());
+        self.append = later.append.or(self.append.take());
+        self.welcome = later.welcome.or(self.welcome.take());
+        self.rekeyed |= later.rekeyed;
+    }
 }
 
 /// A member's new role, as [`GroupChange::Members`] shows it.
@@ -436,7 +448,9 @@ impl<S: Store> Core<S> {
     /// Processes the log entry with sequence number `seq`. Entries before
     /// the cursor were processed already and change nothing; an entry that
     /// does not decrypt or that the group refuses is skipped (the cursor
-    /// moves past it), so one bad entry cannot stop the group.
+    /// moves past it, with a notice when the relay is to blame), so one bad
+    /// entry cannot stop the group. An entry of an epoch not reached yet
+    /// waits for its commit (`integrity`) and is processed after it.
     pub fn handle_group_entry(
         &mut self,
         now: UnixMillis,
@@ -445,26 +459,71 @@ impl<S: Store> Core<S> {
         seq: u64,
         entry: &GroupEntry,
     ) -> Result<GroupUpdate, CoreError> {
-        let mut record = GroupRecord::load(self.store(), chat)?;
-        if seq < record.next_seq {
-            return Ok(GroupUpdate::default());
+        let (mut update, mut advanced) =
+            self.process_group_entry(now, rng, chat, seq, entry, false)?;
+        // A commit may bring the epoch that held entries wait for.
+        while advanced {
+            advanced = false;
+            for (seq, entry) in integrity::held(self.store(), chat)? {
+                let (more, more_advanced) =
+                    self.process_group_entry(now, rng, chat, seq, &entry, true)?;
+                update.merge(more);
+                advanced |= more_advanced;
+            }
         }
-        record.next_seq = seq.saturating_add(1);
+        Ok(update)
+    }
+
+    /// Processes one entry, read from the log (`held`: from the entries
+    /// that waited for their epoch). Returns what it did and whether the
+    /// group moved to a new epoch.
+    fn process_group_entry(
+        &mut self,
+        now: UnixMillis,
+        rng: &mut impl CryptoRngCore,
+        chat: ChatId,
+        seq: u64,
+        entry: &GroupEntry,
+        held: bool,
+    ) -> Result<(GroupUpdate, bool), CoreError> {
+        let mut record = GroupRecord::load(self.store(), chat)?;
+        if seq < record.next_seq && !held {
+            return Ok((GroupUpdate::default(), false));
+        }
+        record.next_seq = record.next_seq.max(seq.saturating_add(1));
         let mut batch = StagedBatch::new();
         let mut update = GroupUpdate::default();
         let mut welcomed = Vec::new();
         let mut chat_record = messages::group_chat(self.store(), &record, now)?;
         let mut incoming = None;
+        let mut notices = Vec::new();
+        let mut advanced = false;
+        if held {
+            integrity::forget_held(&mut batch, chat, seq);
+        }
         let event = message_of(entry).and_then(|message| Ok(record.group.process(message)?));
         match event {
             Ok(GroupEvent::Message { sender, plaintext }) => incoming = Some((sender, plaintext)),
-            Ok(event) => welcomed = apply_event(&mut record, event, &mut update)?,
-            // Hostile or stale entries are the log's or a member's fault:
-            // skipped. Only a local failure leaves the cursor where it was.
+            Ok(event) => {
+                advanced = is_commit(&event);
+                if advanced {
+                    integrity::commit_arrived(&mut batch, chat);
+                }
+                welcomed = apply_event(&mut record, event, &mut update)?;
+            }
+            // Only a local failure leaves the cursor where it was.
             Err(CoreError::Group(sotto_groups::Error::Local(what))) => {
                 return Err(CoreError::Group(sotto_groups::Error::Local(what)));
             }
-            Err(_) => {}
+            // A commit is missing before this entry: it waits for it.
+            Err(CoreError::Group(sotto_groups::Error::FutureEpoch)) => {
+                if held {
+                    integrity::hold_again(&mut batch, chat, seq, entry);
+                } else if integrity::hold(self.store(), &mut batch, chat, seq, entry)? {
+                    notices.push(IntegrityNotice::MissingChange);
+                }
+            }
+            Err(error) => notices.extend(integrity::notice_of(&error)),
         }
         let invites = match &update.welcome {
             Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
@@ -487,11 +546,24 @@ impl<S: Store> Core<S> {
                 acknowledged(&mut record)?;
             }
         }
-        let message = incoming.as_ref().and_then(|(sender, plaintext)| {
+        let mut message = incoming.as_ref().and_then(|(sender, plaintext)| {
             GroupChatMessage::decode(plaintext)
                 .ok()
                 .map(|message| (*sender, message))
         });
+        // What the log did to this member's messages; a copy is not shown.
+        let mut about_sender = Vec::new();
+        if let Some((sender, decoded)) = &message {
+            let (accept, found) =
+                integrity::check(self.store(), &mut batch, chat, sender, decoded.number)?;
+            if !found.is_empty() {
+                let sender = messages::group_sender(&record, *sender)?;
+                about_sender.extend(found.into_iter().map(|notice| (notice, sender.clone())));
+            }
+            if !accept {
+                message = None;
+            }
+        }
         if let Some((
             sender,
             GroupChatMessage {
@@ -513,6 +585,18 @@ impl<S: Store> Core<S> {
         }
         {
             let (cx, _, _, chats) = self.parts();
+            for notice in notices {
+                chats.add_notice(
+                    now,
+                    &mut chat_record,
+                    ChatNotice::Integrity(notice),
+                    &mut batch,
+                );
+            }
+            for (notice, sender) in about_sender {
+                let notice = ChatNotice::Integrity(notice);
+                chats.add_notice_about(now, &mut chat_record, notice, Some(sender), &mut batch);
+            }
             // Our own text coming back is numbered by the log.
             messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
             // A member's message we cannot read is skipped, like a bad entry.
@@ -574,7 +658,7 @@ impl<S: Store> Core<S> {
             );
             self.after_action(now, sent)?;
         }
-        Ok(update)
+        Ok((update, advanced))
     }
 
     /// Runs `f` on a group's record and stores the record it leaves.
@@ -595,6 +679,17 @@ impl<S: Store> Core<S> {
     fn own_member_name(&self) -> Result<DisplayName, CoreError> {
         Ok(DisplayName::new(self.profile().display_name())?)
     }
+}
+
+/// Whether the event moved the group to a new epoch.
+fn is_commit(event: &GroupEvent) -> bool {
+    matches!(
+        event,
+        GroupEvent::CommitApplied(_)
+            | GroupEvent::OwnCommitConfirmed { .. }
+            | GroupEvent::CommitLost { .. }
+            | GroupEvent::Removed(_)
+    )
 }
 
 /// Records what one processed message did; returns the members our
@@ -731,6 +826,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
     member_id_of(text).ok_or(CoreError::InvalidValue("member id"))
 }
 
+pub(crate) mod integrity;
 pub(crate) mod invitations;
 pub(crate) mod messages;
 pub use invitations::GroupInvitationView;

@@ -43,6 +43,13 @@ pub enum IntegrityNotice {
     /// A copy of a message already received arrived again (its number cannot be
     /// read: the end-to-end layer refused to decrypt it twice); not shown.
     Replayed,
+    /// An entry of a group's log that is no message of the group: it does
+    /// not parse, fails authentication, or names another group. Skipped.
+    Unreadable,
+    /// Messages of a group's log that follow a change to the group (a
+    /// commit) that is not in the log before them: they wait for it, and
+    /// this shows once the wait gives up on some (they cannot be read).
+    MissingChange,
 }
 
 /// The outcome of receiving one envelope.
@@ -102,6 +109,16 @@ impl Default for IncomingChain {
 }
 
 impl IncomingChain {
+    /// A chain whose first message is `seq`: for a sender whose earlier
+    /// messages this receiver could never see (a group member who wrote
+    /// before the receiver joined).
+    pub(crate) fn starting_at(seq: u64) -> IncomingChain {
+        IncomingChain {
+            next_seq: seq,
+            ..IncomingChain::default()
+        }
+    }
+
     /// Checks envelope `seq` (whose own hash is `hash` and which names
     /// `prev_hash`) and advances the chain if it is accepted.
     pub(crate) fn receive(&mut self, seq: u64, prev_hash: &[u8; 32], hash: [u8; 32]) -> Verdict {

@@ -294,7 +294,8 @@ impl QuotedView {
 
 /// A notice in a chat, serialized as an object tagged by `type`:
 /// `skipped {first, last}`, `out_of_order {seq}`, `duplicate {seq}`,
-/// `broken_chain {seq}`, `replayed`, `timer_changed {by_me, seconds}`,
+/// `broken_chain {seq}`, `replayed`, `unreadable`, `missing_change`,
+/// `timer_changed {by_me, seconds}`,
 /// `connected`, `keys_changed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoticeView(pub ChatNotice);
@@ -322,6 +323,12 @@ impl Serialize for NoticeView {
             }
             ChatNotice::Integrity(IntegrityNotice::Replayed) => {
                 map.serialize_entry("type", "replayed")?;
+            }
+            ChatNotice::Integrity(IntegrityNotice::Unreadable) => {
+                map.serialize_entry("type", "unreadable")?;
+            }
+            ChatNotice::Integrity(IntegrityNotice::MissingChange) => {
+                map.serialize_entry("type", "missing_change")?;
             }
             ChatNotice::TimerChanged { by_me, seconds } => {
                 map.serialize_entry("type", "timer_changed")?;
@@ -393,6 +400,14 @@ mod tests {
             (
                 ChatNotice::Integrity(IntegrityNotice::Replayed),
                 r#"{"type":"replayed"}"#,
+            ),
+            (
+                ChatNotice::Integrity(IntegrityNotice::Unreadable),
+                r#"{"type":"unreadable"}"#,
+            ),
+            (
+                ChatNotice::Integrity(IntegrityNotice::MissingChange),
+                r#"{"type":"missing_change"}"#,
             ),
             (
                 ChatNotice::TimerChanged {

@@ -169,6 +169,8 @@ mod tests {
             ChatNotice::Integrity(IntegrityNotice::Duplicate { seq: 9 }),
             ChatNotice::Integrity(IntegrityNotice::BrokenChain { seq: 10 }),
             ChatNotice::Integrity(IntegrityNotice::Replayed),
+            ChatNotice::Integrity(IntegrityNotice::Unreadable),
+            ChatNotice::Integrity(IntegrityNotice::MissingChange),
             ChatNotice::TimerChanged {
                 by_me: false,
                 seconds: Some(3600),

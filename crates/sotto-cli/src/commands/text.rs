@@ -119,6 +119,13 @@ pub(crate) fn notice_text(notice: &ChatNotice) -> String {
             format!("message {seq} does not follow the previous one")
         }
         ChatNotice::Integrity(IntegrityNotice::Replayed) => "a message was replayed".to_owned(),
+        ChatNotice::Integrity(IntegrityNotice::Unreadable) => {
+            "an entry of the group's log could not be read (skipped)".to_owned()
+        }
+        ChatNotice::Integrity(IntegrityNotice::MissingChange) => {
+            "a change to the group is missing from its log: messages after it cannot be read"
+                .to_owned()
+        }
         ChatNotice::TimerChanged { by_me, seconds } => {
             let who = if *by_me { "you" } else { "the contact" };
             match seconds {

@@ -10,8 +10,8 @@
 //!
 //! ```text
 //! table "group_sending", key chat id u64 || SHA-256(entry) (32):
-//!   message number u64 || group chat message (len u32 || bytes)
-//!                                      our text until the log has it
+//!   message number u64 (0: no item) || group chat message (len u32 || bytes)
+//!                                      our message until the log has it
 //! table "group_receipts", key chat id u64 || message number u64 || member id (16):
 //!   status u8 (2 delivered, 3 read) || text16(member name)
 //! table "group_owed", key chat id u64 || kind u8 (1 delivered, 2 read) || log seq u64:
@@ -38,6 +38,7 @@ use crate::core::Core;
 use crate::event::Pending;
 use crate::group_entry::{GroupChatMessage, MAX_MENTIONS, entry_of};
 use crate::group_record::GroupRecord;
+use crate::groups::integrity::Numbering;
 use crate::ids::{ChatId, MessageNumber};
 use crate::shared::Shared;
 use crate::staged_batch::StagedBatch;
@@ -104,6 +105,7 @@ impl<S: Store> Core<S> {
     ) -> Result<GroupEntry, CoreError> {
         let mut record = GroupRecord::load(self.store(), chat)?;
         let mut chat_record = group_chat(self.store(), &record, now)?;
+        let mut numbering = Numbering::load(self.store(), chat)?;
         let (mut cx, _, _, chats) = self.parts();
         let mut batch = StagedBatch::new();
         let mut mentions = Vec::new();
@@ -195,14 +197,24 @@ impl<S: Store> Core<S> {
         };
         let message = GroupChatMessage {
             sent_at: now.0,
+            number: numbering.take(),
             mentions,
             content,
         };
+        numbering.put(&mut batch);
         let plaintext = Zeroizing::new(message.encode());
         let sealed = record.group.encrypt(&plaintext)?;
         let entry = entry_of(sealed.as_bytes())?;
+        // Kept until the log has it, to append again (a number the other
+        // members saw missing would show as dropped).
+        put_sending(
+            &mut batch,
+            chat,
+            &entry,
+            item.as_ref().map_or(NO_ITEM, |item| item.number),
+            &plaintext,
+        );
         if let Some(item) = item {
-            put_sending(&mut batch, chat, &entry, item.number, &plaintext);
             chats.add_item(&item, &mut batch);
         }
         record.put(&mut batch)?;
@@ -211,7 +223,7 @@ impl<S: Store> Core<S> {
         Ok(entry)
     }
 
-    /// Our texts whose entries did not come back from the log (their
+    /// Our messages whose entries did not come back from the log (their
     /// append failed, or never ran): encrypted again for the group's current
     /// epoch, the entries to append. The runtime calls this once it read
     /// the log to its end, where each entry appended would have come back.
@@ -267,6 +279,7 @@ impl<S: Store> Core<S> {
             return Ok(Vec::new());
         }
         let mut record = GroupRecord::load(self.store(), chat)?;
+        let mut numbering = Numbering::load(self.store(), chat)?;
         let mut batch = StagedBatch::new();
         let mut by_kind: [(ReceiptKind, Vec<u64>); 2] = [
             (ReceiptKind::Delivered, Vec::new()),
@@ -284,17 +297,22 @@ impl<S: Store> Core<S> {
                 for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
                     let message = GroupChatMessage {
                         sent_at: now.0,
+                        number: numbering.take(),
                         mentions: Vec::new(),
                         content: Content::Receipt {
                             kind: *kind,
                             seqs: chunk.to_vec(),
                         },
                     };
-                    let sealed = record.group.encrypt(&message.encode())?;
-                    entries.push(entry_of(sealed.as_bytes())?);
+                    let plaintext = Zeroizing::new(message.encode());
+                    let sealed = record.group.encrypt(&plaintext)?;
+                    let entry = entry_of(sealed.as_bytes())?;
+                    put_sending(&mut batch, chat, &entry, NO_ITEM, &plaintext);
+                    entries.push(entry);
                 }
             }
         }
+        numbering.put(&mut batch);
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
         Ok(entries)
@@ -423,8 +441,12 @@ pub(crate) fn owe_receipts(batch: &mut WriteBatch, chat: ChatId, kind: ReceiptKi
     }
 }
 
-/// Our text's entry came back from the log at `seq`: the item takes its
-/// number and is sent.
+/// What `group_sending` names for a message that made no item (a
+/// reaction, an edit, a receipt…).
+const NO_ITEM: MessageNumber = MessageNumber(0);
+
+/// Our message's entry came back from the log at `seq`: it is no longer
+/// kept to send again, and a text's item takes its number and is sent.
 pub(crate) fn confirm_sent<S: Store>(
     cx: &Shared<'_, S>,
     chats: &mut Chats,
@@ -442,6 +464,9 @@ pub(crate) fn confirm_sent<S: Store>(
         .get(..8)
         .and_then(|number| <[u8; 8]>::try_from(number).ok())
         .ok_or(CoreError::CorruptRecord("group sending"))?;
+    if MessageNumber(u64::from_be_bytes(number)) == NO_ITEM {
+        return Ok(());
+    }
     let Some(mut item) =
         ChatItem::load(cx.store(), chat, MessageNumber(u64::from_be_bytes(number)))?
     else {
@@ -479,6 +504,19 @@ fn sender_text(
     }))
 }
 
+/// A member as an item names it: its id and its name in the group now
+/// (empty when it is no longer a member).
+pub(crate) fn group_sender(record: &GroupRecord, id: MemberId) -> Result<GroupSender, CoreError> {
+    let name = record
+        .group
+        .members()?
+        .into_iter()
+        .find(|member| member.id == id)
+        .map(|member| member.name.as_str().to_owned())
+        .unwrap_or_default();
+    Ok(GroupSender { id, name })
+}
+
 /// A member's message read from the log at `seq`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply<S: Store>(
@@ -493,13 +531,7 @@ pub(crate) fn apply<S: Store>(
     batch: &mut StagedBatch,
 ) -> Result<(), CoreError> {
     let id = chat.id;
-    let sender_name = record
-        .group
-        .members()?
-        .into_iter()
-        .find(|member| member.id == sender)
-        .map(|member| member.name.as_str().to_owned())
-        .unwrap_or_default();
+    let sender_name = group_sender(record, sender)?.name;
     match message.content {
         Content::Text { reply_to, text } => {
             let reply_to = match reply_to {

@@ -61,10 +61,12 @@ fn incoming(client: &Client, chat: ChatId) -> Vec<String> {
         .collect()
 }
 
-/// A plain text, as a member outside any core writes it.
-fn text_message(now: UnixMillis, text: &str) -> crate::group_entry::GroupChatMessage {
+/// A plain text, as a member outside any core writes it (its `number`th
+/// message to the group).
+fn text_message(now: UnixMillis, number: u64, text: &str) -> crate::group_entry::GroupChatMessage {
     crate::group_entry::GroupChatMessage {
         sent_at: now.0,
+        number,
         mentions: Vec::new(),
         content: Content::Text {
             reply_to: None,
@@ -131,9 +133,9 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
         crate::group_entry::GroupChatMessage::decode(&plaintext)
             .unwrap()
             .content,
-        text_message(now, "hello Bob").content
+        text_message(now, 1, "hello Bob").content
     );
-    let reply = text_message(now, "hi Ann");
+    let reply = text_message(now, 1, "hi Ann");
     log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
     // The core restarts between entries: its cursor and state are stored.
     world.clients[0].restart();
@@ -480,7 +482,7 @@ fn a_member_exported_and_imported_mid_group_carries_on() {
     world.clients[0].core = Core::open(moved).unwrap();
 
     // The moved profile reads on from its cursor and writes in the group.
-    let reply = text_message(now, "still there?");
+    let reply = text_message(now, 1, "still there?");
     log_entries.append(entry_of(bob.encrypt(&reply.encode()).unwrap().as_bytes()).unwrap());
     log_entries.catch_up(&mut world.clients[0], group);
     assert!(incoming(&world.clients[0], group).ends_with(&["still there?".to_owned()]));
@@ -709,5 +711,141 @@ fn a_contact_cannot_fill_the_profile_with_held_invitations() {
             .group_invitations()
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Ann's core and Bob (made with sotto-groups directly) in a group.
+fn ann_and_bob(world: &mut World) -> (ChatId, sotto_groups::Group, Log) {
+    let now = world.now;
+    let chat = world.clients[0]
+        .core
+        .create_group(now, "Climbing", log())
+        .unwrap();
+    let (bob_join, key_package) =
+        PendingJoin::new(&DisplayName::new("Bob").unwrap(), now.0 / 1000, 3600).unwrap();
+    let mut entries = Log::default();
+    entries.append(
+        world.clients[0]
+            .core
+            .add_group_member(chat, key_package.as_bytes())
+            .unwrap(),
+    );
+    let welcome = entries.catch_up(&mut world.clients[0], chat)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    (chat, bob_join.join(&welcome).unwrap(), entries)
+}
+
+/// What Ann's history shows, oldest first: texts, and notices by type
+/// (with the member they are about).
+fn shown(client: &Client, chat: ChatId) -> Vec<String> {
+    client
+        .core
+        .history(chat, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter_map(|item| match (item.text, item.notice) {
+            (Some(text), _) => Some(text),
+            (None, Some(notice)) => {
+                let about = item
+                    .sender
+                    .map(|s| format!(" ({})", s.name))
+                    .unwrap_or_default();
+                Some(format!("{}{about}", serde_json::to_value(notice).unwrap()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_hostile_log_shows_drops_reorders_replays_and_injections_and_nothing_twice() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
+    let sealed: Vec<GroupEntry> = (1..=5)
+        .map(|n| {
+            let text = text_message(now, n, &format!("text {n}"));
+            entry_of(bob.encrypt(&text.encode()).unwrap().as_bytes()).unwrap()
+        })
+        .collect();
+    // The relay drops Bob's second text, stores his fifth before his
+    // fourth, repeats his third, and makes up an entry of its own.
+    for index in [0, 2, 4, 3, 2] {
+        entries.append(sealed[index].clone());
+    }
+    entries.append(GroupEntry::new(vec![1; sotto_wire::GROUP_ENTRY_LEN]).unwrap());
+    entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(
+        shown(&world.clients[0], chat),
+        [
+            "text 1",
+            r#"{"first":2,"last":2,"type":"skipped"} (Bob)"#,
+            "text 3",
+            r#"{"first":4,"last":4,"type":"skipped"} (Bob)"#,
+            "text 5",
+            r#"{"seq":4,"type":"out_of_order"} (Bob)"#,
+            "text 4",
+            r#"{"type":"replayed"}"#,
+            r#"{"type":"unreadable"}"#,
+        ]
+    );
+}
+
+#[test]
+fn a_message_before_the_commit_it_follows_waits_for_it() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
+    // Ann adds Carl; Bob, on the new epoch, writes. The relay puts Bob's
+    // text before the commit it follows.
+    let (_carl, key_package) =
+        PendingJoin::new(&DisplayName::new("Carl").unwrap(), now.0 / 1000, 3600).unwrap();
+    let commit = world.clients[0]
+        .core
+        .add_group_member(chat, key_package.as_bytes())
+        .unwrap();
+    bob.process(message_of(&commit).unwrap()).unwrap();
+    let text = text_message(now, 1, "after the commit");
+    entries.append(entry_of(bob.encrypt(&text.encode()).unwrap().as_bytes()).unwrap());
+    entries.append(commit);
+    entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(shown(&world.clients[0], chat), ["after the commit"]);
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 3);
+    // Held entries went with it: a restart reads nothing twice.
+    world.clients[0].restart();
+    entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(shown(&world.clients[0], chat), ["after the commit"]);
+}
+
+#[test]
+fn messages_whose_commit_never_comes_wait_within_a_bound_then_show_a_missing_change() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
+    let (_carl, key_package) =
+        PendingJoin::new(&DisplayName::new("Carl").unwrap(), now.0 / 1000, 3600).unwrap();
+    let commit = world.clients[0]
+        .core
+        .add_group_member(chat, key_package.as_bytes())
+        .unwrap();
+    bob.process(message_of(&commit).unwrap()).unwrap();
+    // The relay drops the commit: Bob's texts on the new epoch cannot be read.
+    let count = integrity::MAX_HELD as u64 + 2;
+    for n in 1..=count {
+        let text = text_message(now, n, &format!("text {n}"));
+        entries.append(entry_of(bob.encrypt(&text.encode()).unwrap().as_bytes()).unwrap());
+    }
+    entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(
+        shown(&world.clients[0], chat),
+        [r#"{"type":"missing_change"}"#]
+    );
+    assert_eq!(
+        integrity::held(world.clients[0].core.store(), chat)
+            .unwrap()
+            .len(),
+        integrity::MAX_HELD
     );
 }
