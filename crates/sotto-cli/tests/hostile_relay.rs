@@ -1,7 +1,9 @@
 //! End to end with real processes: a relay run by a hostile operator (the
 //! real relay server over a store that drops, reorders, duplicates and
 //! replays messages: `sotto-relay`'s example `hostile_relay`). The recipient
-//! must show each as an integrity notice and never show a message twice.
+//! must show each as an integrity notice and never show a message twice; in
+//! a group, whose log the relay drops, reorders, repeats and adds entries
+//! to, the members must also stay in one group.
 
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -115,4 +117,96 @@ fn a_hostile_relay_shows_as_integrity_notices_and_no_message_twice() {
     let history = bob.history("Alice");
     let second = history.iter().find(|i| i["number"] == numbers[1]).unwrap();
     assert_eq!(second["status"], "sent");
+}
+
+/// Whether `profile` is a member of `group` and sees `count` members.
+fn members(profile: &Profile, group: &str) -> usize {
+    match profile.try_run(&["group", "members", group]) {
+        (true, members) => members["members"].as_array().map_or(0, Vec::len),
+        _ => 0,
+    }
+}
+
+#[test]
+fn a_hostile_group_log_shows_as_notices_shows_nothing_twice_and_does_not_fork() {
+    let relay = Relay::start_binary(hostile_relay_binary(), &[]);
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    alice.run(&["group", "create", "Climbing"]);
+    alice.run(&["group", "invite", "Climbing", "Bob"]);
+    wait_until("Bob in the group", || {
+        bob.run(&["receive"]);
+        alice.run(&["receive"]);
+        (members(&alice, "Climbing") == 2 && members(&bob, "Climbing") == 2).then_some(())
+    });
+    // Everything owed (receipts of the join) goes out before the relay turns.
+    for profile in [&alice, &bob, &alice, &bob] {
+        profile.run(&["receive"]);
+    }
+
+    // From now on the relay misbehaves on the entries appended: it drops
+    // Bob's 2nd, stores his 4th after the 5th, doubles the 6th, replays the
+    // 1st after the 8th and makes up one after the 9th.
+    std::fs::write(relay.data.path().join("relay").join("armed-groups"), b"").unwrap();
+    let texts: Vec<String> = (1..=10).map(|i| format!("group text {i}")).collect();
+    for text in &texts {
+        let sent = bob.run(&["send", "Climbing", text]);
+        assert_eq!(sent["sent"], true, "{sent}");
+    }
+
+    let history = wait_until("every text of Bob", || {
+        alice.run(&["receive"]);
+        let history = alice.history("Climbing");
+        history
+            .iter()
+            .any(|i| i["text"] == "group text 10")
+            .then_some(history)
+    });
+    // Bob's client appended again what did not come back: every text shows,
+    // once, in his order.
+    let shown: Vec<&str> = history
+        .iter()
+        .filter(|i| i["direction"] == "incoming")
+        .map(|i| i["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, texts, "{history:#?}");
+    let notices: Vec<&serde_json::Value> = history
+        .iter()
+        .filter(|i| i["direction"] == "notice")
+        .map(|i| &i["notice"])
+        .collect();
+    let count = |kind: &str| notices.iter().filter(|n| n["type"] == kind).count();
+    // The late 4th entry repeats a number already read; the doubled 6th and
+    // the replayed 1st cannot be decrypted twice; the made-up entry is none
+    // of the group's.
+    assert_eq!(count("duplicate"), 1, "{notices:?}");
+    assert_eq!(count("replayed"), 2, "{notices:?}");
+    assert_eq!(count("unreadable"), 1, "{notices:?}");
+    let duplicate = notices.iter().find(|n| n["type"] == "duplicate").unwrap();
+    let about = history.iter().find(|i| i["notice"] == **duplicate).unwrap();
+    assert_eq!(about["sender"]["name"], "Bob", "{about}");
+
+    // No fork: both still write and read each other in one group.
+    std::fs::remove_file(relay.data.path().join("relay").join("armed-groups")).unwrap();
+    alice.run(&["send", "Climbing", "still one group"]);
+    wait_until("Alice's text at Bob", || {
+        bob.run(&["receive"]);
+        bob.history("Climbing")
+            .iter()
+            .any(|i| i["text"] == "still one group")
+            .then_some(())
+    });
+    bob.run(&["send", "Climbing", "yes"]);
+    wait_until("Bob's answer at Alice", || {
+        alice.run(&["receive"]);
+        alice
+            .history("Climbing")
+            .iter()
+            .any(|i| i["text"] == "yes")
+            .then_some(())
+    });
+    assert_eq!(members(&alice, "Climbing"), 2);
+    assert_eq!(members(&bob, "Climbing"), 2);
 }

@@ -8,6 +8,15 @@
 //! - the 6th is stored twice (duplicated);
 //! - the 8th is followed by a copy of the 1st (an old message replayed).
 //!
+//! Once the file `armed-groups` exists, it does the like to group log
+//! entries (GAPP), counting them after that:
+//!
+//! - the 2nd is answered and never stored (an entry dropped);
+//! - the 4th is held back and stored after the 5th (reordered);
+//! - the 6th is stored twice (duplicated);
+//! - the 8th is followed by a copy of the 1st (an old entry replayed);
+//! - the 9th is followed by an entry of its own making (injected).
+//!
 //! It is not a mode of `sotto-relay`: nothing in the production binary can
 //! behave like this.
 
@@ -32,11 +41,18 @@ struct Mischief {
     held: Option<(SenderId, StoredMessage)>,
     /// The 1st SEND, to replay.
     first: Option<(SenderId, StoredMessage)>,
+    /// Group entries appended since `armed-groups` exists.
+    appends: u64,
+    /// The 4th of them, until the 5th comes.
+    held_entry: Option<WriteOp>,
+    /// The 1st of them, to replay.
+    first_entry: Option<WriteOp>,
 }
 
 struct HostileStore {
     inner: Arc<dyn Storage>,
     armed: PathBuf,
+    armed_groups: PathBuf,
     mischief: Mutex<Mischief>,
 }
 
@@ -160,7 +176,8 @@ impl Storage for HostileStore {
         now: u64,
         commit: Commit,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        if !self.armed.exists() {
+        let (armed, armed_groups) = (self.armed.exists(), self.armed_groups.exists());
+        if !armed && !armed_groups {
             return self.inner.apply(ops, now, commit);
         }
         let mut mischief = self.mischief.lock().unwrap();
@@ -169,6 +186,74 @@ impl Storage for HostileStore {
         let mut applied = Vec::new();
         let mut answers: Vec<Result<usize, WriteOutcome>> = Vec::new();
         for op in ops {
+            if armed_groups
+                && let WriteOp::AppendGroup {
+                    write_id, entry, ..
+                } = op
+            {
+                mischief.appends += 1;
+                let faked = || -> Result<WriteOutcome, StoreError> {
+                    Ok(match self.inner.group_by_write(write_id, now)? {
+                        Some(group) => WriteOutcome::Appended {
+                            read_id: group.ids.read_id,
+                            seq: group.next,
+                        },
+                        None => WriteOutcome::Refused,
+                    })
+                };
+                match mischief.appends {
+                    1 => {
+                        mischief.first_entry = Some(op.clone());
+                        answers.push(Ok(applied.len()));
+                        applied.push(op.clone());
+                    }
+                    2 => answers.push(Err(faked()?)),
+                    4 => {
+                        mischief.held_entry = Some(op.clone());
+                        answers.push(Err(faked()?));
+                    }
+                    5 => {
+                        answers.push(Ok(applied.len()));
+                        applied.push(op.clone());
+                        applied.extend(mischief.held_entry.take());
+                    }
+                    6 => {
+                        answers.push(Ok(applied.len()));
+                        applied.push(op.clone());
+                        applied.push(op.clone());
+                    }
+                    8 => {
+                        answers.push(Ok(applied.len()));
+                        applied.push(op.clone());
+                        applied.extend(mischief.first_entry.clone());
+                    }
+                    9 => {
+                        answers.push(Ok(applied.len()));
+                        applied.push(op.clone());
+                        // Framed like an entry, holding bytes no member made.
+                        let mut made_up = vec![0x01, 0, 0, 0, 200];
+                        made_up.extend((0..200u32).map(|i| (i * 7 + 3) as u8));
+                        made_up.resize(entry.as_bytes().len(), 0);
+                        if let WriteOp::AppendGroup {
+                            write_id,
+                            write_key,
+                            ..
+                        } = op
+                        {
+                            applied.push(WriteOp::AppendGroup {
+                                write_id: *write_id,
+                                write_key: *write_key,
+                                entry: sotto_wire::GroupEntry::new(made_up).unwrap(),
+                            });
+                        }
+                    }
+                    _ => {
+                        answers.push(Ok(applied.len()));
+                        applied.push(op.clone());
+                    }
+                }
+                continue;
+            }
             let WriteOp::Send {
                 sender_id, message, ..
             } = op
@@ -177,6 +262,11 @@ impl Storage for HostileStore {
                 applied.push(op.clone());
                 continue;
             };
+            if !armed {
+                answers.push(Ok(applied.len()));
+                applied.push(op.clone());
+                continue;
+            }
             mischief.sends += 1;
             let faked = || -> Result<WriteOutcome, StoreError> {
                 Ok(match self.inner.queue_by_sender(sender_id)? {
@@ -254,6 +344,7 @@ fn main() {
         std::process::exit(2);
     });
     let armed = config.data.join("armed");
+    let armed_groups = config.data.join("armed-groups");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -263,6 +354,7 @@ fn main() {
             Arc::new(HostileStore {
                 inner,
                 armed,
+                armed_groups,
                 mischief: Mutex::new(Mischief::default()),
             })
         })
