@@ -545,6 +545,28 @@ impl<S: Store> Core<S> {
                 .map(|commit| entry_of(commit.as_bytes()))
                 .transpose()?;
         }
+        // So is a request through the group's link approved meanwhile.
+        if update.append.is_none()
+            && !record.group.has_pending_commit()
+            && record.group.is_active()
+            && let Some(mut request) = links::waiting_request(self.store(), chat)?
+        {
+            if links::commit_add(&mut record, &mut request, &mut batch)? {
+                update.append = record
+                    .group
+                    .pending_commit()
+                    .map(|commit| entry_of(commit.as_bytes()))
+                    .transpose()?;
+            } else {
+                let (mut cx, ..) = self.parts();
+                links::decline(&mut cx, now, rng, &request, &mut batch)?;
+            }
+        }
+        // The welcome goes to those who joined through the link.
+        if let Some(welcome) = &update.welcome {
+            let (mut cx, ..) = self.parts();
+            links::send_welcomes(&mut cx, now, rng, &record, &welcomed, welcome, &mut batch)?;
+        }
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
         // Each welcome goes out in a batch of its own with its invitation's
@@ -732,8 +754,10 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
 }
 
 pub(crate) mod invitations;
+pub(crate) mod links;
 pub(crate) mod messages;
 pub use invitations::GroupInvitationView;
+pub use links::{GroupJoinRequestView, GroupLinkJoinView, GroupLinkView};
 pub use messages::GroupSend;
 #[cfg(test)]
 mod chat_tests;

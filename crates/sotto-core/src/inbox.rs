@@ -27,7 +27,7 @@ use crate::connector::{Confirm, Connector};
 use crate::event::{Event, Pending};
 use crate::file_message::FileState;
 use crate::file_transfer::auto_download;
-use crate::groups::invitations;
+use crate::groups::{invitations, links};
 use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::outbox::InFlight;
@@ -116,6 +116,12 @@ impl Inbox {
                 ),
                 QueueOwner::Address => {
                     connector.handle_request(cx, now, rng, body.as_bytes(), &mut batch)
+                }
+                QueueOwner::GroupLink(group) => {
+                    links::handle_request(cx, now, rng, group, body.as_bytes(), &mut batch)
+                }
+                QueueOwner::GroupJoin(join) => {
+                    links::handle_reply(cx, now, join, body.as_bytes(), &mut batch)
                 }
             };
             if let Err(error) = outcome {

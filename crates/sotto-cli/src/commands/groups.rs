@@ -66,7 +66,7 @@ pub(super) fn group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<O
     }
 }
 
-fn existing_group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<ChatId> {
+pub(super) fn existing_group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<ChatId> {
     group(session, name_or_id)?.map(|g| g.id).ok_or_else(|| {
         Failure::new("not_found", format!("no group {}", one_line(name_or_id))).into()
     })
