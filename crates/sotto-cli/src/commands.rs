@@ -853,6 +853,12 @@ async fn profile_command(
                 }
             },
             GroupAction::Leave { group } => groups::leave(session, output, &group).await,
+            GroupAction::Block { group, member } => {
+                groups::block(session, output, &group, &member, true)
+            }
+            GroupAction::Unblock { group, member } => {
+                groups::block(session, output, &group, &member, false)
+            }
             GroupAction::Link {
                 group,
                 qr,

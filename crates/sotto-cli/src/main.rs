@@ -403,6 +403,21 @@ enum GroupAction {
         /// `admin` or `member` (an owner may also name an `owner`).
         role: String,
     },
+    /// Block a member for you: their messages are not shown on this
+    /// device (dropped as they arrive); no one is told.
+    Block {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+    },
+    /// Unblock a member: their messages show again from now on.
+    Unblock {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+    },
     /// Leave the group.
     Leave {
         /// The group's name or id.

@@ -3,7 +3,8 @@
 //! of their own for the group, and the admin sees nothing of their
 //! profiles. With approval by an admin, one is approved and one declined;
 //! with automatic approval, one joins at once; after the link is replaced,
-//! a request through the old one is refused.
+//! a request through the old one is refused. And a member blocked by
+//! another is hidden for that one only.
 
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -194,4 +195,64 @@ fn joining_by_link_with_approval_automatically_declined_and_after_a_replacement(
     let (ok, refused) = erin.try_run(&["group", "join", &new_link]);
     assert!(!ok, "{refused}");
     assert_eq!(refused["error"]["kind"], "refused", "{refused}");
+}
+
+#[test]
+fn a_blocked_member_is_hidden_for_the_blocker_only() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    let carol = Profile::init(root.path(), "Carol", &relay);
+    alice.run(&["group", "create", "Hikers"]);
+    let made = alice.run(&["group", "link", "Hikers", "--approval", "automatic"]);
+    let link = made["link"].as_str().unwrap().to_owned();
+    bob.run(&["group", "join", &link]);
+    carol.run(&["group", "join", &link]);
+    wait_until("everyone in the group", || {
+        alice.run(&["receive"]);
+        bob.run(&["receive"]);
+        carol.run(&["receive"]);
+        [&alice, &bob, &carol]
+            .iter()
+            .all(|p| names(p, "Hikers") == ["Alice", "Bob", "Carol"])
+            .then_some(())
+    });
+
+    let blocked = bob.run(&["group", "block", "Hikers", "Carol"]);
+    assert_eq!(blocked["blocked"], true, "{blocked}");
+    let (ok, refused) = bob.try_run(&["group", "block", "Hikers", "Bob"]);
+    assert!(!ok, "no one blocks themselves: {refused}");
+    let members = bob.run(&["group", "members", "Hikers"]);
+    let carol_member = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Carol")
+        .unwrap()
+        .clone();
+    assert_eq!(carol_member["blocked"], true, "{members}");
+
+    carol.run(&["send", "Hikers", "while blocked"]);
+    alice.run(&["send", "Hikers", "from alice"]);
+    let texts = |profile: &Profile| profile.run(&["history", "Hikers"]).to_string();
+    wait_until("Alice's text at Bob's", || {
+        bob.run(&["receive"]);
+        texts(&bob).contains("from alice").then_some(())
+    });
+    assert!(!texts(&bob).contains("while blocked"), "{}", texts(&bob));
+    alice.run(&["receive"]);
+    assert!(
+        texts(&alice).contains("while blocked"),
+        "only Bob blocked Carol"
+    );
+
+    let unblocked = bob.run(&["group", "unblock", "Hikers", "Carol"]);
+    assert_eq!(unblocked["blocked"], false, "{unblocked}");
+    carol.run(&["send", "Hikers", "after unblocking"]);
+    wait_until("Carol's new text at Bob's", || {
+        bob.run(&["receive"]);
+        texts(&bob).contains("after unblocking").then_some(())
+    });
+    assert!(!texts(&bob).contains("while blocked"), "not shown later");
 }

@@ -11,8 +11,9 @@
 //! member's commit came first, ours is made again on the new epoch
 //! ([`GroupUpdate::append`] holds it, to append).
 //!
-//! `invitations`: inviting a contact over the pairwise chat; `messages`: the
-//! group's chat messages, as chat items.
+//! `invitations`: inviting a contact over the pairwise chat; `links`: joining
+//! through a group link; `blocking`: members blocked for this profile;
+//! `messages`: the group's chat messages, as chat items.
 
 use rand_core::CryptoRngCore;
 use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
@@ -93,6 +94,8 @@ pub struct GroupMemberView {
     pub role: GroupRole,
     /// Whether this member is this profile.
     pub me: bool,
+    /// Whether this profile blocked the member (their messages are hidden).
+    pub blocked: bool,
 }
 
 /// What one log entry did.
@@ -205,17 +208,20 @@ impl<S: Store> Core<S> {
     pub fn group_members(&self, chat: ChatId) -> Result<Vec<GroupMemberView>, CoreError> {
         let record = GroupRecord::load(self.store(), chat)?;
         let own = record.group.own_member_id();
-        Ok(record
+        record
             .group
             .members()?
             .into_iter()
-            .map(|member| GroupMemberView {
-                id: hex(member.id.as_bytes()),
-                name: member.name.as_str().to_owned(),
-                role: member.role.into(),
-                me: member.id == own,
+            .map(|member| {
+                Ok(GroupMemberView {
+                    id: hex(member.id.as_bytes()),
+                    name: member.name.as_str().to_owned(),
+                    role: member.role.into(),
+                    me: member.id == own,
+                    blocked: blocking::is_blocked(self.store(), chat, &member.id)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The group's log and this member's credentials for it.
@@ -515,8 +521,11 @@ impl<S: Store> Core<S> {
             let (cx, _, _, chats) = self.parts();
             // Our own text coming back is numbered by the log.
             messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
-            // A member's message we cannot read is skipped, like a bad entry.
-            if let Some((sender, message)) = message {
+            // A member's message we cannot read is skipped, like a bad entry;
+            // a member this profile blocked is not heard.
+            if let Some((sender, message)) = message
+                && !blocking::is_blocked(cx.store(), chat, &sender)?
+            {
                 messages::apply(
                     &cx,
                     chats,
@@ -753,6 +762,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
     member_id_of(text).ok_or(CoreError::InvalidValue("member id"))
 }
 
+pub(crate) mod blocking;
 pub(crate) mod invitations;
 pub(crate) mod links;
 pub(crate) mod messages;
