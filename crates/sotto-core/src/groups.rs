@@ -555,6 +555,7 @@ impl<S: Store> Core<S> {
                 .transpose()?;
         }
         // So is a request through the group's link approved meanwhile.
+        let mut replies = false;
         if update.append.is_none()
             && !record.group.has_pending_commit()
             && record.group.is_active()
@@ -569,15 +570,21 @@ impl<S: Store> Core<S> {
             } else {
                 let (mut cx, ..) = self.parts();
                 links::decline(&mut cx, now, rng, &request, &mut batch)?;
+                replies = true;
             }
         }
         // The welcome goes to those who joined through the link.
         if let Some(welcome) = &update.welcome {
             let (mut cx, ..) = self.parts();
             links::send_welcomes(&mut cx, now, rng, &record, &welcomed, welcome, &mut batch)?;
+            replies = true;
         }
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
+        if replies {
+            // The replies to joiners through the link go out now.
+            self.tick(now)?;
+        }
         // Each welcome goes out in a batch of its own with its invitation's
         // end; the group's state is stored already.
         for invite in invites {
@@ -771,5 +778,7 @@ pub use links::{GroupJoinRequestView, GroupLinkJoinView, GroupLinkView};
 pub use messages::GroupSend;
 #[cfg(test)]
 mod chat_tests;
+#[cfg(test)]
+mod link_tests;
 #[cfg(test)]
 mod tests;

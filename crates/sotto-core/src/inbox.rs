@@ -90,6 +90,8 @@ impl Inbox {
         let mut batch = StagedBatch::new();
         queue.last_message = Some(message_id);
         let mut opened = None;
+        // A join through a group link deletes its reply queue once answered.
+        let mut queue_ended = false;
         if let MessageContent::Body(body) = message.content {
             let outcome = match queue.owner {
                 QueueOwner::Connection(connection) => self
@@ -122,6 +124,7 @@ impl Inbox {
                 }
                 QueueOwner::GroupJoin(join) => {
                     links::handle_reply(cx, now, join, body.as_bytes(), &mut batch)
+                        .map(|ended| queue_ended = ended)
                 }
             };
             if let Err(error) = outcome {
@@ -132,13 +135,16 @@ impl Inbox {
                 }
                 batch = StagedBatch::new();
                 opened = None;
+                queue_ended = false;
                 batch.notify(Pending::ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
                 }));
             }
         }
-        queue.put(&mut batch);
+        if !queue_ended {
+            queue.put(&mut batch);
+        }
         cx.commit(batch)?;
         if let Some((connection, session)) = opened {
             cx.keep_session(connection, session);

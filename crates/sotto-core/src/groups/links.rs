@@ -126,7 +126,8 @@ impl<S: Store> Core<S> {
             QueueOwner::GroupLink(group),
             &mut batch,
         );
-        cx.commit(batch)
+        let result = cx.commit(batch);
+        self.after_action(now, result)
     }
 
     /// Deletes a group's link: its queue on the relay, so later requests are
@@ -139,7 +140,8 @@ impl<S: Store> Core<S> {
         let mut batch = StagedBatch::new();
         delete_link_into(&mut cx, now, group, &mut batch)?;
         batch.notify(Pending::ChatChanged(group));
-        cx.commit(batch)
+        let result = cx.commit(batch);
+        self.after_action(now, result)
     }
 
     /// Whether requests through the group's link join without an admin.
@@ -207,7 +209,8 @@ impl<S: Store> Core<S> {
         let (mut cx, ..) = self.parts();
         let mut batch = StagedBatch::new();
         approve(&mut cx, now, rng, record, &mut batch)?;
-        cx.commit(batch)
+        let result = cx.commit(batch);
+        self.after_action(now, result)
     }
 
     /// Declines a request: the requester is told, and it is forgotten.
@@ -225,7 +228,8 @@ impl<S: Store> Core<S> {
         let (mut cx, ..) = self.parts();
         let mut batch = StagedBatch::new();
         decline(&mut cx, now, rng, &record, &mut batch)?;
-        cx.commit(batch)
+        let result = cx.commit(batch);
+        self.after_action(now, result)
     }
 
     /// Asks to join a group through its link: a reply queue is made on
@@ -277,8 +281,8 @@ impl<S: Store> Core<S> {
             QueueOwner::GroupJoin(id),
             &mut batch,
         );
-        cx.commit(batch)?;
-        Ok(id)
+        let result = cx.commit(batch).map(|()| id);
+        self.after_action(now, result)
     }
 
     /// Joins through links waiting for their admin's answer.
@@ -645,16 +649,17 @@ pub(crate) fn send_welcomes<S: Store>(
 }
 
 /// A reply arrived on a join's reply queue: a piece of the welcome (the
-/// group is joined once all are there) or a refusal.
+/// group is joined once all are there) or a refusal. Returns whether the
+/// join ended (its reply queue is deleted in `batch`).
 pub(crate) fn handle_reply<S: Store>(
     cx: &mut Shared<'_, S>,
     now: UnixMillis,
     id: u64,
     body: &[u8],
     batch: &mut StagedBatch,
-) -> Result<(), CoreError> {
+) -> Result<bool, CoreError> {
     let Some(join) = LinkJoinRecord::load(cx.store(), id)? else {
-        return Ok(());
+        return Ok(false);
     };
     match Reply::open(&join.reply_key, &join.join, body)? {
         Reply::Declined => {
@@ -664,7 +669,7 @@ pub(crate) fn handle_reply<S: Store>(
                 name: join.link.name.clone(),
                 reason: "declined".to_owned(),
             }));
-            Ok(())
+            Ok(true)
         }
         Reply::Piece {
             index,
@@ -672,7 +677,7 @@ pub(crate) fn handle_reply<S: Store>(
             bytes,
         } => {
             let Some(whole) = keep_piece(cx, &join.join, index, count, &bytes, batch)? else {
-                return Ok(());
+                return Ok(false);
             };
             let mut r = Reader::new(&whole, "group welcome");
             let welcome = GroupWelcome::decode(&mut r).and_then(|welcome| {
@@ -695,7 +700,7 @@ pub(crate) fn handle_reply<S: Store>(
                     name: join.link.name.clone(),
                     reason: "the welcome did not open".to_owned(),
                 }));
-                return Ok(());
+                return Ok(true);
             };
             let record = GroupRecord {
                 chat: ChatId(cx.account.allocate_id()),
@@ -714,7 +719,7 @@ pub(crate) fn handle_reply<S: Store>(
                 group: record.chat,
                 name: record.name,
             }));
-            Ok(())
+            Ok(true)
         }
     }
 }

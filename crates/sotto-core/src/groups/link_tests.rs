@@ -1,0 +1,186 @@
+//! Joining through a group link between real cores over the simulated
+//! relay, with the group log as a list of entries in the test: hostile
+//! messages on the link's queue are dropped without stopping it, a replayed
+//! request makes no second one, and an approved request's welcome reaches
+//! the joiner in pieces.
+
+use sotto_wire::{MessageBody, MessageContent, QueueMessage, RecipientId};
+
+use super::tests::{Log, world};
+use super::*;
+use crate::Event;
+use crate::group_link::{GroupLink, REQUEST_INFO};
+use crate::group_record::tests::log;
+use crate::queue_record::{QueueOwner, QueueRecord};
+use crate::sim::{Stored, World};
+
+/// The link queue's recipient id on the admin's side.
+fn link_queue(world: &World, group: ChatId) -> RecipientId {
+    QueueRecord::load_all(world.clients[0].core.store())
+        .unwrap()
+        .into_iter()
+        .find(|queue| queue.owner == QueueOwner::GroupLink(group))
+        .unwrap()
+        .recipient_id
+}
+
+/// Puts `body` on the admin's link queue, as a sender (or a replaying
+/// relay) would.
+fn inject(world: &mut World, queue: RecipientId, body: Vec<u8>) {
+    let id = world.relays[0].new_message_id();
+    let now = world.now;
+    world.relays[0]
+        .queues
+        .get_mut(&queue)
+        .unwrap()
+        .messages
+        .push_back(Stored {
+            id,
+            message: QueueMessage {
+                timestamp: now.0 / 1000,
+                content: MessageContent::Body(MessageBody::new(body).unwrap()),
+            },
+        });
+}
+
+#[test]
+fn hostile_requests_are_dropped_and_an_approved_one_joins() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let ann = &mut world.clients[0];
+    let chat = ann.core.create_group(now, "Climbing", log()).unwrap();
+    ann.core
+        .create_group_link(now, &mut ann.rng, chat, &relay, false)
+        .unwrap();
+    assert_eq!(ann.core.group_link(chat).unwrap().unwrap().link, None);
+    world.run();
+    let text = world.clients[0]
+        .core
+        .group_link(chat)
+        .unwrap()
+        .unwrap()
+        .link
+        .unwrap();
+    let link = GroupLink::parse(&text).unwrap();
+    assert_eq!(link.name, "Climbing");
+    let queue = link_queue(&world, chat);
+
+    // Whatever arrives on the link's queue, nothing is kept and the queue
+    // goes on: garbage, another version, a seal to another key, a sealed
+    // plaintext that is not a request.
+    let other = sotto_groups::LinkKeyPair::generate().unwrap();
+    let sealed_elsewhere = [
+        vec![1],
+        sotto_groups::seal_to_link(other.public(), REQUEST_INFO, &[0; 8192]).unwrap(),
+    ]
+    .concat();
+    let not_a_request = [
+        vec![1],
+        sotto_groups::seal_to_link(&link.public_key, REQUEST_INFO, &[7; 8192]).unwrap(),
+    ]
+    .concat();
+    world.go_offline(0);
+    for body in [
+        vec![1],
+        vec![2; 100],
+        vec![1; 9000],
+        sealed_elsewhere,
+        not_a_request,
+    ] {
+        inject(&mut world, queue, body);
+    }
+    world.go_online(0);
+    world.run();
+    assert!(world.relays[0].queues[&queue].messages.is_empty());
+    assert!(
+        world.clients[0]
+            .core
+            .group_join_requests(chat)
+            .unwrap()
+            .is_empty()
+    );
+    let faults = world.clients[0]
+        .events
+        .iter()
+        .filter(|event| matches!(event, Event::RelayFault { .. }))
+        .count();
+    assert_eq!(faults, 5);
+
+    // Bob asks, under a name for this group; the request waits on the relay
+    // while Ann is away, and is replayed once she has read it.
+    world.go_offline(0);
+    let bob_relay = world.clients[1].relay.clone();
+    let bob = &mut world.clients[1];
+    let join = bob
+        .core
+        .join_group_by_link(now, &mut bob.rng, &text, &bob_relay, Some("Rope Bob"))
+        .unwrap();
+    world.run();
+    assert_eq!(
+        world.clients[1].core.group_link_joins().unwrap()[0].id,
+        join
+    );
+    let MessageContent::Body(request) = &world.relays[0].queues[&queue].messages[0].message.content
+    else {
+        panic!("a request")
+    };
+    let request = request.as_bytes().to_vec();
+    world.go_online(0);
+    world.run();
+    inject(&mut world, queue, request);
+    world.go_offline(0);
+    world.go_online(0);
+    world.run();
+    let requests = world.clients[0].core.group_join_requests(chat).unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].name, "Rope Bob");
+    assert!(!requests[0].approved);
+    assert!(world.clients[0].events.iter().any(|event| matches!(
+        event,
+        Event::GroupJoinRequested { request } if request.name == "Rope Bob"
+    )));
+
+    // Approved: the add goes to the log; once it is in effect the welcome
+    // goes to Bob's reply queue, and Bob is in.
+    let ann = &mut world.clients[0];
+    ann.core
+        .approve_group_join(now, &mut ann.rng, requests[0].id)
+        .unwrap();
+    let mut entries = Log::default();
+    entries.append(ann.core.pending_group_commit(chat).unwrap().unwrap());
+    entries.catch_up(&mut world.clients[0], chat);
+    world.run();
+    let joined = world.clients[1]
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::GroupJoined { group, name } => Some((*group, name.clone())),
+            _ => None,
+        })
+        .expect("Bob joined");
+    assert_eq!(joined.1, "Climbing");
+    let names: Vec<_> = world.clients[1]
+        .core
+        .group_members(joined.0)
+        .unwrap()
+        .into_iter()
+        .map(|member| member.name)
+        .collect();
+    assert_eq!(names, ["Ann", "Rope Bob"]);
+    assert!(world.clients[1].core.group_link_joins().unwrap().is_empty());
+    assert!(
+        world.clients[0]
+            .core
+            .group_join_requests(chat)
+            .unwrap()
+            .is_empty()
+    );
+    // Bob's reply queue is gone with the join.
+    assert!(
+        QueueRecord::load_all(world.clients[1].core.store())
+            .unwrap()
+            .iter()
+            .all(|queue| queue.owner != QueueOwner::GroupJoin(join))
+    );
+}
