@@ -877,7 +877,7 @@ async fn profile_command(
             GroupAction::Join { link, name } => {
                 group_links::join(session, output, &link, name.as_deref()).await
             }
-            GroupAction::Joins => group_links::joins(session, output),
+            GroupAction::Joins { cancel } => group_links::joins(session, output, cancel).await,
             GroupAction::Requests { group } => group_links::requests(session, output, &group),
             GroupAction::Approve { group, request } => {
                 group_links::approve(session, output, &group, request).await

@@ -454,7 +454,11 @@ enum GroupAction {
         name: Option<String>,
     },
     /// Your requests to join through links that wait for an answer.
-    Joins,
+    Joins {
+        /// Give up this join (its id): a later answer is not read.
+        #[arg(long, value_name = "ID")]
+        cancel: Option<u64>,
+    },
     /// Requests to join through the group's link.
     Requests {
         /// The group's name or id.

@@ -189,6 +189,12 @@ fn joining_by_link_with_approval_automatically_declined_and_after_a_replacement(
         (names(&bob, "Climbers").len() == 4).then_some(())
     });
 
+    // A join given up forgets its reply queue.
+    let asked = erin.run(&["group", "join", &new_link, "--name", "Erin E"]);
+    let join = asked["join"].as_u64().unwrap().to_string();
+    let cancelled = erin.run(&["group", "joins", "--cancel", &join]);
+    assert_eq!(cancelled["joins"], serde_json::json!([]), "{cancelled}");
+
     // Deleted: no link, and requests through it are refused.
     let deleted = alice.run(&["group", "link", "Climbers", "--delete"]);
     assert_eq!(deleted["deleted"], true, "{deleted}");

@@ -145,8 +145,30 @@ pub(super) async fn join(
     )
 }
 
-/// `group joins`: requests to join through links still waiting.
-pub(super) fn joins(session: &Session<'_>, output: &Output) -> anyhow::Result<()> {
+/// `group joins [--cancel ID]`: requests to join through links still
+/// waiting.
+pub(super) async fn joins(
+    session: &mut Session<'_>,
+    output: &Output,
+    cancel: Option<u64>,
+) -> anyhow::Result<()> {
+    if let Some(join) = cancel {
+        let known = session
+            .runtime
+            .core()
+            .group_link_joins()
+            .map_err(core_failure)?
+            .iter()
+            .any(|j| j.id == join);
+        if !known {
+            return Err(Failure::new("not_found", format!("no join {join} waiting")).into());
+        }
+        session
+            .core()
+            .cancel_group_link_join(sotto_client::runtime::now_millis(), join)
+            .map_err(core_failure)?;
+        session.settle().await?;
+    }
     let joins = session
         .runtime
         .core()

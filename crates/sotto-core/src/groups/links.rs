@@ -298,6 +298,19 @@ impl<S: Store> Core<S> {
             .collect())
     }
 
+    /// Gives up a join through a link that waits for an answer: the join is
+    /// forgotten and its reply queue deleted, so a later welcome is never
+    /// read.
+    pub fn cancel_group_link_join(&mut self, now: UnixMillis, join: u64) -> Result<(), CoreError> {
+        let record = LinkJoinRecord::load(self.store(), join)?
+            .ok_or(CoreError::InvalidValue("no such join"))?;
+        let (mut cx, ..) = self.parts();
+        let mut batch = StagedBatch::new();
+        end_join(&mut cx, now, &record, &mut batch)?;
+        let result = cx.commit(batch);
+        self.after_action(now, result)
+    }
+
     /// Whether `link` is one of this profile's own group links.
     fn own_link_queue(&self, link: &GroupLink) -> Result<bool, CoreError> {
         for group in GroupRecord::ids(self.store())? {
