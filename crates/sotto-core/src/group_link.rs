@@ -617,6 +617,14 @@ impl LinkJoinRecord {
     }
 }
 
+/// Decodes the bytes as each of this module's records, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_records(bytes: &[u8]) -> bool {
+    GroupLinkRecord::decode(ChatId(1), bytes).is_ok()
+        || JoinRequestRecord::decode(1, bytes).is_ok()
+        || LinkJoinRecord::decode(1, bytes).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
