@@ -184,3 +184,63 @@ fn hostile_requests_are_dropped_and_an_approved_one_joins() {
             .all(|queue| queue.owner != QueueOwner::GroupJoin(join))
     );
 }
+
+#[test]
+fn a_flooded_link_keeps_at_most_its_bound_of_requests() {
+    use crate::group_link::JoinRequest;
+    use crate::groups::links::MAX_REQUESTS_PER_GROUP;
+    use zeroize::Zeroizing;
+
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let ann = &mut world.clients[0];
+    let chat = ann.core.create_group(now, "Climbing", log()).unwrap();
+    ann.core
+        .create_group_link(now, &mut ann.rng, chat, &relay, false)
+        .unwrap();
+    world.run();
+    let text = world.clients[0]
+        .core
+        .group_link(chat)
+        .unwrap()
+        .unwrap()
+        .link
+        .unwrap();
+    let link = GroupLink::parse(&text).unwrap();
+    let queue = link_queue(&world, chat);
+    let name = sotto_groups::DisplayName::new("Someone").unwrap();
+    for round in 0..2 {
+        world.go_offline(0);
+        for index in 0..(MAX_REQUESTS_PER_GROUP / 2 + round) {
+            let (_, key_package) =
+                sotto_groups::PendingJoin::new(&name, now.0 / 1000, 3600).unwrap();
+            let request = JoinRequest {
+                join: [(round * 100 + index) as u8; 16],
+                reply_queue: link.queue.clone(),
+                reply_sender: Zeroizing::new([1; 32]),
+                reply_key: Zeroizing::new([2; 32]),
+                key_package: key_package.into_bytes(),
+            };
+            let sealed = sotto_groups::seal_to_link(
+                &link.public_key,
+                REQUEST_INFO,
+                &request.plaintext().unwrap(),
+            )
+            .unwrap();
+            inject(&mut world, queue, [vec![1], sealed].concat());
+        }
+        world.go_online(0);
+        world.run();
+    }
+    // The queue is read to its end; the request past the bound is dropped.
+    assert!(world.relays[0].queues[&queue].messages.is_empty());
+    assert_eq!(
+        world.clients[0]
+            .core
+            .group_join_requests(chat)
+            .unwrap()
+            .len(),
+        MAX_REQUESTS_PER_GROUP
+    );
+}
