@@ -573,6 +573,12 @@ impl<S: Store> Core<S> {
                 replies = true;
             }
         }
+        // Out of the group: its link goes, and its requests are declined.
+        if matches!(update.change, Some(GroupChange::Removed)) {
+            let (mut cx, ..) = self.parts();
+            links::group_left(&mut cx, now, rng, chat, &mut batch)?;
+            replies = true;
+        }
         // The welcome goes to those who joined through the link.
         if let Some(welcome) = &update.welcome {
             let (mut cx, ..) = self.parts();

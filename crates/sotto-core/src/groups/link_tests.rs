@@ -244,3 +244,101 @@ fn a_flooded_link_keeps_at_most_its_bound_of_requests() {
         MAX_REQUESTS_PER_GROUP
     );
 }
+
+#[test]
+fn an_admin_removed_from_the_group_ends_its_link_and_declines_its_requests() {
+    let mut world = world(&["Ann", "Bob"]);
+    let now = world.now;
+    let relay = world.clients[0].relay.clone();
+    let ann = &mut world.clients[0];
+    let chat = ann.core.create_group(now, "Climbing", log()).unwrap();
+    ann.core
+        .create_group_link(now, &mut ann.rng, chat, &relay, false)
+        .unwrap();
+    world.run();
+    let text = world.clients[0]
+        .core
+        .group_link(chat)
+        .unwrap()
+        .unwrap()
+        .link
+        .unwrap();
+    let queue = link_queue(&world, chat);
+
+    // Cleo, a member made with sotto-groups directly, joins and becomes an owner.
+    let (cleo_join, key_package) = sotto_groups::PendingJoin::new(
+        &sotto_groups::DisplayName::new("Cleo").unwrap(),
+        now.0 / 1000,
+        3600,
+    )
+    .unwrap();
+    let mut entries = Log::default();
+    let ann = &mut world.clients[0];
+    entries.append(
+        ann.core
+            .add_group_member(chat, key_package.as_bytes())
+            .unwrap(),
+    );
+    let welcome = entries.catch_up(&mut world.clients[0], chat)[0]
+        .welcome
+        .clone()
+        .unwrap();
+    let mut cleo = cleo_join.join(&welcome).unwrap();
+    let cleo_id = crate::chat_item::hex(cleo.own_member_id().as_bytes());
+    entries.append(
+        world.clients[0]
+            .core
+            .set_group_role(chat, &cleo_id, GroupRole::Owner)
+            .unwrap(),
+    );
+    entries.catch_up(&mut world.clients[0], chat);
+    cleo.process(crate::group_entry::message_of(&entries.0[1]).unwrap())
+        .unwrap();
+
+    // Bob's request waits for Ann; then Cleo removes Ann.
+    let bob_relay = world.clients[1].relay.clone();
+    let bob = &mut world.clients[1];
+    let join = bob
+        .core
+        .join_group_by_link(now, &mut bob.rng, &text, &bob_relay, None)
+        .unwrap();
+    world.run();
+    assert_eq!(
+        world.clients[0]
+            .core
+            .group_join_requests(chat)
+            .unwrap()
+            .len(),
+        1
+    );
+    let ann_id = world.clients[0]
+        .core
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .find(|member| member.me)
+        .unwrap()
+        .id;
+    let ann_member = crate::chat_item::parse_member_id(&ann_id).unwrap();
+    let removal = cleo.remove_members(&[ann_member]).unwrap();
+    entries.append(crate::group_entry::entry_of(removal.as_bytes()).unwrap());
+    let updates = entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(updates[0].change, Some(GroupChange::Removed));
+    world.run();
+
+    // The link is gone (its queue deleted on the relay), and Bob is told no.
+    assert_eq!(world.clients[0].core.group_link(chat).unwrap(), None);
+    assert!(!world.relays[0].queues.contains_key(&queue));
+    assert!(
+        world.clients[0]
+            .core
+            .group_join_requests(chat)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(world.clients[1].events.iter().any(|event| matches!(
+        event,
+        Event::GroupJoinRefused { join: refused, .. } if *refused == join
+    )));
+    assert!(world.clients[1].core.group_link_joins().unwrap().is_empty());
+}

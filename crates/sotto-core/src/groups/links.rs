@@ -394,6 +394,27 @@ fn delete_link_into<S: Store>(
     delete_queues(cx, now, QueueOwner::GroupLink(group), batch)
 }
 
+/// This profile is out of the group: its link goes (its queue deleted, so
+/// later requests are refused by the relay), and every request kept is
+/// declined.
+pub(crate) fn group_left<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+    rng: &mut impl CryptoRngCore,
+    group: ChatId,
+    batch: &mut StagedBatch,
+) -> Result<(), CoreError> {
+    if GroupLinkRecord::load(cx.store(), group)?.is_some() {
+        delete_link_into(cx, now, group, batch)?;
+    }
+    for record in JoinRequestRecord::load_all(cx.store())? {
+        if record.group == group {
+            decline(cx, now, rng, &record, batch)?;
+        }
+    }
+    Ok(())
+}
+
 /// The relay made a queue for a group's link: the link can be shown. One
 /// whose link was deleted or replaced meanwhile is deleted again.
 pub(crate) fn link_queue_created<S: Store>(
