@@ -143,4 +143,10 @@ mod tests {
         assert!(pair.open(b"info", &sealed[..100]).is_err());
         assert_eq!(format!("{pair:?}"), "LinkKeyPair(..)");
     }
+
+    #[test]
+    fn a_key_that_is_no_encapsulation_key_takes_no_seal() {
+        assert!(seal_to_link(&[0xff; LINK_PUBLIC_KEY_LEN], b"info", b"hello").is_err());
+        assert!(seal_to_link(&[1; 100], b"info", b"hello").is_err());
+    }
 }

@@ -107,6 +107,22 @@ fn hostile_requests_are_dropped_and_an_approved_one_joins() {
         .count();
     assert_eq!(faults, 5);
 
+    // A link whose key is no encapsulation key is refused before anything
+    // is made.
+    let forged = GroupLink {
+        public_key: vec![0xff; sotto_groups::LINK_PUBLIC_KEY_LEN],
+        ..link.clone()
+    }
+    .to_link();
+    let bob_relay = world.clients[1].relay.clone();
+    let bob = &mut world.clients[1];
+    assert!(matches!(
+        bob.core
+            .join_group_by_link(now, &mut bob.rng, &forged, &bob_relay, None),
+        Err(CoreError::InvalidLink(_))
+    ));
+    assert!(bob.core.group_link_joins().unwrap().is_empty());
+
     // Bob asks, under a name for this group; the request waits on the relay
     // while Ann is away, and is replayed once she has read it.
     world.go_offline(0);

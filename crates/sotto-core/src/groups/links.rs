@@ -247,6 +247,10 @@ impl<S: Store> Core<S> {
         name: Option<&str>,
     ) -> Result<u64, CoreError> {
         let link = GroupLink::parse(link)?;
+        // A key that takes no seal makes no request: refused before anything
+        // is made.
+        seal_to_link(&link.public_key, REQUEST_INFO, &[])
+            .map_err(|_| CoreError::InvalidLink("invalid key"))?;
         let own = match name {
             Some(name) if !name.trim().is_empty() => DisplayName::new(name)?,
             Some(_) => return Err(CoreError::InvalidValue("name")),
@@ -455,13 +459,6 @@ pub(crate) fn join_queue_created<S: Store>(
         crate::connector::Connector::delete_queue(cx, now, queue, batch);
         return Ok(false);
     }
-    let sender_key = QueueAuthSecret::from_bytes(*join.reply_sender).public_key();
-    let command = JobCommand::Key {
-        recipient_id: queue.recipient_id,
-        auth_secret: queue.auth_secret.clone(),
-        sender_key: *sender_key.as_bytes(),
-    };
-    cx.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
     let request = JoinRequest {
         join: join.join,
         reply_queue: queue.address(),
@@ -469,7 +466,31 @@ pub(crate) fn join_queue_created<S: Store>(
         reply_key: join.reply_key.clone(),
         key_package: join.key_package.clone(),
     };
-    let sealed = seal_to_link(&join.link.public_key, REQUEST_INFO, &request.plaintext()?)?;
+    let sealed = request.plaintext().and_then(|plaintext| {
+        Ok(seal_to_link(
+            &join.link.public_key,
+            REQUEST_INFO,
+            &plaintext,
+        )?)
+    });
+    let Ok(sealed) = sealed else {
+        // A link whose key takes no seal: the join ends here.
+        crate::connector::Connector::delete_queue(cx, now, queue, batch);
+        LinkJoinRecord::delete(id, batch);
+        batch.notify(Pending::ready(Event::GroupJoinRefused {
+            join: id,
+            name: join.link.name.clone(),
+            reason: "the link's key is not valid".to_owned(),
+        }));
+        return Ok(false);
+    };
+    let sender_key = QueueAuthSecret::from_bytes(*join.reply_sender).public_key();
+    let command = JobCommand::Key {
+        recipient_id: queue.recipient_id,
+        auth_secret: queue.auth_secret.clone(),
+        sender_key: *sender_key.as_bytes(),
+    };
+    cx.add_job(batch, now, queue.relay.clone(), command, JobPurpose::None);
     let mut body = Vec::with_capacity(1 + sealed.len());
     body.push(REQUEST_VERSION);
     body.extend_from_slice(&sealed);
