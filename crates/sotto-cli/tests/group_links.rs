@@ -107,6 +107,11 @@ fn joining_by_link_with_approval_automatically_declined_and_after_a_replacement(
             .is_empty()
     );
 
+    // A plain member makes no link.
+    let (ok, refused) = dave.try_run(&["group", "link", "Climbers"]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "forbidden", "{refused}");
+
     // They chat; the admin's view never shows Dave's profile name.
     dave.run(&["send", "Climbers", "hello from the wall"]);
     wait_until("Dave's text", || {
