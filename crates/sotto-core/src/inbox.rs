@@ -1,7 +1,8 @@
 //! The inbox: the sub-machine that receives. A message a relay delivers is
 //! opened with its queue's key, told apart from a redelivery (a queue's last
 //! message id), routed by the queue's owner (a connection's messages here, an
-//! invitation's answer or a contact request to the connector), decrypted,
+//! invitation's answer or a contact request to the connector, a request
+//! through a group link or its answer to `groups::links`), decrypted,
 //! checked against the hash chain (drops, replays and reorders become
 //! notices), and applied to its chat; then its effects are committed in one
 //! batch and only then its ACK is made.
