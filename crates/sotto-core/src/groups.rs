@@ -12,7 +12,7 @@
 //! ([`GroupUpdate::append`] holds it, to append).
 //!
 //! `invitations`: inviting a contact over the pairwise chat; `links`: joining
-//! through a group link; `blocking`: members blocked for this profile;
+//! through a group link (`link_joins`: the joiner's side); `blocking`: members blocked for this profile;
 //! `messages`: the group's chat messages, as chat items.
 
 use rand_core::CryptoRngCore;
@@ -777,10 +777,12 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
 
 pub(crate) mod blocking;
 pub(crate) mod invitations;
+pub(crate) mod link_joins;
 pub(crate) mod links;
 pub(crate) mod messages;
 pub use invitations::GroupInvitationView;
-pub use links::{GroupJoinRequestView, GroupLinkJoinView, GroupLinkView};
+pub use link_joins::GroupLinkJoinView;
+pub use links::{GroupJoinRequestView, GroupLinkView};
 pub use messages::GroupSend;
 #[cfg(test)]
 mod chat_tests;

@@ -28,7 +28,7 @@ use crate::connector::{Confirm, Connector};
 use crate::event::{Event, Pending};
 use crate::file_message::FileState;
 use crate::file_transfer::auto_download;
-use crate::groups::{invitations, links};
+use crate::groups::{invitations, link_joins, links};
 use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::outbox::InFlight;
@@ -124,7 +124,7 @@ impl Inbox {
                     links::handle_request(cx, now, rng, group, body.as_bytes(), &mut batch)
                 }
                 QueueOwner::GroupJoin(join) => {
-                    links::handle_reply(cx, now, join, body.as_bytes(), &mut batch)
+                    link_joins::handle_reply(cx, now, join, body.as_bytes(), &mut batch)
                         .map(|ended| queue_ended = ended)
                 }
             };

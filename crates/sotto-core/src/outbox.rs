@@ -447,7 +447,7 @@ fn job_done<S: Store>(
         cx.notify(event);
     }
     if let Some(join) = refused_join {
-        crate::groups::links::request_refused(cx, now, join)?;
+        crate::groups::link_joins::request_refused(cx, now, join)?;
     }
     Ok(())
 }

@@ -144,7 +144,7 @@ impl Connector {
                 return crate::groups::links::link_queue_created(cx, now, queue, group, batch);
             }
             QueueOwner::GroupJoin(join) => {
-                return crate::groups::links::join_queue_created(cx, now, queue, join, batch);
+                return crate::groups::link_joins::join_queue_created(cx, now, queue, join, batch);
             }
             QueueOwner::Connection(id) => {
                 let record = match ConnectionRecord::load(cx.store(), id) {
