@@ -298,6 +298,20 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
                 crate::terminal_text::one_line(&group)
             );
         }
+        Event::GroupJoinRequested { request } => {
+            app.status = format!(
+                "{} asks to join a group: `sotto group approve {} {}`.",
+                crate::terminal_text::one_line(&request.name),
+                request.group.0,
+                request.id
+            );
+        }
+        Event::GroupJoinRefused { name, reason, .. } => {
+            app.status = format!(
+                "Your request to join {} was refused: {reason}.",
+                crate::terminal_text::one_line(&name)
+            );
+        }
         Event::RelayFault { reason, .. } => app.status = format!("relay fault: {reason}"),
         Event::AddressFlooded { waiting } => {
             app.status =

@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 
 mod contact_address;
 mod files;
+mod group_links;
 mod groups;
 mod moving;
 mod text;
@@ -852,6 +853,38 @@ async fn profile_command(
                 }
             },
             GroupAction::Leave { group } => groups::leave(session, output, &group).await,
+            GroupAction::Block { group, member } => {
+                groups::block(session, output, &group, &member, true)
+            }
+            GroupAction::Unblock { group, member } => {
+                groups::block(session, output, &group, &member, false)
+            }
+            GroupAction::Link {
+                group,
+                qr,
+                replace,
+                delete,
+                approval,
+            } => {
+                let choice = group_links::LinkChoice {
+                    qr,
+                    replace,
+                    delete,
+                    approval,
+                };
+                group_links::link(session, output, &group, choice).await
+            }
+            GroupAction::Join { link, name } => {
+                group_links::join(session, output, &link, name.as_deref()).await
+            }
+            GroupAction::Joins { cancel } => group_links::joins(session, output, cancel).await,
+            GroupAction::Requests { group } => group_links::requests(session, output, &group),
+            GroupAction::Approve { group, request } => {
+                group_links::approve(session, output, &group, request).await
+            }
+            GroupAction::Decline { group, request } => {
+                group_links::decline(session, output, &group, request).await
+            }
         },
         Command::Address { action } => address(session, output, action).await,
         Command::Requests { action } => requests(session, output, action).await,
@@ -1274,6 +1307,25 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
                     contact_name(session, *contact),
                     one_line(name)
                 ));
+            }
+            Event::GroupJoinRequested { request } => {
+                lines.push(format!(
+                    "Request {} from {} to join group {} (see `sotto group requests {}`).",
+                    request.id,
+                    one_line(&request.name),
+                    request.group.0,
+                    request.group.0
+                ));
+            }
+            Event::GroupJoinRefused { name, reason, .. } => {
+                lines.push(format!(
+                    "Your request to join {} was refused: {}.",
+                    one_line(name),
+                    one_line(reason)
+                ));
+            }
+            Event::GroupJoined { name, .. } => {
+                lines.push(format!("You joined {}.", one_line(name)));
             }
             Event::AddressFlooded { waiting } => {
                 lines.push(format!(

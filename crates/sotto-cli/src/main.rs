@@ -403,10 +403,80 @@ enum GroupAction {
         /// `admin` or `member` (an owner may also name an `owner`).
         role: String,
     },
+    /// Block a member for you: their messages are not shown on this
+    /// device (dropped as they arrive); no one is told.
+    Block {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+    },
+    /// Unblock a member: their messages show again from now on.
+    Unblock {
+        /// The group's name or id.
+        group: String,
+        /// The member's id or name (see `group members`).
+        member: String,
+    },
     /// Leave the group.
     Leave {
         /// The group's name or id.
         group: String,
+    },
+    /// The group's link (admins): prints it, made on your relay the first
+    /// time; people ask to join with `group join LINK`. Only this device
+    /// sees and decides the requests.
+    Link {
+        /// The group's name or id.
+        group: String,
+        /// Also print a QR code.
+        #[arg(long)]
+        qr: bool,
+        /// Make a new link: the old one stops working.
+        #[arg(long, conflicts_with = "delete")]
+        replace: bool,
+        /// Delete the link: no more requests can arrive through it.
+        #[arg(long)]
+        delete: bool,
+        /// Who lets people in: `admin` (an admin approves each request, the
+        /// default) or `automatic`.
+        #[arg(long, value_name = "WHO")]
+        approval: Option<String>,
+    },
+    /// Ask to join a group through its link; you join once an admin's
+    /// client approves and you run `sotto receive`.
+    Join {
+        /// The group's link.
+        link: String,
+        /// The name you show in this group (your display name if not given);
+        /// nothing else of your profile reaches the group.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Your requests to join through links that wait for an answer.
+    Joins {
+        /// Give up this join (its id): a later answer is not read.
+        #[arg(long, value_name = "ID")]
+        cancel: Option<u64>,
+    },
+    /// Requests to join through the group's link.
+    Requests {
+        /// The group's name or id.
+        group: String,
+    },
+    /// Approve a request to join: the requester is added.
+    Approve {
+        /// The group's name or id.
+        group: String,
+        /// The request's id (see `group requests`).
+        request: u64,
+    },
+    /// Decline a request to join: the requester is told.
+    Decline {
+        /// The group's name or id.
+        group: String,
+        /// The request's id (see `group requests`).
+        request: u64,
     },
     /// Invitations waiting for your decision (`group-adds nobody`).
     Invitations {

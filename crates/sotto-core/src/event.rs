@@ -145,6 +145,22 @@ pub enum Event {
         /// The group's name as the contact gave it.
         name: String,
     },
+    /// A request to join a group through its link waits for an admin's
+    /// decision ([`crate::Core::approve_group_join`]).
+    GroupJoinRequested {
+        /// The request, under the requester's pseudonym for the group.
+        request: crate::GroupJoinRequestView,
+    },
+    /// A join through a group link ended without joining: declined by an
+    /// admin, or the link deleted or replaced.
+    GroupJoinRefused {
+        /// The join's id ([`crate::Core::group_link_joins`]).
+        join: u64,
+        /// The group's name, as its link gave it.
+        name: String,
+        /// Why, for people.
+        reason: String,
+    },
     /// This profile joined a group (a contact's welcome arrived).
     GroupJoined {
         /// The group's chat.

@@ -31,6 +31,18 @@ pub fn decode_group_message(bytes: &[u8]) -> Option<Vec<u8>> {
         .map(|message| message.encode())
 }
 
+/// Decodes the bytes as what travels to and from a group link: a request's
+/// plaintext and a reply (under a fixed key); how many accepted them.
+pub fn decode_group_link_messages(bytes: &[u8]) -> usize {
+    [
+        crate::group_link::JoinRequest::from_plaintext(bytes).is_ok(),
+        crate::group_link::Reply::open(&[1; 32], &[2; 16], bytes).is_ok(),
+    ]
+    .into_iter()
+    .filter(|ok| *ok)
+    .count()
+}
+
 /// Decodes the bytes as every kind of stored record; how many accepted them.
 pub fn decode_records(bytes: &[u8]) -> usize {
     [
@@ -44,6 +56,7 @@ pub fn decode_records(bytes: &[u8]) -> usize {
         QueueRecord::decode(RecipientId::from_bytes([0; 24]), bytes).is_ok(),
         InvitationRecord::decode(bytes).is_ok(),
         RequestRecord::decode(bytes).is_ok(),
+        crate::group_link::decode_records(bytes),
     ]
     .into_iter()
     .filter(|ok| *ok)

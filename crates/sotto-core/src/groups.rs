@@ -11,8 +11,9 @@
 //! member's commit came first, ours is made again on the new epoch
 //! ([`GroupUpdate::append`] holds it, to append).
 //!
-//! `invitations`: inviting a contact over the pairwise chat; `messages`: the
-//! group's chat messages, as chat items.
+//! `invitations`: inviting a contact over the pairwise chat; `links`: joining
+//! through a group link (`link_joins`: the joiner's side); `blocking`: members blocked for this profile;
+//! `messages`: the group's chat messages, as chat items.
 
 use rand_core::CryptoRngCore;
 use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
@@ -94,6 +95,8 @@ pub struct GroupMemberView {
     pub role: GroupRole,
     /// Whether this member is this profile.
     pub me: bool,
+    /// Whether this profile blocked the member (their messages are hidden).
+    pub blocked: bool,
 }
 
 /// What one log entry did.
@@ -217,17 +220,20 @@ impl<S: Store> Core<S> {
     pub fn group_members(&self, chat: ChatId) -> Result<Vec<GroupMemberView>, CoreError> {
         let record = GroupRecord::load(self.store(), chat)?;
         let own = record.group.own_member_id();
-        Ok(record
+        record
             .group
             .members()?
             .into_iter()
-            .map(|member| GroupMemberView {
-                id: hex(member.id.as_bytes()),
-                name: member.name.as_str().to_owned(),
-                role: member.role.into(),
-                me: member.id == own,
+            .map(|member| {
+                Ok(GroupMemberView {
+                    id: hex(member.id.as_bytes()),
+                    name: member.name.as_str().to_owned(),
+                    role: member.role.into(),
+                    me: member.id == own,
+                    blocked: blocking::is_blocked(self.store(), chat, &member.id)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The group's log and this member's credentials for it.
@@ -599,8 +605,11 @@ impl<S: Store> Core<S> {
             }
             // Our own text coming back is numbered by the log.
             messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
-            // A member's message we cannot read is skipped, like a bad entry.
-            if let Some((sender, message)) = message {
+            // A member's message we cannot read is skipped, like a bad entry;
+            // a member this profile blocked is not heard.
+            if let Some((sender, message)) = message
+                && !blocking::is_blocked(cx.store(), chat, &sender)?
+            {
                 messages::apply(
                     &cx,
                     chats,
@@ -629,8 +638,43 @@ impl<S: Store> Core<S> {
                 .map(|commit| entry_of(commit.as_bytes()))
                 .transpose()?;
         }
+        // So is a request through the group's link approved meanwhile.
+        let mut replies = false;
+        if update.append.is_none()
+            && !record.group.has_pending_commit()
+            && record.group.is_active()
+            && let Some(mut request) = links::waiting_request(self.store(), chat)?
+        {
+            if links::commit_add(&mut record, &mut request, &mut batch)? {
+                update.append = record
+                    .group
+                    .pending_commit()
+                    .map(|commit| entry_of(commit.as_bytes()))
+                    .transpose()?;
+            } else {
+                let (mut cx, ..) = self.parts();
+                links::decline(&mut cx, now, rng, &request, &mut batch)?;
+                replies = true;
+            }
+        }
+        // Out of the group: its link goes, and its requests are declined.
+        if matches!(update.change, Some(GroupChange::Removed)) {
+            let (mut cx, ..) = self.parts();
+            links::group_left(&mut cx, now, rng, chat, &mut batch)?;
+            replies = true;
+        }
+        // The welcome goes to those who joined through the link.
+        if let Some(welcome) = &update.welcome {
+            let (mut cx, ..) = self.parts();
+            links::send_welcomes(&mut cx, now, rng, &record, &welcomed, welcome, &mut batch)?;
+            replies = true;
+        }
         record.put(&mut batch)?;
         self.parts().0.commit(batch)?;
+        if replies {
+            // The replies to joiners through the link go out now.
+            self.tick(now)?;
+        }
         // Each welcome goes out in a batch of its own with its invitation's
         // end; the group's state is stored already.
         for invite in invites {
@@ -826,12 +870,19 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
     member_id_of(text).ok_or(CoreError::InvalidValue("member id"))
 }
 
+pub(crate) mod blocking;
 pub(crate) mod integrity;
 pub(crate) mod invitations;
+pub(crate) mod link_joins;
+pub(crate) mod links;
 pub(crate) mod messages;
 pub use invitations::GroupInvitationView;
+pub use link_joins::GroupLinkJoinView;
+pub use links::{GroupJoinRequestView, GroupLinkView};
 pub use messages::GroupSend;
 #[cfg(test)]
 mod chat_tests;
+#[cfg(test)]
+mod link_tests;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! The inbox: the sub-machine that receives. A message a relay delivers is
 //! opened with its queue's key, told apart from a redelivery (a queue's last
 //! message id), routed by the queue's owner (a connection's messages here, an
-//! invitation's answer or a contact request to the connector), decrypted,
+//! invitation's answer or a contact request to the connector, a request
+//! through a group link or its answer to `groups::links`), decrypted,
 //! checked against the hash chain (drops, replays and reorders become
 //! notices), and applied to its chat; then its effects are committed in one
 //! batch and only then its ACK is made.
@@ -27,7 +28,7 @@ use crate::connector::{Confirm, Connector};
 use crate::event::{Event, Pending};
 use crate::file_message::FileState;
 use crate::file_transfer::auto_download;
-use crate::groups::invitations;
+use crate::groups::{invitations, link_joins, links};
 use crate::ids::{ChatId, ConnectionId, MessageNumber};
 use crate::integrity::IntegrityNotice;
 use crate::outbox::InFlight;
@@ -90,6 +91,8 @@ impl Inbox {
         let mut batch = StagedBatch::new();
         queue.last_message = Some(message_id);
         let mut opened = None;
+        // A join through a group link deletes its reply queue once answered.
+        let mut queue_ended = false;
         if let MessageContent::Body(body) = message.content {
             let outcome = match queue.owner {
                 QueueOwner::Connection(connection) => self
@@ -117,6 +120,13 @@ impl Inbox {
                 QueueOwner::Address => {
                     connector.handle_request(cx, now, rng, body.as_bytes(), &mut batch)
                 }
+                QueueOwner::GroupLink(group) => {
+                    links::handle_request(cx, now, rng, group, body.as_bytes(), &mut batch)
+                }
+                QueueOwner::GroupJoin(join) => {
+                    link_joins::handle_reply(cx, now, join, body.as_bytes(), &mut batch)
+                        .map(|ended| queue_ended = ended)
+                }
             };
             if let Err(error) = outcome {
                 // Whatever a sender put in the queue, it must not block it:
@@ -126,13 +136,16 @@ impl Inbox {
                 }
                 batch = StagedBatch::new();
                 opened = None;
+                queue_ended = false;
                 batch.notify(Pending::ready(Event::RelayFault {
                     relay: queue.relay.clone(),
                     reason: error.to_string(),
                 }));
             }
         }
-        queue.put(&mut batch);
+        if !queue_ended {
+            queue.put(&mut batch);
+        }
         cx.commit(batch)?;
         if let Some((connection, session)) = opened {
             cx.keep_session(connection, session);

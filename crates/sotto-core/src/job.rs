@@ -23,6 +23,7 @@
 //!         | 0x02 new queue || owner | 0x03 answer || connection id u64
 //!         | 0x04 publish link || owner | 0x05 refresh the address's link
 //!         | 0x06 resolve a short link || chat id u64
+//!         | 0x07 a request to join through a group link || join id u64
 //! ```
 
 use std::time::Duration;
@@ -201,6 +202,11 @@ pub(crate) enum JobPurpose {
     ResolveLink {
         chat: ChatId,
     },
+    /// The request of a join through a group link: if the link's relay
+    /// refuses it, the link is gone and the join ends.
+    GroupJoinRequest {
+        join: u64,
+    },
 }
 
 #[derive(Clone)]
@@ -355,6 +361,9 @@ impl JobRecord {
             JobPurpose::ResolveLink { chat } => {
                 w.u8(6).u64(chat.0);
             }
+            JobPurpose::GroupJoinRequest { join } => {
+                w.u8(7).u64(join);
+            }
         }
         w.u32(self.attempts).u64(self.not_before.0);
         w.finish()
@@ -420,6 +429,7 @@ impl JobRecord {
             6 => JobPurpose::ResolveLink {
                 chat: ChatId(r.u64()?),
             },
+            7 => JobPurpose::GroupJoinRequest { join: r.u64()? },
             _ => return Err(BAD),
         };
         let attempts = r.u32()?;

@@ -37,7 +37,8 @@
 //! - `groups`: MLS groups on relay group logs (the actions, and the log
 //!   entries the runtime hands in); `group_record`: a group's stored state
 //!   and its log's credentials; `group_entry`: the log entry format;
-//!   `group_invite`: the invitation messages and records; a group's
+//!   `group_invite`: the invitation messages and records; `group_link`:
+//!   group links, the sealed requests to join and the replies; a group's
 //!   messages are chat items like a direct chat's (`groups/messages`).
 //! - `integrity`: sequence numbers and the hash chain.
 //! - `chat_record`, `peer`, `connection`: a chat (history, settings), a peer
@@ -82,6 +83,7 @@ mod file_transfer;
 pub mod fuzzing;
 mod group_entry;
 mod group_invite;
+mod group_link;
 mod group_record;
 mod groups;
 mod ids;
@@ -132,10 +134,11 @@ pub use file_message::{
 };
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
+pub use group_link::GroupLink;
 pub use group_record::GroupLog;
 pub use groups::{
-    GroupChange, GroupInvitationView, GroupMemberView, GroupRole, GroupRoleChange, GroupSend,
-    GroupUpdate, GroupView,
+    GroupChange, GroupInvitationView, GroupJoinRequestView, GroupLinkJoinView, GroupLinkView,
+    GroupMemberView, GroupRole, GroupRoleChange, GroupSend, GroupUpdate, GroupView,
 };
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;

@@ -332,7 +332,7 @@ pub(crate) fn handle_job_answer<S: Store>(
         return connector.handle_link_answer(cx, chats, now, rng, job, response);
     }
     match response {
-        Response::Ok { .. } => job_done(cx, job, true),
+        Response::Ok { .. } => job_done(cx, now, job, true),
         Response::Ids {
             recipient_id,
             sender_id,
@@ -346,7 +346,7 @@ pub(crate) fn handle_job_answer<S: Store>(
                 JobPurpose::NewQueue(owner),
             ) = (&job.command, job.purpose)
             else {
-                return job_done(cx, job, false);
+                return job_done(cx, now, job, false);
             };
             let queue_key = QueueKey::derive(&StaticSecret::from(**dh_secret), &queue_dh_key)?;
             let queue = QueueRecord {
@@ -388,7 +388,7 @@ pub(crate) fn handle_job_answer<S: Store>(
             ..
         } => retry_job(cx, now, id),
         // AUTH (queue gone), CMD, LARGE_MSG, NO_MSG: retrying cannot help.
-        Response::Err { .. } => job_done(cx, job, false),
+        Response::Err { .. } => job_done(cx, now, job, false),
         // Link answers go to the connector above; the core sends no file chunk
         // or group log command yet: such an answer is as unexpected as a push.
         Response::Msg { .. }
@@ -409,7 +409,12 @@ pub(crate) fn handle_job_answer<S: Store>(
 }
 
 /// Removes a finished job and applies what its success or failure means.
-fn job_done<S: Store>(cx: &mut Shared<'_, S>, job: JobRecord, ok: bool) -> Result<(), CoreError> {
+fn job_done<S: Store>(
+    cx: &mut Shared<'_, S>,
+    now: UnixMillis,
+    job: JobRecord,
+    ok: bool,
+) -> Result<(), CoreError> {
     let mut batch = WriteBatch::new();
     JobRecord::delete(job.id, &mut batch);
     let mut event = None;
@@ -426,6 +431,10 @@ fn job_done<S: Store>(cx: &mut Shared<'_, S>, job: JobRecord, ok: bool) -> Resul
         item.put(&mut batch);
         event = Some(Pending::ItemChanged(chat, number));
     }
+    let refused_join = match (job.purpose, ok) {
+        (JobPurpose::GroupJoinRequest { join }, false) => Some(join),
+        _ => None,
+    };
     if let (JobPurpose::Answer { connection }, false) = (job.purpose, ok)
         && let Ok(record) = ConnectionRecord::load(cx.store(), connection)
     {
@@ -436,6 +445,9 @@ fn job_done<S: Store>(cx: &mut Shared<'_, S>, job: JobRecord, ok: bool) -> Resul
     cx.outbox.forget(job.id);
     if let Some(event) = event {
         cx.notify(event);
+    }
+    if let Some(join) = refused_join {
+        crate::groups::link_joins::request_refused(cx, now, join)?;
     }
     Ok(())
 }

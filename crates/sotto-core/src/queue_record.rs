@@ -5,13 +5,14 @@
 //! version (1) = 0x01 || relay address || sender id (24) || recipient auth secret (32)
 //! || queue key (32) || owner || option(last message id (24))
 //! owner = 0x01 invitation id u64 | 0x02 (the contact address) | 0x03 connection id u64
+//!       | 0x04 group link || group chat id u64 | 0x05 join through a group link || join id u64
 //! ```
 
 use sotto_wire::{MessageId, QueueAuthSecret, QueueKey, RecipientId, RelayAddress, SenderId};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer, corrupt};
-use crate::ids::{ConnectionId, InvitationId};
+use crate::ids::{ChatId, ConnectionId, InvitationId};
 use crate::queue_address::{QueueAddress, decode_relay, encode_relay};
 use crate::store::Table;
 use crate::{CoreError, KeyRange, Store, WriteBatch};
@@ -28,6 +29,10 @@ pub(crate) enum QueueOwner {
     Address,
     /// A pairwise connection.
     Connection(ConnectionId),
+    /// A group's link: requests to join.
+    GroupLink(ChatId),
+    /// A join through a group link (by its local id): the admin's replies.
+    GroupJoin(u64),
 }
 
 impl QueueOwner {
@@ -42,6 +47,12 @@ impl QueueOwner {
             QueueOwner::Connection(id) => {
                 w.u8(3).u64(id.0);
             }
+            QueueOwner::GroupLink(group) => {
+                w.u8(4).u64(group.0);
+            }
+            QueueOwner::GroupJoin(id) => {
+                w.u8(5).u64(*id);
+            }
         }
     }
 
@@ -50,6 +61,8 @@ impl QueueOwner {
             1 => QueueOwner::Invitation(InvitationId(r.u64()?)),
             2 => QueueOwner::Address,
             3 => QueueOwner::Connection(ConnectionId(r.u64()?)),
+            4 => QueueOwner::GroupLink(ChatId(r.u64()?)),
+            5 => QueueOwner::GroupJoin(r.u64()?),
             _ => return Err(CoreError::Malformed("queue owner")),
         })
     }

@@ -12,6 +12,7 @@
 //! - `messages`: the MLS messages that travel (key packages, commits, proposals,
 //!   welcomes, application messages).
 //! - `join`: a pending join (key package) and joining by welcome.
+//! - `link_seal`: HPKE to a group link's key (requests to join through a link).
 //! - `group`: the group as one member holds it; `commit`, `process` and
 //!   `application` add its outgoing commits, incoming messages and application messages.
 //! - `intent`, `event`: what our commits mean to do and what processing yields.
@@ -64,6 +65,7 @@ mod group;
 mod group_config;
 mod intent;
 mod join;
+mod link_seal;
 mod member;
 mod messages;
 mod pickle;
@@ -83,6 +85,10 @@ pub use group_config::{
 };
 pub use intent::CommitIntent;
 pub use join::PendingJoin;
+pub use link_seal::{
+    LINK_KEM_OUTPUT_LEN, LINK_PUBLIC_KEY_LEN, LINK_SEAL_OVERHEAD, LinkKeyPair,
+    MAX_LINK_SECRET_KEY_LEN, seal_to_link,
+};
 pub use member::{DisplayName, MAX_DISPLAY_NAME_LEN, MEMBER_ID_LEN, MemberId};
 pub use messages::{Commit, GroupMessage, KeyPackage, Proposal, Welcome};
 pub use pickle::{MAX_PICKLE_LEN, PICKLE_VERSION};

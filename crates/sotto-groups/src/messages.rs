@@ -77,6 +77,18 @@ impl KeyPackage {
         crate::MemberId::of_credential(&self.parse()?.unverified_credential().credential)
     }
 
+    /// The display name the key package's leaf shows, once its signatures
+    /// check out.
+    pub fn display_name(&self) -> Result<crate::DisplayName, Error> {
+        let crypto = openmls_libcrux_crypto::CryptoProvider::new()
+            .map_err(|_| Error::Local("random generator"))?;
+        let key_package = self
+            .parse()?
+            .validate(&crypto, openmls::prelude::ProtocolVersion::Mls10)
+            .map_err(|_| Error::Rejected("key package"))?;
+        crate::DisplayName::of_leaf(key_package.leaf_node())
+    }
+
     /// The parsed, unverified key package.
     pub(crate) fn parse(&self) -> Result<KeyPackageIn, Error> {
         parse_key_package(&self.0)

@@ -1,4 +1,4 @@
-//! `group create|invite|members|promote|remove|leave`, every chat message to a
+//! `group create|invite|members|promote|remove|block|unblock|leave`, every chat message to a
 //! group (text, reply, reaction, edit, delete, timer, receipts), and the
 //! group logs `receive` reads: each log on a connection of its own (never
 //! the profile's queue connections), read from the profile's cursor to the
@@ -66,7 +66,7 @@ pub(super) fn group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<O
     }
 }
 
-fn existing_group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<ChatId> {
+pub(super) fn existing_group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<ChatId> {
     group(session, name_or_id)?.map(|g| g.id).ok_or_else(|| {
         Failure::new("not_found", format!("no group {}", one_line(name_or_id))).into()
     })
@@ -141,11 +141,12 @@ pub(super) fn members(session: &Session<'_>, output: &Output, name: &str) -> any
             .iter()
             .map(|m| {
                 format!(
-                    "{} {} ({:?}){}",
+                    "{} {} ({:?}){}{}",
                     m.id,
                     one_line(&m.name),
                     m.role,
-                    if m.me { ", you" } else { "" }
+                    if m.me { ", you" } else { "" },
+                    if m.blocked { ", blocked" } else { "" }
                 )
                 .to_lowercase()
             })
@@ -216,6 +217,35 @@ pub(super) async fn promote(
                     GroupRole::Member => "a member",
                 }
             )
+        },
+    )
+}
+
+/// `group block|unblock GROUP MEMBER`: for this profile only.
+pub(super) fn block(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+    member: &str,
+    blocked: bool,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let target = other_member(session, id, member)?;
+    session
+        .core()
+        .block_group_member(id, &target, blocked)
+        .map_err(core_failure)?;
+    output.emit(
+        json!({ "group": id.0, "member": target, "blocked": blocked }),
+        || {
+            if blocked {
+                format!(
+                    "{} is blocked: their messages are not shown.",
+                    one_line(member)
+                )
+            } else {
+                format!("{} is unblocked.", one_line(member))
+            }
         },
     )
 }

@@ -140,6 +140,12 @@ impl Connector {
                 )?;
                 record.put_address(batch);
             }
+            QueueOwner::GroupLink(group) => {
+                return crate::groups::links::link_queue_created(cx, now, queue, group, batch);
+            }
+            QueueOwner::GroupJoin(join) => {
+                return crate::groups::link_joins::join_queue_created(cx, now, queue, join, batch);
+            }
             QueueOwner::Connection(id) => {
                 let record = match ConnectionRecord::load(cx.store(), id) {
                     Ok(record) => record,

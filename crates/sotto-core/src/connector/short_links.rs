@@ -409,7 +409,10 @@ fn owner_record(
             InvitationRecord::load_address(store)?,
             LinkKind::ContactAddress,
         ),
-        QueueOwner::Connection(_) => (None, LinkKind::OneTime),
+        // Group links are full links: they publish no blob.
+        QueueOwner::Connection(_) | QueueOwner::GroupLink(_) | QueueOwner::GroupJoin(_) => {
+            (None, LinkKind::OneTime)
+        }
     })
 }
 
@@ -433,7 +436,7 @@ fn link_ready(
             record.put_address(batch);
             batch.notify(Pending::ready(Event::AddressReady { link: text }));
         }
-        QueueOwner::Connection(_) => {}
+        QueueOwner::Connection(_) | QueueOwner::GroupLink(_) | QueueOwner::GroupJoin(_) => {}
     }
 }
 
