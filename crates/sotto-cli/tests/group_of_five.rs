@@ -1,5 +1,6 @@
 //! End to end with real processes: five `sotto` profiles on two relays in one
-//! group, the way a group lives: made and joined, chatting, an admin named,
+//! group, the way a group lives: made, joined by invitation and by its link
+//! (with an admin's approval), chatting, an admin named,
 //! two admins changing the group at the same time (every member ends with
 //! the same members), a member moved to another device by export and import
 //! halfway, one member removed (who reads nothing written after and cannot
@@ -96,10 +97,25 @@ fn five_profiles_on_two_relays_live_in_one_group_and_leave_no_plain_text() {
     }
     connect_by_invitation(&bob, BOB, &erin, ERIN);
 
-    // Alice makes the group (on her relay) and invites Bob and Carol.
+    // Alice makes the group (on her relay) and invites Bob; Carol asks to
+    // join through the group's link, and Alice approves.
     alice.run(&["group", "create", GROUP]);
     alice.run(&["group", "invite", GROUP, BOB]);
-    alice.run(&["group", "invite", GROUP, CAROL]);
+    let link = alice.run(&["group", "link", GROUP])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asked = carol.run(&["group", "join", &link, "--name", CAROL]);
+    assert_eq!(asked["pending"], true, "{asked}");
+    let request = wait_until("Carol's request", || {
+        alice.run(&["receive"]);
+        let listed = alice.run(&["group", "requests", GROUP]);
+        listed["requests"]
+            .as_array()
+            .and_then(|requests| requests.first())
+            .map(|request| request["id"].as_u64().unwrap().to_string())
+    });
+    alice.run(&["group", "approve", GROUP, &request]);
     let three = sorted(&[ALICE, BOB, CAROL]);
     settle(
         "Bob and Carol in the group",
