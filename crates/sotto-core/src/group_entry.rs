@@ -5,6 +5,10 @@
 //! ```text
 //! entry (exactly 16000 bytes) = version (1) = 0x01 || len u32 || MLS message (len bytes)
 //!                               || zero bytes to 16000
+//!   or, one piece of an MLS message too long for one entry (a commit):
+//!   0x02 || message id (16) || index u16 || count u16 (2..=MAX_PIECES)
+//!   || len u32 || piece (len bytes) || zero bytes to 16000
+//!   message id = the first 16 bytes of SHA-256(MLS message)
 //! group chat message (MLS application plaintext)
 //!   = version (1) = 0x03 || sent_at u64 (Unix ms) || number u64 (≥ 1)
 //!     || count u8 || member id (16) × count || content (as a pairwise chat's)
@@ -18,6 +22,7 @@
 //! An entry whose version, length or padding is wrong is refused whole: the
 //! padding must be zero, so an entry has one encoding only.
 
+use sha2::Digest;
 use sotto_wire::{GROUP_ENTRY_LEN, GroupEntry};
 
 use sotto_groups::{MEMBER_ID_LEN, MemberId};
@@ -39,6 +44,107 @@ pub(crate) const MAX_MENTIONS: usize = 32;
 const HEADER_LEN: usize = 5;
 /// The longest MLS message one entry carries.
 pub const MAX_ENTRY_MESSAGE_LEN: usize = GROUP_ENTRY_LEN - HEADER_LEN;
+
+/// The version byte of an entry carrying one piece of a longer message.
+const PIECE_VERSION: u8 = 2;
+/// A piece's framing before its bytes.
+const PIECE_HEADER_LEN: usize = 1 + MESSAGE_ID_LEN + 2 + 2 + 4;
+/// The longest piece one entry carries.
+pub(crate) const MAX_PIECE_LEN: usize = GROUP_ENTRY_LEN - PIECE_HEADER_LEN;
+/// Most pieces of one message: an MLS message up to 16 MB (a commit that
+/// removes a member from a group of 10,000 whose tree has no parent keys
+/// is about 11 MB).
+pub(crate) const MAX_PIECES: usize = 1024;
+/// The length of a message id.
+pub(crate) const MESSAGE_ID_LEN: usize = 16;
+
+/// What one entry carries.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EntryContent<'a> {
+    /// A whole MLS message.
+    Whole(&'a [u8]),
+    /// One piece of a longer one.
+    Piece(Piece<'a>),
+}
+
+/// One piece of an MLS message that spans several entries.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Piece<'a> {
+    /// Names the message: the first 16 bytes of its SHA-256.
+    pub(crate) message: [u8; MESSAGE_ID_LEN],
+    pub(crate) index: u16,
+    pub(crate) count: u16,
+    pub(crate) bytes: &'a [u8],
+}
+
+/// The entries that carry one MLS message: one when it fits, else its
+/// pieces, in order (to append in that order).
+pub(crate) fn entries_of(mls_message: &[u8]) -> Result<Vec<GroupEntry>, CoreError> {
+    if mls_message.len() <= MAX_ENTRY_MESSAGE_LEN {
+        return Ok(vec![entry_of(mls_message)?]);
+    }
+    let count = mls_message.len().div_ceil(MAX_PIECE_LEN);
+    let count = u16::try_from(count)
+        .ok()
+        .filter(|&count| usize::from(count) <= MAX_PIECES)
+        .ok_or(CoreError::TooLong {
+            what: "group message",
+            max: MAX_PIECES * MAX_PIECE_LEN,
+        })?;
+    let digest: [u8; 32] = sha2::Sha256::digest(mls_message).into();
+    let mut message = [0; MESSAGE_ID_LEN];
+    message.copy_from_slice(&digest[..MESSAGE_ID_LEN]);
+    mls_message
+        .chunks(MAX_PIECE_LEN)
+        .zip(0u16..)
+        .map(|(piece, index)| {
+            let mut bytes = Vec::with_capacity(GROUP_ENTRY_LEN);
+            bytes.push(PIECE_VERSION);
+            bytes.extend_from_slice(&message);
+            bytes.extend_from_slice(&index.to_be_bytes());
+            bytes.extend_from_slice(&count.to_be_bytes());
+            // A piece is at most MAX_PIECE_LEN bytes.
+            bytes.extend_from_slice(&u32::try_from(piece.len()).unwrap_or(0).to_be_bytes());
+            bytes.extend_from_slice(piece);
+            bytes.resize(GROUP_ENTRY_LEN, 0);
+            Ok(GroupEntry::new(bytes)?)
+        })
+        .collect()
+}
+
+/// What an entry carries: a whole MLS message or a piece of one. The
+/// framing is checked (lengths, zero padding); the pieces' agreement with
+/// each other is `groups::pieces`' to check.
+pub(crate) fn content_of(entry: &GroupEntry) -> Result<EntryContent<'_>, CoreError> {
+    const BAD: CoreError = CoreError::Malformed("group entry");
+    let bytes = entry.as_bytes();
+    if bytes[0] != PIECE_VERSION {
+        return message_of(entry).map(EntryContent::Whole);
+    }
+    let (header, rest) = bytes.split_at(PIECE_HEADER_LEN);
+    let mut message = [0; MESSAGE_ID_LEN];
+    message.copy_from_slice(&header[1..=MESSAGE_ID_LEN]);
+    let field = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
+    let (index, count) = (field(1 + MESSAGE_ID_LEN), field(3 + MESSAGE_ID_LEN));
+    let len = u32::from_be_bytes([header[21], header[22], header[23], header[24]]);
+    let len = usize::try_from(len).map_err(|_| BAD)?;
+    if count < 2 || usize::from(count) > MAX_PIECES || index >= count || len == 0 {
+        return Err(BAD);
+    }
+    if len > rest.len() {
+        return Err(BAD);
+    }
+    let (piece, padding) = rest.split_at(len);
+    if padding.iter().any(|&byte| byte != 0) {
+        return Err(BAD);
+    }
+    Ok(EntryContent::Piece(Piece {
+        message,
+        index,
+        count,
+        bytes: piece,
+    }))
+}
 
 /// Frames and pads one MLS message into an entry.
 pub(crate) fn entry_of(mls_message: &[u8]) -> Result<GroupEntry, CoreError> {
@@ -173,6 +279,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_long_message_spans_pieces_that_frame_it_exactly() {
+        let long: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+        let entries = entries_of(&long).unwrap();
+        assert_eq!(entries.len(), 3);
+        let mut joined = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let EntryContent::Piece(piece) = content_of(entry).unwrap() else {
+                panic!("a piece");
+            };
+            assert_eq!((usize::from(piece.index), piece.count), (index, 3));
+            joined.extend_from_slice(piece.bytes);
+        }
+        assert_eq!(joined, long);
+        let short = entries_of(b"mls").unwrap();
+        assert_eq!(content_of(&short[0]).unwrap(), EntryContent::Whole(b"mls"));
+        assert!(entries_of(&vec![1; MAX_PIECES * MAX_PIECE_LEN + 1]).is_err());
+
+        // An index past the count, a count of one, junk in the padding.
+        for (at, value) in [(17, 0), (20, 1), (GROUP_ENTRY_LEN - 1, 1)] {
+            let mut bytes = entries[2].as_bytes().to_vec();
+            if at == 17 {
+                bytes[17..19].copy_from_slice(&3u16.to_be_bytes());
+            } else {
+                bytes[at] = value;
+            }
+            assert!(
+                content_of(&GroupEntry::new(bytes).unwrap()).is_err(),
+                "{at}"
+            );
+        }
+    }
+
+    #[test]
     fn an_entry_carries_its_message_and_nothing_else() {
         let entry = entry_of(b"mls").unwrap();
         assert_eq!(entry.as_bytes().len(), GROUP_ENTRY_LEN);
@@ -300,7 +439,9 @@ mod tests {
         ) {
             let mut bytes = head;
             bytes.resize(GROUP_ENTRY_LEN, 0);
-            let _ = message_of(&GroupEntry::new(bytes).unwrap());
+            let entry = GroupEntry::new(bytes).unwrap();
+            let _ = message_of(&entry);
+            let _ = content_of(&entry);
         }
 
         #[test]

@@ -23,9 +23,10 @@ use crate::chat_item::{ChatNotice, hex, parse_member_id as member_id_of};
 use crate::chat_message::Content;
 use crate::chat_record::{ChatKind, ChatRecord};
 use crate::core::Core;
-use crate::group_entry::{GroupChatMessage, entry_of, message_of};
+use crate::group_entry::{EntryContent, GroupChatMessage, content_of, entries_of, entry_of};
 use crate::group_invite::{GroupWelcome, INVITE_ID_LEN, InviteRecord};
 use crate::group_record::{GroupLog, GroupRecord, ReadAcks};
+use crate::groups::pieces::Assembly;
 use crate::ids::ChatId;
 use crate::integrity::IntegrityNotice;
 use crate::profile::MAX_DISPLAY_NAME_LEN;
@@ -105,8 +106,9 @@ pub struct GroupUpdate {
     /// What to show, if anything.
     pub change: Option<GroupChange>,
     /// A commit of ours to append to the log now (one that lost its epoch's
-    /// race, made again).
-    pub append: Option<GroupEntry>,
+    /// race, made again): its entries, in order (a long commit spans
+    /// several); empty for none.
+    pub append: Vec<GroupEntry>,
     /// The welcome of the members our confirmed commit added, to deliver to
     /// each of them end to end.
     pub welcome: Option<Vec<u8>>,
@@ -125,7 +127,9 @@ impl GroupUpdate {
     /// its change, commit to append and welcome replace ours.
     fn merge(&mut self, later: GroupUpdate) {
         self.change = later.change.or(self.change.take());
-        self.append = later.append.or(self.append.take());
+        if !later.append.is_empty() {
+            self.append = later.append;
+        }
         self.welcome = later.welcome.or(self.welcome.take());
         self.rekeyed |= later.rekeyed;
     }
@@ -248,15 +252,10 @@ impl<S: Store> Core<S> {
     }
 
     /// A commit of ours that has not come back from the log yet, to append
-    /// (again) after a restart: GAPP is not idempotent, but a copy in the
-    /// log is skipped by every member.
-    pub fn pending_group_commit(&self, chat: ChatId) -> Result<Option<GroupEntry>, CoreError> {
-        let record = GroupRecord::load(self.store(), chat)?;
-        record
-            .group
-            .pending_commit()
-            .map(|commit| entry_of(commit.as_bytes()))
-            .transpose()
+    /// (again) after a restart: its entries, in order, or none. GAPP is not
+    /// idempotent, but a copy in the log is skipped by every member.
+    pub fn pending_group_commit(&self, chat: ChatId) -> Result<Vec<GroupEntry>, CoreError> {
+        pending_entries(&GroupRecord::load(self.store(), chat)?)
     }
 
     /// Encrypts a text for the group: the entry to append to its log
@@ -327,11 +326,11 @@ impl<S: Store> Core<S> {
         &mut self,
         chat: ChatId,
         key_package: &[u8],
-    ) -> Result<GroupEntry, CoreError> {
+    ) -> Result<Vec<GroupEntry>, CoreError> {
         let key_package = KeyPackage::from_bytes(key_package)?;
         self.with_group(chat, |record, _| {
             let commit = record.group.add_members(&[key_package])?;
-            entry_of(commit.as_bytes())
+            entries_of(commit.as_bytes())
         })
     }
 
@@ -342,11 +341,11 @@ impl<S: Store> Core<S> {
         &mut self,
         chat: ChatId,
         member: &str,
-    ) -> Result<GroupEntry, CoreError> {
+    ) -> Result<Vec<GroupEntry>, CoreError> {
         let member = parse_member_id(member)?;
         self.with_group(chat, |record, _| {
             let commit = record.group.remove_members(&[member])?;
-            entry_of(commit.as_bytes())
+            entries_of(commit.as_bytes())
         })
     }
 
@@ -360,11 +359,11 @@ impl<S: Store> Core<S> {
         chat: ChatId,
         member: &str,
         role: GroupRole,
-    ) -> Result<GroupEntry, CoreError> {
+    ) -> Result<Vec<GroupEntry>, CoreError> {
         let member = parse_member_id(member)?;
         self.with_group(chat, |record, _| {
             let commit = record.group.set_role(member, role.into())?;
-            entry_of(commit.as_bytes())
+            entries_of(commit.as_bytes())
         })
     }
 
@@ -507,10 +506,39 @@ impl<S: Store> Core<S> {
         if held {
             integrity::forget_held(&mut batch, chat, seq);
         }
-        let event = message_of(entry).and_then(|message| Ok(record.group.process(message)?));
+        // A piece of a longer message waits for the others; the message is
+        // read at its last piece, its place in the log.
+        let assembled;
+        let mut pieced = false;
+        let message = match content_of(entry) {
+            Ok(EntryContent::Whole(message)) => Ok(Some(message)),
+            Ok(EntryContent::Piece(piece)) => {
+                pieced = true;
+                match pieces::receive(self.store(), &mut batch, chat, seq, &piece)? {
+                    Assembly::Waiting { gave_way } => {
+                        notices.extend(gave_way.then_some(IntegrityNotice::Unreadable));
+                        Ok(None)
+                    }
+                    Assembly::Complete(message) => {
+                        assembled = message;
+                        Ok(Some(&assembled[..]))
+                    }
+                    Assembly::Unreadable => Err(CoreError::Malformed("group entry pieces")),
+                }
+            }
+            Err(error) => Err(error),
+        };
+        let event = match message {
+            Ok(Some(message)) => Some(record.group.process(message).map_err(CoreError::Group)),
+            Ok(None) => None,
+            Err(error) => Some(Err(error)),
+        };
         match event {
-            Ok(GroupEvent::Message { sender, plaintext }) => incoming = Some((sender, plaintext)),
-            Ok(event) => {
+            None => {}
+            Some(Ok(GroupEvent::Message { sender, plaintext })) => {
+                incoming = Some((sender, plaintext));
+            }
+            Some(Ok(event)) => {
                 advanced = is_commit(&event);
                 if advanced {
                     integrity::commit_arrived(&mut batch, chat);
@@ -518,18 +546,21 @@ impl<S: Store> Core<S> {
                 welcomed = apply_event(&mut record, event, &mut update)?;
             }
             // Only a local failure leaves the cursor where it was.
-            Err(CoreError::Group(sotto_groups::Error::Local(what))) => {
+            Some(Err(CoreError::Group(sotto_groups::Error::Local(what)))) => {
                 return Err(CoreError::Group(sotto_groups::Error::Local(what)));
             }
-            // A commit is missing before this entry: it waits for it.
-            Err(CoreError::Group(sotto_groups::Error::FutureEpoch)) => {
-                if held {
+            // A commit is missing before this entry: it waits for it (a
+            // message in pieces cannot: it is lost).
+            Some(Err(CoreError::Group(sotto_groups::Error::FutureEpoch))) => {
+                if pieced {
+                    notices.push(IntegrityNotice::MissingChange);
+                } else if held {
                     integrity::hold_again(&mut batch, chat, seq, entry);
                 } else if integrity::hold(self.store(), &mut batch, chat, seq, entry)? {
                     notices.push(IntegrityNotice::MissingChange);
                 }
             }
-            Err(error) => notices.extend(integrity::notice_of(&error)),
+            Some(Err(error)) => notices.extend(integrity::notice_of(&error)),
         }
         let invites = match &update.welcome {
             Some(_) => invitations::welcomed_invites(self.store(), chat, &welcomed)?,
@@ -625,32 +656,24 @@ impl<S: Store> Core<S> {
         }
         chat_record.put(&mut batch);
         // A contact's key package that waited for our last commit is added now.
-        if update.append.is_none()
+        if update.append.is_empty()
             && !record.group.has_pending_commit()
             && record.group.is_active()
             && let Some(mut invite) = invitations::waiting_invite(self.store(), chat)?
             && let Some(key_package) = invite.key_package.clone()
             && invitations::commit_add(&mut record, &mut invite, &key_package, &mut batch)?
         {
-            update.append = record
-                .group
-                .pending_commit()
-                .map(|commit| entry_of(commit.as_bytes()))
-                .transpose()?;
+            update.append = pending_entries(&record)?;
         }
         // So is a request through the group's link approved meanwhile.
         let mut replies = false;
-        if update.append.is_none()
+        if update.append.is_empty()
             && !record.group.has_pending_commit()
             && record.group.is_active()
             && let Some(mut request) = links::waiting_request(self.store(), chat)?
         {
             if links::commit_add(&mut record, &mut request, &mut batch)? {
-                update.append = record
-                    .group
-                    .pending_commit()
-                    .map(|commit| entry_of(commit.as_bytes()))
-                    .transpose()?;
+                update.append = pending_entries(&record)?;
             } else {
                 let (mut cx, ..) = self.parts();
                 links::decline(&mut cx, now, rng, &request, &mut batch)?;
@@ -725,6 +748,14 @@ impl<S: Store> Core<S> {
     }
 }
 
+/// The entries of our commit waiting for its place in the log, if any.
+fn pending_entries(record: &GroupRecord) -> Result<Vec<GroupEntry>, CoreError> {
+    match record.group.pending_commit() {
+        Some(commit) => entries_of(commit.as_bytes()),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Whether the event moved the group to a new epoch.
 fn is_commit(event: &GroupEvent) -> bool {
     matches!(
@@ -753,7 +784,7 @@ fn apply_event(
             let group = &mut record.group;
             if group.role(&group.own_member_id())?.may_add() && !group.has_pending_commit() {
                 let commit = group.commit_proposals()?;
-                update.append = Some(entry_of(commit.as_bytes())?);
+                update.append = entries_of(commit.as_bytes())?;
             }
         }
         GroupEvent::CommitApplied(summary) => {
@@ -770,7 +801,7 @@ fn apply_event(
             update.change = members_change(&winner);
             rekey(record, &winner, update)?;
             if let Some(commit) = record.group.reapply(lost)? {
-                update.append = Some(entry_of(commit.as_bytes())?);
+                update.append = entries_of(commit.as_bytes())?;
             }
         }
         GroupEvent::Removed(_) => update.change = Some(GroupChange::Removed),
@@ -876,6 +907,7 @@ pub(crate) mod invitations;
 pub(crate) mod link_joins;
 pub(crate) mod links;
 pub(crate) mod messages;
+pub(crate) mod pieces;
 pub use invitations::GroupInvitationView;
 pub use link_joins::GroupLinkJoinView;
 pub use links::{GroupJoinRequestView, GroupLinkView};

@@ -583,17 +583,16 @@ pub(super) async fn sync_group(
                     .core()
                     .pending_group_commit(id)
                     .map_err(core_failure)?;
-                match pending {
-                    Some(commit) if !appended_pending => {
-                        append(session, &connection, id, commit).await?;
-                        appended_pending = true;
-                        continue;
-                    }
-                    _ => {
-                        at_end = true;
-                        break;
-                    }
+                if pending.is_empty() || appended_pending {
+                    at_end = true;
+                    break;
                 }
+                // A long commit spans several entries, appended in order.
+                for entry in pending {
+                    append(session, &connection, id, entry).await?;
+                }
+                appended_pending = true;
+                continue;
             }
         };
         let update = session
@@ -618,8 +617,8 @@ pub(super) async fn sync_group(
         if update.welcome.is_some() && !session.live {
             session.settle().await?;
         }
-        if let Some(commit) = update.append {
-            append(session, &connection, id, commit).await?;
+        for entry in update.append {
+            append(session, &connection, id, entry).await?;
         }
     }
     // At the log's end, our texts that never came back (an append that

@@ -31,7 +31,7 @@ fn group_of_three() -> (World, Log, [ChatId; 3]) {
             .unwrap();
         world.run();
         let commit = world.clients[0].core.pending_group_commit(ann).unwrap();
-        log.append(commit.unwrap());
+        log.append(commit);
         for (member, chat) in chats.iter().enumerate().take(client) {
             log.catch_up(&mut world.clients[member], *chat);
         }
@@ -458,7 +458,7 @@ fn a_welcome_too_long_for_one_message_travels_in_pieces() {
     }
     world.run();
     let commit = world.clients[0].core.pending_group_commit(ann).unwrap();
-    log.append(commit.unwrap());
+    log.append(commit);
     let welcome = log
         .catch_up(&mut world.clients[0], ann)
         .into_iter()

@@ -164,7 +164,7 @@ fn hostile_requests_are_dropped_and_an_approved_one_joins() {
         .approve_group_join(now, &mut ann.rng, requests[0].id)
         .unwrap();
     let mut entries = Log::default();
-    entries.append(ann.core.pending_group_commit(chat).unwrap().unwrap());
+    entries.append(ann.core.pending_group_commit(chat).unwrap());
     entries.catch_up(&mut world.clients[0], chat);
     world.run();
     let joined = world.clients[1]

@@ -15,9 +15,28 @@ use crate::sim::{Client, World};
 #[derive(Default)]
 pub(super) struct Log(pub(super) Vec<GroupEntry>);
 
+/// One entry or the entries of one message, as the core hands them out.
+pub(super) trait Entries {
+    fn entries(self) -> Vec<GroupEntry>;
+}
+
+impl Entries for GroupEntry {
+    fn entries(self) -> Vec<GroupEntry> {
+        vec![self]
+    }
+}
+
+impl Entries for Vec<GroupEntry> {
+    fn entries(self) -> Vec<GroupEntry> {
+        self
+    }
+}
+
 impl Log {
-    pub(super) fn append(&mut self, entry: GroupEntry) -> u64 {
-        self.0.push(entry);
+    /// Appends an entry (or a message's entries, in order): the sequence
+    /// number of the last.
+    pub(super) fn append(&mut self, entries: impl Entries) -> u64 {
+        self.0.extend(entries.entries());
         self.0.len() as u64
     }
 
@@ -102,7 +121,7 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
         .unwrap();
     assert_eq!(
         world.clients[0].core.pending_group_commit(chat).unwrap(),
-        Some(commit.clone())
+        commit.clone()
     );
     log_entries.append(commit);
     let updates = log_entries.catch_up(&mut world.clients[0], chat);
@@ -112,7 +131,7 @@ fn a_group_is_created_joined_written_and_left_by_removal() {
         .expect("the welcome, once confirmed");
     assert_eq!(
         world.clients[0].core.pending_group_commit(chat).unwrap(),
-        None
+        Vec::new()
     );
     let mut bob = bob_join.join(&welcome).unwrap();
     assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 2);
@@ -249,7 +268,8 @@ fn a_lost_commit_is_made_again_on_the_winning_epoch() {
     log_entries.append(ann_commit);
     let updates = log_entries.catch_up(&mut world.clients[0], chat);
     // Ann's commit lost: made again, to append; her stale one is skipped.
-    let again = updates[0].append.clone().expect("the commit made again");
+    let again = updates[0].append.clone();
+    assert!(!again.is_empty(), "the commit made again");
     assert!(updates[1].change.is_none());
     log_entries.append(again);
     let updates = log_entries.catch_up(&mut world.clients[0], chat);
@@ -288,11 +308,8 @@ fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
             .contains(&crate::Event::GroupCommitReady { group })
     );
     let mut log_entries = Log::default();
-    let commit = world.clients[0]
-        .core
-        .pending_group_commit(group)
-        .unwrap()
-        .expect("the add, committed");
+    let commit = world.clients[0].core.pending_group_commit(group).unwrap();
+    assert!(!commit.is_empty(), "the add, committed");
     let seq = log_entries.append(commit);
     // Ann's commit comes back from the log: the welcome goes to Bob.
     let updates = log_entries.catch_up(&mut world.clients[0], group);
@@ -408,8 +425,8 @@ fn a_removal_or_a_leave_gives_the_log_new_secrets_the_gone_member_lacks() {
     log_entries.append(proposal);
     let commit = log_entries.catch_up(&mut world.clients[0], group)[0]
         .append
-        .clone()
-        .expect("Ann commits the leave");
+        .clone();
+    assert!(!commit.is_empty(), "Ann commits the leave");
     log_entries.append(commit);
     let updates = log_entries.catch_up(&mut world.clients[0], group);
     assert!(updates[0].rekeyed);
@@ -576,7 +593,7 @@ fn a_plain_members_commit_is_refused_and_a_promoted_admin_adds() {
             }],
         })
     );
-    bob.process(message_of(&promote).unwrap()).unwrap();
+    bob.process(message_of(&promote[0]).unwrap()).unwrap();
     assert_eq!(bob.role(&bob.own_member_id()).unwrap(), Role::Admin);
 
     // Now Bob's addition is in effect for Ann too.
@@ -622,7 +639,7 @@ fn who_can_add_me_nobody_holds_every_invitation_for_the_user() {
                 .core
                 .pending_group_commit(*group)
                 .unwrap()
-                .is_none()
+                .is_empty()
         );
     }
     let held = world.clients[1].core.group_invitations().unwrap();
@@ -666,13 +683,13 @@ fn who_can_add_me_nobody_holds_every_invitation_for_the_user() {
             .core
             .pending_group_commit(groups[0])
             .unwrap()
-            .is_none()
+            .is_empty()
     );
     let commit = world.clients[0]
         .core
         .pending_group_commit(groups[1])
-        .unwrap()
-        .expect("the add, committed");
+        .unwrap();
+    assert!(!commit.is_empty(), "the add, committed");
     let mut log_entries = Log::default();
     log_entries.append(commit);
     log_entries.catch_up(&mut world.clients[0], groups[1]);
@@ -806,7 +823,7 @@ fn a_message_before_the_commit_it_follows_waits_for_it() {
         .core
         .add_group_member(chat, key_package.as_bytes())
         .unwrap();
-    bob.process(message_of(&commit).unwrap()).unwrap();
+    bob.process(message_of(&commit[0]).unwrap()).unwrap();
     let text = text_message(now, 1, "after the commit");
     entries.append(entry_of(bob.encrypt(&text.encode()).unwrap().as_bytes()).unwrap());
     entries.append(commit);
@@ -830,7 +847,7 @@ fn messages_whose_commit_never_comes_wait_within_a_bound_then_show_a_missing_cha
         .core
         .add_group_member(chat, key_package.as_bytes())
         .unwrap();
-    bob.process(message_of(&commit).unwrap()).unwrap();
+    bob.process(message_of(&commit[0]).unwrap()).unwrap();
     // The relay drops the commit: Bob's texts on the new epoch cannot be read.
     let count = integrity::MAX_HELD as u64 + 2;
     for n in 1..=count {
@@ -848,4 +865,75 @@ fn messages_whose_commit_never_comes_wait_within_a_bound_then_show_a_missing_cha
             .len(),
         integrity::MAX_HELD
     );
+}
+
+#[test]
+fn a_commit_longer_than_an_entry_travels_in_pieces_and_takes_its_place_at_the_last() {
+    let mut world = world(&["Ann"]);
+    let now = world.now;
+    let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
+    // Enough members that a removal's path (encrypted to every member
+    // below each blank node) outgrows one entry.
+    for n in 0..70 {
+        let (_join, key_package) = PendingJoin::new(
+            &DisplayName::new(&format!("M{n}")).unwrap(),
+            now.0 / 1000,
+            3600,
+        )
+        .unwrap();
+        let commit = world.clients[0]
+            .core
+            .add_group_member(chat, key_package.as_bytes())
+            .unwrap();
+        assert_eq!(commit.len(), 1, "an add has no path");
+        bob.process(message_of(&commit[0]).unwrap()).unwrap();
+        entries.append(commit);
+        entries.catch_up(&mut world.clients[0], chat);
+    }
+    let m0 = world.clients[0]
+        .core
+        .group_members(chat)
+        .unwrap()
+        .into_iter()
+        .find(|member| member.name == "M0")
+        .unwrap();
+    let removal = world.clients[0]
+        .core
+        .remove_group_member(chat, &m0.id)
+        .unwrap();
+    assert!(removal.len() > 1, "{} entries", removal.len());
+    // Bob writes between the pieces, on the epoch before the removal.
+    let text = text_message(now, 1, "between the pieces");
+    let between = entry_of(bob.encrypt(&text.encode()).unwrap().as_bytes()).unwrap();
+    let (first, rest) = removal.split_first().unwrap();
+    entries.append(first.clone());
+    entries.append(between);
+    // A piece appended twice (its writer appending the commit again) is one.
+    entries.append(first.clone());
+    let last = entries.append(rest.to_vec());
+    entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(world.clients[0].core.group_members(chat).unwrap().len(), 71);
+    assert!(
+        world.clients[0]
+            .core
+            .pending_group_commit(chat)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(world.clients[0].core.group_cursor(chat).unwrap(), last + 1);
+    assert_eq!(shown(&world.clients[0], chat), ["between the pieces"]);
+    // Nothing of the pieces is left behind.
+    for table in [pieces::GROUP_PIECES, pieces::GROUP_ASSEMBLING] {
+        let left = world.clients[0]
+            .core
+            .store()
+            .range(
+                table,
+                &crate::KeyRange::all(),
+                crate::Direction::Forward,
+                10,
+            )
+            .unwrap();
+        assert!(left.is_empty());
+    }
 }
