@@ -22,6 +22,7 @@ function chatView(id: number): ChatView {
     archived: false,
     blocked: false,
     muted_until: null,
+    members: null,
   };
 }
 

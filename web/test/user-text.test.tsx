@@ -59,6 +59,7 @@ describe("withoutBidiControls", () => {
       archived: false,
       blocked: false,
       muted_until: null,
+      members: null,
     };
     const cleaned = cleanChat(chat);
     expect(cleaned.name).toBe("Invoicefdp.exe");
