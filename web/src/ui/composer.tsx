@@ -246,7 +246,7 @@ export function Composer({
           <div class="composer-context-text">
             <strong>
               {mode.type === "reply"
-                ? `Replying to ${mode.item.direction === "outgoing" ? "yourself" : contact}`
+                ? `Replying to ${mode.item.direction === "outgoing" ? "yourself" : (mode.item.sender?.name ?? contact)}`
                 : "Editing"}
             </strong>
             <span class="private" dir="auto">

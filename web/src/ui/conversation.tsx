@@ -29,6 +29,13 @@ import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
 
 export const PAGE_SIZE = 100;
 
+/** In a group, the member who wrote the message `item` quotes, when it is among `items`. */
+function quotedAuthor(items: readonly ItemView[], item: ItemView): string | undefined {
+  const quoted = item.quoted;
+  if (!quoted || quoted.direction !== "incoming") return undefined;
+  return items.find((candidate) => candidate.number === quoted.number)?.sender?.name ?? undefined;
+}
+
 /** A group's header line: its members' names (the user last, as "You"), or how many when long. */
 export function groupSubtitle(members: readonly GroupMemberView[], count: number): string {
   if (members.length === 0) return `${count} members`;
@@ -350,6 +357,7 @@ export function Conversation({
         item={item}
         previous={items[index - 1]}
         contact={name}
+        quotedAuthor={quotedAuthor(items, item)}
         onMenu={openMenu}
         onAction={act}
         onJump={jumpTo}

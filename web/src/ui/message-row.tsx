@@ -34,6 +34,7 @@ export const TimelineRow = memo(function TimelineRow({
   item,
   previous,
   contact,
+  quotedAuthor,
   onMenu,
   onAction,
   onJump,
@@ -44,6 +45,8 @@ export const TimelineRow = memo(function TimelineRow({
   item: ItemView;
   previous: ItemView | undefined;
   contact: string;
+  /** In a group, the member who wrote the quoted message. */
+  quotedAuthor?: string | undefined;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
   onJump: (number: MessageNumber) => void;
@@ -78,7 +81,15 @@ export const TimelineRow = memo(function TimelineRow({
           )}
         </div>
       ) : (
-        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} marked={marked} />
+        <Bubble
+          item={item}
+          contact={contact}
+          quotedAuthor={quotedAuthor}
+          onMenu={onMenu}
+          onAction={onAction}
+          onJump={onJump}
+          marked={marked}
+        />
       )}
     </>
   );
@@ -146,6 +157,7 @@ function MessageText({ text }: { text: string }) {
 function Bubble({
   item,
   contact,
+  quotedAuthor,
   onMenu,
   onAction,
   onJump,
@@ -153,6 +165,7 @@ function Bubble({
 }: {
   item: MessageItem;
   contact: string;
+  quotedAuthor: string | undefined;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
   onJump: (number: MessageNumber) => void;
@@ -182,7 +195,7 @@ function Bubble({
         {quoted && (
           <button type="button" class="quote" tabIndex={-1} onClick={() => onJump(quoted.number)}>
             <span dir="auto" class="quote-author">
-              {author(quoted.direction, contact)}
+              {quotedAuthor ?? author(quoted.direction, contact)}
             </span>
             <span dir="auto" class="quote-text private">
               {quoted.deleted ? "Deleted message" : quoted.text}
