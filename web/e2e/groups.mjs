@@ -3,7 +3,8 @@
 // browser) and Carl (the command) among her contacts; both join. Then
 // messages each way with each member's name, a reply and a reaction, a
 // mention of Bea (marked for her), "read by" with each member's receipt, a
-// member's security code, and Carl's removal by Ann, after which Carl is out
+// message read after Bea's page was reloaded and unlocked, a member's
+// security code, and Carl's removal by Ann, after which Carl is out
 // and the browsers see two members. Screenshots of the main screens go to the
 // printed directory.
 //
@@ -29,6 +30,7 @@ import {
   send,
   startRelay,
   timeout,
+  unlock,
 } from "./harness.mjs";
 
 const run = promisify(execFile);
@@ -151,6 +153,14 @@ try {
   await shot(ann, "read-by");
   step("read by 2 of 2, with each member's receipt");
 
+  // What came while Bea's page was closed is read from her cursor on unlock.
+  await bea.reload();
+  await sotto(carl, "send", "Climbing", "sent while Bea was away");
+  await unlock(bea, "passphrase of Bea");
+  const beaAgain = await openChat(bea, "Climbing");
+  await row(beaAgain, "sent while Bea was away").locator(".sender").getByText("Carl").waitFor({ timeout });
+  step("a page reloaded reads what came meanwhile once unlocked");
+
   // The group info panel: roles, a member's security code, and a removal.
   await annGroup.getByRole("button", { name: "Group info" }).click();
   const info = ann.getByRole("dialog", { name: "Group info" });
@@ -166,9 +176,9 @@ try {
   await receiveUntil(carl, "the removal", (received) =>
     received.groups.some((group) => group.change?.type === "removed" || group.change?.type === "log_closed"),
   );
-  await beaGroup.getByText("Ann, You").waitFor({ timeout });
+  await beaAgain.getByText("Ann, You").waitFor({ timeout });
   await send(annGroup, "Climbing", "just the two of us now");
-  await row(beaGroup, "just the two of us now").waitFor({ timeout });
+  await row(beaAgain, "just the two of us now").waitFor({ timeout });
   await shot(bea, "after-removal");
   step("a removal: the member is out, the others go on");
   console.log("groups: ok");
