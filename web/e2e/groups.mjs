@@ -1,12 +1,12 @@
 // A group between two browsers and the `sotto` command through a real relay:
 // Ann creates it in her browser with "New group", picking Bea (another
 // browser) and Carl (the command) among her contacts; both join. Then
-// messages each way with each member's name, a reply and a reaction, a
-// mention of Bea (marked for her), "read by" with each member's receipt, a
-// message read after Bea's page was reloaded and unlocked, a member's
-// security code, and Carl's removal by Ann, after which Carl is out
-// and the browsers see two members. Screenshots of the main screens go to the
-// printed directory.
+// messages each way with each member's name, a reply and a reaction, an edit
+// and a delete for everyone, a mention of Bea (marked for her), "read by"
+// with each member's receipt, a message read after Bea's page was reloaded
+// and unlocked, a member's security code, and Carl's removal by Ann, after
+// which Carl is out and the browsers see two members. Screenshots of the
+// main screens go to the printed directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs), with
 //   SOTTO_CLI   the sotto binary
@@ -65,6 +65,8 @@ const browser = await launchBrowser();
 try {
   const ann = await openPage(browser, web);
   const bea = await openPage(browser, web);
+  // Delete for everyone asks first.
+  for (const page of [ann, bea]) page.on("dialog", (dialog) => dialog.accept());
   await createProfile(ann, "Ann");
   await createProfile(bea, "Bea");
   await connectWith(bea, await invitationLink(ann));
@@ -127,6 +129,22 @@ try {
     return messages.some((message) => message.text === "a reply from Bea");
   });
   step("a reply and a reaction");
+
+  // An edit and a delete for everyone, from Ann's browser.
+  await send(annGroup, "Climbing", "meet at nine");
+  await row(beaGroup, "meet at nine").waitFor({ timeout });
+  await messageAction(ann, annGroup, "meet at nine", "Edit");
+  await ann.waitForFunction(
+    (label) => document.querySelector(`[aria-label="${label}"]`)?.value === "meet at nine",
+    "Message to Climbing",
+    { timeout },
+  );
+  await annGroup.getByLabel("Message to Climbing").fill("meet at ten");
+  await annGroup.getByLabel("Message to Climbing").press("Enter");
+  await row(beaGroup, "meet at ten").getByText("edited").waitFor({ timeout });
+  await messageAction(ann, annGroup, "meet at ten", "Delete for everyone");
+  await beaGroup.getByText("This message was deleted.").waitFor({ timeout });
+  step("an edit and a delete for everyone");
 
   // A mention: "@Be" offers Bea, and her copy is marked.
   const compose = annGroup.getByLabel("Message to Climbing");

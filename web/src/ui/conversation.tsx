@@ -553,7 +553,11 @@ export function Conversation({
           {queued}
         </p>
       )}
-      {chat.blocked ? (
+      {group && members.length > 0 && !members.some((member) => member.me) ? (
+        <p class="blocked-bar" role="status">
+          You are no longer a member of this group.
+        </p>
+      ) : chat.blocked ? (
         <p class="blocked-bar" role="status">
           You blocked {name}: nothing from them reaches you.{" "}
           <button type="button" class="link" onClick={() => onChatAction(chat.id, { type: "unblock" })}>
