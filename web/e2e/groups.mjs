@@ -4,9 +4,10 @@
 // messages each way with each member's name, a reply and a reaction, an edit
 // and a delete for everyone, a mention of Bea (marked for her), "read by"
 // with each member's receipt, a message read after Bea's page was reloaded
-// and unlocked, a member's security code, and Carl's removal by Ann, after
-// which Carl is out and the browsers see two members. Screenshots of the
-// main screens go to the printed directory.
+// and unlocked, another after the relay was restarted, a member's security
+// code, and Carl's removal by Ann, after which Carl is out and the browsers
+// see two members. Screenshots of the main screens go to the printed
+// directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs), with
 //   SOTTO_CLI   the sotto binary
@@ -60,7 +61,7 @@ async function receiveUntil(profile, what, done) {
 }
 
 const work = mkdtempSync(join(tmpdir(), "sotto-e2e-groups-"));
-const { relay, address, web } = await startRelay(join(work, "relay"));
+let { relay, address, web } = await startRelay(join(work, "relay"));
 const browser = await launchBrowser();
 try {
   const ann = await openPage(browser, web);
@@ -178,6 +179,16 @@ try {
   const beaAgain = await openChat(bea, "Climbing");
   await row(beaAgain, "sent while Bea was away").locator(".sender").getByText("Carl").waitFor({ timeout });
   step("a page reloaded reads what came meanwhile once unlocked");
+
+  // The relay stops abruptly and comes back (same port, same data): the
+  // browsers subscribe to the log again and read what came since.
+  relay.kill("SIGKILL");
+  await ann.locator(".connection", { hasText: "Offline" }).waitFor({ timeout });
+  ({ relay } = await startRelay(join(work, "relay"), { listen: `127.0.0.1:${new URL(web).port}` }));
+  await sotto(carl, "send", "Climbing", "the relay is back");
+  await row(beaAgain, "the relay is back").waitFor({ timeout: 60_000 });
+  await row(annGroup, "the relay is back").waitFor({ timeout: 60_000 });
+  step("after the relay came back, the logs are read again");
 
   // The group info panel: roles, a member's security code, and a removal.
   await annGroup.getByRole("button", { name: "Group info" }).click();

@@ -55,7 +55,8 @@ pub(crate) fn test() -> Result<()> {
 /// (`web/e2e/daily-use.mjs`), then files: several dropped at once (one of
 /// 100 MB), an image pasted, a voice message recorded, between two browsers
 /// and the command (`web/e2e/files.mjs`), then a group made in a browser with
-/// another browser and the command in it (`web/e2e/groups.mjs`).
+/// another browser and the command in it, across a reload and a relay
+/// restart (`web/e2e/groups.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
