@@ -195,6 +195,7 @@ async fn subscribe(
     log: GroupLog,
     previous: Option<GroupLog>,
 ) {
+    let generation = shared.borrow().generation;
     let mut lost = false;
     let mut subscribed = None;
     for reader in std::iter::once(&log).chain(previous.as_ref()) {
@@ -213,6 +214,10 @@ async fn subscribe(
     let expected = credentials(&log, previous.as_ref());
     {
         let mut state = shared.borrow_mut();
+        if state.generation != generation {
+            // Locked meanwhile: what is watched now is another unlock's.
+            return;
+        }
         let groups = &mut state.groups;
         let Some(watched) = groups.watched.get_mut(&chat) else {
             return;
@@ -250,11 +255,16 @@ pub(crate) fn read(shared: &Rc<RefCell<Shared>>, chat: ChatId) {
         }
     }
     let shared = Rc::clone(shared);
+    let generation = shared.borrow().generation;
     wasm_bindgen_futures::spawn_local(async move {
         loop {
             let outcome = read_log(&shared, chat).await;
             let again = {
                 let mut state = shared.borrow_mut();
+                if state.generation != generation {
+                    // Locked meanwhile: the flags are another profile's now.
+                    return;
+                }
                 let groups = &mut state.groups;
                 let again = groups.again.remove(&chat) || outcome == Ok(Read::More);
                 if !again {
