@@ -1,6 +1,7 @@
 // A group between two browsers and the `sotto` command through a real relay:
 // Ann creates it in her browser with "New group", picking Bea (another
-// browser) and Carl (the command) among her contacts; both join. Then
+// browser, who lets nobody add her: she joins from the invitation) and Carl
+// (the command) among her contacts; both join. Then
 // messages each way with each member's name, a reply and a reaction, an edit
 // and a delete for everyone, a mention of Bea (marked for her), "read by"
 // with each member's receipt, a message read after Bea's page was reloaded
@@ -84,6 +85,11 @@ try {
   });
   step("Ann's contacts: Bea in a browser, Carl on the command line");
 
+  // Bea lets nobody add her to groups: Ann's invitation will wait for her.
+  await bea.getByRole("button", { name: "Settings", exact: true }).click();
+  await bea.getByLabel("Who can add me to groups").selectOption("nobody");
+  await bea.keyboard.press("Escape");
+
   // Ann makes the group in her browser and adds both.
   await ann.getByRole("button", { name: "New group" }).click();
   const dialog = ann.getByRole("dialog", { name: "New group" });
@@ -99,9 +105,13 @@ try {
   await receiveUntil(carl, "the welcome", (received) =>
     received.events.some((event) => event.type === "group_joined" && event.name === "Climbing"),
   );
+  const held = bea.getByRole("region", { name: "Group invitations" });
+  await held.getByText("invites you to").waitFor({ timeout });
+  await shot(bea, "invitation");
+  await held.getByRole("button", { name: "Join" }).click();
   await bea.getByRole("complementary", { name: "Chats" }).getByText("Climbing", { exact: true }).waitFor({ timeout });
   await annGroup.getByText(/^(Bea, Carl|Carl, Bea), You$/).waitFor({ timeout });
-  step("a group made in a browser, joined by another browser and the command");
+  step("a group made in a browser, joined by another browser (from a held invitation) and the command");
 
   // Messages each way, with the sender's name in the group.
   await send(annGroup, "Climbing", "hello climbers");
