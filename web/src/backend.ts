@@ -108,9 +108,8 @@ export interface ChatView {
   blocked: boolean;
   /** No notifications until then; null when not muted; 2^53 or more means always. */
   muted_until: UnixMillis | null;
-  /** A group's member count (this user included); null for a direct chat (the core
-   * always sends it; optional until the web client shows groups). */
-  members?: number | null;
+  /** A group's member count (this user included); null for a direct chat. */
+  members: number | null;
   /** Media may not be saved out of the chat (either side sets it, for both). */
   block_saving: boolean;
   /** Automatic downloads in this chat, on this device. */
@@ -299,11 +298,11 @@ export type CoreEvent =
   /** A disappearing-message timer ran out. */
   | { type: "items_removed"; chat: ChatId; numbers: MessageNumber[] }
   | { type: "typing"; chat: ChatId; typing: boolean }
-  /** A contact's group invitation waits for a decision: "who can add me to groups" is "nobody" (the web client does not show groups yet). */
-  | { type: "group_invitation"; invitation: number; contact: ChatId; name: string }
-  /** This profile joined a group (the web client does not show groups yet). */
+  /** A contact's group invitation waits for a decision: "who can add me to groups" is "nobody". */
+  | { type: "group_invitation"; invitation: GroupInvitationId; contact: ChatId; name: string }
+  /** This profile joined a group (its chat comes with `chat_changed`). */
   | { type: "group_joined"; group: ChatId; name: string }
-  /** A group commit waits to be appended to its log (the web client does not show groups yet). */
+  /** A group commit waits to be appended to its log (the bridge appends it). */
   | { type: "group_commit_ready"; group: ChatId }
   /** A file's chunks moved: `done` of `total` bytes. */
   | { type: "file_progress"; chat: ChatId; number: MessageNumber; done: number; total: number }
@@ -339,7 +338,58 @@ export interface HistoryPage {
 export interface SendText {
   text: string;
   replyTo?: MessageNumber;
+  /** In a group, the members the text mentions (their ids, hex). */
+  mentions?: string[];
 }
+
+/** A held group invitation ("who can add me to groups" is "nobody"). */
+export type GroupInvitationId = number;
+
+/** A member's role in a group. */
+export type GroupRole = "owner" | "admin" | "member";
+
+/** A group as the group list shows it (`GroupView`). */
+export interface GroupView {
+  /** The group's chat. */
+  id: ChatId;
+  name: string;
+  /** Members, this user included. */
+  members: number;
+  /** This user is still a member. */
+  active: boolean;
+  /** This user's role. */
+  role: GroupRole;
+}
+
+/** One member of a group (`GroupMemberView`). */
+export interface GroupMemberView {
+  /** The member's id in this group (hex; it names no one outside it). */
+  id: string;
+  /** The name the member shows in this group. */
+  name: string;
+  role: GroupRole;
+  /** This member is this user. */
+  me: boolean;
+}
+
+/** A contact's invitation into a group, waiting for a decision (`GroupInvitationView`). */
+export interface GroupInvitationView {
+  id: GroupInvitationId;
+  /** The chat of the contact who invites. */
+  contact: ChatId;
+  /** The group's name as the contact gave it. */
+  name: string;
+  received_at: UnixMillis;
+}
+
+/** The security code this user and one member of a group compare (different in every group). */
+export interface MemberSecurityCode {
+  digits: string;
+  qrPayload: string;
+}
+
+/** Who can add this user to groups: contacts directly, or nobody (every invitation waits). */
+export type GroupAdds = "contacts" | "nobody";
 
 /** A security code: the same digits on both sides when no one is in the middle. */
 export interface SecurityCode {
@@ -367,6 +417,8 @@ export interface Settings {
   muted: ChatId[];
   /** Files up to this many bytes download as they arrive; null: none does. */
   autoDownloadLimit: number | null;
+  /** Who can add this user to groups. */
+  groupAdds: GroupAdds;
 }
 
 /** Receives a file's plaintext in order, a piece at a time (`readFile`). */
@@ -558,6 +610,29 @@ export interface Backend {
    */
   readFile(chat: ChatId, number: MessageNumber, sink: FileSink, save: boolean): Promise<void>;
 
+  // Groups: a group is a chat (`members` set in its ChatView), and its
+  // messages go through the chat calls above (files aside). Changes come as
+  // the core's events: `chat_changed`, `item_added`, `group_joined`.
+  /**
+   * Creates a group named `name` with this user as its owner (its log on the
+   * home relay) and invites `contacts` into it; resolves with its chat.
+   * Rejects with `network` when the relay cannot be reached.
+   */
+  createGroup(name: string, contacts: ChatId[]): Promise<ChatId>;
+  groups(): Promise<GroupView[]>;
+  /** Invites a contact: they join once their device answered (over your chat with them). */
+  inviteToGroup(group: ChatId, contact: ChatId): Promise<void>;
+  groupMembers(group: ChatId): Promise<GroupMemberView[]>;
+  groupSecurityCode(group: ChatId, member: string): Promise<MemberSecurityCode>;
+  /** Owners and admins may; in effect once the group's log has it. */
+  setGroupRole(group: ChatId, member: string, role: GroupRole): Promise<void>;
+  removeGroupMember(group: ChatId, member: string): Promise<void>;
+  /** Out once an admin's device commits it. */
+  leaveGroup(group: ChatId): Promise<void>;
+  groupInvitations(): Promise<GroupInvitationView[]>;
+  acceptGroupInvitation(id: GroupInvitationId): Promise<void>;
+  declineGroupInvitation(id: GroupInvitationId): Promise<void>;
+
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;
   /**
@@ -588,6 +663,7 @@ export const DEFAULT_SETTINGS: Settings = {
   privacyBlur: false,
   muted: [],
   autoDownloadLimit: null,
+  groupAdds: "contacts",
 };
 
 /** `muted_until` at or past this (2^53 ms) means muted for good. */

@@ -15,10 +15,15 @@ import type {
   ChatView,
   ContactAddress,
   CoreEvent,
+  GroupAdds,
+  GroupInvitationView,
+  GroupMemberView,
+  GroupView,
   Invitation,
   InvitationId,
   ItemView,
   LinkState,
+  MemberSecurityCode,
   MessageNumber,
   ProfileState,
   RequestView,
@@ -26,7 +31,7 @@ import type {
   Settings,
 } from "./backend";
 import { parsePrefs, type Prefs } from "./prefs";
-import { cleanChat, cleanEvent, cleanItem, cleanRequest, withoutBidiControls } from "./user-text";
+import { cleanChat, cleanEvent, cleanItem, cleanNamed, cleanRequest, withoutBidiControls } from "./user-text";
 import type { DeriveReply, DeriveRequest } from "./kdf-worker";
 import init, { SottoClient } from "./wasm-pkg/sotto_wasm.js";
 import wasmUrl from "./wasm-pkg/sotto_wasm_bg.wasm?url";
@@ -246,6 +251,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       privacyBlur: prefs.privacyBlur,
       muted: prefs.muted,
       autoDownloadLimit: (client.autoDownload() as number | undefined) ?? null,
+      groupAdds: client.groupAdds() as GroupAdds,
     };
   };
   const afterLock = (): void => {
@@ -402,7 +408,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
         const hasMore = items.length > query.limit;
         return { items: items.slice(hasMore ? 1 : 0), hasMore };
       }),
-    sendText: (chat, message) => call(() => client.sendText(chat, message.text, message.replyTo)),
+    sendText: (chat, message) => call(() => client.sendText(chat, message.text, message.replyTo, message.mentions)),
     react: (chat, message, emoji) => call(() => client.react(chat, message, emoji ?? "")),
     edit: (chat, message, text) => call(() => client.edit(chat, message, text)),
     deleteForEveryone: (chat, message) => call(() => client.deleteForEveryone(chat, message)),
@@ -460,6 +466,22 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     downloadFile: (chat, number) => call(() => client.downloadFile(chat, number)),
     cancelFile: (chat, number) => call(() => client.cancelFile(chat, number)),
     readFile: (chat, number, sink, save) => call(async () => void (await client.readFile(chat, number, sink, save))),
+    createGroup: (name, contacts) =>
+      call(async () => {
+        const group = (await client.createGroup(name)) as ChatId;
+        for (const contact of contacts) client.inviteToGroup(group, contact);
+        return group;
+      }),
+    groups: () => call(() => parse<GroupView[]>(client.groups()).map(cleanNamed)),
+    inviteToGroup: (group, contact) => call(() => client.inviteToGroup(group, contact)),
+    groupMembers: (group) => call(() => parse<GroupMemberView[]>(client.groupMembers(group)).map(cleanNamed)),
+    groupSecurityCode: (group, member) => call(() => client.groupSecurityCode(group, member) as MemberSecurityCode),
+    setGroupRole: (group, member, role) => call(() => client.setGroupRole(group, member, role)),
+    removeGroupMember: (group, member) => call(() => client.removeGroupMember(group, member)),
+    leaveGroup: (group) => call(() => client.leaveGroup(group)),
+    groupInvitations: () => call(() => parse<GroupInvitationView[]>(client.groupInvitations()).map(cleanNamed)),
+    acceptGroupInvitation: (id) => call(() => client.acceptGroupInvitation(id)),
+    declineGroupInvitation: (id) => call(() => client.declineGroupInvitation(id)),
     securityCodeMatches: (chat, scanned) => call(() => client.securityCodeMatches(chat, scanned)),
     setVerified: (chat, verified) => call(() => client.setVerified(chat, verified)),
     settings: () => call(settings),
@@ -473,6 +495,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
           );
         }
         if (patch.autoDownloadLimit !== undefined) client.setAutoDownload(patch.autoDownloadLimit ?? undefined);
+        if (patch.groupAdds !== undefined) client.setGroupAdds(patch.groupAdds);
         const next: Prefs = {
           muted: patch.muted ?? prefs.muted,
           notificationPreview: patch.notificationPreview ?? prefs.notificationPreview,

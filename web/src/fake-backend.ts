@@ -16,6 +16,11 @@ import {
   type ChatView,
   type ContactAddress,
   type CreateProfile,
+  type GroupInvitationView,
+  type GroupMemberView,
+  type GroupRole,
+  type GroupView,
+  type MemberSecurityCode,
   type HistoryPage,
   type HistoryQuery,
   type Invitation,
@@ -55,6 +60,8 @@ interface FakeChat {
   muted_until: number | null;
   block_saving: boolean;
   auto_download: AutoDownloadSetting;
+  /** A group's members (this user among them) while it is a group's chat. */
+  group: { members: GroupMemberView[]; active: boolean } | null;
 }
 
 interface FakeProfile {
@@ -64,6 +71,7 @@ interface FakeProfile {
   chats: Map<ChatId, FakeChat>;
   requests: RequestView[];
   address: ContactAddress | null;
+  groupInvitations: GroupInvitationView[];
 }
 
 /** In any case, as the core's search compares text (accents count). */
@@ -95,12 +103,18 @@ function emptyChat(id: ChatId, name: string, lastActivity: number): FakeChat {
     muted_until: null,
     block_saving: false,
     auto_download: "default",
+    group: null,
   };
 }
 
 /** A file view's media fields when it has none. */
 function noMedia(): { preview: null; duration_ms: null; waveform: number[] } {
   return { preview: null, duration_ms: null, waveform: [] };
+}
+
+/** A member id as the core shows one (32 hex digits). */
+function memberId(index: number): string {
+  return index.toString(16).padStart(32, "0");
 }
 
 export class FakeBackend implements Backend {
@@ -139,6 +153,7 @@ export class FakeBackend implements Backend {
       chats: new Map(),
       requests: [],
       address: null,
+      groupInvitations: [],
     };
     backend.unlocked = true;
     return backend;
@@ -240,6 +255,48 @@ export class FakeBackend implements Backend {
     return id;
   }
 
+  /** Adds a group named `name` with this user (its owner) and members named `others`. */
+  addGroup(name: string, others: string[]): ChatId {
+    const id = this.addChat(name);
+    const chat = this.requireChat(id);
+    chat.group = {
+      active: true,
+      members: [
+        { id: memberId(0), name: this.requireProfile().profile.displayName, role: "owner", me: true },
+        ...others.map((other, index) => ({
+          id: memberId(index + 1),
+          name: other,
+          role: "member" as GroupRole,
+          me: false,
+        })),
+      ],
+    };
+    return id;
+  }
+
+  /** Simulates a member's message in a group (by member name). */
+  receiveInGroup(chat: ChatId, member: string, text: string, mentionsMe = false): MessageItem {
+    const target = this.requireChat(chat);
+    const sender = target.group?.members.find((candidate) => candidate.name === member);
+    if (!sender) throw fail("not-found", "No such member.");
+    const item = this.message(target, "incoming", text, this.now());
+    item.status = "delivered";
+    item.sender = { id: sender.id, name: sender.name };
+    item.mentions_me = mentionsMe;
+    this.add(target, item);
+    target.unread += 1;
+    this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });
+    return structuredClone(item);
+  }
+
+  /** Simulates a contact's group invitation held for a decision. */
+  groupInvitation(contact: ChatId, name: string): GroupInvitationView {
+    const invitation = { id: this.nextId++, contact, name, received_at: this.now() };
+    this.requireProfile().groupInvitations.push(invitation);
+    this.emit({ type: "group_invitation", invitation: invitation.id, contact, name });
+    return invitation;
+  }
+
   emit(event: BackendEvent): void {
     for (const listener of this.listeners) listener(event);
   }
@@ -263,6 +320,7 @@ export class FakeBackend implements Backend {
       chats: new Map(),
       requests: [],
       address: null,
+      groupInvitations: [],
     };
     this.unlocked = true;
   }
@@ -338,6 +396,7 @@ export class FakeBackend implements Backend {
       chats: new Map(plain.chats.map((chat) => [chat.id, chat])),
       requests: [],
       address: null,
+      groupInvitations: [],
     };
     this.unlocked = true;
   }
@@ -633,6 +692,94 @@ export class FakeBackend implements Backend {
     return hits.sort((a, b) => b.item.at - a.item.at).slice(0, limit);
   }
 
+  async createGroup(name: string, contacts: ChatId[]): Promise<ChatId> {
+    this.record("createGroup", name, contacts);
+    if (name.trim() === "") throw fail("invalid-input", "A group needs a name.");
+    const id = this.addGroup(name, []);
+    this.emitChat(this.requireChat(id));
+    for (const contact of contacts) await this.inviteToGroup(id, contact);
+    return id;
+  }
+
+  async groups(): Promise<GroupView[]> {
+    return [...this.requireUnlocked().chats.values()].flatMap((chat) =>
+      chat.group
+        ? [
+            {
+              id: chat.id,
+              name: chat.name,
+              members: chat.group.members.length,
+              active: chat.group.active,
+              role: chat.group.members.find((member) => member.me)?.role ?? "member",
+            },
+          ]
+        : [],
+    );
+  }
+
+  /** The fake's contact joins at once. */
+  async inviteToGroup(group: ChatId, contact: ChatId): Promise<void> {
+    this.record("inviteToGroup", group, contact);
+    const target = this.requireGroup(group);
+    const name = this.requireChat(contact).name;
+    target.group.members.push({ id: memberId(target.group.members.length), name, role: "member", me: false });
+    this.emitChat(target);
+  }
+
+  async groupMembers(group: ChatId): Promise<GroupMemberView[]> {
+    return structuredClone(this.requireGroup(group).group.members);
+  }
+
+  async groupSecurityCode(group: ChatId, member: string): Promise<MemberSecurityCode> {
+    this.requireMember(this.requireGroup(group), member);
+    const digits = [...`${group}${member}`.repeat(8)].map((char) => String(char.charCodeAt(0) % 10)).join("");
+    return { digits: digits.slice(0, 60).padEnd(60, "0"), qrPayload: `sotto-member-code:${digits}` };
+  }
+
+  async setGroupRole(group: ChatId, member: string, role: GroupRole): Promise<void> {
+    this.record("setGroupRole", group, member, role);
+    const target = this.requireGroup(group);
+    this.requireMember(target, member).role = role;
+    this.emitChat(target);
+  }
+
+  async removeGroupMember(group: ChatId, member: string): Promise<void> {
+    this.record("removeGroupMember", group, member);
+    const target = this.requireGroup(group);
+    this.requireMember(target, member);
+    target.group.members = target.group.members.filter((candidate) => candidate.id !== member);
+    this.emitChat(target);
+  }
+
+  async leaveGroup(group: ChatId): Promise<void> {
+    this.record("leaveGroup", group);
+    const target = this.requireGroup(group);
+    target.group.active = false;
+    target.group.members = target.group.members.filter((member) => !member.me);
+    this.emitChat(target);
+  }
+
+  async groupInvitations(): Promise<GroupInvitationView[]> {
+    return structuredClone(this.requireUnlocked().groupInvitations);
+  }
+
+  async acceptGroupInvitation(id: number): Promise<void> {
+    this.record("acceptGroupInvitation", id);
+    const profile = this.requireUnlocked();
+    const invitation = profile.groupInvitations.find((candidate) => candidate.id === id);
+    if (!invitation) throw fail("not-found", "No such group invitation.");
+    profile.groupInvitations = profile.groupInvitations.filter((candidate) => candidate.id !== id);
+    const group = this.addGroup(invitation.name, [this.requireChat(invitation.contact).name]);
+    this.emitChat(this.requireChat(group));
+    this.emit({ type: "group_joined", group, name: invitation.name });
+  }
+
+  async declineGroupInvitation(id: number): Promise<void> {
+    this.record("declineGroupInvitation", id);
+    const profile = this.requireUnlocked();
+    profile.groupInvitations = profile.groupInvitations.filter((candidate) => candidate.id !== id);
+  }
+
   async securityCode(chat: ChatId): Promise<SecurityCode> {
     const target = this.requireChat(chat);
     let seed = target.keyGeneration * 7919 + target.id * 104729;
@@ -728,6 +875,7 @@ export class FakeBackend implements Backend {
       muted_until: chat.muted_until,
       block_saving: chat.block_saving,
       auto_download: chat.auto_download,
+      members: chat.group ? chat.group.members.length : null,
     };
   }
 
@@ -772,6 +920,18 @@ export class FakeBackend implements Backend {
     const chat = this.requireUnlocked().chats.get(id);
     if (!chat) throw fail("not-found", "No such chat.");
     return chat;
+  }
+
+  private requireGroup(id: ChatId): FakeChat & { group: NonNullable<FakeChat["group"]> } {
+    const chat = this.requireChat(id);
+    if (!chat.group) throw fail("not-found", "No such group.");
+    return chat as FakeChat & { group: NonNullable<FakeChat["group"]> };
+  }
+
+  private requireMember(chat: { group: NonNullable<FakeChat["group"]> }, member: string): GroupMemberView {
+    const found = chat.group.members.find((candidate) => candidate.id === member);
+    if (!found) throw fail("not-found", "No such member.");
+    return found;
   }
 
   private requireMessage(chat: FakeChat, number: MessageNumber): MessageItem {

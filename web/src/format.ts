@@ -182,7 +182,9 @@ export function previewText(item: ItemView | null, contact: string): string {
   if (item.notice !== null) return noticeText(item.notice, contact);
   if (item.deleted) return item.direction === "outgoing" ? "You deleted this message" : "This message was deleted";
   const firstLine = item.text.replace(/\s+/g, " ").trim();
-  return item.direction === "outgoing" ? `You: ${firstLine}` : firstLine;
+  if (item.direction === "outgoing") return `You: ${firstLine}`;
+  // In a group, who wrote it.
+  return item.sender ? `${item.sender.name}: ${firstLine}` : firstLine;
 }
 
 /** Initials for an avatar: "Ada Lovelace" -> "AL". */

@@ -26,9 +26,14 @@ export function messageNotification(
   preview: NotificationPreview,
   chat: { name: string; muted: boolean } | undefined,
   text: string,
+  group?: { sender: string; mentionsMe: boolean },
 ): NotificationContent | null {
-  if (chat?.muted) return null;
-  return notificationContent(preview, chat?.name ?? "A contact", text);
+  // A mention of the user notifies even in a muted group, as WhatsApp does.
+  if (chat?.muted && !group?.mentionsMe) return null;
+  const name = chat?.name ?? "A contact";
+  if (!group) return notificationContent(preview, name, text);
+  const title = group.mentionsMe ? `${group.sender} mentioned you in ${name}` : `${group.sender} in ${name}`;
+  return notificationContent(preview, title, text);
 }
 
 /**

@@ -40,6 +40,13 @@ export function cleanItem(item: ItemView | FileItem): ItemView {
     text: item.text === null && item.file ? fileText(item.file) : clean(item.text),
     quoted: item.quoted ? { ...item.quoted, text: withoutBidiControls(item.quoted.text) } : null,
     reactions: item.reactions.map((reaction) => ({ ...reaction, emoji: withoutBidiControls(reaction.emoji) })),
+    sender: item.sender ? { ...item.sender, name: withoutBidiControls(item.sender.name) } : item.sender,
+    receipts: item.receipts
+      ? {
+          ...item.receipts,
+          by: item.receipts.by.map((member) => ({ ...member, name: withoutBidiControls(member.name) })),
+        }
+      : item.receipts,
   } as ItemView;
 }
 
@@ -59,6 +66,11 @@ export function cleanRequest(request: RequestView): RequestView {
   return { ...request, name: withoutBidiControls(request.name), bio: clean(request.bio) };
 }
 
+/** A name a member or a contact gave a group, or a member's own, cleaned. */
+export function cleanNamed<T extends { name: string }>(named: T): T {
+  return { ...named, name: withoutBidiControls(named.name) };
+}
+
 /** An event with every view it carries cleaned. */
 export function cleanEvent(event: CoreEvent | BridgeEvent): CoreEvent | BridgeEvent {
   switch (event.type) {
@@ -71,6 +83,9 @@ export function cleanEvent(event: CoreEvent | BridgeEvent): CoreEvent | BridgeEv
     case "item_added":
     case "item_changed":
       return { ...event, item: cleanItem(event.item) };
+    case "group_invitation":
+    case "group_joined":
+      return cleanNamed(event);
     default:
       return event;
   }

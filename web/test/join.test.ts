@@ -24,6 +24,7 @@ function chatView(id: number): ChatView {
     muted_until: null,
     block_saving: false,
     auto_download: "default",
+    members: null,
   };
 }
 

@@ -61,6 +61,7 @@ describe("withoutBidiControls", () => {
       muted_until: null,
       block_saving: false,
       auto_download: "default",
+      members: null,
     };
     const cleaned = cleanChat(chat);
     expect(cleaned.name).toBe("Invoicefdp.exe");

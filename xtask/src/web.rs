@@ -54,7 +54,9 @@ pub(crate) fn test() -> Result<()> {
 /// with any emoji, the first unread message and delete for me
 /// (`web/e2e/daily-use.mjs`), then files: several dropped at once (one of
 /// 100 MB), an image pasted, a voice message recorded, between two browsers
-/// and the command (`web/e2e/files.mjs`).
+/// and the command (`web/e2e/files.mjs`), then a group made in a browser with
+/// another browser and the command in it, across a reload and a relay
+/// restart (`web/e2e/groups.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -112,6 +114,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: files dropped, pasted and recorded, between browsers and the command",
             "e2e/files.mjs",
+        ),
+        (
+            "browser test: a group of two browsers and the command",
+            "e2e/groups.mjs",
         ),
     ] {
         announce(title);

@@ -367,6 +367,20 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// The security code this profile and a member of the group (by the hex
+    /// id [`Core::group_members`] shows) compare to check that each sees the
+    /// other's real key in this group; different in every group, so codes
+    /// link no member across groups.
+    pub fn group_security_code(
+        &self,
+        chat: ChatId,
+        member: &str,
+    ) -> Result<sotto_crypto::SecurityCode, CoreError> {
+        let member = parse_member_id(member)?;
+        let record = GroupRecord::load(self.store(), chat)?;
+        Ok(record.group.security_code(&member)?)
+    }
+
     /// The log with the secrets from before the last rotation, while the
     /// relay may still use them (a member tries them when the new ones are
     /// refused).

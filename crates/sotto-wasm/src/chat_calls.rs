@@ -6,7 +6,7 @@
 //! `crate::client::json`). What a call changes reaches the UI as the core's
 //! events, complete, during the call.
 
-use sotto_core::{ChatId, MessageNumber, Profile, ReceiptSetting, RequestId};
+use sotto_core::{ChatId, GroupSend, MessageNumber, Profile, ReceiptSetting, RequestId};
 use wasm_bindgen::prelude::*;
 
 use crate::client::{SottoClient, core_error, error, json, local_id, now, object};
@@ -136,17 +136,36 @@ impl SottoClient {
         })
     }
 
-    /// Sends a text, replying to item `reply_to` if given; returns the new
-    /// item's number (the item itself comes as an `item_added` event).
+    /// Sends a text, replying to item `reply_to` if given, in a group
+    /// mentioning the members `mentions` (ids as `groupMembers` gives them);
+    /// returns the new item's number (the item itself comes as an
+    /// `item_added` event).
     #[wasm_bindgen(js_name = sendText)]
     pub fn send_text(
         &self,
         chat: f64,
         text: String,
         reply_to: Option<f64>,
+        mentions: Option<Vec<String>>,
     ) -> Result<f64, JsValue> {
         let chat = chat_id(chat)?;
         let reply_to = reply_to.map(message_number).transpose()?;
+        if self.is_group(chat)? {
+            let mentions = mentions.unwrap_or_default();
+            self.group_send(
+                chat,
+                GroupSend::Text {
+                    text: &text,
+                    reply_to,
+                    mentions: &mentions,
+                },
+            )?;
+            // The text is the newest item, numbered on this device at once.
+            return self.with_core(|core| {
+                let newest = core.history(chat, None, 1).map_err(core_error)?;
+                Ok(newest.last().map_or(0.0, |item| item.number.0 as f64))
+            });
+        }
         let number = self.change(|core| {
             core.send_text(now(), &mut BrowserRng, chat, &text, reply_to)
                 .map_err(core_error)
@@ -158,6 +177,13 @@ impl SottoClient {
     pub fn react(&self, chat: f64, item: f64, emoji: String) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
         let number = message_number(item)?;
+        if self.is_group(contact)? {
+            let reaction = GroupSend::Reaction {
+                message: number,
+                emoji: &emoji,
+            };
+            return self.group_send(contact, reaction);
+        }
         self.change(|core| {
             core.react(now(), &mut BrowserRng, contact, number, &emoji)
                 .map_err(core_error)
@@ -168,6 +194,13 @@ impl SottoClient {
     pub fn edit(&self, chat: f64, item: f64, text: String) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
         let number = message_number(item)?;
+        if self.is_group(contact)? {
+            let edit = GroupSend::Edit {
+                message: number,
+                text: &text,
+            };
+            return self.group_send(contact, edit);
+        }
         self.change(|core| {
             core.edit(now(), &mut BrowserRng, contact, number, &text)
                 .map_err(core_error)
@@ -179,6 +212,9 @@ impl SottoClient {
     pub fn delete_for_everyone(&self, chat: f64, item: f64) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
         let number = message_number(item)?;
+        if self.is_group(contact)? {
+            return self.group_send(contact, GroupSend::Delete { message: number });
+        }
         self.change(|core| {
             core.delete_for_everyone(now(), &mut BrowserRng, contact, number)
                 .map_err(core_error)
@@ -191,13 +227,20 @@ impl SottoClient {
     #[wasm_bindgen(js_name = markRead)]
     pub fn mark_read(&self, chat: f64) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
-        self.change(|core| {
-            if core.chat(contact).map_err(core_error)?.unread == 0 {
-                return Ok(());
+        let group = self.change(|core| {
+            let chat = core.chat(contact).map_err(core_error)?;
+            if chat.unread == 0 {
+                return Ok(false);
             }
             core.mark_read(now(), &mut BrowserRng, contact)
-                .map_err(core_error)
-        })
+                .map_err(core_error)?;
+            Ok(chat.members.is_some())
+        })?;
+        // A group's read receipts go with the next write to its log: now.
+        if group {
+            crate::group_runner::read(&self.shared, contact);
+        }
+        Ok(())
     }
 
     /// Tells the contact this user is (or stopped) typing, if the typing
@@ -205,6 +248,10 @@ impl SottoClient {
     #[wasm_bindgen(js_name = setTyping)]
     pub fn set_typing(&self, chat: f64, typing: bool) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
+        // No typing indicators in groups.
+        if self.is_group(contact)? {
+            return Ok(());
+        }
         self.change(|core| {
             core.set_typing(now(), &mut BrowserRng, contact, typing)
                 .map_err(core_error)
@@ -215,6 +262,9 @@ impl SottoClient {
     #[wasm_bindgen(js_name = setTimer)]
     pub fn set_timer(&self, chat: f64, seconds: Option<u32>) -> Result<(), JsValue> {
         let contact = chat_id(chat)?;
+        if self.is_group(contact)? {
+            return self.group_send(contact, GroupSend::Timer { seconds });
+        }
         self.change(|core| {
             core.set_timer(now(), &mut BrowserRng, contact, seconds)
                 .map_err(core_error)

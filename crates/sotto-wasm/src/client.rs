@@ -105,6 +105,13 @@ pub(crate) struct Shared {
     /// committed yet or not: a write that fails makes the next one a
     /// snapshot, which empties the log).
     pub(crate) log: WriteLog,
+    /// The core's writes IndexedDB has committed, up to this mark (of the
+    /// core of this `generation`).
+    durable: WriteMark,
+    /// Tasks waiting for a mark to be durable ([`durable`]).
+    durable_waiters: Vec<std::task::Waker>,
+    /// The group logs, on links of their own (`crate::group_runner`).
+    pub(crate) groups: crate::group_runner::Groups,
 }
 
 /// Bytes of frames the inbox holds before it is handled without waiting for
@@ -357,6 +364,9 @@ impl SottoClient {
                 write_wanted: false,
                 generation: 0,
                 log: WriteLog::default(),
+                durable: WriteMark::default(),
+                durable_waiters: Vec::new(),
+                groups: Default::default(),
             })),
         })
     }
@@ -544,10 +554,13 @@ pub(crate) fn adopt(
         state.generation += 1;
         state.log = log;
         state.unlocked = Some(unlocked);
+        state.durable = WriteMark::default();
     }
     start(shared)?;
     // Transfers stopped by a reload or a lock resume.
     crate::file_runner::refresh(shared);
+    // Every group's log is read from the member's cursor and subscribed.
+    crate::group_runner::refresh(shared);
     Ok(JsValue::UNDEFINED)
 }
 
@@ -597,6 +610,10 @@ pub(crate) fn stop(shared: &Rc<RefCell<Shared>>) -> Option<Unlocked> {
         link.close();
     }
     state.files.stop();
+    state.groups.stop();
+    for waiter in state.durable_waiters.drain(..) {
+        waiter.wake();
+    }
     state.backoff.clear();
     state.inbox.clear();
     state.inbox_bytes = 0;
@@ -798,7 +815,10 @@ fn handle_incoming(
                     suite,
                 ),
                 Incoming::Failed(token) => core.handle_relay_failure(now(), token),
-                Incoming::End(_) | Incoming::Ended(_) => Ok(()),
+                Incoming::End(_)
+                | Incoming::Ended(_)
+                | Incoming::GroupNews(_)
+                | Incoming::GroupEnd(_) => Ok(()),
             };
         }
         if connected {
@@ -951,6 +971,7 @@ pub(crate) fn pump(shared: &Rc<RefCell<Shared>>) {
     if events.iter().any(concerns_files) {
         crate::file_runner::refresh(shared);
     }
+    crate::group_runner::on_events(shared, &events);
     arm_timer(shared, timeout);
     write_changes(shared);
 }
@@ -1177,7 +1198,16 @@ pub(crate) fn send_requests(
 fn release(shared: &Rc<RefCell<Shared>>, mark: Option<WriteMark>) -> Vec<RelayRequest> {
     let mut requests = Vec::new();
     let mut events = Vec::new();
-    if let Some(unlocked) = shared.borrow_mut().unlocked.as_mut() {
+    let mut state = shared.borrow_mut();
+    if let Some(mark) = mark
+        && state.unlocked.is_some()
+    {
+        state.durable = state.durable.max(mark);
+        for waiter in state.durable_waiters.drain(..) {
+            waiter.wake();
+        }
+    }
+    if let Some(unlocked) = state.unlocked.as_mut() {
         match mark {
             Some(mark) => unlocked.core.handle_synced(mark),
             None => {
@@ -1196,13 +1226,33 @@ fn release(shared: &Rc<RefCell<Shared>>, mark: Option<WriteMark>) -> Vec<RelayRe
             }
         }
     }
+    drop(state);
     for event in &events {
         emit(shared, event);
     }
     if events.iter().any(concerns_files) {
         crate::file_runner::refresh(shared);
     }
+    crate::group_runner::on_events(shared, &events);
     requests
+}
+
+/// Waits until IndexedDB committed the core's writes up to `mark`; false
+/// when the profile was locked (or replaced) meanwhile.
+pub(crate) async fn durable(shared: &Rc<RefCell<Shared>>, mark: WriteMark) -> bool {
+    let generation = shared.borrow().generation;
+    std::future::poll_fn(|cx| {
+        let mut state = shared.borrow_mut();
+        if state.generation != generation || state.unlocked.is_none() {
+            return std::task::Poll::Ready(false);
+        }
+        if state.durable >= mark {
+            return std::task::Poll::Ready(true);
+        }
+        state.durable_waiters.push(cx.waker().clone());
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// IndexedDB refused a write: the UI hears of it and the next write is a

@@ -30,7 +30,7 @@
 
 mod chunks;
 mod local_copy;
-mod requests;
+pub(crate) mod requests;
 mod transfer_end;
 
 use std::cell::RefCell;

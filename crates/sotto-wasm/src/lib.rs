@@ -24,6 +24,11 @@
 //!   copies of files (their encrypted chunks).
 //! - `file_runner` (wasm32 only): the file transfers, carried out on relay
 //!   links of their own as the native runner does.
+//! - `group_calls` (wasm32 only): its calls on groups: create, invite,
+//!   members and their security codes, roles, removal, leaving, held
+//!   invitations, "who can add me to groups".
+//! - `group_runner` (wasm32 only): the group logs, subscribed and read on
+//!   relay links of their own, as the native live loop does.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
 //! - `locked_watch` (wasm32 only): receiving while locked, with only the
 //!   queues' auth secrets and the lock key's public half: each delivery kept
@@ -50,6 +55,10 @@ mod file_calls;
 mod file_copies;
 #[cfg(target_arch = "wasm32")]
 mod file_runner;
+#[cfg(target_arch = "wasm32")]
+mod group_calls;
+#[cfg(target_arch = "wasm32")]
+mod group_runner;
 #[cfg(target_arch = "wasm32")]
 mod idb;
 #[cfg(target_arch = "wasm32")]

@@ -115,6 +115,8 @@ pub(crate) fn handle_incoming(
                 Incoming::Failed(token) => inbox.handle_relay_failure(token),
                 Incoming::End(recipient_id) => inbox.handle_end(relay, &recipient_id),
                 Incoming::Ended(end) => ended = Some(end),
+                // Group logs are read by the unlocked profile only.
+                Incoming::GroupNews(_) | Incoming::GroupEnd(_) => {}
             }
         }
     }

@@ -16,8 +16,8 @@ use std::time::Duration;
 use rand_core::RngCore;
 use sotto_core::{RelayRequest, RequestToken};
 use sotto_wire::{
-    CipherSuite, ClientConnection, ConnectionConfig, ConnectionEnd, Event, MessageId, RecipientId,
-    RelayAddress, RelayScheme, Request, RequestId, Response, SealedMessage,
+    CipherSuite, ClientConnection, ConnectionConfig, ConnectionEnd, Event, GroupReadId, MessageId,
+    RecipientId, RelayAddress, RelayScheme, Request, RequestId, Response, SealedMessage,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -63,6 +63,12 @@ pub(crate) enum Incoming<T = RequestToken> {
     Failed(T),
     /// END: another connection subscribed this queue.
     End(RecipientId),
+    /// GENT pushed: a subscribed group log has a new entry (read from the
+    /// member's cursor with GREAD, so that entries come once and in order).
+    GroupNews(GroupReadId),
+    /// GEND: this link's subscription of a group log ended (its read key
+    /// was replaced, or the log deleted).
+    GroupEnd(GroupReadId),
     /// The connection is over; every open request was failed before this.
     Ended(ConnectionEnd),
 }
@@ -294,6 +300,12 @@ impl<T> RelayLink<T> {
                 // Another connection took the queue.
                 Event::Push(Response::End { recipient_id }) => {
                     incoming.push(Incoming::End(recipient_id));
+                }
+                Event::Push(Response::GroupEntry { read_id, .. }) => {
+                    incoming.push(Incoming::GroupNews(read_id));
+                }
+                Event::Push(Response::GroupEnd { read_id }) => {
+                    incoming.push(Incoming::GroupEnd(read_id));
                 }
                 // ERR pushes: the core learns of a lost subscription when it
                 // next subscribes.

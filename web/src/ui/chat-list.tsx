@@ -207,6 +207,7 @@ function ChatRow({
           </span>
           {chat.verified && <IconShield label="Verified" />}
           {chat.pinned && <IconPin label="Pinned" />}
+          {chat.members !== null && chat.members !== undefined && <span class="tag">Group</span>}
           {chat.blocked && <span class="tag">Blocked</span>}
           {chat.archived && <span class="tag">Archived</span>}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}

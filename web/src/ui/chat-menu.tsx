@@ -51,6 +51,7 @@ export function ChatMenu({
     onClose();
     onAction(chat.id, action);
   };
+  const group = chat.members !== null && chat.members !== undefined;
   return (
     <Menu
       label={`Chat with ${chatName(chat)}`}
@@ -59,7 +60,7 @@ export function ChatMenu({
       returnFocus={returnFocus}
       onClose={onClose}
     >
-      <MenuItem onSelect={run({ type: "info" })}>Contact info</MenuItem>
+      <MenuItem onSelect={run({ type: "info" })}>{group ? "Group info" : "Contact info"}</MenuItem>
       <MenuItem onSelect={run({ type: "pin", pinned: !chat.pinned })}>{chat.pinned ? "Unpin" : "Pin"}</MenuItem>
       <MenuItem onSelect={run({ type: "archive", archived: !chat.archived })}>
         {chat.archived ? "Move out of the archive" : "Archive"}
@@ -76,16 +77,19 @@ export function ChatMenu({
       <MenuItem danger onSelect={run({ type: "clear" })}>
         Clear history…
       </MenuItem>
-      {chat.blocked ? (
+      {/* A group is left from its info panel; its members are not blocked or deleted as a chat is. */}
+      {group ? null : chat.blocked ? (
         <MenuItem onSelect={run({ type: "unblock" })}>Unblock</MenuItem>
       ) : (
         <MenuItem danger onSelect={run({ type: "block" })}>
           Block…
         </MenuItem>
       )}
-      <MenuItem danger onSelect={run({ type: "delete" })}>
-        Delete chat…
-      </MenuItem>
+      {!group && (
+        <MenuItem danger onSelect={run({ type: "delete" })}>
+          Delete chat…
+        </MenuItem>
+      )}
     </Menu>
   );
 }

@@ -25,10 +25,23 @@ export function sendsMessage(
   return event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey;
 }
 
+/** The "@name" being typed just before the cursor, if any: where it starts and what follows the @. */
+export function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
+  const match = /(^|\s)@([^\s@]{0,32})$/.exec(text.slice(0, caret));
+  if (!match) return null;
+  return { start: caret - match[2]!.length - 1, query: match[2]! };
+}
+
+/** The members named with "@name" in `text`, among those picked while typing it. */
+export function mentionedIn(text: string, picked: readonly { id: string; name: string }[]): string[] {
+  return [...new Set(picked.filter((member) => text.includes(`@${member.name}`)).map((member) => member.id))];
+}
+
 export function Composer({
   inputRef,
   mode,
   contact,
+  members,
   onCancel,
   onSend,
   onEditLast,
@@ -42,8 +55,11 @@ export function Composer({
   inputRef: RefObject<HTMLTextAreaElement | null>;
   mode: ComposerMode;
   contact: string;
+  /** In a group, the other members, offered when "@" is typed. */
+  members?: readonly { id: string; name: string }[];
   onCancel: () => void;
-  onSend: (text: string) => Promise<void>;
+  /** `mentions`: the members the text mentions (ids), in a group. */
+  onSend: (text: string, mentions: string[]) => Promise<void>;
   onEditLast: () => void;
   onTyping: (typing: boolean) => void;
   /** What was typed in this chat before and not sent. */
@@ -90,6 +106,27 @@ export function Composer({
     onVoice?.(await current.finish());
   }
   const [text, setText] = useState(draft);
+  /** Members picked from the "@" list for this text. */
+  const picked = useRef<{ id: string; name: string }[]>([]);
+  /** The "@name" being typed, and the members it matches. */
+  const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
+  const suggestions =
+    mention && members
+      ? members.filter((member) => member.name.toLowerCase().startsWith(mention.query.toLowerCase())).slice(0, 6)
+      : [];
+
+  /** Replaces the "@name" being typed with the member's full name. */
+  function pickMention(member: { id: string; name: string }) {
+    const box = inputRef.current;
+    if (!mention) return;
+    const end = box?.selectionStart ?? text.length;
+    const inserted = `@${member.name} `;
+    picked.current.push(member);
+    caret.current = mention.start + inserted.length;
+    setMention(null);
+    onInput(text.slice(0, mention.start) + inserted + text.slice(end));
+    box?.focus();
+  }
   /** The emoji button, while its picker is open. */
   const [picking, setPicking] = useState<HTMLElement | null>(null);
   /** Where the cursor goes once an inserted emoji is in the box. */
@@ -144,8 +181,9 @@ export function Composer({
     }
   }
 
-  function onInput(value: string) {
+  function onInput(value: string, caretAt?: number) {
     setText(value);
+    setMention(members && caretAt !== undefined ? mentionQuery(value, caretAt) : null);
     if (value === "") return stopTyping();
     if (typing.current === null) onTyping(true);
     else window.clearTimeout(typing.current);
@@ -157,15 +195,29 @@ export function Composer({
     if (message === "") return;
     stopTyping();
     const before = text;
+    const mentions = mentionedIn(message, picked.current);
     setText("");
+    setMention(null);
     try {
-      await onSend(message);
+      await onSend(message, mentions);
+      picked.current = [];
     } catch {
       setText(before);
     }
   }
 
   function onKeyDown(event: KeyboardEvent) {
+    const first = suggestions[0];
+    if (first && (event.key === "Tab" || (event.key === "Enter" && !event.shiftKey))) {
+      event.preventDefault();
+      pickMention(first);
+      return;
+    }
+    if (mention && event.key === "Escape") {
+      event.preventDefault();
+      setMention(null);
+      return;
+    }
     if (sendsMessage(event)) {
       event.preventDefault();
       void submit();
@@ -194,7 +246,7 @@ export function Composer({
           <div class="composer-context-text">
             <strong>
               {mode.type === "reply"
-                ? `Replying to ${mode.item.direction === "outgoing" ? "yourself" : contact}`
+                ? `Replying to ${mode.item.direction === "outgoing" ? "yourself" : (mode.item.sender?.name ?? contact)}`
                 : "Editing"}
             </strong>
             <span class="private" dir="auto">
@@ -286,7 +338,7 @@ export function Composer({
           placeholder="Type a message"
           aria-label={`Message to ${contact}`}
           aria-keyshortcuts="Enter"
-          onInput={(event) => onInput(event.currentTarget.value)}
+          onInput={(event) => onInput(event.currentTarget.value, event.currentTarget.selectionStart ?? undefined)}
           onKeyDown={onKeyDown}
         />
         {onVoice && text.trim() === "" && mode.type === "new" && !recording ? (
@@ -312,6 +364,24 @@ export function Composer({
           )
         )}
       </div>
+      {suggestions.length > 0 && (
+        <ul class="mention-list" role="listbox" aria-label="Members to mention">
+          {suggestions.map((member, index) => (
+            <li key={member.id} role="option" aria-selected={index === 0}>
+              <button
+                type="button"
+                tabIndex={-1}
+                onMouseDown={(event) => event.preventDefault()}
+                onClick={() => pickMention(member)}
+              >
+                <span dir="auto" class="private">
+                  {member.name}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {picking && (
         <EmojiPicker
           label="Emoji"

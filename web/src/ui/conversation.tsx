@@ -3,7 +3,16 @@
 // as they come.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { Backend, ChatId, ItemView, LinkState, MessageItem, MessageNumber, Settings } from "../backend";
+import type {
+  Backend,
+  ChatId,
+  GroupMemberView,
+  ItemView,
+  LinkState,
+  MessageItem,
+  MessageNumber,
+  Settings,
+} from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, timerBadge, timerLabel } from "../format";
@@ -19,6 +28,22 @@ import { MessageList, type MessageListHandle } from "./message-list";
 import { MessageActions, messageRowKey, TimelineRow } from "./message-row";
 
 export const PAGE_SIZE = 100;
+
+/** In a group, the member who wrote the message `item` quotes, when it is among `items`. */
+function quotedAuthor(items: readonly ItemView[], item: ItemView): string | undefined {
+  const quoted = item.quoted;
+  if (!quoted || quoted.direction !== "incoming") return undefined;
+  return items.find((candidate) => candidate.number === quoted.number)?.sender?.name ?? undefined;
+}
+
+/** A group's header line: its members' names (the user last, as "You"), or how many when long. */
+export function groupSubtitle(members: readonly GroupMemberView[], count: number): string {
+  if (members.length === 0) return `${count} members`;
+  const names = [...members.filter((member) => !member.me).map((member) => member.name)];
+  if (members.some((member) => member.me)) names.push("You");
+  const line = names.join(", ");
+  return line.length <= 60 ? line : `${members.length} members`;
+}
 
 /** Applies an added or changed item to a timeline kept oldest first (by number). */
 export function applyItem(items: readonly ItemView[], item: ItemView): ItemView[] {
@@ -118,6 +143,21 @@ export function Conversation({
   /** A message deleted for me waits for this question's answer. */
   const [deleting, setDeleting] = useState<MessageItem | null>(null);
   const loading = useRef(false);
+  const group = chat.members !== null && chat.members !== undefined;
+  /** A group's members, for "@" mentions; read again when the group changes. */
+  const [members, setMembers] = useState<GroupMemberView[]>([]);
+  useEffect(() => {
+    if (!group) return;
+    let alive = true;
+    backend.groupMembers(chat.id).then(
+      (list) => alive && setMembers(list),
+      () => undefined,
+    );
+    return () => {
+      alive = false;
+    };
+  }, [backend, chat.id, group, chat.members, chat.last_activity]);
+  const others = useMemo(() => members.filter((member) => !member.me), [members]);
   const list = useRef<MessageListHandle | null>(null);
   /** Unread messages when the chat opened: the view starts at the first of them. */
   const unreadAtOpen = useRef(chat.unread);
@@ -198,7 +238,7 @@ export function Conversation({
     );
   }, [backend, chat.id, items, hasMore]);
 
-  async function send(text: string) {
+  async function send(text: string, mentions: string[] = []) {
     setError("");
     try {
       // The change itself comes as an event (item_changed, item_added).
@@ -208,6 +248,7 @@ export function Conversation({
         await backend.sendText(chat.id, {
           text,
           ...(mode.type === "reply" ? { replyTo: mode.item.number } : {}),
+          ...(mentions.length > 0 ? { mentions } : {}),
         });
         list.current?.scrollToBottom();
       }
@@ -316,6 +357,7 @@ export function Conversation({
         item={item}
         previous={items[index - 1]}
         contact={name}
+        quotedAuthor={quotedAuthor(items, item)}
         onMenu={openMenu}
         onAction={act}
         onJump={jumpTo}
@@ -413,7 +455,7 @@ export function Conversation({
         event.preventDefault();
         dragDepth.current = 0;
         setDragging(false);
-        if (chat.blocked) return;
+        if (chat.blocked || group) return;
         const files = [...(event.dataTransfer?.files ?? [])];
         if (files.length > 0) void sendFiles(files);
       }}
@@ -427,7 +469,12 @@ export function Conversation({
         <button class="icon-button back" type="button" aria-label="Back to chats" onClick={onBack}>
           <IconBack />
         </button>
-        <button type="button" class="conversation-title" aria-label="Contact info" onClick={onOpenInfo}>
+        <button
+          type="button"
+          class="conversation-title"
+          aria-label={group ? "Group info" : "Contact info"}
+          onClick={onOpenInfo}
+        >
           <Avatar name={name} />
           <span class="conversation-title-text">
             <h2 dir="auto" id="conversation-title" class="private">
@@ -437,11 +484,13 @@ export function Conversation({
             <span class="subtitle" aria-live="polite">
               {chat.blocked
                 ? "Blocked"
-                : chat.typing
-                  ? "typing…"
-                  : chat.timer_secs !== null
-                    ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
-                    : ""}
+                : group
+                  ? groupSubtitle(members, chat.members ?? 0)
+                  : chat.typing
+                    ? "typing…"
+                    : chat.timer_secs !== null
+                      ? `Messages disappear after ${timerLabel(chat.timer_secs)}`
+                      : ""}
             </span>
           </span>
         </button>
@@ -456,15 +505,17 @@ export function Conversation({
             {timerBadge(chat.timer_secs)}
           </button>
         )}
-        <button
-          class="icon-button"
-          type="button"
-          aria-label="Security code"
-          title="Security code"
-          onClick={onOpenSecurity}
-        >
-          <IconShield />
-        </button>
+        {!group && (
+          <button
+            class="icon-button"
+            type="button"
+            aria-label="Security code"
+            title="Security code"
+            onClick={onOpenSecurity}
+          >
+            <IconShield />
+          </button>
+        )}
         <button
           class="icon-button"
           type="button"
@@ -505,7 +556,11 @@ export function Conversation({
           {queued}
         </p>
       )}
-      {chat.blocked ? (
+      {group && members.length > 0 && !members.some((member) => member.me) ? (
+        <p class="blocked-bar" role="status">
+          You are no longer a member of this group.
+        </p>
+      ) : chat.blocked ? (
         <p class="blocked-bar" role="status">
           You blocked {name}: nothing from them reaches you.{" "}
           <button type="button" class="link" onClick={() => onChatAction(chat.id, { type: "unblock" })}>
@@ -517,14 +572,19 @@ export function Conversation({
           inputRef={composer}
           mode={mode}
           contact={name}
+          {...(group ? { members: others } : {})}
           onCancel={() => setMode({ type: "new" })}
           onSend={send}
           onEditLast={() => lastOwn && setMode({ type: "edit", item: lastOwn })}
           onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
           draft={drafts?.get(chat.id) ?? ""}
           onDraft={keepDraft}
-          onFiles={(files) => void sendFiles(files)}
-          onVoice={(recorded) => void sendVoice(recorded)}
+          {...(group
+            ? {}
+            : {
+                onFiles: (files: File[]) => void sendFiles(files),
+                onVoice: (recorded: Parameters<typeof sendVoice>[0]) => void sendVoice(recorded),
+              })}
           onError={setError}
         />
       )}

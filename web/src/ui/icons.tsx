@@ -52,6 +52,13 @@ export const IconPlus = () => (
     <path d="M12 5v14M5 12h14" />
   </Svg>
 );
+export const IconGroup = () => (
+  <Svg>
+    <circle cx="9" cy="8" r="3" />
+    <circle cx="17" cy="9" r="2.5" />
+    <path d="M3 19c0-3.3 2.7-5 6-5s6 1.7 6 5M15 14.5c3 0 6 1.3 6 4.5" />
+  </Svg>
+);
 export const IconLock = () => (
   <Svg>
     <rect x="5" y="11" width="14" height="10" rx="2" />

@@ -7,6 +7,7 @@ import type {
   BackendEvent,
   ChatId,
   ChatView,
+  GroupInvitationView,
   LinkState,
   MessageItem,
   MessageNumber,
@@ -24,7 +25,8 @@ import { NotificationBanner } from "./notification-banner";
 import { ChatList } from "./chat-list";
 import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
-import { IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
+import { IconGroup, IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
+import { GroupInfoDialog, GroupInvitations, NewGroupDialog } from "./groups";
 import { ContactInfoDialog, SecurityCodeDialog } from "./chat-dialogs";
 import { ConfirmChatAction, muteUntil, type ChatAction, type ConfirmedAction } from "./chat-menu";
 import { SettingsDialog } from "./settings";
@@ -32,6 +34,7 @@ import { SettingsDialog } from "./settings";
 type DialogState =
   | { name: "invite" }
   | { name: "address" }
+  | { name: "new-group" }
   | { name: "settings" }
   | { name: "security"; chat: ChatId }
   | { name: "info"; chat: ChatId }
@@ -77,6 +80,12 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
   useEffect(() => onSoundSetting?.(settings.notificationSound), [settings.notificationSound, onSoundSetting]);
   const [requests, setRequests] = useState<RequestView[]>([]);
+  /** Group invitations waiting for a decision ("who can add me to groups" is "nobody"). */
+  const [groupInvitations, setGroupInvitations] = useState<GroupInvitationView[]>([]);
+  const loadGroupInvitations = useCallback(() => {
+    backend.groupInvitations().then(setGroupInvitations, () => undefined);
+  }, [backend]);
+  useEffect(loadGroupInvitations, [loadGroupInvitations]);
   const [selected, setSelected] = useState<ChatId | null>(null);
   const [dialog, setDialog] = useState<DialogState>(null);
   /** A message the search found, to open its chat at (a new object each time it is asked for). */
@@ -182,6 +191,13 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
               `Contact requests were dropped: ${event.waiting} are waiting. Decide on them, or replace your contact address.`,
             );
             break;
+          case "group_invitation":
+            loadGroupInvitations();
+            setAnnouncement(`Invitation to the group ${event.name}`);
+            break;
+          case "group_joined":
+            setAnnouncement(`You joined the group ${event.name}`);
+            break;
           case "join_failed":
             // Said in the dialog that opened the link; heard here too, should it be closed.
             setAnnouncement(event.reason);
@@ -219,7 +235,8 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
         const { settings: current } = latest.current;
         // Muted now: a mute that ran out since the list was drawn no longer counts.
         const muted = chat !== undefined && (current.muted.includes(chat.id) || isMuted(chat.muted_until, Date.now()));
-        const content = messageNotification(current.notificationPreview, chat && { name, muted }, item.text);
+        const group = item.sender ? { sender: item.sender.name, mentionsMe: item.mentions_me === true } : undefined;
+        const content = messageNotification(current.notificationPreview, chat && { name, muted }, item.text, group);
         if (content) notify(content, String(item.chat), () => setSelected(item.chat), current.notificationSound);
         announced = latest.current.selected === item.chat ? `${name}: ${item.text}` : `New message from ${name}`;
       }
@@ -234,7 +251,7 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
       flush();
       unsubscribe();
     };
-  }, [backend]);
+  }, [backend, loadGroupInvitations]);
 
   // The browser knows when the network went away: say so at once, and try
   // again (the bridge reconnects) when it is back.
@@ -403,6 +420,15 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
               <IconPlus />
             </button>
             <button
+              class="icon-button"
+              type="button"
+              aria-label="New group"
+              title="New group"
+              onClick={() => setDialog({ name: "new-group" })}
+            >
+              <IconGroup />
+            </button>
+            <button
               class="icon-button badge-host"
               type="button"
               aria-label={`Contact address and requests${requests.length ? `, ${requests.length} waiting` : ""}`}
@@ -445,6 +471,12 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
             </button>
           </p>
         )}
+        <GroupInvitations
+          backend={backend}
+          invitations={groupInvitations}
+          names={new Map(ordered.map((chat) => [chat.id, chatName(chat)]))}
+          onChange={loadGroupInvitations}
+        />
         <ChatList
           chats={ordered}
           selected={selected}
@@ -509,7 +541,27 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
       {dialog?.name === "security" && chats.get(dialog.chat) && (
         <SecurityCodeDialog backend={backend} chat={chats.get(dialog.chat)!} onClose={() => setDialog(null)} />
       )}
-      {dialog?.name === "info" && chats.get(dialog.chat) && (
+      {dialog?.name === "new-group" && (
+        <NewGroupDialog
+          backend={backend}
+          chats={ordered}
+          onClose={() => setDialog(null)}
+          onCreated={(chat) => {
+            setDialog(null);
+            setSelected(chat);
+          }}
+        />
+      )}
+      {dialog?.name === "info" && chats.get(dialog.chat)?.members != null && (
+        <GroupInfoDialog
+          backend={backend}
+          chat={chats.get(dialog.chat)!}
+          chats={ordered}
+          onAction={onChatAction}
+          onClose={() => setDialog(null)}
+        />
+      )}
+      {dialog?.name === "info" && chats.get(dialog.chat) && chats.get(dialog.chat)!.members == null && (
         <ContactInfoDialog
           backend={backend}
           chat={chats.get(dialog.chat)!}

@@ -1,6 +1,7 @@
 // A row of the timeline: a day separator when the day changes, then a message
 // bubble (quote, text, reactions, time, receipt) or a notice.
 
+import { useState } from "preact/hooks";
 import { linkParts } from "../links";
 import { memo } from "./memo";
 import type { ItemView, MessageItem, MessageNumber } from "../backend";
@@ -33,6 +34,7 @@ export const TimelineRow = memo(function TimelineRow({
   item,
   previous,
   contact,
+  quotedAuthor,
   onMenu,
   onAction,
   onJump,
@@ -43,6 +45,8 @@ export const TimelineRow = memo(function TimelineRow({
   item: ItemView;
   previous: ItemView | undefined;
   contact: string;
+  /** In a group, the member who wrote the quoted message. */
+  quotedAuthor?: string | undefined;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
   onJump: (number: MessageNumber) => void;
@@ -77,11 +81,55 @@ export const TimelineRow = memo(function TimelineRow({
           )}
         </div>
       ) : (
-        <Bubble item={item} contact={contact} onMenu={onMenu} onAction={onAction} onJump={onJump} marked={marked} />
+        <Bubble
+          item={item}
+          contact={contact}
+          quotedAuthor={quotedAuthor}
+          onMenu={onMenu}
+          onAction={onAction}
+          onJump={onJump}
+          marked={marked}
+        />
       )}
     </>
   );
 });
+
+/** A member's colour, the same for their id wherever it shows (hue from the id's digits). */
+export function memberColour(id: string): string {
+  let hue = 0;
+  for (const char of id) hue = (hue * 31 + char.charCodeAt(0)) % 360;
+  return `hsl(${hue} 55% var(--member-lightness))`;
+}
+
+/** "Read by N of M" on one of the user's group messages; each member's receipt on demand. */
+function GroupReceipts({ receipts }: { receipts: NonNullable<MessageItem["receipts"]> }) {
+  const [open, setOpen] = useState(false);
+  const summary =
+    receipts.read > 0
+      ? `Read by ${receipts.read} of ${receipts.members}`
+      : `Delivered to ${receipts.delivered} of ${receipts.members}`;
+  return (
+    <div class="group-receipts">
+      <button type="button" class="link small" aria-expanded={open} tabIndex={-1} onClick={() => setOpen(!open)}>
+        {summary}
+      </button>
+      {open && (
+        <ul class="receipt-list" aria-label="Receipts by member">
+          {receipts.by.length === 0 && <li class="muted">No receipt yet.</li>}
+          {receipts.by.map((member) => (
+            <li key={member.id}>
+              <span dir="auto" class="private">
+                {member.name}
+              </span>
+              : {member.status === "read" ? "read" : "delivered"}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
 
 /** A message's text, its web addresses as links (the full address shown; see links.ts). */
 function MessageText({ text }: { text: string }) {
@@ -109,6 +157,7 @@ function MessageText({ text }: { text: string }) {
 function Bubble({
   item,
   contact,
+  quotedAuthor,
   onMenu,
   onAction,
   onJump,
@@ -116,6 +165,7 @@ function Bubble({
 }: {
   item: MessageItem;
   contact: string;
+  quotedAuthor: string | undefined;
   onMenu: (item: MessageItem, anchor: HTMLElement) => void;
   onAction: Action;
   onJump: (number: MessageNumber) => void;
@@ -127,15 +177,25 @@ function Bubble({
   for (const reaction of item.reactions) reactions.set(reaction.emoji, (reactions.get(reaction.emoji) ?? 0) + 1);
   const mine = item.reactions.find((reaction) => reaction.mine)?.emoji;
   const quoted = item.quoted;
+  const sender = item.direction === "incoming" ? item.sender : null;
 
   return (
-    <div class={`message ${item.direction === "outgoing" ? "out" : "in"}${marked ? " marked" : ""}`}>
+    <div
+      class={`message ${item.direction === "outgoing" ? "out" : "in"}${marked ? " marked" : ""}${item.mentions_me ? " mentions-me" : ""}`}
+    >
       <div class="bubble">
-        <span class="visually-hidden">{`${who}:`}</span>
+        {sender ? (
+          <span dir="auto" class="sender private" style={{ color: memberColour(sender.id) }}>
+            {sender.name}
+            <span class="visually-hidden">:</span>
+          </span>
+        ) : (
+          <span class="visually-hidden">{`${who}:`}</span>
+        )}
         {quoted && (
           <button type="button" class="quote" tabIndex={-1} onClick={() => onJump(quoted.number)}>
             <span dir="auto" class="quote-author">
-              {author(quoted.direction, contact)}
+              {quotedAuthor ?? author(quoted.direction, contact)}
             </span>
             <span dir="auto" class="quote-text private">
               {quoted.deleted ? "Deleted message" : quoted.text}
@@ -166,6 +226,7 @@ function Bubble({
           <time dateTime={new Date(item.sent_at).toISOString()}>{clockTime(item.sent_at)}</time>
           {item.direction === "outgoing" && <ReceiptTick status={item.status} />}
         </span>
+        {item.direction === "outgoing" && item.receipts && !item.deleted && <GroupReceipts receipts={item.receipts} />}
         {!item.deleted && (
           <button
             type="button"

@@ -76,6 +76,16 @@ export function SettingsDialog({
             />
             Blur names and messages until hovered or focused
           </label>
+          <label>
+            Who can add me to groups
+            <select
+              value={settings.groupAdds}
+              onChange={(e) => change({ groupAdds: e.currentTarget.value as Settings["groupAdds"] })}
+            >
+              <option value="contacts">My contacts</option>
+              <option value="nobody">Nobody: I accept or decline each invitation</option>
+            </select>
+          </label>
         </section>
         <section class="stack" aria-labelledby="appearance-heading">
           <h3 id="appearance-heading">Appearance</h3>
@@ -98,7 +108,8 @@ export function SettingsDialog({
         <section class="stack" aria-labelledby="notifications-heading">
           <h3 id="notifications-heading">Notifications</h3>
           <p class="muted small">
-            Shown while Sotto is not in front: its tab hidden, or another window focused. Muted chats never notify.
+            Shown while Sotto is not in front: its tab hidden, or another window focused. Muted chats notify only when
+            someone mentions you in a group.
           </p>
           {permission !== "granted" && notificationsSupported() && (
             <button

@@ -538,3 +538,31 @@ fn a_text_whose_append_was_lost_is_sent_again_in_the_current_epoch() {
     assert_eq!(sent.seq, log.0.len() as u64);
     assert_eq!(incoming(&world, 1, bob), ["lost on the way"]);
 }
+
+#[test]
+fn two_members_see_the_same_security_code_and_another_member_a_different_one() {
+    let (world, _log, chats) = group_of_three();
+    let bob = member_id(&world, 0, chats[0], "Bob");
+    let ann = member_id(&world, 1, chats[1], "Ann");
+    let cy = member_id(&world, 0, chats[0], "Cy");
+    let ann_sees_bob = world.clients[0]
+        .core
+        .group_security_code(chats[0], &bob)
+        .unwrap();
+    let bob_sees_ann = world.clients[1]
+        .core
+        .group_security_code(chats[1], &ann)
+        .unwrap();
+    assert_eq!(ann_sees_bob.digits(), bob_sees_ann.digits());
+    let ann_sees_cy = world.clients[0]
+        .core
+        .group_security_code(chats[0], &cy)
+        .unwrap();
+    assert_ne!(ann_sees_bob.digits(), ann_sees_cy.digits());
+    assert!(
+        world.clients[0]
+            .core
+            .group_security_code(chats[0], "not a member id")
+            .is_err()
+    );
+}

@@ -328,6 +328,11 @@ fn a_contact_is_invited_over_the_pairwise_chat_and_joins() {
                 name: "Climbing".to_owned()
             })
     );
+    // The group's chat reaches Bob's chat list as any chat does.
+    assert!(world.clients[1].events.iter().any(|event| matches!(
+        event,
+        crate::Event::ChatChanged { chat } if chat.id == bob_group && chat.members == Some(2)
+    )));
     // Bob reads from after the commit that added him, with the credentials
     // Ann handed over (and no admin credentials).
     assert_eq!(

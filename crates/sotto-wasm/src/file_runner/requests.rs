@@ -16,7 +16,7 @@ use crate::relay_link::{Incoming, MAX_FILE_QUEUED_BYTES, RelayLink, Signal};
 
 /// Why a request to a relay did not do what it asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Fault {
+pub(crate) enum Fault {
     /// The relay refused it.
     Refused(ErrorCode),
     /// No answer: the link ended, timed out or holds too much.
@@ -35,14 +35,14 @@ impl Fault {
 }
 
 #[derive(Default)]
-pub(super) struct ReplySlot {
+pub(crate) struct ReplySlot {
     value: Option<Result<Response, Fault>>,
     waker: Option<Waker>,
     done: bool,
 }
 
 impl ReplySlot {
-    pub(super) fn complete(&mut self, value: Result<Response, Fault>) {
+    pub(crate) fn complete(&mut self, value: Result<Response, Fault>) {
         if self.done {
             return;
         }
@@ -55,7 +55,7 @@ impl ReplySlot {
 }
 
 /// The answer to one request, once it comes.
-pub(super) struct Reply(Rc<RefCell<ReplySlot>>);
+pub(crate) struct Reply(pub(crate) Rc<RefCell<ReplySlot>>);
 
 impl Future for Reply {
     type Output = Result<Response, Fault>;
@@ -177,7 +177,11 @@ pub(super) fn deliver(shared: &Rc<RefCell<Shared>>, name: &str, incoming: Vec<In
                         }
                     }
                 }
-                Incoming::Connected | Incoming::Delivery { .. } | Incoming::End(_) => {}
+                Incoming::Connected
+                | Incoming::Delivery { .. }
+                | Incoming::End(_)
+                | Incoming::GroupNews(_)
+                | Incoming::GroupEnd(_) => {}
             }
         }
         for (token, value) in completed {

@@ -1,0 +1,766 @@
+//! Group logs in the browser, as the native live loop carries them out
+//! (`sotto chat` and `sotto listen`): each active group's log subscribed
+//! (GSUB) on a link of its own to the group's relay, never one of the
+//! profile's queue links; each push (GENT: a new entry; GEND: the log was
+//! rekeyed or deleted), each (re)subscription and each message written
+//! starts a read of the log from the member's cursor (GREAD), whose entries
+//! the core processes once and in order. The reads append what the core
+//! makes: our messages, our pending commit, a lost commit made again, a
+//! member's leaving committed, the receipts owed; the log's admin installs
+//! a removal's new secrets (GKEY). A link that ends is opened again and
+//! every log on it subscribed again, which reads what came meanwhile.
+//!
+//! Entries go out only once the core's writes that made them are on disk
+//! (`crate::client::durable`). Nothing here holds group state: the core
+//! keeps the cursor, the credentials and the MLS state.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::rc::{Rc, Weak};
+
+use sotto_core::{ChatId, CoreError, Event, GroupChange, GroupLog};
+use sotto_wire::{
+    Command, ErrorCode, GroupEntry, GroupReadId, QueueAuthSecret, RelayAddress, Request, Response,
+};
+use subtle::ConstantTimeEq;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+use crate::client::{Shared, durable, now, pump};
+use crate::file_runner::requests::{Fault, Reply, ReplySlot};
+use crate::relay_link::{Incoming, RelayLink, Signal};
+use crate::rng::BrowserRng;
+
+/// The most entries one read of a log processes before it lets the page
+/// breathe (it reads on at once after).
+const MAX_ENTRIES_PER_READ: usize = 500;
+
+/// Bytes of commands a group link holds before it refuses more.
+const MAX_QUEUED_BYTES: usize = 1 << 20;
+
+/// The first and the longest wait before subscribing again after a failure.
+const FIRST_RETRY_MS: u32 = 1_000;
+const MAX_RETRY_MS: u32 = 60_000;
+
+/// The group logs of the unlocked profile. See the module documentation.
+#[derive(Default)]
+pub(crate) struct Groups {
+    links: HashMap<String, RelayLink<u64>>,
+    replies: HashMap<u64, Rc<RefCell<ReplySlot>>>,
+    next_token: u64,
+    /// Each watched group: its subscription.
+    watched: HashMap<ChatId, Watched>,
+    /// Groups whose log is being read; those to read again once it ends.
+    reading: HashSet<ChatId>,
+    again: HashSet<ChatId>,
+    /// Entries to append, by group, in order (our messages).
+    outbox: HashMap<ChatId, Vec<GroupEntry>>,
+    /// The wait before the next attempt after a failure.
+    retry_ms: u32,
+    retry_armed: bool,
+}
+
+/// A group's subscription.
+struct Watched {
+    relay: String,
+    /// The read credentials it subscribes with, as bytes to compare (a
+    /// rekey subscribes again).
+    credentials: Zeroizing<Vec<u8>>,
+    /// The read id the relay took, once subscribed.
+    subscribed: Option<GroupReadId>,
+}
+
+impl Groups {
+    /// Closes every link and forgets every subscription (the profile was
+    /// locked): the reads under way find their replies lost.
+    pub(crate) fn stop(&mut self) {
+        for (_, link) in self.links.drain() {
+            link.close();
+        }
+        for (_, slot) in self.replies.drain() {
+            slot.borrow_mut().complete(Err(Fault::Lost));
+        }
+        self.watched.clear();
+        self.reading.clear();
+        self.again.clear();
+        self.outbox.clear();
+    }
+}
+
+/// Appends `entry` (a message the core made for the group) after the
+/// writes that made it, then reads the log.
+pub(crate) fn send(shared: &Rc<RefCell<Shared>>, chat: ChatId, entry: GroupEntry) {
+    shared
+        .borrow_mut()
+        .groups
+        .outbox
+        .entry(chat)
+        .or_default()
+        .push(entry);
+    read(shared, chat);
+}
+
+/// What the core's events mean for the logs: a commit of ours to append, a
+/// group joined to subscribe.
+pub(crate) fn on_events(shared: &Rc<RefCell<Shared>>, events: &[Event]) {
+    let mut joined = false;
+    for event in events {
+        match event {
+            Event::GroupCommitReady { group } => read(shared, *group),
+            Event::GroupJoined { .. } => joined = true,
+            _ => {}
+        }
+    }
+    if joined {
+        refresh(shared);
+    }
+}
+
+/// Watches every active group of the profile with its current
+/// credentials, and no other.
+pub(crate) fn refresh(shared: &Rc<RefCell<Shared>>) {
+    let wanted = {
+        let state = shared.borrow();
+        let Some(unlocked) = &state.unlocked else {
+            return;
+        };
+        let core = &unlocked.core;
+        let Ok(groups) = core.groups() else {
+            return;
+        };
+        groups
+            .into_iter()
+            .filter(|group| group.active)
+            .filter_map(|group| {
+                let log = core.group_log(group.id).ok()?;
+                let previous = core.group_previous_log(group.id).ok()?;
+                Some((group.id, log, previous))
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut to_subscribe = Vec::new();
+    {
+        let mut state = shared.borrow_mut();
+        let groups = &mut state.groups;
+        let mut keep = HashSet::new();
+        for (chat, log, previous) in wanted {
+            let credentials = credentials(&log, previous.as_ref());
+            keep.insert(chat);
+            let same = groups
+                .watched
+                .get(&chat)
+                .is_some_and(|watched| bool::from(watched.credentials.ct_eq(&credentials)));
+            if same {
+                continue;
+            }
+            groups.watched.insert(
+                chat,
+                Watched {
+                    relay: log.relay.to_string(),
+                    credentials,
+                    subscribed: None,
+                },
+            );
+            to_subscribe.push((chat, log, previous));
+        }
+        groups.watched.retain(|chat, _| keep.contains(chat));
+    }
+    for (chat, log, previous) in to_subscribe {
+        let shared = Rc::clone(shared);
+        wasm_bindgen_futures::spawn_local(async move {
+            subscribe(&shared, chat, log, previous).await;
+        });
+    }
+}
+
+fn credentials(log: &GroupLog, previous: Option<&GroupLog>) -> Zeroizing<Vec<u8>> {
+    let mut bytes = Zeroizing::new(log.relay.to_string().into_bytes());
+    bytes.extend_from_slice(log.read.0.as_bytes());
+    bytes.extend_from_slice(log.read.1.as_bytes());
+    if let Some(previous) = previous {
+        bytes.extend_from_slice(previous.read.1.as_bytes());
+    }
+    bytes
+}
+
+/// GSUB with the current read secret, or the old one while the relay still
+/// uses it; then the log is read (whatever came while it was not
+/// subscribed). A refusal with both is learnt by the read; a link lost is
+/// tried again later.
+async fn subscribe(
+    shared: &Rc<RefCell<Shared>>,
+    chat: ChatId,
+    log: GroupLog,
+    previous: Option<GroupLog>,
+) {
+    let generation = shared.borrow().generation;
+    let mut lost = false;
+    let mut subscribed = None;
+    for reader in std::iter::once(&log).chain(previous.as_ref()) {
+        let command = Command::GroupSub {
+            read_id: reader.read.0,
+        };
+        match request(shared, &log.relay, command, Some(reader.read.1.clone())).await {
+            Ok(Response::GroupPos { .. }) => {
+                subscribed = Some(reader.read.0);
+                break;
+            }
+            Err(Fault::Refused(ErrorCode::Auth)) => {}
+            _ => lost = true,
+        }
+    }
+    let expected = credentials(&log, previous.as_ref());
+    {
+        let mut state = shared.borrow_mut();
+        if state.generation != generation {
+            // Locked meanwhile: what is watched now is another unlock's.
+            return;
+        }
+        let groups = &mut state.groups;
+        let Some(watched) = groups.watched.get_mut(&chat) else {
+            return;
+        };
+        if !bool::from(watched.credentials.ct_eq(&expected)) {
+            // Rekeyed meanwhile: another subscription is under way.
+            return;
+        }
+        if subscribed.is_none() && lost {
+            groups.watched.remove(&chat);
+        } else {
+            watched.subscribed = subscribed;
+        }
+    }
+    if subscribed.is_none() && lost {
+        retry_later(shared);
+        return;
+    }
+    shared.borrow_mut().groups.retry_ms = 0;
+    read(shared, chat);
+}
+
+/// Reads a group's log from the member's cursor to its end, unless a read
+/// runs already (then that one reads again once it ends).
+pub(crate) fn read(shared: &Rc<RefCell<Shared>>, chat: ChatId) {
+    {
+        let mut state = shared.borrow_mut();
+        if state.unlocked.is_none() {
+            return;
+        }
+        let groups = &mut state.groups;
+        if !groups.reading.insert(chat) {
+            groups.again.insert(chat);
+            return;
+        }
+    }
+    let shared = Rc::clone(shared);
+    let generation = shared.borrow().generation;
+    wasm_bindgen_futures::spawn_local(async move {
+        loop {
+            let outcome = read_log(&shared, chat).await;
+            let again = {
+                let mut state = shared.borrow_mut();
+                if state.generation != generation {
+                    // Locked meanwhile: the flags are another profile's now.
+                    return;
+                }
+                let groups = &mut state.groups;
+                let again = groups.again.remove(&chat) || outcome == Ok(Read::More);
+                if !again {
+                    groups.reading.remove(&chat);
+                }
+                again
+            };
+            if outcome == Err(Fault::Lost) {
+                shared.borrow_mut().groups.reading.remove(&chat);
+                retry_later(&shared);
+                return;
+            }
+            if !again {
+                break;
+            }
+        }
+        // A removal or a rekey changes what is watched.
+        refresh(&shared);
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// At the log's end (or out of the group).
+    Done,
+    /// Stopped after [`MAX_ENTRIES_PER_READ`]: read on.
+    More,
+}
+
+/// Runs `call` on the unlocked core, then pumps; `None` when locked.
+fn with_core<T>(
+    shared: &Rc<RefCell<Shared>>,
+    call: impl FnOnce(&mut sotto_core::Core<sotto_sealed_store::mirror::MirrorStore>) -> T,
+) -> Option<T> {
+    let result = {
+        let mut state = shared.borrow_mut();
+        let unlocked = state.unlocked.as_mut()?;
+        call(&mut unlocked.core)
+    };
+    pump(shared);
+    Some(result)
+}
+
+/// The core's writes so far are on disk (what goes to the log now was made
+/// by them); false when the profile was locked.
+async fn written(shared: &Rc<RefCell<Shared>>) -> bool {
+    let Some(mark) = shared
+        .borrow()
+        .unlocked
+        .as_ref()
+        .map(|unlocked| unlocked.core.write_mark())
+    else {
+        return false;
+    };
+    durable(shared, mark).await
+}
+
+/// One read of the log. See [`read`]; as `sotto receive` does
+/// (`commands::groups::sync_group` in the CLI).
+async fn read_log(shared: &Rc<RefCell<Shared>>, chat: ChatId) -> Result<Read, Fault> {
+    let locked = Err(Fault::Lost);
+    let Some(Ok(log)) = with_core(shared, |core| core.group_log(chat)) else {
+        return locked;
+    };
+    rotate_if_due(shared, chat, &log).await?;
+    let outbox = shared
+        .borrow_mut()
+        .groups
+        .outbox
+        .remove(&chat)
+        .unwrap_or_default();
+    if !outbox.is_empty() {
+        if !written(shared).await {
+            return locked;
+        }
+        for (index, entry) in outbox.iter().enumerate() {
+            if let Err(fault) = append(shared, chat, entry.clone()).await {
+                // What did not go waits for the next read; a text that was
+                // lost for good the core sends again (`group_unsent`).
+                let mut state = shared.borrow_mut();
+                let waiting = state.groups.outbox.entry(chat).or_default();
+                let rest = outbox[index..].iter().cloned();
+                waiting.splice(0..0, rest);
+                return Err(fault);
+            }
+        }
+    }
+    let mut appended_pending = false;
+    let mut at_end = false;
+    let mut read = Read::More;
+    for _ in 0..MAX_ENTRIES_PER_READ {
+        let Some(Ok(seq)) = with_core(shared, |core| core.group_cursor(chat)) else {
+            return locked;
+        };
+        let Some(entry) = read_entry(shared, chat, seq).await? else {
+            // The relay refuses this member: removed, or the log deleted.
+            return Ok(Read::Done);
+        };
+        let entry = match entry {
+            Response::GroupEntry { entry, .. } => entry,
+            Response::GroupPos { first, .. } if first > seq => {
+                // Entries expired before this member read them.
+                if with_core(shared, |core| core.skip_group_entries(chat, first)).is_none() {
+                    return locked;
+                }
+                continue;
+            }
+            _ => {
+                // At the end: a commit of ours still pending goes in now
+                // (once: it comes back on the next read).
+                let pending = with_core(shared, |core| core.pending_group_commit(chat));
+                match pending {
+                    Some(Ok(commit)) if !commit.is_empty() && !appended_pending => {
+                        if !written(shared).await {
+                            return locked;
+                        }
+                        // A long commit spans several entries, in order.
+                        for entry in commit {
+                            append(shared, chat, entry).await?;
+                        }
+                        appended_pending = true;
+                        continue;
+                    }
+                    _ => {
+                        at_end = true;
+                        read = Read::Done;
+                        break;
+                    }
+                }
+            }
+        };
+        let update = with_core(shared, |core| {
+            core.handle_group_entry(now(), &mut BrowserRng, chat, seq, &entry)
+        });
+        let update = match update {
+            None => return locked,
+            // The store refused: the entry is read again next time.
+            Some(Err(_)) => return Ok(Read::Done),
+            Some(Ok(update)) => update,
+        };
+        if matches!(update.change, Some(GroupChange::Removed)) {
+            return Ok(Read::Done);
+        }
+        if !update.append.is_empty() {
+            if !written(shared).await {
+                return locked;
+            }
+            for entry in update.append {
+                append(shared, chat, entry).await?;
+            }
+        }
+    }
+    // At the log's end, our texts that never came back go again; the
+    // receipts owed go out (both come back on the next read).
+    let owed = with_core(shared, |core| {
+        let unsent = if at_end {
+            core.group_unsent(chat)?
+        } else {
+            Vec::new()
+        };
+        let receipts = core.group_receipts(now(), chat)?;
+        Ok::<_, CoreError>(unsent.into_iter().chain(receipts).collect::<Vec<_>>())
+    });
+    let owed = match owed {
+        None => return locked,
+        Some(Err(_)) => Vec::new(),
+        Some(Ok(owed)) => owed,
+    };
+    if !owed.is_empty() {
+        if !written(shared).await {
+            return locked;
+        }
+        for entry in owed {
+            append(shared, chat, entry).await?;
+        }
+    }
+    Ok(read)
+}
+
+/// The admin's GKEY to the secrets a removal derived, if due.
+async fn rotate_if_due(
+    shared: &Rc<RefCell<Shared>>,
+    chat: ChatId,
+    log: &GroupLog,
+) -> Result<(), Fault> {
+    let Some(Ok(Some((write, read)))) = with_core(shared, |core| core.group_rotation(chat)) else {
+        return Ok(());
+    };
+    if let Some((admin_id, admin_key)) = &log.admin {
+        let command = Command::GroupKey {
+            admin_id: *admin_id,
+            write_auth_key: write.public_key(),
+            read_auth_key: read.public_key(),
+        };
+        match request(shared, &log.relay, command, Some(admin_key.clone())).await? {
+            Response::Ok { .. } => {}
+            _ => return Err(Fault::Unexpected),
+        }
+    }
+    with_core(shared, |core| core.group_rotation_installed(chat));
+    Ok(())
+}
+
+/// GREAD with the current secrets, or the old ones while the relay still
+/// uses them: the entry (GENT) or where the log stands (GPOS); `None` when
+/// the relay refuses both.
+async fn read_entry(
+    shared: &Rc<RefCell<Shared>>,
+    chat: ChatId,
+    seq: u64,
+) -> Result<Option<Response>, Fault> {
+    let logs = with_core(shared, |core| {
+        Ok::<_, CoreError>((core.group_log(chat)?, core.group_previous_log(chat)?))
+    });
+    let Some(Ok((log, previous))) = logs else {
+        return Err(Fault::Lost);
+    };
+    let gread = |log: &GroupLog| {
+        let command = Command::GroupRead {
+            read_id: log.read.0,
+            from: seq,
+        };
+        request(shared, &log.relay, command, Some(log.read.1.clone()))
+    };
+    let answer = match gread(&log).await {
+        Ok(answer) => {
+            if previous.is_some() {
+                with_core(shared, |core| core.group_rotated(chat));
+            }
+            answer
+        }
+        Err(Fault::Refused(ErrorCode::Auth)) => match &previous {
+            Some(previous) => match gread(previous).await {
+                Ok(answer) => answer,
+                Err(Fault::Refused(ErrorCode::Auth)) => return Ok(None),
+                Err(fault) => return Err(fault),
+            },
+            None => return Ok(None),
+        },
+        Err(fault) => return Err(fault),
+    };
+    match answer {
+        Response::GroupEntry { seq: got, .. } if got == seq => Ok(Some(answer)),
+        Response::GroupPos { .. } => Ok(Some(answer)),
+        _ => Err(Fault::Unexpected),
+    }
+}
+
+/// GAPP with the current secrets, or the old ones while the relay still
+/// uses them.
+async fn append(
+    shared: &Rc<RefCell<Shared>>,
+    chat: ChatId,
+    entry: GroupEntry,
+) -> Result<(), Fault> {
+    let logs = with_core(shared, |core| {
+        Ok::<_, CoreError>((core.group_log(chat)?, core.group_previous_log(chat)?))
+    });
+    let Some(Ok((log, previous))) = logs else {
+        return Err(Fault::Lost);
+    };
+    let gapp = |log: &GroupLog, entry: GroupEntry| {
+        let command = Command::GroupAppend {
+            write_id: log.write.0,
+            entry,
+        };
+        request(shared, &log.relay, command, Some(log.write.1.clone()))
+    };
+    let answer = match gapp(&log, entry.clone()).await {
+        Err(Fault::Refused(ErrorCode::Auth)) if previous.is_some() => match &previous {
+            Some(previous) => gapp(previous, entry).await,
+            None => return Err(Fault::Refused(ErrorCode::Auth)),
+        },
+        answer => answer,
+    };
+    match answer? {
+        Response::GroupSeq { .. } => Ok(()),
+        _ => Err(Fault::Unexpected),
+    }
+}
+
+/// GNEW on `relay`: a new log, with fresh keys (the admin's, the writers',
+/// the readers').
+pub(crate) async fn create_log(
+    shared: &Rc<RefCell<Shared>>,
+    relay: &RelayAddress,
+) -> Result<GroupLog, Fault> {
+    let (admin, write, read) = (secret(), secret(), secret());
+    let command = Command::GroupNew {
+        admin_auth_key: admin.public_key(),
+        write_auth_key: write.public_key(),
+        read_auth_key: read.public_key(),
+        password: None,
+    };
+    match request(shared, relay, command, Some(admin.clone())).await? {
+        Response::GroupIds {
+            admin_id,
+            write_id,
+            read_id,
+        } => Ok(GroupLog {
+            relay: relay.clone(),
+            admin: Some((admin_id, admin)),
+            write: (write_id, write),
+            read: (read_id, read),
+        }),
+        _ => Err(Fault::Unexpected),
+    }
+}
+
+fn secret() -> QueueAuthSecret {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rand_core::RngCore::fill_bytes(&mut BrowserRng, bytes.as_mut());
+    QueueAuthSecret::from_bytes(*bytes)
+}
+
+/// Schedules [`refresh`] after the current wait, doubling it (a relay
+/// that cannot be reached now).
+fn retry_later(shared: &Rc<RefCell<Shared>>) {
+    let delay = {
+        let mut state = shared.borrow_mut();
+        let groups = &mut state.groups;
+        if groups.retry_armed {
+            return;
+        }
+        groups.retry_armed = true;
+        groups.retry_ms = (groups.retry_ms.saturating_mul(2)).clamp(FIRST_RETRY_MS, MAX_RETRY_MS);
+        groups.retry_ms
+    };
+    let weak = Rc::downgrade(shared);
+    let again = Closure::once_into_js(move || {
+        if let Some(shared) = weak.upgrade() {
+            shared.borrow_mut().groups.retry_armed = false;
+            refresh(&shared);
+            // Reads that failed go again (the subscriptions read too).
+            let chats: Vec<ChatId> = shared.borrow().groups.watched.keys().copied().collect();
+            for chat in chats {
+                read(&shared, chat);
+            }
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            again.unchecked_ref(),
+            i32::try_from(delay).unwrap_or(i32::MAX),
+        );
+    }
+}
+
+/// Submits `command` on the group link to `relay` (opened if need be) and
+/// waits for its answer; a refusal comes as [`Fault::Refused`].
+fn request(
+    shared: &Rc<RefCell<Shared>>,
+    relay: &RelayAddress,
+    command: Command,
+    auth: Option<QueueAuthSecret>,
+) -> impl Future<Output = Result<Response, Fault>> + use<> {
+    let reply = submit(shared, relay, command, auth);
+    async move {
+        match reply.await? {
+            Response::Err { code, .. } => Err(Fault::Refused(code)),
+            response => Ok(response),
+        }
+    }
+}
+
+fn submit(
+    shared: &Rc<RefCell<Shared>>,
+    relay: &RelayAddress,
+    command: Command,
+    auth: Option<QueueAuthSecret>,
+) -> Reply {
+    let slot = Rc::new(RefCell::new(ReplySlot::default()));
+    let key = relay.to_string();
+    let incoming = {
+        let mut state = shared.borrow_mut();
+        if state.unlocked.is_none() {
+            slot.borrow_mut().complete(Err(Fault::Lost));
+            return Reply(slot);
+        }
+        let groups = &mut state.groups;
+        if !groups.links.contains_key(&key) {
+            match open_link(shared, relay) {
+                Ok(link) => {
+                    groups.links.insert(key.clone(), link);
+                }
+                Err(_) => {
+                    slot.borrow_mut().complete(Err(Fault::Lost));
+                    return Reply(slot);
+                }
+            }
+        }
+        let token = groups.next_token;
+        groups.next_token += 1;
+        let Some(link) = groups.links.get_mut(&key) else {
+            slot.borrow_mut().complete(Err(Fault::Lost));
+            return Reply(slot);
+        };
+        if link
+            .submit_command(Request { command, auth }, token)
+            .is_err()
+        {
+            slot.borrow_mut().complete(Err(Fault::Lost));
+            return Reply(slot);
+        }
+        groups.replies.insert(token, Rc::clone(&slot));
+        link.flush()
+    };
+    deliver(shared, &key, incoming);
+    Reply(slot)
+}
+
+fn open_link(
+    shared: &Rc<RefCell<Shared>>,
+    relay: &RelayAddress,
+) -> Result<RelayLink<u64>, JsValue> {
+    let weak = Rc::downgrade(shared);
+    let name = relay.to_string();
+    // Signals are handled after the socket's handler returns, never inside
+    // it: handling may drop the link and with it the handler.
+    let notify: Rc<dyn Fn(Signal)> = Rc::new(move |signal| {
+        let weak = Weak::clone(&weak);
+        let name = name.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(shared) = weak.upgrade() {
+                let incoming = {
+                    let mut state = shared.borrow_mut();
+                    state
+                        .groups
+                        .links
+                        .get_mut(&name)
+                        .map(|link| link.handle(signal))
+                };
+                if let Some(incoming) = incoming {
+                    deliver(&shared, &name, incoming);
+                }
+            }
+        });
+    });
+    RelayLink::open(relay.clone(), notify, MAX_QUEUED_BYTES)
+}
+
+/// Hands a group link's answers to their requests and its pushes to the
+/// reads; when the link ended, drops it and subscribes its logs again
+/// later.
+fn deliver(shared: &Rc<RefCell<Shared>>, name: &str, incoming: Vec<Incoming<u64>>) {
+    let mut completed = Vec::new();
+    let mut news = Vec::new();
+    let mut ended = false;
+    {
+        let mut state = shared.borrow_mut();
+        let groups = &mut state.groups;
+        let chat_of = |groups: &Groups, read_id: &GroupReadId| {
+            groups
+                .watched
+                .iter()
+                .find(|(_, watched)| {
+                    watched.relay == name && watched.subscribed.as_ref() == Some(read_id)
+                })
+                .map(|(chat, _)| *chat)
+        };
+        for item in incoming {
+            match item {
+                Incoming::Answer {
+                    token, response, ..
+                } => completed.push((token, Ok(response))),
+                Incoming::Failed(token) => completed.push((token, Err(Fault::Lost))),
+                Incoming::GroupNews(read_id) => news.extend(chat_of(groups, &read_id)),
+                Incoming::GroupEnd(read_id) => {
+                    if let Some(chat) = chat_of(groups, &read_id) {
+                        // Subscribed again with the new secrets after the read.
+                        groups.watched.remove(&chat);
+                        news.push(chat);
+                    }
+                }
+                Incoming::Ended(_) => {
+                    if let Some(link) = groups.links.remove(name) {
+                        for token in link.close() {
+                            completed.push((token, Err(Fault::Lost)));
+                        }
+                    }
+                    groups.watched.retain(|_, watched| watched.relay != name);
+                    ended = true;
+                }
+                Incoming::Connected | Incoming::Delivery { .. } | Incoming::End(_) => {}
+            }
+        }
+        for (token, value) in completed {
+            if let Some(slot) = groups.replies.remove(&token) {
+                slot.borrow_mut().complete(value);
+            }
+        }
+    }
+    for chat in news {
+        read(shared, chat);
+    }
+    if ended {
+        retry_later(shared);
+    }
+}

@@ -1,0 +1,157 @@
+// Group flows against the in-memory fake backend, rendered into happy-dom.
+
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeBackend } from "../src/fake-backend";
+import { App } from "../src/ui/app";
+
+let root: HTMLElement;
+
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.append(root);
+});
+
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+async function settle(rounds = 5): Promise<void> {
+  for (let round = 0; round < rounds; round += 1) {
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    });
+  }
+}
+
+async function mount(backend: FakeBackend): Promise<void> {
+  await act(() => render(<App backend={backend} initialInvite={null} />, root));
+  await settle();
+}
+
+function button(label: string, within: ParentNode = root): HTMLButtonElement {
+  const found = [...within.querySelectorAll<HTMLButtonElement>("button")].find(
+    (candidate) => candidate.textContent?.trim() === label || candidate.getAttribute("aria-label") === label,
+  );
+  if (!found) throw new Error(`no button "${label}"`);
+  return found;
+}
+
+async function click(element: HTMLElement): Promise<void> {
+  await act(() => element.click());
+  await settle();
+}
+
+async function type(element: HTMLInputElement | HTMLTextAreaElement, value: string): Promise<void> {
+  await act(() => {
+    element.value = value;
+    element.setSelectionRange(value.length, value.length);
+    element.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}
+
+async function key(element: HTMLElement, init: KeyboardEventInit): Promise<void> {
+  await act(() => {
+    element.dispatchEvent(new KeyboardEvent("keydown", { bubbles: true, cancelable: true, ...init }));
+  });
+  await settle();
+}
+
+function chatRow(name: string): HTMLElement {
+  const row = [...root.querySelectorAll<HTMLElement>(".chat-row")].find((candidate) =>
+    candidate.querySelector(".chat-name")?.textContent?.includes(name),
+  );
+  if (!row) throw new Error(`no chat "${name}"`);
+  return row;
+}
+
+describe("groups", () => {
+  it("makes a group with the contacts picked and opens it", async () => {
+    const backend = FakeBackend.withProfile();
+    const bob = backend.addChat("Bob");
+    backend.addChat("Cy");
+    await mount(backend);
+    await click(button("New group"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    await type(dialog.querySelector("input")!, "Climbing");
+    const bobBox = [...dialog.querySelectorAll("label")]
+      .find((label) => label.textContent?.includes("Bob"))!
+      .querySelector("input")!;
+    await click(bobBox);
+    await click(button("Create group", dialog));
+    expect(backend.calls.find((call) => call.method === "createGroup")?.args).toEqual(["Climbing", [bob]]);
+    expect(root.querySelector('[aria-label="Chat with Climbing"]')).not.toBeNull();
+    expect(chatRow("Climbing").textContent).toContain("Group");
+  });
+
+  it("shows each member's name, offers members after @ and sends the mention", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob", "Cy"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await act(() => {
+      backend.receiveInGroup(group, "Bob", "who brings the rope?", true);
+    });
+    await settle();
+    const sender = root.querySelector(".message.mentions-me .sender");
+    expect(sender?.textContent).toContain("Bob");
+    const box = root.querySelector<HTMLTextAreaElement>('[aria-label="Message to Climbing"]')!;
+    await type(box, "@C");
+    const offered = root.querySelector('[aria-label="Members to mention"]');
+    expect(offered?.textContent).toBe("Cy");
+    await key(box, { key: "Tab" });
+    expect(box.value).toBe("@Cy ");
+    await type(box, "@Cy does");
+    await key(box, { key: "Enter" });
+    const sent = backend.calls.find((call) => call.method === "sendText");
+    expect(sent?.args[1]).toEqual({ text: "@Cy does", mentions: [(await backend.groupMembers(group))[2]!.id] });
+  });
+
+  it("lists members with their roles and removes one", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob", "Cy"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    expect(dialog.textContent).toContain("Alice (you)Owner");
+    const bobRow = [...dialog.querySelectorAll<HTMLElement>(".member")].find((row) =>
+      row.textContent?.includes("Bob"),
+    )!;
+    await click(button("Security code", bobRow));
+    expect(dialog.querySelector('[aria-label="Security code with Bob"]')?.textContent).toMatch(/^[\d ]+$/);
+    await click(button("Remove", bobRow));
+    expect(backend.calls.find((call) => call.method === "removeGroupMember")?.args[0]).toBe(group);
+    expect((await backend.groupMembers(group)).map((member) => member.name)).toEqual(["Alice", "Cy"]);
+  });
+
+  it("leaves a group: the composer gives way to a line saying so", async () => {
+    const backend = FakeBackend.withProfile();
+    backend.addGroup("Climbing", ["Bob"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    await click(button("Leave group"));
+    await click(button("Close"));
+    expect(root.textContent).toContain("You are no longer a member of this group.");
+    expect(root.querySelector('[aria-label="Message to Climbing"]')).toBeNull();
+  });
+
+  it("holds an invitation until the user joins or declines", async () => {
+    const backend = FakeBackend.withProfile();
+    const dan = backend.addChat("Dan");
+    await mount(backend);
+    await act(() => {
+      backend.groupInvitation(dan, "Book club");
+    });
+    await settle();
+    const held = root.querySelector<HTMLElement>('[aria-label="Group invitations"]')!;
+    expect(held.textContent).toContain("Dan invites you to Book club");
+    await click(button("Join", held));
+    expect(backend.calls.some((call) => call.method === "acceptGroupInvitation")).toBe(true);
+    expect(root.querySelector('[aria-label="Group invitations"]')).toBeNull();
+    expect(chatRow("Book club")).toBeTruthy();
+  });
+});
