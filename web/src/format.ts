@@ -179,7 +179,7 @@ export function noticeText(notice: NoticeView, contact: string): string {
 /** One line for the chat list. */
 export function previewText(item: ItemView | null, contact: string): string {
   if (!item) return "";
-  if (item.notice !== null) return noticeText(item.notice, contact);
+  if (item.notice !== null) return noticeText(item.notice, item.sender?.name || contact);
   if (item.deleted) return item.direction === "outgoing" ? "You deleted this message" : "This message was deleted";
   const firstLine = item.text.replace(/\s+/g, " ").trim();
   if (item.direction === "outgoing") return `You: ${firstLine}`;

@@ -73,7 +73,8 @@ export const TimelineRow = memo(function TimelineRow({
         <div class={`notice ${item.notice.type}${isWarning(item.notice) ? " warning" : ""}`}>
           {isWarning(item.notice) && <IconWarning />}
           {item.notice.type === "timer_changed" && <IconTimer />}
-          <span class="private">{noticeText(item.notice, contact)}</span>
+          {/* In a group, a notice about one member's messages names that member. */}
+          <span class="private">{noticeText(item.notice, item.sender?.name || contact)}</span>
           {item.notice.type === "keys_changed" && (
             <button type="button" class="link" onClick={onOpenSecurity}>
               Compare the code
