@@ -492,15 +492,9 @@ impl<S: Store> Core<S> {
                 .ok()
                 .map(|message| (*sender, message))
         });
-        if let Some((
-            sender,
-            GroupChatMessage {
-                content: Content::Receipt { seqs, .. },
-                ..
-            },
-        )) = &message
+        if let Some((sender, message)) = &message
             && let Some(acks) = &mut record.read_acks
-            && seqs.contains(&acks.commit_seq)
+            && acknowledges(&message.content, acks.commit_seq)
             && !acks.members.contains(sender)
         {
             acks.members.push(*sender);
@@ -658,6 +652,15 @@ fn acknowledged(record: &mut GroupRecord) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Whether a member's message is a receipt for the entry at `seq`.
+fn acknowledges(content: &Content, seq: u64) -> bool {
+    match content {
+        Content::Receipt { seqs, .. } => seqs.contains(&seq),
+        Content::GroupReceipt { from, to, .. } => (*from..=*to).contains(&seq),
+        _ => false,
+    }
+}
+
 /// Labels of the MLS exporter secrets that are the log's write and read
 /// secrets after a commit that removed members.
 const WRITE_SECRET_LABEL: &str = "sotto group log write";
@@ -734,7 +737,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
 pub(crate) mod invitations;
 pub(crate) mod messages;
 pub use invitations::GroupInvitationView;
-pub use messages::GroupSend;
+pub use messages::{GroupSend, MAX_MEMBERS_WITH_DELIVERY_RECEIPTS};
 #[cfg(test)]
 mod chat_tests;
 #[cfg(test)]

@@ -135,7 +135,7 @@ pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
 pub use group_record::GroupLog;
 pub use groups::{
     GroupChange, GroupInvitationView, GroupMemberView, GroupRole, GroupRoleChange, GroupSend,
-    GroupUpdate, GroupView,
+    GroupUpdate, GroupView, MAX_MEMBERS_WITH_DELIVERY_RECEIPTS,
 };
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;
