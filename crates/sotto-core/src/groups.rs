@@ -734,6 +734,8 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
     member_id_of(text).ok_or(CoreError::InvalidValue("member id"))
 }
 
+#[cfg(feature = "dangerous-testing")]
+mod dangerous;
 pub(crate) mod invitations;
 pub(crate) mod messages;
 pub use invitations::GroupInvitationView;
