@@ -445,8 +445,9 @@ impl<S: Store> Core<S> {
         seq: u64,
         entry: &GroupEntry,
     ) -> Result<GroupUpdate, CoreError> {
-        let mut record = GroupRecord::load(self.store(), chat)?;
+        let (mut record, loaded) = self.group_cache.load(self.store.inner(), chat)?;
         if seq < record.next_seq {
+            self.group_cache.keep(loaded, record);
             return Ok(GroupUpdate::default());
         }
         record.next_seq = seq.saturating_add(1);
@@ -539,7 +540,7 @@ impl<S: Store> Core<S> {
                 .map(|commit| entry_of(commit.as_bytes()))
                 .transpose()?;
         }
-        record.put(&mut batch)?;
+        let stored = record.put_kept(&mut batch)?;
         self.parts().0.commit(batch)?;
         // Each welcome goes out in a batch of its own with its invitation's
         // end; the group's state is stored already.
@@ -568,6 +569,7 @@ impl<S: Store> Core<S> {
             );
             self.after_action(now, sent)?;
         }
+        self.group_cache.keep(stored, record);
         Ok(update)
     }
 

@@ -122,7 +122,7 @@ impl<S: Store> Core<S> {
         chat: ChatId,
         send: GroupSend<'_>,
     ) -> Result<GroupEntry, CoreError> {
-        let mut record = GroupRecord::load(self.store(), chat)?;
+        let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
         let mut chat_record = group_chat(self.store(), &record, now)?;
         let (mut cx, _, _, chats) = self.parts();
         let mut batch = StagedBatch::new();
@@ -225,9 +225,10 @@ impl<S: Store> Core<S> {
             put_sending(&mut batch, chat, &entry, item.number, &plaintext);
             chats.add_item(&item, &mut batch);
         }
-        record.put(&mut batch)?;
+        let stored = record.put_kept(&mut batch)?;
         chat_record.put(&mut batch);
         cx.commit(batch)?;
+        self.group_cache.keep(stored, record);
         Ok(entry)
     }
 
@@ -290,7 +291,7 @@ impl<S: Store> Core<S> {
         if owed.is_empty() {
             return Ok(Vec::new());
         }
-        let mut record = GroupRecord::load(self.store(), chat)?;
+        let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
         let mut batch = StagedBatch::new();
         let mut ranges: [(ReceiptKind, Option<(u64, u64)>); 2] =
             [(ReceiptKind::Delivered, None), (ReceiptKind::Read, None)];
@@ -316,8 +317,9 @@ impl<S: Store> Core<S> {
                 entries.push(entry_of(sealed.as_bytes())?);
             }
         }
-        record.put(&mut batch)?;
+        let stored = record.put_kept(&mut batch)?;
         self.parts().0.commit(batch)?;
+        self.group_cache.keep(stored, record);
         Ok(entries)
     }
 }
