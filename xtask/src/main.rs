@@ -43,7 +43,10 @@ USAGE:
         after `relay` go to sotto-relay-bench, after `client` to
         sotto-client-bench, after `catch-up` to sotto-catch-up-bench,
         after `files` to sotto-files-bench (a 1 GiB file through a relay);
-        `groups` measures MLS groups of 100 and 1,000 members;
+        `groups` measures MLS groups of 100 and 1,000 members, then
+        groups of 100 and 1,000 over a relay with sotto-groups-bench
+        (options after `groups` go to it: `--members 100,1000,10000`
+        adds 10,000, about ten minutes more);
         `web --runs N` sets the page loads measured
         (default 5), `web-catch-up --runs N` the catch-ups measured in
         Chromium (default 3), `web-search --runs N` the runs of each query

@@ -211,9 +211,12 @@ pub(crate) fn bench(args: &[String]) -> Result<()> {
         announce("MLS group benchmark (100 and 1,000 members, release)");
         run_checked(cargo().args(["bench", "--package", "sotto-groups", "--bench", "groups"]))?;
     }
-    // Options after `relay`, `client`, `catch-up` or `files` go to that
-    // bench (see its --help).
+    // Options after `relay`, `client`, `catch-up`, `files` or `groups` go
+    // to that bench (see its --help).
     let options = args.get(1..).unwrap_or_default();
+    if matches!(which, "groups" | "all") {
+        live_bench("groups", "sotto-groups-bench", options)?;
+    }
     if matches!(which, "relay" | "all") {
         install::redis_server()?;
         live_bench("relay", "sotto-relay-bench", options)?;

@@ -27,6 +27,7 @@
 //! | 0x1b | GroupWelcome | welcome and log credentials (`group_invite`) |
 //! | 0x1c | GroupWelcomePiece | a piece of a GroupWelcome too long for one message (`group_invite`) |
 //! | 0x1d | MediaPrivacy | flags u8 (bit 0: block saving and exporting media; others 0) |
+//! | 0x1e | GroupReceipt | receipt kind u8 (1 delivered, 2 read), from u64, to u64 (1 ≤ from ≤ to); groups only |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -113,6 +114,23 @@ pub enum ReceiptKind {
     Read,
 }
 
+impl ReceiptKind {
+    fn to_byte(self) -> u8 {
+        match self {
+            ReceiptKind::Delivered => 1,
+            ReceiptKind::Read => 2,
+        }
+    }
+
+    fn from_byte(byte: u8) -> Result<ReceiptKind, CoreError> {
+        match byte {
+            1 => Ok(ReceiptKind::Delivered),
+            2 => Ok(ReceiptKind::Read),
+            _ => Err(CoreError::Malformed("chat message")),
+        }
+    }
+}
+
 /// What an envelope carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Content {
@@ -175,6 +193,14 @@ pub(crate) enum Content {
     },
     GroupWelcome(GroupWelcome),
     GroupWelcomePiece(WelcomePiece),
+    /// A group member's receipt for every message of the group's log with
+    /// a sequence number in `from..=to` (only in a group's log: a contact's
+    /// is ignored).
+    GroupReceipt {
+        kind: ReceiptKind,
+        from: u64,
+        to: u64,
+    },
 }
 
 impl Content {
@@ -220,10 +246,7 @@ impl Content {
                 target.encode(w);
             }
             Content::Receipt { kind, seqs } => {
-                w.u8(0x14).u8(match kind {
-                    ReceiptKind::Delivered => 1,
-                    ReceiptKind::Read => 2,
-                });
+                w.u8(0x14).u8(kind.to_byte());
                 let count = seqs.len().min(MAX_RECEIPT_SEQS);
                 w.u16(u16::try_from(count).unwrap_or(0));
                 for seq in seqs.iter().take(count) {
@@ -264,6 +287,9 @@ impl Content {
             Content::MediaPrivacy { block_saving } => {
                 w.u8(0x1d).u8(u8::from(*block_saving));
             }
+            Content::GroupReceipt { kind, from, to } => {
+                w.u8(0x1e).u8(kind.to_byte()).u64(*from).u64(*to);
+            }
         }
     }
 
@@ -301,11 +327,7 @@ impl Content {
                 target: MessageRef::decode(r)?,
             },
             0x14 => {
-                let kind = match r.u8()? {
-                    1 => ReceiptKind::Delivered,
-                    2 => ReceiptKind::Read,
-                    _ => return Err(CoreError::Malformed(WHAT)),
-                };
+                let kind = ReceiptKind::from_byte(r.u8()?)?;
                 let count = usize::from(r.u16()?);
                 if count == 0 || count > MAX_RECEIPT_SEQS {
                     return Err(CoreError::Malformed(WHAT));
@@ -345,6 +367,14 @@ impl Content {
                 1 => Content::MediaPrivacy { block_saving: true },
                 _ => return Err(CoreError::Malformed(WHAT)),
             },
+            0x1e => {
+                let kind = ReceiptKind::from_byte(r.u8()?)?;
+                let (from, to) = (r.u64()?, r.u64()?);
+                if from == 0 || from > to {
+                    return Err(CoreError::Malformed(WHAT));
+                }
+                Content::GroupReceipt { kind, from, to }
+            }
             _ => return Err(CoreError::Malformed(WHAT)),
         })
     }
@@ -469,6 +499,16 @@ mod tests {
                 kind: ReceiptKind::Read,
                 seqs: vec![1, 2, 9],
             },
+            Content::GroupReceipt {
+                kind: ReceiptKind::Delivered,
+                from: 4,
+                to: 4,
+            },
+            Content::GroupReceipt {
+                kind: ReceiptKind::Read,
+                from: 1,
+                to: u64::MAX,
+            },
             Content::Typing { typing: true },
             Content::Timer { seconds: Some(30) },
             Content::Timer { seconds: None },
@@ -556,6 +596,19 @@ mod tests {
         .encode();
         zero_seq[1..9].copy_from_slice(&[0; 8]);
         assert!(Envelope::decode(&zero_seq).is_err());
+        for (from, to) in [(0, 3), (5, 4)] {
+            let receipt = Envelope {
+                seq: 1,
+                prev_hash: [0; 32],
+                sent_at: 0,
+                content: Content::GroupReceipt {
+                    kind: ReceiptKind::Read,
+                    from,
+                    to,
+                },
+            };
+            assert!(Envelope::decode(&receipt.encode()).is_err());
+        }
     }
 
     proptest! {

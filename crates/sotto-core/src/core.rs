@@ -107,6 +107,8 @@ pub struct Core<S: Store> {
     pub(crate) inbox: Inbox,
     pub(crate) connector: Connector,
     pub(crate) chats: Chats,
+    /// The group the last log entry or message went to, decoded.
+    pub(crate) group_cache: crate::group_record::GroupCache,
 }
 
 impl<S: Store> Core<S> {
@@ -151,6 +153,7 @@ impl<S: Store> Core<S> {
             inbox: Inbox,
             connector: Connector,
             chats,
+            group_cache: crate::group_record::GroupCache::default(),
         })
     }
 

@@ -256,7 +256,7 @@ impl GroupChatMessage {
             Content::Reaction { target, .. }
             | Content::Edit { target, .. }
             | Content::Delete { target } => reference(target),
-            Content::Receipt { .. } | Content::Timer { .. } => true,
+            Content::Receipt { .. } | Content::GroupReceipt { .. } | Content::Timer { .. } => true,
             _ => false,
         };
         let mentions_allowed = mentions.is_empty() || matches!(content, Content::Text { .. });
@@ -352,6 +352,11 @@ mod tests {
             Content::Receipt {
                 kind: crate::chat_message::ReceiptKind::Read,
                 seqs: vec![3, 12],
+            },
+            Content::GroupReceipt {
+                kind: crate::chat_message::ReceiptKind::Read,
+                from: 3,
+                to: 12,
             },
             Content::Timer { seconds: Some(60) },
         ];

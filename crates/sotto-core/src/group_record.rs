@@ -135,6 +135,47 @@ pub(crate) struct ReadAcks {
     pub(crate) members: Vec<MemberId>,
 }
 
+/// The bytes of a group record as a batch stores them.
+pub(crate) struct StoredGroup(Zeroizing<Vec<u8>>);
+
+/// The group record a member's hot paths (a log entry processed, a message
+/// or receipts sent) stored last, kept decoded: decoding the MLS state
+/// reads the whole ratchet tree, which grows with the group, so a loaded
+/// group is taken from here when the stored bytes are exactly the bytes
+/// kept (any other write of the record, or a batch that failed, makes them
+/// differ, and the record is decoded again).
+#[derive(Default)]
+pub(crate) struct GroupCache(Option<(StoredGroup, GroupRecord)>);
+
+impl GroupCache {
+    /// The group record of `chat`, from the cache when it is what the store
+    /// holds, with the bytes stored (to keep it again unchanged).
+    pub(crate) fn load(
+        &mut self,
+        store: &impl Store,
+        chat: ChatId,
+    ) -> Result<(GroupRecord, StoredGroup), CoreError> {
+        let bytes = Zeroizing::new(
+            store
+                .get(GROUPS, &chat.0.to_be_bytes())?
+                .ok_or(CoreError::UnknownGroup)?,
+        );
+        if let Some((kept, record)) = self.0.take()
+            && record.chat == chat
+            && kept.0[..] == bytes[..]
+        {
+            return Ok((record, kept));
+        }
+        let record = GroupRecord::decode(chat, &bytes).map_err(corrupt("group"))?;
+        Ok((record, StoredGroup(bytes)))
+    }
+
+    /// Keeps `record`, whose bytes a committed batch stored.
+    pub(crate) fn keep(&mut self, stored: StoredGroup, record: GroupRecord) {
+        self.0 = Some((stored, record));
+    }
+}
+
 impl GroupRecord {
     pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
         let bytes = store
@@ -160,6 +201,20 @@ impl GroupRecord {
     }
 
     pub(crate) fn put(&self, batch: &mut WriteBatch) -> Result<(), CoreError> {
+        let value = self.encode()?;
+        batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    /// [`GroupRecord::put`] that keeps the bytes stored, for
+    /// [`GroupCache::keep`].
+    pub(crate) fn put_kept(&self, batch: &mut WriteBatch) -> Result<StoredGroup, CoreError> {
+        let value = self.encode()?;
+        batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
+        Ok(StoredGroup(value))
+    }
+
+    fn encode(&self) -> Result<Zeroizing<Vec<u8>>, CoreError> {
         let pickle = self.group.pickle()?;
         let mut w = Writer::new();
         w.u8(VERSION).bytes16(self.name.as_bytes());
@@ -177,9 +232,7 @@ impl GroupRecord {
                 w.array(member.as_bytes());
             }
         });
-        let value = Zeroizing::new(w.finish());
-        batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
-        Ok(())
+        Ok(Zeroizing::new(w.finish()))
     }
 
     fn decode(chat: ChatId, bytes: &[u8]) -> Result<GroupRecord, CoreError> {
@@ -297,6 +350,51 @@ pub(crate) mod tests {
             Err(CoreError::UnknownGroup)
         ));
         assert_eq!(format!("{:?}", log()), "GroupLog { admin: true, .. }");
+    }
+
+    #[test]
+    fn the_cache_gives_back_only_what_the_store_holds() {
+        let group = Group::create(&DisplayName::new("Ann").unwrap(), 1_700_000_000, 3600).unwrap();
+        let record = GroupRecord {
+            chat: ChatId(7),
+            name: "Climbing".to_owned(),
+            log: log(),
+            next_seq: 1,
+            previous: None,
+            rotation_due: false,
+            group,
+            read_acks: None,
+        };
+        let mut store = MemoryStore::new();
+        let mut cache = GroupCache::default();
+        let mut batch = WriteBatch::new();
+        let stored = record.put_kept(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        cache.keep(stored, record);
+
+        // Kept and stored alike: the same record, without decoding.
+        let (mut record, loaded) = cache.load(&store, ChatId(7)).unwrap();
+        assert_eq!(record.next_seq, 1);
+        record.next_seq = 2;
+        // A change whose batch never reached the store is not given back.
+        drop(loaded);
+        let mut lost = WriteBatch::new();
+        let stored = record.put_kept(&mut lost).unwrap();
+        cache.keep(stored, record);
+        let (record, loaded) = cache.load(&store, ChatId(7)).unwrap();
+        assert_eq!(record.next_seq, 1);
+        cache.keep(loaded, record);
+        // Another write of the record wins over what the cache keeps.
+        let mut other = GroupRecord::load(&store, ChatId(7)).unwrap();
+        other.next_seq = 5;
+        let mut batch = WriteBatch::new();
+        other.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        assert_eq!(cache.load(&store, ChatId(7)).unwrap().0.next_seq, 5);
+        assert!(matches!(
+            cache.load(&store, ChatId(8)),
+            Err(CoreError::UnknownGroup)
+        ));
     }
 
     proptest! {

@@ -505,8 +505,9 @@ impl<S: Store> Core<S> {
         entry: &GroupEntry,
         held: bool,
     ) -> Result<(GroupUpdate, bool), CoreError> {
-        let mut record = GroupRecord::load(self.store(), chat)?;
+        let (mut record, loaded) = self.group_cache.load(self.store.inner(), chat)?;
         if seq < record.next_seq && !held {
+            self.group_cache.keep(loaded, record);
             return Ok((GroupUpdate::default(), false));
         }
         record.next_seq = record.next_seq.max(seq.saturating_add(1));
@@ -615,15 +616,9 @@ impl<S: Store> Core<S> {
                 message = None;
             }
         }
-        if let Some((
-            sender,
-            GroupChatMessage {
-                content: Content::Receipt { seqs, .. },
-                ..
-            },
-        )) = &message
+        if let Some((sender, message)) = &message
             && let Some(acks) = &mut record.read_acks
-            && seqs.contains(&acks.commit_seq)
+            && acknowledges(&message.content, acks.commit_seq)
             && !acks.members.contains(sender)
         {
             acks.members.push(*sender);
@@ -706,7 +701,7 @@ impl<S: Store> Core<S> {
             links::send_welcomes(&mut cx, now, rng, &record, &welcomed, welcome, &mut batch)?;
             replies = true;
         }
-        record.put(&mut batch)?;
+        let stored = record.put_kept(&mut batch)?;
         self.parts().0.commit(batch)?;
         if replies {
             // The replies to joiners through the link go out now.
@@ -739,6 +734,7 @@ impl<S: Store> Core<S> {
             );
             self.after_action(now, sent)?;
         }
+        self.group_cache.keep(stored, record);
         Ok((update, advanced))
     }
 
@@ -842,6 +838,15 @@ fn acknowledged(record: &mut GroupRecord) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Whether a member's message is a receipt for the entry at `seq`.
+fn acknowledges(content: &Content, seq: u64) -> bool {
+    match content {
+        Content::Receipt { seqs, .. } => seqs.contains(&seq),
+        Content::GroupReceipt { from, to, .. } => (*from..=*to).contains(&seq),
+        _ => false,
+    }
+}
+
 /// Labels of the MLS exporter secrets that are the log's write and read
 /// secrets after a commit that removed members.
 const WRITE_SECRET_LABEL: &str = "sotto group log write";
@@ -916,6 +921,8 @@ fn parse_member_id(text: &str) -> Result<MemberId, CoreError> {
 }
 
 pub(crate) mod blocking;
+#[cfg(feature = "dangerous-testing")]
+mod dangerous;
 pub(crate) mod integrity;
 pub(crate) mod invitations;
 pub(crate) mod link_joins;
@@ -925,7 +932,7 @@ pub(crate) mod pieces;
 pub use invitations::GroupInvitationView;
 pub use link_joins::GroupLinkJoinView;
 pub use links::{GroupJoinRequestView, GroupLinkView};
-pub use messages::GroupSend;
+pub use messages::{GroupSend, MAX_MEMBERS_WITH_DELIVERY_RECEIPTS};
 #[cfg(test)]
 mod chat_tests;
 #[cfg(test)]

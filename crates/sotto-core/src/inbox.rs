@@ -493,6 +493,8 @@ impl Inbox {
             Content::GroupWelcomePiece(piece) => {
                 invitations::welcome_piece(cx, now, id, piece, batch)?
             }
+            // Only a group's log carries these.
+            Content::GroupReceipt { .. } => {}
         }
         Ok(Stage::Established(state))
     }

@@ -139,6 +139,7 @@ pub use group_record::GroupLog;
 pub use groups::{
     GroupChange, GroupInvitationView, GroupJoinRequestView, GroupLinkJoinView, GroupLinkView,
     GroupMemberView, GroupRole, GroupRoleChange, GroupSend, GroupUpdate, GroupView,
+    MAX_MEMBERS_WITH_DELIVERY_RECEIPTS,
 };
 pub use ids::{ChatId, ConnectionId, InvitationId, JobId, MessageNumber, PeerId, RequestId};
 pub use integrity::IntegrityNotice;

@@ -325,6 +325,87 @@ fn receipts_are_aggregated_per_member_and_a_member_may_turn_read_receipts_off() 
 }
 
 #[test]
+fn receipts_coalesce_into_one_entry_per_kind_for_the_range_read() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, _] = chats;
+    for text in ["one", "two", "three"] {
+        let text = GroupSend::Text {
+            text,
+            reply_to: None,
+            mentions: &[],
+        };
+        send(&mut world, &mut log, 0, ann, text);
+    }
+    everyone_reads(&mut world, &log, &chats);
+    let now = world.now;
+    let c = &mut world.clients[1];
+    c.core.mark_read(now, &mut c.rng, bob).unwrap();
+    // Three texts delivered and read: one delivered and one read receipt,
+    // each for the range of the three.
+    let entries = c.core.group_receipts(now, bob).unwrap();
+    assert_eq!(entries.len(), 2);
+    for entry in entries {
+        log.append(entry);
+    }
+    everyone_reads(&mut world, &log, &chats);
+    let ours: Vec<_> = world.clients[0]
+        .core
+        .history(ann, None, 10)
+        .unwrap()
+        .into_iter()
+        .filter(|item| item.direction == MessageDirection::Outgoing)
+        .collect();
+    assert_eq!(ours.len(), 3);
+    for item in &ours {
+        let view = world.clients[0]
+            .core
+            .message(ann, item.number)
+            .unwrap()
+            .receipts
+            .unwrap();
+        assert_eq!((view.members, view.delivered, view.read), (2, 1, 1));
+        assert_eq!(view.by.len(), 1);
+        assert_eq!(view.by[0].name, "Bob");
+        assert_eq!(view.by[0].status, MessageStatus::Read);
+        // Cy has not read it: sent, not read by all.
+        assert_eq!(item.status, MessageStatus::Sent);
+    }
+
+    // The same receipt again, or one for a range holding none of Ann's
+    // messages or reaching past the log, changes nothing.
+    let c = &mut world.clients[1];
+    for (number, (from, to)) in (100..).zip([(1, u64::MAX), (1, 1)]) {
+        let message = crate::group_entry::GroupChatMessage {
+            sent_at: now.0,
+            // Numbers of their own: what is checked is the receipt's range.
+            number,
+            mentions: Vec::new(),
+            content: Content::GroupReceipt {
+                kind: crate::chat_message::ReceiptKind::Read,
+                from,
+                to,
+            },
+        };
+        let mut record = crate::group_record::GroupRecord::load(c.core.store(), bob).unwrap();
+        let sealed = record.group.encrypt(&message.encode()).unwrap();
+        let mut batch = crate::staged_batch::StagedBatch::new();
+        record.put(&mut batch).unwrap();
+        c.core.parts().0.commit(batch).unwrap();
+        log.append(crate::group_entry::entry_of(sealed.as_bytes()).unwrap());
+    }
+    everyone_reads(&mut world, &log, &chats);
+    for item in &ours {
+        let view = world.clients[0]
+            .core
+            .message(ann, item.number)
+            .unwrap()
+            .receipts
+            .unwrap();
+        assert_eq!((view.delivered, view.read), (1, 1));
+    }
+}
+
+#[test]
 fn a_member_away_across_a_removal_and_several_epochs_reads_everything_and_the_keys_rotate_after_it()
 {
     let (mut world, mut log, chats) = group_of_three();

@@ -14,9 +14,20 @@
 //!                                      our message until the log has it
 //! table "group_receipts", key chat id u64 || message number u64 || member id (16):
 //!   status u8 (2 delivered, 3 read) || text16(member name)
+//! table "group_receipt_counts", key chat id u64 || message number u64:
+//!   delivered u32 || read u32          members in "group_receipts" (read counts
+//!                                      as delivered too)
 //! table "group_owed", key chat id u64 || kind u8 (1 delivered, 2 read) || log seq u64:
 //!   empty                              receipts to send with the next write
 //! ```
+//!
+//! Receipts are made to scale with the group: a member sends at most one
+//! receipt entry per kind per batch, for the range of log seqs it owes (it
+//! reads the log in order and reads a chat to its end, so every message in
+//! the range is delivered, or read); above
+//! [`MAX_MEMBERS_WITH_DELIVERY_RECEIPTS`] members it sends read receipts
+//! only. The counts keep a message's aggregate status without reading every
+//! member's receipt at each one.
 
 use sha2::{Digest, Sha256};
 use sotto_groups::MemberId;
@@ -28,8 +39,7 @@ use crate::chat_item::{
     Reaction, hex, parse_member_id,
 };
 use crate::chat_message::{
-    Author, Content, MAX_REACTION_LEN, MAX_RECEIPT_SEQS, MessageRef, ReceiptKind, check_text,
-    check_timer,
+    Author, Content, MAX_REACTION_LEN, MessageRef, ReceiptKind, check_text, check_timer,
 };
 use crate::chat_record::{ChatKind, ChatRecord};
 use crate::chats::{Chats, mark_deleted, set_reaction};
@@ -49,10 +59,20 @@ use crate::{CoreError, Store};
 
 pub(crate) const GROUP_SENDING: Table = Table::new("group_sending");
 pub(crate) const GROUP_RECEIPTS: Table = Table::new("group_receipts");
+pub(crate) const GROUP_RECEIPT_COUNTS: Table = Table::new("group_receipt_counts");
 pub(crate) const GROUP_OWED: Table = Table::new("group_owed");
 
-/// Most receipt entries one call makes (the rest wait for the next).
-const MAX_RECEIPT_ENTRIES: usize = 16;
+/// Most unsent texts one call encrypts again (the rest wait for the next).
+const MAX_UNSENT_ENTRIES: usize = 16;
+/// Most owed receipts one call sends (the rest wait for the next).
+const MAX_OWED_PER_CALL: usize = 4096;
+/// Groups of more members send no delivery receipts, only read receipts
+/// (and the acknowledgement of a removal that the log's keys wait for):
+/// one text would otherwise make an entry per member that every member
+/// downloads and decrypts.
+pub const MAX_MEMBERS_WITH_DELIVERY_RECEIPTS: u32 = 32;
+/// Most of our own messages one receipt updates: the latest in its range.
+const MAX_RECEIPT_ITEMS: usize = 1024;
 
 /// What this user sends to a group.
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +123,7 @@ impl<S: Store> Core<S> {
         chat: ChatId,
         send: GroupSend<'_>,
     ) -> Result<GroupEntry, CoreError> {
-        let mut record = GroupRecord::load(self.store(), chat)?;
+        let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
         let mut chat_record = group_chat(self.store(), &record, now)?;
         let mut numbering = Numbering::load(self.store(), chat)?;
         let (mut cx, _, _, chats) = self.parts();
@@ -217,9 +237,10 @@ impl<S: Store> Core<S> {
         if let Some(item) = item {
             chats.add_item(&item, &mut batch);
         }
-        record.put(&mut batch)?;
+        let stored = record.put_kept(&mut batch)?;
         chat_record.put(&mut batch);
         cx.commit(batch)?;
+        self.group_cache.keep(stored, record);
         Ok(entry)
     }
 
@@ -232,7 +253,7 @@ impl<S: Store> Core<S> {
             GROUP_SENDING,
             &KeyRange::prefix(&chat.0.to_be_bytes()),
             Direction::Forward,
-            MAX_RECEIPT_ENTRIES,
+            MAX_UNSENT_ENTRIES,
         )?;
         if unsent.is_empty() {
             return Ok(Vec::new());
@@ -261,9 +282,13 @@ impl<S: Store> Core<S> {
     }
 
     /// The receipts this profile owes the group's members (delivered for
-    /// every message read from the log, read once the user read them if
-    /// read receipts are on in this chat): the entries to append. Each
-    /// carries up to 64 messages.
+    /// every text read from the log in groups of at most
+    /// [`MAX_MEMBERS_WITH_DELIVERY_RECEIPTS`] members, read once the user
+    /// read them if read receipts are on in this chat, and the
+    /// acknowledgement of a removal's commit): the entries to append, at
+    /// most one per kind, each for the range of log seqs owed. The runtime
+    /// calls this once per batch of entries it read (or after the user read
+    /// the chat), so receipts coalesce.
     pub fn group_receipts(
         &mut self,
         now: UnixMillis,
@@ -273,48 +298,46 @@ impl<S: Store> Core<S> {
             GROUP_OWED,
             &KeyRange::prefix(&chat.0.to_be_bytes()),
             Direction::Forward,
-            MAX_RECEIPT_ENTRIES * MAX_RECEIPT_SEQS,
+            MAX_OWED_PER_CALL,
         )?;
         if owed.is_empty() {
             return Ok(Vec::new());
         }
-        let mut record = GroupRecord::load(self.store(), chat)?;
+        let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
         let mut numbering = Numbering::load(self.store(), chat)?;
         let mut batch = StagedBatch::new();
-        let mut by_kind: [(ReceiptKind, Vec<u64>); 2] = [
-            (ReceiptKind::Delivered, Vec::new()),
-            (ReceiptKind::Read, Vec::new()),
-        ];
+        let mut ranges: [(ReceiptKind, Option<(u64, u64)>); 2] =
+            [(ReceiptKind::Delivered, None), (ReceiptKind::Read, None)];
         for owed in &owed {
             batch.delete(GROUP_OWED, owed.key.clone());
             let (kind, seq) = parse_owed_key(&owed.key)?;
-            let index = usize::from(kind == ReceiptKind::Read);
-            by_kind[index].1.push(seq);
+            let range = &mut ranges[usize::from(kind == ReceiptKind::Read)].1;
+            *range = Some(match *range {
+                Some((from, to)) => (from.min(seq), to.max(seq)),
+                None => (seq, seq),
+            });
         }
         let mut entries = Vec::new();
         if record.group.is_active() {
-            for (kind, seqs) in &by_kind {
-                for chunk in seqs.chunks(MAX_RECEIPT_SEQS) {
-                    let message = GroupChatMessage {
-                        sent_at: now.0,
-                        number: numbering.take(),
-                        mentions: Vec::new(),
-                        content: Content::Receipt {
-                            kind: *kind,
-                            seqs: chunk.to_vec(),
-                        },
-                    };
-                    let plaintext = Zeroizing::new(message.encode());
-                    let sealed = record.group.encrypt(&plaintext)?;
-                    let entry = entry_of(sealed.as_bytes())?;
-                    put_sending(&mut batch, chat, &entry, NO_ITEM, &plaintext);
-                    entries.push(entry);
-                }
+            for (kind, range) in ranges {
+                let Some((from, to)) = range else { continue };
+                let message = GroupChatMessage {
+                    sent_at: now.0,
+                    number: numbering.take(),
+                    mentions: Vec::new(),
+                    content: Content::GroupReceipt { kind, from, to },
+                };
+                let plaintext = Zeroizing::new(message.encode());
+                let sealed = record.group.encrypt(&plaintext)?;
+                let entry = entry_of(sealed.as_bytes())?;
+                put_sending(&mut batch, chat, &entry, NO_ITEM, &plaintext);
+                entries.push(entry);
             }
         }
         numbering.put(&mut batch);
-        record.put(&mut batch)?;
+        let stored = record.put_kept(&mut batch)?;
         self.parts().0.commit(batch)?;
+        self.group_cache.keep(stored, record);
         Ok(entries)
     }
 }
@@ -560,7 +583,9 @@ pub(crate) fn apply<S: Store>(
             chats.add_item(&item, batch);
             chat.unread = chat.unread.saturating_add(1);
             chat.last_activity = now.0;
-            owe_receipts(batch, id, ReceiptKind::Delivered, &[seq]);
+            if member_count(record) <= MAX_MEMBERS_WITH_DELIVERY_RECEIPTS {
+                owe_receipts(batch, id, ReceiptKind::Delivered, &[seq]);
+            }
         }
         Content::Reaction { target, emoji } => {
             if let Some(mut item) = find(cx.store(), id, target.seq)?
@@ -596,49 +621,23 @@ pub(crate) fn apply<S: Store>(
                 chats.put_item(&item, batch);
             }
         }
-        Content::Receipt { kind, seqs } => {
-            let status = match kind {
-                ReceiptKind::Delivered => MessageStatus::Delivered,
-                ReceiptKind::Read => MessageStatus::Read,
-            };
+        Content::Receipt { kind, mut seqs } => {
+            // The first receipts named each message.
+            seqs.sort_unstable();
+            seqs.dedup();
+            let mut numbers = Vec::new();
             for seq in seqs {
-                let Some(number) = ChatItem::find_by_seq(cx.store(), id, true, seq)? else {
-                    continue;
-                };
-                let Some(mut item) = ChatItem::load(cx.store(), id, number)? else {
-                    continue;
-                };
-                let key = receipt_key(id, number, sender);
-                let before = match cx.store().get(GROUP_RECEIPTS, &key)? {
-                    Some(bytes) => decode_receipt(&bytes)?.0,
-                    None => MessageStatus::Sent,
-                };
-                if status <= before {
-                    continue;
+                if let Some(number) = ChatItem::find_by_seq(cx.store(), id, true, seq)? {
+                    numbers.push(number);
                 }
-                let mut w = Writer::new();
-                w.u8(status_byte(status)).bytes16(sender_name.as_bytes());
-                batch.put(GROUP_RECEIPTS, key, w.finish());
-                // The item's own status says what every other member did.
-                let others = member_count(record).saturating_sub(1);
-                let mut counted = receipts(cx.store(), id, number)?;
-                counted.retain(|(member, _, _)| *member != sender);
-                counted.push((sender, status, String::new()));
-                let reached =
-                    |least: MessageStatus| counted.iter().filter(|(_, s, _)| *s >= least).count();
-                let all = usize::try_from(others).unwrap_or(usize::MAX);
-                let aggregate = if reached(MessageStatus::Read) >= all {
-                    MessageStatus::Read
-                } else if reached(MessageStatus::Delivered) >= all {
-                    MessageStatus::Delivered
-                } else {
-                    MessageStatus::Sent
-                };
-                if aggregate > item.status && item.status != MessageStatus::Failed {
-                    item.status = aggregate;
-                }
-                chats.put_item(&item, batch);
             }
+            let receipt = Receipt::new(sender, sender_name, kind);
+            receipt.count(cx, chats, record, id, &numbers, batch)?;
+        }
+        Content::GroupReceipt { kind, from, to } => {
+            let numbers = own_messages_between(cx.store(), id, from, to)?;
+            let receipt = Receipt::new(sender, sender_name, kind);
+            receipt.count(cx, chats, record, id, &numbers, batch)?;
         }
         Content::Timer { seconds } => {
             chat.timer_secs = seconds;
@@ -653,6 +652,137 @@ pub(crate) fn apply<S: Store>(
         _ => {}
     }
     Ok(())
+}
+
+/// Our own messages with a log seq in `from..=to`, the latest
+/// [`MAX_RECEIPT_ITEMS`] of them.
+fn own_messages_between(
+    store: &impl Store,
+    chat: ChatId,
+    from: u64,
+    to: u64,
+) -> Result<Vec<MessageNumber>, CoreError> {
+    let mine = ChatItem::seq_key(chat, true, 0);
+    let mut range = KeyRange::prefix(&mine[..mine.len() - 8]);
+    range.start = ChatItem::seq_key(chat, true, from);
+    if let Some(next) = to.checked_add(1) {
+        range.end = Some(ChatItem::seq_key(chat, true, next));
+    }
+    store
+        .range(
+            crate::chat_item::MESSAGE_SEQS,
+            &range,
+            Direction::Backward,
+            MAX_RECEIPT_ITEMS,
+        )?
+        .into_iter()
+        .map(|record| {
+            <[u8; 8]>::try_from(record.value.as_slice())
+                .map(|number| MessageNumber(u64::from_be_bytes(number)))
+                .map_err(|_| CoreError::CorruptRecord("index"))
+        })
+        .collect()
+}
+
+/// One member's receipt, as it counts on our messages.
+struct Receipt {
+    member: MemberId,
+    name: String,
+    status: MessageStatus,
+}
+
+impl Receipt {
+    fn new(member: MemberId, name: String, kind: ReceiptKind) -> Receipt {
+        let status = match kind {
+            ReceiptKind::Delivered => MessageStatus::Delivered,
+            ReceiptKind::Read => MessageStatus::Read,
+        };
+        Receipt {
+            member,
+            name,
+            status,
+        }
+    }
+
+    /// Records the receipt on each of our messages `numbers` (each once): a
+    /// member's receipt only moves forward, and a message is delivered once
+    /// every other member has it, read once all read it.
+    fn count<S: Store>(
+        &self,
+        cx: &Shared<'_, S>,
+        chats: &mut Chats,
+        record: &GroupRecord,
+        chat: ChatId,
+        numbers: &[MessageNumber],
+        batch: &mut StagedBatch,
+    ) -> Result<(), CoreError> {
+        let others = usize::try_from(member_count(record).saturating_sub(1)).unwrap_or(usize::MAX);
+        for &number in numbers {
+            let Some(mut item) = ChatItem::load(cx.store(), chat, number)? else {
+                continue;
+            };
+            let key = receipt_key(chat, number, self.member);
+            let before = match cx.store().get(GROUP_RECEIPTS, &key)? {
+                Some(bytes) => decode_receipt(&bytes)?.0,
+                None => MessageStatus::Sent,
+            };
+            if self.status <= before {
+                continue;
+            }
+            let mut w = Writer::new();
+            w.u8(status_byte(self.status)).bytes16(self.name.as_bytes());
+            batch.put(GROUP_RECEIPTS, key, w.finish());
+            let (mut delivered, mut read) = counts(cx.store(), chat, number)?;
+            if before < MessageStatus::Delivered {
+                delivered = delivered.saturating_add(1);
+            }
+            if self.status == MessageStatus::Read {
+                read = read.saturating_add(1);
+            }
+            let mut w = Writer::new();
+            w.u32(delivered).u32(read);
+            batch.put(
+                GROUP_RECEIPT_COUNTS,
+                ChatItem::key(chat, number),
+                w.finish(),
+            );
+            // The item's own status says what every other member did.
+            let reached = |count: u32| usize::try_from(count).unwrap_or(usize::MAX) >= others;
+            let aggregate = if reached(read) {
+                MessageStatus::Read
+            } else if reached(delivered) {
+                MessageStatus::Delivered
+            } else {
+                MessageStatus::Sent
+            };
+            if aggregate > item.status && item.status != MessageStatus::Failed {
+                item.status = aggregate;
+            }
+            chats.put_item(&item, batch);
+        }
+        Ok(())
+    }
+}
+
+/// How many members have our message `number` (delivered) and how many read
+/// it; counted from the receipts themselves for a message kept before the
+/// counts were.
+fn counts(
+    store: &impl Store,
+    chat: ChatId,
+    number: MessageNumber,
+) -> Result<(u32, u32), CoreError> {
+    if let Some(bytes) = store.get(GROUP_RECEIPT_COUNTS, &ChatItem::key(chat, number))? {
+        let mut r = Reader::new(&bytes, "group receipt counts");
+        let counts = (r.u32()?, r.u32()?);
+        r.finish()?;
+        return Ok(counts);
+    }
+    let receipts = receipts(store, chat, number)?;
+    let count = |least: MessageStatus| {
+        u32::try_from(receipts.iter().filter(|(_, s, _)| *s >= least).count()).unwrap_or(u32::MAX)
+    };
+    Ok((count(MessageStatus::Delivered), count(MessageStatus::Read)))
 }
 
 fn receipt_key(chat: ChatId, number: MessageNumber, member: MemberId) -> Vec<u8> {
@@ -741,10 +871,15 @@ pub(crate) fn forget_item_receipts(batch: &mut WriteBatch, chat: ChatId, number:
         GROUP_RECEIPTS,
         KeyRange::prefix(&ChatItem::key(chat, number)),
     );
+    batch.delete(GROUP_RECEIPT_COUNTS, ChatItem::key(chat, number));
 }
 
 /// Forgets the members' receipts on a group's messages (its history was
 /// cleared).
 pub(crate) fn forget_receipts(batch: &mut WriteBatch, chat: ChatId) {
     batch.delete_range(GROUP_RECEIPTS, KeyRange::prefix(&chat.0.to_be_bytes()));
+    batch.delete_range(
+        GROUP_RECEIPT_COUNTS,
+        KeyRange::prefix(&chat.0.to_be_bytes()),
+    );
 }
