@@ -417,10 +417,18 @@ async fn read_log(shared: &Rc<RefCell<Shared>>, chat: ChatId) -> Result<Read, Fa
             }
         }
     }
-    // At the log's end, our texts that never came back go again; the
-    // receipts owed go out (both come back on the next read).
+    // At the log's end, our messages that never came back go again; the
+    // receipts owed go out (both come back on the next read). Not while
+    // messages wait in the outbox: written meanwhile, they are not in the
+    // log yet, and made again they would reach the members twice.
+    let waiting = shared
+        .borrow()
+        .groups
+        .outbox
+        .get(&chat)
+        .is_some_and(|outbox| !outbox.is_empty());
     let owed = with_core(shared, |core| {
-        let unsent = if at_end {
+        let unsent = if at_end && !waiting {
             core.group_unsent(chat)?
         } else {
             Vec::new()
