@@ -50,7 +50,8 @@ use sotto_client::relay::{
     ConnectOptions, GroupAdmin, GroupReader, GroupWriter, Push, RelayConnection,
 };
 use sotto_core::{
-    Argon2Params, ChatId, Core, CoreError, GroupLog, GroupSend, Passphrase, Profile, UnixMillis,
+    Argon2Params, ChatId, Core, CoreError, GroupLog, GroupSend, GroupUpdate, Passphrase, Profile,
+    UnixMillis,
 };
 use sotto_groups::{DisplayName, KeyPackage, PendingJoin};
 use sotto_store::SqlCipherStore;
@@ -201,6 +202,22 @@ fn append_all(
         .iter()
         .map(|entry| Ok(runtime.block_on(connection.append_group_entry(writer, entry.clone()))?))
         .collect()
+}
+
+/// Processes a message's entries at their sequence numbers and syncs the
+/// store: what the last entry did.
+fn handle_all<S: sotto_core::Store>(
+    core: &mut Core<S>,
+    chat: ChatId,
+    seqs: &[u64],
+    entries: &[GroupEntry],
+) -> Result<GroupUpdate> {
+    let mut update = GroupUpdate::default();
+    for (seq, entry) in seqs.iter().zip(entries) {
+        update = core.handle_group_entry(now(), &mut OsRng, chat, *seq, entry)?;
+    }
+    core.sync()?;
+    Ok(update)
 }
 
 fn median_cost(costs: &[Cost]) -> Cost {
@@ -691,27 +708,12 @@ fn run(
         add_commits.push(cost);
         let seqs = append_all(runtime, &connection, &writer, &entry)?;
         let seq = seqs.last().copied().context("an entry")?;
-        let (update, cost) = timed(|| {
-            let mut update = None;
-            for (seq, entry) in seqs.iter().zip(&entry) {
-                update = Some(owner.handle_group_entry(now(), &mut OsRng, chat, *seq, entry)?);
-            }
-            owner.sync()?;
-            Ok(update.unwrap_or_default())
-        })?;
+        let (update, cost) = timed(|| handle_all(&mut owner, chat, &seqs, &entry))?;
         add_confirms.push(cost);
         let welcome = update.welcome.context("the add's welcome")?;
         result.welcome_bytes = welcome.len();
         for member in &mut cores {
-            let ((), cost) = timed(|| {
-                for (seq, entry) in seqs.iter().zip(&entry) {
-                    member
-                        .core
-                        .handle_group_entry(now(), &mut OsRng, member.chat, *seq, entry)?;
-                }
-                member.core.sync()?;
-                Ok(())
-            })?;
+            let (_, cost) = timed(|| handle_all(&mut member.core, member.chat, &seqs, &entry))?;
             add_processes.push(cost);
         }
         let (mut newcomer, _) = profile(dir, &format!("newcomer-{round}"))?;
@@ -748,24 +750,10 @@ fn run(
         };
         result.remove_entries = entry.len();
         let seqs = append_all(runtime, &connection, &writer, &entry)?;
-        let ((), cost) = timed(|| {
-            for (seq, entry) in seqs.iter().zip(&entry) {
-                owner.handle_group_entry(now(), &mut OsRng, chat, *seq, entry)?;
-            }
-            owner.sync()?;
-            Ok(())
-        })?;
+        let (_, cost) = timed(|| handle_all(&mut owner, chat, &seqs, &entry))?;
         remove_confirms.push(cost);
         for member in &mut cores {
-            let ((), cost) = timed(|| {
-                for (seq, entry) in seqs.iter().zip(&entry) {
-                    member
-                        .core
-                        .handle_group_entry(now(), &mut OsRng, member.chat, *seq, entry)?;
-                }
-                member.core.sync()?;
-                Ok(())
-            })?;
+            let (_, cost) = timed(|| handle_all(&mut member.core, member.chat, &seqs, &entry))?;
             remove_processes.push(cost);
         }
         // The removal gave the log a new write secret: the owner installs it.

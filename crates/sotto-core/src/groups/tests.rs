@@ -815,6 +815,18 @@ fn a_hostile_log_shows_drops_reorders_replays_and_injections_and_nothing_twice()
     );
 }
 
+/// Ann's commit adding Carl, which Bob (but no one else yet) processed.
+fn carl_added(world: &mut World, chat: ChatId, bob: &mut sotto_groups::Group) -> Vec<GroupEntry> {
+    let (_carl, key_package) =
+        PendingJoin::new(&DisplayName::new("Carl").unwrap(), world.now.0 / 1000, 3600).unwrap();
+    let commit = world.clients[0]
+        .core
+        .add_group_member(chat, key_package.as_bytes())
+        .unwrap();
+    bob.process(message_of(&commit[0]).unwrap()).unwrap();
+    commit
+}
+
 #[test]
 fn a_message_before_the_commit_it_follows_waits_for_it() {
     let mut world = world(&["Ann"]);
@@ -822,13 +834,7 @@ fn a_message_before_the_commit_it_follows_waits_for_it() {
     let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
     // Ann adds Carl; Bob, on the new epoch, writes. The relay puts Bob's
     // text before the commit it follows.
-    let (_carl, key_package) =
-        PendingJoin::new(&DisplayName::new("Carl").unwrap(), now.0 / 1000, 3600).unwrap();
-    let commit = world.clients[0]
-        .core
-        .add_group_member(chat, key_package.as_bytes())
-        .unwrap();
-    bob.process(message_of(&commit[0]).unwrap()).unwrap();
+    let commit = carl_added(&mut world, chat, &mut bob);
     let text = text_message(now, 1, "after the commit");
     entries.append(entry_of(bob.encrypt(&text.encode()).unwrap().as_bytes()).unwrap());
     entries.append(commit);
@@ -846,13 +852,7 @@ fn messages_whose_commit_never_comes_wait_within_a_bound_then_show_a_missing_cha
     let mut world = world(&["Ann"]);
     let now = world.now;
     let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
-    let (_carl, key_package) =
-        PendingJoin::new(&DisplayName::new("Carl").unwrap(), now.0 / 1000, 3600).unwrap();
-    let commit = world.clients[0]
-        .core
-        .add_group_member(chat, key_package.as_bytes())
-        .unwrap();
-    bob.process(message_of(&commit[0]).unwrap()).unwrap();
+    carl_added(&mut world, chat, &mut bob);
     // The relay drops the commit: Bob's texts on the new epoch cannot be read.
     let count = integrity::MAX_HELD as u64 + 2;
     for n in 1..=count {
