@@ -14,6 +14,7 @@ use crate::commit_policy::review_commit;
 use crate::event::{CommitSummary, GroupEvent};
 use crate::group::{Group, PendingCommit};
 use crate::group_config::group_context_extensions;
+use crate::group_profile::GroupProfile;
 use crate::intent::CommitIntent;
 use crate::member::{DisplayName, MemberId};
 use crate::messages::{Commit, KeyPackage, Proposal, Welcome};
@@ -35,6 +36,12 @@ impl Group {
     /// Gives a member a role.
     pub fn set_role(&mut self, member: MemberId, role: Role) -> Result<Commit, Error> {
         self.commit(CommitIntent::SetRole(member, role))
+    }
+
+    /// Gives the group a new profile (owners and admins): its name, description and
+    /// picture, as every member shows them from the commit's epoch on.
+    pub fn set_profile(&mut self, profile: GroupProfile) -> Result<Commit, Error> {
+        self.commit(CommitIntent::SetProfile(profile))
     }
 
     /// Renews this member's leaf keys (post-compromise security).
@@ -104,6 +111,8 @@ impl Group {
                 .then_some(CommitIntent::Proposals),
             CommitIntent::SelfUpdate => Some(CommitIntent::SelfUpdate),
             CommitIntent::Rename(name) => Some(CommitIntent::Rename(name)),
+            CommitIntent::SetProfile(profile) => (self.profile()?.as_ref() != Some(&profile))
+                .then_some(CommitIntent::SetProfile(profile)),
         };
         intent.map(|intent| self.commit(intent)).transpose()
     }
@@ -247,7 +256,10 @@ impl Group {
                 self.leaf_index(member)?;
                 let mut roles = self.roles()?;
                 roles.set(*member, *role);
-                Plan::Extensions(group_context_extensions(&roles)?)
+                Plan::Extensions(group_context_extensions(&roles, self.profile()?.as_ref())?)
+            }
+            CommitIntent::SetProfile(profile) => {
+                Plan::Extensions(group_context_extensions(&self.roles()?, Some(profile))?)
             }
             CommitIntent::SelfUpdate => Plan::SelfUpdate,
             CommitIntent::Rename(name) => Plan::Rename(name.leaf_extensions()?),
@@ -277,7 +289,7 @@ impl Group {
             return Ok(None);
         }
         leaving.iter().for_each(|id| roles.forget(id));
-        group_context_extensions(&roles).map(Some)
+        group_context_extensions(&roles, self.profile()?.as_ref()).map(Some)
     }
 
     /// What our pending commit does, checked as every member checks it.

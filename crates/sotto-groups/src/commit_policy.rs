@@ -8,12 +8,14 @@
 use std::collections::BTreeSet;
 
 use openmls::prelude::{
-    LeafNode, LeafNodeIndex, MlsGroup, Proposal, QueuedProposal, Sender, StagedCommit,
+    Extensions, GroupContext, LeafNode, LeafNodeIndex, MlsGroup, Proposal, QueuedProposal, Sender,
+    StagedCommit,
 };
 
 use crate::Error;
 use crate::event::CommitSummary;
-use crate::group_config::{fixed_extensions, roles_of};
+use crate::group_config::{fixed_extensions, profile_of, roles_of};
+use crate::group_profile::GroupProfile;
 use crate::member::{DisplayName, MemberId};
 use crate::role::{Action, Role, RoleMap};
 
@@ -42,6 +44,7 @@ pub(crate) fn review_commit(
     }
     let new_roles = roles_of(new_extensions)?;
     let role_changes = review.role_changes(&new_roles)?;
+    let profile = review.profile_change(new_extensions)?;
     Ok(CommitSummary {
         committer,
         epoch: staged.epoch().as_u64(),
@@ -49,6 +52,7 @@ pub(crate) fn review_commit(
         removed: review.removed,
         role_changes,
         renamed: review.renamed,
+        profile,
     })
 }
 
@@ -173,6 +177,28 @@ impl<'a> Review<'a> {
             self.renamed.push((owner, name));
         }
         Ok(())
+    }
+
+    /// The group's new profile if the commit changes it: only through a proposal of an
+    /// owner or admin, and never removed once set.
+    fn profile_change(
+        &self,
+        new_extensions: &Extensions<GroupContext>,
+    ) -> Result<Option<GroupProfile>, Error> {
+        let (old, new) = (
+            profile_of(self.group.extensions())?,
+            profile_of(new_extensions)?,
+        );
+        if old == new {
+            return Ok(None);
+        }
+        match (self.role_changer, new) {
+            (Some(changer), Some(new)) if changer.may_add() => Ok(Some(new)),
+            (changer, _) => Err(Error::Forbidden {
+                role: changer.unwrap_or(Role::Member),
+                action: Action::ChangeGroupContext,
+            }),
+        }
     }
 
     /// Checks the role changes from the current roles to `new_roles`.

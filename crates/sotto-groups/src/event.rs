@@ -1,5 +1,6 @@
 //! What processing a message from the group log yields.
 
+use crate::group_profile::GroupProfile;
 use crate::intent::CommitIntent;
 use crate::member::{DisplayName, MemberId};
 use crate::messages::Welcome;
@@ -20,6 +21,8 @@ pub struct CommitSummary {
     pub role_changes: Vec<(MemberId, Role)>,
     /// Members who now show another display name, with that name.
     pub renamed: Vec<(MemberId, DisplayName)>,
+    /// The group's new profile, when the commit changed it.
+    pub profile: Option<GroupProfile>,
 }
 
 /// The outcome of one message read from the group log.

@@ -7,7 +7,8 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::commit_policy::member_id_at;
-use crate::group_config::{CIPHERSUITE, create_config, lifetime, roles_of};
+use crate::group_config::{CIPHERSUITE, create_config, lifetime, profile_of, roles_of};
+use crate::group_profile::GroupProfile;
 use crate::intent::CommitIntent;
 use crate::member::{DisplayName, MemberId, MemberSigner};
 use crate::messages::{Commit, Welcome};
@@ -77,6 +78,17 @@ impl Group {
     /// `now` (seconds since the Unix epoch) dates the owner's leaf, valid for
     /// `lifetime_secs`.
     pub fn create(name: &DisplayName, now: u64, lifetime_secs: u64) -> Result<Self, Error> {
+        Self::create_with_profile(name, None, now, lifetime_secs)
+    }
+
+    /// [`Group::create`], with the group's profile (its name, description and picture,
+    /// which every member reads).
+    pub fn create_with_profile(
+        name: &DisplayName,
+        profile: Option<&GroupProfile>,
+        now: u64,
+        lifetime_secs: u64,
+    ) -> Result<Self, Error> {
         let provider = GroupProvider::new()?;
         let signer = MemberSigner::from_seed(&Zeroizing::new(provider.random()?));
         let member_id = MemberId::from_bytes(provider.random()?);
@@ -85,6 +97,7 @@ impl Group {
             &RoleMap::with_owner(member_id),
             name,
             lifetime(now, lifetime_secs)?,
+            profile,
         )?;
         let mls = MlsGroup::new_with_group_id(
             &provider,
@@ -101,6 +114,11 @@ impl Group {
             member_id,
             pending: None,
         })
+    }
+
+    /// The group's profile (name, description, picture), if it has one.
+    pub fn profile(&self) -> Result<Option<GroupProfile>, Error> {
+        profile_of(self.mls.extensions())
     }
 
     /// The group's id.

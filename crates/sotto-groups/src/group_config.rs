@@ -10,6 +10,7 @@ use openmls::prelude::{
 };
 
 use crate::Error;
+use crate::group_profile::{GROUP_PROFILE_EXTENSION_TYPE, GroupProfile};
 use crate::member::DisplayName;
 use crate::role::RoleMap;
 
@@ -60,28 +61,50 @@ pub(crate) fn capabilities() -> Capabilities {
         Some(&[
             ExtensionType::Unknown(ROLES_EXTENSION_TYPE),
             ExtensionType::Unknown(PROFILE_EXTENSION_TYPE),
+            ExtensionType::Unknown(GROUP_PROFILE_EXTENSION_TYPE),
         ]),
         Some(&[]),
         Some(&[CredentialType::Basic]),
     )
 }
 
-/// The group context extensions of a group with these roles: the roles and the
-/// required capabilities (both Sotto extensions).
-pub(crate) fn group_context_extensions(roles: &RoleMap) -> Result<Extensions<GroupContext>, Error> {
+/// The group context extensions of a group with these roles and this profile: the
+/// roles, the group's profile (when it has one) and the required capabilities (Sotto's
+/// three extensions).
+pub(crate) fn group_context_extensions(
+    roles: &RoleMap,
+    profile: Option<&GroupProfile>,
+) -> Result<Extensions<GroupContext>, Error> {
     let required = RequiredCapabilitiesExtension::new(
         &[
             ExtensionType::Unknown(ROLES_EXTENSION_TYPE),
             ExtensionType::Unknown(PROFILE_EXTENSION_TYPE),
+            ExtensionType::Unknown(GROUP_PROFILE_EXTENSION_TYPE),
         ],
         &[],
         &[CredentialType::Basic],
     );
-    Extensions::from_vec(vec![
+    let mut extensions = vec![
         Extension::RequiredCapabilities(required),
         Extension::Unknown(ROLES_EXTENSION_TYPE, UnknownExtension(roles.to_bytes())),
-    ])
-    .map_err(|_| Error::Local("group context extensions"))
+    ];
+    if let Some(profile) = profile {
+        extensions.push(Extension::Unknown(
+            GROUP_PROFILE_EXTENSION_TYPE,
+            UnknownExtension(profile.to_bytes()),
+        ));
+    }
+    Extensions::from_vec(extensions).map_err(|_| Error::Local("group context extensions"))
+}
+
+/// The group's profile held in group context extensions, if it has one.
+pub(crate) fn profile_of(
+    extensions: &Extensions<GroupContext>,
+) -> Result<Option<GroupProfile>, Error> {
+    extensions
+        .unknown(GROUP_PROFILE_EXTENSION_TYPE)
+        .map(|data| GroupProfile::from_bytes(&data.0))
+        .transpose()
 }
 
 /// The roles held in group context extensions.
@@ -92,11 +115,15 @@ pub(crate) fn roles_of(extensions: &Extensions<GroupContext>) -> Result<RoleMap,
     RoleMap::from_bytes(&data.0)
 }
 
-/// Group context extensions other than the roles, which no commit may change.
+/// Group context extensions other than the roles and the group's profile, which no
+/// commit may change.
 pub(crate) fn fixed_extensions(extensions: &Extensions<GroupContext>) -> Vec<&Extension> {
     extensions
         .iter()
-        .filter(|e| e.extension_type() != ExtensionType::Unknown(ROLES_EXTENSION_TYPE))
+        .filter(|e| {
+            e.extension_type() != ExtensionType::Unknown(ROLES_EXTENSION_TYPE)
+                && e.extension_type() != ExtensionType::Unknown(GROUP_PROFILE_EXTENSION_TYPE)
+        })
         .collect()
 }
 
@@ -115,14 +142,16 @@ fn base_config() -> MlsGroupCreateConfigBuilder {
         .use_ratchet_tree_extension(true)
 }
 
-/// The configuration of a new group: its creator's roles, name and leaf lifetime.
+/// The configuration of a new group: its creator's roles, name and leaf lifetime, and
+/// the group's profile.
 pub(crate) fn create_config(
     roles: &RoleMap,
     name: &DisplayName,
     lifetime: Lifetime,
+    profile: Option<&GroupProfile>,
 ) -> Result<MlsGroupCreateConfig, Error> {
     Ok(base_config()
-        .with_group_context_extensions(group_context_extensions(roles)?)
+        .with_group_context_extensions(group_context_extensions(roles, profile)?)
         .with_leaf_node_extensions(name.leaf_extensions()?)
         .map_err(|_| Error::Local("leaf node extensions"))?
         .lifetime(lifetime)

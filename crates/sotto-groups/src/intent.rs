@@ -3,6 +3,7 @@
 
 use crate::Error;
 use crate::codec::{Reader, Writer};
+use crate::group_profile::GroupProfile;
 use crate::member::{DisplayName, MEMBER_ID_LEN, MemberId};
 use crate::messages::KeyPackage;
 use crate::role::Role;
@@ -22,6 +23,8 @@ pub enum CommitIntent {
     Proposals,
     /// Show another display name in this group (a self-update carrying it).
     Rename(DisplayName),
+    /// Give the group this profile (name, description, picture).
+    SetProfile(GroupProfile),
 }
 
 const ADD: u8 = 0x01;
@@ -30,6 +33,7 @@ const SET_ROLE: u8 = 0x03;
 const SELF_UPDATE: u8 = 0x04;
 const PROPOSALS: u8 = 0x05;
 const RENAME: u8 = 0x06;
+const SET_PROFILE: u8 = 0x07;
 
 impl CommitIntent {
     /// Appends the intent's encoding (see the pickle layout in `docs/e2e-protocol.md`).
@@ -59,6 +63,10 @@ impl CommitIntent {
             CommitIntent::Rename(name) => {
                 out.u8(RENAME);
                 out.bytes(name.as_str().as_bytes());
+            }
+            CommitIntent::SetProfile(profile) => {
+                out.u8(SET_PROFILE);
+                out.bytes(&profile.to_bytes());
             }
         }
     }
@@ -94,6 +102,7 @@ impl CommitIntent {
                 let name = std::str::from_utf8(input.bytes()?).map_err(|_| input.malformed())?;
                 CommitIntent::Rename(DisplayName::new(name).map_err(|_| input.malformed())?)
             }
+            SET_PROFILE => CommitIntent::SetProfile(GroupProfile::from_bytes(input.bytes()?)?),
             _ => return Err(input.malformed()),
         })
     }
@@ -123,6 +132,7 @@ mod tests {
             CommitIntent::SelfUpdate,
             CommitIntent::Proposals,
             CommitIntent::Rename(DisplayName::new("Zoë").unwrap()),
+            CommitIntent::SetProfile(GroupProfile::new("Climbing", "ropes", vec![1, 2]).unwrap()),
         ] {
             assert_eq!(round_trip(&intent), Ok(intent));
         }

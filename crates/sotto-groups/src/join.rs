@@ -145,7 +145,7 @@ fn check_fixed_extensions(
     roles: &RoleMap,
     extensions: &openmls::prelude::Extensions<openmls::prelude::GroupContext>,
 ) -> Result<(), Error> {
-    let expected = group_context_extensions(roles)?;
+    let expected = group_context_extensions(roles, None)?;
     match fixed_extensions(&expected) == fixed_extensions(extensions) {
         true => Ok(()),
         false => Err(Error::Incompatible("group context extensions")),

@@ -63,6 +63,7 @@ mod error;
 mod event;
 mod group;
 mod group_config;
+mod group_profile;
 mod intent;
 mod join;
 mod link_seal;
@@ -82,6 +83,10 @@ pub use group_config::{
     CIPHERSUITE, KEY_PACKAGE_SKEW_MARGIN_SECS, MAX_GROUP_MESSAGE_LEN, MAX_KEY_PACKAGE_LEN,
     MAX_KEY_PACKAGE_LIFETIME_SECS, MAX_PAST_EPOCHS, MAX_PLAINTEXT_LEN, MAX_WELCOME_LEN,
     PADDING_SIZE, PROFILE_EXTENSION_TYPE, ROLES_EXTENSION_TYPE,
+};
+pub use group_profile::{
+    GROUP_PROFILE_EXTENSION_TYPE, GroupProfile, MAX_GROUP_DESCRIPTION_LEN, MAX_GROUP_NAME_LEN,
+    MAX_GROUP_PICTURE_LEN,
 };
 pub use intent::CommitIntent;
 pub use join::PendingJoin;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{create, invite, pseudonym, read, settle, three_with_an_admin};
-use sotto_groups::{Action, CommitIntent, Error, Role};
+use sotto_groups::{Action, CommitIntent, Error, GroupProfile, Role};
 
 #[test]
 fn a_members_add_is_refused_by_everyone() {
@@ -137,4 +137,57 @@ fn the_last_owner_cannot_step_down() {
     let step_down = alice.set_role(alice_id, Role::Admin).unwrap();
     settle(&step_down, &mut alice, &mut [&mut bob]);
     assert_eq!(bob.role(&alice_id), Ok(Role::Admin));
+}
+
+#[test]
+fn owners_and_admins_set_the_group_profile_and_members_may_not() {
+    let (mut alice, mut bob, mut carol) = three_with_an_admin();
+    assert_eq!(carol.profile(), Ok(None));
+    let profile = GroupProfile::new("Climbing", "Saturdays at the wall", vec![9; 300]).unwrap();
+    let commit = alice.set_profile(profile.clone()).unwrap();
+    let summary = settle(&commit, &mut alice, &mut [&mut bob, &mut carol]);
+    assert_eq!(summary.profile.as_ref(), Some(&profile));
+    assert_eq!(carol.profile(), Ok(Some(profile.clone())));
+
+    // An admin renames it; the roles stay as they were.
+    let renamed = GroupProfile::new("Climbing club", "", Vec::new()).unwrap();
+    let commit = bob.set_profile(renamed.clone()).unwrap();
+    settle(&commit, &mut bob, &mut [&mut alice, &mut carol]);
+    assert_eq!(alice.profile(), Ok(Some(renamed.clone())));
+    assert_eq!(carol.role(&bob.own_member_id()), Ok(Role::Admin));
+    // Changing a role keeps the profile.
+    let commit = alice.set_role(carol.own_member_id(), Role::Admin).unwrap();
+    settle(&commit, &mut alice, &mut [&mut bob, &mut carol]);
+    assert_eq!(bob.profile(), Ok(Some(renamed.clone())));
+    let commit = alice.set_role(carol.own_member_id(), Role::Member).unwrap();
+    settle(&commit, &mut alice, &mut [&mut bob, &mut carol]);
+
+    // A plain member may not, and everyone refuses a client that tries anyway.
+    let refused = Error::Forbidden {
+        role: Role::Member,
+        action: Action::ChangeGroupContext,
+    };
+    let defaced = GroupProfile::new("Not climbing", "", Vec::new()).unwrap();
+    assert_eq!(carol.set_profile(defaced.clone()).unwrap_err(), refused);
+    let forged = carol
+        .dangerous_commit_without_policy(CommitIntent::SetProfile(defaced))
+        .unwrap();
+    for member in [&mut alice, &mut bob] {
+        assert_eq!(member.process(forged.as_bytes()), Err(refused));
+        assert_eq!(member.profile(), Ok(Some(renamed.clone())));
+    }
+}
+
+#[test]
+fn a_group_made_with_a_profile_shows_it_to_a_joiner() {
+    let profile = GroupProfile::new("Book club", "One book a month", Vec::new()).unwrap();
+    let mut alice = sotto_groups::Group::create_with_profile(
+        &sotto_groups::DisplayName::new("Alice").unwrap(),
+        Some(&profile),
+        common::now(),
+        3600,
+    )
+    .unwrap();
+    let [bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
+    assert_eq!(bob.profile(), Ok(Some(profile)));
 }
