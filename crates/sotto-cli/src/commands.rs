@@ -830,7 +830,34 @@ async fn profile_command(
             )
         }
         Command::Group { action } => match action {
-            GroupAction::Create { name } => groups::create(session, output, &name).await,
+            GroupAction::Create {
+                name,
+                description,
+                picture,
+            } => {
+                let picture = picture.as_deref().map(groups::read_picture).transpose()?;
+                groups::create(session, output, &name, description.as_deref(), picture).await
+            }
+            GroupAction::Info { group } => groups::info(session, output, &group),
+            GroupAction::Edit {
+                group,
+                name,
+                description,
+                picture,
+                no_picture,
+            } => {
+                let picture = match (picture, no_picture) {
+                    (Some(path), _) => Some(groups::read_picture(&path)?),
+                    (None, true) => Some(Vec::new()),
+                    (None, false) => None,
+                };
+                let edit = groups::ProfileEdit {
+                    name,
+                    description,
+                    picture,
+                };
+                groups::edit(session, output, &group, edit).await
+            }
             GroupAction::Invite { group, contact } => {
                 groups::invite(session, output, &group, &contact).await
             }

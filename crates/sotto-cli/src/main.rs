@@ -372,8 +372,37 @@ enum Command {
 enum GroupAction {
     /// Create a group on your relay, with you as its owner.
     Create {
-        /// The group's name.
+        /// The group's name (1 to 64 bytes).
         name: String,
+        /// What the group is about (up to 512 bytes).
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// The group's picture: a small image file (up to 8192 bytes).
+        #[arg(long, value_name = "FILE")]
+        picture: Option<std::path::PathBuf>,
+    },
+    /// The group's name, description, picture, members and your role.
+    Info {
+        /// The group's name or id.
+        group: String,
+    },
+    /// Change the group's name, description or picture (owners and admins):
+    /// every member sees the change.
+    Edit {
+        /// The group's name or id.
+        group: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new description (`""` for none).
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// A new picture: a small image file (up to 8192 bytes).
+        #[arg(long, value_name = "FILE", conflicts_with = "no_picture")]
+        picture: Option<std::path::PathBuf>,
+        /// Remove the picture.
+        #[arg(long)]
+        no_picture: bool,
     },
     /// Invite a contact: they join once both of you run `sotto receive`.
     Invite {

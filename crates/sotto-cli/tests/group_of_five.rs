@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use common::{Profile, Relay, connect_by_invitation, wait_until};
 
 const GROUP: &str = "Granite Ledge Crew";
+const DESCRIPTION: &str = "Granite Saturdays from seven";
+const NEW_DESCRIPTION: &str = "Granite Sundays from eight";
 const ALICE: &str = "Alice Quennell";
 const BOB: &str = "Bob Marrowby";
 const CAROL: &str = "Carol Estwick";
@@ -99,7 +101,7 @@ fn five_profiles_on_two_relays_live_in_one_group_and_leave_no_plain_text() {
 
     // Alice makes the group (on her relay) and invites Bob; Carol asks to
     // join through the group's link, and Alice approves.
-    alice.run(&["group", "create", GROUP]);
+    alice.run(&["group", "create", GROUP, "--description", DESCRIPTION]);
     alice.run(&["group", "invite", GROUP, BOB]);
     let link = alice.run(&["group", "link", GROUP])["link"]
         .as_str()
@@ -154,6 +156,29 @@ fn five_profiles_on_two_relays_live_in_one_group_and_leave_no_plain_text() {
             .iter()
             .any(|m| m["name"] == BOB && m["role"] == "admin")
     });
+    // The new admin changes the group's description and picture; a plain
+    // member may not.
+    let picture = root.path().join("picture.webp");
+    std::fs::write(&picture, [0x52, 0x49, 0x46, 0x46, 1, 2, 3, 4]).unwrap();
+    bob.run(&[
+        "group",
+        "edit",
+        GROUP,
+        "--description",
+        NEW_DESCRIPTION,
+        "--picture",
+        picture.to_str().unwrap(),
+    ]);
+    settle("the new description everywhere", &[&alice, &carol], || {
+        [&alice, &carol].iter().all(|p| {
+            let info = p.run(&["group", "info", GROUP]);
+            info["description"] == NEW_DESCRIPTION && info["picture"] == "UklGRgECAwQ="
+        })
+    });
+    let (ok, refused) = carol.try_run(&["group", "edit", GROUP, "--description", "mine"]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "forbidden", "{refused}");
+
     alice.run(&["group", "invite", GROUP, DAVE]);
     bob.run(&["group", "invite", GROUP, ERIN]);
     // Dave and Erin answer with their key packages...
@@ -222,7 +247,11 @@ fn five_profiles_on_two_relays_live_in_one_group_and_leave_no_plain_text() {
 
     // Nothing of the group in plain text anywhere: relays' disks and logs,
     // profiles, the export.
-    let mut secrets: Vec<String> = vec![GROUP.to_owned()];
+    let mut secrets: Vec<String> = vec![
+        GROUP.to_owned(),
+        DESCRIPTION.to_owned(),
+        NEW_DESCRIPTION.to_owned(),
+    ];
     secrets.extend([ALICE, BOB, CAROL, DAVE, ERIN].map(str::to_owned));
     secrets.extend(texts(&alice));
     assert!(secrets.len() > 10, "{secrets:?}");

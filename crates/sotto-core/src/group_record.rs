@@ -177,6 +177,15 @@ impl GroupCache {
 }
 
 impl GroupRecord {
+    /// The group's name to show: its profile's (as an owner or admin set
+    /// it), else the name it was known by when created or joined.
+    pub(crate) fn display_name(&self) -> String {
+        match self.group.profile() {
+            Ok(Some(profile)) => profile.name().to_owned(),
+            _ => self.name.clone(),
+        }
+    }
+
     pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
         let bytes = store
             .get(GROUPS, &chat.0.to_be_bytes())?

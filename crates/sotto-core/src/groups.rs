@@ -16,7 +16,9 @@
 //! `messages`: the group's chat messages, as chat items.
 
 use rand_core::CryptoRngCore;
-use sotto_groups::{CommitSummary, DisplayName, Group, GroupEvent, KeyPackage, MemberId, Role};
+use sotto_groups::{
+    CommitSummary, DisplayName, Group, GroupEvent, GroupProfile, KeyPackage, MemberId, Role,
+};
 use sotto_wire::{GroupEntry, QueueAuthSecret};
 
 use crate::chat_item::{ChatNotice, hex, parse_member_id as member_id_of};
@@ -43,8 +45,13 @@ const LEAF_LIFETIME_SECS: u64 = sotto_groups::MAX_KEY_PACKAGE_LIFETIME_SECS;
 pub struct GroupView {
     /// The group's chat.
     pub id: ChatId,
-    /// The group's name on this device.
+    /// The group's name: its profile's, as an owner or admin set it (else
+    /// the name it was known by when joined).
     pub name: String,
+    /// The group's description (empty for none).
+    pub description: String,
+    /// The group's picture, a small image (standard base64), if it has one.
+    pub picture: Option<String>,
     /// How many members it has.
     pub members: usize,
     /// Whether this profile is still a member.
@@ -157,6 +164,13 @@ pub enum GroupChange {
         /// Members whose role changed, with their new role.
         roles: Vec<GroupRoleChange>,
     },
+    /// An owner or admin changed the group's name, description or picture.
+    Profile {
+        /// The group's name now.
+        name: String,
+        /// Its description now.
+        description: String,
+    },
     /// This profile was removed from the group.
     Removed,
 }
@@ -178,7 +192,13 @@ impl<S: Store> Core<S> {
                 "group log without admin credentials",
             ));
         }
-        let group = Group::create(&self.own_member_name()?, now.0 / 1000, LEAF_LIFETIME_SECS)?;
+        let profile = GroupProfile::new(name, "", Vec::new())?;
+        let group = Group::create_with_profile(
+            &self.own_member_name()?,
+            Some(&profile),
+            now.0 / 1000,
+            LEAF_LIFETIME_SECS,
+        )?;
         let (mut cx, ..) = self.parts();
         let record = GroupRecord {
             chat: ChatId(cx.account.allocate_id()),
@@ -198,6 +218,12 @@ impl<S: Store> Core<S> {
         Ok(record.chat)
     }
 
+    /// The group's profile (name, description, picture) as an owner or
+    /// admin set it; `None` for a group made before groups had one.
+    pub fn group_profile(&self, chat: ChatId) -> Result<Option<GroupProfile>, CoreError> {
+        Ok(GroupRecord::load(self.store(), chat)?.group.profile()?)
+    }
+
     /// Every group of this profile.
     pub fn groups(&self) -> Result<Vec<GroupView>, CoreError> {
         GroupRecord::ids(self.store())?
@@ -209,9 +235,19 @@ impl<S: Store> Core<S> {
                     .role(&group.own_member_id())
                     .unwrap_or(Role::Member)
                     .into();
+                let profile = group.profile()?;
                 Ok(GroupView {
                     id: chat,
-                    name: record.name,
+                    name: record.display_name(),
+                    description: profile
+                        .as_ref()
+                        .map(|p| p.description().to_owned())
+                        .unwrap_or_default(),
+                    picture: profile.as_ref().and_then(|p| {
+                        use base64::Engine;
+                        (!p.picture().is_empty())
+                            .then(|| base64::engine::general_purpose::STANDARD.encode(p.picture()))
+                    }),
                     members: group.member_count(),
                     active: group.is_active(),
                     role,
@@ -302,7 +338,7 @@ impl<S: Store> Core<S> {
             |chats, cx, rng, chat, link, batch| {
                 let content = Content::GroupInvite {
                     invite,
-                    name: record.name.clone(),
+                    name: record.display_name(),
                 };
                 chats.send(cx, now, rng, chat.id, link, content, None, batch)?;
                 InviteRecord {
@@ -330,6 +366,25 @@ impl<S: Store> Core<S> {
         let key_package = KeyPackage::from_bytes(key_package)?;
         self.with_group(chat, |record, _| {
             let commit = record.group.add_members(&[key_package])?;
+            entries_of(commit.as_bytes())
+        })
+    }
+
+    /// Gives the group a new profile — its name, description and picture
+    /// (a small image, at most 8192 bytes; empty for none) — the commit's
+    /// entries to append (owners and admins; every member refuses it from
+    /// anyone else). Members show it from the commit on.
+    pub fn set_group_profile(
+        &mut self,
+        chat: ChatId,
+        name: &str,
+        description: &str,
+        picture: Vec<u8>,
+    ) -> Result<Vec<GroupEntry>, CoreError> {
+        check_group_name(name)?;
+        let profile = GroupProfile::new(name, description, picture)?;
+        self.with_group(chat, |record, _| {
+            let commit = record.group.set_profile(profile)?;
             entries_of(commit.as_bytes())
         })
     }
@@ -625,6 +680,9 @@ impl<S: Store> Core<S> {
             acknowledged(&mut record)?;
         }
         let members = messages::member_count(&record);
+        if matches!(update.change, Some(GroupChange::Profile { .. })) {
+            batch.notify(crate::event::Pending::ChatChanged(chat));
+        }
         if chat_record.kind != (ChatKind::Group { members }) {
             chat_record.kind = ChatKind::Group { members };
             batch.notify(crate::event::Pending::ChatChanged(chat));
@@ -882,6 +940,12 @@ fn rekey(
 }
 
 fn members_change(summary: &CommitSummary) -> Option<GroupChange> {
+    if let Some(profile) = &summary.profile {
+        return Some(GroupChange::Profile {
+            name: profile.name().to_owned(),
+            description: profile.description().to_owned(),
+        });
+    }
     if summary.added.is_empty() && summary.removed.is_empty() && summary.role_changes.is_empty() {
         return None;
     }

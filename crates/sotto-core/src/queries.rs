@@ -226,7 +226,7 @@ impl<S: Store> Core<S> {
                 ConnectionState::Disconnected
             };
             return Ok(ChatView {
-                name: Some(group.name),
+                name: Some(group.display_name()),
                 state,
                 members: Some(members),
                 ..ChatView::of_record(record, last_item)

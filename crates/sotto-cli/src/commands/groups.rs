@@ -77,6 +77,8 @@ pub(super) async fn create(
     session: &mut Session<'_>,
     output: &Output,
     name: &str,
+    description: Option<&str>,
+    picture: Option<Vec<u8>>,
 ) -> anyhow::Result<()> {
     let relay = session.relay.clone();
     let (connection, _pushes) = RelayConnection::connect(&relay, &session.connect)
@@ -96,9 +98,136 @@ pub(super) async fn create(
         .core()
         .create_group(sotto_client::runtime::now_millis(), name, log)
         .map_err(core_failure)?;
+    if description.is_some() || picture.is_some() {
+        let edit = ProfileEdit {
+            name: None,
+            description: description.map(str::to_owned),
+            picture,
+        };
+        set_profile(session, id, edit).await?;
+    }
     output.emit(json!({ "group": id.0, "name": name }), || {
         format!("Group {} created ({}).", one_line(name), id.0)
     })
+}
+
+/// What `group edit` changes; `None` keeps a part as it is.
+pub(super) struct ProfileEdit {
+    pub(super) name: Option<String>,
+    pub(super) description: Option<String>,
+    /// Empty: no picture.
+    pub(super) picture: Option<Vec<u8>>,
+}
+
+/// Reads a group picture, refusing a file larger than a group's picture
+/// may be before reading it whole.
+pub(super) fn read_picture(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let failure = |error: std::io::Error| {
+        Failure::new("storage", format!("reading {}: {error}", path.display()))
+    };
+    let len = std::fs::metadata(path).map_err(failure)?.len();
+    if len > sotto_groups::MAX_GROUP_PICTURE_LEN as u64 {
+        return Err(Failure::new(
+            "usage",
+            format!(
+                "{} is {len} bytes; a group's picture is at most {} bytes (a small image)",
+                path.display(),
+                sotto_groups::MAX_GROUP_PICTURE_LEN
+            ),
+        )
+        .into());
+    }
+    Ok(std::fs::read(path).map_err(failure)?)
+}
+
+/// `group info GROUP`.
+pub(super) fn info(session: &mut Session<'_>, output: &Output, name: &str) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let group = session
+        .runtime
+        .core()
+        .groups()
+        .map_err(core_failure)?
+        .into_iter()
+        .find(|group| group.id == id)
+        .ok_or_else(|| Failure::new("not_found", "no such group"))?;
+    output.emit(crate::json::value(&group)?, || {
+        let mut lines = vec![format!(
+            "{} ({} members{})",
+            one_line(&group.name),
+            group.members,
+            if group.active { "" } else { ", you left" }
+        )];
+        if !group.description.is_empty() {
+            lines.push(group.description.clone());
+        }
+        if let Some(picture) = &group.picture {
+            lines.push(format!(
+                "A picture of {} bytes (base64).",
+                picture.len() / 4 * 3
+            ));
+        }
+        lines.join("\n")
+    })
+}
+
+/// `group edit GROUP [--name] [--description] [--picture FILE | --no-picture]`.
+pub(super) async fn edit(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+    edit: ProfileEdit,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let changes = set_profile(session, id, edit).await?;
+    let group = session
+        .runtime
+        .core()
+        .groups()
+        .map_err(core_failure)?
+        .into_iter()
+        .find(|group| group.id == id)
+        .ok_or_else(|| Failure::new("not_found", "no such group"))?;
+    output.emit(
+        json!({ "group": id.0, "name": group.name, "description": group.description,
+                "picture": group.picture, "changes": changes }),
+        || format!("The group is now {}.", one_line(&group.name)),
+    )
+}
+
+/// Commits a new profile on the newest epoch and reads it back: the
+/// changes the reads showed.
+async fn set_profile(
+    session: &mut Session<'_>,
+    id: ChatId,
+    edit: ProfileEdit,
+) -> anyhow::Result<Vec<Value>> {
+    sync_group(session, id).await?;
+    let core = session.runtime.core();
+    let current = core.group_profile(id).map_err(core_failure)?;
+    let name = match (edit.name, &current) {
+        (Some(name), _) => name,
+        (None, Some(current)) => current.name().to_owned(),
+        (None, None) => core
+            .chat(id)
+            .map_err(core_failure)?
+            .name
+            .unwrap_or_default(),
+    };
+    let description = edit.description.unwrap_or_else(|| {
+        current
+            .as_ref()
+            .map(|p| p.description().to_owned())
+            .unwrap_or_default()
+    });
+    let picture = edit
+        .picture
+        .unwrap_or_else(|| current.map(|p| p.picture().to_vec()).unwrap_or_default());
+    session
+        .core()
+        .set_group_profile(id, &name, &description, picture)
+        .map_err(core_failure)?;
+    sync_group(session, id).await
 }
 
 /// `group invite GROUP CONTACT`.

@@ -294,7 +294,7 @@ pub(crate) fn join_welcomed<S: Store>(
     batch.notify(Pending::ChatChanged(record.chat));
     batch.notify(Pending::ready(Event::GroupJoined {
         group: record.chat,
-        name: record.name,
+        name: record.display_name(),
     }));
     Ok(())
 }

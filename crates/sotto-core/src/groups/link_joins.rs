@@ -280,7 +280,7 @@ pub(crate) fn handle_reply<S: Store>(
                 .put(batch);
             batch.notify(Pending::ready(Event::GroupJoined {
                 group: record.chat,
-                name: record.name,
+                name: record.display_name(),
             }));
             Ok(true)
         }

@@ -152,7 +152,7 @@ impl<S: Store> Core<S> {
             GroupLink {
                 queue,
                 public_key: link.public_key.clone(),
-                name: record.name.clone(),
+                name: record.display_name(),
             }
             .to_link()
         });

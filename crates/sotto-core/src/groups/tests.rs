@@ -942,3 +942,42 @@ fn a_commit_longer_than_an_entry_travels_in_pieces_and_takes_its_place_at_the_la
         assert!(left.is_empty());
     }
 }
+
+#[test]
+fn the_group_profile_is_set_by_an_owner_and_read_by_members() {
+    let mut world = world(&["Ann"]);
+    let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
+    assert_eq!(bob.profile().unwrap().unwrap().name(), "Climbing");
+    let commit = world.clients[0]
+        .core
+        .set_group_profile(chat, "Climbing club", "Saturdays, 9:00", vec![1, 2, 3])
+        .unwrap();
+    bob.process(message_of(&commit[0]).unwrap()).unwrap();
+    entries.append(commit);
+    let updates = entries.catch_up(&mut world.clients[0], chat);
+    assert_eq!(
+        updates.last().unwrap().change,
+        Some(GroupChange::Profile {
+            name: "Climbing club".to_owned(),
+            description: "Saturdays, 9:00".to_owned(),
+        })
+    );
+    let group = world.clients[0].core.groups().unwrap().remove(0);
+    assert_eq!(group.name, "Climbing club");
+    assert_eq!(group.description, "Saturdays, 9:00");
+    assert_eq!(group.picture.as_deref(), Some("AQID"));
+    assert_eq!(
+        world.clients[0].core.chat(chat).unwrap().name.as_deref(),
+        Some("Climbing club")
+    );
+    assert_eq!(
+        bob.profile().unwrap().unwrap().description(),
+        "Saturdays, 9:00"
+    );
+    assert!(matches!(
+        world.clients[0]
+            .core
+            .set_group_profile(chat, " ", "", Vec::new()),
+        Err(CoreError::InvalidValue(_))
+    ));
+}
