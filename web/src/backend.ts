@@ -698,6 +698,8 @@ export interface Backend {
   approveGroupJoin(request: GroupJoinRequestId): Promise<void>;
   /** They are told; nothing of the request is kept. */
   declineGroupJoin(request: GroupJoinRequestId): Promise<void>;
+  /** The group's name as its link gives it; rejects with `invalid-invitation` for a link that is none. */
+  groupLinkName(link: string): Promise<string>;
   /**
    * Asks to join a group with its link (`/group#…`), showing `name` in it
    * (the profile's name when empty). The group comes with `group_joined`

@@ -512,6 +512,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       call(() => parse<GroupJoinRequestView[]>(client.groupJoinRequests(group)).map(cleanNamed)),
     approveGroupJoin: (request) => call(() => client.approveGroupJoin(request)),
     declineGroupJoin: (request) => call(() => client.declineGroupJoin(request)),
+    groupLinkName: (link) => call(() => withoutBidiControls(client.groupLinkName(link))),
     joinGroupByLink: (link, name) => call(() => client.joinGroupByLink(link, name)),
     groupLinkJoins: () => call(() => parse<GroupLinkJoinView[]>(client.groupLinkJoins()).map(cleanNamed)),
     cancelGroupLinkJoin: (join) => call(() => client.cancelGroupLinkJoin(join)),

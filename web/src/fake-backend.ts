@@ -890,11 +890,16 @@ export class FakeBackend implements Backend {
     target.group.requests = target.group.requests.filter((candidate) => candidate !== found);
   }
 
-  async joinGroupByLink(link: string, name: string): Promise<number> {
-    this.record("joinGroupByLink", link, name);
+  /** The fake's group links name their group after the fragment. */
+  async groupLinkName(link: string): Promise<string> {
     const match = /^https?:\/\/[^/]+\/group#(.+)$/.exec(link.trim());
     if (!match) throw fail("invalid-invitation", "invalid link: a group link's path is /group");
-    const join = { id: this.nextId++, name: `Group ${match[1]}`, requested: true, created_at: this.now() };
+    return `Group ${match[1]}`;
+  }
+
+  async joinGroupByLink(link: string, name: string): Promise<number> {
+    this.record("joinGroupByLink", link, name);
+    const join = { id: this.nextId++, name: await this.groupLinkName(link), requested: true, created_at: this.now() };
     this.requireUnlocked().linkJoins.push(join);
     return join.id;
   }

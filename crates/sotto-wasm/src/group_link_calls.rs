@@ -88,6 +88,14 @@ impl SottoClient {
         })
     }
 
+    /// The group's name as a group link gives it, to show before joining;
+    /// an `invalid-invitation` error for text that is no group link.
+    #[wasm_bindgen(js_name = groupLinkName)]
+    pub fn group_link_name(&self, link: String) -> Result<String, JsValue> {
+        let link = sotto_core::GroupLink::parse(&link).map_err(core_error)?;
+        Ok(link.name)
+    }
+
     /// Asks to join a group with its link, showing `name` in it (the
     /// profile's display name when empty): a reply queue on the home relay,
     /// then the request to the link's queue. Returns the join's id, which
