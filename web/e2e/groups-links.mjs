@@ -1,7 +1,9 @@
 // Group links between a browser and the `sotto` command through a real relay:
 // Carl (the command) makes his group's link with an admin's approval; Ann
 // pastes it in her browser, names herself for the group and waits; Carl
-// approves; Ann is in and they chat. Then Ann makes a group in her browser
+// approves; Ann is in. Bea opens the link in a browser with no profile yet,
+// asks once her profile exists, and is told that Carl declined. Ann and Carl
+// chat. Then Ann makes a group in her browser
 // with an automatic link, which Carl joins with the command (Ann's browser
 // lets him in as it reads his request); Ann blocks Carl there, and what he
 // sends while blocked never shows in her browser. Screenshots of the link,
@@ -15,7 +17,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { artifactsDir, createProfile, launchBrowser, openPage, required, row, send, startRelay, timeout } from "./harness.mjs";
+import {
+  artifactsDir,
+  createProfile,
+  launchBrowser,
+  openPage,
+  required,
+  row,
+  send,
+  startRelay,
+  timeout,
+} from "./harness.mjs";
 
 const run = promisify(execFile);
 const cli = required("SOTTO_CLI");
@@ -64,7 +76,8 @@ try {
   // Carl's group and its link, approved by an admin.
   await sotto(carl, "group", "create", "Hike");
   const { link: hikeLink, approval } = await sotto(carl, "group", "link", "Hike", "--approval", "admin");
-  if (approval !== "admin" || !new URL(hikeLink).pathname.startsWith("/group")) throw new Error(`a bad link: ${hikeLink}`);
+  if (approval !== "admin" || !new URL(hikeLink).pathname.startsWith("/group"))
+    throw new Error(`a bad link: ${hikeLink}`);
 
   // Ann pastes it: a dialog names the group and asks for her name in it.
   await ann.getByRole("button", { name: "New chat: invite someone" }).click();
@@ -90,6 +103,23 @@ try {
   await annHike.waitFor({ timeout });
   await annHike.getByText(/Carl, You|You, Carl/).waitFor({ timeout });
   step("the command approves; the browser is in the group");
+
+  // Bea opens the link in a browser with no profile yet: once her profile
+  // exists she is asked to join; Carl declines, and she is told.
+  const bea = await openPage(browser, hikeLink);
+  await createProfile(bea, "Bea");
+  const beaJoin = bea.getByRole("dialog", { name: "Join a group" });
+  await beaJoin.getByText("Hike", { exact: true }).waitFor({ timeout });
+  if (new URL(bea.url()).hash !== "") throw new Error("the link's fragment stayed in the address bar");
+  await beaJoin.getByRole("button", { name: "Ask to join" }).click();
+  const beaRequest = await receiveUntil(carl, "Bea's request", (received) =>
+    received.events.some((event) => event.type === "group_join_requested" && event.request.name === "Bea"),
+  );
+  const beaId = beaRequest.events.find((event) => event.type === "group_join_requested").request.id;
+  await sotto(carl, "group", "decline", "Hike", String(beaId));
+  await beaJoin.getByText("The request was refused: declined.").waitFor({ timeout });
+  await shot(bea, "refused");
+  step("a group link opened in a browser asks once the profile exists; a decline is told");
 
   await send(annHike, "Hike", "hello from the trail");
   await receiveUntil(carl, "Ann's message", () => carlHas(carl, "Hike", "hello from the trail"));
