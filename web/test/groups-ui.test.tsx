@@ -263,6 +263,8 @@ describe("groups", () => {
     expect(waiting.textContent).toContain("Group Climbing");
     await act(() => backend.answerLinkJoin(first, false));
     await settle();
+    expect(waiting.textContent).toContain("Your request to join Group Climbing was refused: declined.");
+    await click(button("Dismiss", waiting));
     expect(waiting.textContent).not.toContain("Group Climbing");
     await click(button("Cancel request", waiting));
     expect(await backend.groupLinkJoins()).toEqual([]);

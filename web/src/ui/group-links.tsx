@@ -4,7 +4,14 @@
 // the name to show in it, then waiting for an admin); the joins waiting.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Backend, ChatId, GroupJoinRequestView, GroupLinkJoinView, GroupLinkView } from "../backend";
+import type {
+  Backend,
+  ChatId,
+  GroupJoinRequestView,
+  GroupLinkJoinId,
+  GroupLinkJoinView,
+  GroupLinkView,
+} from "../backend";
 import { errorMessage } from "../errors";
 import { listStamp } from "../format";
 import { BusyLabel } from "./busy";
@@ -373,20 +380,48 @@ export function JoinGroupDialog({
   );
 }
 
-/** The joins through group links waiting for an admin, as a bar above the chat list. */
+/** A join through a group link that ended without joining (`group_join_refused`). */
+export interface RefusedJoin {
+  join: GroupLinkJoinId;
+  name: string;
+  reason: string;
+}
+
+/** The joins through group links waiting for an admin, and those refused, as a bar above the chat list. */
 export function WaitingJoins({
   backend,
   joins,
+  refused,
   onChange,
+  onDismiss,
 }: {
   backend: Backend;
   joins: readonly GroupLinkJoinView[];
+  /** Joins refused since (declined, or the link gone), until dismissed. */
+  refused: readonly RefusedJoin[];
   onChange: () => void;
+  onDismiss: (join: GroupLinkJoinId) => void;
 }) {
   const [error, setError] = useState("");
-  if (joins.length === 0) return null;
+  if (joins.length === 0 && refused.length === 0) return null;
   return (
     <section class="group-invitations" aria-label="Asked to join">
+      {refused.map((join) => (
+        <div key={join.join} class="group-invitation">
+          <p>
+            Your request to join{" "}
+            <strong dir="auto" class="private">
+              {join.name}
+            </strong>{" "}
+            was refused: {join.reason}.
+          </p>
+          <div class="buttons">
+            <button type="button" onClick={() => onDismiss(join.join)}>
+              Dismiss
+            </button>
+          </div>
+        </div>
+      ))}
       {joins.map((join) => (
         <div key={join.id} class="group-invitation">
           <p>

@@ -28,7 +28,7 @@ import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
 import { IconGroup, IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
 import { GroupInfoDialog, GroupInvitations, NewGroupDialog } from "./groups";
-import { JoinGroupDialog, WaitingJoins } from "./group-links";
+import { JoinGroupDialog, WaitingJoins, type RefusedJoin } from "./group-links";
 import { ContactInfoDialog, SecurityCodeDialog } from "./chat-dialogs";
 import { ConfirmChatAction, muteUntil, type ChatAction, type ConfirmedAction } from "./chat-menu";
 import { SettingsDialog } from "./settings";
@@ -94,6 +94,7 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
     backend.groupLinkJoins().then(setLinkJoins, () => undefined);
   }, [backend]);
   useEffect(loadLinkJoins, [loadLinkJoins]);
+  const [refusedJoins, setRefusedJoins] = useState<RefusedJoin[]>([]);
   /** Requests to join through this device's group links waiting for a decision, by group. */
   const [joinRequests, setJoinRequests] = useState<ReadonlyMap<ChatId, number>>(new Map());
   const countJoinRequests = useCallback(
@@ -240,6 +241,10 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
             break;
           case "group_join_refused":
             loadLinkJoins();
+            setRefusedJoins((previous) => [
+              ...previous.filter((refused) => refused.join !== event.join),
+              { join: event.join, name: event.name, reason: event.reason },
+            ]);
             setAnnouncement(`Your request to join ${event.name} was refused: ${event.reason}`);
             break;
           case "join_failed":
@@ -521,7 +526,13 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
           names={new Map(ordered.map((chat) => [chat.id, chatName(chat)]))}
           onChange={loadGroupInvitations}
         />
-        <WaitingJoins backend={backend} joins={linkJoins} onChange={loadLinkJoins} />
+        <WaitingJoins
+          backend={backend}
+          joins={linkJoins}
+          refused={refusedJoins}
+          onChange={loadLinkJoins}
+          onDismiss={(join) => setRefusedJoins((previous) => previous.filter((refused) => refused.join !== join))}
+        />
         <ChatList
           chats={ordered}
           selected={selected}
