@@ -46,7 +46,7 @@ function rejectFakeBackend(): Plugin {
   };
 }
 
-// Invitation links are `/invite#…` and `/contact#…`. The relay serves static
+// Invitation links are `/invite#…` and `/contact#…`, group links `/group#…`. The relay serves static
 // files only, so the page is also emitted as invite/index.html and
 // contact/index.html (the relay redirects `/invite` to `/invite/`, and the
 // browser keeps the fragment across the redirect).
@@ -56,7 +56,7 @@ function invitePage(): Plugin {
     generateBundle(_options, bundle) {
       const index = bundle["index.html"];
       if (!index || index.type !== "asset") return;
-      for (const fileName of ["invite/index.html", "contact/index.html"]) {
+      for (const fileName of ["invite/index.html", "contact/index.html", "group/index.html"]) {
         this.emitFile({ type: "asset", fileName, source: index.source });
       }
     },

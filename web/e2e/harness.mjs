@@ -137,7 +137,7 @@ export async function invitationLink(page, screenshot) {
 /** Connects with `link` from the New chat dialog, which closes once the link's chat exists. */
 export async function connectWith(page, link) {
   await page.getByRole("button", { name: "New chat: invite someone" }).click();
-  await page.getByLabel("Invitation or contact address link").fill(link);
+  await page.getByLabel("Invitation, contact address or group link").fill(link);
   await page.getByRole("button", { name: "Connect", exact: true }).click();
   await page.getByRole("dialog", { name: "New chat" }).waitFor({ state: "detached", timeout });
 }

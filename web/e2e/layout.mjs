@@ -178,7 +178,7 @@ try {
   await shot(alice, "phone-invite");
   await alice.keyboard.press("Escape");
   await bob.getByRole("button", { name: "New chat: invite someone" }).click();
-  await bob.getByLabel("Invitation or contact address link").fill(link);
+  await bob.getByLabel("Invitation, contact address or group link").fill(link);
   await bob.getByRole("button", { name: "Connect", exact: true }).click();
   await bob.keyboard.press("Escape");
   await alice.getByRole("complementary", { name: "Chats" }).getByText("Bob", { exact: true }).waitFor({ timeout });
@@ -261,7 +261,7 @@ try {
   await carol.getByLabel("Invitation link").waitFor({ timeout });
   await shot(carol, "keyboard-invite");
   const aliceInvite = await invitationLink(bob);
-  await tabTo(carol, "Invitation or contact address link");
+  await tabTo(carol, "Invitation, contact address or group link");
   await carol.keyboard.type(aliceInvite);
   await tabTo(carol, "Connect");
   await carol.keyboard.press("Enter");

@@ -197,7 +197,7 @@ try {
   // the link is of someone she has that chat with, so it connects again
   // (`joined_existing`) and the dialog closes on it.
   await carol.getByRole("button", { name: "New chat: invite someone" }).click();
-  await carol.getByLabel("Invitation or contact address link").fill(address);
+  await carol.getByLabel("Invitation, contact address or group link").fill(address);
   await carol.getByRole("button", { name: "Connect", exact: true }).click();
   await carol.getByRole("dialog", { name: "New chat" }).waitFor({ state: "detached", timeout });
   await bob.getByRole("button", { name: "Contact address and requests, 1 waiting" }).waitFor({ timeout });

@@ -304,6 +304,10 @@ export type CoreEvent =
   | { type: "group_joined"; group: ChatId; name: string }
   /** A group commit waits to be appended to its log (the bridge appends it). */
   | { type: "group_commit_ready"; group: ChatId }
+  /** A request to join through a group link this device made waits for an admin's decision. */
+  | { type: "group_join_requested"; request: GroupJoinRequestView }
+  /** A join through a group link ended without joining: declined, or the link deleted or replaced. */
+  | { type: "group_join_refused"; join: GroupLinkJoinId; name: string; reason: string }
   /** A file's chunks moved: `done` of `total` bytes. */
   | { type: "file_progress"; chat: ChatId; number: MessageNumber; done: number; total: number }
   /** A relay sent something that does not open; safe to log. */
@@ -370,6 +374,46 @@ export interface GroupMemberView {
   role: GroupRole;
   /** This member is this user. */
   me: boolean;
+  /** This user blocked the member: their messages are hidden, on this device only. */
+  blocked: boolean;
+}
+
+/** A group's link as this device made it (`GroupLinkView`). */
+export interface GroupLinkView {
+  group: ChatId;
+  /** `https://<relay>/group#<payload>`; null until the relay made the link's queue. */
+  link: string | null;
+  /** Requests join without an admin's approval. */
+  automatic: boolean;
+}
+
+/** A request to join a group through its link. */
+export type GroupJoinRequestId = number;
+
+/** A request to join through a group's link, under the requester's pseudonym (`GroupJoinRequestView`). */
+export interface GroupJoinRequestView {
+  id: GroupJoinRequestId;
+  group: ChatId;
+  /** The requester's member id in the group (hex). */
+  member: string;
+  /** The name the requester shows in the group. */
+  name: string;
+  received_at: UnixMillis;
+  /** Approved already: their add waits for the group's log. */
+  approved: boolean;
+}
+
+/** This user's request to join a group through its link. */
+export type GroupLinkJoinId = number;
+
+/** A join through a group link waiting for an admin's answer (`GroupLinkJoinView`). */
+export interface GroupLinkJoinView {
+  id: GroupLinkJoinId;
+  /** The group's name as its link gives it. */
+  name: string;
+  /** The request reached the link's relay (else the reply queue is being made). */
+  requested: boolean;
+  created_at: UnixMillis;
 }
 
 /** A contact's invitation into a group, waiting for a decision (`GroupInvitationView`). */
@@ -632,6 +676,41 @@ export interface Backend {
   groupInvitations(): Promise<GroupInvitationView[]>;
   acceptGroupInvitation(id: GroupInvitationId): Promise<void>;
   declineGroupInvitation(id: GroupInvitationId): Promise<void>;
+  /** Hides (or shows again) a member's messages, on this device only; no one is told. */
+  blockGroupMember(group: ChatId, member: string, blocked: boolean): Promise<void>;
+
+  // Group links: an owner's or admin's device makes the link (its queue on
+  // the home relay) and alone receives and decides the requests.
+  /** The link this device made for the group, or null. */
+  groupLink(group: ChatId): Promise<GroupLinkView | null>;
+  /**
+   * Makes the group's link, or replaces it (the old one stops working);
+   * resolves once the relay made its queue. Rejects with `network` when it
+   * does not answer.
+   */
+  createGroupLink(group: ChatId, automatic: boolean): Promise<GroupLinkView>;
+  /** Requests through the deleted link are refused by its relay. */
+  deleteGroupLink(group: ChatId): Promise<void>;
+  setGroupLinkApproval(group: ChatId, automatic: boolean): Promise<void>;
+  /** Oldest first; each new one comes as `group_join_requested`. */
+  groupJoinRequests(group: ChatId): Promise<GroupJoinRequestView[]>;
+  /** Their add goes to the group's log; they join with the welcome that follows. */
+  approveGroupJoin(request: GroupJoinRequestId): Promise<void>;
+  /** They are told; nothing of the request is kept. */
+  declineGroupJoin(request: GroupJoinRequestId): Promise<void>;
+  /** The group's name as its link gives it; rejects with `invalid-invitation` for a link that is none. */
+  groupLinkName(link: string): Promise<string>;
+  /**
+   * Asks to join a group with its link (`/group#…`), showing `name` in it
+   * (the profile's name when empty). The group comes with `group_joined`
+   * once an admin lets this user in, or `group_join_refused` names the join.
+   * Rejects with `invalid-invitation` for a link that is none.
+   */
+  joinGroupByLink(link: string, name: string): Promise<GroupLinkJoinId>;
+  /** Joins through links waiting for an answer. */
+  groupLinkJoins(): Promise<GroupLinkJoinView[]>;
+  /** Gives up a join: a later welcome is never read. */
+  cancelGroupLinkJoin(join: GroupLinkJoinId): Promise<void>;
 
   // Verification.
   securityCode(chat: ChatId): Promise<SecurityCode>;

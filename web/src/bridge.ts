@@ -17,6 +17,9 @@ import type {
   CoreEvent,
   GroupAdds,
   GroupInvitationView,
+  GroupJoinRequestView,
+  GroupLinkJoinView,
+  GroupLinkView,
   GroupMemberView,
   GroupView,
   Invitation,
@@ -195,6 +198,8 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
    */
   const handedOut = new Set<InvitationId>();
   const addressWaiters = new Set<(link: string) => void>();
+  /** Waiting for a group's link: each `chat_changed` may be its queue made. */
+  const groupLinkWaiters = new Set<(group: ChatId) => void>();
   /** A typing indicator the peer does not renew goes away: its timer, by chat. */
   const typing = new Map<ChatId, number>();
   let prefs = parsePrefs("");
@@ -295,6 +300,10 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       case "contact_connected":
         emit(event);
         if (handedOut.size > 0) invitationsUsed(event.chat.id);
+        break;
+      case "chat_changed":
+        [...groupLinkWaiters].forEach((waiter) => waiter(event.chat.id));
+        emit(event);
         break;
       case "connection":
         // Seen in the browser's performance tools (and timed by the web benchmark).
@@ -482,6 +491,31 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     groupInvitations: () => call(() => parse<GroupInvitationView[]>(client.groupInvitations()).map(cleanNamed)),
     acceptGroupInvitation: (id) => call(() => client.acceptGroupInvitation(id)),
     declineGroupInvitation: (id) => call(() => client.declineGroupInvitation(id)),
+    blockGroupMember: (group, member, blocked) => call(() => client.blockGroupMember(group, member, blocked)),
+    groupLink: (group) => call(() => parse<GroupLinkView | null>(client.groupLink(group))),
+    createGroupLink: (group, automatic) =>
+      call(() =>
+        awaitRelay<GroupLinkView>((resolve) => {
+          const waiter = (changed: ChatId) => {
+            if (changed !== group) return;
+            const view = parse<GroupLinkView | null>(client.groupLink(group));
+            if (view?.link) resolve(view);
+          };
+          groupLinkWaiters.add(waiter);
+          client.createGroupLink(group, automatic);
+          return () => groupLinkWaiters.delete(waiter);
+        }),
+      ),
+    deleteGroupLink: (group) => call(() => client.deleteGroupLink(group)),
+    setGroupLinkApproval: (group, automatic) => call(() => client.setGroupLinkApproval(group, automatic)),
+    groupJoinRequests: (group) =>
+      call(() => parse<GroupJoinRequestView[]>(client.groupJoinRequests(group)).map(cleanNamed)),
+    approveGroupJoin: (request) => call(() => client.approveGroupJoin(request)),
+    declineGroupJoin: (request) => call(() => client.declineGroupJoin(request)),
+    groupLinkName: (link) => call(() => withoutBidiControls(client.groupLinkName(link))),
+    joinGroupByLink: (link, name) => call(() => client.joinGroupByLink(link, name)),
+    groupLinkJoins: () => call(() => parse<GroupLinkJoinView[]>(client.groupLinkJoins()).map(cleanNamed)),
+    cancelGroupLinkJoin: (join) => call(() => client.cancelGroupLinkJoin(join)),
     securityCodeMatches: (chat, scanned) => call(() => client.securityCodeMatches(chat, scanned)),
     setVerified: (chat, verified) => call(() => client.setVerified(chat, verified)),
     settings: () => call(settings),

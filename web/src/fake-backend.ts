@@ -17,6 +17,9 @@ import {
   type ContactAddress,
   type CreateProfile,
   type GroupInvitationView,
+  type GroupJoinRequestView,
+  type GroupLinkJoinView,
+  type GroupLinkView,
   type GroupMemberView,
   type GroupRole,
   type GroupView,
@@ -61,7 +64,12 @@ interface FakeChat {
   block_saving: boolean;
   auto_download: AutoDownloadSetting;
   /** A group's members (this user among them) while it is a group's chat. */
-  group: { members: GroupMemberView[]; active: boolean } | null;
+  group: {
+    members: GroupMemberView[];
+    active: boolean;
+    link: GroupLinkView | null;
+    requests: GroupJoinRequestView[];
+  } | null;
 }
 
 interface FakeProfile {
@@ -72,6 +80,7 @@ interface FakeProfile {
   requests: RequestView[];
   address: ContactAddress | null;
   groupInvitations: GroupInvitationView[];
+  linkJoins: GroupLinkJoinView[];
 }
 
 /** In any case, as the core's search compares text (accents count). */
@@ -154,6 +163,7 @@ export class FakeBackend implements Backend {
       requests: [],
       address: null,
       groupInvitations: [],
+      linkJoins: [],
     };
     backend.unlocked = true;
     return backend;
@@ -262,14 +272,17 @@ export class FakeBackend implements Backend {
     chat.group = {
       active: true,
       members: [
-        { id: memberId(0), name: this.requireProfile().profile.displayName, role: "owner", me: true },
+        { id: memberId(0), name: this.requireProfile().profile.displayName, role: "owner", me: true, blocked: false },
         ...others.map((other, index) => ({
           id: memberId(index + 1),
           name: other,
           role: "member" as GroupRole,
           me: false,
+          blocked: false,
         })),
       ],
+      link: null,
+      requests: [],
     };
     return id;
   }
@@ -279,6 +292,8 @@ export class FakeBackend implements Backend {
     const target = this.requireChat(chat);
     const sender = target.group?.members.find((candidate) => candidate.name === member);
     if (!sender) throw fail("not-found", "No such member.");
+    // The core drops a blocked member's messages as they arrive.
+    if (sender.blocked) return this.message(target, "incoming", text, this.now());
     const item = this.message(target, "incoming", text, this.now());
     item.status = "delivered";
     item.sender = { id: sender.id, name: sender.name };
@@ -295,6 +310,37 @@ export class FakeBackend implements Backend {
     this.requireProfile().groupInvitations.push(invitation);
     this.emit({ type: "group_invitation", invitation: invitation.id, contact, name });
     return invitation;
+  }
+
+  /** Simulates a request to join through the group's link (by the requester's name). */
+  groupJoinRequest(group: ChatId, name: string): GroupJoinRequestView {
+    const target = this.requireGroup(group);
+    const request = {
+      id: this.nextId++,
+      group,
+      member: memberId(100 + target.group.requests.length),
+      name,
+      received_at: this.now(),
+      approved: false,
+    };
+    target.group.requests.push(request);
+    this.emit({ type: "group_join_requested", request: structuredClone(request) });
+    return request;
+  }
+
+  /** Simulates the admin's answer to this user's join through a link: in (a new group) or refused. */
+  answerLinkJoin(join: number, accepted: boolean): void {
+    const profile = this.requireUnlocked();
+    const waiting = profile.linkJoins.find((candidate) => candidate.id === join);
+    if (!waiting) throw fail("not-found", "No such join.");
+    profile.linkJoins = profile.linkJoins.filter((candidate) => candidate.id !== join);
+    if (!accepted) {
+      this.emit({ type: "group_join_refused", join, name: waiting.name, reason: "declined" });
+      return;
+    }
+    const group = this.addGroup(waiting.name, ["Admin"]);
+    this.emitChat(this.requireChat(group));
+    this.emit({ type: "group_joined", group, name: waiting.name });
   }
 
   emit(event: BackendEvent): void {
@@ -321,6 +367,7 @@ export class FakeBackend implements Backend {
       requests: [],
       address: null,
       groupInvitations: [],
+      linkJoins: [],
     };
     this.unlocked = true;
   }
@@ -397,6 +444,7 @@ export class FakeBackend implements Backend {
       requests: [],
       address: null,
       groupInvitations: [],
+      linkJoins: [],
     };
     this.unlocked = true;
   }
@@ -722,7 +770,13 @@ export class FakeBackend implements Backend {
     this.record("inviteToGroup", group, contact);
     const target = this.requireGroup(group);
     const name = this.requireChat(contact).name;
-    target.group.members.push({ id: memberId(target.group.members.length), name, role: "member", me: false });
+    target.group.members.push({
+      id: memberId(target.group.members.length),
+      name,
+      role: "member",
+      me: false,
+      blocked: false,
+    });
     this.emitChat(target);
   }
 
@@ -778,6 +832,96 @@ export class FakeBackend implements Backend {
     this.record("declineGroupInvitation", id);
     const profile = this.requireUnlocked();
     profile.groupInvitations = profile.groupInvitations.filter((candidate) => candidate.id !== id);
+  }
+
+  async blockGroupMember(group: ChatId, member: string, blocked: boolean): Promise<void> {
+    this.record("blockGroupMember", group, member, blocked);
+    const target = this.requireGroup(group);
+    const found = this.requireMember(target, member);
+    if (found.me) throw fail("invalid-input", "invalid member: this profile itself");
+    found.blocked = blocked;
+  }
+
+  async groupLink(group: ChatId): Promise<GroupLinkView | null> {
+    return structuredClone(this.requireGroup(group).group.link);
+  }
+
+  async createGroupLink(group: ChatId, automatic: boolean): Promise<GroupLinkView> {
+    this.record("createGroupLink", group, automatic);
+    const target = this.requireGroup(group);
+    const role = target.group.members.find((member) => member.me)?.role;
+    if (role === "member") throw fail("internal", "a member may not add");
+    target.group.link = { group, link: `https://relay.example/group#g${this.nextId++}`, automatic };
+    this.emitChat(target);
+    return structuredClone(target.group.link);
+  }
+
+  async deleteGroupLink(group: ChatId): Promise<void> {
+    this.record("deleteGroupLink", group);
+    const target = this.requireGroup(group);
+    if (!target.group.link) throw fail("invalid-input", "the group has no link");
+    target.group.link = null;
+    this.emitChat(target);
+  }
+
+  async setGroupLinkApproval(group: ChatId, automatic: boolean): Promise<void> {
+    this.record("setGroupLinkApproval", group, automatic);
+    const link = this.requireGroup(group).group.link;
+    if (!link) throw fail("invalid-input", "the group has no link");
+    link.automatic = automatic;
+  }
+
+  async groupJoinRequests(group: ChatId): Promise<GroupJoinRequestView[]> {
+    return structuredClone(this.requireGroup(group).group.requests);
+  }
+
+  /** The fake's requester joins at once. */
+  async approveGroupJoin(request: number): Promise<void> {
+    this.record("approveGroupJoin", request);
+    const [target, found] = this.requireJoinRequest(request);
+    target.group.requests = target.group.requests.filter((candidate) => candidate !== found);
+    target.group.members.push({ id: found.member, name: found.name, role: "member", me: false, blocked: false });
+    this.emitChat(target);
+  }
+
+  async declineGroupJoin(request: number): Promise<void> {
+    this.record("declineGroupJoin", request);
+    const [target, found] = this.requireJoinRequest(request);
+    target.group.requests = target.group.requests.filter((candidate) => candidate !== found);
+  }
+
+  /** The fake's group links name their group after the fragment. */
+  async groupLinkName(link: string): Promise<string> {
+    const match = /^https?:\/\/[^/]+\/group#(.+)$/.exec(link.trim());
+    if (!match) throw fail("invalid-invitation", "invalid link: a group link's path is /group");
+    return `Group ${match[1]}`;
+  }
+
+  async joinGroupByLink(link: string, name: string): Promise<number> {
+    this.record("joinGroupByLink", link, name);
+    const join = { id: this.nextId++, name: await this.groupLinkName(link), requested: true, created_at: this.now() };
+    this.requireUnlocked().linkJoins.push(join);
+    return join.id;
+  }
+
+  async groupLinkJoins(): Promise<GroupLinkJoinView[]> {
+    return structuredClone(this.requireUnlocked().linkJoins);
+  }
+
+  async cancelGroupLinkJoin(join: number): Promise<void> {
+    this.record("cancelGroupLinkJoin", join);
+    const profile = this.requireUnlocked();
+    profile.linkJoins = profile.linkJoins.filter((candidate) => candidate.id !== join);
+  }
+
+  private requireJoinRequest(
+    request: number,
+  ): [FakeChat & { group: NonNullable<FakeChat["group"]> }, GroupJoinRequestView] {
+    for (const chat of this.requireUnlocked().chats.values()) {
+      const found = chat.group?.requests.find((candidate) => candidate.id === request);
+      if (found && chat.group) return [chat as FakeChat & { group: NonNullable<FakeChat["group"]> }, found];
+    }
+    throw fail("not-found", "no such join request");
   }
 
   async securityCode(chat: ChatId): Promise<SecurityCode> {

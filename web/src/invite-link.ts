@@ -1,8 +1,9 @@
-// Invitation and contact-address links: `https://<relay>/invite#<payload>`.
+// Invitation and contact-address links: `https://<relay>/invite#<payload>`;
+// group links `https://<relay>/group#<payload>`.
 // The payload lives only in the fragment, which browsers never send to the
 // server; the UI reads it from `location` and hands the whole link to the core.
 
-export type LinkKind = "invite" | "contact";
+export type LinkKind = "invite" | "contact" | "group";
 
 export interface ParsedLink {
   kind: LinkKind;
@@ -20,11 +21,11 @@ const PAYLOAD = /^[A-Za-z0-9_\-.~=]+$/;
 
 /** Reads an invitation from a location (or a pasted link); null when it is none. */
 export function parseInviteLocation(location: { pathname: string; hash: string; origin: string }): ParsedLink | null {
-  const match = /^\/(invite|contact)\/?$/.exec(location.pathname);
+  const match = /^\/(invite|contact|group)\/?$/.exec(location.pathname);
   if (!match) return null;
   const payload = location.hash.startsWith("#") ? location.hash.slice(1) : "";
   if (payload.length === 0 || payload.length > MAX_PAYLOAD || !PAYLOAD.test(payload)) return null;
-  const kind = match[1] === "contact" ? "contact" : "invite";
+  const kind = match[1] === "contact" ? "contact" : match[1] === "group" ? "group" : "invite";
   return { kind, payload, link: `${location.origin}/${kind}#${payload}` };
 }
 

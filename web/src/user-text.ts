@@ -85,7 +85,10 @@ export function cleanEvent(event: CoreEvent | BridgeEvent): CoreEvent | BridgeEv
       return { ...event, item: cleanItem(event.item) };
     case "group_invitation":
     case "group_joined":
+    case "group_join_refused":
       return cleanNamed(event);
+    case "group_join_requested":
+      return { ...event, request: cleanNamed(event.request) };
     default:
       return event;
   }

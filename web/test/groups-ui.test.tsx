@@ -154,4 +154,120 @@ describe("groups", () => {
     expect(root.querySelector('[aria-label="Group invitations"]')).toBeNull();
     expect(chatRow("Book club")).toBeTruthy();
   });
+
+  it("makes the group's link with its approval, then replaces and deletes it", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    const automatic = [...dialog.querySelectorAll("label")]
+      .find((label) => label.textContent?.includes("Automatically"))!
+      .querySelector("input")!;
+    await click(automatic);
+    await click(button("Create link", dialog));
+    expect(backend.calls.find((call) => call.method === "createGroupLink")?.args).toEqual([group, true]);
+    const link = dialog.querySelector<HTMLInputElement>('[aria-label="Group link"]')!.value;
+    expect(link).toMatch(/^https:\/\/relay\.example\/group#/);
+    expect(dialog.querySelector('[aria-label="Group link QR code"]')).not.toBeNull();
+    const confirm = window.confirm;
+    window.confirm = () => true;
+    try {
+      await click(button("Replace link", dialog));
+      expect(dialog.querySelector<HTMLInputElement>('[aria-label="Group link"]')!.value).not.toBe(link);
+      await click(button("Delete link", dialog));
+    } finally {
+      window.confirm = confirm;
+    }
+    expect(dialog.querySelector('[aria-label="Group link"]')).toBeNull();
+    expect(await backend.groupLink(group)).toBeNull();
+  });
+
+  it("shows requests to join with a badge; approving one adds them", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await act(() => {
+      backend.groupJoinRequest(group, "Dave");
+      backend.groupJoinRequest(group, "Eve");
+    });
+    await settle();
+    expect(button("Group info, 2 requests to join")).not.toBeNull();
+    await click(button("Group info, 2 requests to join"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    await click(button("Approve Dave", dialog));
+    await click(button("Decline Eve", dialog));
+    expect((await backend.groupMembers(group)).map((member) => member.name)).toEqual(["Alice", "Bob", "Dave"]);
+    expect(await backend.groupJoinRequests(group)).toEqual([]);
+    expect(dialog.textContent).toContain("No requests waiting.");
+    expect(() => button("Group info, 2 requests to join")).toThrow();
+  });
+
+  it("blocks and unblocks a member, for this user only", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    const bobRow = () =>
+      [...dialog.querySelectorAll<HTMLElement>(".member")].find((row) => row.textContent?.includes("Bob"))!;
+    await click(button("Block", bobRow()));
+    expect(backend.calls.find((call) => call.method === "blockGroupMember")?.args).toEqual([
+      group,
+      (await backend.groupMembers(group))[1]!.id,
+      true,
+    ]);
+    expect(bobRow().textContent).toContain("Blocked");
+    await click(button("Unblock", bobRow()));
+    expect((await backend.groupMembers(group))[1]!.blocked).toBe(false);
+  });
+
+  it("joins by a group link: the group's name, the name to show, then waiting until the welcome", async () => {
+    const backend = FakeBackend.withProfile();
+    await act(() =>
+      render(
+        <App
+          backend={backend}
+          initialInvite={{ kind: "group", payload: "Climbing", link: "https://relay.example/group#Climbing" }}
+        />,
+        root,
+      ),
+    );
+    await settle();
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    expect(dialog.textContent).toContain("Group Climbing");
+    const name = dialog.querySelector<HTMLInputElement>("input")!;
+    expect(name.value).toBe("Alice");
+    await type(name, "Rope Alice");
+    await click(button("Ask to join", dialog));
+    expect(backend.calls.find((call) => call.method === "joinGroupByLink")?.args).toEqual([
+      "https://relay.example/group#Climbing",
+      "Rope Alice",
+    ]);
+    expect(dialog.textContent).toContain("Waiting for an admin's approval");
+    const [join] = await backend.groupLinkJoins();
+    await act(() => backend.answerLinkJoin(join!.id, true));
+    await settle();
+    expect(root.querySelector('[aria-label="Chat with Group Climbing"]')).not.toBeNull();
+  });
+
+  it("says when a request to join is refused, and cancels one waiting", async () => {
+    const backend = FakeBackend.withProfile();
+    const first = await backend.joinGroupByLink("https://relay.example/group#Climbing", "");
+    await backend.joinGroupByLink("https://relay.example/group#Choir", "");
+    await mount(backend);
+    const waiting = root.querySelector<HTMLElement>('[aria-label="Asked to join"]')!;
+    expect(waiting.textContent).toContain("Group Climbing");
+    await act(() => backend.answerLinkJoin(first, false));
+    await settle();
+    expect(waiting.textContent).toContain("Your request to join Group Climbing was refused: declined.");
+    await click(button("Dismiss", waiting));
+    expect(waiting.textContent).not.toContain("Group Climbing");
+    await click(button("Cancel request", waiting));
+    expect(await backend.groupLinkJoins()).toEqual([]);
+    expect(root.querySelector('[aria-label="Asked to join"]')).toBeNull();
+  });
 });

@@ -20,6 +20,15 @@ describe("invitation links", () => {
     expect(parseInviteLocation({ origin, pathname: "/contact", hash: "#a1.xyz" })?.kind).toBe("contact");
   });
 
+  it("reads group links", () => {
+    expect(parseInviteLocation({ origin, pathname: "/group", hash: "#AQMxyz" })).toEqual({
+      kind: "group",
+      payload: "AQMxyz",
+      link: `${origin}/group#AQMxyz`,
+    });
+    expect(parseInviteLink("https://relay.example/group/#AQMxyz")?.kind).toBe("group");
+  });
+
   it("ignores other pages and empty or malformed fragments", () => {
     expect(parseInviteLocation({ origin, pathname: "/", hash: "#abc" })).toBeNull();
     expect(parseInviteLocation({ origin, pathname: "/invites", hash: "#abc" })).toBeNull();

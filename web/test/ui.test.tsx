@@ -551,7 +551,7 @@ describe("connections", () => {
     backend.holdJoins = true;
     await mount(backend);
     await click(button("New chat: invite someone"));
-    await type(byLabel("Invitation or contact address link"), "https://relay.example/invite#AAAA");
+    await type(byLabel("Invitation, contact address or group link"), "https://relay.example/invite#AAAA");
     await click(button("Connect"));
     expect(root.querySelector("[role=dialog]")?.textContent).toContain("Opening the link…");
     await act(() => backend.finishJoins());
@@ -566,7 +566,7 @@ describe("connections", () => {
     backend.refusedLinks.set(link, "This invitation was already used.");
     await mount(backend);
     await click(button("New chat: invite someone"));
-    await type(byLabel("Invitation or contact address link"), link);
+    await type(byLabel("Invitation, contact address or group link"), link);
     await click(button("Connect"));
     const dialog = root.querySelector("[role=dialog]");
     expect(dialog?.querySelector("[role=alert]")?.textContent).toBe("This invitation was already used.");

@@ -31,6 +31,8 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   group_joined: true,
   group_commit_ready: true,
   group_invitation: true,
+  group_join_requested: true,
+  group_join_refused: true,
   relay_fault: true,
   connection: true,
   storage_failed: true,

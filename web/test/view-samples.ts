@@ -273,6 +273,23 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "group": 6
   },
   {
+    "type": "group_join_requested",
+    "request": {
+      "id": 11,
+      "group": 6,
+      "member": "5f3a9c0e1b2d4f6a8c0e1b2d4f6a8c0e",
+      "name": "Dave",
+      "received_at": 1764990500000,
+      "approved": false
+    }
+  },
+  {
+    "type": "group_join_refused",
+    "join": 12,
+    "name": "Book club",
+    "reason": "declined"
+  },
+  {
     "type": "file_progress",
     "chat": 3,
     "number": 14,

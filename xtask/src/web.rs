@@ -56,7 +56,10 @@ pub(crate) fn test() -> Result<()> {
 /// 100 MB), an image pasted, a voice message recorded, between two browsers
 /// and the command (`web/e2e/files.mjs`), then a group made in a browser with
 /// another browser and the command in it, across a reload and a relay
-/// restart (`web/e2e/groups.mjs`).
+/// restart (`web/e2e/groups.mjs`), then group links: a browser joins by the
+/// command's link with approval and the command by a browser's automatic
+/// link, and a member blocked in the browser stays hidden there
+/// (`web/e2e/groups-links.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -118,6 +121,10 @@ fn browser_test(web: &Path) -> Result<()> {
         (
             "browser test: a group of two browsers and the command",
             "e2e/groups.mjs",
+        ),
+        (
+            "browser test: group links and requests to join between a browser and the command, blocking a member",
+            "e2e/groups-links.mjs",
         ),
     ] {
         announce(title);

@@ -46,9 +46,9 @@ mod tests {
     //! and `web/test/view-samples.test.ts` checks that every kind is there.
 
     use sotto_core::{
-        AutoDownload, ChatId, ChatNotice, ChatView, ConnectionState, Event, IntegrityNotice,
-        InvitationId, ItemView, MessageDirection, MessageNumber, MessageStatus, NoticeView,
-        QuotedView, Reaction, ReceiptSetting, RequestId, RequestView, UnixMillis,
+        AutoDownload, ChatId, ChatNotice, ChatView, ConnectionState, Event, GroupJoinRequestView,
+        IntegrityNotice, InvitationId, ItemView, MessageDirection, MessageNumber, MessageStatus,
+        NoticeView, QuotedView, Reaction, ReceiptSetting, RequestId, RequestView, UnixMillis,
     };
 
     use super::*;
@@ -240,6 +240,21 @@ mod tests {
                 name: "Book club".to_owned(),
             },
             Event::GroupCommitReady { group: ChatId(6) },
+            Event::GroupJoinRequested {
+                request: GroupJoinRequestView {
+                    id: 11,
+                    group: ChatId(6),
+                    member: "5f3a9c0e1b2d4f6a8c0e1b2d4f6a8c0e".to_owned(),
+                    name: "Dave".to_owned(),
+                    received_at: 1_764_990_500_000,
+                    approved: false,
+                },
+            },
+            Event::GroupJoinRefused {
+                join: 12,
+                name: "Book club".to_owned(),
+                reason: "declined".to_owned(),
+            },
             Event::FileProgress {
                 chat: ChatId(3),
                 number: MessageNumber(14),

@@ -1,7 +1,7 @@
 //! `SottoClient` calls on groups: create one (its log on the home relay),
 //! invite a contact, the members with their roles and security codes,
-//! promote, remove, leave, the invitations held for the user, and "who can
-//! add me to groups". A group is a chat: its messages go through the chat
+//! promote, remove, leave, the invitations held for the user, "who can
+//! add me to groups", and blocking a member for me. A group is a chat: its messages go through the chat
 //! calls (`crate::chat_calls`), which hand a group's entries to the group
 //! logs (`crate::group_runner`).
 //!
@@ -82,7 +82,8 @@ impl SottoClient {
         })
     }
 
-    /// The members of a group: `GroupMemberView`s (`{id, name, role, me}`).
+    /// The members of a group: `GroupMemberView`s (`{id, name, role, me,
+    /// blocked}`).
     #[wasm_bindgen(js_name = groupMembers)]
     pub fn group_members(&self, chat: f64) -> Result<JsValue, JsValue> {
         let chat = chat_id(chat)?;
@@ -132,6 +133,23 @@ impl SottoClient {
         self.change(|core| core.remove_group_member(chat, &member).map_err(core_error))?;
         crate::group_runner::read(&self.shared, chat);
         Ok(())
+    }
+
+    /// Blocks (or, with `blocked` false, unblocks) a member for this
+    /// profile only: their messages are dropped as they arrive; no one is
+    /// told.
+    #[wasm_bindgen(js_name = blockGroupMember)]
+    pub fn block_group_member(
+        &self,
+        chat: f64,
+        member: String,
+        blocked: bool,
+    ) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        self.change(|core| {
+            core.block_group_member(chat, &member, blocked)
+                .map_err(core_error)
+        })
     }
 
     /// Leaves the group: out once an admin's client commits it.

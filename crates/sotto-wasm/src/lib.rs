@@ -26,7 +26,9 @@
 //!   links of their own as the native runner does.
 //! - `group_calls` (wasm32 only): its calls on groups: create, invite,
 //!   members and their security codes, roles, removal, leaving, held
-//!   invitations, "who can add me to groups".
+//!   invitations, "who can add me to groups", blocking a member for me.
+//! - `group_link_calls` (wasm32 only): its calls on group links: an admin's
+//!   link, its approval setting and the requests to join; joining by a link.
 //! - `group_runner` (wasm32 only): the group logs, subscribed and read on
 //!   relay links of their own, as the native live loop does.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
@@ -57,6 +59,8 @@ mod file_copies;
 mod file_runner;
 #[cfg(target_arch = "wasm32")]
 mod group_calls;
+#[cfg(target_arch = "wasm32")]
+mod group_link_calls;
 #[cfg(target_arch = "wasm32")]
 mod group_runner;
 #[cfg(target_arch = "wasm32")]

@@ -21,7 +21,7 @@ import { Dialog } from "./dialog";
 import { QrCode } from "./qr-code";
 import { QrScanner } from "./qr-scanner";
 
-const NOT_A_LINK = "This is not a Sotto invitation or contact address link.";
+const NOT_A_LINK = "This is not a Sotto invitation, contact address or group link.";
 
 /**
  * Joining with a link from a dialog: `opening` until the chat exists (then
@@ -89,10 +89,13 @@ export function InviteDialog({
   backend,
   onClose,
   onConnected,
+  onGroupLink,
 }: {
   backend: Backend;
   onClose: () => void;
   onConnected: (chat: ChatId) => void;
+  /** A group link was given: joining the group is asked in a dialog of its own. */
+  onGroupLink: (link: ParsedLink) => void;
 }) {
   const [invitation, setInvitation] = useState<Invitation | null>(null);
   const [error, setError] = useState("");
@@ -143,12 +146,20 @@ export function InviteDialog({
         )}
       </section>
       <hr />
-      <ConnectForm backend={backend} onConnected={onConnected} />
+      <ConnectForm backend={backend} onConnected={onConnected} onGroupLink={onGroupLink} />
     </Dialog>
   );
 }
 
-function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: (chat: ChatId) => void }) {
+function ConnectForm({
+  backend,
+  onConnected,
+  onGroupLink,
+}: {
+  backend: Backend;
+  onConnected: (chat: ChatId) => void;
+  onGroupLink: (link: ParsedLink) => void;
+}) {
   const [link, setLink] = useState("");
   const [scanning, setScanning] = useState(false);
   const { opening, error, setError, join, choice } = useJoin(backend, onConnected);
@@ -157,6 +168,7 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
     const parsed = parseInviteLink(link);
     if (!parsed) return setError(NOT_A_LINK);
     setScanning(false);
+    if (parsed.kind === "group") return onGroupLink(parsed);
     void join(parsed.link);
   }
   /** A scanned code: a Sotto link connects at once; anything else is said and scanning goes on. */
@@ -168,14 +180,15 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
     }
     setScanning(false);
     setLink(parsed.link);
-    void join(parsed.link);
+    if (parsed.kind === "group") onGroupLink(parsed);
+    else void join(parsed.link);
     return true;
   }
   return (
     <form class="stack" onSubmit={submit} aria-labelledby="connect-heading">
       <h3 id="connect-heading">Connect with a link you received</h3>
       <label>
-        Invitation or contact address link
+        Invitation, contact address or group link
         <input
           value={link}
           onInput={(e) => setLink(e.currentTarget.value)}
@@ -209,7 +222,7 @@ function ConnectForm({ backend, onConnected }: { backend: Backend; onConnected: 
   );
 }
 
-/** Offered when the page was opened with `/invite#…` or `/contact#…`. */
+/** Offered when the page was opened with `/invite#…` or `/contact#…` (`/group#…` opens `JoinGroupDialog`). */
 export function ConnectInvitation({
   backend,
   invite,

@@ -116,6 +116,7 @@ export function Conversation({
   found = null,
   connection = "online",
   drafts,
+  joinRequests = 0,
 }: {
   backend: Backend;
   chat: ShownChat;
@@ -130,6 +131,8 @@ export function Conversation({
   connection?: LinkState | "connecting";
   /** Text typed and not sent, by chat: kept while the profile is unlocked. */
   drafts?: Map<ChatId, string>;
+  /** In a group whose link this device made: requests to join waiting for a decision. */
+  joinRequests?: number;
 }) {
   const [items, setItems] = useState<ItemView[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -471,11 +474,18 @@ export function Conversation({
         </button>
         <button
           type="button"
-          class="conversation-title"
-          aria-label={group ? "Group info" : "Contact info"}
+          class="conversation-title badge-host"
+          aria-label={
+            group ? `Group info${joinRequests > 0 ? `, ${joinRequests} requests to join` : ""}` : "Contact info"
+          }
           onClick={onOpenInfo}
         >
           <Avatar name={name} />
+          {joinRequests > 0 && (
+            <span class="dot" aria-hidden="true">
+              {joinRequests}
+            </span>
+          )}
           <span class="conversation-title-text">
             <h2 dir="auto" id="conversation-title" class="private">
               {name}

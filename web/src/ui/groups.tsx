@@ -1,6 +1,7 @@
 // Groups: a new group (its name, the contacts to add), the group info panel
 // (members with their roles and security codes; promote and remove for
-// admins; add members; leave; the group's timer, notifications and receipts),
+// admins; block a member for me; add members, by invitation or the group's
+// link and its requests to join; leave; the group's timer and receipts),
 // and the group invitations waiting for a decision ("who can add me to
 // groups" is "nobody").
 
@@ -13,6 +14,7 @@ import { chatName, timerLabel } from "../format";
 import { Avatar } from "./avatar";
 import type { ChatAction } from "./chat-menu";
 import { Dialog } from "./dialog";
+import { GroupLinkSection, JoinRequestsSection } from "./group-links";
 import { memberColour } from "./message-row";
 
 /** The contacts that can be added to a group: connected direct chats, not blocked. */
@@ -135,12 +137,15 @@ export function GroupInfoDialog({
   chats,
   onAction,
   onClose,
+  onJoinRequests,
 }: {
   backend: Backend;
   chat: ShownChat;
   chats: readonly ShownChat[];
   onAction: (chat: ChatId, action: ChatAction) => void;
   onClose: () => void;
+  /** How many requests to join through the group's link wait for a decision now. */
+  onJoinRequests?: (waiting: number) => void;
 }) {
   const [members, setMembers] = useState<GroupMemberView[]>([]);
   const [error, setError] = useState("");
@@ -204,11 +209,34 @@ export function GroupInfoDialog({
                     {member.me ? `${member.name} (you)` : member.name}
                   </span>
                   <span class="tag">{roleText(member.role)}</span>
+                  {member.blocked && <span class="tag">Blocked</span>}
                 </span>
                 {!member.me && (
                   <span class="member-actions">
                     <button type="button" class="link small" onClick={() => void showCode(member)}>
                       Security code
+                    </button>
+                    <button
+                      type="button"
+                      class="link small"
+                      onClick={() =>
+                        void run(
+                          backend
+                            .blockGroupMember(chat.id, member.id, !member.blocked)
+                            .then(() =>
+                              setMembers((list) =>
+                                list.map((other) =>
+                                  other.id === member.id ? { ...other, blocked: !member.blocked } : other,
+                                ),
+                              ),
+                            ),
+                          member.blocked
+                            ? `${member.name}'s new messages show again.`
+                            : `${member.name}'s messages are hidden, on this device only; no one is told.`,
+                        )
+                      }
+                    >
+                      {member.blocked ? `Unblock` : `Block`}
                     </button>
                     {manages && member.role !== "owner" && (
                       <button
@@ -290,6 +318,8 @@ export function GroupInfoDialog({
             )}
           </section>
         )}
+        {manages && <GroupLinkSection backend={backend} group={chat.id} />}
+        {manages && <JoinRequestsSection backend={backend} group={chat.id} onChange={onJoinRequests} />}
         {active && (
           <fieldset>
             <legend>Disappearing messages</legend>

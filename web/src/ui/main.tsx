@@ -8,6 +8,7 @@ import type {
   ChatId,
   ChatView,
   GroupInvitationView,
+  GroupLinkJoinView,
   LinkState,
   MessageItem,
   MessageNumber,
@@ -27,6 +28,7 @@ import { Conversation } from "./conversation";
 import { ConnectInvitation, ContactAddressDialog, InviteDialog } from "./connections";
 import { IconGroup, IconLock, IconPeople, IconPlus, IconSettings } from "./icons";
 import { GroupInfoDialog, GroupInvitations, NewGroupDialog } from "./groups";
+import { JoinGroupDialog, WaitingJoins, type RefusedJoin } from "./group-links";
 import { ContactInfoDialog, SecurityCodeDialog } from "./chat-dialogs";
 import { ConfirmChatAction, muteUntil, type ChatAction, type ConfirmedAction } from "./chat-menu";
 import { SettingsDialog } from "./settings";
@@ -86,6 +88,40 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
     backend.groupInvitations().then(setGroupInvitations, () => undefined);
   }, [backend]);
   useEffect(loadGroupInvitations, [loadGroupInvitations]);
+  /** This user's joins through group links, waiting for an admin. */
+  const [linkJoins, setLinkJoins] = useState<GroupLinkJoinView[]>([]);
+  const loadLinkJoins = useCallback(() => {
+    backend.groupLinkJoins().then(setLinkJoins, () => undefined);
+  }, [backend]);
+  useEffect(loadLinkJoins, [loadLinkJoins]);
+  const [refusedJoins, setRefusedJoins] = useState<RefusedJoin[]>([]);
+  /** Requests to join through this device's group links waiting for a decision, by group. */
+  const [joinRequests, setJoinRequests] = useState<ReadonlyMap<ChatId, number>>(new Map());
+  const countJoinRequests = useCallback(
+    (group: ChatId, waiting: number) =>
+      setJoinRequests((previous) => {
+        if ((previous.get(group) ?? 0) === waiting) return previous;
+        const next = new Map(previous);
+        if (waiting > 0) next.set(group, waiting);
+        else next.delete(group);
+        return next;
+      }),
+    [],
+  );
+  const loadJoinRequests = useCallback(
+    (group: ChatId) =>
+      backend.groupJoinRequests(group).then(
+        (list) => countJoinRequests(group, list.filter((request) => !request.approved).length),
+        () => undefined,
+      ),
+    [backend, countJoinRequests],
+  );
+  useEffect(() => {
+    backend.groups().then(
+      (groups) => groups.filter((group) => group.role !== "member").forEach((group) => void loadJoinRequests(group.id)),
+      () => undefined,
+    );
+  }, [backend, loadJoinRequests]);
   const [selected, setSelected] = useState<ChatId | null>(null);
   const [dialog, setDialog] = useState<DialogState>(null);
   /** A message the search found, to open its chat at (a new object each time it is asked for). */
@@ -196,7 +232,20 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
             setAnnouncement(`Invitation to the group ${event.name}`);
             break;
           case "group_joined":
+            loadLinkJoins();
             setAnnouncement(`You joined the group ${event.name}`);
+            break;
+          case "group_join_requested":
+            void loadJoinRequests(event.request.group);
+            setAnnouncement(`${event.request.name} asks to join a group`);
+            break;
+          case "group_join_refused":
+            loadLinkJoins();
+            setRefusedJoins((previous) => [
+              ...previous.filter((refused) => refused.join !== event.join),
+              { join: event.join, name: event.name, reason: event.reason },
+            ]);
+            setAnnouncement(`Your request to join ${event.name} was refused: ${event.reason}`);
             break;
           case "join_failed":
             // Said in the dialog that opened the link; heard here too, should it be closed.
@@ -251,7 +300,7 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
       flush();
       unsubscribe();
     };
-  }, [backend, loadGroupInvitations]);
+  }, [backend, loadGroupInvitations, loadLinkJoins, loadJoinRequests]);
 
   // The browser knows when the network went away: say so at once, and try
   // again (the bridge reconnects) when it is back.
@@ -477,6 +526,13 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
           names={new Map(ordered.map((chat) => [chat.id, chatName(chat)]))}
           onChange={loadGroupInvitations}
         />
+        <WaitingJoins
+          backend={backend}
+          joins={linkJoins}
+          refused={refusedJoins}
+          onChange={loadLinkJoins}
+          onDismiss={(join) => setRefusedJoins((previous) => previous.filter((refused) => refused.join !== join))}
+        />
         <ChatList
           chats={ordered}
           selected={selected}
@@ -501,6 +557,7 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
             drafts={drafts.current}
             onOpenInfo={openInfo}
             onChatAction={onChatAction}
+            joinRequests={joinRequests.get(current.id) ?? 0}
           />
         ) : (
           <div class="empty-pane">
@@ -516,6 +573,10 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
       {dialog?.name === "invite" && (
         <InviteDialog
           backend={backend}
+          onGroupLink={(link) => {
+            setDialog(null);
+            setOffer(link);
+          }}
           onClose={() => setDialog(null)}
           onConnected={(chat) => {
             setDialog(null);
@@ -559,6 +620,7 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
           chats={ordered}
           onAction={onChatAction}
           onClose={() => setDialog(null)}
+          onJoinRequests={(waiting) => countJoinRequests(dialog.chat, waiting)}
         />
       )}
       {dialog?.name === "info" && chats.get(dialog.chat) && chats.get(dialog.chat)!.members == null && (
@@ -581,7 +643,24 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
           onClose={() => setDialog(null)}
         />
       )}
-      {offer && (
+      {offer?.kind === "group" && (
+        <JoinGroupDialog
+          backend={backend}
+          link={offer.link}
+          onClose={() => {
+            setOffer(null);
+            onInviteHandled();
+            loadLinkJoins();
+          }}
+          onJoined={(chat) => {
+            setOffer(null);
+            onInviteHandled();
+            loadLinkJoins();
+            setSelected(chat);
+          }}
+        />
+      )}
+      {offer && offer.kind !== "group" && (
         <ConnectInvitation
           backend={backend}
           invite={offer}

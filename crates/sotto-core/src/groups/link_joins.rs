@@ -278,6 +278,8 @@ pub(crate) fn handle_reply<S: Store>(
             record.put(batch)?;
             ChatRecord::group(record.chat, super::messages::member_count(&record), now.0)
                 .put(batch);
+            // The chat list learns of the group's chat as of any other.
+            batch.notify(Pending::ChatChanged(record.chat));
             batch.notify(Pending::ready(Event::GroupJoined {
                 group: record.chat,
                 name: record.display_name(),

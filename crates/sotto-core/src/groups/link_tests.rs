@@ -176,6 +176,11 @@ fn hostile_requests_are_dropped_and_an_approved_one_joins() {
         })
         .expect("Bob joined");
     assert_eq!(joined.1, "Climbing");
+    // The chat list learns of the group's chat as of any other.
+    assert!(world.clients[1].events.iter().any(|event| matches!(
+        event,
+        Event::ChatChanged { chat } if chat.id == joined.0
+    )));
     let names: Vec<_> = world.clients[1]
         .core
         .group_members(joined.0)
