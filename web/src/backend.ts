@@ -356,7 +356,12 @@ export type GroupRole = "owner" | "admin" | "member";
 export interface GroupView {
   /** The group's chat. */
   id: ChatId;
+  /** The group's own name, as an owner or admin set it. */
   name: string;
+  /** What the group is about (empty for none). */
+  description: string;
+  /** A small picture (standard base64), or null. */
+  picture: string | null;
   /** Members, this user included. */
   members: number;
   /** This user is still a member. */
@@ -670,6 +675,8 @@ export interface Backend {
   groupSecurityCode(group: ChatId, member: string): Promise<MemberSecurityCode>;
   /** Owners and admins may; in effect once the group's log has it. */
   setGroupRole(group: ChatId, member: string, role: GroupRole): Promise<void>;
+  /** A new name, description and picture (null: none) for the group: owners and admins; every member sees it. */
+  setGroupProfile(group: ChatId, name: string, description: string, picture: Uint8Array | null): Promise<void>;
   removeGroupMember(group: ChatId, member: string): Promise<void>;
   /** Out once an admin's device commits it. */
   leaveGroup(group: ChatId): Promise<void>;

@@ -486,6 +486,8 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     groupMembers: (group) => call(() => parse<GroupMemberView[]>(client.groupMembers(group)).map(cleanNamed)),
     groupSecurityCode: (group, member) => call(() => client.groupSecurityCode(group, member) as MemberSecurityCode),
     setGroupRole: (group, member, role) => call(() => client.setGroupRole(group, member, role)),
+    setGroupProfile: (group, name, description, picture) =>
+      call(() => client.setGroupProfile(group, name, description, picture ?? new Uint8Array())),
     removeGroupMember: (group, member) => call(() => client.removeGroupMember(group, member)),
     leaveGroup: (group) => call(() => client.leaveGroup(group)),
     groupInvitations: () => call(() => parse<GroupInvitationView[]>(client.groupInvitations()).map(cleanNamed)),

@@ -69,6 +69,9 @@ interface FakeChat {
     active: boolean;
     link: GroupLinkView | null;
     requests: GroupJoinRequestView[];
+    description: string;
+    /** Base64, as the core gives it. */
+    picture: string | null;
   } | null;
 }
 
@@ -270,6 +273,8 @@ export class FakeBackend implements Backend {
     const id = this.addChat(name);
     const chat = this.requireChat(id);
     chat.group = {
+      description: "",
+      picture: null,
       active: true,
       members: [
         { id: memberId(0), name: this.requireProfile().profile.displayName, role: "owner", me: true, blocked: false },
@@ -756,6 +761,8 @@ export class FakeBackend implements Backend {
             {
               id: chat.id,
               name: chat.name,
+              description: chat.group.description,
+              picture: chat.group.picture,
               members: chat.group.members.length,
               active: chat.group.active,
               role: chat.group.members.find((member) => member.me)?.role ?? "member",
@@ -788,6 +795,18 @@ export class FakeBackend implements Backend {
     this.requireMember(this.requireGroup(group), member);
     const digits = [...`${group}${member}`.repeat(8)].map((char) => String(char.charCodeAt(0) % 10)).join("");
     return { digits: digits.slice(0, 60).padEnd(60, "0"), qrPayload: `sotto-member-code:${digits}` };
+  }
+
+  async setGroupProfile(group: ChatId, name: string, description: string, picture: Uint8Array | null): Promise<void> {
+    this.record("setGroupProfile", group, name, description, picture);
+    const target = this.requireGroup(group);
+    if (target.group.members.find((member) => member.me)?.role === "member")
+      throw fail("invalid-input", "Only the group's owners and admins change its name, description and picture.");
+    if (name.trim() === "") throw fail("invalid-input", "A group needs a name.");
+    target.name = name;
+    target.group.description = description;
+    target.group.picture = picture && picture.length > 0 ? btoa(String.fromCharCode(...picture)) : null;
+    this.emitChat(target);
   }
 
   async setGroupRole(group: ChatId, member: string, role: GroupRole): Promise<void> {

@@ -127,6 +127,31 @@ describe("groups", () => {
     expect((await backend.groupMembers(group)).map((member) => member.name)).toEqual(["Alice", "Cy"]);
   });
 
+  it("an owner edits the group's name and description; every member's panel shows them", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    expect(dialog.textContent).toContain("No description.");
+    await click(button("Edit group", dialog));
+    const name = [...dialog.querySelectorAll("label")]
+      .find((label) => label.textContent?.startsWith("Group name"))!
+      .querySelector("input")!;
+    const description = dialog.querySelector("textarea")!;
+    await type(name, "Climbing club");
+    await type(description, "Saturdays at the wall");
+    await click(button("Save", dialog));
+    expect(backend.calls.find((call) => call.method === "setGroupProfile")?.args.slice(0, 3)).toEqual([
+      group,
+      "Climbing club",
+      "Saturdays at the wall",
+    ]);
+    expect(dialog.textContent).toContain("Saturdays at the wall");
+    expect((await backend.groups())[0]).toMatchObject({ name: "Climbing club", description: "Saturdays at the wall" });
+  });
+
   it("leaves a group: the composer gives way to a line saying so", async () => {
     const backend = FakeBackend.withProfile();
     backend.addGroup("Climbing", ["Bob"]);

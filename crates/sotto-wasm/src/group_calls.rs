@@ -126,6 +126,25 @@ impl SottoClient {
         Ok(())
     }
 
+    /// Gives the group a new name, description and picture (a small
+    /// image of at most 8192 bytes; empty for none): owners and admins.
+    #[wasm_bindgen(js_name = setGroupProfile)]
+    pub fn set_group_profile(
+        &self,
+        chat: f64,
+        name: String,
+        description: String,
+        picture: Vec<u8>,
+    ) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        self.change(|core| {
+            core.set_group_profile(chat, &name, &description, picture)
+                .map_err(core_error)
+        })?;
+        crate::group_runner::read(&self.shared, chat);
+        Ok(())
+    }
+
     /// Removes a member from the group.
     #[wasm_bindgen(js_name = removeGroupMember)]
     pub fn remove_group_member(&self, chat: f64, member: String) -> Result<(), JsValue> {

@@ -15,6 +15,7 @@ import { Avatar } from "./avatar";
 import type { ChatAction } from "./chat-menu";
 import { Dialog } from "./dialog";
 import { GroupLinkSection, JoinRequestsSection } from "./group-links";
+import { GroupProfileSection } from "./group-profile";
 import { memberColour } from "./message-row";
 
 /** The contacts that can be added to a group: connected direct chats, not blocked. */
@@ -199,6 +200,12 @@ export function GroupInfoDialog({
             </p>
           </div>
         </div>
+        <GroupProfileSection
+          backend={backend}
+          group={chat.id}
+          manages={manages && active}
+          version={`${chat.last_activity} ${chat.name ?? ""}`}
+        />
         <section aria-labelledby="members-heading">
           <h3 id="members-heading">Members</h3>
           <ul class="member-list">
