@@ -27,7 +27,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
     object-src 'none'; frame-ancestors 'none'";
 
 /// Paths the web client routes itself.
-const CLIENT_ROUTES: [&str; 2] = ["/invite", "/contact"];
+const CLIENT_ROUTES: [&str; 3] = ["/invite", "/contact", "/group"];
 
 /// The router of the web client's files in `dir`.
 pub fn router(dir: &Path) -> Router {

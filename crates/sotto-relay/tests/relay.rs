@@ -540,14 +540,15 @@ fn refuses_unreadable_tls_files() {
 async fn a_relay_without_the_web_client_says_what_an_opened_link_is() {
     let relay = Relay::start(&[]);
     let html = "accept: text/html,*/*;q=0.8\r\n";
-    for (path, what) in [
-        ("invite", "one-time invitation"),
-        ("contact", "contact address"),
+    for (path, what, command) in [
+        ("invite", "one-time invitation", "sotto connect"),
+        ("contact", "contact address", "sotto connect"),
+        ("group", "link of a group", "sotto group join"),
     ] {
         let page = http_request(&relay.web_url, "GET", path, html).await;
         assert!(page.starts_with("HTTP/1.1 200"), "{path}: {page}");
         assert!(page.contains(what), "{path}: {page}");
-        assert!(page.contains("sotto connect"), "{path}: {page}");
+        assert!(page.contains(command), "{path}: {page}");
         let lower = page.to_lowercase();
         assert!(
             lower.contains("content-security-policy: default-src 'none'"),
