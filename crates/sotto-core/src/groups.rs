@@ -180,7 +180,7 @@ impl<S: Store> Core<S> {
         }
         let group = Group::create(&self.own_member_name()?, now.0 / 1000, LEAF_LIFETIME_SECS)?;
         let (mut cx, ..) = self.parts();
-        let record = GroupRecord {
+        let mut record = GroupRecord {
             chat: ChatId(cx.account.allocate_id()),
             name: name.to_owned(),
             log,
@@ -188,6 +188,7 @@ impl<S: Store> Core<S> {
             previous: None,
             rotation_due: false,
             read_acks: None,
+            stored: None,
             group,
         };
         let mut batch = StagedBatch::new();
