@@ -612,6 +612,21 @@ pub(crate) mod tests {
         other.put(&mut batch).unwrap();
         store.apply(batch).unwrap();
         assert_eq!(cache.load(&store, ChatId(7)).unwrap().0.next_seq, 5);
+        // So does one that changed only the group's state (its generation
+        // tells).
+        let (kept, stored) = cache.load(&store, ChatId(7)).unwrap();
+        cache.keep(stored, kept);
+        let mut other = GroupRecord::load(&store, ChatId(7)).unwrap();
+        other.group.encrypt(b"hello").unwrap();
+        let mut batch = WriteBatch::new();
+        other.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        let (loaded, _) = cache.load(&store, ChatId(7)).unwrap();
+        assert_eq!(loaded.next_seq, 5);
+        assert_eq!(
+            loaded.group.pickle().unwrap(),
+            other.group.pickle().unwrap()
+        );
         assert!(matches!(
             cache.load(&store, ChatId(8)),
             Err(CoreError::UnknownGroup)

@@ -233,6 +233,7 @@ fn a_damaged_state_is_an_error() {
         assert!(Group::from_state(&header[..len], values(&stored)).is_err());
     }
     assert!(Group::from_state(&alice.pickle().unwrap(), values(&stored)).is_err());
+    assert!(Group::from_state(&header, std::iter::empty()).is_err());
     // A key twice, an empty key, a value missing, a value damaged.
     let mut twice = values(&stored);
     twice.push(twice[0].clone());
