@@ -27,6 +27,7 @@ fn group() -> &'static Mutex<Group> {
 fuzz_target!(|data: &[u8]| {
     let _ = KeyPackage::from_bytes(data);
     let _ = Group::from_pickle(data);
+    let _ = Group::from_state(data, std::iter::empty());
     let _ = PendingJoin::from_pickle(data);
     let _ = pending().join(data);
     if let Ok(mut group) = group().lock() {

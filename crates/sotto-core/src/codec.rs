@@ -109,6 +109,11 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    /// Every byte left.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.bytes)
+    }
+
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], CoreError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);

@@ -1,22 +1,40 @@
-//! A group as this profile keeps it: its MLS state (the `sotto-groups`
-//! pickle), the log on a relay that carries it with the credentials this
-//! member holds, and the member's cursor in that log.
+//! A group as this profile keeps it: the log on a relay that carries it with
+//! the credentials this member holds, the member's cursor in that log, and
+//! its MLS state: the `sotto-groups` state header and OpenMLS's stored
+//! values, each in rows of its own, so that processing an entry writes only
+//! the values it changed (an application message changes a few small ones,
+//! never the ratchet tree).
 //!
 //! ```text
 //! table "groups", key chat id u64:
-//!   version (1) = 0x01 || name (len u16 || UTF-8) || log || next seq u64
+//!   version (3) = 0x03 || name (len u16 || UTF-8) || log || next seq u64
 //!   || option(previous write secret 32 || previous read secret 32)
-//!   || rotation due u8 (0/1) || MLS group pickle (len u32 || pickle)
+//!   || rotation due u8 (0/1) || generation u64
 //!   || option(read acks: commit seq u64 || count u16 || member id (16) × count)
-//!   (version 0x01, read only, ends after the pickle)
 //! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
 //!   || write id 24 || write secret 32 || read id 24 || read secret 32
+//! table "group_state", key chat id u64 || SHA-256(storage key) (32) || chunk u16:
+//!   chunk 0 = storage key (len u32 || bytes) || chunk count u16 || bytes
+//!   chunk i (1 ≤ i < count) = bytes
 //! ```
 //!
-//! The store encrypts the record: it holds the member's group secrets.
+//! The generation counts the record's writes, so that the record's bytes
+//! change whenever its state does ([`GroupCache`]). A value is the
+//! concatenation of its chunks' bytes, each at most [`CHUNK_LEN`], so that
+//! no row nears the export archive's 16 MiB limit. The storage key of the
+//! `sotto-groups` state header (this member's signer and id, the group id,
+//! a commit of ours awaiting the log with its welcome) is empty; every
+//! other is one of OpenMLS's (never empty), its key and value opaque bytes.
+//!
+//! Versions 1 and 2 (read only, converted when the profile opens) held the
+//! whole state in the record, where version 3 has its generation:
+//! `MLS group pickle (len u32 || pickle)`; version 1 ends after it.
+//!
+//! The store encrypts the records: they hold the member's group secrets.
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
 use sotto_groups::{Group, MEMBER_ID_LEN, MemberId};
 use sotto_wire::{GroupAdminId, GroupReadId, GroupWriteId, QueueAuthSecret, RelayAddress};
 use zeroize::Zeroizing;
@@ -29,7 +47,15 @@ use crate::store::{Direction, KeyRange, Table, WriteBatch};
 use crate::{CoreError, Store};
 
 pub(crate) const GROUPS: Table = Table::new("groups");
-const VERSION: u8 = 2;
+/// A group's MLS state, in rows of its own.
+pub(crate) const GROUP_STATE: Table = Table::new("group_state");
+const VERSION: u8 = 3;
+/// The longest part of a value one row of "group_state" holds.
+pub(crate) const CHUNK_LEN: usize = 1024 * 1024;
+/// The longest storage key read back.
+const MAX_STORAGE_KEY_LEN: usize = 64 * 1024;
+/// The storage key of the `sotto-groups` state header.
+const HEADER_KEY: &[u8] = b"";
 
 /// A group log on a relay and the credentials a member holds for it: the
 /// write and read ids and secrets, and the admin's when this member
@@ -124,6 +150,17 @@ pub(crate) struct GroupRecord {
     /// The log's admin, after a removal: the members who acknowledged the
     /// removal's commit (seq); the read secret rotates once all did.
     pub(crate) read_acks: Option<ReadAcks>,
+    /// How the state is stored: none for a group not stored yet (or stored
+    /// by an earlier version), whose whole state is written at its next
+    /// write; then the record's generation and the state header stored.
+    pub(crate) stored: Option<StoredState>,
+}
+
+/// The generation and state header a group record was last read or
+/// written with.
+pub(crate) struct StoredState {
+    generation: u64,
+    header: Zeroizing<Vec<u8>>,
 }
 
 /// The members who acknowledged a removal's commit, until every remaining
@@ -166,7 +203,7 @@ impl GroupCache {
         {
             return Ok((record, kept));
         }
-        let record = GroupRecord::decode(chat, &bytes).map_err(corrupt("group"))?;
+        let record = GroupRecord::read(store, chat, &bytes)?;
         Ok((record, StoredGroup(bytes)))
     }
 
@@ -190,7 +227,16 @@ impl GroupRecord {
         let bytes = store
             .get(GROUPS, &chat.0.to_be_bytes())?
             .ok_or(CoreError::UnknownGroup)?;
-        GroupRecord::decode(chat, &Zeroizing::new(bytes)).map_err(corrupt("group"))
+        GroupRecord::read(store, chat, &Zeroizing::new(bytes))
+    }
+
+    /// The record of `bytes` with its state's rows.
+    fn read(store: &impl Store, chat: ChatId, bytes: &[u8]) -> Result<GroupRecord, CoreError> {
+        let state = match bytes.first() {
+            Some(version) if *version >= 3 => Some(load_state(store, chat)?),
+            _ => None,
+        };
+        GroupRecord::decode(chat, bytes, state).map_err(corrupt("group"))
     }
 
     /// Every group's chat id, in id order.
@@ -209,22 +255,63 @@ impl GroupRecord {
             .collect()
     }
 
-    pub(crate) fn put(&self, batch: &mut WriteBatch) -> Result<(), CoreError> {
-        let value = self.encode()?;
-        batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
-        Ok(())
+    /// Whether the stored record of `chat` is of an earlier version, its
+    /// state not yet in rows of its own.
+    pub(crate) fn is_whole(store: &impl Store, chat: ChatId) -> Result<bool, CoreError> {
+        let bytes = store
+            .get(GROUPS, &chat.0.to_be_bytes())?
+            .ok_or(CoreError::UnknownGroup)?;
+        Ok(bytes.first().is_some_and(|version| *version < VERSION))
+    }
+
+    /// Writes the record and the state's values changed since it was last
+    /// read or written (all of them for a group not stored yet). The
+    /// changes are taken: a record whose batch then fails must be loaded
+    /// again, not written.
+    pub(crate) fn put(&mut self, batch: &mut WriteBatch) -> Result<(), CoreError> {
+        self.put_kept(batch).map(drop)
     }
 
     /// [`GroupRecord::put`] that keeps the bytes stored, for
     /// [`GroupCache::keep`].
-    pub(crate) fn put_kept(&self, batch: &mut WriteBatch) -> Result<StoredGroup, CoreError> {
-        let value = self.encode()?;
+    pub(crate) fn put_kept(&mut self, batch: &mut WriteBatch) -> Result<StoredGroup, CoreError> {
+        let header = self.group.state_header()?;
+        let generation = match &self.stored {
+            None => {
+                batch.delete_range(GROUP_STATE, KeyRange::prefix(&self.chat.0.to_be_bytes()));
+                put_value(batch, self.chat, HEADER_KEY, Some(&header));
+                for change in self.group.take_whole_state()? {
+                    put_value(
+                        batch,
+                        self.chat,
+                        &change.key,
+                        change.value.as_ref().map(|value| value.as_slice()),
+                    );
+                }
+                1
+            }
+            Some(stored) => {
+                if stored.header[..] != header[..] {
+                    put_value(batch, self.chat, HEADER_KEY, Some(&header));
+                }
+                for change in self.group.take_state_changes()? {
+                    put_value(
+                        batch,
+                        self.chat,
+                        &change.key,
+                        change.value.as_ref().map(|value| value.as_slice()),
+                    );
+                }
+                stored.generation.wrapping_add(1)
+            }
+        };
+        self.stored = Some(StoredState { generation, header });
+        let value = self.encode(generation);
         batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
         Ok(StoredGroup(value))
     }
 
-    fn encode(&self) -> Result<Zeroizing<Vec<u8>>, CoreError> {
-        let pickle = self.group.pickle()?;
+    fn encode(&self, generation: u64) -> Zeroizing<Vec<u8>> {
         let mut w = Writer::new();
         w.u8(VERSION).bytes16(self.name.as_bytes());
         self.log.encode(&mut w);
@@ -232,7 +319,7 @@ impl GroupRecord {
         w.option(self.previous.as_ref(), |w, (write, read)| {
             w.array(write.as_bytes()).array(read.as_bytes());
         });
-        w.bool(self.rotation_due).bytes32(&pickle);
+        w.bool(self.rotation_due).u64(generation);
         w.option(self.read_acks.as_ref(), |w, acks| {
             let count = acks.members.len().min(usize::from(u16::MAX));
             w.u64(acks.commit_seq)
@@ -241,10 +328,16 @@ impl GroupRecord {
                 w.array(member.as_bytes());
             }
         });
-        Ok(Zeroizing::new(w.finish()))
+        Zeroizing::new(w.finish())
     }
 
-    fn decode(chat: ChatId, bytes: &[u8]) -> Result<GroupRecord, CoreError> {
+    /// The record of `bytes`; `state` is the state's rows, read for a
+    /// record of version 3.
+    fn decode(
+        chat: ChatId,
+        bytes: &[u8],
+        state: Option<LoadedState>,
+    ) -> Result<GroupRecord, CoreError> {
         let mut r = Reader::new(bytes, "group");
         let version = r.u8()?;
         if !(1..=VERSION).contains(&version) {
@@ -260,7 +353,19 @@ impl GroupRecord {
             ))
         })?;
         let rotation_due = r.bool()?;
-        let group = Group::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?;
+        let (group, stored) = match (version, state) {
+            (VERSION, Some(state)) => {
+                let generation = r.u64()?;
+                let header = state.header.ok_or(CoreError::Malformed("group state"))?;
+                let group = Group::from_state(&header, state.values)?;
+                (group, Some(StoredState { generation, header }))
+            }
+            (VERSION, None) => return Err(CoreError::Malformed("group")),
+            _ => (
+                Group::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?,
+                None,
+            ),
+        };
         let read_acks = if version >= 2 {
             r.option(|r| {
                 let commit_seq = r.u64()?;
@@ -286,8 +391,122 @@ impl GroupRecord {
             rotation_due,
             group,
             read_acks,
+            stored,
         })
     }
+}
+
+/// A group's state as its rows hold it: the state header and OpenMLS's
+/// values.
+struct LoadedState {
+    header: Option<Zeroizing<Vec<u8>>>,
+    values: Vec<(Vec<u8>, Zeroizing<Vec<u8>>)>,
+}
+
+/// The row key of chunk `chunk` of the value stored under `key`.
+fn row_key(chat: ChatId, key: &[u8], chunk: u16) -> Vec<u8> {
+    let digest: [u8; 32] = Sha256::digest(key).into();
+    [&chat.0.to_be_bytes()[..], &digest, &chunk.to_be_bytes()].concat()
+}
+
+/// Writes the value stored under `key` in chunks, in place of any earlier
+/// one, or deletes it (`None`).
+fn put_value(batch: &mut WriteBatch, chat: ChatId, key: &[u8], value: Option<&[u8]>) {
+    let first = row_key(chat, key, 0);
+    batch.delete_range(GROUP_STATE, KeyRange::prefix(&first[..8 + 32]));
+    let Some(value) = value else {
+        return;
+    };
+    let chunks: Vec<&[u8]> = match value.is_empty() {
+        true => vec![&[][..]],
+        false => value.chunks(CHUNK_LEN).collect(),
+    };
+    // A value is far shorter than 65,535 chunks (the state's limit).
+    let count = u16::try_from(chunks.len()).unwrap_or(u16::MAX);
+    for (index, chunk) in (0..count).zip(chunks) {
+        let row = match index {
+            0 => {
+                let mut w = Writer::new();
+                w.bytes32(key).u16(count).array(chunk);
+                Zeroizing::new(w.finish())
+            }
+            _ => Zeroizing::new(chunk.to_vec()),
+        };
+        batch.put(GROUP_STATE, row_key(chat, key, index), row.to_vec());
+    }
+}
+
+/// Reads the state's rows of `chat`: every value whole, its chunks all
+/// there and filed under their key, at most the state's limit in all.
+fn load_state(store: &impl Store, chat: ChatId) -> Result<LoadedState, CoreError> {
+    let rows = store.range(
+        GROUP_STATE,
+        &KeyRange::prefix(&chat.0.to_be_bytes()),
+        Direction::Forward,
+        usize::MAX,
+    )?;
+    let malformed = || CoreError::CorruptRecord("group state");
+    let mut state = LoadedState {
+        header: None,
+        values: Vec::new(),
+    };
+    let mut total = 0usize;
+    // The value being assembled: its key, its chunk count and its bytes.
+    let mut current: Option<(Vec<u8>, u16, Zeroizing<Vec<u8>>)> = None;
+    let finish = |state: &mut LoadedState, (key, count, value): (Vec<u8>, u16, _), next: u16| {
+        if next != count {
+            return Err(malformed());
+        }
+        match key.is_empty() {
+            true if state.header.is_none() => state.header = Some(value),
+            true => return Err(malformed()),
+            false => state.values.push((key, value)),
+        }
+        Ok(())
+    };
+    let mut next = 0u16;
+    for row in rows {
+        let row_value = Zeroizing::new(row.value);
+        total = total.saturating_add(row_value.len());
+        if total > sotto_groups::MAX_PICKLE_LEN {
+            return Err(malformed());
+        }
+        let index = row
+            .key
+            .get(8 + 32..)
+            .and_then(|index| <[u8; 2]>::try_from(index).ok())
+            .map(u16::from_be_bytes)
+            .ok_or_else(malformed)?;
+        if index == 0 {
+            if let Some(done) = current.take() {
+                finish(&mut state, done, next)?;
+            }
+            let mut r = Reader::new(&row_value, "group state");
+            let key = r.bytes32(MAX_STORAGE_KEY_LEN)?.to_vec();
+            let count = r.u16()?;
+            let first = r.rest();
+            if count == 0 || row_key(chat, &key, 0) != row.key {
+                return Err(malformed());
+            }
+            let mut value = Zeroizing::new(Vec::new());
+            value.extend_from_slice(first);
+            current = Some((key, count, value));
+            next = 1;
+        } else {
+            let Some((key, _, value)) = current.as_mut() else {
+                return Err(malformed());
+            };
+            if index != next || row_key(chat, key, index) != row.key {
+                return Err(malformed());
+            }
+            value.extend_from_slice(&row_value);
+            next = next.saturating_add(1);
+        }
+    }
+    if let Some(done) = current.take() {
+        finish(&mut state, done, next)?;
+    }
+    Ok(state)
 }
 
 #[cfg(test)]
@@ -329,7 +548,7 @@ pub(crate) mod tests {
     fn round_trip_through_a_store() {
         let group = Group::create(&DisplayName::new("Ann").unwrap(), 1_700_000_000, 3600).unwrap();
         let id = group.id().unwrap();
-        let record = GroupRecord {
+        let mut record = GroupRecord {
             chat: ChatId(7),
             name: "Climbing".to_owned(),
             log: log(),
@@ -341,6 +560,7 @@ pub(crate) mod tests {
                 commit_seq: 9,
                 members: vec![MemberId::from_bytes([3; MEMBER_ID_LEN])],
             }),
+            stored: None,
         };
         let mut store = MemoryStore::new();
         let mut batch = WriteBatch::new();
@@ -364,7 +584,7 @@ pub(crate) mod tests {
     #[test]
     fn the_cache_gives_back_only_what_the_store_holds() {
         let group = Group::create(&DisplayName::new("Ann").unwrap(), 1_700_000_000, 3600).unwrap();
-        let record = GroupRecord {
+        let mut record = GroupRecord {
             chat: ChatId(7),
             name: "Climbing".to_owned(),
             log: log(),
@@ -373,6 +593,7 @@ pub(crate) mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            stored: None,
         };
         let mut store = MemoryStore::new();
         let mut cache = GroupCache::default();
@@ -400,10 +621,191 @@ pub(crate) mod tests {
         other.put(&mut batch).unwrap();
         store.apply(batch).unwrap();
         assert_eq!(cache.load(&store, ChatId(7)).unwrap().0.next_seq, 5);
+        // So does one that changed only the group's state (its generation
+        // tells).
+        let (kept, stored) = cache.load(&store, ChatId(7)).unwrap();
+        cache.keep(stored, kept);
+        let mut other = GroupRecord::load(&store, ChatId(7)).unwrap();
+        other.group.encrypt(b"hello").unwrap();
+        let mut batch = WriteBatch::new();
+        other.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        let (loaded, _) = cache.load(&store, ChatId(7)).unwrap();
+        assert_eq!(loaded.next_seq, 5);
+        assert_eq!(
+            loaded.group.pickle().unwrap(),
+            other.group.pickle().unwrap()
+        );
         assert!(matches!(
             cache.load(&store, ChatId(8)),
             Err(CoreError::UnknownGroup)
         ));
+    }
+
+    /// A record as version 2 stored it: the whole state in the record.
+    pub(crate) fn version_2(record: &GroupRecord) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(2).bytes16(record.name.as_bytes());
+        record.log.encode(&mut w);
+        w.u64(record.next_seq).bool(false).bool(record.rotation_due);
+        w.bytes32(&record.group.pickle().unwrap()).bool(false);
+        w.finish()
+    }
+
+    fn state_rows(store: &MemoryStore, chat: ChatId) -> Vec<crate::store::Record> {
+        store
+            .range(
+                GROUP_STATE,
+                &KeyRange::prefix(&chat.0.to_be_bytes()),
+                Direction::Forward,
+                usize::MAX,
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_write_stores_only_the_values_changed() {
+        let group = Group::create(&DisplayName::new("Ann").unwrap(), 1_700_000_000, 3600).unwrap();
+        let mut record = GroupRecord {
+            chat: ChatId(7),
+            name: "Climbing".to_owned(),
+            log: log(),
+            next_seq: 1,
+            previous: None,
+            rotation_due: false,
+            group,
+            read_acks: None,
+            stored: None,
+        };
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        let rows = state_rows(&store, ChatId(7)).len();
+        assert!(rows > 5, "{rows} rows");
+
+        // A message: a few small values and the record, not the tree.
+        record.group.encrypt(b"hello").unwrap();
+        record.next_seq = 2;
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch).unwrap();
+        let puts: Vec<_> = batch
+            .writes()
+            .iter()
+            .filter_map(|write| match write {
+                crate::store::Write::Put { table, record } if *table == GROUP_STATE => {
+                    Some(record.value.len())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(!puts.is_empty() && puts.len() < rows / 2, "{puts:?}");
+        store.apply(batch).unwrap();
+        // Nothing changed, nothing written but the record.
+        let mut batch = WriteBatch::new();
+        record.put(&mut batch).unwrap();
+        assert_eq!(batch.writes().len(), 1);
+        store.apply(batch).unwrap();
+
+        let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
+        assert_eq!(loaded.next_seq, 2);
+        assert_eq!(
+            loaded.group.pickle().unwrap(),
+            record.group.pickle().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_long_value_is_stored_in_chunks_and_damage_is_an_error() {
+        let long: Vec<u8> = (0..CHUNK_LEN * 5 / 2).map(|i| i as u8).collect();
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        put_value(&mut batch, ChatId(3), HEADER_KEY, Some(b"header"));
+        put_value(&mut batch, ChatId(3), b"tree:1", Some(&long));
+        put_value(&mut batch, ChatId(3), b"psk:1", Some(b""));
+        put_value(&mut batch, ChatId(4), b"tree:1", Some(b"other group"));
+        store.apply(batch).unwrap();
+        let rows = state_rows(&store, ChatId(3));
+        assert_eq!(rows.len(), 5);
+        assert!(rows.iter().all(|row| row.value.len() <= CHUNK_LEN + 64));
+        let state = load_state(&store, ChatId(3)).unwrap();
+        assert_eq!(&state.header.unwrap()[..], b"header");
+        let mut values = state.values;
+        values.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(values[0].0, b"psk:1");
+        assert!(values[0].1.is_empty());
+        assert_eq!(values[1].0, b"tree:1");
+        assert!(values[1].1[..] == long[..]);
+
+        // A shorter value in its place leaves none of the longer one's chunks.
+        let mut batch = WriteBatch::new();
+        put_value(&mut batch, ChatId(3), b"tree:1", Some(b"short"));
+        store.apply(batch).unwrap();
+        assert_eq!(state_rows(&store, ChatId(3)).len(), 3);
+
+        // A chunk missing, the first chunk missing, a row filed under another
+        // key, a row key of another length.
+        let mut damaged = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        put_value(&mut batch, ChatId(3), b"tree:1", Some(&long));
+        damaged.apply(batch).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.delete(GROUP_STATE, row_key(ChatId(3), b"tree:1", 2));
+        damaged.apply(batch).unwrap();
+        assert!(load_state(&damaged, ChatId(3)).is_err());
+        let mut batch = WriteBatch::new();
+        batch.delete(GROUP_STATE, row_key(ChatId(3), b"tree:1", 0));
+        damaged.apply(batch).unwrap();
+        assert!(load_state(&damaged, ChatId(3)).is_err());
+        let mut misfiled = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        let mut w = Writer::new();
+        w.bytes32(b"tree:2").u16(1).array(b"x");
+        batch.put(GROUP_STATE, row_key(ChatId(3), b"tree:1", 0), w.finish());
+        misfiled.apply(batch).unwrap();
+        assert!(load_state(&misfiled, ChatId(3)).is_err());
+        let mut batch = WriteBatch::new();
+        put_value(&mut batch, ChatId(3), HEADER_KEY, Some(b"one"));
+        let mut w = Writer::new();
+        w.bytes32(HEADER_KEY).u16(1).array(b"two");
+        let mut key = row_key(ChatId(3), HEADER_KEY, 0);
+        key.push(0);
+        batch.put(GROUP_STATE, key, w.finish());
+        misfiled.apply(batch).unwrap();
+        assert!(load_state(&misfiled, ChatId(3)).is_err());
+    }
+
+    #[test]
+    fn a_record_of_version_2_is_read_and_stored_apart() {
+        let group = Group::create(&DisplayName::new("Ann").unwrap(), 1_700_000_000, 3600).unwrap();
+        let pickle = group.pickle().unwrap();
+        let record = GroupRecord {
+            chat: ChatId(7),
+            name: "Climbing".to_owned(),
+            log: log(),
+            next_seq: 3,
+            previous: None,
+            rotation_due: false,
+            group,
+            read_acks: None,
+            stored: None,
+        };
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        batch.put(GROUPS, 7u64.to_be_bytes().to_vec(), version_2(&record));
+        store.apply(batch).unwrap();
+        assert!(GroupRecord::is_whole(&store, ChatId(7)).unwrap());
+
+        let mut loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
+        assert!(loaded.stored.is_none());
+        assert_eq!(loaded.group.pickle().unwrap(), pickle);
+        let mut batch = WriteBatch::new();
+        loaded.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        assert!(!GroupRecord::is_whole(&store, ChatId(7)).unwrap());
+        let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
+        assert_eq!(loaded.next_seq, 3);
+        assert_eq!(loaded.group.pickle().unwrap(), pickle);
     }
 
     proptest! {
@@ -411,7 +813,12 @@ pub(crate) mod tests {
         fn damaged_records_are_errors_not_panics(
             bytes in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
-            let _ = GroupRecord::decode(ChatId(1), &bytes);
+            let _ = GroupRecord::decode(ChatId(1), &bytes, None);
+            let _ = GroupRecord::decode(
+                ChatId(1),
+                &bytes,
+                Some(LoadedState { header: None, values: Vec::new() }),
+            );
         }
     }
 }

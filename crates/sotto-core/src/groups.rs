@@ -200,7 +200,7 @@ impl<S: Store> Core<S> {
             LEAF_LIFETIME_SECS,
         )?;
         let (mut cx, ..) = self.parts();
-        let record = GroupRecord {
+        let mut record = GroupRecord {
             chat: ChatId(cx.account.allocate_id()),
             name: name.to_owned(),
             log,
@@ -208,6 +208,7 @@ impl<S: Store> Core<S> {
             previous: None,
             rotation_due: false,
             read_acks: None,
+            stored: None,
             group,
         };
         let mut batch = StagedBatch::new();

@@ -66,6 +66,7 @@ const CONTACTS: Table = Table::new("contacts");
 /// Brings the store's records to the current version, in one batch.
 pub(crate) fn migrate(store: &mut impl Store) -> Result<(), CoreError> {
     groups_as_chats(store)?;
+    group_state_apart(store)?;
     let contacts = crate::codec::load_table(store, CONTACTS, "contact", V1Contact::decode)?;
     if contacts.is_empty() {
         return Ok(());
@@ -117,6 +118,22 @@ fn groups_as_chats(store: &mut impl Store) -> Result<(), CoreError> {
     if changed {
         batch.delete_range(GROUP_ITEMS, KeyRange::all());
         batch.delete_range(GROUP_OUTGOING, KeyRange::all());
+        store.apply(batch)?;
+    }
+    Ok(())
+}
+
+/// Stores the MLS state of each group kept whole in its record (versions
+/// 1 and 2 of "groups") in rows of its own (version 3), one group a batch
+/// (a group's state is several MiB in a group of thousands).
+fn group_state_apart(store: &mut impl Store) -> Result<(), CoreError> {
+    for id in GroupRecord::ids(store)? {
+        if !GroupRecord::is_whole(store, id)? {
+            continue;
+        }
+        let mut group = GroupRecord::load(store, id)?;
+        let mut batch = WriteBatch::new();
+        group.put(&mut batch)?;
         store.apply(batch)?;
     }
     Ok(())
@@ -464,7 +481,7 @@ mod tests {
             3600,
         )
         .unwrap();
-        let record = GroupRecord {
+        let mut record = GroupRecord {
             chat: ChatId(7),
             name: "Climbing".to_owned(),
             log: crate::group_record::tests::log(),
@@ -473,6 +490,7 @@ mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            stored: None,
         };
         let mut store = MemoryStore::new();
         let mut batch = WriteBatch::new();
@@ -520,6 +538,59 @@ mod tests {
                 .unwrap()
                 .len(),
             2
+        );
+    }
+
+    #[test]
+    fn a_group_kept_whole_in_its_record_is_stored_apart() {
+        let group = sotto_groups::Group::create(
+            &sotto_groups::DisplayName::new("Ann").unwrap(),
+            1_700_000_000,
+            3600,
+        )
+        .unwrap();
+        let pickle = group.pickle().unwrap();
+        let record = GroupRecord {
+            chat: ChatId(7),
+            name: "Climbing".to_owned(),
+            log: crate::group_record::tests::log(),
+            next_seq: 4,
+            previous: None,
+            rotation_due: false,
+            group,
+            read_acks: None,
+            stored: None,
+        };
+        let mut store = MemoryStore::new();
+        let mut batch = WriteBatch::new();
+        batch.put(
+            crate::group_record::GROUPS,
+            7u64.to_be_bytes().to_vec(),
+            crate::group_record::tests::version_2(&record),
+        );
+        ChatRecord::group(ChatId(7), 1, 0).put(&mut batch);
+        store.apply(batch).unwrap();
+
+        migrate(&mut store).unwrap();
+        assert!(!GroupRecord::is_whole(&store, ChatId(7)).unwrap());
+        assert!(store.tables().unwrap().iter().any(|t| t == "group_state"));
+        let mut loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
+        assert_eq!(loaded.next_seq, 4);
+        assert_eq!(loaded.group.pickle().unwrap(), pickle);
+        // The group goes on, and migrating again changes nothing.
+        loaded.group.encrypt(b"hello").unwrap();
+        let mut batch = WriteBatch::new();
+        loaded.put(&mut batch).unwrap();
+        store.apply(batch).unwrap();
+        let pickle = loaded.group.pickle().unwrap();
+        migrate(&mut store).unwrap();
+        assert_eq!(
+            GroupRecord::load(&store, ChatId(7))
+                .unwrap()
+                .group
+                .pickle()
+                .unwrap(),
+            pickle
         );
     }
 }

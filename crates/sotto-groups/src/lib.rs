@@ -96,6 +96,6 @@ pub use link_seal::{
 };
 pub use member::{DisplayName, MAX_DISPLAY_NAME_LEN, MEMBER_ID_LEN, MemberId};
 pub use messages::{Commit, GroupMessage, KeyPackage, Proposal, Welcome};
-pub use pickle::{MAX_PICKLE_LEN, PICKLE_VERSION};
+pub use pickle::{MAX_PICKLE_LEN, PICKLE_VERSION, StateChange};
 pub use role::{Action, Role, RoleMap};
 pub use sotto_crypto::SecurityCode;

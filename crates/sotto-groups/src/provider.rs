@@ -50,6 +50,16 @@ impl GroupProvider {
             .with_values(f)
             .map_err(|_| Error::Local("storage lock"))
     }
+
+    /// Runs `f` over the stored values and the keys changed since the last call.
+    pub(crate) fn take_changes<T>(
+        &self,
+        f: impl FnOnce(&StorageMap, std::collections::BTreeSet<Vec<u8>>) -> T,
+    ) -> Result<T, Error> {
+        self.storage
+            .take_changes(f)
+            .map_err(|_| Error::Local("storage lock"))
+    }
 }
 
 impl OpenMlsProvider for GroupProvider {

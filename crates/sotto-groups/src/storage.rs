@@ -3,7 +3,12 @@
 //! OpenMLS's own in-memory storage unwraps what it reads, so a damaged pickle would
 //! panic there; this one returns an error for any value that does not decode, and the
 //! group fails to load or to process instead.
+//!
+//! The storage also notes which keys were written or deleted since the caller last took
+//! the changes, so that the caller stores only those (an application message changes a
+//! few small values, never the ratchet tree).
 
+use std::collections::BTreeSet;
 use std::sync::RwLock;
 
 use openmls_traits::storage::{CURRENT_VERSION, StorageProvider, traits};
@@ -49,16 +54,27 @@ mod label {
     pub(super) const PSK: &[u8] = b"psk";
 }
 
-/// The stored values of one group.
+/// The stored values of one group and the keys changed since the changes were last
+/// taken.
 #[derive(Default)]
 pub(crate) struct GroupStorage {
-    values: RwLock<StorageMap>,
+    values: RwLock<Values>,
+}
+
+#[derive(Default)]
+struct Values {
+    map: StorageMap,
+    changed: BTreeSet<Vec<u8>>,
 }
 
 impl GroupStorage {
+    /// Storage over restored values, none of them changed.
     pub(crate) fn new(values: StorageMap) -> Self {
         Self {
-            values: RwLock::new(values),
+            values: RwLock::new(Values {
+                map: values,
+                changed: BTreeSet::new(),
+            }),
         }
     }
 
@@ -68,7 +84,18 @@ impl GroupStorage {
         f: impl FnOnce(&StorageMap) -> T,
     ) -> Result<T, StorageError> {
         let values = self.values.read().map_err(|_| StorageError::Poisoned)?;
-        Ok(f(&values))
+        Ok(f(&values.map))
+    }
+
+    /// Runs `f` over the stored values and the keys changed since the last call, which
+    /// it takes: the next call sees only later changes.
+    pub(crate) fn take_changes<T>(
+        &self,
+        f: impl FnOnce(&StorageMap, BTreeSet<Vec<u8>>) -> T,
+    ) -> Result<T, StorageError> {
+        let mut values = self.values.write().map_err(|_| StorageError::Poisoned)?;
+        let changed = std::mem::take(&mut values.changed);
+        Ok(f(&values.map, changed))
     }
 
     fn key(label: &[u8], key: &impl Serialize) -> Result<Vec<u8>, StorageError> {
@@ -87,7 +114,8 @@ impl GroupStorage {
         let key = Self::key(label, key)?;
         let value = encode(value)?;
         let mut values = self.values.write().map_err(|_| StorageError::Poisoned)?;
-        if let Some(mut old) = values.insert(key, value) {
+        values.changed.insert(key.clone());
+        if let Some(mut old) = values.map.insert(key, value) {
             old.zeroize();
         }
         Ok(())
@@ -100,14 +128,15 @@ impl GroupStorage {
     ) -> Result<Option<V>, StorageError> {
         let key = Self::key(label, key)?;
         let values = self.values.read().map_err(|_| StorageError::Poisoned)?;
-        values.get(&key).map(|value| decode(value)).transpose()
+        values.map.get(&key).map(|value| decode(value)).transpose()
     }
 
     fn delete(&self, label: &[u8], key: &impl Serialize) -> Result<(), StorageError> {
         let key = Self::key(label, key)?;
         let mut values = self.values.write().map_err(|_| StorageError::Poisoned)?;
-        if let Some(mut old) = values.remove(&key) {
+        if let Some(mut old) = values.map.remove(&key) {
             old.zeroize();
+            values.changed.insert(key);
         }
         Ok(())
     }
@@ -365,7 +394,7 @@ impl Drop for GroupStorage {
     /// The stored values hold epoch secrets and private keys: wipe them.
     fn drop(&mut self) {
         if let Ok(values) = self.values.get_mut() {
-            for value in values.values_mut() {
+            for value in values.map.values_mut() {
                 value.zeroize();
             }
         }
@@ -389,11 +418,37 @@ mod tests {
             .values
             .write()
             .unwrap()
+            .map
             .insert(key, b"[1, 2".to_vec());
         assert!(matches!(
             storage.get::<Vec<u8>>(label::TREE, &1u8),
             Err(StorageError::Corrupt)
         ));
+    }
+
+    #[test]
+    fn changes_are_the_keys_written_or_deleted_since_last_taken() {
+        let storage = GroupStorage::new(StorageMap::from([(b"old".to_vec(), vec![1])]));
+        let taken = || {
+            storage
+                .take_changes(|_, changed| changed.into_iter().collect::<Vec<_>>())
+                .unwrap()
+        };
+        assert!(taken().is_empty());
+        storage.put(label::TREE, &1u8, &7u8).unwrap();
+        storage.put(label::CONTEXT, &1u8, &8u8).unwrap();
+        storage.put(label::TREE, &1u8, &9u8).unwrap();
+        let tree = GroupStorage::key(label::TREE, &1u8).unwrap();
+        let context = GroupStorage::key(label::CONTEXT, &1u8).unwrap();
+        assert_eq!(taken(), [context.clone(), tree.clone()]);
+        assert!(taken().is_empty());
+        // A deletion is a change; deleting what is not there is none.
+        storage.delete(label::CONTEXT, &1u8).unwrap();
+        storage.delete(label::PSK, &1u8).unwrap();
+        assert_eq!(taken(), [context]);
+        storage
+            .with_values(|values| assert_eq!(values.len(), 2))
+            .unwrap();
     }
 
     #[test]

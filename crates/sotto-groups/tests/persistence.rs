@@ -136,3 +136,117 @@ fn hostile_messages_and_welcomes_are_errors() {
     assert!(carol_join.join(bytes).is_err());
     assert!(carol_join.join(welcome).is_ok());
 }
+
+/// A caller's store of a group's values: the changes applied to it.
+fn apply(
+    stored: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    changes: Vec<sotto_groups::StateChange>,
+) {
+    for change in changes {
+        match change.value {
+            Some(value) => stored.insert(change.key, value.to_vec()),
+            None => stored.remove(&change.key),
+        };
+    }
+}
+
+fn restore(header: &[u8], stored: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>) -> Group {
+    Group::from_state(
+        header,
+        stored
+            .iter()
+            .map(|(key, value)| (key.clone(), zeroize::Zeroizing::new(value.clone()))),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_group_stored_apart_writes_only_what_changed() {
+    let mut alice = create("Alice");
+    let [mut bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
+    let mut stored = std::collections::BTreeMap::new();
+    apply(&mut stored, alice.take_whole_state().unwrap());
+    assert!(alice.take_state_changes().unwrap().is_empty());
+    let header = alice.state_header().unwrap();
+    let tree: Vec<_> = stored
+        .keys()
+        .filter(|key| key.starts_with(b"tree:"))
+        .cloned()
+        .collect();
+    assert_eq!(tree.len(), 1);
+
+    // A message changes a few values, never the tree.
+    let message = alice.encrypt(b"one").unwrap();
+    assert_eq!(read(&mut bob, message.as_bytes()), b"one");
+    let changes = alice.take_state_changes().unwrap();
+    assert!(!changes.is_empty());
+    assert!(
+        changes
+            .iter()
+            .all(|change| !change.key.starts_with(b"tree:"))
+    );
+    apply(&mut stored, changes);
+    let mut alice = restore(&header, &stored);
+    assert!(alice.take_state_changes().unwrap().is_empty());
+    let message = alice.encrypt(b"two").unwrap();
+    assert_eq!(read(&mut bob, message.as_bytes()), b"two");
+    apply(&mut stored, alice.take_state_changes().unwrap());
+
+    // A commit changes the tree and deletes the last epoch's values it no longer
+    // needs; the restored group goes on.
+    let update = bob.self_update().unwrap();
+    settle(&update, &mut bob, &mut [&mut alice]);
+    let changes = alice.take_state_changes().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|change| change.key.starts_with(b"tree:"))
+    );
+    apply(&mut stored, changes);
+    let mut alice = restore(&alice.state_header().unwrap(), &stored);
+    let message = alice.encrypt(b"three").unwrap();
+    assert_eq!(read(&mut bob, message.as_bytes()), b"three");
+    apply(&mut stored, alice.take_state_changes().unwrap());
+    assert_eq!(
+        alice.pickle().unwrap(),
+        restore(&alice.state_header().unwrap(), &stored)
+            .pickle()
+            .unwrap()
+    );
+}
+
+#[test]
+fn a_damaged_state_is_an_error() {
+    let mut alice = create("Alice");
+    let [_bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
+    let header = alice.state_header().unwrap();
+    let mut stored = std::collections::BTreeMap::new();
+    apply(&mut stored, alice.take_whole_state().unwrap());
+    let values = |stored: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>| {
+        stored
+            .iter()
+            .map(|(key, value)| (key.clone(), zeroize::Zeroizing::new(value.clone())))
+            .collect::<Vec<_>>()
+    };
+    // The header's truncations, a pickle as a header.
+    for len in 0..header.len() {
+        assert!(Group::from_state(&header[..len], values(&stored)).is_err());
+    }
+    assert!(Group::from_state(&alice.pickle().unwrap(), values(&stored)).is_err());
+    assert!(Group::from_state(&header, std::iter::empty()).is_err());
+    // A key twice, an empty key, a value missing, a value damaged.
+    let mut twice = values(&stored);
+    twice.push(twice[0].clone());
+    assert!(Group::from_state(&header, twice).is_err());
+    let mut empty = values(&stored);
+    empty.push((Vec::new(), zeroize::Zeroizing::new(vec![1])));
+    assert!(Group::from_state(&header, empty).is_err());
+    for key in stored.keys().filter(|key| key.starts_with(b"tree:")) {
+        let mut missing = stored.clone();
+        missing.remove(key);
+        assert!(Group::from_state(&header, values(&missing)).is_err());
+        let mut damaged = stored.clone();
+        damaged.insert(key.clone(), vec![0xff; 3]);
+        assert!(Group::from_state(&header, values(&damaged)).is_err());
+    }
+}

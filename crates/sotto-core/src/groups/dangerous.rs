@@ -70,7 +70,7 @@ impl<S: Store> Core<S> {
             None => pending.join(welcome)?,
         };
         let (mut cx, ..) = self.parts();
-        let record = GroupRecord {
+        let mut record = GroupRecord {
             chat: ChatId(cx.account.allocate_id()),
             name: name.to_owned(),
             log,
@@ -78,6 +78,7 @@ impl<S: Store> Core<S> {
             previous: None,
             rotation_due: false,
             read_acks: None,
+            stored: None,
             group,
         };
         let mut batch = StagedBatch::new();

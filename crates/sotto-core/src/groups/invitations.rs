@@ -278,7 +278,7 @@ pub(crate) fn join_welcomed<S: Store>(
     let Ok(group) = join.pending.join(&welcome.welcome) else {
         return Ok(());
     };
-    let record = GroupRecord {
+    let mut record = GroupRecord {
         chat: ChatId(cx.account.allocate_id()),
         name: join.name,
         log: welcome.log,
@@ -286,6 +286,7 @@ pub(crate) fn join_welcomed<S: Store>(
         previous: None,
         rotation_due: false,
         read_acks: None,
+        stored: None,
         group,
     };
     record.put(batch)?;

@@ -265,7 +265,7 @@ pub(crate) fn handle_reply<S: Store>(
                 }));
                 return Ok(true);
             };
-            let record = GroupRecord {
+            let mut record = GroupRecord {
                 chat: ChatId(cx.account.allocate_id()),
                 name: join.link.name.clone(),
                 log: welcome.log,
@@ -273,6 +273,7 @@ pub(crate) fn handle_reply<S: Store>(
                 previous: None,
                 rotation_due: false,
                 read_acks: None,
+                stored: None,
                 group,
             };
             record.put(batch)?;
