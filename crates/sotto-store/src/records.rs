@@ -2,8 +2,14 @@
 //!
 //! ```sql
 //! CREATE TABLE records (tbl TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
-//!                       PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+//!                       PRIMARY KEY (tbl, key));
 //! ```
+//! A table with rowids, its primary key a separate index of the keys alone:
+//! a lookup compares keys, never values. Version 1 kept the whole record in
+//! the key's B-tree (`WITHOUT ROWID`), where SQLite reads a record that
+//! overflows its page (a group's state, a file's piece) whole, every overflow
+//! page of it, each time a search passes it: a lookup near a 1 MiB value cost
+//! milliseconds. Version 1 databases are converted on open.
 //! SQLite orders BLOBs bytewise (memcmp, then length), the order the trait
 //! promises. Batches are applied inside one transaction that stays open until
 //! the next sync, each batch under its own savepoint (see `database`). Records are bounded like the archive's
@@ -18,34 +24,55 @@ use sotto_core::{
 use crate::database::{SqlCipherStore, sql_error};
 
 /// `PRAGMA user_version` of the schema above.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// The records table of the current schema.
+const CREATE_RECORDS: &str = "CREATE TABLE records (
+     tbl TEXT NOT NULL,
+     key BLOB NOT NULL,
+     value BLOB NOT NULL,
+     PRIMARY KEY (tbl, key)
+ );";
 
 pub(crate) fn create_schema(connection: &rusqlite::Connection) -> Result<(), StoreError> {
     connection
-        .execute_batch(
+        .execute_batch(&format!(
             "BEGIN;
-             CREATE TABLE records (
-                 tbl TEXT NOT NULL,
-                 key BLOB NOT NULL,
-                 value BLOB NOT NULL,
-                 PRIMARY KEY (tbl, key)
-             ) WITHOUT ROWID;
-             PRAGMA user_version = 1; -- SCHEMA_VERSION
-             COMMIT;",
-        )
+             {CREATE_RECORDS}
+             PRAGMA user_version = {SCHEMA_VERSION};
+             COMMIT;"
+        ))
         .map_err(sql_error)
 }
 
+/// Checks the schema's version, converting a version 1 database (one
+/// transaction: a crash leaves it as it was).
 pub(crate) fn check_schema(connection: &rusqlite::Connection) -> Result<(), StoreError> {
     let version: i64 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(sql_error)?;
-    if version == SCHEMA_VERSION {
-        Ok(())
-    } else {
-        Err(StoreError::Corrupt(format!(
+    match version {
+        SCHEMA_VERSION => Ok(()),
+        1 => {
+            let converted = connection.execute_batch(&format!(
+                "BEGIN;
+                 ALTER TABLE records RENAME TO records_v1;
+                 {CREATE_RECORDS}
+                 INSERT INTO records (tbl, key, value)
+                     SELECT tbl, key, value FROM records_v1 ORDER BY tbl, key;
+                 DROP TABLE records_v1;
+                 PRAGMA user_version = {SCHEMA_VERSION};
+                 COMMIT;"
+            ));
+            if converted.is_err() && !connection.is_autocommit() {
+                // What ran of it is undone; the error below says why.
+                let _ = connection.execute_batch("ROLLBACK;");
+            }
+            converted.map_err(sql_error)
+        }
+        _ => Err(StoreError::Corrupt(format!(
             "database schema version {version} is not supported"
-        )))
+        ))),
     }
 }
 
@@ -223,5 +250,74 @@ fn apply_write(connection: &Connection, write: Write) -> Result<(), StoreError> 
         }
         .map(drop)
         .map_err(sql_error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_is_converted_with_every_record() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE records (tbl TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+                     PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        let big = vec![7u8; 300_000];
+        for (table, key, value) in [
+            ("group_state", &b"a"[..], &big[..]),
+            ("items", b"\x00\x01", b"one"),
+            ("items", b"\x00", b"zero"),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO records (tbl, key, value) VALUES (?1, ?2, ?3)",
+                    params![table, key, value],
+                )
+                .unwrap();
+        }
+        check_schema(&connection).unwrap();
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let rows: Vec<(String, Vec<u8>, Vec<u8>)> = connection
+            .prepare("SELECT tbl, key, value FROM records ORDER BY tbl, key")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("group_state".into(), b"a".to_vec(), big),
+                ("items".into(), b"\x00".to_vec(), b"zero".to_vec()),
+                ("items".into(), b"\x00\x01".to_vec(), b"one".to_vec()),
+            ]
+        );
+        // The records have rowids now: the values live apart from the keys.
+        connection
+            .query_row("SELECT rowid FROM records LIMIT 1", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .unwrap();
+        // Opening again changes nothing.
+        check_schema(&connection).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused() {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("PRAGMA user_version = 9;")
+            .unwrap();
+        assert!(check_schema(&connection).is_err());
     }
 }
