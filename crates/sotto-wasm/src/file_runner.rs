@@ -30,7 +30,7 @@
 
 mod chunks;
 mod local_copy;
-pub(crate) mod requests;
+mod requests;
 mod transfer_end;
 
 use std::cell::RefCell;
@@ -47,11 +47,11 @@ use wasm_bindgen_futures::JsFuture;
 
 use self::chunks::{create_chunk, get_chunk, put_chunk};
 use self::local_copy::{EncryptError, Source, decrypt_copy, encrypt, forget_encrypting};
-use self::requests::{Fault, ReplySlot, request};
+use self::requests::{Fault, request};
 use self::transfer_end::{downloaded, uploaded};
 use crate::client::{Shared, emit, now, pump};
 use crate::file_copies::FileCopies;
-use crate::relay_link::RelayLink;
+use crate::link_pool::LinkPool;
 
 /// Pieces of one chunk in flight at once (about 512 KiB).
 const PIECE_WINDOW: usize = 32;
@@ -74,9 +74,7 @@ const PROGRESS_MS: f64 = 100.0;
 #[derive(Default)]
 pub(crate) struct Files {
     copies: Option<Rc<FileCopies>>,
-    links: HashMap<String, RelayLink<u64>>,
-    replies: HashMap<u64, Rc<RefCell<ReplySlot>>>,
-    next_token: u64,
+    links: LinkPool,
     active: HashMap<(ChatId, MessageNumber), Active>,
     /// The retry timer: its id and the `Date.now()` it is armed for.
     timer: Option<(i32, f64)>,
@@ -133,12 +131,7 @@ impl Files {
     /// Closes every link and forgets what runs (the profile was locked):
     /// the tasks still under way find their transfer gone.
     pub(crate) fn stop(&mut self) {
-        for (_, link) in self.links.drain() {
-            link.close();
-        }
-        for (_, slot) in self.replies.drain() {
-            slot.borrow_mut().complete(Err(Fault::Lost));
-        }
+        self.links.stop();
         self.active.clear();
         if let (Some((id, _)), Some(window)) = (self.timer.take(), web_sys::window()) {
             window.clear_timeout_with_handle(id);
@@ -474,7 +467,6 @@ fn advance_one(shared: &Rc<RefCell<Shared>>, key: (ChatId, MessageNumber), now_m
                 .await
                 {
                     Ok(Response::Ok { .. }) => Ok(()),
-                    Ok(Response::Err { code, .. }) => Err(Fault::Refused(code)),
                     Ok(_) => Err(Fault::Unexpected),
                     Err(fault) => Err(fault),
                 };

@@ -17,11 +17,11 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use sotto_core::{ChatId, CoreError, Event, GroupChange, GroupLog};
 use sotto_wire::{
-    Command, ErrorCode, GroupEntry, GroupReadId, QueueAuthSecret, RelayAddress, Request, Response,
+    Command, ErrorCode, GroupEntry, GroupReadId, QueueAuthSecret, RelayAddress, Response,
 };
 use subtle::ConstantTimeEq;
 use wasm_bindgen::JsCast;
@@ -29,8 +29,8 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::client::{Shared, durable, now, pump};
-use crate::file_runner::requests::{Fault, Reply, ReplySlot};
-use crate::relay_link::{Incoming, RelayLink, Signal};
+use crate::link_pool::{self, Fault, LinkPool, PoolOwner};
+use crate::relay_link::Incoming;
 use crate::rng::BrowserRng;
 
 /// The most entries one read of a log processes before it lets the page
@@ -47,9 +47,7 @@ const MAX_RETRY_MS: u32 = 60_000;
 /// The group logs of the unlocked profile. See the module documentation.
 #[derive(Default)]
 pub(crate) struct Groups {
-    links: HashMap<String, RelayLink<u64>>,
-    replies: HashMap<u64, Rc<RefCell<ReplySlot>>>,
-    next_token: u64,
+    links: LinkPool,
     /// Each watched group: its subscription.
     watched: HashMap<ChatId, Watched>,
     /// Groups whose log is being read; those to read again once it ends.
@@ -76,12 +74,7 @@ impl Groups {
     /// Closes every link and forgets every subscription (the profile was
     /// locked): the reads under way find their replies lost.
     pub(crate) fn stop(&mut self) {
-        for (_, link) in self.links.drain() {
-            link.close();
-        }
-        for (_, slot) in self.replies.drain() {
-            slot.borrow_mut().complete(Err(Fault::Lost));
-        }
+        self.links.stop();
         self.watched.clear();
         self.reading.clear();
         self.again.clear();
@@ -621,6 +614,14 @@ fn retry_later(shared: &Rc<RefCell<Shared>>) {
     }
 }
 
+/// The group logs' pool: their links also push news of the logs.
+static GROUPS: PoolOwner = PoolOwner {
+    pool: |shared| &mut shared.groups.links,
+    max_queued_bytes: MAX_QUEUED_BYTES,
+    open: |shared| shared.unlocked.is_some(),
+    reported,
+};
+
 /// Submits `command` on the group link to `relay` (opened if need be) and
 /// waits for its answer; a refusal comes as [`Fault::Refused`].
 fn request(
@@ -629,96 +630,12 @@ fn request(
     command: Command,
     auth: Option<QueueAuthSecret>,
 ) -> impl Future<Output = Result<Response, Fault>> + use<> {
-    let reply = submit(shared, relay, command, auth);
-    async move {
-        match reply.await? {
-            Response::Err { code, .. } => Err(Fault::Refused(code)),
-            response => Ok(response),
-        }
-    }
+    link_pool::request(shared, &GROUPS, relay, command, auth)
 }
 
-fn submit(
-    shared: &Rc<RefCell<Shared>>,
-    relay: &RelayAddress,
-    command: Command,
-    auth: Option<QueueAuthSecret>,
-) -> Reply {
-    let slot = Rc::new(RefCell::new(ReplySlot::default()));
-    let key = relay.to_string();
-    let incoming = {
-        let mut state = shared.borrow_mut();
-        if state.unlocked.is_none() {
-            slot.borrow_mut().complete(Err(Fault::Lost));
-            return Reply(slot);
-        }
-        let groups = &mut state.groups;
-        if !groups.links.contains_key(&key) {
-            match open_link(shared, relay) {
-                Ok(link) => {
-                    groups.links.insert(key.clone(), link);
-                }
-                Err(_) => {
-                    slot.borrow_mut().complete(Err(Fault::Lost));
-                    return Reply(slot);
-                }
-            }
-        }
-        let token = groups.next_token;
-        groups.next_token += 1;
-        let Some(link) = groups.links.get_mut(&key) else {
-            slot.borrow_mut().complete(Err(Fault::Lost));
-            return Reply(slot);
-        };
-        if link
-            .submit_command(Request { command, auth }, token)
-            .is_err()
-        {
-            slot.borrow_mut().complete(Err(Fault::Lost));
-            return Reply(slot);
-        }
-        groups.replies.insert(token, Rc::clone(&slot));
-        link.flush()
-    };
-    deliver(shared, &key, incoming);
-    Reply(slot)
-}
-
-fn open_link(
-    shared: &Rc<RefCell<Shared>>,
-    relay: &RelayAddress,
-) -> Result<RelayLink<u64>, JsValue> {
-    let weak = Rc::downgrade(shared);
-    let name = relay.to_string();
-    // Signals are handled after the socket's handler returns, never inside
-    // it: handling may drop the link and with it the handler.
-    let notify: Rc<dyn Fn(Signal)> = Rc::new(move |signal| {
-        let weak = Weak::clone(&weak);
-        let name = name.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Some(shared) = weak.upgrade() {
-                let incoming = {
-                    let mut state = shared.borrow_mut();
-                    state
-                        .groups
-                        .links
-                        .get_mut(&name)
-                        .map(|link| link.handle(signal))
-                };
-                if let Some(incoming) = incoming {
-                    deliver(&shared, &name, incoming);
-                }
-            }
-        });
-    });
-    RelayLink::open(relay.clone(), notify, MAX_QUEUED_BYTES)
-}
-
-/// Hands a group link's answers to their requests and its pushes to the
-/// reads; when the link ended, drops it and subscribes its logs again
-/// later.
-fn deliver(shared: &Rc<RefCell<Shared>>, name: &str, incoming: Vec<Incoming<u64>>) {
-    let mut completed = Vec::new();
+/// Takes a group link's pushes (each starts a read of its log); when the
+/// link ended, its logs are subscribed again later.
+fn reported(shared: &Rc<RefCell<Shared>>, name: &str, incoming: Vec<Incoming<u64>>) {
     let mut news = Vec::new();
     let mut ended = false;
     {
@@ -735,10 +652,6 @@ fn deliver(shared: &Rc<RefCell<Shared>>, name: &str, incoming: Vec<Incoming<u64>
         };
         for item in incoming {
             match item {
-                Incoming::Answer {
-                    token, response, ..
-                } => completed.push((token, Ok(response))),
-                Incoming::Failed(token) => completed.push((token, Err(Fault::Lost))),
                 Incoming::GroupNews(read_id) => news.extend(chat_of(groups, &read_id)),
                 Incoming::GroupEnd(read_id) => {
                     if let Some(chat) = chat_of(groups, &read_id) {
@@ -748,20 +661,14 @@ fn deliver(shared: &Rc<RefCell<Shared>>, name: &str, incoming: Vec<Incoming<u64>
                     }
                 }
                 Incoming::Ended(_) => {
-                    if let Some(link) = groups.links.remove(name) {
-                        for token in link.close() {
-                            completed.push((token, Err(Fault::Lost)));
-                        }
-                    }
                     groups.watched.retain(|_, watched| watched.relay != name);
                     ended = true;
                 }
-                Incoming::Connected | Incoming::Delivery { .. } | Incoming::End(_) => {}
-            }
-        }
-        for (token, value) in completed {
-            if let Some(slot) = groups.replies.remove(&token) {
-                slot.borrow_mut().complete(value);
+                Incoming::Answer { .. }
+                | Incoming::Failed(_)
+                | Incoming::Connected
+                | Incoming::Delivery { .. }
+                | Incoming::End(_) => {}
             }
         }
     }

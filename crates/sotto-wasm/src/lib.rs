@@ -32,6 +32,8 @@
 //! - `group_runner` (wasm32 only): the group logs, subscribed and read on
 //!   relay links of their own, as the native live loop does.
 //! - `idb` (wasm32 only): the IndexedDB database of sealed records.
+//! - `link_pool` (wasm32 only): requests on relay links kept apart from the
+//!   queue links, one per relay, shared by the file and group runners.
 //! - `locked_watch` (wasm32 only): receiving while locked, with only the
 //!   queues' auth secrets and the lock key's public half: each delivery kept
 //!   sealed, applied on unlock.
@@ -67,6 +69,8 @@ mod group_runner;
 mod idb;
 #[cfg(target_arch = "wasm32")]
 mod key_deriver;
+#[cfg(target_arch = "wasm32")]
+mod link_pool;
 #[cfg(target_arch = "wasm32")]
 mod locked_watch;
 #[cfg(target_arch = "wasm32")]

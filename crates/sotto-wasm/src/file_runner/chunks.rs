@@ -46,7 +46,6 @@ pub(super) async fn create_chunk(
             upload_secret,
             downloads: download_ids.into_iter().zip(secrets).collect(),
         }),
-        Response::Err { code, .. } => Err(Fault::Refused(code)),
         _ => Err(Fault::Unexpected),
     }
 }
@@ -87,7 +86,6 @@ pub(super) async fn put_chunk(
         Response::FilePos {
             received, complete, ..
         } => (received, complete),
-        Response::Err { code, .. } => return Err(Fault::Refused(code)),
         _ => return Err(Fault::Unexpected),
     };
     if complete {
