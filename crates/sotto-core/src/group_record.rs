@@ -152,15 +152,13 @@ pub(crate) struct GroupRecord {
     pub(crate) read_acks: Option<ReadAcks>,
     /// How the state is stored: none for a group not stored yet (or stored
     /// by an earlier version), whose whole state is written at its next
-    /// write; then the record's generation and the state header stored.
+    /// write; then the record's generation.
     pub(crate) stored: Option<StoredState>,
 }
 
-/// The generation and state header a group record was last read or
-/// written with.
+/// The generation a group record was last read or written with.
 pub(crate) struct StoredState {
     generation: u64,
-    header: Zeroizing<Vec<u8>>,
 }
 
 /// The members who acknowledged a removal's commit, until every remaining
@@ -275,9 +273,10 @@ impl GroupRecord {
     /// [`GroupRecord::put`] that keeps the bytes stored, for
     /// [`GroupCache::keep`].
     pub(crate) fn put_kept(&mut self, batch: &mut WriteBatch) -> Result<StoredGroup, CoreError> {
-        let header = self.group.state_header()?;
         let generation = match &self.stored {
             None => {
+                let header = self.group.state_header()?;
+                self.group.take_header_change()?;
                 batch.delete_range(GROUP_STATE, KeyRange::prefix(&self.chat.0.to_be_bytes()));
                 put_value(batch, self.chat, HEADER_KEY, Some(&header));
                 for change in self.group.take_whole_state()? {
@@ -291,7 +290,9 @@ impl GroupRecord {
                 1
             }
             Some(stored) => {
-                if stored.header[..] != header[..] {
+                // The header holds our commit awaiting the log (a removal in
+                // a large group: megabytes), written only when it changes.
+                if let Some(header) = self.group.take_header_change()? {
                     put_value(batch, self.chat, HEADER_KEY, Some(&header));
                 }
                 for change in self.group.take_state_changes()? {
@@ -305,7 +306,7 @@ impl GroupRecord {
                 stored.generation.wrapping_add(1)
             }
         };
-        self.stored = Some(StoredState { generation, header });
+        self.stored = Some(StoredState { generation });
         let value = self.encode(generation);
         batch.put(GROUPS, self.chat.0.to_be_bytes().to_vec(), value.to_vec());
         Ok(StoredGroup(value))
@@ -358,7 +359,7 @@ impl GroupRecord {
                 let generation = r.u64()?;
                 let header = state.header.ok_or(CoreError::Malformed("group state"))?;
                 let group = Group::from_state(&header, state.values)?;
-                (group, Some(StoredState { generation, header }))
+                (group, Some(StoredState { generation }))
             }
             (VERSION, None) => return Err(CoreError::Malformed("group")),
             _ => (

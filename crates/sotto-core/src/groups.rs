@@ -680,13 +680,17 @@ impl<S: Store> Core<S> {
             acks.members.push(*sender);
             acknowledged(&mut record)?;
         }
-        let members = messages::member_count(&record);
         if matches!(update.change, Some(GroupChange::Profile { .. })) {
             batch.notify(crate::event::Pending::ChatChanged(chat));
         }
-        if chat_record.kind != (ChatKind::Group { members }) {
-            chat_record.kind = ChatKind::Group { members };
-            batch.notify(crate::event::Pending::ChatChanged(chat));
+        // Only a commit changes who is in the group; counting them reads
+        // every leaf of the tree, too much for every entry of a large group.
+        if advanced || !matches!(chat_record.kind, ChatKind::Group { .. }) {
+            let members = messages::member_count(&record);
+            if chat_record.kind != (ChatKind::Group { members }) {
+                chat_record.kind = ChatKind::Group { members };
+                batch.notify(crate::event::Pending::ChatChanged(chat));
+            }
         }
         {
             let (cx, _, _, chats) = self.parts();

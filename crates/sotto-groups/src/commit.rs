@@ -124,13 +124,13 @@ impl Group {
         self.mls
             .merge_pending_commit(&self.provider)
             .map_err(|_| Error::Local("merging our commit"))?;
-        let welcome = self.pending.take().and_then(|pending| pending.welcome);
+        let welcome = self.take_pending().and_then(|pending| pending.welcome);
         Ok(GroupEvent::OwnCommitConfirmed { summary, welcome })
     }
 
     /// Drops our pending commit (e.g. the log refused it); its intent is returned.
     pub fn discard_commit(&mut self) -> Result<Option<CommitIntent>, Error> {
-        let Some(pending) = self.pending.take() else {
+        let Some(pending) = self.take_pending() else {
             return Ok(None);
         };
         self.mls
@@ -222,7 +222,7 @@ impl Group {
             .to_welcome_msg()
             .map(|message| Welcome::new(&message))
             .transpose()?;
-        self.pending = Some(PendingCommit {
+        self.set_pending(PendingCommit {
             intent,
             commit: commit.clone(),
             welcome,
@@ -303,7 +303,7 @@ impl Group {
     }
 
     fn ensure_no_pending(&self) -> Result<(), Error> {
-        match self.pending.is_some() {
+        match self.pending().is_some() {
             true => Err(Error::CommitPending),
             false => Ok(()),
         }

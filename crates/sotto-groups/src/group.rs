@@ -2,7 +2,7 @@
 //! member id, its own provider, and the commit of ours that awaits its place in the log.
 
 use openmls::group::GroupId as MlsGroupId;
-use openmls::prelude::{LeafNodeIndex, MlsGroup};
+use openmls::prelude::{LeafNode, LeafNodeIndex, MlsGroup};
 use zeroize::Zeroizing;
 
 use crate::Error;
@@ -70,7 +70,12 @@ pub struct Group {
     pub(crate) mls: MlsGroup,
     pub(crate) signer: MemberSigner,
     pub(crate) member_id: MemberId,
-    pub(crate) pending: Option<PendingCommit>,
+    /// Our commit that awaits the log: change it through [`Group::set_pending`]
+    /// and [`Group::take_pending`], which mark the state header changed.
+    pending: Option<PendingCommit>,
+    /// The state header changed since it was last taken
+    /// ([`Group::take_header_change`]).
+    header_changed: bool,
 }
 
 impl Group {
@@ -113,7 +118,55 @@ impl Group {
             signer,
             member_id,
             pending: None,
+            header_changed: true,
         })
+    }
+
+    /// A group of these parts, its header as stored (`header_changed` false
+    /// when it was read from its stored state).
+    pub(crate) fn from_parts(
+        provider: GroupProvider,
+        mls: MlsGroup,
+        signer: MemberSigner,
+        member_id: MemberId,
+        pending: Option<PendingCommit>,
+        header_changed: bool,
+    ) -> Self {
+        Self {
+            provider,
+            mls,
+            signer,
+            member_id,
+            pending,
+            header_changed,
+        }
+    }
+
+    pub(crate) fn pending(&self) -> Option<&PendingCommit> {
+        self.pending.as_ref()
+    }
+
+    pub(crate) fn set_pending(&mut self, pending: PendingCommit) {
+        self.pending = Some(pending);
+        self.header_changed = true;
+    }
+
+    pub(crate) fn take_pending(&mut self) -> Option<PendingCommit> {
+        let pending = self.pending.take();
+        self.header_changed |= pending.is_some();
+        pending
+    }
+
+    /// The state header ([`Group::state_header`]) if it changed since it was last
+    /// taken (our commit that awaits the log came or went): what a store that keeps
+    /// the header apart from the stored values writes again.
+    pub fn take_header_change(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        if !self.header_changed {
+            return Ok(None);
+        }
+        let header = self.state_header()?;
+        self.header_changed = false;
+        Ok(Some(header))
     }
 
     /// The group's profile (name, description, picture), if it has one.
@@ -143,12 +196,12 @@ impl Group {
 
     /// Whether a commit of ours awaits its place in the log.
     pub fn has_pending_commit(&self) -> bool {
-        self.pending.is_some()
+        self.pending().is_some()
     }
 
     /// Our commit that awaits its place in the log, to append again after a restart.
     pub fn pending_commit(&self) -> Option<&Commit> {
-        self.pending.as_ref().map(|pending| &pending.commit)
+        self.pending().map(|pending| &pending.commit)
     }
 
     /// A 32-byte secret of the current epoch for `label` (RFC 9420 MLS-Exporter with an
@@ -170,7 +223,24 @@ impl Group {
 
     /// The number of members.
     pub fn member_count(&self) -> usize {
-        self.mls.members().count()
+        self.member_leaves().count()
+    }
+
+    /// The leaves that hold a member, borrowed: OpenMLS's `members()` copies every
+    /// member's keys and credential, a cost that a large group pays at each call.
+    fn member_leaves(&self) -> impl Iterator<Item = (LeafNodeIndex, &LeafNode)> {
+        self.mls.public_group().treesync().full_leaves()
+    }
+
+    /// The name `member` chose for this group.
+    pub fn member_name(&self, member: &MemberId) -> Result<DisplayName, Error> {
+        let index = self.leaf_index(member)?;
+        let leaf = self
+            .mls
+            .public_group()
+            .leaf(index)
+            .ok_or(Error::UnknownMember)?;
+        DisplayName::of_leaf(leaf)
     }
 
     /// The roles of the current epoch.
@@ -223,10 +293,9 @@ impl Group {
 
     /// The leaf of a member.
     pub(crate) fn leaf_index(&self, member: &MemberId) -> Result<LeafNodeIndex, Error> {
-        self.mls
-            .members()
-            .find(|m| MemberId::of_credential(&m.credential).as_ref() == Ok(member))
-            .map(|m| m.index)
+        self.member_leaves()
+            .find(|(_, leaf)| MemberId::of_credential(leaf.credential()).as_ref() == Ok(member))
+            .map(|(index, _)| index)
             .ok_or(Error::UnknownMember)
     }
 
@@ -251,7 +320,7 @@ impl std::fmt::Debug for Group {
         f.debug_struct("Group")
             .field("member_id", &self.member_id)
             .field("epoch", &self.epoch())
-            .field("pending_commit", &self.pending.is_some())
+            .field("pending_commit", &self.pending().is_some())
             .finish_non_exhaustive()
     }
 }

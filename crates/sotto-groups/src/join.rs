@@ -120,13 +120,14 @@ impl PendingJoin {
         if member_id_at(&mls, mls.own_leaf_index())? != self.member_id {
             return Err(Error::InvalidCredential);
         }
-        let group = Group {
+        let group = Group::from_parts(
             provider,
             mls,
-            signer: MemberSigner::from_seed(&self.signer.seed()),
-            member_id: self.member_id,
-            pending: None,
-        };
+            MemberSigner::from_seed(&self.signer.seed()),
+            self.member_id,
+            None,
+            true,
+        );
         group.check_profile()?;
         Ok(group)
     }

@@ -133,7 +133,7 @@ impl Group {
     /// The group's fields of a pickle or state header, after the common header.
     fn write_fields(&self, out: &mut Writer) -> Result<(), Error> {
         out.raw(self.id()?.as_bytes());
-        match &self.pending {
+        match self.pending() {
             None => out.u8(0),
             Some(pending) => {
                 out.u8(1);
@@ -203,13 +203,15 @@ impl GroupFields {
         if self.pending.is_some() != mls.pending_commit().is_some() {
             return Err(Error::Malformed("group pickle"));
         }
-        let group = Group {
+        // As stored: the header has no change to write.
+        let group = Group::from_parts(
             provider,
             mls,
-            signer: self.signer,
-            member_id: self.member_id,
-            pending: self.pending,
-        };
+            self.signer,
+            self.member_id,
+            self.pending,
+            false,
+        );
         group.check_profile()?;
         if group.member_at(group.mls.own_leaf_index()).ok() != Some(self.member_id)
             && group.is_active()

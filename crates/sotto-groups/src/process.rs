@@ -21,8 +21,7 @@ impl Group {
     /// [`GroupEvent::CommitLost`]). A refused commit or proposal changes nothing.
     pub fn process(&mut self, bytes: &[u8]) -> Result<GroupEvent, Error> {
         if self
-            .pending
-            .as_ref()
+            .pending()
             .is_some_and(|pending| pending.commit.as_bytes() == bytes)
         {
             return self.confirm_commit();

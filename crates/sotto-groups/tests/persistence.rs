@@ -216,6 +216,42 @@ fn a_group_stored_apart_writes_only_what_changed() {
 }
 
 #[test]
+fn the_header_is_written_again_only_when_a_commit_of_ours_comes_or_goes() {
+    let mut alice = create("Alice");
+    let [mut bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();
+    let mut stored = std::collections::BTreeMap::new();
+    apply(&mut stored, alice.take_whole_state().unwrap());
+    let mut header = alice.take_header_change().unwrap().unwrap();
+    assert_eq!(header, alice.state_header().unwrap());
+    assert!(alice.take_header_change().unwrap().is_none());
+
+    // A message changes values, not the header.
+    let message = alice.encrypt(b"one").unwrap();
+    assert_eq!(read(&mut bob, message.as_bytes()), b"one");
+    apply(&mut stored, alice.take_state_changes().unwrap());
+    assert!(alice.take_header_change().unwrap().is_none());
+
+    // Our commit awaiting the log is in the header, written once; restored from
+    // what was written, the group has no change to write and confirms it.
+    let (_, carol) = pseudonym("Carol");
+    let commit = alice.add_members(&[carol]).unwrap();
+    apply(&mut stored, alice.take_state_changes().unwrap());
+    header = alice.take_header_change().unwrap().unwrap();
+    assert!(alice.take_header_change().unwrap().is_none());
+    let mut alice = restore(&header, &stored);
+    assert!(alice.has_pending_commit());
+    assert!(alice.take_header_change().unwrap().is_none());
+    settle_with_welcome(&commit, &mut alice, &mut [&mut bob]);
+    apply(&mut stored, alice.take_state_changes().unwrap());
+    header = alice.take_header_change().unwrap().unwrap();
+    assert_eq!(header, alice.state_header().unwrap());
+    let mut alice = restore(&header, &stored);
+    assert!(!alice.has_pending_commit());
+    let message = alice.encrypt(b"two").unwrap();
+    assert_eq!(read(&mut bob, message.as_bytes()), b"two");
+}
+
+#[test]
 fn a_damaged_state_is_an_error() {
     let mut alice = create("Alice");
     let [_bob] = invite(&mut alice, &mut [], &["Bob"]).try_into().unwrap();

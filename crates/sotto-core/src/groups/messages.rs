@@ -530,13 +530,11 @@ fn sender_text(
 /// A member as an item names it: its id and its name in the group now
 /// (empty when it is no longer a member).
 pub(crate) fn group_sender(record: &GroupRecord, id: MemberId) -> Result<GroupSender, CoreError> {
-    let name = record
-        .group
-        .members()?
-        .into_iter()
-        .find(|member| member.id == id)
-        .map(|member| member.name.as_str().to_owned())
-        .unwrap_or_default();
+    let name = match record.group.member_name(&id) {
+        Ok(name) => name.as_str().to_owned(),
+        Err(sotto_groups::Error::UnknownMember) => String::new(),
+        Err(error) => return Err(error.into()),
+    };
     Ok(GroupSender { id, name })
 }
 
