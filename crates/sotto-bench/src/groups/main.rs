@@ -72,8 +72,8 @@ struct Cli {
 
     /// Group sizes, members counting the owner. A group whose state no
     /// core can store is measured on the relay's side only, with opaque
-    /// entries (10,000 members take about two and a half minutes with
-    /// `--cores 1 --texts 1 --rounds 1`).
+    /// entries (10,000 members take about a minute and a quarter with
+    /// `--cores 1 --texts 3 --rounds 1`).
     #[arg(long, value_name = "N,...", value_delimiter = ',', default_values_t = [100, 1000])]
     members: Vec<usize>,
 
