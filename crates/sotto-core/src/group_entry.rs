@@ -256,7 +256,10 @@ impl GroupChatMessage {
             Content::Reaction { target, .. }
             | Content::Edit { target, .. }
             | Content::Delete { target } => reference(target),
-            Content::Receipt { .. } | Content::GroupReceipt { .. } | Content::Timer { .. } => true,
+            Content::Receipt { .. }
+            | Content::GroupReceipt { .. }
+            | Content::Timer { .. }
+            | Content::File { .. } => true,
             _ => false,
         };
         let mentions_allowed = mentions.is_empty() || matches!(content, Content::Text { .. });
