@@ -2,8 +2,9 @@
 //! `sotto` profiles on two relays is uploaded once; two members download
 //! the same chunks, byte for byte, one after the other (no member
 //! acknowledges a group's chunk, so the first download leaves them for
-//! the second), one of them automatically; the sender's delete for
-//! everyone removes the chunks from the relay and the members' copies.
+//! the second), one of them automatically; a member blocks saving the
+//! group's media for everyone; the sender's delete for everyone removes the
+//! chunks from the relay and the members' copies.
 
 // Test glue: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -138,6 +139,23 @@ fn a_group_file_is_uploaded_once_and_downloaded_by_two_members() {
         std::fs::read(saved_by_carol.path().join("topo.pdf")).unwrap(),
         content
     );
+
+    // Bob blocks saving the group's media: for every member.
+    let set = bob.run(&["media", "Climbing", "--block-saving", "on"]);
+    assert_eq!(set["block_saving"], true, "{set}");
+    wait_until("the block at Carol", || {
+        carol.try_run(&["receive"]);
+        (carol.run(&["media", "Climbing"])["block_saving"] == true).then_some(())
+    });
+    let (saved, refused) = carol.try_run(&[
+        "download",
+        "Climbing",
+        &number_at_carol,
+        "--dir",
+        saved_by_carol.path().to_str().unwrap(),
+    ]);
+    assert!(!saved);
+    assert_eq!(refused["error"]["kind"], "saving_blocked", "{refused}");
 
     // Alice deletes it for everyone: the chunks leave the relay, the
     // members' copies their profiles.

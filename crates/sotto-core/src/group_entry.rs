@@ -259,7 +259,8 @@ impl GroupChatMessage {
             Content::Receipt { .. }
             | Content::GroupReceipt { .. }
             | Content::Timer { .. }
-            | Content::File { .. } => true,
+            | Content::File { .. }
+            | Content::MediaPrivacy { .. } => true,
             _ => false,
         };
         let mentions_allowed = mentions.is_empty() || matches!(content, Content::Text { .. });

@@ -732,12 +732,20 @@ pub(super) async fn media(
                 .into());
             }
         };
-        let now = sotto_client::runtime::now_millis();
-        session
-            .core()
-            .set_block_saving(now, &mut rand::rngs::OsRng, id, block)
-            .map_err(core_failure)?;
-        session.settle().await?;
+        if super::groups::group(session, contact)?.is_some_and(|group| group.id == id) {
+            // For every member, through the group's log.
+            let change = sotto_core::GroupSend::MediaPrivacy {
+                block_saving: block,
+            };
+            super::groups::write(session, id, change).await?;
+        } else {
+            let now = sotto_client::runtime::now_millis();
+            session
+                .core()
+                .set_block_saving(now, &mut rand::rngs::OsRng, id, block)
+                .map_err(core_failure)?;
+            session.settle().await?;
+        }
     }
     let settings = session
         .runtime

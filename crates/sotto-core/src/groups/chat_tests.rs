@@ -737,6 +737,16 @@ fn a_file_goes_to_the_group_once_and_no_member_acknowledges_its_chunks() {
     };
     assert!(download.is_shared());
 
+    // Bob blocks saving the group's media, for every member.
+    let block = GroupSend::MediaPrivacy { block_saving: true };
+    send(&mut world, &mut log, 1, bob, block);
+    everyone_reads(&mut world, &log, &chats);
+    for (client, chat) in chats.iter().enumerate() {
+        let settings = world.clients[client].core.media_settings(*chat).unwrap();
+        assert!(settings.block_saving, "member {client}");
+    }
+    assert!(last(&world, 0, ann).notice.is_some());
+
     // Ann deletes it for everyone: her upload is left for its FDEL, the
     // members' downloads for a clean-up without FACK.
     send(
@@ -750,8 +760,13 @@ fn a_file_goes_to_the_group_once_and_no_member_acknowledges_its_chunks() {
     let at_ann = transfer_of(&world, 0, ann);
     assert!(at_ann.item_gone);
     assert!(matches!(at_ann.transfer, Transfer::Upload(_)));
-    for (client, chat) in [(1, bob), (2, cy)] {
-        assert!(last(&world, client, chat).deleted);
+    for (client, chat, number) in [(1, bob, at_bob.number), (2, cy, at_cy.number)] {
+        let history = world.clients[client].core.history(chat, None, 10).unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|item| item.number == number && item.deleted)
+        );
         let transfer = transfer_of(&world, client, chat);
         assert!(transfer.item_gone);
         let Transfer::Download(mut download) = transfer.transfer else {

@@ -122,6 +122,12 @@ pub enum GroupSend<'a> {
         /// The timer in seconds, `None` for off.
         seconds: Option<u32>,
     },
+    /// Blocks saving and exporting the group's media for every member (or
+    /// allows it again).
+    MediaPrivacy {
+        /// Whether saving is blocked.
+        block_saving: bool,
+    },
 }
 
 impl<S: Store> Core<S> {
@@ -224,6 +230,16 @@ impl<S: Store> Core<S> {
                 chats.add_notice(now, &mut chat_record, notice, &mut batch);
                 batch.notify(Pending::ChatChanged(chat));
                 Content::Timer { seconds }
+            }
+            GroupSend::MediaPrivacy { block_saving } => {
+                chat_record.block_saving = block_saving;
+                let notice = ChatNotice::MediaPrivacyChanged {
+                    by_me: true,
+                    block_saving,
+                };
+                chats.add_notice(now, &mut chat_record, notice, &mut batch);
+                batch.notify(Pending::ChatChanged(chat));
+                Content::MediaPrivacy { block_saving }
             }
         };
         let message = GroupChatMessage {
@@ -768,6 +784,15 @@ pub(crate) fn apply<S: Store>(
             let notice = ChatNotice::TimerChanged {
                 by_me: false,
                 seconds,
+            };
+            chats.add_notice(now, chat, notice, batch);
+            batch.notify(Pending::ChatChanged(id));
+        }
+        Content::MediaPrivacy { block_saving } => {
+            chat.block_saving = block_saving;
+            let notice = ChatNotice::MediaPrivacyChanged {
+                by_me: false,
+                block_saving,
             };
             chats.add_notice(now, chat, notice, batch);
             batch.notify(Pending::ChatChanged(id));
