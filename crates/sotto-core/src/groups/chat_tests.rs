@@ -815,3 +815,59 @@ fn the_longest_file_message_fits_one_entry_and_a_lost_one_is_sent_again() {
     assert_eq!(received, file);
     assert_eq!(state, crate::FileState::Available);
 }
+
+/// Hands every member the log to its end, at the world's time (the items'
+/// timers start then).
+fn everyone_reads_now(world: &mut World, log: &Log, chats: &[ChatId; 3]) {
+    let now = world.now;
+    for (client, chat) in chats.iter().enumerate() {
+        let client = &mut world.clients[client];
+        let from = client.core.group_cursor(*chat).unwrap();
+        for seq in from..=log.0.len() as u64 {
+            let entry = &log.0[seq as usize - 1];
+            client
+                .core
+                .handle_group_entry(now, &mut client.rng, *chat, seq, entry)
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_group_file_that_disappears_leaves_its_chunks_to_the_senders_fdel_only() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, _] = chats;
+    send(
+        &mut world,
+        &mut log,
+        0,
+        ann,
+        GroupSend::Timer { seconds: Some(60) },
+    );
+    everyone_reads_now(&mut world, &log, &chats);
+    let number = start_group_upload(&mut world, 0, ann, 100_000);
+    let now = world.now;
+    let c = &mut world.clients[0];
+    let file = crate::file_message::tests::inline(100_000);
+    let entry = c.core.send_file(now, &mut c.rng, ann, number, file);
+    log.append(entry.unwrap().unwrap());
+    everyone_reads_now(&mut world, &log, &chats);
+    let offered = last(&world, 1, bob).number;
+    world.clients[1]
+        .core
+        .start_download(now, bob, offered)
+        .unwrap();
+    assert!(!transfer_of(&world, 1, bob).item_gone);
+    // The timer runs out: Ann's upload is left for its FDEL, Bob's shared
+    // download for a clean-up without FACK.
+    world.advance(std::time::Duration::from_secs(61));
+    let at_ann = transfer_of(&world, 0, ann);
+    assert!(at_ann.item_gone && matches!(at_ann.transfer, Transfer::Upload(_)));
+    let at_bob = transfer_of(&world, 1, bob);
+    assert!(at_bob.item_gone);
+    let Transfer::Download(mut download) = at_bob.transfer else {
+        panic!("not a download");
+    };
+    download.cancel();
+    assert!(download.next_steps(u64::MAX).is_empty());
+}
