@@ -995,8 +995,13 @@ impl FileRunner {
         // A group's file message is an entry for its log, kept by the core
         // until the log has it: the caller's next read of the log appends
         // it (`Core::group_unsent`), in the group's epoch of that moment.
-        core.send_file(now_millis(), &mut OsRng, chat, number, message)?;
-        transfer.outcome = Some(Outcome::Sent);
+        // None in a group: this member is no longer in it, the file failed.
+        let entry = core.send_file(now_millis(), &mut OsRng, chat, number, message)?;
+        transfer.outcome = Some(if entry.is_none() && core.chat(chat)?.members.is_some() {
+            Outcome::Failed(TransferFailure::Cancelled)
+        } else {
+            Outcome::Sent
+        });
         Ok(())
     }
 

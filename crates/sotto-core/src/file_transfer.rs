@@ -330,9 +330,10 @@ impl<S: Store> Core<S> {
     /// The upload of item `number` ended: sends `file` (an inline or a
     /// redirect description, [`FileMessage`]) in a chat message. In a
     /// group, the message is an entry for the group's log, returned to
-    /// append; it is kept until the log has it, so a runtime that does not
-    /// append it at once sends it with [`Core::group_unsent`] at its next
-    /// read of the log.
+    /// append (none when this member left the group: the file fails as
+    /// cancelled); it is kept until the log has it, so a runtime that does
+    /// not append it at once sends it with [`Core::group_unsent`] at its
+    /// next read of the log.
     pub fn send_file(
         &mut self,
         now: UnixMillis,
@@ -342,7 +343,7 @@ impl<S: Store> Core<S> {
         file: FileMessage,
     ) -> Result<Option<GroupEntry>, CoreError> {
         if ChatRecord::load(self.store(), chat)?.is_group() {
-            return self.group_file(now, chat, number, file).map(Some);
+            return self.group_file(now, chat, number, file);
         }
         let (mut cx, _, _, chats) = self.parts();
         let result = chats.send_file(&mut cx, now, rng, chat, number, file);

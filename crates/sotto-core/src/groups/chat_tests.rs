@@ -871,3 +871,42 @@ fn a_group_file_that_disappears_leaves_its_chunks_to_the_senders_fdel_only() {
     download.cancel();
     assert!(download.next_steps(u64::MAX).is_empty());
 }
+
+#[test]
+fn a_file_whose_upload_ends_after_its_sender_was_removed_fails_as_cancelled() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, _, cy] = chats;
+    let number = start_group_upload(&mut world, 2, cy, 100_000);
+    let cy_id = member_id(&world, 0, ann, "Cy");
+    let commit = world.clients[0]
+        .core
+        .remove_group_member(ann, &cy_id)
+        .unwrap();
+    log.append(commit);
+    everyone_reads(&mut world, &log, &chats);
+    let now = world.now;
+    let c = &mut world.clients[2];
+    let file = crate::file_message::tests::inline(100_000);
+    let sent = c.core.send_file(now, &mut c.rng, cy, number, file).unwrap();
+    assert!(sent.is_none());
+    let file = last(&world, 2, cy).file.unwrap();
+    assert_eq!((file.state, file.failure), ("failed", Some("cancelled")));
+    assert!(world.clients[2].core.group_unsent(cy).unwrap().is_empty());
+    // And a new one does not start.
+    let upload = sotto_files::Upload::encrypting(
+        sotto_files::FileKey::from_bytes([1; 32]),
+        sotto_files::FileNonce::from_bytes([2; 19]),
+        10,
+        &[crate::file_message::tests::description(10).chunks[0]
+            .relay
+            .clone()],
+        1,
+    )
+    .unwrap();
+    let c = &mut world.clients[2];
+    assert!(
+        c.core
+            .start_upload(now, cy, "late.txt", "text/plain", &upload)
+            .is_err()
+    );
+}

@@ -274,14 +274,16 @@ impl<S: Store> Core<S> {
     /// The upload of item `number` (a group's file) ended: encrypts its file
     /// message for the group, the entry to append to its log. It is kept
     /// until the log has it, as a text is (a runtime that does not append it
-    /// at once sends it with [`Core::group_unsent`] at its next read).
+    /// at once sends it with [`Core::group_unsent`] at its next read). A
+    /// group this member is no longer in gets nothing: the file fails as
+    /// cancelled.
     pub(crate) fn group_file(
         &mut self,
         now: UnixMillis,
         chat: ChatId,
         number: MessageNumber,
         file: FileMessage,
-    ) -> Result<GroupEntry, CoreError> {
+    ) -> Result<Option<GroupEntry>, CoreError> {
         let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
         let mut chat_record = group_chat(self.store(), &record, now)?;
         let mut numbering = Numbering::load(self.store(), chat)?;
@@ -296,6 +298,11 @@ impl<S: Store> Core<S> {
         };
         if item.deleted {
             return Err(CoreError::UnknownMessage);
+        }
+        if !record.group.is_active() {
+            let cancelled = FileState::Failed(sotto_files::TransferFailure::Cancelled);
+            chats.set_file_state(&mut cx, chat, number, cancelled, |_| {})?;
+            return Ok(None);
         }
         // The media chosen when the upload started go with the message.
         let mut file = file;
@@ -327,7 +334,7 @@ impl<S: Store> Core<S> {
         chat_record.put(&mut batch);
         cx.commit(batch)?;
         self.group_cache.keep(stored, record);
-        Ok(entry)
+        Ok(Some(entry))
     }
 
     /// Our messages whose entries did not come back from the log (their
