@@ -1303,7 +1303,8 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
         }
     };
     // Files the groups brought that download by themselves, and those
-    // their members deleted (the copies go).
+    // their members deleted (the copies go); what the first run left
+    // waiting waits for the next `receive`.
     let mut transfers = transfers;
     if session
         .runtime
@@ -1312,7 +1313,10 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
         .map_err(core_failure)?
         .iter()
         .any(|transfer| {
-            transfer.item_gone || transfer.state == Some(sotto_core::FileState::Downloading)
+            (transfer.item_gone || transfer.state == Some(sotto_core::FileState::Downloading))
+                && !transfers
+                    .iter()
+                    .any(|(chat, number, _)| (*chat, *number) == (transfer.chat, transfer.number))
         })
     {
         let more = files::run_transfers(
