@@ -8,13 +8,14 @@
 //! it: every member sees the same numbers. Our own text is an item at once,
 //! numbered by the log once its entry comes back.
 //!
-//! A file goes to the group as a file message (`Content::File`) once its
-//! chunks are uploaded, once whatever the group's size: its description has
-//! one download id per chunk that every member uses, and members never
-//! acknowledge a group's chunk (they stay until their TTL, or the sender's
-//! FDEL when the message is deleted for everyone or disappears). The
-//! longest file message ([`crate::file_message::MAX_FILE_MESSAGE_LEN`]) fits
-//! one entry, so a group chooses inline or redirect as a pairwise chat does.
+//! A file goes to the group as a file message (`Content::File`) when its
+//! chunks are up. It is uploaded once whatever the group's size: its
+//! description has one download id per chunk that every member uses, and
+//! members never acknowledge a group's chunk (they stay until their TTL, or
+//! the sender's FDEL when the message is deleted for everyone or
+//! disappears). The longest file message
+//! ([`crate::file_message::MAX_FILE_MESSAGE_LEN`]) fits one entry, so a group
+//! chooses inline or redirect as a pairwise chat does.
 //!
 //! ```text
 //! table "group_sending", key chat id u64 || SHA-256(entry) (32):
