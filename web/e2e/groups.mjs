@@ -3,18 +3,19 @@
 // browser, who lets nobody add her: she joins from the invitation) and Carl
 // (the command) among her contacts; both join. Then
 // messages each way with each member's name, a reply and a reaction, an edit
-// and a delete for everyone, a mention of Bea (marked for her), "read by"
-// with each member's receipt, a message read after Bea's page was reloaded
-// and unlocked, another after the relay was restarted, a member's security
-// code, and Carl's removal by Ann, after which Carl is out and the browsers
-// see two members. Screenshots of the main screens go to the printed
-// directory.
+// and a delete for everyone, a mention of Bea (marked for her), an image
+// pasted by Ann (seen and downloaded by Bea, and by Carl's command byte for
+// byte), "read by" with each member's receipt, a message read after Bea's
+// page was reloaded and unlocked, another after the relay was restarted, a
+// member's security code, and Carl's removal by Ann, after which Carl is out
+// and the browsers see two members. Screenshots of the main screens go to the
+// printed directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs), with
 //   SOTTO_CLI   the sotto binary
 
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -170,6 +171,47 @@ try {
   const mentioned = beaGroup.locator(".message.mentions-me").filter({ hasText: "@Bea bring the rope" });
   await mentioned.waitFor({ timeout });
   step("a mention, marked for the member mentioned");
+
+  // An image pasted into the group from Ann's browser: uploaded once, shown
+  // with its preview and Ann's name in Bea's browser, downloaded there; the
+  // command downloads the same chunks, byte for byte.
+  const image = await ann.evaluate(async () => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 320;
+    canvas.height = 200;
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#7a3b69";
+    context.fillRect(0, 0, 320, 200);
+    context.fillStyle = "#ffffff";
+    context.font = "32px sans-serif";
+    context.fillText("the crag", 60, 110);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([blob], "crag.png", { type: "image/png" }));
+    const box = document.querySelector(".composer textarea");
+    box.dispatchEvent(new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: transfer }));
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  });
+  const beaCard = beaGroup.getByLabel("File crag.png", { exact: true });
+  await beaCard.locator("img.file-preview").waitFor({ timeout });
+  await row(beaGroup, "crag.png").locator(".sender").getByText("Ann").waitFor({ timeout });
+  await beaCard.getByRole("button", { name: "Download crag.png" }).click();
+  await beaGroup.locator(".file-image img").waitFor({ timeout });
+  await shot(bea, "image");
+  const fromCarl = join(work, "carl-files");
+  mkdirSync(fromCarl);
+  let offered;
+  await receiveUntil(carl, "Ann's image", async () => {
+    const { messages } = await sotto(carl, "history", "Climbing");
+    offered = messages.find((message) => message.file?.name === "crag.png" && message.sender?.name === "Ann");
+    return offered !== undefined;
+  });
+  const saved = await sotto(carl, "download", "Climbing", String(offered.number), "--dir", fromCarl);
+  if (saved.files[0]?.state !== "saved")
+    throw new Error(`the command did not save the image: ${JSON.stringify(saved)}`);
+  if (!readFileSync(join(fromCarl, "crag.png")).equals(Buffer.from(image)))
+    throw new Error("the image the command saved differs from the one pasted");
+  step("an image pasted in the group, seen and downloaded by the other browser and the command");
 
   // Read by: Bea has the chat open; Carl reads his with --mark-read.
   await sotto(carl, "history", "Climbing", "--mark-read");

@@ -543,11 +543,13 @@ export class FakeBackend implements Backend {
     return item.number;
   }
 
-  /** A file offered by the peer in `chat` (`available` until downloaded). */
-  receiveFile(chat: ChatId, file: Blob, name: string, mediaType: string): MessageItem {
+  /** A file offered by the peer in `chat`, or by `member` in a group (`available` until downloaded). */
+  receiveFile(chat: ChatId, file: Blob, name: string, mediaType: string, member?: string): MessageItem {
     const target = this.requireChat(chat);
     const item = this.message(target, "incoming", `📎 ${name}`, this.now());
     item.file = { ...noMedia(), name, size: file.size, media_type: mediaType, state: "available", failure: null };
+    const sender = target.group?.members.find((candidate) => candidate.name === member);
+    if (sender) item.sender = { id: sender.id, name: sender.name };
     this.files.set(`${chat}-${item.number}`, file);
     this.add(target, item);
     this.emit({ type: "item_added", item: structuredClone(item), unread: target.unread });

@@ -109,6 +109,30 @@ describe("groups", () => {
     expect(sent?.args[1]).toEqual({ text: "@Cy does", mentions: [(await backend.groupMembers(group))[2]!.id] });
   });
 
+  it("sends files dropped on a group's chat, and shows a member's file under their name", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob", "Cy"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    expect(button("Attach files")).not.toBeNull();
+    const conversation = root.querySelector<HTMLElement>(".conversation")!;
+    const dataTransfer = { types: ["Files"], files: [new File(["a"], "topo.pdf")], dropEffect: "none" };
+    await act(() => {
+      const drop = new Event("drop", { bubbles: true, cancelable: true });
+      Object.defineProperty(drop, "dataTransfer", { value: dataTransfer });
+      conversation.dispatchEvent(drop);
+    });
+    await settle();
+    const sent = backend.calls.filter((call) => call.method === "sendFile").map((call) => call.args.slice(0, 2));
+    expect(sent).toEqual([[group, "topo.pdf"]]);
+    await act(() => {
+      backend.receiveFile(group, new File(["bb"], "crag.png"), "crag.png", "image/png", "Bob");
+    });
+    await settle();
+    const card = root.querySelector('[aria-label="File crag.png"]');
+    expect(card?.closest(".message")?.querySelector(".sender")?.textContent).toContain("Bob");
+  });
+
   it("lists members with their roles and removes one", async () => {
     const backend = FakeBackend.withProfile();
     const group = backend.addGroup("Climbing", ["Bob", "Cy"]);

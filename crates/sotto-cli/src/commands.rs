@@ -611,7 +611,12 @@ async fn profile_command(
                 let delete = GroupSend::Delete {
                     message: MessageNumber(message),
                 };
-                return groups::send(session, output, group.id, delete).await;
+                groups::send(session, output, group.id, delete).await?;
+                // A file's copy goes, and its chunks on the relay (FDEL).
+                let mut runner = files::runner(session)?;
+                let which = sotto_client::files::Which::One(group.id, MessageNumber(message));
+                files::run_transfers(session, &mut runner, which, output).await?;
+                return Ok(());
             }
             let id = session.contact(&contact)?;
             session
@@ -1288,7 +1293,8 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
         events.extend(more);
         problem = problem.or(later);
     }
-    // Group logs: read to their ends (commits appended, welcomes sent).
+    // Group logs: read to their ends (commits appended, welcomes sent, the
+    // messages of group files sent above appended).
     let group_changes = match groups::sync_all(session).await {
         Ok(changes) => changes,
         Err(error) => {
@@ -1296,6 +1302,34 @@ async fn receive(session: &mut Session<'_>, output: &Output) -> anyhow::Result<(
             Vec::new()
         }
     };
+    // Files the groups brought that download by themselves, and those
+    // their members deleted (the copies go); what the first run left
+    // waiting waits for the next `receive`.
+    let mut transfers = transfers;
+    if session
+        .runtime
+        .core()
+        .file_transfers()
+        .map_err(core_failure)?
+        .iter()
+        .any(|transfer| {
+            (transfer.item_gone || transfer.state == Some(sotto_core::FileState::Downloading))
+                && !transfers
+                    .iter()
+                    .any(|(chat, number, _)| (*chat, *number) == (transfer.chat, transfer.number))
+        })
+    {
+        let more = files::run_transfers(
+            session,
+            &mut runner,
+            sotto_client::files::Which::All,
+            output,
+        )
+        .await?;
+        transfers
+            .retain(|(chat, number, _)| !more.iter().any(|(c, n, _)| (c, n) == (chat, number)));
+        transfers.extend(more);
+    }
     let (more, later) = session.settle_all().await?;
     events.extend(more);
     problem = problem.or(later);

@@ -17,7 +17,8 @@
 //!   received (the copy stays encrypted), then FACK. A redirect downloads
 //!   first and leads to the file's own download.
 //! - A deleted or disappeared item: the copies are removed and FDEL (the
-//!   sender) or FACK (a recipient) sent, then the record forgotten.
+//!   sender) or FACK (a recipient) sent, then the record forgotten. A
+//!   group's file is never acknowledged: its chunks serve every member.
 //!
 //! Everything that touches the core runs on the caller's task.
 
@@ -991,8 +992,16 @@ impl FileRunner {
             }
             _ => return Ok(()),
         };
-        core.send_file(now_millis(), &mut OsRng, chat, number, message)?;
-        transfer.outcome = Some(Outcome::Sent);
+        // A group's file message is an entry for its log, kept by the core
+        // until the log has it: the caller's next read of the log appends
+        // it (`Core::group_unsent`), in the group's epoch of that moment.
+        // None in a group: this member is no longer in it, the file failed.
+        let entry = core.send_file(now_millis(), &mut OsRng, chat, number, message)?;
+        transfer.outcome = Some(if entry.is_none() && core.chat(chat)?.members.is_some() {
+            Outcome::Failed(TransferFailure::Cancelled)
+        } else {
+            Outcome::Sent
+        });
         Ok(())
     }
 

@@ -280,7 +280,14 @@ impl FileMessage {
         let description = Zeroizing::new(r.bytes16(MAX_INLINE_DESCRIPTION_LEN)?.to_vec());
         let media = match kind_byte & MEDIA_FLAG {
             0 => None,
-            _ => Some(FileMedia::decode(r)?),
+            _ => {
+                let media = FileMedia::decode(r)?;
+                // Empty media are written without the flag: one encoding only.
+                if media.is_empty() {
+                    return Err(bad_file());
+                }
+                Some(media)
+            }
         };
         let message = FileMessage {
             name,
@@ -524,6 +531,18 @@ pub(crate) mod tests {
         // Empty media are not written.
         file.media = Some(FileMedia::default());
         assert_eq!(round_trip(&file, true).unwrap().media, None);
+        // and the flag with empty media is refused.
+        let mut w = Writer::new();
+        file.media = None;
+        file.encode(&mut w);
+        let mut bytes = w.finish();
+        let flag_at = bytes.len() - file.description.len() - 3;
+        bytes[flag_at] |= MEDIA_FLAG;
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0]);
+        assert!(FileMessage::decode(&mut Reader::new(&bytes, "t"), true).is_err());
+        bytes[flag_at] &= !MEDIA_FLAG;
+        bytes.truncate(bytes.len() - 7);
+        assert!(FileMessage::decode(&mut Reader::new(&bytes, "t"), true).is_ok());
         // A preview over the bound is refused.
         let mut w = Writer::new();
         file.media = Some(FileMedia {

@@ -36,9 +36,10 @@ use std::fmt;
 
 use rand_core::CryptoRngCore;
 use sotto_files::{Download, FileDescription, Upload};
+use sotto_wire::GroupEntry;
 
 use crate::chat_item::{ChatItem, ItemContent, MessageDirection};
-use crate::chat_record::AutoDownload;
+use crate::chat_record::{AutoDownload, ChatRecord};
 use crate::codec::{Reader, Writer, corrupt};
 use crate::core::Core;
 use crate::event::{Event, Pending};
@@ -200,9 +201,15 @@ fn put(
 }
 
 /// The transfer that downloads `file` from the start: the file's own
-/// download, or its redirect's.
-pub(crate) fn new_download(file: &FileMessage) -> Result<Transfer, CoreError> {
-    let download = Download::new(file.description()?);
+/// download, or its redirect's; `shared` (a group's file, whose chunks
+/// every member fetches with the same ids) acknowledges no chunk.
+pub(crate) fn new_download(file: &FileMessage, shared: bool) -> Result<Transfer, CoreError> {
+    let description = file.description()?;
+    let download = if shared {
+        Download::shared(description)
+    } else {
+        Download::new(description)
+    };
     Ok(match file.kind {
         DescriptionKind::Inline => Transfer::Download(download),
         DescriptionKind::Redirect => Transfer::DownloadRedirect(download),
@@ -227,13 +234,14 @@ pub(crate) fn keep_sent_chunks(item: &ChatItem, batch: &mut WriteBatch) {
 /// Starts the download of an incoming file as it arrives, when automatic
 /// downloads are on and it is small enough (the chat's own setting
 /// overrides the profile's limit): its state, and its record written into
-/// `batch`.
+/// `batch`. A group's file (`shared`) is downloaded without acknowledging.
 pub(crate) fn auto_download(
     store: &impl Store,
     setting: AutoDownload,
     chat: ChatId,
     number: MessageNumber,
     file: &FileMessage,
+    shared: bool,
     batch: &mut WriteBatch,
 ) -> Result<FileState, CoreError> {
     let limit = match setting {
@@ -243,7 +251,7 @@ pub(crate) fn auto_download(
     };
     match limit {
         Some(limit) if file.size <= limit => {
-            put(batch, chat, number, &new_download(file)?)?;
+            put(batch, chat, number, &new_download(file, shared)?)?;
             Ok(FileState::Downloading)
         }
         _ => Ok(FileState::Available),
@@ -298,6 +306,12 @@ impl<S: Store> Core<S> {
             media: None,
         };
         check.check_names()?;
+        if ChatRecord::load(self.store(), chat)?.is_group() {
+            let (group, _) = self.group_cache.load(self.store.inner(), chat)?;
+            if !group.group.is_active() {
+                return Err(CoreError::NotConnected);
+            }
+        }
         let record = Transfer::Upload(upload.clone()).encode()?;
         let (mut cx, _, _, chats) = self.parts();
         let result = chats.start_upload(
@@ -314,7 +328,12 @@ impl<S: Store> Core<S> {
     }
 
     /// The upload of item `number` ended: sends `file` (an inline or a
-    /// redirect description, [`FileMessage`]) in a chat message.
+    /// redirect description, [`FileMessage`]) in a chat message. In a
+    /// group, the message is an entry for the group's log, returned to
+    /// append (none when this member left the group: the file fails as
+    /// cancelled); it is kept until the log has it, so a runtime that does
+    /// not append it at once sends it with [`Core::group_unsent`] at its
+    /// next read of the log.
     pub fn send_file(
         &mut self,
         now: UnixMillis,
@@ -322,10 +341,13 @@ impl<S: Store> Core<S> {
         chat: ChatId,
         number: MessageNumber,
         file: FileMessage,
-    ) -> Result<(), CoreError> {
+    ) -> Result<Option<GroupEntry>, CoreError> {
+        if ChatRecord::load(self.store(), chat)?.is_group() {
+            return self.group_file(now, chat, number, file);
+        }
         let (mut cx, _, _, chats) = self.parts();
         let result = chats.send_file(&mut cx, now, rng, chat, number, file);
-        self.after_action(now, result)
+        self.after_action(now, result).map(|()| None)
     }
 
     /// The file offered by incoming item `number`.
@@ -361,7 +383,8 @@ impl<S: Store> Core<S> {
         {
             return Ok(transfer);
         }
-        let transfer = new_download(&file)?;
+        let shared = ChatRecord::load(self.store(), chat)?.is_group();
+        let transfer = new_download(&file, shared)?;
         let (mut cx, _, _, chats) = self.parts();
         let mut stored = Ok(());
         let result = chats.set_file_state(&mut cx, chat, number, FileState::Downloading, |batch| {
@@ -384,7 +407,16 @@ impl<S: Store> Core<S> {
         let description =
             FileDescription::decode(content).map_err(|_| CoreError::Malformed("file message"))?;
         file.check_redirected(&description)?;
-        let download = Download::new(description);
+        // A group's redirect leads to a group's file.
+        let shared = matches!(
+            self.transfer(chat, number)?,
+            Some(Transfer::DownloadRedirect(redirect)) if redirect.is_shared()
+        );
+        let download = if shared {
+            Download::shared(description)
+        } else {
+            Download::new(description)
+        };
         self.save_transfer(chat, number, &Transfer::Download(download.clone()))?;
         Ok(download)
     }

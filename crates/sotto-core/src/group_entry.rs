@@ -256,7 +256,11 @@ impl GroupChatMessage {
             Content::Reaction { target, .. }
             | Content::Edit { target, .. }
             | Content::Delete { target } => reference(target),
-            Content::Receipt { .. } | Content::GroupReceipt { .. } | Content::Timer { .. } => true,
+            Content::Receipt { .. }
+            | Content::GroupReceipt { .. }
+            | Content::Timer { .. }
+            | Content::File { .. }
+            | Content::MediaPrivacy { .. } => true,
             _ => false,
         };
         let mentions_allowed = mentions.is_empty() || matches!(content, Content::Text { .. });

@@ -357,6 +357,7 @@ impl Inbox {
                             id,
                             number,
                             &file,
+                            false,
                             batch,
                         )?;
                         ItemContent::File { file, state }

@@ -131,10 +131,17 @@ impl SottoClient {
     }
 
     /// Blocks (or allows again) saving the chat's media out of the profile,
-    /// for both sides: the peer is told, and a notice shows on both.
+    /// for both sides: the peer is told, and a notice shows on both (in a
+    /// group, for every member, through its log).
     #[wasm_bindgen(js_name = setBlockSaving)]
     pub fn set_block_saving(&self, chat: f64, block: bool) -> Result<(), JsValue> {
         let chat = ChatId(local_id(chat, "no such chat")?);
+        if self.is_group(chat)? {
+            let change = sotto_core::GroupSend::MediaPrivacy {
+                block_saving: block,
+            };
+            return self.group_send(chat, change);
+        }
         self.change(|core| {
             core.set_block_saving(now(), &mut BrowserRng, chat, block)
                 .map_err(core_error)

@@ -458,7 +458,7 @@ export function Conversation({
         event.preventDefault();
         dragDepth.current = 0;
         setDragging(false);
-        if (chat.blocked || group) return;
+        if (chat.blocked) return;
         const files = [...(event.dataTransfer?.files ?? [])];
         if (files.length > 0) void sendFiles(files);
       }}
@@ -589,12 +589,8 @@ export function Conversation({
           onTyping={(typing) => settings.typingIndicator && backend.setTyping(chat.id, typing).catch(() => undefined)}
           draft={drafts?.get(chat.id) ?? ""}
           onDraft={keepDraft}
-          {...(group
-            ? {}
-            : {
-                onFiles: (files: File[]) => void sendFiles(files),
-                onVoice: (recorded: Parameters<typeof sendVoice>[0]) => void sendVoice(recorded),
-              })}
+          onFiles={(files: File[]) => void sendFiles(files)}
+          onVoice={(recorded: Parameters<typeof sendVoice>[0]) => void sendVoice(recorded)}
           onError={setError}
         />
       )}

@@ -256,14 +256,19 @@ const RELAY_FULL: &str = "the relay is out of storage and takes no more file chu
 nothing is lost: the upload goes on from where it stopped at the next `sotto receive` once \
 the relay has room";
 
-/// `sotto send-file CONTACT PATH`.
+/// `sotto send-file CONTACT PATH`, or `GROUP PATH`: a group's file is
+/// uploaded once, and its message goes to the group's log.
 pub(super) async fn send_file(
     session: &mut Session<'_>,
     output: &Output,
     contact: &str,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let id = session.contact(contact)?;
+    let group = super::groups::group(session, contact)?.map(|group| group.id);
+    let id = match group {
+        Some(id) => id,
+        None => session.contact(contact)?,
+    };
     let source = std::fs::File::open(path).map_err(|error| {
         Failure::new("usage", format!("cannot read {}: {error}", path.display()))
     })?;
@@ -300,7 +305,19 @@ pub(super) async fn send_file(
         .iter()
         .find(|(chat, n, _)| (*chat, *n) == (id, number))
         .map_or(Outcome::Waiting, |(_, _, outcome)| *outcome);
-    let (_, problem) = session.settle_all().await?;
+    let (_, mut problem) = session.settle_all().await?;
+    if let Some(group) = group
+        && outcome == Outcome::Sent
+    {
+        // The file's message goes to the log at the end of a read, and
+        // comes back on the next one (the item takes its place in the log).
+        for _ in 0..2 {
+            if let Err(error) = super::groups::sync_group(session, group).await {
+                problem = problem.or(Some(Failure::new("relay", error.to_string())));
+                break;
+            }
+        }
+    }
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
     output.emit(
         json!({
@@ -715,12 +732,20 @@ pub(super) async fn media(
                 .into());
             }
         };
-        let now = sotto_client::runtime::now_millis();
-        session
-            .core()
-            .set_block_saving(now, &mut rand::rngs::OsRng, id, block)
-            .map_err(core_failure)?;
-        session.settle().await?;
+        if super::groups::group(session, contact)?.is_some_and(|group| group.id == id) {
+            // For every member, through the group's log.
+            let change = sotto_core::GroupSend::MediaPrivacy {
+                block_saving: block,
+            };
+            super::groups::write(session, id, change).await?;
+        } else {
+            let now = sotto_client::runtime::now_millis();
+            session
+                .core()
+                .set_block_saving(now, &mut rand::rngs::OsRng, id, block)
+                .map_err(core_failure)?;
+            session.settle().await?;
+        }
     }
     let settings = session
         .runtime

@@ -32,7 +32,9 @@ impl Chats {
         extra: impl FnOnce(MessageNumber, &mut StagedBatch),
     ) -> Result<MessageNumber, CoreError> {
         let mut record = ChatRecord::load(cx.store(), chat)?;
-        if record.connection().is_none() {
+        // A group's file goes to its log (the caller checked the group is
+        // active).
+        if record.connection().is_none() && !record.is_group() {
             return Err(CoreError::NotConnected);
         }
         let number = MessageNumber(record.allocate_number());

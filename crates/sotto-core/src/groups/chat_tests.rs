@@ -6,7 +6,7 @@ use crate::chat_record::ReceiptSetting;
 use sotto_groups::{DisplayName, PendingJoin};
 
 use crate::sim::World;
-use crate::{ItemView, MessageDirection, MessageNumber, MessageStatus};
+use crate::{FileMessage, ItemView, MessageDirection, MessageNumber, MessageStatus, Transfer};
 
 use super::tests::{Log, world};
 use super::*;
@@ -644,6 +644,269 @@ fn two_members_see_the_same_security_code_and_another_member_a_different_one() {
         world.clients[0]
             .core
             .group_security_code(chats[0], "not a member id")
+            .is_err()
+    );
+}
+
+/// Starts an upload of a `size`-byte file in the group at `client`: its
+/// item, uploading.
+fn start_group_upload(world: &mut World, client: usize, chat: ChatId, size: u64) -> MessageNumber {
+    let now = world.now;
+    let relays = crate::file_message::tests::description(size)
+        .chunks
+        .iter()
+        .map(|chunk| chunk.relay.clone())
+        .take(1)
+        .collect::<Vec<_>>();
+    let upload = sotto_files::Upload::encrypting(
+        sotto_files::FileKey::from_bytes([1; 32]),
+        sotto_files::FileNonce::from_bytes([2; 19]),
+        size,
+        &relays,
+        1,
+    )
+    .unwrap();
+    world.clients[client]
+        .core
+        .start_upload(now, chat, "photo.jpg", "image/jpeg", &upload)
+        .unwrap()
+}
+
+fn transfer_of(world: &World, client: usize, chat: ChatId) -> crate::FileTransfer {
+    world.clients[client]
+        .core
+        .file_transfers()
+        .unwrap()
+        .into_iter()
+        .find(|transfer| transfer.chat == chat)
+        .unwrap()
+}
+
+#[test]
+fn a_file_goes_to_the_group_once_and_no_member_acknowledges_its_chunks() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, cy] = chats;
+    let now = world.now;
+    // Cy downloads every file of the group as it arrives.
+    world.clients[2]
+        .core
+        .set_chat_auto_download(cy, crate::chat_record::AutoDownload::On)
+        .unwrap();
+
+    let number = start_group_upload(&mut world, 0, ann, 3 * 1024 * 1024);
+    assert_eq!(last(&world, 0, ann).file.unwrap().state, "uploading");
+    // One description, one entry, whatever the group's size.
+    let file = crate::file_message::tests::with_largest_preview();
+    let c = &mut world.clients[0];
+    let entry = c
+        .core
+        .send_file(now, &mut c.rng, ann, number, file)
+        .unwrap()
+        .unwrap();
+    let sent = last(&world, 0, ann);
+    assert_eq!(sent.status, MessageStatus::Pending);
+    assert_eq!(sent.file.as_ref().unwrap().state, "sent");
+    log.append(entry);
+    everyone_reads(&mut world, &log, &chats);
+    let sent = last(&world, 0, ann);
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(sent.seq, log.0.len() as u64);
+
+    let at_bob = last(&world, 1, bob);
+    assert_eq!(at_bob.direction, MessageDirection::Incoming);
+    assert_eq!(at_bob.sender.as_ref().unwrap().name, "Ann");
+    let offered = at_bob.file.as_ref().unwrap();
+    assert_eq!(offered.state, "available");
+    assert_eq!(offered.name, "photo.jpg");
+    assert!(offered.preview.is_some());
+    assert_eq!(offered.duration_ms, Some(61_000));
+    let at_cy = last(&world, 2, cy);
+    assert_eq!(at_cy.file.as_ref().unwrap().state, "downloading");
+
+    // Both members' downloads share the chunks: neither acknowledges one.
+    let transfer = world.clients[1]
+        .core
+        .start_download(now, bob, at_bob.number)
+        .unwrap();
+    let Transfer::Download(download) = transfer else {
+        panic!("not a download");
+    };
+    assert!(download.is_shared());
+    let Transfer::Download(download) = transfer_of(&world, 2, cy).transfer else {
+        panic!("not a download");
+    };
+    assert!(download.is_shared());
+
+    // Bob blocks saving the group's media, for every member.
+    let block = GroupSend::MediaPrivacy { block_saving: true };
+    send(&mut world, &mut log, 1, bob, block);
+    everyone_reads(&mut world, &log, &chats);
+    for (client, chat) in chats.iter().enumerate() {
+        let settings = world.clients[client].core.media_settings(*chat).unwrap();
+        assert!(settings.block_saving, "member {client}");
+    }
+    assert!(last(&world, 0, ann).notice.is_some());
+
+    // Ann deletes it for everyone: her upload is left for its FDEL, the
+    // members' downloads for a clean-up without FACK.
+    send(
+        &mut world,
+        &mut log,
+        0,
+        ann,
+        GroupSend::Delete { message: number },
+    );
+    everyone_reads(&mut world, &log, &chats);
+    let at_ann = transfer_of(&world, 0, ann);
+    assert!(at_ann.item_gone);
+    assert!(matches!(at_ann.transfer, Transfer::Upload(_)));
+    for (client, chat, number) in [(1, bob, at_bob.number), (2, cy, at_cy.number)] {
+        let history = world.clients[client].core.history(chat, None, 10).unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|item| item.number == number && item.deleted)
+        );
+        let transfer = transfer_of(&world, client, chat);
+        assert!(transfer.item_gone);
+        let Transfer::Download(mut download) = transfer.transfer else {
+            panic!("not a download");
+        };
+        download.cancel();
+        assert!(download.next_steps(u64::MAX).is_empty());
+        assert!(download.is_finished());
+    }
+}
+
+#[test]
+fn the_longest_file_message_fits_one_entry_and_a_lost_one_is_sent_again() {
+    use crate::file_message::MAX_FILE_MESSAGE_LEN;
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, _] = chats;
+    let now = world.now;
+    // The longest inline description, then a preview that brings the file
+    // message to its longest.
+    let mut file = crate::file_message::tests::longest_inline();
+    let encoded_len = |file: &FileMessage| {
+        let mut w = crate::codec::Writer::new();
+        file.encode(&mut w);
+        w.finish().len()
+    };
+    let room = MAX_FILE_MESSAGE_LEN - encoded_len(&file);
+    if let Some(media) = &mut file.media {
+        media.preview = vec![7; room];
+    }
+    assert_eq!(encoded_len(&file), MAX_FILE_MESSAGE_LEN);
+    let number = start_group_upload(&mut world, 0, ann, file.size);
+    let c = &mut world.clients[0];
+    // Its append is lost: the log's end sends it again.
+    let _lost = c.core.send_file(now, &mut c.rng, ann, number, file.clone());
+    log.catch_up(&mut world.clients[0], ann);
+    let unsent = world.clients[0].core.group_unsent(ann).unwrap();
+    assert_eq!(unsent.len(), 1);
+    log.append(unsent.into_iter().next().unwrap());
+    everyone_reads(&mut world, &log, &chats);
+    assert!(world.clients[0].core.group_unsent(ann).unwrap().is_empty());
+    assert_eq!(last(&world, 0, ann).status, MessageStatus::Sent);
+    let (received, state) = world.clients[1]
+        .core
+        .offered_file(bob, last(&world, 1, bob).number)
+        .unwrap();
+    assert_eq!(received, file);
+    assert_eq!(state, crate::FileState::Available);
+}
+
+/// Hands every member the log to its end, at the world's time (the items'
+/// timers start then).
+fn everyone_reads_now(world: &mut World, log: &Log, chats: &[ChatId; 3]) {
+    let now = world.now;
+    for (client, chat) in chats.iter().enumerate() {
+        let client = &mut world.clients[client];
+        let from = client.core.group_cursor(*chat).unwrap();
+        for seq in from..=log.0.len() as u64 {
+            let entry = &log.0[seq as usize - 1];
+            client
+                .core
+                .handle_group_entry(now, &mut client.rng, *chat, seq, entry)
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_group_file_that_disappears_leaves_its_chunks_to_the_senders_fdel_only() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, _] = chats;
+    send(
+        &mut world,
+        &mut log,
+        0,
+        ann,
+        GroupSend::Timer { seconds: Some(60) },
+    );
+    everyone_reads_now(&mut world, &log, &chats);
+    let number = start_group_upload(&mut world, 0, ann, 100_000);
+    let now = world.now;
+    let c = &mut world.clients[0];
+    let file = crate::file_message::tests::inline(100_000);
+    let entry = c.core.send_file(now, &mut c.rng, ann, number, file);
+    log.append(entry.unwrap().unwrap());
+    everyone_reads_now(&mut world, &log, &chats);
+    let offered = last(&world, 1, bob).number;
+    world.clients[1]
+        .core
+        .start_download(now, bob, offered)
+        .unwrap();
+    assert!(!transfer_of(&world, 1, bob).item_gone);
+    // The timer runs out: Ann's upload is left for its FDEL, Bob's shared
+    // download for a clean-up without FACK.
+    world.advance(std::time::Duration::from_secs(61));
+    let at_ann = transfer_of(&world, 0, ann);
+    assert!(at_ann.item_gone && matches!(at_ann.transfer, Transfer::Upload(_)));
+    let at_bob = transfer_of(&world, 1, bob);
+    assert!(at_bob.item_gone);
+    let Transfer::Download(mut download) = at_bob.transfer else {
+        panic!("not a download");
+    };
+    download.cancel();
+    assert!(download.next_steps(u64::MAX).is_empty());
+}
+
+#[test]
+fn a_file_whose_upload_ends_after_its_sender_was_removed_fails_as_cancelled() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, _, cy] = chats;
+    let number = start_group_upload(&mut world, 2, cy, 100_000);
+    let cy_id = member_id(&world, 0, ann, "Cy");
+    let commit = world.clients[0]
+        .core
+        .remove_group_member(ann, &cy_id)
+        .unwrap();
+    log.append(commit);
+    everyone_reads(&mut world, &log, &chats);
+    let now = world.now;
+    let c = &mut world.clients[2];
+    let file = crate::file_message::tests::inline(100_000);
+    let sent = c.core.send_file(now, &mut c.rng, cy, number, file).unwrap();
+    assert!(sent.is_none());
+    let file = last(&world, 2, cy).file.unwrap();
+    assert_eq!((file.state, file.failure), ("failed", Some("cancelled")));
+    assert!(world.clients[2].core.group_unsent(cy).unwrap().is_empty());
+    // And a new one does not start.
+    let upload = sotto_files::Upload::encrypting(
+        sotto_files::FileKey::from_bytes([1; 32]),
+        sotto_files::FileNonce::from_bytes([2; 19]),
+        10,
+        &[crate::file_message::tests::description(10).chunks[0]
+            .relay
+            .clone()],
+        1,
+    )
+    .unwrap();
+    let c = &mut world.clients[2];
+    assert!(
+        c.core
+            .start_upload(now, cy, "late.txt", "text/plain", &upload)
             .is_err()
     );
 }

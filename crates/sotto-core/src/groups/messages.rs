@@ -8,6 +8,15 @@
 //! it: every member sees the same numbers. Our own text is an item at once,
 //! numbered by the log once its entry comes back.
 //!
+//! A file goes to the group as a file message (`Content::File`) when its
+//! chunks are up. It is uploaded once whatever the group's size: its
+//! description has one download id per chunk that every member uses, and
+//! members never acknowledge a group's chunk (they stay until their TTL, or
+//! the sender's FDEL when the message is deleted for everyone or
+//! disappears). The longest file message
+//! ([`crate::file_message::MAX_FILE_MESSAGE_LEN`]) fits one entry, so a group
+//! chooses inline or redirect as a pairwise chat does.
+//!
 //! ```text
 //! table "group_sending", key chat id u64 || SHA-256(entry) (32):
 //!   message number u64 (0: no item) || group chat message (len u32 || bytes)
@@ -46,6 +55,8 @@ use crate::chats::{Chats, mark_deleted, set_reaction};
 use crate::codec::{Reader, Writer, corrupt};
 use crate::core::Core;
 use crate::event::Pending;
+use crate::file_message::{FileMessage, FileState};
+use crate::file_transfer::auto_download;
 use crate::group_entry::{GroupChatMessage, MAX_MENTIONS, entry_of};
 use crate::group_record::GroupRecord;
 use crate::groups::integrity::Numbering;
@@ -101,15 +112,22 @@ pub enum GroupSend<'a> {
         /// Its new text.
         text: &'a str,
     },
-    /// A delete for everyone of one of this user's texts.
+    /// A delete for everyone of one of this user's texts or files (a file's
+    /// chunks are deleted from the relay, `FileTransfer::item_gone`).
     Delete {
-        /// The text deleted.
+        /// The message deleted.
         message: MessageNumber,
     },
     /// The group's disappearing-message timer (30 s to 4 weeks, or off).
     Timer {
         /// The timer in seconds, `None` for off.
         seconds: Option<u32>,
+    },
+    /// Blocks saving and exporting the group's media for every member (or
+    /// allows it again).
+    MediaPrivacy {
+        /// Whether saving is blocked.
+        block_saving: bool,
     },
 }
 
@@ -197,7 +215,7 @@ impl<S: Store> Core<S> {
                 }
             }
             GroupSend::Delete { message } => {
-                let mut item = own_text(&cx, chat, message)?;
+                let mut item = own_message(&cx, chat, message)?;
                 let target = reference(&item)?;
                 mark_deleted(&mut item);
                 chats.put_item(&item, &mut batch);
@@ -213,6 +231,16 @@ impl<S: Store> Core<S> {
                 chats.add_notice(now, &mut chat_record, notice, &mut batch);
                 batch.notify(Pending::ChatChanged(chat));
                 Content::Timer { seconds }
+            }
+            GroupSend::MediaPrivacy { block_saving } => {
+                chat_record.block_saving = block_saving;
+                let notice = ChatNotice::MediaPrivacyChanged {
+                    by_me: true,
+                    block_saving,
+                };
+                chats.add_notice(now, &mut chat_record, notice, &mut batch);
+                batch.notify(Pending::ChatChanged(chat));
+                Content::MediaPrivacy { block_saving }
             }
         };
         let message = GroupChatMessage {
@@ -242,6 +270,72 @@ impl<S: Store> Core<S> {
         cx.commit(batch)?;
         self.group_cache.keep(stored, record);
         Ok(entry)
+    }
+
+    /// The upload of item `number` (a group's file) ended: encrypts its file
+    /// message for the group, the entry to append to its log. It is kept
+    /// until the log has it, as a text is (a runtime that does not append it
+    /// at once sends it with [`Core::group_unsent`] at its next read). A
+    /// group this member is no longer in gets nothing: the file fails as
+    /// cancelled.
+    pub(crate) fn group_file(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+        number: MessageNumber,
+        file: FileMessage,
+    ) -> Result<Option<GroupEntry>, CoreError> {
+        let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
+        let mut chat_record = group_chat(self.store(), &record, now)?;
+        let mut numbering = Numbering::load(self.store(), chat)?;
+        let (mut cx, _, _, chats) = self.parts();
+        let mut item = cx.item(chat, number)?;
+        let ItemContent::File {
+            file: started,
+            state: FileState::Uploading,
+        } = &item.content
+        else {
+            return Err(CoreError::UnknownMessage);
+        };
+        if item.deleted {
+            return Err(CoreError::UnknownMessage);
+        }
+        if !record.group.is_active() {
+            let cancelled = FileState::Failed(sotto_files::TransferFailure::Cancelled);
+            chats.set_file_state(&mut cx, chat, number, cancelled, |_| {})?;
+            return Ok(None);
+        }
+        // The media chosen when the upload started go with the message.
+        let mut file = file;
+        if file.media.is_none() {
+            file.media = started.media.clone();
+        }
+        file.fit_media();
+        let message = GroupChatMessage {
+            sent_at: now.0,
+            number: numbering.take(),
+            mentions: Vec::new(),
+            content: Content::File { file: file.clone() },
+        };
+        let mut batch = StagedBatch::new();
+        numbering.put(&mut batch);
+        let plaintext = Zeroizing::new(message.encode());
+        let sealed = record.group.encrypt(&plaintext)?;
+        let entry = entry_of(sealed.as_bytes())?;
+        put_sending(&mut batch, chat, &entry, number, &plaintext);
+        item.sent_at = now;
+        item.expires_at = Chats::expiry(&chat_record, now);
+        item.content = ItemContent::File {
+            file,
+            state: FileState::Sent,
+        };
+        chats.put_item(&item, &mut batch);
+        chat_record.last_activity = now.0;
+        let stored = record.put_kept(&mut batch)?;
+        chat_record.put(&mut batch);
+        cx.commit(batch)?;
+        self.group_cache.keep(stored, record);
+        Ok(Some(entry))
     }
 
     /// Our messages whose entries did not come back from the log (their
@@ -386,6 +480,23 @@ fn own_text<S: Store>(
     if item.direction != MessageDirection::Outgoing
         || item.deleted
         || !matches!(item.content, ItemContent::Text { .. })
+    {
+        return Err(CoreError::UnknownMessage);
+    }
+    Ok(item)
+}
+
+/// One of our texts or files, not deleted (only its author deletes it for
+/// everyone).
+fn own_message<S: Store>(
+    cx: &Shared<'_, S>,
+    chat: ChatId,
+    number: MessageNumber,
+) -> Result<ChatItem, CoreError> {
+    let item = cx.item(chat, number)?;
+    if item.direction != MessageDirection::Outgoing
+        || item.deleted
+        || matches!(item.content, ItemContent::Notice(_))
     {
         return Err(CoreError::UnknownMessage);
     }
@@ -585,6 +696,43 @@ pub(crate) fn apply<S: Store>(
                 owe_receipts(batch, id, ReceiptKind::Delivered, &[seq]);
             }
         }
+        Content::File { file } => {
+            let number = MessageNumber(chat.allocate_number());
+            let state = auto_download(
+                cx.store(),
+                chat.auto_download,
+                id,
+                number,
+                &file,
+                true,
+                batch,
+            )?;
+            let item = ChatItem {
+                chat: id,
+                number,
+                direction: MessageDirection::Incoming,
+                seq,
+                sent_at: UnixMillis(message.sent_at),
+                at: now,
+                status: MessageStatus::Delivered,
+                content: ItemContent::File { file, state },
+                edited: false,
+                deleted: false,
+                reactions: Vec::new(),
+                expires_at: Chats::expiry(chat, now),
+                sender: Some(GroupSender {
+                    id: sender,
+                    name: sender_name,
+                }),
+                mentions_me: false,
+            };
+            chats.add_item(&item, batch);
+            chat.unread = chat.unread.saturating_add(1);
+            chat.last_activity = now.0;
+            if member_count(record) <= MAX_MEMBERS_WITH_DELIVERY_RECEIPTS {
+                owe_receipts(batch, id, ReceiptKind::Delivered, &[seq]);
+            }
+        }
         Content::Reaction { target, emoji } => {
             if let Some(mut item) = find(cx.store(), id, target.seq)?
                 && item.direction != MessageDirection::Notice
@@ -642,6 +790,15 @@ pub(crate) fn apply<S: Store>(
             let notice = ChatNotice::TimerChanged {
                 by_me: false,
                 seconds,
+            };
+            chats.add_notice(now, chat, notice, batch);
+            batch.notify(Pending::ChatChanged(id));
+        }
+        Content::MediaPrivacy { block_saving } => {
+            chat.block_saving = block_saving;
+            let notice = ChatNotice::MediaPrivacyChanged {
+                by_me: false,
+                block_saving,
             };
             chats.add_notice(now, chat, notice, batch);
             batch.notify(Pending::ChatChanged(id));

@@ -1,11 +1,15 @@
 //! A download: each chunk fetched in pieces (FGET) into the client's own
 //! store, its digest checked, the file decrypted once every chunk is there,
-//! then FACK for every chunk.
+//! then FACK for every chunk. A shared download (a group's file, whose one
+//! download id per chunk every member holds) never acknowledges: one
+//! member's FACK would take the chunk from the others; its chunks stay
+//! until their TTL or the sender's FDEL.
 //!
 //! Record (big-endian):
 //!
 //! ```text
-//! 0x01 || description_len u32 || description (the file description's encoding)
+//! version u8 (0x01; 0x02: shared) || description_len u32
+//!      || description (the file description's encoding)
 //!      || failure u8 (0 none, else TransferFailure code) || decrypted u8
 //!      || count u16 (the description's chunk count) || count × chunk
 //! chunk = received u32 || flags u8 (bit 0 done, bit 1 fetched again, bit 2 acknowledged)
@@ -19,6 +23,8 @@ use crate::codec::Reader;
 use crate::{FileDescription, FileError};
 
 const VERSION: u8 = 1;
+/// The version byte of a shared download's record.
+const SHARED_VERSION: u8 = 2;
 const DONE: u8 = 1;
 const REFETCHED: u8 = 2;
 const ACKED: u8 = 4;
@@ -83,6 +89,8 @@ pub struct Download {
     failure: Option<TransferFailure>,
     decrypted: bool,
     decrypting: bool,
+    /// Never acknowledged (a group's file).
+    shared: bool,
     chunks: Vec<DownloadChunk>,
     busy: Busy,
 }
@@ -96,9 +104,24 @@ impl Download {
             failure: None,
             decrypted: false,
             decrypting: false,
+            shared: false,
             chunks: vec![DownloadChunk::default(); count],
             busy: Busy::new(count),
         }
+    }
+
+    /// A download of a file whose chunks other recipients fetch with the
+    /// same ids (a group's file): it never acknowledges a chunk.
+    pub fn shared(description: FileDescription) -> Download {
+        Download {
+            shared: true,
+            ..Download::new(description)
+        }
+    }
+
+    /// Whether this download leaves its chunks on the relays for others.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// The file's description.
@@ -108,7 +131,8 @@ impl Download {
 
     /// The steps to start now (Unix ms): chunk fetches, at most
     /// [`super::PARALLEL_CHUNKS`] at once; then the decryption; then the
-    /// acknowledgements (also after a failure, to free the relays).
+    /// acknowledgements (also after a failure, to free the relays), unless
+    /// the download is shared.
     pub fn next_steps(&mut self, now: u64) -> Vec<DownloadStep> {
         let mut steps = Vec::new();
         let fetched = self.chunks.iter().all(|chunk| chunk.has(DONE));
@@ -137,7 +161,7 @@ impl Download {
                 self.decrypting = true;
                 steps.push(DownloadStep::Decrypt);
             }
-        } else {
+        } else if !self.shared {
             for (index, chunk) in self.chunks.iter().enumerate() {
                 if steps.len() >= self.busy.room() {
                     break;
@@ -165,6 +189,9 @@ impl Download {
 
     /// When the next waiting step may start, if one waits.
     pub fn next_wake(&self) -> Option<u64> {
+        if self.shared && (self.decrypted || self.failure.is_some()) {
+            return None;
+        }
         self.chunks
             .iter()
             .filter(|chunk| !chunk.has(ACKED))
@@ -297,10 +324,10 @@ impl Download {
     }
 
     /// Whether nothing is left to do (received or failed, every chunk
-    /// acknowledged).
+    /// acknowledged unless the download is shared).
     pub fn is_finished(&self) -> bool {
         (self.decrypted || self.failure.is_some())
-            && self.chunks.iter().all(|chunk| chunk.has(ACKED))
+            && (self.shared || self.chunks.iter().all(|chunk| chunk.has(ACKED)))
     }
 
     /// Chunk bytes kept so far, and of all the chunks.
@@ -330,7 +357,7 @@ impl Download {
     pub fn encode(&self) -> Result<Vec<u8>, FileError> {
         let description = self.description.encode()?;
         let mut out = Vec::with_capacity(12 + description.len() + self.chunks.len() * 17);
-        out.push(VERSION);
+        out.push(if self.shared { SHARED_VERSION } else { VERSION });
         out.extend_from_slice(&(description.len() as u32).to_be_bytes());
         out.extend_from_slice(&description);
         out.push(self.failure.map_or(0, TransferFailure::code));
@@ -348,9 +375,11 @@ impl Download {
     /// Reads the record above, exactly.
     pub fn decode(bytes: &[u8]) -> Result<Download, FileError> {
         let mut reader = Reader::new(bytes, "download record");
-        if reader.u8()? != VERSION {
-            return Err(FileError::MalformedDescription("download record"));
-        }
+        let shared = match reader.u8()? {
+            VERSION => false,
+            SHARED_VERSION => true,
+            _ => return Err(FileError::MalformedDescription("download record")),
+        };
         let description_len = reader.u32()? as usize;
         if description_len > MAX_DESCRIPTION_LEN {
             return Err(FileError::MalformedDescription("download record"));
@@ -386,6 +415,7 @@ impl Download {
             failure,
             decrypted,
             decrypting: false,
+            shared,
             busy: Busy::new(chunks.len()),
             chunks,
         })
@@ -479,6 +509,44 @@ mod tests {
         assert!(download.is_received());
         assert_eq!(download.progress().0, download.progress().1);
         assert_eq!(download.chunks.len(), count);
+    }
+
+    #[test]
+    fn a_shared_download_never_acknowledges() {
+        let mut download = Download::shared(description(10 * 1024 * 1024));
+        assert!(download.is_shared());
+        let mut rounds = 0;
+        while !download.is_finished() {
+            rounds += 1;
+            assert!(rounds < 30);
+            for step in download.next_steps(0) {
+                match step {
+                    DownloadStep::Get { chunk, .. } => {
+                        assert_eq!(download.handle_fetched(chunk, digest(chunk)), Ok(None));
+                    }
+                    DownloadStep::Decrypt => download.handle_decrypted(true),
+                    DownloadStep::Ack { .. } => panic!("a shared download acknowledged"),
+                }
+            }
+        }
+        assert!(download.is_received());
+        assert_eq!(download.next_wake(), None);
+        // Its record says so; a deleted message's clean-up has no step.
+        let mut stored = Download::decode(&download.encode().unwrap()).unwrap();
+        assert!(stored.is_shared() && stored.is_finished());
+        stored.cancel();
+        assert!(stored.next_steps(u64::MAX).is_empty());
+        // A failed one neither.
+        let mut failed = Download::shared(description(100));
+        failed.next_steps(0);
+        failed.handle_error(0, 0, true).unwrap();
+        assert_eq!(failed.failure(), Some(TransferFailure::Gone));
+        assert!(failed.is_finished() && failed.next_steps(u64::MAX).is_empty());
+        // A pairwise download's record is unchanged.
+        assert_eq!(
+            Download::new(description(100)).encode().unwrap()[0],
+            VERSION
+        );
     }
 
     #[test]

@@ -107,15 +107,23 @@ pub(super) async fn uploaded(shared: &Rc<RefCell<Shared>>, key: (ChatId, Message
         }
         _ => return,
     };
-    {
+    let entry = {
         let mut state = shared.borrow_mut();
         let state = &mut *state;
         state.files.active.remove(&key);
-        if let Some(unlocked) = state.unlocked.as_mut() {
-            let _ = unlocked
+        match state.unlocked.as_mut() {
+            Some(unlocked) => unlocked
                 .core
-                .send_file(now(), &mut BrowserRng, key.0, key.1, message);
+                .send_file(now(), &mut BrowserRng, key.0, key.1, message)
+                .ok()
+                .flatten(),
+            None => None,
         }
+    };
+    // A group's file message goes to its log (the core keeps it until the
+    // log has it).
+    if let Some(entry) = entry {
+        crate::group_runner::send(shared, key.0, entry);
     }
     pump(shared);
 }
