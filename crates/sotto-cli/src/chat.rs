@@ -3,8 +3,9 @@
 //! Screens: the chats (list with unread counts, the open conversation with
 //! replies, reactions, edits, deletions, receipts and notices, the compose
 //! line), a one-time invitation (QR code beside the link), the contact
-//! requests, the contact address, and the open chat's security code (to mark
-//! it verified). Every screen ends in a line of its keys
+//! requests, the contact address, the open chat's security code (to mark
+//! it verified), and a group's profile and members with each member's code
+//! (owners and admins change the profile with slash commands). Every screen ends in a line of its keys
 //! (docs/cli.md lists them). After a time without a key press the screen
 //! locks: it shows no name and no message until the passphrase is typed again
 //! (messages keep arriving meanwhile).
@@ -44,7 +45,10 @@ use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
 use crate::group_watch::GroupWatch;
-use app::{Action, App, Screen, ShownCode, ShownInvitation, Snapshot, TYPING_SHOWN_FOR};
+pub(crate) use app::ProfileChange;
+use app::{
+    Action, App, Screen, ShownCode, ShownGroup, ShownInvitation, Snapshot, TYPING_SHOWN_FOR,
+};
 
 /// Items of the open conversation read for the screen.
 const HISTORY_LIMIT: usize = 500;
@@ -190,6 +194,10 @@ async fn run_loop(
                     if action == Action::Quit {
                         return Ok(());
                     }
+                    if let Action::EditGroup { group, change } = action {
+                        edit_group(&mut app, runtime, live, group, change).await;
+                        continue;
+                    }
                     if let Action::SaveFile { contact, message } = action {
                         save_file(terminal, &mut app, runtime, live, &snapshot, contact, message)
                             .await;
@@ -224,6 +232,7 @@ fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot
         typing_indicators: core.settings().typing_indicators,
         relay_problem: runtime.connect_failure().map(ToString::to_string),
         security_code: None,
+        group: None,
     };
     app.settle(&snapshot);
     if let Some(contact) = app.chat {
@@ -234,6 +243,31 @@ fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot
                 digits: code.digits(),
                 qr_payload: code.qr_payload().to_vec(),
             });
+        }
+        if app.current(&snapshot).is_some_and(|c| c.members.is_some()) {
+            let profile = core.group_profile(contact)?;
+            let mut group = ShownGroup {
+                description: profile
+                    .as_ref()
+                    .map(|p| p.description().to_owned())
+                    .unwrap_or_default(),
+                picture_len: profile.as_ref().map_or(0, |p| p.picture().len()),
+                members: Vec::new(),
+            };
+            if app.screen == Screen::Members {
+                group.members = core.group_members(contact)?;
+                app.settle_member(&group.members);
+                if let Some(member) = group.members.get(app.member).filter(|m| !m.me) {
+                    snapshot.security_code = core
+                        .group_security_code(contact, &member.id)
+                        .ok()
+                        .map(|code| ShownCode {
+                            digits: code.digits(),
+                            qr_payload: code.qr_payload().to_vec(),
+                        });
+                }
+            }
+            snapshot.group = Some(group);
         }
     }
     app.settle_message(&snapshot.history);
@@ -381,7 +415,31 @@ async fn save_file(
     };
 }
 
-/// Does what a key asked of the core; a refusal shows in the status line.
+/// `/name`, `/description`, `/picture`, `/no-picture`: the group's new
+/// profile, committed and read back as `group edit` does; the outcome in the
+/// status line.
+async fn edit_group(
+    app: &mut App,
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &crate::commands::Live<'_>,
+    group: ChatId,
+    change: ProfileChange,
+) {
+    let done = match &change {
+        ProfileChange::Name(name) => format!("The group is now {}.", one_line(name)),
+        ProfileChange::Description(text) if text.is_empty() => {
+            "The group has no description now.".to_owned()
+        }
+        ProfileChange::Description(_) => "The group's description is changed.".to_owned(),
+        ProfileChange::Picture(path) => format!("The group's picture is {}.", path.display()),
+        ProfileChange::NoPicture => "The group has no picture now.".to_owned(),
+    };
+    app.status = match crate::commands::edit_group_live(runtime, live, group, change).await {
+        Ok(()) => done,
+        Err(error) => format!("Refused: {}", one_line(&error.to_string())),
+    };
+}
+
 /// The message an action writes to a group, when its chat is a group's
 /// (none for typing: indicators are not sent to groups).
 fn group_message<'a>(
@@ -420,6 +478,7 @@ fn group_message<'a>(
     Some((chat, Some(message)))
 }
 
+/// Does what a key asked of the core; a refusal shows in the status line.
 fn apply(
     app: &mut App,
     runtime: &mut Runtime<SqlCipherStore>,
@@ -429,8 +488,8 @@ fn apply(
     let now = now_millis();
     let core = runtime.core_mut();
     let result = match action {
-        // Both are handled before.
-        Action::Quit | Action::SaveFile { .. } => Ok(()),
+        // These are handled before.
+        Action::Quit | Action::SaveFile { .. } | Action::EditGroup { .. } => Ok(()),
         Action::Send {
             contact,
             text,

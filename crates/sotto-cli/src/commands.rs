@@ -1217,6 +1217,32 @@ pub(crate) async fn write_group_live(
     groups::write(&mut session, chat, message).await.map(|_| ())
 }
 
+/// `sotto chat`: changes a group's profile as `group edit` does (a picture
+/// file is read with the same bound).
+pub(crate) async fn edit_group_live(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    chat: ChatId,
+    change: crate::chat::ProfileChange,
+) -> anyhow::Result<()> {
+    use crate::chat::ProfileChange;
+    let mut edit = groups::ProfileEdit {
+        name: None,
+        description: None,
+        picture: None,
+    };
+    match change {
+        ProfileChange::Name(name) => edit.name = Some(name),
+        ProfileChange::Description(text) => edit.description = Some(text),
+        ProfileChange::Picture(path) => edit.picture = Some(groups::read_picture(&path)?),
+        ProfileChange::NoPicture => edit.picture = Some(Vec::new()),
+    }
+    let mut session = live.session(runtime);
+    groups::set_profile(&mut session, chat, edit)
+        .await
+        .map(|_| ())
+}
+
 /// Live mode: one line per event (a JSON object with `--json`).
 async fn listen(session: &mut Session<'_>, output: &Output, live: &Live<'_>) -> anyhow::Result<()> {
     progress("listening; Ctrl-C stops");
