@@ -8,7 +8,7 @@ import { useMemo, useState } from "preact/hooks";
 import type { Backend, ChatId, MessageNumber } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { chatName, listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
-import { Avatar } from "./avatar";
+import { ChatAvatar } from "./group-pictures";
 import { ChatMenu, type ChatAction } from "./chat-menu";
 import { SearchResults, useMessageSearch } from "./message-search";
 import {
@@ -199,7 +199,7 @@ function ChatRow({
         onMenu(chat, event.currentTarget);
       }}
     >
-      <Avatar name={name} />
+      <ChatAvatar chat={chat} name={name} />
       <span class="chat-row-main">
         <span class="chat-row-top">
           <span dir="auto" class="chat-name private">
