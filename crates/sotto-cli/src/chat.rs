@@ -105,13 +105,19 @@ async fn run_loop(
     let mut watch = GroupWatch::new(live.connect_options().clone());
     watch.reconcile(runtime.core());
     let mut read_marked = None;
+    // The open group's description and picture size, read again only when
+    // a group changed.
+    let mut profile = None;
     let mut last_key = Instant::now();
     loop {
         let now = Instant::now();
         if app.locked.is_some() {
             terminal.draw(|frame| render::draw(frame, &app, &Snapshot::default(), now))?;
             tokio::select! {
-                event = runtime.next_event() => on_event(&mut app, runtime, event?),
+                event = runtime.next_event() => {
+                    profile = None;
+                    on_event(&mut app, runtime, event?);
+                }
                 // A forwarded command brings its own passphrase: the lock
                 // screen does not stand in its way.
                 forwarded = live.next_forwarded() => {
@@ -132,7 +138,7 @@ async fn run_loop(
             }
             continue;
         }
-        let snapshot = snapshot(runtime, &mut app)?;
+        let snapshot = snapshot(runtime, &mut app, &mut profile)?;
         if app.screen == Screen::Chats
             && let Some(contact) = app.current(&snapshot)
             && (read_marked != Some(contact.id) || contact.unread > 0)
@@ -164,18 +170,23 @@ async fn run_loop(
                 if matches!(event, Event::GroupJoined { .. }) {
                     watch.reconcile(runtime.core());
                 }
+                if matches!(event, Event::ChatChanged { .. } | Event::GroupJoined { .. }) {
+                    profile = None;
+                }
                 on_event(&mut app, runtime, event);
             }
             forwarded = live.next_forwarded() => {
                 let (request, stream) = forwarded;
                 let response = crate::commands::run_forwarded(runtime, live, &request).await;
                 crate::control::answer(stream, &response).await;
+                profile = None;
             }
             chat = watch.next() => {
                 if let Err(error) = crate::commands::read_group_live(runtime, live, chat).await {
                     app.status = crate::terminal_text::one_line(&error.to_string()).into_owned();
                 }
                 watch.reconcile(runtime.core());
+                profile = None;
             }
             () = sleep_until(lock_at) => app.locked = Some(Zeroizing::new(String::new())),
             () = sleep_until(fade_at) => app.typing.retain(|_, since| since.elapsed() < TYPING_SHOWN_FOR),
@@ -196,6 +207,7 @@ async fn run_loop(
                     }
                     if let Action::EditGroup { group, change } = action {
                         edit_group(&mut app, runtime, live, group, change).await;
+                        profile = None;
                         continue;
                     }
                     if let Action::SaveFile { contact, message } = action {
@@ -221,8 +233,17 @@ async fn run_loop(
     }
 }
 
-/// Reads what the screens show from the store.
-fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot, CoreError> {
+/// The open group's description and picture size, as last read.
+type ShownProfile = Option<(ChatId, String, usize)>;
+
+/// Reads what the screens show from the store (a group's profile only when
+/// `profile` holds another chat's or none: reading it reads the group's
+/// whole state).
+fn snapshot(
+    runtime: &Runtime<SqlCipherStore>,
+    app: &mut App,
+    profile: &mut ShownProfile,
+) -> Result<Snapshot, CoreError> {
     let core = runtime.core();
     let mut snapshot = Snapshot {
         contacts: core.chats()?,
@@ -245,13 +266,24 @@ fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot
             });
         }
         if app.current(&snapshot).is_some_and(|c| c.members.is_some()) {
-            let profile = core.group_profile(contact)?;
+            let (description, picture_len) = match profile {
+                Some((chat, description, picture_len)) if *chat == contact => {
+                    (description.clone(), *picture_len)
+                }
+                _ => {
+                    let read = core.group_profile(contact)?;
+                    let description = read
+                        .as_ref()
+                        .map(|p| p.description().to_owned())
+                        .unwrap_or_default();
+                    let picture_len = read.as_ref().map_or(0, |p| p.picture().len());
+                    *profile = Some((contact, description.clone(), picture_len));
+                    (description, picture_len)
+                }
+            };
             let mut group = ShownGroup {
-                description: profile
-                    .as_ref()
-                    .map(|p| p.description().to_owned())
-                    .unwrap_or_default(),
-                picture_len: profile.as_ref().map_or(0, |p| p.picture().len()),
+                description,
+                picture_len,
                 members: Vec::new(),
             };
             if app.screen == Screen::Members {

@@ -417,10 +417,18 @@ fn a_groups_profile_and_members_show_and_its_owner_edits_it_with_slash_commands(
         ),
     );
     terminal.wait_for(&["Chats", "Bob", "Climbing"]);
-    // The group's header and description, whichever chat opens first.
-    if !terminal.screen().contains("Climbing · group of 2") {
-        terminal.press(&["Down"]);
-    }
+    // The group's header and description, whichever chat opens first (the
+    // list's order follows activity, which the group's log may change).
+    let mut up = false;
+    wait_until("the group's chat open", || {
+        if terminal.screen().contains("Climbing · group of 2") {
+            return Some(());
+        }
+        up = !up;
+        terminal.press(&[if up { "Up" } else { "Down" }]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        None
+    });
     terminal.wait_for(&["Climbing · group of 2", "Saturdays at the wall"]);
 
     terminal.type_text("/members");
@@ -466,10 +474,19 @@ fn a_groups_profile_and_members_show_and_its_owner_edits_it_with_slash_commands(
     terminal.press(&["Enter"]);
     terminal.wait_for(&["Refused:", "at most 8192 bytes"]);
 
-    // Commands of other processes go through the live UI.
+    // Commands of other processes go through the live UI, and what they
+    // change shows.
     let info = alice.run(&["group", "info", "Climbing club"]);
     assert_eq!(info["description"], "Saturdays at the wall", "{info}");
     assert!(info["picture"].is_string(), "{info}");
+    alice.run(&[
+        "group",
+        "edit",
+        "Climbing club",
+        "--description",
+        "Sundays too",
+    ]);
+    terminal.wait_for(&["Sundays too"]);
     // The member reads the new profile from the log.
     wait_until("Bob sees the new name", || {
         bob.run(&["receive"]);
