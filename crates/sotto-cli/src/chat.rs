@@ -5,8 +5,8 @@
 //! line), a one-time invitation (QR code beside the link), the contact
 //! requests, the contact address, the open chat's security code (to mark
 //! it verified), and a group's profile and members with each member's code
-//! (owners and admins change the profile with slash commands). Every screen ends in a line of its keys
-//! (docs/cli.md lists them). After a time without a key press the screen
+//! (owners and admins change the profile with slash commands). Every screen
+//! ends in a line of its keys (docs/cli.md lists them). After a time without a key press the screen
 //! locks: it shows no name and no message until the passphrase is typed again
 //! (messages keep arriving meanwhile).
 //!
@@ -233,16 +233,13 @@ async fn run_loop(
     }
 }
 
-/// The open group's description and picture size, as last read.
-type ShownProfile = Option<(ChatId, String, usize)>;
-
 /// Reads what the screens show from the store (a group's profile only when
-/// `profile` holds another chat's or none: reading it reads the group's
-/// whole state).
+/// `profile`, the one last read, is another chat's or none: reading it reads
+/// the group's whole state).
 fn snapshot(
     runtime: &Runtime<SqlCipherStore>,
     app: &mut App,
-    profile: &mut ShownProfile,
+    profile: &mut Option<(ChatId, ShownGroup)>,
 ) -> Result<Snapshot, CoreError> {
     let core = runtime.core();
     let mut snapshot = Snapshot {
@@ -266,25 +263,21 @@ fn snapshot(
             });
         }
         if app.current(&snapshot).is_some_and(|c| c.members.is_some()) {
-            let (description, picture_len) = match profile {
-                Some((chat, description, picture_len)) if *chat == contact => {
-                    (description.clone(), *picture_len)
-                }
+            let mut group = match profile {
+                Some((chat, shown)) if *chat == contact => shown.clone(),
                 _ => {
                     let read = core.group_profile(contact)?;
-                    let description = read
-                        .as_ref()
-                        .map(|p| p.description().to_owned())
-                        .unwrap_or_default();
-                    let picture_len = read.as_ref().map_or(0, |p| p.picture().len());
-                    *profile = Some((contact, description.clone(), picture_len));
-                    (description, picture_len)
+                    let shown = ShownGroup {
+                        description: read
+                            .as_ref()
+                            .map(|p| p.description().to_owned())
+                            .unwrap_or_default(),
+                        picture_len: read.as_ref().map_or(0, |p| p.picture().len()),
+                        members: Vec::new(),
+                    };
+                    *profile = Some((contact, shown.clone()));
+                    shown
                 }
-            };
-            let mut group = ShownGroup {
-                description,
-                picture_len,
-                members: Vec::new(),
             };
             if app.screen == Screen::Members {
                 group.members = core.group_members(contact)?;

@@ -455,6 +455,9 @@ fn a_groups_profile_and_members_show_and_its_owner_edits_it_with_slash_commands(
     );
     assert!(screen.contains('█'), "{screen}");
     terminal.press(&["Escape"]);
+    // Back in the chat before typing (an Escape followed at once by a key
+    // reads as Alt and that key).
+    terminal.wait_for(&["Enter send", "Climbing · group of 2"]);
 
     terminal.type_text("/name Climbing club");
     terminal.press(&["Enter"]);
