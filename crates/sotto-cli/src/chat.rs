@@ -210,6 +210,26 @@ async fn run_loop(
                         profile = None;
                         continue;
                     }
+                    if let Action::DecideJoin {
+                        group,
+                        request,
+                        approve,
+                    } = action
+                    {
+                        let decided = crate::commands::decide_join_live(
+                            runtime, live, group, request, approve,
+                        )
+                        .await;
+                        app.status = match (decided, approve) {
+                            (Ok(()), true) => {
+                                "Approved: they join once their device reads the welcome."
+                                    .to_owned()
+                            }
+                            (Ok(()), false) => "Declined: they are told.".to_owned(),
+                            (Err(error), _) => format!("Refused: {}", one_line(&error.to_string())),
+                        };
+                        continue;
+                    }
                     if let Action::SaveFile { contact, message } = action {
                         save_file(terminal, &mut app, runtime, live, &snapshot, contact, message)
                             .await;
@@ -274,6 +294,7 @@ fn snapshot(
                             .unwrap_or_default(),
                         picture_len: read.as_ref().map_or(0, |p| p.picture().len()),
                         members: Vec::new(),
+                        requests: Vec::new(),
                     };
                     *profile = Some((contact, shown.clone()));
                     shown
@@ -281,7 +302,8 @@ fn snapshot(
             };
             if app.screen == Screen::Members {
                 group.members = core.group_members(contact)?;
-                app.settle_member(&group.members);
+                group.requests = core.group_join_requests(contact)?;
+                app.settle_member(&group);
                 if let Some(member) = group.members.get(app.member).filter(|m| !m.me) {
                     snapshot.security_code = core
                         .group_security_code(contact, &member.id)
@@ -359,10 +381,9 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
         }
         Event::GroupJoinRequested { request } => {
             app.status = format!(
-                "{} asks to join a group: `sotto group approve {} {}`.",
+                "{} asks to join {}: its members screen (/members) approves or declines.",
                 crate::terminal_text::one_line(&request.name),
-                request.group.0,
-                request.id
+                crate::terminal_text::one_line(&name(request.group))
             );
         }
         Event::GroupJoinRefused { name, reason, .. } => {
@@ -514,7 +535,10 @@ fn apply(
     let core = runtime.core_mut();
     let result = match action {
         // These are handled before.
-        Action::Quit | Action::SaveFile { .. } | Action::EditGroup { .. } => Ok(()),
+        Action::Quit
+        | Action::SaveFile { .. }
+        | Action::EditGroup { .. }
+        | Action::DecideJoin { .. } => Ok(()),
         Action::Send {
             contact,
             text,

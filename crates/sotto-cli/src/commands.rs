@@ -116,7 +116,10 @@ impl Session<'_> {
     /// [`Session::settle`] that keeps the events when a relay failed, with
     /// the failure beside them.
     async fn settle_all(&mut self) -> anyhow::Result<(Vec<Event>, Option<Failure>)> {
-        progress("talking to the relays…");
+        // A live process's terminal is its own (`chat` draws on all of it).
+        if !self.live {
+            progress("talking to the relays…");
+        }
         let finished = self.runtime.run_until_idle(self.timeout).await?;
         let events = self.runtime.take_events()?;
         let kept = "what this command queued is kept and goes out at the next command";
@@ -1239,6 +1242,21 @@ pub(crate) async fn edit_group_live(
     }
     let mut session = live.session(runtime);
     groups::set_profile(&mut session, chat, edit)
+        .await
+        .map(|_| ())
+}
+
+/// `sotto chat`: approves or declines a request to join group `chat`, as
+/// `group approve` and `group decline` do.
+pub(crate) async fn decide_join_live(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    chat: ChatId,
+    request: u64,
+    approve: bool,
+) -> anyhow::Result<()> {
+    let mut session = live.session(runtime);
+    group_links::decide(&mut session, chat, request, approve)
         .await
         .map(|_| ())
 }

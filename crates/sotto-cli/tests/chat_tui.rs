@@ -490,6 +490,39 @@ fn a_groups_profile_and_members_show_and_its_owner_edits_it_with_slash_commands(
         "Sundays too",
     ]);
     terminal.wait_for(&["Sundays too"]);
+
+    // A request to join through the group's link waits on the members
+    // screen, where it is approved.
+    let made = alice.run(&["group", "link", "Climbing club", "--approval", "admin"]);
+    let link = made["link"].as_str().unwrap().to_owned();
+    let carol = Profile::init(root.path(), "Carol", &relay);
+    carol.run(&["group", "join", &link, "--name", "Carol"]);
+    terminal.wait_for(&["Carol asks to join Climbing club"]);
+    terminal.type_text("/members");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&[
+        "Requests to join (1)",
+        "Carol · waiting",
+        "Tab requests to join (1)",
+    ]);
+    terminal.press(&["Tab"]);
+    terminal.wait_for(&["a/Enter approve"]);
+    terminal.press(&["a"]);
+    terminal.wait_for(&["Approved: they join"]);
+    wait_until("Carol in the group", || {
+        carol.run(&["receive"]);
+        carol
+            .try_run(&["group", "info", "Climbing club"])
+            .0
+            .then_some(())
+    });
+    terminal.wait_for(&[
+        "Members (3)",
+        "Carol · member",
+        "Climbing club · group of 3",
+    ]);
+    terminal.press(&["Escape"]);
+    terminal.wait_for(&["Enter send"]);
     // The member reads the new profile from the log.
     wait_until("Bob sees the new name", || {
         bob.run(&["receive"]);

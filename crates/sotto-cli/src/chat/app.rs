@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use sotto_core::{
-    ChatId, ChatView, GroupMemberView, InvitationId, ItemView, MessageDirection, MessageNumber,
-    RequestId, RequestView,
+    ChatId, ChatView, GroupJoinRequestView, GroupMemberView, InvitationId, ItemView,
+    MessageDirection, MessageNumber, RequestId, RequestView,
 };
 use zeroize::Zeroizing;
 
@@ -73,6 +73,9 @@ pub(crate) struct ShownGroup {
     pub(crate) picture_len: usize,
     /// In the group's order; read for the members screen only.
     pub(crate) members: Vec<GroupMemberView>,
+    /// Requests to join through the group's link, oldest first; read for
+    /// the members screen only.
+    pub(crate) requests: Vec<GroupJoinRequestView>,
 }
 
 /// A change to the open group's profile (`/name`, `/description`,
@@ -192,6 +195,12 @@ pub(crate) enum Action {
         group: ChatId,
         change: ProfileChange,
     },
+    /// Approve (or decline) a request to join through the group's link.
+    DecideJoin {
+        group: ChatId,
+        request: u64,
+        approve: bool,
+    },
 }
 
 /// The invitation the invitation screen shows.
@@ -226,6 +235,9 @@ pub(crate) struct App {
     pub(crate) request: usize,
     /// The chosen member on the members screen.
     pub(crate) member: usize,
+    /// The chosen request to join on the members screen, when its keys go
+    /// there (Tab) rather than to the members.
+    pub(crate) join_request: Option<usize>,
     pub(crate) invitation: Option<ShownInvitation>,
     /// The last outcome or error, shown above the help line.
     pub(crate) status: String,
@@ -253,6 +265,7 @@ impl App {
             timer_choice: None,
             request: 0,
             member: 0,
+            join_request: None,
             invitation: None,
             status: String::new(),
             typing: HashMap::new(),
@@ -275,9 +288,14 @@ impl App {
         }
     }
 
-    /// Keeps the chosen member one of the group's.
-    pub(crate) fn settle_member(&mut self, members: &[GroupMemberView]) {
-        self.member = self.member.min(members.len().saturating_sub(1));
+    /// Keeps the chosen member one of the group's, and the chosen request
+    /// one of its requests (none when none is left).
+    pub(crate) fn settle_member(&mut self, group: &ShownGroup) {
+        self.member = self.member.min(group.members.len().saturating_sub(1));
+        self.join_request = match (self.join_request, group.requests.len()) {
+            (_, 0) | (None, _) => None,
+            (Some(chosen), count) => Some(chosen.min(count - 1)),
+        };
     }
 
     /// The open chat is a group's.
@@ -290,6 +308,7 @@ impl App {
     fn show_members(&mut self) -> Vec<Action> {
         self.screen = Screen::Members;
         self.member = 0;
+        self.join_request = None;
         self.leave_chat(Vec::new())
     }
 
@@ -420,12 +439,37 @@ impl App {
         }
     }
 
+    /// Up/Down choose a member, or with Tab a request to join, which `a`
+    /// approves and `x` declines.
     fn members_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
-        let count = snapshot.group.as_ref().map_or(0, |g| g.members.len());
-        match key.code {
-            KeyCode::Esc => return self.back(),
-            KeyCode::Up => self.member = self.member.saturating_sub(1),
-            KeyCode::Down => self.member = (self.member + 1).min(count.saturating_sub(1)),
+        let Some(group) = snapshot.group.as_ref() else {
+            return self.back();
+        };
+        let last = |count: usize| count.saturating_sub(1);
+        match (key.code, self.join_request) {
+            (KeyCode::Esc, _) => return self.back(),
+            (KeyCode::Tab, Some(_)) => self.join_request = None,
+            (KeyCode::Tab, None) if !group.requests.is_empty() => self.join_request = Some(0),
+            (KeyCode::Up, None) => self.member = self.member.saturating_sub(1),
+            (KeyCode::Down, None) => self.member = (self.member + 1).min(last(group.members.len())),
+            (KeyCode::Up, Some(chosen)) => self.join_request = Some(chosen.saturating_sub(1)),
+            (KeyCode::Down, Some(chosen)) => {
+                self.join_request = Some((chosen + 1).min(last(group.requests.len())));
+            }
+            (KeyCode::Char('a' | 'x') | KeyCode::Enter, Some(chosen)) => {
+                let approve = key.code != KeyCode::Char('x');
+                match (group.requests.get(chosen), self.chat) {
+                    (Some(request), Some(chat)) if !(approve && request.approved) => {
+                        return vec![Action::DecideJoin {
+                            group: chat,
+                            request: request.id,
+                            approve,
+                        }];
+                    }
+                    (Some(_), _) => self.status = "Approved already: joining…".to_owned(),
+                    _ => {}
+                }
+            }
             _ => {}
         }
         Vec::new()
@@ -1180,6 +1224,61 @@ mod tests {
         assert!(app.status.contains("for groups"), "{}", app.status);
         control(&mut app, &snapshot, 'k');
         assert_eq!(app.screen, Screen::Verify);
+    }
+
+    #[test]
+    fn the_members_screen_approves_and_declines_requests_to_join() {
+        let mut snapshot = group_snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        let group = ChatId(1);
+        control(&mut app, &snapshot, 'k');
+        assert_eq!(app.screen, Screen::Members);
+        // Up/Down choose a member until Tab goes to the requests.
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.member, 1);
+        assert!(press(&mut app, &snapshot, KeyCode::Char('a')).is_empty());
+        press(&mut app, &snapshot, KeyCode::Tab);
+        assert_eq!(app.join_request, Some(0));
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('a')),
+            vec![Action::DecideJoin {
+                group,
+                request: 4,
+                approve: true
+            }]
+        );
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::DecideJoin {
+                group,
+                request: 4,
+                approve: true
+            }]
+        );
+        // Eli's is approved already: it can still be declined.
+        press(&mut app, &snapshot, KeyCode::Down);
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.join_request, Some(1));
+        assert!(press(&mut app, &snapshot, KeyCode::Char('a')).is_empty());
+        assert!(app.status.contains("Approved already"), "{}", app.status);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('x')),
+            vec![Action::DecideJoin {
+                group,
+                request: 5,
+                approve: false
+            }]
+        );
+        // Once the requests are gone, the keys are the members' again.
+        let group_view = snapshot.group.as_mut().unwrap();
+        group_view.requests.clear();
+        app.settle_member(group_view);
+        assert_eq!(app.join_request, None);
+        press(&mut app, &snapshot, KeyCode::Tab);
+        assert_eq!(app.join_request, None);
+        press(&mut app, &snapshot, KeyCode::Up);
+        assert_eq!(app.member, 0);
     }
 
     #[test]

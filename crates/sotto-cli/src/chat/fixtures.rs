@@ -173,9 +173,18 @@ pub(crate) fn snapshot() -> Snapshot {
 }
 
 /// Bob's chat as a group, "Climbing", of Alice (this profile, its owner),
-/// Ann (an admin) and Bob (blocked), with a description and a picture.
+/// Ann (an admin) and Bob (blocked), with a description and a picture, and
+/// two requests to join through its link (Dora's waiting, Eli's approved).
 pub(crate) fn group_snapshot() -> Snapshot {
-    use sotto_core::{GroupMemberView, GroupRole};
+    use sotto_core::{GroupJoinRequestView, GroupMemberView, GroupRole};
+    let request = |id, name: &str, approved| GroupJoinRequestView {
+        id,
+        group: ChatId(1),
+        member: "0d".repeat(16),
+        name: name.to_owned(),
+        received_at: 5,
+        approved,
+    };
     let member = |id: &str, name: &str, role, me, blocked| GroupMemberView {
         id: id.repeat(16),
         name: name.to_owned(),
@@ -196,6 +205,7 @@ pub(crate) fn group_snapshot() -> Snapshot {
             member("0b", "Ann", GroupRole::Admin, false, false),
             member("0c", "Bob", GroupRole::Member, false, true),
         ],
+        requests: vec![request(4, "Dora", false), request(5, "Eli", true)],
     });
     snapshot
 }

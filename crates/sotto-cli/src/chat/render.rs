@@ -11,8 +11,8 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 use sotto_core::{
-    ChatNotice, ChatView, GroupMemberView, GroupRole, ItemView, MessageDirection, MessageStatus,
-    QuotedView,
+    ChatNotice, ChatView, GroupJoinRequestView, GroupMemberView, GroupRole, ItemView,
+    MessageDirection, MessageStatus, QuotedView,
 };
 
 use super::app::{App, Draft, Focus, Screen, Snapshot, TIMER_CHOICES};
@@ -153,7 +153,18 @@ pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
         }
         Screen::Address => "c create (or replace) · d delete · Esc back · Ctrl-C quit".to_owned(),
         Screen::Verify => "v mark as verified · u unmark · Esc back · Ctrl-C quit".to_owned(),
-        Screen::Members => "Up/Down member · Esc back · Ctrl-C quit".to_owned(),
+        Screen::Members => {
+            let waiting = snapshot.group.as_ref().map_or(0, |g| g.requests.len());
+            match (app.join_request, waiting) {
+                (Some(_), _) => "Up/Down request · a/Enter approve · x decline · Tab members · \
+                                 Esc back · Ctrl-C quit"
+                    .to_owned(),
+                (None, 0) => "Up/Down member · Esc back · Ctrl-C quit".to_owned(),
+                (None, n) => {
+                    format!("Up/Down member · Tab requests to join ({n}) · Esc back · Ctrl-C quit")
+                }
+            }
+        }
     }
 }
 
@@ -634,8 +645,32 @@ fn draw_members(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapsho
     );
     let [list, code] =
         Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(bottom);
+    let list = if group.requests.is_empty() {
+        list
+    } else {
+        // The requests to join under the members, at most half the column.
+        let rows = u16::try_from(group.requests.len())
+            .unwrap_or(u16::MAX)
+            .saturating_add(2)
+            .min(list.height / 2);
+        let [members, requests] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(rows)]).areas(list);
+        let items: Vec<ListItem<'_>> = group.requests.iter().map(request_item).collect();
+        let mut state = ListState::default().with_selected(app.join_request);
+        frame.render_stateful_widget(
+            List::new(items)
+                .block(
+                    Block::bordered().title(format!("Requests to join ({})", group.requests.len())),
+                )
+                .highlight_style(Style::new().reversed()),
+            requests,
+            &mut state,
+        );
+        members
+    };
     let items: Vec<ListItem<'_>> = group.members.iter().map(member_item).collect();
-    let mut state = ListState::default().with_selected(Some(app.member));
+    let chosen = app.join_request.is_none().then_some(app.member);
+    let mut state = ListState::default().with_selected(chosen);
     frame.render_stateful_widget(
         List::new(items)
             .block(Block::bordered().title(format!("Members ({})", group.members.len())))
@@ -674,6 +709,16 @@ fn draw_members(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapsho
         )),
     ];
     draw_beside(frame, code, &title, Some(&qr(&shown.qr_payload)), text);
+}
+
+/// A request to join as the requests list shows it.
+fn request_item(request: &GroupJoinRequestView) -> ListItem<'static> {
+    let state = if request.approved {
+        "approved: joining…"
+    } else {
+        "waiting"
+    };
+    ListItem::new(format!("{} · {state}", one_line(&request.name)))
 }
 
 /// A member as the members list shows them.
@@ -981,7 +1026,19 @@ mod tests {
         row_with(&buffer, "Ann · admin");
         row_with(&buffer, "Bob · member · blocked");
         row_with(&buffer, "This is you.");
-        row_with(&buffer, "Up/Down member · Esc back");
+        row_with(
+            &buffer,
+            "Up/Down member · Tab requests to join (2) · Esc back",
+        );
+        // The requests to join under the members, none chosen yet.
+        row_with(&buffer, "Requests to join (2)");
+        let (y, _) = row_with(&buffer, "Dora · waiting");
+        assert!(
+            !style_at(&buffer, y, "Dora")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(&buffer, "Eli · approved: joining…");
 
         // Ann's code: its digits with its QR code on their left.
         app.handle_key(KeyEvent::from(KeyCode::Down), &snapshot);
@@ -1010,6 +1067,22 @@ mod tests {
         for cell in &buffer.content {
             assert!(!cell.symbol().chars().any(hidden), "{:?}", cell.symbol());
         }
+        // Tab goes to the requests: the first is chosen, no member is.
+        app.handle_key(KeyEvent::from(KeyCode::Tab), &snapshot);
+        let buffer = render(&app, &snapshot, 150, 40);
+        let (y, _) = row_with(&buffer, "Dora · waiting");
+        assert!(
+            style_at(&buffer, y, "Dora")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        let (y, _) = row_with(&buffer, "Ann");
+        assert!(
+            !style_at(&buffer, y, "Ann")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(&buffer, "a/Enter approve · x decline · Tab members");
         // Esc goes back to the chat.
         app.handle_key(KeyEvent::from(KeyCode::Esc), &snapshot);
         assert_eq!(app.screen, Screen::Chats);
