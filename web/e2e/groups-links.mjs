@@ -241,6 +241,7 @@ try {
 
   // Unlocked: the group shows the request waiting, and Ann approves it.
   await unlock(ann, "passphrase of Ann");
+  await chats.locator(".chat-row", { hasText: "Choir" }).getByText("1 to join").waitFor({ timeout });
   await chats.getByText("Choir", { exact: true }).click();
   const withRequest = annChoir.getByRole("button", { name: "Group info, 1 requests to join" });
   await withRequest.waitFor({ timeout });

@@ -274,6 +274,8 @@ describe("groups", () => {
     });
     await settle();
     expect(button("Group info, 2 requests to join")).not.toBeNull();
+    // The chat list shows it too, whichever chat is open.
+    expect(chatRow("Climbing").querySelector(".join-requests")?.textContent).toBe("2 to join");
     await click(button("Group info, 2 requests to join"));
     const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
     await click(button("Approve Dave", dialog));
@@ -282,6 +284,7 @@ describe("groups", () => {
     expect(await backend.groupJoinRequests(group)).toEqual([]);
     expect(dialog.textContent).toContain("No requests waiting.");
     expect(() => button("Group info, 2 requests to join")).toThrow();
+    expect(chatRow("Climbing").querySelector(".join-requests")).toBeNull();
   });
 
   it("blocks and unblocks a member, for this user only", async () => {
