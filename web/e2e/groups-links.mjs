@@ -6,17 +6,23 @@
 // chat. Then Ann makes a group in her browser
 // with an automatic link, which Carl joins with the command (Ann's browser
 // lets him in as it reads his request); Ann blocks Carl there, and what he
-// sends while blocked never shows in her browser. Screenshots of the link,
-// the join and the waiting go to the printed directory.
+// sends while blocked never shows in her browser. Carl gives Hike a picture
+// with the command: it becomes the group's avatar in Ann's browser. Ann's link
+// asks an admin again and she locks her browser: Dan's request through the
+// link is kept while locked (counted, naming no one), and after the unlock the
+// group shows it waiting, and she approves it. Screenshots of the link, the
+// join, the waiting, the picture and the locked request go to the printed
+// directory.
 //
 // Run by `cargo xtask test` after the production build (see harness.mjs), with
 //   SOTTO_CLI   the sotto binary
 
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { PNG } from "pngjs";
 import {
   artifactsDir,
   createProfile,
@@ -27,6 +33,7 @@ import {
   send,
   startRelay,
   timeout,
+  unlock,
 } from "./harness.mjs";
 
 const run = promisify(execFile);
@@ -53,6 +60,22 @@ async function receiveUntil(profile, what, done) {
     if (Date.now() > deadline) throw new Error(`the command never received ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/** Polls `check` (which may be async) until it holds. */
+async function until(what, check) {
+  const deadline = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A small PNG image of one colour. */
+function picture() {
+  const image = new PNG({ width: 32, height: 32 });
+  for (let index = 0; index < image.data.length; index += 4) image.data.set([200, 90, 30, 255], index);
+  return PNG.sync.write(image);
 }
 
 /** Whether Carl's history of `group` holds `text`. */
@@ -176,6 +199,61 @@ try {
   if ((await annChoir.getByText("sent while blocked").count()) !== 0)
     throw new Error("a blocked member's message showed");
   step("a member blocked in the browser is hidden there");
+
+  // Carl gives Hike a picture: in Ann's browser it is the group's avatar (an
+  // object URL of the checked bytes), where Choir keeps its initials.
+  const picturePath = join(work, "hike.png");
+  writeFileSync(picturePath, picture());
+  await sotto(carl, "group", "edit", "Hike", "--picture", picturePath);
+  const chats = ann.getByRole("complementary", { name: "Chats" });
+  const hikeAvatar = chats.locator(".chat-row", { hasText: "Hike" }).locator("img.avatar");
+  await hikeAvatar.waitFor({ timeout });
+  await until("the picture is drawn", () =>
+    hikeAvatar.evaluate((image) => image.complete && image.naturalWidth === 32 && image.src.startsWith("blob:")),
+  );
+  if ((await chats.locator(".chat-row", { hasText: "Choir" }).locator("img").count()) !== 0)
+    throw new Error("a group without a picture shows one");
+  await chats.getByText("Hike", { exact: true }).click();
+  await annHike.locator(".conversation-header img.avatar").waitFor({ timeout });
+  await shot(ann, "group-picture");
+  step("a group's picture, set by the command, is its avatar in the browser");
+
+  // Choir's link asks an admin again; Ann locks her browser; Dan asks to join
+  // with the command. The locked browser keeps the request and counts it.
+  await chats.getByText("Choir", { exact: true }).click();
+  await annChoir.getByRole("button", { name: "Group info" }).click();
+  const byAdmin = info.getByRole("radio", { name: "An admin approves each request" });
+  await byAdmin.check();
+  await until("the approval is saved", () => byAdmin.isEnabled());
+  await ann.keyboard.press("Escape");
+  await ann.getByRole("button", { name: "Lock Sotto" }).click();
+  await ann.getByRole("heading", { name: "Sotto is locked" }).waitFor({ timeout });
+  const dan = join(work, "dan");
+  await sotto(dan, "init", "--name", "Dan", "--relay", address);
+  await sotto(dan, "group", "join", choirLink, "--name", "Dan the tenor");
+  await until(
+    "the lock screen counts the request",
+    async () => (await ann.locator(".held-notice").textContent()) === "1 new delivery while locked. Unlock to see it.",
+  );
+  if (/Dan|Choir/.test(await ann.locator("body").innerText())) throw new Error("the lock screen names the request");
+  await shot(ann, "join-request-while-locked");
+  step("a request through a group link reaches the admin's locked browser");
+
+  // Unlocked: the group shows the request waiting, and Ann approves it.
+  await unlock(ann, "passphrase of Ann");
+  await chats.locator(".chat-row", { hasText: "Choir" }).getByText("1 to join").waitFor({ timeout });
+  await chats.getByText("Choir", { exact: true }).click();
+  const withRequest = annChoir.getByRole("button", { name: "Group info, 1 requests to join" });
+  await withRequest.waitFor({ timeout });
+  await shot(ann, "join-request-after-unlock");
+  await withRequest.click();
+  await info.getByRole("button", { name: "Approve Dan the tenor" }).click();
+  await receiveUntil(dan, "the welcome into Choir", (received) =>
+    received.events.some((event) => event.type === "group_joined" && event.name === "Choir"),
+  );
+  await ann.keyboard.press("Escape");
+  await annChoir.getByText(/Dan the tenor/).waitFor({ timeout });
+  step("after the unlock the request waits with a badge and is approved");
   console.log("groups-links: ok");
 } catch (error) {
   await ann?.screenshot({ path: join(shots, "failure.png") });

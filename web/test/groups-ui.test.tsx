@@ -2,7 +2,7 @@
 
 import { render } from "preact";
 import { act } from "preact/test-utils";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeBackend } from "../src/fake-backend";
 import { App } from "../src/ui/app";
 
@@ -176,6 +176,60 @@ describe("groups", () => {
     expect((await backend.groups())[0]).toMatchObject({ name: "Climbing club", description: "Saturdays at the wall" });
   });
 
+  it("shows a group's picture as its avatar in the list, the header and the info panel, and revokes it once gone", async () => {
+    const made: string[] = [];
+    const revoked: string[] = [];
+    const create = vi.spyOn(URL, "createObjectURL").mockImplementation((blob) => {
+      expect((blob as Blob).type).toMatch(/^image\/(png|jpeg)$/);
+      made.push(`blob:test/${made.length}`);
+      return made.at(-1)!;
+    });
+    const revoke = vi.spyOn(URL, "revokeObjectURL").mockImplementation((url) => void revoked.push(url));
+    try {
+      const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+      const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16]);
+      const backend = FakeBackend.withProfile();
+      backend.addChat("Dora");
+      const group = backend.addGroup("Climbing", ["Bob"]);
+      await backend.setGroupProfile(group, "Climbing", "", png);
+      await mount(backend);
+      const picture = (within: ParentNode) => within.querySelector("img.avatar")?.getAttribute("src") ?? null;
+      expect(picture(chatRow("Climbing"))).toBe(made[0]);
+      // A contact keeps its initials.
+      expect(picture(chatRow("Dora"))).toBeNull();
+      expect(chatRow("Dora").querySelector(".avatar")?.textContent).toBe("D");
+      await click(chatRow("Climbing"));
+      expect(picture(root.querySelector(".conversation-header")!)).toBe(made[0]);
+      await click(button("Group info"));
+      const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+      expect(picture(dialog.querySelector(".contact-card")!)).toBe(made[0]);
+      expect(made).toHaveLength(1);
+
+      // A new picture (as from another admin): a new URL, the old one revoked.
+      await act(() => backend.setGroupProfile(group, "Climbing", "", jpeg));
+      await settle();
+      expect(made).toHaveLength(2);
+      expect(revoked).toEqual([made[0]]);
+      expect(picture(chatRow("Climbing"))).toBe(made[1]);
+      // Bytes that are no image, or none: the initials again.
+      await act(() => backend.setGroupProfile(group, "Climbing", "", new TextEncoder().encode("<svg onload=x>")));
+      await settle();
+      expect(revoked).toEqual([made[0], made[1]]);
+      expect(picture(chatRow("Climbing"))).toBeNull();
+      expect(chatRow("Climbing").querySelector(".avatar")?.textContent).toBe("C");
+      // Locking revokes every URL.
+      await act(() => backend.setGroupProfile(group, "Climbing", "", png));
+      await settle();
+      expect(picture(chatRow("Climbing"))).toBe(made[2]);
+      await click(button("Close", dialog));
+      await click(button("Lock Sotto"));
+      expect(revoked).toEqual(made);
+    } finally {
+      create.mockRestore();
+      revoke.mockRestore();
+    }
+  });
+
   it("leaves a group: the composer gives way to a line saying so", async () => {
     const backend = FakeBackend.withProfile();
     backend.addGroup("Climbing", ["Bob"]);
@@ -244,6 +298,8 @@ describe("groups", () => {
     });
     await settle();
     expect(button("Group info, 2 requests to join")).not.toBeNull();
+    // The chat list shows it too, whichever chat is open.
+    expect(chatRow("Climbing").querySelector(".join-requests")?.textContent).toBe("2 to join");
     await click(button("Group info, 2 requests to join"));
     const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
     await click(button("Approve Dave", dialog));
@@ -252,6 +308,7 @@ describe("groups", () => {
     expect(await backend.groupJoinRequests(group)).toEqual([]);
     expect(dialog.textContent).toContain("No requests waiting.");
     expect(() => button("Group info, 2 requests to join")).toThrow();
+    expect(chatRow("Climbing").querySelector(".join-requests")).toBeNull();
   });
 
   it("blocks and unblocks a member, for this user only", async () => {

@@ -58,8 +58,10 @@ pub(crate) fn test() -> Result<()> {
 /// another browser and the command in it, across a reload and a relay
 /// restart (`web/e2e/groups.mjs`), then group links: a browser joins by the
 /// command's link with approval and the command by a browser's automatic
-/// link, and a member blocked in the browser stays hidden there
-/// (`web/e2e/groups-links.mjs`).
+/// link, a member blocked in the browser stays hidden there, a picture the
+/// command gives a group is its avatar in the browser, and a request to join
+/// that reaches the admin's browser while it is locked waits there after the
+/// unlock to be approved (`web/e2e/groups-links.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
 fn browser_test(web: &Path) -> Result<()> {
     chromium()?;
@@ -123,7 +125,7 @@ fn browser_test(web: &Path) -> Result<()> {
             "e2e/groups.mjs",
         ),
         (
-            "browser test: group links and requests to join between a browser and the command, blocking a member",
+            "browser test: group links and requests to join between a browser and the command (one while locked), blocking a member, a group's picture",
             "e2e/groups-links.mjs",
         ),
     ] {

@@ -3,9 +3,10 @@
 //! Screens: the chats (list with unread counts, the open conversation with
 //! replies, reactions, edits, deletions, receipts and notices, the compose
 //! line), a one-time invitation (QR code beside the link), the contact
-//! requests, the contact address, and the open chat's security code (to mark
-//! it verified). Every screen ends in a line of its keys
-//! (docs/cli.md lists them). After a time without a key press the screen
+//! requests, the contact address, the open chat's security code (to mark
+//! it verified), and a group's profile and members with each member's code
+//! (owners and admins change the profile with slash commands). Every screen
+//! ends in a line of its keys (docs/cli.md lists them). After a time without a key press the screen
 //! locks: it shows no name and no message until the passphrase is typed again
 //! (messages keep arriving meanwhile).
 //!
@@ -44,7 +45,10 @@ use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
 use crate::group_watch::GroupWatch;
-use app::{Action, App, Screen, ShownCode, ShownInvitation, Snapshot, TYPING_SHOWN_FOR};
+pub(crate) use app::ProfileChange;
+use app::{
+    Action, App, Screen, ShownCode, ShownGroup, ShownInvitation, Snapshot, TYPING_SHOWN_FOR,
+};
 
 /// Items of the open conversation read for the screen.
 const HISTORY_LIMIT: usize = 500;
@@ -101,13 +105,19 @@ async fn run_loop(
     let mut watch = GroupWatch::new(live.connect_options().clone());
     watch.reconcile(runtime.core());
     let mut read_marked = None;
+    // The open group's description and picture size, read again only when
+    // a group changed.
+    let mut profile = None;
     let mut last_key = Instant::now();
     loop {
         let now = Instant::now();
         if app.locked.is_some() {
             terminal.draw(|frame| render::draw(frame, &app, &Snapshot::default(), now))?;
             tokio::select! {
-                event = runtime.next_event() => on_event(&mut app, runtime, event?),
+                event = runtime.next_event() => {
+                    profile = None;
+                    on_event(&mut app, runtime, event?);
+                }
                 // A forwarded command brings its own passphrase: the lock
                 // screen does not stand in its way.
                 forwarded = live.next_forwarded() => {
@@ -128,7 +138,7 @@ async fn run_loop(
             }
             continue;
         }
-        let snapshot = snapshot(runtime, &mut app)?;
+        let snapshot = snapshot(runtime, &mut app, &mut profile)?;
         if app.screen == Screen::Chats
             && let Some(contact) = app.current(&snapshot)
             && (read_marked != Some(contact.id) || contact.unread > 0)
@@ -160,18 +170,23 @@ async fn run_loop(
                 if matches!(event, Event::GroupJoined { .. }) {
                     watch.reconcile(runtime.core());
                 }
+                if matches!(event, Event::ChatChanged { .. } | Event::GroupJoined { .. }) {
+                    profile = None;
+                }
                 on_event(&mut app, runtime, event);
             }
             forwarded = live.next_forwarded() => {
                 let (request, stream) = forwarded;
                 let response = crate::commands::run_forwarded(runtime, live, &request).await;
                 crate::control::answer(stream, &response).await;
+                profile = None;
             }
             chat = watch.next() => {
                 if let Err(error) = crate::commands::read_group_live(runtime, live, chat).await {
                     app.status = crate::terminal_text::one_line(&error.to_string()).into_owned();
                 }
                 watch.reconcile(runtime.core());
+                profile = None;
             }
             () = sleep_until(lock_at) => app.locked = Some(Zeroizing::new(String::new())),
             () = sleep_until(fade_at) => app.typing.retain(|_, since| since.elapsed() < TYPING_SHOWN_FOR),
@@ -189,6 +204,31 @@ async fn run_loop(
                 for action in actions {
                     if action == Action::Quit {
                         return Ok(());
+                    }
+                    if let Action::EditGroup { group, change } = action {
+                        edit_group(&mut app, runtime, live, group, change).await;
+                        profile = None;
+                        continue;
+                    }
+                    if let Action::DecideJoin {
+                        group,
+                        request,
+                        approve,
+                    } = action
+                    {
+                        let decided = crate::commands::decide_join_live(
+                            runtime, live, group, request, approve,
+                        )
+                        .await;
+                        app.status = match (decided, approve) {
+                            (Ok(()), true) => {
+                                "Approved: they join once their device reads the welcome."
+                                    .to_owned()
+                            }
+                            (Ok(()), false) => "Declined: they are told.".to_owned(),
+                            (Err(error), _) => format!("Refused: {}", one_line(&error.to_string())),
+                        };
+                        continue;
                     }
                     if let Action::SaveFile { contact, message } = action {
                         save_file(terminal, &mut app, runtime, live, &snapshot, contact, message)
@@ -213,8 +253,14 @@ async fn run_loop(
     }
 }
 
-/// Reads what the screens show from the store.
-fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot, CoreError> {
+/// Reads what the screens show from the store (a group's profile only when
+/// `profile`, the one last read, is another chat's or none: reading it reads
+/// the group's whole state).
+fn snapshot(
+    runtime: &Runtime<SqlCipherStore>,
+    app: &mut App,
+    profile: &mut Option<(ChatId, ShownGroup)>,
+) -> Result<Snapshot, CoreError> {
     let core = runtime.core();
     let mut snapshot = Snapshot {
         contacts: core.chats()?,
@@ -224,6 +270,7 @@ fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot
         typing_indicators: core.settings().typing_indicators,
         relay_problem: runtime.connect_failure().map(ToString::to_string),
         security_code: None,
+        group: None,
     };
     app.settle(&snapshot);
     if let Some(contact) = app.chat {
@@ -234,6 +281,40 @@ fn snapshot(runtime: &Runtime<SqlCipherStore>, app: &mut App) -> Result<Snapshot
                 digits: code.digits(),
                 qr_payload: code.qr_payload().to_vec(),
             });
+        }
+        if app.current(&snapshot).is_some_and(|c| c.members.is_some()) {
+            let mut group = match profile {
+                Some((chat, shown)) if *chat == contact => shown.clone(),
+                _ => {
+                    let read = core.group_profile(contact)?;
+                    let shown = ShownGroup {
+                        description: read
+                            .as_ref()
+                            .map(|p| p.description().to_owned())
+                            .unwrap_or_default(),
+                        picture_len: read.as_ref().map_or(0, |p| p.picture().len()),
+                        members: Vec::new(),
+                        requests: Vec::new(),
+                    };
+                    *profile = Some((contact, shown.clone()));
+                    shown
+                }
+            };
+            if app.screen == Screen::Members {
+                group.members = core.group_members(contact)?;
+                group.requests = core.group_join_requests(contact)?;
+                app.settle_member(&group);
+                if let Some(member) = group.members.get(app.member).filter(|m| !m.me) {
+                    snapshot.security_code = core
+                        .group_security_code(contact, &member.id)
+                        .ok()
+                        .map(|code| ShownCode {
+                            digits: code.digits(),
+                            qr_payload: code.qr_payload().to_vec(),
+                        });
+                }
+            }
+            snapshot.group = Some(group);
         }
     }
     app.settle_message(&snapshot.history);
@@ -300,10 +381,9 @@ fn on_event(app: &mut App, runtime: &Runtime<SqlCipherStore>, event: Event) {
         }
         Event::GroupJoinRequested { request } => {
             app.status = format!(
-                "{} asks to join a group: `sotto group approve {} {}`.",
+                "{} asks to join {}: its members screen (/members) approves or declines.",
                 crate::terminal_text::one_line(&request.name),
-                request.group.0,
-                request.id
+                crate::terminal_text::one_line(&name(request.group))
             );
         }
         Event::GroupJoinRefused { name, reason, .. } => {
@@ -381,7 +461,31 @@ async fn save_file(
     };
 }
 
-/// Does what a key asked of the core; a refusal shows in the status line.
+/// `/name`, `/description`, `/picture`, `/no-picture`: the group's new
+/// profile, committed and read back as `group edit` does; the outcome in the
+/// status line.
+async fn edit_group(
+    app: &mut App,
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &crate::commands::Live<'_>,
+    group: ChatId,
+    change: ProfileChange,
+) {
+    let done = match &change {
+        ProfileChange::Name(name) => format!("The group is now {}.", one_line(name)),
+        ProfileChange::Description(text) if text.is_empty() => {
+            "The group has no description now.".to_owned()
+        }
+        ProfileChange::Description(_) => "The group's description is changed.".to_owned(),
+        ProfileChange::Picture(path) => format!("The group's picture is {}.", path.display()),
+        ProfileChange::NoPicture => "The group has no picture now.".to_owned(),
+    };
+    app.status = match crate::commands::edit_group_live(runtime, live, group, change).await {
+        Ok(()) => done,
+        Err(error) => format!("Refused: {}", one_line(&error.to_string())),
+    };
+}
+
 /// The message an action writes to a group, when its chat is a group's
 /// (none for typing: indicators are not sent to groups).
 fn group_message<'a>(
@@ -420,6 +524,7 @@ fn group_message<'a>(
     Some((chat, Some(message)))
 }
 
+/// Does what a key asked of the core; a refusal shows in the status line.
 fn apply(
     app: &mut App,
     runtime: &mut Runtime<SqlCipherStore>,
@@ -429,8 +534,11 @@ fn apply(
     let now = now_millis();
     let core = runtime.core_mut();
     let result = match action {
-        // Both are handled before.
-        Action::Quit | Action::SaveFile { .. } => Ok(()),
+        // These are handled before.
+        Action::Quit
+        | Action::SaveFile { .. }
+        | Action::EditGroup { .. }
+        | Action::DecideJoin { .. } => Ok(()),
         Action::Send {
             contact,
             text,

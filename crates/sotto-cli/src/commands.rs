@@ -116,7 +116,10 @@ impl Session<'_> {
     /// [`Session::settle`] that keeps the events when a relay failed, with
     /// the failure beside them.
     async fn settle_all(&mut self) -> anyhow::Result<(Vec<Event>, Option<Failure>)> {
-        progress("talking to the relays…");
+        // A live process's terminal is its own (`chat` draws on all of it).
+        if !self.live {
+            progress("talking to the relays…");
+        }
         let finished = self.runtime.run_until_idle(self.timeout).await?;
         let events = self.runtime.take_events()?;
         let kept = "what this command queued is kept and goes out at the next command";
@@ -1220,6 +1223,47 @@ pub(crate) async fn write_group_live(
 ) -> anyhow::Result<()> {
     let mut session = live.session(runtime);
     groups::write(&mut session, chat, message).await.map(|_| ())
+}
+
+/// `sotto chat`: changes a group's profile as `group edit` does (a picture
+/// file is read with the same bound).
+pub(crate) async fn edit_group_live(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    chat: ChatId,
+    change: crate::chat::ProfileChange,
+) -> anyhow::Result<()> {
+    use crate::chat::ProfileChange;
+    let mut edit = groups::ProfileEdit {
+        name: None,
+        description: None,
+        picture: None,
+    };
+    match change {
+        ProfileChange::Name(name) => edit.name = Some(name),
+        ProfileChange::Description(text) => edit.description = Some(text),
+        ProfileChange::Picture(path) => edit.picture = Some(groups::read_picture(&path)?),
+        ProfileChange::NoPicture => edit.picture = Some(Vec::new()),
+    }
+    let mut session = live.session(runtime);
+    groups::set_profile(&mut session, chat, edit)
+        .await
+        .map(|_| ())
+}
+
+/// `sotto chat`: approves or declines a request to join group `chat`, as
+/// `group approve` and `group decline` do.
+pub(crate) async fn decide_join_live(
+    runtime: &mut Runtime<SqlCipherStore>,
+    live: &Live<'_>,
+    chat: ChatId,
+    request: u64,
+    approve: bool,
+) -> anyhow::Result<()> {
+    let mut session = live.session(runtime);
+    group_links::decide(&mut session, chat, request, approve)
+        .await
+        .map(|_| ())
 }
 
 /// Live mode: one line per event (a JSON object with `--json`).

@@ -384,3 +384,152 @@ fn a_file_of_the_open_chat_is_saved_with_slash_save() {
     terminal.press(&["Enter"]);
     terminal.wait_for(&["not saved: message 1 is not a file"]);
 }
+
+#[test]
+fn a_groups_profile_and_members_show_and_its_owner_edits_it_with_slash_commands() {
+    let relay = Relay::start();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Profile::init(root.path(), "Alice", &relay);
+    let bob = Profile::init(root.path(), "Bob", &relay);
+    connect_by_invitation(&alice, "Alice", &bob, "Bob");
+    alice.run(&[
+        "group",
+        "create",
+        "Climbing",
+        "--description",
+        "Saturdays at the wall",
+    ]);
+    alice.run(&["group", "invite", "Climbing", "Bob"]);
+    wait_until("Bob in the group", || {
+        for profile in [&bob, &alice, &bob] {
+            profile.run(&["receive"]);
+        }
+        bob.try_run(&["group", "info", "Climbing"]).0.then_some(())
+    });
+
+    let terminal = Terminal::start(
+        root.path(),
+        &format!(
+            "SOTTO_PASSPHRASE={} {} --profile {} chat --lock-after 0",
+            alice.passphrase.replace(' ', "\\ "),
+            quoted(Path::new(SOTTO)),
+            quoted(&alice.dir),
+        ),
+    );
+    terminal.wait_for(&["Chats", "Bob", "Climbing"]);
+    // The group's header and description, whichever chat opens first (the
+    // list's order follows activity, which the group's log may change).
+    let mut up = false;
+    wait_until("the group's chat open", || {
+        if terminal.screen().contains("Climbing · group of 2") {
+            return Some(());
+        }
+        up = !up;
+        terminal.press(&[if up { "Up" } else { "Down" }]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        None
+    });
+    terminal.wait_for(&["Climbing · group of 2", "Saturdays at the wall"]);
+
+    terminal.type_text("/members");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&[
+        "Members (2)",
+        "Alice (you) · owner",
+        "Bob · member",
+        "You are an owner of this group.",
+        "This is you.",
+    ]);
+    terminal.press(&["Down"]);
+    let screen = terminal.wait_for(&["Security code with Bob in this group"]);
+    // Thirty digits in groups of five, on two lines, beside a QR code.
+    assert!(
+        screen.lines().any(|line| {
+            let groups: Vec<&str> = line.split_whitespace().collect();
+            groups.windows(3).any(|w| {
+                w.iter()
+                    .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()))
+            })
+        }),
+        "{screen}"
+    );
+    assert!(screen.contains('█'), "{screen}");
+    terminal.press(&["Escape"]);
+    // Back in the chat before typing (an Escape followed at once by a key
+    // reads as Alt and that key).
+    terminal.wait_for(&["Enter send", "Climbing · group of 2"]);
+
+    terminal.type_text("/name Climbing club");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&[
+        "The group is now Climbing club.",
+        "Climbing club · group of 2",
+    ]);
+    let picture = root.path().join("wall.png");
+    std::fs::write(&picture, [0x89, b'P', b'N', b'G', 1, 2, 3]).unwrap();
+    terminal.type_text(&format!("/picture {}", picture.display()));
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["The group's picture is"]);
+    // A file larger than a group's picture may be is refused before it is sent.
+    let large = root.path().join("large.png");
+    std::fs::write(&large, vec![0; 8193]).unwrap();
+    terminal.type_text(&format!("/picture {}", large.display()));
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&["Refused:", "at most 8192 bytes"]);
+
+    // Commands of other processes go through the live UI, and what they
+    // change shows.
+    let info = alice.run(&["group", "info", "Climbing club"]);
+    assert_eq!(info["description"], "Saturdays at the wall", "{info}");
+    assert!(info["picture"].is_string(), "{info}");
+    alice.run(&[
+        "group",
+        "edit",
+        "Climbing club",
+        "--description",
+        "Sundays too",
+    ]);
+    terminal.wait_for(&["Sundays too"]);
+
+    // A request to join through the group's link waits on the members
+    // screen, where it is approved.
+    let made = alice.run(&["group", "link", "Climbing club", "--approval", "admin"]);
+    let link = made["link"].as_str().unwrap().to_owned();
+    let carol = Profile::init(root.path(), "Carol", &relay);
+    carol.run(&["group", "join", &link, "--name", "Carol"]);
+    terminal.wait_for(&["Carol asks to join Climbing club"]);
+    terminal.type_text("/members");
+    terminal.press(&["Enter"]);
+    terminal.wait_for(&[
+        "Requests to join (1)",
+        "Carol · waiting",
+        "Tab requests to join (1)",
+    ]);
+    terminal.press(&["Tab"]);
+    terminal.wait_for(&["a/Enter approve"]);
+    terminal.press(&["a"]);
+    terminal.wait_for(&["Approved: they join"]);
+    wait_until("Carol in the group", || {
+        carol.run(&["receive"]);
+        carol
+            .try_run(&["group", "info", "Climbing club"])
+            .0
+            .then_some(())
+    });
+    terminal.wait_for(&[
+        "Members (3)",
+        "Carol · member",
+        "Climbing club · group of 3",
+    ]);
+    terminal.press(&["Escape"]);
+    terminal.wait_for(&["Enter send"]);
+    // The member reads the new profile from the log.
+    wait_until("Bob sees the new name", || {
+        bob.run(&["receive"]);
+        bob.try_run(&["group", "info", "Climbing club"])
+            .0
+            .then_some(())
+    });
+    terminal.press(&["C-c"]);
+    terminal.wait_for(&["exited with 0"]);
+}

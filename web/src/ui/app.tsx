@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { Backend } from "../backend";
 import { errorMessage } from "../errors";
 import type { ParsedLink } from "../invite-link";
+import { GroupPictures } from "./group-pictures";
 import { Main } from "./main";
 import { Moved } from "./moved";
 import { Unlock } from "./unlock";
@@ -74,13 +75,15 @@ export function App({ backend, initialInvite = null }: AppProps) {
       return <Unlock backend={backend} onUnlocked={() => setPhase({ name: "unlocked" })} sound={sound.current} />;
     case "unlocked":
       return (
-        <Main
-          backend={backend}
-          onLock={lock}
-          onSoundSetting={keepSound}
-          invite={invite}
-          onInviteHandled={() => setInvite(null)}
-        />
+        <GroupPictures backend={backend}>
+          <Main
+            backend={backend}
+            onLock={lock}
+            onSoundSetting={keepSound}
+            invite={invite}
+            onInviteHandled={() => setInvite(null)}
+          />
+        </GroupPictures>
       );
   }
 }

@@ -8,7 +8,7 @@ import { useMemo, useState } from "preact/hooks";
 import type { Backend, ChatId, MessageNumber } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { chatName, listStamp, matchesSearch, previewText, timerBadge, timerLabel } from "../format";
-import { Avatar } from "./avatar";
+import { ChatAvatar } from "./group-pictures";
 import { ChatMenu, type ChatAction } from "./chat-menu";
 import { SearchResults, useMessageSearch } from "./message-search";
 import {
@@ -37,6 +37,7 @@ export function ChatList({
   onOpenMessage,
   searchRef,
   backend,
+  joinRequests,
 }: {
   chats: readonly ShownChat[];
   selected: ChatId | null;
@@ -46,6 +47,8 @@ export function ChatList({
   onOpenMessage: (chat: ChatId, number: MessageNumber) => void;
   searchRef: RefObject<HTMLInputElement | null>;
   backend: Backend;
+  /** Requests to join through this device's group links waiting for a decision, by group. */
+  joinRequests: ReadonlyMap<ChatId, number>;
 }) {
   const [query, setQuery] = useState("");
   const found = useMessageSearch(backend, query);
@@ -132,7 +135,14 @@ export function ChatList({
           <ul class="chat-list" aria-label={archive && !searching ? "Archived chats" : "Chats"}>
             {shown.map((chat) => (
               <li key={chat.id}>
-                <ChatRow chat={chat} now={now} selected={chat.id === selected} onSelect={onSelect} onMenu={openMenu} />
+                <ChatRow
+                  chat={chat}
+                  now={now}
+                  selected={chat.id === selected}
+                  joinRequests={joinRequests.get(chat.id) ?? 0}
+                  onSelect={onSelect}
+                  onMenu={openMenu}
+                />
                 <button
                   type="button"
                   class="icon-button chat-row-menu"
@@ -166,12 +176,15 @@ function ChatRow({
   chat,
   now,
   selected,
+  joinRequests,
   onSelect,
   onMenu,
 }: {
   chat: ShownChat;
   now: number;
   selected: boolean;
+  /** Requests to join the group waiting for a decision here. */
+  joinRequests: number;
   onSelect: (chat: ChatId) => void;
   onMenu: (chat: ShownChat, anchor: HTMLElement) => void;
 }) {
@@ -199,7 +212,7 @@ function ChatRow({
         onMenu(chat, event.currentTarget);
       }}
     >
-      <Avatar name={name} />
+      <ChatAvatar chat={chat} name={name} />
       <span class="chat-row-main">
         <span class="chat-row-top">
           <span dir="auto" class="chat-name private">
@@ -208,6 +221,7 @@ function ChatRow({
           {chat.verified && <IconShield label="Verified" />}
           {chat.pinned && <IconPin label="Pinned" />}
           {chat.members !== null && chat.members !== undefined && <span class="tag">Group</span>}
+          {joinRequests > 0 && <span class="tag join-requests">{`${joinRequests} to join`}</span>}
           {chat.blocked && <span class="tag">Blocked</span>}
           {chat.archived && <span class="tag">Archived</span>}
           {at !== null && <span class={`stamp${chat.unread ? " unread" : ""}`}>{listStamp(at, now)}</span>}

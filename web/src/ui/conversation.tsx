@@ -16,7 +16,7 @@ import type {
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, timerBadge, timerLabel } from "../format";
-import { Avatar } from "./avatar";
+import { ChatAvatar } from "./group-pictures";
 import { ChatMenu, type ChatAction } from "./chat-menu";
 import { ConfirmDialog } from "./confirm";
 import { Composer, type ComposerMode } from "./composer";
@@ -480,7 +480,7 @@ export function Conversation({
           }
           onClick={onOpenInfo}
         >
-          <Avatar name={name} />
+          <ChatAvatar chat={chat} name={name} />
           {joinRequests > 0 && (
             <span class="dot" aria-hidden="true">
               {joinRequests}

@@ -1,5 +1,5 @@
-// A group's own profile in its info panel: its picture and description for
-// everyone, and for owners and admins a form to change the name, the
+// A group's own profile in its info panel: its description for everyone (its
+// picture is the panel's avatar), and for owners and admins a form to change the name, the
 // description and the picture (made small in the page: it travels inside the
 // group, at most 8192 bytes).
 
@@ -81,9 +81,6 @@ export function GroupProfileSection({
   const tooLong = bytes(name) > MAX_NAME_BYTES || bytes(description) > MAX_DESCRIPTION_BYTES;
   return (
     <section class="group-profile" aria-label="About the group">
-      {view.picture && (
-        <img class="group-picture" src={`data:image/webp;base64,${view.picture}`} alt={`Picture of ${view.name}`} />
-      )}
       {view.description ? (
         <p dir="auto" class="group-description private">
           {view.description}

@@ -11,7 +11,7 @@ import { TIMER_CHOICES } from "../backend";
 import type { ShownChat } from "../chat-state";
 import { errorMessage } from "../errors";
 import { chatName, timerLabel } from "../format";
-import { Avatar } from "./avatar";
+import { ChatAvatar } from "./group-pictures";
 import type { ChatAction } from "./chat-menu";
 import { Dialog } from "./dialog";
 import { GroupLinkSection, JoinRequestsSection } from "./group-links";
@@ -190,7 +190,7 @@ export function GroupInfoDialog({
     <Dialog title="Group info" onClose={onClose} wide>
       <div class="stack">
         <div class="contact-card">
-          <Avatar name={name} />
+          <ChatAvatar chat={chat} name={name} />
           <div>
             <p dir="auto" class="contact-name private">
               {name}

@@ -541,6 +541,7 @@ export function Main({ backend, onLock, onSoundSetting, invite, onInviteHandled 
           onOpenMessage={openMessage}
           searchRef={search}
           backend={backend}
+          joinRequests={joinRequests}
         />
       </aside>
       <main class="pane" aria-label={current ? `Chat with ${chatName(current)}` : "No chat open"}>

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use sotto_core::{
-    ChatId, ChatView, InvitationId, ItemView, MessageDirection, MessageNumber, RequestId,
-    RequestView,
+    ChatId, ChatView, GroupJoinRequestView, GroupMemberView, InvitationId, ItemView,
+    MessageDirection, MessageNumber, RequestId, RequestView,
 };
 use zeroize::Zeroizing;
 
@@ -57,8 +57,37 @@ pub(crate) struct Snapshot {
     pub(crate) typing_indicators: bool,
     /// Why the last attempt to reach a relay failed, until one succeeds.
     pub(crate) relay_problem: Option<String>,
-    /// The open chat's security code, read for the verification screen.
+    /// The open chat's security code, read for the verification screen; on
+    /// the members screen, the chosen member's.
     pub(crate) security_code: Option<ShownCode>,
+    /// The open chat's group profile, when it is a group's.
+    pub(crate) group: Option<ShownGroup>,
+}
+
+/// The open group's profile, and its members on the members screen.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct ShownGroup {
+    /// Empty for none.
+    pub(crate) description: String,
+    /// The picture's size in bytes (0: none).
+    pub(crate) picture_len: usize,
+    /// In the group's order; read for the members screen only.
+    pub(crate) members: Vec<GroupMemberView>,
+    /// Requests to join through the group's link, oldest first; read for
+    /// the members screen only.
+    pub(crate) requests: Vec<GroupJoinRequestView>,
+}
+
+/// A change to the open group's profile (`/name`, `/description`,
+/// `/picture`, `/no-picture`), made as `group edit` makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProfileChange {
+    Name(String),
+    /// Empty removes the description.
+    Description(String),
+    /// The path of a small image file.
+    Picture(std::path::PathBuf),
+    NoPicture,
 }
 
 /// The screens.
@@ -75,6 +104,9 @@ pub(crate) enum Screen {
     /// The open chat's security code (digits and QR code), to mark it
     /// verified.
     Verify,
+    /// The open group's profile and members, with the chosen member's
+    /// security code.
+    Members,
 }
 
 /// Where keys go on the chats screen.
@@ -158,6 +190,17 @@ pub(crate) enum Action {
         contact: ChatId,
         message: Option<MessageNumber>,
     },
+    /// Change the group's profile (owners and admins).
+    EditGroup {
+        group: ChatId,
+        change: ProfileChange,
+    },
+    /// Approve (or decline) a request to join through the group's link.
+    DecideJoin {
+        group: ChatId,
+        request: u64,
+        approve: bool,
+    },
 }
 
 /// The invitation the invitation screen shows.
@@ -190,6 +233,11 @@ pub(crate) struct App {
     pub(crate) timer_choice: Option<usize>,
     /// The chosen request on the requests screen.
     pub(crate) request: usize,
+    /// The chosen member on the members screen.
+    pub(crate) member: usize,
+    /// The chosen request to join on the members screen, when its keys go
+    /// there (Tab) rather than to the members.
+    pub(crate) join_request: Option<usize>,
     pub(crate) invitation: Option<ShownInvitation>,
     /// The last outcome or error, shown above the help line.
     pub(crate) status: String,
@@ -216,6 +264,8 @@ impl App {
             confirm_address_delete: false,
             timer_choice: None,
             request: 0,
+            member: 0,
+            join_request: None,
             invitation: None,
             status: String::new(),
             typing: HashMap::new(),
@@ -232,6 +282,34 @@ impl App {
             self.chat = snapshot.contacts.first().map(|c| c.id);
         }
         self.request = self.request.min(snapshot.requests.len().saturating_sub(1));
+        if self.screen == Screen::Members && !self.in_group(snapshot) {
+            // The group went away (or is no longer one).
+            self.screen = Screen::Chats;
+        }
+    }
+
+    /// Keeps the chosen member one of the group's, and the chosen request
+    /// one of its requests (none when none is left).
+    pub(crate) fn settle_member(&mut self, group: &ShownGroup) {
+        self.member = self.member.min(group.members.len().saturating_sub(1));
+        self.join_request = match (self.join_request, group.requests.len()) {
+            (_, 0) | (None, _) => None,
+            (Some(chosen), count) => Some(chosen.min(count - 1)),
+        };
+    }
+
+    /// The open chat is a group's.
+    fn in_group(&self, snapshot: &Snapshot) -> bool {
+        self.current(snapshot)
+            .is_some_and(|chat| chat.members.is_some())
+    }
+
+    /// Opens the open group's members screen.
+    fn show_members(&mut self) -> Vec<Action> {
+        self.screen = Screen::Members;
+        self.member = 0;
+        self.join_request = None;
+        self.leave_chat(Vec::new())
     }
 
     /// Keeps the chosen message one of the open chat's items (the newest
@@ -327,6 +405,10 @@ impl App {
                         self.status = "No chat: no security code to compare.".to_owned();
                         return Vec::new();
                     }
+                    if self.in_group(snapshot) {
+                        // A group has a code per member.
+                        return self.show_members();
+                    }
                     self.screen = Screen::Verify;
                     return self.leave_chat(Vec::new());
                 }
@@ -353,7 +435,44 @@ impl App {
                 }],
                 _ => Vec::new(),
             },
+            Screen::Members => self.members_key(key, snapshot),
         }
+    }
+
+    /// Up/Down choose a member, or with Tab a request to join, which `a`
+    /// approves and `x` declines.
+    fn members_key(&mut self, key: KeyEvent, snapshot: &Snapshot) -> Vec<Action> {
+        let Some(group) = snapshot.group.as_ref() else {
+            return self.back();
+        };
+        let last = |count: usize| count.saturating_sub(1);
+        match (key.code, self.join_request) {
+            (KeyCode::Esc, _) => return self.back(),
+            (KeyCode::Tab, Some(_)) => self.join_request = None,
+            (KeyCode::Tab, None) if !group.requests.is_empty() => self.join_request = Some(0),
+            (KeyCode::Up, None) => self.member = self.member.saturating_sub(1),
+            (KeyCode::Down, None) => self.member = (self.member + 1).min(last(group.members.len())),
+            (KeyCode::Up, Some(chosen)) => self.join_request = Some(chosen.saturating_sub(1)),
+            (KeyCode::Down, Some(chosen)) => {
+                self.join_request = Some((chosen + 1).min(last(group.requests.len())));
+            }
+            (KeyCode::Char('a' | 'x') | KeyCode::Enter, Some(chosen)) => {
+                let approve = key.code != KeyCode::Char('x');
+                match (group.requests.get(chosen), self.chat) {
+                    (Some(request), Some(chat)) if !(approve && request.approved) => {
+                        return vec![Action::DecideJoin {
+                            group: chat,
+                            request: request.id,
+                            approve,
+                        }];
+                    }
+                    (Some(_), _) => self.status = "Approved already: joining…".to_owned(),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
     }
 
     /// Back to the chats screen.
@@ -435,7 +554,7 @@ impl App {
             KeyCode::End => self.edited(ComposeLine::end),
             KeyCode::Delete => self.edited(ComposeLine::delete),
             KeyCode::Backspace => self.edited(ComposeLine::backspace),
-            KeyCode::Enter => self.submit(),
+            KeyCode::Enter => self.submit(snapshot),
             KeyCode::Char(c) => self.edited(|line| line.insert(c)),
             _ => Vec::new(),
         }
@@ -497,29 +616,16 @@ impl App {
         }
     }
 
-    fn submit(&mut self) -> Vec<Action> {
+    fn submit(&mut self, snapshot: &Snapshot) -> Vec<Action> {
         let Some(contact) = self.chat else {
             self.status = "No chat yet: Ctrl-N creates an invitation.".to_owned();
             return Vec::new();
         };
         let text = self.compose.as_str().trim().to_owned();
         if self.draft == Draft::Message
-            && let Some(rest) = text.strip_prefix("/save")
-            && (rest.is_empty() || rest.starts_with(' '))
+            && let Some(actions) = self.slash_command(contact, &text, snapshot)
         {
-            let message = match rest.trim() {
-                "" => None,
-                number => match number.parse() {
-                    Ok(number) => Some(MessageNumber(number)),
-                    Err(_) => {
-                        self.status =
-                            "/save N saves file N of this chat (/save: the newest).".to_owned();
-                        return Vec::new();
-                    }
-                },
-            };
-            self.compose.clear();
-            return vec![Action::SaveFile { contact, message }];
+            return actions;
         }
         let action = match self.draft {
             Draft::Message | Draft::Reply(_) if text.is_empty() => return Vec::new(),
@@ -550,6 +656,68 @@ impl App {
         // Sending ends typing on the other side by itself.
         self.typing_announced = None;
         vec![action]
+    }
+
+    /// A slash command typed as a message (`/save`, and in a group
+    /// `/members`, `/name`, `/description`, `/picture`, `/no-picture`); `None`
+    /// when the text is none (it is sent).
+    fn slash_command(
+        &mut self,
+        contact: ChatId,
+        text: &str,
+        snapshot: &Snapshot,
+    ) -> Option<Vec<Action>> {
+        let (command, argument) = text.split_once(' ').unwrap_or((text, ""));
+        let argument = argument.trim();
+        let group_only = matches!(
+            command,
+            "/members" | "/name" | "/description" | "/picture" | "/no-picture"
+        );
+        if group_only && !self.in_group(snapshot) {
+            self.status = format!("{command} is for groups; this chat is with one contact.");
+            return Some(Vec::new());
+        }
+        let change = match command {
+            "/save" => {
+                let message = match argument {
+                    "" => None,
+                    number => match number.parse() {
+                        Ok(number) => Some(MessageNumber(number)),
+                        Err(_) => {
+                            self.status =
+                                "/save N saves file N of this chat (/save: the newest).".to_owned();
+                            return Some(Vec::new());
+                        }
+                    },
+                };
+                self.compose.clear();
+                return Some(vec![Action::SaveFile { contact, message }]);
+            }
+            "/members" => {
+                self.compose.clear();
+                return Some(self.show_members());
+            }
+            "/name" if argument.is_empty() => {
+                self.status = "/name NAME renames the group.".to_owned();
+                return Some(Vec::new());
+            }
+            "/name" => ProfileChange::Name(argument.to_owned()),
+            "/description" => ProfileChange::Description(argument.to_owned()),
+            "/picture" if argument.is_empty() => {
+                self.status =
+                    "/picture PATH sets the group's picture (/no-picture removes it).".to_owned();
+                return Some(Vec::new());
+            }
+            "/picture" => ProfileChange::Picture(argument.into()),
+            "/no-picture" => ProfileChange::NoPicture,
+            _ => return None,
+        };
+        self.compose.clear();
+        self.typing_announced = None;
+        Some(vec![Action::EditGroup {
+            group: contact,
+            change,
+        }])
     }
 
     fn move_chat(&mut self, snapshot: &Snapshot, up: bool) {
@@ -705,7 +873,7 @@ fn own_live(item: &ItemView) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::fixtures::snapshot;
+    use crate::chat::fixtures::{group_snapshot, snapshot};
 
     fn press(app: &mut App, snapshot: &Snapshot, code: KeyCode) -> Vec<Action> {
         app.handle_key(KeyEvent::from(code), snapshot)
@@ -981,6 +1149,136 @@ mod tests {
         control(&mut app, &empty, 'k');
         assert_eq!(app.screen, Screen::Chats);
         assert!(app.status.contains("No chat"), "{}", app.status);
+    }
+
+    #[test]
+    fn slash_commands_open_a_groups_members_and_change_its_profile() {
+        let snapshot = group_snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        let group = ChatId(1);
+        let command = |app: &mut App, text: &str| {
+            type_text(app, &snapshot, text);
+            press(app, &snapshot, KeyCode::Enter)
+        };
+        // Leaving the chat says the typing stopped (the runner sends no
+        // typing indicator to a group).
+        assert_eq!(
+            command(&mut app, "/members"),
+            vec![Action::Typing {
+                contact: group,
+                typing: false
+            }]
+        );
+        assert_eq!(app.screen, Screen::Members);
+        assert!(app.compose.is_empty());
+        press(&mut app, &snapshot, KeyCode::Esc);
+        assert_eq!(app.screen, Screen::Chats);
+        for (text, change) in [
+            (
+                "/name Climbing club",
+                ProfileChange::Name("Climbing club".into()),
+            ),
+            (
+                "/description Sundays too",
+                ProfileChange::Description("Sundays too".into()),
+            ),
+            ("/description", ProfileChange::Description(String::new())),
+            (
+                "/picture wall.png",
+                ProfileChange::Picture("wall.png".into()),
+            ),
+            ("/no-picture", ProfileChange::NoPicture),
+        ] {
+            assert_eq!(
+                command(&mut app, text),
+                vec![Action::EditGroup { group, change }],
+                "{text}"
+            );
+            assert!(app.compose.is_empty());
+        }
+        // Without what it needs, a command says how it is used.
+        assert!(command(&mut app, "/picture").is_empty());
+        assert!(app.status.contains("/picture PATH"), "{}", app.status);
+        app.compose.clear();
+        assert!(command(&mut app, "/name  ").is_empty());
+        assert!(app.status.contains("/name NAME"), "{}", app.status);
+        app.compose.clear();
+        // Another slash is a message.
+        assert_eq!(
+            command(&mut app, "/shrug"),
+            vec![Action::Send {
+                contact: group,
+                text: "/shrug".into(),
+                reply_to: None
+            }]
+        );
+
+        // In a chat with one contact they are refused, and Ctrl-K shows the
+        // contact's code.
+        let snapshot = crate::chat::fixtures::snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        type_text(&mut app, &snapshot, "/name Bobby");
+        assert!(press(&mut app, &snapshot, KeyCode::Enter).is_empty());
+        assert!(app.status.contains("for groups"), "{}", app.status);
+        control(&mut app, &snapshot, 'k');
+        assert_eq!(app.screen, Screen::Verify);
+    }
+
+    #[test]
+    fn the_members_screen_approves_and_declines_requests_to_join() {
+        let mut snapshot = group_snapshot();
+        let mut app = App::new();
+        app.settle(&snapshot);
+        let group = ChatId(1);
+        control(&mut app, &snapshot, 'k');
+        assert_eq!(app.screen, Screen::Members);
+        // Up/Down choose a member until Tab goes to the requests.
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.member, 1);
+        assert!(press(&mut app, &snapshot, KeyCode::Char('a')).is_empty());
+        press(&mut app, &snapshot, KeyCode::Tab);
+        assert_eq!(app.join_request, Some(0));
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('a')),
+            vec![Action::DecideJoin {
+                group,
+                request: 4,
+                approve: true
+            }]
+        );
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Enter),
+            vec![Action::DecideJoin {
+                group,
+                request: 4,
+                approve: true
+            }]
+        );
+        // Eli's is approved already: it can still be declined.
+        press(&mut app, &snapshot, KeyCode::Down);
+        press(&mut app, &snapshot, KeyCode::Down);
+        assert_eq!(app.join_request, Some(1));
+        assert!(press(&mut app, &snapshot, KeyCode::Char('a')).is_empty());
+        assert!(app.status.contains("Approved already"), "{}", app.status);
+        assert_eq!(
+            press(&mut app, &snapshot, KeyCode::Char('x')),
+            vec![Action::DecideJoin {
+                group,
+                request: 5,
+                approve: false
+            }]
+        );
+        // Once the requests are gone, the keys are the members' again.
+        let group_view = snapshot.group.as_mut().unwrap();
+        group_view.requests.clear();
+        app.settle_member(group_view);
+        assert_eq!(app.join_request, None);
+        press(&mut app, &snapshot, KeyCode::Tab);
+        assert_eq!(app.join_request, None);
+        press(&mut app, &snapshot, KeyCode::Up);
+        assert_eq!(app.member, 0);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the screens' tests show: two contacts, a conversation with every
 //! kind of item, two contact requests, a contact address and Bob's security
-//! code.
+//! code; the same chat as a group's.
 
 use sotto_core::{
     ChatId, ChatNotice, ChatView, ConnectionState, IntegrityNotice, ItemView, MessageDirection,
@@ -168,5 +168,44 @@ pub(crate) fn snapshot() -> Snapshot {
             digits: CODE.to_owned(),
             qr_payload: [1; 33].to_vec(),
         }),
+        group: None,
     }
+}
+
+/// Bob's chat as a group, "Climbing", of Alice (this profile, its owner),
+/// Ann (an admin) and Bob (blocked), with a description and a picture, and
+/// two requests to join through its link (Dora's waiting, Eli's approved).
+pub(crate) fn group_snapshot() -> Snapshot {
+    use sotto_core::{GroupJoinRequestView, GroupMemberView, GroupRole};
+    let request = |id, name: &str, approved| GroupJoinRequestView {
+        id,
+        group: ChatId(1),
+        member: "0d".repeat(16),
+        name: name.to_owned(),
+        received_at: 5,
+        approved,
+    };
+    let member = |id: &str, name: &str, role, me, blocked| GroupMemberView {
+        id: id.repeat(16),
+        name: name.to_owned(),
+        role,
+        me,
+        blocked,
+    };
+    let mut snapshot = snapshot();
+    snapshot.contacts[0].name = Some("Climbing".to_owned());
+    snapshot.contacts[0].members = Some(3);
+    snapshot.contacts[0].verified = false;
+    snapshot.contacts[0].timer_secs = None;
+    snapshot.group = Some(super::app::ShownGroup {
+        description: "Saturdays at the wall\nbring shoes".to_owned(),
+        picture_len: 1_234,
+        members: vec![
+            member("0a", "Alice", GroupRole::Owner, true, false),
+            member("0b", "Ann", GroupRole::Admin, false, false),
+            member("0c", "Bob", GroupRole::Member, false, true),
+        ],
+        requests: vec![request(4, "Dora", false), request(5, "Eli", true)],
+    });
+    snapshot
 }

@@ -10,7 +10,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
-use sotto_core::{ChatNotice, ChatView, ItemView, MessageDirection, MessageStatus, QuotedView};
+use sotto_core::{
+    ChatNotice, ChatView, GroupJoinRequestView, GroupMemberView, GroupRole, ItemView,
+    MessageDirection, MessageStatus, QuotedView,
+};
 
 use super::app::{App, Draft, Focus, Screen, Snapshot, TIMER_CHOICES};
 use crate::commands::notice_text;
@@ -62,6 +65,7 @@ pub(crate) fn draw(frame: &mut Frame<'_>, app: &App, snapshot: &Snapshot, now: I
             "No contact address yet. Press c to create one.",
         ),
         Screen::Verify => draw_verify(frame, main, app, snapshot),
+        Screen::Members => draw_members(frame, main, app, snapshot),
     }
     let status_line = match (&snapshot.relay_problem, app.status.is_empty()) {
         (Some(problem), true) => Line::from(format!("Relay unreachable: {problem}")).fg(Color::Red),
@@ -131,9 +135,15 @@ pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
             } else {
                 "off"
             };
+            // A group has a security code per member, on its members screen.
+            let codes = if app.current(snapshot).is_some_and(|c| c.members.is_some()) {
+                "Ctrl-K members (/members)"
+            } else {
+                "Ctrl-K verify"
+            };
             format!(
                 "Enter send · Up/Down chat · Tab pick message · Ctrl-D timer · \
-                 Ctrl-K verify · Ctrl-N invite · Ctrl-R requests{requests} · Ctrl-A address · \
+                 {codes} · Ctrl-N invite · Ctrl-R requests{requests} · Ctrl-A address · \
                  Ctrl-T typing: {typing} · Esc quit"
             )
         }
@@ -143,6 +153,18 @@ pub(crate) fn help_line(app: &App, snapshot: &Snapshot) -> String {
         }
         Screen::Address => "c create (or replace) · d delete · Esc back · Ctrl-C quit".to_owned(),
         Screen::Verify => "v mark as verified · u unmark · Esc back · Ctrl-C quit".to_owned(),
+        Screen::Members => {
+            let waiting = snapshot.group.as_ref().map_or(0, |g| g.requests.len());
+            match (app.join_request, waiting) {
+                (Some(_), _) => "Up/Down request · a/Enter approve · x decline · Tab members · \
+                                 Esc back · Ctrl-C quit"
+                    .to_owned(),
+                (None, 0) => "Up/Down member · Esc back · Ctrl-C quit".to_owned(),
+                (None, n) => {
+                    format!("Up/Down member · Tab requests to join ({n}) · Esc back · Ctrl-C quit")
+                }
+            }
+        }
     }
 }
 
@@ -202,7 +224,25 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
         block = block.title_bottom(Line::from(format!(" {} is typing… ", name(contact))).italic());
     }
     let (lines, chosen) = conversation_lines(app, snapshot, current);
-    let inner = block.inner(conversation);
+    let mut inner = block.inner(conversation);
+    frame.render_widget(block, conversation);
+    // A group's description on the row under its header.
+    if let Some(group) = &snapshot.group
+        && !group.description.is_empty()
+        && inner.height > 1
+    {
+        let [about, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+        frame.render_widget(
+            Paragraph::new(
+                Line::from(one_line(&group.description).into_owned())
+                    .dim()
+                    .italic(),
+            ),
+            about,
+        );
+        inner = rest;
+    }
     // Long messages wrap: count rows, not lines.
     let rows = |lines: &[Line<'_>]| {
         Paragraph::new(lines.to_vec())
@@ -221,9 +261,8 @@ fn draw_chats(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot,
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
-            .block(block),
-        conversation,
+            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0)),
+        inner,
     );
 
     let compose_title = match app.draft {
@@ -548,6 +587,159 @@ fn draw_verify(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot
     draw_beside(frame, area, &title, Some(&qr(&code.qr_payload)), text);
 }
 
+/// The open group: its profile (how owners and admins change it) above its
+/// members, and the chosen member's security code beside them.
+fn draw_members(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapshot) {
+    let Some(group) = &snapshot.group else {
+        return;
+    };
+    let header = app.current(snapshot).map(chat_header).unwrap_or_default();
+    let mut about = Vec::new();
+    if !group.description.is_empty() {
+        // Its own line breaks stay; nothing else of it reaches the terminal
+        // but text.
+        about.extend(
+            group
+                .description
+                .lines()
+                .map(|line| Line::from(one_line(line).into_owned())),
+        );
+    }
+    about.push(
+        Line::from(match group.picture_len {
+            0 => "No picture.".to_owned(),
+            len => format!("A picture of {len} bytes."),
+        })
+        .dim(),
+    );
+    let role = group.members.iter().find(|m| m.me).map(|m| m.role);
+    let editor = match role {
+        Some(GroupRole::Owner) => Some("an owner"),
+        Some(GroupRole::Admin) => Some("an admin"),
+        Some(GroupRole::Member) | None => None,
+    };
+    about.push(match editor {
+        Some(editor) => Line::from(format!(
+            "You are {editor} of this group. In the chat, /name NAME, /description TEXT, \
+             /picture PATH and /no-picture change its profile for every member."
+        )),
+        None => {
+            Line::from("Owners and admins change the group's name, description and picture.").dim()
+        }
+    });
+    let block = Block::bordered().title(header);
+    let about_height = Paragraph::new(about.clone())
+        .wrap(Wrap { trim: false })
+        .line_count(block.inner(area).width);
+    let about_height = u16::try_from(about_height)
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(area.height / 2);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(about_height), Constraint::Min(3)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(about)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        top,
+    );
+    let [list, code] =
+        Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(bottom);
+    let list = if group.requests.is_empty() {
+        list
+    } else {
+        // The requests to join under the members, at most half the column.
+        let rows = u16::try_from(group.requests.len())
+            .unwrap_or(u16::MAX)
+            .saturating_add(2)
+            .min(list.height / 2);
+        let [members, requests] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(rows)]).areas(list);
+        let items: Vec<ListItem<'_>> = group.requests.iter().map(request_item).collect();
+        let mut state = ListState::default().with_selected(app.join_request);
+        frame.render_stateful_widget(
+            List::new(items)
+                .block(
+                    Block::bordered().title(format!("Requests to join ({})", group.requests.len())),
+                )
+                .highlight_style(Style::new().reversed()),
+            requests,
+            &mut state,
+        );
+        members
+    };
+    let items: Vec<ListItem<'_>> = group.members.iter().map(member_item).collect();
+    let chosen = app.join_request.is_none().then_some(app.member);
+    let mut state = ListState::default().with_selected(chosen);
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(Block::bordered().title(format!("Members ({})", group.members.len())))
+            .highlight_style(Style::new().reversed()),
+        list,
+        &mut state,
+    );
+    let Some(member) = group.members.get(app.member) else {
+        return;
+    };
+    let member_name = one_line(&member.name);
+    if member.me {
+        let text = vec![Line::from(
+            "This is you. Each other member sees a security code with you in their own list: \
+             compare it with the one shown here under their name.",
+        )];
+        draw_beside(frame, code, "You", None, text);
+        return;
+    }
+    let title = format!("Security code with {member_name} in this group");
+    let Some(shown) = &snapshot.security_code else {
+        let text = vec![Line::from("No security code with this member.")];
+        draw_beside(frame, code, &title, None, text);
+        return;
+    };
+    let groups: Vec<&str> = shown.digits.split(' ').collect();
+    let half = groups.len().div_ceil(2);
+    let text = vec![
+        Line::from(groups[..half].join(" ")).bold(),
+        Line::from(groups[half..].join(" ")).bold(),
+        Line::from(""),
+        Line::from(format!(
+            "Compare these digits with the ones {member_name} sees for you in this group (in \
+             person, or on a call you trust), or let them scan the code. The code is \
+             different in every group: it links no member across groups."
+        )),
+    ];
+    draw_beside(frame, code, &title, Some(&qr(&shown.qr_payload)), text);
+}
+
+/// A request to join as the requests list shows it.
+fn request_item(request: &GroupJoinRequestView) -> ListItem<'static> {
+    let state = if request.approved {
+        "approved: joining…"
+    } else {
+        "waiting"
+    };
+    ListItem::new(format!("{} · {state}", one_line(&request.name)))
+}
+
+/// A member as the members list shows them.
+fn member_item(member: &GroupMemberView) -> ListItem<'static> {
+    let you = if member.me { " (you)" } else { "" };
+    let blocked = if member.blocked { " · blocked" } else { "" };
+    ListItem::new(format!(
+        "{}{you} · {}{blocked}",
+        one_line(&member.name),
+        role_text(member.role)
+    ))
+}
+
+fn role_text(role: GroupRole) -> &'static str {
+    match role {
+        GroupRole::Owner => "owner",
+        GroupRole::Admin => "admin",
+        GroupRole::Member => "member",
+    }
+}
+
 /// A link with its QR code on the left (when there is a link).
 fn draw_link(
     frame: &mut Frame<'_>,
@@ -631,7 +823,7 @@ mod tests {
 
     use super::*;
     use crate::chat::app::ShownInvitation;
-    use crate::chat::fixtures::{ADDRESS, item, snapshot, text};
+    use crate::chat::fixtures::{ADDRESS, group_snapshot, item, snapshot, text};
 
     fn render(app: &App, snapshot: &Snapshot, width: u16, height: u16) -> Buffer {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -787,6 +979,113 @@ mod tests {
                 .1
                 .contains("(read by 5 of 12)")
         );
+    }
+
+    #[test]
+    fn a_group_shows_its_description_under_its_header() {
+        let snapshot = group_snapshot();
+        let buffer = render(&app_for(&snapshot), &snapshot, 150, 24);
+        let (y_header, _) = row_with(&buffer, "Climbing · group of 3");
+        let (y, _) = row_with(&buffer, "Saturdays at the wall bring shoes");
+        assert_eq!(y, y_header + 1);
+        assert!(
+            style_at(&buffer, y, "Saturdays")
+                .add_modifier
+                .contains(Modifier::DIM)
+        );
+        // The conversation follows it.
+        row_with(&buffer, "you: first!");
+        let help = rows(&buffer)[22..].join(" ");
+        assert!(help.contains("Ctrl-K members (/members)"), "{help}");
+    }
+
+    #[test]
+    fn the_members_screen_shows_the_profile_the_roles_and_each_members_code() {
+        let mut snapshot = group_snapshot();
+        let mut app = app_for(&snapshot);
+        app.handle_key(
+            KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL),
+            &snapshot,
+        );
+        assert_eq!(app.screen, Screen::Members);
+        // This profile first: no code with itself.
+        let buffer = render(&app, &snapshot, 150, 40);
+        row_with(&buffer, "Climbing · group of 3");
+        row_with(&buffer, "Saturdays at the wall");
+        row_with(&buffer, "bring shoes");
+        row_with(&buffer, "A picture of 1234 bytes.");
+        row_with(&buffer, "You are an owner of this group.");
+        row_with(&buffer, "/name NAME, /description TEXT,");
+        row_with(&buffer, "Members (3)");
+        let (y, _) = row_with(&buffer, "Alice (you) · owner");
+        assert!(
+            style_at(&buffer, y, "Alice")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(&buffer, "Ann · admin");
+        row_with(&buffer, "Bob · member · blocked");
+        row_with(&buffer, "This is you.");
+        row_with(
+            &buffer,
+            "Up/Down member · Tab requests to join (2) · Esc back",
+        );
+        // The requests to join under the members, none chosen yet.
+        row_with(&buffer, "Requests to join (2)");
+        let (y, _) = row_with(&buffer, "Dora · waiting");
+        assert!(
+            !style_at(&buffer, y, "Dora")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(&buffer, "Eli · approved: joining…");
+
+        // Ann's code: its digits with its QR code on their left.
+        app.handle_key(KeyEvent::from(KeyCode::Down), &snapshot);
+        let buffer = render(&app, &snapshot, 150, 40);
+        row_with(&buffer, "Security code with Ann in this group");
+        let (y_digits, row) = row_with(&buffer, "01234 56789 13579");
+        row_with(&buffer, "24680 11111 22222");
+        let code = qr([1u8; 33]);
+        let modules = code.lines().nth(3).unwrap();
+        let (y_code, code_row) = row_with(&buffer, modules);
+        let digits_column = row[..row.find("01234").unwrap()].chars().count();
+        let code_column = code_row[..code_row.find(modules).unwrap()].chars().count();
+        assert!(y_code > y_digits.saturating_sub(5) && y_code < y_digits + 5);
+        assert!(code_column + modules.chars().count() < digits_column);
+
+        // A plain member learns who may change the profile; a member's name
+        // from the group reaches the terminal without its controls.
+        let group = snapshot.group.as_mut().unwrap();
+        group.members[0].role = GroupRole::Member;
+        group.members[1].name = "Ann\x1b[2J\u{202E}".to_owned();
+        group.picture_len = 0;
+        let buffer = render(&app, &snapshot, 150, 40);
+        row_with(&buffer, "Owners and admins change the group's name");
+        row_with(&buffer, "No picture.");
+        row_with(&buffer, "Alice (you) · member");
+        for cell in &buffer.content {
+            assert!(!cell.symbol().chars().any(hidden), "{:?}", cell.symbol());
+        }
+        // Tab goes to the requests: the first is chosen, no member is.
+        app.handle_key(KeyEvent::from(KeyCode::Tab), &snapshot);
+        let buffer = render(&app, &snapshot, 150, 40);
+        let (y, _) = row_with(&buffer, "Dora · waiting");
+        assert!(
+            style_at(&buffer, y, "Dora")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        let (y, _) = row_with(&buffer, "Ann");
+        assert!(
+            !style_at(&buffer, y, "Ann")
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+        row_with(&buffer, "a/Enter approve · x decline · Tab members");
+        // Esc goes back to the chat.
+        app.handle_key(KeyEvent::from(KeyCode::Esc), &snapshot);
+        assert_eq!(app.screen, Screen::Chats);
     }
 
     #[test]

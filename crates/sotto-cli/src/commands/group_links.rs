@@ -4,8 +4,8 @@
 //! when the link's approval is automatic.
 
 use rand::rngs::OsRng;
-use serde_json::json;
-use sotto_core::Event;
+use serde_json::{Value, json};
+use sotto_core::{ChatId, Event};
 
 use super::groups::{existing_group, sync_group};
 use super::text::qr;
@@ -240,14 +240,7 @@ pub(super) async fn approve(
 ) -> anyhow::Result<()> {
     check_request(session, group, request)?;
     let id = existing_group(session, group)?;
-    // The add is made on the newest epoch.
-    sync_group(session, id).await?;
-    session
-        .core()
-        .approve_group_join(sotto_client::runtime::now_millis(), &mut OsRng, request)
-        .map_err(core_failure)?;
-    let changes = sync_group(session, id).await?;
-    session.settle().await?;
+    let changes = decide(session, id, request, true).await?;
     output.emit(
         json!({ "group": id.0, "request": request, "approved": true, "changes": changes }),
         || "Approved; they join once they run `sotto receive`.".to_owned(),
@@ -263,13 +256,37 @@ pub(super) async fn decline(
 ) -> anyhow::Result<()> {
     check_request(session, group, request)?;
     let id = existing_group(session, group)?;
-    session
-        .core()
-        .decline_group_join(sotto_client::runtime::now_millis(), &mut OsRng, request)
-        .map_err(core_failure)?;
-    session.settle().await?;
+    decide(session, id, request, false).await?;
     output.emit(
         json!({ "group": id.0, "request": request, "declined": true }),
         || "Declined.".to_owned(),
     )
+}
+
+/// Approves a request of group `id` (the add goes to the log, made on the
+/// newest epoch, and the welcome to the requester once it is in effect; the
+/// changes the reads showed), or declines it (the requester is told).
+pub(super) async fn decide(
+    session: &mut Session<'_>,
+    id: ChatId,
+    request: u64,
+    approve: bool,
+) -> anyhow::Result<Vec<Value>> {
+    let now = sotto_client::runtime::now_millis();
+    let mut changes = Vec::new();
+    if approve {
+        sync_group(session, id).await?;
+        session
+            .core()
+            .approve_group_join(now, &mut OsRng, request)
+            .map_err(core_failure)?;
+        changes = sync_group(session, id).await?;
+    } else {
+        session
+            .core()
+            .decline_group_join(now, &mut OsRng, request)
+            .map_err(core_failure)?;
+    }
+    session.settle().await?;
+    Ok(changes)
 }

@@ -197,7 +197,7 @@ pub(super) async fn edit(
 
 /// Commits a new profile on the newest epoch and reads it back: the
 /// changes the reads showed.
-async fn set_profile(
+pub(super) async fn set_profile(
     session: &mut Session<'_>,
     id: ChatId,
     edit: ProfileEdit,

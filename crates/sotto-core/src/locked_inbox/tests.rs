@@ -11,6 +11,16 @@ use crate::{HeldDelivery, LockedInbox};
 fn drive(
     world: &mut World,
     locked: &mut LockedInbox,
+    keep: impl FnMut(&HeldDelivery) -> bool,
+) -> Vec<HeldDelivery> {
+    drive_client(world, locked, 1, keep)
+}
+
+/// [`drive`] for the locked profile of `client` (on relay 0).
+fn drive_client(
+    world: &mut World,
+    locked: &mut LockedInbox,
+    client: usize,
     mut keep: impl FnMut(&HeldDelivery) -> bool,
 ) -> Vec<HeldDelivery> {
     let relay = world.relays[0].address.clone();
@@ -21,11 +31,11 @@ fn drive(
         let mut pushes = Vec::new();
         let now = world.now;
         let response =
-            world.relays[0].handle_command(1, &request.command, signer, now, &mut pushes);
+            world.relays[0].handle_command(client, &request.command, signer, now, &mut pushes);
         locked.handle_relay_response(&relay, request.token, &response);
-        for (client, recipient_id, message_id, message) in pushes {
-            assert_eq!(client, 1);
-            let suite = suite(0, 1);
+        for (to, recipient_id, message_id, message) in pushes {
+            assert_eq!(to, client);
+            let suite = suite(0, client);
             let sealed = world.relays[0].queues[&recipient_id]
                 .queue_key
                 .seal(suite, &message_id, &message)
@@ -216,4 +226,102 @@ fn one_delivery_per_queue_waits_to_be_kept() {
         locked.poll_relay_request().map(|request| request.command),
         Some(sotto_wire::Command::Ack { .. })
     ));
+}
+
+/// Gives the kept deliveries to the unlocked core of `client`, in arrival
+/// order, as the runtime does on unlock.
+fn unlock(world: &mut World, client: usize, kept: &[HeldDelivery]) {
+    let now = world.now;
+    let profile = &mut world.clients[client];
+    for delivery in kept {
+        profile
+            .core
+            .handle_delivery(
+                now,
+                &mut profile.rng,
+                &delivery.relay,
+                delivery.recipient_id,
+                delivery.message_id,
+                &delivery.sealed,
+                delivery.suite,
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_request_through_a_group_link_is_kept_while_the_admin_is_locked_and_waits_after_unlock() {
+    use crate::Event;
+    use crate::queue_record::{QueueOwner, QueueRecord};
+
+    let mut world = World::new(&["Ann", "Bob"], &[0, 0]);
+    // MLS checks its key packages' lifetimes against the real clock.
+    world.now = crate::UnixMillis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    );
+    let now = world.now;
+    let relay = world.relays[0].address.clone();
+    let ann = &mut world.clients[0];
+    let group = ann
+        .core
+        .create_group(now, "Climbing", crate::group_record::tests::log())
+        .unwrap();
+    ann.core
+        .create_group_link(now, &mut ann.rng, group, &relay, false)
+        .unwrap();
+    world.run();
+    let link = world.clients[0]
+        .core
+        .group_link(group)
+        .unwrap()
+        .unwrap()
+        .link
+        .unwrap();
+    let link_queue = QueueRecord::load_all(world.clients[0].core.store())
+        .unwrap()
+        .into_iter()
+        .find(|queue| queue.owner == QueueOwner::GroupLink(group))
+        .unwrap()
+        .recipient_id;
+
+    // Ann locks: the link's queue is watched like every other.
+    let mut locked = world.clients[0].core.locked_inbox().unwrap();
+    world.go_offline(0);
+    let bob_relay = world.clients[1].relay.clone();
+    let bob = &mut world.clients[1];
+    bob.core
+        .join_group_by_link(now, &mut bob.rng, &link, &bob_relay, Some("Rope Bob"))
+        .unwrap();
+    world.run();
+    assert_eq!(world.relays[0].queues[&link_queue].messages.len(), 1);
+    locked.handle_relay_connected(&relay);
+    let kept = drive_client(&mut world, &mut locked, 0, |_| true);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].recipient_id, link_queue);
+    // Acknowledged once kept, and unopened: no request yet.
+    assert!(world.relays[0].queues[&link_queue].messages.is_empty());
+    assert!(
+        world.clients[0]
+            .core
+            .group_join_requests(group)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Unlocked, the request waits for an admin, announced as one that just
+    // arrived.
+    unlock(&mut world, 0, &kept);
+    world.go_online(0);
+    world.run();
+    let requests = world.clients[0].core.group_join_requests(group).unwrap();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].name, "Rope Bob");
+    assert!(!requests[0].approved);
+    assert!(world.clients[0].events.iter().any(|event| matches!(
+        event,
+        Event::GroupJoinRequested { request } if request.name == "Rope Bob"
+    )));
 }
