@@ -120,6 +120,12 @@ pub enum ChatNotice {
     /// The contact connected again with a different identity key: the
     /// security code changed and the contact is no longer verified.
     KeysChanged,
+    /// An owner of the group deleted it for everyone: nothing more is
+    /// written to it or read from it.
+    GroupDeleted {
+        /// Whether this user deleted it.
+        by_me: bool,
+    },
 }
 
 impl ChatNotice {
@@ -152,6 +158,9 @@ impl ChatNotice {
             ChatNotice::KeysChanged => {
                 w.u8(8);
             }
+            ChatNotice::GroupDeleted { by_me } => {
+                w.u8(12).bool(*by_me);
+            }
         }
     }
 
@@ -177,6 +186,7 @@ impl ChatNotice {
                 by_me: r.bool()?,
                 block_saving: r.bool()?,
             },
+            12 => ChatNotice::GroupDeleted { by_me: r.bool()? },
             7 | 10 | 11 => {
                 let (_, _) = (r.u64()?, r.u64()?);
                 ChatNotice::Integrity(match kind {

@@ -28,6 +28,7 @@
 //! | 0x1c | GroupWelcomePiece | a piece of a GroupWelcome too long for one message (`group_invite`) |
 //! | 0x1d | MediaPrivacy | flags u8 (bit 0: block saving and exporting media; others 0) |
 //! | 0x1e | GroupReceipt | receipt kind u8 (1 delivered, 2 read), from u64, to u64 (1 ≤ from ≤ to); groups only |
+//! | 0x1f | GroupDeleted | empty: an owner deleted the group for everyone; groups only |
 //!
 //! `message ref = author u8 (0: the envelope's sender, 1: its recipient) || seq u64`.
 //! `option(x) = 0x00 | 0x01 || x`. Texts are UTF-8.
@@ -201,6 +202,9 @@ pub(crate) enum Content {
         from: u64,
         to: u64,
     },
+    /// An owner deleted the group for everyone (only in a group's log, from
+    /// an owner: another member's, or a contact's, is ignored).
+    GroupDeleted,
 }
 
 impl Content {
@@ -290,6 +294,9 @@ impl Content {
             Content::GroupReceipt { kind, from, to } => {
                 w.u8(0x1e).u8(kind.to_byte()).u64(*from).u64(*to);
             }
+            Content::GroupDeleted => {
+                w.u8(0x1f);
+            }
         }
     }
 
@@ -375,6 +382,7 @@ impl Content {
                 }
                 Content::GroupReceipt { kind, from, to }
             }
+            0x1f => Content::GroupDeleted,
             _ => return Err(CoreError::Malformed(WHAT)),
         })
     }

@@ -308,7 +308,7 @@ impl<S: Store> Core<S> {
         check.check_names()?;
         if ChatRecord::load(self.store(), chat)?.is_group() {
             let (group, _) = self.group_cache.load(self.store.inner(), chat)?;
-            if !group.group.is_active() {
+            if !group.is_active() {
                 return Err(CoreError::NotConnected);
             }
         }

@@ -258,6 +258,7 @@ impl GroupChatMessage {
             | Content::Delete { target } => reference(target),
             Content::Receipt { .. }
             | Content::GroupReceipt { .. }
+            | Content::GroupDeleted
             | Content::Timer { .. }
             | Content::File { .. }
             | Content::MediaPrivacy { .. } => true,
@@ -363,6 +364,7 @@ mod tests {
                 to: 12,
             },
             Content::Timer { seconds: Some(60) },
+            Content::GroupDeleted,
         ];
         for content in contents {
             let mentions = match content {

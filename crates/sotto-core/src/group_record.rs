@@ -7,10 +7,11 @@
 //!
 //! ```text
 //! table "groups", key chat id u64:
-//!   version (3) = 0x03 || name (len u16 || UTF-8) || log || next seq u64
+//!   version (4) = 0x04 || name (len u16 || UTF-8) || log || next seq u64
 //!   || option(previous write secret 32 || previous read secret 32)
 //!   || rotation due u8 (0/1) || generation u64
 //!   || option(read acks: commit seq u64 || count u16 || member id (16) × count)
+//!   || deleted u8 (0/1: an owner deleted the group for everyone)
 //! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
 //!   || write id 24 || write secret 32 || read id 24 || read secret 32
 //! table "group_state", key chat id u64 || SHA-256(storage key) (32) || chunk u16:
@@ -28,7 +29,8 @@
 //!
 //! Versions 1 and 2 (read only, converted when the profile opens) held the
 //! whole state in the record, where version 3 has its generation:
-//! `MLS group pickle (len u32 || pickle)`; version 1 ends after it.
+//! `MLS group pickle (len u32 || pickle)`; version 1 ends after it. Version
+//! 3 (read only) ends before `deleted`.
 //!
 //! The store encrypts the records: they hold the member's group secrets.
 
@@ -49,7 +51,9 @@ use crate::{CoreError, Store};
 pub(crate) const GROUPS: Table = Table::new("groups");
 /// A group's MLS state, in rows of its own.
 pub(crate) const GROUP_STATE: Table = Table::new("group_state");
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
+/// The first version whose state is in rows of its own.
+const STATE_IN_ROWS: u8 = 3;
 /// The longest part of a value one row of "group_state" holds.
 pub(crate) const CHUNK_LEN: usize = 1024 * 1024;
 /// The longest storage key read back.
@@ -150,6 +154,9 @@ pub(crate) struct GroupRecord {
     /// The log's admin, after a removal: the members who acknowledged the
     /// removal's commit (seq); the read secret rotates once all did.
     pub(crate) read_acks: Option<ReadAcks>,
+    /// An owner deleted the group for everyone: nobody writes to it or
+    /// reads it any more; its history stays.
+    pub(crate) deleted: bool,
     /// How the state is stored: none for a group not stored yet (or stored
     /// by an earlier version), whose whole state is written at its next
     /// write; then the record's generation.
@@ -212,6 +219,12 @@ impl GroupCache {
 }
 
 impl GroupRecord {
+    /// Whether this member still takes part: in the group, and the group
+    /// not deleted.
+    pub(crate) fn is_active(&self) -> bool {
+        !self.deleted && self.group.is_active()
+    }
+
     /// The group's name to show: its profile's (as an owner or admin set
     /// it), else the name it was known by when created or joined.
     pub(crate) fn display_name(&self) -> String {
@@ -329,6 +342,7 @@ impl GroupRecord {
                 w.array(member.as_bytes());
             }
         });
+        w.bool(self.deleted);
         Zeroizing::new(w.finish())
     }
 
@@ -355,13 +369,13 @@ impl GroupRecord {
         })?;
         let rotation_due = r.bool()?;
         let (group, stored) = match (version, state) {
-            (VERSION, Some(state)) => {
+            (STATE_IN_ROWS..=VERSION, Some(state)) => {
                 let generation = r.u64()?;
                 let header = state.header.ok_or(CoreError::Malformed("group state"))?;
                 let group = Group::from_state(&header, state.values)?;
                 (group, Some(StoredState { generation }))
             }
-            (VERSION, None) => return Err(CoreError::Malformed("group")),
+            (STATE_IN_ROWS..=VERSION, None) => return Err(CoreError::Malformed("group")),
             _ => (
                 Group::from_pickle(r.bytes32(sotto_groups::MAX_PICKLE_LEN)?)?,
                 None,
@@ -382,6 +396,7 @@ impl GroupRecord {
         } else {
             None
         };
+        let deleted = version >= 4 && r.bool()?;
         r.finish()?;
         Ok(GroupRecord {
             chat,
@@ -392,6 +407,7 @@ impl GroupRecord {
             rotation_due,
             group,
             read_acks,
+            deleted,
             stored,
         })
     }
@@ -561,6 +577,7 @@ pub(crate) mod tests {
                 commit_seq: 9,
                 members: vec![MemberId::from_bytes([3; MEMBER_ID_LEN])],
             }),
+            deleted: true,
             stored: None,
         };
         let mut store = MemoryStore::new();
@@ -573,8 +590,19 @@ pub(crate) mod tests {
         assert_eq!(loaded.group.id().unwrap(), id);
         assert_eq!(loaded.log.read.1.as_bytes(), &[6; 32]);
         assert!(loaded.log.admin.is_some());
+        assert!(loaded.deleted && !loaded.is_active());
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         assert_eq!(GroupRecord::ids(&store).unwrap(), vec![ChatId(7)]);
+        // A record of version 3 ends before `deleted`.
+        let mut bytes = store.get(GROUPS, &7u64.to_be_bytes()).unwrap().unwrap();
+        assert_eq!(bytes.pop(), Some(1));
+        bytes[0] = 3;
+        let mut batch = WriteBatch::new();
+        batch.put(GROUPS, 7u64.to_be_bytes().to_vec(), bytes);
+        store.apply(batch).unwrap();
+        let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
+        assert!(!loaded.deleted && loaded.is_active());
+        assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         assert!(matches!(
             GroupRecord::load(&store, ChatId(8)),
             Err(CoreError::UnknownGroup)
@@ -594,6 +622,7 @@ pub(crate) mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            deleted: false,
             stored: None,
         };
         let mut store = MemoryStore::new();
@@ -676,6 +705,7 @@ pub(crate) mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            deleted: false,
             stored: None,
         };
         let mut store = MemoryStore::new();
@@ -789,6 +819,7 @@ pub(crate) mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            deleted: false,
             stored: None,
         };
         let mut store = MemoryStore::new();

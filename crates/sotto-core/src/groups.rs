@@ -173,6 +173,13 @@ pub enum GroupChange {
     },
     /// This profile was removed from the group.
     Removed,
+    /// An owner deleted the group for everyone (`by_me`: this profile): the
+    /// runtime stops reading its log, and the owner who deleted it deletes
+    /// the log (GDEL).
+    Deleted {
+        /// Whether this profile deleted it.
+        by_me: bool,
+    },
 }
 
 impl<S: Store> Core<S> {
@@ -208,6 +215,7 @@ impl<S: Store> Core<S> {
             previous: None,
             rotation_due: false,
             read_acks: None,
+            deleted: false,
             stored: None,
             group,
         };
@@ -250,7 +258,7 @@ impl<S: Store> Core<S> {
                             .then(|| base64::engine::general_purpose::STANDARD.encode(p.picture()))
                     }),
                     members: group.member_count(),
-                    active: group.is_active(),
+                    active: record.is_active(),
                     role,
                 })
             })
@@ -510,6 +518,29 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// Deletes the group for everyone (owners only): the entry to append,
+    /// after which the runtime reads the log (the deletion takes effect as
+    /// the entry comes back, [`GroupChange::Deleted`]) and, as the log's
+    /// admin, deletes the log (GDEL). `None` once this profile deleted it
+    /// already: the runtime only deletes the log (again).
+    pub fn delete_group(
+        &mut self,
+        now: UnixMillis,
+        chat: ChatId,
+    ) -> Result<Option<GroupEntry>, CoreError> {
+        let record = GroupRecord::load(self.store(), chat)?;
+        if record.deleted {
+            return Ok(None);
+        }
+        self.group_send(now, chat, messages::GroupSend::DeleteGroup)
+            .map(Some)
+    }
+
+    /// Whether the group was deleted for everyone.
+    pub fn group_deleted(&self, chat: ChatId) -> Result<bool, CoreError> {
+        Ok(GroupRecord::load(self.store(), chat)?.deleted)
+    }
+
     /// Proposes to leave the group: the proposal to append. An admin's core
     /// commits it as it reads it; this profile is out once that commit is in
     /// the log ([`GroupChange::Removed`]).
@@ -707,7 +738,28 @@ impl<S: Store> Core<S> {
                 chats.add_notice_about(now, &mut chat_record, notice, Some(sender), &mut batch);
             }
             // Our own text coming back is numbered by the log.
-            messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
+            let ours = messages::confirm_sent(&cx, chats, &mut batch, chat, seq, entry)?;
+            // An owner's deletion (ours coming back, or another owner's)
+            // ends the group; another member's is not heard.
+            let deleted_by_me = match (&ours, &message) {
+                (Some(Content::GroupDeleted), _) => Some(true),
+                (_, Some((sender, message)))
+                    if matches!(message.content, Content::GroupDeleted)
+                        && record.group.role(sender).ok() == Some(Role::Owner) =>
+                {
+                    Some(false)
+                }
+                _ => None,
+            };
+            if let Some(by_me) = deleted_by_me
+                && !record.deleted
+            {
+                record.deleted = true;
+                let notice = ChatNotice::GroupDeleted { by_me };
+                chats.add_notice(now, &mut chat_record, notice, &mut batch);
+                batch.notify(crate::event::Pending::ChatChanged(chat));
+                update.change = Some(GroupChange::Deleted { by_me });
+            }
             // A member's message we cannot read is skipped, like a bad entry;
             // a member this profile blocked is not heard.
             if let Some((sender, message)) = message
@@ -730,7 +782,7 @@ impl<S: Store> Core<S> {
         // A contact's key package that waited for our last commit is added now.
         if update.append.is_empty()
             && !record.group.has_pending_commit()
-            && record.group.is_active()
+            && record.is_active()
             && let Some(mut invite) = invitations::waiting_invite(self.store(), chat)?
             && let Some(key_package) = invite.key_package.clone()
             && invitations::commit_add(&mut record, &mut invite, &key_package, &mut batch)?
@@ -741,7 +793,7 @@ impl<S: Store> Core<S> {
         let mut replies = false;
         if update.append.is_empty()
             && !record.group.has_pending_commit()
-            && record.group.is_active()
+            && record.is_active()
             && let Some(mut request) = links::waiting_request(self.store(), chat)?
         {
             if links::commit_add(&mut record, &mut request, &mut batch)? {

@@ -495,7 +495,7 @@ impl Inbox {
                 invitations::welcome_piece(cx, now, id, piece, batch)?
             }
             // Only a group's log carries these.
-            Content::GroupReceipt { .. } => {}
+            Content::GroupReceipt { .. } | Content::GroupDeleted => {}
         }
         Ok(Stage::Established(state))
     }

@@ -490,6 +490,7 @@ mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            deleted: false,
             stored: None,
         };
         let mut store = MemoryStore::new();
@@ -559,6 +560,7 @@ mod tests {
             rotation_due: false,
             group,
             read_acks: None,
+            deleted: false,
             stored: None,
         };
         let mut store = MemoryStore::new();

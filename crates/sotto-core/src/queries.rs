@@ -220,7 +220,7 @@ impl<S: Store> Core<S> {
         };
         if let ChatKind::Group { members } = record.kind {
             let group = GroupRecord::load(&self.store, record.id)?;
-            let state = if group.group.is_active() {
+            let state = if group.is_active() {
                 ConnectionState::Connected
             } else {
                 ConnectionState::Disconnected

@@ -345,6 +345,10 @@ impl Serialize for NoticeView {
             }
             ChatNotice::Connected => map.serialize_entry("type", "connected")?,
             ChatNotice::KeysChanged => map.serialize_entry("type", "keys_changed")?,
+            ChatNotice::GroupDeleted { by_me } => {
+                map.serialize_entry("type", "group_deleted")?;
+                map.serialize_entry("by_me", &by_me)?;
+            }
         }
         map.end()
     }
@@ -423,6 +427,10 @@ mod tests {
                     block_saving: true,
                 },
                 r#"{"type":"media_privacy_changed","by_me":false,"block_saving":true}"#,
+            ),
+            (
+                ChatNotice::GroupDeleted { by_me: false },
+                r#"{"type":"group_deleted","by_me":false}"#,
             ),
         ];
         for (notice, json) in cases {

@@ -95,6 +95,8 @@ pub enum Action {
     UnsupportedProposal,
     /// Join or commit from outside the group.
     ExternalCommit,
+    /// Delete the group for everyone (owners only).
+    DeleteGroup,
 }
 
 impl fmt::Display for Action {
@@ -106,6 +108,7 @@ impl fmt::Display for Action {
             Action::ChangeGroupContext => "change the group context",
             Action::UnsupportedProposal => "use this proposal type",
             Action::ExternalCommit => "commit from outside the group",
+            Action::DeleteGroup => "delete the group",
         })
     }
 }

@@ -185,6 +185,7 @@ mod tests {
             },
             ChatNotice::Connected,
             ChatNotice::KeysChanged,
+            ChatNotice::GroupDeleted { by_me: false },
         ];
         let mut events = vec![
             Event::InvitationReady {

@@ -455,7 +455,8 @@ fn notice_line(notice: &ChatNotice, contact_name: &str) -> Line<'static> {
         .style(Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
         ChatNotice::Connected
         | ChatNotice::TimerChanged { .. }
-        | ChatNotice::MediaPrivacyChanged { .. } => {
+        | ChatNotice::MediaPrivacyChanged { .. }
+        | ChatNotice::GroupDeleted { .. } => {
             Line::from(format!("  · {} ·", notice_text(notice))).dim()
         }
     }

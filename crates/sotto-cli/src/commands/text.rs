@@ -148,6 +148,12 @@ pub(crate) fn notice_text(notice: &ChatNotice) -> String {
         ChatNotice::KeysChanged => {
             "the contact's keys changed: the security code changed".to_owned()
         }
+        ChatNotice::GroupDeleted { by_me: true } => {
+            "you deleted this group for everyone".to_owned()
+        }
+        ChatNotice::GroupDeleted { by_me: false } => {
+            "an owner deleted this group for everyone".to_owned()
+        }
     }
 }
 

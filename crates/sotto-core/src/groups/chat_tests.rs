@@ -910,3 +910,89 @@ fn a_file_whose_upload_ends_after_its_sender_was_removed_fails_as_cancelled() {
             .is_err()
     );
 }
+
+#[test]
+fn an_owner_deletes_the_group_for_everyone_and_no_one_else_may() {
+    let (mut world, mut log, chats) = group_of_three();
+    let [ann, bob, cy] = chats;
+    let now = world.now;
+    // A member may not delete the group; a deletion forged by a member is
+    // not heard.
+    let refused = world.clients[1].core.delete_group(now, bob);
+    assert!(matches!(
+        refused,
+        Err(CoreError::Group(sotto_groups::Error::Forbidden { .. }))
+    ));
+    {
+        let record = GroupRecord::load(world.clients[1].core.store(), bob).unwrap();
+        let message = GroupChatMessage {
+            sent_at: now.0,
+            number: 1,
+            mentions: Vec::new(),
+            content: Content::GroupDeleted,
+        };
+        let mut group = record.group;
+        let sealed = group.encrypt(&message.encode()).unwrap();
+        log.append(entry_of(sealed.as_bytes()).unwrap());
+    }
+    let text = GroupSend::Text {
+        text: "last climb of the year",
+        reply_to: None,
+        mentions: &[],
+    };
+    send(&mut world, &mut log, 0, ann, text);
+    everyone_reads(&mut world, &log, &chats);
+    assert!(!world.clients[0].core.group_deleted(ann).unwrap());
+
+    // The owner deletes it: for each member once the entry is read.
+    let entry = world.clients[0]
+        .core
+        .delete_group(now, ann)
+        .unwrap()
+        .unwrap();
+    assert!(!world.clients[0].core.group_deleted(ann).unwrap());
+    log.append(entry);
+    for (client, chat) in chats.iter().enumerate() {
+        let updates = log.catch_up(&mut world.clients[client], *chat);
+        let by_me = client == 0;
+        assert!(
+            updates
+                .iter()
+                .any(|update| update.change == Some(GroupChange::Deleted { by_me })),
+            "{client}: {updates:?}"
+        );
+        let core = &world.clients[client].core;
+        assert!(core.group_deleted(*chat).unwrap());
+        assert_eq!(
+            last(&world, client, *chat).notice,
+            Some(crate::view::NoticeView(
+                crate::chat_item::ChatNotice::GroupDeleted { by_me }
+            ))
+        );
+        let view = core.chat(*chat).unwrap();
+        assert_eq!(view.state, crate::ConnectionState::Disconnected);
+        assert!(!core.groups().unwrap()[0].active);
+    }
+    // Nobody writes to it any more; the owner's next call only deletes the
+    // log again.
+    let text = GroupSend::Text {
+        text: "anyone?",
+        reply_to: None,
+        mentions: &[],
+    };
+    assert!(world.clients[2].core.group_send(now, cy, text).is_err());
+    assert!(
+        world.clients[0]
+            .core
+            .delete_group(now, ann)
+            .unwrap()
+            .is_none()
+    );
+    // The history stays.
+    let history = world.clients[1].core.history(bob, None, 100).unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|item| item.text.as_deref() == Some("last climb of the year"))
+    );
+}

@@ -78,6 +78,7 @@ impl<S: Store> Core<S> {
             previous: None,
             rotation_due: false,
             read_acks: None,
+            deleted: false,
             stored: None,
             group,
         };

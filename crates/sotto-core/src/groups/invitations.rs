@@ -286,6 +286,7 @@ pub(crate) fn join_welcomed<S: Store>(
         previous: None,
         rotation_due: false,
         read_acks: None,
+        deleted: false,
         stored: None,
         group,
     };

@@ -273,6 +273,7 @@ pub(crate) fn handle_reply<S: Store>(
                 previous: None,
                 rotation_due: false,
                 read_acks: None,
+                deleted: false,
                 stored: None,
                 group,
             };

@@ -231,7 +231,7 @@ fn view_of(request: &JoinRequestRecord) -> Option<GroupJoinRequestView> {
 
 fn check_may_add(record: &GroupRecord) -> Result<(), CoreError> {
     let role = record.group.role(&record.group.own_member_id())?;
-    if !record.group.is_active() || !role.may_add() {
+    if !record.is_active() || !role.may_add() {
         return Err(CoreError::Group(sotto_groups::Error::Forbidden {
             role,
             action: sotto_groups::Action::Add,

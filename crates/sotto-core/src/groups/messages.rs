@@ -129,6 +129,10 @@ pub enum GroupSend<'a> {
         /// Whether saving is blocked.
         block_saving: bool,
     },
+    /// Deletes the group for everyone (owners only): it takes effect for
+    /// each member, this one included, when the entry is read from the
+    /// log ([`crate::GroupChange::Deleted`]).
+    DeleteGroup,
 }
 
 impl<S: Store> Core<S> {
@@ -142,6 +146,9 @@ impl<S: Store> Core<S> {
         send: GroupSend<'_>,
     ) -> Result<GroupEntry, CoreError> {
         let (mut record, _) = self.group_cache.load(self.store.inner(), chat)?;
+        if record.deleted {
+            return Err(CoreError::Group(sotto_groups::Error::NotAMember));
+        }
         let mut chat_record = group_chat(self.store(), &record, now)?;
         let mut numbering = Numbering::load(self.store(), chat)?;
         let (mut cx, _, _, chats) = self.parts();
@@ -242,6 +249,16 @@ impl<S: Store> Core<S> {
                 batch.notify(Pending::ChatChanged(chat));
                 Content::MediaPrivacy { block_saving }
             }
+            GroupSend::DeleteGroup => {
+                let role = record.group.role(&record.group.own_member_id())?;
+                if role != sotto_groups::Role::Owner {
+                    return Err(CoreError::Group(sotto_groups::Error::Forbidden {
+                        role,
+                        action: sotto_groups::Action::DeleteGroup,
+                    }));
+                }
+                Content::GroupDeleted
+            }
         };
         let message = GroupChatMessage {
             sent_at: now.0,
@@ -300,7 +317,7 @@ impl<S: Store> Core<S> {
         if item.deleted {
             return Err(CoreError::UnknownMessage);
         }
-        if !record.group.is_active() {
+        if !record.is_active() {
             let cancelled = FileState::Failed(sotto_files::TransferFailure::Cancelled);
             chats.set_file_state(&mut cx, chat, number, cancelled, |_| {})?;
             return Ok(None);
@@ -353,7 +370,7 @@ impl<S: Store> Core<S> {
             return Ok(Vec::new());
         }
         let mut record = GroupRecord::load(self.store(), chat)?;
-        if !record.group.is_active() {
+        if !record.is_active() {
             return Ok(Vec::new());
         }
         let mut batch = StagedBatch::new();
@@ -412,7 +429,7 @@ impl<S: Store> Core<S> {
             });
         }
         let mut entries = Vec::new();
-        if record.group.is_active() {
+        if record.is_active() {
             for (kind, range) in ranges {
                 let Some((from, to)) = range else { continue };
                 let message = GroupChatMessage {
@@ -581,6 +598,7 @@ const NO_ITEM: MessageNumber = MessageNumber(0);
 
 /// Our message's entry came back from the log at `seq`: it is no longer
 /// kept to send again, and a text's item takes its number and is sent.
+/// Returns what the message carried, when it was one of ours.
 pub(crate) fn confirm_sent<S: Store>(
     cx: &Shared<'_, S>,
     chats: &mut Chats,
@@ -588,30 +606,31 @@ pub(crate) fn confirm_sent<S: Store>(
     chat: ChatId,
     seq: u64,
     entry: &GroupEntry,
-) -> Result<(), CoreError> {
+) -> Result<Option<Content>, CoreError> {
     let key = sending_key(chat, entry);
     let Some(value) = cx.store().get(GROUP_SENDING, &key)? else {
-        return Ok(());
+        return Ok(None);
     };
     batch.delete(GROUP_SENDING, key);
-    let number = value
-        .get(..8)
-        .and_then(|number| <[u8; 8]>::try_from(number).ok())
-        .ok_or(CoreError::CorruptRecord("group sending"))?;
-    if MessageNumber(u64::from_be_bytes(number)) == NO_ITEM {
-        return Ok(());
+    let value = Zeroizing::new(value);
+    let mut r = Reader::new(&value, "group sending");
+    let number = MessageNumber(r.u64()?);
+    let content = GroupChatMessage::decode(r.bytes32(GROUP_ENTRY_LEN)?)
+        .map_err(|_| CoreError::CorruptRecord("group sending"))?
+        .content;
+    r.finish()?;
+    if number == NO_ITEM {
+        return Ok(Some(content));
     }
-    let Some(mut item) =
-        ChatItem::load(cx.store(), chat, MessageNumber(u64::from_be_bytes(number)))?
-    else {
-        return Ok(());
+    let Some(mut item) = ChatItem::load(cx.store(), chat, number)? else {
+        return Ok(Some(content));
     };
     item.seq = seq;
     if item.status == MessageStatus::Pending {
         item.status = MessageStatus::Sent;
     }
     chats.put_item(&item, batch);
-    Ok(())
+    Ok(Some(content))
 }
 
 /// The item a member's message names (by log seq), whoever wrote it.
