@@ -262,6 +262,21 @@ try {
   await row(beaAgain, "just the two of us now").waitFor({ timeout });
   await shot(bea, "after-removal");
   step("a removal: the member is out, the others go on");
+
+  // The owner deletes the group for everyone: the other browser reads the
+  // deletion, or, when the owner's device deleted the log first, finds the
+  // log gone; either way its group ends.
+  await annGroup.getByRole("button", { name: "Group info" }).click();
+  await ann.locator('[role="dialog"]').getByRole("button", { name: "Delete group…" }).click();
+  await ann.keyboard.press("Escape");
+  await annGroup.getByText("You deleted this group for everyone.").waitFor({ timeout });
+  await beaAgain.getByText("This group no longer exists").waitFor({ timeout });
+  await beaAgain
+    .getByText(/An owner deleted this group for everyone\.|This group's relay no longer lets you read it/)
+    .first()
+    .waitFor({ timeout });
+  await shot(bea, "deleted");
+  step("the owner deletes the group: the other browser sees it end");
   console.log("groups: ok");
 } finally {
   await browser.close();

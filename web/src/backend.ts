@@ -173,7 +173,11 @@ export type NoticeView =
   | { type: "media_privacy_changed"; by_me: boolean; block_saving: boolean }
   | { type: "connected" }
   /** The peer's keys changed: the security code must be compared again. */
-  | { type: "keys_changed" };
+  | { type: "keys_changed" }
+  /** An owner (or the user) deleted the group for everyone: nothing more is written to it. */
+  | { type: "group_deleted"; by_me: boolean }
+  /** The group's relay no longer lets the user read it: deleted, or removed while away. */
+  | { type: "group_log_gone" };
 
 interface ItemFields {
   chat: ChatId;
@@ -680,6 +684,8 @@ export interface Backend {
   removeGroupMember(group: ChatId, member: string): Promise<void>;
   /** Out once an admin's device commits it. */
   leaveGroup(group: ChatId): Promise<void>;
+  /** Owners: deletes the group for everyone (each member's copy ends as it reads the deletion), then its log on the relay. */
+  deleteGroup(group: ChatId): Promise<void>;
   groupInvitations(): Promise<GroupInvitationView[]>;
   acceptGroupInvitation(id: GroupInvitationId): Promise<void>;
   declineGroupInvitation(id: GroupInvitationId): Promise<void>;

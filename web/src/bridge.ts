@@ -490,6 +490,7 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
       call(() => client.setGroupProfile(group, name, description, picture ?? new Uint8Array())),
     removeGroupMember: (group, member) => call(() => client.removeGroupMember(group, member)),
     leaveGroup: (group) => call(() => client.leaveGroup(group)),
+    deleteGroup: (group) => call(() => client.deleteGroup(group)),
     groupInvitations: () => call(() => parse<GroupInvitationView[]>(client.groupInvitations()).map(cleanNamed)),
     acceptGroupInvitation: (id) => call(() => client.acceptGroupInvitation(id)),
     declineGroupInvitation: (id) => call(() => client.declineGroupInvitation(id)),

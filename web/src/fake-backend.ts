@@ -834,6 +834,17 @@ export class FakeBackend implements Backend {
     this.emitChat(target);
   }
 
+  async deleteGroup(group: ChatId): Promise<void> {
+    this.record("deleteGroup", group);
+    const target = this.requireGroup(group);
+    if (!target.group.members.some((member) => member.me && member.role === "owner")) {
+      throw fail("internal", "Only an owner can delete the group.");
+    }
+    target.group.active = false;
+    this.notice(group, { type: "group_deleted", by_me: true });
+    this.emitChat(target);
+  }
+
   async groupInvitations(): Promise<GroupInvitationView[]> {
     return structuredClone(this.requireUnlocked().groupInvitations);
   }
@@ -1036,7 +1047,7 @@ export class FakeBackend implements Backend {
       pinned: chat.pinned,
       archived: chat.archived,
       blocked: chat.blocked,
-      state: chat.blocked ? "disconnected" : "connected",
+      state: chat.blocked || chat.group?.active === false ? "disconnected" : "connected",
       muted_until: chat.muted_until,
       block_saving: chat.block_saving,
       auto_download: chat.auto_download,

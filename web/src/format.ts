@@ -129,7 +129,13 @@ export function distinctNames(chats: Iterable<ChatView>): Map<number, string> {
 
 /** Whether a notice warns of something (the relay misbehaving, the peer's keys changing). */
 export function isWarning(notice: NoticeView): boolean {
-  return notice.type !== "timer_changed" && notice.type !== "media_privacy_changed" && notice.type !== "connected";
+  return (
+    notice.type !== "timer_changed" &&
+    notice.type !== "media_privacy_changed" &&
+    notice.type !== "connected" &&
+    notice.type !== "group_deleted" &&
+    notice.type !== "group_log_gone"
+  );
 }
 
 /** Who an item or a quote is from, as a sentence starts: "You" or the contact. */
@@ -173,6 +179,10 @@ export function noticeText(notice: NoticeView, contact: string): string {
     }
     case "connected":
       return `You are connected with ${contact}. Messages are end-to-end encrypted.`;
+    case "group_deleted":
+      return notice.by_me ? "You deleted this group for everyone." : "An owner deleted this group for everyone.";
+    case "group_log_gone":
+      return "This group's relay no longer lets you read it: the group was deleted, or you were removed while away.";
   }
 }
 

@@ -242,6 +242,26 @@ describe("groups", () => {
     expect(root.querySelector('[aria-label="Message to Climbing"]')).toBeNull();
   });
 
+  it("an owner deletes the group for everyone: the composer gives way to a line saying so", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob"]);
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    const confirm = window.confirm;
+    window.confirm = () => true;
+    try {
+      await click(button("Delete group…"));
+    } finally {
+      window.confirm = confirm;
+    }
+    expect(backend.calls.find((call) => call.method === "deleteGroup")?.args).toEqual([group]);
+    await click(button("Close"));
+    expect(root.textContent).toContain("This group no longer exists");
+    expect(root.textContent).toContain("You deleted this group for everyone.");
+    expect(root.querySelector('[aria-label="Message to Climbing"]')).toBeNull();
+  });
+
   it("holds an invitation until the user joins or declines", async () => {
     const backend = FakeBackend.withProfile();
     const dan = backend.addChat("Dan");

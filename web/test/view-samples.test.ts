@@ -51,6 +51,8 @@ const NOTICE_TYPES: Record<NoticeView["type"], true> = {
   media_privacy_changed: true,
   connected: true,
   keys_changed: true,
+  group_deleted: true,
+  group_log_gone: true,
 };
 
 describe("the bridge's samples", () => {

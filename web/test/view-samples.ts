@@ -596,7 +596,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
       "reply_to": null,
       "quoted": null,
       "notice": {
-        "type": "connected"
+        "type": "group_deleted",
+        "by_me": false
       },
       "edited": false,
       "deleted": false,
@@ -614,6 +615,60 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "item": {
       "chat": 3,
       "number": 31,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "group_log_gone"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null,
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 32,
+      "direction": "notice",
+      "seq": 0,
+      "sent_at": 1764990100000,
+      "at": 1764990100000,
+      "status": "read",
+      "text": null,
+      "reply_to": null,
+      "quoted": null,
+      "notice": {
+        "type": "connected"
+      },
+      "edited": false,
+      "deleted": false,
+      "reactions": [],
+      "expires_at": null,
+      "file": null,
+      "sender": null,
+      "mentions_me": false,
+      "receipts": null
+    },
+    "unread": 0
+  },
+  {
+    "type": "item_added",
+    "item": {
+      "chat": 3,
+      "number": 33,
       "direction": "notice",
       "seq": 0,
       "sent_at": 1764990100000,

@@ -888,6 +888,7 @@ async fn profile_command(
                 }
             },
             GroupAction::Leave { group } => groups::leave(session, output, &group).await,
+            GroupAction::Delete { group } => groups::delete(session, output, &group).await,
             GroupAction::Block { group, member } => {
                 groups::block(session, output, &group, &member, true)
             }

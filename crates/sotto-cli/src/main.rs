@@ -452,6 +452,13 @@ enum GroupAction {
         /// The group's name or id.
         group: String,
     },
+    /// Delete the group for everyone (owners): every member's client stops
+    /// reading and writing it (the history stays), and its log is deleted
+    /// from the relay.
+    Delete {
+        /// The group's name or id.
+        group: String,
+    },
     /// The group's link (admins): prints it, made on your relay the first
     /// time; people ask to join with `group join LINK`. Only this device
     /// sees and decides the requests.

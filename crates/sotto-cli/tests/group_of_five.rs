@@ -16,6 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{Profile, Relay, connect_by_invitation, wait_until};
+use serde_json::Value;
 
 const GROUP: &str = "Granite Ledge Crew";
 const DESCRIPTION: &str = "Granite Saturdays from seven";
@@ -244,6 +245,36 @@ fn five_profiles_on_two_relays_live_in_one_group_and_leave_no_plain_text() {
     settle("Erin gone", &[&alice, &bob, &moved, &erin], || {
         staying.iter().all(|p| members(p) == three)
     });
+
+    // Only an owner deletes the group for everyone. Alice does: her log is
+    // deleted at once, so the others, reading after, find it gone; nobody
+    // writes to it any more, and the history stays.
+    let (ok, refused) = bob.try_run(&["group", "delete", GROUP]);
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["kind"], "forbidden", "{refused}");
+    let deleted = alice.run(&["group", "delete", GROUP]);
+    assert_eq!(deleted["log_deleted"], true, "{deleted}");
+    let notice = |profile: &Profile| -> Option<Value> {
+        profile
+            .history(GROUP)
+            .into_iter()
+            .rev()
+            .find_map(|item| item.get("notice").filter(|n| !n.is_null()).cloned())
+    };
+    assert_eq!(
+        notice(&alice).unwrap(),
+        serde_json::json!({ "type": "group_deleted", "by_me": true })
+    );
+    for profile in [&bob, &moved] {
+        profile.run(&["receive"]);
+        assert_eq!(notice(profile).unwrap()["type"], "group_log_gone");
+        let (wrote, answer) = profile.try_run(&["send", GROUP, "granite text after the end"]);
+        assert!(!wrote, "{answer}");
+        assert!(texts(profile).contains(&"granite text Dave never reads".to_owned()));
+    }
+    // Deleting again only deletes the (gone) log again.
+    let again = alice.run(&["group", "delete", GROUP]);
+    assert_eq!(again["log_deleted"], true, "{again}");
 
     // Nothing of the group in plain text anywhere: relays' disks and logs,
     // profiles, the export.

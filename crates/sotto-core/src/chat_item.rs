@@ -126,6 +126,9 @@ pub enum ChatNotice {
         /// Whether this user deleted it.
         by_me: bool,
     },
+    /// The group's relay no longer lets this member read its log: the
+    /// group was deleted, or this member was removed while away.
+    GroupLogGone,
 }
 
 impl ChatNotice {
@@ -161,6 +164,9 @@ impl ChatNotice {
             ChatNotice::GroupDeleted { by_me } => {
                 w.u8(12).bool(*by_me);
             }
+            ChatNotice::GroupLogGone => {
+                w.u8(13);
+            }
         }
     }
 
@@ -187,6 +193,7 @@ impl ChatNotice {
                 block_saving: r.bool()?,
             },
             12 => ChatNotice::GroupDeleted { by_me: r.bool()? },
+            13 => ChatNotice::GroupLogGone,
             7 | 10 | 11 => {
                 let (_, _) = (r.u64()?, r.u64()?);
                 ChatNotice::Integrity(match kind {

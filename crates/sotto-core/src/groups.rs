@@ -536,9 +536,33 @@ impl<S: Store> Core<S> {
             .map(Some)
     }
 
-    /// Whether the group was deleted for everyone.
+    /// Whether the group was deleted for everyone (or its log is gone).
     pub fn group_deleted(&self, chat: ChatId) -> Result<bool, CoreError> {
         Ok(GroupRecord::load(self.store(), chat)?.deleted)
+    }
+
+    /// The group's relay refused to read its log with every read key this
+    /// member holds (ERR AUTH): the log was deleted (its owner deleted the
+    /// group while this member was away), or this member was removed while
+    /// away and the read key rotated. The group ends here as if deleted,
+    /// with a notice; its history stays. Returns whether it was active.
+    pub fn group_log_gone(&mut self, now: UnixMillis, chat: ChatId) -> Result<bool, CoreError> {
+        let (mut record, loaded) = self.group_cache.load(self.store.inner(), chat)?;
+        if !record.is_active() {
+            self.group_cache.keep(loaded, record);
+            return Ok(false);
+        }
+        record.deleted = true;
+        let mut chat_record = messages::group_chat(self.store(), &record, now)?;
+        let mut batch = StagedBatch::new();
+        let (mut cx, _, _, chats) = self.parts();
+        chats.add_notice(now, &mut chat_record, ChatNotice::GroupLogGone, &mut batch);
+        chat_record.put(&mut batch);
+        batch.notify(crate::event::Pending::ChatChanged(chat));
+        let stored = record.put_kept(&mut batch)?;
+        cx.commit(batch)?;
+        self.group_cache.keep(stored, record);
+        Ok(true)
     }
 
     /// Proposes to leave the group: the proposal to append. An admin's core

@@ -349,6 +349,7 @@ impl Serialize for NoticeView {
                 map.serialize_entry("type", "group_deleted")?;
                 map.serialize_entry("by_me", &by_me)?;
             }
+            ChatNotice::GroupLogGone => map.serialize_entry("type", "group_log_gone")?,
         }
         map.end()
     }
@@ -432,6 +433,7 @@ mod tests {
                 ChatNotice::GroupDeleted { by_me: false },
                 r#"{"type":"group_deleted","by_me":false}"#,
             ),
+            (ChatNotice::GroupLogGone, r#"{"type":"group_log_gone"}"#),
         ];
         for (notice, json) in cases {
             assert_eq!(serde_json::to_string(&NoticeView(notice)).unwrap(), json);

@@ -183,9 +183,10 @@ mod tests {
                 by_me: false,
                 block_saving: true,
             },
+            ChatNotice::GroupDeleted { by_me: false },
+            ChatNotice::GroupLogGone,
             ChatNotice::Connected,
             ChatNotice::KeysChanged,
-            ChatNotice::GroupDeleted { by_me: false },
         ];
         let mut events = vec![
             Event::InvitationReady {

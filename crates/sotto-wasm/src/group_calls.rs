@@ -1,6 +1,6 @@
 //! `SottoClient` calls on groups: create one (its log on the home relay),
 //! invite a contact, the members with their roles and security codes,
-//! promote, remove, leave, the invitations held for the user, "who can
+//! promote, remove, leave, delete for everyone, the invitations held for the user, "who can
 //! add me to groups", and blocking a member for me. A group is a chat: its messages go through the chat
 //! calls (`crate::chat_calls`), which hand a group's entries to the group
 //! logs (`crate::group_runner`).
@@ -177,6 +177,25 @@ impl SottoClient {
         let chat = chat_id(chat)?;
         let proposal = self.change(|core| core.leave_group(chat).map_err(core_error))?;
         crate::group_runner::send(&self.shared, chat, proposal);
+        Ok(())
+    }
+
+    /// Deletes the group for everyone (owners): the deletion goes to the
+    /// log, and once it is read back the log is deleted from its relay.
+    /// Called again for a group this profile deleted, deletes the log again.
+    #[wasm_bindgen(js_name = deleteGroup)]
+    pub fn delete_group(&self, chat: f64) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        let deletion = self.change(|core| core.delete_group(now(), chat).map_err(core_error))?;
+        match deletion {
+            Some(entry) => crate::group_runner::send(&self.shared, chat, entry),
+            None => {
+                let shared = Rc::clone(&self.shared);
+                wasm_bindgen_futures::spawn_local(async move {
+                    crate::group_runner::delete_log(&shared, chat).await;
+                });
+            }
+        }
         Ok(())
     }
 

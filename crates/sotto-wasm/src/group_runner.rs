@@ -354,6 +354,10 @@ async fn read_log(shared: &Rc<RefCell<Shared>>, chat: ChatId) -> Result<Read, Fa
         };
         let Some(entry) = read_entry(shared, chat, seq).await? else {
             // The relay refuses this member: removed, or the log deleted.
+            // The group ends here (its subscription goes at the next refresh).
+            if with_core(shared, |core| core.group_log_gone(now(), chat)).is_none() {
+                return locked;
+            }
             return Ok(Read::Done);
         };
         let entry = match entry {
@@ -398,8 +402,16 @@ async fn read_log(shared: &Rc<RefCell<Shared>>, chat: ChatId) -> Result<Read, Fa
             Some(Err(_)) => return Ok(Read::Done),
             Some(Ok(update)) => update,
         };
-        if matches!(update.change, Some(GroupChange::Removed)) {
-            return Ok(Read::Done);
+        match update.change {
+            Some(GroupChange::Removed | GroupChange::Deleted { by_me: false }) => {
+                return Ok(Read::Done);
+            }
+            // Our deletion came back: the log goes now.
+            Some(GroupChange::Deleted { by_me: true }) => {
+                delete_log(shared, chat).await;
+                return Ok(Read::Done);
+            }
+            _ => {}
         }
         if !update.append.is_empty() {
             if !written(shared).await {
@@ -545,6 +557,20 @@ async fn append(
         Response::GroupSeq { .. } => Ok(()),
         _ => Err(Fault::Unexpected),
     }
+}
+
+/// GDEL of a deleted group's log, as its admin (the member who made the
+/// group; for anyone else the log goes with its TTL). A log gone already
+/// counts as deleted; a failure leaves it for the next call.
+pub(crate) async fn delete_log(shared: &Rc<RefCell<Shared>>, chat: ChatId) {
+    let Some(Ok(log)) = with_core(shared, |core| core.group_log(chat)) else {
+        return;
+    };
+    let Some((admin_id, admin_key)) = log.admin else {
+        return;
+    };
+    let command = Command::GroupDel { admin_id };
+    let _ = request(shared, &log.relay, command, Some(admin_key)).await;
 }
 
 /// GNEW on `relay`: a new log, with fresh keys (the admin's, the writers',

@@ -570,6 +570,10 @@ export function Conversation({
         <p class="blocked-bar" role="status">
           You are no longer a member of this group.
         </p>
+      ) : group && chat.state === "disconnected" ? (
+        <p class="blocked-bar" role="status">
+          This group no longer exists: no one can write to it.
+        </p>
       ) : chat.blocked ? (
         <p class="blocked-bar" role="status">
           You blocked {name}: nothing from them reaches you.{" "}

@@ -183,8 +183,10 @@ export function GroupInfoDialog({
     }
   }
   const me = members.find((member) => member.me);
-  const manages = me !== undefined && me.role !== "member";
-  const active = me !== undefined;
+  // A group deleted (or whose log is gone) ends for everyone: its chat is disconnected.
+  const ended = chat.state === "disconnected";
+  const active = me !== undefined && !ended;
+  const manages = active && me.role !== "member";
   const name = chatName(chat);
   return (
     <Dialog title="Group info" onClose={onClose} wide>
@@ -196,7 +198,11 @@ export function GroupInfoDialog({
               {name}
             </p>
             <p class="muted small">
-              {active ? `Group · ${members.length} members` : "You are no longer a member of this group."}
+              {active
+                ? `Group · ${members.length} members`
+                : me !== undefined
+                  ? "This group no longer exists."
+                  : "You are no longer a member of this group."}
             </p>
           </div>
         </div>
@@ -365,6 +371,19 @@ export function GroupInfoDialog({
               onClick={() => void run(backend.leaveGroup(chat.id), "You leave once an admin's device has it.")}
             >
               Leave group
+            </button>
+          )}
+          {active && me.role === "owner" && (
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                window.confirm(
+                  "Delete the group for everyone? No one can write to it or read it any more; each device keeps the history it has.",
+                ) && void run(backend.deleteGroup(chat.id), "Deleted for everyone.")
+              }
+            >
+              Delete group…
             </button>
           )}
           <button type="button" class="danger" onClick={() => onAction(chat.id, { type: "clear" })}>

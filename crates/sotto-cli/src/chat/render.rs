@@ -456,9 +456,8 @@ fn notice_line(notice: &ChatNotice, contact_name: &str) -> Line<'static> {
         ChatNotice::Connected
         | ChatNotice::TimerChanged { .. }
         | ChatNotice::MediaPrivacyChanged { .. }
-        | ChatNotice::GroupDeleted { .. } => {
-            Line::from(format!("  · {} ·", notice_text(notice))).dim()
-        }
+        | ChatNotice::GroupDeleted { .. }
+        | ChatNotice::GroupLogGone => Line::from(format!("  · {} ·", notice_text(notice))).dim(),
     }
 }
 

@@ -503,6 +503,59 @@ pub(super) async fn leave(
     })
 }
 
+/// `group delete GROUP` (owners): the deletion written to the log for every
+/// member and read back, then the log deleted from its relay by its admin
+/// (the member who made the group; otherwise it goes with its TTL). Run
+/// again, it deletes the log again.
+pub(super) async fn delete(
+    session: &mut Session<'_>,
+    output: &Output,
+    name: &str,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, name)?;
+    let log = session.runtime.core().group_log(id).map_err(core_failure)?;
+    if !session
+        .runtime
+        .core()
+        .group_deleted(id)
+        .map_err(core_failure)?
+    {
+        // Written for the group's newest epoch, which every member reads.
+        sync_group(session, id).await?;
+    }
+    let deletion = session
+        .core()
+        .delete_group(sotto_client::runtime::now_millis(), id)
+        .map_err(core_failure)?;
+    let connection = connect(&log, &session.connect).await?;
+    if let Some(entry) = deletion {
+        append(session, &connection, id, entry).await?;
+        sync_group(session, id).await?;
+    }
+    let log_deleted = match &log.admin {
+        Some((admin_id, admin_key)) => {
+            let admin = GroupAdmin::new(*admin_id, admin_key.clone());
+            match connection.delete_group_log(&admin).await {
+                // Gone already (deleted before, or expired).
+                Ok(()) | Err(sotto_client::ClientError::Refused(sotto_wire::ErrorCode::Auth)) => {
+                    true
+                }
+                Err(error) => return Err(relay_failure("deleting the log")(error)),
+            }
+        }
+        None => false,
+    };
+    output.emit(
+        json!({ "group": id.0, "deleted": true, "log_deleted": log_deleted }),
+        || match log_deleted {
+            true => "Deleted for everyone; its log is gone from the relay.".to_owned(),
+            false => "Deleted for everyone; its log stays on the relay until it expires \
+                      (only the member who made the group can delete it)."
+                .to_owned(),
+        },
+    )
+}
+
 /// Members of a group by id or name (`--mention`), as the hex ids the core
 /// takes.
 pub(super) fn member_ids(
@@ -690,8 +743,17 @@ pub(super) async fn sync_group(
             .group_cursor(id)
             .map_err(core_failure)?;
         let Some(read) = read_entry(session, &connection, id, seq).await? else {
-            changes
-                .push(json!({ "group": id.0, "name": name, "change": { "type": "log_closed" } }));
+            // Refused with every read key: the group ends here.
+            let now = sotto_client::runtime::now_millis();
+            if session
+                .core()
+                .group_log_gone(now, id)
+                .map_err(core_failure)?
+            {
+                changes.push(
+                    json!({ "group": id.0, "name": name, "change": { "type": "log_closed" } }),
+                );
+            }
             return Ok(changes);
         };
         let entry = match read {
@@ -734,7 +796,10 @@ pub(super) async fn sync_group(
                 &entry,
             )
             .map_err(core_failure)?;
-        let removed = matches!(update.change, Some(GroupChange::Removed));
+        let removed = matches!(
+            update.change,
+            Some(GroupChange::Removed | GroupChange::Deleted { .. })
+        );
         if let Some(change) = &update.change {
             changes.push(json!({ "group": id.0, "name": name, "change": change }));
         }

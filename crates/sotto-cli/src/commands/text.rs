@@ -154,6 +154,11 @@ pub(crate) fn notice_text(notice: &ChatNotice) -> String {
         ChatNotice::GroupDeleted { by_me: false } => {
             "an owner deleted this group for everyone".to_owned()
         }
+        ChatNotice::GroupLogGone => {
+            "the group's relay no longer lets you read it: the group was deleted, \
+             or you were removed while away"
+                .to_owned()
+        }
     }
 }
 
