@@ -11,7 +11,8 @@
 //!   || option(previous write secret 32 || previous read secret 32)
 //!   || rotation due u8 (0/1) || generation u64
 //!   || option(read acks: commit seq u64 || count u16 || member id (16) × count)
-//!   || deleted u8 (0/1: an owner deleted the group for everyone)
+//!   || ended u8 (0: a member; 1: the group was deleted, or its log is gone;
+//!                2: no longer a member)
 //! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
 //!   || write id 24 || write secret 32 || read id 24 || read secret 32
 //! table "group_state", key chat id u64 || SHA-256(storage key) (32) || chunk u16:
@@ -30,7 +31,13 @@
 //! Versions 1 and 2 (read only, converted when the profile opens) held the
 //! whole state in the record, where version 3 has its generation:
 //! `MLS group pickle (len u32 || pickle)`; version 1 ends after it. Version
-//! 3 (read only) ends before `deleted`.
+//! 3 (read only) ends before `ended`.
+//!
+//! `name` is the group's name as its profile gives it, kept up to date at
+//! each write (the name known when the group was made or joined for a group
+//! without a profile), and `ended` whether this member still takes part:
+//! with these a group's chat shows without decoding its MLS state
+//! ([`GroupRecord::summary`]).
 //!
 //! The store encrypts the records: they hold the member's group secrets.
 
@@ -52,6 +59,10 @@ pub(crate) const GROUPS: Table = Table::new("groups");
 /// A group's MLS state, in rows of its own.
 pub(crate) const GROUP_STATE: Table = Table::new("group_state");
 const VERSION: u8 = 4;
+/// `ended` of a group deleted for everyone (or whose log is gone).
+const ENDED_DELETED: u8 = 1;
+/// `ended` of a group this profile is no longer a member of.
+const ENDED_NOT_A_MEMBER: u8 = 2;
 /// The first version whose state is in rows of its own.
 const STATE_IN_ROWS: u8 = 3;
 /// The longest part of a value one row of "group_state" holds.
@@ -163,6 +174,14 @@ pub(crate) struct GroupRecord {
     pub(crate) stored: Option<StoredState>,
 }
 
+/// A group's chat as its record shows it ([`GroupRecord::summary`]).
+pub(crate) struct GroupSummary {
+    /// The group's name.
+    pub(crate) name: String,
+    /// Whether this member still takes part.
+    pub(crate) active: bool,
+}
+
 /// The generation a group record was last read or written with.
 pub(crate) struct StoredState {
     generation: u64,
@@ -234,6 +253,48 @@ impl GroupRecord {
         }
     }
 
+    /// What a group's chat shows, read from its record alone (its MLS
+    /// state not decoded): its name and whether this member takes part.
+    /// `None` for a record written before version 4.
+    pub(crate) fn summary(
+        store: &impl Store,
+        chat: ChatId,
+    ) -> Result<Option<GroupSummary>, CoreError> {
+        let bytes = Zeroizing::new(
+            store
+                .get(GROUPS, &chat.0.to_be_bytes())?
+                .ok_or(CoreError::UnknownGroup)?,
+        );
+        let mut r = Reader::new(&bytes, "group");
+        if r.u8()? != VERSION {
+            return Ok(None);
+        }
+        let name = r.text(MAX_DISPLAY_NAME_LEN)?;
+        GroupLog::decode(&mut r)?;
+        r.u64()?;
+        r.option(|r| {
+            r.array::<32>()?;
+            r.array::<32>()
+        })?;
+        r.bool()?;
+        r.u64()?;
+        r.option(|r| {
+            r.u64()?;
+            let count = r.u16()?;
+            for _ in 0..count {
+                r.array::<MEMBER_ID_LEN>()?;
+            }
+            Ok(())
+        })?;
+        let active = match r.u8()? {
+            0 => true,
+            ENDED_DELETED | ENDED_NOT_A_MEMBER => false,
+            _ => return Err(CoreError::Malformed("group")),
+        };
+        r.finish()?;
+        Ok(Some(GroupSummary { name, active }))
+    }
+
     pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
         let bytes = store
             .get(GROUPS, &chat.0.to_be_bytes())?
@@ -286,6 +347,7 @@ impl GroupRecord {
     /// [`GroupRecord::put`] that keeps the bytes stored, for
     /// [`GroupCache::keep`].
     pub(crate) fn put_kept(&mut self, batch: &mut WriteBatch) -> Result<StoredGroup, CoreError> {
+        self.name = self.display_name();
         let generation = match &self.stored {
             None => {
                 let header = self.group.state_header()?;
@@ -342,7 +404,14 @@ impl GroupRecord {
                 w.array(member.as_bytes());
             }
         });
-        w.bool(self.deleted);
+        let ended: u8 = if self.deleted {
+            ENDED_DELETED
+        } else if !self.group.is_active() {
+            ENDED_NOT_A_MEMBER
+        } else {
+            0
+        };
+        w.u8(ended);
         Zeroizing::new(w.finish())
     }
 
@@ -396,7 +465,14 @@ impl GroupRecord {
         } else {
             None
         };
-        let deleted = version >= 4 && r.bool()?;
+        let deleted = match version {
+            4.. => match r.u8()? {
+                0 | ENDED_NOT_A_MEMBER => false,
+                ENDED_DELETED => true,
+                _ => return Err(CoreError::Malformed("group")),
+            },
+            _ => false,
+        };
         r.finish()?;
         Ok(GroupRecord {
             chat,
@@ -592,8 +668,12 @@ pub(crate) mod tests {
         assert!(loaded.log.admin.is_some());
         assert!(loaded.deleted && !loaded.is_active());
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
+        // Its chat shows from the record alone.
+        let summary = GroupRecord::summary(&store, ChatId(7)).unwrap().unwrap();
+        assert_eq!(summary.name, "Climbing");
+        assert!(!summary.active);
         assert_eq!(GroupRecord::ids(&store).unwrap(), vec![ChatId(7)]);
-        // A record of version 3 ends before `deleted`.
+        // A record of version 3 ends before `ended`, and shows only decoded.
         let mut bytes = store.get(GROUPS, &7u64.to_be_bytes()).unwrap().unwrap();
         assert_eq!(bytes.pop(), Some(1));
         bytes[0] = 3;
@@ -602,6 +682,7 @@ pub(crate) mod tests {
         store.apply(batch).unwrap();
         let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
         assert!(!loaded.deleted && loaded.is_active());
+        assert!(GroupRecord::summary(&store, ChatId(7)).unwrap().is_none());
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         assert!(matches!(
             GroupRecord::load(&store, ChatId(8)),
