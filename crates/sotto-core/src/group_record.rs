@@ -37,7 +37,7 @@
 //! each write (the name known when the group was made or joined for a group
 //! without a profile), and `ended` whether this member still takes part:
 //! with these a group's chat shows without decoding its MLS state
-//! ([`GroupRecord::summary`]).
+//! ([`GroupRecord::fields`]).
 //!
 //! The store encrypts the records: they hold the member's group secrets.
 
@@ -174,12 +174,17 @@ pub(crate) struct GroupRecord {
     pub(crate) stored: Option<StoredState>,
 }
 
-/// A group's chat as its record shows it ([`GroupRecord::summary`]).
-pub(crate) struct GroupSummary {
-    /// The group's name.
+/// A group record's own fields ([`GroupRecord::fields`]).
+pub(crate) struct RecordFields {
+    /// The group's name (as its profile gives it, from version 4).
     pub(crate) name: String,
-    /// Whether this member still takes part.
-    pub(crate) active: bool,
+    pub(crate) log: GroupLog,
+    pub(crate) next_seq: u64,
+    pub(crate) previous: Option<(QueueAuthSecret, QueueAuthSecret)>,
+    pub(crate) rotation_due: bool,
+    /// Whether this member still takes part; `None` before version 4 (the
+    /// MLS state tells).
+    pub(crate) active: Option<bool>,
 }
 
 /// The generation a group record was last read or written with.
@@ -253,46 +258,61 @@ impl GroupRecord {
         }
     }
 
-    /// What a group's chat shows, read from its record alone (its MLS
-    /// state not decoded): its name and whether this member takes part.
-    /// `None` for a record written before version 4.
-    pub(crate) fn summary(
-        store: &impl Store,
-        chat: ChatId,
-    ) -> Result<Option<GroupSummary>, CoreError> {
+    /// The record's own fields, its MLS state not decoded (which costs
+    /// tens of milliseconds in a large group): the log, the cursor, and
+    /// what a group's chat shows.
+    pub(crate) fn fields(store: &impl Store, chat: ChatId) -> Result<RecordFields, CoreError> {
         let bytes = Zeroizing::new(
             store
                 .get(GROUPS, &chat.0.to_be_bytes())?
                 .ok_or(CoreError::UnknownGroup)?,
         );
         let mut r = Reader::new(&bytes, "group");
-        if r.u8()? != VERSION {
-            return Ok(None);
+        let version = r.u8()?;
+        if !(1..=VERSION).contains(&version) {
+            return Err(CoreError::Malformed("group"));
         }
         let name = r.text(MAX_DISPLAY_NAME_LEN)?;
-        GroupLog::decode(&mut r)?;
-        r.u64()?;
-        r.option(|r| {
-            r.array::<32>()?;
-            r.array::<32>()
+        let log = GroupLog::decode(&mut r)?;
+        let next_seq = r.u64()?;
+        let previous = r.option(|r| {
+            Ok((
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+            ))
         })?;
-        r.bool()?;
-        r.u64()?;
-        r.option(|r| {
+        let rotation_due = r.bool()?;
+        if version >= STATE_IN_ROWS {
             r.u64()?;
-            let count = r.u16()?;
-            for _ in 0..count {
-                r.array::<MEMBER_ID_LEN>()?;
-            }
-            Ok(())
-        })?;
-        let active = match r.u8()? {
-            0 => true,
-            ENDED_DELETED | ENDED_NOT_A_MEMBER => false,
-            _ => return Err(CoreError::Malformed("group")),
+        } else {
+            r.bytes32(sotto_groups::MAX_PICKLE_LEN)?;
+        }
+        if version >= 2 {
+            r.option(|r| {
+                r.u64()?;
+                for _ in 0..r.u16()? {
+                    r.array::<MEMBER_ID_LEN>()?;
+                }
+                Ok(())
+            })?;
+        }
+        let active = match version {
+            4.. => Some(match r.u8()? {
+                0 => true,
+                ENDED_DELETED | ENDED_NOT_A_MEMBER => false,
+                _ => return Err(CoreError::Malformed("group")),
+            }),
+            _ => None,
         };
         r.finish()?;
-        Ok(Some(GroupSummary { name, active }))
+        Ok(RecordFields {
+            name,
+            log,
+            next_seq,
+            previous,
+            rotation_due,
+            active,
+        })
     }
 
     pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
@@ -669,9 +689,11 @@ pub(crate) mod tests {
         assert!(loaded.deleted && !loaded.is_active());
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         // Its chat shows from the record alone.
-        let summary = GroupRecord::summary(&store, ChatId(7)).unwrap().unwrap();
-        assert_eq!(summary.name, "Climbing");
-        assert!(!summary.active);
+        let fields = GroupRecord::fields(&store, ChatId(7)).unwrap();
+        assert_eq!(fields.name, "Climbing");
+        assert_eq!(fields.next_seq, 12);
+        assert!(fields.rotation_due);
+        assert_eq!(fields.active, Some(false));
         assert_eq!(GroupRecord::ids(&store).unwrap(), vec![ChatId(7)]);
         // A record of version 3 ends before `ended`, and shows only decoded.
         let mut bytes = store.get(GROUPS, &7u64.to_be_bytes()).unwrap().unwrap();
@@ -682,7 +704,7 @@ pub(crate) mod tests {
         store.apply(batch).unwrap();
         let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
         assert!(!loaded.deleted && loaded.is_active());
-        assert!(GroupRecord::summary(&store, ChatId(7)).unwrap().is_none());
+        assert_eq!(GroupRecord::fields(&store, ChatId(7)).unwrap().active, None);
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         assert!(matches!(
             GroupRecord::load(&store, ChatId(8)),

@@ -221,8 +221,9 @@ impl<S: Store> Core<S> {
         if let ChatKind::Group { members } = record.kind {
             // The record alone: decoding the group's MLS state costs tens of
             // milliseconds in a large group, at each change of its chat.
-            let (name, active) = match GroupRecord::summary(&self.store, record.id)? {
-                Some(summary) => (summary.name, summary.active),
+            let fields = GroupRecord::fields(&self.store, record.id)?;
+            let (name, active) = match fields.active {
+                Some(active) => (fields.name, active),
                 None => {
                     let group = GroupRecord::load(&self.store, record.id)?;
                     (group.display_name(), group.is_active())
