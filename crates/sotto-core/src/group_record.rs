@@ -174,6 +174,60 @@ pub(crate) struct GroupRecord {
     pub(crate) stored: Option<StoredState>,
 }
 
+/// The read acks of a record of `version` (none before version 2).
+fn read_acks_of(r: &mut Reader<'_>, version: u8) -> Result<Option<ReadAcks>, CoreError> {
+    if version < 2 {
+        return Ok(None);
+    }
+    r.option(|r| {
+        let commit_seq = r.u64()?;
+        let count = r.u16()?;
+        let members = (0..count)
+            .map(|_| Ok(MemberId::from_bytes(r.array::<MEMBER_ID_LEN>()?)))
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        Ok(ReadAcks {
+            commit_seq,
+            members,
+        })
+    })
+}
+
+/// `ended` of a record of `version` (none before version 4).
+fn read_ended(r: &mut Reader<'_>, version: u8) -> Result<Option<u8>, CoreError> {
+    if version < 4 {
+        return Ok(None);
+    }
+    match r.u8()? {
+        ended @ (0 | ENDED_DELETED | ENDED_NOT_A_MEMBER) => Ok(Some(ended)),
+        _ => Err(CoreError::Malformed("group")),
+    }
+}
+
+impl RecordFields {
+    /// The version and the fields every version starts with (`active`
+    /// left to the caller).
+    fn read(r: &mut Reader<'_>) -> Result<(u8, RecordFields), CoreError> {
+        let version = r.u8()?;
+        if !(1..=VERSION).contains(&version) {
+            return Err(CoreError::Malformed("group"));
+        }
+        let fields = RecordFields {
+            name: r.text(MAX_DISPLAY_NAME_LEN)?,
+            log: GroupLog::decode(r)?,
+            next_seq: r.u64()?,
+            previous: r.option(|r| {
+                Ok((
+                    QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                    QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                ))
+            })?,
+            rotation_due: r.bool()?,
+            active: None,
+        };
+        Ok((version, fields))
+    }
+}
+
 /// A group record's own fields ([`GroupRecord::fields`]).
 pub(crate) struct RecordFields {
     /// The group's name (as its profile gives it, from version 4).
@@ -268,51 +322,16 @@ impl GroupRecord {
                 .ok_or(CoreError::UnknownGroup)?,
         );
         let mut r = Reader::new(&bytes, "group");
-        let version = r.u8()?;
-        if !(1..=VERSION).contains(&version) {
-            return Err(CoreError::Malformed("group"));
-        }
-        let name = r.text(MAX_DISPLAY_NAME_LEN)?;
-        let log = GroupLog::decode(&mut r)?;
-        let next_seq = r.u64()?;
-        let previous = r.option(|r| {
-            Ok((
-                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
-                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
-            ))
-        })?;
-        let rotation_due = r.bool()?;
+        let (version, mut fields) = RecordFields::read(&mut r)?;
         if version >= STATE_IN_ROWS {
             r.u64()?;
         } else {
             r.bytes32(sotto_groups::MAX_PICKLE_LEN)?;
         }
-        if version >= 2 {
-            r.option(|r| {
-                r.u64()?;
-                for _ in 0..r.u16()? {
-                    r.array::<MEMBER_ID_LEN>()?;
-                }
-                Ok(())
-            })?;
-        }
-        let active = match version {
-            4.. => Some(match r.u8()? {
-                0 => true,
-                ENDED_DELETED | ENDED_NOT_A_MEMBER => false,
-                _ => return Err(CoreError::Malformed("group")),
-            }),
-            _ => None,
-        };
+        read_acks_of(&mut r, version)?;
+        fields.active = read_ended(&mut r, version)?.map(|ended| ended == 0);
         r.finish()?;
-        Ok(RecordFields {
-            name,
-            log,
-            next_seq,
-            previous,
-            rotation_due,
-            active,
-        })
+        Ok(fields)
     }
 
     pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
@@ -443,20 +462,17 @@ impl GroupRecord {
         state: Option<LoadedState>,
     ) -> Result<GroupRecord, CoreError> {
         let mut r = Reader::new(bytes, "group");
-        let version = r.u8()?;
-        if !(1..=VERSION).contains(&version) {
-            return Err(CoreError::Malformed("group"));
-        }
-        let name = r.text(MAX_DISPLAY_NAME_LEN)?;
-        let log = GroupLog::decode(&mut r)?;
-        let next_seq = r.u64()?;
-        let previous = r.option(|r| {
-            Ok((
-                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
-                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
-            ))
-        })?;
-        let rotation_due = r.bool()?;
+        let (
+            version,
+            RecordFields {
+                name,
+                log,
+                next_seq,
+                previous,
+                rotation_due,
+                ..
+            },
+        ) = RecordFields::read(&mut r)?;
         let (group, stored) = match (version, state) {
             (STATE_IN_ROWS..=VERSION, Some(state)) => {
                 let generation = r.u64()?;
@@ -470,29 +486,8 @@ impl GroupRecord {
                 None,
             ),
         };
-        let read_acks = if version >= 2 {
-            r.option(|r| {
-                let commit_seq = r.u64()?;
-                let count = r.u16()?;
-                let members = (0..count)
-                    .map(|_| Ok(MemberId::from_bytes(r.array::<MEMBER_ID_LEN>()?)))
-                    .collect::<Result<Vec<_>, CoreError>>()?;
-                Ok(ReadAcks {
-                    commit_seq,
-                    members,
-                })
-            })?
-        } else {
-            None
-        };
-        let deleted = match version {
-            4.. => match r.u8()? {
-                0 | ENDED_NOT_A_MEMBER => false,
-                ENDED_DELETED => true,
-                _ => return Err(CoreError::Malformed("group")),
-            },
-            _ => false,
-        };
+        let read_acks = read_acks_of(&mut r, version)?;
+        let deleted = read_ended(&mut r, version)? == Some(ENDED_DELETED);
         r.finish()?;
         Ok(GroupRecord {
             chat,
