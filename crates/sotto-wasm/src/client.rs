@@ -464,6 +464,7 @@ impl SottoClient {
     /// each delivery is kept sealed to the lock key (`crate::locked_watch`)
     /// and applied on the next unlock.
     pub fn lock(&self) {
+        write_before_lock(&self.shared);
         if let Some(unlocked) = stop(&self.shared) {
             crate::locked_watch::start_watch(&self.shared, &unlocked);
         }
@@ -989,6 +990,97 @@ fn concerns_files(event: &Event) -> bool {
     }
 }
 
+/// The core's changes not yet sealed, or, after a failed write (`resync`),
+/// every record.
+fn seal_pending(unlocked: &Unlocked, resync: bool) -> Result<PendingWrite, JsValue> {
+    if resync {
+        seal_snapshot(
+            unlocked.core.store(),
+            &unlocked.sealer,
+            &unlocked.derivation,
+            &unlocked.prefs,
+            &unlocked.lock_key,
+        )
+        .map(PendingWrite::Snapshot)
+    } else {
+        sealed_profile::seal_changes(&mut BrowserRng, &unlocked.sealer, unlocked.core.store())
+            .map(|writes| PendingWrite::Changes(writes, LogChange::Keep))
+            .map_err(seal_error)
+    }
+}
+
+/// `write` as the write log takes it: changes become one entry of the log (or
+/// fold it into the records when it is full); a snapshot empties it.
+fn into_log(log: &mut WriteLog, write: PendingWrite) -> PendingWrite {
+    match write {
+        PendingWrite::Changes(writes, _) => {
+            let (writes, change) = logged(log, writes);
+            PendingWrite::Changes(writes, change)
+        }
+        PendingWrite::Snapshot(snapshot) => {
+            log.cleared();
+            PendingWrite::Snapshot(snapshot)
+        }
+    }
+}
+
+/// Writes `write` in one IndexedDB transaction, made as this is first polled:
+/// writes run in the order they were spawned.
+async fn write_pending(database: &Database, write: PendingWrite) -> Result<(), JsValue> {
+    match write {
+        PendingWrite::Changes(writes, LogChange::Keep) if writes.is_empty() => Ok(()),
+        PendingWrite::Changes(writes, log) => {
+            database
+                .write(
+                    &[],
+                    writes,
+                    false,
+                    log,
+                    HeldChange::Keep,
+                    Durability::Flushed,
+                )
+                .await
+        }
+        PendingWrite::Snapshot(snapshot) => {
+            database.write_snapshot(snapshot, HeldChange::Keep).await
+        }
+    }
+}
+
+/// Before the core is dropped by a lock: seals what it changed since the last
+/// write and writes it after the write in flight, if any (a change made while
+/// that write ran would otherwise be lost with the core). The requests made
+/// with those changes are dropped with the links; the core makes them again
+/// after the next unlock.
+fn write_before_lock(shared: &Rc<RefCell<Shared>>) {
+    let (write, database) = {
+        let mut state = shared.borrow_mut();
+        let resync = state.resync;
+        let Some(unlocked) = state.unlocked.as_ref() else {
+            return;
+        };
+        let write = match seal_pending(unlocked, resync) {
+            Ok(PendingWrite::Changes(writes, _)) if writes.is_empty() => return,
+            Ok(write) => write,
+            Err(error) => {
+                drop(state);
+                storage_failed(shared, &error);
+                return;
+            }
+        };
+        let write = into_log(&mut state.log, write);
+        state.resync = false;
+        state.write_wanted = false;
+        (write, Rc::clone(&state.database))
+    };
+    let shared = Rc::clone(shared);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(error) = write_pending(&database, write).await {
+            storage_failed(&shared, &error);
+        }
+    });
+}
+
 /// Seals the core's changes and takes the requests made with them, writes the
 /// changes in one IndexedDB transaction, and sends the requests once it has
 /// committed; then writes again if the core changed meanwhile. While a write
@@ -1008,20 +1100,7 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
         };
         // Every batch applied so far is in the changes taken now.
         let mark = unlocked.core.write_mark();
-        let write = if resync {
-            seal_snapshot(
-                unlocked.core.store(),
-                &unlocked.sealer,
-                &unlocked.derivation,
-                &unlocked.prefs,
-                &unlocked.lock_key,
-            )
-            .map(PendingWrite::Snapshot)
-        } else {
-            sealed_profile::seal_changes(&mut BrowserRng, &unlocked.sealer, unlocked.core.store())
-                .map(|writes| PendingWrite::Changes(writes, LogChange::Keep))
-                .map_err(seal_error)
-        };
+        let write = seal_pending(unlocked, resync);
         let mut requests = Vec::new();
         while let Some(request) = unlocked.core.poll_relay_request() {
             requests.push(request);
@@ -1038,17 +1117,7 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
             );
             return;
         }
-        let write = match write {
-            Ok(PendingWrite::Changes(writes, _)) => {
-                let (writes, log) = logged(&mut state.log, writes);
-                Ok(PendingWrite::Changes(writes, log))
-            }
-            Ok(PendingWrite::Snapshot(snapshot)) => {
-                state.log.cleared();
-                Ok(PendingWrite::Snapshot(snapshot))
-            }
-            Err(error) => Err(error),
-        };
+        let write = write.map(|write| into_log(&mut state.log, write));
         state.resync = false;
         state.writing = true;
         (write, mark, requests, database, generation)
@@ -1056,23 +1125,8 @@ fn write_changes(shared: &Rc<RefCell<Shared>>) {
     let shared = Rc::clone(shared);
     wasm_bindgen_futures::spawn_local(async move {
         let written = match write {
-            Ok(PendingWrite::Changes(writes, LogChange::Keep)) if writes.is_empty() => Ok(()),
-            Ok(PendingWrite::Changes(writes, log)) => {
-                // On disk before the requests that wait for it leave.
-                database
-                    .write(
-                        &[],
-                        writes,
-                        false,
-                        log,
-                        HeldChange::Keep,
-                        Durability::Flushed,
-                    )
-                    .await
-            }
-            Ok(PendingWrite::Snapshot(snapshot)) => {
-                database.write_snapshot(snapshot, HeldChange::Keep).await
-            }
+            // On disk before the requests that wait for it leave.
+            Ok(write) => write_pending(&database, write).await,
             Err(error) => Err(error),
         };
         let (current, again) = {
