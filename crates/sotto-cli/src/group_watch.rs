@@ -49,15 +49,16 @@ impl GroupWatch {
     /// group rekeyed is subscribed again with its new keys, a group left is
     /// no longer watched.
     pub(crate) fn reconcile(&mut self, core: &Core<SqlCipherStore>) {
-        let Ok(groups) = core.groups() else { return };
+        let Ok(groups) = core.active_groups() else {
+            return;
+        };
         let mut wanted = HashMap::new();
-        for group in groups.into_iter().filter(|group| group.active) {
-            let (Ok(log), Ok(previous)) =
-                (core.group_log(group.id), core.group_previous_log(group.id))
+        for group in groups {
+            let (Ok(log), Ok(previous)) = (core.group_log(group), core.group_previous_log(group))
             else {
                 continue;
             };
-            wanted.insert(group.id, (log, previous));
+            wanted.insert(group, (log, previous));
         }
         self.tasks.retain(|chat, (subscribed, task)| {
             let keep = wanted.get(chat).is_some_and(|(log, previous)| {

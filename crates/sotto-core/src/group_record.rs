@@ -11,7 +11,8 @@
 //!   || option(previous write secret 32 || previous read secret 32)
 //!   || rotation due u8 (0/1) || generation u64
 //!   || option(read acks: commit seq u64 || count u16 || member id (16) × count)
-//!   || deleted u8 (0/1: an owner deleted the group for everyone)
+//!   || ended u8 (0: a member; 1: the group was deleted, or its log is gone;
+//!                2: no longer a member)
 //! log = relay address (len u16 || UTF-8) || option(admin id 24 || admin secret 32)
 //!   || write id 24 || write secret 32 || read id 24 || read secret 32
 //! table "group_state", key chat id u64 || SHA-256(storage key) (32) || chunk u16:
@@ -30,7 +31,13 @@
 //! Versions 1 and 2 (read only, converted when the profile opens) held the
 //! whole state in the record, where version 3 has its generation:
 //! `MLS group pickle (len u32 || pickle)`; version 1 ends after it. Version
-//! 3 (read only) ends before `deleted`.
+//! 3 (read only) ends before `ended`.
+//!
+//! `name` is the group's name as its profile gives it, kept up to date at
+//! each write (the name known when the group was made or joined for a group
+//! without a profile), and `ended` whether this member still takes part:
+//! with these a group's chat shows without decoding its MLS state
+//! ([`GroupRecord::fields`]).
 //!
 //! The store encrypts the records: they hold the member's group secrets.
 
@@ -52,6 +59,10 @@ pub(crate) const GROUPS: Table = Table::new("groups");
 /// A group's MLS state, in rows of its own.
 pub(crate) const GROUP_STATE: Table = Table::new("group_state");
 const VERSION: u8 = 4;
+/// `ended` of a group deleted for everyone (or whose log is gone).
+const ENDED_DELETED: u8 = 1;
+/// `ended` of a group this profile is no longer a member of.
+const ENDED_NOT_A_MEMBER: u8 = 2;
 /// The first version whose state is in rows of its own.
 const STATE_IN_ROWS: u8 = 3;
 /// The longest part of a value one row of "group_state" holds.
@@ -163,6 +174,73 @@ pub(crate) struct GroupRecord {
     pub(crate) stored: Option<StoredState>,
 }
 
+/// The read acks of a record of `version` (none before version 2).
+fn read_acks_of(r: &mut Reader<'_>, version: u8) -> Result<Option<ReadAcks>, CoreError> {
+    if version < 2 {
+        return Ok(None);
+    }
+    r.option(|r| {
+        let commit_seq = r.u64()?;
+        let count = r.u16()?;
+        let members = (0..count)
+            .map(|_| Ok(MemberId::from_bytes(r.array::<MEMBER_ID_LEN>()?)))
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        Ok(ReadAcks {
+            commit_seq,
+            members,
+        })
+    })
+}
+
+/// `ended` of a record of `version` (none before version 4).
+fn read_ended(r: &mut Reader<'_>, version: u8) -> Result<Option<u8>, CoreError> {
+    if version < 4 {
+        return Ok(None);
+    }
+    match r.u8()? {
+        ended @ (0 | ENDED_DELETED | ENDED_NOT_A_MEMBER) => Ok(Some(ended)),
+        _ => Err(CoreError::Malformed("group")),
+    }
+}
+
+impl RecordFields {
+    /// The version and the fields every version starts with (`active`
+    /// left to the caller).
+    fn read(r: &mut Reader<'_>) -> Result<(u8, RecordFields), CoreError> {
+        let version = r.u8()?;
+        if !(1..=VERSION).contains(&version) {
+            return Err(CoreError::Malformed("group"));
+        }
+        let fields = RecordFields {
+            name: r.text(MAX_DISPLAY_NAME_LEN)?,
+            log: GroupLog::decode(r)?,
+            next_seq: r.u64()?,
+            previous: r.option(|r| {
+                Ok((
+                    QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                    QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
+                ))
+            })?,
+            rotation_due: r.bool()?,
+            active: None,
+        };
+        Ok((version, fields))
+    }
+}
+
+/// A group record's own fields ([`GroupRecord::fields`]).
+pub(crate) struct RecordFields {
+    /// The group's name (as its profile gives it, from version 4).
+    pub(crate) name: String,
+    pub(crate) log: GroupLog,
+    pub(crate) next_seq: u64,
+    pub(crate) previous: Option<(QueueAuthSecret, QueueAuthSecret)>,
+    pub(crate) rotation_due: bool,
+    /// Whether this member still takes part; `None` before version 4 (the
+    /// MLS state tells).
+    pub(crate) active: Option<bool>,
+}
+
 /// The generation a group record was last read or written with.
 pub(crate) struct StoredState {
     generation: u64,
@@ -234,6 +312,28 @@ impl GroupRecord {
         }
     }
 
+    /// The record's own fields, its MLS state not decoded (which costs
+    /// tens of milliseconds in a large group): the log, the cursor, and
+    /// what a group's chat shows.
+    pub(crate) fn fields(store: &impl Store, chat: ChatId) -> Result<RecordFields, CoreError> {
+        let bytes = Zeroizing::new(
+            store
+                .get(GROUPS, &chat.0.to_be_bytes())?
+                .ok_or(CoreError::UnknownGroup)?,
+        );
+        let mut r = Reader::new(&bytes, "group");
+        let (version, mut fields) = RecordFields::read(&mut r)?;
+        if version >= STATE_IN_ROWS {
+            r.u64()?;
+        } else {
+            r.bytes32(sotto_groups::MAX_PICKLE_LEN)?;
+        }
+        read_acks_of(&mut r, version)?;
+        fields.active = read_ended(&mut r, version)?.map(|ended| ended == 0);
+        r.finish()?;
+        Ok(fields)
+    }
+
     pub(crate) fn load(store: &impl Store, chat: ChatId) -> Result<GroupRecord, CoreError> {
         let bytes = store
             .get(GROUPS, &chat.0.to_be_bytes())?
@@ -286,6 +386,7 @@ impl GroupRecord {
     /// [`GroupRecord::put`] that keeps the bytes stored, for
     /// [`GroupCache::keep`].
     pub(crate) fn put_kept(&mut self, batch: &mut WriteBatch) -> Result<StoredGroup, CoreError> {
+        self.name = self.display_name();
         let generation = match &self.stored {
             None => {
                 let header = self.group.state_header()?;
@@ -342,7 +443,14 @@ impl GroupRecord {
                 w.array(member.as_bytes());
             }
         });
-        w.bool(self.deleted);
+        let ended: u8 = if self.deleted {
+            ENDED_DELETED
+        } else if !self.group.is_active() {
+            ENDED_NOT_A_MEMBER
+        } else {
+            0
+        };
+        w.u8(ended);
         Zeroizing::new(w.finish())
     }
 
@@ -354,20 +462,17 @@ impl GroupRecord {
         state: Option<LoadedState>,
     ) -> Result<GroupRecord, CoreError> {
         let mut r = Reader::new(bytes, "group");
-        let version = r.u8()?;
-        if !(1..=VERSION).contains(&version) {
-            return Err(CoreError::Malformed("group"));
-        }
-        let name = r.text(MAX_DISPLAY_NAME_LEN)?;
-        let log = GroupLog::decode(&mut r)?;
-        let next_seq = r.u64()?;
-        let previous = r.option(|r| {
-            Ok((
-                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
-                QueueAuthSecret::from_bytes(*Zeroizing::new(r.array()?)),
-            ))
-        })?;
-        let rotation_due = r.bool()?;
+        let (
+            version,
+            RecordFields {
+                name,
+                log,
+                next_seq,
+                previous,
+                rotation_due,
+                ..
+            },
+        ) = RecordFields::read(&mut r)?;
         let (group, stored) = match (version, state) {
             (STATE_IN_ROWS..=VERSION, Some(state)) => {
                 let generation = r.u64()?;
@@ -381,22 +486,8 @@ impl GroupRecord {
                 None,
             ),
         };
-        let read_acks = if version >= 2 {
-            r.option(|r| {
-                let commit_seq = r.u64()?;
-                let count = r.u16()?;
-                let members = (0..count)
-                    .map(|_| Ok(MemberId::from_bytes(r.array::<MEMBER_ID_LEN>()?)))
-                    .collect::<Result<Vec<_>, CoreError>>()?;
-                Ok(ReadAcks {
-                    commit_seq,
-                    members,
-                })
-            })?
-        } else {
-            None
-        };
-        let deleted = version >= 4 && r.bool()?;
+        let read_acks = read_acks_of(&mut r, version)?;
+        let deleted = read_ended(&mut r, version)? == Some(ENDED_DELETED);
         r.finish()?;
         Ok(GroupRecord {
             chat,
@@ -592,8 +683,14 @@ pub(crate) mod tests {
         assert!(loaded.log.admin.is_some());
         assert!(loaded.deleted && !loaded.is_active());
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
+        // Its chat shows from the record alone.
+        let fields = GroupRecord::fields(&store, ChatId(7)).unwrap();
+        assert_eq!(fields.name, "Climbing");
+        assert_eq!(fields.next_seq, 12);
+        assert!(fields.rotation_due);
+        assert_eq!(fields.active, Some(false));
         assert_eq!(GroupRecord::ids(&store).unwrap(), vec![ChatId(7)]);
-        // A record of version 3 ends before `deleted`.
+        // A record of version 3 ends before `ended`, and shows only decoded.
         let mut bytes = store.get(GROUPS, &7u64.to_be_bytes()).unwrap().unwrap();
         assert_eq!(bytes.pop(), Some(1));
         bytes[0] = 3;
@@ -602,6 +699,7 @@ pub(crate) mod tests {
         store.apply(batch).unwrap();
         let loaded = GroupRecord::load(&store, ChatId(7)).unwrap();
         assert!(!loaded.deleted && loaded.is_active());
+        assert_eq!(GroupRecord::fields(&store, ChatId(7)).unwrap().active, None);
         assert_eq!(loaded.read_acks.unwrap().commit_seq, 9);
         assert!(matches!(
             GroupRecord::load(&store, ChatId(8)),

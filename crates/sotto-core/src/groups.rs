@@ -233,6 +233,23 @@ impl<S: Store> Core<S> {
         Ok(GroupRecord::load(self.store(), chat)?.group.profile()?)
     }
 
+    /// The groups this profile takes part in (whose logs a runtime reads and
+    /// subscribes to), from their records alone: [`Core::groups`] decodes
+    /// every group's MLS state, too much to do after each read of a log.
+    pub fn active_groups(&self) -> Result<Vec<ChatId>, CoreError> {
+        let mut active = Vec::new();
+        for chat in GroupRecord::ids(self.store())? {
+            let taking_part = match GroupRecord::fields(self.store(), chat)?.active {
+                Some(taking_part) => taking_part,
+                None => GroupRecord::load(self.store(), chat)?.is_active(),
+            };
+            if taking_part {
+                active.push(chat);
+            }
+        }
+        Ok(active)
+    }
+
     /// Every group of this profile.
     pub fn groups(&self) -> Result<Vec<GroupView>, CoreError> {
         GroupRecord::ids(self.store())?
@@ -287,13 +304,13 @@ impl<S: Store> Core<S> {
 
     /// The group's log and this member's credentials for it.
     pub fn group_log(&self, chat: ChatId) -> Result<GroupLog, CoreError> {
-        Ok(GroupRecord::load(self.store(), chat)?.log)
+        Ok(GroupRecord::fields(self.store(), chat)?.log)
     }
 
     /// The sequence number of the next entry the core waits for: the
     /// runtime reads from there (GREAD) when it (re)subscribes.
     pub fn group_cursor(&self, chat: ChatId) -> Result<u64, CoreError> {
-        Ok(GroupRecord::load(self.store(), chat)?.next_seq)
+        Ok(GroupRecord::fields(self.store(), chat)?.next_seq)
     }
 
     /// A commit of ours that has not come back from the log yet, to append
@@ -449,7 +466,7 @@ impl<S: Store> Core<S> {
     /// relay may still use them (a member tries them when the new ones are
     /// refused).
     pub fn group_previous_log(&self, chat: ChatId) -> Result<Option<GroupLog>, CoreError> {
-        let record = GroupRecord::load(self.store(), chat)?;
+        let record = GroupRecord::fields(self.store(), chat)?;
         Ok(record.previous.map(|(write, read)| GroupLog {
             write: (record.log.write.0, write),
             read: (record.log.read.0, read),
@@ -460,7 +477,7 @@ impl<S: Store> Core<S> {
     /// Whether this member (the log's admin) has yet to rotate the log's
     /// keys on the relay ([`Core::group_rotation`]).
     pub fn group_rotation_due(&self, chat: ChatId) -> Result<bool, CoreError> {
-        Ok(GroupRecord::load(self.store(), chat)?.rotation_due)
+        Ok(GroupRecord::fields(self.store(), chat)?.rotation_due)
     }
 
     /// The write and read secrets the log's admin installs now with GKEY,

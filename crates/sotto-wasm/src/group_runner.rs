@@ -120,16 +120,15 @@ pub(crate) fn refresh(shared: &Rc<RefCell<Shared>>) {
             return;
         };
         let core = &unlocked.core;
-        let Ok(groups) = core.groups() else {
+        let Ok(groups) = core.active_groups() else {
             return;
         };
         groups
             .into_iter()
-            .filter(|group| group.active)
             .filter_map(|group| {
-                let log = core.group_log(group.id).ok()?;
-                let previous = core.group_previous_log(group.id).ok()?;
-                Some((group.id, log, previous))
+                let log = core.group_log(group).ok()?;
+                let previous = core.group_previous_log(group).ok()?;
+                Some((group, log, previous))
             })
             .collect::<Vec<_>>()
     };

@@ -242,6 +242,9 @@ struct SizeResult {
     appends_per_text: usize,
     receive: Cost,
     own_back: Cost,
+    /// A member's view of the group's chat (`Core::chat`: the chat list's
+    /// entry, which front ends read again with each change).
+    chat_view: Cost,
     receipt_entries_per_member: usize,
     delivered_entries_per_member: usize,
     receipt_at_owner: Cost,
@@ -632,6 +635,14 @@ fn run(
     result.relay_cpu_per_text = relay_cpu / u32::try_from(cli.texts)?;
     result.receive = median_cost(&receives);
     result.own_back = median_cost(&own_backs);
+    let mut views = Vec::new();
+    for member in &cores {
+        for _ in 0..3 {
+            let (_, cost) = timed(|| Ok(member.core.chat(member.chat)?))?;
+            views.push(cost);
+        }
+    }
+    result.chat_view = median_cost(&views);
     eprintln!("{members} members: texts done");
 
     // Receipts: each observer read the texts and says so; the owner and the
@@ -833,12 +844,12 @@ fn summary(results: &[SizeResult]) {
         results.iter().filter(|r| r.core_limit.is_none()).collect();
     println!("\nA text (medians; wall time, with the thread's CPU time for the cores):\n");
     println!(
-        "| members | send (owner) | upload (GAPP → on disk) | fan-out (GAPP → last push) | relay CPU per text | appends | pushes (relay) | members reached | receive (member) | own text back (owner) |"
+        "| members | send (owner) | upload (GAPP → on disk) | fan-out (GAPP → last push) | relay CPU per text | appends | pushes (relay) | members reached | receive (member) | own text back (owner) | the group's chat view (member) |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in results {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.members,
             core_cost(r, r.send),
             ms(r.upload),
@@ -849,6 +860,7 @@ fn summary(results: &[SizeResult]) {
             r.pushes_per_text,
             core_cost(r, r.receive),
             core_cost(r, r.own_back),
+            core_cost(r, r.chat_view),
         );
     }
     println!("\nReceipts (each observer read every text, then appended what it owed):\n");

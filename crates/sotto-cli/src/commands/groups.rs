@@ -696,10 +696,14 @@ async fn send_receipts(session: &mut Session<'_>, id: ChatId) -> anyhow::Result<
 /// Reads every active group's log to its end; returns what changed, as
 /// `{group, name, change}` objects.
 pub(super) async fn sync_all(session: &mut Session<'_>) -> anyhow::Result<Vec<Value>> {
-    let groups = session.runtime.core().groups().map_err(core_failure)?;
+    let groups = session
+        .runtime
+        .core()
+        .active_groups()
+        .map_err(core_failure)?;
     let mut changes = Vec::new();
-    for group in groups.into_iter().filter(|g| g.active) {
-        changes.extend(sync_group(session, group.id).await?);
+    for group in groups {
+        changes.extend(sync_group(session, group).await?);
     }
     Ok(changes)
 }
@@ -724,11 +728,9 @@ pub(super) async fn sync_group(
     let name = session
         .runtime
         .core()
-        .groups()
+        .chat(id)
         .map_err(core_failure)?
-        .into_iter()
-        .find(|g| g.id == id)
-        .map(|g| g.name)
+        .name
         .unwrap_or_default();
     let log = session.runtime.core().group_log(id).map_err(core_failure)?;
     let connection = connect(&log, &session.connect).await?;
