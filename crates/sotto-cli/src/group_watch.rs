@@ -132,9 +132,12 @@ async fn watch(
     connect: ConnectOptions,
     wake: mpsc::Sender<ChatId>,
 ) {
-    let readers: Vec<GroupReader> = std::iter::once(&log)
-        .chain(previous.as_ref())
-        .map(|log| GroupReader::new(log.read.0, log.read.1.clone()))
+    // The current secret, the old one while the relay may still use it,
+    // then the current one again (`GroupLog::attempts`).
+    let readers: Vec<GroupReader> = log
+        .attempts(previous.as_ref())
+        .into_iter()
+        .map(|attempt| GroupReader::new(attempt.log.read.0, attempt.log.read.1.clone()))
         .collect();
     let mut backoff = Duration::from_secs(1);
     loop {

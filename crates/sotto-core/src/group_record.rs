@@ -87,6 +87,16 @@ pub struct GroupLog {
     pub read: (GroupReadId, QueueAuthSecret),
 }
 
+/// One of the credentials [`GroupLog::attempts`] lists.
+#[derive(Clone, Copy)]
+pub struct GroupLogAttempt<'a> {
+    /// The credentials.
+    pub log: &'a GroupLog,
+    /// Whether they are the current ones (a success with them while previous
+    /// ones are kept means the relay has rotated: [`crate::Core::group_rotated`]).
+    pub current: bool,
+}
+
 impl fmt::Debug for GroupLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GroupLog")
@@ -112,6 +122,30 @@ impl PartialEq for GroupLog {
 impl Eq for GroupLog {}
 
 impl GroupLog {
+    /// The credentials to try, in order, for a command on this log, whose
+    /// previous credentials are `previous`: these; while the relay may still
+    /// use the previous ones, those, then these again. The admin's GKEY may
+    /// land between the first two attempts, and then both are refused though
+    /// this member holds the secrets the relay uses now: only a refusal of
+    /// all three means the relay no longer lets this member in.
+    pub fn attempts<'a>(&'a self, previous: Option<&'a GroupLog>) -> Vec<GroupLogAttempt<'a>> {
+        let current = GroupLogAttempt {
+            log: self,
+            current: true,
+        };
+        match previous {
+            None => vec![current],
+            Some(log) => vec![
+                current,
+                GroupLogAttempt {
+                    log,
+                    current: false,
+                },
+                current,
+            ],
+        }
+    }
+
     pub(crate) fn encode(&self, w: &mut Writer) {
         encode_relay(w, &self.relay);
         w.option(self.admin.as_ref(), |w, (id, secret)| {
@@ -650,6 +684,31 @@ pub(crate) mod tests {
             admin: None,
             ..log()
         }
+    }
+
+    #[test]
+    fn the_current_credentials_are_tried_again_after_the_previous_ones() {
+        let current = log();
+        let previous = GroupLog {
+            read: (
+                GroupReadId::from_bytes([5; 24]),
+                QueueAuthSecret::from_bytes([7; 32]),
+            ),
+            ..log()
+        };
+        let order = |attempts: Vec<GroupLogAttempt<'_>>| {
+            attempts
+                .iter()
+                .map(|attempt| (attempt.log.read.1.as_bytes()[0], attempt.current))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(current.attempts(None)), [(6, true)]);
+        // A GKEY between the first two makes both refuse: the third is
+        // the one the relay takes then.
+        assert_eq!(
+            order(current.attempts(Some(&previous))),
+            [(6, true), (7, false), (6, true)]
+        );
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub use file_message::{
 pub use file_transfer::{FileTransfer, Transfer};
 pub use group_entry::MAX_ENTRY_MESSAGE_LEN;
 pub use group_link::GroupLink;
-pub use group_record::GroupLog;
+pub use group_record::{GroupLog, GroupLogAttempt};
 pub use groups::{
     GroupChange, GroupInvitationView, GroupJoinRequestView, GroupLinkJoinView, GroupLinkView,
     GroupMemberView, GroupRole, GroupRoleChange, GroupSend, GroupUpdate, GroupView,

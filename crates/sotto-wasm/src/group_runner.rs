@@ -177,10 +177,10 @@ fn credentials(log: &GroupLog, previous: Option<&GroupLog>) -> Zeroizing<Vec<u8>
     bytes
 }
 
-/// GSUB with the current read secret, or the old one while the relay still
-/// uses it; then the log is read (whatever came while it was not
-/// subscribed). A refusal with both is learnt by the read; a link lost is
-/// tried again later.
+/// GSUB with the read secrets in the order [`GroupLog::attempts`] gives
+/// (the current one, or the old one while the relay still uses it); then the
+/// log is read (whatever came while it was not subscribed). A refusal of
+/// every attempt is learnt by the read; a link lost is tried again later.
 async fn subscribe(
     shared: &Rc<RefCell<Shared>>,
     chat: ChatId,
@@ -190,13 +190,12 @@ async fn subscribe(
     let generation = shared.borrow().generation;
     let mut lost = false;
     let mut subscribed = None;
-    for reader in std::iter::once(&log).chain(previous.as_ref()) {
-        let command = Command::GroupSub {
-            read_id: reader.read.0,
-        };
-        match request(shared, &log.relay, command, Some(reader.read.1.clone())).await {
+    for attempt in log.attempts(previous.as_ref()) {
+        let reader = &attempt.log.read;
+        let command = Command::GroupSub { read_id: reader.0 };
+        match request(shared, &log.relay, command, Some(reader.1.clone())).await {
             Ok(Response::GroupPos { .. }) => {
-                subscribed = Some(reader.read.0);
+                subscribed = Some(reader.0);
                 break;
             }
             Err(Fault::Refused(ErrorCode::Auth)) => {}
@@ -481,8 +480,8 @@ async fn rotate_if_due(
 }
 
 /// GREAD with the current secrets, or the old ones while the relay still
-/// uses them: the entry (GENT) or where the log stands (GPOS); `None` when
-/// the relay refuses both.
+/// uses them ([`GroupLog::attempts`]): the entry (GENT) or where the log
+/// stands (GPOS); `None` when the relay refuses every attempt.
 async fn read_entry(
     shared: &Rc<RefCell<Shared>>,
     chat: ChatId,
@@ -501,22 +500,22 @@ async fn read_entry(
         };
         request(shared, &log.relay, command, Some(log.read.1.clone()))
     };
-    let answer = match gread(&log).await {
-        Ok(answer) => {
-            if previous.is_some() {
-                with_core(shared, |core| core.group_rotated(chat));
+    let mut answer = None;
+    for attempt in log.attempts(previous.as_ref()) {
+        match gread(attempt.log).await {
+            Ok(read) => {
+                if attempt.current && previous.is_some() {
+                    with_core(shared, |core| core.group_rotated(chat));
+                }
+                answer = Some(read);
+                break;
             }
-            answer
+            Err(Fault::Refused(ErrorCode::Auth)) => {}
+            Err(fault) => return Err(fault),
         }
-        Err(Fault::Refused(ErrorCode::Auth)) => match &previous {
-            Some(previous) => match gread(previous).await {
-                Ok(answer) => answer,
-                Err(Fault::Refused(ErrorCode::Auth)) => return Ok(None),
-                Err(fault) => return Err(fault),
-            },
-            None => return Ok(None),
-        },
-        Err(fault) => return Err(fault),
+    }
+    let Some(answer) = answer else {
+        return Ok(None);
     };
     match answer {
         Response::GroupEntry { seq: got, .. } if got == seq => Ok(Some(answer)),
@@ -526,7 +525,7 @@ async fn read_entry(
 }
 
 /// GAPP with the current secrets, or the old ones while the relay still
-/// uses them.
+/// uses them ([`GroupLog::attempts`]).
 async fn append(
     shared: &Rc<RefCell<Shared>>,
     chat: ChatId,
@@ -545,13 +544,13 @@ async fn append(
         };
         request(shared, &log.relay, command, Some(log.write.1.clone()))
     };
-    let answer = match gapp(&log, entry.clone()).await {
-        Err(Fault::Refused(ErrorCode::Auth)) if previous.is_some() => match &previous {
-            Some(previous) => gapp(previous, entry).await,
-            None => return Err(Fault::Refused(ErrorCode::Auth)),
-        },
-        answer => answer,
-    };
+    let mut answer = Err(Fault::Refused(ErrorCode::Auth));
+    for attempt in log.attempts(previous.as_ref()) {
+        answer = gapp(attempt.log, entry.clone()).await;
+        if !matches!(answer, Err(Fault::Refused(ErrorCode::Auth))) {
+            break;
+        }
+    }
     match answer? {
         Response::GroupSeq { .. } => Ok(()),
         _ => Err(Fault::Unexpected),

@@ -865,7 +865,8 @@ async fn rotate_if_due(
 }
 
 /// GREAD with the current secrets, or the old ones while the relay still
-/// uses them; `None` when the relay refuses both (this member lost the log).
+/// uses them ([`GroupLog::attempts`]); `None` when the relay refuses every
+/// attempt (this member lost the log).
 async fn read_entry(
     session: &mut Session<'_>,
     connection: &RelayConnection,
@@ -878,27 +879,23 @@ async fn read_entry(
         .core()
         .group_previous_log(id)
         .map_err(core_failure)?;
-    match connection.read_group_entry(&reader(&log), seq).await {
-        Ok(read) => {
-            if previous.is_some() {
-                session.core().group_rotated(id).map_err(core_failure)?;
+    for attempt in log.attempts(previous.as_ref()) {
+        match connection.read_group_entry(&reader(attempt.log), seq).await {
+            Ok(read) => {
+                if attempt.current && previous.is_some() {
+                    session.core().group_rotated(id).map_err(core_failure)?;
+                }
+                return Ok(Some(read));
             }
-            Ok(Some(read))
+            Err(error) if refused_auth(&error) => {}
+            Err(error) => return Err(relay_failure("reading")(error)),
         }
-        Err(error) if refused_auth(&error) => match previous {
-            Some(previous) => match connection.read_group_entry(&reader(&previous), seq).await {
-                Ok(read) => Ok(Some(read)),
-                Err(error) if refused_auth(&error) => Ok(None),
-                Err(error) => Err(relay_failure("reading")(error)),
-            },
-            None => Ok(None),
-        },
-        Err(error) => Err(relay_failure("reading")(error)),
     }
+    Ok(None)
 }
 
 /// GAPP with the current secrets, or the old ones while the relay still
-/// uses them.
+/// uses them ([`GroupLog::attempts`]).
 async fn append(
     session: &mut Session<'_>,
     connection: &RelayConnection,
@@ -906,24 +903,22 @@ async fn append(
     entry: GroupEntry,
 ) -> anyhow::Result<u64> {
     let log = session.runtime.core().group_log(id).map_err(core_failure)?;
-    match connection
-        .append_group_entry(&writer(&log), entry.clone())
-        .await
-    {
-        Err(error) if refused_auth(&error) => {
-            let previous = session
-                .runtime
-                .core()
-                .group_previous_log(id)
-                .map_err(core_failure)?
-                .ok_or_else(|| relay_failure("appending")(error))?;
-            connection
-                .append_group_entry(&writer(&previous), entry)
-                .await
-                .map_err(relay_failure("appending"))
+    let previous = session
+        .runtime
+        .core()
+        .group_previous_log(id)
+        .map_err(core_failure)?;
+    let mut refused = sotto_client::ClientError::Refused(sotto_wire::ErrorCode::Auth);
+    for attempt in log.attempts(previous.as_ref()) {
+        match connection
+            .append_group_entry(&writer(attempt.log), entry.clone())
+            .await
+        {
+            Err(error) if refused_auth(&error) => refused = error,
+            result => return result.map_err(relay_failure("appending")),
         }
-        result => result.map_err(relay_failure("appending")),
     }
+    Err(relay_failure("appending")(refused))
 }
 
 /// A text line for a group change `receive` shows.
