@@ -307,6 +307,30 @@ describe("groups", () => {
     expect(await backend.groupLink(group)).toBeNull();
   });
 
+  it("lets the approval be chosen only once the group's link is known", async () => {
+    const backend = FakeBackend.withProfile();
+    const group = backend.addGroup("Climbing", ["Bob"]);
+    await backend.createGroupLink(group, true);
+    let loaded: () => void = () => undefined;
+    const known = backend.groupLink.bind(backend);
+    vi.spyOn(backend, "groupLink").mockImplementation(
+      (chat) => new Promise((resolve) => (loaded = () => resolve(known(chat)))),
+    );
+    await mount(backend);
+    await click(chatRow("Climbing"));
+    await click(button("Group info"));
+    const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+    const radio = (text: string) =>
+      [...dialog.querySelectorAll("label")].find((label) => label.textContent?.includes(text))!.querySelector("input")!;
+    // A choice made now would change nothing but the screen.
+    expect(radio("An admin approves each request").disabled).toBe(true);
+    await act(() => loaded());
+    await settle();
+    expect(radio("Automatically").checked).toBe(true);
+    await click(radio("An admin approves each request"));
+    expect(backend.calls.find((call) => call.method === "setGroupLinkApproval")?.args).toEqual([group, false]);
+  });
+
   it("shows requests to join with a badge; approving one adds them", async () => {
     const backend = FakeBackend.withProfile();
     const group = backend.addGroup("Climbing", ["Bob"]);

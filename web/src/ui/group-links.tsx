@@ -21,6 +21,7 @@ import { QrCode } from "./qr-code";
 
 /** The group's link as this device made it: shown, made, replaced, deleted, its approval changed. */
 export function GroupLinkSection({ backend, group }: { backend: Backend; group: ChatId }) {
+  /** `undefined` while it loads (the approval choice waits for it), `null` for none. */
   const [link, setLink] = useState<GroupLinkView | null | undefined>(undefined);
   const [automatic, setAutomatic] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -69,7 +70,7 @@ export function GroupLinkSection({ backend, group }: { backend: Backend; group: 
               type="radio"
               name="link-approval"
               checked={!automatic}
-              disabled={busy}
+              disabled={busy || link === undefined}
               onChange={() => {
                 setAutomatic(false);
                 if (link) void run(() => backend.setGroupLinkApproval(group, false));
@@ -82,7 +83,7 @@ export function GroupLinkSection({ backend, group }: { backend: Backend; group: 
               type="radio"
               name="link-approval"
               checked={automatic}
-              disabled={busy}
+              disabled={busy || link === undefined}
               onChange={() => {
                 setAutomatic(true);
                 if (link) void run(() => backend.setGroupLinkApproval(group, true));
