@@ -866,6 +866,19 @@ async fn profile_command(
                 };
                 groups::edit(session, output, &group, edit).await
             }
+            GroupAction::Me {
+                group,
+                name,
+                picture,
+                no_picture,
+            } => {
+                let picture = match (picture, no_picture) {
+                    (Some(path), _) => Some(groups::read_member_picture(&path)?),
+                    (None, true) => Some(Vec::new()),
+                    (None, false) => None,
+                };
+                groups::me(session, output, &group, name, picture).await
+            }
             GroupAction::Invite { group, contact } => {
                 groups::invite(session, output, &group, &contact).await
             }
