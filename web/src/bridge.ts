@@ -488,6 +488,8 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     setGroupRole: (group, member, role) => call(() => client.setGroupRole(group, member, role)),
     setGroupProfile: (group, name, description, picture) =>
       call(() => client.setGroupProfile(group, name, description, picture ?? new Uint8Array())),
+    setGroupSelf: (group, change) =>
+      call(() => client.setGroupSelf(group, change.name, change.picture === null ? new Uint8Array() : change.picture)),
     removeGroupMember: (group, member) => call(() => client.removeGroupMember(group, member)),
     leaveGroup: (group) => call(() => client.leaveGroup(group)),
     deleteGroup: (group) => call(() => client.deleteGroup(group)),
