@@ -70,6 +70,10 @@ fn a_joiner_brings_its_picture_and_sees_the_others() {
     settle(&commit, &mut alice, &mut []);
     let (join, key_package) =
         PendingJoin::with_profile(&profile("Bob", b"bob's face"), now(), WEEK).unwrap();
+    assert_eq!(
+        key_package.member_profile().unwrap(),
+        profile("Bob", b"bob's face")
+    );
     let commit = alice.add_members(&[key_package]).unwrap();
     let (_, welcome) = common::settle_with_welcome(&commit, &mut alice, &mut []);
     let bob = join.join(welcome.unwrap().as_bytes()).unwrap();
@@ -111,8 +115,9 @@ fn a_picture_too_large_is_refused_by_everyone() {
     }
     bob.discard_commit().unwrap();
 
-    // So is a key package carrying one, when it is added.
+    // So is a key package carrying one, read or added.
     let (_, key_package) = PendingJoin::with_profile(&forged, now(), WEEK).unwrap();
+    assert_eq!(key_package.display_name(), Err(Error::InvalidProfile));
     assert_eq!(
         alice.add_members(&[key_package]).unwrap_err(),
         Error::InvalidProfile
