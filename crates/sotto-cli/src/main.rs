@@ -504,6 +504,10 @@ enum GroupAction {
         /// nothing else of your profile reaches the group.
         #[arg(long)]
         name: Option<String>,
+        /// Your picture in this group: a small image file (up to 2048 bytes,
+        /// e.g. a 64×64 JPEG or WebP).
+        #[arg(long, value_name = "FILE")]
+        picture: Option<std::path::PathBuf>,
     },
     /// Your requests to join through links that wait for an answer.
     Joins {

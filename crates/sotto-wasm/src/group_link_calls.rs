@@ -105,7 +105,7 @@ impl SottoClient {
         let relay = self.shared.borrow().home_relay.clone();
         let name = Some(name.as_str()).filter(|name| !name.is_empty());
         let join = self.change(|core| {
-            core.join_group_by_link(now(), &mut BrowserRng, &link, &relay, name)
+            core.join_group_by_link(now(), &mut BrowserRng, &link, &relay, name, Vec::new())
                 .map_err(core_error)
         })?;
         Ok(join as f64)
