@@ -1,6 +1,7 @@
 // Group links between a browser and the `sotto` command through a real relay:
 // Carl (the command) makes his group's link with an admin's approval; Ann
-// pastes it in her browser, names herself for the group and waits; Carl
+// pastes it in her browser, names herself and picks a picture for the group
+// and waits; Carl
 // approves; Ann is in. Bea opens the link in a browser with no profile yet,
 // asks once her profile exists, and is told that Carl declined. Ann and Carl
 // chat. Then Ann makes a group in her browser
@@ -111,6 +112,10 @@ try {
   const joinDialog = ann.getByRole("dialog", { name: "Join a group" });
   await joinDialog.getByText("Hike", { exact: true }).waitFor({ timeout });
   await joinDialog.getByLabel("Your name in this group").fill("Ann on the trail");
+  const facePath = join(work, "ann.png");
+  writeFileSync(facePath, picture());
+  await joinDialog.getByLabel("Your picture in this group (optional)").setInputFiles(facePath);
+  await joinDialog.locator("img.avatar").waitFor({ timeout });
   await shot(ann, "join-dialog");
   await joinDialog.getByRole("button", { name: "Ask to join" }).click();
   await joinDialog.getByText("Waiting for an admin's approval").waitFor({ timeout });
@@ -127,7 +132,11 @@ try {
   const annHike = ann.getByRole("main", { name: "Chat with Hike" });
   await annHike.waitFor({ timeout });
   await annHike.getByText(/Carl, You|You, Carl/).waitFor({ timeout });
-  step("the command approves; the browser is in the group");
+  const { members: hikeMembers } = await sotto(carl, "group", "members", "Hike");
+  const annInHike = hikeMembers.find((member) => member.name === "Ann on the trail");
+  if (!/^(UklGR|\/9j\/)/.test(annInHike?.picture ?? ""))
+    throw new Error(`Ann joined without her picture: ${JSON.stringify(hikeMembers)}`);
+  step("the command approves; the browser is in the group, with the picture it chose");
 
   // Bea opens the link in a browser with no profile yet: once her profile
   // exists she is asked to join; Carl declines, and she is told.
@@ -228,6 +237,7 @@ try {
   await self.getByLabel("Name in this group").fill("Ann the guide");
   await self.getByLabel("Picture").setInputFiles(picturePath);
   await self.locator("img.avatar").waitFor({ timeout });
+  await shot(ann, "member-profile-edit");
   await self.getByRole("button", { name: "Save" }).click();
   await self.getByText("Members see the change once the group has it.").waitFor({ timeout });
   await receiveUntil(carl, "Ann's name and picture in Hike", async () => {

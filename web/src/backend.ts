@@ -729,11 +729,12 @@ export interface Backend {
   groupLinkName(link: string): Promise<string>;
   /**
    * Asks to join a group with its link (`/group#…`), showing `name` in it
-   * (the profile's name when empty). The group comes with `group_joined`
+   * (the profile's name when empty) and `picture` (a small image of at most
+   * 2048 bytes; none when left out). The group comes with `group_joined`
    * once an admin lets this user in, or `group_join_refused` names the join.
    * Rejects with `invalid-invitation` for a link that is none.
    */
-  joinGroupByLink(link: string, name: string): Promise<GroupLinkJoinId>;
+  joinGroupByLink(link: string, name: string, picture?: Uint8Array): Promise<GroupLinkJoinId>;
   /** Joins through links waiting for an answer. */
   groupLinkJoins(): Promise<GroupLinkJoinView[]>;
   /** Gives up a join: a later welcome is never read. */

@@ -518,7 +518,8 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     approveGroupJoin: (request) => call(() => client.approveGroupJoin(request)),
     declineGroupJoin: (request) => call(() => client.declineGroupJoin(request)),
     groupLinkName: (link) => call(() => withoutBidiControls(client.groupLinkName(link))),
-    joinGroupByLink: (link, name) => call(() => client.joinGroupByLink(link, name)),
+    joinGroupByLink: (link, name, picture) =>
+      call(() => client.joinGroupByLink(link, name, picture ?? new Uint8Array())),
     groupLinkJoins: () => call(() => parse<GroupLinkJoinView[]>(client.groupLinkJoins()).map(cleanNamed)),
     cancelGroupLinkJoin: (join) => call(() => client.cancelGroupLinkJoin(join)),
     securityCodeMatches: (chat, scanned) => call(() => client.securityCodeMatches(chat, scanned)),

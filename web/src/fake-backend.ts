@@ -961,8 +961,11 @@ export class FakeBackend implements Backend {
     return `Group ${match[1]}`;
   }
 
-  async joinGroupByLink(link: string, name: string): Promise<number> {
-    this.record("joinGroupByLink", link, name);
+  async joinGroupByLink(link: string, name: string, picture?: Uint8Array): Promise<number> {
+    if (picture === undefined) this.record("joinGroupByLink", link, name);
+    else this.record("joinGroupByLink", link, name, picture);
+    if (picture && picture.length > MAX_MEMBER_PICTURE_BYTES)
+      throw fail("invalid-input", `A picture of ${picture.length} bytes is too large (at most 2048).`);
     const join = { id: this.nextId++, name: await this.groupLinkName(link), requested: true, created_at: this.now() };
     this.requireUnlocked().linkJoins.push(join);
     return join.id;

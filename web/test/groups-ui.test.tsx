@@ -423,6 +423,14 @@ describe("groups", () => {
     const name = dialog.querySelector<HTMLInputElement>("input")!;
     expect(name.value).toBe("Alice");
     await type(name, "Rope Alice");
+    // A picture is optional; a file that is no image is refused with a reason.
+    const picture = [...dialog.querySelectorAll("label")]
+      .find((label) => label.textContent?.startsWith("Your picture in this group"))!
+      .querySelector<HTMLInputElement>('input[type="file"]')!;
+    Object.defineProperty(picture, "files", { value: [new File(["plain text"], "notes.txt", { type: "text/plain" })] });
+    await act(() => void picture.dispatchEvent(new Event("change", { bubbles: true })));
+    await settle();
+    expect(dialog.querySelector('[role="alert"]')?.textContent).toContain("That picture cannot be used");
     await click(button("Ask to join", dialog));
     expect(backend.calls.find((call) => call.method === "joinGroupByLink")?.args).toEqual([
       "https://relay.example/group#Climbing",
