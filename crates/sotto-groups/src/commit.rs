@@ -219,6 +219,8 @@ impl Group {
         self.commit_plan(intent, plan, check, tree_in_welcome)
     }
 
+    /// Makes the commit of a plan, checks it as every member will (unless `check` is
+    /// false) and keeps it pending with its intent.
     fn commit_plan(
         &mut self,
         intent: CommitIntent,
