@@ -1,13 +1,16 @@
 // Group links between a browser and the `sotto` command through a real relay:
 // Carl (the command) makes his group's link with an admin's approval; Ann
-// pastes it in her browser, names herself for the group and waits; Carl
+// pastes it in her browser, names herself and picks a picture for the group
+// and waits; Carl
 // approves; Ann is in. Bea opens the link in a browser with no profile yet,
 // asks once her profile exists, and is told that Carl declined. Ann and Carl
 // chat. Then Ann makes a group in her browser
 // with an automatic link, which Carl joins with the command (Ann's browser
 // lets him in as it reads his request); Ann blocks Carl there, and what he
 // sends while blocked never shows in her browser. Carl gives Hike a picture
-// with the command: it becomes the group's avatar in Ann's browser. Ann's link
+// with the command: it becomes the group's avatar in Ann's browser. In Hike
+// Ann changes her name and picture in the browser and Carl his picture with
+// the command: each sees the other's. Ann's link
 // asks an admin again and she locks her browser: Dan's request through the
 // link is kept while locked (counted, naming no one), and after the unlock the
 // group shows it waiting, and she approves it. Screenshots of the link, the
@@ -109,6 +112,10 @@ try {
   const joinDialog = ann.getByRole("dialog", { name: "Join a group" });
   await joinDialog.getByText("Hike", { exact: true }).waitFor({ timeout });
   await joinDialog.getByLabel("Your name in this group").fill("Ann on the trail");
+  const facePath = join(work, "ann.png");
+  writeFileSync(facePath, picture());
+  await joinDialog.getByLabel("Your picture in this group (optional)").setInputFiles(facePath);
+  await joinDialog.locator("img.avatar").waitFor({ timeout });
   await shot(ann, "join-dialog");
   await joinDialog.getByRole("button", { name: "Ask to join" }).click();
   await joinDialog.getByText("Waiting for an admin's approval").waitFor({ timeout });
@@ -125,7 +132,11 @@ try {
   const annHike = ann.getByRole("main", { name: "Chat with Hike" });
   await annHike.waitFor({ timeout });
   await annHike.getByText(/Carl, You|You, Carl/).waitFor({ timeout });
-  step("the command approves; the browser is in the group");
+  const { members: hikeMembers } = await sotto(carl, "group", "members", "Hike");
+  const annInHike = hikeMembers.find((member) => member.name === "Ann on the trail");
+  if (!/^(UklGR|\/9j\/)/.test(annInHike?.picture ?? ""))
+    throw new Error(`Ann joined without her picture: ${JSON.stringify(hikeMembers)}`);
+  step("the command approves; the browser is in the group, with the picture it chose");
 
   // Bea opens the link in a browser with no profile yet: once her profile
   // exists she is asked to join; Carl declines, and she is told.
@@ -217,6 +228,34 @@ try {
   await annHike.locator(".conversation-header img.avatar").waitFor({ timeout });
   await shot(ann, "group-picture");
   step("a group's picture, set by the command, is its avatar in the browser");
+
+  // In Hike, Ann shows another name and a picture (made small in her page)
+  // and Carl his picture, with the command: each sees the other's.
+  await annHike.getByRole("button", { name: "Group info" }).click();
+  const self = info.getByRole("region", { name: "Your name and picture in this group" });
+  await self.getByRole("button", { name: "Change" }).click();
+  await self.getByLabel("Name in this group").fill("Ann the guide");
+  await self.getByLabel("Picture").setInputFiles(picturePath);
+  await self.locator("img.avatar").waitFor({ timeout });
+  await shot(ann, "member-profile-edit");
+  await self.getByRole("button", { name: "Save" }).click();
+  await self.getByText("Members see the change once the group has it.").waitFor({ timeout });
+  await receiveUntil(carl, "Ann's name and picture in Hike", async () => {
+    const { members } = await sotto(carl, "group", "members", "Hike");
+    const shown = members.find((member) => member.name === "Ann the guide");
+    // A WebP (or JPEG) thumbnail, not the PNG file.
+    return shown !== undefined && /^(UklGR|\/9j\/)/.test(shown.picture ?? "");
+  });
+  await sotto(carl, "group", "me", "Hike", "--picture", picturePath);
+  const carlAvatar = info.locator(".member").filter({ hasText: "Carl" }).locator("img.avatar");
+  await carlAvatar.waitFor({ timeout });
+  await until("Carl's picture is drawn", () =>
+    carlAvatar.evaluate((image) => image.complete && image.naturalWidth === 32 && image.src.startsWith("blob:")),
+  );
+  await info.locator(".member").filter({ hasText: "Ann the guide (you)" }).locator("img.avatar").waitFor({ timeout });
+  await shot(ann, "member-pictures");
+  await ann.keyboard.press("Escape");
+  step("members change their name and picture in a group, each sees the other's");
 
   // Choir's link asks an admin again; Ann locks her browser; Dan asks to join
   // with the command. The locked browser keeps the request and counts it.

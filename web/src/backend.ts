@@ -380,11 +380,20 @@ export interface GroupMemberView {
   id: string;
   /** The name the member shows in this group. */
   name: string;
+  /** The picture the member shows in this group (standard base64, at most 2048 bytes), or null. */
+  picture: string | null;
   role: GroupRole;
   /** This member is this user. */
   me: boolean;
   /** This user blocked the member: their messages are hidden, on this device only. */
   blocked: boolean;
+}
+
+/** What `setGroupSelf` changes; a part left out stays as it is. */
+export interface GroupSelfChange {
+  name?: string;
+  /** A small image of at most 2048 bytes; null: no picture. */
+  picture?: Uint8Array | null;
 }
 
 /** A group's link as this device made it (`GroupLinkView`). */
@@ -681,6 +690,11 @@ export interface Backend {
   setGroupRole(group: ChatId, member: string, role: GroupRole): Promise<void>;
   /** A new name, description and picture (null: none) for the group: owners and admins; every member sees it. */
   setGroupProfile(group: ChatId, name: string, description: string, picture: Uint8Array | null): Promise<void>;
+  /**
+   * The name and picture this user shows in the group (any member; every member sees them once the group's log has
+   * the change): a part left out stays as it is; picture null: none.
+   */
+  setGroupSelf(group: ChatId, change: GroupSelfChange): Promise<void>;
   removeGroupMember(group: ChatId, member: string): Promise<void>;
   /** Out once an admin's device commits it. */
   leaveGroup(group: ChatId): Promise<void>;
@@ -715,11 +729,12 @@ export interface Backend {
   groupLinkName(link: string): Promise<string>;
   /**
    * Asks to join a group with its link (`/group#…`), showing `name` in it
-   * (the profile's name when empty). The group comes with `group_joined`
+   * (the profile's name when empty) and `picture` (a small image of at most
+   * 2048 bytes; none when left out). The group comes with `group_joined`
    * once an admin lets this user in, or `group_join_refused` names the join.
    * Rejects with `invalid-invitation` for a link that is none.
    */
-  joinGroupByLink(link: string, name: string): Promise<GroupLinkJoinId>;
+  joinGroupByLink(link: string, name: string, picture?: Uint8Array): Promise<GroupLinkJoinId>;
   /** Joins through links waiting for an answer. */
   groupLinkJoins(): Promise<GroupLinkJoinView[]>;
   /** Gives up a join: a later welcome is never read. */

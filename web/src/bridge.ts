@@ -488,6 +488,8 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     setGroupRole: (group, member, role) => call(() => client.setGroupRole(group, member, role)),
     setGroupProfile: (group, name, description, picture) =>
       call(() => client.setGroupProfile(group, name, description, picture ?? new Uint8Array())),
+    setGroupSelf: (group, change) =>
+      call(() => client.setGroupSelf(group, change.name, change.picture === null ? new Uint8Array() : change.picture)),
     removeGroupMember: (group, member) => call(() => client.removeGroupMember(group, member)),
     leaveGroup: (group) => call(() => client.leaveGroup(group)),
     deleteGroup: (group) => call(() => client.deleteGroup(group)),
@@ -516,7 +518,8 @@ export async function loadBackend(chosenRelay: string | null = null): Promise<Ba
     approveGroupJoin: (request) => call(() => client.approveGroupJoin(request)),
     declineGroupJoin: (request) => call(() => client.declineGroupJoin(request)),
     groupLinkName: (link) => call(() => withoutBidiControls(client.groupLinkName(link))),
-    joinGroupByLink: (link, name) => call(() => client.joinGroupByLink(link, name)),
+    joinGroupByLink: (link, name, picture) =>
+      call(() => client.joinGroupByLink(link, name, picture ?? new Uint8Array())),
     groupLinkJoins: () => call(() => parse<GroupLinkJoinView[]>(client.groupLinkJoins()).map(cleanNamed)),
     cancelGroupLinkJoin: (join) => call(() => client.cancelGroupLinkJoin(join)),
     securityCodeMatches: (chat, scanned) => call(() => client.securityCodeMatches(chat, scanned)),

@@ -22,6 +22,7 @@ import {
   type GroupLinkView,
   type GroupMemberView,
   type GroupRole,
+  type GroupSelfChange,
   type GroupView,
   type MemberSecurityCode,
   type HistoryPage,
@@ -44,6 +45,7 @@ import {
   type SendText,
   type Settings,
 } from "./backend";
+import { MAX_MEMBER_PICTURE_BYTES } from "./group-pictures";
 
 /** A chat as the fake keeps it: what its view shows, and its items. */
 interface FakeChat {
@@ -277,10 +279,18 @@ export class FakeBackend implements Backend {
       picture: null,
       active: true,
       members: [
-        { id: memberId(0), name: this.requireProfile().profile.displayName, role: "owner", me: true, blocked: false },
+        {
+          id: memberId(0),
+          name: this.requireProfile().profile.displayName,
+          picture: null,
+          role: "owner",
+          me: true,
+          blocked: false,
+        },
         ...others.map((other, index) => ({
           id: memberId(index + 1),
           name: other,
+          picture: null,
           role: "member" as GroupRole,
           me: false,
           blocked: false,
@@ -782,6 +792,7 @@ export class FakeBackend implements Backend {
     target.group.members.push({
       id: memberId(target.group.members.length),
       name,
+      picture: null,
       role: "member",
       me: false,
       blocked: false,
@@ -808,6 +819,20 @@ export class FakeBackend implements Backend {
     target.name = name;
     target.group.description = description;
     target.group.picture = picture && picture.length > 0 ? btoa(String.fromCharCode(...picture)) : null;
+    this.emitChat(target);
+  }
+
+  async setGroupSelf(group: ChatId, change: GroupSelfChange): Promise<void> {
+    this.record("setGroupSelf", group, change);
+    const target = this.requireGroup(group);
+    const me = target.group.members.find((member) => member.me);
+    if (!me || !target.group.active) throw fail("invalid-input", "You are no longer a member of this group.");
+    if (change.name !== undefined && change.name.trim() === "") throw fail("invalid-input", "A name is needed.");
+    if (change.picture && change.picture.length > MAX_MEMBER_PICTURE_BYTES)
+      throw fail("invalid-input", `A picture of ${change.picture.length} bytes is too large (at most 2048).`);
+    if (change.name !== undefined) me.name = change.name;
+    if (change.picture !== undefined)
+      me.picture = change.picture && change.picture.length > 0 ? btoa(String.fromCharCode(...change.picture)) : null;
     this.emitChat(target);
   }
 
@@ -912,7 +937,14 @@ export class FakeBackend implements Backend {
     this.record("approveGroupJoin", request);
     const [target, found] = this.requireJoinRequest(request);
     target.group.requests = target.group.requests.filter((candidate) => candidate !== found);
-    target.group.members.push({ id: found.member, name: found.name, role: "member", me: false, blocked: false });
+    target.group.members.push({
+      id: found.member,
+      name: found.name,
+      picture: null,
+      role: "member",
+      me: false,
+      blocked: false,
+    });
     this.emitChat(target);
   }
 
@@ -929,8 +961,11 @@ export class FakeBackend implements Backend {
     return `Group ${match[1]}`;
   }
 
-  async joinGroupByLink(link: string, name: string): Promise<number> {
-    this.record("joinGroupByLink", link, name);
+  async joinGroupByLink(link: string, name: string, picture?: Uint8Array): Promise<number> {
+    if (picture === undefined) this.record("joinGroupByLink", link, name);
+    else this.record("joinGroupByLink", link, name, picture);
+    if (picture && picture.length > MAX_MEMBER_PICTURE_BYTES)
+      throw fail("invalid-input", `A picture of ${picture.length} bytes is too large (at most 2048).`);
     const join = { id: this.nextId++, name: await this.groupLinkName(link), requested: true, created_at: this.now() };
     this.requireUnlocked().linkJoins.push(join);
     return join.id;

@@ -151,6 +151,19 @@ export const WAVEFORM_SAMPLES = 64;
  * most MAX_PREVIEW_BYTES, or null when the file does not decode as an image.
  */
 export async function makePreview(file: Blob): Promise<Uint8Array | null> {
+  return makeThumbnail(file, [160, 112, 80, 56], MAX_PREVIEW_BYTES);
+}
+
+/**
+ * An image made small in the page: its longer side at the first of `sides`
+ * (in pixels) whose WebP (or JPEG) takes at most `maxBytes`, or null when the
+ * file does not decode as an image or nothing fits.
+ */
+export async function makeThumbnail(
+  file: Blob,
+  sides: readonly number[],
+  maxBytes: number,
+): Promise<Uint8Array | null> {
   if (!file.type.startsWith("image/") || typeof createImageBitmap !== "function") return null;
   let bitmap: ImageBitmap;
   try {
@@ -159,7 +172,7 @@ export async function makePreview(file: Blob): Promise<Uint8Array | null> {
     return null;
   }
   try {
-    for (const side of [160, 112, 80, 56]) {
+    for (const side of sides) {
       const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
       const canvas = document.createElement("canvas");
       canvas.width = Math.max(1, Math.round(bitmap.width * scale));
@@ -171,8 +184,7 @@ export async function makePreview(file: Blob): Promise<Uint8Array | null> {
         ["image/jpeg", 0.5],
       ] as const) {
         const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, type, quality));
-        if (blob && blob.type === type && blob.size <= MAX_PREVIEW_BYTES)
-          return new Uint8Array(await blob.arrayBuffer());
+        if (blob && blob.type === type && blob.size <= maxBytes) return new Uint8Array(await blob.arrayBuffer());
       }
     }
     return null;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { GroupView } from "../src/backend";
-import { GroupPictureUrls, MAX_GROUP_PICTURE_BYTES, pictureBytes, pictureType } from "../src/group-pictures";
+import {
+  GroupPictureUrls,
+  MAX_GROUP_PICTURE_BYTES,
+  MAX_MEMBER_PICTURE_BYTES,
+  MemberPictureUrls,
+  pictureBytes,
+  pictureType,
+} from "../src/group-pictures";
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
 const JPEG = [0xff, 0xd8, 0xff, 0xe0, 0, 16];
@@ -11,7 +18,7 @@ const WEBP = [..."RIFF"]
     [..."WEBPVP8 "].map((c) => c.charCodeAt(0)),
   );
 
-function base64(bytes: number[]): string {
+function base64(bytes: readonly number[]): string {
   return btoa(String.fromCharCode(...bytes));
 }
 
@@ -85,6 +92,29 @@ describe("group pictures", () => {
     expect(urls.live.size).toBe(0);
     pictures.update([group(4, PNG)], shown);
     expect(urls.live.size).toBe(1);
+    pictures.clear();
+    expect(urls.live.size).toBe(0);
+  });
+
+  it("keeps a member's picture by member id, up to the size a member's picture may have", () => {
+    const urls = countedUrls();
+    const pictures = new MemberPictureUrls(urls);
+    const member = (id: string, bytes: readonly number[] | null) => ({
+      id,
+      name: id,
+      picture: bytes && base64(bytes),
+      role: "member" as const,
+      me: false,
+      blocked: false,
+    });
+    const largest = [...PNG, ...new Array<number>(MAX_MEMBER_PICTURE_BYTES - PNG.length).fill(7)];
+    let shown = pictures.update([member("a1", largest), member("b2", [...largest, 7]), member("c3", null)], new Map());
+    expect([...shown.keys()]).toEqual(["a1"]);
+    expect(pictureBytes(base64([...largest, 7]), MAX_MEMBER_PICTURE_BYTES)).toBeNull();
+    shown = pictures.update([member("a1", null)], shown);
+    expect(shown.size).toBe(0);
+    expect(urls.live.size).toBe(0);
+    pictures.update([member("b2", JPEG)], shown);
     pictures.clear();
     expect(urls.live.size).toBe(0);
   });

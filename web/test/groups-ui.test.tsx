@@ -230,6 +230,61 @@ describe("groups", () => {
     }
   });
 
+  it("a member changes the name and picture it shows in the group; members' pictures are their avatars", async () => {
+    const made: string[] = [];
+    const revoked: string[] = [];
+    const create = vi.spyOn(URL, "createObjectURL").mockImplementation(() => {
+      made.push(`blob:test/${made.length}`);
+      return made.at(-1)!;
+    });
+    const revoke = vi.spyOn(URL, "revokeObjectURL").mockImplementation((url) => void revoked.push(url));
+    try {
+      const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+      const backend = FakeBackend.withProfile();
+      const group = backend.addGroup("Climbing", ["Bob"]);
+      await backend.setGroupSelf(group, { picture: png });
+      await mount(backend);
+      await click(chatRow("Climbing"));
+      await click(button("Group info"));
+      const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
+      const row = (name: string) =>
+        [...dialog.querySelectorAll<HTMLElement>(".member")].find((candidate) =>
+          candidate.textContent?.includes(name),
+        )!;
+      // The picture is this member's avatar in the list (Bob has none: his initials).
+      expect(row("Alice (you)").querySelector("img.avatar")?.getAttribute("src")).toBe(made[0]);
+      expect(row("Bob").querySelector("img.avatar")).toBeNull();
+      expect(row("Bob").querySelector(".avatar")?.textContent).toBe("B");
+      const section = dialog.querySelector<HTMLElement>('[aria-labelledby="group-self-heading"]')!;
+      expect(section.textContent).toContain("Your name and picture in this group");
+
+      // A new name, and no picture any more.
+      await click(button("Change", section));
+      const name = [...section.querySelectorAll("label")]
+        .find((label) => label.textContent?.startsWith("Name in this group"))!
+        .querySelector("input")!;
+      expect(name.value).toBe("Alice");
+      await type(name, "Ally");
+      await click(button("Remove the picture", section));
+      await click(button("Save", section));
+      expect(backend.calls.filter((call) => call.method === "setGroupSelf").at(-1)?.args).toEqual([
+        group,
+        { name: "Ally", picture: null },
+      ]);
+      expect(row("Ally (you)").querySelector("img.avatar")).toBeNull();
+      expect(revoked).toEqual([made[0]]);
+      expect(section.textContent).toContain("Members see the change once the group has it.");
+
+      // A blank name is not offered.
+      await click(button("Change", section));
+      await type(section.querySelector("input")!, " ");
+      expect(button("Save", section).disabled).toBe(true);
+    } finally {
+      create.mockRestore();
+      revoke.mockRestore();
+    }
+  });
+
   it("leaves a group: the composer gives way to a line saying so", async () => {
     const backend = FakeBackend.withProfile();
     backend.addGroup("Climbing", ["Bob"]);
@@ -392,6 +447,14 @@ describe("groups", () => {
     const name = dialog.querySelector<HTMLInputElement>("input")!;
     expect(name.value).toBe("Alice");
     await type(name, "Rope Alice");
+    // A picture is optional; a file that is no image is refused with a reason.
+    const picture = [...dialog.querySelectorAll("label")]
+      .find((label) => label.textContent?.startsWith("Your picture in this group"))!
+      .querySelector<HTMLInputElement>('input[type="file"]')!;
+    Object.defineProperty(picture, "files", { value: [new File(["plain text"], "notes.txt", { type: "text/plain" })] });
+    await act(() => void picture.dispatchEvent(new Event("change", { bubbles: true })));
+    await settle();
+    expect(dialog.querySelector('[role="alert"]')?.textContent).toContain("That picture cannot be used");
     await click(button("Ask to join", dialog));
     expect(backend.calls.find((call) => call.method === "joinGroupByLink")?.args).toEqual([
       "https://relay.example/group#Climbing",

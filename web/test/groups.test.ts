@@ -38,8 +38,8 @@ describe("group mentions", () => {
 
   it("names a group's members in its header, the user as You", () => {
     const members = [
-      { id: "00", name: "Ann", role: "owner" as const, me: true, blocked: false },
-      { id: "01", name: "Bob", role: "member" as const, me: false, blocked: false },
+      { id: "00", name: "Ann", picture: null, role: "owner" as const, me: true, blocked: false },
+      { id: "01", name: "Bob", picture: null, role: "member" as const, me: false, blocked: false },
     ];
     expect(groupSubtitle(members, 2)).toBe("Bob, You");
     expect(groupSubtitle([], 3)).toBe("3 members");

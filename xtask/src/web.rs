@@ -59,7 +59,9 @@ pub(crate) fn test() -> Result<()> {
 /// restart (`web/e2e/groups.mjs`), then group links: a browser joins by the
 /// command's link with approval and the command by a browser's automatic
 /// link, a member blocked in the browser stays hidden there, a picture the
-/// command gives a group is its avatar in the browser, and a request to join
+/// command gives a group is its avatar in the browser, members' names and
+/// pictures changed in the browser and by the command show on the other side,
+/// and a request to join
 /// that reaches the admin's browser while it is locked waits there after the
 /// unlock to be approved (`web/e2e/groups-links.mjs`).
 /// Screenshots of the main screens go to `<target>/e2e-artifacts`.
@@ -125,7 +127,7 @@ fn browser_test(web: &Path) -> Result<()> {
             "e2e/groups.mjs",
         ),
         (
-            "browser test: group links and requests to join between a browser and the command (one while locked), blocking a member, a group's picture",
+            "browser test: group links and requests to join between a browser and the command (one while locked), blocking a member, a group's and members' pictures",
             "e2e/groups-links.mjs",
         ),
     ] {

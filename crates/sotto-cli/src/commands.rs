@@ -866,6 +866,19 @@ async fn profile_command(
                 };
                 groups::edit(session, output, &group, edit).await
             }
+            GroupAction::Me {
+                group,
+                name,
+                picture,
+                no_picture,
+            } => {
+                let picture = match (picture, no_picture) {
+                    (Some(path), _) => Some(groups::read_member_picture(&path)?),
+                    (None, true) => Some(Vec::new()),
+                    (None, false) => None,
+                };
+                groups::me(session, output, &group, name, picture).await
+            }
             GroupAction::Invite { group, contact } => {
                 groups::invite(session, output, &group, &contact).await
             }
@@ -910,8 +923,17 @@ async fn profile_command(
                 };
                 group_links::link(session, output, &group, choice).await
             }
-            GroupAction::Join { link, name } => {
-                group_links::join(session, output, &link, name.as_deref()).await
+            GroupAction::Join {
+                link,
+                name,
+                picture,
+            } => {
+                let picture = picture
+                    .as_deref()
+                    .map(groups::read_member_picture)
+                    .transpose()?
+                    .unwrap_or_default();
+                group_links::join(session, output, &link, name.as_deref(), picture).await
             }
             GroupAction::Joins { cancel } => group_links::joins(session, output, cancel).await,
             GroupAction::Requests { group } => group_links::requests(session, output, &group),

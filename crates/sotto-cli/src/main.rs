@@ -404,6 +404,22 @@ enum GroupAction {
         #[arg(long)]
         no_picture: bool,
     },
+    /// Change the name or picture you show in this group (any member): every
+    /// member sees the change. Without options, shows them.
+    Me {
+        /// The group's name or id.
+        group: String,
+        /// The name you show in this group.
+        #[arg(long)]
+        name: Option<String>,
+        /// Your picture in this group: a small image file (up to 2048 bytes,
+        /// e.g. a 64×64 JPEG or WebP).
+        #[arg(long, value_name = "FILE", conflicts_with = "no_picture")]
+        picture: Option<std::path::PathBuf>,
+        /// Remove your picture in this group.
+        #[arg(long)]
+        no_picture: bool,
+    },
     /// Invite a contact: they join once both of you run `sotto receive`.
     Invite {
         /// The group's name or id.
@@ -488,6 +504,10 @@ enum GroupAction {
         /// nothing else of your profile reaches the group.
         #[arg(long)]
         name: Option<String>,
+        /// Your picture in this group: a small image file (up to 2048 bytes,
+        /// e.g. a 64×64 JPEG or WebP).
+        #[arg(long, value_name = "FILE")]
+        picture: Option<std::path::PathBuf>,
     },
     /// Your requests to join through links that wait for an answer.
     Joins {

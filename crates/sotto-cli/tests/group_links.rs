@@ -64,7 +64,17 @@ fn joining_by_link_with_approval_automatically_declined_and_after_a_replacement(
     assert!(!ok, "a group link is not a contact's: {refused}");
 
     // Dave asks under a name for this group; Alice's client holds the request.
-    let asked = dave.run(&["group", "join", &link, "--name", "Rope Dave"]);
+    let picture = root.path().join("dave.jpg");
+    std::fs::write(&picture, [0xff, 0xd8, 0xff, 0xe0, 0, 16]).unwrap();
+    let asked = dave.run(&[
+        "group",
+        "join",
+        &link,
+        "--name",
+        "Rope Dave",
+        "--picture",
+        picture.to_str().unwrap(),
+    ]);
     assert_eq!(asked["pending"], true, "{asked}");
     assert_eq!(asked["name"], "Climbers", "{asked}");
     assert_eq!(
@@ -99,6 +109,18 @@ fn joining_by_link_with_approval_automatically_declined_and_after_a_replacement(
         (names(&dave, "Climbers") == ["Alice", "Rope Dave"]).then_some(())
     });
     assert_eq!(names(&alice, "Climbers"), ["Alice", "Rope Dave"]);
+    // The picture Dave joined with shows for him and for Alice.
+    for profile in [&alice, &dave] {
+        let members = profile.run(&["group", "members", "Climbers"]);
+        let dave = members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "Rope Dave")
+            .unwrap_or_else(|| panic!("{members}"))
+            .clone();
+        assert_eq!(dave["picture"], "/9j/4AAQ", "{members}");
+    }
     assert!(requests(&alice, "Climbers").is_empty());
     assert!(
         dave.run(&["group", "joins"])["joins"]

@@ -112,6 +112,74 @@ fn a_group_of_three_profiles_on_two_relays() {
         ]
     );
 
+    // Bob changes the name and picture he shows in this group; the others
+    // read the change from the log.
+    let picture = root.path().join("bob.webp");
+    std::fs::write(&picture, [0x52, 0x49, 0x46, 0x46, 7, 7, 7]).unwrap();
+    let picture = picture.to_str().unwrap();
+    let changed = bob.run(&[
+        "group",
+        "me",
+        "Climbing",
+        "--name",
+        "Robert",
+        "--picture",
+        picture,
+    ]);
+    assert_eq!(changed["name"], "Robert", "{changed}");
+    assert_eq!(changed["picture"], "UklGRgcHBw==", "{changed}");
+    let read = carol.run(&["receive"]);
+    let change = &read["groups"][0]["change"];
+    assert_eq!(change["type"], "member_profile", "{read}");
+    assert_eq!(
+        (&change["name"], &change["picture"]),
+        (&"Robert".into(), &true.into())
+    );
+    for profile in [&alice, &carol] {
+        profile.run(&["receive"]);
+        let members = profile.run(&["group", "members", "Climbing"]);
+        let robert = members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "Robert")
+            .unwrap_or_else(|| panic!("{members}"))
+            .clone();
+        assert_eq!(robert["picture"], "UklGRgcHBw==", "{members}");
+        assert_eq!(robert["id"], changed["id"]);
+    }
+    let members = alice.run(&["group", "members", "Climbing"]);
+    assert!(members["members"][0]["picture"].is_null(), "{members}");
+    // His messages show the new name; the picture goes as he asks.
+    bob.run(&["send", "Climbing", "new name"]);
+    assert_eq!(
+        group_texts(&[carol.run(&["receive"])]),
+        ["Robert: new name"]
+    );
+    let removed = bob.run(&["group", "me", "Climbing", "--no-picture"]);
+    assert!(removed["picture"].is_null(), "{removed}");
+    assert_eq!(removed["name"], "Robert");
+    // A picture too large is refused before anything is sent, naming the limit.
+    let large = root.path().join("large.jpg");
+    std::fs::write(&large, vec![0xff; 2049]).unwrap();
+    let (ok, refused) = bob.try_run(&[
+        "group",
+        "me",
+        "Climbing",
+        "--picture",
+        large.to_str().unwrap(),
+    ]);
+    assert!(!ok && refused["error"]["kind"] == "usage", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2048 bytes: choose a smaller image"),
+        "{refused}"
+    );
+    alice.run(&["receive"]);
+    carol.run(&["receive"]);
+
     // Alice removes Carol: the log's keys rotate; Carol is out.
     alice.run(&["group", "remove", "Climbing", "Carol"]);
     let after_removal = [carol.run(&["receive"])];
@@ -133,7 +201,7 @@ fn a_group_of_three_profiles_on_two_relays() {
     assert!(group_texts(&[nothing]).is_empty());
     let (ok, refused) = carol.try_run(&["send", "Climbing", "still here?"]);
     assert!(!ok, "{refused}");
-    assert_eq!(member_names(&bob, "Climbing"), ["Alice", "Bob"]);
+    assert_eq!(member_names(&bob, "Climbing"), ["Alice", "Robert"]);
 
     // Bob leaves: Alice's client commits it as it reads it.
     bob.run(&["group", "leave", "Climbing"]);

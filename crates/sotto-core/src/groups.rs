@@ -17,7 +17,8 @@
 
 use rand_core::CryptoRngCore;
 use sotto_groups::{
-    CommitSummary, DisplayName, Group, GroupEvent, GroupProfile, KeyPackage, MemberId, Role,
+    CommitSummary, DisplayName, Group, GroupEvent, GroupProfile, KeyPackage, MemberId,
+    MemberProfile, Role,
 };
 use sotto_wire::{GroupEntry, QueueAuthSecret};
 
@@ -99,6 +100,9 @@ pub struct GroupMemberView {
     pub id: String,
     /// The name the member shows in this group.
     pub name: String,
+    /// The picture the member shows in this group, a small image (standard
+    /// base64), if it has one.
+    pub picture: Option<String>,
     /// The member's role.
     pub role: GroupRole,
     /// Whether this member is this profile.
@@ -163,6 +167,15 @@ pub enum GroupChange {
         removed: Vec<String>,
         /// Members whose role changed, with their new role.
         roles: Vec<GroupRoleChange>,
+    },
+    /// A member changed the name or picture it shows in this group.
+    MemberProfile {
+        /// The member's id (hex).
+        id: String,
+        /// The name it shows now.
+        name: String,
+        /// Whether it shows a picture now.
+        picture: bool,
     },
     /// An owner or admin changed the group's name, description or picture.
     Profile {
@@ -269,11 +282,7 @@ impl<S: Store> Core<S> {
                         .as_ref()
                         .map(|p| p.description().to_owned())
                         .unwrap_or_default(),
-                    picture: profile.as_ref().and_then(|p| {
-                        use base64::Engine;
-                        (!p.picture().is_empty())
-                            .then(|| base64::engine::general_purpose::STANDARD.encode(p.picture()))
-                    }),
+                    picture: profile.as_ref().and_then(|p| base64_picture(p.picture())),
                     members: group.member_count(),
                     active: record.is_active(),
                     role,
@@ -294,6 +303,7 @@ impl<S: Store> Core<S> {
                 Ok(GroupMemberView {
                     id: hex(member.id.as_bytes()),
                     name: member.name.as_str().to_owned(),
+                    picture: base64_picture(&member.picture),
                     role: member.role.into(),
                     me: member.id == own,
                     blocked: blocking::is_blocked(self.store(), chat, &member.id)?,
@@ -411,6 +421,39 @@ impl<S: Store> Core<S> {
         let profile = GroupProfile::new(name, description, picture)?;
         self.with_group(chat, |record, _| {
             let commit = record.group.set_profile(profile)?;
+            entries_of(commit.as_bytes())
+        })
+    }
+
+    /// Changes the name and picture this profile shows in a group (`None`:
+    /// kept as it is; an empty picture: none; a picture is a small image of
+    /// at most [`sotto_groups::MAX_MEMBER_PICTURE_LEN`] bytes): the commit's
+    /// entries to append, a self-update that any member may make for itself.
+    /// Members show them from the commit on.
+    pub fn set_group_self(
+        &mut self,
+        chat: ChatId,
+        name: Option<&str>,
+        picture: Option<Vec<u8>>,
+    ) -> Result<Vec<GroupEntry>, CoreError> {
+        let name = match name {
+            Some(name) if name.trim().is_empty() => {
+                return Err(CoreError::InvalidValue("name"));
+            }
+            Some(name) => Some(DisplayName::new(name)?),
+            None => None,
+        };
+        self.with_group(chat, |record, _| {
+            let group = &mut record.group;
+            let current = group.member_profile(&group.own_member_id())?;
+            let profile = MemberProfile::new(
+                name.unwrap_or_else(|| current.name().clone()),
+                picture.unwrap_or_else(|| current.picture().to_vec()),
+            )?;
+            if profile == current {
+                return Err(CoreError::Group(sotto_groups::Error::NothingToCommit));
+            }
+            let commit = group.set_member_profile(&profile)?;
             entries_of(commit.as_bytes())
         })
     }
@@ -752,7 +795,10 @@ impl<S: Store> Core<S> {
             acks.members.push(*sender);
             acknowledged(&mut record)?;
         }
-        if matches!(update.change, Some(GroupChange::Profile { .. })) {
+        if matches!(
+            update.change,
+            Some(GroupChange::Profile { .. } | GroupChange::MemberProfile { .. })
+        ) {
             batch.notify(crate::event::Pending::ChatChanged(chat));
         }
         // Only a commit changes who is in the group; counting them reads
@@ -954,17 +1000,17 @@ fn apply_event(
             }
         }
         GroupEvent::CommitApplied(summary) => {
-            update.change = members_change(&summary);
+            update.change = members_change(&summary).or(member_profile_change(record, &summary));
             rekey(record, &summary, update)?;
         }
         GroupEvent::OwnCommitConfirmed { summary, welcome } => {
-            update.change = members_change(&summary);
+            update.change = members_change(&summary).or(member_profile_change(record, &summary));
             rekey(record, &summary, update)?;
             welcomed = summary.added.clone();
             update.welcome = welcome.map(sotto_groups::Welcome::into_bytes);
         }
         GroupEvent::CommitLost { winner, lost } => {
-            update.change = members_change(&winner);
+            update.change = members_change(&winner).or(member_profile_change(record, &winner));
             rekey(record, &winner, update)?;
             if let Some(commit) = record.group.reapply(lost)? {
                 update.append = entries_of(commit.as_bytes())?;
@@ -1062,6 +1108,30 @@ fn members_change(summary: &CommitSummary) -> Option<GroupChange> {
                 role: (*role).into(),
             })
             .collect(),
+    })
+}
+
+/// A picture as the front ends take it: standard base64, `None` for none.
+fn base64_picture(picture: &[u8]) -> Option<String> {
+    use base64::Engine;
+    (!picture.is_empty()).then(|| base64::engine::general_purpose::STANDARD.encode(picture))
+}
+
+/// The committer's new name or picture, as it shows them after the commit
+/// (a commit changes no one's leaf but its committer's).
+fn member_profile_change(record: &GroupRecord, summary: &CommitSummary) -> Option<GroupChange> {
+    let committer = summary.committer;
+    let changed = |id: &MemberId| *id == committer;
+    if !summary.renamed.iter().any(|(id, _)| changed(id))
+        && !summary.picture_changes.iter().any(|(id, _)| changed(id))
+    {
+        return None;
+    }
+    let profile = record.group.member_profile(&committer).ok()?;
+    Some(GroupChange::MemberProfile {
+        id: hex(committer.as_bytes()),
+        name: profile.name().as_str().to_owned(),
+        picture: !profile.picture().is_empty(),
     })
 }
 

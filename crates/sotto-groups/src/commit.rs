@@ -4,8 +4,8 @@
 
 use openmls::group::{CommitBuilder, Initial};
 use openmls::prelude::{
-    Extensions, GroupContext, KeyPackage as MlsKeyPackage, LeafNode, LeafNodeIndex,
-    LeafNodeParameters, Proposal as MlsProposal, ProtocolVersion, Sender,
+    Extensions, GroupContext, KeyPackage as MlsKeyPackage, LeafNodeIndex, LeafNodeParameters,
+    Proposal as MlsProposal, ProtocolVersion, Sender,
 };
 use openmls_traits::OpenMlsProvider;
 
@@ -13,10 +13,11 @@ use crate::Error;
 use crate::commit_policy::review_commit;
 use crate::event::{CommitSummary, GroupEvent};
 use crate::group::{Group, PendingCommit};
-use crate::group_config::group_context_extensions;
+use crate::group_config::{capabilities, group_context_extensions};
 use crate::group_profile::GroupProfile;
 use crate::intent::CommitIntent;
 use crate::member::{DisplayName, MemberId};
+use crate::member_profile::MemberProfile;
 use crate::messages::{Commit, KeyPackage, Proposal, Welcome};
 use crate::role::Role;
 
@@ -52,6 +53,12 @@ impl Group {
     /// Shows another display name in this group from the next epoch on.
     pub fn rename(&mut self, name: &DisplayName) -> Result<Commit, Error> {
         self.commit(CommitIntent::Rename(name.clone()))
+    }
+
+    /// Shows another name and picture in this group from the next epoch on (any
+    /// member, for itself: a self-update whose leaf carries them).
+    pub fn set_member_profile(&mut self, profile: &MemberProfile) -> Result<Commit, Error> {
+        self.commit(CommitIntent::SetMemberProfile(profile.clone()))
     }
 
     /// Commits the proposals other members sent (any member may).
@@ -111,6 +118,9 @@ impl Group {
                 .then_some(CommitIntent::Proposals),
             CommitIntent::SelfUpdate => Some(CommitIntent::SelfUpdate),
             CommitIntent::Rename(name) => Some(CommitIntent::Rename(name)),
+            CommitIntent::SetMemberProfile(profile) => {
+                Some(CommitIntent::SetMemberProfile(profile))
+            }
             CommitIntent::SetProfile(profile) => (self.profile()?.as_ref() != Some(&profile))
                 .then_some(CommitIntent::SetProfile(profile)),
         };
@@ -147,6 +157,24 @@ impl Group {
         intent: CommitIntent,
     ) -> Result<Commit, Error> {
         self.commit_with(intent, false, true)
+    }
+
+    /// A self-update whose leaf claims another member's id with this profile (signed
+    /// with our own key), so that tests can show that every member refuses a commit
+    /// that changes another member's name or picture. Never for production use.
+    #[cfg(feature = "dangerous-testing")]
+    pub fn dangerous_update_as(
+        &mut self,
+        member: MemberId,
+        profile: &MemberProfile,
+    ) -> Result<Commit, Error> {
+        let leaf = LeafNodeParameters::builder()
+            .with_credential_with_key(self.signer.credential_with_key(&member))
+            .with_capabilities(capabilities())
+            .with_extensions(profile.leaf_extensions()?)
+            .build();
+        let intent = CommitIntent::SetMemberProfile(profile.clone());
+        self.commit_plan(intent, Plan::Leaf(leaf), false, true)
     }
 
     /// Adds members with a welcome that lacks the ratchet tree (the joiners take it from
@@ -188,6 +216,19 @@ impl Group {
             return Err(Error::NotAMember);
         }
         let plan = self.plan(&intent)?;
+        self.commit_plan(intent, plan, check, tree_in_welcome)
+    }
+
+    /// Makes the commit of a plan, checks it as every member will (unless `check` is
+    /// false) and keeps it pending with its intent.
+    fn commit_plan(
+        &mut self,
+        intent: CommitIntent,
+        plan: Plan,
+        check: bool,
+        tree_in_welcome: bool,
+    ) -> Result<Commit, Error> {
+        self.ensure_no_pending()?;
         let builder = self.mls.commit_builder();
         let builder = match plan {
             Plan::Add(key_packages) => builder.propose_adds(key_packages),
@@ -197,11 +238,7 @@ impl Group {
             }
             Plan::Extensions(extensions) => add_extensions(builder, Some(extensions))?,
             Plan::SelfUpdate => builder.force_self_update(true),
-            Plan::Rename(extensions) => builder.force_self_update(true).leaf_node_parameters(
-                LeafNodeParameters::builder()
-                    .with_extensions(extensions)
-                    .build(),
-            ),
+            Plan::Leaf(leaf) => builder.force_self_update(true).leaf_node_parameters(leaf),
             Plan::Proposals(forget) => add_extensions(builder, forget)?,
         };
         let bundle = builder
@@ -262,7 +299,11 @@ impl Group {
                 Plan::Extensions(group_context_extensions(&self.roles()?, Some(profile))?)
             }
             CommitIntent::SelfUpdate => Plan::SelfUpdate,
-            CommitIntent::Rename(name) => Plan::Rename(name.leaf_extensions()?),
+            CommitIntent::Rename(name) => {
+                let picture = self.member_profile(&self.member_id)?.picture().to_vec();
+                Plan::Leaf(own_leaf(&MemberProfile::new(name.clone(), picture)?)?)
+            }
+            CommitIntent::SetMemberProfile(profile) => Plan::Leaf(own_leaf(profile)?),
             CommitIntent::Proposals if !self.mls.has_pending_proposals() => {
                 return Err(Error::NothingToCommit);
             }
@@ -332,8 +373,18 @@ enum Plan {
     Remove(Vec<LeafNodeIndex>, Option<Extensions<GroupContext>>),
     Extensions(Extensions<GroupContext>),
     SelfUpdate,
-    Rename(Extensions<LeafNode>),
+    /// A self-update with a new leaf (profile, capabilities).
+    Leaf(LeafNodeParameters),
     Proposals(Option<Extensions<GroupContext>>),
+}
+
+/// Our new leaf's parameters for a profile: its extensions, and the capabilities of
+/// this version (a leaf made before the member picture extension lacks it).
+fn own_leaf(profile: &MemberProfile) -> Result<LeafNodeParameters, Error> {
+    Ok(LeafNodeParameters::builder()
+        .with_capabilities(capabilities())
+        .with_extensions(profile.leaf_extensions()?)
+        .build())
 }
 
 /// Adds a group context extensions proposal to a commit, if there is one.

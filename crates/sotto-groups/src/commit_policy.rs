@@ -17,6 +17,7 @@ use crate::event::CommitSummary;
 use crate::group_config::{fixed_extensions, profile_of, roles_of};
 use crate::group_profile::GroupProfile;
 use crate::member::{DisplayName, MemberId};
+use crate::member_profile::MemberProfile;
 use crate::role::{Action, Role, RoleMap};
 
 /// Checks a staged commit against the group's current epoch; what it changes if allowed.
@@ -52,6 +53,7 @@ pub(crate) fn review_commit(
         removed: review.removed,
         role_changes,
         renamed: review.renamed,
+        picture_changes: review.picture_changes,
         profile,
     })
 }
@@ -100,6 +102,7 @@ struct Review<'a> {
     added: Vec<MemberId>,
     removed: Vec<MemberId>,
     renamed: Vec<(MemberId, DisplayName)>,
+    picture_changes: Vec<(MemberId, Vec<u8>)>,
     /// The role of the member who proposed the role changes, if any did.
     role_changer: Option<Role>,
 }
@@ -117,6 +120,7 @@ impl<'a> Review<'a> {
             added: Vec::new(),
             removed: Vec::new(),
             renamed: Vec::new(),
+            picture_changes: Vec::new(),
             role_changer: None,
         })
     }
@@ -137,7 +141,7 @@ impl<'a> Review<'a> {
                 if self.members.contains(&id) || self.roles.names(&id) || self.added.contains(&id) {
                     return Err(Error::InvalidCredential);
                 }
-                DisplayName::of_leaf(leaf)?;
+                MemberProfile::of_leaf(leaf)?;
                 self.added.push(id);
             }
             Proposal::Remove(remove) => {
@@ -157,7 +161,7 @@ impl<'a> Review<'a> {
     }
 
     /// A leaf a member sends about itself must keep its member id and carry a valid
-    /// profile; a new name is noted.
+    /// profile; a new name or picture is noted.
     fn own_leaf(
         &mut self,
         leaf: &LeafNode,
@@ -167,14 +171,19 @@ impl<'a> Review<'a> {
         if MemberId::of_credential(leaf.credential())? != owner {
             return Err(Error::InvalidCredential);
         }
-        let name = DisplayName::of_leaf(leaf)?;
+        let profile = MemberProfile::of_leaf(leaf)?;
+        // A current leaf that does not read shows nothing: whatever replaces it is new.
         let current = self
             .group
             .public_group()
             .leaf(index)
-            .map(DisplayName::of_leaf);
-        if current.is_none_or(|current| current.as_ref() != Ok(&name)) {
-            self.renamed.push((owner, name));
+            .and_then(|current| MemberProfile::of_leaf(current).ok());
+        if current.as_ref().map(MemberProfile::name) != Some(profile.name()) {
+            self.renamed.push((owner, profile.name().clone()));
+        }
+        if current.as_ref().map(MemberProfile::picture) != Some(profile.picture()) {
+            self.picture_changes
+                .push((owner, profile.picture().to_vec()));
         }
         Ok(())
     }

@@ -21,6 +21,8 @@ pub struct CommitSummary {
     pub role_changes: Vec<(MemberId, Role)>,
     /// Members who now show another display name, with that name.
     pub renamed: Vec<(MemberId, DisplayName)>,
+    /// Members who now show another picture, with that picture (empty: none).
+    pub picture_changes: Vec<(MemberId, Vec<u8>)>,
     /// The group's new profile, when the commit changed it.
     pub profile: Option<GroupProfile>,
 }

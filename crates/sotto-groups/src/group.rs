@@ -11,6 +11,7 @@ use crate::group_config::{CIPHERSUITE, create_config, lifetime, profile_of, role
 use crate::group_profile::GroupProfile;
 use crate::intent::CommitIntent;
 use crate::member::{DisplayName, MemberId, MemberSigner};
+use crate::member_profile::MemberProfile;
 use crate::messages::{Commit, Welcome};
 use crate::provider::GroupProvider;
 use crate::role::{Role, RoleMap};
@@ -51,6 +52,8 @@ pub struct MemberView {
     pub id: MemberId,
     /// The name the member chose for this group.
     pub name: DisplayName,
+    /// The picture the member chose for this group (empty for none).
+    pub picture: Vec<u8>,
     /// The member's role.
     pub role: Role,
 }
@@ -100,7 +103,7 @@ impl Group {
         let group_id = MlsGroupId::from_slice(&provider.random::<GROUP_ID_LEN>()?);
         let config = create_config(
             &RoleMap::with_owner(member_id),
-            name,
+            &MemberProfile::named(name.clone()),
             lifetime(now, lifetime_secs)?,
             profile,
         )?;
@@ -234,13 +237,20 @@ impl Group {
 
     /// The name `member` chose for this group.
     pub fn member_name(&self, member: &MemberId) -> Result<DisplayName, Error> {
+        DisplayName::of_leaf(self.leaf(member)?)
+    }
+
+    /// The name and picture `member` chose for this group.
+    pub fn member_profile(&self, member: &MemberId) -> Result<MemberProfile, Error> {
+        MemberProfile::of_leaf(self.leaf(member)?)
+    }
+
+    fn leaf(&self, member: &MemberId) -> Result<&LeafNode, Error> {
         let index = self.leaf_index(member)?;
-        let leaf = self
-            .mls
+        self.mls
             .public_group()
             .leaf(index)
-            .ok_or(Error::UnknownMember)?;
-        DisplayName::of_leaf(leaf)
+            .ok_or(Error::UnknownMember)
     }
 
     /// The roles of the current epoch.
@@ -254,7 +264,7 @@ impl Group {
         Ok(self.roles()?.role(member))
     }
 
-    /// Every member with name and role, in leaf order.
+    /// Every member with name, picture and role, in leaf order.
     pub fn members(&self) -> Result<Vec<MemberView>, Error> {
         let roles = self.roles()?;
         self.mls
@@ -266,9 +276,11 @@ impl Group {
                     .public_group()
                     .leaf(member.index)
                     .ok_or(Error::UnknownMember)?;
+                let profile = MemberProfile::of_leaf(leaf)?;
                 Ok(MemberView {
                     id,
-                    name: DisplayName::of_leaf(leaf)?,
+                    name: profile.name().clone(),
+                    picture: profile.picture().to_vec(),
                     role: roles.role(&id),
                 })
             })

@@ -11,7 +11,7 @@ use openmls::prelude::{
 
 use crate::Error;
 use crate::group_profile::{GROUP_PROFILE_EXTENSION_TYPE, GroupProfile};
-use crate::member::DisplayName;
+use crate::member_profile::MemberProfile;
 use crate::role::RoleMap;
 
 /// MLS_256_XWING_CHACHA20POLY1305_SHA256_Ed25519 (0x004D): X-Wing (ML-KEM-768 + X25519)
@@ -22,6 +22,10 @@ pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_256_XWING_CHACHA20POLY1305
 pub const ROLES_EXTENSION_TYPE: u16 = 0xF5A0;
 /// Leaf node extension holding the member's display name for the group.
 pub const PROFILE_EXTENSION_TYPE: u16 = 0xF5A1;
+/// Leaf node extension holding the member's picture for the group, in a leaf that has
+/// one. Not among the group's required capabilities: a leaf made before it shows no
+/// picture, and the group context of a group made before it stays as it was.
+pub const MEMBER_PICTURE_EXTENSION_TYPE: u16 = 0xF5A3;
 
 /// Private messages (application and handshake alike) are padded so that their
 /// encrypted content is a multiple of this many bytes (RFC 9420, 6.3.1): every text
@@ -53,7 +57,7 @@ pub const MAX_KEY_PACKAGE_LIFETIME_SECS: u64 = 12 * 7 * 24 * 60 * 60;
 pub const KEY_PACKAGE_SKEW_MARGIN_SECS: u64 = 60 * 60;
 
 /// The capabilities every member's leaf advertises: protocol MLS 1.0, the X-Wing
-/// ciphersuite, basic credentials and Sotto's two extensions.
+/// ciphersuite, basic credentials and Sotto's four extensions.
 pub(crate) fn capabilities() -> Capabilities {
     Capabilities::new(
         Some(&[ProtocolVersion::Mls10]),
@@ -62,6 +66,7 @@ pub(crate) fn capabilities() -> Capabilities {
             ExtensionType::Unknown(ROLES_EXTENSION_TYPE),
             ExtensionType::Unknown(PROFILE_EXTENSION_TYPE),
             ExtensionType::Unknown(GROUP_PROFILE_EXTENSION_TYPE),
+            ExtensionType::Unknown(MEMBER_PICTURE_EXTENSION_TYPE),
         ]),
         Some(&[]),
         Some(&[CredentialType::Basic]),
@@ -142,17 +147,17 @@ fn base_config() -> MlsGroupCreateConfigBuilder {
         .use_ratchet_tree_extension(true)
 }
 
-/// The configuration of a new group: its creator's roles, name and leaf lifetime, and
-/// the group's profile.
+/// The configuration of a new group: its creator's roles, profile and leaf lifetime,
+/// and the group's profile.
 pub(crate) fn create_config(
     roles: &RoleMap,
-    name: &DisplayName,
+    member: &MemberProfile,
     lifetime: Lifetime,
     profile: Option<&GroupProfile>,
 ) -> Result<MlsGroupCreateConfig, Error> {
     Ok(base_config()
         .with_group_context_extensions(group_context_extensions(roles, profile)?)
-        .with_leaf_node_extensions(name.leaf_extensions()?)
+        .with_leaf_node_extensions(member.leaf_extensions()?)
         .map_err(|_| Error::Local("leaf node extensions"))?
         .lifetime(lifetime)
         .build())

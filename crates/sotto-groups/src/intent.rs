@@ -5,6 +5,7 @@ use crate::Error;
 use crate::codec::{Reader, Writer};
 use crate::group_profile::GroupProfile;
 use crate::member::{DisplayName, MEMBER_ID_LEN, MemberId};
+use crate::member_profile::MemberProfile;
 use crate::messages::KeyPackage;
 use crate::role::Role;
 
@@ -21,10 +22,13 @@ pub enum CommitIntent {
     SelfUpdate,
     /// Commit the proposals other members sent (e.g. members who leave).
     Proposals,
-    /// Show another display name in this group (a self-update carrying it).
+    /// Show another display name in this group, keeping the picture (a self-update
+    /// carrying it).
     Rename(DisplayName),
     /// Give the group this profile (name, description, picture).
     SetProfile(GroupProfile),
+    /// Show this name and picture in this group (a self-update carrying them).
+    SetMemberProfile(MemberProfile),
 }
 
 const ADD: u8 = 0x01;
@@ -34,6 +38,7 @@ const SELF_UPDATE: u8 = 0x04;
 const PROPOSALS: u8 = 0x05;
 const RENAME: u8 = 0x06;
 const SET_PROFILE: u8 = 0x07;
+const SET_MEMBER_PROFILE: u8 = 0x08;
 
 impl CommitIntent {
     /// Appends the intent's encoding (see the pickle layout in `docs/e2e-protocol.md`).
@@ -67,6 +72,11 @@ impl CommitIntent {
             CommitIntent::SetProfile(profile) => {
                 out.u8(SET_PROFILE);
                 out.bytes(&profile.to_bytes());
+            }
+            CommitIntent::SetMemberProfile(profile) => {
+                out.u8(SET_MEMBER_PROFILE);
+                out.bytes(profile.name().as_str().as_bytes());
+                out.bytes(profile.picture());
             }
         }
     }
@@ -103,6 +113,14 @@ impl CommitIntent {
                 CommitIntent::Rename(DisplayName::new(name).map_err(|_| input.malformed())?)
             }
             SET_PROFILE => CommitIntent::SetProfile(GroupProfile::from_bytes(input.bytes()?)?),
+            SET_MEMBER_PROFILE => {
+                let name = std::str::from_utf8(input.bytes()?).map_err(|_| input.malformed())?;
+                let name = DisplayName::new(name).map_err(|_| input.malformed())?;
+                let picture = input.bytes()?.to_vec();
+                CommitIntent::SetMemberProfile(
+                    MemberProfile::new(name, picture).map_err(|_| input.malformed())?,
+                )
+            }
             _ => return Err(input.malformed()),
         })
     }
@@ -133,6 +151,10 @@ mod tests {
             CommitIntent::Proposals,
             CommitIntent::Rename(DisplayName::new("Zoë").unwrap()),
             CommitIntent::SetProfile(GroupProfile::new("Climbing", "ropes", vec![1, 2]).unwrap()),
+            CommitIntent::SetMemberProfile(
+                MemberProfile::new(DisplayName::new("Zoë").unwrap(), vec![3; 40]).unwrap(),
+            ),
+            CommitIntent::SetMemberProfile(MemberProfile::default()),
         ] {
             assert_eq!(round_trip(&intent), Ok(intent));
         }

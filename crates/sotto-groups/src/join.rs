@@ -14,6 +14,7 @@ use crate::group_config::{
     roles_of,
 };
 use crate::member::{DisplayName, MemberId, MemberSigner};
+use crate::member_profile::MemberProfile;
 use crate::messages::{KeyPackage, key_package_message, parse_welcome};
 use crate::provider::GroupProvider;
 use crate::role::RoleMap;
@@ -35,13 +36,22 @@ impl PendingJoin {
         now: u64,
         lifetime_secs: u64,
     ) -> Result<(Self, KeyPackage), Error> {
+        Self::with_profile(&MemberProfile::named(name.clone()), now, lifetime_secs)
+    }
+
+    /// [`PendingJoin::new`], showing a picture besides the name.
+    pub fn with_profile(
+        profile: &MemberProfile,
+        now: u64,
+        lifetime_secs: u64,
+    ) -> Result<(Self, KeyPackage), Error> {
         let provider = GroupProvider::new()?;
         let signer = MemberSigner::from_seed(&Zeroizing::new(provider.random()?));
         let member_id = MemberId::from_bytes(provider.random()?);
         let bundle = MlsKeyPackage::builder()
             .key_package_lifetime(lifetime(now, lifetime_secs)?)
             .leaf_node_capabilities(capabilities())
-            .leaf_node_extensions(name.leaf_extensions()?)
+            .leaf_node_extensions(profile.leaf_extensions()?)
             .build(
                 CIPHERSUITE,
                 &provider,
@@ -165,7 +175,7 @@ fn check_members(mls: &MlsGroup) -> Result<(), Error> {
             .public_group()
             .leaf(member.index)
             .ok_or(Error::UnknownMember)?;
-        DisplayName::of_leaf(leaf)?;
+        MemberProfile::of_leaf(leaf)?;
     }
     Ok(())
 }

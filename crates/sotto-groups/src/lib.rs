@@ -7,6 +7,7 @@
 //! - `group_config`: the MLS profile every group uses (ciphersuite, extension types,
 //!   capabilities, padding, limits).
 //! - `member`: the per-group pseudonym: member id, display name, Ed25519 signer.
+//! - `member_profile`: the name and picture a member shows in one group, in its leaf.
 //! - `role`: roles, the roles extension and what each role may do.
 //! - `commit_policy`: the rules every member checks before applying a commit.
 //! - `messages`: the MLS messages that travel (key packages, commits, proposals,
@@ -68,6 +69,7 @@ mod intent;
 mod join;
 mod link_seal;
 mod member;
+mod member_profile;
 mod messages;
 mod pickle;
 mod process;
@@ -82,7 +84,7 @@ pub use group::{GROUP_ID_LEN, Group, GroupId, MemberView};
 pub use group_config::{
     CIPHERSUITE, KEY_PACKAGE_SKEW_MARGIN_SECS, MAX_GROUP_MESSAGE_LEN, MAX_KEY_PACKAGE_LEN,
     MAX_KEY_PACKAGE_LIFETIME_SECS, MAX_PAST_EPOCHS, MAX_PLAINTEXT_LEN, MAX_WELCOME_LEN,
-    PADDING_SIZE, PROFILE_EXTENSION_TYPE, ROLES_EXTENSION_TYPE,
+    MEMBER_PICTURE_EXTENSION_TYPE, PADDING_SIZE, PROFILE_EXTENSION_TYPE, ROLES_EXTENSION_TYPE,
 };
 pub use group_profile::{
     GROUP_PROFILE_EXTENSION_TYPE, GroupProfile, MAX_GROUP_DESCRIPTION_LEN, MAX_GROUP_NAME_LEN,
@@ -95,6 +97,7 @@ pub use link_seal::{
     MAX_LINK_SECRET_KEY_LEN, seal_to_link,
 };
 pub use member::{DisplayName, MAX_DISPLAY_NAME_LEN, MEMBER_ID_LEN, MemberId};
+pub use member_profile::{MAX_MEMBER_PICTURE_LEN, MemberProfile};
 pub use messages::{Commit, GroupMessage, KeyPackage, Proposal, Welcome};
 pub use pickle::{MAX_PICKLE_LEN, PICKLE_VERSION, StateChange};
 pub use role::{Action, Role, RoleMap};

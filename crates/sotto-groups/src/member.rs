@@ -7,10 +7,7 @@
 use std::fmt;
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use openmls::prelude::{
-    BasicCredential, Credential, CredentialWithKey, Extension, Extensions, LeafNode,
-    UnknownExtension,
-};
+use openmls::prelude::{BasicCredential, Credential, CredentialWithKey, LeafNode};
 use openmls_traits::signatures::{Signer, SignerError};
 use openmls_traits::types::SignatureScheme;
 use zeroize::Zeroizing;
@@ -81,15 +78,6 @@ impl DisplayName {
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The leaf node extensions carrying this name.
-    pub(crate) fn leaf_extensions(&self) -> Result<Extensions<LeafNode>, Error> {
-        Extensions::single(Extension::Unknown(
-            PROFILE_EXTENSION_TYPE,
-            UnknownExtension(self.0.as_bytes().to_vec()),
-        ))
-        .map_err(|_| Error::Local("profile extension"))
     }
 
     /// The display name in a leaf node's profile extension.

@@ -78,15 +78,21 @@ impl KeyPackage {
     }
 
     /// The display name the key package's leaf shows, once its signatures
-    /// check out.
+    /// check out and its profile is valid (a picture too large is refused).
     pub fn display_name(&self) -> Result<crate::DisplayName, Error> {
+        Ok(self.member_profile()?.name().clone())
+    }
+
+    /// The name and picture the key package's leaf shows, once its signatures
+    /// check out.
+    pub fn member_profile(&self) -> Result<crate::MemberProfile, Error> {
         let crypto = openmls_libcrux_crypto::CryptoProvider::new()
             .map_err(|_| Error::Local("random generator"))?;
         let key_package = self
             .parse()?
             .validate(&crypto, openmls::prelude::ProtocolVersion::Mls10)
             .map_err(|_| Error::Rejected("key package"))?;
-        crate::DisplayName::of_leaf(key_package.leaf_node())
+        crate::MemberProfile::of_leaf(key_package.leaf_node())
     }
 
     /// The parsed, unverified key package.

@@ -82,8 +82,8 @@ impl SottoClient {
         })
     }
 
-    /// The members of a group: `GroupMemberView`s (`{id, name, role, me,
-    /// blocked}`).
+    /// The members of a group: `GroupMemberView`s (`{id, name, picture,
+    /// role, me, blocked}`; `picture` base64 or null).
     #[wasm_bindgen(js_name = groupMembers)]
     pub fn group_members(&self, chat: f64) -> Result<JsValue, JsValue> {
         let chat = chat_id(chat)?;
@@ -139,6 +139,25 @@ impl SottoClient {
         let chat = chat_id(chat)?;
         self.change(|core| {
             core.set_group_profile(chat, &name, &description, picture)
+                .map_err(core_error)
+        })?;
+        crate::group_runner::read(&self.shared, chat);
+        Ok(())
+    }
+
+    /// Changes the name and picture this profile shows in the group (any
+    /// member; `undefined` keeps one as it is; an empty picture: none; a
+    /// picture is a small image of at most 2048 bytes).
+    #[wasm_bindgen(js_name = setGroupSelf)]
+    pub fn set_group_self(
+        &self,
+        chat: f64,
+        name: Option<String>,
+        picture: Option<Vec<u8>>,
+    ) -> Result<(), JsValue> {
+        let chat = chat_id(chat)?;
+        self.change(|core| {
+            core.set_group_self(chat, name.as_deref(), picture)
                 .map_err(core_error)
         })?;
         crate::group_runner::read(&self.shared, chat);

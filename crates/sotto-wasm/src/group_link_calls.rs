@@ -97,15 +97,21 @@ impl SottoClient {
     }
 
     /// Asks to join a group with its link, showing `name` in it (the
-    /// profile's display name when empty): a reply queue on the home relay,
+    /// profile's display name when empty) and `picture` (a small image of
+    /// at most 2048 bytes; empty for none): a reply queue on the home relay,
     /// then the request to the link's queue. Returns the join's id, which
     /// `group_join_refused` names when the answer is no.
     #[wasm_bindgen(js_name = joinGroupByLink)]
-    pub fn join_group_by_link(&self, link: String, name: String) -> Result<f64, JsValue> {
+    pub fn join_group_by_link(
+        &self,
+        link: String,
+        name: String,
+        picture: Vec<u8>,
+    ) -> Result<f64, JsValue> {
         let relay = self.shared.borrow().home_relay.clone();
         let name = Some(name.as_str()).filter(|name| !name.is_empty());
         let join = self.change(|core| {
-            core.join_group_by_link(now(), &mut BrowserRng, &link, &relay, name)
+            core.join_group_by_link(now(), &mut BrowserRng, &link, &relay, name, picture)
                 .map_err(core_error)
         })?;
         Ok(join as f64)

@@ -14,9 +14,11 @@ import type {
 } from "../backend";
 import { errorMessage } from "../errors";
 import { listStamp } from "../format";
+import { pictureType } from "../group-pictures";
 import { BusyLabel } from "./busy";
 import { CopyButton } from "./copy-button";
 import { Dialog } from "./dialog";
+import { MemberAvatar, makeMemberPicture } from "./group-self";
 import { QrCode } from "./qr-code";
 
 /** The group's link as this device made it: shown, made, replaced, deleted, its approval changed. */
@@ -272,9 +274,26 @@ export function JoinGroupDialog({
   const [group, setGroup] = useState<string | null>(null);
   /** The profile's name is offered as the name in the group. */
   const [name, setName] = useState("");
+  /** The picture to show in the group, made small in the page; none when null. */
+  const [picture, setPicture] = useState<Uint8Array | null>(null);
+  const [pictureUrl, setPictureUrl] = useState<string | undefined>(undefined);
   const [join, setJoin] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
+  useEffect(() => {
+    const type = picture && pictureType(picture);
+    if (!picture || !type) return setPictureUrl(undefined);
+    const url = URL.createObjectURL(new Blob([new Uint8Array(picture)], { type }));
+    setPictureUrl(url);
+    return () => URL.revokeObjectURL(url);
+  }, [picture]);
+  async function pick(file: File | undefined) {
+    if (!file) return;
+    setError("");
+    const small = await makeMemberPicture(file);
+    if (!small) return setError("That picture cannot be used: choose a JPEG, PNG or WebP image.");
+    setPicture(small);
+  }
   useEffect(() => {
     backend.groupLinkName(link).then(setGroup, (caught: unknown) => setError(errorMessage(caught)));
     backend.profile().then(
@@ -304,7 +323,7 @@ export function JoinGroupDialog({
     setBusy(true);
     setError("");
     try {
-      setJoin(await backend.joinGroupByLink(link, name.trim()));
+      setJoin(await backend.joinGroupByLink(link, name.trim(), picture ?? undefined));
     } catch (caught) {
       setError(errorMessage(caught));
     }
@@ -335,7 +354,7 @@ export function JoinGroupDialog({
             <strong dir="auto" class="private">
               {group}
             </strong>
-            . Its members see only the name you give here, never your other contacts or groups.
+            . Its members see only the name and picture you give here, never your other contacts or groups.
           </p>
         )}
         {join === null ? (
@@ -349,6 +368,23 @@ export function JoinGroupDialog({
                 disabled={busy || group === null}
               />
             </label>
+            <div class="member-main">
+              <MemberAvatar name={name || "?"} picture={pictureUrl} />
+              <label>
+                Your picture in this group (optional)
+                <input
+                  type="file"
+                  accept="image/*"
+                  onChange={(e) => void pick(e.currentTarget.files?.[0])}
+                  disabled={busy || group === null}
+                />
+              </label>
+            </div>
+            {picture && (
+              <button type="button" class="link small" onClick={() => setPicture(null)}>
+                Remove the picture
+              </button>
+            )}
             {error && (
               <p class="error" role="alert">
                 {error}

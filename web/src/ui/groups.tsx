@@ -16,6 +16,7 @@ import type { ChatAction } from "./chat-menu";
 import { Dialog } from "./dialog";
 import { GroupLinkSection, JoinRequestsSection } from "./group-links";
 import { GroupProfileSection } from "./group-profile";
+import { GroupSelfSection, MemberAvatar, useMemberPictures } from "./group-self";
 import { memberColour } from "./message-row";
 
 /** The contacts that can be added to a group: connected direct chats, not blocked. */
@@ -154,6 +155,15 @@ export function GroupInfoDialog({
   const [codes, setCodes] = useState<ReadonlyMap<string, string>>(new Map());
   const [adding, setAdding] = useState(false);
   const [picked, setPicked] = useState<Set<ChatId>>(new Set());
+  // Read again when the group's chat changes (a member's new name or picture comes with `chat_changed`).
+  const [reads, setReads] = useState(0);
+  useEffect(
+    () =>
+      backend.subscribe((event) => {
+        if (event.type === "chat_changed" && event.chat.id === chat.id) setReads((count) => count + 1);
+      }),
+    [backend, chat.id],
+  );
   useEffect(() => {
     let alive = true;
     backend.groupMembers(chat.id).then(
@@ -163,7 +173,8 @@ export function GroupInfoDialog({
     return () => {
       alive = false;
     };
-  }, [backend, chat.id, chat.members, chat.last_activity]);
+  }, [backend, chat.id, chat.members, chat.last_activity, reads]);
+  const pictures = useMemberPictures(members);
   async function run(task: Promise<void>, done = "") {
     setError("");
     setStatus("");
@@ -212,12 +223,22 @@ export function GroupInfoDialog({
           manages={manages && active}
           version={`${chat.last_activity} ${chat.name ?? ""}`}
         />
+        {active && (
+          <GroupSelfSection
+            backend={backend}
+            group={chat.id}
+            me={me}
+            picture={pictures.get(me.id)}
+            onChanged={() => setReads((count) => count + 1)}
+          />
+        )}
         <section aria-labelledby="members-heading">
           <h3 id="members-heading">Members</h3>
           <ul class="member-list">
             {members.map((member) => (
               <li key={member.id} class="member">
                 <span class="member-main">
+                  <MemberAvatar name={member.name} picture={pictures.get(member.id)} />
                   <span dir="auto" class="member-name private" style={{ color: memberColour(member.id) }}>
                     {member.me ? `${member.name} (you)` : member.name}
                   </span>

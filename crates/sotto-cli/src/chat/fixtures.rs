@@ -188,6 +188,7 @@ pub(crate) fn group_snapshot() -> Snapshot {
     let member = |id: &str, name: &str, role, me, blocked| GroupMemberView {
         id: id.repeat(16),
         name: name.to_owned(),
+        picture: None,
         role,
         me,
         blocked,

@@ -102,12 +102,14 @@ pub(super) async fn link(
     )
 }
 
-/// `group join LINK [--name NAME]`: the request goes to the link's relay.
+/// `group join LINK [--name NAME] [--picture FILE]`: the request goes to
+/// the link's relay.
 pub(super) async fn join(
     session: &mut Session<'_>,
     output: &Output,
     link: &str,
     name: Option<&str>,
+    picture: Vec<u8>,
 ) -> anyhow::Result<()> {
     let relay = session.relay.clone();
     let join = session
@@ -118,6 +120,7 @@ pub(super) async fn join(
             link,
             &relay,
             name,
+            picture,
         )
         .map_err(core_failure)?;
     let events = session.settle().await?;

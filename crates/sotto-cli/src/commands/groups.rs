@@ -122,17 +122,35 @@ pub(super) struct ProfileEdit {
 /// Reads a group picture, refusing a file larger than a group's picture
 /// may be before reading it whole.
 pub(super) fn read_picture(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    read_image(
+        path,
+        sotto_groups::MAX_GROUP_PICTURE_LEN,
+        "a group's picture",
+    )
+}
+
+/// Reads a member's picture for a group, refusing a file larger than it
+/// may be before reading it whole.
+pub(super) fn read_member_picture(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    read_image(
+        path,
+        sotto_groups::MAX_MEMBER_PICTURE_LEN,
+        "your picture in a group",
+    )
+}
+
+fn read_image(path: &std::path::Path, max: usize, what: &str) -> anyhow::Result<Vec<u8>> {
     let failure = |error: std::io::Error| {
         Failure::new("storage", format!("reading {}: {error}", path.display()))
     };
     let len = std::fs::metadata(path).map_err(failure)?.len();
-    if len > sotto_groups::MAX_GROUP_PICTURE_LEN as u64 {
+    if len > max as u64 {
         return Err(Failure::new(
             "usage",
             format!(
-                "{} is {len} bytes; a group's picture is at most {} bytes (a small image)",
+                "{} is {len} bytes; {what} is at most {max} bytes: choose a smaller image \
+                 (a thumbnail, e.g. 64×64 pixels as JPEG or WebP)",
                 path.display(),
-                sotto_groups::MAX_GROUP_PICTURE_LEN
             ),
         )
         .into());
@@ -230,6 +248,50 @@ pub(super) async fn set_profile(
     sync_group(session, id).await
 }
 
+/// `group me GROUP [--name NAME] [--picture FILE | --no-picture]`: commits
+/// the change on the newest epoch and reads it back (without a change,
+/// shows what this profile shows in the group).
+pub(super) async fn me(
+    session: &mut Session<'_>,
+    output: &Output,
+    group: &str,
+    name: Option<String>,
+    picture: Option<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let id = existing_group(session, group)?;
+    let mut changes = Vec::new();
+    if name.is_some() || picture.is_some() {
+        sync_group(session, id).await?;
+        session
+            .core()
+            .set_group_self(id, name.as_deref(), picture)
+            .map_err(core_failure)?;
+        changes = sync_group(session, id).await?;
+    }
+    let me = session
+        .runtime
+        .core()
+        .group_members(id)
+        .map_err(core_failure)?
+        .into_iter()
+        .find(|member| member.me)
+        .ok_or_else(|| Failure::new("not_found", "you are not in this group"))?;
+    output.emit(
+        json!({ "group": id.0, "id": me.id, "name": me.name, "picture": me.picture,
+                "changes": changes }),
+        || {
+            let picture = match &me.picture {
+                Some(picture) => format!("a picture of {} bytes", picture.len() / 4 * 3),
+                None => "no picture".to_owned(),
+            };
+            format!(
+                "In this group you are {}, with {picture}.",
+                one_line(&me.name)
+            )
+        },
+    )
+}
+
 /// `group invite GROUP CONTACT`.
 pub(super) async fn invite(
     session: &mut Session<'_>,
@@ -270,10 +332,11 @@ pub(super) fn members(session: &Session<'_>, output: &Output, name: &str) -> any
             .iter()
             .map(|m| {
                 format!(
-                    "{} {} ({:?}){}{}",
+                    "{} {} ({:?}){}{}{}",
                     m.id,
                     one_line(&m.name),
                     m.role,
+                    if m.picture.is_some() { ", picture" } else { "" },
                     if m.me { ", you" } else { "" },
                     if m.blocked { ", blocked" } else { "" }
                 )

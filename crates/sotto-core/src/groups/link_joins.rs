@@ -6,7 +6,7 @@
 //! the join ends.
 
 use rand_core::CryptoRngCore;
-use sotto_groups::{DisplayName, PendingJoin, seal_to_link};
+use sotto_groups::{DisplayName, MemberProfile, PendingJoin, seal_to_link};
 use sotto_wire::{QueueAuthSecret, RelayAddress};
 use zeroize::Zeroizing;
 
@@ -49,7 +49,9 @@ impl<S: Store> Core<S> {
     /// Asks to join a group through its link: a reply queue is made on
     /// `relay` (this profile's), then the request goes to the link's queue.
     /// The pseudonym shows `name` in the group (this profile's display name
-    /// when `None`). Returns the join's id ([`Core::group_link_joins`]); the
+    /// when `None`) and `picture` (a small image of at most
+    /// [`sotto_groups::MAX_MEMBER_PICTURE_LEN`] bytes; empty for none).
+    /// Returns the join's id ([`Core::group_link_joins`]); the
     /// group comes with [`Event::GroupJoined`], a refusal with
     /// [`Event::GroupJoinRefused`].
     pub fn join_group_by_link(
@@ -59,6 +61,7 @@ impl<S: Store> Core<S> {
         link: &str,
         relay: &RelayAddress,
         name: Option<&str>,
+        picture: Vec<u8>,
     ) -> Result<u64, CoreError> {
         let link = GroupLink::parse(link)?;
         // A key that takes no seal makes no request: refused before anything
@@ -70,10 +73,12 @@ impl<S: Store> Core<S> {
             Some(_) => return Err(CoreError::InvalidValue("name")),
             None => DisplayName::new(self.profile().display_name())?,
         };
+        let own = MemberProfile::new(own, picture)?;
         if self.own_link_queue(&link)? {
             return Err(CoreError::InvalidValue("link: it is this profile's own"));
         }
-        let (pending, key_package) = PendingJoin::new(&own, now.0 / 1000, LEAF_LIFETIME_SECS)?;
+        let (pending, key_package) =
+            PendingJoin::with_profile(&own, now.0 / 1000, LEAF_LIFETIME_SECS)?;
         let (mut cx, ..) = self.parts();
         let id = cx.account.allocate_id();
         let mut join = [0; crate::group_invite::INVITE_ID_LEN];

@@ -118,19 +118,39 @@ fn hostile_requests_are_dropped_and_an_approved_one_joins() {
     let bob = &mut world.clients[1];
     assert!(matches!(
         bob.core
-            .join_group_by_link(now, &mut bob.rng, &forged, &bob_relay, None),
+            .join_group_by_link(now, &mut bob.rng, &forged, &bob_relay, None, Vec::new()),
         Err(CoreError::InvalidLink(_))
     ));
     assert!(bob.core.group_link_joins().unwrap().is_empty());
 
-    // Bob asks, under a name for this group; the request waits on the relay
-    // while Ann is away, and is replayed once she has read it.
+    // Bob asks, under a name and with the largest picture for this group;
+    // the request waits on the relay while Ann is away, and is replayed once
+    // she has read it.
     world.go_offline(0);
     let bob_relay = world.clients[1].relay.clone();
     let bob = &mut world.clients[1];
+    let picture = vec![0xB0; sotto_groups::MAX_MEMBER_PICTURE_LEN];
+    assert!(matches!(
+        bob.core.join_group_by_link(
+            now,
+            &mut bob.rng,
+            &text,
+            &bob_relay,
+            None,
+            vec![0; sotto_groups::MAX_MEMBER_PICTURE_LEN + 1]
+        ),
+        Err(CoreError::Group(sotto_groups::Error::TooLong { .. }))
+    ));
     let join = bob
         .core
-        .join_group_by_link(now, &mut bob.rng, &text, &bob_relay, Some("Rope Bob"))
+        .join_group_by_link(
+            now,
+            &mut bob.rng,
+            &text,
+            &bob_relay,
+            Some("Rope Bob"),
+            picture.clone(),
+        )
         .unwrap();
     world.run();
     assert_eq!(
@@ -189,6 +209,10 @@ fn hostile_requests_are_dropped_and_an_approved_one_joins() {
         .map(|member| member.name)
         .collect();
     assert_eq!(names, ["Ann", "Rope Bob"]);
+    for (client, chat) in [(0, chat), (1, joined.0)] {
+        let members = world.clients[client].core.group_members(chat).unwrap();
+        assert_eq!(members[1].picture, crate::groups::base64_picture(&picture));
+    }
     assert!(world.clients[1].core.group_link_joins().unwrap().is_empty());
     assert!(
         world.clients[0]
@@ -321,7 +345,7 @@ fn an_admin_removed_from_the_group_ends_its_link_and_declines_its_requests() {
     let bob = &mut world.clients[1];
     let join = bob
         .core
-        .join_group_by_link(now, &mut bob.rng, &text, &bob_relay, None)
+        .join_group_by_link(now, &mut bob.rng, &text, &bob_relay, None, Vec::new())
         .unwrap();
     world.run();
     assert_eq!(

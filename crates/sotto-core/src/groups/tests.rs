@@ -981,3 +981,70 @@ fn the_group_profile_is_set_by_an_owner_and_read_by_members() {
         Err(CoreError::InvalidValue(_))
     ));
 }
+
+#[test]
+fn a_member_changes_its_name_and_picture_in_one_group() {
+    let mut world = world(&["Ann"]);
+    let (chat, mut bob, mut entries) = ann_and_bob(&mut world);
+    let ann = &mut world.clients[0];
+    let commit = ann
+        .core
+        .set_group_self(chat, Some("Annie"), Some(vec![1, 2, 3]))
+        .unwrap();
+    assert!(matches!(
+        bob.process(message_of(&commit[0]).unwrap()).unwrap(),
+        sotto_groups::GroupEvent::CommitApplied(_)
+    ));
+    entries.append(commit);
+    let updates = entries.catch_up(ann, chat);
+    let own_id = ann.core.group_members(chat).unwrap()[0].id.clone();
+    assert_eq!(
+        updates.last().unwrap().change,
+        Some(GroupChange::MemberProfile {
+            id: own_id,
+            name: "Annie".to_owned(),
+            picture: true,
+        })
+    );
+    let shown = bob.members().unwrap();
+    assert_eq!(shown[0].name.as_str(), "Annie");
+    assert_eq!(shown[0].picture, [1, 2, 3]);
+
+    // Bob changes his; Ann's core shows it. Only the name: the picture stays.
+    let bob_id = bob.own_member_id();
+    let profile = MemberProfile::new(DisplayName::new("Robert").unwrap(), vec![9; 64]).unwrap();
+    entries.append(entry_of(bob.set_member_profile(&profile).unwrap().as_bytes()).unwrap());
+    entries.catch_up(ann, chat);
+    let members = ann.core.group_members(chat).unwrap();
+    assert_eq!(members[1].id, hex(bob_id.as_bytes()));
+    assert_eq!(members[1].name, "Robert");
+    assert_eq!(members[1].picture, base64_picture(&[9; 64]));
+    assert!(members[1].picture.is_some());
+    let commit = ann.core.set_group_self(chat, Some("Ann"), None).unwrap();
+    entries.append(commit);
+    entries.catch_up(ann, chat);
+    let members = ann.core.group_members(chat).unwrap();
+    assert_eq!(members[0].name, "Ann");
+    assert_eq!(members[0].picture.as_deref(), Some("AQID"));
+    // And removes the picture.
+    entries.append(
+        ann.core
+            .set_group_self(chat, None, Some(Vec::new()))
+            .unwrap(),
+    );
+    entries.catch_up(ann, chat);
+    assert_eq!(ann.core.group_members(chat).unwrap()[0].picture, None);
+
+    // Nothing to change, a blank name or a picture too large are refused.
+    assert!(ann.core.set_group_self(chat, Some("Ann"), None).is_err());
+    assert!(matches!(
+        ann.core.set_group_self(chat, Some(" "), None),
+        Err(CoreError::InvalidValue(_))
+    ));
+    let too_large = vec![0; sotto_groups::MAX_MEMBER_PICTURE_LEN + 1];
+    assert!(matches!(
+        ann.core.set_group_self(chat, None, Some(too_large)),
+        Err(CoreError::Group(sotto_groups::Error::TooLong { .. }))
+    ));
+    assert!(ann.core.pending_group_commit(chat).unwrap().is_empty());
+}

@@ -293,7 +293,14 @@ fn a_request_through_a_group_link_is_kept_while_the_admin_is_locked_and_waits_af
     let bob_relay = world.clients[1].relay.clone();
     let bob = &mut world.clients[1];
     bob.core
-        .join_group_by_link(now, &mut bob.rng, &link, &bob_relay, Some("Rope Bob"))
+        .join_group_by_link(
+            now,
+            &mut bob.rng,
+            &link,
+            &bob_relay,
+            Some("Rope Bob"),
+            Vec::new(),
+        )
         .unwrap();
     world.run();
     assert_eq!(world.relays[0].queues[&link_queue].messages.len(), 1);
