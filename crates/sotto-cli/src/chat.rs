@@ -479,6 +479,11 @@ async fn edit_group(
         ProfileChange::Description(_) => "The group's description is changed.".to_owned(),
         ProfileChange::Picture(path) => format!("The group's picture is {}.", path.display()),
         ProfileChange::NoPicture => "The group has no picture now.".to_owned(),
+        ProfileChange::OwnName(name) => format!("In this group you are {} now.", one_line(name)),
+        ProfileChange::OwnPicture(path) => {
+            format!("Your picture in this group is {}.", path.display())
+        }
+        ProfileChange::NoOwnPicture => "You show no picture in this group now.".to_owned(),
     };
     app.status = match crate::commands::edit_group_live(runtime, live, group, change).await {
         Ok(()) => done,

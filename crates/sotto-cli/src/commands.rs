@@ -1262,13 +1262,24 @@ pub(crate) async fn edit_group_live(
         description: None,
         picture: None,
     };
+    let (mut own_name, mut own_picture) = (None, None);
     match change {
         ProfileChange::Name(name) => edit.name = Some(name),
         ProfileChange::Description(text) => edit.description = Some(text),
         ProfileChange::Picture(path) => edit.picture = Some(groups::read_picture(&path)?),
         ProfileChange::NoPicture => edit.picture = Some(Vec::new()),
+        ProfileChange::OwnName(name) => own_name = Some(name),
+        ProfileChange::OwnPicture(path) => {
+            own_picture = Some(groups::read_member_picture(&path)?);
+        }
+        ProfileChange::NoOwnPicture => own_picture = Some(Vec::new()),
     }
     let mut session = live.session(runtime);
+    if own_name.is_some() || own_picture.is_some() {
+        return groups::set_self(&mut session, chat, own_name.as_deref(), own_picture)
+            .await
+            .map(|_| ());
+    }
     groups::set_profile(&mut session, chat, edit)
         .await
         .map(|_| ())

@@ -79,7 +79,9 @@ pub(crate) struct ShownGroup {
 }
 
 /// A change to the open group's profile (`/name`, `/description`,
-/// `/picture`, `/no-picture`), made as `group edit` makes it.
+/// `/picture`, `/no-picture`), made as `group edit` makes it, or to the name
+/// and picture this profile shows in it (`/me`, `/me-picture`,
+/// `/me-no-picture`), made as `group me` makes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ProfileChange {
     Name(String),
@@ -88,6 +90,11 @@ pub(crate) enum ProfileChange {
     /// The path of a small image file.
     Picture(std::path::PathBuf),
     NoPicture,
+    /// The name this profile shows in the group.
+    OwnName(String),
+    /// The path of the small image this profile shows in the group.
+    OwnPicture(std::path::PathBuf),
+    NoOwnPicture,
 }
 
 /// The screens.
@@ -659,7 +666,8 @@ impl App {
     }
 
     /// A slash command typed as a message (`/save`, and in a group
-    /// `/members`, `/name`, `/description`, `/picture`, `/no-picture`); `None`
+    /// `/members`, `/name`, `/description`, `/picture`, `/no-picture`, `/me`,
+    /// `/me-picture`, `/me-no-picture`); `None`
     /// when the text is none (it is sent).
     fn slash_command(
         &mut self,
@@ -671,7 +679,14 @@ impl App {
         let argument = argument.trim();
         let group_only = matches!(
             command,
-            "/members" | "/name" | "/description" | "/picture" | "/no-picture"
+            "/members"
+                | "/name"
+                | "/description"
+                | "/picture"
+                | "/no-picture"
+                | "/me"
+                | "/me-picture"
+                | "/me-no-picture"
         );
         if group_only && !self.in_group(snapshot) {
             self.status = format!("{command} is for groups; this chat is with one contact.");
@@ -710,6 +725,19 @@ impl App {
             }
             "/picture" => ProfileChange::Picture(argument.into()),
             "/no-picture" => ProfileChange::NoPicture,
+            "/me" if argument.is_empty() => {
+                self.status = "/me NAME changes the name you show in this group.".to_owned();
+                return Some(Vec::new());
+            }
+            "/me" => ProfileChange::OwnName(argument.to_owned()),
+            "/me-picture" if argument.is_empty() => {
+                self.status = "/me-picture PATH sets the picture you show in this group \
+                               (/me-no-picture removes it)."
+                    .to_owned();
+                return Some(Vec::new());
+            }
+            "/me-picture" => ProfileChange::OwnPicture(argument.into()),
+            "/me-no-picture" => ProfileChange::NoOwnPicture,
             _ => return None,
         };
         self.compose.clear();
@@ -1189,6 +1217,15 @@ mod tests {
                 ProfileChange::Picture("wall.png".into()),
             ),
             ("/no-picture", ProfileChange::NoPicture),
+            (
+                "/me Ann the climber",
+                ProfileChange::OwnName("Ann the climber".into()),
+            ),
+            (
+                "/me-picture me.png",
+                ProfileChange::OwnPicture("me.png".into()),
+            ),
+            ("/me-no-picture", ProfileChange::NoOwnPicture),
         ] {
             assert_eq!(
                 command(&mut app, text),
@@ -1203,6 +1240,9 @@ mod tests {
         app.compose.clear();
         assert!(command(&mut app, "/name  ").is_empty());
         assert!(app.status.contains("/name NAME"), "{}", app.status);
+        app.compose.clear();
+        assert!(command(&mut app, "/me").is_empty());
+        assert!(app.status.contains("/me NAME"), "{}", app.status);
         app.compose.clear();
         // Another slash is a message.
         assert_eq!(

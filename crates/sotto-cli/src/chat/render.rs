@@ -627,6 +627,13 @@ fn draw_members(frame: &mut Frame<'_>, area: Rect, app: &App, snapshot: &Snapsho
             Line::from("Owners and admins change the group's name, description and picture.").dim()
         }
     });
+    about.push(
+        Line::from(
+            "/me NAME, /me-picture PATH and /me-no-picture change the name and picture \
+             you show in this group.",
+        )
+        .dim(),
+    );
     let block = Block::bordered().title(header);
     let about_height = Paragraph::new(about.clone())
         .wrap(Wrap { trim: false })

@@ -158,6 +158,22 @@ fn read_image(path: &std::path::Path, max: usize, what: &str) -> anyhow::Result<
     Ok(std::fs::read(path).map_err(failure)?)
 }
 
+/// Commits this profile's new name or picture in group `id` on the newest
+/// epoch and reads it back: the changes the reads showed.
+pub(super) async fn set_self(
+    session: &mut Session<'_>,
+    id: ChatId,
+    name: Option<&str>,
+    picture: Option<Vec<u8>>,
+) -> anyhow::Result<Vec<Value>> {
+    sync_group(session, id).await?;
+    session
+        .core()
+        .set_group_self(id, name, picture)
+        .map_err(core_failure)?;
+    sync_group(session, id).await
+}
+
 /// `group info GROUP`.
 pub(super) fn info(session: &mut Session<'_>, output: &Output, name: &str) -> anyhow::Result<()> {
     let id = existing_group(session, name)?;
@@ -261,12 +277,7 @@ pub(super) async fn me(
     let id = existing_group(session, group)?;
     let mut changes = Vec::new();
     if name.is_some() || picture.is_some() {
-        sync_group(session, id).await?;
-        session
-            .core()
-            .set_group_self(id, name.as_deref(), picture)
-            .map_err(core_failure)?;
-        changes = sync_group(session, id).await?;
+        changes = set_self(session, id, name.as_deref(), picture).await?;
     }
     let me = session
         .runtime
