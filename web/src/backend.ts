@@ -328,7 +328,9 @@ export type BridgeEvent =
   /** The profile was exported and stopped here (see `exportArchive`). */
   | { type: "moved" }
   /** While locked, a delivery arrived and was kept, unread, for the next unlock; `count` are kept now. */
-  | { type: "held"; count: number };
+  | { type: "held"; count: number }
+  /** A group's name, description or picture changed: read its picture again (`groups`). */
+  | { type: "group_profile_changed"; group: ChatId };
 
 export interface HistoryQuery {
   /** Return items older than this one; the newest items when absent. */
@@ -495,6 +497,8 @@ export type BackendEvent =
   | { type: "moved" }
   /** While locked, a delivery arrived and was kept, unread, for the next unlock; `count` are kept now. */
   | { type: "held"; count: number }
+  /** A group's name, description or picture changed: read its picture again (`groups`). */
+  | { type: "group_profile_changed"; group: ChatId }
   /** Something failed outside any call, e.g. the browser's storage refused a write. */
   | { type: "error"; error: BackendError }
   /**

@@ -820,6 +820,7 @@ export class FakeBackend implements Backend {
     target.group.description = description;
     target.group.picture = picture && picture.length > 0 ? btoa(String.fromCharCode(...picture)) : null;
     this.emitChat(target);
+    this.emit({ type: "group_profile_changed", group });
   }
 
   async setGroupSelf(group: ChatId, change: GroupSelfChange): Promise<void> {

@@ -204,6 +204,14 @@ describe("groups", () => {
       const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
       expect(picture(dialog.querySelector(".contact-card")!)).toBe(made[0]);
       expect(made).toHaveLength(1);
+      // A change of the group's chat alone (a message, its unread count)
+      // does not read every group again: that reads each one's whole state.
+      const reads = vi.spyOn(backend, "groups");
+      const [chat] = (await backend.chats()).filter((view) => view.id === group);
+      await act(() => backend.emit({ type: "chat_changed", chat: chat! }));
+      await settle();
+      expect(reads).not.toHaveBeenCalled();
+      reads.mockRestore();
 
       // A new picture (as from another admin): a new URL, the old one revoked.
       await act(() => backend.setGroupProfile(group, "Climbing", "", jpeg));

@@ -38,6 +38,7 @@ const EVENT_TYPES: Record<(CoreEvent | BridgeEvent)["type"], true> = {
   storage_failed: true,
   moved: true,
   held: true,
+  group_profile_changed: true,
 };
 const NOTICE_TYPES: Record<NoticeView["type"], true> = {
   skipped: true,

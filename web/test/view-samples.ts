@@ -710,4 +710,8 @@ export const samples: (CoreEvent | BridgeEvent)[] = [
     "type": "held",
     "count": 3
   },
+  {
+    "type": "group_profile_changed",
+    "group": 6
+  },
 ];

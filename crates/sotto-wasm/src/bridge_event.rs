@@ -1,6 +1,7 @@
 //! What the bridge itself tells the UI, beside the core's
 //! [`sotto_core::Event`]s: the state of the relay links, a write IndexedDB
-//! refused, the profile moving away, a delivery kept while locked. Serialized
+//! refused, the profile moving away, a delivery kept while locked, a group's
+//! profile read from its log. Serialized
 //! as the core's events are (objects tagged by `type`, snake_case), so the UI
 //! reads one vocabulary.
 
@@ -25,6 +26,13 @@ pub enum BridgeEvent {
     Held {
         /// How many deliveries are kept now.
         count: u32,
+    },
+    /// A group's name, description or picture changed (a commit read from
+    /// its log): what shows the group's picture reads it again
+    /// (`Client::groups`), which it need not do at each change of the chat.
+    GroupProfileChanged {
+        /// The group's chat.
+        group: sotto_core::ChatId,
     },
 }
 
@@ -295,6 +303,7 @@ mod tests {
             },
             BridgeEvent::Moved,
             BridgeEvent::Held { count: 3 },
+            BridgeEvent::GroupProfileChanged { group: ChatId(6) },
         ] {
             samples.push(serde_json::to_string_pretty(&event)?);
         }

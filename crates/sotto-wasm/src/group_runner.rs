@@ -28,7 +28,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-use crate::client::{Shared, durable, now, pump};
+use crate::bridge_event::BridgeEvent;
+use crate::client::{Shared, durable, emit, now, pump};
 use crate::link_pool::{self, Fault, LinkPool, PoolOwner};
 use crate::relay_link::Incoming;
 use crate::rng::BrowserRng;
@@ -403,6 +404,9 @@ async fn read_log(shared: &Rc<RefCell<Shared>>, chat: ChatId) -> Result<Read, Fa
         match update.change {
             Some(GroupChange::Removed | GroupChange::Deleted { by_me: false }) => {
                 return Ok(Read::Done);
+            }
+            Some(GroupChange::Profile { .. }) => {
+                emit(shared, &BridgeEvent::GroupProfileChanged { group: chat });
             }
             // Our deletion came back: the log goes now.
             Some(GroupChange::Deleted { by_me: true }) => {

@@ -1,6 +1,6 @@
 // Groups' pictures as their avatars: read from the core when the list opens
-// and again when a group's chat changes (a new profile comes with
-// `chat_changed`), shared by the chat list, the conversation's header and the
+// and again when a group's profile changes (`group_profile_changed`), a group
+// is joined or a chat removed, shared by the chat list, the conversation's header and the
 // info panel through a context. The object URLs are revoked when the
 // profile locks.
 
@@ -48,8 +48,10 @@ function useGroupPictures(backend: Backend): ReadonlyMap<ChatId, string> {
     };
     load();
     const unsubscribe = backend.subscribe((event) => {
-      const group = event.type === "chat_changed" && event.chat.members != null;
-      if (group || event.type === "group_joined" || event.type === "chat_removed") load();
+      // Not at each change of a group's chat: reading the groups reads each
+      // one's whole state, long in a large group.
+      if (event.type === "group_profile_changed" || event.type === "group_joined" || event.type === "chat_removed")
+        load();
     });
     return () => {
       alive = false;
