@@ -263,6 +263,25 @@ impl<S: Store> Core<S> {
         Ok(active)
     }
 
+    /// Every group's chat and name (as its profile gives it), from the
+    /// records alone: finding a group by its name need not decode every
+    /// group's MLS state, as [`Core::groups`] does.
+    pub fn group_names(&self) -> Result<Vec<(ChatId, String)>, CoreError> {
+        GroupRecord::ids(self.store())?
+            .into_iter()
+            .map(|chat| {
+                let fields = GroupRecord::fields(self.store(), chat)?;
+                let name = match fields.active {
+                    Some(_) => fields.name,
+                    // Before version 4 the record's name is the one known
+                    // when the group was made or joined.
+                    None => GroupRecord::load(self.store(), chat)?.display_name(),
+                };
+                Ok((chat, name))
+            })
+            .collect()
+    }
+
     /// Every group of this profile.
     pub fn groups(&self) -> Result<Vec<GroupView>, CoreError> {
         GroupRecord::ids(self.store())?

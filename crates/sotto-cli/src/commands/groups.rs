@@ -11,7 +11,7 @@ use sotto_client::relay::{
     ConnectOptions, GroupAdmin, GroupRead, GroupReader, GroupWriter, RelayConnection,
 };
 use sotto_core::{
-    ChatId, GroupAdds, GroupChange, GroupLog, GroupRole, GroupSend, GroupView, MessageDirection,
+    ChatId, GroupAdds, GroupChange, GroupLog, GroupRole, GroupSend, MessageDirection,
 };
 use sotto_wire::GroupEntry;
 
@@ -44,14 +44,19 @@ fn reader(log: &GroupLog) -> GroupReader {
 }
 
 /// A group by id or by name.
-pub(super) fn group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<Option<GroupView>> {
-    let groups = session.runtime.core().groups().map_err(core_failure)?;
+pub(super) fn group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<Option<FoundGroup>> {
+    // Names from the records alone: `Core::groups` decodes each group's
+    // whole state, tens of milliseconds in a large group.
+    let groups = session.runtime.core().group_names().map_err(core_failure)?;
     if let Ok(id) = name_or_id.parse::<u64>()
-        && let Some(group) = groups.iter().find(|g| g.id.0 == id)
+        && let Some((chat, _)) = groups.iter().find(|(chat, _)| chat.0 == id)
     {
-        return Ok(Some(group.clone()));
+        return Ok(Some(FoundGroup { id: *chat }));
     }
-    let mut matching = groups.into_iter().filter(|g| g.name == name_or_id);
+    let mut matching = groups
+        .into_iter()
+        .filter(|(_, name)| name == name_or_id)
+        .map(|(id, _)| FoundGroup { id });
     match (matching.next(), matching.next()) {
         (Some(group), None) => Ok(Some(group)),
         (Some(_), Some(_)) => Err(Failure::new(
@@ -64,6 +69,12 @@ pub(super) fn group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<O
         .into()),
         (None, _) => Ok(None),
     }
+}
+
+/// A group found by [`group`].
+pub(super) struct FoundGroup {
+    /// Its chat.
+    pub(super) id: ChatId,
 }
 
 pub(super) fn existing_group(session: &Session<'_>, name_or_id: &str) -> anyhow::Result<ChatId> {
