@@ -28,8 +28,8 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use rand::RngCore;
 use sotto_wire::{
-    BLOCK_SIZE, Block, BlockSealer, CorrId, InnerBlock, ServerHandshake, ServerHandshakeOutcome,
-    Transmission, VersionRange, WireError,
+    BLOCK_SIZE, Block, BlockSealer, CorrId, ServerHandshake, ServerHandshakeOutcome, Transmission,
+    VersionRange, WireError,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
@@ -388,26 +388,24 @@ impl Outbox {
         }
     }
 
-    /// The next block of unsealed replies, as many as fit.
+    /// The next block of unsealed replies, as many as fit, each encoded
+    /// straight into the block.
     fn seal_next(&mut self) -> Result<Block, Ending> {
-        let mut current = InnerBlock::new();
-        while let Some(reply) = self.unsealed.front() {
-            let len = reply.encoded_len();
-            if !current.fits(len) && !current.is_empty() {
-                break;
-            }
-            let Some(reply) = self.unsealed.pop_front() else {
-                break;
-            };
-            self.unsealed_bytes = self.unsealed_bytes.saturating_sub(len);
-            if current.push_encoded(reply.encode()).is_err() {
-                // A reply never exceeds a block; a bug if it does. Drop it, keep going.
-                tracing::error!("a reply does not fit in a block");
+        loop {
+            match self.sealer.seal_from(&mut self.unsealed) {
+                Ok((block, taken)) => {
+                    self.unsealed_bytes = self.unsealed_bytes.saturating_sub(taken);
+                    return Ok(block);
+                }
+                Err(WireError::LengthOutOfRange { .. }) => {
+                    // A reply never exceeds a block; a bug if it does. It is
+                    // dropped; the others go.
+                    tracing::error!("a reply does not fit in a block");
+                    self.unsealed_bytes = self.unsealed.iter().map(Transmission::encoded_len).sum();
+                }
+                Err(_) => return Err(Ending::Violation(close_code::ERROR, "cannot seal")),
             }
         }
-        self.sealer
-            .seal(&current)
-            .map_err(|_| Ending::Violation(close_code::ERROR, "cannot seal"))
     }
 }
 

@@ -88,6 +88,32 @@ impl Transmission {
         out
     }
 
+    /// Writes the wire encoding over the start of `out`, which must hold
+    /// [`Transmission::encoded_len`] bytes: [`Transmission::encode`] without a
+    /// buffer of its own, so that a block is filled straight from its
+    /// replies. Returns the length written.
+    pub(crate) fn encode_into(&self, out: &mut [u8]) -> Result<usize, WireError> {
+        let len = self.encoded_len();
+        let out = out.get_mut(..len).ok_or(WireError::BatchFull)?;
+        let header = self.header();
+        let auth = match &self.authenticator {
+            Some(authenticator) => {
+                out[0] = AUTHENTICATOR_LEN as u8;
+                out[1..=AUTHENTICATOR_LEN].copy_from_slice(authenticator.as_bytes());
+                1 + AUTHENTICATOR_LEN
+            }
+            None => {
+                out[0] = 0;
+                1
+            }
+        };
+        // `encoded_len` counts exactly these parts.
+        let (head, body) = out[auth..].split_at_mut(header.len());
+        head.copy_from_slice(&header);
+        body.copy_from_slice(&self.body);
+        Ok(len)
+    }
+
     /// `corr_id | entity_len | entity | tag`: the authenticated part before the
     /// body, at most 34 bytes.
     fn header(&self) -> Vec<u8> {

@@ -5,12 +5,14 @@
 //! (big-endian) and empty associated data, so a dropped, replayed, reordered or
 //! altered block fails to open and breaks the connection.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use x25519_dalek::PublicKey as DhPublicKey;
 
+use crate::Transmission;
 use crate::WireError;
-use crate::block::{Block, INNER_SIZE, InnerBlock};
+use crate::block::{Block, INNER_SIZE, InnerBlock, MAX_TRANSMISSION_LEN, MAX_TRANSMISSIONS};
 use crate::suite::{Aead, CipherSuite};
 use crate::version::Version;
 
@@ -48,6 +50,54 @@ impl BlockSealer {
     /// Encrypts the next outgoing block.
     pub fn seal(&mut self, inner: &InnerBlock) -> Result<Block, WireError> {
         self.seal_with(|plaintext| inner.encode_into(plaintext))
+    }
+
+    /// Encrypts the next outgoing block holding the transmissions at the front
+    /// of `queue`, as many as fit, taken off it: each is encoded straight into
+    /// the block's plaintext, where [`BlockSealer::seal`] copies an inner block
+    /// built first. Returns the block and the encoded bytes taken.
+    /// [`WireError::EmptyBlock`] when `queue` is empty; a transmission too
+    /// long for any block is taken off and refused
+    /// ([`WireError::LengthOutOfRange`]), and the rest stays queued.
+    pub fn seal_from(
+        &mut self,
+        queue: &mut VecDeque<Transmission>,
+    ) -> Result<(Block, usize), WireError> {
+        let mut count = 0;
+        let mut used = 1;
+        for transmission in queue.iter() {
+            let len = transmission.encoded_len();
+            if count == MAX_TRANSMISSIONS
+                || len > MAX_TRANSMISSION_LEN
+                || used + 2 + len > INNER_SIZE
+            {
+                break;
+            }
+            count += 1;
+            used += 2 + len;
+        }
+        if count == 0 {
+            return match queue.pop_front() {
+                None => Err(WireError::EmptyBlock),
+                Some(_) => Err(WireError::LengthOutOfRange {
+                    field: "transmission",
+                }),
+            };
+        }
+        let block = self.seal_with(|plaintext| {
+            plaintext[0] = u8::try_from(count).map_err(|_| WireError::BatchFull)?;
+            let mut at = 1;
+            for transmission in queue.iter().take(count) {
+                let len =
+                    u16::try_from(transmission.encoded_len()).map_err(|_| WireError::BatchFull)?;
+                plaintext[at..at + 2].copy_from_slice(&len.to_be_bytes());
+                at += 2;
+                at += transmission.encode_into(&mut plaintext[at..])?;
+            }
+            Ok(())
+        })?;
+        queue.drain(..count);
+        Ok((block, used - 1 - 2 * count))
     }
 
     /// Encrypts `inner` as the next block's plaintext WITHOUT checking that it is
@@ -261,6 +311,56 @@ mod tests {
                 assert_eq!(opener.open(block).unwrap(), batch(byte));
             }
         }
+    }
+
+    fn reply(byte: u8, body_len: usize, authorized: bool) -> Transmission {
+        Transmission {
+            authenticator: authorized.then(|| {
+                crate::auth::Authenticator::from_bytes([byte; crate::auth::AUTHENTICATOR_LEN])
+            }),
+            corr_id: crate::ids::CorrId::from_bytes([byte; crate::ids::CORR_ID_LEN]),
+            entity: byte
+                .is_multiple_of(2)
+                .then(|| crate::ids::EntityId::from_bytes([byte; 24])),
+            tag: byte,
+            body: vec![byte; body_len],
+        }
+    }
+
+    #[test]
+    fn sealing_from_a_queue_makes_the_block_an_inner_block_makes() {
+        let mut queue: VecDeque<Transmission> = [
+            reply(1, 10, true),
+            reply(2, 0, false),
+            reply(3, 8_000, false),
+            // Does not fit beside the others: the next block's.
+            reply(4, 9_000, true),
+        ]
+        .into();
+        let (mut by_queue, mut opener) = pair();
+        let (mut by_inner, _) = pair();
+        let mut inner = InnerBlock::new();
+        for transmission in queue.iter().take(3) {
+            inner.push(transmission).unwrap();
+        }
+        let encoded: usize = queue.iter().take(3).map(Transmission::encoded_len).sum();
+        let (block, taken) = by_queue.seal_from(&mut queue).unwrap();
+        assert_eq!(taken, encoded);
+        assert_eq!(block, by_inner.seal(&inner).unwrap());
+        assert_eq!(opener.open(block).unwrap(), inner);
+        assert_eq!(queue.len(), 1);
+        let (block, _) = by_queue.seal_from(&mut queue).unwrap();
+        let opened = opener.open(block).unwrap();
+        assert_eq!(opened.transmissions(), [reply(4, 9_000, true).encode()]);
+        assert_eq!(by_queue.seal_from(&mut queue), Err(WireError::EmptyBlock));
+        // One that fits no block is taken off and refused; the rest stay.
+        let mut queue: VecDeque<Transmission> =
+            [reply(5, MAX_TRANSMISSION_LEN, false), reply(6, 1, false)].into();
+        assert!(matches!(
+            by_queue.seal_from(&mut queue),
+            Err(WireError::LengthOutOfRange { .. })
+        ));
+        assert_eq!(queue.len(), 1);
     }
 
     #[test]
