@@ -65,8 +65,13 @@ function useGroupPictures(backend: Backend): ReadonlyMap<ChatId, string> {
 /** A chat's avatar: a group's picture where it has one, else the initials of its name. */
 export function ChatAvatar({ chat, name }: { chat: Pick<ChatView, "id" | "members">; name: string }) {
   const picture = useContext(GroupPicturesContext).get(chat.id);
+  return <PictureAvatar name={name} picture={chat.members == null ? undefined : picture} />;
+}
+
+/** A picture's object URL as an avatar, or the initials of `name` where there is none or it does not draw. */
+export function PictureAvatar({ name, picture }: { name: string; picture: string | undefined }) {
   const [broken, setBroken] = useState<string | null>(null);
-  if (chat.members == null || picture === undefined || broken === picture) return <Avatar name={name} />;
+  if (picture === undefined || broken === picture) return <Avatar name={name} />;
   return (
     <img
       class="avatar picture"

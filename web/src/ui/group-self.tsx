@@ -9,7 +9,7 @@ import type { Backend, ChatId, GroupMemberView } from "../backend";
 import { errorMessage } from "../errors";
 import { makeThumbnail } from "../files";
 import { MAX_MEMBER_PICTURE_BYTES, MemberPictureUrls, pictureType } from "../group-pictures";
-import { Avatar } from "./avatar";
+import { PictureAvatar } from "./group-pictures";
 
 /** The most bytes a member's name in a group takes. */
 const MAX_NAME_BYTES = 128;
@@ -29,20 +29,7 @@ export function useMemberPictures(members: readonly GroupMemberView[]): Readonly
 }
 
 /** A member's avatar: their picture in the group where it has one, else the initials of their name. */
-export function MemberAvatar({ name, picture }: { name: string; picture: string | undefined }) {
-  const [broken, setBroken] = useState<string | null>(null);
-  if (picture === undefined || broken === picture) return <Avatar name={name} />;
-  return (
-    <img
-      class="avatar picture"
-      src={picture}
-      alt=""
-      aria-hidden="true"
-      decoding="async"
-      onError={() => setBroken(picture)}
-    />
-  );
-}
+export const MemberAvatar = PictureAvatar;
 
 export function GroupSelfSection({
   backend,
