@@ -166,6 +166,8 @@ impl Writer {
         let carry = (self.head - self.start) as u64;
         if self.direct.is_some() {
             let padded = self.start + (logical - self.start).next_multiple_of(ALIGN);
+            // `align` left room for the padding: the buffer does not move.
+            debug_assert!(padded <= self.bytes.capacity());
             self.bytes.resize(padded, 0);
             let written = self
                 .direct
@@ -254,13 +256,20 @@ impl Writer {
         self.head = self.bytes.len();
     }
 
-    /// Moves the batch to an aligned address if the buffer grew since it was
-    /// prepared (a batch larger than its buffer).
+    /// Moves the batch to an aligned address with room for its padding to a
+    /// whole block, if it is not at one already: the buffer grew since it was
+    /// prepared (a batch larger than its buffer), or the padding would grow it
+    /// (a batch that ends less than a block before the buffer's end), which
+    /// would move it. The kernel refuses a direct write from an unaligned
+    /// buffer.
     fn align(&mut self) {
-        if self.bytes[self.start..].as_ptr().align_offset(ALIGN) == 0 {
+        let len = self.bytes.len() - self.start;
+        let room = self.bytes.capacity() - self.start;
+        if self.bytes[self.start..].as_ptr().align_offset(ALIGN) == 0
+            && room >= len.next_multiple_of(ALIGN)
+        {
             return;
         }
-        let len = self.bytes.len() - self.start;
         let mut moved: Vec<u8> = Vec::with_capacity(len + 2 * ALIGN);
         let start = moved.as_ptr().align_offset(ALIGN);
         moved.resize(start, 0);
@@ -315,5 +324,49 @@ impl Writer {
         let carry = self.read_carry()?;
         self.prepare(&carry);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::log::record::tests::samples;
+
+    #[test]
+    fn a_batch_ending_just_before_its_buffers_end_is_still_written_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Arc::new(segment::create(dir.path(), 1).unwrap());
+        let files: Files = RwLock::new(BTreeMap::from([(1, Arc::clone(&file))]));
+        let tail = Arc::new(Tail::default());
+        let mut writer = Writer::new(
+            dir.path().to_path_buf(),
+            1 << 30,
+            1,
+            file,
+            segment::HEADER_LEN,
+            tail,
+        )
+        .unwrap();
+        if !writer.is_direct() {
+            // A filesystem without direct I/O (tmpfs): nothing to check.
+            return;
+        }
+        let overhead = samples(&[])[2].framed_len();
+        let capacity = 64 * 1024;
+        for slack in [1, 100, ALIGN / 2, ALIGN - 1] {
+            let carry = writer.bytes[writer.start..writer.head].to_vec();
+            writer.bytes = Vec::with_capacity(capacity);
+            writer.prepare(&carry);
+            // One message that fills the buffer to `slack` bytes before its
+            // end, where padding it to a whole block would grow the buffer.
+            let body = vec![5; capacity - slack - writer.bytes.len() - overhead];
+            writer.append(&samples(&body)[2], &files).unwrap();
+            assert_eq!(writer.bytes.len(), capacity - slack);
+            writer.flush().unwrap();
+            assert!(
+                writer.is_direct(),
+                "slack {slack}: the write fell back to buffered"
+            );
+        }
     }
 }
