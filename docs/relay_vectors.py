@@ -157,7 +157,7 @@ def transmission(corr_id: bytes, entity, tag: int, body=b"", authenticator=None)
 
 def authorized(connection, secret: bytes, corr_id: bytes, entity: bytes, tag: int, body: bytes):
     """A transmission authorized by the auth key of `secret` on `connection`:
-    (auth public key, command key, body hash, authenticator, transmission)."""
+    (auth public key, command key, authenticator, transmission)."""
     public = x25519_public(secret)
     command_key = hkdf(
         connection["session_id"],
@@ -165,12 +165,11 @@ def authorized(connection, secret: bytes, corr_id: bytes, entity: bytes, tag: in
         b"sotto-relay-v2 command-auth" + public,
     )
     unsigned = transmission(corr_id, entity, tag, body)
-    # corr id, entity and tag, then the BLAKE3 hash of the body.
-    body_hash = blake3.blake3(body).digest()
-    authenticated = unsigned[1 : 1 + 8 + 1 + len(entity) + 1] + body_hash
+    # corr id, entity and tag; the body is the block's AEAD's to authenticate.
+    authenticated = unsigned[1 : 1 + 8 + 1 + len(entity) + 1]
     authenticator = blake3.blake3(authenticated, key=command_key).digest()
     signed = transmission(corr_id, entity, tag, body, authenticator=authenticator)
-    return public, command_key, body_hash, authenticator, signed
+    return public, command_key, authenticator, signed
 
 
 def handshake(suites):
@@ -233,7 +232,7 @@ def main():
     corr_id = bytes.fromhex("1112131415161718")
 
     # An authorized SUB on connection A.
-    auth_public, command_key, _, authenticator, sub = authorized(
+    auth_public, command_key, authenticator, sub = authorized(
         a, bytes([0x0D] * 32), corr_id, bytes(range(0x20, 0x38)), 0x03, b""
     )
     print("queue auth public:", auth_public.hex())
@@ -244,13 +243,12 @@ def main():
     # An authorized LSET on connection A: link id 60 61 .. 77, the 2048-byte blob
     # 00 01 02 .. ff 00 01 .. (byte i is i mod 256).
     blob = bytes(i % 256 for i in range(2048))
-    link_public, link_key, blob_hash, authenticator, lset = authorized(
+    link_public, link_key, authenticator, lset = authorized(
         a, bytes([0x0E] * 32), corr_id, bytes(range(0x60, 0x78)), 0x0B, blob
     )
     assert len(lset) == 67 + 2048 and lset[67:] == blob
     print("link auth public:", link_public.hex())
     print("link command key:", link_key.hex())
-    print("blob hash:", blob_hash.hex())
     print("LSET authenticator:", authenticator.hex())
     print("LSET transmission, first 67 bytes:", lset[:67].hex())
 
@@ -258,13 +256,12 @@ def main():
     # the 16256-byte piece whose byte i is i mod 251.
     piece = bytes(i % 251 for i in range(16256))
     fput_body = struct.pack(">IH", 16256, len(piece)) + piece
-    upload_public, upload_key, body_hash, authenticator, fput = authorized(
+    upload_public, upload_key, authenticator, fput = authorized(
         a, bytes([0x0F] * 32), corr_id, bytes(range(0xA0, 0xB8)), 0x0F, fput_body
     )
     assert len(fput) == 73 + 16256 and fput[73:] == piece
     print("upload auth public:", upload_public.hex())
     print("upload command key:", upload_key.hex())
-    print("FPUT body hash:", body_hash.hex())
     print("FPUT authenticator:", authenticator.hex())
     print("FPUT transmission, first 73 bytes:", fput[:73].hex())
     chunk = bytes(i % 256 for i in range(65536))
@@ -274,13 +271,12 @@ def main():
     # entry whose byte i is i mod 241; then a GREAD of entry 258 on the read id
     # e0 e1 .. f7, authorized by the read auth secret 11 .. 11.
     entry = bytes(i % 241 for i in range(16000))
-    write_public, write_key, body_hash, authenticator, gapp = authorized(
+    write_public, write_key, authenticator, gapp = authorized(
         a, bytes([0x10] * 32), corr_id, bytes(range(0xC0, 0xD8)), 0x16, entry
     )
     assert len(gapp) == 67 + 16000 and gapp[67:] == entry
     print("write auth public:", write_public.hex())
     print("write command key:", write_key.hex())
-    print("GAPP body hash:", body_hash.hex())
     print("GAPP authenticator:", authenticator.hex())
     print("GAPP transmission, first 67 bytes:", gapp[:67].hex())
     gread = authorized(
@@ -290,7 +286,7 @@ def main():
         bytes(range(0xE0, 0xF8)),
         0x17,
         struct.pack(">Q", 258),
-    )[4]
+    )[3]
     print("GREAD transmission:", gread.hex())
 
     # A delivered message, sealed for each suite.

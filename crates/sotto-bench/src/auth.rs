@@ -124,17 +124,11 @@ pub(crate) async fn measure(relay: &RelayProcess, requests: usize) -> Result<Vec
                     wrong_key.clone(),
                 ),
                 (_, true) => (
-                    Command::Send {
-                        sender_id: queue.sender_id(),
-                        body: body.clone(),
-                    },
+                    Command::send(queue.sender_id(), body.clone()),
                     wrong_key.clone(),
                 ),
                 (_, false) => (
-                    Command::Send {
-                        sender_id: SenderId::from_bytes(random()),
-                        body: body.clone(),
-                    },
+                    Command::send(SenderId::from_bytes(random()), body.clone()),
                     wrong_key.clone(),
                 ),
             }

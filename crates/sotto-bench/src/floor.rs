@@ -142,10 +142,10 @@ pub(crate) async fn measure() -> Result<Vec<Step>> {
         &client.relay_session_key(),
         &session_id,
     )?;
-    let send = Command::Send {
-        sender_id: SenderId::from_bytes(random()),
-        body: MessageBody::new(vec![0x5a; 16_000])?,
-    };
+    let send = Command::send(
+        SenderId::from_bytes(random()),
+        MessageBody::new(vec![0x5a; 16_000])?,
+    );
     let ack = Command::Ack {
         recipient_id: RecipientId::from_bytes(random()),
         message_id: MessageId::from_bytes(random()),

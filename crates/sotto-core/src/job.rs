@@ -130,10 +130,7 @@ impl JobCommand {
                 auth_secret,
                 body,
             } => (
-                Command::Send {
-                    sender_id: *sender_id,
-                    body: MessageBody::new(body.clone())?,
-                },
+                Command::send(*sender_id, MessageBody::new(body.clone())?),
                 auth_secret
                     .as_ref()
                     .map(|secret| QueueAuthSecret::from_bytes(**secret)),

@@ -418,10 +418,7 @@ fn a_stranger_cannot_send_to_a_secured_queue() {
     let sender_ids: Vec<_> = relay.by_sender.keys().copied().collect();
     let stranger = sotto_wire::QueueAuthSecret::from_bytes([7; 32]).public_key();
     for sender_id in sender_ids {
-        let command = sotto_wire::Command::Send {
-            sender_id,
-            body: MessageBody::new(vec![1; 10]).unwrap(),
-        };
+        let command = sotto_wire::Command::send(sender_id, MessageBody::new(vec![1; 10]).unwrap());
         for signer in [None, Some(stranger)] {
             let response = relay.handle_command(9, &command, signer, now, &mut Vec::new());
             assert!(matches!(

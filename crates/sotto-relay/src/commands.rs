@@ -21,9 +21,9 @@ use std::time::Instant;
 use rand::RngCore;
 use sotto_wire::x25519_dalek::{PublicKey as DhPublicKey, StaticSecret};
 use sotto_wire::{
-    BLOCK_SIZE, BodyHash, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode,
-    GroupWriteId, ID_LEN, InnerBlock, LinkId, MAX_MESSAGE_BODY, MessageBody, MessageContent,
-    MessageId, QueueAuthKey, QueueKey, QueueMessage, RecipientId, RelaySessionAuth, Response,
+    BLOCK_SIZE, CipherSuite, Command, CorrId, DownloadId, EntityId, ErrorCode, GroupWriteId,
+    ID_LEN, InnerBlock, LinkId, MAX_MESSAGE_BODY, MessageBody, MessageContent, MessageId,
+    QueueAuthKey, QueueKey, QueueMessage, RecipientId, RelaySessionAuth, Response, SendId,
     SenderId, ServerPassword, Transmission, UploadId, WireError,
 };
 use zeroize::Zeroize;
@@ -554,8 +554,13 @@ impl Session {
                 self.create_queue(corr_id, recipient_auth_key, &recipient_dh_key)
                     .await
             }
-            Command::Send { sender_id, body } => {
-                self.send(transmission, sender_id, body, current).await
+            Command::Send {
+                sender_id,
+                send_id,
+                body,
+            } => {
+                self.send(transmission, sender_id, send_id, body, current)
+                    .await
             }
             Command::Key {
                 recipient_id,
@@ -660,6 +665,7 @@ impl Session {
         &mut self,
         transmission: &Transmission,
         sender_id: SenderId,
+        send_id: SendId,
         body: MessageBody,
         current: &mut BlockInFlight,
     ) -> Result<Slot, crate::Error> {
@@ -674,13 +680,10 @@ impl Session {
             self.settle_all(current).await;
             found = storage.queue_by_sender(&sender_id)?;
         }
-        // One pass over the body: the authenticator covers its hash, and a resent
-        // SEND is recognised by it.
-        let body_hash = transmission.body_hash();
         let authorised = match &found {
             Some((_, record)) => match record.sender_key {
                 Some(key) => {
-                    let valid = self.verify_hashed(transmission, &body_hash, Some(key));
+                    let valid = self.verify(transmission, Some(key));
                     self.authorized |= valid;
                     valid
                 }
@@ -691,7 +694,7 @@ impl Session {
                     true
                 }
             },
-            None => self.verify_hashed(transmission, &body_hash, None),
+            None => self.verify(transmission, None),
         };
         let Some((recipient_id, record)) = found.filter(|_| authorised) else {
             return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
@@ -699,9 +702,9 @@ impl Session {
         if record.status != QueueStatus::Active {
             return Ok(self.ready_error(corr_id, entity, ErrorCode::Auth));
         }
-        // The same bytes again: a sender's retry after a lost OK. Answered as
-        // the first was, and not stored twice (an idempotent SEND).
-        let digest = self.relay.recent_sends.digest(&body_hash);
+        // The same message again: a sender's retry after a lost OK. Answered
+        // as the first was, and not stored twice (an idempotent SEND).
+        let digest = self.relay.recent_sends.digest(&send_id);
         if self.relay.recent_sends.contains(&recipient_id, &digest) {
             let ok = Response::Ok { entity }.to_transmission(corr_id);
             return Ok(Slot::Ready(vec![ok]));
@@ -782,17 +785,7 @@ impl Session {
     /// or of the dummy key when there is none, so that both take the same time.
     /// Counts a failure against the connection's budget.
     fn verify(&mut self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
-        self.verify_hashed(transmission, &transmission.body_hash(), key)
-    }
-
-    /// [`Session::verify`] with the body's hash already computed.
-    fn verify_hashed(
-        &mut self,
-        transmission: &Transmission,
-        body_hash: &BodyHash,
-        key: Option<AuthKey>,
-    ) -> bool {
-        let valid = self.check_authenticator(transmission, body_hash, key);
+        let valid = self.check_authenticator(transmission, key);
         if !valid {
             self.count_failure();
         }
@@ -819,12 +812,7 @@ impl Session {
         Ok(valid)
     }
 
-    fn check_authenticator(
-        &mut self,
-        transmission: &Transmission,
-        body_hash: &BodyHash,
-        key: Option<AuthKey>,
-    ) -> bool {
+    fn check_authenticator(&mut self, transmission: &Transmission, key: Option<AuthKey>) -> bool {
         let (key, real) = match key {
             Some(key) => (key, true),
             None => (self.relay.dummy_key, false),
@@ -834,12 +822,12 @@ impl Session {
         // derived first, so that a queue that does not exist and a key not held
         // take the same work.
         if real && let Some(command_key) = self.command_keys.get(&key) {
-            return transmission.verify_hashed(command_key, body_hash);
+            return transmission.verify(command_key);
         }
         let Ok(command_key) = self.auth.command_key(&key.queue_auth_key()) else {
             return false;
         };
-        let valid = transmission.verify_hashed(&command_key, body_hash);
+        let valid = transmission.verify(&command_key);
         if valid && real {
             self.command_keys.insert(&key, command_key);
         }

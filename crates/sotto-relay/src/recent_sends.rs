@@ -1,20 +1,22 @@
-//! The bodies each queue accepted lately, as keyed digests, so that a SEND is
-//! idempotent: a sender whose OK was lost (its connection dropped) sends the
-//! same bytes again, and the relay answers OK without storing a second copy,
-//! which the recipient would otherwise see as a replay.
+//! The send ids of the messages each queue accepted lately, as keyed digests,
+//! so that a SEND is idempotent: a sender whose OK was lost (its connection
+//! dropped) sends the same message again with the same send id, and the relay
+//! answers OK without storing a second copy, which the recipient would
+//! otherwise see as a replay.
 //!
 //! Kept in memory only: a retry that crosses a relay restart is stored again
 //! (and shows as a replay). Bounded in bytes: at most [`DIGESTS_PER_QUEUE`]
 //! digests for each of at most [`MAX_QUEUES`] queues (about 200 bytes a
 //! queue, 13 MiB in all); past that, the queues remembered longest are
 //! forgotten a shard at a time. The digest is keyed with a secret drawn at
-//! start, so what memory holds says nothing about the bodies.
+//! start, so what memory holds says nothing about the messages (a client may
+//! derive its send ids from them).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use rand::RngCore;
-use sotto_wire::{BodyHash, RecipientId};
+use sotto_wire::{RecipientId, SendId};
 use zeroize::Zeroizing;
 
 /// Digests remembered per queue: a sender retries the SENDs in flight when
@@ -24,8 +26,8 @@ pub const DIGESTS_PER_QUEUE: usize = 16;
 pub const MAX_QUEUES: usize = 65_536;
 const SHARDS: usize = 16;
 
-/// A body's keyed digest (16 bytes: collisions between one queue's recent
-/// bodies are out of reach).
+/// A send id's keyed digest (16 bytes: collisions between one queue's recent
+/// send ids are out of reach).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendDigest([u8; 16]);
 
@@ -47,10 +49,9 @@ impl Default for RecentSends {
 }
 
 impl RecentSends {
-    /// The digest of a SEND's body, from the hash its authenticator check
-    /// computed (so the body is read once).
-    pub fn digest(&self, body_hash: &BodyHash) -> SendDigest {
-        let hash = blake3::keyed_hash(&self.key, body_hash.as_bytes());
+    /// The digest of a SEND's send id.
+    pub fn digest(&self, send_id: &SendId) -> SendDigest {
+        let hash = blake3::keyed_hash(&self.key, send_id.as_bytes());
         let mut digest = [0u8; 16];
         digest.copy_from_slice(&hash.as_bytes()[..16]);
         SendDigest(digest)
@@ -101,26 +102,27 @@ impl RecentSends {
 mod tests {
     use super::*;
 
+    fn id(n: u8) -> SendId {
+        SendId::from_bytes([n; 16])
+    }
+
     #[test]
-    fn a_queue_remembers_its_recent_bodies_and_forgets_old_ones() {
+    fn a_queue_remembers_its_recent_send_ids_and_forgets_old_ones() {
         let recent = RecentSends::default();
         let queue = RecipientId::from_bytes([1; 24]);
         let other = RecipientId::from_bytes([2; 24]);
-        let first = recent.digest(&BodyHash::of(b"first"));
+        let first = recent.digest(&id(200));
         assert!(!recent.contains(&queue, &first));
         recent.remember(queue, first);
         assert!(recent.contains(&queue, &first));
         assert!(!recent.contains(&other, &first));
         for n in 0..DIGESTS_PER_QUEUE {
-            recent.remember(queue, recent.digest(&BodyHash::of(&n.to_be_bytes())));
+            recent.remember(queue, recent.digest(&id(n as u8)));
         }
         assert!(!recent.contains(&queue, &first));
         recent.forget(&queue);
-        assert!(!recent.contains(&queue, &recent.digest(&BodyHash::of(&0usize.to_be_bytes()))));
+        assert!(!recent.contains(&queue, &recent.digest(&id(0))));
         // Keyed: another relay's digests differ.
-        assert_ne!(
-            RecentSends::default().digest(&BodyHash::of(b"first")),
-            first
-        );
+        assert_ne!(RecentSends::default().digest(&id(200)), first);
     }
 }

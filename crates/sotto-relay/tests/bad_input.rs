@@ -476,13 +476,7 @@ async fn auth_errors_are_the_same_bytes_whether_a_queue_exists_or_not() {
             },
             &recipient_key,
         ),
-        (
-            Command::Send {
-                sender_id,
-                body: body(b"x", 16_000),
-            },
-            &sender_key,
-        ),
+        (Command::send(sender_id, body(b"x", 16_000)), &sender_key),
     ];
     let mut existing = Vec::new();
     for (command, _) in &commands {

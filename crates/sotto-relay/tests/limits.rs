@@ -170,11 +170,8 @@ async fn message_bodies_up_to_the_limit_pass_and_larger_get_large_msg() {
 
     // The client library refuses to build such a body; write it by hand.
     for len in [MAX_MESSAGE_BODY + 1, 16_300] {
-        let mut send = Command::Send {
-            sender_id: queue.sender_id(),
-            body: body(b"x", 1),
-        }
-        .to_transmission(CorrId::PUSH);
+        let mut send =
+            Command::send(queue.sender_id(), body(b"x", 1)).to_transmission(CorrId::PUSH);
         send.body = vec![0];
         send.body
             .extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
@@ -199,11 +196,7 @@ async fn message_bodies_up_to_the_limit_pass_and_larger_get_large_msg() {
         );
     }
     // An empty body is malformed, not large.
-    let mut empty = Command::Send {
-        sender_id: queue.sender_id(),
-        body: body(b"x", 1),
-    }
-    .to_transmission(CorrId::PUSH);
+    let mut empty = Command::send(queue.sender_id(), body(b"x", 1)).to_transmission(CorrId::PUSH);
     empty.body = vec![0, 0, 0];
     let response = client
         .connection

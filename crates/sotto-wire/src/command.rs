@@ -99,6 +99,44 @@ impl MessageBody {
     }
 }
 
+/// Bytes of a [`SendId`].
+pub const SEND_ID_LEN: usize = 16;
+
+/// A SEND's send id: 16 bytes that name the message to the relay, the same
+/// when the sender sends the same message again after a lost OK, so that the
+/// relay stores it once (an idempotent SEND). [`SendId::of`] derives it from
+/// the message, so a retry needs nothing remembered. The relay only compares
+/// send ids: a sender that gives two messages one id loses the second.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SendId([u8; SEND_ID_LEN]);
+
+impl SendId {
+    /// The send id made of these bytes.
+    pub const fn from_bytes(bytes: [u8; SEND_ID_LEN]) -> SendId {
+        SendId(bytes)
+    }
+
+    /// The send id of a message, as the reference client derives it: the
+    /// first 16 bytes of the message's BLAKE3 hash.
+    pub fn of(body: &MessageBody) -> SendId {
+        let hash = blake3::hash(body.as_bytes());
+        let mut id = [0; SEND_ID_LEN];
+        id.copy_from_slice(&hash.as_bytes()[..SEND_ID_LEN]);
+        SendId(id)
+    }
+
+    /// The id's bytes, as sent on the wire.
+    pub const fn as_bytes(&self) -> &[u8; SEND_ID_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SendId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendId(..)")
+    }
+}
+
 impl fmt::Debug for MessageBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MessageBody({} bytes)", self.0.len())
@@ -181,6 +219,9 @@ pub enum Command {
     Send {
         /// The queue, by its sender id.
         sender_id: SenderId,
+        /// Names the message for the relay's recognition of a resent SEND
+        /// ([`Command::send`] derives it from the body).
+        send_id: SendId,
         /// The message (end-to-end ciphertext).
         body: MessageBody,
     },
@@ -352,6 +393,16 @@ pub enum Command {
 }
 
 impl Command {
+    /// A SEND of `body` to the queue `sender_id`, with the send id derived from
+    /// the body ([`SendId::of`]): sending the same body again repeats it.
+    pub fn send(sender_id: SenderId, body: MessageBody) -> Command {
+        Command::Send {
+            sender_id,
+            send_id: SendId::of(&body),
+            body,
+        }
+    }
+
     /// The command's tag byte.
     pub fn tag(&self) -> u8 {
         match self {
@@ -435,7 +486,7 @@ impl Command {
                 32 + 32 + 1 + password.as_ref().map_or(0, |password| password.0.len())
             }
             Command::Key { .. } => 32,
-            Command::Send { body, .. } => 1 + 2 + body.len(),
+            Command::Send { body, .. } => 1 + SEND_ID_LEN + 2 + body.len(),
             Command::Ack { .. } => crate::ids::ID_LEN,
             Command::LinkNew { password, .. } => {
                 32 + 1
@@ -494,8 +545,9 @@ impl Command {
             Command::Key {
                 sender_auth_key, ..
             } => out.extend_from_slice(sender_auth_key.as_bytes()),
-            Command::Send { body, .. } => {
+            Command::Send { send_id, body, .. } => {
                 out.push(0);
+                out.extend_from_slice(send_id.as_bytes());
                 body.encode(&mut out);
             }
             Command::Ack { message_id, .. } => out.extend_from_slice(message_id.as_bytes()),
@@ -644,6 +696,7 @@ impl Command {
                 }
                 Command::Send {
                     sender_id,
+                    send_id: SendId(reader.array()?),
                     body: MessageBody::decode(&mut reader)?,
                 }
             }
@@ -843,9 +896,12 @@ pub(crate) mod tests {
             recipient
                 .clone()
                 .prop_map(|recipient_id| Command::Sub { recipient_id }),
-            (any::<[u8; 24]>(), arb_body()).prop_map(|(id, body)| Command::Send {
-                sender_id: SenderId::from_bytes(id),
-                body,
+            (any::<[u8; 24]>(), any::<[u8; 16]>(), arb_body()).prop_map(|(id, send_id, body)| {
+                Command::Send {
+                    sender_id: SenderId::from_bytes(id),
+                    send_id: SendId::from_bytes(send_id),
+                    body,
+                }
             }),
             (recipient.clone(), any::<[u8; 24]>()).prop_map(|(recipient_id, id)| Command::Ack {
                 recipient_id,
@@ -1217,13 +1273,25 @@ pub(crate) mod tests {
         }
     }
 
+    /// A SEND body: `flags`, a send id, then `rest` (`body_len` and body).
+    fn send_body(flags: u8, rest: &[u8]) -> Vec<u8> {
+        let mut body = vec![flags];
+        body.extend_from_slice(&[0x5d; SEND_ID_LEN]);
+        body.extend_from_slice(rest);
+        body
+    }
+
     #[test]
     fn send_layout() {
         let command = Command::Send {
             sender_id: SenderId::from_bytes([5; 24]),
+            send_id: SendId::from_bytes([0x5d; 16]),
             body: MessageBody::new(vec![0xee; 3]).unwrap(),
         };
-        assert_eq!(command.encode_body(), vec![0, 0, 3, 0xee, 0xee, 0xee]);
+        let mut expected = vec![0];
+        expected.extend_from_slice(&[0x5d; 16]);
+        expected.extend_from_slice(&[0, 3, 0xee, 0xee, 0xee]);
+        assert_eq!(command.encode_body(), expected);
         assert_eq!(command.entity(), Some(EntityId::from_bytes([5; 24])));
     }
 
@@ -1307,27 +1375,28 @@ pub(crate) mod tests {
                 WireError::TrailingBytes,
             ),
             (
-                transmission(0x04, id, vec![1, 0, 1, 0]),
+                transmission(0x04, id, send_body(1, &[0, 1, 0])),
                 WireError::ReservedFlags,
             ),
             (
-                transmission(0x04, id, vec![0, 0, 0]),
+                transmission(0x04, id, send_body(0, &[0, 0])),
                 WireError::LengthOutOfRange { field: "body_len" },
             ),
             (
-                transmission(0x04, id, vec![0, 0, 2, 0]),
+                transmission(0x04, id, send_body(0, &[0, 2, 0])),
                 WireError::Truncated,
             ),
             (
-                transmission(0x04, id, vec![0, 0, 1, 0, 0]),
+                transmission(0x04, id, send_body(0, &[0, 1, 0, 0])),
                 WireError::TrailingBytes,
             ),
+            // The send id cut short.
+            (transmission(0x04, id, vec![0; 10]), WireError::Truncated),
             (
                 transmission(0x04, id, {
-                    let mut body = vec![0];
-                    body.extend_from_slice(&16001u16.to_be_bytes());
-                    body.extend_from_slice(&[0; 16001]);
-                    body
+                    let mut rest = 16001u16.to_be_bytes().to_vec();
+                    rest.extend_from_slice(&[0; 16001]);
+                    send_body(0, &rest)
                 }),
                 WireError::LengthOutOfRange { field: "body_len" },
             ),
@@ -1364,10 +1433,10 @@ pub(crate) mod tests {
                 recipient_id: RecipientId::from_bytes([1; 24]),
                 sender_auth_key: key(),
             },
-            Command::Send {
-                sender_id: SenderId::from_bytes([1; 24]),
-                body: MessageBody::new(vec![7; 10]).unwrap(),
-            },
+            Command::send(
+                SenderId::from_bytes([1; 24]),
+                MessageBody::new(vec![7; 10]).unwrap(),
+            ),
             Command::Ack {
                 recipient_id: RecipientId::from_bytes([1; 24]),
                 message_id: MessageId::from_bytes([2; 24]),

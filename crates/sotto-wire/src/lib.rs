@@ -60,7 +60,9 @@ pub use backoff::ReconnectBackoff;
 pub use block::{
     BLOCK_SIZE, Block, INNER_SIZE, InnerBlock, MAX_TRANSMISSION_LEN, MAX_TRANSMISSIONS, TAG_SIZE,
 };
-pub use command::{Command, MAX_MESSAGE_BODY, MAX_PASSWORD_LEN, MessageBody, ServerPassword};
+pub use command::{
+    Command, MAX_MESSAGE_BODY, MAX_PASSWORD_LEN, MessageBody, SEND_ID_LEN, SendId, ServerPassword,
+};
 pub use connection::{
     ClientConnection, ConnectionConfig, ConnectionEnd, Event, Request, RequestFailure, RequestId,
 };
@@ -83,7 +85,7 @@ pub use queue_message::{
 };
 pub use response::{ErrorCode, Response};
 pub use suite::{AEAD_TAG_LEN, CipherSuite};
-pub use transmission::{BodyHash, Transmission};
+pub use transmission::Transmission;
 pub use transport::{BlockOpener, BlockSealer, SessionId, SessionParameters, Transport};
 pub use version::{Version, VersionRange};
 

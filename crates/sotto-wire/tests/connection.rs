@@ -101,10 +101,10 @@ fn sub(secret: &QueueAuthSecret, id: u8) -> Request {
 
 fn send(id: u8) -> Request {
     Request {
-        command: Command::Send {
-            sender_id: SenderId::from_bytes([id; 24]),
-            body: MessageBody::new(vec![id; 100]).unwrap(),
-        },
+        command: Command::send(
+            SenderId::from_bytes([id; 24]),
+            MessageBody::new(vec![id; 100]).unwrap(),
+        ),
         auth: None,
     }
 }
@@ -426,7 +426,11 @@ fn oversized_commands_are_refused_at_submit() {
     };
     *body = MessageBody::new(vec![1; 16000]).unwrap();
     assert!(client.submit(request).is_ok());
-    assert_eq!(client.queued_bytes(), 1 + 8 + 1 + 24 + 1 + 3 + 16000);
+    // auth_len, corr id, entity_len, sender id, tag, flags, send id, body_len, body.
+    assert_eq!(
+        client.queued_bytes(),
+        1 + 8 + 1 + 24 + 1 + 1 + 16 + 2 + 16000
+    );
 }
 
 #[test]

@@ -166,10 +166,7 @@ fn a_message_goes_from_sender_to_recipient_through_the_relay() {
     // The sender, on its own connection, sends.
     let mut sender = connect(&identity, &address, 2);
     let body = MessageBody::new(b"end-to-end ciphertext".to_vec()).unwrap();
-    let send = Command::Send {
-        sender_id,
-        body: body.clone(),
-    };
+    let send = Command::send(sender_id, body.clone());
     let sender_key = sender.command_key(&sender_secret);
     let signed = send.to_authorized_transmission(CorrId::from_bytes([4; 8]), &sender_key);
     let received = sender.client_sends(std::slice::from_ref(&signed));

@@ -205,13 +205,10 @@ fn authorized_sub() {
     let bytes = sub.encode();
     assert_eq!(bytes.len(), 67);
     let authenticator = sub.authenticator.unwrap();
-    // Bytes 33.. are corr id, entity and tag (SUB has an empty body), then the
-    // body's BLAKE3 hash.
-    let mut authenticated = bytes[33..].to_vec();
-    authenticated.extend_from_slice(blake3::hash(b"").as_bytes());
+    // Bytes 33.. are corr id, entity and tag (SUB has an empty body).
     assert_eq!(
         authenticator.as_bytes(),
-        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+        blake3::keyed_hash(&command_key, &bytes[33..]).as_bytes()
     );
     // The relay derives the same key from its session secret and accepts it.
     let relay_key = connection.relay_auth.command_key(&public).unwrap();
@@ -242,11 +239,10 @@ fn authorized_link_set() {
     assert_eq!(bytes.len(), 67 + LINK_BLOB_LEN);
     assert_eq!(&bytes[67..], blob.as_slice());
     let authenticator = set.authenticator.unwrap();
-    let mut authenticated = bytes[33..67].to_vec();
-    authenticated.extend_from_slice(blake3::hash(&blob).as_bytes());
+    // The authenticator covers corr id, entity and tag, not the blob.
     assert_eq!(
         authenticator.as_bytes(),
-        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+        blake3::keyed_hash(&command_key, &bytes[33..67]).as_bytes()
     );
     let relay_key = connection.relay_auth.command_key(&public).unwrap();
     assert!(set.verify(&relay_key));
@@ -254,7 +250,6 @@ fn authorized_link_set() {
     let values = [
         ("link auth public", hex(public.as_bytes())),
         ("command key", hex(&command_key)),
-        ("blob hash", hex(blake3::hash(&blob).as_bytes())),
         ("authenticator", hex(authenticator.as_bytes())),
         ("LSET transmission, first 67 bytes", hex(&bytes[..67])),
     ];
@@ -278,13 +273,10 @@ fn authorized_file_put() {
     let bytes = put.encode();
     assert_eq!(bytes.len(), 73 + MAX_PIECE_LEN);
     assert_eq!(&bytes[73..], piece.as_slice());
-    let body_hash = blake3::hash(&bytes[67..]);
-    let mut authenticated = bytes[33..67].to_vec();
-    authenticated.extend_from_slice(body_hash.as_bytes());
     let authenticator = put.authenticator.unwrap();
     assert_eq!(
         authenticator.as_bytes(),
-        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+        blake3::keyed_hash(&command_key, &bytes[33..67]).as_bytes()
     );
     let relay_key = connection.relay_auth.command_key(&public).unwrap();
     assert!(put.verify(&relay_key));
@@ -294,7 +286,6 @@ fn authorized_file_put() {
     let values = [
         ("upload auth public", hex(public.as_bytes())),
         ("command key", hex(&command_key)),
-        ("body hash", hex(body_hash.as_bytes())),
         ("authenticator", hex(authenticator.as_bytes())),
         ("FPUT transmission, first 73 bytes", hex(&bytes[..73])),
         (
@@ -305,7 +296,7 @@ fn authorized_file_put() {
     check(&values, &EXPECTED_FPUT);
 }
 
-const EXPECTED_FPUT: [(&str, &str); 6] = [
+const EXPECTED_FPUT: [(&str, &str); 5] = [
     (
         "upload auth public",
         "7e81e916e3afcdb31ef74d8db923f2ba15b82a1aa6594ea228dcdf27d7b54f6c",
@@ -315,16 +306,12 @@ const EXPECTED_FPUT: [(&str, &str); 6] = [
         "8b5efa364b9f5d06e9a8b24712bbefe03095c2d8ad34b5150409f99fe1c8ffa0",
     ),
     (
-        "body hash",
-        "530cbfe2a26f97afece446a5534473385e242e6683b6e85f5c3bcba80d9f904a",
-    ),
-    (
         "authenticator",
-        "3ab9c9a8e0ee4cd32eaa43cd0b9294b918493987085729501412649ed12be57e",
+        "8d9181f77967a8a67dd1939ccf5f26f0e2a524694bc53b5da8f5b92e39806289",
     ),
     (
         "FPUT transmission, first 73 bytes",
-        "203ab9c9a8e0ee4cd32eaa43cd0b9294b918493987085729501412649ed12be57e111213141516171818a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b70f00003f803f80",
+        "208d9181f77967a8a67dd1939ccf5f26f0e2a524694bc53b5da8f5b92e39806289111213141516171818a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b70f00003f803f80",
     ),
     (
         "digest of the 64 KiB chunk",
@@ -348,13 +335,10 @@ fn authorized_group_append_and_read() {
     let bytes = append.encode();
     assert_eq!(bytes.len(), 67 + GROUP_ENTRY_LEN);
     assert_eq!(&bytes[67..], entry.as_slice());
-    let body_hash = blake3::hash(&entry);
-    let mut authenticated = bytes[33..67].to_vec();
-    authenticated.extend_from_slice(body_hash.as_bytes());
     let authenticator = append.authenticator.unwrap();
     assert_eq!(
         authenticator.as_bytes(),
-        blake3::keyed_hash(&command_key, &authenticated).as_bytes()
+        blake3::keyed_hash(&command_key, &bytes[33..67]).as_bytes()
     );
     let relay_key = connection.relay_auth.command_key(&public).unwrap();
     assert!(append.verify(&relay_key));
@@ -370,7 +354,6 @@ fn authorized_group_append_and_read() {
     let values = [
         ("write auth public", hex(public.as_bytes())),
         ("command key", hex(&command_key)),
-        ("body hash", hex(body_hash.as_bytes())),
         ("authenticator", hex(authenticator.as_bytes())),
         ("GAPP transmission, first 67 bytes", hex(&bytes[..67])),
         ("GREAD transmission", hex(&read.encode())),
@@ -378,7 +361,7 @@ fn authorized_group_append_and_read() {
     check(&values, &EXPECTED_GAPP);
 }
 
-const EXPECTED_GAPP: [(&str, &str); 6] = [
+const EXPECTED_GAPP: [(&str, &str); 5] = [
     (
         "write auth public",
         "781faab908430150daccdd6f9d6c5086e34f73a93ebbaa271765e5036edfc519",
@@ -388,20 +371,16 @@ const EXPECTED_GAPP: [(&str, &str); 6] = [
         "6dc79e232a4cae8737f69bbb0824595f7bbe37a5a09fa829586445c2bb7afd76",
     ),
     (
-        "body hash",
-        "3d20da445e742cf1398020d21f101120db9a1af1f14dacc557097712d13c9651",
-    ),
-    (
         "authenticator",
-        "a0b134c277a04af1a028bd4036c64f79904b2a970becb8a0a79d14d091cb956a",
+        "793363680febaf10041c28749df06ca1e4f8a86d975eb12c763a32a795eeb01e",
     ),
     (
         "GAPP transmission, first 67 bytes",
-        "20a0b134c277a04af1a028bd4036c64f79904b2a970becb8a0a79d14d091cb956a111213141516171818c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d716",
+        "20793363680febaf10041c28749df06ca1e4f8a86d975eb12c763a32a795eeb01e111213141516171818c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d716",
     ),
     (
         "GREAD transmission",
-        "2019ef65372308fd1e9d1cb5c278abd8f30846969822aee71237129b271c06733c111213141516171818e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7170000000000000102",
+        "20fc46892934fbf834232b43a0fc424bb97a8aaa04d0e43155d98619ddec732d17111213141516171818e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7170000000000000102",
     ),
 ];
 
@@ -554,15 +533,15 @@ const EXPECTED_SUB: [(&str, &str); 4] = [
     ),
     (
         "authenticator",
-        "d892cc7c834474ec0018aaaf0b2b160fb8edcc1e063d2bb7c7787af5ac33b174",
+        "9c017b69d2b258709eb4faceb65b44fbf2caba60f8bfede0f4d1476c8b9cb0fd",
     ),
     (
         "SUB transmission",
-        "20d892cc7c834474ec0018aaaf0b2b160fb8edcc1e063d2bb7c7787af5ac33b174111213141516171818202122232425262728292a2b2c2d2e2f303132333435363703",
+        "209c017b69d2b258709eb4faceb65b44fbf2caba60f8bfede0f4d1476c8b9cb0fd111213141516171818202122232425262728292a2b2c2d2e2f303132333435363703",
     ),
 ];
 
-const EXPECTED_LSET: [(&str, &str); 5] = [
+const EXPECTED_LSET: [(&str, &str); 4] = [
     (
         "link auth public",
         "5855784cb3c8c796d84ac93e8f4a53dab0bb31e80960042cfa87f03a4293b308",
@@ -572,16 +551,12 @@ const EXPECTED_LSET: [(&str, &str); 5] = [
         "bb43da41a365eada15f151d16cc8cf9e170c052bfb83e2dc3a957b863acc79c9",
     ),
     (
-        "blob hash",
-        "1bdccfde0210a8ca178be19c6777cdb4b9a8fd24e7fe2b6b259b98e7aaaa0bb6",
-    ),
-    (
         "authenticator",
-        "efa2f6530845d472232f425916829a7c2471102ab9ce2dde1ef672294e970bef",
+        "e1a1bd2e95ec78f95ec91c35885100122f320a213a8353c82a707fe99bb0a776",
     ),
     (
         "LSET transmission, first 67 bytes",
-        "20efa2f6530845d472232f425916829a7c2471102ab9ce2dde1ef672294e970bef111213141516171818606162636465666768696a6b6c6d6e6f70717273747576770b",
+        "20e1a1bd2e95ec78f95ec91c35885100122f320a213a8353c82a707fe99bb0a776111213141516171818606162636465666768696a6b6c6d6e6f70717273747576770b",
     ),
 ];
 

@@ -108,7 +108,9 @@ impl MemoryRelay {
                     queue_dh_key: PublicKey::from(&secret),
                 })
             }
-            Command::Send { sender_id, body } => {
+            Command::Send {
+                sender_id, body, ..
+            } => {
                 let Some(recipient_id) = self.by_sender.get(sender_id).copied() else {
                     return Ok(auth);
                 };

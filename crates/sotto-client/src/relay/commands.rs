@@ -92,10 +92,7 @@ impl RelayConnection {
         queue: &SenderQueue,
         body: MessageBody,
     ) -> Result<PendingOk, ClientError> {
-        let command = Command::Send {
-            sender_id: queue.sender_id(),
-            body,
-        };
+        let command = Command::send(queue.sender_id(), body);
         Ok(PendingOk(self.submit(&command, queue.auth_key()).await?))
     }
 

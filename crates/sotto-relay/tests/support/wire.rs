@@ -418,10 +418,7 @@ impl QueueOwner {
 
 /// A SEND of `body`.
 pub fn send_command(sender_id: SenderId, body: &[u8]) -> Command {
-    Command::Send {
-        sender_id,
-        body: MessageBody::new(body.to_vec()).unwrap(),
-    }
+    Command::send(sender_id, MessageBody::new(body.to_vec()).unwrap())
 }
 
 /// The body of a delivered message (panics on a QUOTA_REACHED marker).
