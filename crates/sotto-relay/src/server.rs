@@ -44,12 +44,15 @@ use crate::{Error, connection, expiry, identity, web};
 /// Largest frame the WebSocket layer reads.
 const MAX_FRAME: usize = 2 * BLOCK_SIZE;
 
-/// WebSocket read chunk per connection (the most one read takes from the socket).
-/// The buffer grows to this much plus a block with the hello and keeps that size:
-/// tungstenite reserves a whole frame on top of what it has read, so a larger
-/// chunk costs memory on every connection (a chunk of a whole block doubles the
-/// buffer), a smaller one read calls on every block.
-const READ_BUFFER: usize = 4096;
+/// WebSocket read chunk per connection (the most one read takes from the socket):
+/// half a block and the frame's 8-byte header (length and mask), so that a
+/// client's block arrives in two read calls, where 4 KiB chunks took four or
+/// five (each also a wake-up of the connection's task). The buffer grows to
+/// this much plus a block (tungstenite reserves a whole frame on top of what it
+/// has read) and keeps that size: 24 KiB per connection. A chunk of a whole
+/// frame would take one call, but the buffer would grow to 32 KiB on every
+/// connection, idle ones too.
+const READ_BUFFER: usize = BLOCK_SIZE / 2 + 8;
 /// Bytes the WebSocket buffers before writing to the socket: none, each block
 /// is written as it is fed. The buffer keeps the largest size it ever reached
 /// for the connection's lifetime, so letting blocks pile up in it would leave
