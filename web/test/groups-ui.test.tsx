@@ -385,8 +385,11 @@ describe("groups", () => {
     const dialog = root.querySelector<HTMLElement>('[role="dialog"]')!;
     const radio = (text: string) =>
       [...dialog.querySelectorAll("label")].find((label) => label.textContent?.includes(text))!.querySelector("input")!;
-    // A choice made now would change nothing but the screen.
+    // A choice made now would change nothing but the screen, and neither is
+    // the link's until it is known.
     expect(radio("An admin approves each request").disabled).toBe(true);
+    expect(radio("An admin approves each request").checked).toBe(false);
+    expect(radio("Automatically").checked).toBe(false);
     await act(() => loaded());
     await settle();
     expect(radio("Automatically").checked).toBe(true);

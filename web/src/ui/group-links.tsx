@@ -23,7 +23,10 @@ import { QrCode } from "./qr-code";
 
 /** The group's link as this device made it: shown, made, replaced, deleted, its approval changed. */
 export function GroupLinkSection({ backend, group }: { backend: Backend; group: ChatId }) {
-  /** `undefined` while it loads (the approval choice waits for it), `null` for none. */
+  /**
+   * `undefined` while it loads (the approval choice waits for it, with neither
+   * answer checked: the default would pass for the link's own), `null` for none.
+   */
   const [link, setLink] = useState<GroupLinkView | null | undefined>(undefined);
   const [automatic, setAutomatic] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -71,7 +74,7 @@ export function GroupLinkSection({ backend, group }: { backend: Backend; group: 
             <input
               type="radio"
               name="link-approval"
-              checked={!automatic}
+              checked={link !== undefined && !automatic}
               disabled={busy || link === undefined}
               onChange={() => {
                 setAutomatic(false);
@@ -84,7 +87,7 @@ export function GroupLinkSection({ backend, group }: { backend: Backend; group: 
             <input
               type="radio"
               name="link-approval"
-              checked={automatic}
+              checked={link !== undefined && automatic}
               disabled={busy || link === undefined}
               onChange={() => {
                 setAutomatic(true);
