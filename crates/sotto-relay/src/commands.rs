@@ -71,8 +71,11 @@ pub struct Session {
 }
 
 /// Blocks a connection may have waiting for their writes before the relay stops
-/// reading from it.
-pub const MAX_BLOCKS_IN_FLIGHT: usize = 8;
+/// reading from it. Enough for a busy sender to fill the next group commit while
+/// the last one is on its fsync (with 8, four senders gave at most 32 SENDs per
+/// commit and the relay sat idle between fsyncs); the bytes they hold count in
+/// the writer's queue, which is bounded for the whole relay.
+pub const MAX_BLOCKS_IN_FLIGHT: usize = 32;
 
 /// The replies of one block, some waiting for their writes.
 #[derive(Default)]

@@ -181,7 +181,8 @@ async fn drive(
         let room = reply_bound.saturating_sub(waiting);
         let may_run = room > 0 && session.blocks_in_flight() < MAX_BLOCKS_IN_FLIGHT;
         let stalled = outbox.queued > done;
-        if may_run && !input.is_empty() {
+        let ran = may_run && !input.is_empty();
+        if ran {
             session.handle_transmissions(&mut input, room).await;
         } else {
             let may_read = may_run && input.is_empty();
@@ -271,6 +272,13 @@ async fn drive(
         }
         if session.failures_exhausted() {
             break Ending::Violation(close_code::POLICY, "too many failed authorizations");
+        }
+        if ran {
+            // One block's commands per turn, then the other connections have
+            // theirs: a client with many blocks waiting (a sender with a deep
+            // window) would otherwise run dozens per turn, and when the relay
+            // is busy, accepting messages would crowd out delivering them.
+            tokio::task::yield_now().await;
         }
     };
     if matches!(ending, Ending::Shutdown | Ending::Idle) {

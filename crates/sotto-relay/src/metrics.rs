@@ -341,7 +341,7 @@ impl Metrics {
             ),
             (
                 "sotto_deferred_commits_total",
-                "Commits of ACKs only, made durable by the next fsync.",
+                "Commits of ACKs without an fsync of their own (one per ACK its connection applied at once); the next fsync makes them durable.",
                 &self.deferred_commits,
             ),
             (

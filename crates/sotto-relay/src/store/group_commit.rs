@@ -8,12 +8,14 @@
 //! load the batch grows by itself: while one fsync runs, the next batch queues up.
 //!
 //! With [`WriterConfig::defer_acks`] (the relay's default; `--sync-acks` turns it
-//! off), a batch of ACKs
-//! only is committed without fsync ([`Commit::Deferred`]): losing an ACK in a
-//! crash only means the message is delivered again, which at-least-once delivery
-//! allows, and the next message is pushed one fsync sooner. The next durable
-//! commit makes deferred ones durable too, and the writer makes one at most
-//! [`SYNC_DELAY`] after a deferred commit if nothing else does.
+//! off), ACKs are not made durable before they are answered: losing an ACK in a
+//! crash only means the message is delivered again, which at-least-once
+//! delivery allows. The committer applies an ACK at once where the store can
+//! ([`Storage::apply_now`]), so that the next message is pushed without waiting
+//! for the writer, which may be in the middle of an fsync; otherwise the writer
+//! commits a batch of ACKs only without fsync ([`Commit::Deferred`]). The next
+//! durable commit makes ACKs durable too, and the writer makes one at most
+//! [`SYNC_DELAY`] after the first ACK if nothing else does.
 //!
 //! Shutdown: [`WriterHandle::stop`] queues a stop behind every write enqueued so
 //! far; the writer commits them, answers their waiters and exits.
@@ -30,7 +32,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::{Commit, Storage, WriteOp, WriteOutcome};
+use super::{Applied, Commit, Storage, WriteOp, WriteOutcome};
 use crate::Error;
 use crate::clock::unix_now;
 use crate::metrics::Metrics;
@@ -50,6 +52,8 @@ struct Request {
 #[allow(clippy::large_enum_variant)]
 enum Job {
     Write(Request),
+    /// Records applied at once wait to be written: commit within [`SYNC_DELAY`].
+    Flush,
     /// Commit what came before, then stop.
     Stop,
 }
@@ -58,6 +62,9 @@ enum Job {
 #[derive(Clone)]
 pub struct Committer {
     requests: mpsc::Sender<Job>,
+    /// The store, for the writes applied at once (ACKs, with `defer_acks`).
+    storage: Option<Arc<dyn Storage>>,
+    metrics: Arc<Metrics>,
 }
 
 /// A write handed to the writer; await its outcome with [`PendingWrite::outcome`].
@@ -94,6 +101,11 @@ pub fn start(
         ..config
     };
     let failure = watch::Sender::new(false);
+    let committer = Committer {
+        requests: requests.clone(),
+        storage: config.defer_acks.then(|| Arc::clone(&storage)),
+        metrics: Arc::clone(&metrics),
+    };
     let writer = Writer {
         storage,
         config,
@@ -105,9 +117,7 @@ pub fn start(
         .spawn(move || run_writer(&writer, receiver))
         .map_err(Error::io("starting the storage writer"))?;
     Ok((
-        Committer {
-            requests: requests.clone(),
-        },
+        committer,
         WriterHandle {
             thread,
             requests,
@@ -117,9 +127,27 @@ pub fn start(
 }
 
 impl Committer {
-    /// Hands `op` to the writer, waiting for room if the writer is behind.
+    /// Hands `op` to the writer, waiting for room if the writer is behind; an
+    /// op that needs no fsync is applied at once where the store can (see the
+    /// module docs).
     pub async fn enqueue(&self, op: WriteOp) -> Result<PendingWrite, Error> {
         let (reply, receiver) = oneshot::channel();
+        if let Some(storage) = self.storage.as_ref().filter(|_| !op.needs_fsync())
+            && let Some(applied) = storage.apply_now(&op, unix_now())
+        {
+            if let Ok(Applied {
+                first_unwritten: true,
+                ..
+            }) = applied
+            {
+                // A full queue has writes coming that will carry these records
+                // too; a closed one, a writer that stopped.
+                let _ = self.requests.try_send(Job::Flush);
+            }
+            self.metrics.record_deferred_commit();
+            let _ = reply.send(applied.map(|applied| applied.outcome));
+            return Ok(PendingWrite { reply: receiver });
+        }
         self.requests
             .send(Job::Write(Request { op, reply }))
             .await
@@ -248,11 +276,18 @@ async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
         };
         match job {
             Some(Job::Write(first)) => batch.push(first),
+            Some(Job::Flush) => {
+                unsynced_since = unsynced_since.or_else(|| Some(Instant::now()));
+                continue;
+            }
             Some(Job::Stop) | None => break,
         }
         while batch.len() < max_batch {
             match receiver.try_recv() {
                 Ok(Job::Write(request)) => batch.push(request),
+                Ok(Job::Flush) => {
+                    unsynced_since = unsynced_since.or_else(|| Some(Instant::now()));
+                }
                 Ok(Job::Stop) => {
                     stopping = true;
                     break;
@@ -285,7 +320,9 @@ async fn write_batches(writer: &Writer, mut receiver: mpsc::Receiver<Job>) {
             }
         }
     }
-    if unsynced_since.is_some() {
+    // ACKs applied at once may wait to be written even if no Flush came (the
+    // queue was full).
+    if unsynced_since.is_some() || config.defer_acks {
         sync(writer);
     }
 }
@@ -441,6 +478,8 @@ mod tests {
         batches: Mutex<Vec<usize>>,
         commits: Mutex<Vec<Commit>>,
         syncs: std::sync::atomic::AtomicUsize,
+        /// Applies ACKs at once ([`Storage::apply_now`]), counting them here.
+        applied_now: Option<std::sync::atomic::AtomicUsize>,
     }
 
     impl Storage for CountingStore {
@@ -478,6 +517,18 @@ mod tests {
             thread::sleep(std::time::Duration::from_millis(20));
             self.batches.lock().unwrap().push(ops.len());
             Ok(vec![WriteOutcome::Done; ops.len()])
+        }
+
+        fn apply_now(&self, op: &WriteOp, _: u64) -> Option<Result<Applied, Error>> {
+            let applied = self.applied_now.as_ref()?;
+            if op.needs_fsync() {
+                return None;
+            }
+            let before = applied.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(Ok(Applied {
+                outcome: WriteOutcome::Done,
+                first_unwritten: before == 0,
+            }))
         }
 
         fn expire(&self, _: u64, _: usize) -> Result<u64, Error> {
@@ -595,6 +646,33 @@ mod tests {
         committer.write(ack(2)).await.unwrap();
         writer.stop().await;
         assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn acks_applied_at_once_are_synced_soon_after() {
+        let store = Arc::new(CountingStore {
+            applied_now: Some(Default::default()),
+            ..CountingStore::default()
+        });
+        let config = WriterConfig {
+            max_batch: 64,
+            defer_acks: true,
+        };
+        let (committer, writer) =
+            start(store.clone(), config, Arc::new(Metrics::default())).unwrap();
+        // Answered without the writer: the store applied it.
+        let mut pending = committer.enqueue(ack(1)).await.unwrap();
+        assert_eq!(pending.try_outcome().unwrap().unwrap(), WriteOutcome::Done);
+        committer.write(ack(2)).await.unwrap();
+        assert!(store.commits.lock().unwrap().is_empty());
+        // Nothing else comes: the writer syncs them soon after.
+        tokio::time::sleep(SYNC_DELAY * 3).await;
+        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // And once more at shutdown, for what came since.
+        committer.write(ack(3)).await.unwrap();
+        writer.stop().await;
+        assert_eq!(store.syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert!(store.commits.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -253,6 +253,16 @@ pub enum Commit {
     Deferred,
 }
 
+/// What [`Storage::apply_now`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The op's outcome, as [`Storage::apply`] would give it.
+    pub outcome: WriteOutcome,
+    /// Nothing else was waiting to be written: someone must make sure it is,
+    /// within [`group_commit::SYNC_DELAY`].
+    pub first_unwritten: bool,
+}
+
 /// What one [`WriteOp`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -360,6 +370,15 @@ pub trait Storage: Send + Sync + 'static {
     /// if `commit` says so. One outcome per op; an `Err` means nothing was
     /// applied.
     fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error>;
+
+    /// Applies `op` at once, without waiting for the group-commit writer, if
+    /// it needs no fsync ([`WriteOp::needs_fsync`]) and the store can decide
+    /// and encode it without I/O: like a [`Commit::Deferred`] commit, it is
+    /// visible at once, and its records reach the disk with a later batch or
+    /// [`Storage::sync`]. `None`: hand it to the writer.
+    fn apply_now(&self, _op: &WriteOp, _now: u64) -> Option<Result<Applied, Error>> {
+        None
+    }
 
     /// The key that authorizes changes to the link, if the link exists and
     /// has not expired at `now`. Reads no blob, so that a refused LSET or LDEL

@@ -12,12 +12,17 @@
 //! - [`compaction`]: reclaiming the oldest segment by copying its live records
 //!   forward.
 //!
-//! Locks: the writer lock serialises appends (the group-commit thread, the
-//! sweep). The index lock is taken for writing only while a batch is decided
-//! and encoded, in memory; the write and the fsync happen after it is released.
-//! Records not yet durable are already in the index, so readers see messages
-//! only before a log position (`visible_end`) that moves once the batch is on
-//! disk.
+//! Locks: the I/O lock serialises what writes the log (the group-commit
+//! thread's batches, the sweep, compaction) and is held across the writes and
+//! fsyncs. The writer lock guards the appending end, and the index lock is
+//! taken for writing only while records are decided and encoded, in memory. A
+//! batch's write and fsync happen with the writer lock released: meanwhile an
+//! ACK is decided and encoded at once by its connection ([`Storage::apply_now`])
+//! and goes to disk with the next batch. Rollover, the sweep and compaction
+//! keep the writer lock across their I/O (they are rare); an ACK that finds it
+//! taken goes the group-commit way. Records not yet durable are already in the
+//! index, so readers see messages only before a log position (`visible_end`)
+//! that moves once the batch is on disk.
 //!
 //! A failed write or fsync stops the store: after an fsync error the kernel
 //! may have dropped the pages it could not write, so neither the index nor the
@@ -37,10 +42,11 @@ mod writer;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
+use std::ops::{Deref, DerefMut};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use sotto_wire::{
     DownloadId, GROUP_ENTRY_LEN, GroupAdminId, GroupEntry, GroupReadId, GroupWriteId,
@@ -53,13 +59,17 @@ use self::record::{GROUP_ENTRY_OFFSET, LINK_BLOB_OFFSET, MESSAGE_BODY_OFFSET, Re
 use self::tail::Tail;
 use self::writer::{Files, Writer};
 use super::{
-    AuthKey, ChunkFile, ChunkRecord, Commit, GroupRecord, Policy, QueueRecord, Storage,
+    Applied, AuthKey, ChunkFile, ChunkRecord, Commit, GroupRecord, Policy, QueueRecord, Storage,
     StoredMessage, WriteOp, WriteOutcome,
 };
 use crate::Error;
 
 /// The log's directory in the data directory.
 pub const LOG_DIR: &str = "log";
+
+/// Room an ACK's records surely fit in ([`Storage::apply_now`] does not move to
+/// a new segment).
+const APPLY_NOW_ROOM: u64 = 4096;
 
 /// The default size at which a segment is sealed and the next one started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
@@ -107,6 +117,8 @@ pub struct LogStore {
     dir: std::path::PathBuf,
     index: RwLock<Index>,
     files: Files,
+    /// Held across every write and fsync of the log (see the module docs).
+    io: Mutex<()>,
     writer: Mutex<Writer>,
     /// The last batches written, shared with the writer.
     tail: Arc<Tail>,
@@ -191,6 +203,7 @@ impl LogStore {
             dir,
             index: RwLock::new(index),
             files: RwLock::new(files),
+            io: Mutex::new(()),
             writer: Mutex::new(writer),
             tail,
             visible_end: AtomicU64::new(visible_end),
@@ -233,7 +246,20 @@ impl LogStore {
         self.index.write().map_err(|_| Error::StoreFailed)
     }
 
-    fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>, Error> {
+    /// The I/O lock and the writer lock, for changes that do I/O with both held.
+    fn lock_writer(&self) -> Result<WriterGuard<'_>, Error> {
+        let io = self.lock_io()?;
+        let writer = self.lock_appending()?;
+        Ok(WriterGuard { writer, _io: io })
+    }
+
+    fn lock_io(&self) -> Result<MutexGuard<'_, ()>, Error> {
+        self.check()?;
+        self.io.lock().map_err(|_| Error::StoreFailed)
+    }
+
+    /// The writer lock alone: only to append, or with the I/O lock held.
+    fn lock_appending(&self) -> Result<MutexGuard<'_, Writer>, Error> {
         self.check()?;
         self.writer.lock().map_err(|_| Error::StoreFailed)
     }
@@ -355,16 +381,57 @@ impl LogStore {
     }
 
     /// Writes (and, if durable, syncs) what the writer holds, then shows it
-    /// to readers.
+    /// to readers. The caller holds the I/O lock.
     fn commit(&self, writer: &mut Writer, commit: Commit) -> Result<(), Error> {
-        let written = match commit {
-            Commit::Durable => writer.sync(),
-            Commit::Deferred => writer.flush(),
-        };
-        written.map_err(|error| self.fail(error))?;
-        self.visible_end
-            .store(writer.end_position(), Ordering::Release);
+        let batch = writer.take(commit == Commit::Durable);
+        let written = batch.write();
+        let end = batch.end_position();
+        writer
+            .finish(batch, written)
+            .map_err(|error| self.fail(error))?;
+        self.visible_end.store(end, Ordering::Release);
         Ok(())
+    }
+
+    /// Like [`LogStore::commit`], with the writer lock released during the
+    /// write and the fsync, so that ACKs are applied meanwhile. The caller
+    /// holds the I/O lock, so no other batch is taken before this one is back.
+    fn commit_released(
+        &self,
+        mut writer: MutexGuard<'_, Writer>,
+        commit: Commit,
+    ) -> Result<(), Error> {
+        let batch = writer.take(commit == Commit::Durable);
+        drop(writer);
+        let written = batch.write();
+        let end = batch.end_position();
+        let mut writer = self.writer.lock().map_err(|_| Error::StoreFailed)?;
+        writer
+            .finish(batch, written)
+            .map_err(|error| self.fail(error))?;
+        drop(writer);
+        self.visible_end.store(end, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The I/O lock and the writer lock held together.
+struct WriterGuard<'a> {
+    writer: MutexGuard<'a, Writer>,
+    _io: MutexGuard<'a, ()>,
+}
+
+impl Deref for WriterGuard<'_> {
+    type Target = Writer;
+
+    fn deref(&self) -> &Writer {
+        &self.writer
+    }
+}
+
+impl DerefMut for WriterGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.writer
     }
 }
 
@@ -434,7 +501,8 @@ impl Storage for LogStore {
 
     fn apply(&self, ops: &[WriteOp], now: u64, commit: Commit) -> Result<Vec<WriteOutcome>, Error> {
         self.today.fetch_max(day_of(now), Ordering::Relaxed);
-        let mut writer = self.lock_writer()?;
+        let io = self.lock_io()?;
+        let mut writer = self.lock_appending()?;
         let limits = self.config.limits();
         let outcomes = {
             let mut index = self.write_index()?;
@@ -449,8 +517,46 @@ impl Storage for LogStore {
                 // the log.
                 .map_err(|error| self.fail(error))?
         };
-        self.commit(&mut writer, commit)?;
+        self.commit_released(writer, commit)?;
+        drop(io);
         Ok(outcomes)
+    }
+
+    fn apply_now(&self, op: &WriteOp, now: u64) -> Option<Result<Applied, Error>> {
+        if op.needs_fsync() {
+            return None;
+        }
+        if let Err(error) = self.check() {
+            return Some(Err(error));
+        }
+        let mut writer = match self.writer.try_lock() {
+            Ok(writer) => writer,
+            // Rollover, the sweep or compaction holds it across I/O.
+            Err(TryLockError::WouldBlock) => return None,
+            Err(TryLockError::Poisoned(_)) => return Some(Err(Error::StoreFailed)),
+        };
+        // Moving to a new segment writes and syncs: not here.
+        if !writer.has_room(APPLY_NOW_ROOM) {
+            return None;
+        }
+        self.today.fetch_max(day_of(now), Ordering::Relaxed);
+        let limits = self.config.limits();
+        let outcome = {
+            let mut index = match self.write_index() {
+                Ok(index) => index,
+                Err(error) => return Some(Err(error)),
+            };
+            let mut sink = Sink {
+                writer: &mut writer,
+                files: &self.files,
+            };
+            ops::apply(op, &mut index, &limits, now, &mut sink).map_err(|error| self.fail(error))
+        };
+        let first_unwritten = writer.note_unwritten();
+        Some(outcome.map(|outcome| Applied {
+            outcome,
+            first_unwritten,
+        }))
     }
 
     fn link_key(&self, link_id: &LinkId, now: u64) -> Result<Option<AuthKey>, Error> {
@@ -574,8 +680,11 @@ impl Storage for LogStore {
     }
 
     fn sync(&self) -> Result<(), Error> {
-        let mut writer = self.lock_writer()?;
-        self.commit(&mut writer, Commit::Durable)
+        let io = self.lock_io()?;
+        let writer = self.lock_appending()?;
+        self.commit_released(writer, Commit::Durable)?;
+        drop(io);
+        Ok(())
     }
 
     fn expire(&self, now: u64, limit: usize) -> Result<u64, Error> {

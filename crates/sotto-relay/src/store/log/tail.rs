@@ -74,7 +74,9 @@ impl Tail {
     }
 
     /// An empty buffer for the writer's next batch, with room for at least
-    /// `capacity` bytes.
+    /// `capacity` bytes and not much more: the tail counts what its batches
+    /// hold by capacity, so a buffer far larger than its batch (one that once
+    /// held a burst) would leave room for fewer messages.
     pub(super) fn buffer(&self, capacity: usize) -> Vec<u8> {
         let spare = self
             .batches
@@ -83,10 +85,29 @@ impl Tail {
             .and_then(|mut tail| tail.spare.take());
         match spare {
             Some(mut spare) => {
+                if spare.capacity() > 2 * capacity {
+                    // Empty: shrinking it releases memory without copying.
+                    spare.shrink_to(capacity);
+                }
                 spare.reserve(capacity);
                 spare
             }
             None => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Takes back the buffer of a batch too small to keep, for a later batch.
+    pub(super) fn recycle(&self, mut bytes: Vec<u8>) {
+        let Ok(mut tail) = self.batches.lock() else {
+            return;
+        };
+        if tail
+            .spare
+            .as_ref()
+            .is_none_or(|spare| spare.capacity() < bytes.capacity())
+        {
+            bytes.clear();
+            tail.spare = Some(bytes);
         }
     }
 
@@ -154,8 +175,12 @@ mod tests {
         tail.push(2, 16, vec![0; TAIL_BYTES + 1], 0);
         assert_eq!(tail.read(at(2, 16, 4), 0), None);
         // The dropped batch's buffer comes back, empty, for the next batch.
-        let buffer = tail.buffer(16);
+        let buffer = tail.buffer(half);
         assert!(buffer.is_empty() && buffer.capacity() >= half);
+        tail.recycle(buffer);
+        // Not much larger than asked for: the tail counts batches by capacity.
+        let small = tail.buffer(4096);
+        assert!(small.is_empty() && (4096..=2 * 4096).contains(&small.capacity()));
         assert!(tail.buffer(16).capacity() >= 16);
     }
 }

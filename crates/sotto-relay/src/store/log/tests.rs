@@ -1018,3 +1018,101 @@ fn batches_that_outgrow_their_buffer_are_written_whole() {
     copy_dir(dir.path(), copy.path());
     assert_eq!(snapshot(&open_with(copy.path(), roomy, NOW)), kept);
 }
+
+#[test]
+fn acks_applied_at_once_are_visible_at_once_and_written_with_the_next_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(
+        &store,
+        &[create(1), send(1, 1, 16_000, NOW), send(1, 2, 100, NOW)],
+        NOW,
+    );
+    let applied = store.apply_now(&ack(1, 1), NOW).unwrap().unwrap();
+    assert_eq!(applied.outcome, WriteOutcome::Done);
+    assert!(applied.first_unwritten);
+    // Visible at once: the next message is first.
+    let first = store.first_message(&recipient(1), NOW).unwrap().unwrap();
+    assert_eq!(first.id, message_id(1, 2));
+    // The wrong id, as from the group-commit writer.
+    let wrong = store.apply_now(&ack(1, 1), NOW).unwrap().unwrap();
+    assert_eq!(wrong.outcome, WriteOutcome::NoMessage);
+    assert!(!wrong.first_unwritten);
+    // Only ACKs: anything else needs an fsync before it is answered.
+    assert!(store.apply_now(&send(1, 3, 100, NOW), NOW).is_none());
+    // The next batch writes the ACK before its own records.
+    apply(&store, &[send(1, 3, 100, NOW)], NOW);
+    drop(store);
+    let store = open_with(dir.path(), config(), NOW);
+    let first = store.first_message(&recipient(1), NOW).unwrap().unwrap();
+    assert_eq!(first.id, message_id(1, 2));
+    // A sync alone writes them too.
+    assert_eq!(
+        store.apply_now(&ack(1, 2), NOW).unwrap().unwrap().outcome,
+        WriteOutcome::Done
+    );
+    store.sync().unwrap();
+    drop(store);
+    let store = open_with(dir.path(), config(), NOW);
+    let first = store.first_message(&recipient(1), NOW).unwrap().unwrap();
+    assert_eq!(first.id, message_id(1, 3));
+}
+
+#[test]
+fn acks_go_to_the_writer_while_its_lock_is_held_across_io() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with(dir.path(), config(), NOW);
+    apply(&store, &[create(1), send(1, 1, 100, NOW)], NOW);
+    // Rollover, the sweep and compaction hold the writer lock across I/O.
+    let held = store.lock_writer().unwrap();
+    assert!(store.apply_now(&ack(1, 1), NOW).is_none());
+    drop(held);
+    assert!(store.apply_now(&ack(1, 1), NOW).is_some());
+}
+
+#[test]
+fn acks_are_applied_while_a_batch_is_written() {
+    // The writer lock is released during a batch's write and fsync: an ACK
+    // is applied meanwhile, and the batch's records become visible after it.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open_with(dir.path(), config(), NOW));
+    apply(&store, &[create(1), send(1, 1, 100, NOW)], NOW);
+    let io = store.lock_io().unwrap();
+    let mut writer = store.lock_appending().unwrap();
+    let limits = store.config.limits();
+    {
+        let mut index = store.write_index().unwrap();
+        let mut sink = Sink {
+            writer: &mut writer,
+            files: &store.files,
+        };
+        ops::apply(
+            &send(1, 2, 16_000, NOW),
+            &mut index,
+            &limits,
+            NOW,
+            &mut sink,
+        )
+        .unwrap();
+    }
+    let batch = writer.take(true);
+    drop(writer);
+    // Between the take and the write, as if the write were slow.
+    let applied = store.apply_now(&ack(1, 1), NOW).unwrap().unwrap();
+    assert_eq!(applied.outcome, WriteOutcome::Done);
+    // Message 2 is not visible before its batch is written.
+    assert!(store.first_message(&recipient(1), NOW).unwrap().is_none());
+    let written = batch.write();
+    let end = batch.end_position();
+    store.writer.lock().unwrap().finish(batch, written).unwrap();
+    store.visible_end.store(end, Ordering::Release);
+    drop(io);
+    let first = store.first_message(&recipient(1), NOW).unwrap().unwrap();
+    assert_eq!(first.id, message_id(1, 2));
+    assert_eq!(first.body.len(), 16_000);
+    store.sync().unwrap();
+    drop(store);
+    let store = open_with(dir.path(), config(), NOW);
+    let first = store.first_message(&recipient(1), NOW).unwrap().unwrap();
+    assert_eq!(first.id, message_id(1, 2));
+}

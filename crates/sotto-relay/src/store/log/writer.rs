@@ -56,7 +56,7 @@ pub(super) struct Writer {
     /// The active segment's buffered handle, shared with readers.
     file: Arc<File>,
     /// Its direct handle, if the filesystem allows direct writes.
-    direct: Option<File>,
+    direct: Option<Arc<File>>,
     /// The filesystem refused a direct write: no more are tried.
     buffered_only: bool,
     /// Bytes of the active segment written to the file.
@@ -71,8 +71,84 @@ pub(super) struct Writer {
     head: usize,
     /// Something was written since the last sync.
     unsynced: bool,
+    /// Records were encoded by [`Storage::apply_now`](crate::store::Storage::apply_now)
+    /// since the last batch was taken.
+    unwritten: bool,
     /// Where written batches go, for readers.
     tail: Arc<Tail>,
+}
+
+/// Encoded records taken out of the [`Writer`] to be written (and synced)
+/// without holding it; see [`Writer::take`].
+pub(super) struct Batch {
+    segment: u32,
+    /// The segment's buffered handle, and its direct one if writes are direct.
+    file: Arc<File>,
+    direct: Option<Arc<File>>,
+    /// `bytes[start..head]` is the carry, `bytes[head..logical]` the records,
+    /// and a direct write covers `bytes[start..]` (padded to whole blocks).
+    bytes: Vec<u8>,
+    start: usize,
+    head: usize,
+    logical: usize,
+    /// Where the records go in the segment.
+    offset: u64,
+    /// Whether the segment is synced after the write.
+    sync: bool,
+    /// The log position after the batch's records.
+    end_position: u64,
+}
+
+/// How a batch was written.
+pub(super) struct Written {
+    /// The filesystem refused the direct write: the batch went through the
+    /// page cache, and so will every later one.
+    fell_back: bool,
+}
+
+impl Batch {
+    /// The log position after the batch's records: readers may see what is
+    /// before it once the batch is written (and synced, if it was durable).
+    pub(super) fn end_position(&self) -> u64 {
+        self.end_position
+    }
+
+    /// Writes the records (to the disk when writes are direct, else to the
+    /// page cache), then syncs the segment if the batch is durable.
+    pub(super) fn write(&self) -> Result<Written, Error> {
+        let mut fell_back = false;
+        if self.logical > self.head {
+            let carry = (self.head - self.start) as u64;
+            match &self.direct {
+                Some(direct) => {
+                    match direct.write_all_at(&self.bytes[self.start..], self.offset - carry) {
+                        Ok(()) => {}
+                        Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+                            // The filesystem took the handle but refuses direct
+                            // writes: the same bytes go through the page cache.
+                            fell_back = true;
+                            self.write_buffered()?;
+                        }
+                        Err(error) => return Err(Error::io("writing the log")(error)),
+                    }
+                }
+                None => self.write_buffered()?,
+            }
+        }
+        if self.sync {
+            self.file
+                .sync_data()
+                .map_err(Error::io("syncing the log"))?;
+        }
+        Ok(Written { fell_back })
+    }
+
+    /// Writes the records through the page cache.
+    fn write_buffered(&self) -> Result<(), Error> {
+        self.file
+            .write_all_at(&self.bytes[self.head..self.logical], self.offset)
+            .map_err(Error::io("writing the log"))
+    }
 }
 
 impl Writer {
@@ -86,7 +162,7 @@ impl Writer {
         tail: Arc<Tail>,
     ) -> Result<Self, Error> {
         let mut writer = Self {
-            direct: segment::open_direct(&dir, active),
+            direct: segment::open_direct(&dir, active).map(Arc::new),
             buffered_only: false,
             dir,
             segment_bytes,
@@ -97,6 +173,7 @@ impl Writer {
             start: 0,
             head: 0,
             unsynced: false,
+            unwritten: false,
             tail,
         };
         let carry = writer.read_carry()?;
@@ -127,6 +204,18 @@ impl Writer {
         self.active
     }
 
+    /// Whether `len` more bytes fit in the active segment.
+    pub(super) fn has_room(&self, len: u64) -> bool {
+        self.end() + len <= self.segment_bytes
+    }
+
+    /// Notes that records were encoded outside a batch's commit; whether they
+    /// are the first since the last batch was taken (someone must see that
+    /// they are written).
+    pub(super) fn note_unwritten(&mut self) -> bool {
+        !std::mem::replace(&mut self.unwritten, true)
+    }
+
     /// The log position after everything written and encoded.
     pub(super) fn end_position(&self) -> u64 {
         (u64::from(self.active) << 32) | self.end()
@@ -155,70 +244,100 @@ impl Writer {
 
     /// Writes what was encoded to the file (to the disk when writes are
     /// direct, else to the page cache).
+    #[cfg(test)]
     pub(super) fn flush(&mut self) -> Result<(), Error> {
-        if self.bytes.len() == self.head {
-            return Ok(());
+        let batch = self.take(false);
+        let written = batch.write();
+        self.finish(batch, written)
+    }
+
+    /// Takes what was encoded as a batch to write (and to sync, if `sync`)
+    /// without the writer: records appended meanwhile go to the next batch.
+    /// Give it back with [`Writer::finish`] before taking the next one.
+    pub(super) fn take(&mut self, sync: bool) -> Batch {
+        let has_records = self.bytes.len() > self.head;
+        self.unwritten = false;
+        let mut batch = Batch {
+            segment: self.active,
+            file: Arc::clone(&self.file),
+            direct: None,
+            bytes: Vec::new(),
+            start: 0,
+            head: 0,
+            logical: 0,
+            offset: self.written,
+            sync: sync && (has_records || self.unsynced),
+            end_position: self.end_position(),
+        };
+        if !has_records {
+            return batch;
         }
         if self.direct.is_some() {
             self.align();
         }
         let logical = self.bytes.len();
-        let carry = (self.head - self.start) as u64;
-        if self.direct.is_some() {
-            let padded = self.start + (logical - self.start).next_multiple_of(ALIGN);
-            // `align` left room for the padding: the buffer does not move.
-            debug_assert!(padded <= self.bytes.capacity());
-            self.bytes.resize(padded, 0);
-            let written = self
-                .direct
-                .as_ref()
-                .map(|direct| direct.write_all_at(&self.bytes[self.start..], self.written - carry));
-            self.bytes.truncate(logical);
-            match written {
-                Some(Ok(())) => {}
-                Some(Err(error)) if error.kind() == io::ErrorKind::InvalidInput => {
-                    // The filesystem took the handle but refuses direct writes:
-                    // write the same bytes through the page cache from now on.
-                    tracing::info!(
-                        "the log's filesystem refuses direct writes; using buffered writes"
-                    );
-                    self.direct = None;
-                    self.buffered_only = true;
-                    self.write_buffered(carry)?;
-                }
-                Some(Err(error)) => return Err(Error::io("writing the log")(error)),
-                None => {}
-            }
-        } else {
-            self.write_buffered(carry)?;
-        }
-        let offset = self.written;
-        self.written += (logical - self.head) as u64;
+        let head = self.head;
+        self.written += (logical - head) as u64;
         self.unsynced = true;
         let carry = self.carry_bytes();
-        let skip = self.head;
-        if logical - skip < TAIL_MIN_BATCH {
-            // Too small to hold a message worth keeping (ACKs, queue records).
-            self.prepare(&carry);
-            return Ok(());
+        // A small batch (ACKs, queue records) holds no message worth keeping
+        // in the tail, and its buffer comes back for a later batch. A larger
+        // one goes to the tail, and the next batch gets a buffer the tail
+        // dropped, with room for twice this one (a batch grows by copying).
+        let capacity = if logical - head < TAIL_MIN_BATCH {
+            self.bytes.capacity()
+        } else {
+            (logical - head).saturating_mul(2).min(KEPT_BUFFER) + 2 * ALIGN
+        };
+        let next = self.tail.buffer(capacity);
+        let mut bytes = std::mem::replace(&mut self.bytes, next);
+        if let Some(direct) = &self.direct {
+            let padded = self.start + (logical - self.start).next_multiple_of(ALIGN);
+            // `align` left room for the padding: the buffer does not move.
+            debug_assert!(padded <= bytes.capacity());
+            bytes.resize(padded, 0);
+            batch.direct = Some(Arc::clone(direct));
         }
-        // The batch goes to the tail; the next one gets a buffer it dropped,
-        // with room for twice this one (a batch grows by copying).
-        let next = self
-            .tail
-            .buffer((logical - skip).saturating_mul(2).min(KEPT_BUFFER) + 2 * ALIGN);
-        let batch = std::mem::replace(&mut self.bytes, next);
-        self.tail.push(self.active, offset, batch, skip);
+        batch.bytes = bytes;
+        batch.start = self.start;
+        batch.head = head;
+        batch.logical = logical;
         self.prepare(&carry);
-        Ok(())
+        batch
     }
 
-    /// Writes the batch's records through the page cache.
-    fn write_buffered(&self, carry: u64) -> Result<(), Error> {
-        let from = self.start + carry as usize;
-        self.file
-            .write_all_at(&self.bytes[from..], self.written)
-            .map_err(Error::io("writing the log"))
+    /// Takes a batch back after its write (`written`, from
+    /// [`Batch::write`]): the tail keeps it for readers. A failed write is
+    /// returned: the store stops.
+    pub(super) fn finish(
+        &mut self,
+        batch: Batch,
+        written: Result<Written, Error>,
+    ) -> Result<(), Error> {
+        let written = written?;
+        if written.fell_back {
+            tracing::info!("the log's filesystem refuses direct writes; using buffered writes");
+            self.direct = None;
+            self.buffered_only = true;
+        }
+        if batch.sync {
+            self.unsynced = false;
+        }
+        let Batch {
+            segment,
+            mut bytes,
+            head,
+            logical,
+            offset,
+            ..
+        } = batch;
+        if logical - head < TAIL_MIN_BATCH {
+            self.tail.recycle(bytes);
+        } else {
+            bytes.truncate(logical);
+            self.tail.push(segment, offset, bytes, head);
+        }
+        Ok(())
     }
 
     /// The bytes a direct write after `written` must start with: those of the
@@ -281,14 +400,9 @@ impl Writer {
 
     /// Writes and syncs everything encoded so far.
     pub(super) fn sync(&mut self) -> Result<(), Error> {
-        self.flush()?;
-        if self.unsynced {
-            self.file
-                .sync_data()
-                .map_err(Error::io("syncing the log"))?;
-            self.unsynced = false;
-        }
-        Ok(())
+        let batch = self.take(true);
+        let written = batch.write();
+        self.finish(batch, written)
     }
 
     /// Seals the active segment (synced, cut to its records) and starts the
@@ -315,7 +429,7 @@ impl Writer {
         self.direct = if self.buffered_only {
             None
         } else {
-            segment::open_direct(&self.dir, next)
+            segment::open_direct(&self.dir, next).map(Arc::new)
         };
         self.active = next;
         self.file = file;
