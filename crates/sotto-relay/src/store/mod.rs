@@ -242,6 +242,17 @@ impl WriteOp {
     pub fn needs_fsync(&self) -> bool {
         !matches!(self, WriteOp::Ack { .. })
     }
+
+    /// The bytes of message, blob or entry the op carries: most of what its
+    /// records take, for a store to make room before it encodes a batch.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            WriteOp::Send { message, .. } => message.body.len(),
+            WriteOp::CreateLink { .. } | WriteOp::SetLink { .. } => sotto_wire::LINK_BLOB_LEN,
+            WriteOp::AppendGroup { .. } => sotto_wire::GROUP_ENTRY_LEN,
+            _ => 0,
+        }
+    }
 }
 
 /// How a batch of writes is committed.

@@ -67,6 +67,10 @@ use crate::Error;
 /// The log's directory in the data directory.
 pub const LOG_DIR: &str = "log";
 
+/// Room for the records of one op beyond its payload ([`WriteOp::payload_len`]):
+/// headers, ids, and the records an op may write besides (a queue's, a touch).
+const RECORD_ROOM: usize = 1024;
+
 /// Room an ACK's records surely fit in ([`Storage::apply_now`] does not move to
 /// a new segment).
 const APPLY_NOW_ROOM: u64 = 4096;
@@ -503,6 +507,10 @@ impl Storage for LogStore {
         self.today.fetch_max(day_of(now), Ordering::Relaxed);
         let io = self.lock_io()?;
         let mut writer = self.lock_appending()?;
+        // Room for the whole batch before encoding it: a buffer that grows
+        // while messages are copied in copies them again.
+        let payload: usize = ops.iter().map(WriteOp::payload_len).sum();
+        writer.reserve(payload.saturating_add(ops.len().saturating_mul(RECORD_ROOM)));
         let limits = self.config.limits();
         let outcomes = {
             let mut index = self.write_index()?;

@@ -74,9 +74,11 @@ impl Tail {
     }
 
     /// An empty buffer for the writer's next batch, with room for at least
-    /// `capacity` bytes and not much more: the tail counts what its batches
-    /// hold by capacity, so a buffer far larger than its batch (one that once
-    /// held a burst) would leave room for fewer messages.
+    /// `capacity` bytes: the one the tail dropped last if it is large enough
+    /// and not much larger (the tail counts its batches by capacity, so a
+    /// buffer far larger than its batch would leave room for fewer
+    /// messages), else a new one. A spare too small is not grown: growing
+    /// copies it whole, even empty.
     pub(super) fn buffer(&self, capacity: usize) -> Vec<u8> {
         let spare = self
             .batches
@@ -84,15 +86,14 @@ impl Tail {
             .ok()
             .and_then(|mut tail| tail.spare.take());
         match spare {
-            Some(mut spare) => {
+            Some(mut spare) if spare.capacity() >= capacity => {
                 if spare.capacity() > 2 * capacity {
                     // Empty: shrinking it releases memory without copying.
                     spare.shrink_to(capacity);
                 }
-                spare.reserve(capacity);
                 spare
             }
-            None => Vec::with_capacity(capacity),
+            _ => Vec::with_capacity(capacity),
         }
     }
 

@@ -204,6 +204,26 @@ impl Writer {
         self.active
     }
 
+    /// Makes room for `additional` more bytes of records (and the padding of
+    /// a direct write) in the batch's buffer, so that it does not grow, and
+    /// move, while they are encoded. A buffer too small is replaced by one
+    /// of the right size; only what it holds already (the carry, and maybe a
+    /// few ACKs) is copied.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        let needed = self.bytes.len() - self.start + additional + ALIGN;
+        if self.bytes.capacity() - self.start >= needed {
+            return;
+        }
+        let mut bigger: Vec<u8> = Vec::with_capacity(needed + ALIGN);
+        let start = bigger.as_ptr().align_offset(ALIGN);
+        bigger.resize(start, 0);
+        bigger.extend_from_slice(&self.bytes[self.start..]);
+        self.head = self.head - self.start + start;
+        self.start = start;
+        let old = std::mem::replace(&mut self.bytes, bigger);
+        self.tail.recycle(old);
+    }
+
     /// Whether `len` more bytes fit in the active segment.
     pub(super) fn has_room(&self, len: u64) -> bool {
         self.end() + len <= self.segment_bytes
@@ -283,11 +303,12 @@ impl Writer {
         // A small batch (ACKs, queue records) holds no message worth keeping
         // in the tail, and its buffer comes back for a later batch. A larger
         // one goes to the tail, and the next batch gets a buffer the tail
-        // dropped, with room for twice this one (a batch grows by copying).
+        // dropped, with room for one like this one; a larger batch makes room
+        // first ([`Writer::reserve`]).
         let capacity = if logical - head < TAIL_MIN_BATCH {
             self.bytes.capacity()
         } else {
-            (logical - head).saturating_mul(2).min(KEPT_BUFFER) + 2 * ALIGN
+            (logical - head).min(KEPT_BUFFER) + 2 * ALIGN
         };
         let next = self.tail.buffer(capacity);
         let mut bytes = std::mem::replace(&mut self.bytes, next);
