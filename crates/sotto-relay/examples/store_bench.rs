@@ -158,7 +158,7 @@ fn run(store: &dyn Storage, messages: u32, batch: u32) -> anyhow::Result<Measure
                     id: MessageId::from_bytes(id24(4, n)),
                     accepted_at: NOW,
                     flags: 0,
-                    body: body.clone(),
+                    body: body.clone().into(),
                 },
                 marker_id: MessageId::from_bytes(id24(5, n)),
             })

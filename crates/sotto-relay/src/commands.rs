@@ -632,8 +632,9 @@ impl Session {
                 };
                 match relay.storage.first_message(&recipient_id, unix_now())? {
                     Some(message) => {
-                        let reply = self.seal(&recipient_id, &record.queue_key, message)?;
-                        Ok(Slot::Ready(vec![reply.to_transmission(corr_id)]))
+                        let reply =
+                            self.seal(corr_id, &recipient_id, &record.queue_key, message)?;
+                        Ok(Slot::Ready(vec![reply]))
                     }
                     None => Ok(self.ready_error(corr_id, entity, ErrorCode::NoMsg)),
                 }
@@ -718,7 +719,7 @@ impl Session {
                 id: random_message_id(),
                 accepted_at: unix_now(),
                 flags: 0,
-                body: body.into_vec(),
+                body: body.into_vec().into(),
             },
             marker_id: random_message_id(),
         };
@@ -1049,10 +1050,10 @@ impl Session {
             return Ok(Vec::new());
         };
         let message_id = message.id;
-        let push = self.seal(recipient_id, &queue_key, message)?;
+        let push = self.seal(CorrId::PUSH, recipient_id, &queue_key, message)?;
         self.subscribed
             .insert(*recipient_id, Delivery::Awaiting(message_id));
-        Ok(vec![push.to_transmission(CorrId::PUSH)])
+        Ok(vec![push])
     }
 
     /// Handles what other connections did to this one's subscriptions: pushes
@@ -1085,36 +1086,47 @@ impl Session {
         replies
     }
 
+    /// The MSG of `message`, sealed with the queue key for this connection's
+    /// suite: the body is copied once, from the store's buffer into the reply.
     fn seal(
         &self,
+        corr_id: CorrId,
         recipient_id: &RecipientId,
         queue_key: &QueueKey,
         message: StoredMessage,
-    ) -> Result<Response, crate::Error> {
-        let content = if message.flags & FLAG_QUOTA_REACHED != 0 {
-            MessageContent::QuotaReached
+    ) -> Result<Transmission, crate::Error> {
+        let corrupt = |_| crate::Error::CorruptRecord { table: "messages" };
+        let reply = if message.flags & FLAG_QUOTA_REACHED != 0 {
+            let sealed = queue_key
+                .seal(
+                    self.suite,
+                    &message.id,
+                    &QueueMessage {
+                        timestamp: message.accepted_at,
+                        content: MessageContent::QuotaReached,
+                    },
+                )
+                .map_err(corrupt)?;
+            Response::Msg {
+                recipient_id: *recipient_id,
+                message_id: message.id,
+                sealed,
+            }
+            .to_transmission(corr_id)
         } else {
-            // The stored body moves into the sealed message: no copy of 16 KB.
-            let body = MessageBody::new(message.body)
-                .map_err(|_| crate::Error::CorruptRecord { table: "messages" })?;
-            MessageContent::Body(body)
+            Response::msg_transmission(corr_id, *recipient_id, &message.id, |out| {
+                queue_key.seal_body_into(
+                    self.suite,
+                    &message.id,
+                    message.accepted_at,
+                    &message.body,
+                    out,
+                )
+            })
+            .map_err(corrupt)?
         };
-        let sealed = queue_key
-            .seal(
-                self.suite,
-                &message.id,
-                &QueueMessage {
-                    timestamp: message.accepted_at,
-                    content,
-                },
-            )
-            .map_err(|_| crate::Error::CorruptRecord { table: "messages" })?;
         self.relay.metrics.count(Event::MessageDelivered);
-        Ok(Response::Msg {
-            recipient_id: *recipient_id,
-            message_id: message.id,
-            sealed,
-        })
+        Ok(reply)
     }
 
     fn error(&self, corr_id: CorrId, entity: Option<EntityId>, code: ErrorCode) -> Transmission {

@@ -117,6 +117,60 @@ impl QueueKey {
         SealedMessage::from_vec(std::mem::take(&mut *buffer))
     }
 
+    /// Seals a message of `body` accepted at `timestamp` and appends it to
+    /// `out` as a MSG carries it (`sealed_len u16 | sealed`): the same bytes
+    /// as [`QueueKey::seal`] of a [`MessageContent::Body`] and its encoding,
+    /// with the body copied once, from where it lies, and encrypted in place.
+    /// A body is 1 to [`MAX_MESSAGE_BODY`] bytes, as [`MessageBody`] holds.
+    /// On an error `out` is left as it was.
+    pub fn seal_body_into(
+        &self,
+        suite: CipherSuite,
+        message_id: &MessageId,
+        timestamp: u64,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), WireError> {
+        if body.is_empty() || body.len() > MAX_MESSAGE_BODY {
+            return Err(WireError::LengthOutOfRange {
+                field: "message body",
+            });
+        }
+        let key = self.suite_key(suite)?;
+        let start = out.len();
+        out.reserve(2 + SEAL_OVERHEAD + body.len());
+        // At most MAX_SEALED_LEN bytes, which fits in u16.
+        out.extend_from_slice(&((SEAL_OVERHEAD + body.len()) as u16).to_be_bytes());
+        let plain = out.len();
+        out.extend_from_slice(&timestamp.to_be_bytes());
+        out.push(0);
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.extend_from_slice(body);
+        let tag = match suite {
+            CipherSuite::Aes256Gcm => Aead::new(suite, &key)
+                .and_then(|aead| aead.seal(aes_nonce(message_id), &mut out[plain..])),
+            CipherSuite::ChaCha20Poly1305 => XChaCha20Poly1305::new(key.as_ref().into())
+                .encrypt_in_place_detached(
+                    XNonce::from_slice(message_id.as_bytes()),
+                    b"",
+                    &mut out[plain..],
+                )
+                .map(|tag| tag.into())
+                .map_err(|_| WireError::LengthOutOfRange { field: "sealed" }),
+        };
+        match tag {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(())
+            }
+            Err(error) => {
+                out[start..].zeroize();
+                out.truncate(start);
+                Err(error)
+            }
+        }
+    }
+
     /// Opens a delivered message; [`WireError::DecryptFailed`] if it was not
     /// sealed with this key, suite and message id.
     pub fn open(
@@ -299,6 +353,44 @@ mod tests {
         assert_eq!(recipient.open(SUITE, &id, &sealed), Ok(message()));
         // Deterministic: redelivery gives the same bytes.
         assert_eq!(relay.seal(SUITE, &id, &message()).unwrap(), sealed);
+    }
+
+    #[test]
+    fn a_body_sealed_into_a_buffer_is_what_seal_gives() {
+        let (relay, recipient) = keys();
+        let id = MessageId::from_bytes([3; 24]);
+        for suite in [CipherSuite::Aes256Gcm, CipherSuite::ChaCha20Poly1305] {
+            for len in [1, 700, MAX_MESSAGE_BODY] {
+                let body = MessageBody::new(vec![9; len]).unwrap();
+                let message = QueueMessage {
+                    timestamp: 1_700_000_000,
+                    content: MessageContent::Body(body),
+                };
+                let mut expected = b"prefix".to_vec();
+                relay
+                    .seal(suite, &id, &message)
+                    .unwrap()
+                    .encode(&mut expected);
+                let mut out = b"prefix".to_vec();
+                relay
+                    .seal_body_into(suite, &id, 1_700_000_000, &vec![9; len], &mut out)
+                    .unwrap();
+                assert_eq!(out, expected, "{suite:?}, {len} bytes");
+                let mut reader = Reader::new(&out[6..]);
+                let sealed = SealedMessage::decode(&mut reader).unwrap();
+                assert_eq!(recipient.open(suite, &id, &sealed), Ok(message));
+            }
+        }
+        let mut out = b"prefix".to_vec();
+        for wrong in [0, MAX_MESSAGE_BODY + 1] {
+            let body = vec![0; wrong];
+            assert!(
+                relay
+                    .seal_body_into(SUITE, &id, 0, &body, &mut out)
+                    .is_err()
+            );
+            assert_eq!(out, b"prefix");
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@ use crate::codec::Reader;
 use crate::file_chunk::{FilePiece, MAX_DOWNLOADS};
 use crate::group_log::GroupEntry;
 use crate::ids::{
-    CorrId, DownloadId, EntityId, GroupAdminId, GroupReadId, GroupWriteId, LinkId, MessageId,
-    RecipientId, SenderId, UploadId,
+    CorrId, DownloadId, EntityId, GroupAdminId, GroupReadId, GroupWriteId, ID_LEN, LinkId,
+    MessageId, RecipientId, SenderId, UploadId,
 };
 use crate::link_blob::LinkBlob;
 use crate::queue_message::SealedMessage;
@@ -365,6 +365,28 @@ impl Response {
         }
     }
 
+    /// A MSG transmission whose sealed message `seal` appends to its body
+    /// (with [`QueueKey::seal_body_into`](crate::QueueKey::seal_body_into)):
+    /// the bytes of [`Response::Msg`]'s transmission, without copying the
+    /// sealed message into it.
+    pub fn msg_transmission(
+        corr_id: CorrId,
+        recipient_id: RecipientId,
+        message_id: &MessageId,
+        seal: impl FnOnce(&mut Vec<u8>) -> Result<(), WireError>,
+    ) -> Result<Transmission, WireError> {
+        let mut body = Vec::with_capacity(ID_LEN + 2 + crate::MAX_SEALED_LEN);
+        body.extend_from_slice(message_id.as_bytes());
+        seal(&mut body)?;
+        Ok(Transmission {
+            authenticator: None,
+            corr_id,
+            entity: Some(recipient_id.into()),
+            tag: TAG_MSG,
+            body,
+        })
+    }
+
     /// Reads the response a transmission carries; refuses one with an
     /// authenticator (relay responses never carry one).
     pub fn from_transmission(transmission: &Transmission) -> Result<Response, WireError> {
@@ -620,6 +642,30 @@ pub(crate) mod tests {
             tag,
             body,
         }
+    }
+
+    #[test]
+    fn a_msg_sealed_straight_into_its_transmission_is_the_same() {
+        let key = crate::QueueKey::from_bytes([4; 32]);
+        let suite = crate::CipherSuite::Aes256Gcm;
+        let recipient_id = RecipientId::from_bytes([1; 24]);
+        let message_id = MessageId::from_bytes([2; 24]);
+        let body = vec![7; 16_000];
+        let message = crate::QueueMessage {
+            timestamp: 5,
+            content: crate::MessageContent::Body(crate::MessageBody::new(body.clone()).unwrap()),
+        };
+        let expected = Response::Msg {
+            recipient_id,
+            message_id,
+            sealed: key.seal(suite, &message_id, &message).unwrap(),
+        }
+        .to_transmission(CorrId::PUSH);
+        let built = Response::msg_transmission(CorrId::PUSH, recipient_id, &message_id, |out| {
+            key.seal_body_into(suite, &message_id, 5, &body, out)
+        })
+        .unwrap();
+        assert_eq!(built, expected);
     }
 
     #[test]

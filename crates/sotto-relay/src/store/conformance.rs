@@ -52,7 +52,7 @@ fn message(seed: u8, accepted_at: u64) -> StoredMessage {
         id: MessageId::from_bytes(id(seed)),
         accepted_at,
         flags: 0,
-        body: vec![seed; 100],
+        body: vec![seed; 100].into(),
     }
 }
 

@@ -516,7 +516,7 @@ impl<'txn> Tables<'txn> {
                     id: *marker_id,
                     accepted_at: message.accepted_at,
                     flags: FLAG_QUOTA_REACHED,
-                    body: Vec::new(),
+                    body: bytes::Bytes::new(),
                 };
                 self.append(&recipient_id, &mut record, &marker)?;
                 record.quota_marker = true;
@@ -760,7 +760,11 @@ fn decode_message(bytes: &[u8]) -> Result<StoredMessage, Error> {
         id: header.id,
         accepted_at: header.accepted_at,
         flags: header.flags,
-        body: bytes.get(MESSAGE_HEADER_LEN..).unwrap_or_default().to_vec(),
+        body: bytes
+            .get(MESSAGE_HEADER_LEN..)
+            .unwrap_or_default()
+            .to_vec()
+            .into(),
     })
 }
 

@@ -24,6 +24,7 @@ pub mod log;
 #[cfg(test)]
 mod conformance;
 
+use bytes::Bytes;
 use sotto_wire::{
     DownloadId, GroupAdminId, GroupEntry, GroupReadId, GroupWriteId, LinkBlob, LinkId, MessageId,
     QueueAuthKey, QueueKey, RecipientId, SenderId, UploadId,
@@ -107,8 +108,9 @@ pub struct StoredMessage {
     pub accepted_at: u64,
     /// Message flags (bit 0: QUOTA_REACHED marker).
     pub flags: u8,
-    /// The sender's opaque body (empty for a marker).
-    pub body: Vec<u8>,
+    /// The sender's opaque body (empty for a marker); shared, not copied,
+    /// when it is read from the log's tail in memory.
+    pub body: Bytes,
 }
 
 /// The flag of a QUOTA_REACHED marker message.

@@ -357,12 +357,12 @@ impl LogStore {
         Ok(Self::message(entry, body))
     }
 
-    fn message(entry: MessageEntry, body: Vec<u8>) -> StoredMessage {
+    fn message(entry: MessageEntry, body: impl Into<bytes::Bytes>) -> StoredMessage {
         StoredMessage {
             id: entry.id,
             accepted_at: entry.accepted_at,
             flags: entry.flags,
-            body,
+            body: body.into(),
         }
     }
 
@@ -590,7 +590,7 @@ impl Storage for LogStore {
             (entry.at, self.file(entry.at.segment)?)
         };
         let blob = match self.tail.read(at, LINK_BLOB_OFFSET) {
-            Some(blob) => blob,
+            Some(blob) => blob.to_vec(),
             None => Self::read_link_blob(&file, at)?,
         };
         LinkBlob::new(blob)
@@ -679,7 +679,7 @@ impl Storage for LogStore {
             (slot.at, self.file(slot.at.segment)?)
         };
         let bytes = match self.tail.read(at, GROUP_ENTRY_OFFSET) {
-            Some(bytes) => bytes,
+            Some(bytes) => bytes.to_vec(),
             None => Self::read_group_entry(&file, at)?,
         };
         GroupEntry::new(bytes)

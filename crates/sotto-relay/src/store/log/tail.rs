@@ -11,7 +11,10 @@
 //! batch whose write failed is never added.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 use super::index::Location;
 
@@ -24,7 +27,20 @@ struct Batch {
     start: u64,
     /// Where that record starts in `bytes`.
     skip: usize,
-    bytes: Vec<u8>,
+    /// Shared with the records read from it and still in use.
+    bytes: Arc<Vec<u8>>,
+}
+
+/// A record's bytes in a batch, kept alive by the batch.
+struct Slice {
+    batch: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl AsRef<[u8]> for Slice {
+    fn as_ref(&self) -> &[u8] {
+        &self.batch[self.range.clone()]
+    }
 }
 
 /// See the module documentation.
@@ -58,15 +74,17 @@ impl Tail {
         tail.batches.push_back(Batch {
             start: (u64::from(segment) << 32) | offset,
             skip,
-            bytes,
+            bytes: Arc::new(bytes),
         });
         while tail.bytes > TAIL_BYTES {
             match tail.batches.pop_front() {
                 Some(oldest) => {
                     tail.bytes -= oldest.bytes.capacity();
-                    let mut spare = oldest.bytes;
-                    spare.clear();
-                    tail.spare = Some(spare);
+                    // Unless a record read from it is still in use.
+                    if let Ok(mut spare) = Arc::try_unwrap(oldest.bytes) {
+                        spare.clear();
+                        tail.spare = Some(spare);
+                    }
                 }
                 None => break,
             }
@@ -113,8 +131,8 @@ impl Tail {
     }
 
     /// The bytes of the record at `at` from its byte `skip` on, if the tail
-    /// still holds its batch.
-    pub(super) fn read(&self, at: Location, skip: usize) -> Option<Vec<u8>> {
+    /// still holds its batch: shared with the batch, not copied.
+    pub(super) fn read(&self, at: Location, skip: usize) -> Option<Bytes> {
         let tail = self.batches.lock().ok()?;
         let position = at.position();
         // Batches are in log order: the last one starting at or before `at`.
@@ -128,8 +146,13 @@ impl Tail {
         let from = usize::try_from(position - batch.start)
             .ok()?
             .checked_add(batch.skip)?;
-        let record = batch.bytes.get(from..from.checked_add(at.len as usize)?)?;
-        record.get(skip..).map(<[u8]>::to_vec)
+        let end = from.checked_add(at.len as usize)?;
+        let range = from.checked_add(skip)?..end;
+        batch.bytes.get(range.clone())?;
+        Some(Bytes::from_owner(Slice {
+            batch: Arc::clone(&batch.bytes),
+            range,
+        }))
     }
 }
 

@@ -60,7 +60,7 @@ fn send(queue: u8, n: u32, body_len: usize, accepted_at: u64) -> WriteOp {
             id: message_id(queue, n),
             accepted_at,
             flags: 0,
-            body: vec![n as u8; body_len],
+            body: vec![n as u8; body_len].into(),
         },
         marker_id: message_id(queue, n | 1 << 31),
     }
