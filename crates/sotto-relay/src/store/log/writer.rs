@@ -353,7 +353,9 @@ impl Writer {
             ..
         } = batch;
         if logical - head < TAIL_MIN_BATCH {
-            self.tail.recycle(bytes);
+            if bytes.capacity() > 0 {
+                self.tail.recycle(bytes);
+            }
         } else {
             bytes.truncate(logical);
             self.tail.push(segment, offset, bytes, head);
